@@ -1,0 +1,187 @@
+"""Typed values that cross the backend boundary. No HTTP framework types here.
+
+Conventions:
+- ETags are stored and passed **without** quotes (``"d41d8cd98f00b204e9800998ecf8427e"`` is
+  the hex string; a multipart ETag is ``"<hex>-N"``). The gateway adds quotes on the wire.
+- Checksums are keyed by S3 algorithm name in upper case (``CRC32``, ``CRC32C``,
+  ``CRC64NVME``, ``SHA1``, ``SHA256``) with the base64 value S3 uses on the wire.
+- Times are timezone-aware UTC ``datetime`` values.
+- Keys are ``str`` (any UTF-8, up to 1024 bytes); ordering is by UTF-8 bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class PayloadStream(Protocol):
+    """A request body on its way to a backend.
+
+    Iterating yields the payload bytes (already de-chunked). Iteration raises (a
+    ``sigv4`` error or ``BackendError``) if the body fails a check; the backend must then
+    discard what it wrote. ``checksums`` is complete only once iteration has ended
+    without error: trailer checksums arrive at the very end of the body.
+    """
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    @property
+    def checksums(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    name: str
+    created_at: datetime
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectMeta:
+    """What a client sets on an object at write time (and gets back on read)."""
+
+    content_type: str = "binary/octet-stream"
+    content_encoding: str | None = None
+    content_disposition: str | None = None
+    content_language: str | None = None
+    cache_control: str | None = None
+    expires: str | None = None
+    user_metadata: Mapping[str, str] = field(default_factory=dict)
+    """``x-amz-meta-*`` values, keys lower-cased without the prefix."""
+    storage_class: str = "STANDARD"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    last_modified: datetime
+    meta: ObjectMeta = field(default_factory=ObjectMeta)
+    checksums: Mapping[str, str] = field(default_factory=dict)
+    version_id: str | None = None
+    parts_count: int | None = None
+    """Number of parts for an object made by CompleteMultipartUpload, else None."""
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    """A single HTTP byte range as the client sent it (unresolved).
+
+    ``bytes=a-b`` -> (a, b, None); ``bytes=a-`` -> (a, None, None);
+    ``bytes=-n`` -> (None, None, n). Resolve against the size with
+    ``backends.ranges.resolve_range``.
+    """
+
+    start: int | None = None
+    end: int | None = None
+    suffix: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """HTTP/S3 preconditions: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since.
+
+    ETag lists hold unquoted values; ``"*"`` matches any object. Evaluate with
+    ``backends.conditions.check_conditions``. For CopyObject/UploadPartCopy these are the
+    ``x-amz-copy-source-if-*`` headers and failures are always ``PreconditionFailed``.
+    """
+
+    if_match: tuple[str, ...] | None = None
+    if_none_match: tuple[str, ...] | None = None
+    if_modified_since: datetime | None = None
+    if_unmodified_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CopySource:
+    bucket: str
+    key: str
+    version_id: str | None = None
+    conditions: Conditions = field(default_factory=Conditions)
+    byte_range: tuple[int, int] | None = None
+    """Inclusive (first, last) for UploadPartCopy's ``x-amz-copy-source-range``."""
+
+
+@dataclass(slots=True)
+class ObjectRead:
+    """An open object body. ``first``/``last`` are the inclusive byte positions served.
+
+    ``body`` streams exactly ``last - first + 1`` bytes (0 bytes for an empty object,
+    where ``last == -1``). ``partial`` is True when a Range or partNumber selected a
+    slice (the gateway answers 206). Call ``aclose`` if the body is not consumed.
+    ``path`` is set by backends whose bytes sit in a local file (for sendfile).
+    """
+
+    info: ObjectInfo
+    body: AsyncIterator[bytes]
+    first: int
+    last: int
+    partial: bool = False
+    path: str | None = None
+
+    async def aclose(self) -> None:
+        closer = getattr(self.body, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of ListObjects. ``next_marker`` is the last key or common prefix returned.
+
+    Contents and common prefixes together hold at most ``max_keys`` entries.
+    """
+
+    objects: tuple[ObjectInfo, ...]
+    common_prefixes: tuple[str, ...]
+    is_truncated: bool
+    next_marker: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteResult:
+    key: str
+    version_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    bucket: str
+    key: str
+    upload_id: str
+    initiated: datetime
+    meta: ObjectMeta = field(default_factory=ObjectMeta)
+    checksum_algorithm: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    part_number: int
+    etag: str
+    size: int
+    last_modified: datetime
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PartsPage:
+    upload: Upload
+    parts: tuple[Part, ...]
+    is_truncated: bool
+    next_part_number_marker: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadsPage:
+    uploads: tuple[Upload, ...]
+    common_prefixes: tuple[str, ...]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_upload_id_marker: str | None
