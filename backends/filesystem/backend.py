@@ -1,0 +1,524 @@
+"""``FilesystemBackend``: metadata in SQLite, object bytes in files named by random ids.
+
+A write streams the body to a temp file, renames it under a fresh id, then commits the
+metadata row; the commit is the moment the object exists. Replaced or deleted data files
+are unlinked after the commit. See ``docs/filesystem-backend.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from backends.base import Backend
+from backends.conditions import check_conditions
+from backends.errors import BackendError
+from backends.filesystem.files import DataStore, FileBody, new_id, open_for_read
+from backends.filesystem.listing import Cursor, list_page
+from backends.filesystem.metadb import (
+    MetaDB,
+    ObjectRow,
+    checksums_to_json,
+    from_us,
+    meta_to_json,
+    now_us,
+)
+from backends.filesystem.multipart import MultipartStore
+from backends.ranges import resolve_range
+from backends.types import (
+    BucketInfo,
+    ByteRange,
+    Conditions,
+    CopySource,
+    DeleteResult,
+    ListPage,
+    ObjectInfo,
+    ObjectMeta,
+    ObjectRead,
+    Part,
+    PartsPage,
+    PayloadStream,
+    Upload,
+    UploadsPage,
+)
+
+DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
+
+
+def check_version(version_id: str | None) -> None:
+    """Only the null version exists until versioning lands.
+
+    AWS answers an id it cannot have issued with 400 ``InvalidArgument`` ("Invalid version
+    id specified"); we never issue ids, so every id other than ``null`` is such an id.
+    """
+    if version_id is not None and version_id != "null":
+        raise BackendError(
+            "InvalidArgument",
+            "Invalid version id specified",
+            extra={"ArgumentName": "versionId", "ArgumentValue": version_id},
+        )
+
+
+def no_such_key(key: str) -> BackendError:
+    return BackendError("NoSuchKey", "The specified key does not exist.", extra={"Key": key})
+
+
+class FilesystemBackend(Backend):
+    """The embedded default backend. Several processes may share one ``data_dir``."""
+
+    name = "filesystem"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        fsync: bool = True,
+        region: str = "us-east-1",
+        min_part_size: int = DEFAULT_MIN_PART_SIZE,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.region = region
+        self.files = DataStore(self.data_dir, fsync=fsync)
+        self.min_part_size = min_part_size
+        self._db: MetaDB | None = None
+        self._mp: MultipartStore | None = None
+        self._lock_fd: int | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        meta_dir = self.data_dir / "meta"
+        meta_dir.mkdir(parents=True, exist_ok=True)
+        self.files.create_dirs()
+        self._db = MetaDB(meta_dir / "meta.sqlite3")
+        self._mp = MultipartStore(self._db, self.files, min_part_size=self.min_part_size)
+        fd = os.open(meta_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._lock_fd = fd
+        # Only a process that is alone on the data directory may judge files orphans: a
+        # sibling worker's in-flight temp or freshly placed file has no row yet.
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_SH)
+            return
+        try:
+            await self.recover()
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+
+    async def recover(self) -> int:
+        """Remove temp files and unreferenced data files; return how many went.
+
+        Only safe while no other process writes to the data directory (``start`` ensures
+        that with the lock file).
+        """
+        db = self.db
+        referenced, uploads = db.all_data_ids(), db.all_upload_ids()
+        return await asyncio.to_thread(self.files.recover, referenced, uploads)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    async def ready(self) -> bool:
+        return self._db is not None
+
+    @property
+    def db(self) -> MetaDB:
+        if self._db is None:
+            raise BackendError("ServiceUnavailable", "backend not started")
+        return self._db
+
+    @property
+    def mp(self) -> MultipartStore:
+        if self._mp is None:
+            raise BackendError("ServiceUnavailable", "backend not started")
+        return self._mp
+
+    # -- buckets -------------------------------------------------------------------------
+
+    async def list_buckets(self) -> Sequence[BucketInfo]:
+        return [BucketInfo(n, from_us(c), r) for n, c, r in self.db.buckets()]
+
+    async def create_bucket(self, bucket: str, *, region: str = "us-east-1") -> BucketInfo:
+        created = now_us()
+        with self.db.write() as conn:
+            if self.db.bucket(bucket) is not None:
+                raise BackendError(
+                    "BucketAlreadyOwnedByYou",
+                    "Your previous request to create the named bucket succeeded and you "
+                    "already own it.",
+                    extra={"BucketName": bucket},
+                )
+            conn.execute("INSERT INTO buckets VALUES (?, ?, ?)", (bucket, created, region))
+        return BucketInfo(bucket, from_us(created), region)
+
+    async def head_bucket(self, bucket: str) -> BucketInfo:
+        row = self.db.bucket(bucket)
+        if row is None:
+            self.db.require_bucket(bucket)
+            raise AssertionError("unreachable")
+        return BucketInfo(row[0], from_us(row[1]), row[2])
+
+    async def delete_bucket(self, bucket: str) -> None:
+        with self.db.write() as conn:
+            self.db.require_bucket(bucket)
+            busy = (
+                conn.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (bucket,)).fetchone()
+                or conn.execute(
+                    "SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (bucket,)
+                ).fetchone()
+            )
+            if busy:
+                raise BackendError(
+                    "BucketNotEmpty",
+                    "The bucket you tried to delete is not empty",
+                    extra={"BucketName": bucket},
+                )
+            conn.execute("DELETE FROM buckets WHERE name = ?", (bucket,))
+
+    async def bucket_stats(self, bucket: str) -> tuple[int, int]:
+        self.db.require_bucket(bucket)
+        count, total = self.db.conn.execute(
+            "SELECT count(*), coalesce(sum(size), 0) FROM objects WHERE bucket = ?", (bucket,)
+        ).fetchone()
+        return int(count), int(total)
+
+    # -- objects -------------------------------------------------------------------------
+
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: PayloadStream,
+        meta: ObjectMeta,
+        *,
+        content_md5: bytes | None = None,
+        size_hint: int | None = None,
+    ) -> ObjectInfo:
+        self.db.require_bucket(bucket)
+        data_id = new_id()
+        received = await self.files.receive(
+            body, self.files.object_path(data_id), content_md5=content_md5
+        )
+        row = ObjectRow(
+            key=key.encode("utf-8"),
+            size=received.size,
+            etag=received.etag,
+            last_modified=now_us(),
+            meta=meta_to_json(meta),
+            checksums=checksums_to_json(received.checksums),
+            parts=None,
+            data_id=data_id,
+        )
+        self.commit_object(bucket, row)
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=row.size,
+            etag=row.etag,
+            last_modified=from_us(row.last_modified),
+            meta=meta,
+            checksums=dict(received.checksums),
+        )
+
+    def commit_object(self, bucket: str, row: ObjectRow) -> None:
+        """Make ``row`` (whose data file is in place) the object; unlink what it replaced.
+
+        On failure the new data file is removed and the previous object stays.
+        """
+        try:
+            with self.db.write() as conn:
+                self.db.require_bucket(bucket)
+                old = self.db.upsert_object(conn, bucket, row)
+        except BaseException:
+            self.files.unlink_object(row.data_id)
+            raise
+        if old is not None and old != row.data_id:
+            self.files.unlink_object(old)
+
+    def find(self, bucket: str, key: str) -> ObjectRow:
+        row = self.db.object(bucket, key.encode("utf-8"))
+        if row is None:
+            self.db.require_bucket(bucket)
+            raise no_such_key(key)
+        return row
+
+    async def head_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        conditions: Conditions | None = None,
+        version_id: str | None = None,
+    ) -> ObjectInfo:
+        check_version(version_id)
+        info = self.find(bucket, key).to_info(bucket)
+        if conditions is not None:
+            check_conditions(info, conditions)
+        return info
+
+    async def get_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        part_number: int | None = None,
+        conditions: Conditions | None = None,
+        version_id: str | None = None,
+    ) -> ObjectRead:
+        check_version(version_id)
+        for _attempt in range(5):
+            row = self.find(bucket, key)
+            info = row.to_info(bucket)
+            if conditions is not None:
+                check_conditions(info, conditions)
+            first, last, partial = select_bytes(row, byte_range, part_number)
+            path = self.files.object_path(row.data_id)
+            try:
+                fd = open_for_read(path)
+            except FileNotFoundError:
+                continue  # replaced or deleted since the row was read: look again
+            body = FileBody(fd, first, last - first + 1)
+            return ObjectRead(info, body, first, last, partial=partial, path=str(path))
+        raise BackendError("InternalError", "object data file is missing")
+
+    async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
+        check_version(version_id)
+        key_bytes = key.encode("utf-8")
+        with self.db.write() as conn:
+            self.db.require_bucket(bucket)
+            row = conn.execute(
+                "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING data_id",
+                (bucket, key_bytes),
+            ).fetchone()
+        if row is not None:
+            self.files.unlink_object(row[0])
+
+    async def delete_objects(
+        self, bucket: str, keys: Sequence[tuple[str, str | None]]
+    ) -> Sequence[DeleteResult]:
+        """All deletions in one transaction; data files unlinked after it commits."""
+        results: list[DeleteResult] = []
+        doomed: list[str] = []
+        with self.db.write() as conn:
+            self.db.require_bucket(bucket)
+            for key, version_id in keys:
+                try:
+                    check_version(version_id)
+                except BackendError as exc:
+                    results.append(DeleteResult(key, version_id, exc.code, exc.message))
+                    continue
+                row = conn.execute(
+                    "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING data_id",
+                    (bucket, key.encode("utf-8")),
+                ).fetchone()
+                if row is not None:
+                    doomed.append(row[0])
+                results.append(DeleteResult(key, version_id))
+        for data_id in doomed:
+            self.files.unlink_object(data_id)
+        return results
+
+    async def copy_object(
+        self,
+        source: CopySource,
+        bucket: str,
+        key: str,
+        *,
+        meta: ObjectMeta | None = None,
+    ) -> ObjectInfo:
+        check_version(source.version_id)
+        self.db.require_bucket(bucket)
+        for _attempt in range(5):
+            src = self.find(source.bucket, source.key)
+            check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
+            data_id = new_id()
+            src_path = self.files.object_path(src.data_id)
+            dest = self.files.object_path(data_id)
+            try:
+                if self.files.fsync:
+                    await asyncio.to_thread(self.files.link_or_copy, src_path, dest)
+                else:
+                    self.files.link_or_copy(src_path, dest)
+            except FileNotFoundError:
+                continue  # the source was replaced meanwhile: read it again
+            row = ObjectRow(
+                key=key.encode("utf-8"),
+                size=src.size,
+                etag=src.etag,
+                last_modified=now_us(),
+                meta=src.meta if meta is None else meta_to_json(meta),
+                checksums=src.checksums,
+                parts=src.parts,
+                data_id=data_id,
+            )
+            self.commit_object(bucket, row)
+            return row.to_info(bucket)
+        raise BackendError("InternalError", "copy source kept changing")
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        marker: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        db = self.db
+        db.require_bucket(bucket)
+
+        def seek(cursor: Cursor, upper: bytes | None, limit: int) -> list[ObjectRow]:
+            return db.objects_from(bucket, cursor, upper, limit)
+
+        page = list_page(
+            seek,
+            lambda row: row.key,
+            prefix=prefix.encode("utf-8"),
+            delimiter=delimiter.encode("utf-8") if delimiter else None,
+            marker=marker.encode("utf-8") if marker is not None else None,
+            max_keys=max_keys,
+        )
+        last = page.entries[-1] if page.entries else None
+        next_marker = None
+        if last is not None:
+            next_marker = (last if isinstance(last, bytes) else last.key).decode("utf-8")
+        return ListPage(
+            objects=tuple(row.to_info(bucket) for row in page.items),
+            common_prefixes=tuple(p.decode("utf-8") for p in page.common_prefixes),
+            is_truncated=page.is_truncated,
+            next_marker=next_marker,
+        )
+
+    # -- multipart (see multipart.py) ----------------------------------------------------
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None = None
+    ) -> Upload:
+        return self.mp.create(bucket, key, meta, checksum_algorithm=checksum_algorithm)
+
+    async def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        body: PayloadStream,
+        *,
+        content_md5: bytes | None = None,
+        size_hint: int | None = None,
+    ) -> Part:
+        return await self.mp.upload_part(
+            bucket, key, upload_id, part_number, body, content_md5=content_md5
+        )
+
+    async def upload_part_copy(
+        self, source: CopySource, bucket: str, key: str, upload_id: str, part_number: int
+    ) -> Part:
+        check_version(source.version_id)
+        self.mp.require_upload(bucket, key, upload_id)
+        for _attempt in range(5):
+            src = self.find(source.bucket, source.key)
+            check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
+            first, last = 0, src.size - 1
+            if source.byte_range is not None:
+                first, last = source.byte_range
+                if first < 0 or first > last or last >= src.size:
+                    raise BackendError(
+                        "InvalidRange",
+                        "The requested range is not satisfiable",
+                        extra={"ActualObjectSize": str(src.size)},
+                    )
+            try:
+                fd = open_for_read(self.files.object_path(src.data_id))
+            except FileNotFoundError:
+                continue
+            try:
+                return await self.mp.store_part_copy(
+                    bucket, key, upload_id, part_number, fd, first, last - first + 1
+                )
+            finally:
+                os.close(fd)
+        raise BackendError("InternalError", "copy source kept changing")
+
+    async def complete_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> ObjectInfo:
+        row, old = await self.mp.complete(bucket, key, upload_id, parts)
+        if old is not None and old != row.data_id:
+            self.files.unlink_object(old)
+        return row.to_info(bucket)
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self.mp.abort(bucket, key, upload_id)
+
+    async def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        part_number_marker: int = 0,
+        max_parts: int = 1000,
+    ) -> PartsPage:
+        return self.mp.list_parts(
+            bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
+        )
+
+    async def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        key_marker: str | None = None,
+        upload_id_marker: str | None = None,
+        max_uploads: int = 1000,
+    ) -> UploadsPage:
+        return self.mp.list_uploads(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            upload_id_marker=upload_id_marker,
+            max_uploads=max_uploads,
+        )
+
+
+def select_bytes(
+    row: ObjectRow, byte_range: ByteRange | None, part_number: int | None
+) -> tuple[int, int, bool]:
+    """Inclusive (first, last) to serve and whether that is a slice (206)."""
+    if part_number is not None:
+        if byte_range is not None:
+            raise BackendError(
+                "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+            )
+        parts = [(1, row.size)] if row.parts is None else json.loads(row.parts)
+        offset = 0
+        for number, size in parts:
+            if number == part_number:
+                return offset, offset + size - 1, row.size > 0
+            offset += size
+        raise BackendError(
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            extra={"PartNumberRequested": str(part_number), "ActualPartCount": str(len(parts))},
+        )
+    if byte_range is None:
+        return 0, row.size - 1, False
+    first, last = resolve_range(byte_range, row.size)
+    return first, last, True
+
+
+__all__ = ["FilesystemBackend"]

@@ -1,0 +1,368 @@
+"""Data files: receiving bodies into temp files, placing them under internal ids, reading.
+
+Layout under the data directory::
+
+    tmp/<random>                       bodies being received (removed at start-up)
+    objects/<id[0:2]>/<id[2:4]>/<id>   object bytes, immutable once placed
+    parts/<upload id>/<id>             multipart parts until completion or abort
+
+A key never becomes part of a path: every file is named by a random hex id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backends.errors import BackendError
+from backends.types import PayloadStream
+
+BATCH = 256 * 1024
+"""Bytes gathered in memory before one off-loop write + hash."""
+READ_CHUNK = 256 * 1024
+SYNC_READ_MAX = 64 * 1024
+"""Reads up to this size run on the event loop (page-cache hits are microseconds)."""
+COPY_CHUNK = 1024 * 1024
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class Received:
+    """A body written to its final place (not yet referenced by any row)."""
+
+    path: Path
+    size: int
+    md5: bytes
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def etag(self) -> str:
+        return self.md5.hex()
+
+
+class DataStore:
+    """Owns the directories of one data directory and every file operation on them."""
+
+    def __init__(self, root: Path, *, fsync: bool) -> None:
+        self.root = root
+        self.tmp_dir = root / "tmp"
+        self.objects_dir = root / "objects"
+        self.parts_dir = root / "parts"
+        self.fsync = fsync
+        self._made_dirs: set[Path] = set()
+
+    def create_dirs(self) -> None:
+        for d in (self.tmp_dir, self.objects_dir, self.parts_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def object_path(self, data_id: str) -> Path:
+        return self.objects_dir / data_id[0:2] / data_id[2:4] / data_id
+
+    def upload_dir(self, upload_id: str) -> Path:
+        return self.parts_dir / upload_id
+
+    def part_path(self, upload_id: str, data_id: str) -> Path:
+        return self.parts_dir / upload_id / data_id
+
+    def _ensure_dir(self, d: Path) -> None:
+        if d not in self._made_dirs:
+            d.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(d)
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def receive(
+        self, body: PayloadStream, dest: Path, *, content_md5: bytes | None = None
+    ) -> Received:
+        """Stream ``body`` to a temp file, check the digest, then rename it to ``dest``.
+
+        Small bodies cost at most one thread hop (none without fsync). On any failure
+        the temp file is removed and the exception propagates.
+        """
+        md5 = hashlib.md5(usedforsecurity=False)
+        tmp = self.tmp_dir / new_id()
+        buf = bytearray()
+        fd: int | None = None
+        size = 0
+        try:
+            async for chunk in body:
+                buf += chunk
+                if len(buf) >= BATCH:
+                    data = bytes(buf)
+                    buf.clear()
+                    size += len(data)
+                    if fd is None:
+                        fd = _open_new(tmp)
+                    await asyncio.to_thread(_write_hashed, fd, md5, data)
+            tail = bytes(buf)
+            size += len(tail)
+            if fd is None:
+                fd = _open_new(tmp)
+            finish = self._finisher(fd, md5, tail, content_md5, tmp, dest)
+            fd = None  # the finisher closes it
+            if self.fsync or len(tail) >= SYNC_READ_MAX:
+                await asyncio.to_thread(finish)
+            else:
+                finish()
+            return Received(path=dest, size=size, md5=md5.digest(), checksums=dict(body.checksums))
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    def _finisher(
+        self,
+        fd: int,
+        md5: Any,
+        tail: bytes,
+        content_md5: bytes | None,
+        tmp: Path,
+        dest: Path,
+    ) -> Callable[[], None]:
+        def finish() -> None:
+            try:
+                _write_hashed(fd, md5, tail)
+                if content_md5 is not None and md5.digest() != content_md5:
+                    raise BackendError(
+                        "BadDigest", "The Content-MD5 you specified did not match what we received."
+                    )
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            self.place(tmp, dest)
+
+        return finish
+
+    def place(self, src: Path, dest: Path) -> None:
+        """Rename a finished temp file into place (and make the rename durable).
+
+        Object directories are created on demand; an upload's part directory is not (it
+        exists from CreateMultipartUpload until abort/complete, and its absence means the
+        upload is gone: ``FileNotFoundError``).
+        """
+        parent = dest.parent
+        if parent.parent != self.parts_dir:
+            self._ensure_dir(parent)
+        try:
+            os.rename(src, dest)
+        except FileNotFoundError:
+            if not src.exists() or parent.parent == self.parts_dir:
+                raise
+            self._made_dirs.discard(parent)
+            self._ensure_dir(parent)
+            os.rename(src, dest)
+        if self.fsync:
+            _fsync_dir(parent)
+
+    def link_or_copy(self, src: Path, dest: Path) -> None:
+        """Make ``dest`` hold the bytes of immutable ``src`` (hard link, else a copy)."""
+        self._ensure_dir(dest.parent)
+        try:
+            os.link(src, dest)
+        except FileNotFoundError:
+            raise
+        except OSError:
+            tmp = self.tmp_dir / new_id()
+            try:
+                shutil.copyfile(src, tmp)
+                if self.fsync:
+                    _fsync_path(tmp)
+                os.rename(tmp, dest)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+                raise
+        if self.fsync:
+            _fsync_dir(dest.parent)
+
+    def copy_range(self, src_fd: int, first: int, length: int, dest: Path) -> bytes:
+        """Copy ``length`` bytes at ``first`` of an open file to ``dest``; return the MD5."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        tmp = self.tmp_dir / new_id()
+        out = _open_new(tmp)
+        try:
+            try:
+                pos, remaining = first, length
+                while remaining > 0:
+                    data = os.pread(src_fd, min(COPY_CHUNK, remaining), pos)
+                    if not data:
+                        raise BackendError("InternalError", "data file shorter than recorded")
+                    _write_hashed(out, md5, data)
+                    pos += len(data)
+                    remaining -= len(data)
+                if self.fsync:
+                    os.fsync(out)
+            finally:
+                os.close(out)
+            self.place(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return md5.digest()
+
+    def concatenate(self, sources: list[Path], dest: Path) -> None:
+        """Write the files ``sources`` one after another into ``dest`` (blocking)."""
+        tmp = self.tmp_dir / new_id()
+        out = _open_new(tmp)
+        try:
+            try:
+                for src in sources:
+                    with open(src, "rb") as f:
+                        while data := f.read(COPY_CHUNK):
+                            _write_all(out, data)
+                if self.fsync:
+                    os.fsync(out)
+            finally:
+                os.close(out)
+            self.place(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    # -- removal -------------------------------------------------------------------------
+
+    def unlink_object(self, data_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.object_path(data_id))
+
+    def remove_upload_dir(self, upload_id: str) -> None:
+        shutil.rmtree(self.upload_dir(upload_id), ignore_errors=True)
+
+    def recover(self, referenced: set[str], uploads: set[str]) -> int:
+        """Remove temp files and every data/part file no row references. Blocking."""
+        removed = 0
+        for d in (self.tmp_dir, self.objects_dir, self.parts_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        for entry in os.scandir(self.tmp_dir):
+            _remove(entry.path)
+            removed += 1
+        for dirpath, _dirs, files in os.walk(self.objects_dir):
+            for name in files:
+                if name not in referenced:
+                    _remove(os.path.join(dirpath, name))
+                    removed += 1
+        for entry in os.scandir(self.parts_dir):
+            if entry.name not in uploads or not entry.is_dir(follow_symlinks=False):
+                _remove(entry.path)
+                removed += 1
+                continue
+            for part in os.scandir(entry.path):
+                if part.name not in referenced:
+                    _remove(part.path)
+                    removed += 1
+        return removed
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+class FileBody:
+    """Streams ``length`` bytes from offset ``first`` of an already open file descriptor.
+
+    The descriptor was opened before the read was handed out, so a concurrent overwrite or
+    delete (which only unlinks names) cannot break it. It is closed at the end, on
+    ``aclose`` or when the body is garbage collected.
+    """
+
+    def __init__(self, fd: int, first: int, length: int) -> None:
+        self._fd: int | None = fd
+        self._pos = first
+        self._remaining = length
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        fd = self._fd
+        if fd is None or self._remaining <= 0:
+            self._close()
+            raise StopAsyncIteration
+        n = min(READ_CHUNK, self._remaining)
+        try:
+            if n <= SYNC_READ_MAX:
+                data = os.pread(fd, n, self._pos)
+            else:
+                data = await asyncio.to_thread(os.pread, fd, n, self._pos)
+        except BaseException:
+            self._close()
+            raise
+        if not data:
+            self._close()
+            raise BackendError("InternalError", "data file shorter than recorded")
+        self._pos += len(data)
+        self._remaining -= len(data)
+        return data
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self._close()
+
+
+def open_for_read(path: Path) -> int:
+    return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _open_new(path: Path) -> int:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    return os.open(path, flags, 0o644)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _write_hashed(fd: int, md5: Any, data: bytes) -> None:
+    md5.update(data)
+    _write_all(fd, data)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        _fsync_path(path)
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

@@ -1,0 +1,221 @@
+"""SQLite schema and queries for the filesystem backend's metadata.
+
+Keys are stored as BLOBs of their UTF-8 bytes: SQLite compares BLOBs with ``memcmp``, so the
+``(bucket, key)`` primary key orders keys exactly as S3 does (by UTF-8 bytes). Times are
+integer microseconds since the Unix epoch (UTC). Every write is one short ``BEGIN
+IMMEDIATE`` transaction run synchronously (no ``await`` inside), so the single connection of
+a process is never shared between interleaved coroutines.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backends.errors import BackendError
+from backends.filesystem.listing import Cursor
+from backends.types import ObjectInfo, ObjectMeta
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    region TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    checksums TEXT NOT NULL,
+    parts TEXT,
+    data_id TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key BLOB NOT NULL,
+    initiated INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    checksum_algorithm TEXT
+);
+CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    checksums TEXT NOT NULL,
+    data_id TEXT NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+) WITHOUT ROWID;
+"""
+
+OBJECT_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id"
+
+
+def now_us() -> int:
+    return int(datetime.now(UTC).timestamp() * 1_000_000)
+
+
+def from_us(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1_000_000, UTC)
+
+
+def meta_to_json(meta: ObjectMeta) -> str:
+    fields = asdict(meta)
+    fields["user_metadata"] = dict(meta.user_metadata)
+    return json.dumps({k: v for k, v in fields.items() if v is not None}, separators=(",", ":"))
+
+
+def meta_from_json(text: str) -> ObjectMeta:
+    return ObjectMeta(**json.loads(text))
+
+
+def checksums_to_json(checksums: Mapping[str, str]) -> str:
+    return json.dumps(dict(checksums), separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRow:
+    """One ``objects`` row, decoded."""
+
+    key: bytes
+    size: int
+    etag: str
+    last_modified: int
+    meta: str
+    checksums: str
+    parts: str | None
+    """JSON ``[[part number, size], ...]`` for objects made by CompleteMultipartUpload."""
+    data_id: str
+
+    @classmethod
+    def from_tuple(cls, row: Sequence[Any]) -> ObjectRow:
+        return cls(*row)
+
+    def to_info(self, bucket: str) -> ObjectInfo:
+        parts = None if self.parts is None else json.loads(self.parts)
+        return ObjectInfo(
+            bucket=bucket,
+            key=self.key.decode("utf-8"),
+            size=self.size,
+            etag=self.etag,
+            last_modified=from_us(self.last_modified),
+            meta=meta_from_json(self.meta),
+            checksums=json.loads(self.checksums),
+            parts_count=None if parts is None else len(parts),
+        )
+
+
+class MetaDB:
+    """The metadata database of one data directory (one connection per process)."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = path
+        self.conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        with self.write():
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                self.conn.execute(statement)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- buckets -------------------------------------------------------------------------
+
+    def bucket(self, name: str) -> tuple[str, int, str] | None:
+        row = self.conn.execute(
+            "SELECT name, created_at, region FROM buckets WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def require_bucket(self, name: str) -> None:
+        if self.conn.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is None:
+            raise BackendError(
+                "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": name}
+            )
+
+    def buckets(self) -> list[tuple[str, int, str]]:
+        rows = self.conn.execute("SELECT name, created_at, region FROM buckets ORDER BY name")
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    # -- objects -------------------------------------------------------------------------
+
+    def object(self, bucket: str, key: bytes) -> ObjectRow | None:
+        row = self.conn.execute(
+            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
+        ).fetchone()
+        return None if row is None else ObjectRow.from_tuple(row)
+
+    def objects_from(
+        self, bucket: str, cursor: Cursor, upper: bytes | None, limit: int
+    ) -> list[ObjectRow]:
+        """Rows from ``cursor`` with ``key < upper``, in key order (one index range scan)."""
+        op = ">=" if cursor.inclusive else ">"
+        sql = f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key {op} ?"
+        args: list[Any] = [bucket, cursor.lower]
+        if upper is not None:
+            sql += " AND key < ?"
+            args.append(upper)
+        sql += " ORDER BY key LIMIT ?"
+        args.append(limit)
+        return [ObjectRow.from_tuple(r) for r in self.conn.execute(sql, args)]
+
+    def upsert_object(self, conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:
+        """Insert or replace the row inside a write transaction; return the old data id."""
+        old = conn.execute(
+            "SELECT data_id FROM objects WHERE bucket = ? AND key = ?", (bucket, row.key)
+        ).fetchone()
+        conn.execute(
+            f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                bucket,
+                row.key,
+                row.size,
+                row.etag,
+                row.last_modified,
+                row.meta,
+                row.checksums,
+                row.parts,
+                row.data_id,
+            ),
+        )
+        return None if old is None else str(old[0])
+
+    def all_data_ids(self) -> set[str]:
+        ids = {r[0] for r in self.conn.execute("SELECT data_id FROM objects")}
+        ids.update(r[0] for r in self.conn.execute("SELECT data_id FROM parts"))
+        return ids
+
+    def all_upload_ids(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT upload_id FROM uploads")}
