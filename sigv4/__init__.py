@@ -1,0 +1,106 @@
+"""Pure AWS Signature Version 4 verification for S3: no I/O, the clock is a parameter.
+
+Typical use by a server::
+
+    auth = parse_auth(request)              # None: not SigV4 at all
+    secret = lookup(auth.access_key_id)     # the caller's key store
+    verified = verify(request, auth, secret, now)
+    body = PayloadPipeline.create(request.headers, verified, allow_streaming=True)
+    for piece in wire: store(body.feed(piece))
+    body.finish()                           # only now may the object be committed
+"""
+
+from sigv4.auth import MAX_PRESIGN_EXPIRES, AuthInfo, VerifiedRequest, parse_auth, verify
+from sigv4.canonical import (
+    canonical_headers,
+    canonical_query,
+    canonical_request,
+    canonical_uri,
+    uri_encode,
+)
+from sigv4.checksums import (
+    ALGORITHMS,
+    Checksum,
+    header_name,
+    new_checksum,
+    parse_checksum_value,
+    parse_content_md5,
+)
+from sigv4.chunked import ChunkDecoder, ChunkSigner
+from sigv4.errors import (
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
+    BadDigest,
+    IncompleteBody,
+    InvalidArgument,
+    InvalidDigest,
+    InvalidRequest,
+    MissingContentLength,
+    MissingSecurityHeader,
+    RequestTimeTooSkewed,
+    SignatureDoesNotMatch,
+    SigV4Error,
+    XAmzContentSHA256Mismatch,
+)
+from sigv4.modes import PayloadMode, payload_mode
+from sigv4.payload import PayloadPipeline, PayloadPlan, plan_payload
+from sigv4.request import SignedRequest, get_header
+from sigv4.signing import (
+    EMPTY_SHA256,
+    chunk_string_to_sign,
+    scope,
+    sign,
+    signing_key,
+    string_to_sign,
+    trailer_string_to_sign,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "EMPTY_SHA256",
+    "MAX_PRESIGN_EXPIRES",
+    "AccessDenied",
+    "AuthInfo",
+    "AuthorizationHeaderMalformed",
+    "AuthorizationQueryParametersError",
+    "BadDigest",
+    "Checksum",
+    "ChunkDecoder",
+    "ChunkSigner",
+    "IncompleteBody",
+    "InvalidArgument",
+    "InvalidDigest",
+    "InvalidRequest",
+    "MissingContentLength",
+    "MissingSecurityHeader",
+    "PayloadMode",
+    "PayloadPipeline",
+    "PayloadPlan",
+    "RequestTimeTooSkewed",
+    "SigV4Error",
+    "SignatureDoesNotMatch",
+    "SignedRequest",
+    "VerifiedRequest",
+    "XAmzContentSHA256Mismatch",
+    "canonical_headers",
+    "canonical_query",
+    "canonical_request",
+    "canonical_uri",
+    "chunk_string_to_sign",
+    "get_header",
+    "header_name",
+    "new_checksum",
+    "parse_auth",
+    "parse_checksum_value",
+    "parse_content_md5",
+    "payload_mode",
+    "plan_payload",
+    "scope",
+    "sign",
+    "signing_key",
+    "string_to_sign",
+    "trailer_string_to_sign",
+    "uri_encode",
+    "verify",
+]

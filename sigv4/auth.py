@@ -1,0 +1,368 @@
+"""Header and presigned (query) authentication: parse what the request claims, then verify.
+
+:func:`parse_auth` needs no secret: it tells the caller which access key to look up.
+:func:`verify` then checks scope, time and signature with that key's secret.
+
+Payload hash rules (what goes on the canonical request's last line):
+
+* header auth: the ``x-amz-content-sha256`` header; when absent, the SHA-256 of the
+  empty body (a generic SigV4 client signing a body-less request), so a body sent with
+  such a request fails the hex SHA-256 check of :class:`sigv4.payload.PayloadPipeline`.
+* presigned: the ``X-Amz-Content-Sha256`` query parameter; else the
+  ``x-amz-content-sha256`` header if it is among the signed headers; else
+  ``UNSIGNED-PAYLOAD``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from hmac import compare_digest
+from typing import Literal
+from urllib.parse import unquote
+
+from sigv4.canonical import canonical_request
+from sigv4.errors import (
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
+    InvalidRequest,
+    RequestTimeTooSkewed,
+    SignatureDoesNotMatch,
+    SigV4Error,
+)
+from sigv4.modes import UNSIGNED_PAYLOAD, PayloadMode, payload_mode
+from sigv4.request import SignedRequest, get_header, query_pairs
+from sigv4.signing import ALGORITHM, EMPTY_SHA256, scope, sign, signing_key, string_to_sign
+
+__all__ = ["MAX_PRESIGN_EXPIRES", "AuthInfo", "VerifiedRequest", "parse_auth", "verify"]
+
+MAX_PRESIGN_EXPIRES = 604800  # seven days, in seconds
+AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+
+_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+_CRED_DATE = re.compile(r"\d{8}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_UNSUPPORTED = (
+    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+)
+_QUERY_REQUIRED = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "X-Amz-Date",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Expires",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthInfo:
+    """What a SigV4 request claims, parsed before the secret is known."""
+
+    kind: Literal["header", "query"]
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+    amz_date: datetime
+    expires: int | None
+    payload_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedRequest:
+    """A request whose signature matched: what the body verifier needs."""
+
+    access_key_id: str
+    region: str
+    amz_date: str
+    scope: str
+    signing_key: bytes
+    seed_signature: str
+    payload_mode: PayloadMode
+    payload_hash: str | None
+
+
+def _parse_amz_date(value: str, error: type[SigV4Error]) -> datetime:
+    if _AMZ_DATE.fullmatch(value):
+        try:
+            return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    raise error(
+        f"X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\": {value!r}"
+    )
+
+
+def _parse_credential(value: str, error: type[SigV4Error]) -> tuple[str, str, str, str]:
+    parts = value.split("/")
+    if len(parts) != 5 or not parts[0]:
+        raise error(
+            f"Error parsing the Credential parameter; {value!r} is not of the form "
+            "<access-key-id>/<date>/<region>/<service>/aws4_request"
+        )
+    access_key_id, date, region, service, terminator = parts
+    if terminator != "aws4_request":
+        raise error(
+            "Credential should be scoped with a valid terminator: 'aws4_request', "
+            f"not {terminator!r}"
+        )
+    if not _CRED_DATE.fullmatch(date):
+        raise error(f"Error parsing the Credential date {date!r}; expected yyyyMMdd")
+    if not region or not service:
+        raise error("Credential is missing its region or service")
+    return access_key_id, date, region, service
+
+
+def _parse_signed_headers(value: str, error: type[SigV4Error]) -> tuple[str, ...]:
+    names = tuple(name.strip().lower() for name in value.split(";"))
+    if not value or any(not name for name in names):
+        raise error(f"SignedHeaders is malformed: {value!r}")
+    return names
+
+
+def _parse_header_auth(request: SignedRequest, authorization: str) -> AuthInfo:
+    error = AuthorizationHeaderMalformed
+    fields: dict[str, str] = {}
+    for part in authorization[len(ALGORITHM) :].split(","):
+        key, sep, value = part.strip().partition("=")
+        if not sep:
+            raise error(
+                f"The authorization header is malformed; invalid component {part.strip()!r}"
+            )
+        fields[key.strip()] = value.strip()
+    missing = [k for k in ("Credential", "SignedHeaders", "Signature") if k not in fields]
+    if missing:
+        raise error(f"The authorization header is malformed; missing {', '.join(missing)}")
+    access_key_id, date, region, service = _parse_credential(fields["Credential"], error)
+    signed_headers = _parse_signed_headers(fields["SignedHeaders"], error)
+    signature = fields["Signature"]
+    if not _SIGNATURE.fullmatch(signature):
+        raise error("The authorization header is malformed; Signature must be 64 hex digits")
+
+    x_amz_date = get_header(request.headers, "x-amz-date")
+    if x_amz_date is not None:
+        amz_date = _parse_amz_date(x_amz_date.strip(), AccessDenied)
+    else:
+        date_header = get_header(request.headers, "date")
+        if date_header is None:
+            raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
+        try:
+            amz_date = parsedate_to_datetime(date_header)
+        except (TypeError, ValueError):
+            raise AccessDenied(
+                "AWS authentication requires a valid Date or x-amz-date header"
+            ) from None
+        amz_date = (
+            amz_date.replace(tzinfo=UTC) if amz_date.tzinfo is None else amz_date.astimezone(UTC)
+        )
+
+    content_sha = get_header(request.headers, "x-amz-content-sha256")
+    return AuthInfo(
+        kind="header",
+        access_key_id=access_key_id,
+        date=date,
+        region=region,
+        service=service,
+        signed_headers=signed_headers,
+        signature=signature,
+        amz_date=amz_date,
+        expires=None,
+        payload_hash=content_sha.strip() if content_sha is not None else EMPTY_SHA256,
+    )
+
+
+def _parse_query_auth(request: SignedRequest, params: dict[str, str]) -> AuthInfo:
+    error = AuthorizationQueryParametersError
+    missing = [name for name in _QUERY_REQUIRED if name not in params]
+    if missing:
+        raise error(
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+            "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
+            f"X-Amz-Expires parameters (missing: {', '.join(missing)})."
+        )
+    if params["X-Amz-Algorithm"] != ALGORITHM:
+        raise error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
+    access_key_id, date, region, service = _parse_credential(params["X-Amz-Credential"], error)
+    signed_headers = _parse_signed_headers(params["X-Amz-SignedHeaders"], error)
+    signature = params["X-Amz-Signature"]
+    if not _SIGNATURE.fullmatch(signature):
+        raise error("X-Amz-Signature must be 64 hex digits")
+    amz_date = _parse_amz_date(params["X-Amz-Date"], error)
+    expires_text = params["X-Amz-Expires"]
+    if not expires_text.isascii() or not expires_text.lstrip("-").isdigit():
+        raise error("X-Amz-Expires should be a number")
+    expires = int(expires_text)
+
+    payload_hash = params.get("X-Amz-Content-Sha256")
+    if payload_hash is None and "x-amz-content-sha256" in signed_headers:
+        payload_hash = get_header(request.headers, "x-amz-content-sha256")
+    return AuthInfo(
+        kind="query",
+        access_key_id=access_key_id,
+        date=date,
+        region=region,
+        service=service,
+        signed_headers=signed_headers,
+        signature=signature,
+        amz_date=amz_date,
+        expires=expires,
+        payload_hash=payload_hash.strip() if payload_hash is not None else UNSIGNED_PAYLOAD,
+    )
+
+
+def parse_auth(request: SignedRequest) -> AuthInfo | None:
+    """Parse the SigV4 claims of ``request``; None when it carries no SigV4 at all.
+
+    Raises AuthorizationHeaderMalformed / AuthorizationQueryParametersError for malformed
+    SigV4, InvalidRequest for both header and query auth or for another AWS scheme
+    (SigV2 ``AWS AKID:sig``, SigV2 presigned, SigV4a).
+    """
+    authorization = get_header(request.headers, "authorization")
+    header_sigv4 = False
+    if authorization is not None:
+        authorization = authorization.strip()
+        scheme = authorization.split(" ", 1)[0]
+        if scheme == ALGORITHM:
+            header_sigv4 = True
+        elif scheme in ("AWS", "AWS4-ECDSA-P256-SHA256"):
+            raise InvalidRequest(_UNSUPPORTED)
+
+    params: dict[str, str] = {}
+    if "X-Amz-" in request.raw_query or "Signature" in request.raw_query:
+        for name, value in query_pairs(request.raw_query):
+            params.setdefault(unquote(name), unquote(value))
+    query_sigv4 = any(
+        k in params for k in ("X-Amz-Algorithm", "X-Amz-Signature", "X-Amz-Credential")
+    )
+    if header_sigv4 and query_sigv4:
+        raise InvalidRequest(
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+            "Signature query string parameter or the Authorization header should be specified"
+        )
+    if header_sigv4:
+        assert authorization is not None
+        return _parse_header_auth(request, authorization)
+    if query_sigv4:
+        return _parse_query_auth(request, params)
+    if "AWSAccessKeyId" in params and "Signature" in params:
+        raise InvalidRequest(_UNSUPPORTED)
+    return None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_time(auth: AuthInfo, now: datetime, max_skew: timedelta) -> None:
+    if auth.kind == "header":
+        if abs(now - auth.amz_date) > max_skew:
+            raise RequestTimeTooSkewed(
+                "The difference between the request time and the current time is too large.",
+                extra={
+                    "RequestTime": auth.amz_date.strftime(AMZ_DATE_FORMAT),
+                    "ServerTime": _iso(now),
+                    "MaxAllowedSkewMilliseconds": str(int(max_skew.total_seconds() * 1000)),
+                },
+            )
+        return
+    expires = auth.expires if auth.expires is not None else 0
+    if expires < 1:
+        raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise AuthorizationQueryParametersError(
+            "X-Amz-Expires must be less than a week (in seconds) that is 604800"
+        )
+    if auth.amz_date - now > max_skew:
+        raise AccessDenied(
+            "Request is not valid yet",
+            extra={"X-Amz-Date": auth.amz_date.strftime(AMZ_DATE_FORMAT), "ServerTime": _iso(now)},
+        )
+    expiry = auth.amz_date + timedelta(seconds=expires)
+    if now > expiry:
+        raise AccessDenied(
+            "Request has expired",
+            extra={"X-Amz-Expires": str(expires), "Expires": _iso(expiry), "ServerTime": _iso(now)},
+        )
+
+
+def verify(
+    request: SignedRequest,
+    auth: AuthInfo,
+    secret: str,
+    now: datetime,
+    *,
+    max_skew: timedelta = timedelta(minutes=15),
+    service: str = "s3",
+    region: str | None = None,
+) -> VerifiedRequest:
+    """Verify ``request`` against the claims ``auth`` with the key's ``secret``.
+
+    ``now`` is the server clock (naive means UTC). ``region``, when given, is the only
+    region this endpoint accepts. Checks in order: scope (service, region, ``host``
+    signed, credential date), payload hash form, time (skew / presign validity), then
+    the signature in constant time.
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    malformed: type[SigV4Error] = (
+        AuthorizationHeaderMalformed if auth.kind == "header" else AuthorizationQueryParametersError
+    )
+    if auth.service != service:
+        raise malformed(
+            f"The authorization header is malformed; incorrect service {auth.service!r}. "
+            f"This endpoint belongs to {service!r}."
+        )
+    if region is not None and auth.region != region:
+        raise malformed(
+            f"The authorization header is malformed; the region {auth.region!r} is wrong; "
+            f"expecting {region!r}",
+            extra={"Region": region},
+        )
+    if "host" not in auth.signed_headers:
+        raise malformed("The host header must be among the signed headers")
+    amz_date = auth.amz_date.strftime(AMZ_DATE_FORMAT)
+    if auth.date != amz_date[:8]:
+        raise malformed(
+            "Invalid credential date. Date is not the same as X-Amz-Date.",
+            extra={"CredentialDate": auth.date, "X-Amz-Date": amz_date},
+        )
+    mode = payload_mode(auth.payload_hash)
+    _check_time(auth, now, max_skew)
+
+    creq = canonical_request(
+        request.method,
+        request.raw_path,
+        request.raw_query,
+        request.headers,
+        auth.signed_headers,
+        auth.payload_hash,
+        exclude_query="X-Amz-Signature" if auth.kind == "query" else None,
+    )
+    credential_scope = scope(auth.date, auth.region, auth.service)
+    sts = string_to_sign(amz_date, credential_scope, creq)
+    key = signing_key(secret, auth.date, auth.region, auth.service)
+    expected = sign(key, sts)
+    if not compare_digest(expected, auth.signature):
+        raise SignatureDoesNotMatch(
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+            extra={"AWSAccessKeyId": auth.access_key_id, "SignatureProvided": auth.signature},
+            canonical_request=creq,
+            string_to_sign=sts,
+        )
+    return VerifiedRequest(
+        access_key_id=auth.access_key_id,
+        region=auth.region,
+        amz_date=amz_date,
+        scope=credential_scope,
+        signing_key=key,
+        seed_signature=auth.signature,
+        payload_mode=mode,
+        payload_hash=auth.payload_hash.lower() if mode is PayloadMode.SHA256 else None,
+    )

@@ -1,0 +1,130 @@
+"""The flexible checksums S3 accepts (``x-amz-checksum-*``) and Content-MD5.
+
+Values travel as base64 of the big-endian digest, as S3 and the SDKs send them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import zlib
+from typing import Protocol
+
+from awscrt import checksums as _crt
+
+from sigv4.errors import InvalidDigest, InvalidRequest
+
+__all__ = [
+    "ALGORITHMS",
+    "DIGEST_SIZES",
+    "Checksum",
+    "header_name",
+    "new_checksum",
+    "normalize_algorithm",
+    "parse_checksum_value",
+    "parse_content_md5",
+]
+
+ALGORITHMS: tuple[str, ...] = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+DIGEST_SIZES: dict[str, int] = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
+
+
+class Checksum(Protocol):
+    def update(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def b64digest(self) -> str: ...
+
+
+class _Crc:
+    __slots__ = ("_func", "_size", "_value")
+
+    def __init__(self, func: _CrcFunc, size: int) -> None:
+        self._func = func
+        self._size = size
+        self._value = 0
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._value = self._func(data, self._value)
+
+    def b64digest(self) -> str:
+        return base64.b64encode(self._value.to_bytes(self._size, "big")).decode("ascii")
+
+
+class _CrcFunc(Protocol):
+    def __call__(self, data: bytes | bytearray | memoryview, previous: int, /) -> int: ...
+
+
+class _Hash:
+    __slots__ = ("_hash",)
+
+    def __init__(self, name: str) -> None:
+        self._hash = hashlib.new(name)
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._hash.update(data)
+
+    def b64digest(self) -> str:
+        return base64.b64encode(self._hash.digest()).decode("ascii")
+
+
+def _crc32(data: bytes | bytearray | memoryview, previous: int, /) -> int:
+    return zlib.crc32(data, previous)
+
+
+def _crc32c(data: bytes | bytearray | memoryview, previous: int, /) -> int:
+    return int(_crt.crc32c(data, previous))
+
+
+def _crc64nvme(data: bytes | bytearray | memoryview, previous: int, /) -> int:
+    return int(_crt.crc64nvme(data, previous))
+
+
+def normalize_algorithm(algorithm: str) -> str:
+    """The upper-case name of a supported algorithm; InvalidRequest otherwise."""
+    name = algorithm.strip().upper()
+    if name not in ALGORITHMS:
+        raise InvalidRequest(
+            f"Checksum algorithm {algorithm!r} is not supported; use one of {', '.join(ALGORITHMS)}"
+        )
+    return name
+
+
+def new_checksum(algorithm: str) -> Checksum:
+    """A fresh incremental checksum for ``algorithm`` (case-insensitive)."""
+    name = normalize_algorithm(algorithm)
+    if name == "CRC32":
+        return _Crc(_crc32, 4)
+    if name == "CRC32C":
+        return _Crc(_crc32c, 4)
+    if name == "CRC64NVME":
+        return _Crc(_crc64nvme, 8)
+    return _Hash(name.lower())
+
+
+def header_name(algorithm: str) -> str:
+    """``x-amz-checksum-<alg>`` for ``algorithm``."""
+    return f"x-amz-checksum-{normalize_algorithm(algorithm).lower()}"
+
+
+def parse_checksum_value(algorithm: str, value: str) -> str:
+    """Validate a base64 checksum value for ``algorithm``; InvalidRequest if malformed."""
+    name = normalize_algorithm(algorithm)
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != DIGEST_SIZES[name]:
+        raise InvalidRequest(f"Value for {header_name(name)} header is invalid.")
+    return base64.b64encode(raw).decode("ascii")
+
+
+def parse_content_md5(value: str) -> bytes:
+    """The raw 16 bytes of a Content-MD5 header; InvalidDigest if malformed."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 16:
+        raise InvalidDigest("The Content-MD5 you specified was invalid.")
+    return raw

@@ -1,0 +1,309 @@
+"""The sans-I/O body pipeline: every PUT/POST body goes through one of these.
+
+Everything is decided from the request headers (never from ``Content-Encoding``):
+
+* ``x-amz-content-sha256`` picks the payload mode; ``STREAMING-*`` modes are aws-chunked
+  and decoded here (``x-amz-decoded-content-length`` required), chunk and trailer
+  signatures verified for the signed modes;
+* a hex SHA-256 is checked against the payload at the end (XAmzContentSHA256Mismatch);
+* ``x-amz-checksum-<alg>`` header, or the trailer named by ``x-amz-trailer``, is
+  checked at the end (BadDigest); the two together are InvalidRequest, and
+  ``x-amz-sdk-checksum-algorithm`` must agree with whichever is present;
+* ``Content-MD5`` is checked at the end (InvalidDigest when malformed, BadDigest when it
+  differs).
+
+When a verified SigV4 request signed a payload hash or a streaming mode, that signed
+decision wins over the header (they are the same value for header auth). Without a
+header the payload is UNSIGNED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sigv4.auth import VerifiedRequest
+from sigv4.checksums import (
+    ALGORITHMS,
+    Checksum,
+    header_name,
+    new_checksum,
+    normalize_algorithm,
+    parse_checksum_value,
+    parse_content_md5,
+)
+from sigv4.chunked import ChunkDecoder, ChunkSigner
+from sigv4.errors import (
+    BadDigest,
+    IncompleteBody,
+    InvalidArgument,
+    InvalidRequest,
+    MissingContentLength,
+    XAmzContentSHA256Mismatch,
+)
+from sigv4.modes import PayloadMode, payload_mode
+
+__all__ = ["PayloadPipeline", "PayloadPlan", "plan_payload"]
+
+_CHECKSUM_HEADERS = {header_name(alg): alg for alg in ALGORITHMS}
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadPlan:
+    """What the headers ask of the body, decided before the first byte arrives."""
+
+    mode: PayloadMode
+    sha256: str | None
+    decoded_length: int | None
+    checksum_algorithm: str | None
+    checksum_value: str | None  # from the header; None when it comes in the trailer
+    checksum_in_trailer: bool
+    trailers: frozenset[str]
+    content_md5: bytes | None
+
+
+def _first_values(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, value in headers:
+        values.setdefault(name.lower(), value.strip())
+    return values
+
+
+def _resolve_mode(
+    values: dict[str, str], verified: VerifiedRequest | None
+) -> tuple[PayloadMode, str | None]:
+    if verified is not None and verified.payload_mode is not PayloadMode.UNSIGNED:
+        return verified.payload_mode, verified.payload_hash
+    header = values.get("x-amz-content-sha256")
+    mode = payload_mode(header)
+    return mode, header.lower() if mode is PayloadMode.SHA256 and header else None
+
+
+def _decoded_length(values: dict[str, str]) -> int:
+    text = values.get("x-amz-decoded-content-length")
+    if text is None:
+        raise MissingContentLength(
+            "You must provide the x-amz-decoded-content-length header with aws-chunked uploads."
+        )
+    if not text.isascii() or not text.isdigit():
+        raise InvalidArgument(
+            "x-amz-decoded-content-length must be a non-negative integer",
+            extra={"ArgumentName": "x-amz-decoded-content-length", "ArgumentValue": text},
+        )
+    return int(text)
+
+
+def _trailer_names(values: dict[str, str], mode: PayloadMode) -> frozenset[str]:
+    text = values.get("x-amz-trailer")
+    if text is None:
+        return frozenset()
+    names = frozenset(n.strip().lower() for n in text.split(",") if n.strip())
+    if names and not mode.has_trailer:
+        raise InvalidRequest(
+            "x-amz-trailer requires x-amz-content-sha256 STREAMING-UNSIGNED-PAYLOAD-TRAILER "
+            "or STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+        )
+    unknown = names - _CHECKSUM_HEADERS.keys()
+    if unknown:
+        raise InvalidRequest(f"Unsupported trailing header {', '.join(sorted(unknown))}")
+    if len(names) > 1:
+        raise InvalidRequest("Expecting a single x-amz-checksum- trailer")
+    return names
+
+
+def plan_payload(
+    headers: tuple[tuple[str, str], ...],
+    verified: VerifiedRequest | None,
+    *,
+    allow_streaming: bool,
+) -> PayloadPlan:
+    """Validate the body-related headers and decide how the body will be checked."""
+    values = _first_values(headers)
+    mode, sha256 = _resolve_mode(values, verified)
+    if mode.is_streaming and not allow_streaming:
+        raise InvalidRequest(
+            "Streaming (aws-chunked) payloads are not supported for this operation"
+        )
+    if mode.has_chunk_signatures and verified is None:
+        raise InvalidRequest("A signed streaming payload requires AWS Signature Version 4")
+    decoded_length = _decoded_length(values) if mode.is_streaming else None
+
+    trailers = _trailer_names(values, mode)
+    in_header = [alg for name, alg in _CHECKSUM_HEADERS.items() if name in values]
+    if len(in_header) > 1:
+        raise InvalidRequest(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
+        )
+    if in_header and trailers:
+        raise InvalidRequest("x-amz-trailer and an x-amz-checksum- header cannot be used together")
+    algorithm: str | None = None
+    value: str | None = None
+    if in_header:
+        algorithm = in_header[0]
+        value = parse_checksum_value(algorithm, values[header_name(algorithm)])
+    elif trailers:
+        algorithm = _CHECKSUM_HEADERS[next(iter(trailers))]
+
+    sdk_algorithm = values.get("x-amz-sdk-checksum-algorithm")
+    if sdk_algorithm is not None and normalize_algorithm(sdk_algorithm) != algorithm:
+        if algorithm is None:
+            raise InvalidRequest(
+                "x-amz-sdk-checksum-algorithm specified, but no corresponding "
+                "x-amz-checksum-* or x-amz-trailer headers were found."
+            )
+        raise InvalidRequest(
+            f"Value for x-amz-sdk-checksum-algorithm header is invalid: {sdk_algorithm} "
+            f"does not match the {algorithm} checksum sent."
+        )
+
+    md5_text = values.get("content-md5")
+    return PayloadPlan(
+        mode=mode,
+        sha256=sha256,
+        decoded_length=decoded_length,
+        checksum_algorithm=algorithm,
+        checksum_value=value,
+        checksum_in_trailer=bool(trailers),
+        trailers=trailers,
+        content_md5=parse_content_md5(md5_text) if md5_text is not None else None,
+    )
+
+
+class PayloadPipeline:
+    """Wire bytes in, payload bytes out; every check of the body raised by the end."""
+
+    __slots__ = (
+        "_checksum",
+        "_checksums",
+        "_decoder",
+        "_finished",
+        "_hashers",
+        "_md5",
+        "_sha256",
+        "plan",
+    )
+
+    def __init__(
+        self, plan: PayloadPlan, verified: VerifiedRequest | None, *, compute_md5: bool = False
+    ) -> None:
+        self.plan = plan
+        self._decoder: ChunkDecoder | None = None
+        if plan.mode.is_streaming:
+            signer = None
+            if plan.mode.has_chunk_signatures:
+                assert verified is not None
+                signer = ChunkSigner(
+                    signing_key=verified.signing_key,
+                    amz_date=verified.amz_date,
+                    scope=verified.scope,
+                    seed_signature=verified.seed_signature,
+                )
+            assert plan.decoded_length is not None
+            self._decoder = ChunkDecoder(
+                decoded_length=plan.decoded_length,
+                signer=signer,
+                trailer_mode=plan.mode.has_trailer,
+                expected_trailers=plan.trailers,
+            )
+        self._sha256 = hashlib.sha256() if plan.sha256 is not None else None
+        self._md5 = hashlib.md5() if plan.content_md5 is not None or compute_md5 else None  # noqa: S324 (S3 ETag/Content-MD5, not security)
+        self._checksum: Checksum | None = (
+            new_checksum(plan.checksum_algorithm) if plan.checksum_algorithm else None
+        )
+        self._hashers: tuple[Checksum | hashlib._Hash, ...] = tuple(
+            h for h in (self._sha256, self._md5, self._checksum) if h is not None
+        )
+        self._checksums: dict[str, str] = {}
+        self._finished = False
+
+    @classmethod
+    def create(
+        cls,
+        headers: tuple[tuple[str, str], ...],
+        verified: VerifiedRequest | None,
+        *,
+        allow_streaming: bool,
+        compute_md5: bool = False,
+    ) -> PayloadPipeline:
+        """Validate the headers (raising S3 errors) and build the pipeline.
+
+        ``compute_md5`` asks for the payload's MD5 (:attr:`md5_digest`, the S3 ETag)
+        even without a Content-MD5 header, so the caller hashes the body only once.
+        """
+        plan = plan_payload(headers, verified, allow_streaming=allow_streaming)
+        return cls(plan, verified, compute_md5=compute_md5)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Raw wire bytes in, payload bytes out (``b""`` while a chunk header is partial)."""
+        if isinstance(data, memoryview):
+            data = data.tobytes()
+        if self._decoder is None:
+            for hasher in self._hashers:
+                hasher.update(data)
+            return bytes(data)
+        pieces = self._decoder.feed(data)
+        if not pieces:
+            return b""
+        hashers = self._hashers
+        for piece in pieces:
+            for hasher in hashers:
+                hasher.update(piece)
+        if len(pieces) == 1:
+            return pieces[0].tobytes()
+        return b"".join(pieces)
+
+    def finish(self) -> None:
+        """The wire body ended: raise the first failed check (IncompleteBody, BadDigest, ...)."""
+        if self._finished:
+            return
+        plan = self.plan
+        if self._decoder is not None:
+            self._decoder.finish()
+        if self._sha256 is not None and plan.sha256 is not None:
+            computed = self._sha256.hexdigest()
+            if computed != plan.sha256:
+                raise XAmzContentSHA256Mismatch(
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                    extra={
+                        "ClientComputedContentSHA256": plan.sha256,
+                        "S3ComputedContentSHA256": computed,
+                    },
+                )
+        md5 = self._md5
+        if plan.content_md5 is not None and md5 is not None and md5.digest() != plan.content_md5:
+            raise BadDigest("The Content-MD5 you specified did not match what we received.")
+        if self._checksum is not None and plan.checksum_algorithm is not None:
+            expected = plan.checksum_value
+            if plan.checksum_in_trailer:
+                assert self._decoder is not None
+                sent = self._decoder.trailers.get(header_name(plan.checksum_algorithm))
+                if sent is None:
+                    raise IncompleteBody(f"Missing trailer {header_name(plan.checksum_algorithm)}")
+                expected = parse_checksum_value(plan.checksum_algorithm, sent)
+            computed_b64 = self._checksum.b64digest()
+            if computed_b64 != expected:
+                raise BadDigest(
+                    f"The {plan.checksum_algorithm} you specified did not match the "
+                    "calculated checksum."
+                )
+            self._checksums[plan.checksum_algorithm] = computed_b64
+        self._finished = True
+
+    @property
+    def checksums(self) -> dict[str, str]:
+        """Algorithm (upper-case) -> base64 value of every checksum verified; after finish()."""
+        return dict(self._checksums)
+
+    @property
+    def decoded_length(self) -> int | None:
+        """x-amz-decoded-content-length for the streaming modes, else None."""
+        return self.plan.decoded_length
+
+    @property
+    def payload_mode(self) -> PayloadMode:
+        return self.plan.mode
+
+    @property
+    def md5_digest(self) -> bytes | None:
+        """The payload's raw MD5 when Content-MD5 was sent or compute_md5 asked; after finish()."""
+        return self._md5.digest() if self._md5 is not None and self._finished else None

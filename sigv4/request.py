@@ -1,0 +1,55 @@
+"""The request as the verifier sees it: raw wire values, nothing decoded yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SignedRequest", "get_header", "header_values", "query_pairs"]
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """An HTTP request exactly as received.
+
+    ``raw_path`` keeps its percent-encoding and has no query; ``raw_query`` is the query
+    string without ``?`` (``""`` if none); ``headers`` are ``(name, value)`` pairs in any
+    case, repeats allowed, in the order received.
+    """
+
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: Headers
+
+
+def header_values(headers: Headers, name: str) -> list[str]:
+    """Every value of header ``name`` (case-insensitive), in order."""
+    lname = name.lower()
+    return [v for k, v in headers if k.lower() == lname]
+
+
+def get_header(headers: Headers, name: str) -> str | None:
+    """The first value of header ``name`` (case-insensitive), or None."""
+    lname = name.lower()
+    for k, v in headers:
+        if k.lower() == lname:
+            return v
+    return None
+
+
+def query_pairs(raw_query: str) -> list[tuple[str, str]]:
+    """Split a raw query into ``(name, value)`` pairs, still percent-encoded.
+
+    Split on ``&`` then on the first ``=``; empty pieces (``a&&b``) are dropped.
+    """
+    if not raw_query:
+        return []
+    pairs: list[tuple[str, str]] = []
+    for piece in raw_query.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        pairs.append((name, value))
+    return pairs
