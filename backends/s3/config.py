@@ -1,0 +1,77 @@
+"""Settings of the upstream S3 backend."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["UpstreamConfig"]
+
+_CHECKSUM_SETTINGS = ("when_required", "when_supported")
+_ADDRESSING = ("path", "virtual", "auto")
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamConfig:
+    """How the gateway reaches its upstream store, and as whom.
+
+    ``bucket_prefix`` is prepended verbatim: with ``bucket_prefix="nfyio-"`` the gateway
+    bucket ``photos`` lives upstream as ``nfyio-photos`` (no separator is added). Buckets
+    upstream without the prefix are invisible through the gateway.
+
+    The secret never appears in ``repr``; the access key id is shown only as a prefix.
+    """
+
+    endpoint_url: str | None
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    region: str = "us-east-1"
+    addressing_style: str = "path"
+    bucket_prefix: str = ""
+    request_checksum_calculation: str = "when_required"
+    response_checksum_validation: str = "when_required"
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_pool_connections: int = 64
+    ready_timeout: float = 2.0
+    spool_threshold: int = 8 * 1024 * 1024
+    """Bodies up to this size (or of unknown size) are spooled (memory, then a temp file)
+    before the upstream request, so their checksums travel in the same request."""
+
+    def __post_init__(self) -> None:
+        if not self.access_key_id or not self.secret_access_key:
+            raise ValueError("upstream access_key_id and secret_access_key are required")
+        if self.addressing_style not in _ADDRESSING:
+            raise ValueError(f"addressing_style must be one of {_ADDRESSING}")
+        for name in ("request_checksum_calculation", "response_checksum_validation"):
+            if getattr(self, name) not in _CHECKSUM_SETTINGS:
+                raise ValueError(f"{name} must be one of {_CHECKSUM_SETTINGS}")
+
+    def __repr__(self) -> str:
+        return (
+            f"UpstreamConfig(endpoint_url={self.endpoint_url!r}, region={self.region!r}, "
+            f"access_key_id={self.access_key_id[:4]!r}..., "
+            f"addressing_style={self.addressing_style!r}, "
+            f"bucket_prefix={self.bucket_prefix!r})"
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> UpstreamConfig:
+        """Build from ``NFYIO_UPSTREAM_*`` variables (see docs/upstream-backend.md)."""
+
+        def get(name: str, default: str) -> str:
+            return environ.get(f"NFYIO_UPSTREAM_{name}", default)
+
+        return cls(
+            endpoint_url=environ.get("NFYIO_UPSTREAM_ENDPOINT") or None,
+            access_key_id=get("ACCESS_KEY_ID", ""),
+            secret_access_key=get("SECRET_ACCESS_KEY", ""),
+            region=get("REGION", "us-east-1"),
+            addressing_style=get("ADDRESSING_STYLE", "path"),
+            bucket_prefix=get("BUCKET_PREFIX", ""),
+            request_checksum_calculation=get("REQUEST_CHECKSUM_CALCULATION", "when_required"),
+            response_checksum_validation=get("RESPONSE_CHECKSUM_VALIDATION", "when_required"),
+            connect_timeout=float(get("CONNECT_TIMEOUT", "5")),
+            read_timeout=float(get("READ_TIMEOUT", "60")),
+            max_pool_connections=int(get("MAX_POOL_CONNECTIONS", "64")),
+        )

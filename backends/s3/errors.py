@@ -1,0 +1,119 @@
+"""Upstream failures translated into the ``BackendError`` codes every backend raises.
+
+Rules:
+- An upstream S3 error code the gateway also speaks passes through unchanged
+  (``NoSuchKey``, ``PreconditionFailed``, ``InvalidPart``...).
+- ``BucketAlreadyExists`` (someone else's bucket upstream) becomes
+  ``BucketAlreadyOwnedByYou``: through the gateway the name is simply taken.
+- Bodiless answers (HEAD, 304) carry only the HTTP status; the caller says what a 404
+  means (``NoSuchKey`` or ``NoSuchBucket``).
+- The upstream refusing *our* credentials is a gateway misconfiguration, not the
+  client's fault: ``InternalError``, never ``AccessDenied``.
+- Connection failures, timeouts and 5xx are ``ServiceUnavailable`` (``SlowDown`` kept).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backends.errors import BackendError
+
+__all__ = ["error_code", "translate", "translate_error"]
+
+_PASS_THROUGH = frozenset(
+    {
+        "NoSuchKey",
+        "NoSuchBucket",
+        "NoSuchUpload",
+        "NoSuchVersion",
+        "BucketNotEmpty",
+        "BucketAlreadyOwnedByYou",
+        "PreconditionFailed",
+        "InvalidRange",
+        "InvalidPart",
+        "InvalidPartOrder",
+        "EntityTooSmall",
+        "EntityTooLarge",
+        "BadDigest",
+        "InvalidDigest",
+        "InvalidArgument",
+        "InvalidRequest",
+        "InvalidBucketName",
+        "KeyTooLongError",
+        "IncompleteBody",
+        "MalformedXML",
+        "NotImplemented",
+        "SlowDown",
+        "ServiceUnavailable",
+    }
+)
+_RENAMED = {
+    "BucketAlreadyExists": "BucketAlreadyOwnedByYou",
+    "NotModified": "NotModified",
+    "304": "NotModified",
+    "412": "PreconditionFailed",
+    "416": "InvalidRange",
+    "400": "InvalidRequest",
+    "409": "BucketNotEmpty",
+}
+_CREDENTIAL_CODES = frozenset(
+    {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "401"}
+)
+_EXTRA_FIELDS = ("ActualObjectSize", "RangeRequested", "BucketName", "Key", "UploadId")
+
+
+def error_code(exc: ClientError) -> str:
+    error: dict[str, Any] = exc.response.get("Error", {})
+    return str(error.get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    meta: dict[str, Any] = exc.response.get("ResponseMetadata", {})
+    return int(meta.get("HTTPStatusCode", 0) or 0)
+
+
+def translate_error(exc: BaseException, *, not_found: str = "NoSuchKey") -> BackendError:
+    """The ``BackendError`` for an exception raised by the aiobotocore client."""
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        status = _status(exc)
+        error: dict[str, Any] = exc.response.get("Error", {})
+        message = str(error.get("Message", "") or "")
+        extra = {k: str(error[k]) for k in _EXTRA_FIELDS if error.get(k) is not None}
+        if code in _PASS_THROUGH:
+            return BackendError(code, message, extra=extra)
+        if code in _RENAMED:
+            return BackendError(_RENAMED[code], message, extra=extra)
+        if code == "404" or (status == 404 and code in ("", "NotFound")):
+            return BackendError(not_found, message)
+        if code in _CREDENTIAL_CODES:
+            return BackendError("InternalError", "the upstream store refused the gateway")
+        if status >= 500 or code in ("InternalError", "RequestTimeout"):
+            return BackendError("ServiceUnavailable", "the upstream store failed")
+        return BackendError(code or "InternalError", message)
+    if isinstance(exc, BotoCoreError | OSError | asyncio.TimeoutError) or _is_transport(exc):
+        return BackendError("ServiceUnavailable", "the upstream store is unreachable")
+    return BackendError("InternalError", "unexpected upstream failure")
+
+
+def _is_transport(exc: BaseException) -> bool:
+    # aiohttp's own errors can surface while a body streams; we never import aiohttp.
+    return type(exc).__module__.split(".")[0] == "aiohttp"
+
+
+@contextmanager
+def translate(*, not_found: str = "NoSuchKey") -> Iterator[None]:
+    """Re-raise anything the client raises as a ``BackendError``."""
+    try:
+        yield
+    except BackendError:
+        raise
+    except Exception as exc:
+        raise translate_error(exc, not_found=not_found) from exc

@@ -1,0 +1,105 @@
+"""``ObjectMeta`` and checksums <-> upstream request parameters and response fields.
+
+Checksums the client sent (and the gateway verified) are kept in upstream user metadata
+under reserved keys ``x-amz-meta-nfyio-checksum-<alg>``; those keys never reach clients,
+and a client cannot set them (any ``nfyio-`` user metadata key is dropped on write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from backends.types import ObjectMeta
+
+__all__ = [
+    "RESERVED_PREFIX",
+    "checksum_metadata",
+    "meta_from_response",
+    "meta_params",
+    "split_metadata",
+    "utc",
+]
+
+RESERVED_PREFIX = "nfyio-"
+_CHECKSUM_PREFIX = "nfyio-checksum-"
+_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+
+
+def utc(value: Any) -> datetime:
+    """A timezone-aware UTC datetime from botocore's parsed timestamp."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    return datetime.now(UTC)
+
+
+def checksum_metadata(checksums: Mapping[str, str]) -> dict[str, str]:
+    return {
+        f"{_CHECKSUM_PREFIX}{alg.lower()}": value
+        for alg, value in checksums.items()
+        if alg.upper() in _ALGORITHMS
+    }
+
+
+def user_metadata(meta: ObjectMeta) -> dict[str, str]:
+    return {
+        k.lower(): v
+        for k, v in meta.user_metadata.items()
+        if not k.lower().startswith(RESERVED_PREFIX)
+    }
+
+
+def meta_params(meta: ObjectMeta, checksums: Mapping[str, str]) -> dict[str, Any]:
+    """PutObject / CreateMultipartUpload / CopyObject(REPLACE) parameters for ``meta``.
+
+    ``Expires`` is not among them: botocore insists on a timestamp, S3 stores any string;
+    the backend sends it as a raw header (see ``backend._extra_headers``).
+    """
+    params: dict[str, Any] = {
+        "ContentType": meta.content_type,
+        "Metadata": {**user_metadata(meta), **checksum_metadata(checksums)},
+    }
+    optional = {
+        "ContentEncoding": meta.content_encoding,
+        "ContentDisposition": meta.content_disposition,
+        "ContentLanguage": meta.content_language,
+        "CacheControl": meta.cache_control,
+    }
+    params.update({k: v for k, v in optional.items() if v is not None})
+    if meta.storage_class and meta.storage_class != "STANDARD":
+        params["StorageClass"] = meta.storage_class
+    return params
+
+
+def split_metadata(raw: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(user metadata without reserved keys, checksums) from upstream ``Metadata``."""
+    user: dict[str, str] = {}
+    checksums: dict[str, str] = {}
+    for key, value in raw.items():
+        lowered = key.lower()
+        if lowered.startswith(_CHECKSUM_PREFIX):
+            checksums[lowered[len(_CHECKSUM_PREFIX) :].upper()] = value
+        elif not lowered.startswith(RESERVED_PREFIX):
+            user[lowered] = value
+    return user, checksums
+
+
+def meta_from_response(response: Mapping[str, Any]) -> tuple[ObjectMeta, dict[str, str]]:
+    """(ObjectMeta, checksums) from a HeadObject/GetObject response."""
+    user, checksums = split_metadata(response.get("Metadata") or {})
+    headers: Mapping[str, str] = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    expires = response.get("ExpiresString") or headers.get("expires")
+    meta = ObjectMeta(
+        content_type=response.get("ContentType") or "binary/octet-stream",
+        content_encoding=response.get("ContentEncoding") or None,
+        content_disposition=response.get("ContentDisposition") or None,
+        content_language=response.get("ContentLanguage") or None,
+        cache_control=response.get("CacheControl") or None,
+        expires=expires or None,
+        user_metadata=user,
+        storage_class=response.get("StorageClass") or "STANDARD",
+    )
+    return meta, checksums

@@ -1,0 +1,279 @@
+"""Multipart uploads passed through part by part (mixed into ``S3Backend``)."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from backends.errors import BackendError
+from backends.s3.meta import meta_params, utc
+from backends.s3.streams import UploadBody, spool
+from backends.types import (
+    CopySource,
+    ObjectInfo,
+    ObjectMeta,
+    Part,
+    PartsPage,
+    PayloadStream,
+    Upload,
+    UploadsPage,
+)
+
+if TYPE_CHECKING:
+    from backends.s3.config import UpstreamConfig
+
+__all__ = ["MultipartMixin"]
+
+
+def _etag(value: Any) -> str:
+    return str(value or "").strip('"')
+
+
+class MultipartMixin:
+    """Needs ``config``, ``_up``, ``_call``, ``_copy_call``, ``_copy_source``,
+    ``_head_copy_source`` and ``head_object`` from ``S3Backend``."""
+
+    config: UpstreamConfig
+
+    if TYPE_CHECKING:
+
+        def _up(self, bucket: str) -> str: ...
+
+        async def _call(
+            self,
+            operation: str,
+            *,
+            not_found: str = "NoSuchKey",
+            headers: Mapping[str, str] | None = None,
+            **params: Any,
+        ) -> dict[str, Any]: ...
+
+        async def _copy_call(
+            self,
+            operation: str,
+            source: CopySource,
+            *,
+            headers: Mapping[str, str] | None = None,
+            **params: Any,
+        ) -> dict[str, Any]: ...
+
+        def _copy_source(self, source: CopySource) -> dict[str, str]: ...
+
+        async def _head_copy_source(self, source: CopySource) -> ObjectInfo: ...
+
+        async def head_object(self, bucket: str, key: str) -> ObjectInfo: ...
+
+    async def create_multipart_upload(
+        self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None = None
+    ) -> Upload:
+        # The checksum algorithm is not forwarded: upstream would then demand per-part
+        # checksums that only a client-side SDK computes (see docs/upstream-backend.md).
+        response = await self._call(
+            "create_multipart_upload",
+            not_found="NoSuchBucket",
+            headers={"Expires": meta.expires} if meta.expires else None,
+            Bucket=self._up(bucket),
+            Key=key,
+            **meta_params(meta, {}),
+        )
+        return Upload(
+            bucket=bucket,
+            key=key,
+            upload_id=str(response["UploadId"]),
+            initiated=datetime.now(UTC),
+            meta=meta,
+            checksum_algorithm=checksum_algorithm,
+        )
+
+    async def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        body: PayloadStream,
+        *,
+        content_md5: bytes | None = None,
+        size_hint: int | None = None,
+    ) -> Part:
+        params: dict[str, Any] = {
+            "Bucket": self._up(bucket),
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+        }
+        if size_hint is None:
+            spooled = await spool(body)
+            try:
+                params["ContentMD5"] = base64.b64encode(content_md5 or spooled.md5).decode()
+                response = await self._call(
+                    "upload_part",
+                    not_found="NoSuchUpload",
+                    Body=spooled.payload(),
+                    ContentLength=spooled.size,
+                    **params,
+                )
+            finally:
+                spooled.close()
+            size = spooled.size
+        else:
+            size = size_hint
+            upload = UploadBody(body, size)
+            if content_md5 is not None:
+                params["ContentMD5"] = base64.b64encode(content_md5).decode()
+            try:
+                response = await self._call(
+                    "upload_part",
+                    not_found="NoSuchUpload",
+                    Body=upload,
+                    ContentLength=size,
+                    **params,
+                )
+            except BackendError:
+                if upload.error is not None:
+                    raise upload.error from None
+                raise
+        return Part(
+            part_number=part_number,
+            etag=_etag(response.get("ETag")),
+            size=size,
+            last_modified=datetime.now(UTC).replace(microsecond=0),
+            checksums=dict(body.checksums),
+        )
+
+    async def upload_part_copy(
+        self, source: CopySource, bucket: str, key: str, upload_id: str, part_number: int
+    ) -> Part:
+        from backends.s3.backend import condition_params
+
+        params: dict[str, Any] = {
+            "Bucket": self._up(bucket),
+            "Key": key,
+            "UploadId": upload_id,
+            "PartNumber": part_number,
+            "CopySource": self._copy_source(source),
+            **condition_params(source.conditions, copy_source=True),
+        }
+        if source.byte_range is not None:
+            first, last = source.byte_range
+            params["CopySourceRange"] = f"bytes={first}-{last}"
+            size = last - first + 1
+        else:
+            size = (await self._head_copy_source(source)).size
+        response = await self._copy_call("upload_part_copy", source, **params)
+        result = response.get("CopyPartResult", {})
+        return Part(
+            part_number=part_number,
+            etag=_etag(result.get("ETag")),
+            size=size,
+            last_modified=utc(result.get("LastModified")),
+        )
+
+    async def complete_multipart_upload(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> ObjectInfo:
+        numbers = [n for n, _ in parts]
+        if any(b <= a for a, b in itertools.pairwise(numbers)):
+            raise BackendError("InvalidPartOrder", "The list of parts was not in ascending order")
+        await self._call(
+            "complete_multipart_upload",
+            not_found="NoSuchUpload",
+            Bucket=self._up(bucket),
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]
+            },
+        )
+        return await self.head_object(bucket, key)
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        await self._call(
+            "abort_multipart_upload",
+            not_found="NoSuchUpload",
+            Bucket=self._up(bucket),
+            Key=key,
+            UploadId=upload_id,
+        )
+
+    async def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        part_number_marker: int = 0,
+        max_parts: int = 1000,
+    ) -> PartsPage:
+        response = await self._call(
+            "list_parts",
+            not_found="NoSuchUpload",
+            Bucket=self._up(bucket),
+            Key=key,
+            UploadId=upload_id,
+            PartNumberMarker=part_number_marker,
+            MaxParts=max_parts,
+        )
+        parts = tuple(
+            Part(
+                part_number=int(p["PartNumber"]),
+                etag=_etag(p.get("ETag")),
+                size=int(p.get("Size", 0)),
+                last_modified=utc(p.get("LastModified")),
+            )
+            for p in response.get("Parts", [])
+        )
+        truncated = bool(response.get("IsTruncated"))
+        next_marker = response.get("NextPartNumberMarker")
+        return PartsPage(
+            upload=Upload(
+                bucket=bucket,
+                key=key,
+                upload_id=upload_id,
+                initiated=utc(response.get("Initiated")),
+            ),
+            parts=parts,
+            is_truncated=truncated,
+            next_part_number_marker=int(next_marker) if truncated and next_marker else None,
+        )
+
+    async def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        key_marker: str | None = None,
+        upload_id_marker: str | None = None,
+        max_uploads: int = 1000,
+    ) -> UploadsPage:
+        params: dict[str, Any] = {"Bucket": self._up(bucket), "MaxUploads": max_uploads}
+        if prefix:
+            params["Prefix"] = prefix
+        if delimiter:
+            params["Delimiter"] = delimiter
+        if key_marker:
+            params["KeyMarker"] = key_marker
+            if upload_id_marker:
+                params["UploadIdMarker"] = upload_id_marker
+        response = await self._call("list_multipart_uploads", not_found="NoSuchBucket", **params)
+        uploads = tuple(
+            Upload(
+                bucket=bucket,
+                key=u["Key"],
+                upload_id=str(u["UploadId"]),
+                initiated=utc(u.get("Initiated")),
+            )
+            for u in response.get("Uploads", [])
+        )
+        truncated = bool(response.get("IsTruncated"))
+        return UploadsPage(
+            uploads=uploads,
+            common_prefixes=tuple(p["Prefix"] for p in response.get("CommonPrefixes", [])),
+            is_truncated=truncated,
+            next_key_marker=response.get("NextKeyMarker") if truncated else None,
+            next_upload_id_marker=response.get("NextUploadIdMarker") if truncated else None,
+        )

@@ -1,0 +1,135 @@
+"""Bodies between the gateway and the upstream client, streamed in both directions."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from collections.abc import AsyncIterator
+from typing import IO, Any
+
+from backends.errors import BackendError
+from backends.s3.errors import translate_error
+from backends.types import PayloadStream
+
+__all__ = ["READ_CHUNK", "DownloadBody", "UploadBody", "spool"]
+
+READ_CHUNK = 256 * 1024
+_SPOOL_MEMORY = 8 * 1024 * 1024
+
+
+class UploadBody:
+    """A ``PayloadStream`` handed to aiobotocore as a request body of known length.
+
+    aiohttp sends any async iterable chunk by chunk (botocore only needs a ``read``
+    attribute to accept it as a streaming blob). Two guards keep a failed body from
+    becoming an upstream object:
+
+    - one chunk of look-ahead: the last chunk is released only after the source ended
+      cleanly, so a check that fails at the very end (a trailer checksum) aborts the
+      request before upstream has seen ``Content-Length`` bytes;
+    - the byte count must equal the declared length.
+
+    The exception the source raised is kept in ``error`` so the caller re-raises it
+    instead of the transport error aiohttp wraps it in.
+    """
+
+    def __init__(self, source: PayloadStream, size: int) -> None:
+        self._source = source
+        self._size = size
+        self.error: BaseException | None = None
+        self.sent = 0
+
+    def read(self, amt: int = -1) -> bytes:  # pragma: no cover - never used by aiohttp
+        raise io.UnsupportedOperation("UploadBody is an async stream")
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        try:
+            pending: bytes | None = None
+            async for chunk in self._source:
+                if not chunk:
+                    continue
+                self.sent += len(chunk)
+                if self.sent > self._size:
+                    raise BackendError("IncompleteBody", "body longer than its declared size")
+                if pending is not None:
+                    yield pending
+                pending = bytes(chunk)
+            if self.sent != self._size:
+                raise BackendError("IncompleteBody", "body shorter than its declared size")
+            if pending is not None:
+                yield pending
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+
+class Spooled:
+    """A fully received body: in memory up to 8 MiB, then in an anonymous temp file."""
+
+    def __init__(self, file: IO[bytes], size: int, md5: bytes) -> None:
+        self.file = file
+        self.size = size
+        self.md5 = md5
+
+    def payload(self) -> bytes | IO[bytes]:
+        """The request body: bytes while it fits in memory, else the file itself."""
+        if self.size <= _SPOOL_MEMORY:
+            return self.file.read()
+        return self.file
+
+    def close(self) -> None:
+        self.file.close()
+
+
+async def spool(source: PayloadStream) -> Spooled:
+    """Drain ``source`` (raising whatever it raises) into bounded memory or a temp file."""
+    file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    try:
+        async for chunk in source:
+            file.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    return Spooled(file, size, digest.digest())
+
+
+class DownloadBody:
+    """``ObjectRead.body``: upstream StreamingBody chunks; ``aclose`` frees the connection."""
+
+    def __init__(self, stream: Any, *, chunk_size: int = READ_CHUNK) -> None:
+        self._stream = stream
+        self._chunk_size = chunk_size
+        self._closed = False
+
+    def __aiter__(self) -> DownloadBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            chunk: bytes = await self._stream.read(self._chunk_size)
+        except Exception as exc:
+            await self.aclose()
+            raise translate_error(exc) from exc
+        if not chunk:
+            await self.aclose()
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._stream.close()
