@@ -1,0 +1,234 @@
+"""Multipart uploads on the filesystem backend."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backends.errors import BackendError
+from backends.filesystem import FilesystemBackend
+from backends.filesystem.multipart import composite_checksum
+from backends.types import ByteRange, CopySource, ObjectMeta
+from tests.backends.fs_helpers import Body, body, read_all
+
+MIN = 1024
+
+
+@pytest.fixture
+async def backend(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
+    b = FilesystemBackend(tmp_path, fsync=False, min_part_size=MIN)
+    await b.start()
+    await b.create_bucket("bk")
+    yield b
+    await b.close()
+
+
+async def code_of(coro: object) -> str:
+    with pytest.raises(BackendError) as err:
+        await coro  # type: ignore[misc]
+    return err.value.code
+
+
+def part_files(b: FilesystemBackend) -> list[Path]:
+    return [p for p in b.files.parts_dir.rglob("*") if p.is_file()]
+
+
+async def test_end_to_end_with_part_replacement(backend: FilesystemBackend) -> None:
+    meta = ObjectMeta(content_type="text/csv", user_metadata={"m": "1"})
+    up = await backend.create_multipart_upload("bk", "obj", meta)
+    one = b"1" * MIN
+    two = b"2" * MIN
+    p1 = await backend.upload_part("bk", "obj", up.upload_id, 1, body(b"stale" * 300))
+    p1 = await backend.upload_part("bk", "obj", up.upload_id, 1, body(one))  # replaces
+    p2 = await backend.upload_part("bk", "obj", up.upload_id, 2, body(two))
+    p3 = await backend.upload_part("bk", "obj", up.upload_id, 3, body(b"end"))
+    assert p1.etag == hashlib.md5(one).hexdigest() and p1.size == MIN
+    assert len(part_files(backend)) == 3
+    info = await backend.complete_multipart_upload(
+        "bk", "obj", up.upload_id, [(1, p1.etag), (2, f'"{p2.etag}"'), (3, p3.etag)]
+    )
+    expected = hashlib.md5(
+        hashlib.md5(one).digest() + hashlib.md5(two).digest() + hashlib.md5(b"end").digest()
+    ).hexdigest()
+    assert info.etag == f"{expected}-3" and info.parts_count == 3
+    assert info.size == 2 * MIN + 3 and info.meta == meta
+    head = await backend.head_object("bk", "obj")
+    assert head.etag == info.etag and head.parts_count == 3
+    assert await read_all(await backend.get_object("bk", "obj")) == one + two + b"end"
+    read = await backend.get_object("bk", "obj", part_number=2)
+    assert (read.first, read.last, read.partial) == (MIN, 2 * MIN - 1, True)
+    assert await read_all(read) == two
+    assert await code_of(backend.get_object("bk", "obj", part_number=4)) == "InvalidPartNumber"
+    assert part_files(backend) == [] and list(backend.files.parts_dir.iterdir()) == []
+    assert (await backend.list_multipart_uploads("bk")).uploads == ()
+    again = backend.complete_multipart_upload("bk", "obj", up.upload_id, [(1, p1.etag)])
+    assert await code_of(again) == "NoSuchUpload"
+
+
+async def test_completion_may_skip_part_numbers(backend: FilesystemBackend) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    p2 = await backend.upload_part("bk", "o", up.upload_id, 2, body(b"a" * MIN))
+    p5 = await backend.upload_part("bk", "o", up.upload_id, 5, body(b"b"))
+    await backend.upload_part("bk", "o", up.upload_id, 7, body(b"unused"))
+    info = await backend.complete_multipart_upload(
+        "bk", "o", up.upload_id, [(2, p2.etag), (5, p5.etag)]
+    )
+    assert info.parts_count == 2 and info.size == MIN + 1
+    assert await read_all(await backend.get_object("bk", "o", part_number=5)) == b"b"
+    assert await code_of(backend.get_object("bk", "o", part_number=1)) == "InvalidPartNumber"
+
+
+async def test_completion_errors(backend: FilesystemBackend) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    small = await backend.upload_part("bk", "o", up.upload_id, 1, body(b"tiny"))
+    big = await backend.upload_part("bk", "o", up.upload_id, 2, body(b"x" * MIN))
+    cases = [
+        ([(2, big.etag), (1, small.etag)], "InvalidPartOrder"),
+        ([(1, small.etag), (1, small.etag)], "InvalidPartOrder"),
+        ([(1, small.etag), (3, big.etag)], "InvalidPart"),
+        ([(1, "0" * 32), (2, big.etag)], "InvalidPart"),
+        ([(1, small.etag), (2, big.etag)], "EntityTooSmall"),
+        ([], "MalformedXML"),
+    ]
+    for listed, code in cases:
+        got = await code_of(backend.complete_multipart_upload("bk", "o", up.upload_id, listed))
+        assert got == code, listed
+    # a small *last* part is fine, and failures left the upload usable
+    info = await backend.complete_multipart_upload("bk", "o", up.upload_id, [(2, big.etag)])
+    assert info.size == MIN
+    wrong_key = backend.complete_multipart_upload("bk", "other", "nope", [(1, big.etag)])
+    assert await code_of(wrong_key) == "NoSuchUpload"
+
+
+async def test_unknown_upload_and_bucket(backend: FilesystemBackend) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    assert await code_of(backend.upload_part("bk", "o", "nope", 1, body(b"x"))) == "NoSuchUpload"
+    assert await code_of(backend.upload_part("bk", "x", up.upload_id, 1, body(b"x"))) == (
+        "NoSuchUpload"
+    )
+    assert await code_of(backend.upload_part("zz", "o", up.upload_id, 1, body(b"x"))) == (
+        "NoSuchBucket"
+    )
+    assert await code_of(backend.abort_multipart_upload("bk", "o", "nope")) == "NoSuchUpload"
+    assert await code_of(backend.list_parts("bk", "o", "nope")) == "NoSuchUpload"
+    assert await code_of(backend.create_multipart_upload("zz", "o", ObjectMeta())) == (
+        "NoSuchBucket"
+    )
+
+
+async def test_abort_removes_parts_and_files(backend: FilesystemBackend) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    await backend.upload_part("bk", "o", up.upload_id, 1, body(b"x" * 5000))
+    await backend.abort_multipart_upload("bk", "o", up.upload_id)
+    assert not backend.files.upload_dir(up.upload_id).exists()
+    assert await code_of(backend.abort_multipart_upload("bk", "o", up.upload_id)) == "NoSuchUpload"
+    late = backend.upload_part("bk", "o", up.upload_id, 2, body(b"late"))
+    assert await code_of(late) == "NoSuchUpload"
+    assert list(backend.files.tmp_dir.iterdir()) == []
+
+
+async def test_failing_part_body_keeps_previous_part(backend: FilesystemBackend) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    await backend.upload_part("bk", "o", up.upload_id, 1, body(b"good"))
+    with pytest.raises(RuntimeError):
+        await backend.upload_part("bk", "o", up.upload_id, 1, Body([b"b", b"a"], fail_after=1))
+    bad_md5 = hashlib.md5(b"other").digest()
+    failing = backend.upload_part("bk", "o", up.upload_id, 1, body(b"bad"), content_md5=bad_md5)
+    assert await code_of(failing) == "BadDigest"
+    page = await backend.list_parts("bk", "o", up.upload_id)
+    assert [(p.part_number, p.etag) for p in page.parts] == [(1, hashlib.md5(b"good").hexdigest())]
+    assert len(part_files(backend)) == 1 and list(backend.files.tmp_dir.iterdir()) == []
+
+
+async def test_list_parts_pagination(backend: FilesystemBackend) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    for n in (1, 2, 3, 5, 8):
+        await backend.upload_part("bk", "o", up.upload_id, n, body(bytes([n])))
+    page = await backend.list_parts("bk", "o", up.upload_id, max_parts=2)
+    assert [p.part_number for p in page.parts] == [1, 2]
+    assert page.is_truncated and page.next_part_number_marker == 2
+    assert page.upload.upload_id == up.upload_id and page.upload.key == "o"
+    page = await backend.list_parts("bk", "o", up.upload_id, part_number_marker=2, max_parts=3)
+    assert [p.part_number for p in page.parts] == [3, 5, 8] and not page.is_truncated
+
+
+async def test_list_multipart_uploads(backend: FilesystemBackend) -> None:
+    ids = {}
+    for key in ["b", "a/1", "a/2", "c", "b"]:
+        up = await backend.create_multipart_upload("bk", key, ObjectMeta())
+        ids.setdefault(key, []).append(up.upload_id)
+    page = await backend.list_multipart_uploads("bk")
+    assert [u.key for u in page.uploads] == ["a/1", "a/2", "b", "b", "c"]
+    assert [u.upload_id for u in page.uploads if u.key == "b"] == ids["b"]  # initiation order
+    page = await backend.list_multipart_uploads("bk", delimiter="/", max_uploads=2)
+    assert page.common_prefixes == ("a/",) and [u.key for u in page.uploads] == ["b"]
+    assert page.is_truncated
+    assert (page.next_key_marker, page.next_upload_id_marker) == ("b", ids["b"][0])
+    page = await backend.list_multipart_uploads(
+        "bk", delimiter="/", key_marker="b", upload_id_marker=ids["b"][0]
+    )
+    assert [u.upload_id for u in page.uploads] == [ids["b"][1], ids["c"][0]]
+    assert not page.is_truncated
+    page = await backend.list_multipart_uploads("bk", key_marker="b")
+    assert [u.key for u in page.uploads] == ["c"]
+    page = await backend.list_multipart_uploads("bk", prefix="a/")
+    assert [u.key for u in page.uploads] == ["a/1", "a/2"]
+    assert await code_of(backend.list_multipart_uploads("zz")) == "NoSuchBucket"
+
+
+async def test_upload_part_copy(backend: FilesystemBackend) -> None:
+    src = b"".join(bytes([i]) * 100 for i in range(30))  # 3000 bytes
+    await backend.put_object("bk", "src", body(src), ObjectMeta())
+    up = await backend.create_multipart_upload("bk", "dst", ObjectMeta())
+    p1 = await backend.upload_part_copy(
+        CopySource("bk", "src", byte_range=(0, MIN - 1)), "bk", "dst", up.upload_id, 1
+    )
+    assert p1.size == MIN and p1.etag == hashlib.md5(src[:MIN]).hexdigest()
+    p2 = await backend.upload_part_copy(CopySource("bk", "src"), "bk", "dst", up.upload_id, 2)
+    assert p2.size == len(src)
+    for bad in [(0, 3000), (5, 4), (3000, 3001)]:
+        source = CopySource("bk", "src", byte_range=bad)
+        got = await code_of(backend.upload_part_copy(source, "bk", "dst", up.upload_id, 3))
+        assert got == "InvalidRange"
+    missing = CopySource("bk", "nope")
+    assert await code_of(backend.upload_part_copy(missing, "bk", "dst", up.upload_id, 3)) == (
+        "NoSuchKey"
+    )
+    info = await backend.complete_multipart_upload(
+        "bk", "dst", up.upload_id, [(1, p1.etag), (2, p2.etag)]
+    )
+    read = await backend.get_object("bk", "dst", byte_range=ByteRange(MIN - 1, MIN))
+    assert await read_all(read) == src[MIN - 1 : MIN] + src[:1]
+    assert info.size == MIN + len(src)
+
+
+async def test_copy_of_multipart_object_keeps_etag_and_parts(backend: FilesystemBackend) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    p1 = await backend.upload_part("bk", "o", up.upload_id, 1, body(b"a" * MIN))
+    p2 = await backend.upload_part("bk", "o", up.upload_id, 2, body(b"b"))
+    info = await backend.complete_multipart_upload(
+        "bk", "o", up.upload_id, [(1, p1.etag), (2, p2.etag)]
+    )
+    copy = await backend.copy_object(CopySource("bk", "o"), "bk", "o2")
+    assert copy.etag == info.etag and copy.parts_count == 2
+
+
+async def test_composite_checksum_is_recorded(backend: FilesystemBackend) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta(), checksum_algorithm="SHA256")
+    sums = [base64.b64encode(hashlib.sha256(d).digest()).decode() for d in (b"a" * MIN, b"b")]
+    p1 = await backend.upload_part(
+        "bk", "o", up.upload_id, 1, body(b"a" * MIN, checksums={"SHA256": sums[0]})
+    )
+    p2 = await backend.upload_part(
+        "bk", "o", up.upload_id, 2, body(b"b", checksums={"SHA256": sums[1]})
+    )
+    assert p1.checksums == {"SHA256": sums[0]}
+    info = await backend.complete_multipart_upload(
+        "bk", "o", up.upload_id, [(1, p1.etag), (2, p2.etag)]
+    )
+    assert info.checksums == {"SHA256": composite_checksum("SHA256", sums)}
+    assert info.checksums["SHA256"].endswith("-2")
