@@ -1,0 +1,1 @@
+"""The API listener: /v1 REST, /oauth, /.well-known, /health, /ready."""

@@ -1,0 +1,115 @@
+"""Application factories for the two listeners and the resources they share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from backends.base import Backend
+from gateway.api import health
+from gateway.api.errors import json_error_middleware
+from gateway.config import Config
+from gateway.identity.crypto import load_or_create_master_key
+from gateway.identity.store import IdentityStore
+from gateway.s3.dispatch import handle, no_expect_handler
+from gateway.state import BACKEND, CONFIG, IDENTITY, TOKEN_VERIFIER
+
+log = logging.getLogger("nfyio.app")
+
+
+def make_backend(config: Config) -> Backend:
+    if config.backend.type == "s3":
+        from backends.s3 import S3Backend, UpstreamConfig
+
+        b = config.backend
+        return S3Backend(
+            UpstreamConfig(
+                endpoint_url=b.endpoint_url,
+                region=b.region,
+                access_key_id=b.access_key_id or "",
+                secret_access_key=b.secret_access_key or "",
+                addressing_style=b.addressing_style,
+                bucket_prefix=b.bucket_prefix,
+                request_checksum_calculation=b.request_checksum_calculation,
+                response_checksum_validation=b.response_checksum_validation,
+            )
+        )
+    from backends.filesystem import FilesystemBackend
+
+    return FilesystemBackend(
+        Path(config.storage.data_dir) / "storage",
+        fsync=config.storage.fsync,
+        region=config.s3.region,
+        min_part_size=config.s3.min_part_size,
+    )
+
+
+class Shared:
+    """Resources both listeners of one process use: opened once, closed once."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.backend: Backend | None = None
+        self.identity: IdentityStore | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self._users = 0
+
+    async def acquire(self) -> tuple[Backend, IdentityStore]:
+        if self.backend is None or self.identity is None:
+            data_dir = self.config.data_dir
+            data_dir.mkdir(parents=True, exist_ok=True)
+            master = load_or_create_master_key(data_dir, self.config.auth.master_key)
+            self.identity = await IdentityStore.open(data_dir, master)
+            self.backend = make_backend(self.config)
+            await self.backend.start()
+            self._flusher = asyncio.create_task(self.identity.run_flusher())
+        self._users += 1
+        return self.backend, self.identity
+
+    async def release(self) -> None:
+        self._users -= 1
+        if self._users > 0:
+            return
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        if self.backend is not None:
+            await self.backend.close()
+            self.backend = None
+        if self.identity is not None:
+            await self.identity.close()
+            self.identity = None
+
+
+def _install(app: web.Application, shared: Shared) -> None:
+    app[CONFIG] = shared.config
+    app[TOKEN_VERIFIER] = None
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        backend, identity = await shared.acquire()
+        app[BACKEND] = backend
+        app[IDENTITY] = identity
+        yield
+        await shared.release()
+
+    app.cleanup_ctx.append(resources)
+
+
+def make_s3_app(shared: Shared) -> web.Application:
+    """The S3 listener: every path belongs to S3; one handler resolves the operation."""
+    app = web.Application(client_max_size=1024**2, handler_args={"auto_decompress": False})
+    _install(app, shared)
+    app.router.add_route("*", "/{tail:.*}", handle, expect_handler=no_expect_handler)
+    return app
+
+
+def make_api_app(shared: Shared) -> web.Application:
+    """The API listener: /health, /ready (and /v1, /oauth as they are added)."""
+    app = web.Application(middlewares=[json_error_middleware])
+    _install(app, shared)
+    health.add_routes(app)
+    return app

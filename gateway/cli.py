@@ -1,0 +1,119 @@
+"""The ``nfyio-gateway`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway import __version__
+from gateway.bootstrap import AdminCredentials, ensure_admin
+from gateway.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = Path("config/gateway.toml")
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML configuration file")
+    parser.add_argument("--data-dir", help="where objects and metadata live (./data)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nfyio-gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"nfyio-gateway {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start the S3 and API listeners")
+    _add_config_options(serve)
+    serve.add_argument("--host", help="address to bind (127.0.0.1)")
+    serve.add_argument("--s3-port", type=int, help="S3 listener port (7007)")
+    serve.add_argument("--api-port", type=int, help="REST/OAuth listener port (3000)")
+    serve.add_argument("--tls-cert", help="PEM certificate: serve HTTPS on both listeners")
+    serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    serve.add_argument("--workers", type=int, help="worker processes sharing the ports (1)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    overrides: dict[tuple[str, str], Any] = {("storage", "data_dir"): args.data_dir}
+    for option, target in (
+        ("host", ("server", "host")),
+        ("s3_port", ("server", "s3_port")),
+        ("api_port", ("server", "api_port")),
+        ("tls_cert", ("server", "tls_cert")),
+        ("tls_key", ("server", "tls_key")),
+        ("workers", ("server", "workers")),
+    ):
+        overrides[target] = getattr(args, option, None)
+    path = args.config
+    if path is None and DEFAULT_CONFIG.exists():
+        path = DEFAULT_CONFIG
+    return load_config(path, overrides=overrides)
+
+
+def banner(config: Config, admin: AdminCredentials) -> str:
+    scheme = "https" if config.server.tls_cert else "http"
+    wildcard = {"127.0.0.1", "0.0.0.0", "::"}  # noqa: S104 - printing, not binding
+    host = "localhost" if config.server.host in wildcard else config.server.host
+    s3 = f"{scheme}://{host}:{config.server.s3_port}"
+    api = f"{scheme}://{host}:{config.server.api_port}"
+    lines = [
+        f"nfyio-gateway {__version__}: backend {config.backend.type}, data in {config.data_dir}",
+        f"  S3 endpoint:  {s3}",
+        f"  API endpoint: {api}  (GET {api}/health)",
+        f"  admin credentials: {admin.source}",
+    ]
+    key_id = admin.access_key_id or "<ACCESS_KEY_ID>"
+    secret = admin.secret or "<SECRET>"
+    if admin.secret:
+        lines += [
+            f"    access key id:     {admin.access_key_id}",
+            f"    secret access key: {admin.secret}",
+            "    (the secret is shown only this once: store it now)",
+        ]
+    lines += [
+        "  try it:",
+        f"    export AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret}"
+        " AWS_DEFAULT_REGION=us-east-1",
+        f"    aws --endpoint-url {s3} s3 mb s3://my-bucket",
+        f"    aws --endpoint-url {s3} s3 cp README.md s3://my-bucket/",
+        f"    aws --endpoint-url {s3} s3 ls s3://my-bucket",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gateway.server import run
+
+    config = config_from_args(args)
+    logging.basicConfig(
+        level=config.server.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    admin = asyncio.run(ensure_admin(config))
+    text = banner(config, admin)
+
+    def ready() -> None:
+        print(text, flush=True)
+
+    run(config, ready=ready)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return cmd_serve(args)
+    except ConfigError as exc:
+        print(f"nfyio-gateway: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""Configuration: defaults, then ``gateway.toml``, then environment, then command line.
+
+Every option lives in ``Config``; ``config/gateway.toml`` documents each one with its
+default. Environment variables are ``NFYIO_<SECTION>_<NAME>`` upper-cased, plus the
+short forms listed in ``ENV_ALIASES`` (``NFYIO_DATA_DIR``, ``NFYIO_S3_PORT``, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    s3_port: int = 7007
+    api_port: int = 3000
+    workers: int = 1
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    shutdown_timeout: float = 30.0
+    trusted_forwarded_headers: bool = False
+    """Use X-Forwarded-Host / X-Forwarded-Proto from a trusted reverse proxy."""
+    log_level: str = "info"
+    access_log: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class S3Config:
+    region: str = "us-east-1"
+    domain: str | None = None
+    """Base domain for virtual-hosted-style addressing (``bucket.<domain>``)."""
+    max_clock_skew_seconds: int = 900
+    max_object_size: int = 5 * 1024**3
+    min_part_size: int = 5 * 1024**2
+    max_xml_body: int = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    data_dir: str = "./data"
+    fsync: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BackendConfig:
+    type: str = "filesystem"
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    addressing_style: str = "path"
+    bucket_prefix: str = ""
+    request_checksum_calculation: str = "when_required"
+    response_checksum_validation: str = "when_required"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    root_access_key: str | None = None
+    root_secret_key: str | None = field(default=None, repr=False)
+    master_key: str | None = field(default=None, repr=False)
+    access_token_ttl: int = 3600
+    refresh_token_ttl: int = 30 * 24 * 3600
+    issuer: str | None = None
+    audience: str = "nfyio-gateway"
+    jwt_leeway: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    s3: S3Config = field(default_factory=S3Config)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir)
+
+
+ENV_ALIASES: dict[str, tuple[str, str]] = {
+    "NFYIO_DATA_DIR": ("storage", "data_dir"),
+    "NFYIO_HOST": ("server", "host"),
+    "NFYIO_S3_PORT": ("server", "s3_port"),
+    "NFYIO_API_PORT": ("server", "api_port"),
+    "NFYIO_WORKERS": ("server", "workers"),
+    "NFYIO_TLS_CERT": ("server", "tls_cert"),
+    "NFYIO_TLS_KEY": ("server", "tls_key"),
+    "NFYIO_S3_DOMAIN": ("s3", "domain"),
+    "NFYIO_REGION": ("s3", "region"),
+    "NFYIO_FSYNC": ("storage", "fsync"),
+    "NFYIO_BACKEND": ("backend", "type"),
+    "NFYIO_UPSTREAM_ENDPOINT": ("backend", "endpoint_url"),
+    "NFYIO_UPSTREAM_ACCESS_KEY_ID": ("backend", "access_key_id"),
+    "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": ("backend", "secret_access_key"),
+    "NFYIO_UPSTREAM_REGION": ("backend", "region"),
+    "NFYIO_UPSTREAM_BUCKET_PREFIX": ("backend", "bucket_prefix"),
+    "NFYIO_UPSTREAM_ADDRESSING_STYLE": ("backend", "addressing_style"),
+    "NFYIO_UPSTREAM_CHECKSUMS": ("backend", "request_checksum_calculation"),
+    "NFYIO_ROOT_ACCESS_KEY": ("auth", "root_access_key"),
+    "NFYIO_ROOT_SECRET_KEY": ("auth", "root_secret_key"),
+    "NFYIO_MASTER_KEY": ("auth", "master_key"),
+    "NFYIO_ISSUER": ("auth", "issuer"),
+}
+
+
+def _coerce(section: str, name: str, raw: Any, kind: Any) -> Any:
+    text_kind = str(kind)
+    where = f"{section}.{name}"
+    if raw is None:
+        return None
+    try:
+        if "bool" in text_kind:
+            if isinstance(raw, bool):
+                return raw
+            lowered = str(raw).strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if "int" in text_kind:
+            return int(raw)
+        if "float" in text_kind:
+            return float(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: invalid value {raw!r}") from exc
+    return str(raw)
+
+
+def _apply(config: Config, section: str, values: Mapping[str, Any], source: str) -> Config:
+    current = getattr(config, section)
+    kinds = {f.name: f.type for f in dataclasses.fields(current)}
+    updates: dict[str, Any] = {}
+    for name, raw in values.items():
+        if name not in kinds:
+            raise ConfigError(f"{source}: unknown option {section}.{name}")
+        updates[name] = _coerce(section, name, raw, kinds[name])
+    return dataclasses.replace(config, **{section: dataclasses.replace(current, **updates)})
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[tuple[str, str], Any] | None = None,
+) -> Config:
+    """Build the configuration: defaults < file < environment < ``overrides`` (CLI)."""
+    config = Config()
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        for section, values in data.items():
+            if section not in {f.name for f in dataclasses.fields(Config)} or not isinstance(
+                values, dict
+            ):
+                raise ConfigError(f"{path}: unknown section [{section}]")
+            config = _apply(config, section, values, str(path))
+    environ = os.environ if env is None else env
+    for var, value in environ.items():
+        target = ENV_ALIASES.get(var)
+        if target is None and var.startswith("NFYIO_"):
+            parts = var[len("NFYIO_") :].lower().split("_", 1)
+            if len(parts) == 2 and parts[0] in {f.name for f in dataclasses.fields(Config)}:
+                target = (parts[0], parts[1])
+        if target is not None:
+            config = _apply(config, target[0], {target[1]: value}, f"${var}")
+    for (section, name), value in (overrides or {}).items():
+        if value is not None:
+            config = _apply(config, section, {name: value}, "command line")
+    if config.backend.type not in {"filesystem", "s3"}:
+        raise ConfigError(f"backend.type must be 'filesystem' or 's3', not {config.backend.type!r}")
+    if bool(config.server.tls_cert) != bool(config.server.tls_key):
+        raise ConfigError("server.tls_cert and server.tls_key go together")
+    return config

@@ -1,0 +1,1 @@
+"""The S3 endpoint: addressing, the operation table, handlers, XML and errors."""

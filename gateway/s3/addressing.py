@@ -1,0 +1,82 @@
+"""Bucket and key from the raw request target (path-style) or the Host (virtual-hosted)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from gateway.s3.errors import S3Error
+from gateway.s3.operations import Target
+
+MAX_KEY_BYTES = 1024
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    target: Target
+    bucket: str | None
+    key: str | None
+    raw_path: str
+    raw_query: str
+
+
+def split_target(request_target: str) -> tuple[str, str]:
+    """(raw path, raw query) of the request line's target, untouched."""
+    if request_target.startswith(("http://", "https://")):
+        after_scheme = request_target.split("://", 1)[1]
+        slash = after_scheme.find("/")
+        request_target = after_scheme[slash:] if slash >= 0 else "/"
+    path, _, query = request_target.partition("?")
+    return path or "/", query
+
+
+def _decode(raw: str) -> str:
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400) from exc
+
+
+def parse_address(request_target: str, host: str | None, domain: str | None) -> Address:
+    raw_path, raw_query = split_target(request_target)
+    bucket: str | None = None
+    rest = raw_path[1:] if raw_path.startswith("/") else raw_path
+    if domain and host:
+        hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host
+        suffix = "." + domain.lower()
+        if hostname.endswith(suffix) and len(hostname) > len(suffix):
+            bucket = hostname[: -len(suffix)]
+            key = _decode(rest)
+            if not key:
+                return Address(Target.BUCKET, bucket, None, raw_path, raw_query)
+            return Address(Target.OBJECT, bucket, key, raw_path, raw_query)
+    if not rest:
+        return Address(Target.SERVICE, None, None, raw_path, raw_query)
+    raw_bucket, slash, raw_key = rest.partition("/")
+    bucket = _decode(raw_bucket)
+    if not slash or not raw_key:
+        return Address(Target.BUCKET, bucket, None, raw_path, raw_query)
+    return Address(Target.OBJECT, bucket, _decode(raw_key), raw_path, raw_query)
+
+
+def valid_bucket_name(name: str) -> bool:
+    """S3's rules for new buckets: 3-63 chars, lower-case DNS labels, not an IP address."""
+    if not _BUCKET_NAME.match(name):
+        return False
+    if ".." in name or ".-" in name or "-." in name or _IP_ADDRESS.match(name):
+        return False
+    return not name.startswith(("xn--", "sthree-")) and not name.endswith(("-s3alias", "--ol-s3"))
+
+
+def check_bucket_name(name: str) -> None:
+    if not valid_bucket_name(name):
+        raise S3Error("InvalidBucketName", extra={"BucketName": name})
+
+
+def check_key(key: str) -> None:
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", extra={"Size": str(size), "MaxSizeAllowed": "1024"})

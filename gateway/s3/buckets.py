@@ -1,0 +1,86 @@
+"""Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, location,
+versioning status."""
+
+from __future__ import annotations
+
+from gateway.s3.addressing import check_bucket_name
+from gateway.s3.context import Context, Result
+from gateway.s3.errors import S3Error
+from gateway.s3.owner import write_owner
+from gateway.s3.xml import XmlWriter, child_text, local, parse_xml
+
+ACCEPTED_CANNED_ACLS = frozenset({"private", "bucket-owner-full-control"})
+
+
+def check_canned_acl(ctx: Context) -> None:
+    """Only the owner-only ACL exists in this gateway; other ACLs would be a lie."""
+    acl = ctx.headers.get("x-amz-acl")
+    if acl is not None and acl not in ACCEPTED_CANNED_ACLS:
+        raise S3Error("NotImplemented", f"Canned ACL {acl!r} is not supported; only 'private'")
+    for name in ctx.headers:
+        if name.startswith("x-amz-grant-"):
+            raise S3Error("NotImplemented", "ACL grants are not supported; only 'private'")
+
+
+async def list_buckets(ctx: Context) -> Result:
+    buckets = [b for b in await ctx.backend.list_buckets() if ctx.principal.allows_bucket(b.name)]
+    prefix = ctx.query.get("prefix")
+    if prefix:
+        buckets = [b for b in buckets if b.name.startswith(prefix)]
+    doc = XmlWriter("ListAllMyBucketsResult")
+    write_owner(doc)
+    doc.open("Buckets")
+    for bucket in buckets:
+        doc.open("Bucket")
+        doc.el("Name", bucket.name)
+        doc.el("CreationDate", bucket.created_at)
+        doc.el("BucketRegion", bucket.region)
+        doc.close("Bucket")
+    doc.close("Buckets")
+    doc.el("Prefix", prefix)
+    doc.close("ListAllMyBucketsResult")
+    return Result(xml=bytes(doc))
+
+
+async def create_bucket(ctx: Context) -> Result:
+    check_bucket_name(ctx.bucket)
+    check_canned_acl(ctx)
+    region = ctx.config.s3.region
+    body = await ctx.xml_body()
+    if body.strip():
+        root = parse_xml(body)
+        if local(root.tag) != "CreateBucketConfiguration":
+            raise S3Error("MalformedXML")
+        constraint = child_text(root, "LocationConstraint")
+        if constraint:
+            region = constraint
+    await ctx.backend.create_bucket(ctx.bucket, region=region)
+    return Result(headers={"Location": f"/{ctx.bucket}"})
+
+
+async def head_bucket(ctx: Context) -> Result:
+    info = await ctx.backend.head_bucket(ctx.bucket)
+    return Result(headers={"x-amz-bucket-region": info.region})
+
+
+async def delete_bucket(ctx: Context) -> Result:
+    await ctx.backend.delete_bucket(ctx.bucket)
+    return Result(status=204)
+
+
+async def get_bucket_location(ctx: Context) -> Result:
+    info = await ctx.backend.head_bucket(ctx.bucket)
+    doc = XmlWriter()
+    region = "" if info.region == "us-east-1" else info.region
+    doc.raw(
+        '<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"{region}</LocationConstraint>"
+    )
+    return Result(xml=bytes(doc))
+
+
+async def get_bucket_versioning(ctx: Context) -> Result:
+    await ctx.backend.head_bucket(ctx.bucket)
+    doc = XmlWriter("VersioningConfiguration")
+    doc.close("VersioningConfiguration")
+    return Result(xml=bytes(doc))

@@ -1,0 +1,46 @@
+"""Operation name -> handler. Checked against the operation table at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from gateway.s3 import acl, buckets, listing, multipart, objects
+from gateway.s3.context import Context, Result
+from gateway.s3.operations import OPERATIONS
+
+Handler = Callable[[Context], Awaitable[Result]]
+
+HANDLERS: dict[str, Handler] = {
+    "ListBuckets": buckets.list_buckets,
+    "CreateBucket": buckets.create_bucket,
+    "HeadBucket": buckets.head_bucket,
+    "DeleteBucket": buckets.delete_bucket,
+    "GetBucketLocation": buckets.get_bucket_location,
+    "GetBucketVersioning": buckets.get_bucket_versioning,
+    "GetBucketAcl": acl.get_bucket_acl,
+    "PutBucketAcl": acl.put_bucket_acl,
+    "GetObjectAcl": acl.get_object_acl,
+    "PutObjectAcl": acl.put_object_acl,
+    "ListObjects": listing.list_objects,
+    "ListObjectsV2": listing.list_objects_v2,
+    "ListObjectVersions": listing.list_object_versions,
+    "PutObject": objects.put_object,
+    "GetObject": objects.get_object,
+    "HeadObject": objects.head_object,
+    "DeleteObject": objects.delete_object,
+    "DeleteObjects": objects.delete_objects,
+    "CopyObject": objects.copy_object,
+    "CreateMultipartUpload": multipart.create_multipart_upload,
+    "UploadPart": multipart.upload_part,
+    "UploadPartCopy": multipart.upload_part_copy,
+    "CompleteMultipartUpload": multipart.complete_multipart_upload,
+    "AbortMultipartUpload": multipart.abort_multipart_upload,
+    "ListParts": multipart.list_parts,
+    "ListMultipartUploads": multipart.list_multipart_uploads,
+}
+
+_implemented = {op.name for op in OPERATIONS if op.implemented}
+if _implemented != set(HANDLERS):  # pragma: no cover - a programming error, caught by tests
+    raise RuntimeError(
+        f"operation table and handlers disagree: {sorted(_implemented ^ set(HANDLERS))}"
+    )

@@ -1,0 +1,195 @@
+"""Translation between HTTP headers and the backend's typed values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from backends.types import ByteRange, Conditions, ObjectInfo, ObjectMeta
+from gateway.s3.errors import S3Error
+
+META_PREFIX = "x-amz-meta-"
+MAX_USER_METADATA = 2048
+CHECKSUM_PREFIX = "x-amz-checksum-"
+
+_SYSTEM_HEADERS = {
+    "content-encoding": "content_encoding",
+    "content-disposition": "content_disposition",
+    "content-language": "content_language",
+    "cache-control": "cache_control",
+    "expires": "expires",
+}
+STORAGE_CLASSES = frozenset(
+    {
+        "STANDARD",
+        "REDUCED_REDUNDANCY",
+        "STANDARD_IA",
+        "ONEZONE_IA",
+        "INTELLIGENT_TIERING",
+        "GLACIER",
+        "DEEP_ARCHIVE",
+        "GLACIER_IR",
+        "OUTPOSTS",
+        "SNOW",
+        "EXPRESS_ONEZONE",
+    }
+)
+
+
+def http_date(when: datetime) -> str:
+    return format_datetime(when.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def parse_http_date(value: str | None) -> datetime | None:
+    """An HTTP date, or None when absent or unparseable (S3 ignores a bad date)."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def strip_aws_chunked(encoding: str | None) -> str | None:
+    """``gzip, aws-chunked`` -> ``gzip``; ``aws-chunked`` alone -> None."""
+    if encoding is None:
+        return None
+    kept = [p.strip() for p in encoding.split(",") if p.strip().lower() != "aws-chunked"]
+    kept = [p for p in kept if p]
+    return ", ".join(kept) or None
+
+
+def object_meta(headers: Mapping[str, str]) -> ObjectMeta:
+    """The metadata a PutObject / CreateMultipartUpload / CopyObject(REPLACE) sets."""
+    user: dict[str, str] = {}
+    size = 0
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower.startswith(META_PREFIX):
+            meta_name = lower[len(META_PREFIX) :]
+            user[meta_name] = f"{user[meta_name]},{value}" if meta_name in user else value
+            size += len(meta_name.encode()) + len(value.encode())
+    if size > MAX_USER_METADATA:
+        raise S3Error(
+            "MetadataTooLarge",
+            extra={"Size": str(size), "MaxSizeAllowed": str(MAX_USER_METADATA)},
+        )
+    system = {field: headers[name] for name, field in _SYSTEM_HEADERS.items() if name in headers}
+    if "content_encoding" in system:
+        stripped = strip_aws_chunked(system["content_encoding"])
+        if stripped is None:
+            del system["content_encoding"]
+        else:
+            system["content_encoding"] = stripped
+    storage_class = headers.get("x-amz-storage-class", "STANDARD")
+    if storage_class not in STORAGE_CLASSES:
+        raise S3Error("InvalidStorageClass")
+    return ObjectMeta(
+        content_type=headers.get("content-type") or "binary/octet-stream",
+        user_metadata=user,
+        storage_class=storage_class,
+        **system,
+    )
+
+
+def quote_etag(etag: str) -> str:
+    return f'"{etag}"'
+
+
+def object_headers(
+    info: ObjectInfo, *, with_checksums: bool = False, overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Response headers describing an object (GET, HEAD)."""
+    meta = info.meta
+    out = {
+        "ETag": quote_etag(info.etag),
+        "Last-Modified": http_date(info.last_modified),
+        "Content-Type": meta.content_type,
+        "Accept-Ranges": "bytes",
+    }
+    for name, value in (
+        ("Content-Encoding", meta.content_encoding),
+        ("Content-Disposition", meta.content_disposition),
+        ("Content-Language", meta.content_language),
+        ("Cache-Control", meta.cache_control),
+        ("Expires", meta.expires),
+    ):
+        if value is not None:
+            out[name] = value
+    if meta.storage_class != "STANDARD":
+        out["x-amz-storage-class"] = meta.storage_class
+    for name, value in meta.user_metadata.items():
+        out[META_PREFIX + name] = value
+    if info.parts_count is not None:
+        out["x-amz-mp-parts-count"] = str(info.parts_count)
+    if with_checksums:
+        for algorithm, value in info.checksums.items():
+            out[CHECKSUM_PREFIX + algorithm.lower()] = value
+        if info.checksums:
+            out["x-amz-checksum-type"] = "COMPOSITE" if info.parts_count else "FULL_OBJECT"
+    if info.version_id is not None:
+        out["x-amz-version-id"] = info.version_id
+    if overrides:
+        out.update(overrides)
+    return out
+
+
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+def response_overrides(query: Mapping[str, str]) -> dict[str, str]:
+    return {header: query[param] for param, header in RESPONSE_OVERRIDES.items() if param in query}
+
+
+def _etag_list(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(part.strip().strip('"') or "*" for part in value.split(",") if part.strip())
+
+
+def conditions(headers: Mapping[str, str], prefix: str = "") -> Conditions | None:
+    """If-* (or ``x-amz-copy-source-if-*`` with ``prefix``) preconditions, if any."""
+    names = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+    match, none_match, modified, unmodified = (headers.get(prefix + n) for n in names)
+    if match is None and none_match is None and modified is None and unmodified is None:
+        return None
+    return Conditions(
+        if_match=_etag_list(match),
+        if_none_match=_etag_list(none_match),
+        if_modified_since=parse_http_date(modified),
+        if_unmodified_since=parse_http_date(unmodified),
+    )
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(value: str | None) -> ByteRange | None:
+    """A single byte range; anything malformed or multi-range is ignored (S3 serves 200)."""
+    if not value:
+        return None
+    found = _RANGE.match(value.strip())
+    if found is None:
+        return None
+    first, last = found.groups()
+    if not first and not last:
+        return None
+    if not first:
+        return ByteRange(suffix=int(last))
+    start = int(first)
+    end = int(last) if last else None
+    if end is not None and end < start:
+        return None
+    return ByteRange(start=start, end=end)

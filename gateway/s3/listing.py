@@ -1,0 +1,198 @@
+"""Listing: ListObjects (V1), ListObjectsV2 and ListObjectVersions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import quote
+
+from backends.types import ListPage, ObjectInfo
+from gateway.s3.context import Context, Result
+from gateway.s3.errors import S3Error
+from gateway.s3.headers import quote_etag
+from gateway.s3.owner import write_owner
+from gateway.s3.xml import XmlWriter
+
+MAX_KEYS = 1000
+
+
+def max_keys(ctx: Context, name: str = "max-keys") -> int:
+    raw = ctx.query.get(name)
+    if raw is None:
+        return MAX_KEYS
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise S3Error(
+            "InvalidArgument", f"Provided {name} not an integer or within integer range"
+        ) from exc
+    if value < 0:
+        raise S3Error(
+            "InvalidArgument", f"Argument {name} must be an integer between 0 and 2147483647"
+        )
+    return min(value, MAX_KEYS)
+
+
+def _encoder(ctx: Context) -> tuple[bool, object]:
+    encoding = ctx.query.get("encoding-type")
+    if encoding is None:
+        return False, None
+    if encoding != "url":
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
+    return True, None
+
+
+class _Names:
+    """Applies ``encoding-type=url`` to keys, prefixes, delimiters and markers."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.url, _ = _encoder(ctx)
+
+    def __call__(self, value: str | None) -> str | None:
+        if value is None or not self.url:
+            return value
+        return quote(value, safe="/")
+
+
+def _contents(doc: XmlWriter, obj: ObjectInfo, names: _Names, *, owner: bool) -> None:
+    doc.open("Contents")
+    doc.el("Key", names(obj.key))
+    doc.el("LastModified", obj.last_modified)
+    doc.el("ETag", quote_etag(obj.etag))
+    for algorithm in obj.checksums:
+        doc.el("ChecksumAlgorithm", algorithm)
+    doc.el("Size", obj.size)
+    if owner:
+        write_owner(doc)
+    doc.el("StorageClass", obj.meta.storage_class)
+    doc.close("Contents")
+
+
+def _prefixes(doc: XmlWriter, page: ListPage, names: _Names) -> None:
+    for prefix in page.common_prefixes:
+        doc.open("CommonPrefixes")
+        doc.el("Prefix", names(prefix))
+        doc.close("CommonPrefixes")
+
+
+async def _page(ctx: Context, marker: str | None, limit: int) -> ListPage:
+    prefix = ctx.query.get("prefix", "")
+    delimiter = ctx.query.get("delimiter") or None
+    if limit == 0:
+        await ctx.backend.head_bucket(ctx.bucket)
+        return ListPage(objects=(), common_prefixes=(), is_truncated=False, next_marker=None)
+    return await ctx.backend.list_objects(
+        ctx.bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=limit
+    )
+
+
+async def list_objects(ctx: Context) -> Result:
+    names = _Names(ctx)
+    limit = max_keys(ctx)
+    marker = ctx.query.get("marker") or None
+    page = await _page(ctx, marker, limit)
+    doc = XmlWriter("ListBucketResult")
+    doc.el("Name", ctx.bucket)
+    doc.el("Prefix", names(ctx.query.get("prefix", "")))
+    doc.el("Marker", names(marker or ""))
+    if page.is_truncated and page.next_marker is not None and "delimiter" in ctx.query:
+        doc.el("NextMarker", names(page.next_marker))
+    doc.el("MaxKeys", limit)
+    doc.el("Delimiter", names(ctx.query.get("delimiter")))
+    doc.el("IsTruncated", page.is_truncated)
+    if names.url:
+        doc.el("EncodingType", "url")
+    for obj in page.objects:
+        _contents(doc, obj, names, owner=True)
+    _prefixes(doc, page, names)
+    doc.close("ListBucketResult")
+    return Result(xml=bytes(doc))
+
+
+def encode_token(marker: str) -> str:
+    return base64.urlsafe_b64encode(b"v1:" + marker.encode("utf-8")).decode()
+
+
+def decode_token(token: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+        if not raw.startswith(b"v1:"):
+            raise ValueError(token)
+        return raw[3:].decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
+
+
+async def list_objects_v2(ctx: Context) -> Result:
+    names = _Names(ctx)
+    limit = max_keys(ctx)
+    token = ctx.query.get("continuation-token")
+    start_after = ctx.query.get("start-after") or None
+    marker = start_after
+    if token is not None:
+        if not token:
+            raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
+        from_token = decode_token(token)
+        marker = from_token if marker is None else max(marker, from_token, key=str.encode)
+    page = await _page(ctx, marker, limit)
+    owner = ctx.query.get("fetch-owner", "").lower() == "true"
+    doc = XmlWriter("ListBucketResult")
+    doc.el("Name", ctx.bucket)
+    doc.el("Prefix", names(ctx.query.get("prefix", "")))
+    doc.el("Delimiter", names(ctx.query.get("delimiter")))
+    doc.el("MaxKeys", limit)
+    doc.el("KeyCount", len(page.objects) + len(page.common_prefixes))
+    doc.el("IsTruncated", page.is_truncated)
+    if names.url:
+        doc.el("EncodingType", "url")
+    doc.el("ContinuationToken", token)
+    if page.is_truncated and page.next_marker is not None:
+        doc.el("NextContinuationToken", encode_token(page.next_marker))
+    doc.el("StartAfter", names(start_after))
+    for obj in page.objects:
+        _contents(doc, obj, names, owner=owner)
+    _prefixes(doc, page, names)
+    doc.close("ListBucketResult")
+    return Result(xml=bytes(doc))
+
+
+async def list_object_versions(ctx: Context) -> Result:
+    """Before versioning exists every object is its one version, ``null``."""
+    names = _Names(ctx)
+    limit = max_keys(ctx)
+    key_marker = ctx.query.get("key-marker") or None
+    version_marker = ctx.query.get("version-id-marker") or None
+    if version_marker is not None and key_marker is None:
+        raise S3Error(
+            "InvalidArgument", "A version-id marker cannot be specified without a key marker."
+        )
+    if version_marker not in (None, "null"):
+        raise S3Error("InvalidArgument", "Invalid version id specified")
+    page = await _page(ctx, key_marker, limit)
+    doc = XmlWriter("ListVersionsResult")
+    doc.el("Name", ctx.bucket)
+    doc.el("Prefix", names(ctx.query.get("prefix", "")))
+    doc.el("KeyMarker", names(key_marker or ""))
+    doc.el("VersionIdMarker", version_marker or "")
+    if page.is_truncated and page.next_marker is not None:
+        doc.el("NextKeyMarker", names(page.next_marker))
+        doc.el("NextVersionIdMarker", "null")
+    doc.el("MaxKeys", limit)
+    doc.el("Delimiter", names(ctx.query.get("delimiter")))
+    doc.el("IsTruncated", page.is_truncated)
+    if names.url:
+        doc.el("EncodingType", "url")
+    for obj in page.objects:
+        doc.open("Version")
+        doc.el("Key", names(obj.key))
+        doc.el("VersionId", "null")
+        doc.el("IsLatest", True)
+        doc.el("LastModified", obj.last_modified)
+        doc.el("ETag", quote_etag(obj.etag))
+        doc.el("Size", obj.size)
+        write_owner(doc)
+        doc.el("StorageClass", obj.meta.storage_class)
+        doc.close("Version")
+    _prefixes(doc, page, names)
+    doc.close("ListVersionsResult")
+    return Result(xml=bytes(doc))

@@ -1,0 +1,231 @@
+"""Multipart uploads: create, upload part (and copy), complete, abort, list."""
+
+from __future__ import annotations
+
+import re
+
+from backends.types import CopySource, Upload
+from gateway.s3.context import Context, Result
+from gateway.s3.errors import S3Error
+from gateway.s3.headers import object_meta, quote_etag
+from gateway.s3.listing import max_keys
+from gateway.s3.objects import (
+    checksum_headers,
+    content_md5,
+    copy_source,
+)
+from gateway.s3.owner import write_owner
+from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
+from sigv4 import ALGORITHMS
+
+MAX_PARTS = 10000
+_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+def _upload_id(ctx: Context) -> str:
+    value = ctx.query.get("uploadId", "")
+    if not value:
+        raise S3Error("NoSuchUpload")
+    return value
+
+
+def _part_number(ctx: Context) -> int:
+    try:
+        number = int(ctx.query.get("partNumber", ""))
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_PARTS:
+        raise S3Error(
+            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
+        )
+    return number
+
+
+async def create_multipart_upload(ctx: Context) -> Result:
+    from gateway.s3.buckets import check_canned_acl
+
+    check_canned_acl(ctx)
+    meta = object_meta(ctx.headers)
+    algorithm = ctx.headers.get("x-amz-checksum-algorithm")
+    if algorithm is not None:
+        algorithm = algorithm.upper()
+        if algorithm not in ALGORITHMS:
+            raise S3Error("InvalidRequest", f"Checksum algorithm {algorithm} is not supported")
+    upload = await ctx.backend.create_multipart_upload(
+        ctx.bucket, ctx.key, meta, checksum_algorithm=algorithm
+    )
+    doc = XmlWriter("InitiateMultipartUploadResult")
+    doc.el("Bucket", ctx.bucket)
+    doc.el("Key", ctx.key)
+    doc.el("UploadId", upload.upload_id)
+    doc.close("InitiateMultipartUploadResult")
+    headers = {"x-amz-checksum-algorithm": algorithm} if algorithm else {}
+    return Result(xml=bytes(doc), headers=headers)
+
+
+async def upload_part(ctx: Context) -> Result:
+    number = _part_number(ctx)
+    md5 = content_md5(ctx)
+    body = ctx.body()
+    part = await ctx.backend.upload_part(
+        ctx.bucket,
+        ctx.key,
+        _upload_id(ctx),
+        number,
+        body,
+        content_md5=md5,
+        size_hint=body.size_hint,
+    )
+    return Result(headers={"ETag": quote_etag(part.etag), **checksum_headers(part.checksums)})
+
+
+async def upload_part_copy(ctx: Context) -> Result:
+    number = _part_number(ctx)
+    source = copy_source(ctx)
+    raw_range = ctx.headers.get("x-amz-copy-source-range")
+    if raw_range is not None:
+        found = _COPY_RANGE.match(raw_range.strip())
+        if found is None or int(found.group(1)) > int(found.group(2)):
+            raise S3Error(
+                "InvalidArgument",
+                "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                "where first and last are the zero-based offsets of the first and last bytes "
+                "to copy",
+            )
+        source = CopySource(
+            bucket=source.bucket,
+            key=source.key,
+            version_id=source.version_id,
+            conditions=source.conditions,
+            byte_range=(int(found.group(1)), int(found.group(2))),
+        )
+    part = await ctx.backend.upload_part_copy(source, ctx.bucket, ctx.key, _upload_id(ctx), number)
+    doc = XmlWriter("CopyPartResult")
+    doc.el("ETag", quote_etag(part.etag))
+    doc.el("LastModified", part.last_modified)
+    doc.close("CopyPartResult")
+    return Result(xml=bytes(doc))
+
+
+async def complete_multipart_upload(ctx: Context) -> Result:
+    upload_id = _upload_id(ctx)
+    root = parse_xml(await ctx.xml_body())
+    if local(root.tag) != "CompleteMultipartUpload":
+        raise S3Error("MalformedXML")
+    parts: list[tuple[int, str]] = []
+    for element in children(root, "Part"):
+        number_text = child_text(element, "PartNumber")
+        etag = child_text(element, "ETag")
+        if number_text is None or etag is None:
+            raise S3Error("MalformedXML")
+        try:
+            number = int(number_text)
+        except ValueError as exc:
+            raise S3Error("MalformedXML") from exc
+        parts.append((number, etag.strip().strip('"')))
+    if not parts:
+        raise S3Error("MalformedXML", "You must specify at least one part")
+    if len(parts) > MAX_PARTS:
+        raise S3Error("TooManyParts")
+    info = await ctx.backend.complete_multipart_upload(ctx.bucket, ctx.key, upload_id, parts)
+    scheme = "https" if ctx.request.secure else "http"
+    doc = XmlWriter("CompleteMultipartUploadResult")
+    doc.el("Location", f"{scheme}://{ctx.request.host}/{ctx.bucket}/{ctx.key}")
+    doc.el("Bucket", ctx.bucket)
+    doc.el("Key", ctx.key)
+    doc.el("ETag", quote_etag(info.etag))
+    for algorithm, value in info.checksums.items():
+        doc.el(f"Checksum{algorithm}", value)
+    doc.close("CompleteMultipartUploadResult")
+    return Result(xml=bytes(doc))
+
+
+async def abort_multipart_upload(ctx: Context) -> Result:
+    await ctx.backend.abort_multipart_upload(ctx.bucket, ctx.key, _upload_id(ctx))
+    return Result(status=204)
+
+
+def _initiator(doc: XmlWriter) -> None:
+    write_owner(doc, "Initiator")
+    write_owner(doc, "Owner")
+
+
+async def list_parts(ctx: Context) -> Result:
+    try:
+        marker = int(ctx.query.get("part-number-marker", "0") or "0")
+    except ValueError as exc:
+        raise S3Error("InvalidArgument", "Invalid part-number-marker") from exc
+    limit = max_keys(ctx, "max-parts")
+    page = await ctx.backend.list_parts(
+        ctx.bucket, ctx.key, _upload_id(ctx), part_number_marker=marker, max_parts=limit
+    )
+    doc = XmlWriter("ListPartsResult")
+    doc.el("Bucket", ctx.bucket)
+    doc.el("Key", ctx.key)
+    doc.el("UploadId", page.upload.upload_id)
+    _initiator(doc)
+    doc.el("StorageClass", page.upload.meta.storage_class)
+    doc.el("PartNumberMarker", marker)
+    if page.next_part_number_marker is not None:
+        doc.el("NextPartNumberMarker", page.next_part_number_marker)
+    doc.el("MaxParts", limit)
+    doc.el("IsTruncated", page.is_truncated)
+    if page.upload.checksum_algorithm:
+        doc.el("ChecksumAlgorithm", page.upload.checksum_algorithm)
+    for part in page.parts:
+        doc.open("Part")
+        doc.el("PartNumber", part.part_number)
+        doc.el("LastModified", part.last_modified)
+        doc.el("ETag", quote_etag(part.etag))
+        doc.el("Size", part.size)
+        for algorithm, value in part.checksums.items():
+            doc.el(f"Checksum{algorithm}", value)
+        doc.close("Part")
+    doc.close("ListPartsResult")
+    return Result(xml=bytes(doc))
+
+
+def _upload_entry(doc: XmlWriter, upload: Upload) -> None:
+    doc.open("Upload")
+    doc.el("Key", upload.key)
+    doc.el("UploadId", upload.upload_id)
+    _initiator(doc)
+    doc.el("StorageClass", upload.meta.storage_class)
+    doc.el("Initiated", upload.initiated)
+    if upload.checksum_algorithm:
+        doc.el("ChecksumAlgorithm", upload.checksum_algorithm)
+    doc.close("Upload")
+
+
+async def list_multipart_uploads(ctx: Context) -> Result:
+    limit = max_keys(ctx, "max-uploads")
+    prefix = ctx.query.get("prefix", "")
+    delimiter = ctx.query.get("delimiter") or None
+    key_marker = ctx.query.get("key-marker") or None
+    upload_marker = ctx.query.get("upload-id-marker") or None
+    page = await ctx.backend.list_multipart_uploads(
+        ctx.bucket,
+        prefix=prefix,
+        delimiter=delimiter,
+        key_marker=key_marker,
+        upload_id_marker=upload_marker if key_marker else None,
+        max_uploads=limit,
+    )
+    doc = XmlWriter("ListMultipartUploadsResult")
+    doc.el("Bucket", ctx.bucket)
+    doc.el("KeyMarker", key_marker or "")
+    doc.el("UploadIdMarker", upload_marker or "")
+    doc.el("NextKeyMarker", page.next_key_marker or "")
+    doc.el("NextUploadIdMarker", page.next_upload_id_marker or "")
+    doc.el("Prefix", prefix)
+    doc.el("Delimiter", delimiter)
+    doc.el("MaxUploads", limit)
+    doc.el("IsTruncated", page.is_truncated)
+    for upload in page.uploads:
+        _upload_entry(doc, upload)
+    for common in page.common_prefixes:
+        doc.open("CommonPrefixes")
+        doc.el("Prefix", common)
+        doc.close("CommonPrefixes")
+    doc.close("ListMultipartUploadsResult")
+    return Result(xml=bytes(doc))

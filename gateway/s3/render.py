@@ -1,0 +1,80 @@
+"""The one place results and errors become HTTP responses."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+
+from aiohttp import web
+
+from gateway.s3.context import Result
+from gateway.s3.errors import S3Error
+from gateway.s3.xml import XmlWriter
+
+log = logging.getLogger("nfyio.s3")
+XML_TYPE = "application/xml"
+
+
+def _ids(request_id: str) -> dict[str, str]:
+    return {
+        "x-amz-request-id": request_id,
+        "x-amz-id-2": base64.b64encode(os.urandom(24)).decode(),
+        "Server": "nfyio-gateway",
+    }
+
+
+def render_error(
+    request: web.Request, error: S3Error, request_id: str, resource: str
+) -> web.Response:
+    headers = _ids(request_id)
+    headers.update(error.headers)
+    if error.code == "InvalidRange" and "ActualObjectSize" in error.extra:
+        headers["Content-Range"] = f"bytes */{error.extra['ActualObjectSize']}"
+    if error.status == 304 or request.method == "HEAD":
+        if error.status != 304:
+            headers["x-amz-error-code"] = error.code
+        return web.Response(status=error.status, headers=headers)
+    doc = XmlWriter()
+    doc.open("Error")
+    doc.el("Code", error.code)
+    doc.el("Message", error.message)
+    for name, value in error.extra.items():
+        doc.el(name, value)
+    doc.el("Resource", resource)
+    doc.el("RequestId", request_id)
+    doc.close("Error")
+    headers["Content-Type"] = XML_TYPE
+    return web.Response(status=error.status, body=bytes(doc), headers=headers)
+
+
+async def render_result(
+    request: web.Request, result: Result, request_id: str
+) -> web.StreamResponse:
+    headers = _ids(request_id)
+    headers.update(result.headers)
+    if result.stream is None:
+        body = result.xml
+        if body is not None:
+            headers.setdefault("Content-Type", XML_TYPE)
+        if request.method == "HEAD":
+            return web.Response(status=result.status, headers=headers)
+        return web.Response(status=result.status, body=body, headers=headers)
+    read = result.stream
+    length = read.last - read.first + 1
+    headers["Content-Length"] = str(length)
+    response = web.StreamResponse(status=result.status, headers=headers)
+    if request.method == "HEAD":
+        await read.aclose()
+        return response
+    try:
+        await response.prepare(request)
+        async for chunk in read.body:
+            await response.write(chunk)
+    except (ConnectionResetError, OSError) as exc:
+        log.info("client went away during GET (request %s): %s", request_id, exc)
+        raise
+    finally:
+        await read.aclose()
+    await response.write_eof()
+    return response

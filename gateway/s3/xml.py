@@ -1,0 +1,115 @@
+"""S3 XML: a small fast writer for responses and a hardened parser for request bodies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from lxml import etree
+
+from gateway.s3.errors import S3Error
+
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+_NEEDS_ESCAPE = re.compile(r"[&<>\"'\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    return _ESCAPES.get(ch) or f"&#x{ord(ch):x};"
+
+
+def escape(text: str) -> str:
+    """Escape for element text; control characters become character references."""
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
+    return _NEEDS_ESCAPE.sub(_escape_char, text)
+
+
+def iso8601(when: datetime) -> str:
+    """S3's timestamp form in XML bodies: ``2006-02-03T16:45:09.000Z``."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+class XmlWriter:
+    """Appends escaped elements to a list of strings; ``bytes()`` joins once."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, root: str | None = None, *, namespace: bool = True) -> None:
+        self._parts: list[str] = [XML_DECL]
+        if root is not None:
+            self.open(root, namespace=namespace)
+
+    def open(self, name: str, *, namespace: bool = False) -> None:
+        self._parts.append(f'<{name} xmlns="{S3_NS}">' if namespace else f"<{name}>")
+
+    def close(self, name: str) -> None:
+        self._parts.append(f"</{name}>")
+
+    def el(self, name: str, value: object) -> None:
+        """An element with text; ``None`` writes nothing, booleans are ``true``/``false``."""
+        if value is None:
+            return
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, datetime):
+            text = iso8601(value)
+        else:
+            text = escape(str(value))
+        self._parts.append(f"<{name}>{text}</{name}>")
+
+    def raw(self, fragment: str) -> None:
+        self._parts.append(fragment)
+
+    def elements(self, items: Iterable[tuple[str, object]]) -> None:
+        for name, value in items:
+            self.el(name, value)
+
+    def __bytes__(self) -> bytes:
+        return "".join(self._parts).encode("utf-8")
+
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+def parse_xml(body: bytes, *, error_code: str = "MalformedXML") -> etree._Element:
+    """Parse a request body; DOCTYPEs (and so entities) are refused outright."""
+    if not body.strip():
+        raise S3Error(error_code)
+    try:
+        root = etree.fromstring(body, parser=_PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise S3Error(error_code) from exc
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise S3Error(error_code, "DOCTYPE declarations are not allowed")
+    return root
+
+
+def local(tag: object) -> str:
+    """An element's name without its namespace."""
+    text = str(tag)
+    return text.rsplit("}", 1)[-1]
+
+
+def children(element: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in element if isinstance(c.tag, str) and local(c.tag) == name]
+
+
+def child_text(element: etree._Element, name: str) -> str | None:
+    found = children(element, name)
+    if not found:
+        return None
+    return found[0].text or ""
