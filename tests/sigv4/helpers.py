@@ -106,7 +106,9 @@ def encode_chunked(
     for name, value in trailers:
         out += f"{name}:{value}\r\n".encode()
     if signing_key is not None:
-        sts = trailer_string_to_sign(amz_date, scope, previous, hashlib.sha256(text.encode()).hexdigest())
+        sts = trailer_string_to_sign(
+            amz_date, scope, previous, hashlib.sha256(text.encode()).hexdigest()
+        )
         out += f"x-amz-trailer-signature:{sign(signing_key, sts)}\r\n".encode()
     out += b"\r\n"
     return bytes(out)
