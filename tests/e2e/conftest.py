@@ -1,0 +1,67 @@
+"""Fixtures: the real gateway process over HTTP and HTTPS, and boto3 clients for it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
+    directory = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_path, key_path, ca_path = (
+        directory / "cert.pem",
+        directory / "key.pem",
+        directory / "ca.pem",
+    )
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_path))
+    cert.private_key_pem.write_to_path(str(key_path))
+    ca.cert_pem.write_to_path(str(ca_path))
+    return str(cert_path), str(key_path), str(ca_path)
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One gateway over plain HTTP for the session (tests use unique bucket names)."""
+    running = start_gateway(Path(tmp_path_factory.mktemp("gw-http")) / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_gateway(
+    tmp_path_factory: pytest.TempPathFactory, tls_files: tuple[str, str, str]
+) -> Iterator[Gateway]:
+    """One gateway over HTTPS (where SDKs send aws-chunked bodies with trailers)."""
+    running = start_gateway(Path(tmp_path_factory.mktemp("gw-https")) / "data", tls=tls_files)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=["http", "https"])
+def any_gateway(request: pytest.FixtureRequest) -> Gateway:
+    """Runs a test once over HTTP (checksum headers) and once over HTTPS (trailers)."""
+    name = "gateway" if request.param == "http" else "tls_gateway"
+    gw: Gateway = request.getfixturevalue(name)
+    return gw
+
+
+@pytest.fixture
+def s3(any_gateway: Gateway) -> Any:
+    return any_gateway.client()
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"e2e-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name)
+    return name

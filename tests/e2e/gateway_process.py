@@ -1,0 +1,164 @@
+"""Start the real gateway (``nfyio-gateway serve``) as a child process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+ROOT_KEY = "AKIAE2ETESTROOT00001"
+ROOT_SECRET = "e2e-root-secret-key-0123456789abcdefghij"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Gateway:
+    data_dir: Path
+    s3_port: int
+    api_port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    tls_ca: str | None = None
+    access_key: str = ROOT_KEY
+    secret_key: str = ROOT_SECRET
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_ca else "http"
+
+    @property
+    def s3_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.s3_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.api_port}"
+
+    def client(
+        self,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        **config: Any,
+    ) -> Any:
+        """A boto3 S3 client with the SDK's current defaults (path-style addressing)."""
+        options: dict[str, Any] = {
+            "s3": {"addressing_style": "path"},
+            "retries": {"max_attempts": 1},
+        }
+        options.update(config)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.s3_url,
+            aws_access_key_id=access_key or self.access_key,
+            aws_secret_access_key=secret_key or self.secret_key,
+            region_name="us-east-1",
+            verify=self.tls_ca if self.tls_ca else None,
+            config=BotoConfig(**options),
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_gateway(
+    data_dir: Path,
+    *,
+    tls: tuple[str, str, str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+) -> Gateway:
+    """``tls`` is (cert file, key file, CA bundle file)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    s3_port, api_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NFYIO_", "AWS_"))}
+    env.update(
+        {
+            "NFYIO_ROOT_ACCESS_KEY": ROOT_KEY,
+            "NFYIO_ROOT_SECRET_KEY": ROOT_SECRET,
+            "NFYIO_FSYNC": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra_env or {})
+    args = [
+        sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--host",
+        "127.0.0.1",
+        "--s3-port",
+        str(s3_port),
+        "--api-port",
+        str(api_port),
+        *(extra_args or []),
+    ]
+    if tls is not None:
+        args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+    log_path = data_dir.parent / f"{data_dir.name}-gateway.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        args, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=data_dir.parent
+    )
+    gateway = Gateway(
+        data_dir=data_dir,
+        s3_port=s3_port,
+        api_port=api_port,
+        process=process,
+        log_path=log_path,
+        tls_ca=tls[2] if tls else None,
+        env=env,
+    )
+    _wait_ready(gateway)
+    return gateway
+
+
+def _wait_ready(gateway: Gateway, timeout: float = 30) -> None:
+    import ssl
+
+    context = ssl.create_default_context(cafile=gateway.tls_ca) if gateway.tls_ca else None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if gateway.process.poll() is not None:
+            raise RuntimeError(f"gateway exited early:\n{gateway.log()}")
+        try:
+            with urllib.request.urlopen(
+                f"{gateway.api_url}/health", timeout=1, context=context
+            ) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    gateway.stop()
+    raise RuntimeError(f"gateway did not become ready:\n{gateway.log()}")
