@@ -106,20 +106,24 @@ def list_page(
         if not batch:
             position = None
             break
+        last: T | None = None
         for item in batch:
             key = key_of(item)
-            group = common_prefix(key, prefix, delimiter)
+            group = None if not delimiter else common_prefix(key, prefix, delimiter)
             if group is None:
                 items.append(item)
                 entries.append(item)
-                position = Cursor(key, False, None if id_of is None else id_of(item))
+                last = item
             else:
                 prefixes.append(group)
                 entries.append(group)
+                last = None
                 bound = upper_bound(group)
                 position = None if bound is None else Cursor(bound, True)
                 break  # seek past the group with a fresh query
             if len(entries) >= max_keys:
                 break
+        if last is not None:
+            position = Cursor(key_of(last), False, None if id_of is None else id_of(last))
     truncated = position is not None and len(entries) >= max_keys and bool(seek(position, upper, 1))
     return Page(tuple(items), tuple(prefixes), tuple(entries), truncated)

@@ -9,6 +9,7 @@ a process is never shared between interleaved coroutines.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from backends.errors import BackendError
@@ -78,8 +80,22 @@ def meta_to_json(meta: ObjectMeta) -> str:
     return json.dumps({k: v for k, v in fields.items() if v is not None}, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=4096)
 def meta_from_json(text: str) -> ObjectMeta:
-    return ObjectMeta(**json.loads(text))
+    """Decoded metadata, cached: most objects of a bucket share the same few JSON texts.
+
+    The result is shared, so its ``user_metadata`` is a read-only mapping.
+    """
+    fields = json.loads(text)
+    fields["user_metadata"] = MappingProxyType(fields.get("user_metadata", {}))
+    return ObjectMeta(**fields)
+
+
+_NO_CHECKSUMS: Mapping[str, str] = MappingProxyType({})
+
+
+def checksums_from_json(text: str) -> Mapping[str, str]:
+    return _NO_CHECKSUMS if text == "{}" else MappingProxyType(json.loads(text))
 
 
 def checksums_to_json(checksums: Mapping[str, str]) -> str:
@@ -113,7 +129,7 @@ class ObjectRow:
             etag=self.etag,
             last_modified=from_us(self.last_modified),
             meta=meta_from_json(self.meta),
-            checksums=json.loads(self.checksums),
+            checksums=checksums_from_json(self.checksums),
             parts_count=None if parts is None else len(parts),
         )
 

@@ -1,0 +1,54 @@
+"""Object-level rules shared by the filesystem backend's reads: version ids, byte selection."""
+
+from __future__ import annotations
+
+import json
+
+from backends.errors import BackendError
+from backends.filesystem.metadb import ObjectRow
+from backends.ranges import resolve_range
+from backends.types import ByteRange
+
+
+def check_version(version_id: str | None) -> None:
+    """Only the null version exists until versioning lands.
+
+    AWS answers an id it cannot have issued with 400 ``InvalidArgument`` ("Invalid version
+    id specified"); we never issue ids, so every id other than ``null`` is such an id.
+    """
+    if version_id is not None and version_id != "null":
+        raise BackendError(
+            "InvalidArgument",
+            "Invalid version id specified",
+            extra={"ArgumentName": "versionId", "ArgumentValue": version_id},
+        )
+
+
+def no_such_key(key: str) -> BackendError:
+    return BackendError("NoSuchKey", "The specified key does not exist.", extra={"Key": key})
+
+
+def select_bytes(
+    row: ObjectRow, byte_range: ByteRange | None, part_number: int | None
+) -> tuple[int, int, bool]:
+    """Inclusive (first, last) to serve and whether that is a slice (206)."""
+    if part_number is not None:
+        if byte_range is not None:
+            raise BackendError(
+                "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+            )
+        parts = [(1, row.size)] if row.parts is None else json.loads(row.parts)
+        offset = 0
+        for number, size in parts:
+            if number == part_number:
+                return offset, offset + size - 1, row.size > 0
+            offset += size
+        raise BackendError(
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            extra={"PartNumberRequested": str(part_number), "ActualPartCount": str(len(parts))},
+        )
+    if byte_range is None:
+        return 0, row.size - 1, False
+    first, last = resolve_range(byte_range, row.size)
+    return first, last, True
