@@ -44,9 +44,11 @@ def botocore_sign(
     region: str = "us-east-1",
     secret: str = SECRET,
     token: str | None = None,
+    context: dict[str, object] | None = None,
 ) -> SignedRequest:
     """Sign with botocore's S3SigV4Auth (header auth) at time ``when``."""
     request = AWSRequest(method=method, url=url, headers=headers or {}, data=body)
+    request.context.update(context or {})
     auth = S3SigV4Auth(Credentials(ACCESS_KEY, secret, token), "s3", region)
     with mock.patch("botocore.auth.get_current_datetime", return_value=when.replace(tzinfo=None)):
         auth.add_auth(request)

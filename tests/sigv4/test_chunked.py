@@ -1,0 +1,451 @@
+"""aws-chunked bodies: AWS's worked example, trailers, botocore's encoder, tampering."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import replace
+
+import pytest
+from botocore.httpchecksum import (
+    AwsChunkedWrapper,
+    Crc32Checksum,
+    CrtCrc32cChecksum,
+    CrtCrc64NvmeChecksum,
+    Sha1Checksum,
+    Sha256Checksum,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigv4 import (
+    BadDigest,
+    IncompleteBody,
+    InvalidRequest,
+    MissingContentLength,
+    PayloadMode,
+    PayloadPipeline,
+    SignatureDoesNotMatch,
+    SignedRequest,
+    VerifiedRequest,
+    parse_auth,
+    verify,
+)
+from sigv4.signing import signing_key
+from tests.sigv4.helpers import NOW, SECRET, botocore_sign, encode_chunked
+
+# -- AWS's worked example ("Signature calculation: Transfer payload in multiple chunks") ---
+
+EXAMPLE_SEED = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+EXAMPLE_CHUNK_SIGNATURES = [
+    "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+    "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+    "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9",
+]
+EXAMPLE_PAYLOAD = b"a" * 66560
+EXAMPLE_REQUEST = SignedRequest(
+    method="PUT",
+    raw_path="/examplebucket/chunkObject.txt",
+    raw_query="",
+    headers=(
+        ("Host", "s3.amazonaws.com"),
+        ("x-amz-date", "20130524T000000Z"),
+        ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
+            "SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
+            f"x-amz-decoded-content-length;x-amz-storage-class,Signature={EXAMPLE_SEED}",
+        ),
+        ("x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+        ("Content-Encoding", "aws-chunked"),
+        ("x-amz-decoded-content-length", "66560"),
+        ("Content-Length", "66824"),
+    ),
+)
+
+
+def _example_verified() -> VerifiedRequest:
+    auth = parse_auth(EXAMPLE_REQUEST)
+    assert auth is not None
+    return verify(EXAMPLE_REQUEST, auth, SECRET, auth.amz_date)
+
+
+def _example_body() -> bytes:
+    a = b"a"
+    return (
+        b"10000;chunk-signature=%s\r\n%s\r\n" % (EXAMPLE_CHUNK_SIGNATURES[0].encode(), a * 65536)
+        + b"400;chunk-signature=%s\r\n%s\r\n" % (EXAMPLE_CHUNK_SIGNATURES[1].encode(), a * 1024)
+        + b"0;chunk-signature=%s\r\n\r\n" % EXAMPLE_CHUNK_SIGNATURES[2].encode()
+    )
+
+
+def test_aws_example_seed_signature() -> None:
+    verified = _example_verified()
+    assert verified.seed_signature == EXAMPLE_SEED
+    assert verified.payload_mode is PayloadMode.STREAMING_SIGNED
+    assert len(_example_body()) == 66824  # the example's Content-Length
+
+
+def test_aws_example_chunk_signatures_reproduced_by_encoder() -> None:
+    verified = _example_verified()
+    body = encode_chunked(
+        EXAMPLE_PAYLOAD,
+        65536,
+        signing_key=verified.signing_key,
+        amz_date=verified.amz_date,
+        scope=verified.scope,
+        seed_signature=verified.seed_signature,
+    )
+    assert body == _example_body()
+
+
+def test_aws_example_decodes() -> None:
+    pipeline = PayloadPipeline.create(
+        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+    )
+    assert pipeline.decoded_length == 66560
+    out = pipeline.feed(_example_body())
+    pipeline.finish()
+    assert out == EXAMPLE_PAYLOAD
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+def test_aws_example_tampered_chunk_signature(index: int) -> None:
+    body = _example_body().replace(EXAMPLE_CHUNK_SIGNATURES[index].encode(), b"0" * 64)
+    pipeline = PayloadPipeline.create(
+        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+    )
+    with pytest.raises(SignatureDoesNotMatch):
+        pipeline.feed(body)
+
+
+def test_aws_example_tampered_data() -> None:
+    body = bytearray(_example_body())
+    body[200] = ord("b")
+    pipeline = PayloadPipeline.create(
+        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+    )
+    with pytest.raises(SignatureDoesNotMatch):
+        pipeline.feed(bytes(body))
+
+
+def test_aws_example_reordered_chunks() -> None:
+    body = _example_body()
+    first_end = body.index(b"400;")
+    final_start = body.index(b"0;chunk-signature=" + EXAMPLE_CHUNK_SIGNATURES[2].encode())
+    reordered = body[first_end:final_start] + body[:first_end] + body[final_start:]
+    pipeline = PayloadPipeline.create(
+        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+    )
+    with pytest.raises(SignatureDoesNotMatch):
+        pipeline.feed(reordered)
+
+
+@pytest.mark.parametrize("cut", [1, 50, 66000, 66820, 66822])
+def test_aws_example_truncated(cut: int) -> None:
+    pipeline = PayloadPipeline.create(
+        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+    )
+    pipeline.feed(_example_body()[:cut])
+    with pytest.raises(IncompleteBody):
+        pipeline.finish()
+
+
+def test_aws_example_decoded_length_disagrees() -> None:
+    for declared in ("66559", "66561"):
+        headers = tuple(
+            (k, declared if k == "x-amz-decoded-content-length" else v)
+            for k, v in EXAMPLE_REQUEST.headers
+        )
+        pipeline = PayloadPipeline.create(headers, _example_verified(), allow_streaming=True)
+        with pytest.raises(IncompleteBody):
+            pipeline.feed(_example_body())
+            pipeline.finish()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 66824), max_size=12))
+def test_aws_example_any_split_points(cuts: list[int]) -> None:
+    body = _example_body()
+    points = [0, *sorted(cuts), len(body)]
+    pipeline = PayloadPipeline.create(
+        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+    )
+    out = b"".join(pipeline.feed(body[a:b]) for a, b in itertools.pairwise(points))
+    pipeline.finish()
+    assert out == EXAMPLE_PAYLOAD
+
+
+# -- signed modes generated by the spec helper -------------------------------------------
+
+
+def _signed_streaming(
+    payload: bytes, chunk: int, *, trailers: list[tuple[str, str]] | None, extra: dict[str, str]
+) -> tuple[tuple[tuple[str, str], ...], VerifiedRequest, bytes]:
+    mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" + ("-TRAILER" if trailers is not None else "")
+    headers = {
+        "X-Amz-Content-SHA256": mode,
+        "Content-Encoding": "aws-chunked",
+        "X-Amz-Decoded-Content-Length": str(len(payload)),
+        **extra,
+    }
+    request = botocore_sign("PUT", "https://s3.example.com/bucket/key", headers)
+    request = replace(
+        request,
+        headers=tuple(
+            (k, mode if k.lower() == "x-amz-content-sha256" else v) for k, v in request.headers
+        ),
+    )
+    # botocore replaced the content-sha256 header before signing; re-sign with ours.
+    request = _resign(request, mode)
+    auth = parse_auth(request)
+    assert auth is not None
+    verified = verify(request, auth, SECRET, NOW)
+    body = encode_chunked(
+        payload,
+        chunk,
+        signing_key=verified.signing_key,
+        amz_date=verified.amz_date,
+        scope=verified.scope,
+        seed_signature=verified.seed_signature,
+        trailers=trailers,
+    )
+    return request.headers, verified, body
+
+
+def _resign(request: SignedRequest, content_sha: str) -> SignedRequest:
+    """Sign ``request`` (headers as they are) with our own signer (botocore overrides
+    x-amz-content-sha256 with its own choice)."""
+    from sigv4.canonical import canonical_request
+    from sigv4.signing import scope, sign, string_to_sign
+
+    headers = tuple((k, v) for k, v in request.headers if k.lower() != "authorization")
+    names = tuple(sorted({k.lower() for k, _ in headers}))
+    creq = canonical_request(
+        request.method, request.raw_path, request.raw_query, headers, names, content_sha
+    )
+    credential_scope = scope("20240524", "us-east-1", "s3")
+    signature = sign(
+        signing_key(SECRET, "20240524", "us-east-1", "s3"),
+        string_to_sign("20240524T123045Z", credential_scope, creq),
+    )
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/{credential_scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}"
+    )
+    return replace(request, headers=(*headers, ("Authorization", authorization)))
+
+
+CRC32_OF_HELLO = "NhCmhg=="  # crc32(b"hello"), base64 big-endian
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=3000), st.integers(1, 1024), st.lists(st.integers(0, 4000), max_size=6))
+def test_signed_trailer_roundtrip_any_split(payload: bytes, chunk: int, cuts: list[int]) -> None:
+    from sigv4.checksums import new_checksum
+
+    checksum = new_checksum("crc32c")
+    checksum.update(payload)
+    headers, verified, body = _signed_streaming(
+        payload,
+        chunk,
+        trailers=[("x-amz-checksum-crc32c", checksum.b64digest())],
+        extra={"X-Amz-Trailer": "x-amz-checksum-crc32c"},
+    )
+    points = [0, *sorted(c for c in cuts if c <= len(body)), len(body)]
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    out = b"".join(pipeline.feed(body[a:b]) for a, b in itertools.pairwise(points))
+    pipeline.finish()
+    assert out == payload
+    assert pipeline.checksums == {"CRC32C": checksum.b64digest()}
+
+
+def test_signed_trailer_bad_checksum_is_bad_digest() -> None:
+    headers, verified, body = _signed_streaming(
+        b"hello",
+        4,
+        trailers=[("x-amz-checksum-crc32", "AAAAAA==")],
+        extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
+    )
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    assert pipeline.feed(body) == b"hello"
+    with pytest.raises(BadDigest):
+        pipeline.finish()
+
+
+def test_signed_trailer_tampered_trailer_fails_signature() -> None:
+    headers, verified, body = _signed_streaming(
+        b"hello",
+        4,
+        trailers=[("x-amz-checksum-crc32", CRC32_OF_HELLO)],
+        extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
+    )
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline.feed(body)
+    pipeline.finish()
+    assert pipeline.checksums == {"CRC32": CRC32_OF_HELLO}
+    tampered = body.replace(CRC32_OF_HELLO.encode(), b"AAAAAA==")
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    with pytest.raises(SignatureDoesNotMatch):
+        pipeline.feed(tampered)
+
+
+def test_signed_trailer_missing_signature() -> None:
+    headers, verified, body = _signed_streaming(
+        b"hello",
+        4,
+        trailers=[("x-amz-checksum-crc32", CRC32_OF_HELLO)],
+        extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
+    )
+    start = body.index(b"x-amz-trailer-signature:")
+    stripped = body[:start] + b"\r\n"
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    with pytest.raises(SignatureDoesNotMatch):
+        pipeline.feed(stripped)
+
+
+def test_signed_streaming_requires_verified_request() -> None:
+    headers, _, _ = _signed_streaming(b"x", 1, trailers=None, extra={})
+    with pytest.raises(InvalidRequest):
+        PayloadPipeline.create(headers, None, allow_streaming=True)
+
+
+def test_streaming_refused_outside_put_object() -> None:
+    headers, verified, _ = _signed_streaming(b"x", 1, trailers=None, extra={})
+    with pytest.raises(InvalidRequest, match="not supported for this operation"):
+        PayloadPipeline.create(headers, verified, allow_streaming=False)
+
+
+def test_data_after_end_is_refused_but_extra_crlf_tolerated() -> None:
+    headers, verified, body = _signed_streaming(b"hello", 4, trailers=None, extra={})
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline.feed(body + b"\r\n\r\n")
+    pipeline.finish()
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    with pytest.raises(InvalidRequest):
+        pipeline.feed(body + b"junk")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"zz;chunk-signature=" + b"0" * 64 + b"\r\n",
+        b"5;chunk-signature=short\r\n",
+        b"5\r\nhello\r\n",
+        b"5;chunk-signature=" + b"0" * 64 + b"x" * 5000,
+    ],
+)
+def test_bad_framing_is_refused(body: bytes) -> None:
+    headers, verified, _ = _signed_streaming(b"hello", 5, trailers=None, extra={})
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    with pytest.raises(InvalidRequest):
+        pipeline.feed(body)
+
+
+# -- STREAMING-UNSIGNED-PAYLOAD-TRAILER, as botocore sends it over HTTPS ------------------
+
+BOTOCORE_CHECKSUMS = {
+    "CRC32": Crc32Checksum,
+    "CRC32C": CrtCrc32cChecksum,
+    "CRC64NVME": CrtCrc64NvmeChecksum,
+    "SHA1": Sha1Checksum,
+    "SHA256": Sha256Checksum,
+}
+
+
+def _botocore_unsigned_trailer(
+    payload: bytes, algorithm: str, chunk_size: int
+) -> tuple[tuple[tuple[str, str], ...], VerifiedRequest, bytes]:
+    name = f"x-amz-checksum-{algorithm.lower()}"
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "Transfer-Encoding": "chunked",
+        "X-Amz-Trailer": name,
+        "X-Amz-Decoded-Content-Length": str(len(payload)),
+        "X-Amz-Sdk-Checksum-Algorithm": algorithm,
+    }
+    context = {
+        "checksum": {
+            "request_algorithm": {"in": "trailer", "name": name, "algorithm": algorithm.lower()}
+        }
+    }
+    request = botocore_sign("PUT", "https://s3.example.com/bucket/key", headers, context=context)
+    auth = parse_auth(request)
+    assert auth is not None
+    assert auth.payload_hash == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    verified = verify(request, auth, SECRET, NOW)
+    wrapper = AwsChunkedWrapper(
+        io.BytesIO(payload),
+        checksum_cls=BOTOCORE_CHECKSUMS[algorithm],
+        checksum_name=name,
+        chunk_size=chunk_size,
+    )
+    return request.headers, verified, wrapper.read()
+
+
+@pytest.mark.parametrize("algorithm", sorted(BOTOCORE_CHECKSUMS))
+@pytest.mark.parametrize("size", [0, 1, 1000, 70000])
+def test_botocore_unsigned_trailer_body_accepted(algorithm: str, size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    headers, verified, body = _botocore_unsigned_trailer(payload, algorithm, 16384)
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    assert pipeline.payload_mode is PayloadMode.STREAMING_UNSIGNED_TRAILER
+    out = pipeline.feed(body)
+    pipeline.finish()
+    assert out == payload
+    expected = BOTOCORE_CHECKSUMS[algorithm]()
+    expected.update(payload)
+    assert pipeline.checksums == {algorithm: expected.b64digest()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=2000), st.integers(1, 700), st.lists(st.integers(0, 3000), max_size=8))
+def test_botocore_unsigned_trailer_any_split(payload: bytes, chunk: int, cuts: list[int]) -> None:
+    headers, verified, body = _botocore_unsigned_trailer(payload, "CRC32", chunk)
+    points = [0, *sorted(c for c in cuts if c <= len(body)), len(body)]
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    out = b"".join(pipeline.feed(body[a:b]) for a, b in itertools.pairwise(points))
+    pipeline.finish()
+    assert out == payload
+
+
+def test_unsigned_trailer_mismatch_is_bad_digest() -> None:
+    headers, verified, body = _botocore_unsigned_trailer(b"hello world", "CRC32", 64)
+    tampered = body.replace(b"hello", b"jello")
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline.feed(tampered)
+    with pytest.raises(BadDigest):
+        pipeline.finish()
+
+
+def test_unsigned_trailer_without_request_signature() -> None:
+    """Bearer-authenticated uploads (verified=None) may still use the unsigned trailer mode."""
+    headers, _, body = _botocore_unsigned_trailer(b"hello", "SHA256", 2)
+    pipeline = PayloadPipeline.create(headers, None, allow_streaming=True)
+    assert pipeline.feed(body) == b"hello"
+    pipeline.finish()
+
+
+def test_unsigned_trailer_blank_line_before_trailer_tolerated() -> None:
+    headers, verified, body = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
+    variant = body.replace(b"0\r\nx-amz-checksum", b"0\r\n\r\nx-amz-checksum")
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline.feed(variant)
+    pipeline.finish()
+
+
+def test_missing_decoded_length() -> None:
+    headers, verified, _ = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
+    headers = tuple((k, v) for k, v in headers if k.lower() != "x-amz-decoded-content-length")
+    with pytest.raises(MissingContentLength):
+        PayloadPipeline.create(headers, verified, allow_streaming=True)
+
+
+def test_missing_declared_trailer() -> None:
+    headers, verified, body = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
+    cut = body[: body.index(b"x-amz-checksum")] + b"\r\n"
+    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline.feed(cut)
+    with pytest.raises(IncompleteBody):
+        pipeline.finish()
