@@ -1,0 +1,166 @@
+"""PayloadPipeline: header-driven decisions and end-of-body checks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+
+from sigv4 import (
+    BadDigest,
+    InvalidArgument,
+    InvalidDigest,
+    InvalidRequest,
+    PayloadMode,
+    PayloadPipeline,
+    XAmzContentSHA256Mismatch,
+    payload_mode,
+)
+from sigv4.checksums import new_checksum
+
+Headers = tuple[tuple[str, str], ...]
+
+
+def _b64(algorithm: str, data: bytes) -> str:
+    checksum = new_checksum(algorithm)
+    checksum.update(data)
+    return checksum.b64digest()
+
+
+def _run(headers: Headers, body: bytes, *, allow_streaming: bool = False) -> PayloadPipeline:
+    pipeline = PayloadPipeline.create(headers, None, allow_streaming=allow_streaming)
+    assert pipeline.feed(body[:3]) + pipeline.feed(body[3:]) == body
+    pipeline.finish()
+    return pipeline
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"),
+    [
+        (None, PayloadMode.UNSIGNED),
+        ("UNSIGNED-PAYLOAD", PayloadMode.UNSIGNED),
+        ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", PayloadMode.STREAMING_SIGNED),
+        ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", PayloadMode.STREAMING_SIGNED_TRAILER),
+        ("STREAMING-UNSIGNED-PAYLOAD-TRAILER", PayloadMode.STREAMING_UNSIGNED_TRAILER),
+        ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", PayloadMode.SHA256),
+    ],
+)
+def test_payload_mode(value: str | None, mode: PayloadMode) -> None:
+    assert payload_mode(value) is mode
+
+
+def test_payload_mode_junk() -> None:
+    with pytest.raises(InvalidArgument):
+        payload_mode("abc")
+    with pytest.raises(InvalidRequest, match="SigV4a"):
+        payload_mode("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD")
+
+
+def test_unsigned_passthrough() -> None:
+    pipeline = _run((), b"hello world")
+    assert pipeline.checksums == {}
+    assert pipeline.decoded_length is None
+
+
+def test_sha256_header_without_signature_still_checked() -> None:
+    good = (("x-amz-content-sha256", hashlib.sha256(b"hello").hexdigest()),)
+    _run(good, b"hello")
+    pipeline = PayloadPipeline.create(good, None, allow_streaming=False)
+    pipeline.feed(b"jello")
+    with pytest.raises(XAmzContentSHA256Mismatch) as info:
+        pipeline.finish()
+    assert info.value.extra["ClientComputedContentSHA256"] == good[0][1]
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"])
+def test_checksum_header_verified(algorithm: str) -> None:
+    headers = ((f"x-amz-checksum-{algorithm.lower()}", _b64(algorithm, b"payload")),)
+    assert _run(headers, b"payload").checksums == {algorithm: _b64(algorithm, b"payload")}
+    pipeline = PayloadPipeline.create(headers, None, allow_streaming=False)
+    pipeline.feed(b"PAYLOAD")
+    with pytest.raises(BadDigest):
+        pipeline.finish()
+
+
+def test_malformed_checksum_header() -> None:
+    with pytest.raises(InvalidRequest):
+        PayloadPipeline.create((("x-amz-checksum-crc32", "zzz"),), None, allow_streaming=False)
+
+
+def test_two_checksum_headers_refused() -> None:
+    headers = (
+        ("x-amz-checksum-crc32", _b64("crc32", b"")),
+        ("x-amz-checksum-sha1", _b64("sha1", b"")),
+    )
+    with pytest.raises(InvalidRequest):
+        PayloadPipeline.create(headers, None, allow_streaming=False)
+
+
+def test_trailer_and_checksum_header_together_refused() -> None:
+    headers = (
+        ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+        ("x-amz-decoded-content-length", "0"),
+        ("x-amz-trailer", "x-amz-checksum-crc32"),
+        ("x-amz-checksum-crc32", _b64("crc32", b"")),
+    )
+    with pytest.raises(InvalidRequest, match="together"):
+        PayloadPipeline.create(headers, None, allow_streaming=True)
+
+
+def test_trailer_without_trailer_mode_refused() -> None:
+    with pytest.raises(InvalidRequest):
+        PayloadPipeline.create(
+            (("x-amz-trailer", "x-amz-checksum-crc32"),), None, allow_streaming=True
+        )
+
+
+def test_sdk_checksum_algorithm_must_agree() -> None:
+    headers = (
+        ("x-amz-checksum-crc32", _b64("crc32", b"x")),
+        ("x-amz-sdk-checksum-algorithm", "CRC32"),
+    )
+    _run(headers, b"x")
+    wrong = (
+        ("x-amz-checksum-crc32", _b64("crc32", b"x")),
+        ("x-amz-sdk-checksum-algorithm", "SHA256"),
+    )
+    with pytest.raises(InvalidRequest, match="x-amz-sdk-checksum-algorithm"):
+        PayloadPipeline.create(wrong, None, allow_streaming=False)
+    alone = (("x-amz-sdk-checksum-algorithm", "CRC32"),)
+    with pytest.raises(InvalidRequest, match="no corresponding"):
+        PayloadPipeline.create(alone, None, allow_streaming=False)
+
+
+def test_content_md5() -> None:
+    md5 = base64.b64encode(hashlib.md5(b"body").digest()).decode()
+    pipeline = _run((("Content-MD5", md5),), b"body")
+    assert pipeline.md5_digest == hashlib.md5(b"body").digest()
+    bad = PayloadPipeline.create((("Content-MD5", md5),), None, allow_streaming=False)
+    bad.feed(b"other")
+    with pytest.raises(BadDigest):
+        bad.finish()
+    with pytest.raises(InvalidDigest):
+        PayloadPipeline.create((("Content-MD5", "nope"),), None, allow_streaming=False)
+
+
+def test_compute_md5_on_request() -> None:
+    pipeline = PayloadPipeline.create((), None, allow_streaming=False, compute_md5=True)
+    pipeline.feed(b"abc")
+    assert pipeline.md5_digest is None  # only after finish()
+    pipeline.finish()
+    assert pipeline.md5_digest == hashlib.md5(b"abc").digest()
+
+
+def test_decoded_length_must_be_a_number() -> None:
+    headers = (
+        ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+        ("x-amz-decoded-content-length", "ten"),
+    )
+    with pytest.raises(InvalidArgument):
+        PayloadPipeline.create(headers, None, allow_streaming=True)
+
+
+def test_content_encoding_alone_does_not_dechunk() -> None:
+    body = b"5\r\nhello\r\n0\r\n\r\n"
+    assert _run((("Content-Encoding", "aws-chunked"),), body).checksums == {}
