@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import tracemalloc
@@ -404,3 +405,15 @@ async def test_unconsumed_read_can_be_closed(backend: FilesystemBackend) -> None
     read = await backend.get_object("bk", "k")
     await read.aclose()
     await read.aclose()
+
+
+async def test_concurrent_overwrites_leave_one_object_and_one_file(
+    backend: FilesystemBackend,
+) -> None:
+    payloads = [bytes([i]) * (70_000 * (i % 3 + 1)) for i in range(20)]
+    await asyncio.gather(*(backend.put_object("bk", "k", body(p), ObjectMeta()) for p in payloads))
+    assert await get(backend, "k") in payloads
+    assert len(files_under(backend.files.objects_dir)) == 1
+    assert files_under(backend.files.tmp_dir) == []
+    await backend.delete_objects("bk", [("k", None)])
+    assert files_under(backend.files.objects_dir) == []
