@@ -1,0 +1,146 @@
+"""Request shape -> operation and scopes, for every row of the operation table.
+
+Path-style and virtual-hosted-style requests must resolve identically; a request with an
+unsupported subresource must resolve to a NotImplemented row, never to Get/PutObject.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.s3.addressing import parse_address
+from gateway.s3.operations import OPERATIONS, OPERATIONS_BY_NAME, Operation, resolve
+
+COPY = {"x-amz-copy-source": "/src/key"}
+
+# (method, target: "service" | "bucket" | "object", query, headers, operation, scopes)
+TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
+    ("GET", "service", "", {}, "ListBuckets", ("read:buckets",)),
+    ("GET", "bucket", "location", {}, "GetBucketLocation", ("read:buckets",)),
+    ("GET", "bucket", "acl", {}, "GetBucketAcl", ("read:buckets",)),
+    ("PUT", "bucket", "acl", {}, "PutBucketAcl", ("write:buckets",)),
+    ("GET", "bucket", "versioning", {}, "GetBucketVersioning", ("read:buckets",)),
+    ("PUT", "bucket", "versioning", {}, "PutBucketVersioning", ("write:buckets",)),
+    ("GET", "bucket", "versions&prefix=a", {}, "ListObjectVersions", ("read:objects",)),
+    ("GET", "bucket", "uploads", {}, "ListMultipartUploads", ("read:objects",)),
+    ("GET", "bucket", "list-type=2&prefix=a", {}, "ListObjectsV2", ("read:objects",)),
+    ("GET", "bucket", "list-type=3", {}, "ListObjects", ("read:objects",)),
+    ("GET", "bucket", "prefix=a&marker=b", {}, "ListObjects", ("read:objects",)),
+    ("HEAD", "bucket", "", {}, "HeadBucket", ("read:buckets",)),
+    ("PUT", "bucket", "", {}, "CreateBucket", ("write:buckets",)),
+    ("DELETE", "bucket", "", {}, "DeleteBucket", ("write:buckets",)),
+    ("POST", "bucket", "delete", {}, "DeleteObjects", ("delete:objects",)),
+    ("POST", "bucket", "", {}, "PostObject", ("write:objects",)),
+    ("POST", "object", "uploads", {}, "CreateMultipartUpload", ("write:objects",)),
+    (
+        "PUT",
+        "object",
+        "partNumber=1&uploadId=u",
+        COPY,
+        "UploadPartCopy",
+        ("write:objects", "read:objects"),
+    ),
+    ("PUT", "object", "partNumber=1&uploadId=u", {}, "UploadPart", ("write:objects",)),
+    ("POST", "object", "uploadId=u", {}, "CompleteMultipartUpload", ("write:objects",)),
+    ("DELETE", "object", "uploadId=u", {}, "AbortMultipartUpload", ("write:objects",)),
+    ("GET", "object", "uploadId=u", {}, "ListParts", ("read:objects",)),
+    ("GET", "object", "acl", {}, "GetObjectAcl", ("read:objects",)),
+    ("PUT", "object", "acl", {}, "PutObjectAcl", ("write:objects",)),
+    ("GET", "object", "", {}, "GetObject", ("read:objects",)),
+    ("GET", "object", "partNumber=2&versionId=null", {}, "GetObject", ("read:objects",)),
+    ("GET", "object", "response-content-type=a", {}, "GetObject", ("read:objects",)),
+    ("HEAD", "object", "", {}, "HeadObject", ("read:objects",)),
+    ("PUT", "object", "", COPY, "CopyObject", ("write:objects", "read:objects")),
+    ("PUT", "object", "", {}, "PutObject", ("write:objects",)),
+    ("DELETE", "object", "", {}, "DeleteObject", ("delete:objects",)),
+    ("DELETE", "object", "versionId=null", {}, "DeleteObject", ("delete:objects",)),
+    # unsupported subresources never fall through to the plain operation
+    ("GET", "bucket", "lifecycle", {}, "GetBucketLifecycle", ("read:buckets",)),
+    ("PUT", "bucket", "policy", {}, "PutBucketPolicy", ("write:buckets",)),
+    ("DELETE", "bucket", "cors", {}, "DeleteBucketCors", ("write:buckets",)),
+    ("GET", "object", "tagging", {}, "GetObjectTagging", ("read:objects",)),
+    ("PUT", "object", "tagging", {}, "PutObjectTagging", ("write:objects",)),
+    ("POST", "object", "restore", {}, "PostObjectRestore", ("write:objects",)),
+    ("POST", "object", "select&select-type=2", {}, "PostObjectSelect", ("write:objects",)),
+    ("PUT", "object", "retention", COPY, "PutObjectRetention", ("write:objects",)),
+]
+
+
+def _paths(target: str, query: str) -> list[tuple[str, str | None]]:
+    """(request target, Host) pairs: path-style and virtual-hosted-style."""
+    suffix = f"?{query}" if query else ""
+    if target == "service":
+        return [(f"/{suffix}", "localhost:7007"), (f"/{suffix}", "s3.example.com")]
+    if target == "bucket":
+        return [
+            (f"/my-bucket{suffix}", "localhost:7007"),
+            (f"/my-bucket/{suffix}", "localhost:7007"),
+            (f"/{suffix}", "my-bucket.s3.example.com:7007"),
+        ]
+    return [
+        (f"/my-bucket/dir/a%20key{suffix}", "localhost:7007"),
+        (f"/dir/a%20key{suffix}", "my-bucket.s3.example.com"),
+    ]
+
+
+def _query(raw: str) -> dict[str, str]:
+    pairs = [p.partition("=") for p in raw.split("&") if p]
+    return {name: value for name, _, value in pairs}
+
+
+@pytest.mark.parametrize(("method", "target", "query", "headers", "name", "scopes"), TABLE)
+def test_request_shape_resolves_to_operation(
+    method: str,
+    target: str,
+    query: str,
+    headers: dict[str, str],
+    name: str,
+    scopes: tuple[str, ...],
+) -> None:
+    for request_target, host in _paths(target, query):
+        address = parse_address(request_target, host, "s3.example.com")
+        assert address.target.value == target, (request_target, host)
+        if target != "service":
+            assert address.bucket == "my-bucket"
+        if target == "object":
+            assert address.key == "dir/a key"
+        op = resolve(method, address.target, _query(address.raw_query), headers)
+        assert op is not None
+        assert op.name == name
+        assert op.scopes == scopes
+
+
+def test_every_row_is_reachable_and_named_once() -> None:
+    names = [op.name for op in OPERATIONS]
+    assert len(names) == len(set(names))
+    covered = {row[4] for row in TABLE}
+    implemented = {op.name for op in OPERATIONS if op.implemented}
+    assert implemented <= covered, sorted(implemented - covered)
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)
+def test_each_row_resolves_to_itself(op: Operation) -> None:
+    query = _query("&".join(q if "=" in q else f"{q}=" for q in op.query))
+    headers = {op.header: "/src/key"} if op.header else {}
+    resolved = resolve(op.method, op.target, query, headers)
+    assert resolved is op
+
+
+def test_unknown_method_resolves_to_nothing() -> None:
+    address = parse_address("/my-bucket/key", "localhost", None)
+    assert resolve("PATCH", address.target, {}, {}) is None
+
+
+def test_not_implemented_rows_are_marked() -> None:
+    assert not OPERATIONS_BY_NAME["GetBucketLifecycle"].implemented
+    assert OPERATIONS_BY_NAME["GetObject"].implemented
+    assert OPERATIONS_BY_NAME["PutObject"].streaming
+    assert OPERATIONS_BY_NAME["UploadPart"].streaming
+    assert not OPERATIONS_BY_NAME["CopyObject"].streaming
+
+
+def test_raw_path_is_kept_and_decoded_once() -> None:
+    address = parse_address("/b-k-t/a%252Fb/..//c%2B+d?x=1", "localhost", None)
+    assert address.raw_path == "/b-k-t/a%252Fb/..//c%2B+d"
+    assert address.key == "a%2Fb/..//c++d"
+    assert address.raw_query == "x=1"

@@ -1,0 +1,68 @@
+"""Configuration precedence and validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import Config, ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_documented_file_matches_defaults() -> None:
+    """config/gateway.toml lists the defaults: loading it changes nothing."""
+    assert load_config(REPO / "config" / "gateway.toml", env={}) == Config()
+
+
+def test_precedence_file_env_cli(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text("[server]\ns3_port = 8001\napi_port = 8002\n[storage]\nfsync = false\n")
+    config = load_config(
+        path,
+        env={"NFYIO_API_PORT": "9002", "NFYIO_SERVER_WORKERS": "3"},
+        overrides={("server", "api_port"): 10002, ("server", "host"): None},
+    )
+    assert config.server.s3_port == 8001
+    assert config.server.api_port == 10002
+    assert config.server.workers == 3
+    assert config.storage.fsync is False
+    assert config.server.host == "127.0.0.1"
+
+
+def test_backend_env_names() -> None:
+    config = load_config(
+        env={
+            "NFYIO_BACKEND": "s3",
+            "NFYIO_UPSTREAM_ENDPOINT": "http://127.0.0.1:9000",
+            "NFYIO_UPSTREAM_ACCESS_KEY_ID": "up",
+            "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": "upstream-secret-value",
+            "NFYIO_UPSTREAM_REGION": "eu-west-1",
+        }
+    )
+    assert config.backend.type == "s3"
+    assert config.backend.endpoint_url == "http://127.0.0.1:9000"
+    assert config.backend.region == "eu-west-1"
+    assert "upstream-secret-value" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[server]\nbogus = 1\n", {}, "unknown option server.bogus"),
+        ("[nope]\nx = 1\n", {}, "unknown section"),
+        ("[server]\ns3_port = 'abc'\n", {}, "invalid value"),
+        ("", {"NFYIO_FSYNC": "maybe"}, "invalid value"),
+        ("", {"NFYIO_BACKEND": "tape"}, "backend.type"),
+        ("", {"NFYIO_TLS_CERT": "/x.pem"}, "tls_key"),
+        ("[server\n", {}, "cannot read"),
+    ],
+)
+def test_bad_configuration_is_a_clear_error(
+    tmp_path: Path, text: str, env: dict[str, str], message: str
+) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, env=env)
