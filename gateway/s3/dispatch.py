@@ -3,12 +3,11 @@ run the operation's handler, render. Every error leaves as S3 XML."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from aiohttp import web
 
@@ -158,18 +157,14 @@ async def handle(request: web.Request) -> web.StreamResponse:
         response = render_error(request, S3Error("InternalError"), request_id, resource)
     if config.server.access_log:
         access_log.info(
-            "%s %s %s %s op=%s principal=%s %.1fms",
+            "request_id=%s remote=%s method=%s path=%s op=%s principal=%s status=%d ms=%.1f",
             request_id,
             request.remote,
             request.method,
-            resource,
+            quote(resource, safe="/"),
             operation_name,
             principal_name,
+            response.status,
             (time.perf_counter() - started) * 1000,
-            extra={"status": response.status},
         )
     return response
-
-
-def amz_id_2() -> str:
-    return base64.b64encode(os.urandom(24)).decode()
