@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from unittest import mock
 from urllib.parse import urlsplit
@@ -13,7 +14,15 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from sigv4 import SignedRequest
-from sigv4.signing import chunk_string_to_sign, sign, trailer_string_to_sign
+from sigv4.canonical import canonical_request
+from sigv4.signing import (
+    chunk_string_to_sign,
+    scope,
+    sign,
+    signing_key,
+    string_to_sign,
+    trailer_string_to_sign,
+)
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -114,3 +123,23 @@ def encode_chunked(
         out += f"x-amz-trailer-signature:{sign(signing_key, sts)}\r\n".encode()
     out += b"\r\n"
     return bytes(out)
+
+
+def resign(request: SignedRequest, content_sha: str) -> SignedRequest:
+    """Sign ``request`` (headers as they are) with our own signer (botocore overrides
+    x-amz-content-sha256 with its own choice)."""
+    headers = tuple((k, v) for k, v in request.headers if k.lower() != "authorization")
+    names = tuple(sorted({k.lower() for k, _ in headers}))
+    creq = canonical_request(
+        request.method, request.raw_path, request.raw_query, headers, names, content_sha
+    )
+    credential_scope = scope("20240524", "us-east-1", "s3")
+    signature = sign(
+        signing_key(SECRET, "20240524", "us-east-1", "s3"),
+        string_to_sign("20240524T123045Z", credential_scope, creq),
+    )
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/{credential_scope}, "
+        f"SignedHeaders={';'.join(names)}, Signature={signature}"
+    )
+    return replace(request, headers=(*headers, ("Authorization", authorization)))

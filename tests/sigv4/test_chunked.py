@@ -31,8 +31,7 @@ from sigv4 import (
     parse_auth,
     verify,
 )
-from sigv4.signing import signing_key
-from tests.sigv4.helpers import NOW, SECRET, botocore_sign, encode_chunked
+from tests.sigv4.helpers import NOW, SECRET, botocore_sign, encode_chunked, resign
 
 # -- AWS's worked example ("Signature calculation: Transfer payload in multiple chunks") ---
 
@@ -198,7 +197,7 @@ def _signed_streaming(
         ),
     )
     # botocore replaced the content-sha256 header before signing; re-sign with ours.
-    request = _resign(request, mode)
+    request = resign(request, mode)
     auth = parse_auth(request)
     assert auth is not None
     verified = verify(request, auth, SECRET, NOW)
@@ -212,29 +211,6 @@ def _signed_streaming(
         trailers=trailers,
     )
     return request.headers, verified, body
-
-
-def _resign(request: SignedRequest, content_sha: str) -> SignedRequest:
-    """Sign ``request`` (headers as they are) with our own signer (botocore overrides
-    x-amz-content-sha256 with its own choice)."""
-    from sigv4.canonical import canonical_request
-    from sigv4.signing import scope, sign, string_to_sign
-
-    headers = tuple((k, v) for k, v in request.headers if k.lower() != "authorization")
-    names = tuple(sorted({k.lower() for k, _ in headers}))
-    creq = canonical_request(
-        request.method, request.raw_path, request.raw_query, headers, names, content_sha
-    )
-    credential_scope = scope("20240524", "us-east-1", "s3")
-    signature = sign(
-        signing_key(SECRET, "20240524", "us-east-1", "s3"),
-        string_to_sign("20240524T123045Z", credential_scope, creq),
-    )
-    authorization = (
-        f"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/{credential_scope}, "
-        f"SignedHeaders={';'.join(names)}, Signature={signature}"
-    )
-    return replace(request, headers=(*headers, ("Authorization", authorization)))
 
 
 CRC32_OF_HELLO = "NhCmhg=="  # crc32(b"hello"), base64 big-endian
