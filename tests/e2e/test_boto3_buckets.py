@@ -1,0 +1,91 @@
+"""Bucket operations through boto3 against the real gateway (HTTP and HTTPS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.s3util import expect_error, unique
+
+
+def test_create_list_head_delete(s3: Any) -> None:
+    name = unique()
+    created = s3.create_bucket(Bucket=name)
+    assert created["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert created["Location"] == f"/{name}"
+    listed = s3.list_buckets()
+    names = [b["Name"] for b in listed["Buckets"]]
+    assert name in names
+    entry = next(b for b in listed["Buckets"] if b["Name"] == name)
+    assert entry["CreationDate"].tzinfo is not None
+    assert listed["Owner"]["ID"]
+    head = s3.head_bucket(Bucket=name)
+    assert head["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "us-east-1"
+    assert s3.delete_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    exc = expect_error("404", 404, s3.head_bucket, Bucket=name)
+    assert exc.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-request-id"]
+
+
+def test_create_with_location_constraint(s3: Any) -> None:
+    name = unique()
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
+    head = s3.head_bucket(Bucket=name)
+    assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-1"
+
+
+def test_default_location_is_us_east_1(s3: Any, bucket: str) -> None:
+    # us-east-1 is reported as an empty LocationConstraint, which boto3 returns as None.
+    assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] is None
+
+
+def test_bucket_already_owned_by_you(s3: Any, bucket: str) -> None:
+    expect_error("BucketAlreadyOwnedByYou", 409, s3.create_bucket, Bucket=bucket)
+
+
+def test_delete_nonempty_bucket(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expect_error("BucketNotEmpty", 409, s3.delete_bucket, Bucket=bucket)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+    s3.delete_object(Bucket=bucket, Key="k")
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_no_such_bucket(s3: Any) -> None:
+    name = unique("missing")
+    expect_error("NoSuchBucket", 404, s3.delete_bucket, Bucket=name)
+    expect_error("NoSuchBucket", 404, s3.list_objects_v2, Bucket=name)
+    expect_error("NoSuchBucket", 404, s3.put_object, Bucket=name, Key="k", Body=b"x")
+    expect_error("NoSuchBucket", 404, s3.get_object, Bucket=name, Key="k")
+    expect_error("NoSuchBucket", 404, s3.get_bucket_location, Bucket=name)
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ab",
+        "a" * 64,
+        "UpperCase",
+        "192.168.1.1",
+        "bad_underscore",
+        "-leading",
+        "trailing-",
+        "double..dot",
+        "xn--punycode",
+    ],
+)
+def test_invalid_bucket_name(s3: Any, name: str) -> None:
+    expect_error("InvalidBucketName", 400, s3.create_bucket, Bucket=name)
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_valid_edge_bucket_names(s3: Any) -> None:
+    for name in (unique("abc")[:3] + "x" * 0, "a" * 63, unique("dots") + ".with.dots"):
+        name = name if len(name) >= 3 else name + "xyz"
+        s3.create_bucket(Bucket=name)
+        s3.head_bucket(Bucket=name)
+        s3.delete_bucket(Bucket=name)

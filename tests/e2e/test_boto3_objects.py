@@ -1,0 +1,292 @@
+"""Object CRUD, metadata, digests and checksums through boto3 (HTTP headers and HTTPS
+aws-chunked trailers)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from awscrt import checksums as crt
+
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.s3util import added_header, expect_error, keys_of
+
+
+def b64_int(value: int, size: int) -> str:
+    return base64.b64encode(value.to_bytes(size, "big")).decode()
+
+
+def expected_checksum(algorithm: str, data: bytes) -> str:
+    if algorithm == "CRC32":
+        return b64_int(zlib.crc32(data), 4)
+    if algorithm == "CRC32C":
+        return b64_int(crt.crc32c(data), 4)
+    if algorithm == "CRC64NVME":
+        return b64_int(crt.crc64nvme(data), 8)
+    return base64.b64encode(hashlib.new(algorithm.lower(), data).digest()).decode()
+
+
+def test_put_get_head_delete(s3: Any, bucket: str) -> None:
+    data = b"hello gateway\n" * 100
+    put = s3.put_object(Bucket=bucket, Key="obj", Body=data)
+    assert put["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    got = s3.get_object(Bucket=bucket, Key="obj")
+    assert got["Body"].read() == data
+    assert got["ETag"] == put["ETag"]
+    assert got["ContentLength"] == len(data)
+    assert got["ContentType"] == "binary/octet-stream"
+    assert got["AcceptRanges"] == "bytes"
+    head = s3.head_object(Bucket=bucket, Key="obj")
+    assert head["ContentLength"] == len(data)
+    assert head["ETag"] == put["ETag"]
+    assert head["LastModified"] == got["LastModified"]
+    assert s3.delete_object(Bucket=bucket, Key="obj")["ResponseMetadata"]["HTTPStatusCode"] == 204
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="obj")
+    expect_error("404", 404, s3.head_object, Bucket=bucket, Key="obj")
+    # Deleting a missing key is still 204.
+    assert s3.delete_object(Bucket=bucket, Key="obj")["ResponseMetadata"]["HTTPStatusCode"] == 204
+
+
+def test_empty_object(s3: Any, bucket: str) -> None:
+    put = s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    assert put["ETag"] == f'"{hashlib.md5(b"").hexdigest()}"'
+    got = s3.get_object(Bucket=bucket, Key="empty")
+    assert got["Body"].read() == b""
+    assert got["ContentLength"] == 0
+
+
+def test_overwrite_replaces(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"one", Metadata={"a": "1"})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"two!")
+    got = s3.get_object(Bucket=bucket, Key="k")
+    assert got["Body"].read() == b"two!"
+    assert got["Metadata"] == {}
+
+
+def test_metadata_round_trip(s3: Any, bucket: str) -> None:
+    expires = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    s3.put_object(
+        Bucket=bucket,
+        Key="meta",
+        Body=b"{}",
+        ContentType="application/json; charset=utf-8",
+        ContentEncoding="identity",
+        ContentDisposition='attachment; filename="x.json"',
+        CacheControl="max-age=60",
+        Expires=expires,
+        ContentLanguage="de-CH",
+        Metadata={"Color": "blue", "with-dash": "v a l u e"},
+    )
+    for answer in (
+        s3.head_object(Bucket=bucket, Key="meta"),
+        s3.get_object(Bucket=bucket, Key="meta"),
+    ):
+        assert answer["ContentType"] == "application/json; charset=utf-8"
+        assert answer["ContentEncoding"] == "identity"
+        assert answer["ContentDisposition"] == 'attachment; filename="x.json"'
+        assert answer["CacheControl"] == "max-age=60"
+        assert answer["ContentLanguage"] == "de-CH"
+        assert answer["ExpiresString"] == "Wed, 02 Jan 2030 03:04:05 GMT"
+        assert answer["Metadata"] == {"color": "blue", "with-dash": "v a l u e"}
+
+
+def test_gzip_content_encoding_kept_without_aws_chunked(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="gz", Body=b"not really gzip", ContentEncoding="gzip")
+    head = s3.head_object(Bucket=bucket, Key="gz")
+    assert head["ContentEncoding"] == "gzip"
+
+
+def test_metadata_too_large(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="m", Body=b"old")
+    expect_error(
+        "MetadataTooLarge",
+        400,
+        s3.put_object,
+        Bucket=bucket,
+        Key="m",
+        Body=b"new",
+        Metadata={"big": "x" * 2100},
+    )
+    expect_error(
+        "MetadataTooLarge",
+        400,
+        s3.put_object,
+        Bucket=bucket,
+        Key="other",
+        Body=b"new",
+        Metadata={f"k{i}": "v" * 200 for i in range(11)},
+    )
+    assert s3.get_object(Bucket=bucket, Key="m")["Body"].read() == b"old"
+    assert keys_of(s3, bucket) == ["m"]
+    # Just under the limit is fine.
+    s3.put_object(Bucket=bucket, Key="ok", Body=b"", Metadata={"big": "x" * 2000})
+    assert s3.head_object(Bucket=bucket, Key="ok")["Metadata"]["big"] == "x" * 2000
+
+
+CHECKSUMS = ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"]
+
+
+@pytest.mark.parametrize("algorithm", CHECKSUMS)
+def test_checksum_stored_and_returned_only_when_enabled(
+    s3: Any, bucket: str, algorithm: str, any_gateway: Gateway
+) -> None:
+    # boto3's default (when_supported) asks for checksums on every GetObject by itself;
+    # a when_required client sends no x-amz-checksum-mode unless told.
+    plain_client = any_gateway.client(response_checksum_validation="when_required")
+    data = bytes(range(256)) * 41
+    want = expected_checksum(algorithm, data)
+    field = f"Checksum{algorithm}"
+    put = s3.put_object(Bucket=bucket, Key="c", Body=data, ChecksumAlgorithm=algorithm)
+    assert put[field] == want
+    plain = plain_client.head_object(Bucket=bucket, Key="c")
+    assert field not in plain
+    plain_get = plain_client.get_object(Bucket=bucket, Key="c")
+    assert field not in plain_get
+    assert not any(
+        h.startswith("x-amz-checksum") for h in plain_get["ResponseMetadata"]["HTTPHeaders"]
+    )
+    assert plain_get["Body"].read() == data
+    head = s3.head_object(Bucket=bucket, Key="c", ChecksumMode="ENABLED")
+    assert head[field] == want
+    got = s3.get_object(Bucket=bucket, Key="c", ChecksumMode="ENABLED")
+    assert got[field] == want
+    assert got["Body"].read() == data
+    ranged = s3.get_object(Bucket=bucket, Key="c", ChecksumMode="ENABLED", Range="bytes=0-9")
+    assert field not in ranged
+    assert ranged["Body"].read() == data[:10]
+    assert ranged["ResponseMetadata"]["HTTPStatusCode"] == 206
+
+
+def test_default_checksum_is_crc32(s3: Any, bucket: str) -> None:
+    data = b"default checksum"
+    s3.put_object(Bucket=bucket, Key="d", Body=data)
+    head = s3.head_object(Bucket=bucket, Key="d", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == expected_checksum("CRC32", data)
+
+
+def _assert_untouched(s3: Any, bucket: str) -> None:
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"original"
+    assert keys_of(s3, bucket) == ["k"]
+
+
+def test_content_md5_mismatch_bad_digest(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"original")
+    wrong = base64.b64encode(hashlib.md5(b"something else").digest()).decode()
+    for key in ("k", "new"):
+        expect_error(
+            "BadDigest",
+            400,
+            s3.put_object,
+            Bucket=bucket,
+            Key=key,
+            Body=b"replacement",
+            ContentMD5=wrong,
+        )
+    _assert_untouched(s3, bucket)
+
+
+def test_content_md5_correct_accepted(s3: Any, bucket: str) -> None:
+    data = b"with md5"
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    s3.put_object(Bucket=bucket, Key="k", Body=data, ContentMD5=md5)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == data
+
+
+@pytest.mark.parametrize("value", ["not base64!", "AAAA", base64.b64encode(b"short").decode()])
+def test_content_md5_malformed_invalid_digest(s3: Any, bucket: str, value: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"original")
+    for key in ("k", "new"):
+        expect_error(
+            "InvalidDigest",
+            400,
+            s3.put_object,
+            Bucket=bucket,
+            Key=key,
+            Body=b"replacement",
+            ContentMD5=value,
+        )
+    _assert_untouched(s3, bucket)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("ChecksumCRC32", "AAAAAA=="),
+        ("ChecksumCRC32C", "AAAAAA=="),
+        ("ChecksumSHA1", base64.b64encode(b"\0" * 20).decode()),
+        ("ChecksumSHA256", base64.b64encode(b"\0" * 32).decode()),
+        ("ChecksumCRC64NVME", base64.b64encode(b"\0" * 8).decode()),
+    ],
+)
+def test_wrong_checksum_bad_digest(s3: Any, bucket: str, field: str, value: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"original")
+    for key in ("k", "new"):
+        expect_error(
+            "BadDigest",
+            400,
+            s3.put_object,
+            Bucket=bucket,
+            Key=key,
+            Body=b"replacement",
+            **{field: value},
+        )
+    _assert_untouched(s3, bucket)
+
+
+def test_delete_objects_verbose_and_quiet(s3: Any, bucket: str) -> None:
+    for key in ("a", "b", "c", "d"):
+        s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    verbose = s3.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": "a"}, {"Key": "b"}, {"Key": "missing"}]}
+    )
+    assert sorted(d["Key"] for d in verbose["Deleted"]) == ["a", "b", "missing"]
+    assert "Errors" not in verbose
+    quiet = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "c"}], "Quiet": True})
+    assert "Deleted" not in quiet
+    assert "Errors" not in quiet
+    assert keys_of(s3, bucket) == ["d"]
+
+
+def test_delete_objects_with_null_version_and_errors(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="a", Body=b"a")
+    s3.put_object(Bucket=bucket, Key="b", Body=b"b")
+    answer = s3.delete_objects(
+        Bucket=bucket,
+        Delete={"Objects": [{"Key": "a", "VersionId": "null"}, {"Key": "b", "VersionId": "v9"}]},
+    )
+    assert [d["Key"] for d in answer["Deleted"]] == ["a"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("b", "NoSuchVersion")]
+    assert keys_of(s3, bucket) == ["b"]
+
+
+def test_delete_objects_malformed(s3: Any, bucket: str) -> None:
+    expect_error("MalformedXML", 400, s3.delete_objects, Bucket=bucket, Delete={"Objects": []})
+
+
+def test_version_id_null_accepted(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="v", Body=b"versioned?")
+    got = s3.get_object(Bucket=bucket, Key="v", VersionId="null")
+    assert got["Body"].read() == b"versioned?"
+    assert s3.head_object(Bucket=bucket, Key="v", VersionId="null")["ContentLength"] == 10
+    expect_error("NoSuchVersion", 404, s3.get_object, Bucket=bucket, Key="v", VersionId="abc")
+    s3.delete_object(Bucket=bucket, Key="v", VersionId="null")
+    assert keys_of(s3, bucket) == []
+
+
+def test_unknown_amz_headers_ignored(s3: Any, bucket: str) -> None:
+    with added_header(s3, "x-amz-future-feature", "on"):
+        s3.put_object(Bucket=bucket, Key="k", Body=b"fine")
+        assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"fine"
+
+
+def test_conditional_write_not_silently_ignored(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"original")
+    exc = expect_error(
+        "NotImplemented", 501, s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfNoneMatch="*"
+    )
+    assert exc is not None
+    _assert_untouched(s3, bucket)
