@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from contextvars import ContextVar
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from backends.s3.config import UpstreamConfig
 from backends.s3.errors import translate, translate_error
 from backends.s3.meta import meta_from_response, meta_params, utc
 from backends.s3.multipart import MultipartMixin
-from backends.s3.streams import DownloadBody, UploadBody, spool
+from backends.s3.streams import DownloadBody, UploadBody, bad_digest, spool
 from backends.types import (
     BucketInfo,
     ByteRange,
@@ -93,6 +94,21 @@ def condition_params(cond: Conditions | None, *, copy_source: bool = False) -> d
         return {}
     prefix = "CopySourceIf" if copy_source else "If"
     params: dict[str, Any] = {}
+    if cond.if_match is not None and "*" in cond.if_match:
+        # "If-Match: *" holds for any existing object and then overrides
+        # If-Unmodified-Since; sending neither is equivalent, and some stores (moto)
+        # compare "*" as a literal ETag.
+        cond = replace(cond, if_match=None, if_unmodified_since=None)
+    if cond.if_none_match is not None and "*" in cond.if_none_match:
+        # handled by the caller (``none_match_any``): moto compares "*" literally
+        cond = replace(cond, if_none_match=None, if_modified_since=None)
+    # RFC 9110: with If-Match, If-Unmodified-Since is ignored; with If-None-Match,
+    # If-Modified-Since is. Sending only the deciding header keeps stores that do not
+    # apply this precedence (moto) right.
+    if cond.if_match is not None:
+        cond = replace(cond, if_unmodified_since=None)
+    if cond.if_none_match is not None:
+        cond = replace(cond, if_modified_since=None)
     if cond.if_match is not None:
         params[f"{prefix}Match"] = ", ".join(_quote(e) for e in cond.if_match)
     if cond.if_none_match is not None:
@@ -102,6 +118,17 @@ def condition_params(cond: Conditions | None, *, copy_source: bool = False) -> d
     if cond.if_unmodified_since is not None:
         params[f"{prefix}UnmodifiedSince"] = cond.if_unmodified_since
     return params
+
+
+def none_match_any(cond: Conditions | None) -> bool:
+    """``If-None-Match: *``: any existing object fails it (after If-Match was checked)."""
+    return cond is not None and cond.if_none_match is not None and "*" in cond.if_none_match
+
+
+def _not_modified(*, copy_source: bool = False) -> BackendError:
+    if copy_source:
+        return BackendError("PreconditionFailed", "At least one of the preconditions failed")
+    return BackendError("NotModified", "Not Modified")
 
 
 def _quote(etag: str) -> str:
@@ -220,6 +247,14 @@ class S3Backend(MultipartMixin, Backend):
         ]
 
     async def create_bucket(self, bucket: str, *, region: str = "us-east-1") -> BucketInfo:
+        # AWS in us-east-1 (and moto) answer 200 when you re-create a bucket you own.
+        try:
+            await self.head_bucket(bucket)
+        except BackendError as exc:
+            if exc.code != "NoSuchBucket":
+                raise
+        else:
+            raise BackendError("BucketAlreadyOwnedByYou", "You already own this bucket")
         params: dict[str, Any] = {"Bucket": self._up(bucket)}
         if region and region != "us-east-1":
             params["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -277,8 +312,10 @@ class S3Backend(MultipartMixin, Backend):
             try:
                 if size_hint is not None and spooled.size != size_hint:
                     raise BackendError("IncompleteBody", "body length differs from its size")
+                if content_md5 is not None and content_md5 != spooled.md5:
+                    raise bad_digest()
                 checksums = dict(body.checksums)
-                md5 = content_md5 or spooled.md5
+                md5 = spooled.md5
                 response = await self._call(
                     "put_object",
                     not_found="NoSuchBucket",
@@ -323,7 +360,7 @@ class S3Backend(MultipartMixin, Backend):
         content_md5: bytes | None,
         headers: Mapping[str, str] | None,
     ) -> dict[str, Any]:
-        upload = UploadBody(body, size)
+        upload = UploadBody(body, size, content_md5=content_md5)
         if content_md5 is not None:
             params["ContentMD5"] = base64.b64encode(content_md5).decode()
         try:
@@ -393,6 +430,8 @@ class S3Backend(MultipartMixin, Backend):
             response = await self._call("head_object", **params, **condition_params(conditions))
         except BackendError as exc:
             raise await self._missing_key_or_bucket(bucket, exc) from None
+        if none_match_any(conditions):
+            raise _not_modified()
         return self._info(bucket, key, response, int(response.get("ContentLength", 0)))
 
     async def get_object(
@@ -423,6 +462,9 @@ class S3Backend(MultipartMixin, Backend):
                 info = await self.head_object(bucket, key, version_id=version_id)
                 exc.extra["ActualObjectSize"] = str(info.size)
             raise
+        if none_match_any(conditions):
+            response["Body"].close()
+            raise _not_modified()
         return self._read(bucket, key, response)
 
     def _read(self, bucket: str, key: str, response: Mapping[str, Any]) -> ObjectRead:
@@ -493,14 +535,19 @@ class S3Backend(MultipartMixin, Backend):
             **condition_params(source.conditions, copy_source=True),
         }
         headers = None
+        if meta is not None or source.conditions != Conditions():
+            # Source conditions are evaluated by a conditional HEAD (some stores, moto
+            # among them, ignore x-amz-copy-source-if-*), then the copy is pinned to the
+            # ETag seen. REPLACE also needs the source's checksums: they describe the
+            # bytes, not the metadata, so they are carried over.
+            src = await self._head_copy_source(source)
+            params["CopySourceIfMatch"] = _quote(src.etag)
+            for name in ("CopySourceIfNoneMatch", "CopySourceIfModifiedSince"):
+                params.pop(name, None)
+            params.pop("CopySourceIfUnmodifiedSince", None)
         if meta is None:
             params["MetadataDirective"] = "COPY"
         else:
-            # The checksums describe the bytes, not the metadata: carry them over. The
-            # source is pinned to the ETag we read them from.
-            src = await self._head_copy_source(source)
-            params["CopySourceIfMatch"] = _quote(src.etag)
-            params.pop("CopySourceIfNoneMatch", None)
             params["MetadataDirective"] = "REPLACE"
             params.update(meta_params(meta, src.checksums))
             headers = {"Expires": meta.expires} if meta.expires else None

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from backends.errors import BackendError
 from backends.s3.meta import meta_params, utc
-from backends.s3.streams import UploadBody, spool
+from backends.s3.streams import UploadBody, bad_digest, spool
 from backends.types import (
+    Conditions,
     CopySource,
     ObjectInfo,
     ObjectMeta,
@@ -108,7 +109,9 @@ class MultipartMixin:
         if size_hint is None:
             spooled = await spool(body)
             try:
-                params["ContentMD5"] = base64.b64encode(content_md5 or spooled.md5).decode()
+                if content_md5 is not None and content_md5 != spooled.md5:
+                    raise bad_digest()
+                params["ContentMD5"] = base64.b64encode(spooled.md5).decode()
                 response = await self._call(
                     "upload_part",
                     not_found="NoSuchUpload",
@@ -121,7 +124,7 @@ class MultipartMixin:
             size = spooled.size
         else:
             size = size_hint
-            upload = UploadBody(body, size)
+            upload = UploadBody(body, size, content_md5=content_md5)
             if content_md5 is not None:
                 params["ContentMD5"] = base64.b64encode(content_md5).decode()
             try:
@@ -157,12 +160,19 @@ class MultipartMixin:
             "CopySource": self._copy_source(source),
             **condition_params(source.conditions, copy_source=True),
         }
+        size = None
+        if source.byte_range is None or source.conditions != Conditions():
+            # Conditions checked by a HEAD, then the copy pinned to that ETag (as in
+            # ``copy_object``); the HEAD also gives the part size when no range is set.
+            src = await self._head_copy_source(source)
+            size = src.size
+            params = {k: v for k, v in params.items() if not k.startswith("CopySourceIf")}
+            params["CopySourceIfMatch"] = f'"{src.etag}"'
         if source.byte_range is not None:
             first, last = source.byte_range
             params["CopySourceRange"] = f"bytes={first}-{last}"
             size = last - first + 1
-        else:
-            size = (await self._head_copy_source(source)).size
+        assert size is not None
         response = await self._copy_call("upload_part_copy", source, **params)
         result = response.get("CopyPartResult", {})
         return Part(
@@ -260,7 +270,7 @@ class MultipartMixin:
             if upload_id_marker:
                 params["UploadIdMarker"] = upload_id_marker
         response = await self._call("list_multipart_uploads", not_found="NoSuchBucket", **params)
-        uploads = tuple(
+        uploads = [
             Upload(
                 bucket=bucket,
                 key=u["Key"],
@@ -268,12 +278,67 @@ class MultipartMixin:
                 initiated=utc(u.get("Initiated")),
             )
             for u in response.get("Uploads", [])
-        )
+        ]
+        prefixes = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
+        if delimiter:
+            uploads, prefixes = _roll_up(uploads, prefixes, prefix, delimiter)
+        if key_marker:
+            uploads, prefixes = _after_marker(uploads, prefixes, key_marker, upload_id_marker)
         truncated = bool(response.get("IsTruncated"))
+        next_key = response.get("NextKeyMarker")
+        next_id = response.get("NextUploadIdMarker")
+        if len(uploads) + len(prefixes) > max_uploads:
+            # Some stores (moto) ignore MaxUploads: cut the page here ourselves.
+            entries = sorted(
+                [(u.key.encode(), u) for u in uploads] + [(p.encode(), p) for p in prefixes],
+                key=lambda e: e[0],
+            )[:max_uploads]
+            uploads = [u for _, u in entries if isinstance(u, Upload)]
+            prefixes = [p for _, p in entries if isinstance(p, str)]
+            truncated = True
+            last = entries[-1][1] if entries else None
+            next_key = last.key if isinstance(last, Upload) else last
+            next_id = last.upload_id if isinstance(last, Upload) else None
         return UploadsPage(
-            uploads=uploads,
-            common_prefixes=tuple(p["Prefix"] for p in response.get("CommonPrefixes", [])),
+            uploads=tuple(uploads),
+            common_prefixes=tuple(prefixes),
             is_truncated=truncated,
-            next_key_marker=response.get("NextKeyMarker") if truncated else None,
-            next_upload_id_marker=response.get("NextUploadIdMarker") if truncated else None,
+            next_key_marker=next_key if truncated else None,
+            next_upload_id_marker=next_id if truncated else None,
         )
+
+
+def _after_marker(
+    uploads: list[Upload], prefixes: list[str], key_marker: str, upload_id_marker: str | None
+) -> tuple[list[Upload], list[str]]:
+    """Entries after (key_marker, upload_id_marker); a no-op for stores that honour
+    KeyMarker/UploadIdMarker, a fix for those that ignore them (moto)."""
+    marker = key_marker.encode()
+    kept: list[Upload] = []
+    passed_id = upload_id_marker is None
+    for upload in uploads:
+        key = upload.key.encode()
+        if key > marker:
+            kept.append(upload)
+        elif key == marker and upload_id_marker is not None:
+            if passed_id:
+                kept.append(upload)
+            passed_id = passed_id or upload.upload_id == upload_id_marker
+    return kept, [p for p in prefixes if p.encode() > marker]
+
+
+def _roll_up(
+    uploads: list[Upload], prefixes: list[str], prefix: str, delimiter: str
+) -> tuple[list[Upload], list[str]]:
+    """Group keys at the delimiter; a no-op for stores that honour Delimiter on
+    ListMultipartUploads, a fix for those that ignore it (moto)."""
+    kept: list[Upload] = []
+    groups = dict.fromkeys(prefixes)
+    for upload in uploads:
+        rest = upload.key[len(prefix) :]
+        cut = rest.find(delimiter)
+        if cut < 0:
+            kept.append(upload)
+        else:
+            groups.setdefault(prefix + rest[: cut + len(delimiter)])
+    return kept, sorted(groups, key=str.encode)

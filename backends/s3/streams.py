@@ -12,7 +12,7 @@ from backends.errors import BackendError
 from backends.s3.errors import translate_error
 from backends.types import PayloadStream
 
-__all__ = ["READ_CHUNK", "DownloadBody", "UploadBody", "spool"]
+__all__ = ["READ_CHUNK", "DownloadBody", "Spooled", "UploadBody", "bad_digest", "spool"]
 
 READ_CHUNK = 256 * 1024
 _SPOOL_MEMORY = 8 * 1024 * 1024
@@ -28,15 +28,20 @@ class UploadBody:
     - one chunk of look-ahead: the last chunk is released only after the source ended
       cleanly, so a check that fails at the very end (a trailer checksum) aborts the
       request before upstream has seen ``Content-Length`` bytes;
-    - the byte count must equal the declared length.
+    - the byte count must equal the declared length, and the MD5 the client declared
+      (``content_md5``) is checked here too: not every S3-compatible store checks it.
 
     The exception the source raised is kept in ``error`` so the caller re-raises it
     instead of the transport error aiohttp wraps it in.
     """
 
-    def __init__(self, source: PayloadStream, size: int) -> None:
+    def __init__(
+        self, source: PayloadStream, size: int, *, content_md5: bytes | None = None
+    ) -> None:
         self._source = source
         self._size = size
+        self._expected_md5 = content_md5
+        self._md5 = hashlib.md5(usedforsecurity=False) if content_md5 is not None else None
         self.error: BaseException | None = None
         self.sent = 0
 
@@ -56,6 +61,8 @@ class UploadBody:
                 if not chunk:
                     continue
                 self.sent += len(chunk)
+                if self._md5 is not None:
+                    self._md5.update(chunk)
                 if self.sent > self._size:
                     raise BackendError("IncompleteBody", "body longer than its declared size")
                 if pending is not None:
@@ -63,11 +70,19 @@ class UploadBody:
                 pending = bytes(chunk)
             if self.sent != self._size:
                 raise BackendError("IncompleteBody", "body shorter than its declared size")
+            if self._md5 is not None and self._md5.digest() != self._expected_md5:
+                raise bad_digest()
             if pending is not None:
                 yield pending
         except BaseException as exc:
             self.error = exc
             raise
+
+
+def bad_digest() -> BackendError:
+    return BackendError(
+        "BadDigest", "The Content-MD5 you specified did not match what we received."
+    )
 
 
 class Spooled:
