@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from email.utils import format_datetime
+
 from backends.errors import BackendError
 from backends.types import Conditions, ObjectInfo
 
@@ -24,9 +27,20 @@ def check_conditions(info: ObjectInfo, cond: Conditions, *, is_copy_source: bool
     elif cond.if_unmodified_since is not None and last_modified > cond.if_unmodified_since:
         raise BackendError("PreconditionFailed", "At least one of the preconditions failed")
 
-    not_modified = "PreconditionFailed" if is_copy_source else "NotModified"
     if cond.if_none_match is not None:
-        if _etag_matches(info.etag, cond.if_none_match):
-            raise BackendError(not_modified, "Not Modified")
-    elif cond.if_modified_since is not None and last_modified <= cond.if_modified_since:
-        raise BackendError(not_modified, "Not Modified")
+        failed = _etag_matches(info.etag, cond.if_none_match)
+    else:
+        failed = cond.if_modified_since is not None and last_modified <= cond.if_modified_since
+    if not failed:
+        return
+    if is_copy_source:
+        raise BackendError("PreconditionFailed", "At least one of the preconditions failed")
+    # A 304 still describes the object (RFC 9110 15.4.5): ETag and Last-Modified.
+    raise BackendError(
+        "NotModified",
+        "Not Modified",
+        extra={
+            "ETag": f'"{info.etag}"',
+            "LastModified": format_datetime(last_modified.astimezone(UTC), usegmt=True),
+        },
+    )

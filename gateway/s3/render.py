@@ -31,6 +31,10 @@ def render_error(
     headers.update(error.headers)
     if error.code == "InvalidRange" and "ActualObjectSize" in error.extra:
         headers["Content-Range"] = f"bytes */{error.extra['ActualObjectSize']}"
+    if error.status == 304:
+        for name, header in (("ETag", "ETag"), ("LastModified", "Last-Modified")):
+            if name in error.extra:
+                headers[header] = error.extra[name]
     if error.status == 304 or request.method == "HEAD":
         if error.status != 304:
             headers["x-amz-error-code"] = error.code

@@ -138,9 +138,9 @@ def raw_request(
         conn.putrequest(method, path, skip_host=skip_host, skip_accept_encoding=True)
         for name, value in hdrs.items():
             conn.putheader(name, value)
-        if body or method in {"PUT", "POST"}:
-            if not any(k.lower() == "content-length" for k in hdrs):
-                conn.putheader("Content-Length", str(len(body)))
+        has_length = any(k.lower() == "content-length" for k in hdrs)
+        if (body or method in {"PUT", "POST"}) and not has_length:
+            conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body or None)
         response = conn.getresponse()
         data = response.read()

@@ -1,0 +1,204 @@
+"""GET/HEAD semantics: ranges, conditionals with S3's precedence, Response* overrides,
+PartNumber on a multipart object."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.e2e.s3util import added_header, expect_error
+
+DATA = bytes(range(256)) * 4  # 1024 bytes
+
+
+@pytest.fixture
+def obj(s3: Any, bucket: str) -> tuple[str, str, datetime]:
+    put = s3.put_object(Bucket=bucket, Key="r", Body=DATA)
+    head = s3.head_object(Bucket=bucket, Key="r")
+    return "r", put["ETag"], head["LastModified"]
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [
+        ("bytes=0-0", 0, 0),
+        ("bytes=10-19", 10, 19),
+        ("bytes=1000-", 1000, 1023),
+        ("bytes=-24", 1000, 1023),
+        ("bytes=1000-99999", 1000, 1023),
+        ("bytes=-5000", 0, 1023),
+        ("bytes=1023-1023", 1023, 1023),
+    ],
+)
+def test_ranges(s3: Any, bucket: str, obj: Any, header: str, first: int, last: int) -> None:
+    got = s3.get_object(Bucket=bucket, Key="r", Range=header)
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert got["ContentRange"] == f"bytes {first}-{last}/1024"
+    assert got["ContentLength"] == last - first + 1
+    assert got["Body"].read() == DATA[first : last + 1]
+    head = s3.head_object(Bucket=bucket, Key="r", Range=header)
+    assert head["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert head["ContentLength"] == last - first + 1
+    assert head["ContentRange"] == f"bytes {first}-{last}/1024"
+
+
+@pytest.mark.parametrize("header", ["bytes=1024-", "bytes=5000-6000", "bytes=1024-1030"])
+def test_range_not_satisfiable(s3: Any, bucket: str, obj: Any, header: str) -> None:
+    exc = expect_error("InvalidRange", 416, s3.get_object, Bucket=bucket, Key="r", Range=header)
+    assert exc.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */1024"
+
+
+def test_range_on_empty_object(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    exc = expect_error(
+        "InvalidRange", 416, s3.get_object, Bucket=bucket, Key="empty", Range="bytes=0-10"
+    )
+    assert exc.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */0"
+
+
+@pytest.mark.parametrize(
+    "header", ["bytes=abc", "bytes=5-2", "items=0-1", "bytes=0-1,4-5", "bytes=-", "garbage"]
+)
+def test_malformed_range_ignored(s3: Any, bucket: str, obj: Any, header: str) -> None:
+    got = s3.get_object(Bucket=bucket, Key="r", Range=header)
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert "ContentRange" not in got
+    assert got["Body"].read() == DATA
+
+
+def test_if_match_and_if_none_match(s3: Any, bucket: str, obj: Any) -> None:
+    _, etag, _ = obj
+    assert s3.get_object(Bucket=bucket, Key="r", IfMatch=etag)["Body"].read() == DATA
+    assert s3.get_object(Bucket=bucket, Key="r", IfMatch="*")["ETag"] == etag
+    expect_error("PreconditionFailed", 412, s3.get_object, Bucket=bucket, Key="r", IfMatch='"0"')
+    expect_error("412", 412, s3.head_object, Bucket=bucket, Key="r", IfMatch='"0"')
+    expect_error("304", 304, s3.get_object, Bucket=bucket, Key="r", IfNoneMatch=etag)
+    expect_error("304", 304, s3.head_object, Bucket=bucket, Key="r", IfNoneMatch=etag)
+    expect_error("304", 304, s3.get_object, Bucket=bucket, Key="r", IfNoneMatch="*")
+    got = s3.get_object(Bucket=bucket, Key="r", IfNoneMatch='"other"')
+    assert got["Body"].read() == DATA
+
+
+def test_not_modified_carries_etag(s3: Any, bucket: str, obj: Any) -> None:
+    _, etag, _ = obj
+    exc = expect_error("304", 304, s3.get_object, Bucket=bucket, Key="r", IfNoneMatch=etag)
+    headers = exc.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers.get("etag") == etag
+    assert "last-modified" in headers
+
+
+def test_if_modified_since(s3: Any, bucket: str, obj: Any) -> None:
+    _, _, modified = obj
+    past, future = modified - timedelta(hours=1), modified + timedelta(hours=1)
+    assert s3.get_object(Bucket=bucket, Key="r", IfModifiedSince=past)["Body"].read() == DATA
+    expect_error("304", 304, s3.get_object, Bucket=bucket, Key="r", IfModifiedSince=future)
+    expect_error("304", 304, s3.get_object, Bucket=bucket, Key="r", IfModifiedSince=modified)
+    expect_error("304", 304, s3.head_object, Bucket=bucket, Key="r", IfModifiedSince=future)
+
+
+def test_if_unmodified_since(s3: Any, bucket: str, obj: Any) -> None:
+    _, _, modified = obj
+    past, future = modified - timedelta(hours=1), modified + timedelta(hours=1)
+    assert s3.get_object(Bucket=bucket, Key="r", IfUnmodifiedSince=future)["Body"].read() == DATA
+    assert s3.get_object(Bucket=bucket, Key="r", IfUnmodifiedSince=modified)["ETag"]
+    expect_error(
+        "PreconditionFailed", 412, s3.get_object, Bucket=bucket, Key="r", IfUnmodifiedSince=past
+    )
+    expect_error("412", 412, s3.head_object, Bucket=bucket, Key="r", IfUnmodifiedSince=past)
+
+
+def test_precedence(s3: Any, bucket: str, obj: Any) -> None:
+    _, etag, modified = obj
+    past, future = modified - timedelta(hours=1), modified + timedelta(hours=1)
+    # If-Match true + If-Unmodified-Since false -> 200 (If-Match wins).
+    got = s3.get_object(Bucket=bucket, Key="r", IfMatch=etag, IfUnmodifiedSince=past)
+    assert got["Body"].read() == DATA
+    # If-None-Match false + If-Modified-Since true -> 304.
+    expect_error(
+        "304", 304, s3.get_object, Bucket=bucket, Key="r", IfNoneMatch=etag, IfModifiedSince=past
+    )
+    # If-None-Match true + If-Modified-Since false -> 200 (If-None-Match wins).
+    got = s3.get_object(Bucket=bucket, Key="r", IfNoneMatch='"x"', IfModifiedSince=future)
+    assert got["Body"].read() == DATA
+    # If-Match false beats everything -> 412.
+    expect_error(
+        "PreconditionFailed",
+        412,
+        s3.get_object,
+        Bucket=bucket,
+        Key="r",
+        IfMatch='"x"',
+        IfNoneMatch='"y"',
+        IfModifiedSince=past,
+    )
+    # If-Match true + If-None-Match false -> 304.
+    expect_error("304", 304, s3.get_object, Bucket=bucket, Key="r", IfMatch=etag, IfNoneMatch=etag)
+
+
+def test_bad_conditional_dates_ignored(s3: Any, bucket: str, obj: Any) -> None:
+    with added_header(s3, "If-Modified-Since", "not a date"):
+        assert s3.get_object(Bucket=bucket, Key="r")["Body"].read() == DATA
+
+
+def test_conditional_on_missing_key(s3: Any, bucket: str) -> None:
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="nope", IfMatch='"x"')
+
+
+def test_response_overrides(s3: Any, bucket: str, obj: Any) -> None:
+    expires = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+    kwargs: dict[str, Any] = {
+        "ResponseContentType": "text/plain",
+        "ResponseContentLanguage": "fr",
+        "ResponseExpires": expires,
+        "ResponseCacheControl": "no-cache",
+        "ResponseContentDisposition": 'attachment; filename="r.bin"',
+        "ResponseContentEncoding": "identity",
+    }
+    for answer in (
+        s3.get_object(Bucket=bucket, Key="r", **kwargs),
+        s3.head_object(Bucket=bucket, Key="r", **kwargs),
+    ):
+        assert answer["ContentType"] == "text/plain"
+        assert answer["ContentLanguage"] == "fr"
+        assert answer["CacheControl"] == "no-cache"
+        assert answer["ContentDisposition"] == 'attachment; filename="r.bin"'
+        assert answer["ContentEncoding"] == "identity"
+        assert answer["ExpiresString"] == "Tue, 06 May 2031 07:08:09 GMT"
+    # The stored metadata is unchanged.
+    assert s3.head_object(Bucket=bucket, Key="r")["ContentType"] == "binary/octet-stream"
+
+
+MIB = 1024 * 1024
+
+
+def test_part_number_on_multipart_object(s3: Any, bucket: str) -> None:
+    part1, part2 = b"a" * (5 * MIB), b"b" * 1000
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    e1 = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=part1)
+    e2 = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=2, Body=part2)
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="mp",
+        UploadId=upload,
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": 1, "ETag": e1["ETag"]},
+                {"PartNumber": 2, "ETag": e2["ETag"]},
+            ]
+        },
+    )
+    total = len(part1) + len(part2)
+    got = s3.get_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert got["PartsCount"] == 2
+    assert got["ContentRange"] == f"bytes {len(part1)}-{total - 1}/{total}"
+    assert got["Body"].read() == part2
+    head = s3.head_object(Bucket=bucket, Key="mp", PartNumber=1)
+    assert head["ContentLength"] == len(part1)
+    assert head["PartsCount"] == 2
+    expect_error("InvalidPartNumber", 416, s3.get_object, Bucket=bucket, Key="mp", PartNumber=3)
+    # A single-part object answers part 1 as the whole object.
+    s3.put_object(Bucket=bucket, Key="single", Body=b"xyz")
+    assert s3.get_object(Bucket=bucket, Key="single", PartNumber=1)["Body"].read() == b"xyz"
