@@ -1,0 +1,410 @@
+"""Upstream-specific behaviour of ``S3Backend`` (the shared contract is test_contract.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tracemalloc
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from backends import BackendError, ObjectMeta
+from backends.s3 import S3Backend, UpstreamConfig
+from backends.s3.errors import translate_error
+from backends.s3.listing import group_upper_bound
+from tests.backends.upstream_server import UpstreamServer, free_port, start_moto
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[UpstreamServer]:
+    server = start_moto()
+    yield server
+    server.stop()
+
+
+def config(endpoint: str, **kwargs: object) -> UpstreamConfig:
+    values: dict[str, object] = {
+        "endpoint_url": endpoint,
+        "access_key_id": "AKIDGATEWAY",
+        "secret_access_key": "gateway-secret",
+        "bucket_prefix": f"u{uuid.uuid4().hex[:10]}-",
+        "connect_timeout": 1.0,
+        "read_timeout": 5.0,
+        "ready_timeout": 1.0,
+    }
+    values.update(kwargs)
+    return UpstreamConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def backend(moto_server: UpstreamServer) -> AsyncIterator[S3Backend]:
+    b = S3Backend(config(moto_server.endpoint_url))
+    await b.start()
+    yield b
+    await b.close()
+
+
+class Repeat:
+    """``count`` chunks of ``chunk``: a large body that allocates nothing itself."""
+
+    def __init__(self, chunk: bytes, count: int) -> None:
+        self._chunk, self._count = chunk, count
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        for _ in range(self._count):
+            yield self._chunk
+
+    @property
+    def checksums(self) -> Mapping[str, str]:
+        return {}
+
+
+# -- a scripted fake upstream ---------------------------------------------------------------
+
+
+@dataclass
+class FakeUpstream:
+    """Answers every request with ``response`` and records the request heads."""
+
+    response: bytes
+    heads: list[bytes] = field(default_factory=list)
+    server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            self.heads.append(head)
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    await reader.readexactly(int(line.split(b":")[1]))
+            writer.write(self.response)
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[Callable[[bytes], Awaitable[FakeUpstream]]]:
+    servers: list[asyncio.Server] = []
+
+    async def make(response: bytes) -> FakeUpstream:
+        upstream = FakeUpstream(response)
+        upstream.server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
+        servers.append(upstream.server)
+        return upstream
+
+    yield make
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+def http_response(status: str, body: bytes, headers: str = "") -> bytes:
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/xml\r\n{headers}"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+
+
+LIST_BUCKETS = (
+    b'<?xml version="1.0"?><ListAllMyBucketsResult><Buckets></Buckets>'
+    b"<Owner><ID>x</ID></Owner></ListAllMyBucketsResult>"
+)
+
+
+def s3_error(code: str) -> bytes:
+    return f"<Error><Code>{code}</Code><Message>m</Message></Error>".encode()
+
+
+# -- tests ---------------------------------------------------------------------------------
+
+
+async def test_upstream_down_is_service_unavailable_and_not_ready() -> None:
+    backend = S3Backend(config(f"http://127.0.0.1:{free_port()}"))
+    await backend.start()
+    try:
+        assert await backend.ready() is False
+        for call in (
+            backend.list_buckets(),
+            backend.head_bucket("b"),
+            backend.head_object("b", "k"),
+            backend.get_object("b", "k"),
+            backend.list_objects("b"),
+            backend.put_object("b", "k", Repeat(b"x", 3), ObjectMeta(), size_hint=3),
+            backend.put_object("b", "k", Repeat(b"x" * MiB, 9), ObjectMeta(), size_hint=9 * MiB),
+        ):
+            with pytest.raises(BackendError) as caught:
+                await call
+            assert caught.value.code == "ServiceUnavailable"
+    finally:
+        await backend.close()
+
+
+async def test_not_started_backend_is_not_ready() -> None:
+    backend = S3Backend(config("http://127.0.0.1:1"))
+    assert await backend.ready() is False
+    with pytest.raises(BackendError) as caught:
+        await backend.list_buckets()
+    assert caught.value.code == "ServiceUnavailable"
+
+
+async def test_ready_against_a_live_upstream(backend: S3Backend) -> None:
+    assert await backend.ready() is True
+
+
+async def test_any_upstream_answer_counts_as_ready(
+    fake: Callable[..., Awaitable[FakeUpstream]],
+) -> None:
+    upstream = await fake(http_response("403 Forbidden", s3_error("AccessDenied")))
+    backend = S3Backend(config(upstream.url))
+    await backend.start()
+    try:
+        assert await backend.ready() is True
+    finally:
+        await backend.close()
+
+
+async def test_only_the_configured_credentials_travel_upstream(
+    fake: Callable[..., Awaitable[FakeUpstream]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Credentials the process environment offers must never be picked up.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "env-token")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    upstream = await fake(http_response("200 OK", LIST_BUCKETS))
+    backend = S3Backend(config(upstream.url))
+    await backend.start()
+    try:
+        assert await backend.list_buckets() == []
+    finally:
+        await backend.close()
+    [head] = upstream.heads
+    text = head.decode().lower()
+    assert "credential=akidgateway/" in text
+    assert "akidfromenv" not in text
+    assert "x-amz-security-token" not in text
+    assert "env-token" not in text
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        ("503 Slow Down", "SlowDown", "SlowDown"),
+        ("503 Service Unavailable", "ServiceUnavailable", "ServiceUnavailable"),
+        ("500 Internal Server Error", "InternalError", "ServiceUnavailable"),
+        ("403 Forbidden", "SignatureDoesNotMatch", "InternalError"),
+        ("409 Conflict", "BucketAlreadyExists", "BucketAlreadyOwnedByYou"),
+    ],
+)
+async def test_upstream_error_answers(
+    fake: Callable[..., Awaitable[FakeUpstream]], status: str, code: str, expected: str
+) -> None:
+    upstream = await fake(http_response(status, s3_error(code)))
+    backend = S3Backend(config(upstream.url))
+    await backend.start()
+    try:
+        with pytest.raises(BackendError) as caught:
+            await backend.list_objects("b")
+        assert caught.value.code == expected
+        assert len(upstream.heads) == 1  # no retries
+    finally:
+        await backend.close()
+
+
+async def test_connection_lost_mid_body_is_a_backend_error(
+    fake: Callable[..., Awaitable[FakeUpstream]],
+) -> None:
+    truncated = (
+        b'HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nETag: "abc"\r\n'
+        b"Last-Modified: Wed, 01 Jan 2025 00:00:00 GMT\r\n\r\n" + b"x" * 10
+    )
+    upstream = await fake(truncated)
+    backend = S3Backend(config(upstream.url))
+    await backend.start()
+    try:
+        read = await backend.get_object("b", "k")
+        with pytest.raises(BackendError) as caught:
+            async for _ in read.body:
+                pass
+        assert caught.value.code == "ServiceUnavailable"
+    finally:
+        await backend.close()
+
+
+async def test_bucket_prefix_maps_names_and_hides_other_buckets(
+    moto_server: UpstreamServer,
+) -> None:
+    cfg = config(moto_server.endpoint_url)
+    raw = boto3.client(
+        "s3",
+        endpoint_url=moto_server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    raw.create_bucket(Bucket=f"other-{uuid.uuid4().hex[:8]}")
+    backend = S3Backend(cfg)
+    await backend.start()
+    try:
+        await backend.create_bucket("photos")
+        names = [b["Name"] for b in raw.list_buckets()["Buckets"]]
+        assert f"{cfg.bucket_prefix}photos" in names
+        assert [b.name for b in await backend.list_buckets()] == ["photos"]
+    finally:
+        await backend.close()
+
+
+async def test_reserved_metadata_cannot_be_set_by_clients(backend: S3Backend) -> None:
+    await backend.create_bucket("resv")
+    meta = ObjectMeta(user_metadata={"nfyio-checksum-crc32": "forged", "ok": "1"})
+    await backend.put_object("resv", "k", Repeat(b"a", 1), meta, size_hint=1)
+    head = await backend.head_object("resv", "k")
+    assert dict(head.checksums) == {}
+    assert dict(head.meta.user_metadata) == {"ok": "1"}
+
+
+async def test_size_hint_mismatch_is_refused(moto_server: UpstreamServer) -> None:
+    # spool_threshold=1 MiB: 10 bytes are spooled, 2 MiB stream straight upstream
+    backend = S3Backend(config(moto_server.endpoint_url, spool_threshold=MiB))
+    await backend.start()
+    try:
+        await backend.create_bucket("size")
+        for size in (10, 2 * MiB):
+            for hint in (size - 1, size + 1):
+                body = Repeat(b"q" * size, 1)
+                with pytest.raises(BackendError) as caught:
+                    await backend.put_object("size", "k", body, ObjectMeta(), size_hint=hint)
+                assert caught.value.code == "IncompleteBody"
+        with pytest.raises(BackendError) as caught:
+            await backend.head_object("size", "k")
+        assert caught.value.code == "NoSuchKey"
+    finally:
+        await backend.close()
+
+
+async def test_large_body_streams_with_bounded_memory(moto_server: UpstreamServer) -> None:
+    backend = S3Backend(config(moto_server.endpoint_url, spool_threshold=MiB))
+    await backend.start()
+    try:
+        await backend.create_bucket("large")
+        chunk = bytes(range(256)) * 4096  # 1 MiB
+        count = 64
+        tracemalloc.start()
+        try:
+            info = await backend.put_object(
+                "large", "k", Repeat(chunk, count), ObjectMeta(), size_hint=count * MiB
+            )
+            _, put_peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            read = await backend.get_object("large", "k")
+            digest = hashlib.md5()
+            total = 0
+            async for piece in read.body:
+                digest.update(piece)
+                total += len(piece)
+            _, get_peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        expected = hashlib.md5()
+        for _ in range(count):
+            expected.update(chunk)
+        assert info.etag == expected.hexdigest()
+        assert (total, digest.hexdigest()) == (count * MiB, expected.hexdigest())
+        assert put_peak < 16 * MiB, put_peak
+        assert get_peak < 16 * MiB, get_peak
+    finally:
+        await backend.close()
+
+
+def test_config_repr_hides_the_secret() -> None:
+    cfg = config("http://x", secret_access_key="s3cr3t-value", access_key_id="AKIDLONGKEY")
+    assert "s3cr3t-value" not in repr(cfg)
+    assert "AKIDLONGKEY" not in repr(cfg)
+
+
+def test_config_requires_credentials_and_known_settings() -> None:
+    with pytest.raises(ValueError):
+        UpstreamConfig(endpoint_url=None, access_key_id="", secret_access_key="")
+    with pytest.raises(ValueError):
+        config("http://x", request_checksum_calculation="always")
+    with pytest.raises(ValueError):
+        config("http://x", addressing_style="sideways")
+
+
+def test_config_from_env() -> None:
+    cfg = UpstreamConfig.from_env(
+        {
+            "NFYIO_UPSTREAM_ENDPOINT": "https://minio:9000",
+            "NFYIO_UPSTREAM_ACCESS_KEY_ID": "ak",
+            "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": "sk",
+            "NFYIO_UPSTREAM_REGION": "eu-west-1",
+            "NFYIO_UPSTREAM_BUCKET_PREFIX": "gw-",
+            "NFYIO_UPSTREAM_ADDRESSING_STYLE": "virtual",
+            "NFYIO_UPSTREAM_REQUEST_CHECKSUM_CALCULATION": "when_supported",
+        }
+    )
+    assert (cfg.endpoint_url, cfg.region, cfg.bucket_prefix) == (
+        "https://minio:9000",
+        "eu-west-1",
+        "gw-",
+    )
+    assert (cfg.addressing_style, cfg.request_checksum_calculation) == ("virtual", "when_supported")
+    assert cfg.response_checksum_validation == "when_required"
+
+
+def test_error_translation_table() -> None:
+    def client_error(code: str, status: int) -> ClientError:
+        return ClientError(
+            {
+                "Error": {"Code": code, "Message": "m"},
+                "ResponseMetadata": {"HTTPStatusCode": status},
+            },
+            "Op",
+        )
+
+    assert (
+        translate_error(client_error("404", 404), not_found="NoSuchBucket").code == "NoSuchBucket"
+    )
+    assert translate_error(client_error("304", 304)).code == "NotModified"
+    assert translate_error(client_error("412", 412)).code == "PreconditionFailed"
+    assert translate_error(client_error("AccessDenied", 403)).code == "InternalError"
+    assert translate_error(client_error("Weird", 502)).code == "ServiceUnavailable"
+    assert translate_error(EndpointConnectionError(endpoint_url="http://x")).code == (
+        "ServiceUnavailable"
+    )
+    assert translate_error(TimeoutError()).code == "ServiceUnavailable"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "delimiter", "marker", "expected"),
+    [
+        ("", "/", "a/", "a/\U0010ffff"),
+        ("p/", "/", "p/a/", "p/a/\U0010ffff"),
+        ("", "/", "a/b/", None),  # not a group of this listing (delimiter inside)
+        ("", "/", "a", None),
+        ("", None, "a/", None),
+        ("q/", "/", "a/", None),
+        ("", "ab", "xab", "xab\U0010ffff"),
+    ],
+)
+def test_group_upper_bound(
+    prefix: str, delimiter: str | None, marker: str, expected: str | None
+) -> None:
+    assert group_upper_bound(prefix, delimiter, marker) == expected
