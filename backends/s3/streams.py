@@ -74,7 +74,7 @@ class UploadBody:
                 raise bad_digest()
             if pending is not None:
                 yield pending
-        except BaseException as exc:
+        except Exception as exc:  # not GeneratorExit: aiohttp stopping early is no failure
             self.error = exc
             raise
 
