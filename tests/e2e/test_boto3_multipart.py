@@ -1,0 +1,306 @@
+"""Multipart uploads through boto3, low level and through the transfer manager."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from typing import Any
+
+from boto3.s3.transfer import TransferConfig
+
+from tests.e2e.s3util import expect_error, keys_of
+
+MIB = 1024 * 1024
+
+
+def multipart_etag(parts: list[bytes]) -> str:
+    digest = hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest()
+    return f'"{digest}-{len(parts)}"'
+
+
+def upload(s3: Any, bucket: str, key: str, parts: list[bytes], **create: Any) -> dict[str, Any]:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, **create)["UploadId"]
+    done = []
+    for number, data in enumerate(parts, start=1):
+        answer = s3.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data
+        )
+        assert answer["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+        done.append({"PartNumber": number, "ETag": answer["ETag"]})
+    result: dict[str, Any] = s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": done}
+    )
+    return result
+
+
+def test_multipart_etag_everywhere(s3: Any, bucket: str) -> None:
+    parts = [os.urandom(5 * MIB), b"tail" * 100]
+    completed = upload(s3, bucket, "mp", parts, ContentType="text/x-mp", Metadata={"m": "1"})
+    want = multipart_etag(parts)
+    assert completed["ETag"] == want
+    assert completed["Key"] == "mp"
+    assert completed["Bucket"] == bucket
+    head = s3.head_object(Bucket=bucket, Key="mp")
+    assert head["ETag"] == want
+    assert head["ContentLength"] == sum(map(len, parts))
+    assert head["ContentType"] == "text/x-mp"
+    assert head["Metadata"] == {"m": "1"}
+    got = s3.get_object(Bucket=bucket, Key="mp")
+    assert got["ETag"] == want
+    assert got["Body"].read() == b"".join(parts)
+    assert s3.list_objects_v2(Bucket=bucket)["Contents"][0]["ETag"] == want
+    assert s3.list_objects(Bucket=bucket)["Contents"][0]["ETag"] == want
+    assert s3.list_object_versions(Bucket=bucket)["Versions"][0]["ETag"] == want
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_multipart_with_checksum_algorithm(s3: Any, bucket: str) -> None:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="ck", ChecksumAlgorithm="SHA256")[
+        "UploadId"
+    ]
+    data = b"x" * 1000
+    part = s3.upload_part(
+        Bucket=bucket,
+        Key="ck",
+        UploadId=upload_id,
+        PartNumber=1,
+        Body=data,
+        ChecksumAlgorithm="SHA256",
+    )
+    assert part["ChecksumSHA256"]
+    listed = s3.list_parts(Bucket=bucket, Key="ck", UploadId=upload_id)
+    assert listed["Parts"][0]["ChecksumSHA256"] == part["ChecksumSHA256"]
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="ck",
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": part["ChecksumSHA256"]}
+            ]
+        },
+    )
+    assert s3.get_object(Bucket=bucket, Key="ck")["Body"].read() == data
+
+
+def test_upload_part_copy_with_range(s3: Any, bucket: str) -> None:
+    source = os.urandom(6 * MIB)
+    s3.put_object(Bucket=bucket, Key="src", Body=source)
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+    p1 = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="dst",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "src"},
+        CopySourceRange=f"bytes=0-{5 * MIB - 1}",
+    )
+    p2 = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="dst",
+        UploadId=upload_id,
+        PartNumber=2,
+        CopySource={"Bucket": bucket, "Key": "src"},
+        CopySourceRange="bytes=100-199",
+    )
+    assert p1["CopyPartResult"]["ETag"] == f'"{hashlib.md5(source[: 5 * MIB]).hexdigest()}"'
+    assert p2["CopyPartResult"]["ETag"] == f'"{hashlib.md5(source[100:200]).hexdigest()}"'
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="dst",
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
+                {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]},
+            ]
+        },
+    )
+    got = s3.get_object(Bucket=bucket, Key="dst")["Body"].read()
+    assert got == source[: 5 * MIB] + source[100:200]
+    expect_error(
+        "InvalidRange",
+        416,
+        s3.upload_part_copy,
+        Bucket=bucket,
+        Key="dst2",
+        UploadId=s3.create_multipart_upload(Bucket=bucket, Key="dst2")["UploadId"],
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "src"},
+        CopySourceRange=f"bytes={6 * MIB}-{6 * MIB + 10}",
+    )
+
+
+def test_entity_too_small(s3: Any, bucket: str) -> None:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="small")["UploadId"]
+    parts = []
+    for number in (1, 2):
+        answer = s3.upload_part(
+            Bucket=bucket, Key="small", UploadId=upload_id, PartNumber=number, Body=b"tiny"
+        )
+        parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+    expect_error(
+        "EntityTooSmall",
+        400,
+        s3.complete_multipart_upload,
+        Bucket=bucket,
+        Key="small",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": parts},
+    )
+    assert keys_of(s3, bucket) == []
+    # The upload is still there; a single small part (the last) is fine.
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="small", UploadId=upload_id, MultipartUpload={"Parts": parts[:1]}
+    )
+    assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == b"tiny"
+
+
+def test_invalid_part_and_order(s3: Any, bucket: str) -> None:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="bad")["UploadId"]
+    e1 = s3.upload_part(
+        Bucket=bucket, Key="bad", UploadId=upload_id, PartNumber=1, Body=b"a" * (5 * MIB)
+    )["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key="bad", UploadId=upload_id, PartNumber=2, Body=b"b")[
+        "ETag"
+    ]
+    common = {"Bucket": bucket, "Key": "bad", "UploadId": upload_id}
+    expect_error(
+        "InvalidPart",
+        400,
+        s3.complete_multipart_upload,
+        **common,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"' + "0" * 32 + '"'}]},
+    )
+    expect_error(
+        "InvalidPart",
+        400,
+        s3.complete_multipart_upload,
+        **common,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 3, "ETag": e2}]},
+    )
+    expect_error(
+        "InvalidPartOrder",
+        400,
+        s3.complete_multipart_upload,
+        **common,
+        MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]},
+    )
+    assert keys_of(s3, bucket) == []
+    done = s3.complete_multipart_upload(
+        **common,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]},
+    )
+    assert done["ETag"].endswith('-2"')
+
+
+def test_no_such_upload_and_abort(s3: Any, bucket: str) -> None:
+    common = {"Bucket": bucket, "Key": "k"}
+    expect_error(
+        "NoSuchUpload", 404, s3.upload_part, **common, UploadId="nope", PartNumber=1, Body=b"x"
+    )
+    expect_error("NoSuchUpload", 404, s3.list_parts, **common, UploadId="nope")
+    expect_error("NoSuchUpload", 404, s3.abort_multipart_upload, **common, UploadId="nope")
+    upload_id = s3.create_multipart_upload(**common)["UploadId"]
+    s3.upload_part(**common, UploadId=upload_id, PartNumber=1, Body=b"x")
+    aborted = s3.abort_multipart_upload(**common, UploadId=upload_id)
+    assert aborted["ResponseMetadata"]["HTTPStatusCode"] == 204
+    expect_error(
+        "NoSuchUpload",
+        404,
+        s3.complete_multipart_upload,
+        **common,
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"x"'}]},
+    )
+    expect_error(
+        "NoSuchUpload", 404, s3.upload_part, **common, UploadId=upload_id, PartNumber=2, Body=b"y"
+    )
+    assert keys_of(s3, bucket) == []
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_bad_part_numbers(s3: Any, bucket: str) -> None:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    for number in (0, 10001):
+        expect_error(
+            "InvalidArgument",
+            400,
+            s3.upload_part,
+            Bucket=bucket,
+            Key="k",
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=b"x",
+        )
+
+
+def test_list_parts_pagination(s3: Any, bucket: str) -> None:
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="lp")["UploadId"]
+    etags = {}
+    for number in range(1, 8):
+        etags[number] = s3.upload_part(
+            Bucket=bucket, Key="lp", UploadId=upload_id, PartNumber=number, Body=bytes([number])
+        )["ETag"]
+    first = s3.list_parts(Bucket=bucket, Key="lp", UploadId=upload_id, MaxParts=3)
+    assert [p["PartNumber"] for p in first["Parts"]] == [1, 2, 3]
+    assert first["IsTruncated"] is True
+    assert first["NextPartNumberMarker"] == 3
+    assert first["Owner"]["ID"] and first["Initiator"]["ID"]
+    pages = list(
+        s3.get_paginator("list_parts").paginate(
+            Bucket=bucket, Key="lp", UploadId=upload_id, PaginationConfig={"PageSize": 3}
+        )
+    )
+    assert len(pages) == 3
+    parts = [p for page in pages for p in page["Parts"]]
+    assert [p["PartNumber"] for p in parts] == list(range(1, 8))
+    assert [p["ETag"] for p in parts] == [etags[n] for n in range(1, 8)]
+    assert all(p["Size"] == 1 for p in parts)
+    # Re-uploading a part replaces it.
+    s3.upload_part(Bucket=bucket, Key="lp", UploadId=upload_id, PartNumber=2, Body=b"again")
+    again = s3.list_parts(Bucket=bucket, Key="lp", UploadId=upload_id, PartNumberMarker=1)
+    assert again["Parts"][0]["PartNumber"] == 2
+    assert again["Parts"][0]["Size"] == 5
+
+
+def test_list_multipart_uploads(s3: Any, bucket: str) -> None:
+    ids = {}
+    for key in ("b/2", "a", "b/1", "c"):
+        ids[key] = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    listed = s3.list_multipart_uploads(Bucket=bucket)
+    assert [(u["Key"], u["UploadId"]) for u in listed["Uploads"]] == [
+        (k, ids[k]) for k in ("a", "b/1", "b/2", "c")
+    ]
+    assert all(u["Initiated"] for u in listed["Uploads"])
+    delimited = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/")
+    assert [u["Key"] for u in delimited["Uploads"]] == ["a", "c"]
+    assert [p["Prefix"] for p in delimited["CommonPrefixes"]] == ["b/"]
+    prefixed = s3.list_multipart_uploads(Bucket=bucket, Prefix="b/")
+    assert [u["Key"] for u in prefixed["Uploads"]] == ["b/1", "b/2"]
+    pages = list(
+        s3.get_paginator("list_multipart_uploads").paginate(
+            Bucket=bucket, PaginationConfig={"PageSize": 3}
+        )
+    )
+    assert [u["Key"] for p in pages for u in p["Uploads"]] == ["a", "b/1", "b/2", "c"]
+    # Uploads never show up as objects.
+    assert keys_of(s3, bucket) == []
+
+
+def test_transfer_manager_round_trip(s3: Any, bucket: str, tmp_path: Any) -> None:
+    data = os.urandom(12 * MIB + 123)
+    config = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB)
+    s3.upload_fileobj(io.BytesIO(data), bucket, "big", Config=config)
+    head = s3.head_object(Bucket=bucket, Key="big")
+    assert head["ContentLength"] == len(data)
+    assert head["ETag"].endswith('-3"')
+    chunks = [data[i : i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
+    assert head["ETag"] == multipart_etag(chunks)
+    out = io.BytesIO()
+    s3.download_fileobj(bucket, "big", out, Config=config)
+    assert out.getvalue() == data
+    path = tmp_path / "big.bin"
+    s3.download_file(bucket, "big", str(path), Config=config)
+    assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(data).digest()
