@@ -12,7 +12,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from contextvars import ContextVar
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +27,15 @@ from backends.s3.config import UpstreamConfig
 from backends.s3.errors import translate, translate_error
 from backends.s3.meta import meta_from_response, meta_params, utc
 from backends.s3.multipart import MultipartMixin
+from backends.s3.params import (
+    condition_params,
+    etag_of,
+    none_match_any,
+    not_modified,
+    parts_count,
+    quote_etag,
+    range_header,
+)
 from backends.s3.streams import DownloadBody, UploadBody, bad_digest, spool
 from backends.types import (
     BucketInfo,
@@ -69,71 +77,6 @@ def _add_extra_headers(request: Any, **_: Any) -> None:
     if headers:
         for name, value in headers.items():
             request.headers[name] = value
-
-
-def _etag(value: Any) -> str:
-    return str(value or "").strip('"')
-
-
-def _parts_count(etag: str, response: Mapping[str, Any]) -> int | None:
-    if response.get("PartsCount"):
-        return int(response["PartsCount"])
-    _, dash, count = etag.rpartition("-")
-    return int(count) if dash and count.isdigit() else None
-
-
-def _range_header(byte_range: ByteRange) -> str:
-    if byte_range.suffix is not None:
-        return f"bytes=-{byte_range.suffix}"
-    end = "" if byte_range.end is None else str(byte_range.end)
-    return f"bytes={byte_range.start or 0}-{end}"
-
-
-def condition_params(cond: Conditions | None, *, copy_source: bool = False) -> dict[str, Any]:
-    """IfMatch/IfNoneMatch/IfModifiedSince/IfUnmodifiedSince (or CopySourceIf*)."""
-    if cond is None:
-        return {}
-    prefix = "CopySourceIf" if copy_source else "If"
-    params: dict[str, Any] = {}
-    if cond.if_match is not None and "*" in cond.if_match:
-        # "If-Match: *" holds for any existing object and then overrides
-        # If-Unmodified-Since; sending neither is equivalent, and some stores (moto)
-        # compare "*" as a literal ETag.
-        cond = replace(cond, if_match=None, if_unmodified_since=None)
-    if cond.if_none_match is not None and "*" in cond.if_none_match:
-        # handled by the caller (``none_match_any``): moto compares "*" literally
-        cond = replace(cond, if_none_match=None, if_modified_since=None)
-    # RFC 9110: with If-Match, If-Unmodified-Since is ignored; with If-None-Match,
-    # If-Modified-Since is. Sending only the deciding header keeps stores that do not
-    # apply this precedence (moto) right.
-    if cond.if_match is not None:
-        cond = replace(cond, if_unmodified_since=None)
-    if cond.if_none_match is not None:
-        cond = replace(cond, if_modified_since=None)
-    if cond.if_match is not None:
-        params[f"{prefix}Match"] = ", ".join(_quote(e) for e in cond.if_match)
-    if cond.if_none_match is not None:
-        params[f"{prefix}NoneMatch"] = ", ".join(_quote(e) for e in cond.if_none_match)
-    if cond.if_modified_since is not None:
-        params[f"{prefix}ModifiedSince"] = cond.if_modified_since
-    if cond.if_unmodified_since is not None:
-        params[f"{prefix}UnmodifiedSince"] = cond.if_unmodified_since
-    return params
-
-
-def none_match_any(cond: Conditions | None) -> bool:
-    """``If-None-Match: *``: any existing object fails it (after If-Match was checked)."""
-    return cond is not None and cond.if_none_match is not None and "*" in cond.if_none_match
-
-
-def _not_modified(*, copy_source: bool = False) -> BackendError:
-    if copy_source:
-        return BackendError("PreconditionFailed", "At least one of the preconditions failed")
-    return BackendError("NotModified", "Not Modified")
-
-
-def _quote(etag: str) -> str:
-    return etag if etag == "*" or etag.startswith('"') else f'"{etag}"'
 
 
 class S3Backend(MultipartMixin, Backend):
@@ -336,13 +279,13 @@ class S3Backend(MultipartMixin, Backend):
             checksums = dict(body.checksums)
             if checksums:
                 await self._attach_checksums(
-                    bucket, key, _etag(response.get("ETag")), meta, checksums
+                    bucket, key, etag_of(response.get("ETag")), meta, checksums
                 )
         return ObjectInfo(
             bucket=bucket,
             key=key,
             size=size,
-            etag=_etag(response.get("ETag")),
+            etag=etag_of(response.get("ETag")),
             last_modified=datetime.now(UTC).replace(microsecond=0),
             meta=meta,
             checksums=checksums,
@@ -390,7 +333,7 @@ class S3Backend(MultipartMixin, Backend):
                 Bucket=up,
                 Key=key,
                 CopySource={"Bucket": up, "Key": key},
-                CopySourceIfMatch=_quote(etag),
+                CopySourceIfMatch=quote_etag(etag),
                 MetadataDirective="REPLACE",
                 **meta_params(meta, checksums),
             )
@@ -401,7 +344,7 @@ class S3Backend(MultipartMixin, Backend):
 
     def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
         meta, checksums = meta_from_response(response)
-        etag = _etag(response.get("ETag"))
+        etag = etag_of(response.get("ETag"))
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -411,7 +354,7 @@ class S3Backend(MultipartMixin, Backend):
             meta=meta,
             checksums=checksums,
             version_id=response.get("VersionId"),
-            parts_count=_parts_count(etag, response),
+            parts_count=parts_count(etag, response),
         )
 
     async def head_object(
@@ -430,7 +373,7 @@ class S3Backend(MultipartMixin, Backend):
         except BackendError as exc:
             raise await self._missing_key_or_bucket(bucket, exc) from None
         if none_match_any(conditions):
-            raise _not_modified()
+            raise not_modified()
         return self._info(bucket, key, response, int(response.get("ContentLength", 0)))
 
     async def get_object(
@@ -453,7 +396,7 @@ class S3Backend(MultipartMixin, Backend):
                 # "bytes=-0" is unsatisfiable whatever the size; S3 stores differ on it.
                 info = await self.head_object(bucket, key, conditions=conditions)
                 resolve_range(byte_range, info.size)
-            params["Range"] = _range_header(byte_range)
+            params["Range"] = range_header(byte_range)
         try:
             response = await self._call("get_object", **params, **condition_params(conditions))
         except BackendError as exc:
@@ -463,10 +406,10 @@ class S3Backend(MultipartMixin, Backend):
             raise
         if none_match_any(conditions):
             response["Body"].close()
-            raise _not_modified()
+            raise not_modified()
         if part_number is not None and not response.get("ContentRange"):
-            etag = _etag(response.get("ETag"))
-            if part_number != 1 or _parts_count(etag, {}) not in (None, 1):
+            etag = etag_of(response.get("ETag"))
+            if part_number != 1 or parts_count(etag, {}) not in (None, 1):
                 # The store ignored partNumber (moto does) and sent the whole object:
                 # serving that as the part would be wrong bytes.
                 response["Body"].close()
@@ -549,7 +492,7 @@ class S3Backend(MultipartMixin, Backend):
             # ETag seen. REPLACE also needs the source's checksums: they describe the
             # bytes, not the metadata, so they are carried over.
             src = await self._head_copy_source(source)
-            params["CopySourceIfMatch"] = _quote(src.etag)
+            params["CopySourceIfMatch"] = quote_etag(src.etag)
             for name in ("CopySourceIfNoneMatch", "CopySourceIfModifiedSince"):
                 params.pop(name, None)
             params.pop("CopySourceIfUnmodifiedSince", None)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from backends.errors import BackendError
 from backends.s3.meta import meta_params, utc
+from backends.s3.params import condition_params, etag_of
 from backends.s3.streams import UploadBody, bad_digest, spool
 from backends.types import (
     Conditions,
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
     from backends.s3.config import UpstreamConfig
 
 __all__ = ["MultipartMixin"]
-
-
-def _etag(value: Any) -> str:
-    return str(value or "").strip('"')
 
 
 class MultipartMixin:
@@ -141,7 +138,7 @@ class MultipartMixin:
                 raise
         return Part(
             part_number=part_number,
-            etag=_etag(response.get("ETag")),
+            etag=etag_of(response.get("ETag")),
             size=size,
             last_modified=datetime.now(UTC).replace(microsecond=0),
             checksums=dict(body.checksums),
@@ -150,8 +147,6 @@ class MultipartMixin:
     async def upload_part_copy(
         self, source: CopySource, bucket: str, key: str, upload_id: str, part_number: int
     ) -> Part:
-        from backends.s3.backend import condition_params
-
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
@@ -177,7 +172,7 @@ class MultipartMixin:
         result = response.get("CopyPartResult", {})
         return Part(
             part_number=part_number,
-            etag=_etag(result.get("ETag")),
+            etag=etag_of(result.get("ETag")),
             size=size,
             last_modified=utc(result.get("LastModified")),
         )
@@ -230,7 +225,7 @@ class MultipartMixin:
         parts = tuple(
             Part(
                 part_number=int(p["PartNumber"]),
-                etag=_etag(p.get("ETag")),
+                etag=etag_of(p.get("ETag")),
                 size=int(p.get("Size", 0)),
                 last_modified=utc(p.get("LastModified")),
             )

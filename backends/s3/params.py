@@ -1,0 +1,85 @@
+"""Upstream request parameters: conditions, ranges, ETags (S3's rules, stores' quirks)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from backends.errors import BackendError
+from backends.types import ByteRange, Conditions
+
+__all__ = [
+    "condition_params",
+    "etag_of",
+    "none_match_any",
+    "not_modified",
+    "parts_count",
+    "quote_etag",
+    "range_header",
+]
+
+
+def etag_of(value: Any) -> str:
+    return str(value or "").strip('"')
+
+
+def parts_count(etag: str, response: Mapping[str, Any]) -> int | None:
+    if response.get("PartsCount"):
+        return int(response["PartsCount"])
+    _, dash, count = etag.rpartition("-")
+    return int(count) if dash and count.isdigit() else None
+
+
+def range_header(byte_range: ByteRange) -> str:
+    if byte_range.suffix is not None:
+        return f"bytes=-{byte_range.suffix}"
+    end = "" if byte_range.end is None else str(byte_range.end)
+    return f"bytes={byte_range.start or 0}-{end}"
+
+
+def condition_params(cond: Conditions | None, *, copy_source: bool = False) -> dict[str, Any]:
+    """IfMatch/IfNoneMatch/IfModifiedSince/IfUnmodifiedSince (or CopySourceIf*)."""
+    if cond is None:
+        return {}
+    prefix = "CopySourceIf" if copy_source else "If"
+    params: dict[str, Any] = {}
+    if cond.if_match is not None and "*" in cond.if_match:
+        # "If-Match: *" holds for any existing object and then overrides
+        # If-Unmodified-Since; sending neither is equivalent, and some stores (moto)
+        # compare "*" as a literal ETag.
+        cond = replace(cond, if_match=None, if_unmodified_since=None)
+    if cond.if_none_match is not None and "*" in cond.if_none_match:
+        # handled by the caller (``none_match_any``): moto compares "*" literally
+        cond = replace(cond, if_none_match=None, if_modified_since=None)
+    # RFC 9110: with If-Match, If-Unmodified-Since is ignored; with If-None-Match,
+    # If-Modified-Since is. Sending only the deciding header keeps stores that do not
+    # apply this precedence (moto) right.
+    if cond.if_match is not None:
+        cond = replace(cond, if_unmodified_since=None)
+    if cond.if_none_match is not None:
+        cond = replace(cond, if_modified_since=None)
+    if cond.if_match is not None:
+        params[f"{prefix}Match"] = ", ".join(quote_etag(e) for e in cond.if_match)
+    if cond.if_none_match is not None:
+        params[f"{prefix}NoneMatch"] = ", ".join(quote_etag(e) for e in cond.if_none_match)
+    if cond.if_modified_since is not None:
+        params[f"{prefix}ModifiedSince"] = cond.if_modified_since
+    if cond.if_unmodified_since is not None:
+        params[f"{prefix}UnmodifiedSince"] = cond.if_unmodified_since
+    return params
+
+
+def none_match_any(cond: Conditions | None) -> bool:
+    """``If-None-Match: *``: any existing object fails it (after If-Match was checked)."""
+    return cond is not None and cond.if_none_match is not None and "*" in cond.if_none_match
+
+
+def not_modified(*, copy_source: bool = False) -> BackendError:
+    if copy_source:
+        return BackendError("PreconditionFailed", "At least one of the preconditions failed")
+    return BackendError("NotModified", "Not Modified")
+
+
+def quote_etag(etag: str) -> str:
+    return etag if etag == "*" or etag.startswith('"') else f'"{etag}"'
