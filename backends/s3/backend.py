@@ -79,6 +79,10 @@ def _add_extra_headers(request: Any, **_: Any) -> None:
             request.headers[name] = value
 
 
+def _xml_safe(key: str) -> bool:
+    return all(ch >= " " for ch in key)
+
+
 class S3Backend(MultipartMixin, Backend):
     """Every ``Backend`` method as calls to an upstream S3-compatible store."""
 
@@ -445,10 +449,17 @@ class S3Backend(MultipartMixin, Backend):
     async def delete_objects(
         self, bucket: str, keys: Sequence[tuple[str, str | None]]
     ) -> Sequence[DeleteResult]:
-        results: list[DeleteResult] = []
-        for start in range(0, len(keys), 1000):
-            batch = keys[start : start + 1000]
-            objects = [{"Key": k, "VersionId": v} if v else {"Key": k} for k, v in batch]
+        """DeleteObjects in batches of 1000. Keys with control characters cannot travel in
+        the XML body (XML 1.0 forbids most of them, and CR/LF/TAB are normalised), so
+        those are deleted one by one with DeleteObject."""
+        results: dict[int, DeleteResult] = {}
+        batchable = [(i, k, v) for i, (k, v) in enumerate(keys) if _xml_safe(k)]
+        for i, (k, v) in enumerate(keys):
+            if not _xml_safe(k):
+                results[i] = await self._delete_one(bucket, k, v)
+        for start in range(0, len(batchable), 1000):
+            batch = batchable[start : start + 1000]
+            objects = [{"Key": k, "VersionId": v} if v else {"Key": k} for _, k, v in batch]
             response = await self._call(
                 "delete_objects",
                 not_found="NoSuchBucket",
@@ -456,20 +467,24 @@ class S3Backend(MultipartMixin, Backend):
                 Delete={"Objects": objects, "Quiet": False},
             )
             errors = {(e.get("Key"), e.get("VersionId")): e for e in response.get("Errors", [])}
-            for k, v in batch:
+            for i, k, v in batch:
                 err = errors.get((k, v)) or errors.get((k, None))
-                if err is None:
-                    results.append(DeleteResult(key=k, version_id=v))
-                else:
-                    results.append(
-                        DeleteResult(
-                            key=k,
-                            version_id=v,
-                            error_code=str(err.get("Code") or "InternalError"),
-                            error_message=str(err.get("Message") or ""),
-                        )
-                    )
-        return results
+                results[i] = DeleteResult(
+                    key=k,
+                    version_id=v,
+                    error_code=None if err is None else str(err.get("Code") or "InternalError"),
+                    error_message=None if err is None else str(err.get("Message") or ""),
+                )
+        return [results[i] for i in range(len(keys))]
+
+    async def _delete_one(self, bucket: str, key: str, version_id: str | None) -> DeleteResult:
+        try:
+            await self.delete_object(bucket, key, version_id=version_id)
+        except BackendError as exc:
+            if exc.code == "NoSuchBucket":
+                raise
+            return DeleteResult(key, version_id, error_code=exc.code, error_message=exc.message)
+        return DeleteResult(key=key, version_id=version_id)
 
     async def copy_object(
         self,

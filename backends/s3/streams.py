@@ -67,7 +67,7 @@ class UploadBody:
                     raise BackendError("IncompleteBody", "body longer than its declared size")
                 if pending is not None:
                     yield pending
-                pending = bytes(chunk)
+                pending = chunk if isinstance(chunk, bytes) else bytes(chunk)
             if self.sent != self._size:
                 raise BackendError("IncompleteBody", "body shorter than its declared size")
             if self._md5 is not None and self._md5.digest() != self._expected_md5:

@@ -450,6 +450,44 @@ async def test_listing_byte_order_and_delimiters(env: Env) -> None:
     assert page.common_prefixes == ("c#2#",)
 
 
+ODD_KEYS = [
+    "a//b",
+    "./x",
+    "../x",
+    "sp ace",
+    "plus+sign",
+    "pct%20",
+    "q?x=1&y",
+    "hash#frag",
+    "ctrl\x01\x1f",
+    "tab\tnew\nline",
+    "NFC-\u00e9",
+    "NFD-e\u0301",
+    "/leading",
+    "k" * 1000,
+]
+
+
+async def test_odd_keys_round_trip_and_list(env: Env) -> None:
+    b = env.backend
+    await b.create_bucket("odd")
+    keys = ODD_KEYS
+    if env.kind == "s3":
+        # moto deviation: a key with a newline (sent as %0A) does not match moto's URL
+        # routes (werkzeug), so moto answers 404 to PutObject; AWS accepts such keys.
+        keys = [k for k in ODD_KEYS if "\n" not in k]
+    for i, key in enumerate(keys):
+        await env.put("odd", key, str(i).encode())
+    for i, key in enumerate(keys):
+        assert await env.get("odd", key) == str(i).encode(), key
+        assert (await b.head_object("odd", key)).key == key
+    page = await b.list_objects("odd")
+    assert [o.key for o in page.objects] == sorted(keys, key=str.encode)
+    results = await b.delete_objects("odd", [(k, None) for k in keys])
+    assert all(r.error_code is None for r in results)
+    assert (await b.list_objects("odd")).objects == ()
+
+
 @pytest.mark.parametrize("page_size", [1, 2, 3, 5])
 @pytest.mark.parametrize(("prefix", "delimiter"), [("", None), ("", "/"), ("a/", "/"), ("", "#")])
 async def test_pagination_matches_a_single_page(
