@@ -752,3 +752,13 @@ async def test_timestamps_are_utc(env: Env) -> None:
     head = await env.backend.head_object("ts", "k")
     assert head.last_modified.utcoffset() == timedelta(0)
     assert before <= head.last_modified <= datetime.now(UTC) + timedelta(minutes=5)
+
+
+async def test_bucket_stats(env: Env) -> None:
+    await env.backend.create_bucket("stats")
+    assert await env.backend.bucket_stats("stats") == (0, 0)
+    await env.put("stats", "a", b"123")
+    await env.put("stats", "b/c", b"4567")
+    await env.put("stats", "a", b"12")  # overwrite counts once
+    assert await env.backend.bucket_stats("stats") == (2, 6)
+    assert await code_of(env.backend.bucket_stats("gone")) == "NoSuchBucket"
