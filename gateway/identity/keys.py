@@ -1,0 +1,92 @@
+"""Access-key identifiers and secrets: generation and validation of caller input."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from collections.abc import Iterable
+
+from gateway.auth.scopes import unknown_scopes
+
+__all__ = [
+    "KEY_ID_PREFIX",
+    "SECRET_PREFIX",
+    "new_key_id",
+    "new_secret",
+    "validate_buckets",
+    "validate_explicit_key_id",
+    "validate_explicit_secret",
+    "validate_name",
+    "validate_scopes",
+]
+
+KEY_ID_PREFIX = "ak_"
+SECRET_PREFIX = "sk_"  # noqa: S105 - a prefix, not a secret
+_KEY_ID_ALPHABET = string.ascii_uppercase + string.digits
+_KEY_ID_LENGTH = 20  # 36**20 ~ 2**103
+_MAX_NAME = 128
+_MAX_BUCKET_PATTERNS = 100
+# Explicit (bootstrap) credentials: what AWS/MinIO accept, minus anything that would
+# break the SigV4 Credential field or an HTTP header.
+_EXPLICIT_KEY_ID = re.compile(r"[A-Za-z0-9_.\-+=@]{3,128}")
+_EXPLICIT_SECRET = re.compile(r"[\x21-\x7e]{8,256}")
+_BUCKET_PATTERN = re.compile(r"[a-z0-9.\-*?\[\]!]{1,63}")
+
+
+def new_key_id() -> str:
+    """``ak_`` + 20 uppercase letters/digits: usable as an AWS access key id."""
+    return KEY_ID_PREFIX + "".join(secrets.choice(_KEY_ID_ALPHABET) for _ in range(_KEY_ID_LENGTH))
+
+
+def new_secret() -> str:
+    """``sk_`` + 40 URL-safe characters (240 random bits)."""
+    return SECRET_PREFIX + secrets.token_urlsafe(30)
+
+
+def validate_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > _MAX_NAME:
+        raise ValueError(f"name must be 1 to {_MAX_NAME} characters")
+    if any(not ch.isprintable() for ch in cleaned):
+        raise ValueError("name must not contain control characters")
+    return cleaned
+
+
+def validate_scopes(scopes: Iterable[str]) -> frozenset[str]:
+    if isinstance(scopes, str):
+        raise TypeError("scopes must be a collection of scope names, not one string")
+    result = frozenset(scopes)
+    unknown = unknown_scopes(sorted(result))
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(unknown)}")
+    if not result:
+        raise ValueError("a key needs at least one scope")
+    return result
+
+
+def validate_buckets(buckets: Iterable[str] | None) -> tuple[str, ...] | None:
+    """Bucket names or ``fnmatch`` patterns (``logs-*``); ``None`` means every bucket."""
+    if buckets is None:
+        return None
+    if isinstance(buckets, str):
+        raise TypeError("buckets must be a collection of bucket names, not one string")
+    result = tuple(dict.fromkeys(buckets))
+    if len(result) > _MAX_BUCKET_PATTERNS:
+        raise ValueError(f"at most {_MAX_BUCKET_PATTERNS} bucket patterns")
+    bad = [b for b in result if not _BUCKET_PATTERN.fullmatch(b)]
+    if bad:
+        raise ValueError(f"invalid bucket names or patterns: {', '.join(map(repr, bad))}")
+    return result
+
+
+def validate_explicit_key_id(key_id: str) -> str:
+    if not _EXPLICIT_KEY_ID.fullmatch(key_id):
+        raise ValueError("access key id must be 3 to 128 of A-Z a-z 0-9 _ . - + = @")
+    return key_id
+
+
+def validate_explicit_secret(secret: str) -> str:
+    if not _EXPLICIT_SECRET.fullmatch(secret):
+        raise ValueError("secret must be 8 to 256 printable ASCII characters, no spaces")
+    return secret

@@ -1,0 +1,123 @@
+"""SQLite schema of the identity store, as numbered migrations, and connection setup.
+
+Conventions, for the tables that come next (users, OAuth clients, refresh tokens):
+
+- Timestamps are INTEGER microseconds since the Unix epoch, UTC (exact, sortable).
+- Text primary keys use ``WITHOUT ROWID``: a lookup by id is one B-tree search.
+- Secrets the gateway must read back are AES-GCM blobs (``*_enc``) whose associated data
+  names the table and row; bearer credentials are found through an HMAC column
+  (``lookup_hash``); verify-only secrets are scrypt strings (``*_hash``).
+- A migration is appended, never edited. Each runs in one ``BEGIN IMMEDIATE`` transaction,
+  so concurrent workers starting together apply it exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+__all__ = ["DB_FILE", "MIGRATIONS", "SCHEMA_VERSION", "SchemaError", "connect", "migrate"]
+
+DB_FILE = "identity.db"
+BUSY_TIMEOUT_MS = 5000
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: access keys and their secrets.
+    (
+        """
+        CREATE TABLE meta (
+            name  TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE access_keys (
+            id           TEXT PRIMARY KEY,
+            name         TEXT NOT NULL,
+            kind         TEXT NOT NULL DEFAULT 'standard' CHECK (kind IN ('standard', 'root')),
+            scopes       TEXT NOT NULL,  -- JSON array, sorted
+            buckets      TEXT,           -- JSON array of names/patterns; NULL = all buckets
+            owner        TEXT,           -- creating key id or user id; NULL = bootstrap/CLI
+            created_at   INTEGER NOT NULL,
+            expires_at   INTEGER,
+            revoked_at   INTEGER,
+            last_used_at INTEGER
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX access_keys_by_owner ON access_keys (owner, id)",
+        # One row per usable secret of a key: the current one (valid_until IS NULL) and,
+        # during a rotation grace period, the previous one.
+        """
+        CREATE TABLE access_key_secrets (
+            lookup_hash BLOB PRIMARY KEY,  -- HMAC-SHA256(lookup subkey, secret)
+            key_id      TEXT NOT NULL REFERENCES access_keys (id) ON DELETE CASCADE,
+            secret_enc  BLOB NOT NULL,     -- SecretBox, aad = access_key_aad(key_id)
+            created_at  INTEGER NOT NULL,
+            valid_until INTEGER            -- NULL = current secret
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX access_key_secrets_by_key ON access_key_secrets (key_id)",
+        """
+        CREATE UNIQUE INDEX access_key_secrets_one_current
+            ON access_key_secrets (key_id) WHERE valid_until IS NULL
+        """,
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaError(RuntimeError):
+    """The database cannot be used by this version of the gateway."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit ``BEGIN``s) with WAL,
+    a busy timeout and foreign keys on. The file is created 0600; SQLite gives its
+    ``-wal`` and ``-shm`` files the same mode."""
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise SchemaError(f"{path}: cannot switch to WAL mode (got {mode!r})")
+        # FULL: a key whose secret was shown to the user must survive a power cut.
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, *, now_us: int) -> int:
+    """Bring the schema up to :data:`SCHEMA_VERSION`; return the version found before."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"
+        )
+        row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+        found = int(row[0])
+        if found > SCHEMA_VERSION:
+            raise SchemaError(
+                f"identity database is at schema version {found}, newer than this "
+                f"gateway understands ({SCHEMA_VERSION}); upgrade the gateway"
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                (version, now_us),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found

@@ -1,0 +1,544 @@
+"""The identity store: access keys (users, OAuth clients and refresh tokens come next).
+
+One SQLite file, ``<data_dir>/identity.db`` in WAL mode, shared by every worker process.
+
+Threading and ``async`` rule:
+
+- **Reads are synchronous** (``get_key``, ``sigv4_secrets``, ``find_by_secret``,
+  ``list_keys``, ``has_active_admin_key``): one indexed SELECT on a reader connection in
+  autocommit mode. In WAL mode readers never wait for writers, so these take
+  microseconds and are called straight from the event loop. Nothing is cached between
+  calls: a revocation or expiry committed by any process is seen by the next request.
+- **Writes are ``async``** (``open``, ``create_key``, ``revoke_key``, ``rotate_key``,
+  ``ensure_root_key``, ``flush``, ``close``): they run on one dedicated writer thread with
+  its own connection, inside ``BEGIN IMMEDIATE``, so waiting for another worker's write
+  lock (``busy_timeout``) never blocks the event loop.
+- ``record_use`` only touches memory. The batch reaches the database on ``flush()``,
+  which :meth:`IdentityStore.run_flusher` calls every ``flush_interval`` seconds; run it
+  from the server's ``cleanup_ctx``::
+
+      async def identity_ctx(app):
+          store = await IdentityStore.open(data_dir, master_key)
+          flusher = asyncio.create_task(store.run_flusher())
+          app[IDENTITY] = store
+          yield
+          flusher.cancel()
+          await store.close()  # flushes what is still pending
+
+Every clock is a parameter (``now``) defaulting to the current UTC time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from gateway.auth.scopes import ADMIN
+from gateway.identity import keys
+from gateway.identity.crypto import Keyring, MasterKeyError
+from gateway.identity.models import AccessKey, require_aware, to_micros, utcnow
+from gateway.identity.rows import (
+    KEY_COLUMNS,
+    access_key_aad,
+    access_key_from_row,
+    decode_cursor,
+    encode_cursor,
+    json_list,
+)
+from gateway.identity.schema import DB_FILE, connect, migrate
+
+__all__ = ["DuplicateKeyError", "IdentityStore"]
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_MAX_PAGE = 1000
+_FINGERPRINT = "master_key_fingerprint"
+_ROOT_NAME = "root"
+_K_COLUMNS = ", ".join(f"k.{c.strip()}" for c in KEY_COLUMNS.split(","))
+
+
+class DuplicateKeyError(ValueError):
+    """An explicit key id (or secret) is already used by another key."""
+
+
+class IdentityStore:
+    """Access keys on SQLite. Create with :meth:`open`; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        keyring: Keyring,
+        reader: sqlite3.Connection,
+        writer: sqlite3.Connection,
+        executor: ThreadPoolExecutor,
+        flush_interval: float,
+    ) -> None:
+        self.path = path
+        self._keyring = keyring
+        self._reader = reader
+        self._read_lock = threading.Lock()
+        self._writer = writer
+        self._executor = executor
+        self.flush_interval = flush_interval
+        self._pending_use: dict[str, int] = {}
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"IdentityStore(path={str(self.path)!r})"
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls, data_dir: Path, master_key: bytes, *, flush_interval: float = 5.0
+    ) -> IdentityStore:
+        """Open (creating if needed) ``<data_dir>/identity.db`` and migrate its schema.
+
+        Raises :class:`MasterKeyError` when the database was written under another
+        master key: every stored secret would fail to decrypt.
+        """
+        keyring = Keyring(master_key)
+        path = data_dir / DB_FILE
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="identity-writer")
+        try:
+            loop = asyncio.get_running_loop()
+            reader, writer = await loop.run_in_executor(
+                executor, functools.partial(_open_connections, path, keyring)
+            )
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        return cls(
+            path=path,
+            keyring=keyring,
+            reader=reader,
+            writer=writer,
+            executor=executor,
+            flush_interval=flush_interval,
+        )
+
+    async def close(self) -> None:
+        """Flush pending ``last_used_at`` updates and close. Safe to call twice."""
+        if self._closed:
+            return
+        try:
+            await self.flush()
+        finally:
+            self._closed = True
+            await self._in_writer(self._writer.close)
+            self._executor.shutdown(wait=True)
+            with self._read_lock:
+                self._reader.close()
+
+    # --- reads (synchronous) ------------------------------------------------------------
+
+    def get_key(self, key_id: str) -> AccessKey | None:
+        row = self._read_one(f"SELECT {KEY_COLUMNS} FROM access_keys WHERE id = ?", (key_id,))
+        return None if row is None else access_key_from_row(row)
+
+    def sigv4_secrets(self, key_id: str, now: datetime) -> tuple[AccessKey, tuple[str, ...]] | None:
+        """For an active key: its current secret, then the previous one while a rotation
+        grace period runs. ``None`` for an unknown, revoked or expired key."""
+        now_us = to_micros(now)
+        rows = self._read_all(
+            f"SELECT {_K_COLUMNS}, s.secret_enc FROM access_keys AS k"
+            " JOIN access_key_secrets AS s ON s.key_id = k.id"
+            " WHERE k.id = ? AND (s.valid_until IS NULL OR s.valid_until > ?)"
+            " ORDER BY s.valid_until IS NOT NULL",
+            (key_id, now_us),
+        )
+        if not rows:
+            return None
+        key = access_key_from_row(rows[0])
+        if not key.is_active(now):
+            return None
+        aad = access_key_aad(key.id)
+        secrets = tuple(self._keyring.box.open(_blob(row[-1]), aad=aad) for row in rows)
+        return key, secrets
+
+    def find_by_secret(self, secret: str, now: datetime) -> AccessKey | None:
+        """The active key whose current secret (or previous one, within its grace
+        period) is ``secret``: the ``Bearer`` / ``X-API-Key`` credential."""
+        now_us = to_micros(now)
+        row = self._read_one(
+            f"SELECT {_K_COLUMNS}, s.valid_until FROM access_key_secrets AS s"
+            " JOIN access_keys AS k ON k.id = s.key_id WHERE s.lookup_hash = ?",
+            (self._keyring.lookup_hash(secret),),
+        )
+        if row is None:
+            return None
+        valid_until = row[-1]
+        if isinstance(valid_until, int) and valid_until <= now_us:
+            return None
+        key = access_key_from_row(row)
+        return key if key.is_active(now) else None
+
+    def list_keys(
+        self, *, owner: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[AccessKey], str | None]:
+        """One page of keys in id order, revoked and expired ones included.
+
+        ``owner`` restricts to keys created by that key or user. Returns the page and the
+        cursor of the next page (``None`` on the last page). A cursor is opaque; a
+        malformed one raises ``ValueError``.
+        """
+        if not 1 <= limit <= _MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
+        after = "" if cursor is None else decode_cursor(cursor)
+        if owner is None:
+            sql = f"SELECT {KEY_COLUMNS} FROM access_keys WHERE id > ? ORDER BY id LIMIT ?"
+            params: tuple[object, ...] = (after, limit + 1)
+        else:
+            sql = (
+                f"SELECT {KEY_COLUMNS} FROM access_keys WHERE owner = ? AND id > ?"
+                " ORDER BY id LIMIT ?"
+            )
+            params = (owner, after, limit + 1)
+        page = [access_key_from_row(row) for row in self._read_all(sql, params)]
+        if len(page) <= limit:
+            return page, None
+        page = page[:limit]
+        return page, encode_cursor(page[-1].id)
+
+    def has_active_admin_key(self, now: datetime) -> bool:
+        row = self._read_one(
+            "SELECT 1 FROM access_keys WHERE revoked_at IS NULL"
+            " AND (expires_at IS NULL OR expires_at > ?)"
+            " AND EXISTS (SELECT 1 FROM json_each(access_keys.scopes) WHERE value = ?)"
+            " LIMIT 1",
+            (to_micros(now), ADMIN),
+        )
+        return row is not None
+
+    # --- writes (async, on the writer thread) -------------------------------------------
+
+    async def create_key(
+        self,
+        name: str,
+        scopes: Iterable[str],
+        *,
+        expires_at: datetime | None = None,
+        buckets: Iterable[str] | None = None,
+        owner: str | None = None,
+        key_id: str | None = None,
+        secret: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[AccessKey, str]:
+        """Create a key; return it with its plaintext secret, which is never shown again.
+
+        ``key_id`` / ``secret`` are for imported credentials (the bootstrap root key); by
+        default both are generated (``ak_...`` / ``sk_...``).
+        """
+        created = now or utcnow()
+        clean_name = keys.validate_name(name)
+        clean_scopes = keys.validate_scopes(scopes)
+        clean_buckets = keys.validate_buckets(buckets)
+        if expires_at is not None and require_aware(expires_at, "expires_at") <= created:
+            raise ValueError("expires_at must be in the future")
+        explicit_id = key_id is not None
+        the_id = keys.validate_explicit_key_id(key_id) if key_id is not None else None
+        the_secret = keys.validate_explicit_secret(secret) if secret is not None else None
+        the_secret = the_secret or keys.new_secret()
+
+        def insert() -> str:
+            for _attempt in range(3):
+                candidate = the_id or keys.new_key_id()
+                try:
+                    with self._write_transaction() as conn:
+                        conn.execute(
+                            f"INSERT INTO access_keys ({KEY_COLUMNS})"
+                            " VALUES (?, ?, 'standard', ?, ?, ?, ?, ?, NULL, NULL)",
+                            (
+                                candidate,
+                                clean_name,
+                                json_list(sorted(clean_scopes)),
+                                None if clean_buckets is None else json_list(clean_buckets),
+                                owner,
+                                to_micros(created),
+                                None if expires_at is None else to_micros(expires_at),
+                            ),
+                        )
+                        self._insert_secret(conn, candidate, the_secret, created)
+                    return candidate
+                except sqlite3.IntegrityError as exc:
+                    if explicit_id or "access_key_secrets" in str(exc):
+                        raise DuplicateKeyError(
+                            "the access key id or secret is already in use"
+                        ) from None
+            raise RuntimeError("could not allocate a unique access key id")
+
+        created_id = await self._in_writer(insert)
+        key = self.get_key(created_id)
+        assert key is not None
+        return key, the_secret
+
+    async def revoke_key(self, key_id: str, *, now: datetime | None = None) -> bool:
+        """Revoke at once, for every process. Its secrets are deleted. Returns ``False``
+        if the key is unknown or already revoked."""
+        when = to_micros(now or utcnow())
+
+        def revoke() -> bool:
+            with self._write_transaction() as conn:
+                cur = conn.execute(
+                    "UPDATE access_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    (when, key_id),
+                )
+                conn.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
+                return cur.rowcount == 1
+
+        return await self._in_writer(revoke)
+
+    async def rotate_key(
+        self, key_id: str, *, grace: timedelta = timedelta(0), now: datetime | None = None
+    ) -> tuple[AccessKey, str] | None:
+        """Give an active key a new secret (same key id). The old secret keeps working
+        until ``now + grace``; a secret from an earlier rotation is dropped at once.
+        ``None`` if the key is unknown, revoked or expired."""
+        if grace < timedelta(0):
+            raise ValueError("grace must not be negative")
+        when = now or utcnow()
+        new_secret = keys.new_secret()
+
+        def rotate() -> bool:
+            with self._write_transaction() as conn:
+                row = conn.execute(
+                    f"SELECT {KEY_COLUMNS} FROM access_keys WHERE id = ?", (key_id,)
+                ).fetchone()
+                if row is None or not access_key_from_row(row).is_active(when):
+                    return False
+                conn.execute(
+                    "DELETE FROM access_key_secrets WHERE key_id = ?"
+                    " AND (valid_until IS NOT NULL OR ? = 0)",
+                    (key_id, int(grace > timedelta(0))),
+                )
+                conn.execute(
+                    "UPDATE access_key_secrets SET valid_until = ?"
+                    " WHERE key_id = ? AND valid_until IS NULL",
+                    (to_micros(when + grace), key_id),
+                )
+                self._insert_secret(conn, key_id, new_secret, when)
+                return True
+
+        if not await self._in_writer(rotate):
+            return None
+        key = self.get_key(key_id)
+        assert key is not None
+        return key, new_secret
+
+    async def ensure_root_key(
+        self, key_id: str, secret: str, *, now: datetime | None = None
+    ) -> AccessKey:
+        """Make the bootstrap key match the environment: id ``key_id``, secret ``secret``,
+        scope ``admin``, no bucket limit, no expiry, not revoked. Idempotent; a changed
+        secret replaces the stored one at once, and a root key with another id (the
+        environment changed) is revoked. Writes nothing when all is already in sync."""
+        keys.validate_explicit_key_id(key_id)
+        keys.validate_explicit_secret(secret)
+        when = to_micros(now or utcnow())
+        lookup = self._keyring.lookup_hash(secret)
+        admin_json = json_list([ADMIN])
+
+        def in_sync(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT k.kind, k.scopes, k.buckets, k.expires_at, k.revoked_at,"
+                " (SELECT group_concat(hex(lookup_hash)) FROM access_key_secrets"
+                "  WHERE key_id = k.id),"
+                " (SELECT count(*) FROM access_keys WHERE kind = 'root' AND id != k.id"
+                "  AND revoked_at IS NULL)"
+                " FROM access_keys AS k WHERE k.id = ?",
+                (key_id,),
+            ).fetchone()
+            return row is not None and tuple(row) == (
+                "root",
+                admin_json,
+                None,
+                None,
+                None,
+                lookup.hex().upper(),
+                0,
+            )
+
+        self._check_open()
+        with self._read_lock:
+            already = in_sync(self._reader)
+        if already:
+            key = self.get_key(key_id)
+            assert key is not None
+            return key
+
+        def sync() -> list[str]:
+            with self._write_transaction() as conn:
+                if in_sync(conn):
+                    return []
+                others = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM access_keys WHERE kind = 'root' AND id != ?"
+                        " AND revoked_at IS NULL",
+                        (key_id,),
+                    )
+                ]
+                for other in others:
+                    conn.execute(
+                        "UPDATE access_keys SET revoked_at = ? WHERE id = ?", (when, other)
+                    )
+                    conn.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (other,))
+                conn.execute(
+                    f"INSERT INTO access_keys ({KEY_COLUMNS})"
+                    " VALUES (?, ?, 'root', ?, NULL, NULL, ?, NULL, NULL, NULL)"
+                    " ON CONFLICT (id) DO UPDATE SET kind = 'root', scopes = excluded.scopes,"
+                    " buckets = NULL, expires_at = NULL, revoked_at = NULL",
+                    (key_id, _ROOT_NAME, admin_json, when),
+                )
+                conn.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
+                try:
+                    self._insert_secret(conn, key_id, secret, now or utcnow())
+                except sqlite3.IntegrityError:
+                    raise DuplicateKeyError(
+                        "the root secret is already the secret of another key"
+                    ) from None
+                return others
+
+        revoked = await self._in_writer(sync)
+        if revoked:
+            logger.warning("root access key changed; revoked previous root keys %s", revoked)
+        key = self.get_key(key_id)
+        assert key is not None
+        return key
+
+    # --- last_used_at batching ------------------------------------------------------------
+
+    def record_use(self, key_id: str, when: datetime) -> None:
+        """Note that ``key_id`` authenticated a request. Memory only; see :meth:`flush`."""
+        when_us = to_micros(when)
+        if self._pending_use.get(key_id, -1) < when_us:
+            self._pending_use[key_id] = when_us
+
+    async def flush(self) -> None:
+        """Write the pending ``last_used_at`` values in one transaction. On failure they
+        stay pending for the next flush."""
+        if not self._pending_use:
+            return
+        batch, self._pending_use = self._pending_use, {}
+
+        def write() -> None:
+            with self._write_transaction() as conn:
+                conn.executemany(
+                    "UPDATE access_keys SET last_used_at = ?1"
+                    " WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
+                    [(when_us, key_id) for key_id, when_us in batch.items()],
+                )
+
+        try:
+            await self._in_writer(write)
+        except BaseException:
+            for key_id, when_us in batch.items():
+                if self._pending_use.get(key_id, -1) < when_us:
+                    self._pending_use[key_id] = when_us
+            raise
+
+    async def run_flusher(self) -> None:
+        """Flush every ``flush_interval`` seconds until cancelled. A failed flush (e.g. the
+        database stayed locked past ``busy_timeout``) is logged and retried next time."""
+        while True:
+            await asyncio.sleep(self.flush_interval)
+            try:
+                await self.flush()
+            except sqlite3.Error:
+                logger.exception("identity store: writing last_used_at failed; will retry")
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _read_one(self, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
+        self._check_open()
+        with self._read_lock:
+            row: tuple[object, ...] | None = self._reader.execute(sql, params).fetchone()
+        return row
+
+    def _read_all(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        self._check_open()
+        with self._read_lock:
+            rows: list[tuple[object, ...]] = self._reader.execute(sql, params).fetchall()
+        return rows
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("IdentityStore is closed")
+
+    async def _in_writer(self, fn: Callable[[], _T]) -> _T:
+        if self._closed and fn != self._writer.close:
+            raise RuntimeError("IdentityStore is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
+    def _write_transaction(self) -> _Transaction:
+        return _Transaction(self._writer)
+
+    def _insert_secret(
+        self, conn: sqlite3.Connection, key_id: str, secret: str, created: datetime
+    ) -> None:
+        conn.execute(
+            "INSERT INTO access_key_secrets (lookup_hash, key_id, secret_enc, created_at,"
+            " valid_until) VALUES (?, ?, ?, ?, NULL)",
+            (
+                self._keyring.lookup_hash(secret),
+                key_id,
+                self._keyring.box.seal(secret, aad=access_key_aad(key_id)),
+                to_micros(created),
+            ),
+        )
+
+
+def _blob(value: object) -> bytes:
+    if not isinstance(value, bytes):
+        raise TypeError(f"expected a BLOB column, got {type(value).__name__}")
+    return value
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on the writer thread."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _open_connections(
+    path: Path, keyring: Keyring
+) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    writer = connect(path)
+    try:
+        migrate(writer, now_us=to_micros(utcnow()))
+        with _Transaction(writer) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE name = ?", (_FINGERPRINT,)).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO meta (name, value) VALUES (?, ?)",
+                    (_FINGERPRINT, keyring.fingerprint),
+                )
+            elif row[0] != keyring.fingerprint:
+                raise MasterKeyError(
+                    f"{path} was written under a different master key; set the original "
+                    "NFYIO_MASTER_KEY (or restore master.key) to read it"
+                )
+        reader = connect(path)
+    except BaseException:
+        writer.close()
+        raise
+    return reader, writer

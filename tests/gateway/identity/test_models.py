@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gateway.identity.models import AccessKey, from_micros, to_micros
+
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def make_key(**changes: object) -> AccessKey:
+    fields: dict[str, object] = {
+        "id": "ak_ABCDEFGHIJKLMNOPQRST",
+        "name": "ci",
+        "scopes": frozenset({"read:objects"}),
+        "buckets": ("logs-*",),
+        "created_at": T0,
+        "expires_at": None,
+        "revoked_at": None,
+        "last_used_at": None,
+        "owner": None,
+    }
+    fields.update(changes)
+    return AccessKey(**fields)  # type: ignore[arg-type]
+
+
+def test_active_until_expiry_instant() -> None:
+    key = make_key(expires_at=T0 + timedelta(hours=1))
+    assert key.is_active(T0)
+    assert key.is_active(T0 + timedelta(minutes=59, seconds=59))
+    assert not key.is_active(T0 + timedelta(hours=1))
+
+
+def test_revoked_key_is_never_active() -> None:
+    key = make_key(revoked_at=T0 + timedelta(days=1))
+    assert not key.is_active(T0)
+
+
+def test_principal_carries_scopes_buckets_and_expiry() -> None:
+    key = make_key(expires_at=T0 + timedelta(hours=1))
+    p = key.principal()
+    assert (p.kind, p.subject, p.key_id) == ("key", key.id, key.id)
+    assert p.scopes == key.scopes
+    assert p.allows_bucket("logs-2030") and not p.allows_bucket("private")
+    assert p.expires_at == key.expires_at
+
+
+def test_access_key_is_frozen() -> None:
+    key = make_key()
+    with pytest.raises(AttributeError):
+        key.name = "other"  # type: ignore[misc]
+
+
+def test_micros_round_trip_is_exact_and_needs_aware_datetimes() -> None:
+    when = datetime(2031, 2, 3, 4, 5, 6, 789012, tzinfo=UTC)
+    assert from_micros(to_micros(when)) == when
+    with pytest.raises(ValueError, match="timezone-aware"):
+        to_micros(datetime(2030, 1, 1))
