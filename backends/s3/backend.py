@@ -281,6 +281,8 @@ class S3Backend(MultipartMixin, Backend):
                 params, body, meta, size, content_md5=content_md5, headers=headers
             )
             checksums = dict(body.checksums)
+            if checksums and size > self.config.checksum_copy_max:
+                checksums = {}  # not stored: report only what HEAD will show
             if checksums:
                 await self._attach_checksums(
                     bucket, key, etag_of(response.get("ETag")), meta, checksums

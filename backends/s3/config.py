@@ -37,6 +37,10 @@ class UpstreamConfig:
     spool_threshold: int = 8 * 1024 * 1024
     """Bodies up to this size (or of unknown size) are spooled (memory, then a temp file)
     before the upstream request, so their checksums travel in the same request."""
+    checksum_copy_max: int = 64 * 1024 * 1024
+    """Streamed bodies up to this size get their checksums stored by a server-side
+    self-copy after the upload; larger ones are stored without (a copy of gigabytes
+    would double the upload's cost). 0 disables the copy."""
 
     def __post_init__(self) -> None:
         if not self.access_key_id or not self.secret_access_key:
@@ -74,4 +78,6 @@ class UpstreamConfig:
             connect_timeout=float(get("CONNECT_TIMEOUT", "5")),
             read_timeout=float(get("READ_TIMEOUT", "60")),
             max_pool_connections=int(get("MAX_POOL_CONNECTIONS", "64")),
+            spool_threshold=int(get("SPOOL_THRESHOLD", str(8 * 1024 * 1024))),
+            checksum_copy_max=int(get("CHECKSUM_COPY_MAX", str(64 * 1024 * 1024))),
         )

@@ -408,3 +408,32 @@ def test_group_upper_bound(
     prefix: str, delimiter: str | None, marker: str, expected: str | None
 ) -> None:
     assert group_upper_bound(prefix, delimiter, marker) == expected
+
+
+async def test_streamed_checksums_above_the_copy_limit_are_not_stored(
+    moto_server: UpstreamServer,
+) -> None:
+    backend = S3Backend(
+        config(moto_server.endpoint_url, spool_threshold=1024, checksum_copy_max=2048)
+    )
+
+    class WithSums(Repeat):
+        @property
+        def checksums(self) -> Mapping[str, str]:
+            return {"CRC32": "AAAAAA=="}
+
+    await backend.start()
+    try:
+        await backend.create_bucket("cmax")
+        small = await backend.put_object(
+            "cmax", "s", WithSums(b"a" * 2000, 1), ObjectMeta(), size_hint=2000
+        )
+        large = await backend.put_object(
+            "cmax", "l", WithSums(b"a" * 3000, 1), ObjectMeta(), size_hint=3000
+        )
+        assert dict(small.checksums) == {"CRC32": "AAAAAA=="}
+        assert dict((await backend.head_object("cmax", "s")).checksums) == {"CRC32": "AAAAAA=="}
+        assert dict(large.checksums) == {}
+        assert dict((await backend.head_object("cmax", "l")).checksums) == {}
+    finally:
+        await backend.close()
