@@ -77,6 +77,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     resource = "/"
     operation_name = "-"
     principal_name = "-"
+    continued = False
     response: web.StreamResponse
     try:
         address = parse_address(
@@ -119,6 +120,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if not operation.implemented:
             raise S3Error("NotImplemented", f"{operation.name} is not implemented by this gateway")
         await _continue(request)
+        continued = True
         ctx = Context(
             request=request,
             request_id=request_id,
@@ -155,6 +157,11 @@ async def handle(request: web.Request) -> web.StreamResponse:
             "internal error handling %s %s (request %s)", request.method, resource, request_id
         )
         response = render_error(request, S3Error("InternalError"), request_id, resource)
+    if not continued and request.headers.get("Expect", "").lower() == "100-continue":
+        # The client holds its body back until 100 Continue, which it will never get: the
+        # connection is out of step, so end it after this answer instead of parsing the
+        # next request out of a body that may or may not follow.
+        response.force_close()
     if config.server.access_log:
         access_log.info(
             "request_id=%s remote=%s method=%s path=%s op=%s principal=%s status=%d ms=%.1f",
