@@ -103,7 +103,8 @@ def make_s3_app(shared: Shared) -> web.Application:
     """The S3 listener: every path belongs to S3; one handler resolves the operation."""
     app = web.Application(client_max_size=1024**2, handler_args={"auto_decompress": False})
     _install(app, shared)
-    app.router.add_route("*", "/{tail:.*}", handle, expect_handler=no_expect_handler)
+    # [\s\S] rather than ".": keys may contain newlines (%0A), which "." would not match.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", handle, expect_handler=no_expect_handler)
     return app
 
 
