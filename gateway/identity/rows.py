@@ -1,20 +1,25 @@
-"""Conversions between SQLite rows and models, and the opaque list cursor."""
+"""Conversions between SQLite rows and models, shared SQL, and the opaque list cursor."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from gateway.identity.models import AccessKey, from_micros
+from gateway.identity.crypto import Keyring
+from gateway.identity.models import AccessKey, from_micros, to_micros
 
 __all__ = [
     "KEY_COLUMNS",
     "access_key_aad",
     "access_key_from_row",
+    "as_bytes",
     "decode_cursor",
     "encode_cursor",
+    "insert_secret",
     "json_list",
 ]
 
@@ -37,6 +42,12 @@ def json_list(items: Iterable[str]) -> str:
 def _as_int(value: object) -> int:
     if not isinstance(value, int):
         raise TypeError(f"expected an integer column, got {type(value).__name__}")
+    return value
+
+
+def as_bytes(value: object) -> bytes:
+    if not isinstance(value, bytes):
+        raise TypeError(f"expected a BLOB column, got {type(value).__name__}")
     return value
 
 
@@ -77,3 +88,20 @@ def decode_cursor(cursor: str) -> str:
     if not text.startswith(_CURSOR_PREFIX):
         raise ValueError("invalid cursor")
     return text[len(_CURSOR_PREFIX) :]
+
+
+def insert_secret(
+    conn: sqlite3.Connection, keyring: Keyring, key_id: str, secret: str, created: datetime
+) -> None:
+    """Store ``secret`` as the current secret of ``key_id``: sealed for SigV4, and its
+    keyed hash for Bearer lookups. A secret already used by any key is an IntegrityError."""
+    conn.execute(
+        "INSERT INTO access_key_secrets (lookup_hash, key_id, secret_enc, created_at,"
+        " valid_until) VALUES (?, ?, ?, ?, NULL)",
+        (
+            keyring.lookup_hash(secret),
+            key_id,
+            keyring.box.seal(secret, aad=access_key_aad(key_id)),
+            to_micros(created),
+        ),
+    )

@@ -17,9 +17,22 @@ import os
 import sqlite3
 from pathlib import Path
 
-__all__ = ["DB_FILE", "MIGRATIONS", "SCHEMA_VERSION", "SchemaError", "connect", "migrate"]
+from gateway.identity.crypto import MasterKeyError
+from gateway.identity.models import to_micros, utcnow
+
+__all__ = [
+    "DB_FILE",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SchemaError",
+    "Transaction",
+    "connect",
+    "migrate",
+    "open_database",
+]
 
 DB_FILE = "identity.db"
+_FINGERPRINT = "master_key_fingerprint"
 BUSY_TIMEOUT_MS = 5000
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -121,3 +134,47 @@ def migrate(conn: sqlite3.Connection, *, now_us: int) -> int:
         conn.execute("ROLLBACK")
         raise
     return found
+
+
+class Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error). ``IMMEDIATE`` takes the
+    write lock up front, so a read-then-write never fails half-way with SQLITE_BUSY."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def open_database(path: Path, fingerprint: str) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    """Create/migrate ``path`` and return ``(reader, writer)`` connections.
+
+    The master-key ``fingerprint`` is recorded on first use; a different one later raises
+    :class:`MasterKeyError`, because no stored secret would decrypt.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    writer = connect(path)
+    try:
+        migrate(writer, now_us=to_micros(utcnow()))
+        with Transaction(writer) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE name = ?", (_FINGERPRINT,)).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO meta (name, value) VALUES (?, ?)", (_FINGERPRINT, fingerprint)
+                )
+            elif row[0] != fingerprint:
+                raise MasterKeyError(
+                    f"{path} was written under a different master key; set the original "
+                    "NFYIO_MASTER_KEY (or restore master.key) to read it"
+                )
+        reader = connect(path)
+        reader.execute("PRAGMA query_only = ON")
+    except BaseException:
+        writer.close()
+        raise
+    return reader, writer

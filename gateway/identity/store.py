@@ -42,18 +42,22 @@ from pathlib import Path
 from typing import TypeVar
 
 from gateway.auth.scopes import ADMIN
-from gateway.identity import keys
-from gateway.identity.crypto import Keyring, MasterKeyError
+from gateway.identity import keys, root
+from gateway.identity.crypto import Keyring
 from gateway.identity.models import AccessKey, require_aware, to_micros, utcnow
+from gateway.identity.root import DuplicateKeyError
 from gateway.identity.rows import (
     KEY_COLUMNS,
     access_key_aad,
     access_key_from_row,
+    as_bytes,
     decode_cursor,
     encode_cursor,
+    insert_secret,
     json_list,
 )
-from gateway.identity.schema import DB_FILE, connect, migrate
+from gateway.identity.schema import DB_FILE, Transaction, open_database
+from gateway.identity.usage import UsageBatch, write_usage
 
 __all__ = ["DuplicateKeyError", "IdentityStore"]
 
@@ -61,13 +65,7 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _MAX_PAGE = 1000
-_FINGERPRINT = "master_key_fingerprint"
-_ROOT_NAME = "root"
 _K_COLUMNS = ", ".join(f"k.{c.strip()}" for c in KEY_COLUMNS.split(","))
-
-
-class DuplicateKeyError(ValueError):
-    """An explicit key id (or secret) is already used by another key."""
 
 
 class IdentityStore:
@@ -90,7 +88,7 @@ class IdentityStore:
         self._writer = writer
         self._executor = executor
         self.flush_interval = flush_interval
-        self._pending_use: dict[str, int] = {}
+        self._usage = UsageBatch()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -113,7 +111,7 @@ class IdentityStore:
         try:
             loop = asyncio.get_running_loop()
             reader, writer = await loop.run_in_executor(
-                executor, functools.partial(_open_connections, path, keyring)
+                executor, functools.partial(open_database, path, keyring.fingerprint)
             )
         except BaseException:
             executor.shutdown(wait=False)
@@ -135,7 +133,7 @@ class IdentityStore:
             await self.flush()
         finally:
             self._closed = True
-            await self._in_writer(self._writer.close)
+            await self._in_writer(self._writer.close, closing=True)
             self._executor.shutdown(wait=True)
             with self._read_lock:
                 self._reader.close()
@@ -163,7 +161,7 @@ class IdentityStore:
         if not key.is_active(now):
             return None
         aad = access_key_aad(key.id)
-        secrets = tuple(self._keyring.box.open(_blob(row[-1]), aad=aad) for row in rows)
+        secrets = tuple(self._keyring.box.open(as_bytes(row[-1]), aad=aad) for row in rows)
         return key, secrets
 
     def find_by_secret(self, secret: str, now: datetime) -> AccessKey | None:
@@ -268,7 +266,7 @@ class IdentityStore:
                                 None if expires_at is None else to_micros(expires_at),
                             ),
                         )
-                        self._insert_secret(conn, candidate, the_secret, created)
+                        insert_secret(conn, self._keyring, candidate, the_secret, created)
                     return candidate
                 except sqlite3.IntegrityError as exc:
                     if explicit_id or "access_key_secrets" in str(exc):
@@ -326,7 +324,7 @@ class IdentityStore:
                     " WHERE key_id = ? AND valid_until IS NULL",
                     (to_micros(when + grace), key_id),
                 )
-                self._insert_secret(conn, key_id, new_secret, when)
+                insert_secret(conn, self._keyring, key_id, new_secret, when)
                 return True
 
         if not await self._in_writer(rotate):
@@ -344,74 +342,19 @@ class IdentityStore:
         environment changed) is revoked. Writes nothing when all is already in sync."""
         keys.validate_explicit_key_id(key_id)
         keys.validate_explicit_secret(secret)
-        when = to_micros(now or utcnow())
-        lookup = self._keyring.lookup_hash(secret)
-        admin_json = json_list([ADMIN])
-
-        def in_sync(conn: sqlite3.Connection) -> bool:
-            row = conn.execute(
-                "SELECT k.kind, k.scopes, k.buckets, k.expires_at, k.revoked_at,"
-                " (SELECT group_concat(hex(lookup_hash)) FROM access_key_secrets"
-                "  WHERE key_id = k.id),"
-                " (SELECT count(*) FROM access_keys WHERE kind = 'root' AND id != k.id"
-                "  AND revoked_at IS NULL)"
-                " FROM access_keys AS k WHERE k.id = ?",
-                (key_id,),
-            ).fetchone()
-            return row is not None and tuple(row) == (
-                "root",
-                admin_json,
-                None,
-                None,
-                None,
-                lookup.hex().upper(),
-                0,
-            )
-
+        when = now or utcnow()
         self._check_open()
         with self._read_lock:
-            already = in_sync(self._reader)
-        if already:
-            key = self.get_key(key_id)
-            assert key is not None
-            return key
+            already = root.in_sync(self._reader, self._keyring, key_id, secret)
+        if not already:
 
-        def sync() -> list[str]:
-            with self._write_transaction() as conn:
-                if in_sync(conn):
-                    return []
-                others = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT id FROM access_keys WHERE kind = 'root' AND id != ?"
-                        " AND revoked_at IS NULL",
-                        (key_id,),
-                    )
-                ]
-                for other in others:
-                    conn.execute(
-                        "UPDATE access_keys SET revoked_at = ? WHERE id = ?", (when, other)
-                    )
-                    conn.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (other,))
-                conn.execute(
-                    f"INSERT INTO access_keys ({KEY_COLUMNS})"
-                    " VALUES (?, ?, 'root', ?, NULL, NULL, ?, NULL, NULL, NULL)"
-                    " ON CONFLICT (id) DO UPDATE SET kind = 'root', scopes = excluded.scopes,"
-                    " buckets = NULL, expires_at = NULL, revoked_at = NULL",
-                    (key_id, _ROOT_NAME, admin_json, when),
-                )
-                conn.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
-                try:
-                    self._insert_secret(conn, key_id, secret, now or utcnow())
-                except sqlite3.IntegrityError:
-                    raise DuplicateKeyError(
-                        "the root secret is already the secret of another key"
-                    ) from None
-                return others
+            def sync() -> list[str]:
+                with self._write_transaction() as conn:
+                    return root.sync(conn, self._keyring, key_id, secret, when)
 
-        revoked = await self._in_writer(sync)
-        if revoked:
-            logger.warning("root access key changed; revoked previous root keys %s", revoked)
+            revoked = await self._in_writer(sync)
+            if revoked:
+                logger.warning("root access key changed; revoked old root keys %s", revoked)
         key = self.get_key(key_id)
         assert key is not None
         return key
@@ -420,31 +363,23 @@ class IdentityStore:
 
     def record_use(self, key_id: str, when: datetime) -> None:
         """Note that ``key_id`` authenticated a request. Memory only; see :meth:`flush`."""
-        when_us = to_micros(when)
-        if self._pending_use.get(key_id, -1) < when_us:
-            self._pending_use[key_id] = when_us
+        self._usage.add(key_id, to_micros(when))
 
     async def flush(self) -> None:
         """Write the pending ``last_used_at`` values in one transaction. On failure they
         stay pending for the next flush."""
-        if not self._pending_use:
+        batch = self._usage.take()
+        if not batch:
             return
-        batch, self._pending_use = self._pending_use, {}
 
         def write() -> None:
             with self._write_transaction() as conn:
-                conn.executemany(
-                    "UPDATE access_keys SET last_used_at = ?1"
-                    " WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
-                    [(when_us, key_id) for key_id, when_us in batch.items()],
-                )
+                write_usage(conn, batch)
 
         try:
             await self._in_writer(write)
         except BaseException:
-            for key_id, when_us in batch.items():
-                if self._pending_use.get(key_id, -1) < when_us:
-                    self._pending_use[key_id] = when_us
+            self._usage.restore(batch)
             raise
 
     async def run_flusher(self) -> None:
@@ -475,70 +410,10 @@ class IdentityStore:
         if self._closed:
             raise RuntimeError("IdentityStore is closed")
 
-    async def _in_writer(self, fn: Callable[[], _T]) -> _T:
-        if self._closed and fn != self._writer.close:
+    async def _in_writer(self, fn: Callable[[], _T], *, closing: bool = False) -> _T:
+        if self._closed and not closing:
             raise RuntimeError("IdentityStore is closed")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
-    def _write_transaction(self) -> _Transaction:
-        return _Transaction(self._writer)
-
-    def _insert_secret(
-        self, conn: sqlite3.Connection, key_id: str, secret: str, created: datetime
-    ) -> None:
-        conn.execute(
-            "INSERT INTO access_key_secrets (lookup_hash, key_id, secret_enc, created_at,"
-            " valid_until) VALUES (?, ?, ?, ?, NULL)",
-            (
-                self._keyring.lookup_hash(secret),
-                key_id,
-                self._keyring.box.seal(secret, aad=access_key_aad(key_id)),
-                to_micros(created),
-            ),
-        )
-
-
-def _blob(value: object) -> bytes:
-    if not isinstance(value, bytes):
-        raise TypeError(f"expected a BLOB column, got {type(value).__name__}")
-    return value
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error) on the writer thread."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._conn.execute("BEGIN IMMEDIATE")
-        return self._conn
-
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
-
-
-def _open_connections(
-    path: Path, keyring: Keyring
-) -> tuple[sqlite3.Connection, sqlite3.Connection]:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    writer = connect(path)
-    try:
-        migrate(writer, now_us=to_micros(utcnow()))
-        with _Transaction(writer) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE name = ?", (_FINGERPRINT,)).fetchone()
-            if row is None:
-                conn.execute(
-                    "INSERT INTO meta (name, value) VALUES (?, ?)",
-                    (_FINGERPRINT, keyring.fingerprint),
-                )
-            elif row[0] != keyring.fingerprint:
-                raise MasterKeyError(
-                    f"{path} was written under a different master key; set the original "
-                    "NFYIO_MASTER_KEY (or restore master.key) to read it"
-                )
-        reader = connect(path)
-    except BaseException:
-        writer.close()
-        raise
-    return reader, writer
+    def _write_transaction(self) -> Transaction:
+        return Transaction(self._writer)

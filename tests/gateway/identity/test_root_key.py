@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,3 +92,30 @@ async def test_admin_key_detection_follows_expiry_and_revocation(store: Identity
     assert not store.has_active_admin_key(T0 + timedelta(hours=1))
     await store.revoke_key(admin.id)
     assert not store.has_active_admin_key(T0)
+
+
+async def test_workers_starting_together_sync_the_root_key_once(
+    data_dir: Path, master_key: bytes
+) -> None:
+    stores = [await IdentityStore.open(data_dir, master_key) for _ in range(3)]
+    try:
+        roots = await asyncio.gather(
+            *(s.ensure_root_key(ROOT_ID, ROOT_SECRET, now=T0) for s in stores)
+        )
+        assert len({r.id for r in roots}) == 1
+        conn = sqlite3.connect(data_dir / "identity.db")
+        count = conn.execute("SELECT count(*) FROM access_key_secrets").fetchone()
+        conn.close()
+        assert count == (1,)
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_existing_key_with_the_root_id_becomes_the_root(store: IdentityStore) -> None:
+    await store.create_key(
+        "was a normal key", ["read:objects"], key_id=ROOT_ID, owner="u_1", buckets=["b1"]
+    )
+    root = await store.ensure_root_key(ROOT_ID, ROOT_SECRET, now=T0)
+    assert root.is_root and root.owner is None and root.buckets is None
+    assert root.scopes == frozenset({"admin"})
