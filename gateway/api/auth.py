@@ -25,9 +25,8 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="nfyio-gateway"'}
 
 async def authenticate(request: web.Request) -> Principal:
     """The caller of this request (cached on the request), or a 401 ``ApiError``."""
-    cached = request.get(PRINCIPAL)
-    if cached is not None:
-        return cached
+    if PRINCIPAL in request:
+        return request[PRINCIPAL]
     token: str | None = None
     authorization = request.headers.get("Authorization")
     if authorization is not None:
