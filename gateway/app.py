@@ -10,13 +10,13 @@ from pathlib import Path
 from aiohttp import web
 
 from backends.base import Backend
-from gateway.api import health
+from gateway.api import health, routes
 from gateway.api.errors import json_error_middleware
 from gateway.config import Config
 from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
 from gateway.s3.dispatch import handle, no_expect_handler
-from gateway.state import BACKEND, CONFIG, IDENTITY, TOKEN_VERIFIER
+from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER, Inflight
 
 log = logging.getLogger("nfyio.app")
 
@@ -56,6 +56,7 @@ class Shared:
         self.backend: Backend | None = None
         self.identity: IdentityStore | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self.inflight = Inflight()
         self._users = 0
 
     async def acquire(self) -> tuple[Backend, IdentityStore]:
@@ -63,7 +64,9 @@ class Shared:
             data_dir = self.config.data_dir
             data_dir.mkdir(parents=True, exist_ok=True)
             master = load_or_create_master_key(data_dir, self.config.auth.master_key)
-            self.identity = await IdentityStore.open(data_dir, master)
+            self.identity = await IdentityStore.open(
+                data_dir, master, flush_interval=self.config.auth.usage_flush_interval
+            )
             self.backend = make_backend(self.config)
             await self.backend.start()
             self._flusher = asyncio.create_task(self.identity.run_flusher())
@@ -87,6 +90,7 @@ class Shared:
 
 def _install(app: web.Application, shared: Shared) -> None:
     app[CONFIG] = shared.config
+    app[INFLIGHT] = shared.inflight
     app[TOKEN_VERIFIER] = None
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
@@ -113,4 +117,5 @@ def make_api_app(shared: Shared) -> web.Application:
     app = web.Application(middlewares=[json_error_middleware])
     _install(app, shared)
     health.add_routes(app)
+    routes.add_routes(app)
     return app

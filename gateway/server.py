@@ -34,6 +34,7 @@ async def serve(
     shared = Shared(config)
     tls = ssl_context(config)
     runners: list[web.AppRunner] = []
+    sites: list[web.TCPSite] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -55,10 +56,16 @@ async def serve(
                 runner, config.server.host, port, ssl_context=tls, reuse_port=reuse_port or None
             )
             await site.start()
+            sites.append(site)
         if ready is not None:
             ready()
         await stop.wait()
         log.info("shutting down: finishing in-flight requests")
+        for site in sites:
+            await site.stop()  # no new connections; open ones keep being served
+        timeout = config.server.shutdown_timeout
+        if not await shared.inflight.wait_idle(timeout):
+            log.warning("%d requests still running after %.0fs", shared.inflight.count, timeout)
     finally:
         for runner in reversed(runners):
             await runner.cleanup()

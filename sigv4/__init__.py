@@ -45,6 +45,7 @@ from sigv4.errors import (
 )
 from sigv4.modes import PayloadMode, payload_mode
 from sigv4.payload import PayloadPipeline, PayloadPlan, plan_payload
+from sigv4.presign_v2 import PresignedV2, parse_presigned_v2, verify_presigned_v2
 from sigv4.request import SignedRequest, get_header
 from sigv4.signing import (
     EMPTY_SHA256,
@@ -77,6 +78,7 @@ __all__ = [
     "PayloadMode",
     "PayloadPipeline",
     "PayloadPlan",
+    "PresignedV2",
     "RequestTimeTooSkewed",
     "SigV4Error",
     "SignatureDoesNotMatch",
@@ -94,6 +96,7 @@ __all__ = [
     "parse_auth",
     "parse_checksum_value",
     "parse_content_md5",
+    "parse_presigned_v2",
     "payload_mode",
     "plan_payload",
     "scope",
@@ -103,4 +106,5 @@ __all__ = [
     "trailer_string_to_sign",
     "uri_encode",
     "verify",
+    "verify_presigned_v2",
 ]

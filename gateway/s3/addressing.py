@@ -21,6 +21,12 @@ class Address:
     key: str | None
     raw_path: str
     raw_query: str
+    virtual_host: bool = False
+
+    @property
+    def bucket_path(self) -> str:
+        """``/bucket`` when the bucket came from the Host (SigV2 signs it in the path)."""
+        return f"/{self.bucket}" if self.virtual_host and self.bucket else ""
 
 
 def split_target(request_target: str) -> tuple[str, str]:
@@ -51,8 +57,8 @@ def parse_address(request_target: str, host: str | None, domain: str | None) -> 
             bucket = hostname[: -len(suffix)]
             key = _decode(rest)
             if not key:
-                return Address(Target.BUCKET, bucket, None, raw_path, raw_query)
-            return Address(Target.OBJECT, bucket, key, raw_path, raw_query)
+                return Address(Target.BUCKET, bucket, None, raw_path, raw_query, True)
+            return Address(Target.OBJECT, bucket, key, raw_path, raw_query, True)
     if not rest:
         return Address(Target.SERVICE, None, None, raw_path, raw_query)
     raw_bucket, slash, raw_key = rest.partition("/")

@@ -10,7 +10,15 @@ from gateway.auth.principal import ANONYMOUS, Principal
 from gateway.identity.store import IdentityStore
 from gateway.s3.errors import S3Error
 from gateway.state import TokenVerifier
-from sigv4 import SignatureDoesNotMatch, SignedRequest, VerifiedRequest, parse_auth, verify
+from sigv4 import (
+    SignatureDoesNotMatch,
+    SignedRequest,
+    VerifiedRequest,
+    parse_auth,
+    parse_presigned_v2,
+    verify,
+    verify_presigned_v2,
+)
 
 
 async def authenticate(
@@ -21,8 +29,28 @@ async def authenticate(
     now: datetime,
     *,
     max_skew: timedelta,
+    bucket_path: str = "",
 ) -> tuple[Principal, VerifiedRequest | None]:
-    """The caller and, for SigV4, the verified signature (needed for chunk signatures)."""
+    """The caller and, for SigV4, the verified signature (needed for chunk signatures).
+
+    ``bucket_path`` (``/bucket``) completes the SigV2 canonical resource of a
+    virtual-hosted request, whose path does not name the bucket.
+    """
+    legacy = parse_presigned_v2(signed)
+    if legacy is not None:
+        found = store.sigv4_secrets(legacy.access_key_id, now)
+        if found is None:
+            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": legacy.access_key_id})
+        key, secrets = found
+        for index, secret in enumerate(secrets):
+            try:
+                verify_presigned_v2(signed, legacy, secret, now, bucket_path=bucket_path)
+            except SignatureDoesNotMatch:
+                if index == len(secrets) - 1:
+                    raise
+                continue
+            store.record_use(key.id, now)
+            return key.principal(), None
     auth = parse_auth(signed)
     if auth is not None:
         found = store.sigv4_secrets(auth.access_key_id, now)

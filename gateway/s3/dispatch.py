@@ -25,7 +25,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.handlers import HANDLERS
 from gateway.s3.operations import Operation, resolve
 from gateway.s3.render import render_error, render_result
-from gateway.state import BACKEND, CONFIG, IDENTITY, TOKEN_VERIFIER
+from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
 from sigv4 import SignedRequest, SigV4Error
 
 log = logging.getLogger("nfyio.s3")
@@ -71,6 +71,15 @@ async def no_expect_handler(request: web.Request) -> None:
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
+    inflight = request.app[INFLIGHT]
+    inflight.enter()
+    try:
+        return await _handle(request)
+    finally:
+        inflight.leave()
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     request_id = new_request_id()
     config = request.app[CONFIG]
@@ -114,6 +123,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             request.app[TOKEN_VERIFIER],
             now,
             max_skew=timedelta(seconds=config.s3.max_clock_skew_seconds),
+            bucket_path=address.bucket_path,
         )
         principal_name = principal.subject
         _authorize(principal, operation, address, headers)

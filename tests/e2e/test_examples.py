@@ -129,16 +129,9 @@ def test_aws_cli_script(example_gateway: Gateway, tmp_path: Path) -> None:
     assert _bucket_gone(example_gateway, bucket)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=urllib.error.HTTPError,
-    reason="boto3's default presigned URL is SigV2 (AWSAccessKeyId/Signature/Expires); the "
-    "gateway verifies SigV4 only and answers 400 InvalidRequest, so examples must set "
-    "signature_version='s3v4'",
-)
 def test_boto3_default_presigned_url(gateway: Gateway) -> None:
-    """What a boto3 user gets without ``signature_version='s3v4'`` (AWS S3, MinIO and Ceph
-    RGW accept these URLs)."""
+    """What a boto3 user gets without ``signature_version='s3v4'``: a SigV2 presigned URL,
+    which AWS S3 accepts and so does the gateway (GET and PUT; expired and tampered refused)."""
     bucket = f"ex-v2-{uuid.uuid4().hex[:12]}"
     gateway.client().create_bucket(Bucket=bucket)
     s3 = boto3.client(
@@ -154,3 +147,21 @@ def test_boto3_default_presigned_url(gateway: Gateway) -> None:
     assert "AWSAccessKeyId=" in url  # botocore's legacy default
     with urllib.request.urlopen(url, timeout=30) as response:
         assert response.read() == b"sigv2"
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "up.txt"})
+    request = urllib.request.Request(put_url, data=b"uploaded", method="PUT")
+    request.add_header("Content-Type", "")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+    assert s3.get_object(Bucket=bucket, Key="up.txt")["Body"].read() == b"uploaded"
+    tampered = url.replace("k.txt", "up.txt")
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(tampered, timeout=30)
+    assert denied.value.code == 403
+    assert b"<Code>SignatureDoesNotMatch</Code>" in denied.value.read()
+    expired = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k.txt"}, ExpiresIn=-10
+    )
+    with pytest.raises(urllib.error.HTTPError) as late:
+        urllib.request.urlopen(expired, timeout=30)
+    assert late.value.code == 403
+    assert b"<Code>AccessDenied</Code>" in late.value.read()

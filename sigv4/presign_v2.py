@@ -1,0 +1,167 @@
+"""Legacy (Signature Version 2) presigned URLs: ``?AWSAccessKeyId=&Expires=&Signature=``.
+
+boto3's ``generate_presigned_url`` and aws-cli v1's ``s3 presign`` still produce these by
+default, and AWS S3 still accepts them, so the gateway verifies them too. Only the query
+form is accepted; SigV2 ``Authorization: AWS ...`` headers are refused by ``parse_auth``.
+
+String to sign (AWS "Signing and authenticating REST requests", query string variant)::
+
+    HTTP-Verb \\n Content-MD5 \\n Content-Type \\n Expires \\n
+    CanonicalizedAmzHeaders CanonicalizedResource
+
+signed with HMAC-SHA1 and base64-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+from sigv4.errors import AccessDenied, AuthorizationQueryParametersError, SignatureDoesNotMatch
+from sigv4.request import SignedRequest, get_header, query_pairs
+
+__all__ = [
+    "PresignedV2",
+    "canonical_resource_v2",
+    "parse_presigned_v2",
+    "string_to_sign_v2",
+    "verify_presigned_v2",
+]
+
+# Query parameters that are part of the canonical resource (as botocore signs them).
+SUBRESOURCES = frozenset(
+    {
+        "accelerate",
+        "acl",
+        "analytics",
+        "cors",
+        "defaultObjectAcl",
+        "delete",
+        "inventory",
+        "lifecycle",
+        "location",
+        "logging",
+        "metrics",
+        "notification",
+        "object-lock",
+        "partNumber",
+        "policy",
+        "replication",
+        "requestPayment",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "response-content-language",
+        "response-content-type",
+        "response-expires",
+        "restore",
+        "select",
+        "select-type",
+        "storageClass",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versionId",
+        "versioning",
+        "versions",
+        "website",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedV2:
+    access_key_id: str
+    signature: str
+    expires: int
+
+
+def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
+    """The SigV2 presign claims of ``request``, or None when it has none."""
+    if "AWSAccessKeyId" not in request.raw_query:
+        return None
+    params: dict[str, str] = {}
+    for name, value in query_pairs(request.raw_query):
+        params.setdefault(unquote(name), unquote(value))
+    if "AWSAccessKeyId" not in params or "Signature" not in params:
+        return None
+    try:
+        expires = int(params.get("Expires", ""))
+    except ValueError as exc:
+        raise AuthorizationQueryParametersError(
+            "Query-string authentication requires the Signature, Expires and AWSAccessKeyId "
+            "parameters"
+        ) from exc
+    return PresignedV2(params["AWSAccessKeyId"], params["Signature"], expires)
+
+
+def canonical_resource_v2(raw_path: str, raw_query: str) -> str:
+    """The path as sent plus the subresources in the query, sorted by name, values decoded.
+
+    ``name`` and ``name=`` differ (as botocore signs them).
+    """
+    selected: list[tuple[str, str]] = []
+    for piece in raw_query.split("&"):
+        name, eq, value = piece.partition("=")
+        if name in SUBRESOURCES:
+            selected.append((name, f"{name}={unquote(value)}" if eq else name))
+    selected.sort(key=lambda item: item[0])
+    if not selected:
+        return raw_path
+    return raw_path + "?" + "&".join(rendered for _, rendered in selected)
+
+
+def string_to_sign_v2(request: SignedRequest, expires: int, *, bucket_path: str = "") -> str:
+    """The SigV2 query-auth string to sign. ``bucket_path`` prefixes the path for
+    virtual-hosted requests (``/bucket``)."""
+    query = {unquote(n).lower(): unquote(v) for n, v in query_pairs(request.raw_query)}
+    content_md5 = get_header(request.headers, "content-md5") or query.get("content-md5", "")
+    content_type = get_header(request.headers, "content-type") or query.get("content-type", "")
+    amz: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower.startswith("x-amz-"):
+            amz.setdefault(lower, []).append(value.strip())
+    for name, value in query.items():
+        if name.startswith("x-amz-") and name not in amz:
+            amz[name] = [value.strip()]
+    lines = [request.method.upper(), content_md5.strip(), content_type.strip(), str(expires)]
+    lines += [f"{name}:{','.join(values)}" for name, values in sorted(amz.items())]
+    lines.append(canonical_resource_v2(bucket_path + request.raw_path, request.raw_query))
+    return "\n".join(lines)
+
+
+def verify_presigned_v2(
+    request: SignedRequest,
+    auth: PresignedV2,
+    secret: str,
+    now: datetime,
+    *,
+    bucket_path: str = "",
+) -> None:
+    """Raise ``AccessDenied`` for an expired URL or ``SignatureDoesNotMatch``."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    if now.timestamp() > auth.expires:
+        raise AccessDenied(
+            "Request has expired",
+            extra={
+                "Expires": datetime.fromtimestamp(auth.expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ServerTime": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
+    text = string_to_sign_v2(request, auth.expires, bucket_path=bucket_path)
+    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
+    expected = base64.b64encode(digest).decode("ascii")
+    if not hmac.compare_digest(expected.encode(), auth.signature.encode()):
+        raise SignatureDoesNotMatch(
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your key and signing method.",
+            extra={"AWSAccessKeyId": auth.access_key_id, "StringToSign": text},
+            string_to_sign=text,
+        )
