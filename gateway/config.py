@@ -75,6 +75,12 @@ class AuthConfig:
     issuer: str | None = None
     audience: str = "nfyio-gateway"
     jwt_leeway: int = 30
+    throttle_failures: int = 5
+    """Failed password logins (per username and per client address) before backoff."""
+    throttle_base_delay: float = 1.0
+    throttle_max_delay: float = 900.0
+    usage_flush_interval: float = 5.0
+    """Seconds between batched writes of access keys' ``last_used_at``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,8 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "NFYIO_UPSTREAM_BUCKET_PREFIX": ("backend", "bucket_prefix"),
     "NFYIO_UPSTREAM_ADDRESSING_STYLE": ("backend", "addressing_style"),
     "NFYIO_UPSTREAM_CHECKSUMS": ("backend", "request_checksum_calculation"),
+    "NFYIO_UPSTREAM_REQUEST_CHECKSUM_CALCULATION": ("backend", "request_checksum_calculation"),
+    "NFYIO_UPSTREAM_RESPONSE_CHECKSUM_VALIDATION": ("backend", "response_checksum_validation"),
     "NFYIO_ROOT_ACCESS_KEY": ("auth", "root_access_key"),
     "NFYIO_ROOT_SECRET_KEY": ("auth", "root_secret_key"),
     "NFYIO_MASTER_KEY": ("auth", "master_key"),
@@ -184,6 +192,8 @@ def load_config(
             config = _apply(config, section, {name: value}, "command line")
     if config.backend.type not in {"filesystem", "s3"}:
         raise ConfigError(f"backend.type must be 'filesystem' or 's3', not {config.backend.type!r}")
+    if config.auth.usage_flush_interval <= 0:
+        raise ConfigError("auth.usage_flush_interval must be positive")
     if bool(config.server.tls_cert) != bool(config.server.tls_key):
         raise ConfigError("server.tls_cert and server.tls_key go together")
     return config

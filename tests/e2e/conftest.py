@@ -65,3 +65,36 @@ def bucket(s3: Any) -> str:
     name = f"e2e-{uuid.uuid4().hex[:16]}"
     s3.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="session")
+def moto_upstream() -> Iterator[str]:
+    """moto's S3 server standing in for an upstream store (emulator: never an auth oracle)."""
+    from tests.backends.upstream_server import start_moto
+
+    server = start_moto()
+    yield server.endpoint_url
+    server.stop()
+
+
+def upstream_env(endpoint: str) -> dict[str, str]:
+    return {
+        "NFYIO_BACKEND": "s3",
+        "NFYIO_UPSTREAM_ENDPOINT": endpoint,
+        "NFYIO_UPSTREAM_ACCESS_KEY_ID": "upstream-access-key",
+        "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": "upstream-secret-key",
+        "NFYIO_UPSTREAM_REGION": "us-east-1",
+    }
+
+
+@pytest.fixture(scope="session")
+def upstream_gateway(
+    tmp_path_factory: pytest.TempPathFactory, moto_upstream: str
+) -> Iterator[Gateway]:
+    """The gateway with the s3 backend in front of moto (plain HTTP)."""
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-upstream")) / "data",
+        extra_env=upstream_env(moto_upstream),
+    )
+    yield running
+    running.stop()

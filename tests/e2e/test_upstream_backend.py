@@ -1,0 +1,82 @@
+"""The gateway in front of an upstream S3 store (moto): health, readiness, outages."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.conftest import upstream_env
+from tests.e2e.gateway_process import Gateway, free_port, start_gateway
+
+
+def _get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_health_reports_the_s3_backend(upstream_gateway: Gateway) -> None:
+    status, body = _get(f"{upstream_gateway.api_url}/health")
+    assert status == 200
+    assert body["backend"] == "s3"
+    assert body["upstream"] == "ok"
+    assert _get(f"{upstream_gateway.api_url}/ready")[0] == 200
+
+
+def test_objects_round_trip_through_the_upstream(
+    upstream_gateway: Gateway, moto_upstream: str
+) -> None:
+    import boto3
+
+    s3 = upstream_gateway.client()
+    bucket = f"up-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="dir/a b.txt", Body=b"upstream bytes", Metadata={"k": "v"})
+    got = s3.get_object(Bucket=bucket, Key="dir/a b.txt")
+    assert got["Body"].read() == b"upstream bytes"
+    assert got["Metadata"] == {"k": "v"}
+    # the bytes really live upstream, written with the gateway's own credentials
+    direct = boto3.client(
+        "s3",
+        endpoint_url=moto_upstream,
+        aws_access_key_id="upstream-access-key",
+        aws_secret_access_key="upstream-secret-key",
+        region_name="us-east-1",
+    )
+    assert direct.get_object(Bucket=bucket, Key="dir/a b.txt")["Body"].read() == b"upstream bytes"
+    page = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["dir/"]
+    with pytest.raises(ClientError) as missing:
+        s3.get_object(Bucket=bucket, Key="nope")
+    assert missing.value.response["Error"]["Code"] == "NoSuchKey"
+    with pytest.raises(ClientError) as not_empty:
+        s3.delete_bucket(Bucket=bucket)
+    assert not_empty.value.response["Error"]["Code"] == "BucketNotEmpty"
+
+
+def test_upstream_outage_is_503_and_not_ready(tmp_path: Path) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    gw = start_gateway(tmp_path / "data", extra_env=upstream_env(closed))
+    try:
+        status, body = _get(f"{gw.api_url}/ready")
+        assert status == 503
+        status, body = _get(f"{gw.api_url}/health")
+        assert body["upstream"] == "unavailable"
+        s3 = gw.client()
+        with pytest.raises(ClientError) as outage:
+            s3.list_buckets()
+        error = outage.value.response
+        assert error["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert error["Error"]["Code"] in {"ServiceUnavailable", "SlowDown"}
+        assert "Traceback" not in gw.log()
+    finally:
+        gw.stop()
