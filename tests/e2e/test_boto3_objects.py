@@ -290,3 +290,35 @@ def test_conditional_write_not_silently_ignored(s3: Any, bucket: str) -> None:
     )
     assert exc is not None
     _assert_untouched(s3, bucket)
+
+
+def test_transport_checksum_path(s3: Any, bucket: str, any_gateway: Gateway) -> None:
+    """Prove which upload path each transport takes: HTTPS sends aws-chunked bodies with a
+    checksum trailer, HTTP a checksum header."""
+    sent: list[dict[str, str]] = []
+
+    def capture(request: Any, **_: Any) -> None:
+        sent.append(
+            {
+                k.lower(): v.decode() if isinstance(v, bytes) else v
+                for k, v in request.headers.items()
+            }
+        )
+
+    s3.meta.events.register("before-send.s3.PutObject", capture)
+    data = b"transport" * 1000
+    s3.put_object(Bucket=bucket, Key="t", Body=data, ContentEncoding="gzip")
+    headers = sent[-1]
+    if any_gateway.scheme == "https":
+        assert headers["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+        assert headers["x-amz-trailer"] == "x-amz-checksum-crc32"
+        assert "aws-chunked" in headers["content-encoding"]
+    else:
+        assert "x-amz-checksum-crc32" in headers
+        assert "x-amz-trailer" not in headers
+    got = s3.get_object(Bucket=bucket, Key="t")
+    assert got["Body"].read() == data
+    assert got["ContentEncoding"] == "gzip"
+    assert got["ContentLength"] == len(data)
+    head = s3.head_object(Bucket=bucket, Key="t", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == expected_checksum("CRC32", data)
