@@ -36,6 +36,11 @@ def make_backend(config: Config) -> Backend:
                 bucket_prefix=b.bucket_prefix,
                 request_checksum_calculation=b.request_checksum_calculation,
                 response_checksum_validation=b.response_checksum_validation,
+                connect_timeout=b.connect_timeout,
+                read_timeout=b.read_timeout,
+                max_pool_connections=b.max_pool_connections,
+                spool_threshold=b.spool_threshold,
+                checksum_copy_max=b.checksum_copy_max,
             )
         )
     from backends.filesystem import FilesystemBackend

@@ -63,6 +63,11 @@ class BackendConfig:
     bucket_prefix: str = ""
     request_checksum_calculation: str = "when_required"
     response_checksum_validation: str = "when_required"
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_pool_connections: int = 64
+    spool_threshold: int = 8 * 1024 * 1024
+    checksum_copy_max: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,11 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "NFYIO_UPSTREAM_CHECKSUMS": ("backend", "request_checksum_calculation"),
     "NFYIO_UPSTREAM_REQUEST_CHECKSUM_CALCULATION": ("backend", "request_checksum_calculation"),
     "NFYIO_UPSTREAM_RESPONSE_CHECKSUM_VALIDATION": ("backend", "response_checksum_validation"),
+    "NFYIO_UPSTREAM_CONNECT_TIMEOUT": ("backend", "connect_timeout"),
+    "NFYIO_UPSTREAM_READ_TIMEOUT": ("backend", "read_timeout"),
+    "NFYIO_UPSTREAM_MAX_POOL_CONNECTIONS": ("backend", "max_pool_connections"),
+    "NFYIO_UPSTREAM_SPOOL_THRESHOLD": ("backend", "spool_threshold"),
+    "NFYIO_UPSTREAM_CHECKSUM_COPY_MAX": ("backend", "checksum_copy_max"),
     "NFYIO_ROOT_ACCESS_KEY": ("auth", "root_access_key"),
     "NFYIO_ROOT_SECRET_KEY": ("auth", "root_secret_key"),
     "NFYIO_MASTER_KEY": ("auth", "master_key"),
@@ -194,6 +204,13 @@ def load_config(
         raise ConfigError(f"backend.type must be 'filesystem' or 's3', not {config.backend.type!r}")
     if config.auth.usage_flush_interval <= 0:
         raise ConfigError("auth.usage_flush_interval must be positive")
+    if config.backend.type == "s3" and not (
+        config.backend.access_key_id and config.backend.secret_access_key
+    ):
+        raise ConfigError(
+            "backend.type = 's3' needs backend.access_key_id and backend.secret_access_key "
+            "(NFYIO_UPSTREAM_ACCESS_KEY_ID / NFYIO_UPSTREAM_SECRET_ACCESS_KEY)"
+        )
     if bool(config.server.tls_cert) != bool(config.server.tls_key):
         raise ConfigError("server.tls_cert and server.tls_key go together")
     return config

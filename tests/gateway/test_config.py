@@ -55,6 +55,7 @@ def test_backend_env_names() -> None:
         ("[server]\ns3_port = 'abc'\n", {}, "invalid value"),
         ("", {"NFYIO_FSYNC": "maybe"}, "invalid value"),
         ("", {"NFYIO_BACKEND": "tape"}, "backend.type"),
+        ("", {"NFYIO_BACKEND": "s3"}, "NFYIO_UPSTREAM_ACCESS_KEY_ID"),
         ("", {"NFYIO_TLS_CERT": "/x.pem"}, "tls_key"),
         ("[server\n", {}, "cannot read"),
     ],
