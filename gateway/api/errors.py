@@ -41,6 +41,8 @@ _HTTP_CODES = {
     415: "UnsupportedMediaType",
 }
 
+_KEPT_HEADERS = frozenset({"Allow", "WWW-Authenticate", "Retry-After"})
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -56,7 +58,9 @@ async def json_error_middleware(request: web.Request, handler: Handler) -> web.S
         code = _HTTP_CODES.get(
             exc.status, "InvalidRequest" if exc.status < 500 else "InternalError"
         )
-        return error_response(ApiError(exc.status, code, exc.reason))
+        # Keep the headers that belong to the status (405's Allow, 401's challenge).
+        headers = {k: v for k, v in exc.headers.items() if k in _KEPT_HEADERS}
+        return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)
         return error_response(ApiError(500, "InternalError", "Internal server error"))

@@ -1,0 +1,134 @@
+"""``/v1/buckets``: list (with optional statistics), create and delete buckets.
+
+Through the same backend as the S3 listener, with the same bucket-name rules and the
+caller's bucket limits (a limited key sees only its buckets; others are ``AccessDenied``).
+Versioning is not implemented: ``"versioning": true`` answers 501 ``NotImplemented``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from aiohttp import web
+
+from backends.errors import BackendError
+from backends.types import BucketInfo
+from gateway.api.auth import require_scope
+from gateway.api.errors import ApiError
+from gateway.api.keys import iso
+from gateway.api.validation import (
+    invalid,
+    optional_bool,
+    query_bool,
+    read_json_object,
+    required_str,
+)
+from gateway.auth.principal import Principal
+from gateway.auth.scopes import READ_BUCKETS, WRITE_BUCKETS
+from gateway.s3.addressing import valid_bucket_name
+from gateway.state import BACKEND, CONFIG
+
+__all__ = ["add_routes", "bucket_json"]
+
+_BACKEND_ERRORS: dict[str, tuple[int, str, str]] = {
+    "NoSuchBucket": (404, "NotFound", "No such bucket"),
+    "BucketNotEmpty": (409, "Conflict", "The bucket is not empty"),
+    "BucketAlreadyOwnedByYou": (409, "Conflict", "The bucket already exists"),
+    "BucketAlreadyExists": (409, "Conflict", "The bucket name is not available"),
+    "NotImplemented": (501, "NotImplemented", "Not implemented by this storage backend"),
+    "ServiceUnavailable": (503, "ServiceUnavailable", "The storage backend is unavailable"),
+    "SlowDown": (503, "ServiceUnavailable", "The storage backend asks to slow down"),
+}
+
+
+def _raise_backend(exc: BackendError, bucket: str) -> NoReturn:
+    mapped = _BACKEND_ERRORS.get(exc.code)
+    if mapped is None:
+        raise exc
+    status, code, message = mapped
+    headers = {"Retry-After": "5"} if status == 503 else None
+    raise ApiError(status, code, message, {"bucket": bucket}, headers=headers) from exc
+
+
+def bucket_json(info: BucketInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "created_at": iso(info.created_at),
+        "region": info.region,
+    }
+
+
+def _check_allowed(principal: Principal, bucket: str) -> None:
+    if not principal.allows_bucket(bucket):
+        raise ApiError(
+            403,
+            "AccessDenied",
+            "Your credential is limited to other buckets",
+            {"bucket": bucket},
+        )
+
+
+async def list_buckets(request: web.Request) -> web.Response:
+    principal = await require_scope(request, READ_BUCKETS)
+    stats = query_bool(request, "stats")
+    backend = request.app[BACKEND]
+    try:
+        infos = [b for b in await backend.list_buckets() if principal.allows_bucket(b.name)]
+    except BackendError as exc:
+        _raise_backend(exc, "")
+    result = []
+    for info in sorted(infos, key=lambda b: b.name):
+        item = bucket_json(info)
+        if stats:
+            try:
+                item["object_count"], item["size_bytes"] = await backend.bucket_stats(info.name)
+            except BackendError as exc:
+                if exc.code == "NoSuchBucket":  # deleted meanwhile
+                    continue
+                _raise_backend(exc, info.name)
+        result.append(item)
+    return web.json_response({"buckets": result})
+
+
+async def create_bucket(request: web.Request) -> web.Response:
+    principal = await require_scope(request, WRITE_BUCKETS)
+    body = await read_json_object(request, allowed=("name", "versioning"))
+    name = required_str(body, "name")
+    if not valid_bucket_name(name):
+        raise invalid(
+            "name",
+            "Bucket names are 3-63 characters of a-z, 0-9, '.' and '-', start and end "
+            "with a letter or digit, and are not IP addresses",
+        )
+    if optional_bool(body, "versioning"):
+        raise ApiError(
+            501,
+            "NotImplemented",
+            "Bucket versioning is not implemented; omit 'versioning' or send false",
+            {"field": "versioning"},
+        )
+    _check_allowed(principal, name)
+    try:
+        info = await request.app[BACKEND].create_bucket(name, region=request.app[CONFIG].s3.region)
+    except BackendError as exc:
+        _raise_backend(exc, name)
+    return web.json_response(bucket_json(info), status=201)
+
+
+async def delete_bucket(request: web.Request) -> web.Response:
+    principal = await require_scope(request, WRITE_BUCKETS)
+    name = request.match_info["name"]
+    _check_allowed(principal, name)
+    if not valid_bucket_name(name):
+        raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    try:
+        await request.app[BACKEND].delete_bucket(name)
+    except BackendError as exc:
+        _raise_backend(exc, name)
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/buckets", list_buckets, allow_head=False)
+    app.router.add_post("/v1/buckets", create_bucket)
+    app.router.add_delete("/v1/buckets/{name}", delete_bucket)

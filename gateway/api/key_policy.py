@@ -1,0 +1,136 @@
+"""Who may see and manage which access keys, and what a caller may mint.
+
+The rule: no request yields a credential with more rights than its caller.
+
+- ``admin`` sees and manages every key; anyone else sees and manages the keys it created
+  (``owner`` = its key id or user id) and the key it is calling with.
+- Scopes: every requested scope must be granted by the caller's scopes (``admin`` grants
+  all; ``write:objects`` grants ``delete:objects``).
+- Buckets: a caller limited to bucket patterns mints only keys limited to patterns inside
+  them; omitting ``buckets`` inherits the caller's limits.
+- Expiry: a caller authenticated by an expiring access key mints only keys that expire no
+  later; omitting ``expires_at`` inherits the caller's expiry. (A user's token expiry is
+  the session's, not the user's, so it does not cap keys made with a token.)
+- Rotation hands out a new secret, so it is checked like minting that key again.
+- The root key belongs to the environment: never revoked or rotated through the API.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from datetime import datetime
+
+from gateway.api.errors import ApiError
+from gateway.auth.principal import Principal
+from gateway.auth.scopes import ADMIN
+from gateway.identity.models import AccessKey
+
+__all__ = ["Grant", "can_see", "check_grant", "check_rotatable", "pattern_within"]
+
+_WILDCARDS = frozenset("*?[")
+
+
+def can_see(principal: Principal, key: AccessKey) -> bool:
+    if principal.has_scope(ADMIN):
+        return True
+    return key.owner == principal.subject or key.id == principal.key_id
+
+
+def pattern_within(inner: str, outer: str) -> bool:
+    """Whether every bucket ``inner`` matches is also matched by ``outer`` (conservative:
+    ``False`` when unsure). Handles names, equal patterns and ``prefix*`` outers."""
+    if inner == outer or outer == "*":
+        return True
+    if not _WILDCARDS & set(inner):
+        return fnmatch.fnmatchcase(inner, outer)
+    if outer.endswith("*") and not _WILDCARDS & set(outer[:-1]):
+        literal = inner[: min(inner.index(c) for c in _WILDCARDS if c in inner)]
+        return literal.startswith(outer[:-1])
+    return False
+
+
+class Grant:
+    """The buckets and expiry a new key gets once checked against its creator."""
+
+    __slots__ = ("buckets", "expires_at")
+
+    def __init__(self, buckets: tuple[str, ...] | None, expires_at: datetime | None) -> None:
+        self.buckets = buckets
+        self.expires_at = expires_at
+
+
+def _caps_expiry(principal: Principal) -> datetime | None:
+    return principal.expires_at if principal.kind == "key" else None
+
+
+def check_grant(
+    principal: Principal,
+    scopes: Sequence[str],
+    buckets: Sequence[str] | None,
+    expires_at: datetime | None,
+) -> Grant:
+    """Refuse (403) a key the caller could not hold itself; fill inherited limits."""
+    for scope in sorted(scopes):
+        if not principal.has_scope(scope):
+            raise ApiError(
+                403,
+                "ScopeRequired",
+                f"You cannot grant the '{scope}' scope: your credential does not hold it",
+                {"required_scope": scope, "field": "scopes"},
+            )
+    effective_buckets = None if buckets is None else tuple(buckets)
+    if principal.buckets is not None:
+        if effective_buckets is None:
+            effective_buckets = principal.buckets
+        outside = [
+            b
+            for b in effective_buckets
+            if not any(pattern_within(b, mine) for mine in principal.buckets)
+        ]
+        if outside:
+            raise ApiError(
+                403,
+                "AccessDenied",
+                "The requested buckets are outside your credential's bucket limits",
+                {"field": "buckets"},
+            )
+    cap = _caps_expiry(principal)
+    effective_expiry = expires_at
+    if cap is not None:
+        if effective_expiry is None:
+            effective_expiry = cap
+        elif effective_expiry > cap:
+            raise ApiError(
+                403,
+                "AccessDenied",
+                "A key cannot outlive the key that creates it",
+                {"field": "expires_at"},
+            )
+    return Grant(effective_buckets, effective_expiry)
+
+
+def check_rotatable(principal: Principal, key: AccessKey) -> None:
+    """Rotating gives the caller ``key``'s new secret: refuse what minting would refuse."""
+    if key.is_root:
+        raise ApiError(
+            409,
+            "Conflict",
+            "The root key is managed by the environment (NFYIO_ROOT_ACCESS_KEY / "
+            "NFYIO_ROOT_SECRET_KEY) and cannot be rotated through the API",
+        )
+    grant = check_grant(principal, sorted(key.scopes), key.buckets, key.expires_at)
+    if key.buckets is None and grant.buckets is not None:
+        raise ApiError(
+            403,
+            "AccessDenied",
+            "The key is not limited to your buckets; you cannot rotate it",
+            {"field": "buckets"},
+        )
+    if key.expires_at is None and grant.expires_at is not None:
+        raise ApiError(
+            403,
+            "AccessDenied",
+            "The key outlives your credential; you cannot rotate it",
+            {"field": "expires_at"},
+        )

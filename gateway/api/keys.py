@@ -1,0 +1,202 @@
+"""``/v1/access-keys``: create, list, show, revoke and rotate access keys.
+
+Who may do what is :mod:`gateway.api.key_policy`. A secret appears in exactly two
+responses (create and rotate) and nowhere else: not in listings, errors or logs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api import key_policy
+from gateway.api.auth import authenticate
+from gateway.api.errors import ApiError
+from gateway.api.validation import (
+    invalid,
+    optional_datetime,
+    optional_int,
+    optional_str_list,
+    query_limit,
+    read_json_object,
+    required_str,
+)
+from gateway.auth.principal import Principal
+from gateway.auth.scopes import ADMIN, ALL_SCOPES, unknown_scopes
+from gateway.identity import keys as key_rules
+from gateway.identity.models import AccessKey
+from gateway.state import IDENTITY
+
+__all__ = ["MAX_GRACE_SECONDS", "add_routes", "iso", "key_json"]
+
+MAX_GRACE_SECONDS = 7 * 24 * 3600
+DEFAULT_PAGE = 50
+MAX_PAGE = 1000
+_CREATE_FIELDS = ("name", "scopes", "expires_at", "buckets")
+
+
+def iso(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def key_status(key: AccessKey, now: datetime) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def key_json(key: AccessKey, now: datetime) -> dict[str, Any]:
+    """A key as the API shows it: never its secret."""
+    return {
+        "id": key.id,
+        "access_key_id": key.id,
+        "name": key.name,
+        "scopes": sorted(key.scopes),
+        "buckets": None if key.buckets is None else list(key.buckets),
+        "created_at": iso(key.created_at),
+        "expires_at": iso(key.expires_at),
+        "last_used_at": iso(key.last_used_at),
+        "revoked_at": iso(key.revoked_at),
+        "owner": key.owner,
+        "root": key.is_root,
+        "status": key_status(key, now),
+    }
+
+
+def _with_secret(key: AccessKey, secret: str, now: datetime) -> dict[str, Any]:
+    body = key_json(key, now)
+    body["secret"] = secret
+    body["secret_access_key"] = secret
+    return body
+
+
+def _unique(field: str, items: list[str]) -> list[str]:
+    if len(set(items)) != len(items):
+        raise invalid(field, f"'{field}' contains duplicates")
+    return items
+
+
+def _parse_create(
+    body: dict[str, Any], now: datetime
+) -> tuple[str, list[str], list[str] | None, datetime | None]:
+    try:
+        name = key_rules.validate_name(required_str(body, "name"))
+    except ValueError as exc:
+        raise invalid("name", str(exc)) from None
+    scopes = optional_str_list(body, "scopes")
+    if scopes is None:
+        raise invalid("scopes", "'scopes' is required")
+    # Our own messages: a caller's value is never echoed (it might be a pasted secret).
+    if unknown_scopes(_unique("scopes", scopes)) or not scopes:
+        raise invalid(
+            "scopes", f"'scopes' must be a non-empty list of: {', '.join(sorted(ALL_SCOPES))}"
+        )
+    buckets = optional_str_list(body, "buckets")
+    if buckets is not None:
+        if not buckets:
+            raise invalid("buckets", "'buckets' must list at least one bucket (null: all)")
+        try:
+            key_rules.validate_buckets(_unique("buckets", buckets))
+        except ValueError:
+            raise invalid(
+                "buckets",
+                "'buckets' must list at most 100 bucket names or patterns"
+                " (a-z 0-9 . - and the wildcards * ? [ ] !)",
+            ) from None
+    expires_at = optional_datetime(body, "expires_at")
+    if expires_at is not None and expires_at <= now:
+        raise invalid("expires_at", "'expires_at' must be in the future")
+    return name, scopes, buckets, expires_at
+
+
+async def create_key(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    body = await read_json_object(request, allowed=_CREATE_FIELDS)
+    now = datetime.now(UTC)
+    name, scopes, buckets, expires_at = _parse_create(body, now)
+    grant = key_policy.check_grant(principal, scopes, buckets, expires_at)
+    key, secret = await request.app[IDENTITY].create_key(
+        name,
+        scopes,
+        expires_at=grant.expires_at,
+        buckets=grant.buckets,
+        owner=principal.subject,
+        now=now,
+    )
+    return web.json_response(_with_secret(key, secret, now), status=201)
+
+
+async def list_keys(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    cursor = request.query.get("cursor") or None
+    owner = None if principal.has_scope(ADMIN) else principal.subject
+    try:
+        page, next_cursor = request.app[IDENTITY].list_keys(owner=owner, limit=limit, cursor=cursor)
+    except ValueError:
+        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    now = datetime.now(UTC)
+    return web.json_response(
+        {"access_keys": [key_json(k, now) for k in page], "next_cursor": next_cursor}
+    )
+
+
+def _visible_key(request: web.Request, principal: Principal) -> AccessKey:
+    """The key named in the path, or 404 alike for unknown keys and others' keys."""
+    key_id = request.match_info["key_id"]
+    key = request.app[IDENTITY].get_key(key_id)
+    if key is None or not key_policy.can_see(principal, key):
+        raise ApiError(404, "NotFound", "No such access key", {"field": "key_id"})
+    return key
+
+
+async def get_key(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    key = _visible_key(request, principal)
+    return web.json_response(key_json(key, datetime.now(UTC)))
+
+
+async def revoke_key(request: web.Request) -> web.Response:
+    """Idempotent: revoking a revoked key answers 204 again."""
+    principal = await authenticate(request)
+    key = _visible_key(request, principal)
+    if key.is_root:
+        raise ApiError(
+            409,
+            "Conflict",
+            "The root key is managed by the environment (NFYIO_ROOT_ACCESS_KEY / "
+            "NFYIO_ROOT_SECRET_KEY) and cannot be revoked through the API",
+        )
+    await request.app[IDENTITY].revoke_key(key.id)
+    return web.Response(status=204)
+
+
+async def rotate_key(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    body = await read_json_object(request, allowed=("grace_seconds",), optional_body=True)
+    grace_seconds = optional_int(body, "grace_seconds", minimum=0, maximum=MAX_GRACE_SECONDS)
+    key = _visible_key(request, principal)
+    key_policy.check_rotatable(principal, key)
+    now = datetime.now(UTC)
+    grace = timedelta(seconds=grace_seconds or 0)
+    rotated = await request.app[IDENTITY].rotate_key(key.id, grace=grace, now=now)
+    if rotated is None:
+        raise ApiError(409, "Conflict", "The key is revoked or expired; it cannot be rotated")
+    new_key, secret = rotated
+    response = _with_secret(new_key, secret, now)
+    response["previous_secret_expires_at"] = iso(now + grace) if grace else None
+    return web.json_response(response)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/access-keys", create_key)
+    app.router.add_get("/v1/access-keys", list_keys, allow_head=False)
+    app.router.add_get("/v1/access-keys/{key_id}", get_key, allow_head=False)
+    app.router.add_delete("/v1/access-keys/{key_id}", revoke_key)
+    app.router.add_post("/v1/access-keys/{key_id}/rotate", rotate_key)

@@ -1,0 +1,36 @@
+"""``GET /v1/me``: who the caller is, as the gateway sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api.auth import authenticate
+from gateway.api.keys import iso
+from gateway.state import IDENTITY
+
+__all__ = ["add_routes", "me"]
+
+
+async def me(request: web.Request) -> web.Response:
+    principal = await authenticate(request)
+    body: dict[str, Any] = {
+        "kind": principal.kind,
+        "subject": principal.subject,
+        "key_id": principal.key_id,
+        "client_id": principal.client_id,
+        "scopes": sorted(principal.scopes),
+        "buckets": None if principal.buckets is None else list(principal.buckets),
+        "expires_at": iso(principal.expires_at),
+        "name": None,
+    }
+    if principal.key_id is not None:
+        key = request.app[IDENTITY].get_key(principal.key_id)
+        if key is not None:
+            body["name"] = key.name
+    return web.json_response(body)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/me", me, allow_head=False)

@@ -1,0 +1,299 @@
+"""The OpenAPI description of ``/v1/access-keys``, ``/v1/buckets`` and ``/v1/me``.
+
+Kept beside the handlers' rules: ``gateway/api/keys.py``, ``buckets.py``, ``me.py``,
+``validation.py`` and ``key_policy.py``. ``tests/e2e/test_openapi.py`` runs schemathesis
+against the live server so a difference fails the build.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.api.keys import DEFAULT_PAGE, MAX_GRACE_SECONDS, MAX_PAGE
+from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
+from gateway.auth.scopes import ALL_SCOPES
+
+__all__ = ["FRAGMENT"]
+
+_TIME = {"type": "string", "format": "date-time"}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_SCOPE = {"type": "string", "enum": sorted(ALL_SCOPES)}
+_BUCKET_PATTERN = {"type": "string", "pattern": r"^[a-z0-9.\-*?\[\]!]{1,63}$"}
+# The API's own rule for key names: printable, not blank (see keys.validate_name).
+_NAME = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": r"^[ -~]*[!-~][ -~]*$"}
+
+_SCHEMAS: dict[str, Any] = {
+    "AccessKey": {
+        "type": "object",
+        "required": [
+            "id",
+            "access_key_id",
+            "name",
+            "scopes",
+            "buckets",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "owner",
+            "root",
+            "status",
+        ],
+        "properties": {
+            "id": {"type": "string", "description": "Also the AWS access key id"},
+            "access_key_id": {"type": "string"},
+            "name": {"type": "string"},
+            "scopes": {"type": "array", "items": {"type": "string"}},
+            "buckets": {
+                "type": ["array", "null"],
+                "items": {"type": "string"},
+                "description": "Bucket names or * patterns; null: every bucket",
+            },
+            "created_at": _TIME,
+            "expires_at": _NULLABLE_TIME,
+            "last_used_at": {**_NULLABLE_TIME, "description": "Updated in batches"},
+            "revoked_at": _NULLABLE_TIME,
+            "owner": {"type": ["string", "null"], "description": "Creator key id or user"},
+            "root": {"type": "boolean", "description": "The environment's bootstrap key"},
+            "status": {"type": "string", "enum": ["active", "revoked", "expired"]},
+        },
+    },
+    "AccessKeyWithSecret": {
+        "allOf": [
+            ref("AccessKey"),
+            {
+                "type": "object",
+                "required": ["secret", "secret_access_key"],
+                "properties": {
+                    "secret": {"type": "string", "description": "Shown only in this response"},
+                    "secret_access_key": {"type": "string", "description": "Same as secret"},
+                    "previous_secret_expires_at": {
+                        **_NULLABLE_TIME,
+                        "description": "Rotation: end of the old secret's grace period",
+                    },
+                },
+            },
+        ]
+    },
+    "NewAccessKey": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "scopes"],
+        "properties": {
+            "name": _NAME,
+            "scopes": {"type": "array", "minItems": 1, "uniqueItems": True, "items": _SCOPE},
+            "expires_at": {**_TIME, "description": "RFC 3339 with a time zone, in the future"},
+            "buckets": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 100,
+                "uniqueItems": True,
+                "items": _BUCKET_PATTERN,
+                "description": "Omitted: every bucket (or the creator's own limits)",
+            },
+        },
+    },
+    "AccessKeyPage": {
+        "type": "object",
+        "required": ["access_keys", "next_cursor"],
+        "properties": {
+            "access_keys": {"type": "array", "items": ref("AccessKey")},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+    "Bucket": {
+        "type": "object",
+        "required": ["name", "created_at", "region"],
+        "properties": {
+            "name": {"type": "string"},
+            "created_at": _TIME,
+            "region": {"type": "string"},
+            "object_count": {"type": "integer", "minimum": 0},
+            "size_bytes": {"type": "integer", "minimum": 0},
+        },
+    },
+    "NewBucket": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"},
+            "versioning": {
+                "type": "boolean",
+                "description": "Only false is accepted (true: 501 NotImplemented)",
+            },
+        },
+    },
+    "Me": {
+        "type": "object",
+        "required": [
+            "kind",
+            "subject",
+            "key_id",
+            "client_id",
+            "scopes",
+            "buckets",
+            "expires_at",
+            "name",
+        ],
+        "properties": {
+            "kind": {"type": "string", "enum": ["key", "user", "client"]},
+            "subject": {"type": "string"},
+            "key_id": {"type": ["string", "null"]},
+            "client_id": {"type": ["string", "null"]},
+            "scopes": {"type": "array", "items": {"type": "string"}},
+            "buckets": {"type": ["array", "null"], "items": {"type": "string"}},
+            "expires_at": _NULLABLE_TIME,
+            "name": {"type": ["string", "null"]},
+        },
+    },
+}
+
+_KEY_ID = {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+_PATHS: dict[str, Any] = {
+    "/v1/access-keys": {
+        "post": {
+            "operationId": "createAccessKey",
+            "tags": ["access-keys"],
+            "summary": "Create an access key (its secret is shown once)",
+            "description": (
+                "Any caller may create keys; only with scopes it holds, within its own bucket "
+                "limits and (for an expiring key) expiry. Unknown fields are rejected."
+            ),
+            "requestBody": json_body(ref("NewAccessKey")),
+            "responses": {
+                "201": json_response("Created", ref("AccessKeyWithSecret")),
+                **errors(400, 401, 403, 413, 415),
+            },
+        },
+        "get": {
+            "operationId": "listAccessKeys",
+            "tags": ["access-keys"],
+            "summary": "List keys: all for admin, else those the caller created",
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_PAGE,
+                        "default": DEFAULT_PAGE,
+                    },
+                },
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": json_response("One page", ref("AccessKeyPage")),
+                **errors(400, 401),
+            },
+        },
+    },
+    "/v1/access-keys/{key_id}": {
+        "parameters": [_KEY_ID],
+        "get": {
+            "operationId": "getAccessKey",
+            "tags": ["access-keys"],
+            "summary": "One key (404 for keys the caller may not see)",
+            "responses": {"200": json_response("The key", ref("AccessKey")), **errors(401, 404)},
+        },
+        "delete": {
+            "operationId": "revokeAccessKey",
+            "tags": ["access-keys"],
+            "summary": "Revoke at once (idempotent); the root key answers 409",
+            "responses": {"204": {"description": "Revoked"}, **errors(401, 404, 409)},
+        },
+    },
+    "/v1/access-keys/{key_id}/rotate": {
+        "parameters": [_KEY_ID],
+        "post": {
+            "operationId": "rotateAccessKey",
+            "tags": ["access-keys"],
+            "summary": "New secret; the old one stays valid for grace_seconds (default 0)",
+            "requestBody": json_body(
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "grace_seconds": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": MAX_GRACE_SECONDS,
+                        }
+                    },
+                },
+                required=False,
+            ),
+            "responses": {
+                "200": json_response("Rotated", ref("AccessKeyWithSecret")),
+                **errors(400, 401, 403, 404, 409, 413, 415),
+            },
+        },
+    },
+    "/v1/buckets": {
+        "get": {
+            "operationId": "listBuckets",
+            "tags": ["buckets"],
+            "summary": "Buckets the caller may use (scope read:buckets)",
+            "parameters": [
+                {
+                    "name": "stats",
+                    "in": "query",
+                    "schema": {"type": "boolean", "default": False},
+                    "description": "Add object_count and size_bytes",
+                }
+            ],
+            "responses": {
+                "200": json_response(
+                    "Buckets",
+                    {
+                        "type": "object",
+                        "required": ["buckets"],
+                        "properties": {"buckets": {"type": "array", "items": ref("Bucket")}},
+                    },
+                ),
+                **errors(400, 401, 403, 501, 503),
+            },
+        },
+        "post": {
+            "operationId": "createBucket",
+            "tags": ["buckets"],
+            "summary": "Create a bucket (scope write:buckets)",
+            "requestBody": json_body(ref("NewBucket")),
+            "responses": {
+                "201": json_response("Created", ref("Bucket")),
+                **errors(400, 401, 403, 409, 413, 415, 501, 503),
+            },
+        },
+    },
+    "/v1/buckets/{name}": {
+        "delete": {
+            "operationId": "deleteBucket",
+            "tags": ["buckets"],
+            "summary": "Delete an empty bucket (scope write:buckets)",
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {"204": {"description": "Deleted"}, **errors(401, 403, 404, 409, 503)},
+        }
+    },
+    "/v1/me": {
+        "get": {
+            "operationId": "getMe",
+            "tags": ["identity"],
+            "summary": "Who the caller is: key or user, scopes, bucket limits, expiry",
+            "responses": {"200": json_response("The caller", ref("Me")), **errors(401)},
+        }
+    },
+}
+
+FRAGMENT = Fragment(
+    paths=_PATHS,
+    schemas=_SCHEMAS,
+    tags=(
+        {"name": "access-keys", "description": "API keys and AWS key pairs"},
+        {"name": "buckets", "description": "Buckets, through the storage backend"},
+        {"name": "identity", "description": "The caller"},
+    ),
+)

@@ -1,0 +1,141 @@
+"""Request bodies and query parameters of the ``/v1`` API, checked field by field.
+
+Rules (documented in ``docs/api.md``):
+
+- A body is JSON: a ``Content-Type`` other than ``application/json`` is 415
+  ``UnsupportedMediaType``; a body that does not parse, or is not an object, is 400
+  ``InvalidRequest``.
+- A field of the wrong type or value is 400 ``ValidationError`` with ``details.field``.
+- Unknown fields are rejected (``ValidationError`` naming the field): a misspelt
+  ``"scope"`` or ``"bucket"`` must not silently produce a key with more rights than meant.
+- Error messages never echo a submitted value (it might be a secret pasted by mistake).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api.errors import ApiError
+
+__all__ = [
+    "invalid",
+    "optional_bool",
+    "optional_datetime",
+    "optional_int",
+    "optional_str_list",
+    "query_bool",
+    "query_limit",
+    "read_json_object",
+    "required_str",
+]
+
+
+def invalid(field: str, message: str) -> ApiError:
+    return ApiError(400, "ValidationError", message, {"field": field})
+
+
+async def read_json_object(
+    request: web.Request, *, allowed: Iterable[str], optional_body: bool = False
+) -> dict[str, Any]:
+    """The request body as a JSON object whose keys are all in ``allowed``.
+
+    ``optional_body``: an empty body (any or no content type) reads as ``{}``.
+    """
+    raw = await request.read()
+    if optional_body and not raw.strip():
+        return {}
+    if request.content_type != "application/json":
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            "The request body must be JSON (Content-Type: application/json)",
+        )
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "InvalidRequest", "The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "InvalidRequest", "The request body must be a JSON object")
+    known = set(allowed)
+    for name in body:
+        if name not in known:
+            raise invalid(name, f"Unknown field; expected one of: {', '.join(sorted(known))}")
+    return body
+
+
+def required_str(body: Mapping[str, Any], field: str) -> str:
+    value = body.get(field)
+    if value is None:
+        raise invalid(field, f"'{field}' is required")
+    if not isinstance(value, str):
+        raise invalid(field, f"'{field}' must be a string")
+    return value
+
+
+def optional_str_list(body: Mapping[str, Any], field: str) -> list[str] | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise invalid(field, f"'{field}' must be an array of strings")
+    return value
+
+
+def optional_bool(body: Mapping[str, Any], field: str) -> bool | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise invalid(field, f"'{field}' must be true or false")
+    return value
+
+
+def optional_int(body: Mapping[str, Any], field: str, *, minimum: int, maximum: int) -> int | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(field, f"'{field}' must be an integer")
+    if not minimum <= value <= maximum:
+        raise invalid(field, f"'{field}' must be between {minimum} and {maximum}")
+    return value
+
+
+def optional_datetime(body: Mapping[str, Any], field: str) -> datetime | None:
+    """An RFC 3339 timestamp with a time zone (``2030-01-01T00:00:00Z``)."""
+    value = body.get(field)
+    if value is None:
+        return None
+    message = f"'{field}' must be an RFC 3339 date-time with a time zone"
+    if not isinstance(value, str) or len(value) > 64 or "T" not in value.upper():
+        raise invalid(field, message)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise invalid(field, message) from None
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise invalid(field, message)
+    return when
+
+
+def query_bool(request: web.Request, name: str) -> bool:
+    raw = request.query.get(name)
+    if raw is None or raw.lower() in {"false", "0", ""}:
+        return False
+    if raw.lower() in {"true", "1"}:
+        return True
+    raise invalid(name, f"'{name}' must be true or false")
+
+
+def query_limit(request: web.Request, *, default: int, maximum: int) -> int:
+    raw = request.query.get("limit")
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise invalid("limit", f"'limit' must be an integer from 1 to {maximum}")
+    return int(raw)
