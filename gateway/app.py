@@ -15,6 +15,7 @@ from gateway.api.errors import json_error_middleware
 from gateway.config import Config
 from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
+from gateway.oauth import routes as oauth_routes
 from gateway.s3.dispatch import handle, no_expect_handler
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER, Inflight
 
@@ -102,6 +103,7 @@ def _install(app: web.Application, shared: Shared) -> None:
         backend, identity = await shared.acquire()
         app[BACKEND] = backend
         app[IDENTITY] = identity
+        app[TOKEN_VERIFIER] = oauth_routes.make_verifier(identity, shared.config)
         yield
         await shared.release()
 
@@ -123,4 +125,5 @@ def make_api_app(shared: Shared) -> web.Application:
     _install(app, shared)
     health.add_routes(app)
     routes.add_routes(app)
+    oauth_routes.add_routes(app)
     return app

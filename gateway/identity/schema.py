@@ -76,6 +76,86 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             ON access_key_secrets (key_id) WHERE valid_until IS NULL
         """,
     ),
+    # 2: OAuth 2.0 - users, clients, sessions (refresh-token families), refresh tokens,
+    # revoked access tokens, JWT signing keys, password-grant throttle.
+    (
+        """
+        CREATE TABLE users (
+            id            TEXT PRIMARY KEY,                        -- usr_...
+            username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            password_hash TEXT NOT NULL,                           -- scrypt PHC string
+            scopes        TEXT NOT NULL,                           -- JSON array, sorted
+            created_at    INTEGER NOT NULL,
+            updated_at    INTEGER NOT NULL,
+            disabled_at   INTEGER
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE oauth_clients (
+            id          TEXT PRIMARY KEY,                          -- cl_...
+            name        TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,                             -- scrypt PHC string
+            grant_types TEXT NOT NULL,                             -- JSON array
+            scopes      TEXT NOT NULL,                             -- JSON array, sorted
+            created_at  INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        # A session is one login (password grant): the refresh-token family and every
+        # access token minted from it (their "sid" claim). Revoking it stops all of them.
+        """
+        CREATE TABLE oauth_sessions (
+            id             TEXT PRIMARY KEY,                       -- ses_...
+            user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            client_id      TEXT NOT NULL REFERENCES oauth_clients (id) ON DELETE CASCADE,
+            scopes         TEXT NOT NULL,                          -- JSON array granted at login
+            created_at     INTEGER NOT NULL,
+            expires_at     INTEGER NOT NULL,                       -- absolute cap of the family
+            revoked_at     INTEGER,
+            revoked_reason TEXT
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX oauth_sessions_by_user ON oauth_sessions (user_id)",
+        "CREATE INDEX oauth_sessions_by_client ON oauth_sessions (client_id)",
+        "CREATE INDEX oauth_sessions_by_expiry ON oauth_sessions (expires_at)",
+        """
+        CREATE TABLE refresh_tokens (
+            lookup_hash BLOB PRIMARY KEY,                          -- HMAC(lookup subkey, rt_...)
+            session_id  TEXT NOT NULL REFERENCES oauth_sessions (id) ON DELETE CASCADE,
+            created_at  INTEGER NOT NULL,
+            used_at     INTEGER                                    -- set when rotated
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id)",
+        """
+        CREATE TABLE revoked_access_tokens (
+            jti        TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL                            -- row is pruned after this
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE signing_keys (
+            kid         TEXT PRIMARY KEY,
+            algorithm   TEXT NOT NULL DEFAULT 'RS256',
+            private_enc BLOB NOT NULL,                             -- SecretBox(PKCS#8 PEM)
+            public_jwk  TEXT NOT NULL,                             -- JSON
+            created_at  INTEGER NOT NULL,
+            retired_at  INTEGER,                                   -- NULL = the active key
+            serve_until INTEGER                                    -- retired_at + overlap
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE UNIQUE INDEX signing_keys_one_active
+            ON signing_keys (algorithm) WHERE retired_at IS NULL
+        """,
+        """
+        CREATE TABLE auth_throttle (
+            bucket          TEXT PRIMARY KEY,                      -- user:<name> | ip:<address>
+            failures        INTEGER NOT NULL,
+            last_failure_at INTEGER NOT NULL,
+            blocked_until   INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

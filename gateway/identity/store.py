@@ -43,6 +43,7 @@ from typing import TypeVar
 
 from gateway.auth.scopes import ADMIN
 from gateway.identity import keys, root
+from gateway.identity.clients import ClientStore
 from gateway.identity.crypto import Keyring
 from gateway.identity.models import AccessKey, require_aware, to_micros, utcnow
 from gateway.identity.root import DuplicateKeyError
@@ -57,7 +58,11 @@ from gateway.identity.rows import (
     json_list,
 )
 from gateway.identity.schema import DB_FILE, Transaction, open_database
+from gateway.identity.signing_keys import SigningKeyStore
+from gateway.identity.throttle import ThrottleStore
+from gateway.identity.tokens import SessionStore
 from gateway.identity.usage import UsageBatch, write_usage
+from gateway.identity.users import UserStore
 
 __all__ = ["DuplicateKeyError", "IdentityStore"]
 
@@ -90,6 +95,12 @@ class IdentityStore:
         self.flush_interval = flush_interval
         self._usage = UsageBatch()
         self._closed = False
+        # OAuth 2.0 records, each in its own module, sharing these connections.
+        self.users = UserStore(self)
+        self.clients = ClientStore(self)
+        self.sessions = SessionStore(self)
+        self.signing_keys = SigningKeyStore(self)
+        self.throttle = ThrottleStore(self)
 
     def __repr__(self) -> str:
         return f"IdentityStore(path={str(self.path)!r})"
@@ -391,6 +402,28 @@ class IdentityStore:
                 await self.flush()
             except sqlite3.Error:
                 logger.exception("identity store: writing last_used_at failed; will retry")
+
+    # --- for the sub-stores (users, clients, sessions, signing_keys, throttle) ------------
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
+
+    def read_one(self, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
+        """One row from the reader connection (sync; one indexed SELECT)."""
+        return self._read_one(sql, params)
+
+    def read_all(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        return self._read_all(sql, params)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``fn(conn)`` inside one ``BEGIN IMMEDIATE`` transaction on the writer thread."""
+
+        def run() -> _T:
+            with self._write_transaction() as conn:
+                return fn(conn)
+
+        return await self._in_writer(run)
 
     # --- internals --------------------------------------------------------------------------
 

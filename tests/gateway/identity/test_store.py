@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.identity.crypto import DecryptionError, MasterKeyError
-from gateway.identity.schema import SchemaError
+from gateway.identity.schema import SCHEMA_VERSION, SchemaError
 from gateway.identity.store import DuplicateKeyError, IdentityStore
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -287,7 +287,8 @@ async def test_schema_version_recorded_and_reopen_is_idempotent(
         store = await IdentityStore.open(data_dir, master_key)
         await store.close()
     conn = raw(data_dir)
-    assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+    versions = conn.execute("SELECT version FROM schema_migrations").fetchall()
+    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 

@@ -1,0 +1,99 @@
+"""``/v1/clients``: OAuth clients (admin only). The secret is in the create response only.
+
+Deleting a client deletes its sessions: every token issued to it stops at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api.auth import require_scope
+from gateway.api.errors import ApiError
+from gateway.api.users import iso
+from gateway.api.validation import (
+    invalid,
+    optional_str_list,
+    query_limit,
+    read_json_object,
+    required_str,
+)
+from gateway.auth.scopes import ADMIN
+from gateway.identity import keys
+from gateway.identity.clients import DEFAULT_GRANT_TYPES, OAuthClient, validate_grant_types
+from gateway.state import IDENTITY
+
+__all__ = ["add_routes", "client_json"]
+
+
+def client_json(client: OAuthClient) -> dict[str, Any]:
+    return {
+        "client_id": client.id,
+        "name": client.name,
+        "grant_types": list(client.grant_types),
+        "scopes": sorted(client.scopes),
+        "created_at": iso(client.created_at),
+    }
+
+
+async def create_client(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    body = await read_json_object(request, allowed=("name", "grant_types", "scopes"))
+    name = required_str(body, "name")
+    grant_types = optional_str_list(body, "grant_types")
+    scopes = optional_str_list(body, "scopes")
+    if scopes is None:
+        raise invalid("scopes", "'scopes' is required")
+    for field, items in (("grant_types", grant_types or []), ("scopes", scopes)):
+        if len(set(items)) != len(items):
+            raise invalid(field, f"'{field}' lists a value twice")
+    checks: list[tuple[str, Any]] = [
+        ("name", lambda: keys.validate_name(name)),
+        ("grant_types", lambda: validate_grant_types(grant_types or DEFAULT_GRANT_TYPES)),
+        ("scopes", lambda: keys.validate_scopes(scopes)),
+    ]
+    for field, check in checks:
+        try:
+            check()
+        except (ValueError, TypeError) as exc:
+            raise invalid(field, str(exc)) from None
+    client, secret = await request.app[IDENTITY].clients.create(
+        name, grant_types=grant_types or DEFAULT_GRANT_TYPES, scopes=scopes
+    )
+    return web.json_response({**client_json(client), "client_secret": secret}, status=201)
+
+
+async def list_clients(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    limit = query_limit(request, default=50, maximum=1000)
+    cursor = request.query.get("cursor") or None
+    try:
+        page, next_cursor = request.app[IDENTITY].clients.list_page(limit=limit, cursor=cursor)
+    except ValueError:
+        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    return web.json_response(
+        {"clients": [client_json(c) for c in page], "next_cursor": next_cursor}
+    )
+
+
+async def get_client(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    client = request.app[IDENTITY].clients.get(request.match_info["client_id"])
+    if client is None:
+        raise ApiError(404, "NotFound", "No such client", {"field": "client_id"})
+    return web.json_response(client_json(client))
+
+
+async def delete_client(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    if not await request.app[IDENTITY].clients.delete(request.match_info["client_id"]):
+        raise ApiError(404, "NotFound", "No such client", {"field": "client_id"})
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/clients", create_client)
+    app.router.add_get("/v1/clients", list_clients, allow_head=False)
+    app.router.add_get("/v1/clients/{client_id}", get_client, allow_head=False)
+    app.router.add_delete("/v1/clients/{client_id}", delete_client)

@@ -1,0 +1,137 @@
+"""``/v1/users``: OAuth users (admin only).
+
+Disabling a user (``PATCH {"disabled": true}``), changing its password or deleting it
+revokes its sessions: its refresh tokens and access tokens stop at once. Scope changes
+apply at once too: a token's scopes are cut to what the user still holds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api.auth import require_scope
+from gateway.api.errors import ApiError
+from gateway.api.validation import (
+    invalid,
+    optional_bool,
+    optional_str_list,
+    query_limit,
+    read_json_object,
+    required_str,
+)
+from gateway.auth.scopes import ADMIN
+from gateway.identity.keys import validate_scopes
+from gateway.identity.users import DuplicateUserError, User, validate_password, validate_username
+from gateway.state import IDENTITY
+
+__all__ = ["add_routes", "iso", "user_json"]
+
+
+def iso(when: datetime | None) -> str | None:
+    if when is None:
+        return None
+    return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "scopes": sorted(user.scopes),
+        "disabled": not user.is_active,
+        "created_at": iso(user.created_at),
+        "updated_at": iso(user.updated_at),
+        "disabled_at": iso(user.disabled_at),
+    }
+
+
+def _checked(field: str, fn: Any, value: Any) -> Any:
+    try:
+        return fn(value)
+    except (ValueError, TypeError) as exc:
+        raise invalid(field, str(exc)) from None
+
+
+def _scopes(body: dict[str, Any], *, required: bool) -> list[str] | None:
+    scopes = optional_str_list(body, "scopes")
+    if scopes is None:
+        if required:
+            raise invalid("scopes", "'scopes' is required")
+        return None
+    if len(set(scopes)) != len(scopes):
+        raise invalid("scopes", "'scopes' lists a scope twice")
+    _checked("scopes", validate_scopes, scopes)
+    return scopes
+
+
+async def create_user(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    body = await read_json_object(request, allowed=("username", "password", "scopes"))
+    username = _checked("username", validate_username, required_str(body, "username"))
+    password = _checked("password", validate_password, required_str(body, "password"))
+    scopes = _scopes(body, required=True)
+    assert scopes is not None
+    try:
+        user = await request.app[IDENTITY].users.create(username, password, scopes)
+    except DuplicateUserError:
+        raise ApiError(409, "Conflict", "The username is taken", {"field": "username"}) from None
+    return web.json_response(user_json(user), status=201)
+
+
+async def list_users(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    limit = query_limit(request, default=50, maximum=1000)
+    cursor = request.query.get("cursor") or None
+    try:
+        page, next_cursor = request.app[IDENTITY].users.list_page(limit=limit, cursor=cursor)
+    except ValueError:
+        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    return web.json_response({"users": [user_json(u) for u in page], "next_cursor": next_cursor})
+
+
+def _user_or_404(request: web.Request) -> User:
+    user = request.app[IDENTITY].users.get(request.match_info["user_id"])
+    if user is None:
+        raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})
+    return user
+
+
+async def get_user(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    return web.json_response(user_json(_user_or_404(request)))
+
+
+async def update_user(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    body = await read_json_object(request, allowed=("disabled", "scopes", "password"))
+    disabled = optional_bool(body, "disabled")
+    scopes = _scopes(body, required=False)
+    password = body.get("password")
+    if password is not None:
+        if not isinstance(password, str):
+            raise invalid("password", "'password' must be a string")
+        _checked("password", validate_password, password)
+    user = await request.app[IDENTITY].users.update(
+        request.match_info["user_id"], disabled=disabled, scopes=scopes, password=password
+    )
+    if user is None:
+        raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})
+    return web.json_response(user_json(user))
+
+
+async def delete_user(request: web.Request) -> web.Response:
+    await require_scope(request, ADMIN)
+    if not await request.app[IDENTITY].users.delete(request.match_info["user_id"]):
+        raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/users", create_user)
+    app.router.add_get("/v1/users", list_users, allow_head=False)
+    app.router.add_get("/v1/users/{user_id}", get_user, allow_head=False)
+    app.router.add_patch("/v1/users/{user_id}", update_user)
+    app.router.add_delete("/v1/users/{user_id}", delete_user)

@@ -1,0 +1,163 @@
+"""OAuth clients (confidential only): name, scrypt secret hash, grant types, scopes.
+
+The secret (``cs_...``, 240 random bits) is returned once by :meth:`ClientStore.create`.
+Deleting a client deletes its sessions, so its refresh and access tokens stop at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import secrets
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from gateway.identity import keys
+from gateway.identity.columns import as_str, as_time, json_strs, new_id
+from gateway.identity.crypto import hash_password, verify_password
+from gateway.identity.models import to_micros, utcnow
+from gateway.identity.rows import decode_cursor, encode_cursor, json_list
+
+if TYPE_CHECKING:
+    from gateway.identity.store import IdentityStore
+
+__all__ = [
+    "CLIENT_ID_PREFIX",
+    "DEFAULT_GRANT_TYPES",
+    "GRANT_TYPES",
+    "ClientStore",
+    "OAuthClient",
+    "validate_grant_types",
+]
+
+CLIENT_ID_PREFIX = "cl_"
+CLIENT_SECRET_PREFIX = "cs_"  # noqa: S105 - a prefix, not a secret
+GRANT_TYPES = ("password", "refresh_token", "client_credentials")
+DEFAULT_GRANT_TYPES = ("password", "refresh_token")
+_COLUMNS = "id, name, grant_types, scopes, created_at"
+_MAX_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthClient:
+    id: str
+    name: str
+    grant_types: tuple[str, ...]
+    scopes: frozenset[str]
+    created_at: datetime
+
+    def allows_grant(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+
+def _from_row(row: Sequence[object]) -> OAuthClient:
+    return OAuthClient(
+        id=as_str(row[0]),
+        name=as_str(row[1]),
+        grant_types=json_strs(row[2]),
+        scopes=frozenset(json_strs(row[3])),
+        created_at=as_time(row[4]),
+    )
+
+
+def validate_grant_types(grant_types: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(grant_types, str):
+        raise TypeError("grant_types must be a collection, not one string")
+    result = tuple(dict.fromkeys(grant_types))
+    unknown = [g for g in result if g not in GRANT_TYPES]
+    if unknown:
+        raise ValueError(
+            f"unknown grant types: {', '.join(unknown)} (supported: {', '.join(GRANT_TYPES)})"
+        )
+    if not result:
+        raise ValueError("a client needs at least one grant type")
+    if result == ("refresh_token",):
+        raise ValueError("refresh_token alone is useless: add password")
+    return result
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("nfyio-gateway dummy client secret for timing equalisation")
+
+
+class ClientStore:
+    """OAuth clients; reached as ``IdentityStore.clients``."""
+
+    def __init__(self, db: IdentityStore) -> None:
+        self._db = db
+
+    def get(self, client_id: str) -> OAuthClient | None:
+        row = self._db.read_one(f"SELECT {_COLUMNS} FROM oauth_clients WHERE id = ?", (client_id,))
+        return None if row is None else _from_row(row)
+
+    def list_page(
+        self, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[OAuthClient], str | None]:
+        if not 1 <= limit <= _MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
+        after = "" if cursor is None else decode_cursor(cursor)
+        rows = self._db.read_all(
+            f"SELECT {_COLUMNS} FROM oauth_clients WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit + 1),
+        )
+        page = [_from_row(row) for row in rows]
+        if len(page) <= limit:
+            return page, None
+        return page[:limit], encode_cursor(page[limit - 1].id)
+
+    async def authenticate(self, client_id: str, secret: str) -> OAuthClient | None:
+        """The client if ``secret`` is its secret. Unknown ids cost one scrypt too."""
+        row = self._db.read_one(
+            f"SELECT {_COLUMNS}, secret_hash FROM oauth_clients WHERE id = ?", (client_id,)
+        )
+        encoded = _dummy_hash() if row is None else as_str(row[-1])
+        ok = await asyncio.to_thread(verify_password, secret, encoded)
+        return _from_row(row) if row is not None and ok else None
+
+    async def create(
+        self,
+        name: str,
+        *,
+        grant_types: Iterable[str] = DEFAULT_GRANT_TYPES,
+        scopes: Iterable[str],
+        now: datetime | None = None,
+    ) -> tuple[OAuthClient, str]:
+        """Register a client; return it with its secret, which is never shown again."""
+        clean_name = keys.validate_name(name)
+        clean_grants = validate_grant_types(grant_types)
+        clean_scopes = keys.validate_scopes(scopes)
+        secret = CLIENT_SECRET_PREFIX + secrets.token_urlsafe(30)
+        secret_hash = await asyncio.to_thread(hash_password, secret)
+        client_id = new_id(CLIENT_ID_PREFIX)
+        when = to_micros(now or utcnow())
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    client_id,
+                    clean_name,
+                    secret_hash,
+                    json_list(clean_grants),
+                    json_list(sorted(clean_scopes)),
+                    when,
+                ),
+            )
+
+        await self._db.write(insert)
+        client = self.get(client_id)
+        assert client is not None
+        return client, secret
+
+    async def delete(self, client_id: str) -> bool:
+        def remove(conn: sqlite3.Connection) -> bool:
+            return (
+                conn.execute("DELETE FROM oauth_clients WHERE id = ?", (client_id,)).rowcount == 1
+            )
+
+        return await self._db.write(remove)

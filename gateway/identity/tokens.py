@@ -1,0 +1,274 @@
+"""OAuth sessions (refresh-token families), refresh tokens and revoked access tokens.
+
+- A **session** is one password-grant login. Its refresh tokens form a family and every
+  access token minted from it carries its id (``sid`` claim), so revoking the session
+  stops the whole family at once, access tokens included. ``expires_at`` is the family's
+  absolute cap: rotation never extends it.
+- A **refresh token** (``rt_`` + 240 random bits) is stored only as its keyed hash.
+  :meth:`SessionStore.rotate` marks it used and issues the next one in the same
+  transaction; presenting a used token again is reuse: the session is revoked.
+- A **revoked access token** (RFC 7009) is remembered by ``jti`` until it expires.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
+from gateway.identity.models import to_micros, utcnow
+from gateway.identity.rows import json_list
+
+if TYPE_CHECKING:
+    from gateway.identity.store import IdentityStore
+
+__all__ = ["REFRESH_PREFIX", "RefreshResult", "RefreshToken", "Session", "SessionStore"]
+
+REFRESH_PREFIX = "rt_"
+SESSION_PREFIX = "ses_"
+_COLUMNS = "id, user_id, client_id, scopes, created_at, expires_at, revoked_at, revoked_reason"
+_S_COLUMNS = ", ".join(f"s.{c.strip()}" for c in _COLUMNS.split(","))
+
+RefreshOutcome = Literal["ok", "unknown", "wrong_client", "revoked", "reused", "expired", "user"]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    user_id: str
+    client_id: str
+    scopes: frozenset[str]
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+    def is_active(self, now: datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshToken:
+    """What the store knows about one refresh token (never the token itself)."""
+
+    session: Session
+    created_at: datetime
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """``outcome == "ok"``: ``token`` is the new refresh token of ``session``."""
+
+    outcome: RefreshOutcome
+    session: Session | None = None
+    token: str | None = None
+
+
+def _from_row(row: Sequence[object]) -> Session:
+    reason = row[7]
+    return Session(
+        id=as_str(row[0]),
+        user_id=as_str(row[1]),
+        client_id=as_str(row[2]),
+        scopes=frozenset(json_strs(row[3])),
+        created_at=as_time(row[4]),
+        expires_at=as_time(row[5]),
+        revoked_at=as_opt_time(row[6]),
+        revoked_reason=None if reason is None else as_str(reason),
+    )
+
+
+def new_refresh_token() -> str:
+    return REFRESH_PREFIX + secrets.token_urlsafe(30)
+
+
+class SessionStore:
+    """Sessions and tokens; reached as ``IdentityStore.sessions``."""
+
+    def __init__(self, db: IdentityStore) -> None:
+        self._db = db
+
+    # --- reads ------------------------------------------------------------------------
+
+    def get(self, session_id: str) -> Session | None:
+        row = self._db.read_one(
+            f"SELECT {_COLUMNS} FROM oauth_sessions WHERE id = ?", (session_id,)
+        )
+        return None if row is None else _from_row(row)
+
+    def find_refresh(self, token: str) -> RefreshToken | None:
+        if not token.startswith(REFRESH_PREFIX):
+            return None
+        row = self._db.read_one(
+            f"SELECT {_S_COLUMNS}, t.created_at, t.used_at FROM refresh_tokens AS t"
+            " JOIN oauth_sessions AS s ON s.id = t.session_id WHERE t.lookup_hash = ?",
+            (self._db.keyring.lookup_hash(token),),
+        )
+        if row is None:
+            return None
+        return RefreshToken(_from_row(row), as_time(row[8]), as_opt_time(row[9]))
+
+    def user_token_scopes(
+        self, session_id: str, user_id: str, client_id: str, jti: str
+    ) -> tuple[frozenset[str], frozenset[str]] | None:
+        """For a user's access token: the user's and the client's current scopes, or
+        ``None`` when the session is revoked or gone, the user disabled or deleted, the
+        client deleted, or the token itself revoked. One statement, all indexed."""
+        row = self._db.read_one(
+            "SELECT u.scopes, c.scopes FROM oauth_sessions AS s"
+            " JOIN users AS u ON u.id = s.user_id"
+            " JOIN oauth_clients AS c ON c.id = s.client_id"
+            " WHERE s.id = ? AND s.user_id = ? AND s.client_id = ?"
+            " AND s.revoked_at IS NULL AND u.disabled_at IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?)",
+            (session_id, user_id, client_id, jti),
+        )
+        if row is None:
+            return None
+        return frozenset(json_strs(row[0])), frozenset(json_strs(row[1]))
+
+    def client_token_scopes(self, client_id: str, jti: str) -> frozenset[str] | None:
+        """For a client-credentials token: the client's current scopes, or ``None``."""
+        row = self._db.read_one(
+            "SELECT scopes FROM oauth_clients WHERE id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?)",
+            (client_id, jti),
+        )
+        return None if row is None else frozenset(json_strs(row[0]))
+
+    def is_access_token_revoked(self, jti: str) -> bool:
+        row = self._db.read_one("SELECT 1 FROM revoked_access_tokens WHERE jti = ?", (jti,))
+        return row is not None
+
+    # --- writes -----------------------------------------------------------------------
+
+    async def start(
+        self,
+        user_id: str,
+        client_id: str,
+        scopes: Iterable[str],
+        *,
+        expires_at: datetime,
+        with_refresh: bool,
+        now: datetime | None = None,
+    ) -> tuple[Session, str | None]:
+        """A new session; with its first refresh token when ``with_refresh``."""
+        when = to_micros(now or utcnow())
+        session_id = new_id(SESSION_PREFIX)
+        token = new_refresh_token() if with_refresh else None
+        lookup = None if token is None else self._db.keyring.lookup_hash(token)
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT INTO oauth_sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
+                (
+                    session_id,
+                    user_id,
+                    client_id,
+                    json_list(sorted(scopes)),
+                    when,
+                    to_micros(expires_at),
+                ),
+            )
+            if lookup is not None:
+                conn.execute(
+                    "INSERT INTO refresh_tokens (lookup_hash, session_id, created_at, used_at)"
+                    " VALUES (?, ?, ?, NULL)",
+                    (lookup, session_id, when),
+                )
+
+        await self._db.write(insert)
+        session = self.get(session_id)
+        assert session is not None
+        return session, token
+
+    async def rotate(
+        self, token: str, client_id: str, *, now: datetime | None = None
+    ) -> RefreshResult:
+        """Spend ``token`` (presented by ``client_id``) and issue its successor.
+
+        Outcomes other than ``"ok"``: ``unknown``; ``wrong_client`` (issued to another
+        client; nothing changes); ``revoked``; ``reused`` (already spent: the session is
+        revoked now); ``expired`` (past the family's cap); ``user`` (user disabled).
+        """
+        if not token.startswith(REFRESH_PREFIX):
+            return RefreshResult("unknown")
+        when = to_micros(now or utcnow())
+        lookup = self._db.keyring.lookup_hash(token)
+        successor = new_refresh_token()
+
+        def spend(conn: sqlite3.Connection) -> RefreshResult:
+            row = conn.execute(
+                f"SELECT {_S_COLUMNS}, t.used_at, u.disabled_at FROM refresh_tokens AS t"
+                " JOIN oauth_sessions AS s ON s.id = t.session_id"
+                " JOIN users AS u ON u.id = s.user_id WHERE t.lookup_hash = ?",
+                (lookup,),
+            ).fetchone()
+            if row is None:
+                return RefreshResult("unknown")
+            session = _from_row(row)
+            if session.client_id != client_id:
+                return RefreshResult("wrong_client")
+            if session.revoked_at is not None:
+                return RefreshResult("revoked", session)
+            if row[8] is not None:
+                _revoke(conn, session.id, when, "refresh_token_reused")
+                return RefreshResult("reused", session)
+            if to_micros(session.expires_at) <= when:
+                return RefreshResult("expired", session)
+            if row[9] is not None:
+                return RefreshResult("user", session)
+            conn.execute(
+                "UPDATE refresh_tokens SET used_at = ? WHERE lookup_hash = ?", (when, lookup)
+            )
+            conn.execute(
+                "INSERT INTO refresh_tokens (lookup_hash, session_id, created_at, used_at)"
+                " VALUES (?, ?, ?, NULL)",
+                (self._db.keyring.lookup_hash(successor), session.id, when),
+            )
+            return RefreshResult("ok", session, successor)
+
+        return await self._db.write(spend)
+
+    async def revoke(
+        self, session_id: str, *, reason: str = "revoked", now: datetime | None = None
+    ) -> bool:
+        """Revoke a session: its refresh tokens and access tokens stop at once."""
+        when = to_micros(now or utcnow())
+        return await self._db.write(lambda conn: _revoke(conn, session_id, when, reason))
+
+    async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)",
+                (jti, to_micros(expires_at)),
+            )
+
+        await self._db.write(insert)
+
+    async def prune(self, *, now: datetime | None = None) -> int:
+        """Delete sessions past their cap (with their tokens) and expired revocations."""
+        when = to_micros(now or utcnow())
+
+        def delete(conn: sqlite3.Connection) -> int:
+            gone = conn.execute(
+                "DELETE FROM oauth_sessions WHERE expires_at <= ?", (when,)
+            ).rowcount
+            conn.execute("DELETE FROM revoked_access_tokens WHERE expires_at <= ?", (when,))
+            return gone
+
+        return await self._db.write(delete)
+
+
+def _revoke(conn: sqlite3.Connection, session_id: str, when_us: int, reason: str) -> bool:
+    cur = conn.execute(
+        "UPDATE oauth_sessions SET revoked_at = ?, revoked_reason = ?"
+        " WHERE id = ? AND revoked_at IS NULL",
+        (when_us, reason, session_id),
+    )
+    return cur.rowcount == 1

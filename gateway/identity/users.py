@@ -1,0 +1,214 @@
+"""OAuth users: username, scrypt password hash, scopes, disabled flag.
+
+Reads are synchronous (one indexed SELECT); writes and password checks are ``async``:
+scrypt (~50 ms of CPU) runs in a worker thread, never on the event loop. An unknown
+username is checked against a dummy hash, so its answer takes as long as a wrong password.
+Disabling a user, deleting it or changing its password revokes every session (refresh
+family) at once; the token verifier also reads the user row on each request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from gateway.identity import keys
+from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
+from gateway.identity.crypto import hash_password, verify_password
+from gateway.identity.models import to_micros, utcnow
+from gateway.identity.rows import decode_cursor, encode_cursor, json_list
+
+if TYPE_CHECKING:
+    from gateway.identity.store import IdentityStore
+
+__all__ = ["USER_ID_PREFIX", "DuplicateUserError", "User", "UserStore", "validate_password"]
+
+USER_ID_PREFIX = "usr_"
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,127}")
+_MIN_PASSWORD = 8
+_MAX_PASSWORD = 1024
+_COLUMNS = "id, username, scopes, created_at, updated_at, disabled_at"
+_MAX_PAGE = 1000
+
+
+class DuplicateUserError(ValueError):
+    """The username is taken (usernames compare case-insensitively)."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    scopes: frozenset[str]
+    created_at: datetime
+    updated_at: datetime
+    disabled_at: datetime | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+
+def _from_row(row: Sequence[object]) -> User:
+    return User(
+        id=as_str(row[0]),
+        username=as_str(row[1]),
+        scopes=frozenset(json_strs(row[2])),
+        created_at=as_time(row[3]),
+        updated_at=as_time(row[4]),
+        disabled_at=as_opt_time(row[5]),
+    )
+
+
+def validate_username(username: str) -> str:
+    if not _USERNAME.fullmatch(username):
+        raise ValueError(
+            "username must be 1 to 128 of A-Z a-z 0-9 . _ @ + - (starting with a letter or digit)"
+        )
+    return username
+
+
+def validate_password(password: str) -> str:
+    if not _MIN_PASSWORD <= len(password) <= _MAX_PASSWORD:
+        raise ValueError(f"password must be {_MIN_PASSWORD} to {_MAX_PASSWORD} characters")
+    return password
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("nfyio-gateway dummy password for timing equalisation")
+
+
+def revoke_user_sessions(conn: sqlite3.Connection, user_id: str, when_us: int, reason: str) -> None:
+    conn.execute(
+        "UPDATE oauth_sessions SET revoked_at = ?, revoked_reason = ?"
+        " WHERE user_id = ? AND revoked_at IS NULL",
+        (when_us, reason, user_id),
+    )
+
+
+class UserStore:
+    """Users of the identity store; reached as ``IdentityStore.users``."""
+
+    def __init__(self, db: IdentityStore) -> None:
+        self._db = db
+
+    # --- reads ------------------------------------------------------------------------
+
+    def get(self, user_id: str) -> User | None:
+        row = self._db.read_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return None if row is None else _from_row(row)
+
+    def find(self, username: str) -> User | None:
+        row = self._db.read_one(f"SELECT {_COLUMNS} FROM users WHERE username = ?", (username,))
+        return None if row is None else _from_row(row)
+
+    def list_page(
+        self, *, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[User], str | None]:
+        if not 1 <= limit <= _MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
+        after = "" if cursor is None else decode_cursor(cursor)
+        rows = self._db.read_all(
+            f"SELECT {_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
+        )
+        page = [_from_row(row) for row in rows]
+        if len(page) <= limit:
+            return page, None
+        return page[:limit], encode_cursor(page[limit - 1].id)
+
+    async def authenticate(self, username: str, password: str) -> User | None:
+        """The active user with this username and password, else ``None``. Unknown users
+        cost one scrypt like known ones (no username enumeration by timing)."""
+        row = self._db.read_one(
+            f"SELECT {_COLUMNS}, password_hash FROM users WHERE username = ?", (username,)
+        )
+        encoded = _dummy_hash() if row is None else as_str(row[-1])
+        ok = await asyncio.to_thread(verify_password, password, encoded)
+        if row is None or not ok:
+            return None
+        user = _from_row(row)
+        return user if user.is_active else None
+
+    # --- writes -----------------------------------------------------------------------
+
+    async def create(
+        self, username: str, password: str, scopes: Iterable[str], *, now: datetime | None = None
+    ) -> User:
+        name = validate_username(username)
+        validate_password(password)
+        clean_scopes = keys.validate_scopes(scopes)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        when = to_micros(now or utcnow())
+        user_id = new_id(USER_ID_PREFIX)
+
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO users (id, username, password_hash, scopes, created_at,"
+                    " updated_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    (user_id, name, password_hash, json_list(sorted(clean_scopes)), when, when),
+                )
+            except sqlite3.IntegrityError:
+                raise DuplicateUserError(f"the username {name!r} is taken") from None
+
+        await self._db.write(insert)
+        user = self.get(user_id)
+        assert user is not None
+        return user
+
+    async def update(
+        self,
+        user_id: str,
+        *,
+        disabled: bool | None = None,
+        scopes: Iterable[str] | None = None,
+        password: str | None = None,
+        now: datetime | None = None,
+    ) -> User | None:
+        """Change a user; ``None`` if unknown. Disabling or a new password revokes every
+        session of the user (a later re-enable does not bring old tokens back)."""
+        clean_scopes = None if scopes is None else keys.validate_scopes(scopes)
+        password_hash = None
+        if password is not None:
+            validate_password(password)
+            password_hash = await asyncio.to_thread(hash_password, password)
+        when = to_micros(now or utcnow())
+
+        def apply(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT disabled_at FROM users WHERE id = ?", (user_id,)).fetchone()
+            if row is None:
+                return False
+            sets: dict[str, object] = {"updated_at": when}
+            if clean_scopes is not None:
+                sets["scopes"] = json.dumps(sorted(clean_scopes), separators=(",", ":"))
+            if password_hash is not None:
+                sets["password_hash"] = password_hash
+                revoke_user_sessions(conn, user_id, when, "password_changed")
+            if disabled is True and row[0] is None:
+                sets["disabled_at"] = when
+                revoke_user_sessions(conn, user_id, when, "user_disabled")
+            elif disabled is False:
+                sets["disabled_at"] = None
+            assignments = ", ".join(f"{name} = ?" for name in sets)
+            conn.execute(f"UPDATE users SET {assignments} WHERE id = ?", (*sets.values(), user_id))
+            return True
+
+        if not await self._db.write(apply):
+            return None
+        return self.get(user_id)
+
+    async def delete(self, user_id: str) -> bool:
+        """Delete a user with its sessions and refresh tokens (cascade)."""
+
+        def remove(conn: sqlite3.Connection) -> bool:
+            return conn.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount == 1
+
+        return await self._db.write(remove)

@@ -1,0 +1,1 @@
+"""OAuth 2.0 on the API listener: token, revocation, introspection, JWKS and metadata."""

@@ -1,0 +1,209 @@
+"""RS256 access tokens (RFC 9068 profile): issuing and verifying.
+
+Verification trusts nothing in the token's header but the ``kid``, which only selects a
+key from our own ``signing_keys`` table; the algorithm is pinned to RS256 (``none``,
+HS256 keyed with our public key, and any other algorithm are refused), ``typ`` must be
+``at+jwt``, and ``iss``, ``aud``, ``exp``, ``nbf``, ``iat``, ``sub`` and ``jti`` are
+required and checked with a small leeway. Then one indexed read checks the live state:
+the session (refresh family) not revoked, the user not disabled or deleted, the client
+not deleted, the token not revoked. The principal's scopes are the token's scopes still
+granted by the user's and the client's current scopes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from gateway.auth.errors import AuthError
+from gateway.auth.principal import Principal
+from gateway.auth.scopes import grants
+from gateway.identity.store import IdentityStore
+from gateway.oauth.settings import OAuthSettings
+
+__all__ = ["AccessTokenVerifier", "Claims", "InvalidToken", "issue_access_token"]
+
+ALGORITHM = "RS256"
+JWT_TYP = "at+jwt"
+_ACCEPTED_TYP = {"at+jwt", "application/at+jwt"}
+_REQUIRED = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+
+
+class InvalidToken(Exception):
+    """The access token is malformed, not ours, expired, or no longer valid."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    subject: str
+    client_id: str
+    scopes: frozenset[str]
+    jti: str
+    session_id: str | None
+    issued_at: datetime
+    not_before: datetime
+    expires_at: datetime
+    raw: dict[str, Any]
+
+    @property
+    def is_client_token(self) -> bool:
+        return self.session_id is None
+
+
+def issue_access_token(
+    store: IdentityStore,
+    settings: OAuthSettings,
+    *,
+    subject: str,
+    client_id: str,
+    scopes: frozenset[str],
+    session_id: str | None,
+    now: datetime,
+    not_after: datetime | None = None,
+) -> tuple[str, int]:
+    """Sign an access token with the active key; return it and its lifetime in seconds
+    (``access_ttl``, shortened so the token never outlives ``not_after``)."""
+    active = store.signing_keys.active()
+    if active is None:
+        raise RuntimeError("no active signing key (the API listener creates one at start)")
+    kid, private_key = active
+    iat = int(now.timestamp())
+    lifetime = settings.access_ttl
+    if not_after is not None:
+        lifetime = max(1, min(lifetime, int(not_after.timestamp()) - iat))
+    payload: dict[str, Any] = {
+        "iss": settings.issuer,
+        "sub": subject,
+        "aud": settings.audience,
+        "iat": iat,
+        "nbf": iat,
+        "exp": iat + lifetime,
+        "jti": secrets.token_urlsafe(16),
+        "client_id": client_id,
+        "scope": " ".join(sorted(scopes)),
+    }
+    if session_id is not None:
+        payload["sid"] = session_id
+    token = jwt.encode(
+        payload, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": JWT_TYP}
+    )
+    return token, lifetime
+
+
+def _timestamp(claims: dict[str, Any], name: str) -> datetime:
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidToken(f"'{name}' is not a number")
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _string(claims: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = claims.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InvalidToken(f"'{name}' must be a non-empty string")
+    return value
+
+
+class AccessTokenVerifier:
+    """The app's ``TOKEN_VERIFIER``: ``await verifier(token) -> Principal``."""
+
+    def __init__(self, store: IdentityStore, settings: OAuthSettings) -> None:
+        self._store = store
+        self._settings = settings
+
+    def decode(self, token: str, *, now: datetime | None = None) -> Claims:
+        """Signature and claims only (no live-state check). Raises :class:`InvalidToken`."""
+        when = now or datetime.now(UTC)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("The token is not a well-formed JWT") from None
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken("The token must be signed with RS256")
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYP:
+            raise InvalidToken("The token is not an access token (typ must be at+jwt)")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("The token has no key id")
+        key = self._store.signing_keys.public_key(kid, when)
+        if key is None:
+            raise InvalidToken("The token was not signed by a current key of this gateway")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._settings.audience,
+                issuer=self._settings.issuer,
+                leeway=self._settings.leeway,
+                options={"require": _REQUIRED},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("The token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("The token is not valid yet") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"The token is invalid: {exc}") from None
+        scope = claims.get("scope", "")
+        if not isinstance(scope, str):
+            raise InvalidToken("'scope' must be a string")
+        subject = _string(claims, "sub")
+        client_id = _string(claims, "client_id")
+        jti = _string(claims, "jti")
+        assert subject is not None and client_id is not None and jti is not None
+        session_id = _string(claims, "sid", required=False)
+        if session_id is None and subject != client_id:
+            raise InvalidToken("A token without a session must belong to its client")
+        return Claims(
+            subject=subject,
+            client_id=client_id,
+            scopes=frozenset(scope.split()),
+            jti=jti,
+            session_id=session_id,
+            issued_at=_timestamp(claims, "iat"),
+            not_before=_timestamp(claims, "nbf"),
+            expires_at=_timestamp(claims, "exp"),
+            raw=claims,
+        )
+
+    def live_scopes(self, claims: Claims) -> frozenset[str]:
+        """The token's scopes still granted now; raises :class:`InvalidToken` when the
+        session, user, client or token itself has been revoked, disabled or deleted."""
+        sessions = self._store.sessions
+        if claims.session_id is None:
+            client_scopes = sessions.client_token_scopes(claims.client_id, claims.jti)
+            if client_scopes is None:
+                raise InvalidToken("The token or its client has been revoked")
+            return frozenset(s for s in claims.scopes if grants(client_scopes, s))
+        state = sessions.user_token_scopes(
+            claims.session_id, claims.subject, claims.client_id, claims.jti
+        )
+        if state is None:
+            raise InvalidToken("The token, its session, user or client is no longer valid")
+        user_scopes, client_scopes = state
+        return frozenset(
+            s for s in claims.scopes if grants(user_scopes, s) and grants(client_scopes, s)
+        )
+
+    def principal(self, token: str, *, now: datetime | None = None) -> Principal:
+        claims = self.decode(token, now=now)
+        return Principal(
+            kind="client" if claims.is_client_token else "user",
+            subject=claims.subject,
+            scopes=self.live_scopes(claims),
+            expires_at=claims.expires_at,
+            client_id=claims.client_id,
+        )
+
+    async def __call__(self, token: str) -> Principal:
+        try:
+            return self.principal(token)
+        except InvalidToken as exc:
+            raise AuthError("InvalidToken", "InvalidToken", str(exc)) from None

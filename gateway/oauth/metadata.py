@@ -1,0 +1,48 @@
+"""``GET /.well-known/jwks.json`` and ``GET /.well-known/oauth-authorization-server``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from gateway.auth.scopes import ALL_SCOPES
+from gateway.identity.clients import GRANT_TYPES
+from gateway.oauth.context import OAUTH
+
+__all__ = ["authorization_server_metadata", "jwks"]
+
+_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+async def jwks(request: web.Request) -> web.Response:
+    """The active key and every retired key still within its overlap. Short cache
+    lifetime: a rotation is visible to verifiers within five minutes, and verifiers
+    refetch on an unknown ``kid`` anyway."""
+    ctx = request.app[OAUTH]
+    keys = ctx.store.signing_keys.jwks(datetime.now(UTC))
+    return web.json_response(
+        {"keys": keys},
+        headers={"Cache-Control": "public, max-age=300"},
+        content_type="application/jwk-set+json",
+    )
+
+
+async def authorization_server_metadata(request: web.Request) -> web.Response:
+    """RFC 8414. ``issuer`` is exactly the ``iss`` of every token."""
+    issuer = request.app[OAUTH].settings.issuer
+    body = {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}/oauth/token",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "introspection_endpoint": f"{issuer}/oauth/introspect",
+        "grant_types_supported": list(GRANT_TYPES),
+        "response_types_supported": [],
+        "scopes_supported": sorted(ALL_SCOPES),
+        "token_endpoint_auth_methods_supported": _AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": _AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": _AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+    }
+    return web.json_response(body, headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,116 @@
+"""``POST /oauth/revoke`` (RFC 7009) and ``POST /oauth/introspect`` (RFC 7662).
+
+Both require client authentication (Basic or body, as at the token endpoint).
+
+- **Revoke**: a refresh token revokes its whole session (every refresh token of the family
+  and every access token minted from it); an access token is put on a deny list by
+  ``jti`` until it expires. A client may only revoke its own tokens; an unknown, invalid,
+  already revoked or foreign token gets the same empty ``200`` (RFC 7009 2.2), so the
+  endpoint reveals nothing. ``token_type_hint`` is optional; an unknown hint is ignored.
+- **Introspect**: any authenticated client (typically a resource server) may ask about
+  any token. Inactive tokens (unknown, expired, revoked, used, of a disabled user) are
+  ``{"active": false}`` and nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from gateway.auth.bearer import looks_like_jwt
+from gateway.oauth.access_tokens import InvalidToken
+from gateway.oauth.context import OAUTH, OAuthContext
+from gateway.oauth.errors import NO_STORE, oauth_endpoint, oauth_json
+from gateway.oauth.forms import authenticate_client, read_form
+
+__all__ = ["introspect", "revoke"]
+
+
+@oauth_endpoint
+async def revoke(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[OAUTH]
+    form = await read_form(request)
+    client = await authenticate_client(request, form, ctx.store)
+    token = form.require("token")
+    now = datetime.now(UTC)
+    refresh = ctx.store.sessions.find_refresh(token)
+    if refresh is not None:
+        if refresh.session.client_id == client.id:
+            await ctx.store.sessions.revoke(refresh.session.id, reason="revoked", now=now)
+    elif looks_like_jwt(token):
+        try:
+            claims = ctx.verifier.decode(token, now=now)
+        except InvalidToken:
+            claims = None
+        if claims is not None and claims.client_id == client.id:
+            leeway = timedelta(seconds=ctx.settings.leeway)
+            await ctx.store.sessions.revoke_access_token(claims.jti, claims.expires_at + leeway)
+    return web.Response(status=200, headers=NO_STORE)
+
+
+def _inactive() -> web.Response:
+    return oauth_json({"active": False})
+
+
+def _access_token_info(ctx: OAuthContext, token: str) -> dict[str, Any] | None:
+    try:
+        claims = ctx.verifier.decode(token)
+        scopes = ctx.verifier.live_scopes(claims)
+    except InvalidToken:
+        return None
+    info: dict[str, Any] = {
+        "active": True,
+        "scope": " ".join(sorted(scopes)),
+        "client_id": claims.client_id,
+        "token_type": "Bearer",
+        "exp": int(claims.expires_at.timestamp()),
+        "iat": int(claims.issued_at.timestamp()),
+        "nbf": int(claims.not_before.timestamp()),
+        "sub": claims.subject,
+        "aud": claims.raw["aud"],
+        "iss": claims.raw["iss"],
+        "jti": claims.jti,
+    }
+    if claims.session_id is not None:
+        user = ctx.store.users.get(claims.subject)
+        if user is not None:
+            info["username"] = user.username
+        info["sid"] = claims.session_id
+    return info
+
+
+def _refresh_token_info(ctx: OAuthContext, token: str, now: datetime) -> dict[str, Any] | None:
+    found = ctx.store.sessions.find_refresh(token)
+    if found is None or found.used_at is not None or not found.session.is_active(now):
+        return None
+    user = ctx.store.users.get(found.session.user_id)
+    if user is None or not user.is_active:
+        return None
+    session = found.session
+    return {
+        "active": True,
+        "scope": " ".join(sorted(session.scopes)),
+        "client_id": session.client_id,
+        "username": user.username,
+        "token_type": "refresh_token",
+        "exp": int(session.expires_at.timestamp()),
+        "iat": int(found.created_at.timestamp()),
+        "sub": user.id,
+        "iss": ctx.settings.issuer,
+        "sid": session.id,
+    }
+
+
+@oauth_endpoint
+async def introspect(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[OAUTH]
+    form = await read_form(request)
+    await authenticate_client(request, form, ctx.store)
+    token = form.require("token")
+    if looks_like_jwt(token):
+        info = _access_token_info(ctx, token)
+    else:
+        info = _refresh_token_info(ctx, token, datetime.now(UTC))
+    return _inactive() if info is None else oauth_json(info)

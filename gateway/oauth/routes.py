@@ -1,0 +1,77 @@
+"""Wiring: ``add_routes(app)`` on the API listener, ``make_verifier`` for both listeners."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gateway.api import clients as api_clients
+from gateway.api import users as api_users
+from gateway.config import Config
+from gateway.identity.store import IdentityStore
+from gateway.oauth.access_tokens import AccessTokenVerifier
+from gateway.oauth.context import OAUTH, OAuthContext
+from gateway.oauth.metadata import authorization_server_metadata, jwks
+from gateway.oauth.revocation import introspect, revoke
+from gateway.oauth.settings import OAuthSettings
+from gateway.oauth.token_endpoint import token
+from gateway.state import CONFIG, IDENTITY
+
+__all__ = ["PRUNE_INTERVAL", "add_routes", "make_verifier"]
+
+log = logging.getLogger("nfyio.oauth")
+PRUNE_INTERVAL = 3600.0
+
+
+def make_verifier(store: IdentityStore, config: Config) -> AccessTokenVerifier:
+    """The ``TOKEN_VERIFIER`` of a listener."""
+    return AccessTokenVerifier(store, OAuthSettings.from_config(config))
+
+
+async def prune(store: IdentityStore, settings: OAuthSettings) -> None:
+    """Drop expired sessions, revocations, throttle buckets and signing keys past
+    their overlap."""
+    await store.sessions.prune()
+    await store.throttle.prune(settings.throttle)
+    removed = await store.signing_keys.prune()
+    if removed:
+        log.info("removed signing keys past their overlap: %s", ", ".join(removed))
+
+
+async def _prune_forever(store: IdentityStore, settings: OAuthSettings) -> None:
+    while True:
+        try:
+            await prune(store, settings)
+        except sqlite3.Error:
+            log.exception("oauth: pruning expired records failed; will retry")
+        await asyncio.sleep(PRUNE_INTERVAL)
+
+
+async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
+    store = app[IDENTITY]
+    settings = OAuthSettings.from_config(app[CONFIG])
+    await store.signing_keys.ensure_active()
+    app[OAUTH] = OAuthContext(store, settings, AccessTokenVerifier(store, settings))
+    task = asyncio.create_task(_prune_forever(store, settings))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def add_routes(app: web.Application) -> None:
+    """OAuth endpoints, ``/v1/users`` and ``/v1/clients``. Call after the identity
+    store's context is installed (the signing key is ensured at startup)."""
+    app.router.add_post("/oauth/token", token)
+    app.router.add_post("/oauth/revoke", revoke)
+    app.router.add_post("/oauth/introspect", introspect)
+    app.router.add_get("/.well-known/jwks.json", jwks)
+    app.router.add_get("/.well-known/oauth-authorization-server", authorization_server_metadata)
+    api_users.add_routes(app)
+    api_clients.add_routes(app)
+    app.cleanup_ctx.append(_oauth_ctx)

@@ -1,0 +1,44 @@
+"""Which scopes a token gets: requested ∩ the user's ∩ the client's.
+
+Decision: a request naming a scope the user or the client does not hold is refused with
+``invalid_scope`` rather than silently narrowed (RFC 6749 3.3 allows either), so a client
+never believes it holds a right it lacks. Without ``scope``, the token gets every scope
+both the user and the client hold. ``admin`` grants every scope and ``write:objects``
+includes ``delete:objects``, exactly as for access keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gateway.auth.scopes import ALL_SCOPES, grants
+from gateway.oauth.errors import OAuthError
+
+__all__ = ["grantable", "resolve_scopes"]
+
+
+def grantable(*holders: Iterable[str]) -> frozenset[str]:
+    """Every scope that all of ``holders`` grant."""
+    sets = [frozenset(h) for h in holders]
+    candidates = frozenset().union(*sets) if sets else frozenset()
+    return frozenset(s for s in candidates if all(grants(h, s) for h in sets))
+
+
+def resolve_scopes(requested: str | None, *holders: Iterable[str]) -> frozenset[str]:
+    """The scopes to grant, or ``invalid_scope``."""
+    if requested is None:
+        result = grantable(*holders)
+        if not result:
+            raise OAuthError("invalid_scope", "No scope is granted to both the user and client")
+        return result
+    names = frozenset(requested.split())
+    if not names:
+        raise OAuthError("invalid_scope", "The scope parameter is empty")
+    unknown = sorted(names - ALL_SCOPES)
+    if unknown:
+        raise OAuthError("invalid_scope", f"Unknown scopes: {' '.join(unknown)}")
+    holder_sets = [frozenset(h) for h in holders]
+    refused = sorted(s for s in names if not all(grants(h, s) for h in holder_sets))
+    if refused:
+        raise OAuthError("invalid_scope", f"Scopes not granted: {' '.join(refused)}")
+    return names

@@ -1,0 +1,185 @@
+"""``POST /oauth/token``: the password, refresh_token and client_credentials grants.
+
+Every response (success or error) carries ``Cache-Control: no-store`` and
+``Pragma: no-cache``. The password grant is throttled per username and per client
+address (state in SQLite, shared by all workers): a blocked attempt gets
+``429 {"error": "slow_down"}`` with ``Retry-After``, before the password is checked.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from gateway.auth.scopes import grants
+from gateway.identity.clients import OAuthClient
+from gateway.oauth.access_tokens import issue_access_token
+from gateway.oauth.context import OAUTH, OAuthContext
+from gateway.oauth.errors import OAuthError, oauth_endpoint, oauth_json
+from gateway.oauth.forms import Form, authenticate_client, read_form
+from gateway.oauth.scopes import resolve_scopes
+
+__all__ = ["token"]
+
+_INVALID_LOGIN = "Invalid username or password"
+
+
+def _require_grant(client: OAuthClient, grant_type: str) -> None:
+    if not client.allows_grant(grant_type):
+        raise OAuthError(
+            "unauthorized_client", f"This client may not use the {grant_type} grant type"
+        )
+
+
+def _response(
+    access_token: str, expires_in: int, scopes: frozenset[str], refresh: str | None
+) -> web.Response:
+    body: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "scope": " ".join(sorted(scopes)),
+    }
+    if refresh is not None:
+        body["refresh_token"] = refresh
+    return oauth_json(body)
+
+
+def client_address(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+async def _password(
+    ctx: OAuthContext, request: web.Request, form: Form, client: OAuthClient, now: datetime
+) -> web.Response:
+    _require_grant(client, "password")
+    username, password = form.require("username"), form.require("password")
+    buckets = [f"user:{username.lower()}", f"ip:{client_address(request)}"]
+    wait = ctx.store.throttle.retry_after(buckets, now=now)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise OAuthError(
+            "slow_down",
+            f"Too many failed logins; retry in {seconds} s",
+            status=429,
+            headers={"Retry-After": str(seconds)},
+        )
+    user = await ctx.store.users.authenticate(username, password)
+    if user is None:
+        await ctx.store.throttle.record_failure(buckets, ctx.settings.throttle, now=now)
+        raise OAuthError("invalid_grant", _INVALID_LOGIN)
+    await ctx.store.throttle.clear(buckets[0])
+    scopes = resolve_scopes(form.get("scope"), user.scopes, client.scopes)
+    with_refresh = client.allows_grant("refresh_token")
+    ttl = ctx.settings.refresh_ttl if with_refresh else ctx.settings.access_ttl
+    session, refresh = await ctx.store.sessions.start(
+        user.id,
+        client.id,
+        scopes,
+        expires_at=now + timedelta(seconds=ttl),
+        with_refresh=with_refresh,
+        now=now,
+    )
+    token, expires_in = issue_access_token(
+        ctx.store,
+        ctx.settings,
+        subject=user.id,
+        client_id=client.id,
+        scopes=scopes,
+        session_id=session.id,
+        now=now,
+        not_after=session.expires_at,
+    )
+    return _response(token, expires_in, scopes, refresh)
+
+
+def _refresh_scopes(
+    session_scopes: frozenset[str],
+    requested: str | None,
+    user_scopes: frozenset[str],
+    client_scopes: frozenset[str],
+) -> frozenset[str]:
+    """RFC 6749 section 6: a requested scope must lie within the original grant; the
+    result is further limited to what the user and client hold now."""
+    asked = session_scopes if requested is None else resolve_scopes(requested, session_scopes)
+    scopes = frozenset(s for s in asked if grants(user_scopes, s) and grants(client_scopes, s))
+    if not scopes:
+        raise OAuthError("invalid_scope", "None of the granted scopes is still held")
+    return scopes
+
+
+async def _refresh(
+    ctx: OAuthContext, form: Form, client: OAuthClient, now: datetime
+) -> web.Response:
+    _require_grant(client, "refresh_token")
+    presented = form.require("refresh_token")
+    requested = form.get("scope")
+    # Check the scope before spending the token, so a bad request does not burn it.
+    known = ctx.store.sessions.find_refresh(presented)
+    if known is not None and known.session.client_id == client.id:
+        user = ctx.store.users.get(known.session.user_id)
+        if user is not None:
+            _refresh_scopes(known.session.scopes, requested, user.scopes, client.scopes)
+    result = await ctx.store.sessions.rotate(presented, client.id, now=now)
+    if result.outcome != "ok" or result.session is None or result.token is None:
+        messages = {
+            "reused": "The refresh token was already used; its whole family is now revoked",
+            "revoked": "The refresh token has been revoked",
+            "expired": "The refresh token has expired",
+            "user": "The user is disabled",
+        }
+        raise OAuthError("invalid_grant", messages.get(result.outcome, "Invalid refresh token"))
+    session = result.session
+    user = ctx.store.users.get(session.user_id)
+    if user is None or not user.is_active:
+        raise OAuthError("invalid_grant", "The user is disabled")
+    scopes = _refresh_scopes(session.scopes, requested, user.scopes, client.scopes)
+    token, expires_in = issue_access_token(
+        ctx.store,
+        ctx.settings,
+        subject=user.id,
+        client_id=client.id,
+        scopes=scopes,
+        session_id=session.id,
+        now=now,
+        not_after=session.expires_at,
+    )
+    return _response(token, expires_in, scopes, result.token)
+
+
+async def _client_credentials(
+    ctx: OAuthContext, form: Form, client: OAuthClient, now: datetime
+) -> web.Response:
+    _require_grant(client, "client_credentials")
+    scopes = resolve_scopes(form.get("scope"), client.scopes)
+    token, expires_in = issue_access_token(
+        ctx.store,
+        ctx.settings,
+        subject=client.id,
+        client_id=client.id,
+        scopes=scopes,
+        session_id=None,
+        now=now,
+    )
+    return _response(token, expires_in, scopes, None)
+
+
+@oauth_endpoint
+async def token(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[OAUTH]
+    form = await read_form(request)
+    grant_type = form.require("grant_type")
+    if grant_type not in {"password", "refresh_token", "client_credentials"}:
+        raise OAuthError(
+            "unsupported_grant_type", "Supported: password, refresh_token, client_credentials"
+        )
+    client = await authenticate_client(request, form, ctx.store)
+    now = datetime.now(UTC)
+    if grant_type == "password":
+        return await _password(ctx, request, form, client, now)
+    if grant_type == "refresh_token":
+        return await _refresh(ctx, form, client, now)
+    return await _client_credentials(ctx, form, client, now)
