@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway import __version__
+from gateway import __version__, cli_keys
 from gateway.bootstrap import AdminCredentials, ensure_admin
 from gateway.config import Config, ConfigError, load_config
 
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", help="PEM certificate: serve HTTPS on both listeners")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
     serve.add_argument("--workers", type=int, help="worker processes sharing the ports (1)")
+    cli_keys.add_parser(commands, _add_config_options)
     return parser
 
 
@@ -109,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "keys":
+            return cli_keys.run(args, config_from_args(args))
     except ConfigError as exc:
         print(f"nfyio-gateway: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,115 @@
+"""``nfyio-gateway keys create/list/revoke/rotate`` on the data directory's identity store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.cli import main
+from gateway.identity.crypto import load_or_create_master_key
+from gateway.identity.store import IdentityStore
+
+
+def run(capsys: pytest.CaptureFixture[str], data: Path, *argv: str) -> tuple[int, Any]:
+    code = main(["keys", *argv, "--data-dir", str(data), "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if code == 0 else None
+
+
+def find(data: Path, secret: str) -> Any:
+    async def lookup() -> Any:
+        store = await IdentityStore.open(data, load_or_create_master_key(data, None))
+        try:
+            return store.find_by_secret(secret, datetime.now(UTC))
+        finally:
+            await store.close()
+
+    return asyncio.run(lookup())
+
+
+def test_create_list_rotate_revoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    code, key = run(
+        capsys,
+        data,
+        "create",
+        "--name",
+        "ci",
+        "--scope",
+        "read:objects",
+        "--scope",
+        "write:objects",
+        "--bucket",
+        "ci-*",
+        "--expires-at",
+        "2099-01-01T00:00:00Z",
+    )
+    assert code == 0 and key["secret"].startswith("sk_")
+    assert key["scopes"] == ["read:objects", "write:objects"] and key["buckets"] == ["ci-*"]
+    assert key["owner"] is None and key["expires_at"].startswith("2099-01-01")
+    assert find(data, key["secret"]).id == key["id"]
+
+    code, listed = run(capsys, data, "list")
+    assert code == 0 and [k["id"] for k in listed] == [key["id"]]
+    assert "secret" not in listed[0]
+
+    code, rotated = run(capsys, data, "rotate", key["id"])
+    assert code == 0 and rotated["secret"] != key["secret"]
+    assert find(data, key["secret"]) is None and find(data, rotated["secret"]) is not None
+
+    code, revoked = run(capsys, data, "revoke", key["id"])
+    assert code == 0 and revoked["status"] == "revoked"
+    assert find(data, rotated["secret"]) is None
+    code, listed = run(capsys, data, "list")
+    assert listed == []
+    code, listed = run(capsys, data, "list", "--all")
+    assert listed[0]["status"] == "revoked"
+
+
+def test_text_output_shows_secret_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert main(["keys", "create", "--name", "t", "--scope", "admin", "--data-dir", data]) == 0
+    out = capsys.readouterr().out
+    assert "secret access key: sk_" in out and "shown only this once" in out
+    assert main(["keys", "list", "--data-dir", data]) == 0
+    assert "sk_" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["create", "--name", "x", "--scope", "bogus"],
+        ["create", "--name", " ", "--scope", "admin"],
+        ["create", "--name", "x", "--scope", "admin", "--expires-at", "soon"],
+        ["create", "--name", "x", "--scope", "admin", "--expires-at", "2001-01-01T00:00Z"],
+        ["rotate", "ak_X", "--grace", "-1"],
+    ],
+)
+def test_bad_arguments_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
+    assert main(["keys", *argv, "--data-dir", str(tmp_path / "d")]) == 2
+    assert "nfyio-gateway keys:" in capsys.readouterr().err
+
+
+def test_unknown_and_root_keys_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    assert main(["keys", "revoke", "ak_NOPE", "--data-dir", str(data)]) == 1
+    assert main(["keys", "rotate", "ak_NOPE", "--data-dir", str(data)]) == 1
+
+    async def make_root() -> None:
+        store = await IdentityStore.open(data, load_or_create_master_key(data, None))
+        await store.ensure_root_key("AKIACLIROOT000000001", "root-secret-0123456789")
+        await store.close()
+
+    asyncio.run(make_root())
+    assert main(["keys", "revoke", "AKIACLIROOT000000001", "--data-dir", str(data)]) == 1
+    assert main(["keys", "rotate", "AKIACLIROOT000000001", "--data-dir", str(data)]) == 1
+    assert "managed by" in capsys.readouterr().err
