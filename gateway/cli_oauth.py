@@ -1,0 +1,237 @@
+"""``nfyio-gateway users|clients|jwt ...``: OAuth users, clients and signing keys.
+
+Works directly on the identity store in the data directory (``--data-dir`` / ``--config``
+as for ``serve``); safe while the gateway runs. Output is JSON. Exit status: 0 done,
+1 refused (unknown user/client/key, duplicate username), 2 bad arguments.
+
+Passwords are never taken from the command line (they would show in ``ps`` and shell
+history): ``--password-stdin`` reads one line from standard input, otherwise the
+terminal prompts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.api.clients import client_json
+from gateway.api.users import iso, user_json
+from gateway.config import Config
+from gateway.identity.clients import DEFAULT_GRANT_TYPES, GRANT_TYPES
+from gateway.identity.crypto import load_or_create_master_key
+from gateway.identity.store import IdentityStore
+from gateway.identity.users import DuplicateUserError, User
+from gateway.oauth.settings import OAuthSettings
+
+__all__ = ["COMMANDS", "add_parsers", "run"]
+
+COMMANDS = ("users", "clients", "jwt")
+
+
+def _scope_option(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--scope",
+        action="append",
+        required=required,
+        dest="scopes",
+        help="a scope (repeat for several): read:objects, admin, ...",
+    )
+
+
+def _leaf(
+    group: Any, add_config_options: Callable[[argparse.ArgumentParser], None]
+) -> Callable[..., argparse.ArgumentParser]:
+    def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = group.add_parser(name, **kwargs)
+        add_config_options(parser)
+        return parser
+
+    return add
+
+
+def add_parsers(
+    commands: Any, add_config_options: Callable[[argparse.ArgumentParser], None]
+) -> None:
+    users = commands.add_parser("users", help="OAuth users (password grant)")
+    u_group = users.add_subparsers(dest="sub", required=True)
+    u = _leaf(u_group, add_config_options)
+    create = u("create", help="create a user")
+    create.add_argument("username")
+    _scope_option(create, required=True)
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    u("list", help="list users")
+    for name, text in (
+        ("disable", "disable a user: its tokens stop at once"),
+        ("enable", "enable a disabled user (old sessions stay revoked)"),
+        ("delete", "delete a user and its sessions"),
+        ("set-password", "set a new password (revokes the user's sessions)"),
+        ("set-scopes", "replace the user's scopes"),
+    ):
+        cmd = u(name, help=text)
+        cmd.add_argument("user", help="user id (usr_...) or username")
+        if name == "set-password":
+            cmd.add_argument("--password-stdin", action="store_true")
+        if name == "set-scopes":
+            _scope_option(cmd, required=True)
+
+    clients = commands.add_parser("clients", help="OAuth clients")
+    c_group = clients.add_subparsers(dest="sub", required=True)
+    c = _leaf(c_group, add_config_options)
+    ccreate = c("create", help="register a client; its secret is printed once")
+    ccreate.add_argument("--name", required=True)
+    _scope_option(ccreate, required=True)
+    ccreate.add_argument(
+        "--grant-type",
+        action="append",
+        dest="grant_types",
+        choices=GRANT_TYPES,
+        help=f"repeatable (default: {' '.join(DEFAULT_GRANT_TYPES)})",
+    )
+    c("list", help="list clients")
+    cdelete = c("delete", help="delete a client and every token issued to it")
+    cdelete.add_argument("client_id")
+
+    jwt_cmd = commands.add_parser("jwt", help="access-token signing keys")
+    j_group = jwt_cmd.add_subparsers(dest="sub", required=True)
+    j = _leaf(j_group, add_config_options)
+    j("rotate", help="add a new signing key and make it active")
+    j("list", help="list signing keys")
+    j("prune", help="delete retired keys whose overlap has ended")
+    jremove = j("remove", help="delete a retired key now (its tokens stop)")
+    jremove.add_argument("kid")
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the passwords differ")
+    return first
+
+
+def _print(value: Any) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def _find_user(store: IdentityStore, ref: str) -> User | None:
+    return store.users.get(ref) or store.users.find(ref)
+
+
+async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
+    if args.sub == "create":
+        user = await store.users.create(args.username, _password(args), args.scopes)
+        _print(user_json(user))
+        return 0
+    if args.sub == "list":
+        cursor: str | None = None
+        while True:
+            page, cursor = store.users.list_page(limit=1000, cursor=cursor)
+            for user in page:
+                _print(user_json(user))
+            if cursor is None:
+                return 0
+    found = _find_user(store, args.user)
+    if found is None:
+        print(f"nfyio-gateway: no user {args.user!r}", file=sys.stderr)
+        return 1
+    if args.sub == "delete":
+        await store.users.delete(found.id)
+        return 0
+    changes: dict[str, Any]
+    if args.sub == "set-password":
+        changes = {"password": _password(args)}
+    elif args.sub == "set-scopes":
+        changes = {"scopes": args.scopes}
+    else:
+        changes = {"disabled": args.sub == "disable"}
+    updated = await store.users.update(found.id, **changes)
+    if updated is None:
+        return 1
+    _print(user_json(updated))
+    return 0
+
+
+async def _clients(store: IdentityStore, args: argparse.Namespace) -> int:
+    if args.sub == "create":
+        client, secret = await store.clients.create(
+            args.name, grant_types=args.grant_types or DEFAULT_GRANT_TYPES, scopes=args.scopes
+        )
+        _print({**client_json(client), "client_secret": secret})
+        return 0
+    if args.sub == "list":
+        cursor: str | None = None
+        while True:
+            page, cursor = store.clients.list_page(limit=1000, cursor=cursor)
+            for client in page:
+                _print(client_json(client))
+            if cursor is None:
+                return 0
+    return 0 if await store.clients.delete(args.client_id) else 1
+
+
+async def _jwt(store: IdentityStore, args: argparse.Namespace, config: Config) -> int:
+    keys = store.signing_keys
+    if args.sub == "rotate":
+        settings = OAuthSettings.from_config(config)
+        kid = await keys.rotate(overlap=settings.key_overlap)
+        _print(
+            {
+                "active_kid": kid,
+                "previous_keys_served_for_seconds": int(settings.key_overlap.total_seconds()),
+            }
+        )
+        return 0
+    if args.sub == "prune":
+        _print({"removed": await keys.prune()})
+        return 0
+    if args.sub == "remove":
+        return 0 if await keys.remove(args.kid) else 1
+    now = datetime.now(UTC)
+    for key in keys.all():
+        served = key.retired_at is None or (key.serve_until is not None and key.serve_until > now)
+        _print(
+            {
+                "kid": key.kid,
+                "active": key.is_active,
+                "published": served,
+                "created_at": iso(key.created_at),
+                "retired_at": iso(key.retired_at),
+                "serve_until": iso(key.serve_until),
+            }
+        )
+    return 0
+
+
+async def _run(args: argparse.Namespace, config: Config) -> int:
+    data_dir = config.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    master = load_or_create_master_key(data_dir, config.auth.master_key)
+    store = await IdentityStore.open(data_dir, master)
+    try:
+        if args.command == "users":
+            return await _users(store, args)
+        if args.command == "clients":
+            return await _clients(store, args)
+        return await _jwt(store, args, config)
+    finally:
+        await store.close()
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    try:
+        return asyncio.run(_run(args, config))
+    except DuplicateUserError as exc:
+        print(f"nfyio-gateway: {exc}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError) as exc:
+        print(f"nfyio-gateway: {exc}", file=sys.stderr)
+        return 2
