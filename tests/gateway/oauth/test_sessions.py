@@ -1,0 +1,127 @@
+"""Sessions (refresh families): rotation, reuse detection, caps, users and clients."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.identity.store import IdentityStore
+
+
+async def _login(
+    store: IdentityStore, *, ttl: timedelta = timedelta(days=1)
+) -> tuple[str, str, str]:
+    user = await store.users.create("alice", "password-1", ["read:buckets"])
+    client, _ = await store.clients.create("app", scopes=["read:buckets"])
+    session, token = await store.sessions.start(
+        user.id, client.id, ["read:buckets"], expires_at=datetime.now(UTC) + ttl, with_refresh=True
+    )
+    assert token is not None and token.startswith("rt_")
+    return session.id, client.id, token
+
+
+async def test_rotation_issues_a_successor_and_spends_the_old_token(store: IdentityStore) -> None:
+    session_id, client_id, first = await _login(store)
+    result = await store.sessions.rotate(first, client_id)
+    assert result.outcome == "ok" and result.token is not None and result.token != first
+    assert result.session is not None and result.session.id == session_id
+    second = await store.sessions.rotate(result.token, client_id)
+    assert second.outcome == "ok"
+
+
+async def test_reuse_revokes_the_whole_family(store: IdentityStore) -> None:
+    session_id, client_id, first = await _login(store)
+    result = await store.sessions.rotate(first, client_id)
+    assert result.token is not None
+    assert (await store.sessions.rotate(first, client_id)).outcome == "reused"
+    session = store.sessions.get(session_id)
+    assert session is not None and session.revoked_reason == "refresh_token_reused"
+    # The successor (held by whoever rotated first) is dead too.
+    assert (await store.sessions.rotate(result.token, client_id)).outcome == "revoked"
+
+
+async def test_refresh_token_is_stored_only_as_a_keyed_hash(store: IdentityStore) -> None:
+    _, _, token = await _login(store)
+    import sqlite3
+
+    conn = sqlite3.connect(store.path)
+    dump = "\n".join(conn.iterdump())
+    conn.close()
+    assert token not in dump and token[3:] not in dump
+
+
+async def test_wrong_client_cannot_spend_and_does_not_revoke(store: IdentityStore) -> None:
+    _session_id, client_id, token = await _login(store)
+    other, _ = await store.clients.create("other", scopes=["read:buckets"])
+    assert (await store.sessions.rotate(token, other.id)).outcome == "wrong_client"
+    assert (await store.sessions.rotate(token, client_id)).outcome == "ok"
+
+
+async def test_family_cap_is_absolute(store: IdentityStore) -> None:
+    _, client_id, token = await _login(store, ttl=timedelta(hours=1))
+    later = datetime.now(UTC) + timedelta(minutes=50)
+    result = await store.sessions.rotate(token, client_id, now=later)
+    assert result.outcome == "ok" and result.token is not None
+    much_later = datetime.now(UTC) + timedelta(hours=2)
+    assert (await store.sessions.rotate(result.token, client_id, now=much_later)).outcome == (
+        "expired"
+    )
+
+
+async def test_unknown_and_malformed_tokens(store: IdentityStore) -> None:
+    _, client_id, _ = await _login(store)
+    assert (await store.sessions.rotate("rt_nope", client_id)).outcome == "unknown"
+    assert (await store.sessions.rotate("sk_something", client_id)).outcome == "unknown"
+
+
+async def test_disabling_a_user_revokes_sessions_and_enabling_does_not_revive(
+    store: IdentityStore,
+) -> None:
+    session_id, client_id, token = await _login(store)
+    user = store.users.find("ALICE")  # usernames compare case-insensitively
+    assert user is not None
+    await store.users.update(user.id, disabled=True)
+    assert (await store.sessions.rotate(token, client_id)).outcome == "revoked"
+    await store.users.update(user.id, disabled=False)
+    session = store.sessions.get(session_id)
+    assert session is not None and session.revoked_reason == "user_disabled"
+
+
+async def test_password_change_revokes_sessions(store: IdentityStore) -> None:
+    session_id, _, _ = await _login(store)
+    user = store.users.find("alice")
+    assert user is not None
+    await store.users.update(user.id, password="new-password-2")
+    assert await store.users.authenticate("alice", "password-1") is None
+    assert await store.users.authenticate("alice", "new-password-2") is not None
+    session = store.sessions.get(session_id)
+    assert session is not None and session.revoked_reason == "password_changed"
+
+
+async def test_deleting_user_or_client_deletes_sessions(store: IdentityStore) -> None:
+    session_id, client_id, _ = await _login(store)
+    assert await store.clients.delete(client_id)
+    assert store.sessions.get(session_id) is None
+
+
+async def test_prune_drops_sessions_past_their_cap(store: IdentityStore) -> None:
+    session_id, _, _ = await _login(store, ttl=timedelta(seconds=1))
+    assert await store.sessions.prune(now=datetime.now(UTC) + timedelta(seconds=5)) == 1
+    assert store.sessions.get(session_id) is None
+
+
+async def test_authenticate_unknown_user_and_disabled_user(store: IdentityStore) -> None:
+    user = await store.users.create("bob", "password-1", ["read:objects"])
+    assert await store.users.authenticate("nobody", "password-1") is None
+    assert await store.users.authenticate("bob", "wrong-password") is None
+    await store.users.update(user.id, disabled=True)
+    assert await store.users.authenticate("bob", "password-1") is None
+
+
+async def test_client_secret_is_verified_and_stored_as_scrypt(store: IdentityStore) -> None:
+    client, secret = await store.clients.create("app", scopes=["read:buckets"])
+    assert secret.startswith("cs_")
+    assert await store.clients.authenticate(client.id, secret) == client
+    assert await store.clients.authenticate(client.id, secret + "x") is None
+    assert await store.clients.authenticate("cl_UNKNOWN", secret) is None
+    row = store.read_one("SELECT secret_hash FROM oauth_clients WHERE id = ?", (client.id,))
+    assert row is not None and str(row[0]).startswith("$scrypt$")
