@@ -33,7 +33,7 @@ def main() -> int:
 
     # Credentials come from the environment; the gateway wants path-style addressing.
     # signature_version="s3v4" makes presigned URLs SigV4 too: without it botocore presigns
-    # with the legacy SigV2 query scheme, which the gateway does not accept.
+    # with the legacy SigV2 query scheme (which the gateway also accepts).
     s3 = boto3.client(
         "s3",
         endpoint_url=ENDPOINT,

@@ -27,8 +27,8 @@ def main() -> int:
     if not (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")):
         print("Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to an nfyio access key pair.")
         return 2
-    # signature_version="s3v4": botocore otherwise presigns with legacy SigV2, which the
-    # gateway does not accept.
+    # signature_version="s3v4": botocore otherwise presigns with legacy SigV2 (which the
+    # gateway also accepts); SigV4 URLs are what current SDKs produce.
     s3 = boto3.client(
         "s3",
         endpoint_url=ENDPOINT,
