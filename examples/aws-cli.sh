@@ -42,8 +42,8 @@ s3 ls "s3://$BUCKET"
 s3 ls --recursive --summarize "s3://$BUCKET"
 
 echo "== presign a GET URL valid for 5 minutes"
-# The gateway accepts Signature Version 4 only. aws-cli v2 presigns with SigV4; aws-cli v1
-# defaults to SigV2 in us-east-1 unless the profile sets `s3 = signature_version = s3v4`.
+# aws-cli v2 presigns with SigV4; aws-cli v1 defaults to legacy SigV2 (the gateway accepts
+# both) unless the profile sets `s3 = signature_version = s3v4`, which we ask for here.
 if aws --version 2>&1 | grep -q '^aws-cli/1\.'; then
   printf '[default]\ns3 =\n    signature_version = s3v4\n' > "$WORK/sigv4.config"
   URL="$(env -u AWS_PROFILE AWS_CONFIG_FILE="$WORK/sigv4.config" \
