@@ -360,3 +360,22 @@ def test_access_token_lifetime_and_refresh_after_time(setup: Setup) -> None:
     claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 3600
     assert abs(claims["iat"] - time.time()) < 60
+
+
+def test_example_script_runs(gateway: Gateway) -> None:
+    """examples/oauth-flow.sh, unchanged, against the real gateway."""
+    import os
+    from pathlib import Path
+
+    from tests.e2e.gateway_process import ROOT_SECRET
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "oauth-flow.sh"
+    env = {
+        **os.environ,
+        "NFYIO_ADMIN_SECRET": ROOT_SECRET,
+        "NFYIO_API_ENDPOINT": gateway.api_url,
+        "NFYIO_S3_ENDPOINT": gateway.s3_url,
+    }
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "refused: 401" in done.stdout
