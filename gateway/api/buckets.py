@@ -2,7 +2,7 @@
 
 Through the same backend as the S3 listener, with the same bucket-name rules and the
 caller's bucket limits (a limited key sees only its buckets; others are ``AccessDenied``).
-Versioning is not implemented: ``"versioning": true`` answers 501 ``NotImplemented``.
+Versioning is not implemented: ``"versioning": true`` is a 400 ``ValidationError``.
 """
 
 from __future__ import annotations
@@ -101,11 +101,8 @@ async def create_bucket(request: web.Request) -> web.Response:
             "with a letter or digit, and are not IP addresses",
         )
     if optional_bool(body, "versioning"):
-        raise ApiError(
-            501,
-            "NotImplemented",
-            "Bucket versioning is not implemented; omit 'versioning' or send false",
-            {"field": "versioning"},
+        raise invalid(
+            "versioning", "Bucket versioning is not implemented; omit 'versioning' or send false"
         )
     _check_allowed(principal, name)
     try:

@@ -29,11 +29,12 @@ from gateway.identity import keys as key_rules
 from gateway.identity.models import AccessKey
 from gateway.state import IDENTITY
 
-__all__ = ["MAX_GRACE_SECONDS", "add_routes", "iso", "key_json"]
+__all__ = ["MAX_GRACE_SECONDS", "MAX_NAME", "add_routes", "iso", "key_json"]
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
+MAX_NAME = 128
 _CREATE_FIELDS = ("name", "scopes", "expires_at", "buckets")
 
 
@@ -85,8 +86,11 @@ def _unique(field: str, items: list[str]) -> list[str]:
 def _parse_create(
     body: dict[str, Any], now: datetime
 ) -> tuple[str, list[str], list[str] | None, datetime | None]:
+    raw_name = required_str(body, "name")
+    if len(raw_name) > MAX_NAME:  # before stripping, as the OpenAPI schema says
+        raise invalid("name", f"'name' must be at most {MAX_NAME} characters")
     try:
-        name = key_rules.validate_name(required_str(body, "name"))
+        name = key_rules.validate_name(raw_name)
     except ValueError as exc:
         raise invalid("name", str(exc)) from None
     scopes = optional_str_list(body, "scopes")

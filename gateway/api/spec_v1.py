@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.keys import DEFAULT_PAGE, MAX_GRACE_SECONDS, MAX_PAGE
+from gateway.api.keys import DEFAULT_PAGE, MAX_GRACE_SECONDS, MAX_NAME, MAX_PAGE
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
 from gateway.auth.scopes import ALL_SCOPES
 
@@ -19,8 +19,13 @@ _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _SCOPE = {"type": "string", "enum": sorted(ALL_SCOPES)}
 _BUCKET_PATTERN = {"type": "string", "pattern": r"^[a-z0-9.\-*?\[\]!]{1,63}$"}
-# The API's own rule for key names: printable, not blank (see keys.validate_name).
-_NAME = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": r"^[ -~]*[!-~][ -~]*$"}
+# Key names: 1-128 characters, no control characters, not blank (keys.validate_name).
+_NAME = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_NAME,
+    "pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+}
 
 _SCHEMAS: dict[str, Any] = {
     "AccessKey": {
@@ -82,14 +87,17 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": _NAME,
             "scopes": {"type": "array", "minItems": 1, "uniqueItems": True, "items": _SCOPE},
-            "expires_at": {**_TIME, "description": "RFC 3339 with a time zone, in the future"},
+            "expires_at": {
+                **_NULLABLE_TIME,
+                "description": "RFC 3339 with a time zone, in the future; null: never",
+            },
             "buckets": {
-                "type": "array",
+                "type": ["array", "null"],
                 "minItems": 1,
                 "maxItems": 100,
                 "uniqueItems": True,
                 "items": _BUCKET_PATTERN,
-                "description": "Omitted: every bucket (or the creator's own limits)",
+                "description": "Omitted or null: every bucket (or the creator's own limits)",
             },
         },
     },
@@ -119,8 +127,9 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"},
             "versioning": {
-                "type": "boolean",
-                "description": "Only false is accepted (true: 501 NotImplemented)",
+                "type": ["boolean", "null"],
+                "enum": [False, None],
+                "description": "Versioning is not implemented: only false is accepted",
             },
         },
     },
@@ -217,7 +226,7 @@ _PATHS: dict[str, Any] = {
                     "additionalProperties": False,
                     "properties": {
                         "grace_seconds": {
-                            "type": "integer",
+                            "type": ["integer", "null"],
                             "minimum": 0,
                             "maximum": MAX_GRACE_SECONDS,
                         }
@@ -263,7 +272,7 @@ _PATHS: dict[str, Any] = {
             "requestBody": json_body(ref("NewBucket")),
             "responses": {
                 "201": json_response("Created", ref("Bucket")),
-                **errors(400, 401, 403, 409, 413, 415, 501, 503),
+                **errors(400, 401, 403, 409, 413, 415, 503),
             },
         },
     },

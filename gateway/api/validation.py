@@ -99,6 +99,9 @@ def optional_int(body: Mapping[str, Any], field: str, *, minimum: int, maximum: 
     value = body.get(field)
     if value is None:
         return None
+    # JSON Schema counts 5.0 as an integer; so do we.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(field, f"'{field}' must be an integer")
     if not minimum <= value <= maximum:
@@ -125,9 +128,9 @@ def optional_datetime(body: Mapping[str, Any], field: str) -> datetime | None:
 
 def query_bool(request: web.Request, name: str) -> bool:
     raw = request.query.get(name)
-    if raw is None or raw.lower() in {"false", "0", ""}:
+    if raw is None or raw == "false":
         return False
-    if raw.lower() in {"true", "1"}:
+    if raw == "true":
         return True
     raise invalid(name, f"'{name}' must be true or false")
 

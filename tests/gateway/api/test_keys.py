@@ -47,6 +47,9 @@ async def test_new_key_authenticates_as_bearer_and_x_api_key(api: Client) -> Non
         ({"name": "   ", "scopes": ["admin"]}, "name"),
         ({"name": 5, "scopes": ["admin"]}, "name"),
         ({"name": "x" * 129, "scopes": ["admin"]}, "name"),
+        ({"name": "x" * 127 + "  ", "scopes": ["admin"]}, "name"),
+        ({"name": "tab\there", "scopes": ["admin"]}, "name"),
+        ({"name": "n", "scopes": ["admin"], "grace_seconds": 1}, "grace_seconds"),
         ({"name": "n"}, "scopes"),
         ({"name": "n", "scopes": []}, "scopes"),
         ({"name": "n", "scopes": "admin"}, "scopes"),
@@ -171,6 +174,15 @@ async def test_rotate_validation(api: Client, body: dict[str, Any]) -> None:
     error = await error_of(response, 400)
     assert error["code"] == "ValidationError"
     assert error["details"]["field"] in {"grace_seconds", "x"}
+
+
+async def test_rotate_accepts_integral_float_grace(api: Client) -> None:
+    """JSON Schema's integer includes 2.0; the document says integer, so accept it."""
+    key = await mint(api, scopes=["read:buckets"])
+    response = await api.post(
+        f"/v1/access-keys/{key['id']}/rotate", json={"grace_seconds": 2.0}, headers=ADMIN
+    )
+    assert response.status == 200
 
 
 async def test_pagination_walks_every_key_once(api: Client) -> None:

@@ -1,0 +1,224 @@
+"""The seed's flows against the real gateway: keys made by the API, used on both listeners.
+
+Bearer and X-API-Key on the API and S3 listeners, bucket limits on both, revocation seen
+by an already-running boto3 client, expiry, rotation with and without grace, batched
+``last_used_at``, escalation refused, and no secret in the gateway's log.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.rest_util import ADMIN, api_json, bearer, call, make_key
+
+SECRETS: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A gateway of our own: a short last_used_at flush interval and a log to grep."""
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-rest")) / "data",
+        extra_env={"NFYIO_AUTH_USAGE_FLUSH_INTERVAL": "0.2"},
+    )
+    yield running
+    running.stop()
+
+
+def key(gw: Gateway, **body: Any) -> Any:
+    made = make_key(gw, **body)
+    SECRETS.append(made["secret"])
+    return made
+
+
+def bucket_name(prefix: str = "rest") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def denied(exc: ClientError) -> bool:
+    code = exc.response["Error"]["Code"]
+    return code in {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403"}
+
+
+def test_seed_flow_bearer_and_x_api_key_on_both_listeners(gw: Gateway) -> None:
+    name = bucket_name()
+    api_json(gw, "POST", "/v1/buckets", body={"name": name}, expect=201)
+    made = key(gw, name="seed", scopes=["read:objects", "write:objects", "read:buckets"])
+    for headers in (bearer(made["secret"]), {"X-API-Key": made["secret"]}):
+        status, _, body = call(gw, "GET", gw.s3_url + "/", headers=headers)
+        assert status == 200 and f"<Name>{name}</Name>".encode() in body
+        listing = api_json(gw, "GET", "/v1/buckets", headers=headers)
+        assert name in [b["name"] for b in listing["buckets"]]
+    s3 = gw.client(made["access_key_id"], made["secret_access_key"])
+    s3.put_object(Bucket=name, Key="hello.txt", Body=b"hi")
+    status, _, body = call(
+        gw, "GET", f"{gw.s3_url}/{name}/hello.txt", headers=bearer(made["secret"])
+    )
+    assert (status, body) == (200, b"hi")
+    status, _, _ = call(gw, "GET", gw.s3_url + "/", headers=bearer("sk_unknown"))
+    assert status == 403
+
+
+def test_bucket_limits_on_both_listeners(gw: Gateway) -> None:
+    prefix = f"lim{uuid.uuid4().hex[:6]}"
+    mine, other = f"{prefix}-a1", f"{prefix}-b1"
+    for name in (mine, other):
+        api_json(gw, "POST", "/v1/buckets", body={"name": name}, expect=201)
+    made = key(
+        gw, scopes=["read:buckets", "read:objects", "write:objects"], buckets=[f"{prefix}-a*"]
+    )
+    s3 = gw.client(made["id"], made["secret"])
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [mine]
+    s3.put_object(Bucket=mine, Key="k", Body=b"x")
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=other, Key="k", Body=b"x")
+    assert info.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError) as info:
+        s3.copy_object(Bucket=mine, Key="c", CopySource={"Bucket": other, "Key": "k"})
+    assert info.value.response["Error"]["Code"] == "AccessDenied"
+    status, _, body = call(gw, "GET", gw.s3_url + "/", headers={"X-API-Key": made["secret"]})
+    assert status == 200 and mine.encode() in body and other.encode() not in body
+    status, _, _ = call(
+        gw, "GET", f"{gw.s3_url}/{other}?list-type=2", headers=bearer(made["secret"])
+    )
+    assert status == 403
+    listing = api_json(gw, "GET", "/v1/buckets", headers=bearer(made["secret"]))
+    assert [b["name"] for b in listing["buckets"]] == [mine]
+
+
+def test_revocation_is_immediate_for_a_running_boto3_client(gw: Gateway) -> None:
+    made = key(gw, scopes=["read:buckets"])
+    s3 = gw.client(made["id"], made["secret"])
+    s3.list_buckets()
+    assert call(gw, "DELETE", f"/v1/access-keys/{made['id']}", headers=ADMIN)[0] == 204
+    with pytest.raises(ClientError) as info:
+        s3.list_buckets()
+    assert denied(info.value)
+    assert call(gw, "GET", gw.s3_url + "/", headers=bearer(made["secret"]))[0] == 403
+    assert call(gw, "GET", "/v1/me", headers=bearer(made["secret"]))[0] == 401
+
+
+def test_expiry(gw: Gateway) -> None:
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    made = key(gw, scopes=["read:buckets"], expires_at=expires.isoformat())
+    s3 = gw.client(made["id"], made["secret"])
+    s3.list_buckets()
+    assert call(gw, "GET", "/v1/me", headers=bearer(made["secret"]))[0] == 200
+    time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.3)
+    with pytest.raises(ClientError) as info:
+        s3.list_buckets()
+    assert denied(info.value)
+    assert call(gw, "GET", gw.s3_url + "/", headers={"X-API-Key": made["secret"]})[0] == 403
+    status, _, body = call(gw, "GET", "/v1/me", headers=bearer(made["secret"]))
+    assert status == 401 and b"InvalidApiKey" in body
+    shown = api_json(gw, "GET", f"/v1/access-keys/{made['id']}")
+    assert shown["status"] == "expired"
+
+
+def test_rotation_without_grace_drops_the_old_secret_at_once(gw: Gateway) -> None:
+    made = key(gw, scopes=["read:buckets"])
+    old = gw.client(made["id"], made["secret"])
+    old.list_buckets()
+    rotated = api_json(gw, "POST", f"/v1/access-keys/{made['id']}/rotate")
+    SECRETS.append(rotated["secret"])
+    with pytest.raises(ClientError) as info:
+        old.list_buckets()
+    assert denied(info.value)
+    gw.client(made["id"], rotated["secret"]).list_buckets()
+
+
+def test_rotation_with_grace(gw: Gateway) -> None:
+    made = key(gw, scopes=["read:buckets"])
+    rotated = api_json(
+        gw, "POST", f"/v1/access-keys/{made['id']}/rotate", body={"grace_seconds": 2}
+    )
+    SECRETS.append(rotated["secret"])
+    old, new = gw.client(made["id"], made["secret"]), gw.client(made["id"], rotated["secret"])
+    old.list_buckets()
+    new.list_buckets()
+    assert call(gw, "GET", gw.s3_url + "/", headers=bearer(made["secret"]))[0] == 200
+    time.sleep(2.3)
+    with pytest.raises(ClientError):
+        old.list_buckets()
+    assert call(gw, "GET", gw.s3_url + "/", headers=bearer(made["secret"]))[0] == 403
+    new.list_buckets()
+
+
+def test_last_used_at_appears_after_the_flush(gw: Gateway) -> None:
+    made = key(gw, scopes=["read:buckets"])
+    assert api_json(gw, "GET", f"/v1/access-keys/{made['id']}")["last_used_at"] is None
+    gw.client(made["id"], made["secret"]).list_buckets()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        shown = api_json(gw, "GET", f"/v1/access-keys/{made['id']}")
+        if shown["last_used_at"] is not None:
+            break
+        time.sleep(0.1)
+    assert shown["last_used_at"] is not None
+
+
+def test_escalation_is_refused_end_to_end(gw: Gateway) -> None:
+    limited = key(gw, scopes=["read:objects", "write:objects"], buckets=["esc-*"])
+    as_limited = bearer(limited["secret"])
+    for body, status in (
+        ({"name": "x", "scopes": ["admin"]}, 403),
+        ({"name": "x", "scopes": ["write:buckets"]}, 403),
+        ({"name": "x", "scopes": ["read:objects"], "buckets": ["other"]}, 403),
+        ({"name": "x", "scopes": ["read:objects"], "buckets": ["*"]}, 403),
+    ):
+        assert call(gw, "POST", "/v1/access-keys", headers=as_limited, body=body)[0] == status
+    child = make_key(gw, as_limited, scopes=["read:objects"])
+    SECRETS.append(child["secret"])
+    assert child["buckets"] == ["esc-*"] and child["owner"] == limited["id"]
+    other = key(gw, scopes=["read:objects"])
+    for method, path in (
+        ("GET", f"/v1/access-keys/{other['id']}"),
+        ("DELETE", f"/v1/access-keys/{other['id']}"),
+        ("POST", f"/v1/access-keys/{other['id']}/rotate"),
+    ):
+        assert call(gw, method, path, headers=as_limited)[0] == 404
+    assert call(gw, "DELETE", f"/v1/access-keys/{limited['id']}", headers=ADMIN)[0] == 204
+    assert (
+        call(
+            gw,
+            "POST",
+            "/v1/access-keys",
+            headers=as_limited,
+            body={"name": "x", "scopes": ["read:objects"]},
+        )[0]
+        == 401
+    )
+
+
+def test_root_key_is_protected(gw: Gateway) -> None:
+    status, _, body = call(gw, "DELETE", f"/v1/access-keys/{gw.access_key}", headers=ADMIN)
+    assert status == 409 and b"Conflict" in body
+    rotate = f"/v1/access-keys/{gw.access_key}/rotate"
+    assert call(gw, "POST", rotate, headers=ADMIN)[0] == 409
+    gw.client().list_buckets()
+
+
+def test_no_secret_in_the_gateway_log(gw: Gateway) -> None:
+    """Runs last: every secret this module created, used or rotated is absent from the log."""
+    made = key(gw, scopes=["read:buckets"])
+    call(gw, "GET", gw.s3_url + "/", headers=bearer(made["secret"]))
+    call(gw, "GET", "/v1/me", headers={"X-API-Key": made["secret"]})
+    call(gw, "GET", "/v1/me", headers=bearer(made["secret"] + "x"))  # a failed attempt too
+    rotated = api_json(gw, "POST", f"/v1/access-keys/{made['id']}/rotate")
+    SECRETS.append(rotated["secret"])
+    gw.client(made["id"], rotated["secret"]).list_buckets()
+    time.sleep(0.5)  # let the access log and the usage flush reach the file
+    log = gw.log()
+    assert made["id"] in log or "GET" in log  # the log is being written
+    for secret in [*SECRETS, ROOT_SECRET]:
+        assert secret not in log
+        assert secret[3:] not in log  # not even without its prefix
