@@ -14,6 +14,8 @@ from gateway.s3.xml import XmlWriter
 
 log = logging.getLogger("nfyio.s3")
 XML_TYPE = "application/xml"
+SMALL_BODY = 64 * 1024
+"""Objects up to this size are sent with their headers in one write."""
 
 
 def _ids(request_id: str) -> dict[str, str]:
@@ -66,6 +68,13 @@ async def render_result(
         return web.Response(status=result.status, body=body, headers=headers)
     read = result.stream
     length = read.last - read.first + 1
+    if length <= SMALL_BODY and request.method != "HEAD":
+        # One write for headers and body: a small object costs one send, not two.
+        try:
+            body = b"".join([chunk async for chunk in read.body])
+        finally:
+            await read.aclose()
+        return web.Response(status=result.status, body=body, headers=headers)
     headers["Content-Length"] = str(length)
     response = web.StreamResponse(status=result.status, headers=headers)
     if request.method == "HEAD":
