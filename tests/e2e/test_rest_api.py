@@ -7,6 +7,8 @@ by an already-running boto3 client, expiry, rotation with and without grace, bat
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -207,6 +209,22 @@ def test_root_key_is_protected(gw: Gateway) -> None:
     gw.client().list_buckets()
 
 
+def test_examples_api_keys_script(gw: Gateway) -> None:
+    """examples/api-keys.sh (the seed's curl flow) runs clean against a real gateway."""
+    script = Path(__file__).resolve().parents[2] / "examples" / "api-keys.sh"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ADMIN_TOKEN": ROOT_SECRET,
+        "NFYIO_API_URL": gw.api_url,
+        "NFYIO_S3_ENDPOINT": gw.s3_url,
+    }
+    result = subprocess.run(
+        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "after revocation: HTTP 401" in result.stdout and "Hello, nfyio!" in result.stdout
+
+
 def test_no_secret_in_the_gateway_log(gw: Gateway) -> None:
     """Runs last: every secret this module created, used or rotated is absent from the log."""
     made = key(gw, scopes=["read:buckets"])
@@ -219,6 +237,7 @@ def test_no_secret_in_the_gateway_log(gw: Gateway) -> None:
     time.sleep(0.5)  # let the access log and the usage flush reach the file
     log = gw.log()
     assert made["id"] in log or "GET" in log  # the log is being written
+    assert "sk_" not in log  # every generated secret starts with sk_
     for secret in [*SECRETS, ROOT_SECRET]:
         assert secret not in log
         assert secret[3:] not in log  # not even without its prefix
