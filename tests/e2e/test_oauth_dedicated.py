@@ -18,10 +18,16 @@ from tests.e2e.oauth_util import call, make_setup
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """Access tokens live 2 s with no leeway; two worker processes share the store."""
+    """Access tokens live 2 s with no leeway; a 4 s first throttle block; two worker
+    processes share the store."""
     running = start_gateway(
         Path(tmp_path_factory.mktemp("gw-oauth")) / "data",
-        extra_env={"NFYIO_AUTH_ACCESS_TOKEN_TTL": "2", "NFYIO_AUTH_JWT_LEEWAY": "0"},
+        extra_env={
+            "NFYIO_AUTH_ACCESS_TOKEN_TTL": "2",
+            "NFYIO_AUTH_JWT_LEEWAY": "0",
+            # Long enough that the four blocked attempts below fit in it on a loaded host.
+            "NFYIO_AUTH_THROTTLE_BASE_DELAY": "4",
+        },
         extra_args=["--workers", "2"],
     )
     yield running
