@@ -10,8 +10,8 @@ from backends.types import ListPage, ObjectInfo
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import quote_etag
-from gateway.s3.owner import write_owner
-from gateway.s3.xml import XmlWriter
+from gateway.s3.owner import OWNER_DISPLAY_NAME, OWNER_ID, write_owner
+from gateway.s3.xml import XmlWriter, escape, iso8601
 
 MAX_KEYS = 1000
 
@@ -54,18 +54,21 @@ class _Names:
         return quote(value, safe="/")
 
 
+_OWNER = f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_DISPLAY_NAME}</DisplayName></Owner>"
+
+
 def _contents(doc: XmlWriter, obj: ObjectInfo, names: _Names, *, owner: bool) -> None:
-    doc.open("Contents")
-    doc.el("Key", names(obj.key))
-    doc.el("LastModified", obj.last_modified)
-    doc.el("ETag", quote_etag(obj.etag))
-    for algorithm in obj.checksums:
-        doc.el("ChecksumAlgorithm", algorithm)
-    doc.el("Size", obj.size)
-    if owner:
-        write_owner(doc)
-    doc.el("StorageClass", obj.meta.storage_class)
-    doc.close("Contents")
+    """One ``<Contents>`` entry, written as a single string (listing pages hold 1,000)."""
+    algorithms = "".join(
+        f"<ChecksumAlgorithm>{algorithm}</ChecksumAlgorithm>" for algorithm in obj.checksums
+    )
+    doc.raw(
+        f"<Contents><Key>{escape(names(obj.key) or '')}</Key>"
+        f"<LastModified>{iso8601(obj.last_modified)}</LastModified>"
+        f"<ETag>&quot;{escape(obj.etag)}&quot;</ETag>{algorithms}<Size>{obj.size}</Size>"
+        f"{_OWNER if owner else ''}"
+        f"<StorageClass>{escape(obj.meta.storage_class)}</StorageClass></Contents>"
+    )
 
 
 def _prefixes(doc: XmlWriter, page: ListPage, names: _Names) -> None:
