@@ -83,6 +83,16 @@ def _xml_safe(key: str) -> bool:
     return all(ch >= " " for ch in key)
 
 
+def _version(version_id: str | None) -> str | None:
+    """The upstream VersionId for the gateway's: none for ``null``.
+
+    The gateway has no versioning: ``null`` names the one (current) object. Forwarded, it
+    would name upstream's null version, which stores without versioning may refuse (moto
+    answers HeadObject ``versionId=null`` with 400).
+    """
+    return None if version_id == "null" else version_id
+
+
 class S3Backend(MultipartMixin, Backend):
     """Every ``Backend`` method as calls to an upstream S3-compatible store."""
 
@@ -372,7 +382,7 @@ class S3Backend(MultipartMixin, Backend):
         version_id: str | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
-        if version_id:
+        if _version(version_id):
             params["VersionId"] = version_id
         try:
             response = await self._call("head_object", **params, **condition_params(conditions))
@@ -393,7 +403,7 @@ class S3Backend(MultipartMixin, Backend):
         version_id: str | None = None,
     ) -> ObjectRead:
         params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
-        if version_id:
+        if _version(version_id):
             params["VersionId"] = version_id
         if part_number is not None:
             params["PartNumber"] = part_number
@@ -444,7 +454,7 @@ class S3Backend(MultipartMixin, Backend):
 
     async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
         params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
-        if version_id:
+        if _version(version_id):
             params["VersionId"] = version_id
         await self._call("delete_object", not_found="NoSuchBucket", **params)
 
@@ -461,7 +471,9 @@ class S3Backend(MultipartMixin, Backend):
                 results[i] = await self._delete_one(bucket, k, v)
         for start in range(0, len(batchable), 1000):
             batch = batchable[start : start + 1000]
-            objects = [{"Key": k, "VersionId": v} if v else {"Key": k} for _, k, v in batch]
+            objects = [
+                {"Key": k, "VersionId": v} if _version(v) else {"Key": k} for _, k, v in batch
+            ]
             response = await self._call(
                 "delete_objects",
                 not_found="NoSuchBucket",
@@ -524,8 +536,9 @@ class S3Backend(MultipartMixin, Backend):
 
     def _copy_source(self, source: CopySource) -> dict[str, str]:
         result = {"Bucket": self._up(source.bucket), "Key": source.key}
-        if source.version_id:
-            result["VersionId"] = source.version_id
+        version = _version(source.version_id)
+        if version:
+            result["VersionId"] = version
         return result
 
     async def _head_copy_source(self, source: CopySource) -> ObjectInfo:
