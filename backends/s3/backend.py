@@ -29,6 +29,7 @@ from backends.s3.meta import meta_from_response, meta_params, utc
 from backends.s3.multipart import MultipartMixin
 from backends.s3.params import (
     condition_params,
+    describe,
     etag_of,
     none_match_any,
     not_modified,
@@ -179,6 +180,21 @@ class S3Backend(MultipartMixin, Backend):
         finally:
             _extra_headers.reset(token)
         return result
+
+    async def _describe_not_modified(
+        self, bucket: str, key: str, version_id: str | None, exc: BackendError
+    ) -> BackendError:
+        """A 304 carries the object's ETag and Last-Modified; fill in what the upstream
+        answer left out (moto sends no Last-Modified) from an unconditional HEAD."""
+        if exc.code != "NotModified" or {"ETag", "LastModified"} <= exc.extra.keys():
+            return exc
+        try:
+            info = await self.head_object(bucket, key, version_id=version_id)
+        except BackendError:
+            return exc
+        for name, value in describe(info).items():
+            exc.extra.setdefault(name, value)
+        return exc
 
     async def _missing_key_or_bucket(self, bucket: str, exc: BackendError) -> BackendError:
         """A bodiless 404 names neither the key nor the bucket: ask which one."""
@@ -387,10 +403,12 @@ class S3Backend(MultipartMixin, Backend):
         try:
             response = await self._call("head_object", **params, **condition_params(conditions))
         except BackendError as exc:
+            exc = await self._describe_not_modified(bucket, key, version_id, exc)
             raise await self._missing_key_or_bucket(bucket, exc) from None
+        info = self._info(bucket, key, response, int(response.get("ContentLength", 0)))
         if none_match_any(conditions):
-            raise not_modified()
-        return self._info(bucket, key, response, int(response.get("ContentLength", 0)))
+            raise not_modified(info)
+        return info
 
     async def get_object(
         self,
@@ -419,10 +437,10 @@ class S3Backend(MultipartMixin, Backend):
             if exc.code == "InvalidRange" and "ActualObjectSize" not in exc.extra:
                 info = await self.head_object(bucket, key, version_id=version_id)
                 exc.extra["ActualObjectSize"] = str(info.size)
-            raise
+            raise await self._describe_not_modified(bucket, key, version_id, exc) from None
         if none_match_any(conditions):
             response["Body"].close()
-            raise not_modified()
+            raise not_modified(self._info(bucket, key, response, 0))
         if part_number is not None and not response.get("ContentRange"):
             etag = etag_of(response.get("ETag"))
             if part_number != 1 or parts_count(etag, {}) not in (None, 1):

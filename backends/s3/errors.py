@@ -54,8 +54,6 @@ _PASS_THROUGH = frozenset(
 )
 _RENAMED = {
     "BucketAlreadyExists": "BucketAlreadyOwnedByYou",
-    "NotModified": "NotModified",
-    "304": "NotModified",
     "412": "PreconditionFailed",
     "416": "InvalidRange",
     "400": "InvalidRequest",
@@ -87,6 +85,14 @@ def translate_error(exc: BaseException, *, not_found: str = "NoSuchKey") -> Back
         error: dict[str, Any] = exc.response.get("Error", {})
         message = str(error.get("Message", "") or "")
         extra = {k: str(error[k]) for k in _EXTRA_FIELDS if error.get(k) is not None}
+        if code in ("NotModified", "304"):
+            # A 304 describes the object: keep the ETag and Last-Modified it carries.
+            headers: dict[str, Any] = exc.response.get("ResponseMetadata", {}).get(
+                "HTTPHeaders", {}
+            )
+            described = {"ETag": headers.get("etag"), "LastModified": headers.get("last-modified")}
+            extra.update({k: str(v) for k, v in described.items() if v})
+            return BackendError("NotModified", message or "Not Modified", extra=extra)
         if code in _PASS_THROUGH:
             return BackendError(code, message, extra=extra)
         if code in _RENAMED:

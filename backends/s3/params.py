@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC
+from email.utils import format_datetime
 from typing import Any
 
 from backends.errors import BackendError
-from backends.types import ByteRange, Conditions
+from backends.types import ByteRange, Conditions, ObjectInfo
 
 __all__ = [
     "condition_params",
+    "describe",
     "etag_of",
     "none_match_any",
     "not_modified",
@@ -75,10 +78,20 @@ def none_match_any(cond: Conditions | None) -> bool:
     return cond is not None and cond.if_none_match is not None and "*" in cond.if_none_match
 
 
-def not_modified(*, copy_source: bool = False) -> BackendError:
+def not_modified(info: ObjectInfo | None = None, *, copy_source: bool = False) -> BackendError:
+    """304, describing the object (RFC 9110 15.4.5: ETag and Last-Modified) when known."""
     if copy_source:
         return BackendError("PreconditionFailed", "At least one of the preconditions failed")
-    return BackendError("NotModified", "Not Modified")
+    return BackendError("NotModified", "Not Modified", extra=describe(info) if info else None)
+
+
+def describe(info: ObjectInfo) -> dict[str, str]:
+    """The ``extra`` of a ``NotModified``: the object's ETag and Last-Modified."""
+    last_modified = info.last_modified.astimezone(UTC).replace(microsecond=0)
+    return {
+        "ETag": quote_etag(info.etag),
+        "LastModified": format_datetime(last_modified, usegmt=True),
+    }
 
 
 def quote_etag(etag: str) -> str:
