@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from backends.errors import BackendError
 from backends.filesystem.listing import Cursor
@@ -102,9 +102,8 @@ def checksums_to_json(checksums: Mapping[str, str]) -> str:
     return json.dumps(dict(checksums), separators=(",", ":"))
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectRow:
-    """One ``objects`` row, decoded."""
+class ObjectRow(NamedTuple):
+    """One ``objects`` row, decoded (a tuple: listing pages build 1,000 of them)."""
 
     key: bytes
     size: int
@@ -118,7 +117,7 @@ class ObjectRow:
 
     @classmethod
     def from_tuple(cls, row: Sequence[Any]) -> ObjectRow:
-        return cls(*row)
+        return cls._make(row)
 
     def to_info(self, bucket: str) -> ObjectInfo:
         parts = None if self.parts is None else json.loads(self.parts)
