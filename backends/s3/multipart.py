@@ -274,6 +274,9 @@ class MultipartMixin:
             )
             for u in response.get("Uploads", [])
         ]
+        # S3 lists uploads by key (UTF-8 bytes), then by initiation; some stores (moto)
+        # list them in creation order. Stable: uploads of one key keep upstream's order.
+        uploads.sort(key=lambda u: u.key.encode())
         prefixes = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
         if delimiter:
             uploads, prefixes = _roll_up(uploads, prefixes, prefix, delimiter)
