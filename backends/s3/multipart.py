@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from backends.errors import BackendError
 from backends.s3.meta import meta_params, utc
-from backends.s3.params import condition_params, etag_of
+from backends.s3.params import etag_of
 from backends.s3.streams import UploadBody, bad_digest, spool
 from backends.types import (
-    Conditions,
     CopySource,
     ObjectInfo,
     ObjectMeta,
@@ -153,21 +152,23 @@ class MultipartMixin:
             "UploadId": upload_id,
             "PartNumber": part_number,
             "CopySource": self._copy_source(source),
-            **condition_params(source.conditions, copy_source=True),
         }
-        size = None
-        if source.byte_range is None or source.conditions != Conditions():
-            # Conditions checked by a HEAD, then the copy pinned to that ETag (as in
-            # ``copy_object``); the HEAD also gives the part size when no range is set.
-            src = await self._head_copy_source(source)
-            size = src.size
-            params = {k: v for k, v in params.items() if not k.startswith("CopySourceIf")}
-            params["CopySourceIfMatch"] = f'"{src.etag}"'
+        # Conditions checked by a HEAD, then the copy pinned to that ETag (as in
+        # ``copy_object``). The HEAD also gives the part size, and checks the range: some
+        # stores (moto) copy a range beyond the source as an empty part.
+        src = await self._head_copy_source(source)
+        size = src.size
+        params["CopySourceIfMatch"] = f'"{src.etag}"'
         if source.byte_range is not None:
             first, last = source.byte_range
+            if first < 0 or first > last or last >= src.size:
+                raise BackendError(
+                    "InvalidRange",
+                    "The requested range is not satisfiable",
+                    extra={"ActualObjectSize": str(src.size)},
+                )
             params["CopySourceRange"] = f"bytes={first}-{last}"
             size = last - first + 1
-        assert size is not None
         response = await self._copy_call("upload_part_copy", source, **params)
         result = response.get("CopyPartResult", {})
         return Part(
