@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -54,6 +55,8 @@ from backends.types import (
 __all__ = ["S3Backend"]
 
 log = logging.getLogger(__name__)
+
+_EMPTY_MD5 = hashlib.md5(b"", usedforsecurity=False).hexdigest()
 
 # Raw headers for the next upstream request of this task (botocore types ``Expires`` as a
 # timestamp; S3 stores whatever string the client sent).
@@ -301,11 +304,13 @@ class S3Backend(MultipartMixin, Backend):
             finally:
                 spooled.close()
             size = spooled.size
+            await self._check_stored(bucket, key, response, size)
         else:
             size = size_hint
             response = await self._put_streamed(
                 params, body, meta, size, content_md5=content_md5, headers=headers
             )
+            await self._check_stored(bucket, key, response, size)
             checksums = dict(body.checksums)
             if checksums and size > self.config.checksum_copy_max:
                 checksums = {}  # not stored: report only what HEAD will show
@@ -323,6 +328,23 @@ class S3Backend(MultipartMixin, Backend):
             checksums=checksums,
             version_id=response.get("VersionId"),
         )
+
+    async def _check_stored(
+        self, bucket: str, key: str, response: Mapping[str, Any], size: int
+    ) -> None:
+        """Refuse a PutObject whose upstream ETag is the MD5 of no bytes although bytes
+        were sent: the store dropped the body. moto does that for a form Content-Type
+        (``application/x-www-form-urlencoded``, ``multipart/form-data``: werkzeug parses
+        the body as a form), the default of urllib and HTML forms. The empty object is
+        deleted (best effort) so it is never served in place of the client's bytes."""
+        if size == 0 or etag_of(response.get("ETag")) != _EMPTY_MD5:
+            return
+        log.error("upstream stored no bytes for %s/%s (%d sent)", bucket, key, size)
+        try:
+            await self.delete_object(bucket, key)
+        except BackendError as exc:
+            log.warning("empty upstream object %s/%s not deleted: %s", bucket, key, exc.code)
+        raise BackendError("InternalError", "the upstream store did not keep the body")
 
     async def _put_streamed(
         self,

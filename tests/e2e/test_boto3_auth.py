@@ -11,7 +11,15 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.s3util import RawResponse, expect_error, keys_of, raw_request, sign, urlopen
+from tests.e2e.s3util import (
+    RawResponse,
+    expect_error,
+    keys_of,
+    raw_request,
+    sign,
+    upstream,
+    urlopen,
+)
 
 
 def assert_s3_error(response: RawResponse, status: int, code: str) -> ET.Element:
@@ -95,12 +103,24 @@ def test_default_client_presigned_url(s3: Any, any_gateway: Gateway, bucket: str
     assert response.body == b"x"
 
 
-def test_presigned_get_and_put(s3: Any, presigner: Any, any_gateway: Gateway, bucket: str) -> None:
+def test_presigned_get_and_put(
+    s3: Any, presigner: Any, any_gateway: Gateway, bucket: str, request: pytest.FixtureRequest
+) -> None:
     put_url = presigner.generate_presigned_url(
         "put_object", Params={"Bucket": bucket, "Key": "pre sign+d/ü"}, ExpiresIn=300
     )
     body = b"uploaded through a presigned URL" * 100
-    response = urlopen(any_gateway, put_url, method="PUT", data=body)
+    headers = None
+    if upstream(request):
+        # moto deviation: urllib sends Content-Type application/x-www-form-urlencoded by
+        # default; moto (werkzeug) parses such a body as a form and stores 0 bytes, where
+        # S3 stores the bytes. The s3 backend notices (upstream ETag = MD5 of nothing),
+        # answers 500 and removes the empty object; then PUT with a neutral type.
+        refused = urlopen(any_gateway, put_url, method="PUT", data=body)
+        assert_s3_error(refused, 500, "InternalError")
+        expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="pre sign+d/ü")
+        headers = {"Content-Type": "application/octet-stream"}
+    response = urlopen(any_gateway, put_url, method="PUT", data=body, headers=headers)
     assert response.status == 200, response.body
     got = s3.get_object(Bucket=bucket, Key="pre sign+d/ü")
     assert got["Body"].read() == body
