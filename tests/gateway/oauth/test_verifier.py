@@ -132,12 +132,16 @@ def _refusals() -> list[tuple[str, Any]]:
 
     def claim(**changes: Any) -> Any:
         def build(fx: Fixture, c: dict[str, Any]) -> str:
-            merged = {**c, **changes}
+            # times are computed when the test runs, not at collection (a long run
+            # would otherwise move "the future" into the past)
+            merged = {**c, **{k: v() if callable(v) else v for k, v in changes.items()}}
             return fx.sign({k: v for k, v in merged.items() if v is not None})
 
         return build
 
-    now = int(time.time())
+    def now() -> int:
+        return int(time.time())
+
     return [
         ("alg=none", none_alg),
         ("HS256 signed with the public key", hs256_public_key),
@@ -150,8 +154,11 @@ def _refusals() -> list[tuple[str, Any]]:
         ("typ JWT", lambda fx, c: fx.sign(c, typ="JWT")),
         ("wrong iss", claim(iss="https://evil.example")),
         ("wrong aud", claim(aud="another-service")),
-        ("expired", claim(exp=now - 60, iat=now - 700, nbf=now - 700)),
-        ("nbf in the future", claim(nbf=now + 120)),
+        (
+            "expired",
+            claim(exp=lambda: now() - 60, iat=lambda: now() - 700, nbf=lambda: now() - 700),
+        ),
+        ("nbf in the future", claim(nbf=lambda: now() + 120)),
         ("no exp", claim(exp=None)),
         ("no jti", claim(jti=None)),
         ("no sub", claim(sub=None)),
