@@ -94,6 +94,26 @@ def revoke_user_sessions(conn: sqlite3.Connection, user_id: str, when_us: int, r
     )
 
 
+def revoke_owned_keys(conn: sqlite3.Connection, owner: str, when_us: int) -> int:
+    """Revoke every access key ``owner`` minted, and the keys those keys minted in turn.
+
+    A disabled or deleted user must not keep access through keys made with their token.
+    """
+    owned = (
+        "WITH RECURSIVE owned(id) AS ("
+        " SELECT id FROM access_keys WHERE owner = ?"
+        " UNION SELECT k.id FROM access_keys k JOIN owned o ON k.owner = o.id)"
+    )
+    ids = [row[0] for row in conn.execute(f"{owned} SELECT id FROM owned", (owner,))]
+    for key_id in ids:
+        conn.execute(
+            "UPDATE access_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (when_us, key_id),
+        )
+        conn.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
+    return len(ids)
+
+
 class UserStore:
     """Users of the identity store; reached as ``IdentityStore.users``."""
 
@@ -174,7 +194,8 @@ class UserStore:
         now: datetime | None = None,
     ) -> User | None:
         """Change a user; ``None`` if unknown. Disabling or a new password revokes every
-        session of the user (a later re-enable does not bring old tokens back)."""
+        session of the user (a later re-enable does not bring old tokens back); disabling
+        also revokes the access keys the user minted."""
         clean_scopes = None if scopes is None else keys.validate_scopes(scopes)
         password_hash = None
         if password is not None:
@@ -195,6 +216,7 @@ class UserStore:
             if disabled is True and row[0] is None:
                 sets["disabled_at"] = when
                 revoke_user_sessions(conn, user_id, when, "user_disabled")
+                revoke_owned_keys(conn, user_id, when)
             elif disabled is False:
                 sets["disabled_at"] = None
             assignments = ", ".join(f"{name} = ?" for name in sets)
@@ -205,10 +227,15 @@ class UserStore:
             return None
         return self.get(user_id)
 
-    async def delete(self, user_id: str) -> bool:
-        """Delete a user with its sessions and refresh tokens (cascade)."""
+    async def delete(self, user_id: str, *, now: datetime | None = None) -> bool:
+        """Delete a user with its sessions and refresh tokens (cascade); the access keys
+        the user minted are revoked."""
+        when = to_micros(now or utcnow())
 
         def remove(conn: sqlite3.Connection) -> bool:
-            return conn.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount == 1
+            if conn.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount != 1:
+                return False
+            revoke_owned_keys(conn, user_id, when)
+            return True
 
         return await self._db.write(remove)

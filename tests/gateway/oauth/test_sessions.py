@@ -125,3 +125,27 @@ async def test_client_secret_is_verified_and_stored_as_scrypt(store: IdentitySto
     assert await store.clients.authenticate("cl_UNKNOWN", secret) is None
     row = store.read_one("SELECT secret_hash FROM oauth_clients WHERE id = ?", (client.id,))
     assert row is not None and str(row[0]).startswith("$scrypt$")
+
+
+async def test_disabling_or_deleting_a_user_revokes_the_keys_they_minted(
+    store: IdentityStore,
+) -> None:
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    alice = await store.users.create("keymaker", "password-1", ["read:objects"])
+    bob = await store.users.create("keeper", "password-1", ["read:objects"])
+    minted, _ = await store.create_key("by alice", ["read:objects"], owner=alice.id)
+    _nested, nested_secret = await store.create_key(
+        "by alice's key", ["read:objects"], owner=minted.id
+    )
+    kept, kept_secret = await store.create_key("by bob", ["read:objects"], owner=bob.id)
+    assert store.find_by_secret(nested_secret, now) is not None
+
+    await store.users.update(alice.id, disabled=True)
+    assert store.find_by_secret(nested_secret, now) is None
+    assert store.sigv4_secrets(minted.id, now) is None
+    assert store.sigv4_secrets(kept.id, now) is not None
+
+    await store.users.delete(bob.id)
+    assert store.find_by_secret(kept_secret, now) is None
