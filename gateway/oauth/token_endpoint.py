@@ -21,6 +21,7 @@ from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import OAuthError, oauth_endpoint, oauth_json
 from gateway.oauth.forms import Form, authenticate_client, read_form
 from gateway.oauth.scopes import resolve_scopes
+from gateway.state import CONFIG
 
 __all__ = ["token"]
 
@@ -49,6 +50,13 @@ def _response(
 
 
 def client_address(request: web.Request) -> str:
+    """The caller's address for throttling: the TCP peer, or behind a trusted reverse
+    proxy (``server.trusted_forwarded_headers``) the last hop of ``X-Forwarded-For``."""
+    if request.app[CONFIG].server.trusted_forwarded_headers:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
     return request.remote or "unknown"
 
 
