@@ -42,6 +42,15 @@ def _host(request: web.Request, *, trust_forwarded: bool) -> str | None:
     return request.headers.get("Host")
 
 
+def _as_signed_by_client(
+    pairs: tuple[tuple[str, str], ...], forwarded_host: str
+) -> tuple[tuple[str, str], ...]:
+    """Headers as the client sent them to the proxy: its Host is in X-Forwarded-Host."""
+    return tuple(
+        (name, forwarded_host if name.lower() == "host" else value) for name, value in pairs
+    )
+
+
 def _authorize(
     principal: Principal, operation: Operation, address: Address, headers: dict[str, str]
 ) -> None:
@@ -97,6 +106,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         resource = unquote(address.raw_path)
         query = dict(parse_qsl(address.raw_query, keep_blank_values=True))
         header_pairs = tuple(request.headers.items())
+        if config.server.trusted_forwarded_headers and "X-Forwarded-Host" in request.headers:
+            header_pairs = _as_signed_by_client(header_pairs, request.headers["X-Forwarded-Host"])
         headers = {k.lower(): v for k, v in reversed(header_pairs)}
         operation = resolve(request.method, address.target, query, headers)
         if operation is None:
