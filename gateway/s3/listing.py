@@ -33,20 +33,14 @@ def max_keys(ctx: Context, name: str = "max-keys") -> int:
     return min(value, MAX_KEYS)
 
 
-def _encoder(ctx: Context) -> tuple[bool, object]:
-    encoding = ctx.query.get("encoding-type")
-    if encoding is None:
-        return False, None
-    if encoding != "url":
-        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
-    return True, None
-
-
 class _Names:
     """Applies ``encoding-type=url`` to keys, prefixes, delimiters and markers."""
 
     def __init__(self, ctx: Context) -> None:
-        self.url, _ = _encoder(ctx)
+        encoding = ctx.query.get("encoding-type")
+        if encoding not in (None, "url"):
+            raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
+        self.url = encoding == "url"
 
     def __call__(self, value: str | None) -> str | None:
         if value is None or not self.url:
