@@ -47,11 +47,15 @@ def tls_gateway(
     running.stop()
 
 
-@pytest.fixture(params=["http", "https"])
+GATEWAY_FIXTURES = {"http": "gateway", "https": "tls_gateway", "upstream": "upstream_gateway"}
+
+
+@pytest.fixture(params=list(GATEWAY_FIXTURES))
 def any_gateway(request: pytest.FixtureRequest) -> Gateway:
-    """Runs a test once over HTTP (checksum headers) and once over HTTPS (trailers)."""
-    name = "gateway" if request.param == "http" else "tls_gateway"
-    gw: Gateway = request.getfixturevalue(name)
+    """Runs a test over HTTP (checksum headers), over HTTPS (aws-chunked trailers), and once
+    more over HTTP with the s3 backend in front of moto (the same suite for both backends).
+    """
+    gw: Gateway = request.getfixturevalue(GATEWAY_FIXTURES[request.param])
     return gw
 
 

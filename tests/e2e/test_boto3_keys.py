@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.s3util import expect_error, keys_of
+from tests.e2e.s3util import expect_error, keys_of, upstream
 
 KEYS = [
     "with space",
@@ -34,8 +34,15 @@ KEYS = [
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_key_round_trip(s3: Any, bucket: str, key: str) -> None:
+def test_key_round_trip(s3: Any, bucket: str, key: str, request: pytest.FixtureRequest) -> None:
     body = key.encode() + b"!"
+    if upstream(request) and "\n" in key:
+        # moto deviation: a key with a newline (%0A) matches none of moto's werkzeug URL
+        # routes, a 404 without an S3 error code, which the s3 backend reports for
+        # PutObject as NoSuchBucket; S3 accepts such keys (docs/upstream-backend.md).
+        expect_error("NoSuchBucket", 404, s3.put_object, Bucket=bucket, Key=key, Body=body)
+        assert keys_of(s3, bucket) == []
+        return
     s3.put_object(Bucket=bucket, Key=key, Body=body)
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
     assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == len(body)

@@ -7,9 +7,10 @@ import io
 import os
 from typing import Any
 
+import pytest
 from boto3.s3.transfer import TransferConfig
 
-from tests.e2e.s3util import expect_error, keys_of
+from tests.e2e.s3util import expect_error, keys_of, upstream
 
 MIB = 1024 * 1024
 
@@ -55,7 +56,9 @@ def test_multipart_etag_everywhere(s3: Any, bucket: str) -> None:
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
-def test_multipart_with_checksum_algorithm(s3: Any, bucket: str) -> None:
+def test_multipart_with_checksum_algorithm(
+    s3: Any, bucket: str, request: pytest.FixtureRequest
+) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="ck", ChecksumAlgorithm="SHA256")[
         "UploadId"
     ]
@@ -70,7 +73,14 @@ def test_multipart_with_checksum_algorithm(s3: Any, bucket: str) -> None:
     )
     assert part["ChecksumSHA256"]
     listed = s3.list_parts(Bucket=bucket, Key="ck", UploadId=upload_id)
-    assert listed["Parts"][0]["ChecksumSHA256"] == part["ChecksumSHA256"]
+    if upstream(request):
+        # Not moto: a documented limit of the s3 backend. Part checksums are verified and
+        # returned by UploadPart but not stored upstream, so ListParts has none
+        # (docs/upstream-backend.md, "Checksums").
+        assert "ChecksumSHA256" not in listed["Parts"][0]
+        assert listed["Parts"][0]["ETag"] == part["ETag"]
+    else:
+        assert listed["Parts"][0]["ChecksumSHA256"] == part["ChecksumSHA256"]
     s3.complete_multipart_upload(
         Bucket=bucket,
         Key="ck",
@@ -195,10 +205,14 @@ def test_invalid_part_and_order(s3: Any, bucket: str) -> None:
     assert done["ETag"].endswith('-2"')
 
 
-def test_no_such_upload_and_abort(s3: Any, bucket: str) -> None:
+def test_no_such_upload_and_abort(s3: Any, bucket: str, request: pytest.FixtureRequest) -> None:
     common = {"Bucket": bucket, "Key": "k"}
+    # moto deviation: UploadPart and CompleteMultipartUpload with an unknown upload id
+    # crash moto (HTTP 500, a KeyError) instead of 404 NoSuchUpload; the s3 backend maps an
+    # upstream 500 to ServiceUnavailable, as it must (docs/upstream-backend.md).
+    no_such_upload = ("ServiceUnavailable", 503) if upstream(request) else ("NoSuchUpload", 404)
     expect_error(
-        "NoSuchUpload", 404, s3.upload_part, **common, UploadId="nope", PartNumber=1, Body=b"x"
+        *no_such_upload, s3.upload_part, **common, UploadId="nope", PartNumber=1, Body=b"x"
     )
     expect_error("NoSuchUpload", 404, s3.list_parts, **common, UploadId="nope")
     expect_error("NoSuchUpload", 404, s3.abort_multipart_upload, **common, UploadId="nope")
@@ -207,15 +221,14 @@ def test_no_such_upload_and_abort(s3: Any, bucket: str) -> None:
     aborted = s3.abort_multipart_upload(**common, UploadId=upload_id)
     assert aborted["ResponseMetadata"]["HTTPStatusCode"] == 204
     expect_error(
-        "NoSuchUpload",
-        404,
+        *no_such_upload,
         s3.complete_multipart_upload,
         **common,
         UploadId=upload_id,
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": '"x"'}]},
     )
     expect_error(
-        "NoSuchUpload", 404, s3.upload_part, **common, UploadId=upload_id, PartNumber=2, Body=b"y"
+        *no_such_upload, s3.upload_part, **common, UploadId=upload_id, PartNumber=2, Body=b"y"
     )
     assert keys_of(s3, bucket) == []
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
