@@ -5,6 +5,10 @@ Decision: a request naming a scope the user or the client does not hold is refus
 never believes it holds a right it lacks. Without ``scope``, the token gets every scope
 both the user and the client hold. ``admin`` grants every scope and ``write:objects``
 includes ``delete:objects``, exactly as for access keys.
+
+The ``scope`` parameter is split on spaces only (RFC 6749 3.3: space-delimited tokens of
+printable ASCII); a tab or other whitespace is part of a token, so an unknown scope.
+Repeated or surrounding spaces are tolerated.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def resolve_scopes(requested: str | None, *holders: Iterable[str]) -> frozenset[
         if not result:
             raise OAuthError("invalid_scope", "No scope is granted to both the user and client")
         return result
-    names = frozenset(requested.split())
+    names = frozenset(name for name in requested.split(" ") if name)
     if not names:
         raise OAuthError("invalid_scope", "The scope parameter is empty")
     unknown = sorted(names - ALL_SCOPES)
