@@ -47,11 +47,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Fragment:
-    """Paths (and the component schemas and tags they use) contributed by one module."""
+    """Paths (and the component schemas, security schemes and tags they use) contributed
+    by one module."""
 
     paths: Mapping[str, Any]
     schemas: Mapping[str, Any] = field(default_factory=dict)
     tags: Sequence[Mapping[str, str]] = ()
+    security_schemes: Mapping[str, Any] = field(default_factory=dict)
 
 
 OPENAPI_FRAGMENTS: web.AppKey[list[Fragment]] = web.AppKey("openapi_fragments")
@@ -94,6 +96,16 @@ _ERROR_SCHEMA: dict[str, Any] = {
 }
 
 
+_SECURITY_SCHEMES: dict[str, Any] = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An access key secret (sk_...) or an OAuth 2.0 access token",
+    },
+    "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+}
+
+
 def ref(schema: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{schema}"}
 
@@ -122,12 +134,19 @@ def register(app: web.Application, fragment: Fragment) -> None:
 
 
 def build_document(fragments: Sequence[Fragment]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document; a path or schema defined twice is a programming error."""
+    """The OpenAPI 3.1 document; a path, schema or security scheme defined twice is a
+    programming error."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {"Error": _ERROR_SCHEMA}
+    security_schemes: dict[str, Any] = dict(_SECURITY_SCHEMES)
     tags: list[dict[str, str]] = []
     for fragment in fragments:
-        for target, source in ((paths, fragment.paths), (schemas, fragment.schemas)):
+        pairs = (
+            (paths, fragment.paths),
+            (schemas, fragment.schemas),
+            (security_schemes, fragment.security_schemes),
+        )
+        for target, source in pairs:
             clash = set(target) & set(source)
             if clash:
                 raise ValueError(f"OpenAPI fragments define {sorted(clash)} twice")
@@ -155,14 +174,7 @@ def build_document(fragments: Sequence[Fragment]) -> dict[str, Any]:
         "components": {
             "schemas": schemas,
             "responses": responses,
-            "securitySchemes": {
-                "bearerAuth": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "An access key secret (sk_...) or an OAuth 2.0 access token",
-                },
-                "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            },
+            "securitySchemes": security_schemes,
         },
         "security": [{"bearerAuth": []}, {"apiKeyAuth": []}],
     }

@@ -1,28 +1,74 @@
-"""OpenAPI 3.1 path items for ``/oauth/*``, ``/.well-known/*``, ``/v1/users``, ``/v1/clients``.
+"""OpenAPI 3.1 description of ``/oauth/*``, ``/.well-known/*``, ``/v1/users``, ``/v1/clients``.
 
-Not yet registered with :mod:`gateway.api.openapi` (``openapi.register(app,
-Fragment(paths=PATHS, schemas=SCHEMAS))`` in :func:`gateway.oauth.routes.add_routes`):
-the schemathesis suite (``tests/e2e/test_openapi.py``) must be run against these first.
-OAuth endpoints answer RFC 6749 errors (``OAuthError``), not the ``/v1`` error shape.
+Registered by :func:`gateway.oauth.routes.add_routes` next to the routes it describes.
+``tests/e2e/test_openapi.py`` runs schemathesis against the live server, so the document
+and the handlers (``token_endpoint.py``, ``revocation.py``, ``forms.py``, ``metadata.py``,
+``gateway/api/users.py``, ``gateway/api/clients.py``) cannot drift apart silently.
+
+Two error shapes: the OAuth endpoints answer RFC 6749 section 5.2 errors
+(``{"error", "error_description"}``, :class:`~gateway.oauth.errors.OAuthError`) with
+``Cache-Control: no-store``; ``/v1/users`` and ``/v1/clients`` answer the ``/v1`` shape
+(``{"error": {"code", "message", "details"}}``, :func:`gateway.api.openapi.errors`).
+
+Client authentication at ``/oauth/*`` is HTTP Basic (``clientBasic``, RFC 6749 2.3.1:
+each part form-encoded) or ``client_id`` + ``client_secret`` in the body
+(``client_secret_post``, which OpenAPI cannot express as a security scheme), never both.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PATHS", "SCHEMAS"]
+from gateway.api.keys import MAX_NAME
+from gateway.api.openapi import NO_AUTH, Fragment, errors, json_body, json_response, ref
+from gateway.auth.scopes import ALL_SCOPES
+from gateway.identity.clients import GRANT_TYPES
+
+__all__ = ["FRAGMENT", "PATHS", "SCHEMAS", "SECURITY_SCHEMES"]
 
 _FORM = "application/x-www-form-urlencoded"
-_NO_AUTH: list[dict[str, list[str]]] = []
-_BASIC: list[dict[str, list[str]]] = []  # client auth is Basic or in the form body
+_S: dict[str, Any] = {"type": "string"}
+_TIME = {"type": "string", "format": "date-time"}
+_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_SCOPE = {"type": "string", "enum": sorted(ALL_SCOPES)}
+_SCOPE_NAMES = "|".join(sorted(ALL_SCOPES))
+# RFC 6749 3.3: space-delimited; the server refuses unknown names (invalid_scope). An
+# empty value counts as omitted (forms.Form.get).
+_SCOPE_PARAM = {
+    "type": "string",
+    "pattern": f"^$|^ *({_SCOPE_NAMES})( +({_SCOPE_NAMES}))* *$",
+    "description": "Space-separated scope names; omitted or empty: every scope allowed",
+}
+_SCOPES = {"type": "array", "minItems": 1, "uniqueItems": True, "items": _SCOPE}
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "clientBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": (
+            "OAuth client authentication (client_secret_basic): client_id and client_secret, "
+            "each form-encoded (RFC 6749 2.3.1). Alternatively client_id and client_secret "
+            "in the form body (client_secret_post), but not both methods at once."
+        ),
+    }
+}
+_CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}]
+
+_NO_STORE = {
+    "Cache-Control": {
+        "description": "Always no-store (RFC 6749 5.1)",
+        "required": True,
+        "schema": {"type": "string", "const": "no-store"},
+    }
+}
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _oauth_json(description: str, schema: dict[str, Any], **headers: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {**_NO_STORE, **headers},
+        "content": {"application/json": {"schema": schema}},
+    }
 
 
 def _form(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -30,15 +76,76 @@ def _form(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"required": True, "content": {_FORM: {"schema": schema}}}
 
 
-_S = {"type": "string"}
-_CLIENT_FIELDS = {"client_id": _S, "client_secret": _S}
-_OAUTH_ERROR = _json("RFC 6749 error", _ref("OAuthError"))
+_CLIENT_FIELDS: dict[str, Any] = {
+    "client_id": {**_S, "description": "client_secret_post (with client_secret)"},
+    "client_secret": {**_S, "description": "client_secret_post; not together with Basic"},
+}
+
+_OAUTH_400 = _oauth_json(
+    "`invalid_request` (not a form body, a parameter missing or repeated, two client "
+    "authentication methods), `unsupported_grant_type`, `invalid_grant`, "
+    "`unauthorized_client` or `invalid_scope`",
+    ref("OAuthError"),
+)
+_OAUTH_401 = _oauth_json(
+    "`invalid_client`: client authentication missing or failed",
+    ref("OAuthError"),
+    **{
+        "WWW-Authenticate": {
+            "description": "A Basic challenge",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^Basic "},
+        }
+    },
+)
+_OAUTH_429 = _oauth_json(
+    "`slow_down`: too many failed password logins for this username or address",
+    ref("OAuthError"),
+    **{
+        "Retry-After": {
+            "description": "Seconds to wait",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+)
+
+_PAGE_PARAMETERS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+    },
+    {"name": "cursor", "in": "query", "schema": _S},
+]
+
+# Client names follow access-key names (keys.validate_name): trimmed, then 1-128
+# printable characters. Surrounding whitespace is trimmed, not refused.
+_NAME = {
+    "type": "string",
+    "pattern": r"^\s*[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*\s*$",
+    "description": f"1 to {MAX_NAME} printable characters once trimmed",
+}
 
 SCHEMAS: dict[str, Any] = {
     "OAuthError": {
         "type": "object",
-        "required": ["error"],
-        "properties": {"error": _S, "error_description": _S},
+        "required": ["error", "error_description"],
+        "properties": {
+            "error": {
+                "type": "string",
+                "enum": [
+                    "invalid_request",
+                    "invalid_client",
+                    "invalid_grant",
+                    "unauthorized_client",
+                    "unsupported_grant_type",
+                    "invalid_scope",
+                    "slow_down",
+                ],
+            },
+            "error_description": _S,
+        },
     },
     "TokenResponse": {
         "type": "object",
@@ -46,59 +153,227 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "access_token": _S,
             "token_type": {"const": "Bearer"},
-            "expires_in": {"type": "integer"},
-            "refresh_token": _S,
+            "expires_in": {"type": "integer", "minimum": 0},
+            "refresh_token": {
+                **_S,
+                "description": "When the client may use the refresh_token grant",
+            },
             "scope": _S,
+        },
+    },
+    "IntrospectionResponse": {
+        "type": "object",
+        "required": ["active"],
+        "description": 'RFC 7662; an inactive token is {"active": false} and nothing else',
+        "properties": {
+            "active": {"type": "boolean"},
+            "scope": _S,
+            "client_id": _S,
+            "username": _S,
+            "token_type": {"type": "string", "enum": ["Bearer", "refresh_token"]},
+            "exp": {"type": "integer"},
+            "iat": {"type": "integer"},
+            "nbf": {"type": "integer"},
+            "sub": _S,
+            "aud": {"type": ["string", "array"]},
+            "iss": _S,
+            "jti": _S,
+            "sid": _S,
+        },
+    },
+    "JwkSet": {
+        "type": "object",
+        "required": ["keys"],
+        "properties": {
+            "keys": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["kty", "kid"],
+                    "properties": {"kty": _S, "kid": _S, "use": _S, "alg": _S},
+                },
+            }
+        },
+    },
+    "AuthorizationServerMetadata": {
+        "type": "object",
+        "required": [
+            "issuer",
+            "token_endpoint",
+            "jwks_uri",
+            "revocation_endpoint",
+            "introspection_endpoint",
+            "grant_types_supported",
+            "response_types_supported",
+            "scopes_supported",
+            "token_endpoint_auth_methods_supported",
+        ],
+        "properties": {
+            "issuer": _S,
+            "token_endpoint": _S,
+            "jwks_uri": _S,
+            "revocation_endpoint": _S,
+            "introspection_endpoint": _S,
+            "grant_types_supported": {"type": "array", "items": _S},
+            "response_types_supported": {"type": "array", "items": _S},
+            "scopes_supported": {"type": "array", "items": _S},
+            "token_endpoint_auth_methods_supported": {"type": "array", "items": _S},
+            "revocation_endpoint_auth_methods_supported": {"type": "array", "items": _S},
+            "introspection_endpoint_auth_methods_supported": {"type": "array", "items": _S},
+            "token_endpoint_auth_signing_alg_values_supported": {"type": "array", "items": _S},
         },
     },
     "User": {
         "type": "object",
+        "required": [
+            "id",
+            "username",
+            "scopes",
+            "disabled",
+            "created_at",
+            "updated_at",
+            "disabled_at",
+        ],
         "properties": {
             "id": _S,
             "username": _S,
             "scopes": {"type": "array", "items": _S},
             "disabled": {"type": "boolean"},
-            "created_at": _S,
-            "updated_at": _S,
-            "disabled_at": {"type": ["string", "null"]},
+            "created_at": _TIME,
+            "updated_at": _TIME,
+            "disabled_at": _NULLABLE_TIME,
+        },
+    },
+    "NewUser": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["username", "password", "scopes"],
+        "properties": {
+            "username": {
+                "type": "string",
+                "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@+\-]{0,127}$",
+                "description": "Unique, compared case-insensitively",
+            },
+            "password": {"type": "string", "minLength": 8, "maxLength": 1024},
+            "scopes": _SCOPES,
+        },
+    },
+    "UserUpdate": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Disabling, a new password or deletion revokes the user's sessions",
+        "properties": {
+            "disabled": {"type": ["boolean", "null"]},
+            "scopes": {**_SCOPES, "type": ["array", "null"]},
+            "password": {"type": ["string", "null"], "minLength": 8, "maxLength": 1024},
+        },
+    },
+    "UserPage": {
+        "type": "object",
+        "required": ["users", "next_cursor"],
+        "properties": {
+            "users": {"type": "array", "items": ref("User")},
+            "next_cursor": {"type": ["string", "null"]},
         },
     },
     "OAuthClient": {
         "type": "object",
+        "required": ["client_id", "name", "grant_types", "scopes", "created_at"],
         "properties": {
             "client_id": _S,
             "name": _S,
-            "grant_types": {"type": "array", "items": _S},
+            "grant_types": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(GRANT_TYPES)},
+            },
             "scopes": {"type": "array", "items": _S},
-            "created_at": _S,
-            "client_secret": {"type": "string", "description": "create response only"},
+            "created_at": _TIME,
+        },
+    },
+    "OAuthClientWithSecret": {
+        "allOf": [
+            ref("OAuthClient"),
+            {
+                "type": "object",
+                "required": ["client_secret"],
+                "properties": {
+                    "client_secret": {**_S, "description": "Shown only in this response"}
+                },
+            },
+        ]
+    },
+    "NewOAuthClient": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "scopes"],
+        "properties": {
+            "name": _NAME,
+            "grant_types": {
+                "type": ["array", "null"],
+                "uniqueItems": True,
+                "items": {"type": "string", "enum": list(GRANT_TYPES)},
+                "description": (
+                    "Omitted, null or empty: password and refresh_token; "
+                    "refresh_token alone is refused"
+                ),
+            },
+            "scopes": _SCOPES,
+        },
+    },
+    "OAuthClientPage": {
+        "type": "object",
+        "required": ["clients", "next_cursor"],
+        "properties": {
+            "clients": {"type": "array", "items": ref("OAuthClient")},
+            "next_cursor": {"type": ["string", "null"]},
         },
     },
 }
+
+_USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": _S}
+_CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": _S}
+_TOKEN_FORM = _form(
+    {
+        "token": {**_S, "minLength": 1},
+        "token_type_hint": {
+            **_S,
+            "description": "access_token or refresh_token; optional, an unknown hint is ignored",
+        },
+        **_CLIENT_FIELDS,
+    },
+    ["token"],
+)
 
 PATHS: dict[str, Any] = {
     "/oauth/token": {
         "post": {
             "operationId": "oauthToken",
             "tags": ["oauth"],
-            "summary": "password, refresh_token or client_credentials grant",
-            "security": _BASIC,
+            "summary": "password, refresh_token or client_credentials grant (RFC 6749)",
+            "description": (
+                "Failed password logins are throttled per username and per address; a "
+                "blocked attempt is 429 `slow_down` before the password is checked."
+            ),
+            "security": _CLIENT_AUTH,
             "requestBody": _form(
                 {
-                    "grant_type": {"enum": ["password", "refresh_token", "client_credentials"]},
-                    "username": _S,
-                    "password": _S,
-                    "refresh_token": _S,
-                    "scope": _S,
+                    "grant_type": {
+                        "type": "string",
+                        "enum": ["password", "refresh_token", "client_credentials"],
+                    },
+                    "username": {**_S, "description": "password grant"},
+                    "password": {**_S, "description": "password grant"},
+                    "refresh_token": {**_S, "description": "refresh_token grant"},
+                    "scope": _SCOPE_PARAM,
                     **_CLIENT_FIELDS,
                 },
                 ["grant_type"],
             ),
             "responses": {
-                "200": _json("Tokens (Cache-Control: no-store)", _ref("TokenResponse")),
-                "400": _OAUTH_ERROR,
-                "401": _OAUTH_ERROR,
-                "429": _OAUTH_ERROR,
+                "200": _oauth_json("Tokens", ref("TokenResponse")),
+                "400": _OAUTH_400,
+                "401": _OAUTH_401,
+                "429": _OAUTH_429,
             },
         }
     },
@@ -106,12 +381,16 @@ PATHS: dict[str, Any] = {
         "post": {
             "operationId": "oauthRevoke",
             "tags": ["oauth"],
-            "security": _BASIC,
-            "requestBody": _form({"token": _S, "token_type_hint": _S, **_CLIENT_FIELDS}, ["token"]),
+            "summary": "Revoke a refresh token (its whole session) or an access token (RFC 7009)",
+            "security": _CLIENT_AUTH,
+            "requestBody": _TOKEN_FORM,
             "responses": {
-                "200": {"description": "Revoked (or unknown)"},
-                "400": _OAUTH_ERROR,
-                "401": _OAUTH_ERROR,
+                "200": {
+                    "description": "Revoked, or unknown, invalid or another client's: the same",
+                    "headers": _NO_STORE,
+                },
+                "400": _oauth_json("`invalid_request`", ref("OAuthError")),
+                "401": _OAUTH_401,
             },
         }
     },
@@ -119,12 +398,13 @@ PATHS: dict[str, Any] = {
         "post": {
             "operationId": "oauthIntrospect",
             "tags": ["oauth"],
-            "security": _BASIC,
-            "requestBody": _form({"token": _S, "token_type_hint": _S, **_CLIENT_FIELDS}, ["token"]),
+            "summary": "Whether a token is active, and its claims (RFC 7662)",
+            "security": _CLIENT_AUTH,
+            "requestBody": _TOKEN_FORM,
             "responses": {
-                "200": _json("RFC 7662 response", {"type": "object", "required": ["active"]}),
-                "400": _OAUTH_ERROR,
-                "401": _OAUTH_ERROR,
+                "200": _oauth_json("Token information", ref("IntrospectionResponse")),
+                "400": _oauth_json("`invalid_request`", ref("OAuthError")),
+                "401": _OAUTH_401,
             },
         }
     },
@@ -132,11 +412,12 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "jwks",
             "tags": ["oauth"],
-            "security": _NO_AUTH,
+            "summary": "Public keys that verify access tokens (cached up to 5 minutes)",
+            "security": NO_AUTH,
             "responses": {
                 "200": {
                     "description": "JWK set",
-                    "content": {"application/jwk-set+json": {"schema": {"type": "object"}}},
+                    "content": {"application/jwk-set+json": {"schema": ref("JwkSet")}},
                 }
             },
         }
@@ -145,61 +426,110 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "oauthMetadata",
             "tags": ["oauth"],
-            "security": _NO_AUTH,
-            "responses": {"200": _json("RFC 8414 metadata", {"type": "object"})},
+            "summary": "Authorization server metadata (RFC 8414)",
+            "security": NO_AUTH,
+            "responses": {"200": json_response("Metadata", ref("AuthorizationServerMetadata"))},
         }
     },
     "/v1/users": {
         "post": {
             "operationId": "createUser",
             "tags": ["users"],
-            "responses": {"201": _json("The user", _ref("User"))},
+            "summary": "Create a user (admin)",
+            "requestBody": json_body(ref("NewUser")),
+            "responses": {
+                "201": json_response("The user", ref("User")),
+                **errors(400, 401, 403, 409, 413, 415),
+            },
         },
         "get": {
             "operationId": "listUsers",
             "tags": ["users"],
-            "responses": {"200": _json("A page of users", {"type": "object"})},
+            "summary": "List users in id order (admin)",
+            "parameters": _PAGE_PARAMETERS,
+            "responses": {
+                "200": json_response("One page", ref("UserPage")),
+                **errors(400, 401, 403),
+            },
         },
     },
     "/v1/users/{user_id}": {
+        "parameters": [_USER_ID],
         "get": {
             "operationId": "getUser",
             "tags": ["users"],
-            "responses": {"200": _json("The user", _ref("User"))},
+            "summary": "One user (admin)",
+            "responses": {
+                "200": json_response("The user", ref("User")),
+                **errors(401, 403, 404),
+            },
         },
         "patch": {
             "operationId": "updateUser",
             "tags": ["users"],
-            "responses": {"200": _json("The user", _ref("User"))},
+            "summary": "Disable or enable, change scopes or password (admin)",
+            "requestBody": json_body(ref("UserUpdate")),
+            "responses": {
+                "200": json_response("The user", ref("User")),
+                **errors(400, 401, 403, 404, 413, 415),
+            },
         },
         "delete": {
             "operationId": "deleteUser",
             "tags": ["users"],
-            "responses": {"204": {"description": "Deleted"}},
+            "summary": "Delete a user and revoke its sessions (admin)",
+            "responses": {"204": {"description": "Deleted"}, **errors(401, 403, 404)},
         },
     },
     "/v1/clients": {
         "post": {
             "operationId": "createClient",
             "tags": ["clients"],
-            "responses": {"201": _json("The client and its secret", _ref("OAuthClient"))},
+            "summary": "Register an OAuth client (admin); its secret is shown once",
+            "requestBody": json_body(ref("NewOAuthClient")),
+            "responses": {
+                "201": json_response("The client and its secret", ref("OAuthClientWithSecret")),
+                **errors(400, 401, 403, 413, 415),
+            },
         },
         "get": {
             "operationId": "listClients",
             "tags": ["clients"],
-            "responses": {"200": _json("A page of clients", {"type": "object"})},
+            "summary": "List clients in id order (admin)",
+            "parameters": _PAGE_PARAMETERS,
+            "responses": {
+                "200": json_response("One page", ref("OAuthClientPage")),
+                **errors(400, 401, 403),
+            },
         },
     },
     "/v1/clients/{client_id}": {
+        "parameters": [_CLIENT_ID],
         "get": {
             "operationId": "getClient",
             "tags": ["clients"],
-            "responses": {"200": _json("The client", _ref("OAuthClient"))},
+            "summary": "One client, without its secret (admin)",
+            "responses": {
+                "200": json_response("The client", ref("OAuthClient")),
+                **errors(401, 403, 404),
+            },
         },
         "delete": {
             "operationId": "deleteClient",
             "tags": ["clients"],
-            "responses": {"204": {"description": "Deleted"}},
+            "summary": "Delete a client; every token issued to it stops at once (admin)",
+            "responses": {"204": {"description": "Deleted"}, **errors(401, 403, 404)},
         },
     },
 }
+
+FRAGMENT = Fragment(
+    paths=PATHS,
+    schemas=SCHEMAS,
+    security_schemes=SECURITY_SCHEMES,
+    tags=(
+        {"name": "oauth", "description": "OAuth 2.0 authorization server"},
+        {"name": "users", "description": "OAuth users (admin)"},
+        {"name": "clients", "description": "OAuth clients (admin)"},
+    ),
+)

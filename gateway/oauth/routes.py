@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gateway.api import clients as api_clients
+from gateway.api import openapi
 from gateway.api import users as api_users
 from gateway.config import Config
 from gateway.identity.store import IdentityStore
 from gateway.oauth.access_tokens import AccessTokenVerifier
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.metadata import authorization_server_metadata, jwks
+from gateway.oauth.openapi import FRAGMENT
 from gateway.oauth.revocation import introspect, revoke
 from gateway.oauth.settings import OAuthSettings
 from gateway.oauth.token_endpoint import token
@@ -74,4 +76,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/.well-known/oauth-authorization-server", authorization_server_metadata)
     api_users.add_routes(app)
     api_clients.add_routes(app)
+    openapi.register(app, FRAGMENT)
     app.cleanup_ctx.append(_oauth_ctx)

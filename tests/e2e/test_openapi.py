@@ -1,13 +1,17 @@
 """The OpenAPI document is true of the live server: schemathesis against a real gateway.
 
 ``st run`` generates requests from the document (coverage, fuzzing and stateful phases),
-sends them with the root key, and checks every response: no 5xx, only documented status
-codes, content types and headers, bodies matching their schemas, schema-violating input
-refused, credentials not ignored. Two checks are left out on purpose:
+sends them with the root key (``bearerAuth``) and, at ``/oauth/*``, with the Basic
+credentials of an OAuth client made for the run (``clientBasic``), and checks every
+response: no 5xx, only documented status codes, content types and headers, bodies matching
+their schemas, schema-violating input refused, credentials not ignored. Two checks are
+left out on purpose:
 
 - ``positive_data_acceptance``: some rules depend on state or time and cannot be written
   in JSON Schema (``expires_at`` in the future, S3's bucket-name rules on IP-like names,
-  a pagination cursor this server issued), so a schema-valid request may rightly get 400.
+  a pagination cursor this server issued; at ``/oauth/*`` a username and password, a
+  refresh token or a grant type the client may use), so a schema-valid request may rightly
+  get 400.
 - ``use_after_free``: a revoked key stays readable (``status: "revoked"``) for audit.
 
 A second test feeds schemathesis a document with one documented status removed and
@@ -25,7 +29,9 @@ from pathlib import Path
 
 import pytest
 
+from gateway.identity.clients import GRANT_TYPES
 from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.oauth_util import ADMIN, call
 
 EXCLUDED = "positive_data_acceptance,use_after_free"
 
@@ -37,17 +43,44 @@ def openapi_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gatewa
     running.stop()
 
 
-def schemathesis(location: str, base_url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def st_config(openapi_gateway: Gateway, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Credentials per security scheme: the root key, and a client allowed every grant."""
+    reply = call(
+        f"{openapi_gateway.api_url}/v1/clients",
+        "POST",
+        body={"name": "schemathesis", "grant_types": list(GRANT_TYPES), "scopes": ["admin"]},
+        headers=ADMIN,
+    )
+    assert reply.status == 201, reply.body
+    client = reply.json()
+    config = Path(tmp_path_factory.mktemp("st")) / "schemathesis.toml"
+    config.write_text(
+        f"""
+[auth.openapi.bearerAuth]
+bearer = "{ROOT_SECRET}"
+
+[auth.openapi.clientBasic]
+username = "{client["client_id"]}"
+password = "{client["client_secret"]}"
+"""
+    )
+    return config
+
+
+def schemathesis(
+    location: str, base_url: str, config: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
     st = Path(sys.executable).with_name("st")
     return subprocess.run(
         [
             str(st),
+            "--config-file",
+            str(config),
             "run",
             location,
             "--url",
             base_url,
-            "--header",
-            f"Authorization: Bearer {ROOT_SECRET}",
             "--checks",
             "all",
             "--exclude-checks",
@@ -68,9 +101,11 @@ def schemathesis(location: str, base_url: str, *extra: str) -> subprocess.Comple
     )
 
 
-def test_live_server_matches_its_openapi_document(openapi_gateway: Gateway) -> None:
+def test_live_server_matches_its_openapi_document(
+    openapi_gateway: Gateway, st_config: Path
+) -> None:
     url = f"{openapi_gateway.api_url}/v1/openapi.json"
-    result = schemathesis(url, openapi_gateway.api_url)
+    result = schemathesis(url, openapi_gateway.api_url, st_config)
     output = result.stdout
     start = max(output.find("ERRORS"), output.find("FAILURES"), 0)
     assert result.returncode == 0, output[start : start + 8000] + result.stderr[-2000:]
@@ -80,7 +115,7 @@ def test_live_server_matches_its_openapi_document(openapi_gateway: Gateway) -> N
 
 
 def test_schemathesis_fails_when_document_and_server_disagree(
-    openapi_gateway: Gateway, tmp_path: Path
+    openapi_gateway: Gateway, st_config: Path, tmp_path: Path
 ) -> None:
     with urllib.request.urlopen(f"{openapi_gateway.api_url}/v1/openapi.json") as response:
         document = json.load(response)
@@ -89,7 +124,7 @@ def test_schemathesis_fails_when_document_and_server_disagree(
     schema = tmp_path / "wrong.json"
     schema.write_text(json.dumps(document))
     result = schemathesis(
-        str(schema), openapi_gateway.api_url, "--include-operation-id", "getAccessKey"
+        str(schema), openapi_gateway.api_url, st_config, "--include-operation-id", "getAccessKey"
     )
     assert result.returncode != 0, result.stdout[-3000:]
     assert "Undocumented HTTP status code" in result.stdout or "404" in result.stdout
