@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from backends.s3.client import Call
 from backends.s3.meta import utc
+from backends.s3.params import etag_of
 from backends.types import ListPage, ObjectInfo
 
 __all__ = ["group_upper_bound", "list_objects"]
-
-Call = Callable[..., Awaitable[dict[str, Any]]]
 
 # The greatest code point: in UTF-8 byte order no character sorts after it.
 _MAX_CHAR = "\U0010ffff"
@@ -57,7 +56,7 @@ async def list_objects(
             bucket=bucket,
             key=item["Key"],
             size=int(item.get("Size", 0)),
-            etag=str(item.get("ETag", "")).strip('"'),
+            etag=etag_of(item.get("ETag")),
             last_modified=utc(item.get("LastModified")),
         )
         for item in response.get("Contents", [])

@@ -16,6 +16,7 @@ from backends.types import ObjectMeta
 __all__ = [
     "RESERVED_PREFIX",
     "checksum_metadata",
+    "expires_header",
     "meta_from_response",
     "meta_params",
     "split_metadata",
@@ -34,6 +35,12 @@ def utc(value: Any) -> datetime:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
     return datetime.now(UTC)
+
+
+def expires_header(meta: ObjectMeta | None) -> dict[str, str] | None:
+    """``Expires`` as a raw header: botocore types it as a timestamp, S3 stores whatever
+    string the client sent."""
+    return {"Expires": meta.expires} if meta is not None and meta.expires else None
 
 
 def checksum_metadata(checksums: Mapping[str, str]) -> dict[str, str]:

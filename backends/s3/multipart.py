@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from backends.errors import BackendError
-from backends.s3.meta import meta_params, utc
-from backends.s3.params import etag_of
-from backends.s3.streams import UploadBody, bad_digest, spool
+from backends.s3.copy import CopyMixin
+from backends.s3.meta import expires_header, meta_params, utc
+from backends.s3.params import etag_of, quote_etag
+from backends.s3.streams import send_spooled, send_streamed
 from backends.types import (
     CopySource,
     ObjectInfo,
@@ -23,45 +23,11 @@ from backends.types import (
     UploadsPage,
 )
 
-if TYPE_CHECKING:
-    from backends.s3.config import UpstreamConfig
-
 __all__ = ["MultipartMixin"]
 
 
-class MultipartMixin:
-    """Needs ``config``, ``_up``, ``_call``, ``_copy_call``, ``_copy_source``,
-    ``_head_copy_source`` and ``head_object`` from ``S3Backend``."""
-
-    config: UpstreamConfig
-
-    if TYPE_CHECKING:
-
-        def _up(self, bucket: str) -> str: ...
-
-        async def _call(
-            self,
-            operation: str,
-            *,
-            not_found: str = "NoSuchKey",
-            headers: Mapping[str, str] | None = None,
-            **params: Any,
-        ) -> dict[str, Any]: ...
-
-        async def _copy_call(
-            self,
-            operation: str,
-            source: CopySource,
-            *,
-            headers: Mapping[str, str] | None = None,
-            **params: Any,
-        ) -> dict[str, Any]: ...
-
-        def _copy_source(self, source: CopySource) -> dict[str, str]: ...
-
-        async def _head_copy_source(self, source: CopySource) -> ObjectInfo: ...
-
-        async def head_object(self, bucket: str, key: str) -> ObjectInfo: ...
+class MultipartMixin(CopyMixin):
+    """UploadPartCopy shares the copy source handling of ``CopyMixin``."""
 
     async def create_multipart_upload(
         self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None = None
@@ -71,7 +37,7 @@ class MultipartMixin:
         response = await self._call(
             "create_multipart_upload",
             not_found="NoSuchBucket",
-            headers={"Expires": meta.expires} if meta.expires else None,
+            headers=expires_header(meta),
             Bucket=self._up(bucket),
             Key=key,
             **meta_params(meta, {}),
@@ -103,38 +69,26 @@ class MultipartMixin:
             "PartNumber": part_number,
         }
         if size_hint is None:
-            spooled = await spool(body)
-            try:
-                if content_md5 is not None and content_md5 != spooled.md5:
-                    raise bad_digest()
-                params["ContentMD5"] = base64.b64encode(spooled.md5).decode()
-                response = await self._call(
-                    "upload_part",
-                    not_found="NoSuchUpload",
-                    Body=spooled.payload(),
-                    ContentLength=spooled.size,
-                    **params,
-                )
-            finally:
-                spooled.close()
-            size = spooled.size
+            response, size = await send_spooled(
+                self._call,
+                "upload_part",
+                params,
+                body,
+                not_found="NoSuchUpload",
+                size_hint=None,
+                content_md5=content_md5,
+            )
         else:
             size = size_hint
-            upload = UploadBody(body, size, content_md5=content_md5)
-            if content_md5 is not None:
-                params["ContentMD5"] = base64.b64encode(content_md5).decode()
-            try:
-                response = await self._call(
-                    "upload_part",
-                    not_found="NoSuchUpload",
-                    Body=upload,
-                    ContentLength=size,
-                    **params,
-                )
-            except BackendError:
-                if upload.error is not None:
-                    raise upload.error from None
-                raise
+            response = await send_streamed(
+                self._call,
+                "upload_part",
+                params,
+                body,
+                size,
+                not_found="NoSuchUpload",
+                content_md5=content_md5,
+            )
         return Part(
             part_number=part_number,
             etag=etag_of(response.get("ETag")),
@@ -158,7 +112,7 @@ class MultipartMixin:
         # stores (moto) copy a range beyond the source as an empty part.
         src = await self._head_copy_source(source)
         size = src.size
-        params["CopySourceIfMatch"] = f'"{src.etag}"'
+        params["CopySourceIfMatch"] = quote_etag(src.etag)
         if source.byte_range is not None:
             first, last = source.byte_range
             if first < 0 or first > last or last >= src.size:
@@ -169,7 +123,7 @@ class MultipartMixin:
                 )
             params["CopySourceRange"] = f"bytes={first}-{last}"
             size = last - first + 1
-        response = await self._copy_call("upload_part_copy", source, **params)
+        response = await self._copy_call("upload_part_copy", **params)
         result = response.get("CopyPartResult", {})
         return Part(
             part_number=part_number,

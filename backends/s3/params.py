@@ -20,6 +20,7 @@ __all__ = [
     "parts_count",
     "quote_etag",
     "range_header",
+    "version_params",
 ]
 
 
@@ -96,3 +97,13 @@ def describe(info: ObjectInfo) -> dict[str, str]:
 
 def quote_etag(etag: str) -> str:
     return etag if etag == "*" or etag.startswith('"') else f'"{etag}"'
+
+
+def version_params(version_id: str | None) -> dict[str, Any]:
+    """``VersionId`` upstream for the gateway's version id: none for ``null``.
+
+    The gateway has no versioning: ``null`` names the one (current) object. Forwarded, it
+    would name upstream's null version, which stores without versioning may refuse (moto
+    answers HeadObject ``versionId=null`` with 400).
+    """
+    return {"VersionId": version_id} if version_id and version_id != "null" else {}

@@ -1,18 +1,35 @@
-"""Bodies between the gateway and the upstream client, streamed in both directions."""
+"""Bodies between the gateway and the upstream client, streamed in both directions.
+
+A request body goes upstream in one of two ways (PutObject and UploadPart alike):
+``send_spooled`` receives it fully first, then sends it with its length and MD5;
+``send_streamed`` passes a body of known length straight through ``UploadBody``.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import IO, Any
 
 from backends.errors import BackendError
+from backends.s3.client import Call
 from backends.s3.errors import translate_error
-from backends.types import PayloadStream
+from backends.s3.meta import expires_header, meta_params
+from backends.types import ObjectMeta, PayloadStream
 
-__all__ = ["READ_CHUNK", "DownloadBody", "Spooled", "UploadBody", "bad_digest", "spool"]
+__all__ = [
+    "READ_CHUNK",
+    "DownloadBody",
+    "Spooled",
+    "UploadBody",
+    "bad_digest",
+    "send_spooled",
+    "send_streamed",
+    "spool",
+]
 
 READ_CHUNK = 256 * 1024
 _SPOOL_MEMORY = 8 * 1024 * 1024
@@ -118,6 +135,76 @@ async def spool(source: PayloadStream) -> Spooled:
         file.close()
         raise
     return Spooled(file, size, digest.digest())
+
+
+async def send_spooled(
+    call: Call,
+    operation: str,
+    params: Mapping[str, Any],
+    body: PayloadStream,
+    *,
+    not_found: str,
+    size_hint: int | None,
+    content_md5: bytes | None,
+    meta: ObjectMeta | None = None,
+) -> tuple[dict[str, Any], int]:
+    """Spool ``body``, check its length and MD5, then send it with both: (response, size).
+
+    With ``meta``, the metadata and the body's verified checksums (known once it ended)
+    ride in the same request.
+    """
+    spooled = await spool(body)
+    try:
+        if size_hint is not None and spooled.size != size_hint:
+            raise BackendError("IncompleteBody", "body length differs from its size")
+        if content_md5 is not None and content_md5 != spooled.md5:
+            raise bad_digest()
+        response = await call(
+            operation,
+            not_found=not_found,
+            headers=expires_header(meta),
+            Body=spooled.payload(),
+            ContentLength=spooled.size,
+            ContentMD5=base64.b64encode(spooled.md5).decode(),
+            **params,
+            **({} if meta is None else meta_params(meta, dict(body.checksums))),
+        )
+    finally:
+        spooled.close()
+    return response, spooled.size
+
+
+async def send_streamed(
+    call: Call,
+    operation: str,
+    params: Mapping[str, Any],
+    body: PayloadStream,
+    size: int,
+    *,
+    not_found: str,
+    content_md5: bytes | None,
+    meta: ObjectMeta | None = None,
+) -> dict[str, Any]:
+    """Stream ``body`` of declared ``size`` through ``UploadBody``; the error the body
+    raised (not the transport error around it) is what surfaces. Checksums are not known
+    before the body ended, so ``meta`` goes without them."""
+    upload = UploadBody(body, size, content_md5=content_md5)
+    md5 = {} if content_md5 is None else {"ContentMD5": base64.b64encode(content_md5).decode()}
+    try:
+        return await call(
+            operation,
+            not_found=not_found,
+            headers=expires_header(meta),
+            Body=upload,
+            ContentLength=size,
+            **params,
+            **md5,
+            **({} if meta is None else meta_params(meta, {})),
+        )
+    except BackendError:
+        if upload.error is not None:
+            raise upload.error from None
+        raise
 
 
 class DownloadBody:

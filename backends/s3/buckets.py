@@ -1,0 +1,76 @@
+"""Buckets: list, create, head, delete, statistics (mixed into ``S3Backend``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from backends.errors import BackendError
+from backends.s3.client import UpstreamClient
+from backends.s3.meta import utc
+from backends.types import BucketInfo
+
+__all__ = ["BucketsMixin"]
+
+
+class BucketsMixin(UpstreamClient):
+    """Gateway bucket ``b`` is upstream bucket ``bucket_prefix + b``."""
+
+    async def list_buckets(self) -> Sequence[BucketInfo]:
+        response = await self._call("list_buckets")
+        prefix = self.config.bucket_prefix
+        return [
+            BucketInfo(
+                name=b["Name"][len(prefix) :],
+                created_at=utc(b.get("CreationDate")),
+                region=self.config.region,
+            )
+            for b in response.get("Buckets", [])
+            if b["Name"].startswith(prefix) and len(b["Name"]) > len(prefix)
+        ]
+
+    async def create_bucket(self, bucket: str, *, region: str = "us-east-1") -> BucketInfo:
+        # AWS in us-east-1 (and moto) answer 200 when you re-create a bucket you own.
+        try:
+            await self.head_bucket(bucket)
+        except BackendError as exc:
+            if exc.code != "NoSuchBucket":
+                raise
+        else:
+            raise BackendError("BucketAlreadyOwnedByYou", "You already own this bucket")
+        params: dict[str, Any] = {"Bucket": self._up(bucket)}
+        if region and region != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        await self._call("create_bucket", **params)
+        return BucketInfo(name=bucket, created_at=datetime.now(UTC), region=region)
+
+    async def head_bucket(self, bucket: str) -> BucketInfo:
+        response = await self._call(
+            "head_bucket", not_found="NoSuchBucket", Bucket=self._up(bucket)
+        )
+        region = response.get("BucketRegion") or self.config.region
+        # HeadBucket carries no creation date; list_buckets has the real one.
+        return BucketInfo(name=bucket, created_at=datetime.now(UTC), region=region)
+
+    async def delete_bucket(self, bucket: str) -> None:
+        up = self._up(bucket)
+        uploads = await self._call(
+            "list_multipart_uploads", not_found="NoSuchBucket", Bucket=up, MaxUploads=1
+        )
+        if uploads.get("Uploads"):
+            raise BackendError("BucketNotEmpty", "The bucket has multipart uploads in progress")
+        await self._call("delete_bucket", not_found="NoSuchBucket", Bucket=up)
+
+    async def bucket_stats(self, bucket: str) -> tuple[int, int]:
+        """Walks the whole upstream listing: cost grows with the bucket."""
+        count = total = 0
+        params: dict[str, Any] = {"Bucket": self._up(bucket), "MaxKeys": 1000}
+        while True:
+            page = await self._call("list_objects_v2", not_found="NoSuchBucket", **params)
+            for item in page.get("Contents", []):
+                count += 1
+                total += int(item.get("Size", 0))
+            if not page.get("IsTruncated"):
+                return count, total
+            params["ContinuationToken"] = page["NextContinuationToken"]

@@ -1,0 +1,134 @@
+"""The one upstream aiobotocore client: lifecycle, signing, and ``_call``.
+
+One long-lived client, signed with the backend's own credentials (a client's credentials
+never travel upstream). ``UpstreamClient`` is the base of ``S3Backend`` and of its
+operation-family mixins (``buckets``, ``objects``, ``copying``, ``multipart``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from contextvars import ContextVar
+from typing import Any
+
+import botocore.auth
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+
+from backends.base import Backend
+from backends.errors import BackendError
+from backends.s3.config import UpstreamConfig
+from backends.s3.errors import translate, translate_error
+
+__all__ = ["Call", "UpstreamClient"]
+
+Call = Callable[..., Awaitable[dict[str, Any]]]
+"""``UpstreamClient._call``: operation name, ``not_found``, ``headers``, parameters."""
+
+# Raw headers for the next upstream request of this task (botocore types ``Expires`` as a
+# timestamp; S3 stores whatever string the client sent).
+_extra_headers: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "nfyio_upstream_headers", default=None
+)
+
+
+# botocore's CRT signer (used whenever awscrt is installed) copies the body into a BytesIO
+# to sign it, which a stream cannot allow. The pure-Python S3 signer never touches the
+# body under UNSIGNED-PAYLOAD; it is registered under a name of our own.
+_SIGNER = "nfyio-s3v4"
+botocore.auth.AUTH_TYPE_MAPS.setdefault(_SIGNER, botocore.auth.S3SigV4Auth)
+
+
+def _choose_signer(signature_version: Any = None, **_: Any) -> str | None:
+    return _SIGNER if signature_version in ("s3v4", "v4") else None
+
+
+def _add_extra_headers(request: Any, **_: Any) -> None:
+    headers = _extra_headers.get()
+    if headers:
+        for name, value in headers.items():
+            request.headers[name] = value
+
+
+class UpstreamClient(Backend):
+    """The client's lifecycle and the one way to call upstream (errors translated)."""
+
+    def __init__(self, config: UpstreamConfig) -> None:
+        self.config = config
+        self._stack: AsyncExitStack | None = None
+        self._client: Any = None
+
+    async def start(self) -> None:
+        cfg = self.config
+        botocore_config = AioConfig(
+            region_name=cfg.region,
+            signature_version="s3v4",
+            connect_timeout=cfg.connect_timeout,
+            read_timeout=cfg.read_timeout,
+            max_pool_connections=cfg.max_pool_connections,
+            # A streamed body cannot be replayed: one attempt, errors surface at once.
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            request_checksum_calculation=cfg.request_checksum_calculation,
+            response_checksum_validation=cfg.response_checksum_validation,
+            # UNSIGNED-PAYLOAD: botocore would otherwise hash the body before sending it
+            # over plain HTTP, which a one-pass stream cannot allow. Integrity comes from
+            # Content-MD5 (client's, or computed while spooling).
+            s3={"addressing_style": cfg.addressing_style, "payload_signing_enabled": False},
+            ignore_configured_endpoint_urls=True,
+        )
+        stack = AsyncExitStack()
+        session = AioSession()
+        self._client = await stack.enter_async_context(
+            session.create_client(
+                "s3",
+                endpoint_url=cfg.endpoint_url,
+                region_name=cfg.region,
+                aws_access_key_id=cfg.access_key_id,
+                aws_secret_access_key=cfg.secret_access_key,
+                aws_session_token=None,
+                config=botocore_config,
+            )
+        )
+        self._client.meta.events.register_first("choose-signer.s3", _choose_signer)
+        self._client.meta.events.register("before-sign.s3", _add_extra_headers)
+        self._stack = stack
+
+    async def close(self) -> None:
+        if self._stack is not None:
+            stack, self._stack, self._client = self._stack, None, None
+            await stack.aclose()
+
+    async def ready(self) -> bool:
+        if self._client is None:
+            return False
+        try:
+            await asyncio.wait_for(self._client.list_buckets(), self.config.ready_timeout)
+        except TimeoutError:
+            return False
+        except Exception as exc:
+            # Any S3 answer (even AccessDenied for ListBuckets) means upstream responds.
+            return translate_error(exc).code not in ("ServiceUnavailable", "SlowDown")
+        return True
+
+    def _up(self, bucket: str) -> str:
+        return self.config.bucket_prefix + bucket
+
+    async def _call(
+        self,
+        operation: str,
+        *,
+        not_found: str = "NoSuchKey",
+        headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        if self._client is None:
+            raise BackendError("ServiceUnavailable", "the upstream backend is not started")
+        token = _extra_headers.set(headers)
+        try:
+            with translate(not_found=not_found):
+                result: dict[str, Any] = await getattr(self._client, operation)(**params)
+        finally:
+            _extra_headers.reset(token)
+        return result

@@ -1,0 +1,89 @@
+"""Server-side copies: CopyObject, and the source handling UploadPartCopy shares
+(mixed into ``S3Backend``).
+
+Source conditions are evaluated by a conditional HEAD of the source (some stores, moto
+among them, ignore ``x-amz-copy-source-if-*``), then the copy is pinned to the ETag seen
+with ``CopySourceIfMatch``. ``NotModified`` about a copy source is ``PreconditionFailed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from backends.errors import BackendError
+from backends.s3.client import UpstreamClient
+from backends.s3.meta import expires_header, meta_params
+from backends.s3.params import condition_params, not_modified, quote_etag, version_params
+from backends.types import Conditions, CopySource, ObjectInfo, ObjectMeta
+
+__all__ = ["CopyMixin"]
+
+
+class CopyMixin(UpstreamClient):
+    async def copy_object(
+        self,
+        source: CopySource,
+        bucket: str,
+        key: str,
+        *,
+        meta: ObjectMeta | None = None,
+    ) -> ObjectInfo:
+        params: dict[str, Any] = {
+            "Bucket": self._up(bucket),
+            "Key": key,
+            "CopySource": self._copy_source(source),
+            **condition_params(source.conditions, copy_source=True),
+        }
+        if meta is not None or source.conditions != Conditions():
+            # Conditions: a HEAD, then the pinned copy. REPLACE also needs the source's
+            # checksums: they describe the bytes, not the metadata, so they are carried over.
+            src = await self._head_copy_source(source)
+            params["CopySourceIfMatch"] = quote_etag(src.etag)
+            for name in (
+                "CopySourceIfNoneMatch",
+                "CopySourceIfModifiedSince",
+                "CopySourceIfUnmodifiedSince",
+            ):
+                params.pop(name, None)
+        if meta is None:
+            params["MetadataDirective"] = "COPY"
+        else:
+            params["MetadataDirective"] = "REPLACE"
+            params.update(meta_params(meta, src.checksums))
+        await self._copy_call("copy_object", headers=expires_header(meta), **params)
+        return await self.head_object(bucket, key)
+
+    def _copy_source(self, source: CopySource) -> dict[str, str]:
+        return {
+            "Bucket": self._up(source.bucket),
+            "Key": source.key,
+            **version_params(source.version_id),
+        }
+
+    async def _head_copy_source(self, source: CopySource) -> ObjectInfo:
+        with _source_preconditions():
+            return await self.head_object(
+                source.bucket,
+                source.key,
+                conditions=source.conditions,
+                version_id=source.version_id,
+            )
+
+    async def _copy_call(
+        self, operation: str, *, headers: Mapping[str, str] | None = None, **params: Any
+    ) -> dict[str, Any]:
+        with _source_preconditions():
+            return await self._call(operation, headers=headers, **params)
+
+
+@contextmanager
+def _source_preconditions() -> Iterator[None]:
+    """``NotModified`` about a copy source is ``PreconditionFailed``."""
+    try:
+        yield
+    except BackendError as exc:
+        if exc.code == "NotModified":
+            raise not_modified(copy_source=True) from None
+        raise

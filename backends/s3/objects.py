@@ -1,0 +1,343 @@
+"""Objects: put, head, get, delete, list (mixed into ``S3Backend``)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from backends.errors import BackendError
+from backends.ranges import resolve_range
+from backends.s3 import listing
+from backends.s3.client import UpstreamClient
+from backends.s3.meta import expires_header, meta_from_response, meta_params, utc
+from backends.s3.params import (
+    condition_params,
+    describe,
+    etag_of,
+    none_match_any,
+    not_modified,
+    parts_count,
+    quote_etag,
+    range_header,
+    version_params,
+)
+from backends.s3.streams import DownloadBody, send_spooled, send_streamed
+from backends.types import (
+    ByteRange,
+    Conditions,
+    DeleteResult,
+    ListPage,
+    ObjectInfo,
+    ObjectMeta,
+    ObjectRead,
+    PayloadStream,
+)
+
+__all__ = ["ObjectsMixin"]
+
+log = logging.getLogger(__name__)
+
+_EMPTY_MD5 = hashlib.md5(b"", usedforsecurity=False).hexdigest()
+
+
+def _xml_safe(key: str) -> bool:
+    return all(ch >= " " for ch in key)
+
+
+class ObjectsMixin(UpstreamClient):
+    # -- put ---------------------------------------------------------------------------
+
+    async def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: PayloadStream,
+        meta: ObjectMeta,
+        *,
+        content_md5: bytes | None = None,
+        size_hint: int | None = None,
+    ) -> ObjectInfo:
+        params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
+        if size_hint is None or size_hint <= self.config.spool_threshold:
+            # Small or unknown-length: receive fully first (bounded memory), then one
+            # PutObject that carries length, Content-MD5 and the verified checksums.
+            response, size = await send_spooled(
+                self._call,
+                "put_object",
+                params,
+                body,
+                not_found="NoSuchBucket",
+                size_hint=size_hint,
+                content_md5=content_md5,
+                meta=meta,
+            )
+            checksums = dict(body.checksums)
+            await self._check_stored(bucket, key, response, size)
+        else:
+            size = size_hint
+            response = await send_streamed(
+                self._call,
+                "put_object",
+                params,
+                body,
+                size,
+                not_found="NoSuchBucket",
+                content_md5=content_md5,
+                meta=meta,
+            )
+            await self._check_stored(bucket, key, response, size)
+            checksums = dict(body.checksums)
+            if checksums and size > self.config.checksum_copy_max:
+                checksums = {}  # not stored: report only what HEAD will show
+            if checksums:
+                await self._attach_checksums(
+                    bucket, key, etag_of(response.get("ETag")), meta, checksums
+                )
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=size,
+            etag=etag_of(response.get("ETag")),
+            last_modified=datetime.now(UTC).replace(microsecond=0),
+            meta=meta,
+            checksums=checksums,
+            version_id=response.get("VersionId"),
+        )
+
+    async def _check_stored(
+        self, bucket: str, key: str, response: Mapping[str, Any], size: int
+    ) -> None:
+        """Refuse a PutObject whose upstream ETag is the MD5 of no bytes although bytes
+        were sent: the store dropped the body. moto does that for a form Content-Type
+        (``application/x-www-form-urlencoded``, ``multipart/form-data``: werkzeug parses
+        the body as a form), the default of urllib and HTML forms. The empty object is
+        deleted (best effort) so it is never served in place of the client's bytes."""
+        if size == 0 or etag_of(response.get("ETag")) != _EMPTY_MD5:
+            return
+        log.error("upstream stored no bytes for %s/%s (%d sent)", bucket, key, size)
+        try:
+            await self.delete_object(bucket, key)
+        except BackendError as exc:
+            log.warning("empty upstream object %s/%s not deleted: %s", bucket, key, exc.code)
+        raise BackendError("InternalError", "the upstream store did not keep the body")
+
+    async def _attach_checksums(
+        self, bucket: str, key: str, etag: str, meta: ObjectMeta, checksums: Mapping[str, str]
+    ) -> None:
+        """Checksums of a streamed body are known only after it was sent: store them with a
+        server-side self-copy that replaces the metadata (only if the object is unchanged)."""
+        up = self._up(bucket)
+        try:
+            await self._call(
+                "copy_object",
+                headers=expires_header(meta),
+                Bucket=up,
+                Key=key,
+                CopySource={"Bucket": up, "Key": key},
+                CopySourceIfMatch=quote_etag(etag),
+                MetadataDirective="REPLACE",
+                **meta_params(meta, checksums),
+            )
+        except BackendError as exc:
+            log.warning(
+                "upstream checksum metadata not stored for %s/%s: %s", bucket, key, exc.code
+            )
+
+    # -- head, get ---------------------------------------------------------------------
+
+    def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
+        meta, checksums = meta_from_response(response)
+        etag = etag_of(response.get("ETag"))
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=size,
+            etag=etag,
+            last_modified=utc(response.get("LastModified")),
+            meta=meta,
+            checksums=checksums,
+            version_id=response.get("VersionId"),
+            parts_count=parts_count(etag, response),
+        )
+
+    async def head_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        conditions: Conditions | None = None,
+        version_id: str | None = None,
+    ) -> ObjectInfo:
+        params: dict[str, Any] = {
+            "Bucket": self._up(bucket),
+            "Key": key,
+            **version_params(version_id),
+        }
+        try:
+            response = await self._call("head_object", **params, **condition_params(conditions))
+        except BackendError as exc:
+            exc = await self._describe_not_modified(bucket, key, version_id, exc)
+            raise await self._missing_key_or_bucket(bucket, exc) from None
+        info = self._info(bucket, key, response, int(response.get("ContentLength", 0)))
+        if none_match_any(conditions):
+            raise not_modified(info)
+        return info
+
+    async def get_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: ByteRange | None = None,
+        part_number: int | None = None,
+        conditions: Conditions | None = None,
+        version_id: str | None = None,
+    ) -> ObjectRead:
+        params: dict[str, Any] = {
+            "Bucket": self._up(bucket),
+            "Key": key,
+            **version_params(version_id),
+        }
+        if part_number is not None:
+            params["PartNumber"] = part_number
+        if byte_range is not None:
+            if byte_range.suffix == 0:
+                # "bytes=-0" is unsatisfiable whatever the size; S3 stores differ on it.
+                info = await self.head_object(bucket, key, conditions=conditions)
+                resolve_range(byte_range, info.size)
+            params["Range"] = range_header(byte_range)
+        try:
+            response = await self._call("get_object", **params, **condition_params(conditions))
+        except BackendError as exc:
+            if exc.code == "InvalidRange" and "ActualObjectSize" not in exc.extra:
+                info = await self.head_object(bucket, key, version_id=version_id)
+                exc.extra["ActualObjectSize"] = str(info.size)
+            raise await self._describe_not_modified(bucket, key, version_id, exc) from None
+        if none_match_any(conditions):
+            response["Body"].close()
+            raise not_modified(self._info(bucket, key, response, 0))
+        if part_number is not None and not response.get("ContentRange"):
+            etag = etag_of(response.get("ETag"))
+            if part_number != 1 or parts_count(etag, {}) not in (None, 1):
+                # The store ignored partNumber (moto does) and sent the whole object:
+                # serving that as the part would be wrong bytes.
+                response["Body"].close()
+                raise BackendError("NotImplemented", "the upstream store ignores partNumber")
+        return self._read(bucket, key, response, partial=part_number is not None)
+
+    def _read(
+        self, bucket: str, key: str, response: Mapping[str, Any], *, partial: bool = False
+    ) -> ObjectRead:
+        length = int(response.get("ContentLength", 0))
+        content_range = response.get("ContentRange")
+        if content_range:
+            span, _, total = str(content_range).removeprefix("bytes ").partition("/")
+            first_s, _, last_s = span.partition("-")
+            first, last, size = int(first_s), int(last_s), int(total)
+        else:
+            first, last, size = 0, length - 1, length
+        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 200))
+        return ObjectRead(
+            info=self._info(bucket, key, response, size),
+            body=DownloadBody(response["Body"]),
+            first=first,
+            last=last,
+            partial=partial or bool(content_range) or status == 206,
+        )
+
+    async def _describe_not_modified(
+        self, bucket: str, key: str, version_id: str | None, exc: BackendError
+    ) -> BackendError:
+        """A 304 carries the object's ETag and Last-Modified; fill in what the upstream
+        answer left out (moto sends no Last-Modified) from an unconditional HEAD."""
+        if exc.code != "NotModified" or {"ETag", "LastModified"} <= exc.extra.keys():
+            return exc
+        try:
+            info = await self.head_object(bucket, key, version_id=version_id)
+        except BackendError:
+            return exc
+        for name, value in describe(info).items():
+            exc.extra.setdefault(name, value)
+        return exc
+
+    async def _missing_key_or_bucket(self, bucket: str, exc: BackendError) -> BackendError:
+        """A bodiless 404 names neither the key nor the bucket: ask which one."""
+        if exc.code != "NoSuchKey":
+            return exc
+        await self.head_bucket(bucket)
+        return exc
+
+    # -- delete, list ------------------------------------------------------------------
+
+    async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
+        await self._call(
+            "delete_object",
+            not_found="NoSuchBucket",
+            Bucket=self._up(bucket),
+            Key=key,
+            **version_params(version_id),
+        )
+
+    async def delete_objects(
+        self, bucket: str, keys: Sequence[tuple[str, str | None]]
+    ) -> Sequence[DeleteResult]:
+        """DeleteObjects in batches of 1000. Keys with control characters cannot travel in
+        the XML body (XML 1.0 forbids most of them, and CR/LF/TAB are normalised), so
+        those are deleted one by one with DeleteObject."""
+        results: dict[int, DeleteResult] = {}
+        batchable = [(i, k, v) for i, (k, v) in enumerate(keys) if _xml_safe(k)]
+        for i, (k, v) in enumerate(keys):
+            if not _xml_safe(k):
+                results[i] = await self._delete_one(bucket, k, v)
+        for start in range(0, len(batchable), 1000):
+            batch = batchable[start : start + 1000]
+            response = await self._call(
+                "delete_objects",
+                not_found="NoSuchBucket",
+                Bucket=self._up(bucket),
+                Delete={
+                    "Objects": [{"Key": k, **version_params(v)} for _, k, v in batch],
+                    "Quiet": False,
+                },
+            )
+            errors = {(e.get("Key"), e.get("VersionId")): e for e in response.get("Errors", [])}
+            for i, k, v in batch:
+                err = errors.get((k, v)) or errors.get((k, None))
+                results[i] = DeleteResult(
+                    key=k,
+                    version_id=v,
+                    error_code=None if err is None else str(err.get("Code") or "InternalError"),
+                    error_message=None if err is None else str(err.get("Message") or ""),
+                )
+        return [results[i] for i in range(len(keys))]
+
+    async def _delete_one(self, bucket: str, key: str, version_id: str | None) -> DeleteResult:
+        try:
+            await self.delete_object(bucket, key, version_id=version_id)
+        except BackendError as exc:
+            if exc.code == "NoSuchBucket":
+                raise
+            return DeleteResult(key, version_id, error_code=exc.code, error_message=exc.message)
+        return DeleteResult(key=key, version_id=version_id)
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        marker: str | None = None,
+        max_keys: int = 1000,
+    ) -> ListPage:
+        return await listing.list_objects(
+            self._call,
+            self._up(bucket),
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            marker=marker,
+            max_keys=max_keys,
+        )
