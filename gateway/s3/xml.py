@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -30,10 +29,14 @@ def escape(text: str) -> str:
     return _NEEDS_ESCAPE.sub(_escape_char, text)
 
 
-@functools.lru_cache(maxsize=8192)
 def iso8601(when: datetime) -> str:
-    """S3's timestamp form in XML bodies: ``2006-02-03T16:45:09.000Z``."""
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    """S3's timestamp form in XML bodies: ``2006-02-03T16:45:09.000Z``.
+
+    ``isoformat`` (C, truncating to milliseconds) is about twice as fast as ``strftime``;
+    listing pages format 1,000 of these. Its first 23 characters are the wall-clock
+    fields, whatever offset suffix follows.
+    """
+    return when.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 class XmlWriter:
