@@ -542,3 +542,30 @@ def test_many_keys_ls_and_rm_paginate(cli: AwsCli, cli_bucket: str) -> None:
     out = cli("s3", "rm", "--recursive", "--only-show-errors", f"s3://{cli_bucket}/many/")
     assert out.stdout.strip() == "" and out.stderr.strip() == ""
     assert _list_keys(cli, cli_bucket) == []
+
+
+@pytest.fixture
+def upstream_cli(upstream_gateway: Gateway, tmp_path: Path) -> AwsCli:
+    home = tmp_path / "aws-home-upstream"
+    home.mkdir()
+    return AwsCli(upstream_gateway, home)
+
+
+def test_cli_works_the_same_with_the_s3_backend(upstream_cli: AwsCli, tmp_path: Path) -> None:
+    """The gateway in front of an upstream store (moto) serves the CLI like the filesystem
+    backend: mb, cp small and multipart both ways, sync, ls, rm --recursive, rb."""
+    bucket = _bucket_name()
+    assert f"make_bucket: {bucket}" in upstream_cli("s3", "mb", f"s3://{bucket}").stdout
+    _roundtrip_cp(upstream_cli, bucket, tmp_path)
+    src = tmp_path / "src"
+    _write_tree(src)
+    out = upstream_cli("s3", "sync", str(src), f"s3://{bucket}/tree").stdout
+    assert out.count("upload:") == len(TREE), out
+    assert upstream_cli("s3", "sync", str(src), f"s3://{bucket}/tree").stdout.strip() == ""
+    listed = upstream_cli("s3", "ls", f"s3://{bucket}/", "--recursive").stdout
+    assert "dir/big.bin" in listed and "tree/top.txt" in listed
+    failed = upstream_cli("s3", "rb", f"s3://{bucket}", check=False)
+    assert failed.returncode != 0 and "BucketNotEmpty" in failed.stderr
+    upstream_cli("s3", "rm", f"s3://{bucket}", "--recursive")
+    assert _list_keys(upstream_cli, bucket) == []
+    assert f"remove_bucket: {bucket}" in upstream_cli("s3", "rb", f"s3://{bucket}").stdout
