@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway import __version__, cli_keys, cli_oauth
+from gateway import __version__, cli_keys, cli_oauth, logs
 from gateway.bootstrap import AdminCredentials, ensure_admin
 from gateway.config import Config, ConfigError, load_config
 
@@ -91,11 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from gateway.server import run
 
     config = config_from_args(args)
-    logging.basicConfig(
-        level=config.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure(config.server.log_level)
     admin = asyncio.run(ensure_admin(config))
     text = banner(config, admin)
 

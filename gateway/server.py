@@ -8,11 +8,11 @@ import multiprocessing
 import os
 import signal
 import ssl
-import sys
 from collections.abc import Callable
 
 from aiohttp import web
 
+from gateway import logs
 from gateway.app import Shared, make_api_app, make_s3_app
 from gateway.config import Config
 
@@ -72,7 +72,7 @@ async def serve(
 
 
 def _worker(config: Config) -> None:
-    logging.basicConfig(level=config.server.log_level.upper(), stream=sys.stderr)
+    logs.configure(config.server.log_level)
     asyncio.run(serve(config, reuse_port=True))
 
 

@@ -55,6 +55,21 @@ def parse_http_date(value: str | None) -> datetime | None:
     return parsed
 
 
+_UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
+
+
+def safe_value(name: str, value: str) -> str:
+    """A header value we may store and send back: valid UTF-8, no control characters
+    (a CR/LF would split the response's headers)."""
+    if _UNSAFE_VALUE.search(value):
+        raise S3Error(
+            "InvalidArgument",
+            f"The value of {name} is not valid: it must be UTF-8 without control characters",
+            extra={"ArgumentName": name},
+        )
+    return value
+
+
 def strip_aws_chunked(encoding: str | None) -> str | None:
     """``gzip, aws-chunked`` -> ``gzip``; ``aws-chunked`` alone -> None."""
     if encoding is None:
@@ -72,6 +87,7 @@ def object_meta(headers: Mapping[str, str]) -> ObjectMeta:
         lower = name.lower()
         if lower.startswith(META_PREFIX):
             meta_name = lower[len(META_PREFIX) :]
+            safe_value(lower, value)
             user[meta_name] = f"{user[meta_name]},{value}" if meta_name in user else value
             size += len(meta_name.encode()) + len(value.encode())
     if size > MAX_USER_METADATA:
@@ -90,7 +106,8 @@ def object_meta(headers: Mapping[str, str]) -> ObjectMeta:
     if storage_class not in STORAGE_CLASSES:
         raise S3Error("InvalidStorageClass")
     return ObjectMeta(
-        content_type=headers.get("content-type") or "binary/octet-stream",
+        content_type=safe_value("content-type", headers.get("content-type") or "")
+        or "binary/octet-stream",
         user_metadata=user,
         storage_class=storage_class,
         **system,
@@ -150,7 +167,11 @@ RESPONSE_OVERRIDES = {
 
 
 def response_overrides(query: Mapping[str, str]) -> dict[str, str]:
-    return {header: query[param] for param, header in RESPONSE_OVERRIDES.items() if param in query}
+    return {
+        header: safe_value(param, query[param])
+        for param, header in RESPONSE_OVERRIDES.items()
+        if param in query
+    }
 
 
 def _etag_list(value: str | None) -> tuple[str, ...] | None:

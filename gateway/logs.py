@@ -1,0 +1,32 @@
+"""Logging set-up shared by the parent and worker processes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from aiohttp.http_exceptions import HttpProcessingError
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+class MalformedHttpFilter(logging.Filter):
+    """Requests that are not valid HTTP (a control character in a header, a bad request
+    line) are refused by aiohttp's parser with a plain 400 before any handler runs. That is
+    the client's error, not ours: log one line without a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = f"{record.getMessage()}: malformed HTTP request refused ({exc.message})"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno = logging.INFO
+            record.levelname = "INFO"
+        return True
+
+
+def configure(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format=FORMAT, stream=sys.stderr)
+    logging.getLogger("aiohttp.server").addFilter(MalformedHttpFilter())
