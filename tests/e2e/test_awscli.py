@@ -26,7 +26,12 @@ from tests.e2e.gateway_process import Gateway
 
 AWS = shutil.which("aws", path=os.path.dirname(sys.executable))
 
-pytestmark = pytest.mark.skipif(AWS is None, reason="the aws CLI is not installed in the venv")
+
+@pytest.fixture(autouse=True)
+def _aws_cli_is_installed() -> None:
+    """awscli is a test dependency in pyproject.toml: fail loudly, never skip."""
+    assert AWS is not None, "the aws CLI is not installed in the venv"
+
 
 MiB = 1024 * 1024
 

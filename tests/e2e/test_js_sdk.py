@@ -35,9 +35,11 @@ MiB = 1024 * 1024
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
 
-pytestmark = pytest.mark.skipif(
-    NODE is None or NPM is None, reason="node and npm are needed for the JavaScript SDK tests"
-)
+
+@pytest.fixture(autouse=True)
+def _node_is_installed() -> None:
+    """node and npm are part of the supported machine: fail loudly, never skip."""
+    assert NODE is not None and NPM is not None, "node and npm are needed for these tests"
 
 
 def _lock_hash() -> str:
