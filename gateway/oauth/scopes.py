@@ -1,9 +1,12 @@
 """Which scopes a token gets: requested ∩ the user's ∩ the client's.
 
-Decision: a request naming a scope the user or the client does not hold is refused with
-``invalid_scope`` rather than silently narrowed (RFC 6749 3.3 allows either), so a client
-never believes it holds a right it lacks. Without ``scope``, the token gets every scope
-both the user and the client hold. ``admin`` grants every scope and ``write:objects``
+Decision: on a new grant (password, client_credentials) the token gets the intersection,
+as the design says: a requested scope the user or the client does not hold is left out,
+and the response's ``scope`` tells the client what it got (RFC 6749 3.3 and 5.1).
+``invalid_scope`` answers an unknown scope name, an empty ``scope`` or an empty
+intersection. On a refresh (``strict``) a scope outside the original grant is an error,
+as RFC 6749 section 6 requires. Without ``scope``, the token gets every scope both the
+user and the client hold. ``admin`` grants every scope and ``write:objects``
 includes ``delete:objects``, exactly as for access keys.
 
 The ``scope`` parameter is split on spaces only (RFC 6749 3.3: space-delimited tokens of
@@ -28,8 +31,11 @@ def grantable(*holders: Iterable[str]) -> frozenset[str]:
     return frozenset(s for s in candidates if all(grants(h, s) for h in sets))
 
 
-def resolve_scopes(requested: str | None, *holders: Iterable[str]) -> frozenset[str]:
-    """The scopes to grant, or ``invalid_scope``."""
+def resolve_scopes(
+    requested: str | None, *holders: Iterable[str], strict: bool = False
+) -> frozenset[str]:
+    """The scopes to grant, or ``invalid_scope``. ``strict``: refuse (rather than drop)
+    requested scopes the holders do not grant."""
     if requested is None:
         result = grantable(*holders)
         if not result:
@@ -43,6 +49,9 @@ def resolve_scopes(requested: str | None, *holders: Iterable[str]) -> frozenset[
         raise OAuthError("invalid_scope", f"Unknown scopes: {' '.join(unknown)}")
     holder_sets = [frozenset(h) for h in holders]
     refused = sorted(s for s in names if not all(grants(h, s) for h in holder_sets))
-    if refused:
+    if refused and strict:
         raise OAuthError("invalid_scope", f"Scopes not granted: {' '.join(refused)}")
-    return names
+    granted = names.difference(refused)
+    if not granted:
+        raise OAuthError("invalid_scope", "None of the requested scopes can be granted")
+    return granted

@@ -112,7 +112,11 @@ def _refresh_scopes(
 ) -> frozenset[str]:
     """RFC 6749 section 6: a requested scope must lie within the original grant; the
     result is further limited to what the user and client hold now."""
-    asked = session_scopes if requested is None else resolve_scopes(requested, session_scopes)
+    asked = (
+        session_scopes
+        if requested is None
+        else resolve_scopes(requested, session_scopes, strict=True)
+    )
     scopes = frozenset(s for s in asked if grants(user_scopes, s) and grants(client_scopes, s))
     if not scopes:
         raise OAuthError("invalid_scope", "None of the granted scopes is still held")
