@@ -9,12 +9,12 @@ a process is never shared between interleaved coroutines.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -74,10 +74,14 @@ def from_us(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1_000_000, UTC)
 
 
+_META_FIELDS = tuple(f.name for f in dataclasses.fields(ObjectMeta))
+
+
 def meta_to_json(meta: ObjectMeta) -> str:
-    fields = asdict(meta)
-    fields["user_metadata"] = dict(meta.user_metadata)
-    return json.dumps({k: v for k, v in fields.items() if v is not None}, separators=(",", ":"))
+    # getattr per field, not dataclasses.asdict: asdict deep-copies and costs ~4x more
+    values = {name: getattr(meta, name) for name in _META_FIELDS}
+    values["user_metadata"] = dict(meta.user_metadata)
+    return json.dumps({k: v for k, v in values.items() if v is not None}, separators=(",", ":"))
 
 
 @functools.lru_cache(maxsize=4096)
