@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from backends.types import CopySource, Upload
+from gateway.s3.buckets import check_canned_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import object_meta, quote_etag
@@ -42,8 +43,6 @@ def _part_number(ctx: Context) -> int:
 
 
 async def create_multipart_upload(ctx: Context) -> Result:
-    from gateway.s3.buckets import check_canned_acl
-
     check_canned_acl(ctx)
     meta = object_meta(ctx.headers)
     algorithm = ctx.headers.get("x-amz-checksum-algorithm")
