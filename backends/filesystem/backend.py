@@ -16,6 +16,7 @@ from pathlib import Path
 from backends.base import Backend
 from backends.conditions import check_conditions
 from backends.errors import BackendError
+from backends.filesystem.commit import GroupCommitter
 from backends.filesystem.files import DataStore, FileBody, new_id, open_for_read
 from backends.filesystem.listing import Cursor, list_page
 from backends.filesystem.metadb import (
@@ -67,6 +68,7 @@ class FilesystemBackend(Backend):
         self.min_part_size = min_part_size
         self._db: MetaDB | None = None
         self._mp: MultipartStore | None = None
+        self._committer: GroupCommitter | None = None
         self._lock_fd: int | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -77,6 +79,9 @@ class FilesystemBackend(Backend):
         self.files.create_dirs()
         self._db = MetaDB(meta_dir / "meta.sqlite3")
         self._mp = MultipartStore(self._db, self.files, min_part_size=self.min_part_size)
+        self._committer = GroupCommitter(
+            self._db.path, self.files.object_file, fsync=self.files.fsync
+        )
         fd = os.open(meta_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._lock_fd = fd
         # Only a process that is alone on the data directory may judge files orphans: a
@@ -102,6 +107,9 @@ class FilesystemBackend(Backend):
         return await asyncio.to_thread(self.files.recover, referenced, uploads)
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer.close()
+            self._committer = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -185,10 +193,14 @@ class FilesystemBackend(Backend):
         content_md5: bytes | None = None,
         size_hint: int | None = None,
     ) -> ObjectInfo:
-        self.db.require_bucket(bucket)
+        self.db.require_bucket(bucket)  # before the body is read; checked again at commit
+        committer = self._committer
+        if committer is None:
+            raise BackendError("ServiceUnavailable", "backend not started")
         data_id = new_id()
+        dest = self.files.object_file(data_id)
         received = await self.files.receive(
-            body, self.files.object_path(data_id), content_md5=content_md5
+            body, Path(dest), content_md5=content_md5, sync_dir=False
         )
         row = ObjectRow(
             key=key.encode("utf-8"),
@@ -200,7 +212,7 @@ class FilesystemBackend(Backend):
             parts=None,
             data_id=data_id,
         )
-        self.commit_object(bucket, row)
+        await committer.commit(bucket, row, dest)
         return ObjectInfo(
             bucket=bucket,
             key=key,

@@ -1,0 +1,184 @@
+"""Group commit of new object rows (``PutObject``).
+
+Each PUT places its data file (written, fsynced, renamed) and then hands its row to
+``GroupCommitter.commit``, which waits until that row is committed. One committer task per
+process takes every row queued so far and, on its own thread and SQLite connection:
+
+1. fsyncs each directory the group's files were renamed into (once per directory), so the
+   renames survive a power loss;
+2. in one ``BEGIN IMMEDIATE`` transaction checks the buckets, reads the replaced data ids
+   and writes the rows; the commit runs with ``synchronous=FULL`` when fsync is on, so the
+   WAL is synced before it returns;
+3. unlinks the data files of rows that failed (``NoSuchBucket``) and of replaced objects.
+
+Rows queue up while a group is being committed, so group size follows the load without a
+timer. The commit is still the moment an object exists, and a PUT answers only after its
+own group committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from backends.errors import BackendError
+from backends.filesystem.metadb import OBJECT_COLUMNS, ObjectRow
+
+_INSERT = f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+_OLD = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"
+
+
+@dataclass(slots=True)
+class _Item:
+    bucket: str
+    row: ObjectRow
+    path: str
+    """The placed data file (removed if the row is not committed)."""
+    future: asyncio.Future[None]
+
+
+def no_such_bucket(bucket: str) -> BackendError:
+    return BackendError(
+        "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": bucket}
+    )
+
+
+class GroupCommitter:
+    """Commits the rows of concurrent PUTs in shared transactions on one writer thread."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        object_path: Callable[[str], str],
+        *,
+        fsync: bool,
+        busy_timeout_ms: int = 10_000,
+    ) -> None:
+        self.fsync = fsync
+        self._object_path = object_path
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="fs-commit")
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[_Item] = []
+        self._task: asyncio.Task[None] | None = None
+        self._executor.submit(self._connect, db_path, busy_timeout_ms).result()
+
+    def _connect(self, db_path: Path, busy_timeout_ms: int) -> None:
+        conn = sqlite3.connect(db_path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        # WAL with NORMAL does not sync the WAL on commit; FULL does (once per group).
+        conn.execute(f"PRAGMA synchronous = {'FULL' if self.fsync else 'NORMAL'}")
+        self._conn = conn
+
+    async def commit(self, bucket: str, row: ObjectRow, path: str) -> None:
+        """Commit ``row`` (its data file ``path`` in place); return once it is durable.
+
+        On failure the data file is gone and the previous object stays. If the caller is
+        cancelled meanwhile, the row may still be committed (as with any request whose
+        client went away after sending it).
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Item(bucket, row, path, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                group, self._pending = self._pending, []
+                try:
+                    errors = await loop.run_in_executor(self._executor, self._commit_group, group)
+                except BaseException as exc:  # the whole group failed; files already removed
+                    for item in group:
+                        if not item.future.done():
+                            item.future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for item, error in zip(group, errors, strict=True):
+                    if item.future.done():
+                        continue
+                    if error is None:
+                        item.future.set_result(None)
+                    else:
+                        item.future.set_exception(error)
+        finally:
+            self._task = None
+
+    def _commit_group(self, group: list[_Item]) -> list[BackendError | None]:
+        """Blocking, on the writer thread: dir fsyncs, one transaction, unlinks."""
+        conn = self._conn
+        assert conn is not None
+        doomed: list[str] = []
+        errors: list[BackendError | None] = []
+        try:
+            if self.fsync:
+                for directory in {os.path.dirname(item.path) for item in group}:
+                    _fsync_dir(directory)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                names = {item.bucket for item in group}
+                marks = ",".join("?" * len(names))
+                found = {
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT name FROM buckets WHERE name IN ({marks})", list(names)
+                    )
+                }
+                for item in group:
+                    row, bucket = item.row, item.bucket
+                    if bucket not in found:
+                        errors.append(no_such_bucket(bucket))
+                        doomed.append(item.path)
+                        continue
+                    old = conn.execute(_OLD, (bucket, row.key)).fetchone()
+                    conn.execute(_INSERT, (bucket, *row))
+                    if old is not None and old[0] != row.data_id:
+                        doomed.append(self._object_path(old[0]))
+                    errors.append(None)
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+        except BaseException:
+            for item in group:
+                _unlink(item.path)
+            raise
+        for path in doomed:
+            _unlink(path)
+        return errors
+
+    async def close(self) -> None:
+        """Wait for queued rows to commit, then close the writer connection."""
+        while self._task is not None:
+            await asyncio.shield(self._task)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._disconnect)
+        self._executor.shutdown(wait=True)
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _fsync_dir(path: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
