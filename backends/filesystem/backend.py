@@ -11,6 +11,7 @@ import asyncio
 import fcntl
 import os
 from collections.abc import Sequence
+from operator import itemgetter
 from pathlib import Path
 
 from backends.base import Backend
@@ -20,10 +21,12 @@ from backends.filesystem.commit import GroupCommitter
 from backends.filesystem.files import DataStore, FileBody, new_id, open_for_read
 from backends.filesystem.listing import Cursor, list_page
 from backends.filesystem.metadb import (
+    ListRow,
     MetaDB,
     ObjectRow,
     checksums_to_json,
     from_us,
+    list_infos,
     meta_to_json,
     now_us,
 )
@@ -371,12 +374,12 @@ class FilesystemBackend(Backend):
         db = self.db
         db.require_bucket(bucket)
 
-        def seek(cursor: Cursor, upper: bytes | None, limit: int) -> list[ObjectRow]:
+        def seek(cursor: Cursor, upper: bytes | None, limit: int) -> list[ListRow]:
             return db.objects_from(bucket, cursor, upper, limit)
 
         page = list_page(
             seek,
-            lambda row: row.key,
+            itemgetter(0),
             prefix=prefix.encode("utf-8"),
             delimiter=delimiter.encode("utf-8") if delimiter else None,
             marker=marker.encode("utf-8") if marker is not None else None,
@@ -385,9 +388,9 @@ class FilesystemBackend(Backend):
         last = page.entries[-1] if page.entries else None
         next_marker = None
         if last is not None:
-            next_marker = (last if isinstance(last, bytes) else last.key).decode("utf-8")
+            next_marker = (last if isinstance(last, bytes) else last[0]).decode("utf-8")
         return ListPage(
-            objects=tuple(row.to_info(bucket) for row in page.items),
+            objects=list_infos(bucket, page.items),
             common_prefixes=tuple(p.decode("utf-8") for p in page.common_prefixes),
             is_truncated=page.is_truncated,
             next_marker=next_marker,

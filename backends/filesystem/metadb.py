@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,8 +99,19 @@ def meta_from_json(text: str) -> ObjectMeta:
 _NO_CHECKSUMS: Mapping[str, str] = MappingProxyType({})
 
 
+_ONE_CHECKSUM = re.compile(r'\{"([A-Z0-9]+)":"([A-Za-z0-9+/=]*)"\}')
+"""``checksums_to_json`` of a single checksum, the usual case (no escapes possible)."""
+
+
 def checksums_from_json(text: str) -> Mapping[str, str]:
-    return _NO_CHECKSUMS if text == "{}" else MappingProxyType(json.loads(text))
+    if text == "{}":
+        return _NO_CHECKSUMS
+    # json.loads costs ~3 us for this tiny document, the match ~0.4 us; listings decode
+    # one per key
+    one = _ONE_CHECKSUM.fullmatch(text)
+    if one is not None:
+        return MappingProxyType({one[1]: one[2]})
+    return MappingProxyType(json.loads(text))
 
 
 def checksums_to_json(checksums: Mapping[str, str]) -> str:
@@ -135,6 +147,67 @@ class ObjectRow(NamedTuple):
             checksums=checksums_from_json(self.checksums),
             parts_count=None if parts is None else len(parts),
         )
+
+
+LIST_COLUMNS = "key, size, etag, last_modified, meta, checksums, json_array_length(parts)"
+
+ListRow = tuple[bytes, int, str, int, str, str, int | None]
+"""A listing row: the ``LIST_COLUMNS``, the last being the part count (None unless the
+object was made by CompleteMultipartUpload). Tuples straight from SQLite: a page has 1,000."""
+
+
+def _info_setters() -> Callable[..., ObjectInfo]:
+    """A constructor for ``ObjectInfo`` about 2.5x cheaper than the dataclass ``__init__``.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    calling the slot descriptors directly does the same stores for less (a listing page
+    builds 1,000). The result is the same value: same slots, same equality and hash.
+    """
+    names = tuple(f.name for f in dataclasses.fields(ObjectInfo))
+    assert names == (
+        "bucket", "key", "size", "etag", "last_modified", "meta", "checksums", "version_id",
+        "parts_count",
+    ), names  # fmt: skip
+    new = object.__new__
+    s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts = (
+        getattr(ObjectInfo, name).__set__ for name in names
+    )
+
+    def make(
+        bucket: str,
+        key: str,
+        size: int,
+        etag: str,
+        last_modified: datetime,
+        meta: ObjectMeta,
+        checksums: Mapping[str, str],
+        parts_count: int | None,
+    ) -> ObjectInfo:
+        info: ObjectInfo = new(ObjectInfo)
+        s_bucket(info, bucket)
+        s_key(info, key)
+        s_size(info, size)
+        s_etag(info, etag)
+        s_time(info, last_modified)
+        s_meta(info, meta)
+        s_sums(info, checksums)
+        s_version(info, None)
+        s_parts(info, parts_count)
+        return info
+
+    return make
+
+
+_make_info = _info_setters()
+
+
+def list_infos(bucket: str, rows: Sequence[ListRow]) -> tuple[ObjectInfo, ...]:
+    """``ObjectInfo`` values for listing rows (the same as ``ObjectRow.to_info`` gives)."""
+    make, meta_of, sums_of, when = _make_info, meta_from_json, checksums_from_json, from_us
+    return tuple(
+        make(bucket, key.decode(), size, etag, when(us), meta_of(meta), sums_of(sums), parts)
+        for key, size, etag, us, meta, sums, parts in rows
+    )
 
 
 class MetaDB:
@@ -197,17 +270,18 @@ class MetaDB:
 
     def objects_from(
         self, bucket: str, cursor: Cursor, upper: bytes | None, limit: int
-    ) -> list[ObjectRow]:
-        """Rows from ``cursor`` with ``key < upper``, in key order (one index range scan)."""
+    ) -> list[ListRow]:
+        """Listing rows from ``cursor`` with ``key < upper``, in key order (one index range
+        scan). Only the columns a listing shows, as plain tuples: see ``ListRow``."""
         op = ">=" if cursor.inclusive else ">"
-        sql = f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key {op} ?"
+        sql = f"SELECT {LIST_COLUMNS} FROM objects WHERE bucket = ? AND key {op} ?"
         args: list[Any] = [bucket, cursor.lower]
         if upper is not None:
             sql += " AND key < ?"
             args.append(upper)
         sql += " ORDER BY key LIMIT ?"
         args.append(limit)
-        return [ObjectRow.from_tuple(r) for r in self.conn.execute(sql, args)]
+        return self.conn.execute(sql, args).fetchall()
 
     def upsert_object(self, conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:
         """Insert or replace the row inside a write transaction; return the old data id."""
