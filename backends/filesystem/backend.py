@@ -203,7 +203,7 @@ class FilesystemBackend(Backend):
         data_id = new_id()
         dest = self.files.object_file(data_id)
         received = await self.files.receive(
-            body, Path(dest), content_md5=content_md5, sync_dir=False
+            body, Path(dest), content_md5=content_md5, defer_sync=True
         )
         row = ObjectRow(
             key=key.encode("utf-8"),

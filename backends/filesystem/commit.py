@@ -1,11 +1,11 @@
 """Group commit of new object rows (``PutObject``).
 
-Each PUT places its data file (written, fsynced, renamed) and then hands its row to
+Each PUT places its data file (written, renamed; no fsync yet) and then hands its row to
 ``GroupCommitter.commit``, which waits until that row is committed. One committer task per
 process takes every row queued so far and, on its own thread and SQLite connection:
 
-1. fsyncs each directory the group's files were renamed into (once per directory), so the
-   renames survive a power loss;
+1. fsyncs each data file of the group, then each directory they were renamed into (once
+   per directory), so bytes and names survive a power loss before any row points at them;
 2. in one ``BEGIN IMMEDIATE`` transaction checks the buckets, reads the replaced data ids
    and writes the rows; the commit runs with ``synchronous=FULL`` when fsync is on, so the
    WAL is synced before it returns;
@@ -120,6 +120,8 @@ class GroupCommitter:
         errors: list[BackendError | None] = []
         try:
             if self.fsync:
+                for item in group:
+                    _fsync_file(item.path)
                 for directory in {os.path.dirname(item.path) for item in group}:
                     _fsync_dir(directory)
             conn.execute("BEGIN IMMEDIATE")
@@ -173,6 +175,14 @@ class GroupCommitter:
 def _unlink(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: str) -> None:

@@ -95,13 +95,14 @@ class DataStore:
         dest: Path,
         *,
         content_md5: bytes | None = None,
-        sync_dir: bool = True,
+        defer_sync: bool = False,
     ) -> Received:
         """Stream ``body`` to a temp file, check the digest, then rename it to ``dest``.
 
         Small bodies cost at most one thread hop (none without fsync). On any failure
-        the temp file is removed and the exception propagates. ``sync_dir=False`` leaves
-        the fsync of ``dest``'s directory to the caller (the group commit does it).
+        the temp file is removed and the exception propagates. ``defer_sync=True`` leaves
+        the fsync of the file and of ``dest``'s directory to the caller (the group commit
+        does both before committing the row), so a small body costs no thread hop.
         """
         md5 = hashlib.md5(usedforsecurity=False)
         tmp = self.tmp_dir / new_id()
@@ -122,9 +123,10 @@ class DataStore:
             size += len(tail)
             if fd is None:
                 fd = _open_new(tmp)
-            finish = self._finisher(fd, md5, tail, content_md5, tmp, dest, sync_dir)
+            sync = self.fsync and not defer_sync
+            finish = self._finisher(fd, md5, tail, content_md5, tmp, dest, sync)
             fd = None  # the finisher closes it
-            if self.fsync or len(tail) >= SYNC_READ_MAX:
+            if sync or len(tail) >= SYNC_READ_MAX:
                 await asyncio.to_thread(finish)
             else:
                 finish()
@@ -144,7 +146,7 @@ class DataStore:
         content_md5: bytes | None,
         tmp: Path,
         dest: Path,
-        sync_dir: bool,
+        sync: bool,
     ) -> Callable[[], None]:
         def finish() -> None:
             try:
@@ -153,11 +155,11 @@ class DataStore:
                     raise BackendError(
                         "BadDigest", "The Content-MD5 you specified did not match what we received."
                     )
-                if self.fsync:
+                if sync:
                     os.fsync(fd)
             finally:
                 os.close(fd)
-            self.place(tmp, dest, sync_dir=sync_dir)
+            self.place(tmp, dest, sync_dir=sync)
 
         return finish
 
