@@ -200,7 +200,7 @@ class FilesystemBackend(Backend):
         committer = self._committer
         if committer is None:
             raise BackendError("ServiceUnavailable", "backend not started")
-        data_id = new_id()
+        data_id = self.files.new_object_id()
         dest = self.files.object_file(data_id)
         received = await self.files.receive(
             body, Path(dest), content_md5=content_md5, defer_sync=True

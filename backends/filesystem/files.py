@@ -31,6 +31,8 @@ READ_CHUNK = 256 * 1024
 SYNC_READ_MAX = 64 * 1024
 """Reads up to this size run on the event loop (page-cache hits are microseconds)."""
 COPY_CHUNK = 1024 * 1024
+PREFIX_RUN = 256
+"""Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
 
 
 def new_id() -> str:
@@ -62,6 +64,8 @@ class DataStore:
         self.fsync = fsync
         self._objects = str(self.objects_dir)
         self._made_dirs: set[Path] = set()
+        self._prefix = ""
+        self._prefix_left = 0
 
     def create_dirs(self) -> None:
         for d in (self.tmp_dir, self.objects_dir, self.parts_dir):
@@ -71,6 +75,20 @@ class DataStore:
 
     def object_path(self, data_id: str) -> Path:
         return self.objects_dir / data_id[0:2] / data_id[2:4] / data_id
+
+    def new_object_id(self) -> str:
+        """A fresh object id; consecutive ids share their directory (``objects/ab/cd``).
+
+        ``PREFIX_RUN`` ids in a row get the same random first four hex digits, so the PUTs
+        of one group commit usually land in one directory: one directory fsync for the
+        group, and a new directory only every ``PREFIX_RUN`` objects rather than for most
+        objects of a young bucket. Over time the directories fill evenly.
+        """
+        if self._prefix_left <= 0:
+            self._prefix = new_id()[:4]
+            self._prefix_left = PREFIX_RUN
+        self._prefix_left -= 1
+        return self._prefix + new_id()[4:]
 
     def object_file(self, data_id: str) -> str:
         """``object_path`` as a string (cheaper on the PUT path)."""
