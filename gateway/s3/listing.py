@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from urllib.parse import quote
 
 from backends.types import ListPage, ObjectInfo
@@ -51,18 +52,47 @@ class _Names:
 _OWNER = f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_DISPLAY_NAME}</DisplayName></Owner>"
 
 
-def _contents(doc: XmlWriter, obj: ObjectInfo, names: _Names, *, owner: bool) -> None:
-    """One ``<Contents>`` entry, written as a single string (listing pages hold 1,000)."""
-    algorithms = "".join(
-        f"<ChecksumAlgorithm>{algorithm}</ChecksumAlgorithm>" for algorithm in obj.checksums
-    )
-    doc.raw(
-        f"<Contents><Key>{escape(names(obj.key) or '')}</Key>"
-        f"<LastModified>{iso8601(obj.last_modified)}</LastModified>"
-        f"<ETag>&quot;{escape(obj.etag)}&quot;</ETag>{algorithms}<Size>{obj.size}</Size>"
-        f"{_OWNER if owner else ''}"
-        f"<StorageClass>{escape(obj.meta.storage_class)}</StorageClass></Contents>"
-    )
+def _contents(doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, *, owner: bool) -> None:
+    """The ``<Contents>`` entries, each written as a single string (pages hold 1,000).
+
+    Per entry this is the listing's hottest code: the escapes that almost never change
+    anything are skipped by cheap checks (hex ETags, cached storage classes).
+    """
+    url = names.url
+    owner_xml = _OWNER if owner else ""
+    classes = _storage_classes
+    for obj in objects:
+        key = quote(obj.key, safe="/") if url else escape(obj.key)
+        etag = obj.etag
+        if not etag.isalnum():
+            etag = escape(etag)
+        storage_class = obj.meta.storage_class
+        storage_xml = classes.get(storage_class)
+        if storage_xml is None:
+            storage_xml = _storage_class_xml(storage_class)
+        checksums = obj.checksums
+        algorithms = (
+            "".join(
+                f"<ChecksumAlgorithm>{algorithm}</ChecksumAlgorithm>" for algorithm in checksums
+            )
+            if checksums
+            else ""
+        )
+        doc.raw(
+            f"<Contents><Key>{key}</Key><LastModified>{iso8601(obj.last_modified)}</LastModified>"
+            f"<ETag>&quot;{etag}&quot;</ETag>{algorithms}<Size>{obj.size}</Size>"
+            f"{owner_xml}{storage_xml}</Contents>"
+        )
+
+
+_storage_classes: dict[str, str] = {}
+
+
+def _storage_class_xml(storage_class: str) -> str:
+    xml = f"<StorageClass>{escape(storage_class)}</StorageClass>"
+    if len(_storage_classes) < 64:
+        _storage_classes[storage_class] = xml
+    return xml
 
 
 def _prefixes(doc: XmlWriter, page: ListPage, names: _Names) -> None:
@@ -99,8 +129,7 @@ async def list_objects(ctx: Context) -> Result:
     doc.el("IsTruncated", page.is_truncated)
     if names.url:
         doc.el("EncodingType", "url")
-    for obj in page.objects:
-        _contents(doc, obj, names, owner=True)
+    _contents(doc, page.objects, names, owner=True)
     _prefixes(doc, page, names)
     doc.close("ListBucketResult")
     return Result(xml=bytes(doc))
@@ -146,8 +175,7 @@ async def list_objects_v2(ctx: Context) -> Result:
     if page.is_truncated and page.next_marker is not None:
         doc.el("NextContinuationToken", encode_token(page.next_marker))
     doc.el("StartAfter", names(start_after))
-    for obj in page.objects:
-        _contents(doc, obj, names, owner=owner)
+    _contents(doc, page.objects, names, owner=owner)
     _prefixes(doc, page, names)
     doc.close("ListBucketResult")
     return Result(xml=bytes(doc))

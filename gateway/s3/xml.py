@@ -29,14 +29,22 @@ def escape(text: str) -> str:
     return _NEEDS_ESCAPE.sub(_escape_char, text)
 
 
-def iso8601(when: datetime) -> str:
-    """S3's timestamp form in XML bodies: ``2006-02-03T16:45:09.000Z``.
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(62))
+_MILLIS = tuple(f".{n:03d}Z" for n in range(1000))
 
-    ``isoformat`` (C, truncating to milliseconds) is about twice as fast as ``strftime``;
-    listing pages format 1,000 of these. Its first 23 characters are the wall-clock
-    fields, whatever offset suffix follows.
+
+def iso8601(when: datetime) -> str:
+    """S3's timestamp form in XML bodies: ``2006-02-03T16:45:09.000Z`` (``when`` in UTC).
+
+    Built from the wall-clock fields with lookup tables, milliseconds truncated as
+    ``isoformat(timespec="milliseconds")`` does, at about half its cost (listing pages
+    format 1,000 of these).
     """
-    return when.isoformat(timespec="milliseconds")[:23] + "Z"
+    two = _TWO_DIGITS
+    return (
+        f"{when.year:04d}-{two[when.month]}-{two[when.day]}T{two[when.hour]}:"
+        f"{two[when.minute]}:{two[when.second]}{_MILLIS[when.microsecond // 1000]}"
+    )
 
 
 class XmlWriter:
