@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 __all__ = ["UpstreamConfig"]
@@ -57,27 +56,4 @@ class UpstreamConfig:
             f"access_key_id={self.access_key_id[:4]!r}..., "
             f"addressing_style={self.addressing_style!r}, "
             f"bucket_prefix={self.bucket_prefix!r})"
-        )
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> UpstreamConfig:
-        """Build from ``NFYIO_UPSTREAM_*`` variables (see docs/upstream-backend.md)."""
-
-        def get(name: str, default: str) -> str:
-            return environ.get(f"NFYIO_UPSTREAM_{name}", default)
-
-        return cls(
-            endpoint_url=environ.get("NFYIO_UPSTREAM_ENDPOINT") or None,
-            access_key_id=get("ACCESS_KEY_ID", ""),
-            secret_access_key=get("SECRET_ACCESS_KEY", ""),
-            region=get("REGION", "us-east-1"),
-            addressing_style=get("ADDRESSING_STYLE", "path"),
-            bucket_prefix=get("BUCKET_PREFIX", ""),
-            request_checksum_calculation=get("REQUEST_CHECKSUM_CALCULATION", "when_required"),
-            response_checksum_validation=get("RESPONSE_CHECKSUM_VALIDATION", "when_required"),
-            connect_timeout=float(get("CONNECT_TIMEOUT", "5")),
-            read_timeout=float(get("READ_TIMEOUT", "60")),
-            max_pool_connections=int(get("MAX_POOL_CONNECTIONS", "64")),
-            spool_threshold=int(get("SPOOL_THRESHOLD", str(8 * 1024 * 1024))),
-            checksum_copy_max=int(get("CHECKSUM_COPY_MAX", str(64 * 1024 * 1024))),
         )

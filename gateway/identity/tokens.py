@@ -141,10 +141,6 @@ class SessionStore:
         )
         return None if row is None else frozenset(json_strs(row[0]))
 
-    def is_access_token_revoked(self, jti: str) -> bool:
-        row = self._db.read_one("SELECT 1 FROM revoked_access_tokens WHERE jti = ?", (jti,))
-        return row is not None
-
     # --- writes -----------------------------------------------------------------------
 
     async def start(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import datetime
 
 from lxml import etree
@@ -77,10 +76,6 @@ class XmlWriter:
 
     def raw(self, fragment: str) -> None:
         self._parts.append(fragment)
-
-    def elements(self, items: Iterable[tuple[str, object]]) -> None:
-        for name, value in items:
-            self.el(name, value)
 
     def __bytes__(self) -> bytes:
         return "".join(self._parts).encode("utf-8")

@@ -348,27 +348,6 @@ def test_config_requires_credentials_and_known_settings() -> None:
         config("http://x", addressing_style="sideways")
 
 
-def test_config_from_env() -> None:
-    cfg = UpstreamConfig.from_env(
-        {
-            "NFYIO_UPSTREAM_ENDPOINT": "https://minio:9000",
-            "NFYIO_UPSTREAM_ACCESS_KEY_ID": "ak",
-            "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": "sk",
-            "NFYIO_UPSTREAM_REGION": "eu-west-1",
-            "NFYIO_UPSTREAM_BUCKET_PREFIX": "gw-",
-            "NFYIO_UPSTREAM_ADDRESSING_STYLE": "virtual",
-            "NFYIO_UPSTREAM_REQUEST_CHECKSUM_CALCULATION": "when_supported",
-        }
-    )
-    assert (cfg.endpoint_url, cfg.region, cfg.bucket_prefix) == (
-        "https://minio:9000",
-        "eu-west-1",
-        "gw-",
-    )
-    assert (cfg.addressing_style, cfg.request_checksum_calculation) == ("virtual", "when_supported")
-    assert cfg.response_checksum_validation == "when_required"
-
-
 def test_error_translation_table() -> None:
     def client_error(code: str, status: int) -> ClientError:
         return ClientError(

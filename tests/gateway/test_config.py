@@ -39,8 +39,16 @@ def test_backend_env_names() -> None:
             "NFYIO_UPSTREAM_ACCESS_KEY_ID": "up",
             "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": "upstream-secret-value",
             "NFYIO_UPSTREAM_REGION": "eu-west-1",
+            "NFYIO_UPSTREAM_BUCKET_PREFIX": "gw-",
+            "NFYIO_UPSTREAM_ADDRESSING_STYLE": "virtual",
+            "NFYIO_UPSTREAM_REQUEST_CHECKSUM_CALCULATION": "when_supported",
+            "NFYIO_UPSTREAM_READ_TIMEOUT": "12.5",
         }
     )
+    assert (config.backend.bucket_prefix, config.backend.addressing_style) == ("gw-", "virtual")
+    assert config.backend.request_checksum_calculation == "when_supported"
+    assert config.backend.response_checksum_validation == "when_required"
+    assert config.backend.read_timeout == 12.5
     assert config.backend.type == "s3"
     assert config.backend.endpoint_url == "http://127.0.0.1:9000"
     assert config.backend.region == "eu-west-1"
