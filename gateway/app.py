@@ -10,11 +10,13 @@ from pathlib import Path
 from aiohttp import web
 
 from backends.base import Backend
+from gateway import __version__
 from gateway.api import health, routes
 from gateway.api.errors import json_error_middleware
 from gateway.config import Config
 from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
+from gateway.metrics import METRICS, Metrics, api_metrics_middleware, scrape
 from gateway.oauth import routes as oauth_routes
 from gateway.s3.dispatch import handle, no_expect_handler
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER, Inflight
@@ -64,6 +66,15 @@ class Shared:
         self._flusher: asyncio.Task[None] | None = None
         self.inflight = Inflight()
         self._users = 0
+        self.metrics = (
+            Metrics(
+                version=__version__,
+                backend=config.backend.type,
+                workers=max(1, config.server.workers),
+            )
+            if config.server.metrics
+            else None
+        )
 
     async def acquire(self) -> tuple[Backend, IdentityStore]:
         if self.backend is None or self.identity is None:
@@ -97,6 +108,7 @@ class Shared:
 def _install(app: web.Application, shared: Shared) -> None:
     app[CONFIG] = shared.config
     app[INFLIGHT] = shared.inflight
+    app[METRICS] = shared.metrics
     app[TOKEN_VERIFIER] = None
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
@@ -120,10 +132,15 @@ def make_s3_app(shared: Shared) -> web.Application:
 
 
 def make_api_app(shared: Shared) -> web.Application:
-    """The API listener: /health, /ready (and /v1, /oauth as they are added)."""
-    app = web.Application(middlewares=[json_error_middleware])
+    """The API listener: /health, /ready, /metrics, /v1, /oauth, /.well-known."""
+    middlewares = [json_error_middleware]
+    if shared.metrics is not None:
+        middlewares.insert(0, api_metrics_middleware)  # outermost: sees the final status
+    app = web.Application(middlewares=middlewares)
     _install(app, shared)
     health.add_routes(app)
+    if shared.metrics is not None:
+        app.router.add_get("/metrics", scrape)
     routes.add_routes(app)
     oauth_routes.add_routes(app)
     return app

@@ -33,6 +33,8 @@ class ServerConfig:
     """Use X-Forwarded-Host / X-Forwarded-Proto from a trusted reverse proxy."""
     log_level: str = "info"
     access_log: bool = True
+    metrics: bool = True
+    """Serve ``GET /metrics`` (Prometheus text, no authentication) on the API listener."""
 
 
 @dataclass(frozen=True, slots=True)

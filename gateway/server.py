@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from gateway import logs
+from gateway import logs, metrics
 from gateway.app import Shared, make_api_app, make_s3_app
 from gateway.config import Config
 
@@ -78,6 +79,15 @@ def _worker(config: Config) -> None:
 
 def run(config: Config, *, ready: Callable[[], None] | None = None) -> None:
     """Serve in this process (one worker) or in N forked workers sharing the ports."""
+    with contextlib.ExitStack() as stack:
+        if config.server.metrics:
+            # Before any worker exists and before prometheus_client is imported (workers
+            # import it when they build their apps): every process writes its counts here.
+            stack.enter_context(metrics.multiprocess_dir(config.data_dir))
+        _run(config, ready)
+
+
+def _run(config: Config, ready: Callable[[], None] | None) -> None:
     workers = max(1, config.server.workers)
     if workers == 1:
         asyncio.run(serve(config, ready=ready))
@@ -100,3 +110,5 @@ def run(config: Config, *, ready: Callable[[], None] | None = None) -> None:
     signal.signal(signal.SIGINT, forward)
     for process in processes:
         process.join()
+        if process.pid is not None:
+            metrics.worker_exited(process.pid)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from backends.errors import BackendError
 from gateway.auth.principal import Principal
+from gateway.metrics import METRICS, response_bytes
 from gateway.s3.addressing import (
     Address,
     check_bucket_name,
@@ -183,6 +184,16 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         # connection is out of step, so end it after this answer instead of parsing the
         # next request out of a body that may or may not follow.
         response.force_close()
+    elapsed = time.perf_counter() - started
+    metrics = request.app[METRICS]
+    if metrics is not None:
+        metrics.observe_s3(
+            operation_name,
+            response.status,
+            elapsed,
+            request.content.total_bytes,
+            response_bytes(request, response),
+        )
     if config.server.access_log:
         access_log.info(
             "request_id=%s remote=%s method=%s path=%s op=%s principal=%s status=%d ms=%.1f",
@@ -193,6 +204,6 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             operation_name,
             principal_name,
             response.status,
-            (time.perf_counter() - started) * 1000,
+            elapsed * 1000,
         )
     return response
