@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway.auth.scopes import grants
 from gateway.identity.clients import OAuthClient
+from gateway.identity.tokens import Session
 from gateway.oauth.access_tokens import issue_access_token
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import OAuthError, oauth_endpoint, oauth_json
@@ -60,6 +61,27 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
+def _session_response(
+    ctx: OAuthContext,
+    session: Session,
+    scopes: frozenset[str],
+    refresh: str | None,
+    now: datetime,
+) -> web.Response:
+    """A user's access token for ``session`` (never outliving it), plus its refresh token."""
+    token, expires_in = issue_access_token(
+        ctx.store,
+        ctx.settings,
+        subject=session.user_id,
+        client_id=session.client_id,
+        scopes=scopes,
+        session_id=session.id,
+        now=now,
+        not_after=session.expires_at,
+    )
+    return _response(token, expires_in, scopes, refresh)
+
+
 async def _password(
     ctx: OAuthContext, request: web.Request, form: Form, client: OAuthClient, now: datetime
 ) -> web.Response:
@@ -91,17 +113,7 @@ async def _password(
         with_refresh=with_refresh,
         now=now,
     )
-    token, expires_in = issue_access_token(
-        ctx.store,
-        ctx.settings,
-        subject=user.id,
-        client_id=client.id,
-        scopes=scopes,
-        session_id=session.id,
-        now=now,
-        not_after=session.expires_at,
-    )
-    return _response(token, expires_in, scopes, refresh)
+    return _session_response(ctx, session, scopes, refresh, now)
 
 
 def _refresh_scopes(
@@ -149,17 +161,7 @@ async def _refresh(
     if user is None or not user.is_active:
         raise OAuthError("invalid_grant", "The user is disabled")
     scopes = _refresh_scopes(session.scopes, requested, user.scopes, client.scopes)
-    token, expires_in = issue_access_token(
-        ctx.store,
-        ctx.settings,
-        subject=user.id,
-        client_id=client.id,
-        scopes=scopes,
-        session_id=session.id,
-        now=now,
-        not_after=session.expires_at,
-    )
-    return _response(token, expires_in, scopes, result.token)
+    return _session_response(ctx, session, scopes, result.token, now)
 
 
 async def _client_credentials(
