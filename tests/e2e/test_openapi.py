@@ -109,7 +109,22 @@ def test_live_server_matches_its_openapi_document(
     output = result.stdout
     start = max(output.find("ERRORS"), output.find("FAILURES"), 0)
     assert result.returncode == 0, output[start : start + 8000] + result.stderr[-2000:]
-    assert "No issues found" in result.stdout
+    assert "No issues found" in output or _only_token_endpoint_mostly_rejected(output), output[
+        -3000:
+    ]
+
+
+def _only_token_endpoint_mostly_rejected(output: str) -> bool:
+    """Every check passed, and the one warning is schemathesis' heuristic that the token
+    endpoint refused most generated requests. That is the endpoint's job: generated
+    usernames, passwords and refresh tokens are wrong (400 ``invalid_grant``), and after
+    five failures the throttle answers 429 (how many depends on timing, so the warning
+    comes and goes). Any other warning, or this one for another operation, still fails."""
+    if "WARNINGS" not in output or "SUMMARY" not in output:
+        return False
+    warnings = output[output.index("WARNINGS") : output.index("SUMMARY")]
+    named = [line.strip()[2:] for line in warnings.splitlines() if line.strip().startswith("- ")]
+    return "mostly rejected generated data" in warnings and named == ["POST /oauth/token"]
     log = openapi_gateway.log()
     assert ROOT_SECRET not in log and "sk_" not in log
 
