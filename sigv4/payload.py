@@ -184,7 +184,11 @@ class PayloadPipeline:
     )
 
     def __init__(
-        self, plan: PayloadPlan, verified: VerifiedRequest | None, *, compute_md5: bool = False
+        self,
+        plan: PayloadPlan,
+        verified: VerifiedRequest | None,
+        *,
+        verify_content_md5: bool = True,
     ) -> None:
         self.plan = plan
         self._decoder: ChunkDecoder | None = None
@@ -206,7 +210,8 @@ class PayloadPipeline:
                 expected_trailers=plan.trailers,
             )
         self._sha256 = hashlib.sha256() if plan.sha256 is not None else None
-        self._md5 = hashlib.md5() if plan.content_md5 is not None or compute_md5 else None  # noqa: S324 (S3 ETag/Content-MD5, not security)
+        check_md5 = verify_content_md5 and plan.content_md5 is not None
+        self._md5 = hashlib.md5() if check_md5 else None  # noqa: S324 (S3 ETag/Content-MD5, not security)
         self._checksum: Checksum | None = (
             new_checksum(plan.checksum_algorithm) if plan.checksum_algorithm else None
         )
@@ -223,15 +228,16 @@ class PayloadPipeline:
         verified: VerifiedRequest | None,
         *,
         allow_streaming: bool,
-        compute_md5: bool = False,
+        verify_content_md5: bool = True,
     ) -> PayloadPipeline:
         """Validate the headers (raising S3 errors) and build the pipeline.
 
-        ``compute_md5`` asks for the payload's MD5 (:attr:`md5_digest`, the S3 ETag)
-        even without a Content-MD5 header, so the caller hashes the body only once.
+        A malformed ``Content-MD5`` is always refused here. ``verify_content_md5=False``
+        leaves comparing the digest to a caller that hashes the payload anyway (a storage
+        backend computing the ETag), so the body is not MD5-hashed twice.
         """
         plan = plan_payload(headers, verified, allow_streaming=allow_streaming)
-        return cls(plan, verified, compute_md5=compute_md5)
+        return cls(plan, verified, verify_content_md5=verify_content_md5)
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
         """Raw wire bytes in, payload bytes out (``b""`` while a chunk header is partial)."""
@@ -302,8 +308,3 @@ class PayloadPipeline:
     @property
     def payload_mode(self) -> PayloadMode:
         return self.plan.mode
-
-    @property
-    def md5_digest(self) -> bytes | None:
-        """The payload's raw MD5 when Content-MD5 was sent or compute_md5 asked; after finish()."""
-        return self._md5.digest() if self._md5 is not None and self._finished else None

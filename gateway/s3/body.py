@@ -88,6 +88,11 @@ def make_body(
     *,
     streaming: bool,
     max_size: int,
+    backend_checks_md5: bool = False,
 ) -> RequestBody:
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=streaming)
+    """``backend_checks_md5``: the body goes to ``Backend.put_object``/``upload_part``,
+    which verify ``content_md5`` while hashing for the ETag, so the pipeline does not."""
+    pipeline = PayloadPipeline.create(
+        headers, verified, allow_streaming=streaming, verify_content_md5=not backend_checks_md5
+    )
     return RequestBody(request, pipeline, max_size=max_size)

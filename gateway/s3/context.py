@@ -47,13 +47,14 @@ class Context:
             raise S3Error("InvalidRequest", "This operation needs an object key")
         return self.address.key
 
-    def body(self) -> RequestBody:
+    def body(self, *, backend_checks_md5: bool = False) -> RequestBody:
         return make_body(
             self.request,
             self.header_pairs,
             self.verified,
             streaming=self.operation.streaming,
             max_size=self.config.s3.max_object_size,
+            backend_checks_md5=backend_checks_md5,
         )
 
     async def xml_body(self) -> bytes:

@@ -65,7 +65,7 @@ async def create_multipart_upload(ctx: Context) -> Result:
 async def upload_part(ctx: Context) -> Result:
     number = _part_number(ctx)
     md5 = content_md5(ctx)
-    body = ctx.body()
+    body = ctx.body(backend_checks_md5=True)
     part = await ctx.backend.upload_part(
         ctx.bucket,
         ctx.key,

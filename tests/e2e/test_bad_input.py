@@ -96,3 +96,38 @@ def test_xml_with_a_doctype_is_malformed(gateway: Gateway, bucket: str) -> None:
 def test_no_traceback_for_any_of_it(gateway: Gateway, bucket: str) -> None:
     _request(gateway, f"PUT /{bucket}/x HTTP/1.1".encode(), b"x-amz-meta-a: \xff", body=b"1")
     assert "Traceback" not in gateway.log()
+
+
+@pytest.mark.parametrize(
+    ("md5", "code"),
+    [("1B2M2Y8AsgTpgAmY7PhCfg==", b"BadDigest"), ("not-base64!", b"InvalidDigest")],
+)
+def test_delete_objects_document_digest_is_checked(
+    gateway: Gateway, bucket: str, md5: str, code: bytes
+) -> None:
+    """The DeleteObjects document is verified once, by the body pipeline; nothing is
+    deleted when its Content-MD5 is wrong or malformed."""
+    document = b"<Delete><Object><Key>obj</Key></Object></Delete>"
+    line = f"POST /{bucket}?delete HTTP/1.1".encode()
+    response = _request(gateway, line, b"Content-MD5: " + md5.encode(), body=document)
+    assert response.startswith(b"HTTP/1.1 400"), response
+    assert b"<Code>" + code + b"</Code>" in response
+    assert gateway.client().get_object(Bucket=bucket, Key="obj")["Body"].read() == b"old"
+
+
+def test_upload_part_with_a_wrong_content_md5_is_bad_digest(gateway: Gateway, bucket: str) -> None:
+    import base64
+    import hashlib
+
+    from botocore.exceptions import ClientError
+
+    s3 = gateway.client()
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    wrong = base64.b64encode(hashlib.md5(b"something else").digest()).decode()
+    with pytest.raises(ClientError) as caught:
+        s3.upload_part(
+            Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"part", ContentMD5=wrong
+        )
+    assert caught.value.response["Error"]["Code"] == "BadDigest"
+    assert s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload).get("Parts", []) == []
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)

@@ -134,8 +134,7 @@ def test_sdk_checksum_algorithm_must_agree() -> None:
 
 def test_content_md5() -> None:
     md5 = base64.b64encode(hashlib.md5(b"body").digest()).decode()
-    pipeline = _run((("Content-MD5", md5),), b"body")
-    assert pipeline.md5_digest == hashlib.md5(b"body").digest()
+    _run((("Content-MD5", md5),), b"body")
     bad = PayloadPipeline.create((("Content-MD5", md5),), None, allow_streaming=False)
     bad.feed(b"other")
     with pytest.raises(BadDigest):
@@ -144,12 +143,19 @@ def test_content_md5() -> None:
         PayloadPipeline.create((("Content-MD5", "nope"),), None, allow_streaming=False)
 
 
-def test_compute_md5_on_request() -> None:
-    pipeline = PayloadPipeline.create((), None, allow_streaming=False, compute_md5=True)
-    pipeline.feed(b"abc")
-    assert pipeline.md5_digest is None  # only after finish()
-    pipeline.finish()
-    assert pipeline.md5_digest == hashlib.md5(b"abc").digest()
+def test_content_md5_check_can_be_left_to_the_caller() -> None:
+    """With verify_content_md5=False a wrong digest passes the pipeline (the backend,
+    which hashes the body for its ETag anyway, compares it), but a malformed one does not."""
+    md5 = base64.b64encode(hashlib.md5(b"body").digest()).decode()
+    delegated = PayloadPipeline.create(
+        (("Content-MD5", md5),), None, allow_streaming=False, verify_content_md5=False
+    )
+    delegated.feed(b"other")
+    delegated.finish()
+    with pytest.raises(InvalidDigest):
+        PayloadPipeline.create(
+            (("Content-MD5", "nope"),), None, allow_streaming=False, verify_content_md5=False
+        )
 
 
 def test_decoded_length_must_be_a_number() -> None:
