@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,15 @@ from botocore.config import Config as BotoConfig
 
 ROOT_KEY = "AKIAE2ETESTROOT00001"
 ROOT_SECRET = "e2e-root-secret-key-0123456789abcdefghij"
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    """GET a JSON document from the API listener: (status, body), errors included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # loopback
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -10,36 +9,26 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, free_port, start_gateway
-
-
-def _get_json(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+from tests.e2e.gateway_process import Gateway, free_port, get_json, start_gateway
 
 
 def test_health_reports_backend_and_version(gateway: Gateway) -> None:
-    status, body = _get_json(f"{gateway.api_url}/health")
+    status, body = get_json(f"{gateway.api_url}/health")
     assert status == 200
     assert body["status"] == "ok"
     assert body["backend"] == "filesystem"
     assert body["version"]
-    status, body = _get_json(f"{gateway.api_url}/ready")
+    status, body = get_json(f"{gateway.api_url}/ready")
     assert (status, body["status"]) == (200, "ready")
 
 
 def test_unknown_api_path_is_json_404(gateway: Gateway) -> None:
-    status, body = _get_json(f"{gateway.api_url}/nope")
+    status, body = get_json(f"{gateway.api_url}/nope")
     assert status == 404
     assert body["error"]["code"] == "NotFound"
 

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.conftest import upstream_env
-from tests.e2e.gateway_process import Gateway, free_port, start_gateway
-
-
-def _get(url: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+from tests.e2e.gateway_process import Gateway, free_port, get_json, start_gateway
 
 
 def test_health_reports_the_s3_backend(upstream_gateway: Gateway) -> None:
-    status, body = _get(f"{upstream_gateway.api_url}/health")
+    status, body = get_json(f"{upstream_gateway.api_url}/health")
     assert status == 200
     assert body["backend"] == "s3"
     assert body["upstream"] == "ok"
-    assert _get(f"{upstream_gateway.api_url}/ready")[0] == 200
+    assert get_json(f"{upstream_gateway.api_url}/ready")[0] == 200
 
 
 def test_objects_round_trip_through_the_upstream(
@@ -67,9 +55,9 @@ def test_upstream_outage_is_503_and_not_ready(tmp_path: Path) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     gw = start_gateway(tmp_path / "data", extra_env=upstream_env(closed))
     try:
-        status, body = _get(f"{gw.api_url}/ready")
+        status, body = get_json(f"{gw.api_url}/ready")
         assert status == 503
-        status, body = _get(f"{gw.api_url}/health")
+        status, body = get_json(f"{gw.api_url}/health")
         assert body["upstream"] == "unavailable"
         s3 = gw.client()
         with pytest.raises(ClientError) as outage:
