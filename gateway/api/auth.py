@@ -14,41 +14,42 @@ from aiohttp import web
 
 from gateway.api.errors import ApiError
 from gateway.auth.bearer import principal_from_bearer
-from gateway.auth.errors import AuthError
+from gateway.auth.credentials import bearer_token
+from gateway.auth.errors import AuthCode, AuthError
 from gateway.auth.principal import Principal
 from gateway.state import IDENTITY, TOKEN_VERIFIER
 
 PRINCIPAL = web.RequestKey("principal", Principal)
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="nfyio-gateway"'}
+_AUTH_CODES: dict[AuthCode, str] = {
+    "InvalidAccessKeyId": "InvalidApiKey",
+    "InvalidToken": "InvalidToken",
+    "UnsupportedAuthorization": "Unauthorized",
+}
+"""How this listener names each authentication failure (always 401 with a challenge)."""
+
+
+def auth_error(exc: AuthError) -> ApiError:
+    return ApiError(401, _AUTH_CODES[exc.code], exc.message, headers=_CHALLENGE)
 
 
 async def authenticate(request: web.Request) -> Principal:
     """The caller of this request (cached on the request), or a 401 ``ApiError``."""
     if PRINCIPAL in request:
         return request[PRINCIPAL]
-    token: str | None = None
-    authorization = request.headers.get("Authorization")
-    if authorization is not None:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise ApiError(
-                401,
-                "Unauthorized",
-                "Use 'Authorization: Bearer <token>' or 'X-API-Key: <key>'",
-                headers=_CHALLENGE,
-            )
-        token = value.strip()
-    elif "X-API-Key" in request.headers:
-        token = request.headers["X-API-Key"].strip()
-    if not token:
+    try:
+        token = bearer_token(request.headers)
+    except AuthError as exc:
+        raise auth_error(exc) from exc
+    if token is None:
         raise ApiError(401, "Unauthorized", "Authentication required", headers=_CHALLENGE)
     try:
         principal = await principal_from_bearer(
             token, request.app[IDENTITY], request.app[TOKEN_VERIFIER], datetime.now(UTC)
         )
     except AuthError as exc:
-        raise ApiError(401, exc.api_code, exc.message, headers=_CHALLENGE) from exc
+        raise auth_error(exc) from exc
     request[PRINCIPAL] = principal
     return principal
 

@@ -24,12 +24,10 @@ async def principal_from_bearer(
     token = token.strip()
     if looks_like_jwt(token):
         if verifier is None:
-            raise AuthError("InvalidToken", "InvalidToken", "Bearer tokens are not enabled")
+            raise AuthError("InvalidToken", "Bearer tokens are not enabled")
         return await verifier(token)
     key = store.find_by_secret(token, now)
     if key is None:
-        raise AuthError(
-            "InvalidAccessKeyId", "InvalidApiKey", "The API key is unknown, revoked or expired"
-        )
+        raise AuthError("InvalidAccessKeyId", "The API key is unknown, revoked or expired")
     store.record_use(key.id, now)
     return key.principal()

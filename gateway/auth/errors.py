@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+AuthCode = Literal["InvalidAccessKeyId", "InvalidToken", "UnsupportedAuthorization"]
+"""Why a credential was refused. Each listener's error table says how it answers:
+the S3 listener in ``gateway/s3/errors.py``, the REST API in ``gateway/api/errors.py``."""
+
 
 class AuthError(Exception):
     """A credential was presented and refused.
 
-    ``s3_code`` is what the S3 listener answers; ``api_code`` what the REST API answers.
+    - ``InvalidAccessKeyId``: an API key secret that is unknown, revoked or expired;
+    - ``InvalidToken``: a JWT that does not verify or whose grant is gone;
+    - ``UnsupportedAuthorization``: an ``Authorization`` header that is neither SigV4 nor
+      ``Bearer <token>``.
     """
 
-    def __init__(self, s3_code: str, api_code: str, message: str) -> None:
+    def __init__(self, code: AuthCode, message: str) -> None:
         super().__init__(message)
-        self.s3_code = s3_code
-        self.api_code = api_code
+        self.code: AuthCode = code
         self.message = message

@@ -206,4 +206,4 @@ class AccessTokenVerifier:
         try:
             return self.principal(token)
         except InvalidToken as exc:
-            raise AuthError("InvalidToken", "InvalidToken", str(exc)) from None
+            raise AuthError("InvalidToken", str(exc)) from None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from gateway.auth.bearer import principal_from_bearer
-from gateway.auth.errors import AuthError
+from gateway.auth.credentials import bearer_token
+from gateway.auth.errors import AuthCode, AuthError
 from gateway.auth.principal import ANONYMOUS, Principal
 from gateway.identity.store import IdentityStore
 from gateway.s3.errors import S3Error
@@ -19,6 +20,13 @@ from sigv4 import (
     verify,
     verify_presigned_v2,
 )
+
+_AUTH_CODES: dict[AuthCode, str] = {
+    "InvalidAccessKeyId": "InvalidAccessKeyId",
+    "InvalidToken": "InvalidToken",
+    "UnsupportedAuthorization": "InvalidRequest",
+}
+"""How the S3 listener names each refused Bearer / X-API-Key credential."""
 
 
 async def authenticate(
@@ -68,27 +76,10 @@ async def authenticate(
             return key.principal(), verified
         assert failure is not None
         raise failure
-    token = None
-    authorization = headers.get("authorization")
-    if authorization is not None:
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise S3Error(
-                "InvalidRequest",
-                "Unsupported Authorization type; use AWS Signature Version 4 or Bearer",
-                status=400,
-            )
-        token = value
-    elif "x-api-key" in headers:
-        token = headers["x-api-key"]
-    if token is None:
-        return ANONYMOUS, None
     try:
+        token = bearer_token(headers)
+        if token is None:
+            return ANONYMOUS, None
         return await principal_from_bearer(token, store, verifier, now), None
     except AuthError as exc:
-        code = (
-            exc.s3_code
-            if exc.s3_code in {"InvalidAccessKeyId", "ExpiredToken"}
-            else ("InvalidToken" if exc.s3_code == "InvalidToken" else "AccessDenied")
-        )
-        raise S3Error(code, exc.message, status=403) from exc
+        raise S3Error(_AUTH_CODES[exc.code], exc.message) from exc

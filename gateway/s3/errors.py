@@ -20,8 +20,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         400,
         "Your proposed upload is smaller than the minimum allowed object size.",
     ),
-    "ExpiredToken": (400, "The provided token has expired."),
-    "IllegalLocationConstraintException": (
+        "IllegalLocationConstraintException": (
         400,
         "The specified location-constraint is not valid.",
     ),
@@ -50,7 +49,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
-    "InvalidToken": (400, "The provided token is malformed or otherwise invalid."),
+    # Only a refused Bearer JWT raises it: an authentication failure, 403 like a bad key.
+    "InvalidToken": (403, "The provided token is malformed or otherwise invalid."),
     "KeyTooLongError": (400, "Your key is too long"),
     "MalformedACLError": (400, "The XML you provided was not well-formed."),
     "MalformedXML": (

@@ -1,0 +1,39 @@
+"""The one parser of ``Authorization: Bearer`` and ``X-API-Key`` credentials.
+
+Both listeners call :func:`bearer_token`; SigV4 (header or presigned) is recognised
+before it on the S3 listener, by ``sigv4``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gateway.auth.errors import AuthError
+
+__all__ = ["bearer_token"]
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """The bearer credential of a request, or None when it presents none.
+
+    ``headers`` must look names up case-insensitively (aiohttp's ``CIMultiDict``) or hold
+    lower-case names. ``Authorization`` wins over ``X-API-Key``; an ``Authorization``
+    header that is not ``Bearer <token>`` is refused rather than ignored, so a client
+    never falls back to anonymous access by mistake. An empty ``X-API-Key`` is no
+    credential.
+    """
+    authorization = headers.get("authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.strip().partition(" ")
+        token = value.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthError(
+                "UnsupportedAuthorization",
+                "Unsupported Authorization type; use AWS Signature Version 4, "
+                "'Authorization: Bearer <token>' or 'X-API-Key: <key>'",
+            )
+        return token
+    api_key = headers.get("x-api-key")
+    if api_key is None or not api_key.strip():
+        return None
+    return api_key.strip()
