@@ -36,6 +36,7 @@ from sigv4.errors import (
     InvalidArgument,
     InvalidDigest,
     InvalidRequest,
+    InvalidURI,
     MissingContentLength,
     MissingSecurityHeader,
     RequestTimeTooSkewed,
@@ -46,7 +47,7 @@ from sigv4.errors import (
 from sigv4.modes import PayloadMode, payload_mode
 from sigv4.payload import PayloadPipeline, PayloadPlan, plan_payload
 from sigv4.presign_v2 import PresignedV2, parse_presigned_v2, verify_presigned_v2
-from sigv4.request import SignedRequest, get_header
+from sigv4.request import SignedRequest, decode_query, get_header, header_map
 from sigv4.signing import (
     EMPTY_SHA256,
     chunk_string_to_sign,
@@ -73,6 +74,7 @@ __all__ = [
     "InvalidArgument",
     "InvalidDigest",
     "InvalidRequest",
+    "InvalidURI",
     "MissingContentLength",
     "MissingSecurityHeader",
     "PayloadMode",
@@ -90,7 +92,9 @@ __all__ = [
     "canonical_request",
     "canonical_uri",
     "chunk_string_to_sign",
+    "decode_query",
     "get_header",
+    "header_map",
     "header_name",
     "new_checksum",
     "parse_auth",

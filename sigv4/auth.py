@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from hmac import compare_digest
 from typing import Literal
-from urllib.parse import unquote
 
 from sigv4.canonical import canonical_request
 from sigv4.errors import (
@@ -34,7 +33,7 @@ from sigv4.errors import (
     SigV4Error,
 )
 from sigv4.modes import UNSIGNED_PAYLOAD, PayloadMode, payload_mode
-from sigv4.request import SignedRequest, get_header, query_pairs
+from sigv4.request import SignedRequest, decode_query, get_header
 from sigv4.signing import ALGORITHM, EMPTY_SHA256, scope, sign, signing_key, string_to_sign
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "AuthInfo", "VerifiedRequest", "parse_auth", "verify"]
@@ -235,8 +234,7 @@ def parse_auth(request: SignedRequest) -> AuthInfo | None:
 
     params: dict[str, str] = {}
     if "X-Amz-" in request.raw_query or "Signature" in request.raw_query:
-        for name, value in query_pairs(request.raw_query):
-            params.setdefault(unquote(name), unquote(value))
+        params = decode_query(request.raw_query)
     query_sigv4 = any(
         k in params for k in ("X-Amz-Algorithm", "X-Amz-Signature", "X-Amz-Credential")
     )

@@ -9,8 +9,9 @@ Everything is decided from the request headers (never from ``Content-Encoding``)
 * ``x-amz-checksum-<alg>`` header, or the trailer named by ``x-amz-trailer``, is
   checked at the end (BadDigest); the two together are InvalidRequest, and
   ``x-amz-sdk-checksum-algorithm`` must agree with whichever is present;
-* ``Content-MD5`` is checked at the end (InvalidDigest when malformed, BadDigest when it
-  differs).
+
+``Content-MD5`` is not a SigV4 matter and is not handled here: the server parses it once
+and compares it where the body is hashed anyway.
 
 When a verified SigV4 request signed a payload hash or a streaming mode, that signed
 decision wins over the header (they are the same value for header auth). Without a
@@ -20,6 +21,7 @@ header the payload is UNSIGNED.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sigv4.auth import VerifiedRequest
@@ -30,7 +32,6 @@ from sigv4.checksums import (
     new_checksum,
     normalize_algorithm,
     parse_checksum_value,
-    parse_content_md5,
 )
 from sigv4.chunked import ChunkDecoder, ChunkSigner
 from sigv4.errors import (
@@ -59,19 +60,14 @@ class PayloadPlan:
     checksum_value: str | None  # from the header; None when it comes in the trailer
     checksum_in_trailer: bool
     trailers: frozenset[str]
-    content_md5: bytes | None
-
-
-def _first_values(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for name, value in headers:
-        values.setdefault(name.lower(), value.strip())
-    return values
 
 
 def _resolve_mode(
-    values: dict[str, str], verified: VerifiedRequest | None
+    values: Mapping[str, str], verified: VerifiedRequest | None
 ) -> tuple[PayloadMode, str | None]:
+    """The body's mode: what a verified signature covered wins; a request whose
+    signature left the payload unsigned (presigned URLs) or that was not SigV4-signed
+    says it in ``x-amz-content-sha256``, read with the same parser the verifier uses."""
     if verified is not None and verified.payload_mode is not PayloadMode.UNSIGNED:
         return verified.payload_mode, verified.payload_hash
     header = values.get("x-amz-content-sha256")
@@ -79,7 +75,7 @@ def _resolve_mode(
     return mode, header.lower() if mode is PayloadMode.SHA256 and header else None
 
 
-def _decoded_length(values: dict[str, str]) -> int:
+def _decoded_length(values: Mapping[str, str]) -> int:
     text = values.get("x-amz-decoded-content-length")
     if text is None:
         raise MissingContentLength(
@@ -93,7 +89,7 @@ def _decoded_length(values: dict[str, str]) -> int:
     return int(text)
 
 
-def _trailer_names(values: dict[str, str], mode: PayloadMode) -> frozenset[str]:
+def _trailer_names(values: Mapping[str, str], mode: PayloadMode) -> frozenset[str]:
     text = values.get("x-amz-trailer")
     if text is None:
         return frozenset()
@@ -112,13 +108,16 @@ def _trailer_names(values: dict[str, str], mode: PayloadMode) -> frozenset[str]:
 
 
 def plan_payload(
-    headers: tuple[tuple[str, str], ...],
+    values: Mapping[str, str],
     verified: VerifiedRequest | None,
     *,
     allow_streaming: bool,
 ) -> PayloadPlan:
-    """Validate the body-related headers and decide how the body will be checked."""
-    values = _first_values(headers)
+    """Validate the body-related headers and decide how the body will be checked.
+
+    ``values`` maps lower-case header names to their first value
+    (:func:`sigv4.request.header_map`).
+    """
     mode, sha256 = _resolve_mode(values, verified)
     if mode.is_streaming and not allow_streaming:
         raise InvalidRequest(
@@ -156,7 +155,6 @@ def plan_payload(
             f"does not match the {algorithm} checksum sent."
         )
 
-    md5_text = values.get("content-md5")
     return PayloadPlan(
         mode=mode,
         sha256=sha256,
@@ -165,7 +163,6 @@ def plan_payload(
         checksum_value=value,
         checksum_in_trailer=bool(trailers),
         trailers=trailers,
-        content_md5=parse_content_md5(md5_text) if md5_text is not None else None,
     )
 
 
@@ -178,7 +175,6 @@ class PayloadPipeline:
         "_decoder",
         "_finished",
         "_hashers",
-        "_md5",
         "_sha256",
         "plan",
     )
@@ -187,8 +183,6 @@ class PayloadPipeline:
         self,
         plan: PayloadPlan,
         verified: VerifiedRequest | None,
-        *,
-        verify_content_md5: bool = True,
     ) -> None:
         self.plan = plan
         self._decoder: ChunkDecoder | None = None
@@ -210,13 +204,11 @@ class PayloadPipeline:
                 expected_trailers=plan.trailers,
             )
         self._sha256 = hashlib.sha256() if plan.sha256 is not None else None
-        check_md5 = verify_content_md5 and plan.content_md5 is not None
-        self._md5 = hashlib.md5() if check_md5 else None  # noqa: S324 (S3 ETag/Content-MD5, not security)
         self._checksum: Checksum | None = (
             new_checksum(plan.checksum_algorithm) if plan.checksum_algorithm else None
         )
         self._hashers: tuple[Checksum | hashlib._Hash, ...] = tuple(
-            h for h in (self._sha256, self._md5, self._checksum) if h is not None
+            h for h in (self._sha256, self._checksum) if h is not None
         )
         self._checksums: dict[str, str] = {}
         self._finished = False
@@ -224,20 +216,15 @@ class PayloadPipeline:
     @classmethod
     def create(
         cls,
-        headers: tuple[tuple[str, str], ...],
+        values: Mapping[str, str],
         verified: VerifiedRequest | None,
         *,
         allow_streaming: bool,
-        verify_content_md5: bool = True,
     ) -> PayloadPipeline:
-        """Validate the headers (raising S3 errors) and build the pipeline.
-
-        A malformed ``Content-MD5`` is always refused here. ``verify_content_md5=False``
-        leaves comparing the digest to a caller that hashes the payload anyway (a storage
-        backend computing the ETag), so the body is not MD5-hashed twice.
-        """
-        plan = plan_payload(headers, verified, allow_streaming=allow_streaming)
-        return cls(plan, verified, verify_content_md5=verify_content_md5)
+        """Validate the headers (raising S3 errors) and build the pipeline; ``values`` as
+        for :func:`plan_payload`."""
+        plan = plan_payload(values, verified, allow_streaming=allow_streaming)
+        return cls(plan, verified)
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
         """Raw wire bytes in, payload bytes out (``b""`` while a chunk header is partial)."""
@@ -275,9 +262,6 @@ class PayloadPipeline:
                         "S3ComputedContentSHA256": computed,
                     },
                 )
-        md5 = self._md5
-        if plan.content_md5 is not None and md5 is not None and md5.digest() != plan.content_md5:
-            raise BadDigest("The Content-MD5 you specified did not match what we received.")
         if self._checksum is not None and plan.checksum_algorithm is not None:
             expected = plan.checksum_value
             if plan.checksum_in_trailer:

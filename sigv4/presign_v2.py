@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from sigv4.errors import AccessDenied, AuthorizationQueryParametersError, SignatureDoesNotMatch
-from sigv4.request import SignedRequest, get_header, query_pairs
+from sigv4.request import SignedRequest, decode_query, get_header, query_pairs
 
 __all__ = [
     "PresignedV2",
@@ -85,9 +85,7 @@ def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
     """The SigV2 presign claims of ``request``, or None when it has none."""
     if "AWSAccessKeyId" not in request.raw_query:
         return None
-    params: dict[str, str] = {}
-    for name, value in query_pairs(request.raw_query):
-        params.setdefault(unquote(name), unquote(value))
+    params = decode_query(request.raw_query)
     if "AWSAccessKeyId" not in params or "Signature" not in params:
         return None
     try:

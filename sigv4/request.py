@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
-__all__ = ["SignedRequest", "get_header", "header_values", "query_pairs"]
+from sigv4.errors import InvalidURI
+
+__all__ = [
+    "SignedRequest",
+    "decode_query",
+    "get_header",
+    "header_map",
+    "header_values",
+    "query_pairs",
+]
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -53,3 +63,27 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
         name, _, value = piece.partition("=")
         pairs.append((name, value))
     return pairs
+
+
+def decode_query(raw_query: str) -> dict[str, str]:
+    """Names and values of a raw query, percent-decoded (``+`` stays a plus, as in the
+    canonical query), the first occurrence of a name winning.
+
+    The one way the query is read, by routing and by every signature check, so what was
+    signed is what is acted on. Invalid UTF-8 after decoding is ``InvalidURI``.
+    """
+    params: dict[str, str] = {}
+    try:
+        for name, value in query_pairs(raw_query):
+            params.setdefault(unquote(name, errors="strict"), unquote(value, errors="strict"))
+    except UnicodeDecodeError as exc:
+        raise InvalidURI("Couldn't parse the specified URI.") from exc
+    return params
+
+
+def header_map(headers: Headers) -> dict[str, str]:
+    """Lower-cased header names to their first value: the one header map of a request."""
+    values: dict[str, str] = {}
+    for name, value in headers:
+        values.setdefault(name.lower(), value)
+    return values

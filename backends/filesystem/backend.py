@@ -29,6 +29,7 @@ from backends.filesystem.metadb import (
     list_infos,
     meta_to_json,
     now_us,
+    upsert_object,
 )
 from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import check_version, no_such_key, select_bytes
@@ -234,7 +235,7 @@ class FilesystemBackend(Backend):
         try:
             with self.db.write() as conn:
                 self.db.require_bucket(bucket)
-                old = self.db.upsert_object(conn, bucket, row)
+                old = upsert_object(conn, bucket, row)
         except BaseException:
             self.files.unlink_object(row.data_id)
             raise

@@ -28,10 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backends.errors import BackendError
-from backends.filesystem.metadb import OBJECT_COLUMNS, ObjectRow
-
-_INSERT = f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
-_OLD = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"
+from backends.filesystem.metadb import ObjectRow, upsert_object
 
 
 @dataclass(slots=True)
@@ -140,10 +137,9 @@ class GroupCommitter:
                         errors.append(no_such_bucket(bucket))
                         doomed.append(item.path)
                         continue
-                    old = conn.execute(_OLD, (bucket, row.key)).fetchone()
-                    conn.execute(_INSERT, (bucket, *row))
-                    if old is not None and old[0] != row.data_id:
-                        doomed.append(self._object_path(old[0]))
+                    old = upsert_object(conn, bucket, row)
+                    if old is not None and old != row.data_id:
+                        doomed.append(self._object_path(old))
                     errors.append(None)
                 conn.execute("COMMIT")
             except BaseException:

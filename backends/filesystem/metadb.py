@@ -283,28 +283,6 @@ class MetaDB:
         args.append(limit)
         return self.conn.execute(sql, args).fetchall()
 
-    def upsert_object(self, conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:
-        """Insert or replace the row inside a write transaction; return the old data id."""
-        old = conn.execute(
-            "SELECT data_id FROM objects WHERE bucket = ? AND key = ?", (bucket, row.key)
-        ).fetchone()
-        conn.execute(
-            f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                bucket,
-                row.key,
-                row.size,
-                row.etag,
-                row.last_modified,
-                row.meta,
-                row.checksums,
-                row.parts,
-                row.data_id,
-            ),
-        )
-        return None if old is None else str(old[0])
-
     def all_data_ids(self) -> set[str]:
         ids = {r[0] for r in self.conn.execute("SELECT data_id FROM objects")}
         ids.update(r[0] for r in self.conn.execute("SELECT data_id FROM parts"))
@@ -312,3 +290,15 @@ class MetaDB:
 
     def all_upload_ids(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT upload_id FROM uploads")}
+
+
+_OLD_DATA_ID = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"
+_UPSERT = f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+
+
+def upsert_object(conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:
+    """Insert or replace an object row inside the caller's write transaction; return
+    the data id the row replaced (its file is the caller's to delete), if any."""
+    old = conn.execute(_OLD_DATA_ID, (bucket, row.key)).fetchone()
+    conn.execute(_UPSERT, (bucket, *row))
+    return None if old is None else str(old[0])

@@ -36,6 +36,7 @@ from backends.filesystem.metadb import (
     meta_from_json,
     meta_to_json,
     now_us,
+    upsert_object,
 )
 from backends.types import ObjectMeta, Part, PartsPage, PayloadStream, Upload, UploadsPage
 
@@ -320,7 +321,7 @@ class MultipartStore:
                     raise no_such_upload(upload_id)  # parts changed or upload gone
                 conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
                 conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
-                old = self.db.upsert_object(conn, bucket, row)
+                old = upsert_object(conn, bucket, row)
         except BaseException:
             self.files.unlink_object(data_id)
             raise

@@ -31,12 +31,9 @@ def no_such_key(key: str) -> BackendError:
 def select_bytes(
     row: ObjectRow, byte_range: ByteRange | None, part_number: int | None
 ) -> tuple[int, int, bool]:
-    """Inclusive (first, last) to serve and whether that is a slice (206)."""
+    """Inclusive (first, last) to serve and whether that is a slice (206). The gateway
+    never passes both a range and a part number."""
     if part_number is not None:
-        if byte_range is not None:
-            raise BackendError(
-                "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
-            )
         parts = [(1, row.size)] if row.parts is None else json.loads(row.parts)
         offset = 0
         for number, size in parts:

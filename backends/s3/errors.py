@@ -103,7 +103,10 @@ def translate_error(exc: BaseException, *, not_found: str = "NoSuchKey") -> Back
             return BackendError("InternalError", "the upstream store refused the gateway")
         if status >= 500 or code in ("InternalError", "RequestTimeout"):
             return BackendError("ServiceUnavailable", "the upstream store failed")
-        return BackendError(code or "InternalError", message)
+        if 400 <= status < 500:
+            # A refusal this module does not name: say what the store answered.
+            return BackendError("InvalidRequest", f"upstream store: {code}: {message}".strip())
+        return BackendError("InternalError", f"upstream store answered {code or status}")
     if isinstance(exc, BotoCoreError | OSError | asyncio.TimeoutError) or _is_transport(exc):
         return BackendError("ServiceUnavailable", "the upstream store is unreachable")
     return BackendError("InternalError", "unexpected upstream failure")

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from gateway.s3.buckets import check_canned_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.owner import OWNER_DISPLAY_NAME, OWNER_ID, write_owner
 from gateway.s3.xml import XmlWriter
+
+__all__ = [
+    "ACCEPTED_CANNED_ACLS",
+    "check_canned_acl",
+    "get_bucket_acl",
+    "get_object_acl",
+    "put_bucket_acl",
+    "put_object_acl",
+]
+
+ACCEPTED_CANNED_ACLS = frozenset({"private", "bucket-owner-full-control"})
+
+
+def check_canned_acl(ctx: Context) -> None:
+    """Only the owner-only ACL exists in this gateway; other ACLs would be a lie."""
+    acl = ctx.headers.get("x-amz-acl")
+    if acl is not None and acl not in ACCEPTED_CANNED_ACLS:
+        raise S3Error("NotImplemented", f"Canned ACL {acl!r} is not supported; only 'private'")
+    for name in ctx.headers:
+        if name.startswith("x-amz-grant-"):
+            raise S3Error("NotImplemented", "ACL grants are not supported; only 'private'")
+
 
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
 

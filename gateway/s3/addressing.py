@@ -9,6 +9,16 @@ from urllib.parse import unquote
 from gateway.s3.errors import S3Error
 from gateway.s3.operations import Target
 
+__all__ = [
+    "MAX_KEY_BYTES",
+    "Address",
+    "check_bucket_name",
+    "check_key",
+    "parse_address",
+    "split_target",
+    "valid_bucket_name",
+]
+
 MAX_KEY_BYTES = 1024
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
@@ -43,7 +53,7 @@ def _decode(raw: str) -> str:
     try:
         return unquote(raw, errors="strict")
     except UnicodeDecodeError as exc:
-        raise S3Error("InvalidURI", "Couldn't parse the specified URI.", status=400) from exc
+        raise S3Error("InvalidURI") from exc
 
 
 def parse_address(request_target: str, host: str | None, domain: str | None) -> Address:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from gateway.auth.bearer import principal_from_bearer
 from gateway.auth.credentials import bearer_token
@@ -21,6 +23,10 @@ from sigv4 import (
     verify_presigned_v2,
 )
 
+__all__ = ["authenticate"]
+
+_V = TypeVar("_V")
+
 _AUTH_CODES: dict[AuthCode, str] = {
     "InvalidAccessKeyId": "InvalidAccessKeyId",
     "InvalidToken": "InvalidToken",
@@ -29,9 +35,22 @@ _AUTH_CODES: dict[AuthCode, str] = {
 """How the S3 listener names each refused Bearer / X-API-Key credential."""
 
 
+def _with_rotation_grace(secrets: tuple[str, ...], check: Callable[[str], _V]) -> _V:
+    """Verify with the key's current secret, then with the previous one while a rotation
+    grace period runs; the last mismatch is raised."""
+    failure: SignatureDoesNotMatch | None = None
+    for secret in secrets:
+        try:
+            return check(secret)
+        except SignatureDoesNotMatch as exc:
+            failure = exc
+    assert failure is not None  # a key always has a current secret
+    raise failure
+
+
 async def authenticate(
     signed: SignedRequest,
-    headers: dict[str, str],
+    headers: Mapping[str, str],
     store: IdentityStore,
     verifier: TokenVerifier | None,
     now: datetime,
@@ -45,37 +64,30 @@ async def authenticate(
     virtual-hosted request, whose path does not name the bucket.
     """
     legacy = parse_presigned_v2(signed)
-    if legacy is not None:
-        found = store.sigv4_secrets(legacy.access_key_id, now)
-        if found is None:
-            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": legacy.access_key_id})
-        key, secrets = found
-        for index, secret in enumerate(secrets):
-            try:
-                verify_presigned_v2(signed, legacy, secret, now, bucket_path=bucket_path)
-            except SignatureDoesNotMatch:
-                if index == len(secrets) - 1:
-                    raise
-                continue
-            store.record_use(key.id, now)
-            return key.principal(), None
-    auth = parse_auth(signed)
+    auth = parse_auth(signed) if legacy is None else None
+    access_key_id = legacy.access_key_id if legacy is not None else None
     if auth is not None:
-        found = store.sigv4_secrets(auth.access_key_id, now)
+        access_key_id = auth.access_key_id
+    if access_key_id is not None:
+        found = store.sigv4_secrets(access_key_id, now)
         if found is None:
-            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": auth.access_key_id})
+            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": access_key_id})
         key, secrets = found
-        failure: SignatureDoesNotMatch | None = None
-        for secret in secrets:
-            try:
-                verified = verify(signed, auth, secret, now, max_skew=max_skew)
-            except SignatureDoesNotMatch as exc:
-                failure = exc
-                continue
-            store.record_use(key.id, now)
-            return key.principal(), verified
-        assert failure is not None
-        raise failure
+        verified: VerifiedRequest | None = None
+        if legacy is not None:
+            _with_rotation_grace(
+                secrets,
+                lambda secret: verify_presigned_v2(
+                    signed, legacy, secret, now, bucket_path=bucket_path
+                ),
+            )
+        else:
+            assert auth is not None
+            verified = _with_rotation_grace(
+                secrets, lambda secret: verify(signed, auth, secret, now, max_skew=max_skew)
+            )
+        store.record_use(key.id, now)
+        return key.principal(), verified
     try:
         token = bearer_token(headers)
         if token is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
@@ -9,7 +10,7 @@ from aiohttp import web
 from gateway.s3.errors import S3Error
 from sigv4 import PayloadPipeline, VerifiedRequest
 
-READ_CHUNK = 256 * 1024
+__all__ = ["RequestBody", "read_document"]
 
 
 class RequestBody:
@@ -22,15 +23,17 @@ class RequestBody:
     def __init__(
         self,
         request: web.Request,
-        pipeline: PayloadPipeline,
+        headers: Mapping[str, str],
+        verified: VerifiedRequest | None,
         *,
+        streaming: bool,
         max_size: int,
     ) -> None:
         self._request = request
-        self._pipeline = pipeline
+        self._pipeline = PayloadPipeline.create(headers, verified, allow_streaming=streaming)
         self._max_size = max_size
         self._consumed = False
-        declared = pipeline.decoded_length
+        declared = self._pipeline.decoded_length
         if declared is None and request.content_length is not None:
             declared = request.content_length
         self.size_hint = declared
@@ -69,30 +72,18 @@ class RequestBody:
             raise S3Error("IncompleteBody")
         pipeline.finish()
 
-    async def read_all(self, limit: int) -> bytes:
-        """Read a small body (XML documents) whole, refusing more than ``limit`` bytes."""
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in self:
-            size += len(chunk)
-            if size > limit:
-                raise S3Error("MaxMessageLengthExceeded")
-            parts.append(chunk)
-        return b"".join(parts)
 
-
-def make_body(
-    request: web.Request,
-    headers: tuple[tuple[str, str], ...],
-    verified: VerifiedRequest | None,
-    *,
-    streaming: bool,
-    max_size: int,
-    backend_checks_md5: bool = False,
-) -> RequestBody:
-    """``backend_checks_md5``: the body goes to ``Backend.put_object``/``upload_part``,
-    which verify ``content_md5`` while hashing for the ETag, so the pipeline does not."""
-    pipeline = PayloadPipeline.create(
-        headers, verified, allow_streaming=streaming, verify_content_md5=not backend_checks_md5
-    )
-    return RequestBody(request, pipeline, max_size=max_size)
+async def read_document(body: RequestBody, limit: int, content_md5: bytes | None) -> bytes:
+    """Read a small body (XML documents) whole, refusing more than ``limit`` bytes, and
+    compare it with ``Content-MD5`` when one was sent."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in body:
+        size += len(chunk)
+        if size > limit:
+            raise S3Error("MaxMessageLengthExceeded")
+        parts.append(chunk)
+    document = b"".join(parts)
+    if content_md5 is not None and hashlib.md5(document).digest() != content_md5:  # noqa: S324
+        raise S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+    return document

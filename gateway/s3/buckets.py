@@ -3,23 +3,21 @@ versioning status."""
 
 from __future__ import annotations
 
+from gateway.s3.acl import check_canned_acl
 from gateway.s3.addressing import check_bucket_name
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.owner import write_owner
 from gateway.s3.xml import XmlWriter, child_text, local, parse_xml
 
-ACCEPTED_CANNED_ACLS = frozenset({"private", "bucket-owner-full-control"})
-
-
-def check_canned_acl(ctx: Context) -> None:
-    """Only the owner-only ACL exists in this gateway; other ACLs would be a lie."""
-    acl = ctx.headers.get("x-amz-acl")
-    if acl is not None and acl not in ACCEPTED_CANNED_ACLS:
-        raise S3Error("NotImplemented", f"Canned ACL {acl!r} is not supported; only 'private'")
-    for name in ctx.headers:
-        if name.startswith("x-amz-grant-"):
-            raise S3Error("NotImplemented", "ACL grants are not supported; only 'private'")
+__all__ = [
+    "create_bucket",
+    "delete_bucket",
+    "get_bucket_location",
+    "get_bucket_versioning",
+    "head_bucket",
+    "list_buckets",
+]
 
 
 async def list_buckets(ctx: Context) -> Result:

@@ -12,53 +12,67 @@ from backends.base import Backend
 from backends.types import ObjectRead
 from gateway.auth.principal import Principal
 from gateway.config import Config
-from gateway.s3.addressing import Address
-from gateway.s3.body import RequestBody, make_body
+from gateway.s3.body import RequestBody, read_document
 from gateway.s3.errors import S3Error
-from gateway.s3.operations import Operation
+from gateway.s3.request import S3Request
 from sigv4 import VerifiedRequest
+
+__all__ = ["Context", "Result"]
 
 
 @dataclass(slots=True)
 class Context:
     request: web.Request
     request_id: str
-    address: Address
-    operation: Operation
+    req: S3Request
+    """The parsed request: every header and query fact a handler needs."""
     principal: Principal
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    """Lower-cased header names, first value."""
-    header_pairs: tuple[tuple[str, str], ...]
     verified: VerifiedRequest | None
     backend: Backend
     config: Config
     now: datetime
 
     @property
+    def query(self) -> Mapping[str, str]:
+        return self.req.query
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.req.headers
+
+    @property
     def bucket(self) -> str:
-        if self.address.bucket is None:
+        if self.req.address.bucket is None:
             raise S3Error("InvalidRequest", "This operation needs a bucket")
-        return self.address.bucket
+        return self.req.address.bucket
 
     @property
     def key(self) -> str:
-        if self.address.key is None:
+        if self.req.address.key is None:
             raise S3Error("InvalidRequest", "This operation needs an object key")
-        return self.address.key
+        return self.req.address.key
 
-    def body(self, *, backend_checks_md5: bool = False) -> RequestBody:
-        return make_body(
+    def body(self) -> RequestBody:
+        """An object body (PutObject, UploadPart): the backend compares its Content-MD5
+        while hashing it for the ETag (``self.req.content_md5``)."""
+        return RequestBody(
             self.request,
-            self.header_pairs,
+            self.req.headers,
             self.verified,
-            streaming=self.operation.streaming,
+            streaming=self.req.operation.streaming,
             max_size=self.config.s3.max_object_size,
-            backend_checks_md5=backend_checks_md5,
         )
 
     async def xml_body(self) -> bytes:
-        return await self.body().read_all(self.config.s3.max_xml_body)
+        """A small XML document, read whole (capped) and checked against Content-MD5."""
+        body = RequestBody(
+            self.request,
+            self.req.headers,
+            self.verified,
+            streaming=False,
+            max_size=self.config.s3.max_object_size,
+        )
+        return await read_document(body, self.config.s3.max_xml_body, self.req.content_md5)
 
 
 @dataclass(slots=True)

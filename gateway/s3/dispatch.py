@@ -7,27 +7,22 @@ import logging
 import os
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote, unquote
 
 from aiohttp import web
 
-from backends.errors import BackendError
 from gateway.auth.principal import Principal
 from gateway.metrics import METRICS, response_bytes
-from gateway.s3.addressing import (
-    Address,
-    check_bucket_name,
-    check_key,
-    parse_address,
-)
 from gateway.s3.authn import authenticate
 from gateway.s3.context import Context, Result
-from gateway.s3.errors import S3Error
+from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
-from gateway.s3.operations import Operation, resolve
 from gateway.s3.render import render_error, render_result
+from gateway.s3.request import S3Request, read_request
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
-from sigv4 import SignedRequest, SigV4Error
+from sigv4 import SignedRequest
+
+__all__ = ["handle", "new_request_id", "no_expect_handler"]
 
 log = logging.getLogger("nfyio.s3")
 access_log = logging.getLogger("nfyio.access")
@@ -37,33 +32,17 @@ def new_request_id() -> str:
     return os.urandom(8).hex().upper()
 
 
-def _host(request: web.Request, *, trust_forwarded: bool) -> str | None:
-    if trust_forwarded and "X-Forwarded-Host" in request.headers:
-        return request.headers["X-Forwarded-Host"]
-    return request.headers.get("Host")
-
-
-def _as_signed_by_client(
-    pairs: tuple[tuple[str, str], ...], forwarded_host: str
-) -> tuple[tuple[str, str], ...]:
-    """Headers as the client sent them to the proxy: its Host is in X-Forwarded-Host."""
-    return tuple(
-        (name, forwarded_host if name.lower() == "host" else value) for name, value in pairs
-    )
-
-
-def _authorize(
-    principal: Principal, operation: Operation, address: Address, headers: dict[str, str]
-) -> None:
+def _authorize(principal: Principal, req: S3Request) -> None:
+    """The one access decision of a request: the operation's scopes, then the key's
+    bucket limits on the target bucket and on the copy source."""
     if principal.kind == "anonymous":
         raise S3Error("AccessDenied", "Anonymous access is not allowed; sign the request")
-    for scope in operation.scopes:
+    for scope in req.operation.scopes:
         if not principal.has_scope(scope):
             raise S3Error("AccessDenied", f"Access Denied: this operation needs scope {scope}")
-    buckets = [address.bucket] if address.bucket is not None else []
-    source = headers.get("x-amz-copy-source") if operation.header == "x-amz-copy-source" else None
-    if source:
-        buckets.append(unquote(source).lstrip("/").split("/", 1)[0])
+    buckets = [req.address.bucket] if req.address.bucket is not None else []
+    if req.copy_source is not None:
+        buckets.append(req.copy_source.bucket)
     for bucket in buckets:
         if not principal.allows_bucket(bucket):
             raise S3Error("AccessDenied", f"Access Denied: this key may not use bucket {bucket}")
@@ -99,86 +78,55 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     continued = False
     response: web.StreamResponse
     try:
-        address = parse_address(
-            request.message.path,
-            _host(request, trust_forwarded=config.server.trusted_forwarded_headers),
-            config.s3.domain,
-        )
-        resource = unquote(address.raw_path)
-        query = dict(parse_qsl(address.raw_query, keep_blank_values=True))
-        header_pairs = tuple(request.headers.items())
-        if config.server.trusted_forwarded_headers and "X-Forwarded-Host" in request.headers:
-            header_pairs = _as_signed_by_client(header_pairs, request.headers["X-Forwarded-Host"])
-        headers = {k.lower(): v for k, v in reversed(header_pairs)}
-        operation = resolve(request.method, address.target, query, headers)
-        if operation is None:
-            raise S3Error(
-                "MethodNotAllowed",
-                extra={"Method": request.method, "ResourceType": address.target.value.upper()},
-            )
-        operation_name = operation.name
-        if address.bucket is not None and operation.name != "CreateBucket":
-            check_bucket_name(address.bucket)
-        if address.key is not None:
-            check_key(address.key)
+        req = read_request(request, config)
+        resource = unquote(req.address.raw_path)
+        operation_name = req.operation.name
         now = datetime.now(UTC)
         signed = SignedRequest(
             method=request.method,
-            raw_path=address.raw_path,
-            raw_query=address.raw_query,
-            headers=header_pairs,
+            raw_path=req.address.raw_path,
+            raw_query=req.address.raw_query,
+            headers=req.header_pairs,
         )
         principal, verified = await authenticate(
             signed,
-            headers,
+            req.headers,
             request.app[IDENTITY],
             request.app[TOKEN_VERIFIER],
             now,
             max_skew=timedelta(seconds=config.s3.max_clock_skew_seconds),
-            bucket_path=address.bucket_path,
+            bucket_path=req.address.bucket_path,
         )
         principal_name = principal.subject
-        _authorize(principal, operation, address, headers)
-        if not operation.implemented:
-            raise S3Error("NotImplemented", f"{operation.name} is not implemented by this gateway")
+        _authorize(principal, req)
+        if not req.operation.implemented:
+            raise S3Error(
+                "NotImplemented", f"{req.operation.name} is not implemented by this gateway"
+            )
         await _continue(request)
         continued = True
         ctx = Context(
             request=request,
             request_id=request_id,
-            address=address,
-            operation=operation,
+            req=req,
             principal=principal,
-            query=query,
-            headers=headers,
-            header_pairs=header_pairs,
             verified=verified,
             backend=request.app[BACKEND],
             config=config,
             now=now,
         )
-        result: Result = await HANDLERS[operation.name](ctx)
+        result: Result = await HANDLERS[req.operation.name](ctx)
         response = await render_result(request, result, request_id)
-    except S3Error as exc:
-        response = render_error(request, exc, request_id, resource)
-    except BackendError as exc:
-        response = render_error(
-            request, S3Error(exc.code, exc.message or None, extra=exc.extra), request_id, resource
-        )
-    except SigV4Error as exc:
-        response = render_error(
-            request,
-            S3Error(exc.code, exc.message or None, extra=exc.extra, status=exc.status),
-            request_id,
-            resource,
-        )
     except (ConnectionResetError, web.HTTPException):
         raise
-    except Exception:
-        log.exception(
-            "internal error handling %s %s (request %s)", request.method, resource, request_id
-        )
-        response = render_error(request, S3Error("InternalError"), request_id, resource)
+    except Exception as exc:
+        error = as_s3_error(exc)
+        if error is None:
+            log.exception(
+                "internal error handling %s %s (request %s)", request.method, resource, request_id
+            )
+            error = S3Error("InternalError")
+        response = render_error(request, error, request_id, resource)
     if not continued and request.headers.get("Expect", "").lower() == "100-continue":
         # The client holds its body back until 100 Continue, which it will never get: the
         # connection is out of step, so end it after this answer instead of parsing the

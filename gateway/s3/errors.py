@@ -1,101 +1,145 @@
-"""The one table of S3 errors: code -> (HTTP status, default message)."""
+"""The one table of S3 errors and the one conversion of any exception into an S3 error.
+
+``ERRORS`` maps every code the gateway can answer with to its HTTP status, default
+message and the headers the response adds (derived from the error's extra fields).
+``sigv4``, ``backends`` and ``gateway.auth`` raise errors that carry a code, a message
+and typed extra fields, never a status; :func:`as_s3_error` turns them (and anything
+else) into an :class:`S3Error`, which ``render.render_error`` writes out.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-ERRORS: dict[str, tuple[int, str]] = {
-    "AccessDenied": (403, "Access Denied"),
-    "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
-    "AuthorizationQueryParametersError": (400, "The query-string authentication is malformed."),
-    "BadDigest": (400, "The Content-MD5 or checksum you specified did not match what we received."),
-    "BucketAlreadyExists": (409, "The requested bucket name is not available."),
-    "BucketAlreadyOwnedByYou": (
+from backends.errors import BackendError
+from sigv4 import SigV4Error
+
+__all__ = ["ERRORS", "ErrorSpec", "S3Error", "as_s3_error"]
+
+HeaderRule = Callable[[Mapping[str, str]], dict[str, str]]
+
+
+def _content_range(extra: Mapping[str, str]) -> dict[str, str]:
+    size = extra.get("ActualObjectSize")
+    return {} if size is None else {"Content-Range": f"bytes */{size}"}
+
+
+def _validators(extra: Mapping[str, str]) -> dict[str, str]:
+    """A 304 still describes the object (RFC 9110 15.4.5): ETag and Last-Modified."""
+    names = (("ETag", "ETag"), ("LastModified", "Last-Modified"))
+    return {header: extra[name] for name, header in names if name in extra}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    status: int
+    message: str
+    headers: HeaderRule | None = None
+    """Response headers derived from the error's extra fields."""
+    body: bool = True
+    """Whether the response carries the XML document (a 304 has no body)."""
+
+
+def _e(status: int, message: str, headers: HeaderRule | None = None) -> ErrorSpec:
+    return ErrorSpec(status, message, headers)
+
+
+ERRORS: dict[str, ErrorSpec] = {
+    "AccessDenied": _e(403, "Access Denied"),
+    "AuthorizationHeaderMalformed": _e(400, "The authorization header is malformed."),
+    "AuthorizationQueryParametersError": _e(400, "The query-string authentication is malformed."),
+    "BadDigest": _e(
+        400, "The Content-MD5 or checksum you specified did not match what we received."
+    ),
+    "BucketAlreadyExists": _e(409, "The requested bucket name is not available."),
+    "BucketAlreadyOwnedByYou": _e(
         409,
         "Your previous request to create the named bucket succeeded and you already own it.",
     ),
-    "BucketNotEmpty": (409, "The bucket you tried to delete is not empty."),
-    "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
-    "EntityTooSmall": (
+    "BucketNotEmpty": _e(409, "The bucket you tried to delete is not empty."),
+    "EntityTooLarge": _e(400, "Your proposed upload exceeds the maximum allowed object size."),
+    "EntityTooSmall": _e(
         400,
         "Your proposed upload is smaller than the minimum allowed object size.",
     ),
-        "IllegalLocationConstraintException": (
+    "IllegalLocationConstraintException": _e(
         400,
         "The specified location-constraint is not valid.",
     ),
-    "IncompleteBody": (
+    "IncompleteBody": _e(
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
     ),
-    "InternalError": (500, "We encountered an internal error. Please try again."),
-    "InvalidAccessKeyId": (
+    "InternalError": _e(500, "We encountered an internal error. Please try again."),
+    "InvalidAccessKeyId": _e(
         403,
         "The AWS Access Key Id you provided does not exist in our records.",
     ),
-    "InvalidArgument": (400, "Invalid Argument"),
-    "InvalidBucketName": (400, "The specified bucket is not valid."),
-    "InvalidDigest": (400, "The Content-MD5 or checksum you specified is not valid."),
-    "InvalidPart": (
+    "InvalidArgument": _e(400, "Invalid Argument"),
+    "InvalidBucketName": _e(400, "The specified bucket is not valid."),
+    "InvalidDigest": _e(400, "The Content-MD5 or checksum you specified is not valid."),
+    "InvalidPart": _e(
         400,
         "One or more of the specified parts could not be found. The part may not have been "
         "uploaded, or the specified entity tag may not match the part's entity tag.",
     ),
-    "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),
-    "InvalidPartOrder": (
+    "InvalidPartNumber": _e(416, "The requested partnumber is not satisfiable"),
+    "InvalidPartOrder": _e(
         400,
         "The list of parts was not in ascending order. Parts must be ordered by part number.",
     ),
-    "InvalidRange": (416, "The requested range is not satisfiable"),
-    "InvalidRequest": (400, "Invalid Request"),
-    "InvalidStorageClass": (400, "The storage class you specified is not valid."),
+    "InvalidRange": _e(416, "The requested range is not satisfiable", _content_range),
+    "InvalidRequest": _e(400, "Invalid Request"),
+    "InvalidStorageClass": _e(400, "The storage class you specified is not valid."),
     # Only a refused Bearer JWT raises it: an authentication failure, 403 like a bad key.
-    "InvalidToken": (403, "The provided token is malformed or otherwise invalid."),
-    "KeyTooLongError": (400, "Your key is too long"),
-    "MalformedACLError": (400, "The XML you provided was not well-formed."),
-    "MalformedXML": (
+    "InvalidURI": _e(400, "Couldn't parse the specified URI."),
+    "InvalidToken": _e(403, "The provided token is malformed or otherwise invalid."),
+    "KeyTooLongError": _e(400, "Your key is too long"),
+    "MalformedACLError": _e(400, "The XML you provided was not well-formed."),
+    "MalformedXML": _e(
         400,
         "The XML you provided was not well-formed or did not validate against our published schema",
     ),
-    "MaxMessageLengthExceeded": (400, "Your request was too big."),
-    "MetadataTooLarge": (400, "Your metadata headers exceed the maximum allowed metadata size."),
-    "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
-    "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
-    "MissingRequestBodyError": (400, "Request Body is empty."),
-    "MissingSecurityHeader": (400, "Your request is missing a required header."),
-    "NoSuchBucket": (404, "The specified bucket does not exist"),
-    "NoSuchKey": (404, "The specified key does not exist."),
-    "NoSuchUpload": (
+    "MaxMessageLengthExceeded": _e(400, "Your request was too big."),
+    "MetadataTooLarge": _e(400, "Your metadata headers exceed the maximum allowed metadata size."),
+    "MethodNotAllowed": _e(405, "The specified method is not allowed against this resource."),
+    "MissingContentLength": _e(411, "You must provide the Content-Length HTTP header."),
+    "MissingRequestBodyError": _e(400, "Request Body is empty."),
+    "MissingSecurityHeader": _e(400, "Your request is missing a required header."),
+    "NoSuchBucket": _e(404, "The specified bucket does not exist"),
+    "NoSuchKey": _e(404, "The specified key does not exist."),
+    "NoSuchUpload": _e(
         404,
         "The specified upload does not exist. The upload ID may be invalid, or the upload "
         "may have been aborted or completed.",
     ),
-    "NoSuchVersion": (404, "The specified version does not exist."),
-    "NotImplemented": (
+    "NoSuchVersion": _e(404, "The specified version does not exist."),
+    "NotImplemented": _e(
         501,
         "A header or query you provided implies functionality that is not implemented.",
     ),
-    "NotModified": (304, "Not Modified"),
-    "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
-    "RequestTimeTooSkewed": (
+    "NotModified": ErrorSpec(304, "Not Modified", _validators, body=False),
+    "PreconditionFailed": _e(412, "At least one of the preconditions you specified did not hold."),
+    "RequestTimeTooSkewed": _e(
         403,
         "The difference between the request time and the server's time is too large.",
     ),
-    "RequestTimeout": (
+    "RequestTimeout": _e(
         400,
         "Your socket connection to the server was not read from or written to within the "
         "timeout period.",
     ),
-    "ServiceUnavailable": (503, "Please reduce your request rate."),
-    "SignatureDoesNotMatch": (
+    "ServiceUnavailable": _e(503, "Please reduce your request rate."),
+    "SignatureDoesNotMatch": _e(
         403,
         "The request signature we calculated does not match the signature you provided. "
         "Check your key and signing method.",
     ),
-    "SlowDown": (503, "Please reduce your request rate."),
-    "TooManyParts": (400, "You have attempted to upload more than 10000 parts."),
-    "UnexpectedContent": (400, "This request does not support content."),
-    "XAmzContentSHA256Mismatch": (
+    "SlowDown": _e(503, "Please reduce your request rate."),
+    "TooManyParts": _e(400, "You have attempted to upload more than 10000 parts."),
+    "UnexpectedContent": _e(400, "This request does not support content."),
+    "XAmzContentSHA256Mismatch": _e(
         400,
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
     ),
@@ -103,21 +147,35 @@ ERRORS: dict[str, tuple[int, str]] = {
 
 
 class S3Error(Exception):
-    """An error answered as S3 XML. Status and default message come from ``ERRORS``."""
+    """An error answered as S3 XML: a code of ``ERRORS``, a message (the table's default
+    when None) and extra fields written into the document (and, per the table, headers)."""
 
     def __init__(
-        self,
-        code: str,
-        message: str | None = None,
-        *,
-        extra: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        status: int | None = None,
+        self, code: str, message: str | None = None, *, extra: Mapping[str, str] | None = None
     ) -> None:
-        default_status, default_message = ERRORS.get(code, (500, code))
+        spec = ERRORS.get(code)
+        if spec is None:  # a programming error: tests/gateway/s3/test_errors.py prevents it
+            raise KeyError(f"S3 error code {code!r} is missing from the error table")
         self.code = code
-        self.message = message or default_message
-        self.status = status or default_status
+        self.spec = spec
+        self.message = message or spec.message
         self.extra: dict[str, str] = dict(extra or {})
-        self.headers: dict[str, str] = dict(headers or {})
         super().__init__(f"{code}: {self.message}")
+
+    @property
+    def status(self) -> int:
+        return self.spec.status
+
+    def headers(self) -> dict[str, str]:
+        rule = self.spec.headers
+        return {} if rule is None else rule(self.extra)
+
+
+def as_s3_error(exc: Exception) -> S3Error | None:
+    """The S3 error an exception stands for; None for anything a client did not cause
+    (the caller logs it and answers ``InternalError``)."""
+    if isinstance(exc, S3Error):
+        return exc
+    if isinstance(exc, BackendError | SigV4Error) and exc.code in ERRORS:
+        return S3Error(exc.code, exc.message or None, extra=exc.extra)
+    return None

@@ -8,6 +8,8 @@ from gateway.s3 import acl, buckets, listing, multipart, objects
 from gateway.s3.context import Context, Result
 from gateway.s3.operations import OPERATIONS
 
+__all__ = ["HANDLERS", "Handler"]
+
 Handler = Callable[[Context], Awaitable[Result]]
 
 HANDLERS: dict[str, Handler] = {

@@ -12,6 +12,25 @@ from email.utils import format_datetime, parsedate_to_datetime
 from backends.types import ByteRange, Conditions, ObjectInfo, ObjectMeta
 from gateway.s3.errors import S3Error
 
+__all__ = [
+    "CHECKSUM_PREFIX",
+    "MAX_USER_METADATA",
+    "META_PREFIX",
+    "RESPONSE_OVERRIDES",
+    "STORAGE_CLASSES",
+    "checksum_headers",
+    "conditions",
+    "http_date",
+    "object_headers",
+    "object_meta",
+    "parse_http_date",
+    "parse_range",
+    "quote_etag",
+    "response_overrides",
+    "safe_value",
+    "strip_aws_chunked",
+]
+
 META_PREFIX = "x-amz-meta-"
 MAX_USER_METADATA = 2048
 CHECKSUM_PREFIX = "x-amz-checksum-"
@@ -121,6 +140,11 @@ def object_meta(headers: Mapping[str, str]) -> ObjectMeta:
         storage_class=storage_class,
         **system,
     )
+
+
+def checksum_headers(checksums: Mapping[str, str]) -> dict[str, str]:
+    """``x-amz-checksum-<alg>`` response headers of a write's verified checksums."""
+    return {CHECKSUM_PREFIX + alg.lower(): value for alg, value in checksums.items()}
 
 
 def quote_etag(etag: str) -> str:

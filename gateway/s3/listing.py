@@ -14,6 +14,16 @@ from gateway.s3.headers import quote_etag
 from gateway.s3.owner import OWNER_DISPLAY_NAME, OWNER_ID, write_owner
 from gateway.s3.xml import XmlWriter, escape, iso8601
 
+__all__ = [
+    "MAX_KEYS",
+    "decode_token",
+    "encode_token",
+    "list_object_versions",
+    "list_objects",
+    "list_objects_v2",
+    "max_keys",
+]
+
 MAX_KEYS = 1000
 
 

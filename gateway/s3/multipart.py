@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import re
+from urllib.parse import quote
 
-from backends.types import CopySource, Upload
-from gateway.s3.buckets import check_canned_acl
+from backends.types import Upload
+from gateway.s3.acl import check_canned_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
-from gateway.s3.headers import object_meta, quote_etag
+from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.listing import max_keys
-from gateway.s3.objects import (
-    checksum_headers,
-    content_md5,
-    copy_source,
-)
 from gateway.s3.owner import write_owner
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 from sigv4 import ALGORITHMS
 
+__all__ = [
+    "MAX_PARTS",
+    "abort_multipart_upload",
+    "complete_multipart_upload",
+    "create_multipart_upload",
+    "list_multipart_uploads",
+    "list_parts",
+    "upload_part",
+    "upload_part_copy",
+]
+
 MAX_PARTS = 10000
-_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
 
 
 def _upload_id(ctx: Context) -> str:
@@ -31,14 +36,8 @@ def _upload_id(ctx: Context) -> str:
 
 
 def _part_number(ctx: Context) -> int:
-    try:
-        number = int(ctx.query.get("partNumber", ""))
-    except ValueError:
-        number = 0
-    if not 1 <= number <= MAX_PARTS:
-        raise S3Error(
-            "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
-        )
+    number = ctx.req.part_number
+    assert number is not None  # the operation table requires partNumber
     return number
 
 
@@ -64,15 +63,14 @@ async def create_multipart_upload(ctx: Context) -> Result:
 
 async def upload_part(ctx: Context) -> Result:
     number = _part_number(ctx)
-    md5 = content_md5(ctx)
-    body = ctx.body(backend_checks_md5=True)
+    body = ctx.body()
     part = await ctx.backend.upload_part(
         ctx.bucket,
         ctx.key,
         _upload_id(ctx),
         number,
         body,
-        content_md5=md5,
+        content_md5=ctx.req.content_md5,
         size_hint=body.size_hint,
     )
     return Result(headers={"ETag": quote_etag(part.etag), **checksum_headers(part.checksums)})
@@ -80,30 +78,22 @@ async def upload_part(ctx: Context) -> Result:
 
 async def upload_part_copy(ctx: Context) -> Result:
     number = _part_number(ctx)
-    source = copy_source(ctx)
-    raw_range = ctx.headers.get("x-amz-copy-source-range")
-    if raw_range is not None:
-        found = _COPY_RANGE.match(raw_range.strip())
-        if found is None or int(found.group(1)) > int(found.group(2)):
-            raise S3Error(
-                "InvalidArgument",
-                "The x-amz-copy-source-range value must be of the form bytes=first-last "
-                "where first and last are the zero-based offsets of the first and last bytes "
-                "to copy",
-            )
-        source = CopySource(
-            bucket=source.bucket,
-            key=source.key,
-            version_id=source.version_id,
-            conditions=source.conditions,
-            byte_range=(int(found.group(1)), int(found.group(2))),
-        )
+    source = ctx.req.copy_source
+    assert source is not None  # the operation table requires x-amz-copy-source
     part = await ctx.backend.upload_part_copy(source, ctx.bucket, ctx.key, _upload_id(ctx), number)
     doc = XmlWriter("CopyPartResult")
     doc.el("ETag", quote_etag(part.etag))
     doc.el("LastModified", part.last_modified)
     doc.close("CopyPartResult")
     return Result(xml=bytes(doc))
+
+
+def _location(ctx: Context) -> str:
+    """The object's URL as the client addresses the gateway (path or virtual host)."""
+    key = quote(ctx.key, safe="/")
+    if ctx.req.address.virtual_host:
+        return f"{ctx.req.base_url}/{key}"
+    return f"{ctx.req.base_url}/{ctx.bucket}/{key}"
 
 
 async def complete_multipart_upload(ctx: Context) -> Result:
@@ -127,9 +117,8 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     if len(parts) > MAX_PARTS:
         raise S3Error("TooManyParts")
     info = await ctx.backend.complete_multipart_upload(ctx.bucket, ctx.key, upload_id, parts)
-    scheme = "https" if ctx.request.secure else "http"
     doc = XmlWriter("CompleteMultipartUploadResult")
-    doc.el("Location", f"{scheme}://{ctx.request.host}/{ctx.bucket}/{ctx.key}")
+    doc.el("Location", _location(ctx))
     doc.el("Bucket", ctx.bucket)
     doc.el("Key", ctx.key)
     doc.el("ETag", quote_etag(info.etag))

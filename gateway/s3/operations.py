@@ -21,6 +21,16 @@ from gateway.auth.scopes import (
     WRITE_OBJECTS,
 )
 
+__all__ = [
+    "COPY",
+    "OPERATIONS",
+    "OPERATIONS_BY_NAME",
+    "SUBRESOURCES",
+    "Operation",
+    "Target",
+    "resolve",
+]
+
 
 class Target(Enum):
     SERVICE = "service"

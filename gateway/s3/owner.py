@@ -6,6 +6,8 @@ import hashlib
 
 from gateway.s3.xml import XmlWriter
 
+__all__ = ["OWNER_DISPLAY_NAME", "OWNER_ID", "write_owner"]
+
 OWNER_ID = hashlib.sha256(b"nfyio-gateway owner").hexdigest()
 OWNER_DISPLAY_NAME = "nfyio"
 

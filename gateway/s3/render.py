@@ -12,6 +12,8 @@ from gateway.s3.context import Result
 from gateway.s3.errors import S3Error
 from gateway.s3.xml import XmlWriter
 
+__all__ = ["SMALL_BODY", "XML_TYPE", "render_error", "render_result"]
+
 log = logging.getLogger("nfyio.s3")
 XML_TYPE = "application/xml"
 SMALL_BODY = 64 * 1024
@@ -29,16 +31,11 @@ def _ids(request_id: str) -> dict[str, str]:
 def render_error(
     request: web.Request, error: S3Error, request_id: str, resource: str
 ) -> web.Response:
+    """An S3 error response: status and extra headers from the error table."""
     headers = _ids(request_id)
-    headers.update(error.headers)
-    if error.code == "InvalidRange" and "ActualObjectSize" in error.extra:
-        headers["Content-Range"] = f"bytes */{error.extra['ActualObjectSize']}"
-    if error.status == 304:
-        for name, header in (("ETag", "ETag"), ("LastModified", "Last-Modified")):
-            if name in error.extra:
-                headers[header] = error.extra[name]
-    if error.status == 304 or request.method == "HEAD":
-        if error.status != 304:
+    headers.update(error.headers())
+    if not error.spec.body or request.method == "HEAD":
+        if error.spec.body:
             headers["x-amz-error-code"] = error.code
         return web.Response(status=error.status, headers=headers)
     doc = XmlWriter()

@@ -9,6 +9,18 @@ from lxml import etree
 
 from gateway.s3.errors import S3Error
 
+__all__ = [
+    "S3_NS",
+    "XML_DECL",
+    "XmlWriter",
+    "child_text",
+    "children",
+    "escape",
+    "iso8601",
+    "local",
+    "parse_xml",
+]
+
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 

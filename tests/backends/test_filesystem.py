@@ -280,8 +280,6 @@ async def test_part_number_on_a_plain_object(backend: FilesystemBackend) -> None
     assert (read.first, read.last, read.partial) == (0, 9, True)
     assert await read_all(read) == b"0123456789"
     assert await code_of(backend.get_object("bk", "k", part_number=2)) == "InvalidPartNumber"
-    err = backend.get_object("bk", "k", part_number=1, byte_range=ByteRange(0, 1))
-    assert await code_of(err) == "InvalidRequest"
 
 
 # -- copy ----------------------------------------------------------------------------------

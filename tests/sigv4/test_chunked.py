@@ -28,6 +28,7 @@ from sigv4 import (
     SignatureDoesNotMatch,
     SignedRequest,
     VerifiedRequest,
+    header_map,
     parse_auth,
     verify,
 )
@@ -101,7 +102,7 @@ def test_aws_example_chunk_signatures_reproduced_by_encoder() -> None:
 
 def test_aws_example_decodes() -> None:
     pipeline = PayloadPipeline.create(
-        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+        header_map(EXAMPLE_REQUEST.headers), _example_verified(), allow_streaming=True
     )
     assert pipeline.decoded_length == 66560
     out = pipeline.feed(_example_body())
@@ -113,7 +114,7 @@ def test_aws_example_decodes() -> None:
 def test_aws_example_tampered_chunk_signature(index: int) -> None:
     body = _example_body().replace(EXAMPLE_CHUNK_SIGNATURES[index].encode(), b"0" * 64)
     pipeline = PayloadPipeline.create(
-        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+        header_map(EXAMPLE_REQUEST.headers), _example_verified(), allow_streaming=True
     )
     with pytest.raises(SignatureDoesNotMatch):
         pipeline.feed(body)
@@ -123,7 +124,7 @@ def test_aws_example_tampered_data() -> None:
     body = bytearray(_example_body())
     body[200] = ord("b")
     pipeline = PayloadPipeline.create(
-        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+        header_map(EXAMPLE_REQUEST.headers), _example_verified(), allow_streaming=True
     )
     with pytest.raises(SignatureDoesNotMatch):
         pipeline.feed(bytes(body))
@@ -135,7 +136,7 @@ def test_aws_example_reordered_chunks() -> None:
     final_start = body.index(b"0;chunk-signature=" + EXAMPLE_CHUNK_SIGNATURES[2].encode())
     reordered = body[first_end:final_start] + body[:first_end] + body[final_start:]
     pipeline = PayloadPipeline.create(
-        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+        header_map(EXAMPLE_REQUEST.headers), _example_verified(), allow_streaming=True
     )
     with pytest.raises(SignatureDoesNotMatch):
         pipeline.feed(reordered)
@@ -144,7 +145,7 @@ def test_aws_example_reordered_chunks() -> None:
 @pytest.mark.parametrize("cut", [1, 50, 66000, 66820, 66822])
 def test_aws_example_truncated(cut: int) -> None:
     pipeline = PayloadPipeline.create(
-        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+        header_map(EXAMPLE_REQUEST.headers), _example_verified(), allow_streaming=True
     )
     pipeline.feed(_example_body()[:cut])
     with pytest.raises(IncompleteBody):
@@ -157,7 +158,9 @@ def test_aws_example_decoded_length_disagrees() -> None:
             (k, declared if k == "x-amz-decoded-content-length" else v)
             for k, v in EXAMPLE_REQUEST.headers
         )
-        pipeline = PayloadPipeline.create(headers, _example_verified(), allow_streaming=True)
+        pipeline = PayloadPipeline.create(
+            header_map(headers), _example_verified(), allow_streaming=True
+        )
         with pytest.raises(IncompleteBody):
             pipeline.feed(_example_body())
             pipeline.finish()
@@ -169,7 +172,7 @@ def test_aws_example_any_split_points(cuts: list[int]) -> None:
     body = _example_body()
     points = [0, *sorted(cuts), len(body)]
     pipeline = PayloadPipeline.create(
-        EXAMPLE_REQUEST.headers, _example_verified(), allow_streaming=True
+        header_map(EXAMPLE_REQUEST.headers), _example_verified(), allow_streaming=True
     )
     out = b"".join(pipeline.feed(body[a:b]) for a, b in itertools.pairwise(points))
     pipeline.finish()
@@ -230,7 +233,7 @@ def test_signed_trailer_roundtrip_any_split(payload: bytes, chunk: int, cuts: li
         extra={"X-Amz-Trailer": "x-amz-checksum-crc32c"},
     )
     points = [0, *sorted(c for c in cuts if c <= len(body)), len(body)]
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     out = b"".join(pipeline.feed(body[a:b]) for a, b in itertools.pairwise(points))
     pipeline.finish()
     assert out == payload
@@ -244,7 +247,7 @@ def test_signed_trailer_bad_checksum_is_bad_digest() -> None:
         trailers=[("x-amz-checksum-crc32", "AAAAAA==")],
         extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
     )
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     assert pipeline.feed(body) == b"hello"
     with pytest.raises(BadDigest):
         pipeline.finish()
@@ -257,12 +260,12 @@ def test_signed_trailer_tampered_trailer_fails_signature() -> None:
         trailers=[("x-amz-checksum-crc32", CRC32_OF_HELLO)],
         extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
     )
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     pipeline.feed(body)
     pipeline.finish()
     assert pipeline.checksums == {"CRC32": CRC32_OF_HELLO}
     tampered = body.replace(CRC32_OF_HELLO.encode(), b"AAAAAA==")
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     with pytest.raises(SignatureDoesNotMatch):
         pipeline.feed(tampered)
 
@@ -276,7 +279,7 @@ def test_signed_trailer_missing_signature() -> None:
     )
     start = body.index(b"x-amz-trailer-signature:")
     stripped = body[:start] + b"\r\n"
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     with pytest.raises(SignatureDoesNotMatch):
         pipeline.feed(stripped)
 
@@ -284,21 +287,21 @@ def test_signed_trailer_missing_signature() -> None:
 def test_signed_streaming_requires_verified_request() -> None:
     headers, _, _ = _signed_streaming(b"x", 1, trailers=None, extra={})
     with pytest.raises(InvalidRequest):
-        PayloadPipeline.create(headers, None, allow_streaming=True)
+        PayloadPipeline.create(header_map(headers), None, allow_streaming=True)
 
 
 def test_streaming_refused_outside_put_object() -> None:
     headers, verified, _ = _signed_streaming(b"x", 1, trailers=None, extra={})
     with pytest.raises(InvalidRequest, match="not supported for this operation"):
-        PayloadPipeline.create(headers, verified, allow_streaming=False)
+        PayloadPipeline.create(header_map(headers), verified, allow_streaming=False)
 
 
 def test_data_after_end_is_refused_but_extra_crlf_tolerated() -> None:
     headers, verified, body = _signed_streaming(b"hello", 4, trailers=None, extra={})
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     pipeline.feed(body + b"\r\n\r\n")
     pipeline.finish()
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     with pytest.raises(InvalidRequest):
         pipeline.feed(body + b"junk")
 
@@ -314,7 +317,7 @@ def test_data_after_end_is_refused_but_extra_crlf_tolerated() -> None:
 )
 def test_bad_framing_is_refused(body: bytes) -> None:
     headers, verified, _ = _signed_streaming(b"hello", 5, trailers=None, extra={})
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     with pytest.raises(InvalidRequest):
         pipeline.feed(body)
 
@@ -365,7 +368,7 @@ def _botocore_unsigned_trailer(
 def test_botocore_unsigned_trailer_body_accepted(algorithm: str, size: int) -> None:
     payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     headers, verified, body = _botocore_unsigned_trailer(payload, algorithm, 16384)
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     assert pipeline.payload_mode is PayloadMode.STREAMING_UNSIGNED_TRAILER
     out = pipeline.feed(body)
     pipeline.finish()
@@ -380,7 +383,7 @@ def test_botocore_unsigned_trailer_body_accepted(algorithm: str, size: int) -> N
 def test_botocore_unsigned_trailer_any_split(payload: bytes, chunk: int, cuts: list[int]) -> None:
     headers, verified, body = _botocore_unsigned_trailer(payload, "CRC32", chunk)
     points = [0, *sorted(c for c in cuts if c <= len(body)), len(body)]
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     out = b"".join(pipeline.feed(body[a:b]) for a, b in itertools.pairwise(points))
     pipeline.finish()
     assert out == payload
@@ -389,7 +392,7 @@ def test_botocore_unsigned_trailer_any_split(payload: bytes, chunk: int, cuts: l
 def test_unsigned_trailer_mismatch_is_bad_digest() -> None:
     headers, verified, body = _botocore_unsigned_trailer(b"hello world", "CRC32", 64)
     tampered = body.replace(b"hello", b"jello")
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     pipeline.feed(tampered)
     with pytest.raises(BadDigest):
         pipeline.finish()
@@ -398,7 +401,7 @@ def test_unsigned_trailer_mismatch_is_bad_digest() -> None:
 def test_unsigned_trailer_without_request_signature() -> None:
     """Bearer-authenticated uploads (verified=None) may still use the unsigned trailer mode."""
     headers, _, body = _botocore_unsigned_trailer(b"hello", "SHA256", 2)
-    pipeline = PayloadPipeline.create(headers, None, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), None, allow_streaming=True)
     assert pipeline.feed(body) == b"hello"
     pipeline.finish()
 
@@ -406,7 +409,7 @@ def test_unsigned_trailer_without_request_signature() -> None:
 def test_unsigned_trailer_blank_line_before_trailer_tolerated() -> None:
     headers, verified, body = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
     variant = body.replace(b"0\r\nx-amz-checksum", b"0\r\n\r\nx-amz-checksum")
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     pipeline.feed(variant)
     pipeline.finish()
 
@@ -415,13 +418,13 @@ def test_missing_decoded_length() -> None:
     headers, verified, _ = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
     headers = tuple((k, v) for k, v in headers if k.lower() != "x-amz-decoded-content-length")
     with pytest.raises(MissingContentLength):
-        PayloadPipeline.create(headers, verified, allow_streaming=True)
+        PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
 
 
 def test_missing_declared_trailer() -> None:
     headers, verified, body = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
     cut = body[: body.index(b"x-amz-checksum")] + b"\r\n"
-    pipeline = PayloadPipeline.create(headers, verified, allow_streaming=True)
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     pipeline.feed(cut)
     with pytest.raises(IncompleteBody):
         pipeline.finish()

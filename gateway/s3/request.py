@@ -1,0 +1,178 @@
+"""The S3 request object: every fact of a request parsed once, right after routing.
+
+Authorization, handlers and backends read these parsed values; nothing re-parses a
+header or query parameter. Order of work in :func:`read_request`: address (raw path or
+Host), query (percent-decoding only, as signed), the one header map, the operation from
+the table, then the facts the operation uses (copy source, version id, part number,
+byte range, preconditions, Content-MD5) and the base URL the client sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from aiohttp import web
+
+from backends.types import ByteRange, Conditions, CopySource
+from gateway.config import Config
+from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
+from gateway.s3.errors import S3Error
+from gateway.s3.headers import conditions, parse_range
+from gateway.s3.operations import Operation, resolve
+from sigv4 import decode_query, header_map, parse_content_md5
+
+__all__ = ["MAX_PART_NUMBER", "S3Request", "read_request"]
+
+MAX_PART_NUMBER = 10000
+COPY_SOURCE = "x-amz-copy-source"
+_COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
+_RANGED_READS = frozenset({"GetObject", "HeadObject"})
+
+
+@dataclass(frozen=True, slots=True)
+class S3Request:
+    method: str
+    address: Address
+    operation: Operation
+    query: Mapping[str, str]
+    """Percent-decoded names and values; the first occurrence of a name wins."""
+    headers: Mapping[str, str]
+    """Lower-case names to their first value, as the client signed them."""
+    header_pairs: tuple[tuple[str, str], ...]
+    """Every header in order, as the client signed them (SigV4 verification)."""
+    base_url: str
+    """``scheme://host`` as the client addressed the gateway (forwarded-aware)."""
+    copy_source: CopySource | None
+    version_id: str | None
+    part_number: int | None
+    byte_range: ByteRange | None
+    """Only for GetObject / HeadObject (a Range header elsewhere means nothing)."""
+    conditions: Conditions | None
+    """``If-*`` preconditions of the request itself (the copy source has its own)."""
+    content_md5: bytes | None
+    """The raw 16-byte digest of a ``Content-MD5`` header."""
+
+
+def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
+    return request.headers.get(name) if trusted else None
+
+
+def _part_number(raw: str) -> int:
+    number = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if not 1 <= number <= MAX_PART_NUMBER:
+        raise S3Error(
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+            extra={"ArgumentName": "partNumber", "ArgumentValue": raw},
+        )
+    return number
+
+
+def _version_id(query: Mapping[str, str]) -> str | None:
+    value = query.get("versionId")
+    if value is not None and not value:
+        raise S3Error(
+            "InvalidArgument",
+            "Version id cannot be the empty string",
+            extra={"ArgumentName": "versionId", "ArgumentValue": value},
+        )
+    return value
+
+
+def _copy_source(headers: Mapping[str, str], *, ranged: bool) -> CopySource:
+    """``x-amz-copy-source: /bucket/key[?versionId=v]`` (URL-encoded), its
+    ``x-amz-copy-source-if-*`` preconditions and, for UploadPartCopy, its range."""
+    raw = headers[COPY_SOURCE]
+    path, _, query = raw.partition("?")
+    version: str | None = None
+    if query:
+        name, _, value = query.partition("=")
+        if name != "versionId" or not value:
+            raise S3Error("InvalidArgument", "Invalid copy source: only versionId may follow '?'")
+        version = unquote(value)
+    decoded = unquote(path).lstrip("/")
+    bucket, slash, key = decoded.partition("/")
+    if not slash or not key or not bucket:
+        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key")
+    check_bucket_name(bucket)
+    check_key(key)
+    byte_range: tuple[int, int] | None = None
+    raw_range = headers.get("x-amz-copy-source-range")
+    if ranged and raw_range is not None:
+        found = _COPY_RANGE.fullmatch(raw_range.strip())
+        if found is None or int(found.group(1)) > int(found.group(2)):
+            raise S3Error(
+                "InvalidArgument",
+                "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                "where first and last are the zero-based offsets of the first and last bytes "
+                "to copy",
+            )
+        byte_range = (int(found.group(1)), int(found.group(2)))
+    return CopySource(
+        bucket=bucket,
+        key=key,
+        version_id=version,
+        conditions=conditions(headers, prefix="x-amz-copy-source-") or Conditions(),
+        byte_range=byte_range,
+    )
+
+
+def read_request(request: web.Request, config: Config) -> S3Request:
+    """Parse one request; raise ``S3Error`` for anything malformed or unroutable."""
+    trusted = config.server.trusted_forwarded_headers
+    forwarded_host = _forwarded(request, "X-Forwarded-Host", trusted=trusted)
+    host = forwarded_host or request.headers.get("Host")
+    address = parse_address(request.message.path, host, config.s3.domain)
+    query = decode_query(address.raw_query)
+    pairs = tuple(request.headers.items())
+    if forwarded_host is not None:
+        # The client signed the Host it sent to the proxy, which is in X-Forwarded-Host.
+        pairs = tuple(
+            (name, forwarded_host if name.lower() == "host" else value) for name, value in pairs
+        )
+    headers = header_map(pairs)
+    operation = resolve(request.method, address.target, query, headers)
+    if operation is None:
+        raise S3Error(
+            "MethodNotAllowed",
+            extra={"Method": request.method, "ResourceType": address.target.value.upper()},
+        )
+    if address.bucket is not None and operation.name != "CreateBucket":
+        check_bucket_name(address.bucket)
+    if address.key is not None:
+        check_key(address.key)
+
+    copy_source = None
+    if operation.header == COPY_SOURCE:
+        copy_source = _copy_source(headers, ranged=operation.name == "UploadPartCopy")
+    raw_part = query.get("partNumber")
+    part_number = None if raw_part is None else _part_number(raw_part)
+    byte_range = None
+    if operation.name in _RANGED_READS:
+        byte_range = parse_range(headers.get("range"))
+        if byte_range is not None and part_number is not None:
+            raise S3Error(
+                "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+            )
+    md5_text = headers.get("content-md5")
+    scheme = _forwarded(request, "X-Forwarded-Proto", trusted=trusted)
+    if scheme not in ("http", "https"):
+        scheme = "https" if request.secure else "http"
+    return S3Request(
+        method=request.method,
+        address=address,
+        operation=operation,
+        query=query,
+        headers=headers,
+        header_pairs=pairs,
+        base_url=f"{scheme}://{host or request.host}",
+        copy_source=copy_source,
+        version_id=_version_id(query),
+        part_number=part_number,
+        byte_range=byte_range,
+        conditions=conditions(headers),
+        content_md5=None if md5_text is None else parse_content_md5(md5_text),
+    )
