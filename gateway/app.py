@@ -11,12 +11,13 @@ from aiohttp import web
 
 from backends.base import Backend
 from gateway import __version__
-from gateway.api import health, routes
+from gateway.api import routes
+from gateway.api.auth import access_middleware
 from gateway.api.errors import json_error_middleware
 from gateway.config import Config
 from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
-from gateway.metrics import METRICS, Metrics, api_metrics_middleware, scrape
+from gateway.metrics import METRICS, Metrics, api_metrics_middleware
 from gateway.oauth import routes as oauth_routes
 from gateway.s3.dispatch import handle, no_expect_handler
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER, Inflight
@@ -132,15 +133,17 @@ def make_s3_app(shared: Shared) -> web.Application:
 
 
 def make_api_app(shared: Shared) -> web.Application:
-    """The API listener: /health, /ready, /metrics, /v1, /oauth, /.well-known."""
-    middlewares = [json_error_middleware]
+    """The API listener: the route table (/health, /ready, /metrics, /v1) and the OAuth
+    endpoints (/oauth, /.well-known).
+
+    Middlewares, outermost first: metrics (sees the final status), the one JSON error
+    converter, then the access check of the matched route table row.
+    """
+    middlewares = [json_error_middleware, access_middleware]
     if shared.metrics is not None:
-        middlewares.insert(0, api_metrics_middleware)  # outermost: sees the final status
+        middlewares.insert(0, api_metrics_middleware)
     app = web.Application(middlewares=middlewares)
     _install(app, shared)
-    health.add_routes(app)
-    if shared.metrics is not None:
-        app.router.add_get("/metrics", scrape)
     routes.add_routes(app)
     oauth_routes.add_routes(app)
     return app

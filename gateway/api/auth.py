@@ -1,67 +1,66 @@
-"""Authentication and scope checks on the API listener.
+"""Authentication and scope checks on the API listener: once, before the handler runs.
 
-Credentials: ``Authorization: Bearer <api-key secret | JWT>`` or ``X-API-Key: <secret>``.
-Errors follow the API's JSON shape: 401 ``Unauthorized`` (no credentials), 401
-``InvalidApiKey`` (unknown, revoked or expired key), 401 ``InvalidToken`` (bad JWT),
-403 ``ScopeRequired`` with ``details.required_scope``.
+:func:`access_middleware` reads the row of the route table the request matched
+(:mod:`gateway.api.routing`): a public row passes; any other row needs a credential
+(:func:`authenticate`), and a row with a scope needs a principal holding it. Handlers read
+the caller from ``request[PRINCIPAL]`` and never check access themselves.
+
+Credentials: ``Authorization: Bearer <api-key secret | JWT>`` or ``X-API-Key: <secret>``
+(the shared parser :func:`gateway.auth.credentials.bearer_token`). Failures answer in the
+API's JSON shape (:mod:`gateway.api.errors`): 401 ``Unauthorized`` (no credentials), 401
+``InvalidApiKey`` / ``InvalidToken`` (refused credential), 403 ``ScopeRequired`` with
+``details.required_scope``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
 
-from gateway.api.errors import ApiError
+from gateway.api.errors import UNAUTHORIZED_HEADERS, ApiError
+from gateway.api.routing import PUBLIC, row_of
 from gateway.auth.bearer import principal_from_bearer
 from gateway.auth.credentials import bearer_token
-from gateway.auth.errors import AuthCode, AuthError
 from gateway.auth.principal import Principal
 from gateway.state import IDENTITY, TOKEN_VERIFIER
 
+__all__ = ["PRINCIPAL", "access_middleware", "authenticate", "scope_required"]
+
 PRINCIPAL = web.RequestKey("principal", Principal)
-
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="nfyio-gateway"'}
-_AUTH_CODES: dict[AuthCode, str] = {
-    "InvalidAccessKeyId": "InvalidApiKey",
-    "InvalidToken": "InvalidToken",
-    "UnsupportedAuthorization": "Unauthorized",
-}
-"""How this listener names each authentication failure (always 401 with a challenge)."""
-
-
-def auth_error(exc: AuthError) -> ApiError:
-    return ApiError(401, _AUTH_CODES[exc.code], exc.message, headers=_CHALLENGE)
+"""The authenticated caller; set by :func:`access_middleware` on every non-public route."""
 
 
 async def authenticate(request: web.Request) -> Principal:
-    """The caller of this request (cached on the request), or a 401 ``ApiError``."""
-    if PRINCIPAL in request:
-        return request[PRINCIPAL]
-    try:
-        token = bearer_token(request.headers)
-    except AuthError as exc:
-        raise auth_error(exc) from exc
+    """The caller of this request, or a 401 (``ApiError`` or ``AuthError``)."""
+    token = bearer_token(request.headers)
     if token is None:
-        raise ApiError(401, "Unauthorized", "Authentication required", headers=_CHALLENGE)
-    try:
-        principal = await principal_from_bearer(
-            token, request.app[IDENTITY], request.app[TOKEN_VERIFIER], datetime.now(UTC)
-        )
-    except AuthError as exc:
-        raise auth_error(exc) from exc
-    request[PRINCIPAL] = principal
-    return principal
+        raise ApiError(401, "Unauthorized", "Authentication required", headers=UNAUTHORIZED_HEADERS)
+    return await principal_from_bearer(
+        token, request.app[IDENTITY], request.app[TOKEN_VERIFIER], datetime.now(UTC)
+    )
 
 
-async def require_scope(request: web.Request, scope: str) -> Principal:
-    """Authenticate and check one scope (``admin`` grants all)."""
-    principal = await authenticate(request)
-    if not principal.has_scope(scope):
-        raise ApiError(
-            403,
-            "ScopeRequired",
-            f"This operation requires the '{scope}' scope",
-            {"required_scope": scope},
-        )
-    return principal
+def scope_required(scope: str) -> ApiError:
+    return ApiError(
+        403,
+        "ScopeRequired",
+        f"This operation requires the '{scope}' scope",
+        {"required_scope": scope},
+    )
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate and check the matched row's scope before its handler reads anything."""
+    row = row_of(request)
+    if row is not None and row.scope is not PUBLIC:
+        principal = await authenticate(request)
+        if row.scope is not None and not principal.has_scope(row.scope):
+            raise scope_required(row.scope)
+        request[PRINCIPAL] = principal
+    return await handler(request)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from backends.errors import BackendError
 from backends.types import BucketInfo
-from gateway.api.auth import require_scope
+from gateway.api.auth import PRINCIPAL
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
 from gateway.api.validation import (
@@ -24,11 +24,10 @@ from gateway.api.validation import (
     required_str,
 )
 from gateway.auth.principal import Principal
-from gateway.auth.scopes import READ_BUCKETS, WRITE_BUCKETS
 from gateway.s3.addressing import valid_bucket_name
 from gateway.state import BACKEND, CONFIG
 
-__all__ = ["add_routes", "bucket_json"]
+__all__ = ["bucket_json", "create_bucket", "delete_bucket", "list_buckets"]
 
 _BACKEND_ERRORS: dict[str, tuple[int, str, str]] = {
     "NoSuchBucket": (404, "NotFound", "No such bucket"),
@@ -69,7 +68,7 @@ def _check_allowed(principal: Principal, bucket: str) -> None:
 
 
 async def list_buckets(request: web.Request) -> web.Response:
-    principal = await require_scope(request, READ_BUCKETS)
+    principal = request[PRINCIPAL]
     stats = query_bool(request, "stats")
     backend = request.app[BACKEND]
     try:
@@ -91,7 +90,7 @@ async def list_buckets(request: web.Request) -> web.Response:
 
 
 async def create_bucket(request: web.Request) -> web.Response:
-    principal = await require_scope(request, WRITE_BUCKETS)
+    principal = request[PRINCIPAL]
     body = await read_json_object(request, allowed=("name", "versioning"))
     name = required_str(body, "name")
     if not valid_bucket_name(name):
@@ -113,7 +112,7 @@ async def create_bucket(request: web.Request) -> web.Response:
 
 
 async def delete_bucket(request: web.Request) -> web.Response:
-    principal = await require_scope(request, WRITE_BUCKETS)
+    principal = request[PRINCIPAL]
     name = request.match_info["name"]
     _check_allowed(principal, name)
     if not valid_bucket_name(name):
@@ -123,9 +122,3 @@ async def delete_bucket(request: web.Request) -> web.Response:
     except BackendError as exc:
         _raise_backend(exc, name)
     return web.Response(status=204)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/buckets", list_buckets, allow_head=False)
-    app.router.add_post("/v1/buckets", create_bucket)
-    app.router.add_delete("/v1/buckets/{name}", delete_bucket)

@@ -1,4 +1,6 @@
-"""``/v1/clients``: OAuth clients (admin only). The secret is in the create response only.
+"""``/v1/clients``: OAuth clients (who may call: the route table, ``gateway/api/routes.py``).
+
+The secret is in the create response only.
 
 Deleting a client deletes its sessions: every token issued to it stops at once.
 """
@@ -9,9 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.api.auth import require_scope
 from gateway.api.errors import ApiError
-from gateway.api.users import iso
+from gateway.api.keys import iso
 from gateway.api.validation import (
     invalid,
     optional_str_list,
@@ -19,12 +20,11 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
-from gateway.auth.scopes import ADMIN
 from gateway.identity import keys
 from gateway.identity.clients import DEFAULT_GRANT_TYPES, OAuthClient, validate_grant_types
 from gateway.state import IDENTITY
 
-__all__ = ["add_routes", "client_json"]
+__all__ = ["client_json", "create_client", "delete_client", "get_client", "list_clients"]
 
 
 def client_json(client: OAuthClient) -> dict[str, Any]:
@@ -38,7 +38,6 @@ def client_json(client: OAuthClient) -> dict[str, Any]:
 
 
 async def create_client(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     body = await read_json_object(request, allowed=("name", "grant_types", "scopes"))
     name = required_str(body, "name")
     grant_types = optional_str_list(body, "grant_types")
@@ -65,7 +64,6 @@ async def create_client(request: web.Request) -> web.Response:
 
 
 async def list_clients(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     limit = query_limit(request, default=50, maximum=1000)
     cursor = request.query.get("cursor") or None
     try:
@@ -78,7 +76,6 @@ async def list_clients(request: web.Request) -> web.Response:
 
 
 async def get_client(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     client = request.app[IDENTITY].clients.get(request.match_info["client_id"])
     if client is None:
         raise ApiError(404, "NotFound", "No such client", {"field": "client_id"})
@@ -86,14 +83,6 @@ async def get_client(request: web.Request) -> web.Response:
 
 
 async def delete_client(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     if not await request.app[IDENTITY].clients.delete(request.match_info["client_id"]):
         raise ApiError(404, "NotFound", "No such client", {"field": "client_id"})
     return web.Response(status=204)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/clients", create_client)
-    app.router.add_get("/v1/clients", list_clients, allow_head=False)
-    app.router.add_get("/v1/clients/{client_id}", get_client, allow_head=False)
-    app.router.add_delete("/v1/clients/{client_id}", delete_client)

@@ -1,4 +1,13 @@
-"""JSON errors on the API listener: ``{"error": {"code", "message", "details"}}``."""
+"""JSON errors on the API listener: ``{"error": {"code", "message", "details"}}``.
+
+:func:`error_response` is the one place an exception becomes that envelope, whatever
+raised it: a handler or the access check (:class:`ApiError`), the credential parser
+(:class:`~gateway.auth.errors.AuthError`), aiohttp's router and body limits (404 for an
+unknown route, 405 with ``Allow``, 413) or a bug (500 ``InternalError``, logged with its
+traceback, no details). :func:`json_error_middleware` calls it for every request on the
+listener. The OAuth endpoints answer RFC 6749 errors themselves
+(:func:`gateway.oauth.errors.oauth_endpoint`) and never reach it with an ``OAuthError``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
+
+from gateway.auth.errors import AuthCode, AuthError
+
+__all__ = [
+    "UNAUTHORIZED_HEADERS",
+    "ApiError",
+    "error_response",
+    "json_error_middleware",
+]
 
 log = logging.getLogger("nfyio.api")
 
@@ -29,10 +47,15 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def error_response(error: ApiError) -> web.Response:
-    body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
-    return web.json_response(body, status=error.status, headers=error.headers)
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="nfyio-gateway"'}
+"""The challenge every 401 of this listener carries (RFC 6750)."""
 
+_AUTH_CODES: dict[AuthCode, str] = {
+    "InvalidAccessKeyId": "InvalidApiKey",
+    "InvalidToken": "InvalidToken",
+    "UnsupportedAuthorization": "Unauthorized",
+}
+"""How this listener names each authentication failure (always 401 with a challenge)."""
 
 _HTTP_CODES = {
     404: "NotFound",
@@ -40,8 +63,33 @@ _HTTP_CODES = {
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
 }
+"""Codes of aiohttp's own errors (router, body size); other 4xx are ``InvalidRequest``."""
 
 _KEPT_HEADERS = frozenset({"Allow", "WWW-Authenticate", "Retry-After"})
+"""Headers of an aiohttp error that belong to its status (405's Allow, 401's challenge)."""
+
+
+def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, AuthError):
+        return ApiError(401, _AUTH_CODES[exc.code], exc.message, headers=UNAUTHORIZED_HEADERS)
+    if isinstance(exc, web.HTTPException) and exc.status >= 400:
+        code = _HTTP_CODES.get(
+            exc.status, "InvalidRequest" if exc.status < 500 else "InternalError"
+        )
+        headers = {k: v for k, v in exc.headers.items() if k in _KEPT_HEADERS}
+        return ApiError(exc.status, code, exc.reason, headers=headers)
+    log.error("internal error on %s %s", request.method, request.path, exc_info=exc)
+    return ApiError(500, "InternalError", "Internal server error")
+
+
+def error_response(exc: Exception, request: web.Request) -> web.Response:
+    """The ``/v1`` JSON envelope for any exception raised while serving ``request``."""
+    error = _as_api_error(exc, request)
+    body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
+    return web.json_response(body, status=error.status, headers=error.headers)
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -50,17 +98,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def json_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as exc:
-        return error_response(exc)
     except web.HTTPException as exc:
-        if exc.status < 400:
+        if exc.status < 400:  # redirects and the like are responses, not errors
             raise
-        code = _HTTP_CODES.get(
-            exc.status, "InvalidRequest" if exc.status < 500 else "InternalError"
-        )
-        # Keep the headers that belong to the status (405's Allow, 401's challenge).
-        headers = {k: v for k, v in exc.headers.items() if k in _KEPT_HEADERS}
-        return error_response(ApiError(exc.status, code, exc.reason, headers=headers))
-    except Exception:
-        log.exception("internal error on %s %s", request.method, request.path)
-        return error_response(ApiError(500, "InternalError", "Internal server error"))
+        return error_response(exc, request)
+    except Exception as exc:
+        return error_response(exc, request)

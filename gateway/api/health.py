@@ -7,6 +7,8 @@ from aiohttp import web
 from gateway import __version__
 from gateway.state import BACKEND
 
+__all__ = ["health", "ready"]
+
 
 async def health(request: web.Request) -> web.Response:
     backend = request.app[BACKEND]
@@ -28,8 +30,3 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "unavailable", "backend": backend.name}, status=503, headers={"Retry-After": "5"}
     )
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", ready)

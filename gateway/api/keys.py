@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api import key_policy
-from gateway.api.auth import authenticate
+from gateway.api.auth import PRINCIPAL
 from gateway.api.errors import ApiError
 from gateway.api.validation import (
     invalid,
@@ -29,7 +29,17 @@ from gateway.identity import keys as key_rules
 from gateway.identity.models import AccessKey
 from gateway.state import IDENTITY
 
-__all__ = ["MAX_GRACE_SECONDS", "MAX_NAME", "add_routes", "iso", "key_json"]
+__all__ = [
+    "MAX_GRACE_SECONDS",
+    "MAX_NAME",
+    "create_key",
+    "get_key",
+    "iso",
+    "key_json",
+    "list_keys",
+    "revoke_key",
+    "rotate_key",
+]
 
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 DEFAULT_PAGE = 50
@@ -120,7 +130,7 @@ def _parse_create(
 
 
 async def create_key(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = request[PRINCIPAL]
     body = await read_json_object(request, allowed=_CREATE_FIELDS)
     now = datetime.now(UTC)
     name, scopes, buckets, expires_at = _parse_create(body, now)
@@ -137,7 +147,7 @@ async def create_key(request: web.Request) -> web.Response:
 
 
 async def list_keys(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = request[PRINCIPAL]
     limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     cursor = request.query.get("cursor") or None
     owner = None if principal.has_scope(ADMIN) else principal.subject
@@ -161,14 +171,14 @@ def _visible_key(request: web.Request, principal: Principal) -> AccessKey:
 
 
 async def get_key(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = request[PRINCIPAL]
     key = _visible_key(request, principal)
     return web.json_response(key_json(key, datetime.now(UTC)))
 
 
 async def revoke_key(request: web.Request) -> web.Response:
     """Idempotent: revoking a revoked key answers 204 again."""
-    principal = await authenticate(request)
+    principal = request[PRINCIPAL]
     key = _visible_key(request, principal)
     if key.is_root:
         raise ApiError(
@@ -182,7 +192,7 @@ async def revoke_key(request: web.Request) -> web.Response:
 
 
 async def rotate_key(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = request[PRINCIPAL]
     body = await read_json_object(request, allowed=("grace_seconds",), optional_body=True)
     grace_seconds = optional_int(body, "grace_seconds", minimum=0, maximum=MAX_GRACE_SECONDS)
     key = _visible_key(request, principal)
@@ -196,11 +206,3 @@ async def rotate_key(request: web.Request) -> web.Response:
     response = _with_secret(new_key, secret, now)
     response["previous_secret_expires_at"] = iso(now + grace) if grace else None
     return web.json_response(response)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/access-keys", create_key)
-    app.router.add_get("/v1/access-keys", list_keys, allow_head=False)
-    app.router.add_get("/v1/access-keys/{key_id}", get_key, allow_head=False)
-    app.router.add_delete("/v1/access-keys/{key_id}", revoke_key)
-    app.router.add_post("/v1/access-keys/{key_id}/rotate", rotate_key)

@@ -6,15 +6,15 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.api.auth import authenticate
+from gateway.api.auth import PRINCIPAL
 from gateway.api.keys import iso
 from gateway.state import IDENTITY
 
-__all__ = ["add_routes", "me"]
+__all__ = ["me"]
 
 
 async def me(request: web.Request) -> web.Response:
-    principal = await authenticate(request)
+    principal = request[PRINCIPAL]
     body: dict[str, Any] = {
         "kind": principal.kind,
         "subject": principal.subject,
@@ -30,7 +30,3 @@ async def me(request: web.Request) -> web.Response:
         if key is not None:
             body["name"] = key.name
     return web.json_response(body)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/me", me, allow_head=False)

@@ -1,24 +1,26 @@
 """``GET /v1/openapi.json``: one OpenAPI 3.1 document assembled from fragments.
 
-Each API module describes its own paths in a :class:`Fragment` and registers it with
-:func:`register` from its ``add_routes(app)``, next to the routes it adds, so the document
-and the router are written side by side and cannot drift apart silently (the schemathesis
-test in ``tests/e2e/test_openapi.py`` checks the live server against the document)::
+Each API module describes the shapes of its paths (parameters, bodies, responses) in a
+:class:`Fragment`, registered with :func:`register`. Who may call a ``/v1`` operation is
+not written there: :func:`build_document` takes it from the route table
+(:data:`gateway.api.routes.ROUTES`), the rows the router and the access middleware use,
+and writes each operation's ``security`` (the scope as the requirement's role, OpenAPI
+3.1), a sentence naming the scope at the head of its ``description``, and its 401 / 403
+responses. A ``/v1`` row without a documented operation, or the reverse, fails the
+start. The schemathesis test in ``tests/e2e/test_openapi.py`` checks the live server
+against the document::
 
     from gateway.api import openapi
 
     FRAGMENT = openapi.Fragment(
-        paths={"/oauth/token": {"post": {...}}},
-        schemas={"TokenResponse": {...}},
-        tags=({"name": "oauth", "description": "..."},),
+        paths={"/v1/things": {"get": {"operationId": "listThings", ...}}},
+        schemas={"Thing": {...}},
+        tags=({"name": "things", "description": "..."},),
     )
 
-    def add_routes(app):
-        app.router.add_post("/oauth/token", token)
-        openapi.register(app, FRAGMENT)
-
 Helpers for fragments: :func:`ref`, :func:`json_body`, :func:`json_response`,
-:func:`errors` (the shared JSON error responses), :data:`NO_AUTH` (``security: []``).
+:func:`errors` (the shared JSON error responses), :data:`NO_AUTH` (``security: []``, for
+the OAuth endpoints, which are not in the route table).
 """
 
 from __future__ import annotations
@@ -30,16 +32,20 @@ from typing import Any
 from aiohttp import web
 
 from gateway import __version__
+from gateway.api.routing import PUBLIC, Access, Route, rows_of
+from gateway.auth.scopes import ADMIN
 
 __all__ = [
     "NO_AUTH",
+    "OPENAPI_FRAGMENT",
     "OPENAPI_FRAGMENTS",
     "Fragment",
-    "add_routes",
     "build_document",
     "errors",
+    "install",
     "json_body",
     "json_response",
+    "openapi_document",
     "ref",
     "register",
 ]
@@ -133,9 +139,63 @@ def register(app: web.Application, fragment: Fragment) -> None:
     app[OPENAPI_FRAGMENTS].append(fragment)
 
 
-def build_document(fragments: Sequence[Fragment]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document; a path, schema or security scheme defined twice is a
-    programming error."""
+def _security(scope: Access) -> list[dict[str, list[str]]]:
+    if scope is PUBLIC:
+        return []
+    roles = [] if scope is None else [scope]
+    return [{name: list(roles)} for name in _SECURITY_SCHEMES]
+
+
+def _access_sentence(scope: Access) -> str:
+    if scope is PUBLIC:
+        return "No credentials needed."
+    if scope is None:
+        return "Any authenticated caller."
+    if scope == ADMIN:
+        return "Requires the `admin` scope."
+    return f"Requires the `{scope}` scope (`admin` grants every scope)."
+
+
+def _with_access(operation: Mapping[str, Any], scope: Access) -> dict[str, Any]:
+    """``operation`` with the ``security``, scope sentence and 401/403 of its row."""
+    responses = dict(operation["responses"])
+    if scope is not PUBLIC:
+        responses.setdefault("401", errors(401)["401"])
+    if isinstance(scope, str):
+        responses.setdefault("403", errors(403)["403"])
+    sentence = _access_sentence(scope)
+    description = operation.get("description")
+    return {
+        **operation,
+        "description": f"{sentence} {description}" if description else sentence,
+        "security": _security(scope),
+        "responses": dict(sorted(responses.items())),
+    }
+
+
+def _apply_routes(paths: dict[str, Any], routes: Sequence[Route]) -> None:
+    """Write each documented row's access into its operation; the ``/v1`` operations
+    and the documented rows must be the same set."""
+    rows = {(row.path, row.method.lower()): row for row in routes if row.documented}
+    operations = {
+        (path, method)
+        for path, item in paths.items()
+        if path.startswith("/v1/")
+        for method in item
+        if method != "parameters"
+    }
+    if operations != set(rows):
+        raise ValueError(
+            f"route table and OpenAPI differ: undocumented rows {sorted(set(rows) - operations)}"
+            f", operations without a row {sorted(operations - set(rows))}"
+        )
+    for (path, method), row in rows.items():
+        paths[path] = {**paths[path], method: _with_access(paths[path][method], row.scope)}
+
+
+def build_document(fragments: Sequence[Fragment], routes: Sequence[Route]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``fragments``, with access taken from ``routes``; a
+    path, schema or security scheme defined twice is a programming error."""
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {"Error": _ERROR_SCHEMA}
     security_schemes: dict[str, Any] = dict(_SECURITY_SCHEMES)
@@ -152,6 +212,7 @@ def build_document(fragments: Sequence[Fragment]) -> dict[str, Any]:
                 raise ValueError(f"OpenAPI fragments define {sorted(clash)} twice")
             target.update(source)
         tags.extend(dict(tag) for tag in fragment.tags)
+    _apply_routes(paths, routes)
     responses = {
         name: {
             "description": description,
@@ -190,7 +251,6 @@ OPENAPI_FRAGMENT = Fragment(
                 "operationId": "getOpenApiDocument",
                 "tags": ["meta"],
                 "summary": "This document",
-                "security": NO_AUTH,
                 "responses": {"200": json_response("The OpenAPI 3.1 document", {"type": "object"})},
             }
         }
@@ -199,22 +259,27 @@ OPENAPI_FRAGMENT = Fragment(
 )
 
 
-async def openapi_document(request: web.Request) -> web.Response:
-    cache = request.app[_DOCUMENT_CACHE]
+def _document(app: web.Application) -> dict[str, Any]:
+    cache = app[_DOCUMENT_CACHE]
     if "document" not in cache:
-        fragments: list[Fragment] = request.app[OPENAPI_FRAGMENTS]
-        cache["document"] = build_document(fragments)
-    return web.json_response(cache["document"])
+        fragments: list[Fragment] = app[OPENAPI_FRAGMENTS]
+        cache["document"] = build_document(fragments, rows_of(app))
+    document: dict[str, Any] = cache["document"]
+    return document
+
+
+async def openapi_document(request: web.Request) -> web.Response:
+    return web.json_response(_document(request.app))
 
 
 async def _build_on_startup(app: web.Application) -> None:
-    # Built once all modules registered their fragments (a clash fails the start).
-    fragments: list[Fragment] = app[OPENAPI_FRAGMENTS]
-    app[_DOCUMENT_CACHE]["document"] = build_document(fragments)
+    # Built once every fragment is registered: a clash or a row without its operation
+    # fails the start rather than the first request for the document.
+    _document(app)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/openapi.json", openapi_document, allow_head=False)
+def install(app: web.Application) -> None:
+    """Serve the document of the fragments registered on ``app`` (and this one)."""
     register(app, OPENAPI_FRAGMENT)
     app[_DOCUMENT_CACHE] = {}
     app.on_startup.append(_build_on_startup)

@@ -1,17 +1,65 @@
-"""The ``/v1`` REST API: every route and its part of the OpenAPI document."""
+"""The API listener's route table: every route outside ``/oauth`` and ``/.well-known``.
+
+One row per method and path: the handler and who may call it (a scope, ``ANY_CALLER`` or
+``PUBLIC``; see :mod:`gateway.api.routing`). The router, the access middleware
+(:mod:`gateway.api.auth`) and the OpenAPI ``security`` of each operation
+(:mod:`gateway.api.openapi`) all read these rows; a new route is one more row here plus its
+operation in an OpenAPI fragment (``spec_v1.py``, ``spec_identity.py``).
+``tests/gateway/api/test_routes.py`` pins every row's scope and checks that the server
+enforces it.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import buckets, keys, me, openapi, spec_v1
+from gateway.api import buckets, clients, health, keys, me, openapi, spec_identity, spec_v1, users
+from gateway.api.routing import ANY_CALLER, PUBLIC, Route, register
+from gateway.auth.scopes import ADMIN, READ_BUCKETS, WRITE_BUCKETS
+from gateway.config import Config
+from gateway.metrics import scrape
+from gateway.state import CONFIG
 
-__all__ = ["add_routes"]
+__all__ = ["ROUTES", "add_routes"]
+
+
+def _metrics_on(config: Config) -> bool:
+    return config.server.metrics
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", health.health, PUBLIC),
+    Route("HEAD", "/health", health.health, PUBLIC),
+    Route("GET", "/ready", health.ready, PUBLIC),
+    Route("HEAD", "/ready", health.ready, PUBLIC),
+    Route("GET", "/metrics", scrape, PUBLIC, when=_metrics_on),
+    Route("HEAD", "/metrics", scrape, PUBLIC, when=_metrics_on),
+    Route("GET", "/v1/openapi.json", openapi.openapi_document, PUBLIC),
+    Route("GET", "/v1/me", me.me, ANY_CALLER),
+    # Any caller manages its own keys; key_policy limits what it may mint or see.
+    Route("POST", "/v1/access-keys", keys.create_key, ANY_CALLER),
+    Route("GET", "/v1/access-keys", keys.list_keys, ANY_CALLER),
+    Route("GET", "/v1/access-keys/{key_id}", keys.get_key, ANY_CALLER),
+    Route("DELETE", "/v1/access-keys/{key_id}", keys.revoke_key, ANY_CALLER),
+    Route("POST", "/v1/access-keys/{key_id}/rotate", keys.rotate_key, ANY_CALLER),
+    Route("GET", "/v1/buckets", buckets.list_buckets, READ_BUCKETS),
+    Route("POST", "/v1/buckets", buckets.create_bucket, WRITE_BUCKETS),
+    Route("DELETE", "/v1/buckets/{name}", buckets.delete_bucket, WRITE_BUCKETS),
+    Route("POST", "/v1/users", users.create_user, ADMIN),
+    Route("GET", "/v1/users", users.list_users, ADMIN),
+    Route("GET", "/v1/users/{user_id}", users.get_user, ADMIN),
+    Route("PATCH", "/v1/users/{user_id}", users.update_user, ADMIN),
+    Route("DELETE", "/v1/users/{user_id}", users.delete_user, ADMIN),
+    Route("POST", "/v1/clients", clients.create_client, ADMIN),
+    Route("GET", "/v1/clients", clients.list_clients, ADMIN),
+    Route("GET", "/v1/clients/{client_id}", clients.get_client, ADMIN),
+    Route("DELETE", "/v1/clients/{client_id}", clients.delete_client, ADMIN),
+)
 
 
 def add_routes(app: web.Application) -> None:
-    keys.add_routes(app)
-    buckets.add_routes(app)
-    me.add_routes(app)
-    openapi.add_routes(app)
+    """Route every enabled row and serve the OpenAPI document describing them."""
+    register(app, ROUTES, app[CONFIG])
     openapi.register(app, spec_v1.FRAGMENT)
+    openapi.register(app, spec_identity.FRAGMENT)
+    openapi.install(app)

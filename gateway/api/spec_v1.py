@@ -1,7 +1,8 @@
 """The OpenAPI description of ``/v1/access-keys``, ``/v1/buckets`` and ``/v1/me``.
 
 Kept beside the handlers' rules: ``gateway/api/keys.py``, ``buckets.py``, ``me.py``,
-``validation.py`` and ``key_policy.py``. ``tests/e2e/test_openapi.py`` runs schemathesis
+``validation.py`` and ``key_policy.py``. Who may call each operation comes from the route
+table (``gateway/api/routes.py``), not from here. ``tests/e2e/test_openapi.py`` runs schemathesis
 against the live server so a difference fails the build.
 """
 
@@ -167,13 +168,13 @@ _PATHS: dict[str, Any] = {
             "tags": ["access-keys"],
             "summary": "Create an access key (its secret is shown once)",
             "description": (
-                "Any caller may create keys; only with scopes it holds, within its own bucket "
-                "limits and (for an expiring key) expiry. Unknown fields are rejected."
+                "Only with scopes the caller holds, within its own bucket limits and (for "
+                "an expiring key) expiry. Unknown fields are rejected."
             ),
             "requestBody": json_body(ref("NewAccessKey")),
             "responses": {
                 "201": json_response("Created", ref("AccessKeyWithSecret")),
-                **errors(400, 401, 403, 413, 415),
+                **errors(400, 403, 413, 415),
             },
         },
         "get": {
@@ -195,7 +196,7 @@ _PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": json_response("One page", ref("AccessKeyPage")),
-                **errors(400, 401),
+                **errors(400),
             },
         },
     },
@@ -205,13 +206,13 @@ _PATHS: dict[str, Any] = {
             "operationId": "getAccessKey",
             "tags": ["access-keys"],
             "summary": "One key (404 for keys the caller may not see)",
-            "responses": {"200": json_response("The key", ref("AccessKey")), **errors(401, 404)},
+            "responses": {"200": json_response("The key", ref("AccessKey")), **errors(404)},
         },
         "delete": {
             "operationId": "revokeAccessKey",
             "tags": ["access-keys"],
             "summary": "Revoke at once (idempotent); the root key answers 409",
-            "responses": {"204": {"description": "Revoked"}, **errors(401, 404, 409)},
+            "responses": {"204": {"description": "Revoked"}, **errors(404, 409)},
         },
     },
     "/v1/access-keys/{key_id}/rotate": {
@@ -236,7 +237,7 @@ _PATHS: dict[str, Any] = {
             ),
             "responses": {
                 "200": json_response("Rotated", ref("AccessKeyWithSecret")),
-                **errors(400, 401, 403, 404, 409, 413, 415),
+                **errors(400, 403, 404, 409, 413, 415),
             },
         },
     },
@@ -244,7 +245,7 @@ _PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listBuckets",
             "tags": ["buckets"],
-            "summary": "Buckets the caller may use (scope read:buckets)",
+            "summary": "Buckets the caller may use",
             "parameters": [
                 {
                     "name": "stats",
@@ -262,17 +263,17 @@ _PATHS: dict[str, Any] = {
                         "properties": {"buckets": {"type": "array", "items": ref("Bucket")}},
                     },
                 ),
-                **errors(400, 401, 403, 501, 503),
+                **errors(400, 403, 501, 503),
             },
         },
         "post": {
             "operationId": "createBucket",
             "tags": ["buckets"],
-            "summary": "Create a bucket (scope write:buckets)",
+            "summary": "Create a bucket",
             "requestBody": json_body(ref("NewBucket")),
             "responses": {
                 "201": json_response("Created", ref("Bucket")),
-                **errors(400, 401, 403, 409, 413, 415, 503),
+                **errors(400, 403, 409, 413, 415, 503),
             },
         },
     },
@@ -280,11 +281,11 @@ _PATHS: dict[str, Any] = {
         "delete": {
             "operationId": "deleteBucket",
             "tags": ["buckets"],
-            "summary": "Delete an empty bucket (scope write:buckets)",
+            "summary": "Delete an empty bucket",
             "parameters": [
                 {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
-            "responses": {"204": {"description": "Deleted"}, **errors(401, 403, 404, 409, 503)},
+            "responses": {"204": {"description": "Deleted"}, **errors(403, 404, 409, 503)},
         }
     },
     "/v1/me": {
@@ -292,7 +293,9 @@ _PATHS: dict[str, Any] = {
             "operationId": "getMe",
             "tags": ["identity"],
             "summary": "Who the caller is: key or user, scopes, bucket limits, expiry",
-            "responses": {"200": json_response("The caller", ref("Me")), **errors(401)},
+            "responses": {
+                "200": json_response("The caller", ref("Me")),
+            },
         }
     },
 }

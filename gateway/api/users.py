@@ -1,4 +1,4 @@
-"""``/v1/users``: OAuth users (admin only).
+"""``/v1/users``: OAuth users (who may call: the route table, ``gateway/api/routes.py``).
 
 Disabling a user (``PATCH {"disabled": true}``), changing its password or deleting it
 revokes its sessions: its refresh tokens and access tokens stop at once. Scope changes
@@ -7,13 +7,12 @@ apply at once too: a token's scopes are cut to what the user still holds.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from gateway.api.auth import require_scope
 from gateway.api.errors import ApiError
+from gateway.api.keys import iso
 from gateway.api.validation import (
     invalid,
     optional_bool,
@@ -22,18 +21,19 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
-from gateway.auth.scopes import ADMIN
 from gateway.identity.keys import validate_scopes
 from gateway.identity.users import DuplicateUserError, User, validate_password, validate_username
 from gateway.state import IDENTITY
 
-__all__ = ["add_routes", "iso", "user_json"]
-
-
-def iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+__all__ = [
+    "create_user",
+    "delete_user",
+    "get_user",
+    "iso",
+    "list_users",
+    "update_user",
+    "user_json",
+]
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -68,7 +68,6 @@ def _scopes(body: dict[str, Any], *, required: bool) -> list[str] | None:
 
 
 async def create_user(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     body = await read_json_object(request, allowed=("username", "password", "scopes"))
     username = _checked("username", validate_username, required_str(body, "username"))
     password = _checked("password", validate_password, required_str(body, "password"))
@@ -82,7 +81,6 @@ async def create_user(request: web.Request) -> web.Response:
 
 
 async def list_users(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     limit = query_limit(request, default=50, maximum=1000)
     cursor = request.query.get("cursor") or None
     try:
@@ -100,12 +98,10 @@ def _user_or_404(request: web.Request) -> User:
 
 
 async def get_user(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     return web.json_response(user_json(_user_or_404(request)))
 
 
 async def update_user(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     body = await read_json_object(request, allowed=("disabled", "scopes", "password"))
     disabled = optional_bool(body, "disabled")
     scopes = _scopes(body, required=False)
@@ -123,15 +119,6 @@ async def update_user(request: web.Request) -> web.Response:
 
 
 async def delete_user(request: web.Request) -> web.Response:
-    await require_scope(request, ADMIN)
     if not await request.app[IDENTITY].users.delete(request.match_info["user_id"]):
         raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})
     return web.Response(status=204)
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/users", create_user)
-    app.router.add_get("/v1/users", list_users, allow_head=False)
-    app.router.add_get("/v1/users/{user_id}", get_user, allow_head=False)
-    app.router.add_patch("/v1/users/{user_id}", update_user)
-    app.router.add_delete("/v1/users/{user_id}", delete_user)

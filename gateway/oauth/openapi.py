@@ -1,14 +1,13 @@
-"""OpenAPI 3.1 description of ``/oauth/*``, ``/.well-known/*``, ``/v1/users``, ``/v1/clients``.
+"""OpenAPI 3.1 description of ``/oauth/*`` and ``/.well-known/*``.
 
 Registered by :func:`gateway.oauth.routes.add_routes` next to the routes it describes.
 ``tests/e2e/test_openapi.py`` runs schemathesis against the live server, so the document
-and the handlers (``token_endpoint.py``, ``revocation.py``, ``forms.py``, ``metadata.py``,
-``gateway/api/users.py``, ``gateway/api/clients.py``) cannot drift apart silently.
+and the handlers (``token_endpoint.py``, ``revocation.py``, ``forms.py``, ``metadata.py``)
+cannot drift apart silently. (``/v1/users`` and ``/v1/clients`` are REST routes:
+``gateway/api/spec_identity.py``.)
 
-Two error shapes: the OAuth endpoints answer RFC 6749 section 5.2 errors
-(``{"error", "error_description"}``, :class:`~gateway.oauth.errors.OAuthError`) with
-``Cache-Control: no-store``; ``/v1/users`` and ``/v1/clients`` answer the ``/v1`` shape
-(``{"error": {"code", "message", "details"}}``, :func:`gateway.api.openapi.errors`).
+Errors are RFC 6749 section 5.2 errors (``{"error", "error_description"}``,
+:class:`~gateway.oauth.errors.OAuthError`) with ``Cache-Control: no-store``.
 
 Client authentication at ``/oauth/*`` is HTTP Basic (``clientBasic``, RFC 6749 2.3.1:
 each part form-encoded) or ``client_id`` + ``client_secret`` in the body
@@ -19,18 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.keys import MAX_NAME
-from gateway.api.openapi import NO_AUTH, Fragment, errors, json_body, json_response, ref
+from gateway.api.openapi import NO_AUTH, Fragment, json_response, ref
 from gateway.auth.scopes import ALL_SCOPES
-from gateway.identity.clients import GRANT_TYPES
 
 __all__ = ["FRAGMENT", "PATHS", "SCHEMAS", "SECURITY_SCHEMES"]
 
 _FORM = "application/x-www-form-urlencoded"
 _S: dict[str, Any] = {"type": "string"}
-_TIME = {"type": "string", "format": "date-time"}
-_NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-_SCOPE = {"type": "string", "enum": sorted(ALL_SCOPES)}
 _SCOPE_NAMES = "|".join(sorted(ALL_SCOPES))
 # RFC 6749 3.3: space-delimited; the server refuses unknown names (invalid_scope). An
 # empty value counts as omitted (forms.Form.get).
@@ -39,7 +33,6 @@ _SCOPE_PARAM = {
     "pattern": f"^$|^ *({_SCOPE_NAMES})( +({_SCOPE_NAMES}))* *$",
     "description": "Space-separated scope names; omitted or empty: every scope allowed",
 }
-_SCOPES = {"type": "array", "minItems": 1, "uniqueItems": True, "items": _SCOPE}
 
 SECURITY_SCHEMES: dict[str, Any] = {
     "clientBasic": {
@@ -109,23 +102,6 @@ _OAUTH_429 = _oauth_json(
         }
     },
 )
-
-_PAGE_PARAMETERS = [
-    {
-        "name": "limit",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
-    },
-    {"name": "cursor", "in": "query", "schema": _S},
-]
-
-# Client names follow access-key names (keys.validate_name): trimmed, then 1-128
-# printable characters. Surrounding whitespace is trimmed, not refused.
-_NAME = {
-    "type": "string",
-    "pattern": r"^\s*[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*\s*$",
-    "description": f"1 to {MAX_NAME} printable characters once trimmed",
-}
 
 SCHEMAS: dict[str, Any] = {
     "OAuthError": {
@@ -223,115 +199,8 @@ SCHEMAS: dict[str, Any] = {
             "token_endpoint_auth_signing_alg_values_supported": {"type": "array", "items": _S},
         },
     },
-    "User": {
-        "type": "object",
-        "required": [
-            "id",
-            "username",
-            "scopes",
-            "disabled",
-            "created_at",
-            "updated_at",
-            "disabled_at",
-        ],
-        "properties": {
-            "id": _S,
-            "username": _S,
-            "scopes": {"type": "array", "items": _S},
-            "disabled": {"type": "boolean"},
-            "created_at": _TIME,
-            "updated_at": _TIME,
-            "disabled_at": _NULLABLE_TIME,
-        },
-    },
-    "NewUser": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["username", "password", "scopes"],
-        "properties": {
-            "username": {
-                "type": "string",
-                "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@+\-]{0,127}$",
-                "description": "Unique, compared case-insensitively",
-            },
-            "password": {"type": "string", "minLength": 8, "maxLength": 1024},
-            "scopes": _SCOPES,
-        },
-    },
-    "UserUpdate": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "Disabling, a new password or deletion revokes the user's sessions",
-        "properties": {
-            "disabled": {"type": ["boolean", "null"]},
-            "scopes": {**_SCOPES, "type": ["array", "null"]},
-            "password": {"type": ["string", "null"], "minLength": 8, "maxLength": 1024},
-        },
-    },
-    "UserPage": {
-        "type": "object",
-        "required": ["users", "next_cursor"],
-        "properties": {
-            "users": {"type": "array", "items": ref("User")},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    },
-    "OAuthClient": {
-        "type": "object",
-        "required": ["client_id", "name", "grant_types", "scopes", "created_at"],
-        "properties": {
-            "client_id": _S,
-            "name": _S,
-            "grant_types": {
-                "type": "array",
-                "items": {"type": "string", "enum": list(GRANT_TYPES)},
-            },
-            "scopes": {"type": "array", "items": _S},
-            "created_at": _TIME,
-        },
-    },
-    "OAuthClientWithSecret": {
-        "allOf": [
-            ref("OAuthClient"),
-            {
-                "type": "object",
-                "required": ["client_secret"],
-                "properties": {
-                    "client_secret": {**_S, "description": "Shown only in this response"}
-                },
-            },
-        ]
-    },
-    "NewOAuthClient": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["name", "scopes"],
-        "properties": {
-            "name": _NAME,
-            "grant_types": {
-                "type": ["array", "null"],
-                "uniqueItems": True,
-                "items": {"type": "string", "enum": list(GRANT_TYPES)},
-                "description": (
-                    "Omitted, null or empty: password and refresh_token; "
-                    "refresh_token alone is refused"
-                ),
-            },
-            "scopes": _SCOPES,
-        },
-    },
-    "OAuthClientPage": {
-        "type": "object",
-        "required": ["clients", "next_cursor"],
-        "properties": {
-            "clients": {"type": "array", "items": ref("OAuthClient")},
-            "next_cursor": {"type": ["string", "null"]},
-        },
-    },
 }
 
-_USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": _S}
-_CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": _S}
 _TOKEN_FORM = _form(
     {
         "token": {**_S, "minLength": 1},
@@ -431,105 +300,11 @@ PATHS: dict[str, Any] = {
             "responses": {"200": json_response("Metadata", ref("AuthorizationServerMetadata"))},
         }
     },
-    "/v1/users": {
-        "post": {
-            "operationId": "createUser",
-            "tags": ["users"],
-            "summary": "Create a user (admin)",
-            "requestBody": json_body(ref("NewUser")),
-            "responses": {
-                "201": json_response("The user", ref("User")),
-                **errors(400, 401, 403, 409, 413, 415),
-            },
-        },
-        "get": {
-            "operationId": "listUsers",
-            "tags": ["users"],
-            "summary": "List users in id order (admin)",
-            "parameters": _PAGE_PARAMETERS,
-            "responses": {
-                "200": json_response("One page", ref("UserPage")),
-                **errors(400, 401, 403),
-            },
-        },
-    },
-    "/v1/users/{user_id}": {
-        "parameters": [_USER_ID],
-        "get": {
-            "operationId": "getUser",
-            "tags": ["users"],
-            "summary": "One user (admin)",
-            "responses": {
-                "200": json_response("The user", ref("User")),
-                **errors(401, 403, 404),
-            },
-        },
-        "patch": {
-            "operationId": "updateUser",
-            "tags": ["users"],
-            "summary": "Disable or enable, change scopes or password (admin)",
-            "requestBody": json_body(ref("UserUpdate")),
-            "responses": {
-                "200": json_response("The user", ref("User")),
-                **errors(400, 401, 403, 404, 413, 415),
-            },
-        },
-        "delete": {
-            "operationId": "deleteUser",
-            "tags": ["users"],
-            "summary": "Delete a user and revoke its sessions (admin)",
-            "responses": {"204": {"description": "Deleted"}, **errors(401, 403, 404)},
-        },
-    },
-    "/v1/clients": {
-        "post": {
-            "operationId": "createClient",
-            "tags": ["clients"],
-            "summary": "Register an OAuth client (admin); its secret is shown once",
-            "requestBody": json_body(ref("NewOAuthClient")),
-            "responses": {
-                "201": json_response("The client and its secret", ref("OAuthClientWithSecret")),
-                **errors(400, 401, 403, 413, 415),
-            },
-        },
-        "get": {
-            "operationId": "listClients",
-            "tags": ["clients"],
-            "summary": "List clients in id order (admin)",
-            "parameters": _PAGE_PARAMETERS,
-            "responses": {
-                "200": json_response("One page", ref("OAuthClientPage")),
-                **errors(400, 401, 403),
-            },
-        },
-    },
-    "/v1/clients/{client_id}": {
-        "parameters": [_CLIENT_ID],
-        "get": {
-            "operationId": "getClient",
-            "tags": ["clients"],
-            "summary": "One client, without its secret (admin)",
-            "responses": {
-                "200": json_response("The client", ref("OAuthClient")),
-                **errors(401, 403, 404),
-            },
-        },
-        "delete": {
-            "operationId": "deleteClient",
-            "tags": ["clients"],
-            "summary": "Delete a client; every token issued to it stops at once (admin)",
-            "responses": {"204": {"description": "Deleted"}, **errors(401, 403, 404)},
-        },
-    },
 }
 
 FRAGMENT = Fragment(
     paths=PATHS,
     schemas=SCHEMAS,
     security_schemes=SECURITY_SCHEMES,
-    tags=(
-        {"name": "oauth", "description": "OAuth 2.0 authorization server"},
-        {"name": "users", "description": "OAuth users (admin)"},
-        {"name": "clients", "description": "OAuth clients (admin)"},
-    ),
+    tags=({"name": "oauth", "description": "OAuth 2.0 authorization server"},),
 )

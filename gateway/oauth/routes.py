@@ -1,4 +1,5 @@
-"""Wiring: ``add_routes(app)`` on the API listener, ``make_verifier`` for both listeners."""
+"""Wiring: ``add_routes(app)`` (``/oauth/*`` and ``/.well-known/*``) on the API listener,
+``make_verifier`` for both listeners."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway.api import clients as api_clients
 from gateway.api import openapi
-from gateway.api import users as api_users
 from gateway.config import Config
 from gateway.identity.store import IdentityStore
 from gateway.oauth.access_tokens import AccessTokenVerifier
@@ -67,14 +66,14 @@ async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def add_routes(app: web.Application) -> None:
-    """OAuth endpoints, ``/v1/users`` and ``/v1/clients``. Call after the identity
-    store's context is installed (the signing key is ensured at startup)."""
+    """The OAuth endpoints and their OpenAPI fragment. Call after the identity store's
+    context is installed (the signing key is ensured at startup). They are not rows of
+    the ``/v1`` route table: each authenticates its client itself (RFC 6749 2.3) and
+    answers RFC 6749 errors."""
     app.router.add_post("/oauth/token", token)
     app.router.add_post("/oauth/revoke", revoke)
     app.router.add_post("/oauth/introspect", introspect)
     app.router.add_get("/.well-known/jwks.json", jwks)
     app.router.add_get("/.well-known/oauth-authorization-server", authorization_server_metadata)
-    api_users.add_routes(app)
-    api_clients.add_routes(app)
     openapi.register(app, FRAGMENT)
     app.cleanup_ctx.append(_oauth_ctx)

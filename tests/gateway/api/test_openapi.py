@@ -8,7 +8,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.api import openapi
+from gateway.api import openapi, spec_identity, spec_v1
+from gateway.api.routes import ROUTES
+from gateway.api.routing import PUBLIC, Access, Route
+from gateway.auth.scopes import ADMIN, ALL_SCOPES
 
 Client = TestClient[Any, Any]
 
@@ -56,12 +59,60 @@ async def test_every_operation_documents_its_errors_and_ids(api: Client) -> None
     assert len(ids) == len(set(ids))
 
 
+_DOC_ROW = Route("GET", "/v1/openapi.json", openapi.openapi_document, PUBLIC)
+
+
 def test_fragments_merge_and_clash() -> None:
     extra = openapi.Fragment(paths={"/oauth/token": {"post": {}}}, schemas={"Token": {}})
-    document = openapi.build_document([openapi.OPENAPI_FRAGMENT, extra])
+    document = openapi.build_document([openapi.OPENAPI_FRAGMENT, extra], [_DOC_ROW])
     assert "/oauth/token" in document["paths"] and "Token" in document["components"]["schemas"]
     with pytest.raises(ValueError, match="twice"):
-        openapi.build_document([extra, extra])
+        openapi.build_document([extra, extra], [_DOC_ROW])
+
+
+def test_rows_and_v1_operations_must_match() -> None:
+    """A /v1 row without its operation, or an operation without a row, fails the start."""
+    undocumented = Route("GET", "/v1/things", openapi.openapi_document, "read:buckets")
+    with pytest.raises(ValueError, match=r"undocumented rows.*/v1/things"):
+        openapi.build_document([openapi.OPENAPI_FRAGMENT], [_DOC_ROW, undocumented])
+    with pytest.raises(ValueError, match=r"without a row.*/v1/openapi\.json"):
+        openapi.build_document([openapi.OPENAPI_FRAGMENT], [])
+
+
+def _expected_security(scope: Access) -> list[dict[str, list[str]]]:
+    if scope is PUBLIC:
+        return []
+    roles = [] if scope is None else [scope]
+    return [{"bearerAuth": roles}, {"apiKeyAuth": roles}]
+
+
+async def test_security_and_scope_text_come_from_the_route_table(api: Client) -> None:
+    document = await (await api.get("/v1/openapi.json")).json()
+    for row in ROUTES:
+        if not row.documented:
+            continue
+        operation = document["paths"][row.path][row.method.lower()]
+        assert operation["security"] == _expected_security(row.scope), row
+        if isinstance(row.scope, str):
+            assert f"`{row.scope}`" in operation["description"], row
+            assert "403" in operation["responses"], row
+        if row.scope is not PUBLIC:
+            assert "401" in operation["responses"], row
+
+
+def test_fragments_do_not_name_scopes() -> None:
+    """Scopes are written once, in the route table: the /v1 fragments carry no
+    ``security`` and no scope name in their prose."""
+    scope_names = ALL_SCOPES - {ADMIN}  # "admin" is also an English word ("all for admin")
+    for fragment in (spec_v1.FRAGMENT, spec_identity.FRAGMENT, openapi.OPENAPI_FRAGMENT):
+        for path, item in fragment.paths.items():
+            for method, operation in item.items():
+                if method == "parameters":
+                    continue
+                assert "security" not in operation, (path, method)
+                prose = f"{operation.get('summary', '')} {operation.get('description', '')}"
+                assert not [s for s in scope_names if s in prose], (path, method)
+                assert "(admin)" not in prose, (path, method)
 
 
 def test_register_collects_fragments() -> None:

@@ -1,0 +1,167 @@
+"""The API route table: what each route needs, and that the server enforces exactly that.
+
+``EXPECTED`` is written out by hand (like the request-shape table of
+``tests/gateway/s3/test_operations.py``), so changing a row's scope fails here until the
+change is meant. The other tests run the real application in-process and check, row by
+row: it is routed, nothing else outside ``/oauth`` and ``/.well-known`` is, a caller
+without credentials gets 401, a caller lacking the row's scope gets 403
+``ScopeRequired`` naming it, and a caller holding it gets past the check.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from gateway.api.routes import ROUTES
+from gateway.api.routing import ANY_CALLER, PUBLIC, Access, Route
+from gateway.app import Shared, make_api_app
+from gateway.auth.scopes import ALL_SCOPES, grants
+from gateway.config import Config, load_config
+from tests.gateway.api.conftest import ADMIN, bearer, error_of, mint
+
+Client = TestClient[Any, Any]
+
+CALLER = "any authenticated caller"
+OPEN = "public"
+
+# (method, path template, who may call: a scope, CALLER or OPEN)
+EXPECTED: list[tuple[str, str, str]] = [
+    ("GET", "/health", OPEN),
+    ("HEAD", "/health", OPEN),
+    ("GET", "/ready", OPEN),
+    ("HEAD", "/ready", OPEN),
+    ("GET", "/metrics", OPEN),
+    ("HEAD", "/metrics", OPEN),
+    ("GET", "/v1/openapi.json", OPEN),
+    ("GET", "/v1/me", CALLER),
+    ("POST", "/v1/access-keys", CALLER),
+    ("GET", "/v1/access-keys", CALLER),
+    ("GET", "/v1/access-keys/{key_id}", CALLER),
+    ("DELETE", "/v1/access-keys/{key_id}", CALLER),
+    ("POST", "/v1/access-keys/{key_id}/rotate", CALLER),
+    ("GET", "/v1/buckets", "read:buckets"),
+    ("POST", "/v1/buckets", "write:buckets"),
+    ("DELETE", "/v1/buckets/{name}", "write:buckets"),
+    ("POST", "/v1/users", "admin"),
+    ("GET", "/v1/users", "admin"),
+    ("GET", "/v1/users/{user_id}", "admin"),
+    ("PATCH", "/v1/users/{user_id}", "admin"),
+    ("DELETE", "/v1/users/{user_id}", "admin"),
+    ("POST", "/v1/clients", "admin"),
+    ("GET", "/v1/clients", "admin"),
+    ("GET", "/v1/clients/{client_id}", "admin"),
+    ("DELETE", "/v1/clients/{client_id}", "admin"),
+]
+
+SCOPED = [(m, p, s) for m, p, s in EXPECTED if s not in (CALLER, OPEN)]
+AUTHENTICATED = [(m, p, s) for m, p, s in EXPECTED if s != OPEN]
+
+
+def _access(scope: Access) -> str:
+    if scope is PUBLIC:
+        return OPEN
+    return CALLER if scope is ANY_CALLER else scope
+
+
+def _url(path: str) -> str:
+    """A concrete URL for a template: names that exist nowhere, so nothing is changed."""
+    return re.sub(r"\{[a-z_]+\}", "no-such-thing", path)
+
+
+def _routed(api: Client) -> dict[tuple[str, str], Any]:
+    """(method, template) -> handler of every route outside the OAuth endpoints."""
+    routed = {}
+    for route in api.app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if not path.startswith(("/oauth/", "/.well-known/")):
+            routed[(route.method, path)] = route.handler
+    return routed
+
+
+def test_table_is_the_expected_access() -> None:
+    rows = [(row.method, row.path, _access(row.scope)) for row in ROUTES]
+    assert len({(m, p) for m, p, _ in rows}) == len(rows), "a method and path routed twice"
+    assert sorted(rows) == sorted(EXPECTED)
+    assert all(scope in ALL_SCOPES for _, _, scope in SCOPED)
+
+
+async def test_every_row_is_routed_and_every_route_is_a_row(api: Client) -> None:
+    routed = _routed(api)
+    assert set(routed) == {(row.method, row.path) for row in ROUTES}
+    for row in ROUTES:
+        assert routed[(row.method, row.path)] is row.handler, row
+
+
+@pytest.fixture
+def config_without_metrics(tmp_path: Path) -> Config:
+    return load_config(
+        env={
+            "NFYIO_DATA_DIR": str(tmp_path / "data"),
+            "NFYIO_FSYNC": "false",
+            "NFYIO_SERVER_METRICS": "false",
+        }
+    )
+
+
+async def test_disabled_rows_are_not_routed(
+    config_without_metrics: Config, aiohttp_client: Any
+) -> None:
+    api: Client = await aiohttp_client(make_api_app(Shared(config_without_metrics)))
+    enabled: list[Route] = [r for r in ROUTES if r.path != "/metrics"]
+    assert set(_routed(api)) == {(row.method, row.path) for row in enabled}
+    assert (await error_of(await api.get("/metrics"), 404))["code"] == "NotFound"
+
+
+async def test_public_rows_need_no_credentials(api: Client) -> None:
+    for method, path, _ in [row for row in EXPECTED if row[2] == OPEN]:
+        response = await api.request(method, _url(path))
+        assert response.status == 200, (method, path, response.status)
+
+
+async def test_authenticated_rows_refuse_missing_or_unknown_credentials(api: Client) -> None:
+    for method, path, _ in AUTHENTICATED:
+        response = await api.request(method, _url(path))
+        error = await error_of(response, 401)
+        assert error["code"] == "Unauthorized", (method, path)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), (method, path)
+        response = await api.request(method, _url(path), headers=bearer("sk_unknown"))
+        assert (await error_of(response, 401))["code"] == "InvalidApiKey", (method, path)
+
+
+async def test_scoped_rows_refuse_a_caller_lacking_the_scope(api: Client) -> None:
+    for method, path, scope in SCOPED:
+        # Every scope that does not grant this one (admin grants all, write:objects
+        # grants delete:objects), so only the row's own scope is missing.
+        others = sorted(s for s in ALL_SCOPES if not grants([s], scope))
+        key = await mint(api, scopes=others)
+        response = await api.request(method, _url(path), headers=bearer(key["secret"]))
+        error = await error_of(response, 403)
+        assert error["code"] == "ScopeRequired", (method, path)
+        assert error["details"] == {"required_scope": scope}, (method, path)
+
+
+async def test_scoped_rows_accept_a_caller_holding_the_scope(api: Client) -> None:
+    for method, path, scope in SCOPED:
+        key = await mint(api, scopes=[scope])
+        response = await api.request(method, _url(path), headers=bearer(key["secret"]))
+        # Past the access check: whatever the handler answers for a thing that does not
+        # exist or an empty body, it is not an authentication or scope refusal.
+        assert response.status not in (401, 403), (method, path, await response.text())
+
+
+async def test_any_caller_rows_accept_a_caller_with_an_unrelated_scope(api: Client) -> None:
+    key = await mint(api, scopes=["read:agents"])
+    for method, path, _ in [row for row in EXPECTED if row[2] == CALLER]:
+        response = await api.request(method, _url(path), headers=bearer(key["secret"]))
+        assert response.status not in (401, 403), (method, path, await response.text())
+
+
+async def test_admin_passes_every_row(api: Client) -> None:
+    for method, path, _ in AUTHENTICATED:
+        response = await api.request(method, _url(path), headers=ADMIN)
+        assert response.status not in (401, 403), (method, path, await response.text())
