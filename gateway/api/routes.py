@@ -60,6 +60,6 @@ ROUTES: tuple[Route, ...] = (
 def add_routes(app: web.Application) -> None:
     """Route every enabled row and serve the OpenAPI document describing them."""
     register(app, ROUTES, app[CONFIG])
+    openapi.install(app)
     openapi.register(app, spec_v1.FRAGMENT)
     openapi.register(app, spec_identity.FRAGMENT)
-    openapi.install(app)

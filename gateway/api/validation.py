@@ -3,7 +3,8 @@
 Rules (documented in ``docs/api.md``):
 
 - A body is JSON: a ``Content-Type`` other than ``application/json`` is 415
-  ``UnsupportedMediaType``; a body that does not parse, or is not an object, is 400
+  ``UnsupportedMediaType``; a body that does not parse (including ``NaN``/``Infinity``
+  and nesting deeper than the parser's recursion limit), or is not an object, is 400
   ``InvalidRequest``.
 - A field of the wrong type or value is 400 ``ValidationError`` with ``details.field``.
 - Unknown fields are rejected (``ValidationError`` naming the field): a misspelt
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -39,6 +40,11 @@ def invalid(field: str, message: str) -> ApiError:
     return ApiError(400, "ValidationError", message, {"field": field})
 
 
+def _not_json(constant: str) -> Any:
+    """``NaN`` and ``Infinity``, which Python's parser accepts and JSON does not."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 async def read_json_object(
     request: web.Request, *, allowed: Iterable[str], optional_body: bool = False
 ) -> dict[str, Any]:
@@ -56,8 +62,8 @@ async def read_json_object(
             "The request body must be JSON (Content-Type: application/json)",
         )
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw, parse_constant=_not_json)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise ApiError(400, "InvalidRequest", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "InvalidRequest", "The request body must be a JSON object")
@@ -110,7 +116,7 @@ def optional_int(body: Mapping[str, Any], field: str, *, minimum: int, maximum: 
 
 
 def optional_datetime(body: Mapping[str, Any], field: str) -> datetime | None:
-    """An RFC 3339 timestamp with a time zone (``2030-01-01T00:00:00Z``)."""
+    """An RFC 3339 timestamp with a time zone (``2030-01-01T00:00:00Z``), in UTC."""
     value = body.get(field)
     if value is None:
         return None
@@ -123,7 +129,10 @@ def optional_datetime(body: Mapping[str, Any], field: str) -> datetime | None:
         raise invalid(field, message) from None
     if when.tzinfo is None or when.utcoffset() is None:
         raise invalid(field, message)
-    return when
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is in the year 10000 in UTC
+        raise invalid(field, message) from None
 
 
 def query_bool(request: web.Request, name: str) -> bool:

@@ -61,6 +61,11 @@ async def test_new_key_authenticates_as_bearer_and_x_api_key(api: Client) -> Non
         ({"name": "n", "scopes": ["admin"], "expires_at": "2099-01-01T00:00:00"}, "expires_at"),
         ({"name": "n", "scopes": ["admin"], "expires_at": "tomorrow"}, "expires_at"),
         ({"name": "n", "scopes": ["admin"], "expires_at": 4102444800}, "expires_at"),
+        # past year 9999 once in UTC: was a 500
+        (
+            {"name": "n", "scopes": ["admin"], "expires_at": "9999-12-31T23:59:59-01:00"},
+            "expires_at",
+        ),
         ({"name": "n", "scopes": ["admin"], "buckets": []}, "buckets"),
         ({"name": "n", "scopes": ["admin"], "buckets": ["Bad_Name"]}, "buckets"),
         ({"name": "n", "scopes": ["admin"], "buckets": ["a", "a"]}, "buckets"),
@@ -88,6 +93,21 @@ async def test_malformed_bodies(api: Client) -> None:
     form = {**ADMIN, "Content-Type": "application/x-www-form-urlencoded"}
     error = await error_of(await api.post(url, data=b"name=x&scopes=admin", headers=form), 415)
     assert error["code"] == "UnsupportedMediaType"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,  # nesting past the parser's recursion limit was a 500
+        b'{"a":' * 100_000,
+        b'{"name": "n", "scopes": ["admin"], "expires_at": NaN}',  # not JSON (RFC 8259)
+        b'{"name": "n", "scopes": ["admin"], "expires_at": -Infinity}',
+    ],
+)
+async def test_bodies_json_does_not_allow_are_invalid_requests(api: Client, body: bytes) -> None:
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    error = await error_of(await api.post("/v1/access-keys", data=body, headers=headers), 400)
+    assert error["code"] == "InvalidRequest"
 
 
 async def test_authentication_errors(api: Client) -> None:
