@@ -139,6 +139,10 @@ def register(app: web.Application, fragment: Fragment) -> None:
     app[OPENAPI_FRAGMENTS].append(fragment)
 
 
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+"""The keys of a path item that are operations (the others: parameters, summary, ...)."""
+
+
 def _security(scope: Access) -> list[dict[str, list[str]]]:
     if scope is PUBLIC:
         return []
@@ -182,7 +186,7 @@ def _apply_routes(paths: dict[str, Any], routes: Sequence[Route]) -> None:
         for path, item in paths.items()
         if path.startswith("/v1/")
         for method in item
-        if method != "parameters"
+        if method in _HTTP_METHODS
     }
     if operations != set(rows):
         raise ValueError(

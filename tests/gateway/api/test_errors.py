@@ -1,0 +1,92 @@
+"""The one converter from exceptions to the ``/v1`` JSON envelope, and what reaches it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, get_args
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, make_mocked_request
+
+from gateway.api.errors import ApiError, error_response
+from gateway.auth.errors import AuthCode, AuthError
+from tests.gateway.api.conftest import ADMIN, error_of
+
+Client = TestClient[Any, Any]
+
+REQUEST = make_mocked_request("POST", "/v1/access-keys")
+
+
+def _envelope(response: web.Response) -> dict[str, Any]:
+    assert response.content_type == "application/json"
+    assert isinstance(response.body, bytes)
+    body = json.loads(response.body)
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    error: dict[str, Any] = body["error"]
+    return error
+
+
+def test_api_error_keeps_status_code_details_and_headers() -> None:
+    exc = ApiError(409, "Conflict", "Taken", {"field": "name"}, headers={"Retry-After": "1"})
+    response = error_response(exc, REQUEST)
+    assert response.status == 409 and response.headers["Retry-After"] == "1"
+    assert _envelope(response) == {
+        "code": "Conflict",
+        "message": "Taken",
+        "details": {"field": "name"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "api_code"),
+    [
+        ("InvalidAccessKeyId", "InvalidApiKey"),
+        ("InvalidToken", "InvalidToken"),
+        ("UnsupportedAuthorization", "Unauthorized"),
+    ],
+)
+def test_auth_errors_are_401_with_a_challenge(code: AuthCode, api_code: str) -> None:
+    response = error_response(AuthError(code, "refused"), REQUEST)
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert _envelope(response)["code"] == api_code
+
+
+def test_every_auth_code_has_an_answer() -> None:
+    for code in get_args(AuthCode):
+        assert error_response(AuthError(code, "x"), REQUEST).status == 401
+
+
+def test_aiohttp_errors_keep_their_status_and_allow_header() -> None:
+    response = error_response(web.HTTPMethodNotAllowed("PATCH", ["GET", "POST"]), REQUEST)
+    assert response.status == 405 and response.headers["Allow"] == "GET,POST"
+    assert _envelope(response)["code"] == "MethodNotAllowed"
+    too_large = web.HTTPRequestEntityTooLarge(max_size=1, actual_size=2)
+    response = error_response(too_large, REQUEST)
+    assert response.status == 413 and _envelope(response)["code"] == "PayloadTooLarge"
+
+
+def test_a_bug_is_a_logged_500_that_tells_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="nfyio.api"):
+        response = error_response(RuntimeError("sk_secret in a bug"), REQUEST)
+    assert response.status == 500
+    assert _envelope(response) == {
+        "code": "InternalError",
+        "message": "Internal server error",
+        "details": {},
+    }
+    assert "sk_secret" not in response.text
+    assert any(record.exc_info for record in caplog.records)
+
+
+async def test_router_and_body_limit_errors_reach_the_converter(api: Client) -> None:
+    assert (await error_of(await api.get("/v1/nothing"), 404))["code"] == "NotFound"
+    response = await api.put("/v1/me", headers=ADMIN)
+    assert (await error_of(response, 405))["code"] == "MethodNotAllowed"
+    assert response.headers["Allow"] == "GET"
+    big = b'{"name": "' + b"x" * (1024**2 + 1) + b'"}'
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    response = await api.post("/v1/access-keys", data=big, headers=headers)
+    assert (await error_of(response, 413))["code"] == "PayloadTooLarge"
