@@ -26,7 +26,14 @@ from gateway.auth.principal import Principal
 from gateway.auth.scopes import ADMIN
 from gateway.identity.models import AccessKey
 
-__all__ = ["Grant", "can_see", "check_grant", "check_rotatable", "pattern_within"]
+__all__ = [
+    "Grant",
+    "can_see",
+    "check_grant",
+    "check_rotatable",
+    "listed_owner",
+    "pattern_within",
+]
 
 _WILDCARDS = frozenset("*?[")
 
@@ -35,6 +42,11 @@ def can_see(principal: Principal, key: AccessKey) -> bool:
     if principal.has_scope(ADMIN):
         return True
     return key.owner == principal.subject or key.id == principal.key_id
+
+
+def listed_owner(principal: Principal) -> str | None:
+    """Whose keys a listing shows: every key (None) for ``admin``, else the caller's."""
+    return None if principal.has_scope(ADMIN) else principal.subject
 
 
 def pattern_within(inner: str, outer: str) -> bool:

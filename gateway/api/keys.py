@@ -24,7 +24,7 @@ from gateway.api.validation import (
     required_str,
 )
 from gateway.auth.principal import Principal
-from gateway.auth.scopes import ADMIN, ALL_SCOPES, unknown_scopes
+from gateway.auth.scopes import ALL_SCOPES, unknown_scopes
 from gateway.identity import keys as key_rules
 from gateway.identity.models import AccessKey
 from gateway.state import IDENTITY
@@ -150,9 +150,10 @@ async def list_keys(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     cursor = request.query.get("cursor") or None
-    owner = None if principal.has_scope(ADMIN) else principal.subject
     try:
-        page, next_cursor = request.app[IDENTITY].list_keys(owner=owner, limit=limit, cursor=cursor)
+        page, next_cursor = request.app[IDENTITY].list_keys(
+            owner=key_policy.listed_owner(principal), limit=limit, cursor=cursor
+        )
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
     now = datetime.now(UTC)
