@@ -96,7 +96,9 @@ def schemathesis(
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        # About 100 s on an idle 2-core machine; a bound, not a speed check, so it must
+        # leave room for a loaded one (the full suite runs two workers beside it).
+        timeout=300,
         check=False,
     )
 
