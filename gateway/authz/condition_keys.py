@@ -1,0 +1,118 @@
+"""The condition keys a policy may test, each with how it is read from the request.
+
+One table, ``KEYS``: key name (matched case-insensitively, as IAM does) -> reader. A reader
+returns the request's values for the key (a tuple: most keys are single-valued,
+``s3:RequestObjectTagKeys`` is a set) or None when the request has no such key. The tag
+keys ``s3:ExistingObjectTag/<tag>`` and ``s3:RequestObjectTag/<tag>`` are families: the tag
+name after the slash is case-sensitive, like tag keys themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+
+from gateway.authz.context import PrincipalFacts, PrincipalKind, RequestContext
+
+__all__ = ["KEYS", "ConditionKey", "lookup_key"]
+
+Values = tuple[str, ...]
+Reader = Callable[[PrincipalFacts, RequestContext], Values | None]
+
+
+def _one(value: str | None) -> Values | None:
+    return None if value is None else (value,)
+
+
+def _current_time(_: PrincipalFacts, ctx: RequestContext) -> Values:
+    return (ctx.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),)
+
+
+def _epoch_time(_: PrincipalFacts, ctx: RequestContext) -> Values:
+    return (str(int(ctx.now.timestamp())),)
+
+
+def _userid(p: PrincipalFacts, _: RequestContext) -> Values:
+    if p.is_anonymous:
+        return ("anonymous",)
+    return (p.user_id or p.account_id or "",)
+
+
+_PRINCIPAL_TYPES = {
+    PrincipalKind.ANONYMOUS: "Anonymous",
+    PrincipalKind.ACCOUNT: "Account",
+    PrincipalKind.USER: "User",
+}
+
+
+def _tag_keys(_: PrincipalFacts, ctx: RequestContext) -> Values | None:
+    tags = ctx.request_object_tags
+    return None if tags is None else tuple(tags)
+
+
+_READERS: dict[str, tuple[Reader, bool]] = {
+    # name: (reader, multi-valued)
+    "aws:SourceIp": (lambda p, c: _one(c.source_ip), False),
+    "aws:SecureTransport": (lambda p, c: ("true" if c.secure_transport else "false",), False),
+    "aws:CurrentTime": (_current_time, False),
+    "aws:EpochTime": (_epoch_time, False),
+    "aws:PrincipalAccount": (lambda p, c: _one(p.account_id), False),
+    "aws:userid": (_userid, False),
+    "aws:username": (lambda p, c: _one(p.user_name), False),
+    "aws:PrincipalType": (lambda p, c: (_PRINCIPAL_TYPES[p.kind],), False),
+    "s3:prefix": (lambda p, c: _one(c.prefix), False),
+    "s3:delimiter": (lambda p, c: _one(c.delimiter), False),
+    "s3:max-keys": (lambda p, c: _one(c.max_keys), False),
+    "s3:x-amz-acl": (lambda p, c: _one(c.acl), False),
+    "s3:x-amz-server-side-encryption": (lambda p, c: _one(c.server_side_encryption), False),
+    "s3:RequestObjectTagKeys": (_tag_keys, True),
+    "s3:VersionId": (lambda p, c: _one(c.version_id), False),
+    "s3:signatureversion": (lambda p, c: _one(c.signature_version), False),
+    "s3:authType": (lambda p, c: _one(c.auth_type), False),
+    "s3:x-amz-content-sha256": (lambda p, c: _one(c.content_sha256), False),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionKey:
+    name: str
+    """AWS's spelling (and, for tag keys, the tag name as written)."""
+    read: Reader
+    multi_valued: bool = False
+
+
+KEYS: dict[str, ConditionKey] = {
+    name.lower(): ConditionKey(name, reader, multi) for name, (reader, multi) in _READERS.items()
+}
+"""Every fixed condition key, by lower-case name."""
+
+
+def _tag_reader(attribute: str, tag: str) -> Reader:
+    def read(_: PrincipalFacts, ctx: RequestContext) -> Values | None:
+        tags: Mapping[str, str] | None = getattr(ctx, attribute)
+        if tags is None or tag not in tags:
+            return None
+        return (tags[tag],)
+
+    return read
+
+
+_TAG_FAMILIES = {
+    "s3:existingobjecttag/": ("s3:ExistingObjectTag/", "existing_object_tags"),
+    "s3:requestobjecttag/": ("s3:RequestObjectTag/", "request_object_tags"),
+}
+
+
+def lookup_key(name: str) -> ConditionKey | None:
+    """The key a policy names (any case), or None when the gateway does not know it."""
+    fixed = KEYS.get(name.lower())
+    if fixed is not None:
+        return fixed
+    for prefix, (spelling, attribute) in _TAG_FAMILIES.items():
+        if name.lower().startswith(prefix):
+            tag = name[len(prefix) :]
+            if not tag:
+                return None
+            return ConditionKey(spelling + tag, _tag_reader(attribute, tag))
+    return None

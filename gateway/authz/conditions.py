@@ -1,0 +1,274 @@
+"""Condition operators: one table, operator name -> how one request value is compared
+with one policy value; plus the ``...IfExists`` suffix and the ``ForAnyValue:`` /
+``ForAllValues:`` set qualifiers.
+
+Semantics (AWS's IAM reference, "Condition operators" and "Multivalued context keys"):
+
+- the values listed for one key are ORed; keys within an operator and operators within a
+  ``Condition`` are ANDed;
+- a negated operator (``StringNotEquals``, ``NotIpAddress``, ...) holds when the request
+  value matches none of the policy values;
+- a key missing from the request: positive operators are false, negated operators are
+  true, ``...IfExists`` is true, ``ForAllValues:`` is true (vacuously, the classic
+  pitfall), ``ForAnyValue:`` is false; ``Null`` tests exactly this presence;
+- an unqualified operator on a multi-valued key behaves as ``ForAnyValue:``;
+- a request value of the wrong type (``s3:max-keys=abc`` under ``NumericLessThan``)
+  matches no policy value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any
+
+from gateway.authz.condition_keys import ConditionKey, Values, lookup_key
+from gateway.authz.wildcard import Glob, Resolver, parse_glob
+
+__all__ = [
+    "OPERATORS",
+    "Condition",
+    "Operator",
+    "Qualifier",
+    "parse_operator",
+]
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Qualifier(Enum):
+    NONE = ""
+    FOR_ANY_VALUE = "ForAnyValue:"
+    FOR_ALL_VALUES = "ForAllValues:"
+
+
+# --- value parsers: policy text -> a typed value (ValueError when malformed) -------------
+
+
+def _number(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation as exc:
+        raise ValueError(text) from exc
+    if not value.is_finite():
+        raise ValueError(text)
+    return value
+
+
+def _date(text: str) -> datetime:
+    """ISO 8601 (date, or date and time with ``Z`` or an offset) or epoch seconds."""
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return datetime.fromtimestamp(int(text), UTC)
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ValueError(text)
+    return lowered == "true"
+
+
+def _network(text: str) -> IpNetwork:
+    return ipaddress.ip_network(text.strip(), strict=False)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    address = ipaddress.ip_address(text.strip())
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # a dual-stack listener reports IPv4 peers this way
+    return address
+
+
+# --- comparisons: one request value against one typed policy value ------------------------
+
+Compare = Callable[[str, Any, Resolver], bool]
+
+
+def _string(request: str, glob: Glob, resolve: Resolver) -> bool:
+    return glob.matches(request, resolve)
+
+
+def _numeric(test: Callable[[Decimal, Decimal], bool]) -> Compare:
+    def compare(request: str, policy: Decimal, _: Resolver) -> bool:
+        try:
+            return test(_number(request), policy)
+        except ValueError:
+            return False
+
+    return compare
+
+
+def _dated(test: Callable[[datetime, datetime], bool]) -> Compare:
+    def compare(request: str, policy: datetime, _: Resolver) -> bool:
+        try:
+            return test(_date(request), policy)
+        except ValueError:
+            return False
+
+    return compare
+
+
+def _in_network(request: str, policy: IpNetwork, _: Resolver) -> bool:
+    try:
+        address = _address(request)
+    except ValueError:
+        return False
+    return address.version == policy.version and address in policy
+
+
+def _bool_equals(request: str, policy: bool, _: Resolver) -> bool:
+    return request.strip().lower() == ("true" if policy else "false")
+
+
+# --- the table ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    name: str
+    compare: Compare
+    parse: Callable[[str, bool], Any]
+    """Policy text -> typed value; the flag says whether policy variables are allowed."""
+    negated: bool = False
+    is_null: bool = False
+
+
+def _strings(*, wildcards: bool, ignore_case: bool) -> Callable[[str, bool], Glob]:
+    def parse(text: str, variables: bool) -> Glob:
+        return parse_glob(
+            text,
+            ignore_case=ignore_case,
+            variables=variables,
+            wildcards=wildcards,
+            is_known_variable=lambda name: lookup_key(name) is not None,
+        )
+
+    return parse
+
+
+def _typed(parse: Callable[[str], Any]) -> Callable[[str, bool], Any]:
+    return lambda text, _variables: parse(text)
+
+
+def _op(name: str, compare: Compare, parse: Callable[[str, bool], Any], **kw: bool) -> Operator:
+    return Operator(name, compare, parse, **kw)
+
+
+_EXACT = _strings(wildcards=False, ignore_case=False)
+_EXACT_CI = _strings(wildcards=False, ignore_case=True)
+_LIKE = _strings(wildcards=True, ignore_case=False)
+_LT, _LE = (lambda a, b: a < b), (lambda a, b: a <= b)
+_GT, _GE = (lambda a, b: a > b), (lambda a, b: a >= b)
+_EQ = lambda a, b: a == b  # noqa: E731
+
+_ORDERED: list[Operator] = []
+for _family, _wrap, _parse in (
+    ("Numeric", _numeric, _typed(_number)),
+    ("Date", _dated, _typed(_date)),
+):
+    _ORDERED += [
+        _op(f"{_family}Equals", _wrap(_EQ), _parse),
+        _op(f"{_family}NotEquals", _wrap(_EQ), _parse, negated=True),
+        _op(f"{_family}LessThan", _wrap(_LT), _parse),
+        _op(f"{_family}LessThanEquals", _wrap(_LE), _parse),
+        _op(f"{_family}GreaterThan", _wrap(_GT), _parse),
+        _op(f"{_family}GreaterThanEquals", _wrap(_GE), _parse),
+    ]
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        _op("StringEquals", _string, _EXACT),
+        _op("StringNotEquals", _string, _EXACT, negated=True),
+        _op("StringEqualsIgnoreCase", _string, _EXACT_CI),
+        _op("StringNotEqualsIgnoreCase", _string, _EXACT_CI, negated=True),
+        _op("StringLike", _string, _LIKE),
+        _op("StringNotLike", _string, _LIKE, negated=True),
+        *_ORDERED,
+        _op("Bool", _bool_equals, _typed(_bool)),
+        _op("IpAddress", _in_network, _typed(_network)),
+        _op("NotIpAddress", _in_network, _typed(_network), negated=True),
+        _op("Null", _bool_equals, _typed(_bool), is_null=True),
+    )
+}
+"""Every condition operator, by its exact (case-sensitive) name, without suffix or prefix."""
+
+
+def parse_operator(text: str) -> tuple[Qualifier, Operator, bool] | None:
+    """``ForAllValues:StringLikeIfExists`` -> (qualifier, operator, if_exists); None when
+    the name is not an operator the gateway knows."""
+    qualifier = Qualifier.NONE
+    for candidate in (Qualifier.FOR_ANY_VALUE, Qualifier.FOR_ALL_VALUES):
+        if text.startswith(candidate.value):
+            qualifier, text = candidate, text[len(candidate.value) :]
+            break
+    if_exists = text.endswith("IfExists")
+    if if_exists:
+        text = text[: -len("IfExists")]
+    operator = OPERATORS.get(text)
+    if operator is None:
+        return None
+    if operator.is_null and (if_exists or qualifier is not Qualifier.NONE):
+        return None  # NullIfExists / ForAnyValue:Null mean nothing
+    return qualifier, operator, if_exists
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One (operator, key, values) test of a statement's ``Condition`` block."""
+
+    text: str
+    """The operator as written, e.g. ``ForAnyValue:StringLikeIfExists``."""
+    operator: Operator
+    qualifier: Qualifier
+    if_exists: bool
+    key: ConditionKey
+    values: tuple[Any, ...]
+    """Typed policy values (ORed)."""
+    raw_values: tuple[str, ...]
+
+    def holds(self, request: Values | None, resolve: Resolver) -> bool:
+        present = request is not None and len(request) > 0
+        if self.operator.is_null:
+            # "Null": {"key": "true"} holds when the key is absent.
+            return any(expected is (not present) for expected in self.values)
+        if request is None or not present:
+            if self.if_exists or self.qualifier is Qualifier.FOR_ALL_VALUES:
+                return True
+            if self.qualifier is Qualifier.FOR_ANY_VALUE:
+                return False
+            return self.operator.negated
+        if self.qualifier is Qualifier.FOR_ALL_VALUES:
+            return all(self._one(value, resolve) for value in request)
+        return any(self._one(value, resolve) for value in request)
+
+    def _one(self, value: str, resolve: Resolver) -> bool:
+        compare = self.operator.compare
+        hit = any(compare(value, policy, resolve) for policy in self.values)
+        return not hit if self.operator.negated else hit
+
+
+def as_strings(raw: object) -> Sequence[str] | None:
+    """A condition's JSON value(s) as text (numbers and booleans as IAM prints them), or
+    None when the value is not a scalar or a non-empty list of scalars."""
+    items = raw if isinstance(raw, list) else [raw]
+    if not items:
+        return None
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, bool):
+            out.append("true" if item else "false")
+        elif isinstance(item, str | int | float):
+            out.append(str(item))
+        else:
+            return None
+    return out

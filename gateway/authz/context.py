@@ -1,0 +1,92 @@
+"""The facts an access decision reads: who is calling, and what the request says.
+
+Both are plain frozen values built by the caller (the S3 dispatcher) from the parsed
+request and the authenticated principal; nothing here reads a socket, a header map or a
+store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+__all__ = ["ANONYMOUS", "PrincipalFacts", "PrincipalKind", "RequestContext"]
+
+
+class PrincipalKind(Enum):
+    ANONYMOUS = "anonymous"
+    """No credentials (no ``Authorization``, no presigned parameters)."""
+    ACCOUNT = "account"
+    """A credential of the account itself: its access keys and OAuth clients."""
+    USER = "user"
+    """A named user of an account (the OAuth password grant)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalFacts:
+    """Who is calling, as the access decision sees it.
+
+    ``scopes`` is the credential's ceiling and ``bucket_limits`` the key's bucket names or
+    ``fnmatch`` patterns (None: no limit); neither applies to anonymous callers, who have
+    no credential to carry them.
+    """
+
+    kind: PrincipalKind
+    account_id: str | None = None
+    canonical_id: str | None = None
+    """The account's canonical user id (64 hex), the name ACL grants use."""
+    user_name: str | None = None
+    user_id: str | None = None
+    scopes: frozenset[str] = frozenset()
+    bucket_limits: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        anonymous = self.kind is PrincipalKind.ANONYMOUS
+        if anonymous != (self.account_id is None):
+            raise ValueError("an anonymous principal has no account; every other one has one")
+        if (self.kind is PrincipalKind.USER) != (self.user_name is not None):
+            raise ValueError("user_name is set exactly for USER principals")
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.kind is PrincipalKind.ANONYMOUS
+
+
+ANONYMOUS = PrincipalFacts(PrincipalKind.ANONYMOUS)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What the request says, as the condition keys read it (None: the key is absent).
+
+    ``now`` is the clock (aware, UTC) for ``aws:CurrentTime``/``aws:EpochTime``; the
+    string fields hold the request's values exactly as sent.
+    """
+
+    now: datetime
+    secure_transport: bool = False
+    source_ip: str | None = None
+    prefix: str | None = None
+    delimiter: str | None = None
+    max_keys: str | None = None
+    acl: str | None = None
+    """``x-amz-acl``"""
+    server_side_encryption: str | None = None
+    """``x-amz-server-side-encryption``"""
+    existing_object_tags: Mapping[str, str] | None = field(default=None, hash=False)
+    """The tags of the object the request acts on, when it exists and is read."""
+    request_object_tags: Mapping[str, str] | None = field(default=None, hash=False)
+    """The tags the request sets (``x-amz-tagging`` or a tagging document)."""
+    version_id: str | None = None
+    signature_version: str | None = None
+    """``AWS`` (SigV2) or ``AWS4-HMAC-SHA256`` (SigV4); None for bearer credentials."""
+    auth_type: str | None = None
+    """``REST-HEADER``, ``REST-QUERY-STRING`` or ``POST``."""
+    content_sha256: str | None = None
+    """``x-amz-content-sha256``"""
+
+    def __post_init__(self) -> None:
+        if self.now.tzinfo is None:
+            raise ValueError("RequestContext.now must be timezone-aware")

@@ -1,0 +1,175 @@
+"""IAM wildcard patterns: ``*`` (any run of characters, ``/`` included), ``?`` (any one
+character) and, in 2012-10-17 policies, policy variables such as ``${aws:username}``.
+
+A pattern is parsed once into tokens. Patterns without variables compile to one regular
+expression up front; patterns with variables compile per request after substitution (the
+substituted text is literal: a ``*`` in a user name matches only a ``*``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+__all__ = ["Glob", "Resolver", "VariableError", "parse_glob"]
+
+Kind = Literal["lit", "star", "one", "var"]
+Token = tuple[Kind, str]
+"""``("lit", one character)``, ``("star", "")``, ``("one", "")`` or ``("var", key)``."""
+
+Resolver = Callable[[str], str | None]
+"""A policy variable's value in the request, or None when the request has none."""
+
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_ESCAPED = frozenset("*?$")
+"""``${*}``, ``${?}`` and ``${$}`` stand for the literal character."""
+
+
+class VariableError(ValueError):
+    """A ``${...}`` that names no known policy variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Glob:
+    text: str
+    tokens: tuple[Token, ...]
+    ignore_case: bool = False
+    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return tuple(value for kind, value in self.tokens if kind == "var")
+
+    @property
+    def has_wildcard(self) -> bool:
+        return any(kind in ("star", "one") for kind, _ in self.tokens)
+
+    @property
+    def is_fixed(self) -> bool:
+        """No wildcard and no variable: the pattern names exactly one value."""
+        return not self.has_wildcard and not self.variables
+
+    def widened(self) -> Glob:
+        """The same pattern with each variable read as ``*`` (any value it could take)."""
+        if not self.variables:
+            return self
+        tokens: tuple[Token, ...] = tuple(
+            ("star", "") if kind == "var" else (kind, t) for kind, t in self.tokens
+        )
+        return _finish(Glob(self.text, tokens, self.ignore_case))
+
+    def matches(self, value: str, resolve: Resolver | None = None) -> bool:
+        if self._regex is not None:
+            return self._regex.fullmatch(value) is not None
+        parts: list[str] = []
+        for kind, text in self.tokens:
+            if kind == "var":
+                found = resolve(text) if resolve is not None else None
+                if found is None:  # IAM: a variable without a value matches nothing
+                    return False
+                parts.append(re.escape(found))
+            else:
+                parts.append(_token_regex(kind, text))
+        return _compiled("".join(parts), self.ignore_case).fullmatch(value) is not None
+
+    def could_match_prefix(self, prefix: str) -> bool:
+        """Whether some value starting with ``prefix`` matches (a variable counts as ``*``)."""
+        tokens = self.tokens
+        states = _closure({0}, tokens)
+        for char in prefix:
+            nxt: set[int] = set()
+            for i in states:
+                if i == len(tokens):
+                    continue
+                kind, text = tokens[i]
+                if kind in ("star", "var"):
+                    nxt.add(i)
+                elif kind == "one" or _same(text, char, ignore_case=self.ignore_case):
+                    nxt.add(i + 1)
+            states = _closure(nxt, tokens)
+            if not states:
+                return False
+        return True
+
+
+def _same(a: str, b: str, *, ignore_case: bool) -> bool:
+    return a.lower() == b.lower() if ignore_case else a == b
+
+
+def _closure(states: set[int], tokens: tuple[Token, ...]) -> set[int]:
+    """Add the positions reachable by letting ``*`` (and variables) match nothing."""
+    out = set(states)
+    todo = list(states)
+    while todo:
+        i = todo.pop()
+        if i < len(tokens) and tokens[i][0] in ("star", "var") and i + 1 not in out:
+            out.add(i + 1)
+            todo.append(i + 1)
+    return out
+
+
+def _token_regex(kind: Kind, text: str) -> str:
+    if kind == "star":
+        return ".*"
+    if kind == "one":
+        return "."
+    return re.escape(text)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str, ignore_case: bool) -> re.Pattern[str]:
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return re.compile(source, flags)
+
+
+def _literal_tokens(text: str, *, wildcards: bool = True) -> list[Token]:
+    out: list[Token] = []
+    for char in text:
+        if not wildcards:
+            out.append(("lit", char))
+        elif char == "*":
+            out.append(("star", ""))
+        elif char == "?":
+            out.append(("one", ""))
+        else:
+            out.append(("lit", char))
+    return out
+
+
+def parse_glob(
+    text: str,
+    *,
+    ignore_case: bool = False,
+    variables: bool = False,
+    wildcards: bool = True,
+    is_known_variable: Callable[[str], bool] | None = None,
+) -> Glob:
+    """Parse a pattern. With ``variables`` (2012-10-17 policies) ``${key}`` is a policy
+    variable; a key ``is_known_variable`` refuses raises :class:`VariableError`. Without
+    ``wildcards`` (StringEquals values) ``*`` and ``?`` are literal characters."""
+    tokens: list[Token] = []
+    pos = 0
+    if variables:
+        for match in _VARIABLE.finditer(text):
+            tokens.extend(_literal_tokens(text[pos : match.start()], wildcards=wildcards))
+            name = match.group(1).strip()
+            if name in _ESCAPED:
+                tokens.append(("lit", name))
+            elif not name or (is_known_variable is not None and not is_known_variable(name)):
+                raise VariableError(name)
+            else:
+                tokens.append(("var", name))
+            pos = match.end()
+    tokens.extend(_literal_tokens(text[pos:], wildcards=wildcards))
+    return _finish(Glob(text, tuple(tokens), ignore_case))
+
+
+def _finish(glob: Glob) -> Glob:
+    """Compile the regular expression once when no variable needs the request."""
+    if not glob.variables:
+        source = "".join(_token_regex(kind, t) for kind, t in glob.tokens)
+        object.__setattr__(glob, "_regex", _compiled(source, glob.ignore_case))
+    return glob
