@@ -10,7 +10,7 @@ request never falls through to Get/PutObject.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from enum import Enum
 
 from gateway.auth.scopes import (
@@ -52,6 +52,12 @@ class Operation:
     streaming: bool = False
     """Whether aws-chunked (``STREAMING-*``) bodies are accepted."""
     implemented: bool = True
+    _: KW_ONLY
+    action: str
+    """The IAM action authorization checks (``s3:GetObject``; AWS's "Actions, resources,
+    and condition keys for Amazon S3"). A request naming a version needs the
+    ``...Version`` action instead (``gateway.authz.versioned_action``); CopyObject and
+    UploadPartCopy name the destination's, the source is read as ``s3:GetObject``."""
 
 
 # Query parameters that select a different resource: a request carrying one must match a
@@ -102,21 +108,81 @@ RB, WB = (READ_BUCKETS,), (WRITE_BUCKETS,)
 COPY = "x-amz-copy-source"
 
 
-def _unsupported(target: Target, *subresources: str) -> list[Operation]:
+# Subresources answered NotImplemented, with the IAM actions of their read (GET/HEAD),
+# write (PUT/POST) and DELETE requests. Deleting a configuration needs its Put action in
+# S3 (DeleteBucketCors: s3:PutBucketCORS) unless S3 has a Delete action for it.
+Actions = tuple[str, str, str | None]
+
+_BUCKET_UNSUPPORTED: dict[str, Actions] = {
+    "accelerate": ("s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration", None),
+    "analytics": ("s3:GetAnalyticsConfiguration", "s3:PutAnalyticsConfiguration", None),
+    "cors": ("s3:GetBucketCORS", "s3:PutBucketCORS", None),
+    "encryption": ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", None),
+    "intelligent-tiering": (
+        "s3:GetIntelligentTieringConfiguration",
+        "s3:PutIntelligentTieringConfiguration",
+        None,
+    ),
+    "inventory": ("s3:GetInventoryConfiguration", "s3:PutInventoryConfiguration", None),
+    "lifecycle": ("s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration", None),
+    "logging": ("s3:GetBucketLogging", "s3:PutBucketLogging", None),
+    "metadataTable": (
+        "s3:GetBucketMetadataTableConfiguration",
+        "s3:CreateBucketMetadataTableConfiguration",
+        "s3:DeleteBucketMetadataTableConfiguration",
+    ),
+    "metrics": ("s3:GetMetricsConfiguration", "s3:PutMetricsConfiguration", None),
+    "notification": ("s3:GetBucketNotification", "s3:PutBucketNotification", None),
+    "object-lock": (
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:PutBucketObjectLockConfiguration",
+        None,
+    ),
+    "ownershipControls": ("s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls", None),
+    "policy": ("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+    "policyStatus": ("s3:GetBucketPolicyStatus", "s3:PutBucketPolicy", None),
+    "publicAccessBlock": ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", None),
+    "replication": ("s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration", None),
+    "requestPayment": ("s3:GetBucketRequestPayment", "s3:PutBucketRequestPayment", None),
+    "session": ("s3express:CreateSession", "s3express:CreateSession", None),
+    "tagging": ("s3:GetBucketTagging", "s3:PutBucketTagging", None),
+    "website": ("s3:GetBucketWebsite", "s3:PutBucketWebsite", "s3:DeleteBucketWebsite"),
+}
+_OBJECT_UNSUPPORTED: dict[str, Actions] = {
+    "attributes": ("s3:GetObjectAttributes", "s3:PutObject", None),
+    "legal-hold": ("s3:GetObjectLegalHold", "s3:PutObjectLegalHold", None),
+    "renameObject": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+    "restore": ("s3:GetObject", "s3:RestoreObject", None),
+    "retention": ("s3:GetObjectRetention", "s3:PutObjectRetention", None),
+    "select": ("s3:GetObject", "s3:GetObject", None),  # SelectObjectContent reads the object
+    "tagging": ("s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"),
+    "torrent": ("s3:GetObjectTorrent", "s3:PutObject", None),
+}
+
+
+def _unsupported(target: Target, subresources: Mapping[str, Actions]) -> list[Operation]:
     """Rows for subresources we answer with NotImplemented, read or write by method."""
     read, write = (RB, WB) if target is BKT else (RO, WO)
     rows = []
-    for sub in subresources:
+    for sub, (read_action, write_action, delete_action) in subresources.items():
         label = "".join(part.capitalize() for part in sub.replace("-", " ").split())
         for method in ("GET", "HEAD", "PUT", "POST", "DELETE"):
+            reads = method in {"GET", "HEAD"}
+            if reads:
+                action = read_action
+            elif method == "DELETE":
+                action = delete_action or write_action
+            else:
+                action = write_action
             rows.append(
                 Operation(
                     f"{method.capitalize()}{'Bucket' if target is BKT else 'Object'}{label}",
                     method,
                     target,
                     (sub,),
-                    scopes=read if method in {"GET", "HEAD"} else write,
+                    scopes=read if reads else write,
                     implemented=False,
+                    action=action,
                 )
             )
     return rows
@@ -124,73 +190,93 @@ def _unsupported(target: Target, *subresources: str) -> list[Operation]:
 
 OPERATIONS: tuple[Operation, ...] = (
     # service
-    Operation("ListBuckets", "GET", SVC, scopes=RB),
+    Operation("ListBuckets", "GET", SVC, scopes=RB, action="s3:ListAllMyBuckets"),
     # buckets
-    Operation("GetBucketLocation", "GET", BKT, ("location",), scopes=RB),
-    Operation("GetBucketAcl", "GET", BKT, ("acl",), scopes=RB),
-    Operation("PutBucketAcl", "PUT", BKT, ("acl",), scopes=WB),
-    Operation("GetBucketVersioning", "GET", BKT, ("versioning",), scopes=RB),
-    Operation("PutBucketVersioning", "PUT", BKT, ("versioning",), scopes=WB, implemented=False),
-    Operation("ListObjectVersions", "GET", BKT, ("versions",), scopes=RO),
-    Operation("ListMultipartUploads", "GET", BKT, ("uploads",), scopes=RO),
-    Operation("ListObjectsV2", "GET", BKT, ("list-type=2",), scopes=RO),
-    Operation("ListObjects", "GET", BKT, scopes=RO),
-    Operation("HeadBucket", "HEAD", BKT, scopes=RB),
-    Operation("CreateBucket", "PUT", BKT, scopes=WB),
-    Operation("DeleteBucket", "DELETE", BKT, scopes=WB),
-    Operation("DeleteObjects", "POST", BKT, ("delete",), scopes=DO),
-    Operation("PostObject", "POST", BKT, scopes=WO, implemented=False),
-    *_unsupported(
+    Operation(
+        "GetBucketLocation", "GET", BKT, ("location",), scopes=RB, action="s3:GetBucketLocation"
+    ),
+    Operation("GetBucketAcl", "GET", BKT, ("acl",), scopes=RB, action="s3:GetBucketAcl"),
+    Operation("PutBucketAcl", "PUT", BKT, ("acl",), scopes=WB, action="s3:PutBucketAcl"),
+    Operation(
+        "GetBucketVersioning",
+        "GET",
         BKT,
-        "accelerate",
-        "analytics",
-        "cors",
-        "encryption",
-        "intelligent-tiering",
-        "inventory",
-        "lifecycle",
-        "logging",
-        "metadataTable",
-        "metrics",
-        "notification",
-        "object-lock",
-        "ownershipControls",
-        "policy",
-        "policyStatus",
-        "publicAccessBlock",
-        "replication",
-        "requestPayment",
-        "session",
-        "tagging",
-        "website",
+        ("versioning",),
+        scopes=RB,
+        action="s3:GetBucketVersioning",
     ),
+    Operation(
+        "PutBucketVersioning",
+        "PUT",
+        BKT,
+        ("versioning",),
+        scopes=WB,
+        implemented=False,
+        action="s3:PutBucketVersioning",
+    ),
+    Operation(
+        "ListObjectVersions", "GET", BKT, ("versions",), scopes=RO, action="s3:ListBucketVersions"
+    ),
+    Operation(
+        "ListMultipartUploads",
+        "GET",
+        BKT,
+        ("uploads",),
+        scopes=RO,
+        action="s3:ListBucketMultipartUploads",
+    ),
+    Operation("ListObjectsV2", "GET", BKT, ("list-type=2",), scopes=RO, action="s3:ListBucket"),
+    Operation("ListObjects", "GET", BKT, scopes=RO, action="s3:ListBucket"),
+    Operation("HeadBucket", "HEAD", BKT, scopes=RB, action="s3:ListBucket"),
+    Operation("CreateBucket", "PUT", BKT, scopes=WB, action="s3:CreateBucket"),
+    Operation("DeleteBucket", "DELETE", BKT, scopes=WB, action="s3:DeleteBucket"),
+    Operation("DeleteObjects", "POST", BKT, ("delete",), scopes=DO, action="s3:DeleteObject"),
+    Operation("PostObject", "POST", BKT, scopes=WO, implemented=False, action="s3:PutObject"),
+    *_unsupported(BKT, _BUCKET_UNSUPPORTED),
     # objects: multipart
-    Operation("CreateMultipartUpload", "POST", OBJ, ("uploads",), scopes=WO),
-    Operation("UploadPartCopy", "PUT", OBJ, ("partNumber", "uploadId"), COPY, scopes=(*WO, *RO)),
-    Operation("UploadPart", "PUT", OBJ, ("partNumber", "uploadId"), scopes=WO, streaming=True),
-    Operation("CompleteMultipartUpload", "POST", OBJ, ("uploadId",), scopes=WO),
-    Operation("AbortMultipartUpload", "DELETE", OBJ, ("uploadId",), scopes=WO),
-    Operation("ListParts", "GET", OBJ, ("uploadId",), scopes=RO),
-    # objects: ACLs
-    Operation("GetObjectAcl", "GET", OBJ, ("acl",), scopes=RO),
-    Operation("PutObjectAcl", "PUT", OBJ, ("acl",), scopes=WO),
-    # objects
-    Operation("GetObject", "GET", OBJ, scopes=RO),
-    Operation("HeadObject", "HEAD", OBJ, scopes=RO),
-    Operation("CopyObject", "PUT", OBJ, (), COPY, scopes=(*WO, *RO)),
-    Operation("PutObject", "PUT", OBJ, scopes=WO, streaming=True),
-    Operation("DeleteObject", "DELETE", OBJ, scopes=DO),
-    *_unsupported(
+    Operation("CreateMultipartUpload", "POST", OBJ, ("uploads",), scopes=WO, action="s3:PutObject"),
+    Operation(
+        "UploadPartCopy",
+        "PUT",
         OBJ,
-        "attributes",
-        "legal-hold",
-        "renameObject",
-        "restore",
-        "retention",
-        "select",
-        "tagging",
-        "torrent",
+        ("partNumber", "uploadId"),
+        COPY,
+        scopes=(*WO, *RO),
+        action="s3:PutObject",
     ),
+    Operation(
+        "UploadPart",
+        "PUT",
+        OBJ,
+        ("partNumber", "uploadId"),
+        scopes=WO,
+        streaming=True,
+        action="s3:PutObject",
+    ),
+    Operation(
+        "CompleteMultipartUpload", "POST", OBJ, ("uploadId",), scopes=WO, action="s3:PutObject"
+    ),
+    Operation(
+        "AbortMultipartUpload",
+        "DELETE",
+        OBJ,
+        ("uploadId",),
+        scopes=WO,
+        action="s3:AbortMultipartUpload",
+    ),
+    Operation(
+        "ListParts", "GET", OBJ, ("uploadId",), scopes=RO, action="s3:ListMultipartUploadParts"
+    ),
+    # objects: ACLs
+    Operation("GetObjectAcl", "GET", OBJ, ("acl",), scopes=RO, action="s3:GetObjectAcl"),
+    Operation("PutObjectAcl", "PUT", OBJ, ("acl",), scopes=WO, action="s3:PutObjectAcl"),
+    # objects
+    Operation("GetObject", "GET", OBJ, scopes=RO, action="s3:GetObject"),
+    Operation("HeadObject", "HEAD", OBJ, scopes=RO, action="s3:GetObject"),
+    Operation("CopyObject", "PUT", OBJ, (), COPY, scopes=(*WO, *RO), action="s3:PutObject"),
+    Operation("PutObject", "PUT", OBJ, scopes=WO, streaming=True, action="s3:PutObject"),
+    Operation("DeleteObject", "DELETE", OBJ, scopes=DO, action="s3:DeleteObject"),
+    *_unsupported(OBJ, _OBJECT_UNSUPPORTED),
 )
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.authz.actions import ACTIONS, ResourceKind
 from gateway.s3.addressing import parse_address
-from gateway.s3.operations import OPERATIONS, OPERATIONS_BY_NAME, Operation, resolve
+from gateway.s3.operations import OPERATIONS, OPERATIONS_BY_NAME, Operation, Target, resolve
 
 COPY = {"x-amz-copy-source": "/src/key"}
 
@@ -144,3 +145,67 @@ def test_raw_path_is_kept_and_decoded_once() -> None:
     assert address.raw_path == "/b-k-t/a%252Fb/..//c%2B+d"
     assert address.key == "a%2Fb/..//c++d"
     assert address.raw_query == "x=1"
+
+
+# The IAM action of each implemented operation, from AWS's "Actions, resources, and
+# condition keys for Amazon S3" and each operation's API reference ("permissions").
+ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
+    "ListBuckets": "s3:ListAllMyBuckets",
+    "GetBucketLocation": "s3:GetBucketLocation",
+    "GetBucketAcl": "s3:GetBucketAcl",
+    "PutBucketAcl": "s3:PutBucketAcl",
+    "GetBucketVersioning": "s3:GetBucketVersioning",
+    "ListObjectVersions": "s3:ListBucketVersions",
+    "ListMultipartUploads": "s3:ListBucketMultipartUploads",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjects": "s3:ListBucket",
+    "HeadBucket": "s3:ListBucket",
+    "CreateBucket": "s3:CreateBucket",
+    "DeleteBucket": "s3:DeleteBucket",
+    "DeleteObjects": "s3:DeleteObject",
+    "CreateMultipartUpload": "s3:PutObject",
+    "UploadPartCopy": "s3:PutObject",
+    "UploadPart": "s3:PutObject",
+    "CompleteMultipartUpload": "s3:PutObject",
+    "AbortMultipartUpload": "s3:AbortMultipartUpload",
+    "ListParts": "s3:ListMultipartUploadParts",
+    "GetObjectAcl": "s3:GetObjectAcl",
+    "PutObjectAcl": "s3:PutObjectAcl",
+    "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject",
+    "CopyObject": "s3:PutObject",
+    "PutObject": "s3:PutObject",
+    "DeleteObject": "s3:DeleteObject",
+}
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.name)
+def test_every_row_names_a_known_action(op: Operation) -> None:
+    assert op.action in ACTIONS, f"{op.name}: {op.action!r} is not in gateway.authz.actions"
+    kind = ACTIONS[op.action]
+    if op.target is Target.SERVICE:
+        assert kind is ResourceKind.NONE
+    elif op.target is Target.OBJECT:
+        assert kind is ResourceKind.OBJECT
+    elif op.name in {"DeleteObjects", "PostObject"}:
+        assert kind is ResourceKind.OBJECT  # decided per key
+    else:
+        assert kind is ResourceKind.BUCKET
+
+
+def test_implemented_rows_name_aws_actions() -> None:
+    implemented = {op.name: op.action for op in OPERATIONS if op.implemented}
+    assert implemented == ACTIONS_OF_IMPLEMENTED
+
+
+def test_subresource_rows_name_their_configuration_actions() -> None:
+    by_name = OPERATIONS_BY_NAME
+    assert by_name["GetBucketPolicy"].action == "s3:GetBucketPolicy"
+    assert by_name["PutBucketPolicy"].action == "s3:PutBucketPolicy"
+    assert by_name["DeleteBucketPolicy"].action == "s3:DeleteBucketPolicy"
+    assert by_name["DeleteBucketCors"].action == "s3:PutBucketCORS"
+    assert by_name["DeleteBucketPublicaccessblock"].action == "s3:PutBucketPublicAccessBlock"
+    assert by_name["GetBucketPolicystatus"].action == "s3:GetBucketPolicyStatus"
+    assert by_name["GetObjectTagging"].action == "s3:GetObjectTagging"
+    assert by_name["DeleteObjectTagging"].action == "s3:DeleteObjectTagging"
+    assert by_name["PostObjectRestore"].action == "s3:RestoreObject"
