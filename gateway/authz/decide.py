@@ -7,9 +7,9 @@
                or granted(acl, policy, public_access_block))   # others and anonymous
 
 The resource owner is the bucket owner for bucket actions and for writes and deletes of
-keys (bucket ACL ``WRITE``), and the object owner for everything else on an existing
-object: an object another account wrote stays that account's, and the bucket policy
-(the bucket owner's) grants nothing on it, as in S3. ``BucketOwnerEnforced`` makes the
+keys (bucket ACL ``WRITE``; an object's owner may delete it too), and the object owner
+for everything else on an existing object: an object another account wrote stays that
+account's, and the bucket policy (the bucket owner's) grants nothing on it, as in S3. ``BucketOwnerEnforced`` makes the
 bucket owner own everything and turns ACLs off. A copy is decided twice by the caller:
 ``s3:GetObject`` on the source, ``s3:PutObject`` on the destination.
 """
@@ -108,8 +108,10 @@ class Decision:
     """The Sid of the policy statement that decided, when one did and has a Sid."""
 
 
-_BUCKET_WRITES = frozenset({"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"})
-"""Object actions the bucket ACL (``WRITE``) and the bucket owner govern."""
+_DELETES = frozenset({"s3:DeleteObject", "s3:DeleteObjectVersion"})
+_BUCKET_WRITES = frozenset({"s3:PutObject"}) | _DELETES
+"""Object actions the bucket ACL (``WRITE``) and the bucket owner govern; an object's
+owner may delete it too."""
 _INITIATOR_ACTIONS = frozenset({"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"})
 _POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 
@@ -179,7 +181,13 @@ def decide(req: AccessRequest) -> Decision:
     acls = req.ownership.acls_enabled
     on_bucket = ACTIONS[req.action] is not ResourceKind.OBJECT or req.action in _BUCKET_WRITES
     owner = bucket_owner if on_bucket or not acls else (req.object_owner or bucket_owner)
-    if p.account_id == owner.account_id:
+    deleting_own = (
+        acls
+        and req.action in _DELETES
+        and req.object_owner is not None
+        and p.account_id == req.object_owner.account_id
+    )
+    if p.account_id == owner.account_id or deleting_own:
         return _allow(Reason.OWNER, "the caller's account owns the resource")
     if (
         req.upload_initiator is not None
