@@ -9,9 +9,10 @@
 The resource owner is the bucket owner for bucket actions and for writes and deletes of
 keys (bucket ACL ``WRITE``; an object's owner may delete it too), and the object owner
 for everything else on an existing object: an object another account wrote stays that
-account's, and the bucket policy (the bucket owner's) grants nothing on it, as in S3. ``BucketOwnerEnforced`` makes the
-bucket owner own everything and turns ACLs off. A copy is decided twice by the caller:
-``s3:GetObject`` on the source, ``s3:PutObject`` on the destination.
+account's, and the bucket policy (the bucket owner's) grants nothing on it, as in S3.
+``BucketOwnerEnforced`` makes the bucket owner own everything and turns ACLs off. A copy
+is decided twice by the caller: ``s3:GetObject`` on the source, ``s3:PutObject`` on the
+destination.
 """
 
 from __future__ import annotations

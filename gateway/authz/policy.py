@@ -82,6 +82,18 @@ class Policy:
     text: str = ""
     """The document as set: GetBucketPolicy returns it."""
 
+    def named_accounts(self) -> frozenset[str]:
+        """Every account id the principals name (root, user or plain id): S3 refuses a
+        policy naming an account that does not exist (``Invalid principal in policy``),
+        which the caller checks against its store."""
+        out: set[str] = set()
+        for s in self.statements:
+            out |= s.principals.accounts | {account for account, _ in s.principals.users}
+        return frozenset(out)
+
+    def named_canonical_ids(self) -> frozenset[str]:
+        return frozenset().union(*(s.principals.canonical_ids for s in self.statements))
+
 
 def parse_policy(document: bytes | str, *, bucket: str) -> Policy:
     """Parse and validate a bucket policy for ``bucket``; raises ``AuthzError``

@@ -290,3 +290,16 @@ def test_size_limit_is_in_bytes_of_the_document() -> None:
     assert parse_policy(exactly, bucket=BUCKET).statements
     with pytest.raises(AuthzError):
         parse_policy(doc(s(Sid="x" * (padding + 1))), bucket=BUCKET)
+
+
+def test_named_principals_for_the_existence_check() -> None:
+    parsed = parse_policy(
+        doc(
+            s(principal={"AWS": ["acct_a", "arn:aws:iam::acct_b:root"]}),
+            s(principal={"AWS": "arn:aws:iam::acct_c:user/u", "CanonicalUser": "F" * 64}),
+            s(principal="*"),
+        ),
+        bucket=BUCKET,
+    )
+    assert parsed.named_accounts() == {"acct_a", "acct_b", "acct_c"}
+    assert parsed.named_canonical_ids() == {"f" * 64}
