@@ -26,7 +26,14 @@ from gateway.authz.acl_documents import (
 )
 from gateway.authz.actions import ACTIONS, ResourceKind, canonical_action, versioned_action
 from gateway.authz.context import ANONYMOUS, PrincipalFacts, PrincipalKind, RequestContext
-from gateway.authz.decide import AccessRequest, Decision, Owner, Reason, decide
+from gateway.authz.decide import (
+    ANONYMOUS_INITIATOR,
+    AccessRequest,
+    Decision,
+    Owner,
+    Reason,
+    decide,
+)
 from gateway.authz.errors import AuthzError
 from gateway.authz.evaluate import PolicyResult, evaluate, resource_arn
 from gateway.authz.ownership import ObjectOwnership, check_acl_allowed, object_owner_for_write
@@ -41,6 +48,7 @@ from gateway.authz.public_access import (
 __all__ = [
     "ACTIONS",
     "ANONYMOUS",
+    "ANONYMOUS_INITIATOR",
     "CANNED_ACLS",
     "AccessControlList",
     "AccessRequest",

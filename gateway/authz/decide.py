@@ -31,7 +31,10 @@ from gateway.authz.policy import Policy
 from gateway.authz.public import is_public
 from gateway.authz.public_access import PublicAccessBlock
 
-__all__ = ["AccessRequest", "Decision", "Owner", "Reason", "decide"]
+__all__ = ["ANONYMOUS_INITIATOR", "AccessRequest", "Decision", "Owner", "Reason", "decide"]
+
+ANONYMOUS_INITIATOR = "anonymous"
+"""The ``upload_initiator`` of a multipart upload an anonymous caller started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,9 @@ class AccessRequest:
     exist (CreateBucket, or a request the handler will answer ``NoSuchBucket``) or the
     request is service-level (ListBuckets); ``object_owner`` and ``object_acl`` describe
     the existing object a request reads or changes; ``upload_initiator`` is the account
-    that created the multipart upload a request names."""
+    that created the multipart upload a request names (``ANONYMOUS_INITIATOR`` for an
+    anonymous caller: anonymous callers are indistinguishable, so any of them may go on
+    with such an upload, as far as the bucket's grants allow)."""
 
     principal: PrincipalFacts
     action: str
@@ -172,10 +177,11 @@ def decide(req: AccessRequest) -> Decision:
         return _deny(
             Reason.EXPLICIT_DENY, "explicit deny in the bucket policy", result.denied_by.sid
         )
+    initiator = p.account_id or ANONYMOUS_INITIATOR
     if (
         req.upload_initiator is not None
         and req.action == "s3:PutObject"
-        and p.account_id != req.upload_initiator
+        and initiator != req.upload_initiator
     ):
         return _deny(Reason.NOT_INITIATOR, "only the initiator may add to this multipart upload")
 
@@ -193,7 +199,7 @@ def decide(req: AccessRequest) -> Decision:
     if (
         req.upload_initiator is not None
         and req.action in _INITIATOR_ACTIONS
-        and p.account_id == req.upload_initiator
+        and initiator == req.upload_initiator
     ):
         return _allow(Reason.INITIATOR, "the caller's account started this upload")
     return _granted(req, result, owner, on_bucket=on_bucket)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.authz import (
+    ANONYMOUS_INITIATOR,
     AccessControlList,
     AccessRequest,
     Grant,
@@ -785,7 +786,7 @@ CASES = [
         fields={"upload_initiator": OTHER.account_id},
     ),
     Case(
-        "an anonymous upload's initiator is nobody",
+        "anonymous cannot add to another's upload",
         ANONYMOUS,
         Reason.NOT_INITIATOR,
         action="s3:PutObject",
@@ -793,6 +794,23 @@ CASES = [
             "upload_initiator": OTHER.account_id,
             "bucket_acl": bucket_acl("public-read-write"),
         },
+    ),
+    Case(
+        "anonymous adds to an anonymous upload in a public-read-write bucket",
+        ANONYMOUS,
+        Reason.ACL,
+        action="s3:PutObject",
+        fields={
+            "upload_initiator": ANONYMOUS_INITIATOR,
+            "bucket_acl": bucket_acl("public-read-write"),
+        },
+    ),
+    Case(
+        "anonymous aborts an anonymous upload",
+        ANONYMOUS,
+        Reason.INITIATOR,
+        action="s3:AbortMultipartUpload",
+        fields={"upload_initiator": ANONYMOUS_INITIATOR},
     ),
 ]
 
