@@ -187,7 +187,8 @@ def decide(req: AccessRequest) -> Decision:
 
     acls = req.ownership.acls_enabled
     on_bucket = ACTIONS[req.action] is not ResourceKind.OBJECT or req.action in _BUCKET_WRITES
-    owner = bucket_owner if on_bucket or not acls else (req.object_owner or bucket_owner)
+    bucket_owned = on_bucket or not acls or req.action in _INITIATOR_ACTIONS
+    owner = bucket_owner if bucket_owned else (req.object_owner or bucket_owner)
     deleting_own = (
         acls
         and req.action in _DELETES

@@ -752,6 +752,13 @@ CASES = [
         fields={"upload_initiator": OTHER.account_id},
     ),
     Case(
+        "the bucket owner aborts an upload over a foreign object",
+        account(OWNER),
+        Reason.OWNER,
+        action="s3:AbortMultipartUpload",
+        fields={"upload_initiator": OTHER.account_id, "object_owner": OTHER},
+    ),
+    Case(
         "the initiator adds parts with the bucket's WRITE",
         account(OTHER),
         Reason.ACL,
