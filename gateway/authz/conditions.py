@@ -19,6 +19,7 @@ Semantics (AWS's IAM reference, "Condition operators" and "Multivalued context k
 from __future__ import annotations
 
 import ipaddress
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,23 +167,22 @@ def _op(name: str, compare: Compare, parse: Callable[[str, bool], Any], **kw: bo
 _EXACT = _strings(wildcards=False, ignore_case=False)
 _EXACT_CI = _strings(wildcards=False, ignore_case=True)
 _LIKE = _strings(wildcards=True, ignore_case=False)
-_LT, _LE = (lambda a, b: a < b), (lambda a, b: a <= b)
-_GT, _GE = (lambda a, b: a > b), (lambda a, b: a >= b)
-_EQ = lambda a, b: a == b  # noqa: E731
 
-_ORDERED: list[Operator] = []
-for _family, _wrap, _parse in (
-    ("Numeric", _numeric, _typed(_number)),
-    ("Date", _dated, _typed(_date)),
-):
-    _ORDERED += [
-        _op(f"{_family}Equals", _wrap(_EQ), _parse),
-        _op(f"{_family}NotEquals", _wrap(_EQ), _parse, negated=True),
-        _op(f"{_family}LessThan", _wrap(_LT), _parse),
-        _op(f"{_family}LessThanEquals", _wrap(_LE), _parse),
-        _op(f"{_family}GreaterThan", _wrap(_GT), _parse),
-        _op(f"{_family}GreaterThanEquals", _wrap(_GE), _parse),
+
+def _ordered(
+    family: str, wrap: Callable[[Callable[[Any, Any], bool]], Compare], parse: Callable[[str], Any]
+) -> list[Operator]:
+    """The six comparisons of a family (``NumericEquals`` ... ``NumericGreaterThanEquals``)."""
+    typed = _typed(parse)
+    return [
+        _op(f"{family}Equals", wrap(operator.eq), typed),
+        _op(f"{family}NotEquals", wrap(operator.eq), typed, negated=True),
+        _op(f"{family}LessThan", wrap(operator.lt), typed),
+        _op(f"{family}LessThanEquals", wrap(operator.le), typed),
+        _op(f"{family}GreaterThan", wrap(operator.gt), typed),
+        _op(f"{family}GreaterThanEquals", wrap(operator.ge), typed),
     ]
+
 
 OPERATORS: dict[str, Operator] = {
     op.name: op
@@ -193,7 +193,8 @@ OPERATORS: dict[str, Operator] = {
         _op("StringNotEqualsIgnoreCase", _string, _EXACT_CI, negated=True),
         _op("StringLike", _string, _LIKE),
         _op("StringNotLike", _string, _LIKE, negated=True),
-        *_ORDERED,
+        *_ordered("Numeric", _numeric, _number),
+        *_ordered("Date", _dated, _date),
         _op("Bool", _bool_equals, _typed(_bool)),
         _op("IpAddress", _in_network, _typed(_network)),
         _op("NotIpAddress", _in_network, _typed(_network), negated=True),
