@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateway.auth.scopes import ADMIN
 from gateway.config import Config
 from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
+from gateway.scopes import ADMIN
 
 
 @dataclass(frozen=True)

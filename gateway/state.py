@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from backends.base import Backend
-from gateway.auth.principal import Principal
+from gateway.auth.bearer import TokenVerifier
 from gateway.config import Config
 from gateway.identity.store import IdentityStore
-
-TokenVerifier = Callable[[str], Awaitable[Principal]]
-"""Turns a bearer JWT into a principal or raises ``gateway.auth.errors.AuthError``."""
 
 
 class Inflight:

@@ -23,7 +23,7 @@ from gateway.api.errors import UNAUTHORIZED_HEADERS, ApiError
 from gateway.api.routing import PUBLIC, row_of
 from gateway.auth.bearer import principal_from_bearer
 from gateway.auth.credentials import bearer_token
-from gateway.auth.principal import Principal
+from gateway.principal import Principal
 from gateway.state import IDENTITY, TOKEN_VERIFIER
 
 __all__ = ["PRINCIPAL", "access_middleware", "authenticate", "scope_required"]

@@ -23,7 +23,7 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
-from gateway.auth.principal import Principal
+from gateway.principal import Principal
 from gateway.s3.addressing import valid_bucket_name
 from gateway.state import BACKEND, CONFIG
 

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from gateway.api.errors import ApiError
-from gateway.auth.principal import Principal
-from gateway.auth.scopes import ADMIN
 from gateway.identity.models import AccessKey
+from gateway.principal import Principal
+from gateway.scopes import ADMIN
 
 __all__ = [
     "Grant",

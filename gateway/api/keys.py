@@ -23,10 +23,10 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
-from gateway.auth.principal import Principal
-from gateway.auth.scopes import ALL_SCOPES, unknown_scopes
 from gateway.identity import keys as key_rules
 from gateway.identity.models import AccessKey
+from gateway.principal import Principal
+from gateway.scopes import ALL_SCOPES, unknown_scopes
 from gateway.state import IDENTITY
 
 __all__ = [

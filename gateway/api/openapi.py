@@ -33,7 +33,7 @@ from aiohttp import web
 
 from gateway import __version__
 from gateway.api.routing import PUBLIC, Access, Route, rows_of
-from gateway.auth.scopes import ADMIN
+from gateway.scopes import ADMIN
 
 __all__ = [
     "NO_AUTH",

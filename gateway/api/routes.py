@@ -15,9 +15,9 @@ from aiohttp import web
 
 from gateway.api import buckets, clients, health, keys, me, openapi, spec_identity, spec_v1, users
 from gateway.api.routing import ANY_CALLER, PUBLIC, Route, register
-from gateway.auth.scopes import ADMIN, READ_BUCKETS, WRITE_BUCKETS
 from gateway.config import Config
 from gateway.metrics import scrape
+from gateway.scopes import ADMIN, READ_BUCKETS, WRITE_BUCKETS
 from gateway.state import CONFIG
 
 __all__ = ["ROUTES", "add_routes"]

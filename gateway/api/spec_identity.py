@@ -13,8 +13,8 @@ from typing import Any
 
 from gateway.api.keys import MAX_NAME
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
-from gateway.auth.scopes import ALL_SCOPES
 from gateway.identity.clients import GRANT_TYPES
+from gateway.scopes import ALL_SCOPES
 
 __all__ = ["FRAGMENT"]
 

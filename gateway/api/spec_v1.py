@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.api.keys import DEFAULT_PAGE, MAX_GRACE_SECONDS, MAX_NAME, MAX_PAGE
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
-from gateway.auth.scopes import ALL_SCOPES
+from gateway.scopes import ALL_SCOPES
 
 __all__ = ["FRAGMENT"]
 

@@ -1,13 +1,40 @@
-"""Bearer credentials shared by both listeners: an API key secret or a JWT."""
+"""Bearer credentials shared by both listeners: an API key secret or a JWT.
+
+This module knows what it needs of the identity store (:class:`ApiKeys`) but not the
+store itself: ``gateway.identity`` and ``gateway.auth`` never import each other (an
+import-linter contract in ``pyproject.toml``). ``IdentityStore`` is an ``ApiKeys``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Protocol
 
 from gateway.auth.errors import AuthError
-from gateway.auth.principal import Principal
-from gateway.identity.store import IdentityStore
-from gateway.state import TokenVerifier
+from gateway.principal import Principal
+
+__all__ = ["ApiKey", "ApiKeys", "TokenVerifier", "looks_like_jwt", "principal_from_bearer"]
+
+TokenVerifier = Callable[[str], Awaitable[Principal]]
+"""Turns a bearer JWT into a principal or raises ``gateway.auth.errors.AuthError``."""
+
+
+class ApiKey(Protocol):
+    """An access key found by its secret (``gateway.identity.models.AccessKey``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def principal(self) -> Principal: ...
+
+
+class ApiKeys(Protocol):
+    """The lookups a Bearer / ``X-API-Key`` secret needs (``IdentityStore`` has them)."""
+
+    def find_by_secret(self, secret: str, now: datetime, /) -> ApiKey | None: ...
+
+    def record_use(self, key_id: str, when: datetime, /) -> None: ...
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -16,7 +43,7 @@ def looks_like_jwt(token: str) -> bool:
 
 async def principal_from_bearer(
     token: str,
-    store: IdentityStore,
+    keys: ApiKeys,
     verifier: TokenVerifier | None,
     now: datetime,
 ) -> Principal:
@@ -26,8 +53,8 @@ async def principal_from_bearer(
         if verifier is None:
             raise AuthError("InvalidToken", "Bearer tokens are not enabled")
         return await verifier(token)
-    key = store.find_by_secret(token, now)
+    key = keys.find_by_secret(token, now)
     if key is None:
         raise AuthError("InvalidAccessKeyId", "The API key is unknown, revoked or expired")
-    store.record_use(key.id, now)
+    keys.record_use(key.id, now)
     return key.principal()

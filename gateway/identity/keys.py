@@ -7,7 +7,7 @@ import secrets
 import string
 from collections.abc import Iterable
 
-from gateway.auth.scopes import unknown_scopes
+from gateway.scopes import unknown_scopes
 
 __all__ = [
     "KEY_ID_PREFIX",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from gateway.auth.principal import Principal
+from gateway.principal import Principal
 
 __all__ = ["AccessKey", "from_micros", "require_aware", "to_micros", "utcnow"]
 

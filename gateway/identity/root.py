@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from gateway.auth.scopes import ADMIN
 from gateway.identity.crypto import Keyring
 from gateway.identity.models import to_micros
 from gateway.identity.rows import KEY_COLUMNS, insert_secret, json_list
+from gateway.scopes import ADMIN
 
 __all__ = ["DuplicateKeyError", "in_sync", "sync"]
 

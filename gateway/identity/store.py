@@ -1,8 +1,11 @@
-"""The identity store: access keys (users, OAuth clients and refresh tokens come next).
+"""The identity store: access keys here; OAuth users, clients, sessions, signing keys and
+the password-grant throttle in their own modules, reached as ``store.users``,
+``store.clients``, ``store.sessions``, ``store.signing_keys`` and ``store.throttle``.
 
 One SQLite file, ``<data_dir>/identity.db`` in WAL mode, shared by every worker process.
 
-Threading and ``async`` rule:
+Threading and ``async`` rule (the sub-stores follow it too, through :meth:`read_one`,
+:meth:`read_all` and :meth:`write`):
 
 - **Reads are synchronous** (``get_key``, ``sigv4_secrets``, ``find_by_secret``,
   ``list_keys``, ``has_active_admin_key``): one indexed SELECT on a reader connection in
@@ -14,16 +17,10 @@ Threading and ``async`` rule:
   its own connection, inside ``BEGIN IMMEDIATE``, so waiting for another worker's write
   lock (``busy_timeout``) never blocks the event loop.
 - ``record_use`` only touches memory. The batch reaches the database on ``flush()``,
-  which :meth:`IdentityStore.run_flusher` calls every ``flush_interval`` seconds; run it
-  from the server's ``cleanup_ctx``::
-
-      async def identity_ctx(app):
-          store = await IdentityStore.open(data_dir, master_key)
-          flusher = asyncio.create_task(store.run_flusher())
-          app[IDENTITY] = store
-          yield
-          flusher.cancel()
-          await store.close()  # flushes what is still pending
+  which :meth:`IdentityStore.run_flusher` calls every ``flush_interval`` seconds, and on
+  ``close()``. In the server, ``gateway.app.Shared`` opens one store per process for both
+  listeners, starts ``run_flusher`` beside it and closes the store (flushing what is still
+  pending) when the last listener stops.
 
 Every clock is a parameter (``now``) defaulting to the current UTC time.
 """
@@ -41,7 +38,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from gateway.auth.scopes import ADMIN
 from gateway.identity import keys, root
 from gateway.identity.clients import ClientStore
 from gateway.identity.crypto import Keyring
@@ -63,6 +59,7 @@ from gateway.identity.throttle import ThrottleStore
 from gateway.identity.tokens import SessionStore
 from gateway.identity.usage import UsageBatch, write_usage
 from gateway.identity.users import UserStore
+from gateway.scopes import ADMIN
 
 __all__ = ["DuplicateKeyError", "IdentityStore"]
 
@@ -74,7 +71,7 @@ _K_COLUMNS = ", ".join(f"k.{c.strip()}" for c in KEY_COLUMNS.split(","))
 
 
 class IdentityStore:
-    """Access keys on SQLite. Create with :meth:`open`; see the module docstring."""
+    """The identity store on SQLite. Create with :meth:`open`; see the module docstring."""
 
     def __init__(
         self,

@@ -20,10 +20,10 @@ from typing import Any
 import jwt
 
 from gateway.auth.errors import AuthError
-from gateway.auth.principal import Principal
-from gateway.auth.scopes import grants
 from gateway.identity.store import IdentityStore
 from gateway.oauth.settings import OAuthSettings
+from gateway.principal import Principal
+from gateway.scopes import grants
 
 __all__ = ["AccessTokenVerifier", "Claims", "InvalidToken", "issue_access_token"]
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from gateway.auth.scopes import ALL_SCOPES
 from gateway.identity.clients import GRANT_TYPES
 from gateway.oauth.context import OAUTH
+from gateway.scopes import ALL_SCOPES
 
 __all__ = ["authorization_server_metadata", "jwks"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.openapi import NO_AUTH, Fragment, json_response, ref
-from gateway.auth.scopes import ALL_SCOPES
+from gateway.scopes import ALL_SCOPES
 
 __all__ = ["FRAGMENT", "PATHS", "SCHEMAS", "SECURITY_SCHEMES"]
 

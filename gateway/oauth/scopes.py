@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gateway.auth.scopes import ALL_SCOPES, grants
 from gateway.oauth.errors import OAuthError
+from gateway.scopes import ALL_SCOPES, grants
 
 __all__ = ["grantable", "resolve_scopes"]
 

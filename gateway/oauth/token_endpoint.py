@@ -14,7 +14,6 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.auth.scopes import grants
 from gateway.identity.clients import OAuthClient
 from gateway.identity.tokens import Session
 from gateway.oauth.access_tokens import issue_access_token
@@ -22,6 +21,7 @@ from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import OAuthError, oauth_endpoint, oauth_json
 from gateway.oauth.forms import Form, authenticate_client, read_form
 from gateway.oauth.scopes import resolve_scopes
+from gateway.scopes import grants
 from gateway.state import CONFIG
 
 __all__ = ["token"]

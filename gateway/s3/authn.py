@@ -6,13 +6,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from gateway.auth.bearer import principal_from_bearer
+from gateway.auth.bearer import TokenVerifier, principal_from_bearer
 from gateway.auth.credentials import bearer_token
 from gateway.auth.errors import AuthCode, AuthError
-from gateway.auth.principal import ANONYMOUS, Principal
 from gateway.identity.store import IdentityStore
+from gateway.principal import ANONYMOUS, Principal
 from gateway.s3.errors import S3Error
-from gateway.state import TokenVerifier
 from sigv4 import (
     SignatureDoesNotMatch,
     SignedRequest,

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from backends.base import Backend
 from backends.types import ObjectRead
-from gateway.auth.principal import Principal
 from gateway.config import Config
+from gateway.principal import Principal
 from gateway.s3.body import RequestBody, read_document
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request

@@ -11,8 +11,8 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
-from gateway.auth.principal import Principal
 from gateway.metrics import METRICS, response_bytes
+from gateway.principal import Principal
 from gateway.s3.authn import authenticate
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error, as_s3_error

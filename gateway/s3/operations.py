@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
 from enum import Enum
 
-from gateway.auth.scopes import (
+from gateway.scopes import (
     DELETE_OBJECTS,
     READ_BUCKETS,
     READ_OBJECTS,

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from gateway.api import openapi, spec_identity, spec_v1
 from gateway.api.routes import ROUTES
 from gateway.api.routing import PUBLIC, Access, Route
-from gateway.auth.scopes import ADMIN, ALL_SCOPES
+from gateway.scopes import ADMIN, ALL_SCOPES
 
 Client = TestClient[Any, Any]
 

@@ -20,8 +20,8 @@ from aiohttp.test_utils import TestClient
 from gateway.api.routes import ROUTES
 from gateway.api.routing import ANY_CALLER, PUBLIC, Access, Route
 from gateway.app import Shared, make_api_app
-from gateway.auth.scopes import ALL_SCOPES, grants
 from gateway.config import Config, load_config
+from gateway.scopes import ALL_SCOPES, grants
 from tests.gateway.api.conftest import ADMIN, bearer, error_of, mint
 
 Client = TestClient[Any, Any]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from gateway.auth.scopes import grants
+from gateway.scopes import grants
 
 PrincipalKind = Literal["key", "user", "client", "anonymous"]
 
