@@ -398,11 +398,23 @@ async def test_large_object_is_streamed_not_buffered(backend: FilesystemBackend)
     assert peak < 8 * 1024 * 1024, peak
 
 
+def open_fds() -> int:
+    """How many file descriptors this process holds (Linux's ``/proc``; ``/dev/fd`` on BSDs)."""
+    return len(os.listdir("/proc/self/fd" if os.path.isdir("/proc/self/fd") else "/dev/fd"))
+
+
 async def test_unconsumed_read_can_be_closed(backend: FilesystemBackend) -> None:
+    """``aclose`` releases the descriptor of a body nobody read while ``read`` is still
+    referenced (so garbage collection cannot be what closed it); twice is harmless."""
     await put(backend, "k", b"x" * 1000)
+    await (await backend.get_object("bk", "k")).aclose()  # warm whatever get opens once
+    before = open_fds()
     read = await backend.get_object("bk", "k")
+    assert open_fds() == before + 1  # the body holds one descriptor: the count sees it
     await read.aclose()
+    assert open_fds() == before
     await read.aclose()
+    assert open_fds() == before
 
 
 async def test_concurrent_overwrites_leave_one_object_and_one_file(

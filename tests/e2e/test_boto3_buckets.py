@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -84,8 +85,10 @@ def test_invalid_bucket_name(s3: Any, name: str) -> None:
 
 
 def test_valid_edge_bucket_names(s3: Any) -> None:
-    for name in (unique("abc")[:3] + "x" * 0, "a" * 63, unique("dots") + ".with.dots"):
-        name = name if len(name) >= 3 else name + "xyz"
+    token = uuid.uuid4().hex  # lower-case letters and digits: valid anywhere in a name
+    shortest, longest, dotted = token[:3], (token * 2)[:63], f"{token[:8]}.with.dots"
+    assert (len(shortest), len(longest)) == (3, 63)
+    for name in (shortest, longest, dotted):
         s3.create_bucket(Bucket=name)
         s3.head_bucket(Bucket=name)
         s3.delete_bucket(Bucket=name)

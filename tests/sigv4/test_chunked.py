@@ -147,7 +147,8 @@ def test_aws_example_truncated(cut: int) -> None:
     pipeline = PayloadPipeline.create(
         header_map(EXAMPLE_REQUEST.headers), _example_verified(), allow_streaming=True
     )
-    pipeline.feed(_example_body()[:cut])
+    out = pipeline.feed(_example_body()[:cut])
+    assert EXAMPLE_PAYLOAD.startswith(out)  # what arrived verified is released, no more
     with pytest.raises(IncompleteBody):
         pipeline.finish()
 
@@ -261,7 +262,7 @@ def test_signed_trailer_tampered_trailer_fails_signature() -> None:
         extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
     )
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
-    pipeline.feed(body)
+    assert pipeline.feed(body) == b"hello"
     pipeline.finish()
     assert pipeline.checksums == {"CRC32": CRC32_OF_HELLO}
     tampered = body.replace(CRC32_OF_HELLO.encode(), b"AAAAAA==")
@@ -299,7 +300,7 @@ def test_streaming_refused_outside_put_object() -> None:
 def test_data_after_end_is_refused_but_extra_crlf_tolerated() -> None:
     headers, verified, body = _signed_streaming(b"hello", 4, trailers=None, extra={})
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
-    pipeline.feed(body + b"\r\n\r\n")
+    assert pipeline.feed(body + b"\r\n\r\n") == b"hello"
     pipeline.finish()
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     with pytest.raises(InvalidRequest):
@@ -393,7 +394,7 @@ def test_unsigned_trailer_mismatch_is_bad_digest() -> None:
     headers, verified, body = _botocore_unsigned_trailer(b"hello world", "CRC32", 64)
     tampered = body.replace(b"hello", b"jello")
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
-    pipeline.feed(tampered)
+    assert pipeline.feed(tampered) == b"jello world"  # the bytes pass; the trailer fails
     with pytest.raises(BadDigest):
         pipeline.finish()
 
@@ -404,14 +405,17 @@ def test_unsigned_trailer_without_request_signature() -> None:
     pipeline = PayloadPipeline.create(header_map(headers), None, allow_streaming=True)
     assert pipeline.feed(body) == b"hello"
     pipeline.finish()
+    assert set(pipeline.checksums) == {"SHA256"}
 
 
 def test_unsigned_trailer_blank_line_before_trailer_tolerated() -> None:
     headers, verified, body = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
     variant = body.replace(b"0\r\nx-amz-checksum", b"0\r\n\r\nx-amz-checksum")
+    assert variant != body
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
-    pipeline.feed(variant)
+    assert pipeline.feed(variant) == b"hello"
     pipeline.finish()
+    assert pipeline.checksums == {"CRC32": CRC32_OF_HELLO}
 
 
 def test_missing_decoded_length() -> None:
@@ -425,6 +429,6 @@ def test_missing_declared_trailer() -> None:
     headers, verified, body = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
     cut = body[: body.index(b"x-amz-checksum")] + b"\r\n"
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
-    pipeline.feed(cut)
+    assert pipeline.feed(cut) == b"hello"
     with pytest.raises(IncompleteBody):
         pipeline.finish()

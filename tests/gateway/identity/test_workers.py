@@ -101,10 +101,30 @@ async def test_flush_never_moves_last_used_backwards(
     assert got is not None and got.last_used_at == T0 + timedelta(minutes=2)
 
 
-async def test_flush_of_unknown_key_is_harmless(store: IdentityStore) -> None:
-    store.record_use("ak_GONE", T0)
+async def test_flush_of_unknown_key_is_harmless(store: IdentityStore, data_dir: Path) -> None:
+    key, _ = await store.create_key("k", ["read:objects"], now=T0)
+    store.record_use("ak_GONE", T0)  # e.g. deleted between the request and the flush
+    store.record_use(key.id, T0 + timedelta(seconds=1))
     await store.flush()
-    await store.flush()  # nothing pending: no transaction
+    got = store.get_key(key.id)
+    assert got is not None and got.last_used_at == T0 + timedelta(seconds=1)
+    assert store.get_key("ak_GONE") is None
+    assert len(store.list_keys(limit=100)[0]) == 1  # the unknown id created no row
+
+
+async def test_flush_with_nothing_pending_opens_no_transaction(
+    store: IdentityStore, data_dir: Path
+) -> None:
+    """Another worker holds the write lock: a flush that began a transaction would wait
+    for it (``busy_timeout``); with nothing pending it returns at once."""
+    await store.create_key("k", ["read:objects"], now=T0)
+    holder = sqlite3.connect(data_dir / "identity.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        await asyncio.wait_for(store.flush(), timeout=1.0)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 async def test_close_flushes_pending_use(data_dir: Path, master_key: bytes) -> None:
