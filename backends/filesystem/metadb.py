@@ -2,9 +2,15 @@
 
 Keys are stored as BLOBs of their UTF-8 bytes: SQLite compares BLOBs with ``memcmp``, so the
 ``(bucket, key)`` primary key orders keys exactly as S3 does (by UTF-8 bytes). Times are
-integer microseconds since the Unix epoch (UTC). Every write is one short ``BEGIN
-IMMEDIATE`` transaction run synchronously (no ``await`` inside), so the single connection of
-a process is never shared between interleaved coroutines.
+integer microseconds since the Unix epoch (UTC).
+
+Each process opens the database twice. :class:`MetaDB`'s connection belongs to the event
+loop: every read, and every write other than a PutObject row (buckets, deletes, copies,
+multipart), each write one short ``BEGIN IMMEDIATE`` transaction run synchronously (no
+``await`` inside), so interleaved coroutines never share a transaction. PutObject rows go
+through ``commit.GroupCommitter``, which has its own connection on its own thread and
+commits the rows of concurrent PUTs together. Worker processes sharing a data directory
+each have both; SQLite's WAL and ``busy_timeout`` serialise their writes.
 """
 
 from __future__ import annotations
@@ -211,7 +217,8 @@ def list_infos(bucket: str, rows: Sequence[ListRow]) -> tuple[ObjectInfo, ...]:
 
 
 class MetaDB:
-    """The metadata database of one data directory (one connection per process)."""
+    """The metadata database of one data directory: the event loop's connection (the
+    group committer opens its own; see the module docstring)."""
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = path

@@ -1,6 +1,6 @@
 """SQLite schema of the identity store, as numbered migrations, and connection setup.
 
-Conventions, for the tables that come next (users, OAuth clients, refresh tokens):
+Conventions every table follows (and new ones must):
 
 - Timestamps are INTEGER microseconds since the Unix epoch, UTC (exact, sortable).
 - Text primary keys use ``WITHOUT ROWID``: a lookup by id is one B-tree search.
