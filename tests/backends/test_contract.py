@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from backends import Backend, BackendError, ByteRange, Conditions, CopySource, ObjectMeta
+from backends.filesystem import FilesystemBackend
 from backends.s3 import S3Backend, UpstreamConfig
 from backends.types import ObjectRead
 from tests.backends.upstream_server import UpstreamServer, start_moto
@@ -101,9 +102,8 @@ def moto_server() -> Iterator[UpstreamServer]:
 async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Env]:
     backend: Backend
     if request.param == "filesystem":
-        fs = pytest.importorskip("backends.filesystem")
         part_size = 64 * 1024
-        backend = fs.FilesystemBackend(tmp_path / "data", fsync=False, min_part_size=part_size)
+        backend = FilesystemBackend(tmp_path / "data", fsync=False, min_part_size=part_size)
     else:
         server: UpstreamServer = request.getfixturevalue("moto_server")
         part_size = 5 * MiB  # moto, like S3, enforces 5 MiB parts
