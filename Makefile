@@ -3,17 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 PACKAGES := gateway sigv4 backends
 
-.PHONY: install run test check format bench clean
+.PHONY: install run test check format bench lock clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The pinned versions of the lock (hash-checked), then the project itself on top of them.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Regenerate the lock from pyproject.toml (with the test extra), pinned with hashes. Pins
+# that still fit are kept, so adding a dependency changes only what it brings;
+# `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest release that fits.
+LOCK_FLAGS ?=
+lock: install
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra test \
+		--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+		--no-emit-find-links $(LOCK_FLAGS) --output-file $(LOCK) pyproject.toml
 
 run: install
 	$(BIN)/nfyio-gateway serve --data-dir ./data
@@ -22,6 +33,7 @@ check: install
 	$(BIN)/ruff format --check $(PACKAGES) tests examples
 	$(BIN)/ruff check $(PACKAGES) tests examples
 	$(BIN)/mypy --strict $(PACKAGES)
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format $(PACKAGES) tests examples
