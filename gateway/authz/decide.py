@@ -21,7 +21,6 @@ import fnmatch
 from dataclasses import dataclass, field
 from enum import Enum
 
-from gateway.auth.scopes import ADMIN, grants
 from gateway.authz.acl import AccessControlList, Target
 from gateway.authz.actions import ACTIONS, ResourceKind
 from gateway.authz.context import PrincipalFacts, PrincipalKind, RequestContext
@@ -30,6 +29,7 @@ from gateway.authz.ownership import ObjectOwnership
 from gateway.authz.policy import Policy
 from gateway.authz.public import is_public
 from gateway.authz.public_access import PublicAccessBlock
+from gateway.scopes import ADMIN, grants
 
 __all__ = ["ANONYMOUS_INITIATOR", "AccessRequest", "Decision", "Owner", "Reason", "decide"]
 
