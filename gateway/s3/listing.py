@@ -166,10 +166,11 @@ async def list_objects_v2(ctx: Context) -> Result:
     start_after = ctx.query.get("start-after") or None
     marker = start_after
     if token is not None:
+        # As AWS: once a token is present it alone says where the page starts; minio-py
+        # sends start-after (holding the token's text) beside it on every page.
         if not token:
             raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
-        from_token = decode_token(token)
-        marker = from_token if marker is None else max(marker, from_token, key=str.encode)
+        marker = decode_token(token)
     page = await _page(ctx, marker, limit)
     owner = ctx.query.get("fetch-owner", "").lower() == "true"
     doc = XmlWriter("ListBucketResult")
