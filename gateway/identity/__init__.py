@@ -1,4 +1,5 @@
-"""The identity store: access keys now; users, OAuth clients and refresh tokens next."""
+"""The gateway's state store (access keys, users, OAuth clients, sessions, signing keys,
+throttle) on SQLite or PostgreSQL. See README.md in this directory."""
 
 from gateway.identity.crypto import (
     DecryptionError,
@@ -9,17 +10,21 @@ from gateway.identity.crypto import (
     load_or_create_master_key,
     verify_password,
 )
+from gateway.identity.db import Database, IntegrityError, PoolOptions
 from gateway.identity.models import AccessKey
 from gateway.identity.schema import SchemaError
 from gateway.identity.store import DuplicateKeyError, IdentityStore
 
 __all__ = [
     "AccessKey",
+    "Database",
     "DecryptionError",
     "DuplicateKeyError",
     "IdentityStore",
+    "IntegrityError",
     "Keyring",
     "MasterKeyError",
+    "PoolOptions",
     "SchemaError",
     "SecretBox",
     "hash_password",

@@ -9,20 +9,16 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from gateway.identity import keys
 from gateway.identity.columns import as_str, as_time, json_strs, new_id
-from gateway.identity.crypto import hash_password, verify_password
+from gateway.identity.crypto import Keyring, hash_password, verify_password
+from gateway.identity.db import Database, Tx
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
-
-if TYPE_CHECKING:
-    from gateway.identity.store import IdentityStore
 
 __all__ = [
     "CLIENT_ID_PREFIX",
@@ -87,20 +83,22 @@ def _dummy_hash() -> str:
 class ClientStore:
     """OAuth clients; reached as ``IdentityStore.clients``."""
 
-    def __init__(self, db: IdentityStore) -> None:
+    def __init__(self, db: Database, keyring: Keyring) -> None:
         self._db = db
 
-    def get(self, client_id: str) -> OAuthClient | None:
-        row = self._db.read_one(f"SELECT {_COLUMNS} FROM oauth_clients WHERE id = ?", (client_id,))
+    async def get(self, client_id: str) -> OAuthClient | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM oauth_clients WHERE id = ?", (client_id,)
+        )
         return None if row is None else _from_row(row)
 
-    def list_page(
+    async def list_page(
         self, *, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[OAuthClient], str | None]:
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
         after = "" if cursor is None else decode_cursor(cursor)
-        rows = self._db.read_all(
+        rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM oauth_clients WHERE id > ? ORDER BY id LIMIT ?",
             (after, limit + 1),
         )
@@ -111,7 +109,7 @@ class ClientStore:
 
     async def authenticate(self, client_id: str, secret: str) -> OAuthClient | None:
         """The client if ``secret`` is its secret. Unknown ids cost one scrypt too."""
-        row = self._db.read_one(
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS}, secret_hash FROM oauth_clients WHERE id = ?", (client_id,)
         )
         encoded = _dummy_hash() if row is None else as_str(row[-1])
@@ -135,8 +133,8 @@ class ClientStore:
         client_id = new_id(CLIENT_ID_PREFIX)
         when = to_micros(now or utcnow())
 
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def insert(tx: Tx) -> None:
+            await tx.execute(
                 "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -149,15 +147,13 @@ class ClientStore:
                 ),
             )
 
-        await self._db.write(insert)
-        client = self.get(client_id)
+        await self._db.transaction(insert)
+        client = await self.get(client_id)
         assert client is not None
         return client, secret
 
     async def delete(self, client_id: str) -> bool:
-        def remove(conn: sqlite3.Connection) -> bool:
-            return (
-                conn.execute("DELETE FROM oauth_clients WHERE id = ?", (client_id,)).rowcount == 1
-            )
+        async def remove(tx: Tx) -> bool:
+            return await tx.execute("DELETE FROM oauth_clients WHERE id = ?", (client_id,)) == 1
 
-        return await self._db.write(remove)
+        return await self._db.transaction(remove)

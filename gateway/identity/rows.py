@@ -1,15 +1,15 @@
-"""Conversions between SQLite rows and models, shared SQL, and the opaque list cursor."""
+"""Conversions between database rows and models, shared SQL, and the opaque list cursor."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from gateway.identity.crypto import Keyring
+from gateway.identity.db import Tx
 from gateway.identity.models import AccessKey, from_micros, to_micros
 
 __all__ = [
@@ -46,6 +46,8 @@ def _as_int(value: object) -> int:
 
 
 def as_bytes(value: object) -> bytes:
+    if isinstance(value, memoryview):
+        return value.tobytes()
     if not isinstance(value, bytes):
         raise TypeError(f"expected a BLOB column, got {type(value).__name__}")
     return value
@@ -90,12 +92,12 @@ def decode_cursor(cursor: str) -> str:
     return text[len(_CURSOR_PREFIX) :]
 
 
-def insert_secret(
-    conn: sqlite3.Connection, keyring: Keyring, key_id: str, secret: str, created: datetime
+async def insert_secret(
+    tx: Tx, keyring: Keyring, key_id: str, secret: str, created: datetime
 ) -> None:
     """Store ``secret`` as the current secret of ``key_id``: sealed for SigV4, and its
     keyed hash for Bearer lookups. A secret already used by any key is an IntegrityError."""
-    conn.execute(
+    await tx.execute(
         "INSERT INTO access_key_secrets (lookup_hash, key_id, secret_enc, created_at,"
         " valid_until) VALUES (?, ?, ?, ?, NULL)",
         (

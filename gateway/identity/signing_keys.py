@@ -8,9 +8,9 @@
 - A key past ``serve_until`` is neither published nor accepted; :meth:`prune` deletes such
   rows and :meth:`remove` deletes a key at once (a compromised key).
 
-Validity is read from SQLite on every call (one indexed SELECT), so a rotation or removal
-by the CLI applies to every worker's next request. Only parsed key objects are cached, by
-``kid``: a kid's key material never changes.
+Validity is read from the database on every call (one indexed SELECT), so a rotation or
+removal by the CLI applies to every worker's (and every host's) next request. Only parsed
+key objects are cached, by ``kid``: a kid's key material never changes.
 """
 
 from __future__ import annotations
@@ -18,21 +18,19 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.identity.columns import as_int, as_opt_time, as_str, as_time
+from gateway.identity.crypto import Keyring
+from gateway.identity.db import Database, IntegrityError, Tx
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import as_bytes
-
-if TYPE_CHECKING:
-    from gateway.identity.store import IdentityStore
 
 __all__ = ["RSA_KEY_BITS", "SigningKey", "SigningKeyStore"]
 
@@ -74,16 +72,17 @@ def _generate() -> tuple[str, str, str]:
 class SigningKeyStore:
     """JWT signing keys; reached as ``IdentityStore.signing_keys``."""
 
-    def __init__(self, db: IdentityStore) -> None:
+    def __init__(self, db: Database, keyring: Keyring) -> None:
         self._db = db
+        self._keyring = keyring
         self._private: dict[str, rsa.RSAPrivateKey] = {}
         self._public: dict[str, rsa.RSAPublicKey] = {}
 
     # --- reads ------------------------------------------------------------------------
 
-    def active(self) -> tuple[str, rsa.RSAPrivateKey] | None:
+    async def active(self) -> tuple[str, rsa.RSAPrivateKey] | None:
         """The kid and private key that sign new tokens."""
-        row = self._db.read_one(
+        row = await self._db.fetch_one(
             "SELECT kid, private_enc FROM signing_keys WHERE algorithm = ? AND retired_at IS NULL",
             (_ALG,),
         )
@@ -92,16 +91,16 @@ class SigningKeyStore:
         kid = as_str(row[0])
         key = self._private.get(kid)
         if key is None:
-            pem = self._db.keyring.box.open(as_bytes(row[1]), aad=_aad(kid))
+            pem = self._keyring.box.open(as_bytes(row[1]), aad=_aad(kid))
             loaded = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
             if not isinstance(loaded, rsa.RSAPrivateKey):
                 raise TypeError("signing key is not RSA")
             key = self._private[kid] = loaded
         return kid, key
 
-    def public_key(self, kid: str, now: datetime) -> rsa.RSAPublicKey | None:
+    async def public_key(self, kid: str, now: datetime) -> rsa.RSAPublicKey | None:
         """The verification key for ``kid`` if it is ours and still valid at ``now``."""
-        row = self._db.read_one(
+        row = await self._db.fetch_one(
             "SELECT public_jwk FROM signing_keys WHERE kid = ? AND algorithm = ?"
             " AND (retired_at IS NULL OR serve_until > ?)",
             (kid, _ALG, to_micros(now)),
@@ -116,8 +115,8 @@ class SigningKeyStore:
             key = self._public[kid] = loaded
         return key
 
-    def all(self) -> list[SigningKey]:
-        rows = self._db.read_all(
+    async def all(self) -> list[SigningKey]:
+        rows = await self._db.fetch_all(
             "SELECT kid, created_at, retired_at, serve_until, public_jwk FROM signing_keys"
             " ORDER BY created_at, kid",
             (),
@@ -133,11 +132,11 @@ class SigningKeyStore:
             for r in rows
         ]
 
-    def jwks(self, now: datetime) -> list[dict[str, Any]]:
+    async def jwks(self, now: datetime) -> list[dict[str, Any]]:
         """Public JWKs of the active key and of retired keys still in their overlap."""
         return [
             k.public_jwk
-            for k in self.all()
+            for k in await self.all()
             if k.retired_at is None or (k.serve_until is not None and k.serve_until > now)
         ]
 
@@ -146,22 +145,29 @@ class SigningKeyStore:
     async def ensure_active(self, *, now: datetime | None = None) -> str:
         """The active kid, generating the first key if there is none. Racing workers
         each generate a key, but only one is inserted."""
-        current = self.active()
+        current = await self.active()
         if current is not None:
             return current[0]
         kid, pem, jwk = await asyncio.to_thread(_generate)
         when = to_micros(now or utcnow())
 
-        def insert(conn: sqlite3.Connection) -> str:
-            row = conn.execute(
+        async def insert(tx: Tx) -> str:
+            row = await tx.fetch_one(
                 "SELECT kid FROM signing_keys WHERE algorithm = ? AND retired_at IS NULL", (_ALG,)
-            ).fetchone()
+            )
             if row is not None:
                 return as_str(row[0])
-            self._insert(conn, kid, pem, jwk, when)
+            await self._insert(tx, kid, pem, jwk, when)
             return kid
 
-        return await self._db.write(insert)
+        try:
+            return await self._db.transaction(insert)
+        except IntegrityError:
+            # Another host inserted its first key between our read and our write.
+            current = await self.active()
+            if current is None:
+                raise
+            return current[0]
 
     async def rotate(self, *, overlap: timedelta, now: datetime | None = None) -> str:
         """Add a new active key; the previous one is served for ``overlap`` more."""
@@ -171,46 +177,46 @@ class SigningKeyStore:
         moment = now or utcnow()
         when = to_micros(moment)
 
-        def swap(conn: sqlite3.Connection) -> str:
-            conn.execute(
+        async def swap(tx: Tx) -> str:
+            await tx.execute(
                 "UPDATE signing_keys SET retired_at = ?, serve_until = ?"
                 " WHERE algorithm = ? AND retired_at IS NULL",
                 (when, to_micros(moment + overlap), _ALG),
             )
-            self._insert(conn, kid, pem, jwk, when)
+            await self._insert(tx, kid, pem, jwk, when)
             return kid
 
-        return await self._db.write(swap)
+        return await self._db.transaction(swap)
 
     async def prune(self, *, now: datetime | None = None) -> list[str]:
         """Delete retired keys whose overlap has ended; return their kids."""
         when = to_micros(now or utcnow())
 
-        def delete(conn: sqlite3.Connection) -> list[str]:
-            rows = conn.execute(
+        async def delete(tx: Tx) -> list[str]:
+            rows = await tx.fetch_all(
                 "DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND serve_until <= ?"
                 " RETURNING kid",
                 (when,),
-            ).fetchall()
+            )
             return sorted(as_str(r[0]) for r in rows)
 
-        return await self._db.write(delete)
+        return await self._db.transaction(delete)
 
     async def remove(self, kid: str) -> bool:
         """Delete a retired key now: tokens it signed stop verifying. The active key
         cannot be removed (rotate first)."""
 
-        def delete(conn: sqlite3.Connection) -> bool:
-            cur = conn.execute(
+        async def delete(tx: Tx) -> bool:
+            changed = await tx.execute(
                 "DELETE FROM signing_keys WHERE kid = ? AND retired_at IS NOT NULL", (kid,)
             )
-            return cur.rowcount == 1
+            return changed == 1
 
-        return await self._db.write(delete)
+        return await self._db.transaction(delete)
 
-    def _insert(self, conn: sqlite3.Connection, kid: str, pem: str, jwk: str, when: int) -> None:
-        conn.execute(
+    async def _insert(self, tx: Tx, kid: str, pem: str, jwk: str, when: int) -> None:
+        await tx.execute(
             "INSERT INTO signing_keys (kid, algorithm, private_enc, public_jwk, created_at,"
             " retired_at, serve_until) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-            (kid, _ALG, self._db.keyring.box.seal(pem, aad=_aad(kid)), jwk, as_int(when)),
+            (kid, _ALG, self._keyring.box.seal(pem, aad=_aad(kid)), jwk, as_int(when)),
         )

@@ -1,30 +1,46 @@
-"""Password-grant brute-force throttle, kept in SQLite so every worker process shares it.
+"""Password-grant brute-force throttle, in the state store so every worker process (and,
+on PostgreSQL, every gateway host) shares it.
 
 A *bucket* is a string such as ``user:alice`` or ``ip:192.0.2.7``. Each failed login
 counts against its buckets; from the ``threshold``-th failure on, the bucket is blocked
 for ``base_delay * 2 ** (failures - threshold)`` seconds, at most ``max_delay``. A bucket
-whose last failure is older than ``max_delay`` starts again from zero. A successful login
-clears the username bucket only (clearing the address bucket would let an attacker with
-one valid account reset their counter while guessing other accounts' passwords).
+whose last failure is older than ``max_delay`` starts again from zero.
+
+An attempt is **reserved before the password is checked** (:meth:`ThrottleStore.reserve`,
+one transaction that checks the block and counts the attempt as a failure), so parallel
+guesses cannot all pass the check before any of them is counted: at most ``threshold``
+attempts per bucket are ever being evaluated, however many arrive at once, on however
+many workers or hosts. A successful login then settles its reservation
+(:meth:`ThrottleStore.succeeded`): the username bucket is cleared, and the attempt is
+refunded on the others (the address bucket). Clearing the address bucket would let an
+attacker with one valid account reset their counter while guessing other accounts'
+passwords; refunding only their own successful attempt does not.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from gateway.identity.columns import as_int
+from gateway.identity.crypto import Keyring
+from gateway.identity.db import Database, Tx
 from gateway.identity.models import to_micros, utcnow
-
-if TYPE_CHECKING:
-    from gateway.identity.store import IdentityStore
 
 __all__ = ["ThrottlePolicy", "ThrottleStore"]
 
 _US = 1_000_000
+_ENSURE_ROW = (
+    "INSERT INTO auth_throttle (bucket, failures, last_failure_at, blocked_until)"
+    " VALUES (?, 0, 0, 0) ON CONFLICT (bucket) DO NOTHING"
+)
+_UPSERT = (
+    "INSERT INTO auth_throttle (bucket, failures, last_failure_at, blocked_until)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (bucket) DO UPDATE SET"
+    " failures = excluded.failures, last_failure_at = excluded.last_failure_at,"
+    " blocked_until = excluded.blocked_until"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,71 +55,138 @@ class ThrottlePolicy:
             return 0.0
         return float(min(self.base_delay * 2 ** min(failures - self.threshold, 40), self.max_delay))
 
+    def blocked_until(self, failures: int, at_us: int) -> int:
+        """When a bucket whose ``failures``-th failure happened at ``at_us`` unblocks
+        (0: it is not blocked at all, whatever the clocks of concurrent callers say)."""
+        delay = self.delay(failures)
+        return at_us + int(delay * _US) if delay > 0 else 0
+
+    @property
+    def window_us(self) -> int:
+        return int(self.max_delay * _US)
+
+
+async def _locked(tx: Tx, bucket: str) -> tuple[int, int, int]:
+    """(failures, last_failure_at, blocked_until) of ``bucket``, row-locked until commit
+    (created empty first, so there is a row to lock)."""
+    await tx.execute(_ENSURE_ROW, (bucket,))
+    row = await tx.fetch_one(
+        "SELECT failures, last_failure_at, blocked_until FROM auth_throttle"
+        f" WHERE bucket = ?{tx.for_update}",
+        (bucket,),
+    )
+    if row is None:  # pruned between the two statements: as good as empty
+        return 0, 0, 0
+    return as_int(row[0]), as_int(row[1]), as_int(row[2])
+
 
 class ThrottleStore:
-    """Throttle buckets; reached as ``IdentityStore.throttle``."""
+    """Throttle buckets; reached as ``IdentityStore.throttle``.
 
-    def __init__(self, db: IdentityStore) -> None:
+    Writes run ``read_committed`` with row locks taken in bucket order: concurrent
+    attempts on one bucket queue for its row instead of failing and retrying.
+    """
+
+    def __init__(self, db: Database, keyring: Keyring) -> None:
         self._db = db
 
-    def retry_after(self, buckets: Sequence[str], *, now: datetime | None = None) -> float:
+    async def retry_after(self, buckets: Sequence[str], *, now: datetime | None = None) -> float:
         """Seconds until every bucket in ``buckets`` is unblocked (0: go ahead)."""
         if not buckets:
             return 0.0
         when = to_micros(now or utcnow())
         marks = ", ".join("?" for _ in buckets)
-        row = self._db.read_one(
+        row = await self._db.fetch_one(
             f"SELECT MAX(blocked_until) FROM auth_throttle WHERE bucket IN ({marks})",
             tuple(buckets),
         )
         until = 0 if row is None or row[0] is None else as_int(row[0])
         return max(0.0, (until - when) / _US)
 
+    async def reserve(
+        self, buckets: Sequence[str], policy: ThrottlePolicy, *, now: datetime | None = None
+    ) -> float:
+        """Before checking a password: ``0.0`` when no bucket is blocked, the attempt then
+        being counted as a failure of each bucket (settle a success with
+        :meth:`succeeded`); otherwise the seconds until the longest block ends, and nothing
+        is counted."""
+        when = to_micros(now or utcnow())
+        ordered = sorted(set(buckets))
+
+        async def take(tx: Tx) -> float:
+            state = {bucket: await _locked(tx, bucket) for bucket in ordered}
+            blocked_until = max((s[2] for s in state.values()), default=0)
+            if blocked_until > when:
+                return (blocked_until - when) / _US
+            for bucket, (failures, last, _until) in state.items():
+                count = failures + 1 if when - last <= policy.window_us else 1
+                await tx.execute(_UPSERT, (bucket, count, when, policy.blocked_until(count, when)))
+            return 0.0
+
+        return await self._db.transaction(take, isolation="read_committed")
+
+    async def succeeded(
+        self,
+        buckets: Sequence[str],
+        policy: ThrottlePolicy,
+        *,
+        clear: Collection[str],
+        now: datetime | None = None,
+    ) -> None:
+        """Settle a reservation whose password was right: the buckets in ``clear`` (the
+        username's) are forgotten, the others get the reserved attempt back."""
+        ordered = sorted(set(buckets))
+
+        async def settle(tx: Tx) -> None:
+            for bucket in ordered:
+                if bucket in clear:
+                    await tx.execute("DELETE FROM auth_throttle WHERE bucket = ?", (bucket,))
+                    continue
+                failures, last, until = await _locked(tx, bucket)
+                if failures == 0:
+                    continue
+                count = failures - 1
+                await tx.execute(
+                    _UPSERT, (bucket, count, last, min(until, policy.blocked_until(count, last)))
+                )
+
+        await self._db.transaction(settle, isolation="read_committed")
+
     async def record_failure(
         self, buckets: Sequence[str], policy: ThrottlePolicy, *, now: datetime | None = None
     ) -> float:
-        """Count one failure against each bucket; return the longest block now in force."""
+        """Count one failure against each bucket (without a reservation); return the
+        longest block now in force."""
         when = to_micros(now or utcnow())
-        window = int(policy.max_delay * _US)
+        ordered = sorted(set(buckets))
 
-        def count(conn: sqlite3.Connection) -> float:
+        async def count(tx: Tx) -> float:
             longest = 0
-            for bucket in buckets:
-                row = conn.execute(
-                    "SELECT failures, last_failure_at FROM auth_throttle WHERE bucket = ?",
-                    (bucket,),
-                ).fetchone()
-                failures = 1
-                if row is not None and when - as_int(row[1]) <= window:
-                    failures = as_int(row[0]) + 1
-                blocked_until = when + int(policy.delay(failures) * _US)
-                conn.execute(
-                    "INSERT INTO auth_throttle (bucket, failures, last_failure_at, blocked_until)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (bucket) DO UPDATE SET"
-                    " failures = excluded.failures, last_failure_at = excluded.last_failure_at,"
-                    " blocked_until = excluded.blocked_until",
-                    (bucket, failures, when, blocked_until),
-                )
+            for bucket in ordered:
+                failures, last, _until = await _locked(tx, bucket)
+                total = failures + 1 if when - last <= policy.window_us else 1
+                blocked_until = policy.blocked_until(total, when)
+                await tx.execute(_UPSERT, (bucket, total, when, blocked_until))
                 longest = max(longest, blocked_until - when)
             return longest / _US
 
-        return await self._db.write(count)
+        return await self._db.transaction(count, isolation="read_committed")
 
     async def clear(self, bucket: str) -> None:
-        def delete(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM auth_throttle WHERE bucket = ?", (bucket,))
+        async def delete(tx: Tx) -> None:
+            await tx.execute("DELETE FROM auth_throttle WHERE bucket = ?", (bucket,))
 
-        await self._db.write(delete)
+        await self._db.transaction(delete, isolation="read_committed")
 
     async def prune(self, policy: ThrottlePolicy, *, now: datetime | None = None) -> None:
         """Forget buckets whose last failure is older than the window and not blocked."""
         when = to_micros(now or utcnow())
-        cutoff = when - int(policy.max_delay * _US)
+        cutoff = when - policy.window_us
 
-        def delete(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def delete(tx: Tx) -> None:
+            await tx.execute(
                 "DELETE FROM auth_throttle WHERE last_failure_at < ? AND blocked_until <= ?",
                 (cutoff, when),
             )
 
-        await self._db.write(delete)
+        await self._db.transaction(delete, isolation="read_committed")

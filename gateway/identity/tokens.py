@@ -13,18 +13,16 @@
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
+from gateway.identity.crypto import Keyring
+from gateway.identity.db import Database, Tx
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import json_list
-
-if TYPE_CHECKING:
-    from gateway.identity.store import IdentityStore
 
 __all__ = ["REFRESH_PREFIX", "RefreshResult", "RefreshToken", "Session", "SessionStore"]
 
@@ -90,36 +88,37 @@ def new_refresh_token() -> str:
 class SessionStore:
     """Sessions and tokens; reached as ``IdentityStore.sessions``."""
 
-    def __init__(self, db: IdentityStore) -> None:
+    def __init__(self, db: Database, keyring: Keyring) -> None:
         self._db = db
+        self._keyring = keyring
 
     # --- reads ------------------------------------------------------------------------
 
-    def get(self, session_id: str) -> Session | None:
-        row = self._db.read_one(
+    async def get(self, session_id: str) -> Session | None:
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM oauth_sessions WHERE id = ?", (session_id,)
         )
         return None if row is None else _from_row(row)
 
-    def find_refresh(self, token: str) -> RefreshToken | None:
+    async def find_refresh(self, token: str) -> RefreshToken | None:
         if not token.startswith(REFRESH_PREFIX):
             return None
-        row = self._db.read_one(
+        row = await self._db.fetch_one(
             f"SELECT {_S_COLUMNS}, t.created_at, t.used_at FROM refresh_tokens AS t"
             " JOIN oauth_sessions AS s ON s.id = t.session_id WHERE t.lookup_hash = ?",
-            (self._db.keyring.lookup_hash(token),),
+            (self._keyring.lookup_hash(token),),
         )
         if row is None:
             return None
         return RefreshToken(_from_row(row), as_time(row[8]), as_opt_time(row[9]))
 
-    def user_token_scopes(
+    async def user_token_scopes(
         self, session_id: str, user_id: str, client_id: str, jti: str
     ) -> tuple[frozenset[str], frozenset[str]] | None:
         """For a user's access token: the user's and the client's current scopes, or
         ``None`` when the session is revoked or gone, the user disabled or deleted, the
         client deleted, or the token itself revoked. One statement, all indexed."""
-        row = self._db.read_one(
+        row = await self._db.fetch_one(
             "SELECT u.scopes, c.scopes FROM oauth_sessions AS s"
             " JOIN users AS u ON u.id = s.user_id"
             " JOIN oauth_clients AS c ON c.id = s.client_id"
@@ -132,9 +131,9 @@ class SessionStore:
             return None
         return frozenset(json_strs(row[0])), frozenset(json_strs(row[1]))
 
-    def client_token_scopes(self, client_id: str, jti: str) -> frozenset[str] | None:
+    async def client_token_scopes(self, client_id: str, jti: str) -> frozenset[str] | None:
         """For a client-credentials token: the client's current scopes, or ``None``."""
-        row = self._db.read_one(
+        row = await self._db.fetch_one(
             "SELECT scopes FROM oauth_clients WHERE id = ?"
             " AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?)",
             (client_id, jti),
@@ -157,10 +156,10 @@ class SessionStore:
         when = to_micros(now or utcnow())
         session_id = new_id(SESSION_PREFIX)
         token = new_refresh_token() if with_refresh else None
-        lookup = None if token is None else self._db.keyring.lookup_hash(token)
+        lookup = None if token is None else self._keyring.lookup_hash(token)
 
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.execute(
+        async def insert(tx: Tx) -> None:
+            await tx.execute(
                 f"INSERT INTO oauth_sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)",
                 (
                     session_id,
@@ -172,14 +171,14 @@ class SessionStore:
                 ),
             )
             if lookup is not None:
-                conn.execute(
+                await tx.execute(
                     "INSERT INTO refresh_tokens (lookup_hash, session_id, created_at, used_at)"
                     " VALUES (?, ?, ?, NULL)",
                     (lookup, session_id, when),
                 )
 
-        await self._db.write(insert)
-        session = self.get(session_id)
+        await self._db.transaction(insert)
+        session = await self.get(session_id)
         assert session is not None
         return session, token
 
@@ -195,16 +194,16 @@ class SessionStore:
         if not token.startswith(REFRESH_PREFIX):
             return RefreshResult("unknown")
         when = to_micros(now or utcnow())
-        lookup = self._db.keyring.lookup_hash(token)
+        lookup = self._keyring.lookup_hash(token)
         successor = new_refresh_token()
 
-        def spend(conn: sqlite3.Connection) -> RefreshResult:
-            row = conn.execute(
+        async def spend(tx: Tx) -> RefreshResult:
+            row = await tx.fetch_one(
                 f"SELECT {_S_COLUMNS}, t.used_at, u.disabled_at FROM refresh_tokens AS t"
                 " JOIN oauth_sessions AS s ON s.id = t.session_id"
                 " JOIN users AS u ON u.id = s.user_id WHERE t.lookup_hash = ?",
                 (lookup,),
-            ).fetchone()
+            )
             if row is None:
                 return RefreshResult("unknown")
             session = _from_row(row)
@@ -213,58 +212,57 @@ class SessionStore:
             if session.revoked_at is not None:
                 return RefreshResult("revoked", session)
             if row[8] is not None:
-                _revoke(conn, session.id, when, "refresh_token_reused")
+                await _revoke(tx, session.id, when, "refresh_token_reused")
                 return RefreshResult("reused", session)
             if to_micros(session.expires_at) <= when:
                 return RefreshResult("expired", session)
             if row[9] is not None:
                 return RefreshResult("user", session)
-            conn.execute(
+            await tx.execute(
                 "UPDATE refresh_tokens SET used_at = ? WHERE lookup_hash = ?", (when, lookup)
             )
-            conn.execute(
+            await tx.execute(
                 "INSERT INTO refresh_tokens (lookup_hash, session_id, created_at, used_at)"
                 " VALUES (?, ?, ?, NULL)",
-                (self._db.keyring.lookup_hash(successor), session.id, when),
+                (self._keyring.lookup_hash(successor), session.id, when),
             )
             return RefreshResult("ok", session, successor)
 
-        return await self._db.write(spend)
+        return await self._db.transaction(spend)
 
     async def revoke(
         self, session_id: str, *, reason: str = "revoked", now: datetime | None = None
     ) -> bool:
         """Revoke a session: its refresh tokens and access tokens stop at once."""
         when = to_micros(now or utcnow())
-        return await self._db.write(lambda conn: _revoke(conn, session_id, when, reason))
+        return await self._db.transaction(lambda tx: _revoke(tx, session_id, when, reason))
 
     async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
-        def insert(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)",
+        async def insert(tx: Tx) -> None:
+            await tx.execute(
+                "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)"
+                " ON CONFLICT (jti) DO NOTHING",
                 (jti, to_micros(expires_at)),
             )
 
-        await self._db.write(insert)
+        await self._db.transaction(insert)
 
     async def prune(self, *, now: datetime | None = None) -> int:
         """Delete sessions past their cap (with their tokens) and expired revocations."""
         when = to_micros(now or utcnow())
 
-        def delete(conn: sqlite3.Connection) -> int:
-            gone = conn.execute(
-                "DELETE FROM oauth_sessions WHERE expires_at <= ?", (when,)
-            ).rowcount
-            conn.execute("DELETE FROM revoked_access_tokens WHERE expires_at <= ?", (when,))
+        async def delete(tx: Tx) -> int:
+            gone = await tx.execute("DELETE FROM oauth_sessions WHERE expires_at <= ?", (when,))
+            await tx.execute("DELETE FROM revoked_access_tokens WHERE expires_at <= ?", (when,))
             return gone
 
-        return await self._db.write(delete)
+        return await self._db.transaction(delete)
 
 
-def _revoke(conn: sqlite3.Connection, session_id: str, when_us: int, reason: str) -> bool:
-    cur = conn.execute(
+async def _revoke(tx: Tx, session_id: str, when_us: int, reason: str) -> bool:
+    changed = await tx.execute(
         "UPDATE oauth_sessions SET revoked_at = ?, revoked_reason = ?"
         " WHERE id = ? AND revoked_at IS NULL",
         (when_us, reason, session_id),
     )
-    return cur.rowcount == 1
+    return changed == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+from gateway.identity.db import Tx
 
 __all__ = ["UsageBatch", "write_usage"]
 
@@ -32,10 +32,10 @@ class UsageBatch:
         return len(self._pending)
 
 
-def write_usage(conn: sqlite3.Connection, batch: dict[str, int]) -> None:
+async def write_usage(tx: Tx, batch: dict[str, int]) -> None:
     """Apply ``batch``; ``last_used_at`` only moves forward (several workers write it)."""
-    conn.executemany(
-        "UPDATE access_keys SET last_used_at = ?1"
-        " WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
-        [(when_us, key_id) for key_id, when_us in batch.items()],
+    await tx.executemany(
+        "UPDATE access_keys SET last_used_at = ?"
+        " WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+        [(when_us, key_id, when_us) for key_id, when_us in sorted(batch.items())],
     )

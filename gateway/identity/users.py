@@ -1,7 +1,7 @@
 """OAuth users: username, scrypt password hash, scopes, disabled flag.
 
-Reads are synchronous (one indexed SELECT); writes and password checks are ``async``:
-scrypt (~50 ms of CPU) runs in a worker thread, never on the event loop. An unknown
+Reads are one indexed SELECT; scrypt (~50 ms of CPU) runs in a worker thread, never on the
+event loop and never inside a transaction. An unknown
 username is checked against a dummy hash, so its answer takes as long as a wrong password.
 Disabling a user, deleting it or changing its password revokes every session (refresh
 family) at once; the token verifier also reads the user row on each request.
@@ -13,20 +13,16 @@ import asyncio
 import functools
 import json
 import re
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from gateway.identity import keys
 from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
-from gateway.identity.crypto import hash_password, verify_password
+from gateway.identity.crypto import Keyring, hash_password, verify_password
+from gateway.identity.db import Database, Dialect, IntegrityError, Tx
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
-
-if TYPE_CHECKING:
-    from gateway.identity.store import IdentityStore
 
 __all__ = ["USER_ID_PREFIX", "DuplicateUserError", "User", "UserStore", "validate_password"]
 
@@ -36,6 +32,12 @@ _MIN_PASSWORD = 8
 _MAX_PASSWORD = 1024
 _COLUMNS = "id, username, scopes, created_at, updated_at, disabled_at"
 _MAX_PAGE = 1000
+# Usernames compare case-insensitively (SQLite: the column's NOCASE collation;
+# PostgreSQL: a unique index on lower(username)).
+_BY_NAME: dict[Dialect, str] = {
+    "sqlite": "username = ?",
+    "postgresql": "lower(username) = lower(?)",
+}
 
 
 class DuplicateUserError(ValueError):
@@ -86,15 +88,15 @@ def _dummy_hash() -> str:
     return hash_password("nfyio-gateway dummy password for timing equalisation")
 
 
-def revoke_user_sessions(conn: sqlite3.Connection, user_id: str, when_us: int, reason: str) -> None:
-    conn.execute(
+async def revoke_user_sessions(tx: Tx, user_id: str, when_us: int, reason: str) -> None:
+    await tx.execute(
         "UPDATE oauth_sessions SET revoked_at = ?, revoked_reason = ?"
         " WHERE user_id = ? AND revoked_at IS NULL",
         (when_us, reason, user_id),
     )
 
 
-def revoke_owned_keys(conn: sqlite3.Connection, owner: str, when_us: int) -> int:
+async def revoke_owned_keys(tx: Tx, owner: str, when_us: int) -> int:
     """Revoke every access key ``owner`` minted, and the keys those keys minted in turn.
 
     A disabled or deleted user must not keep access through keys made with their token.
@@ -104,39 +106,40 @@ def revoke_owned_keys(conn: sqlite3.Connection, owner: str, when_us: int) -> int
         " SELECT id FROM access_keys WHERE owner = ?"
         " UNION SELECT k.id FROM access_keys k JOIN owned o ON k.owner = o.id)"
     )
-    ids = [row[0] for row in conn.execute(f"{owned} SELECT id FROM owned", (owner,))]
+    ids = [row[0] for row in await tx.fetch_all(f"{owned} SELECT id FROM owned", (owner,))]
     for key_id in ids:
-        conn.execute(
+        await tx.execute(
             "UPDATE access_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
             (when_us, key_id),
         )
-        conn.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
+        await tx.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
     return len(ids)
 
 
 class UserStore:
     """Users of the identity store; reached as ``IdentityStore.users``."""
 
-    def __init__(self, db: IdentityStore) -> None:
+    def __init__(self, db: Database, keyring: Keyring) -> None:
         self._db = db
+        self._by_name = f"SELECT {_COLUMNS}, password_hash FROM users WHERE {_BY_NAME[db.dialect]}"
 
     # --- reads ------------------------------------------------------------------------
 
-    def get(self, user_id: str) -> User | None:
-        row = self._db.read_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+    async def get(self, user_id: str) -> User | None:
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
         return None if row is None else _from_row(row)
 
-    def find(self, username: str) -> User | None:
-        row = self._db.read_one(f"SELECT {_COLUMNS} FROM users WHERE username = ?", (username,))
+    async def find(self, username: str) -> User | None:
+        row = await self._db.fetch_one(self._by_name, (username,))
         return None if row is None else _from_row(row)
 
-    def list_page(
+    async def list_page(
         self, *, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[User], str | None]:
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
         after = "" if cursor is None else decode_cursor(cursor)
-        rows = self._db.read_all(
+        rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
         )
         page = [_from_row(row) for row in rows]
@@ -147,9 +150,7 @@ class UserStore:
     async def authenticate(self, username: str, password: str) -> User | None:
         """The active user with this username and password, else ``None``. Unknown users
         cost one scrypt like known ones (no username enumeration by timing)."""
-        row = self._db.read_one(
-            f"SELECT {_COLUMNS}, password_hash FROM users WHERE username = ?", (username,)
-        )
+        row = await self._db.fetch_one(self._by_name, (username,))
         encoded = _dummy_hash() if row is None else as_str(row[-1])
         ok = await asyncio.to_thread(verify_password, password, encoded)
         if row is None or not ok:
@@ -169,18 +170,18 @@ class UserStore:
         when = to_micros(now or utcnow())
         user_id = new_id(USER_ID_PREFIX)
 
-        def insert(conn: sqlite3.Connection) -> None:
+        async def insert(tx: Tx) -> None:
             try:
-                conn.execute(
+                await tx.execute(
                     "INSERT INTO users (id, username, password_hash, scopes, created_at,"
                     " updated_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
                     (user_id, name, password_hash, json_list(sorted(clean_scopes)), when, when),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityError:
                 raise DuplicateUserError(f"the username {name!r} is taken") from None
 
-        await self._db.write(insert)
-        user = self.get(user_id)
+        await self._db.transaction(insert)
+        user = await self.get(user_id)
         assert user is not None
         return user
 
@@ -203,8 +204,8 @@ class UserStore:
             password_hash = await asyncio.to_thread(hash_password, password)
         when = to_micros(now or utcnow())
 
-        def apply(conn: sqlite3.Connection) -> bool:
-            row = conn.execute("SELECT disabled_at FROM users WHERE id = ?", (user_id,)).fetchone()
+        async def apply(tx: Tx) -> bool:
+            row = await tx.fetch_one("SELECT disabled_at FROM users WHERE id = ?", (user_id,))
             if row is None:
                 return False
             sets: dict[str, object] = {"updated_at": when}
@@ -212,30 +213,32 @@ class UserStore:
                 sets["scopes"] = json.dumps(sorted(clean_scopes), separators=(",", ":"))
             if password_hash is not None:
                 sets["password_hash"] = password_hash
-                revoke_user_sessions(conn, user_id, when, "password_changed")
+                await revoke_user_sessions(tx, user_id, when, "password_changed")
             if disabled is True and row[0] is None:
                 sets["disabled_at"] = when
-                revoke_user_sessions(conn, user_id, when, "user_disabled")
-                revoke_owned_keys(conn, user_id, when)
+                await revoke_user_sessions(tx, user_id, when, "user_disabled")
+                await revoke_owned_keys(tx, user_id, when)
             elif disabled is False:
                 sets["disabled_at"] = None
             assignments = ", ".join(f"{name} = ?" for name in sets)
-            conn.execute(f"UPDATE users SET {assignments} WHERE id = ?", (*sets.values(), user_id))
+            await tx.execute(
+                f"UPDATE users SET {assignments} WHERE id = ?", (*sets.values(), user_id)
+            )
             return True
 
-        if not await self._db.write(apply):
+        if not await self._db.transaction(apply):
             return None
-        return self.get(user_id)
+        return await self.get(user_id)
 
     async def delete(self, user_id: str, *, now: datetime | None = None) -> bool:
         """Delete a user with its sessions and refresh tokens (cascade); the access keys
         the user minted are revoked."""
         when = to_micros(now or utcnow())
 
-        def remove(conn: sqlite3.Connection) -> bool:
-            if conn.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount != 1:
+        async def remove(tx: Tx) -> bool:
+            if await tx.execute("DELETE FROM users WHERE id = ?", (user_id,)) != 1:
                 return False
-            revoke_owned_keys(conn, user_id, when)
+            await revoke_owned_keys(tx, user_id, when)
             return True
 
-        return await self._db.write(remove)
+        return await self._db.transaction(remove)

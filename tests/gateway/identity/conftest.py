@@ -1,12 +1,21 @@
+"""Every store test runs twice: on SQLite (the embedded default) and on PostgreSQL (a
+throwaway cluster, one fresh schema per test). Tests that are about one database only
+(SQLite's files, PostgreSQL's pool) ask for ``sqlite_store`` or use ``state_url``
+themselves."""
+
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gateway.identity.store import IdentityStore
+from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
+
+OpenStore = Callable[..., Awaitable[IdentityStore]]
 
 
 @pytest.fixture
@@ -19,8 +28,35 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def state_url(request: pytest.FixtureRequest) -> str | None:
+    """``None`` (SQLite in ``data_dir``) or the URL of an empty PostgreSQL schema."""
+    if request.param == "sqlite":
+        return None
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return await server.fresh_url()
+
+
 @pytest.fixture
-async def store(data_dir: Path, master_key: bytes) -> AsyncIterator[IdentityStore]:
+def open_store(data_dir: Path, master_key: bytes, state_url: str | None) -> OpenStore:
+    """Open another store on the same state: a second worker process, or a second host."""
+
+    async def opener(**kwargs: Any) -> IdentityStore:
+        key = kwargs.pop("master_key", master_key)
+        return await IdentityStore.open(data_dir, key, url=state_url, **kwargs)
+
+    return opener
+
+
+@pytest.fixture
+async def store(open_store: OpenStore) -> AsyncIterator[IdentityStore]:
+    s = await open_store()
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def sqlite_store(data_dir: Path, master_key: bytes) -> AsyncIterator[IdentityStore]:
     s = await IdentityStore.open(data_dir, master_key)
     yield s
     await s.close()

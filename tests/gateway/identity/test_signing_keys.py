@@ -3,7 +3,6 @@ overlap during which the JWKS serves both."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from gateway.identity.store import IdentityStore
@@ -12,10 +11,9 @@ from gateway.identity.store import IdentityStore
 async def test_first_key_is_created_once_and_sealed(store: IdentityStore) -> None:
     kid = await store.signing_keys.ensure_active()
     assert await store.signing_keys.ensure_active() == kid
-    conn = sqlite3.connect(store.path)
-    blob = conn.execute("SELECT private_enc FROM signing_keys").fetchone()[0]
-    conn.close()
-    assert b"PRIVATE KEY" not in blob
+    rows = await store.db.fetch_all("SELECT private_enc FROM signing_keys")
+    assert len(rows) == 1
+    assert b"PRIVATE KEY" not in bytes(rows[0][0])
 
 
 async def test_rotation_serves_old_key_during_overlap_only(store: IdentityStore) -> None:
@@ -23,15 +21,15 @@ async def test_rotation_serves_old_key_during_overlap_only(store: IdentityStore)
     old = await keys.ensure_active()
     now = datetime.now(UTC)
     new = await keys.rotate(overlap=timedelta(hours=1), now=now)
-    active = keys.active()
+    active = await keys.active()
     assert active is not None and active[0] == new
-    assert {k["kid"] for k in keys.jwks(now)} == {old, new}
-    assert keys.public_key(old, now + timedelta(minutes=59)) is not None
+    assert {k["kid"] for k in await keys.jwks(now)} == {old, new}
+    assert await keys.public_key(old, now + timedelta(minutes=59)) is not None
     after = now + timedelta(hours=1, seconds=1)
-    assert keys.public_key(old, after) is None
-    assert {k["kid"] for k in keys.jwks(after)} == {new}
+    assert await keys.public_key(old, after) is None
+    assert {k["kid"] for k in await keys.jwks(after)} == {new}
     assert await keys.prune(now=after) == [old]
-    assert [k.kid for k in keys.all()] == [new]
+    assert [k.kid for k in await keys.all()] == [new]
 
 
 async def test_remove_refuses_the_active_key(store: IdentityStore) -> None:
@@ -40,13 +38,13 @@ async def test_remove_refuses_the_active_key(store: IdentityStore) -> None:
     assert not await keys.remove(old)
     await keys.rotate(overlap=timedelta(hours=1))
     assert await keys.remove(old)
-    assert keys.public_key(old, datetime.now(UTC)) is None
+    assert await keys.public_key(old, datetime.now(UTC)) is None
 
 
 async def test_jwks_has_no_private_parts(store: IdentityStore) -> None:
     await store.signing_keys.ensure_active()
     await store.signing_keys.rotate(overlap=timedelta(hours=1))
-    jwks = store.signing_keys.jwks(datetime.now(UTC))
+    jwks = await store.signing_keys.jwks(datetime.now(UTC))
     assert len(jwks) == 2  # the active key and the one in its overlap
     for jwk in jwks:
         assert set(jwk) >= {"kty", "n", "e", "kid", "alg", "use"}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sqlite3
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from gateway.identity.crypto import DecryptionError, MasterKeyError
+from gateway.identity.db import Tx
 from gateway.identity.schema import SCHEMA_VERSION, SchemaError
 from gateway.identity.store import DuplicateKeyError, IdentityStore
+from tests.gateway.identity.conftest import OpenStore
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -37,13 +40,13 @@ async def test_create_returns_key_and_secret_once(store: IdentityStore) -> None:
     assert key.created_at == T0
     assert (key.expires_at, key.revoked_at, key.last_used_at) == (None, None, None)
     assert not key.is_root
-    assert store.get_key(key.id) == key
+    assert await store.get_key(key.id) == key
 
 
 async def test_get_unknown_key_is_none(store: IdentityStore) -> None:
-    assert store.get_key("ak_NOPE") is None
-    assert store.sigv4_secrets("ak_NOPE", T0) is None
-    assert store.find_by_secret("sk_nope", T0) is None
+    assert await store.get_key("ak_NOPE") is None
+    assert await store.sigv4_secrets("ak_NOPE", T0) is None
+    assert await store.find_by_secret("sk_nope", T0) is None
 
 
 @pytest.mark.parametrize(
@@ -82,7 +85,7 @@ async def test_explicit_id_and_secret_for_imported_credentials(store: IdentitySt
     )
     assert key.id == "AKIAIOSFODNN7EXAMPLE"
     assert secret == "wJalrXUtnFEMI/K7MDENG"
-    assert store.sigv4_secrets(key.id, datetime.now(UTC)) == (key, (secret,))
+    assert await store.sigv4_secrets(key.id, datetime.now(UTC)) == (key, (secret,))
     with pytest.raises(DuplicateKeyError):
         await store.create_key("again", ["read:objects"], key_id="AKIAIOSFODNN7EXAMPLE")
     with pytest.raises(DuplicateKeyError):
@@ -94,41 +97,41 @@ async def test_explicit_id_and_secret_for_imported_credentials(store: IdentitySt
 
 async def test_sigv4_and_bearer_lookup_of_active_key(store: IdentityStore) -> None:
     key, secret = await store.create_key("k", ["read:objects"], now=T0)
-    assert store.sigv4_secrets(key.id, T0) == (key, (secret,))
-    assert store.find_by_secret(secret, T0) == key
-    assert store.find_by_secret(secret + "x", T0) is None
-    assert store.find_by_secret(key.id, T0) is None
+    assert await store.sigv4_secrets(key.id, T0) == (key, (secret,))
+    assert await store.find_by_secret(secret, T0) == key
+    assert await store.find_by_secret(secret + "x", T0) is None
+    assert await store.find_by_secret(key.id, T0) is None
 
 
 async def test_expired_key_stops_authenticating_at_expiry(store: IdentityStore) -> None:
     key, secret = await store.create_key("k", ["read:objects"], expires_at=T0 + HOUR, now=T0)
     just_before = T0 + HOUR - timedelta(microseconds=1)
-    assert store.sigv4_secrets(key.id, just_before) is not None
-    assert store.find_by_secret(secret, just_before) == key
-    assert store.sigv4_secrets(key.id, T0 + HOUR) is None
-    assert store.find_by_secret(secret, T0 + HOUR) is None
-    assert store.get_key(key.id) == key  # still listed, with its expiry
+    assert await store.sigv4_secrets(key.id, just_before) is not None
+    assert await store.find_by_secret(secret, just_before) == key
+    assert await store.sigv4_secrets(key.id, T0 + HOUR) is None
+    assert await store.find_by_secret(secret, T0 + HOUR) is None
+    assert await store.get_key(key.id) == key  # still listed, with its expiry
 
 
 async def test_revoke_is_immediate_and_idempotent(store: IdentityStore) -> None:
     key, secret = await store.create_key("k", ["read:objects"], now=T0)
     assert await store.revoke_key(key.id, now=T0 + HOUR)
-    assert store.sigv4_secrets(key.id, T0 + HOUR) is None
-    assert store.find_by_secret(secret, T0 + HOUR) is None
-    revoked = store.get_key(key.id)
+    assert await store.sigv4_secrets(key.id, T0 + HOUR) is None
+    assert await store.find_by_secret(secret, T0 + HOUR) is None
+    revoked = await store.get_key(key.id)
     assert revoked is not None and revoked.revoked_at == T0 + HOUR
     assert not await store.revoke_key(key.id)
     assert not await store.revoke_key("ak_UNKNOWN")
     assert await store.rotate_key(key.id) is None
 
 
-async def test_revoked_key_keeps_no_secret_material(store: IdentityStore, data_dir: Path) -> None:
+async def test_revoked_key_keeps_no_secret_material(store: IdentityStore) -> None:
     key, _ = await store.create_key("k", ["read:objects"])
     await store.revoke_key(key.id)
-    count = raw(data_dir).execute(
+    count = await store.db.fetch_one(
         "SELECT count(*) FROM access_key_secrets WHERE key_id = ?", (key.id,)
     )
-    assert count.fetchone() == (0,)
+    assert count == (0,)
 
 
 # --- rotation ---------------------------------------------------------------------------------
@@ -140,9 +143,9 @@ async def test_rotate_without_grace_invalidates_old_secret_at_once(store: Identi
     assert rotated is not None
     same_key, new = rotated
     assert same_key.id == key.id and new != old
-    assert store.sigv4_secrets(key.id, T0) == (same_key, (new,))
-    assert store.find_by_secret(old, T0) is None
-    assert store.find_by_secret(new, T0) == same_key
+    assert await store.sigv4_secrets(key.id, T0) == (same_key, (new,))
+    assert await store.find_by_secret(old, T0) is None
+    assert await store.find_by_secret(new, T0) == same_key
 
 
 async def test_rotate_with_grace_keeps_old_secret_until_grace_ends(store: IdentityStore) -> None:
@@ -151,14 +154,14 @@ async def test_rotate_with_grace_keeps_old_secret_until_grace_ends(store: Identi
     assert rotated is not None
     _, new = rotated
     during = T0 + HOUR - timedelta(seconds=1)
-    result = store.sigv4_secrets(key.id, during)
+    result = await store.sigv4_secrets(key.id, during)
     assert result is not None and result[1] == (new, old)  # current first
-    assert store.find_by_secret(old, during) is not None
-    assert store.find_by_secret(new, during) is not None
-    result = store.sigv4_secrets(key.id, T0 + HOUR)
+    assert await store.find_by_secret(old, during) is not None
+    assert await store.find_by_secret(new, during) is not None
+    result = await store.sigv4_secrets(key.id, T0 + HOUR)
     assert result is not None and result[1] == (new,)
-    assert store.find_by_secret(old, T0 + HOUR) is None
-    assert store.find_by_secret(new, T0 + HOUR) is not None
+    assert await store.find_by_secret(old, T0 + HOUR) is None
+    assert await store.find_by_secret(new, T0 + HOUR) is not None
 
 
 async def test_second_rotation_drops_the_first_previous_secret(store: IdentityStore) -> None:
@@ -167,9 +170,9 @@ async def test_second_rotation_drops_the_first_previous_secret(store: IdentitySt
     r2 = await store.rotate_key(key.id, grace=HOUR, now=T0 + timedelta(minutes=1))
     assert r1 is not None and r2 is not None
     now = T0 + timedelta(minutes=2)
-    result = store.sigv4_secrets(key.id, now)
+    result = await store.sigv4_secrets(key.id, now)
     assert result is not None and result[1] == (r2[1], r1[1])
-    assert store.find_by_secret(first, now) is None
+    assert await store.find_by_secret(first, now) is None
 
 
 async def test_rotate_rejects_negative_grace_and_inactive_keys(store: IdentityStore) -> None:
@@ -189,7 +192,7 @@ async def test_list_paginates_in_id_order(store: IdentityStore) -> None:
     cursor: str | None = None
     pages = 0
     while True:
-        page, cursor = store.list_keys(limit=3, cursor=cursor)
+        page, cursor = await store.list_keys(limit=3, cursor=cursor)
         seen.extend(page)
         pages += 1
         if cursor is None:
@@ -201,7 +204,7 @@ async def test_list_paginates_in_id_order(store: IdentityStore) -> None:
 async def test_list_exact_page_has_no_next_cursor(store: IdentityStore) -> None:
     for i in range(3):
         await store.create_key(f"k{i}", ["read:objects"])
-    page, cursor = store.list_keys(limit=3)
+    page, cursor = await store.list_keys(limit=3)
     assert len(page) == 3 and cursor is None
 
 
@@ -209,28 +212,41 @@ async def test_list_filters_by_owner_and_includes_revoked(store: IdentityStore) 
     mine = [(await store.create_key("m", ["read:objects"], owner="u_1"))[0] for _ in range(2)]
     await store.create_key("other", ["read:objects"], owner="u_2")
     await store.revoke_key(mine[0].id)
-    page, cursor = store.list_keys(owner="u_1")
+    page, cursor = await store.list_keys(owner="u_1")
     assert {k.id for k in page} == {k.id for k in mine}
     assert cursor is None
-    assert len(store.list_keys()[0]) == 3
+    assert len((await store.list_keys())[0]) == 3
 
 
 @pytest.mark.parametrize("cursor", ["!!", "Zm9v", ""])
 async def test_list_rejects_malformed_cursor(store: IdentityStore, cursor: str) -> None:
     with pytest.raises(ValueError, match="cursor"):
-        store.list_keys(cursor=cursor)
+        await store.list_keys(cursor=cursor)
 
 
 @pytest.mark.parametrize("limit", [0, -1, 1001])
 async def test_list_rejects_out_of_range_limit(store: IdentityStore, limit: int) -> None:
     with pytest.raises(ValueError, match="limit"):
-        store.list_keys(limit=limit)
+        await store.list_keys(limit=limit)
 
 
 # --- secrets at rest --------------------------------------------------------------------------
 
 
-async def test_secrets_are_not_stored_in_plaintext(data_dir: Path, master_key: bytes) -> None:
+async def test_no_table_holds_a_secret_in_plaintext(store: IdentityStore) -> None:
+    _, secret = await store.create_key("k", ["read:objects"])
+    root = await store.ensure_root_key("ROOTACCESSKEY", "root-secret-value-1234")
+    rotated = await store.rotate_key(root.id, grace=HOUR)
+    assert rotated is not None
+    plaintexts = [secret, "root-secret-value-1234", rotated[1]]
+    for table in ("meta", "access_keys", "access_key_secrets"):
+        for row in await store.db.fetch_all(f"SELECT * FROM {table}"):
+            for value in row:
+                blob = value if isinstance(value, bytes) else str(value).encode()
+                assert not any(text.encode() in blob for text in plaintexts), table
+
+
+async def test_sqlite_files_hold_no_secret_in_plaintext(data_dir: Path, master_key: bytes) -> None:
     store = await IdentityStore.open(data_dir, master_key)
     _, secret = await store.create_key("k", ["read:objects"])
     root = await store.ensure_root_key("ROOTACCESSKEY", "root-secret-value-1234")
@@ -247,67 +263,94 @@ async def test_secrets_are_not_stored_in_plaintext(data_dir: Path, master_key: b
         assert text.encode() not in blob
 
 
-async def test_database_file_is_private(store: IdentityStore, data_dir: Path) -> None:
-    await store.create_key("k", ["read:objects"])
+async def test_database_file_is_private(sqlite_store: IdentityStore, data_dir: Path) -> None:
+    await sqlite_store.create_key("k", ["read:objects"])
     for path in data_dir.glob("identity.db*"):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path.name
 
 
-async def test_ciphertext_is_bound_to_its_key_id(store: IdentityStore, data_dir: Path) -> None:
+async def test_ciphertext_is_bound_to_its_key_id(open_store: OpenStore) -> None:
+    store = await open_store()
     a, _ = await store.create_key("a", ["read:objects"])
     b, _ = await store.create_key("b", ["read:objects"])
-    conn = raw(data_dir)
-    blobs = dict(conn.execute("SELECT key_id, secret_enc FROM access_key_secrets"))
-    conn.execute(
-        "UPDATE access_key_secrets SET secret_enc = ? WHERE key_id = ?", (blobs[b.id], a.id)
-    )
-    conn.execute(
-        "UPDATE access_key_secrets SET secret_enc = ? WHERE key_id = ?", (blobs[a.id], b.id)
-    )
-    conn.close()
-    with pytest.raises(DecryptionError):
-        store.sigv4_secrets(a.id, datetime.now(UTC))
-    with pytest.raises(DecryptionError):
-        store.sigv4_secrets(b.id, datetime.now(UTC))
+    rows = await store.db.fetch_all("SELECT key_id, secret_enc FROM access_key_secrets")
+    blobs = {key_id: bytes(blob) for key_id, blob in rows}
+
+    async def swap(tx: Tx) -> None:
+        for target, source in ((a.id, b.id), (b.id, a.id)):
+            await tx.execute(
+                "UPDATE access_key_secrets SET secret_enc = ? WHERE key_id = ?",
+                (blobs[source], target),
+            )
+
+    await store.db.transaction(swap)
+    await store.close()
+    store = await open_store()  # a fresh process: nothing the swap could hide behind
+    try:
+        with pytest.raises(DecryptionError):
+            await store.sigv4_secrets(a.id, datetime.now(UTC))
+        with pytest.raises(DecryptionError):
+            await store.sigv4_secrets(b.id, datetime.now(UTC))
+    finally:
+        await store.close()
 
 
-async def test_other_master_key_is_refused(store: IdentityStore, data_dir: Path) -> None:
+async def test_other_master_key_is_refused(store: IdentityStore, open_store: OpenStore) -> None:
     await store.create_key("k", ["read:objects"])
     with pytest.raises(MasterKeyError, match="different master key"):
-        await IdentityStore.open(data_dir, os.urandom(32))
+        await open_store(master_key=os.urandom(32))
 
 
 # --- schema -----------------------------------------------------------------------------------
 
 
-async def test_schema_version_recorded_and_reopen_is_idempotent(
-    data_dir: Path, master_key: bytes
-) -> None:
+async def test_schema_version_recorded_and_reopen_is_idempotent(open_store: OpenStore) -> None:
     for _ in range(2):
-        store = await IdentityStore.open(data_dir, master_key)
+        store = await open_store()
         await store.close()
-    conn = raw(data_dir)
-    versions = conn.execute("SELECT version FROM schema_migrations").fetchall()
-    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
-    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-
-
-async def test_newer_schema_is_refused(data_dir: Path, master_key: bytes) -> None:
-    store = await IdentityStore.open(data_dir, master_key)
+    store = await open_store()
+    versions = await store.db.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
     await store.close()
+    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+
+
+async def test_stores_opening_together_migrate_once(open_store: OpenStore) -> None:
+    """Gateways (or workers) starting at the same moment on an empty database."""
+    stores = await asyncio.gather(*(open_store() for _ in range(4)))
+    try:
+        versions = await stores[0].db.fetch_all("SELECT version FROM schema_migrations")
+        assert sorted(versions) == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+        key, secret = await stores[1].create_key("k", ["read:objects"])
+        assert await stores[3].find_by_secret(secret, datetime.now(UTC)) == key
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_sqlite_database_is_in_wal_mode(sqlite_store: IdentityStore, data_dir: Path) -> None:
     conn = raw(data_dir)
-    conn.execute("INSERT INTO schema_migrations VALUES (99, 0)")
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
+
+
+async def test_newer_schema_is_refused(open_store: OpenStore) -> None:
+    store = await open_store()
+
+    async def from_the_future(tx: Tx) -> None:
+        await tx.execute("INSERT INTO schema_migrations VALUES (99, 0)")
+
+    await store.db.transaction(from_the_future)
+    await store.close()
     with pytest.raises(SchemaError, match="newer"):
-        await IdentityStore.open(data_dir, master_key)
+        await open_store()
 
 
-async def test_closed_store_refuses_use(data_dir: Path, master_key: bytes) -> None:
-    store = await IdentityStore.open(data_dir, master_key)
+async def test_closed_store_refuses_use(open_store: OpenStore) -> None:
+    store = await open_store()
     await store.close()
     await store.close()
     with pytest.raises(RuntimeError, match="closed"):
-        store.get_key("ak_X")
+        await store.get_key("ak_X")
     with pytest.raises(RuntimeError, match="closed"):
         await store.create_key("k", ["admin"])
 

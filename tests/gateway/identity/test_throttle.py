@@ -1,13 +1,14 @@
-"""The login throttle of the identity store: exponential back-off, a window, and state
-shared through SQLite by every worker."""
+"""The login throttle of the state store: exponential back-off, a window, reservations
+before the password check, and state shared by every worker (and host)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from gateway.identity.store import IdentityStore
 from gateway.identity.throttle import ThrottlePolicy
+from tests.gateway.identity.conftest import OpenStore
 
 
 async def test_throttle_backs_off_exponentially(store: IdentityStore) -> None:
@@ -16,18 +17,18 @@ async def test_throttle_backs_off_exponentially(store: IdentityStore) -> None:
     buckets = ["user:alice", "ip:192.0.2.1"]
     for _ in range(4):
         assert await store.throttle.record_failure(buckets, policy, now=now) == 0
-    assert store.throttle.retry_after(buckets, now=now) == 0
+    assert await store.throttle.retry_after(buckets, now=now) == 0
     assert await store.throttle.record_failure(buckets, policy, now=now) == 1
     assert await store.throttle.record_failure(buckets, policy, now=now) == 2
     assert await store.throttle.record_failure(buckets, policy, now=now) == 4
-    assert store.throttle.retry_after(["ip:192.0.2.1"], now=now) == 4
-    assert store.throttle.retry_after(["user:bob"], now=now) == 0
+    assert await store.throttle.retry_after(["ip:192.0.2.1"], now=now) == 4
+    assert await store.throttle.retry_after(["user:bob"], now=now) == 0
     for _ in range(20):
         delay = await store.throttle.record_failure(buckets, policy, now=now)
     assert delay == 60
     await store.throttle.clear("user:alice")
-    assert store.throttle.retry_after(["user:alice"], now=now) == 0
-    assert store.throttle.retry_after(buckets, now=now) == 60
+    assert await store.throttle.retry_after(["user:alice"], now=now) == 0
+    assert await store.throttle.retry_after(buckets, now=now) == 60
 
 
 async def test_failures_older_than_the_window_are_forgotten(store: IdentityStore) -> None:
@@ -39,16 +40,64 @@ async def test_failures_older_than_the_window_are_forgotten(store: IdentityStore
 
 
 async def test_throttle_state_is_shared_by_store_instances(
-    store: IdentityStore, data_dir: Path, master_key: bytes
+    store: IdentityStore, open_store: OpenStore
 ) -> None:
-    """Two store instances on one file stand for two worker processes."""
-    other = await IdentityStore.open(data_dir, master_key)
+    """Two store instances on one database stand for two workers (or two hosts)."""
+    other = await open_store()
     try:
         policy = ThrottlePolicy()
         for _ in range(5):
             await store.throttle.record_failure(["user:carol"], policy)
-        assert other.throttle.retry_after(["user:carol"]) > 0
+        assert await other.throttle.retry_after(["user:carol"]) > 0
         await other.throttle.record_failure(["user:carol"], policy)
-        assert store.throttle.retry_after(["user:carol"]) > 1
+        assert await store.throttle.retry_after(["user:carol"]) > 1
     finally:
         await other.close()
+
+
+async def test_reservation_lets_at_most_threshold_parallel_attempts_through(
+    store: IdentityStore, open_store: OpenStore
+) -> None:
+    """Attempts are counted before the password is checked, atomically: of many parallel
+    attempts from two workers, exactly ``threshold`` are let through."""
+    other = await open_store()
+    try:
+        policy = ThrottlePolicy(threshold=5, base_delay=60, max_delay=600)
+        buckets = ["user:dave", "ip:198.51.100.9"]
+        waits = await asyncio.gather(
+            *(s.throttle.reserve(buckets, policy) for _ in range(20) for s in (store, other))
+        )
+        assert sum(1 for w in waits if w == 0) == 5
+        assert all(w > 50 for w in waits if w != 0), waits
+        assert await store.throttle.retry_after(buckets) > 50
+    finally:
+        await other.close()
+
+
+async def test_success_clears_the_user_and_refunds_the_address(store: IdentityStore) -> None:
+    policy = ThrottlePolicy(threshold=3, base_delay=60, max_delay=600)
+    now = datetime.now(UTC)
+    user, address = "user:erin", "ip:203.0.113.5"
+    for _ in range(2):
+        assert await store.throttle.reserve([user, address], policy, now=now) == 0
+    # The third reservation reaches the threshold: both buckets blocked from now on ...
+    assert await store.throttle.reserve([user, address], policy, now=now) == 0
+    assert await store.throttle.retry_after([address], now=now) == 60
+    # ... unless that attempt succeeds: the user bucket is forgotten and the address
+    # gets its attempt back (2 failures: below the threshold again).
+    await store.throttle.succeeded([user, address], policy, clear=[user], now=now)
+    assert await store.throttle.retry_after([user], now=now) == 0
+    assert await store.throttle.retry_after([address], now=now) == 0
+    assert await store.throttle.reserve([address], policy, now=now) == 0
+    assert await store.throttle.retry_after([address], now=now) == 60
+
+
+async def test_a_blocked_reservation_counts_nothing(store: IdentityStore) -> None:
+    policy = ThrottlePolicy(threshold=1, base_delay=10, max_delay=100)
+    now = datetime.now(UTC)
+    assert await store.throttle.reserve(["user:f"], policy, now=now) == 0
+    for _ in range(5):
+        assert await store.throttle.reserve(["user:f"], policy, now=now) == 10
+    later = now + timedelta(seconds=10)
+    assert await store.throttle.reserve(["user:f"], policy, now=later) == 0
+    assert await store.throttle.retry_after(["user:f"], now=later) == 20  # 2nd failure

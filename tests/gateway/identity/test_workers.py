@@ -1,56 +1,57 @@
-"""Several worker processes share one identity.db: simulated by two stores on one file."""
+"""Several worker processes (or gateway hosts, on PostgreSQL) share one state database:
+simulated by two stores on the same database."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from gateway.identity.store import IdentityStore
+from tests.gateway.identity.conftest import OpenStore
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def other(
-    data_dir: Path, master_key: bytes, store: IdentityStore
-) -> AsyncIterator[IdentityStore]:
-    s = await IdentityStore.open(data_dir, master_key)
+async def other(open_store: OpenStore, store: IdentityStore) -> AsyncIterator[IdentityStore]:
+    s = await open_store()
     yield s
     await s.close()
 
 
-def last_used_on_disk(data_dir: Path, key_id: str) -> object:
-    conn = sqlite3.connect(data_dir / "identity.db")
+async def last_used_on_disk(open_store: OpenStore, key_id: str) -> object:
+    """``last_used_at`` as committed, read by a store of its own."""
+    observer = await open_store()
     try:
-        return conn.execute(
+        row = await observer.db.fetch_one(
             "SELECT last_used_at FROM access_keys WHERE id = ?", (key_id,)
-        ).fetchone()[0]
+        )
     finally:
-        conn.close()
+        await observer.close()
+    assert row is not None
+    return row[0]
 
 
 async def test_key_created_by_one_worker_is_seen_by_another(
     store: IdentityStore, other: IdentityStore
 ) -> None:
     key, secret = await store.create_key("k", ["read:objects"], now=T0)
-    assert other.sigv4_secrets(key.id, T0) == (key, (secret,))
-    assert other.find_by_secret(secret, T0) == key
+    assert await other.sigv4_secrets(key.id, T0) == (key, (secret,))
+    assert await other.find_by_secret(secret, T0) == key
 
 
 async def test_revocation_by_one_worker_is_seen_by_another_at_once(
     store: IdentityStore, other: IdentityStore
 ) -> None:
     key, secret = await store.create_key("k", ["read:objects"], now=T0)
-    assert other.find_by_secret(secret, T0) is not None  # warm whatever could be cached
-    assert other.sigv4_secrets(key.id, T0) is not None
+    assert await other.find_by_secret(secret, T0) is not None  # warm whatever could be cached
+    assert await other.sigv4_secrets(key.id, T0) is not None
     assert await store.revoke_key(key.id, now=T0)
-    assert other.find_by_secret(secret, T0) is None
-    assert other.sigv4_secrets(key.id, T0) is None
+    assert await other.find_by_secret(secret, T0) is None
+    assert await other.sigv4_secrets(key.id, T0) is None
 
 
 async def test_rotation_by_one_worker_is_seen_by_another_at_once(
@@ -59,8 +60,8 @@ async def test_rotation_by_one_worker_is_seen_by_another_at_once(
     key, old = await store.create_key("k", ["read:objects"], now=T0)
     rotated = await store.rotate_key(key.id, now=T0)
     assert rotated is not None
-    assert other.find_by_secret(old, T0) is None
-    assert other.sigv4_secrets(key.id, T0) == (rotated[0], (rotated[1],))
+    assert await other.find_by_secret(old, T0) is None
+    assert await other.sigv4_secrets(key.id, T0) == (rotated[0], (rotated[1],))
 
 
 async def test_concurrent_writes_from_two_workers_all_land(
@@ -69,23 +70,25 @@ async def test_concurrent_writes_from_two_workers_all_land(
     made = await asyncio.gather(
         *(s.create_key(f"k{i}", ["read:objects"]) for i in range(10) for s in (store, other))
     )
-    page, _ = store.list_keys(limit=100)
+    page, _ = await store.list_keys(limit=100)
     assert {k.id for k in page} == {k.id for k, _ in made}
 
 
 # --- last_used_at batching -------------------------------------------------------------------
 
 
-async def test_record_use_writes_nothing_until_flush(store: IdentityStore, data_dir: Path) -> None:
+async def test_record_use_writes_nothing_until_flush(
+    store: IdentityStore, open_store: OpenStore
+) -> None:
     key, _ = await store.create_key("k", ["read:objects"], now=T0)
     store.record_use(key.id, T0 + timedelta(seconds=5))
     store.record_use(key.id, T0 + timedelta(seconds=9))
     store.record_use(key.id, T0 + timedelta(seconds=7))  # out of order: latest wins
-    assert last_used_on_disk(data_dir, key.id) is None
-    got = store.get_key(key.id)
+    assert await last_used_on_disk(open_store, key.id) is None
+    got = await store.get_key(key.id)
     assert got is not None and got.last_used_at is None
     await store.flush()
-    got = store.get_key(key.id)
+    got = await store.get_key(key.id)
     assert got is not None and got.last_used_at == T0 + timedelta(seconds=9)
 
 
@@ -97,7 +100,7 @@ async def test_flush_never_moves_last_used_backwards(
     other.record_use(key.id, T0 + timedelta(minutes=1))
     await store.flush()
     await other.flush()
-    got = store.get_key(key.id)
+    got = await store.get_key(key.id)
     assert got is not None and got.last_used_at == T0 + timedelta(minutes=2)
 
 
@@ -127,25 +130,25 @@ async def test_flush_with_nothing_pending_opens_no_transaction(
         holder.close()
 
 
-async def test_close_flushes_pending_use(data_dir: Path, master_key: bytes) -> None:
-    store = await IdentityStore.open(data_dir, master_key)
+async def test_close_flushes_pending_use(open_store: OpenStore) -> None:
+    store = await open_store()
     key, _ = await store.create_key("k", ["read:objects"], now=T0)
     store.record_use(key.id, T0 + timedelta(seconds=1))
     await store.close()
-    assert last_used_on_disk(data_dir, key.id) is not None
+    assert await last_used_on_disk(open_store, key.id) is not None
 
 
-async def test_run_flusher_writes_in_the_background(data_dir: Path, master_key: bytes) -> None:
-    store = await IdentityStore.open(data_dir, master_key, flush_interval=0.01)
+async def test_run_flusher_writes_in_the_background(open_store: OpenStore) -> None:
+    store = await open_store(flush_interval=0.01)
     key, _ = await store.create_key("k", ["read:objects"], now=T0)
     task = asyncio.create_task(store.run_flusher())
     try:
         store.record_use(key.id, T0 + timedelta(seconds=1))
         for _ in range(200):
             await asyncio.sleep(0.01)
-            if last_used_on_disk(data_dir, key.id) is not None:
+            if await last_used_on_disk(open_store, key.id) is not None:
                 break
-        assert last_used_on_disk(data_dir, key.id) is not None
+        assert await last_used_on_disk(open_store, key.id) is not None
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -10,20 +8,20 @@ from gateway.identity.store import IdentityStore
 from gateway.identity.throttle import ThrottlePolicy
 from gateway.oauth.settings import OAuthSettings
 
+# The same parametrized store as the identity tests: SQLite and PostgreSQL.
+from tests.gateway.identity.conftest import (  # noqa: F401
+    OpenStore,
+    data_dir,
+    master_key,
+    open_store,
+    postgres_server,
+    state_url,
+)
+
 
 @pytest.fixture
-def master_key() -> bytes:
-    return os.urandom(32)
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-async def store(data_dir: Path, master_key: bytes) -> AsyncIterator[IdentityStore]:
-    s = await IdentityStore.open(data_dir, master_key)
+async def store(open_store: OpenStore) -> AsyncIterator[IdentityStore]:  # noqa: F811
+    s = await open_store()
     await s.signing_keys.ensure_active()
     yield s
     await s.close()

@@ -33,7 +33,7 @@ async def test_reuse_revokes_the_whole_family(store: IdentityStore) -> None:
     result = await store.sessions.rotate(first, client_id)
     assert result.token is not None
     assert (await store.sessions.rotate(first, client_id)).outcome == "reused"
-    session = store.sessions.get(session_id)
+    session = await store.sessions.get(session_id)
     assert session is not None and session.revoked_reason == "refresh_token_reused"
     # The successor (held by whoever rotated first) is dead too.
     assert (await store.sessions.rotate(result.token, client_id)).outcome == "revoked"
@@ -41,12 +41,11 @@ async def test_reuse_revokes_the_whole_family(store: IdentityStore) -> None:
 
 async def test_refresh_token_is_stored_only_as_a_keyed_hash(store: IdentityStore) -> None:
     _, _, token = await _login(store)
-    import sqlite3
-
-    conn = sqlite3.connect(store.path)
-    dump = "\n".join(conn.iterdump())
-    conn.close()
-    assert token not in dump and token[3:] not in dump
+    for table in ("oauth_sessions", "refresh_tokens"):
+        for row in await store.db.fetch_all(f"SELECT * FROM {table}"):
+            dump = " ".join(v.hex() if isinstance(v, bytes) else str(v) for v in row)
+            assert token not in dump and token[3:] not in dump
+            assert token[3:].encode().hex() not in dump
 
 
 async def test_wrong_client_cannot_spend_and_does_not_revoke(store: IdentityStore) -> None:
@@ -77,36 +76,36 @@ async def test_disabling_a_user_revokes_sessions_and_enabling_does_not_revive(
     store: IdentityStore,
 ) -> None:
     session_id, client_id, token = await _login(store)
-    user = store.users.find("ALICE")  # usernames compare case-insensitively
+    user = await store.users.find("ALICE")  # usernames compare case-insensitively
     assert user is not None
     await store.users.update(user.id, disabled=True)
     assert (await store.sessions.rotate(token, client_id)).outcome == "revoked"
     await store.users.update(user.id, disabled=False)
-    session = store.sessions.get(session_id)
+    session = await store.sessions.get(session_id)
     assert session is not None and session.revoked_reason == "user_disabled"
 
 
 async def test_password_change_revokes_sessions(store: IdentityStore) -> None:
     session_id, _, _ = await _login(store)
-    user = store.users.find("alice")
+    user = await store.users.find("alice")
     assert user is not None
     await store.users.update(user.id, password="new-password-2")
     assert await store.users.authenticate("alice", "password-1") is None
     assert await store.users.authenticate("alice", "new-password-2") is not None
-    session = store.sessions.get(session_id)
+    session = await store.sessions.get(session_id)
     assert session is not None and session.revoked_reason == "password_changed"
 
 
 async def test_deleting_user_or_client_deletes_sessions(store: IdentityStore) -> None:
     session_id, client_id, _ = await _login(store)
     assert await store.clients.delete(client_id)
-    assert store.sessions.get(session_id) is None
+    assert await store.sessions.get(session_id) is None
 
 
 async def test_prune_drops_sessions_past_their_cap(store: IdentityStore) -> None:
     session_id, _, _ = await _login(store, ttl=timedelta(seconds=1))
     assert await store.sessions.prune(now=datetime.now(UTC) + timedelta(seconds=5)) == 1
-    assert store.sessions.get(session_id) is None
+    assert await store.sessions.get(session_id) is None
 
 
 async def test_authenticate_unknown_user_and_disabled_user(store: IdentityStore) -> None:
@@ -123,7 +122,9 @@ async def test_client_secret_is_verified_and_stored_as_scrypt(store: IdentitySto
     assert await store.clients.authenticate(client.id, secret) == client
     assert await store.clients.authenticate(client.id, secret + "x") is None
     assert await store.clients.authenticate("cl_UNKNOWN", secret) is None
-    row = store.read_one("SELECT secret_hash FROM oauth_clients WHERE id = ?", (client.id,))
+    row = await store.db.fetch_one(
+        "SELECT secret_hash FROM oauth_clients WHERE id = ?", (client.id,)
+    )
     assert row is not None and str(row[0]).startswith("$scrypt$")
 
 
@@ -140,12 +141,12 @@ async def test_disabling_or_deleting_a_user_revokes_the_keys_they_minted(
         "by alice's key", ["read:objects"], owner=minted.id
     )
     kept, kept_secret = await store.create_key("by bob", ["read:objects"], owner=bob.id)
-    assert store.find_by_secret(nested_secret, now) is not None
+    assert await store.find_by_secret(nested_secret, now) is not None
 
     await store.users.update(alice.id, disabled=True)
-    assert store.find_by_secret(nested_secret, now) is None
-    assert store.sigv4_secrets(minted.id, now) is None
-    assert store.sigv4_secrets(kept.id, now) is not None
+    assert await store.find_by_secret(nested_secret, now) is None
+    assert await store.sigv4_secrets(minted.id, now) is None
+    assert await store.sigv4_secrets(kept.id, now) is not None
 
     await store.users.delete(bob.id)
-    assert store.find_by_secret(kept_secret, now) is None
+    assert await store.find_by_secret(kept_secret, now) is None

@@ -1,0 +1,304 @@
+"""Access keys and their secrets: the SigV4 / Bearer / X-API-Key credentials.
+
+Reached through :class:`~gateway.identity.store.IdentityStore` (``store.get_key(...)``,
+``store.sigv4_secrets(...)``, ...). Lookups are one indexed SELECT; see
+:mod:`gateway.identity.cache` for the optional (off by default) cache of their answers.
+``last_used_at`` is noted in memory (:meth:`AccessKeyStore.record_use`) and written in
+batches (:meth:`AccessKeyStore.flush`), never one write per request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from gateway.identity import keys, root
+from gateway.identity.cache import TtlCache
+from gateway.identity.crypto import Keyring
+from gateway.identity.db import Database, Dialect, IntegrityError, Tx
+from gateway.identity.models import AccessKey, require_aware, to_micros, utcnow
+from gateway.identity.root import DuplicateKeyError
+from gateway.identity.rows import (
+    KEY_COLUMNS,
+    access_key_aad,
+    access_key_from_row,
+    as_bytes,
+    decode_cursor,
+    encode_cursor,
+    insert_secret,
+    json_list,
+)
+from gateway.identity.usage import UsageBatch, write_usage
+from gateway.scopes import ADMIN
+
+__all__ = ["AccessKeyStore"]
+
+logger = logging.getLogger("gateway.identity.store")
+
+_MAX_PAGE = 1000
+_K_COLUMNS = ", ".join(f"k.{c.strip()}" for c in KEY_COLUMNS.split(","))
+_SIGV4 = (
+    f"SELECT {_K_COLUMNS}, s.secret_enc FROM access_keys AS k"
+    " JOIN access_key_secrets AS s ON s.key_id = k.id"
+    " WHERE k.id = ? AND (s.valid_until IS NULL OR s.valid_until > ?)"
+    " ORDER BY s.valid_until IS NOT NULL"
+)
+_BY_SECRET = (
+    f"SELECT {_K_COLUMNS}, s.valid_until FROM access_key_secrets AS s"
+    " JOIN access_keys AS k ON k.id = s.key_id WHERE s.lookup_hash = ?"
+)
+_HAS_ADMIN: dict[Dialect, str] = {
+    "sqlite": "SELECT 1 FROM access_keys WHERE revoked_at IS NULL"
+    " AND (expires_at IS NULL OR expires_at > ?)"
+    " AND EXISTS (SELECT 1 FROM json_each(access_keys.scopes) WHERE value = ?) LIMIT 1",
+    "postgresql": "SELECT 1 FROM access_keys WHERE revoked_at IS NULL"
+    " AND (expires_at IS NULL OR expires_at > ?)"
+    " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(access_keys.scopes::jsonb) AS s (v)"
+    " WHERE s.v = ?) LIMIT 1",
+}
+
+_Sigv4Answer = tuple[AccessKey, tuple[str, ...]]
+
+
+class AccessKeyStore:
+    def __init__(self, db: Database, keyring: Keyring, *, cache_seconds: float = 0.0) -> None:
+        self._db = db
+        self._keyring = keyring
+        self._usage = UsageBatch()
+        self._sigv4_cache: TtlCache[str, _Sigv4Answer] = TtlCache(cache_seconds)
+        self._bearer_cache: TtlCache[bytes, tuple[AccessKey, int | None]] = TtlCache(cache_seconds)
+
+    # --- reads --------------------------------------------------------------------------
+
+    async def get_key(self, key_id: str) -> AccessKey | None:
+        row = await self._db.fetch_one(
+            f"SELECT {KEY_COLUMNS} FROM access_keys WHERE id = ?", (key_id,)
+        )
+        return None if row is None else access_key_from_row(row)
+
+    async def sigv4_secrets(self, key_id: str, now: datetime) -> _Sigv4Answer | None:
+        """For an active key: its current secret, then the previous one while a rotation
+        grace period runs. ``None`` for an unknown, revoked or expired key."""
+        found = self._sigv4_cache.get(key_id)
+        if found is None:
+            rows = await self._db.fetch_all(_SIGV4, (key_id, to_micros(now)))
+            if not rows:
+                return None
+            key = access_key_from_row(rows[0])
+            aad = access_key_aad(key.id)
+            found = key, tuple(self._keyring.box.open(as_bytes(r[-1]), aad=aad) for r in rows)
+            self._sigv4_cache.put(key_id, found)
+        return found if found[0].is_active(now) else None
+
+    async def find_by_secret(self, secret: str, now: datetime) -> AccessKey | None:
+        """The active key whose current secret (or previous one, within its grace
+        period) is ``secret``: the ``Bearer`` / ``X-API-Key`` credential."""
+        lookup = self._keyring.lookup_hash(secret)
+        found = self._bearer_cache.get(lookup)
+        if found is None:
+            row = await self._db.fetch_one(_BY_SECRET, (lookup,))
+            if row is None:
+                return None
+            valid_until = row[-1]
+            found = access_key_from_row(row), None if valid_until is None else int(valid_until)
+            self._bearer_cache.put(lookup, found)
+        key, valid_until = found
+        if valid_until is not None and valid_until <= to_micros(now):
+            return None
+        return key if key.is_active(now) else None
+
+    async def list_keys(
+        self, *, owner: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[AccessKey], str | None]:
+        """One page of keys in id order, revoked and expired ones included.
+
+        ``owner`` restricts to keys created by that key or user. Returns the page and the
+        cursor of the next page (``None`` on the last page). A cursor is opaque; a
+        malformed one raises ``ValueError``.
+        """
+        if not 1 <= limit <= _MAX_PAGE:
+            raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
+        after = "" if cursor is None else decode_cursor(cursor)
+        if owner is None:
+            sql = f"SELECT {KEY_COLUMNS} FROM access_keys WHERE id > ? ORDER BY id LIMIT ?"
+            params: tuple[object, ...] = (after, limit + 1)
+        else:
+            sql = (
+                f"SELECT {KEY_COLUMNS} FROM access_keys WHERE owner = ? AND id > ?"
+                " ORDER BY id LIMIT ?"
+            )
+            params = (owner, after, limit + 1)
+        page = [access_key_from_row(row) for row in await self._db.fetch_all(sql, params)]
+        if len(page) <= limit:
+            return page, None
+        page = page[:limit]
+        return page, encode_cursor(page[-1].id)
+
+    async def has_active_admin_key(self, now: datetime) -> bool:
+        row = await self._db.fetch_one(_HAS_ADMIN[self._db.dialect], (to_micros(now), ADMIN))
+        return row is not None
+
+    # --- writes -------------------------------------------------------------------------
+
+    async def create_key(
+        self,
+        name: str,
+        scopes: Iterable[str],
+        *,
+        expires_at: datetime | None = None,
+        buckets: Iterable[str] | None = None,
+        owner: str | None = None,
+        key_id: str | None = None,
+        secret: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[AccessKey, str]:
+        """Create a key; return it with its plaintext secret, which is never shown again.
+
+        ``key_id`` / ``secret`` are for imported credentials (the bootstrap root key); by
+        default both are generated (``ak_...`` / ``sk_...``).
+        """
+        created = now or utcnow()
+        clean_name = keys.validate_name(name)
+        clean_scopes = keys.validate_scopes(scopes)
+        clean_buckets = keys.validate_buckets(buckets)
+        if expires_at is not None and require_aware(expires_at, "expires_at") <= created:
+            raise ValueError("expires_at must be in the future")
+        the_id = keys.validate_explicit_key_id(key_id) if key_id is not None else None
+        the_secret = keys.validate_explicit_secret(secret) if secret is not None else None
+        the_secret = the_secret or keys.new_secret()
+        row = (
+            clean_name,
+            json_list(sorted(clean_scopes)),
+            None if clean_buckets is None else json_list(clean_buckets),
+            owner,
+            to_micros(created),
+            None if expires_at is None else to_micros(expires_at),
+        )
+
+        for _attempt in range(3):
+            candidate = the_id or keys.new_key_id()
+
+            async def insert(tx: Tx, candidate: str = candidate) -> None:
+                await tx.execute(
+                    f"INSERT INTO access_keys ({KEY_COLUMNS})"
+                    " VALUES (?, ?, 'standard', ?, ?, ?, ?, ?, NULL, NULL)",
+                    (candidate, *row),
+                )
+                await insert_secret(tx, self._keyring, candidate, the_secret, created)
+
+            try:
+                await self._db.transaction(insert)
+            except IntegrityError as exc:
+                if the_id is not None or "access_key_secrets" in str(exc):
+                    raise DuplicateKeyError(
+                        "the access key id or secret is already in use"
+                    ) from None
+                continue
+            key = await self.get_key(candidate)
+            assert key is not None
+            return key, the_secret
+        raise RuntimeError("could not allocate a unique access key id")
+
+    async def revoke_key(self, key_id: str, *, now: datetime | None = None) -> bool:
+        """Revoke at once, for every process. Its secrets are deleted. Returns ``False``
+        if the key is unknown or already revoked."""
+        when = to_micros(now or utcnow())
+
+        async def revoke(tx: Tx) -> bool:
+            changed = await tx.execute(
+                "UPDATE access_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (when, key_id),
+            )
+            await tx.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
+            return changed == 1
+
+        try:
+            return await self._db.transaction(revoke)
+        finally:
+            self._forget()
+
+    async def rotate_key(
+        self, key_id: str, *, grace: timedelta = timedelta(0), now: datetime | None = None
+    ) -> tuple[AccessKey, str] | None:
+        """Give an active key a new secret (same key id). The old secret keeps working
+        until ``now + grace``; a secret from an earlier rotation is dropped at once.
+        ``None`` if the key is unknown, revoked or expired."""
+        if grace < timedelta(0):
+            raise ValueError("grace must not be negative")
+        when = now or utcnow()
+        new_secret = keys.new_secret()
+
+        async def rotate(tx: Tx) -> bool:
+            row = await tx.fetch_one(
+                f"SELECT {KEY_COLUMNS} FROM access_keys WHERE id = ?", (key_id,)
+            )
+            if row is None or not access_key_from_row(row).is_active(when):
+                return False
+            await tx.execute(
+                "DELETE FROM access_key_secrets WHERE key_id = ?"
+                " AND (valid_until IS NOT NULL OR ? = 0)",
+                (key_id, int(grace > timedelta(0))),
+            )
+            await tx.execute(
+                "UPDATE access_key_secrets SET valid_until = ?"
+                " WHERE key_id = ? AND valid_until IS NULL",
+                (to_micros(when + grace), key_id),
+            )
+            await insert_secret(tx, self._keyring, key_id, new_secret, when)
+            return True
+
+        try:
+            if not await self._db.transaction(rotate):
+                return None
+        finally:
+            self._forget()
+        key = await self.get_key(key_id)
+        assert key is not None
+        return key, new_secret
+
+    async def ensure_root_key(
+        self, key_id: str, secret: str, *, now: datetime | None = None
+    ) -> AccessKey:
+        """Make the bootstrap key match the environment: id ``key_id``, secret ``secret``,
+        scope ``admin``, no bucket limit, no expiry, not revoked. Idempotent; a changed
+        secret replaces the stored one at once, and a root key with another id (the
+        environment changed) is revoked. Writes nothing when all is already in sync."""
+        keys.validate_explicit_key_id(key_id)
+        keys.validate_explicit_secret(secret)
+        when = now or utcnow()
+        if not await root.in_sync(self._db, self._keyring, key_id, secret):
+            try:
+                revoked = await self._db.transaction(
+                    lambda tx: root.sync(tx, self._keyring, key_id, secret, when)
+                )
+            finally:
+                self._forget()
+            if revoked:
+                logger.warning("root access key changed; revoked old root keys %s", revoked)
+        key = await self.get_key(key_id)
+        assert key is not None
+        return key
+
+    def _forget(self) -> None:
+        """After a write by this process: no cached lookup may outlive it here."""
+        self._sigv4_cache.clear()
+        self._bearer_cache.clear()
+
+    # --- last_used_at batching ----------------------------------------------------------
+
+    def record_use(self, key_id: str, when: datetime) -> None:
+        """Note that ``key_id`` authenticated a request. Memory only; see :meth:`flush`."""
+        self._usage.add(key_id, to_micros(when))
+
+    async def flush(self) -> None:
+        """Write the pending ``last_used_at`` values in one transaction. On failure they
+        stay pending for the next flush."""
+        batch = self._usage.take()
+        if not batch:
+            return
+        try:
+            await self._db.transaction(lambda tx: write_usage(tx, batch))
+        except BaseException:
+            self._usage.restore(batch)
+            raise

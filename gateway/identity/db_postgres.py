@@ -1,0 +1,190 @@
+"""The shared :class:`~gateway.identity.db.Database`: PostgreSQL through asyncpg.
+
+Several gateway hosts (and their workers) use one database: every read sees what any of
+them committed, so a revocation applies to the next request everywhere.
+
+- **Driver**: asyncpg, made for asyncio only. It speaks the binary protocol and keeps a
+  prepared statement per connection for each SQL text, so a lookup is one round trip
+  (the SQLite path's one indexed SELECT, no more). No libpq, no dependencies.
+- **Pool**: ``min_size``..``max_size`` connections per process; a request waits at most
+  ``acquire_timeout`` for one; every statement is cancelled after ``statement_timeout``;
+  idle connections close after ``max_idle``. A pool error surfaces as ``OSError`` /
+  ``asyncpg.PostgresError`` / ``TimeoutError`` to the caller (the request fails; the
+  server answers 503 where it maps those).
+- **Placeholders**: statements are written with ``?`` (as for SQLite) and rewritten once
+  per SQL text to ``$1, $2, ...``.
+- **Transactions**: ``serializable`` bodies run in ``SERIALIZABLE`` transactions;
+  ``read_committed`` ones in ``READ COMMITTED``. A body is re-run (with jittered backoff)
+  when PostgreSQL reports a serialization failure or a deadlock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+from collections.abc import Sequence
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from gateway.identity.db import (
+    Dialect,
+    IntegrityError,
+    Isolation,
+    PoolOptions,
+    Row,
+    TransactionBody,
+)
+from gateway.identity.schema import migrate
+
+__all__ = ["PostgresDatabase", "redact_url", "to_numbered"]
+
+_T = TypeVar("_T")
+_RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+
+
+@functools.lru_cache(maxsize=1024)
+def to_numbered(sql: str) -> str:
+    """``?`` placeholders to PostgreSQL's ``$1, $2, ...`` (our SQL has no ``?`` literal)."""
+    parts = sql.split("?")
+    out = [parts[0]]
+    for index, part in enumerate(parts[1:], start=1):
+        out.append(f"${index}{part}")
+    return "".join(out)
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://user@host:port/db``: the URL without its password, safe to log."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host}{parts.path}"
+
+
+def _rowcount(status: str) -> int:
+    """asyncpg's command tag (``UPDATE 3``, ``INSERT 0 1``) as a row count."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class PostgresTx:
+    """A transaction on one pooled connection (see :class:`gateway.identity.db.Tx`)."""
+
+    __slots__ = ("_conn",)
+
+    dialect: Dialect = "postgresql"
+    for_update = " FOR UPDATE"
+
+    def __init__(self, conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Sequence[object] = ()) -> int:
+        try:
+            status = await self._conn.execute(to_numbered(sql), *params)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc)) from exc
+        return _rowcount(status)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        try:
+            await self._conn.executemany(to_numbered(sql), rows)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(str(exc)) from exc
+
+    async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        row = await self._conn.fetchrow(to_numbered(sql), *params)
+        return None if row is None else tuple(row)
+
+    async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return [tuple(r) for r in await self._conn.fetch(to_numbered(sql), *params)]
+
+
+class PostgresDatabase:
+    """Create with :meth:`open`; see the module docstring."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, pool: asyncpg.Pool, url: str, options: PoolOptions) -> None:
+        self._pool = pool
+        self._url = redact_url(url)
+        self._options = options
+        self._closed = False
+
+    @property
+    def description(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"PostgresDatabase({self._url!r})"
+
+    @classmethod
+    async def open(
+        cls, url: str, *, options: PoolOptions, fingerprint: str, now_us: int
+    ) -> PostgresDatabase:
+        """Connect, then apply pending migrations (one transaction, under an advisory
+        lock so gateways starting together wait for each other)."""
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=options.min_size,
+            max_size=options.max_size,
+            max_inactive_connection_lifetime=options.max_idle,
+            command_timeout=options.statement_timeout,
+            timeout=options.connect_timeout,
+            server_settings={"application_name": "nfyio-gateway"},
+        )
+        db = cls(pool, url, options)
+        try:
+            await db.transaction(
+                lambda tx: migrate(tx, fingerprint=fingerprint, now_us=now_us),
+                isolation="read_committed",
+            )
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        self._check_open()
+        async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
+            row = await conn.fetchrow(to_numbered(sql), *params)
+        return None if row is None else tuple(row)
+
+    async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        self._check_open()
+        async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
+            rows = await conn.fetch(to_numbered(sql), *params)
+        return [tuple(r) for r in rows]
+
+    async def transaction(
+        self, body: TransactionBody[_T], *, isolation: Isolation = "serializable"
+    ) -> _T:
+        self._check_open()
+        attempts = max(1, self._options.serialization_retries)
+        for attempt in range(1, attempts + 1):
+            try:
+                async with (
+                    self._pool.acquire(timeout=self._options.acquire_timeout) as conn,
+                    conn.transaction(isolation=isolation),
+                ):
+                    return await body(PostgresTx(conn))
+            except _RETRYABLE:
+                if attempt >= attempts:
+                    raise
+            # Another transaction won the race: back off a little, then re-run the body
+            # on the database as that transaction left it.
+            await asyncio.sleep(random.uniform(0, 0.002 * attempt))
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._pool.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the identity store is closed")
