@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 PACKAGES := gateway sigv4 backends
 
-.PHONY: install run test check format bench lock clean
+.PHONY: install services run test check format bench lock clean
 
 install: $(STAMP)
 
@@ -39,7 +39,13 @@ format: install
 	$(BIN)/ruff format $(PACKAGES) tests examples
 	$(BIN)/ruff check --fix $(PACKAGES) tests examples
 
-test: install check
+# Services the tests start themselves (tests/services/): PostgreSQL from Debian's package
+# when its initdb is missing (needs root, as on CI; otherwise install it by hand).
+services:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+test: install services check
 	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/perf
 
 bench: install

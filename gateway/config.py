@@ -77,6 +77,8 @@ class AuthConfig:
     root_access_key: str | None = None
     root_secret_key: str | None = field(default=None, repr=False)
     master_key: str | None = field(default=None, repr=False)
+    master_key_file: str | None = None
+    """A file holding the base64 master key (0600), e.g. a mounted secret. Never created."""
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 30 * 24 * 3600
     issuer: str | None = None
@@ -91,12 +93,34 @@ class AuthConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityConfig:
+    """Where the gateway keeps its shared state (keys, users, clients, tokens, throttle)."""
+
+    url: str | None = field(default=None, repr=False)
+    """Absent or ``sqlite:`` = ``<data_dir>/identity.db``; ``postgresql://...`` = shared."""
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    pool_acquire_timeout: float = 5.0
+    connect_timeout: float = 5.0
+    statement_timeout: float = 5.0
+    pool_max_idle: float = 300.0
+    cache_seconds: float = 0.0
+    """How long a gateway may reuse a key lookup: the bound on how late a revocation made
+    elsewhere is seen. 0 = every request reads the database (revocation is immediate)."""
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url is not None and self.url.startswith(("postgresql://", "postgres://"))
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     s3: S3Config = field(default_factory=S3Config)
     storage: StorageConfig = field(default_factory=StorageConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -132,6 +156,8 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "NFYIO_ROOT_ACCESS_KEY": ("auth", "root_access_key"),
     "NFYIO_ROOT_SECRET_KEY": ("auth", "root_secret_key"),
     "NFYIO_MASTER_KEY": ("auth", "master_key"),
+    "NFYIO_MASTER_KEY_FILE": ("auth", "master_key_file"),
+    "NFYIO_IDENTITY_URL": ("identity", "url"),
     "NFYIO_ISSUER": ("auth", "issuer"),
 }
 
@@ -215,4 +241,32 @@ def load_config(
         )
     if bool(config.server.tls_cert) != bool(config.server.tls_key):
         raise ConfigError("server.tls_cert and server.tls_key go together")
+    _check_identity(config)
     return config
+
+
+def _check_identity(config: Config) -> None:
+    identity, auth = config.identity, config.auth
+    url = identity.url
+    if url is not None and not (url.startswith("sqlite:") or identity.is_postgres):
+        raise ConfigError(
+            "identity.url must be sqlite: (the default) or postgresql://user:pass@host:port/db"
+        )
+    if not 1 <= identity.pool_min_size <= identity.pool_max_size:
+        raise ConfigError("identity.pool_min_size must be >= 1 and <= identity.pool_max_size")
+    timeouts = ("pool_acquire_timeout", "connect_timeout", "statement_timeout", "pool_max_idle")
+    for name in timeouts:
+        if getattr(identity, name) <= 0:
+            raise ConfigError(f"identity.{name} must be positive")
+    if identity.cache_seconds < 0:
+        raise ConfigError("identity.cache_seconds must not be negative")
+    if auth.master_key and auth.master_key_file:
+        raise ConfigError("set auth.master_key or auth.master_key_file, not both")
+    if identity.is_postgres and not (auth.master_key or auth.master_key_file):
+        raise ConfigError(
+            "identity.url points at PostgreSQL, shared by several gateways: every gateway "
+            "needs the same master key, so it must come from the configuration. Set "
+            "NFYIO_MASTER_KEY (base64 of 32 bytes) or NFYIO_MASTER_KEY_FILE (a 0600 file "
+            "holding it); a key generated per host would make every other host's secrets "
+            "unreadable"
+        )

@@ -66,18 +66,25 @@ class DecryptionError(Exception):
 # --- master key -------------------------------------------------------------------------
 
 
-def load_or_create_master_key(data_dir: Path, env_value: str | None) -> bytes:
+def load_or_create_master_key(
+    data_dir: Path, env_value: str | None, *, key_file: Path | None = None
+) -> bytes:
     """Return the 32-byte master key.
 
     ``env_value`` (the value of ``NFYIO_MASTER_KEY``, standard or URL-safe base64) wins
-    when given; the key file is then neither read nor created. Otherwise the key is read
-    from ``<data_dir>/master.key`` (base64 text), which is created on first run with mode
+    when given; no key file is then read or created. Next comes ``key_file``
+    (``NFYIO_MASTER_KEY_FILE``): read, never created. Otherwise the key is read from
+    ``<data_dir>/master.key`` (base64 text), which is created on first run with mode
     0600. Creation is atomic and never overwrites: several workers starting at once all
     end up with the key of whichever wrote first. A key file that the group or others
     may read or write is refused, as ssh refuses such a private key.
     """
     if env_value is not None:
         return _decode_master_key(env_value, source=f"${MASTER_KEY_ENV}")
+    if key_file is not None:
+        if not key_file.exists():
+            raise MasterKeyError(f"master key file {key_file} does not exist")
+        return _read_key_file(key_file)
     path = data_dir / MASTER_KEY_FILE
     if not path.exists():
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

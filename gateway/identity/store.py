@@ -34,9 +34,10 @@ import asyncio
 import logging
 from pathlib import Path
 
+from gateway.config import Config
 from gateway.identity.access_keys import AccessKeyStore
 from gateway.identity.clients import ClientStore
-from gateway.identity.crypto import Keyring
+from gateway.identity.crypto import Keyring, MasterKeyError, load_or_create_master_key
 from gateway.identity.db import Database, PoolOptions
 from gateway.identity.db_sqlite import DB_FILE, SqliteDatabase
 from gateway.identity.models import to_micros, utcnow
@@ -149,6 +150,38 @@ class IdentityStore:
                 sqlite_path(url, data_dir), fingerprint=keyring.fingerprint, now_us=now_us
             )
         return cls(db, keyring, flush_interval=flush_interval, cache_seconds=cache_seconds)
+
+    @classmethod
+    async def from_config(cls, config: Config) -> IdentityStore:
+        """Open the store the configuration names (``identity.*``), with the master key it
+        names (``auth.master_key`` / ``auth.master_key_file`` / ``<data_dir>/master.key``).
+        A PostgreSQL store refuses to start without a configured master key: a key
+        generated on one host would leave every other host unable to read the secrets."""
+        data_dir = config.data_dir
+        auth, identity = config.auth, config.identity
+        if identity.is_postgres and not (auth.master_key or auth.master_key_file):
+            raise MasterKeyError(
+                "a PostgreSQL state store needs NFYIO_MASTER_KEY or NFYIO_MASTER_KEY_FILE"
+            )
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = Path(auth.master_key_file) if auth.master_key_file else None
+        master = load_or_create_master_key(data_dir, auth.master_key, key_file=key_file)
+        pool = PoolOptions(
+            min_size=identity.pool_min_size,
+            max_size=identity.pool_max_size,
+            acquire_timeout=identity.pool_acquire_timeout,
+            connect_timeout=identity.connect_timeout,
+            statement_timeout=identity.statement_timeout,
+            max_idle=identity.pool_max_idle,
+        )
+        return await cls.open(
+            data_dir,
+            master,
+            url=identity.url,
+            pool=pool,
+            flush_interval=auth.usage_flush_interval,
+            cache_seconds=identity.cache_seconds,
+        )
 
     async def close(self) -> None:
         """Flush pending ``last_used_at`` updates and close. Safe to call twice."""

@@ -75,3 +75,39 @@ def test_bad_configuration_is_a_clear_error(
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_config(path, env=env)
+
+
+def test_identity_url_and_pool_from_environment() -> None:
+    config = load_config(
+        env={
+            "NFYIO_IDENTITY_URL": "postgresql://gw:pw@db.example:5432/nfyio",
+            "NFYIO_MASTER_KEY_FILE": "/run/secrets/master",
+            "NFYIO_IDENTITY_POOL_MAX_SIZE": "4",
+            "NFYIO_IDENTITY_CACHE_SECONDS": "2.5",
+        }
+    )
+    assert config.identity.is_postgres
+    assert config.identity.pool_max_size == 4
+    assert config.identity.cache_seconds == 2.5
+    assert config.auth.master_key_file == "/run/secrets/master"
+    assert "pw" not in repr(config)
+
+
+def test_postgres_state_refuses_a_per_host_master_key() -> None:
+    with pytest.raises(ConfigError, match="NFYIO_MASTER_KEY"):
+        load_config(env={"NFYIO_IDENTITY_URL": "postgresql://gw@db.example/nfyio"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NFYIO_IDENTITY_URL": "mysql://db/x"}, "identity.url"),
+        ({"NFYIO_IDENTITY_POOL_MIN_SIZE": "20"}, "pool_min_size"),
+        ({"NFYIO_IDENTITY_STATEMENT_TIMEOUT": "0"}, "statement_timeout"),
+        ({"NFYIO_IDENTITY_CACHE_SECONDS": "-1"}, "cache_seconds"),
+        ({"NFYIO_MASTER_KEY": "a", "NFYIO_MASTER_KEY_FILE": "b"}, "not both"),
+    ],
+)
+def test_identity_settings_are_validated(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(env=env)

@@ -75,6 +75,24 @@ def test_master_key_from_env_wins_and_creates_no_file(tmp_path: Path) -> None:
     assert not (tmp_path / "master.key").exists()
 
 
+def test_configured_key_file_is_read_and_never_created(tmp_path: Path) -> None:
+    """NFYIO_MASTER_KEY_FILE: the same key on every host, e.g. a mounted secret."""
+    raw = os.urandom(32)
+    key_file = tmp_path / "secrets" / "master"
+    data_dir = tmp_path / "data"
+    with pytest.raises(MasterKeyError, match="does not exist"):
+        load_or_create_master_key(data_dir, None, key_file=key_file)
+    assert not key_file.exists() and not (data_dir / "master.key").exists()
+    key_file.parent.mkdir()
+    key_file.write_text(base64.b64encode(raw).decode() + "\n")
+    key_file.chmod(0o644)
+    with pytest.raises(MasterKeyError, match="chmod 600"):
+        load_or_create_master_key(data_dir, None, key_file=key_file)
+    key_file.chmod(0o600)
+    assert load_or_create_master_key(data_dir, None, key_file=key_file) == raw
+    assert not (data_dir / "master.key").exists()
+
+
 @pytest.mark.parametrize(
     "value", ["", "not base64!", base64.b64encode(b"short").decode(), "A" * 64]
 )
