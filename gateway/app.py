@@ -15,7 +15,6 @@ from gateway.api import routes
 from gateway.api.auth import access_middleware
 from gateway.api.errors import json_error_middleware
 from gateway.config import Config
-from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
 from gateway.metrics import METRICS, Metrics, api_metrics_middleware
 from gateway.oauth import routes as oauth_routes
@@ -79,12 +78,7 @@ class Shared:
 
     async def acquire(self) -> tuple[Backend, IdentityStore]:
         if self.backend is None or self.identity is None:
-            data_dir = self.config.data_dir
-            data_dir.mkdir(parents=True, exist_ok=True)
-            master = load_or_create_master_key(data_dir, self.config.auth.master_key)
-            self.identity = await IdentityStore.open(
-                data_dir, master, flush_interval=self.config.auth.usage_flush_interval
-            )
+            self.identity = await IdentityStore.from_config(self.config)
             self.backend = make_backend(self.config)
             await self.backend.start()
             self._flusher = asyncio.create_task(self.identity.run_flusher())

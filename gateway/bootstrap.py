@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.config import Config
-from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
 from gateway.scopes import ADMIN
 
@@ -22,10 +21,7 @@ class AdminCredentials:
 
 async def ensure_admin(config: Config) -> AdminCredentials:
     """Sync the root key from the environment, or generate one if no admin key exists."""
-    data_dir = config.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    master = load_or_create_master_key(data_dir, config.auth.master_key)
-    store = await IdentityStore.open(data_dir, master)
+    store = await IdentityStore.from_config(config)
     try:
         auth = config.auth
         if auth.root_access_key and auth.root_secret_key:
@@ -33,7 +29,7 @@ async def ensure_admin(config: Config) -> AdminCredentials:
             return AdminCredentials(
                 "NFYIO_ROOT_ACCESS_KEY / NFYIO_ROOT_SECRET_KEY from the environment", key.id
             )
-        if store.has_active_admin_key(datetime.now(UTC)):
+        if await store.has_active_admin_key(datetime.now(UTC)):
             return AdminCredentials(
                 "an existing admin key (printed when it was generated; "
                 "`nfyio-gateway keys create --scope admin` makes another)"

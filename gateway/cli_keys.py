@@ -18,7 +18,6 @@ from typing import Any
 
 from gateway.api.keys import MAX_GRACE_SECONDS, key_json
 from gateway.config import Config
-from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
 
 __all__ = ["add_parser", "run"]
@@ -108,7 +107,7 @@ async def _list(args: argparse.Namespace, store: IdentityStore) -> int:
     found: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page, cursor = store.list_keys(limit=1000, cursor=cursor)
+        page, cursor = await store.list_keys(limit=1000, cursor=cursor)
         found += [key_json(k, now) for k in page if args.all or k.is_active(now)]
         if cursor is None:
             break
@@ -122,13 +121,13 @@ async def _list(args: argparse.Namespace, store: IdentityStore) -> int:
 
 
 async def _revoke(args: argparse.Namespace, store: IdentityStore) -> int:
-    key = store.get_key(args.key_id)
+    key = await store.get_key(args.key_id)
     if key is None:
         return _fail(f"no such key {args.key_id}")
     if key.is_root:
         return _fail("the root key is managed by NFYIO_ROOT_ACCESS_KEY / NFYIO_ROOT_SECRET_KEY")
     await store.revoke_key(key.id)
-    revoked = store.get_key(key.id)
+    revoked = await store.get_key(key.id)
     assert revoked is not None
     _emit(args, key_json(revoked, datetime.now(UTC)), f"revoked {key.id}")
     return 0
@@ -137,7 +136,7 @@ async def _revoke(args: argparse.Namespace, store: IdentityStore) -> int:
 async def _rotate(args: argparse.Namespace, store: IdentityStore) -> int:
     if not 0 <= args.grace <= MAX_GRACE_SECONDS:
         return _fail(f"--grace must be from 0 to {MAX_GRACE_SECONDS}", 2)
-    key = store.get_key(args.key_id)
+    key = await store.get_key(args.key_id)
     if key is None:
         return _fail(f"no such key {args.key_id}")
     if key.is_root:
@@ -161,10 +160,7 @@ _ACTIONS = {"create": _create, "list": _list, "revoke": _revoke, "rotate": _rota
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
-    data_dir = config.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    master = load_or_create_master_key(data_dir, config.auth.master_key)
-    store = await IdentityStore.open(data_dir, master)
+    store = await IdentityStore.from_config(config)
     try:
         return await _ACTIONS[args.keys_command](args, store)
     finally:

@@ -24,7 +24,6 @@ from gateway.api.clients import client_json
 from gateway.api.users import iso, user_json
 from gateway.config import Config
 from gateway.identity.clients import DEFAULT_GRANT_TYPES, GRANT_TYPES
-from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
 from gateway.identity.users import DuplicateUserError, User
 from gateway.oauth.settings import OAuthSettings
@@ -122,8 +121,8 @@ def _print(value: Any) -> None:
     print(json.dumps(value, indent=2))
 
 
-def _find_user(store: IdentityStore, ref: str) -> User | None:
-    return store.users.get(ref) or store.users.find(ref)
+async def _find_user(store: IdentityStore, ref: str) -> User | None:
+    return await store.users.get(ref) or await store.users.find(ref)
 
 
 async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
@@ -134,12 +133,12 @@ async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
     if args.sub == "list":
         cursor: str | None = None
         while True:
-            page, cursor = store.users.list_page(limit=1000, cursor=cursor)
+            page, cursor = await store.users.list_page(limit=1000, cursor=cursor)
             for user in page:
                 _print(user_json(user))
             if cursor is None:
                 return 0
-    found = _find_user(store, args.user)
+    found = await _find_user(store, args.user)
     if found is None:
         print(f"nfyio-gateway: no user {args.user!r}", file=sys.stderr)
         return 1
@@ -170,7 +169,7 @@ async def _clients(store: IdentityStore, args: argparse.Namespace) -> int:
     if args.sub == "list":
         cursor: str | None = None
         while True:
-            page, cursor = store.clients.list_page(limit=1000, cursor=cursor)
+            page, cursor = await store.clients.list_page(limit=1000, cursor=cursor)
             for client in page:
                 _print(client_json(client))
             if cursor is None:
@@ -196,7 +195,7 @@ async def _jwt(store: IdentityStore, args: argparse.Namespace, config: Config) -
     if args.sub == "remove":
         return 0 if await keys.remove(args.kid) else 1
     now = datetime.now(UTC)
-    for key in keys.all():
+    for key in await keys.all():
         served = key.retired_at is None or (key.serve_until is not None and key.serve_until > now)
         _print(
             {
@@ -212,10 +211,7 @@ async def _jwt(store: IdentityStore, args: argparse.Namespace, config: Config) -
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
-    data_dir = config.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    master = load_or_create_master_key(data_dir, config.auth.master_key)
-    store = await IdentityStore.open(data_dir, master)
+    store = await IdentityStore.from_config(config)
     try:
         if args.command == "users":
             return await _users(store, args)

@@ -67,7 +67,9 @@ async def list_clients(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
     cursor = request.query.get("cursor") or None
     try:
-        page, next_cursor = request.app[IDENTITY].clients.list_page(limit=limit, cursor=cursor)
+        page, next_cursor = await request.app[IDENTITY].clients.list_page(
+            limit=limit, cursor=cursor
+        )
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
     return web.json_response(
@@ -76,7 +78,7 @@ async def list_clients(request: web.Request) -> web.Response:
 
 
 async def get_client(request: web.Request) -> web.Response:
-    client = request.app[IDENTITY].clients.get(request.match_info["client_id"])
+    client = await request.app[IDENTITY].clients.get(request.match_info["client_id"])
     if client is None:
         raise ApiError(404, "NotFound", "No such client", {"field": "client_id"})
     return web.json_response(client_json(client))

@@ -151,7 +151,7 @@ async def list_keys(request: web.Request) -> web.Response:
     limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     cursor = request.query.get("cursor") or None
     try:
-        page, next_cursor = request.app[IDENTITY].list_keys(
+        page, next_cursor = await request.app[IDENTITY].list_keys(
             owner=key_policy.listed_owner(principal), limit=limit, cursor=cursor
         )
     except ValueError:
@@ -162,10 +162,10 @@ async def list_keys(request: web.Request) -> web.Response:
     )
 
 
-def _visible_key(request: web.Request, principal: Principal) -> AccessKey:
+async def _visible_key(request: web.Request, principal: Principal) -> AccessKey:
     """The key named in the path, or 404 alike for unknown keys and others' keys."""
     key_id = request.match_info["key_id"]
-    key = request.app[IDENTITY].get_key(key_id)
+    key = await request.app[IDENTITY].get_key(key_id)
     if key is None or not key_policy.can_see(principal, key):
         raise ApiError(404, "NotFound", "No such access key", {"field": "key_id"})
     return key
@@ -173,14 +173,14 @@ def _visible_key(request: web.Request, principal: Principal) -> AccessKey:
 
 async def get_key(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
-    key = _visible_key(request, principal)
+    key = await _visible_key(request, principal)
     return web.json_response(key_json(key, datetime.now(UTC)))
 
 
 async def revoke_key(request: web.Request) -> web.Response:
     """Idempotent: revoking a revoked key answers 204 again."""
     principal = request[PRINCIPAL]
-    key = _visible_key(request, principal)
+    key = await _visible_key(request, principal)
     if key.is_root:
         raise ApiError(
             409,
@@ -196,7 +196,7 @@ async def rotate_key(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     body = await read_json_object(request, allowed=("grace_seconds",), optional_body=True)
     grace_seconds = optional_int(body, "grace_seconds", minimum=0, maximum=MAX_GRACE_SECONDS)
-    key = _visible_key(request, principal)
+    key = await _visible_key(request, principal)
     key_policy.check_rotatable(principal, key)
     now = datetime.now(UTC)
     grace = timedelta(seconds=grace_seconds or 0)

@@ -26,7 +26,7 @@ async def me(request: web.Request) -> web.Response:
         "name": None,
     }
     if principal.key_id is not None:
-        key = request.app[IDENTITY].get_key(principal.key_id)
+        key = await request.app[IDENTITY].get_key(principal.key_id)
         if key is not None:
             body["name"] = key.name
     return web.json_response(body)

@@ -84,21 +84,21 @@ async def list_users(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
     cursor = request.query.get("cursor") or None
     try:
-        page, next_cursor = request.app[IDENTITY].users.list_page(limit=limit, cursor=cursor)
+        page, next_cursor = await request.app[IDENTITY].users.list_page(limit=limit, cursor=cursor)
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
     return web.json_response({"users": [user_json(u) for u in page], "next_cursor": next_cursor})
 
 
-def _user_or_404(request: web.Request) -> User:
-    user = request.app[IDENTITY].users.get(request.match_info["user_id"])
+async def _user_or_404(request: web.Request) -> User:
+    user = await request.app[IDENTITY].users.get(request.match_info["user_id"])
     if user is None:
         raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})
     return user
 
 
 async def get_user(request: web.Request) -> web.Response:
-    return web.json_response(user_json(_user_or_404(request)))
+    return web.json_response(user_json(await _user_or_404(request)))
 
 
 async def update_user(request: web.Request) -> web.Response:

@@ -32,7 +32,7 @@ class ApiKey(Protocol):
 class ApiKeys(Protocol):
     """The lookups a Bearer / ``X-API-Key`` secret needs (``IdentityStore`` has them)."""
 
-    def find_by_secret(self, secret: str, now: datetime, /) -> ApiKey | None: ...
+    async def find_by_secret(self, secret: str, now: datetime, /) -> ApiKey | None: ...
 
     def record_use(self, key_id: str, when: datetime, /) -> None: ...
 
@@ -53,7 +53,7 @@ async def principal_from_bearer(
         if verifier is None:
             raise AuthError("InvalidToken", "Bearer tokens are not enabled")
         return await verifier(token)
-    key = keys.find_by_secret(token, now)
+    key = await keys.find_by_secret(token, now)
     if key is None:
         raise AuthError("InvalidAccessKeyId", "The API key is unknown, revoked or expired")
     keys.record_use(key.id, now)

@@ -54,7 +54,7 @@ class Claims:
         return self.session_id is None
 
 
-def issue_access_token(
+async def issue_access_token(
     store: IdentityStore,
     settings: OAuthSettings,
     *,
@@ -67,7 +67,7 @@ def issue_access_token(
 ) -> tuple[str, int]:
     """Sign an access token with the active key; return it and its lifetime in seconds
     (``access_ttl``, shortened so the token never outlives ``not_after``)."""
-    active = store.signing_keys.active()
+    active = await store.signing_keys.active()
     if active is None:
         raise RuntimeError("no active signing key (the API listener creates one at start)")
     kid, private_key = active
@@ -117,7 +117,7 @@ class AccessTokenVerifier:
         self._store = store
         self._settings = settings
 
-    def decode(self, token: str, *, now: datetime | None = None) -> Claims:
+    async def decode(self, token: str, *, now: datetime | None = None) -> Claims:
         """Signature and claims only (no live-state check). Raises :class:`InvalidToken`."""
         when = now or datetime.now(UTC)
         try:
@@ -132,7 +132,7 @@ class AccessTokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("The token has no key id")
-        key = self._store.signing_keys.public_key(kid, when)
+        key = await self._store.signing_keys.public_key(kid, when)
         if key is None:
             raise InvalidToken("The token was not signed by a current key of this gateway")
         try:
@@ -173,16 +173,16 @@ class AccessTokenVerifier:
             raw=claims,
         )
 
-    def live_scopes(self, claims: Claims) -> frozenset[str]:
+    async def live_scopes(self, claims: Claims) -> frozenset[str]:
         """The token's scopes still granted now; raises :class:`InvalidToken` when the
         session, user, client or token itself has been revoked, disabled or deleted."""
         sessions = self._store.sessions
         if claims.session_id is None:
-            client_scopes = sessions.client_token_scopes(claims.client_id, claims.jti)
+            client_scopes = await sessions.client_token_scopes(claims.client_id, claims.jti)
             if client_scopes is None:
                 raise InvalidToken("The token or its client has been revoked")
             return frozenset(s for s in claims.scopes if grants(client_scopes, s))
-        state = sessions.user_token_scopes(
+        state = await sessions.user_token_scopes(
             claims.session_id, claims.subject, claims.client_id, claims.jti
         )
         if state is None:
@@ -192,18 +192,18 @@ class AccessTokenVerifier:
             s for s in claims.scopes if grants(user_scopes, s) and grants(client_scopes, s)
         )
 
-    def principal(self, token: str, *, now: datetime | None = None) -> Principal:
-        claims = self.decode(token, now=now)
+    async def principal(self, token: str, *, now: datetime | None = None) -> Principal:
+        claims = await self.decode(token, now=now)
         return Principal(
             kind="client" if claims.is_client_token else "user",
             subject=claims.subject,
-            scopes=self.live_scopes(claims),
+            scopes=await self.live_scopes(claims),
             expires_at=claims.expires_at,
             client_id=claims.client_id,
         )
 
     async def __call__(self, token: str) -> Principal:
         try:
-            return self.principal(token)
+            return await self.principal(token)
         except InvalidToken as exc:
             raise AuthError("InvalidToken", str(exc)) from None

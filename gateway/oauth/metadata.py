@@ -20,7 +20,7 @@ async def jwks(request: web.Request) -> web.Response:
     lifetime: a rotation is visible to verifiers within five minutes, and verifiers
     refetch on an unknown ``kid`` anyway."""
     ctx = request.app[OAUTH]
-    keys = ctx.store.signing_keys.jwks(datetime.now(UTC))
+    keys = await ctx.store.signing_keys.jwks(datetime.now(UTC))
     return web.json_response(
         {"keys": keys},
         headers={"Cache-Control": "public, max-age=300"},

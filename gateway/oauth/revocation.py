@@ -35,13 +35,13 @@ async def revoke(request: web.Request) -> web.StreamResponse:
     client = await authenticate_client(request, form, ctx.store)
     token = form.require("token")
     now = datetime.now(UTC)
-    refresh = ctx.store.sessions.find_refresh(token)
+    refresh = await ctx.store.sessions.find_refresh(token)
     if refresh is not None:
         if refresh.session.client_id == client.id:
             await ctx.store.sessions.revoke(refresh.session.id, reason="revoked", now=now)
     elif looks_like_jwt(token):
         try:
-            claims = ctx.verifier.decode(token, now=now)
+            claims = await ctx.verifier.decode(token, now=now)
         except InvalidToken:
             claims = None
         if claims is not None and claims.client_id == client.id:
@@ -54,10 +54,10 @@ def _inactive() -> web.Response:
     return oauth_json({"active": False})
 
 
-def _access_token_info(ctx: OAuthContext, token: str) -> dict[str, Any] | None:
+async def _access_token_info(ctx: OAuthContext, token: str) -> dict[str, Any] | None:
     try:
-        claims = ctx.verifier.decode(token)
-        scopes = ctx.verifier.live_scopes(claims)
+        claims = await ctx.verifier.decode(token)
+        scopes = await ctx.verifier.live_scopes(claims)
     except InvalidToken:
         return None
     info: dict[str, Any] = {
@@ -74,18 +74,20 @@ def _access_token_info(ctx: OAuthContext, token: str) -> dict[str, Any] | None:
         "jti": claims.jti,
     }
     if claims.session_id is not None:
-        user = ctx.store.users.get(claims.subject)
+        user = await ctx.store.users.get(claims.subject)
         if user is not None:
             info["username"] = user.username
         info["sid"] = claims.session_id
     return info
 
 
-def _refresh_token_info(ctx: OAuthContext, token: str, now: datetime) -> dict[str, Any] | None:
-    found = ctx.store.sessions.find_refresh(token)
+async def _refresh_token_info(
+    ctx: OAuthContext, token: str, now: datetime
+) -> dict[str, Any] | None:
+    found = await ctx.store.sessions.find_refresh(token)
     if found is None or found.used_at is not None or not found.session.is_active(now):
         return None
-    user = ctx.store.users.get(found.session.user_id)
+    user = await ctx.store.users.get(found.session.user_id)
     if user is None or not user.is_active:
         return None
     session = found.session
@@ -110,7 +112,7 @@ async def introspect(request: web.Request) -> web.StreamResponse:
     await authenticate_client(request, form, ctx.store)
     token = form.require("token")
     if looks_like_jwt(token):
-        info = _access_token_info(ctx, token)
+        info = await _access_token_info(ctx, token)
     else:
-        info = _refresh_token_info(ctx, token, datetime.now(UTC))
+        info = await _refresh_token_info(ctx, token, datetime.now(UTC))
     return _inactive() if info is None else oauth_json(info)

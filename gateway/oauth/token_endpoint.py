@@ -2,7 +2,7 @@
 
 Every response (success or error) carries ``Cache-Control: no-store`` and
 ``Pragma: no-cache``. The password grant is throttled per username and per client
-address (state in SQLite, shared by all workers): a blocked attempt gets
+address (in the state store, shared by all workers and hosts): a blocked attempt gets
 ``429 {"error": "slow_down"}`` with ``Retry-After``, before the password is checked.
 """
 
@@ -61,7 +61,7 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def _session_response(
+async def _session_response(
     ctx: OAuthContext,
     session: Session,
     scopes: frozenset[str],
@@ -69,7 +69,7 @@ def _session_response(
     now: datetime,
 ) -> web.Response:
     """A user's access token for ``session`` (never outliving it), plus its refresh token."""
-    token, expires_in = issue_access_token(
+    token, expires_in = await issue_access_token(
         ctx.store,
         ctx.settings,
         subject=session.user_id,
@@ -88,7 +88,9 @@ async def _password(
     _require_grant(client, "password")
     username, password = form.require("username"), form.require("password")
     buckets = [f"user:{username.lower()}", f"ip:{client_address(request)}"]
-    wait = ctx.store.throttle.retry_after(buckets, now=now)
+    # Reserve the attempt (counted as a failure) before the password is checked, so that
+    # parallel guesses cannot all pass the throttle before any of them is counted.
+    wait = await ctx.store.throttle.reserve(buckets, ctx.settings.throttle, now=now)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         raise OAuthError(
@@ -99,9 +101,8 @@ async def _password(
         )
     user = await ctx.store.users.authenticate(username, password)
     if user is None:
-        await ctx.store.throttle.record_failure(buckets, ctx.settings.throttle, now=now)
         raise OAuthError("invalid_grant", _INVALID_LOGIN)
-    await ctx.store.throttle.clear(buckets[0])
+    await ctx.store.throttle.succeeded(buckets, ctx.settings.throttle, clear=buckets[:1], now=now)
     scopes = resolve_scopes(form.get("scope"), user.scopes, client.scopes)
     with_refresh = client.allows_grant("refresh_token")
     ttl = ctx.settings.refresh_ttl if with_refresh else ctx.settings.access_ttl
@@ -113,7 +114,7 @@ async def _password(
         with_refresh=with_refresh,
         now=now,
     )
-    return _session_response(ctx, session, scopes, refresh, now)
+    return await _session_response(ctx, session, scopes, refresh, now)
 
 
 def _refresh_scopes(
@@ -142,9 +143,9 @@ async def _refresh(
     presented = form.require("refresh_token")
     requested = form.get("scope")
     # Check the scope before spending the token, so a bad request does not burn it.
-    known = ctx.store.sessions.find_refresh(presented)
+    known = await ctx.store.sessions.find_refresh(presented)
     if known is not None and known.session.client_id == client.id:
-        user = ctx.store.users.get(known.session.user_id)
+        user = await ctx.store.users.get(known.session.user_id)
         if user is not None:
             _refresh_scopes(known.session.scopes, requested, user.scopes, client.scopes)
     result = await ctx.store.sessions.rotate(presented, client.id, now=now)
@@ -157,11 +158,11 @@ async def _refresh(
         }
         raise OAuthError("invalid_grant", messages.get(result.outcome, "Invalid refresh token"))
     session = result.session
-    user = ctx.store.users.get(session.user_id)
+    user = await ctx.store.users.get(session.user_id)
     if user is None or not user.is_active:
         raise OAuthError("invalid_grant", "The user is disabled")
     scopes = _refresh_scopes(session.scopes, requested, user.scopes, client.scopes)
-    return _session_response(ctx, session, scopes, result.token, now)
+    return await _session_response(ctx, session, scopes, result.token, now)
 
 
 async def _client_credentials(
@@ -169,7 +170,7 @@ async def _client_credentials(
 ) -> web.Response:
     _require_grant(client, "client_credentials")
     scopes = resolve_scopes(form.get("scope"), client.scopes)
-    token, expires_in = issue_access_token(
+    token, expires_in = await issue_access_token(
         ctx.store,
         ctx.settings,
         subject=client.id,

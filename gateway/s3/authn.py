@@ -68,7 +68,7 @@ async def authenticate(
     if auth is not None:
         access_key_id = auth.access_key_id
     if access_key_id is not None:
-        found = store.sigv4_secrets(access_key_id, now)
+        found = await store.sigv4_secrets(access_key_id, now)
         if found is None:
             raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": access_key_id})
         key, secrets = found

@@ -25,7 +25,7 @@ def find(data: Path, secret: str) -> Any:
     async def lookup() -> Any:
         store = await IdentityStore.open(data, load_or_create_master_key(data, None))
         try:
-            return store.find_by_secret(secret, datetime.now(UTC))
+            return await store.find_by_secret(secret, datetime.now(UTC))
         finally:
             await store.close()
 

@@ -26,6 +26,11 @@ class Fixture:
         self.store = store
         self.settings = settings
         self.verifier = AccessTokenVerifier(store, settings)
+        self.active: tuple[str, rsa.RSAPrivateKey] | None = None
+
+    async def load_signing_key(self) -> None:
+        """The key ``sign`` uses: the store's active one (again after a rotation)."""
+        self.active = await self.store.signing_keys.active()
 
     async def login(self, scopes: list[str] | None = None) -> tuple[str, str, str]:
         user = await self.store.users.create(
@@ -57,9 +62,8 @@ class Fixture:
         }
 
     def sign(self, claims: dict[str, Any], **header: Any) -> str:
-        active = self.store.signing_keys.active()
-        assert active is not None
-        kid, key = active
+        assert self.active is not None
+        kid, key = self.active
         headers = {"kid": kid, "typ": "at+jwt", **header}
         algorithm = headers.pop("alg", "RS256")
         return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
@@ -67,7 +71,9 @@ class Fixture:
 
 @pytest.fixture
 async def fx(store: IdentityStore, settings: OAuthSettings) -> Fixture:
-    return Fixture(store, settings)
+    fixture = Fixture(store, settings)
+    await fixture.load_signing_key()
+    return fixture
 
 
 def _b64(data: bytes) -> str:
@@ -76,7 +82,7 @@ def _b64(data: bytes) -> str:
 
 async def test_issued_token_verifies_to_a_user_principal(fx: Fixture) -> None:
     user_id, client_id, session_id = await fx.login()
-    token, lifetime = issue_access_token(
+    token, lifetime = await issue_access_token(
         fx.store,
         fx.settings,
         subject=user_id,
@@ -100,11 +106,11 @@ async def test_sign_helper_makes_a_valid_token(fx: Fixture) -> None:
 
 def _refusals() -> list[tuple[str, Any]]:
     def none_alg(fx: Fixture, c: dict[str, Any]) -> str:
-        kid = fx.store.signing_keys.active()[0]  # type: ignore[index]
+        kid = fx.active[0]  # type: ignore[index]
         return jwt.encode(c, None, algorithm="none", headers={"kid": kid, "typ": "at+jwt"})
 
     def hs256_public_key(fx: Fixture, c: dict[str, Any]) -> str:
-        kid, key = fx.store.signing_keys.active()  # type: ignore[misc]
+        kid, key = fx.active  # type: ignore[misc]
         pem = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
@@ -114,7 +120,7 @@ def _refusals() -> list[tuple[str, Any]]:
         return f"{head}.{body}.{_b64(sig)}"
 
     def foreign_key(fx: Fixture, c: dict[str, Any]) -> str:
-        kid = fx.store.signing_keys.active()[0]  # type: ignore[index]
+        kid = fx.active[0]  # type: ignore[index]
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return jwt.encode(c, other, algorithm="RS256", headers={"kid": kid, "typ": "at+jwt"})
 
@@ -127,7 +133,7 @@ def _refusals() -> list[tuple[str, Any]]:
         return fx.sign(c, kid="not-our-kid")
 
     def no_kid(fx: Fixture, c: dict[str, Any]) -> str:
-        _kid, key = fx.store.signing_keys.active()  # type: ignore[misc]
+        _kid, key = fx.active  # type: ignore[misc]
         return jwt.encode(c, key, algorithm="RS256", headers={"typ": "at+jwt"})
 
     def claim(**changes: Any) -> Any:
@@ -202,7 +208,7 @@ async def test_revoked_session_stops_its_tokens(fx: Fixture) -> None:
     token = fx.sign(fx.claims(*ids))
     await fx.store.sessions.revoke(ids[2])
     with pytest.raises(InvalidToken):
-        fx.verifier.principal(token)
+        await fx.verifier.principal(token)
 
 
 async def test_deleted_user_and_client(fx: Fixture) -> None:
@@ -210,7 +216,7 @@ async def test_deleted_user_and_client(fx: Fixture) -> None:
     token = fx.sign(fx.claims(user_id, client_id, session_id))
     await fx.store.clients.delete(client_id)
     with pytest.raises(InvalidToken):
-        fx.verifier.principal(token)
+        await fx.verifier.principal(token)
 
 
 async def test_scopes_follow_the_users_current_scopes(fx: Fixture) -> None:
@@ -227,7 +233,7 @@ async def test_client_credentials_token(fx: Fixture) -> None:
     client, _ = await fx.store.clients.create(
         "svc", grant_types=["client_credentials"], scopes=["read:objects"]
     )
-    token, _ = issue_access_token(
+    token, _ = await issue_access_token(
         fx.store,
         fx.settings,
         subject=client.id,
@@ -245,6 +251,7 @@ async def test_old_key_verifies_during_overlap_and_not_after_removal(fx: Fixture
     old_token = fx.sign(fx.claims(*ids))
     old_kid = jwt.get_unverified_header(old_token)["kid"]
     await fx.store.signing_keys.rotate(overlap=fx.settings.key_overlap)
+    await fx.load_signing_key()
     new_token = fx.sign({**fx.claims(*ids), "jti": "new"})
     assert jwt.get_unverified_header(new_token)["kid"] != old_kid
     await fx.verifier(old_token)
