@@ -28,7 +28,7 @@ from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Tx
 from gateway.identity.models import to_micros, utcnow
 
-__all__ = ["ThrottlePolicy", "ThrottleStore"]
+__all__ = ["Reservation", "ThrottlePolicy", "ThrottleStore"]
 
 _US = 1_000_000
 _ENSURE_ROW = (
@@ -64,6 +64,22 @@ class ThrottlePolicy:
     @property
     def window_us(self) -> int:
         return int(self.max_delay * _US)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The outcome of :meth:`ThrottleStore.reserve`. ``wait > 0``: blocked for that many
+    seconds, nothing counted. ``wait == 0``: the attempt is counted in every bucket
+    (``counts``: the failure count it set, at ``at_us``); settle a success with
+    :meth:`ThrottleStore.succeeded`."""
+
+    wait: float
+    at_us: int = 0
+    counts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def granted(self) -> bool:
+        return self.wait == 0
 
 
 async def _locked(tx: Tx, bucket: str) -> tuple[int, int, int]:
@@ -105,52 +121,51 @@ class ThrottleStore:
 
     async def reserve(
         self, buckets: Sequence[str], policy: ThrottlePolicy, *, now: datetime | None = None
-    ) -> float:
-        """Before checking a password: ``0.0`` when no bucket is blocked, the attempt then
-        being counted as a failure of each bucket (settle a success with
-        :meth:`succeeded`); otherwise the seconds until the longest block ends, and nothing
-        is counted."""
+    ) -> Reservation:
+        """Before checking a password: when no bucket is blocked, count the attempt as a
+        failure of each bucket (settle a success with :meth:`succeeded`); otherwise
+        nothing is counted and ``wait`` says how long the longest block lasts."""
         when = to_micros(now or utcnow())
         ordered = sorted(set(buckets))
 
-        async def take(tx: Tx) -> float:
+        async def take(tx: Tx) -> Reservation:
             state = {bucket: await _locked(tx, bucket) for bucket in ordered}
             blocked_until = max((s[2] for s in state.values()), default=0)
             if blocked_until > when:
-                return (blocked_until - when) / _US
+                return Reservation((blocked_until - when) / _US)
+            counts = []
             for bucket, (failures, last, _until) in state.items():
                 count = failures + 1 if when - last <= policy.window_us else 1
                 await tx.execute(_UPSERT, (bucket, count, when, policy.blocked_until(count, when)))
-            return 0.0
+                counts.append((bucket, count))
+            return Reservation(0.0, when, tuple(counts))
 
         return await self._db.transaction(take, isolation="read_committed")
 
     async def succeeded(
-        self,
-        buckets: Sequence[str],
-        policy: ThrottlePolicy,
-        *,
-        clear: Collection[str],
-        now: datetime | None = None,
+        self, reservation: Reservation, policy: ThrottlePolicy, *, clear: Collection[str]
     ) -> None:
-        """Settle a reservation whose password was right: the buckets in ``clear`` (the
-        username's) are forgotten, the others get the reserved attempt back."""
-        ordered = sorted(set(buckets))
+        """Settle a granted reservation whose password was right: the buckets in
+        ``clear`` (the username's) are forgotten, the others get the attempt back. When
+        no other attempt was counted since, a bucket returns exactly to its state before
+        (it was not blocked then); otherwise its block follows the failures that remain."""
 
         async def settle(tx: Tx) -> None:
-            for bucket in ordered:
+            for bucket, counted in reservation.counts:
                 if bucket in clear:
                     await tx.execute("DELETE FROM auth_throttle WHERE bucket = ?", (bucket,))
                     continue
                 failures, last, until = await _locked(tx, bucket)
                 if failures == 0:
                     continue
-                count = failures - 1
-                await tx.execute(
-                    _UPSERT, (bucket, count, last, min(until, policy.blocked_until(count, last)))
-                )
+                if (failures, last) == (counted, reservation.at_us):
+                    until = 0  # nothing happened since: as unblocked as before the attempt
+                else:
+                    until = min(until, policy.blocked_until(failures - 1, last))
+                await tx.execute(_UPSERT, (bucket, failures - 1, last, until))
 
-        await self._db.transaction(settle, isolation="read_committed")
+        if reservation.granted and reservation.counts:
+            await self._db.transaction(settle, isolation="read_committed")
 
     async def record_failure(
         self, buckets: Sequence[str], policy: ThrottlePolicy, *, now: datetime | None = None

@@ -90,8 +90,9 @@ async def _password(
     buckets = [f"user:{username.lower()}", f"ip:{client_address(request)}"]
     # Reserve the attempt (counted as a failure) before the password is checked, so that
     # parallel guesses cannot all pass the throttle before any of them is counted.
-    wait = await ctx.store.throttle.reserve(buckets, ctx.settings.throttle, now=now)
-    if wait > 0:
+    reservation = await ctx.store.throttle.reserve(buckets, ctx.settings.throttle, now=now)
+    if not reservation.granted:
+        wait = reservation.wait
         seconds = max(1, math.ceil(wait))
         raise OAuthError(
             "slow_down",
@@ -102,7 +103,7 @@ async def _password(
     user = await ctx.store.users.authenticate(username, password)
     if user is None:
         raise OAuthError("invalid_grant", _INVALID_LOGIN)
-    await ctx.store.throttle.succeeded(buckets, ctx.settings.throttle, clear=buckets[:1], now=now)
+    await ctx.store.throttle.succeeded(reservation, ctx.settings.throttle, clear=buckets[:1])
     scopes = resolve_scopes(form.get("scope"), user.scopes, client.scopes)
     with_refresh = client.allows_grant("refresh_token")
     ttl = ctx.settings.refresh_ttl if with_refresh else ctx.settings.access_ttl

@@ -64,9 +64,10 @@ async def test_reservation_lets_at_most_threshold_parallel_attempts_through(
     try:
         policy = ThrottlePolicy(threshold=5, base_delay=60, max_delay=600)
         buckets = ["user:dave", "ip:198.51.100.9"]
-        waits = await asyncio.gather(
+        reservations = await asyncio.gather(
             *(s.throttle.reserve(buckets, policy) for _ in range(20) for s in (store, other))
         )
+        waits = [r.wait for r in reservations]
         assert sum(1 for w in waits if w == 0) == 5
         assert all(w > 50 for w in waits if w != 0), waits
         assert await store.throttle.retry_after(buckets) > 50
@@ -78,26 +79,57 @@ async def test_success_clears_the_user_and_refunds_the_address(store: IdentitySt
     policy = ThrottlePolicy(threshold=3, base_delay=60, max_delay=600)
     now = datetime.now(UTC)
     user, address = "user:erin", "ip:203.0.113.5"
+    throttle = store.throttle
     for _ in range(2):
-        assert await store.throttle.reserve([user, address], policy, now=now) == 0
+        assert (await throttle.reserve([user, address], policy, now=now)).granted
     # The third reservation reaches the threshold: both buckets blocked from now on ...
-    assert await store.throttle.reserve([user, address], policy, now=now) == 0
-    assert await store.throttle.retry_after([address], now=now) == 60
+    third = await throttle.reserve([user, address], policy, now=now)
+    assert third.granted
+    assert await throttle.retry_after([address], now=now) == 60
     # ... unless that attempt succeeds: the user bucket is forgotten and the address
-    # gets its attempt back (2 failures: below the threshold again).
-    await store.throttle.succeeded([user, address], policy, clear=[user], now=now)
-    assert await store.throttle.retry_after([user], now=now) == 0
-    assert await store.throttle.retry_after([address], now=now) == 0
-    assert await store.throttle.reserve([address], policy, now=now) == 0
-    assert await store.throttle.retry_after([address], now=now) == 60
+    # gets its attempt back, unblocked as it was before (2 failures remain).
+    await throttle.succeeded(third, policy, clear=[user])
+    assert await throttle.retry_after([user, address], now=now) == 0
+    assert (await throttle.reserve([address], policy, now=now)).granted
+    assert await throttle.retry_after([address], now=now) == 60
+
+
+async def test_success_after_a_waited_out_block_does_not_block_again(store: IdentityStore) -> None:
+    policy = ThrottlePolicy(threshold=2, base_delay=10, max_delay=600)
+    now = datetime.now(UTC)
+    user, address = "user:gus", "ip:203.0.113.6"
+    for _ in range(2):
+        assert (await store.throttle.reserve([user, address], policy, now=now)).granted
+    assert await store.throttle.retry_after([address], now=now) == 10
+    later = now + timedelta(seconds=10)
+    attempt = await store.throttle.reserve([user, address], policy, now=later)
+    assert attempt.granted
+    await store.throttle.succeeded(attempt, policy, clear=[user])
+    assert await store.throttle.retry_after([user, address], now=later) == 0
+
+
+async def test_a_success_among_parallel_failures_keeps_their_block(store: IdentityStore) -> None:
+    policy = ThrottlePolicy(threshold=2, base_delay=10, max_delay=600)
+    now = datetime.now(UTC)
+    address = "ip:203.0.113.7"
+    mine = await store.throttle.reserve([address], policy, now=now)
+    other = await store.throttle.reserve([address], policy, now=now + timedelta(seconds=1))
+    assert mine.granted and other.granted
+    await store.throttle.succeeded(mine, policy, clear=[])
+    # one failure left (the other attempt's): below the threshold, not blocked
+    assert await store.throttle.retry_after([address], now=now + timedelta(seconds=1)) == 0
+    row = await store.db.fetch_one(
+        "SELECT failures FROM auth_throttle WHERE bucket = ?", (address,)
+    )
+    assert row == (1,)
 
 
 async def test_a_blocked_reservation_counts_nothing(store: IdentityStore) -> None:
     policy = ThrottlePolicy(threshold=1, base_delay=10, max_delay=100)
     now = datetime.now(UTC)
-    assert await store.throttle.reserve(["user:f"], policy, now=now) == 0
+    assert (await store.throttle.reserve(["user:f"], policy, now=now)).granted
     for _ in range(5):
-        assert await store.throttle.reserve(["user:f"], policy, now=now) == 10
+        assert (await store.throttle.reserve(["user:f"], policy, now=now)).wait == 10
     later = now + timedelta(seconds=10)
-    assert await store.throttle.reserve(["user:f"], policy, now=later) == 0
+    assert (await store.throttle.reserve(["user:f"], policy, now=later)).granted
     assert await store.throttle.retry_after(["user:f"], now=later) == 20  # 2nd failure
