@@ -9,6 +9,9 @@ store that every worker shares.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,20 +21,26 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import Reply, Setup, call, make_setup
+from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
 
 THRESHOLD = 5
 GUESSES = 41
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """Two worker processes share the port: guesses land on both."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """Two worker processes share the port, so guesses land on both; the throttle lives
+    in SQLite or in PostgreSQL (where several hosts would share it the same way)."""
+    env = {"NFYIO_AUTH_THROTTLE_FAILURES": str(THRESHOLD), "NFYIO_AUTH_THROTTLE_BASE_DELAY": "60"}
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        env["NFYIO_IDENTITY_URL"] = asyncio.run(server.fresh_url())
+        env["NFYIO_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
     running = start_gateway(
         Path(tmp_path_factory.mktemp("gw-throttle")) / "data",
-        extra_env={
-            "NFYIO_AUTH_THROTTLE_FAILURES": str(THRESHOLD),
-            "NFYIO_AUTH_THROTTLE_BASE_DELAY": "60",
-        },
+        extra_env=env,
         extra_args=["--workers", "2"],
     )
     yield running

@@ -1,0 +1,104 @@
+"""The gateway process with its state in PostgreSQL (``NFYIO_IDENTITY_URL``).
+
+A throwaway PostgreSQL cluster (tests/services/postgres.py), a fresh schema per test, the
+real ``nfyio-gateway serve`` process, boto3 and plain REST calls. Two gateway processes
+with their own data directories on one database stand for two hosts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.rest_util import ADMIN, call
+from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
+
+SCOPES = ["read:buckets", "write:buckets", "read:objects", "write:objects"]
+
+
+@pytest.fixture
+def state_env(postgres_server: PostgresServer) -> dict[str, str]:  # noqa: F811
+    """What every host of one deployment shares: the database URL and the master key."""
+    return {
+        "NFYIO_IDENTITY_URL": asyncio.run(postgres_server.fresh_url()),
+        "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
+
+
+@pytest.fixture
+def hosts(tmp_path: Path, state_env: dict[str, str]) -> Iterator[tuple[Gateway, Gateway]]:
+    first = start_gateway(tmp_path / "host-a" / "data", extra_env=state_env)
+    try:
+        second = start_gateway(tmp_path / "host-b" / "data", extra_env=state_env)
+    except BaseException:
+        first.stop()
+        raise
+    yield first, second
+    second.stop()
+    first.stop()
+
+
+def create_key(gateway: Gateway) -> dict[str, Any]:
+    status, _, body = call(
+        gateway, "POST", "/v1/access-keys", headers=ADMIN, body={"name": "pg", "scopes": SCOPES}
+    )
+    assert status == 201, body
+    created: dict[str, Any] = json.loads(body)
+    return created
+
+
+def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+def test_key_created_used_and_revoked_through_postgres(hosts: tuple[Gateway, Gateway]) -> None:
+    host_a, host_b = hosts
+    key = create_key(host_a)
+    s3_a = host_a.client(key["id"], key["secret"])
+    bucket = f"pg-{uuid.uuid4().hex[:12]}"
+    s3_a.create_bucket(Bucket=bucket)
+    s3_a.put_object(Bucket=bucket, Key="hello.txt", Body=b"state in postgres")
+    assert s3_a.get_object(Bucket=bucket, Key="hello.txt")["Body"].read() == b"state in postgres"
+
+    # The other host knows the key at once (its objects live in its own filesystem
+    # backend here: only the state is shared).
+    s3_b = host_b.client(key["id"], key["secret"])
+    assert "Buckets" in s3_b.list_buckets()
+    status, _, body = call(host_b, "GET", f"/v1/access-keys/{key['id']}", headers=ADMIN)
+    assert status == 200 and json.loads(body)["name"] == "pg"
+
+    # Revoked on B, refused on A at the next request, over SigV4 and Bearer alike.
+    status, _, body = call(host_b, "DELETE", f"/v1/access-keys/{key['id']}", headers=ADMIN)
+    assert status == 204, body
+    with pytest.raises(ClientError) as refused:
+        s3_a.get_object(Bucket=bucket, Key="hello.txt")
+    assert error_code(refused) == "InvalidAccessKeyId"
+    status, _, _ = call(
+        host_a, "GET", "/v1/me", headers={"Authorization": f"Bearer {key['secret']}"}
+    )
+    assert status == 401
+
+    # Nothing of the state went to the data directories.
+    for host in hosts:
+        assert not (host.data_dir / "identity.db").exists()
+        assert not (host.data_dir / "master.key").exists()
+
+
+def test_postgres_state_without_a_configured_master_key_refuses_to_start(
+    tmp_path: Path, state_env: dict[str, str]
+) -> None:
+    env = {"NFYIO_IDENTITY_URL": state_env["NFYIO_IDENTITY_URL"]}
+    with pytest.raises(RuntimeError, match="NFYIO_MASTER_KEY") as failed:
+        start_gateway(tmp_path / "data", extra_env=env)
+    assert "configuration error" in str(failed.value)
+    assert not (tmp_path / "data" / "master.key").exists()
