@@ -25,8 +25,9 @@ def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         extra_env={
             "NFYIO_AUTH_ACCESS_TOKEN_TTL": "2",
             "NFYIO_AUTH_JWT_LEEWAY": "0",
-            # Long enough that the four blocked attempts below fit in it on a loaded host.
-            "NFYIO_AUTH_THROTTLE_BASE_DELAY": "4",
+            # Long enough that the four blocked attempts below fit in it on a loaded host
+            # (the block starts when the fifth attempt is reserved, before its hash check).
+            "NFYIO_AUTH_THROTTLE_BASE_DELAY": "8",
         },
         extra_args=["--workers", "2"],
     )
@@ -73,7 +74,7 @@ def test_password_grant_throttle_shared_by_workers(short_lived: Gateway) -> None
     for _ in range(5):
         reply = setup.token(**wrong, **setup.creds())
         assert reply.status == 400 and reply.json()["error"] == "invalid_grant"
-    # New connections land on either worker: every one sees the block in SQLite.
+    # New connections land on either worker: every one sees the block in the state store.
     for _ in range(4):
         blocked = setup.token(
             grant_type="password", username=setup.username, password=setup.password, **setup.creds()
