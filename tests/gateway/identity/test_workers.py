@@ -4,8 +4,10 @@ simulated by two stores on the same database."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -104,22 +106,23 @@ async def test_flush_never_moves_last_used_backwards(
     assert got is not None and got.last_used_at == T0 + timedelta(minutes=2)
 
 
-async def test_flush_of_unknown_key_is_harmless(store: IdentityStore, data_dir: Path) -> None:
+async def test_flush_of_unknown_key_is_harmless(store: IdentityStore) -> None:
     key, _ = await store.create_key("k", ["read:objects"], now=T0)
     store.record_use("ak_GONE", T0)  # e.g. deleted between the request and the flush
     store.record_use(key.id, T0 + timedelta(seconds=1))
     await store.flush()
-    got = store.get_key(key.id)
+    got = await store.get_key(key.id)
     assert got is not None and got.last_used_at == T0 + timedelta(seconds=1)
-    assert store.get_key("ak_GONE") is None
-    assert len(store.list_keys(limit=100)[0]) == 1  # the unknown id created no row
+    assert await store.get_key("ak_GONE") is None
+    assert len((await store.list_keys(limit=100))[0]) == 1  # the unknown id created no row
 
 
 async def test_flush_with_nothing_pending_opens_no_transaction(
-    store: IdentityStore, data_dir: Path
+    sqlite_store: IdentityStore, data_dir: Path
 ) -> None:
     """Another worker holds the write lock throughout: a flush that began a transaction
     would wait ``busy_timeout`` for it and then raise "database is locked"."""
+    store = sqlite_store
     await store.create_key("k", ["read:objects"], now=T0)
     holder = sqlite3.connect(data_dir / "identity.db", isolation_level=None)
     try:
