@@ -286,6 +286,31 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 2: OAuth 2.0 - users, clients, sessions (refresh-token families), refresh tokens,
     # revoked access tokens, JWT signing keys, password-grant throttle.
     Migration(_SQLITE_2, _POSTGRES_2),
+    # 3: bucket settings the gateway enforces (ACL, policy, CORS, ...), one document each.
+    Migration(
+        (
+            """
+            CREATE TABLE bucket_settings (
+                bucket     TEXT NOT NULL,
+                kind       TEXT NOT NULL,
+                document   TEXT NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (bucket, kind)
+            ) WITHOUT ROWID
+            """,
+        ),
+        (
+            """
+            CREATE TABLE bucket_settings (
+                bucket     TEXT COLLATE "C" NOT NULL,
+                kind       TEXT NOT NULL,
+                document   TEXT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (bucket, kind)
+            )
+            """,
+        ),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from gateway.config import Config
 from gateway.identity.access_keys import AccessKeyStore
+from gateway.identity.bucket_settings import BucketSettingsStore
 from gateway.identity.clients import ClientStore
 from gateway.identity.crypto import Keyring, MasterKeyError, load_or_create_master_key
 from gateway.identity.db import Database, PoolOptions
@@ -92,6 +93,7 @@ class IdentityStore:
         self.sessions = SessionStore(db, keyring)
         self.signing_keys = SigningKeyStore(db, keyring)
         self.throttle = ThrottleStore(db, keyring)
+        self.bucket_settings = BucketSettingsStore(db, keyring)
         # The access-key methods, bound once (no extra call per request).
         self.get_key = self.keys.get_key
         self.sigv4_secrets = self.keys.sigv4_secrets
