@@ -52,7 +52,7 @@ class CopyMixin(UpstreamClient):
         else:
             params["MetadataDirective"] = "REPLACE"
             params.update(meta_params(meta, src.checksums))
-        await self._copy_call("copy_object", headers=expires_header(meta), **params)
+        await self._copy_call("copy_object", bucket, headers=expires_header(meta), **params)
         return await self.head_object(bucket, key)
 
     def _copy_source(self, source: CopySource) -> dict[str, str]:
@@ -72,10 +72,22 @@ class CopyMixin(UpstreamClient):
             )
 
     async def _copy_call(
-        self, operation: str, *, headers: Mapping[str, str] | None = None, **params: Any
+        self,
+        operation: str,
+        bucket: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **params: Any,
     ) -> dict[str, Any]:
-        with _source_preconditions():
-            return await self._call(operation, headers=headers, **params)
+        """The copy request. A 5xx may be a missing destination bucket (SeaweedFS answers
+        CopyObject into a missing bucket with 500): a HeadBucket tells which."""
+        try:
+            with _source_preconditions():
+                return await self._call(operation, headers=headers, **params)
+        except BackendError as exc:
+            if exc.code == "ServiceUnavailable":
+                await self.head_bucket(bucket)
+            raise
 
 
 @contextmanager

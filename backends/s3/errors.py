@@ -10,12 +10,15 @@ Rules:
 - The upstream refusing *our* credentials is a gateway misconfiguration, not the
   client's fault: ``InternalError``, never ``AccessDenied``.
 - Connection failures, timeouts and 5xx are ``ServiceUnavailable`` (``SlowDown`` kept).
+- Any other 4xx code (a store's own, e.g. SeaweedFS's ``ExistingObjectIsFile``) is
+  ``InvalidRequest`` with the upstream code and message in the message: the client's
+  request is what the store refused, and a code the gateway does not know would be a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from backends.errors import BackendError
 
-__all__ = ["error_code", "translate", "translate_error"]
+__all__ = ["error_code", "from_answer", "translate", "translate_error"]
 
 _PASS_THROUGH = frozenset(
     {
@@ -46,6 +49,10 @@ _PASS_THROUGH = frozenset(
         "InvalidBucketName",
         "KeyTooLongError",
         "IncompleteBody",
+        "InvalidPartNumber",
+        "InvalidStorageClass",
+        "MetadataTooLarge",
+        "TooManyParts",
         "MalformedXML",
         "NotImplemented",
         "SlowDown",
@@ -75,38 +82,59 @@ def _status(exc: ClientError) -> int:
     return int(meta.get("HTTPStatusCode", 0) or 0)
 
 
+def from_answer(
+    status: int,
+    code: str,
+    message: str = "",
+    fields: Mapping[str, Any] | None = None,
+    *,
+    not_found: str = "NoSuchKey",
+    headers: Mapping[str, Any] | None = None,
+) -> BackendError:
+    """The ``BackendError`` for an upstream error answer: HTTP ``status``, the S3 ``code``
+    and ``message`` of its XML body (empty for bodiless answers), the body's other
+    ``fields`` and the response ``headers`` (lower-case names)."""
+    fields = fields or {}
+    extra = {k: str(fields[k]) for k in _EXTRA_FIELDS if fields.get(k) is not None}
+    if code in ("NotModified", "304") or (status == 304 and not code):
+        # A 304 describes the object: keep the ETag and Last-Modified it carries.
+        headers = headers or {}
+        described = {"ETag": headers.get("etag"), "LastModified": headers.get("last-modified")}
+        extra.update({k: str(v) for k, v in described.items() if v})
+        return BackendError("NotModified", message or "Not Modified", extra=extra)
+    if code in _PASS_THROUGH:
+        return BackendError(code, message, extra=extra)
+    if code in _RENAMED:
+        return BackendError(_RENAMED[code], message, extra=extra)
+    if not code and str(status) in _RENAMED:
+        return BackendError(_RENAMED[str(status)], message, extra=extra)
+    if code == "404" or (status == 404 and code in ("", "NotFound")):
+        return BackendError(not_found, message)
+    if code in _CREDENTIAL_CODES or (not code and status in (401, 403)):
+        return BackendError("InternalError", "the upstream store refused the gateway")
+    if status >= 500 or code in ("InternalError", "RequestTimeout"):
+        return BackendError("ServiceUnavailable", "the upstream store failed")
+    if 400 <= status < 500:
+        # A refusal this module does not name: say what the store answered.
+        return BackendError("InvalidRequest", f"upstream store: {code}: {message}".strip())
+    return BackendError("InternalError", f"upstream store answered {code or status}")
+
+
 def translate_error(exc: BaseException, *, not_found: str = "NoSuchKey") -> BackendError:
     """The ``BackendError`` for an exception raised by the aiobotocore client."""
     if isinstance(exc, BackendError):
         return exc
     if isinstance(exc, ClientError):
-        code = error_code(exc)
-        status = _status(exc)
         error: dict[str, Any] = exc.response.get("Error", {})
-        message = str(error.get("Message", "") or "")
-        extra = {k: str(error[k]) for k in _EXTRA_FIELDS if error.get(k) is not None}
-        if code in ("NotModified", "304"):
-            # A 304 describes the object: keep the ETag and Last-Modified it carries.
-            headers: dict[str, Any] = exc.response.get("ResponseMetadata", {}).get(
-                "HTTPHeaders", {}
-            )
-            described = {"ETag": headers.get("etag"), "LastModified": headers.get("last-modified")}
-            extra.update({k: str(v) for k, v in described.items() if v})
-            return BackendError("NotModified", message or "Not Modified", extra=extra)
-        if code in _PASS_THROUGH:
-            return BackendError(code, message, extra=extra)
-        if code in _RENAMED:
-            return BackendError(_RENAMED[code], message, extra=extra)
-        if code == "404" or (status == 404 and code in ("", "NotFound")):
-            return BackendError(not_found, message)
-        if code in _CREDENTIAL_CODES:
-            return BackendError("InternalError", "the upstream store refused the gateway")
-        if status >= 500 or code in ("InternalError", "RequestTimeout"):
-            return BackendError("ServiceUnavailable", "the upstream store failed")
-        if 400 <= status < 500:
-            # A refusal this module does not name: say what the store answered.
-            return BackendError("InvalidRequest", f"upstream store: {code}: {message}".strip())
-        return BackendError("InternalError", f"upstream store answered {code or status}")
+        meta: dict[str, Any] = exc.response.get("ResponseMetadata", {})
+        return from_answer(
+            _status(exc),
+            error_code(exc),
+            str(error.get("Message", "") or ""),
+            error,
+            not_found=not_found,
+            headers=meta.get("HTTPHeaders", {}),
+        )
     if isinstance(exc, BotoCoreError | OSError | asyncio.TimeoutError) or _is_transport(exc):
         return BackendError("ServiceUnavailable", "the upstream store is unreachable")
     return BackendError("InternalError", "unexpected upstream failure")

@@ -25,6 +25,9 @@ from backends.types import (
 
 __all__ = ["MultipartMixin"]
 
+_MAX_UPLOADS_SCANNED = 10_000
+"""ListMultipartUploads reads at most this many uploads in progress from upstream."""
+
 
 class MultipartMixin(CopyMixin):
     """UploadPartCopy shares the copy source handling of ``CopyMixin``."""
@@ -123,7 +126,7 @@ class MultipartMixin(CopyMixin):
                 )
             params["CopySourceRange"] = f"bytes={first}-{last}"
             size = last - first + 1
-        response = await self._copy_call("upload_part_copy", **params)
+        response = await self._copy_call("upload_part_copy", bucket, **params)
         result = response.get("CopyPartResult", {})
         return Part(
             part_number=part_number,
@@ -138,17 +141,41 @@ class MultipartMixin(CopyMixin):
         numbers = [n for n, _ in parts]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
             raise BackendError("InvalidPartOrder", "The list of parts was not in ascending order")
-        await self._call(
-            "complete_multipart_upload",
-            not_found="NoSuchUpload",
-            Bucket=self._up(bucket),
-            Key=key,
-            UploadId=upload_id,
-            MultipartUpload={
-                "Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]
-            },
-        )
+        try:
+            await self._call(
+                "complete_multipart_upload",
+                not_found="NoSuchUpload",
+                Bucket=self._up(bucket),
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]
+                },
+            )
+        except BackendError as exc:
+            if exc.code == "EntityTooSmall":
+                # S3 names a missing or mismatched part first; SeaweedFS checks sizes first.
+                await self._check_parts_exist(bucket, key, upload_id, parts)
+            raise
         return await self.head_object(bucket, key)
+
+    async def _check_parts_exist(
+        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+    ) -> None:
+        """Raise ``InvalidPart`` if a listed part was not uploaded with that ETag."""
+        uploaded: dict[int, str] = {}
+        marker = 0
+        while True:
+            page = await self.list_parts(bucket, key, upload_id, part_number_marker=marker)
+            uploaded.update((p.part_number, p.etag) for p in page.parts)
+            if not page.is_truncated or page.next_part_number_marker is None:
+                break
+            marker = page.next_part_number_marker
+        if any(uploaded.get(n) != e.strip('"') for n, e in parts):
+            raise BackendError(
+                "InvalidPart",
+                "One or more of the specified parts could not be found or its ETag differs",
+            )
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         await self._call(
@@ -210,62 +237,69 @@ class MultipartMixin(CopyMixin):
         upload_id_marker: str | None = None,
         max_uploads: int = 1000,
     ) -> UploadsPage:
-        params: dict[str, Any] = {"Bucket": self._up(bucket), "MaxUploads": max_uploads}
-        if prefix:
-            params["Prefix"] = prefix
+        """Every upload in progress under ``prefix`` is fetched (up to
+        ``_MAX_UPLOADS_SCANNED``), then ordered, filtered after the markers, rolled up and
+        cut here: stores disagree on all four (moto ignores MaxUploads, KeyMarker and
+        Delimiter and lists in creation order; SeaweedFS lists by upload id and cuts the
+        page before ordering by key)."""
+        uploads = await self._all_uploads(bucket, prefix)
+        # S3 lists uploads by key (UTF-8 bytes), then by initiation. Stable: uploads of one
+        # key started in the same second keep upstream's order.
+        uploads.sort(key=lambda u: (u.key.encode(), u.initiated))
+        prefixes: list[str] = []
         if delimiter:
-            params["Delimiter"] = delimiter
-        if key_marker:
-            params["KeyMarker"] = key_marker
-            if upload_id_marker:
-                params["UploadIdMarker"] = upload_id_marker
-        response = await self._call("list_multipart_uploads", not_found="NoSuchBucket", **params)
-        uploads = [
-            Upload(
-                bucket=bucket,
-                key=u["Key"],
-                upload_id=str(u["UploadId"]),
-                initiated=utc(u.get("Initiated")),
-            )
-            for u in response.get("Uploads", [])
-        ]
-        # S3 lists uploads by key (UTF-8 bytes), then by initiation; some stores (moto)
-        # list them in creation order. Stable: uploads of one key keep upstream's order.
-        uploads.sort(key=lambda u: u.key.encode())
-        prefixes = [p["Prefix"] for p in response.get("CommonPrefixes", [])]
-        if delimiter:
-            uploads, prefixes = _roll_up(uploads, prefixes, prefix, delimiter)
+            uploads, prefixes = _roll_up(uploads, [], prefix, delimiter)
         if key_marker:
             uploads, prefixes = _after_marker(uploads, prefixes, key_marker, upload_id_marker)
-        truncated = bool(response.get("IsTruncated"))
-        next_key = response.get("NextKeyMarker")
-        next_id = response.get("NextUploadIdMarker")
-        if len(uploads) + len(prefixes) > max_uploads:
-            # Some stores (moto) ignore MaxUploads: cut the page here ourselves.
-            entries = sorted(
-                [(u.key.encode(), u) for u in uploads] + [(p.encode(), p) for p in prefixes],
-                key=lambda e: e[0],
-            )[:max_uploads]
-            uploads = [u for _, u in entries if isinstance(u, Upload)]
-            prefixes = [p for _, p in entries if isinstance(p, str)]
-            truncated = True
-            last = entries[-1][1] if entries else None
-            next_key = last.key if isinstance(last, Upload) else last
-            next_id = last.upload_id if isinstance(last, Upload) else None
-        return UploadsPage(
-            uploads=tuple(uploads),
-            common_prefixes=tuple(prefixes),
-            is_truncated=truncated,
-            next_key_marker=next_key if truncated else None,
-            next_upload_id_marker=next_id if truncated else None,
+        entries = sorted(
+            [(u.key.encode(), u) for u in uploads] + [(p.encode(), p) for p in prefixes],
+            key=lambda e: e[0],
         )
+        truncated = len(entries) > max_uploads
+        entries = entries[:max_uploads]
+        last = entries[-1][1] if entries else None
+        return UploadsPage(
+            uploads=tuple(u for _, u in entries if isinstance(u, Upload)),
+            common_prefixes=tuple(p for _, p in entries if isinstance(p, str)),
+            is_truncated=truncated,
+            next_key_marker=(last.key if isinstance(last, Upload) else last) if truncated else None,
+            next_upload_id_marker=(
+                last.upload_id if truncated and isinstance(last, Upload) else None
+            ),
+        )
+
+    async def _all_uploads(self, bucket: str, prefix: str) -> list[Upload]:
+        params: dict[str, Any] = {"Bucket": self._up(bucket), "MaxUploads": 1000}
+        if prefix:
+            params["Prefix"] = prefix
+        uploads: list[Upload] = []
+        while len(uploads) < _MAX_UPLOADS_SCANNED:
+            response = await self._call(
+                "list_multipart_uploads", not_found="NoSuchBucket", **params
+            )
+            uploads += [
+                Upload(
+                    bucket=bucket,
+                    key=u["Key"],
+                    upload_id=str(u["UploadId"]),
+                    initiated=utc(u.get("Initiated")),
+                )
+                for u in response.get("Uploads", [])
+                if str(u["Key"]).startswith(prefix)
+            ]
+            next_key, next_id = response.get("NextKeyMarker"), response.get("NextUploadIdMarker")
+            if not response.get("IsTruncated") or not next_key:
+                break
+            if (next_key, next_id) == (params.get("KeyMarker"), params.get("UploadIdMarker")):
+                break  # a store that ignores the markers would repeat this page forever
+            params["KeyMarker"], params["UploadIdMarker"] = next_key, next_id
+        return uploads
 
 
 def _after_marker(
     uploads: list[Upload], prefixes: list[str], key_marker: str, upload_id_marker: str | None
 ) -> tuple[list[Upload], list[str]]:
-    """Entries after (key_marker, upload_id_marker); a no-op for stores that honour
-    KeyMarker/UploadIdMarker, a fix for those that ignore them (moto)."""
+    """Entries after (key_marker, upload_id_marker), as S3 pages ListMultipartUploads."""
     marker = key_marker.encode()
     kept: list[Upload] = []
     passed_id = upload_id_marker is None
@@ -283,8 +317,7 @@ def _after_marker(
 def _roll_up(
     uploads: list[Upload], prefixes: list[str], prefix: str, delimiter: str
 ) -> tuple[list[Upload], list[str]]:
-    """Group keys at the delimiter; a no-op for stores that honour Delimiter on
-    ListMultipartUploads, a fix for those that ignore it (moto)."""
+    """Group keys at the delimiter into common prefixes."""
     kept: list[Upload] = []
     groups = dict.fromkeys(prefixes)
     for upload in uploads:

@@ -1,0 +1,1 @@
+"""External services the tests start themselves (SeaweedFS, ...), one per test session."""
