@@ -1,8 +1,11 @@
-"""The one upstream aiobotocore client: lifecycle, signing, and ``_call``.
+"""The upstream clients: lifecycle, signing, and ``_call``.
 
-One long-lived client, signed with the backend's own credentials (a client's credentials
-never travel upstream). ``UpstreamClient`` is the base of ``S3Backend`` and of its
-operation-family mixins (``buckets``, ``objects``, ``copying``, ``multipart``).
+Two long-lived clients, both signing with the backend's own credentials (a client's
+credentials never travel upstream): the lean client (``lean``) for the operations on the
+data path, aiobotocore for every other one. ``_call`` picks; callers see the same
+botocore-named fields and the same ``BackendError`` codes from both. ``UpstreamClient``
+is the base of ``S3Backend`` and of its operation-family mixins (``buckets``,
+``objects``, ``copying``, ``multipart``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from backends.base import Backend
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
 from backends.s3.errors import translate, translate_error
+from backends.s3.lean import LEAN_OPERATIONS, LeanClient, usable
 
 __all__ = ["Call", "UpstreamClient"]
 
@@ -59,6 +63,7 @@ class UpstreamClient(Backend):
         self.config = config
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
+        self._lean: LeanClient | None = None
 
     async def start(self) -> None:
         cfg = self.config
@@ -93,9 +98,15 @@ class UpstreamClient(Backend):
         )
         self._client.meta.events.register_first("choose-signer.s3", _choose_signer)
         self._client.meta.events.register("before-sign.s3", _add_extra_headers)
+        if usable(cfg):
+            lean = LeanClient(cfg)
+            await lean.start()
+            stack.push_async_callback(lean.close)
+            self._lean = lean
         self._stack = stack
 
     async def close(self) -> None:
+        self._lean = None
         if self._stack is not None:
             stack, self._stack, self._client = self._stack, None, None
             await stack.aclose()
@@ -125,6 +136,10 @@ class UpstreamClient(Backend):
     ) -> dict[str, Any]:
         if self._client is None:
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
+        lean = self._lean
+        if lean is not None and operation in LEAN_OPERATIONS:
+            with translate(not_found=not_found):
+                return await lean.call(operation, not_found=not_found, headers=headers, **params)
         token = _extra_headers.set(headers)
         try:
             with translate(not_found=not_found):

@@ -40,6 +40,9 @@ class UpstreamConfig:
     """Streamed bodies up to this size get their checksums stored by a server-side
     self-copy after the upload; larger ones are stored without (a copy of gigabytes
     would double the upload's cost). 0 disables the copy."""
+    fast_path: bool = True
+    """HeadObject, GetObject, PutObject, UploadPart and ListObjectsV2 go through the lean
+    client (``lean``) instead of aiobotocore, where it applies (``lean.usable``)."""
 
     def __post_init__(self) -> None:
         if not self.access_key_id or not self.secret_access_key:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -204,7 +204,7 @@ class MultipartMixin(CopyMixin):
             PartNumberMarker=part_number_marker,
             MaxParts=max_parts,
         )
-        parts = tuple(
+        parts = _latest_parts(
             Part(
                 part_number=int(p["PartNumber"]),
                 etag=etag_of(p.get("ETag")),
@@ -294,6 +294,17 @@ class MultipartMixin(CopyMixin):
                 break  # a store that ignores the markers would repeat this page forever
             params["KeyMarker"], params["UploadIdMarker"] = next_key, next_id
         return uploads
+
+
+def _latest_parts(parts: Iterable[Part]) -> tuple[Part, ...]:
+    """One entry per part number: the latest upload of it. SeaweedFS lists every upload of
+    a re-sent part; S3 lists only the one that replaced the others."""
+    latest: dict[int, Part] = {}
+    for part in parts:
+        known = latest.get(part.part_number)
+        if known is None or part.last_modified >= known.last_modified:
+            latest[part.part_number] = part
+    return tuple(sorted(latest.values(), key=lambda p: p.part_number))
 
 
 def _after_marker(

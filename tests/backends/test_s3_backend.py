@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from backends import BackendError, ObjectMeta
+from backends import BackendError, ByteRange, Conditions, ObjectMeta
 from backends.s3 import S3Backend, UpstreamConfig
 from backends.s3.errors import translate_error
 from backends.s3.listing import group_upper_bound
+from sigv4 import SignedRequest, parse_auth, verify
 from tests.backends.upstream_server import UpstreamServer, free_port, start_moto
 
 MiB = 1024 * 1024
@@ -164,8 +167,14 @@ async def test_not_started_backend_is_not_ready() -> None:
     assert caught.value.code == "ServiceUnavailable"
 
 
-async def test_ready_against_a_live_upstream(backend: S3Backend) -> None:
-    assert await backend.ready() is True
+async def test_ready_against_a_live_upstream(moto_server: UpstreamServer) -> None:
+    # a generous probe bound: the first call of a new client is slow on a loaded machine
+    backend = S3Backend(config(moto_server.endpoint_url, ready_timeout=30.0))
+    await backend.start()
+    try:
+        assert await backend.ready() is True
+    finally:
+        await backend.close()
 
 
 async def test_any_upstream_answer_counts_as_ready(
@@ -414,5 +423,84 @@ async def test_streamed_checksums_above_the_copy_limit_are_not_stored(
         assert dict((await backend.head_object("cmax", "s")).checksums) == {"CRC32": "AAAAAA=="}
         assert dict(large.checksums) == {}
         assert dict((await backend.head_object("cmax", "l")).checksums) == {}
+    finally:
+        await backend.close()
+
+
+# -- the lean client (hot operations without aiobotocore) -----------------------------------
+
+
+def _signed_request(head: bytes) -> SignedRequest:
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ")
+    path, _, query = target.partition("?")
+    headers = tuple(
+        (name.strip(), value.strip())
+        for name, _, value in (line.partition(":") for line in lines[1:] if line)
+    )
+    return SignedRequest(method=method, raw_path=path, raw_query=query, headers=headers)
+
+
+async def test_hot_operations_are_signed_verifiably_without_aiobotocore(
+    fake: Callable[..., Awaitable[FakeUpstream]],
+) -> None:
+    upstream = await fake(
+        b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: "0123abc"\r\n'
+        b"Last-Modified: Wed, 01 Jan 2025 10:00:00 GMT\r\nContent-Type: text/plain\r\n"
+        b"x-amz-meta-colour: blue\r\nx-amz-meta-nfyio-checksum-crc32: AAAAAA==\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    backend = S3Backend(config(upstream.url))
+    await backend.start()
+    try:
+        info = await backend.head_object("bkt", "dir/a b+c~é", version_id="null")
+    finally:
+        await backend.close()
+    assert (info.size, info.etag, info.meta.content_type) == (5, "0123abc", "text/plain")
+    assert info.last_modified == datetime(2025, 1, 1, 10, tzinfo=UTC)
+    assert dict(info.meta.user_metadata) == {"colour": "blue"}
+    assert dict(info.checksums) == {"CRC32": "AAAAAA=="}
+    [head] = upstream.heads
+    assert b"aiobotocore" not in head.lower() and b"botocore" not in head.lower()
+    request = _signed_request(head)
+    assert (request.method, request.raw_query) == ("HEAD", "")
+    assert request.raw_path == f"/{backend.config.bucket_prefix}bkt/dir/a%20b%2Bc~%C3%A9"
+    auth = parse_auth(request)
+    assert auth is not None and auth.access_key_id == "AKIDGATEWAY"
+    verify(request, auth, "gateway-secret", datetime.now(UTC))  # raises if it does not hold
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["lean", "aiobotocore"])
+async def test_both_clients_give_the_same_answers(
+    moto_server: UpstreamServer, fast_path: bool
+) -> None:
+    backend = S3Backend(config(moto_server.endpoint_url, fast_path=fast_path))
+    await backend.start()
+    try:
+        await backend.create_bucket("same")
+        # a gzip-encoded object travels as stored, never decompressed on the way
+        compressed = gzip.compress(b"hello " * 100)
+        meta = ObjectMeta(content_type="text/plain", content_encoding="gzip")
+        put = await backend.put_object(
+            "same", "z/1", Repeat(compressed, 1), meta, size_hint=len(compressed)
+        )
+        read = await backend.get_object("same", "z/1")
+        body = b"".join([chunk async for chunk in read.body])
+        assert body == compressed
+        assert read.info.meta.content_encoding == "gzip"
+        assert read.info.etag == put.etag == hashlib.md5(compressed).hexdigest()
+        ranged = await backend.get_object("same", "z/1", byte_range=ByteRange(1, 3))
+        assert (ranged.first, ranged.last, ranged.partial) == (1, 3, True)
+        assert b"".join([chunk async for chunk in ranged.body]) == compressed[1:4]
+        await backend.put_object("same", "a+b c", Repeat(b"x", 2), ObjectMeta(), size_hint=2)
+        page = await backend.list_objects("same", delimiter="/")
+        assert [o.key for o in page.objects] == ["a+b c"]
+        assert page.common_prefixes == ("z/",)
+        assert page.objects[0].etag == hashlib.md5(b"xx").hexdigest()
+        head = await backend.head_object("same", "z/1")
+        assert head.last_modified.tzinfo is not None and head.size == len(compressed)
+        with pytest.raises(BackendError) as caught:
+            await backend.get_object("same", "z/1", conditions=Conditions(if_match=("0" * 32,)))
+        assert caught.value.code == "PreconditionFailed"
     finally:
         await backend.close()

@@ -11,6 +11,8 @@ import pytest
 import trustme
 
 from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
+from tests.services.seaweedfs import SeaweedFS
 
 
 @pytest.fixture(scope="session")
@@ -47,13 +49,19 @@ def tls_gateway(
     running.stop()
 
 
-GATEWAY_FIXTURES = {"http": "gateway", "https": "tls_gateway", "upstream": "upstream_gateway"}
+GATEWAY_FIXTURES = {
+    "http": "gateway",
+    "https": "tls_gateway",
+    "upstream": "upstream_gateway",
+    "seaweedfs": "seaweedfs_gateway",
+}
 
 
 @pytest.fixture(params=list(GATEWAY_FIXTURES))
 def any_gateway(request: pytest.FixtureRequest) -> Gateway:
-    """Runs a test over HTTP (checksum headers), over HTTPS (aws-chunked trailers), and once
-    more over HTTP with the s3 backend in front of moto (the same suite for both backends).
+    """Runs a test over HTTP (checksum headers), over HTTPS (aws-chunked trailers), and
+    twice more over HTTP with the s3 backend: in front of moto and in front of SeaweedFS
+    (the same suite for every backend).
     """
     gw: Gateway = request.getfixturevalue(GATEWAY_FIXTURES[request.param])
     return gw
@@ -81,12 +89,16 @@ def moto_upstream() -> Iterator[str]:
     server.stop()
 
 
-def upstream_env(endpoint: str) -> dict[str, str]:
+def upstream_env(
+    endpoint: str,
+    access_key: str = "upstream-access-key",
+    secret_key: str = "upstream-secret-key",
+) -> dict[str, str]:
     return {
         "NFYIO_BACKEND": "s3",
         "NFYIO_UPSTREAM_ENDPOINT": endpoint,
-        "NFYIO_UPSTREAM_ACCESS_KEY_ID": "upstream-access-key",
-        "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": "upstream-secret-key",
+        "NFYIO_UPSTREAM_ACCESS_KEY_ID": access_key,
+        "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": secret_key,
         "NFYIO_UPSTREAM_REGION": "us-east-1",
     }
 
@@ -99,6 +111,20 @@ def upstream_gateway(
     running = start_gateway(
         Path(tmp_path_factory.mktemp("gw-upstream")) / "data",
         extra_env=upstream_env(moto_upstream),
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_gateway(
+    tmp_path_factory: pytest.TempPathFactory,
+    seaweedfs: SeaweedFS,  # noqa: F811  (the imported fixture)
+) -> Iterator[Gateway]:
+    """The gateway with the s3 backend in front of SeaweedFS (plain HTTP)."""
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-seaweedfs")) / "data",
+        extra_env=upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key),
     )
     yield running
     running.stop()

@@ -40,6 +40,14 @@ def upstream(request: pytest.FixtureRequest) -> bool:
     return callspec is not None and callspec.params.get("any_gateway") == "upstream"
 
 
+def seaweedfs(request: pytest.FixtureRequest) -> bool:
+    """True for the ``seaweedfs`` param of ``any_gateway``: the s3 backend in front of
+    SeaweedFS. Only for SeaweedFS's documented deviations (docs/upstream-backend.md) and
+    the s3 backend's documented limits."""
+    callspec = getattr(request.node, "callspec", None)
+    return callspec is not None and callspec.params.get("any_gateway") == "seaweedfs"
+
+
 def client_error(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> ClientError:
     with pytest.raises(ClientError) as info:
         fn(*args, **kwargs)

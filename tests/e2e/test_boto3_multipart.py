@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
 from typing import Any
 
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from tests.e2e.s3util import expect_error, keys_of, upstream
+from tests.e2e.s3util import expect_error, keys_of, seaweedfs, upstream
 
 MIB = 1024 * 1024
 
@@ -73,7 +74,7 @@ def test_multipart_with_checksum_algorithm(
     )
     assert part["ChecksumSHA256"]
     listed = s3.list_parts(Bucket=bucket, Key="ck", UploadId=upload_id)
-    if upstream(request):
+    if upstream(request) or seaweedfs(request):
         # Not moto: a documented limit of the s3 backend. Part checksums are verified and
         # returned by UploadPart but not stored upstream, so ListParts has none
         # (docs/upstream-backend.md, "Checksums").
@@ -94,7 +95,7 @@ def test_multipart_with_checksum_algorithm(
     assert s3.get_object(Bucket=bucket, Key="ck")["Body"].read() == data
 
 
-def test_upload_part_copy_with_range(s3: Any, bucket: str) -> None:
+def test_upload_part_copy_with_range(s3: Any, bucket: str, request: pytest.FixtureRequest) -> None:
     source = os.urandom(6 * MIB)
     s3.put_object(Bucket=bucket, Key="src", Body=source)
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
@@ -114,8 +115,12 @@ def test_upload_part_copy_with_range(s3: Any, bucket: str) -> None:
         CopySource={"Bucket": bucket, "Key": "src"},
         CopySourceRange="bytes=100-199",
     )
-    assert p1["CopyPartResult"]["ETag"] == f'"{hashlib.md5(source[: 5 * MIB]).hexdigest()}"'
-    assert p2["CopyPartResult"]["ETag"] == f'"{hashlib.md5(source[100:200]).hexdigest()}"'
+    if not seaweedfs(request):
+        # SeaweedFS deviation: a copied part's ETag is computed over the source's chunks
+        # ("<md5>-N"), not the MD5 of the part's bytes; the upload still completes with
+        # the right bytes (checked below).
+        assert p1["CopyPartResult"]["ETag"] == f'"{hashlib.md5(source[: 5 * MIB]).hexdigest()}"'
+        assert p2["CopyPartResult"]["ETag"] == f'"{hashlib.md5(source[100:200]).hexdigest()}"'
     s3.complete_multipart_upload(
         Bucket=bucket,
         Key="dst",
@@ -249,7 +254,7 @@ def test_bad_part_numbers(s3: Any, bucket: str) -> None:
         )
 
 
-def test_list_parts_pagination(s3: Any, bucket: str) -> None:
+def test_list_parts_pagination(s3: Any, bucket: str, request: pytest.FixtureRequest) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="lp")["UploadId"]
     etags = {}
     for number in range(1, 8):
@@ -272,6 +277,11 @@ def test_list_parts_pagination(s3: Any, bucket: str) -> None:
     assert [p["ETag"] for p in parts] == [etags[n] for n in range(1, 8)]
     assert all(p["Size"] == 1 for p in parts)
     # Re-uploading a part replaces it.
+    if seaweedfs(request):
+        # SeaweedFS deviation: ListParts lists every upload of a re-sent part, with
+        # LastModified in whole seconds; the s3 backend keeps the latest of each number,
+        # which it can only tell apart a second later (docs/upstream-backend.md).
+        time.sleep(1.1)
     s3.upload_part(Bucket=bucket, Key="lp", UploadId=upload_id, PartNumber=2, Body=b"again")
     again = s3.list_parts(Bucket=bucket, Key="lp", UploadId=upload_id, PartNumberMarker=1)
     assert again["Parts"][0]["PartNumber"] == 2

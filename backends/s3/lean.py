@@ -1,0 +1,253 @@
+"""The lean upstream client: the hot operations on aiohttp's client, signed by ``sigv4``.
+
+aiobotocore spends most of a proxied request's CPU on request building, parameter
+validation, event hooks, signing and response parsing. For the operations on the data
+path (HeadObject, GetObject, PutObject, UploadPart, ListObjectsV2) this client builds the
+request from a small table, signs it with ``sigv4.outgoing`` (the same math the gateway
+verifies), sends it over one tuned connection pool, and hands back the few response
+fields the backend reads - in botocore's names, so the rest of the backend does not care
+which client answered. Bodies stream both ways. Every other operation stays on
+aiobotocore (``client.UpstreamClient._call`` chooses).
+
+Errors become ``BackendError`` through the same table as aiobotocore's (``errors``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import yarl
+
+from backends.errors import BackendError
+from backends.s3.config import UpstreamConfig
+from backends.s3.errors import from_answer
+from backends.s3.wire import (
+    error_fields,
+    http_date,
+    list_v2_result,
+    object_fields,
+)
+from sigv4.outgoing import UNSIGNED_PAYLOAD, encode_path, encode_query, sign_headers
+from sigv4.signing import EMPTY_SHA256
+
+__all__ = ["LEAN_OPERATIONS", "LeanClient", "usable"]
+
+_ERROR_BODY_MAX = 64 * 1024
+
+# botocore parameter -> request header, for the parameters the hot operations take.
+_HEADER_PARAMS = {
+    "IfMatch": "if-match",
+    "IfNoneMatch": "if-none-match",
+    "IfModifiedSince": "if-modified-since",
+    "IfUnmodifiedSince": "if-unmodified-since",
+    "Range": "range",
+    "ContentMD5": "content-md5",
+    "ContentType": "content-type",
+    "ContentEncoding": "content-encoding",
+    "ContentDisposition": "content-disposition",
+    "ContentLanguage": "content-language",
+    "CacheControl": "cache-control",
+    "StorageClass": "x-amz-storage-class",
+}
+# botocore parameter -> query parameter.
+_QUERY_PARAMS = {
+    "VersionId": "versionId",
+    "PartNumber": "partNumber",
+    "UploadId": "uploadId",
+    "MaxKeys": "max-keys",
+    "Prefix": "prefix",
+    "Delimiter": "delimiter",
+    "StartAfter": "start-after",
+    "ContinuationToken": "continuation-token",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    method: str
+    object_level: bool
+    fixed_query: tuple[tuple[str, str], ...] = ()
+    has_body: bool = False
+
+
+LEAN_OPERATIONS: dict[str, _Operation] = {
+    "head_object": _Operation("HEAD", object_level=True),
+    "get_object": _Operation("GET", object_level=True),
+    "put_object": _Operation("PUT", object_level=True, has_body=True),
+    "upload_part": _Operation("PUT", object_level=True, has_body=True),
+    "list_objects_v2": _Operation(
+        "GET", object_level=False, fixed_query=(("list-type", "2"), ("encoding-type", "url"))
+    ),
+}
+"""The operations this client serves; ``_call`` sends every other one through
+aiobotocore."""
+
+
+def usable(config: UpstreamConfig) -> bool:
+    """Whether the lean client can stand in for aiobotocore on the hot operations.
+
+    ``when_supported`` checksums (a CRC computed and validated by botocore) and ``auto``
+    addressing (botocore's per-bucket rules) are left to aiobotocore entirely.
+    """
+    return (
+        config.fast_path
+        and config.request_checksum_calculation == "when_required"
+        and config.response_checksum_validation == "when_required"
+        and config.addressing_style in ("path", "virtual")
+    )
+
+
+class _Body:
+    """``GetObject``'s body as ``streams.DownloadBody`` reads it (``read``, ``close``)."""
+
+    __slots__ = ("_response",)
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def read(self, amount: int) -> bytes:
+        return await self._response.content.read(amount)
+
+    def close(self) -> None:
+        if self._response.content.is_eof():
+            self._response.release()  # the connection goes back to the pool
+        else:
+            self._response.close()  # unread bytes: the connection cannot be reused
+
+
+class LeanClient:
+    """One aiohttp session (connection pool) signing with the backend's credentials."""
+
+    def __init__(self, config: UpstreamConfig) -> None:
+        self.config = config
+        endpoint = config.endpoint_url or _aws_endpoint(config.region)
+        parts = urlsplit(endpoint)
+        self._scheme = parts.scheme or "https"
+        self._netloc = parts.netloc
+        self._base_path = parts.path.rstrip("/")
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        cfg = self.config
+        connector = aiohttp.TCPConnector(
+            limit=cfg.max_pool_connections,
+            limit_per_host=0,
+            keepalive_timeout=30,
+            ttl_dns_cache=300,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout
+            ),
+            # Bodies pass through as stored: an object with Content-Encoding: gzip must
+            # not be decompressed on its way to the client.
+            auto_decompress=False,
+            skip_auto_headers=("Accept-Encoding", "User-Agent"),
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+    def _target(self, bucket: str, key: str | None) -> tuple[str, str]:
+        """(Host header, raw path) of a bucket or object."""
+        segments = [] if key is None else [key]
+        if self.config.addressing_style == "virtual":
+            return f"{bucket}.{self._netloc}", self._base_path + encode_path(*segments)
+        return self._netloc, self._base_path + encode_path(bucket, *segments)
+
+    async def call(
+        self,
+        operation: str,
+        *,
+        not_found: str,
+        headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """``operation`` with botocore's parameters; botocore's response fields back."""
+        session = self._session
+        if session is None:
+            raise BackendError("ServiceUnavailable", "the upstream backend is not started")
+        op = LEAN_OPERATIONS[operation]
+        host, path = self._target(params["Bucket"], params["Key"] if op.object_level else None)
+        send: dict[str, str] = {"host": host}
+        query: list[tuple[str, str]] = list(op.fixed_query)
+        for name, value in params.items():
+            header = _HEADER_PARAMS.get(name)
+            if header is not None:
+                send[header] = http_date(value) if isinstance(value, datetime) else str(value)
+                continue
+            query_name = _QUERY_PARAMS.get(name)
+            if query_name is not None:
+                query.append((query_name, str(value)))
+        for meta_key, meta_value in (params.get("Metadata") or {}).items():
+            send[f"x-amz-meta-{meta_key}"] = meta_value
+        if headers:
+            send.update({name.lower(): value for name, value in headers.items()})
+        body = params.get("Body")
+        if op.has_body:
+            send["content-length"] = str(params.get("ContentLength", len(body or b"")))
+        raw_query = encode_query(query)
+        # Content-Length is left unsigned (as botocore leaves it): aiohttp may set it too.
+        signed = {k: v for k, v in send.items() if k != "content-length"}
+        send.update(
+            sign_headers(
+                op.method,
+                path,
+                raw_query,
+                signed,
+                UNSIGNED_PAYLOAD if op.has_body else EMPTY_SHA256,
+                access_key_id=self.config.access_key_id,
+                secret_access_key=self.config.secret_access_key,
+                region=self.config.region,
+                now=datetime.now(UTC),
+            )
+        )
+        url = yarl.URL.build(
+            scheme=self._scheme,
+            authority=host,
+            path=path,
+            query_string=raw_query,
+            encoded=True,
+        )
+        response = await session.request(
+            op.method, url, headers=send, data=body, allow_redirects=False
+        )
+        if response.status >= 300:
+            raise await _error(response, not_found)
+        if operation == "get_object":
+            fields = object_fields(response.status, response.headers)
+            fields["Body"] = _Body(response)
+            return fields
+        try:
+            if operation == "list_objects_v2":
+                return list_v2_result(await response.read())
+            return object_fields(response.status, response.headers)
+        finally:
+            response.release()
+
+
+async def _error(response: aiohttp.ClientResponse, not_found: str) -> BackendError:
+    try:
+        body = b"" if response.method == "HEAD" else await response.content.read(_ERROR_BODY_MAX)
+    finally:
+        response.close()
+    code, message, fields = error_fields(body)
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    return from_answer(response.status, code, message, fields, not_found=not_found, headers=headers)
+
+
+def _aws_endpoint(region: str) -> str:
+    return (
+        "https://s3.amazonaws.com"
+        if region == "us-east-1"
+        else f"https://s3.{region}.amazonaws.com"
+    )
