@@ -7,7 +7,9 @@ dates are parsed once per distinct string, listings by one pass over lxml's tree
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import lru_cache
@@ -99,48 +101,120 @@ def _timestamp(text: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+# One pass over a ListObjectsV2 body: the four fields of each <Contents> (in any order),
+# the end of each <Contents>, each common prefix, and the page's own fields. Text in XML
+# holds no "<", so "[^<]*" is a whole value; entities are resolved afterwards.
+_LISTING_TOKENS = re.compile(
+    rb"<(Key|Size|ETag|LastModified)>([^<]*)</"
+    rb"|(</Contents>)"
+    rb"|<CommonPrefixes>\s*<Prefix>([^<]*)</Prefix>"
+    rb"|<(IsTruncated|NextContinuationToken|EncodingType)>([^<]*)</"
+)
+
+
+_FIELD_NAMES = {b"Key": "Key", b"Size": "Size", b"ETag": "ETag", b"LastModified": "LastModified"}
+
+
+def _timestamps() -> Callable[[bytes], datetime | None]:
+    """``_timestamp`` for one page, remembering each distinct value (objects written in
+    the same second share one)."""
+    seen: dict[bytes, datetime | None] = {}
+
+    def parse(raw: bytes) -> datetime | None:
+        try:
+            return seen[raw]
+        except KeyError:
+            seen[raw] = parsed = _timestamp(raw.decode())
+            return parsed
+
+    return parse
+
+
+def _text(raw: bytes) -> str:
+    text = raw.decode("utf-8", "surrogateescape")
+    return html.unescape(text) if "&" in text else text
+
+
 def list_v2_result(body: bytes) -> dict[str, Any]:
     """A ListObjectsV2 answer as botocore shapes it (keys decoded from ``encoding-type=url``
-    when the store says it encoded them)."""
+    when the store says it encoded them).
+
+    Read by one regular expression rather than a tree (several times cheaper for a
+    1,000-key page); a body it cannot read that way (CDATA, prefixed element names) goes
+    through lxml.
+    """
+    if b"<![CDATA[" in body or b":Contents>" in body:
+        return _list_v2_tree(body)
+    contents: list[dict[str, Any]] = []
+    prefixes: list[dict[str, str]] = []
+    page: dict[str, str] = {}
+    item: dict[str, Any] = {}
+    names = _FIELD_NAMES
+    for field, value, end, prefix, page_field, page_value in _LISTING_TOKENS.findall(body):
+        if field:
+            item[names[field]] = value
+        elif end:
+            contents.append(item)
+            item = {}
+        elif page_field:
+            page[page_field.decode()] = _text(page_value)
+        else:
+            prefixes.append({"Prefix": _text(prefix)})
+    encoded = page.get("EncodingType", "").strip().lower() == "url"
+    when = _timestamps()
+    for entry in contents:
+        key = _text(entry.get("Key", b""))
+        entry["Key"] = unquote_plus(key) if encoded and ("%" in key or "+" in key) else key
+        # ETags are quoted, the quotes often as entities: no general unescape for those
+        etag = entry.get("ETag", b"").replace(b"&#34;", b'"').replace(b"&quot;", b'"')
+        entry["ETag"] = _text(etag)
+        entry["Size"] = int(entry.get("Size", b"0") or 0)
+        entry["LastModified"] = when(entry.get("LastModified", b""))
+    if encoded:
+        for entry in prefixes:
+            entry["Prefix"] = unquote_plus(entry["Prefix"])
+    return _page(contents, prefixes, page)
+
+
+def _page(
+    contents: list[dict[str, Any]], prefixes: list[dict[str, str]], page: Mapping[str, str]
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "Contents": contents,
+        "CommonPrefixes": prefixes,
+        "IsTruncated": page.get("IsTruncated", "").strip().lower() == "true",
+    }
+    if page.get("NextContinuationToken"):
+        result["NextContinuationToken"] = page["NextContinuationToken"]
+    return result
+
+
+def _list_v2_tree(body: bytes) -> dict[str, Any]:
     root = etree.fromstring(body, _PARSER)
-    encoded = False
-    truncated = False
-    token: str | None = None
+    page: dict[str, str] = {}
     contents: list[dict[str, Any]] = []
     prefixes: list[dict[str, str]] = []
     for element in root:
         name = _local(element.tag)
         if name == "Contents":
-            item: dict[str, Any] = {}
-            for child in element:
-                field = _local(child.tag)
-                if field in ("Key", "ETag", "StorageClass"):
-                    item[field] = child.text or ""
-                elif field == "Size":
-                    item["Size"] = int(child.text or 0)
-                elif field == "LastModified":
-                    item["LastModified"] = _timestamp(child.text)
-            contents.append(item)
+            item = {_local(child.tag): child.text or "" for child in element}
+            contents.append(
+                {
+                    "Key": item.get("Key", ""),
+                    "ETag": item.get("ETag", ""),
+                    "Size": int(item.get("Size") or 0),
+                    "LastModified": _timestamp(item.get("LastModified")),
+                }
+            )
         elif name == "CommonPrefixes":
-            for child in element:
-                if _local(child.tag) == "Prefix":
-                    prefixes.append({"Prefix": child.text or ""})
-        elif name == "IsTruncated":
-            truncated = (element.text or "").strip().lower() == "true"
-        elif name == "NextContinuationToken":
-            token = element.text
-        elif name == "EncodingType":
-            encoded = (element.text or "").strip().lower() == "url"
-    if encoded:
-        for item in contents:
-            item["Key"] = unquote_plus(item.get("Key", ""))
+            prefixes += [
+                {"Prefix": child.text or ""} for child in element if _local(child.tag) == "Prefix"
+            ]
+        else:
+            page[name] = element.text or ""
+    if page.get("EncodingType", "").strip().lower() == "url":
+        for entry in contents:
+            entry["Key"] = unquote_plus(entry["Key"])
         for prefix in prefixes:
             prefix["Prefix"] = unquote_plus(prefix["Prefix"])
-    result: dict[str, Any] = {
-        "Contents": contents,
-        "CommonPrefixes": prefixes,
-        "IsTruncated": truncated,
-    }
-    if token is not None:
-        result["NextContinuationToken"] = token
-    return result
+    return _page(contents, prefixes, page)

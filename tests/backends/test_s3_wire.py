@@ -1,0 +1,126 @@
+"""Upstream answers read off the wire by the lean client (``backends.s3.wire``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from backends.s3.wire import _list_v2_tree, error_fields, list_v2_result, object_fields
+
+AWS_PAGE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    b"<Name>b</Name><Prefix></Prefix><KeyCount>3</KeyCount><MaxKeys>3</MaxKeys>"
+    b"<EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>"
+    b"<Contents><Key>a+b%2Bc%20d</Key><LastModified>2025-01-02T03:04:05.678Z</LastModified>"
+    b"<ETag>&quot;0123456789abcdef0123456789abcdef&quot;</ETag>"
+    b"<ChecksumAlgorithm>CRC32</ChecksumAlgorithm><Size>12</Size>"
+    b"<Owner><ID>o</ID><DisplayName>n</DisplayName></Owner>"
+    b"<StorageClass>STANDARD</StorageClass></Contents>"
+    b"<Contents><Key>%C3%A9%3C%26</Key><LastModified>2025-01-02T03:04:05.000Z</LastModified>"
+    b"<ETag>&quot;0123456789abcdef0123456789abcdef-2&quot;</ETag><Size>0</Size>"
+    b"<StorageClass>STANDARD</StorageClass></Contents>"
+    b"<CommonPrefixes><Prefix>dir%2Fx+y/</Prefix></CommonPrefixes>"
+    b"<NextContinuationToken>tok/en==</NextContinuationToken></ListBucketResult>"
+)
+SEAWEEDFS_PAGE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>'
+    b"<Prefix></Prefix><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>"
+    b"<Contents><Key>k &amp; &lt;1&gt;</Key><ETag>&#34;9dd4e461268c8034f5c8564e155c67a6&#34;</ETag>"
+    b"<Size>1</Size><StorageClass>STANDARD</StorageClass>"
+    b"<LastModified>2026-12-01T15:35:54Z</LastModified></Contents></ListBucketResult>"
+)
+
+
+def test_an_aws_page() -> None:
+    page = list_v2_result(AWS_PAGE)
+    assert page == {
+        "Contents": [
+            {
+                "Key": "a b+c d",
+                "ETag": '"0123456789abcdef0123456789abcdef"',
+                "Size": 12,
+                "LastModified": datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+            },
+            {
+                "Key": "é<&",
+                "ETag": '"0123456789abcdef0123456789abcdef-2"',
+                "Size": 0,
+                "LastModified": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+            },
+        ],
+        "CommonPrefixes": [{"Prefix": "dir/x y/"}],
+        "IsTruncated": True,
+        "NextContinuationToken": "tok/en==",
+    }
+
+
+def test_a_seaweedfs_page_without_url_encoding() -> None:
+    page = list_v2_result(SEAWEEDFS_PAGE)
+    assert page["Contents"] == [
+        {
+            "Key": "k & <1>",
+            "ETag": '"9dd4e461268c8034f5c8564e155c67a6"',
+            "Size": 1,
+            "LastModified": datetime(2026, 12, 1, 15, 35, 54, tzinfo=UTC),
+        }
+    ]
+    assert (page["CommonPrefixes"], page["IsTruncated"]) == ([], False)
+    assert "NextContinuationToken" not in page
+
+
+@pytest.mark.parametrize("body", [AWS_PAGE, SEAWEEDFS_PAGE])
+def test_the_fast_reading_equals_the_tree_reading(body: bytes) -> None:
+    assert list_v2_result(body) == _list_v2_tree(body)
+
+
+def test_bodies_the_fast_reading_cannot_take_go_through_the_tree() -> None:
+    prefixed = (
+        b'<s3:ListBucketResult xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/">'
+        b"<s3:IsTruncated>false</s3:IsTruncated><s3:Contents><s3:Key>p</s3:Key>"
+        b"<s3:Size>3</s3:Size><s3:ETag>e</s3:ETag>"
+        b"<s3:LastModified>2025-01-01T00:00:00Z</s3:LastModified></s3:Contents>"
+        b"</s3:ListBucketResult>"
+    )
+    cdata = SEAWEEDFS_PAGE.replace(b"k &amp; &lt;1&gt;", b"<![CDATA[k & <1>]]>")
+    assert [c["Key"] for c in list_v2_result(prefixed)["Contents"]] == ["p"]
+    assert [c["Key"] for c in list_v2_result(cdata)["Contents"]] == ["k & <1>"]
+
+
+def test_object_fields_from_headers() -> None:
+    fields = object_fields(
+        206,
+        {
+            "Content-Length": "10",
+            "ETag": '"abc"',
+            "Last-Modified": "Wed, 01 Jan 2025 10:00:00 GMT",
+            "Content-Range": "bytes 0-9/100",
+            "x-amz-meta-Colour": "blue",
+            "x-amz-mp-parts-count": "3",
+            "Expires": "not a date",
+        },
+    )
+    assert fields["ContentLength"] == 10
+    assert fields["ETag"] == '"abc"'
+    assert fields["LastModified"] == datetime(2025, 1, 1, 10, tzinfo=UTC)
+    assert fields["ContentRange"] == "bytes 0-9/100"
+    assert fields["Metadata"] == {"colour": "blue"}
+    assert fields["PartsCount"] == 3
+    assert fields["ExpiresString"] == "not a date"
+    assert fields["ResponseMetadata"]["HTTPStatusCode"] == 206
+
+
+def test_error_fields() -> None:
+    body = (
+        b"<Error><Code>InvalidRange</Code><Message>bad</Message>"
+        b"<ActualObjectSize>7</ActualObjectSize></Error>"
+    )
+    assert error_fields(body) == (
+        "InvalidRange",
+        "bad",
+        {"Code": "InvalidRange", "Message": "bad", "ActualObjectSize": "7"},
+    )
+    assert error_fields(b"") == ("", "", {})
+    assert error_fields(b"<html>not xml") == ("", "", {})
