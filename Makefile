@@ -48,8 +48,10 @@ services:
 test: install services check
 	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/perf
 
+# The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table.
+# Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
 bench: install
-	$(BIN)/python -m pytest -q tests/perf --benchmark-only -p no:xdist
+	$(BIN)/python -m tests.perf.sidebyside
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
