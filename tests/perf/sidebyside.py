@@ -10,7 +10,7 @@ throughput and server CPU per operation per peer, and the ratios to SeaweedFS.
 
 Run from the repository root: ``python -m tests.perf.sidebyside`` (``make bench``).
 Environment: ``BENCH_ROUNDS`` (default 2), ``BENCH_SCALE`` (multiplies request counts,
-default 1), ``BENCH_SECONDS`` (cap per workload and peer, default 12), ``BENCH_JSON``
+default 1), ``BENCH_SECONDS`` (cap per workload and peer, default 8), ``BENCH_JSON``
 (also write the raw results there), ``BENCH_BASELINE_TREE`` (a directory with another
 revision's ``gateway``/``sigv4``/``backends``: adds that revision's upstream gateway as a
 fourth peer, e.g. ``git archive <rev> gateway sigv4 backends | tar -x -C DIR``).
@@ -232,9 +232,15 @@ def prepare(load: LoadGenerator, all_servers: list[Server], seconds: float) -> N
         )
         for bucket in ("small", "list", "large"):
             client.create_bucket(Bucket=bucket)
-        filled = load.run(Job(server.peer, "fill", "list", LIST_KEYS, 32, size=1, seconds=300))
+        filled = load.run(Job(server.peer, "fill", "list", LIST_KEYS, 32, size=1, seconds=seconds))
         if filled.errors:
             raise RuntimeError(f"{server.peer.name}: filling failed: {filled.first_error}")
+        print(
+            f"{server.peer.name}: {filled.done:,} keys in the listing bucket "
+            f"({filled.done / max(filled.ended - filled.started, 1e-9):,.0f} PUT/s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def disk_reference(directory: Path) -> float:
@@ -303,7 +309,7 @@ def main() -> int:
     # Each workload stops after its request count or this many seconds: on a quiet 2-core
     # machine every cell takes a few seconds; on a loaded one the cap keeps `make bench`
     # near 10 minutes (a capped cell shows fewer requests, never a wrong rate).
-    seconds = float(os.environ.get("BENCH_SECONDS", "12"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "8"))
     works = workloads(scale)
     base = Path(tempfile.mkdtemp(prefix="nfyio-bench-"))
     started = time.monotonic()
@@ -314,7 +320,7 @@ def main() -> int:
     try:
         dd = disk_reference(base)
         with servers(base, os.environ.get("BENCH_BASELINE_TREE")) as all_servers:
-            prepare(load, all_servers, seconds=90)
+            prepare(load, all_servers, seconds=60)
             for round_ in range(1, rounds + 1):
                 for work in works:
                     shift = (round_ - 1) % len(all_servers)
