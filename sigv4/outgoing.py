@@ -46,9 +46,13 @@ def encode_query(params: Iterable[tuple[str, str]]) -> str:
 
 def amz_date(now: datetime) -> str:
     """``YYYYMMDDTHHMMSSZ`` of ``now`` in UTC."""
-    if now.tzinfo is not None:
+    if now.tzinfo is not None and now.utcoffset():
         now = now.astimezone(UTC)
-    return now.strftime("%Y%m%dT%H%M%SZ")
+    # an f-string: strftime is a measurable share of signing a small request
+    return (
+        f"{now.year:04d}{now.month:02d}{now.day:02d}"
+        f"T{now.hour:02d}{now.minute:02d}{now.second:02d}Z"
+    )
 
 
 def authorization(

@@ -53,24 +53,32 @@ def _parse_http_date(value: str) -> datetime | None:
 
 
 def object_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
-    """HeadObject / GetObject / PutObject / UploadPart answer fields from the headers."""
-    lowered = {name.lower(): value for name, value in headers.items()}
-    fields: dict[str, Any] = {
-        field: lowered[header] for header, field in _STRING_HEADERS if header in lowered
-    }
-    length = lowered.get("content-length")
+    """HeadObject / GetObject / PutObject / UploadPart answer fields from the headers.
+
+    ``headers`` is case-insensitive (aiohttp's ``CIMultiDictProxy``) or has lower-case
+    names; it is kept as ``ResponseMetadata.HTTPHeaders``.
+    """
+    get = headers.get
+    fields: dict[str, Any] = {}
+    for header, field in _STRING_HEADERS:
+        value = get(header)
+        if value is not None:
+            fields[field] = value
+    length = get("content-length")
     if length is not None and length.isdigit():
         fields["ContentLength"] = int(length)
-    last_modified = lowered.get("last-modified")
+    last_modified = get("last-modified")
     if last_modified:
         fields["LastModified"] = _parse_http_date(last_modified)
-    parts = lowered.get("x-amz-mp-parts-count")
+    parts = get("x-amz-mp-parts-count")
     if parts is not None and parts.isdigit():
         fields["PartsCount"] = int(parts)
-    fields["Metadata"] = {
-        name[len(_META) :]: value for name, value in lowered.items() if name.startswith(_META)
-    }
-    fields["ResponseMetadata"] = {"HTTPStatusCode": status, "HTTPHeaders": lowered}
+    metadata: dict[str, str] = {}
+    for name, value in headers.items():
+        if name[:2] in ("x-", "X-") and name.lower().startswith(_META):
+            metadata[name[len(_META) :].lower()] = value
+    fields["Metadata"] = metadata
+    fields["ResponseMetadata"] = {"HTTPStatusCode": status, "HTTPHeaders": headers}
     return fields
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from multidict import CIMultiDict
 
 from backends.s3.wire import _list_v2_tree, error_fields, list_v2_result, object_fields
 
@@ -92,15 +93,17 @@ def test_bodies_the_fast_reading_cannot_take_go_through_the_tree() -> None:
 def test_object_fields_from_headers() -> None:
     fields = object_fields(
         206,
-        {
-            "Content-Length": "10",
-            "ETag": '"abc"',
-            "Last-Modified": "Wed, 01 Jan 2025 10:00:00 GMT",
-            "Content-Range": "bytes 0-9/100",
-            "x-amz-meta-Colour": "blue",
-            "x-amz-mp-parts-count": "3",
-            "Expires": "not a date",
-        },
+        CIMultiDict(
+            {
+                "Content-Length": "10",
+                "ETag": '"abc"',
+                "Last-Modified": "Wed, 01 Jan 2025 10:00:00 GMT",
+                "Content-Range": "bytes 0-9/100",
+                "x-amz-meta-Colour": "blue",
+                "x-amz-mp-parts-count": "3",
+                "Expires": "not a date",
+            }
+        ),
     )
     assert fields["ContentLength"] == 10
     assert fields["ETag"] == '"abc"'

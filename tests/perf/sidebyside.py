@@ -13,7 +13,8 @@ Environment: ``BENCH_ROUNDS`` (default 2), ``BENCH_SCALE`` (multiplies request c
 default 1), ``BENCH_SECONDS`` (cap per workload and peer, default 8), ``BENCH_JSON``
 (also write the raw results there), ``BENCH_BASELINE_TREE`` (a directory with another
 revision's ``gateway``/``sigv4``/``backends``: adds that revision's upstream gateway as a
-fourth peer, e.g. ``git archive <rev> gateway sigv4 backends | tar -x -C DIR``).
+fourth peer, e.g. ``git archive <rev> gateway sigv4 backends | tar -x -C DIR``),
+``BENCH_PEERS`` (comma-separated peer names to run besides SeaweedFS).
 Nothing asserts on time.
 """
 
@@ -43,7 +44,7 @@ LIST_KEYS = 10_000
 SEAWEEDFS = "SeaweedFS"
 GATEWAY_FS = "gateway, filesystem"
 GATEWAY_S3 = "gateway over SeaweedFS"
-BASELINE_S3 = "gateway over SeaweedFS, baseline"
+BASELINE_S3 = "gateway over SeaweedFS (baseline)"
 PEERS = (SEAWEEDFS, GATEWAY_FS, GATEWAY_S3, BASELINE_S3)
 
 
@@ -190,26 +191,40 @@ def servers(base: Path, baseline: str | None) -> Iterator[list[Server]]:
             extra_args=workers,
         )
         stack.callback(fs.stop)
-        up = start_gateway(
-            base / "gateway-s3" / "data",
-            extra_env={
-                **quiet,
-                "NFYIO_BACKEND": "s3",
-                "NFYIO_UPSTREAM_ENDPOINT": weed.endpoint_url,
-                "NFYIO_UPSTREAM_ACCESS_KEY_ID": weed.access_key,
-                "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": weed.secret_key,
-                "NFYIO_UPSTREAM_BUCKET_PREFIX": "gw-",
-            },
-            extra_args=workers,
-        )
+        upstream = {
+            **quiet,
+            "NFYIO_BACKEND": "s3",
+            "NFYIO_UPSTREAM_ENDPOINT": weed.endpoint_url,
+            "NFYIO_UPSTREAM_ACCESS_KEY_ID": weed.access_key,
+            "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": weed.secret_key,
+            "NFYIO_UPSTREAM_BUCKET_PREFIX": "gw-",
+        }
+        up = start_gateway(base / "gateway-s3" / "data", extra_env=upstream, extra_args=workers)
         stack.callback(up.stop)
-        yield [
+        peers = [
             Server(
                 Peer(SEAWEEDFS, weed.endpoint_url, weed.access_key, weed.secret_key), [weed.pid]
             ),
             Server(_gateway_peer(GATEWAY_FS, fs), [fs.pid()]),
             Server(_gateway_peer(GATEWAY_S3, up), [up.pid()], store_pids=[weed.pid]),
         ]
+        if baseline:
+            old = start_gateway(
+                base / "gateway-s3-baseline" / "data",
+                extra_env={
+                    **upstream,
+                    "NFYIO_UPSTREAM_BUCKET_PREFIX": "old-",
+                    "PYTHONPATH": baseline,
+                },
+                extra_args=workers,
+            )
+            stack.callback(old.stop)
+            peers.append(Server(_gateway_peer(BASELINE_S3, old), [old.pid()], [weed.pid]))
+        only = os.environ.get("BENCH_PEERS")
+        if only:
+            wanted = {name.strip() for name in only.split(",")}
+            peers = [p for p in peers if p.peer.name == SEAWEEDFS or p.peer.name in wanted]
+        yield peers
 
 
 def _gateway_peer(name: str, gw: Gateway) -> Peer:
