@@ -111,7 +111,21 @@ class _Body:
         self._response = response
 
     async def read(self, amount: int) -> bytes:
-        return await self._response.content.read(amount)
+        """Up to ``amount`` bytes, fewer only at the end: aiohttp hands over whatever
+        arrived (often 16-64 KiB), and every chunk costs the gateway a write to its
+        client, so small pieces are gathered into one (as botocore's ``read`` does)."""
+        content = self._response.content
+        chunk = await content.read(amount)
+        if len(chunk) >= amount or not chunk:
+            return chunk
+        parts, size = [chunk], len(chunk)
+        while size < amount:
+            more = await content.read(amount - size)
+            if not more:
+                break
+            parts.append(more)
+            size += len(more)
+        return b"".join(parts)
 
     def close(self) -> None:
         if self._response.content.is_eof():

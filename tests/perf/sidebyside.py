@@ -140,6 +140,8 @@ def measure(
     keys = work.keys
     if work.op in ("get", "head"):
         keys = written.get((server.peer.name, work.prefix), keys)
+    elif work.op == "list":
+        keys = written.get((server.peer.name, "list"), keys)
     job = Job(
         peer=server.peer,
         op=work.op,
@@ -231,8 +233,14 @@ def _gateway_peer(name: str, gw: Gateway) -> Peer:
     return Peer(name, gw.s3_url, gw.access_key, gw.secret_key)
 
 
-def prepare(load: LoadGenerator, all_servers: list[Server], seconds: float) -> None:
-    """Buckets on every peer, and the 10,000-key listing bucket."""
+def prepare(
+    load: LoadGenerator,
+    all_servers: list[Server],
+    seconds: float,
+    written: dict[tuple[str, str], int],
+) -> None:
+    """Buckets on every peer, and the 10,000-key listing bucket (fewer if the time cap
+    stops the filling: ``written`` then tells the listing workload how many there are)."""
     import boto3
     from botocore.config import Config
 
@@ -250,6 +258,7 @@ def prepare(load: LoadGenerator, all_servers: list[Server], seconds: float) -> N
         filled = load.run(Job(server.peer, "fill", "list", LIST_KEYS, 32, size=1, seconds=seconds))
         if filled.errors:
             raise RuntimeError(f"{server.peer.name}: filling failed: {filled.first_error}")
+        written[(server.peer.name, "list")] = filled.prefix
         print(
             f"{server.peer.name}: {filled.done:,} keys in the listing bucket "
             f"({filled.done / max(filled.ended - filled.started, 1e-9):,.0f} PUT/s)",
@@ -335,7 +344,7 @@ def main() -> int:
     try:
         dd = disk_reference(base)
         with servers(base, os.environ.get("BENCH_BASELINE_TREE")) as all_servers:
-            prepare(load, all_servers, seconds=60)
+            prepare(load, all_servers, seconds=60, written=written)
             for round_ in range(1, rounds + 1):
                 for work in works:
                     shift = (round_ - 1) % len(all_servers)
