@@ -26,7 +26,8 @@ from sigv4.checksums import (
     parse_checksum_value,
     parse_content_md5,
 )
-from sigv4.chunked import ChunkDecoder, ChunkSigner
+from sigv4.chunked import MAX_TRAILER_BYTES, MAX_TRAILERS, ChunkDecoder, ChunkSigner
+from sigv4.coverage import UNSIGNED_ALLOWED, check_signed_headers, unsigned_amz_headers
 from sigv4.errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,
@@ -37,6 +38,7 @@ from sigv4.errors import (
     InvalidDigest,
     InvalidRequest,
     InvalidURI,
+    MalformedTrailerError,
     MissingContentLength,
     MissingSecurityHeader,
     RequestTimeTooSkewed,
@@ -62,6 +64,9 @@ __all__ = [
     "ALGORITHMS",
     "EMPTY_SHA256",
     "MAX_PRESIGN_EXPIRES",
+    "MAX_TRAILERS",
+    "MAX_TRAILER_BYTES",
+    "UNSIGNED_ALLOWED",
     "AccessDenied",
     "AuthInfo",
     "AuthorizationHeaderMalformed",
@@ -75,6 +80,7 @@ __all__ = [
     "InvalidDigest",
     "InvalidRequest",
     "InvalidURI",
+    "MalformedTrailerError",
     "MissingContentLength",
     "MissingSecurityHeader",
     "PayloadMode",
@@ -91,6 +97,7 @@ __all__ = [
     "canonical_query",
     "canonical_request",
     "canonical_uri",
+    "check_signed_headers",
     "chunk_string_to_sign",
     "decode_query",
     "get_header",
@@ -108,6 +115,7 @@ __all__ = [
     "signing_key",
     "string_to_sign",
     "trailer_string_to_sign",
+    "unsigned_amz_headers",
     "uri_encode",
     "verify",
     "verify_presigned_v2",

@@ -23,6 +23,7 @@ from hmac import compare_digest
 from typing import Literal
 
 from sigv4.canonical import canonical_request
+from sigv4.coverage import check_signed_headers
 from sigv4.errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,
@@ -303,8 +304,9 @@ def verify(
 
     ``now`` is the server clock (naive means UTC). ``region``, when given, is the only
     region this endpoint accepts. Checks in order: scope (service, region, ``host``
-    signed, credential date), payload hash form, time (skew / presign validity), then
-    the signature in constant time.
+    signed), every ``x-amz-*`` header signed (:mod:`sigv4.coverage`), credential date,
+    payload hash form, time (skew / presign validity), then the signature in constant
+    time.
     """
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
@@ -324,6 +326,7 @@ def verify(
         )
     if "host" not in auth.signed_headers:
         raise malformed("The host header must be among the signed headers")
+    check_signed_headers(request.headers, auth.signed_headers)
     amz_date = auth.amz_date.strftime(AMZ_DATE_FORMAT)
     if auth.date != amz_date[:8]:
         raise malformed(

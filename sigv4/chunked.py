@@ -8,8 +8,13 @@ Wire format (signed modes)::
     \\r\\n
 
 ``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` has no chunk extensions (``<hex-size>\\r\\n``) and
-no trailer signature. Tolerated variations seen from real SDKs: a bare ``\\n`` line end,
-an empty line between the final chunk and the trailers, and extra CRLFs after the end.
+no trailer signature. Only the trailing headers announced in ``x-amz-trailer`` are
+accepted, each once; everything after the final chunk (trailers, their signature, blank
+lines) is capped at ``MAX_TRAILER_BYTES``, so a client cannot make the decoder hold more
+than a few KiB however long it keeps sending (``MalformedTrailerError``, as S3).
+
+Tolerated variations seen from real SDKs: a bare ``\\n`` line end, an empty line between
+the final chunk and the trailers, and extra CRLFs after the end.
 
 The decoder is a state machine over the bytes fed so far: data bytes are passed through
 as memoryview slices of the input (no copy), only header and trailer lines are buffered.
@@ -24,12 +29,22 @@ import re
 from dataclasses import dataclass
 from hmac import compare_digest
 
-from sigv4.errors import IncompleteBody, InvalidRequest, SignatureDoesNotMatch
+from sigv4.errors import (
+    IncompleteBody,
+    InvalidRequest,
+    MalformedTrailerError,
+    SignatureDoesNotMatch,
+)
 from sigv4.signing import EMPTY_SHA256, chunk_string_to_sign, sign, trailer_string_to_sign
 
-__all__ = ["MAX_LINE", "ChunkDecoder", "ChunkSigner"]
+__all__ = ["MAX_LINE", "MAX_TRAILERS", "MAX_TRAILER_BYTES", "ChunkDecoder", "ChunkSigner"]
 
 MAX_LINE = 4096  # longest chunk header or trailer line accepted
+MAX_TRAILERS = 4
+"""Most trailing headers one body may announce in ``x-amz-trailer`` (SDKs send one)."""
+MAX_TRAILER_BYTES = 16 * 1024
+"""Most bytes after the final chunk: trailing headers, their signature, blank lines and
+the tolerated extra CRLFs (an SDK's checksum trailer and signature take ~150 bytes)."""
 
 _SIGNED_HEADER = re.compile(rb"([0-9a-fA-F]{1,16});chunk-signature=([0-9a-f]{64})")
 _UNSIGNED_HEADER = re.compile(rb"([0-9a-fA-F]{1,16})(?:;[^\r\n]*)?")
@@ -53,6 +68,13 @@ def _malformed(detail: str) -> InvalidRequest:
     return InvalidRequest(f"Malformed aws-chunked body: {detail}")
 
 
+def _bad_trailer(detail: str) -> MalformedTrailerError:
+    return MalformedTrailerError(
+        "The request contained trailing data that was not well-formed or did not conform "
+        f"to our published schema: {detail}"
+    )
+
+
 class ChunkDecoder:
     """Decode an aws-chunked body fed in arbitrary pieces."""
 
@@ -67,6 +89,7 @@ class ChunkDecoder:
         "_remaining",
         "_signer",
         "_state",
+        "_tail",
         "_trailer_mode",
         "_trailer_signed",
         "_trailer_text",
@@ -81,6 +104,8 @@ class ChunkDecoder:
         trailer_mode: bool,
         expected_trailers: frozenset[str] = frozenset(),
     ) -> None:
+        if len(expected_trailers) > MAX_TRAILERS:
+            raise InvalidRequest(f"At most {MAX_TRAILERS} trailing headers may be announced")
         self._decoded_length = decoded_length
         self._signer = signer
         self._previous = signer.seed_signature if signer is not None else ""
@@ -94,6 +119,7 @@ class ChunkDecoder:
         self._chunk_signature = ""
         self._trailer_text: list[str] = []
         self._trailer_signed = False
+        self._tail = 0
         self.trailers: dict[str, str] = {}
         """Trailing headers received, lower-case name -> trimmed value."""
 
@@ -122,11 +148,14 @@ class ChunkDecoder:
             elif state == _DONE:
                 if data[pos:].strip(b"\r\n"):
                     raise _malformed("data after the end of the body")
+                self._count_tail(end - pos)
                 pos = end
             else:
                 limit = min(end, pos + MAX_LINE + 2 - len(self._line))
                 newline = data.find(b"\n", pos, limit)
                 stop = limit if newline < 0 else newline + 1
+                if state == _TRAILER:
+                    self._count_tail(stop - pos)
                 self._line += view[pos:stop]
                 pos = stop
                 if len(self._line) > MAX_LINE:
@@ -136,6 +165,11 @@ class ChunkDecoder:
                     self._line.clear()
                     self._on_line(line)
         return out
+
+    def _count_tail(self, size: int) -> None:
+        self._tail += size
+        if self._tail > MAX_TRAILER_BYTES:
+            raise _bad_trailer(f"more than {MAX_TRAILER_BYTES} bytes after the final chunk")
 
     def finish(self) -> None:
         """The wire body ended: raise unless the chunked body was complete."""
@@ -209,7 +243,7 @@ class ChunkDecoder:
             if self.trailers or self._trailer_signed:
                 missing = self._expected_trailers - self.trailers.keys()
                 if missing:
-                    raise IncompleteBody(f"Missing trailer {', '.join(sorted(missing))}")
+                    raise _bad_trailer(f"missing trailer {', '.join(sorted(missing))}")
                 if self._signer is not None and not self._trailer_signed:
                     raise SignatureDoesNotMatch("The trailing headers carry no signature")
                 self._state = _DONE
@@ -233,8 +267,10 @@ class ChunkDecoder:
         if name == _TRAILER_SIGNATURE:
             self._check_trailer_signature(value)
             return
+        if name not in self._expected_trailers:
+            raise _bad_trailer(f"{name} was not announced in x-amz-trailer")
         if name in self.trailers:
-            raise _malformed(f"repeated trailing header {name}")
+            raise _bad_trailer(f"repeated trailing header {name}")
         self.trailers[name] = value
         self._trailer_text.append(f"{name}:{value}\n")
 

@@ -21,6 +21,7 @@ __all__ = [
     "InvalidDigest",
     "InvalidRequest",
     "InvalidURI",
+    "MalformedTrailerError",
     "MissingContentLength",
     "MissingSecurityHeader",
     "RequestTimeTooSkewed",
@@ -99,6 +100,10 @@ class InvalidURI(SigV4Error):
 
 class InvalidArgument(SigV4Error):
     code = "InvalidArgument"
+
+
+class MalformedTrailerError(SigV4Error):
+    code = "MalformedTrailerError"
 
 
 class MissingSecurityHeader(SigV4Error):

@@ -36,9 +36,9 @@ from sigv4.checksums import (
 from sigv4.chunked import ChunkDecoder, ChunkSigner
 from sigv4.errors import (
     BadDigest,
-    IncompleteBody,
     InvalidArgument,
     InvalidRequest,
+    MalformedTrailerError,
     MissingContentLength,
     XAmzContentSHA256Mismatch,
 )
@@ -268,7 +268,9 @@ class PayloadPipeline:
                 assert self._decoder is not None
                 sent = self._decoder.trailers.get(header_name(plan.checksum_algorithm))
                 if sent is None:
-                    raise IncompleteBody(f"Missing trailer {header_name(plan.checksum_algorithm)}")
+                    raise MalformedTrailerError(
+                        f"Missing trailer {header_name(plan.checksum_algorithm)}"
+                    )
                 expected = parse_checksum_value(plan.checksum_algorithm, sent)
             computed_b64 = self._checksum.b64digest()
             if computed_b64 != expected:

@@ -10,6 +10,16 @@ String to sign (AWS "Signing and authenticating REST requests", query string var
     CanonicalizedAmzHeaders CanonicalizedResource
 
 signed with HMAC-SHA1 and base64-encoded.
+
+Rules beyond the signature (the gateway's, documented in ``docs/security.md``):
+
+* ``Expires`` is an absolute time (seconds since the epoch) that must be at most
+  :data:`sigv4.auth.MAX_PRESIGN_EXPIRES` (seven days, as for SigV4) plus the allowed clock
+  skew ahead of the server clock; anything else, including values that are not plain
+  decimal numbers, is ``AccessDenied`` (as S3 answers a malformed SigV2 ``Expires``).
+* The canonical resource lists the subresources by their *percent-decoded* names, the
+  names routing reads (:func:`sigv4.request.decode_query`): ``?%61cl`` is signed as the
+  ``acl`` it is routed as, so a URL signed without it does not verify.
 """
 
 from __future__ import annotations
@@ -17,11 +27,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
-from sigv4.errors import AccessDenied, AuthorizationQueryParametersError, SignatureDoesNotMatch
+from sigv4.auth import MAX_PRESIGN_EXPIRES
+from sigv4.errors import (
+    AccessDenied,
+    AuthorizationQueryParametersError,
+    InvalidURI,
+    SignatureDoesNotMatch,
+)
 from sigv4.request import SignedRequest, decode_query, get_header, query_pairs
 
 __all__ = [
@@ -31,6 +48,9 @@ __all__ = [
     "string_to_sign_v2",
     "verify_presigned_v2",
 ]
+
+_EXPIRES = re.compile(r"-?[0-9]{1,20}")
+_LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: the last one datetime can show
 
 # Query parameters that are part of the canonical resource (as botocore signs them).
 SUBRESOURCES = frozenset(
@@ -88,26 +108,36 @@ def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
     params = decode_query(request.raw_query)
     if "AWSAccessKeyId" not in params or "Signature" not in params:
         return None
-    try:
-        expires = int(params.get("Expires", ""))
-    except ValueError as exc:
+    text = params.get("Expires")
+    if text is None:
         raise AuthorizationQueryParametersError(
             "Query-string authentication requires the Signature, Expires and AWSAccessKeyId "
             "parameters"
-        ) from exc
-    return PresignedV2(params["AWSAccessKeyId"], params["Signature"], expires)
+        )
+    if not _EXPIRES.fullmatch(text):
+        raise AccessDenied(f"Invalid date (should be seconds since epoch): {text[:40]}")
+    return PresignedV2(params["AWSAccessKeyId"], params["Signature"], int(text))
+
+
+def _decoded(raw: str) -> str:
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise InvalidURI("Couldn't parse the specified URI.") from exc
 
 
 def canonical_resource_v2(raw_path: str, raw_query: str) -> str:
-    """The path as sent plus the subresources in the query, sorted by name, values decoded.
+    """The path as sent plus the subresources in the query, sorted by name, names and
+    values percent-decoded (names as routing reads them).
 
     ``name`` and ``name=`` differ (as botocore signs them).
     """
     selected: list[tuple[str, str]] = []
     for piece in raw_query.split("&"):
-        name, eq, value = piece.partition("=")
+        raw_name, eq, value = piece.partition("=")
+        name = _decoded(raw_name)
         if name in SUBRESOURCES:
-            selected.append((name, f"{name}={unquote(value)}" if eq else name))
+            selected.append((name, f"{name}={_decoded(value)}" if eq else name))
     selected.sort(key=lambda item: item[0])
     if not selected:
         return raw_path
@@ -134,6 +164,10 @@ def string_to_sign_v2(request: SignedRequest, expires: int, *, bucket_path: str 
     return "\n".join(lines)
 
 
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def verify_presigned_v2(
     request: SignedRequest,
     auth: PresignedV2,
@@ -141,17 +175,23 @@ def verify_presigned_v2(
     now: datetime,
     *,
     bucket_path: str = "",
+    max_skew: timedelta = timedelta(minutes=15),
 ) -> None:
-    """Raise ``AccessDenied`` for an expired URL or ``SignatureDoesNotMatch``."""
+    """Raise ``AccessDenied`` for an expired URL or one valid for longer than seven days
+    (plus ``max_skew``, the signer's clock may be ahead), ``SignatureDoesNotMatch`` for a
+    wrong signature."""
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    if now.timestamp() > auth.expires:
+    current = now.timestamp()
+    if current > auth.expires:
+        extra = {"ServerTime": _iso(current)}
+        if auth.expires >= 0:
+            extra = {"Expires": _iso(min(auth.expires, _LATEST_TIMESTAMP)), **extra}
+        raise AccessDenied("Request has expired", extra=extra)
+    if auth.expires - current > MAX_PRESIGN_EXPIRES + max_skew.total_seconds():
         raise AccessDenied(
-            "Request has expired",
-            extra={
-                "Expires": datetime.fromtimestamp(auth.expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "ServerTime": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
+            f"Expires must be at most {MAX_PRESIGN_EXPIRES} seconds (seven days) from now",
+            extra={"ServerTime": _iso(current)},
         )
     text = string_to_sign_v2(request, auth.expires, bucket_path=bucket_path)
     digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()

@@ -77,7 +77,7 @@ async def authenticate(
             _with_rotation_grace(
                 secrets,
                 lambda secret: verify_presigned_v2(
-                    signed, legacy, secret, now, bucket_path=bucket_path
+                    signed, legacy, secret, now, bucket_path=bucket_path, max_skew=max_skew
                 ),
             )
         else:

@@ -97,6 +97,11 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidToken": _e(403, "The provided token is malformed or otherwise invalid."),
     "KeyTooLongError": _e(400, "Your key is too long"),
     "MalformedACLError": _e(400, "The XML you provided was not well-formed."),
+    "MalformedTrailerError": _e(
+        400,
+        "The request contained trailing data that was not well-formed or did not conform to "
+        "our published schema.",
+    ),
     "MalformedXML": _e(
         400,
         "The XML you provided was not well-formed or did not validate against our published schema",

@@ -19,9 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigv4 import (
+    MAX_TRAILER_BYTES,
+    MAX_TRAILERS,
     BadDigest,
+    ChunkDecoder,
     IncompleteBody,
     InvalidRequest,
+    MalformedTrailerError,
     MissingContentLength,
     PayloadMode,
     PayloadPipeline,
@@ -432,3 +436,93 @@ def test_missing_declared_trailer() -> None:
     assert pipeline.feed(cut) == b"hello"
     with pytest.raises(IncompleteBody):
         pipeline.finish()
+
+
+# -- trailers: only what x-amz-trailer announced, bounded ----------------------------------
+
+
+def _unsigned_trailer_body(trailer_section: bytes, payload: bytes = b"hello") -> bytes:
+    return b"%x\r\n%s\r\n0\r\n" % (len(payload), payload) + trailer_section
+
+
+def _unsigned_trailer_pipeline(payload: bytes = b"hello") -> PayloadPipeline:
+    headers, verified, _ = _botocore_unsigned_trailer(payload, "CRC32", 8)
+    return PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
+
+
+def _crc32_line(payload: bytes = b"hello") -> bytes:
+    checksum = Crc32Checksum()
+    checksum.update(payload)
+    return b"x-amz-checksum-crc32:%s\r\n" % checksum.b64digest().encode()
+
+
+def test_unannounced_trailer_refused() -> None:
+    pipeline = _unsigned_trailer_pipeline()
+    with pytest.raises(MalformedTrailerError) as refused:
+        pipeline.feed(_unsigned_trailer_body(b"x-amz-meta-evil:1\r\n" + _crc32_line() + b"\r\n"))
+    assert "x-amz-meta-evil was not announced" in refused.value.message
+
+
+def test_other_checksum_than_announced_refused() -> None:
+    pipeline = _unsigned_trailer_pipeline()
+    with pytest.raises(MalformedTrailerError):
+        pipeline.feed(_unsigned_trailer_body(b"x-amz-checksum-sha256:AAAA\r\n\r\n"))
+
+
+def test_repeated_trailer_refused() -> None:
+    pipeline = _unsigned_trailer_pipeline()
+    with pytest.raises(MalformedTrailerError):
+        pipeline.feed(_unsigned_trailer_body(_crc32_line() * 2 + b"\r\n"))
+
+
+def test_trailer_without_announcement_refused() -> None:
+    """A trailer mode without x-amz-trailer accepts no trailing header at all."""
+    headers, _, _ = _botocore_unsigned_trailer(b"hello", "CRC32", 8)
+    headers = tuple((k, v) for k, v in headers if k.lower() != "x-amz-trailer")
+    values = header_map(headers)
+    values.pop("x-amz-sdk-checksum-algorithm")
+    pipeline = PayloadPipeline.create(values, None, allow_streaming=True)
+    with pytest.raises(MalformedTrailerError):
+        pipeline.feed(_unsigned_trailer_body(_crc32_line() + b"\r\n"))
+
+
+@pytest.mark.parametrize("piece", [b"\r\n", b"\n", b"\r\n" * 4000])
+def test_everything_after_the_final_chunk_is_capped(piece: bytes) -> None:
+    """Blank lines before the trailer and CRLFs after the end are tolerated, but only up
+    to MAX_TRAILER_BYTES in total, however the bytes are split."""
+    pipeline = _unsigned_trailer_pipeline()
+    pipeline.feed(_unsigned_trailer_body(b""))
+    with pytest.raises(MalformedTrailerError):
+        for _ in range(MAX_TRAILER_BYTES // len(piece) + 2):
+            pipeline.feed(piece)
+
+
+def test_tail_cap_counts_crlfs_after_the_end() -> None:
+    pipeline = _unsigned_trailer_pipeline()
+    pipeline.feed(_unsigned_trailer_body(_crc32_line() + b"\r\n"))
+    pipeline.feed(b"\r\n" * 100)  # a few extra CRLFs: tolerated
+    with pytest.raises(MalformedTrailerError):
+        pipeline.feed(b"\r\n" * MAX_TRAILER_BYTES)
+
+
+def test_tail_within_cap_accepted() -> None:
+    pipeline = _unsigned_trailer_pipeline()
+    blank = b"\r\n" * ((MAX_TRAILER_BYTES - 200) // 2)
+    assert pipeline.feed(_unsigned_trailer_body(blank + _crc32_line() + b"\r\n")) == b"hello"
+    pipeline.finish()
+
+
+def test_too_many_announced_trailers_refused() -> None:
+    names = frozenset(f"x-amz-checksum-{i}" for i in range(MAX_TRAILERS + 1))
+    with pytest.raises(InvalidRequest):
+        ChunkDecoder(decoded_length=0, signer=None, trailer_mode=True, expected_trailers=names)
+
+
+def test_signed_trailer_signature_without_announced_trailer_refused() -> None:
+    """Signed trailer mode: the signature alone when a checksum trailer was announced."""
+    headers, verified, body = _signed_streaming(
+        b"hi", 8, trailers=[], extra={"X-Amz-Trailer": "x-amz-checksum-crc32"}
+    )
+    pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
+    with pytest.raises(MalformedTrailerError):
+        pipeline.feed(body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from unittest import mock
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 
 from sigv4 import (
     AccessDenied,
+    AuthorizationQueryParametersError,
+    InvalidURI,
     SignatureDoesNotMatch,
     SignedRequest,
     parse_auth,
@@ -22,6 +25,7 @@ from sigv4 import (
     verify_presigned_v2,
 )
 from sigv4.errors import InvalidRequest
+from sigv4.presign_v2 import canonical_resource_v2
 
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -155,3 +159,115 @@ def test_time_module_is_not_needed() -> None:
     assert expires > time.time()
     with pytest.raises(AccessDenied):
         verify_presigned_v2(signed, auth, SECRET, datetime(2100, 1, 1, tzinfo=UTC))
+
+
+# -- lifetime, absurd Expires, percent-encoded subresource names ---------------------------
+
+
+def _with_expires(expires_text: str) -> SignedRequest:
+    query = f"AWSAccessKeyId={ACCESS_KEY}&Expires={expires_text}&Signature=c2lnbmF0dXJl"
+    return SignedRequest("GET", "/bucket/k", query, (("Host", "127.0.0.1:7007"),))
+
+
+def test_lifetime_capped_at_seven_days_plus_skew() -> None:
+    now = datetime(2024, 5, 24, tzinfo=UTC)
+    week = 7 * 24 * 3600
+    at_limit = _presign_at(now.timestamp() + week)
+    auth = parse_presigned_v2(at_limit)
+    assert auth is not None
+    verify_presigned_v2(at_limit, auth, SECRET, now)  # exactly seven days: fine
+    too_long = _presign_at(now.timestamp() + week + 15 * 60 + 1)
+    auth = parse_presigned_v2(too_long)
+    assert auth is not None
+    with pytest.raises(AccessDenied, match="seven days"):
+        verify_presigned_v2(too_long, auth, SECRET, now)
+    decades = _presign_at(now.timestamp() + 30 * 365 * 86400)
+    auth = parse_presigned_v2(decades)
+    assert auth is not None
+    with pytest.raises(AccessDenied):
+        verify_presigned_v2(decades, auth, SECRET, now)
+
+
+def _presign_at(expires: float) -> SignedRequest:
+    """A correctly signed URL with an absolute Expires of our choosing."""
+    with mock.patch("time.time", return_value=expires - 3600):
+        signed, _ = presign("GET", "/bucket/k")
+    return signed
+
+
+@pytest.mark.parametrize(
+    "expires",
+    [
+        "-99999999999999999",
+        "99999999999999999999",
+        "999999999999999999999999999999",
+        "-1",
+        "0",
+        "abc",
+        "",
+        "1e10",
+        "+1700000000",
+        " 1700000000",
+        "1_700_000_000",
+        "\u0661\u0667\u0660\u0660",  # Arabic-Indic digits: int() would take them
+        "1700000000.5",
+    ],
+)
+def test_absurd_expires_is_access_denied_never_a_crash(expires: str) -> None:
+    request = _with_expires(quote(expires, safe=""))
+    now = datetime(2024, 5, 24, tzinfo=UTC)
+    with pytest.raises(AccessDenied):
+        auth = parse_presigned_v2(request)
+        assert auth is not None
+        verify_presigned_v2(request, auth, SECRET, now)
+
+
+def test_missing_expires_is_a_malformed_query() -> None:
+    request = SignedRequest(
+        "GET", "/b/k", f"AWSAccessKeyId={ACCESS_KEY}&Signature=x", (("Host", "h"),)
+    )
+    with pytest.raises(AuthorizationQueryParametersError):
+        parse_presigned_v2(request)
+
+
+@pytest.mark.parametrize(
+    ("method", "added"),
+    [
+        ("GET", "%61cl"),
+        ("GET", "%61%63%6C"),
+        ("PUT", "%75ploadId=abc&partNumber=1"),
+        ("PUT", "uploadId=abc&%70artNumber=1"),
+        ("DELETE", "%75ploadId=abc"),
+        ("GET", "%74agging"),
+        ("GET", "version%49d=null"),
+    ],
+)
+def test_percent_encoded_subresource_names_are_signed_as_routed(method: str, added: str) -> None:
+    """Routing decodes ``%61cl`` to ``acl``; so does signing: a URL signed without the
+    subresource does not verify once it is added in any spelling."""
+    signed, expires = presign(method, "/bucket/k")
+    auth = parse_presigned_v2(signed)
+    assert auth is not None
+    tampered = SignedRequest(method, signed.raw_path, f"{signed.raw_query}&{added}", signed.headers)
+    with pytest.raises(SignatureDoesNotMatch):
+        verify_presigned_v2(tampered, auth, SECRET, now_before(expires))
+
+
+def test_percent_encoded_subresource_signed_decoded_verifies() -> None:
+    """A signer that signed ``acl`` and a client that sent it as ``%61cl``: same resource."""
+    signed, expires = presign("GET", "/bucket/k", "acl")
+    auth = parse_presigned_v2(signed)
+    assert auth is not None
+    assert signed.raw_query.startswith("acl")
+    respelled = SignedRequest(
+        "GET", signed.raw_path, "%61cl" + signed.raw_query[3:], signed.headers
+    )
+    verify_presigned_v2(respelled, auth, SECRET, now_before(expires))
+    assert canonical_resource_v2("/bucket/k", "%61cl&uploadId=a%2Bb") == (
+        "/bucket/k?acl&uploadId=a+b"
+    )
+
+
+def test_subresource_name_with_invalid_utf8_is_invalid_uri() -> None:
+    with pytest.raises(InvalidURI):
+        canonical_resource_v2("/b/k", "%ff%fe=1")

@@ -1,0 +1,59 @@
+"""What a SigV4 signature must cover: every ``x-amz-*`` header the request carries.
+
+AWS's rule (S3 API reference, "Authenticating Requests: Using the Authorization Header"
+and "... Using Query Parameters"): the signed headers must include ``host`` and *any
+``x-amz-*`` header present in the request*; otherwise S3 answers ``403 AccessDenied``
+"There were headers present in the request which were not signed" with the names in a
+``HeadersNotSigned`` element. ``x-amz-*`` headers decide what a request does
+(``x-amz-copy-source`` turns a PUT into a copy, ``x-amz-acl``/``-grant-*``, ``-meta-*``,
+``-tagging``, ``-server-side-encryption*``, ``-storage-class``, ``-checksum-*``, the
+aws-chunked framing headers, ...), so a header nobody signed must never be acted on: a
+presigned URL or a captured request would otherwise become an operation its signer never
+asked for.
+
+The one exception is ``x-amz-content-sha256``: under header auth its value is the last
+line of the canonical request (signed whatever ``SignedHeaders`` says), and a presigned
+URL signs ``UNSIGNED-PAYLOAD`` (any body), so the header can only narrow what the body
+may be. Every SDK (botocore, the JS SDK v3, the Go and Java SDKs) signs every ``x-amz-*``
+header it sends; their presigners either sign such headers or move them into the query
+string, which the signature covers too.
+
+SigV2 presigned URLs need no such check: their string to sign already lists every
+``x-amz-*`` header of the request (``CanonicalizedAmzHeaders``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sigv4.errors import AccessDenied
+from sigv4.request import Headers
+
+__all__ = ["HEADERS_NOT_SIGNED", "UNSIGNED_ALLOWED", "check_signed_headers", "unsigned_amz_headers"]
+
+UNSIGNED_ALLOWED = frozenset({"x-amz-content-sha256"})
+"""``x-amz-*`` headers that may travel outside ``SignedHeaders`` (see the module doc)."""
+
+HEADERS_NOT_SIGNED = "There were headers present in the request which were not signed"
+
+
+def unsigned_amz_headers(headers: Headers, signed_headers: Iterable[str]) -> list[str]:
+    """The ``x-amz-*`` header names of ``headers`` (lower-case, sorted, once each) that
+    are neither in ``signed_headers`` nor allowed unsigned."""
+    signed = {name.lower() for name in signed_headers}
+    found = {
+        lower
+        for name, _ in headers
+        if (lower := name.lower()).startswith("x-amz-")
+        and lower not in signed
+        and lower not in UNSIGNED_ALLOWED
+    }
+    return sorted(found)
+
+
+def check_signed_headers(headers: Headers, signed_headers: Iterable[str]) -> None:
+    """Raise ``AccessDenied`` (with ``HeadersNotSigned``) for unsigned ``x-amz-*``
+    headers."""
+    missing = unsigned_amz_headers(headers, signed_headers)
+    if missing:
+        raise AccessDenied(HEADERS_NOT_SIGNED, extra={"HeadersNotSigned": ", ".join(missing)})
