@@ -1,0 +1,37 @@
+"""The real gateway on real sockets for the security regression tests.
+
+Each test drives it as an attacker would: raw HTTP (``tests.e2e.s3util.raw_request``) or
+requests signed by botocore and then altered. A test module needing other settings
+starts its own process with ``start_gateway``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    running = start_gateway(Path(tmp_path_factory.mktemp("gw-security")) / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def s3(gateway: Gateway) -> Any:
+    """The admin's boto3 client (SigV4 headers, SigV4 presigned URLs)."""
+    return gateway.client(signature_version="s3v4")
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"sec-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name)
+    return name
