@@ -20,6 +20,7 @@ from gateway.metrics import METRICS, Metrics, api_metrics_middleware
 from gateway.oauth import routes as oauth_routes
 from gateway.s3.dispatch import handle, no_expect_handler
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER, Inflight
+from gateway.transport import require_tls_middleware
 
 log = logging.getLogger("nfyio.app")
 
@@ -131,9 +132,12 @@ def make_api_app(shared: Shared) -> web.Application:
     endpoints (/oauth, /.well-known).
 
     Middlewares, outermost first: metrics (sees the final status), the one JSON error
-    converter, then the access check of the matched route table row.
+    converter, ``server.require_tls`` when set (before any credential is looked at), then
+    the access check of the matched route table row.
     """
     middlewares = [json_error_middleware, access_middleware]
+    if shared.config.server.require_tls:
+        middlewares.insert(1, require_tls_middleware)
     if shared.metrics is not None:
         middlewares.insert(0, api_metrics_middleware)
     app = web.Application(middlewares=middlewares)

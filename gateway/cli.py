@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,6 +92,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     logs.configure(config.server.log_level)
+    from gateway.transport import plaintext_warning
+
+    warning = plaintext_warning(config)
+    if warning is not None:
+        logging.getLogger("nfyio.server").warning("%s", warning)
     admin = asyncio.run(ensure_admin(config))
     text = banner(config, admin)
 

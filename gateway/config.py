@@ -31,6 +31,9 @@ class ServerConfig:
     shutdown_timeout: float = 30.0
     trusted_forwarded_headers: bool = False
     """Use X-Forwarded-Host / X-Forwarded-Proto from a trusted reverse proxy."""
+    require_tls: bool = False
+    """Refuse requests carrying credentials that crossed a network without TLS
+    (``gateway/transport.py``)."""
     log_level: str = "info"
     access_log: bool = True
     metrics: bool = True

@@ -20,6 +20,7 @@ from gateway.s3.handlers import HANDLERS
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
+from gateway.transport import TLS_REQUIRED, refused
 from sigv4 import SignedRequest
 
 __all__ = ["handle", "new_request_id", "no_expect_handler"]
@@ -81,6 +82,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         req = read_request(request, config)
         resource = unquote(req.address.raw_path)
         operation_name = req.operation.name
+        if refused(config, request, req.headers, set(req.query)):
+            raise S3Error("AccessDenied", TLS_REQUIRED)
         now = datetime.now(UTC)
         signed = SignedRequest(
             method=request.method,

@@ -1,0 +1,198 @@
+"""``server.require_tls``: credentials are refused when they crossed a network in clear.
+
+The gateway listens on every interface here and is reached both through loopback and
+through this machine's own non-loopback address (so the peer address is not loopback,
+as for a remote client).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psutil
+import pytest
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from gateway.config import load_config
+from gateway.transport import TLS_REQUIRED, cleartext, is_loopback, plaintext_warning
+from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.s3util import RawResponse
+
+WILDCARD = "0.0.0.0"  # reached through loopback and through a non-loopback address
+
+
+def _own_address() -> str:
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family == socket.AF_INET and not is_loopback(address.address):
+                return str(address.address)
+    pytest.skip("this machine has no non-loopback IPv4 address to reach the gateway through")
+
+
+def _start(tmp: pytest.TempPathFactory, name: str, **env: str) -> Gateway:
+    return start_gateway(
+        Path(tmp.mktemp(name)) / "data", extra_env=env, extra_args=["--host", WILDCARD]
+    )
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    running = _start(
+        tmp_path_factory,
+        "gw-require-tls",
+        NFYIO_SERVER_REQUIRE_TLS="true",
+        NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS="true",
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def lax(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    running = _start(tmp_path_factory, "gw-plain")
+    yield running
+    running.stop()
+
+
+def _request(
+    url: str, method: str = "GET", headers: dict[str, str] | None = None, data: bytes | None = None
+) -> RawResponse:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return RawResponse(response.status, dict(response.headers.items()), response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return RawResponse(exc.code, dict(exc.headers.items()), exc.read())
+
+
+def _s3_client(host: str, port: int, **config: Any) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        aws_access_key_id=ROOT_KEY,
+        aws_secret_access_key=ROOT_SECRET,
+        region_name="us-east-1",
+        config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
+    )
+
+
+BEARER = {"Authorization": f"Bearer {ROOT_SECRET}"}
+
+
+def assert_tls_required_s3(response: RawResponse) -> None:
+    assert response.status == 403, (response.status, response.body)
+    assert response.headers["Content-Type"] == "application/xml"
+    assert response.xml().findtext("Code") == "AccessDenied"
+    assert response.xml().findtext("Message") == TLS_REQUIRED
+
+
+def test_credentials_over_plain_http_from_the_network_are_refused(strict: Gateway) -> None:
+    remote = _own_address()
+    s3_url = f"http://{remote}:{strict.s3_port}"
+    assert_tls_required_s3(_request(f"{s3_url}/", headers=BEARER))
+    assert_tls_required_s3(_request(f"{s3_url}/", headers={"X-API-Key": ROOT_SECRET}))
+    # SigV4 header auth and presigned URLs alike.
+    signed = _s3_client(remote, strict.s3_port)
+    with pytest.raises(ClientError) as denied:
+        signed.list_buckets()
+    assert denied.value.response["Error"]["Message"] == TLS_REQUIRED
+    presigner = _s3_client(remote, strict.s3_port, signature_version="s3v4")
+    url = presigner.generate_presigned_url("list_buckets")
+    assert_tls_required_s3(_request(url))
+
+    api = f"http://{remote}:{strict.api_port}"
+    refused = _request(f"{api}/v1/buckets", headers=BEARER)
+    assert refused.status == 403
+    assert json.loads(refused.body)["error"]["code"] == "TLSRequired"
+    token = _request(
+        f"{api}/oauth/token",
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        data=b"grant_type=password&username=u&password=p&client_id=c",
+    )
+    assert token.status == 400
+    assert json.loads(token.body)["error"] == "invalid_request"
+    # Nothing secret in these: still served.
+    assert _request(f"{api}/health").status == 200
+    anonymous = _request(f"{s3_url}/")
+    assert anonymous.status == 403
+    assert anonymous.xml().findtext("Message") != TLS_REQUIRED
+
+
+def test_loopback_clients_and_https_proxies_are_served(strict: Gateway) -> None:
+    assert _s3_client("127.0.0.1", strict.s3_port).list_buckets()["Buckets"] == []
+    api = f"http://127.0.0.1:{strict.api_port}"
+    assert _request(f"{api}/v1/buckets", headers=BEARER).status == 200
+    # A trusted proxy that terminated TLS says so; one that received plain HTTP too.
+    remote = _own_address()
+    https = _request(
+        f"http://{remote}:{strict.s3_port}/", headers={**BEARER, "X-Forwarded-Proto": "https"}
+    )
+    assert https.status == 200, https.body
+    plain_via_local_proxy = _request(
+        f"http://127.0.0.1:{strict.s3_port}/", headers={**BEARER, "X-Forwarded-Proto": "http"}
+    )
+    assert_tls_required_s3(plain_via_local_proxy)
+
+
+def test_without_the_option_plain_http_works_and_start_up_warns(
+    lax: Gateway, strict: Gateway
+) -> None:
+    remote = _own_address()
+    assert _s3_client(remote, lax.s3_port).list_buckets()["Buckets"] == []
+    assert "without TLS: access keys, presigned URLs and OAuth secrets" in lax.log()
+    assert "without TLS" not in strict.log()
+
+
+def test_the_session_gateway_on_loopback_does_not_warn(gateway: Gateway) -> None:
+    assert "without TLS" not in gateway.log()
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("::ffff:127.0.0.1", True),
+        ("localhost", True),
+        (None, True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("", False),
+        ("10.0.0.1", False),
+        ("::ffff:10.0.0.1", False),
+        ("example.com", False),
+    ],
+)
+def test_is_loopback(host: str | None, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_cleartext_decision() -> None:
+    assert cleartext(secure=False, remote="10.0.0.1", forwarded_proto=None)
+    assert not cleartext(secure=True, remote="10.0.0.1", forwarded_proto=None)
+    assert not cleartext(secure=False, remote="127.0.0.1", forwarded_proto=None)
+    assert cleartext(secure=False, remote="127.0.0.1", forwarded_proto="http")
+    assert not cleartext(secure=False, remote="10.0.0.1", forwarded_proto="HTTPS, http")
+
+
+def test_plaintext_warning_rules() -> None:
+    def config(**env: str) -> Any:
+        return load_config(env={"NFYIO_DATA_DIR": "unused", **env})
+
+    assert plaintext_warning(config()) is None  # 127.0.0.1 by default
+    assert plaintext_warning(config(NFYIO_HOST=WILDCARD)) is not None
+    assert plaintext_warning(config(NFYIO_HOST=WILDCARD, NFYIO_SERVER_REQUIRE_TLS="1")) is None
+    with_tls = config(NFYIO_HOST=WILDCARD, NFYIO_TLS_CERT="c.pem", NFYIO_TLS_KEY="k.pem")
+    assert plaintext_warning(with_tls) is None
