@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 PACKAGES := gateway sigv4 backends
 
-.PHONY: install services run test check format bench lock clean
+.PHONY: install services run test check format bench fuzz lock clean
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ services:
 
 test: install services check
 	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/perf
+
+# Property-based fuzzing of the S3 request path, long run (make test runs a quick one).
+fuzz: install
+	NFYIO_FUZZ=long $(BIN)/python -m pytest -q -p no:xdist -o timeout=0 tests/gateway/s3/test_fuzz.py
 
 # The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table.
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist

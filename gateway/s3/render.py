@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 
 from aiohttp import web
 
@@ -28,6 +29,20 @@ def _ids(request_id: str) -> dict[str, str]:
     }
 
 
+# Not representable in an XML 1.0 document, even as a character reference: C0 controls
+# but tab/LF/CR, U+FFFE/U+FFFF, and the lone surrogates aiohttp decodes invalid UTF-8
+# header bytes to.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_safe(text: str) -> str:
+    """Client data echoed in an error (path, header or query values) made representable:
+    such characters are written percent-encoded (an undecodable header byte as itself)."""
+    if _NOT_XML.search(text) is None:
+        return text
+    return _NOT_XML.sub(lambda m: f"%{ord(m.group(0)) & 0xFF:02X}", text)
+
+
 def render_error(
     request: web.Request, error: S3Error, request_id: str, resource: str
 ) -> web.Response:
@@ -41,10 +56,10 @@ def render_error(
     doc = XmlWriter()
     doc.open("Error")
     doc.el("Code", error.code)
-    doc.el("Message", error.message)
+    doc.el("Message", _xml_safe(error.message))
     for name, value in error.extra.items():
-        doc.el(name, value)
-    doc.el("Resource", resource)
+        doc.el(name, _xml_safe(value))
+    doc.el("Resource", _xml_safe(resource))
     doc.el("RequestId", request_id)
     doc.close("Error")
     headers["Content-Type"] = XML_TYPE
