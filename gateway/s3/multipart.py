@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 MAX_PARTS = 10000
+_MAX_MARKER = 2147483647  # as S3: a part-number-marker beyond a signed 32-bit integer is refused
 
 
 def _upload_id(ctx: Context) -> str:
@@ -139,10 +140,14 @@ def _initiator(doc: XmlWriter) -> None:
 
 
 async def list_parts(ctx: Context) -> Result:
-    try:
-        marker = int(ctx.query.get("part-number-marker", "0") or "0")
-    except ValueError as exc:
-        raise S3Error("InvalidArgument", "Invalid part-number-marker") from exc
+    raw = ctx.query.get("part-number-marker", "0") or "0"
+    marker = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else -1
+    if not 0 <= marker <= _MAX_MARKER:
+        raise S3Error(
+            "InvalidArgument",
+            f"Argument part-number-marker must be an integer between 0 and {_MAX_MARKER}",
+            extra={"ArgumentName": "part-number-marker", "ArgumentValue": raw},
+        )
     limit = max_keys(ctx, "max-parts")
     page = await ctx.backend.list_parts(
         ctx.bucket, ctx.key, _upload_id(ctx), part_number_marker=marker, max_parts=limit

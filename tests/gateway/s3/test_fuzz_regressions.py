@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 import pytest
@@ -77,3 +78,24 @@ async def test_error_document_stays_xml_with_control_characters_in_an_echoed_que
     message = ElementTree.fromstring(await response.read()).findtext("Message")
     assert message is not None
     assert message.endswith("%01%1B")
+
+
+@pytest.mark.parametrize("marker", ["99999999999999999999", "2147483648", "-5", "x", "\u0665"])
+async def test_list_parts_marker_out_of_range_is_invalid_argument(
+    s3: TestClient[Any, Any], marker: str
+) -> None:
+    """A part-number-marker beyond SQLite's integers answered 500 (OverflowError)."""
+    bucket = await make_bucket(s3)
+    created = await s3.post(f"/{bucket}/mp?uploads", headers=ROOT)
+    upload = ElementTree.fromstring(await created.read()).findtext(
+        "{http://s3.amazonaws.com/doc/2006-03-01/}UploadId"
+    )
+    response = await s3.get(
+        URL(f"/{bucket}/mp?uploadId={upload}&part-number-marker={quote(marker)}", encoded=True),
+        headers=ROOT,
+    )
+    assert await error_code(response, 400) == "InvalidArgument"
+    fine = await s3.get(
+        f"/{bucket}/mp?uploadId={upload}&part-number-marker=2147483647", headers=ROOT
+    )
+    assert fine.status == 200
