@@ -30,6 +30,9 @@ MAX_PART_NUMBER = 10000
 COPY_SOURCE = "x-amz-copy-source"
 _COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
 _RANGED_READS = frozenset({"GetObject", "HeadObject"})
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+"""aiohttp decodes header bytes as UTF-8 with ``surrogateescape``: these stand for bytes
+that were not valid UTF-8."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,15 @@ def read_request(request: web.Request, config: Config) -> S3Request:
     address = parse_address(request.message.path, host, config.s3.domain)
     query = decode_query(address.raw_query)
     pairs = tuple(request.headers.items())
+    for name, value in pairs:
+        if not value.isascii() and _UNDECODABLE.search(value):
+            # Signatures, keys, copy sources and stored metadata are all text: refuse the
+            # request here rather than fail (500) wherever the value is encoded again.
+            raise S3Error(
+                "InvalidArgument",
+                f"The value of header {name} is not valid UTF-8",
+                extra={"ArgumentName": name},
+            )
     if forwarded_host is not None:
         # The client signed the Host it sent to the proxy, which is in X-Forwarded-Host.
         pairs = tuple(
