@@ -32,8 +32,19 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
                 "Unsupported Authorization type; use AWS Signature Version 4, "
                 "'Authorization: Bearer <token>' or 'X-API-Key: <key>'",
             )
-        return token
+        return _text(token)
     api_key = headers.get("x-api-key")
     if api_key is None or not api_key.strip():
         return None
-    return api_key.strip()
+    return _text(api_key.strip())
+
+
+def _text(token: str) -> str:
+    """A credential that is text: aiohttp hands header bytes that are not UTF-8 over as
+    lone surrogates, which no key or token contains (and which fail when hashed)."""
+    if not token.isascii():
+        try:
+            token.encode("utf-8")
+        except UnicodeEncodeError:
+            raise AuthError("InvalidAccessKeyId", "The credential is not valid UTF-8") from None
+    return token
