@@ -67,13 +67,16 @@ def test_presigned_response_override_keeps_its_plus(gateway: Gateway, s3: Any, b
 
 
 def test_s3_listener_reads_the_query_one_way() -> None:
-    """The audit as a test: nothing on the S3 path decodes ``+`` as a space (parse_qs,
-    parse_qsl, unquote_plus or aiohttp's form-style ``request.query``)."""
+    """The audit as a test: nothing that reads a request on the S3 listener decodes ``+``
+    as a space (parse_qs, parse_qsl, unquote_plus or aiohttp's form-style
+    ``request.query``)."""
     forbidden = re.compile(
         r"parse_qsl?\(|unquote_plus|\.rel_url\.query|request\.query\b|\.query_string\b"
     )
     offenders = []
-    for package in ("sigv4", "gateway/s3", "backends"):
+    # backends/ is left out: the s3 backend decodes an upstream store's encoding-type=url
+    # listings, where S3 writes a space as "+" (botocore uses unquote_plus there too).
+    for package in ("sigv4", "gateway/s3"):
         for path in sorted((ROOT / package).rglob("*.py")):
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if forbidden.search(line):
