@@ -67,6 +67,8 @@ class Limits:
     send_timeout: float = 60.0
     max_connections: int = 8192
     max_per_address: int = 1024
+    backlog: int = 128
+    """``listen()`` backlog, also how many sockets asyncio accepts per wake-up."""
 
 
 class _Conn(asyncio.Protocol):
@@ -301,6 +303,14 @@ class ConnectionGuard:
             self.set_phase(conn, "request", self.now())
             try:
                 return await handler(request)
+            except ConnectionError:
+                transport = conn.transport
+                if transport is not None and not transport.is_closing():
+                    raise
+                # The client went away (or was cut off here) mid-request: nothing to
+                # answer and nothing to log as a server error. aiohttp drops this reply.
+                log.debug("%s: %s left during a request", self.name, conn.host)
+                return web.Response(status=400)
             finally:
                 conn.request, conn.body_since = None, None
                 self.set_phase(conn, "idle", self.now())
@@ -360,9 +370,8 @@ class GuardedSite(web.BaseSite):
         name: str,
         ssl_context: ssl.SSLContext | None = None,
         reuse_port: bool = False,
-        backlog: int = 1024,
     ) -> None:
-        super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
+        super().__init__(runner, ssl_context=ssl_context, backlog=limits.backlog)
         self._host = host
         self._port = port
         self._reuse_port = reuse_port

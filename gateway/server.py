@@ -25,15 +25,19 @@ log = logging.getLogger("nfyio.server")
 
 AUTO_MAX_CONNECTIONS = 8192
 """Ceiling of the automatic ``server.max_connections`` (per listener and worker)."""
-_AIOHTTP_KEEPALIVE = 3630.0  # aiohttp's own default, when ours is off
+MAX_BACKLOG = 1024
 
 
 def connection_limits(server: ServerConfig, fd_limit: int) -> Limits:
-    """The limits of each listener. ``max_connections = 0`` takes what the descriptor
-    limit affords: a reserve for databases, logs and the like (a quarter, at most 256),
-    then a third of the rest per listener (an S3 connection may hold a data file too)."""
+    """The limits of each listener, and what ``max_connections = 0`` takes from the
+    descriptor limit: a reserve for databases, logs and the like (a quarter, at most
+    256); room for two accept bursts per listener (asyncio accepts up to ``backlog``
+    sockets per wake-up before the guard can refuse any, so the backlog follows the
+    limit too); then a third of the rest per listener (an S3 connection may hold a data
+    file as well)."""
+    backlog = max(8, min(MAX_BACKLOG, fd_limit // 32))
     reserve = min(256, fd_limit // 4)
-    affordable = max(16, (fd_limit - reserve) // 3)
+    affordable = max(16, (fd_limit - reserve - 2 * 2 * backlog) // 3)
     max_connections = server.max_connections
     if max_connections == 0:
         max_connections = min(AUTO_MAX_CONNECTIONS, affordable)
@@ -53,6 +57,7 @@ def connection_limits(server: ServerConfig, fd_limit: int) -> Limits:
         send_timeout=server.send_timeout,
         max_connections=max_connections,
         max_per_address=server.max_connections_per_address,
+        backlog=backlog,
     )
 
 
@@ -89,7 +94,6 @@ async def serve(
                 access_log=None,
                 shutdown_timeout=config.server.shutdown_timeout,
                 handle_signals=False,
-                keepalive_timeout=limits.keepalive_timeout or _AIOHTTP_KEEPALIVE,
             )
             await runner.setup()
             runners.append(runner)
