@@ -7,11 +7,13 @@ endpoints that do it are reachable without credentials. So:
   small thread pool and a bounded queue); when the queue is full the request is refused
   with ``429 {"error": "temporarily_unavailable"}`` and ``Retry-After`` before any work;
 - failed client authentications count against the caller's address in the same throttle
-  as failed passwords (``ip:<address>``): once blocked, the address gets
-  ``429 {"error": "slow_down"}`` with ``Retry-After`` before its secret is hashed. The
-  client id is deliberately not a throttle bucket: a client secret has 240 random bits,
-  so guessing is not the threat, and a per-client block would let anyone who knows a
-  client id (they are not secret) lock that client out.
+  (and with the same policy) as failed passwords, in a bucket of their own
+  (``client-ip:<address>``, so users mistyping passwords do not block a resource
+  server's introspection from the same address, nor the reverse): once blocked, the
+  address gets ``429 {"error": "slow_down"}`` with ``Retry-After`` before any secret is
+  hashed. The client id is deliberately not a throttle bucket: a client secret has 240
+  random bits, so guessing is not the threat, and a per-client block would let anyone
+  who knows a client id (they are not secret) lock that client out.
 """
 
 from __future__ import annotations
@@ -174,11 +176,11 @@ async def authenticate_client(request: web.Request, form: Form, ctx: OAuthContex
         raise invalid_client("Confidential clients must authenticate (client_secret)")
     else:
         raise invalid_client("Client authentication is required")
-    buckets = [f"ip:{client_address(request)}"]
+    buckets = [f"client-ip:{client_address(request)}"]
     store = ctx.store
     wait = await store.throttle.retry_after(buckets)
     if wait > 0:
-        raise throttled(wait, "client authentications or logins from your address")
+        raise throttled(wait, "client authentications from your address")
     client = await hashing(request, lambda: store.clients.authenticate(client_id, secret))
     if client is None:
         await store.throttle.record_failure(buckets, ctx.settings.throttle)
