@@ -11,10 +11,11 @@ from aiohttp import web
 
 from backends.base import Backend
 from gateway import __version__
-from gateway.api import routes
+from gateway.api import buckets, routes
 from gateway.api.auth import access_middleware
 from gateway.api.errors import json_error_middleware
 from gateway.config import Config
+from gateway.executors import HASH_GATE, Executors
 from gateway.identity.store import IdentityStore
 from gateway.metrics import METRICS, Metrics, api_metrics_middleware
 from gateway.oauth import routes as oauth_routes
@@ -54,6 +55,7 @@ def make_backend(config: Config) -> Backend:
         fsync=config.storage.fsync,
         region=config.s3.region,
         min_part_size=config.s3.min_part_size,
+        io_threads=config.storage.io_threads,
     )
 
 
@@ -66,6 +68,9 @@ class Shared:
         self.identity: IdentityStore | None = None
         self._flusher: asyncio.Task[None] | None = None
         self.inflight = Inflight()
+        self.executors = Executors(
+            hash_threads=config.auth.hash_threads, hash_queue=config.auth.hash_queue
+        )
         self._users = 0
         self.metrics = (
             Metrics(
@@ -106,6 +111,7 @@ def _install(app: web.Application, shared: Shared) -> None:
     app[INFLIGHT] = shared.inflight
     app[METRICS] = shared.metrics
     app[TOKEN_VERIFIER] = None
+    app[HASH_GATE] = shared.executors.hashing
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         backend, identity = await shared.acquire()
@@ -142,6 +148,7 @@ def make_api_app(shared: Shared) -> web.Application:
         middlewares.insert(0, api_metrics_middleware)
     app = web.Application(middlewares=middlewares)
     _install(app, shared)
+    buckets.install_stats_limit(app)
     routes.add_routes(app)
     oauth_routes.add_routes(app)
     return app

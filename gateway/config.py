@@ -38,6 +38,23 @@ class ServerConfig:
     access_log: bool = True
     metrics: bool = True
     """Serve ``GET /metrics`` (Prometheus text, no authentication) on the API listener."""
+    # Connection limits, per listener and worker process (gateway/connections.py); 0 = off.
+    header_timeout: float = 30.0
+    """Seconds for a request head to arrive whole (also the TLS handshake's bound)."""
+    body_timeout: float = 60.0
+    """Seconds without a request-body byte while the gateway waits for one."""
+    body_min_rate: int = 500
+    """Bytes/s a request body must average over each ``body_timeout`` window."""
+    keepalive_timeout: float = 75.0
+    """Seconds an idle keep-alive connection stays open."""
+    send_timeout: float = 60.0
+    """Seconds a response may wait for the client to read it (send buffer full)."""
+    max_connections: int = 0
+    """Open connections per listener and worker; 0: derived from the descriptor limit."""
+    max_connections_per_address: int = 1024
+    """Open connections per listener and worker from one client address."""
+    bucket_stats_timeout: float = 10.0
+    """Seconds ``GET /v1/buckets?stats=true`` may spend counting (upstream backend)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +72,8 @@ class S3Config:
 class StorageConfig:
     data_dir: str = "./data"
     fsync: bool = True
+    io_threads: int = 8
+    """Threads of the filesystem backend's own pool for file reads, writes and fsyncs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +112,10 @@ class AuthConfig:
     throttle_max_delay: float = 900.0
     usage_flush_interval: float = 5.0
     """Seconds between batched writes of access keys' ``last_used_at``."""
+    hash_threads: int = 1
+    """Threads (per worker) that run password and client-secret hashes (scrypt)."""
+    hash_queue: int = 32
+    """Hashes that may wait for a thread; beyond it, OAuth answers 429."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +268,7 @@ def load_config(
     if bool(config.server.tls_cert) != bool(config.server.tls_key):
         raise ConfigError("server.tls_cert and server.tls_key go together")
     _check_identity(config)
+    _check_limits(config)
     return config
 
 
@@ -273,3 +297,26 @@ def _check_identity(config: Config) -> None:
             "holding it); a key generated per host would make every other host's secrets "
             "unreadable"
         )
+
+
+def _check_limits(config: Config) -> None:
+    server = config.server
+    for name in (
+        "header_timeout",
+        "body_timeout",
+        "body_min_rate",
+        "keepalive_timeout",
+        "send_timeout",
+        "max_connections",
+        "max_connections_per_address",
+    ):
+        if getattr(server, name) < 0:
+            raise ConfigError(f"server.{name} must be 0 (off) or positive")
+    if server.bucket_stats_timeout <= 0:
+        raise ConfigError("server.bucket_stats_timeout must be positive")
+    if config.storage.io_threads < 1:
+        raise ConfigError("storage.io_threads must be at least 1")
+    if config.auth.hash_threads < 1:
+        raise ConfigError("auth.hash_threads must be at least 1")
+    if config.auth.hash_queue < 0:
+        raise ConfigError("auth.hash_queue must be 0 or positive")

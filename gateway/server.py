@@ -1,4 +1,5 @@
-"""Running the listeners: TLS, worker processes sharing the ports, graceful shutdown."""
+"""Running the listeners: TLS, worker processes sharing the ports, connection limits,
+graceful shutdown."""
 
 from __future__ import annotations
 
@@ -15,9 +16,49 @@ from aiohttp import web
 
 from gateway import logs, metrics
 from gateway.app import Shared, make_api_app, make_s3_app
-from gateway.config import Config
+from gateway.config import Config, ServerConfig
+from gateway.connections import GuardedSite, Limits
+from gateway.executors import install_default_executor
+from gateway.ratelog import RateLimitedLog, install_accept_error_handler, raise_fd_limit
 
 log = logging.getLogger("nfyio.server")
+
+AUTO_MAX_CONNECTIONS = 8192
+"""Ceiling of the automatic ``server.max_connections`` (per listener and worker)."""
+MAX_BACKLOG = 1024
+
+
+def connection_limits(server: ServerConfig, fd_limit: int) -> Limits:
+    """The limits of each listener, and what ``max_connections = 0`` takes from the
+    descriptor limit: a reserve for databases, logs and the like (a quarter, at most
+    256); room for two accept bursts per listener (asyncio accepts up to ``backlog``
+    sockets per wake-up before the guard can refuse any, so the backlog follows the
+    limit too); then a third of the rest per listener (an S3 connection may hold a data
+    file as well)."""
+    backlog = max(8, min(MAX_BACKLOG, fd_limit // 32))
+    reserve = min(256, fd_limit // 4)
+    affordable = max(16, (fd_limit - reserve - 2 * 2 * backlog) // 3)
+    max_connections = server.max_connections
+    if max_connections == 0:
+        max_connections = min(AUTO_MAX_CONNECTIONS, affordable)
+    elif max_connections > affordable:
+        log.warning(
+            "server.max_connections = %d per listener exceeds what the descriptor limit "
+            "(%d) affords (%d): the process may run out of descriptors under load",
+            max_connections,
+            fd_limit,
+            affordable,
+        )
+    return Limits(
+        header_timeout=server.header_timeout,
+        body_timeout=server.body_timeout,
+        body_min_rate=server.body_min_rate,
+        keepalive_timeout=server.keepalive_timeout,
+        send_timeout=server.send_timeout,
+        max_connections=max_connections,
+        max_per_address=server.max_connections_per_address,
+        backlog=backlog,
+    )
 
 
 def ssl_context(config: Config) -> ssl.SSLContext | None:
@@ -34,16 +75,19 @@ async def serve(
     """Serve both listeners until SIGTERM/SIGINT, then drain in-flight requests."""
     shared = Shared(config)
     tls = ssl_context(config)
+    limits = connection_limits(config.server, raise_fd_limit())
     runners: list[web.AppRunner] = []
-    sites: list[web.TCPSite] = []
+    sites: list[GuardedSite] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    install_accept_error_handler(loop, RateLimitedLog(log))
+    install_default_executor(loop, shared.executors)
     try:
-        for app, port in (
-            (make_s3_app(shared), config.server.s3_port),
-            (make_api_app(shared), config.server.api_port),
+        for name, app, port in (
+            ("s3", make_s3_app(shared), config.server.s3_port),
+            ("api", make_api_app(shared), config.server.api_port),
         ):
             runner = web.AppRunner(
                 app,
@@ -53,11 +97,28 @@ async def serve(
             )
             await runner.setup()
             runners.append(runner)
-            site = web.TCPSite(
-                runner, config.server.host, port, ssl_context=tls, reuse_port=reuse_port or None
+            site = GuardedSite(
+                runner,
+                config.server.host,
+                port,
+                limits,
+                name=name,
+                ssl_context=tls,
+                reuse_port=reuse_port,
             )
             await site.start()
             sites.append(site)
+        log.info(
+            "connection limits per listener: %d connections, %d per address; timeouts "
+            "(s): header %g, body %g (min %d bytes/s), keep-alive %g, send %g",
+            limits.max_connections,
+            limits.max_per_address,
+            limits.header_timeout,
+            limits.body_timeout,
+            limits.body_min_rate,
+            limits.keepalive_timeout,
+            limits.send_timeout,
+        )
         if ready is not None:
             ready()
         await stop.wait()
@@ -70,6 +131,7 @@ async def serve(
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
+        shared.executors.close()
 
 
 def _worker(config: Config) -> None:
@@ -79,6 +141,7 @@ def _worker(config: Config) -> None:
 
 def run(config: Config, *, ready: Callable[[], None] | None = None) -> None:
     """Serve in this process (one worker) or in N forked workers sharing the ports."""
+    raise_fd_limit()  # before forking: workers inherit it
     with contextlib.ExitStack() as stack:
         if config.server.metrics:
             # Before any worker exists and before prometheus_client is imported (workers

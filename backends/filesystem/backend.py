@@ -7,7 +7,6 @@ are unlinked after the commit. See ``docs/filesystem-backend.md``.
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
 from collections.abc import Sequence
@@ -18,7 +17,13 @@ from backends.base import Backend
 from backends.conditions import check_conditions
 from backends.errors import BackendError
 from backends.filesystem.commit import GroupCommitter
-from backends.filesystem.files import DataStore, FileBody, new_id, open_for_read
+from backends.filesystem.files import (
+    DEFAULT_IO_THREADS,
+    DataStore,
+    FileBody,
+    new_id,
+    open_for_read,
+)
 from backends.filesystem.listing import Cursor, list_page
 from backends.filesystem.metadb import (
     ListRow,
@@ -65,10 +70,11 @@ class FilesystemBackend(Backend):
         fsync: bool = True,
         region: str = "us-east-1",
         min_part_size: int = DEFAULT_MIN_PART_SIZE,
+        io_threads: int = DEFAULT_IO_THREADS,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.region = region
-        self.files = DataStore(self.data_dir, fsync=fsync)
+        self.files = DataStore(self.data_dir, fsync=fsync, io_threads=io_threads)
         self.min_part_size = min_part_size
         self._db: MetaDB | None = None
         self._mp: MultipartStore | None = None
@@ -93,7 +99,7 @@ class FilesystemBackend(Backend):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_SH)
+            await self.files.io.run(fcntl.flock, fd, fcntl.LOCK_SH)
             return
         try:
             await self.recover()
@@ -108,7 +114,7 @@ class FilesystemBackend(Backend):
         """
         db = self.db
         referenced, uploads = db.all_data_ids(), db.all_upload_ids()
-        return await asyncio.to_thread(self.files.recover, referenced, uploads)
+        return await self.files.io.run(self.files.recover, referenced, uploads)
 
     async def close(self) -> None:
         if self._committer is not None:
@@ -120,6 +126,7 @@ class FilesystemBackend(Backend):
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+        self.files.io.close()
 
     async def ready(self) -> bool:
         return self._db is not None
@@ -179,11 +186,9 @@ class FilesystemBackend(Backend):
             conn.execute("DELETE FROM buckets WHERE name = ?", (bucket,))
 
     async def bucket_stats(self, bucket: str) -> tuple[int, int]:
+        """From the counters the ``objects`` triggers keep (``metadb.py``): O(1)."""
         self.db.require_bucket(bucket)
-        count, total = self.db.conn.execute(
-            "SELECT count(*), coalesce(sum(size), 0) FROM objects WHERE bucket = ?", (bucket,)
-        ).fetchone()
-        return int(count), int(total)
+        return self.db.bucket_stats(bucket)
 
     # -- objects -------------------------------------------------------------------------
 
@@ -285,7 +290,7 @@ class FilesystemBackend(Backend):
                 fd = open_for_read(path)
             except FileNotFoundError:
                 continue  # replaced or deleted since the row was read: look again
-            body = FileBody(fd, first, last - first + 1)
+            body = FileBody(fd, first, last - first + 1, self.files.io)
             return ObjectRead(info, body, first, last, partial=partial, path=str(path))
         raise BackendError("InternalError", "object data file is missing")
 
@@ -344,7 +349,7 @@ class FilesystemBackend(Backend):
             dest = self.files.object_path(data_id)
             try:
                 if self.files.fsync:
-                    await asyncio.to_thread(self.files.link_or_copy, src_path, dest)
+                    await self.files.io.run(self.files.link_or_copy, src_path, dest)
                 else:
                     self.files.link_or_copy(src_path, dest)
             except FileNotFoundError:

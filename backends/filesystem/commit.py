@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backends.errors import BackendError
-from backends.filesystem.metadb import ObjectRow, upsert_object
+from backends.filesystem.metadb import ObjectRow, connect_writer, upsert_object
 
 
 @dataclass(slots=True)
@@ -70,6 +70,7 @@ class GroupCommitter:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         # WAL with NORMAL does not sync the WAL on commit; FULL does (once per group).
         conn.execute(f"PRAGMA synchronous = {'FULL' if self.fsync else 'NORMAL'}")
+        connect_writer(conn)
         self._conn = conn
 
     async def commit(self, bucket: str, row: ObjectRow, path: str) -> None:

@@ -18,9 +18,10 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
 
 from backends.errors import BackendError
 from backends.types import PayloadStream
@@ -33,6 +34,33 @@ SYNC_READ_MAX = 64 * 1024
 COPY_CHUNK = 1024 * 1024
 PREFIX_RUN = 256
 """Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
+DEFAULT_IO_THREADS = 8
+
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
+
+
+class IOPool:
+    """The backend's own threads for blocking file work (reads, writes, fsyncs, copies).
+
+    Not the loop's default executor: work that shares a pool with other kinds of work
+    (password hashing, DNS lookups) queues behind it, so a burst of one stalls GETs.
+    """
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def run(self, fn: Callable[[*_Ts], _T], *args: *_Ts) -> _T:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="fs-io")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def close(self) -> None:
+        """Stop taking work (queued work still runs); a later ``run`` starts a fresh pool."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
 
 
 def new_id() -> str:
@@ -56,8 +84,9 @@ class Received:
 class DataStore:
     """Owns the directories of one data directory and every file operation on them."""
 
-    def __init__(self, root: Path, *, fsync: bool) -> None:
+    def __init__(self, root: Path, *, fsync: bool, io_threads: int = DEFAULT_IO_THREADS) -> None:
         self.root = root
+        self.io = IOPool(io_threads)
         self.tmp_dir = root / "tmp"
         self.objects_dir = root / "objects"
         self.parts_dir = root / "parts"
@@ -136,7 +165,7 @@ class DataStore:
                     size += len(data)
                     if fd is None:
                         fd = _open_new(tmp)
-                    await asyncio.to_thread(_write_hashed, fd, md5, data)
+                    await self.io.run(_write_hashed, fd, md5, data)
             tail = bytes(buf)
             size += len(tail)
             if fd is None:
@@ -145,7 +174,7 @@ class DataStore:
             finish = self._finisher(fd, md5, tail, content_md5, tmp, dest, sync)
             fd = None  # the finisher closes it
             if sync or len(tail) >= SYNC_READ_MAX:
-                await asyncio.to_thread(finish)
+                await self.io.run(finish)
             else:
                 finish()
             return Received(path=dest, size=size, md5=md5.digest(), checksums=dict(body.checksums))
@@ -314,7 +343,8 @@ class FileBody:
     ``aclose`` or when the body is garbage collected.
     """
 
-    def __init__(self, fd: int, first: int, length: int) -> None:
+    def __init__(self, fd: int, first: int, length: int, io: IOPool) -> None:
+        self._io = io
         self._fd: int | None = fd
         self._pos = first
         self._remaining = length
@@ -332,7 +362,7 @@ class FileBody:
             if n <= SYNC_READ_MAX:
                 data = os.pread(fd, n, self._pos)
             else:
-                data = await asyncio.to_thread(os.pread, fd, n, self._pos)
+                data = await self._io.run(os.pread, fd, n, self._pos)
         except BaseException:
             self._close()
             raise

@@ -11,6 +11,13 @@ multipart), each write one short ``BEGIN IMMEDIATE`` transaction run synchronous
 through ``commit.GroupCommitter``, which has its own connection on its own thread and
 commits the rows of concurrent PUTs together. Worker processes sharing a data directory
 each have both; SQLite's WAL and ``busy_timeout`` serialise their writes.
+
+``bucket_stats`` holds each bucket's object count and byte total, kept by triggers on
+``objects``: every write path (the group commit, CompleteMultipartUpload, copies, deletes,
+and any written later) updates the counters in the same transaction as the rows, whichever
+process or connection writes. Reading a bucket's statistics is one primary-key lookup.
+A database from before the table existed is counted once, in the transaction that creates
+the table and its triggers (``MetaDB._create_schema``).
 """
 
 from __future__ import annotations
@@ -58,6 +65,30 @@ CREATE TABLE IF NOT EXISTS uploads (
     checksum_algorithm TEXT
 );
 CREATE INDEX IF NOT EXISTS uploads_by_key ON uploads (bucket, key, upload_id);
+CREATE TABLE IF NOT EXISTS bucket_stats (
+    bucket TEXT PRIMARY KEY,
+    objects INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS bucket_stats_insert AFTER INSERT ON objects BEGIN
+    INSERT INTO bucket_stats (bucket, objects, bytes) VALUES (NEW.bucket, 1, NEW.size)
+    ON CONFLICT (bucket) DO UPDATE SET
+        objects = objects + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS bucket_stats_delete AFTER DELETE ON objects BEGIN
+    UPDATE bucket_stats SET objects = objects - 1, bytes = bytes - OLD.size
+    WHERE bucket = OLD.bucket;
+END;
+CREATE TRIGGER IF NOT EXISTS bucket_stats_update AFTER UPDATE OF bucket, size ON objects BEGIN
+    UPDATE bucket_stats SET objects = objects - 1, bytes = bytes - OLD.size
+    WHERE bucket = OLD.bucket;
+    INSERT INTO bucket_stats (bucket, objects, bytes) VALUES (NEW.bucket, 1, NEW.size)
+    ON CONFLICT (bucket) DO UPDATE SET
+        objects = objects + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS bucket_stats_drop AFTER DELETE ON buckets BEGIN
+    DELETE FROM bucket_stats WHERE bucket = OLD.name;
+END;
 CREATE TABLE IF NOT EXISTS parts (
     upload_id TEXT NOT NULL,
     part_number INTEGER NOT NULL,
@@ -227,13 +258,23 @@ class MetaDB:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = OFF")
+        connect_writer(self.conn)
         with self.write():
             self._create_schema()
 
     def _create_schema(self) -> None:
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                self.conn.execute(statement)
+        """Create what is missing, in the caller's write transaction; count existing
+        objects into ``bucket_stats`` when the table is new (a database from before it)."""
+        new_stats = not self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bucket_stats'"
+        ).fetchone()
+        for statement in _statements(SCHEMA):
+            self.conn.execute(statement)
+        if new_stats:
+            self.conn.execute(
+                "INSERT INTO bucket_stats (bucket, objects, bytes)"
+                " SELECT bucket, count(*), coalesce(sum(size), 0) FROM objects GROUP BY bucket"
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -262,6 +303,13 @@ class MetaDB:
             raise BackendError(
                 "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": name}
             )
+
+    def bucket_stats(self, name: str) -> tuple[int, int]:
+        """(object count, total bytes) of a bucket, from the counters (one lookup)."""
+        row = self.conn.execute(
+            "SELECT objects, bytes FROM bucket_stats WHERE bucket = ?", (name,)
+        ).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
     def buckets(self) -> list[tuple[str, int, str]]:
         rows = self.conn.execute("SELECT name, created_at, region FROM buckets ORDER BY name")
@@ -299,8 +347,34 @@ class MetaDB:
         return {r[0] for r in self.conn.execute("SELECT upload_id FROM uploads")}
 
 
+def _statements(script: str) -> list[str]:
+    """``script`` split into statements (trigger bodies hold ``;`` of their own)."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
+
+
+def connect_writer(conn: sqlite3.Connection) -> None:
+    """Settings every connection that writes ``objects`` uses. ``recursive_triggers``
+    makes the row an ``INSERT OR REPLACE`` deletes fire ``bucket_stats_delete`` (our
+    upsert does not replace, but a later ``OR REPLACE`` must not skew the counters)."""
+    conn.execute("PRAGMA recursive_triggers = ON")
+
+
 _OLD_DATA_ID = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"
-_UPSERT = f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+_UPSERT = (
+    f"INSERT INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,"
+    " last_modified = excluded.last_modified, meta = excluded.meta,"
+    " checksums = excluded.checksums, parts = excluded.parts, data_id = excluded.data_id"
+)
 
 
 def upsert_object(conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:

@@ -12,7 +12,6 @@ in and the order its ``upload-id-marker`` compares in.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -220,7 +219,7 @@ class MultipartStore:
         data_id = new_id()
         dest = self.files.part_path(upload_id, data_id)
         try:
-            md5 = await asyncio.to_thread(self.files.copy_range, fd, first, n, dest)
+            md5 = await self.files.io.run(self.files.copy_range, fd, first, n, dest)
         except FileNotFoundError:
             raise no_such_upload(upload_id) from None
         row = PartRow(part_number, md5.hex(), n, now_us(), "{}", data_id)
@@ -298,7 +297,7 @@ class MultipartStore:
         data_id = new_id()
         sources = [self.files.part_path(upload_id, p.data_id) for p in chosen]
         try:
-            await asyncio.to_thread(
+            await self.files.io.run(
                 self.files.concatenate, sources, self.files.object_path(data_id)
             )
         except FileNotFoundError:

@@ -3,10 +3,17 @@
 Through the same backend as the S3 listener, with the same bucket-name rules and the
 caller's bucket limits (a limited key sees only its buckets; others are ``AccessDenied``).
 Versioning is not implemented: ``"versioning": true`` is a 400 ``ValidationError``.
+
+``?stats=true`` is bounded: the filesystem backend reads counters its triggers keep (one
+lookup per bucket); the upstream backend walks each bucket's listing, so the whole count
+gets ``server.bucket_stats_timeout`` seconds (then ``503 ServiceUnavailable`` with
+``Retry-After``) and at most ``STATS_CONCURRENCY`` such requests run at once per worker
+(more are refused the same way at once).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, NoReturn
 
 from aiohttp import web
@@ -27,7 +34,24 @@ from gateway.principal import Principal
 from gateway.s3.addressing import valid_bucket_name
 from gateway.state import BACKEND, CONFIG
 
-__all__ = ["bucket_json", "create_bucket", "delete_bucket", "list_buckets"]
+__all__ = [
+    "STATS_CONCURRENCY",
+    "bucket_json",
+    "create_bucket",
+    "delete_bucket",
+    "install_stats_limit",
+    "list_buckets",
+]
+
+STATS_CONCURRENCY = 4
+"""``GET /v1/buckets?stats=true`` requests counting at once, per worker."""
+_STATS_SLOTS = web.AppKey("bucket_stats_slots", asyncio.Semaphore)
+
+
+def install_stats_limit(app: web.Application) -> None:
+    """Give ``app`` the semaphore that bounds concurrent counts (before it starts)."""
+    app[_STATS_SLOTS] = asyncio.Semaphore(STATS_CONCURRENCY)
+
 
 _BACKEND_ERRORS: dict[str, tuple[int, str, str]] = {
     "NoSuchBucket": (404, "NotFound", "No such bucket"),
@@ -67,6 +91,38 @@ def _check_allowed(principal: Principal, bucket: str) -> None:
         )
 
 
+def _stats_unavailable(message: str) -> ApiError:
+    return ApiError(503, "ServiceUnavailable", message, headers={"Retry-After": "5"})
+
+
+async def _with_stats(request: web.Request, infos: list[BucketInfo]) -> list[dict[str, Any]]:
+    backend = request.app[BACKEND]
+    slots = request.app[_STATS_SLOTS]
+    timeout = request.app[CONFIG].server.bucket_stats_timeout
+    if slots.locked():
+        raise _stats_unavailable("Too many bucket statistics requests are running")
+    result = []
+    async with slots:
+        try:
+            async with asyncio.timeout(timeout):
+                for info in infos:
+                    item = bucket_json(info)
+                    try:
+                        item["object_count"], item["size_bytes"] = await backend.bucket_stats(
+                            info.name
+                        )
+                    except BackendError as exc:
+                        if exc.code == "NoSuchBucket":  # deleted meanwhile
+                            continue
+                        _raise_backend(exc, info.name)
+                    result.append(item)
+        except TimeoutError:
+            raise _stats_unavailable(
+                f"Counting the buckets' objects took longer than {timeout:g} s"
+            ) from None
+    return result
+
+
 async def list_buckets(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     stats = query_bool(request, "stats")
@@ -75,18 +131,10 @@ async def list_buckets(request: web.Request) -> web.Response:
         infos = [b for b in await backend.list_buckets() if principal.allows_bucket(b.name)]
     except BackendError as exc:
         _raise_backend(exc, "")
-    result = []
-    for info in sorted(infos, key=lambda b: b.name):
-        item = bucket_json(info)
-        if stats:
-            try:
-                item["object_count"], item["size_bytes"] = await backend.bucket_stats(info.name)
-            except BackendError as exc:
-                if exc.code == "NoSuchBucket":  # deleted meanwhile
-                    continue
-                _raise_backend(exc, info.name)
-        result.append(item)
-    return web.json_response({"buckets": result})
+    infos.sort(key=lambda b: b.name)
+    if stats:
+        return web.json_response({"buckets": await _with_stats(request, infos)})
+    return web.json_response({"buckets": [bucket_json(info) for info in infos]})
 
 
 async def create_bucket(request: web.Request) -> web.Response:

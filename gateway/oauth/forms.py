@@ -1,21 +1,53 @@
-"""Form bodies and client authentication of the OAuth endpoints (RFC 6749 2.3.1, 3.2)."""
+"""Form bodies and client authentication of the OAuth endpoints (RFC 6749 2.3.1, 3.2).
+
+Client authentication costs a scrypt (the secret is stored as a slow hash), and the three
+endpoints that do it are reachable without credentials. So:
+
+- every hash goes through the process's :class:`~gateway.executors.HashGate` (its own
+  small thread pool and a bounded queue); when the queue is full the request is refused
+  with ``429 {"error": "temporarily_unavailable"}`` and ``Retry-After`` before any work;
+- failed client authentications count against the caller's address in the same throttle
+  (and with the same policy) as failed passwords, in a bucket of their own
+  (``client-ip:<address>``, so users mistyping passwords do not block a resource
+  server's introspection from the same address, nor the reverse): once blocked, the
+  address gets ``429 {"error": "slow_down"}`` with ``Retry-After`` before any secret is
+  hashed. The client id is deliberately not a throttle bucket: a client secret has 240
+  random bits, so guessing is not the threat, and a per-client block would let anyone
+  who knows a client id (they are not secret) lock that client out.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qsl, unquote_plus
 
 from aiohttp import web
 
+from gateway.executors import HASH_GATE, HashQueueFull
 from gateway.identity.clients import OAuthClient
-from gateway.identity.store import IdentityStore
+from gateway.oauth.context import OAuthContext
 from gateway.oauth.errors import OAuthError, invalid_client
+from gateway.state import CONFIG
 
-__all__ = ["Form", "authenticate_client", "read_form"]
+__all__ = [
+    "MAX_FORM",
+    "Form",
+    "authenticate_client",
+    "client_address",
+    "hashing",
+    "read_form",
+    "throttled",
+]
 
-_MAX_FORM = 64 * 1024
+MAX_FORM = 64 * 1024
+"""Largest accepted form body in bytes (a token request is a few hundred)."""
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +67,29 @@ class Form:
         return value
 
 
+def _too_large() -> OAuthError:
+    return OAuthError("invalid_request", f"The request body is larger than {MAX_FORM} bytes")
+
+
 async def read_form(request: web.Request) -> Form:
+    """The whole body, however the client's bytes were segmented, up to ``MAX_FORM``.
+
+    A larger body (declared or sent) is ``invalid_request``: RFC 6749 has no code of its
+    own for it, and 5.2 says errors are 400 unless specified otherwise.
+    """
     if request.content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "The body must be application/x-www-form-urlencoded")
-    if request.content_length is not None and request.content_length > _MAX_FORM:
-        raise OAuthError("invalid_request", "The request body is too large")
-    raw = await request.content.read(_MAX_FORM + 1)
-    if len(raw) > _MAX_FORM:
-        raise OAuthError("invalid_request", "The request body is too large")
+    if request.content_length is not None and request.content_length > MAX_FORM:
+        raise _too_large()
+    body = bytearray()
+    while True:
+        chunk = await request.content.read(MAX_FORM + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise _too_large()
+    raw = bytes(body)
     try:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
@@ -74,11 +121,45 @@ def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-async def authenticate_client(
-    request: web.Request, form: Form, store: IdentityStore
-) -> OAuthClient:
+def client_address(request: web.Request) -> str:
+    """The caller's address for throttling: the TCP peer, or behind a trusted reverse
+    proxy (``server.trusted_forwarded_headers``) the last hop of ``X-Forwarded-For``."""
+    if request.app[CONFIG].server.trusted_forwarded_headers:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    return request.remote or "unknown"
+
+
+def throttled(wait: float, what: str) -> OAuthError:
+    seconds = max(1, math.ceil(wait))
+    return OAuthError(
+        "slow_down",
+        f"Too many failed {what}; retry in {seconds} s",
+        status=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+async def hashing(request: web.Request, call: Callable[[], Awaitable[_T]]) -> _T:
+    """Await ``call()`` (which hashes) through the process's hashing gate; a full queue
+    is ``429 temporarily_unavailable`` with ``Retry-After``."""
+    try:
+        return await request.app[HASH_GATE].run(call)
+    except HashQueueFull as exc:
+        raise OAuthError(
+            "temporarily_unavailable",
+            "The server is busy checking other credentials; retry shortly",
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+
+
+async def authenticate_client(request: web.Request, form: Form, ctx: OAuthContext) -> OAuthClient:
     """The client from HTTP Basic (``client_secret_basic``) or the body
-    (``client_secret_post``); using both at once is ``invalid_request``."""
+    (``client_secret_post``); using both at once is ``invalid_request``. Throttled per
+    address and hashed through the hashing gate (see the module docstring)."""
     basic = _basic_credentials(request)
     body_id, body_secret = form.get("client_id"), form.get("client_secret")
     if basic is not None:
@@ -95,7 +176,13 @@ async def authenticate_client(
         raise invalid_client("Confidential clients must authenticate (client_secret)")
     else:
         raise invalid_client("Client authentication is required")
-    client = await store.clients.authenticate(client_id, secret)
+    buckets = [f"client-ip:{client_address(request)}"]
+    store = ctx.store
+    wait = await store.throttle.retry_after(buckets)
+    if wait > 0:
+        raise throttled(wait, "client authentications from your address")
+    client = await hashing(request, lambda: store.clients.authenticate(client_id, secret))
     if client is None:
+        await store.throttle.record_failure(buckets, ctx.settings.throttle)
         raise invalid_client("Unknown client or wrong client secret")
     return client

@@ -92,7 +92,8 @@ _OAUTH_401 = _oauth_json(
     },
 )
 _OAUTH_429 = _oauth_json(
-    "`slow_down`: too many failed password logins for this username or address",
+    "`slow_down`: too many failed logins or client authentications for this username or"
+    " address; `temporarily_unavailable`: too many credential checks queued on the server",
     ref("OAuthError"),
     **{
         "Retry-After": {
@@ -260,6 +261,7 @@ PATHS: dict[str, Any] = {
                 },
                 "400": _oauth_json("`invalid_request`", ref("OAuthError")),
                 "401": _OAUTH_401,
+                "429": _OAUTH_429,
             },
         }
     },
@@ -274,6 +276,7 @@ PATHS: dict[str, Any] = {
                 "200": _oauth_json("Token information", ref("IntrospectionResponse")),
                 "400": _oauth_json("`invalid_request`", ref("OAuthError")),
                 "401": _OAUTH_401,
+                "429": _OAUTH_429,
             },
         }
     },

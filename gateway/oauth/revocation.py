@@ -32,7 +32,7 @@ __all__ = ["introspect", "revoke"]
 async def revoke(request: web.Request) -> web.StreamResponse:
     ctx = request.app[OAUTH]
     form = await read_form(request)
-    client = await authenticate_client(request, form, ctx.store)
+    client = await authenticate_client(request, form, ctx)
     token = form.require("token")
     now = datetime.now(UTC)
     refresh = await ctx.store.sessions.find_refresh(token)
@@ -109,7 +109,7 @@ async def _refresh_token_info(
 async def introspect(request: web.Request) -> web.StreamResponse:
     ctx = request.app[OAUTH]
     form = await read_form(request)
-    await authenticate_client(request, form, ctx.store)
+    await authenticate_client(request, form, ctx)
     token = form.require("token")
     if looks_like_jwt(token):
         info = await _access_token_info(ctx, token)

@@ -4,11 +4,12 @@ Every response (success or error) carries ``Cache-Control: no-store`` and
 ``Pragma: no-cache``. The password grant is throttled per username and per client
 address (in the state store, shared by all workers and hosts): a blocked attempt gets
 ``429 {"error": "slow_down"}`` with ``Retry-After``, before the password is checked.
+Password and client-secret hashes run through the hashing gate (``forms.hashing``): a
+full queue is ``429 {"error": "temporarily_unavailable"}`` with ``Retry-After``.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,12 +20,18 @@ from gateway.identity.tokens import Session
 from gateway.oauth.access_tokens import issue_access_token
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import OAuthError, oauth_endpoint, oauth_json
-from gateway.oauth.forms import Form, authenticate_client, read_form
+from gateway.oauth.forms import (
+    Form,
+    authenticate_client,
+    client_address,
+    hashing,
+    read_form,
+    throttled,
+)
 from gateway.oauth.scopes import resolve_scopes
 from gateway.scopes import grants
-from gateway.state import CONFIG
 
-__all__ = ["token"]
+__all__ = ["client_address", "token"]
 
 _INVALID_LOGIN = "Invalid username or password"
 
@@ -48,17 +55,6 @@ def _response(
     if refresh is not None:
         body["refresh_token"] = refresh
     return oauth_json(body)
-
-
-def client_address(request: web.Request) -> str:
-    """The caller's address for throttling: the TCP peer, or behind a trusted reverse
-    proxy (``server.trusted_forwarded_headers``) the last hop of ``X-Forwarded-For``."""
-    if request.app[CONFIG].server.trusted_forwarded_headers:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-1]
-    return request.remote or "unknown"
 
 
 async def _session_response(
@@ -92,15 +88,14 @@ async def _password(
     # parallel guesses cannot all pass the throttle before any of them is counted.
     reservation = await ctx.store.throttle.reserve(buckets, ctx.settings.throttle, now=now)
     if not reservation.granted:
-        wait = reservation.wait
-        seconds = max(1, math.ceil(wait))
-        raise OAuthError(
-            "slow_down",
-            f"Too many failed logins; retry in {seconds} s",
-            status=429,
-            headers={"Retry-After": str(seconds)},
-        )
-    user = await ctx.store.users.authenticate(username, password)
+        raise throttled(reservation.wait, "logins")
+    try:
+        user = await hashing(request, lambda: ctx.store.users.authenticate(username, password))
+    except OAuthError:
+        # Shed before the password was checked (hashing queue full): the attempt is given
+        # back to every bucket (``succeeded`` with nothing to clear refunds it).
+        await ctx.store.throttle.succeeded(reservation, ctx.settings.throttle, clear=())
+        raise
     if user is None:
         raise OAuthError("invalid_grant", _INVALID_LOGIN)
     await ctx.store.throttle.succeeded(reservation, ctx.settings.throttle, clear=buckets[:1])
@@ -192,7 +187,7 @@ async def token(request: web.Request) -> web.StreamResponse:
         raise OAuthError(
             "unsupported_grant_type", "Supported: password, refresh_token, client_credentials"
         )
-    client = await authenticate_client(request, form, ctx.store)
+    client = await authenticate_client(request, form, ctx)
     now = datetime.now(UTC)
     if grant_type == "password":
         return await _password(ctx, request, form, client, now)

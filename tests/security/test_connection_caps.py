@@ -1,0 +1,139 @@
+"""Connection caps (total, per address), descriptor exhaustion and its log lines."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from tests.security.dos_util import connect, health_ok, is_closed, read_response, start_limited
+
+
+def _open(port: int, count: int) -> list[socket.socket]:
+    return [connect(port) for _ in range(count)]
+
+
+def _open_what_connects(port: int, count: int) -> list[socket.socket]:
+    """Up to ``count`` connections; a gateway out of descriptors stops accepting, its
+    listen queue fills and further connection attempts time out."""
+    socks: list[socket.socket] = []
+    failures = 0
+    while len(socks) < count and failures < 3:
+        try:
+            socks.append(connect(port, timeout=1))
+            failures = 0
+        except OSError:
+            failures += 1
+    return socks
+
+
+def _still_open(socks: list[socket.socket]) -> list[socket.socket]:
+    return [s for s in socks if not is_closed(s)]
+
+
+def _close(socks: list[socket.socket]) -> None:
+    for sock in socks:
+        sock.close()
+
+
+def test_connections_per_address_are_capped(tmp_path: Path) -> None:
+    gateway = start_limited(tmp_path / "data", {"NFYIO_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "20"})
+    socks: list[socket.socket] = []
+    try:
+        socks = _open(gateway.s3_port, 40)
+        time.sleep(2)
+        assert len(_still_open(socks)) == 20
+        # the API listener has caps of its own: the S3 flood does not lock anyone out there
+        assert health_ok(gateway)
+        # a refused connection is told so before it is closed
+        extra = connect(gateway.s3_port)
+        status, headers, _ = read_response(extra)
+        extra.close()
+        assert status == 503 and headers["retry-after"] == "1"
+        _close(socks)
+        time.sleep(1)
+        fresh = connect(gateway.s3_port)
+        fresh.sendall(b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
+        assert read_response(fresh)[0] == 403  # served again (anonymous: AccessDenied)
+        fresh.close()
+    finally:
+        _close(socks)
+        gateway.stop()
+    assert gateway.log().count("already open from that address") <= 4, "rate-limited"
+
+
+def test_total_cap_reuses_idle_connections_then_refuses(tmp_path: Path) -> None:
+    gateway = start_limited(
+        tmp_path / "data",
+        {
+            "NFYIO_SERVER_MAX_CONNECTIONS": "30",
+            "NFYIO_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "0",
+        },
+    )
+    idle: list[socket.socket] = []
+    busy: list[socket.socket] = []
+    try:
+        idle = _open(gateway.api_port, 30)
+        for sock in idle:  # one request each, then keep-alive idle
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: gw\r\n\r\n")
+            assert read_response(sock)[0] == 200
+        # New clients get in: the oldest idle connections make room for them.
+        busy = _open(gateway.api_port, 30)
+        for sock in busy:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: gw\r\nX-Slow: ")
+        time.sleep(2)
+        assert len(_still_open(busy)) == 30
+        assert not _still_open(idle)
+        # Nothing idle is left to reuse: the next connection is refused with a 503.
+        extra = connect(gateway.api_port)
+        assert read_response(extra)[0] == 503
+        extra.close()
+    finally:
+        _close(idle + busy)
+        gateway.stop()
+
+
+def test_descriptor_exhaustion_logs_a_few_lines_and_recovers(tmp_path: Path) -> None:
+    """With a cap above what the descriptor limit allows, accept() fails with EMFILE:
+    the log gets a line and a count per interval (not one traceback per attempt), and
+    the gateway serves again once the connections are gone."""
+    gateway = start_limited(
+        tmp_path / "data",
+        {
+            "NFYIO_SERVER_MAX_CONNECTIONS": "1000",
+            "NFYIO_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "0",
+        },
+        nofile=128,
+    )
+    socks: list[socket.socket] = []
+    try:
+        socks = _open_what_connects(gateway.s3_port, 200)
+        assert len(socks) > 100
+        time.sleep(2)
+        lines = [line for line in gateway.log().splitlines() if "Too many open files" in line]
+        assert 1 <= len(lines) <= 6, f"{len(lines)} lines about EMFILE"
+        _close(socks)
+        socks = []
+        deadline = time.monotonic() + 20
+        while not health_ok(gateway, timeout=2) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert health_ok(gateway)
+    finally:
+        _close(socks)
+        gateway.stop()
+
+
+def test_automatic_cap_keeps_the_api_answering_under_a_flood(tmp_path: Path) -> None:
+    """The default cap follows the descriptor limit: a flood of S3 connections cannot take
+    the descriptors /health needs."""
+    gateway = start_limited(tmp_path / "data", {}, nofile=256)
+    socks: list[socket.socket] = []
+    try:
+        socks = _open(gateway.s3_port, 300)
+        time.sleep(2)
+        assert health_ok(gateway, timeout=10)
+        assert len(_still_open(socks)) < 300
+        assert "Too many open files" not in gateway.log()
+    finally:
+        _close(socks)
+        gateway.stop()
