@@ -17,19 +17,22 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from gateway.identity.models import MAX_MICROS
 from gateway.identity.store import IdentityStore
 from tests.e2e.gateway_process import Gateway, free_port, start_gateway
 from tests.e2e.oauth_util import ADMIN, call
 from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
 
-YEAR_10000 = MAX_MICROS + 1
+# 10000-01-01T00:00:00Z in the store's unit (microseconds since the Unix epoch).
+YEAR_10000 = (datetime(9999, 12, 31, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+    microseconds=1
+) + 86_400_000_000
 LATEST = "9999-12-31T23:59:59.999999Z"
 OVERFLOWING = [
     "9999-12-31T23:59:59-14:00",  # 10000-01-01T13:59:59Z
@@ -188,7 +191,7 @@ def test_configured_durations_are_bounded(tmp_path: Path, variable: str, value: 
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=30,
         check=False,
     )
     assert started.returncode == 2, started.stderr
