@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Literal
 
 from gateway.identity.db import Tx
-from gateway.identity.models import to_micros
+from gateway.identity.models import MAX_MICROS, to_micros
 from gateway.principal import Principal
 
 __all__ = [
@@ -139,7 +139,9 @@ def _active_until(row: tuple[object, ...] | None, now_us: int, kind: str) -> int
         return None
     if not isinstance(expires, int) or expires <= now_us:
         raise ParentInactiveError(f"the minting {kind} has expired")
-    return expires
+    # A parent row holding an out-of-range instant (read clamped everywhere) must not pass
+    # it on: the child gets the last representable instant instead.
+    return min(expires, MAX_MICROS)
 
 
 async def record_parent(tx: Tx, key_id: str, lineage: Lineage) -> None:

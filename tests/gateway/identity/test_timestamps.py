@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from gateway.identity.db import Tx
+from gateway.identity.lineage import Lineage
 from gateway.identity.models import MAX_MICROS, MIN_MICROS
 from gateway.identity.store import IdentityStore
 
@@ -96,3 +97,16 @@ async def test_other_tables_read_out_of_range_values_too(store: IdentityStore) -
     users, _ = await store.users.list_page()
     assert [u.updated_at for u in users] == [LATEST]
     assert await store.sessions.revoke(session.id)
+
+
+async def test_a_parent_with_an_out_of_range_expiry_passes_on_a_valid_one(
+    store: IdentityStore,
+) -> None:
+    parent, _ = await store.create_key("parent", ["read:objects"])
+    await _set(store, "UPDATE access_keys SET expires_at = ? WHERE id = ?", (YEAR_10000, parent.id))
+    child, _ = await store.create_key(
+        "child", ["read:objects"], parent=Lineage((("key", parent.id),))
+    )
+    row = await store.db.fetch_one("SELECT expires_at FROM access_keys WHERE id = ?", (child.id,))
+    assert row is not None and row[0] == MAX_MICROS
+    assert child.expires_at == LATEST
