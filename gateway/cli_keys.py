@@ -2,8 +2,10 @@
 
 Works directly on the identity store in the data directory (``--data-dir`` /
 ``--config`` as for ``serve``); safe while the gateway runs (SQLite WAL, and no process
-caches keys). Keys made here have no owner. Exit status: 0 done, 1 refused (unknown key,
-root key, revoked key), 2 bad arguments or configuration.
+caches keys). Keys made here have no owner and no parent credential. Revoking a key
+revokes the keys minted with it too. Stored timestamps outside the years 1 to 9999 are
+shown clamped (see ``gateway.identity.models.from_micros``). Exit status: 0 done, 1
+refused (unknown key, root key, revoked key), 2 bad arguments or configuration.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from gateway.api.keys import MAX_GRACE_SECONDS, key_json
 from gateway.config import Config
+from gateway.identity.models import parse_instant
 from gateway.identity.store import IdentityStore
 
 __all__ = ["add_parser", "run"]
@@ -38,7 +41,9 @@ def add_parser(
         dest="scopes",
         help="a scope (repeat for several): read:objects, admin, ...",
     )
-    create.add_argument("--expires-at", help="RFC 3339 time with a zone (2030-01-01T00:00Z)")
+    create.add_argument(
+        "--expires-at", help="RFC 3339 time with a zone (2030-01-01T00:00:00Z), in the future"
+    )
     create.add_argument(
         "--bucket",
         action="append",
@@ -80,9 +85,9 @@ async def _create(args: argparse.Namespace, store: IdentityStore) -> int:
     expires_at = None
     if args.expires_at:
         try:
-            expires_at = datetime.fromisoformat(args.expires_at)
-        except ValueError:
-            return _fail("--expires-at must be an RFC 3339 time", 2)
+            expires_at = parse_instant(args.expires_at, "--expires-at")
+        except ValueError as exc:
+            return _fail(str(exc), 2)
     try:
         key, secret = await store.create_key(
             args.name, args.scopes, expires_at=expires_at, buckets=args.buckets

@@ -269,7 +269,28 @@ def load_config(
         raise ConfigError("server.tls_cert and server.tls_key go together")
     _check_identity(config)
     _check_limits(config)
+    _check_durations(config)
     return config
+
+
+# Durations the gateway adds to the current time (token lifetimes, throttle blocks, clock
+# skew), in seconds: bounded so that "now + value" stays a valid instant and a typo cannot
+# make a token live for centuries.
+_DURATIONS: tuple[tuple[str, str, float, float], ...] = (
+    ("auth", "access_token_ttl", 1, 30 * 86_400),
+    ("auth", "refresh_token_ttl", 1, 3_650 * 86_400),
+    ("auth", "jwt_leeway", 0, 3_600),
+    ("auth", "throttle_base_delay", 0, 86_400),
+    ("auth", "throttle_max_delay", 0, 86_400),
+    ("s3", "max_clock_skew_seconds", 1, 7 * 86_400),
+)
+
+
+def _check_durations(config: Config) -> None:
+    for section, name, low, high in _DURATIONS:
+        value = getattr(getattr(config, section), name)
+        if not low <= value <= high:  # NaN fails too
+            raise ConfigError(f"{section}.{name} must be from {low:g} to {high:g} seconds")
 
 
 def _check_identity(config: Config) -> None:

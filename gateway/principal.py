@@ -18,7 +18,9 @@ class Principal:
 
     ``subject`` is the key id (``ak_...``), user id or client id. ``key_id`` is set when
     the credential was an access key. ``buckets`` limits the principal to those bucket
-    names or ``*`` patterns; ``None`` means no limit.
+    names or ``*`` patterns; ``None`` means no limit. For an OAuth access token,
+    ``token_id`` is its ``jti`` and ``session_id`` its refresh family (``sid``; ``None``
+    for a client-credentials token): what a key minted with the token records as parent.
     """
 
     kind: PrincipalKind
@@ -28,6 +30,8 @@ class Principal:
     buckets: tuple[str, ...] | None = None
     expires_at: datetime | None = None
     client_id: str | None = None
+    session_id: str | None = None
+    token_id: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         return grants(self.scopes, scope)

@@ -8,9 +8,11 @@ The rule: no request yields a credential with more rights than its caller.
   all; ``write:objects`` grants ``delete:objects``).
 - Buckets: a caller limited to bucket patterns mints only keys limited to patterns inside
   them; omitting ``buckets`` inherits the caller's limits.
-- Expiry: a caller authenticated by an expiring access key mints only keys that expire no
-  later; omitting ``expires_at`` inherits the caller's expiry. (A user's token expiry is
-  the session's, not the user's, so it does not cap keys made with a token.)
+- Expiry: no key outlives the credential that mints it (``lifetime``: an access key's
+  ``expires_at``, a user token's refresh family's ``expires_at``, a client-credentials
+  token's ``exp``); omitting ``expires_at`` inherits that bound. The state store checks
+  the bound again, and records the parent so that revoking it revokes the key
+  (:mod:`gateway.identity.lineage`).
 - Rotation hands out a new secret, so it is checked like minting that key again.
 - The root key belongs to the environment: never revoked or rotated through the API.
 """
@@ -32,6 +34,7 @@ __all__ = [
     "check_grant",
     "check_rotatable",
     "listed_owner",
+    "outlives_parent",
     "pattern_within",
 ]
 
@@ -72,17 +75,16 @@ class Grant:
         self.expires_at = expires_at
 
 
-def _caps_expiry(principal: Principal) -> datetime | None:
-    return principal.expires_at if principal.kind == "key" else None
-
-
 def check_grant(
     principal: Principal,
     scopes: Sequence[str],
     buckets: Sequence[str] | None,
     expires_at: datetime | None,
+    *,
+    lifetime: datetime | None,
 ) -> Grant:
-    """Refuse (403) a key the caller could not hold itself; fill inherited limits."""
+    """Refuse (403) a key the caller could not hold itself; fill inherited limits.
+    ``lifetime`` is when the caller's credential ends (``None``: never)."""
     for scope in sorted(scopes):
         if not principal.has_scope(scope):
             raise ApiError(
@@ -107,22 +109,25 @@ def check_grant(
                 "The requested buckets are outside your credential's bucket limits",
                 {"field": "buckets"},
             )
-    cap = _caps_expiry(principal)
     effective_expiry = expires_at
-    if cap is not None:
+    if lifetime is not None:
         if effective_expiry is None:
-            effective_expiry = cap
-        elif effective_expiry > cap:
-            raise ApiError(
-                403,
-                "AccessDenied",
-                "A key cannot outlive the key that creates it",
-                {"field": "expires_at"},
-            )
+            effective_expiry = lifetime
+        elif effective_expiry > lifetime:
+            raise outlives_parent()
     return Grant(effective_buckets, effective_expiry)
 
 
-def check_rotatable(principal: Principal, key: AccessKey) -> None:
+def outlives_parent() -> ApiError:
+    return ApiError(
+        403,
+        "AccessDenied",
+        "A key cannot outlive the credential that creates it",
+        {"field": "expires_at"},
+    )
+
+
+def check_rotatable(principal: Principal, key: AccessKey, *, lifetime: datetime | None) -> None:
     """Rotating gives the caller ``key``'s new secret: refuse what minting would refuse."""
     if key.is_root:
         raise ApiError(
@@ -131,7 +136,9 @@ def check_rotatable(principal: Principal, key: AccessKey) -> None:
             "The root key is managed by the environment (NFYIO_ROOT_ACCESS_KEY / "
             "NFYIO_ROOT_SECRET_KEY) and cannot be rotated through the API",
         )
-    grant = check_grant(principal, sorted(key.scopes), key.buckets, key.expires_at)
+    grant = check_grant(
+        principal, sorted(key.scopes), key.buckets, key.expires_at, lifetime=lifetime
+    )
     if key.buckets is None and grant.buckets is not None:
         raise ApiError(
             403,

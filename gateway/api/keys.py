@@ -1,7 +1,9 @@
 """``/v1/access-keys``: create, list, show, revoke and rotate access keys.
 
 Who may do what is :mod:`gateway.api.key_policy`. A secret appears in exactly two
-responses (create and rotate) and nowhere else: not in listings, errors or logs.
+responses (create and rotate) and nowhere else: not in listings, errors or logs. A key
+minted here records the credential that minted it (:mod:`gateway.identity.lineage`):
+revoking that credential revokes the key, and the key never outlives it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from gateway.api.validation import (
     required_str,
 )
 from gateway.identity import keys as key_rules
+from gateway.identity.lineage import Lineage, ParentBoundError, ParentInactiveError
 from gateway.identity.models import AccessKey
 from gateway.principal import Principal
 from gateway.scopes import ALL_SCOPES, unknown_scopes
@@ -129,20 +132,46 @@ def _parse_create(
     return name, scopes, buckets, expires_at
 
 
+def _credential_gone(principal: Principal) -> ApiError:
+    if principal.kind == "key":
+        return ApiError(401, "InvalidApiKey", "The access key is revoked or expired")
+    return ApiError(
+        401, "InvalidToken", "The token, its session, user or client is no longer valid"
+    )
+
+
+async def _lifetime(request: web.Request, principal: Principal, now: datetime) -> datetime | None:
+    """When the caller's credential ends: a key's expiry, a client-credentials token's
+    ``exp``, and for a user's token its refresh family's cap (the session row)."""
+    if principal.kind == "user" and principal.session_id is not None:
+        session = await request.app[IDENTITY].sessions.get(principal.session_id)
+        if session is None or not session.is_active(now):
+            raise _credential_gone(principal)
+        return session.expires_at
+    return principal.expires_at
+
+
 async def create_key(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     body = await read_json_object(request, allowed=_CREATE_FIELDS)
     now = datetime.now(UTC)
     name, scopes, buckets, expires_at = _parse_create(body, now)
-    grant = key_policy.check_grant(principal, scopes, buckets, expires_at)
-    key, secret = await request.app[IDENTITY].create_key(
-        name,
-        scopes,
-        expires_at=grant.expires_at,
-        buckets=grant.buckets,
-        owner=principal.subject,
-        now=now,
-    )
+    lifetime = await _lifetime(request, principal, now)
+    grant = key_policy.check_grant(principal, scopes, buckets, expires_at, lifetime=lifetime)
+    try:
+        key, secret = await request.app[IDENTITY].create_key(
+            name,
+            scopes,
+            expires_at=grant.expires_at,
+            buckets=grant.buckets,
+            owner=principal.subject,
+            parent=Lineage.of(principal),
+            now=now,
+        )
+    except ParentInactiveError:  # revoked between authentication and the insert
+        raise _credential_gone(principal) from None
+    except ParentBoundError:
+        raise key_policy.outlives_parent() from None
     return web.json_response(_with_secret(key, secret, now), status=201)
 
 
@@ -197,8 +226,9 @@ async def rotate_key(request: web.Request) -> web.Response:
     body = await read_json_object(request, allowed=("grace_seconds",), optional_body=True)
     grace_seconds = optional_int(body, "grace_seconds", minimum=0, maximum=MAX_GRACE_SECONDS)
     key = await _visible_key(request, principal)
-    key_policy.check_rotatable(principal, key)
     now = datetime.now(UTC)
+    lifetime = await _lifetime(request, principal, now)
+    key_policy.check_rotatable(principal, key, lifetime=lifetime)
     grace = timedelta(seconds=grace_seconds or 0)
     rotated = await request.app[IDENTITY].rotate_key(key.id, grace=grace, now=now)
     if rotated is None:

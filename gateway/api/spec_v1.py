@@ -90,7 +90,11 @@ _SCHEMAS: dict[str, Any] = {
             "scopes": {"type": "array", "minItems": 1, "uniqueItems": True, "items": _SCOPE},
             "expires_at": {
                 **_NULLABLE_TIME,
-                "description": "RFC 3339 with a time zone, in the future; null: never",
+                "description": (
+                    "RFC 3339 with a time zone, in the future, within the year 9999 in UTC;"
+                    " at most the creating credential's own end (null or omitted: that end,"
+                    " or never for a credential that never ends)"
+                ),
             },
             "buckets": {
                 "type": ["array", "null"],

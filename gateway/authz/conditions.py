@@ -61,14 +61,18 @@ def _number(text: str) -> Decimal:
 
 
 def _date(text: str) -> datetime:
-    """ISO 8601 (date, or date and time with ``Z`` or an offset) or epoch seconds."""
+    """ISO 8601 (date, or date and time with ``Z`` or an offset) or epoch seconds, in UTC;
+    ``ValueError`` for an instant outside the years 1 to 9999 in UTC."""
     text = text.strip()
-    if text.lstrip("-").isdigit():
-        return datetime.fromtimestamp(int(text), UTC)
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    try:
+        if text.lstrip("-").isdigit():
+            return datetime.fromtimestamp(int(text), UTC)
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (OverflowError, OSError) as exc:  # beyond time_t, or the year 10000 in UTC
+        raise ValueError(text) from exc
 
 
 def _bool(text: str) -> bool:

@@ -17,7 +17,14 @@ from gateway.identity import keys, root
 from gateway.identity.cache import TtlCache
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
-from gateway.identity.models import AccessKey, require_aware, to_micros, utcnow
+from gateway.identity.lineage import (
+    Lineage,
+    ParentBoundError,
+    check_parent,
+    record_parent,
+    revoke_minted,
+)
+from gateway.identity.models import AccessKey, from_micros, to_micros, utc_instant, utcnow
 from gateway.identity.root import DuplicateKeyError
 from gateway.identity.rows import (
     KEY_COLUMNS,
@@ -149,11 +156,19 @@ class AccessKeyStore:
         expires_at: datetime | None = None,
         buckets: Iterable[str] | None = None,
         owner: str | None = None,
+        parent: Lineage | None = None,
         key_id: str | None = None,
         secret: str | None = None,
         now: datetime | None = None,
     ) -> tuple[AccessKey, str]:
         """Create a key; return it with its plaintext secret, which is never shown again.
+
+        ``parent``: the credential minting it (:mod:`gateway.identity.lineage`), checked
+        still valid in the same transaction and recorded, so that revoking it revokes
+        this key. The key then expires no later than the parent: an omitted
+        ``expires_at`` becomes the parent's bound, a later one raises
+        :class:`~gateway.identity.lineage.ParentBoundError`; a parent no longer valid
+        raises :class:`~gateway.identity.lineage.ParentInactiveError`.
 
         ``key_id`` / ``secret`` are for imported credentials (the bootstrap root key); by
         default both are generated (``ak_...`` / ``sk_...``).
@@ -162,30 +177,40 @@ class AccessKeyStore:
         clean_name = keys.validate_name(name)
         clean_scopes = keys.validate_scopes(scopes)
         clean_buckets = keys.validate_buckets(buckets)
-        if expires_at is not None and require_aware(expires_at, "expires_at") <= created:
+        if expires_at is not None and utc_instant(expires_at, "expires_at") <= created:
             raise ValueError("expires_at must be in the future")
         the_id = keys.validate_explicit_key_id(key_id) if key_id is not None else None
         the_secret = keys.validate_explicit_secret(secret) if secret is not None else None
         the_secret = the_secret or keys.new_secret()
+        created_us = to_micros(created)
+        wanted_us = None if expires_at is None else to_micros(expires_at)
         row = (
             clean_name,
             json_list(sorted(clean_scopes)),
             None if clean_buckets is None else json_list(clean_buckets),
             owner,
-            to_micros(created),
-            None if expires_at is None else to_micros(expires_at),
+            created_us,
         )
 
         for _attempt in range(3):
             candidate = the_id or keys.new_key_id()
 
             async def insert(tx: Tx, candidate: str = candidate) -> None:
+                expiry = wanted_us
+                if parent is not None:
+                    bound = await check_parent(tx, parent, created_us)
+                    if bound is not None and (expiry is None or expiry > bound):
+                        if expiry is not None:
+                            raise ParentBoundError(from_micros(bound))
+                        expiry = bound
                 await tx.execute(
                     f"INSERT INTO access_keys ({KEY_COLUMNS})"
                     " VALUES (?, ?, 'standard', ?, ?, ?, ?, ?, NULL, NULL)",
-                    (candidate, *row),
+                    (candidate, *row, expiry),
                 )
                 await insert_secret(tx, self._keyring, candidate, the_secret, created)
+                if parent is not None:
+                    await record_parent(tx, candidate, parent)
 
             try:
                 await self._db.transaction(insert)
@@ -201,22 +226,26 @@ class AccessKeyStore:
         raise RuntimeError("could not allocate a unique access key id")
 
     async def revoke_key(self, key_id: str, *, now: datetime | None = None) -> bool:
-        """Revoke at once, for every process. Its secrets are deleted. Returns ``False``
+        """Revoke at once, for every process. Its secrets are deleted, and so is every
+        key it minted, transitively (:mod:`gateway.identity.lineage`). Returns ``False``
         if the key is unknown or already revoked."""
         when = to_micros(now or utcnow())
 
-        async def revoke(tx: Tx) -> bool:
+        async def revoke(tx: Tx) -> tuple[bool, int]:
             changed = await tx.execute(
                 "UPDATE access_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (when, key_id),
             )
             await tx.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
-            return changed == 1
+            return changed == 1, await revoke_minted(tx, "key", key_id, when)
 
         try:
-            return await self._db.transaction(revoke)
+            revoked, minted = await self._db.transaction(revoke)
         finally:
             self._forget()
+        if minted:
+            logger.info("revoking %s revoked %d keys minted with it", key_id, minted)
+        return revoked
 
     async def rotate_key(
         self, key_id: str, *, grace: timedelta = timedelta(0), now: datetime | None = None

@@ -1,7 +1,8 @@
 """OAuth clients (confidential only): name, scrypt secret hash, grant types, scopes.
 
 The secret (``cs_...``, 240 random bits) is returned once by :meth:`ClientStore.create`.
-Deleting a client deletes its sessions, so its refresh and access tokens stop at once.
+Deleting a client deletes its sessions, so its refresh and access tokens stop at once, and
+revokes the access keys minted with them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from gateway.identity import keys
 from gateway.identity.columns import as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring, hash_password, verify_password
 from gateway.identity.db import Database, Tx
+from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
 
@@ -152,8 +154,15 @@ class ClientStore:
         assert client is not None
         return client, secret
 
-    async def delete(self, client_id: str) -> bool:
+    async def delete(self, client_id: str, *, now: datetime | None = None) -> bool:
+        """Delete a client with its sessions (cascade), and revoke the access keys minted
+        with its tokens (users' and its own), transitively."""
+        when = to_micros(now or utcnow())
+
         async def remove(tx: Tx) -> bool:
-            return await tx.execute("DELETE FROM oauth_clients WHERE id = ?", (client_id,)) == 1
+            if await tx.execute("DELETE FROM oauth_clients WHERE id = ?", (client_id,)) != 1:
+                return False
+            await revoke_minted(tx, "client", client_id, when)
+            return True
 
         return await self._db.transaction(remove)

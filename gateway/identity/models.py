@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from gateway.principal import Principal
 
-__all__ = ["AccessKey", "from_micros", "require_aware", "to_micros", "utcnow"]
+__all__ = [
+    "MAX_MICROS",
+    "MIN_MICROS",
+    "AccessKey",
+    "from_micros",
+    "parse_instant",
+    "require_aware",
+    "to_micros",
+    "utc_instant",
+    "utcnow",
+]
+
+logger = logging.getLogger("gateway.identity.store")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+# The instants a datetime can hold in UTC: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+MIN_MICROS = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
+MAX_MICROS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
+_MAX_INSTANT_TEXT = 64
 
 
 def utcnow() -> datetime:
@@ -23,13 +42,66 @@ def require_aware(when: datetime, name: str = "datetime") -> datetime:
     return when
 
 
+def utc_instant(when: datetime, name: str = "datetime") -> datetime:
+    """``when`` in UTC; ``ValueError`` unless it is aware and its UTC instant lies within
+    years 1 to 9999 (``9999-12-31T23:59:59-14:00`` is in the year 10000 in UTC)."""
+    require_aware(when, name)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{name} must lie within the years 1 to 9999 in UTC") from None
+
+
+def parse_instant(text: str, name: str = "datetime") -> datetime:
+    """An RFC 3339 date-time with a time zone (``2030-01-01T00:00:00Z``), in UTC.
+    ``ValueError`` for anything else, including instants outside years 1 to 9999 in UTC.
+    The message never repeats ``text``."""
+    message = f"{name} must be an RFC 3339 date-time with a time zone"
+    if len(text) > _MAX_INSTANT_TEXT or "T" not in text.upper():
+        raise ValueError(message)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(message) from None
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(message)
+    return utc_instant(when, name)
+
+
 def to_micros(when: datetime) -> int:
-    """An aware datetime as integer microseconds since the Unix epoch (exact)."""
-    return (require_aware(when) - _EPOCH) // timedelta(microseconds=1)
+    """An aware datetime as integer microseconds since the Unix epoch (exact).
+
+    ``ValueError`` for an instant outside years 1 to 9999 in UTC, so nothing written
+    through here can make :func:`from_micros` fail later."""
+    value = (require_aware(when) - _EPOCH) // _MICROSECOND
+    if not MIN_MICROS <= value <= MAX_MICROS:
+        raise ValueError("datetime must lie within the years 1 to 9999 in UTC")
+    return value
 
 
 def from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
+    """A stored timestamp as an aware UTC datetime.
+
+    Defensive: a value outside what a datetime can hold (a row written by an older
+    version, or by hand) is clamped to the nearest representable instant, which keeps
+    its meaning (``expires_at`` far in the future stays far in the future; far in the
+    past stays past), and logged once per value. Reading a row never raises for it."""
+    if MIN_MICROS <= value <= MAX_MICROS:
+        return _EPOCH + value * _MICROSECOND
+    _warn_out_of_range(value)
+    return (
+        datetime.max.replace(tzinfo=UTC) if value > MAX_MICROS else datetime.min.replace(tzinfo=UTC)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _warn_out_of_range(value: int) -> None:
+    """Log a stored out-of-range timestamp once per value (a listing reads it every time)."""
+    logger.warning(
+        "stored timestamp %d is outside years 1 to 9999 (UTC); read as the nearest"
+        " representable instant",
+        value,
+    )
 
 
 @dataclass(frozen=True, slots=True)

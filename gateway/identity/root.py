@@ -2,7 +2,7 @@
 
 The environment is the source of truth: at every start the key with that id is made an
 unrestricted, unexpiring, unrevoked ``admin`` key whose only secret is the one given, and
-a root key left over from an earlier id is revoked.
+a root key left over from an earlier id is revoked (with the keys it minted).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import datetime
 
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, IntegrityError, Tx
+from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros
 from gateway.identity.rows import KEY_COLUMNS, insert_secret, json_list
 from gateway.scopes import ADMIN
@@ -51,6 +52,7 @@ async def sync(tx: Tx, keyring: Keyring, key_id: str, secret: str, now: datetime
     for other in others:
         await tx.execute("UPDATE access_keys SET revoked_at = ? WHERE id = ?", (when, other))
         await tx.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (other,))
+        await revoke_minted(tx, "key", other, when)
     await tx.execute(
         f"INSERT INTO access_keys ({KEY_COLUMNS})"
         " VALUES (?, ?, 'root', ?, NULL, NULL, ?, NULL, NULL, NULL)"

@@ -280,6 +280,80 @@ _POSTGRES_2 = (
     """,
 )
 
+# Migration 4 - access_key_parents: one row per (parent credential, key it minted).
+# Existing keys: ``owner`` names the key, user or client whose credential minted them
+# (nothing else is known: no session or token). Then the rule is applied to existing
+# rows: keys minted (transitively) by a revoked key, or by a credential that no longer
+# exists (a deleted client; deleted users' keys were already revoked), are revoked now
+# and lose their secrets; a key never expires later than the key that minted it.
+_PARENTS_BACKFILL = tuple(
+    "INSERT INTO access_key_parents (key_id, kind, parent_id)"
+    f" SELECT id, '{kind}', owner FROM access_keys WHERE owner IN (SELECT id FROM {table})"
+    for kind, table in (("key", "access_keys"), ("user", "users"), ("client", "oauth_clients"))
+)
+_ORPHANED_OR_REVOKED_PARENT = (
+    "WITH RECURSIVE doomed(id) AS ("
+    " SELECT p.key_id FROM access_key_parents AS p JOIN access_keys AS k ON k.id = p.parent_id"
+    " WHERE p.kind = 'key' AND k.revoked_at IS NOT NULL"
+    " UNION SELECT id FROM access_keys WHERE owner IS NOT NULL"
+    " AND owner NOT IN (SELECT id FROM access_keys) AND owner NOT IN (SELECT id FROM users)"
+    " AND owner NOT IN (SELECT id FROM oauth_clients)"
+    " UNION SELECT p.key_id FROM access_key_parents AS p"
+    " JOIN doomed AS d ON p.kind = 'key' AND p.parent_id = d.id)"
+    " UPDATE access_keys SET revoked_at = {now} WHERE revoked_at IS NULL"
+    " AND id IN (SELECT id FROM doomed)"
+)
+_CHILD_EXPIRY = (
+    "WITH RECURSIVE bound(id, until) AS ("
+    " SELECT p.key_id, k.expires_at FROM access_key_parents AS p"
+    " JOIN access_keys AS k ON k.id = p.parent_id"
+    " WHERE p.kind = 'key' AND k.expires_at IS NOT NULL"
+    " UNION SELECT p.key_id, b.until FROM access_key_parents AS p"
+    " JOIN bound AS b ON p.kind = 'key' AND p.parent_id = b.id)"
+    " UPDATE access_keys"
+    " SET expires_at = (SELECT MIN(until) FROM bound WHERE bound.id = access_keys.id)"
+    " WHERE id IN (SELECT id FROM bound) AND (expires_at IS NULL"
+    " OR expires_at > (SELECT MIN(until) FROM bound WHERE bound.id = access_keys.id))"
+)
+_REVOKED_SECRETS = (
+    "DELETE FROM access_key_secrets"
+    " WHERE key_id IN (SELECT id FROM access_keys WHERE revoked_at IS NOT NULL)"
+)
+_SQLITE_4 = (
+    """
+    CREATE TABLE access_key_parents (
+        key_id    TEXT NOT NULL REFERENCES access_keys (id) ON DELETE CASCADE,
+        kind      TEXT NOT NULL
+                  CHECK (kind IN ('key', 'user', 'client', 'session', 'token')),
+        parent_id TEXT NOT NULL,  -- key id, user id, client id, session id (sid), jti
+        PRIMARY KEY (kind, parent_id, key_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX access_key_parents_by_key ON access_key_parents (key_id)",
+    *_PARENTS_BACKFILL,
+    _ORPHANED_OR_REVOKED_PARENT.format(now="CAST(strftime('%s', 'now') AS INTEGER) * 1000000"),
+    _CHILD_EXPIRY,
+    _REVOKED_SECRETS,
+)
+_POSTGRES_4 = (
+    """
+    CREATE TABLE access_key_parents (
+        key_id    TEXT COLLATE "C" NOT NULL REFERENCES access_keys (id) ON DELETE CASCADE,
+        kind      TEXT NOT NULL
+                  CHECK (kind IN ('key', 'user', 'client', 'session', 'token')),
+        parent_id TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (kind, parent_id, key_id)
+    )
+    """,
+    "CREATE INDEX access_key_parents_by_key ON access_key_parents (key_id)",
+    *_PARENTS_BACKFILL,
+    _ORPHANED_OR_REVOKED_PARENT.format(
+        now="CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+    ),
+    _CHILD_EXPIRY,
+    _REVOKED_SECRETS,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: access keys and their secrets.
     Migration(_SQLITE_1, _POSTGRES_1),
@@ -311,6 +385,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    # 4: the credential each access key was minted with (issue 10 item 10), so revoking
+    # it revokes what it minted; existing keys get what their owner column tells.
+    Migration(_SQLITE_4, _POSTGRES_4),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -2,7 +2,8 @@
 
 - A **session** is one password-grant login. Its refresh tokens form a family and every
   access token minted from it carries its id (``sid`` claim), so revoking the session
-  stops the whole family at once, access tokens included. ``expires_at`` is the family's
+  stops the whole family at once, access tokens included, and revokes the access keys
+  minted with them (:mod:`gateway.identity.lineage`). ``expires_at`` is the family's
   absolute cap: rotation never extends it.
 - A **refresh token** (``rt_`` + 240 random bits) is stored only as its keyed hash.
   :meth:`SessionStore.rotate` marks it used and issues the next one in the same
@@ -21,6 +22,7 @@ from typing import Literal
 from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Tx
+from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import json_list
 
@@ -237,13 +239,20 @@ class SessionStore:
         when = to_micros(now or utcnow())
         return await self._db.transaction(lambda tx: _revoke(tx, session_id, when, reason))
 
-    async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
+    async def revoke_access_token(
+        self, jti: str, expires_at: datetime, *, now: datetime | None = None
+    ) -> None:
+        """Deny the access token ``jti`` until it expires, and revoke the access keys
+        minted with it."""
+        when = to_micros(now or utcnow())
+
         async def insert(tx: Tx) -> None:
             await tx.execute(
                 "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)"
                 " ON CONFLICT (jti) DO NOTHING",
                 (jti, to_micros(expires_at)),
             )
+            await revoke_minted(tx, "token", jti, when)
 
         await self._db.transaction(insert)
 
@@ -260,9 +269,11 @@ class SessionStore:
 
 
 async def _revoke(tx: Tx, session_id: str, when_us: int, reason: str) -> bool:
+    """Revoke a session and the access keys minted with its tokens (sign-out, reuse)."""
     changed = await tx.execute(
         "UPDATE oauth_sessions SET revoked_at = ?, revoked_reason = ?"
         " WHERE id = ? AND revoked_at IS NULL",
         (when_us, reason, session_id),
     )
+    await revoke_minted(tx, "session", session_id, when_us)
     return changed == 1

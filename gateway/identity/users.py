@@ -4,7 +4,8 @@ Reads are one indexed SELECT; scrypt (~50 ms of CPU) runs in a worker thread, ne
 event loop and never inside a transaction. An unknown
 username is checked against a dummy hash, so its answer takes as long as a wrong password.
 Disabling a user, deleting it or changing its password revokes every session (refresh
-family) at once; the token verifier also reads the user row on each request.
+family) and every access key minted with the user's tokens at once; the token verifier
+also reads the user row on each request.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from gateway.identity import keys
 from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring, hash_password, verify_password
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
+from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
 
@@ -97,23 +99,13 @@ async def revoke_user_sessions(tx: Tx, user_id: str, when_us: int, reason: str) 
 
 
 async def revoke_owned_keys(tx: Tx, owner: str, when_us: int) -> int:
-    """Revoke every access key ``owner`` minted, and the keys those keys minted in turn.
+    """Revoke every access key the user ``owner`` minted (with any of its tokens), and
+    the keys those keys minted in turn (:mod:`gateway.identity.lineage`).
 
-    A disabled or deleted user must not keep access through keys made with their token.
+    A disabled or deleted user, or one whose password changed, must not keep access
+    through keys made with their tokens.
     """
-    owned = (
-        "WITH RECURSIVE owned(id) AS ("
-        " SELECT id FROM access_keys WHERE owner = ?"
-        " UNION SELECT k.id FROM access_keys k JOIN owned o ON k.owner = o.id)"
-    )
-    ids = [row[0] for row in await tx.fetch_all(f"{owned} SELECT id FROM owned", (owner,))]
-    for key_id in ids:
-        await tx.execute(
-            "UPDATE access_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            (when_us, key_id),
-        )
-        await tx.execute("DELETE FROM access_key_secrets WHERE key_id = ?", (key_id,))
-    return len(ids)
+    return await revoke_minted(tx, "user", owner, when_us)
 
 
 class UserStore:
@@ -195,8 +187,8 @@ class UserStore:
         now: datetime | None = None,
     ) -> User | None:
         """Change a user; ``None`` if unknown. Disabling or a new password revokes every
-        session of the user (a later re-enable does not bring old tokens back); disabling
-        also revokes the access keys the user minted."""
+        session of the user (a later re-enable does not bring old tokens back) and the
+        access keys the user minted."""
         clean_scopes = None if scopes is None else keys.validate_scopes(scopes)
         password_hash = None
         if password is not None:
@@ -214,6 +206,7 @@ class UserStore:
             if password_hash is not None:
                 sets["password_hash"] = password_hash
                 await revoke_user_sessions(tx, user_id, when, "password_changed")
+                await revoke_owned_keys(tx, user_id, when)
             if disabled is True and row[0] is None:
                 sets["disabled_at"] = when
                 await revoke_user_sessions(tx, user_id, when, "user_disabled")

@@ -98,7 +98,10 @@ def _timestamp(claims: dict[str, Any], name: str) -> datetime:
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidToken(f"'{name}' is not a number")
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):  # beyond year 9999 or time_t
+        raise InvalidToken(f"'{name}' is out of range") from None
 
 
 def _string(claims: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -200,6 +203,8 @@ class AccessTokenVerifier:
             scopes=await self.live_scopes(claims),
             expires_at=claims.expires_at,
             client_id=claims.client_id,
+            session_id=claims.session_id,
+            token_id=claims.jti,
         )
 
     async def __call__(self, token: str) -> Principal:

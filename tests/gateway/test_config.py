@@ -111,3 +111,29 @@ def test_postgres_state_refuses_a_per_host_master_key() -> None:
 def test_identity_settings_are_validated(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(env=env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("NFYIO_AUTH_ACCESS_TOKEN_TTL", "0", False),
+        ("NFYIO_AUTH_ACCESS_TOKEN_TTL", "2592000", True),
+        ("NFYIO_AUTH_ACCESS_TOKEN_TTL", "2592001", False),
+        ("NFYIO_AUTH_REFRESH_TOKEN_TTL", "315360000", True),
+        ("NFYIO_AUTH_REFRESH_TOKEN_TTL", "99999999999999", False),
+        ("NFYIO_AUTH_JWT_LEEWAY", "0", True),
+        ("NFYIO_AUTH_JWT_LEEWAY", "-1", False),
+        ("NFYIO_AUTH_THROTTLE_BASE_DELAY", "nan", False),
+        ("NFYIO_AUTH_THROTTLE_MAX_DELAY", "1e300", False),
+        ("NFYIO_AUTH_THROTTLE_MAX_DELAY", "86400", True),
+        ("NFYIO_S3_MAX_CLOCK_SKEW_SECONDS", "0", False),
+    ],
+)
+def test_durations_added_to_now_are_bounded(name: str, value: str, allowed: bool) -> None:
+    """Lifetimes and delays become ``now + value``: out of range, every login (or every
+    throttled one, or every signed request) would fail past the year 9999."""
+    if allowed:
+        load_config(env={name: value})
+    else:
+        with pytest.raises(ConfigError, match="seconds"):
+            load_config(env={name: value})

@@ -149,6 +149,16 @@ MALFORMED: list[tuple[str, str | bytes, str]] = [
         "Invalid Condition value",
     ),
     (
+        "epoch date past time_t",
+        doc(s(Condition={"DateLessThan": {"aws:CurrentTime": "99999999999999999999"}})),
+        "Invalid Condition value",
+    ),
+    (
+        "date in the year 10000 once in UTC",
+        doc(s(Condition={"DateLessThan": {"aws:CurrentTime": "9999-12-31T23:59:59-14:00"}})),
+        "Invalid Condition value",
+    ),
+    (
         "bad number",
         doc(s(Condition={"NumericLessThan": {"s3:max-keys": "ten"}})),
         "Invalid Condition value",

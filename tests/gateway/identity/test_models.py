@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from gateway.identity.models import AccessKey, from_micros, to_micros
+from gateway.identity.models import (
+    MAX_MICROS,
+    AccessKey,
+    from_micros,
+    parse_instant,
+    to_micros,
+    utc_instant,
+)
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -57,3 +64,34 @@ def test_micros_round_trip_is_exact_and_needs_aware_datetimes() -> None:
     assert from_micros(to_micros(when)) == when
     with pytest.raises(ValueError, match="timezone-aware"):
         to_micros(datetime(2030, 1, 1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9999-12-31T23:59:59-14:00",  # the year 10000 in UTC
+        "0001-01-01T00:00:00+00:01",  # before the year 1 in UTC
+        "2030-01-01T00:00:00",  # no time zone
+        "2030-01-01",  # no time
+        "tomorrow",
+        "2030-01-01T00:00:00Z" + " " * 64,
+    ],
+)
+def test_parse_instant_refuses_without_echoing(text: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_instant(text, "expires_at")
+    assert text.strip() not in str(info.value) and "expires_at" in str(info.value)
+
+
+def test_parse_instant_normalises_to_utc() -> None:
+    parsed = parse_instant("9999-12-31T09:59:59-14:00")
+    assert parsed == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) and parsed.tzinfo is UTC
+
+
+def test_to_micros_refuses_what_from_micros_could_not_read() -> None:
+    latest = datetime.max.replace(tzinfo=UTC)
+    assert from_micros(to_micros(latest)) == latest
+    with pytest.raises(ValueError):
+        utc_instant(datetime(9999, 12, 31, 23, 0, tzinfo=timezone(-timedelta(hours=2))))
+    assert from_micros(MAX_MICROS + 1) == latest
+    assert from_micros(-(2**63)) == datetime.min.replace(tzinfo=UTC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from gateway.identity.lineage import Lineage
 from gateway.identity.store import IdentityStore
 
 
@@ -136,11 +137,15 @@ async def test_disabling_or_deleting_a_user_revokes_the_keys_they_minted(
     now = datetime.now(UTC)
     alice = await store.users.create("keymaker", "password-1", ["read:objects"])
     bob = await store.users.create("keeper", "password-1", ["read:objects"])
-    minted, _ = await store.create_key("by alice", ["read:objects"], owner=alice.id)
-    _nested, nested_secret = await store.create_key(
-        "by alice's key", ["read:objects"], owner=minted.id
+    minted, _ = await store.create_key(
+        "by alice", ["read:objects"], owner=alice.id, parent=Lineage((("user", alice.id),))
     )
-    kept, kept_secret = await store.create_key("by bob", ["read:objects"], owner=bob.id)
+    _nested, nested_secret = await store.create_key(
+        "by alice's key", ["read:objects"], owner=minted.id, parent=Lineage.of(minted.principal())
+    )
+    kept, kept_secret = await store.create_key(
+        "by bob", ["read:objects"], owner=bob.id, parent=Lineage((("user", bob.id),))
+    )
     assert await store.find_by_secret(nested_secret, now) is not None
 
     await store.users.update(alice.id, disabled=True)
