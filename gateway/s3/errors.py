@@ -79,6 +79,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidArgument": _e(400, "Invalid Argument"),
     "InvalidBucketName": _e(400, "The specified bucket is not valid."),
     "InvalidDigest": _e(400, "The Content-MD5 or checksum you specified is not valid."),
+    "InvalidLocationConstraint": _e(400, "The specified location-constraint is not valid."),
     "InvalidPart": _e(
         400,
         "One or more of the specified parts could not be found. The part may not have been "

@@ -227,14 +227,14 @@ def conditions(headers: Mapping[str, str], prefix: str = "") -> Conditions | Non
     )
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 
 
 def parse_range(value: str | None) -> ByteRange | None:
     """A single byte range; anything malformed or multi-range is ignored (S3 serves 200)."""
     if not value:
         return None
-    found = _RANGE.match(value.strip())
+    found = _RANGE.fullmatch(value.strip())
     if found is None:
         return None
     first, last = found.groups()
