@@ -57,6 +57,7 @@ _PASS_THROUGH = frozenset(
         "NotImplemented",
         "SlowDown",
         "ServiceUnavailable",
+        "ServerSideEncryptionConfigurationNotFoundError",
     }
 )
 _RENAMED = {

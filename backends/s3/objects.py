@@ -24,11 +24,13 @@ from backends.s3.params import (
     range_header,
     version_params,
 )
+from backends.s3.sse import customer_only, self_copy_sse_params, sse_params, with_sse
 from backends.s3.streams import DownloadBody, send_spooled, send_streamed
 from backends.types import (
     ByteRange,
     Conditions,
     DeleteResult,
+    Encryption,
     ListPage,
     ObjectInfo,
     ObjectMeta,
@@ -59,8 +61,10 @@ class ObjectsMixin(UpstreamClient):
         *,
         content_md5: bytes | None = None,
         size_hint: int | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
+        params.update(sse_params(encryption))
         if size_hint is None or size_hint <= self.config.spool_threshold:
             # Small or unknown-length: receive fully first (bounded memory), then one
             # PutObject that carries length, Content-MD5 and the verified checksums.
@@ -94,7 +98,7 @@ class ObjectsMixin(UpstreamClient):
                 checksums = {}  # not stored: report only what HEAD will show
             if checksums:
                 await self._attach_checksums(
-                    bucket, key, etag_of(response.get("ETag")), meta, checksums
+                    bucket, key, etag_of(response.get("ETag")), meta, checksums, encryption
                 )
         return ObjectInfo(
             bucket=bucket,
@@ -102,7 +106,7 @@ class ObjectsMixin(UpstreamClient):
             size=size,
             etag=etag_of(response.get("ETag")),
             last_modified=datetime.now(UTC).replace(microsecond=0),
-            meta=meta,
+            meta=with_sse(meta, response),
             checksums=checksums,
             version_id=response.get("VersionId"),
         )
@@ -125,7 +129,13 @@ class ObjectsMixin(UpstreamClient):
         raise BackendError("InternalError", "the upstream store did not keep the body")
 
     async def _attach_checksums(
-        self, bucket: str, key: str, etag: str, meta: ObjectMeta, checksums: Mapping[str, str]
+        self,
+        bucket: str,
+        key: str,
+        etag: str,
+        meta: ObjectMeta,
+        checksums: Mapping[str, str],
+        encryption: Encryption | None = None,
     ) -> None:
         """Checksums of a streamed body are known only after it was sent: store them with a
         server-side self-copy that replaces the metadata (only if the object is unchanged)."""
@@ -140,6 +150,8 @@ class ObjectsMixin(UpstreamClient):
                 CopySourceIfMatch=quote_etag(etag),
                 MetadataDirective="REPLACE",
                 **meta_params(meta, checksums),
+                # the self-copy keeps the encryption asked for (and opens an SSE-C source)
+                **self_copy_sse_params(encryption),
             )
         except BackendError as exc:
             log.warning(
@@ -150,6 +162,7 @@ class ObjectsMixin(UpstreamClient):
 
     def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
         meta, checksums = meta_from_response(response)
+        meta = with_sse(meta, response)
         etag = etag_of(response.get("ETag"))
         return ObjectInfo(
             bucket=bucket,
@@ -170,11 +183,13 @@ class ObjectsMixin(UpstreamClient):
         *,
         conditions: Conditions | None = None,
         version_id: str | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
             **version_params(version_id),
+            **sse_params(customer_only(encryption)),
         }
         try:
             response = await self._call("head_object", **params, **condition_params(conditions))
@@ -195,25 +210,31 @@ class ObjectsMixin(UpstreamClient):
         part_number: int | None = None,
         conditions: Conditions | None = None,
         version_id: str | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectRead:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
             **version_params(version_id),
+            **sse_params(customer_only(encryption)),
         }
         if part_number is not None:
             params["PartNumber"] = part_number
         if byte_range is not None:
             if byte_range.suffix == 0:
                 # "bytes=-0" is unsatisfiable whatever the size; S3 stores differ on it.
-                info = await self.head_object(bucket, key, conditions=conditions)
+                info = await self.head_object(
+                    bucket, key, conditions=conditions, encryption=encryption
+                )
                 resolve_range(byte_range, info.size)
             params["Range"] = range_header(byte_range)
         try:
             response = await self._call("get_object", **params, **condition_params(conditions))
         except BackendError as exc:
             if exc.code == "InvalidRange" and "ActualObjectSize" not in exc.extra:
-                info = await self.head_object(bucket, key, version_id=version_id)
+                info = await self.head_object(
+                    bucket, key, version_id=version_id, encryption=encryption
+                )
                 exc.extra["ActualObjectSize"] = str(info.size)
             raise await self._describe_not_modified(bucket, key, version_id, exc) from None
         if none_match_any(conditions):
