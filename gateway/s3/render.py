@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gateway.s3.context import Result
 from gateway.s3.errors import S3Error
+from gateway.s3.headers import checked_headers
 from gateway.s3.xml import XmlWriter
 
 __all__ = ["SMALL_BODY", "XML_TYPE", "render_error", "render_result"]
@@ -33,7 +34,7 @@ def render_error(
 ) -> web.Response:
     """An S3 error response: status and extra headers from the error table."""
     headers = _ids(request_id)
-    headers.update(error.headers())
+    headers.update(checked_headers(error.headers()))
     if not error.spec.body or request.method == "HEAD":
         if error.spec.body:
             headers["x-amz-error-code"] = error.code
@@ -55,7 +56,7 @@ async def render_result(
     request: web.Request, result: Result, request_id: str
 ) -> web.StreamResponse:
     headers = _ids(request_id)
-    headers.update(result.headers)
+    headers.update(checked_headers(result.headers))
     if result.stream is None:
         body = result.xml
         if body is not None:
