@@ -16,7 +16,13 @@ from backends.errors import BackendError
 from backends.s3.client import UpstreamClient
 from backends.s3.meta import expires_header, meta_params
 from backends.s3.params import condition_params, not_modified, quote_etag, version_params
-from backends.s3.sse import copy_source_sse_params, customer_only, source_only, sse_params
+from backends.s3.sse import (
+    copy_source_sse_params,
+    customer_only,
+    require_encrypted,
+    source_only,
+    sse_params,
+)
 from backends.types import Conditions, CopySource, Encryption, ObjectInfo, ObjectMeta
 
 __all__ = ["CopyMixin"]
@@ -56,7 +62,10 @@ class CopyMixin(UpstreamClient):
         else:
             params["MetadataDirective"] = "REPLACE"
             params.update(meta_params(meta, src.checksums))
-        await self._copy_call("copy_object", bucket, headers=expires_header(meta), **params)
+        response = await self._copy_call(
+            "copy_object", bucket, headers=expires_header(meta), **params
+        )
+        await require_encrypted(self._call, self._up(bucket), key, encryption, response)
         return await self.head_object(bucket, key, encryption=customer_only(encryption))
 
     def _copy_source(self, source: CopySource) -> dict[str, str]:

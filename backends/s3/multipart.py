@@ -14,8 +14,10 @@ from backends.s3.params import etag_of, quote_etag
 from backends.s3.sse import (
     copy_source_sse_params,
     customer_only,
+    not_applied,
     source_only,
     sse_params,
+    unapplied,
     with_sse,
 )
 from backends.s3.streams import send_spooled, send_streamed
@@ -60,6 +62,15 @@ class MultipartMixin(CopyMixin):
             **meta_params(meta, {}),
             **sse_params(encryption),
         )
+        what = unapplied(encryption, response)
+        if what is not None:
+            await self._call(
+                "abort_multipart_upload",
+                Bucket=self._up(bucket),
+                Key=key,
+                UploadId=str(response["UploadId"]),
+            )
+            raise not_applied(what)
         return Upload(
             bucket=bucket,
             key=key,

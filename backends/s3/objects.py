@@ -24,7 +24,14 @@ from backends.s3.params import (
     range_header,
     version_params,
 )
-from backends.s3.sse import customer_only, self_copy_sse_params, sse_params, with_sse
+from backends.s3.sse import (
+    customer_only,
+    key_refused,
+    require_encrypted,
+    self_copy_sse_params,
+    sse_params,
+    with_sse,
+)
 from backends.s3.streams import DownloadBody, send_spooled, send_streamed
 from backends.types import (
     ByteRange,
@@ -80,6 +87,7 @@ class ObjectsMixin(UpstreamClient):
             )
             checksums = dict(body.checksums)
             await self._check_stored(bucket, key, response, size)
+            await require_encrypted(self._call, self._up(bucket), key, encryption, response)
         else:
             size = size_hint
             response = await send_streamed(
@@ -93,6 +101,7 @@ class ObjectsMixin(UpstreamClient):
                 meta=meta,
             )
             await self._check_stored(bucket, key, response, size)
+            await require_encrypted(self._call, self._up(bucket), key, encryption, response)
             checksums = dict(body.checksums)
             if checksums and size > self.config.checksum_copy_max:
                 checksums = {}  # not stored: report only what HEAD will show
@@ -195,6 +204,7 @@ class ObjectsMixin(UpstreamClient):
             response = await self._call("head_object", **params, **condition_params(conditions))
         except BackendError as exc:
             exc = await self._describe_not_modified(bucket, key, version_id, exc)
+            exc = key_refused(exc, encryption)
             raise await self._missing_key_or_bucket(bucket, exc) from None
         info = self._info(bucket, key, response, int(response.get("ContentLength", 0)))
         if none_match_any(conditions):
@@ -236,6 +246,7 @@ class ObjectsMixin(UpstreamClient):
                     bucket, key, version_id=version_id, encryption=encryption
                 )
                 exc.extra["ActualObjectSize"] = str(info.size)
+            exc = key_refused(exc, encryption)
             raise await self._describe_not_modified(bucket, key, version_id, exc) from None
         if none_match_any(conditions):
             response["Body"].close()

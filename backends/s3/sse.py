@@ -14,21 +14,27 @@ same names to headers (see docs/upstream-backend.md, "Server-side encryption").
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from backends.errors import BackendError
 from backends.s3.client import UpstreamClient
+from backends.s3.errors import GATEWAY_REFUSED
 from backends.types import BucketEncryption, CustomerKey, Encryption, ObjectMeta
 
 __all__ = [
     "SseMixin",
     "copy_source_sse_params",
     "customer_only",
+    "key_refused",
+    "not_applied",
+    "require_encrypted",
     "self_copy_sse_params",
     "source_only",
     "sse_params",
+    "unapplied",
     "with_sse",
 ]
 
@@ -86,6 +92,41 @@ def source_only(encryption: Encryption | None) -> Encryption | None:
     return Encryption(customer=encryption.copy_source_customer)
 
 
+def unapplied(encryption: Encryption | None, response: Mapping[str, Any]) -> str | None:
+    """What of the encryption asked for the upstream's answer does not confirm (None: all
+    confirmed). Stores without SSE support (moto ignores SSE-C) answer 200 and store the
+    bytes in clear: a client that asked for encryption must never silently get none."""
+    if encryption is None:
+        return None
+    if encryption.customer is not None and not response.get("SSECustomerAlgorithm"):
+        return "SSE-C"
+    if (
+        encryption.algorithm is not None
+        and response.get("ServerSideEncryption") != encryption.algorithm
+    ):
+        return encryption.algorithm
+    return None
+
+
+def not_applied(what: str) -> BackendError:
+    return BackendError(
+        "NotImplemented",
+        f"The upstream store did not apply the server-side encryption asked for ({what}); "
+        "nothing was kept",
+    )
+
+
+def key_refused(exc: BackendError, encryption: Encryption | None) -> BackendError:
+    """An upstream 403 to a read that carried an SSE-C key: S3's answer to a key that
+    does not open the object, so ``AccessDenied``, not a refusal of our credentials."""
+    keyed = encryption is not None and (
+        encryption.customer is not None or encryption.copy_source_customer is not None
+    )
+    if keyed and exc.code == "InternalError" and exc.message == GATEWAY_REFUSED:
+        return BackendError("AccessDenied", "Access Denied")
+    return exc
+
+
 def with_sse(meta: ObjectMeta, response: Mapping[str, Any]) -> ObjectMeta:
     """``meta`` with the encryption the upstream reports in ``response``."""
     return dataclasses.replace(
@@ -95,6 +136,23 @@ def with_sse(meta: ObjectMeta, response: Mapping[str, Any]) -> ObjectMeta:
         sse_customer_key_md5=response.get("SSECustomerKeyMD5") or None,
         sse_customer_key_hmac=None,
     )
+
+
+async def require_encrypted(
+    call: Callable[..., Awaitable[Any]],
+    upstream_bucket: str,
+    key: str,
+    encryption: Encryption | None,
+    response: Mapping[str, Any],
+) -> None:
+    """Delete an object the upstream stored without the encryption asked for (best
+    effort: it was written in clear either way) and refuse the request."""
+    what = unapplied(encryption, response)
+    if what is None:
+        return
+    with contextlib.suppress(BackendError):
+        await call("delete_object", Bucket=upstream_bucket, Key=key)
+    raise not_applied(what)
 
 
 class SseMixin(UpstreamClient):
