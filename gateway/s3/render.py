@@ -85,6 +85,14 @@ async def render_result(
     except (ConnectionResetError, OSError) as exc:
         log.info("client went away during GET (request %s): %s", request_id, exc)
         raise
+    except Exception:
+        # The status line is out: a short body, ended by closing the connection, is the
+        # only signal left (an encrypted segment that failed authentication, a data file
+        # shorter than recorded). Never a well-formed response with missing bytes.
+        log.exception("object body failed after the response started (request %s)", request_id)
+        if request.transport is not None:
+            request.transport.close()
+        return response
     finally:
         await read.aclose()
     await response.write_eof()
