@@ -100,6 +100,8 @@ class Plan:
         """``meta`` with this plan's encryption fields (whatever ``meta`` said before: a
         copy's metadata never carries the source's encryption)."""
         if self.mode is None:
+            if not is_encrypted(meta) and meta.sse_customer_key_hmac is None:
+                return meta  # the plain PUT path: no copy of the metadata
             fields: dict[str, str | None] = {}
         elif self.mode == MODE_MANAGED:
             fields = {"server_side_encryption": AES256}
