@@ -159,9 +159,15 @@ class SseMixin(UpstreamClient):
     """Put/Get/DeleteBucketEncryption on the upstream bucket."""
 
     async def get_bucket_encryption(self, bucket: str) -> BucketEncryption:
-        response = await self._call(
-            "get_bucket_encryption", not_found="NoSuchBucket", Bucket=self._up(bucket)
-        )
+        try:
+            response = await self._call(
+                "get_bucket_encryption", not_found="NoSuchBucket", Bucket=self._up(bucket)
+            )
+        except BackendError as exc:
+            if exc.code == "ServerSideEncryptionConfigurationNotFoundError":
+                # SeaweedFS answers so for a missing bucket too: say which one it is
+                await self._call("head_bucket", not_found="NoSuchBucket", Bucket=self._up(bucket))
+            raise
         rules = response.get("ServerSideEncryptionConfiguration", {}).get("Rules") or []
         if not rules:
             raise BackendError(
