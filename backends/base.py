@@ -10,6 +10,9 @@ Rules every implementation keeps:
   object (if any) is untouched.
 - Bodies are never held whole in memory.
 - Errors are ``BackendError`` with AWS's S3 error code.
+- Server-side encryption (``encryption=``): a write asking for encryption the backend
+  cannot give fails (``NotImplemented``), never silently stores plaintext; the object's
+  ``meta`` reports how it was stored. An SSE-C object refuses reads without its key.
 """
 
 from __future__ import annotations
@@ -19,11 +22,13 @@ from collections.abc import Sequence
 
 from backends.errors import BackendError
 from backends.types import (
+    BucketEncryption,
     BucketInfo,
     ByteRange,
     Conditions,
     CopySource,
     DeleteResult,
+    Encryption,
     ListPage,
     ObjectInfo,
     ObjectMeta,
@@ -76,6 +81,19 @@ class Backend(abc.ABC):
         """(object count, total bytes)."""
         raise _not_implemented("bucket statistics")
 
+    # -- default encryption (optional) -------------------------------------------------
+
+    async def get_bucket_encryption(self, bucket: str) -> BucketEncryption:
+        """Raise ``ServerSideEncryptionConfigurationNotFoundError`` when unset."""
+        raise _not_implemented("bucket encryption")
+
+    async def put_bucket_encryption(self, bucket: str, config: BucketEncryption) -> None:
+        raise _not_implemented("bucket encryption")
+
+    async def delete_bucket_encryption(self, bucket: str) -> None:
+        """Idempotent: removing an unset default succeeds."""
+        raise _not_implemented("bucket encryption")
+
     # -- objects -----------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -88,11 +106,13 @@ class Backend(abc.ABC):
         *,
         content_md5: bytes | None = None,
         size_hint: int | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
-        """Store ``body`` under ``key``; ETag is the MD5 hex of the bytes.
+        """Store ``body`` under ``key``; ETag is the MD5 hex of the bytes (SSE-C: not).
 
         ``content_md5`` (16 raw bytes) is checked before commit (``BadDigest``).
-        Checksums from ``body.checksums`` are stored with the object.
+        Checksums from ``body.checksums`` are stored with the object. ``encryption``
+        (or else the bucket's default) decides how the bytes are stored.
         """
 
     @abc.abstractmethod
@@ -105,10 +125,12 @@ class Backend(abc.ABC):
         part_number: int | None = None,
         conditions: Conditions | None = None,
         version_id: str | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectRead:
         """Open the object. Raises ``NoSuchBucket``, ``NoSuchKey``, ``InvalidRange``
         (with ``extra={"ActualObjectSize": size}``), ``PreconditionFailed`` or
-        ``NotModified`` (see ``backends.conditions``)."""
+        ``NotModified`` (see ``backends.conditions``). ``encryption.customer`` is the key
+        of an SSE-C object (without it: ``InvalidRequest``; another: ``AccessDenied``)."""
 
     @abc.abstractmethod
     async def head_object(
@@ -118,6 +140,7 @@ class Backend(abc.ABC):
         *,
         conditions: Conditions | None = None,
         version_id: str | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo: ...
 
     @abc.abstractmethod
@@ -153,8 +176,11 @@ class Backend(abc.ABC):
         key: str,
         *,
         meta: ObjectMeta | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
-        """Copy; ``meta=None`` keeps the source's metadata (directive COPY)."""
+        """Copy; ``meta=None`` keeps the source's metadata (directive COPY). The copy is
+        encrypted as ``encryption`` (or the destination bucket's default) says, never as
+        the source was; ``encryption.copy_source_customer`` opens an SSE-C source."""
         raise _not_implemented("CopyObject")
 
     @abc.abstractmethod
@@ -177,8 +203,15 @@ class Backend(abc.ABC):
     # -- multipart -----------------------------------------------------------------------
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        *,
+        checksum_algorithm: str | None = None,
+        encryption: Encryption | None = None,
     ) -> Upload:
+        """``encryption`` (or the bucket's default) is fixed for every part."""
         raise _not_implemented("multipart upload")
 
     async def upload_part(
@@ -191,19 +224,36 @@ class Backend(abc.ABC):
         *,
         content_md5: bytes | None = None,
         size_hint: int | None = None,
+        encryption: Encryption | None = None,
     ) -> Part:
-        """Raises ``NoSuchUpload``. A part re-sent with the same number replaces it."""
+        """Raises ``NoSuchUpload``. A part re-sent with the same number replaces it.
+        ``encryption.customer``: the upload's SSE-C key, required for such uploads."""
         raise _not_implemented("multipart upload")
 
     async def upload_part_copy(
-        self, source: CopySource, bucket: str, key: str, upload_id: str, part_number: int
+        self,
+        source: CopySource,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        encryption: Encryption | None = None,
     ) -> Part:
         raise _not_implemented("UploadPartCopy")
 
     async def complete_multipart_upload(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        *,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
-        """``parts`` are (part number, unquoted ETag) as the client listed them.
+        """``parts`` are (part number, unquoted ETag) as the client listed them;
+        ``encryption.customer`` is an SSE-C upload's key when the client sent it (S3 does
+        not require it here).
 
         Raises ``InvalidPartOrder`` (not ascending), ``InvalidPart`` (unknown part or ETag
         mismatch), ``EntityTooSmall`` (a part other than the last below 5 MiB),

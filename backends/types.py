@@ -52,6 +52,60 @@ class ObjectMeta:
     user_metadata: Mapping[str, str] = field(default_factory=dict)
     """``x-amz-meta-*`` values, keys lower-cased without the prefix."""
     storage_class: str = "STANDARD"
+    # Server-side encryption at rest, set by the backend when it writes the object (what
+    # a client sends is an ``Encryption``); None everywhere means stored as sent.
+    server_side_encryption: str | None = None
+    """``AES256`` for SSE-S3 (keys the gateway manages); None otherwise."""
+    sse_customer_algorithm: str | None = None
+    """``AES256`` for SSE-C (the client's key); None otherwise."""
+    sse_customer_key_md5: str | None = None
+    """SSE-C: the base64 MD5 of the client's key, as S3 echoes it."""
+    sse_customer_key_hmac: str | None = None
+    """SSE-C: a keyed HMAC of the client's key (the key itself is never stored), so a later
+    request's key can be checked without touching the data. Never sent to clients."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerKey:
+    """An SSE-C key as one request presents it. Backends never store it."""
+
+    key: bytes = field(repr=False)
+    """The 32 raw key bytes (already checked against ``key_md5`` by the gateway)."""
+    key_md5: str
+    """The base64 MD5 of the key, as sent (and echoed)."""
+    algorithm: str = "AES256"
+
+
+@dataclass(frozen=True, slots=True)
+class Encryption:
+    """The server-side encryption facts of one request.
+
+    Writes (PutObject, CreateMultipartUpload, CopyObject): ``algorithm`` is the
+    ``x-amz-server-side-encryption`` asked for (``AES256``; None: the bucket's default
+    applies) and ``customer`` an SSE-C key to encrypt with. Reads (GetObject, HeadObject)
+    and parts (UploadPart, UploadPartCopy): ``customer`` is the key of an SSE-C object or
+    upload. Copies: ``copy_source_customer`` is the source's SSE-C key.
+    """
+
+    algorithm: str | None = None
+    customer: CustomerKey | None = None
+    copy_source_customer: CustomerKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BucketEncryption:
+    """A bucket's default encryption (Put/GetBucketEncryption): applied to writes that
+    ask for none."""
+
+    algorithm: str = "AES256"
+    """``AES256`` (SSE-S3), or ``aws:kms`` / ``aws:kms:dsse`` where a backend has keys."""
+    kms_key_id: str | None = None
+    bucket_key_enabled: bool = False
+
+
+def is_encrypted(meta: ObjectMeta) -> bool:
+    """Whether an object's bytes are encrypted at rest (SSE-S3 or SSE-C)."""
+    return meta.server_side_encryption is not None or meta.sse_customer_algorithm is not None
 
 
 @dataclass(frozen=True, slots=True)

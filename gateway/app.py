@@ -26,7 +26,13 @@ from gateway.transport import require_tls_middleware
 log = logging.getLogger("nfyio.app")
 
 
-def make_backend(config: Config) -> Backend:
+SSE_KEY_PURPOSE = "sse"
+"""The master key's subkey that wraps the data keys of encrypted objects."""
+
+
+def make_backend(config: Config, *, sse_key: bytes | None = None) -> Backend:
+    """The configured backend; ``sse_key`` (derived from the master key) lets the
+    filesystem backend encrypt at rest (the s3 backend leaves that to the upstream)."""
     if config.backend.type == "s3":
         from backends.s3 import S3Backend, UpstreamConfig
 
@@ -55,6 +61,7 @@ def make_backend(config: Config) -> Backend:
         fsync=config.storage.fsync,
         region=config.s3.region,
         min_part_size=config.s3.min_part_size,
+        sse_key=sse_key,
         io_threads=config.storage.io_threads,
     )
 
@@ -85,7 +92,9 @@ class Shared:
     async def acquire(self) -> tuple[Backend, IdentityStore]:
         if self.backend is None or self.identity is None:
             self.identity = await IdentityStore.from_config(self.config)
-            self.backend = make_backend(self.config)
+            self.backend = make_backend(
+                self.config, sse_key=self.identity.keyring.subkey(SSE_KEY_PURPOSE)
+            )
             await self.backend.start()
             self._flusher = asyncio.create_task(self.identity.run_flusher())
         self._users += 1

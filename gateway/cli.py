@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway import __version__, cli_keys, cli_oauth, logs
+from gateway import __version__, cli_keys, cli_oauth, datadir, logs
 from gateway.bootstrap import AdminCredentials, ensure_admin
 from gateway.config import Config, ConfigError, load_config
 
@@ -92,6 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     logs.configure(config.server.log_level)
+    datadir.prepare(config.data_dir)  # umask 077, the directory 0700, loose modes reported
     from gateway.transport import plaintext_warning
 
     warning = plaintext_warning(config)

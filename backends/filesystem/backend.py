@@ -17,13 +17,8 @@ from backends.base import Backend
 from backends.conditions import check_conditions
 from backends.errors import BackendError
 from backends.filesystem.commit import GroupCommitter
-from backends.filesystem.files import (
-    DEFAULT_IO_THREADS,
-    DataStore,
-    FileBody,
-    new_id,
-    open_for_read,
-)
+from backends.filesystem.encryption import KeySet
+from backends.filesystem.files import DEFAULT_IO_THREADS, META_DB, DataStore, new_id, open_for_read
 from backends.filesystem.listing import Cursor, list_page
 from backends.filesystem.metadb import (
     ListRow,
@@ -32,18 +27,40 @@ from backends.filesystem.metadb import (
     checksums_to_json,
     from_us,
     list_infos,
+    meta_from_json,
     meta_to_json,
     now_us,
     upsert_object,
 )
 from backends.filesystem.multipart import MultipartStore
-from backends.filesystem.objects import check_version, no_such_key, select_bytes
+from backends.filesystem.objects import (
+    check_version,
+    copy_data,
+    encryption_not_found,
+    no_such_key,
+    open_read,
+    select_bytes,
+    source_reader,
+)
+from backends.filesystem.sse import (
+    bucket_encryption,
+    default_algorithm,
+    ensure_bucket_column,
+    read_key,
+    request_customer,
+    set_bucket_encryption,
+    source_customer,
+    stored_plan,
+    write_plan,
+)
 from backends.types import (
+    BucketEncryption,
     BucketInfo,
     ByteRange,
     Conditions,
     CopySource,
     DeleteResult,
+    Encryption,
     ListPage,
     ObjectInfo,
     ObjectMeta,
@@ -71,8 +88,15 @@ class FilesystemBackend(Backend):
         region: str = "us-east-1",
         min_part_size: int = DEFAULT_MIN_PART_SIZE,
         io_threads: int = DEFAULT_IO_THREADS,
+        sse_key: bytes | None = None,
+        sse_previous_keys: Sequence[bytes] = (),
     ) -> None:
+        """``sse_key``: 32 bytes the data keys of encrypted objects are wrapped under (the
+        gateway derives it from its master key); without it, requests for server-side
+        encryption answer ``NotImplemented``. ``sse_previous_keys`` still open data
+        written under earlier keys (see docs/security.md, "Data at rest")."""
         self.data_dir = Path(data_dir)
+        self.keys = None if sse_key is None else KeySet(sse_key, sse_previous_keys)
         self.region = region
         self.files = DataStore(self.data_dir, fsync=fsync, io_threads=io_threads)
         self.min_part_size = min_part_size
@@ -84,15 +108,18 @@ class FilesystemBackend(Backend):
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        meta_dir = self.data_dir / "meta"
-        meta_dir.mkdir(parents=True, exist_ok=True)
-        self.files.create_dirs()
-        self._db = MetaDB(meta_dir / "meta.sqlite3")
-        self._mp = MultipartStore(self._db, self.files, min_part_size=self.min_part_size)
+        self.files.create_dirs()  # 0700 directories, the database file created 0600
+        meta_dir = self.files.meta_dir
+        self._db = MetaDB(meta_dir / META_DB)
+        with self._db.write() as conn:
+            ensure_bucket_column(conn)
+        self._mp = MultipartStore(
+            self._db, self.files, min_part_size=self.min_part_size, keys=self.keys
+        )
         self._committer = GroupCommitter(
             self._db.path, self.files.object_file, fsync=self.files.fsync
         )
-        fd = os.open(meta_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(meta_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._lock_fd = fd
         # Only a process that is alone on the data directory may judge files orphans: a
         # sibling worker's in-flight temp or freshly placed file has no row yet.
@@ -158,7 +185,10 @@ class FilesystemBackend(Backend):
                     "already own it.",
                     extra={"BucketName": bucket},
                 )
-            conn.execute("INSERT INTO buckets VALUES (?, ?, ?)", (bucket, created, region))
+            conn.execute(
+                "INSERT INTO buckets (name, created_at, region) VALUES (?, ?, ?)",
+                (bucket, created, region),
+            )
         return BucketInfo(bucket, from_us(created), region)
 
     async def head_bucket(self, bucket: str) -> BucketInfo:
@@ -190,6 +220,20 @@ class FilesystemBackend(Backend):
         self.db.require_bucket(bucket)
         return self.db.bucket_stats(bucket)
 
+    async def get_bucket_encryption(self, bucket: str) -> BucketEncryption:
+        config = bucket_encryption(self.db.conn, bucket)
+        if config is None:
+            raise encryption_not_found(bucket)
+        return config
+
+    async def put_bucket_encryption(self, bucket: str, config: BucketEncryption) -> None:
+        with self.db.write() as conn:
+            set_bucket_encryption(conn, bucket, config)
+
+    async def delete_bucket_encryption(self, bucket: str) -> None:
+        with self.db.write() as conn:
+            set_bucket_encryption(conn, bucket, None)
+
     # -- objects -------------------------------------------------------------------------
 
     async def put_object(
@@ -201,20 +245,29 @@ class FilesystemBackend(Backend):
         *,
         content_md5: bytes | None = None,
         size_hint: int | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
-        self.db.require_bucket(bucket)  # before the body is read; checked again at commit
+        # the bucket's existence (and default encryption) before the body is read; the
+        # bucket is checked again at commit
+        default = bucket_encryption(self.db.conn, bucket)
+        plan = write_plan(encryption, default_algorithm(default), self.keys)
+        meta = plan.apply(meta, self.keys)
         committer = self._committer
         if committer is None:
             raise BackendError("ServiceUnavailable", "backend not started")
         data_id = self.files.new_object_id()
         dest = self.files.object_file(data_id)
         received = await self.files.receive(
-            body, Path(dest), content_md5=content_md5, defer_sync=True
+            body,
+            Path(dest),
+            content_md5=content_md5,
+            defer_sync=True,
+            sealer=plan.sealer(self.keys),
         )
         row = ObjectRow(
             key=key.encode("utf-8"),
             size=received.size,
-            etag=received.etag,
+            etag=plan.etag(received.etag),
             last_modified=now_us(),
             meta=meta_to_json(meta),
             checksums=checksums_to_json(received.checksums),
@@ -261,9 +314,11 @@ class FilesystemBackend(Backend):
         *,
         conditions: Conditions | None = None,
         version_id: str | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
         check_version(version_id)
         info = self.find(bucket, key).to_info(bucket)
+        read_key(info.meta, request_customer(encryption), self.keys)
         if conditions is not None:
             check_conditions(info, conditions)
         return info
@@ -277,21 +332,20 @@ class FilesystemBackend(Backend):
         part_number: int | None = None,
         conditions: Conditions | None = None,
         version_id: str | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectRead:
         check_version(version_id)
         for _attempt in range(5):
             row = self.find(bucket, key)
             info = row.to_info(bucket)
+            customer_key = read_key(info.meta, request_customer(encryption), self.keys)
             if conditions is not None:
                 check_conditions(info, conditions)
             first, last, partial = select_bytes(row, byte_range, part_number)
-            path = self.files.object_path(row.data_id)
-            try:
-                fd = open_for_read(path)
-            except FileNotFoundError:
+            read = open_read(self.files, row, info, first, last, partial, self.keys, customer_key)
+            if read is None:
                 continue  # replaced or deleted since the row was read: look again
-            body = FileBody(fd, first, last - first + 1, self.files.io)
-            return ObjectRead(info, body, first, last, partial=partial, path=str(path))
+            return read
         raise BackendError("InternalError", "object data file is missing")
 
     async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
@@ -338,28 +392,26 @@ class FilesystemBackend(Backend):
         key: str,
         *,
         meta: ObjectMeta | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
         check_version(source.version_id)
-        self.db.require_bucket(bucket)
+        default = bucket_encryption(self.db.conn, bucket)
+        plan = write_plan(encryption, default_algorithm(default), self.keys)
         for _attempt in range(5):
             src = self.find(source.bucket, source.key)
+            src_meta = meta_from_json(src.meta)
+            src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
             data_id = new_id()
-            src_path = self.files.object_path(src.data_id)
-            dest = self.files.object_path(data_id)
-            try:
-                if self.files.fsync:
-                    await self.files.io.run(self.files.link_or_copy, src_path, dest)
-                else:
-                    self.files.link_or_copy(src_path, dest)
-            except FileNotFoundError:
+            etag = await copy_data(self.files, src, src_meta, src_key, plan, data_id, self.keys)
+            if etag is None:
                 continue  # the source was replaced meanwhile: read it again
             row = ObjectRow(
                 key=key.encode("utf-8"),
                 size=src.size,
-                etag=src.etag,
+                etag=etag,
                 last_modified=now_us(),
-                meta=src.meta if meta is None else meta_to_json(meta),
+                meta=meta_to_json(plan.apply(src_meta if meta is None else meta, self.keys)),
                 checksums=src.checksums,
                 parts=src.parts,
                 data_id=data_id,
@@ -405,8 +457,17 @@ class FilesystemBackend(Backend):
     # -- multipart (see multipart.py) ----------------------------------------------------
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        *,
+        checksum_algorithm: str | None = None,
+        encryption: Encryption | None = None,
     ) -> Upload:
+        default = bucket_encryption(self.db.conn, bucket)
+        plan = write_plan(encryption, default_algorithm(default), self.keys)
+        meta = plan.apply(meta, self.keys)
         return self.mp.create(bucket, key, meta, checksum_algorithm=checksum_algorithm)
 
     async def upload_part(
@@ -419,18 +480,35 @@ class FilesystemBackend(Backend):
         *,
         content_md5: bytes | None = None,
         size_hint: int | None = None,
+        encryption: Encryption | None = None,
     ) -> Part:
         return await self.mp.upload_part(
-            bucket, key, upload_id, part_number, body, content_md5=content_md5
+            bucket,
+            key,
+            upload_id,
+            part_number,
+            body,
+            content_md5=content_md5,
+            customer=request_customer(encryption),
         )
 
     async def upload_part_copy(
-        self, source: CopySource, bucket: str, key: str, upload_id: str, part_number: int
+        self,
+        source: CopySource,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        encryption: Encryption | None = None,
     ) -> Part:
         check_version(source.version_id)
-        self.mp.require_upload(bucket, key, upload_id)
+        upload = self.mp.require_upload(bucket, key, upload_id)
+        plan = stored_plan(meta_from_json(upload.meta), request_customer(encryption), self.keys)
         for _attempt in range(5):
             src = self.find(source.bucket, source.key)
+            src_meta = meta_from_json(src.meta)
+            src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
             first, last = 0, src.size - 1
             if source.byte_range is not None:
@@ -446,16 +524,24 @@ class FilesystemBackend(Backend):
             except FileNotFoundError:
                 continue
             try:
+                reader = source_reader(fd, src, src_meta, self.keys, src_key)
                 return await self.mp.store_part_copy(
-                    bucket, key, upload_id, part_number, fd, first, last - first + 1
+                    bucket, key, upload_id, part_number, reader, first, last - first + 1, plan
                 )
             finally:
                 os.close(fd)
         raise BackendError("InternalError", "copy source kept changing")
 
     async def complete_multipart_upload(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        *,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
+        # the parts are already encrypted as the upload says: no key needed to join them
         row, old = await self.mp.complete(bucket, key, upload_id, parts)
         if old is not None and old != row.data_id:
             self.files.unlink_object(old)

@@ -5,8 +5,12 @@ Layout under the data directory::
     tmp/<random>                       bodies being received (removed at start-up)
     objects/<id[0:2]>/<id[2:4]>/<id>   object bytes, immutable once placed
     parts/<upload id>/<id>             multipart parts until completion or abort
+    meta/                              the metadata database (``metadb.py``) and lock
 
-A key never becomes part of a path: every file is named by a random hex id.
+A key never becomes part of a path: every file is named by a random hex id. Directories
+are created 0700 and files 0600 whatever the process umask (modes set explicitly).
+Encrypted objects (``encryption.py``) are written through a ``Sealer`` and read through a
+``ReadAt`` that decrypts; the file operations here treat both alike.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar, TypeVarTuple
 
 from backends.errors import BackendError
+from backends.filesystem.encryption import SEGMENT, RawReader, ReadAt, Sealer
 from backends.types import PayloadStream
 
 BATCH = 256 * 1024
@@ -63,6 +68,11 @@ class IOPool:
             executor.shutdown(wait=False)
 
 
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+META_DB = "meta.sqlite3"
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -90,6 +100,7 @@ class DataStore:
         self.tmp_dir = root / "tmp"
         self.objects_dir = root / "objects"
         self.parts_dir = root / "parts"
+        self.meta_dir = root / "meta"
         self.fsync = fsync
         self._objects = str(self.objects_dir)
         self._made_dirs: set[Path] = set()
@@ -97,8 +108,18 @@ class DataStore:
         self._prefix_left = 0
 
     def create_dirs(self) -> None:
-        for d in (self.tmp_dir, self.objects_dir, self.parts_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        """The directories (0700) and an empty metadata database file (0600) if missing:
+        SQLite creates a database 0644 less the umask, and gives its ``-wal`` and ``-shm``
+        files the database's mode, so creating it first makes all three private."""
+        for d in (self.root, self.tmp_dir, self.objects_dir, self.parts_dir, self.meta_dir):
+            make_private_dir(d)
+        db = self.meta_dir / META_DB
+        if not db.exists():
+            with contextlib.suppress(FileExistsError):
+                os.close(_open_new(db))
+
+    def make_upload_dir(self, upload_id: str) -> None:
+        make_private_dir(self.upload_dir(upload_id))
 
     # -- paths ---------------------------------------------------------------------------
 
@@ -131,7 +152,7 @@ class DataStore:
 
     def _ensure_dir(self, d: Path) -> None:
         if d not in self._made_dirs:
-            d.mkdir(parents=True, exist_ok=True)
+            make_private_dir(d)
             self._made_dirs.add(d)
 
     # -- writing -------------------------------------------------------------------------
@@ -143,18 +164,20 @@ class DataStore:
         *,
         content_md5: bytes | None = None,
         defer_sync: bool = False,
+        sealer: Sealer | None = None,
     ) -> Received:
         """Stream ``body`` to a temp file, check the digest, then rename it to ``dest``.
 
         Small bodies cost at most one thread hop (none without fsync). On any failure
         the temp file is removed and the exception propagates. ``defer_sync=True`` leaves
         the fsync of the file and of ``dest``'s directory to the caller (the group commit
-        does both before committing the row), so a small body costs no thread hop.
+        does both before committing the row), so a small body costs no thread hop. With a
+        ``sealer`` the file holds the encrypted stream (the MD5 is the plaintext's).
         """
         md5 = hashlib.md5(usedforsecurity=False)
         tmp = self.tmp_dir / new_id()
         buf = bytearray()
-        fd: int | None = None
+        writer: _Writer | None = None
         size = 0
         try:
             async for chunk in body:
@@ -163,32 +186,31 @@ class DataStore:
                     data = bytes(buf)
                     buf.clear()
                     size += len(data)
-                    if fd is None:
-                        fd = _open_new(tmp)
-                    await self.io.run(_write_hashed, fd, md5, data)
+                    if writer is None:
+                        writer = _Writer.create(tmp, md5, sealer)
+                    await self.io.run(writer.write, data)
             tail = bytes(buf)
             size += len(tail)
-            if fd is None:
-                fd = _open_new(tmp)
+            if writer is None:
+                writer = _Writer.create(tmp, md5, sealer)
             sync = self.fsync and not defer_sync
-            finish = self._finisher(fd, md5, tail, content_md5, tmp, dest, sync)
-            fd = None  # the finisher closes it
+            finish = self._finisher(writer, tail, content_md5, tmp, dest, sync)
+            writer = None  # the finisher closes it
             if sync or len(tail) >= SYNC_READ_MAX:
                 await self.io.run(finish)
             else:
                 finish()
             return Received(path=dest, size=size, md5=md5.digest(), checksums=dict(body.checksums))
         except BaseException:
-            if fd is not None:
-                os.close(fd)
+            if writer is not None:
+                writer.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
 
     def _finisher(
         self,
-        fd: int,
-        md5: Any,
+        writer: _Writer,
         tail: bytes,
         content_md5: bytes | None,
         tmp: Path,
@@ -197,15 +219,16 @@ class DataStore:
     ) -> Callable[[], None]:
         def finish() -> None:
             try:
-                _write_hashed(fd, md5, tail)
-                if content_md5 is not None and md5.digest() != content_md5:
+                writer.write(tail)
+                writer.finish()
+                if content_md5 is not None and writer.md5.digest() != content_md5:
                     raise BackendError(
                         "BadDigest", "The Content-MD5 you specified did not match what we received."
                     )
                 if sync:
-                    os.fsync(fd)
+                    os.fsync(writer.fd)
             finally:
-                os.close(fd)
+                writer.close()
             self.place(tmp, dest, sync_dir=sync)
 
         return finish
@@ -241,7 +264,7 @@ class DataStore:
         except OSError:
             tmp = self.tmp_dir / new_id()
             try:
-                shutil.copyfile(src, tmp)
+                _copy_file(src, tmp)
                 if self.fsync:
                     _fsync_path(tmp)
                 os.rename(tmp, dest)
@@ -252,31 +275,58 @@ class DataStore:
         if self.fsync:
             _fsync_dir(dest.parent)
 
-    def copy_range(self, src_fd: int, first: int, length: int, dest: Path) -> bytes:
-        """Copy ``length`` bytes at ``first`` of an open file to ``dest``; return the MD5."""
-        md5 = hashlib.md5(usedforsecurity=False)
+    def copy_range(
+        self,
+        source: ReadAt | int,
+        first: int,
+        length: int,
+        dest: Path,
+        *,
+        sealer: Sealer | None = None,
+    ) -> bytes:
+        """Copy ``length`` plaintext bytes at ``first`` of ``source`` (a reader, or an open
+        unencrypted file) to ``dest``, sealed when ``sealer`` is given; return the MD5 of
+        the plaintext. Blocking."""
+        return self.transcode(source, [(first, length)], dest, lambda: sealer)[0]
+
+    def transcode(
+        self,
+        source: ReadAt | int,
+        spans: list[tuple[int, int]],
+        dest: Path,
+        sealer_for: Callable[[], Sealer | None],
+    ) -> list[bytes]:
+        """Write the plaintext ``spans`` (first, length) of ``source`` one after another
+        into ``dest``, each span its own encrypted stream when ``sealer_for`` gives a
+        sealer (a part of a multipart object stays a stream of its own); return the MD5
+        of each span's plaintext. Blocking; nothing is left behind on failure."""
+        reader = RawReader(source) if isinstance(source, int) else source
+        digests: list[bytes] = []
         tmp = self.tmp_dir / new_id()
-        out = _open_new(tmp)
+        fd = _open_new(tmp)
         try:
             try:
-                pos, remaining = first, length
-                while remaining > 0:
-                    data = os.pread(src_fd, min(COPY_CHUNK, remaining), pos)
-                    if not data:
-                        raise BackendError("InternalError", "data file shorter than recorded")
-                    _write_hashed(out, md5, data)
-                    pos += len(data)
-                    remaining -= len(data)
+                for first, length in spans:
+                    writer = _Writer(fd, hashlib.md5(usedforsecurity=False), sealer_for())
+                    pos, end = first, first + length
+                    while pos < end:
+                        data = reader.read(pos, min(COPY_CHUNK, end - pos))
+                        if not data:
+                            raise BackendError("InternalError", "data file shorter than recorded")
+                        writer.write(data)
+                        pos += len(data)
+                    writer.finish()
+                    digests.append(writer.md5.digest())
                 if self.fsync:
-                    os.fsync(out)
+                    os.fsync(fd)
             finally:
-                os.close(out)
+                os.close(fd)
             self.place(tmp, dest)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        return md5.digest()
+        return digests
 
     def concatenate(self, sources: list[Path], dest: Path) -> None:
         """Write the files ``sources`` one after another into ``dest`` (blocking)."""
@@ -311,7 +361,7 @@ class DataStore:
         """Remove temp files and every data/part file no row references. Blocking."""
         removed = 0
         for d in (self.tmp_dir, self.objects_dir, self.parts_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            make_private_dir(d)
         for entry in os.scandir(self.tmp_dir):
             _remove(entry.path)
             removed += 1
@@ -385,6 +435,54 @@ class FileBody:
         self._close()
 
 
+class ReaderBody:
+    """Streams ``length`` plaintext bytes from ``first`` through a ``ReadAt`` (an encrypted
+    object: each read decrypts only the segments it covers). Reads are aligned to
+    segments after the first; above ``SYNC_READ_MAX`` they run in a thread. ``fd`` (the
+    reader's file) is closed at the end, on ``aclose`` or when garbage collected."""
+
+    def __init__(self, fd: int, reader: ReadAt, first: int, length: int, io: IOPool) -> None:
+        self._io = io
+        self._fd: int | None = fd
+        self._reader = reader
+        self._pos = first
+        self._remaining = length
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._fd is None or self._remaining <= 0:
+            self._close()
+            raise StopAsyncIteration
+        n = min(READ_CHUNK - self._pos % SEGMENT, self._remaining)
+        try:
+            if n <= SYNC_READ_MAX:
+                data = self._reader.read(self._pos, n)
+            else:
+                data = await self._io.run(self._reader.read, self._pos, n)
+        except BaseException:
+            self._close()
+            raise
+        if not data:
+            self._close()
+            raise BackendError("InternalError", "data file shorter than recorded")
+        self._pos += len(data)
+        self._remaining -= len(data)
+        return data
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self._close()
+
+
 def open_for_read(path: Path) -> int:
     return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
 
@@ -392,9 +490,97 @@ def open_for_read(path: Path) -> int:
 # -- helpers ---------------------------------------------------------------------------------
 
 
+class _Writer:
+    """Plaintext in, file bytes out: hashes the plaintext (MD5) and writes it, or its
+    encrypted stream when there is a ``sealer`` (header first; a partial segment is held
+    back until more data or ``finish`` says whether it is the last). Blocking."""
+
+    __slots__ = ("_held", "_sealer", "fd", "md5")
+
+    def __init__(self, fd: int, md5: Any, sealer: Sealer | None) -> None:
+        self.fd = fd
+        self.md5 = md5
+        self._sealer = sealer
+        self._held = bytearray()
+        if sealer is not None:
+            _write_all(fd, sealer.header)
+
+    @classmethod
+    def create(cls, path: Path, md5: Any, sealer: Sealer | None) -> _Writer:
+        """A writer owning a new file at ``path`` (closed again if the header fails)."""
+        fd = _open_new(path)
+        try:
+            return cls(fd, md5, sealer)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def write(self, data: bytes) -> None:
+        self.md5.update(data)
+        sealer = self._sealer
+        if sealer is None:
+            _write_all(self.fd, data)
+            return
+        held = self._held
+        held += data
+        whole = (len(held) - 1) // SEGMENT * SEGMENT  # keep >= 1 byte for the final segment
+        if whole > 0:
+            view = memoryview(held)
+            try:
+                sealed = sealer.seal(view[:whole], final=False)
+            finally:
+                view.release()
+            del held[:whole]
+            _write_all(self.fd, sealed)
+
+    def finish(self) -> None:
+        if self._sealer is not None:
+            _write_all(self.fd, self._sealer.seal(bytes(self._held), final=True))
+            self._held.clear()
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def make_private_dir(path: Path) -> None:
+    """``mkdir -p`` creating each missing directory 0700 (chmod too: mkdir's mode is
+    reduced by the umask)."""
+    missing: list[Path] = []
+    current = path
+    while not current.is_dir():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, DIR_MODE)
+        except FileExistsError:
+            continue  # a sibling worker (or another request) made it meanwhile
+        os.chmod(directory, DIR_MODE)
+
+
 def _open_new(path: Path) -> int:
+    """A new file, 0600 whatever the umask (the mode given to open is reduced by it)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    return os.open(path, flags, 0o644)
+    fd = os.open(path, flags, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _copy_file(src: Path, dest: Path) -> None:
+    """A byte copy into a new 0600 file (``shutil.copyfile`` would honour the umask)."""
+    out = _open_new(dest)
+    try:
+        with open(src, "rb") as f:
+            while data := f.read(COPY_CHUNK):
+                _write_all(out, data)
+    finally:
+        os.close(out)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -402,11 +588,6 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def _write_hashed(fd: int, md5: Any, data: bytes) -> None:
-    md5.update(data)
-    _write_all(fd, data)
 
 
 def _fsync_path(path: Path) -> None:

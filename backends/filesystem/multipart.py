@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backends.errors import BackendError
+from backends.filesystem.encryption import KeySet, ReadAt
 from backends.filesystem.files import DataStore, new_id
 from backends.filesystem.listing import Cursor, common_prefix, list_page, start_after
 from backends.filesystem.metadb import (
@@ -37,7 +39,16 @@ from backends.filesystem.metadb import (
     now_us,
     upsert_object,
 )
-from backends.types import ObjectMeta, Part, PartsPage, PayloadStream, Upload, UploadsPage
+from backends.filesystem.sse import PLAIN, Plan, stored_plan
+from backends.types import (
+    CustomerKey,
+    ObjectMeta,
+    Part,
+    PartsPage,
+    PayloadStream,
+    Upload,
+    UploadsPage,
+)
 
 UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, meta, checksum_algorithm"
 PART_COLUMNS = "part_number, etag, size, last_modified, checksums, data_id"
@@ -132,17 +143,20 @@ def composite_checksum(algorithm: str, values: Sequence[str]) -> str | None:
 class MultipartStore:
     """Multipart operations over the backend's database and data store."""
 
-    def __init__(self, db: MetaDB, files: DataStore, *, min_part_size: int) -> None:
+    def __init__(
+        self, db: MetaDB, files: DataStore, *, min_part_size: int, keys: KeySet | None = None
+    ) -> None:
         self.db = db
         self.files = files
         self.min_part_size = min_part_size
+        self.keys = keys
 
     def create(
         self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None
     ) -> Upload:
         upload_id = f"{time.time_ns():016x}{secrets.token_hex(8)}"
         initiated = now_us()
-        self.files.upload_dir(upload_id).mkdir(parents=True, exist_ok=True)
+        self.files.make_upload_dir(upload_id)
         try:
             with self.db.write() as conn:
                 self.db.require_bucket(bucket)
@@ -194,17 +208,22 @@ class MultipartStore:
         body: PayloadStream,
         *,
         content_md5: bytes | None,
+        customer: CustomerKey | None = None,
     ) -> Part:
-        self.require_upload(bucket, key, upload_id)
+        upload = self.require_upload(bucket, key, upload_id)
+        # every part is encrypted as the upload was created to be (SSE-C: same key)
+        plan = stored_plan(meta_from_json(upload.meta), customer, self.keys)
         data_id = new_id()
         dest = self.files.part_path(upload_id, data_id)
         try:
-            received = await self.files.receive(body, dest, content_md5=content_md5)
+            received = await self.files.receive(
+                body, dest, content_md5=content_md5, sealer=plan.sealer(self.keys)
+            )
         except FileNotFoundError:
             raise no_such_upload(upload_id) from None  # aborted while receiving
         row = PartRow(
             part_number,
-            received.etag,
+            plan.etag(received.etag),
             received.size,
             now_us(),
             checksums_to_json(received.checksums),
@@ -214,15 +233,28 @@ class MultipartStore:
         return row.to_part()
 
     async def store_part_copy(
-        self, bucket: str, key: str, upload_id: str, part_number: int, fd: int, first: int, n: int
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        source: ReadAt | int,
+        first: int,
+        n: int,
+        plan: Plan = PLAIN,
     ) -> Part:
+        """UploadPartCopy's part: ``n`` plaintext bytes of ``source`` from ``first``, stored
+        as the upload's ``plan`` says."""
         data_id = new_id()
         dest = self.files.part_path(upload_id, data_id)
+        sealer = plan.sealer(self.keys)
         try:
-            md5 = await self.files.io.run(self.files.copy_range, fd, first, n, dest)
+            md5 = await self.files.io.run(
+                functools.partial(self.files.copy_range, sealer=sealer), source, first, n, dest
+            )
         except FileNotFoundError:
             raise no_such_upload(upload_id) from None
-        row = PartRow(part_number, md5.hex(), n, now_us(), "{}", data_id)
+        row = PartRow(part_number, plan.etag(md5.hex()), n, now_us(), "{}", data_id)
         self._commit_part(upload_id, row)
         return row.to_part()
 

@@ -1,13 +1,19 @@
-"""Object-level rules shared by the filesystem backend's reads: version ids, byte selection."""
+"""Object-level rules shared by the filesystem backend: version ids, byte selection,
+opening a data file for reading and copying one (plain or encrypted)."""
 
 from __future__ import annotations
 
 import json
+import os
 
 from backends.errors import BackendError
+from backends.filesystem.encryption import KeySet, PlainReader, ReadAt
+from backends.filesystem.files import DataStore, FileBody, ReaderBody, open_for_read
 from backends.filesystem.metadb import ObjectRow
+from backends.filesystem.multipart import multipart_etag
+from backends.filesystem.sse import Plan, object_reader, part_sizes
 from backends.ranges import resolve_range
-from backends.types import ByteRange
+from backends.types import ByteRange, ObjectInfo, ObjectMeta, ObjectRead, is_encrypted
 
 
 def check_version(version_id: str | None) -> None:
@@ -49,3 +55,102 @@ def select_bytes(
         return 0, row.size - 1, False
     first, last = resolve_range(byte_range, row.size)
     return first, last, True
+
+
+def encryption_not_found(bucket: str) -> BackendError:
+    return BackendError(
+        "ServerSideEncryptionConfigurationNotFoundError",
+        "The server side encryption configuration was not found",
+        extra={"BucketName": bucket},
+    )
+
+
+def source_reader(
+    fd: int, row: ObjectRow, meta: ObjectMeta, keys: KeySet | None, customer_key: bytes | None
+) -> ReadAt:
+    """Plaintext access to a row's open data file (decrypting an encrypted one)."""
+    return object_reader(fd, meta, part_sizes(row.size, row.parts), keys, customer_key)
+
+
+def open_read(
+    files: DataStore,
+    row: ObjectRow,
+    info: ObjectInfo,
+    first: int,
+    last: int,
+    partial: bool,
+    keys: KeySet | None,
+    customer_key: bytes | None,
+) -> ObjectRead | None:
+    """The body of bytes ``first..last`` of a row's data file; None when the file is gone
+    (replaced or deleted since the row was read: the caller reads the row again).
+
+    An encrypted object is read through a ``PlainReader`` that decrypts only the segments
+    the range covers; the stream holding ``first`` is opened before returning, so a key
+    that does not fit fails the request before its status line is sent.
+    """
+    path = files.object_path(row.data_id)
+    try:
+        fd = open_for_read(path)
+    except FileNotFoundError:
+        return None
+    length = last - first + 1
+    if not is_encrypted(info.meta):
+        return ObjectRead(
+            info, FileBody(fd, first, length, files.io), first, last, partial, str(path)
+        )
+    try:
+        reader = source_reader(fd, row, info.meta, keys, customer_key)
+        if length > 0 and isinstance(reader, PlainReader):
+            reader.prepare(first)
+    except BaseException:
+        os.close(fd)
+        raise
+    return ObjectRead(info, ReaderBody(fd, reader, first, length, files.io), first, last, partial)
+
+
+async def copy_data(
+    files: DataStore,
+    src: ObjectRow,
+    src_meta: ObjectMeta,
+    src_key: bytes | None,
+    plan: Plan,
+    data_id: str,
+    keys: KeySet | None,
+) -> str | None:
+    """Make data file ``data_id`` hold the source's plaintext stored as ``plan`` says and
+    return the copy's ETag; None when the source file is gone (read the row again).
+
+    Stored alike (both plain, both SSE-S3, or SSE-C under the same key): a hard link, the
+    ETag kept. Otherwise the plaintext is re-encrypted (or decrypted) into a new file,
+    one stream per part, and the ETag recomputed from it (random for SSE-C).
+    """
+    src_path, dest = files.object_path(src.data_id), files.object_path(data_id)
+    if plan.stores_like(src_meta, keys):
+        try:
+            if files.fsync:
+                await files.io.run(files.link_or_copy, src_path, dest)
+            else:
+                files.link_or_copy(src_path, dest)
+        except FileNotFoundError:
+            return None
+        return src.etag
+    try:
+        fd = open_for_read(src_path)
+    except FileNotFoundError:
+        return None
+    try:
+        reader = source_reader(fd, src, src_meta, keys, src_key)
+        spans: list[tuple[int, int]] = []
+        offset = 0
+        for size in part_sizes(src.size, src.parts):
+            spans.append((offset, size))
+            offset += size
+        digests = await files.io.run(
+            files.transcode, reader, spans, dest, lambda: plan.sealer(keys)
+        )
+    finally:
+        os.close(fd)
+    if src.parts is None:
+        return plan.etag(digests[0].hex())
+    return plan.etag(multipart_etag([digest.hex() for digest in digests]))

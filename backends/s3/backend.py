@@ -11,11 +11,12 @@ from backends.s3.buckets import BucketsMixin
 from backends.s3.copy import CopyMixin
 from backends.s3.multipart import MultipartMixin
 from backends.s3.objects import ObjectsMixin
+from backends.s3.sse import SseMixin
 
 __all__ = ["S3Backend"]
 
 
-class S3Backend(BucketsMixin, ObjectsMixin, MultipartMixin, CopyMixin):
+class S3Backend(BucketsMixin, ObjectsMixin, MultipartMixin, CopyMixin, SseMixin):
     """Every ``Backend`` method as calls to an upstream S3-compatible store."""
 
     name = "s3"

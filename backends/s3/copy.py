@@ -16,7 +16,14 @@ from backends.errors import BackendError
 from backends.s3.client import UpstreamClient
 from backends.s3.meta import expires_header, meta_params
 from backends.s3.params import condition_params, not_modified, quote_etag, version_params
-from backends.types import Conditions, CopySource, ObjectInfo, ObjectMeta
+from backends.s3.sse import (
+    copy_source_sse_params,
+    customer_only,
+    require_encrypted,
+    source_only,
+    sse_params,
+)
+from backends.types import Conditions, CopySource, Encryption, ObjectInfo, ObjectMeta
 
 __all__ = ["CopyMixin"]
 
@@ -29,17 +36,20 @@ class CopyMixin(UpstreamClient):
         key: str,
         *,
         meta: ObjectMeta | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
             "CopySource": self._copy_source(source),
             **condition_params(source.conditions, copy_source=True),
+            **sse_params(encryption),
+            **copy_source_sse_params(encryption),
         }
         if meta is not None or source.conditions != Conditions():
             # Conditions: a HEAD, then the pinned copy. REPLACE also needs the source's
             # checksums: they describe the bytes, not the metadata, so they are carried over.
-            src = await self._head_copy_source(source)
+            src = await self._head_copy_source(source, source_only(encryption))
             params["CopySourceIfMatch"] = quote_etag(src.etag)
             for name in (
                 "CopySourceIfNoneMatch",
@@ -52,8 +62,11 @@ class CopyMixin(UpstreamClient):
         else:
             params["MetadataDirective"] = "REPLACE"
             params.update(meta_params(meta, src.checksums))
-        await self._copy_call("copy_object", bucket, headers=expires_header(meta), **params)
-        return await self.head_object(bucket, key)
+        response = await self._copy_call(
+            "copy_object", bucket, headers=expires_header(meta), **params
+        )
+        await require_encrypted(self._call, self._up(bucket), key, encryption, response)
+        return await self.head_object(bucket, key, encryption=customer_only(encryption))
 
     def _copy_source(self, source: CopySource) -> dict[str, str]:
         return {
@@ -62,13 +75,16 @@ class CopyMixin(UpstreamClient):
             **version_params(source.version_id),
         }
 
-    async def _head_copy_source(self, source: CopySource) -> ObjectInfo:
+    async def _head_copy_source(
+        self, source: CopySource, encryption: Encryption | None = None
+    ) -> ObjectInfo:
         with _source_preconditions():
             return await self.head_object(
                 source.bucket,
                 source.key,
                 conditions=source.conditions,
                 version_id=source.version_id,
+                encryption=encryption,
             )
 
     async def _copy_call(

@@ -26,7 +26,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from backends.errors import BackendError
 
-__all__ = ["error_code", "from_answer", "translate", "translate_error"]
+__all__ = ["GATEWAY_REFUSED", "error_code", "from_answer", "translate", "translate_error"]
+
+GATEWAY_REFUSED = "the upstream store refused the gateway"
 
 _PASS_THROUGH = frozenset(
     {
@@ -57,6 +59,7 @@ _PASS_THROUGH = frozenset(
         "NotImplemented",
         "SlowDown",
         "ServiceUnavailable",
+        "ServerSideEncryptionConfigurationNotFoundError",
     }
 )
 _RENAMED = {
@@ -111,7 +114,7 @@ def from_answer(
     if code == "404" or (status == 404 and code in ("", "NotFound")):
         return BackendError(not_found, message)
     if code in _CREDENTIAL_CODES or (not code and status in (401, 403)):
-        return BackendError("InternalError", "the upstream store refused the gateway")
+        return BackendError("InternalError", GATEWAY_REFUSED)
     if status >= 500 or code in ("InternalError", "RequestTimeout"):
         return BackendError("ServiceUnavailable", "the upstream store failed")
     if 400 <= status < 500:

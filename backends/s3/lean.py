@@ -53,6 +53,11 @@ _HEADER_PARAMS = {
     "ContentLanguage": "content-language",
     "CacheControl": "cache-control",
     "StorageClass": "x-amz-storage-class",
+    # server-side encryption (backends/s3/sse.py): signed like every x-amz-* header
+    "ServerSideEncryption": "x-amz-server-side-encryption",
+    "SSECustomerAlgorithm": "x-amz-server-side-encryption-customer-algorithm",
+    "SSECustomerKey": "x-amz-server-side-encryption-customer-key",
+    "SSECustomerKeyMD5": "x-amz-server-side-encryption-customer-key-md5",
 }
 # botocore parameter -> query parameter.
 _QUERY_PARAMS = {

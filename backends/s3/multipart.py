@@ -11,9 +11,19 @@ from backends.errors import BackendError
 from backends.s3.copy import CopyMixin
 from backends.s3.meta import expires_header, meta_params, utc
 from backends.s3.params import etag_of, quote_etag
+from backends.s3.sse import (
+    copy_source_sse_params,
+    customer_only,
+    not_applied,
+    source_only,
+    sse_params,
+    unapplied,
+    with_sse,
+)
 from backends.s3.streams import send_spooled, send_streamed
 from backends.types import (
     CopySource,
+    Encryption,
     ObjectInfo,
     ObjectMeta,
     Part,
@@ -33,7 +43,13 @@ class MultipartMixin(CopyMixin):
     """UploadPartCopy shares the copy source handling of ``CopyMixin``."""
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        *,
+        checksum_algorithm: str | None = None,
+        encryption: Encryption | None = None,
     ) -> Upload:
         # The checksum algorithm is not forwarded: upstream would then demand per-part
         # checksums that only a client-side SDK computes (see docs/upstream-backend.md).
@@ -44,13 +60,23 @@ class MultipartMixin(CopyMixin):
             Bucket=self._up(bucket),
             Key=key,
             **meta_params(meta, {}),
+            **sse_params(encryption),
         )
+        what = unapplied(encryption, response)
+        if what is not None:
+            await self._call(
+                "abort_multipart_upload",
+                Bucket=self._up(bucket),
+                Key=key,
+                UploadId=str(response["UploadId"]),
+            )
+            raise not_applied(what)
         return Upload(
             bucket=bucket,
             key=key,
             upload_id=str(response["UploadId"]),
             initiated=datetime.now(UTC),
-            meta=meta,
+            meta=with_sse(meta, response),
             checksum_algorithm=checksum_algorithm,
         )
 
@@ -64,12 +90,14 @@ class MultipartMixin(CopyMixin):
         *,
         content_md5: bytes | None = None,
         size_hint: int | None = None,
+        encryption: Encryption | None = None,
     ) -> Part:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
             "UploadId": upload_id,
             "PartNumber": part_number,
+            **sse_params(customer_only(encryption)),
         }
         if size_hint is None:
             response, size = await send_spooled(
@@ -101,7 +129,14 @@ class MultipartMixin(CopyMixin):
         )
 
     async def upload_part_copy(
-        self, source: CopySource, bucket: str, key: str, upload_id: str, part_number: int
+        self,
+        source: CopySource,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        encryption: Encryption | None = None,
     ) -> Part:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
@@ -109,11 +144,13 @@ class MultipartMixin(CopyMixin):
             "UploadId": upload_id,
             "PartNumber": part_number,
             "CopySource": self._copy_source(source),
+            **sse_params(customer_only(encryption)),
+            **copy_source_sse_params(encryption),
         }
         # Conditions checked by a HEAD, then the copy pinned to that ETag (as in
         # ``copy_object``). The HEAD also gives the part size, and checks the range: some
         # stores (moto) copy a range beyond the source as an empty part.
-        src = await self._head_copy_source(source)
+        src = await self._head_copy_source(source, source_only(encryption))
         size = src.size
         params["CopySourceIfMatch"] = quote_etag(src.etag)
         if source.byte_range is not None:
@@ -136,13 +173,19 @@ class MultipartMixin(CopyMixin):
         )
 
     async def complete_multipart_upload(
-        self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[tuple[int, str]],
+        *,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
         numbers = [n for n, _ in parts]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
             raise BackendError("InvalidPartOrder", "The list of parts was not in ascending order")
         try:
-            await self._call(
+            response = await self._call(
                 "complete_multipart_upload",
                 not_found="NoSuchUpload",
                 Bucket=self._up(bucket),
@@ -151,13 +194,29 @@ class MultipartMixin(CopyMixin):
                 MultipartUpload={
                     "Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]
                 },
+                **sse_params(customer_only(encryption)),
             )
         except BackendError as exc:
             if exc.code == "EntityTooSmall":
                 # S3 names a missing or mismatched part first; SeaweedFS checks sizes first.
                 await self._check_parts_exist(bucket, key, upload_id, parts)
             raise
-        return await self.head_object(bucket, key)
+        try:
+            return await self.head_object(bucket, key, encryption=customer_only(encryption))
+        except BackendError as exc:
+            if exc.code != "InvalidRequest" or response.get("SSECustomerAlgorithm") is None:
+                raise
+            # an SSE-C object completed without its key cannot be read back: answer with
+            # what the completion reported (the size is not part of that answer)
+            return ObjectInfo(
+                bucket=bucket,
+                key=key,
+                size=0,
+                etag=etag_of(response.get("ETag")),
+                last_modified=datetime.now(UTC).replace(microsecond=0),
+                meta=with_sse(ObjectMeta(), response),
+                version_id=response.get("VersionId"),
+            )
 
     async def _check_parts_exist(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]

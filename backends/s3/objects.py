@@ -24,11 +24,20 @@ from backends.s3.params import (
     range_header,
     version_params,
 )
+from backends.s3.sse import (
+    customer_only,
+    key_refused,
+    require_encrypted,
+    self_copy_sse_params,
+    sse_params,
+    with_sse,
+)
 from backends.s3.streams import DownloadBody, send_spooled, send_streamed
 from backends.types import (
     ByteRange,
     Conditions,
     DeleteResult,
+    Encryption,
     ListPage,
     ObjectInfo,
     ObjectMeta,
@@ -59,8 +68,10 @@ class ObjectsMixin(UpstreamClient):
         *,
         content_md5: bytes | None = None,
         size_hint: int | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
+        params.update(sse_params(encryption))
         if size_hint is None or size_hint <= self.config.spool_threshold:
             # Small or unknown-length: receive fully first (bounded memory), then one
             # PutObject that carries length, Content-MD5 and the verified checksums.
@@ -76,6 +87,7 @@ class ObjectsMixin(UpstreamClient):
             )
             checksums = dict(body.checksums)
             await self._check_stored(bucket, key, response, size)
+            await require_encrypted(self._call, self._up(bucket), key, encryption, response)
         else:
             size = size_hint
             response = await send_streamed(
@@ -89,12 +101,13 @@ class ObjectsMixin(UpstreamClient):
                 meta=meta,
             )
             await self._check_stored(bucket, key, response, size)
+            await require_encrypted(self._call, self._up(bucket), key, encryption, response)
             checksums = dict(body.checksums)
             if checksums and size > self.config.checksum_copy_max:
                 checksums = {}  # not stored: report only what HEAD will show
             if checksums:
                 await self._attach_checksums(
-                    bucket, key, etag_of(response.get("ETag")), meta, checksums
+                    bucket, key, etag_of(response.get("ETag")), meta, checksums, encryption
                 )
         return ObjectInfo(
             bucket=bucket,
@@ -102,7 +115,7 @@ class ObjectsMixin(UpstreamClient):
             size=size,
             etag=etag_of(response.get("ETag")),
             last_modified=datetime.now(UTC).replace(microsecond=0),
-            meta=meta,
+            meta=with_sse(meta, response),
             checksums=checksums,
             version_id=response.get("VersionId"),
         )
@@ -125,7 +138,13 @@ class ObjectsMixin(UpstreamClient):
         raise BackendError("InternalError", "the upstream store did not keep the body")
 
     async def _attach_checksums(
-        self, bucket: str, key: str, etag: str, meta: ObjectMeta, checksums: Mapping[str, str]
+        self,
+        bucket: str,
+        key: str,
+        etag: str,
+        meta: ObjectMeta,
+        checksums: Mapping[str, str],
+        encryption: Encryption | None = None,
     ) -> None:
         """Checksums of a streamed body are known only after it was sent: store them with a
         server-side self-copy that replaces the metadata (only if the object is unchanged)."""
@@ -140,6 +159,8 @@ class ObjectsMixin(UpstreamClient):
                 CopySourceIfMatch=quote_etag(etag),
                 MetadataDirective="REPLACE",
                 **meta_params(meta, checksums),
+                # the self-copy keeps the encryption asked for (and opens an SSE-C source)
+                **self_copy_sse_params(encryption),
             )
         except BackendError as exc:
             log.warning(
@@ -150,6 +171,7 @@ class ObjectsMixin(UpstreamClient):
 
     def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
         meta, checksums = meta_from_response(response)
+        meta = with_sse(meta, response)
         etag = etag_of(response.get("ETag"))
         return ObjectInfo(
             bucket=bucket,
@@ -170,16 +192,19 @@ class ObjectsMixin(UpstreamClient):
         *,
         conditions: Conditions | None = None,
         version_id: str | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
             **version_params(version_id),
+            **sse_params(customer_only(encryption)),
         }
         try:
             response = await self._call("head_object", **params, **condition_params(conditions))
         except BackendError as exc:
             exc = await self._describe_not_modified(bucket, key, version_id, exc)
+            exc = key_refused(exc, encryption)
             raise await self._missing_key_or_bucket(bucket, exc) from None
         info = self._info(bucket, key, response, int(response.get("ContentLength", 0)))
         if none_match_any(conditions):
@@ -195,26 +220,33 @@ class ObjectsMixin(UpstreamClient):
         part_number: int | None = None,
         conditions: Conditions | None = None,
         version_id: str | None = None,
+        encryption: Encryption | None = None,
     ) -> ObjectRead:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
             **version_params(version_id),
+            **sse_params(customer_only(encryption)),
         }
         if part_number is not None:
             params["PartNumber"] = part_number
         if byte_range is not None:
             if byte_range.suffix == 0:
                 # "bytes=-0" is unsatisfiable whatever the size; S3 stores differ on it.
-                info = await self.head_object(bucket, key, conditions=conditions)
+                info = await self.head_object(
+                    bucket, key, conditions=conditions, encryption=encryption
+                )
                 resolve_range(byte_range, info.size)
             params["Range"] = range_header(byte_range)
         try:
             response = await self._call("get_object", **params, **condition_params(conditions))
         except BackendError as exc:
             if exc.code == "InvalidRange" and "ActualObjectSize" not in exc.extra:
-                info = await self.head_object(bucket, key, version_id=version_id)
+                info = await self.head_object(
+                    bucket, key, version_id=version_id, encryption=encryption
+                )
                 exc.extra["ActualObjectSize"] = str(info.size)
+            exc = key_refused(exc, encryption)
             raise await self._describe_not_modified(bucket, key, version_id, exc) from None
         if none_match_any(conditions):
             response["Body"].close()

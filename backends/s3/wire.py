@@ -35,6 +35,9 @@ _STRING_HEADERS = (
     ("x-amz-storage-class", "StorageClass"),
     ("x-amz-version-id", "VersionId"),
     ("content-range", "ContentRange"),
+    ("x-amz-server-side-encryption", "ServerSideEncryption"),
+    ("x-amz-server-side-encryption-customer-algorithm", "SSECustomerAlgorithm"),
+    ("x-amz-server-side-encryption-customer-key-md5", "SSECustomerKeyMD5"),
 )
 
 

@@ -52,8 +52,8 @@ GRANT_HEADERS: dict[str, Permission] = {
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _XSI_TYPE = f"{{{XSI}}}type"
-_CANONICAL_ID = re.compile(r"^[0-9a-fA-F]{64}$")
-_ITEM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^",\s]+))\s*(?:,|$)')
+_CANONICAL_ID = re.compile(r"[0-9a-fA-F]{64}")
+_ITEM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^",\s]+))\s*(?:,|\Z)')
 _GROUPS = {group.value: group for group in Group}
 
 
@@ -62,7 +62,7 @@ def _malformed(message: str = "The XML you provided was not well-formed.") -> Au
 
 
 def _canonical(grantee_id: str, display_name: str = "") -> CanonicalUser:
-    if not _CANONICAL_ID.match(grantee_id):
+    if not _CANONICAL_ID.fullmatch(grantee_id):
         raise AuthzError("InvalidArgument", "Invalid id")
     return CanonicalUser(grantee_id.lower(), display_name)
 
@@ -203,17 +203,17 @@ def acl_from_request(
 
 def _write_grantee(doc: XmlWriter, grantee: Grantee) -> None:
     if isinstance(grantee, CanonicalUser):
-        doc.raw(f'<Grantee xmlns:xsi="{XSI}" xsi:type="CanonicalUser">')
+        doc.open("Grantee", attrs={"xmlns:xsi": XSI, "xsi:type": "CanonicalUser"})
         doc.el("ID", grantee.id)
         if grantee.display_name:
             doc.el("DisplayName", grantee.display_name)
     elif isinstance(grantee, Group):
-        doc.raw(f'<Grantee xmlns:xsi="{XSI}" xsi:type="Group">')
+        doc.open("Grantee", attrs={"xmlns:xsi": XSI, "xsi:type": "Group"})
         doc.el("URI", grantee.value)
     else:
-        doc.raw(f'<Grantee xmlns:xsi="{XSI}" xsi:type="AmazonCustomerByEmail">')
+        doc.open("Grantee", attrs={"xmlns:xsi": XSI, "xsi:type": "AmazonCustomerByEmail"})
         doc.el("EmailAddress", grantee.email)
-    doc.raw("</Grantee>")
+    doc.close("Grantee")
 
 
 def render_acl_xml(acl: AccessControlList) -> bytes:

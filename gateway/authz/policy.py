@@ -174,7 +174,7 @@ def _string_list(value: object, error: str) -> list[str]:
     return [str(item) for item in items]
 
 
-_ACTION_SHAPE = re.compile(r"^[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]+$")
+_ACTION_SHAPE = re.compile(r"[A-Za-z0-9*?-]+:[A-Za-z0-9*?-]+")
 
 
 class _StatementParser:
@@ -220,7 +220,7 @@ class _StatementParser:
         )
 
     def _action(self, pattern: str) -> frozenset[str]:
-        if pattern != "*" and not _ACTION_SHAPE.match(pattern):
+        if pattern != "*" and not _ACTION_SHAPE.fullmatch(pattern):
             raise malformed_policy("Policy has invalid action")
         glob = parse_glob(pattern, ignore_case=True)
         matched = frozenset(name for name in ACTIONS if glob.matches(name))

@@ -21,10 +21,10 @@ from gateway.authz.errors import malformed_policy
 
 __all__ = ["PrincipalSet", "parse_principal"]
 
-_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_ROOT = re.compile(r"^arn:aws:iam::([^:]+):root$")
-_USER = re.compile(r"^arn:aws:iam::([^:]+):user/(.+)$")
-_CANONICAL = re.compile(r"^[0-9a-fA-F]{64}$")
+_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_ROOT = re.compile(r"arn:aws:iam::([^:]+):root")
+_USER = re.compile(r"arn:aws:iam::([^:]+):user/(.+)")
+_CANONICAL = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +70,13 @@ def _aws(value: str, accounts: set[str], users: set[tuple[str, str]]) -> bool:
     """Add one ``AWS`` entry; returns True for ``*``."""
     if value == "*":
         return True
-    root = _ROOT.match(value)
-    user = _USER.match(value)
-    if root is not None and _ACCOUNT.match(root.group(1)):
+    root = _ROOT.fullmatch(value)
+    user = _USER.fullmatch(value)
+    if root is not None and _ACCOUNT.fullmatch(root.group(1)):
         accounts.add(root.group(1))
-    elif user is not None and _ACCOUNT.match(user.group(1)) and "*" not in user.group(2):
+    elif user is not None and _ACCOUNT.fullmatch(user.group(1)) and "*" not in user.group(2):
         users.add((user.group(1), user.group(2)))
-    elif _ACCOUNT.match(value):
+    elif _ACCOUNT.fullmatch(value):
         accounts.add(value)
     else:
         raise malformed_policy("Invalid principal in policy")
@@ -105,7 +105,7 @@ def parse_principal(element: object) -> PrincipalSet:
                 everyone |= _aws(entry, accounts, users)
         elif kind == "CanonicalUser":
             for entry in _entries(value):
-                if not _CANONICAL.match(entry):
+                if not _CANONICAL.fullmatch(entry):
                     raise malformed_policy("Invalid principal in policy")
                 canonical.add(entry.lower())
         else:  # Service, Federated: no such callers exist in the gateway

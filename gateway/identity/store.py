@@ -165,7 +165,7 @@ class IdentityStore:
             raise MasterKeyError(
                 "a PostgreSQL state store needs NFYIO_MASTER_KEY or NFYIO_MASTER_KEY_FILE"
             )
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private (docs/security.md)
         key_file = Path(auth.master_key_file) if auth.master_key_file else None
         master = load_or_create_master_key(data_dir, auth.master_key, key_file=key_file)
         pool = PoolOptions(

@@ -20,8 +20,10 @@ __all__ = [
 ]
 
 MAX_KEY_BYTES = 1024
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+# Full matches only: with ``match`` and ``$``, "name\n" would pass ("$" also matches
+# before a trailing newline) and become a second bucket beside "name".
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,9 @@ def parse_address(request_target: str, host: str | None, domain: str | None) -> 
 
 def valid_bucket_name(name: str) -> bool:
     """S3's rules for new buckets: 3-63 chars, lower-case DNS labels, not an IP address."""
-    if not _BUCKET_NAME.match(name):
+    if not _BUCKET_NAME.fullmatch(name):
         return False
-    if ".." in name or ".-" in name or "-." in name or _IP_ADDRESS.match(name):
+    if ".." in name or ".-" in name or "-." in name or _IP_ADDRESS.fullmatch(name):
         return False
     return not name.startswith(("xn--", "sthree-")) and not name.endswith(("-s3alias", "--ol-s3"))
 

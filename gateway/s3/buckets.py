@@ -3,12 +3,14 @@ versioning status."""
 
 from __future__ import annotations
 
+import re
+
 from gateway.s3.acl import check_canned_acl
 from gateway.s3.addressing import check_bucket_name
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.owner import write_owner
-from gateway.s3.xml import XmlWriter, child_text, local, parse_xml
+from gateway.s3.xml import XmlWriter, children, local, parse_xml
 
 __all__ = [
     "create_bucket",
@@ -17,7 +19,16 @@ __all__ = [
     "get_bucket_versioning",
     "head_bucket",
     "list_buckets",
+    "valid_region",
 ]
+
+# AWS's region names: "us-east-1", "eu-central-2", "ap-southeast-4", "us-gov-west-1",
+# "cn-northwest-1", "il-central-1". The region is echoed into GetBucketLocation's XML and
+# HeadBucket's x-amz-bucket-region header, so only this shape is ever stored.
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,3}-[0-9]{1,2}")
+_LEGACY_LOCATIONS = {"EU": "eu-west-1"}
+"""Old LocationConstraint spellings AWS still accepts, stored as the region they name."""
+_CONFIGURATION_CHILDREN = frozenset({"LocationConstraint", "Location", "Bucket", "Tags"})
 
 
 async def list_buckets(ctx: Context) -> Result:
@@ -40,18 +51,55 @@ async def list_buckets(ctx: Context) -> Result:
     return Result(xml=bytes(doc))
 
 
+def valid_region(region: str) -> bool:
+    return _REGION.fullmatch(region) is not None
+
+
+def _location_constraint(body: bytes) -> str | None:
+    """The region a ``CreateBucketConfiguration`` names (None: the document names none).
+
+    Directory-bucket members (``Location``, ``Bucket``) and ``Tags`` are not supported
+    (``NotImplemented``: silently ignoring them would create something else than asked);
+    any other member, or a repeated one, is ``MalformedXML``.
+    """
+    root = parse_xml(body)
+    if local(root.tag) != "CreateBucketConfiguration":
+        raise S3Error("MalformedXML")
+    seen: set[str] = set()
+    for child in root:
+        if not isinstance(child.tag, str):
+            continue
+        name = local(child.tag)
+        if name not in _CONFIGURATION_CHILDREN or name in seen:
+            raise S3Error("MalformedXML")
+        seen.add(name)
+        if name != "LocationConstraint":
+            raise S3Error("NotImplemented", f"CreateBucketConfiguration {name} is not supported")
+    found = children(root, "LocationConstraint")
+    if not found:
+        return None
+    if len(found[0]):  # elements inside the constraint
+        raise S3Error("MalformedXML")
+    constraint = (found[0].text or "").strip()
+    if not constraint:
+        return None
+    region = _LEGACY_LOCATIONS.get(constraint, constraint)
+    if not valid_region(region):
+        raise S3Error(
+            "InvalidLocationConstraint",
+            "The specified location-constraint is not valid",
+            extra={"LocationConstraint": constraint},
+        )
+    return region
+
+
 async def create_bucket(ctx: Context) -> Result:
     check_bucket_name(ctx.bucket)
     check_canned_acl(ctx)
     region = ctx.config.s3.region
     body = await ctx.xml_body()
     if body.strip():
-        root = parse_xml(body)
-        if local(root.tag) != "CreateBucketConfiguration":
-            raise S3Error("MalformedXML")
-        constraint = child_text(root, "LocationConstraint")
-        if constraint:
-            region = constraint
+        region = _location_constraint(body) or region
     await ctx.backend.create_bucket(ctx.bucket, region=region)
     return Result(headers={"Location": f"/{ctx.bucket}"})
 
@@ -68,12 +116,12 @@ async def delete_bucket(ctx: Context) -> Result:
 
 async def get_bucket_location(ctx: Context) -> Result:
     info = await ctx.backend.head_bucket(ctx.bucket)
-    doc = XmlWriter()
+    # us-east-1 is the empty constraint (AWS's answer for buckets made without one)
     region = "" if info.region == "us-east-1" else info.region
-    doc.raw(
-        '<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-        f"{region}</LocationConstraint>"
-    )
+    doc = XmlWriter()
+    doc.open("LocationConstraint", namespace=True)
+    doc.text(region)
+    doc.close("LocationConstraint")
     return Result(xml=bytes(doc))
 
 

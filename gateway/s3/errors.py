@@ -79,6 +79,10 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidArgument": _e(400, "Invalid Argument"),
     "InvalidBucketName": _e(400, "The specified bucket is not valid."),
     "InvalidDigest": _e(400, "The Content-MD5 or checksum you specified is not valid."),
+    "InvalidEncryptionAlgorithmError": _e(
+        400, "The encryption request you specified is not valid. The valid value is AES256."
+    ),
+    "InvalidLocationConstraint": _e(400, "The specified location-constraint is not valid."),
     "InvalidPart": _e(
         400,
         "One or more of the specified parts could not be found. The part may not have been "
@@ -134,6 +138,9 @@ ERRORS: dict[str, ErrorSpec] = {
         400,
         "Your socket connection to the server was not read from or written to within the "
         "timeout period.",
+    ),
+    "ServerSideEncryptionConfigurationNotFoundError": _e(
+        404, "The server side encryption configuration was not found"
     ),
     "ServiceUnavailable": _e(503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": _e(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from gateway.s3 import acl, buckets, listing, multipart, objects
+from gateway.s3 import acl, bucket_encryption, buckets, listing, multipart, objects
 from gateway.s3.context import Context, Result
 from gateway.s3.operations import OPERATIONS
 
@@ -19,6 +19,9 @@ HANDLERS: dict[str, Handler] = {
     "DeleteBucket": buckets.delete_bucket,
     "GetBucketLocation": buckets.get_bucket_location,
     "GetBucketVersioning": buckets.get_bucket_versioning,
+    "GetBucketEncryption": bucket_encryption.get_bucket_encryption,
+    "PutBucketEncryption": bucket_encryption.put_bucket_encryption,
+    "DeleteBucketEncryption": bucket_encryption.delete_bucket_encryption,
     "GetBucketAcl": acl.get_bucket_acl,
     "PutBucketAcl": acl.put_bucket_acl,
     "GetObjectAcl": acl.get_object_acl,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import re
 from collections.abc import Mapping
@@ -11,6 +12,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from backends.types import ByteRange, Conditions, ObjectInfo, ObjectMeta
 from gateway.s3.errors import S3Error
+from gateway.s3.sse import sse_response_headers
 
 __all__ = [
     "CHECKSUM_PREFIX",
@@ -18,6 +20,7 @@ __all__ = [
     "META_PREFIX",
     "RESPONSE_OVERRIDES",
     "STORAGE_CLASSES",
+    "checked_headers",
     "checksum_headers",
     "conditions",
     "http_date",
@@ -98,6 +101,42 @@ def safe_value(name: str, value: str) -> str:
     return value
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_UNSAFE_RESPONSE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_log = logging.getLogger("nfyio.s3")
+_sendable_names: set[str] = set()
+
+
+def _sendable_name(name: str) -> bool:
+    if name in _sendable_names:
+        return True
+    if _HEADER_NAME.fullmatch(name) is None:
+        return False
+    if len(_sendable_names) < 4096:
+        _sendable_names.add(name)
+    return True
+
+
+def _sendable_value(text: str) -> bool:
+    # printable ASCII (the usual case) needs no regular expression
+    return (text.isascii() and text.isprintable()) or _UNSAFE_RESPONSE_VALUE.search(text) is None
+
+
+def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Response headers, each name a token and each value free of CR, LF and other
+    control characters: one that is not (only stored data written before values were
+    validated could hold one, or an upstream's answer) is left out and logged, so it can
+    never split the response or end its headers early."""
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        text = str(value)
+        if _sendable_name(name) and _sendable_value(text):
+            out[name] = text
+        else:
+            _log.warning("response header %r left out: its name or value is not sendable", name)
+    return out
+
+
 def strip_aws_chunked(encoding: str | None) -> str | None:
     """``gzip, aws-chunked`` -> ``gzip``; ``aws-chunked`` alone -> None."""
     if encoding is None:
@@ -123,7 +162,11 @@ def object_meta(headers: Mapping[str, str]) -> ObjectMeta:
             "MetadataTooLarge",
             extra={"Size": str(size), "MaxSizeAllowed": str(MAX_USER_METADATA)},
         )
-    system = {field: headers[name] for name, field in _SYSTEM_HEADERS.items() if name in headers}
+    system = {
+        field: safe_value(name, headers[name])
+        for name, field in _SYSTEM_HEADERS.items()
+        if name in headers
+    }
     if "content_encoding" in system:
         stripped = strip_aws_chunked(system["content_encoding"])
         if stripped is None:
@@ -184,6 +227,8 @@ def object_headers(
             out["x-amz-checksum-type"] = "COMPOSITE" if info.parts_count else "FULL_OBJECT"
     if info.version_id is not None:
         out["x-amz-version-id"] = info.version_id
+    if meta.server_side_encryption is not None or meta.sse_customer_algorithm is not None:
+        out.update(sse_response_headers(meta))
     if overrides:
         out.update(overrides)
     return out
@@ -227,14 +272,14 @@ def conditions(headers: Mapping[str, str], prefix: str = "") -> Conditions | Non
     )
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 
 
 def parse_range(value: str | None) -> ByteRange | None:
     """A single byte range; anything malformed or multi-range is ignored (S3 serves 200)."""
     if not value:
         return None
-    found = _RANGE.match(value.strip())
+    found = _RANGE.fullmatch(value.strip())
     if found is None:
         return None
     first, last = found.groups()

@@ -83,7 +83,8 @@ def _contents(doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, *, o
         checksums = obj.checksums
         algorithms = (
             "".join(
-                f"<ChecksumAlgorithm>{algorithm}</ChecksumAlgorithm>" for algorithm in checksums
+                f"<ChecksumAlgorithm>{escape(algorithm)}</ChecksumAlgorithm>"
+                for algorithm in checksums
             )
             if checksums
             else ""

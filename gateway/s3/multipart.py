@@ -11,6 +11,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.listing import max_keys
 from gateway.s3.owner import write_owner
+from gateway.s3.sse import customer_headers, sse_response_headers
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 from sigv4 import ALGORITHMS
 
@@ -51,7 +52,7 @@ async def create_multipart_upload(ctx: Context) -> Result:
         if algorithm not in ALGORITHMS:
             raise S3Error("InvalidRequest", f"Checksum algorithm {algorithm} is not supported")
     upload = await ctx.backend.create_multipart_upload(
-        ctx.bucket, ctx.key, meta, checksum_algorithm=algorithm
+        ctx.bucket, ctx.key, meta, checksum_algorithm=algorithm, encryption=ctx.req.encryption
     )
     doc = XmlWriter("InitiateMultipartUploadResult")
     doc.el("Bucket", ctx.bucket)
@@ -59,6 +60,7 @@ async def create_multipart_upload(ctx: Context) -> Result:
     doc.el("UploadId", upload.upload_id)
     doc.close("InitiateMultipartUploadResult")
     headers = {"x-amz-checksum-algorithm": algorithm} if algorithm else {}
+    headers.update(sse_response_headers(upload.meta))
     return Result(xml=bytes(doc), headers=headers)
 
 
@@ -73,20 +75,25 @@ async def upload_part(ctx: Context) -> Result:
         body,
         content_md5=ctx.req.content_md5,
         size_hint=body.size_hint,
+        encryption=ctx.req.encryption,
     )
-    return Result(headers={"ETag": quote_etag(part.etag), **checksum_headers(part.checksums)})
+    headers = {"ETag": quote_etag(part.etag), **checksum_headers(part.checksums)}
+    headers.update(customer_headers(ctx.req.encryption))
+    return Result(headers=headers)
 
 
 async def upload_part_copy(ctx: Context) -> Result:
     number = _part_number(ctx)
     source = ctx.req.copy_source
     assert source is not None  # the operation table requires x-amz-copy-source
-    part = await ctx.backend.upload_part_copy(source, ctx.bucket, ctx.key, _upload_id(ctx), number)
+    part = await ctx.backend.upload_part_copy(
+        source, ctx.bucket, ctx.key, _upload_id(ctx), number, encryption=ctx.req.encryption
+    )
     doc = XmlWriter("CopyPartResult")
     doc.el("ETag", quote_etag(part.etag))
     doc.el("LastModified", part.last_modified)
     doc.close("CopyPartResult")
-    return Result(xml=bytes(doc))
+    return Result(xml=bytes(doc), headers=customer_headers(ctx.req.encryption))
 
 
 def _location(ctx: Context) -> str:
@@ -117,7 +124,9 @@ async def complete_multipart_upload(ctx: Context) -> Result:
         raise S3Error("MalformedXML", "You must specify at least one part")
     if len(parts) > MAX_PARTS:
         raise S3Error("TooManyParts")
-    info = await ctx.backend.complete_multipart_upload(ctx.bucket, ctx.key, upload_id, parts)
+    info = await ctx.backend.complete_multipart_upload(
+        ctx.bucket, ctx.key, upload_id, parts, encryption=ctx.req.encryption
+    )
     doc = XmlWriter("CompleteMultipartUploadResult")
     doc.el("Location", _location(ctx))
     doc.el("Bucket", ctx.bucket)
@@ -126,7 +135,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     for algorithm, value in info.checksums.items():
         doc.el(f"Checksum{algorithm}", value)
     doc.close("CompleteMultipartUploadResult")
-    return Result(xml=bytes(doc))
+    return Result(xml=bytes(doc), headers=sse_response_headers(info.meta))
 
 
 async def abort_multipart_upload(ctx: Context) -> Result:

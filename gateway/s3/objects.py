@@ -14,6 +14,7 @@ from gateway.s3.headers import (
     quote_etag,
     response_overrides,
 )
+from gateway.s3.sse import sse_response_headers
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 
 __all__ = [
@@ -42,9 +43,19 @@ async def put_object(ctx: Context) -> Result:
     meta = object_meta(ctx.headers)
     body = ctx.body()
     info = await ctx.backend.put_object(
-        ctx.bucket, ctx.key, body, meta, content_md5=ctx.req.content_md5, size_hint=body.size_hint
+        ctx.bucket,
+        ctx.key,
+        body,
+        meta,
+        content_md5=ctx.req.content_md5,
+        size_hint=body.size_hint,
+        encryption=ctx.req.encryption,
     )
-    headers = {"ETag": quote_etag(info.etag), **checksum_headers(info.checksums)}
+    headers = {
+        "ETag": quote_etag(info.etag),
+        **checksum_headers(info.checksums),
+        **sse_response_headers(info.meta),
+    }
     return Result(headers=headers)
 
 
@@ -58,6 +69,7 @@ async def get_object(ctx: Context) -> Result:
         part_number=req.part_number,
         conditions=req.conditions,
         version_id=req.version_id,
+        encryption=req.encryption,
     )
     info = read.info
     with_checksums = (
@@ -80,7 +92,11 @@ async def head_object(ctx: Context) -> Result:
             result.stream = None
         return result
     info = await ctx.backend.head_object(
-        ctx.bucket, ctx.key, conditions=ctx.req.conditions, version_id=ctx.req.version_id
+        ctx.bucket,
+        ctx.key,
+        conditions=ctx.req.conditions,
+        version_id=ctx.req.version_id,
+        encryption=ctx.req.encryption,
     )
     with_checksums = ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     headers = object_headers(
@@ -160,13 +176,25 @@ async def copy_object(ctx: Context) -> Result:
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
     meta = object_meta(ctx.headers) if directive == "REPLACE" else None
     same = source.bucket == ctx.bucket and source.key == ctx.key
-    if same and meta is None and "x-amz-storage-class" not in ctx.headers:
+    encryption = ctx.req.encryption
+    changes_encryption = encryption is not None and (
+        encryption.algorithm is not None or encryption.customer is not None
+    )
+    if (
+        same
+        and meta is None
+        and "x-amz-storage-class" not in ctx.headers
+        and not changes_encryption
+    ):
         raise S3Error(
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself "
             "without changing the object's metadata, storage class, website redirect "
             "location or encryption attributes.",
         )
-    info = await ctx.backend.copy_object(source, ctx.bucket, ctx.key, meta=meta)
+    info = await ctx.backend.copy_object(
+        source, ctx.bucket, ctx.key, meta=meta, encryption=encryption
+    )
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
+    headers.update(sse_response_headers(info.meta))
     return Result(xml=copy_result(info, "CopyObjectResult"), headers=headers)

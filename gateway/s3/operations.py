@@ -117,7 +117,6 @@ _BUCKET_UNSUPPORTED: dict[str, Actions] = {
     "accelerate": ("s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration", None),
     "analytics": ("s3:GetAnalyticsConfiguration", "s3:PutAnalyticsConfiguration", None),
     "cors": ("s3:GetBucketCORS", "s3:PutBucketCORS", None),
-    "encryption": ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", None),
     "intelligent-tiering": (
         "s3:GetIntelligentTieringConfiguration",
         "s3:PutIntelligentTieringConfiguration",
@@ -196,6 +195,31 @@ OPERATIONS: tuple[Operation, ...] = (
         "GetBucketLocation", "GET", BKT, ("location",), scopes=RB, action="s3:GetBucketLocation"
     ),
     Operation("GetBucketAcl", "GET", BKT, ("acl",), scopes=RB, action="s3:GetBucketAcl"),
+    Operation(
+        "GetBucketEncryption",
+        "GET",
+        BKT,
+        ("encryption",),
+        scopes=RB,
+        action="s3:GetEncryptionConfiguration",
+    ),
+    Operation(
+        "PutBucketEncryption",
+        "PUT",
+        BKT,
+        ("encryption",),
+        scopes=WB,
+        action="s3:PutEncryptionConfiguration",
+    ),
+    # S3 has no Delete action for it: DeleteBucketEncryption needs the Put action
+    Operation(
+        "DeleteBucketEncryption",
+        "DELETE",
+        BKT,
+        ("encryption",),
+        scopes=WB,
+        action="s3:PutEncryptionConfiguration",
+    ),
     Operation("PutBucketAcl", "PUT", BKT, ("acl",), scopes=WB, action="s3:PutBucketAcl"),
     Operation(
         "GetBucketVersioning",

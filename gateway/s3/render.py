@@ -11,6 +11,7 @@ from aiohttp import web
 
 from gateway.s3.context import Result
 from gateway.s3.errors import S3Error
+from gateway.s3.headers import checked_headers
 from gateway.s3.xml import XmlWriter
 
 __all__ = ["SMALL_BODY", "XML_TYPE", "render_error", "render_result"]
@@ -48,7 +49,7 @@ def render_error(
 ) -> web.Response:
     """An S3 error response: status and extra headers from the error table."""
     headers = _ids(request_id)
-    headers.update(error.headers())
+    headers.update(checked_headers(error.headers()))
     if not error.spec.body or request.method == "HEAD":
         if error.spec.body:
             headers["x-amz-error-code"] = error.code
@@ -70,7 +71,7 @@ async def render_result(
     request: web.Request, result: Result, request_id: str
 ) -> web.StreamResponse:
     headers = _ids(request_id)
-    headers.update(result.headers)
+    headers.update(checked_headers(result.headers))
     if result.stream is None:
         body = result.xml
         if body is not None:
@@ -99,6 +100,14 @@ async def render_result(
     except (ConnectionResetError, OSError) as exc:
         log.info("client went away during GET (request %s): %s", request_id, exc)
         raise
+    except Exception:
+        # The status line is out: a short body, ended by closing the connection, is the
+        # only signal left (an encrypted segment that failed authentication, a data file
+        # shorter than recorded). Never a well-formed response with missing bytes.
+        log.exception("object body failed after the response started (request %s)", request_id)
+        if request.transport is not None:
+            request.transport.close()
+        return response
     finally:
         await read.aclose()
     await response.write_eof()

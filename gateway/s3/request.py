@@ -16,19 +16,20 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from backends.types import ByteRange, Conditions, CopySource
+from backends.types import ByteRange, Conditions, CopySource, Encryption
 from gateway.config import Config
 from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
 from gateway.s3.operations import Operation, resolve
+from gateway.s3.sse import parse_encryption, plain_http_allowed
 from sigv4 import decode_query, header_map, parse_content_md5
 
 __all__ = ["MAX_PART_NUMBER", "S3Request", "read_request"]
 
 MAX_PART_NUMBER = 10000
 COPY_SOURCE = "x-amz-copy-source"
-_COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
+_COPY_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]+)")
 _RANGED_READS = frozenset({"GetObject", "HeadObject"})
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """aiohttp decodes header bytes as UTF-8 with ``surrogateescape``: these stand for bytes
@@ -57,6 +58,8 @@ class S3Request:
     """``If-*`` preconditions of the request itself (the copy source has its own)."""
     content_md5: bytes | None
     """The raw 16-byte digest of a ``Content-MD5`` header."""
+    encryption: Encryption | None = None
+    """Server-side encryption headers, validated (``gateway.s3.sse``); None: none sent."""
 
 
 def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
@@ -173,6 +176,11 @@ def read_request(request: web.Request, config: Config) -> S3Request:
     scheme = _forwarded(request, "X-Forwarded-Proto", trusted=trusted)
     if scheme not in ("http", "https"):
         scheme = "https" if request.secure else "http"
+    encryption = parse_encryption(
+        headers,
+        operation.name,
+        plain_http_ok=scheme == "https" or plain_http_allowed(request.remote, behind_proxy=trusted),
+    )
     return S3Request(
         method=request.method,
         address=address,
@@ -187,4 +195,5 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         byte_range=byte_range,
         conditions=conditions(headers),
         content_md5=None if md5_text is None else parse_content_md5(md5_text),
+        encryption=encryption,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 
 from lxml import etree
@@ -13,6 +14,7 @@ __all__ = [
     "S3_NS",
     "XML_DECL",
     "XmlWriter",
+    "attribute",
     "child_text",
     "children",
     "escape",
@@ -58,8 +60,34 @@ def iso8601(when: datetime) -> str:
     )
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}(?::[A-Za-z_][A-Za-z0-9_.-]{0,127})?")
+_checked_names: set[str] = set()
+
+
+def _name(name: str) -> str:
+    """An element or attribute name, checked once per distinct name (names come from code,
+    but an upstream error's extra fields or a checksum algorithm could carry anything)."""
+    if name not in _checked_names:
+        if _NAME.fullmatch(name) is None:
+            raise ValueError(f"not an XML name: {name!r}")
+        if len(_checked_names) < 4096:
+            _checked_names.add(name)
+    return name
+
+
+def attribute(value: str) -> str:
+    """Escape for a double-quoted attribute value."""
+    return escape(value)
+
+
 class XmlWriter:
-    """Appends escaped elements to a list of strings; ``bytes()`` joins once."""
+    """Appends elements to a list of strings; ``bytes()`` joins once.
+
+    Every text and attribute value is escaped here and every name checked, so a value a
+    client chose (a key, a region, an upload id) can never close an element or open one.
+    ``raw`` is for fragments assembled from already escaped parts only (the listing's hot
+    path); ``tests/security/test_xml_output.py`` pins where it may be called.
+    """
 
     __slots__ = ("_parts",)
 
@@ -68,11 +96,19 @@ class XmlWriter:
         if root is not None:
             self.open(root, namespace=namespace)
 
-    def open(self, name: str, *, namespace: bool = False) -> None:
-        self._parts.append(f'<{name} xmlns="{S3_NS}">' if namespace else f"<{name}>")
+    def open(
+        self, name: str, *, namespace: bool = False, attrs: Mapping[str, str] | None = None
+    ) -> None:
+        """A start tag; ``attrs`` (qualified names allowed, ``xmlns:xsi``) are escaped."""
+        tag = _name(name)
+        if namespace:
+            tag += f' xmlns="{S3_NS}"'
+        for attr, value in (attrs or {}).items():
+            tag += f' {_name(attr)}="{attribute(value)}"'
+        self._parts.append(f"<{tag}>")
 
     def close(self, name: str) -> None:
-        self._parts.append(f"</{name}>")
+        self._parts.append(f"</{_name(name)}>")
 
     def el(self, name: str, value: object) -> None:
         """An element with text; ``None`` writes nothing, booleans are ``true``/``false``."""
@@ -84,9 +120,15 @@ class XmlWriter:
             text = iso8601(value)
         else:
             text = escape(str(value))
+        name = _name(name)
         self._parts.append(f"<{name}>{text}</{name}>")
 
+    def text(self, value: str) -> None:
+        """Text inside the element last opened (escaped)."""
+        self._parts.append(escape(value))
+
     def raw(self, fragment: str) -> None:
+        """A fragment whose every value was escaped by the caller (hot paths only)."""
         self._parts.append(fragment)
 
     def __bytes__(self) -> bytes:

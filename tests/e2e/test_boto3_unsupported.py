@@ -43,7 +43,6 @@ BUCKET_CALLS: list[tuple[str, dict[str, Any]]] = [
             }
         },
     ),
-    ("get_bucket_encryption", {}),
     ("get_bucket_website", {}),
     ("get_bucket_notification_configuration", {}),
     ("get_bucket_logging", {}),

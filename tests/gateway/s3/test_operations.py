@@ -20,6 +20,9 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
     ("GET", "bucket", "location", {}, "GetBucketLocation", ("read:buckets",)),
     ("GET", "bucket", "acl", {}, "GetBucketAcl", ("read:buckets",)),
     ("PUT", "bucket", "acl", {}, "PutBucketAcl", ("write:buckets",)),
+    ("GET", "bucket", "encryption", {}, "GetBucketEncryption", ("read:buckets",)),
+    ("PUT", "bucket", "encryption", {}, "PutBucketEncryption", ("write:buckets",)),
+    ("DELETE", "bucket", "encryption", {}, "DeleteBucketEncryption", ("write:buckets",)),
     ("GET", "bucket", "versioning", {}, "GetBucketVersioning", ("read:buckets",)),
     ("PUT", "bucket", "versioning", {}, "PutBucketVersioning", ("write:buckets",)),
     ("GET", "bucket", "versions&prefix=a", {}, "ListObjectVersions", ("read:objects",)),
@@ -176,6 +179,9 @@ ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
     "CopyObject": "s3:PutObject",
     "PutObject": "s3:PutObject",
     "DeleteObject": "s3:DeleteObject",
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "PutBucketEncryption": "s3:PutEncryptionConfiguration",
+    "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
 }
 
 

@@ -1,0 +1,357 @@
+"""Encryption at rest for the filesystem backend: AES-256-GCM in authenticated segments.
+
+An encrypted data file is one *stream* per part (one for a single PUT): ::
+
+    stream  = header || segment 0 || segment 1 || ... || segment n-1
+    header  = magic "NFYE" (4) || format version 1 (1) || mode (1) || log2 segment size (1)
+              || reserved 0 (1) || key id (8) || nonce prefix (8) || wrap nonce (12)
+              || wrapped data key (32 + 16-byte tag)                        = 84 bytes
+    segment = AES-256-GCM(data key, nonce = nonce prefix || uint32 index,
+                          plaintext of up to 64 KiB,
+                          AAD = uint64 index || final flag (1 byte)) || tag (16)
+
+- Every stream has its own random 256-bit data key, so nonces never repeat under a key;
+  the nonce prefix is random too and the index counts segments from 0.
+- All segments hold exactly 64 KiB of plaintext except the last, which holds 1..64 KiB
+  (0 bytes only for an empty stream) and carries the final flag: a stream cut short at a
+  segment boundary, segments swapped, or one moved from another object never decrypts.
+  The plaintext size recorded in the metadata row tells a reader which segment is last.
+- The data key is wrapped with AES-256-GCM under a key-encryption key (KEK), the header's
+  first 36 bytes as associated data. Mode 1 (SSE-S3): the KEK derives from the gateway's
+  ``sse`` key and the *key id* names which one (so data wrapped under an earlier master key
+  still opens while the earlier key is configured, and a re-wrap only rewrites headers).
+  Mode 2 (SSE-C): the KEK derives from the client's key; the key id is zero.
+- The metadata row keeps the plaintext size and part sizes, so the byte position of any
+  plaintext offset is computed, and a ranged GET decrypts only the segments it touches.
+
+This module knows bytes and keys only; which objects are encrypted how is ``sse.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import hmac
+import os
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from backends.errors import BackendError
+
+__all__ = [
+    "HEADER",
+    "MODE_CUSTOMER",
+    "MODE_MANAGED",
+    "SEGMENT",
+    "TAG",
+    "KeySet",
+    "Layout",
+    "PlainReader",
+    "RawReader",
+    "ReadAt",
+    "Sealer",
+    "StreamKey",
+    "customer_kek",
+    "segments",
+    "stream_length",
+]
+
+MAGIC = b"NFYE"
+FORMAT_VERSION = 1
+MODE_MANAGED = 1
+"""SSE-S3: the data key is wrapped by a key the gateway derives from its master key."""
+MODE_CUSTOMER = 2
+"""SSE-C: the data key is wrapped by a key derived from the client's key."""
+SEGMENT_SHIFT = 16
+SEGMENT = 1 << SEGMENT_SHIFT
+"""Plaintext bytes per segment (64 KiB)."""
+TAG = 16
+_FIXED = struct.Struct(">4sBBBx8s8s12s")
+"""magic, version, mode, segment shift, reserved, key id, nonce prefix, wrap nonce."""
+HEADER = _FIXED.size + 32 + TAG
+_NO_KEY_ID = bytes(8)
+_MAX_SEGMENTS = 1 << 32
+
+
+def segments(size: int) -> int:
+    """Segments of a stream holding ``size`` plaintext bytes (an empty one has one)."""
+    return max(1, -(-size // SEGMENT))
+
+
+def stream_length(size: int) -> int:
+    """Bytes on disk of a stream holding ``size`` plaintext bytes."""
+    return HEADER + size + TAG * segments(size)
+
+
+def _aad(index: int, final: bool) -> bytes:
+    return struct.pack(">QB", index, 1 if final else 0)
+
+
+def _hkdf(key: bytes, purpose: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"nfyio-gateway/sse/v1/" + purpose.encode("ascii"),
+    ).derive(key)
+
+
+def _key_id(sse_key: bytes) -> bytes:
+    return hmac.digest(sse_key, b"nfyio-gateway/sse/v1/key-id", "sha256")[:8]
+
+
+def customer_kek(customer_key: bytes) -> AESGCM:
+    """The KEK of an SSE-C stream (derived, so the client's key itself encrypts nothing)."""
+    return AESGCM(_hkdf(customer_key, "customer-wrap"))
+
+
+class KeySet:
+    """The backend's key material: KEKs for SSE-S3 and the HMAC key for SSE-C checks.
+
+    ``sse_key`` is the 32-byte key the gateway derives from its master key (the ``sse``
+    purpose of its keyring); ``previous`` are the keys of earlier master keys, still
+    accepted for reading (data wrapped under them opens; new data uses ``sse_key``).
+    """
+
+    __slots__ = ("_hmac", "_wrap", "current_id")
+
+    def __init__(self, sse_key: bytes, previous: Sequence[bytes] = ()) -> None:
+        if len(sse_key) != 32 or any(len(k) != 32 for k in previous):
+            raise ValueError("SSE keys are 32 bytes")
+        self.current_id = _key_id(sse_key)
+        self._wrap: dict[bytes, AESGCM] = {}
+        self._hmac: dict[bytes, bytes] = {}
+        for key in (sse_key, *previous):
+            key_id = _key_id(key)
+            self._wrap.setdefault(key_id, AESGCM(_hkdf(key, "wrap")))
+            self._hmac.setdefault(key_id, _hkdf(key, "customer-key-hmac"))
+
+    def managed_kek(self, key_id: bytes) -> AESGCM:
+        kek = self._wrap.get(key_id)
+        if kek is None:
+            raise BackendError(
+                "InternalError",
+                f"object data is wrapped by an unknown key (id {key_id.hex()}): "
+                "configure the master key it was written under",
+            )
+        return kek
+
+    def customer_hmac(self, customer_key: bytes) -> str:
+        """``<key id hex>:<base64 HMAC-SHA256>`` of an SSE-C key, as stored with the
+        object: the key is never stored, and without the gateway's key the HMAC does not
+        help guess it."""
+        digest = hmac.digest(self._hmac[self.current_id], customer_key, "sha256")
+        return f"{self.current_id.hex()}:{base64.b64encode(digest).decode('ascii')}"
+
+    def customer_key_matches(self, stored: str | None, customer_key: bytes) -> bool:
+        key_id_hex, _, value = (stored or "").partition(":")
+        try:
+            hmac_key = self._hmac.get(bytes.fromhex(key_id_hex))
+            expected = base64.b64decode(value, validate=True)
+        except ValueError:
+            return False
+        if hmac_key is None:
+            return False
+        return hmac.compare_digest(hmac.digest(hmac_key, customer_key, "sha256"), expected)
+
+    def __repr__(self) -> str:
+        return f"KeySet(current={self.current_id.hex()}, keys={len(self._wrap)})"
+
+
+class Sealer:
+    """Encrypts one stream: ``header`` first, then ``seal`` over the plaintext in order.
+
+    Every call but the last must pass a whole number of segments; the last passes
+    ``final=True`` and whatever is left (1..64 KiB, or nothing for an empty stream).
+    """
+
+    __slots__ = ("_aead", "_index", "_prefix", "header")
+
+    def __init__(self, kek: AESGCM, *, mode: int, key_id: bytes = _NO_KEY_ID) -> None:
+        data_key = os.urandom(32)
+        self._prefix = os.urandom(8)
+        fixed = _FIXED.pack(
+            MAGIC, FORMAT_VERSION, mode, SEGMENT_SHIFT, key_id, self._prefix, os.urandom(12)
+        )
+        wrap_nonce = fixed[-12:]
+        self.header = fixed + kek.encrypt(wrap_nonce, data_key, fixed)
+        self._aead = AESGCM(data_key)
+        self._index = 0
+
+    def seal(self, data: bytes | memoryview, *, final: bool) -> bytes:
+        size = len(data)
+        if final:
+            count = segments(size)
+        else:
+            if size % SEGMENT:
+                raise ValueError("only the final call may hold a partial segment")
+            count = size // SEGMENT
+        if self._index + count > _MAX_SEGMENTS:
+            raise BackendError("EntityTooLarge", "object too large to encrypt")
+        out: list[bytes] = []
+        aead, prefix, index = self._aead, self._prefix, self._index
+        for n in range(count):
+            last = final and n == count - 1
+            piece = data[n * SEGMENT : (n + 1) * SEGMENT]
+            out.append(aead.encrypt(prefix + index.to_bytes(4, "big"), piece, _aad(index, last)))
+            index += 1
+        self._index = index
+        return b"".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamKey:
+    """The opened data key of one stream."""
+
+    aead: AESGCM
+    prefix: bytes
+
+    def open(self, index: int, blob: bytes | memoryview, *, final: bool) -> bytes:
+        try:
+            return self.aead.decrypt(
+                self.prefix + index.to_bytes(4, "big"), blob, _aad(index, final)
+            )
+        except InvalidTag:
+            raise BackendError(
+                "InternalError", "encrypted object data failed authentication"
+            ) from None
+
+
+Unwrap = Callable[[bytes], StreamKey]
+"""Opens a stream's header (raises ``BackendError`` when the key is wrong or unknown)."""
+
+
+def unwrapper(keys: KeySet, customer_key: bytes | None) -> Unwrap:
+    """How to open the headers of one object's streams."""
+
+    def unwrap(header: bytes) -> StreamKey:
+        if len(header) != HEADER:
+            raise BackendError("InternalError", "encrypted object data is truncated")
+        magic, version, mode, shift, key_id, prefix, wrap_nonce = _FIXED.unpack_from(header)
+        if magic != MAGIC or version != FORMAT_VERSION or shift != SEGMENT_SHIFT:
+            raise BackendError("InternalError", "unknown encrypted data format")
+        if mode == MODE_MANAGED:
+            kek = keys.managed_kek(key_id)
+        elif mode == MODE_CUSTOMER and customer_key is not None:
+            kek = customer_kek(customer_key)
+        else:
+            raise BackendError("InternalError", "encrypted data of an unexpected mode")
+        try:
+            data_key = kek.decrypt(wrap_nonce, header[_FIXED.size :], header[: _FIXED.size])
+        except InvalidTag:
+            raise BackendError(
+                "AccessDenied" if mode == MODE_CUSTOMER else "InternalError",
+                "The data key of the object does not open with the key given",
+            ) from None
+        return StreamKey(AESGCM(data_key), prefix)
+
+    return unwrap
+
+
+class ReadAt(Protocol):
+    """Plaintext of one object at any offset (blocking reads)."""
+
+    def read(self, pos: int, n: int) -> bytes:
+        """Up to ``n`` bytes from ``pos``: fewer at an internal boundary, never none
+        before the end."""
+        ...
+
+
+class RawReader:
+    """An unencrypted data file."""
+
+    __slots__ = ("_fd",)
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def read(self, pos: int, n: int) -> bytes:
+        data = os.pread(self._fd, n, pos)
+        if not data and n > 0:
+            raise BackendError("InternalError", "data file shorter than recorded")
+        return data
+
+
+class Layout:
+    """Where each plaintext byte of an encrypted object sits: one stream per part."""
+
+    __slots__ = ("disk_starts", "plain_starts", "sizes")
+
+    def __init__(self, sizes: Sequence[int]) -> None:
+        self.sizes = tuple(sizes) or (0,)
+        self.plain_starts: list[int] = []
+        self.disk_starts: list[int] = []
+        plain = disk = 0
+        for size in self.sizes:
+            self.plain_starts.append(plain)
+            self.disk_starts.append(disk)
+            plain += size
+            disk += stream_length(size)
+
+    def stream_of(self, pos: int) -> int:
+        return bisect.bisect_right(self.plain_starts, pos) - 1
+
+
+class PlainReader:
+    """The plaintext of an encrypted data file: reads decrypt just the segments asked for.
+
+    Stream headers are opened on first use and remembered, so a ranged read of a
+    10,000-part object opens only the parts the range touches.
+    """
+
+    __slots__ = ("_fd", "_keys", "_layout", "_unwrap")
+
+    def __init__(self, fd: int, layout: Layout, unwrap: Unwrap) -> None:
+        self._fd = fd
+        self._layout = layout
+        self._unwrap = unwrap
+        self._keys: dict[int, StreamKey] = {}
+
+    def _key(self, stream: int) -> StreamKey:
+        key = self._keys.get(stream)
+        if key is None:
+            start = self._layout.disk_starts[stream]
+            key = self._keys[stream] = self._unwrap(os.pread(self._fd, HEADER, start))
+        return key
+
+    def prepare(self, pos: int) -> None:
+        """Open the header of the stream holding ``pos`` now, so a key that does not open
+        it fails the request before any byte (or status line) is sent."""
+        self._key(self._layout.stream_of(pos))
+
+    def read(self, pos: int, n: int) -> bytes:
+        layout = self._layout
+        stream = layout.stream_of(pos)
+        size = layout.sizes[stream]
+        offset = pos - layout.plain_starts[stream]
+        end = min(offset + n, size)
+        if end <= offset:
+            return b""
+        key = self._key(stream)
+        first, last = offset // SEGMENT, (end - 1) // SEGMENT
+        final_index = segments(size) - 1
+        stored = SEGMENT + TAG
+        base = layout.disk_starts[stream] + HEADER
+        tail = size - final_index * SEGMENT + TAG  # stored size of the final segment
+        length = (last - first) * stored + (tail if last == final_index else stored)
+        blob = os.pread(self._fd, length, base + first * stored)
+        if len(blob) != length:
+            raise BackendError("InternalError", "encrypted object data is truncated")
+        view = memoryview(blob)
+        plain = b"".join(
+            key.open(
+                index,
+                view[(index - first) * stored : (index - first + 1) * stored],
+                final=index == final_index,
+            )
+            for index in range(first, last + 1)
+        )
+        skip = offset - first * SEGMENT
+        return plain[skip : skip + (end - offset)]

@@ -1,0 +1,277 @@
+"""Server-side encryption rules of the filesystem backend: which bytes are encrypted how.
+
+- A write is stored as its request says (SSE-C with the client's key, SSE-S3 for
+  ``AES256``) or else as the bucket's default encryption says (``AES256`` or nothing).
+  The decision, a ``Plan``, is recorded in the object's metadata (the ``meta`` JSON of its
+  row: ``ObjectMeta.server_side_encryption`` / ``sse_customer_*``), never in a new column.
+- An SSE-C object answers only to its key: no key is ``InvalidRequest`` (400), another
+  key ``AccessDenied`` (403), a key for an object that has none ``InvalidRequest``. The
+  key is checked against the stored HMAC (``KeySet.customer_hmac``) before any byte is
+  read; the data key's unwrap checks it once more.
+- A multipart upload's plan is fixed at CreateMultipartUpload (kept in the upload's
+  metadata); each part is its own encrypted stream and must carry the same SSE-C key.
+- SSE-C objects get a random ETag (AWS: "not an MD5 digest of the object data"): an MD5
+  of the plaintext would let anyone listing the bucket confirm a guessed content.
+
+The bucket default lives in the ``buckets.encryption`` column (JSON, NULL when unset),
+added by :func:`ensure_bucket_column` to databases of any age.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from backends.errors import BackendError
+from backends.filesystem.encryption import (
+    MODE_CUSTOMER,
+    MODE_MANAGED,
+    KeySet,
+    Layout,
+    PlainReader,
+    RawReader,
+    ReadAt,
+    Sealer,
+    customer_kek,
+    unwrapper,
+)
+from backends.types import BucketEncryption, CustomerKey, Encryption, ObjectMeta, is_encrypted
+
+__all__ = [
+    "PLAIN",
+    "Plan",
+    "bucket_encryption",
+    "default_algorithm",
+    "ensure_bucket_column",
+    "object_reader",
+    "part_sizes",
+    "read_key",
+    "request_customer",
+    "set_bucket_encryption",
+    "source_customer",
+    "stored_plan",
+    "write_plan",
+]
+
+AES256 = "AES256"
+KMS_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse"})
+SSE_C_REQUIRED = (
+    "The object was stored using a form of Server Side Encryption. The correct parameters "
+    "must be provided to retrieve the object."
+)
+SSE_C_NOT_APPLICABLE = "The encryption parameters are not applicable to this object."
+SSE_C_MULTIPART = (
+    "The multipart upload initiate requested encryption. Subsequent part requests must "
+    "include the appropriate encryption parameters."
+)
+SSE_C_MISMATCH = "The provided encryption parameters did not match the ones used originally."
+
+
+def request_customer(encryption: Encryption | None) -> CustomerKey | None:
+    return None if encryption is None else encryption.customer
+
+
+def source_customer(encryption: Encryption | None) -> CustomerKey | None:
+    return None if encryption is None else encryption.copy_source_customer
+
+
+def default_algorithm(config: BucketEncryption | None) -> str | None:
+    return None if config is None else config.algorithm
+
+
+def _no_keys() -> BackendError:
+    return BackendError(
+        "NotImplemented", "Server-side encryption is not configured for this storage backend"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How the bytes of one write are stored: as sent, SSE-S3, or SSE-C with ``customer``."""
+
+    mode: int | None = None
+    customer: CustomerKey | None = None
+
+    def apply(self, meta: ObjectMeta, keys: KeySet | None) -> ObjectMeta:
+        """``meta`` with this plan's encryption fields (whatever ``meta`` said before: a
+        copy's metadata never carries the source's encryption)."""
+        if self.mode is None:
+            if not is_encrypted(meta) and meta.sse_customer_key_hmac is None:
+                return meta  # the plain PUT path: no copy of the metadata
+            fields: dict[str, str | None] = {}
+        elif self.mode == MODE_MANAGED:
+            fields = {"server_side_encryption": AES256}
+        else:
+            assert self.customer is not None and keys is not None
+            fields = {
+                "sse_customer_algorithm": AES256,
+                "sse_customer_key_md5": self.customer.key_md5,
+                "sse_customer_key_hmac": keys.customer_hmac(self.customer.key),
+            }
+        return dataclasses.replace(
+            meta,
+            server_side_encryption=fields.get("server_side_encryption"),
+            sse_customer_algorithm=fields.get("sse_customer_algorithm"),
+            sse_customer_key_md5=fields.get("sse_customer_key_md5"),
+            sse_customer_key_hmac=fields.get("sse_customer_key_hmac"),
+        )
+
+    def sealer(self, keys: KeySet | None) -> Sealer | None:
+        """A new encrypted stream for this plan (None: stored as sent)."""
+        if self.mode is None:
+            return None
+        if keys is None:
+            raise _no_keys()
+        if self.mode == MODE_MANAGED:
+            return Sealer(
+                keys.managed_kek(keys.current_id), mode=MODE_MANAGED, key_id=keys.current_id
+            )
+        assert self.customer is not None
+        return Sealer(customer_kek(self.customer.key), mode=MODE_CUSTOMER)
+
+    def etag(self, md5_hex: str) -> str:
+        return secrets.token_hex(16) if self.mode == MODE_CUSTOMER else md5_hex
+
+    def stores_like(self, meta: ObjectMeta, keys: KeySet | None) -> bool:
+        """Whether an object with ``meta`` already has its bytes stored as this plan would
+        store them (a copy may then share the data file)."""
+        if self.mode is None:
+            return not is_encrypted(meta)
+        if self.mode == MODE_MANAGED:
+            return meta.server_side_encryption == AES256
+        assert self.customer is not None
+        return (
+            meta.sse_customer_algorithm is not None
+            and keys is not None
+            and keys.customer_key_matches(meta.sse_customer_key_hmac, self.customer.key)
+        )
+
+
+PLAIN = Plan()
+
+
+def write_plan(
+    encryption: Encryption | None, bucket_default: str | None, keys: KeySet | None
+) -> Plan:
+    """The plan of a PutObject, CreateMultipartUpload or CopyObject (destination)."""
+    customer = encryption.customer if encryption is not None else None
+    algorithm = encryption.algorithm if encryption is not None else None
+    if algorithm in KMS_ALGORITHMS:
+        raise BackendError("NotImplemented", "SSE-KMS is not supported: there is no key store")
+    if customer is not None:
+        plan = Plan(MODE_CUSTOMER, customer)
+    elif algorithm == AES256 or (algorithm is None and bucket_default == AES256):
+        plan = Plan(MODE_MANAGED)
+    elif algorithm is not None:
+        raise BackendError(
+            "InvalidArgument",
+            "The encryption method specified is not supported",
+            extra={"ArgumentName": "x-amz-server-side-encryption", "ArgumentValue": algorithm},
+        )
+    else:
+        return PLAIN
+    if keys is None:
+        raise _no_keys()
+    return plan
+
+
+def stored_plan(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet | None) -> Plan:
+    """The plan an upload was created with, for one of its parts: an SSE-C upload needs
+    the same key on every UploadPart / UploadPartCopy."""
+    if meta.sse_customer_algorithm is not None:
+        if customer is None:
+            raise BackendError("InvalidRequest", SSE_C_MULTIPART)
+        if keys is None or not keys.customer_key_matches(meta.sse_customer_key_hmac, customer.key):
+            raise BackendError("InvalidArgument", SSE_C_MISMATCH)
+        return Plan(MODE_CUSTOMER, customer)
+    if customer is not None:
+        raise BackendError("InvalidRequest", SSE_C_NOT_APPLICABLE)
+    return Plan(MODE_MANAGED) if meta.server_side_encryption == AES256 else PLAIN
+
+
+def read_key(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet | None) -> bytes | None:
+    """Check the SSE-C key a read (or a copy's source) presents; return it for an SSE-C
+    object, None for any other. Runs before any byte is read or any precondition
+    answered, as the key decides whether the caller may learn anything of the object."""
+    if meta.sse_customer_algorithm is not None:
+        if customer is None:
+            raise BackendError("InvalidRequest", SSE_C_REQUIRED)
+        if keys is None or not keys.customer_key_matches(meta.sse_customer_key_hmac, customer.key):
+            raise BackendError("AccessDenied", "Access Denied")
+        return customer.key
+    if customer is not None:
+        raise BackendError("InvalidRequest", SSE_C_NOT_APPLICABLE)
+    return None
+
+
+def part_sizes(size: int, parts: str | None) -> list[int]:
+    """Plaintext sizes of an object's streams: its parts, or itself."""
+    if parts is None:
+        return [size]
+    return [int(part_size) for _number, part_size in json.loads(parts)]
+
+
+def object_reader(
+    fd: int,
+    meta: ObjectMeta,
+    sizes: Sequence[int],
+    keys: KeySet | None,
+    customer_key: bytes | None,
+) -> ReadAt:
+    """Plaintext access to an object's open data file (decrypting when encrypted)."""
+    if not is_encrypted(meta):
+        return RawReader(fd)
+    if keys is None:
+        raise _no_keys()
+    return PlainReader(fd, Layout(sizes), unwrapper(keys, customer_key))
+
+
+# -- the bucket default ------------------------------------------------------------------
+
+
+def ensure_bucket_column(conn: sqlite3.Connection) -> None:
+    """Add ``buckets.encryption`` if this database predates it (inside the caller's write
+    transaction, so concurrent workers add it once)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(buckets)")}
+    if "encryption" not in columns:
+        conn.execute("ALTER TABLE buckets ADD COLUMN encryption TEXT")
+
+
+def _no_such_bucket(bucket: str) -> BackendError:
+    return BackendError(
+        "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": bucket}
+    )
+
+
+def bucket_encryption(conn: sqlite3.Connection, bucket: str) -> BucketEncryption | None:
+    """The bucket's default encryption (None: unset); raises ``NoSuchBucket``."""
+    row = conn.execute("SELECT encryption FROM buckets WHERE name = ?", (bucket,)).fetchone()
+    if row is None:
+        raise _no_such_bucket(bucket)
+    if row[0] is None:
+        return None
+    value = json.loads(row[0])
+    return BucketEncryption(
+        algorithm=str(value["algorithm"]), bucket_key_enabled=bool(value.get("bucket_key"))
+    )
+
+
+def set_bucket_encryption(
+    conn: sqlite3.Connection, bucket: str, config: BucketEncryption | None
+) -> None:
+    """Set (or with None remove) the bucket default, inside the caller's transaction."""
+    if config is not None and config.algorithm != AES256:
+        raise BackendError("NotImplemented", "SSE-KMS is not supported: there is no key store")
+    text = None
+    if config is not None:
+        text = json.dumps(
+            {"algorithm": config.algorithm, "bucket_key": config.bucket_key_enabled},
+            separators=(",", ":"),
+        )
+    updated = conn.execute("UPDATE buckets SET encryption = ? WHERE name = ?", (text, bucket))
+    if updated.rowcount == 0:
+        raise _no_such_bucket(bucket)
