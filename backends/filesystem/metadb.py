@@ -5,6 +5,11 @@ Keys are stored as BLOBs of their UTF-8 bytes: SQLite compares BLOBs with ``memc
 integer microseconds since the Unix epoch (UTC). Every write is one short ``BEGIN
 IMMEDIATE`` transaction run synchronously (no ``await`` inside), so the single connection of
 a process is never shared between interleaved coroutines.
+
+``SCHEMA`` is the first schema (version 0); ``migrations.py`` brings any database, new or
+written by an older release, to the current version. ``objects`` holds the *latest*
+version of each key when it is not a delete marker (so listings read it alone); older
+versions and delete markers live in ``versions`` (see ``versions.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from typing import Any, NamedTuple
 
 from backends.errors import BackendError
 from backends.filesystem.listing import Cursor
-from backends.types import ObjectInfo, ObjectMeta
+from backends.filesystem.migrations import migrate
+from backends.types import ObjectInfo, ObjectLock, ObjectMeta
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -64,7 +70,7 @@ CREATE TABLE IF NOT EXISTS parts (
 ) WITHOUT ROWID;
 """
 
-OBJECT_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id"
+OBJECT_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id, version_id, lock"
 
 
 def now_us() -> int:
@@ -118,6 +124,31 @@ def checksums_to_json(checksums: Mapping[str, str]) -> str:
     return json.dumps(dict(checksums), separators=(",", ":"))
 
 
+def lock_to_json(lock: ObjectLock | None) -> str | None:
+    """The ``lock`` column: None when the version has neither retention nor legal hold."""
+    if lock is None or (lock.mode is None and lock.legal_hold is None):
+        return None
+    value: dict[str, Any] = {}
+    if lock.mode is not None and lock.retain_until is not None:
+        value["mode"] = lock.mode
+        value["until"] = int(lock.retain_until.timestamp() * 1_000_000)
+    if lock.legal_hold is not None:
+        value["hold"] = lock.legal_hold
+    return json.dumps(value, separators=(",", ":"))
+
+
+def lock_from_json(text: str | None) -> ObjectLock | None:
+    if text is None:
+        return None
+    value = json.loads(text)
+    until = value.get("until")
+    return ObjectLock(
+        mode=value.get("mode"),
+        retain_until=None if until is None else from_us(until),
+        legal_hold=value.get("hold"),
+    )
+
+
 class ObjectRow(NamedTuple):
     """One ``objects`` row, decoded (a tuple: listing pages build 1,000 of them)."""
 
@@ -130,6 +161,11 @@ class ObjectRow(NamedTuple):
     parts: str | None
     """JSON ``[[part number, size], ...]`` for objects made by CompleteMultipartUpload."""
     data_id: str
+    version_id: str | None = None
+    """None: the null version of a never-versioned bucket; ``"null"``: the null version
+    written while the bucket was versioned or suspended; else an id of ``versions.py``."""
+    lock: str | None = None
+    """``lock_to_json`` of the version's retention and legal hold (None: neither)."""
 
     @classmethod
     def from_tuple(cls, row: Sequence[Any]) -> ObjectRow:
@@ -145,7 +181,9 @@ class ObjectRow(NamedTuple):
             last_modified=from_us(self.last_modified),
             meta=meta_from_json(self.meta),
             checksums=checksums_from_json(self.checksums),
+            version_id=self.version_id,
             parts_count=None if parts is None else len(parts),
+            lock=lock_from_json(self.lock),
         )
 
 
@@ -166,10 +204,10 @@ def _info_setters() -> Callable[..., ObjectInfo]:
     names = tuple(f.name for f in dataclasses.fields(ObjectInfo))
     assert names == (
         "bucket", "key", "size", "etag", "last_modified", "meta", "checksums", "version_id",
-        "parts_count",
+        "parts_count", "lock",
     ), names  # fmt: skip
     new = object.__new__
-    s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts = (
+    s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts, s_lock = (
         getattr(ObjectInfo, name).__set__ for name in names
     )
 
@@ -193,6 +231,7 @@ def _info_setters() -> Callable[..., ObjectInfo]:
         s_sums(info, checksums)
         s_version(info, None)
         s_parts(info, parts_count)
+        s_lock(info, None)
         return info
 
     return make
@@ -222,6 +261,7 @@ class MetaDB:
         self.conn.execute("PRAGMA foreign_keys = OFF")
         with self.write():
             self._create_schema()
+            migrate(self.conn)
 
     def _create_schema(self) -> None:
         for statement in SCHEMA.split(";"):
@@ -285,6 +325,10 @@ class MetaDB:
 
     def all_data_ids(self) -> set[str]:
         ids = {r[0] for r in self.conn.execute("SELECT data_id FROM objects")}
+        ids.update(
+            r[0]
+            for r in self.conn.execute("SELECT data_id FROM versions WHERE data_id IS NOT NULL")
+        )
         ids.update(r[0] for r in self.conn.execute("SELECT data_id FROM parts"))
         return ids
 
@@ -293,12 +337,17 @@ class MetaDB:
 
 
 _OLD_DATA_ID = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"
-_UPSERT = f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+_UPSERT = (
+    f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 def upsert_object(conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:
     """Insert or replace an object row inside the caller's write transaction; return
-    the data id the row replaced (its file is the caller's to delete), if any."""
+    the data id the row replaced (its file is the caller's to delete), if any.
+
+    This is the write of a never-versioned bucket (the PUT hot path); versioned buckets
+    go through ``versions.write_version``."""
     old = conn.execute(_OLD_DATA_ID, (bucket, row.key)).fetchone()
     conn.execute(_UPSERT, (bucket, *row))
     return None if old is None else str(old[0])

@@ -1,4 +1,5 @@
-"""Object-level rules shared by the filesystem backend's reads: version ids, byte selection."""
+"""Object-level rules shared by the filesystem backend's reads: missing keys, byte selection.
+(Version ids and their rules are ``versions.py``'s.)"""
 
 from __future__ import annotations
 
@@ -8,20 +9,6 @@ from backends.errors import BackendError
 from backends.filesystem.metadb import ObjectRow
 from backends.ranges import resolve_range
 from backends.types import ByteRange
-
-
-def check_version(version_id: str | None) -> None:
-    """Only the null version exists until versioning lands.
-
-    AWS answers an id it cannot have issued with 400 ``InvalidArgument`` ("Invalid version
-    id specified"); we never issue ids, so every id other than ``null`` is such an id.
-    """
-    if version_id is not None and version_id != "null":
-        raise BackendError(
-            "InvalidArgument",
-            "Invalid version id specified",
-            extra={"ArgumentName": "versionId", "ArgumentValue": version_id},
-        )
 
 
 def no_such_key(key: str) -> BackendError:

@@ -120,14 +120,17 @@ class UpstreamClient(Backend):
         operation: str,
         *,
         not_found: str = "NoSuchKey",
+        denied: str = "InternalError",
         headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> dict[str, Any]:
+        """Call the upstream operation; errors translated (``not_found``: what a bodiless
+        404 means; ``denied``: what AccessDenied means, see ``errors.translate_error``)."""
         if self._client is None:
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
         token = _extra_headers.set(headers)
         try:
-            with translate(not_found=not_found):
+            with translate(not_found=not_found, denied=denied):
                 result: dict[str, Any] = await getattr(self._client, operation)(**params)
         finally:
             _extra_headers.reset(token)

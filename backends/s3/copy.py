@@ -14,9 +14,9 @@ from typing import Any
 
 from backends.errors import BackendError
 from backends.s3.client import UpstreamClient
-from backends.s3.meta import expires_header, meta_params
+from backends.s3.meta import expires_header, lock_params, meta_params
 from backends.s3.params import condition_params, not_modified, quote_etag, version_params
-from backends.types import Conditions, CopySource, ObjectInfo, ObjectMeta
+from backends.types import Conditions, CopySource, ObjectInfo, ObjectLock, ObjectMeta
 
 __all__ = ["CopyMixin"]
 
@@ -29,12 +29,14 @@ class CopyMixin(UpstreamClient):
         key: str,
         *,
         meta: ObjectMeta | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
             "CopySource": self._copy_source(source),
             **condition_params(source.conditions, copy_source=True),
+            **lock_params(object_lock),
         }
         if meta is not None or source.conditions != Conditions():
             # Conditions: a HEAD, then the pinned copy. REPLACE also needs the source's
@@ -52,8 +54,8 @@ class CopyMixin(UpstreamClient):
         else:
             params["MetadataDirective"] = "REPLACE"
             params.update(meta_params(meta, src.checksums))
-        await self._copy_call("copy_object", headers=expires_header(meta), **params)
-        return await self.head_object(bucket, key)
+        response = await self._copy_call("copy_object", headers=expires_header(meta), **params)
+        return await self.head_object(bucket, key, version_id=response.get("VersionId"))
 
     def _copy_source(self, source: CopySource) -> dict[str, str]:
         return {

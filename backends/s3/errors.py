@@ -10,6 +10,11 @@ Rules:
 - The upstream refusing *our* credentials is a gateway misconfiguration, not the
   client's fault: ``InternalError``, never ``AccessDenied``.
 - Connection failures, timeouts and 5xx are ``ServiceUnavailable`` (``SlowDown`` kept).
+- ``AccessDenied`` is the store refusing the gateway's credentials, except where the
+  caller says it means Object Lock protection (``denied="AccessDenied"``: deletions of a
+  version, retention changes).
+- A bodiless 404/405 that carries ``x-amz-delete-marker`` describes a delete marker: its
+  version id travels in ``extra`` as every backend reports it.
 """
 
 from __future__ import annotations
@@ -44,7 +49,11 @@ _PASS_THROUGH = frozenset(
         "InvalidArgument",
         "InvalidRequest",
         "InvalidBucketName",
+        "InvalidBucketState",
         "KeyTooLongError",
+        "MethodNotAllowed",
+        "NoSuchObjectLockConfiguration",
+        "ObjectLockConfigurationNotFoundError",
         "IncompleteBody",
         "MalformedXML",
         "NotImplemented",
@@ -58,6 +67,7 @@ _RENAMED = {
     "416": "InvalidRange",
     "400": "InvalidRequest",
     "409": "BucketNotEmpty",
+    "405": "MethodNotAllowed",
 }
 _CREDENTIAL_CODES = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "401"}
@@ -75,7 +85,21 @@ def _status(exc: ClientError) -> int:
     return int(meta.get("HTTPStatusCode", 0) or 0)
 
 
-def translate_error(exc: BaseException, *, not_found: str = "NoSuchKey") -> BackendError:
+def _marker_fields(exc: ClientError) -> dict[str, str]:
+    headers: dict[str, Any] = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    if str(headers.get("x-amz-delete-marker", "")).lower() != "true":
+        return {}
+    fields = {"DeleteMarker": "true"}
+    if headers.get("x-amz-version-id"):
+        fields["VersionId"] = str(headers["x-amz-version-id"])
+    if headers.get("last-modified"):
+        fields["LastModified"] = str(headers["last-modified"])
+    return fields
+
+
+def translate_error(
+    exc: BaseException, *, not_found: str = "NoSuchKey", denied: str = "InternalError"
+) -> BackendError:
     """The ``BackendError`` for an exception raised by the aiobotocore client."""
     if isinstance(exc, BackendError):
         return exc
@@ -85,6 +109,14 @@ def translate_error(exc: BaseException, *, not_found: str = "NoSuchKey") -> Back
         error: dict[str, Any] = exc.response.get("Error", {})
         message = str(error.get("Message", "") or "")
         extra = {k: str(error[k]) for k in _EXTRA_FIELDS if error.get(k) is not None}
+        marker = _marker_fields(exc)
+        if marker and status in (404, 405):
+            if status == 405:
+                marker["ResourceType"] = "DeleteMarker"
+                return BackendError("MethodNotAllowed", message, extra=marker)
+            return BackendError(not_found, message, extra={**extra, **marker})
+        if code == "AccessDenied" and denied != "InternalError":
+            return BackendError(denied, message or "Access Denied")
         if code in ("NotModified", "304"):
             # A 304 describes the object: keep the ETag and Last-Modified it carries.
             headers: dict[str, Any] = exc.response.get("ResponseMetadata", {}).get(
@@ -118,11 +150,11 @@ def _is_transport(exc: BaseException) -> bool:
 
 
 @contextmanager
-def translate(*, not_found: str = "NoSuchKey") -> Iterator[None]:
+def translate(*, not_found: str = "NoSuchKey", denied: str = "InternalError") -> Iterator[None]:
     """Re-raise anything the client raises as a ``BackendError``."""
     try:
         yield
     except BackendError:
         raise
     except Exception as exc:
-        raise translate_error(exc, not_found=not_found) from exc
+        raise translate_error(exc, not_found=not_found, denied=denied) from exc

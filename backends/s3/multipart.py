@@ -9,12 +9,13 @@ from typing import Any
 
 from backends.errors import BackendError
 from backends.s3.copy import CopyMixin
-from backends.s3.meta import expires_header, meta_params, utc
+from backends.s3.meta import expires_header, lock_params, meta_params, utc
 from backends.s3.params import etag_of, quote_etag
 from backends.s3.streams import send_spooled, send_streamed
 from backends.types import (
     CopySource,
     ObjectInfo,
+    ObjectLock,
     ObjectMeta,
     Part,
     PartsPage,
@@ -30,7 +31,13 @@ class MultipartMixin(CopyMixin):
     """UploadPartCopy shares the copy source handling of ``CopyMixin``."""
 
     async def create_multipart_upload(
-        self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None = None
+        self,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        *,
+        checksum_algorithm: str | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> Upload:
         # The checksum algorithm is not forwarded: upstream would then demand per-part
         # checksums that only a client-side SDK computes (see docs/upstream-backend.md).
@@ -41,6 +48,7 @@ class MultipartMixin(CopyMixin):
             Bucket=self._up(bucket),
             Key=key,
             **meta_params(meta, {}),
+            **lock_params(object_lock),
         )
         return Upload(
             bucket=bucket,
@@ -138,7 +146,7 @@ class MultipartMixin(CopyMixin):
         numbers = [n for n, _ in parts]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
             raise BackendError("InvalidPartOrder", "The list of parts was not in ascending order")
-        await self._call(
+        response = await self._call(
             "complete_multipart_upload",
             not_found="NoSuchUpload",
             Bucket=self._up(bucket),
@@ -148,7 +156,7 @@ class MultipartMixin(CopyMixin):
                 "Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]
             },
         )
-        return await self.head_object(bucket, key)
+        return await self.head_object(bucket, key, version_id=response.get("VersionId"))
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         await self._call(

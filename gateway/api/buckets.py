@@ -2,17 +2,20 @@
 
 Through the same backend as the S3 listener, with the same bucket-name rules and the
 caller's bucket limits (a limited key sees only its buckets; others are ``AccessDenied``).
-Versioning is not implemented: ``"versioning": true`` is a 400 ``ValidationError``.
+``"versioning": true`` creates the bucket with versioning enabled; every bucket reports
+its state as ``"versioning"``: ``"Enabled"``, ``"Suspended"`` or null (never versioned).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any, NoReturn
 
 from aiohttp import web
 
 from backends.errors import BackendError
-from backends.types import BucketInfo
+from backends.types import VERSIONING_ENABLED, BucketInfo
 from gateway.api.auth import require_scope
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
@@ -50,11 +53,12 @@ def _raise_backend(exc: BackendError, bucket: str) -> NoReturn:
     raise ApiError(status, code, message, {"bucket": bucket}, headers=headers) from exc
 
 
-def bucket_json(info: BucketInfo) -> dict[str, Any]:
+def bucket_json(info: BucketInfo, versioning: str | None = None) -> dict[str, Any]:
     return {
         "name": info.name,
         "created_at": iso(info.created_at),
         "region": info.region,
+        "versioning": versioning,
     }
 
 
@@ -76,9 +80,19 @@ async def list_buckets(request: web.Request) -> web.Response:
         infos = [b for b in await backend.list_buckets() if principal.allows_bucket(b.name)]
     except BackendError as exc:
         _raise_backend(exc, "")
+    infos = sorted(infos, key=lambda b: b.name)
+    states = await asyncio.gather(
+        *(backend.get_bucket_versioning(b.name) for b in infos), return_exceptions=True
+    )
     result = []
-    for info in sorted(infos, key=lambda b: b.name):
-        item = bucket_json(info)
+    for info, state in zip(infos, states, strict=True):
+        if isinstance(state, BackendError) and state.code == "NoSuchBucket":
+            continue  # deleted meanwhile
+        if isinstance(state, BaseException):
+            if isinstance(state, BackendError):
+                _raise_backend(state, info.name)
+            raise state
+        item = bucket_json(info, state)
         if stats:
             try:
                 item["object_count"], item["size_bytes"] = await backend.bucket_stats(info.name)
@@ -100,16 +114,22 @@ async def create_bucket(request: web.Request) -> web.Response:
             "Bucket names are 3-63 characters of a-z, 0-9, '.' and '-', start and end "
             "with a letter or digit, and are not IP addresses",
         )
-    if optional_bool(body, "versioning"):
-        raise invalid(
-            "versioning", "Bucket versioning is not implemented; omit 'versioning' or send false"
-        )
+    versioning = optional_bool(body, "versioning")
     _check_allowed(principal, name)
+    backend = request.app[BACKEND]
     try:
-        info = await request.app[BACKEND].create_bucket(name, region=request.app[CONFIG].s3.region)
+        info = await backend.create_bucket(name, region=request.app[CONFIG].s3.region)
     except BackendError as exc:
         _raise_backend(exc, name)
-    return web.json_response(bucket_json(info), status=201)
+    if versioning:
+        try:
+            await backend.put_bucket_versioning(name, VERSIONING_ENABLED)
+        except BackendError as exc:
+            with contextlib.suppress(BackendError):  # no half-made bucket is left behind
+                await backend.delete_bucket(name)
+            _raise_backend(exc, name)
+    state = VERSIONING_ENABLED if versioning else None
+    return web.json_response(bucket_json(info, state), status=201)
 
 
 async def delete_bucket(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from backends.types import ByteRange, Conditions, ObjectInfo, ObjectMeta
 from gateway.s3.errors import S3Error
+from gateway.s3.lock_headers import lock_headers
 
 __all__ = [
     "CHECKSUM_PREFIX",
@@ -184,6 +185,8 @@ def object_headers(
             out["x-amz-checksum-type"] = "COMPOSITE" if info.parts_count else "FULL_OBJECT"
     if info.version_id is not None:
         out["x-amz-version-id"] = info.version_id
+    if info.lock is not None:
+        out.update(lock_headers(info.lock))
     if overrides:
         out.update(overrides)
     return out

@@ -10,6 +10,7 @@ from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.listing import max_keys
+from gateway.s3.objects import requested_lock, version_header
 from gateway.s3.owner import write_owner
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 from sigv4 import ALGORITHMS
@@ -50,7 +51,7 @@ async def create_multipart_upload(ctx: Context) -> Result:
         if algorithm not in ALGORITHMS:
             raise S3Error("InvalidRequest", f"Checksum algorithm {algorithm} is not supported")
     upload = await ctx.backend.create_multipart_upload(
-        ctx.bucket, ctx.key, meta, checksum_algorithm=algorithm
+        ctx.bucket, ctx.key, meta, checksum_algorithm=algorithm, object_lock=requested_lock(ctx)
     )
     doc = XmlWriter("InitiateMultipartUploadResult")
     doc.el("Bucket", ctx.bucket)
@@ -85,7 +86,8 @@ async def upload_part_copy(ctx: Context) -> Result:
     doc.el("ETag", quote_etag(part.etag))
     doc.el("LastModified", part.last_modified)
     doc.close("CopyPartResult")
-    return Result(xml=bytes(doc))
+    headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
+    return Result(xml=bytes(doc), headers=headers)
 
 
 def _location(ctx: Context) -> str:
@@ -125,7 +127,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     for algorithm, value in info.checksums.items():
         doc.el(f"Checksum{algorithm}", value)
     doc.close("CompleteMultipartUploadResult")
-    return Result(xml=bytes(doc))
+    return Result(xml=bytes(doc), headers=version_header(info.version_id))
 
 
 async def abort_multipart_upload(ctx: Context) -> Result:

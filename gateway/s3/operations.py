@@ -130,7 +130,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GetBucketAcl", "GET", BKT, ("acl",), scopes=RB),
     Operation("PutBucketAcl", "PUT", BKT, ("acl",), scopes=WB),
     Operation("GetBucketVersioning", "GET", BKT, ("versioning",), scopes=RB),
-    Operation("PutBucketVersioning", "PUT", BKT, ("versioning",), scopes=WB, implemented=False),
+    Operation("PutBucketVersioning", "PUT", BKT, ("versioning",), scopes=WB),
+    Operation("GetObjectLockConfiguration", "GET", BKT, ("object-lock",), scopes=RB),
+    Operation("PutObjectLockConfiguration", "PUT", BKT, ("object-lock",), scopes=WB),
     Operation("ListObjectVersions", "GET", BKT, ("versions",), scopes=RO),
     Operation("ListMultipartUploads", "GET", BKT, ("uploads",), scopes=RO),
     Operation("ListObjectsV2", "GET", BKT, ("list-type=2",), scopes=RO),
@@ -153,7 +155,6 @@ OPERATIONS: tuple[Operation, ...] = (
         "metadataTable",
         "metrics",
         "notification",
-        "object-lock",
         "ownershipControls",
         "policy",
         "policyStatus",
@@ -174,6 +175,11 @@ OPERATIONS: tuple[Operation, ...] = (
     # objects: ACLs
     Operation("GetObjectAcl", "GET", OBJ, ("acl",), scopes=RO),
     Operation("PutObjectAcl", "PUT", OBJ, ("acl",), scopes=WO),
+    # objects: Object Lock
+    Operation("GetObjectRetention", "GET", OBJ, ("retention",), scopes=RO),
+    Operation("PutObjectRetention", "PUT", OBJ, ("retention",), scopes=WO),
+    Operation("GetObjectLegalHold", "GET", OBJ, ("legal-hold",), scopes=RO),
+    Operation("PutObjectLegalHold", "PUT", OBJ, ("legal-hold",), scopes=WO),
     # objects
     Operation("GetObject", "GET", OBJ, scopes=RO),
     Operation("HeadObject", "HEAD", OBJ, scopes=RO),
@@ -183,10 +189,8 @@ OPERATIONS: tuple[Operation, ...] = (
     *_unsupported(
         OBJ,
         "attributes",
-        "legal-hold",
         "renameObject",
         "restore",
-        "retention",
         "select",
         "tagging",
         "torrent",

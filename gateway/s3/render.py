@@ -42,8 +42,10 @@ def render_error(
     doc.open("Error")
     doc.el("Code", error.code)
     doc.el("Message", error.message)
+    hidden = error.spec.header_only
     for name, value in error.extra.items():
-        doc.el(name, value)
+        if name not in hidden:
+            doc.el(name, value)
     doc.el("Resource", resource)
     doc.el("RequestId", request_id)
     doc.close("Error")

@@ -4,7 +4,8 @@ Authorization, handlers and backends read these parsed values; nothing re-parses
 header or query parameter. Order of work in :func:`read_request`: address (raw path or
 Host), query (percent-decoding only, as signed), the one header map, the operation from
 the table, then the facts the operation uses (copy source, version id, part number,
-byte range, preconditions, Content-MD5) and the base URL the client sees.
+byte range, preconditions, Content-MD5, Object Lock settings, the governance bypass) and
+the base URL the client sees.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from backends.types import ByteRange, Conditions, CopySource
+from backends.types import ByteRange, Conditions, CopySource, ObjectLock
 from gateway.config import Config
 from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
+from gateway.s3.lock_headers import parse_bypass, parse_object_lock
 from gateway.s3.operations import Operation, resolve
 from sigv4 import decode_query, header_map, parse_content_md5
 
@@ -30,6 +32,7 @@ MAX_PART_NUMBER = 10000
 COPY_SOURCE = "x-amz-copy-source"
 _COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
 _RANGED_READS = frozenset({"GetObject", "HeadObject"})
+_LOCKED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,11 @@ class S3Request:
     """``If-*`` preconditions of the request itself (the copy source has its own)."""
     content_md5: bytes | None
     """The raw 16-byte digest of a ``Content-MD5`` header."""
+    object_lock: ObjectLock | None = None
+    """``x-amz-object-lock-*`` of PutObject / CopyObject / CreateMultipartUpload."""
+    bypass_governance: bool = False
+    """``x-amz-bypass-governance-retention: true`` was sent (whether it may take effect
+    is the authorization's decision: ``Context.bypass_governance``)."""
 
 
 def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
@@ -175,4 +183,6 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         byte_range=byte_range,
         conditions=conditions(headers),
         content_md5=None if md5_text is None else parse_content_md5(md5_text),
+        object_lock=parse_object_lock(headers) if operation.name in _LOCKED_WRITES else None,
+        bypass_governance=parse_bypass(headers),
     )
