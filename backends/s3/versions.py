@@ -7,7 +7,9 @@ tests: see docs/upstream-backend.md) this module asks again or checks first:
 
 - ListObjectVersions: botocore parses ``<Version>`` and ``<DeleteMarker>`` into two lists
   and loses their interleaving, which is the listing's order; a ``before-parse`` hook reads
-  the order from the raw XML.
+  the order from the raw XML. Stores that do not interleave them (moto lists all versions,
+  then all markers) are put in S3's order by a stable sort: key bytes, the latest first,
+  then newest first by LastModified. On AWS that sort changes nothing.
 - Retention rules (COMPLIANCE never shortened, GOVERNANCE only with the bypass) are
   checked here against the version's current state before the change goes upstream,
   and suspending versioning of a bucket with Object Lock is refused here too.
@@ -146,9 +148,14 @@ class VersionsMixin(UpstreamClient):
             found[(True, item["Key"], item.get("VersionId"))] = item
         order = response.get(_ORDER) or list(found)
         versions = tuple(
-            _entry(bucket, marker, found[(marker, key, vid)])
-            for marker, key, vid in order
-            if (marker, key, vid) in found
+            sorted(
+                (
+                    _entry(bucket, marker, found[(marker, key, vid)])
+                    for marker, key, vid in order
+                    if (marker, key, vid) in found
+                ),
+                key=_s3_order,
+            )
         )
         truncated = bool(response.get("IsTruncated"))
         return VersionsPage(
@@ -265,6 +272,11 @@ async def describe_missing(
         if "DeleteMarker" in described.extra:
             return described
     return exc
+
+
+def _s3_order(entry: ObjectVersion) -> tuple[bytes, bool, float]:
+    info = entry.info
+    return (info.key.encode("utf-8"), not entry.is_latest, -info.last_modified.timestamp())
 
 
 def _entry(bucket: str, marker: bool, item: Mapping[str, Any]) -> ObjectVersion:
