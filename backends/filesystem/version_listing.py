@@ -80,13 +80,14 @@ def _seeker(
         if cursor.after_id is not None:
             # The rest of one key, after the rank already returned.
             after = int(cursor.after_id)
-            same = [cursor.lower, after]
+            latest = [
+                e for e in _objects(conn, bucket, "key = ?", [cursor.lower], 1) if e.rank > after
+            ]
             out = _merged(
-                _objects(conn, bucket, "key = ?", [cursor.lower], 1),
-                _versions(conn, bucket, "key = ? AND rank > ?", same, limit),
+                latest,
+                _versions(conn, bucket, "key = ? AND rank > ?", [cursor.lower, after], limit),
                 limit,
             )
-            out = [e for e in out if e.rank > after]
             if len(out) >= limit:
                 return out
             where = "key > ?"

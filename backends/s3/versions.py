@@ -9,7 +9,8 @@ tests: see docs/upstream-backend.md) this module asks again or checks first:
   and loses their interleaving, which is the listing's order; a ``before-parse`` hook reads
   the order from the raw XML. Stores that do not interleave them (moto lists all versions,
   then all markers) are put in S3's order by a stable sort: key bytes, the latest first,
-  then newest first by LastModified. On AWS that sort changes nothing.
+  then newest first by LastModified. On AWS that sort changes nothing. A ``key-marker``
+  without ``version-id-marker`` skips that key's versions (moto lists them again).
 - Retention rules (COMPLIANCE never shortened, GOVERNANCE only with the bypass) are
   checked here against the version's current state before the change goes upstream,
   and suspending versioning of a bucket with Object Lock is refused here too.
@@ -147,12 +148,15 @@ class VersionsMixin(UpstreamClient):
         for item in response.get("DeleteMarkers", []):
             found[(True, item["Key"], item.get("VersionId"))] = item
         order = response.get(_ORDER) or list(found)
+        # A key marker without a version marker starts after every version of that key;
+        # moto starts at the key itself.
+        skip = key_marker if key_marker and not version_id_marker else None
         versions = tuple(
             sorted(
                 (
                     _entry(bucket, marker, found[(marker, key, vid)])
                     for marker, key, vid in order
-                    if (marker, key, vid) in found
+                    if (marker, key, vid) in found and key != skip
                 ),
                 key=_s3_order,
             )
