@@ -200,7 +200,12 @@ class ObjectsMixin(UpstreamClient):
             **version_params(version_id),
         }
         try:
-            response = await self._call("head_object", **params, **condition_params(conditions))
+            response = await self._call(
+                "head_object",
+                not_found="NoSuchVersion" if version_id else "NoSuchKey",  # a bodiless 404
+                **params,
+                **condition_params(conditions),
+            )
         except BackendError as exc:
             if version_id == "null" and exc.code == "InvalidRequest":
                 # moto refuses HeadObject versionId=null on a never-versioned bucket,
