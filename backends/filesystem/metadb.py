@@ -240,6 +240,37 @@ def _info_setters() -> Callable[..., ObjectInfo]:
 _make_info = _info_setters()
 
 
+def version_info(
+    bucket: str,
+    key: bytes,
+    size: int,
+    etag: str,
+    last_modified: int,
+    meta: str,
+    checksums: str,
+    parts: str | None,
+    version_id: str | None,
+    lock: str | None,
+) -> ObjectInfo:
+    """``ObjectInfo`` of one row of a version listing, built like ``list_infos`` builds
+    them (ListObjectVersions pages hold 1,000)."""
+    info = _make_info(
+        bucket,
+        key.decode(),
+        size,
+        etag,
+        from_us(last_modified),
+        meta_from_json(meta),
+        checksums_from_json(checksums),
+        None if parts is None else len(json.loads(parts)),
+    )
+    if version_id is not None:
+        object.__setattr__(info, "version_id", version_id)
+    if lock is not None:
+        object.__setattr__(info, "lock", lock_from_json(lock))
+    return info
+
+
 def list_infos(bucket: str, rows: Sequence[ListRow]) -> tuple[ObjectInfo, ...]:
     """``ObjectInfo`` values for listing rows (the same as ``ObjectRow.to_info`` gives)."""
     make, meta_of, sums_of, when = _make_info, meta_from_json, checksums_from_json, from_us

@@ -17,11 +17,10 @@ from __future__ import annotations
 import heapq
 import sqlite3
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from backends.filesystem.listing import Cursor, common_prefix, list_page, start_after
-from backends.filesystem.metadb import OBJECT_COLUMNS, ObjectRow
+from backends.filesystem.metadb import OBJECT_COLUMNS, ObjectRow, version_info
 from backends.filesystem.versions import (
     NULL,
     NULL_ROW_RANK,
@@ -95,11 +94,13 @@ def _seeker(
             where = "key >= ?" if cursor.inclusive else "key > ?"
         args = [cursor.lower, *bound_args]
         n = limit - len(out)
-        return out + _merged(
-            _objects(conn, bucket, where + bound, args, n),
-            _versions(conn, bucket, where + bound, args, n),
-            n,
-        )
+        versions = _versions(conn, bucket, where + bound, args, n)
+        if len(versions) == n:
+            # The first n entries end at or before the last version row's key: read only
+            # the latest versions up to that key (one per key, not n of them).
+            where += " AND key <= ?"
+            args.append(versions[-1].key)
+        return out + _merged(_objects(conn, bucket, where + bound, args, n), versions, n)
 
     return seek
 
@@ -126,13 +127,20 @@ def _marker_rank(conn: sqlite3.Connection, bucket: str, key: bytes, version_id: 
 
 def _version(bucket: str, entry: _Entry, latest: bool) -> ObjectVersion:
     row = entry.row
-    if isinstance(row, VersionRow):
-        if row.marker:
-            return ObjectVersion(row.marker_info(bucket), latest, delete_marker=True)
-        row = row.object_row()
-    info = row.to_info(bucket)
-    if info.version_id is None:  # the null version of a never-versioned bucket
-        info = replace(info, version_id=NULL)
+    if isinstance(row, VersionRow) and row.marker:
+        return ObjectVersion(row.marker_info(bucket), latest, delete_marker=True)
+    info = version_info(
+        bucket,
+        row.key,
+        row.size,
+        row.etag,
+        row.last_modified,
+        row.meta,
+        row.checksums,
+        row.parts,
+        row.version_id or NULL,  # NULL: the null version of a never-versioned bucket
+        row.lock,
+    )
     return ObjectVersion(info, latest)
 
 

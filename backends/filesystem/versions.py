@@ -118,13 +118,15 @@ def rank_of(version_id: str) -> int | None:
     if len(version_id) != _ID_CHARS:
         return None
     rank = 0
-    for char in version_id:
-        digit = _DIGIT.get(char)
-        if digit is None:
+    digit = _DIGIT.get
+    for char in version_id[:_RANK_CHARS]:  # the suffix is random: only its alphabet matters
+        value = digit(char)
+        if value is None:
             return None
-        rank = rank * 64 + digit
-    rank >>= 6 * (_ID_CHARS - _RANK_CHARS)
-    return rank if 0 <= rank <= _TOP else None
+        rank = (rank << 6) | value
+    if not set(version_id[_RANK_CHARS:]) <= _DIGIT.keys():
+        return None
+    return rank if rank <= _TOP else None
 
 
 def object_rank(version_id: str | None) -> int:

@@ -154,3 +154,71 @@ def test_large_put_get(benchmark: Any, server: Gateway, tmp_path: Path) -> None:
         _report(benchmark, "get_256MiB", get_rate, "MB/s")
 
     benchmark.pedantic(run, rounds=1, iterations=1)
+
+
+def _fill_versions(storage: Path, buckets: dict[str, tuple[int, int]]) -> None:
+    """Write (keys x versions per key) version rows straight into a data directory, in
+    large transactions (no bodies: a listing never opens them)."""
+    from backends.filesystem import FilesystemBackend
+    from backends.filesystem.metadb import ObjectRow, now_us
+    from backends.filesystem.versions import bucket_state, write_version
+
+    async def fill() -> None:
+        fs = FilesystemBackend(storage, fsync=False)
+        await fs.start()
+        try:
+            for bucket, (keys, versions) in buckets.items():
+                await fs.create_bucket(bucket)
+                await fs.put_bucket_versioning(bucket, "Enabled")
+                for v in range(versions):
+                    with fs.db.write() as conn:
+                        state = bucket_state(conn, bucket)
+                        assert state is not None
+                        for k in range(keys):
+                            row = ObjectRow(
+                                f"dir{k % 10}/key-{k:06d}".encode(),
+                                1,
+                                "0cc175b9c0f1b6a831c399e269772661",
+                                now_us(),
+                                '{"content_type":"binary/octet-stream"}',
+                                "{}",
+                                None,
+                                f"{v:08x}{k:024x}",
+                            )
+                            write_version(conn, bucket, state, row, None)
+        finally:
+            await fs.close()
+
+    asyncio.run(fill())
+
+
+def test_list_versions_pages(benchmark: Any, tmp_path: Path) -> None:
+    """ListObjectVersions pages of 1,000 entries from random key markers, on 10k and on
+    100k versions (100 per key): the page rate must not depend on the total."""
+    data = tmp_path / "data"
+    _fill_versions(data / "storage", {"v10k": (100, 100), "v100k": (1000, 100)})
+    workers = str(min(2, os.cpu_count() or 1))
+    gw = start_gateway(
+        data,
+        extra_env={"NFYIO_FSYNC": "true", "NFYIO_SERVER_ACCESS_LOG": "false"},
+        extra_args=["--workers", workers],
+    )
+
+    def pages(bucket: str, keys: int) -> Callable[[aiohttp.ClientSession, int], Awaitable[None]]:
+        async def page(session: aiohttp.ClientSession, i: int) -> None:
+            k = (i * 7919) % (keys - 10)
+            marker = f"dir{k % 10}/key-{k:06d}"
+            url = f"{gw.s3_url}/{bucket}?versions&max-keys=1000&key-marker={marker}"
+            async with session.get(url) as r:
+                await _expect(r)
+
+        return page
+
+    def run() -> None:
+        _report(benchmark, "list_versions_1000_10k", _run_load(gw, 300, pages("v10k", 100)))
+        _report(benchmark, "list_versions_1000_100k", _run_load(gw, 300, pages("v100k", 1000)))
+
+    try:
+        benchmark.pedantic(run, rounds=1, iterations=1)
+    finally:
+        gw.stop()
