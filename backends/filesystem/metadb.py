@@ -368,9 +368,12 @@ class MetaDB:
 
 
 _OLD_DATA_ID = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"
+_UNVERSIONED_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id"
 _UPSERT = (
-    f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT OR REPLACE INTO objects (bucket, {_UNVERSIONED_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
 )
+"""The never-versioned write binds the first columns only: ``version_id`` and ``lock``
+stay NULL (the null version, no Object Lock) and cost nothing."""
 
 
 def upsert_object(conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:
@@ -380,5 +383,5 @@ def upsert_object(conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str 
     This is the write of a never-versioned bucket (the PUT hot path); versioned buckets
     go through ``versions.write_version``."""
     old = conn.execute(_OLD_DATA_ID, (bucket, row.key)).fetchone()
-    conn.execute(_UPSERT, (bucket, *row))
+    conn.execute(_UPSERT, (bucket, *row[:8]))
     return None if old is None else str(old[0])
