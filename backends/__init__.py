@@ -10,6 +10,8 @@ from backends.types import (
     DeleteResult,
     ListPage,
     ObjectInfo,
+    ObjectLock,
+    ObjectLockConfig,
     ObjectMeta,
     ObjectRead,
     Part,
@@ -17,6 +19,7 @@ from backends.types import (
     PayloadStream,
     Upload,
     UploadsPage,
+    VersionsPage,
 )
 
 __all__ = [
@@ -29,6 +32,8 @@ __all__ = [
     "DeleteResult",
     "ListPage",
     "ObjectInfo",
+    "ObjectLock",
+    "ObjectLockConfig",
     "ObjectMeta",
     "ObjectRead",
     "Part",
@@ -36,4 +41,5 @@ __all__ = [
     "PayloadStream",
     "Upload",
     "UploadsPage",
+    "VersionsPage",
 ]

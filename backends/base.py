@@ -1,8 +1,8 @@
 """The ``Backend`` interface every storage implementation provides.
 
 Core methods (buckets, objects, listing) are abstract. Optional families (multipart,
-copy) default to raising ``BackendError("NotImplemented")`` so a new backend overrides
-only what it supports and the gateway answers S3's 501 for the rest.
+copy, versioning, Object Lock) default to raising ``BackendError("NotImplemented")`` so a
+new backend overrides only what it supports and the gateway answers S3's 501 for the rest.
 
 Rules every implementation keeps:
 - A write commits only after the body iterator ended without raising and every check
@@ -13,6 +13,15 @@ Rules every implementation keeps:
 - Server-side encryption (``encryption=``): a write asking for encryption the backend
   cannot give fails (``NotImplemented``), never silently stores plaintext; the object's
   ``meta`` reports how it was stored. An SSE-C object refuses reads without its key.
+- Version ids are the backend's: it decides which ids are well formed (``InvalidArgument``
+  "Invalid version id specified" otherwise) and which exist (``NoSuchVersion``).
+- Versioning follows S3: in an ``Enabled`` bucket every write adds a version and a delete
+  without a version id adds a delete marker; in a ``Suspended`` bucket writes and such
+  deletes replace the ``null`` version; a never-versioned bucket behaves as if every
+  object were its one ``null`` version (and reports ``version_id=None``). The latest
+  version being a delete marker makes reads of the key answer ``NoSuchKey`` with
+  ``extra={"DeleteMarker": "true", "VersionId": id}``; reading a marker by its version id
+  is ``MethodNotAllowed`` with the same extra fields.
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ from backends.types import (
     Encryption,
     ListPage,
     ObjectInfo,
+    ObjectLock,
+    ObjectLockConfig,
     ObjectMeta,
     ObjectRead,
     Part,
@@ -38,6 +49,7 @@ from backends.types import (
     PayloadStream,
     Upload,
     UploadsPage,
+    VersionsPage,
 )
 
 
@@ -66,8 +78,11 @@ class Backend(abc.ABC):
     async def list_buckets(self) -> Sequence[BucketInfo]: ...
 
     @abc.abstractmethod
-    async def create_bucket(self, bucket: str, *, region: str = "us-east-1") -> BucketInfo:
-        """Raise ``BucketAlreadyOwnedByYou`` if it exists."""
+    async def create_bucket(
+        self, bucket: str, *, region: str = "us-east-1", object_lock: bool = False
+    ) -> BucketInfo:
+        """Raise ``BucketAlreadyOwnedByYou`` if it exists. ``object_lock=True`` creates the
+        bucket with Object Lock enabled, which turns versioning on."""
 
     @abc.abstractmethod
     async def head_bucket(self, bucket: str) -> BucketInfo:
@@ -94,6 +109,71 @@ class Backend(abc.ABC):
         """Idempotent: removing an unset default succeeds."""
         raise _not_implemented("bucket encryption")
 
+    # -- versioning (optional) -------------------------------------------------------------
+
+    async def get_bucket_versioning(self, bucket: str) -> str | None:
+        """``"Enabled"``, ``"Suspended"`` or None (never versioned: the default for a
+        backend without versioning)."""
+        await self.head_bucket(bucket)
+        return None
+
+    async def put_bucket_versioning(self, bucket: str, status: str) -> None:
+        """Set ``"Enabled"`` or ``"Suspended"``. Suspending a bucket with Object Lock is
+        ``InvalidBucketState``."""
+        raise _not_implemented("bucket versioning")
+
+    async def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str | None = None,
+        key_marker: str | None = None,
+        version_id_marker: str | None = None,
+        max_keys: int = 1000,
+    ) -> VersionsPage:
+        """Versions and delete markers of the keys after ``key_marker`` (or, with
+        ``version_id_marker``, after that version of ``key_marker``), rolled up at
+        ``delimiter`` like ``list_objects``; newest first within a key. Cost follows the
+        page, not the number of keys or versions."""
+        raise _not_implemented("ListObjectVersions")
+
+    # -- Object Lock (optional) ------------------------------------------------------------
+
+    async def get_object_lock_configuration(self, bucket: str) -> ObjectLockConfig:
+        """Raise ``ObjectLockConfigurationNotFoundError`` for a bucket without Object Lock."""
+        raise _not_implemented("Object Lock")
+
+    async def put_object_lock_configuration(self, bucket: str, config: ObjectLockConfig) -> None:
+        """Set the default retention. Enabling Object Lock on a bucket created without it
+        needs versioning ``Enabled`` (``InvalidBucketState`` otherwise)."""
+        raise _not_implemented("Object Lock")
+
+    async def get_object_lock(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> ObjectLock:
+        """The retention and legal hold of a version. ``InvalidRequest`` "Bucket is
+        missing Object Lock Configuration" for a bucket without Object Lock."""
+        raise _not_implemented("Object Lock")
+
+    async def put_object_retention(
+        self,
+        bucket: str,
+        key: str,
+        lock: ObjectLock,
+        *,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
+    ) -> None:
+        """Set (``lock.mode`` given) or remove the retention period of a version, by the
+        rules of ``backends.locks.check_retention_change``."""
+        raise _not_implemented("Object Lock")
+
+    async def put_object_legal_hold(
+        self, bucket: str, key: str, on: bool, *, version_id: str | None = None
+    ) -> None:
+        raise _not_implemented("Object Lock")
+
     # -- objects -----------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -107,12 +187,15 @@ class Backend(abc.ABC):
         content_md5: bytes | None = None,
         size_hint: int | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> ObjectInfo:
         """Store ``body`` under ``key``; ETag is the MD5 hex of the bytes (SSE-C: not).
 
         ``content_md5`` (16 raw bytes) is checked before commit (``BadDigest``).
         Checksums from ``body.checksums`` are stored with the object. ``encryption``
-        (or else the bucket's default) decides how the bytes are stored.
+        (or else the bucket's default) decides how the bytes are stored. ``object_lock``
+        (retention, legal hold) needs a bucket with Object Lock; without one the bucket's
+        default retention, if any, applies. The result carries the new version id.
         """
 
     @abc.abstractmethod
@@ -144,18 +227,33 @@ class Backend(abc.ABC):
     ) -> ObjectInfo: ...
 
     @abc.abstractmethod
-    async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
-        """Idempotent: deleting a missing key succeeds. Raises ``NoSuchBucket``."""
+    async def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
+    ) -> DeleteResult:
+        """Idempotent: deleting a missing key succeeds. Raises ``NoSuchBucket``; deleting
+        a version that Object Lock protects raises ``AccessDenied``."""
 
     async def delete_objects(
-        self, bucket: str, keys: Sequence[tuple[str, str | None]]
+        self,
+        bucket: str,
+        keys: Sequence[tuple[str, str | None]],
+        *,
+        bypass_governance: bool = False,
     ) -> Sequence[DeleteResult]:
         """Delete (key, version_id) pairs; one result per pair, in order."""
         results = []
         for key, version_id in keys:
             try:
-                await self.delete_object(bucket, key, version_id=version_id)
-                results.append(DeleteResult(key=key, version_id=version_id))
+                results.append(
+                    await self.delete_object(
+                        bucket, key, version_id=version_id, bypass_governance=bypass_governance
+                    )
+                )
             except BackendError as exc:
                 if exc.code == "NoSuchBucket":
                     raise
@@ -177,10 +275,14 @@ class Backend(abc.ABC):
         *,
         meta: ObjectMeta | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> ObjectInfo:
-        """Copy; ``meta=None`` keeps the source's metadata (directive COPY). The copy is
-        encrypted as ``encryption`` (or the destination bucket's default) says, never as
-        the source was; ``encryption.copy_source_customer`` opens an SSE-C source."""
+        """Copy (``source.version_id`` names a version, None the latest); ``meta=None``
+        keeps the source's metadata (directive COPY). The copy is encrypted as
+        ``encryption`` (or the destination bucket's default) says, never as the source was;
+        ``encryption.copy_source_customer`` opens an SSE-C source. The copy's Object Lock
+        settings come from ``object_lock`` (or the destination's default retention), never
+        from the source."""
         raise _not_implemented("CopyObject")
 
     @abc.abstractmethod
@@ -210,8 +312,10 @@ class Backend(abc.ABC):
         *,
         checksum_algorithm: str | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> Upload:
-        """``encryption`` (or the bucket's default) is fixed for every part."""
+        """``encryption`` (or the bucket's default) is fixed for every part;
+        ``object_lock`` is applied to the object at completion."""
         raise _not_implemented("multipart upload")
 
     async def upload_part(

@@ -7,6 +7,9 @@ Conventions:
   ``CRC64NVME``, ``SHA1``, ``SHA256``) with the base64 value S3 uses on the wire.
 - Times are timezone-aware UTC ``datetime`` values.
 - Keys are ``str`` (any UTF-8, up to 1024 bytes); ordering is by UTF-8 bytes.
+- Version ids are ``str``: ``"null"`` names the null version (objects written while the
+  bucket was never versioned or is suspended); ``None`` means "the latest version" on input
+  and "the bucket was never versioned" on output.
 """
 
 from __future__ import annotations
@@ -108,6 +111,47 @@ def is_encrypted(meta: ObjectMeta) -> bool:
     return meta.server_side_encryption is not None or meta.sse_customer_algorithm is not None
 
 
+# Versioning states of a bucket (S3's words). ``None`` stands for "never versioned".
+VERSIONING_ENABLED = "Enabled"
+VERSIONING_SUSPENDED = "Suspended"
+VERSIONING_STATES = (VERSIONING_ENABLED, VERSIONING_SUSPENDED)
+
+# Object Lock retention modes.
+GOVERNANCE = "GOVERNANCE"
+COMPLIANCE = "COMPLIANCE"
+RETENTION_MODES = (GOVERNANCE, COMPLIANCE)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectLock:
+    """The Object Lock state of one object version (or what a write asks for).
+
+    ``mode`` and ``retain_until`` are set together or not at all (a retention period);
+    ``legal_hold`` is None when no legal hold was ever set on the version, else ON/OFF.
+    The rules that read these values live in ``backends.locks``.
+    """
+
+    mode: str | None = None
+    retain_until: datetime | None = None
+    legal_hold: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultRetention:
+    """A bucket's default retention: exactly one of ``days`` and ``years`` is set."""
+
+    mode: str
+    days: int | None = None
+    years: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectLockConfig:
+    """A bucket's Object Lock configuration (only buckets with Object Lock have one)."""
+
+    default_retention: DefaultRetention | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     bucket: str
@@ -118,8 +162,11 @@ class ObjectInfo:
     meta: ObjectMeta = field(default_factory=ObjectMeta)
     checksums: Mapping[str, str] = field(default_factory=dict)
     version_id: str | None = None
+    """``None`` in a bucket that was never versioned (S3 then sends no version header)."""
     parts_count: int | None = None
     """Number of parts for an object made by CompleteMultipartUpload, else None."""
+    lock: ObjectLock | None = None
+    """Retention and legal hold of this version, if any was ever set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,11 +245,50 @@ class ListPage:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectVersion:
+    """One entry of ListObjectVersions: a version or a delete marker.
+
+    A delete marker's ``info`` has size 0, an empty ETag and default metadata; only its
+    key, version id and last-modified time mean something.
+    """
+
+    info: ObjectInfo
+    is_latest: bool
+    delete_marker: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VersionsPage:
+    """One page of ListObjectVersions, in key order and newest first within a key.
+
+    ``versions`` and ``common_prefixes`` together hold at most ``max_keys`` entries. When
+    truncated, the next page starts after (``next_key_marker``,
+    ``next_version_id_marker``); the version marker is None when the page ended with a
+    common prefix.
+    """
+
+    versions: tuple[ObjectVersion, ...]
+    common_prefixes: tuple[str, ...]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_version_id_marker: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteResult:
+    """What a deletion did. ``version_id`` is the version asked for (None: the latest).
+
+    ``delete_marker`` is True when a delete marker was created (a delete without a version
+    id in a versioned bucket) or permanently removed (a delete of a marker's version id);
+    ``delete_marker_version_id`` is then that marker's version id.
+    """
+
     key: str
     version_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    delete_marker: bool = False
+    delete_marker_version_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,10 @@ from collections.abc import Iterable
 READ_OBJECTS = "read:objects"
 WRITE_OBJECTS = "write:objects"
 DELETE_OBJECTS = "delete:objects"
+BYPASS_GOVERNANCE = "bypass:governance"
+"""Lets ``x-amz-bypass-governance-retention: true`` take effect: delete or shorten a
+version held by Object Lock in GOVERNANCE mode (S3's ``s3:BypassGovernanceRetention``).
+Not implied by ``write:objects`` or ``delete:objects``; ``admin`` has it."""
 READ_BUCKETS = "read:buckets"
 WRITE_BUCKETS = "write:buckets"
 READ_AGENTS = "read:agents"
@@ -20,6 +24,7 @@ ALL_SCOPES: frozenset[str] = frozenset(
         READ_OBJECTS,
         WRITE_OBJECTS,
         DELETE_OBJECTS,
+        BYPASS_GOVERNANCE,
         READ_BUCKETS,
         WRITE_BUCKETS,
         READ_AGENTS,

@@ -2,7 +2,9 @@
 
 A write streams the body to a temp file, renames it under a fresh id, then commits the
 metadata row; the commit is the moment the object exists. Replaced or deleted data files
-are unlinked after the commit. See ``docs/filesystem-backend.md``.
+are unlinked after the commit. Versions, delete markers and Object Lock state: see
+``versions.py`` (rows and rules) and ``versioning.py`` (the bucket- and version-level
+operations). See ``docs/filesystem-backend.md``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from backends.base import Backend
 from backends.conditions import check_conditions
 from backends.errors import BackendError
-from backends.filesystem.commit import GroupCommitter
+from backends.filesystem.commit import GroupCommitter, no_such_bucket
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import DEFAULT_IO_THREADS, META_DB, DataStore, new_id, open_for_read
 from backends.filesystem.listing import Cursor, list_page
@@ -30,11 +32,9 @@ from backends.filesystem.metadb import (
     meta_from_json,
     meta_to_json,
     now_us,
-    upsert_object,
 )
 from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import (
-    check_version,
     copy_data,
     encryption_not_found,
     no_such_key,
@@ -53,7 +53,19 @@ from backends.filesystem.sse import (
     stored_plan,
     write_plan,
 )
+from backends.filesystem.versioning import VersioningMixin
+from backends.filesystem.versions import (
+    BucketState,
+    Deleted,
+    bucket_state,
+    delete_latest,
+    delete_version,
+    lock_config_to_json,
+    write_version,
+)
+from backends.locks import missing_lock_configuration
 from backends.types import (
+    VERSIONING_ENABLED,
     BucketEncryption,
     BucketInfo,
     ByteRange,
@@ -63,6 +75,8 @@ from backends.types import (
     Encryption,
     ListPage,
     ObjectInfo,
+    ObjectLock,
+    ObjectLockConfig,
     ObjectMeta,
     ObjectRead,
     Part,
@@ -75,7 +89,7 @@ from backends.types import (
 DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
 
 
-class FilesystemBackend(Backend):
+class FilesystemBackend(VersioningMixin, Backend):
     """The embedded default backend. Several processes may share one ``data_dir``."""
 
     name = "filesystem"
@@ -175,8 +189,13 @@ class FilesystemBackend(Backend):
     async def list_buckets(self) -> Sequence[BucketInfo]:
         return [BucketInfo(n, from_us(c), r) for n, c, r in self.db.buckets()]
 
-    async def create_bucket(self, bucket: str, *, region: str = "us-east-1") -> BucketInfo:
+    async def create_bucket(
+        self, bucket: str, *, region: str = "us-east-1", object_lock: bool = False
+    ) -> BucketInfo:
         created = now_us()
+        # Object Lock turns versioning on (and it can never be suspended afterwards).
+        versioning = VERSIONING_ENABLED if object_lock else None
+        lock = lock_config_to_json(ObjectLockConfig()) if object_lock else None
         with self.db.write() as conn:
             if self.db.bucket(bucket) is not None:
                 raise BackendError(
@@ -186,8 +205,9 @@ class FilesystemBackend(Backend):
                     extra={"BucketName": bucket},
                 )
             conn.execute(
-                "INSERT INTO buckets (name, created_at, region) VALUES (?, ?, ?)",
-                (bucket, created, region),
+                "INSERT INTO buckets (name, created_at, region, versioning, object_lock)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (bucket, created, region, versioning, lock),
             )
         return BucketInfo(bucket, from_us(created), region)
 
@@ -201,11 +221,11 @@ class FilesystemBackend(Backend):
     async def delete_bucket(self, bucket: str) -> None:
         with self.db.write() as conn:
             self.db.require_bucket(bucket)
-            busy = (
-                conn.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (bucket,)).fetchone()
-                or conn.execute(
-                    "SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (bucket,)
+            busy = any(
+                conn.execute(
+                    f"SELECT 1 FROM {table} WHERE bucket = ? LIMIT 1", (bucket,)
                 ).fetchone()
+                for table in ("objects", "versions", "uploads")
             )
             if busy:
                 raise BackendError(
@@ -246,9 +266,11 @@ class FilesystemBackend(Backend):
         content_md5: bytes | None = None,
         size_hint: int | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> ObjectInfo:
-        # the bucket's existence (and default encryption) before the body is read; the
+        # the bucket's existence, lock and default encryption before the body is read; the
         # bucket is checked again at commit
+        self.state(bucket, object_lock)
         default = bucket_encryption(self.db.conn, bucket)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         meta = plan.apply(meta, self.keys)
@@ -274,7 +296,7 @@ class FilesystemBackend(Backend):
             parts=None,
             data_id=data_id,
         )
-        await committer.commit(bucket, row, dest)
+        version_id = await committer.commit(bucket, row, dest, object_lock)
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -283,29 +305,39 @@ class FilesystemBackend(Backend):
             last_modified=from_us(row.last_modified),
             meta=meta,
             checksums=dict(received.checksums),
+            version_id=version_id,
         )
 
-    def commit_object(self, bucket: str, row: ObjectRow) -> None:
-        """Make ``row`` (whose data file is in place) the object; unlink what it replaced.
+    def state(self, bucket: str, object_lock: ObjectLock | None = None) -> BucketState:
+        """The bucket's versioning and Object Lock state (``NoSuchBucket``); lock settings
+        on a write need a bucket with Object Lock."""
+        found = bucket_state(self.db.conn, bucket)
+        if found is None:
+            raise no_such_bucket(bucket)
+        if object_lock is not None and found.lock is None:
+            raise missing_lock_configuration()
+        return found
+
+    def commit_object(
+        self, bucket: str, row: ObjectRow, lock: ObjectLock | None = None
+    ) -> str | None:
+        """Make ``row`` (whose data file is in place) the latest version; unlink what it
+        replaced; return its version id.
 
         On failure the new data file is removed and the previous object stays.
         """
         try:
             with self.db.write() as conn:
-                self.db.require_bucket(bucket)
-                old = upsert_object(conn, bucket, row)
+                state = bucket_state(conn, bucket)
+                if state is None:
+                    raise no_such_bucket(bucket)
+                version_id, doomed = write_version(conn, bucket, state, row, lock)
         except BaseException:
             self.files.unlink_object(row.data_id)
             raise
-        if old is not None and old != row.data_id:
-            self.files.unlink_object(old)
-
-    def find(self, bucket: str, key: str) -> ObjectRow:
-        row = self.db.object(bucket, key.encode("utf-8"))
-        if row is None:
-            self.db.require_bucket(bucket)
-            raise no_such_key(key)
-        return row
+        for data_id in doomed:
+            self.files.unlink_object(data_id)
+        return version_id
 
     async def head_object(
         self,
@@ -316,8 +348,7 @@ class FilesystemBackend(Backend):
         version_id: str | None = None,
         encryption: Encryption | None = None,
     ) -> ObjectInfo:
-        check_version(version_id)
-        info = self.find(bucket, key).to_info(bucket)
+        info = self.find(bucket, key, version_id).to_info(bucket)
         read_key(info.meta, request_customer(encryption), self.keys)
         if conditions is not None:
             check_conditions(info, conditions)
@@ -334,9 +365,8 @@ class FilesystemBackend(Backend):
         version_id: str | None = None,
         encryption: Encryption | None = None,
     ) -> ObjectRead:
-        check_version(version_id)
         for _attempt in range(5):
-            row = self.find(bucket, key)
+            row = self.find(bucket, key, version_id)
             info = row.to_info(bucket)
             customer_key = read_key(info.meta, request_customer(encryption), self.keys)
             if conditions is not None:
@@ -348,39 +378,63 @@ class FilesystemBackend(Backend):
             return read
         raise BackendError("InternalError", "object data file is missing")
 
-    async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
-        check_version(version_id)
-        key_bytes = key.encode("utf-8")
-        with self.db.write() as conn:
-            self.db.require_bucket(bucket)
-            row = conn.execute(
-                "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING data_id",
-                (bucket, key_bytes),
-            ).fetchone()
-        if row is not None:
-            self.files.unlink_object(row[0])
+    async def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
+    ) -> DeleteResult:
+        return (
+            await self.delete_objects(
+                bucket, [(key, version_id)], bypass_governance=bypass_governance, single=True
+            )
+        )[0]
 
     async def delete_objects(
-        self, bucket: str, keys: Sequence[tuple[str, str | None]]
+        self,
+        bucket: str,
+        keys: Sequence[tuple[str, str | None]],
+        *,
+        bypass_governance: bool = False,
+        single: bool = False,
     ) -> Sequence[DeleteResult]:
-        """All deletions in one transaction; data files unlinked after it commits."""
+        """All deletions in one transaction; data files unlinked after it commits.
+
+        A key's error (malformed version id, Object Lock) is its result, or with
+        ``single`` (DeleteObject) the exception."""
         results: list[DeleteResult] = []
         doomed: list[str] = []
+        now = now_us()
         with self.db.write() as conn:
-            self.db.require_bucket(bucket)
+            state = bucket_state(conn, bucket)
+            if state is None:
+                raise no_such_bucket(bucket)
             for key, version_id in keys:
+                key_bytes = key.encode("utf-8")
+                done: Deleted
                 try:
-                    check_version(version_id)
-                except BackendError as exc:
+                    if version_id is None:
+                        done = delete_latest(conn, bucket, state, key_bytes, now)
+                    else:
+                        done = delete_version(
+                            conn, bucket, key_bytes, version_id, bypass_governance=bypass_governance
+                        )
+                except BackendError as exc:  # raised before it changed anything
+                    if single:
+                        raise
                     results.append(DeleteResult(key, version_id, exc.code, exc.message))
                     continue
-                row = conn.execute(
-                    "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING data_id",
-                    (bucket, key.encode("utf-8")),
-                ).fetchone()
-                if row is not None:
-                    doomed.append(row[0])
-                results.append(DeleteResult(key, version_id))
+                doomed.extend(done.doomed)
+                results.append(
+                    DeleteResult(
+                        key,
+                        version_id,
+                        delete_marker=done.marker,
+                        delete_marker_version_id=done.marker_id,
+                    )
+                )
         for data_id in doomed:
             self.files.unlink_object(data_id)
         return results
@@ -393,12 +447,13 @@ class FilesystemBackend(Backend):
         *,
         meta: ObjectMeta | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> ObjectInfo:
-        check_version(source.version_id)
+        self.state(bucket, object_lock)
         default = bucket_encryption(self.db.conn, bucket)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         for _attempt in range(5):
-            src = self.find(source.bucket, source.key)
+            src = self.find_copy_source(source)
             src_meta = meta_from_json(src.meta)
             src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
@@ -416,8 +471,8 @@ class FilesystemBackend(Backend):
                 parts=src.parts,
                 data_id=data_id,
             )
-            self.commit_object(bucket, row)
-            return row.to_info(bucket)
+            version_id = self.commit_object(bucket, row, object_lock)
+            return row._replace(version_id=version_id).to_info(bucket)
         raise BackendError("InternalError", "copy source kept changing")
 
     async def list_objects(
@@ -464,11 +519,15 @@ class FilesystemBackend(Backend):
         *,
         checksum_algorithm: str | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> Upload:
+        self.state(bucket, object_lock)
         default = bucket_encryption(self.db.conn, bucket)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         meta = plan.apply(meta, self.keys)
-        return self.mp.create(bucket, key, meta, checksum_algorithm=checksum_algorithm)
+        return self.mp.create(
+            bucket, key, meta, checksum_algorithm=checksum_algorithm, object_lock=object_lock
+        )
 
     async def upload_part(
         self,
@@ -502,11 +561,10 @@ class FilesystemBackend(Backend):
         *,
         encryption: Encryption | None = None,
     ) -> Part:
-        check_version(source.version_id)
         upload = self.mp.require_upload(bucket, key, upload_id)
         plan = stored_plan(meta_from_json(upload.meta), request_customer(encryption), self.keys)
         for _attempt in range(5):
-            src = self.find(source.bucket, source.key)
+            src = self.find_copy_source(source)
             src_meta = meta_from_json(src.meta)
             src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
@@ -542,9 +600,9 @@ class FilesystemBackend(Backend):
         encryption: Encryption | None = None,
     ) -> ObjectInfo:
         # the parts are already encrypted as the upload says: no key needed to join them
-        row, old = await self.mp.complete(bucket, key, upload_id, parts)
-        if old is not None and old != row.data_id:
-            self.files.unlink_object(old)
+        row, doomed = await self.mp.complete(bucket, key, upload_id, parts)
+        for data_id in doomed:
+            self.files.unlink_object(data_id)
         return row.to_info(bucket)
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:

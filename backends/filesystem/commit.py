@@ -6,9 +6,11 @@ process takes every row queued so far and, on its own thread and SQLite connecti
 
 1. fsyncs each data file of the group, then each directory they were renamed into (once
    per directory), so bytes and names survive a power loss before any row points at them;
-2. in one ``BEGIN IMMEDIATE`` transaction checks the buckets, reads the replaced data ids
-   and writes the rows; the commit runs with ``synchronous=FULL`` when fsync is on, so the
-   WAL is synced before it returns;
+2. in one ``BEGIN IMMEDIATE`` transaction reads the buckets (existence, versioning state,
+   Object Lock configuration) and writes each row with ``versions.write_version``: in a
+   never-versioned bucket the plain replace of ``metadb.upsert_object``, which reports the
+   data id it replaced; in a versioned bucket a new version. The commit runs with
+   ``synchronous=FULL`` when fsync is on, so the WAL is synced before it returns;
 3. unlinks the data files of rows that failed (``NoSuchBucket``) and of replaced objects.
 
 Rows queue up while a group is being committed, so group size follows the load without a
@@ -28,7 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backends.errors import BackendError
-from backends.filesystem.metadb import ObjectRow, connect_writer, upsert_object
+from backends.filesystem.metadb import ObjectRow, connect_writer
+from backends.filesystem.versions import BucketState, lock_config_from_json, write_version
+from backends.types import ObjectLock
 
 
 @dataclass(slots=True)
@@ -37,7 +41,10 @@ class _Item:
     row: ObjectRow
     path: str
     """The placed data file (removed if the row is not committed)."""
-    future: asyncio.Future[None]
+    lock: ObjectLock | None
+    """The Object Lock settings the PUT asked for."""
+    future: asyncio.Future[str | None]
+    """Resolves to the version id of the committed row (None: never-versioned bucket)."""
 
 
 def no_such_bucket(bucket: str) -> BackendError:
@@ -73,18 +80,21 @@ class GroupCommitter:
         connect_writer(conn)
         self._conn = conn
 
-    async def commit(self, bucket: str, row: ObjectRow, path: str) -> None:
-        """Commit ``row`` (its data file ``path`` in place); return once it is durable.
+    async def commit(
+        self, bucket: str, row: ObjectRow, path: str, lock: ObjectLock | None = None
+    ) -> str | None:
+        """Commit ``row`` (its data file ``path`` in place); return its version id once it
+        is durable.
 
         On failure the data file is gone and the previous object stays. If the caller is
         cancelled meanwhile, the row may still be committed (as with any request whose
         client went away after sending it).
         """
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Item(bucket, row, path, future))
+        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Item(bucket, row, path, lock, future))
         if self._task is None:
             self._task = asyncio.create_task(self._run())
-        await future
+        return await future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -92,7 +102,7 @@ class GroupCommitter:
             while self._pending:
                 group, self._pending = self._pending, []
                 try:
-                    errors = await loop.run_in_executor(self._executor, self._commit_group, group)
+                    results = await loop.run_in_executor(self._executor, self._commit_group, group)
                 except BaseException as exc:  # the whole group failed; files already removed
                     for item in group:
                         if not item.future.done():
@@ -100,22 +110,23 @@ class GroupCommitter:
                     if not isinstance(exc, Exception):
                         raise
                     continue
-                for item, error in zip(group, errors, strict=True):
+                for item, result in zip(group, results, strict=True):
                     if item.future.done():
                         continue
-                    if error is None:
-                        item.future.set_result(None)
+                    if isinstance(result, BackendError):
+                        item.future.set_exception(result)
                     else:
-                        item.future.set_exception(error)
+                        item.future.set_result(result)
         finally:
             self._task = None
 
-    def _commit_group(self, group: list[_Item]) -> list[BackendError | None]:
-        """Blocking, on the writer thread: dir fsyncs, one transaction, unlinks."""
+    def _commit_group(self, group: list[_Item]) -> list[BackendError | str | None]:
+        """Blocking, on the writer thread: dir fsyncs, one transaction, unlinks. One
+        result per item: its version id, or the error that kept it out."""
         conn = self._conn
         assert conn is not None
         doomed: list[str] = []
-        errors: list[BackendError | None] = []
+        results: list[BackendError | str | None] = []
         try:
             if self.fsync:
                 for item in group:
@@ -126,22 +137,27 @@ class GroupCommitter:
             try:
                 names = {item.bucket for item in group}
                 marks = ",".join("?" * len(names))
+                sql = f"SELECT name, versioning, object_lock FROM buckets WHERE name IN ({marks})"
                 found = {
-                    r[0]
-                    for r in conn.execute(
-                        f"SELECT name FROM buckets WHERE name IN ({marks})", list(names)
-                    )
+                    r[0]: BucketState(r[1], lock_config_from_json(r[2]))
+                    for r in conn.execute(sql, list(names))
                 }
                 for item in group:
-                    row, bucket = item.row, item.bucket
-                    if bucket not in found:
-                        errors.append(no_such_bucket(bucket))
+                    state = found.get(item.bucket)
+                    if state is None:
+                        results.append(no_such_bucket(item.bucket))
                         doomed.append(item.path)
                         continue
-                    old = upsert_object(conn, bucket, row)
-                    if old is not None and old != row.data_id:
-                        doomed.append(self._object_path(old))
-                    errors.append(None)
+                    try:
+                        version_id, replaced = write_version(
+                            conn, item.bucket, state, item.row, item.lock
+                        )
+                    except BackendError as exc:  # raised before it wrote anything
+                        results.append(exc)
+                        doomed.append(item.path)
+                        continue
+                    doomed.extend(self._object_path(old) for old in replaced)
+                    results.append(version_id)
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
@@ -153,7 +169,7 @@ class GroupCommitter:
             raise
         for path in doomed:
             _unlink(path)
-        return errors
+        return results
 
     async def close(self) -> None:
         """Wait for queued rows to commit, then close the writer connection."""

@@ -12,12 +12,18 @@ through ``commit.GroupCommitter``, which has its own connection on its own threa
 commits the rows of concurrent PUTs together. Worker processes sharing a data directory
 each have both; SQLite's WAL and ``busy_timeout`` serialise their writes.
 
+``SCHEMA`` is the first schema (version 0); ``migrations.py`` brings any database, new or
+written by an older release, to the current version. ``objects`` holds the *latest*
+version of each key when it is not a delete marker (so listings read it alone); older
+versions and delete markers live in ``versions`` (see ``versions.py``).
+
 ``bucket_stats`` holds each bucket's object count and byte total, kept by triggers on
 ``objects``: every write path (the group commit, CompleteMultipartUpload, copies, deletes,
 and any written later) updates the counters in the same transaction as the rows, whichever
-process or connection writes. Reading a bucket's statistics is one primary-key lookup.
-A database from before the table existed is counted once, in the transaction that creates
-the table and its triggers (``MetaDB._create_schema``).
+process or connection writes. It counts what listings show (the latest versions that are
+not delete markers). Reading a bucket's statistics is one primary-key lookup. A database
+from before the table existed is counted once, in the transaction that creates the table
+and its triggers (``MetaDB._create_schema``).
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from typing import Any, NamedTuple
 
 from backends.errors import BackendError
 from backends.filesystem.listing import Cursor
-from backends.types import ObjectInfo, ObjectMeta
+from backends.filesystem.migrations import migrate
+from backends.types import ObjectInfo, ObjectLock, ObjectMeta
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -101,7 +108,7 @@ CREATE TABLE IF NOT EXISTS parts (
 ) WITHOUT ROWID;
 """
 
-OBJECT_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id"
+OBJECT_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id, version_id, lock"
 
 
 def now_us() -> int:
@@ -155,6 +162,31 @@ def checksums_to_json(checksums: Mapping[str, str]) -> str:
     return json.dumps(dict(checksums), separators=(",", ":"))
 
 
+def lock_to_json(lock: ObjectLock | None) -> str | None:
+    """The ``lock`` column: None when the version has neither retention nor legal hold."""
+    if lock is None or (lock.mode is None and lock.legal_hold is None):
+        return None
+    value: dict[str, Any] = {}
+    if lock.mode is not None and lock.retain_until is not None:
+        value["mode"] = lock.mode
+        value["until"] = int(lock.retain_until.timestamp() * 1_000_000)
+    if lock.legal_hold is not None:
+        value["hold"] = lock.legal_hold
+    return json.dumps(value, separators=(",", ":"))
+
+
+def lock_from_json(text: str | None) -> ObjectLock | None:
+    if text is None:
+        return None
+    value = json.loads(text)
+    until = value.get("until")
+    return ObjectLock(
+        mode=value.get("mode"),
+        retain_until=None if until is None else from_us(until),
+        legal_hold=value.get("hold"),
+    )
+
+
 class ObjectRow(NamedTuple):
     """One ``objects`` row, decoded (a tuple: listing pages build 1,000 of them)."""
 
@@ -167,6 +199,11 @@ class ObjectRow(NamedTuple):
     parts: str | None
     """JSON ``[[part number, size], ...]`` for objects made by CompleteMultipartUpload."""
     data_id: str
+    version_id: str | None = None
+    """None: the null version of a never-versioned bucket; ``"null"``: the null version
+    written while the bucket was versioned or suspended; else an id of ``versions.py``."""
+    lock: str | None = None
+    """``lock_to_json`` of the version's retention and legal hold (None: neither)."""
 
     @classmethod
     def from_tuple(cls, row: Sequence[Any]) -> ObjectRow:
@@ -182,7 +219,9 @@ class ObjectRow(NamedTuple):
             last_modified=from_us(self.last_modified),
             meta=meta_from_json(self.meta),
             checksums=checksums_from_json(self.checksums),
+            version_id=self.version_id,
             parts_count=None if parts is None else len(parts),
+            lock=lock_from_json(self.lock),
         )
 
 
@@ -203,10 +242,10 @@ def _info_setters() -> Callable[..., ObjectInfo]:
     names = tuple(f.name for f in dataclasses.fields(ObjectInfo))
     assert names == (
         "bucket", "key", "size", "etag", "last_modified", "meta", "checksums", "version_id",
-        "parts_count",
+        "parts_count", "lock",
     ), names  # fmt: skip
     new = object.__new__
-    s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts = (
+    s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts, s_lock = (
         getattr(ObjectInfo, name).__set__ for name in names
     )
 
@@ -230,12 +269,44 @@ def _info_setters() -> Callable[..., ObjectInfo]:
         s_sums(info, checksums)
         s_version(info, None)
         s_parts(info, parts_count)
+        s_lock(info, None)
         return info
 
     return make
 
 
 _make_info = _info_setters()
+
+
+def version_info(
+    bucket: str,
+    key: bytes,
+    size: int,
+    etag: str,
+    last_modified: int,
+    meta: str,
+    checksums: str,
+    parts: str | None,
+    version_id: str | None,
+    lock: str | None,
+) -> ObjectInfo:
+    """``ObjectInfo`` of one row of a version listing, built like ``list_infos`` builds
+    them (ListObjectVersions pages hold 1,000)."""
+    info = _make_info(
+        bucket,
+        key.decode(),
+        size,
+        etag,
+        from_us(last_modified),
+        meta_from_json(meta),
+        checksums_from_json(checksums),
+        None if parts is None else len(json.loads(parts)),
+    )
+    if version_id is not None:
+        object.__setattr__(info, "version_id", version_id)
+    if lock is not None:
+        object.__setattr__(info, "lock", lock_from_json(lock))
+    return info
 
 
 def list_infos(bucket: str, rows: Sequence[ListRow]) -> tuple[ObjectInfo, ...]:
@@ -261,6 +332,7 @@ class MetaDB:
         connect_writer(self.conn)
         with self.write():
             self._create_schema()
+            migrate(self.conn)
 
     def _create_schema(self) -> None:
         """Create what is missing, in the caller's write transaction; count existing
@@ -340,6 +412,10 @@ class MetaDB:
 
     def all_data_ids(self) -> set[str]:
         ids = {r[0] for r in self.conn.execute("SELECT data_id FROM objects")}
+        ids.update(
+            r[0]
+            for r in self.conn.execute("SELECT data_id FROM versions WHERE data_id IS NOT NULL")
+        )
         ids.update(r[0] for r in self.conn.execute("SELECT data_id FROM parts"))
         return ids
 
@@ -363,23 +439,26 @@ def _statements(script: str) -> list[str]:
 
 def connect_writer(conn: sqlite3.Connection) -> None:
     """Settings every connection that writes ``objects`` uses. ``recursive_triggers``
-    makes the row an ``INSERT OR REPLACE`` deletes fire ``bucket_stats_delete`` (our
-    upsert does not replace, but a later ``OR REPLACE`` must not skew the counters)."""
+    makes the row an ``INSERT OR REPLACE`` (``upsert_object``) deletes fire
+    ``bucket_stats_delete``, so a replaced object is not counted twice."""
     conn.execute("PRAGMA recursive_triggers = ON")
 
 
 _OLD_DATA_ID = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"
+_UNVERSIONED_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id"
 _UPSERT = (
-    f"INSERT INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,"
-    " last_modified = excluded.last_modified, meta = excluded.meta,"
-    " checksums = excluded.checksums, parts = excluded.parts, data_id = excluded.data_id"
+    f"INSERT OR REPLACE INTO objects (bucket, {_UNVERSIONED_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
 )
+"""The never-versioned write binds the first columns only: ``version_id`` and ``lock``
+stay NULL (the null version, no Object Lock) and cost nothing."""
 
 
 def upsert_object(conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:
     """Insert or replace an object row inside the caller's write transaction; return
-    the data id the row replaced (its file is the caller's to delete), if any."""
+    the data id the row replaced (its file is the caller's to delete), if any.
+
+    This is the write of a never-versioned bucket (the PUT hot path); versioned buckets
+    go through ``versions.write_version``."""
     old = conn.execute(_OLD_DATA_ID, (bucket, row.key)).fetchone()
-    conn.execute(_UPSERT, (bucket, *row))
+    conn.execute(_UPSERT, (bucket, *row[:8]))
     return None if old is None else str(old[0])

@@ -34,14 +34,17 @@ from backends.filesystem.metadb import (
     ObjectRow,
     checksums_to_json,
     from_us,
+    lock_from_json,
+    lock_to_json,
     meta_from_json,
     meta_to_json,
     now_us,
-    upsert_object,
 )
 from backends.filesystem.sse import PLAIN, Plan, stored_plan
+from backends.filesystem.versions import bucket_state, write_version
 from backends.types import (
     CustomerKey,
+    ObjectLock,
     ObjectMeta,
     Part,
     PartsPage,
@@ -50,7 +53,7 @@ from backends.types import (
     UploadsPage,
 )
 
-UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, meta, checksum_algorithm"
+UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, meta, checksum_algorithm, lock"
 PART_COLUMNS = "part_number, etag, size, last_modified, checksums, data_id"
 
 
@@ -62,6 +65,8 @@ class UploadRow:
     initiated: int
     meta: str
     checksum_algorithm: str | None
+    lock: str | None
+    """The Object Lock settings CreateMultipartUpload asked for (``lock_to_json``)."""
 
     def to_upload(self) -> Upload:
         return Upload(
@@ -152,7 +157,13 @@ class MultipartStore:
         self.keys = keys
 
     def create(
-        self, bucket: str, key: str, meta: ObjectMeta, *, checksum_algorithm: str | None
+        self,
+        bucket: str,
+        key: str,
+        meta: ObjectMeta,
+        *,
+        checksum_algorithm: str | None,
+        object_lock: ObjectLock | None = None,
     ) -> Upload:
         upload_id = f"{time.time_ns():016x}{secrets.token_hex(8)}"
         initiated = now_us()
@@ -161,7 +172,7 @@ class MultipartStore:
             with self.db.write() as conn:
                 self.db.require_bucket(bucket)
                 conn.execute(
-                    f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         upload_id,
                         bucket,
@@ -169,6 +180,7 @@ class MultipartStore:
                         initiated,
                         meta_to_json(meta),
                         checksum_algorithm,
+                        lock_to_json(object_lock),
                     ),
                 )
         except BaseException:
@@ -293,8 +305,9 @@ class MultipartStore:
 
     async def complete(
         self, bucket: str, key: str, upload_id: str, listed: Sequence[tuple[int, str]]
-    ) -> tuple[ObjectRow, str | None]:
-        """Assemble the object; return its row and the data id it replaced (to unlink)."""
+    ) -> tuple[ObjectRow, list[str]]:
+        """Assemble the object; return its row (with its version id) and the data ids it
+        replaced (to unlink)."""
         upload = self.require_upload(bucket, key, upload_id)
         if not listed:
             raise BackendError(
@@ -346,18 +359,23 @@ class MultipartStore:
         )
         try:
             with self.db.write() as conn:
-                self.db.require_bucket(bucket)
+                state = bucket_state(conn, bucket)
+                if state is None:
+                    self.db.require_bucket(bucket)
+                    raise AssertionError("unreachable")
                 current = {p.part_number: p.data_id for p in self.parts(upload_id)}
                 if any(current.get(p.part_number) != p.data_id for p in chosen):
                     raise no_such_upload(upload_id)  # parts changed or upload gone
+                version_id, doomed = write_version(
+                    conn, bucket, state, row, lock_from_json(upload.lock)
+                )
                 conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
                 conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
-                old = upsert_object(conn, bucket, row)
         except BaseException:
             self.files.unlink_object(data_id)
             raise
         self.files.remove_upload_dir(upload_id)
-        return row, old
+        return row._replace(version_id=version_id), doomed
 
     @staticmethod
     def _checksums(upload: UploadRow, chosen: Sequence[PartRow]) -> str:

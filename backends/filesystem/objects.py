@@ -1,5 +1,6 @@
-"""Object-level rules shared by the filesystem backend: version ids, byte selection,
-opening a data file for reading and copying one (plain or encrypted)."""
+"""Object-level rules shared by the filesystem backend: missing keys, byte selection,
+opening a data file for reading and copying one (plain or encrypted). (Version ids and
+their rules are ``versions.py``'s.)"""
 
 from __future__ import annotations
 
@@ -14,20 +15,6 @@ from backends.filesystem.multipart import multipart_etag
 from backends.filesystem.sse import Plan, object_reader, part_sizes
 from backends.ranges import resolve_range
 from backends.types import ByteRange, ObjectInfo, ObjectMeta, ObjectRead, is_encrypted
-
-
-def check_version(version_id: str | None) -> None:
-    """Only the null version exists until versioning lands.
-
-    AWS answers an id it cannot have issued with 400 ``InvalidArgument`` ("Invalid version
-    id specified"); we never issue ids, so every id other than ``null`` is such an id.
-    """
-    if version_id is not None and version_id != "null":
-        raise BackendError(
-            "InvalidArgument",
-            "Invalid version id specified",
-            extra={"ArgumentName": "versionId", "ArgumentValue": version_id},
-        )
 
 
 def no_such_key(key: str) -> BackendError:

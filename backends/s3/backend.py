@@ -1,7 +1,7 @@
 """``S3Backend``: the gateway's storage is another S3-compatible store.
 
 Each operation family lives in a mixin of its own (``buckets``, ``objects``, ``copy``,
-``multipart``) over ``client.UpstreamClient``, which holds the one aiobotocore client.
+``multipart``, ``versions``) over ``client.UpstreamClient``, which holds the one aiobotocore client.
 Bodies stream both ways; see ``streams``.
 """
 
@@ -12,11 +12,12 @@ from backends.s3.copy import CopyMixin
 from backends.s3.multipart import MultipartMixin
 from backends.s3.objects import ObjectsMixin
 from backends.s3.sse import SseMixin
+from backends.s3.versions import VersionsMixin
 
 __all__ = ["S3Backend"]
 
 
-class S3Backend(BucketsMixin, ObjectsMixin, MultipartMixin, CopyMixin, SseMixin):
+class S3Backend(BucketsMixin, ObjectsMixin, MultipartMixin, CopyMixin, SseMixin, VersionsMixin):
     """Every ``Backend`` method as calls to an upstream S3-compatible store."""
 
     name = "s3"

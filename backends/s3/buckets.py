@@ -30,7 +30,9 @@ class BucketsMixin(UpstreamClient):
             if b["Name"].startswith(prefix) and len(b["Name"]) > len(prefix)
         ]
 
-    async def create_bucket(self, bucket: str, *, region: str = "us-east-1") -> BucketInfo:
+    async def create_bucket(
+        self, bucket: str, *, region: str = "us-east-1", object_lock: bool = False
+    ) -> BucketInfo:
         # AWS in us-east-1 (and moto) answer 200 when you re-create a bucket you own.
         try:
             await self.head_bucket(bucket)
@@ -42,6 +44,8 @@ class BucketsMixin(UpstreamClient):
         params: dict[str, Any] = {"Bucket": self._up(bucket)}
         if region and region != "us-east-1":
             params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        if object_lock:
+            params["ObjectLockEnabledForBucket"] = True
         await self._call("create_bucket", **params)
         return BucketInfo(name=bucket, created_at=datetime.now(UTC), region=region)
 

@@ -24,7 +24,7 @@ from backends.base import Backend
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
 from backends.s3.errors import translate, translate_error
-from backends.s3.lean import LEAN_OPERATIONS, LeanClient, usable
+from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, usable
 
 __all__ = ["Call", "UpstreamClient"]
 
@@ -131,18 +131,21 @@ class UpstreamClient(Backend):
         operation: str,
         *,
         not_found: str = "NoSuchKey",
+        denied: str = "InternalError",
         headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> dict[str, Any]:
+        """Call the upstream operation; errors translated (``not_found``: what a bodiless
+        404 means; ``denied``: what AccessDenied means, see ``errors.translate_error``)."""
         if self._client is None:
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
         lean = self._lean
-        if lean is not None and operation in LEAN_OPERATIONS:
-            with translate(not_found=not_found):
+        if lean is not None and operation in LEAN_OPERATIONS and KNOWN_PARAMS.issuperset(params):
+            with translate(not_found=not_found, denied=denied):
                 return await lean.call(operation, not_found=not_found, headers=headers, **params)
         token = _extra_headers.set(headers)
         try:
-            with translate(not_found=not_found):
+            with translate(not_found=not_found, denied=denied):
                 result: dict[str, Any] = await getattr(self._client, operation)(**params)
         finally:
             _extra_headers.reset(token)

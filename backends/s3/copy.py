@@ -14,7 +14,7 @@ from typing import Any
 
 from backends.errors import BackendError
 from backends.s3.client import UpstreamClient
-from backends.s3.meta import expires_header, meta_params
+from backends.s3.meta import expires_header, lock_params, meta_params
 from backends.s3.params import condition_params, not_modified, quote_etag, version_params
 from backends.s3.sse import (
     copy_source_sse_params,
@@ -23,7 +23,7 @@ from backends.s3.sse import (
     source_only,
     sse_params,
 )
-from backends.types import Conditions, CopySource, Encryption, ObjectInfo, ObjectMeta
+from backends.types import Conditions, CopySource, Encryption, ObjectInfo, ObjectLock, ObjectMeta
 
 __all__ = ["CopyMixin"]
 
@@ -37,6 +37,7 @@ class CopyMixin(UpstreamClient):
         *,
         meta: ObjectMeta | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
@@ -45,6 +46,7 @@ class CopyMixin(UpstreamClient):
             **condition_params(source.conditions, copy_source=True),
             **sse_params(encryption),
             **copy_source_sse_params(encryption),
+            **lock_params(object_lock),
         }
         if meta is not None or source.conditions != Conditions():
             # Conditions: a HEAD, then the pinned copy. REPLACE also needs the source's
@@ -66,7 +68,9 @@ class CopyMixin(UpstreamClient):
             "copy_object", bucket, headers=expires_header(meta), **params
         )
         await require_encrypted(self._call, self._up(bucket), key, encryption, response)
-        return await self.head_object(bucket, key, encryption=customer_only(encryption))
+        return await self.head_object(
+            bucket, key, version_id=response.get("VersionId"), encryption=customer_only(encryption)
+        )
 
     def _copy_source(self, source: CopySource) -> dict[str, str]:
         return {

@@ -13,6 +13,11 @@ Rules:
 - Any other 4xx code (a store's own, e.g. SeaweedFS's ``ExistingObjectIsFile``) is
   ``InvalidRequest`` with the upstream code and message in the message: the client's
   request is what the store refused, and a code the gateway does not know would be a 500.
+- ``AccessDenied`` is the store refusing the gateway's credentials, except where the
+  caller says it means Object Lock protection (``denied="AccessDenied"``: deletions of a
+  version, retention changes).
+- A bodiless 404/405 that carries ``x-amz-delete-marker`` describes a delete marker: its
+  version id travels in ``extra`` as every backend reports it.
 """
 
 from __future__ import annotations
@@ -49,7 +54,11 @@ _PASS_THROUGH = frozenset(
         "InvalidArgument",
         "InvalidRequest",
         "InvalidBucketName",
+        "InvalidBucketState",
         "KeyTooLongError",
+        "MethodNotAllowed",
+        "NoSuchObjectLockConfiguration",
+        "ObjectLockConfigurationNotFoundError",
         "IncompleteBody",
         "InvalidPartNumber",
         "InvalidStorageClass",
@@ -68,6 +77,7 @@ _RENAMED = {
     "416": "InvalidRange",
     "400": "InvalidRequest",
     "409": "BucketNotEmpty",
+    "405": "MethodNotAllowed",
 }
 _CREDENTIAL_CODES = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "401"}
@@ -85,6 +95,18 @@ def _status(exc: ClientError) -> int:
     return int(meta.get("HTTPStatusCode", 0) or 0)
 
 
+def _marker_fields(headers: Mapping[str, Any]) -> dict[str, str]:
+    """The delete marker a bodiless 404/405 describes (``x-amz-delete-marker: true``)."""
+    if str(headers.get("x-amz-delete-marker", "")).lower() != "true":
+        return {}
+    fields = {"DeleteMarker": "true"}
+    if headers.get("x-amz-version-id"):
+        fields["VersionId"] = str(headers["x-amz-version-id"])
+    if headers.get("last-modified"):
+        fields["LastModified"] = str(headers["last-modified"])
+    return fields
+
+
 def from_answer(
     status: int,
     code: str,
@@ -93,15 +115,26 @@ def from_answer(
     *,
     not_found: str = "NoSuchKey",
     headers: Mapping[str, Any] | None = None,
+    denied: str = "InternalError",
 ) -> BackendError:
     """The ``BackendError`` for an upstream error answer: HTTP ``status``, the S3 ``code``
     and ``message`` of its XML body (empty for bodiless answers), the body's other
-    ``fields`` and the response ``headers`` (lower-case names)."""
+    ``fields`` and the response ``headers`` (lower-case names). ``denied``: what an
+    ``AccessDenied`` means to the caller (Object Lock protection), else the store refusing
+    the gateway."""
     fields = fields or {}
+    headers = headers or {}
     extra = {k: str(fields[k]) for k in _EXTRA_FIELDS if fields.get(k) is not None}
+    marker = _marker_fields(headers)
+    if marker and status in (404, 405):
+        if status == 405:
+            marker["ResourceType"] = "DeleteMarker"
+            return BackendError("MethodNotAllowed", message, extra=marker)
+        return BackendError(not_found, message, extra={**extra, **marker})
+    if code == "AccessDenied" and denied != "InternalError":
+        return BackendError(denied, message or "Access Denied")
     if code in ("NotModified", "304") or (status == 304 and not code):
         # A 304 describes the object: keep the ETag and Last-Modified it carries.
-        headers = headers or {}
         described = {"ETag": headers.get("etag"), "LastModified": headers.get("last-modified")}
         extra.update({k: str(v) for k, v in described.items() if v})
         return BackendError("NotModified", message or "Not Modified", extra=extra)
@@ -123,7 +156,9 @@ def from_answer(
     return BackendError("InternalError", f"upstream store answered {code or status}")
 
 
-def translate_error(exc: BaseException, *, not_found: str = "NoSuchKey") -> BackendError:
+def translate_error(
+    exc: BaseException, *, not_found: str = "NoSuchKey", denied: str = "InternalError"
+) -> BackendError:
     """The ``BackendError`` for an exception raised by the aiobotocore client."""
     if isinstance(exc, BackendError):
         return exc
@@ -137,6 +172,7 @@ def translate_error(exc: BaseException, *, not_found: str = "NoSuchKey") -> Back
             error,
             not_found=not_found,
             headers=meta.get("HTTPHeaders", {}),
+            denied=denied,
         )
     if isinstance(exc, BotoCoreError | OSError | asyncio.TimeoutError) or _is_transport(exc):
         return BackendError("ServiceUnavailable", "the upstream store is unreachable")
@@ -149,11 +185,11 @@ def _is_transport(exc: BaseException) -> bool:
 
 
 @contextmanager
-def translate(*, not_found: str = "NoSuchKey") -> Iterator[None]:
+def translate(*, not_found: str = "NoSuchKey", denied: str = "InternalError") -> Iterator[None]:
     """Re-raise anything the client raises as a ``BackendError``."""
     try:
         yield
     except BackendError:
         raise
     except Exception as exc:
-        raise translate_error(exc, not_found=not_found) from exc
+        raise translate_error(exc, not_found=not_found, denied=denied) from exc

@@ -35,7 +35,7 @@ from backends.s3.wire import (
 from sigv4.outgoing import UNSIGNED_PAYLOAD, encode_path, encode_query, sign_headers
 from sigv4.signing import EMPTY_SHA256
 
-__all__ = ["LEAN_OPERATIONS", "LeanClient", "usable"]
+__all__ = ["KNOWN_PARAMS", "LEAN_OPERATIONS", "LeanClient", "usable"]
 
 _ERROR_BODY_MAX = 64 * 1024
 
@@ -70,6 +70,13 @@ _QUERY_PARAMS = {
     "StartAfter": "start-after",
     "ContinuationToken": "continuation-token",
 }
+
+
+_OTHER_PARAMS = frozenset({"Bucket", "Key", "Metadata", "Body", "ContentLength"})
+KNOWN_PARAMS = frozenset(_HEADER_PARAMS) | frozenset(_QUERY_PARAMS) | _OTHER_PARAMS
+"""Every parameter the lean client sends. A call with any other one goes through
+aiobotocore (``client._call``): a parameter this client does not know would otherwise be
+dropped silently (an Object Lock retention, a checksum algorithm...)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from backends.types import ObjectMeta
+from backends.types import ObjectLock, ObjectMeta
 
 __all__ = [
     "RESERVED_PREFIX",
     "checksum_metadata",
     "expires_header",
+    "lock_from_response",
+    "lock_params",
     "meta_from_response",
     "meta_params",
     "split_metadata",
@@ -92,6 +94,33 @@ def split_metadata(raw: Mapping[str, str]) -> tuple[dict[str, str], dict[str, st
         elif not lowered.startswith(RESERVED_PREFIX):
             user[lowered] = value
     return user, checksums
+
+
+def lock_params(lock: ObjectLock | None) -> dict[str, Any]:
+    """PutObject / CopyObject / CreateMultipartUpload parameters for Object Lock settings."""
+    if lock is None:
+        return {}
+    params: dict[str, Any] = {}
+    if lock.mode is not None and lock.retain_until is not None:
+        params["ObjectLockMode"] = lock.mode
+        params["ObjectLockRetainUntilDate"] = lock.retain_until
+    if lock.legal_hold is not None:
+        params["ObjectLockLegalHoldStatus"] = "ON" if lock.legal_hold else "OFF"
+    return params
+
+
+def lock_from_response(response: Mapping[str, Any]) -> ObjectLock | None:
+    """The Object Lock state a HeadObject/GetObject response describes, if any."""
+    mode = response.get("ObjectLockMode") or None
+    until = response.get("ObjectLockRetainUntilDate")
+    hold = response.get("ObjectLockLegalHoldStatus")
+    if mode is None and hold is None:
+        return None
+    return ObjectLock(
+        mode=mode,
+        retain_until=utc(until) if mode is not None and until is not None else None,
+        legal_hold=None if hold is None else hold == "ON",
+    )
 
 
 def meta_from_response(response: Mapping[str, Any]) -> tuple[ObjectMeta, dict[str, str]]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from backends.errors import BackendError
 from backends.s3.copy import CopyMixin
-from backends.s3.meta import expires_header, meta_params, utc
+from backends.s3.meta import expires_header, lock_params, meta_params, utc
 from backends.s3.params import etag_of, quote_etag
 from backends.s3.sse import (
     copy_source_sse_params,
@@ -25,6 +25,7 @@ from backends.types import (
     CopySource,
     Encryption,
     ObjectInfo,
+    ObjectLock,
     ObjectMeta,
     Part,
     PartsPage,
@@ -50,6 +51,7 @@ class MultipartMixin(CopyMixin):
         *,
         checksum_algorithm: str | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> Upload:
         # The checksum algorithm is not forwarded: upstream would then demand per-part
         # checksums that only a client-side SDK computes (see docs/upstream-backend.md).
@@ -61,6 +63,7 @@ class MultipartMixin(CopyMixin):
             Key=key,
             **meta_params(meta, {}),
             **sse_params(encryption),
+            **lock_params(object_lock),
         )
         what = unapplied(encryption, response)
         if what is not None:
@@ -202,7 +205,12 @@ class MultipartMixin(CopyMixin):
                 await self._check_parts_exist(bucket, key, upload_id, parts)
             raise
         try:
-            return await self.head_object(bucket, key, encryption=customer_only(encryption))
+            return await self.head_object(
+                bucket,
+                key,
+                version_id=response.get("VersionId"),
+                encryption=customer_only(encryption),
+            )
         except BackendError as exc:
             if exc.code != "InvalidRequest" or response.get("SSECustomerAlgorithm") is None:
                 raise

@@ -12,7 +12,14 @@ from backends.errors import BackendError
 from backends.ranges import resolve_range
 from backends.s3 import listing
 from backends.s3.client import UpstreamClient
-from backends.s3.meta import expires_header, meta_from_response, meta_params, utc
+from backends.s3.meta import (
+    expires_header,
+    lock_from_response,
+    lock_params,
+    meta_from_response,
+    meta_params,
+    utc,
+)
 from backends.s3.params import (
     condition_params,
     describe,
@@ -33,6 +40,7 @@ from backends.s3.sse import (
     with_sse,
 )
 from backends.s3.streams import DownloadBody, send_spooled, send_streamed
+from backends.s3.versions import describe_missing
 from backends.types import (
     ByteRange,
     Conditions,
@@ -40,6 +48,7 @@ from backends.types import (
     Encryption,
     ListPage,
     ObjectInfo,
+    ObjectLock,
     ObjectMeta,
     ObjectRead,
     PayloadStream,
@@ -56,6 +65,15 @@ def _xml_safe(key: str) -> bool:
     return all(ch >= " " for ch in key)
 
 
+def _bypass(bypass_governance: bool) -> dict[str, Any]:
+    return {"BypassGovernanceRetention": True} if bypass_governance else {}
+
+
+def _versioned(response: Mapping[str, Any]) -> bool:
+    """Whether a PutObject answer comes from a versioning-enabled bucket."""
+    return response.get("VersionId") not in (None, "", "null")
+
+
 class ObjectsMixin(UpstreamClient):
     # -- put ---------------------------------------------------------------------------
 
@@ -69,9 +87,11 @@ class ObjectsMixin(UpstreamClient):
         content_md5: bytes | None = None,
         size_hint: int | None = None,
         encryption: Encryption | None = None,
+        object_lock: ObjectLock | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
         params.update(sse_params(encryption))
+        params.update(lock_params(object_lock))
         if size_hint is None or size_hint <= self.config.spool_threshold:
             # Small or unknown-length: receive fully first (bounded memory), then one
             # PutObject that carries length, Content-MD5 and the verified checksums.
@@ -103,8 +123,10 @@ class ObjectsMixin(UpstreamClient):
             await self._check_stored(bucket, key, response, size)
             await require_encrypted(self._call, self._up(bucket), key, encryption, response)
             checksums = dict(body.checksums)
-            if checksums and size > self.config.checksum_copy_max:
-                checksums = {}  # not stored: report only what HEAD will show
+            if checksums and (size > self.config.checksum_copy_max or _versioned(response)):
+                # not stored: report only what HEAD will show (in a versioned bucket the
+                # self-copy below would add a second version)
+                checksums = {}
             if checksums:
                 await self._attach_checksums(
                     bucket, key, etag_of(response.get("ETag")), meta, checksums, encryption
@@ -132,7 +154,7 @@ class ObjectsMixin(UpstreamClient):
             return
         log.error("upstream stored no bytes for %s/%s (%d sent)", bucket, key, size)
         try:
-            await self.delete_object(bucket, key)
+            await self.delete_object(bucket, key, version_id=response.get("VersionId"))
         except BackendError as exc:
             log.warning("empty upstream object %s/%s not deleted: %s", bucket, key, exc.code)
         raise BackendError("InternalError", "the upstream store did not keep the body")
@@ -183,6 +205,7 @@ class ObjectsMixin(UpstreamClient):
             checksums=checksums,
             version_id=response.get("VersionId"),
             parts_count=parts_count(etag, response),
+            lock=lock_from_response(response),
         )
 
     async def head_object(
@@ -201,8 +224,17 @@ class ObjectsMixin(UpstreamClient):
             **sse_params(customer_only(encryption)),
         }
         try:
-            response = await self._call("head_object", **params, **condition_params(conditions))
+            response = await self._call(
+                "head_object",
+                not_found="NoSuchVersion" if version_id else "NoSuchKey",  # a bodiless 404
+                **params,
+                **condition_params(conditions),
+            )
         except BackendError as exc:
+            if version_id == "null" and exc.code == "InvalidRequest":
+                # moto refuses HeadObject versionId=null on a never-versioned bucket,
+                # where AWS answers with the object: ask for the object itself.
+                return await self.head_object(bucket, key, conditions=conditions)
             exc = await self._describe_not_modified(bucket, key, version_id, exc)
             exc = key_refused(exc, encryption)
             raise await self._missing_key_or_bucket(bucket, exc) from None
@@ -247,6 +279,7 @@ class ObjectsMixin(UpstreamClient):
                 )
                 exc.extra["ActualObjectSize"] = str(info.size)
             exc = key_refused(exc, encryption)
+            exc = await describe_missing(self, bucket, key, version_id, exc)
             raise await self._describe_not_modified(bucket, key, version_id, exc) from None
         if none_match_any(conditions):
             response["Body"].close()
@@ -304,17 +337,37 @@ class ObjectsMixin(UpstreamClient):
 
     # -- delete, list ------------------------------------------------------------------
 
-    async def delete_object(self, bucket: str, key: str, *, version_id: str | None = None) -> None:
-        await self._call(
+    async def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        bypass_governance: bool = False,
+    ) -> DeleteResult:
+        response = await self._call(
             "delete_object",
             not_found="NoSuchBucket",
+            denied="AccessDenied",  # a version Object Lock protects
             Bucket=self._up(bucket),
             Key=key,
             **version_params(version_id),
+            **_bypass(bypass_governance),
+        )
+        marker = bool(response.get("DeleteMarker"))
+        return DeleteResult(
+            key,
+            version_id,
+            delete_marker=marker,
+            delete_marker_version_id=response.get("VersionId") if marker else None,
         )
 
     async def delete_objects(
-        self, bucket: str, keys: Sequence[tuple[str, str | None]]
+        self,
+        bucket: str,
+        keys: Sequence[tuple[str, str | None]],
+        *,
+        bypass_governance: bool = False,
     ) -> Sequence[DeleteResult]:
         """DeleteObjects in batches of 1000. Keys with control characters cannot travel in
         the XML body (XML 1.0 forbids most of them, and CR/LF/TAB are normalised), so
@@ -323,7 +376,7 @@ class ObjectsMixin(UpstreamClient):
         batchable = [(i, k, v) for i, (k, v) in enumerate(keys) if _xml_safe(k)]
         for i, (k, v) in enumerate(keys):
             if not _xml_safe(k):
-                results[i] = await self._delete_one(bucket, k, v)
+                results[i] = await self._delete_one(bucket, k, v, bypass_governance)
         for start in range(0, len(batchable), 1000):
             batch = batchable[start : start + 1000]
             response = await self._call(
@@ -334,26 +387,34 @@ class ObjectsMixin(UpstreamClient):
                     "Objects": [{"Key": k, **version_params(v)} for _, k, v in batch],
                     "Quiet": False,
                 },
+                **_bypass(bypass_governance),
             )
             errors = {(e.get("Key"), e.get("VersionId")): e for e in response.get("Errors", [])}
+            done = {(d.get("Key"), d.get("VersionId")): d for d in response.get("Deleted", [])}
             for i, k, v in batch:
                 err = errors.get((k, v)) or errors.get((k, None))
+                deleted = done.get((k, v)) or done.get((k, None)) or {}
                 results[i] = DeleteResult(
                     key=k,
                     version_id=v,
                     error_code=None if err is None else str(err.get("Code") or "InternalError"),
                     error_message=None if err is None else str(err.get("Message") or ""),
+                    delete_marker=bool(deleted.get("DeleteMarker")),
+                    delete_marker_version_id=deleted.get("DeleteMarkerVersionId"),
                 )
         return [results[i] for i in range(len(keys))]
 
-    async def _delete_one(self, bucket: str, key: str, version_id: str | None) -> DeleteResult:
+    async def _delete_one(
+        self, bucket: str, key: str, version_id: str | None, bypass_governance: bool
+    ) -> DeleteResult:
         try:
-            await self.delete_object(bucket, key, version_id=version_id)
+            return await self.delete_object(
+                bucket, key, version_id=version_id, bypass_governance=bypass_governance
+            )
         except BackendError as exc:
             if exc.code == "NoSuchBucket":
                 raise
             return DeleteResult(key, version_id, error_code=exc.code, error_message=exc.message)
-        return DeleteResult(key=key, version_id=version_id)
 
     async def list_objects(
         self,

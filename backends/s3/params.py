@@ -100,10 +100,6 @@ def quote_etag(etag: str) -> str:
 
 
 def version_params(version_id: str | None) -> dict[str, Any]:
-    """``VersionId`` upstream for the gateway's version id: none for ``null``.
-
-    The gateway has no versioning: ``null`` names the one (current) object. Forwarded, it
-    would name upstream's null version, which stores without versioning may refuse (moto
-    answers HeadObject ``versionId=null`` with 400).
-    """
-    return {"VersionId": version_id} if version_id and version_id != "null" else {}
+    """``VersionId`` upstream for the gateway's version id (the upstream's ids are the
+    gateway's; ``null`` names upstream's null version, as on AWS)."""
+    return {"VersionId": version_id} if version_id else {}

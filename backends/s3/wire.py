@@ -38,6 +38,8 @@ _STRING_HEADERS = (
     ("x-amz-server-side-encryption", "ServerSideEncryption"),
     ("x-amz-server-side-encryption-customer-algorithm", "SSECustomerAlgorithm"),
     ("x-amz-server-side-encryption-customer-key-md5", "SSECustomerKeyMD5"),
+    ("x-amz-object-lock-mode", "ObjectLockMode"),
+    ("x-amz-object-lock-legal-hold", "ObjectLockLegalHoldStatus"),
 )
 
 
@@ -73,6 +75,9 @@ def object_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
     last_modified = get("last-modified")
     if last_modified:
         fields["LastModified"] = _parse_http_date(last_modified)
+    until = get("x-amz-object-lock-retain-until-date")
+    if until:
+        fields["ObjectLockRetainUntilDate"] = _parse_iso_date(until)
     parts = get("x-amz-mp-parts-count")
     if parts is not None and parts.isdigit():
         fields["PartsCount"] = int(parts)
@@ -83,6 +88,14 @@ def object_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
     fields["Metadata"] = metadata
     fields["ResponseMetadata"] = {"HTTPStatusCode": status, "HTTPHeaders": headers}
     return fields
+
+
+def _parse_iso_date(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _local(tag: Any) -> str:

@@ -2,7 +2,8 @@
 
 Through the same backend as the S3 listener, with the same bucket-name rules and the
 caller's bucket limits (a limited key sees only its buckets; others are ``AccessDenied``).
-Versioning is not implemented: ``"versioning": true`` is a 400 ``ValidationError``.
+``"versioning": true`` creates the bucket with versioning enabled; every bucket reports
+its state as ``"versioning"``: ``"Enabled"``, ``"Suspended"`` or null (never versioned).
 
 ``?stats=true`` is bounded: the filesystem backend reads counters its triggers keep (one
 lookup per bucket); the upstream backend walks each bucket's listing, so the whole count
@@ -14,12 +15,14 @@ gets ``server.bucket_stats_timeout`` seconds (then ``503 ServiceUnavailable`` wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, NoReturn
 
 from aiohttp import web
 
+from backends.base import Backend
 from backends.errors import BackendError
-from backends.types import BucketInfo
+from backends.types import VERSIONING_ENABLED, BucketInfo
 from gateway.api.auth import PRINCIPAL
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
@@ -73,11 +76,12 @@ def _raise_backend(exc: BackendError, bucket: str) -> NoReturn:
     raise ApiError(status, code, message, {"bucket": bucket}, headers=headers) from exc
 
 
-def bucket_json(info: BucketInfo) -> dict[str, Any]:
+def bucket_json(info: BucketInfo, versioning: str | None = None) -> dict[str, Any]:
     return {
         "name": info.name,
         "created_at": iso(info.created_at),
         "region": info.region,
+        "versioning": versioning,
     }
 
 
@@ -95,7 +99,26 @@ def _stats_unavailable(message: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", message, headers={"Retry-After": "5"})
 
 
-async def _with_stats(request: web.Request, infos: list[BucketInfo]) -> list[dict[str, Any]]:
+async def _versioning_states(
+    backend: Backend, infos: list[BucketInfo]
+) -> list[str | None | BackendError]:
+    """Each bucket's versioning state, at most ``STATS_CONCURRENCY`` lookups at a time (an
+    upstream store answers each with a request)."""
+    limit = asyncio.Semaphore(STATS_CONCURRENCY)
+
+    async def one(name: str) -> str | None | BackendError:
+        async with limit:
+            try:
+                return await backend.get_bucket_versioning(name)
+            except BackendError as exc:
+                return exc
+
+    return list(await asyncio.gather(*(one(info.name) for info in infos)))
+
+
+async def _with_stats(
+    request: web.Request, items: list[tuple[BucketInfo, dict[str, Any]]]
+) -> list[dict[str, Any]]:
     backend = request.app[BACKEND]
     slots = request.app[_STATS_SLOTS]
     timeout = request.app[CONFIG].server.bucket_stats_timeout
@@ -105,8 +128,7 @@ async def _with_stats(request: web.Request, infos: list[BucketInfo]) -> list[dic
     async with slots:
         try:
             async with asyncio.timeout(timeout):
-                for info in infos:
-                    item = bucket_json(info)
+                for info, item in items:
                     try:
                         item["object_count"], item["size_bytes"] = await backend.bucket_stats(
                             info.name
@@ -132,9 +154,16 @@ async def list_buckets(request: web.Request) -> web.Response:
     except BackendError as exc:
         _raise_backend(exc, "")
     infos.sort(key=lambda b: b.name)
+    items: list[tuple[BucketInfo, dict[str, Any]]] = []
+    for info, state in zip(infos, await _versioning_states(backend, infos), strict=True):
+        if isinstance(state, BackendError) and state.code == "NoSuchBucket":
+            continue  # deleted meanwhile
+        if isinstance(state, BackendError):
+            _raise_backend(state, info.name)
+        items.append((info, bucket_json(info, state)))
     if stats:
-        return web.json_response({"buckets": await _with_stats(request, infos)})
-    return web.json_response({"buckets": [bucket_json(info) for info in infos]})
+        return web.json_response({"buckets": await _with_stats(request, items)})
+    return web.json_response({"buckets": [item for _info, item in items]})
 
 
 async def create_bucket(request: web.Request) -> web.Response:
@@ -147,16 +176,22 @@ async def create_bucket(request: web.Request) -> web.Response:
             "Bucket names are 3-63 characters of a-z, 0-9, '.' and '-', start and end "
             "with a letter or digit, and are not IP addresses",
         )
-    if optional_bool(body, "versioning"):
-        raise invalid(
-            "versioning", "Bucket versioning is not implemented; omit 'versioning' or send false"
-        )
+    versioning = optional_bool(body, "versioning")
     _check_allowed(principal, name)
+    backend = request.app[BACKEND]
     try:
-        info = await request.app[BACKEND].create_bucket(name, region=request.app[CONFIG].s3.region)
+        info = await backend.create_bucket(name, region=request.app[CONFIG].s3.region)
     except BackendError as exc:
         _raise_backend(exc, name)
-    return web.json_response(bucket_json(info), status=201)
+    if versioning:
+        try:
+            await backend.put_bucket_versioning(name, VERSIONING_ENABLED)
+        except BackendError as exc:
+            with contextlib.suppress(BackendError):  # no half-made bucket is left behind
+                await backend.delete_bucket(name)
+            _raise_backend(exc, name)
+    state = VERSIONING_ENABLED if versioning else None
+    return web.json_response(bucket_json(info, state), status=201)
 
 
 async def delete_bucket(request: web.Request) -> web.Response:

@@ -116,11 +116,16 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Bucket": {
         "type": "object",
-        "required": ["name", "created_at", "region"],
+        "required": ["name", "created_at", "region", "versioning"],
         "properties": {
             "name": {"type": "string"},
             "created_at": _TIME,
             "region": {"type": "string"},
+            "versioning": {
+                "type": ["string", "null"],
+                "enum": ["Enabled", "Suspended", None],
+                "description": "S3 versioning state; null: never versioned",
+            },
             "object_count": {"type": "integer", "minimum": 0},
             "size_bytes": {"type": "integer", "minimum": 0},
         },
@@ -133,8 +138,7 @@ _SCHEMAS: dict[str, Any] = {
             "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"},
             "versioning": {
                 "type": ["boolean", "null"],
-                "enum": [False, None],
-                "description": "Versioning is not implemented: only false is accepted",
+                "description": "true: create the bucket with S3 versioning enabled",
             },
         },
     },

@@ -68,11 +68,11 @@ async def put_bucket_acl(ctx: Context) -> Result:
 
 
 async def get_object_acl(ctx: Context) -> Result:
-    await ctx.backend.head_object(ctx.bucket, ctx.key)
+    await ctx.backend.head_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
     return Result(xml=_policy())
 
 
 async def put_object_acl(ctx: Context) -> Result:
     _check_private_only(ctx)
-    await ctx.backend.head_object(ctx.bucket, ctx.key)
+    await ctx.backend.head_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
     return Result()

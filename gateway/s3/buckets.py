@@ -1,5 +1,5 @@
 """Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, location,
-versioning status."""
+versioning."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from gateway.s3.acl import check_canned_acl
 from gateway.s3.addressing import check_bucket_name
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
+from gateway.s3.lock_headers import BUCKET_LOCK_HEADER
 from gateway.s3.owner import write_owner
-from gateway.s3.xml import XmlWriter, children, local, parse_xml
+from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 
 __all__ = [
     "create_bucket",
@@ -19,6 +20,7 @@ __all__ = [
     "get_bucket_versioning",
     "head_bucket",
     "list_buckets",
+    "put_bucket_versioning",
     "valid_region",
 ]
 
@@ -100,7 +102,8 @@ async def create_bucket(ctx: Context) -> Result:
     body = await ctx.xml_body()
     if body.strip():
         region = _location_constraint(body) or region
-    await ctx.backend.create_bucket(ctx.bucket, region=region)
+    object_lock = ctx.headers.get(BUCKET_LOCK_HEADER, "").strip().lower() == "true"
+    await ctx.backend.create_bucket(ctx.bucket, region=region, object_lock=object_lock)
     return Result(headers={"Location": f"/{ctx.bucket}"})
 
 
@@ -126,7 +129,33 @@ async def get_bucket_location(ctx: Context) -> Result:
 
 
 async def get_bucket_versioning(ctx: Context) -> Result:
-    await ctx.backend.head_bucket(ctx.bucket)
+    """Empty for a bucket that was never versioned, else its ``Status``."""
+    status = await ctx.backend.get_bucket_versioning(ctx.bucket)
     doc = XmlWriter("VersioningConfiguration")
+    doc.el("Status", status)
     doc.close("VersioningConfiguration")
     return Result(xml=bytes(doc))
+
+
+async def put_bucket_versioning(ctx: Context) -> Result:
+    """``Enabled`` / ``Suspended``. MFA delete cannot be turned on: the gateway has no MFA
+    devices, so no request can carry a valid ``x-amz-mfa``, and AWS refuses a request
+    without one with this AccessDenied. ``MfaDelete: Disabled`` is accepted (it is)."""
+    root = parse_xml(await ctx.xml_body())
+    if local(root.tag) != "VersioningConfiguration":
+        raise S3Error("MalformedXML")
+    status = child_text(root, "Status")
+    mfa_delete = child_text(root, "MfaDelete")
+    if status not in (None, "Enabled", "Suspended") or mfa_delete not in (
+        None,
+        "Enabled",
+        "Disabled",
+    ):
+        raise S3Error("MalformedXML")
+    if mfa_delete == "Enabled":
+        raise S3Error("AccessDenied", "Mfa Authentication must be used for this request")
+    if status is not None:
+        await ctx.backend.put_bucket_versioning(ctx.bucket, status)
+    else:
+        await ctx.backend.head_bucket(ctx.bucket)
+    return Result()

@@ -31,6 +31,9 @@ class Context:
     backend: Backend
     config: Config
     now: datetime
+    bypass_governance: bool = False
+    """The request asked to bypass GOVERNANCE retention and the principal may
+    (``dispatch._authorize``)."""
 
     @property
     def query(self) -> Mapping[str, str]:

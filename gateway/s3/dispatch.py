@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
+from gateway.scopes import BYPASS_GOVERNANCE
 from gateway.metrics import METRICS, response_bytes
 from gateway.principal import Principal
 from gateway.s3.authn import authenticate
@@ -33,9 +34,13 @@ def new_request_id() -> str:
     return os.urandom(8).hex().upper()
 
 
-def _authorize(principal: Principal, req: S3Request) -> None:
+def _authorize(principal: Principal, req: S3Request) -> bool:
     """The one access decision of a request: the operation's scopes, then the key's
-    bucket limits on the target bucket and on the copy source."""
+    bucket limits on the target bucket and on the copy source. Returns whether an
+    ``x-amz-bypass-governance-retention: true`` takes effect: only for a principal with
+    ``bypass:governance``; without it the header is ignored, so a version GOVERNANCE
+    protects stays protected (AccessDenied), as S3 does without
+    ``s3:BypassGovernanceRetention``."""
     if principal.kind == "anonymous":
         raise S3Error("AccessDenied", "Anonymous access is not allowed; sign the request")
     for scope in req.operation.scopes:
@@ -47,6 +52,7 @@ def _authorize(principal: Principal, req: S3Request) -> None:
     for bucket in buckets:
         if not principal.allows_bucket(bucket):
             raise S3Error("AccessDenied", f"Access Denied: this key may not use bucket {bucket}")
+    return req.bypass_governance and principal.has_scope(BYPASS_GOVERNANCE)
 
 
 async def _continue(request: web.Request) -> None:
@@ -101,7 +107,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             bucket_path=req.address.bucket_path,
         )
         principal_name = principal.subject
-        _authorize(principal, req)
+        bypass_governance = _authorize(principal, req)
         if not req.operation.implemented:
             raise S3Error(
                 "NotImplemented", f"{req.operation.name} is not implemented by this gateway"
@@ -117,6 +123,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             backend=request.app[BACKEND],
             config=config,
             now=now,
+            bypass_governance=bypass_governance,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
         response = await render_result(request, result, request_id)

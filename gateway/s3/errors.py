@@ -31,6 +31,25 @@ def _validators(extra: Mapping[str, str]) -> dict[str, str]:
     return {header: extra[name] for name, header in names if name in extra}
 
 
+def _delete_marker(extra: Mapping[str, str]) -> dict[str, str]:
+    """A read that met a delete marker says so (HEAD has no body to say it in): the
+    latest version is one (404 NoSuchKey), or the version asked for is one (405)."""
+    if extra.get("DeleteMarker") != "true":
+        return {}
+    headers = {"x-amz-delete-marker": "true"}
+    if "VersionId" in extra:
+        headers["x-amz-version-id"] = extra["VersionId"]
+    if "LastModified" in extra:
+        headers["Last-Modified"] = extra["LastModified"]
+    if extra.get("ResourceType") == "DeleteMarker":
+        headers["Allow"] = "DELETE"
+    return headers
+
+
+MARKER_FIELDS = frozenset({"DeleteMarker", "LastModified", "VersionId"})
+"""Extra fields that become headers only (``_delete_marker``), never XML elements."""
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
     status: int
@@ -39,6 +58,8 @@ class ErrorSpec:
     """Response headers derived from the error's extra fields."""
     body: bool = True
     """Whether the response carries the XML document (a 304 has no body)."""
+    header_only: frozenset[str] = frozenset()
+    """Extra fields the headers carry and the XML document leaves out."""
 
 
 def _e(status: int, message: str, headers: HeaderRule | None = None) -> ErrorSpec:
@@ -78,6 +99,7 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "InvalidArgument": _e(400, "Invalid Argument"),
     "InvalidBucketName": _e(400, "The specified bucket is not valid."),
+    "InvalidBucketState": _e(409, "The request is not valid with the current state of the bucket."),
     "InvalidDigest": _e(400, "The Content-MD5 or checksum you specified is not valid."),
     "InvalidEncryptionAlgorithmError": _e(
         400, "The encryption request you specified is not valid. The valid value is AES256."
@@ -95,6 +117,7 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "InvalidRange": _e(416, "The requested range is not satisfiable", _content_range),
     "InvalidRequest": _e(400, "Invalid Request"),
+    "InvalidRetentionPeriod": _e(400, "The retention days/years must be a positive integer."),
     "InvalidStorageClass": _e(400, "The storage class you specified is not valid."),
     # Only a refused Bearer JWT raises it: an authentication failure, 403 like a bad key.
     "InvalidURI": _e(400, "Couldn't parse the specified URI."),
@@ -112,12 +135,22 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "MaxMessageLengthExceeded": _e(400, "Your request was too big."),
     "MetadataTooLarge": _e(400, "Your metadata headers exceed the maximum allowed metadata size."),
-    "MethodNotAllowed": _e(405, "The specified method is not allowed against this resource."),
+    "MethodNotAllowed": ErrorSpec(
+        405,
+        "The specified method is not allowed against this resource.",
+        _delete_marker,
+        header_only=MARKER_FIELDS,
+    ),
     "MissingContentLength": _e(411, "You must provide the Content-Length HTTP header."),
     "MissingRequestBodyError": _e(400, "Request Body is empty."),
     "MissingSecurityHeader": _e(400, "Your request is missing a required header."),
     "NoSuchBucket": _e(404, "The specified bucket does not exist"),
-    "NoSuchKey": _e(404, "The specified key does not exist."),
+    "NoSuchKey": ErrorSpec(
+        404, "The specified key does not exist.", _delete_marker, header_only=MARKER_FIELDS
+    ),
+    "NoSuchObjectLockConfiguration": _e(
+        404, "The specified object does not have a ObjectLock configuration."
+    ),
     "NoSuchUpload": _e(
         404,
         "The specified upload does not exist. The upload ID may be invalid, or the upload "
@@ -129,6 +162,9 @@ ERRORS: dict[str, ErrorSpec] = {
         "A header or query you provided implies functionality that is not implemented.",
     ),
     "NotModified": ErrorSpec(304, "Not Modified", _validators, body=False),
+    "ObjectLockConfigurationNotFoundError": _e(
+        404, "Object Lock configuration does not exist for this bucket"
+    ),
     "PreconditionFailed": _e(412, "At least one of the preconditions you specified did not hold."),
     "RequestTimeTooSkewed": _e(
         403,

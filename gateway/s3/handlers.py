@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from gateway.s3 import acl, bucket_encryption, buckets, listing, multipart, objects
+from gateway.s3 import acl, bucket_encryption, buckets, listing, multipart, object_lock, objects
 from gateway.s3.context import Context, Result
 from gateway.s3.operations import OPERATIONS
 
@@ -22,6 +22,13 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketEncryption": bucket_encryption.get_bucket_encryption,
     "PutBucketEncryption": bucket_encryption.put_bucket_encryption,
     "DeleteBucketEncryption": bucket_encryption.delete_bucket_encryption,
+    "PutBucketVersioning": buckets.put_bucket_versioning,
+    "GetObjectLockConfiguration": object_lock.get_object_lock_configuration,
+    "PutObjectLockConfiguration": object_lock.put_object_lock_configuration,
+    "GetObjectRetention": object_lock.get_object_retention,
+    "PutObjectRetention": object_lock.put_object_retention,
+    "GetObjectLegalHold": object_lock.get_object_legal_hold,
+    "PutObjectLegalHold": object_lock.put_object_legal_hold,
     "GetBucketAcl": acl.get_bucket_acl,
     "PutBucketAcl": acl.put_bucket_acl,
     "GetObjectAcl": acl.get_object_acl,

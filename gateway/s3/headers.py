@@ -13,6 +13,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from backends.types import ByteRange, Conditions, ObjectInfo, ObjectMeta
 from gateway.s3.errors import S3Error
 from gateway.s3.sse import sse_response_headers
+from gateway.s3.lock_headers import lock_headers
 
 __all__ = [
     "CHECKSUM_PREFIX",
@@ -229,6 +230,8 @@ def object_headers(
         out["x-amz-version-id"] = info.version_id
     if meta.server_side_encryption is not None or meta.sse_customer_algorithm is not None:
         out.update(sse_response_headers(meta))
+    if info.lock is not None:
+        out.update(lock_headers(info.lock))
     if overrides:
         out.update(overrides)
     return out

@@ -7,7 +7,7 @@ import binascii
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from backends.types import ListPage, ObjectInfo
+from backends.types import ListPage, ObjectInfo, ObjectVersion, VersionsPage
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import quote_etag
@@ -194,7 +194,7 @@ async def list_objects_v2(ctx: Context) -> Result:
 
 
 async def list_object_versions(ctx: Context) -> Result:
-    """Before versioning exists every object is its one version, ``null``."""
+    """Versions and delete markers in key order, newest first within a key."""
     names = _Names(ctx)
     limit = max_keys(ctx)
     key_marker = ctx.query.get("key-marker") or None
@@ -203,33 +203,56 @@ async def list_object_versions(ctx: Context) -> Result:
         raise S3Error(
             "InvalidArgument", "A version-id marker cannot be specified without a key marker."
         )
-    if version_marker not in (None, "null"):
-        raise S3Error("InvalidArgument", "Invalid version id specified")
-    page = await _page(ctx, key_marker, limit)
+    prefix = ctx.query.get("prefix", "")
+    delimiter = ctx.query.get("delimiter") or None
+    if limit == 0:
+        await ctx.backend.head_bucket(ctx.bucket)
+        page = VersionsPage((), (), False, None, None)
+    else:
+        page = await ctx.backend.list_object_versions(
+            ctx.bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            version_id_marker=version_marker,
+            max_keys=limit,
+        )
     doc = XmlWriter("ListVersionsResult")
     doc.el("Name", ctx.bucket)
-    doc.el("Prefix", names(ctx.query.get("prefix", "")))
+    doc.el("Prefix", names(prefix))
     doc.el("KeyMarker", names(key_marker or ""))
     doc.el("VersionIdMarker", version_marker or "")
-    if page.is_truncated and page.next_marker is not None:
-        doc.el("NextKeyMarker", names(page.next_marker))
-        doc.el("NextVersionIdMarker", "null")
+    if page.is_truncated:
+        doc.el("NextKeyMarker", names(page.next_key_marker))
+        doc.el("NextVersionIdMarker", page.next_version_id_marker)
     doc.el("MaxKeys", limit)
     doc.el("Delimiter", names(ctx.query.get("delimiter")))
     doc.el("IsTruncated", page.is_truncated)
     if names.url:
         doc.el("EncodingType", "url")
-    for obj in page.objects:
-        doc.open("Version")
-        doc.el("Key", names(obj.key))
-        doc.el("VersionId", "null")
-        doc.el("IsLatest", True)
-        doc.el("LastModified", obj.last_modified)
-        doc.el("ETag", quote_etag(obj.etag))
-        doc.el("Size", obj.size)
-        write_owner(doc)
-        doc.el("StorageClass", obj.meta.storage_class)
-        doc.close("Version")
-    _prefixes(doc, page, names)
+    for entry in page.versions:
+        _version_entry(doc, entry, names)
+    for common in page.common_prefixes:
+        doc.open("CommonPrefixes")
+        doc.el("Prefix", names(common))
+        doc.close("CommonPrefixes")
     doc.close("ListVersionsResult")
     return Result(xml=bytes(doc))
+
+
+def _version_entry(doc: XmlWriter, entry: ObjectVersion, names: _Names) -> None:
+    info = entry.info
+    element = "DeleteMarker" if entry.delete_marker else "Version"
+    doc.open(element)
+    doc.el("Key", names(info.key))
+    doc.el("VersionId", info.version_id or "null")
+    doc.el("IsLatest", entry.is_latest)
+    doc.el("LastModified", info.last_modified)
+    if not entry.delete_marker:
+        doc.el("ETag", quote_etag(info.etag))
+        for algorithm in info.checksums:
+            doc.el("ChecksumAlgorithm", algorithm)
+        doc.el("Size", info.size)
+        doc.el("StorageClass", info.meta.storage_class)
+    write_owner(doc)
+    doc.close(element)

@@ -10,6 +10,7 @@ from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.listing import max_keys
+from gateway.s3.objects import requested_lock, version_header
 from gateway.s3.owner import write_owner
 from gateway.s3.sse import customer_headers, sse_response_headers
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
@@ -52,7 +53,12 @@ async def create_multipart_upload(ctx: Context) -> Result:
         if algorithm not in ALGORITHMS:
             raise S3Error("InvalidRequest", f"Checksum algorithm {algorithm} is not supported")
     upload = await ctx.backend.create_multipart_upload(
-        ctx.bucket, ctx.key, meta, checksum_algorithm=algorithm, encryption=ctx.req.encryption
+        ctx.bucket,
+        ctx.key,
+        meta,
+        checksum_algorithm=algorithm,
+        encryption=ctx.req.encryption,
+        object_lock=requested_lock(ctx),
     )
     doc = XmlWriter("InitiateMultipartUploadResult")
     doc.el("Bucket", ctx.bucket)
@@ -93,7 +99,9 @@ async def upload_part_copy(ctx: Context) -> Result:
     doc.el("ETag", quote_etag(part.etag))
     doc.el("LastModified", part.last_modified)
     doc.close("CopyPartResult")
-    return Result(xml=bytes(doc), headers=customer_headers(ctx.req.encryption))
+    headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
+    headers.update(customer_headers(ctx.req.encryption))
+    return Result(xml=bytes(doc), headers=headers)
 
 
 def _location(ctx: Context) -> str:
@@ -135,7 +143,9 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     for algorithm, value in info.checksums.items():
         doc.el(f"Checksum{algorithm}", value)
     doc.close("CompleteMultipartUploadResult")
-    return Result(xml=bytes(doc), headers=sse_response_headers(info.meta))
+    headers = sse_response_headers(info.meta)
+    headers.update(version_header(info.version_id))
+    return Result(xml=bytes(doc), headers=headers)
 
 
 async def abort_multipart_upload(ctx: Context) -> Result:

@@ -3,7 +3,7 @@ CopyObject."""
 
 from __future__ import annotations
 
-from backends.types import ObjectInfo
+from backends.types import DeleteResult, ObjectInfo, ObjectLock
 from gateway.s3.acl import check_canned_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
@@ -15,6 +15,7 @@ from gateway.s3.headers import (
     response_overrides,
 )
 from gateway.s3.sse import sse_response_headers
+from gateway.s3.lock_headers import check_future, has_digest
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 
 __all__ = [
@@ -37,10 +38,29 @@ def _refuse_conditional_write(ctx: Context) -> None:
         raise S3Error("NotImplemented", "Conditional writes are not supported")
 
 
+def requested_lock(ctx: Context) -> ObjectLock | None:
+    """The write's ``x-amz-object-lock-*`` settings, with a retain-until in the future."""
+    lock = ctx.req.object_lock
+    if lock is not None:
+        check_future(lock.retain_until, ctx.now)
+    return lock
+
+
+def version_header(version_id: str | None) -> dict[str, str]:
+    return {} if version_id is None else {"x-amz-version-id": version_id}
+
+
 async def put_object(ctx: Context) -> Result:
     _refuse_conditional_write(ctx)
     check_canned_acl(ctx)
     meta = object_meta(ctx.headers)
+    lock = requested_lock(ctx)
+    if lock is not None and not has_digest(ctx.headers):
+        raise S3Error(
+            "InvalidRequest",
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests "
+            "with Object Lock parameters",
+        )
     body = ctx.body()
     info = await ctx.backend.put_object(
         ctx.bucket,
@@ -50,11 +70,13 @@ async def put_object(ctx: Context) -> Result:
         content_md5=ctx.req.content_md5,
         size_hint=body.size_hint,
         encryption=ctx.req.encryption,
+        object_lock=lock,
     )
     headers = {
         "ETag": quote_etag(info.etag),
         **checksum_headers(info.checksums),
         **sse_response_headers(info.meta),
+        **version_header(info.version_id),
     }
     return Result(headers=headers)
 
@@ -106,9 +128,22 @@ async def head_object(ctx: Context) -> Result:
     return Result(headers=headers)
 
 
+def _delete_headers(result: DeleteResult) -> dict[str, str]:
+    """A created or removed delete marker says so; the version id is the marker's (a
+    delete without a version id) or the one deleted."""
+    headers = {"x-amz-delete-marker": "true"} if result.delete_marker else {}
+    version_id = result.version_id or result.delete_marker_version_id
+    return {**headers, **version_header(version_id)}
+
+
 async def delete_object(ctx: Context) -> Result:
-    await ctx.backend.delete_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
-    return Result(status=204)
+    result = await ctx.backend.delete_object(
+        ctx.bucket,
+        ctx.key,
+        version_id=ctx.req.version_id,
+        bypass_governance=ctx.bypass_governance,
+    )
+    return Result(status=204, headers=_delete_headers(result))
 
 
 async def delete_objects(ctx: Context) -> Result:
@@ -132,7 +167,11 @@ async def delete_objects(ctx: Context) -> Result:
             errors.append((key, vid, "KeyTooLongError", "Your key is too long"))
         else:
             valid.append((key, vid))
-    results = await ctx.backend.delete_objects(ctx.bucket, valid) if valid else []
+    results = (
+        await ctx.backend.delete_objects(ctx.bucket, valid, bypass_governance=ctx.bypass_governance)
+        if valid
+        else []
+    )
     doc = XmlWriter("DeleteResult")
     for result in results:
         if result.error_code is None:
@@ -140,6 +179,9 @@ async def delete_objects(ctx: Context) -> Result:
                 doc.open("Deleted")
                 doc.el("Key", result.key)
                 doc.el("VersionId", result.version_id)
+                if result.delete_marker:
+                    doc.el("DeleteMarker", True)
+                    doc.el("DeleteMarkerVersionId", result.delete_marker_version_id)
                 doc.close("Deleted")
         else:
             errors.append(
@@ -175,7 +217,8 @@ async def copy_object(ctx: Context) -> Result:
     if directive not in {"COPY", "REPLACE"}:
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
     meta = object_meta(ctx.headers) if directive == "REPLACE" else None
-    same = source.bucket == ctx.bucket and source.key == ctx.key
+    # Copying a named version onto its own key is how a version is restored: allowed.
+    same = source.bucket == ctx.bucket and source.key == ctx.key and source.version_id is None
     encryption = ctx.req.encryption
     changes_encryption = encryption is not None and (
         encryption.algorithm is not None or encryption.customer is not None
@@ -193,8 +236,14 @@ async def copy_object(ctx: Context) -> Result:
             "location or encryption attributes.",
         )
     info = await ctx.backend.copy_object(
-        source, ctx.bucket, ctx.key, meta=meta, encryption=encryption
+        source,
+        ctx.bucket,
+        ctx.key,
+        meta=meta,
+        encryption=encryption,
+        object_lock=requested_lock(ctx),
     )
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
     headers.update(sse_response_headers(info.meta))
+    headers.update(version_header(info.version_id))
     return Result(xml=copy_result(info, "CopyObjectResult"), headers=headers)

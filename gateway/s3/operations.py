@@ -132,11 +132,6 @@ _BUCKET_UNSUPPORTED: dict[str, Actions] = {
     ),
     "metrics": ("s3:GetMetricsConfiguration", "s3:PutMetricsConfiguration", None),
     "notification": ("s3:GetBucketNotification", "s3:PutBucketNotification", None),
-    "object-lock": (
-        "s3:GetBucketObjectLockConfiguration",
-        "s3:PutBucketObjectLockConfiguration",
-        None,
-    ),
     "ownershipControls": ("s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls", None),
     "policy": ("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
     "policyStatus": ("s3:GetBucketPolicyStatus", "s3:PutBucketPolicy", None),
@@ -149,10 +144,8 @@ _BUCKET_UNSUPPORTED: dict[str, Actions] = {
 }
 _OBJECT_UNSUPPORTED: dict[str, Actions] = {
     "attributes": ("s3:GetObjectAttributes", "s3:PutObject", None),
-    "legal-hold": ("s3:GetObjectLegalHold", "s3:PutObjectLegalHold", None),
     "renameObject": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
     "restore": ("s3:GetObject", "s3:RestoreObject", None),
-    "retention": ("s3:GetObjectRetention", "s3:PutObjectRetention", None),
     "select": ("s3:GetObject", "s3:GetObject", None),  # SelectObjectContent reads the object
     "tagging": ("s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"),
     "torrent": ("s3:GetObjectTorrent", "s3:PutObject", None),
@@ -235,8 +228,23 @@ OPERATIONS: tuple[Operation, ...] = (
         BKT,
         ("versioning",),
         scopes=WB,
-        implemented=False,
         action="s3:PutBucketVersioning",
+    ),
+    Operation(
+        "GetObjectLockConfiguration",
+        "GET",
+        BKT,
+        ("object-lock",),
+        scopes=RB,
+        action="s3:GetBucketObjectLockConfiguration",
+    ),
+    Operation(
+        "PutObjectLockConfiguration",
+        "PUT",
+        BKT,
+        ("object-lock",),
+        scopes=WB,
+        action="s3:PutBucketObjectLockConfiguration",
     ),
     Operation(
         "ListObjectVersions", "GET", BKT, ("versions",), scopes=RO, action="s3:ListBucketVersions"
@@ -294,6 +302,19 @@ OPERATIONS: tuple[Operation, ...] = (
     # objects: ACLs
     Operation("GetObjectAcl", "GET", OBJ, ("acl",), scopes=RO, action="s3:GetObjectAcl"),
     Operation("PutObjectAcl", "PUT", OBJ, ("acl",), scopes=WO, action="s3:PutObjectAcl"),
+    # objects: Object Lock
+    Operation(
+        "GetObjectRetention", "GET", OBJ, ("retention",), scopes=RO, action="s3:GetObjectRetention"
+    ),
+    Operation(
+        "PutObjectRetention", "PUT", OBJ, ("retention",), scopes=WO, action="s3:PutObjectRetention"
+    ),
+    Operation(
+        "GetObjectLegalHold", "GET", OBJ, ("legal-hold",), scopes=RO, action="s3:GetObjectLegalHold"
+    ),
+    Operation(
+        "PutObjectLegalHold", "PUT", OBJ, ("legal-hold",), scopes=WO, action="s3:PutObjectLegalHold"
+    ),
     # objects
     Operation("GetObject", "GET", OBJ, scopes=RO, action="s3:GetObject"),
     Operation("HeadObject", "HEAD", OBJ, scopes=RO, action="s3:GetObject"),

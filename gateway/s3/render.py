@@ -58,8 +58,10 @@ def render_error(
     doc.open("Error")
     doc.el("Code", error.code)
     doc.el("Message", _xml_safe(error.message))
+    hidden = error.spec.header_only
     for name, value in error.extra.items():
-        doc.el(name, _xml_safe(value))
+        if name not in hidden:
+            doc.el(name, _xml_safe(value))
     doc.el("Resource", _xml_safe(resource))
     doc.el("RequestId", request_id)
     doc.close("Error")

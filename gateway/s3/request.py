@@ -4,7 +4,8 @@ Authorization, handlers and backends read these parsed values; nothing re-parses
 header or query parameter. Order of work in :func:`read_request`: address (raw path or
 Host), query (percent-decoding only, as signed), the one header map, the operation from
 the table, then the facts the operation uses (copy source, version id, part number,
-byte range, preconditions, Content-MD5) and the base URL the client sees.
+byte range, preconditions, Content-MD5, Object Lock settings, the governance bypass) and
+the base URL the client sees.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from backends.types import ByteRange, Conditions, CopySource, Encryption
+from backends.types import ByteRange, Conditions, CopySource, Encryption, ObjectLock
 from gateway.config import Config
 from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
+from gateway.s3.lock_headers import parse_bypass, parse_object_lock
 from gateway.s3.operations import Operation, resolve
 from gateway.s3.sse import parse_encryption, plain_http_allowed
 from sigv4 import decode_query, header_map, parse_content_md5
@@ -34,6 +36,7 @@ _RANGED_READS = frozenset({"GetObject", "HeadObject"})
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """aiohttp decodes header bytes as UTF-8 with ``surrogateescape``: these stand for bytes
 that were not valid UTF-8."""
+_LOCKED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,11 @@ class S3Request:
     """The raw 16-byte digest of a ``Content-MD5`` header."""
     encryption: Encryption | None = None
     """Server-side encryption headers, validated (``gateway.s3.sse``); None: none sent."""
+    object_lock: ObjectLock | None = None
+    """``x-amz-object-lock-*`` of PutObject / CopyObject / CreateMultipartUpload."""
+    bypass_governance: bool = False
+    """``x-amz-bypass-governance-retention: true`` was sent (whether it may take effect
+    is the authorization's decision: ``Context.bypass_governance``)."""
 
 
 def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
@@ -196,4 +204,6 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         conditions=conditions(headers),
         content_md5=None if md5_text is None else parse_content_md5(md5_text),
         encryption=encryption,
+        object_lock=parse_object_lock(headers) if operation.name in _LOCKED_WRITES else None,
+        bypass_governance=parse_bypass(headers),
     )

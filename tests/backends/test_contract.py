@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from backends import Backend, BackendError, ByteRange, Conditions, CopySource, ObjectMeta
-from backends.filesystem import FilesystemBackend
-from backends.s3 import S3Backend, UpstreamConfig
 from backends.types import BucketEncryption, CustomerKey, Encryption, ObjectRead
-from tests.backends.upstream_server import UpstreamServer, start_moto
-from tests.services.seaweedfs import SeaweedFS
 
 MiB = 1024 * 1024
 SPOOL = 64 * 1024  # s3: bodies above this stream straight upstream (both paths tested)
@@ -91,53 +85,6 @@ class Env:
     async def get(self, bucket: str, key: str, **kwargs: object) -> bytes:
         read = await self.backend.get_object(bucket, key, **kwargs)  # type: ignore[arg-type]
         return await read_all(read)
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[UpstreamServer]:
-    server = start_moto()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["filesystem", "s3", "seaweedfs"])
-async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Env]:
-    backend: Backend
-    if request.param == "filesystem":
-        part_size = 64 * 1024
-        backend = FilesystemBackend(
-            tmp_path / "data", fsync=False, min_part_size=part_size, sse_key=bytes(range(32))
-        )
-    elif request.param == "seaweedfs":
-        weed: SeaweedFS = request.getfixturevalue("seaweedfs")
-        part_size = 5 * MiB
-        backend = S3Backend(
-            UpstreamConfig(
-                endpoint_url=weed.endpoint_url,
-                access_key_id=weed.access_key,
-                secret_access_key=weed.secret_key,
-                bucket_prefix=f"t{uuid.uuid4().hex[:12]}-",
-                spool_threshold=SPOOL,
-            )
-        )
-    else:
-        server: UpstreamServer = request.getfixturevalue("moto_server")
-        part_size = 5 * MiB  # moto, like S3, enforces 5 MiB parts
-        backend = S3Backend(
-            UpstreamConfig(
-                endpoint_url=server.endpoint_url,
-                access_key_id="contract-key",
-                secret_access_key="contract-secret",
-                # a fresh prefix per test: unique upstream buckets, isolated list_buckets
-                bucket_prefix=f"t{uuid.uuid4().hex[:12]}-",
-                spool_threshold=SPOOL,
-            )
-        )
-    await backend.start()
-    try:
-        yield Env(backend, request.param, part_size)
-    finally:
-        await backend.close()
 
 
 def stored(env: Env, keys: Iterable[str]) -> list[str]:

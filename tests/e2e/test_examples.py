@@ -109,6 +109,24 @@ def test_presigned_urls(example_gateway: Gateway, tmp_path: Path) -> None:
     assert _bucket_gone(example_gateway, bucket)
 
 
+def test_restore_version(example_gateway: Gateway, tmp_path: Path) -> None:
+    bucket = f"ex-versions-{uuid.uuid4().hex[:12]}"
+    result = run_example(
+        [sys.executable, str(EXAMPLES / "restore-version.py")],
+        example_gateway,
+        tmp_path / "home",
+        bucket,
+    )
+    out = result.stdout
+    assert f"versioning Enabled on {bucket}" in out
+    assert "GET now answers NoSuchKey" in out
+    assert out.count("  version ") == 2 and out.count("  delete marker ") == 1
+    restored = next(line for line in out.splitlines() if line.startswith("restored "))
+    assert restored.endswith("""b'{"mode": "safe"}\\n'"""), restored
+    assert f"cleaned up {bucket}" in out
+    assert _bucket_gone(example_gateway, bucket)
+
+
 def test_aws_cli_script(example_gateway: Gateway, tmp_path: Path) -> None:
     # awscli is a test dependency (pyproject) and curl is on every supported machine: a
     # missing one is a broken setup, which must fail here rather than skip.

@@ -75,24 +75,25 @@ async def test_invalid_bucket_names(api: Client, name: Any) -> None:
 
 
 async def test_versioning(api: Client) -> None:
+    """``"versioning": true`` creates a versioned bucket; every bucket reports its state."""
     response = await api.post(
         "/v1/buckets", json={"name": "v-off", "versioning": False}, headers=ADMIN
     )
     assert response.status == 201
+    assert (await response.json())["versioning"] is None
     response = await api.post(
         "/v1/buckets", json={"name": "v-on", "versioning": True}, headers=ADMIN
     )
-    error = await error_of(response, 400)
-    assert error["code"] == "ValidationError" and error["details"]["field"] == "versioning"
-    assert "not implemented" in error["message"]
+    assert response.status == 201
+    assert (await response.json())["versioning"] == "Enabled"
     response = await api.post(
         "/v1/buckets", json={"name": "v-x", "versioning": "yes"}, headers=ADMIN
     )
     assert (await error_of(response, 400))["details"]["field"] == "versioning"
-    names = [
-        b["name"] for b in (await (await api.get("/v1/buckets", headers=ADMIN)).json())["buckets"]
-    ]
-    assert names == ["v-off"]
+    listed = (await (await api.get("/v1/buckets", headers=ADMIN)).json())["buckets"]
+    assert {b["name"]: b["versioning"] for b in listed} == {"v-off": None, "v-on": "Enabled"}
+    stats = (await (await api.get("/v1/buckets?stats=true", headers=ADMIN)).json())["buckets"]
+    assert [b["versioning"] for b in stats] == [None, "Enabled"]
 
 
 async def test_scopes(api: Client) -> None:

@@ -1,0 +1,69 @@
+"""Schema migrations of the metadata database, keyed by SQLite's ``user_version``.
+
+``metadb.SCHEMA`` creates the first schema (version 0, what releases before versioning
+wrote). ``MIGRATIONS[n]`` turns version ``n`` into ``n + 1``; ``migrate`` applies the missing
+ones inside the caller's ``BEGIN IMMEDIATE`` transaction, so several worker processes
+opening one data directory at once migrate it exactly once, and a failed migration leaves
+the database as it was. A new database goes through the same steps as an old one.
+
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+_V1_VERSIONING = (
+    # buckets: the versioning state (NULL: never versioned, 'Enabled', 'Suspended') and the
+    # Object Lock configuration (NULL: no Object Lock, else JSON of the default retention)
+    "ALTER TABLE buckets ADD COLUMN versioning TEXT",
+    "ALTER TABLE buckets ADD COLUMN object_lock TEXT",
+    # objects keeps one row per key: its latest version unless that is a delete marker.
+    # Existing rows are the null versions of never-versioned buckets (version_id NULL).
+    "ALTER TABLE objects ADD COLUMN version_id TEXT",
+    "ALTER TABLE objects ADD COLUMN lock TEXT",
+    "ALTER TABLE uploads ADD COLUMN lock TEXT",
+    # Every other version and every delete marker, newest first within a key: rank
+    # decreases as versions get newer (versions.py), so the primary key is the
+    # ListObjectVersions order and one index range scan reads a page of it.
+    """CREATE TABLE versions (
+        bucket TEXT NOT NULL,
+        key BLOB NOT NULL,
+        rank INTEGER NOT NULL,
+        version_id TEXT NOT NULL,
+        marker INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        last_modified INTEGER NOT NULL,
+        meta TEXT NOT NULL,
+        checksums TEXT NOT NULL,
+        parts TEXT,
+        data_id TEXT,
+        lock TEXT,
+        PRIMARY KEY (bucket, key, rank)
+    ) WITHOUT ROWID""",
+    # At most one null version per key: this finds it without reading the key's history.
+    "CREATE INDEX versions_null ON versions (bucket, key) WHERE version_id = 'null'",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1_VERSIONING,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the missing migrations (the caller holds a write transaction); return the
+    version the database had. A database newer than this code is refused."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"metadata schema version {version} is newer than this release understands "
+            f"({SCHEMA_VERSION}); upgrade the gateway"
+        )
+    for step in MIGRATIONS[version:]:
+        for statement in step:
+            conn.execute(statement)
+    if version != SCHEMA_VERSION:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return version

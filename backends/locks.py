@@ -1,0 +1,108 @@
+"""Object Lock rules shared by every backend that enforces them itself.
+
+Pure functions over ``ObjectLock`` values and a clock, as AWS documents them:
+
+- A version is *protected* while it has an unexpired retention period or a legal hold ON.
+  A protected version cannot be deleted permanently (``AccessDenied``): COMPLIANCE never,
+  GOVERNANCE only by a caller allowed to bypass governance who sent
+  ``x-amz-bypass-governance-retention: true``; a legal hold by no one until released.
+  Adding a delete marker is always allowed (it deletes nothing).
+- A retention period can always be extended (a later date, GOVERNANCE -> COMPLIANCE).
+  COMPLIANCE can never be shortened, weakened to GOVERNANCE or removed while it lasts;
+  GOVERNANCE only with the bypass.
+- A bucket's default retention applies to a new version that names no retention of its
+  own, counted from the version's creation time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from backends.errors import BackendError
+from backends.types import COMPLIANCE, GOVERNANCE, DefaultRetention, ObjectLock
+
+__all__ = [
+    "check_deletable",
+    "check_retention_change",
+    "effective_lock",
+    "missing_lock_configuration",
+    "retained",
+]
+
+
+def missing_lock_configuration() -> BackendError:
+    return BackendError("InvalidRequest", "Bucket is missing Object Lock Configuration")
+
+
+def _locked(message: str) -> BackendError:
+    return BackendError("AccessDenied", message)
+
+
+def retained(lock: ObjectLock | None, now: datetime) -> bool:
+    """Whether ``lock`` holds a retention period that has not expired at ``now``."""
+    return (
+        lock is not None
+        and lock.mode is not None
+        and lock.retain_until is not None
+        and lock.retain_until > now
+    )
+
+
+def check_deletable(lock: ObjectLock | None, *, bypass_governance: bool, now: datetime) -> None:
+    """Raise ``AccessDenied`` unless a version with ``lock`` may be deleted permanently."""
+    if lock is None:
+        return
+    if lock.legal_hold:
+        raise _locked("Access Denied because object protected by object lock (legal hold)")
+    if not retained(lock, now):
+        return
+    if lock.mode == COMPLIANCE or not bypass_governance:
+        raise _locked("Access Denied because object protected by object lock")
+
+
+def check_retention_change(
+    current: ObjectLock | None,
+    mode: str | None,
+    retain_until: datetime | None,
+    *,
+    bypass_governance: bool,
+    now: datetime,
+) -> None:
+    """Raise ``AccessDenied`` unless the version's retention may become (mode, until);
+    ``mode=None`` removes the retention period."""
+    if not retained(current, now):
+        return
+    assert current is not None and current.retain_until is not None
+    extends = (
+        mode is not None
+        and retain_until is not None
+        and retain_until >= current.retain_until
+        and (mode == COMPLIANCE or current.mode == GOVERNANCE)
+    )
+    if extends:
+        return
+    if current.mode == GOVERNANCE and bypass_governance:
+        return
+    raise _locked("Access Denied because object protected by object lock")
+
+
+def effective_lock(
+    requested: ObjectLock | None, default: DefaultRetention | None, created: datetime
+) -> ObjectLock | None:
+    """The lock a new version gets: its own retention, else the bucket's default one."""
+    if default is None or (requested is not None and requested.mode is not None):
+        return requested
+    if default.years is not None:
+        until = _add_years(created, default.years)
+    else:
+        until = created + timedelta(days=default.days or 0)
+    legal_hold = None if requested is None else requested.legal_hold
+    return ObjectLock(default.mode, until, legal_hold)
+
+
+def _add_years(when: datetime, years: int) -> datetime:
+    """Calendar years (29 February becomes 28 February in a common year)."""
+    try:
+        return when.replace(year=when.year + years)
+    except ValueError:
+        return when.replace(year=when.year + years, day=28)

@@ -1,0 +1,106 @@
+"""Object Lock request headers (parsed once, by ``request.read_request``) and the
+headers that describe a version's lock on GET/HEAD."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from backends.types import RETENTION_MODES, ObjectLock
+from gateway.s3.errors import S3Error
+from gateway.s3.xml import iso8601
+
+__all__ = [
+    "BYPASS_HEADER",
+    "check_future",
+    "has_digest",
+    "lock_headers",
+    "parse_bypass",
+    "parse_legal_hold",
+    "parse_mode",
+    "parse_object_lock",
+    "parse_timestamp",
+]
+
+MODE_HEADER = "x-amz-object-lock-mode"
+UNTIL_HEADER = "x-amz-object-lock-retain-until-date"
+HOLD_HEADER = "x-amz-object-lock-legal-hold"
+BYPASS_HEADER = "x-amz-bypass-governance-retention"
+BUCKET_LOCK_HEADER = "x-amz-bucket-object-lock-enabled"
+
+
+def parse_mode(value: str) -> str:
+    if value not in RETENTION_MODES:
+        raise S3Error("InvalidArgument", "Unknown wormMode directive.")
+    return value
+
+
+def parse_timestamp(value: str, name: str = UNTIL_HEADER) -> datetime:
+    """An ISO 8601 timestamp (``2030-01-01T00:00:00Z``, fractions and offsets allowed)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise S3Error(
+            "InvalidArgument",
+            f"The {name} must be an ISO 8601 timestamp",
+            extra={"ArgumentName": name, "ArgumentValue": value},
+        ) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_legal_hold(value: str) -> bool:
+    if value not in ("ON", "OFF"):
+        raise S3Error("InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'")
+    return value == "ON"
+
+
+def parse_object_lock(headers: Mapping[str, str]) -> ObjectLock | None:
+    """The ``x-amz-object-lock-*`` headers of PutObject / CopyObject /
+    CreateMultipartUpload, or None when none was sent."""
+    mode, until, hold = (headers.get(h) for h in (MODE_HEADER, UNTIL_HEADER, HOLD_HEADER))
+    if mode is None and until is None and hold is None:
+        return None
+    if (mode is None) != (until is None):
+        raise S3Error(
+            "InvalidRequest",
+            "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
+        )
+    return ObjectLock(
+        mode=None if mode is None else parse_mode(mode),
+        retain_until=None if until is None else parse_timestamp(until),
+        legal_hold=None if hold is None else parse_legal_hold(hold),
+    )
+
+
+def check_future(retain_until: datetime | None, now: datetime) -> None:
+    if retain_until is not None and retain_until <= now:
+        raise S3Error("InvalidRequest", "The retain until date must be in the future!")
+
+
+def parse_bypass(headers: Mapping[str, str]) -> bool:
+    return headers.get(BYPASS_HEADER, "").strip().lower() == "true"
+
+
+def has_digest(headers: Mapping[str, str]) -> bool:
+    """Whether a body comes with Content-MD5 or an ``x-amz-checksum-*`` value (as a
+    header or announced as a trailer), as S3 requires of writes with Object Lock."""
+    if "content-md5" in headers or "x-amz-trailer" in headers:
+        return True
+    return any(
+        name.startswith("x-amz-checksum-")
+        and name not in ("x-amz-checksum-algorithm", "x-amz-checksum-type")
+        for name in headers
+    )
+
+
+def lock_headers(lock: ObjectLock | None) -> dict[str, str]:
+    """``x-amz-object-lock-*`` response headers describing a version (GET, HEAD)."""
+    if lock is None:
+        return {}
+    out: dict[str, str] = {}
+    if lock.mode is not None and lock.retain_until is not None:
+        out[MODE_HEADER] = lock.mode
+        out[UNTIL_HEADER] = iso8601(lock.retain_until.astimezone(UTC))
+    if lock.legal_hold is not None:
+        out[HOLD_HEADER] = "ON" if lock.legal_hold else "OFF"
+    return out

@@ -1,0 +1,155 @@
+"""Object Lock: the bucket configuration (default retention), and the retention and
+legal hold of a version. The rules (what may be shortened, by whom) are the backend's,
+from ``backends.locks``; here the documents are read and written."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from backends.types import DefaultRetention, ObjectLock, ObjectLockConfig
+from gateway.s3.context import Context, Result
+from gateway.s3.errors import S3Error
+from gateway.s3.lock_headers import check_future, parse_mode, parse_timestamp
+from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
+
+__all__ = [
+    "MAX_DAYS",
+    "MAX_YEARS",
+    "get_object_legal_hold",
+    "get_object_lock_configuration",
+    "get_object_retention",
+    "put_object_legal_hold",
+    "put_object_lock_configuration",
+    "put_object_retention",
+]
+
+MAX_DAYS = 36500
+MAX_YEARS = 100
+"""Longest default retention accepted (our bound: 100 years)."""
+
+
+def _no_lock_configuration() -> S3Error:
+    return S3Error("NoSuchObjectLockConfiguration")
+
+
+def _period(text: str | None, unit: str, limit: int) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError as exc:
+        raise S3Error("MalformedXML") from exc
+    if value <= 0 or value > limit:
+        raise S3Error(
+            "InvalidRetentionPeriod",
+            f"Default retention period in {unit} must be a positive integer up to {limit}",
+        )
+    return value
+
+
+def _parse_default_retention(rule: etree._Element) -> DefaultRetention:
+    retention = children(rule, "DefaultRetention")
+    if len(retention) != 1:
+        raise S3Error("MalformedXML")
+    element = retention[0]
+    mode = child_text(element, "Mode")
+    if mode not in ("GOVERNANCE", "COMPLIANCE"):
+        raise S3Error("MalformedXML")
+    days = _period(child_text(element, "Days"), "days", MAX_DAYS)
+    years = _period(child_text(element, "Years"), "years", MAX_YEARS)
+    if (days is None) == (years is None):  # exactly one of them
+        raise S3Error("MalformedXML")
+    return DefaultRetention(mode, days, years)
+
+
+async def put_object_lock_configuration(ctx: Context) -> Result:
+    root = parse_xml(await ctx.xml_body())
+    if local(root.tag) != "ObjectLockConfiguration":
+        raise S3Error("MalformedXML")
+    if child_text(root, "ObjectLockEnabled") != "Enabled":
+        raise S3Error("MalformedXML")
+    rules = children(root, "Rule")
+    if len(rules) > 1:
+        raise S3Error("MalformedXML")
+    default = _parse_default_retention(rules[0]) if rules else None
+    await ctx.backend.put_object_lock_configuration(ctx.bucket, ObjectLockConfig(default))
+    return Result()
+
+
+async def get_object_lock_configuration(ctx: Context) -> Result:
+    config = await ctx.backend.get_object_lock_configuration(ctx.bucket)
+    doc = XmlWriter("ObjectLockConfiguration")
+    doc.el("ObjectLockEnabled", "Enabled")
+    default = config.default_retention
+    if default is not None:
+        doc.open("Rule")
+        doc.open("DefaultRetention")
+        doc.el("Mode", default.mode)
+        doc.el("Days", default.days)
+        doc.el("Years", default.years)
+        doc.close("DefaultRetention")
+        doc.close("Rule")
+    doc.close("ObjectLockConfiguration")
+    return Result(xml=bytes(doc))
+
+
+async def put_object_retention(ctx: Context) -> Result:
+    """Set, extend, shorten or (with ``<Retention/>`` empty) remove a retention period;
+    shortening or removing GOVERNANCE needs the bypass, COMPLIANCE can only grow."""
+    root = parse_xml(await ctx.xml_body())
+    if local(root.tag) != "Retention":
+        raise S3Error("MalformedXML")
+    mode_text = child_text(root, "Mode")
+    until_text = child_text(root, "RetainUntilDate")
+    if (mode_text is None) != (until_text is None):
+        raise S3Error("MalformedXML")
+    lock = ObjectLock()
+    if mode_text is not None and until_text is not None:
+        try:
+            mode, until = parse_mode(mode_text), parse_timestamp(until_text, "RetainUntilDate")
+        except S3Error as exc:
+            raise S3Error("MalformedXML") from exc
+        check_future(until, ctx.now)
+        lock = ObjectLock(mode, until)
+    await ctx.backend.put_object_retention(
+        ctx.bucket,
+        ctx.key,
+        lock,
+        version_id=ctx.req.version_id,
+        bypass_governance=ctx.bypass_governance,
+    )
+    return Result()
+
+
+async def get_object_retention(ctx: Context) -> Result:
+    lock = await ctx.backend.get_object_lock(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
+    if lock.mode is None or lock.retain_until is None:
+        raise _no_lock_configuration()
+    doc = XmlWriter("Retention")
+    doc.el("Mode", lock.mode)
+    doc.el("RetainUntilDate", lock.retain_until)
+    doc.close("Retention")
+    return Result(xml=bytes(doc))
+
+
+async def put_object_legal_hold(ctx: Context) -> Result:
+    root = parse_xml(await ctx.xml_body())
+    if local(root.tag) != "LegalHold":
+        raise S3Error("MalformedXML")
+    status = child_text(root, "Status")
+    if status not in ("ON", "OFF"):
+        raise S3Error("MalformedXML")
+    await ctx.backend.put_object_legal_hold(
+        ctx.bucket, ctx.key, status == "ON", version_id=ctx.req.version_id
+    )
+    return Result()
+
+
+async def get_object_legal_hold(ctx: Context) -> Result:
+    lock = await ctx.backend.get_object_lock(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
+    if lock.legal_hold is None:
+        raise _no_lock_configuration()
+    doc = XmlWriter("LegalHold")
+    doc.el("Status", "ON" if lock.legal_hold else "OFF")
+    doc.close("LegalHold")
+    return Result(xml=bytes(doc))

@@ -1,0 +1,151 @@
+"""The schema migration: a data directory written before versioning (schema version 0,
+``testdata/datadir-v0``, made by the old code) opens, keeps every object as its ``null``
+version and serves it unchanged; versioning then works on it."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backends import BackendError
+from backends.filesystem import FilesystemBackend
+from backends.filesystem.migrations import SCHEMA_VERSION, migrate
+from backends.types import ObjectMeta
+from tests.backends import legacy_data as legacy
+from tests.backends.test_contract import payload, read_all
+
+V0 = Path(__file__).parent / "testdata" / "datadir-v0" / "storage"
+
+
+@pytest.fixture
+def copy_of_v0(tmp_path: Path) -> Path:
+    target = tmp_path / "storage"
+    shutil.copytree(V0, target)
+    return target
+
+
+@pytest.fixture
+async def backend(copy_of_v0: Path) -> AsyncIterator[FilesystemBackend]:
+    fs = FilesystemBackend(copy_of_v0, fsync=False, min_part_size=legacy.PART_SIZE)
+    await fs.start()
+    try:
+        yield fs
+    finally:
+        await fs.close()
+
+
+def _version(path: Path) -> int:
+    with sqlite3.connect(path / "meta" / "meta.sqlite3") as conn:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def test_the_checked_in_directory_is_schema_zero() -> None:
+    assert _version(V0) == 0
+
+
+async def test_migration_keeps_every_object_and_its_bytes(
+    backend: FilesystemBackend, copy_of_v0: Path
+) -> None:
+    assert _version(copy_of_v0) == SCHEMA_VERSION
+    assert {b.name: b.region for b in await backend.list_buckets()} == legacy.BUCKETS
+    for obj in legacy.OBJECTS:
+        info = await backend.head_object(obj.bucket, obj.key)
+        assert info.etag == hashlib.md5(obj.data).hexdigest()
+        assert info.size == len(obj.data)
+        assert info.version_id is None  # never versioned: no version header, as before
+        assert info.meta.content_type == obj.content_type
+        assert dict(info.meta.user_metadata) == obj.user_metadata
+        assert info.meta.cache_control == obj.cache_control
+        assert info.meta.content_disposition == obj.content_disposition
+        if obj.checksum:
+            assert dict(info.checksums) == {"CRC32": legacy.crc32(obj.data)}
+        assert await read_all(await backend.get_object(obj.bucket, obj.key)) == obj.data
+        by_null = await backend.get_object(obj.bucket, obj.key, version_id="null")
+        assert await read_all(by_null) == obj.data
+    bucket, key, source = legacy.COPIED
+    source_data = next(o.data for o in legacy.OBJECTS if o.key == source)
+    assert await read_all(await backend.get_object(bucket, key)) == source_data
+    bucket, key, parts = legacy.MULTIPART
+    read = await backend.get_object(bucket, key, part_number=2)
+    assert (await read_all(read), read.info.parts_count) == (parts[1], 2)
+    assert read.info.etag.endswith("-2")
+    with pytest.raises(BackendError) as gone:
+        await backend.head_object(*legacy.DELETED)
+    assert gone.value.code == "NoSuchKey"
+
+
+async def test_listings_show_the_null_versions(backend: FilesystemBackend) -> None:
+    expected = sorted(
+        [o.key for o in legacy.OBJECTS if o.bucket == "legacy-one"]
+        + [legacy.COPIED[1], legacy.MULTIPART[1]],
+        key=str.encode,
+    )
+    page = await backend.list_objects("legacy-one")
+    assert [o.key for o in page.objects] == expected
+    versions = await backend.list_object_versions("legacy-one")
+    assert [v.info.key for v in versions.versions] == expected
+    assert all(v.info.version_id == "null" and v.is_latest for v in versions.versions)
+    assert await backend.get_bucket_versioning("legacy-one") is None
+
+
+async def test_start_up_recovery_keeps_the_old_files(copy_of_v0: Path) -> None:
+    """Recovery must count the migrated rows as references: nothing the old code wrote
+    is an orphan (the pending upload's part included)."""
+    files_before = sorted(p for p in copy_of_v0.rglob("*") if p.is_file())
+    fs = FilesystemBackend(copy_of_v0, fsync=False, min_part_size=legacy.PART_SIZE)
+    await fs.start()
+    try:
+        assert await fs.recover() == 0
+    finally:
+        await fs.close()
+    data_files = [p for p in files_before if "meta" not in p.parts]
+    assert all(p.exists() for p in data_files)
+
+
+async def test_an_upload_started_before_completes_after(backend: FilesystemBackend) -> None:
+    bucket, key, first = legacy.PENDING_UPLOAD
+    uploads = (await backend.list_multipart_uploads(bucket)).uploads
+    assert [u.key for u in uploads] == [key]
+    upload_id = uploads[0].upload_id
+    (part1,) = (await backend.list_parts(bucket, key, upload_id)).parts
+    assert part1.etag == hashlib.md5(first).hexdigest()
+    done = await backend.complete_multipart_upload(bucket, key, upload_id, [(1, part1.etag)])
+    assert done.version_id is None
+    assert await read_all(await backend.get_object(bucket, key)) == first
+
+
+async def test_versioning_on_a_migrated_bucket(backend: FilesystemBackend) -> None:
+    """The pre-versioning object becomes the null version below the new ones."""
+    obj = legacy.OBJECTS[0]
+    await backend.put_bucket_versioning(obj.bucket, "Enabled")
+    new = await backend.put_object(obj.bucket, obj.key, payload(b"new"), ObjectMeta())
+    assert new.version_id not in (None, "null")
+    page = await backend.list_object_versions(obj.bucket, prefix=obj.key)
+    assert [(v.info.version_id, v.is_latest) for v in page.versions] == [
+        (new.version_id, True),
+        ("null", False),
+    ]
+    old = await backend.get_object(obj.bucket, obj.key, version_id="null")
+    assert await read_all(old) == obj.data
+    await backend.delete_object(obj.bucket, obj.key, version_id=new.version_id)
+    assert await read_all(await backend.get_object(obj.bucket, obj.key)) == obj.data
+
+
+def test_migrate_is_idempotent_and_refuses_a_newer_schema(tmp_path: Path) -> None:
+    shutil.copytree(V0, tmp_path / "s")
+    conn = sqlite3.connect(tmp_path / "s" / "meta" / "meta.sqlite3", isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        assert migrate(conn) == 0
+        assert migrate(conn) == SCHEMA_VERSION  # already there: nothing to do
+        conn.execute("COMMIT")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        with pytest.raises(RuntimeError, match="newer"):
+            migrate(conn)
+    finally:
+        conn.close()

@@ -1,0 +1,144 @@
+"""Filesystem-specific versioning: the version-id format and order, concurrent writes
+through the group commit, data files of removed versions, and a ListObjectVersions page
+that costs the same however many versions a key has."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backends.filesystem import FilesystemBackend
+from backends.filesystem.metadb import ObjectRow, now_us
+from backends.filesystem.versions import bucket_state, rank_of, write_version
+from backends.types import ObjectMeta
+from tests.backends.test_contract import payload, read_all
+
+ID = re.compile(r"^[-0-9A-Za-z_]{16}$")
+
+
+@pytest.fixture
+async def backend(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
+    fs = FilesystemBackend(tmp_path / "data", fsync=False)
+    await fs.start()
+    await fs.create_bucket("vb")
+    await fs.put_bucket_versioning("vb", "Enabled")
+    try:
+        yield fs
+    finally:
+        await fs.close()
+
+
+async def put(fs: FilesystemBackend, key: str, data: bytes) -> str:
+    info = await fs.put_object("vb", key, payload(data), ObjectMeta())
+    assert info.version_id is not None
+    return info.version_id
+
+
+def data_files(fs: FilesystemBackend) -> list[Path]:
+    return [p for p in fs.files.objects_dir.rglob("*") if p.is_file()]
+
+
+async def test_ids_are_url_safe_and_sort_newest_first(backend: FilesystemBackend) -> None:
+    ids = [await put(backend, "k", str(i).encode()) for i in range(50)]
+    assert all(ID.match(v) for v in ids)
+    assert ids[::-1] == sorted(ids)  # the id order is the listing order
+    ranks = [rank_of(v) for v in ids]
+    assert ranks == sorted(ranks, reverse=True)  # type: ignore[type-var]
+    assert rank_of("null") is None and rank_of("x" * 15) is None and rank_of("!" * 16) is None
+
+
+async def test_order_survives_a_clock_step_backwards(backend: FilesystemBackend) -> None:
+    """Rows stamped earlier than the key's newest version still become the newest."""
+    first = await put(backend, "k", b"now")
+    earlier = now_us() - 3_600_000_000
+    ids = []
+    for n, data_id in enumerate(("a" * 32, "b" * 32)):
+        backend.files.object_path(data_id).parent.mkdir(parents=True, exist_ok=True)
+        backend.files.object_path(data_id).write_bytes(b"past")
+        row = ObjectRow(b"k", 4, "e", earlier - n, "{}", "{}", None, data_id)
+        with backend.db.write() as conn:
+            state = bucket_state(conn, "vb")
+            assert state is not None
+            version_id, _ = write_version(conn, "vb", state, row, None)
+        assert version_id is not None
+        ids.append(version_id)
+    page = await backend.list_object_versions("vb")
+    assert [v.info.version_id for v in page.versions] == [ids[1], ids[0], first]
+
+
+async def test_concurrent_puts_each_make_a_version(backend: FilesystemBackend) -> None:
+    ids = await asyncio.gather(*(put(backend, "hot", str(i).encode()) for i in range(60)))
+    assert len(set(ids)) == 60
+    page = await backend.list_object_versions("vb")
+    listed = [v.info.version_id for v in page.versions]
+    assert sorted(listed) == sorted(ids) and listed == sorted(listed)
+    assert [v.is_latest for v in page.versions] == [True] + [False] * 59
+    latest = await backend.get_object("vb", "hot")
+    assert latest.info.version_id == listed[0]
+    await read_all(latest)
+    assert len(data_files(backend)) == 60
+
+
+async def test_removed_versions_leave_no_files(backend: FilesystemBackend) -> None:
+    ids = [await put(backend, "k", str(i).encode()) for i in range(5)]
+    marker = (await backend.delete_object("vb", "k")).delete_marker_version_id
+    assert len(data_files(backend)) == 5
+    for version_id in [*ids, marker]:
+        await backend.delete_object("vb", "k", version_id=version_id)
+    assert data_files(backend) == []
+    assert (await backend.list_object_versions("vb")).versions == ()
+    await backend.delete_bucket("vb")
+    assert await backend.recover() == 0
+
+
+async def test_suspended_writes_do_not_leak_files(backend: FilesystemBackend) -> None:
+    await put(backend, "k", b"kept")
+    await backend.put_bucket_versioning("vb", "Suspended")
+    for i in range(5):
+        await backend.put_object("vb", "k", payload(str(i).encode()), ObjectMeta())
+    assert len(data_files(backend)) == 2  # the kept version and the one null version
+
+
+def _statements(fs: FilesystemBackend) -> list[str]:
+    seen: list[str] = []
+    fs.db.conn.set_trace_callback(seen.append)
+    return seen
+
+
+async def test_a_page_costs_the_same_for_10_or_3000_versions(backend: FilesystemBackend) -> None:
+    """The same page over a key with 10 versions and one with 3,000: the same statements,
+    each an index range scan (no scan of the key's history, no sort)."""
+    for key, count in (("few", 10), ("many", 3000)):
+        rows = []
+        for i in range(count):
+            row = ObjectRow(key.encode(), 1, "e", now_us() + i, "{}", "{}", None, f"{key}{i:028d}")
+            rows.append(row)
+        with backend.db.write() as conn:
+            state = bucket_state(conn, "vb")
+            assert state is not None
+            for row in rows:
+                write_version(conn, "vb", state, row, None)
+    plans = []
+    costs = []
+    for key in ("few", "many"):
+        first = await backend.list_object_versions("vb", prefix=key, max_keys=3)
+        seen = _statements(backend)
+        await backend.list_object_versions(
+            "vb",
+            prefix=key,
+            key_marker=first.next_key_marker,
+            version_id_marker=first.next_version_id_marker,
+            max_keys=3,
+        )
+        backend.db.conn.set_trace_callback(None)
+        costs.append(len(seen))
+        for sql in seen:
+            if sql.lstrip().upper().startswith("SELECT"):
+                plan = backend.db.conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+                plans.append(" ".join(str(step[-1]) for step in plan))
+    assert costs[0] == costs[1]
+    assert plans and all("SCAN" not in p and "TEMP B-TREE" not in p for p in plans), plans

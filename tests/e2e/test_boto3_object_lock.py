@@ -1,0 +1,393 @@
+"""Object Lock through boto3 (HTTP, HTTPS, upstream): bucket configuration, retention
+modes, legal holds, the governance bypass and who may use it, the x-amz-object-lock-*
+headers; and the scopes versioning requests need.
+
+The bypass needs the ``bypass:governance`` scope (``admin`` has every scope); without it
+the header is ignored and a GOVERNANCE version stays protected (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.rest_util import make_key
+from tests.e2e.s3util import expect_error, raw_request, sign, unique, upstream
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def locked(s3: Any) -> str:
+    name = unique("lock")
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    return name
+
+
+def soon() -> datetime:
+    return datetime.now(UTC) + DAY
+
+
+def close_to(value: datetime, expected: datetime) -> bool:
+    return abs((value - expected).total_seconds()) < 120
+
+
+def test_bucket_with_object_lock(s3: Any, locked: str) -> None:
+    assert s3.get_bucket_versioning(Bucket=locked)["Status"] == "Enabled"
+    config = s3.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]
+    assert config["ObjectLockEnabled"] == "Enabled"
+    assert "DefaultRetention" not in config.get("Rule", {})
+    expect_error(
+        "InvalidBucketState",
+        409,
+        s3.put_bucket_versioning,
+        Bucket=locked,
+        VersioningConfiguration={"Status": "Suspended"},
+    )
+    assert s3.get_bucket_versioning(Bucket=locked)["Status"] == "Enabled"
+
+
+def test_default_retention_applies_to_new_versions(
+    s3: Any, locked: str, request: pytest.FixtureRequest
+) -> None:
+    s3.put_object_lock_configuration(
+        Bucket=locked,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 2}},
+        },
+    )
+    rule = s3.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]["Rule"]
+    assert rule["DefaultRetention"]["Mode"] == "GOVERNANCE"
+    assert rule["DefaultRetention"]["Days"] == 2
+    put = s3.put_object(Bucket=locked, Key="k", Body=b"x")
+    head = s3.head_object(Bucket=locked, Key="k")
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    assert close_to(head["ObjectLockRetainUntilDate"], datetime.now(UTC) + 2 * DAY)
+    retention = s3.get_object_retention(Bucket=locked, Key="k", VersionId=put["VersionId"])
+    assert retention["Retention"]["Mode"] == "GOVERNANCE"
+    expect_error(
+        "AccessDenied", 403, s3.delete_object, Bucket=locked, Key="k", VersionId=put["VersionId"]
+    )
+    if upstream(request):
+        return  # moto refuses to change the configuration of a bucket that holds objects
+    s3.put_object_lock_configuration(
+        Bucket=locked,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 1}},
+        },
+    )
+    s3.put_object(Bucket=locked, Key="y", Body=b"x")
+    head = s3.head_object(Bucket=locked, Key="y")
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert close_to(head["ObjectLockRetainUntilDate"], datetime.now(UTC) + 365 * DAY)
+
+
+def _lock_config(rule: dict[str, Any]) -> dict[str, Any]:
+    return {"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": rule}}
+
+
+def test_invalid_configurations(s3: Any, locked: str, request: pytest.FixtureRequest) -> None:
+    both = _lock_config({"Mode": "GOVERNANCE", "Days": 1, "Years": 1})
+    expect_error(
+        "MalformedXML", 400, s3.put_object_lock_configuration, Bucket=locked,
+        ObjectLockConfiguration=both,
+    )  # fmt: skip
+    if not upstream(request):  # moto takes zero and negative periods
+        for days in (0, -3):
+            expect_error(
+                "InvalidRetentionPeriod",
+                400,
+                s3.put_object_lock_configuration,
+                Bucket=locked,
+                ObjectLockConfiguration=_lock_config({"Mode": "GOVERNANCE", "Days": days}),
+            )
+    plain = unique("nolock")
+    s3.create_bucket(Bucket=plain)
+    s3.put_object(Bucket=plain, Key="k", Body=b"x")
+    until = soon()
+    expect_error(
+        "InvalidRequest",
+        400,
+        s3.put_object_retention,
+        Bucket=plain,
+        Key="k",
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until},
+    )
+    expect_error(
+        "InvalidRequest",
+        400,
+        s3.put_object,
+        Bucket=plain,
+        Key="k2",
+        Body=b"x",
+        ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=until,
+    )
+    expect_error("ObjectLockConfigurationNotFoundError", 404,
+                 s3.get_object_lock_configuration, Bucket=plain)  # fmt: skip
+    expect_error(
+        "InvalidBucketState",
+        409,
+        s3.put_object_lock_configuration,
+        Bucket=plain,
+        ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"},
+    )
+
+
+def test_governance_delete_refused_then_bypassed(s3: Any, locked: str) -> None:
+    """lock -> delete refused -> bypass governance -> allowed; a delete marker is always
+    allowed."""
+    put = s3.put_object(
+        Bucket=locked,
+        Key="g",
+        Body=b"governed",
+        ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=soon(),
+    )
+    head = s3.head_object(Bucket=locked, Key="g")
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    assert close_to(head["ObjectLockRetainUntilDate"], soon())
+    got = s3.get_object(Bucket=locked, Key="g")
+    assert got["ObjectLockMode"] == "GOVERNANCE"
+    got["Body"].read()
+    version = put["VersionId"]
+    expect_error("AccessDenied", 403, s3.delete_object, Bucket=locked, Key="g", VersionId=version)
+    marker = s3.delete_object(Bucket=locked, Key="g")
+    assert marker["DeleteMarker"] is True
+    s3.delete_object(Bucket=locked, Key="g", VersionId=marker["VersionId"])
+    done = s3.delete_object(
+        Bucket=locked, Key="g", VersionId=version, BypassGovernanceRetention=True
+    )
+    assert done["VersionId"] == version
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=locked, Key="g")
+
+
+def test_compliance_is_never_shortened_or_removed(s3: Any, locked: str) -> None:
+    until = soon()
+    version = s3.put_object(
+        Bucket=locked,
+        Key="c",
+        Body=b"x",
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=until,
+    )["VersionId"]
+    expect_error(
+        "AccessDenied", 403, s3.delete_object, Bucket=locked, Key="c", VersionId=version,
+        BypassGovernanceRetention=True,
+    )  # fmt: skip
+    for retention in (
+        {"Mode": "COMPLIANCE", "RetainUntilDate": until - timedelta(hours=1)},
+        {"Mode": "GOVERNANCE", "RetainUntilDate": until + DAY},
+        {},
+    ):
+        expect_error(
+            "AccessDenied", 403, s3.put_object_retention, Bucket=locked, Key="c",
+            Retention=retention, BypassGovernanceRetention=True,
+        )  # fmt: skip
+    later = until + DAY
+    s3.put_object_retention(
+        Bucket=locked, Key="c", Retention={"Mode": "COMPLIANCE", "RetainUntilDate": later}
+    )
+    retention = s3.get_object_retention(Bucket=locked, Key="c")["Retention"]
+    assert retention["Mode"] == "COMPLIANCE"
+    assert close_to(retention["RetainUntilDate"], later)
+
+
+def test_governance_retention_changes(s3: Any, locked: str) -> None:
+    until = soon()
+    s3.put_object(
+        Bucket=locked,
+        Key="g",
+        Body=b"x",
+        ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=until,
+    )
+    s3.put_object_retention(  # extending needs nothing
+        Bucket=locked, Key="g", Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until + DAY}
+    )
+    shorter = {"Mode": "GOVERNANCE", "RetainUntilDate": until}
+    expect_error(
+        "AccessDenied", 403, s3.put_object_retention, Bucket=locked, Key="g", Retention=shorter
+    )
+    s3.put_object_retention(
+        Bucket=locked, Key="g", Retention=shorter, BypassGovernanceRetention=True
+    )
+    assert close_to(
+        s3.get_object_retention(Bucket=locked, Key="g")["Retention"]["RetainUntilDate"], until
+    )
+    s3.put_object_retention(Bucket=locked, Key="g", Retention={}, BypassGovernanceRetention=True)
+    expect_error(
+        "NoSuchObjectLockConfiguration", 404, s3.get_object_retention, Bucket=locked, Key="g"
+    )
+    expect_error(
+        "InvalidRequest", 400, s3.put_object_retention, Bucket=locked, Key="g",
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": datetime.now(UTC) - DAY},
+    )  # fmt: skip
+
+
+def test_legal_hold_blocks_deletion_until_released(s3: Any, locked: str) -> None:
+    version = s3.put_object(Bucket=locked, Key="h", Body=b"x", ObjectLockLegalHoldStatus="ON")[
+        "VersionId"
+    ]
+    assert s3.head_object(Bucket=locked, Key="h")["ObjectLockLegalHoldStatus"] == "ON"
+    assert s3.get_object_legal_hold(Bucket=locked, Key="h")["LegalHold"]["Status"] == "ON"
+    expect_error(
+        "AccessDenied", 403, s3.delete_object, Bucket=locked, Key="h", VersionId=version,
+        BypassGovernanceRetention=True,
+    )  # fmt: skip
+    answer = s3.delete_objects(
+        Bucket=locked, Delete={"Objects": [{"Key": "h", "VersionId": version}]}
+    )
+    assert [e["Code"] for e in answer["Errors"]] == ["AccessDenied"]
+    s3.put_object_legal_hold(Bucket=locked, Key="h", LegalHold={"Status": "OFF"})
+    assert s3.get_object_legal_hold(Bucket=locked, Key="h")["LegalHold"]["Status"] == "OFF"
+    s3.delete_object(Bucket=locked, Key="h", VersionId=version)
+    never = s3.put_object(Bucket=locked, Key="n", Body=b"x")
+    expect_error(
+        "NoSuchObjectLockConfiguration", 404, s3.get_object_legal_hold, Bucket=locked, Key="n"
+    )
+    expect_error(
+        "NoSuchObjectLockConfiguration", 404, s3.get_object_retention, Bucket=locked, Key="n",
+        VersionId=never["VersionId"],
+    )  # fmt: skip
+
+
+def test_multipart_and_copy_take_lock_headers(
+    s3: Any, locked: str, request: pytest.FixtureRequest
+) -> None:
+    until = soon()
+    upload = s3.create_multipart_upload(
+        Bucket=locked, Key="mp", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=until
+    )
+    part = s3.upload_part(
+        Bucket=locked, Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"part"
+    )
+    s3.complete_multipart_upload(
+        Bucket=locked,
+        Key="mp",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    if not upstream(request):  # moto drops the lock settings of CreateMultipartUpload
+        assert s3.head_object(Bucket=locked, Key="mp")["ObjectLockMode"] == "GOVERNANCE"
+    # a copy gets the lock its request names, never the source's
+    s3.copy_object(Bucket=locked, Key="plain-copy", CopySource={"Bucket": locked, "Key": "mp"})
+    assert "ObjectLockMode" not in s3.head_object(Bucket=locked, Key="plain-copy")
+    if upstream(request):
+        return  # moto refuses lock headers on CopyObject without a body checksum
+    s3.copy_object(
+        Bucket=locked,
+        Key="held-copy",
+        CopySource={"Bucket": locked, "Key": "mp"},
+        ObjectLockLegalHoldStatus="ON",
+    )
+    assert s3.head_object(Bucket=locked, Key="held-copy")["ObjectLockLegalHoldStatus"] == "ON"
+    s3.put_object_legal_hold(Bucket=locked, Key="held-copy", LegalHold={"Status": "OFF"})
+
+
+def _put_raw(gw: Gateway, path: str, headers: dict[str, str]) -> Any:
+    signed = sign(
+        gw,
+        "PUT",
+        path,
+        body=b"data",
+        headers={**headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
+    )
+    return raw_request(gw, "PUT", path, body=b"data", headers=signed)
+
+
+MODE, UNTIL, HOLD = (
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+)
+
+
+def test_lock_headers_are_checked(any_gateway: Gateway, s3: Any, locked: str) -> None:
+    until = soon().strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = f"/{locked}/raw"
+    md5 = {"Content-MD5": "jXd/OF09/siBXSD3SWAm3A=="}  # md5(b"data")
+    cases = [
+        ({MODE: "GOVERNANCE", **md5}, "InvalidRequest"),
+        ({UNTIL: until, **md5}, "InvalidRequest"),
+        ({MODE: "FOREVER", UNTIL: until, **md5}, "InvalidArgument"),
+        ({MODE: "GOVERNANCE", UNTIL: "2000-01-01T00:00:00Z", **md5}, "InvalidRequest"),
+        ({MODE: "GOVERNANCE", UNTIL: "next tuesday", **md5}, "InvalidArgument"),
+        ({HOLD: "MAYBE", **md5}, "InvalidArgument"),
+        # a write with Object Lock settings needs Content-MD5 or an x-amz-checksum-* value
+        ({MODE: "GOVERNANCE", UNTIL: until}, "InvalidRequest"),
+        ({HOLD: "ON"}, "InvalidRequest"),
+    ]
+    for headers, code in cases:
+        response = _put_raw(any_gateway, path, headers)
+        assert (response.status, response.error_code()) == (400, code), (headers, response.body)
+    ok = _put_raw(any_gateway, path, {MODE: "GOVERNANCE", UNTIL: until, **md5})
+    assert ok.status == 200, ok.body
+    assert s3.head_object(Bucket=locked, Key="raw")["ObjectLockMode"] == "GOVERNANCE"
+
+
+# -- who may do what -----------------------------------------------------------------------
+
+
+def _client(gw: Gateway, scopes: list[str]) -> Any:
+    key = make_key(gw, scopes=scopes)
+    return gw.client(key["id"], key["secret"])
+
+
+def test_governance_bypass_needs_its_scope(any_gateway: Gateway, s3: Any, locked: str) -> None:
+    version = s3.put_object(
+        Bucket=locked,
+        Key="g",
+        Body=b"x",
+        ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=soon(),
+    )["VersionId"]
+    writer = _client(any_gateway, ["read:objects", "write:objects", "delete:objects"])
+    expect_error(
+        "AccessDenied", 403, writer.delete_object, Bucket=locked, Key="g", VersionId=version,
+        BypassGovernanceRetention=True,
+    )  # fmt: skip
+    expect_error(
+        "AccessDenied", 403, writer.put_object_retention, Bucket=locked, Key="g",
+        Retention={}, BypassGovernanceRetention=True,
+    )  # fmt: skip
+    bypasser = _client(any_gateway, ["delete:objects", "bypass:governance"])
+    bypasser.delete_object(
+        Bucket=locked, Key="g", VersionId=version, BypassGovernanceRetention=True
+    )
+    assert "Versions" not in s3.list_object_versions(Bucket=locked)
+
+
+def test_version_scopes(any_gateway: Gateway, s3: Any) -> None:
+    """Reading a version needs read:objects, deleting one delete:objects, changing the
+    versioning state write:buckets."""
+    bucket = unique("vscope")
+    s3.create_bucket(Bucket=bucket)
+    buckets_reader = _client(any_gateway, ["read:buckets"])
+    expect_error(
+        "AccessDenied", 403, buckets_reader.put_bucket_versioning, Bucket=bucket,
+        VersioningConfiguration={"Status": "Enabled"},
+    )  # fmt: skip
+    assert "Status" not in buckets_reader.get_bucket_versioning(Bucket=bucket)
+    _client(any_gateway, ["write:buckets"]).put_bucket_versioning(
+        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    version = s3.put_object(Bucket=bucket, Key="k", Body=b"v1")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v2")
+    reader = _client(any_gateway, ["read:objects"])
+    assert reader.get_object(Bucket=bucket, Key="k", VersionId=version)["Body"].read() == b"v1"
+    assert len(reader.list_object_versions(Bucket=bucket)["Versions"]) == 2
+    expect_error(
+        "AccessDenied", 403, reader.delete_object, Bucket=bucket, Key="k", VersionId=version
+    )
+    deleter = _client(any_gateway, ["delete:objects"])
+    expect_error("AccessDenied", 403, deleter.get_object, Bucket=bucket, Key="k", VersionId=version)
+    deleter.delete_object(Bucket=bucket, Key="k", VersionId=version)
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket=bucket, Key="k", VersionId=version)
