@@ -37,7 +37,6 @@ from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import (
     copy_data,
     encryption_not_found,
-    no_such_key,
     open_read,
     select_bytes,
     source_reader,

@@ -101,12 +101,12 @@ def _stats_unavailable(message: str) -> ApiError:
 
 async def _versioning_states(
     backend: Backend, infos: list[BucketInfo]
-) -> list[str | None | BackendError]:
+) -> list[str | BackendError | None]:
     """Each bucket's versioning state, at most ``STATS_CONCURRENCY`` lookups at a time (an
     upstream store answers each with a request)."""
     limit = asyncio.Semaphore(STATS_CONCURRENCY)
 
-    async def one(name: str) -> str | None | BackendError:
+    async def one(name: str) -> str | BackendError | None:
         async with limit:
             try:
                 return await backend.get_bucket_versioning(name)

@@ -11,7 +11,6 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
-from gateway.scopes import BYPASS_GOVERNANCE
 from gateway.metrics import METRICS, response_bytes
 from gateway.principal import Principal
 from gateway.s3.authn import authenticate
@@ -20,6 +19,7 @@ from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
+from gateway.scopes import BYPASS_GOVERNANCE
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
 from gateway.transport import TLS_REQUIRED, refused
 from sigv4 import SignedRequest

@@ -12,8 +12,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from backends.types import ByteRange, Conditions, ObjectInfo, ObjectMeta
 from gateway.s3.errors import S3Error
-from gateway.s3.sse import sse_response_headers
 from gateway.s3.lock_headers import lock_headers
+from gateway.s3.sse import sse_response_headers
 
 __all__ = [
     "CHECKSUM_PREFIX",

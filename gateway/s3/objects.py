@@ -14,8 +14,8 @@ from gateway.s3.headers import (
     quote_etag,
     response_overrides,
 )
-from gateway.s3.sse import sse_response_headers
 from gateway.s3.lock_headers import check_future, has_digest
+from gateway.s3.sse import sse_response_headers
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 
 __all__ = [
