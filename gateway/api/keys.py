@@ -75,6 +75,7 @@ def key_json(key: AccessKey, now: datetime) -> dict[str, Any]:
         "last_used_at": iso(key.last_used_at),
         "revoked_at": iso(key.revoked_at),
         "owner": key.owner,
+        "account_id": key.account_id,
         "root": key.is_root,
         "status": key_status(key, now),
     }
@@ -129,6 +130,11 @@ def _parse_create(
     return name, scopes, buckets, expires_at
 
 
+def _account(principal: Principal) -> str:
+    assert principal.account_id is not None  # the API authenticates every caller
+    return principal.account_id
+
+
 async def create_key(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     body = await read_json_object(request, allowed=_CREATE_FIELDS)
@@ -141,6 +147,7 @@ async def create_key(request: web.Request) -> web.Response:
         expires_at=grant.expires_at,
         buckets=grant.buckets,
         owner=principal.subject,
+        account_id=_account(principal),
         now=now,
     )
     return web.json_response(_with_secret(key, secret, now), status=201)
@@ -152,7 +159,10 @@ async def list_keys(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor") or None
     try:
         page, next_cursor = await request.app[IDENTITY].list_keys(
-            owner=key_policy.listed_owner(principal), limit=limit, cursor=cursor
+            owner=key_policy.listed_owner(principal),
+            account=_account(principal),
+            limit=limit,
+            cursor=cursor,
         )
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None

@@ -111,7 +111,7 @@ class ObjectAclStore:
     # --- objects ------------------------------------------------------------------------
 
     async def current(self, bucket: str, key: str) -> ObjectAcl | None:
-        """The row of the key's most recently written version."""
+        """The row of the key's latest version (the greatest ``written_at``)."""
         row = await self._db.fetch_one(
             f"SELECT {_OBJECT_COLUMNS} FROM object_acls WHERE bucket = ? AND object_key = ?"
             " ORDER BY written_at DESC, version_id DESC LIMIT 1",
@@ -152,11 +152,12 @@ class ObjectAclStore:
         owner: str,
         acl: str,
         foreign: bool,
-        now: datetime | None = None,
+        written_at: datetime,
     ) -> None:
         """The owner and ACL of a version just written (or given a new ACL); ``foreign``:
-        ``owner`` is not the bucket owner."""
-        when = to_micros(now or utcnow())
+        ``owner`` is not the bucket owner; ``written_at``: the version's last-modified
+        time, which orders a key's rows as its versions are ordered."""
+        when = to_micros(written_at)
         values = (bucket, key, version_id or NULL_VERSION, owner, acl, when)
 
         async def body(tx: Tx) -> None:
@@ -258,10 +259,10 @@ class ObjectAclStore:
         version_id: str | None,
         *,
         foreign: bool,
-        now: datetime | None = None,
+        written_at: datetime,
     ) -> None:
         """A completed upload: its row becomes the object version's row, in one step."""
-        when = to_micros(now or utcnow())
+        when = to_micros(written_at)
 
         async def body(tx: Tx) -> None:
             await tx.execute(

@@ -12,6 +12,7 @@ from backends.base import Backend
 from backends.types import ObjectRead
 from gateway.config import Config
 from gateway.principal import Principal
+from gateway.s3.access import Access
 from gateway.s3.body import RequestBody, read_document
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
@@ -31,6 +32,9 @@ class Context:
     backend: Backend
     config: Config
     now: datetime
+    access: Access
+    """What authorization read (the bucket's owner and settings, rows), and the checker
+    for per-key decisions (DeleteObjects)."""
 
     @property
     def query(self) -> Mapping[str, str]:

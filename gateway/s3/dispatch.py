@@ -12,13 +12,13 @@ from urllib.parse import quote, unquote
 from aiohttp import web
 
 from gateway.metrics import METRICS, response_bytes
-from gateway.principal import Principal
+from gateway.s3.access import authorize
 from gateway.s3.authn import authenticate
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
 from gateway.s3.render import render_error, render_result
-from gateway.s3.request import S3Request, read_request
+from gateway.s3.request import read_request
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
 from sigv4 import SignedRequest
 
@@ -30,22 +30,6 @@ access_log = logging.getLogger("nfyio.access")
 
 def new_request_id() -> str:
     return os.urandom(8).hex().upper()
-
-
-def _authorize(principal: Principal, req: S3Request) -> None:
-    """The one access decision of a request: the operation's scopes, then the key's
-    bucket limits on the target bucket and on the copy source."""
-    if principal.kind == "anonymous":
-        raise S3Error("AccessDenied", "Anonymous access is not allowed; sign the request")
-    for scope in req.operation.scopes:
-        if not principal.has_scope(scope):
-            raise S3Error("AccessDenied", f"Access Denied: this operation needs scope {scope}")
-    buckets = [req.address.bucket] if req.address.bucket is not None else []
-    if req.copy_source is not None:
-        buckets.append(req.copy_source.bucket)
-    for bucket in buckets:
-        if not principal.allows_bucket(bucket):
-            raise S3Error("AccessDenied", f"Access Denied: this key may not use bucket {bucket}")
 
 
 async def _continue(request: web.Request) -> None:
@@ -98,7 +82,15 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             bucket_path=req.address.bucket_path,
         )
         principal_name = principal.subject
-        _authorize(principal, req)
+        access = await authorize(
+            request,
+            req,
+            principal,
+            request.app[IDENTITY],
+            request.app[BACKEND],
+            config,
+            now,
+        )
         if not req.operation.implemented:
             raise S3Error(
                 "NotImplemented", f"{req.operation.name} is not implemented by this gateway"
@@ -114,6 +106,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             backend=request.app[BACKEND],
             config=config,
             now=now,
+            access=access,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
         response = await render_result(request, result, request_id)

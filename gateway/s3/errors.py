@@ -46,6 +46,7 @@ def _e(status: int, message: str, headers: HeaderRule | None = None) -> ErrorSpe
 
 
 ERRORS: dict[str, ErrorSpec] = {
+    "AccessControlListNotSupported": _e(400, "The bucket does not allow ACLs"),
     "AccessDenied": _e(403, "Access Denied"),
     "AuthorizationHeaderMalformed": _e(400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": _e(400, "The query-string authentication is malformed."),
@@ -77,6 +78,9 @@ ERRORS: dict[str, ErrorSpec] = {
         "The AWS Access Key Id you provided does not exist in our records.",
     ),
     "InvalidArgument": _e(400, "Invalid Argument"),
+    "InvalidBucketAclWithObjectOwnership": _e(
+        400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+    ),
     "InvalidBucketName": _e(400, "The specified bucket is not valid."),
     "InvalidDigest": _e(400, "The Content-MD5 or checksum you specified is not valid."),
     "InvalidPart": _e(
@@ -97,6 +101,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidToken": _e(403, "The provided token is malformed or otherwise invalid."),
     "KeyTooLongError": _e(400, "Your key is too long"),
     "MalformedACLError": _e(400, "The XML you provided was not well-formed."),
+    "MalformedPolicy": _e(400, "Policies must be valid JSON and the first byte must be '{'"),
     "MalformedXML": _e(
         400,
         "The XML you provided was not well-formed or did not validate against our published schema",
@@ -108,7 +113,11 @@ ERRORS: dict[str, ErrorSpec] = {
     "MissingRequestBodyError": _e(400, "Request Body is empty."),
     "MissingSecurityHeader": _e(400, "Your request is missing a required header."),
     "NoSuchBucket": _e(404, "The specified bucket does not exist"),
+    "NoSuchBucketPolicy": _e(404, "The bucket policy does not exist"),
     "NoSuchKey": _e(404, "The specified key does not exist."),
+    "NoSuchPublicAccessBlockConfiguration": _e(
+        404, "The public access block configuration was not found"
+    ),
     "NoSuchUpload": _e(
         404,
         "The specified upload does not exist. The upload ID may be invalid, or the upload "
@@ -120,6 +129,7 @@ ERRORS: dict[str, ErrorSpec] = {
         "A header or query you provided implies functionality that is not implemented.",
     ),
     "NotModified": ErrorSpec(304, "Not Modified", _validators, body=False),
+    "OwnershipControlsNotFoundError": _e(404, "The bucket ownership controls were not found"),
     "PreconditionFailed": _e(412, "At least one of the preconditions you specified did not hold."),
     "RequestTimeTooSkewed": _e(
         403,
@@ -139,6 +149,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "SlowDown": _e(503, "Please reduce your request rate."),
     "TooManyParts": _e(400, "You have attempted to upload more than 10000 parts."),
     "UnexpectedContent": _e(400, "This request does not support content."),
+    "UnresolvableGrantByEmailAddress": _e(
+        400, "The e-mail address you provided does not match any account on record."
+    ),
     "XAmzContentSHA256Mismatch": _e(
         400,
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -178,4 +191,9 @@ def as_s3_error(exc: Exception) -> S3Error | None:
         return exc
     if isinstance(exc, BackendError | SigV4Error) and exc.code in ERRORS:
         return S3Error(exc.code, exc.message or None, extra=exc.extra)
+    # Imported here: gateway.authz parses ACL documents with this module's S3Error.
+    from gateway.authz.errors import AuthzError
+
+    if isinstance(exc, AuthzError):
+        return S3Error(exc.code, exc.message)
     return None

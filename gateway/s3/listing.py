@@ -11,7 +11,8 @@ from backends.types import ListPage, ObjectInfo
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import quote_etag
-from gateway.s3.owner import OWNER_DISPLAY_NAME, OWNER_ID, write_owner
+from gateway.s3.owner import ListingOwners, listing_owners
+from gateway.s3.ownership import existing_bucket
 from gateway.s3.xml import XmlWriter, escape, iso8601
 
 __all__ = [
@@ -59,17 +60,17 @@ class _Names:
         return quote(value, safe="/")
 
 
-_OWNER = f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_DISPLAY_NAME}</DisplayName></Owner>"
-
-
-def _contents(doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, *, owner: bool) -> None:
+def _contents(
+    doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, owners: ListingOwners | None
+) -> None:
     """The ``<Contents>`` entries, each written as a single string (pages hold 1,000).
 
     Per entry this is the listing's hottest code: the escapes that almost never change
     anything are skipped by cheap checks (hex ETags, cached storage classes).
     """
     url = names.url
-    owner_xml = _OWNER if owner else ""
+    owner_xml = owners.default.xml() if owners is not None else ""
+    per_object = owners is not None and bool(owners.rows)
     classes = _storage_classes
     for obj in objects:
         key = quote(obj.key, safe="/") if url else escape(obj.key)
@@ -88,6 +89,9 @@ def _contents(doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, *, o
             if checksums
             else ""
         )
+        if per_object:
+            assert owners is not None
+            owner_xml = owners.xml(obj.key)
         doc.raw(
             f"<Contents><Key>{key}</Key><LastModified>{iso8601(obj.last_modified)}</LastModified>"
             f"<ETag>&quot;{etag}&quot;</ETag>{algorithms}<Size>{obj.size}</Size>"
@@ -110,6 +114,12 @@ def _prefixes(doc: XmlWriter, page: ListPage, names: _Names) -> None:
         doc.open("CommonPrefixes")
         doc.el("Prefix", names(prefix))
         doc.close("CommonPrefixes")
+
+
+async def _owners(ctx: Context, page: ListPage) -> ListingOwners:
+    objects = page.objects
+    first, last = (objects[0].key, objects[-1].key) if objects else (None, None)
+    return await listing_owners(ctx.access.store, existing_bucket(ctx), first, last)
 
 
 async def _page(ctx: Context, marker: str | None, limit: int) -> ListPage:
@@ -139,7 +149,7 @@ async def list_objects(ctx: Context) -> Result:
     doc.el("IsTruncated", page.is_truncated)
     if names.url:
         doc.el("EncodingType", "url")
-    _contents(doc, page.objects, names, owner=True)
+    _contents(doc, page.objects, names, await _owners(ctx, page))
     _prefixes(doc, page, names)
     doc.close("ListBucketResult")
     return Result(xml=bytes(doc))
@@ -172,7 +182,7 @@ async def list_objects_v2(ctx: Context) -> Result:
             raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
         marker = decode_token(token)
     page = await _page(ctx, marker, limit)
-    owner = ctx.query.get("fetch-owner", "").lower() == "true"
+    fetch_owner = ctx.query.get("fetch-owner", "").lower() == "true"
     doc = XmlWriter("ListBucketResult")
     doc.el("Name", ctx.bucket)
     doc.el("Prefix", names(ctx.query.get("prefix", "")))
@@ -186,7 +196,7 @@ async def list_objects_v2(ctx: Context) -> Result:
     if page.is_truncated and page.next_marker is not None:
         doc.el("NextContinuationToken", encode_token(page.next_marker))
     doc.el("StartAfter", names(start_after))
-    _contents(doc, page.objects, names, owner=owner)
+    _contents(doc, page.objects, names, await _owners(ctx, page) if fetch_owner else None)
     _prefixes(doc, page, names)
     doc.close("ListBucketResult")
     return Result(xml=bytes(doc))
@@ -218,6 +228,7 @@ async def list_object_versions(ctx: Context) -> Result:
     doc.el("IsTruncated", page.is_truncated)
     if names.url:
         doc.el("EncodingType", "url")
+    owners = await _owners(ctx, page)
     for obj in page.objects:
         doc.open("Version")
         doc.el("Key", names(obj.key))
@@ -226,7 +237,7 @@ async def list_object_versions(ctx: Context) -> Result:
         doc.el("LastModified", obj.last_modified)
         doc.el("ETag", quote_etag(obj.etag))
         doc.el("Size", obj.size)
-        write_owner(doc)
+        doc.raw(owners.xml(obj.key, obj.version_id, latest=False))
         doc.el("StorageClass", obj.meta.storage_class)
         doc.close("Version")
     _prefixes(doc, page, names)

@@ -4,7 +4,6 @@ CopyObject."""
 from __future__ import annotations
 
 from backends.types import ObjectInfo
-from gateway.s3.acl import check_canned_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import (
@@ -14,6 +13,7 @@ from gateway.s3.headers import (
     quote_etag,
     response_overrides,
 )
+from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 
 __all__ = [
@@ -38,12 +38,13 @@ def _refuse_conditional_write(ctx: Context) -> None:
 
 async def put_object(ctx: Context) -> Result:
     _refuse_conditional_write(ctx)
-    check_canned_acl(ctx)
+    plan = await plan_write(ctx)
     meta = object_meta(ctx.headers)
     body = ctx.body()
     info = await ctx.backend.put_object(
         ctx.bucket, ctx.key, body, meta, content_md5=ctx.req.content_md5, size_hint=body.size_hint
     )
+    await record_write(ctx, plan, info)
     headers = {"ETag": quote_etag(info.etag), **checksum_headers(info.checksums)}
     return Result(headers=headers)
 
@@ -92,6 +93,7 @@ async def head_object(ctx: Context) -> Result:
 
 async def delete_object(ctx: Context) -> Result:
     await ctx.backend.delete_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
+    await forget_deleted(ctx, [(ctx.key, ctx.req.version_id)])
     return Result(status=204)
 
 
@@ -114,9 +116,14 @@ async def delete_objects(ctx: Context) -> Result:
     for key, vid in entries:
         if len(key.encode()) > 1024:
             errors.append((key, vid, "KeyTooLongError", "Your key is too long"))
-        else:
+            continue
+        decision = await ctx.access.check_delete(key, vid)  # S3 decides each key
+        if decision.allowed:
             valid.append((key, vid))
+        else:
+            errors.append((key, vid, "AccessDenied", decision.message))
     results = await ctx.backend.delete_objects(ctx.bucket, valid) if valid else []
+    await forget_deleted(ctx, [(r.key, r.version_id) for r in results if r.error_code is None])
     doc = XmlWriter("DeleteResult")
     for result in results:
         if result.error_code is None:
@@ -152,7 +159,7 @@ def copy_result(info: ObjectInfo, element: str) -> bytes:
 
 async def copy_object(ctx: Context) -> Result:
     _refuse_conditional_write(ctx)
-    check_canned_acl(ctx)
+    plan = await plan_write(ctx)
     source = ctx.req.copy_source
     assert source is not None  # the operation table requires x-amz-copy-source
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY").upper()
@@ -168,5 +175,6 @@ async def copy_object(ctx: Context) -> Result:
             "location or encryption attributes.",
         )
     info = await ctx.backend.copy_object(source, ctx.bucket, ctx.key, meta=meta)
+    await record_write(ctx, plan, info)
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
     return Result(xml=copy_result(info, "CopyObjectResult"), headers=headers)
