@@ -66,6 +66,9 @@ class S3Config:
     max_object_size: int = 5 * 1024**3
     min_part_size: int = 5 * 1024**2
     max_xml_body: int = 1024 * 1024
+    block_public_access: bool = False
+    """The hardened setting: all four public-access-block switches on for every bucket,
+    whatever the buckets' own settings (no public ACL or policy can be set or honoured)."""
 
 
 @dataclass(frozen=True, slots=True)

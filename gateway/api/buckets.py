@@ -2,6 +2,9 @@
 
 Through the same backend as the S3 listener, with the same bucket-name rules and the
 caller's bucket limits (a limited key sees only its buckets; others are ``AccessDenied``).
+A caller sees and deletes only its account's buckets (``gateway/s3/bucket_owners.py``);
+names are global, so creating a name another account holds is 409.
+
 ``"versioning": true`` creates the bucket with versioning enabled; every bucket reports
 its state as ``"versioning"``: ``"Enabled"``, ``"Suspended"`` or null (never versioned).
 
@@ -23,7 +26,7 @@ from aiohttp import web
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.types import VERSIONING_ENABLED, BucketInfo
-from gateway.api.auth import PRINCIPAL
+from gateway.api.auth import PRINCIPAL, caller_account
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
 from gateway.api.validation import (
@@ -35,7 +38,13 @@ from gateway.api.validation import (
 )
 from gateway.principal import Principal
 from gateway.s3.addressing import valid_bucket_name
-from gateway.state import BACKEND, CONFIG
+from gateway.s3.bucket_owners import (
+    create_owned_bucket,
+    delete_owned_bucket,
+    owned_buckets,
+    owner_account,
+)
+from gateway.state import BACKEND, CONFIG, IDENTITY
 
 __all__ = [
     "STATS_CONCURRENCY",
@@ -150,7 +159,8 @@ async def list_buckets(request: web.Request) -> web.Response:
     stats = query_bool(request, "stats")
     backend = request.app[BACKEND]
     try:
-        infos = [b for b in await backend.list_buckets() if principal.allows_bucket(b.name)]
+        owned = await owned_buckets(request.app[IDENTITY], backend, caller_account(request))
+        infos = [b for b in owned if principal.allows_bucket(b.name)]
     except BackendError as exc:
         _raise_backend(exc, "")
     infos.sort(key=lambda b: b.name)
@@ -180,7 +190,13 @@ async def create_bucket(request: web.Request) -> web.Response:
     _check_allowed(principal, name)
     backend = request.app[BACKEND]
     try:
-        info = await backend.create_bucket(name, region=request.app[CONFIG].s3.region)
+        info = await create_owned_bucket(
+            request.app[IDENTITY],
+            backend,
+            name,
+            caller_account(request),
+            region=request.app[CONFIG].s3.region,
+        )
     except BackendError as exc:
         _raise_backend(exc, name)
     if versioning:
@@ -188,7 +204,7 @@ async def create_bucket(request: web.Request) -> web.Response:
             await backend.put_bucket_versioning(name, VERSIONING_ENABLED)
         except BackendError as exc:
             with contextlib.suppress(BackendError):  # no half-made bucket is left behind
-                await backend.delete_bucket(name)
+                await delete_owned_bucket(request.app[IDENTITY], backend, name)
             _raise_backend(exc, name)
     state = VERSIONING_ENABLED if versioning else None
     return web.json_response(bucket_json(info, state), status=201)
@@ -200,8 +216,13 @@ async def delete_bucket(request: web.Request) -> web.Response:
     _check_allowed(principal, name)
     if not valid_bucket_name(name):
         raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    store = request.app[IDENTITY]
+    if await owner_account(store, name) != caller_account(request):
+        raise ApiError(
+            403, "AccessDenied", "The bucket belongs to another account", {"bucket": name}
+        )
     try:
-        await request.app[BACKEND].delete_bucket(name)
+        await delete_owned_bucket(store, request.app[BACKEND], name)
     except BackendError as exc:
         _raise_backend(exc, name)
     return web.Response(status=204)

@@ -1,7 +1,7 @@
 """The API listener's route table: every route outside ``/oauth`` and ``/.well-known``.
 
-One row per method and path: the handler and who may call it (a scope, ``ANY_CALLER`` or
-``PUBLIC``; see :mod:`gateway.api.routing`). The router, the access middleware
+One row per method and path: the handler and who may call it (a scope, ``ANY_CALLER``,
+``PUBLIC`` or ``ROOT``; see :mod:`gateway.api.routing`). The router, the access middleware
 (:mod:`gateway.api.auth`) and the OpenAPI ``security`` of each operation
 (:mod:`gateway.api.openapi`) all read these rows; a new route is one more row here plus its
 operation in an OpenAPI fragment (``spec_v1.py``, ``spec_identity.py``).
@@ -13,8 +13,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import buckets, clients, health, keys, me, openapi, spec_identity, spec_v1, users
-from gateway.api.routing import ANY_CALLER, PUBLIC, Route, register
+from gateway.api import (
+    accounts,
+    buckets,
+    clients,
+    health,
+    keys,
+    me,
+    openapi,
+    spec_accounts,
+    spec_identity,
+    spec_v1,
+    users,
+)
+from gateway.api.routing import ANY_CALLER, PUBLIC, ROOT, Route, register
 from gateway.config import Config
 from gateway.metrics import scrape
 from gateway.scopes import ADMIN, READ_BUCKETS, WRITE_BUCKETS
@@ -54,6 +66,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/clients", clients.list_clients, ADMIN),
     Route("GET", "/v1/clients/{client_id}", clients.get_client, ADMIN),
     Route("DELETE", "/v1/clients/{client_id}", clients.delete_client, ADMIN),
+    # Accounts: the root key from the environment only. Every other row acts inside the
+    # caller's account (admin: of that account).
+    Route("POST", "/v1/accounts", accounts.create_account, ROOT),
+    Route("GET", "/v1/accounts", accounts.list_accounts, ROOT),
+    Route("GET", "/v1/accounts/{account_id}", accounts.get_account, ROOT),
+    Route("DELETE", "/v1/accounts/{account_id}", accounts.delete_account, ROOT),
 )
 
 
@@ -63,3 +81,4 @@ def add_routes(app: web.Application) -> None:
     openapi.install(app)
     openapi.register(app, spec_v1.FRAGMENT)
     openapi.register(app, spec_identity.FRAGMENT)
+    openapi.register(app, spec_accounts.FRAGMENT)

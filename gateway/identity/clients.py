@@ -21,6 +21,7 @@ from gateway.identity.db import Database, Tx
 from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
+from gateway.principal import SYSTEM_ACCOUNT_ID
 
 __all__ = [
     "CLIENT_ID_PREFIX",
@@ -35,7 +36,7 @@ CLIENT_ID_PREFIX = "cl_"
 CLIENT_SECRET_PREFIX = "cs_"  # noqa: S105 - a prefix, not a secret
 GRANT_TYPES = ("password", "refresh_token", "client_credentials")
 DEFAULT_GRANT_TYPES = ("password", "refresh_token")
-_COLUMNS = "id, name, grant_types, scopes, created_at"
+_COLUMNS = "id, name, grant_types, scopes, created_at, account_id"
 _MAX_PAGE = 1000
 
 
@@ -46,6 +47,7 @@ class OAuthClient:
     grant_types: tuple[str, ...]
     scopes: frozenset[str]
     created_at: datetime
+    account_id: str = SYSTEM_ACCOUNT_ID
 
     def allows_grant(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
@@ -58,6 +60,7 @@ def _from_row(row: Sequence[object]) -> OAuthClient:
         grant_types=json_strs(row[2]),
         scopes=frozenset(json_strs(row[3])),
         created_at=as_time(row[4]),
+        account_id=as_str(row[5]),
     )
 
 
@@ -95,15 +98,23 @@ class ClientStore:
         return None if row is None else _from_row(row)
 
     async def list_page(
-        self, *, limit: int = 50, cursor: str | None = None
+        self, *, account: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[OAuthClient], str | None]:
+        """A page of clients in id order; ``account``: only that account's."""
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
         after = "" if cursor is None else decode_cursor(cursor)
-        rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM oauth_clients WHERE id > ? ORDER BY id LIMIT ?",
-            (after, limit + 1),
-        )
+        if account is None:
+            rows = await self._db.fetch_all(
+                f"SELECT {_COLUMNS} FROM oauth_clients WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit + 1),
+            )
+        else:
+            rows = await self._db.fetch_all(
+                f"SELECT {_COLUMNS} FROM oauth_clients WHERE account_id = ? AND id > ?"
+                " ORDER BY id LIMIT ?",
+                (account, after, limit + 1),
+            )
         page = [_from_row(row) for row in rows]
         if len(page) <= limit:
             return page, None
@@ -124,9 +135,11 @@ class ClientStore:
         *,
         grant_types: Iterable[str] = DEFAULT_GRANT_TYPES,
         scopes: Iterable[str],
+        account_id: str = SYSTEM_ACCOUNT_ID,
         now: datetime | None = None,
     ) -> tuple[OAuthClient, str]:
-        """Register a client; return it with its secret, which is never shown again."""
+        """Register a client of ``account_id``; return it with its secret, which is never
+        shown again."""
         clean_name = keys.validate_name(name)
         clean_grants = validate_grant_types(grant_types)
         clean_scopes = keys.validate_scopes(scopes)
@@ -138,7 +151,7 @@ class ClientStore:
         async def insert(tx: Tx) -> None:
             await tx.execute(
                 "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " created_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     client_id,
                     clean_name,
@@ -146,6 +159,7 @@ class ClientStore:
                     json_list(clean_grants),
                     json_list(sorted(clean_scopes)),
                     when,
+                    account_id,
                 ),
             )
 

@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.api.routes import ROUTES
-from gateway.api.routing import ANY_CALLER, PUBLIC, Access, Route
+from gateway.api.routing import ANY_CALLER, PUBLIC, ROOT, Access, Route
 from gateway.app import Shared, make_api_app
 from gateway.config import Config, load_config
 from gateway.scopes import ALL_SCOPES, grants
@@ -28,8 +28,9 @@ Client = TestClient[Any, Any]
 
 CALLER = "any authenticated caller"
 OPEN = "public"
+ROOT_ONLY = "the root key"
 
-# (method, path template, who may call: a scope, CALLER or OPEN)
+# (method, path template, who may call: a scope, CALLER, OPEN or ROOT_ONLY)
 EXPECTED: list[tuple[str, str, str]] = [
     ("GET", "/health", OPEN),
     ("HEAD", "/health", OPEN),
@@ -56,15 +57,22 @@ EXPECTED: list[tuple[str, str, str]] = [
     ("GET", "/v1/clients", "admin"),
     ("GET", "/v1/clients/{client_id}", "admin"),
     ("DELETE", "/v1/clients/{client_id}", "admin"),
+    ("POST", "/v1/accounts", ROOT_ONLY),
+    ("GET", "/v1/accounts", ROOT_ONLY),
+    ("GET", "/v1/accounts/{account_id}", ROOT_ONLY),
+    ("DELETE", "/v1/accounts/{account_id}", ROOT_ONLY),
 ]
 
-SCOPED = [(m, p, s) for m, p, s in EXPECTED if s not in (CALLER, OPEN)]
+SCOPED = [(m, p, s) for m, p, s in EXPECTED if s not in (CALLER, OPEN, ROOT_ONLY)]
+ROOT_ROWS = [(m, p, s) for m, p, s in EXPECTED if s == ROOT_ONLY]
 AUTHENTICATED = [(m, p, s) for m, p, s in EXPECTED if s != OPEN]
 
 
 def _access(scope: Access) -> str:
     if scope is PUBLIC:
         return OPEN
+    if scope is ROOT:
+        return ROOT_ONLY
     return CALLER if scope is ANY_CALLER else scope
 
 
@@ -163,5 +171,20 @@ async def test_any_caller_rows_accept_a_caller_with_an_unrelated_scope(api: Clie
 
 async def test_admin_passes_every_row(api: Client) -> None:
     for method, path, _ in AUTHENTICATED:
+        response = await api.request(method, _url(path), headers=ADMIN)
+        assert response.status not in (401, 403), (method, path, await response.text())
+
+
+async def test_root_rows_refuse_every_other_admin(api: Client) -> None:
+    """An admin key of the system account (not the root key) is refused; so is an
+    account's own admin key; the root key passes."""
+    system_admin = await mint(api, scopes=["admin"])
+    created = await api.post("/v1/accounts", json={"name": "tenant"}, headers=ADMIN)
+    assert created.status == 201, await created.text()
+    tenant_admin = (await created.json())["admin_key"]
+    for method, path, _ in ROOT_ROWS:
+        for key in (system_admin, tenant_admin):
+            response = await api.request(method, _url(path), headers=bearer(key["secret"]))
+            assert (await error_of(response, 403))["code"] == "RootRequired", (method, path)
         response = await api.request(method, _url(path), headers=ADMIN)
         assert response.status not in (401, 403), (method, path, await response.text())
