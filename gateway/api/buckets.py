@@ -14,6 +14,7 @@ from aiohttp import web
 from backends.errors import BackendError
 from backends.types import BucketInfo
 from gateway.api.auth import PRINCIPAL
+from gateway.api.backend_errors import raise_backend
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
 from gateway.api.validation import (
@@ -27,26 +28,11 @@ from gateway.principal import Principal
 from gateway.s3.addressing import valid_bucket_name
 from gateway.state import BACKEND, CONFIG
 
-__all__ = ["bucket_json", "create_bucket", "delete_bucket", "list_buckets"]
-
-_BACKEND_ERRORS: dict[str, tuple[int, str, str]] = {
-    "NoSuchBucket": (404, "NotFound", "No such bucket"),
-    "BucketNotEmpty": (409, "Conflict", "The bucket is not empty"),
-    "BucketAlreadyOwnedByYou": (409, "Conflict", "The bucket already exists"),
-    "BucketAlreadyExists": (409, "Conflict", "The bucket name is not available"),
-    "NotImplemented": (501, "NotImplemented", "Not implemented by this storage backend"),
-    "ServiceUnavailable": (503, "ServiceUnavailable", "The storage backend is unavailable"),
-    "SlowDown": (503, "ServiceUnavailable", "The storage backend asks to slow down"),
-}
+__all__ = ["bucket_json", "create_bucket", "delete_bucket", "list_buckets", "path_bucket"]
 
 
 def _raise_backend(exc: BackendError, bucket: str) -> NoReturn:
-    mapped = _BACKEND_ERRORS.get(exc.code)
-    if mapped is None:
-        raise exc
-    status, code, message = mapped
-    headers = {"Retry-After": "5"} if status == 503 else None
-    raise ApiError(status, code, message, {"bucket": bucket}, headers=headers) from exc
+    raise_backend(exc, {"bucket": bucket})
 
 
 def bucket_json(info: BucketInfo) -> dict[str, Any]:
@@ -65,6 +51,16 @@ def _check_allowed(principal: Principal, bucket: str) -> None:
             "Your credential is limited to other buckets",
             {"bucket": bucket},
         )
+
+
+def path_bucket(request: web.Request) -> str:
+    """The ``{name}`` of the path, once the caller may use it (403 ``AccessDenied``) and
+    it can exist at all (404 ``NotFound`` for a name S3 would refuse)."""
+    name = request.match_info["name"]
+    _check_allowed(request[PRINCIPAL], name)
+    if not valid_bucket_name(name):
+        raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    return name
 
 
 async def list_buckets(request: web.Request) -> web.Response:
@@ -112,11 +108,7 @@ async def create_bucket(request: web.Request) -> web.Response:
 
 
 async def delete_bucket(request: web.Request) -> web.Response:
-    principal = request[PRINCIPAL]
-    name = request.match_info["name"]
-    _check_allowed(principal, name)
-    if not valid_bucket_name(name):
-        raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    name = path_bucket(request)
     try:
         await request.app[BACKEND].delete_bucket(name)
     except BackendError as exc:

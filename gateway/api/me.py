@@ -25,8 +25,13 @@ async def me(request: web.Request) -> web.Response:
         "expires_at": iso(principal.expires_at),
         "name": None,
     }
+    store = request.app[IDENTITY]
     if principal.key_id is not None:
-        key = await request.app[IDENTITY].get_key(principal.key_id)
+        key = await store.get_key(principal.key_id)
         if key is not None:
             body["name"] = key.name
+    elif principal.kind == "user":
+        user = await store.users.get(principal.subject)
+        if user is not None:
+            body["name"] = user.username
     return web.json_response(body)

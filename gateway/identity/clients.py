@@ -152,6 +152,49 @@ class ClientStore:
         assert client is not None
         return client, secret
 
+    async def ensure(
+        self,
+        client_id: str,
+        name: str,
+        *,
+        grant_types: Iterable[str],
+        scopes: Iterable[str],
+        now: datetime | None = None,
+    ) -> OAuthClient:
+        """The client ``client_id``, registered first if it does not exist: the gateway's
+        own first-party clients (the web console). Its secret is random and told to
+        nobody, so it cannot authenticate at the token endpoint; the gateway runs its
+        grants in-process. Idempotent, and safe when several workers race."""
+        existing = await self.get(client_id)
+        if existing is not None:
+            return existing
+        clean_name = keys.validate_name(name)
+        clean_grants = validate_grant_types(grant_types)
+        clean_scopes = keys.validate_scopes(scopes)
+        secret_hash = await asyncio.to_thread(
+            hash_password, CLIENT_SECRET_PREFIX + secrets.token_urlsafe(30)
+        )
+        when = to_micros(now or utcnow())
+
+        async def insert(tx: Tx) -> None:
+            await tx.execute(
+                "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    client_id,
+                    clean_name,
+                    secret_hash,
+                    json_list(clean_grants),
+                    json_list(sorted(clean_scopes)),
+                    when,
+                ),
+            )
+
+        await self._db.transaction(insert)
+        client = await self.get(client_id)
+        assert client is not None
+        return client
+
     async def delete(self, client_id: str) -> bool:
         async def remove(tx: Tx) -> bool:
             return await tx.execute("DELETE FROM oauth_clients WHERE id = ?", (client_id,)) == 1

@@ -24,7 +24,7 @@ from gateway.oauth.scopes import resolve_scopes
 from gateway.scopes import grants
 from gateway.state import CONFIG
 
-__all__ = ["token"]
+__all__ = ["run_grant", "token"]
 
 _INVALID_LOGIN = "Invalid username or password"
 
@@ -193,6 +193,16 @@ async def token(request: web.Request) -> web.StreamResponse:
             "unsupported_grant_type", "Supported: password, refresh_token, client_credentials"
         )
     client = await authenticate_client(request, form, ctx.store)
+    return await run_grant(request, form, client)
+
+
+async def run_grant(request: web.Request, form: Form, client: OAuthClient) -> web.Response:
+    """The grant of ``form`` for an authenticated ``client``: what the token endpoint does
+    after client authentication. The web console's session endpoint calls it for the
+    gateway's first-party client (``gateway/console/session.py``), so sign-ins there get
+    the same throttle, scopes and refresh-token rotation. Raises :class:`OAuthError`."""
+    ctx = request.app[OAUTH]
+    grant_type = form.require("grant_type")
     now = datetime.now(UTC)
     if grant_type == "password":
         return await _password(ctx, request, form, client, now)
