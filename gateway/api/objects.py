@@ -25,7 +25,7 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 from aiohttp import StreamReader, web
 
@@ -64,25 +64,36 @@ _DOWNLOAD_HEADERS = {
 }
 
 
-def _utf8_length(value: str, field: str) -> int:
-    try:
-        return len(value.encode("utf-8"))
-    except UnicodeEncodeError:  # a percent-encoded byte sequence that is not UTF-8
-        raise invalid(field, f"'{field}' must be valid UTF-8") from None
+def query_text(request: web.Request, name: str) -> str | None:
+    """The first ``name`` of the raw query, percent-decoded as strict UTF-8 (aiohttp's
+    ``request.query`` turns bytes that are not UTF-8 into U+FFFD: another key)."""
+    for part in request.rel_url.raw_query_string.split("&"):
+        raw_name, _, raw_value = part.partition("=")
+        if unquote_plus(raw_name) != name:
+            continue
+        try:
+            return unquote_to_bytes(raw_value.replace("+", " ")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise invalid(name, f"'{name}' must be valid UTF-8") from None
+    return None
+
+
+def _utf8_length(value: str) -> int:
+    return len(value.encode("utf-8"))
 
 
 def checked_key(key: str) -> str:
     """An object key: 1 to 1024 bytes of UTF-8, as S3 allows."""
     if not key:
         raise invalid("key", "'key' is required")
-    if _utf8_length(key, "key") > MAX_KEY_BYTES:
+    if _utf8_length(key) > MAX_KEY_BYTES:
         raise invalid("key", f"'key' must be at most {MAX_KEY_BYTES} bytes of UTF-8")
     return key
 
 
 def query_key(request: web.Request) -> str:
     """The object key of ``?key=``."""
-    return checked_key(request.query.get("key", ""))
+    return checked_key(query_text(request, "key") or "")
 
 
 def _encode_cursor(marker: str) -> str:
@@ -115,11 +126,11 @@ def _target(bucket: str) -> Mapping[str, Any]:
 
 async def list_objects(request: web.Request) -> web.Response:
     bucket = path_bucket(request)
-    prefix = request.query.get("prefix", "")
-    if _utf8_length(prefix, "prefix") > MAX_KEY_BYTES:
+    prefix = query_text(request, "prefix") or ""
+    if _utf8_length(prefix) > MAX_KEY_BYTES:
         raise invalid("prefix", f"'prefix' must be at most {MAX_KEY_BYTES} bytes of UTF-8")
-    delimiter = request.query.get("delimiter") or None
-    if delimiter is not None and _utf8_length(delimiter, "delimiter") > MAX_DELIMITER_BYTES:
+    delimiter = query_text(request, "delimiter") or None
+    if delimiter is not None and _utf8_length(delimiter) > MAX_DELIMITER_BYTES:
         raise invalid("delimiter", f"'delimiter' must be at most {MAX_DELIMITER_BYTES} bytes")
     limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     cursor = request.query.get("cursor") or None

@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,9 @@ def require_chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@contextmanager
+def launch_chromium() -> Iterator[Browser]:
+    """Debian's chromium under Playwright, for one test module."""
     executable = require_chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -59,8 +61,9 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture(scope="module")
-def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def screenshot_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``$NFYIO_SCREENSHOT_DIR`` (``docs/images`` refreshes the documentation's), else a
+    temporary folder."""
     configured = os.environ.get("NFYIO_SCREENSHOT_DIR")
     folder = Path(configured) if configured else tmp_path_factory.mktemp("screenshots")
     folder.mkdir(parents=True, exist_ok=True)

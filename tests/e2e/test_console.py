@@ -19,13 +19,13 @@ import pytest
 from botocore.exceptions import ClientError
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.console_browser import (  # noqa: F401 - browser, screenshot_dir: fixtures
+from tests.e2e.console_browser import (
     Tab,
-    browser,
     heading,
+    launch_chromium,
     make_user,
     new_tab,
-    screenshot_dir,
+    screenshot_folder,
     sign_in_key,
     sign_in_user,
 )
@@ -40,6 +40,17 @@ def console_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gatewa
     running = start_gateway(Path(tmp_path_factory.mktemp("gw-console")) / "data")
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return screenshot_folder(tmp_path_factory)
 
 
 @pytest.fixture
@@ -122,7 +133,7 @@ def test_seed_flow_in_the_browser(
     # A key, its secret shown once with the SDK snippet.
     key_id, secret = _create_key(page, "boto3 upload", ["read:objects", "write:objects"])
     assert secret.startswith("sk_")
-    page.screenshot(path=str(screenshot_dir / "console-new-key.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "console-new-key.png"))
     page.get_by_role("button", name="Done: I have stored it").click()
     expect(page.get_by_role("region", name="New key “boto3 upload”")).to_have_count(0)
     assert secret not in page.content()
