@@ -101,6 +101,8 @@ def _encode_cursor(marker: str) -> str:
 
 
 def _decode_cursor(cursor: str) -> str:
+    if len(cursor) > 2048:
+        raise invalid("cursor", "'cursor' is not a cursor this API returned")
     try:
         marker = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
     except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError

@@ -120,7 +120,12 @@ _PATHS: dict[str, Any] = {
                     },
                     "description": "Objects and prefixes together",
                 },
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": 2048, "pattern": "^[A-Za-z0-9_-]*$"},
+                    "description": "`next_cursor` of the previous page",
+                },
             ],
             "responses": {
                 "200": json_response("One page", ref("ObjectPage")),
@@ -140,7 +145,8 @@ _PATHS: dict[str, Any] = {
                 "once the whole body arrived."
             ),
             "requestBody": {
-                "required": True,
+                "required": False,
+                "description": "No body stores an empty object, as S3 does",
                 "content": {
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
                 },

@@ -119,8 +119,13 @@ async def test_listing_refuses_bad_parameters(
     assert error["code"] == "ValidationError" and error["details"] == {"field": field}
 
 
+FOUR_BYTE = quote("\U0001f600", safe="")  # 12 characters on the wire
+
+
 @pytest.mark.parametrize(
-    "query", ["", "key=", "key=" + "k" * 1025, "key=%FF%FE"], ids=["none", "empty", "long", "utf8"]
+    "query",
+    ["", "key=", "key=" + "k" * 1025, "key=" + FOUR_BYTE * 1024, "key=%FF%FE"],
+    ids=["none", "empty", "long", "long-on-the-wire", "utf8"],
 )
 async def test_object_routes_refuse_bad_keys(api: Client, bucket: str, query: str) -> None:
     for method in ("GET", "PUT", "DELETE"):

@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { announce, clear, errorBox, h } from "./dom.js";
 import { grants } from "./scopes.js";
-import { resume, signOut, signedInWith } from "./session.js";
+import { onSessionEnded, resume, signOut, signedInWith } from "./session.js";
 import * as account from "./pages/account.js";
 import * as activity from "./pages/activity.js";
 import * as browser from "./pages/browser.js";
@@ -30,6 +30,7 @@ const nav = document.getElementById("nav");
 const whoami = document.getElementById("whoami");
 let ctx = null;
 let settings = null;
+let navigation = 0; // the latest route() call; an older one that finishes late is dropped
 
 function parseHash() {
   const raw = location.hash.startsWith("#/") ? location.hash.slice(2) : "";
@@ -101,14 +102,19 @@ async function route() {
   document.title = `${entry.title} · nfyio-gateway console`;
   clear(main);
   main.append(h("p", { class: "loading" }, "Loading…"));
+  const session = ctx;
+  navigation += 1;
+  const mine = navigation;
+  let content;
   try {
-    const content = await entry.page.render(ctx, params);
-    clear(main);
-    main.append(content);
+    content = await entry.page.render(ctx, params);
   } catch (error) {
-    clear(main);
-    main.append(h("h1", {}, entry.title), errorBox(error));
+    content = h("div", {}, h("h1", {}, entry.title), errorBox(error));
   }
+  // Signed out, the session ended, or the user went elsewhere meanwhile.
+  if (ctx !== session || mine !== navigation) return;
+  clear(main);
+  main.append(content);
   focusHeading();
 }
 
@@ -144,6 +150,10 @@ async function boot() {
     focusHeading();
   });
   window.addEventListener("hashchange", route);
+  onSessionEnded(() => {
+    ctx = null;
+    showSignIn("Your session has ended (signed out elsewhere, revoked or expired). Sign in again.");
+  });
   try {
     settings = await api("GET", "/console/settings.json");
   } catch {

@@ -12,6 +12,20 @@ const CONSOLE_HEADER = { "X-Nfyio-Console": "1" };
 let mode = null; // "user" (cookie session) or "key" (a secret in memory)
 let timer = null;
 let refreshing = null;
+let active = false; // signed in, and not yet told that it ended
+let onEnded = null;
+
+/** `handler()` runs when a signed-in session stops working (revoked, expired, disabled). */
+export function onSessionEnded(handler) {
+  onEnded = handler;
+}
+
+function ended() {
+  if (!active) return;
+  active = false;
+  forget();
+  if (onEnded) onEnded();
+}
 
 async function sessionCall(method, url, body = undefined) {
   const init = {
@@ -64,6 +78,7 @@ export function refresh() {
         return true;
       })
       .catch(() => {
+        ended();
         forget();
         return false;
       })
@@ -74,7 +89,12 @@ export function refresh() {
   return refreshing;
 }
 
-setUnauthorizedHandler(refresh);
+// A 401 from the API: renew a user's token once; a key that stopped working ends it all.
+setUnauthorizedHandler(async () => {
+  const renewed = await refresh();
+  if (!renewed) ended();
+  return renewed;
+});
 
 function forget() {
   clearTimeout(timer);
@@ -88,7 +108,9 @@ export async function me() {
 
 export async function signInWithPassword(username, password) {
   accept(await sessionCall("POST", SESSION, { username, password }));
-  return me();
+  const who = await me();
+  active = true;
+  return who;
 }
 
 export async function signInWithKey(secret) {
@@ -96,7 +118,9 @@ export async function signInWithKey(secret) {
   mode = "key";
   setCredential(secret.trim());
   try {
-    return await me();
+    const who = await me();
+    active = true;
+    return who;
   } catch (error) {
     forget();
     throw error;
@@ -107,7 +131,9 @@ export async function signInWithKey(secret) {
 export async function resume() {
   if (!(await refresh())) return null;
   try {
-    return await me();
+    const who = await me();
+    active = true;
+    return who;
   } catch {
     forget();
     return null;
@@ -116,6 +142,7 @@ export async function resume() {
 
 /** Revoke the session server-side (the cookie's refresh family) and forget the token. */
 export async function signOut() {
+  active = false;
   forget();
   await sessionCall("DELETE", SESSION); // idempotent: also clears a stale cookie
 }
