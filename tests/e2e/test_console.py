@@ -133,6 +133,7 @@ def test_seed_flow_in_the_browser(
     # A key, its secret shown once with the SDK snippet.
     key_id, secret = _create_key(page, "boto3 upload", ["read:objects", "write:objects"])
     assert secret.startswith("sk_")
+    page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshot_dir / "console-new-key.png"))
     page.get_by_role("button", name="Done: I have stored it").click()
     expect(page.get_by_role("region", name="New key “boto3 upload”")).to_have_count(0)

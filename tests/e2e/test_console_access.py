@@ -76,6 +76,7 @@ def test_access_keys_page_at_phone_width(
     expect(panel.get_by_role("button", name="Copy secret")).to_be_visible()
     assert panel.get_by_label("Secret", exact=True).input_value().startswith("sk_")
     _fits_the_screen(page, PHONE["width"])
+    page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshot_dir / "console-phone-keys.png"))
     page.get_by_role("button", name="Done: I have stored it").click()
     # The key list reads as labelled cards at this width.
