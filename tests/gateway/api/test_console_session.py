@@ -9,6 +9,7 @@ files carry the strict headers, revalidate with ETags and are served only by nam
 
 from __future__ import annotations
 
+import asyncio
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,15 @@ async def test_the_console_client_cannot_be_used_at_the_token_endpoint(api: Clie
         )
         assert response.status == 401, form
         assert (await response.json())["error"] == "invalid_client"
+
+
+async def test_concurrent_first_sign_ins_register_the_client_once(api: Client) -> None:
+    await make_user(api, "ann")
+    await make_user(api, "bob")
+    results = await asyncio.gather(sign_in(api, "ann"), sign_in(api, "bob"))
+    assert all(token for token, _ in results)
+    clients = await (await api.get("/v1/clients", headers=ADMIN)).json()
+    assert [c["client_id"] for c in clients["clients"]].count(CONSOLE_CLIENT_ID) == 1
 
 
 async def test_the_console_client_comes_back_after_an_admin_deletes_it(api: Client) -> None:
