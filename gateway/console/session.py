@@ -32,12 +32,12 @@ from aiohttp import web
 
 from gateway.api.errors import ApiError, error_response
 from gateway.api.validation import read_json_object, required_str
-from gateway.scopes import ALL_SCOPES
 from gateway.identity.clients import OAuthClient
 from gateway.identity.store import IdentityStore
 from gateway.oauth.errors import OAuthError
 from gateway.oauth.forms import Form
 from gateway.oauth.token_endpoint import run_grant
+from gateway.scopes import ALL_SCOPES
 from gateway.state import CONFIG, IDENTITY
 
 __all__ = [
