@@ -143,6 +143,15 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleConfig:
+    enabled: bool = True
+    """Serve the web console at ``/console`` on the API listener (``/`` redirects there)."""
+    s3_endpoint: str | None = None
+    """The S3 endpoint URL users see (SDK snippets, presigned links). Unset: the console's
+    own scheme and host with ``server.s3_port``."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -150,6 +159,7 @@ class Config:
     backend: BackendConfig = field(default_factory=BackendConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     @property
     def data_dir(self) -> Path:

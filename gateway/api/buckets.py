@@ -27,6 +27,7 @@ from backends.base import Backend
 from backends.errors import BackendError
 from backends.types import VERSIONING_ENABLED, BucketInfo
 from gateway.api.auth import PRINCIPAL, caller_account
+from gateway.api.backend_errors import raise_backend
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
 from gateway.api.validation import (
@@ -53,6 +54,7 @@ __all__ = [
     "delete_bucket",
     "install_stats_limit",
     "list_buckets",
+    "path_bucket",
 ]
 
 STATS_CONCURRENCY = 4
@@ -65,24 +67,8 @@ def install_stats_limit(app: web.Application) -> None:
     app[_STATS_SLOTS] = asyncio.Semaphore(STATS_CONCURRENCY)
 
 
-_BACKEND_ERRORS: dict[str, tuple[int, str, str]] = {
-    "NoSuchBucket": (404, "NotFound", "No such bucket"),
-    "BucketNotEmpty": (409, "Conflict", "The bucket is not empty"),
-    "BucketAlreadyOwnedByYou": (409, "Conflict", "The bucket already exists"),
-    "BucketAlreadyExists": (409, "Conflict", "The bucket name is not available"),
-    "NotImplemented": (501, "NotImplemented", "Not implemented by this storage backend"),
-    "ServiceUnavailable": (503, "ServiceUnavailable", "The storage backend is unavailable"),
-    "SlowDown": (503, "ServiceUnavailable", "The storage backend asks to slow down"),
-}
-
-
 def _raise_backend(exc: BackendError, bucket: str) -> NoReturn:
-    mapped = _BACKEND_ERRORS.get(exc.code)
-    if mapped is None:
-        raise exc
-    status, code, message = mapped
-    headers = {"Retry-After": "5"} if status == 503 else None
-    raise ApiError(status, code, message, {"bucket": bucket}, headers=headers) from exc
+    raise_backend(exc, {"bucket": bucket})
 
 
 def bucket_json(info: BucketInfo, versioning: str | None = None) -> dict[str, Any]:
@@ -106,6 +92,21 @@ def _check_allowed(principal: Principal, bucket: str) -> None:
 
 def _stats_unavailable(message: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", message, headers={"Retry-After": "5"})
+
+
+async def path_bucket(request: web.Request) -> str:
+    """The ``{name}`` of the path, once the caller may use it: within its bucket limits
+    and its account's (403 ``AccessDenied``), and a name that can exist at all (404
+    ``NotFound`` for a name S3 would refuse)."""
+    name = request.match_info["name"]
+    _check_allowed(request[PRINCIPAL], name)
+    if not valid_bucket_name(name):
+        raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    if await owner_account(request.app[IDENTITY], name) != caller_account(request):
+        raise ApiError(
+            403, "AccessDenied", "The bucket belongs to another account", {"bucket": name}
+        )
+    return name
 
 
 async def _versioning_states(
@@ -211,16 +212,8 @@ async def create_bucket(request: web.Request) -> web.Response:
 
 
 async def delete_bucket(request: web.Request) -> web.Response:
-    principal = request[PRINCIPAL]
-    name = request.match_info["name"]
-    _check_allowed(principal, name)
-    if not valid_bucket_name(name):
-        raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    name = await path_bucket(request)
     store = request.app[IDENTITY]
-    if await owner_account(store, name) != caller_account(request):
-        raise ApiError(
-            403, "AccessDenied", "The bucket belongs to another account", {"bucket": name}
-        )
     try:
         await delete_owned_bucket(store, request.app[BACKEND], name)
     except BackendError as exc:

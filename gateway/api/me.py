@@ -35,8 +35,13 @@ async def me(request: web.Request) -> web.Response:
         },
         "root": principal.root,
     }
+    store = request.app[IDENTITY]
     if principal.key_id is not None:
         key = await store.get_key(principal.key_id)
         if key is not None:
             body["name"] = key.name
+    elif principal.kind == "user":
+        user = await store.users.get(principal.subject)
+        if user is not None:
+            body["name"] = user.username
     return web.json_response(body)

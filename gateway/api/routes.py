@@ -20,16 +20,27 @@ from gateway.api import (
     health,
     keys,
     me,
+    objects,
     openapi,
+    presign,
     spec_accounts,
     spec_identity,
+    spec_objects,
     spec_v1,
     users,
 )
 from gateway.api.routing import ANY_CALLER, PUBLIC, ROOT, Route, register
 from gateway.config import Config
+from gateway.console import assets, session
 from gateway.metrics import scrape
-from gateway.scopes import ADMIN, READ_BUCKETS, WRITE_BUCKETS
+from gateway.scopes import (
+    ADMIN,
+    DELETE_OBJECTS,
+    READ_BUCKETS,
+    READ_OBJECTS,
+    WRITE_BUCKETS,
+    WRITE_OBJECTS,
+)
 from gateway.state import CONFIG
 
 __all__ = ["ROUTES", "add_routes"]
@@ -37,6 +48,10 @@ __all__ = ["ROUTES", "add_routes"]
 
 def _metrics_on(config: Config) -> bool:
     return config.server.metrics
+
+
+def _console_on(config: Config) -> bool:
+    return config.console.enabled
 
 
 ROUTES: tuple[Route, ...] = (
@@ -57,6 +72,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/buckets", buckets.list_buckets, READ_BUCKETS),
     Route("POST", "/v1/buckets", buckets.create_bucket, WRITE_BUCKETS),
     Route("DELETE", "/v1/buckets/{name}", buckets.delete_bucket, WRITE_BUCKETS),
+    Route("GET", "/v1/buckets/{name}/objects", objects.list_objects, READ_OBJECTS),
+    Route("PUT", "/v1/buckets/{name}/objects/content", objects.upload_object, WRITE_OBJECTS),
+    Route("GET", "/v1/buckets/{name}/objects/content", objects.download_object, READ_OBJECTS),
+    Route("DELETE", "/v1/buckets/{name}/objects/content", objects.delete_object, DELETE_OBJECTS),
+    # Signed with the caller's own access key, which must hold read:objects for the URL
+    # to work: see gateway/api/presign.py.
+    Route("POST", "/v1/buckets/{name}/objects/presign", presign.presign_object, READ_OBJECTS),
     Route("POST", "/v1/users", users.create_user, ADMIN),
     Route("GET", "/v1/users", users.list_users, ADMIN),
     Route("GET", "/v1/users/{user_id}", users.get_user, ADMIN),
@@ -72,6 +94,15 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/accounts", accounts.list_accounts, ROOT),
     Route("GET", "/v1/accounts/{account_id}", accounts.get_account, ROOT),
     Route("DELETE", "/v1/accounts/{account_id}", accounts.delete_account, ROOT),
+    # The web console (docs/console.md): static files, and its session endpoint, which
+    # authenticates by its own cookie and same-origin checks (gateway/console/session.py).
+    Route("GET", "/", assets.redirect_to_console, PUBLIC, when=_console_on),
+    Route("GET", "/console", assets.index, PUBLIC, when=_console_on),
+    Route("GET", "/console/settings.json", assets.settings, PUBLIC, when=_console_on),
+    Route("GET", "/console/static/{path:[A-Za-z0-9_./-]+}", assets.asset, PUBLIC, when=_console_on),
+    Route("POST", "/console/session", session.sign_in, PUBLIC, when=_console_on),
+    Route("DELETE", "/console/session", session.sign_out, PUBLIC, when=_console_on),
+    Route("POST", "/console/session/refresh", session.refresh, PUBLIC, when=_console_on),
 )
 
 
@@ -82,3 +113,4 @@ def add_routes(app: web.Application) -> None:
     openapi.register(app, spec_v1.FRAGMENT)
     openapi.register(app, spec_identity.FRAGMENT)
     openapi.register(app, spec_accounts.FRAGMENT)
+    openapi.register(app, spec_objects.FRAGMENT)

@@ -166,7 +166,10 @@ _SCHEMAS: dict[str, Any] = {
             "scopes": {"type": "array", "items": {"type": "string"}},
             "buckets": {"type": ["array", "null"], "items": {"type": "string"}},
             "expires_at": _NULLABLE_TIME,
-            "name": {"type": ["string", "null"]},
+            "name": {
+                "type": ["string", "null"],
+                "description": "The key's name, or the user's username",
+            },
             "account": {
                 "type": "object",
                 "required": ["id", "name", "canonical_id", "display_name"],

@@ -25,12 +25,18 @@ from gateway.principal import SYSTEM_ACCOUNT_ID
 
 __all__ = [
     "CLIENT_ID_PREFIX",
+    "CONSOLE_CLIENT_ID",
     "DEFAULT_GRANT_TYPES",
     "GRANT_TYPES",
     "ClientStore",
     "OAuthClient",
     "validate_grant_types",
 ]
+
+CONSOLE_CLIENT_ID = "cl_console"
+"""The gateway's own first-party client (the web console, ``ClientStore.ensure``). It
+belongs to the system account but signs in the users of every account: the token's
+account is the user's."""
 
 CLIENT_ID_PREFIX = "cl_"
 CLIENT_SECRET_PREFIX = "cs_"  # noqa: S105 - a prefix, not a secret
@@ -167,6 +173,49 @@ class ClientStore:
         client = await self.get(client_id)
         assert client is not None
         return client, secret
+
+    async def ensure(
+        self,
+        client_id: str,
+        name: str,
+        *,
+        grant_types: Iterable[str],
+        scopes: Iterable[str],
+        now: datetime | None = None,
+    ) -> OAuthClient:
+        """The client ``client_id``, registered first if it does not exist: the gateway's
+        own first-party clients (the web console). Its secret is random and told to
+        nobody, so it cannot authenticate at the token endpoint; the gateway runs its
+        grants in-process. Idempotent, and safe when several workers race."""
+        existing = await self.get(client_id)
+        if existing is not None:
+            return existing
+        clean_name = keys.validate_name(name)
+        clean_grants = validate_grant_types(grant_types)
+        clean_scopes = keys.validate_scopes(scopes)
+        secret_hash = await asyncio.to_thread(
+            hash_password, CLIENT_SECRET_PREFIX + secrets.token_urlsafe(30)
+        )
+        when = to_micros(now or utcnow())
+
+        async def insert(tx: Tx) -> None:
+            await tx.execute(
+                "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    client_id,
+                    clean_name,
+                    secret_hash,
+                    json_list(clean_grants),
+                    json_list(sorted(clean_scopes)),
+                    when,
+                ),
+            )
+
+        await self._db.transaction(insert)
+        client = await self.get(client_id)
+        assert client is not None
+        return client
 
     async def delete(self, client_id: str, *, now: datetime | None = None) -> bool:
         """Delete a client with its sessions (cascade), and revoke the access keys minted
