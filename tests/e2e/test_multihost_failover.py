@@ -31,8 +31,8 @@ from tests.services.topology import Topology
 pytestmark = pytest.mark.multihost
 
 CLIENTS = 8
-UPLOADS = 240
-KILL_AFTER = 60
+UPLOADS = 160
+KILL_AFTER = 40
 """Acknowledged uploads before host A is killed (A has had its share of them)."""
 SIZES = (1024, 64 * 1024, 300 * 1024)
 
@@ -120,20 +120,20 @@ def test_uploads_acknowledged_before_a_host_dies_are_never_lost(pair: Topology) 
     assert ledger.failed_attempts[1] == 0, ledger
     assert len(ledger.acknowledged) == UPLOADS
 
-    def check_all(client: Any) -> None:
-        for key, digest in ledger.acknowledged.items():
+    def check(client: Any, keys: list[str]) -> None:
+        for key in keys:
             body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
-            assert hashlib.sha256(body).digest() == digest, key
+            assert hashlib.sha256(body).digest() == ledger.acknowledged[key], key
 
-    check_all(clients[1])
+    check(clients[1], sorted(ledger.acknowledged))
     listed = clients[1].get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="load/")
     assert sorted(o["Key"] for page in listed for o in page.get("Contents", [])) == sorted(
         ledger.acknowledged
     )
 
-    # Host A comes back on the same data directory: it serves everything, and what the
-    # crash left in its data directory (the metrics of the dead run) is cleaned away.
+    # Host A comes back on the same data directory: it serves the objects (a sample here),
+    # and what the crash left in its data directory (the dead run's metrics) is cleaned.
     dead_pid = host_a.pid()
     restarted = pair.start_host(0)
     assert not (restarted.data_dir / "run" / f"metrics-{dead_pid}").exists()
-    check_all(restarted.client())
+    check(restarted.client(), sorted(ledger.acknowledged)[::8])
