@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 PACKAGES := gateway sigv4 backends
 
-.PHONY: install services chromium run test check format bench fuzz lock clean
+.PHONY: install services chromium run test check format bench bench-scale fuzz lock clean
 
 install: $(STAMP)
 
@@ -62,10 +62,16 @@ test: install services chromium check
 fuzz: install
 	NFYIO_FUZZ=long $(BIN)/python -m pytest -q -p no:xdist -o timeout=0 tests/gateway/s3/test_fuzz.py
 
-# The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table.
+# The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table; then
+# small GETs through one and two gateway processes over SeaweedFS with the state in
+# PostgreSQL (tests/perf/scale.py; alone: make bench-scale).
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
-bench: install
+bench: install services
 	$(BIN)/python -m tests.perf.sidebyside
+	$(BIN)/python -m tests.perf.scale
+
+bench-scale: install services
+	$(BIN)/python -m tests.perf.scale
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
