@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 PACKAGES := gateway sigv4 backends
 
-.PHONY: install services run test check format bench fuzz lock clean
+.PHONY: install services chromium run test check format bench bench-scale fuzz lock clean
 
 install: $(STAMP)
 
@@ -45,17 +45,33 @@ services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
-test: install services check
+# Debian's chromium, which the web console's tests drive through Playwright (no browser
+# download): installed once when missing (needs root, as on CI; otherwise by hand).
+CHROMIUM := /usr/bin/chromium
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: install services chromium check
 	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/perf
 
 # Property-based fuzzing of the S3 request path, long run (make test runs a quick one).
 fuzz: install
 	NFYIO_FUZZ=long $(BIN)/python -m pytest -q -p no:xdist -o timeout=0 tests/gateway/s3/test_fuzz.py
 
-# The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table.
+# The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table; then
+# small GETs through one and two gateway processes over SeaweedFS with the state in
+# PostgreSQL (tests/perf/scale.py; alone: make bench-scale).
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
-bench: install
+bench: install services
 	$(BIN)/python -m tests.perf.sidebyside
+	$(BIN)/python -m tests.perf.scale
+
+bench-scale: install services
+	$(BIN)/python -m tests.perf.scale
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

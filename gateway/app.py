@@ -155,7 +155,10 @@ def make_api_app(shared: Shared) -> web.Application:
         middlewares.insert(1, require_tls_middleware)
     if shared.metrics is not None:
         middlewares.insert(0, api_metrics_middleware)
-    app = web.Application(middlewares=middlewares)
+    # Request lines up to 64 KiB (aiohttp's default, 8190 bytes, is refused as a text/plain
+    # 400 before any middleware): object keys and prefixes of 1024 characters, each up to
+    # 12 bytes percent-encoded, plus a cursor, must reach the handler for a JSON answer.
+    app = web.Application(middlewares=middlewares, handler_args={"max_line_size": 64 * 1024})
     _install(app, shared)
     buckets.install_stats_limit(app)
     routes.add_routes(app)

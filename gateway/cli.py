@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway import __version__, cli_keys, cli_oauth, datadir, logs
+from gateway import __version__, cli_accounts, cli_keys, cli_oauth, datadir, logs
 from gateway.bootstrap import AdminCredentials, ensure_admin
 from gateway.config import Config, ConfigError, load_config
 
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
     serve.add_argument("--workers", type=int, help="worker processes sharing the ports (1)")
     cli_keys.add_parser(commands, _add_config_options)
+    cli_accounts.add_parser(commands, _add_config_options)
     cli_oauth.add_parsers(commands, _add_config_options)
     return parser
 
@@ -115,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_serve(args)
         if args.command == "keys":
             return cli_keys.run(args, config_from_args(args))
+        if args.command == "accounts":
+            return cli_accounts.run(args, config_from_args(args))
         if args.command in cli_oauth.COMMANDS:
             return cli_oauth.run(args, config_from_args(args))
     except ConfigError as exc:

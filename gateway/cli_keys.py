@@ -2,10 +2,11 @@
 
 Works directly on the identity store in the data directory (``--data-dir`` /
 ``--config`` as for ``serve``); safe while the gateway runs (SQLite WAL, and no process
-caches keys). Keys made here have no owner and no parent credential. Revoking a key
-revokes the keys minted with it too. Stored timestamps outside the years 1 to 9999 are
-shown clamped (see ``gateway.identity.models.from_micros``). Exit status: 0 done, 1
-refused (unknown key, root key, revoked key), 2 bad arguments or configuration.
+caches keys). Keys made here have no owner and no parent credential; they act for the
+system account unless ``--account`` names another. Revoking a key revokes the keys minted
+with it too. Stored timestamps outside the years 1 to 9999 are shown clamped (see
+``gateway.identity.models.from_micros``). Exit status: 0 done, 1 refused (unknown key,
+root key, revoked key), 2 bad arguments or configuration.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gateway.api.keys import MAX_GRACE_SECONDS, key_json
 from gateway.config import Config
 from gateway.identity.models import parse_instant
 from gateway.identity.store import IdentityStore
+from gateway.principal import SYSTEM_ACCOUNT_ID
 
 __all__ = ["add_parser", "run"]
 
@@ -49,6 +51,11 @@ def add_parser(
         action="append",
         dest="buckets",
         help="limit to this bucket or pattern (repeatable; default: all)",
+    )
+    create.add_argument(
+        "--account",
+        default=SYSTEM_ACCOUNT_ID,
+        help=f"the account the key acts for (default: {SYSTEM_ACCOUNT_ID})",
     )
 
     listing = actions.add_parser("list", help="list keys (never their secrets)")
@@ -88,9 +95,15 @@ async def _create(args: argparse.Namespace, store: IdentityStore) -> int:
             expires_at = parse_instant(args.expires_at, "--expires-at")
         except ValueError as exc:
             return _fail(str(exc), 2)
+    if await store.accounts.get(args.account) is None:
+        return _fail(f"no such account {args.account}")
     try:
         key, secret = await store.create_key(
-            args.name, args.scopes, expires_at=expires_at, buckets=args.buckets
+            args.name,
+            args.scopes,
+            expires_at=expires_at,
+            buckets=args.buckets,
+            account_id=args.account,
         )
     except (ValueError, TypeError) as exc:
         return _fail(str(exc), 2)

@@ -66,6 +66,9 @@ class S3Config:
     max_object_size: int = 5 * 1024**3
     min_part_size: int = 5 * 1024**2
     max_xml_body: int = 1024 * 1024
+    block_public_access: bool = False
+    """The hardened setting: all four public-access-block switches on for every bucket,
+    whatever the buckets' own settings (no public ACL or policy can be set or honoured)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,15 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleConfig:
+    enabled: bool = True
+    """Serve the web console at ``/console`` on the API listener (``/`` redirects there)."""
+    s3_endpoint: str | None = None
+    """The S3 endpoint URL users see (SDK snippets, presigned links). Unset: the console's
+    own scheme and host with ``server.s3_port``."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -147,6 +159,7 @@ class Config:
     backend: BackendConfig = field(default_factory=BackendConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     @property
     def data_dir(self) -> Path:

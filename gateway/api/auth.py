@@ -9,7 +9,7 @@ Credentials: ``Authorization: Bearer <api-key secret | JWT>`` or ``X-API-Key: <s
 (the shared parser :func:`gateway.auth.credentials.bearer_token`). Failures answer in the
 API's JSON shape (:mod:`gateway.api.errors`): 401 ``Unauthorized`` (no credentials), 401
 ``InvalidApiKey`` / ``InvalidToken`` (refused credential), 403 ``ScopeRequired`` with
-``details.required_scope``.
+``details.required_scope``, 403 ``RootRequired`` on a root-only row.
 """
 
 from __future__ import annotations
@@ -20,13 +20,20 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from gateway.api.errors import UNAUTHORIZED_HEADERS, ApiError
-from gateway.api.routing import PUBLIC, row_of
+from gateway.api.routing import PUBLIC, ROOT, row_of
 from gateway.auth.bearer import principal_from_bearer
 from gateway.auth.credentials import bearer_token
 from gateway.principal import Principal
 from gateway.state import IDENTITY, TOKEN_VERIFIER
 
-__all__ = ["PRINCIPAL", "access_middleware", "authenticate", "scope_required"]
+__all__ = [
+    "PRINCIPAL",
+    "access_middleware",
+    "authenticate",
+    "caller_account",
+    "root_required",
+    "scope_required",
+]
 
 PRINCIPAL = web.RequestKey("principal", Principal)
 """The authenticated caller; set by :func:`access_middleware` on every non-public route."""
@@ -51,6 +58,21 @@ def scope_required(scope: str) -> ApiError:
     )
 
 
+def caller_account(request: web.Request) -> str:
+    """The account the authenticated caller acts for (every API caller has one)."""
+    account = request[PRINCIPAL].account_id
+    assert account is not None
+    return account
+
+
+def root_required() -> ApiError:
+    return ApiError(
+        403,
+        "RootRequired",
+        "Only the root key (NFYIO_ROOT_ACCESS_KEY) may manage accounts",
+    )
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -60,7 +82,10 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     row = row_of(request)
     if row is not None and row.scope is not PUBLIC:
         principal = await authenticate(request)
-        if row.scope is not None and not principal.has_scope(row.scope):
+        if row.scope is ROOT:
+            if not principal.root:
+                raise root_required()
+        elif row.scope is not None and not principal.has_scope(row.scope):
             raise scope_required(row.scope)
         request[PRINCIPAL] = principal
     return await handler(request)

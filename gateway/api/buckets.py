@@ -2,6 +2,9 @@
 
 Through the same backend as the S3 listener, with the same bucket-name rules and the
 caller's bucket limits (a limited key sees only its buckets; others are ``AccessDenied``).
+A caller sees and deletes only its account's buckets (``gateway/s3/bucket_owners.py``);
+names are global, so creating a name another account holds is 409.
+
 ``"versioning": true`` creates the bucket with versioning enabled; every bucket reports
 its state as ``"versioning"``: ``"Enabled"``, ``"Suspended"`` or null (never versioned).
 
@@ -23,7 +26,8 @@ from aiohttp import web
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.types import VERSIONING_ENABLED, BucketInfo
-from gateway.api.auth import PRINCIPAL
+from gateway.api.auth import PRINCIPAL, caller_account
+from gateway.api.backend_errors import raise_backend
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
 from gateway.api.validation import (
@@ -35,7 +39,13 @@ from gateway.api.validation import (
 )
 from gateway.principal import Principal
 from gateway.s3.addressing import valid_bucket_name
-from gateway.state import BACKEND, CONFIG
+from gateway.s3.bucket_owners import (
+    create_owned_bucket,
+    delete_owned_bucket,
+    owned_buckets,
+    owner_account,
+)
+from gateway.state import BACKEND, CONFIG, IDENTITY
 
 __all__ = [
     "STATS_CONCURRENCY",
@@ -44,6 +54,7 @@ __all__ = [
     "delete_bucket",
     "install_stats_limit",
     "list_buckets",
+    "path_bucket",
 ]
 
 STATS_CONCURRENCY = 4
@@ -56,24 +67,8 @@ def install_stats_limit(app: web.Application) -> None:
     app[_STATS_SLOTS] = asyncio.Semaphore(STATS_CONCURRENCY)
 
 
-_BACKEND_ERRORS: dict[str, tuple[int, str, str]] = {
-    "NoSuchBucket": (404, "NotFound", "No such bucket"),
-    "BucketNotEmpty": (409, "Conflict", "The bucket is not empty"),
-    "BucketAlreadyOwnedByYou": (409, "Conflict", "The bucket already exists"),
-    "BucketAlreadyExists": (409, "Conflict", "The bucket name is not available"),
-    "NotImplemented": (501, "NotImplemented", "Not implemented by this storage backend"),
-    "ServiceUnavailable": (503, "ServiceUnavailable", "The storage backend is unavailable"),
-    "SlowDown": (503, "ServiceUnavailable", "The storage backend asks to slow down"),
-}
-
-
 def _raise_backend(exc: BackendError, bucket: str) -> NoReturn:
-    mapped = _BACKEND_ERRORS.get(exc.code)
-    if mapped is None:
-        raise exc
-    status, code, message = mapped
-    headers = {"Retry-After": "5"} if status == 503 else None
-    raise ApiError(status, code, message, {"bucket": bucket}, headers=headers) from exc
+    raise_backend(exc, {"bucket": bucket})
 
 
 def bucket_json(info: BucketInfo, versioning: str | None = None) -> dict[str, Any]:
@@ -97,6 +92,21 @@ def _check_allowed(principal: Principal, bucket: str) -> None:
 
 def _stats_unavailable(message: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", message, headers={"Retry-After": "5"})
+
+
+async def path_bucket(request: web.Request) -> str:
+    """The ``{name}`` of the path, once the caller may use it: within its bucket limits
+    and its account's (403 ``AccessDenied``), and a name that can exist at all (404
+    ``NotFound`` for a name S3 would refuse)."""
+    name = request.match_info["name"]
+    _check_allowed(request[PRINCIPAL], name)
+    if not valid_bucket_name(name):
+        raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    if await owner_account(request.app[IDENTITY], name) != caller_account(request):
+        raise ApiError(
+            403, "AccessDenied", "The bucket belongs to another account", {"bucket": name}
+        )
+    return name
 
 
 async def _versioning_states(
@@ -150,7 +160,8 @@ async def list_buckets(request: web.Request) -> web.Response:
     stats = query_bool(request, "stats")
     backend = request.app[BACKEND]
     try:
-        infos = [b for b in await backend.list_buckets() if principal.allows_bucket(b.name)]
+        owned = await owned_buckets(request.app[IDENTITY], backend, caller_account(request))
+        infos = [b for b in owned if principal.allows_bucket(b.name)]
     except BackendError as exc:
         _raise_backend(exc, "")
     infos.sort(key=lambda b: b.name)
@@ -180,7 +191,13 @@ async def create_bucket(request: web.Request) -> web.Response:
     _check_allowed(principal, name)
     backend = request.app[BACKEND]
     try:
-        info = await backend.create_bucket(name, region=request.app[CONFIG].s3.region)
+        info = await create_owned_bucket(
+            request.app[IDENTITY],
+            backend,
+            name,
+            caller_account(request),
+            region=request.app[CONFIG].s3.region,
+        )
     except BackendError as exc:
         _raise_backend(exc, name)
     if versioning:
@@ -188,20 +205,17 @@ async def create_bucket(request: web.Request) -> web.Response:
             await backend.put_bucket_versioning(name, VERSIONING_ENABLED)
         except BackendError as exc:
             with contextlib.suppress(BackendError):  # no half-made bucket is left behind
-                await backend.delete_bucket(name)
+                await delete_owned_bucket(request.app[IDENTITY], backend, name)
             _raise_backend(exc, name)
     state = VERSIONING_ENABLED if versioning else None
     return web.json_response(bucket_json(info, state), status=201)
 
 
 async def delete_bucket(request: web.Request) -> web.Response:
-    principal = request[PRINCIPAL]
-    name = request.match_info["name"]
-    _check_allowed(principal, name)
-    if not valid_bucket_name(name):
-        raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    name = await path_bucket(request)
+    store = request.app[IDENTITY]
     try:
-        await request.app[BACKEND].delete_bucket(name)
+        await delete_owned_bucket(store, request.app[BACKEND], name)
     except BackendError as exc:
         _raise_backend(exc, name)
     return web.Response(status=204)

@@ -1,6 +1,8 @@
 """``/v1/clients``: OAuth clients (who may call: the route table, ``gateway/api/routes.py``).
 
-The secret is in the create response only.
+The secret is in the create response only. Clients belong to the account of the admin
+that registers them; another account's clients answer 404; a client logs in only the
+users of its own account.
 
 Deleting a client deletes its sessions: every token issued to it stops at once.
 """
@@ -11,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api.auth import caller_account
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
 from gateway.api.validation import (
@@ -34,6 +37,7 @@ def client_json(client: OAuthClient) -> dict[str, Any]:
         "grant_types": list(client.grant_types),
         "scopes": sorted(client.scopes),
         "created_at": iso(client.created_at),
+        "account_id": client.account_id,
     }
 
 
@@ -58,7 +62,10 @@ async def create_client(request: web.Request) -> web.Response:
         except (ValueError, TypeError) as exc:
             raise invalid(field, str(exc)) from None
     client, secret = await request.app[IDENTITY].clients.create(
-        name, grant_types=grant_types or DEFAULT_GRANT_TYPES, scopes=scopes
+        name,
+        grant_types=grant_types or DEFAULT_GRANT_TYPES,
+        scopes=scopes,
+        account_id=caller_account(request),
     )
     return web.json_response({**client_json(client), "client_secret": secret}, status=201)
 
@@ -68,7 +75,7 @@ async def list_clients(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor") or None
     try:
         page, next_cursor = await request.app[IDENTITY].clients.list_page(
-            limit=limit, cursor=cursor
+            account=caller_account(request), limit=limit, cursor=cursor
         )
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
@@ -77,14 +84,20 @@ async def list_clients(request: web.Request) -> web.Response:
     )
 
 
-async def get_client(request: web.Request) -> web.Response:
+async def _client_or_404(request: web.Request) -> OAuthClient:
+    """The client named, in the caller's account: another account's clients do not exist."""
     client = await request.app[IDENTITY].clients.get(request.match_info["client_id"])
-    if client is None:
+    if client is None or client.account_id != caller_account(request):
         raise ApiError(404, "NotFound", "No such client", {"field": "client_id"})
-    return web.json_response(client_json(client))
+    return client
+
+
+async def get_client(request: web.Request) -> web.Response:
+    return web.json_response(client_json(await _client_or_404(request)))
 
 
 async def delete_client(request: web.Request) -> web.Response:
-    if not await request.app[IDENTITY].clients.delete(request.match_info["client_id"]):
+    client = await _client_or_404(request)
+    if not await request.app[IDENTITY].clients.delete(client.id):
         raise ApiError(404, "NotFound", "No such client", {"field": "client_id"})
     return web.Response(status=204)

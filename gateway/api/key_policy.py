@@ -1,9 +1,12 @@
 """Who may see and manage which access keys, and what a caller may mint.
 
-The rule: no request yields a credential with more rights than its caller.
+The rule: no request yields a credential with more rights than its caller, and no request
+reaches into another account.
 
-- ``admin`` sees and manages every key; anyone else sees and manages the keys it created
-  (``owner`` = its key id or user id) and the key it is calling with.
+- A key belongs to its creator's account; nobody sees or manages another account's keys
+  (they answer 404 like keys that do not exist). Inside an account, ``admin`` sees and
+  manages every key of the account; anyone else the keys it created (``owner`` = its key
+  id or user id) and the key it is calling with.
 - Scopes: every requested scope must be granted by the caller's scopes (``admin`` grants
   all; ``write:objects`` grants ``delete:objects``).
 - Buckets: a caller limited to bucket patterns mints only keys limited to patterns inside
@@ -42,13 +45,16 @@ _WILDCARDS = frozenset("*?[")
 
 
 def can_see(principal: Principal, key: AccessKey) -> bool:
+    if key.account_id != principal.account_id:
+        return False
     if principal.has_scope(ADMIN):
         return True
     return key.owner == principal.subject or key.id == principal.key_id
 
 
 def listed_owner(principal: Principal) -> str | None:
-    """Whose keys a listing shows: every key (None) for ``admin``, else the caller's."""
+    """Whose keys of the account a listing shows: every key (None) for ``admin``, else
+    the caller's."""
     return None if principal.has_scope(ADMIN) else principal.subject
 
 

@@ -78,6 +78,7 @@ def key_json(key: AccessKey, now: datetime) -> dict[str, Any]:
         "last_used_at": iso(key.last_used_at),
         "revoked_at": iso(key.revoked_at),
         "owner": key.owner,
+        "account_id": key.account_id,
         "root": key.is_root,
         "status": key_status(key, now),
     }
@@ -151,6 +152,11 @@ async def _lifetime(request: web.Request, principal: Principal, now: datetime) -
     return principal.expires_at
 
 
+def _account(principal: Principal) -> str:
+    assert principal.account_id is not None  # the API authenticates every caller
+    return principal.account_id
+
+
 async def create_key(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     body = await read_json_object(request, allowed=_CREATE_FIELDS)
@@ -166,6 +172,7 @@ async def create_key(request: web.Request) -> web.Response:
             buckets=grant.buckets,
             owner=principal.subject,
             parent=Lineage.of(principal),
+            account_id=_account(principal),
             now=now,
         )
     except ParentInactiveError:  # revoked between authentication and the insert
@@ -181,7 +188,10 @@ async def list_keys(request: web.Request) -> web.Response:
     cursor = request.query.get("cursor") or None
     try:
         page, next_cursor = await request.app[IDENTITY].list_keys(
-            owner=key_policy.listed_owner(principal), limit=limit, cursor=cursor
+            owner=key_policy.listed_owner(principal),
+            account=_account(principal),
+            limit=limit,
+            cursor=cursor,
         )
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None

@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway import __version__
-from gateway.api.routing import PUBLIC, Access, Route, rows_of
+from gateway.api.routing import PUBLIC, ROOT, Access, Route, rows_of
 from gateway.scopes import ADMIN
 
 __all__ = [
@@ -70,7 +70,10 @@ NO_AUTH: list[dict[str, list[str]]] = []
 _ERROR_CODES: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "`InvalidRequest` (malformed body) or `ValidationError` (a field)"),
     401: ("Unauthorized", "`Unauthorized`, `InvalidApiKey` or `InvalidToken`"),
-    403: ("Forbidden", "`ScopeRequired` (with `required_scope`) or `AccessDenied`"),
+    403: (
+        "Forbidden",
+        "`ScopeRequired` (with `required_scope`), `RootRequired` or `AccessDenied`",
+    ),
     404: ("NotFound", "`NotFound`"),
     409: ("Conflict", "`Conflict`"),
     413: ("PayloadTooLarge", "`PayloadTooLarge`"),
@@ -146,7 +149,7 @@ _HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "p
 def _security(scope: Access) -> list[dict[str, list[str]]]:
     if scope is PUBLIC:
         return []
-    roles = [] if scope is None else [scope]
+    roles = [] if scope is None else [ADMIN] if scope is ROOT else [scope]
     return [{name: list(roles)} for name in _SECURITY_SCHEMES]
 
 
@@ -155,6 +158,8 @@ def _access_sentence(scope: Access) -> str:
         return "No credentials needed."
     if scope is None:
         return "Any authenticated caller."
+    if scope is ROOT:
+        return "Only the root key from the environment (NFYIO_ROOT_ACCESS_KEY)."
     if scope == ADMIN:
         return "Requires the `admin` scope."
     return f"Requires the `{scope}` scope (`admin` grants every scope)."
@@ -165,7 +170,7 @@ def _with_access(operation: Mapping[str, Any], scope: Access) -> dict[str, Any]:
     responses = dict(operation["responses"])
     if scope is not PUBLIC:
         responses.setdefault("401", errors(401)["401"])
-    if isinstance(scope, str):
+    if isinstance(scope, str) or scope is ROOT:
         responses.setdefault("403", errors(403)["403"])
     sentence = _access_sentence(scope)
     description = operation.get("description")

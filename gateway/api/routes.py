@@ -1,7 +1,7 @@
 """The API listener's route table: every route outside ``/oauth`` and ``/.well-known``.
 
-One row per method and path: the handler and who may call it (a scope, ``ANY_CALLER`` or
-``PUBLIC``; see :mod:`gateway.api.routing`). The router, the access middleware
+One row per method and path: the handler and who may call it (a scope, ``ANY_CALLER``,
+``PUBLIC`` or ``ROOT``; see :mod:`gateway.api.routing`). The router, the access middleware
 (:mod:`gateway.api.auth`) and the OpenAPI ``security`` of each operation
 (:mod:`gateway.api.openapi`) all read these rows; a new route is one more row here plus its
 operation in an OpenAPI fragment (``spec_v1.py``, ``spec_identity.py``).
@@ -13,11 +13,34 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.api import buckets, clients, health, keys, me, openapi, spec_identity, spec_v1, users
-from gateway.api.routing import ANY_CALLER, PUBLIC, Route, register
+from gateway.api import (
+    accounts,
+    buckets,
+    clients,
+    health,
+    keys,
+    me,
+    objects,
+    openapi,
+    presign,
+    spec_accounts,
+    spec_identity,
+    spec_objects,
+    spec_v1,
+    users,
+)
+from gateway.api.routing import ANY_CALLER, PUBLIC, ROOT, Route, register
 from gateway.config import Config
+from gateway.console import assets, session
 from gateway.metrics import scrape
-from gateway.scopes import ADMIN, READ_BUCKETS, WRITE_BUCKETS
+from gateway.scopes import (
+    ADMIN,
+    DELETE_OBJECTS,
+    READ_BUCKETS,
+    READ_OBJECTS,
+    WRITE_BUCKETS,
+    WRITE_OBJECTS,
+)
 from gateway.state import CONFIG
 
 __all__ = ["ROUTES", "add_routes"]
@@ -25,6 +48,10 @@ __all__ = ["ROUTES", "add_routes"]
 
 def _metrics_on(config: Config) -> bool:
     return config.server.metrics
+
+
+def _console_on(config: Config) -> bool:
+    return config.console.enabled
 
 
 ROUTES: tuple[Route, ...] = (
@@ -45,6 +72,13 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/buckets", buckets.list_buckets, READ_BUCKETS),
     Route("POST", "/v1/buckets", buckets.create_bucket, WRITE_BUCKETS),
     Route("DELETE", "/v1/buckets/{name}", buckets.delete_bucket, WRITE_BUCKETS),
+    Route("GET", "/v1/buckets/{name}/objects", objects.list_objects, READ_OBJECTS),
+    Route("PUT", "/v1/buckets/{name}/objects/content", objects.upload_object, WRITE_OBJECTS),
+    Route("GET", "/v1/buckets/{name}/objects/content", objects.download_object, READ_OBJECTS),
+    Route("DELETE", "/v1/buckets/{name}/objects/content", objects.delete_object, DELETE_OBJECTS),
+    # Signed with the caller's own access key, which must hold read:objects for the URL
+    # to work: see gateway/api/presign.py.
+    Route("POST", "/v1/buckets/{name}/objects/presign", presign.presign_object, READ_OBJECTS),
     Route("POST", "/v1/users", users.create_user, ADMIN),
     Route("GET", "/v1/users", users.list_users, ADMIN),
     Route("GET", "/v1/users/{user_id}", users.get_user, ADMIN),
@@ -54,6 +88,21 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/clients", clients.list_clients, ADMIN),
     Route("GET", "/v1/clients/{client_id}", clients.get_client, ADMIN),
     Route("DELETE", "/v1/clients/{client_id}", clients.delete_client, ADMIN),
+    # Accounts: the root key from the environment only. Every other row acts inside the
+    # caller's account (admin: of that account).
+    Route("POST", "/v1/accounts", accounts.create_account, ROOT),
+    Route("GET", "/v1/accounts", accounts.list_accounts, ROOT),
+    Route("GET", "/v1/accounts/{account_id}", accounts.get_account, ROOT),
+    Route("DELETE", "/v1/accounts/{account_id}", accounts.delete_account, ROOT),
+    # The web console (docs/console.md): static files, and its session endpoint, which
+    # authenticates by its own cookie and same-origin checks (gateway/console/session.py).
+    Route("GET", "/", assets.redirect_to_console, PUBLIC, when=_console_on),
+    Route("GET", "/console", assets.index, PUBLIC, when=_console_on),
+    Route("GET", "/console/settings.json", assets.settings, PUBLIC, when=_console_on),
+    Route("GET", "/console/static/{path:[A-Za-z0-9_./-]+}", assets.asset, PUBLIC, when=_console_on),
+    Route("POST", "/console/session", session.sign_in, PUBLIC, when=_console_on),
+    Route("DELETE", "/console/session", session.sign_out, PUBLIC, when=_console_on),
+    Route("POST", "/console/session/refresh", session.refresh, PUBLIC, when=_console_on),
 )
 
 
@@ -63,3 +112,5 @@ def add_routes(app: web.Application) -> None:
     openapi.install(app)
     openapi.register(app, spec_v1.FRAGMENT)
     openapi.register(app, spec_identity.FRAGMENT)
+    openapi.register(app, spec_accounts.FRAGMENT)
+    openapi.register(app, spec_objects.FRAGMENT)

@@ -7,7 +7,10 @@ the path template, the handler and who may call it:
   (``admin`` grants every scope);
 - :data:`ANY_CALLER` (``None``): any authenticated caller; the handler may apply finer
   rules of its own (e.g. the no-escalation rules of ``key_policy``);
-- :data:`PUBLIC`: no authentication (``/health``, ``/v1/openapi.json``, ...).
+- :data:`PUBLIC`: no authentication (``/health``, ``/v1/openapi.json``, ...);
+- :data:`ROOT`: the root key from the environment only (``/v1/accounts``): the one
+  principal that manages accounts; an ``admin`` of any account, the system account
+  included, is refused.
 
 :func:`register` adds the rows to ``app.router`` and remembers which aiohttp route came
 from which row, so the access middleware (:func:`gateway.api.auth.access_middleware`) and
@@ -28,9 +31,11 @@ from gateway.config import Config
 __all__ = [
     "ANY_CALLER",
     "PUBLIC",
+    "ROOT",
     "ROUTE_ROWS",
     "Access",
     "Public",
+    "Root",
     "Route",
     "register",
     "row_of",
@@ -46,12 +51,19 @@ class Public(enum.Enum):
     PUBLIC = "public"
 
 
+class Root(enum.Enum):
+    """The marker of routes only the environment's root key may call."""
+
+    ROOT = "root"
+
+
 PUBLIC = Public.PUBLIC
+ROOT = Root.ROOT
 ANY_CALLER = None
 """Any authenticated caller, whatever its scopes."""
 
-Access = str | Public | None
-"""A scope name, :data:`PUBLIC` or :data:`ANY_CALLER`."""
+Access = str | Public | Root | None
+"""A scope name, :data:`PUBLIC`, :data:`ROOT` or :data:`ANY_CALLER`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,8 +56,10 @@ _SCHEMAS: dict[str, Any] = {
             "created_at",
             "updated_at",
             "disabled_at",
+            "account_id",
         ],
         "properties": {
+            "account_id": _S,
             "id": _S,
             "username": _S,
             "scopes": {"type": "array", "items": _S},
@@ -75,7 +77,7 @@ _SCHEMAS: dict[str, Any] = {
             "username": {
                 "type": "string",
                 "pattern": r"^[A-Za-z0-9][A-Za-z0-9._@+\-]{0,127}$",
-                "description": "Unique, compared case-insensitively",
+                "description": "Unique in the gateway (all accounts), compared case-insensitively",
             },
             "password": {"type": "string", "minLength": 8, "maxLength": 1024},
             "scopes": _SCOPES,
@@ -101,8 +103,9 @@ _SCHEMAS: dict[str, Any] = {
     },
     "OAuthClient": {
         "type": "object",
-        "required": ["client_id", "name", "grant_types", "scopes", "created_at"],
+        "required": ["client_id", "name", "grant_types", "scopes", "created_at", "account_id"],
         "properties": {
+            "account_id": _S,
             "client_id": _S,
             "name": _S,
             "grant_types": {

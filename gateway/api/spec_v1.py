@@ -42,6 +42,7 @@ _SCHEMAS: dict[str, Any] = {
             "last_used_at",
             "revoked_at",
             "owner",
+            "account_id",
             "root",
             "status",
         ],
@@ -60,6 +61,7 @@ _SCHEMAS: dict[str, Any] = {
             "last_used_at": {**_NULLABLE_TIME, "description": "Updated in batches"},
             "revoked_at": _NULLABLE_TIME,
             "owner": {"type": ["string", "null"], "description": "Creator key id or user"},
+            "account_id": {"type": "string", "description": "The account the key acts for"},
             "root": {"type": "boolean", "description": "The environment's bootstrap key"},
             "status": {"type": "string", "enum": ["active", "revoked", "expired"]},
         },
@@ -153,6 +155,8 @@ _SCHEMAS: dict[str, Any] = {
             "buckets",
             "expires_at",
             "name",
+            "account",
+            "root",
         ],
         "properties": {
             "kind": {"type": "string", "enum": ["key", "user", "client"]},
@@ -162,7 +166,25 @@ _SCHEMAS: dict[str, Any] = {
             "scopes": {"type": "array", "items": {"type": "string"}},
             "buckets": {"type": ["array", "null"], "items": {"type": "string"}},
             "expires_at": _NULLABLE_TIME,
-            "name": {"type": ["string", "null"]},
+            "name": {
+                "type": ["string", "null"],
+                "description": "The key's name, or the user's username",
+            },
+            "account": {
+                "type": "object",
+                "required": ["id", "name", "canonical_id", "display_name"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": ["string", "null"]},
+                    "canonical_id": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                    "display_name": {"type": ["string", "null"]},
+                },
+                "description": "The account the caller acts for (JWTs: the account claim)",
+            },
+            "root": {
+                "type": "boolean",
+                "description": "The environment's root key (manages accounts)",
+            },
         },
     },
 }
@@ -188,7 +210,7 @@ _PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listAccessKeys",
             "tags": ["access-keys"],
-            "summary": "List keys: all for admin, else those the caller created",
+            "summary": "List the account's keys: all for admin, else those the caller created",
             "parameters": [
                 {
                     "name": "limit",

@@ -1,5 +1,8 @@
 """``/v1/users``: OAuth users (who may call: the route table, ``gateway/api/routes.py``).
 
+Users belong to the account of the admin that creates them; another account's users
+answer 404 like users that do not exist. Usernames are unique in the whole gateway.
+
 Disabling a user (``PATCH {"disabled": true}``), changing its password or deleting it
 revokes its sessions: its refresh tokens and access tokens stop at once. Scope changes
 apply at once too: a token's scopes are cut to what the user still holds.
@@ -11,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api.auth import caller_account
 from gateway.api.errors import ApiError
 from gateway.api.keys import iso
 from gateway.api.validation import (
@@ -45,6 +49,7 @@ def user_json(user: User) -> dict[str, Any]:
         "created_at": iso(user.created_at),
         "updated_at": iso(user.updated_at),
         "disabled_at": iso(user.disabled_at),
+        "account_id": user.account_id,
     }
 
 
@@ -74,7 +79,9 @@ async def create_user(request: web.Request) -> web.Response:
     scopes = _scopes(body, required=True)
     assert scopes is not None
     try:
-        user = await request.app[IDENTITY].users.create(username, password, scopes)
+        user = await request.app[IDENTITY].users.create(
+            username, password, scopes, account_id=caller_account(request)
+        )
     except DuplicateUserError:
         raise ApiError(409, "Conflict", "The username is taken", {"field": "username"}) from None
     return web.json_response(user_json(user), status=201)
@@ -84,15 +91,18 @@ async def list_users(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
     cursor = request.query.get("cursor") or None
     try:
-        page, next_cursor = await request.app[IDENTITY].users.list_page(limit=limit, cursor=cursor)
+        page, next_cursor = await request.app[IDENTITY].users.list_page(
+            account=caller_account(request), limit=limit, cursor=cursor
+        )
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
     return web.json_response({"users": [user_json(u) for u in page], "next_cursor": next_cursor})
 
 
 async def _user_or_404(request: web.Request) -> User:
+    """The user named, in the caller's account: another account's users do not exist."""
     user = await request.app[IDENTITY].users.get(request.match_info["user_id"])
-    if user is None:
+    if user is None or user.account_id != caller_account(request):
         raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})
     return user
 
@@ -110,8 +120,9 @@ async def update_user(request: web.Request) -> web.Response:
         if not isinstance(password, str):
             raise invalid("password", "'password' must be a string")
         _checked("password", validate_password, password)
+    target = await _user_or_404(request)
     user = await request.app[IDENTITY].users.update(
-        request.match_info["user_id"], disabled=disabled, scopes=scopes, password=password
+        target.id, disabled=disabled, scopes=scopes, password=password
     )
     if user is None:
         raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})
@@ -119,6 +130,7 @@ async def update_user(request: web.Request) -> web.Response:
 
 
 async def delete_user(request: web.Request) -> web.Response:
-    if not await request.app[IDENTITY].users.delete(request.match_info["user_id"]):
+    target = await _user_or_404(request)
+    if not await request.app[IDENTITY].users.delete(target.id):
         raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})
     return web.Response(status=204)

@@ -37,6 +37,7 @@ from gateway.identity.rows import (
     json_list,
 )
 from gateway.identity.usage import UsageBatch, write_usage
+from gateway.principal import SYSTEM_ACCOUNT_ID
 from gateway.scopes import ADMIN
 
 __all__ = ["AccessKeyStore"]
@@ -56,10 +57,10 @@ _BY_SECRET = (
     " JOIN access_keys AS k ON k.id = s.key_id WHERE s.lookup_hash = ?"
 )
 _HAS_ADMIN: dict[Dialect, str] = {
-    "sqlite": "SELECT 1 FROM access_keys WHERE revoked_at IS NULL"
+    "sqlite": "SELECT 1 FROM access_keys WHERE account_id = ? AND revoked_at IS NULL"
     " AND (expires_at IS NULL OR expires_at > ?)"
     " AND EXISTS (SELECT 1 FROM json_each(access_keys.scopes) WHERE value = ?) LIMIT 1",
-    "postgresql": "SELECT 1 FROM access_keys WHERE revoked_at IS NULL"
+    "postgresql": "SELECT 1 FROM access_keys WHERE account_id = ? AND revoked_at IS NULL"
     " AND (expires_at IS NULL OR expires_at > ?)"
     " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(access_keys.scopes::jsonb) AS s (v)"
     " WHERE s.v = ?) LIMIT 1",
@@ -116,34 +117,45 @@ class AccessKeyStore:
         return key if key.is_active(now) else None
 
     async def list_keys(
-        self, *, owner: str | None = None, limit: int = 50, cursor: str | None = None
+        self,
+        *,
+        owner: str | None = None,
+        account: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> tuple[list[AccessKey], str | None]:
         """One page of keys in id order, revoked and expired ones included.
 
-        ``owner`` restricts to keys created by that key or user. Returns the page and the
-        cursor of the next page (``None`` on the last page). A cursor is opaque; a
-        malformed one raises ``ValueError``.
+        ``owner`` restricts to keys created by that key or user, ``account`` to the keys of
+        that account. Returns the page and the cursor of the next page (``None`` on the
+        last page). A cursor is opaque; a malformed one raises ``ValueError``.
         """
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
         after = "" if cursor is None else decode_cursor(cursor)
-        if owner is None:
-            sql = f"SELECT {KEY_COLUMNS} FROM access_keys WHERE id > ? ORDER BY id LIMIT ?"
-            params: tuple[object, ...] = (after, limit + 1)
-        else:
-            sql = (
-                f"SELECT {KEY_COLUMNS} FROM access_keys WHERE owner = ? AND id > ?"
-                " ORDER BY id LIMIT ?"
-            )
-            params = (owner, after, limit + 1)
-        page = [access_key_from_row(row) for row in await self._db.fetch_all(sql, params)]
+        where = ["id > ?"]
+        params: list[object] = [after]
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
+        if account is not None:
+            where.append("account_id = ?")
+            params.append(account)
+        sql = (
+            f"SELECT {KEY_COLUMNS} FROM access_keys WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        )
+        rows = await self._db.fetch_all(sql, (*params, limit + 1))
+        page = [access_key_from_row(row) for row in rows]
         if len(page) <= limit:
             return page, None
         page = page[:limit]
         return page, encode_cursor(page[-1].id)
 
     async def has_active_admin_key(self, now: datetime) -> bool:
-        row = await self._db.fetch_one(_HAS_ADMIN[self._db.dialect], (to_micros(now), ADMIN))
+        """Whether the system account has an active ``admin`` key (first-start bootstrap)."""
+        row = await self._db.fetch_one(
+            _HAS_ADMIN[self._db.dialect], (SYSTEM_ACCOUNT_ID, to_micros(now), ADMIN)
+        )
         return row is not None
 
     # --- writes -------------------------------------------------------------------------
@@ -157,11 +169,13 @@ class AccessKeyStore:
         buckets: Iterable[str] | None = None,
         owner: str | None = None,
         parent: Lineage | None = None,
+        account_id: str = SYSTEM_ACCOUNT_ID,
         key_id: str | None = None,
         secret: str | None = None,
         now: datetime | None = None,
     ) -> tuple[AccessKey, str]:
-        """Create a key; return it with its plaintext secret, which is never shown again.
+        """Create a key of ``account_id``; return it with its plaintext secret, which is
+        never shown again.
 
         ``parent``: the credential minting it (:mod:`gateway.identity.lineage`), checked
         still valid in the same transaction and recorded, so that revoking it revokes
@@ -205,8 +219,8 @@ class AccessKeyStore:
                         expiry = bound
                 await tx.execute(
                     f"INSERT INTO access_keys ({KEY_COLUMNS})"
-                    " VALUES (?, ?, 'standard', ?, ?, ?, ?, ?, NULL, NULL)",
-                    (candidate, *row, expiry),
+                    " VALUES (?, ?, 'standard', ?, ?, ?, ?, ?, NULL, NULL, ?)",
+                    (candidate, *row, expiry, account_id),
                 )
                 await insert_secret(tx, self._keyring, candidate, the_secret, created)
                 if parent is not None:
@@ -308,6 +322,10 @@ class AccessKeyStore:
         key = await self.get_key(key_id)
         assert key is not None
         return key
+
+    def forget_cached(self) -> None:
+        """After another sub-store revoked keys (an account deleted): drop cached lookups."""
+        self._forget()
 
     def _forget(self) -> None:
         """After a write by this process: no cached lookup may outlive it here."""

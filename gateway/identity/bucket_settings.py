@@ -47,6 +47,31 @@ class BucketSettingsStore:
         )
         return None if row is None else str(row[0])
 
+    async def of_kind(self, kind: str) -> Mapping[str, str]:
+        """Bucket -> document of one kind for every bucket that has it (ListBuckets reads
+        the ``owner`` of all buckets at once)."""
+        rows = await self._db.fetch_all(
+            "SELECT bucket, document FROM bucket_settings WHERE kind = ?", (kind,)
+        )
+        return {str(bucket): str(document) for bucket, document in rows}
+
+    async def put_if_absent(
+        self, bucket: str, kind: str, document: str, *, now: datetime | None = None
+    ) -> bool:
+        """Set one setting unless the bucket has it already; whether this call set it.
+        Atomic on both databases, so it claims a name for one caller among racing ones."""
+        when = to_micros(now or utcnow())
+
+        async def body(tx: Tx) -> bool:
+            added = await tx.execute(
+                "INSERT INTO bucket_settings (bucket, kind, document, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind) DO NOTHING",
+                (bucket, kind, document, when),
+            )
+            return added == 1
+
+        return await self._db.transaction(body)
+
     async def put(
         self, bucket: str, kind: str, document: str, *, now: datetime | None = None
     ) -> None:

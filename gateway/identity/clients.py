@@ -21,9 +21,11 @@ from gateway.identity.db import Database, Tx
 from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
+from gateway.principal import SYSTEM_ACCOUNT_ID
 
 __all__ = [
     "CLIENT_ID_PREFIX",
+    "CONSOLE_CLIENT_ID",
     "DEFAULT_GRANT_TYPES",
     "GRANT_TYPES",
     "ClientStore",
@@ -31,11 +33,16 @@ __all__ = [
     "validate_grant_types",
 ]
 
+CONSOLE_CLIENT_ID = "cl_console"
+"""The gateway's own first-party client (the web console, ``ClientStore.ensure``). It
+belongs to the system account but signs in the users of every account: the token's
+account is the user's."""
+
 CLIENT_ID_PREFIX = "cl_"
 CLIENT_SECRET_PREFIX = "cs_"  # noqa: S105 - a prefix, not a secret
 GRANT_TYPES = ("password", "refresh_token", "client_credentials")
 DEFAULT_GRANT_TYPES = ("password", "refresh_token")
-_COLUMNS = "id, name, grant_types, scopes, created_at"
+_COLUMNS = "id, name, grant_types, scopes, created_at, account_id"
 _MAX_PAGE = 1000
 
 
@@ -46,6 +53,7 @@ class OAuthClient:
     grant_types: tuple[str, ...]
     scopes: frozenset[str]
     created_at: datetime
+    account_id: str = SYSTEM_ACCOUNT_ID
 
     def allows_grant(self, grant_type: str) -> bool:
         return grant_type in self.grant_types
@@ -58,6 +66,7 @@ def _from_row(row: Sequence[object]) -> OAuthClient:
         grant_types=json_strs(row[2]),
         scopes=frozenset(json_strs(row[3])),
         created_at=as_time(row[4]),
+        account_id=as_str(row[5]),
     )
 
 
@@ -95,15 +104,23 @@ class ClientStore:
         return None if row is None else _from_row(row)
 
     async def list_page(
-        self, *, limit: int = 50, cursor: str | None = None
+        self, *, account: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[OAuthClient], str | None]:
+        """A page of clients in id order; ``account``: only that account's."""
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
         after = "" if cursor is None else decode_cursor(cursor)
-        rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM oauth_clients WHERE id > ? ORDER BY id LIMIT ?",
-            (after, limit + 1),
-        )
+        if account is None:
+            rows = await self._db.fetch_all(
+                f"SELECT {_COLUMNS} FROM oauth_clients WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit + 1),
+            )
+        else:
+            rows = await self._db.fetch_all(
+                f"SELECT {_COLUMNS} FROM oauth_clients WHERE account_id = ? AND id > ?"
+                " ORDER BY id LIMIT ?",
+                (account, after, limit + 1),
+            )
         page = [_from_row(row) for row in rows]
         if len(page) <= limit:
             return page, None
@@ -124,9 +141,11 @@ class ClientStore:
         *,
         grant_types: Iterable[str] = DEFAULT_GRANT_TYPES,
         scopes: Iterable[str],
+        account_id: str = SYSTEM_ACCOUNT_ID,
         now: datetime | None = None,
     ) -> tuple[OAuthClient, str]:
-        """Register a client; return it with its secret, which is never shown again."""
+        """Register a client of ``account_id``; return it with its secret, which is never
+        shown again."""
         clean_name = keys.validate_name(name)
         clean_grants = validate_grant_types(grant_types)
         clean_scopes = keys.validate_scopes(scopes)
@@ -138,7 +157,51 @@ class ClientStore:
         async def insert(tx: Tx) -> None:
             await tx.execute(
                 "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " created_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    client_id,
+                    clean_name,
+                    secret_hash,
+                    json_list(clean_grants),
+                    json_list(sorted(clean_scopes)),
+                    when,
+                    account_id,
+                ),
+            )
+
+        await self._db.transaction(insert)
+        client = await self.get(client_id)
+        assert client is not None
+        return client, secret
+
+    async def ensure(
+        self,
+        client_id: str,
+        name: str,
+        *,
+        grant_types: Iterable[str],
+        scopes: Iterable[str],
+        now: datetime | None = None,
+    ) -> OAuthClient:
+        """The client ``client_id``, registered first if it does not exist: the gateway's
+        own first-party clients (the web console). Its secret is random and told to
+        nobody, so it cannot authenticate at the token endpoint; the gateway runs its
+        grants in-process. Idempotent, and safe when several workers race."""
+        existing = await self.get(client_id)
+        if existing is not None:
+            return existing
+        clean_name = keys.validate_name(name)
+        clean_grants = validate_grant_types(grant_types)
+        clean_scopes = keys.validate_scopes(scopes)
+        secret_hash = await asyncio.to_thread(
+            hash_password, CLIENT_SECRET_PREFIX + secrets.token_urlsafe(30)
+        )
+        when = to_micros(now or utcnow())
+
+        async def insert(tx: Tx) -> None:
+            await tx.execute(
+                "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (
                     client_id,
                     clean_name,
@@ -152,7 +215,7 @@ class ClientStore:
         await self._db.transaction(insert)
         client = await self.get(client_id)
         assert client is not None
-        return client, secret
+        return client
 
     async def delete(self, client_id: str, *, now: datetime | None = None) -> bool:
         """Delete a client with its sessions (cascade), and revoke the access keys minted

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from gateway.principal import Principal
+from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
 
 __all__ = [
     "MAX_MICROS",
@@ -112,7 +112,8 @@ class AccessKey:
     ``buckets`` limits the key to those bucket names or ``*`` patterns (``None``: all).
     ``owner`` is the key id or user id that created it (``None``: bootstrap or CLI).
     ``is_root`` marks the bootstrap key managed from the environment
-    (``NFYIO_ROOT_ACCESS_KEY``); it is re-synchronised at every start.
+    (``NFYIO_ROOT_ACCESS_KEY``); it is re-synchronised at every start. ``account_id`` is
+    the account the key acts for (the root key: the system account).
     """
 
     id: str
@@ -125,6 +126,7 @@ class AccessKey:
     last_used_at: datetime | None
     owner: str | None
     is_root: bool = False
+    account_id: str = SYSTEM_ACCOUNT_ID
 
     def is_active(self, now: datetime) -> bool:
         """Not revoked (revocation is immediate and final) and not expired at ``now``."""
@@ -140,4 +142,6 @@ class AccessKey:
             key_id=self.id,
             buckets=self.buckets,
             expires_at=self.expires_at,
+            account_id=self.account_id,
+            root=self.is_root,
         )

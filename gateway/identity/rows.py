@@ -24,7 +24,8 @@ __all__ = [
 ]
 
 KEY_COLUMNS = (
-    "id, name, kind, scopes, buckets, owner, created_at, expires_at, revoked_at, last_used_at"
+    "id, name, kind, scopes, buckets, owner, created_at, expires_at, revoked_at, last_used_at,"
+    " account_id"
 )
 _CURSOR_PREFIX = "k1:"
 
@@ -61,7 +62,7 @@ def _as_str(value: object) -> str:
 
 def access_key_from_row(row: Sequence[object]) -> AccessKey:
     """Build an :class:`AccessKey` from the first columns of ``row`` (``KEY_COLUMNS``)."""
-    key_id, name, kind, scopes, buckets, owner, created, expires, revoked, used = row[:10]
+    key_id, name, kind, scopes, buckets, owner, created, expires, revoked, used, account = row[:11]
     return AccessKey(
         id=_as_str(key_id),
         name=_as_str(name),
@@ -73,6 +74,7 @@ def access_key_from_row(row: Sequence[object]) -> AccessKey:
         last_used_at=None if used is None else from_micros(_as_int(used)),
         owner=None if owner is None else _as_str(owner),
         is_root=kind == "root",
+        account_id=_as_str(account),
     )
 
 

@@ -354,6 +354,101 @@ _POSTGRES_4 = (
     _REVOKED_SECRETS,
 )
 
+_SYSTEM_CANONICAL_ID = "6b365e525c44137fa5194f44914ed5a64a2a8d4069cdb0c1d5de052b98f9e90f"
+"""sha256("nfyio-gateway owner"): the owner id every bucket reported before accounts."""
+_ACCOUNT_COLUMNS = tuple(
+    f"ALTER TABLE {table} ADD COLUMN account_id TEXT NOT NULL DEFAULT 'acct_system'"
+    for table in ("access_keys", "users", "oauth_clients")
+) + tuple(
+    f"CREATE INDEX {table}_by_account ON {table} (account_id, id)"
+    for table in ("access_keys", "users", "oauth_clients")
+)
+_SYSTEM_ACCOUNT = (
+    "INSERT INTO accounts (id, name, email, canonical_id, display_name, created_at)"
+    f" VALUES ('acct_system', 'system', NULL, '{_SYSTEM_CANONICAL_ID}', 'nfyio', {{now}})"
+)
+
+_SQLITE_5 = (
+    """
+    CREATE TABLE accounts (
+        id           TEXT PRIMARY KEY,                -- acct_... ; acct_system
+        name         TEXT NOT NULL,
+        email        TEXT UNIQUE COLLATE NOCASE,      -- optional, ACL grants by e-mail
+        canonical_id TEXT NOT NULL UNIQUE,            -- 64 hex (accounts.canonical_id_for)
+        display_name TEXT NOT NULL,
+        created_at   INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    _SYSTEM_ACCOUNT.format(now="CAST(strftime('%s', 'now') AS INTEGER) * 1000000"),
+    *_ACCOUNT_COLUMNS,
+    # One row per object version whose owner or ACL differs from the default (the bucket
+    # owner, private), and per version written into a bucket that has such rows.
+    """
+    CREATE TABLE object_acls (
+        bucket     TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        version_id TEXT NOT NULL,                     -- the backend's id; 'null' unversioned
+        owner      TEXT NOT NULL,                     -- account id
+        acl        TEXT NOT NULL,                     -- JSON (object_acls.py)
+        written_at INTEGER NOT NULL,
+        PRIMARY KEY (bucket, object_key, version_id)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX object_acls_latest ON object_acls (bucket, object_key, written_at)",
+    """
+    CREATE TABLE upload_acls (
+        bucket     TEXT NOT NULL,
+        upload_id  TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        initiator  TEXT NOT NULL,                     -- account id, or 'anonymous'
+        owner      TEXT NOT NULL,                     -- who will own the object
+        acl        TEXT NOT NULL,                     -- JSON
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (bucket, upload_id)
+    ) WITHOUT ROWID
+    """,
+)
+
+_POSTGRES_5 = (
+    """
+    CREATE TABLE accounts (
+        id           TEXT COLLATE "C" PRIMARY KEY,
+        name         TEXT NOT NULL,
+        email        TEXT,
+        canonical_id TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        created_at   BIGINT NOT NULL
+    )
+    """,
+    "CREATE UNIQUE INDEX accounts_email_nocase ON accounts (lower(email))",
+    _SYSTEM_ACCOUNT.format(now="(extract(epoch FROM now()) * 1000000)::bigint"),
+    *_ACCOUNT_COLUMNS,
+    """
+    CREATE TABLE object_acls (
+        bucket     TEXT COLLATE "C" NOT NULL,
+        object_key TEXT COLLATE "C" NOT NULL,
+        version_id TEXT COLLATE "C" NOT NULL,
+        owner      TEXT NOT NULL,
+        acl        TEXT NOT NULL,
+        written_at BIGINT NOT NULL,
+        PRIMARY KEY (bucket, object_key, version_id)
+    )
+    """,
+    "CREATE INDEX object_acls_latest ON object_acls (bucket, object_key, written_at)",
+    """
+    CREATE TABLE upload_acls (
+        bucket     TEXT COLLATE "C" NOT NULL,
+        upload_id  TEXT COLLATE "C" NOT NULL,
+        object_key TEXT NOT NULL,
+        initiator  TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        acl        TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (bucket, upload_id)
+    )
+    """,
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: access keys and their secrets.
     Migration(_SQLITE_1, _POSTGRES_1),
@@ -388,6 +483,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 4: the credential each access key was minted with (issue 10 item 10), so revoking
     # it revokes what it minted; existing keys get what their owner column tells.
     Migration(_SQLITE_4, _POSTGRES_4),
+    # 5: accounts (tenants). Keys, users and clients made before join the system account
+    # (the column default), which this migration creates; the object ACL / ownership rows
+    # and the multipart-upload rows the gateway keeps itself, whatever the backend.
+    Migration(_SQLITE_5, _POSTGRES_5),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

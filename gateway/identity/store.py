@@ -36,12 +36,14 @@ from pathlib import Path
 
 from gateway.config import Config
 from gateway.identity.access_keys import AccessKeyStore
+from gateway.identity.accounts import AccountStore
 from gateway.identity.bucket_settings import BucketSettingsStore
 from gateway.identity.clients import ClientStore
 from gateway.identity.crypto import Keyring, MasterKeyError, load_or_create_master_key
 from gateway.identity.db import Database, PoolOptions
 from gateway.identity.db_sqlite import DB_FILE, SqliteDatabase
 from gateway.identity.models import to_micros, utcnow
+from gateway.identity.object_acls import ObjectAclStore
 from gateway.identity.root import DuplicateKeyError
 from gateway.identity.signing_keys import SigningKeyStore
 from gateway.identity.throttle import ThrottleStore
@@ -75,8 +77,9 @@ def sqlite_path(url: str | None, data_dir: Path) -> Path:
 class IdentityStore:
     """The state store. Create with :meth:`open`; see the module docstring.
 
-    Sub-stores, one module each: ``users``, ``clients``, ``sessions``, ``signing_keys``,
-    ``throttle``; access keys are ``keys``, and their methods are also the store's own
+    Sub-stores, one module each: ``accounts``, ``users``, ``clients``, ``sessions``,
+    ``signing_keys``, ``throttle``, ``bucket_settings``, ``object_acls``; access keys are
+    ``keys``, and their methods are also the store's own
     (``store.get_key(...)``) as callers have always used them.
     """
 
@@ -94,6 +97,8 @@ class IdentityStore:
         self.signing_keys = SigningKeyStore(db, keyring)
         self.throttle = ThrottleStore(db, keyring)
         self.bucket_settings = BucketSettingsStore(db, keyring)
+        self.accounts = AccountStore(db, keyring)
+        self.object_acls = ObjectAclStore(db, keyring)
         # The access-key methods, bound once (no extra call per request).
         self.get_key = self.keys.get_key
         self.sigv4_secrets = self.keys.sigv4_secrets
@@ -117,6 +122,14 @@ class IdentityStore:
     def description(self) -> str:
         """Where the state lives, safe to log (never a password)."""
         return self.db.description
+
+    async def delete_account(self, account_id: str) -> bool:
+        """Delete an account (:meth:`AccountStore.delete`); no cached key lookup of this
+        process outlives it."""
+        try:
+            return await self.accounts.delete(account_id)
+        finally:
+            self.keys.forget_cached()
 
     # --- lifecycle ------------------------------------------------------------------------
 

@@ -116,31 +116,41 @@ class SessionStore:
 
     async def user_token_scopes(
         self, session_id: str, user_id: str, client_id: str, jti: str
-    ) -> tuple[frozenset[str], frozenset[str]] | None:
-        """For a user's access token: the user's and the client's current scopes, or
-        ``None`` when the session is revoked or gone, the user disabled or deleted, the
-        client deleted, or the token itself revoked. One statement, all indexed."""
+    ) -> tuple[frozenset[str], frozenset[str], str, str] | None:
+        """For a user's access token: the user's and the client's current scopes, the
+        user's account and username; ``None`` when the session is revoked or gone, the
+        user disabled or deleted, the client deleted, user and client in different
+        accounts, or the token itself revoked. One statement, all indexed."""
         row = await self._db.fetch_one(
-            "SELECT u.scopes, c.scopes FROM oauth_sessions AS s"
+            "SELECT u.scopes, c.scopes, u.account_id, u.username FROM oauth_sessions AS s"
             " JOIN users AS u ON u.id = s.user_id"
             " JOIN oauth_clients AS c ON c.id = s.client_id"
             " WHERE s.id = ? AND s.user_id = ? AND s.client_id = ?"
             " AND s.revoked_at IS NULL AND u.disabled_at IS NULL"
+            " AND u.account_id = c.account_id"
             " AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?)",
             (session_id, user_id, client_id, jti),
         )
         if row is None:
             return None
-        return frozenset(json_strs(row[0])), frozenset(json_strs(row[1]))
+        return (
+            frozenset(json_strs(row[0])),
+            frozenset(json_strs(row[1])),
+            as_str(row[2]),
+            as_str(row[3]),
+        )
 
-    async def client_token_scopes(self, client_id: str, jti: str) -> frozenset[str] | None:
-        """For a client-credentials token: the client's current scopes, or ``None``."""
+    async def client_token_scopes(
+        self, client_id: str, jti: str
+    ) -> tuple[frozenset[str], str] | None:
+        """For a client-credentials token: the client's current scopes and its account,
+        or ``None``."""
         row = await self._db.fetch_one(
-            "SELECT scopes FROM oauth_clients WHERE id = ?"
+            "SELECT scopes, account_id FROM oauth_clients WHERE id = ?"
             " AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?)",
             (client_id, jti),
         )
-        return None if row is None else frozenset(json_strs(row[0]))
+        return None if row is None else (frozenset(json_strs(row[0])), as_str(row[1]))
 
     # --- writes -----------------------------------------------------------------------
 

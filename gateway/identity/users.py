@@ -25,6 +25,7 @@ from gateway.identity.db import Database, Dialect, IntegrityError, Tx
 from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
+from gateway.principal import SYSTEM_ACCOUNT_ID
 
 __all__ = ["USER_ID_PREFIX", "DuplicateUserError", "User", "UserStore", "validate_password"]
 
@@ -32,7 +33,7 @@ USER_ID_PREFIX = "usr_"
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,127}")
 _MIN_PASSWORD = 8
 _MAX_PASSWORD = 1024
-_COLUMNS = "id, username, scopes, created_at, updated_at, disabled_at"
+_COLUMNS = "id, username, scopes, created_at, updated_at, disabled_at, account_id"
 _MAX_PAGE = 1000
 # Usernames compare case-insensitively (SQLite: the column's NOCASE collation;
 # PostgreSQL: a unique index on lower(username)).
@@ -54,6 +55,7 @@ class User:
     created_at: datetime
     updated_at: datetime
     disabled_at: datetime | None
+    account_id: str = SYSTEM_ACCOUNT_ID
 
     @property
     def is_active(self) -> bool:
@@ -68,6 +70,7 @@ def _from_row(row: Sequence[object]) -> User:
         created_at=as_time(row[3]),
         updated_at=as_time(row[4]),
         disabled_at=as_opt_time(row[5]),
+        account_id=as_str(row[6]),
     )
 
 
@@ -126,14 +129,22 @@ class UserStore:
         return None if row is None else _from_row(row)
 
     async def list_page(
-        self, *, limit: int = 50, cursor: str | None = None
+        self, *, account: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[User], str | None]:
+        """A page of users in id order; ``account``: only that account's."""
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
         after = "" if cursor is None else decode_cursor(cursor)
-        rows = await self._db.fetch_all(
-            f"SELECT {_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
-        )
+        if account is None:
+            rows = await self._db.fetch_all(
+                f"SELECT {_COLUMNS} FROM users WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit + 1),
+            )
+        else:
+            rows = await self._db.fetch_all(
+                f"SELECT {_COLUMNS} FROM users WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (account, after, limit + 1),
+            )
         page = [_from_row(row) for row in rows]
         if len(page) <= limit:
             return page, None
@@ -153,8 +164,16 @@ class UserStore:
     # --- writes -----------------------------------------------------------------------
 
     async def create(
-        self, username: str, password: str, scopes: Iterable[str], *, now: datetime | None = None
+        self,
+        username: str,
+        password: str,
+        scopes: Iterable[str],
+        *,
+        account_id: str = SYSTEM_ACCOUNT_ID,
+        now: datetime | None = None,
     ) -> User:
+        """A user of ``account_id``. Usernames are unique in the whole gateway (the
+        password grant finds a user by name), compared case-insensitively."""
         name = validate_username(username)
         validate_password(password)
         clean_scopes = keys.validate_scopes(scopes)
@@ -166,8 +185,16 @@ class UserStore:
             try:
                 await tx.execute(
                     "INSERT INTO users (id, username, password_hash, scopes, created_at,"
-                    " updated_at, disabled_at) VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                    (user_id, name, password_hash, json_list(sorted(clean_scopes)), when, when),
+                    " updated_at, disabled_at, account_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                    (
+                        user_id,
+                        name,
+                        password_hash,
+                        json_list(sorted(clean_scopes)),
+                        when,
+                        when,
+                        account_id,
+                    ),
                 )
             except IntegrityError:
                 raise DuplicateUserError(f"the username {name!r} is taken") from None

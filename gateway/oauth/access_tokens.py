@@ -44,6 +44,8 @@ class Claims:
     scopes: frozenset[str]
     jti: str
     session_id: str | None
+    account_id: str | None
+    """The ``account`` claim (tokens issued before accounts existed have none)."""
     issued_at: datetime
     not_before: datetime
     expires_at: datetime
@@ -64,9 +66,11 @@ async def issue_access_token(
     session_id: str | None,
     now: datetime,
     not_after: datetime | None = None,
+    account_id: str | None = None,
 ) -> tuple[str, int]:
     """Sign an access token with the active key; return it and its lifetime in seconds
-    (``access_ttl``, shortened so the token never outlives ``not_after``)."""
+    (``access_ttl``, shortened so the token never outlives ``not_after``). ``account_id``
+    is the account the user or client belongs to (claim ``account``)."""
     active = await store.signing_keys.active()
     if active is None:
         raise RuntimeError("no active signing key (the API listener creates one at start)")
@@ -88,6 +92,8 @@ async def issue_access_token(
     }
     if session_id is not None:
         payload["sid"] = session_id
+    if account_id is not None:
+        payload["account"] = account_id
     token = jwt.encode(
         payload, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": JWT_TYP}
     )
@@ -162,6 +168,7 @@ class AccessTokenVerifier:
         jti = _string(claims, "jti")
         assert subject is not None and client_id is not None and jti is not None
         session_id = _string(claims, "sid", required=False)
+        account_id = _string(claims, "account", required=False)
         if session_id is None and subject != client_id:
             raise InvalidToken("A token without a session must belong to its client")
         return Claims(
@@ -170,41 +177,58 @@ class AccessTokenVerifier:
             scopes=frozenset(scope.split()),
             jti=jti,
             session_id=session_id,
+            account_id=account_id,
             issued_at=_timestamp(claims, "iat"),
             not_before=_timestamp(claims, "nbf"),
             expires_at=_timestamp(claims, "exp"),
             raw=claims,
         )
 
-    async def live_scopes(self, claims: Claims) -> frozenset[str]:
-        """The token's scopes still granted now; raises :class:`InvalidToken` when the
-        session, user, client or token itself has been revoked, disabled or deleted."""
+    async def live(self, claims: Claims) -> tuple[frozenset[str], str, str | None]:
+        """The token's scopes still granted now, the account and (for a user) the
+        username; raises :class:`InvalidToken` when the session, user, client or token
+        itself has been revoked, disabled or deleted, or the account claim is not the
+        account the user or client belongs to."""
         sessions = self._store.sessions
         if claims.session_id is None:
-            client_scopes = await sessions.client_token_scopes(claims.client_id, claims.jti)
-            if client_scopes is None:
+            found = await sessions.client_token_scopes(claims.client_id, claims.jti)
+            if found is None:
                 raise InvalidToken("The token or its client has been revoked")
-            return frozenset(s for s in claims.scopes if grants(client_scopes, s))
-        state = await sessions.user_token_scopes(
-            claims.session_id, claims.subject, claims.client_id, claims.jti
-        )
-        if state is None:
-            raise InvalidToken("The token, its session, user or client is no longer valid")
-        user_scopes, client_scopes = state
-        return frozenset(
-            s for s in claims.scopes if grants(user_scopes, s) and grants(client_scopes, s)
-        )
+            client_scopes, account = found
+            scopes = frozenset(s for s in claims.scopes if grants(client_scopes, s))
+            username = None
+        else:
+            state = await sessions.user_token_scopes(
+                claims.session_id, claims.subject, claims.client_id, claims.jti
+            )
+            if state is None:
+                raise InvalidToken("The token, its session, user or client is no longer valid")
+            user_scopes, client_scopes, account, username = state
+            scopes = frozenset(
+                s for s in claims.scopes if grants(user_scopes, s) and grants(client_scopes, s)
+            )
+        if claims.account_id is not None and claims.account_id != account:
+            raise InvalidToken("The token's account is not its subject's account")
+        return scopes, account, username
+
+    async def live_scopes(self, claims: Claims) -> frozenset[str]:
+        """The token's scopes still granted now (see :meth:`live`)."""
+        scopes, _, _ = await self.live(claims)
+        return scopes
 
     async def principal(self, token: str, *, now: datetime | None = None) -> Principal:
         claims = await self.decode(token, now=now)
+        scopes, account, username = await self.live(claims)
         return Principal(
             kind="client" if claims.is_client_token else "user",
             subject=claims.subject,
-            scopes=await self.live_scopes(claims),
+            scopes=scopes,
             expires_at=claims.expires_at,
             client_id=claims.client_id,
             session_id=claims.session_id,
             token_id=claims.jti,
+            account_id=account,
+            user_name=username,
         )
 
     async def __call__(self, token: str) -> Principal:

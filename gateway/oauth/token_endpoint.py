@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.identity.clients import OAuthClient
+from gateway.identity.clients import CONSOLE_CLIENT_ID, OAuthClient
 from gateway.identity.tokens import Session
 from gateway.oauth.access_tokens import issue_access_token
 from gateway.oauth.context import OAUTH, OAuthContext
@@ -31,7 +31,7 @@ from gateway.oauth.forms import (
 from gateway.oauth.scopes import resolve_scopes
 from gateway.scopes import grants
 
-__all__ = ["client_address", "token"]
+__all__ = ["client_address", "run_grant", "token"]
 
 _INVALID_LOGIN = "Invalid username or password"
 
@@ -63,6 +63,7 @@ async def _session_response(
     scopes: frozenset[str],
     refresh: str | None,
     now: datetime,
+    account_id: str,
 ) -> web.Response:
     """A user's access token for ``session`` (never outliving it), plus its refresh token."""
     token, expires_in = await issue_access_token(
@@ -74,6 +75,7 @@ async def _session_response(
         session_id=session.id,
         now=now,
         not_after=session.expires_at,
+        account_id=account_id,
     )
     return _response(token, expires_in, scopes, refresh)
 
@@ -96,7 +98,10 @@ async def _password(
         # back to every bucket (``succeeded`` with nothing to clear refunds it).
         await ctx.store.throttle.succeeded(reservation, ctx.settings.throttle, clear=())
         raise
-    if user is None:
+    if user is None or (user.account_id != client.account_id and client.id != CONSOLE_CLIENT_ID):
+        # A client logs in only the users of its own account; the answer (and the
+        # throttle's count) is that of a wrong password, so no account learns of another's
+        # usernames.
         raise OAuthError("invalid_grant", _INVALID_LOGIN)
     await ctx.store.throttle.succeeded(reservation, ctx.settings.throttle, clear=buckets[:1])
     scopes = resolve_scopes(form.get("scope"), user.scopes, client.scopes)
@@ -110,7 +115,7 @@ async def _password(
         with_refresh=with_refresh,
         now=now,
     )
-    return await _session_response(ctx, session, scopes, refresh, now)
+    return await _session_response(ctx, session, scopes, refresh, now, user.account_id)
 
 
 def _refresh_scopes(
@@ -158,7 +163,7 @@ async def _refresh(
     if user is None or not user.is_active:
         raise OAuthError("invalid_grant", "The user is disabled")
     scopes = _refresh_scopes(session.scopes, requested, user.scopes, client.scopes)
-    return await _session_response(ctx, session, scopes, result.token, now)
+    return await _session_response(ctx, session, scopes, result.token, now, user.account_id)
 
 
 async def _client_credentials(
@@ -174,6 +179,7 @@ async def _client_credentials(
         scopes=scopes,
         session_id=None,
         now=now,
+        account_id=client.account_id,
     )
     return _response(token, expires_in, scopes, None)
 
@@ -182,12 +188,17 @@ async def _client_credentials(
 async def token(request: web.Request) -> web.StreamResponse:
     ctx = request.app[OAUTH]
     form = await read_form(request)
-    grant_type = form.require("grant_type")
-    if grant_type not in {"password", "refresh_token", "client_credentials"}:
-        raise OAuthError(
-            "unsupported_grant_type", "Supported: password, refresh_token, client_credentials"
-        )
     client = await authenticate_client(request, form, ctx)
+    return await run_grant(request, form, client)
+
+
+async def run_grant(request: web.Request, form: Form, client: OAuthClient) -> web.Response:
+    """The grant of ``form`` for an authenticated ``client``: what the token endpoint does
+    after client authentication. The web console's session endpoint calls it for the
+    gateway's first-party client (``gateway/console/session.py``), so sign-ins there get
+    the same throttle, scopes and refresh-token rotation. Raises :class:`OAuthError`."""
+    ctx = request.app[OAUTH]
+    grant_type = form.require("grant_type")
     now = datetime.now(UTC)
     if grant_type == "password":
         return await _password(ctx, request, form, client, now)

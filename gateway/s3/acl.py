@@ -1,78 +1,153 @@
-"""ACLs: every bucket and object is private to the one owner (FULL_CONTROL)."""
+"""ACLs: GetBucketAcl, PutBucketAcl, GetObjectAcl, PutObjectAcl, and the ACL a
+CreateBucket sets.
+
+An ACL is set by ``x-amz-acl`` (canned), ``x-amz-grant-*`` headers or an
+``AccessControlPolicy`` body (``gateway.authz.acl_documents``); grants by e-mail and
+canonical id are resolved against the accounts; the bucket's ownership setting and public
+access block may refuse it. What is stored is answered back exactly. A resource nobody set
+an ACL on is private: its owner's ``FULL_CONTROL``. Who may call these was decided before
+the handler ran (``READ_ACP`` / ``WRITE_ACP`` grants, the policy, the owner's scopes).
+"""
 
 from __future__ import annotations
 
+from backends.types import ObjectInfo
+from gateway.authz import (
+    AccessControlList,
+    ObjectOwnership,
+    PublicAccessBlock,
+    Target,
+    acl_from_request,
+    check_acl_allowed,
+    refuse_public_acl,
+    render_acl_xml,
+)
+from gateway.authz.stored import acl_to_json
+from gateway.s3.bucket_facts import ACL, BucketFacts, parsed_acl, private_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
-from gateway.s3.owner import OWNER_DISPLAY_NAME, OWNER_ID, write_owner
-from gateway.s3.xml import XmlWriter
+from gateway.s3.owner import owner_name
+from gateway.s3.ownership import existing_bucket, resolve_acl
 
 __all__ = [
-    "ACCEPTED_CANNED_ACLS",
-    "check_canned_acl",
+    "bucket_acl_for_create",
     "get_bucket_acl",
     "get_object_acl",
     "put_bucket_acl",
     "put_object_acl",
 ]
 
-ACCEPTED_CANNED_ACLS = frozenset({"private", "bucket-owner-full-control"})
+
+def _missing() -> S3Error:
+    return S3Error(
+        "MissingSecurityHeader",
+        "Your request was missing a required header: x-amz-acl, x-amz-grant-* or an "
+        "AccessControlPolicy body",
+        extra={"MissingHeaderName": "x-amz-acl"},
+    )
 
 
-def check_canned_acl(ctx: Context) -> None:
-    """Only the owner-only ACL exists in this gateway; other ACLs would be a lie."""
-    acl = ctx.headers.get("x-amz-acl")
-    if acl is not None and acl not in ACCEPTED_CANNED_ACLS:
-        raise S3Error("NotImplemented", f"Canned ACL {acl!r} is not supported; only 'private'")
-    for name in ctx.headers:
-        if name.startswith("x-amz-grant-"):
-            raise S3Error("NotImplemented", "ACL grants are not supported; only 'private'")
+async def _checked(
+    ctx: Context, bucket: BucketFacts, acl: AccessControlList | None
+) -> AccessControlList:
+    if acl is None:
+        raise _missing()
+    acl = await resolve_acl(ctx.access.store, acl)
+    assert bucket.owner is not None
+    check_acl_allowed(bucket.ownership, acl, bucket_owner_id=bucket.owner.canonical_id)
+    refuse_public_acl(bucket.effective_block, acl)
+    return acl
 
 
-_XSI = "http://www.w3.org/2001/XMLSchema-instance"
-
-
-def _policy() -> bytes:
-    doc = XmlWriter("AccessControlPolicy")
-    write_owner(doc)
-    doc.open("AccessControlList")
-    doc.open("Grant")
-    doc.open("Grantee", attrs={"xmlns:xsi": _XSI, "xsi:type": "CanonicalUser"})
-    doc.el("ID", OWNER_ID)
-    doc.el("DisplayName", OWNER_DISPLAY_NAME)
-    doc.close("Grantee")
-    doc.el("Permission", "FULL_CONTROL")
-    doc.close("Grant")
-    doc.close("AccessControlList")
-    doc.close("AccessControlPolicy")
-    return bytes(doc)
-
-
-def _check_private_only(ctx: Context) -> None:
-    if "x-amz-acl" not in ctx.headers:
-        raise S3Error(
-            "NotImplemented", "Only the canned 'private' ACL (x-amz-acl: private) is supported"
-        )
-    check_canned_acl(ctx)
+async def bucket_acl_for_create(
+    ctx: Context, ownership: ObjectOwnership
+) -> AccessControlList | None:
+    """The ACL a CreateBucket request sets (None: private). With ``BucketOwnerEnforced``
+    any ACL but the owner's full control is ``InvalidBucketAclWithObjectOwnership``."""
+    account = ctx.principal.account_id
+    assert account is not None  # anonymous callers never create buckets
+    owner = (await owner_name(ctx.access.store, account)).user
+    acl = acl_from_request(ctx.headers, None, owner=owner, target=Target.BUCKET)
+    if acl is None:
+        return None
+    acl = await resolve_acl(ctx.access.store, acl)
+    if not ownership.acls_enabled and not acl.only_full_control_to(owner.id):
+        raise S3Error("InvalidBucketAclWithObjectOwnership")
+    refuse_public_acl(PublicAccessBlock().effective(force_all=ctx.access.forced_block), acl)
+    return None if acl == private_acl(owner) else acl
 
 
 async def get_bucket_acl(ctx: Context) -> Result:
+    bucket = existing_bucket(ctx)
     await ctx.backend.head_bucket(ctx.bucket)
-    return Result(xml=_policy())
+    assert bucket.owner is not None
+    acl = bucket.acl or private_acl(
+        (await owner_name(ctx.access.store, bucket.owner.account_id)).user
+    )
+    return Result(xml=render_acl_xml(acl))
 
 
 async def put_bucket_acl(ctx: Context) -> Result:
-    _check_private_only(ctx)
+    bucket = existing_bucket(ctx)
     await ctx.backend.head_bucket(ctx.bucket)
+    assert bucket.owner is not None
+    owner = (await owner_name(ctx.access.store, bucket.owner.account_id)).user
+    body = await ctx.xml_body()
+    acl = await _checked(
+        ctx, bucket, acl_from_request(ctx.headers, body, owner=owner, target=Target.BUCKET)
+    )
+    await ctx.access.store.bucket_settings.put(bucket.name, ACL, acl_to_json(acl))
     return Result()
+
+
+async def _object_owner(ctx: Context, bucket: BucketFacts) -> tuple[ObjectInfo, str, str | None]:
+    """The object named (its info), its owner account and its stored ACL document."""
+    info = await ctx.backend.head_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
+    assert bucket.owner is not None
+    row = None
+    if bucket.ownership.acls_enabled:
+        row = await ctx.access.object_row(bucket, ctx.key, ctx.req.version_id)
+    if row is None:
+        return info, bucket.owner.account_id, None
+    return info, row.owner, row.acl
+
+
+def _version_header(info: ObjectInfo) -> dict[str, str]:
+    return {"x-amz-version-id": info.version_id} if info.version_id else {}
 
 
 async def get_object_acl(ctx: Context) -> Result:
-    await ctx.backend.head_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
-    return Result(xml=_policy())
+    bucket = existing_bucket(ctx)
+    info, owner, stored = await _object_owner(ctx, bucket)
+    if stored is not None:
+        acl = parsed_acl(stored)
+    else:
+        acl = private_acl((await owner_name(ctx.access.store, owner)).user)
+    return Result(xml=render_acl_xml(acl), headers=_version_header(info))
 
 
 async def put_object_acl(ctx: Context) -> Result:
-    _check_private_only(ctx)
-    await ctx.backend.head_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
-    return Result()
+    bucket = existing_bucket(ctx)
+    assert bucket.owner is not None
+    info, owner, _ = await _object_owner(ctx, bucket)
+    store = ctx.access.store
+    owner_user = (await owner_name(store, owner)).user
+    bucket_user = (await owner_name(store, bucket.owner.account_id)).user
+    body = await ctx.xml_body()
+    acl = await _checked(
+        ctx,
+        bucket,
+        acl_from_request(
+            ctx.headers, body, owner=owner_user, bucket_owner=bucket_user, target=Target.OBJECT
+        ),
+    )
+    await store.object_acls.record(
+        bucket.name,
+        ctx.key,
+        info.version_id,
+        owner=owner,
+        acl=acl_to_json(acl),
+        foreign=owner != bucket.owner.account_id,
+        written_at=info.last_modified,
+    )
+    return Result(headers=_version_header(info))

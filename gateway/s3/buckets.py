@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import re
 
-from gateway.s3.acl import check_canned_acl
+from gateway.authz import ObjectOwnership
+from gateway.authz.stored import acl_to_json
+from gateway.s3.acl import bucket_acl_for_create
 from gateway.s3.addressing import check_bucket_name
+from gateway.s3.bucket_access import parse_ownership
+from gateway.s3.bucket_facts import ACL, OWNERSHIP
+from gateway.s3.bucket_owners import create_owned_bucket, delete_owned_bucket, owned_buckets
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.lock_headers import BUCKET_LOCK_HEADER
-from gateway.s3.owner import write_owner
+from gateway.s3.owner import owner_name, write_owner
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 
 __all__ = [
@@ -34,12 +39,20 @@ _CONFIGURATION_CHILDREN = frozenset({"LocationConstraint", "Location", "Bucket",
 
 
 async def list_buckets(ctx: Context) -> Result:
-    buckets = [b for b in await ctx.backend.list_buckets() if ctx.principal.allows_bucket(b.name)]
+    """The caller's account's buckets (names are global, listings are not)."""
+    account = ctx.principal.account_id
+    assert account is not None  # anonymous callers are refused before the handler
+    store = ctx.access.store
+    buckets = [
+        b
+        for b in await owned_buckets(store, ctx.backend, account)
+        if ctx.principal.allows_bucket(b.name)
+    ]
     prefix = ctx.query.get("prefix")
     if prefix:
         buckets = [b for b in buckets if b.name.startswith(prefix)]
     doc = XmlWriter("ListAllMyBucketsResult")
-    write_owner(doc)
+    write_owner(doc, await owner_name(store, account))
     doc.open("Buckets")
     for bucket in buckets:
         doc.open("Bucket")
@@ -95,15 +108,39 @@ def _location_constraint(body: bytes) -> str | None:
     return region
 
 
+async def _initial_settings(ctx: Context) -> dict[str, str]:
+    """The ownership setting (``x-amz-object-ownership``) and ACL a CreateBucket sets."""
+    settings: dict[str, str] = {}
+    ownership = ObjectOwnership.OBJECT_WRITER
+    header = ctx.headers.get("x-amz-object-ownership")
+    if header is not None:
+        ownership = parse_ownership(header)
+        settings[OWNERSHIP] = ownership.value
+    acl = await bucket_acl_for_create(ctx, ownership)
+    if acl is not None:
+        settings[ACL] = acl_to_json(acl)
+    return settings
+
+
 async def create_bucket(ctx: Context) -> Result:
     check_bucket_name(ctx.bucket)
-    check_canned_acl(ctx)
+    settings = await _initial_settings(ctx)
     region = ctx.config.s3.region
     body = await ctx.xml_body()
     if body.strip():
         region = _location_constraint(body) or region
     object_lock = ctx.headers.get(BUCKET_LOCK_HEADER, "").strip().lower() == "true"
-    await ctx.backend.create_bucket(ctx.bucket, region=region, object_lock=object_lock)
+    account = ctx.principal.account_id
+    assert account is not None  # anonymous callers are refused before the handler
+    await create_owned_bucket(
+        ctx.access.store,
+        ctx.backend,
+        ctx.bucket,
+        account,
+        region=region,
+        settings=settings,
+        object_lock=object_lock,
+    )
     return Result(headers={"Location": f"/{ctx.bucket}"})
 
 
@@ -113,7 +150,7 @@ async def head_bucket(ctx: Context) -> Result:
 
 
 async def delete_bucket(ctx: Context) -> Result:
-    await ctx.backend.delete_bucket(ctx.bucket)
+    await delete_owned_bucket(ctx.access.store, ctx.backend, ctx.bucket)
     return Result(status=204)
 
 

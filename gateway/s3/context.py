@@ -12,6 +12,7 @@ from backends.base import Backend
 from backends.types import ObjectRead
 from gateway.config import Config
 from gateway.principal import Principal
+from gateway.s3.access import Access
 from gateway.s3.body import RequestBody, read_document
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
@@ -31,9 +32,12 @@ class Context:
     backend: Backend
     config: Config
     now: datetime
+    access: Access
+    """What authorization read (the bucket's owner and settings, rows), and the checker
+    for per-key decisions (DeleteObjects)."""
     bypass_governance: bool = False
     """The request asked to bypass GOVERNANCE retention and the principal may
-    (``dispatch._authorize``)."""
+    (``dispatch._bypass_governance``)."""
 
     @property
     def query(self) -> Mapping[str, str]:

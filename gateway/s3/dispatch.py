@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gateway.metrics import METRICS, response_bytes
 from gateway.principal import Principal
+from gateway.s3.access import authorize
 from gateway.s3.authn import authenticate
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error, as_s3_error
@@ -34,24 +35,11 @@ def new_request_id() -> str:
     return os.urandom(8).hex().upper()
 
 
-def _authorize(principal: Principal, req: S3Request) -> bool:
-    """The one access decision of a request: the operation's scopes, then the key's
-    bucket limits on the target bucket and on the copy source. Returns whether an
-    ``x-amz-bypass-governance-retention: true`` takes effect: only for a principal with
-    ``bypass:governance``; without it the header is ignored, so a version GOVERNANCE
-    protects stays protected (AccessDenied), as S3 does without
+def _bypass_governance(principal: Principal, req: S3Request) -> bool:
+    """Whether an ``x-amz-bypass-governance-retention: true`` takes effect: only for a
+    principal with ``bypass:governance``; without it the header is ignored, so a version
+    GOVERNANCE protects stays protected (AccessDenied), as S3 does without
     ``s3:BypassGovernanceRetention``."""
-    if principal.kind == "anonymous":
-        raise S3Error("AccessDenied", "Anonymous access is not allowed; sign the request")
-    for scope in req.operation.scopes:
-        if not principal.has_scope(scope):
-            raise S3Error("AccessDenied", f"Access Denied: this operation needs scope {scope}")
-    buckets = [req.address.bucket] if req.address.bucket is not None else []
-    if req.copy_source is not None:
-        buckets.append(req.copy_source.bucket)
-    for bucket in buckets:
-        if not principal.allows_bucket(bucket):
-            raise S3Error("AccessDenied", f"Access Denied: this key may not use bucket {bucket}")
     return req.bypass_governance and principal.has_scope(BYPASS_GOVERNANCE)
 
 
@@ -107,7 +95,16 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             bucket_path=req.address.bucket_path,
         )
         principal_name = principal.subject
-        bypass_governance = _authorize(principal, req)
+        access = await authorize(
+            request,
+            req,
+            principal,
+            request.app[IDENTITY],
+            request.app[BACKEND],
+            config,
+            now,
+        )
+        bypass_governance = _bypass_governance(principal, req)
         if not req.operation.implemented:
             raise S3Error(
                 "NotImplemented", f"{req.operation.name} is not implemented by this gateway"
@@ -124,6 +121,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             config=config,
             now=now,
             bypass_governance=bypass_governance,
+            access=access,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
         response = await render_result(request, result, request_id)

@@ -67,6 +67,7 @@ def _e(status: int, message: str, headers: HeaderRule | None = None) -> ErrorSpe
 
 
 ERRORS: dict[str, ErrorSpec] = {
+    "AccessControlListNotSupported": _e(400, "The bucket does not allow ACLs"),
     "AccessDenied": _e(403, "Access Denied"),
     "AuthorizationHeaderMalformed": _e(400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": _e(400, "The query-string authentication is malformed."),
@@ -98,6 +99,9 @@ ERRORS: dict[str, ErrorSpec] = {
         "The AWS Access Key Id you provided does not exist in our records.",
     ),
     "InvalidArgument": _e(400, "Invalid Argument"),
+    "InvalidBucketAclWithObjectOwnership": _e(
+        400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+    ),
     "InvalidBucketName": _e(400, "The specified bucket is not valid."),
     "InvalidBucketState": _e(409, "The request is not valid with the current state of the bucket."),
     "InvalidDigest": _e(400, "The Content-MD5 or checksum you specified is not valid."),
@@ -129,6 +133,7 @@ ERRORS: dict[str, ErrorSpec] = {
         "The request contained trailing data that was not well-formed or did not conform to "
         "our published schema.",
     ),
+    "MalformedPolicy": _e(400, "Policies must be valid JSON and the first byte must be '{'"),
     "MalformedXML": _e(
         400,
         "The XML you provided was not well-formed or did not validate against our published schema",
@@ -145,11 +150,15 @@ ERRORS: dict[str, ErrorSpec] = {
     "MissingRequestBodyError": _e(400, "Request Body is empty."),
     "MissingSecurityHeader": _e(400, "Your request is missing a required header."),
     "NoSuchBucket": _e(404, "The specified bucket does not exist"),
+    "NoSuchBucketPolicy": _e(404, "The bucket policy does not exist"),
     "NoSuchKey": ErrorSpec(
         404, "The specified key does not exist.", _delete_marker, header_only=MARKER_FIELDS
     ),
     "NoSuchObjectLockConfiguration": _e(
         404, "The specified object does not have a ObjectLock configuration."
+    ),
+    "NoSuchPublicAccessBlockConfiguration": _e(
+        404, "The public access block configuration was not found"
     ),
     "NoSuchUpload": _e(
         404,
@@ -165,6 +174,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "ObjectLockConfigurationNotFoundError": _e(
         404, "Object Lock configuration does not exist for this bucket"
     ),
+    "OwnershipControlsNotFoundError": _e(404, "The bucket ownership controls were not found"),
     "PreconditionFailed": _e(412, "At least one of the preconditions you specified did not hold."),
     "RequestTimeTooSkewed": _e(
         403,
@@ -187,6 +197,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "SlowDown": _e(503, "Please reduce your request rate."),
     "TooManyParts": _e(400, "You have attempted to upload more than 10000 parts."),
     "UnexpectedContent": _e(400, "This request does not support content."),
+    "UnresolvableGrantByEmailAddress": _e(
+        400, "The e-mail address you provided does not match any account on record."
+    ),
     "XAmzContentSHA256Mismatch": _e(
         400,
         "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -226,4 +239,9 @@ def as_s3_error(exc: Exception) -> S3Error | None:
         return exc
     if isinstance(exc, BackendError | SigV4Error) and exc.code in ERRORS:
         return S3Error(exc.code, exc.message or None, extra=exc.extra)
+    # Imported here: gateway.authz parses ACL documents with this module's S3Error.
+    from gateway.authz.errors import AuthzError
+
+    if isinstance(exc, AuthzError):
+        return S3Error(exc.code, exc.message)
     return None

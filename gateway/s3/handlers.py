@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from gateway.s3 import acl, bucket_encryption, buckets, listing, multipart, object_lock, objects
+from gateway.s3 import (
+    acl,
+    bucket_access,
+    bucket_encryption,
+    buckets,
+    listing,
+    multipart,
+    object_lock,
+    objects,
+)
 from gateway.s3.context import Context, Result
 from gateway.s3.operations import OPERATIONS
 
@@ -33,6 +42,16 @@ HANDLERS: dict[str, Handler] = {
     "PutBucketAcl": acl.put_bucket_acl,
     "GetObjectAcl": acl.get_object_acl,
     "PutObjectAcl": acl.put_object_acl,
+    "GetBucketPolicy": bucket_access.get_bucket_policy,
+    "PutBucketPolicy": bucket_access.put_bucket_policy,
+    "DeleteBucketPolicy": bucket_access.delete_bucket_policy,
+    "GetBucketPolicyStatus": bucket_access.get_bucket_policy_status,
+    "GetPublicAccessBlock": bucket_access.get_public_access_block,
+    "PutPublicAccessBlock": bucket_access.put_public_access_block,
+    "DeletePublicAccessBlock": bucket_access.delete_public_access_block,
+    "GetBucketOwnershipControls": bucket_access.get_bucket_ownership_controls,
+    "PutBucketOwnershipControls": bucket_access.put_bucket_ownership_controls,
+    "DeleteBucketOwnershipControls": bucket_access.delete_bucket_ownership_controls,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
     "ListObjectVersions": listing.list_object_versions,

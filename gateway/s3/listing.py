@@ -11,7 +11,8 @@ from backends.types import ListPage, ObjectInfo, ObjectVersion, VersionsPage
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import quote_etag
-from gateway.s3.owner import OWNER_DISPLAY_NAME, OWNER_ID, write_owner
+from gateway.s3.owner import ListingOwners, listing_owners
+from gateway.s3.ownership import existing_bucket
 from gateway.s3.xml import XmlWriter, escape, iso8601
 
 __all__ = [
@@ -59,17 +60,17 @@ class _Names:
         return quote(value, safe="/")
 
 
-_OWNER = f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_DISPLAY_NAME}</DisplayName></Owner>"
-
-
-def _contents(doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, *, owner: bool) -> None:
+def _contents(
+    doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, owners: ListingOwners | None
+) -> None:
     """The ``<Contents>`` entries, each written as a single string (pages hold 1,000).
 
     Per entry this is the listing's hottest code: the escapes that almost never change
     anything are skipped by cheap checks (hex ETags, cached storage classes).
     """
     url = names.url
-    owner_xml = _OWNER if owner else ""
+    owner_xml = owners.default.xml() if owners is not None else ""
+    per_object = owners is not None and bool(owners.rows)
     classes = _storage_classes
     for obj in objects:
         key = quote(obj.key, safe="/") if url else escape(obj.key)
@@ -89,6 +90,9 @@ def _contents(doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, *, o
             if checksums
             else ""
         )
+        if per_object:
+            assert owners is not None
+            owner_xml = owners.xml(obj.key)
         doc.raw(
             f"<Contents><Key>{key}</Key><LastModified>{iso8601(obj.last_modified)}</LastModified>"
             f"<ETag>&quot;{etag}&quot;</ETag>{algorithms}<Size>{obj.size}</Size>"
@@ -111,6 +115,12 @@ def _prefixes(doc: XmlWriter, page: ListPage, names: _Names) -> None:
         doc.open("CommonPrefixes")
         doc.el("Prefix", names(prefix))
         doc.close("CommonPrefixes")
+
+
+async def _owners(ctx: Context, page: ListPage) -> ListingOwners:
+    objects = page.objects
+    first, last = (objects[0].key, objects[-1].key) if objects else (None, None)
+    return await listing_owners(ctx.access.store, existing_bucket(ctx), first, last)
 
 
 async def _page(ctx: Context, marker: str | None, limit: int) -> ListPage:
@@ -140,7 +150,7 @@ async def list_objects(ctx: Context) -> Result:
     doc.el("IsTruncated", page.is_truncated)
     if names.url:
         doc.el("EncodingType", "url")
-    _contents(doc, page.objects, names, owner=True)
+    _contents(doc, page.objects, names, await _owners(ctx, page))
     _prefixes(doc, page, names)
     doc.close("ListBucketResult")
     return Result(xml=bytes(doc))
@@ -173,7 +183,7 @@ async def list_objects_v2(ctx: Context) -> Result:
             raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
         marker = decode_token(token)
     page = await _page(ctx, marker, limit)
-    owner = ctx.query.get("fetch-owner", "").lower() == "true"
+    fetch_owner = ctx.query.get("fetch-owner", "").lower() == "true"
     doc = XmlWriter("ListBucketResult")
     doc.el("Name", ctx.bucket)
     doc.el("Prefix", names(ctx.query.get("prefix", "")))
@@ -187,7 +197,7 @@ async def list_objects_v2(ctx: Context) -> Result:
     if page.is_truncated and page.next_marker is not None:
         doc.el("NextContinuationToken", encode_token(page.next_marker))
     doc.el("StartAfter", names(start_after))
-    _contents(doc, page.objects, names, owner=owner)
+    _contents(doc, page.objects, names, await _owners(ctx, page) if fetch_owner else None)
     _prefixes(doc, page, names)
     doc.close("ListBucketResult")
     return Result(xml=bytes(doc))
@@ -230,8 +240,9 @@ async def list_object_versions(ctx: Context) -> Result:
     doc.el("IsTruncated", page.is_truncated)
     if names.url:
         doc.el("EncodingType", "url")
+    owners = await _version_owners(ctx, page)
     for entry in page.versions:
-        _version_entry(doc, entry, names)
+        _version_entry(doc, entry, names, owners)
     for common in page.common_prefixes:
         doc.open("CommonPrefixes")
         doc.el("Prefix", names(common))
@@ -240,7 +251,15 @@ async def list_object_versions(ctx: Context) -> Result:
     return Result(xml=bytes(doc))
 
 
-def _version_entry(doc: XmlWriter, entry: ObjectVersion, names: _Names) -> None:
+async def _version_owners(ctx: Context, page: VersionsPage) -> ListingOwners:
+    entries = page.versions
+    first, last = (entries[0].info.key, entries[-1].info.key) if entries else (None, None)
+    return await listing_owners(ctx.access.store, existing_bucket(ctx), first, last)
+
+
+def _version_entry(
+    doc: XmlWriter, entry: ObjectVersion, names: _Names, owners: ListingOwners
+) -> None:
     info = entry.info
     element = "DeleteMarker" if entry.delete_marker else "Version"
     doc.open(element)
@@ -254,5 +273,5 @@ def _version_entry(doc: XmlWriter, entry: ObjectVersion, names: _Names) -> None:
             doc.el("ChecksumAlgorithm", algorithm)
         doc.el("Size", info.size)
         doc.el("StorageClass", info.meta.storage_class)
-    write_owner(doc)
+    doc.raw(owners.xml(info.key, info.version_id, latest=False))
     doc.close(element)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote
 
-from backends.types import Upload
-from gateway.s3.acl import check_canned_acl
+from backends.types import ObjectInfo, Upload
+from gateway.authz.stored import acl_to_json
+from gateway.identity.object_acls import UploadAcl
+from gateway.s3.bucket_facts import private_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.listing import max_keys
 from gateway.s3.objects import requested_lock, version_header
-from gateway.s3.owner import write_owner
+from gateway.s3.owner import OwnerName, owner_name, write_owner
+from gateway.s3.ownership import existing_bucket, plan_write, record_upload
 from gateway.s3.sse import customer_headers, sse_response_headers
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 from sigv4 import ALGORITHMS
@@ -45,7 +49,7 @@ def _part_number(ctx: Context) -> int:
 
 
 async def create_multipart_upload(ctx: Context) -> Result:
-    check_canned_acl(ctx)
+    plan = await plan_write(ctx)
     meta = object_meta(ctx.headers)
     algorithm = ctx.headers.get("x-amz-checksum-algorithm")
     if algorithm is not None:
@@ -60,6 +64,7 @@ async def create_multipart_upload(ctx: Context) -> Result:
         encryption=ctx.req.encryption,
         object_lock=requested_lock(ctx),
     )
+    await record_upload(ctx, plan, ctx.key, upload.upload_id)
     doc = XmlWriter("InitiateMultipartUploadResult")
     doc.el("Bucket", ctx.bucket)
     doc.el("Key", ctx.key)
@@ -135,6 +140,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     info = await ctx.backend.complete_multipart_upload(
         ctx.bucket, ctx.key, upload_id, parts, encryption=ctx.req.encryption
     )
+    await _record_completion(ctx, info)
     doc = XmlWriter("CompleteMultipartUploadResult")
     doc.el("Location", _location(ctx))
     doc.el("Bucket", ctx.bucket)
@@ -148,14 +154,52 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     return Result(xml=bytes(doc), headers=headers)
 
 
+async def _record_completion(ctx: Context, info: ObjectInfo) -> None:
+    """The upload's row (who started it, who owns the object, its ACL) becomes the
+    object's; in a bucket that keeps rows, an upload without one gives the default."""
+    bucket = existing_bucket(ctx)
+    assert bucket.owner is not None
+    rows = ctx.access.store.object_acls
+    upload = ctx.access.upload
+    if upload is not None:
+        foreign = upload.owner != bucket.owner.account_id
+        await rows.complete_upload(
+            bucket.name, upload, info.version_id, foreign=foreign, written_at=info.last_modified
+        )
+    elif bucket.has_rows:
+        owner = await owner_name(ctx.access.store, bucket.owner.account_id)
+        await rows.record(
+            bucket.name,
+            info.key,
+            info.version_id,
+            owner=bucket.owner.account_id,
+            acl=acl_to_json(private_acl(owner.user)),
+            foreign=False,
+            written_at=info.last_modified,
+        )
+
+
 async def abort_multipart_upload(ctx: Context) -> Result:
     await ctx.backend.abort_multipart_upload(ctx.bucket, ctx.key, _upload_id(ctx))
+    if ctx.access.upload is not None:
+        await ctx.access.store.object_acls.forget_upload(ctx.bucket, ctx.access.upload.upload_id)
     return Result(status=204)
 
 
-def _initiator(doc: XmlWriter) -> None:
-    write_owner(doc, "Initiator")
-    write_owner(doc, "Owner")
+async def _people(ctx: Context, upload: UploadAcl | None) -> tuple[OwnerName, OwnerName]:
+    """(Initiator, Owner) of an upload: the bucket owner's unless its row says else."""
+    bucket = existing_bucket(ctx)
+    assert bucket.owner is not None
+    store = ctx.access.store
+    if upload is None:
+        owner = await owner_name(store, bucket.owner.account_id)
+        return owner, owner
+    return await owner_name(store, upload.initiator), await owner_name(store, upload.owner)
+
+
+def _initiator(doc: XmlWriter, people: tuple[OwnerName, OwnerName]) -> None:
+    write_owner(doc, people[0], "Initiator")
+    write_owner(doc, people[1], "Owner")
 
 
 async def list_parts(ctx: Context) -> Result:
@@ -175,7 +219,7 @@ async def list_parts(ctx: Context) -> Result:
     doc.el("Bucket", ctx.bucket)
     doc.el("Key", ctx.key)
     doc.el("UploadId", page.upload.upload_id)
-    _initiator(doc)
+    _initiator(doc, await _people(ctx, ctx.access.upload))
     doc.el("StorageClass", page.upload.meta.storage_class)
     doc.el("PartNumberMarker", marker)
     if page.next_part_number_marker is not None:
@@ -197,11 +241,11 @@ async def list_parts(ctx: Context) -> Result:
     return Result(xml=bytes(doc))
 
 
-def _upload_entry(doc: XmlWriter, upload: Upload) -> None:
+def _upload_entry(doc: XmlWriter, upload: Upload, people: tuple[OwnerName, OwnerName]) -> None:
     doc.open("Upload")
     doc.el("Key", upload.key)
     doc.el("UploadId", upload.upload_id)
-    _initiator(doc)
+    _initiator(doc, people)
     doc.el("StorageClass", upload.meta.storage_class)
     doc.el("Initiated", upload.initiated)
     if upload.checksum_algorithm:
@@ -233,8 +277,14 @@ async def list_multipart_uploads(ctx: Context) -> Result:
     doc.el("Delimiter", delimiter)
     doc.el("MaxUploads", limit)
     doc.el("IsTruncated", page.is_truncated)
+    bucket = existing_bucket(ctx)
+    rows: Mapping[str, UploadAcl] = {}
+    if bucket.has_rows and page.uploads:
+        rows = await ctx.access.store.object_acls.uploads(
+            bucket.name, (u.upload_id for u in page.uploads)
+        )
     for upload in page.uploads:
-        _upload_entry(doc, upload)
+        _upload_entry(doc, upload, await _people(ctx, rows.get(upload.upload_id)))
     for common in page.common_prefixes:
         doc.open("CommonPrefixes")
         doc.el("Prefix", common)

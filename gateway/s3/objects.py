@@ -4,7 +4,6 @@ CopyObject."""
 from __future__ import annotations
 
 from backends.types import DeleteResult, ObjectInfo, ObjectLock
-from gateway.s3.acl import check_canned_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import (
@@ -15,6 +14,7 @@ from gateway.s3.headers import (
     response_overrides,
 )
 from gateway.s3.lock_headers import check_future, has_digest
+from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.sse import sse_response_headers
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 
@@ -52,7 +52,7 @@ def version_header(version_id: str | None) -> dict[str, str]:
 
 async def put_object(ctx: Context) -> Result:
     _refuse_conditional_write(ctx)
-    check_canned_acl(ctx)
+    plan = await plan_write(ctx)
     meta = object_meta(ctx.headers)
     lock = requested_lock(ctx)
     if lock is not None and not has_digest(ctx.headers):
@@ -72,6 +72,7 @@ async def put_object(ctx: Context) -> Result:
         encryption=ctx.req.encryption,
         object_lock=lock,
     )
+    await record_write(ctx, plan, info)
     headers = {
         "ETag": quote_etag(info.etag),
         **checksum_headers(info.checksums),
@@ -143,6 +144,7 @@ async def delete_object(ctx: Context) -> Result:
         version_id=ctx.req.version_id,
         bypass_governance=ctx.bypass_governance,
     )
+    await forget_deleted(ctx, [(ctx.key, ctx.req.version_id)])
     return Result(status=204, headers=_delete_headers(result))
 
 
@@ -165,13 +167,18 @@ async def delete_objects(ctx: Context) -> Result:
     for key, vid in entries:
         if len(key.encode()) > 1024:
             errors.append((key, vid, "KeyTooLongError", "Your key is too long"))
-        else:
+            continue
+        decision = await ctx.access.check_delete(key, vid)  # S3 decides each key
+        if decision.allowed:
             valid.append((key, vid))
+        else:
+            errors.append((key, vid, "AccessDenied", decision.message))
     results = (
         await ctx.backend.delete_objects(ctx.bucket, valid, bypass_governance=ctx.bypass_governance)
         if valid
         else []
     )
+    await forget_deleted(ctx, [(r.key, r.version_id) for r in results if r.error_code is None])
     doc = XmlWriter("DeleteResult")
     for result in results:
         if result.error_code is None:
@@ -210,7 +217,7 @@ def copy_result(info: ObjectInfo, element: str) -> bytes:
 
 async def copy_object(ctx: Context) -> Result:
     _refuse_conditional_write(ctx)
-    check_canned_acl(ctx)
+    plan = await plan_write(ctx)
     source = ctx.req.copy_source
     assert source is not None  # the operation table requires x-amz-copy-source
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY").upper()
@@ -243,6 +250,7 @@ async def copy_object(ctx: Context) -> Result:
         encryption=encryption,
         object_lock=requested_lock(ctx),
     )
+    await record_write(ctx, plan, info)
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
     headers.update(sse_response_headers(info.meta))
     headers.update(version_header(info.version_id))

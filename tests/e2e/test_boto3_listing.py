@@ -134,20 +134,33 @@ def test_v2_fetch_owner_matches_acl_owner(s3: Any, tree: str) -> None:
     expect_error("NoSuchKey", 404, s3.get_object_acl, Bucket=tree, Key="missing")
 
 
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def _grants(acl: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (g["Grantee"].get("ID") or g["Grantee"].get("URI", ""), g["Permission"])
+        for g in acl["Grants"]
+    ]
+
+
 def test_put_acls(s3: Any, tree: str) -> None:
+    owner = s3.get_bucket_acl(Bucket=tree)["Owner"]["ID"]
     assert (
         s3.put_bucket_acl(Bucket=tree, ACL="private")["ResponseMetadata"]["HTTPStatusCode"] == 200
     )
     s3.put_object_acl(Bucket=tree, Key="z", ACL="private")
-    expect_error("NotImplemented", 501, s3.put_bucket_acl, Bucket=tree, ACL="public-read")
-    expect_error("NotImplemented", 501, s3.put_object_acl, Bucket=tree, Key="z", ACL="public-read")
-    expect_error(
-        "NotImplemented", 501, s3.put_object, Bucket=tree, Key="pub", Body=b"x", ACL="public-read"
-    )
-    assert "pub" not in [o["Key"] for o in s3.list_objects_v2(Bucket=tree)["Contents"]]
+    public = [(owner, "FULL_CONTROL"), (ALL_USERS, "READ")]
+    s3.put_bucket_acl(Bucket=tree, ACL="public-read")
+    assert _grants(s3.get_bucket_acl(Bucket=tree)) == public
+    s3.put_object_acl(Bucket=tree, Key="z", ACL="public-read")
+    assert _grants(s3.get_object_acl(Bucket=tree, Key="z")) == public
+    s3.put_object(Bucket=tree, Key="pub", Body=b"x", ACL="public-read")
+    assert _grants(s3.get_object_acl(Bucket=tree, Key="pub")) == public
     s3.put_object(Bucket=tree, Key="priv", Body=b"x", ACL="private")
-    grants = s3.get_object_acl(Bucket=tree, Key="z")["Grants"]
-    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
+    assert _grants(s3.get_object_acl(Bucket=tree, Key="priv")) == [(owner, "FULL_CONTROL")]
+    s3.put_bucket_acl(Bucket=tree, ACL="private")
+    assert _grants(s3.get_bucket_acl(Bucket=tree)) == [(owner, "FULL_CONTROL")]
 
 
 def test_v2_url_encoding(s3: Any, bucket: str) -> None:

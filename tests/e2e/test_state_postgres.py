@@ -21,13 +21,13 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.rest_util import ADMIN, call
-from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
+from tests.services.postgres import PostgresServer
 
 SCOPES = ["read:buckets", "write:buckets", "read:objects", "write:objects"]
 
 
 @pytest.fixture
-def state_env(postgres_server: PostgresServer) -> dict[str, str]:  # noqa: F811
+def state_env(postgres_server: PostgresServer) -> dict[str, str]:
     """What every host of one deployment shares: the database URL and the master key."""
     return {
         "NFYIO_IDENTITY_URL": asyncio.run(postgres_server.fresh_url()),

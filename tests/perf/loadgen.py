@@ -35,13 +35,21 @@ BLOCK = 1024 * 1024
 
 @dataclass(frozen=True)
 class Peer:
-    """An S3 endpoint and the credentials to sign for it."""
+    """An S3 endpoint and the credentials to sign for it. ``more_endpoints``: further
+    hosts serving the same store (several gateways); each request loop of a job keeps to
+    one endpoint, the loops spread over all of them in turn, as a load balancer spreads
+    connections."""
 
     name: str
     endpoint: str
     access_key: str = field(repr=False)
     secret_key: str = field(repr=False)
     region: str = "us-east-1"
+    more_endpoints: tuple[str, ...] = ()
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        return (self.endpoint, *self.more_endpoints)
 
 
 @dataclass(frozen=True)
@@ -104,9 +112,9 @@ def _body(size: int) -> tuple[Callable[[], Any], str]:
 
 
 class _Signer:
-    def __init__(self, peer: Peer) -> None:
+    def __init__(self, peer: Peer, endpoint: str) -> None:
         self.peer = peer
-        parts = urlsplit(peer.endpoint)
+        parts = urlsplit(endpoint)
         self.scheme, self.host = parts.scheme, parts.netloc
 
     def request(
@@ -141,13 +149,13 @@ class _Signer:
 
 
 async def _run(job: Job) -> Outcome:
-    signer = _Signer(job.peer)
+    signers = [_Signer(job.peer, endpoint) for endpoint in job.peer.endpoints]
     outcome = Outcome()
     body, body_hash = _body(job.size) if job.op in ("put", "fill") else (None, EMPTY_SHA256)
     rng = random.Random(os.getpid())
     numbers = iter(range(job.offset, job.offset + job.count * job.stride, job.stride))
 
-    async def one(session: aiohttp.ClientSession, i: int) -> int:
+    async def one(session: aiohttp.ClientSession, signer: _Signer, i: int) -> int:
         if job.op in ("put", "fill"):
             assert body is not None
             key = list_key(i) if job.op == "fill" else f"{job.prefix}{i}"
@@ -173,12 +181,12 @@ async def _run(job: Job) -> Outcome:
             await r.read()
             return r.status if r.status != 200 else 0
 
-    async def worker(session: aiohttp.ClientSession, deadline: float) -> None:
+    async def worker(session: aiohttp.ClientSession, signer: _Signer, deadline: float) -> None:
         for i in numbers:
             if time.monotonic() > deadline:
                 return
             try:
-                status = await one(session, i)
+                status = await one(session, signer, i)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 status, detail = -1, repr(exc)
             else:
@@ -204,7 +212,12 @@ async def _run(job: Job) -> Outcome:
             await asyncio.sleep(delay)
         outcome.started = time.time()
         deadline = time.monotonic() + job.seconds
-        await asyncio.gather(*(worker(session, deadline) for _ in range(job.concurrency)))
+        await asyncio.gather(
+            *(
+                worker(session, signers[(job.offset + n) % len(signers)], deadline)
+                for n in range(job.concurrency)
+            )
+        )
         outcome.ended = time.time()
     return outcome
 

@@ -9,6 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from backends.types import ObjectMeta
+from gateway.principal import SYSTEM_ACCOUNT_ID, SYSTEM_CANONICAL_ID
 from gateway.state import BACKEND
 from tests.gateway.api.conftest import ADMIN, ROOT_KEY, bearer, error_of, mint
 
@@ -144,6 +145,13 @@ async def test_me(api: Client) -> None:
         "buckets": None,
         "expires_at": None,
         "name": me["name"],
+        "account": {
+            "id": SYSTEM_ACCOUNT_ID,
+            "name": "system",
+            "canonical_id": SYSTEM_CANONICAL_ID,
+            "display_name": "nfyio",
+        },
+        "root": True,
     }
     key = await mint(
         api,

@@ -8,9 +8,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.api import openapi, spec_identity, spec_v1
+from gateway.api import openapi, spec_accounts, spec_identity, spec_v1
 from gateway.api.routes import ROUTES
-from gateway.api.routing import PUBLIC, Access, Route
+from gateway.api.routing import PUBLIC, ROOT, Access, Route
 from gateway.scopes import ADMIN, ALL_SCOPES
 
 Client = TestClient[Any, Any]
@@ -82,7 +82,7 @@ def test_rows_and_v1_operations_must_match() -> None:
 def _expected_security(scope: Access) -> list[dict[str, list[str]]]:
     if scope is PUBLIC:
         return []
-    roles = [] if scope is None else [scope]
+    roles = [] if scope is None else ["admin"] if scope is ROOT else [scope]
     return [{"bearerAuth": roles}, {"apiKeyAuth": roles}]
 
 
@@ -96,6 +96,9 @@ async def test_security_and_scope_text_come_from_the_route_table(api: Client) ->
         if isinstance(row.scope, str):
             assert f"`{row.scope}`" in operation["description"], row
             assert "403" in operation["responses"], row
+        if row.scope is ROOT:
+            assert "root key" in operation["description"], row
+            assert "403" in operation["responses"], row
         if row.scope is not PUBLIC:
             assert "401" in operation["responses"], row
 
@@ -104,7 +107,13 @@ def test_fragments_do_not_name_scopes() -> None:
     """Scopes are written once, in the route table: the /v1 fragments carry no
     ``security`` and no scope name in their prose."""
     scope_names = ALL_SCOPES - {ADMIN}  # "admin" is also an English word ("all for admin")
-    for fragment in (spec_v1.FRAGMENT, spec_identity.FRAGMENT, openapi.OPENAPI_FRAGMENT):
+    fragments = (
+        spec_v1.FRAGMENT,
+        spec_identity.FRAGMENT,
+        spec_accounts.FRAGMENT,
+        openapi.OPENAPI_FRAGMENT,
+    )
+    for fragment in fragments:
         for path, item in fragment.paths.items():
             for method, operation in item.items():
                 if method == "parameters":

@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.api.routes import ROUTES
-from gateway.api.routing import ANY_CALLER, PUBLIC, Access, Route
+from gateway.api.routing import ANY_CALLER, PUBLIC, ROOT, Access, Route
 from gateway.app import Shared, make_api_app
 from gateway.config import Config, load_config
 from gateway.scopes import ALL_SCOPES, grants
@@ -28,8 +28,9 @@ Client = TestClient[Any, Any]
 
 CALLER = "any authenticated caller"
 OPEN = "public"
+ROOT_ONLY = "the root key"
 
-# (method, path template, who may call: a scope, CALLER or OPEN)
+# (method, path template, who may call: a scope, CALLER, OPEN or ROOT_ONLY)
 EXPECTED: list[tuple[str, str, str]] = [
     ("GET", "/health", OPEN),
     ("HEAD", "/health", OPEN),
@@ -47,6 +48,11 @@ EXPECTED: list[tuple[str, str, str]] = [
     ("GET", "/v1/buckets", "read:buckets"),
     ("POST", "/v1/buckets", "write:buckets"),
     ("DELETE", "/v1/buckets/{name}", "write:buckets"),
+    ("GET", "/v1/buckets/{name}/objects", "read:objects"),
+    ("PUT", "/v1/buckets/{name}/objects/content", "write:objects"),
+    ("GET", "/v1/buckets/{name}/objects/content", "read:objects"),
+    ("DELETE", "/v1/buckets/{name}/objects/content", "delete:objects"),
+    ("POST", "/v1/buckets/{name}/objects/presign", "read:objects"),
     ("POST", "/v1/users", "admin"),
     ("GET", "/v1/users", "admin"),
     ("GET", "/v1/users/{user_id}", "admin"),
@@ -56,21 +62,42 @@ EXPECTED: list[tuple[str, str, str]] = [
     ("GET", "/v1/clients", "admin"),
     ("GET", "/v1/clients/{client_id}", "admin"),
     ("DELETE", "/v1/clients/{client_id}", "admin"),
+    ("POST", "/v1/accounts", ROOT_ONLY),
+    ("GET", "/v1/accounts", ROOT_ONLY),
+    ("GET", "/v1/accounts/{account_id}", ROOT_ONLY),
+    ("DELETE", "/v1/accounts/{account_id}", ROOT_ONLY),
+    # The web console: its files, and its session endpoint, which checks its own cookie
+    # and origin (tests/gateway/api/test_console_session.py).
+    ("GET", "/", OPEN),
+    ("GET", "/console", OPEN),
+    ("GET", "/console/settings.json", OPEN),
+    ("GET", "/console/static/{path:[A-Za-z0-9_./-]+}", OPEN),
+    ("POST", "/console/session", OPEN),
+    ("DELETE", "/console/session", OPEN),
+    ("POST", "/console/session/refresh", OPEN),
 ]
 
-SCOPED = [(m, p, s) for m, p, s in EXPECTED if s not in (CALLER, OPEN)]
+SCOPED = [(m, p, s) for m, p, s in EXPECTED if s not in (CALLER, OPEN, ROOT_ONLY)]
+ROOT_ROWS = [(m, p, s) for m, p, s in EXPECTED if s == ROOT_ONLY]
 AUTHENTICATED = [(m, p, s) for m, p, s in EXPECTED if s != OPEN]
 
 
 def _access(scope: Access) -> str:
     if scope is PUBLIC:
         return OPEN
+    if scope is ROOT:
+        return ROOT_ONLY
     return CALLER if scope is ANY_CALLER else scope
 
 
 def _url(path: str) -> str:
     """A concrete URL for a template: names that exist nowhere, so nothing is changed."""
-    return re.sub(r"\{[a-z_]+\}", "no-such-thing", path)
+    return re.sub(r"\{[a-z_]+(:[^}]+)?\}", "no-such-thing", path)
+
+
+def _canonical(path: str) -> str:
+    """A template as aiohttp names its resource: ``{path:regex}`` is ``{path}``."""
+    return re.sub(r"\{([a-z_]+):[^}]+\}", r"{\1}", path)
 
 
 def _routed(api: Client) -> dict[tuple[str, str], Any]:
@@ -92,9 +119,9 @@ def test_table_is_the_expected_access() -> None:
 
 async def test_every_row_is_routed_and_every_route_is_a_row(api: Client) -> None:
     routed = _routed(api)
-    assert set(routed) == {(row.method, row.path) for row in ROUTES}
+    assert set(routed) == {(row.method, _canonical(row.path)) for row in ROUTES}
     for row in ROUTES:
-        assert routed[(row.method, row.path)] is row.handler, row
+        assert routed[(row.method, _canonical(row.path))] is row.handler, row
 
 
 @pytest.fixture
@@ -113,13 +140,20 @@ async def test_disabled_rows_are_not_routed(
 ) -> None:
     api: Client = await aiohttp_client(make_api_app(Shared(config_without_metrics)))
     enabled: list[Route] = [r for r in ROUTES if r.path != "/metrics"]
-    assert set(_routed(api)) == {(row.method, row.path) for row in enabled}
+    assert set(_routed(api)) == {(row.method, _canonical(row.path)) for row in enabled}
     assert (await error_of(await api.get("/metrics"), 404))["code"] == "NotFound"
+
+
+CONSOLE_SESSION = "/console/session"
+"""Public to the access middleware; the endpoint demands its own cookie and origin."""
 
 
 async def test_public_rows_need_no_credentials(api: Client) -> None:
     for method, path, _ in [row for row in EXPECTED if row[2] == OPEN]:
-        response = await api.request(method, _url(path))
+        if path.startswith(CONSOLE_SESSION):
+            continue
+        url = "/console/static/console.css" if "{path" in path else _url(path)
+        response = await api.request(method, url)
         assert response.status == 200, (method, path, response.status)
 
 
@@ -163,5 +197,20 @@ async def test_any_caller_rows_accept_a_caller_with_an_unrelated_scope(api: Clie
 
 async def test_admin_passes_every_row(api: Client) -> None:
     for method, path, _ in AUTHENTICATED:
+        response = await api.request(method, _url(path), headers=ADMIN)
+        assert response.status not in (401, 403), (method, path, await response.text())
+
+
+async def test_root_rows_refuse_every_other_admin(api: Client) -> None:
+    """An admin key of the system account (not the root key) is refused; so is an
+    account's own admin key; the root key passes."""
+    system_admin = await mint(api, scopes=["admin"])
+    created = await api.post("/v1/accounts", json={"name": "tenant"}, headers=ADMIN)
+    assert created.status == 201, await created.text()
+    tenant_admin = (await created.json())["admin_key"]
+    for method, path, _ in ROOT_ROWS:
+        for key in (system_admin, tenant_admin):
+            response = await api.request(method, _url(path), headers=bearer(key["secret"]))
+            assert (await error_of(response, 403))["code"] == "RootRequired", (method, path)
         response = await api.request(method, _url(path), headers=ADMIN)
         assert response.status not in (401, 403), (method, path, await response.text())

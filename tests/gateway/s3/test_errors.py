@@ -87,3 +87,12 @@ def test_not_modified_has_validators_and_no_body() -> None:
     error = S3Error("NotModified", extra={"ETag": '"abc"', "LastModified": "Tue"})
     assert error.status == 304 and not error.spec.body
     assert error.headers() == {"ETag": '"abc"', "Last-Modified": "Tue"}
+
+
+def test_every_access_control_code_is_in_the_table_with_its_status() -> None:
+    from gateway.authz.errors import CODES, AuthzError
+
+    for code, status in CODES.items():
+        assert ERRORS[code].status == status, code
+        converted = as_s3_error(AuthzError(code, "why"))
+        assert converted is not None and (converted.code, converted.message) == (code, "why")

@@ -64,9 +64,26 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
     ("PUT", "object", "", {}, "PutObject", ("write:objects",)),
     ("DELETE", "object", "", {}, "DeleteObject", ("delete:objects",)),
     ("DELETE", "object", "versionId=null", {}, "DeleteObject", ("delete:objects",)),
+    # access-control subresources
+    ("PUT", "bucket", "policy", {}, "PutBucketPolicy", ("write:buckets",)),
+    ("GET", "bucket", "policy", {}, "GetBucketPolicy", ("read:buckets",)),
+    ("DELETE", "bucket", "policy", {}, "DeleteBucketPolicy", ("write:buckets",)),
+    ("GET", "bucket", "policyStatus", {}, "GetBucketPolicyStatus", ("read:buckets",)),
+    ("GET", "bucket", "publicAccessBlock", {}, "GetPublicAccessBlock", ("read:buckets",)),
+    ("PUT", "bucket", "publicAccessBlock", {}, "PutPublicAccessBlock", ("write:buckets",)),
+    ("DELETE", "bucket", "publicAccessBlock", {}, "DeletePublicAccessBlock", ("write:buckets",)),
+    ("GET", "bucket", "ownershipControls", {}, "GetBucketOwnershipControls", ("read:buckets",)),
+    ("PUT", "bucket", "ownershipControls", {}, "PutBucketOwnershipControls", ("write:buckets",)),
+    (
+        "DELETE",
+        "bucket",
+        "ownershipControls",
+        {},
+        "DeleteBucketOwnershipControls",
+        ("write:buckets",),
+    ),
     # unsupported subresources never fall through to the plain operation
     ("GET", "bucket", "lifecycle", {}, "GetBucketLifecycle", ("read:buckets",)),
-    ("PUT", "bucket", "policy", {}, "PutBucketPolicy", ("write:buckets",)),
     ("DELETE", "bucket", "cors", {}, "DeleteBucketCors", ("write:buckets",)),
     ("GET", "object", "tagging", {}, "GetObjectTagging", ("read:objects",)),
     ("PUT", "object", "tagging", {}, "PutObjectTagging", ("write:objects",)),
@@ -172,6 +189,16 @@ ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
     "CreateBucket": "s3:CreateBucket",
     "DeleteBucket": "s3:DeleteBucket",
     "DeleteObjects": "s3:DeleteObject",
+    "GetBucketPolicy": "s3:GetBucketPolicy",
+    "PutBucketPolicy": "s3:PutBucketPolicy",
+    "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
+    "GetBucketPolicyStatus": "s3:GetBucketPolicyStatus",
+    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "GetBucketOwnershipControls": "s3:GetBucketOwnershipControls",
+    "PutBucketOwnershipControls": "s3:PutBucketOwnershipControls",
+    "DeleteBucketOwnershipControls": "s3:PutBucketOwnershipControls",
     "CreateMultipartUpload": "s3:PutObject",
     "UploadPartCopy": "s3:PutObject",
     "UploadPart": "s3:PutObject",
@@ -216,8 +243,9 @@ def test_subresource_rows_name_their_configuration_actions() -> None:
     assert by_name["PutBucketPolicy"].action == "s3:PutBucketPolicy"
     assert by_name["DeleteBucketPolicy"].action == "s3:DeleteBucketPolicy"
     assert by_name["DeleteBucketCors"].action == "s3:PutBucketCORS"
-    assert by_name["DeleteBucketPublicaccessblock"].action == "s3:PutBucketPublicAccessBlock"
-    assert by_name["GetBucketPolicystatus"].action == "s3:GetBucketPolicyStatus"
+    assert by_name["DeletePublicAccessBlock"].action == "s3:PutBucketPublicAccessBlock"
+    assert by_name["GetBucketPolicyStatus"].action == "s3:GetBucketPolicyStatus"
+    assert by_name["DeleteBucketOwnershipControls"].action == "s3:PutBucketOwnershipControls"
     assert by_name["GetObjectTagging"].action == "s3:GetObjectTagging"
     assert by_name["DeleteObjectTagging"].action == "s3:DeleteObjectTagging"
     assert by_name["PostObjectRestore"].action == "s3:RestoreObject"

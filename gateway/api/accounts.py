@@ -1,0 +1,120 @@
+"""``/v1/accounts``: create, list, show and delete accounts (tenants). Only the root key
+from the environment may call these (the route table's ``ROOT`` rows).
+
+``POST /v1/accounts {"name", "email"?}`` answers the account with its first admin key,
+whose secret is shown once: ``admin`` inside an account manages that account only (its
+keys, users, clients and buckets). Deleting an account that still owns buckets is 409
+(empty and delete them first, with the account's own key); otherwise its keys are revoked
+and its users and clients deleted. The system account cannot be deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api.errors import ApiError
+from gateway.api.keys import iso, key_json
+from gateway.api.validation import invalid, query_limit, read_json_object, required_str
+from gateway.identity import keys as key_rules
+from gateway.identity.accounts import Account, DuplicateEmailError, validate_email
+from gateway.principal import SYSTEM_ACCOUNT_ID
+from gateway.s3.bucket_facts import OWNER
+from gateway.scopes import ADMIN
+from gateway.state import IDENTITY
+
+__all__ = ["account_json", "create_account", "delete_account", "get_account", "list_accounts"]
+
+MAX_NAME = 128
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "email": account.email,
+        "canonical_id": account.canonical_id,
+        "display_name": account.display_name,
+        "created_at": iso(account.created_at),
+    }
+
+
+async def create_account(request: web.Request) -> web.Response:
+    body = await read_json_object(request, allowed=("name", "email"))
+    raw_name = required_str(body, "name")
+    if len(raw_name) > MAX_NAME:
+        raise invalid("name", f"'name' must be at most {MAX_NAME} characters")
+    try:
+        name = key_rules.validate_name(raw_name)
+    except ValueError as exc:
+        raise invalid("name", str(exc)) from None
+    email = body.get("email")
+    if email is not None:
+        if not isinstance(email, str):
+            raise invalid("email", "'email' must be a string")
+        try:
+            email = validate_email(email)
+        except ValueError as exc:
+            raise invalid("email", str(exc)) from None
+    store = request.app[IDENTITY]
+    try:
+        account = await store.accounts.create(name, email=email)
+    except DuplicateEmailError:
+        raise ApiError(
+            409, "Conflict", "Another account has this e-mail address", {"field": "email"}
+        ) from None
+    now = datetime.now(UTC)
+    try:
+        key, secret = await store.create_key(
+            f"{name} admin", [ADMIN], account_id=account.id, now=now
+        )
+    except BaseException:
+        await store.delete_account(account.id)
+        raise
+    admin_key = {**key_json(key, now), "secret": secret, "secret_access_key": secret}
+    return web.json_response({**account_json(account), "admin_key": admin_key}, status=201)
+
+
+async def list_accounts(request: web.Request) -> web.Response:
+    limit = query_limit(request, default=50, maximum=1000)
+    cursor = request.query.get("cursor") or None
+    try:
+        page, next_cursor = await request.app[IDENTITY].accounts.list_page(
+            limit=limit, cursor=cursor
+        )
+    except ValueError:
+        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    return web.json_response(
+        {"accounts": [account_json(a) for a in page], "next_cursor": next_cursor}
+    )
+
+
+async def _account_or_404(request: web.Request) -> Account:
+    account = await request.app[IDENTITY].accounts.get(request.match_info["account_id"])
+    if account is None:
+        raise ApiError(404, "NotFound", "No such account", {"field": "account_id"})
+    return account
+
+
+async def get_account(request: web.Request) -> web.Response:
+    return web.json_response(account_json(await _account_or_404(request)))
+
+
+async def delete_account(request: web.Request) -> web.Response:
+    account = await _account_or_404(request)
+    if account.id == SYSTEM_ACCOUNT_ID:
+        raise ApiError(409, "Conflict", "The system account cannot be deleted")
+    store = request.app[IDENTITY]
+    owners = await store.bucket_settings.of_kind(OWNER)
+    owned = sorted(bucket for bucket, owner in owners.items() if owner == account.id)
+    if owned:
+        raise ApiError(
+            409,
+            "Conflict",
+            "The account still owns buckets; delete them first",
+            {"buckets": owned[:100]},
+        )
+    await store.delete_account(account.id)
+    return web.Response(status=204)

@@ -1,0 +1,254 @@
+"""``/v1/buckets/{name}/objects``: browse a bucket by prefix; upload, download, delete one
+object (what the web console's bucket browser uses; any REST client may too).
+
+- ``GET .../objects?prefix=&delimiter=&limit=&cursor=``: one page, keys in UTF-8 byte
+  order, rolled up at the delimiter into ``prefixes`` (S3's common prefixes); an opaque
+  ``next_cursor`` while more follow.
+- ``PUT .../objects/content?key=K``: the request body becomes the object, streamed to the
+  backend (never held whole), ``Content-Type`` kept, at most ``s3.max_object_size``
+  bytes; nothing is stored unless the whole body arrived.
+- ``GET .../objects/content?key=K``: the object's bytes, streamed, always as an
+  attachment with ``nosniff`` and a sandboxing CSP: the API listener is the console's
+  origin, so an HTML object must never render there.
+- ``DELETE .../objects/content?key=K``: idempotent, as S3's DeleteObject.
+
+The key travels in the query, not the path: keys may be ``.``, ``..`` or contain ``//``,
+which URL parsers (browsers' included) normalise away in a path. Access (scope) comes
+from the route table; the caller's bucket limits from :func:`buckets.path_bucket`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import AsyncIterator, Mapping
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote, unquote_plus, unquote_to_bytes
+
+from aiohttp import StreamReader, web
+
+from backends.errors import BackendError
+from backends.types import ObjectInfo, ObjectMeta
+from gateway.api.backend_errors import raise_backend
+from gateway.api.buckets import path_bucket
+from gateway.api.errors import ApiError
+from gateway.api.keys import iso
+from gateway.api.validation import invalid, query_limit
+from gateway.state import BACKEND, CONFIG
+
+__all__ = [
+    "DEFAULT_PAGE",
+    "MAX_KEY_BYTES",
+    "MAX_PAGE",
+    "checked_key",
+    "delete_object",
+    "download_object",
+    "list_objects",
+    "object_json",
+    "query_key",
+    "upload_object",
+]
+
+MAX_KEY_BYTES = 1024
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+MAX_DELIMITER_BYTES = 16
+_CHUNK = 1024 * 1024
+_DEFAULT_CONTENT_TYPE = "binary/octet-stream"  # what S3 stores when none is sent
+_DOWNLOAD_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cache-Control": "private, no-store",
+}
+
+
+def query_text(request: web.Request, name: str) -> str | None:
+    """The first ``name`` of the raw query, percent-decoded as strict UTF-8 (aiohttp's
+    ``request.query`` turns bytes that are not UTF-8 into U+FFFD: another key)."""
+    for part in request.rel_url.raw_query_string.split("&"):
+        raw_name, _, raw_value = part.partition("=")
+        if unquote_plus(raw_name) != name:
+            continue
+        try:
+            return unquote_to_bytes(raw_value.replace("+", " ")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise invalid(name, f"'{name}' must be valid UTF-8") from None
+    return None
+
+
+def _utf8_length(value: str) -> int:
+    return len(value.encode("utf-8"))
+
+
+def checked_key(key: str) -> str:
+    """An object key: 1 to 1024 bytes of UTF-8, as S3 allows."""
+    if not key:
+        raise invalid("key", "'key' is required")
+    if _utf8_length(key) > MAX_KEY_BYTES:
+        raise invalid("key", f"'key' must be at most {MAX_KEY_BYTES} bytes of UTF-8")
+    return key
+
+
+def query_key(request: web.Request) -> str:
+    """The object key of ``?key=``."""
+    return checked_key(query_text(request, "key") or "")
+
+
+def _encode_cursor(marker: str) -> str:
+    return base64.urlsafe_b64encode(marker.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    if len(cursor) > 2048:
+        raise invalid("cursor", "'cursor' is not a cursor this API returned")
+    try:
+        marker = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    if not marker or len(marker.encode("utf-8")) > MAX_KEY_BYTES:
+        raise invalid("cursor", "'cursor' is not a cursor this API returned")
+    return marker
+
+
+def object_json(info: ObjectInfo) -> dict[str, Any]:
+    return {
+        "key": info.key,
+        "size": info.size,
+        "etag": info.etag,
+        "last_modified": iso(info.last_modified),
+    }
+
+
+def _target(bucket: str) -> Mapping[str, Any]:
+    # Keys are not echoed: a caller's value never comes back in an error.
+    return {"bucket": bucket}
+
+
+async def list_objects(request: web.Request) -> web.Response:
+    bucket = await path_bucket(request)
+    prefix = query_text(request, "prefix") or ""
+    if _utf8_length(prefix) > MAX_KEY_BYTES:
+        raise invalid("prefix", f"'prefix' must be at most {MAX_KEY_BYTES} bytes of UTF-8")
+    delimiter = query_text(request, "delimiter") or None
+    if delimiter is not None and _utf8_length(delimiter) > MAX_DELIMITER_BYTES:
+        raise invalid("delimiter", f"'delimiter' must be at most {MAX_DELIMITER_BYTES} bytes")
+    limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    cursor = request.query.get("cursor") or None
+    marker = None if cursor is None else _decode_cursor(cursor)
+    try:
+        page = await request.app[BACKEND].list_objects(
+            bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=limit
+        )
+    except BackendError as exc:
+        raise_backend(exc, _target(bucket))
+    next_cursor = (
+        _encode_cursor(page.next_marker) if page.is_truncated and page.next_marker else None
+    )
+    return web.json_response(
+        {
+            "bucket": bucket,
+            "prefix": prefix,
+            "delimiter": delimiter,
+            "objects": [object_json(info) for info in page.objects],
+            "prefixes": list(page.common_prefixes),
+            "next_cursor": next_cursor,
+        }
+    )
+
+
+class _RequestBody:
+    """The request body as the backend's ``PayloadStream``: chunks as they arrive, refused
+    (413) past ``limit`` bytes and (400) when shorter than its ``Content-Length``."""
+
+    def __init__(self, content: StreamReader, limit: int, declared: int | None) -> None:
+        self._content = content
+        self._limit = limit
+        self._declared = declared
+
+    @property
+    def checksums(self) -> Mapping[str, str]:
+        return {}
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        async for chunk in self._content.iter_chunked(_CHUNK):
+            received += len(chunk)
+            if received > self._limit:
+                raise _too_large(self._limit)
+            yield chunk
+        if self._declared is not None and received != self._declared:
+            raise ApiError(400, "InvalidRequest", "The body is shorter than its Content-Length")
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413, "PayloadTooLarge", f"Objects uploaded here are at most {limit} bytes", {"limit": limit}
+    )
+
+
+async def upload_object(request: web.Request) -> web.Response:
+    bucket = await path_bucket(request)
+    key = query_key(request)
+    limit = request.app[CONFIG].s3.max_object_size
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise _too_large(limit)
+    content_type = request.headers.get("Content-Type", "").strip() or _DEFAULT_CONTENT_TYPE
+    body = _RequestBody(request.content, limit, declared)
+    try:
+        info = await request.app[BACKEND].put_object(
+            bucket, key, body, ObjectMeta(content_type=content_type), size_hint=declared
+        )
+    except BackendError as exc:
+        raise_backend(exc, _target(bucket))
+    return web.json_response({**object_json(info), "content_type": content_type}, status=201)
+
+
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._ -]")
+
+
+def attachment(key: str) -> str:
+    """``Content-Disposition`` naming the key's last segment (RFC 6266 / 8187)."""
+    name = key.rstrip("/").rsplit("/", 1)[-1] or "download"
+    fallback = _UNSAFE_FILENAME.sub("_", name)[:200] or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+async def download_object(request: web.Request) -> web.StreamResponse:
+    bucket = await path_bucket(request)
+    key = query_key(request)
+    try:
+        read = await request.app[BACKEND].get_object(bucket, key)
+    except BackendError as exc:
+        raise_backend(exc, _target(bucket))
+    info = read.info
+    try:
+        response = web.StreamResponse(
+            headers={
+                **_DOWNLOAD_HEADERS,
+                "Content-Type": info.meta.content_type or _DEFAULT_CONTENT_TYPE,
+                "Content-Disposition": attachment(key),
+                "ETag": f'"{info.etag}"',
+                "Last-Modified": format_datetime(info.last_modified, usegmt=True),
+            }
+        )
+        response.content_length = info.size
+        await response.prepare(request)
+        async for chunk in read.body:
+            await response.write(chunk)
+        await response.write_eof()
+    finally:
+        await read.aclose()
+    return response
+
+
+async def delete_object(request: web.Request) -> web.Response:
+    bucket = await path_bucket(request)
+    key = query_key(request)
+    try:
+        await request.app[BACKEND].delete_object(bucket, key)
+    except BackendError as exc:
+        raise_backend(exc, _target(bucket))
+    return web.Response(status=204)

@@ -1,0 +1,202 @@
+"""The OpenAPI description of ``/v1/buckets/{name}/objects...`` (``objects.py``,
+``presign.py``). Who may call each operation comes from the route table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.api.objects import DEFAULT_PAGE, MAX_KEY_BYTES, MAX_PAGE
+from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
+from gateway.api.presign import DEFAULT_EXPIRES
+from sigv4.auth import MAX_PRESIGN_EXPIRES
+
+__all__ = ["FRAGMENT"]
+
+_TIME = {"type": "string", "format": "date-time"}
+_BUCKET = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_KEY_BYTES}
+_KEY = {
+    "name": "key",
+    "in": "query",
+    "required": True,
+    "schema": _KEY_SCHEMA,
+    "description": (
+        f"The object key (1 to {MAX_KEY_BYTES} bytes of UTF-8). In the query rather than "
+        "the path, so keys such as `..` or `a//b` survive URL normalisation."
+    ),
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Object": {
+        "type": "object",
+        "required": ["key", "size", "etag", "last_modified"],
+        "properties": {
+            "key": {"type": "string"},
+            "size": {"type": "integer", "minimum": 0},
+            "etag": {"type": "string", "description": "Without quotes"},
+            "last_modified": _TIME,
+        },
+    },
+    "UploadedObject": {
+        "allOf": [
+            ref("Object"),
+            {
+                "type": "object",
+                "required": ["content_type"],
+                "properties": {"content_type": {"type": "string"}},
+            },
+        ]
+    },
+    "ObjectPage": {
+        "type": "object",
+        "required": ["bucket", "prefix", "delimiter", "objects", "prefixes", "next_cursor"],
+        "properties": {
+            "bucket": {"type": "string"},
+            "prefix": {"type": "string"},
+            "delimiter": {"type": ["string", "null"]},
+            "objects": {"type": "array", "items": ref("Object")},
+            "prefixes": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Common prefixes (folders) rolled up at the delimiter",
+            },
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+    "PresignRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["key"],
+        "properties": {
+            "key": _KEY_SCHEMA,
+            "expires_in": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": MAX_PRESIGN_EXPIRES,
+                "default": DEFAULT_EXPIRES,
+                "description": "Seconds; never past the signing key's own expiry",
+            },
+        },
+    },
+    "PresignedUrl": {
+        "type": "object",
+        "required": ["url", "method", "expires_at", "access_key_id"],
+        "properties": {
+            "url": {"type": "string", "description": "SigV4 query-signed URL on the S3 port"},
+            "method": {"type": "string", "enum": ["GET"]},
+            "expires_at": _TIME,
+            "access_key_id": {"type": "string", "description": "The key that signed it"},
+        },
+    },
+}
+
+_PATHS: dict[str, Any] = {
+    "/v1/buckets/{name}/objects": {
+        "parameters": [_BUCKET],
+        "get": {
+            "operationId": "listObjects",
+            "tags": ["objects"],
+            "summary": "One page of a bucket's keys, by prefix, rolled up at a delimiter",
+            "parameters": [
+                {
+                    "name": "prefix",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": MAX_KEY_BYTES},
+                },
+                {
+                    "name": "delimiter",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": 16},
+                    "description": "Usually `/`: keys below the next one become `prefixes`",
+                },
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_PAGE,
+                        "default": DEFAULT_PAGE,
+                    },
+                    "description": "Objects and prefixes together",
+                },
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": 2048, "pattern": "^[A-Za-z0-9_-]*$"},
+                    "description": "`next_cursor` of the previous page",
+                },
+            ],
+            "responses": {
+                "200": json_response("One page", ref("ObjectPage")),
+                **errors(400, 404, 501, 503),
+            },
+        },
+    },
+    "/v1/buckets/{name}/objects/content": {
+        "parameters": [_BUCKET, _KEY],
+        "put": {
+            "operationId": "uploadObject",
+            "tags": ["objects"],
+            "summary": "Store the request body as the object (streamed; Content-Type kept)",
+            "description": (
+                "Any `Content-Type` is accepted and stored with the object. At most "
+                "`s3.max_object_size` bytes (5 GiB by default); the object exists only "
+                "once the whole body arrived."
+            ),
+            "requestBody": {
+                "required": False,
+                "description": "No body stores an empty object, as S3 does",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+            "responses": {
+                "201": json_response("Stored", ref("UploadedObject")),
+                **errors(400, 404, 413, 503),
+            },
+        },
+        "get": {
+            "operationId": "downloadObject",
+            "tags": ["objects"],
+            "summary": "The object's bytes, as an attachment",
+            "responses": {
+                "200": {
+                    "description": "The bytes, with the object's Content-Type",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                **errors(400, 404, 503),
+            },
+        },
+        "delete": {
+            "operationId": "deleteObject",
+            "tags": ["objects"],
+            "summary": "Delete the object (idempotent, as S3)",
+            "responses": {"204": {"description": "Deleted"}, **errors(400, 404, 503)},
+        },
+    },
+    "/v1/buckets/{name}/objects/presign": {
+        "parameters": [_BUCKET],
+        "post": {
+            "operationId": "presignObject",
+            "tags": ["objects"],
+            "summary": "A presigned GET URL for the S3 endpoint, signed with the caller's key",
+            "description": (
+                "Only for callers authenticated with an access key: the URL is signed with "
+                "that key and acts with its rights. An OAuth token gets 403 `AccessDenied` "
+                "with `details.required_credential = access_key`."
+            ),
+            "requestBody": json_body(ref("PresignRequest")),
+            "responses": {
+                "200": json_response("The URL", ref("PresignedUrl")),
+                **errors(400, 404, 413, 415),
+            },
+        },
+    },
+}
+
+FRAGMENT = Fragment(
+    paths=_PATHS,
+    schemas=_SCHEMAS,
+    tags=({"name": "objects", "description": "A bucket's objects, for the web console"},),
+)

@@ -1,0 +1,210 @@
+"""The console's session endpoint: sign-in, silent refresh and sign-out for users.
+
+The browser never holds a refresh token. ``POST /console/session`` runs the OAuth password
+grant in-process (:func:`gateway.oauth.token_endpoint.run_grant`: the token endpoint's own
+code, throttle and scope rules included) for the gateway's first-party console client,
+answers the access token (kept in the page's memory only) and puts the refresh token in a
+cookie the page's scripts cannot read::
+
+    nfyio_console_refresh=rt_...; Path=/console/session; HttpOnly; Secure; SameSite=Strict
+
+``POST /console/session/refresh`` rotates it (a page reload signs the user back in without
+the password; a reused cookie value revokes the whole family, as at ``/oauth/token``);
+``DELETE /console/session`` revokes the session (its refresh token and every access token
+minted from it) and clears the cookie.
+
+CSRF: the cookie is ``SameSite=Strict`` and every request must also carry
+``X-Nfyio-Console: 1`` (a header no form or cross-site request can send without a CORS
+preflight, which this listener never grants) and an ``Origin`` equal to the listener's own
+(``Sec-Fetch-Site``, when present, must say ``same-origin``). The S3 listener on the same
+host is *same-site* (ports do not count for SameSite) but another origin: the Origin
+check is what keeps a page served from there out. Errors use the ``/v1`` JSON envelope.
+Decisions and their reasons: docs/console.md.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api.errors import ApiError, error_response
+from gateway.api.validation import read_json_object, required_str
+from gateway.identity.clients import CONSOLE_CLIENT_ID, OAuthClient
+from gateway.identity.store import IdentityStore
+from gateway.oauth.errors import OAuthError
+from gateway.oauth.forms import Form
+from gateway.oauth.token_endpoint import run_grant
+from gateway.scopes import ALL_SCOPES
+from gateway.state import CONFIG, IDENTITY
+
+__all__ = [
+    "CONSOLE_CLIENT_ID",
+    "COOKIE",
+    "COOKIE_PATH",
+    "CSRF_HEADER",
+    "ensure_console_client",
+    "refresh",
+    "sign_in",
+    "sign_out",
+]
+
+CONSOLE_CLIENT_NAME = "nfyio-gateway web console"
+COOKIE = "nfyio_console_refresh"
+COOKIE_PATH = "/console/session"
+CSRF_HEADER = "X-Nfyio-Console"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_MAX_FIELD = 1024
+
+_OAUTH_ERRORS: dict[str, tuple[int, str]] = {
+    "invalid_grant": (401, "InvalidCredentials"),
+    "slow_down": (429, "TooManyAttempts"),
+    "invalid_scope": (403, "AccessDenied"),
+    "invalid_request": (400, "InvalidRequest"),
+}
+"""How the grant's RFC 6749 errors read in the console's JSON envelope."""
+
+
+async def ensure_console_client(store: IdentityStore) -> OAuthClient:
+    """The first-party client every console sign-in uses, registered on first use (and
+    again if an admin deleted it). It may hold every scope: a token gets the user's."""
+    return await store.clients.ensure(
+        CONSOLE_CLIENT_ID,
+        CONSOLE_CLIENT_NAME,
+        grant_types=("password", "refresh_token"),
+        scopes=ALL_SCOPES,
+    )
+
+
+def _header(request: web.Request, name: str) -> str | None:
+    value = request.headers.get(name, "").split(",")[0].strip()
+    return value or None
+
+
+def own_origin(request: web.Request) -> str:
+    """``scheme://host[:port]`` this request was sent to (forwarded-aware when trusted)."""
+    scheme, host = request.scheme, request.host
+    if request.app[CONFIG].server.trusted_forwarded_headers:
+        scheme = _header(request, "X-Forwarded-Proto") or scheme
+        host = _header(request, "X-Forwarded-Host") or host
+    return f"{scheme}://{host}".lower()
+
+
+def check_same_origin(request: web.Request) -> None:
+    """Refuse (403) anything but the console's own scripts on this origin."""
+    origin = request.headers.get("Origin")
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if (
+        request.headers.get(CSRF_HEADER) != "1"
+        or origin is None
+        or origin.lower() != own_origin(request)
+        or (fetch_site is not None and fetch_site != "same-origin")
+    ):
+        raise ApiError(
+            403,
+            "AccessDenied",
+            f"The console session endpoint answers only the console itself: same origin, "
+            f"with the {CSRF_HEADER} header",
+            {"reason": "cross_origin"},
+            headers=_NO_STORE,
+        )
+
+
+def _api_error(exc: OAuthError) -> ApiError:
+    status, code = _OAUTH_ERRORS.get(exc.error, (400, "InvalidRequest"))
+    headers = dict(_NO_STORE)
+    if "Retry-After" in exc.headers:
+        headers["Retry-After"] = exc.headers["Retry-After"]
+    return ApiError(status, code, exc.description, headers=headers)
+
+
+def _set_cookie(response: web.Response, token: str, max_age: int) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        path=COOKIE_PATH,
+        max_age=max_age,
+        secure=True,
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def _clear_cookie(response: web.Response) -> None:
+    response.del_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="Strict")
+
+
+async def _grant(request: web.Request, form: dict[str, str]) -> dict[str, Any]:
+    client = await ensure_console_client(request.app[IDENTITY])
+    try:
+        response = await run_grant(request, Form(form), client)
+    except OAuthError as exc:
+        raise _api_error(exc) from None
+    assert isinstance(response.body, bytes)
+    body: dict[str, Any] = json.loads(response.body)
+    return body
+
+
+async def _session_response(request: web.Request, body: dict[str, Any]) -> web.Response:
+    """The access token for the page; the refresh token only into the cookie, which
+    lives as long as the refresh family (an absolute cap from sign-in)."""
+    refresh_token = body.pop("refresh_token")
+    found = await request.app[IDENTITY].sessions.find_refresh(refresh_token)
+    max_age = request.app[CONFIG].auth.refresh_token_ttl
+    if found is not None:
+        remaining = (found.session.expires_at - datetime.now(UTC)).total_seconds()
+        max_age = max(0, int(remaining))
+    response = web.json_response(
+        {key: body[key] for key in ("access_token", "token_type", "expires_in", "scope")},
+        headers=_NO_STORE,
+    )
+    _set_cookie(response, refresh_token, max_age)
+    return response
+
+
+def _no_session(message: str) -> ApiError:
+    return ApiError(401, "NoSession", message, headers=_NO_STORE)
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    """``POST /console/session`` ``{"username", "password"}``."""
+    check_same_origin(request)
+    body = await read_json_object(request, allowed=("username", "password"))
+    username, password = required_str(body, "username"), required_str(body, "password")
+    if not username or not password or len(username) > _MAX_FIELD or len(password) > _MAX_FIELD:
+        raise ApiError(401, "InvalidCredentials", "Invalid username or password", headers=_NO_STORE)
+    granted = await _grant(
+        request, {"grant_type": "password", "username": username, "password": password}
+    )
+    return await _session_response(request, granted)
+
+
+async def refresh(request: web.Request) -> web.Response:
+    """``POST /console/session/refresh``: a new access token from the cookie."""
+    check_same_origin(request)
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise _no_session("Not signed in")
+    try:
+        granted = await _grant(request, {"grant_type": "refresh_token", "refresh_token": token})
+    except ApiError as exc:
+        response = error_response(_no_session(f"The session has ended: {exc.message}"), request)
+        _clear_cookie(response)
+        return response
+    return await _session_response(request, granted)
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    """``DELETE /console/session``: revoke the session, clear the cookie (idempotent)."""
+    check_same_origin(request)
+    token = request.cookies.get(COOKIE)
+    if token:
+        store = request.app[IDENTITY]
+        found = await store.sessions.find_refresh(token)
+        if found is not None and found.session.client_id == CONSOLE_CLIENT_ID:
+            await store.sessions.revoke(found.session.id, reason="signed_out")
+    response = web.Response(status=204, headers=_NO_STORE)
+    _clear_cookie(response)
+    return response

@@ -1,0 +1,89 @@
+// OAuth clients (admins only): register (the secret shown once), list, delete.
+
+import { api, path } from "../api.js";
+import { announce, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, table } from "../dom.js";
+import { ALL_SCOPES, DESCRIPTIONS } from "../scopes.js";
+import { secretPanel } from "./secret.js";
+
+// The gateway's own first-party client that this console signs users in with.
+const CONSOLE_CLIENT = "cl_console";
+const GRANT_TYPES = ["password", "refresh_token", "client_credentials"];
+
+function createForm(status, slot, reload) {
+  const name = field("Name", { name: "client-name", required: true, maxlength: 128 });
+  const grants = checkboxes("Grant types", GRANT_TYPES, { checked: ["password", "refresh_token"] });
+  const scopes = checkboxes("Scopes", ALL_SCOPES, { describe: DESCRIPTIONS });
+  const button = h("button", { type: "submit", class: "primary" }, "Register client");
+  const form = h("form", { class: "card", "aria-labelledby": "create-client-title" }, h("h2", { id: "create-client-title" }, "Register an OAuth client"), name.wrap, grants.wrap, scopes.wrap, button);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clear(status);
+    button.disabled = true;
+    try {
+      const client = await api("POST", "/v1/clients", { json: { name: name.input.value.trim(), grant_types: grants.selected(), scopes: scopes.selected() } });
+      form.reset();
+      announce(`Client ${client.name} registered`);
+      clear(slot);
+      const panel = secretPanel({
+        title: `New client “${client.name}”`,
+        values: [
+          ["Client ID", client.client_id],
+          ["Client secret", client.client_secret, true],
+        ],
+        onDone: () => name.input.focus(),
+      });
+      slot.append(panel);
+      panel.focus();
+      await reload();
+    } catch (error) {
+      status.append(errorBox(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+function actions(client, status, reload) {
+  if (client.client_id === CONSOLE_CLIENT) return h("span", { class: "muted" }, "this console");
+  return h("button", {
+    type: "button",
+    class: "danger",
+    "aria-label": `Delete client ${client.name}`,
+    onclick: async () => {
+      if (!(await confirmDialog(`Delete the client “${client.name}”? Its tokens stop working at once.`, "Delete client"))) return;
+      clear(status);
+      try {
+        await api("DELETE", path("/v1/clients/{id}", { id: client.client_id }));
+        announce(`Client ${client.name} deleted`);
+        await reload();
+      } catch (error) {
+        status.append(errorBox(error));
+      }
+    },
+  }, "Delete");
+}
+
+export async function render() {
+  const status = h("div", { class: "errors" });
+  const slot = h("div", { class: "secret-slot" });
+  const listing = h("div", {});
+  async function reload() {
+    const page = await api("GET", "/v1/clients", { query: { limit: 1000 } });
+    clear(listing);
+    listing.append(
+      page.clients.length === 0
+        ? h("p", { class: "empty" }, "No clients yet.")
+        : table("OAuth clients", ["Name", "Client ID", "Grant types", "Scopes", "Created", "Actions"], page.clients.map((client) => [
+          client.name,
+          h("code", {}, client.client_id),
+          client.grant_types.join(" "),
+          client.scopes.join(" "),
+          formatTime(client.created_at),
+          actions(client, status, reload),
+        ])),
+    );
+  }
+  await reload();
+  return h("section", { class: "page" }, h("h1", {}, "OAuth clients"), slot, createForm(status, slot, reload), status, h("h2", {}, "All clients"), listing);
+}

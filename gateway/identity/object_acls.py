@@ -1,0 +1,278 @@
+"""Object ownership and object ACLs, and the initiator and ACL of multipart uploads: kept
+by the gateway, whatever the storage backend (the upstream store only ever sees the
+gateway's own credentials, so it cannot know who wrote what).
+
+Rows exist only where they say something: an object version without a row is owned by
+the bucket owner and private, which is what every object of a single-account bucket is.
+The first row written in a bucket sets the bucket's ``object_acls`` setting (a JSON
+document ``{"foreign": bool}``, read with every other setting of the bucket in one query);
+from then on every write in that bucket records its row, so that "the most recent row of
+a key" is always its current version. ``foreign`` says whether any row names an owner
+other than the bucket owner; the bucket owner's own requests need an object's row only
+then. So a request in a bucket without rows costs nothing here, and one that needs an
+object's owner or ACL costs one indexed read.
+
+Documents (``acl``) are text the S3 layer writes and reads (``gateway.s3.stored``); this
+store does not interpret them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from gateway.identity.columns import as_str
+from gateway.identity.crypto import Keyring
+from gateway.identity.db import Database, Tx
+from gateway.identity.models import to_micros, utcnow
+
+__all__ = [
+    "FLAG_KIND",
+    "NULL_VERSION",
+    "ObjectAcl",
+    "ObjectAclStore",
+    "UploadAcl",
+    "bucket_flag",
+]
+
+FLAG_KIND = "object_acls"
+"""The bucket setting saying the bucket has rows here: ``{"foreign": bool}``."""
+NULL_VERSION = "null"
+"""The version id of an object in a bucket without versioning (and S3's null version)."""
+
+_UPSERT_OBJECT = (
+    "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
+    " owner = excluded.owner, acl = excluded.acl, written_at = excluded.written_at"
+)
+_UPSERT_FLAG = (
+    "INSERT INTO bucket_settings (bucket, kind, document, updated_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (bucket, kind) DO UPDATE SET"
+    " document = excluded.document, updated_at = excluded.updated_at"
+)
+_OBJECT_COLUMNS = "version_id, owner, acl"
+_UPLOAD_COLUMNS = "upload_id, object_key, initiator, owner, acl"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectAcl:
+    version_id: str
+    owner: str
+    """The owning account's id."""
+    acl: str
+
+
+@dataclass(frozen=True, slots=True)
+class UploadAcl:
+    upload_id: str
+    key: str
+    initiator: str
+    """The account that created the upload, or ``anonymous``."""
+    owner: str
+    """The account that will own the object."""
+    acl: str
+
+
+def bucket_flag(settings: Mapping[str, str]) -> tuple[bool, bool]:
+    """From a bucket's settings: (the bucket has rows here, some row's owner is another
+    account than the bucket owner)."""
+    document = settings.get(FLAG_KIND)
+    if document is None:
+        return False, False
+    return True, bool(json.loads(document).get("foreign", True))
+
+
+def _object(row: Sequence[object]) -> ObjectAcl:
+    return ObjectAcl(as_str(row[0]), as_str(row[1]), as_str(row[2]))
+
+
+def _upload(row: Sequence[object]) -> UploadAcl:
+    return UploadAcl(*(as_str(value) for value in row[:5]))
+
+
+async def _flag(tx: Tx, bucket: str, *, foreign: bool, when: int) -> None:
+    """Set the bucket's flag (``foreign`` only ever goes from false to true)."""
+    row = await tx.fetch_one(
+        "SELECT document FROM bucket_settings WHERE bucket = ? AND kind = ?", (bucket, FLAG_KIND)
+    )
+    if row is not None and (not foreign or json.loads(as_str(row[0])).get("foreign", True)):
+        return
+    await tx.execute(_UPSERT_FLAG, (bucket, FLAG_KIND, json.dumps({"foreign": foreign}), when))
+
+
+class ObjectAclStore:
+    """Reached as ``IdentityStore.object_acls``."""
+
+    def __init__(self, db: Database, keyring: Keyring) -> None:
+        self._db = db
+
+    # --- objects ------------------------------------------------------------------------
+
+    async def current(self, bucket: str, key: str) -> ObjectAcl | None:
+        """The row of the key's latest version (the greatest ``written_at``)."""
+        row = await self._db.fetch_one(
+            f"SELECT {_OBJECT_COLUMNS} FROM object_acls WHERE bucket = ? AND object_key = ?"
+            " ORDER BY written_at DESC, version_id DESC LIMIT 1",
+            (bucket, key),
+        )
+        return None if row is None else _object(row)
+
+    async def version(self, bucket: str, key: str, version_id: str) -> ObjectAcl | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_OBJECT_COLUMNS} FROM object_acls"
+            " WHERE bucket = ? AND object_key = ? AND version_id = ?",
+            (bucket, key, version_id),
+        )
+        return None if row is None else _object(row)
+
+    async def owners_between(
+        self, bucket: str, first: str, last: str
+    ) -> Mapping[str, Mapping[str, str]]:
+        """For a listing page: key -> version id -> owner, for keys from ``first`` to
+        ``last``; each key's versions in the order they were written (latest last)."""
+        rows = await self._db.fetch_all(
+            "SELECT object_key, version_id, owner FROM object_acls"
+            " WHERE bucket = ? AND object_key >= ? AND object_key <= ?"
+            " ORDER BY object_key, written_at, version_id",
+            (bucket, first, last),
+        )
+        found: dict[str, dict[str, str]] = {}
+        for key, version, owner in rows:
+            found.setdefault(as_str(key), {})[as_str(version)] = as_str(owner)
+        return found
+
+    async def record(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        *,
+        owner: str,
+        acl: str,
+        foreign: bool,
+        written_at: datetime,
+    ) -> None:
+        """The owner and ACL of a version just written (or given a new ACL); ``foreign``:
+        ``owner`` is not the bucket owner; ``written_at``: the version's last-modified
+        time, which orders a key's rows as its versions are ordered."""
+        when = to_micros(written_at)
+        values = (bucket, key, version_id or NULL_VERSION, owner, acl, when)
+
+        async def body(tx: Tx) -> None:
+            await tx.execute(_UPSERT_OBJECT, values)
+            await _flag(tx, bucket, foreign=foreign, when=when)
+
+        await self._db.transaction(body)
+
+    async def forget(self, bucket: str, keys: Iterable[tuple[str, str | None]]) -> None:
+        """Drop the rows of deleted versions: ``(key, version id)``, None for the null
+        version (a delete without a version id removes the null version, if any)."""
+        pairs = [(bucket, key, version or NULL_VERSION) for key, version in keys]
+        if not pairs:
+            return
+
+        async def body(tx: Tx) -> None:
+            for pair in pairs:
+                await tx.execute(
+                    "DELETE FROM object_acls"
+                    " WHERE bucket = ? AND object_key = ? AND version_id = ?",
+                    pair,
+                )
+
+        await self._db.transaction(body)
+
+    async def forget_bucket(self, bucket: str) -> None:
+        """Drop every object and upload row of a deleted bucket."""
+
+        async def body(tx: Tx) -> None:
+            await tx.execute("DELETE FROM object_acls WHERE bucket = ?", (bucket,))
+            await tx.execute("DELETE FROM upload_acls WHERE bucket = ?", (bucket,))
+
+        await self._db.transaction(body)
+
+    # --- multipart uploads ----------------------------------------------------------------
+
+    async def upload(self, bucket: str, upload_id: str) -> UploadAcl | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_UPLOAD_COLUMNS} FROM upload_acls WHERE bucket = ? AND upload_id = ?",
+            (bucket, upload_id),
+        )
+        return None if row is None else _upload(row)
+
+    async def uploads(self, bucket: str, upload_ids: Iterable[str]) -> Mapping[str, UploadAcl]:
+        """For ListMultipartUploads: the rows of the uploads listed (one query)."""
+        ids = list(dict.fromkeys(upload_ids))
+        found: dict[str, UploadAcl] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await self._db.fetch_all(
+                f"SELECT {_UPLOAD_COLUMNS} FROM upload_acls"
+                f" WHERE bucket = ? AND upload_id IN ({marks})",
+                (bucket, *chunk),
+            )
+            found.update((u.upload_id, u) for u in map(_upload, rows))
+        return found
+
+    async def record_upload(
+        self,
+        bucket: str,
+        upload: UploadAcl,
+        *,
+        foreign: bool,
+        now: datetime | None = None,
+    ) -> None:
+        when = to_micros(now or utcnow())
+
+        async def body(tx: Tx) -> None:
+            await tx.execute(
+                f"INSERT INTO upload_acls ({_UPLOAD_COLUMNS}, bucket, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    upload.upload_id,
+                    upload.key,
+                    upload.initiator,
+                    upload.owner,
+                    upload.acl,
+                    bucket,
+                    when,
+                ),
+            )
+            await _flag(tx, bucket, foreign=foreign, when=when)
+
+        await self._db.transaction(body)
+
+    async def forget_upload(self, bucket: str, upload_id: str) -> None:
+        async def body(tx: Tx) -> None:
+            await tx.execute(
+                "DELETE FROM upload_acls WHERE bucket = ? AND upload_id = ?", (bucket, upload_id)
+            )
+
+        await self._db.transaction(body)
+
+    async def complete_upload(
+        self,
+        bucket: str,
+        upload: UploadAcl,
+        version_id: str | None,
+        *,
+        foreign: bool,
+        written_at: datetime,
+    ) -> None:
+        """A completed upload: its row becomes the object version's row, in one step."""
+        when = to_micros(written_at)
+
+        async def body(tx: Tx) -> None:
+            await tx.execute(
+                _UPSERT_OBJECT,
+                (bucket, upload.key, version_id or NULL_VERSION, upload.owner, upload.acl, when),
+            )
+            await tx.execute(
+                "DELETE FROM upload_acls WHERE bucket = ? AND upload_id = ?",
+                (bucket, upload.upload_id),
+            )
+            await _flag(tx, bucket, foreign=foreign, when=when)
+
+        await self._db.transaction(body)

@@ -1,0 +1,251 @@
+"""Authorization of an S3 request: the dispatcher's one call into the decision engine
+(``gateway.authz.decide``), made before the handler runs and before ``100 Continue``.
+
+:func:`authorize` gathers the facts (who calls, the bucket's owner and settings, the
+object's owner and ACL when the decision needs them, a multipart upload's initiator, the
+request's condition values), decides once, and a second time for the source of a copy
+(``s3:GetObject`` on it, as the caller). A refusal is ``AccessDenied``. The facts it
+loaded stay on the returned :class:`Access` for the handler, which never decides access
+itself: it renders owners and ACLs, records who owns what it wrote, and, for
+DeleteObjects, whose keys arrive in the body, asks :meth:`Access.check_delete` for each
+key's decision (S3 decides each key of a DeleteObjects on its own).
+
+Cost: one indexed read of the bucket's settings; the object's row only when a decision
+needs it (another account's request, or the owner's in a bucket holding other accounts'
+objects: ``gateway/identity/object_acls.py``); the upload's row only in such buckets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiohttp import web
+
+from backends.base import Backend
+from gateway.authz import (
+    ACTIONS,
+    AccessRequest,
+    Decision,
+    ObjectOwnership,
+    PrincipalFacts,
+    PublicAccessBlock,
+    RequestContext,
+    ResourceKind,
+    decide,
+    versioned_action,
+)
+from gateway.config import Config
+from gateway.identity.object_acls import ObjectAcl, UploadAcl
+from gateway.identity.store import IdentityStore
+from gateway.principal import Principal
+from gateway.s3.access_context import principal_facts, request_context
+from gateway.s3.bucket_facts import BucketFacts, load_bucket, owner_of, parsed_acl
+from gateway.s3.errors import S3Error
+from gateway.s3.request import S3Request
+from gateway.scopes import READ_OBJECTS
+
+__all__ = ["UPLOAD_OPERATIONS", "Access", "authorize"]
+
+UPLOAD_OPERATIONS = frozenset(
+    {
+        "UploadPart",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+        "ListParts",
+    }
+)
+"""Operations on one multipart upload: the decision reads its initiator."""
+
+_DELETES = frozenset({"s3:DeleteObject", "s3:DeleteObjectVersion"})
+_BUCKET_GOVERNED = frozenset(
+    {"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+)
+"""Object actions ``decide`` judges by the bucket's owner alone."""
+
+ContextFor = Callable[[str, str | None], RequestContext]
+"""(action, version id) -> the request's condition values for that decision."""
+
+
+@dataclass(slots=True)
+class Access:
+    """The facts one request's decisions read, kept for its handler."""
+
+    store: IdentityStore
+    backend: Backend
+    principal: Principal
+    facts: PrincipalFacts
+    bucket: BucketFacts | None
+    context_for: ContextFor
+    forced_block: bool
+    upload: UploadAcl | None = None
+    """The row of the multipart upload the request names, if it has one."""
+    _objects: dict[tuple[str, str, str | None], ObjectAcl | None] = field(default_factory=dict)
+
+    async def object_row(
+        self, bucket: BucketFacts, key: str, version: str | None
+    ) -> ObjectAcl | None:
+        """The row of an object version (``version`` None: the current one), read at
+        most once per request; None when the bucket has no rows or the object none."""
+        if not bucket.has_rows:
+            return None
+        slot = (bucket.name, key, version)
+        if slot not in self._objects:
+            rows = self.store.object_acls
+            self._objects[slot] = await (
+                rows.current(bucket.name, key)
+                if version is None
+                else rows.version(bucket.name, key, version)
+            )
+        return self._objects[slot]
+
+    async def decide(
+        self,
+        bucket: BucketFacts | None,
+        action: str,
+        scopes: tuple[str, ...],
+        *,
+        key: str | None = None,
+        version: str | None = None,
+        initiator: str | None = None,
+        no_owner: bool = False,
+    ) -> Decision:
+        """One decision; ``no_owner`` judges by scopes and bucket limits alone."""
+        owner = None if bucket is None or no_owner else bucket.owner
+        row = None
+        if bucket is not None and owner is not None and _needs_object(action, bucket, self):
+            assert key is not None
+            row = await self.object_row(bucket, key, version)
+        return decide(
+            AccessRequest(
+                principal=self.facts,
+                action=action,
+                scopes=scopes,
+                context=self.context_for(action, version),
+                bucket=None if bucket is None else bucket.name,
+                key=key,
+                bucket_owner=owner,
+                bucket_acl=None if bucket is None else bucket.acl,
+                object_owner=None if row is None else owner_of(row.owner),
+                object_acl=None if row is None else parsed_acl(row.acl),
+                policy=None if bucket is None else bucket.policy,
+                public_access_block=(
+                    PublicAccessBlock().effective(force_all=self.forced_block)
+                    if bucket is None
+                    else bucket.effective_block
+                ),
+                ownership=ObjectOwnership.OBJECT_WRITER if bucket is None else bucket.ownership,
+                upload_initiator=initiator,
+            )
+        )
+
+    async def check_delete(self, key: str, version: str | None) -> Decision:
+        """DeleteObjects: the decision for one key of the request body."""
+        action = versioned_action("s3:DeleteObject", version_id=version)
+        return await self.decide(self.bucket, action, (), key=key, version=version)
+
+
+def _needs_object(action: str, bucket: BucketFacts, access: Access) -> bool:
+    """Whether the decision depends on the object's own owner and ACL (see the module
+    docstring of ``gateway/identity/object_acls.py``)."""
+    if not bucket.has_rows or not bucket.ownership.acls_enabled:
+        return False
+    if ACTIONS[action] is not ResourceKind.OBJECT or action in _BUCKET_GOVERNED:
+        return False
+    owner = bucket.owned_by(access.principal)
+    if action in _DELETES:
+        return not owner
+    return not owner or bucket.foreign
+
+
+def _refuse(decision: Decision) -> None:
+    if not decision.allowed:
+        raise S3Error("AccessDenied", decision.message)
+
+
+async def _initiator(access: Access, bucket: BucketFacts, upload_id: str) -> str | None:
+    if bucket.owner is None:
+        return None
+    if bucket.has_rows:
+        access.upload = await access.store.object_acls.upload(bucket.name, upload_id)
+    return bucket.owner.account_id if access.upload is None else access.upload.initiator
+
+
+async def authorize(
+    request: web.Request,
+    req: S3Request,
+    principal: Principal,
+    store: IdentityStore,
+    backend: Backend,
+    config: Config,
+    now: datetime,
+) -> Access:
+    """Decide the request (and its copy source); raise ``AccessDenied`` or return the
+    facts for the handler."""
+    forced = config.s3.block_public_access
+    op = req.operation
+
+    def context_for(action: str, version: str | None) -> RequestContext:
+        return request_context(
+            principal,
+            req,
+            action,
+            now=now,
+            peer=request.remote,
+            trusted_forwarded=config.server.trusted_forwarded_headers,
+            version_id=version,
+        )
+
+    bucket = None
+    if req.address.bucket is not None:
+        bucket = await load_bucket(
+            store, backend, req.address.bucket, principal, forced_block=forced
+        )
+    access = Access(
+        store=store,
+        backend=backend,
+        principal=principal,
+        facts=principal_facts(principal),
+        bucket=bucket,
+        context_for=context_for,
+        forced_block=forced,
+    )
+    if op.name == "DeleteObjects":
+        # Each key is decided by check_delete; here only the credential's ceiling.
+        if not principal.is_anonymous:
+            _refuse(await access.decide(bucket, op.action, op.scopes, no_owner=True))
+        return access
+    initiator = None
+    if bucket is not None and op.name in UPLOAD_OPERATIONS:
+        initiator = await _initiator(access, bucket, req.query.get("uploadId", ""))
+    _refuse(
+        await access.decide(
+            bucket,
+            versioned_action(op.action, version_id=req.version_id),
+            op.scopes,
+            key=req.address.key,
+            version=req.version_id,
+            initiator=initiator,
+            # A taken name is BucketAlreadyExists (the handler's answer), not AccessDenied.
+            no_owner=op.name == "CreateBucket",
+        )
+    )
+    source = req.copy_source
+    if source is not None:
+        source_bucket = bucket
+        if bucket is None or source.bucket != bucket.name:
+            source_bucket = await load_bucket(
+                store, backend, source.bucket, principal, forced_block=forced
+            )
+        _refuse(
+            await access.decide(
+                source_bucket,
+                versioned_action("s3:GetObject", version_id=source.version_id),
+                (READ_OBJECTS,),
+                key=source.key,
+                version=source.version_id,
+            )
+        )
+    return access

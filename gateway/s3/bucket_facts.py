@@ -1,0 +1,157 @@
+"""What the state store says about a bucket, read once per request: its owner, ACL,
+policy, public access block, ownership setting and whether it has object rows.
+
+Every setting of a bucket comes from one indexed query
+(``IdentityStore.bucket_settings.all_for``); policies and ACLs are parsed once per
+distinct document and kept in small caches (a document's meaning never changes).
+
+**Who owns a bucket.** The ``owner`` setting (an account id), written by CreateBucket.
+A bucket without one was made before accounts existed (or directly in the upstream store)
+and belongs to the system account; when a caller of another account (or an anonymous
+one) names a bucket without an owner, the backend is asked whether it exists at all, so
+a missing bucket is still ``NoSuchBucket`` for everyone and never someone's bucket.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from backends.base import Backend
+from backends.errors import BackendError
+from gateway.authz import (
+    AccessControlList,
+    CanonicalUser,
+    Grant,
+    ObjectOwnership,
+    Owner,
+    Permission,
+    Policy,
+    PublicAccessBlock,
+    parse_policy,
+)
+from gateway.authz.stored import acl_from_json, block_from_json
+from gateway.identity.object_acls import bucket_flag
+from gateway.identity.store import IdentityStore
+from gateway.principal import SYSTEM_ACCOUNT_ID, Principal, canonical_id_for
+
+__all__ = [
+    "ACL",
+    "OWNER",
+    "OWNERSHIP",
+    "POLICY",
+    "PUBLIC_ACCESS_BLOCK",
+    "BucketFacts",
+    "load_bucket",
+    "owner_of",
+    "private_acl",
+]
+
+# The bucket-setting kinds this feature owns (gateway/identity/bucket_settings.py).
+OWNER = "owner"
+ACL = "acl"
+POLICY = "policy"
+PUBLIC_ACCESS_BLOCK = "public_access_block"
+OWNERSHIP = "ownership"
+
+
+def owner_of(account_id: str) -> Owner:
+    return Owner(account_id, canonical_id_for(account_id))
+
+
+def private_acl(owner: CanonicalUser) -> AccessControlList:
+    """The ACL of a resource nobody set one on: its owner's ``FULL_CONTROL``."""
+    return AccessControlList(owner, (Grant(owner, Permission.FULL_CONTROL),))
+
+
+@functools.lru_cache(maxsize=512)
+def _policy(bucket: str, text: str) -> Policy:
+    return parse_policy(text, bucket=bucket)
+
+
+@functools.lru_cache(maxsize=2048)
+def parsed_acl(text: str) -> AccessControlList:
+    return acl_from_json(text)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketFacts:
+    name: str
+    owner: Owner | None
+    """None: the bucket does not exist (as far as the state store and backend know)."""
+    settings: Mapping[str, str]
+    """Every stored setting document, by kind."""
+    block: PublicAccessBlock
+    """The bucket's own public access block (what GetPublicAccessBlock answers)."""
+    forced_block: bool
+    """The gateway-wide setting forcing all four switches on."""
+    has_rows: bool
+    """Objects or uploads of this bucket have rows in ``object_acls``/``upload_acls``."""
+    foreign: bool
+    """Some row names another owner than the bucket owner."""
+
+    @property
+    def effective_block(self) -> PublicAccessBlock:
+        return self.block.effective(force_all=self.forced_block)
+
+    @property
+    def policy(self) -> Policy | None:
+        text = self.settings.get(POLICY)
+        return None if text is None else _policy(self.name, text)
+
+    @property
+    def acl(self) -> AccessControlList | None:
+        """The stored bucket ACL; None when never set (then :func:`private_acl`)."""
+        text = self.settings.get(ACL)
+        return None if text is None else parsed_acl(text)
+
+    @property
+    def ownership(self) -> ObjectOwnership:
+        value = self.settings.get(OWNERSHIP)
+        return ObjectOwnership.OBJECT_WRITER if value is None else ObjectOwnership(value)
+
+    def owned_by(self, principal: Principal) -> bool:
+        return self.owner is not None and self.owner.account_id == principal.account_id
+
+
+async def _exists(backend: Backend, bucket: str) -> bool:
+    try:
+        await backend.head_bucket(bucket)
+    except BackendError as exc:
+        if exc.code == "NoSuchBucket":
+            return False
+        raise
+    return True
+
+
+async def load_bucket(
+    store: IdentityStore,
+    backend: Backend,
+    bucket: str,
+    principal: Principal,
+    *,
+    forced_block: bool,
+) -> BucketFacts:
+    settings = await store.bucket_settings.all_for(bucket)
+    owner_id = settings.get(OWNER)
+    owner: Owner | None
+    if owner_id is not None:
+        owner = owner_of(owner_id)
+    elif principal.account_id == SYSTEM_ACCOUNT_ID or await _exists(backend, bucket):
+        # The system account's own requests need no look: its scopes decide either way
+        # and the handler answers NoSuchBucket for a bucket that does not exist.
+        owner = owner_of(SYSTEM_ACCOUNT_ID)
+    else:
+        owner = None
+    block_text = settings.get(PUBLIC_ACCESS_BLOCK)
+    has_rows, foreign = bucket_flag(settings)
+    return BucketFacts(
+        name=bucket,
+        owner=owner,
+        settings=settings,
+        block=PublicAccessBlock() if block_text is None else block_from_json(block_text),
+        forced_block=forced_block,
+        has_rows=has_rows,
+        foreign=foreign,
+    )

@@ -1,0 +1,95 @@
+"""Buckets and the accounts that own them: creating (claiming the global name), listing
+an account's buckets, deleting (forgetting the settings). Shared by the S3 listener and
+``/v1/buckets``.
+
+Bucket names stay global. CreateBucket first claims the name in the state store (the
+``owner`` setting, written only if absent: atomic on both databases, so of two accounts
+racing for a name exactly one wins), then creates the bucket in the backend; a failed
+creation releases the claim. A bucket without an owner setting (made before accounts, or
+directly in the upstream store) belongs to the system account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from backends.base import Backend
+from backends.errors import BackendError
+from backends.types import BucketInfo
+from gateway.identity.store import IdentityStore
+from gateway.principal import SYSTEM_ACCOUNT_ID
+from gateway.s3.bucket_facts import OWNER
+
+__all__ = ["create_owned_bucket", "delete_owned_bucket", "owned_buckets", "owner_account"]
+
+_EXISTS = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
+
+
+async def owner_account(store: IdentityStore, bucket: str) -> str:
+    """The account owning ``bucket`` (the system account when none is recorded)."""
+    return await store.bucket_settings.get(bucket, OWNER) or SYSTEM_ACCOUNT_ID
+
+
+async def create_owned_bucket(
+    store: IdentityStore,
+    backend: Backend,
+    bucket: str,
+    account_id: str,
+    *,
+    region: str,
+    settings: Mapping[str, str] | None = None,
+    object_lock: bool = False,
+) -> BucketInfo:
+    """Create ``bucket`` owned by ``account_id`` with its first ``settings`` (ACL,
+    ownership), with Object Lock when ``object_lock``. Raises ``BackendError``
+    ``BucketAlreadyExists`` (another account's name) or ``BucketAlreadyOwnedByYou``, or
+    what the backend raises."""
+    names = store.bucket_settings
+    claimed = await names.put_if_absent(bucket, OWNER, account_id)
+    if not claimed:
+        holder = await names.get(bucket, OWNER)
+        if holder != account_id:
+            raise BackendError("BucketAlreadyExists")
+    elif settings:
+        for kind, document in settings.items():
+            await names.put(bucket, kind, document)
+    try:
+        info = await backend.create_bucket(bucket, region=region, object_lock=object_lock)
+    except BackendError as exc:
+        if claimed:
+            await names.forget_bucket(bucket)
+            if exc.code in _EXISTS:
+                # A bucket without an owner setting: the system account's.
+                mine = account_id == SYSTEM_ACCOUNT_ID
+                raise BackendError(
+                    "BucketAlreadyOwnedByYou" if mine else "BucketAlreadyExists"
+                ) from exc
+        raise
+    except BaseException:
+        if claimed:
+            await names.forget_bucket(bucket)
+        raise
+    if not claimed and settings:  # our own claim left by a creation that failed midway
+        for kind, document in settings.items():
+            await names.put(bucket, kind, document)
+    return info
+
+
+async def owned_buckets(
+    store: IdentityStore, backend: Backend, account_id: str
+) -> list[BucketInfo]:
+    """The buckets of one account, in the backend's order."""
+    owners = await store.bucket_settings.of_kind(OWNER)
+    return [
+        info
+        for info in await backend.list_buckets()
+        if owners.get(info.name, SYSTEM_ACCOUNT_ID) == account_id
+    ]
+
+
+async def delete_owned_bucket(store: IdentityStore, backend: Backend, bucket: str) -> None:
+    """Delete the bucket, then forget everything the gateway kept about it, so that a
+    bucket made again with the name starts afresh (and may belong to anyone)."""
+    await backend.delete_bucket(bucket)
+    await store.object_acls.forget_bucket(bucket)
+    await store.bucket_settings.forget_bucket(bucket)

@@ -1,0 +1,161 @@
+"""Who owns what a request writes, with which ACL, and recording it.
+
+PutObject, CopyObject and CreateMultipartUpload compute a :class:`WritePlan` before any
+byte is stored (an ACL the bucket refuses fails first): the owner by the bucket's
+ownership setting (``ObjectWriter``: the writer; ``BucketOwnerPreferred`` with
+``bucket-owner-full-control``, and ``BucketOwnerEnforced``: the bucket owner), the ACL
+from ``x-amz-acl`` / ``x-amz-grant-*`` (grants by e-mail and canonical id resolved
+against the accounts), refused as S3 refuses it (ACLs disabled, public ACLs blocked). An
+anonymous writer's object belongs to the bucket owner (no account could manage it
+otherwise). After the write, :func:`record_write` stores the row when there is something
+to say (``gateway/identity/object_acls.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backends.types import ObjectInfo
+from gateway.authz import (
+    AccessControlList,
+    CanonicalUser,
+    Target,
+    acl_from_request,
+    check_acl_allowed,
+    object_owner_for_write,
+    refuse_public_acl,
+)
+from gateway.authz.stored import acl_to_json
+from gateway.identity.object_acls import UploadAcl
+from gateway.identity.store import IdentityStore
+from gateway.s3.bucket_facts import BucketFacts, private_acl
+from gateway.s3.context import Context
+from gateway.s3.errors import S3Error
+from gateway.s3.owner import owner_name
+
+__all__ = [
+    "WritePlan",
+    "existing_bucket",
+    "forget_deleted",
+    "plan_write",
+    "record_upload",
+    "record_write",
+    "resolve_acl",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    bucket: BucketFacts
+    owner: str
+    """The account that will own the object."""
+    acl: AccessControlList
+    initiator: str
+    """The writing account (``anonymous`` for anonymous callers)."""
+
+    @property
+    def foreign(self) -> bool:
+        assert self.bucket.owner is not None
+        return self.owner != self.bucket.owner.account_id
+
+    @property
+    def needs_row(self) -> bool:
+        """A row says something (or the bucket keeps one per write)."""
+        default = private_acl(self.acl.owner)
+        return self.bucket.has_rows or self.foreign or self.acl != default
+
+
+async def resolve_acl(store: IdentityStore, acl: AccessControlList) -> AccessControlList:
+    """Grants by e-mail become the canonical users they name; every canonical id must be
+    an account's (S3: ``UnresolvableGrantByEmailAddress`` / ``InvalidArgument``)."""
+    emails, ids = acl.emails(), acl.canonical_ids()
+    if not emails and not ids:
+        return acl
+    by_email = {
+        email: CanonicalUser(account.canonical_id, account.display_name)
+        for email, account in (await store.accounts.by_emails(emails)).items()
+    }
+    wanted = [*ids, acl.owner.id]
+    by_id = {
+        canonical: CanonicalUser(account.canonical_id, account.display_name)
+        for canonical, account in (await store.accounts.by_canonical_ids(wanted)).items()
+    }
+    return acl.resolve(by_email=by_email, by_id=by_id)
+
+
+def existing_bucket(ctx: Context) -> BucketFacts:
+    bucket = ctx.access.bucket
+    if bucket is None or bucket.owner is None:
+        raise S3Error("NoSuchBucket", extra={"BucketName": ctx.req.address.bucket or ""})
+    return bucket
+
+
+async def plan_write(ctx: Context) -> WritePlan:
+    """The owner and ACL of the object this request writes; raises S3's errors for an
+    ACL the bucket does not take."""
+    bucket = existing_bucket(ctx)
+    assert bucket.owner is not None
+    store = ctx.access.store
+    principal = ctx.principal
+    bucket_owner = bucket.owner.account_id
+    writer = principal.account_id or bucket_owner
+    canned = ctx.headers.get("x-amz-acl")
+    owner = object_owner_for_write(
+        bucket.ownership,
+        writer=writer,
+        bucket_owner=bucket_owner,
+        canned_acl=None if canned is None else canned.strip(),
+    )
+    owner_user = (await owner_name(store, owner)).user
+    bucket_user = (await owner_name(store, bucket_owner)).user
+    acl = acl_from_request(
+        ctx.headers, None, owner=owner_user, bucket_owner=bucket_user, target=Target.OBJECT
+    )
+    if acl is not None:
+        acl = await resolve_acl(store, acl)
+    check_acl_allowed(bucket.ownership, acl, bucket_owner_id=bucket.owner.canonical_id)
+    refuse_public_acl(bucket.effective_block, acl)
+    return WritePlan(
+        bucket=bucket,
+        owner=owner,
+        acl=acl or private_acl(owner_user),
+        initiator=principal.account_id or "anonymous",
+    )
+
+
+async def record_write(ctx: Context, plan: WritePlan, info: ObjectInfo) -> None:
+    """After the object was committed: its row, when one is needed."""
+    if plan.needs_row:
+        await ctx.access.store.object_acls.record(
+            plan.bucket.name,
+            info.key,
+            info.version_id,
+            owner=plan.owner,
+            acl=acl_to_json(plan.acl),
+            foreign=plan.foreign,
+            written_at=info.last_modified,
+        )
+
+
+async def record_upload(ctx: Context, plan: WritePlan, key: str, upload_id: str) -> None:
+    """After CreateMultipartUpload: the upload's row, when it differs from the default
+    (the bucket owner started it; the object will be the bucket owner's, private) or the
+    bucket keeps rows."""
+    assert plan.bucket.owner is not None
+    if plan.needs_row or plan.initiator != plan.bucket.owner.account_id:
+        row = UploadAcl(upload_id, key, plan.initiator, plan.owner, acl_to_json(plan.acl))
+        await ctx.access.store.object_acls.record_upload(
+            plan.bucket.name, row, foreign=plan.foreign
+        )
+
+
+async def forget_deleted(ctx: Context, deleted: list[tuple[str, str | None]]) -> None:
+    """Drop the rows of deleted versions. Only deletes naming a version: a delete without
+    one may leave a delete marker over the null version (versioning), and the row of a
+    key that is gone is harmless (the next write of the key replaces it)."""
+    bucket = ctx.access.bucket
+    if bucket is None or not bucket.has_rows:
+        return
+    named = [(key, version) for key, version in deleted if version is not None]
+    if named:
+        await ctx.access.store.object_acls.forget(bucket.name, named)

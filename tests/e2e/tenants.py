@@ -1,0 +1,92 @@
+"""Accounts for the end-to-end tests: made through ``POST /v1/accounts`` with the root key,
+each with its admin key and boto3 clients; anonymous boto3 clients and plain unsigned
+HTTP requests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore import UNSIGNED
+from botocore.config import Config as BotoConfig
+
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.rest_util import api_json, bearer
+from tests.e2e.s3util import RawResponse, urlopen
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+
+
+@dataclass
+class Tenant:
+    """An account and its first admin key."""
+
+    gateway: Gateway
+    id: str
+    name: str
+    email: str
+    canonical_id: str
+    key_id: str
+    secret: str
+
+    def client(self, **config: Any) -> Any:
+        return self.gateway.client(self.key_id, self.secret, **config)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Bearer credentials for the REST API."""
+        return bearer(self.secret)
+
+    def key(self, **body: Any) -> dict[str, Any]:
+        """Another key of this account (made with its admin key)."""
+        body.setdefault("name", "e2e")
+        made: dict[str, Any] = api_json(
+            self.gateway, "POST", "/v1/access-keys", headers=self.headers, body=body, expect=201
+        )
+        return made
+
+
+def new_tenant(gateway: Gateway, prefix: str = "t") -> Tenant:
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    email = f"{name}@example.com"
+    made = api_json(
+        gateway, "POST", "/v1/accounts", body={"name": name, "email": email}, expect=201
+    )
+    key = made["admin_key"]
+    return Tenant(
+        gateway=gateway,
+        id=made["id"],
+        name=name,
+        email=email,
+        canonical_id=made["canonical_id"],
+        key_id=key["id"],
+        secret=key["secret"],
+    )
+
+
+def anonymous_client(gateway: Gateway) -> Any:
+    """boto3 without credentials: requests go unsigned (no Authorization, no query auth)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=gateway.s3_url,
+        region_name="us-east-1",
+        verify=gateway.tls_ca if gateway.tls_ca else None,
+        config=BotoConfig(
+            signature_version=UNSIGNED,
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 1},
+        ),
+    )
+
+
+def anonymous_get(gateway: Gateway, path: str) -> RawResponse:
+    """A plain unsigned GET, what a browser or curl sends."""
+    return urlopen(gateway, f"{gateway.s3_url}{path}")
+
+
+def policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})

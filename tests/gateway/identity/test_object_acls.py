@@ -1,0 +1,92 @@
+"""Object ownership and ACL rows, and multipart-upload rows, on both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from gateway.identity.object_acls import FLAG_KIND, UploadAcl, bucket_flag
+from gateway.identity.store import IdentityStore
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def at(seconds: int) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+async def test_a_bucket_without_rows_has_no_flag(store: IdentityStore) -> None:
+    assert bucket_flag(await store.bucket_settings.all_for("b")) == (False, False)
+    assert await store.object_acls.current("b", "k") is None
+
+
+async def test_record_sets_the_flag_and_foreign_only_grows(store: IdentityStore) -> None:
+    rows = store.object_acls
+    await rows.record("b", "k", None, owner="acct_A", acl="{}", foreign=False, written_at=at(0))
+    assert bucket_flag(await store.bucket_settings.all_for("b")) == (True, False)
+    await rows.record("b", "x", None, owner="acct_B", acl="{}", foreign=True, written_at=at(0))
+    assert bucket_flag(await store.bucket_settings.all_for("b")) == (True, True)
+    await rows.record("b", "y", None, owner="acct_A", acl="{}", foreign=False, written_at=at(0))
+    assert json.loads((await store.bucket_settings.all_for("b"))[FLAG_KIND]) == {"foreign": True}
+
+
+async def test_current_is_the_most_recently_written_version(store: IdentityStore) -> None:
+    rows = store.object_acls
+    await rows.record("b", "k", "v2", owner="acct_B", acl="b2", foreign=True, written_at=at(2))
+    await rows.record("b", "k", "v1", owner="acct_A", acl="a1", foreign=False, written_at=at(1))
+    current = await rows.current("b", "k")
+    assert current is not None and (current.version_id, current.owner) == ("v2", "acct_B")
+    first = await rows.version("b", "k", "v1")
+    assert first is not None and first.acl == "a1"
+    await rows.forget("b", [("k", "v2")])
+    current = await rows.current("b", "k")
+    assert current is not None and current.version_id == "v1"
+    # Rewriting the null version replaces its row.
+    await rows.record("b", "n", None, owner="acct_A", acl="x", foreign=False, written_at=at(0))
+    await rows.record("b", "n", None, owner="acct_B", acl="y", foreign=True, written_at=at(0))
+    null = await rows.version("b", "n", "null")
+    assert null is not None and (null.owner, null.acl) == ("acct_B", "y")
+
+
+async def test_owners_between_covers_the_page_keys(store: IdentityStore) -> None:
+    rows = store.object_acls
+    for key, owner in (("a", "acct_1"), ("b", "acct_2"), ("c", "acct_3"), ("d", "acct_4")):
+        await rows.record("bk", key, None, owner=owner, acl="{}", foreign=True, written_at=at(0))
+    found = await rows.owners_between("bk", "b", "c")
+    assert found == {"b": {"null": "acct_2"}, "c": {"null": "acct_3"}}
+
+
+async def test_uploads_and_completion(store: IdentityStore) -> None:
+    rows = store.object_acls
+    upload = UploadAcl("up-1", "key", "acct_B", "acct_B", '{"acl": 1}')
+    await rows.record_upload("b", upload, foreign=True)
+    assert await rows.upload("b", "up-1") == upload
+    assert await rows.uploads("b", ["up-1", "up-2"]) == {"up-1": upload}
+    await rows.complete_upload("b", upload, None, foreign=True, written_at=at(0))
+    assert await rows.upload("b", "up-1") is None
+    done = await rows.current("b", "key")
+    assert done is not None and (done.owner, done.acl) == ("acct_B", '{"acl": 1}')
+    other = UploadAcl("up-2", "key2", "anonymous", "acct_A", "{}")
+    await rows.record_upload("b", other, foreign=False)
+    await rows.forget_upload("b", "up-2")
+    assert await rows.upload("b", "up-2") is None
+
+
+async def test_forget_bucket_drops_rows_of_that_bucket_only(store: IdentityStore) -> None:
+    rows = store.object_acls
+    await rows.record("gone", "k", None, owner="acct_A", acl="{}", foreign=False, written_at=at(0))
+    await rows.record_upload("gone", UploadAcl("u", "k", "acct_A", "acct_A", "{}"), foreign=False)
+    await rows.record("kept", "k", None, owner="acct_A", acl="{}", foreign=False, written_at=at(0))
+    await rows.forget_bucket("gone")
+    assert await rows.current("gone", "k") is None
+    assert await rows.upload("gone", "u") is None
+    assert await rows.current("kept", "k") is not None
+
+
+async def test_claiming_a_bucket_name_is_atomic(store: IdentityStore) -> None:
+    settings = store.bucket_settings
+    assert await settings.put_if_absent("name", "owner", "acct_A") is True
+    assert await settings.put_if_absent("name", "owner", "acct_B") is False
+    assert await settings.get("name", "owner") == "acct_A"
+    await settings.put_if_absent("other", "owner", "acct_B")
+    assert await settings.of_kind("owner") == {"name": "acct_A", "other": "acct_B"}

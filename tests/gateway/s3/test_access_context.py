@@ -1,0 +1,129 @@
+"""The decision's facts built from a parsed request: who calls (``PrincipalFacts``) and
+the condition values (``RequestContext``), read from the request object once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp.test_utils import make_mocked_request
+
+from gateway.authz import ANONYMOUS, PrincipalKind
+from gateway.principal import ANONYMOUS as ANONYMOUS_PRINCIPAL
+from gateway.principal import Principal
+from gateway.s3.access_context import principal_facts, request_context, source_ip
+from gateway.s3.request import S3Request, read_request
+from tests.gateway.s3.conftest import make_config
+
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+KEY = Principal(kind="key", subject="ak_X", scopes=frozenset({"admin"}), account_id="acct_A")
+
+
+def parse(tmp_path: Path, target: str, **headers: str) -> S3Request:
+    config = make_config(tmp_path, NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS="true")
+    request = make_mocked_request("GET", target, headers={"Host": "gw", **headers})
+    return read_request(request, config)
+
+
+def test_source_ip_trusts_only_the_last_forwarded_hop() -> None:
+    headers = {"x-forwarded-for": "203.0.113.9, 198.51.100.7"}
+    assert source_ip("127.0.0.1", headers, trusted=True) == "198.51.100.7"
+    assert source_ip("127.0.0.1", headers, trusted=False) == "127.0.0.1"
+    assert source_ip("127.0.0.1", {"x-forwarded-for": " "}, trusted=True) == "127.0.0.1"
+    assert source_ip("127.0.0.1", {}, trusted=True) == "127.0.0.1"
+
+
+def test_listing_parameters_only_for_listing_actions(tmp_path: Path) -> None:
+    req = parse(tmp_path, "/bkt?list-type=2&prefix=p%2F&delimiter=%2F&max-keys=5")
+    listing = request_context(
+        KEY,
+        req,
+        "s3:ListBucket",
+        now=NOW,
+        peer="10.0.0.1",
+        trusted_forwarded=False,
+        version_id=None,
+    )
+    assert (listing.prefix, listing.delimiter, listing.max_keys) == ("p/", "/", "5")
+    assert listing.source_ip == "10.0.0.1" and listing.now == NOW
+    other = request_context(
+        KEY,
+        req,
+        "s3:GetBucketAcl",
+        now=NOW,
+        peer=None,
+        trusted_forwarded=False,
+        version_id=None,
+    )
+    assert (other.prefix, other.delimiter, other.max_keys) == (None, None, None)
+
+
+def test_headers_tags_scheme_and_version(tmp_path: Path) -> None:
+    req = parse(
+        tmp_path,
+        "/bkt/k",
+        **{
+            "x-amz-acl": "public-read",
+            "x-amz-server-side-encryption": "AES256",
+            "x-amz-tagging": "team=blue&empty=",
+            "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+            "X-Forwarded-Proto": "https",
+        },
+    )
+    ctx = request_context(
+        KEY,
+        req,
+        "s3:PutObject",
+        now=NOW,
+        peer="10.0.0.1",
+        trusted_forwarded=True,
+        version_id="v1",
+    )
+    assert ctx.acl == "public-read" and ctx.server_side_encryption == "AES256"
+    assert ctx.request_object_tags == {"team": "blue", "empty": ""}
+    assert ctx.content_sha256 == "UNSIGNED-PAYLOAD" and ctx.version_id == "v1"
+    assert ctx.secure_transport is True  # X-Forwarded-Proto from a trusted proxy
+
+
+def test_signature_version_and_auth_type(tmp_path: Path) -> None:
+    cases = [
+        (
+            "/bkt/k?X-Amz-Signature=abc&X-Amz-Credential=x",
+            {},
+            KEY,
+            ("AWS4-HMAC-SHA256", "REST-QUERY-STRING"),
+        ),
+        ("/bkt/k?AWSAccessKeyId=a&Signature=s&Expires=1", {}, KEY, ("AWS", "REST-QUERY-STRING")),
+        (
+            "/bkt/k",
+            {"Authorization": "AWS4-HMAC-SHA256 Credential=x"},
+            KEY,
+            ("AWS4-HMAC-SHA256", "REST-HEADER"),
+        ),
+        ("/bkt/k", {"Authorization": "Bearer sk_x"}, KEY, (None, "REST-HEADER")),
+        ("/bkt/k", {}, ANONYMOUS_PRINCIPAL, (None, None)),
+    ]
+    for target, headers, who, expected in cases:
+        ctx = request_context(
+            who,
+            parse(tmp_path, target, **headers),
+            "s3:GetObject",
+            now=NOW,
+            peer=None,
+            trusted_forwarded=False,
+            version_id=None,
+        )
+        assert (ctx.signature_version, ctx.auth_type) == expected, target
+
+
+def test_principal_facts() -> None:
+    assert principal_facts(ANONYMOUS_PRINCIPAL) is ANONYMOUS
+    facts = principal_facts(KEY)
+    assert facts.kind is PrincipalKind.ACCOUNT and facts.account_id == "acct_A"
+    assert facts.canonical_id == KEY.canonical_id and len(KEY.canonical_id or "") == 64
+    assert facts.bucket_limits is None and facts.scopes == {"admin"}
+    user = Principal(
+        kind="user", subject="usr_1", scopes=frozenset(), account_id="acct_A", user_name="ann"
+    )
+    facts = principal_facts(user)
+    assert facts.kind is PrincipalKind.USER and (facts.user_name, facts.user_id) == ("ann", "usr_1")
