@@ -64,6 +64,15 @@ class BucketsMixin(UpstreamClient):
         )
         if uploads.get("Uploads"):
             raise BackendError("BucketNotEmpty", "The bucket has multipart uploads in progress")
+        # Some stores (SeaweedFS) delete a bucket that still holds noncurrent versions or
+        # delete markers; S3 refuses. One listing call, on DeleteBucket only.
+        versions = await self._call(
+            "list_object_versions", not_found="NoSuchBucket", Bucket=up, MaxKeys=1
+        )
+        if versions.get("Versions") or versions.get("DeleteMarkers"):
+            raise BackendError(
+                "BucketNotEmpty", "The bucket you tried to delete is not empty (object versions)"
+            )
         await self._call("delete_bucket", not_found="NoSuchBucket", Bucket=up)
 
     async def bucket_stats(self, bucket: str) -> tuple[int, int]:

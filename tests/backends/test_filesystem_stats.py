@@ -101,7 +101,8 @@ async def test_a_database_from_before_the_counters_is_counted_at_start(tmp_path:
         db.execute(f"DROP TRIGGER bucket_stats_{trigger}")
     db.execute("DROP TABLE bucket_stats")
     db.execute(
-        "INSERT INTO objects SELECT bucket, key || '-more', size, etag, last_modified, meta,"
+        "INSERT INTO objects (bucket, key, size, etag, last_modified, meta, checksums, parts,"
+        " data_id) SELECT bucket, key || '-more', size, etag, last_modified, meta,"
         " checksums, parts, data_id FROM objects"
     )
     db.commit()
