@@ -46,6 +46,7 @@ def run_example(
     env.update(
         {
             "NFYIO_S3_ENDPOINT": gateway.s3_url,
+            "NFYIO_API_ENDPOINT": gateway.api_url,
             "NFYIO_BUCKET": bucket or f"ex-{uuid.uuid4().hex[:16]}",
             "AWS_ACCESS_KEY_ID": gateway.access_key,
             "AWS_SECRET_ACCESS_KEY": gateway.secret_key,
@@ -124,6 +125,45 @@ def test_restore_version(example_gateway: Gateway, tmp_path: Path) -> None:
     restored = next(line for line in out.splitlines() if line.startswith("restored "))
     assert restored.endswith("""b'{"mode": "safe"}\\n'"""), restored
     assert f"cleaned up {bucket}" in out
+    assert _bucket_gone(example_gateway, bucket)
+
+
+def test_public_website(example_gateway: Gateway, tmp_path: Path) -> None:
+    bucket = f"ex-site-{uuid.uuid4().hex[:12]}"
+    result = run_example(
+        [sys.executable, str(EXAMPLES / "public-website.py")],
+        example_gateway,
+        tmp_path / "home",
+        bucket,
+    )
+    out = result.stdout
+    assert "before the policy, anonymous GET index.html -> 403" in out
+    assert "policy status: IsPublic=True" in out
+    assert "anonymous GET index.html -> 200 b'<h1>Hello from nfyio</h1>\\n'" in out
+    assert "anonymous PUT evil.html -> 403" in out
+    assert "with a public access block, anonymous GET index.html -> 403" in out
+    assert f"cleaned up {bucket}" in out
+    assert _bucket_gone(example_gateway, bucket)
+
+
+def test_cross_account_share(example_gateway: Gateway, tmp_path: Path) -> None:
+    bucket = f"ex-share-{uuid.uuid4().hex[:12]}"
+    result = run_example(
+        [sys.executable, str(EXAMPLES / "cross-account-share.py")],
+        example_gateway,
+        tmp_path / "home",
+        bucket,
+    )
+    out = result.stdout
+    assert "partner before the policy: AccessDenied" in out
+    assert "partner reads shared/report.csv: b'quarter,revenue\\nq1,42\\n'" in out
+    assert "partner lists shared/: ['shared/report.csv']" in out
+    assert "partner reads private/salaries.csv: AccessDenied" in out
+    assert "partner lists the whole bucket: AccessDenied" in out
+    assert "partner writes shared/x: AccessDenied" in out
+    # ListBuckets lists the caller's own account's buckets, as AWS does
+    assert "partner's ListBuckets shows it: False" in out
+    assert "cleaned up" in out
     assert _bucket_gone(example_gateway, bucket)
 
 
