@@ -67,9 +67,8 @@ print(f"created account {partner_account['id']} (canonical id {partner_account['
 owner.create_bucket(Bucket=BUCKET)
 owner.put_object(Bucket=BUCKET, Key="shared/report.csv", Body=b"quarter,revenue\nq1,42\n")
 owner.put_object(Bucket=BUCKET, Key="private/salaries.csv", Body=b"secret\n")
-print(
-    f"partner before the policy: {refused(lambda: partner.get_object(Bucket=BUCKET, Key='shared/report.csv'))}"
-)
+outcome = refused(lambda: partner.get_object(Bucket=BUCKET, Key="shared/report.csv"))
+print(f"partner before the policy: {outcome}")
 
 policy = {
     "Version": "2012-10-17",
@@ -96,16 +95,14 @@ body = partner.get_object(Bucket=BUCKET, Key="shared/report.csv")["Body"].read()
 print(f"partner reads shared/report.csv: {body!r}")
 listed = partner.list_objects_v2(Bucket=BUCKET, Prefix="shared/")
 print(f"partner lists shared/: {[o['Key'] for o in listed.get('Contents', [])]}")
-print(
-    f"partner reads private/salaries.csv: {refused(lambda: partner.get_object(Bucket=BUCKET, Key='private/salaries.csv'))}"
-)
-print(f"partner lists the whole bucket: {refused(lambda: partner.list_objects_v2(Bucket=BUCKET))}")
-print(
-    f"partner writes shared/x: {refused(lambda: partner.put_object(Bucket=BUCKET, Key='shared/x', Body=b'x'))}"
-)
-print(
-    f"partner's ListBuckets shows it: {BUCKET in [b['Name'] for b in partner.list_buckets()['Buckets']]}"
-)
+outcome = refused(lambda: partner.get_object(Bucket=BUCKET, Key="private/salaries.csv"))
+print(f"partner reads private/salaries.csv: {outcome}")
+outcome = refused(lambda: partner.list_objects_v2(Bucket=BUCKET))
+print(f"partner lists the whole bucket: {outcome}")
+outcome = refused(lambda: partner.put_object(Bucket=BUCKET, Key="shared/x", Body=b"x"))
+print(f"partner writes shared/x: {outcome}")
+names = [b["Name"] for b in partner.list_buckets()["Buckets"]]
+print(f"partner's ListBuckets shows it: {BUCKET in names}")
 
 owner.delete_bucket_policy(Bucket=BUCKET)
 for key in ("shared/report.csv", "private/salaries.csv"):
