@@ -9,7 +9,7 @@ import pytest
 
 from gateway.identity.lineage import Lineage, ParentBoundError, ParentInactiveError
 from gateway.identity.store import IdentityStore
-from gateway.principal import Principal
+from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
 
 HOUR = timedelta(hours=1)
 
@@ -29,6 +29,7 @@ def _key_principal(key_id: str, expires_at: datetime | None = None) -> Principal
         scopes=frozenset({"read:objects"}),
         key_id=key_id,
         expires_at=expires_at,
+        account_id=SYSTEM_ACCOUNT_ID,
     )
 
 
@@ -63,6 +64,7 @@ class _Login:
             client_id=self.client_id,
             session_id=self.session_id,
             token_id=jti,
+            account_id=SYSTEM_ACCOUNT_ID,
         )
 
 
@@ -270,6 +272,7 @@ async def test_client_token_key_is_bounded_by_the_token_and_dies_with_the_client
         expires_at=exp,
         client_id=client.id,
         token_id="jti-cc",
+        account_id=SYSTEM_ACCOUNT_ID,
     )
     key_id, secret = await _mint(store, principal)
     key = await store.get_key(key_id)
