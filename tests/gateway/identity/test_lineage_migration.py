@@ -14,7 +14,13 @@ LINEAGE_VERSION = 4
 
 
 async def _back_to_version_3(tx: Tx) -> None:
-    """The schema as a gateway without parent tracking left it."""
+    """The schema as a gateway without parent tracking left it: migration 5 (accounts)
+    undone first, then 4."""
+    for table in ("access_keys", "users", "oauth_clients"):
+        await tx.execute(f"DROP INDEX {table}_by_account")
+        await tx.execute(f"ALTER TABLE {table} DROP COLUMN account_id")
+    for table in ("upload_acls", "object_acls", "accounts"):
+        await tx.execute(f"DROP TABLE {table}")
     await tx.execute("DROP TABLE access_key_parents")
     await tx.execute("DELETE FROM schema_migrations WHERE version >= ?", (LINEAGE_VERSION,))
 

@@ -19,9 +19,9 @@ NOW = datetime(2025, 6, 1, tzinfo=UTC)
 KEY = Principal(kind="key", subject="ak_X", scopes=frozenset({"admin"}), account_id="acct_A")
 
 
-def parse(tmp_path: Path, target: str, **headers: str) -> S3Request:
+def parse(tmp_path: Path, target: str, method: str = "GET", **headers: str) -> S3Request:
     config = make_config(tmp_path, NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS="true")
-    request = make_mocked_request("GET", target, headers={"Host": "gw", **headers})
+    request = make_mocked_request(method, target, headers={"Host": "gw", **headers})
     return read_request(request, config)
 
 
@@ -62,6 +62,7 @@ def test_headers_tags_scheme_and_version(tmp_path: Path) -> None:
     req = parse(
         tmp_path,
         "/bkt/k",
+        "PUT",  # a PutObject: the encryption header belongs to writes
         **{
             "x-amz-acl": "public-read",
             "x-amz-server-side-encryption": "AES256",

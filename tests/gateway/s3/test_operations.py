@@ -215,6 +215,13 @@ ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
     "GetBucketEncryption": "s3:GetEncryptionConfiguration",
     "PutBucketEncryption": "s3:PutEncryptionConfiguration",
     "DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
+    "PutBucketVersioning": "s3:PutBucketVersioning",
+    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "PutObjectLockConfiguration": "s3:PutBucketObjectLockConfiguration",
+    "GetObjectRetention": "s3:GetObjectRetention",
+    "PutObjectRetention": "s3:PutObjectRetention",
+    "GetObjectLegalHold": "s3:GetObjectLegalHold",
+    "PutObjectLegalHold": "s3:PutObjectLegalHold",
 }
 
 
