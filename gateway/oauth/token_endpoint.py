@@ -188,8 +188,18 @@ async def _client_credentials(
 async def token(request: web.Request) -> web.StreamResponse:
     ctx = request.app[OAUTH]
     form = await read_form(request)
+    _grant_type(form)  # an unsupported grant is named before the client is checked
     client = await authenticate_client(request, form, ctx)
     return await run_grant(request, form, client)
+
+
+def _grant_type(form: Form) -> str:
+    grant_type = form.require("grant_type")
+    if grant_type not in {"password", "refresh_token", "client_credentials"}:
+        raise OAuthError(
+            "unsupported_grant_type", "Supported: password, refresh_token, client_credentials"
+        )
+    return grant_type
 
 
 async def run_grant(request: web.Request, form: Form, client: OAuthClient) -> web.Response:
@@ -198,7 +208,7 @@ async def run_grant(request: web.Request, form: Form, client: OAuthClient) -> we
     gateway's first-party client (``gateway/console/session.py``), so sign-ins there get
     the same throttle, scopes and refresh-token rotation. Raises :class:`OAuthError`."""
     ctx = request.app[OAUTH]
-    grant_type = form.require("grant_type")
+    grant_type = _grant_type(form)
     now = datetime.now(UTC)
     if grant_type == "password":
         return await _password(ctx, request, form, client, now)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from urllib.parse import parse_qsl
+
 
 from gateway.authz import ANONYMOUS, PrincipalFacts, PrincipalKind, RequestContext
 from gateway.principal import Principal
 from gateway.s3.request import S3Request
+from sigv4 import decode_query
 
 __all__ = ["LISTING_ACTIONS", "principal_facts", "request_context", "source_ip"]
 
@@ -71,7 +72,7 @@ def _signature(principal: Principal, req: S3Request) -> tuple[str | None, str | 
 def _tags(header: str | None) -> Mapping[str, str] | None:
     if header is None:
         return None
-    return dict(parse_qsl(header, keep_blank_values=True))
+    return decode_query(header)
 
 
 def request_context(

@@ -463,7 +463,8 @@ async def test_hot_operations_are_signed_verifiably_without_aiobotocore(
     [head] = upstream.heads
     assert b"aiobotocore" not in head.lower() and b"botocore" not in head.lower()
     request = _signed_request(head)
-    assert (request.method, request.raw_query) == ("HEAD", "")
+    # the null version is named upstream (in a suspended bucket it need not be the latest)
+    assert (request.method, request.raw_query) == ("HEAD", "versionId=null")
     assert request.raw_path == f"/{backend.config.bucket_prefix}bkt/dir/a%20b%2Bc~%C3%A9"
     auth = parse_auth(request)
     assert auth is not None and auth.access_key_id == "AKIDGATEWAY"

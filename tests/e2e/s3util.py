@@ -40,6 +40,14 @@ def upstream(request: pytest.FixtureRequest) -> bool:
     return callspec is not None and callspec.params.get("any_gateway") == "upstream"
 
 
+def seaweedfs_deviates(request: pytest.FixtureRequest, deviation: str) -> None:
+    """Expect the test to fail for SeaweedFS, for the documented ``deviation``
+    (docs/upstream-backend.md): a strict xfail, so a SeaweedFS that stops deviating makes
+    the run fail until the deviation is struck from the docs and from the test."""
+    if seaweedfs(request):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"SeaweedFS: {deviation}"))
+
+
 def seaweedfs(request: pytest.FixtureRequest) -> bool:
     """True for the ``seaweedfs`` param of ``any_gateway``: the s3 backend in front of
     SeaweedFS. Only for SeaweedFS's documented deviations (docs/upstream-backend.md) and

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from tests.e2e.s3util import expect_error, keys_of, seaweedfs, upstream
+from tests.e2e.s3util import expect_error, keys_of, seaweedfs, seaweedfs_deviates, upstream
 
 MIB = 1024 * 1024
 
@@ -36,7 +36,10 @@ def upload(s3: Any, bucket: str, key: str, parts: list[bytes], **create: Any) ->
     return result
 
 
-def test_multipart_etag_everywhere(s3: Any, bucket: str) -> None:
+def test_multipart_etag_everywhere(s3: Any, bucket: str, request: pytest.FixtureRequest) -> None:
+    seaweedfs_deviates(
+        request, "ListObjectVersions shows a multipart object's ETag over its own chunks"
+    )
     parts = [os.urandom(5 * MIB), b"tail" * 100]
     completed = upload(s3, bucket, "mp", parts, ContentType="text/x-mp", Metadata={"m": "1"})
     want = multipart_etag(parts)

@@ -74,6 +74,7 @@ def test_stats_of_a_million_objects_cost_a_lookup(tmp_path: Path) -> None:
                 "name": "big",
                 "created_at": body["buckets"][0]["created_at"],
                 "region": "us-east-1",
+                "versioning": None,
                 "object_count": OBJECTS,
                 "size_bytes": OBJECTS * SIZE,
             }

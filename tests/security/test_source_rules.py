@@ -26,6 +26,9 @@ RAW_XML_ALLOWED = {
     # the listing's hot path: keys, ETags, storage classes and checksum names escaped
     # before the fragment is assembled (gateway/s3/listing.py, _contents)
     "gateway/s3/listing.py",
+    # an owner fragment, built once per listing page: the canonical id is our own hex
+    # (canonical_id_for), the display name escaped (gateway/s3/owner.py, OwnerName.xml)
+    "gateway/s3/owner.py",
 }
 
 
