@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-
 from gateway.authz import ANONYMOUS, PrincipalFacts, PrincipalKind, RequestContext
 from gateway.principal import Principal
 from gateway.s3.request import S3Request
