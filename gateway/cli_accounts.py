@@ -18,8 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.api.access_keys import key_json
 from gateway.api.accounts import account_json
-from gateway.api.keys import key_json
 from gateway.config import Config
 from gateway.identity.accounts import DuplicateEmailError
 from gateway.identity.store import IdentityStore

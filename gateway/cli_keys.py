@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.api.keys import MAX_GRACE_SECONDS, key_json
+from gateway.api.access_keys import MAX_GRACE_SECONDS, key_json
 from gateway.config import Config
 from gateway.identity.models import parse_instant
 from gateway.identity.store import IdentityStore

@@ -23,8 +23,8 @@ from aiobotocore.session import AioSession
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
-from backends.s3.errors import translate, translate_error
 from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, usable
+from backends.s3.upstream_errors import translate, translate_error
 
 __all__ = ["Call", "UpstreamClient"]
 

@@ -25,7 +25,7 @@ import yarl
 
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
-from backends.s3.errors import from_answer
+from backends.s3.upstream_errors import from_answer
 from backends.s3.wire import (
     error_fields,
     http_date,

@@ -21,7 +21,7 @@ from typing import Any
 
 from backends.errors import BackendError
 from backends.s3.client import UpstreamClient
-from backends.s3.errors import GATEWAY_REFUSED
+from backends.s3.upstream_errors import GATEWAY_REFUSED
 from backends.types import BucketEncryption, CustomerKey, Encryption, ObjectMeta
 
 __all__ = [

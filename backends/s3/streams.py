@@ -16,8 +16,8 @@ from typing import IO, Any
 
 from backends.errors import BackendError
 from backends.s3.client import Call
-from backends.s3.errors import translate_error
 from backends.s3.meta import expires_header, meta_params
+from backends.s3.upstream_errors import translate_error
 from backends.types import ObjectMeta, PayloadStream
 
 __all__ = [

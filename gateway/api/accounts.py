@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api.access_keys import iso, key_json
 from gateway.api.errors import ApiError
-from gateway.api.keys import iso, key_json
 from gateway.api.validation import invalid, query_limit, read_json_object, required_str
-from gateway.identity import keys as key_rules
+from gateway.identity import key_rules
 from gateway.identity.accounts import Account, DuplicateEmailError, validate_email
 from gateway.principal import SYSTEM_ACCOUNT_ID
 from gateway.s3.bucket_facts import OWNER

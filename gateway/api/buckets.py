@@ -26,10 +26,10 @@ from aiohttp import web
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.types import VERSIONING_ENABLED, BucketInfo
+from gateway.api.access_keys import iso
 from gateway.api.auth import PRINCIPAL, caller_account
 from gateway.api.backend_errors import raise_backend
 from gateway.api.errors import ApiError
-from gateway.api.keys import iso
 from gateway.api.validation import (
     invalid,
     optional_bool,

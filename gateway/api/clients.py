@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api.access_keys import iso
 from gateway.api.auth import caller_account
 from gateway.api.errors import ApiError
-from gateway.api.keys import iso
 from gateway.api.validation import (
     invalid,
     optional_str_list,
@@ -23,7 +23,7 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
-from gateway.identity import keys
+from gateway.identity import key_rules
 from gateway.identity.clients import DEFAULT_GRANT_TYPES, OAuthClient, validate_grant_types
 from gateway.state import IDENTITY
 
@@ -52,9 +52,9 @@ async def create_client(request: web.Request) -> web.Response:
         if len(set(items)) != len(items):
             raise invalid(field, f"'{field}' lists a value twice")
     checks: list[tuple[str, Any]] = [
-        ("name", lambda: keys.validate_name(name)),
+        ("name", lambda: key_rules.validate_name(name)),
         ("grant_types", lambda: validate_grant_types(grant_types or DEFAULT_GRANT_TYPES)),
-        ("scopes", lambda: keys.validate_scopes(scopes)),
+        ("scopes", lambda: key_rules.validate_scopes(scopes)),
     ]
     for field, check in checks:
         try:

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api.access_keys import iso
 from gateway.api.auth import PRINCIPAL
-from gateway.api.keys import iso
 from gateway.state import IDENTITY
 
 __all__ = ["me"]

@@ -31,10 +31,10 @@ from aiohttp import StreamReader, web
 
 from backends.errors import BackendError
 from backends.types import ObjectInfo, ObjectMeta
+from gateway.api.access_keys import iso
 from gateway.api.backend_errors import raise_backend
 from gateway.api.buckets import path_bucket
 from gateway.api.errors import ApiError
-from gateway.api.keys import iso
 from gateway.api.validation import invalid, query_limit
 from gateway.state import BACKEND, CONFIG
 

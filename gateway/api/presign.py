@@ -24,10 +24,10 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from yarl import URL
 
+from gateway.api.access_keys import iso
 from gateway.api.auth import PRINCIPAL
 from gateway.api.buckets import path_bucket
 from gateway.api.errors import ApiError
-from gateway.api.keys import iso
 from gateway.api.objects import checked_key
 from gateway.api.validation import optional_int, read_json_object, required_str
 from gateway.config import Config

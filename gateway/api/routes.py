@@ -14,11 +14,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.api import (
+    access_keys,
     accounts,
     buckets,
     clients,
     health,
-    keys,
     me,
     objects,
     openapi,
@@ -64,11 +64,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/openapi.json", openapi.openapi_document, PUBLIC),
     Route("GET", "/v1/me", me.me, ANY_CALLER),
     # Any caller manages its own keys; key_policy limits what it may mint or see.
-    Route("POST", "/v1/access-keys", keys.create_key, ANY_CALLER),
-    Route("GET", "/v1/access-keys", keys.list_keys, ANY_CALLER),
-    Route("GET", "/v1/access-keys/{key_id}", keys.get_key, ANY_CALLER),
-    Route("DELETE", "/v1/access-keys/{key_id}", keys.revoke_key, ANY_CALLER),
-    Route("POST", "/v1/access-keys/{key_id}/rotate", keys.rotate_key, ANY_CALLER),
+    Route("POST", "/v1/access-keys", access_keys.create_key, ANY_CALLER),
+    Route("GET", "/v1/access-keys", access_keys.list_keys, ANY_CALLER),
+    Route("GET", "/v1/access-keys/{key_id}", access_keys.get_key, ANY_CALLER),
+    Route("DELETE", "/v1/access-keys/{key_id}", access_keys.revoke_key, ANY_CALLER),
+    Route("POST", "/v1/access-keys/{key_id}/rotate", access_keys.rotate_key, ANY_CALLER),
     Route("GET", "/v1/buckets", buckets.list_buckets, READ_BUCKETS),
     Route("POST", "/v1/buckets", buckets.create_bucket, WRITE_BUCKETS),
     Route("DELETE", "/v1/buckets/{name}", buckets.delete_bucket, WRITE_BUCKETS),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.keys import MAX_NAME
+from gateway.api.access_keys import MAX_NAME
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
 from gateway.identity.clients import GRANT_TYPES
 from gateway.scopes import ALL_SCOPES

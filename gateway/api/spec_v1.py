@@ -1,6 +1,6 @@
 """The OpenAPI description of ``/v1/access-keys``, ``/v1/buckets`` and ``/v1/me``.
 
-Kept beside the handlers' rules: ``gateway/api/keys.py``, ``buckets.py``, ``me.py``,
+Kept beside the handlers' rules: ``gateway/api/access_keys.py``, ``buckets.py``, ``me.py``,
 ``validation.py`` and ``key_policy.py``. Who may call each operation comes from the route
 table (``gateway/api/routes.py``), not from here. ``tests/e2e/test_openapi.py`` runs schemathesis
 against the live server so a difference fails the build.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.api.keys import DEFAULT_PAGE, MAX_GRACE_SECONDS, MAX_NAME, MAX_PAGE
+from gateway.api.access_keys import DEFAULT_PAGE, MAX_GRACE_SECONDS, MAX_NAME, MAX_PAGE
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
 from gateway.scopes import ALL_SCOPES
 

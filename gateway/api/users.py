@@ -14,9 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api.access_keys import iso
 from gateway.api.auth import caller_account
 from gateway.api.errors import ApiError
-from gateway.api.keys import iso
 from gateway.api.validation import (
     invalid,
     optional_bool,
@@ -25,7 +25,7 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
-from gateway.identity.keys import validate_scopes
+from gateway.identity.key_rules import validate_scopes
 from gateway.identity.users import DuplicateUserError, User, validate_password, validate_username
 from gateway.state import IDENTITY
 

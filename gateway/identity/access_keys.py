@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from gateway.identity import keys, root
+from gateway.identity import key_rules, root
 from gateway.identity.cache import TtlCache
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
@@ -188,14 +188,14 @@ class AccessKeyStore:
         default both are generated (``ak_...`` / ``sk_...``).
         """
         created = now or utcnow()
-        clean_name = keys.validate_name(name)
-        clean_scopes = keys.validate_scopes(scopes)
-        clean_buckets = keys.validate_buckets(buckets)
+        clean_name = key_rules.validate_name(name)
+        clean_scopes = key_rules.validate_scopes(scopes)
+        clean_buckets = key_rules.validate_buckets(buckets)
         if expires_at is not None and utc_instant(expires_at, "expires_at") <= created:
             raise ValueError("expires_at must be in the future")
-        the_id = keys.validate_explicit_key_id(key_id) if key_id is not None else None
-        the_secret = keys.validate_explicit_secret(secret) if secret is not None else None
-        the_secret = the_secret or keys.new_secret()
+        the_id = key_rules.validate_explicit_key_id(key_id) if key_id is not None else None
+        the_secret = key_rules.validate_explicit_secret(secret) if secret is not None else None
+        the_secret = the_secret or key_rules.new_secret()
         created_us = to_micros(created)
         wanted_us = None if expires_at is None else to_micros(expires_at)
         row = (
@@ -207,7 +207,7 @@ class AccessKeyStore:
         )
 
         for _attempt in range(3):
-            candidate = the_id or keys.new_key_id()
+            candidate = the_id or key_rules.new_key_id()
 
             async def insert(tx: Tx, candidate: str = candidate) -> None:
                 expiry = wanted_us
@@ -270,7 +270,7 @@ class AccessKeyStore:
         if grace < timedelta(0):
             raise ValueError("grace must not be negative")
         when = now or utcnow()
-        new_secret = keys.new_secret()
+        new_secret = key_rules.new_secret()
 
         async def rotate(tx: Tx) -> bool:
             row = await tx.fetch_one(
@@ -307,8 +307,8 @@ class AccessKeyStore:
         scope ``admin``, no bucket limit, no expiry, not revoked. Idempotent; a changed
         secret replaces the stored one at once, and a root key with another id (the
         environment changed) is revoked. Writes nothing when all is already in sync."""
-        keys.validate_explicit_key_id(key_id)
-        keys.validate_explicit_secret(secret)
+        key_rules.validate_explicit_key_id(key_id)
+        key_rules.validate_explicit_secret(secret)
         when = now or utcnow()
         if not await root.in_sync(self._db, self._keyring, key_id, secret):
             try:

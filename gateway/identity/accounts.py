@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.identity import keys
+from gateway.identity import key_rules
 from gateway.identity.columns import as_str, as_time, new_id
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
@@ -179,7 +179,7 @@ class AccountStore:
         self, name: str, *, email: str | None = None, now: datetime | None = None
     ) -> Account:
         """A new account (no keys yet: ``POST /v1/accounts`` adds its first admin key)."""
-        clean_name = keys.validate_name(name)
+        clean_name = key_rules.validate_name(name)
         clean_email = None if email is None else validate_email(email)
         when = to_micros(now or utcnow())
         account_id = new_id(ACCOUNT_ID_PREFIX)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.identity import keys
+from gateway.identity import key_rules
 from gateway.identity.columns import as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring, hash_password, verify_password
 from gateway.identity.db import Database, Tx
@@ -146,9 +146,9 @@ class ClientStore:
     ) -> tuple[OAuthClient, str]:
         """Register a client of ``account_id``; return it with its secret, which is never
         shown again."""
-        clean_name = keys.validate_name(name)
+        clean_name = key_rules.validate_name(name)
         clean_grants = validate_grant_types(grant_types)
-        clean_scopes = keys.validate_scopes(scopes)
+        clean_scopes = key_rules.validate_scopes(scopes)
         secret = CLIENT_SECRET_PREFIX + secrets.token_urlsafe(30)
         secret_hash = await asyncio.to_thread(hash_password, secret)
         client_id = new_id(CLIENT_ID_PREFIX)
@@ -190,9 +190,9 @@ class ClientStore:
         existing = await self.get(client_id)
         if existing is not None:
             return existing
-        clean_name = keys.validate_name(name)
+        clean_name = key_rules.validate_name(name)
         clean_grants = validate_grant_types(grant_types)
-        clean_scopes = keys.validate_scopes(scopes)
+        clean_scopes = key_rules.validate_scopes(scopes)
         secret_hash = await asyncio.to_thread(
             hash_password, CLIENT_SECRET_PREFIX + secrets.token_urlsafe(30)
         )

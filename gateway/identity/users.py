@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.identity import keys
+from gateway.identity import key_rules
 from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring, hash_password, verify_password
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
@@ -176,7 +176,7 @@ class UserStore:
         password grant finds a user by name), compared case-insensitively."""
         name = validate_username(username)
         validate_password(password)
-        clean_scopes = keys.validate_scopes(scopes)
+        clean_scopes = key_rules.validate_scopes(scopes)
         password_hash = await asyncio.to_thread(hash_password, password)
         when = to_micros(now or utcnow())
         user_id = new_id(USER_ID_PREFIX)
@@ -216,7 +216,7 @@ class UserStore:
         """Change a user; ``None`` if unknown. Disabling or a new password revokes every
         session of the user (a later re-enable does not bring old tokens back) and the
         access keys the user minted."""
-        clean_scopes = None if scopes is None else keys.validate_scopes(scopes)
+        clean_scopes = None if scopes is None else key_rules.validate_scopes(scopes)
         password_hash = None
         if password is not None:
             validate_password(password)

@@ -17,9 +17,9 @@ from gateway.identity.store import IdentityStore
 from gateway.oauth.access_tokens import AccessTokenVerifier
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.metadata import authorization_server_metadata, jwks
-from gateway.oauth.openapi import FRAGMENT
 from gateway.oauth.revocation import introspect, revoke
 from gateway.oauth.settings import OAuthSettings
+from gateway.oauth.spec_oauth import FRAGMENT
 from gateway.oauth.token_endpoint import token
 from gateway.state import CONFIG, IDENTITY
 

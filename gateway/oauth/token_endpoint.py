@@ -28,7 +28,7 @@ from gateway.oauth.forms import (
     read_form,
     throttled,
 )
-from gateway.oauth.scopes import resolve_scopes
+from gateway.oauth.grant_scopes import resolve_scopes
 from gateway.scopes import grants
 
 __all__ = ["client_address", "run_grant", "token"]

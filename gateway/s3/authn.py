@@ -22,7 +22,7 @@ from sigv4 import (
     verify_presigned_v2,
 )
 
-__all__ = ["authenticate"]
+__all__ = ["authenticate_s3"]
 
 _V = TypeVar("_V")
 
@@ -47,7 +47,7 @@ def _with_rotation_grace(secrets: tuple[str, ...], check: Callable[[str], _V]) -
     raise failure
 
 
-async def authenticate(
+async def authenticate_s3(
     signed: SignedRequest,
     headers: Mapping[str, str],
     store: IdentityStore,

@@ -14,7 +14,7 @@ from aiohttp import web
 from gateway.metrics import METRICS, response_bytes
 from gateway.principal import Principal
 from gateway.s3.access import authorize
-from gateway.s3.authn import authenticate
+from gateway.s3.authn import authenticate_s3
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
@@ -85,7 +85,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             raw_query=req.address.raw_query,
             headers=req.header_pairs,
         )
-        principal, verified = await authenticate(
+        principal, verified = await authenticate_s3(
             signed,
             req.headers,
             request.app[IDENTITY],

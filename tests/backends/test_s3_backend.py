@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from backends import BackendError, ByteRange, Conditions, ObjectMeta
 from backends.s3 import S3Backend, UpstreamConfig
-from backends.s3.errors import translate_error
 from backends.s3.listing import group_upper_bound
+from backends.s3.upstream_errors import translate_error
 from sigv4 import SignedRequest, parse_auth, verify
 from tests.backends.upstream_server import UpstreamServer, free_port, start_moto
 

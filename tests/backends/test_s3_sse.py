@@ -8,7 +8,6 @@ import base64
 import hashlib
 
 from backends import BackendError, ObjectMeta
-from backends.s3.errors import GATEWAY_REFUSED
 from backends.s3.sse import (
     copy_source_sse_params,
     customer_only,
@@ -19,6 +18,7 @@ from backends.s3.sse import (
     unapplied,
     with_sse,
 )
+from backends.s3.upstream_errors import GATEWAY_REFUSED
 from backends.types import CustomerKey, Encryption
 
 KEY = bytes(range(32))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.oauth.errors import OAuthError
-from gateway.oauth.scopes import resolve_scopes
+from gateway.oauth.grant_scopes import resolve_scopes
 
 HOLDER = ["admin"]
 

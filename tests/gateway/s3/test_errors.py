@@ -56,7 +56,7 @@ def test_every_sigv4_error_class_is_in_the_table() -> None:
 
 
 def test_upstream_pass_through_codes_are_in_the_table() -> None:
-    from backends.s3 import errors as upstream
+    from backends.s3 import upstream_errors as upstream
 
     codes = set(upstream._PASS_THROUGH) | set(upstream._RENAMED.values())
     assert sorted(codes - ERRORS.keys()) == []

@@ -25,7 +25,7 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
-from gateway.identity import keys as key_rules
+from gateway.identity import key_rules
 from gateway.identity.lineage import Lineage, ParentBoundError, ParentInactiveError
 from gateway.identity.models import AccessKey
 from gateway.principal import Principal
