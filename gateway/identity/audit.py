@@ -155,10 +155,15 @@ class AuditStore:
         await self._db.transaction(insert)
 
     async def page(
-        self, query: AuditQuery, *, limit: int = 50, cursor: str | None = None
+        self,
+        query: AuditQuery,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        oldest_first: bool = False,
     ) -> tuple[list[AuditEvent], str | None]:
-        """Newest first. Returns a page and the cursor of the next one (``None`` at the
-        end); a cursor not made here raises ``ValueError``."""
+        """Newest first (or ``oldest_first``: an export). Returns a page and the cursor of
+        the next one (``None`` at the end); a cursor not made here raises ``ValueError``."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
         where: list[str] = []
@@ -185,12 +190,13 @@ class AuditStore:
             where.append("id < ?")
             params.append(_time_bound(query.until))
         if cursor is not None:
-            where.append("id < ?")
+            where.append("id > ?" if oldest_first else "id < ?")
             params.append(decode_cursor(cursor))
         sql = f"SELECT {_COLUMNS} FROM audit_events"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        rows = await self._db.fetch_all(sql + " ORDER BY id DESC LIMIT ?", (*params, limit + 1))
+        order = " ORDER BY id" if oldest_first else " ORDER BY id DESC"
+        rows = await self._db.fetch_all(sql + order + " LIMIT ?", (*params, limit + 1))
         events = [_from_row(row) for row in rows]
         if len(events) <= limit:
             return events, None
