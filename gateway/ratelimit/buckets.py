@@ -47,6 +47,7 @@ class LocalBucket:
         "shared",
         "size",
         "tokens",
+        "waiting",
     )
 
     def __init__(self, name: str, limit: RateLimit, lease_seconds: float) -> None:
@@ -68,6 +69,8 @@ class LocalBucket:
         self.full_at_us = 0
         self.leasing: asyncio.Future[None] | None = None
         """The lease being taken now, which other requests of this worker await."""
+        self.waiting = 0
+        """Requests of this worker waiting for a token of this bucket now."""
 
     def spend(self, now: float) -> bool:
         """Spend one leased token (the hot path: no I/O)."""
@@ -89,10 +92,11 @@ class LocalBucket:
 
     def next_size(self, now: float, waiting: int) -> int:
         """How many tokens to ask for now: double after a lease that ran out before it
-        expired, enough for the requests already waiting, within :attr:`cap`."""
+        expired (within :attr:`cap`), and at least one per request already waiting (they
+        spend them at once, so these are never hoarded; at most half the burst)."""
         if self.granted and self.tokens == 0 and now < self.expires:
             self.size = min(self.cap, self.size * 2)
-        return max(1, min(self.cap, max(self.size, waiting)))
+        return max(1, self.size, min(waiting, self.limit.burst // 2))
 
     def leased(self, lease: Lease, now: float, lease_seconds: float, wall_us: int) -> None:
         """Adopt a lease the shared bucket granted (possibly of zero tokens)."""

@@ -35,9 +35,9 @@ __all__ = ["RateLimiter", "address_bucket", "configured"]
 
 log = logging.getLogger("nfyio.ratelimit")
 
-MAX_ROUNDS = 8
-"""Leases one request may wait for before it is admitted anyway (an overloaded loop
-that lets each lease expire before its tokens are spent)."""
+MAX_ROUNDS = 16
+"""Leases one request may wait for before it is refused (an overloaded event loop that
+lets each lease expire before its tokens are spent): refused, never admitted unpaid."""
 MAX_BUCKETS = 100_000
 """Local buckets kept per worker; idle ones are dropped first."""
 IDLE_SECONDS = 60.0
@@ -147,8 +147,12 @@ class RateLimiter:
                 return True
             if bucket.blocked(now):
                 return False
-            await self._lease(bucket, now)
-        return True
+            bucket.waiting += 1
+            try:
+                await self._lease(bucket, now)
+            finally:
+                bucket.waiting -= 1
+        return False
 
     async def _lease(self, bucket: LocalBucket, now: float) -> None:
         """Take the next lease for ``bucket``, or wait for the one being taken."""
@@ -159,7 +163,7 @@ class RateLimiter:
         bucket.leasing = done
         try:
             self._refund(bucket, bucket.expire(now))
-            want = bucket.next_size(now, 1)
+            want = bucket.next_size(now, bucket.waiting)
             wall_us = time.time_ns() // 1000
             try:
                 lease = await self._store.take(bucket.name, bucket.limit, want, wall_us)
