@@ -36,7 +36,7 @@ _ID = re.compile(r"[\x21-\x7e]{1,1100}")
 
 def _text(request: web.Request, name: str, pattern: re.Pattern[str]) -> str | None:
     raw = request.query.get(name)
-    if raw is None or raw == "":
+    if raw is None or (raw == "" and name != "action"):  # an empty action names nothing
         return None
     if not pattern.fullmatch(raw):
         raise invalid(name, f"'{name}' is not a valid value for this filter")

@@ -27,7 +27,11 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["requests_per_minute"],
         "properties": {
             "requests_per_minute": _COUNT,
-            "burst": {**_COUNT, "description": "Bucket size; default: requests_per_minute"},
+            "burst": {
+                **_COUNT,
+                "type": ["integer", "null"],
+                "description": "Bucket size; null or omitted: requests_per_minute",
+            },
         },
     },
     "AuditEvent": {

@@ -3,7 +3,8 @@ them.
 
 A request spends one token from its principal's bucket (access key, user or OAuth
 client; anonymous requests: their client address's) and, when accounts are limited, one
-from its account's bucket. Tokens come from the shared buckets in the state store
+from its account's bucket (not the root key: an account limit never locks the operator
+out). Tokens come from the shared buckets in the state store
 (:class:`~gateway.identity.rate_limits.RateLimitStore`) in leases held in memory
 (:class:`~gateway.ratelimit.buckets.LocalBucket`), so the usual request costs a dict
 lookup and a subtraction; one request per lease (at most ``lease_seconds`` of the rate)
@@ -111,7 +112,9 @@ class RateLimiter:
         if limit is not None:
             found.append((name, limit))
         account = principal.account_id
-        if account is not None:
+        # The root key is never held back by an account's limit (its own still applies):
+        # a limit set on the system account must not lock the operator out.
+        if account is not None and not principal.root:
             subject = f"account:{account}"
             limit = await self._override(subject) or self.account_default
             if limit is not None:

@@ -139,3 +139,18 @@ async def test_a_failing_store_fails_open(
         verdicts = [await limiter.admit(_key("ak_1"), "x") for _ in range(3)]
     assert all(v is not None and v.allowed for v in verdicts)
     assert "admitting without limits" in caplog.text
+
+
+async def test_an_account_limit_never_holds_back_the_root_key(store: IdentityStore) -> None:
+    limiter = RateLimiter(store.rate_limits, _config(requests_per_minute=1, burst=5))
+    await store.rate_limits.set_override("account:acct_system", RateLimit(1, 1), 0)
+    root = Principal(
+        kind="key",
+        subject="AKIAROOT",
+        scopes=frozenset({"admin"}),
+        key_id="AKIAROOT",
+        account_id="acct_system",
+        root=True,
+    )
+    assert await _allowed(limiter, root, 5) == 5  # its own limit only
+    assert await _allowed(limiter, _key("ak_tenant_admin"), 5) == 1
