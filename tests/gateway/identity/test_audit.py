@@ -122,7 +122,7 @@ async def test_events_cannot_be_changed(store: IdentityStore) -> None:
             "UPDATE audit_events SET outcome = 'failure' WHERE id = ?", (event.id,)
         )
 
-    with pytest.raises(Exception, match="append-only"):  # noqa: B017 (either driver)
+    with pytest.raises(Exception, match="append-only"):  # either driver's error
         await store.db.transaction(tamper)  # type: ignore[arg-type]
     page, _ = await store.audit.page(AuditQuery())
     assert page[0].outcome == "success"
@@ -135,7 +135,7 @@ async def test_a_retried_batch_is_not_duplicated(
     await store.audit.append(events)
     other = await open_store()  # another worker, flushing the same ids again
     try:
-        await other.audit.append(events + [_event(3)])
+        await other.audit.append([*events, _event(3)])
         page, _ = await other.audit.page(AuditQuery(), limit=10)
     finally:
         await other.close()
