@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +313,17 @@ def test_the_audit_log_in_postgresql_across_hosts(
             host_b.stop()
     finally:
         host_a.stop()
+
+
+def test_an_expired_key_presented_is_an_event_once(gateway: Gateway) -> None:
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    key = make_key(gateway, scopes=["read:buckets"], expires_at=expires.isoformat())
+    time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.5)
+    for _ in range(3):
+        with pytest.raises(ClientError):
+            gateway.client(key["id"], key["secret"]).list_buckets()
+        assert call(gateway, "GET", "/v1/me", headers=bearer(key["secret"]))[0] == 401
+    found = events(gateway, target=key["id"], action="access_key.expired")["events"]
+    assert len(found) == 1
+    assert found[0]["outcome"] == "failure"
+    assert found[0]["details"]["expired_at"].startswith(expires.strftime("%Y-%m-%dT%H:%M"))

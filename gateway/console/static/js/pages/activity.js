@@ -69,19 +69,23 @@ function filterForm(ctx, current) {
   if (current.action && !ACTIONS.some(([value]) => value === current.action)) {
     action.append(h("option", { value: current.action, selected: true }, current.action));
   }
-  const actor = field("Actor ID", { name: "actor", value: current.actor || "", autocomplete: "off", spellcheck: "false" }, "A key, user or client id.");
-  const target = field("Target ID", { name: "target", value: current.target || "", autocomplete: "off", spellcheck: "false" }, "A key, user, client or bucket.");
+  const actor = field("Actor ID", { name: "actor", value: current.actor || "", autocomplete: "off", spellcheck: "false" });
+  const target = field("Target ID", { name: "target", value: current.target || "", autocomplete: "off", spellcheck: "false" });
   const since = field("From", { name: "since", type: "datetime-local", value: toLocal(current.since) });
   const until = field("Until", { name: "until", type: "datetime-local", value: toLocal(current.until) });
   const form = h(
     "form",
     { class: "card filters", role: "search", "aria-labelledby": "activity-filter-title" },
     h("h2", { id: "activity-filter-title" }, "Filter"),
-    h("div", { class: "field" }, h("label", { for: actionId }, "Action"), action),
-    actor.wrap,
-    target.wrap,
-    since.wrap,
-    until.wrap,
+    h(
+      "div",
+      { class: "filter-grid" },
+      h("div", { class: "field" }, h("label", { for: actionId }, "Action"), action),
+      actor.wrap,
+      target.wrap,
+      since.wrap,
+      until.wrap,
+    ),
     h(
       "div",
       { class: "row-actions" },
