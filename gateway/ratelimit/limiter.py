@@ -42,6 +42,8 @@ lets each lease expire before its tokens are spent): refused, never admitted unp
 MAX_BUCKETS = 100_000
 """Local buckets kept per worker; idle ones are dropped first."""
 IDLE_SECONDS = 60.0
+STORE_RETRY = 1.0
+"""Seconds the limiter admits without the state store after a failed lease."""
 
 
 def configured(requests_per_minute: int, burst: int) -> RateLimit | None:
@@ -83,6 +85,8 @@ class RateLimiter:
         self._overrides: dict[str, tuple[RateLimit | None, float]] = {}
         self._refunds: dict[str, tuple[RateLimit, int]] = {}
         self._failures = RateLimitedLog(log)
+        self._down_until = 0.0
+        """After a failed lease, the store is not asked again before this (monotonic)."""
 
     # --- admission ----------------------------------------------------------------------
 
@@ -167,6 +171,9 @@ class RateLimiter:
         try:
             self._refund(bucket, bucket.expire(now))
             want = bucket.next_size(now, bucket.waiting)
+            if now < self._down_until:  # the store just failed: no request waits for it
+                bucket.open_up(now, self._lease_seconds, want)
+                return
             wall_us = time.time_ns() // 1000
             try:
                 lease = await self._store.take(bucket.name, bucket.limit, want, wall_us)
@@ -174,8 +181,9 @@ class RateLimiter:
                 self._failures.event(
                     "lease",
                     f"rate limiter: the state store failed ({type(exc).__name__}); "
-                    f"admitting without limits for {self._lease_seconds:g} s at a time",
+                    f"admitting without limits, asking it again in {STORE_RETRY:g} s",
                 )
+                self._down_until = time.monotonic() + STORE_RETRY
                 bucket.open_up(time.monotonic(), self._lease_seconds, want)
             else:
                 bucket.leased(lease, time.monotonic(), self._lease_seconds, wall_us)
