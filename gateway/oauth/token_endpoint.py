@@ -283,8 +283,4 @@ async def run_grant(request: web.Request, form: Form, client: OAuthClient) -> we
         return await _password(ctx, request, form, client, now)
     if grant_type == "refresh_token":
         return await _refresh(ctx, request, form, client, now)
-    if grant_type == "client_credentials":
-        return await _client_credentials(ctx, request, form, client, now)
-    raise OAuthError(  # RFC 6749 5.2 (any other value used to run client_credentials)
-        "unsupported_grant_type", "grant_type must be password, refresh_token or client_credentials"
-    )
+    return await _client_credentials(ctx, request, form, client, now)
