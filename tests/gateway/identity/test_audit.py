@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.identity.audit import AuditEvent, AuditQuery, new_event_id
+from gateway.identity.schema import SCHEMA_VERSION
 from gateway.identity.store import IdentityStore
 from tests.gateway.identity.conftest import OpenStore
+from tests.gateway.identity.undo import undo_migration_6
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -140,3 +142,24 @@ async def test_a_retried_batch_is_not_duplicated(
     finally:
         await other.close()
     assert len(page) == 3
+
+
+async def test_a_version_5_database_is_upgraded(open_store: OpenStore) -> None:
+    """Users made before migration 6 get no roles; the new tables start empty."""
+    store = await open_store()
+    try:
+        user = await store.users.create("legacy", "password-1", ["read:objects"])
+        await store.db.transaction(undo_migration_6)
+    finally:
+        await store.close()
+    store = await open_store()
+    try:
+        versions = await store.db.fetch_all("SELECT version FROM schema_migrations")
+        assert max(v[0] for v in versions) == SCHEMA_VERSION == 6
+        upgraded = await store.users.get(user.id)
+        assert upgraded is not None and upgraded.roles == ()
+        assert await store.audit.page(AuditQuery()) == ([], None)
+        await store.audit.append([_event(0)])
+        assert len((await store.audit.page(AuditQuery()))[0]) == 1
+    finally:
+        await store.close()
