@@ -64,11 +64,13 @@ fuzz: install
 
 # The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table; then
 # small GETs through one and two gateway processes over SeaweedFS with the state in
-# PostgreSQL (tests/perf/scale.py; alone: make bench-scale).
+# PostgreSQL (tests/perf/scale.py; alone: make bench-scale); then what the rate limiter
+# costs a small GET and HEAD (tests/perf/ratelimit_cost.py: limits on against off).
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
 bench: install services
 	$(BIN)/python -m tests.perf.sidebyside
 	$(BIN)/python -m tests.perf.scale
+	$(BIN)/python -m tests.perf.ratelimit_cost
 
 bench-scale: install services
 	$(BIN)/python -m tests.perf.scale

@@ -11,14 +11,20 @@ from aiohttp import web
 
 from backends.base import Backend
 from gateway import __version__
-from gateway.api import buckets, routes
+from gateway.api import buckets, observe, routes
 from gateway.api.auth import access_middleware
 from gateway.api.errors import json_error_middleware
+from gateway.api.limits import rate_limit_middleware
+from gateway.audit import AuditRecorder
+from gateway.audit import s3 as audit_s3
+from gateway.audit.http import AUDIT
 from gateway.config import Config
 from gateway.executors import HASH_GATE, Executors
 from gateway.identity.store import IdentityStore
 from gateway.metrics import METRICS, Metrics, api_metrics_middleware
 from gateway.oauth import routes as oauth_routes
+from gateway.ratelimit import RateLimiter
+from gateway.ratelimit import http as rate_limits
 from gateway.s3.dispatch import handle, no_expect_handler
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER, Inflight
 from gateway.transport import require_tls_middleware
@@ -73,7 +79,10 @@ class Shared:
         self.config = config
         self.backend: Backend | None = None
         self.identity: IdentityStore | None = None
+        self.limiter: RateLimiter | None = None
+        self.audit: AuditRecorder | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.inflight = Inflight()
         self.executors = Executors(
             hash_threads=config.auth.hash_threads, hash_queue=config.auth.hash_queue
@@ -97,6 +106,13 @@ class Shared:
             )
             await self.backend.start()
             self._flusher = asyncio.create_task(self.identity.run_flusher())
+            self.limiter = RateLimiter(self.identity.rate_limits, self.config.ratelimit)
+            self.audit = AuditRecorder(self.identity.audit, self.config.audit)
+            self.identity.keys.on_expired_use = self.audit.key_expired
+            self._tasks = [
+                asyncio.create_task(self.limiter.run()),
+                asyncio.create_task(self.audit.run()),
+            ]
         self._users += 1
         return self.backend, self.identity
 
@@ -107,12 +123,32 @@ class Shared:
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+        await self._flush_ops()
         if self.backend is not None:
             await self.backend.close()
             self.backend = None
         if self.identity is not None:
             await self.identity.close()
             self.identity = None
+
+    async def _flush_ops(self) -> None:
+        """Give back leased tokens and write pending audit events before the store
+        closes (a failure is logged: shutdown goes on)."""
+        for name, flush in (
+            ("rate-limit tokens", self.limiter.flush if self.limiter else None),
+            ("audit events", self.audit.flush if self.audit else None),
+        ):
+            if flush is None:
+                continue
+            try:
+                await flush()
+            except Exception:
+                log.exception("writing %s at shutdown failed", name)
+        self.limiter = None
+        self.audit = None
 
 
 def _install(app: web.Application, shared: Shared) -> None:
@@ -127,6 +163,9 @@ def _install(app: web.Application, shared: Shared) -> None:
         app[BACKEND] = backend
         app[IDENTITY] = identity
         app[TOKEN_VERIFIER] = oauth_routes.make_verifier(identity, shared.config)
+        assert shared.limiter is not None and shared.audit is not None
+        app[rate_limits.RATE_LIMITER] = shared.limiter
+        app[AUDIT] = shared.audit
         yield
         await shared.release()
 
@@ -137,6 +176,8 @@ def make_s3_app(shared: Shared) -> web.Application:
     """The S3 listener: every path belongs to S3; one handler resolves the operation."""
     app = web.Application(client_max_size=1024**2, handler_args={"auto_decompress": False})
     _install(app, shared)
+    rate_limits.install(app, exempt_paths=frozenset())
+    audit_s3.install(app)
     # [\s\S] rather than ".": keys may contain newlines (%0A), which "." would not match.
     app.router.add_route("*", r"/{tail:[\s\S]*}", handle, expect_handler=no_expect_handler)
     return app
@@ -146,13 +187,15 @@ def make_api_app(shared: Shared) -> web.Application:
     """The API listener: the route table (/health, /ready, /metrics, /v1) and the OAuth
     endpoints (/oauth, /.well-known).
 
-    Middlewares, outermost first: metrics (sees the final status), the one JSON error
-    converter, ``server.require_tls`` when set (before any credential is looked at), then
-    the access check of the matched route table row.
+    Middlewares, outermost first: metrics (sees the final status), the request id, access
+    log and audit events (:mod:`gateway.api.observe`), the one JSON error converter,
+    ``server.require_tls`` when set (before any credential is looked at), the access
+    check of the matched route table row, then the rate limit (which needs the caller).
     """
-    middlewares = [json_error_middleware, access_middleware]
+    middlewares = [observe.observe_middleware, json_error_middleware, access_middleware]
     if shared.config.server.require_tls:
-        middlewares.insert(1, require_tls_middleware)
+        middlewares.insert(2, require_tls_middleware)
+    middlewares.append(rate_limit_middleware)
     if shared.metrics is not None:
         middlewares.insert(0, api_metrics_middleware)
     # Request lines up to 64 KiB (aiohttp's default, 8190 bytes, is refused as a text/plain
@@ -160,6 +203,8 @@ def make_api_app(shared: Shared) -> web.Application:
     # 12 bytes percent-encoded, plus a cursor, must reach the handler for a JSON answer.
     app = web.Application(middlewares=middlewares, handler_args={"max_line_size": 64 * 1024})
     _install(app, shared)
+    rate_limits.install(app, exempt_paths=rate_limits.EXEMPT_PATHS)
+    observe.install(app)
     buckets.install_stats_limit(app)
     routes.add_routes(app)
     oauth_routes.add_routes(app)

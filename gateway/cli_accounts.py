@@ -20,6 +20,8 @@ from typing import Any
 
 from gateway.api.access_keys import key_json
 from gateway.api.accounts import account_json
+from gateway.audit import actions
+from gateway.audit.operator import record_operator
 from gateway.config import Config
 from gateway.identity.accounts import DuplicateEmailError
 from gateway.identity.store import IdentityStore
@@ -68,6 +70,13 @@ async def _create(args: argparse.Namespace, store: IdentityStore) -> int:
     key, secret = await store.create_key(
         f"{account.name} admin", [ADMIN], account_id=account.id, now=now
     )
+    await record_operator(
+        store,
+        actions.ACCOUNT_CREATE,
+        ("account", account.id),
+        account=account.id,
+        details={"admin_key": key.id},
+    )
     admin = {**key_json(key, now), "secret": secret, "secret_access_key": secret}
     _emit(
         args,
@@ -104,6 +113,9 @@ async def _delete(args: argparse.Namespace, store: IdentityStore) -> int:
     if owned:
         return _fail(f"{account.id} still owns buckets: {', '.join(owned[:20])}")
     await store.delete_account(account.id)
+    await record_operator(
+        store, actions.ACCOUNT_DELETE, ("account", account.id), account=account.id
+    )
     _emit(args, account_json(account), f"deleted {account.id}; its keys are revoked")
     return 0
 

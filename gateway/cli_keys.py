@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.api.access_keys import MAX_GRACE_SECONDS, key_json
+from gateway.audit import actions as audit_actions
+from gateway.audit.operator import record_operator
 from gateway.config import Config
 from gateway.identity.models import parse_instant
 from gateway.identity.store import IdentityStore
@@ -108,6 +110,13 @@ async def _create(args: argparse.Namespace, store: IdentityStore) -> int:
     except (ValueError, TypeError) as exc:
         return _fail(str(exc), 2)
     now = datetime.now(UTC)
+    await record_operator(
+        store,
+        audit_actions.ACCESS_KEY_CREATE,
+        ("access_key", key.id),
+        account=key.account_id,
+        details={"scopes": sorted(key.scopes), "buckets": args.buckets},
+    )
     data = {**key_json(key, now), "secret": secret, "secret_access_key": secret}
     _emit(
         args,
@@ -144,7 +153,10 @@ async def _revoke(args: argparse.Namespace, store: IdentityStore) -> int:
         return _fail(f"no such key {args.key_id}")
     if key.is_root:
         return _fail("the root key is managed by NFYIO_ROOT_ACCESS_KEY / NFYIO_ROOT_SECRET_KEY")
-    await store.revoke_key(key.id)
+    if await store.revoke_key(key.id):
+        await record_operator(
+            store, audit_actions.ACCESS_KEY_REVOKE, ("access_key", key.id), account=key.account_id
+        )
     revoked = await store.get_key(key.id)
     assert revoked is not None
     _emit(args, key_json(revoked, datetime.now(UTC)), f"revoked {key.id}")
@@ -163,6 +175,13 @@ async def _rotate(args: argparse.Namespace, store: IdentityStore) -> int:
     if rotated is None:
         return _fail(f"{key.id} is revoked or expired")
     new_key, secret = rotated
+    await record_operator(
+        store,
+        audit_actions.ACCESS_KEY_ROTATE,
+        ("access_key", key.id),
+        account=key.account_id,
+        details={"grace_seconds": args.grace},
+    )
     data = {**key_json(new_key, datetime.now(UTC)), "secret": secret, "secret_access_key": secret}
     _emit(
         args,

@@ -22,6 +22,8 @@ from typing import Any
 
 from gateway.api.clients import client_json
 from gateway.api.users import iso, user_json
+from gateway.audit import actions
+from gateway.audit.operator import record_operator
 from gateway.config import Config
 from gateway.identity.clients import DEFAULT_GRANT_TYPES, GRANT_TYPES
 from gateway.identity.store import IdentityStore
@@ -54,6 +56,15 @@ def _leaf(
     return add
 
 
+def _role_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--role",
+        action="append",
+        dest="roles",
+        help="a role name for the tokens' roles claim (repeatable; none: no roles)",
+    )
+
+
 def add_parsers(
     commands: Any, add_config_options: Callable[[argparse.ArgumentParser], None]
 ) -> None:
@@ -66,6 +77,7 @@ def add_parsers(
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin"
     )
+    _role_option(create)
     u("list", help="list users")
     for name, text in (
         ("disable", "disable a user: its tokens stop at once"),
@@ -73,6 +85,7 @@ def add_parsers(
         ("delete", "delete a user and its sessions"),
         ("set-password", "set a new password (revokes the user's sessions)"),
         ("set-scopes", "replace the user's scopes"),
+        ("set-roles", "replace the user's roles (the roles claim of its tokens)"),
     ):
         cmd = u(name, help=text)
         cmd.add_argument("user", help="user id (usr_...) or username")
@@ -80,6 +93,8 @@ def add_parsers(
             cmd.add_argument("--password-stdin", action="store_true")
         if name == "set-scopes":
             _scope_option(cmd, required=True)
+        if name == "set-roles":
+            _role_option(cmd)
 
     clients = commands.add_parser("clients", help="OAuth clients")
     c_group = clients.add_subparsers(dest="sub", required=True)
@@ -127,7 +142,16 @@ async def _find_user(store: IdentityStore, ref: str) -> User | None:
 
 async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
     if args.sub == "create":
-        user = await store.users.create(args.username, _password(args), args.scopes)
+        user = await store.users.create(
+            args.username, _password(args), args.scopes, roles=args.roles or ()
+        )
+        await record_operator(
+            store,
+            actions.USER_CREATE,
+            ("user", user.id),
+            account=user.account_id,
+            details={"username": user.username, "scopes": sorted(user.scopes)},
+        )
         _print(user_json(user))
         return 0
     if args.sub == "list":
@@ -142,19 +166,27 @@ async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
     if found is None:
         print(f"nfyio-gateway: no user {args.user!r}", file=sys.stderr)
         return 1
+    target = ("user", found.id)
     if args.sub == "delete":
-        await store.users.delete(found.id)
+        if await store.users.delete(found.id):
+            await record_operator(store, actions.USER_DELETE, target, account=found.account_id)
         return 0
     changes: dict[str, Any]
     if args.sub == "set-password":
-        changes = {"password": _password(args)}
+        changes, action = {"password": _password(args)}, actions.USER_PASSWORD_CHANGE
     elif args.sub == "set-scopes":
-        changes = {"scopes": args.scopes}
+        changes, action = {"scopes": args.scopes}, actions.USER_UPDATE
+    elif args.sub == "set-roles":
+        changes, action = {"roles": args.roles or []}, actions.USER_UPDATE
     else:
-        changes = {"disabled": args.sub == "disable"}
+        disable = args.sub == "disable"
+        changes = {"disabled": disable}
+        action = actions.USER_DISABLE if disable else actions.USER_ENABLE
     updated = await store.users.update(found.id, **changes)
     if updated is None:
         return 1
+    shown = {k: v for k, v in changes.items() if k != "password"}
+    await record_operator(store, action, target, account=found.account_id, details=shown)
     _print(user_json(updated))
     return 0
 
@@ -163,6 +195,9 @@ async def _clients(store: IdentityStore, args: argparse.Namespace) -> int:
     if args.sub == "create":
         client, secret = await store.clients.create(
             args.name, grant_types=args.grant_types or DEFAULT_GRANT_TYPES, scopes=args.scopes
+        )
+        await record_operator(
+            store, actions.CLIENT_CREATE, ("client", client.id), account=client.account_id
         )
         _print({**client_json(client), "client_secret": secret})
         return 0
@@ -174,7 +209,13 @@ async def _clients(store: IdentityStore, args: argparse.Namespace) -> int:
                 _print(client_json(client))
             if cursor is None:
                 return 0
-    return 0 if await store.clients.delete(args.client_id) else 1
+    found = await store.clients.get(args.client_id)
+    if found is None or not await store.clients.delete(args.client_id):
+        return 1
+    await record_operator(
+        store, actions.CLIENT_DELETE, ("client", found.id), account=found.account_id
+    )
+    return 0
 
 
 async def _jwt(store: IdentityStore, args: argparse.Namespace, config: Config) -> int:

@@ -152,6 +152,46 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimitConfig:
+    """Token buckets per principal, per client address and per account
+    (``gateway/ratelimit/``, docs/rate-limits.md). Every ``*_requests_per_minute``: 0 = off;
+    every ``*burst``: 0 = the same as its requests per minute."""
+
+    requests_per_minute: int = 60_000
+    """Each access key, user and OAuth client (a key's own ``rate_limit`` overrides it)."""
+    burst: int = 0
+    anonymous_requests_per_minute: int = 6_000
+    """Each client address (IPv6: its ``ipv6_prefix``) for requests without credentials."""
+    anonymous_burst: int = 0
+    account_requests_per_minute: int = 0
+    """All principals of one account together (an account's own ``rate_limit`` overrides
+    it); off by default."""
+    account_burst: int = 0
+    lease_seconds: float = 0.25
+    """How long a worker may hold tokens it took from the shared bucket."""
+    override_cache_seconds: float = 10.0
+    """How long a worker reuses a key's or account's ``rate_limit`` override."""
+    ipv6_prefix: int = 64
+    """IPv6 clients share the anonymous bucket of their /ipv6_prefix network."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditConfig:
+    """The audit log (``gateway/audit/``, docs/audit.md)."""
+
+    enabled: bool = True
+    retention_days: int = 90
+    """Events older than this are deleted (hourly); 0 = kept forever."""
+    flush_interval: float = 1.0
+    """Seconds between batched writes of a worker's events to the state store."""
+    file: str | None = None
+    """Also append every event to this JSON-lines file (for log shippers)."""
+    key_use_interval: int = 3600
+    """``access_key.use``: at most one event per key, worker and interval (seconds);
+    0 = none."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -160,6 +200,8 @@ class Config:
     auth: AuthConfig = field(default_factory=AuthConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -283,6 +325,7 @@ def load_config(
     _check_identity(config)
     _check_limits(config)
     _check_durations(config)
+    _check_ops(config)
     return config
 
 
@@ -354,3 +397,34 @@ def _check_limits(config: Config) -> None:
         raise ConfigError("auth.hash_threads must be at least 1")
     if config.auth.hash_queue < 0:
         raise ConfigError("auth.hash_queue must be 0 or positive")
+
+
+def _check_ops(config: Config) -> None:
+    limits = config.ratelimit
+    for name in (
+        "requests_per_minute",
+        "burst",
+        "anonymous_requests_per_minute",
+        "anonymous_burst",
+        "account_requests_per_minute",
+        "account_burst",
+    ):
+        if not 0 <= getattr(limits, name) <= MAX_RATE:
+            raise ConfigError(f"ratelimit.{name} must be from 0 (off) to {MAX_RATE}")
+    if not 0.01 <= limits.lease_seconds <= 10:  # NaN fails too
+        raise ConfigError("ratelimit.lease_seconds must be from 0.01 to 10")
+    if not 0 <= limits.override_cache_seconds <= 3600:
+        raise ConfigError("ratelimit.override_cache_seconds must be from 0 to 3600")
+    if not 16 <= limits.ipv6_prefix <= 128:
+        raise ConfigError("ratelimit.ipv6_prefix must be from 16 to 128")
+    audit = config.audit
+    if not 0 <= audit.retention_days <= 36_500:
+        raise ConfigError("audit.retention_days must be from 0 (forever) to 36500")
+    if not 0.05 <= audit.flush_interval <= 60:
+        raise ConfigError("audit.flush_interval must be from 0.05 to 60 seconds")
+    if not 0 <= audit.key_use_interval <= 30 * 86_400:
+        raise ConfigError("audit.key_use_interval must be from 0 (off) to 2592000 seconds")
+
+
+MAX_RATE = 1_000_000_000
+"""The largest requests-per-minute or burst value accepted anywhere."""

@@ -16,6 +16,7 @@ from aiohttp import web
 from gateway.api import key_policy
 from gateway.api.auth import PRINCIPAL
 from gateway.api.errors import ApiError
+from gateway.api.rate_limit_field import granted_rate_limit, parse_rate_limit, rate_limit_json
 from gateway.api.validation import (
     invalid,
     optional_datetime,
@@ -25,9 +26,11 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
+from gateway.audit.http import AUDIT_DETAILS, set_target
 from gateway.identity import key_rules
 from gateway.identity.lineage import Lineage, ParentBoundError, ParentInactiveError
 from gateway.identity.models import AccessKey
+from gateway.identity.rate_limits import RateLimit
 from gateway.principal import Principal
 from gateway.scopes import ALL_SCOPES, unknown_scopes
 from gateway.state import IDENTITY
@@ -48,7 +51,7 @@ MAX_GRACE_SECONDS = 7 * 24 * 3600
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
 MAX_NAME = 128
-_CREATE_FIELDS = ("name", "scopes", "expires_at", "buckets")
+_CREATE_FIELDS = ("name", "scopes", "expires_at", "buckets", "rate_limit")
 
 
 def iso(when: datetime | None) -> str | None:
@@ -65,8 +68,9 @@ def key_status(key: AccessKey, now: datetime) -> str:
     return "active"
 
 
-def key_json(key: AccessKey, now: datetime) -> dict[str, Any]:
-    """A key as the API shows it: never its secret."""
+def key_json(key: AccessKey, now: datetime, rate_limit: RateLimit | None = None) -> dict[str, Any]:
+    """A key as the API shows it: never its secret. ``rate_limit``: its override
+    (``None``: the configured default applies)."""
     return {
         "id": key.id,
         "access_key_id": key.id,
@@ -81,11 +85,14 @@ def key_json(key: AccessKey, now: datetime) -> dict[str, Any]:
         "account_id": key.account_id,
         "root": key.is_root,
         "status": key_status(key, now),
+        "rate_limit": rate_limit_json(rate_limit),
     }
 
 
-def _with_secret(key: AccessKey, secret: str, now: datetime) -> dict[str, Any]:
-    body = key_json(key, now)
+def _with_secret(
+    key: AccessKey, secret: str, now: datetime, rate_limit: RateLimit | None = None
+) -> dict[str, Any]:
+    body = key_json(key, now, rate_limit)
     body["secret"] = secret
     body["secret_access_key"] = secret
     return body
@@ -164,6 +171,7 @@ async def create_key(request: web.Request) -> web.Response:
     name, scopes, buckets, expires_at = _parse_create(body, now)
     lifetime = await _lifetime(request, principal, now)
     grant = key_policy.check_grant(principal, scopes, buckets, expires_at, lifetime=lifetime)
+    rate_limit = await granted_rate_limit(request, principal, parse_rate_limit(body))
     try:
         key, secret = await request.app[IDENTITY].create_key(
             name,
@@ -173,13 +181,23 @@ async def create_key(request: web.Request) -> web.Response:
             owner=principal.subject,
             parent=Lineage.of(principal),
             account_id=_account(principal),
+            rate_limit=rate_limit,
             now=now,
         )
     except ParentInactiveError:  # revoked between authentication and the insert
         raise _credential_gone(principal) from None
     except ParentBoundError:
         raise key_policy.outlives_parent() from None
-    return web.json_response(_with_secret(key, secret, now), status=201)
+    set_target(
+        request,
+        "access_key",
+        key.id,
+        scopes=sorted(key.scopes),
+        buckets=None if key.buckets is None else list(key.buckets),
+        expires_at=iso(key.expires_at),
+        rate_limit=rate_limit_json(rate_limit),
+    )
+    return web.json_response(_with_secret(key, secret, now, rate_limit), status=201)
 
 
 async def list_keys(request: web.Request) -> web.Response:
@@ -196,8 +214,12 @@ async def list_keys(request: web.Request) -> web.Response:
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
     now = datetime.now(UTC)
+    limits = await request.app[IDENTITY].rate_limits.overrides([f"key:{k.id}" for k in page])
     return web.json_response(
-        {"access_keys": [key_json(k, now) for k in page], "next_cursor": next_cursor}
+        {
+            "access_keys": [key_json(k, now, limits.get(f"key:{k.id}")) for k in page],
+            "next_cursor": next_cursor,
+        }
     )
 
 
@@ -213,7 +235,8 @@ async def _visible_key(request: web.Request, principal: Principal) -> AccessKey:
 async def get_key(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     key = await _visible_key(request, principal)
-    return web.json_response(key_json(key, datetime.now(UTC)))
+    limit = await request.app[IDENTITY].rate_limits.override(f"key:{key.id}")
+    return web.json_response(key_json(key, datetime.now(UTC), limit))
 
 
 async def revoke_key(request: web.Request) -> web.Response:
@@ -244,6 +267,8 @@ async def rotate_key(request: web.Request) -> web.Response:
     if rotated is None:
         raise ApiError(409, "Conflict", "The key is revoked or expired; it cannot be rotated")
     new_key, secret = rotated
-    response = _with_secret(new_key, secret, now)
+    limit = await request.app[IDENTITY].rate_limits.override(f"key:{key.id}")
+    request[AUDIT_DETAILS] = {"grace_seconds": grace_seconds or 0}
+    response = _with_secret(new_key, secret, now, limit)
     response["previous_secret_expires_at"] = iso(now + grace) if grace else None
     return web.json_response(response)

@@ -37,6 +37,7 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
+from gateway.audit.http import set_target
 from gateway.principal import Principal
 from gateway.s3.addressing import valid_bucket_name
 from gateway.s3.bucket_owners import (
@@ -188,6 +189,7 @@ async def create_bucket(request: web.Request) -> web.Response:
             "with a letter or digit, and are not IP addresses",
         )
     versioning = optional_bool(body, "versioning")
+    set_target(request, "bucket", name, versioning=bool(versioning))
     _check_allowed(principal, name)
     backend = request.app[BACKEND]
     try:

@@ -23,6 +23,7 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
+from gateway.audit.http import set_target
 from gateway.identity import key_rules
 from gateway.identity.clients import DEFAULT_GRANT_TYPES, OAuthClient, validate_grant_types
 from gateway.state import IDENTITY
@@ -67,6 +68,7 @@ async def create_client(request: web.Request) -> web.Response:
         scopes=scopes,
         account_id=caller_account(request),
     )
+    set_target(request, "client", client.id, grant_types=sorted(client.grant_types))
     return web.json_response({**client_json(client), "client_secret": secret}, status=201)
 
 

@@ -78,6 +78,11 @@ _ERROR_CODES: dict[int, tuple[str, str]] = {
     409: ("Conflict", "`Conflict`"),
     413: ("PayloadTooLarge", "`PayloadTooLarge`"),
     415: ("UnsupportedMediaType", "`UnsupportedMediaType`: the body must be JSON"),
+    429: (
+        "TooManyRequests",
+        "`RateLimitExceeded` (with `retry_after`): the caller's rate limit is spent; retry"
+        " after `Retry-After` seconds (docs/rate-limits.md)",
+    ),
     501: ("NotImplemented", "`NotImplemented`"),
     503: ("ServiceUnavailable", "`ServiceUnavailable`: the storage backend is unavailable"),
 }
@@ -113,6 +118,20 @@ _SECURITY_SCHEMES: dict[str, Any] = {
     },
     "apiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
 }
+
+
+_INT_HEADER: dict[str, Any] = {"schema": {"type": "integer", "minimum": 0}}
+_RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "Retry-After": {**_INT_HEADER, "description": "Seconds until a request may succeed"},
+    "X-RateLimit-Limit": {**_INT_HEADER, "description": "Requests per minute of the bucket"},
+    "X-RateLimit-Remaining": {**_INT_HEADER, "description": "Requests that may still be made"},
+    "X-RateLimit-Reset": {
+        **_INT_HEADER,
+        "description": "Unix time (seconds) by which the bucket is full again",
+    },
+}
+"""Every response carries the ``X-RateLimit-*`` headers (docs/rate-limits.md); the 429
+also ``Retry-After``."""
 
 
 def ref(schema: str) -> dict[str, str]:
@@ -168,6 +187,7 @@ def _access_sentence(scope: Access) -> str:
 def _with_access(operation: Mapping[str, Any], scope: Access) -> dict[str, Any]:
     """``operation`` with the ``security``, scope sentence and 401/403 of its row."""
     responses = dict(operation["responses"])
+    responses.setdefault("429", errors(429)["429"])  # every /v1 row is rate limited
     if scope is not PUBLIC:
         responses.setdefault("401", errors(401)["401"])
     if isinstance(scope, str) or scope is ROOT:
@@ -229,6 +249,7 @@ def build_document(fragments: Sequence[Fragment], routes: Sequence[Route]) -> di
         }
         for name, description in _ERROR_CODES.values()
     }
+    responses["TooManyRequests"]["headers"] = _RATE_LIMIT_HEADERS
     return {
         "openapi": "3.1.0",
         "info": {

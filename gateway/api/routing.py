@@ -71,7 +71,8 @@ class Route:
     """One row: ``Route("GET", "/v1/buckets", buckets.list_buckets, READ_BUCKETS)``.
 
     ``when``: the row exists only when it returns true for the configuration (``/metrics``
-    with ``server.metrics = false`` is not routed at all).
+    with ``server.metrics = false`` is not routed at all). ``audit``: the audit log's
+    action for each attempt by an authenticated caller (:mod:`gateway.api.observe`).
     """
 
     method: str
@@ -79,6 +80,7 @@ class Route:
     handler: Handler
     scope: Access
     when: Callable[[Config], bool] | None = None
+    audit: str | None = None
 
     @property
     def documented(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway.api.accounts import MAX_NAME
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
+from gateway.api.spec_ops import RATE_LIMIT_FIELD
 
 __all__ = ["FRAGMENT"]
 
@@ -45,13 +46,27 @@ _SCHEMAS: dict[str, Any] = {
             },
             "display_name": _S,
             "created_at": {"type": "string", "format": "date-time"},
+            "rate_limit": {
+                **RATE_LIMIT_FIELD,
+                "description": "Every principal of the account together (null: the default)",
+            },
         },
     },
     "NewAccount": {
         "type": "object",
         "additionalProperties": False,
         "required": ["name"],
-        "properties": {"name": _NAME, "email": {**_EMAIL, "type": ["string", "null"]}},
+        "properties": {
+            "name": _NAME,
+            "email": {**_EMAIL, "type": ["string", "null"]},
+            "rate_limit": RATE_LIMIT_FIELD,
+        },
+    },
+    "AccountUpdate": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["rate_limit"],
+        "properties": {"rate_limit": RATE_LIMIT_FIELD},
     },
     "AccountWithAdminKey": {
         "allOf": [
@@ -118,6 +133,16 @@ _PATHS: dict[str, Any] = {
             "responses": {
                 "200": json_response("The account", ref("Account")),
                 **errors(404),
+            },
+        },
+        "patch": {
+            "operationId": "updateAccount",
+            "tags": ["accounts"],
+            "summary": "Set or clear the account's rate limit (all its principals together)",
+            "requestBody": json_body(ref("AccountUpdate")),
+            "responses": {
+                "200": json_response("The account", ref("Account")),
+                **errors(400, 404, 413, 415),
             },
         },
         "delete": {

@@ -14,6 +14,7 @@ from typing import Any
 from gateway.api.access_keys import MAX_NAME
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
 from gateway.identity.clients import GRANT_TYPES
+from gateway.identity.users import MAX_ROLES
 from gateway.scopes import ALL_SCOPES
 
 __all__ = ["FRAGMENT"]
@@ -43,6 +44,12 @@ _PAGE_PARAMETERS = [
     {"name": "cursor", "in": "query", "schema": _S},
 ]
 _USER_ID = {"name": "user_id", "in": "path", "required": True, "schema": _S}
+_ROLES: dict[str, Any] = {
+    "type": "array",
+    "maxItems": MAX_ROLES,
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"},
+}
 _CLIENT_ID = {"name": "client_id", "in": "path", "required": True, "schema": _S}
 
 _SCHEMAS: dict[str, Any] = {
@@ -63,6 +70,7 @@ _SCHEMAS: dict[str, Any] = {
             "id": _S,
             "username": _S,
             "scopes": {"type": "array", "items": _S},
+            "roles": {**_ROLES, "description": "Role names the user's access tokens carry"},
             "disabled": {"type": "boolean"},
             "created_at": _TIME,
             "updated_at": _TIME,
@@ -81,6 +89,7 @@ _SCHEMAS: dict[str, Any] = {
             },
             "password": {"type": "string", "minLength": 8, "maxLength": 1024},
             "scopes": _SCOPES,
+            "roles": {**_ROLES, "type": ["array", "null"]},
         },
     },
     "UserUpdate": {
@@ -91,6 +100,7 @@ _SCHEMAS: dict[str, Any] = {
             "disabled": {"type": ["boolean", "null"]},
             "scopes": {**_SCOPES, "type": ["array", "null"]},
             "password": {"type": ["string", "null"], "minLength": 8, "maxLength": 1024},
+            "roles": {**_ROLES, "type": ["array", "null"]},
         },
     },
     "UserPage": {
@@ -193,7 +203,7 @@ _PATHS: dict[str, Any] = {
         "patch": {
             "operationId": "updateUser",
             "tags": ["users"],
-            "summary": "Disable or enable, change scopes or password",
+            "summary": "Disable or enable, change scopes, roles or password",
             "requestBody": json_body(ref("UserUpdate")),
             "responses": {
                 "200": json_response("The user", ref("User")),

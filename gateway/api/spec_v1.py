@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway.api.access_keys import DEFAULT_PAGE, MAX_GRACE_SECONDS, MAX_NAME, MAX_PAGE
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
+from gateway.api.spec_ops import RATE_LIMIT_FIELD
 from gateway.scopes import ALL_SCOPES
 
 __all__ = ["FRAGMENT"]
@@ -64,6 +65,7 @@ _SCHEMAS: dict[str, Any] = {
             "account_id": {"type": "string", "description": "The account the key acts for"},
             "root": {"type": "boolean", "description": "The environment's bootstrap key"},
             "status": {"type": "string", "enum": ["active", "revoked", "expired"]},
+            "rate_limit": RATE_LIMIT_FIELD,
         },
     },
     "AccessKeyWithSecret": {
@@ -106,6 +108,7 @@ _SCHEMAS: dict[str, Any] = {
                 "items": _BUCKET_PATTERN,
                 "description": "Omitted or null: every bucket (or the creator's own limits)",
             },
+            "rate_limit": RATE_LIMIT_FIELD,
         },
     },
     "AccessKeyPage": {

@@ -25,8 +25,16 @@ from gateway.api.validation import (
     read_json_object,
     required_str,
 )
+from gateway.audit import actions
+from gateway.audit.http import AUDIT_ACTIONS, AUDIT_DETAILS, set_target
 from gateway.identity.key_rules import validate_scopes
-from gateway.identity.users import DuplicateUserError, User, validate_password, validate_username
+from gateway.identity.users import (
+    DuplicateUserError,
+    User,
+    validate_password,
+    validate_roles,
+    validate_username,
+)
 from gateway.state import IDENTITY
 
 __all__ = [
@@ -45,6 +53,7 @@ def user_json(user: User) -> dict[str, Any]:
         "id": user.id,
         "username": user.username,
         "scopes": sorted(user.scopes),
+        "roles": list(user.roles),
         "disabled": not user.is_active,
         "created_at": iso(user.created_at),
         "updated_at": iso(user.updated_at),
@@ -72,18 +81,34 @@ def _scopes(body: dict[str, Any], *, required: bool) -> list[str] | None:
     return scopes
 
 
+def _roles(body: dict[str, Any]) -> list[str] | None:
+    roles = optional_str_list(body, "roles")
+    if roles is not None:
+        _checked("roles", validate_roles, roles)
+    return roles
+
+
 async def create_user(request: web.Request) -> web.Response:
-    body = await read_json_object(request, allowed=("username", "password", "scopes"))
+    body = await read_json_object(request, allowed=("username", "password", "scopes", "roles"))
     username = _checked("username", validate_username, required_str(body, "username"))
     password = _checked("password", validate_password, required_str(body, "password"))
     scopes = _scopes(body, required=True)
     assert scopes is not None
+    roles = _roles(body) or []
     try:
         user = await request.app[IDENTITY].users.create(
-            username, password, scopes, account_id=caller_account(request)
+            username, password, scopes, account_id=caller_account(request), roles=roles
         )
     except DuplicateUserError:
         raise ApiError(409, "Conflict", "The username is taken", {"field": "username"}) from None
+    set_target(
+        request,
+        "user",
+        user.id,
+        username=user.username,
+        scopes=sorted(user.scopes),
+        roles=list(user.roles),
+    )
     return web.json_response(user_json(user), status=201)
 
 
@@ -111,10 +136,33 @@ async def get_user(request: web.Request) -> web.Response:
     return web.json_response(user_json(await _user_or_404(request)))
 
 
+def _update_actions(disabled: bool | None, changed: bool, password: str | None) -> tuple[str, ...]:
+    """The audit actions of a PATCH: each kind of change is its own event."""
+    found = []
+    if disabled is True:
+        found.append(actions.USER_DISABLE)
+    elif disabled is False:
+        found.append(actions.USER_ENABLE)
+    if password is not None:
+        found.append(actions.USER_PASSWORD_CHANGE)
+    if changed or not found:
+        found.append(actions.USER_UPDATE)
+    return tuple(found)
+
+
 async def update_user(request: web.Request) -> web.Response:
-    body = await read_json_object(request, allowed=("disabled", "scopes", "password"))
+    body = await read_json_object(request, allowed=("disabled", "scopes", "password", "roles"))
     disabled = optional_bool(body, "disabled")
     scopes = _scopes(body, required=False)
+    roles = _roles(body)
+    request[AUDIT_ACTIONS] = _update_actions(
+        disabled, scopes is not None or roles is not None, body.get("password")
+    )
+    request[AUDIT_DETAILS] = {
+        name: value
+        for name, value in (("scopes", scopes), ("roles", roles), ("disabled", disabled))
+        if value is not None
+    }
     password = body.get("password")
     if password is not None:
         if not isinstance(password, str):
@@ -122,7 +170,7 @@ async def update_user(request: web.Request) -> web.Response:
         _checked("password", validate_password, password)
     target = await _user_or_404(request)
     user = await request.app[IDENTITY].users.update(
-        target.id, disabled=disabled, scopes=scopes, password=password
+        target.id, disabled=disabled, scopes=scopes, password=password, roles=roles
     )
     if user is None:
         raise ApiError(404, "NotFound", "No such user", {"field": "user_id"})

@@ -32,11 +32,14 @@ from aiohttp import web
 
 from gateway.api.errors import ApiError, error_response
 from gateway.api.validation import read_json_object, required_str
+from gateway.audit import actions
+from gateway.audit.http import record
 from gateway.identity.clients import CONSOLE_CLIENT_ID, OAuthClient
 from gateway.identity.store import IdentityStore
 from gateway.oauth.errors import OAuthError
 from gateway.oauth.forms import Form
 from gateway.oauth.token_endpoint import run_grant
+from gateway.principal import Principal
 from gateway.scopes import ALL_SCOPES
 from gateway.state import CONFIG, IDENTITY
 
@@ -205,6 +208,18 @@ async def sign_out(request: web.Request) -> web.Response:
         found = await store.sessions.find_refresh(token)
         if found is not None and found.session.client_id == CONSOLE_CLIENT_ID:
             await store.sessions.revoke(found.session.id, reason="signed_out")
+            user = await store.users.get(found.session.user_id)
+            record(
+                request,
+                actions.SESSION_REVOKE,
+                principal=None
+                if user is None
+                else Principal(
+                    kind="user", subject=user.id, scopes=frozenset(), account_id=user.account_id
+                ),
+                target=("session", found.session.id),
+                details={"reason": "signed_out", "client_id": CONSOLE_CLIENT_ID},
+            )
     response = web.Response(status=204, headers=_NO_STORE)
     _clear_cookie(response)
     return response

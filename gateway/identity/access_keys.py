@@ -10,7 +10,7 @@ batches (:meth:`AccessKeyStore.flush`), never one write per request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from gateway.identity import key_rules, root
@@ -25,6 +25,7 @@ from gateway.identity.lineage import (
     revoke_minted,
 )
 from gateway.identity.models import AccessKey, from_micros, to_micros, utc_instant, utcnow
+from gateway.identity.rate_limits import RateLimit, write_override
 from gateway.identity.root import DuplicateKeyError
 from gateway.identity.rows import (
     KEY_COLUMNS,
@@ -76,6 +77,9 @@ class AccessKeyStore:
         self._usage = UsageBatch()
         self._sigv4_cache: TtlCache[str, _Sigv4Answer] = TtlCache(cache_seconds)
         self._bearer_cache: TtlCache[bytes, tuple[AccessKey, int | None]] = TtlCache(cache_seconds)
+        self.on_expired_use: Callable[[AccessKey, datetime], None] | None = None
+        """Told when an expired key is presented (the audit log's
+        ``access_key.expired``)."""
 
     # --- reads --------------------------------------------------------------------------
 
@@ -97,7 +101,10 @@ class AccessKeyStore:
             aad = access_key_aad(key.id)
             found = key, tuple(self._keyring.box.open(as_bytes(r[-1]), aad=aad) for r in rows)
             self._sigv4_cache.put(key_id, found)
-        return found if found[0].is_active(now) else None
+        if found[0].is_active(now):
+            return found
+        self._expired_use(found[0], now)
+        return None
 
     async def find_by_secret(self, secret: str, now: datetime) -> AccessKey | None:
         """The active key whose current secret (or previous one, within its grace
@@ -114,7 +121,14 @@ class AccessKeyStore:
         key, valid_until = found
         if valid_until is not None and valid_until <= to_micros(now):
             return None
-        return key if key.is_active(now) else None
+        if key.is_active(now):
+            return key
+        self._expired_use(key, now)
+        return None
+
+    def _expired_use(self, key: AccessKey, now: datetime) -> None:
+        if self.on_expired_use is not None and key.revoked_at is None:
+            self.on_expired_use(key, now)
 
     async def list_keys(
         self,
@@ -172,6 +186,7 @@ class AccessKeyStore:
         account_id: str = SYSTEM_ACCOUNT_ID,
         key_id: str | None = None,
         secret: str | None = None,
+        rate_limit: RateLimit | None = None,
         now: datetime | None = None,
     ) -> tuple[AccessKey, str]:
         """Create a key of ``account_id``; return it with its plaintext secret, which is
@@ -185,7 +200,9 @@ class AccessKeyStore:
         raises :class:`~gateway.identity.lineage.ParentInactiveError`.
 
         ``key_id`` / ``secret`` are for imported credentials (the bootstrap root key); by
-        default both are generated (``ak_...`` / ``sk_...``).
+        default both are generated (``ak_...`` / ``sk_...``). ``rate_limit``: the key's
+        override of the configured limit (:mod:`gateway.identity.rate_limits`), written
+        in the same transaction.
         """
         created = now or utcnow()
         clean_name = key_rules.validate_name(name)
@@ -225,6 +242,8 @@ class AccessKeyStore:
                 await insert_secret(tx, self._keyring, candidate, the_secret, created)
                 if parent is not None:
                     await record_parent(tx, candidate, parent)
+                if rate_limit is not None:
+                    await write_override(tx, f"key:{candidate}", rate_limit, created_us)
 
             try:
                 await self._db.transaction(insert)

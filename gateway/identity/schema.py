@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from gateway.identity.crypto import MasterKeyError
 from gateway.identity.db import Dialect, Tx
+from gateway.identity.schema_v6 import POSTGRES_6, SQLITE_6
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "SchemaError", "migrate"]
 
@@ -487,6 +488,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # (the column default), which this migration creates; the object ACL / ownership rows
     # and the multipart-upload rows the gateway keeps itself, whatever the backend.
     Migration(_SQLITE_5, _POSTGRES_5),
+    # 6: the audit log, rate-limit buckets and overrides, users' roles (issue 15;
+    # gateway/identity/schema_v6.py).
+    Migration(SQLITE_6, POSTGRES_6),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from gateway.config import Config
 from gateway.identity.access_keys import AccessKeyStore
 from gateway.identity.accounts import AccountStore
+from gateway.identity.audit import AuditStore
 from gateway.identity.bucket_settings import BucketSettingsStore
 from gateway.identity.clients import ClientStore
 from gateway.identity.crypto import Keyring, MasterKeyError, load_or_create_master_key
@@ -44,6 +45,7 @@ from gateway.identity.db import Database, PoolOptions
 from gateway.identity.db_sqlite import DB_FILE, SqliteDatabase
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.object_acls import ObjectAclStore
+from gateway.identity.rate_limits import RateLimitStore
 from gateway.identity.root import DuplicateKeyError
 from gateway.identity.signing_keys import SigningKeyStore
 from gateway.identity.throttle import ThrottleStore
@@ -78,7 +80,8 @@ class IdentityStore:
     """The state store. Create with :meth:`open`; see the module docstring.
 
     Sub-stores, one module each: ``accounts``, ``users``, ``clients``, ``sessions``,
-    ``signing_keys``, ``throttle``, ``bucket_settings``, ``object_acls``; access keys are
+    ``signing_keys``, ``throttle``, ``bucket_settings``, ``object_acls``, ``audit``,
+    ``rate_limits``; access keys are
     ``keys``, and their methods are also the store's own
     (``store.get_key(...)``) as callers have always used them.
     """
@@ -99,6 +102,8 @@ class IdentityStore:
         self.bucket_settings = BucketSettingsStore(db, keyring)
         self.accounts = AccountStore(db, keyring)
         self.object_acls = ObjectAclStore(db, keyring)
+        self.audit = AuditStore(db)
+        self.rate_limits = RateLimitStore(db)
         # The access-key methods, bound once (no extra call per request).
         self.get_key = self.keys.get_key
         self.sigv4_secrets = self.keys.sigv4_secrets

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.identity import key_rules
 from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring, hash_password, verify_password
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
@@ -27,13 +26,23 @@ from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
 from gateway.principal import SYSTEM_ACCOUNT_ID
 
-__all__ = ["USER_ID_PREFIX", "DuplicateUserError", "User", "UserStore", "validate_password"]
+__all__ = [
+    "MAX_ROLES",
+    "USER_ID_PREFIX",
+    "DuplicateUserError",
+    "User",
+    "UserStore",
+    "validate_password",
+    "validate_roles",
+]
 
 USER_ID_PREFIX = "usr_"
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+\-]{0,127}")
 _MIN_PASSWORD = 8
 _MAX_PASSWORD = 1024
-_COLUMNS = "id, username, scopes, created_at, updated_at, disabled_at, account_id"
+_COLUMNS = "id, username, scopes, created_at, updated_at, disabled_at, account_id, roles"
+_ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+MAX_ROLES = 32
 _MAX_PAGE = 1000
 # Usernames compare case-insensitively (SQLite: the column's NOCASE collation;
 # PostgreSQL: a unique index on lower(username)).
@@ -56,6 +65,9 @@ class User:
     updated_at: datetime
     disabled_at: datetime | None
     account_id: str = SYSTEM_ACCOUNT_ID
+    roles: tuple[str, ...] = ()
+    """Role names the user's access tokens carry (claim ``roles``); labels for the
+    applications that accept the tokens: the gateway's own checks use scopes only."""
 
     @property
     def is_active(self) -> bool:
@@ -71,6 +83,7 @@ def _from_row(row: Sequence[object]) -> User:
         updated_at=as_time(row[4]),
         disabled_at=as_opt_time(row[5]),
         account_id=as_str(row[6]),
+        roles=json_strs(row[7]),
     )
 
 
@@ -80,6 +93,22 @@ def validate_username(username: str) -> str:
             "username must be 1 to 128 of A-Z a-z 0-9 . _ @ + - (starting with a letter or digit)"
         )
     return username
+
+
+def validate_roles(roles: Iterable[str]) -> tuple[str, ...]:
+    """Role names: at most 32, each 1 to 64 of A-Z a-z 0-9 . _ : - (starting with a letter
+    or digit), no duplicates; kept in the order given."""
+    items = tuple(roles)
+    if len(items) > MAX_ROLES:
+        raise ValueError(f"at most {MAX_ROLES} roles")
+    if len(set(items)) != len(items):
+        raise ValueError("roles must not repeat")
+    for role in items:
+        if not isinstance(role, str) or not _ROLE.fullmatch(role):
+            raise ValueError(
+                "a role is 1 to 64 of A-Z a-z 0-9 . _ : - (starting with a letter or digit)"
+            )
+    return items
 
 
 def validate_password(password: str) -> str:
@@ -170,6 +199,7 @@ class UserStore:
         scopes: Iterable[str],
         *,
         account_id: str = SYSTEM_ACCOUNT_ID,
+        roles: Iterable[str] = (),
         now: datetime | None = None,
     ) -> User:
         """A user of ``account_id``. Usernames are unique in the whole gateway (the
@@ -177,6 +207,7 @@ class UserStore:
         name = validate_username(username)
         validate_password(password)
         clean_scopes = key_rules.validate_scopes(scopes)
+        clean_roles = validate_roles(roles)
         password_hash = await asyncio.to_thread(hash_password, password)
         when = to_micros(now or utcnow())
         user_id = new_id(USER_ID_PREFIX)
@@ -185,7 +216,8 @@ class UserStore:
             try:
                 await tx.execute(
                     "INSERT INTO users (id, username, password_hash, scopes, created_at,"
-                    " updated_at, disabled_at, account_id) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                    " updated_at, disabled_at, account_id, roles)"
+                    " VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)",
                     (
                         user_id,
                         name,
@@ -194,6 +226,7 @@ class UserStore:
                         when,
                         when,
                         account_id,
+                        json_list(clean_roles),
                     ),
                 )
             except IntegrityError:
@@ -211,12 +244,14 @@ class UserStore:
         disabled: bool | None = None,
         scopes: Iterable[str] | None = None,
         password: str | None = None,
+        roles: Iterable[str] | None = None,
         now: datetime | None = None,
     ) -> User | None:
         """Change a user; ``None`` if unknown. Disabling or a new password revokes every
         session of the user (a later re-enable does not bring old tokens back) and the
         access keys the user minted."""
         clean_scopes = None if scopes is None else key_rules.validate_scopes(scopes)
+        clean_roles = None if roles is None else validate_roles(roles)
         password_hash = None
         if password is not None:
             validate_password(password)
@@ -230,6 +265,8 @@ class UserStore:
             sets: dict[str, object] = {"updated_at": when}
             if clean_scopes is not None:
                 sets["scopes"] = json.dumps(sorted(clean_scopes), separators=(",", ":"))
+            if clean_roles is not None:
+                sets["roles"] = json_list(clean_roles)
             if password_hash is not None:
                 sets["password_hash"] = password_hash
                 await revoke_user_sessions(tx, user_id, when, "password_changed")

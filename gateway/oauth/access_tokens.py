@@ -13,6 +13,7 @@ granted by the user's and the client's current scopes.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -67,10 +68,14 @@ async def issue_access_token(
     now: datetime,
     not_after: datetime | None = None,
     account_id: str | None = None,
+    username: str | None = None,
+    roles: Sequence[str] | None = None,
 ) -> tuple[str, int]:
     """Sign an access token with the active key; return it and its lifetime in seconds
     (``access_ttl``, shortened so the token never outlives ``not_after``). ``account_id``
-    is the account the user or client belongs to (claim ``account``)."""
+    is the account the user or client belongs to (claim ``account``). A user's token
+    also names the user (``preferred_username``, OpenID Connect's claim) and carries the
+    user's role names (``roles``, RFC 9068 section 2.2.3.1), as they were at issue."""
     active = await store.signing_keys.active()
     if active is None:
         raise RuntimeError("no active signing key (the API listener creates one at start)")
@@ -94,6 +99,10 @@ async def issue_access_token(
         payload["sid"] = session_id
     if account_id is not None:
         payload["account"] = account_id
+    if username is not None:
+        payload["preferred_username"] = username
+    if roles is not None:
+        payload["roles"] = list(roles)
     token = jwt.encode(
         payload, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": JWT_TYP}
     )

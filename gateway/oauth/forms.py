@@ -28,11 +28,13 @@ from urllib.parse import parse_qsl, unquote_plus
 
 from aiohttp import web
 
+from gateway.audit import actions
+from gateway.audit.http import record
 from gateway.executors import HASH_GATE, HashQueueFull
 from gateway.identity.clients import OAuthClient
 from gateway.oauth.context import OAuthContext
 from gateway.oauth.errors import OAuthError, invalid_client
-from gateway.state import CONFIG
+from gateway.peer import client_address
 
 __all__ = [
     "MAX_FORM",
@@ -121,17 +123,6 @@ def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
-def client_address(request: web.Request) -> str:
-    """The caller's address for throttling: the TCP peer, or behind a trusted reverse
-    proxy (``server.trusted_forwarded_headers``) the last hop of ``X-Forwarded-For``."""
-    if request.app[CONFIG].server.trusted_forwarded_headers:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-1]
-    return request.remote or "unknown"
-
-
 def throttled(wait: float, what: str) -> OAuthError:
     seconds = max(1, math.ceil(wait))
     return OAuthError(
@@ -184,5 +175,20 @@ async def authenticate_client(request: web.Request, form: Form, ctx: OAuthContex
     client = await hashing(request, lambda: store.clients.authenticate(client_id, secret))
     if client is None:
         await store.throttle.record_failure(buckets, ctx.settings.throttle)
+        await _client_failed(request, ctx, client_id)
         raise invalid_client("Unknown client or wrong client secret")
     return client
+
+
+async def _client_failed(request: web.Request, ctx: OAuthContext, client_id: str) -> None:
+    """``auth.client.failure``, in the log of the client's account when the id names a
+    client (an id that names none is not recorded: it may be a secret pasted wrongly)."""
+    known = await ctx.store.clients.get(client_id) if len(client_id) <= 128 else None
+    record(
+        request,
+        actions.AUTH_CLIENT_FAILURE,
+        outcome="failure",
+        target=("client", None if known is None else known.id),
+        account=None if known is None else known.account_id,
+        details={"reason": "invalid_client", "endpoint": request.path},
+    )

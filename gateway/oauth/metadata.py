@@ -10,9 +10,25 @@ from gateway.identity.clients import GRANT_TYPES
 from gateway.oauth.context import OAUTH
 from gateway.scopes import ALL_SCOPES
 
-__all__ = ["authorization_server_metadata", "jwks"]
+__all__ = ["CLAIMS", "authorization_server_metadata", "jwks"]
 
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+CLAIMS = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "client_id",
+    "scope",
+    "sid",
+    "account",
+    "preferred_username",
+    "roles",
+]
+"""The claims of the gateway's access tokens (docs/oauth.md)."""
 
 
 async def jwks(request: web.Request) -> web.Response:
@@ -44,5 +60,7 @@ async def authorization_server_metadata(request: web.Request) -> web.Response:
         "revocation_endpoint_auth_methods_supported": _AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": _AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+        # Not an RFC 8414 member (OpenID Connect Discovery's): what an access token holds.
+        "claims_supported": CLAIMS,
     }
     return web.json_response(body, headers={"Cache-Control": "public, max-age=300"})

@@ -19,11 +19,14 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.audit import actions
+from gateway.audit.http import record
 from gateway.auth.bearer import looks_like_jwt
 from gateway.oauth.access_tokens import InvalidToken
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import NO_STORE, oauth_endpoint, oauth_json
 from gateway.oauth.forms import authenticate_client, read_form
+from gateway.principal import Principal
 
 __all__ = ["introspect", "revoke"]
 
@@ -36,9 +39,19 @@ async def revoke(request: web.Request) -> web.StreamResponse:
     token = form.require("token")
     now = datetime.now(UTC)
     refresh = await ctx.store.sessions.find_refresh(token)
+    actor = Principal(
+        kind="client", subject=client.id, scopes=frozenset(), account_id=client.account_id
+    )
     if refresh is not None:
         if refresh.session.client_id == client.id:
             await ctx.store.sessions.revoke(refresh.session.id, reason="revoked", now=now)
+            record(
+                request,
+                actions.SESSION_REVOKE,
+                principal=actor,
+                target=("session", refresh.session.id),
+                details={"reason": "revoked", "user_id": refresh.session.user_id},
+            )
     elif looks_like_jwt(token):
         try:
             claims = await ctx.verifier.decode(token, now=now)
@@ -47,6 +60,13 @@ async def revoke(request: web.Request) -> web.StreamResponse:
         if claims is not None and claims.client_id == client.id:
             leeway = timedelta(seconds=ctx.settings.leeway)
             await ctx.store.sessions.revoke_access_token(claims.jti, claims.expires_at + leeway)
+            record(
+                request,
+                actions.ACCESS_TOKEN_REVOKE,
+                principal=actor,
+                target=("access_token", claims.jti),
+                details={"subject": claims.subject},
+            )
     return web.Response(status=200, headers=NO_STORE)
 
 
@@ -73,6 +93,9 @@ async def _access_token_info(ctx: OAuthContext, token: str) -> dict[str, Any] | 
         "iss": claims.raw["iss"],
         "jti": claims.jti,
     }
+    roles = claims.raw.get("roles")
+    if isinstance(roles, list):
+        info["roles"] = roles
     if claims.session_id is not None:
         user = await ctx.store.users.get(claims.subject)
         if user is not None:

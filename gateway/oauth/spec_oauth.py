@@ -156,6 +156,7 @@ SCHEMAS: dict[str, Any] = {
             "iss": _S,
             "jti": _S,
             "sid": _S,
+            "roles": {"type": "array", "items": _S, "description": "A user token's roles"},
         },
     },
     "JwkSet": {
@@ -198,6 +199,12 @@ SCHEMAS: dict[str, Any] = {
             "revocation_endpoint_auth_methods_supported": {"type": "array", "items": _S},
             "introspection_endpoint_auth_methods_supported": {"type": "array", "items": _S},
             "token_endpoint_auth_signing_alg_values_supported": {"type": "array", "items": _S},
+            "claims_supported": {
+                "type": "array",
+                "items": _S,
+                "description": "The claims of the gateway's access tokens, preferred_username"
+                " and roles included (user tokens)",
+            },
         },
     },
 }

@@ -15,8 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.audit import actions
+from gateway.audit.http import record
 from gateway.identity.clients import CONSOLE_CLIENT_ID, OAuthClient
 from gateway.identity.tokens import Session
+from gateway.identity.users import User
 from gateway.oauth.access_tokens import issue_access_token
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import OAuthError, oauth_endpoint, oauth_json
@@ -29,6 +32,7 @@ from gateway.oauth.forms import (
     throttled,
 )
 from gateway.oauth.grant_scopes import resolve_scopes
+from gateway.principal import Principal
 from gateway.scopes import grants
 
 __all__ = ["client_address", "run_grant", "token"]
@@ -63,7 +67,7 @@ async def _session_response(
     scopes: frozenset[str],
     refresh: str | None,
     now: datetime,
-    account_id: str,
+    user: User,
 ) -> web.Response:
     """A user's access token for ``session`` (never outliving it), plus its refresh token."""
     token, expires_in = await issue_access_token(
@@ -75,9 +79,42 @@ async def _session_response(
         session_id=session.id,
         now=now,
         not_after=session.expires_at,
-        account_id=account_id,
+        account_id=user.account_id,
+        username=user.username,
+        roles=user.roles,
     )
     return _response(token, expires_in, scopes, refresh)
+
+
+def _user_actor(user: User) -> Principal:
+    """A user as the actor of an audit event (no scopes: nothing is authorized by it)."""
+    return Principal(kind="user", subject=user.id, scopes=frozenset(), account_id=user.account_id)
+
+
+def _client_actor(client: OAuthClient) -> Principal:
+    return Principal(
+        kind="client", subject=client.id, scopes=frozenset(), account_id=client.account_id
+    )
+
+
+async def _login_failed(
+    ctx: OAuthContext, request: web.Request, client: OAuthClient, username: str, reason: str
+) -> None:
+    """``auth.password.failure``. The attempted name is recorded only as the id of the
+    user it names: a name that names nobody may be a password typed in the wrong field."""
+    user = await ctx.store.users.find(username)
+    known = user is not None and (
+        user.account_id == client.account_id or client.id == CONSOLE_CLIENT_ID
+    )
+    record(
+        request,
+        actions.AUTH_PASSWORD_FAILURE,
+        outcome="failure",
+        principal=_user_actor(user) if known and user is not None else None,
+        target=("user", user.id if known and user is not None else None),
+        account=user.account_id if known and user is not None else client.account_id,
+        details={"reason": reason, "client_id": client.id},
+    )
 
 
 async def _password(
@@ -90,6 +127,7 @@ async def _password(
     # parallel guesses cannot all pass the throttle before any of them is counted.
     reservation = await ctx.store.throttle.reserve(buckets, ctx.settings.throttle, now=now)
     if not reservation.granted:
+        await _login_failed(ctx, request, client, username, "throttled")
         raise throttled(reservation.wait, "logins")
     try:
         user = await hashing(request, lambda: ctx.store.users.authenticate(username, password))
@@ -102,6 +140,7 @@ async def _password(
         # A client logs in only the users of its own account; the answer (and the
         # throttle's count) is that of a wrong password, so no account learns of another's
         # usernames.
+        await _login_failed(ctx, request, client, username, "invalid_credentials")
         raise OAuthError("invalid_grant", _INVALID_LOGIN)
     await ctx.store.throttle.succeeded(reservation, ctx.settings.throttle, clear=buckets[:1])
     scopes = resolve_scopes(form.get("scope"), user.scopes, client.scopes)
@@ -115,7 +154,14 @@ async def _password(
         with_refresh=with_refresh,
         now=now,
     )
-    return await _session_response(ctx, session, scopes, refresh, now, user.account_id)
+    record(
+        request,
+        actions.AUTH_PASSWORD_SUCCESS,
+        principal=_user_actor(user),
+        target=("user", user.id),
+        details={"client_id": client.id, "session_id": session.id, "scopes": sorted(scopes)},
+    )
+    return await _session_response(ctx, session, scopes, refresh, now, user)
 
 
 def _refresh_scopes(
@@ -137,8 +183,22 @@ def _refresh_scopes(
     return scopes
 
 
+def _reuse_detected(request: web.Request, client: OAuthClient, session: Session) -> None:
+    """A spent refresh token came back: the family is revoked (two events)."""
+    details = {"client_id": client.id, "user_id": session.user_id}
+    for action in (actions.REFRESH_TOKEN_REUSE, actions.SESSION_REVOKE):
+        record(
+            request,
+            action,
+            outcome="failure" if action == actions.REFRESH_TOKEN_REUSE else "success",
+            principal=_client_actor(client),
+            target=("session", session.id),
+            details={**details, "reason": "refresh_token_reused"},
+        )
+
+
 async def _refresh(
-    ctx: OAuthContext, form: Form, client: OAuthClient, now: datetime
+    ctx: OAuthContext, request: web.Request, form: Form, client: OAuthClient, now: datetime
 ) -> web.Response:
     _require_grant(client, "refresh_token")
     presented = form.require("refresh_token")
@@ -150,6 +210,8 @@ async def _refresh(
         if user is not None:
             _refresh_scopes(known.session.scopes, requested, user.scopes, client.scopes)
     result = await ctx.store.sessions.rotate(presented, client.id, now=now)
+    if result.outcome == "reused" and result.session is not None:
+        _reuse_detected(request, client, result.session)
     if result.outcome != "ok" or result.session is None or result.token is None:
         messages = {
             "reused": "The refresh token was already used; its whole family is now revoked",
@@ -163,14 +225,21 @@ async def _refresh(
     if user is None or not user.is_active:
         raise OAuthError("invalid_grant", "The user is disabled")
     scopes = _refresh_scopes(session.scopes, requested, user.scopes, client.scopes)
-    return await _session_response(ctx, session, scopes, result.token, now, user.account_id)
+    return await _session_response(ctx, session, scopes, result.token, now, user)
 
 
 async def _client_credentials(
-    ctx: OAuthContext, form: Form, client: OAuthClient, now: datetime
+    ctx: OAuthContext, request: web.Request, form: Form, client: OAuthClient, now: datetime
 ) -> web.Response:
     _require_grant(client, "client_credentials")
     scopes = resolve_scopes(form.get("scope"), client.scopes)
+    record(
+        request,
+        actions.AUTH_CLIENT_CREDENTIALS_SUCCESS,
+        principal=_client_actor(client),
+        target=("client", client.id),
+        details={"scopes": sorted(scopes)},
+    )
     token, expires_in = await issue_access_token(
         ctx.store,
         ctx.settings,
@@ -213,5 +282,5 @@ async def run_grant(request: web.Request, form: Form, client: OAuthClient) -> we
     if grant_type == "password":
         return await _password(ctx, request, form, client, now)
     if grant_type == "refresh_token":
-        return await _refresh(ctx, form, client, now)
-    return await _client_credentials(ctx, form, client, now)
+        return await _refresh(ctx, request, form, client, now)
+    return await _client_credentials(ctx, request, form, client, now)

@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway.metrics import METRICS, response_bytes
 from gateway.principal import Principal
 from gateway.s3.access import authorize
+from gateway.s3.admission import admit
 from gateway.s3.authn import authenticate_s3
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error, as_s3_error
@@ -95,6 +96,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             bucket_path=req.address.bucket_path,
         )
         principal_name = principal.subject
+        await admit(request, req, principal, request_id)
         access = await authorize(
             request,
             req,

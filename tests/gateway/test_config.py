@@ -66,6 +66,11 @@ def test_backend_env_names() -> None:
         ("", {"NFYIO_BACKEND": "s3"}, "NFYIO_UPSTREAM_ACCESS_KEY_ID"),
         ("", {"NFYIO_TLS_CERT": "/x.pem"}, "tls_key"),
         ("[server\n", {}, "cannot read"),
+        ("[ratelimit]\nrequests_per_minute = -1\n", {}, "ratelimit.requests_per_minute"),
+        ("", {"NFYIO_RATELIMIT_LEASE_SECONDS": "0"}, "ratelimit.lease_seconds"),
+        ("", {"NFYIO_RATELIMIT_IPV6_PREFIX": "8"}, "ratelimit.ipv6_prefix"),
+        ("", {"NFYIO_AUDIT_RETENTION_DAYS": "-1"}, "audit.retention_days"),
+        ("", {"NFYIO_AUDIT_FLUSH_INTERVAL": "nan"}, "audit.flush_interval"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(
@@ -137,3 +142,18 @@ def test_durations_added_to_now_are_bounded(name: str, value: str, allowed: bool
     else:
         with pytest.raises(ConfigError, match="seconds"):
             load_config(env={name: value})
+
+
+def test_rate_limits_and_audit_from_the_environment() -> None:
+    config = load_config(
+        env={
+            "NFYIO_RATELIMIT_REQUESTS_PER_MINUTE": "600",
+            "NFYIO_RATELIMIT_ACCOUNT_BURST": "50",
+            "NFYIO_AUDIT_FILE": "/var/log/nfyio/audit.jsonl",
+            "NFYIO_AUDIT_ENABLED": "false",
+        }
+    )
+    assert config.ratelimit.requests_per_minute == 600
+    assert config.ratelimit.account_burst == 50
+    assert config.audit.file == "/var/log/nfyio/audit.jsonl"
+    assert config.audit.enabled is False

@@ -62,9 +62,11 @@ EXPECTED: list[tuple[str, str, str]] = [
     ("GET", "/v1/clients", "admin"),
     ("GET", "/v1/clients/{client_id}", "admin"),
     ("DELETE", "/v1/clients/{client_id}", "admin"),
+    ("GET", "/v1/audit-events", "admin"),
     ("POST", "/v1/accounts", ROOT_ONLY),
     ("GET", "/v1/accounts", ROOT_ONLY),
     ("GET", "/v1/accounts/{account_id}", ROOT_ONLY),
+    ("PATCH", "/v1/accounts/{account_id}", ROOT_ONLY),
     ("DELETE", "/v1/accounts/{account_id}", ROOT_ONLY),
     # The web console: its files, and its session endpoint, which checks its own cookie
     # and origin (tests/gateway/api/test_console_session.py).

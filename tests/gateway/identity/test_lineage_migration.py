@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 from gateway.identity.db import Tx
 from gateway.identity.schema import SCHEMA_VERSION
 from tests.gateway.identity.conftest import OpenStore
+from tests.gateway.identity.undo import undo_migration_6
 
 LINEAGE_VERSION = 4
 
 
 async def _back_to_version_3(tx: Tx) -> None:
-    """The schema as a gateway without parent tracking left it: migration 5 (accounts)
-    undone first, then 4."""
+    """The schema as a gateway without parent tracking left it: migrations 6 (audit log,
+    rate limits) and 5 (accounts) undone first, then 4."""
+    await undo_migration_6(tx)
     for table in ("access_keys", "users", "oauth_clients"):
         await tx.execute(f"DROP INDEX {table}_by_account")
         await tx.execute(f"ALTER TABLE {table} DROP COLUMN account_id")

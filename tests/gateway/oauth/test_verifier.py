@@ -244,6 +244,27 @@ async def test_client_credentials_token(fx: Fixture) -> None:
     )
     principal = await fx.verifier(token)
     assert principal.kind == "client" and principal.subject == client.id
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert "preferred_username" not in claims and "roles" not in claims  # not a user
+
+
+async def test_user_tokens_name_the_user_and_its_roles(fx: Fixture) -> None:
+    user_id, client_id, session_id = await fx.login()
+    token, _ = await issue_access_token(
+        fx.store,
+        fx.settings,
+        subject=user_id,
+        client_id=client_id,
+        scopes=frozenset({"read:buckets"}),
+        session_id=session_id,
+        now=datetime.now(UTC),
+        username="alice",
+        roles=("auditor", "ops:oncall"),
+    )
+    claims = (await fx.verifier.decode(token)).raw
+    assert claims["preferred_username"] == "alice"
+    assert claims["roles"] == ["auditor", "ops:oncall"]
+    assert (await fx.verifier(token)).subject == user_id  # the claims change nothing else
 
 
 async def test_old_key_verifies_during_overlap_and_not_after_removal(fx: Fixture) -> None:

@@ -110,13 +110,22 @@ async function revoke(ctx, key, status, reload) {
   }
 }
 
+// Admins read the audit log: who created the key, from where, who used it last.
+function historyLink(ctx, key) {
+  if (!ctx.can("admin")) return null;
+  return h("a", { class: "button-link", href: ctx.link("activity", { target: key.id }), "aria-label": `History of key ${key.name}` }, "History");
+}
+
 function keyActions(ctx, key, status, slot, reload) {
-  if (key.root || key.status !== "active") return h("span", { class: "muted" }, key.root ? "set by the environment" : "");
+  if (key.root || key.status !== "active") {
+    return h("div", { class: "row-actions" }, h("span", { class: "muted" }, key.root ? "set by the environment" : ""), historyLink(ctx, key));
+  }
   return h(
     "div",
     { class: "row-actions" },
     h("button", { type: "button", "aria-label": `Rotate key ${key.name}`, onclick: () => rotate(ctx, key, status, slot, reload) }, "Rotate"),
     h("button", { type: "button", class: "danger", "aria-label": `Revoke key ${key.name}`, onclick: () => revoke(ctx, key, status, reload) }, "Revoke"),
+    historyLink(ctx, key),
   );
 }
 

@@ -1,0 +1,95 @@
+"""``GET /v1/audit-events``: the audit log, newest first (docs/audit.md).
+
+Who may read: ``admin`` of an account reads that account's events; the root key reads
+every account's (and may narrow to one with ``account=``). Filters: ``action`` (a name,
+or a prefix ending in ``.*``), ``actor`` and ``target`` (ids), ``since`` (inclusive) and
+``until`` (exclusive) as RFC 3339 times; ``limit`` (1 to 1000, default 50) and ``cursor``
+page through the rest. The calling worker writes its own pending events first, so the
+caller sees what it just did; other workers' events arrive within ``audit.flush_interval``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from aiohttp import web
+
+from gateway.api.auth import PRINCIPAL, caller_account
+from gateway.api.errors import ApiError
+from gateway.api.validation import invalid, query_limit
+from gateway.audit.events import event_json
+from gateway.audit.http import AUDIT
+from gateway.identity.audit import MAX_PAGE, AuditQuery
+from gateway.identity.models import parse_instant
+from gateway.state import IDENTITY
+
+__all__ = ["list_events"]
+
+log = logging.getLogger("nfyio.audit")
+
+_ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?")
+_ID = re.compile(r"[\x21-\x7e]{1,1100}")
+"""Actor and target ids: printable ASCII (bucket/key targets of object ACLs included)."""
+
+
+def _text(request: web.Request, name: str, pattern: re.Pattern[str]) -> str | None:
+    raw = request.query.get(name)
+    if raw is None or (raw == "" and name != "action"):  # an empty action names nothing
+        return None
+    if not pattern.fullmatch(raw):
+        raise invalid(name, f"'{name}' is not a valid value for this filter")
+    return raw
+
+
+def _time(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_instant(raw, f"'{name}'")
+    except ValueError as exc:
+        raise invalid(name, str(exc)) from None
+
+
+def _account(request: web.Request) -> str | None:
+    """The account whose log is read: the caller's; the root key's choice (all: None)."""
+    asked = request.query.get("account") or None
+    if request[PRINCIPAL].root:
+        return asked
+    own = caller_account(request)
+    if asked is not None and asked != own:
+        raise ApiError(
+            403,
+            "AccessDenied",
+            "Only the root key reads another account's audit log",
+            {"field": "account"},
+        )
+    return own
+
+
+async def list_events(request: web.Request) -> web.Response:
+    query = AuditQuery(
+        account=_account(request),
+        action=_text(request, "action", _ACTION),
+        actor=_text(request, "actor", _ID),
+        target=_text(request, "target", _ID),
+        since=_time(request, "since"),
+        until=_time(request, "until"),
+    )
+    limit = query_limit(request, default=50, maximum=MAX_PAGE)
+    cursor = request.query.get("cursor") or None
+    try:
+        await request.app[AUDIT].flush()
+    except Exception:  # the listing still answers with what is stored
+        log.exception("audit: writing pending events before a listing failed")
+    try:
+        events, next_cursor = await request.app[IDENTITY].audit.page(
+            query, limit=limit, cursor=cursor
+        )
+    except ValueError:
+        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    return web.json_response(
+        {"events": [event_json(e) for e in events], "next_cursor": next_cursor}
+    )

@@ -1,0 +1,134 @@
+"""What the API listener records of each request: its id, an access-log line, and the
+audit events of the route table's audited rows.
+
+- **Request id**: 16 hex digits, ``request[REQUEST_ID]``, returned as ``X-Request-Id``
+  and written into the access log and the audit events, so an event, a log line and a
+  client's report can be matched.
+- **Access log** (``server.access_log``), one ``key=value`` line per request on the
+  ``nfyio.access`` logger, like the S3 listener's: request id, peer, method, path (as
+  sent, percent-encoded, without the query string: cursors, object keys and presigned
+  parameters stay out), route template, principal (key, user or client id), status,
+  milliseconds. Never a header, a query string, a body or a cookie: no secret, token,
+  signature or password can reach it.
+- **Audit**: a row with ``audit`` (``Route(..., audit="user.create")``) records one event
+  per attempt by an authenticated caller: ``success`` below 400, else ``failure`` with the
+  status and the error code. The target is what the handler named
+  (:func:`gateway.audit.http.set_target`) or the id in the path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gateway.api.auth import PRINCIPAL
+from gateway.api.routing import row_of
+from gateway.audit.http import (
+    AUDIT_ACTIONS,
+    AUDIT_DETAILS,
+    AUDIT_TARGET,
+    REQUEST_ID,
+    record,
+)
+from gateway.state import CONFIG
+
+__all__ = ["MAX_LOGGED_PATH", "install", "observe_middleware"]
+
+access_log = logging.getLogger("nfyio.access")
+MAX_LOGGED_PATH = 512
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error_code(response: web.StreamResponse) -> str | None:
+    body = response.body if isinstance(response, web.Response) else None
+    if not isinstance(body, bytes) or len(body) > 65536:
+        return None
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(error, dict):
+        error = error.get("code")
+    return error if isinstance(error, str) else None
+
+
+def _audit(request: web.Request, response: web.StreamResponse | None, status: int) -> None:
+    row = row_of(request)
+    if row is None or row.audit is None:
+        return
+    principal = request.get(PRINCIPAL)
+    if principal is None:  # not authenticated: the access log has it, the audit log not
+        return
+    kind = row.audit.split(".", 1)[0]
+    target = request.get(AUDIT_TARGET)
+    if target is None:
+        values = list(request.match_info.values())
+        target = (kind, values[0] if values else None)
+    details = dict(request.get(AUDIT_DETAILS, {}))
+    ok = status < 400
+    if not ok:
+        details["status"] = status
+        code = None if response is None else _error_code(response)
+        if code is not None:
+            details["error"] = code
+    account = target[1] if kind == "account" else None
+    for action in request.get(AUDIT_ACTIONS) or (row.audit,):
+        record(
+            request,
+            action,
+            outcome="success" if ok else "failure",
+            principal=principal,
+            target=target,
+            account=account,
+            details=details,
+        )
+
+
+def _log(request: web.Request, status: int, started: float) -> None:
+    route = request.match_info.route.resource
+    principal = request.get(PRINCIPAL)
+    access_log.info(
+        "request_id=%s remote=%s method=%s path=%s route=%s principal=%s status=%d ms=%.1f",
+        request[REQUEST_ID],
+        request.remote,
+        request.method,
+        request.rel_url.raw_path[:MAX_LOGGED_PATH],
+        "-" if route is None else route.canonical,
+        "-" if principal is None else principal.subject,
+        status,
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+@web.middleware
+async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    request[REQUEST_ID] = os.urandom(8).hex()
+    response: web.StreamResponse | None = None
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:  # redirects (json_error_middleware re-raises them)
+        status = exc.status
+        raise
+    finally:
+        _audit(request, response, status)
+        if request.app[CONFIG].server.access_log:
+            _log(request, status, started)
+
+
+async def _request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+    request_id = request.get(REQUEST_ID)
+    if request_id is not None:
+        response.headers["X-Request-Id"] = request_id
+
+
+def install(app: web.Application) -> None:
+    app.on_response_prepare.append(_request_id_header)

@@ -1,0 +1,71 @@
+"""The audit log's vocabulary: dotted action names, and which S3 operations are audited.
+
+Names read ``<what>.<verb>`` (``access_key.create``), sign-ins
+``auth.<grant>.<outcome>`` (``auth.password.failure``). ``GET /v1/audit-events?action=``
+filters by one name or by a prefix ending in ``.*`` (``access_key.*``). docs/audit.md
+lists every name with what its target and details are.
+"""
+
+from __future__ import annotations
+
+# Action names, not secrets (ruff S105 reads "password" / "token" in them).
+# ruff: noqa: S105
+
+__all__ = ["ACTIONS", "S3_ACTIONS"]
+
+# Identity: access keys, users, OAuth clients, accounts.
+ACCESS_KEY_CREATE = "access_key.create"
+ACCESS_KEY_REVOKE = "access_key.revoke"
+ACCESS_KEY_ROTATE = "access_key.rotate"
+ACCESS_KEY_EXPIRED = "access_key.expired"
+ACCESS_KEY_USE = "access_key.use"
+USER_CREATE = "user.create"
+USER_UPDATE = "user.update"
+USER_DISABLE = "user.disable"
+USER_ENABLE = "user.enable"
+USER_PASSWORD_CHANGE = "user.password_change"
+USER_DELETE = "user.delete"
+CLIENT_CREATE = "client.create"
+CLIENT_DELETE = "client.delete"
+ACCOUNT_CREATE = "account.create"
+ACCOUNT_UPDATE = "account.update"
+ACCOUNT_DELETE = "account.delete"
+# Sign-ins and sessions.
+AUTH_PASSWORD_SUCCESS = "auth.password.success"
+AUTH_PASSWORD_FAILURE = "auth.password.failure"
+AUTH_CLIENT_CREDENTIALS_SUCCESS = "auth.client_credentials.success"
+AUTH_CLIENT_FAILURE = "auth.client.failure"
+REFRESH_TOKEN_REUSE = "refresh_token.reuse_detected"
+SESSION_REVOKE = "session.revoke"
+ACCESS_TOKEN_REVOKE = "access_token.revoke"
+# Buckets (REST and S3).
+BUCKET_CREATE = "bucket.create"
+BUCKET_DELETE = "bucket.delete"
+
+S3_ACTIONS: dict[str, str] = {
+    "CreateBucket": BUCKET_CREATE,
+    "DeleteBucket": BUCKET_DELETE,
+    "PutBucketAcl": "bucket.acl.put",
+    "PutObjectAcl": "object.acl.put",
+    "PutBucketPolicy": "bucket.policy.put",
+    "DeleteBucketPolicy": "bucket.policy.delete",
+    "PutPublicAccessBlock": "bucket.public_access_block.put",
+    "DeletePublicAccessBlock": "bucket.public_access_block.delete",
+    "PutBucketOwnershipControls": "bucket.ownership_controls.put",
+    "DeleteBucketOwnershipControls": "bucket.ownership_controls.delete",
+    "PutBucketVersioning": "bucket.versioning.put",
+    "PutObjectLockConfiguration": "bucket.object_lock.put",
+    "PutBucketEncryption": "bucket.encryption.put",
+    "DeleteBucketEncryption": "bucket.encryption.delete",
+    "PutBucketCors": "bucket.cors.put",
+    "DeleteBucketCors": "bucket.cors.delete",
+}
+"""S3 operations that change who may reach a bucket or how it keeps data: each attempt by
+an authenticated caller is an event (``bucket.*``; ``object.acl.put`` for object ACLs).
+Operations the gateway answers ``NotImplemented`` are not recorded."""
+
+ACTIONS: frozenset[str] = frozenset(
+    {value for name, value in globals().items() if name.isupper() and isinstance(value, str)}
+    | set(S3_ACTIONS.values())
+)
+"""Every action name the gateway records."""

@@ -1,0 +1,70 @@
+"""Audit events of the S3 listener: changes to buckets' access settings, and key use.
+
+The admission hook (:mod:`gateway.s3.admission`) calls :func:`note` once the caller is
+known; for an operation of :data:`~gateway.audit.actions.S3_ACTIONS` it remembers what to
+record, and :func:`install`'s ``on_response_prepare`` handler records it with the outcome
+the response's status gives (and the S3 error code on failure). Other operations cost one
+dict lookup.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from gateway.audit import actions
+from gateway.audit.events import request_event
+from gateway.audit.http import AUDIT
+from gateway.principal import Principal
+
+__all__ = ["install", "note"]
+
+_PENDING = web.RequestKey("s3_audit", tuple)
+_CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
+
+
+def note(
+    request: web.Request,
+    operation: str,
+    implemented: bool,
+    principal: Principal,
+    bucket: str | None,
+    key: str | None,
+    request_id: str,
+) -> None:
+    action = actions.S3_ACTIONS.get(operation)
+    if action is None or not implemented or principal.is_anonymous:
+        return
+    target = ("object", f"{bucket}/{key}") if key else ("bucket", bucket)
+    request[_PENDING] = (action, principal, target, request_id, operation)
+
+
+async def _record(request: web.Request, response: web.StreamResponse) -> None:
+    pending = request.get(_PENDING)
+    if pending is None:
+        return
+    action, principal, target, request_id, operation = pending
+    details: dict[str, object] = {"operation": operation}
+    ok = response.status < 300
+    if not ok:
+        details["status"] = response.status
+        body = response.body if isinstance(response, web.Response) else None
+        found = _CODE.search(body) if isinstance(body, bytes) else None
+        if found is not None:
+            details["error"] = found.group(1).decode("ascii")
+    request.app[AUDIT].record(
+        request_event(
+            request,
+            action,
+            outcome="success" if ok else "failure",
+            principal=principal,
+            target=target,
+            request_id=request_id,
+            details=details,
+        )
+    )
+
+
+def install(app: web.Application) -> None:
+    app.on_response_prepare.append(_record)

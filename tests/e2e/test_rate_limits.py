@@ -1,0 +1,211 @@
+"""Rate limits on the real gateway: the headers on both listeners, 429 on the API, 503
+SlowDown on S3 (and boto3's standard retry mode getting through it by itself), per-key
+overrides, account limits, and one limit across ``--workers 2``."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.rest_util import ADMIN, api_json, bearer, call, make_key
+from tests.e2e.tenants import new_tenant
+
+HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    """Case-insensitive lookup (urllib keeps the case sent; botocore lower-cases)."""
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def _limited_key(gateway: Gateway, per_minute: int, burst: int, **body: Any) -> dict[str, Any]:
+    body.setdefault("scopes", ["admin"])
+    return make_key(gateway, rate_limit={"requests_per_minute": per_minute, "burst": burst}, **body)
+
+
+def test_every_response_carries_the_headers(gateway: Gateway) -> None:
+    response = gateway.client().list_buckets()
+    s3_headers = response["ResponseMetadata"]["HTTPHeaders"]
+    for name in HEADERS:
+        assert _header(s3_headers, name) is not None, name
+    status, headers, _ = call(gateway, "GET", "/v1/me", headers=ADMIN)
+    assert status == 200
+    assert int(_header(headers, "X-RateLimit-Limit") or 0) > 0
+    assert int(_header(headers, "X-RateLimit-Remaining") or -1) >= 0
+    assert int(_header(headers, "X-RateLimit-Reset") or 0) >= int(time.time())
+    # Refused credentials and unknown routes report the client address's bucket.
+    status, headers, _ = call(gateway, "GET", "/v1/me", headers=bearer("sk_wrong"))
+    assert status == 401
+    assert _header(headers, "X-RateLimit-Remaining") is not None
+    status, headers, _ = call(gateway, "GET", "/v1/no-such-route")
+    assert status == 404
+    assert _header(headers, "X-RateLimit-Limit") is not None
+    # Health checks are exempt: a load balancer must never be throttled out of rotation.
+    status, headers, _ = call(gateway, "GET", "/health")
+    assert status == 200
+    assert _header(headers, "X-RateLimit-Limit") is None
+
+
+def test_a_keys_limit_on_the_api_is_a_json_429(gateway: Gateway) -> None:
+    key = _limited_key(gateway, 60, 3)
+    assert key["rate_limit"] == {"requests_per_minute": 60, "burst": 3}
+    shown = api_json(gateway, "GET", f"/v1/access-keys/{key['id']}")
+    assert shown["rate_limit"] == {"requests_per_minute": 60, "burst": 3}
+    remaining = []
+    for _ in range(3):
+        status, headers, _ = call(gateway, "GET", "/v1/me", headers=bearer(key["secret"]))
+        assert status == 200
+        assert _header(headers, "X-RateLimit-Limit") == "60"
+        remaining.append(int(_header(headers, "X-RateLimit-Remaining") or -1))
+    assert remaining[-1] == 0
+    assert remaining == sorted(remaining, reverse=True)
+    status, headers, raw = call(gateway, "GET", "/v1/me", headers=bearer(key["secret"]))
+    assert status == 429
+    error = json.loads(raw)["error"]
+    assert error["code"] == "RateLimitExceeded"
+    assert error["details"]["retry_after"] >= 1
+    assert int(_header(headers, "Retry-After") or 0) >= 1
+    assert _header(headers, "X-RateLimit-Remaining") == "0"
+
+
+def test_s3_answers_slowdown_and_boto3_backs_off_by_itself(gateway: Gateway) -> None:
+    key = _limited_key(gateway, 60, 2)  # a token a second after a burst of two
+    impatient = gateway.client(key["id"], key["secret"])  # one attempt, no retries
+    outcomes = []
+    for _ in range(4):
+        try:
+            impatient.list_buckets()
+            outcomes.append(200)
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "SlowDown"
+            headers = exc.response["ResponseMetadata"]["HTTPHeaders"]
+            assert int(_header(headers, "Retry-After") or 0) >= 1
+            outcomes.append(exc.response["ResponseMetadata"]["HTTPStatusCode"])
+    assert outcomes[:2] == [200, 200]
+    assert 503 in outcomes
+    key = _limited_key(gateway, 120, 1)  # a token every half second
+    patient = gateway.client(
+        key["id"], key["secret"], retries={"mode": "standard", "max_attempts": 10}
+    )
+    retried = 0
+    for _ in range(6):
+        response = patient.list_buckets()  # never raises: SDK retries SlowDown itself
+        retried += response["ResponseMetadata"]["RetryAttempts"]
+    assert retried > 0
+
+
+def test_the_s3_and_api_listeners_share_a_keys_bucket(gateway: Gateway) -> None:
+    key = _limited_key(gateway, 1, 4)
+    s3 = gateway.client(key["id"], key["secret"])
+    s3.list_buckets()
+    s3.list_buckets()
+    assert call(gateway, "GET", "/v1/me", headers=bearer(key["secret"]))[0] == 200
+    assert call(gateway, "GET", "/v1/me", headers=bearer(key["secret"]))[0] == 200
+    with pytest.raises(ClientError) as refused:
+        s3.list_buckets()
+    assert refused.value.response["Error"]["Code"] == "SlowDown"
+
+
+def test_a_non_admin_cannot_mint_a_faster_key(gateway: Gateway) -> None:
+    slow = _limited_key(gateway, 30, 30, scopes=["read:buckets"])
+    status, _, raw = call(
+        gateway,
+        "POST",
+        "/v1/access-keys",
+        headers=bearer(slow["secret"]),
+        body={
+            "name": "faster",
+            "scopes": ["read:buckets"],
+            "rate_limit": {"requests_per_minute": 1000},
+        },
+    )
+    assert status == 403, raw
+    assert json.loads(raw)["error"]["details"]["field"] == "rate_limit"
+    # Without rate_limit the new key inherits its creator's (lower than the default).
+    child = make_key(gateway, headers=bearer(slow["secret"]), scopes=["read:buckets"])
+    assert child["rate_limit"] == {"requests_per_minute": 30, "burst": 30}
+
+
+def test_an_accounts_limit_caps_all_its_keys_together(gateway: Gateway) -> None:
+    tenant = new_tenant(gateway, "rl")
+    patched = api_json(
+        gateway,
+        "PATCH",
+        f"/v1/accounts/{tenant.id}",
+        body={"rate_limit": {"requests_per_minute": 1, "burst": 6}},
+    )
+    assert patched["rate_limit"] == {"requests_per_minute": 1, "burst": 6}
+    keys = [tenant.key(scopes=["read:buckets"]) for _ in range(3)]
+    statuses = [
+        call(gateway, "GET", "/v1/buckets", headers=bearer(key["secret"]))[0]
+        for key in keys
+        for _ in range(4)
+    ]
+    # The admin key spent one token minting each key: 6 - 3 = 3 remain for the three keys.
+    assert statuses.count(200) == 3
+    assert statuses.count(429) == 9
+    cleared = api_json(gateway, "PATCH", f"/v1/accounts/{tenant.id}", body={"rate_limit": None})
+    assert cleared["rate_limit"] is None
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-rl-workers")) / "data", extra_args=["--workers", "2"]
+    )
+    yield running
+    running.stop()
+
+
+def _worker_pids(gateway: Gateway) -> set[int]:
+    import psutil
+
+    return {child.pid for child in psutil.Process(gateway.pid()).children()}
+
+
+def test_a_limit_holds_across_workers(two_workers: Gateway) -> None:
+    """Sixty requests on fresh connections, spread over both workers by SO_REUSEPORT: the
+    key's ten tokens are spent once, not once per worker."""
+    assert len(_worker_pids(two_workers)) == 2
+    key = _limited_key(two_workers, 1, 10)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        request = urllib.request.Request(
+            f"{two_workers.api_url}/v1/me",
+            headers={**bearer(key["secret"]), "Connection": "close"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        with lock:
+            statuses.append(status)
+
+    threads = [threading.Thread(target=one) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == 10
+    assert statuses.count(429) == 50
+    # The same on S3, after the bucket emptied on the API.
+    bucket = f"rl-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(ClientError) as refused:
+        two_workers.client(key["id"], key["secret"]).create_bucket(Bucket=bucket)
+    assert refused.value.response["Error"]["Code"] == "SlowDown"
