@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from gateway.identity import key_rules
 from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring, hash_password, verify_password
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
