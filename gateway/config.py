@@ -136,6 +136,10 @@ class IdentityConfig:
     cache_seconds: float = 0.0
     """How long a gateway may reuse a key lookup: the bound on how late a revocation made
     elsewhere is seen. 0 = every request reads the database (revocation is immediate)."""
+    bucket_cache_seconds: float = 1.0
+    """How long a gateway may reuse a bucket's settings (owner, ACL, policy, public access
+    block, ownership, ...): the bound on how late a change made by another host is seen.
+    Workers of one host see each other's changes at once. 0 = no cache."""
 
     @property
     def is_postgres(self) -> bool:
@@ -321,6 +325,8 @@ def _check_identity(config: Config) -> None:
             raise ConfigError(f"identity.{name} must be positive")
     if identity.cache_seconds < 0:
         raise ConfigError("identity.cache_seconds must not be negative")
+    if not 0 <= identity.bucket_cache_seconds <= 3600:  # NaN fails too
+        raise ConfigError("identity.bucket_cache_seconds must be from 0 to 3600")
     if auth.master_key and auth.master_key_file:
         raise ConfigError("set auth.master_key or auth.master_key_file, not both")
     if identity.is_postgres and not (auth.master_key or auth.master_key_file):
