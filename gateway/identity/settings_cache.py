@@ -9,7 +9,7 @@ What a cached answer may miss, and for how long:
   before it returns;
 - **a change made by another worker on the same host** (same data directory): nothing
   either. Each write also changes a generation number in a memory-mapped file of the data
-  directory (``run/bucket-settings.gen``); every lookup compares it (one 8-byte read) and
+  directory (``bucket-settings.gen``); every lookup compares it (one 8-byte read) and
   starts afresh when it moved. The number is rewritten after the change committed and
   before the write's response leaves, and a lookup tags what it read with the number
   seen *before* reading, so an answer read before a change is never kept after it;

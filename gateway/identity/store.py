@@ -176,7 +176,7 @@ class IdentityStore:
             db = await SqliteDatabase.open(
                 sqlite_path(url, data_dir), fingerprint=keyring.fingerprint, now_us=now_us
             )
-        generation = SharedGeneration(data_dir / "run" / GENERATION_FILE)
+        generation = SharedGeneration(data_dir / GENERATION_FILE)
         return cls(
             db,
             keyring,

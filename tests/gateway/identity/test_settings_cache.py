@@ -148,7 +148,7 @@ async def test_another_host_is_seen_within_the_bound(
     tmp_path: Path,
 ) -> None:
     clock = Clock()
-    generation = SharedGeneration(data_dir / "run" / GENERATION_FILE)
+    generation = SharedGeneration(data_dir / GENERATION_FILE)
     cached.bucket_settings.cache = SettingsCache(5.0, generation, clock=clock)
     url = state_url or f"sqlite:{data_dir / 'identity.db'}"
     host = await IdentityStore.open(tmp_path / "other-host", master_key, url=url)
