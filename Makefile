@@ -63,11 +63,13 @@ fuzz: install
 	NFYIO_FUZZ=long $(BIN)/python -m pytest -q -p no:xdist -o timeout=0 tests/gateway/s3/test_fuzz.py
 
 # The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table; then
+# what each feature costs a small request (tests/perf/features.py); then
 # small GETs through one and two gateway processes over SeaweedFS with the state in
 # PostgreSQL (tests/perf/scale.py; alone: make bench-scale).
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
 bench: install services
 	$(BIN)/python -m tests.perf.sidebyside
+	$(BIN)/python -m tests.perf.features
 	$(BIN)/python -m tests.perf.scale
 
 bench-scale: install services
