@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Tx
@@ -43,7 +44,7 @@ class BucketSettingsStore:
 
     async def all_for(self, bucket: str) -> Mapping[str, str]:
         """Every setting of ``bucket``: kind -> document (empty when none is set). The
-        answer may come from the cache: treat it as read-only."""
+        answer may come from the cache (it is read-only)."""
         cache = self.cache
         found = cache.get(bucket)
         if found is not None:
@@ -52,7 +53,8 @@ class BucketSettingsStore:
         rows = await self._db.fetch_all(
             "SELECT kind, document FROM bucket_settings WHERE bucket = ?", (bucket,)
         )
-        settings = {str(kind): str(document) for kind, document in rows}
+        # Read-only: a cached answer is shared by every request until it expires.
+        settings = MappingProxyType({str(kind): str(document) for kind, document in rows})
         cache.put(bucket, settings, token)
         return settings
 
