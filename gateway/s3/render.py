@@ -74,12 +74,14 @@ def render_error(
 
 
 async def _sent_from_file(request: web.Request, read: ObjectRead, length: int) -> bool:
-    """Send the body with sendfile when the backend has it in a local file and the
-    connection allows (``gateway/s3/sendfile.py``); False: stream it instead."""
-    fd = read.fileno()
+    """Send the body with sendfile when it is on (``server.sendfile``), the backend has
+    the body in a local file and the connection allows (``gateway/s3/sendfile.py``);
+    False: stream it instead."""
+    server = request.app[CONFIG].server
+    fd = read.fileno() if server.sendfile else None
     if fd is None:
         return False
-    timeout = request.app[CONFIG].server.send_timeout
+    timeout = server.send_timeout
     try:
         sent = await send_file(request, fd, read.first, length, send_timeout=timeout)
     except NotAvailable:

@@ -1,4 +1,5 @@
-"""GET bodies sent with sendfile (plain objects above 64 KiB over plain HTTP) carry exactly
+"""GET bodies sent with sendfile (``server.sendfile``: plain objects above 64 KiB over plain
+HTTP) carry exactly
 the object's bytes, whole and ranged, across the sendfile pieces; over TLS and for
 encrypted objects the streamed path answers the same; a data file that lost bytes ends
 the response short (the connection closes), never as a well-formed body."""
@@ -22,11 +23,35 @@ from tests.e2e.s3util import unique
 SIZES = (SMALL_BODY + 1, PIECE + 3, 2 * PIECE + 5)
 
 
-@pytest.fixture(params=["http", "https"])
+SENDFILE = {"NFYIO_SERVER_SENDFILE": "true"}
+
+
+@pytest.fixture(scope="module")
+def sendfile_gateways(
+    tmp_path_factory: pytest.TempPathFactory, tls_files: tuple[str, str, str]
+) -> Iterator[dict[str, Gateway]]:
+    """The filesystem backend with sendfile on, over plain HTTP (sendfile) and HTTPS
+    (streamed: TLS needs the bytes)."""
+    base = tmp_path_factory.mktemp("sendfile")
+    http = start_gateway(base / "http" / "data", extra_env=SENDFILE)
+    try:
+        https = start_gateway(base / "https" / "data", tls=tls_files, extra_env=SENDFILE)
+        try:
+            yield {"http": http, "https": https}
+        finally:
+            https.stop()
+    finally:
+        http.stop()
+
+
+@pytest.fixture(params=["http", "https", "off"])
 def local_gateway(request: pytest.FixtureRequest) -> Gateway:
-    """The filesystem backend over plain HTTP (sendfile) and HTTPS (streamed)."""
-    gw: Gateway = request.getfixturevalue("gateway" if request.param == "http" else "tls_gateway")
-    return gw
+    """Sendfile on (plain HTTP and HTTPS), and off (the session's gateway: streamed)."""
+    if request.param == "off":
+        gw: Gateway = request.getfixturevalue("gateway")
+        return gw
+    gateways: dict[str, Gateway] = request.getfixturevalue("sendfile_gateways")
+    return gateways[request.param]
 
 
 def _ranges(size: int) -> list[tuple[int, int]]:
@@ -63,9 +88,11 @@ def test_bodies_whole_and_ranged_are_the_object(local_gateway: Gateway, encrypte
         assert tail["Body"].read() == data[-70000:]
 
 
-def test_keep_alive_connection_serves_requests_after_a_sendfile_body(gateway: Gateway) -> None:
+def test_keep_alive_connection_serves_requests_after_a_sendfile_body(
+    sendfile_gateways: dict[str, Gateway],
+) -> None:
     """The connection is usable after a body that bypassed aiohttp's writer."""
-    s3 = gateway.client()
+    s3 = sendfile_gateways["http"].client()
     bucket = unique("sendfile")
     s3.create_bucket(Bucket=bucket)
     data = os.urandom(PIECE + 1)
@@ -78,7 +105,7 @@ def test_keep_alive_connection_serves_requests_after_a_sendfile_body(gateway: Ga
 
 @pytest.fixture
 def own_gateway(tmp_path: Path) -> Iterator[Gateway]:
-    gw = start_gateway(tmp_path / "data")
+    gw = start_gateway(tmp_path / "data", extra_env=SENDFILE)
     try:
         yield gw
     finally:
