@@ -63,12 +63,14 @@ fuzz: install
 	NFYIO_FUZZ=long $(BIN)/python -m pytest -q -p no:xdist -o timeout=0 tests/gateway/s3/test_fuzz.py
 
 # The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table; then
+# what each feature costs a small request (tests/perf/features.py); then
 # small GETs through one and two gateway processes over SeaweedFS with the state in
 # PostgreSQL (tests/perf/scale.py; alone: make bench-scale); then what the rate limiter
 # costs a small GET and HEAD (tests/perf/ratelimit_cost.py: limits on against off).
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
 bench: install services
 	$(BIN)/python -m tests.perf.sidebyside
+	$(BIN)/python -m tests.perf.features
 	$(BIN)/python -m tests.perf.scale
 	$(BIN)/python -m tests.perf.ratelimit_cost
 

@@ -230,6 +230,15 @@ class ObjectRead:
         if closer is not None:
             await closer()
 
+    def fileno(self) -> int | None:
+        """The open descriptor of the local file whose bytes ``first..last`` are the
+        body as stored (a plain object of a file-backed backend), for ``sendfile``;
+        None when the body must be read through ``body`` (encrypted, remote)."""
+        if self.path is None:
+            return None
+        get = getattr(self.body, "fileno", None)
+        return None if get is None else int(get())
+
 
 @dataclass(frozen=True, slots=True)
 class ListPage:

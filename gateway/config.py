@@ -38,6 +38,10 @@ class ServerConfig:
     access_log: bool = True
     metrics: bool = True
     """Serve ``GET /metrics`` (Prometheus text, no authentication) on the API listener."""
+    sendfile: bool = False
+    """Send GET bodies of plain objects above 64 KiB with ``sendfile`` on plain HTTP
+    (``gateway/s3/sendfile.py``): less gateway CPU; off by default because on loopback
+    it halved throughput to a local client (docs/performance.md)."""
     # Connection limits, per listener and worker process (gateway/connections.py); 0 = off.
     header_timeout: float = 30.0
     """Seconds for a request head to arrive whole (also the TLS handshake's bound)."""
@@ -136,6 +140,10 @@ class IdentityConfig:
     cache_seconds: float = 0.0
     """How long a gateway may reuse a key lookup: the bound on how late a revocation made
     elsewhere is seen. 0 = every request reads the database (revocation is immediate)."""
+    bucket_cache_seconds: float = 1.0
+    """How long a gateway may reuse a bucket's settings (owner, ACL, policy, public access
+    block, ownership, ...): the bound on how late a change made by another host is seen.
+    Workers of one host see each other's changes at once. 0 = no cache."""
 
     @property
     def is_postgres(self) -> bool:
@@ -364,6 +372,8 @@ def _check_identity(config: Config) -> None:
             raise ConfigError(f"identity.{name} must be positive")
     if identity.cache_seconds < 0:
         raise ConfigError("identity.cache_seconds must not be negative")
+    if not 0 <= identity.bucket_cache_seconds <= 3600:  # NaN fails too
+        raise ConfigError("identity.bucket_cache_seconds must be from 0 to 3600")
     if auth.master_key and auth.master_key_file:
         raise ConfigError("set auth.master_key or auth.master_key_file, not both")
     if identity.is_postgres and not (auth.master_key or auth.master_key_file):

@@ -426,6 +426,13 @@ class FileBody:
     async def aclose(self) -> None:
         self._close()
 
+    def fileno(self) -> int:
+        """The open descriptor (for sendfile of the same bytes); it stays this body's:
+        ``aclose`` closes it."""
+        if self._fd is None:
+            raise ValueError("the body is closed")
+        return self._fd
+
     def _close(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:

@@ -18,6 +18,7 @@ Semantics (AWS's IAM reference, "Condition operators" and "Multivalued context k
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import operator
 from collections.abc import Callable, Sequence
@@ -86,7 +87,10 @@ def _network(text: str) -> IpNetwork:
     return ipaddress.ip_network(text.strip(), strict=False)
 
 
+@functools.lru_cache(maxsize=1024)
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The request's address (parsed once per distinct text: a policy with several
+    ``IpAddress`` conditions reads the same peer address each time)."""
     address = ipaddress.ip_address(text.strip())
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped  # a dual-stack listener reports IPv4 peers this way

@@ -53,7 +53,10 @@ def statement_applies(
     action: str,
     resource: str,
     ctx: RequestContext,
+    resolve: Resolver | None = None,
 ) -> bool:
+    """``resolve``: the request's policy-variable resolver (made here when not given;
+    :func:`evaluate` makes one for all statements)."""
     if statement.not_principal:
         if statement.principals.excludes(principal):
             return False
@@ -61,7 +64,8 @@ def statement_applies(
         return False
     if (action in statement.actions) == statement.not_action:
         return False
-    resolve = _resolver(principal, ctx)
+    if resolve is None:
+        resolve = _resolver(principal, ctx)
     named = any(glob.matches(resource, resolve) for glob in statement.resources)
     if named == statement.not_resource:
         return False
@@ -79,12 +83,13 @@ def evaluate(
         return PolicyResult()
     denied: Statement | None = None
     allowed: Statement | None = None
+    resolve = _resolver(principal, ctx)
     for statement in policy.statements:
         if statement.effect is Effect.DENY and denied is not None:
             continue
         if statement.effect is Effect.ALLOW and allowed is not None:
             continue
-        if not statement_applies(statement, principal, action, resource, ctx):
+        if not statement_applies(statement, principal, action, resource, ctx, resolve):
             continue
         if statement.effect is Effect.DENY:
             denied = statement

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from gateway.identity import key_rules, root
 from gateway.identity.cache import TtlCache
 from gateway.identity.crypto import Keyring
-from gateway.identity.db import Database, Dialect, IntegrityError, Tx
+from gateway.identity.db import Database, Dialect, IntegrityError, Row, Tx
 from gateway.identity.lineage import (
     Lineage,
     ParentBoundError,
@@ -68,6 +68,8 @@ _HAS_ADMIN: dict[Dialect, str] = {
 }
 
 _Sigv4Answer = tuple[AccessKey, tuple[str, ...]]
+_DECODED_ROWS = 1024
+"""Distinct SigV4 lookups whose decoded answer is remembered (see ``_decoded``)."""
 
 
 class AccessKeyStore:
@@ -80,6 +82,7 @@ class AccessKeyStore:
         self.on_expired_use: Callable[[AccessKey, datetime], None] | None = None
         """Told when an expired key is presented (the audit log's
         ``access_key.expired``)."""
+        self._decoded_rows: dict[tuple[Row, ...], _Sigv4Answer] = {}
 
     # --- reads --------------------------------------------------------------------------
 
@@ -97,14 +100,32 @@ class AccessKeyStore:
             rows = await self._db.fetch_all(_SIGV4, (key_id, to_micros(now)))
             if not rows:
                 return None
-            key = access_key_from_row(rows[0])
-            aad = access_key_aad(key.id)
-            found = key, tuple(self._keyring.box.open(as_bytes(r[-1]), aad=aad) for r in rows)
+            found = self._decoded(rows)
             self._sigv4_cache.put(key_id, found)
         if found[0].is_active(now):
             return found
         self._expired_use(found[0], now)
         return None
+
+    def _decoded(self, rows: list[Row]) -> _Sigv4Answer:
+        """The key and its plaintext secrets from its rows. The answer is a function of
+        the rows alone, so it is remembered by their exact values (bounded): the database
+        is still read on every request (a revocation, rotation or any other change makes
+        different rows), only decoding and decrypting the same rows again is saved."""
+        memo = tuple(tuple(row) for row in rows)
+        try:
+            found = self._decoded_rows.get(memo)
+        except TypeError:  # a value that cannot be a key: decode without remembering
+            memo, found = (), None
+        if found is None:
+            key = access_key_from_row(rows[0])
+            aad = access_key_aad(key.id)
+            found = key, tuple(self._keyring.box.open(as_bytes(r[-1]), aad=aad) for r in rows)
+            if memo:
+                if len(self._decoded_rows) >= _DECODED_ROWS:
+                    self._decoded_rows.pop(next(iter(self._decoded_rows)))
+                self._decoded_rows[memo] = found
+        return found
 
     async def find_by_secret(self, secret: str, now: datetime) -> AccessKey | None:
         """The active key whose current secret (or previous one, within its grace

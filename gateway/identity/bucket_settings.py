@@ -5,18 +5,23 @@ Kinds are named by the features that own them (``acl``, ``policy``,
 ``public_access_block``, ``ownership``, ``owner``, ``cors``, ``lifecycle``, ``tagging``,
 ...); this store does not interpret documents. The hot path reads every setting of a
 bucket in one indexed query (:meth:`BucketSettingsStore.all_for`), so a request costs one
-round trip however many features consult bucket settings. Nothing is cached: a change is
-seen by the next request on every worker and host.
+round trip however many features consult bucket settings, and none while the answer is
+in the bounded cache of :mod:`gateway.identity.settings_cache`
+(``identity.bucket_cache_seconds``): a change is seen by the next request of every worker
+of this host, and by other hosts within that many seconds. :meth:`BucketSettingsStore.get`
+and :meth:`BucketSettingsStore.of_kind` always read the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Tx
 from gateway.identity.models import to_micros, utcnow
+from gateway.identity.settings_cache import SettingsCache
 
 __all__ = ["MAX_DOCUMENT", "BucketSettingsStore"]
 
@@ -31,15 +36,27 @@ _UPSERT = (
 
 
 class BucketSettingsStore:
-    def __init__(self, db: Database, keyring: Keyring) -> None:
+    def __init__(
+        self, db: Database, keyring: Keyring, *, cache: SettingsCache | None = None
+    ) -> None:
         self._db = db
+        self.cache = cache or SettingsCache(0.0)
 
     async def all_for(self, bucket: str) -> Mapping[str, str]:
-        """Every setting of ``bucket``: kind -> document (empty when none is set)."""
+        """Every setting of ``bucket``: kind -> document (empty when none is set). The
+        answer may come from the cache (it is read-only)."""
+        cache = self.cache
+        found = cache.get(bucket)
+        if found is not None:
+            return found
+        token = cache.token()
         rows = await self._db.fetch_all(
             "SELECT kind, document FROM bucket_settings WHERE bucket = ?", (bucket,)
         )
-        return {str(kind): str(document) for kind, document in rows}
+        # Read-only: a cached answer is shared by every request until it expires.
+        settings = MappingProxyType({str(kind): str(document) for kind, document in rows})
+        cache.put(bucket, settings, token)
+        return settings
 
     async def get(self, bucket: str, kind: str) -> str | None:
         row = await self._db.fetch_one(
@@ -70,7 +87,10 @@ class BucketSettingsStore:
             )
             return added == 1
 
-        return await self._db.transaction(body)
+        added = await self._db.transaction(body)
+        if added:
+            self.cache.changed(bucket)
+        return added
 
     async def put(
         self, bucket: str, kind: str, document: str, *, now: datetime | None = None
@@ -83,7 +103,10 @@ class BucketSettingsStore:
         async def body(tx: Tx) -> None:
             await tx.execute(_UPSERT, (bucket, kind, document, when))
 
-        await self._db.transaction(body)
+        try:
+            await self._db.transaction(body)
+        finally:
+            self.cache.changed(bucket)  # also when the outcome is unknown
 
     async def delete(self, bucket: str, kind: str) -> bool:
         """Remove one setting; whether it existed."""
@@ -94,7 +117,10 @@ class BucketSettingsStore:
             )
             return removed > 0
 
-        return await self._db.transaction(body)
+        try:
+            return await self._db.transaction(body)
+        finally:
+            self.cache.changed(bucket)
 
     async def forget_bucket(self, bucket: str) -> int:
         """Drop every setting of a deleted bucket (a bucket made again with the same name
@@ -103,4 +129,7 @@ class BucketSettingsStore:
         async def body(tx: Tx) -> int:
             return await tx.execute("DELETE FROM bucket_settings WHERE bucket = ?", (bucket,))
 
-        return await self._db.transaction(body)
+        try:
+            return await self._db.transaction(body)
+        finally:
+            self.cache.changed(bucket)

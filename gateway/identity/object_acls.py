@@ -18,6 +18,7 @@ store does not interpret them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from datetime import datetime
 
 from gateway.identity.columns import as_str
 from gateway.identity.crypto import Keyring
-from gateway.identity.db import Database, Tx
+from gateway.identity.db import Database, TransactionBody, Tx
 from gateway.identity.models import to_micros, utcnow
+from gateway.identity.settings_cache import SettingsCache
 
 __all__ = [
     "FLAG_KIND",
@@ -81,7 +83,12 @@ def bucket_flag(settings: Mapping[str, str]) -> tuple[bool, bool]:
     document = settings.get(FLAG_KIND)
     if document is None:
         return False, False
-    return True, bool(json.loads(document).get("foreign", True))
+    return True, _foreign(document)
+
+
+@functools.lru_cache(maxsize=64)
+def _foreign(document: str) -> bool:
+    return bool(json.loads(document).get("foreign", True))
 
 
 def _object(row: Sequence[object]) -> ObjectAcl:
@@ -92,21 +99,35 @@ def _upload(row: Sequence[object]) -> UploadAcl:
     return UploadAcl(*(as_str(value) for value in row[:5]))
 
 
-async def _flag(tx: Tx, bucket: str, *, foreign: bool, when: int) -> None:
-    """Set the bucket's flag (``foreign`` only ever goes from false to true)."""
+async def _flag(tx: Tx, bucket: str, *, foreign: bool, when: int) -> bool:
+    """Set the bucket's flag (``foreign`` only ever goes from false to true); whether it
+    changed (then the cached settings of the bucket are stale)."""
     row = await tx.fetch_one(
         "SELECT document FROM bucket_settings WHERE bucket = ? AND kind = ?", (bucket, FLAG_KIND)
     )
     if row is not None and (not foreign or json.loads(as_str(row[0])).get("foreign", True)):
-        return
+        return False
     await tx.execute(_UPSERT_FLAG, (bucket, FLAG_KIND, json.dumps({"foreign": foreign}), when))
+    return True
 
 
 class ObjectAclStore:
     """Reached as ``IdentityStore.object_acls``."""
 
-    def __init__(self, db: Database, keyring: Keyring) -> None:
+    def __init__(
+        self, db: Database, keyring: Keyring, *, cache: SettingsCache | None = None
+    ) -> None:
         self._db = db
+        self._cache = cache or SettingsCache(0.0)
+
+    async def _flagging(self, bucket: str, body: TransactionBody[bool]) -> None:
+        """Run a body that ends with :func:`_flag`; a changed flag is a changed setting."""
+        changed = True
+        try:
+            changed = await self._db.transaction(body)
+        finally:
+            if changed:
+                self._cache.changed(bucket)
 
     # --- objects ------------------------------------------------------------------------
 
@@ -160,11 +181,11 @@ class ObjectAclStore:
         when = to_micros(written_at)
         values = (bucket, key, version_id or NULL_VERSION, owner, acl, when)
 
-        async def body(tx: Tx) -> None:
+        async def body(tx: Tx) -> bool:
             await tx.execute(_UPSERT_OBJECT, values)
-            await _flag(tx, bucket, foreign=foreign, when=when)
+            return await _flag(tx, bucket, foreign=foreign, when=when)
 
-        await self._db.transaction(body)
+        await self._flagging(bucket, body)
 
     async def forget(self, bucket: str, keys: Iterable[tuple[str, str | None]]) -> None:
         """Drop the rows of deleted versions: ``(key, version id)``, None for the null
@@ -226,7 +247,7 @@ class ObjectAclStore:
     ) -> None:
         when = to_micros(now or utcnow())
 
-        async def body(tx: Tx) -> None:
+        async def body(tx: Tx) -> bool:
             await tx.execute(
                 f"INSERT INTO upload_acls ({_UPLOAD_COLUMNS}, bucket, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -240,9 +261,9 @@ class ObjectAclStore:
                     when,
                 ),
             )
-            await _flag(tx, bucket, foreign=foreign, when=when)
+            return await _flag(tx, bucket, foreign=foreign, when=when)
 
-        await self._db.transaction(body)
+        await self._flagging(bucket, body)
 
     async def forget_upload(self, bucket: str, upload_id: str) -> None:
         async def body(tx: Tx) -> None:
@@ -264,7 +285,7 @@ class ObjectAclStore:
         """A completed upload: its row becomes the object version's row, in one step."""
         when = to_micros(written_at)
 
-        async def body(tx: Tx) -> None:
+        async def body(tx: Tx) -> bool:
             await tx.execute(
                 _UPSERT_OBJECT,
                 (bucket, upload.key, version_id or NULL_VERSION, upload.owner, upload.acl, when),
@@ -273,6 +294,6 @@ class ObjectAclStore:
                 "DELETE FROM upload_acls WHERE bucket = ? AND upload_id = ?",
                 (bucket, upload.upload_id),
             )
-            await _flag(tx, bucket, foreign=foreign, when=when)
+            return await _flag(tx, bucket, foreign=foreign, when=when)
 
-        await self._db.transaction(body)
+        await self._flagging(bucket, body)

@@ -47,6 +47,7 @@ from gateway.identity.models import to_micros, utcnow
 from gateway.identity.object_acls import ObjectAclStore
 from gateway.identity.rate_limits import RateLimitStore
 from gateway.identity.root import DuplicateKeyError
+from gateway.identity.settings_cache import GENERATION_FILE, SettingsCache, SharedGeneration
 from gateway.identity.signing_keys import SigningKeyStore
 from gateway.identity.throttle import ThrottleStore
 from gateway.identity.tokens import SessionStore
@@ -87,7 +88,13 @@ class IdentityStore:
     """
 
     def __init__(
-        self, db: Database, keyring: Keyring, *, flush_interval: float, cache_seconds: float
+        self,
+        db: Database,
+        keyring: Keyring,
+        *,
+        flush_interval: float,
+        cache_seconds: float,
+        settings_cache: SettingsCache | None = None,
     ) -> None:
         self.db = db
         self._keyring = keyring
@@ -99,9 +106,10 @@ class IdentityStore:
         self.sessions = SessionStore(db, keyring)
         self.signing_keys = SigningKeyStore(db, keyring)
         self.throttle = ThrottleStore(db, keyring)
-        self.bucket_settings = BucketSettingsStore(db, keyring)
+        self.settings_cache = settings_cache or SettingsCache(0.0)
+        self.bucket_settings = BucketSettingsStore(db, keyring, cache=self.settings_cache)
         self.accounts = AccountStore(db, keyring)
-        self.object_acls = ObjectAclStore(db, keyring)
+        self.object_acls = ObjectAclStore(db, keyring, cache=self.settings_cache)
         self.audit = AuditStore(db)
         self.rate_limits = RateLimitStore(db)
         # The access-key methods, bound once (no extra call per request).
@@ -148,9 +156,13 @@ class IdentityStore:
         pool: PoolOptions | None = None,
         flush_interval: float = 5.0,
         cache_seconds: float = 0.0,
+        bucket_cache_seconds: float = 0.0,
     ) -> IdentityStore:
         """Open (creating if needed) the state database that ``url`` names and migrate
-        its schema. ``data_dir`` is where a ``sqlite:`` database lives by default.
+        its schema. ``data_dir`` is where a ``sqlite:`` database lives by default, and
+        where the processes of one host share the bucket-settings generation
+        (:mod:`gateway.identity.settings_cache`; its writes tell the others even when
+        ``bucket_cache_seconds`` is 0 here).
 
         Raises :class:`MasterKeyError` when the database was written under another
         master key: every stored secret would fail to decrypt.
@@ -169,7 +181,14 @@ class IdentityStore:
             db = await SqliteDatabase.open(
                 sqlite_path(url, data_dir), fingerprint=keyring.fingerprint, now_us=now_us
             )
-        return cls(db, keyring, flush_interval=flush_interval, cache_seconds=cache_seconds)
+        generation = SharedGeneration(data_dir / GENERATION_FILE)
+        return cls(
+            db,
+            keyring,
+            flush_interval=flush_interval,
+            cache_seconds=cache_seconds,
+            settings_cache=SettingsCache(bucket_cache_seconds, generation),
+        )
 
     @classmethod
     async def from_config(cls, config: Config) -> IdentityStore:
@@ -201,6 +220,7 @@ class IdentityStore:
             pool=pool,
             flush_interval=auth.usage_flush_interval,
             cache_seconds=identity.cache_seconds,
+            bucket_cache_seconds=identity.bucket_cache_seconds,
         )
 
     async def close(self) -> None:
@@ -211,6 +231,7 @@ class IdentityStore:
             await self.flush()
         finally:
             self._closed = True
+            self.settings_cache.close()
             await self.db.close()
 
     async def flush(self) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -64,6 +64,10 @@ _BUCKET_GOVERNED = frozenset(
     {"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
 )
 """Object actions ``decide`` judges by the bucket's owner alone."""
+
+_NO_POLICY = RequestContext(now=datetime(1970, 1, 1, tzinfo=UTC))
+"""The context of a decision without a bucket policy: nothing reads it (``evaluate``
+returns before looking at it), so it is not built from the request."""
 
 ContextFor = Callable[[str, str | None], RequestContext]
 """(action, version id) -> the request's condition values for that decision."""
@@ -118,19 +122,22 @@ class Access:
         if bucket is not None and owner is not None and _needs_object(action, bucket, self):
             assert key is not None
             row = await self.object_row(bucket, key, version)
+        policy = None if bucket is None else bucket.policy
         return decide(
             AccessRequest(
                 principal=self.facts,
                 action=action,
                 scopes=scopes,
-                context=self.context_for(action, version),
+                # Only a bucket policy's conditions read the context: without a policy the
+                # request's condition values are not gathered at all.
+                context=_NO_POLICY if policy is None else self.context_for(action, version),
                 bucket=None if bucket is None else bucket.name,
                 key=key,
                 bucket_owner=owner,
                 bucket_acl=None if bucket is None else bucket.acl,
                 object_owner=None if row is None else owner_of(row.owner),
                 object_acl=None if row is None else parsed_acl(row.acl),
-                policy=None if bucket is None else bucket.policy,
+                policy=policy,
                 public_access_block=(
                     PublicAccessBlock().effective(force_all=self.forced_block)
                     if bucket is None

@@ -2,8 +2,11 @@
 policy, public access block, ownership setting and whether it has object rows.
 
 Every setting of a bucket comes from one indexed query
-(``IdentityStore.bucket_settings.all_for``); policies and ACLs are parsed once per
-distinct document and kept in small caches (a document's meaning never changes).
+(``IdentityStore.bucket_settings.all_for``), itself answered from the bounded settings
+cache while it is fresh (``gateway/identity/settings_cache.py``: a change made on this
+host is seen at once, one made on another host within ``identity.bucket_cache_seconds``);
+policies, ACLs, public access blocks and owners are parsed once per distinct document
+and kept in small caches (a document's meaning never changes).
 
 **Who owns a bucket.** The ``owner`` setting (an account id), written by CreateBucket.
 A bucket without one was made before accounts existed (or directly in the upstream store)
@@ -48,6 +51,8 @@ __all__ = [
     "private_acl",
 ]
 
+_NO_BLOCK = PublicAccessBlock()
+
 # The bucket-setting kinds this feature owns (gateway/identity/bucket_settings.py).
 OWNER = "owner"
 ACL = "acl"
@@ -56,6 +61,7 @@ PUBLIC_ACCESS_BLOCK = "public_access_block"
 OWNERSHIP = "ownership"
 
 
+@functools.lru_cache(maxsize=4096)
 def owner_of(account_id: str) -> Owner:
     return Owner(account_id, canonical_id_for(account_id))
 
@@ -73,6 +79,11 @@ def _policy(bucket: str, text: str) -> Policy:
 @functools.lru_cache(maxsize=2048)
 def parsed_acl(text: str) -> AccessControlList:
     return acl_from_json(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _block(text: str) -> PublicAccessBlock:
+    return block_from_json(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +161,7 @@ async def load_bucket(
         name=bucket,
         owner=owner,
         settings=settings,
-        block=PublicAccessBlock() if block_text is None else block_from_json(block_text),
+        block=_NO_BLOCK if block_text is None else _block(block_text),
         forced_block=forced_block,
         has_rows=has_rows,
         foreign=foreign,

@@ -9,10 +9,14 @@ import re
 
 from aiohttp import web
 
+from backends.errors import BackendError
+from backends.types import ObjectRead
 from gateway.s3.context import Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checked_headers
+from gateway.s3.sendfile import NotAvailable, send_file
 from gateway.s3.xml import XmlWriter
+from gateway.state import CONFIG
 
 __all__ = ["SMALL_BODY", "XML_TYPE", "render_error", "render_result"]
 
@@ -69,6 +73,24 @@ def render_error(
     return web.Response(status=error.status, body=bytes(doc), headers=headers)
 
 
+async def _sent_from_file(request: web.Request, read: ObjectRead, length: int) -> bool:
+    """Send the body with sendfile when it is on (``server.sendfile``), the backend has
+    the body in a local file and the connection allows (``gateway/s3/sendfile.py``);
+    False: stream it instead."""
+    server = request.app[CONFIG].server
+    fd = read.fileno() if server.sendfile else None
+    if fd is None:
+        return False
+    timeout = server.send_timeout
+    try:
+        sent = await send_file(request, fd, read.first, length, send_timeout=timeout)
+    except NotAvailable:
+        return False
+    if sent < length:
+        raise BackendError("InternalError", "data file shorter than recorded")
+    return True
+
+
 async def render_result(
     request: web.Request, result: Result, request_id: str
 ) -> web.StreamResponse:
@@ -97,8 +119,9 @@ async def render_result(
         return response
     try:
         await response.prepare(request)
-        async for chunk in read.body:
-            await response.write(chunk)
+        if not await _sent_from_file(request, read, length):
+            async for chunk in read.body:
+                await response.write(chunk)
     except (ConnectionResetError, OSError) as exc:
         log.info("client went away during GET (request %s): %s", request_id, exc)
         raise

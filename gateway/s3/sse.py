@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -72,6 +73,7 @@ NEEDS_TLS = (
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def plain_http_allowed(remote: str | None, *, behind_proxy: bool) -> bool:
     """Whether SSE-C may travel over plain HTTP: only from a loopback peer, and never
     when the peer is a trusted proxy (``server.trusted_forwarded_headers``): a client's

@@ -12,9 +12,9 @@ Run from the repository root: ``python -m tests.perf.sidebyside`` (``make bench`
 Environment: ``BENCH_ROUNDS`` (default 2), ``BENCH_SCALE`` (multiplies request counts,
 default 1), ``BENCH_SECONDS`` (cap per workload and peer, default 8), ``BENCH_JSON``
 (also write the raw results there), ``BENCH_BASELINE_TREE`` (a directory with another
-revision's ``gateway``/``sigv4``/``backends``: adds that revision's upstream gateway as a
-fourth peer, e.g. ``git archive <rev> gateway sigv4 backends | tar -x -C DIR``),
-``BENCH_PEERS`` (comma-separated peer names to run besides SeaweedFS).
+revision's ``gateway``/``sigv4``/``backends``: adds that revision's filesystem and upstream
+gateways as two more peers, e.g. ``git archive <rev> gateway sigv4 backends | tar -x -C
+DIR``), ``BENCH_PEERS`` (peer names to run besides SeaweedFS, separated by ``;``).
 Nothing asserts on time.
 """
 
@@ -45,7 +45,8 @@ SEAWEEDFS = "SeaweedFS"
 GATEWAY_FS = "gateway, filesystem"
 GATEWAY_S3 = "gateway over SeaweedFS"
 BASELINE_S3 = "gateway over SeaweedFS (baseline)"
-PEERS = (SEAWEEDFS, GATEWAY_FS, GATEWAY_S3, BASELINE_S3)
+BASELINE_FS = "gateway, filesystem (baseline)"
+PEERS = (SEAWEEDFS, GATEWAY_FS, BASELINE_FS, GATEWAY_S3, BASELINE_S3)
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,13 @@ def servers(base: Path, baseline: str | None) -> Iterator[list[Server]]:
             Server(_gateway_peer(GATEWAY_S3, up), [up.pid()], store_pids=[weed.pid]),
         ]
         if baseline:
+            old_fs = start_gateway(
+                base / "gateway-fs-baseline" / "data",
+                extra_env={**quiet, "NFYIO_FSYNC": "true", "PYTHONPATH": baseline},
+                extra_args=workers,
+            )
+            stack.callback(old_fs.stop)
+            peers.insert(2, Server(_gateway_peer(BASELINE_FS, old_fs), [old_fs.pid()]))
             old = start_gateway(
                 base / "gateway-s3-baseline" / "data",
                 extra_env={
@@ -224,7 +232,8 @@ def servers(base: Path, baseline: str | None) -> Iterator[list[Server]]:
             peers.append(Server(_gateway_peer(BASELINE_S3, old), [old.pid()], [weed.pid]))
         only = os.environ.get("BENCH_PEERS")
         if only:
-            wanted = {name.strip() for name in only.split(",")}
+            # Names hold commas ("gateway, filesystem"): separate them with ";".
+            wanted = {name.strip() for name in only.split(";" if ";" in only else ",")}
             peers = [p for p in peers if p.peer.name == SEAWEEDFS or p.peer.name in wanted]
         yield peers
 

@@ -1,0 +1,227 @@
+"""The bucket-settings cache (``identity.bucket_cache_seconds``): a change made by this
+process or another worker of the host is seen by the next lookup, one made by another
+host within the configured bound; on both databases, with real stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gateway.identity.settings_cache import (
+    GENERATION_FILE,
+    LocalGeneration,
+    SettingsCache,
+    SharedGeneration,
+)
+from gateway.identity.store import IdentityStore
+from tests.gateway.identity.conftest import OpenStore
+
+TTL = 30.0
+"""Long enough that no entry in these tests expires unless a test moves the clock."""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def cached(open_store: OpenStore) -> AsyncIterator[IdentityStore]:
+    s = await open_store(bucket_cache_seconds=TTL)
+    yield s
+    await s.close()
+
+
+async def _count_reads(store: IdentityStore) -> list[str]:
+    """Record the SQL the store's database reads from now on."""
+    seen: list[str] = []
+    db = store.bucket_settings._db
+    original = db.fetch_all
+
+    async def fetch_all(sql: str, params: object = ()) -> list[tuple[object, ...]]:
+        seen.append(sql)
+        return await original(sql, params)  # type: ignore[arg-type]
+
+    db.fetch_all = fetch_all  # type: ignore[method-assign]
+    return seen
+
+
+# --- one process ----------------------------------------------------------------------------
+
+
+async def test_a_cached_bucket_costs_no_round_trip(cached: IdentityStore) -> None:
+    await cached.bucket_settings.put("b", "owner", "acct-1")
+    reads = await _count_reads(cached)
+    assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1"}
+    assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1"}
+    assert len(reads) == 1
+
+
+async def test_an_unknown_bucket_is_read_every_time(cached: IdentityStore) -> None:
+    reads = await _count_reads(cached)
+    assert await cached.bucket_settings.all_for("nobody-knows") == {}
+    assert await cached.bucket_settings.all_for("nobody-knows") == {}
+    assert len(reads) == 2
+
+
+async def test_every_write_of_this_process_is_seen_by_its_next_read(
+    cached: IdentityStore,
+) -> None:
+    settings = cached.bucket_settings
+    assert await settings.put_if_absent("b", "owner", "acct-1")
+    assert await settings.all_for("b") == {"owner": "acct-1"}
+    await settings.put("b", "policy", "{}")
+    assert await settings.all_for("b") == {"owner": "acct-1", "policy": "{}"}
+    await settings.put("b", "policy", '{"v": 2}')
+    assert (await settings.all_for("b"))["policy"] == '{"v": 2}'
+    assert await settings.delete("b", "policy")
+    assert await settings.all_for("b") == {"owner": "acct-1"}
+    assert await settings.forget_bucket("b") == 1
+    assert await settings.all_for("b") == {}
+    # Made again by someone else: the new owner at once.
+    assert await settings.put_if_absent("b", "owner", "acct-2")
+    assert await settings.all_for("b") == {"owner": "acct-2"}
+
+
+async def test_the_object_acl_flag_is_seen_at_once(cached: IdentityStore) -> None:
+    settings = cached.bucket_settings
+    await settings.put("b", "owner", "acct-1")
+    assert "object_acls" not in await settings.all_for("b")
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    await cached.object_acls.record(
+        "b", "k", None, owner="acct-1", acl="{}", foreign=False, written_at=when
+    )
+    assert (await settings.all_for("b"))["object_acls"] == '{"foreign": false}'
+    await cached.object_acls.record(
+        "b", "k2", None, owner="acct-2", acl="{}", foreign=True, written_at=when
+    )
+    assert (await settings.all_for("b"))["object_acls"] == '{"foreign": true}'
+
+
+async def test_rows_that_leave_the_flag_alone_keep_the_cache(cached: IdentityStore) -> None:
+    """A PUT in a bucket that has rows must not empty the cache for every worker."""
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    await cached.bucket_settings.put("b", "owner", "acct-1")
+    await cached.object_acls.record(
+        "b", "k", None, owner="acct-1", acl="{}", foreign=False, written_at=when
+    )
+    await cached.bucket_settings.all_for("b")
+    reads = await _count_reads(cached)
+    for key in ("k2", "k3"):
+        await cached.object_acls.record(
+            "b", key, None, owner="acct-1", acl="{}", foreign=False, written_at=when
+        )
+        await cached.bucket_settings.all_for("b")
+    assert reads == []
+
+
+# --- several workers and hosts --------------------------------------------------------------
+
+
+async def test_another_worker_of_the_host_is_seen_at_once(
+    cached: IdentityStore, open_store: OpenStore
+) -> None:
+    worker = await open_store(bucket_cache_seconds=TTL)  # same data directory
+    try:
+        await cached.bucket_settings.put("b", "owner", "acct-1")
+        assert await worker.bucket_settings.all_for("b") == {"owner": "acct-1"}
+        assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1"}
+        await worker.bucket_settings.put("b", "policy", "{}")
+        assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1", "policy": "{}"}
+        await worker.bucket_settings.forget_bucket("b")
+        assert await cached.bucket_settings.all_for("b") == {}
+    finally:
+        await worker.close()
+
+
+async def test_another_host_is_seen_within_the_bound(
+    cached: IdentityStore,
+    data_dir: Path,
+    master_key: bytes,
+    state_url: str | None,
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    generation = SharedGeneration(data_dir / GENERATION_FILE)
+    cached.bucket_settings.cache = SettingsCache(5.0, generation, clock=clock)
+    url = state_url or f"sqlite:{data_dir / 'identity.db'}"
+    host = await IdentityStore.open(tmp_path / "other-host", master_key, url=url)
+    try:
+        await cached.bucket_settings.put("b", "owner", "acct-1")
+        assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1"}
+        await host.bucket_settings.put("b", "policy", "{}")
+        clock.now += 4.9
+        assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1"}
+        clock.now += 0.2
+        assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1", "policy": "{}"}
+    finally:
+        await host.close()
+        generation.close()
+
+
+async def test_zero_seconds_reads_every_time_and_still_tells_the_others(
+    open_store: OpenStore, cached: IdentityStore
+) -> None:
+    uncached = await open_store()  # bucket_cache_seconds defaults to 0 here
+    try:
+        await uncached.bucket_settings.put("b", "owner", "acct-1")
+        assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1"}
+        reads = await _count_reads(uncached)
+        await uncached.bucket_settings.all_for("b")
+        await uncached.bucket_settings.all_for("b")
+        assert len(reads) == 2
+        await uncached.bucket_settings.put("b", "acl", "{}")
+        assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1", "acl": "{}"}
+    finally:
+        await uncached.close()
+
+
+# --- the cache alone ------------------------------------------------------------------------
+
+
+def test_an_answer_read_across_a_change_is_not_kept() -> None:
+    cache = SettingsCache(TTL, LocalGeneration())
+    token = cache.token()
+    cache.changed("b")  # committed while the answer was being read
+    cache.put("b", {"owner": "old"}, token)
+    assert cache.get("b") is None
+    token = cache.token()
+    cache.put("b", {"owner": "new"}, token)
+    assert cache.get("b") == {"owner": "new"}
+
+
+def test_entries_expire_and_the_cache_is_bounded() -> None:
+    clock = Clock()
+    cache = SettingsCache(1.0, LocalGeneration(), max_entries=2, clock=clock)
+    for name in ("a", "b", "c"):
+        cache.put(name, {"owner": name}, cache.token())
+    assert cache.get("a") is None  # the oldest made room
+    assert cache.get("b") == {"owner": "b"} and cache.get("c") == {"owner": "c"}
+    clock.now += 1.0
+    assert cache.get("b") is None and cache.get("c") is None
+
+
+def test_a_change_in_one_process_drops_every_entry_of_the_others(tmp_path: Path) -> None:
+    path = tmp_path / GENERATION_FILE
+    mine, theirs = SharedGeneration(path), SharedGeneration(path)
+    try:
+        here, there = SettingsCache(TTL, mine), SettingsCache(TTL, theirs)
+        there.put("a", {"owner": "x"}, there.token())
+        there.put("b", {"owner": "y"}, there.token())
+        here.changed("a")
+        assert there.get("a") is None and there.get("b") is None
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_a_disabled_cache_keeps_nothing() -> None:
+    cache = SettingsCache(0.0)
+    cache.put("b", {"owner": "x"}, cache.token())
+    assert not cache.enabled and cache.get("b") is None
