@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from backends.base import Backend
 from gateway import __version__
 from gateway.api import buckets, routes
+from gateway.api import cors as api_cors
 from gateway.api.auth import access_middleware
 from gateway.api.errors import json_error_middleware
 from gateway.config import Config
@@ -146,13 +148,17 @@ def make_api_app(shared: Shared) -> web.Application:
     """The API listener: the route table (/health, /ready, /metrics, /v1) and the OAuth
     endpoints (/oauth, /.well-known).
 
-    Middlewares, outermost first: metrics (sees the final status), the one JSON error
-    converter, ``server.require_tls`` when set (before any credential is looked at), then
-    the access check of the matched route table row.
+    Middlewares, outermost first: metrics (sees the final status), CORS preflights when
+    ``cors.api_origins`` is set (docs/cors.md), the one JSON error converter,
+    ``server.require_tls`` when set (before any credential is looked at), then the access
+    check of the matched route table row.
     """
-    middlewares = [json_error_middleware, access_middleware]
+    middlewares: list[Middleware] = [json_error_middleware, access_middleware]
     if shared.config.server.require_tls:
         middlewares.insert(1, require_tls_middleware)
+    cors_preflight = api_cors.preflight_middleware(shared.config)
+    if cors_preflight is not None:
+        middlewares.insert(0, cors_preflight)
     if shared.metrics is not None:
         middlewares.insert(0, api_metrics_middleware)
     # Request lines up to 64 KiB (aiohttp's default, 8190 bytes, is refused as a text/plain
@@ -160,6 +166,7 @@ def make_api_app(shared: Shared) -> web.Application:
     # 12 bytes percent-encoded, plus a cursor, must reach the handler for a JSON answer.
     app = web.Application(middlewares=middlewares, handler_args={"max_line_size": 64 * 1024})
     _install(app, shared)
+    api_cors.install(app, shared.config)
     buckets.install_stats_limit(app)
     routes.add_routes(app)
     oauth_routes.add_routes(app)
