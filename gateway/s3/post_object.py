@@ -165,6 +165,7 @@ async def read_post(
         request.content.readany, boundary_of(req.headers.get("content-type")), limit=MAX_PRE_DATA
     )
     fields, file_header = await reader.read_fields()
+    key = _key(fields, file_header.filename)
     if carries_signature(fields) and refused(config, request, {}, {"X-Amz-Signature"}):
         raise S3Error("AccessDenied", TLS_REQUIRED)
     principal, exempt = await authenticate_form(fields, store, now)
@@ -174,7 +175,6 @@ async def read_post(
         check_policy(policy, fields, bucket=bucket, now=now, exempt=exempt)
     if "tagging" in fields:
         raise S3Error("NotImplemented", "The tagging field of POST uploads is not supported yet")
-    key = _key(fields, file_header.filename)
     headers = _form_headers(fields)
     forwarded_for = req.headers.get("x-forwarded-for")
     if forwarded_for is not None:  # aws:SourceIp behind a trusted proxy
