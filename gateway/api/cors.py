@@ -54,6 +54,10 @@ class _Policy:
         return origin if origin in self.origins else None
 
 
+def _is_preflight(request: web.BaseRequest) -> bool:
+    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+
+
 def _refusal(reason: str) -> web.Response:
     body = {"error": {"code": "CorsNotAllowed", "message": reason, "details": {}}}
     return web.json_response(body, status=403, headers={"Vary": _VARY})
@@ -96,12 +100,7 @@ def preflight_middleware(config: Config) -> Middleware | None:
     @web.middleware
     async def cors_preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
-        if (
-            origin is not None
-            and request.method == "OPTIONS"
-            and "Access-Control-Request-Method" in request.headers
-            and request.path.startswith(_PREFIXES)
-        ):
+        if origin is not None and _is_preflight(request) and request.path.startswith(_PREFIXES):
             return _preflight(policy, request, origin)
         return await handler(request)
 
@@ -116,8 +115,8 @@ def install(app: web.Application, config: Config) -> None:
     policy = _Policy(config)
 
     async def add_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
-        if not request.path.startswith(_PREFIXES):
-            return
+        if not request.path.startswith(_PREFIXES) or _is_preflight(request):
+            return  # preflights carry what the middleware decided, nothing more
         if not policy.any:
             response.headers["Vary"] = _VARY
         origin = request.headers.get("Origin")
