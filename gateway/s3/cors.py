@@ -97,15 +97,15 @@ def rules_for(document: str | None, config: Config) -> tuple[CorsRule, ...]:
 
 
 def actual_headers(rules: tuple[CorsRule, ...], origin: str, method: str) -> dict[str, str]:
-    """The CORS headers of a response to a request carrying ``Origin``. ``Vary`` is sent
-    whenever rules exist, matched or not, so a cache never serves one origin's answer to
-    another."""
+    """The CORS headers of a response to a request carrying ``Origin`` (the renderer
+    checks them like every header). ``Vary`` is sent whenever rules exist, matched or
+    not, so a cache never serves one origin's answer to another."""
     if not rules:
         return {}
     rule = find_rule(rules, origin, method)
     if rule is None:
         return {"Vary": VARY}
-    return checked_headers(response_headers(rule, origin))
+    return response_headers(rule, origin)
 
 
 def bucket_document(bucket: BucketFacts | None) -> str | None:
@@ -130,7 +130,7 @@ async def error_headers(
         document = await store.bucket_settings.get(bucket_name, CORS)
     else:
         document = None
-    return actual_headers(rules_for(document, config), origin, method)
+    return checked_headers(actual_headers(rules_for(document, config), origin, method))
 
 
 # --- preflight --------------------------------------------------------------------------

@@ -248,7 +248,14 @@ def find_rule(
 ) -> CorsRule | None:
     """The first rule allowing ``origin``, ``method`` and every name of ``headers``."""
     for rule in rules:
-        if method in rule.methods and rule.allows_origin(origin) and rule.allows_headers(headers):
+        if method not in rule.methods:
+            continue
+        for pattern in rule.origins:
+            if pattern == origin or ("*" in pattern and _wildcard_match(pattern, origin)):
+                break
+        else:
+            continue
+        if not headers or rule.allows_headers(headers):
             return rule
     return None
 

@@ -255,3 +255,28 @@ def test_the_gateway_size_limit_beats_a_generous_policy(small_gateway: Gateway) 
     assert reply.xml().findtext("MaxSizeAllowed") == str(64 * 1024)
     assert keys_of(client, "limits") == []
     assert post_form(small_gateway, "limits", fields, b"x" * (64 * 1024)).status == 204
+
+
+@pytest.fixture(scope="module")
+def tls_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-post-tls")) / "data",
+        extra_env={
+            "NFYIO_SERVER_REQUIRE_TLS": "true",
+            "NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true",
+        },
+    )
+    yield running
+    running.stop()
+
+
+def test_a_signed_form_in_clear_text_is_refused_like_a_presigned_url(tls_only: Gateway) -> None:
+    client = tls_only.client(signature_version="s3v4")
+    client.create_bucket(Bucket="tls-forms")
+    fields = signed(client, "tls-forms", "k")
+    reply = post_form(tls_only, "tls-forms", fields, b"x", headers={"X-Forwarded-Proto": "http"})
+    assert (reply.status, reply.error_code()) == (403, "AccessDenied")
+    assert "HTTPS" in (reply.xml().findtext("Message") or "")
+    assert keys_of(client, "tls-forms") == []
+    secure = {"X-Forwarded-Proto": "https"}
+    assert post_form(tls_only, "tls-forms", fields, b"x", headers=secure).status == 204
