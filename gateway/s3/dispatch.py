@@ -84,6 +84,7 @@ async def _preflight(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     request_id = new_request_id()
     config = request.app[CONFIG]
+    resource = unquote(request.raw_path.partition("?")[0])
     try:
         headers = await preflight_headers(request, config, request.app[IDENTITY])
         response = await render_result(request, Result(headers=headers), request_id)
@@ -92,9 +93,9 @@ async def _preflight(request: web.Request) -> web.StreamResponse:
         if error is None:
             log.exception("internal error answering a preflight (request %s)", request_id)
             error = S3Error("InternalError")
-        response = render_error(request, error, request_id, unquote(request.path))
+        response = render_error(request, error, request_id, resource)
         response.headers["Vary"] = VARY
-    _record(request, response, started, request_id, unquote(request.path), PREFLIGHT, "-")
+    _record(request, response, started, request_id, resource, PREFLIGHT, "-")
     return response
 
 
