@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from backends.base import Backend
 from gateway import __version__
 from gateway.api import buckets, observe, routes
+from gateway.api import cors as api_cors
 from gateway.api.auth import access_middleware
 from gateway.api.errors import json_error_middleware
 from gateway.api.limits import rate_limit_middleware
@@ -187,15 +189,23 @@ def make_api_app(shared: Shared) -> web.Application:
     """The API listener: the route table (/health, /ready, /metrics, /v1) and the OAuth
     endpoints (/oauth, /.well-known).
 
-    Middlewares, outermost first: metrics (sees the final status), the request id, access
-    log and audit events (:mod:`gateway.api.observe`), the one JSON error converter,
+    Middlewares, outermost first: metrics (sees the final status), CORS preflights when
+    ``cors.api_origins`` is set (docs/cors.md), the request id, access log and audit
+    events (:mod:`gateway.api.observe`), the one JSON error converter,
     ``server.require_tls`` when set (before any credential is looked at), the access
     check of the matched route table row, then the rate limit (which needs the caller).
     """
-    middlewares = [observe.observe_middleware, json_error_middleware, access_middleware]
+    middlewares: list[Middleware] = [
+        observe.observe_middleware,
+        json_error_middleware,
+        access_middleware,
+    ]
     if shared.config.server.require_tls:
         middlewares.insert(2, require_tls_middleware)
     middlewares.append(rate_limit_middleware)
+    cors_preflight = api_cors.preflight_middleware(shared.config)
+    if cors_preflight is not None:
+        middlewares.insert(0, cors_preflight)
     if shared.metrics is not None:
         middlewares.insert(0, api_metrics_middleware)
     # Request lines up to 64 KiB (aiohttp's default, 8190 bytes, is refused as a text/plain
@@ -205,6 +215,7 @@ def make_api_app(shared: Shared) -> web.Application:
     _install(app, shared)
     rate_limits.install(app, exempt_paths=rate_limits.EXEMPT_PATHS)
     observe.install(app)
+    api_cors.install(app, shared.config)
     buckets.install_stats_limit(app)
     routes.add_routes(app)
     oauth_routes.add_routes(app)

@@ -200,6 +200,31 @@ class AuditConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class CorsConfig:
+    """CORS beyond the buckets' own configurations (docs/cors.md). Lists come from TOML
+    arrays or, in the environment, comma-separated values."""
+
+    default_origins: tuple[str, ...] = ()
+    """The gateway-wide rule for S3 requests to buckets without a CORS configuration of
+    their own (and to the service, ListBuckets): the origins it allows (one ``*`` wildcard
+    each). Empty: no default, as in S3 (such buckets refuse every cross-origin request)."""
+    default_methods: tuple[str, ...] = ("GET", "HEAD", "PUT", "POST", "DELETE")
+    default_headers: tuple[str, ...] = ("*",)
+    default_expose_headers: tuple[str, ...] = (
+        "ETag",
+        "x-amz-version-id",
+        "x-amz-request-id",
+        "x-amz-id-2",
+        "x-amz-delete-marker",
+    )
+    default_max_age: int = 3000
+    api_origins: tuple[str, ...] = ()
+    """Origins whose pages may call ``/v1`` and ``/oauth`` on the API listener (exact
+    ``scheme://host[:port]``, or ``*`` for any). Empty: no CORS on the API listener."""
+    api_max_age: int = 600
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -210,6 +235,7 @@ class Config:
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    cors: CorsConfig = field(default_factory=CorsConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -256,6 +282,11 @@ def _coerce(section: str, name: str, raw: Any, kind: Any) -> Any:
     where = f"{section}.{name}"
     if raw is None:
         return None
+    if "tuple" in text_kind:
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"{where}: expected a list of strings, not {raw!r}")
+        return tuple(item.strip() for item in items if item.strip())
     try:
         if "bool" in text_kind:
             if isinstance(raw, bool):
@@ -334,7 +365,36 @@ def load_config(
     _check_limits(config)
     _check_durations(config)
     _check_ops(config)
+    _check_cors(config.cors)
     return config
+
+
+_CORS_METHODS = frozenset({"GET", "PUT", "HEAD", "POST", "DELETE"})
+
+
+def _check_cors(cors: CorsConfig) -> None:
+    """The default rule must be one S3 would accept (docs/cors.md); API origins are
+    exact origins or ``*``."""
+    for name in ("default_origins", "default_headers"):
+        for value in getattr(cors, name):
+            if value.count("*") > 1:
+                raise ConfigError(f"cors.{name}: {value!r} has more than one wildcard")
+    for method in cors.default_methods:
+        if method not in _CORS_METHODS:
+            raise ConfigError(
+                f"cors.default_methods: {method!r} is not one of {sorted(_CORS_METHODS)}"
+            )
+    for header in cors.default_expose_headers:
+        if not header.replace("-", "").isalnum() or not header.isascii():
+            raise ConfigError(f"cors.default_expose_headers: {header!r} is not a header name")
+    for origin in cors.api_origins:
+        if origin != "*" and ("*" in origin or "://" not in origin or origin.endswith("/")):
+            raise ConfigError(
+                f"cors.api_origins: {origin!r} must be an origin (scheme://host[:port]) or *"
+            )
+    for name in ("default_max_age", "api_max_age"):
+        if not 0 <= getattr(cors, name) <= 2**31 - 1:
+            raise ConfigError(f"cors.{name} must be 0 or a positive number of seconds")
 
 
 # Durations the gateway adds to the current time (token lifetimes, throttle blocks, clock

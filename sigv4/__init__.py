@@ -48,6 +48,12 @@ from sigv4.errors import (
 )
 from sigv4.modes import PayloadMode, payload_mode
 from sigv4.payload import PayloadPipeline, PayloadPlan, plan_payload
+from sigv4.post_policy import (
+    PostCredential,
+    parse_post_credential,
+    verify_post_v2,
+    verify_post_v4,
+)
 from sigv4.presign_v2 import PresignedV2, parse_presigned_v2, verify_presigned_v2
 from sigv4.request import SignedRequest, decode_query, get_header, header_map
 from sigv4.signing import (
@@ -86,6 +92,7 @@ __all__ = [
     "PayloadMode",
     "PayloadPipeline",
     "PayloadPlan",
+    "PostCredential",
     "PresignedV2",
     "RequestTimeTooSkewed",
     "SigV4Error",
@@ -107,6 +114,7 @@ __all__ = [
     "parse_auth",
     "parse_checksum_value",
     "parse_content_md5",
+    "parse_post_credential",
     "parse_presigned_v2",
     "payload_mode",
     "plan_payload",
@@ -118,5 +126,7 @@ __all__ = [
     "unsigned_amz_headers",
     "uri_encode",
     "verify",
+    "verify_post_v2",
+    "verify_post_v4",
     "verify_presigned_v2",
 ]

@@ -220,7 +220,9 @@ class LeanClient:
             send.update({name.lower(): value for name, value in headers.items()})
         body = params.get("Body")
         if op.has_body:
-            send["content-length"] = str(params.get("ContentLength", len(body or b"")))
+            # ContentLength first: a spooled body above 8 MiB is a file, which has no len()
+            length = params.get("ContentLength")
+            send["content-length"] = str(length if length is not None else len(body or b""))
         raw_query = encode_query(query)
         # Content-Length is left unsigned (as botocore leaves it): aiohttp may set it too.
         signed = {k: v for k, v in send.items() if k != "content-length"}

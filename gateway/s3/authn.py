@@ -22,7 +22,7 @@ from sigv4 import (
     verify_presigned_v2,
 )
 
-__all__ = ["authenticate_s3"]
+__all__ = ["authenticate_s3", "with_rotation_grace"]
 
 _V = TypeVar("_V")
 
@@ -34,7 +34,7 @@ _AUTH_CODES: dict[AuthCode, str] = {
 """How the S3 listener names each refused Bearer / X-API-Key credential."""
 
 
-def _with_rotation_grace(secrets: tuple[str, ...], check: Callable[[str], _V]) -> _V:
+def with_rotation_grace(secrets: tuple[str, ...], check: Callable[[str], _V]) -> _V:
     """Verify with the key's current secret, then with the previous one while a rotation
     grace period runs; the last mismatch is raised."""
     failure: SignatureDoesNotMatch | None = None
@@ -74,7 +74,7 @@ async def authenticate_s3(
         key, secrets = found
         verified: VerifiedRequest | None = None
         if legacy is not None:
-            _with_rotation_grace(
+            with_rotation_grace(
                 secrets,
                 lambda secret: verify_presigned_v2(
                     signed, legacy, secret, now, bucket_path=bucket_path, max_skew=max_skew
@@ -82,7 +82,7 @@ async def authenticate_s3(
             )
         else:
             assert auth is not None
-            verified = _with_rotation_grace(
+            verified = with_rotation_grace(
                 secrets, lambda secret: verify(signed, auth, secret, now, max_skew=max_skew)
             )
         store.record_use(key.id, now)

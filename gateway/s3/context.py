@@ -70,8 +70,9 @@ class Context:
             max_size=self.config.s3.max_object_size,
         )
 
-    async def xml_body(self) -> bytes:
-        """A small XML document, read whole (capped) and checked against Content-MD5."""
+    async def xml_body(self, limit: int | None = None) -> bytes:
+        """A small XML document, read whole (capped at ``limit``, else
+        ``s3.max_xml_body``) and checked against Content-MD5."""
         body = RequestBody(
             self.request,
             self.req.headers,
@@ -79,7 +80,8 @@ class Context:
             streaming=False,
             max_size=self.config.s3.max_object_size,
         )
-        return await read_document(body, self.config.s3.max_xml_body, self.req.content_md5)
+        cap = self.config.s3.max_xml_body if limit is None else limit
+        return await read_document(body, cap, self.req.content_md5)
 
 
 @dataclass(slots=True)

@@ -11,24 +11,37 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
+from gateway.config import Config
 from gateway.metrics import METRICS, response_bytes
 from gateway.principal import Principal
-from gateway.s3.access import authorize
+from gateway.s3.access import Access, authorize
 from gateway.s3.admission import admit
 from gateway.s3.authn import authenticate_s3
 from gateway.s3.context import Context, Result
+from gateway.s3.cors import (
+    actual_headers,
+    bucket_document,
+    error_headers,
+    preflight_headers,
+    rules_for,
+)
+from gateway.s3.cors_rules import VARY
 from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
+from gateway.s3.post_object import read_post
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
 from gateway.scopes import BYPASS_GOVERNANCE
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
 from gateway.transport import TLS_REQUIRED, refused
-from sigv4 import SignedRequest
+from sigv4 import SignedRequest, VerifiedRequest
 
 __all__ = ["handle", "new_request_id", "no_expect_handler"]
 
 log = logging.getLogger("nfyio.s3")
+PREFLIGHT = "PreflightObject"
+"""The operation name of CORS preflights in metrics and the access log (AWS's "OPTIONS
+object"; not a row of the operation table: nothing is authorised)."""
 access_log = logging.getLogger("nfyio.access")
 
 
@@ -59,9 +72,52 @@ async def handle(request: web.Request) -> web.StreamResponse:
     inflight = request.app[INFLIGHT]
     inflight.enter()
     try:
+        if request.method == "OPTIONS":
+            return await _preflight(request)
         return await _handle(request)
     finally:
         inflight.leave()
+
+
+async def _preflight(request: web.Request) -> web.StreamResponse:
+    """A browser's CORS preflight: answered from the CORS rules alone, never
+    authenticated or authorised (``gateway/s3/cors.py``)."""
+    started = time.perf_counter()
+    request_id = new_request_id()
+    config = request.app[CONFIG]
+    resource = unquote(request.raw_path.partition("?")[0])
+    try:
+        headers = await preflight_headers(request, config, request.app[IDENTITY])
+        response = await render_result(request, Result(headers=headers), request_id)
+    except Exception as exc:
+        error = as_s3_error(exc)
+        if error is None:
+            log.exception("internal error answering a preflight (request %s)", request_id)
+            error = S3Error("InternalError")
+        response = render_error(request, error, request_id, resource)
+        response.headers["Vary"] = VARY
+    _record(request, response, started, request_id, resource, PREFLIGHT, "-")
+    return response
+
+
+async def _authenticate(
+    request: web.Request, req: S3Request, config: Config, now: datetime
+) -> tuple[Principal, VerifiedRequest | None]:
+    signed = SignedRequest(
+        method=request.method,
+        raw_path=req.address.raw_path,
+        raw_query=req.address.raw_query,
+        headers=req.header_pairs,
+    )
+    return await authenticate_s3(
+        signed,
+        req.headers,
+        request.app[IDENTITY],
+        request.app[TOKEN_VERIFIER],
+        now,
+        max_skew=timedelta(seconds=config.s3.max_clock_skew_seconds),
+        bucket_path=req.address.bucket_path,
+    )
 
 
 async def _handle(request: web.Request) -> web.StreamResponse:
@@ -73,6 +129,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     principal_name = "-"
     continued = False
     response: web.StreamResponse
+    origin = request.headers.get("Origin")
+    req: S3Request | None = None
+    access: Access | None = None
     try:
         req = read_request(request, config)
         resource = unquote(req.address.raw_path)
@@ -80,21 +139,15 @@ async def _handle(request: web.Request) -> web.StreamResponse:
         if refused(config, request, req.headers, set(req.query)):
             raise S3Error("AccessDenied", TLS_REQUIRED)
         now = datetime.now(UTC)
-        signed = SignedRequest(
-            method=request.method,
-            raw_path=req.address.raw_path,
-            raw_query=req.address.raw_query,
-            headers=req.header_pairs,
-        )
-        principal, verified = await authenticate_s3(
-            signed,
-            req.headers,
-            request.app[IDENTITY],
-            request.app[TOKEN_VERIFIER],
-            now,
-            max_skew=timedelta(seconds=config.s3.max_clock_skew_seconds),
-            bucket_path=req.address.bucket_path,
-        )
+        verified: VerifiedRequest | None = None
+        if req.operation.name == "PostObject":
+            # A form authenticates by its fields, which are in the body (bounded; the
+            # file is not read before the decision below).
+            await _continue(request)
+            continued = True
+            req, principal = await read_post(request, req, request.app[IDENTITY], config, now)
+        else:
+            principal, verified = await _authenticate(request, req, config, now)
         principal_name = principal.subject
         await admit(request, req, principal, request_id)
         access = await authorize(
@@ -111,8 +164,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             raise S3Error(
                 "NotImplemented", f"{req.operation.name} is not implemented by this gateway"
             )
-        await _continue(request)
-        continued = True
+        if not continued:
+            await _continue(request)
+            continued = True
         ctx = Context(
             request=request,
             request_id=request_id,
@@ -126,6 +180,11 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             access=access,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
+        if origin is not None:
+            document = bucket_document(access.bucket)
+            result.headers.update(
+                actual_headers(rules_for(document, config), origin, request.method)
+            )
         response = await render_result(request, result, request_id)
     except (ConnectionResetError, web.HTTPException):
         raise
@@ -137,11 +196,38 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             )
             error = S3Error("InternalError")
         response = render_error(request, error, request_id, resource)
+        if req is not None and req.operation.name == "PostObject":
+            response.force_close()  # the rest of the form is unread: never parse it
+        if origin is not None:
+            response.headers.update(
+                await error_headers(
+                    request.app[IDENTITY],
+                    config,
+                    bucket_name=None if req is None else req.address.bucket,
+                    bucket=None if access is None else access.bucket,
+                    origin=origin,
+                    method=request.method,
+                )
+            )
     if not continued and request.headers.get("Expect", "").lower() == "100-continue":
         # The client holds its body back until 100 Continue, which it will never get: the
         # connection is out of step, so end it after this answer instead of parsing the
         # next request out of a body that may or may not follow.
         response.force_close()
+    _record(request, response, started, request_id, resource, operation_name, principal_name)
+    return response
+
+
+def _record(
+    request: web.Request,
+    response: web.StreamResponse,
+    started: float,
+    request_id: str,
+    resource: str,
+    operation_name: str,
+    principal_name: str,
+) -> None:
+    """Metrics and the access log line of one request."""
     elapsed = time.perf_counter() - started
     metrics = request.app[METRICS]
     if metrics is not None:
@@ -152,7 +238,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             request.content.total_bytes,
             response_bytes(request, response),
         )
-    if config.server.access_log:
+    if request.app[CONFIG].server.access_log:
         access_log.info(
             "request_id=%s remote=%s method=%s path=%s op=%s principal=%s status=%d ms=%.1f",
             request_id,
@@ -164,4 +250,3 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             response.status,
             elapsed * 1000,
         )
-    return response

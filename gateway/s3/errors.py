@@ -69,11 +69,13 @@ def _e(status: int, message: str, headers: HeaderRule | None = None) -> ErrorSpe
 ERRORS: dict[str, ErrorSpec] = {
     "AccessControlListNotSupported": _e(400, "The bucket does not allow ACLs"),
     "AccessDenied": _e(403, "Access Denied"),
+    "AccessForbidden": _e(403, "CORSResponse: This CORS request is not allowed."),
     "AuthorizationHeaderMalformed": _e(400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": _e(400, "The query-string authentication is malformed."),
     "BadDigest": _e(
         400, "The Content-MD5 or checksum you specified did not match what we received."
     ),
+    "BadRequest": _e(400, "Bad Request"),
     "BucketAlreadyExists": _e(409, "The requested bucket name is not available."),
     "BucketAlreadyOwnedByYou": _e(
         409,
@@ -92,6 +94,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "IncompleteBody": _e(
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+    ),
+    "IncorrectNumberOfFilesInPostRequest": _e(
+        400, "POST requires exactly one file upload per request."
     ),
     "InternalError": _e(500, "We encountered an internal error. Please try again."),
     "InvalidAccessKeyId": _e(
@@ -119,6 +124,10 @@ ERRORS: dict[str, ErrorSpec] = {
         400,
         "The list of parts was not in ascending order. Parts must be ordered by part number.",
     ),
+    "InvalidPolicyDocument": _e(
+        400,
+        "The content of the form does not meet the conditions specified in the policy document.",
+    ),
     "InvalidRange": _e(416, "The requested range is not satisfiable", _content_range),
     "InvalidRequest": _e(400, "Invalid Request"),
     "InvalidRetentionPeriod": _e(400, "The retention days/years must be a positive integer."),
@@ -128,6 +137,9 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidToken": _e(403, "The provided token is malformed or otherwise invalid."),
     "KeyTooLongError": _e(400, "Your key is too long"),
     "MalformedACLError": _e(400, "The XML you provided was not well-formed."),
+    "MalformedPOSTRequest": _e(
+        400, "The body of your POST request is not well-formed multipart/form-data."
+    ),
     "MalformedTrailerError": _e(
         400,
         "The request contained trailing data that was not well-formed or did not conform to "
@@ -139,6 +151,9 @@ ERRORS: dict[str, ErrorSpec] = {
         "The XML you provided was not well-formed or did not validate against our published schema",
     ),
     "MaxMessageLengthExceeded": _e(400, "Your request was too big."),
+    "MaxPostPreDataLengthExceededError": _e(
+        400, "Your POST request fields preceding the upload file were too large."
+    ),
     "MetadataTooLarge": _e(400, "Your metadata headers exceed the maximum allowed metadata size."),
     "MethodNotAllowed": ErrorSpec(
         405,
@@ -151,6 +166,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "MissingSecurityHeader": _e(400, "Your request is missing a required header."),
     "NoSuchBucket": _e(404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": _e(404, "The bucket policy does not exist"),
+    "NoSuchCORSConfiguration": _e(404, "The CORS configuration does not exist"),
     "NoSuchKey": ErrorSpec(
         404, "The specified key does not exist.", _delete_marker, header_only=MARKER_FIELDS
     ),

@@ -9,10 +9,12 @@ from gateway.s3 import (
     bucket_access,
     bucket_encryption,
     buckets,
+    cors,
     listing,
     multipart,
     object_lock,
     objects,
+    post_object,
 )
 from gateway.s3.context import Context, Result
 from gateway.s3.operations import OPERATIONS
@@ -52,6 +54,10 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketOwnershipControls": bucket_access.get_bucket_ownership_controls,
     "PutBucketOwnershipControls": bucket_access.put_bucket_ownership_controls,
     "DeleteBucketOwnershipControls": bucket_access.delete_bucket_ownership_controls,
+    "GetBucketCors": cors.get_bucket_cors,
+    "PutBucketCors": cors.put_bucket_cors,
+    "DeleteBucketCors": cors.delete_bucket_cors,
+    "PostObject": post_object.post_object,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
     "ListObjectVersions": listing.list_object_versions,

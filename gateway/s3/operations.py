@@ -116,7 +116,6 @@ Actions = tuple[str, str, str | None]
 _BUCKET_UNSUPPORTED: dict[str, Actions] = {
     "accelerate": ("s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration", None),
     "analytics": ("s3:GetAnalyticsConfiguration", "s3:PutAnalyticsConfiguration", None),
-    "cors": ("s3:GetBucketCORS", "s3:PutBucketCORS", None),
     "intelligent-tiering": (
         "s3:GetIntelligentTieringConfiguration",
         "s3:PutIntelligentTieringConfiguration",
@@ -321,7 +320,12 @@ OPERATIONS: tuple[Operation, ...] = (
         scopes=WB,
         action="s3:PutBucketOwnershipControls",
     ),
-    Operation("PostObject", "POST", BKT, scopes=WO, implemented=False, action="s3:PutObject"),
+    # buckets: CORS (docs/cors.md); S3 has no Delete action for it
+    Operation("GetBucketCors", "GET", BKT, ("cors",), scopes=RB, action="s3:GetBucketCORS"),
+    Operation("PutBucketCors", "PUT", BKT, ("cors",), scopes=WB, action="s3:PutBucketCORS"),
+    Operation("DeleteBucketCors", "DELETE", BKT, ("cors",), scopes=WB, action="s3:PutBucketCORS"),
+    # browser form uploads (docs/cors.md): authenticated by the form's own fields
+    Operation("PostObject", "POST", BKT, scopes=WO, action="s3:PutObject"),
     *_unsupported(BKT, _BUCKET_UNSUPPORTED),
     # objects: multipart
     Operation("CreateMultipartUpload", "POST", OBJ, ("uploads",), scopes=WO, action="s3:PutObject"),

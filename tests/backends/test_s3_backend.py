@@ -342,6 +342,17 @@ async def test_large_body_streams_with_bounded_memory(moto_server: UpstreamServe
         await backend.close()
 
 
+async def test_unknown_length_body_above_the_spool_memory(backend: S3Backend) -> None:
+    """No size hint (a browser form's file) and more than the 8 MiB kept in memory: the
+    spooled file goes upstream with its length (the lean client once took len() of it)."""
+    await backend.create_bucket("spooled")
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    info = await backend.put_object("spooled", "k", Repeat(chunk, 9), ObjectMeta())
+    expected = hashlib.md5(chunk * 9).hexdigest()
+    assert (info.size, info.etag) == (9 * MiB, expected)
+    assert (await backend.head_object("spooled", "k")).size == 9 * MiB
+
+
 def test_config_repr_hides_the_secret() -> None:
     cfg = config("http://x", secret_access_key="s3cr3t-value", access_key_id="AKIDLONGKEY")
     assert "s3cr3t-value" not in repr(cfg)

@@ -30,15 +30,6 @@ BUCKET_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("get_bucket_tagging", {}),
     ("put_bucket_tagging", {"Tagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}),
     ("delete_bucket_tagging", {}),
-    ("get_bucket_cors", {}),
-    (
-        "put_bucket_cors",
-        {
-            "CORSConfiguration": {
-                "CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]
-            }
-        },
-    ),
     ("get_bucket_website", {}),
     ("get_bucket_notification_configuration", {}),
     ("get_bucket_logging", {}),

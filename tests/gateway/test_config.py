@@ -157,3 +157,42 @@ def test_rate_limits_and_audit_from_the_environment() -> None:
     assert config.ratelimit.account_burst == 50
     assert config.audit.file == "/var/log/nfyio/audit.jsonl"
     assert config.audit.enabled is False
+
+
+def test_cors_lists_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(
+        '[cors]\ndefault_origins = ["https://a.example", "https://*.b.example"]\n'
+        'default_methods = ["GET", "PUT"]\n'
+    )
+    config = load_config(path, env={})
+    assert config.cors.default_origins == ("https://a.example", "https://*.b.example")
+    assert config.cors.default_methods == ("GET", "PUT")
+    env = {"NFYIO_CORS_API_ORIGINS": "https://app.example, http://localhost:5173"}
+    config = load_config(path, env=env)
+    assert config.cors.api_origins == ("https://app.example", "http://localhost:5173")
+    assert load_config(env={}).cors.default_origins == ()  # off by default
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"NFYIO_CORS_DEFAULT_ORIGINS": "https://*.*.example"}, "more than one wildcard"),
+        ({"NFYIO_CORS_DEFAULT_METHODS": "GET,PATCH"}, "default_methods"),
+        ({"NFYIO_CORS_DEFAULT_EXPOSE_HEADERS": "ETag,x-*"}, "default_expose_headers"),
+        ({"NFYIO_CORS_API_ORIGINS": "https://*.example"}, "api_origins"),
+        ({"NFYIO_CORS_API_ORIGINS": "app.example"}, "api_origins"),
+        ({"NFYIO_CORS_API_ORIGINS": "https://app.example/"}, "api_origins"),
+        ({"NFYIO_CORS_API_MAX_AGE": "-1"}, "api_max_age"),
+    ],
+)
+def test_cors_settings_are_validated(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(env=env)
+
+
+def test_cors_list_in_the_file_must_hold_strings(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text("[cors]\napi_origins = [1]\n")
+    with pytest.raises(ConfigError, match="list of strings"):
+        load_config(path, env={})

@@ -82,9 +82,12 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
         "DeleteBucketOwnershipControls",
         ("write:buckets",),
     ),
+    # CORS (docs/cors.md)
+    ("GET", "bucket", "cors", {}, "GetBucketCors", ("read:buckets",)),
+    ("PUT", "bucket", "cors", {}, "PutBucketCors", ("write:buckets",)),
+    ("DELETE", "bucket", "cors", {}, "DeleteBucketCors", ("write:buckets",)),
     # unsupported subresources never fall through to the plain operation
     ("GET", "bucket", "lifecycle", {}, "GetBucketLifecycle", ("read:buckets",)),
-    ("DELETE", "bucket", "cors", {}, "DeleteBucketCors", ("write:buckets",)),
     ("GET", "object", "tagging", {}, "GetObjectTagging", ("read:objects",)),
     ("PUT", "object", "tagging", {}, "PutObjectTagging", ("write:objects",)),
     ("POST", "object", "restore", {}, "PostObjectRestore", ("write:objects",)),
@@ -222,6 +225,10 @@ ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
     "PutObjectRetention": "s3:PutObjectRetention",
     "GetObjectLegalHold": "s3:GetObjectLegalHold",
     "PutObjectLegalHold": "s3:PutObjectLegalHold",
+    "GetBucketCors": "s3:GetBucketCORS",
+    "PutBucketCors": "s3:PutBucketCORS",
+    "DeleteBucketCors": "s3:PutBucketCORS",
+    "PostObject": "s3:PutObject",
 }
 
 

@@ -1,0 +1,282 @@
+"""CORS rules as S3 models them: parsing and validating a ``CORSConfiguration``, storing
+it, rendering it back, and finding the rule that answers a browser's request. Pure: no
+I/O, no aiohttp (``gateway/s3/cors.py`` wires it to requests).
+
+A configuration is up to 100 ``CORSRule`` elements, each with ``AllowedOrigin`` (one
+``*`` wildcard at most) and ``AllowedMethod`` (``GET``, ``PUT``, ``HEAD``, ``POST``,
+``DELETE``; at least one of each), optional ``AllowedHeader`` (one wildcard at most,
+matched case-insensitively), ``ExposeHeader`` (no wildcard), ``MaxAgeSeconds`` and
+``ID`` (up to 255 characters). Validation errors are AWS's: ``MalformedXML`` for a
+document that does not fit the schema, ``InvalidRequest`` with AWS's message for a value
+the schema allows but S3 refuses. The first rule matching origin, method and (for a
+preflight) every requested header answers; later rules are not consulted.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from gateway.s3.errors import S3Error
+from gateway.s3.xml import XmlWriter, children, local, parse_xml
+
+__all__ = [
+    "CORS_METHODS",
+    "MAX_CONFIGURATION_BYTES",
+    "MAX_RULES",
+    "VARY",
+    "CorsRule",
+    "find_rule",
+    "parse_cors_xml",
+    "render_cors_xml",
+    "request_headers",
+    "response_headers",
+    "rules_from_json",
+    "rules_to_json",
+]
+
+MAX_RULES = 100
+MAX_CONFIGURATION_BYTES = 64 * 1024
+"""AWS: a CORS configuration is at most 64 KB."""
+MAX_ID = 255
+CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
+VARY = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
+_EXPOSE_HEADER = re.compile(r"[A-Za-z0-9-]+")
+_MAX_AGE = re.compile(r"[0-9]{1,10}")
+_RULE_CHILDREN = frozenset(
+    {"ID", "AllowedOrigin", "AllowedMethod", "AllowedHeader", "ExposeHeader", "MaxAgeSeconds"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CorsRule:
+    origins: tuple[str, ...]
+    methods: tuple[str, ...]
+    headers: tuple[str, ...] = ()
+    """Allowed request headers, lower-cased (S3 matches them case-insensitively)."""
+    expose: tuple[str, ...] = ()
+    max_age: int | None = None
+    id: str | None = None
+
+    def allows_origin(self, origin: str) -> bool:
+        return any(_wildcard_match(pattern, origin) for pattern in self.origins)
+
+    def allows_headers(self, requested: Sequence[str]) -> bool:
+        return all(
+            any(_wildcard_match(pattern, name) for pattern in self.headers) for name in requested
+        )
+
+    @property
+    def any_origin(self) -> bool:
+        return "*" in self.origins
+
+
+def _wildcard_match(pattern: str, value: str) -> bool:
+    """S3's one-wildcard match: ``http://*.example.com`` or ``*``."""
+    star = pattern.find("*")
+    if star < 0:
+        return pattern == value
+    head, tail = pattern[:star], pattern[star + 1 :]
+    return len(value) >= len(head) + len(tail) and value.startswith(head) and value.endswith(tail)
+
+
+# --- parsing and validation -------------------------------------------------------------
+
+
+def _one_wildcard(kind: str, value: str) -> str:
+    if not value:
+        raise S3Error("MalformedXML")
+    if value.count("*") > 1:
+        raise S3Error("InvalidRequest", f'{kind} "{value}" can not have more than one wildcard.')
+    return value
+
+
+def _method(value: str) -> str:
+    if value not in CORS_METHODS:
+        raise S3Error(
+            "InvalidRequest",
+            f"Found unsupported HTTP method in CORS config. Unsupported method is {value}",
+        )
+    return value
+
+
+def _expose(value: str) -> str:
+    if "*" in value:
+        raise S3Error(
+            "InvalidRequest",
+            f"ExposeHeader {value} contains a wildcard. Wildcards are currently not supported "
+            "for ExposeHeader.",
+        )
+    if _EXPOSE_HEADER.fullmatch(value) is None:
+        raise S3Error("InvalidRequest", f"ExposeHeader {value} contains invalid character.")
+    return value
+
+
+def _texts(rule: etree._Element, name: str) -> list[str]:
+    return [(c.text or "").strip() for c in children(rule, name)]
+
+
+def _parse_rule(element: etree._Element) -> CorsRule:
+    for child in element:
+        if isinstance(child.tag, str) and local(child.tag) not in _RULE_CHILDREN:
+            raise S3Error("MalformedXML")
+    origins = _texts(element, "AllowedOrigin")
+    methods = _texts(element, "AllowedMethod")
+    if not origins or not methods:
+        raise S3Error(
+            "MalformedXML", "Each CORSRule must identify at least one origin and one method."
+        )
+    ids = _texts(element, "ID")
+    ages = _texts(element, "MaxAgeSeconds")
+    if len(ids) > 1 or len(ages) > 1:
+        raise S3Error("MalformedXML")
+    rule_id = ids[0] if ids and ids[0] else None
+    if rule_id is not None and len(rule_id) > MAX_ID:
+        raise S3Error("InvalidRequest", f"The ID of a CORSRule is limited to {MAX_ID} characters.")
+    max_age = None
+    if ages and ages[0]:
+        if _MAX_AGE.fullmatch(ages[0]) is None or int(ages[0]) > 2**31 - 1:
+            raise S3Error("MalformedXML", f'MaxAgeSeconds "{ages[0]}" is not a valid value.')
+        max_age = int(ages[0])
+    return CorsRule(
+        origins=tuple(_one_wildcard("AllowedOrigin", o) for o in origins),
+        methods=tuple(dict.fromkeys(_method(m) for m in methods)),
+        headers=tuple(
+            _one_wildcard("AllowedHeader", h).lower() for h in _texts(element, "AllowedHeader")
+        ),
+        expose=tuple(_expose(e) for e in _texts(element, "ExposeHeader")),
+        max_age=max_age,
+        id=rule_id,
+    )
+
+
+def parse_cors_xml(body: bytes) -> tuple[CorsRule, ...]:
+    """A ``PutBucketCors`` document as rules; S3's error for anything it refuses."""
+    root = parse_xml(body)
+    if local(root.tag) != "CORSConfiguration":
+        raise S3Error("MalformedXML")
+    elements = []
+    for child in root:
+        if not isinstance(child.tag, str):
+            continue
+        if local(child.tag) != "CORSRule":
+            raise S3Error("MalformedXML")
+        elements.append(child)
+    if not elements:
+        raise S3Error("MalformedXML")
+    if len(elements) > MAX_RULES:
+        raise S3Error(
+            "InvalidRequest",
+            f"The number of CORS rules should not exceed allowed limit of {MAX_RULES} rules.",
+        )
+    return tuple(_parse_rule(e) for e in elements)
+
+
+def render_cors_xml(rules: Iterable[CorsRule]) -> bytes:
+    """The ``GetBucketCors`` document."""
+    doc = XmlWriter("CORSConfiguration")
+    for rule in rules:
+        doc.open("CORSRule")
+        doc.el("ID", rule.id)
+        for header in rule.headers:
+            doc.el("AllowedHeader", header)
+        for method in rule.methods:
+            doc.el("AllowedMethod", method)
+        for origin in rule.origins:
+            doc.el("AllowedOrigin", origin)
+        for header in rule.expose:
+            doc.el("ExposeHeader", header)
+        doc.el("MaxAgeSeconds", rule.max_age)
+        doc.close("CORSRule")
+    doc.close("CORSConfiguration")
+    return bytes(doc)
+
+
+# --- storage (the bucket-settings document) ---------------------------------------------
+
+
+def rules_to_json(rules: Iterable[CorsRule]) -> str:
+    return json.dumps(
+        [
+            {
+                "origins": list(r.origins),
+                "methods": list(r.methods),
+                "headers": list(r.headers),
+                "expose": list(r.expose),
+                "max_age": r.max_age,
+                "id": r.id,
+            }
+            for r in rules
+        ],
+        separators=(",", ":"),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def rules_from_json(text: str) -> tuple[CorsRule, ...]:
+    """The stored document as rules; parsed once per distinct document."""
+    return tuple(
+        CorsRule(
+            origins=tuple(r["origins"]),
+            methods=tuple(r["methods"]),
+            headers=tuple(r["headers"]),
+            expose=tuple(r["expose"]),
+            max_age=r["max_age"],
+            id=r["id"],
+        )
+        for r in json.loads(text)
+    )
+
+
+# --- matching ---------------------------------------------------------------------------
+
+
+def request_headers(value: str | None) -> tuple[str, ...]:
+    """``Access-Control-Request-Headers`` as lower-case names, empty entries dropped."""
+    if not value:
+        return ()
+    return tuple(name for part in value.split(",") if (name := part.strip().lower()))
+
+
+def find_rule(
+    rules: Sequence[CorsRule], origin: str, method: str, headers: Sequence[str] = ()
+) -> CorsRule | None:
+    """The first rule allowing ``origin``, ``method`` and every name of ``headers``."""
+    for rule in rules:
+        if method not in rule.methods:
+            continue
+        for pattern in rule.origins:
+            if pattern == origin or ("*" in pattern and _wildcard_match(pattern, origin)):
+                break
+        else:
+            continue
+        if not headers or rule.allows_headers(headers):
+            return rule
+    return None
+
+
+def response_headers(
+    rule: CorsRule, origin: str, *, requested: Sequence[str] | None = None
+) -> dict[str, str]:
+    """The headers a matching rule adds: to a preflight (``requested``: the headers it
+    asked for, echoed) or to an actual request. ``*`` is answered for a rule allowing any
+    origin, never together with ``Access-Control-Allow-Credentials``."""
+    out = {"Vary": VARY}
+    if rule.any_origin:
+        out["Access-Control-Allow-Origin"] = "*"
+    else:
+        out["Access-Control-Allow-Origin"] = origin
+        out["Access-Control-Allow-Credentials"] = "true"
+    out["Access-Control-Allow-Methods"] = ", ".join(rule.methods)
+    if requested:
+        out["Access-Control-Allow-Headers"] = ", ".join(requested)
+    if rule.expose:
+        out["Access-Control-Expose-Headers"] = ", ".join(rule.expose)
+    if rule.max_age is not None:
+        out["Access-Control-Max-Age"] = str(rule.max_age)
+    return out
