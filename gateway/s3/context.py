@@ -70,11 +70,22 @@ class Context:
             max_size=self.config.s3.max_object_size,
         )
 
-    async def xml_body(self) -> bytes:
-        """A small XML document, read whole (capped) and checked against Content-MD5."""
+    async def xml_body(self, *, object_checksums: bool = False) -> bytes:
+        """A small XML document, read whole (capped) and checked against Content-MD5.
+
+        ``object_checksums``: the request's ``x-amz-checksum-*`` headers describe an
+        object (CompleteMultipartUpload's whole-object checksum), not this document, so
+        the document is not checked against them."""
+        headers = self.req.headers
+        if object_checksums:
+            headers = {
+                name: value
+                for name, value in headers.items()
+                if not name.startswith("x-amz-checksum-") and name != "x-amz-sdk-checksum-algorithm"
+            }
         body = RequestBody(
             self.request,
-            self.req.headers,
+            headers,
             self.verified,
             streaming=False,
             max_size=self.config.s3.max_object_size,
