@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from backends.conditions import check_conditions
 from backends.errors import BackendError
@@ -64,22 +65,19 @@ class MultipartMixin:
     keys: KeySet | None
     files: DataStore
 
-    @property
-    def db(self) -> MetaDB:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by FilesystemBackend and VersioningMixin
 
-    @property
-    def mp(self) -> MultipartStore:
-        raise NotImplementedError
+        @property
+        def db(self) -> MetaDB: ...
 
-    def state(self, bucket: str, object_lock: ObjectLock | None = None) -> BucketState:
-        raise NotImplementedError
+        @property
+        def mp(self) -> MultipartStore: ...
 
-    def find(self, bucket: str, key: str, version_id: str | None = None) -> ObjectRow:
-        raise NotImplementedError
+        def state(self, bucket: str, object_lock: ObjectLock | None = None) -> BucketState: ...
 
-    def find_copy_source(self, source: CopySource) -> ObjectRow:
-        raise NotImplementedError
+        def find(self, bucket: str, key: str, version_id: str | None = None) -> ObjectRow: ...
+
+        def find_copy_source(self, source: CopySource) -> ObjectRow: ...
 
     async def create_multipart_upload(
         self,

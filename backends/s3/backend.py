@@ -1,7 +1,8 @@
 """``S3Backend``: the gateway's storage is another S3-compatible store.
 
 Each operation family lives in a mixin of its own (``buckets``, ``objects``, ``copy``,
-``multipart``, ``versions``, ``attributes``) over ``client.UpstreamClient``, which holds the one aiobotocore client.
+``multipart``, ``versions``, ``attributes``) over ``client.UpstreamClient``, which holds
+the one aiobotocore client.
 Bodies stream both ways; see ``streams``.
 """
 

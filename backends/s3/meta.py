@@ -141,10 +141,10 @@ def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
 
 
 def meta_from_response(response: Mapping[str, Any]) -> tuple[ObjectMeta, dict[str, str]]:
-    """(ObjectMeta, checksums) from a HeadObject/GetObject response: the store's own
-    checksum when it sent one, else the gateway's record in user metadata."""
+    """(ObjectMeta, checksums) from a HeadObject/GetObject response: the gateway's record
+    in user metadata, and the store's own checksums (which win for their algorithm)."""
     user, checksums = split_metadata(response.get("Metadata") or {})
-    checksums = native_checksums(response) or checksums
+    checksums.update(native_checksums(response))
     headers: Mapping[str, str] = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     expires = response.get("ExpiresString") or headers.get("expires")
     meta = ObjectMeta(

@@ -311,11 +311,13 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
             response["Body"].close()
             raise not_modified(self._info(bucket, key, response, 0))
         if part_number is not None and not response.get("ContentRange"):
-            etag = etag_of(response.get("ETag"))
-            if part_number != 1 or parts_count(etag, {}) not in (None, 1):
+            count = parts_count(etag_of(response.get("ETag")), {}) or 1
+            if part_number != 1 or count != 1:
                 # The store ignored partNumber (moto does) and sent the whole object:
                 # serving that as the part would be wrong bytes.
                 response["Body"].close()
+                if part_number > count:
+                    raise invalid_part_number(part_number, count)
                 raise BackendError("NotImplemented", "the upstream store ignores partNumber")
         return self._read(bucket, key, response, partial=part_number is not None)
 

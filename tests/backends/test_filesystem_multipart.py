@@ -11,8 +11,8 @@ import pytest
 
 from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend
-from backends.filesystem.multipart import composite_checksum
-from backends.types import ByteRange, CopySource, ObjectMeta
+from backends.checksums import composite_value
+from backends.types import ByteRange, CompletionChecksums, CopySource, ObjectMeta
 from tests.backends.fs_helpers import Body, body, read_all
 
 MIN = 1024
@@ -221,14 +221,25 @@ async def test_composite_checksum_is_recorded(backend: FilesystemBackend) -> Non
     up = await backend.create_multipart_upload("bk", "o", ObjectMeta(), checksum_algorithm="SHA256")
     sums = [base64.b64encode(hashlib.sha256(d).digest()).decode() for d in (b"a" * MIN, b"b")]
     p1 = await backend.upload_part(
-        "bk", "o", up.upload_id, 1, body(b"a" * MIN, checksums={"SHA256": sums[0]})
+        "bk",
+        "o",
+        up.upload_id,
+        1,
+        body(b"a" * MIN, checksums={"SHA256": sums[0]}),
+        checksum_algorithm="SHA256",
     )
     p2 = await backend.upload_part(
-        "bk", "o", up.upload_id, 2, body(b"b", checksums={"SHA256": sums[1]})
+        "bk",
+        "o",
+        up.upload_id,
+        2,
+        body(b"b", checksums={"SHA256": sums[1]}),
+        checksum_algorithm="SHA256",
     )
     assert p1.checksums == {"SHA256": sums[0]}
+    listed = CompletionChecksums(parts={1: {"SHA256": sums[0]}, 2: {"SHA256": sums[1]}})
     info = await backend.complete_multipart_upload(
-        "bk", "o", up.upload_id, [(1, p1.etag), (2, p2.etag)]
+        "bk", "o", up.upload_id, [(1, p1.etag), (2, p2.etag)], checksums=listed
     )
-    assert info.checksums == {"SHA256": composite_checksum("SHA256", sums)}
+    assert info.checksums == {"SHA256": composite_value("SHA256", sums)}
     assert info.checksums["SHA256"].endswith("-2")
