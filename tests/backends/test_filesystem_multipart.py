@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from backends.checksums import composite_value
 from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend
-from backends.checksums import composite_value
 from backends.types import ByteRange, CompletionChecksums, CopySource, ObjectMeta
 from tests.backends.fs_helpers import Body, body, read_all
 
