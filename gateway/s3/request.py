@@ -242,6 +242,9 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         object_lock=parse_object_lock(headers) if operation.name in _LOCKED_WRITES else None,
         bypass_governance=parse_bypass(headers),
         write_condition=(
-            parse_write_condition(headers) if operation.name in _CONDITIONAL_WRITES else None
+            parse_write_condition(headers)
+            if ("if-none-match" in headers or "if-match" in headers)
+            and operation.name in _CONDITIONAL_WRITES
+            else None
         ),
     )
