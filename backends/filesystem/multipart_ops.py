@@ -28,6 +28,7 @@ from backends.filesystem.sse import (
 )
 from backends.filesystem.upload_listing import list_uploads
 from backends.filesystem.versions import BucketState
+from backends.ranges import MAX_PART_SIZE, check_part_copy_size
 from backends.types import (
     CompletionChecksums,
     CopySource,
@@ -64,6 +65,8 @@ class MultipartMixin:
 
     keys: KeySet | None
     files: DataStore
+    max_part_copy: int = MAX_PART_SIZE
+    """The largest source (range) an UploadPartCopy takes (a test lowers it)."""
 
     if TYPE_CHECKING:  # provided by FilesystemBackend and VersioningMixin
 
@@ -153,6 +156,7 @@ class MultipartMixin:
                         "The requested range is not satisfiable",
                         extra={"ActualObjectSize": str(src.size)},
                     )
+            check_part_copy_size(last - first + 1, self.max_part_copy)
             try:
                 fd = open_for_read(self.files.object_path(src.data_id))
             except FileNotFoundError:

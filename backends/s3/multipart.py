@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backends.errors import BackendError
+from backends.ranges import check_part_copy_size
 from backends.s3.copy import CopyMixin
 from backends.s3.meta import (
     checksum_params,
@@ -187,6 +188,7 @@ class MultipartMixin(CopyMixin):
                 )
             params["CopySourceRange"] = f"bytes={first}-{last}"
             size = last - first + 1
+        check_part_copy_size(size)
         response = await self._copy_call("upload_part_copy", bucket, **params)
         result = response.get("CopyPartResult", {})
         return Part(

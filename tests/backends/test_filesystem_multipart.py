@@ -315,3 +315,14 @@ async def test_a_conditional_put_lost_in_a_group_commit_leaves_no_file(
     assert codes <= {"PreconditionFailed", "ConditionalRequestConflict"}
     files = [p for p in backend.files.objects_dir.rglob("*") if p.is_file()]
     assert len(files) == 1
+
+
+async def test_upload_part_copy_takes_at_most_a_parts_worth(backend: FilesystemBackend) -> None:
+    backend.max_part_copy = 100  # 5 GiB in production: S3's largest part
+    await backend.put_object("bk", "src", body(b"x" * 150), ObjectMeta())
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    whole = backend.upload_part_copy(CopySource("bk", "src"), "bk", "o", up.upload_id, 1)
+    assert await code_of(whole) == "InvalidRequest"
+    ranged = CopySource("bk", "src", byte_range=(0, 99))
+    part = await backend.upload_part_copy(ranged, "bk", "o", up.upload_id, 1)
+    assert part.size == 100
