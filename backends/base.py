@@ -13,6 +13,10 @@ Rules every implementation keeps:
 - Server-side encryption (``encryption=``): a write asking for encryption the backend
   cannot give fails (``NotImplemented``), never silently stores plaintext; the object's
   ``meta`` reports how it was stored. An SSE-C object refuses reads without its key.
+- Conditional writes (``condition=``, a ``WriteCondition``) are decided where the write
+  commits, atomically with it: exactly one of several racing writes with
+  ``If-None-Match: *`` creates the key (``backends.conditions.check_write``). A backend
+  that cannot decide atomically refuses them (``NotImplemented``), never ignores them.
 - Version ids are the backend's: it decides which ids are well formed (``InvalidArgument``
   "Invalid version id specified" otherwise) and which exist (``NoSuchVersion``).
 - Versioning follows S3: in an ``Enabled`` bucket every write adds a version and a delete
@@ -34,11 +38,13 @@ from backends.types import (
     BucketEncryption,
     BucketInfo,
     ByteRange,
+    CompletionChecksums,
     Conditions,
     CopySource,
     DeleteResult,
     Encryption,
     ListPage,
+    ObjectAttributes,
     ObjectInfo,
     ObjectLock,
     ObjectLockConfig,
@@ -50,6 +56,7 @@ from backends.types import (
     Upload,
     UploadsPage,
     VersionsPage,
+    WriteCondition,
 )
 
 
@@ -90,7 +97,9 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     async def delete_bucket(self, bucket: str) -> None:
-        """Raise ``NoSuchBucket`` or ``BucketNotEmpty`` (objects or uploads in progress)."""
+        """Raise ``NoSuchBucket`` or ``BucketNotEmpty`` (objects, versions or delete
+        markers). Multipart uploads in progress do not keep a bucket: they are aborted
+        with it, as S3 does."""
 
     async def bucket_stats(self, bucket: str) -> tuple[int, int]:
         """(object count, total bytes)."""
@@ -188,6 +197,7 @@ class Backend(abc.ABC):
         size_hint: int | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Store ``body`` under ``key``; ETag is the MD5 hex of the bytes (SSE-C: not).
 
@@ -195,7 +205,9 @@ class Backend(abc.ABC):
         Checksums from ``body.checksums`` are stored with the object. ``encryption``
         (or else the bucket's default) decides how the bytes are stored. ``object_lock``
         (retention, legal hold) needs a bucket with Object Lock; without one the bucket's
-        default retention, if any, applies. The result carries the new version id.
+        default retention, if any, applies. ``condition`` is checked before the body is
+        read and again atomically with the commit (see the module docstring). The result
+        carries the new version id.
         """
 
     @abc.abstractmethod
@@ -213,7 +225,9 @@ class Backend(abc.ABC):
         """Open the object. Raises ``NoSuchBucket``, ``NoSuchKey``, ``InvalidRange``
         (with ``extra={"ActualObjectSize": size}``), ``PreconditionFailed`` or
         ``NotModified`` (see ``backends.conditions``). ``encryption.customer`` is the key
-        of an SSE-C object (without it: ``InvalidRequest``; another: ``AccessDenied``)."""
+        of an SSE-C object (without it: ``InvalidRequest``; another: ``AccessDenied``).
+        ``part_number`` beyond the object's parts (any but 1 for an object not made of
+        parts) is ``InvalidPartNumber``."""
 
     @abc.abstractmethod
     async def head_object(
@@ -276,14 +290,31 @@ class Backend(abc.ABC):
         meta: ObjectMeta | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """Copy (``source.version_id`` names a version, None the latest); ``meta=None``
         keeps the source's metadata (directive COPY). The copy is encrypted as
         ``encryption`` (or the destination bucket's default) says, never as the source was;
         ``encryption.copy_source_customer`` opens an SSE-C source. The copy's Object Lock
         settings come from ``object_lock`` (or the destination's default retention), never
-        from the source."""
+        from the source. ``condition`` applies to the destination key."""
         raise _not_implemented("CopyObject")
+
+    async def get_object_attributes(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str | None = None,
+        encryption: Encryption | None = None,
+        max_parts: int = 1000,
+        part_number_marker: int = 0,
+    ) -> ObjectAttributes:
+        """The object (errors as ``head_object``) and a page of its parts: those after
+        ``part_number_marker``, at most ``max_parts``. This default knows the part count
+        only (``ObjectInfo.parts_count``); backends that keep parts list them."""
+        info = await self.head_object(bucket, key, version_id=version_id, encryption=encryption)
+        return ObjectAttributes(info=info, total_parts=info.parts_count)
 
     @abc.abstractmethod
     async def list_objects(
@@ -311,11 +342,14 @@ class Backend(abc.ABC):
         meta: ObjectMeta,
         *,
         checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
     ) -> Upload:
         """``encryption`` (or the bucket's default) is fixed for every part;
-        ``object_lock`` is applied to the object at completion."""
+        ``object_lock`` is applied to the object at completion. ``checksum_algorithm``
+        and ``checksum_type`` (already checked: ``backends.checksums.upload_checksum``)
+        are fixed for every part too."""
         raise _not_implemented("multipart upload")
 
     async def upload_part(
@@ -329,9 +363,13 @@ class Backend(abc.ABC):
         content_md5: bytes | None = None,
         size_hint: int | None = None,
         encryption: Encryption | None = None,
+        checksum_algorithm: str | None = None,
     ) -> Part:
-        """Raises ``NoSuchUpload``. A part re-sent with the same number replaces it.
-        ``encryption.customer``: the upload's SSE-C key, required for such uploads."""
+        """Raises ``NoSuchUpload``. A part re-sent with the same number replaces it (the
+        old part's bytes are freed). ``encryption.customer``: the upload's SSE-C key,
+        required for such uploads. ``checksum_algorithm`` is the algorithm the body's
+        checksum is verified with (known before the body): an upload created with an
+        algorithm refuses parts without it (``backends.checksums.check_part_algorithm``)."""
         raise _not_implemented("multipart upload")
 
     async def upload_part_copy(
@@ -354,14 +392,20 @@ class Backend(abc.ABC):
         parts: Sequence[tuple[int, str]],
         *,
         encryption: Encryption | None = None,
+        checksums: CompletionChecksums | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         """``parts`` are (part number, unquoted ETag) as the client listed them;
         ``encryption.customer`` is an SSE-C upload's key when the client sent it (S3 does
-        not require it here).
+        not require it here). ``checksums``: what the request says about checksums,
+        checked by ``backends.checksums.completion_checksums``; ``condition`` applies to
+        the key as for ``put_object``.
 
         Raises ``InvalidPartOrder`` (not ascending), ``InvalidPart`` (unknown part or ETag
         mismatch), ``EntityTooSmall`` (a part other than the last below 5 MiB),
-        ``NoSuchUpload``. The object's ETag is ``md5(concat(part md5 digests))-N``.
+        ``NoSuchUpload``. The object's ETag is ``md5(concat(part md5 digests))-N``. A
+        completion retried after it succeeded (the upload is gone, the key's current
+        object is the one those parts made) answers that object again, as S3 does.
         """
         raise _not_implemented("multipart upload")
 

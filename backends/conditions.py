@@ -6,7 +6,7 @@ from datetime import UTC
 from email.utils import format_datetime
 
 from backends.errors import BackendError
-from backends.types import Conditions, ObjectInfo
+from backends.types import Conditions, ObjectInfo, WriteCondition
 
 
 def _etag_matches(etag: str, candidates: tuple[str, ...]) -> bool:
@@ -44,3 +44,38 @@ def check_conditions(info: ObjectInfo, cond: Conditions, *, is_copy_source: bool
             "LastModified": format_datetime(last_modified.astimezone(UTC), usegmt=True),
         },
     )
+
+
+_PRECONDITION = "At least one of the pre-conditions you specified did not hold"
+_CONFLICT = (
+    "The conditional request cannot succeed due to a conflicting operation against this resource."
+)
+
+
+def check_write(
+    key: str, current_etag: str | None, cond: WriteCondition, *, racing: bool = False
+) -> None:
+    """Evaluate a conditional write against the key's current object (its ETag, None when
+    the key has none or its latest version is a delete marker).
+
+    ``racing=False`` (as the request arrives): ``PreconditionFailed`` (412) when the
+    condition does not hold, ``NoSuchKey`` for ``If-Match`` on a missing key, as S3
+    answers. ``racing=True`` (re-checked where the write commits, after the condition
+    held on arrival): any failure is ``ConditionalRequestConflict`` (409): another write
+    won the race meanwhile, and the client should read again and retry.
+    """
+    if cond.if_none_match:
+        if current_etag is None:
+            return
+        condition = "If-None-Match"
+    else:
+        if current_etag is not None and current_etag == cond.if_match:
+            return
+        condition = "If-Match"
+        if current_etag is None and not racing:
+            raise BackendError("NoSuchKey", "The specified key does not exist.", extra={"Key": key})
+    if racing:
+        raise BackendError(
+            "ConditionalRequestConflict", _CONFLICT, extra={"Condition": condition, "Key": key}
+        )
+    raise BackendError("PreconditionFailed", _PRECONDITION, extra={"Condition": condition})

@@ -29,3 +29,18 @@ def _invalid(size: int) -> BackendError:
         "The requested range is not satisfiable",
         extra={"ActualObjectSize": str(size), "RangeRequested": ""},
     )
+
+
+MAX_PART_SIZE = 5 * 1024**3
+"""S3's largest part (and single PUT): 5 GiB."""
+
+
+def check_part_copy_size(size: int, limit: int = MAX_PART_SIZE) -> None:
+    """UploadPartCopy copies at most a part's worth: a larger source (or range) is
+    ``InvalidRequest``, with S3's message."""
+    if size > limit:
+        raise BackendError(
+            "InvalidRequest",
+            "The specified copy source is larger than the maximum allowable size for a copy "
+            f"source: {limit}",
+        )

@@ -199,6 +199,22 @@ class Conditions:
 
 
 @dataclass(frozen=True, slots=True)
+class WriteCondition:
+    """A conditional write (PutObject, CompleteMultipartUpload, CopyObject's destination).
+
+    ``if_none_match``: ``If-None-Match: *``, write only if the key has no current object
+    (a delete marker counts as none). ``if_match``: ``If-Match: <etag>`` (unquoted),
+    replace only the current object with that ETag. Exactly one is set. Evaluate with
+    ``backends.conditions.check_write``: ``PreconditionFailed`` when it fails as the
+    request arrives, ``NoSuchKey`` for ``If-Match`` on a missing key,
+    ``ConditionalRequestConflict`` when it held then but a concurrent write committed first.
+    """
+
+    if_none_match: bool = False
+    if_match: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CopySource:
     bucket: str
     key: str
@@ -300,6 +316,13 @@ class DeleteResult:
     delete_marker_version_id: str | None = None
 
 
+# Checksum types of an object's checksum (``x-amz-checksum-type``): a checksum of the
+# whole object, or (multipart only) a checksum of the part checksums, ``<value>-N``.
+COMPOSITE = "COMPOSITE"
+FULL_OBJECT = "FULL_OBJECT"
+CHECKSUM_TYPES = (COMPOSITE, FULL_OBJECT)
+
+
 @dataclass(frozen=True, slots=True)
 class Upload:
     bucket: str
@@ -308,6 +331,23 @@ class Upload:
     initiated: datetime
     meta: ObjectMeta = field(default_factory=ObjectMeta)
     checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+    """``COMPOSITE`` or ``FULL_OBJECT`` when ``checksum_algorithm`` is set."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionChecksums:
+    """What a CompleteMultipartUpload says about checksums, beside its part list.
+
+    ``parts``: part number -> the ``Checksum<ALG>`` values its ``<Part>`` listed;
+    ``algorithm`` / ``value``: an ``x-amz-checksum-<alg>`` header of the whole object;
+    ``checksum_type``: ``x-amz-checksum-type``. Rules: ``backends.checksums``.
+    """
+
+    parts: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    algorithm: str | None = None
+    value: str | None = None
+    checksum_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +357,31 @@ class Part:
     size: int
     last_modified: datetime
     checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectPart:
+    """One part of an object made by CompleteMultipartUpload (GetObjectAttributes)."""
+
+    part_number: int
+    size: int
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectAttributes:
+    """GetObjectAttributes: the object (or version) and a page of its parts.
+
+    ``total_parts`` is None for an object not made by CompleteMultipartUpload (then
+    ``parts`` is empty). The page holds the parts after ``part_number_marker``, at most
+    ``max_parts``; ``next_part_number_marker`` is the last one listed.
+    """
+
+    info: ObjectInfo
+    total_parts: int | None = None
+    parts: tuple[ObjectPart, ...] = ()
+    is_truncated: bool = False
+    next_part_number_marker: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,10 @@ def make_backend(config: Config, *, sse_key: bytes | None = None) -> Backend:
                 max_pool_connections=b.max_pool_connections,
                 spool_threshold=b.spool_threshold,
                 checksum_copy_max=b.checksum_copy_max,
+                conditional_writes=tuple(
+                    entry.strip() for entry in b.conditional_writes.split(",") if entry.strip()
+                ),
+                native_checksums=b.native_checksums,
             )
         )
     from backends.filesystem import FilesystemBackend

@@ -99,6 +99,9 @@ class BackendConfig:
     max_pool_connections: int = 64
     spool_threshold: int = 8 * 1024 * 1024
     checksum_copy_max: int = 64 * 1024 * 1024
+    conditional_writes: str = "PutObject,CopyObject,CompleteMultipartUpload"
+    """Comma-separated: where the upstream decides If-None-Match / If-Match atomically."""
+    native_checksums: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +271,8 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "NFYIO_UPSTREAM_MAX_POOL_CONNECTIONS": ("backend", "max_pool_connections"),
     "NFYIO_UPSTREAM_SPOOL_THRESHOLD": ("backend", "spool_threshold"),
     "NFYIO_UPSTREAM_CHECKSUM_COPY_MAX": ("backend", "checksum_copy_max"),
+    "NFYIO_UPSTREAM_CONDITIONAL_WRITES": ("backend", "conditional_writes"),
+    "NFYIO_UPSTREAM_NATIVE_CHECKSUMS": ("backend", "native_checksums"),
     "NFYIO_ROOT_ACCESS_KEY": ("auth", "root_access_key"),
     "NFYIO_ROOT_SECRET_KEY": ("auth", "root_secret_key"),
     "NFYIO_MASTER_KEY": ("auth", "master_key"),

@@ -20,7 +20,10 @@ from sigv4.canonical import (
 )
 from sigv4.checksums import (
     ALGORITHMS,
+    CRC_ALGORITHMS,
+    DIGEST_SIZES,
     Checksum,
+    combine_crc,
     header_name,
     new_checksum,
     parse_checksum_value,
@@ -68,6 +71,8 @@ from sigv4.signing import (
 
 __all__ = [
     "ALGORITHMS",
+    "CRC_ALGORITHMS",
+    "DIGEST_SIZES",
     "EMPTY_SHA256",
     "MAX_PRESIGN_EXPIRES",
     "MAX_TRAILERS",
@@ -106,6 +111,7 @@ __all__ = [
     "canonical_uri",
     "check_signed_headers",
     "chunk_string_to_sign",
+    "combine_crc",
     "decode_query",
     "get_header",
     "header_map",

@@ -16,11 +16,11 @@ from operator import itemgetter
 from pathlib import Path
 
 from backends.base import Backend
-from backends.conditions import check_conditions
+from backends.conditions import check_conditions, check_write
 from backends.errors import BackendError
 from backends.filesystem.commit import GroupCommitter, no_such_bucket
 from backends.filesystem.encryption import KeySet
-from backends.filesystem.files import DEFAULT_IO_THREADS, META_DB, DataStore, new_id, open_for_read
+from backends.filesystem.files import DEFAULT_IO_THREADS, META_DB, DataStore, new_id
 from backends.filesystem.listing import Cursor, list_page
 from backends.filesystem.metadb import (
     ListRow,
@@ -33,13 +33,13 @@ from backends.filesystem.metadb import (
     meta_to_json,
     now_us,
 )
-from backends.filesystem.multipart import MultipartStore
+from backends.filesystem.multipart import MultipartStore, drop_bucket_uploads
+from backends.filesystem.multipart_ops import MultipartMixin
 from backends.filesystem.objects import (
     copy_data,
     encryption_not_found,
     open_read,
     select_bytes,
-    source_reader,
 )
 from backends.filesystem.sse import (
     bucket_encryption,
@@ -49,7 +49,6 @@ from backends.filesystem.sse import (
     request_customer,
     set_bucket_encryption,
     source_customer,
-    stored_plan,
     write_plan,
 )
 from backends.filesystem.versioning import VersioningMixin
@@ -78,17 +77,14 @@ from backends.types import (
     ObjectLockConfig,
     ObjectMeta,
     ObjectRead,
-    Part,
-    PartsPage,
     PayloadStream,
-    Upload,
-    UploadsPage,
+    WriteCondition,
 )
 
 DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
 
 
-class FilesystemBackend(VersioningMixin, Backend):
+class FilesystemBackend(MultipartMixin, VersioningMixin, Backend):
     """The embedded default backend. Several processes may share one ``data_dir``."""
 
     name = "filesystem"
@@ -218,13 +214,15 @@ class FilesystemBackend(VersioningMixin, Backend):
         return BucketInfo(row[0], from_us(row[1]), row[2])
 
     async def delete_bucket(self, bucket: str) -> None:
+        """Objects, versions and delete markers keep a bucket; uploads in progress are
+        aborted with it (in the same transaction; their part files go after it)."""
         with self.db.write() as conn:
             self.db.require_bucket(bucket)
             busy = any(
                 conn.execute(
                     f"SELECT 1 FROM {table} WHERE bucket = ? LIMIT 1", (bucket,)
                 ).fetchone()
-                for table in ("objects", "versions", "uploads")
+                for table in ("objects", "versions")
             )
             if busy:
                 raise BackendError(
@@ -232,7 +230,10 @@ class FilesystemBackend(VersioningMixin, Backend):
                     "The bucket you tried to delete is not empty",
                     extra={"BucketName": bucket},
                 )
+            aborted = drop_bucket_uploads(conn, bucket)
             conn.execute("DELETE FROM buckets WHERE name = ?", (bucket,))
+        for upload_id in aborted:
+            self.files.remove_upload_dir(upload_id)
 
     async def bucket_stats(self, bucket: str) -> tuple[int, int]:
         """From the counters the ``objects`` triggers keep (``metadb.py``): O(1)."""
@@ -266,10 +267,13 @@ class FilesystemBackend(VersioningMixin, Backend):
         size_hint: int | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
-        # the bucket's existence, lock and default encryption before the body is read; the
-        # bucket is checked again at commit
+        # the bucket's existence, lock and default encryption (and the write's condition)
+        # before the body is read; the bucket and the condition are checked again at commit
         self.state(bucket, object_lock)
+        if condition is not None:
+            self.check_condition(bucket, key, condition)
         default = bucket_encryption(self.db.conn, bucket)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         meta = plan.apply(meta, self.keys)
@@ -295,7 +299,7 @@ class FilesystemBackend(VersioningMixin, Backend):
             parts=None,
             data_id=data_id,
         )
-        version_id = await committer.commit(bucket, row, dest, object_lock)
+        version_id = await committer.commit(bucket, row, dest, object_lock, condition)
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -317,8 +321,22 @@ class FilesystemBackend(VersioningMixin, Backend):
             raise missing_lock_configuration()
         return found
 
+    def check_condition(
+        self, bucket: str, key: str, condition: WriteCondition, *, racing: bool = False
+    ) -> None:
+        """A conditional write against the key's current object (in the caller's
+        transaction when ``racing``)."""
+        row = self.db.conn.execute(
+            "SELECT etag FROM objects WHERE bucket = ? AND key = ?", (bucket, key.encode("utf-8"))
+        ).fetchone()
+        check_write(key, None if row is None else str(row[0]), condition, racing=racing)
+
     def commit_object(
-        self, bucket: str, row: ObjectRow, lock: ObjectLock | None = None
+        self,
+        bucket: str,
+        row: ObjectRow,
+        lock: ObjectLock | None = None,
+        condition: WriteCondition | None = None,
     ) -> str | None:
         """Make ``row`` (whose data file is in place) the latest version; unlink what it
         replaced; return its version id.
@@ -330,6 +348,8 @@ class FilesystemBackend(VersioningMixin, Backend):
                 state = bucket_state(conn, bucket)
                 if state is None:
                     raise no_such_bucket(bucket)
+                if condition is not None:
+                    self.check_condition(bucket, row.key.decode("utf-8"), condition, racing=True)
                 version_id, doomed = write_version(conn, bucket, state, row, lock)
         except BaseException:
             self.files.unlink_object(row.data_id)
@@ -447,8 +467,11 @@ class FilesystemBackend(VersioningMixin, Backend):
         meta: ObjectMeta | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         self.state(bucket, object_lock)
+        if condition is not None:
+            self.check_condition(bucket, key, condition)
         default = bucket_encryption(self.db.conn, bucket)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         for _attempt in range(5):
@@ -470,7 +493,7 @@ class FilesystemBackend(VersioningMixin, Backend):
                 parts=src.parts,
                 data_id=data_id,
             )
-            version_id = self.commit_object(bucket, row, object_lock)
+            version_id = self.commit_object(bucket, row, object_lock, condition)
             return row._replace(version_id=version_id).to_info(bucket)
         raise BackendError("InternalError", "copy source kept changing")
 
@@ -506,137 +529,6 @@ class FilesystemBackend(VersioningMixin, Backend):
             common_prefixes=tuple(p.decode("utf-8") for p in page.common_prefixes),
             is_truncated=page.is_truncated,
             next_marker=next_marker,
-        )
-
-    # -- multipart (see multipart.py) ----------------------------------------------------
-
-    async def create_multipart_upload(
-        self,
-        bucket: str,
-        key: str,
-        meta: ObjectMeta,
-        *,
-        checksum_algorithm: str | None = None,
-        encryption: Encryption | None = None,
-        object_lock: ObjectLock | None = None,
-    ) -> Upload:
-        self.state(bucket, object_lock)
-        default = bucket_encryption(self.db.conn, bucket)
-        plan = write_plan(encryption, default_algorithm(default), self.keys)
-        meta = plan.apply(meta, self.keys)
-        return self.mp.create(
-            bucket, key, meta, checksum_algorithm=checksum_algorithm, object_lock=object_lock
-        )
-
-    async def upload_part(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        body: PayloadStream,
-        *,
-        content_md5: bytes | None = None,
-        size_hint: int | None = None,
-        encryption: Encryption | None = None,
-    ) -> Part:
-        return await self.mp.upload_part(
-            bucket,
-            key,
-            upload_id,
-            part_number,
-            body,
-            content_md5=content_md5,
-            customer=request_customer(encryption),
-        )
-
-    async def upload_part_copy(
-        self,
-        source: CopySource,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        part_number: int,
-        *,
-        encryption: Encryption | None = None,
-    ) -> Part:
-        upload = self.mp.require_upload(bucket, key, upload_id)
-        plan = stored_plan(meta_from_json(upload.meta), request_customer(encryption), self.keys)
-        for _attempt in range(5):
-            src = self.find_copy_source(source)
-            src_meta = meta_from_json(src.meta)
-            src_key = read_key(src_meta, source_customer(encryption), self.keys)
-            check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
-            first, last = 0, src.size - 1
-            if source.byte_range is not None:
-                first, last = source.byte_range
-                if first < 0 or first > last or last >= src.size:
-                    raise BackendError(
-                        "InvalidRange",
-                        "The requested range is not satisfiable",
-                        extra={"ActualObjectSize": str(src.size)},
-                    )
-            try:
-                fd = open_for_read(self.files.object_path(src.data_id))
-            except FileNotFoundError:
-                continue
-            try:
-                reader = source_reader(fd, src, src_meta, self.keys, src_key)
-                return await self.mp.store_part_copy(
-                    bucket, key, upload_id, part_number, reader, first, last - first + 1, plan
-                )
-            finally:
-                os.close(fd)
-        raise BackendError("InternalError", "copy source kept changing")
-
-    async def complete_multipart_upload(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        parts: Sequence[tuple[int, str]],
-        *,
-        encryption: Encryption | None = None,
-    ) -> ObjectInfo:
-        # the parts are already encrypted as the upload says: no key needed to join them
-        row, doomed = await self.mp.complete(bucket, key, upload_id, parts)
-        for data_id in doomed:
-            self.files.unlink_object(data_id)
-        return row.to_info(bucket)
-
-    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        self.mp.abort(bucket, key, upload_id)
-
-    async def list_parts(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        *,
-        part_number_marker: int = 0,
-        max_parts: int = 1000,
-    ) -> PartsPage:
-        return self.mp.list_parts(
-            bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
-        )
-
-    async def list_multipart_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        delimiter: str | None = None,
-        key_marker: str | None = None,
-        upload_id_marker: str | None = None,
-        max_uploads: int = 1000,
-    ) -> UploadsPage:
-        return self.mp.list_uploads(
-            bucket,
-            prefix=prefix,
-            delimiter=delimiter,
-            key_marker=key_marker,
-            upload_id_marker=upload_id_marker,
-            max_uploads=max_uploads,
         )
 
 

@@ -7,7 +7,11 @@ process takes every row queued so far and, on its own thread and SQLite connecti
 1. fsyncs each data file of the group, then each directory they were renamed into (once
    per directory), so bytes and names survive a power loss before any row points at them;
 2. in one ``BEGIN IMMEDIATE`` transaction reads the buckets (existence, versioning state,
-   Object Lock configuration) and writes each row with ``versions.write_version``: in a
+   Object Lock configuration), checks each conditional PUT's ``If-None-Match`` /
+   ``If-Match`` against the key's current row (rows written earlier in the same group
+   count: of many PUTs racing for one key with ``If-None-Match: *`` exactly one is
+   written, the others get ``ConditionalRequestConflict``; an unconditional row costs
+   nothing here) and writes each row with ``versions.write_version``: in a
    never-versioned bucket the plain replace of ``metadb.upsert_object``, which reports the
    data id it replaced; in a versioned bucket a new version. The commit runs with
    ``synchronous=FULL`` when fsync is on, so the WAL is synced before it returns;
@@ -29,10 +33,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from backends.conditions import check_write
 from backends.errors import BackendError
 from backends.filesystem.metadb import ObjectRow, connect_writer
 from backends.filesystem.versions import BucketState, lock_config_from_json, write_version
-from backends.types import ObjectLock
+from backends.types import ObjectLock, WriteCondition
 
 
 @dataclass(slots=True)
@@ -43,6 +48,9 @@ class _Item:
     """The placed data file (removed if the row is not committed)."""
     lock: ObjectLock | None
     """The Object Lock settings the PUT asked for."""
+    condition: WriteCondition | None
+    """``If-None-Match`` / ``If-Match``: checked against the key's current row here, in
+    the transaction that writes this row (the PUT checked it once already on arrival)."""
     future: asyncio.Future[str | None]
     """Resolves to the version id of the committed row (None: never-versioned bucket)."""
 
@@ -81,7 +89,12 @@ class GroupCommitter:
         self._conn = conn
 
     async def commit(
-        self, bucket: str, row: ObjectRow, path: str, lock: ObjectLock | None = None
+        self,
+        bucket: str,
+        row: ObjectRow,
+        path: str,
+        lock: ObjectLock | None = None,
+        condition: WriteCondition | None = None,
     ) -> str | None:
         """Commit ``row`` (its data file ``path`` in place); return its version id once it
         is durable.
@@ -91,7 +104,7 @@ class GroupCommitter:
         client went away after sending it).
         """
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Item(bucket, row, path, lock, future))
+        self._pending.append(_Item(bucket, row, path, lock, condition, future))
         if self._task is None:
             self._task = asyncio.create_task(self._run())
         return await future
@@ -149,6 +162,8 @@ class GroupCommitter:
                         doomed.append(item.path)
                         continue
                     try:
+                        if item.condition is not None:
+                            _check_condition(conn, item)
                         version_id, replaced = write_version(
                             conn, item.bucket, state, item.row, item.lock
                         )
@@ -183,6 +198,18 @@ class GroupCommitter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+_CURRENT_ETAG = "SELECT etag FROM objects WHERE bucket = ? AND key = ?"
+
+
+def _check_condition(conn: sqlite3.Connection, item: _Item) -> None:
+    """A conditional PUT against the row committed last (rows earlier in this group
+    included): a failure now is a race the PUT lost (``ConditionalRequestConflict``)."""
+    assert item.condition is not None
+    found = conn.execute(_CURRENT_ETAG, (item.bucket, item.row.key)).fetchone()
+    key = item.row.key.decode("utf-8")
+    check_write(key, None if found is None else str(found[0]), item.condition, racing=True)
 
 
 def _unlink(path: str) -> None:

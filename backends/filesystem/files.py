@@ -30,6 +30,7 @@ from typing import Any, TypeVar, TypeVarTuple
 from backends.errors import BackendError
 from backends.filesystem.encryption import SEGMENT, RawReader, ReadAt, Sealer
 from backends.types import PayloadStream
+from sigv4 import Checksum
 
 BATCH = 256 * 1024
 """Bytes gathered in memory before one off-loop write + hash."""
@@ -283,11 +284,12 @@ class DataStore:
         dest: Path,
         *,
         sealer: Sealer | None = None,
+        checksum: Checksum | None = None,
     ) -> bytes:
         """Copy ``length`` plaintext bytes at ``first`` of ``source`` (a reader, or an open
         unencrypted file) to ``dest``, sealed when ``sealer`` is given; return the MD5 of
-        the plaintext. Blocking."""
-        return self.transcode(source, [(first, length)], dest, lambda: sealer)[0]
+        the plaintext (``checksum``, if given, is fed the plaintext too). Blocking."""
+        return self.transcode(source, [(first, length)], dest, lambda: sealer, checksum)[0]
 
     def transcode(
         self,
@@ -295,6 +297,7 @@ class DataStore:
         spans: list[tuple[int, int]],
         dest: Path,
         sealer_for: Callable[[], Sealer | None],
+        checksum: Checksum | None = None,
     ) -> list[bytes]:
         """Write the plaintext ``spans`` (first, length) of ``source`` one after another
         into ``dest``, each span its own encrypted stream when ``sealer_for`` gives a
@@ -314,6 +317,8 @@ class DataStore:
                         if not data:
                             raise BackendError("InternalError", "data file shorter than recorded")
                         writer.write(data)
+                        if checksum is not None:
+                            checksum.update(data)
                         pos += len(data)
                     writer.finish()
                     digests.append(writer.md5.digest())

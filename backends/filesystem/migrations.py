@@ -48,7 +48,16 @@ _V1_VERSIONING = (
     "CREATE INDEX versions_null ON versions (bucket, key) WHERE version_id = 'null'",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1_VERSIONING,)
+_V2_CHECKSUM_TYPE = (
+    # uploads: the checksum type CreateMultipartUpload fixed with its algorithm
+    # (COMPOSITE or FULL_OBJECT; NULL without an algorithm, and for uploads created
+    # before this column, which get the algorithm's default). Objects need no column: a
+    # composite value carries its "-N" suffix. From this version on an object's ``parts``
+    # entries may hold a third element, the part's checksums ([number, size, {...}]).
+    "ALTER TABLE uploads ADD COLUMN checksum_type TEXT",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1_VERSIONING, _V2_CHECKSUM_TYPE)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,9 +1,10 @@
 """Multipart uploads for the filesystem backend.
 
 An upload is a row in ``uploads``; each part a row in ``parts`` plus a file
-``parts/<upload id>/<random id>``. Completion concatenates the listed part files into one
-new object data file (in a thread), then in one transaction removes the upload and writes
-the object row with its part boundaries (for GET ``partNumber``).
+``parts/<upload id>/<random id>``. Completion (``completion.py``) concatenates the listed
+part files into one new object data file (in a thread), then in one transaction removes
+the upload and writes the object row with its part boundaries and part checksums (GET
+``partNumber``, GetObjectAttributes). Listing uploads: ``upload_listing.py``.
 
 Upload ids are ``<16 hex digits of nanoseconds><16 random hex digits>``, so sorting by id
 within a key is sorting by initiation time, which is the order S3 lists uploads of one key
@@ -12,36 +13,30 @@ in and the order its ``upload-id-marker`` compares in.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import hashlib
-import itertools
 import json
 import secrets
+import sqlite3
 import time
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from backends.checksums import check_part_algorithm, upload_checksum
 from backends.errors import BackendError
 from backends.filesystem.encryption import KeySet, ReadAt
 from backends.filesystem.files import DataStore, new_id
-from backends.filesystem.listing import Cursor, common_prefix, list_page, start_after
 from backends.filesystem.metadb import (
     MetaDB,
-    ObjectRow,
     checksums_to_json,
     from_us,
-    lock_from_json,
     lock_to_json,
     meta_from_json,
     meta_to_json,
     now_us,
 )
 from backends.filesystem.sse import PLAIN, Plan, stored_plan
-from backends.filesystem.versions import bucket_state, write_version
 from backends.types import (
     CustomerKey,
     ObjectLock,
@@ -50,10 +45,10 @@ from backends.types import (
     PartsPage,
     PayloadStream,
     Upload,
-    UploadsPage,
 )
+from sigv4 import new_checksum
 
-UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, meta, checksum_algorithm, lock"
+UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, meta, checksum_algorithm, lock, checksum_type"
 PART_COLUMNS = "part_number, etag, size, last_modified, checksums, data_id"
 
 
@@ -67,6 +62,13 @@ class UploadRow:
     checksum_algorithm: str | None
     lock: str | None
     """The Object Lock settings CreateMultipartUpload asked for (``lock_to_json``)."""
+    stored_type: str | None = None
+    """COMPOSITE / FULL_OBJECT; None for uploads created before the column existed."""
+
+    @property
+    def checksum_type(self) -> str | None:
+        """The upload's checksum type (uploads from before the column: the default)."""
+        return self.stored_type or upload_checksum(self.checksum_algorithm, None)
 
     def to_upload(self) -> Upload:
         return Upload(
@@ -76,6 +78,7 @@ class UploadRow:
             initiated=from_us(self.initiated),
             meta=meta_from_json(self.meta),
             checksum_algorithm=self.checksum_algorithm,
+            checksum_type=self.checksum_type,
         )
 
 
@@ -124,27 +127,6 @@ def multipart_etag(part_etags: Sequence[str]) -> str:
     return f"{digest.hexdigest()}-{len(part_etags)}"
 
 
-def composite_checksum(algorithm: str, values: Sequence[str]) -> str | None:
-    """S3's composite checksum: the checksum of the concatenated part checksums, ``-N``."""
-    raw = b"".join(base64.b64decode(v) for v in values)
-    digest: bytes
-    if algorithm == "SHA1":
-        digest = hashlib.sha1(raw, usedforsecurity=False).digest()
-    elif algorithm == "SHA256":
-        digest = hashlib.sha256(raw).digest()
-    elif algorithm == "CRC32":
-        digest = zlib.crc32(raw).to_bytes(4, "big")
-    elif algorithm == "CRC32C":
-        try:
-            from awscrt import checksums  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:  # pragma: no cover - awscrt is a dependency
-            return None
-        digest = int(checksums.crc32c(raw)).to_bytes(4, "big")
-    else:
-        return None  # CRC64NVME objects carry full-object checksums only
-    return f"{base64.b64encode(digest).decode('ascii')}-{len(values)}"
-
-
 class MultipartStore:
     """Multipart operations over the backend's database and data store."""
 
@@ -163,8 +145,10 @@ class MultipartStore:
         meta: ObjectMeta,
         *,
         checksum_algorithm: str | None,
+        checksum_type: str | None = None,
         object_lock: ObjectLock | None = None,
     ) -> Upload:
+        checksum_type = upload_checksum(checksum_algorithm, checksum_type)
         upload_id = f"{time.time_ns():016x}{secrets.token_hex(8)}"
         initiated = now_us()
         self.files.make_upload_dir(upload_id)
@@ -172,7 +156,7 @@ class MultipartStore:
             with self.db.write() as conn:
                 self.db.require_bucket(bucket)
                 conn.execute(
-                    f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         upload_id,
                         bucket,
@@ -181,12 +165,15 @@ class MultipartStore:
                         meta_to_json(meta),
                         checksum_algorithm,
                         lock_to_json(object_lock),
+                        checksum_type,
                     ),
                 )
         except BaseException:
             self.files.remove_upload_dir(upload_id)
             raise
-        return Upload(bucket, key, upload_id, from_us(initiated), meta, checksum_algorithm)
+        return Upload(
+            bucket, key, upload_id, from_us(initiated), meta, checksum_algorithm, checksum_type
+        )
 
     def find_upload(self, upload_id: str) -> UploadRow | None:
         row = self.db.conn.execute(
@@ -221,8 +208,10 @@ class MultipartStore:
         *,
         content_md5: bytes | None,
         customer: CustomerKey | None = None,
+        checksum_algorithm: str | None = None,
     ) -> Part:
         upload = self.require_upload(bucket, key, upload_id)
+        check_part_algorithm(upload.checksum_algorithm, checksum_algorithm)
         # every part is encrypted as the upload was created to be (SSE-C: same key)
         plan = stored_plan(meta_from_json(upload.meta), customer, self.keys)
         data_id = new_id()
@@ -254,19 +243,26 @@ class MultipartStore:
         first: int,
         n: int,
         plan: Plan = PLAIN,
+        checksum_algorithm: str | None = None,
     ) -> Part:
         """UploadPartCopy's part: ``n`` plaintext bytes of ``source`` from ``first``, stored
-        as the upload's ``plan`` says."""
+        as the upload's ``plan`` says, with the checksum of the upload's algorithm (S3
+        computes it for a copied part)."""
         data_id = new_id()
         dest = self.files.part_path(upload_id, data_id)
         sealer = plan.sealer(self.keys)
+        checksum = None if checksum_algorithm is None else new_checksum(checksum_algorithm)
+        copy = functools.partial(self.files.copy_range, sealer=sealer, checksum=checksum)
         try:
-            md5 = await self.files.io.run(
-                functools.partial(self.files.copy_range, sealer=sealer), source, first, n, dest
-            )
+            md5 = await self.files.io.run(copy, source, first, n, dest)
         except FileNotFoundError:
             raise no_such_upload(upload_id) from None
-        row = PartRow(part_number, plan.etag(md5.hex()), n, now_us(), "{}", data_id)
+        sums = {}
+        if checksum is not None and checksum_algorithm is not None:
+            sums[checksum_algorithm] = checksum.b64digest()
+        row = PartRow(
+            part_number, plan.etag(md5.hex()), n, now_us(), checksums_to_json(sums), data_id
+        )
         self._commit_part(upload_id, row)
         return row.to_part()
 
@@ -301,93 +297,6 @@ class MultipartStore:
             with contextlib.suppress(FileNotFoundError):
                 self.files.part_path(upload_id, old[0]).unlink()
 
-    # -- completion ----------------------------------------------------------------------
-
-    async def complete(
-        self, bucket: str, key: str, upload_id: str, listed: Sequence[tuple[int, str]]
-    ) -> tuple[ObjectRow, list[str]]:
-        """Assemble the object; return its row (with its version id) and the data ids it
-        replaced (to unlink)."""
-        upload = self.require_upload(bucket, key, upload_id)
-        if not listed:
-            raise BackendError(
-                "MalformedXML", "You must specify at least one part to complete the upload."
-            )
-        for (previous, _), (number, _) in itertools.pairwise(listed):
-            if number <= previous:
-                raise BackendError(
-                    "InvalidPartOrder",
-                    "The list of parts was not in ascending order. Parts must be ordered by "
-                    "part number.",
-                )
-        stored = {p.part_number: p for p in self.parts(upload_id)}
-        chosen: list[PartRow] = []
-        for number, etag in listed:
-            part = stored.get(number)
-            if part is None or part.etag != etag.strip('"'):
-                raise invalid_part(number, etag)
-            chosen.append(part)
-        for part in chosen[:-1]:
-            if part.size < self.min_part_size:
-                raise BackendError(
-                    "EntityTooSmall",
-                    "Your proposed upload is smaller than the minimum allowed object size.",
-                    extra={
-                        "ProposedSize": str(part.size),
-                        "MinSizeAllowed": str(self.min_part_size),
-                        "PartNumber": str(part.part_number),
-                        "ETag": part.etag,
-                    },
-                )
-        data_id = new_id()
-        sources = [self.files.part_path(upload_id, p.data_id) for p in chosen]
-        try:
-            await self.files.io.run(
-                self.files.concatenate, sources, self.files.object_path(data_id)
-            )
-        except FileNotFoundError:
-            raise no_such_upload(upload_id) from None  # aborted or completed meanwhile
-        row = ObjectRow(
-            key=upload.key,
-            size=sum(p.size for p in chosen),
-            etag=multipart_etag([p.etag for p in chosen]),
-            last_modified=now_us(),
-            meta=upload.meta,
-            checksums=self._checksums(upload, chosen),
-            parts=json.dumps([[p.part_number, p.size] for p in chosen], separators=(",", ":")),
-            data_id=data_id,
-        )
-        try:
-            with self.db.write() as conn:
-                state = bucket_state(conn, bucket)
-                if state is None:
-                    self.db.require_bucket(bucket)
-                    raise AssertionError("unreachable")
-                current = {p.part_number: p.data_id for p in self.parts(upload_id)}
-                if any(current.get(p.part_number) != p.data_id for p in chosen):
-                    raise no_such_upload(upload_id)  # parts changed or upload gone
-                version_id, doomed = write_version(
-                    conn, bucket, state, row, lock_from_json(upload.lock)
-                )
-                conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
-                conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
-        except BaseException:
-            self.files.unlink_object(data_id)
-            raise
-        self.files.remove_upload_dir(upload_id)
-        return row._replace(version_id=version_id), doomed
-
-    @staticmethod
-    def _checksums(upload: UploadRow, chosen: Sequence[PartRow]) -> str:
-        algorithm = upload.checksum_algorithm
-        if algorithm is None:
-            return "{}"
-        values: list[Any] = [json.loads(p.checksums).get(algorithm) for p in chosen]
-        if any(v is None for v in values):
-            return "{}"
-        value = composite_checksum(algorithm, values)
-        return "{}" if value is None else checksums_to_json({algorithm: value})
-
     def abort(self, bucket: str, key: str, upload_id: str) -> None:
         with self.db.write() as conn:
             self.require_upload(bucket, key, upload_id)
@@ -410,68 +319,15 @@ class MultipartStore:
             next_part_number_marker=page[-1].part_number if page else None,
         )
 
-    def list_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str,
-        delimiter: str | None,
-        key_marker: str | None,
-        upload_id_marker: str | None,
-        max_uploads: int,
-    ) -> UploadsPage:
-        self.db.require_bucket(bucket)
-        conn = self.db.conn
-        prefix_b = prefix.encode("utf-8")
-        delim_b = delimiter.encode("utf-8") if delimiter else None
-        marker_b = key_marker.encode("utf-8") if key_marker is not None else None
-        start = start_after(prefix_b, delim_b, marker_b)
-        if (
-            marker_b is not None
-            and upload_id_marker
-            and marker_b >= prefix_b
-            and common_prefix(marker_b, prefix_b, delim_b) is None
-        ):
-            start = Cursor(marker_b, False, upload_id_marker)
 
-        def seek(cursor: Cursor, upper: bytes | None, limit: int) -> list[UploadRow]:
-            sql = f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE bucket = ? AND "
-            args: list[Any] = [bucket]
-            if cursor.after_id is not None:
-                sql += "(key > ? OR (key = ? AND upload_id > ?))"
-                args += [cursor.lower, cursor.lower, cursor.after_id]
-            else:
-                sql += "key >= ?" if cursor.inclusive else "key > ?"
-                args.append(cursor.lower)
-            if upper is not None:
-                sql += " AND key < ?"
-                args.append(upper)
-            sql += " ORDER BY key, upload_id LIMIT ?"
-            args.append(limit)
-            return [UploadRow(*r) for r in conn.execute(sql, args)]
-
-        page = list_page(
-            seek,
-            lambda u: u.key,
-            prefix=prefix_b,
-            delimiter=delim_b,
-            marker=marker_b,
-            max_keys=max_uploads,
-            id_of=lambda u: u.upload_id,
-            start=start,
-        )
-        next_key: str | None = None
-        next_id: str | None = None
-        if page.entries:
-            last = page.entries[-1]
-            if isinstance(last, bytes):
-                next_key = last.decode("utf-8")
-            else:
-                next_key, next_id = last.key.decode("utf-8"), last.upload_id
-        return UploadsPage(
-            uploads=tuple(u.to_upload() for u in page.items),
-            common_prefixes=tuple(p.decode("utf-8") for p in page.common_prefixes),
-            is_truncated=page.is_truncated,
-            next_key_marker=next_key,
-            next_upload_id_marker=next_id,
-        )
+def drop_bucket_uploads(conn: sqlite3.Connection, bucket: str) -> list[str]:
+    """Remove every upload of ``bucket`` and its parts inside the caller's write
+    transaction (DeleteBucket); return their ids, whose directories the caller removes
+    after the commit."""
+    ids = [
+        str(r[0]) for r in conn.execute("SELECT upload_id FROM uploads WHERE bucket = ?", (bucket,))
+    ]
+    for upload_id in ids:
+        conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+    conn.execute("DELETE FROM uploads WHERE bucket = ?", (bucket,))
+    return ids

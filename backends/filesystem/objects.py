@@ -27,9 +27,11 @@ def select_bytes(
     """Inclusive (first, last) to serve and whether that is a slice (206). The gateway
     never passes both a range and a part number."""
     if part_number is not None:
+        # entries are [number, size] or [number, size, checksums]
         parts = [(1, row.size)] if row.parts is None else json.loads(row.parts)
         offset = 0
-        for number, size in parts:
+        for entry in parts:
+            number, size = entry[0], entry[1]
             if number == part_number:
                 return offset, offset + size - 1, row.size > 0
             offset += size

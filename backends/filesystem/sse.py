@@ -212,7 +212,7 @@ def part_sizes(size: int, parts: str | None) -> list[int]:
     """Plaintext sizes of an object's streams: its parts, or itself."""
     if parts is None:
         return [size]
-    return [int(part_size) for _number, part_size in json.loads(parts)]
+    return [int(entry[1]) for entry in json.loads(parts)]  # [number, size(, checksums)]
 
 
 def object_reader(

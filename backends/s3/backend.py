@@ -1,12 +1,14 @@
 """``S3Backend``: the gateway's storage is another S3-compatible store.
 
 Each operation family lives in a mixin of its own (``buckets``, ``objects``, ``copy``,
-``multipart``, ``versions``) over ``client.UpstreamClient``, which holds the one aiobotocore client.
+``multipart``, ``versions``, ``attributes``) over ``client.UpstreamClient``, which holds
+the one aiobotocore client.
 Bodies stream both ways; see ``streams``.
 """
 
 from __future__ import annotations
 
+from backends.s3.attributes import AttributesMixin
 from backends.s3.buckets import BucketsMixin
 from backends.s3.copy import CopyMixin
 from backends.s3.multipart import MultipartMixin
@@ -17,7 +19,15 @@ from backends.s3.versions import VersionsMixin
 __all__ = ["S3Backend"]
 
 
-class S3Backend(BucketsMixin, ObjectsMixin, MultipartMixin, CopyMixin, SseMixin, VersionsMixin):
+class S3Backend(
+    BucketsMixin,
+    ObjectsMixin,
+    MultipartMixin,
+    CopyMixin,
+    SseMixin,
+    VersionsMixin,
+    AttributesMixin,
+):
     """Every ``Backend`` method as calls to an upstream S3-compatible store."""
 
     name = "s3"

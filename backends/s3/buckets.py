@@ -58,12 +58,10 @@ class BucketsMixin(UpstreamClient):
         return BucketInfo(name=bucket, created_at=datetime.now(UTC), region=region)
 
     async def delete_bucket(self, bucket: str) -> None:
+        """As S3: objects, versions and delete markers keep the bucket; multipart uploads
+        in progress are aborted first (stores disagree on them: some refuse the delete,
+        some drop the bucket and leave the parts behind)."""
         up = self._up(bucket)
-        uploads = await self._call(
-            "list_multipart_uploads", not_found="NoSuchBucket", Bucket=up, MaxUploads=1
-        )
-        if uploads.get("Uploads"):
-            raise BackendError("BucketNotEmpty", "The bucket has multipart uploads in progress")
         # Some stores (SeaweedFS) delete a bucket that still holds noncurrent versions or
         # delete markers; S3 refuses. One listing call, on DeleteBucket only.
         versions = await self._call(
@@ -73,7 +71,34 @@ class BucketsMixin(UpstreamClient):
             raise BackendError(
                 "BucketNotEmpty", "The bucket you tried to delete is not empty (object versions)"
             )
+        await self._abort_uploads(up)
         await self._call("delete_bucket", not_found="NoSuchBucket", Bucket=up)
+
+    async def _abort_uploads(self, up: str) -> None:
+        """Abort every upload in progress in upstream bucket ``up`` (page by page; an
+        upload that went meanwhile is no failure)."""
+        params: dict[str, Any] = {"Bucket": up, "MaxUploads": 1000}
+        seen: set[str] = set()
+        while True:
+            page = await self._call("list_multipart_uploads", not_found="NoSuchBucket", **params)
+            uploads = [u for u in page.get("Uploads", []) if str(u["UploadId"]) not in seen]
+            for upload in uploads:
+                seen.add(str(upload["UploadId"]))
+                try:
+                    await self._call(
+                        "abort_multipart_upload",
+                        not_found="NoSuchUpload",
+                        Bucket=up,
+                        Key=upload["Key"],
+                        UploadId=str(upload["UploadId"]),
+                    )
+                except BackendError as exc:
+                    if exc.code != "NoSuchUpload":
+                        raise
+            if not uploads or not page.get("IsTruncated"):
+                return
+            params["KeyMarker"] = page.get("NextKeyMarker")
+            params["UploadIdMarker"] = page.get("NextUploadIdMarker")
 
     async def bucket_stats(self, bucket: str) -> tuple[int, int]:
         """Walks the whole upstream listing: cost grows with the bucket."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["UpstreamConfig"]
+__all__ = ["CONDITIONAL_OPERATIONS", "UpstreamConfig"]
+
+CONDITIONAL_OPERATIONS = ("PutObject", "CopyObject", "CompleteMultipartUpload")
+_CONDITION_HEADERS = ("If-None-Match", "If-Match")
 
 _CHECKSUM_SETTINGS = ("when_required", "when_supported")
 _ADDRESSING = ("path", "virtual", "auto")
@@ -43,6 +46,24 @@ class UpstreamConfig:
     fast_path: bool = True
     """HeadObject, GetObject, PutObject, UploadPart and ListObjectsV2 go through the lean
     client (``lean``) instead of aiobotocore, where it applies (``lean.usable``)."""
+    conditional_writes: tuple[str, ...] = CONDITIONAL_OPERATIONS
+    """Where the store decides ``If-None-Match: *`` / ``If-Match`` atomically with the
+    write, so the gateway passes them on: ``PutObject``, ``CopyObject``,
+    ``CompleteMultipartUpload`` (both headers), or ``<operation>:If-None-Match`` /
+    ``<operation>:If-Match`` (one of them). Conditional writes elsewhere answer
+    ``NotImplemented``: a store that ignores the header would overwrite silently."""
+    native_checksums: bool = False
+    """Pass checksums to the store (PutObject, multipart algorithm and type, part and
+    completion checksums) and read its own back (``ChecksumMode``), for stores that keep
+    them (AWS S3; SeaweedFS partly). Off: the gateway's own record in user metadata."""
+
+    def conditional(self, operation: str, header: str) -> bool:
+        """Whether the store decides ``header`` (``If-None-Match``/``If-Match``) of
+        ``operation`` atomically (``conditional_writes``)."""
+        return (
+            operation in self.conditional_writes
+            or f"{operation}:{header}" in self.conditional_writes
+        )
 
     def __post_init__(self) -> None:
         if not self.access_key_id or not self.secret_access_key:
@@ -52,6 +73,12 @@ class UpstreamConfig:
         for name in ("request_checksum_calculation", "response_checksum_validation"):
             if getattr(self, name) not in _CHECKSUM_SETTINGS:
                 raise ValueError(f"{name} must be one of {_CHECKSUM_SETTINGS}")
+        for entry in self.conditional_writes:
+            operation, colon, header = entry.partition(":")
+            if operation not in CONDITIONAL_OPERATIONS or (
+                colon and header not in _CONDITION_HEADERS
+            ):
+                raise ValueError(f"conditional_writes: unknown entry {entry!r}")
 
     def __repr__(self) -> str:
         return (

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from backends.errors import BackendError
-from backends.s3.client import UpstreamClient
+from backends.s3.conditional import ConditionalMixin
 from backends.s3.meta import expires_header, lock_params, meta_params
 from backends.s3.params import condition_params, not_modified, quote_etag, version_params
 from backends.s3.sse import (
@@ -23,12 +23,20 @@ from backends.s3.sse import (
     source_only,
     sse_params,
 )
-from backends.types import Conditions, CopySource, Encryption, ObjectInfo, ObjectLock, ObjectMeta
+from backends.types import (
+    Conditions,
+    CopySource,
+    Encryption,
+    ObjectInfo,
+    ObjectLock,
+    ObjectMeta,
+    WriteCondition,
+)
 
 __all__ = ["CopyMixin"]
 
 
-class CopyMixin(UpstreamClient):
+class CopyMixin(ConditionalMixin):
     async def copy_object(
         self,
         source: CopySource,
@@ -38,6 +46,7 @@ class CopyMixin(UpstreamClient):
         meta: ObjectMeta | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
@@ -47,6 +56,7 @@ class CopyMixin(UpstreamClient):
             **sse_params(encryption),
             **copy_source_sse_params(encryption),
             **lock_params(object_lock),
+            **self.condition_params("CopyObject", condition),
         }
         if meta is not None or source.conditions != Conditions():
             # Conditions: a HEAD, then the pinned copy. REPLACE also needs the source's
@@ -64,9 +74,10 @@ class CopyMixin(UpstreamClient):
         else:
             params["MetadataDirective"] = "REPLACE"
             params.update(meta_params(meta, src.checksums))
-        response = await self._copy_call(
-            "copy_object", bucket, headers=expires_header(meta), **params
-        )
+        async with self.conditional_write(bucket, key, condition):
+            response = await self._copy_call(
+                "copy_object", bucket, headers=expires_header(meta), **params
+            )
         await require_encrypted(self._call, self._up(bucket), key, encryption, response)
         return await self.head_object(
             bucket, key, version_id=response.get("VersionId"), encryption=customer_only(encryption)

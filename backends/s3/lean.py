@@ -58,6 +58,13 @@ _HEADER_PARAMS = {
     "SSECustomerAlgorithm": "x-amz-server-side-encryption-customer-algorithm",
     "SSECustomerKey": "x-amz-server-side-encryption-customer-key",
     "SSECustomerKeyMD5": "x-amz-server-side-encryption-customer-key-md5",
+    # checksums (native_checksums): values sent, and asked for on reads
+    "ChecksumCRC32": "x-amz-checksum-crc32",
+    "ChecksumCRC32C": "x-amz-checksum-crc32c",
+    "ChecksumCRC64NVME": "x-amz-checksum-crc64nvme",
+    "ChecksumSHA1": "x-amz-checksum-sha1",
+    "ChecksumSHA256": "x-amz-checksum-sha256",
+    "ChecksumMode": "x-amz-checksum-mode",
 }
 # botocore parameter -> query parameter.
 _QUERY_PARAMS = {

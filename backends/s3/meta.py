@@ -16,11 +16,13 @@ from backends.types import ObjectLock, ObjectMeta
 __all__ = [
     "RESERVED_PREFIX",
     "checksum_metadata",
+    "checksum_params",
     "expires_header",
     "lock_from_response",
     "lock_params",
     "meta_from_response",
     "meta_params",
+    "native_checksums",
     "split_metadata",
     "utc",
 ]
@@ -51,6 +53,11 @@ def checksum_metadata(checksums: Mapping[str, str]) -> dict[str, str]:
         for alg, value in checksums.items()
         if alg.upper() in _ALGORITHMS
     }
+
+
+def checksum_params(checksums: Mapping[str, str]) -> dict[str, str]:
+    """``Checksum<ALG>`` request parameters: the store's own checksum of the body."""
+    return {f"Checksum{alg.upper()}": value for alg, value in checksums.items()}
 
 
 def user_metadata(meta: ObjectMeta) -> dict[str, str]:
@@ -123,9 +130,21 @@ def lock_from_response(response: Mapping[str, Any]) -> ObjectLock | None:
     )
 
 
+def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
+    """The store's own ``Checksum<ALG>`` fields of an answer (present when it keeps them
+    and was asked: ``ChecksumMode=ENABLED``, or the answer to a write)."""
+    return {
+        alg: str(response[f"Checksum{alg}"])
+        for alg in _ALGORITHMS
+        if response.get(f"Checksum{alg}")
+    }
+
+
 def meta_from_response(response: Mapping[str, Any]) -> tuple[ObjectMeta, dict[str, str]]:
-    """(ObjectMeta, checksums) from a HeadObject/GetObject response."""
+    """(ObjectMeta, checksums) from a HeadObject/GetObject response: the gateway's record
+    in user metadata, and the store's own checksums (which win for their algorithm)."""
     user, checksums = split_metadata(response.get("Metadata") or {})
+    checksums.update(native_checksums(response))
     headers: Mapping[str, str] = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
     expires = response.get("ExpiresString") or headers.get("expires")
     meta = ObjectMeta(

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from backends.errors import BackendError
+from backends.ranges import check_part_copy_size
 from backends.s3.copy import CopyMixin
-from backends.s3.meta import expires_header, lock_params, meta_params, utc
+from backends.s3.meta import (
+    checksum_params,
+    expires_header,
+    lock_params,
+    meta_params,
+    native_checksums,
+    utc,
+)
 from backends.s3.params import etag_of, quote_etag
 from backends.s3.sse import (
     copy_source_sse_params,
@@ -22,6 +30,7 @@ from backends.s3.sse import (
 )
 from backends.s3.streams import send_spooled, send_streamed
 from backends.types import (
+    CompletionChecksums,
     CopySource,
     Encryption,
     ObjectInfo,
@@ -32,6 +41,7 @@ from backends.types import (
     PayloadStream,
     Upload,
     UploadsPage,
+    WriteCondition,
 )
 
 __all__ = ["MultipartMixin"]
@@ -50,11 +60,16 @@ class MultipartMixin(CopyMixin):
         meta: ObjectMeta,
         *,
         checksum_algorithm: str | None = None,
+        checksum_type: str | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
     ) -> Upload:
-        # The checksum algorithm is not forwarded: upstream would then demand per-part
-        # checksums that only a client-side SDK computes (see docs/upstream-backend.md).
+        # The checksum algorithm and type go upstream only with native checksums: the
+        # store then demands a checksum of every part, which the gateway forwards (see
+        # docs/upstream-backend.md).
+        checksums: dict[str, Any] = {}
+        if self.config.native_checksums and checksum_algorithm is not None:
+            checksums = {"ChecksumAlgorithm": checksum_algorithm, "ChecksumType": checksum_type}
         response = await self._call(
             "create_multipart_upload",
             not_found="NoSuchBucket",
@@ -64,6 +79,7 @@ class MultipartMixin(CopyMixin):
             **meta_params(meta, {}),
             **sse_params(encryption),
             **lock_params(object_lock),
+            **checksums,
         )
         what = unapplied(encryption, response)
         if what is not None:
@@ -81,6 +97,7 @@ class MultipartMixin(CopyMixin):
             initiated=datetime.now(UTC),
             meta=with_sse(meta, response),
             checksum_algorithm=checksum_algorithm,
+            checksum_type=checksum_type,
         )
 
     async def upload_part(
@@ -94,6 +111,7 @@ class MultipartMixin(CopyMixin):
         content_md5: bytes | None = None,
         size_hint: int | None = None,
         encryption: Encryption | None = None,
+        checksum_algorithm: str | None = None,
     ) -> Part:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
@@ -102,15 +120,19 @@ class MultipartMixin(CopyMixin):
             "PartNumber": part_number,
             **sse_params(customer_only(encryption)),
         }
-        if size_hint is None:
+        native = self.config.native_checksums
+        if size_hint is None or (native and checksum_algorithm is not None):
+            # native checksums: the part's checksum (known once its body ended) must
+            # travel with it, so the part is received first (bounded memory, then disk)
             response, size = await send_spooled(
                 self._call,
                 "upload_part",
                 params,
                 body,
                 not_found="NoSuchUpload",
-                size_hint=None,
+                size_hint=size_hint,
                 content_md5=content_md5,
+                native_checksums=native,
             )
         else:
             size = size_hint
@@ -166,6 +188,7 @@ class MultipartMixin(CopyMixin):
                 )
             params["CopySourceRange"] = f"bytes={first}-{last}"
             size = last - first + 1
+        check_part_copy_size(size)
         response = await self._copy_call("upload_part_copy", bucket, **params)
         result = response.get("CopyPartResult", {})
         return Part(
@@ -173,6 +196,7 @@ class MultipartMixin(CopyMixin):
             etag=etag_of(result.get("ETag")),
             size=size,
             last_modified=utc(result.get("LastModified")),
+            checksums=native_checksums(result),
         )
 
     async def complete_multipart_upload(
@@ -183,22 +207,35 @@ class MultipartMixin(CopyMixin):
         parts: Sequence[tuple[int, str]],
         *,
         encryption: Encryption | None = None,
+        checksums: CompletionChecksums | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         numbers = [n for n, _ in parts]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
             raise BackendError("InvalidPartOrder", "The list of parts was not in ascending order")
+        listed, whole = self._completion_checksums(checksums)
         try:
-            response = await self._call(
-                "complete_multipart_upload",
-                not_found="NoSuchUpload",
-                Bucket=self._up(bucket),
-                Key=key,
-                UploadId=upload_id,
-                MultipartUpload={
-                    "Parts": [{"PartNumber": n, "ETag": f'"{e.strip(chr(34))}"'} for n, e in parts]
-                },
-                **sse_params(customer_only(encryption)),
-            )
+            async with self.conditional_write(bucket, key, condition):
+                response = await self._call(
+                    "complete_multipart_upload",
+                    not_found="NoSuchUpload",
+                    Bucket=self._up(bucket),
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={
+                        "Parts": [
+                            {
+                                "PartNumber": n,
+                                "ETag": f'"{e.strip(chr(34))}"',
+                                **checksum_params(listed.get(n, {})),
+                            }
+                            for n, e in parts
+                        ]
+                    },
+                    **sse_params(customer_only(encryption)),
+                    **self.condition_params("CompleteMultipartUpload", condition),
+                    **whole,
+                )
         except BackendError as exc:
             if exc.code == "EntityTooSmall":
                 # S3 names a missing or mismatched part first; SeaweedFS checks sizes first.
@@ -225,6 +262,20 @@ class MultipartMixin(CopyMixin):
                 meta=with_sse(ObjectMeta(), response),
                 version_id=response.get("VersionId"),
             )
+
+    def _completion_checksums(
+        self, checksums: CompletionChecksums | None
+    ) -> tuple[Mapping[int, Mapping[str, str]], dict[str, Any]]:
+        """(part checksums, whole-object parameters) to forward: with native checksums
+        the store checks them against the parts it kept; without, it never saw any."""
+        if checksums is None or not self.config.native_checksums:
+            return {}, {}
+        whole: dict[str, Any] = {}
+        if checksums.algorithm is not None and checksums.value is not None:
+            whole[f"Checksum{checksums.algorithm}"] = checksums.value
+        if checksums.checksum_type is not None:
+            whole["ChecksumType"] = checksums.checksum_type
+        return checksums.parts, whole
 
     async def _check_parts_exist(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
@@ -277,6 +328,7 @@ class MultipartMixin(CopyMixin):
                 etag=etag_of(p.get("ETag")),
                 size=int(p.get("Size", 0)),
                 last_modified=utc(p.get("LastModified")),
+                checksums=native_checksums(p),
             )
             for p in response.get("Parts", [])
         )
@@ -288,6 +340,8 @@ class MultipartMixin(CopyMixin):
                 key=key,
                 upload_id=upload_id,
                 initiated=utc(response.get("Initiated")),
+                checksum_algorithm=response.get("ChecksumAlgorithm") or None,
+                checksum_type=response.get("ChecksumType") or None,
             ),
             parts=parts,
             is_truncated=truncated,

@@ -12,6 +12,7 @@ from backends.errors import BackendError
 from backends.ranges import resolve_range
 from backends.s3 import listing
 from backends.s3.client import UpstreamClient
+from backends.s3.conditional import ConditionalMixin, invalid_part_number
 from backends.s3.meta import (
     expires_header,
     lock_from_response,
@@ -52,6 +53,7 @@ from backends.types import (
     ObjectMeta,
     ObjectRead,
     PayloadStream,
+    WriteCondition,
 )
 
 __all__ = ["ObjectsMixin"]
@@ -74,7 +76,7 @@ def _versioned(response: Mapping[str, Any]) -> bool:
     return response.get("VersionId") not in (None, "", "null")
 
 
-class ObjectsMixin(UpstreamClient):
+class ObjectsMixin(ConditionalMixin, UpstreamClient):
     # -- put ---------------------------------------------------------------------------
 
     async def put_object(
@@ -88,10 +90,28 @@ class ObjectsMixin(UpstreamClient):
         size_hint: int | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        condition: WriteCondition | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
         params.update(sse_params(encryption))
         params.update(lock_params(object_lock))
+        params.update(self.condition_params("PutObject", condition))
+        async with self.conditional_write(bucket, key, condition):
+            return await self._put_object(
+                bucket, key, body, meta, params, content_md5, size_hint, encryption
+            )
+
+    async def _put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: PayloadStream,
+        meta: ObjectMeta,
+        params: dict[str, Any],
+        content_md5: bytes | None,
+        size_hint: int | None,
+        encryption: Encryption | None,
+    ) -> ObjectInfo:
         if size_hint is None or size_hint <= self.config.spool_threshold:
             # Small or unknown-length: receive fully first (bounded memory), then one
             # PutObject that carries length, Content-MD5 and the verified checksums.
@@ -104,6 +124,7 @@ class ObjectsMixin(UpstreamClient):
                 size_hint=size_hint,
                 content_md5=content_md5,
                 meta=meta,
+                native_checksums=self.config.native_checksums,
             )
             checksums = dict(body.checksums)
             await self._check_stored(bucket, key, response, size)
@@ -222,6 +243,7 @@ class ObjectsMixin(UpstreamClient):
             "Key": key,
             **version_params(version_id),
             **sse_params(customer_only(encryption)),
+            **self.checksum_mode(),
         }
         try:
             response = await self._call(
@@ -259,6 +281,7 @@ class ObjectsMixin(UpstreamClient):
             "Key": key,
             **version_params(version_id),
             **sse_params(customer_only(encryption)),
+            **self.checksum_mode(),
         }
         if part_number is not None:
             params["PartNumber"] = part_number
@@ -273,6 +296,9 @@ class ObjectsMixin(UpstreamClient):
         try:
             response = await self._call("get_object", **params, **condition_params(conditions))
         except BackendError as exc:
+            if part_number is not None and exc.code in ("InvalidRange", "ServiceUnavailable"):
+                # a part beyond the object's (416 from SeaweedFS, 500 from moto)
+                await self._check_part_number(bucket, key, version_id, encryption, part_number)
             if exc.code == "InvalidRange" and "ActualObjectSize" not in exc.extra:
                 info = await self.head_object(
                     bucket, key, version_id=version_id, encryption=encryption
@@ -285,13 +311,32 @@ class ObjectsMixin(UpstreamClient):
             response["Body"].close()
             raise not_modified(self._info(bucket, key, response, 0))
         if part_number is not None and not response.get("ContentRange"):
-            etag = etag_of(response.get("ETag"))
-            if part_number != 1 or parts_count(etag, {}) not in (None, 1):
+            count = parts_count(etag_of(response.get("ETag")), {}) or 1
+            if part_number != 1 or count != 1:
                 # The store ignored partNumber (moto does) and sent the whole object:
                 # serving that as the part would be wrong bytes.
                 response["Body"].close()
+                if part_number > count:
+                    raise invalid_part_number(part_number, count)
                 raise BackendError("NotImplemented", "the upstream store ignores partNumber")
         return self._read(bucket, key, response, partial=part_number is not None)
+
+    async def _check_part_number(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        encryption: Encryption | None,
+        part_number: int,
+    ) -> None:
+        """Raise ``InvalidPartNumber`` when the object has fewer parts than asked for."""
+        try:
+            info = await self.head_object(bucket, key, version_id=version_id, encryption=encryption)
+        except BackendError:
+            return  # the GET's own error says it better
+        count = info.parts_count or 1
+        if part_number > count:
+            raise invalid_part_number(part_number, count)
 
     def _read(
         self, bucket: str, key: str, response: Mapping[str, Any], *, partial: bool = False

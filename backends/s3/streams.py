@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from backends.errors import BackendError
 from backends.s3.client import Call
-from backends.s3.meta import expires_header, meta_params
+from backends.s3.meta import checksum_params, expires_header, meta_params
 from backends.s3.upstream_errors import translate_error
 from backends.types import ObjectMeta, PayloadStream
 
@@ -147,11 +147,13 @@ async def send_spooled(
     size_hint: int | None,
     content_md5: bytes | None,
     meta: ObjectMeta | None = None,
+    native_checksums: bool = False,
 ) -> tuple[dict[str, Any], int]:
     """Spool ``body``, check its length and MD5, then send it with both: (response, size).
 
     With ``meta``, the metadata and the body's verified checksums (known once it ended)
-    ride in the same request.
+    ride in the same request; with ``native_checksums`` the checksums also go as the
+    store's own ``x-amz-checksum-*`` (the store checks and keeps them).
     """
     spooled = await spool(body)
     try:
@@ -168,6 +170,7 @@ async def send_spooled(
             ContentMD5=base64.b64encode(spooled.md5).decode(),
             **params,
             **({} if meta is None else meta_params(meta, dict(body.checksums))),
+            **(checksum_params(body.checksums) if native_checksums else {}),
         )
     finally:
         spooled.close()

@@ -43,6 +43,7 @@ _PASS_THROUGH = frozenset(
         "NoSuchVersion",
         "BucketNotEmpty",
         "BucketAlreadyOwnedByYou",
+        "ConditionalRequestConflict",
         "PreconditionFailed",
         "InvalidRange",
         "InvalidPart",
@@ -82,7 +83,14 @@ _RENAMED = {
 _CREDENTIAL_CODES = frozenset(
     {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "401"}
 )
-_EXTRA_FIELDS = ("ActualObjectSize", "RangeRequested", "BucketName", "Key", "UploadId")
+_EXTRA_FIELDS = (
+    "ActualObjectSize",
+    "RangeRequested",
+    "BucketName",
+    "Key",
+    "UploadId",
+    "Condition",
+)
 
 
 def error_code(exc: ClientError) -> str:

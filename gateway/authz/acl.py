@@ -81,7 +81,16 @@ _BUCKET: dict[Permission, frozenset[str]] = {
     Permission.WRITE_ACP: frozenset({"s3:PutBucketAcl"}),
 }
 _OBJECT: dict[Permission, frozenset[str]] = {
-    Permission.READ: frozenset({"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTorrent"}),
+    # READ access to an object is what GetObjectAttributes asks for (with s3:GetObject)
+    Permission.READ: frozenset(
+        {
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:GetObjectTorrent",
+            "s3:GetObjectAttributes",
+            "s3:GetObjectVersionAttributes",
+        }
+    ),
     Permission.WRITE: frozenset(),  # not applicable to objects
     Permission.READ_ACP: frozenset({"s3:GetObjectAcl", "s3:GetObjectVersionAcl"}),
     Permission.WRITE_ACP: frozenset({"s3:PutObjectAcl", "s3:PutObjectVersionAcl"}),

@@ -239,6 +239,17 @@ async def authorize(
             no_owner=op.name == "CreateBucket",
         )
     )
+    if op.name == "GetObjectAttributes":
+        # S3 asks for s3:GetObject(Version) too: the attributes describe the object's data
+        _refuse(
+            await access.decide(
+                bucket,
+                versioned_action("s3:GetObject", version_id=req.version_id),
+                op.scopes,
+                key=req.address.key,
+                version=req.version_id,
+            )
+        )
     source = req.copy_source
     if source is not None:
         source_bucket = bucket

@@ -47,6 +47,12 @@ class RequestBody:
     def checksums(self) -> Mapping[str, str]:
         return self._pipeline.checksums
 
+    @property
+    def checksum_algorithm(self) -> str | None:
+        """The algorithm of the checksum the body is verified with (a header's, or the
+        trailer's announced in ``x-amz-trailer``), known before the body is read."""
+        return self._pipeline.plan.checksum_algorithm
+
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iterate()
 

@@ -70,12 +70,23 @@ class Context:
             max_size=self.config.s3.max_object_size,
         )
 
-    async def xml_body(self, limit: int | None = None) -> bytes:
+    async def xml_body(self, limit: int | None = None, *, object_checksums: bool = False) -> bytes:
         """A small XML document, read whole (capped at ``limit``, else
-        ``s3.max_xml_body``) and checked against Content-MD5."""
+        ``s3.max_xml_body``) and checked against Content-MD5.
+
+        ``object_checksums``: the request's ``x-amz-checksum-*`` headers describe an
+        object (CompleteMultipartUpload's whole-object checksum), not this document, so
+        the document is not checked against them."""
+        headers = self.req.headers
+        if object_checksums:
+            headers = {
+                name: value
+                for name, value in headers.items()
+                if not name.startswith("x-amz-checksum-") and name != "x-amz-sdk-checksum-algorithm"
+            }
         body = RequestBody(
             self.request,
-            self.req.headers,
+            headers,
             self.verified,
             streaming=False,
             max_size=self.config.s3.max_object_size,

@@ -82,6 +82,11 @@ ERRORS: dict[str, ErrorSpec] = {
         "Your previous request to create the named bucket succeeded and you already own it.",
     ),
     "BucketNotEmpty": _e(409, "The bucket you tried to delete is not empty."),
+    "ConditionalRequestConflict": _e(
+        409,
+        "The conditional request cannot succeed due to a conflicting operation against this "
+        "resource.",
+    ),
     "EntityTooLarge": _e(400, "Your proposed upload exceeds the maximum allowed object size."),
     "EntityTooSmall": _e(
         400,
@@ -119,7 +124,7 @@ ERRORS: dict[str, ErrorSpec] = {
         "One or more of the specified parts could not be found. The part may not have been "
         "uploaded, or the specified entity tag may not match the part's entity tag.",
     ),
-    "InvalidPartNumber": _e(416, "The requested partnumber is not satisfiable"),
+    "InvalidPartNumber": _e(400, "The requested partnumber is not satisfiable"),
     "InvalidPartOrder": _e(
         400,
         "The list of parts was not in ascending order. Parts must be ordered by part number.",

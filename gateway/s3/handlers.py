@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.s3 import (
     acl,
+    attributes,
     bucket_access,
     bucket_encryption,
     buckets,
@@ -66,6 +67,7 @@ HANDLERS: dict[str, Handler] = {
     "HeadObject": objects.head_object,
     "DeleteObject": objects.delete_object,
     "DeleteObjects": objects.delete_objects,
+    "GetObjectAttributes": attributes.get_object_attributes,
     "CopyObject": objects.copy_object,
     "CreateMultipartUpload": multipart.create_multipart_upload,
     "UploadPart": multipart.upload_part,

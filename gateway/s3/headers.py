@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
+from backends.checksums import checksum_type_of
 from backends.types import ByteRange, Conditions, ObjectInfo, ObjectMeta
 from gateway.s3.errors import S3Error
 from gateway.s3.lock_headers import lock_headers
@@ -186,9 +187,13 @@ def object_meta(headers: Mapping[str, str]) -> ObjectMeta:
     )
 
 
-def checksum_headers(checksums: Mapping[str, str]) -> dict[str, str]:
-    """``x-amz-checksum-<alg>`` response headers of a write's verified checksums."""
-    return {CHECKSUM_PREFIX + alg.lower(): value for alg, value in checksums.items()}
+def checksum_headers(checksums: Mapping[str, str], *, with_type: bool = False) -> dict[str, str]:
+    """``x-amz-checksum-<alg>`` response headers of a write's verified checksums (and,
+    ``with_type``, ``x-amz-checksum-type``: composite values end in ``-N``)."""
+    out = {CHECKSUM_PREFIX + alg.lower(): value for alg, value in checksums.items()}
+    if with_type and checksums:
+        out["x-amz-checksum-type"] = checksum_type_of(next(iter(checksums.values())))
+    return out
 
 
 def quote_etag(etag: str) -> str:
@@ -221,11 +226,8 @@ def object_headers(
         out[META_PREFIX + name] = value
     if info.parts_count is not None:
         out["x-amz-mp-parts-count"] = str(info.parts_count)
-    if with_checksums:
-        for algorithm, value in info.checksums.items():
-            out[CHECKSUM_PREFIX + algorithm.lower()] = value
-        if info.checksums:
-            out["x-amz-checksum-type"] = "COMPOSITE" if info.parts_count else "FULL_OBJECT"
+    if with_checksums and info.checksums:
+        out.update(checksum_headers(info.checksums, with_type=True))
     if info.version_id is not None:
         out["x-amz-version-id"] = info.version_id
     if meta.server_side_encryption is not None or meta.sse_customer_algorithm is not None:

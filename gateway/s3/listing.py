@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
+from backends.checksums import checksum_type_of
 from backends.types import ListPage, ObjectInfo, ObjectVersion, VersionsPage
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
@@ -82,14 +83,7 @@ def _contents(
         if storage_xml is None:
             storage_xml = _storage_class_xml(storage_class)
         checksums = obj.checksums
-        algorithms = (
-            "".join(
-                f"<ChecksumAlgorithm>{escape(algorithm)}</ChecksumAlgorithm>"
-                for algorithm in checksums
-            )
-            if checksums
-            else ""
-        )
+        algorithms = _checksum_xml(checksums) if checksums else ""
         if per_object:
             assert owners is not None
             owner_xml = owners.xml(obj.key)
@@ -98,6 +92,15 @@ def _contents(
             f"<ETag>&quot;{etag}&quot;</ETag>{algorithms}<Size>{obj.size}</Size>"
             f"{owner_xml}{storage_xml}</Contents>"
         )
+
+
+def _checksum_xml(checksums: Mapping[str, str]) -> str:
+    """``<ChecksumAlgorithm>`` of each checksum, then ``<ChecksumType>`` (composite
+    values end in ``-N``), as S3 lists them."""
+    names = "".join(
+        f"<ChecksumAlgorithm>{escape(algorithm)}</ChecksumAlgorithm>" for algorithm in checksums
+    )
+    return f"{names}<ChecksumType>{checksum_type_of(next(iter(checksums.values())))}</ChecksumType>"
 
 
 _storage_classes: dict[str, str] = {}
@@ -271,6 +274,8 @@ def _version_entry(
         doc.el("ETag", quote_etag(info.etag))
         for algorithm in info.checksums:
             doc.el("ChecksumAlgorithm", algorithm)
+        if info.checksums:
+            doc.el("ChecksumType", checksum_type_of(next(iter(info.checksums.values()))))
         doc.el("Size", info.size)
         doc.el("StorageClass", info.meta.storage_class)
     doc.raw(owners.xml(info.key, info.version_id, latest=False))

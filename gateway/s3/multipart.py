@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import quote
 
+from backends.checksums import parse_checksum_type, upload_checksum
 from backends.types import ObjectInfo, Upload
 from gateway.authz.stored import acl_to_json
 from gateway.identity.object_acls import UploadAcl
 from gateway.s3.bucket_facts import private_acl
+from gateway.s3.completion import MAX_PARTS, completion_checksums, completion_parts
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.listing import max_keys
-from gateway.s3.objects import requested_lock, version_header
+from gateway.s3.objects import requested_lock, version_header, write_checksums
 from gateway.s3.owner import OwnerName, owner_name, write_owner
 from gateway.s3.ownership import existing_bucket, plan_write, record_upload
 from gateway.s3.sse import customer_headers, sse_response_headers
-from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
-from sigv4 import ALGORITHMS
+from gateway.s3.xml import XmlWriter, parse_xml
 
 __all__ = [
     "MAX_PARTS",
@@ -31,7 +32,6 @@ __all__ = [
     "upload_part_copy",
 ]
 
-MAX_PARTS = 10000
 _MAX_MARKER = 2147483647  # as S3: a part-number-marker beyond a signed 32-bit integer is refused
 
 
@@ -53,14 +53,16 @@ async def create_multipart_upload(ctx: Context) -> Result:
     meta = object_meta(ctx.headers)
     algorithm = ctx.headers.get("x-amz-checksum-algorithm")
     if algorithm is not None:
-        algorithm = algorithm.upper()
-        if algorithm not in ALGORITHMS:
-            raise S3Error("InvalidRequest", f"Checksum algorithm {algorithm} is not supported")
+        algorithm = algorithm.strip().upper()
+    checksum_type = upload_checksum(
+        algorithm, parse_checksum_type(ctx.headers.get("x-amz-checksum-type"))
+    )
     upload = await ctx.backend.create_multipart_upload(
         ctx.bucket,
         ctx.key,
         meta,
         checksum_algorithm=algorithm,
+        checksum_type=checksum_type,
         encryption=ctx.req.encryption,
         object_lock=requested_lock(ctx),
     )
@@ -70,7 +72,9 @@ async def create_multipart_upload(ctx: Context) -> Result:
     doc.el("Key", ctx.key)
     doc.el("UploadId", upload.upload_id)
     doc.close("InitiateMultipartUploadResult")
-    headers = {"x-amz-checksum-algorithm": algorithm} if algorithm else {}
+    headers = {}
+    if algorithm and checksum_type:
+        headers = {"x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": checksum_type}
     headers.update(sse_response_headers(upload.meta))
     return Result(xml=bytes(doc), headers=headers)
 
@@ -87,6 +91,7 @@ async def upload_part(ctx: Context) -> Result:
         content_md5=ctx.req.content_md5,
         size_hint=body.size_hint,
         encryption=ctx.req.encryption,
+        checksum_algorithm=body.checksum_algorithm,
     )
     headers = {"ETag": quote_etag(part.etag), **checksum_headers(part.checksums)}
     headers.update(customer_headers(ctx.req.encryption))
@@ -103,6 +108,8 @@ async def upload_part_copy(ctx: Context) -> Result:
     doc = XmlWriter("CopyPartResult")
     doc.el("ETag", quote_etag(part.etag))
     doc.el("LastModified", part.last_modified)
+    for algorithm, value in part.checksums.items():
+        doc.el(f"Checksum{algorithm}", value)
     doc.close("CopyPartResult")
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
     headers.update(customer_headers(ctx.req.encryption))
@@ -119,26 +126,16 @@ def _location(ctx: Context) -> str:
 
 async def complete_multipart_upload(ctx: Context) -> Result:
     upload_id = _upload_id(ctx)
-    root = parse_xml(await ctx.xml_body())
-    if local(root.tag) != "CompleteMultipartUpload":
-        raise S3Error("MalformedXML")
-    parts: list[tuple[int, str]] = []
-    for element in children(root, "Part"):
-        number_text = child_text(element, "PartNumber")
-        etag = child_text(element, "ETag")
-        if number_text is None or etag is None:
-            raise S3Error("MalformedXML")
-        try:
-            number = int(number_text)
-        except ValueError as exc:
-            raise S3Error("MalformedXML") from exc
-        parts.append((number, etag.strip().strip('"')))
-    if not parts:
-        raise S3Error("MalformedXML", "You must specify at least one part")
-    if len(parts) > MAX_PARTS:
-        raise S3Error("TooManyParts")
+    root = parse_xml(await ctx.xml_body(object_checksums=True))
+    parts, part_checksums = completion_parts(root)
     info = await ctx.backend.complete_multipart_upload(
-        ctx.bucket, ctx.key, upload_id, parts, encryption=ctx.req.encryption
+        ctx.bucket,
+        ctx.key,
+        upload_id,
+        parts,
+        encryption=ctx.req.encryption,
+        checksums=completion_checksums(ctx.headers, part_checksums),
+        condition=ctx.req.write_condition,
     )
     await _record_completion(ctx, info)
     doc = XmlWriter("CompleteMultipartUploadResult")
@@ -146,8 +143,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     doc.el("Bucket", ctx.bucket)
     doc.el("Key", ctx.key)
     doc.el("ETag", quote_etag(info.etag))
-    for algorithm, value in info.checksums.items():
-        doc.el(f"Checksum{algorithm}", value)
+    write_checksums(doc, info.checksums)
     doc.close("CompleteMultipartUploadResult")
     headers = sse_response_headers(info.meta)
     headers.update(version_header(info.version_id))
@@ -228,6 +224,7 @@ async def list_parts(ctx: Context) -> Result:
     doc.el("IsTruncated", page.is_truncated)
     if page.upload.checksum_algorithm:
         doc.el("ChecksumAlgorithm", page.upload.checksum_algorithm)
+        doc.el("ChecksumType", page.upload.checksum_type)
     for part in page.parts:
         doc.open("Part")
         doc.el("PartNumber", part.part_number)
@@ -250,6 +247,7 @@ def _upload_entry(doc: XmlWriter, upload: Upload, people: tuple[OwnerName, Owner
     doc.el("Initiated", upload.initiated)
     if upload.checksum_algorithm:
         doc.el("ChecksumAlgorithm", upload.checksum_algorithm)
+        doc.el("ChecksumType", upload.checksum_type)
     doc.close("Upload")
 
 

@@ -3,6 +3,9 @@ CopyObject."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from backends.checksums import checksum_type_of
 from backends.types import DeleteResult, ObjectInfo, ObjectLock
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
@@ -28,14 +31,10 @@ __all__ = [
     "get_object",
     "head_object",
     "put_object",
+    "write_checksums",
 ]
 
 MAX_DELETE_KEYS = 1000
-
-
-def _refuse_conditional_write(ctx: Context) -> None:
-    if "if-none-match" in ctx.headers or "if-match" in ctx.headers:
-        raise S3Error("NotImplemented", "Conditional writes are not supported")
 
 
 def requested_lock(ctx: Context) -> ObjectLock | None:
@@ -51,7 +50,6 @@ def version_header(version_id: str | None) -> dict[str, str]:
 
 
 async def put_object(ctx: Context) -> Result:
-    _refuse_conditional_write(ctx)
     plan = await plan_write(ctx)
     meta = object_meta(ctx.headers)
     lock = requested_lock(ctx)
@@ -71,11 +69,12 @@ async def put_object(ctx: Context) -> Result:
         size_hint=body.size_hint,
         encryption=ctx.req.encryption,
         object_lock=lock,
+        condition=ctx.req.write_condition,
     )
     await record_write(ctx, plan, info)
     headers = {
         "ETag": quote_etag(info.etag),
-        **checksum_headers(info.checksums),
+        **checksum_headers(info.checksums, with_type=True),
         **sse_response_headers(info.meta),
         **version_header(info.version_id),
     }
@@ -205,18 +204,24 @@ async def delete_objects(ctx: Context) -> Result:
     return Result(xml=bytes(doc))
 
 
+def write_checksums(doc: XmlWriter, checksums: Mapping[str, str]) -> None:
+    """``<Checksum<ALG>>`` elements and ``<ChecksumType>`` of a write's result."""
+    for algorithm, value in checksums.items():
+        doc.el(f"Checksum{algorithm}", value)
+    if checksums:
+        doc.el("ChecksumType", checksum_type_of(next(iter(checksums.values()))))
+
+
 def copy_result(info: ObjectInfo, element: str) -> bytes:
     doc = XmlWriter(element)
     doc.el("ETag", quote_etag(info.etag))
     doc.el("LastModified", info.last_modified)
-    for algorithm, value in info.checksums.items():
-        doc.el(f"Checksum{algorithm}", value)
+    write_checksums(doc, info.checksums)
     doc.close(element)
     return bytes(doc)
 
 
 async def copy_object(ctx: Context) -> Result:
-    _refuse_conditional_write(ctx)
     plan = await plan_write(ctx)
     source = ctx.req.copy_source
     assert source is not None  # the operation table requires x-amz-copy-source
@@ -249,6 +254,7 @@ async def copy_object(ctx: Context) -> Result:
         meta=meta,
         encryption=encryption,
         object_lock=requested_lock(ctx),
+        condition=ctx.req.write_condition,
     )
     await record_write(ctx, plan, info)
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}

@@ -138,7 +138,6 @@ _BUCKET_UNSUPPORTED: dict[str, Actions] = {
     "website": ("s3:GetBucketWebsite", "s3:PutBucketWebsite", "s3:DeleteBucketWebsite"),
 }
 _OBJECT_UNSUPPORTED: dict[str, Actions] = {
-    "attributes": ("s3:GetObjectAttributes", "s3:PutObject", None),
     "renameObject": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
     "restore": ("s3:GetObject", "s3:RestoreObject", None),
     "select": ("s3:GetObject", "s3:GetObject", None),  # SelectObjectContent reads the object
@@ -360,6 +359,15 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "ListParts", "GET", OBJ, ("uploadId",), scopes=RO, action="s3:ListMultipartUploadParts"
+    ),
+    # objects: attributes (gateway/s3/attributes.py)
+    Operation(
+        "GetObjectAttributes",
+        "GET",
+        OBJ,
+        ("attributes",),
+        scopes=RO,
+        action="s3:GetObjectAttributes",
     ),
     # objects: ACLs
     Operation("GetObjectAcl", "GET", OBJ, ("acl",), scopes=RO, action="s3:GetObjectAcl"),

@@ -17,7 +17,14 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from backends.types import ByteRange, Conditions, CopySource, Encryption, ObjectLock
+from backends.types import (
+    ByteRange,
+    Conditions,
+    CopySource,
+    Encryption,
+    ObjectLock,
+    WriteCondition,
+)
 from gateway.config import Config
 from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
 from gateway.s3.errors import S3Error
@@ -37,6 +44,8 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """aiohttp decodes header bytes as UTF-8 with ``surrogateescape``: these stand for bytes
 that were not valid UTF-8."""
 _LOCKED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+_CONDITIONAL_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
+_NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,9 @@ class S3Request:
     bypass_governance: bool = False
     """``x-amz-bypass-governance-retention: true`` was sent (whether it may take effect
     is the authorization's decision: ``Context.bypass_governance``)."""
+    write_condition: WriteCondition | None = None
+    """``If-None-Match: *`` / ``If-Match: <etag>`` of PutObject, CopyObject (its
+    destination) and CompleteMultipartUpload."""
 
 
 def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
@@ -83,6 +95,29 @@ def _part_number(raw: str) -> int:
             extra={"ArgumentName": "partNumber", "ArgumentValue": raw},
         )
     return number
+
+
+def parse_write_condition(headers: Mapping[str, str]) -> WriteCondition | None:
+    """A conditional write's ``If-None-Match`` / ``If-Match``, as S3 takes them: only
+    ``If-None-Match: *``, only an ETag in ``If-Match``, never both (anything else is
+    ``NotImplemented``, naming the header). The date conditions mean nothing on a write
+    and are ignored, as S3 ignores them."""
+    match, none_match = headers.get("if-match"), headers.get("if-none-match")
+    if match is None and none_match is None:
+        return None
+    if match is not None and none_match is not None:
+        raise S3Error(
+            "NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "If-Match,If-None-Match"}
+        )
+    if none_match is not None:
+        if none_match.strip() != "*":
+            raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "If-None-Match"})
+        return WriteCondition(if_none_match=True)
+    assert match is not None
+    etag = match.strip().strip('"')
+    if not etag or etag == "*":
+        raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "If-Match"})
+    return WriteCondition(if_match=etag)
 
 
 def _version_id(query: Mapping[str, str]) -> str | None:
@@ -206,4 +241,10 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         encryption=encryption,
         object_lock=parse_object_lock(headers) if operation.name in _LOCKED_WRITES else None,
         bypass_governance=parse_bypass(headers),
+        write_condition=(
+            parse_write_condition(headers)
+            if ("if-none-match" in headers or "if-match" in headers)
+            and operation.name in _CONDITIONAL_WRITES
+            else None
+        ),
     )

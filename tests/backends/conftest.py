@@ -14,7 +14,7 @@ from backends import Backend
 from backends.filesystem import FilesystemBackend
 from backends.s3 import S3Backend, UpstreamConfig
 from tests.backends.test_contract import SPOOL, Env, MiB
-from tests.backends.upstream_server import UpstreamServer, start_moto
+from tests.backends.upstream_server import MOTO_CONDITIONAL_WRITES, UpstreamServer, start_moto
 from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
 from tests.services.seaweedfs import SeaweedFS
 
@@ -44,6 +44,8 @@ async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[E
                 secret_access_key=weed.secret_key,
                 bucket_prefix=f"t{uuid.uuid4().hex[:12]}-",
                 spool_threshold=SPOOL,
+                # SeaweedFS decides every conditional write and keeps checksums itself
+                native_checksums=True,
             )
         )
     else:
@@ -57,6 +59,7 @@ async def env(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[E
                 # a fresh prefix per test: unique upstream buckets, isolated list_buckets
                 bucket_prefix=f"t{uuid.uuid4().hex[:12]}-",
                 spool_threshold=SPOOL,
+                conditional_writes=MOTO_CONDITIONAL_WRITES,
             )
         )
     await backend.start()

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from backends.checksums import composite_value
 from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend
-from backends.filesystem.multipart import composite_checksum
-from backends.types import ByteRange, CopySource, ObjectMeta
+from backends.types import (
+    ByteRange,
+    CompletionChecksums,
+    CopySource,
+    ObjectMeta,
+    WriteCondition,
+)
 from tests.backends.fs_helpers import Body, body, read_all
 
 MIN = 1024
+
+
+def crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
 @pytest.fixture
@@ -221,14 +233,96 @@ async def test_composite_checksum_is_recorded(backend: FilesystemBackend) -> Non
     up = await backend.create_multipart_upload("bk", "o", ObjectMeta(), checksum_algorithm="SHA256")
     sums = [base64.b64encode(hashlib.sha256(d).digest()).decode() for d in (b"a" * MIN, b"b")]
     p1 = await backend.upload_part(
-        "bk", "o", up.upload_id, 1, body(b"a" * MIN, checksums={"SHA256": sums[0]})
+        "bk",
+        "o",
+        up.upload_id,
+        1,
+        body(b"a" * MIN, checksums={"SHA256": sums[0]}),
+        checksum_algorithm="SHA256",
     )
     p2 = await backend.upload_part(
-        "bk", "o", up.upload_id, 2, body(b"b", checksums={"SHA256": sums[1]})
+        "bk",
+        "o",
+        up.upload_id,
+        2,
+        body(b"b", checksums={"SHA256": sums[1]}),
+        checksum_algorithm="SHA256",
     )
     assert p1.checksums == {"SHA256": sums[0]}
+    listed = CompletionChecksums(parts={1: {"SHA256": sums[0]}, 2: {"SHA256": sums[1]}})
     info = await backend.complete_multipart_upload(
-        "bk", "o", up.upload_id, [(1, p1.etag), (2, p2.etag)]
+        "bk", "o", up.upload_id, [(1, p1.etag), (2, p2.etag)], checksums=listed
     )
-    assert info.checksums == {"SHA256": composite_checksum("SHA256", sums)}
+    assert info.checksums == {"SHA256": composite_value("SHA256", sums)}
     assert info.checksums["SHA256"].endswith("-2")
+
+
+async def test_upload_part_copy_gets_the_uploads_checksum(backend: FilesystemBackend) -> None:
+    """S3 computes the upload's checksum of a copied part, so a FULL_OBJECT completion
+    combines copied and uploaded parts alike."""
+    source = b"s" * (2 * MIN)
+    await backend.put_object("bk", "src", body(source), ObjectMeta())
+    up = await backend.create_multipart_upload(
+        "bk", "o", ObjectMeta(), checksum_algorithm="CRC32", checksum_type="FULL_OBJECT"
+    )
+    copied = await backend.upload_part_copy(
+        CopySource("bk", "src", byte_range=(0, MIN - 1)), "bk", "o", up.upload_id, 1
+    )
+    assert dict(copied.checksums) == {"CRC32": crc32(source[:MIN])}
+    tail = await backend.upload_part(
+        "bk",
+        "o",
+        up.upload_id,
+        2,
+        body(b"tail", checksums={"CRC32": crc32(b"tail")}),
+        checksum_algorithm="CRC32",
+    )
+    info = await backend.complete_multipart_upload(
+        "bk", "o", up.upload_id, [(1, copied.etag), (2, tail.etag)]
+    )
+    assert dict(info.checksums) == {"CRC32": crc32(source[:MIN] + b"tail")}
+    attrs = await backend.get_object_attributes("bk", "o")
+    assert [dict(p.checksums) for p in attrs.parts] == [copied.checksums, tail.checksums]
+
+
+async def test_uploads_from_before_the_type_column_get_the_default(
+    backend: FilesystemBackend,
+) -> None:
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta(), checksum_algorithm="CRC32C")
+    with backend.db.write() as conn:  # as a schema-v1 database left it
+        conn.execute("UPDATE uploads SET checksum_type = NULL")
+    page = await backend.list_parts("bk", "o", up.upload_id)
+    assert (page.upload.checksum_algorithm, page.upload.checksum_type) == ("CRC32C", "COMPOSITE")
+    assert backend.db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+async def test_a_conditional_put_lost_in_a_group_commit_leaves_no_file(
+    backend: FilesystemBackend,
+) -> None:
+    """Conditional PUTs committed in one group: the first row wins, the others fail with
+    ConditionalRequestConflict and their data files are removed."""
+    create = WriteCondition(if_none_match=True)
+    results = await asyncio.gather(
+        *(
+            backend.put_object("bk", "k", body(bytes([i]) * 10), ObjectMeta(), condition=create)
+            for i in range(8)
+        ),
+        return_exceptions=True,
+    )
+    won = [r for r in results if not isinstance(r, BaseException)]
+    assert len(won) == 1
+    codes = {getattr(r, "code", None) for r in results if isinstance(r, BaseException)}
+    assert codes <= {"PreconditionFailed", "ConditionalRequestConflict"}
+    files = [p for p in backend.files.objects_dir.rglob("*") if p.is_file()]
+    assert len(files) == 1
+
+
+async def test_upload_part_copy_takes_at_most_a_parts_worth(backend: FilesystemBackend) -> None:
+    backend.max_part_copy = 100  # 5 GiB in production: S3's largest part
+    await backend.put_object("bk", "src", body(b"x" * 150), ObjectMeta())
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    whole = backend.upload_part_copy(CopySource("bk", "src"), "bk", "o", up.upload_id, 1)
+    assert await code_of(whole) == "InvalidRequest"
+    ranged = CopySource("bk", "src", byte_range=(0, 99))
+    part = await backend.upload_part_copy(ranged, "bk", "o", up.upload_id, 1)
+    assert part.size == 100

@@ -15,7 +15,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-__all__ = ["UpstreamServer", "free_port", "start_moto"]
+__all__ = ["MOTO_CONDITIONAL_WRITES", "UpstreamServer", "free_port", "start_moto"]
+
+MOTO_CONDITIONAL_WRITES = ("PutObject", "CompleteMultipartUpload:If-None-Match")
+"""What moto 5 decides atomically: PutObject's If-None-Match and If-Match, and
+CompleteMultipartUpload's If-None-Match. It ignores CompleteMultipartUpload's If-Match
+and both on CopyObject (docs/upstream-backend.md), so those answer NotImplemented."""
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import trustme
 
+from tests.backends.upstream_server import MOTO_CONDITIONAL_WRITES
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
 from tests.services.postgres import postgres_server  # noqa: F401  (a pytest fixture)
@@ -109,10 +110,9 @@ def upstream_gateway(
     tmp_path_factory: pytest.TempPathFactory, moto_upstream: str
 ) -> Iterator[Gateway]:
     """The gateway with the s3 backend in front of moto (plain HTTP)."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-upstream")) / "data",
-        extra_env=upstream_env(moto_upstream),
-    )
+    env = upstream_env(moto_upstream)
+    env["NFYIO_UPSTREAM_CONDITIONAL_WRITES"] = ",".join(MOTO_CONDITIONAL_WRITES)
+    running = start_gateway(Path(tmp_path_factory.mktemp("gw-upstream")) / "data", extra_env=env)
     yield running
     running.stop()
 
@@ -123,9 +123,9 @@ def seaweedfs_gateway(
     seaweedfs: SeaweedFS,  # noqa: F811  (the imported fixture)
 ) -> Iterator[Gateway]:
     """The gateway with the s3 backend in front of SeaweedFS (plain HTTP)."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-seaweedfs")) / "data",
-        extra_env=upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key),
-    )
+    env = upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key)
+    # SeaweedFS decides every conditional write and keeps checksums itself: native mode
+    env["NFYIO_UPSTREAM_NATIVE_CHECKSUMS"] = "true"
+    running = start_gateway(Path(tmp_path_factory.mktemp("gw-seaweedfs")) / "data", extra_env=env)
     yield running
     running.stop()

@@ -43,7 +43,6 @@ OBJECT_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("put_object_tagging", {"Tagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}),
     ("delete_object_tagging", {}),
     ("restore_object", {"RestoreRequest": {"Days": 1}}),
-    ("get_object_attributes", {"ObjectAttributes": ["ETag"]}),
     ("get_object_torrent", {}),
 ]
 

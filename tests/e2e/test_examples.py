@@ -223,3 +223,20 @@ def test_boto3_default_presigned_url(gateway: Gateway) -> None:
         urllib.request.urlopen(expired, timeout=30)
     assert late.value.code == 403
     assert b"<Code>AccessDenied</Code>" in late.value.read()
+
+
+def test_object_attributes_script(example_gateway: Gateway, tmp_path: Path) -> None:
+    assert shutil.which("aws", path=VENV_BIN), "the aws CLI is missing from the venv"
+    bucket = f"ex-attrs-{uuid.uuid4().hex[:12]}"
+    result = run_example(
+        ["bash", str(EXAMPLES / "object-attributes.sh")], example_gateway, tmp_path / "home", bucket
+    )
+    lines = result.stdout.splitlines()
+    assert "PreconditionFailed" in lines  # the second create-only PUT
+    assert any(line.startswith('replaced "') for line in lines)
+    assert "size 12582912" in lines
+    assert "parts 2" in lines  # 8 MiB parts of the CLI's transfer manager
+    assert "checksum type COMPOSITE" in lines
+    assert lines[lines.index("checksum type COMPOSITE") + 1] == "2"  # the page after part 1
+    assert result.stdout.rstrip().endswith("done")
+    assert _bucket_gone(example_gateway, bucket)

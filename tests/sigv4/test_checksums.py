@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from sigv4 import (
     ALGORITHMS,
+    CRC_ALGORITHMS,
     InvalidDigest,
     InvalidRequest,
+    combine_crc,
     header_name,
     new_checksum,
     parse_content_md5,
@@ -94,3 +96,28 @@ def test_parse_checksum_value() -> None:
     for bad in ("", "NhCm", "!!!!!!!!", base64.b64encode(b"12345678").decode()):
         with pytest.raises(InvalidRequest):
             parse_checksum_value("crc32", bad)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(CRC_ALGORITHMS),
+    st.lists(st.binary(max_size=2048), min_size=1, max_size=6),
+)
+def test_combined_crc_equals_the_crc_of_the_concatenation(
+    algorithm: str, pieces: list[bytes]
+) -> None:
+    """S3's FULL_OBJECT value of a multipart object, from the parts' CRCs and sizes only."""
+    oracle = BOTOCORE[algorithm]()
+    oracle.update(b"".join(pieces))
+    values = []
+    for piece in pieces:
+        one = new_checksum(algorithm)
+        one.update(piece)
+        values.append((one.b64digest(), len(piece)))
+    assert combine_crc(algorithm, values) == oracle.b64digest()
+
+
+def test_only_crcs_combine() -> None:
+    assert CRC_ALGORITHMS == ("CRC32", "CRC32C", "CRC64NVME")
+    with pytest.raises(InvalidRequest):
+        combine_crc("SHA256", [("AAAA", 1)])

@@ -384,7 +384,17 @@ MAPPING: list[tuple[Target, Permission, set[str]]] = [
     (Target.BUCKET, W, {"s3:PutObject", "s3:DeleteObject"}),
     (Target.BUCKET, Permission.READ_ACP, {"s3:GetBucketAcl"}),
     (Target.BUCKET, Permission.WRITE_ACP, {"s3:PutBucketAcl"}),
-    (Target.OBJECT, R, {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTorrent"}),
+    (
+        Target.OBJECT,
+        R,
+        {
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:GetObjectTorrent",
+            "s3:GetObjectAttributes",
+            "s3:GetObjectVersionAttributes",
+        },
+    ),
     (Target.OBJECT, W, set()),
     (Target.OBJECT, Permission.READ_ACP, {"s3:GetObjectAcl", "s3:GetObjectVersionAcl"}),
     (Target.OBJECT, Permission.WRITE_ACP, {"s3:PutObjectAcl", "s3:PutObjectVersionAcl"}),

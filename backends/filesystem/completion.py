@@ -1,0 +1,163 @@
+"""CompleteMultipartUpload for the filesystem backend.
+
+The listed part files are concatenated into one new object data file (in a thread);
+then one transaction checks that the upload and the chosen parts are still there and the
+write's condition still holds, writes the object row (with its part boundaries and part
+checksums) and removes the upload. A completion retried after it succeeded finds no
+upload; if the key's current object is the one those parts made (same multipart ETag), it
+is answered again, as S3 answers a retried completion.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from backends.checksums import completion_checksums
+from backends.conditions import check_write
+from backends.errors import BackendError
+from backends.filesystem.files import new_id
+from backends.filesystem.metadb import ObjectRow, checksums_to_json, lock_from_json, now_us
+from backends.filesystem.multipart import (
+    MultipartStore,
+    PartRow,
+    UploadRow,
+    invalid_part,
+    multipart_etag,
+    no_such_upload,
+)
+from backends.filesystem.versions import bucket_state, write_version
+from backends.types import CompletionChecksums, WriteCondition
+
+__all__ = ["complete", "completed_before", "parts_json"]
+
+
+def parts_json(parts: Sequence[tuple[int, int, Mapping[str, str]]]) -> str:
+    """The ``parts`` column: ``[[number, size], ...]``, with a third element holding the
+    part's checksums when it has any."""
+    entries: list[list[Any]] = [
+        [number, size, dict(sums)] if sums else [number, size] for number, size, sums in parts
+    ]
+    return json.dumps(entries, separators=(",", ":"))
+
+
+def _current_etag(store: MultipartStore, bucket: str, key: bytes) -> str | None:
+    row = store.db.conn.execute(
+        "SELECT etag FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _choose(
+    store: MultipartStore, upload: UploadRow, listed: Sequence[tuple[int, str]]
+) -> list[PartRow]:
+    """The stored parts the request lists, after S3's checks: ascending order
+    (``InvalidPartOrder``), each uploaded with that ETag (``InvalidPart``), each but the
+    last at least the minimum part size (``EntityTooSmall``)."""
+    if not listed:
+        raise BackendError(
+            "MalformedXML", "You must specify at least one part to complete the upload."
+        )
+    for (previous, _), (number, _) in itertools.pairwise(listed):
+        if number <= previous:
+            raise BackendError(
+                "InvalidPartOrder",
+                "The list of parts was not in ascending order. Parts must be ordered by "
+                "part number.",
+            )
+    stored = {p.part_number: p for p in store.parts(upload.upload_id)}
+    chosen: list[PartRow] = []
+    for number, etag in listed:
+        part = stored.get(number)
+        if part is None or part.etag != etag.strip('"'):
+            raise invalid_part(number, etag)
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part.size < store.min_part_size:
+            raise BackendError(
+                "EntityTooSmall",
+                "Your proposed upload is smaller than the minimum allowed object size.",
+                extra={
+                    "ProposedSize": str(part.size),
+                    "MinSizeAllowed": str(store.min_part_size),
+                    "PartNumber": str(part.part_number),
+                    "ETag": part.etag,
+                },
+            )
+    return chosen
+
+
+async def complete(
+    store: MultipartStore,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    listed: Sequence[tuple[int, str]],
+    *,
+    checksums: CompletionChecksums | None = None,
+    condition: WriteCondition | None = None,
+) -> tuple[ObjectRow, list[str]]:
+    """Assemble the object; return its row (with its version id) and the data ids it
+    replaced (to unlink)."""
+    upload = store.require_upload(bucket, key, upload_id)
+    if condition is not None:
+        check_write(key, _current_etag(store, bucket, upload.key), condition)
+    chosen = _choose(store, upload, listed)
+    described = [(p.part_number, p.size, json.loads(p.checksums)) for p in chosen]
+    object_sums = completion_checksums(
+        upload.checksum_algorithm, upload.checksum_type, described, checksums
+    )
+    data_id = new_id()
+    sources = [store.files.part_path(upload_id, p.data_id) for p in chosen]
+    try:
+        await store.files.io.run(store.files.concatenate, sources, store.files.object_path(data_id))
+    except FileNotFoundError:
+        raise no_such_upload(upload_id) from None  # aborted or completed meanwhile
+    row = ObjectRow(
+        key=upload.key,
+        size=sum(p.size for p in chosen),
+        etag=multipart_etag([p.etag for p in chosen]),
+        last_modified=now_us(),
+        meta=upload.meta,
+        checksums=checksums_to_json(object_sums),
+        parts=parts_json(described),
+        data_id=data_id,
+    )
+    try:
+        with store.db.write() as conn:
+            state = bucket_state(conn, bucket)
+            if state is None:
+                store.db.require_bucket(bucket)
+                raise AssertionError("unreachable")
+            current = {p.part_number: p.data_id for p in store.parts(upload_id)}
+            if any(current.get(p.part_number) != p.data_id for p in chosen):
+                raise no_such_upload(upload_id)  # parts changed or upload gone
+            if condition is not None:
+                check_write(key, _current_etag(store, bucket, upload.key), condition, racing=True)
+            version_id, doomed = write_version(
+                conn, bucket, state, row, lock_from_json(upload.lock)
+            )
+            conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
+            conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+    except BaseException:
+        store.files.unlink_object(data_id)
+        raise
+    store.files.remove_upload_dir(upload_id)
+    return row._replace(version_id=version_id), doomed
+
+
+def completed_before(
+    store: MultipartStore, bucket: str, key: str, listed: Sequence[tuple[int, str]]
+) -> ObjectRow | None:
+    """For a completion whose upload is gone: the key's current object when those parts
+    made it (its ETag is theirs), else None."""
+    try:
+        etag = multipart_etag([e.strip('"') for _, e in listed])
+    except ValueError:  # an ETag that is no hex digest: never one of ours
+        return None
+    row = store.db.object(bucket, key.encode("utf-8"))
+    if row is None or row.parts is None or row.etag != etag:
+        return None
+    return row

@@ -1,0 +1,91 @@
+"""Reading a CompleteMultipartUpload request: its part list (with each part's checksums)
+and its whole-object checksum headers. What they must agree with is the backends' rule
+(``backends.checksums.completion_checksums``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lxml import etree
+
+from backends.checksums import parse_checksum_type
+from backends.types import CompletionChecksums
+from gateway.s3.errors import S3Error
+from gateway.s3.xml import child_text, children, local
+from sigv4 import ALGORITHMS, header_name, parse_checksum_value
+
+__all__ = ["MAX_PARTS", "completion_checksums", "completion_parts"]
+
+MAX_PARTS = 10000
+
+
+def _part_checksums(element: etree._Element) -> dict[str, str]:
+    """``<ChecksumCRC32>`` ... of one ``<Part>``: well formed, else ``InvalidRequest``."""
+    found: dict[str, str] = {}
+    for algorithm in ALGORITHMS:
+        value = child_text(element, f"Checksum{algorithm}")
+        if value is not None:
+            found[algorithm] = parse_checksum_value(algorithm, value)
+    return found
+
+
+def completion_parts(
+    root: etree._Element,
+) -> tuple[list[tuple[int, str]], dict[int, dict[str, str]]]:
+    """(part number, unquoted ETag) pairs in the order listed, and the checksums each
+    part listed. ``MalformedXML`` for a document that is not a part list;
+    ``TooManyParts`` beyond 10,000 parts."""
+    if local(root.tag) != "CompleteMultipartUpload":
+        raise S3Error("MalformedXML")
+    parts: list[tuple[int, str]] = []
+    checksums: dict[int, dict[str, str]] = {}
+    for element in children(root, "Part"):
+        number_text = child_text(element, "PartNumber")
+        etag = child_text(element, "ETag")
+        if number_text is None or etag is None:
+            raise S3Error("MalformedXML")
+        try:
+            number = int(number_text)
+        except ValueError as exc:
+            raise S3Error("MalformedXML") from exc
+        parts.append((number, etag.strip().strip('"')))
+        sums = _part_checksums(element)
+        if sums:
+            checksums[number] = sums
+    if not parts:
+        raise S3Error("MalformedXML", "You must specify at least one part")
+    if len(parts) > MAX_PARTS:
+        raise S3Error("TooManyParts")
+    return parts, checksums
+
+
+def completion_checksums(
+    headers: Mapping[str, str], parts: Mapping[int, Mapping[str, str]]
+) -> CompletionChecksums:
+    """The request's checksums: the parts' listed ones, one ``x-amz-checksum-<alg>``
+    header of the whole object (well formed; two are ``InvalidRequest``) and
+    ``x-amz-checksum-type``."""
+    sent = [alg for alg in ALGORITHMS if header_name(alg) in headers]
+    if len(sent) > 1:
+        raise S3Error(
+            "InvalidRequest",
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        )
+    algorithm = sent[0] if sent else None
+    value = None
+    if algorithm is not None:
+        raw = headers[header_name(algorithm)]
+        # a COMPOSITE value is sent with its "-N" suffix: check the digest before it
+        digest, dash, count = raw.strip().partition("-")
+        parse_checksum_value(algorithm, digest)
+        if dash and not count.isdigit():
+            raise S3Error(
+                "InvalidRequest", f"Value for {header_name(algorithm)} header is invalid."
+            )
+        value = raw.strip()
+    return CompletionChecksums(
+        parts=parts,
+        algorithm=algorithm,
+        value=value,
+        checksum_type=parse_checksum_type(headers.get("x-amz-checksum-type")),
+    )
