@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 PACKAGES := gateway sigv4 backends
+# Test processes: one per CPU, at most 4 (each starts its own moto, SeaweedFS and gateways).
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; [ $$n -lt 2 ] && n=2; echo $$n)
 
 .PHONY: install services chromium run test check format bench bench-scale fuzz lock clean
 
@@ -56,7 +58,7 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 test: install services chromium check
-	$(BIN)/python -m pytest -q -n 2 tests --ignore=tests/perf
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests --ignore=tests/perf
 
 # Property-based fuzzing of the S3 request path, long run (make test runs a quick one).
 fuzz: install
