@@ -157,8 +157,9 @@ class Sweeper:
         await self.settings.put(LEASE_BUCKET, PROGRESS, progress.to_json())
         if report.entries or report.expired or report.aborted_uploads:
             log.info(
-                "lifecycle pass: entries=%d expired=%d versions_removed=%d markers_removed=%d"
-                " uploads_aborted=%d",
+                "lifecycle pass: holder=%s entries=%d expired=%d versions_removed=%d"
+                " markers_removed=%d uploads_aborted=%d",
+                self.holder,
                 report.entries,
                 report.expired,
                 report.removed_versions,
