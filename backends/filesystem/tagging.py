@@ -1,5 +1,5 @@
 """Object tagging of the filesystem backend (mixed into ``FilesystemBackend``): each
-version's tag set is its row's ``tags`` column (schema version 2, ``migrations.py``), so
+version's tag set is its row's ``tags`` column (schema version 3, ``migrations.py``), so
 changing it touches neither the data nor the version."""
 
 from __future__ import annotations
