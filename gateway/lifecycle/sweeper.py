@@ -152,9 +152,10 @@ class Sweeper:
         ):
             return report
         report.swept = True
-        progress = Progress.from_json(await self.settings.get(LEASE_BUCKET, PROGRESS))
-        progress = await self._sweep(progress, report)
-        await self.settings.put(LEASE_BUCKET, PROGRESS, progress.to_json())
+        stored = await self.settings.get(LEASE_BUCKET, PROGRESS)
+        progress = await self._sweep(Progress.from_json(stored), report)
+        if progress.to_json() != stored:  # an idle deployment writes nothing
+            await self.settings.put(LEASE_BUCKET, PROGRESS, progress.to_json())
         if report.entries or report.expired or report.aborted_uploads:
             log.info(
                 "lifecycle pass: holder=%s entries=%d expired=%d versions_removed=%d"
