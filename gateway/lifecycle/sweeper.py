@@ -24,13 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,9 +35,10 @@ from backends.types import ObjectInfo, ObjectVersion, Upload
 from gateway.identity.bucket_settings import BucketSettingsStore
 from gateway.identity.object_acls import ObjectAclStore
 from gateway.lifecycle.document import cached_lifecycle
+from gateway.lifecycle.progress import DONE, OBJECTS, UPLOADS, PassReport, Progress, holder_name
 from gateway.lifecycle.rules import Clock, LifecycleConfiguration, Rule
 
-__all__ = ["LEASE_BUCKET", "LIFECYCLE", "Progress", "Sweeper", "holder_name"]
+__all__ = ["LEASE_BUCKET", "LIFECYCLE", "PassReport", "Progress", "Sweeper", "holder_name"]
 
 log = logging.getLogger("nfyio.lifecycle")
 
@@ -53,56 +49,7 @@ LEASE_BUCKET = "~lifecycle"
 it (``~`` is not allowed in bucket names)."""
 LEASE = "lease"
 PROGRESS = "progress"
-_OBJECTS, _UPLOADS, _DONE = "objects", "uploads", "done"
 _PAGE = 1000
-
-
-def holder_name() -> str:
-    """This process's name on the lease: host, pid and a random part (pids repeat)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-@dataclass(slots=True)
-class Progress:
-    """Where the sweep stands (stored as JSON between passes)."""
-
-    bucket: str | None = None
-    """The bucket being swept; None: a new cycle starts with the first bucket."""
-    phase: str = _OBJECTS
-    key_marker: str | None = None
-    version_marker: str | None = None
-    """The version id (objects phase) or upload id (uploads phase) to resume after."""
-    carry: dict[str, Any] = field(default_factory=dict)
-    """Versions phase: the key the page ended inside (``key``), when its newest version
-    seen so far was written (``successor``, epoch seconds), how many noncurrent versions
-    were seen (``noncurrent``), and its latest delete marker waiting to be known as the
-    key's only version (``marker``: [version id, epoch seconds])."""
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text: str | None) -> Progress:
-        if not text:
-            return cls()
-        try:
-            return cls(**json.loads(text))
-        except (TypeError, ValueError):
-            return cls()
-
-
-@dataclass(slots=True)
-class PassReport:
-    """What one pass did (logged; tests read it)."""
-
-    swept: bool = False
-    """Whether this process held the lease and swept."""
-    entries: int = 0
-    expired: int = 0
-    """Current versions removed or hidden behind a delete marker."""
-    removed_versions: int = 0
-    removed_markers: int = 0
-    aborted_uploads: int = 0
 
 
 class Sweeper:
@@ -185,7 +132,7 @@ class Sweeper:
             except BackendError as exc:
                 if exc.code != "NoSuchBucket":
                     log.warning("lifecycle: bucket %s skipped this cycle: %s", bucket, exc.code)
-                progress = Progress(bucket=bucket, phase=_DONE)
+                progress = Progress(bucket=bucket, phase=DONE)
                 used = 1
             budget -= max(used, 1)
             report.entries += used
@@ -201,16 +148,16 @@ class Sweeper:
     ) -> int:
         """Sweep one page of ``bucket`` (moving ``progress`` on); entries read."""
         rules = config.enabled
-        if progress.phase == _OBJECTS:
+        if progress.phase == OBJECTS:
             if not any(r.expires or r.noncurrent_days or r.expired_delete_marker for r in rules):
-                _next_phase(progress, _UPLOADS)
+                _next_phase(progress, UPLOADS)
                 return 0
             if await self.backend.get_bucket_versioning(bucket) is None:
                 return await self._objects(bucket, config, progress, budget, report)
             return await self._versions(bucket, config, progress, budget, report)
-        if progress.phase == _UPLOADS:
+        if progress.phase == UPLOADS:
             if not any(r.abort_days for r in rules):
-                _next_phase(progress, _DONE)
+                _next_phase(progress, DONE)
                 return 0
             return await self._uploads(bucket, config, progress, budget, report)
         return 0
@@ -235,7 +182,7 @@ class Sweeper:
         if page.is_truncated and page.next_marker is not None:
             progress.key_marker = page.next_marker
         else:
-            _next_phase(progress, _UPLOADS)
+            _next_phase(progress, UPLOADS)
         return len(page.objects) + len(page.common_prefixes)
 
     async def _current_due(
@@ -307,7 +254,7 @@ class Sweeper:
             progress.carry = carry
         else:
             await self._settle_marker(bucket, config, carry, now, report)
-            _next_phase(progress, _UPLOADS)
+            _next_phase(progress, UPLOADS)
         return len(page.versions) + len(page.common_prefixes)
 
     async def _version(
@@ -419,7 +366,7 @@ class Sweeper:
             progress.key_marker = page.next_key_marker
             progress.version_marker = page.next_upload_id_marker
         else:
-            _next_phase(progress, _DONE)
+            _next_phase(progress, DONE)
         return len(page.uploads) + len(page.common_prefixes)
 
     async def _abort(
@@ -442,7 +389,7 @@ def _current_bucket(progress: Progress, names: list[str]) -> str | None:
     is not done, else the next one by name."""
     if progress.bucket is None:
         return names[0] if names else None
-    if progress.phase != _DONE and progress.bucket in names:
+    if progress.phase != DONE and progress.bucket in names:
         return progress.bucket
     after = progress.bucket.encode()
     return next((n for n in names if n.encode() > after), None)

@@ -70,8 +70,8 @@ def _clock(ctx: Context) -> Clock:
     return Clock(ctx.config.lifecycle.day_seconds)
 
 
-def _rule_header(name: str, when: datetime, rule_id: str) -> str:
-    return f'{name}="{http_date(when)}", rule-id="{quote(rule_id, safe=_RULE_ID_SAFE)}"'
+def _expiration_value(when: datetime, rule_id: str) -> str:
+    return f'expiry-date="{http_date(when)}", rule-id="{quote(rule_id, safe=_RULE_ID_SAFE)}"'
 
 
 async def expiration_headers(
@@ -93,7 +93,7 @@ async def expiration_headers(
     due = config.expiration(info.key, info.size, info.last_modified, tags, _clock(ctx))
     if due is None:
         return {}
-    return {"x-amz-expiration": _rule_header("expiry-date", due[0], due[1].id)}
+    return {"x-amz-expiration": _expiration_value(due[0], due[1].id)}
 
 
 def abort_headers(ctx: Context, key: str, initiated: datetime) -> dict[str, str]:
