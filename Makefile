@@ -8,7 +8,7 @@ PACKAGES := gateway sigv4 backends
 # Test processes: one per CPU, at most 4 (each starts its own moto, SeaweedFS and gateways).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; [ $$n -lt 2 ] && n=2; echo $$n)
 
-.PHONY: install services chromium run test check format bench bench-scale fuzz lock clean
+.PHONY: install services chromium awscli2 run test check format bench bench-scale fuzz lock clean
 
 install: $(STAMP)
 
@@ -57,7 +57,17 @@ $(CHROMIUM):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: install services chromium check
+# Debian's awscli package is the aws CLI v2 (the venv's, from PyPI, is v1): the tests run
+# bucket-to-bucket copies with both. Installed once when missing (needs root, as on CI).
+AWSCLI2 := /usr/bin/aws
+
+awscli2: $(AWSCLI2)
+
+$(AWSCLI2):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli
+
+test: install services chromium awscli2 check
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests --ignore=tests/perf
 
 # Property-based fuzzing of the S3 request path, long run (make test runs a quick one).

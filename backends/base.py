@@ -50,9 +50,11 @@ from backends.types import (
     ObjectLockConfig,
     ObjectMeta,
     ObjectRead,
+    ObjectTagging,
     Part,
     PartsPage,
     PayloadStream,
+    Tags,
     Upload,
     UploadsPage,
     VersionsPage,
@@ -183,6 +185,29 @@ class Backend(abc.ABC):
     ) -> None:
         raise _not_implemented("Object Lock")
 
+    # -- object tagging (optional) ---------------------------------------------------------
+
+    async def get_object_tagging(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> ObjectTagging:
+        """The tag set of a version (None: the latest), as ``head_object`` finds it:
+        ``NoSuchKey`` (a delete marker's extra fields when the latest version is one),
+        ``NoSuchVersion``, ``MethodNotAllowed`` for a delete marker's id."""
+        raise _not_implemented("object tagging")
+
+    async def put_object_tagging(
+        self, bucket: str, key: str, tags: Tags, *, version_id: str | None = None
+    ) -> str | None:
+        """Replace a version's tag set (an empty one removes it); neither the data nor
+        the version changes. Returns the version id tagged (None: never versioned)."""
+        raise _not_implemented("object tagging")
+
+    async def delete_object_tagging(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> str | None:
+        """Remove a version's tag set; the version id, as ``put_object_tagging``."""
+        return await self.put_object_tagging(bucket, key, (), version_id=version_id)
+
     # -- objects -----------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -198,6 +223,7 @@ class Backend(abc.ABC):
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
+        tags: Tags = (),
     ) -> ObjectInfo:
         """Store ``body`` under ``key``; ETag is the MD5 hex of the bytes (SSE-C: not).
 
@@ -206,8 +232,8 @@ class Backend(abc.ABC):
         (or else the bucket's default) decides how the bytes are stored. ``object_lock``
         (retention, legal hold) needs a bucket with Object Lock; without one the bucket's
         default retention, if any, applies. ``condition`` is checked before the body is
-        read and again atomically with the commit (see the module docstring). The result
-        carries the new version id.
+        read and again atomically with the commit (see the module docstring). ``tags``
+        become the new version's tag set. The result carries the new version id.
         """
 
     @abc.abstractmethod
@@ -291,10 +317,13 @@ class Backend(abc.ABC):
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
+        tags: Tags | None = None,
     ) -> ObjectInfo:
         """Copy (``source.version_id`` names a version, None the latest); ``meta=None``
-        keeps the source's metadata (directive COPY). The copy is encrypted as
-        ``encryption`` (or the destination bucket's default) says, never as the source was;
+        keeps the source's metadata (directive COPY), ``tags=None`` the source's tag set
+        (``x-amz-tagging-directive: COPY``), else the copy gets ``tags``. The copy is
+        encrypted as ``encryption`` (or the destination bucket's default) says, never as the
+        source was;
         ``encryption.copy_source_customer`` opens an SSE-C source. The copy's Object Lock
         settings come from ``object_lock`` (or the destination's default retention), never
         from the source. ``condition`` applies to the destination key."""
@@ -345,11 +374,12 @@ class Backend(abc.ABC):
         checksum_type: str | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        tags: Tags = (),
     ) -> Upload:
         """``encryption`` (or the bucket's default) is fixed for every part;
-        ``object_lock`` is applied to the object at completion. ``checksum_algorithm``
-        and ``checksum_type`` (already checked: ``backends.checksums.upload_checksum``)
-        are fixed for every part too."""
+        ``object_lock`` and ``tags`` are applied to the object at completion.
+        ``checksum_algorithm`` and ``checksum_type`` (already checked:
+        ``backends.checksums.upload_checksum``) are fixed for every part too."""
         raise _not_implemented("multipart upload")
 
     async def upload_part(

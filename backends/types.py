@@ -167,6 +167,23 @@ class ObjectInfo:
     """Number of parts for an object made by CompleteMultipartUpload, else None."""
     lock: ObjectLock | None = None
     """Retention and legal hold of this version, if any was ever set."""
+    tag_count: int = 0
+    """How many tags the version has (GET/HEAD answer it as ``x-amz-tagging-count``).
+    Listings may leave it 0."""
+
+
+Tags = tuple[tuple[str, str], ...]
+"""An object's tag set: (key, value) pairs, keys unique, in key order (the gateway
+validates and sorts them before a backend sees them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectTagging:
+    """The tag set of one object version (GetObjectTagging)."""
+
+    tags: Tags
+    version_id: str | None = None
+    """The version the tags belong to (None: a never-versioned bucket's object)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +24,8 @@ from gateway.audit.http import AUDIT
 from gateway.config import Config
 from gateway.executors import HASH_GATE, Executors
 from gateway.identity.store import IdentityStore
+from gateway.lifecycle.rules import Clock
+from gateway.lifecycle.sweeper import Sweeper
 from gateway.metrics import METRICS, Metrics, api_metrics_middleware
 from gateway.oauth import routes as oauth_routes
 from gateway.ratelimit import RateLimiter
@@ -78,6 +81,19 @@ def make_backend(config: Config, *, sse_key: bytes | None = None) -> Backend:
     )
 
 
+def make_sweeper(config: Config, backend: Backend, identity: IdentityStore) -> Sweeper:
+    lifecycle = config.lifecycle
+    return Sweeper(
+        backend,
+        identity.bucket_settings,
+        identity.object_acls,
+        clock=Clock(lifecycle.day_seconds),
+        interval=lifecycle.sweep_interval,
+        batch=lifecycle.batch,
+        lease_seconds=lifecycle.lease_seconds,
+    )
+
+
 class Shared:
     """Resources both listeners of one process use: opened once, closed once."""
 
@@ -89,6 +105,7 @@ class Shared:
         self.audit: AuditRecorder | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._sweeper: asyncio.Task[None] | None = None
         self.inflight = Inflight()
         self.executors = Executors(
             hash_threads=config.auth.hash_threads, hash_queue=config.auth.hash_queue
@@ -119,6 +136,10 @@ class Shared:
                 asyncio.create_task(self.limiter.run()),
                 asyncio.create_task(self.audit.run()),
             ]
+            if self.config.lifecycle.enabled:
+                self._sweeper = asyncio.create_task(
+                    make_sweeper(self.config, self.backend, self.identity).run()
+                )
         self._users += 1
         return self.backend, self.identity
 
@@ -133,6 +154,11 @@ class Shared:
             task.cancel()
         self._tasks = []
         await self._flush_ops()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self.backend is not None:
             await self.backend.close()
             self.backend = None

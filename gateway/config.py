@@ -228,6 +228,23 @@ class CorsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class LifecycleConfig:
+    """The lifecycle sweeper (docs/lifecycle.md)."""
+
+    enabled: bool = True
+    """Apply buckets' lifecycle rules in the background (one sweeper per state store)."""
+    day_seconds: float = 86_400.0
+    """How long a lifecycle "day" lasts. Only tests shorten it."""
+    sweep_interval: float = 60.0
+    """Seconds between two passes of the sweeper."""
+    batch: int = 1000
+    """Listing entries (objects, versions, uploads) one pass reads at most."""
+    lease_seconds: float = 60.0
+    """How long the sweeping process's lease lasts without renewal before another
+    process may take over (at least three sweep intervals)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     s3: S3Config = field(default_factory=S3Config)
@@ -239,6 +256,7 @@ class Config:
     ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     cors: CorsConfig = field(default_factory=CorsConfig)
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
 
     @property
     def data_dir(self) -> Path:
@@ -472,6 +490,12 @@ def _check_limits(config: Config) -> None:
         raise ConfigError("auth.hash_threads must be at least 1")
     if config.auth.hash_queue < 0:
         raise ConfigError("auth.hash_queue must be 0 or positive")
+    lifecycle = config.lifecycle
+    for name in ("day_seconds", "sweep_interval", "lease_seconds"):
+        if not getattr(lifecycle, name) > 0:  # NaN fails too
+            raise ConfigError(f"lifecycle.{name} must be positive")
+    if lifecycle.batch < 1:
+        raise ConfigError("lifecycle.batch must be at least 1")
 
 
 def _check_ops(config: Config) -> None:

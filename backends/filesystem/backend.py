@@ -32,6 +32,7 @@ from backends.filesystem.metadb import (
     meta_from_json,
     meta_to_json,
     now_us,
+    tags_to_json,
 )
 from backends.filesystem.multipart import MultipartStore, drop_bucket_uploads
 from backends.filesystem.multipart_ops import MultipartMixin
@@ -51,7 +52,7 @@ from backends.filesystem.sse import (
     source_customer,
     write_plan,
 )
-from backends.filesystem.versioning import VersioningMixin
+from backends.filesystem.tagging import TaggingMixin
 from backends.filesystem.versions import (
     BucketState,
     Deleted,
@@ -78,13 +79,14 @@ from backends.types import (
     ObjectMeta,
     ObjectRead,
     PayloadStream,
+    Tags,
     WriteCondition,
 )
 
 DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
 
 
-class FilesystemBackend(MultipartMixin, VersioningMixin, Backend):
+class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
     """The embedded default backend. Several processes may share one ``data_dir``."""
 
     name = "filesystem"
@@ -268,6 +270,7 @@ class FilesystemBackend(MultipartMixin, VersioningMixin, Backend):
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
+        tags: Tags = (),
     ) -> ObjectInfo:
         # the bucket's existence, lock and default encryption (and the write's condition)
         # before the body is read; the bucket and the condition are checked again at commit
@@ -298,6 +301,7 @@ class FilesystemBackend(MultipartMixin, VersioningMixin, Backend):
             checksums=checksums_to_json(received.checksums),
             parts=None,
             data_id=data_id,
+            tags=tags_to_json(tags),
         )
         version_id = await committer.commit(bucket, row, dest, object_lock, condition)
         return ObjectInfo(
@@ -309,6 +313,7 @@ class FilesystemBackend(MultipartMixin, VersioningMixin, Backend):
             meta=meta,
             checksums=dict(received.checksums),
             version_id=version_id,
+            tag_count=len(tags),
         )
 
     def state(self, bucket: str, object_lock: ObjectLock | None = None) -> BucketState:
@@ -468,6 +473,7 @@ class FilesystemBackend(MultipartMixin, VersioningMixin, Backend):
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
+        tags: Tags | None = None,
     ) -> ObjectInfo:
         self.state(bucket, object_lock)
         if condition is not None:
@@ -492,6 +498,7 @@ class FilesystemBackend(MultipartMixin, VersioningMixin, Backend):
                 checksums=src.checksums,
                 parts=src.parts,
                 data_id=data_id,
+                tags=src.tags if tags is None else tags_to_json(tags),
             )
             version_id = self.commit_object(bucket, row, object_lock, condition)
             return row._replace(version_id=version_id).to_info(bucket)

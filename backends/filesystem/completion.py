@@ -124,6 +124,7 @@ async def complete(
         checksums=checksums_to_json(object_sums),
         parts=parts_json(described),
         data_id=data_id,
+        tags=upload.tags,
     )
     try:
         with store.db.write() as conn:

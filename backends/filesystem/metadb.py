@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 from backends.errors import BackendError
 from backends.filesystem.listing import Cursor
 from backends.filesystem.migrations import migrate
-from backends.types import ObjectInfo, ObjectLock, ObjectMeta
+from backends.types import ObjectInfo, ObjectLock, ObjectMeta, Tags
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -108,7 +108,9 @@ CREATE TABLE IF NOT EXISTS parts (
 ) WITHOUT ROWID;
 """
 
-OBJECT_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id, version_id, lock"
+OBJECT_COLUMNS = (
+    "key, size, etag, last_modified, meta, checksums, parts, data_id, version_id, lock, tags"
+)
 
 
 def now_us() -> int:
@@ -187,6 +189,23 @@ def lock_from_json(text: str | None) -> ObjectLock | None:
     )
 
 
+def tags_to_json(tags: Tags) -> str | None:
+    """The ``tags`` column: None for an empty tag set."""
+    if not tags:
+        return None
+    return json.dumps([list(pair) for pair in tags], separators=(",", ":"), ensure_ascii=False)
+
+
+def tags_from_json(text: str | None) -> Tags:
+    if text is None:
+        return ()
+    return tuple((str(k), str(v)) for k, v in json.loads(text))
+
+
+def tag_count(text: str | None) -> int:
+    return 0 if text is None else len(json.loads(text))
+
+
 class ObjectRow(NamedTuple):
     """One ``objects`` row, decoded (a tuple: listing pages build 1,000 of them)."""
 
@@ -204,6 +223,8 @@ class ObjectRow(NamedTuple):
     written while the bucket was versioned or suspended; else an id of ``versions.py``."""
     lock: str | None = None
     """``lock_to_json`` of the version's retention and legal hold (None: neither)."""
+    tags: str | None = None
+    """``tags_to_json`` of the version's tag set (None: no tags)."""
 
     @classmethod
     def from_tuple(cls, row: Sequence[Any]) -> ObjectRow:
@@ -222,6 +243,7 @@ class ObjectRow(NamedTuple):
             version_id=self.version_id,
             parts_count=None if parts is None else len(parts),
             lock=lock_from_json(self.lock),
+            tag_count=tag_count(self.tags),
         )
 
 
@@ -242,12 +264,13 @@ def _info_setters() -> Callable[..., ObjectInfo]:
     names = tuple(f.name for f in dataclasses.fields(ObjectInfo))
     assert names == (
         "bucket", "key", "size", "etag", "last_modified", "meta", "checksums", "version_id",
-        "parts_count", "lock",
+        "parts_count", "lock", "tag_count",
     ), names  # fmt: skip
     new = object.__new__
-    s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts, s_lock = (
-        getattr(ObjectInfo, name).__set__ for name in names
-    )
+    (
+        s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts, s_lock,
+        s_tags,
+    ) = (getattr(ObjectInfo, name).__set__ for name in names)  # fmt: skip
 
     def make(
         bucket: str,
@@ -270,6 +293,7 @@ def _info_setters() -> Callable[..., ObjectInfo]:
         s_version(info, None)
         s_parts(info, parts_count)
         s_lock(info, None)
+        s_tags(info, 0)
         return info
 
     return make
@@ -445,12 +469,12 @@ def connect_writer(conn: sqlite3.Connection) -> None:
 
 
 _OLD_DATA_ID = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"
-_UNVERSIONED_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id"
+_UNVERSIONED_COLUMNS = "key, size, etag, last_modified, meta, checksums, parts, data_id, tags"
 _UPSERT = (
-    f"INSERT OR REPLACE INTO objects (bucket, {_UNVERSIONED_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+    f"INSERT OR REPLACE INTO objects (bucket, {_UNVERSIONED_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
-"""The never-versioned write binds the first columns only: ``version_id`` and ``lock``
-stay NULL (the null version, no Object Lock) and cost nothing."""
+"""The never-versioned write leaves ``version_id`` and ``lock`` out: they stay NULL (the
+null version, no Object Lock) and cost nothing."""
 
 
 def upsert_object(conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str | None:
@@ -460,5 +484,5 @@ def upsert_object(conn: sqlite3.Connection, bucket: str, row: ObjectRow) -> str 
     This is the write of a never-versioned bucket (the PUT hot path); versioned buckets
     go through ``versions.write_version``."""
     old = conn.execute(_OLD_DATA_ID, (bucket, row.key)).fetchone()
-    conn.execute(_UPSERT, (bucket, *row[:8]))
+    conn.execute(_UPSERT, (bucket, *row[:8], row.tags))
     return None if old is None else str(old[0])

@@ -57,7 +57,15 @@ _V2_CHECKSUM_TYPE = (
     "ALTER TABLE uploads ADD COLUMN checksum_type TEXT",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1_VERSIONING, _V2_CHECKSUM_TYPE)
+_V3_TAGGING = (
+    # the tag set of each version (JSON ``[[key, value], ...]`` in key order; NULL: none),
+    # and of an upload in progress (given to the object at completion)
+    "ALTER TABLE objects ADD COLUMN tags TEXT",
+    "ALTER TABLE versions ADD COLUMN tags TEXT",
+    "ALTER TABLE uploads ADD COLUMN tags TEXT",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1_VERSIONING, _V2_CHECKSUM_TYPE, _V3_TAGGING)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

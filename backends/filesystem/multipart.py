@@ -35,6 +35,7 @@ from backends.filesystem.metadb import (
     meta_from_json,
     meta_to_json,
     now_us,
+    tags_to_json,
 )
 from backends.filesystem.sse import PLAIN, Plan, stored_plan
 from backends.types import (
@@ -44,11 +45,14 @@ from backends.types import (
     Part,
     PartsPage,
     PayloadStream,
+    Tags,
     Upload,
 )
 from sigv4 import new_checksum
 
-UPLOAD_COLUMNS = "upload_id, bucket, key, initiated, meta, checksum_algorithm, lock, checksum_type"
+UPLOAD_COLUMNS = (
+    "upload_id, bucket, key, initiated, meta, checksum_algorithm, lock, checksum_type, tags"
+)
 PART_COLUMNS = "part_number, etag, size, last_modified, checksums, data_id"
 
 
@@ -64,6 +68,8 @@ class UploadRow:
     """The Object Lock settings CreateMultipartUpload asked for (``lock_to_json``)."""
     stored_type: str | None = None
     """COMPOSITE / FULL_OBJECT; None for uploads created before the column existed."""
+    tags: str | None = None
+    """The tag set the object gets at completion (``tags_to_json``)."""
 
     @property
     def checksum_type(self) -> str | None:
@@ -147,6 +153,7 @@ class MultipartStore:
         checksum_algorithm: str | None,
         checksum_type: str | None = None,
         object_lock: ObjectLock | None = None,
+        tags: Tags = (),
     ) -> Upload:
         checksum_type = upload_checksum(checksum_algorithm, checksum_type)
         upload_id = f"{time.time_ns():016x}{secrets.token_hex(8)}"
@@ -156,7 +163,7 @@ class MultipartStore:
             with self.db.write() as conn:
                 self.db.require_bucket(bucket)
                 conn.execute(
-                    f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         upload_id,
                         bucket,
@@ -166,6 +173,7 @@ class MultipartStore:
                         checksum_algorithm,
                         lock_to_json(object_lock),
                         checksum_type,
+                        tags_to_json(tags),
                     ),
                 )
         except BaseException:

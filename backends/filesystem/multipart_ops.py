@@ -41,6 +41,7 @@ from backends.types import (
     Part,
     PartsPage,
     PayloadStream,
+    Tags,
     Upload,
     UploadsPage,
     WriteCondition,
@@ -92,6 +93,7 @@ class MultipartMixin:
         checksum_type: str | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        tags: Tags = (),
     ) -> Upload:
         self.state(bucket, object_lock)
         default = bucket_encryption(self.db.conn, bucket)
@@ -104,6 +106,7 @@ class MultipartMixin:
             checksum_algorithm=checksum_algorithm,
             checksum_type=checksum_type,
             object_lock=object_lock,
+            tags=tags,
         )
 
     async def upload_part(

@@ -33,10 +33,10 @@ from backends.types import (
     VersionsPage,
 )
 
-__all__ = ["VersioningMixin"]
+__all__ = ["VersioningMixin", "delete_marker_refused"]
 
 
-def _delete_marker_refused(marker: VersionRow) -> BackendError:
+def delete_marker_refused(marker: VersionRow) -> BackendError:
     """Reading a delete marker by its version id: 405, described by headers."""
     modified = datetime.fromtimestamp(marker.last_modified // 1_000_000, UTC)
     return BackendError(
@@ -81,7 +81,7 @@ class VersioningMixin:
             self.db.require_bucket(bucket)
             raise no_such_version(key, version_id)
         if isinstance(found, VersionRow):
-            raise _delete_marker_refused(found)
+            raise delete_marker_refused(found)
         return found
 
     def find_copy_source(self, source: CopySource) -> ObjectRow:
@@ -188,7 +188,7 @@ class VersioningMixin:
         if found is None:
             raise no_such_version(key, version_id)
         if isinstance(found, VersionRow) and found.marker:
-            raise _delete_marker_refused(found)
+            raise delete_marker_refused(found)
         return found
 
     async def get_object_lock(

@@ -72,6 +72,7 @@ __all__ = [
     "object_rank",
     "rank_of",
     "set_lock",
+    "set_tags",
     "write_version",
 ]
 
@@ -87,7 +88,7 @@ NULL_ROW_RANK = -1
 
 VERSION_COLUMNS = (
     "key, rank, version_id, marker, size, etag, last_modified, meta, checksums, parts, data_id, "
-    "lock"
+    "lock, tags"
 )
 
 
@@ -210,6 +211,7 @@ class VersionRow(NamedTuple):
     parts: str | None
     data_id: str | None
     lock: str | None
+    tags: str | None
 
     def object_row(self) -> ObjectRow:
         """The same version as an ``ObjectRow`` (never call it for a marker)."""
@@ -225,6 +227,7 @@ class VersionRow(NamedTuple):
             self.data_id,
             self.version_id,
             self.lock,
+            self.tags,
         )
 
     def marker_info(self, bucket: str) -> ObjectInfo:
@@ -240,10 +243,10 @@ class VersionRow(NamedTuple):
 
 
 _V_SELECT = f"SELECT {VERSION_COLUMNS} FROM versions WHERE bucket = ? AND key = ?"
-_V_INSERT = f"INSERT INTO versions (bucket, {VERSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_V_INSERT = f"INSERT INTO versions (bucket, {VERSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 _O_SELECT = f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?"
 _O_INSERT = (
-    f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _O_DELETE = "DELETE FROM objects WHERE bucket = ? AND key = ?"
 
@@ -297,6 +300,7 @@ def _demote(conn: sqlite3.Connection, bucket: str, row: ObjectRow, newest: int |
             row.parts,
             row.data_id,
             row.lock,
+            row.tags,
         ),
     )
     return rank
@@ -308,7 +312,7 @@ def _add_marker(
     vid = version_id or _id_of(rank)
     conn.execute(
         _V_INSERT,
-        (bucket, key, rank, vid, 1, 0, "", now, "{}", "{}", None, None, None),
+        (bucket, key, rank, vid, 1, 0, "", now, "{}", "{}", None, None, None, None),
     )
     return vid
 
@@ -492,6 +496,22 @@ def latest_marker(conn: sqlite3.Connection, bucket: str, key: str) -> VersionRow
     """For a key without an ``objects`` row: its latest version if that is a delete marker."""
     newest = _newest(conn, bucket, key.encode("utf-8"))
     return newest if newest is not None and newest.marker else None
+
+
+def set_tags(
+    conn: sqlite3.Connection, bucket: str, row: ObjectRow | VersionRow, tags: str | None
+) -> None:
+    """Store a new tag set (``tags_to_json``) on the version ``row`` (as ``locate`` found
+    it)."""
+    if isinstance(row, ObjectRow):
+        conn.execute(
+            "UPDATE objects SET tags = ? WHERE bucket = ? AND key = ?", (tags, bucket, row.key)
+        )
+    else:
+        conn.execute(
+            "UPDATE versions SET tags = ? WHERE bucket = ? AND key = ? AND rank = ?",
+            (tags, bucket, row.key, row.rank),
+        )
 
 
 def set_lock(

@@ -23,6 +23,7 @@ from backends.s3.sse import (
     source_only,
     sse_params,
 )
+from backends.s3.tagging import tagging_params
 from backends.types import (
     Conditions,
     CopySource,
@@ -30,6 +31,7 @@ from backends.types import (
     ObjectInfo,
     ObjectLock,
     ObjectMeta,
+    Tags,
     WriteCondition,
 )
 
@@ -47,6 +49,7 @@ class CopyMixin(ConditionalMixin):
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
+        tags: Tags | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
@@ -58,6 +61,9 @@ class CopyMixin(ConditionalMixin):
             **lock_params(object_lock),
             **self.condition_params("CopyObject", condition),
         }
+        if tags is not None:
+            params["TaggingDirective"] = "REPLACE"
+            params.update(tagging_params(tags))
         if meta is not None or source.conditions != Conditions():
             # Conditions: a HEAD, then the pinned copy. REPLACE also needs the source's
             # checksums: they describe the bytes, not the metadata, so they are carried over.

@@ -65,6 +65,8 @@ _HEADER_PARAMS = {
     "ChecksumSHA1": "x-amz-checksum-sha1",
     "ChecksumSHA256": "x-amz-checksum-sha256",
     "ChecksumMode": "x-amz-checksum-mode",
+    # object tagging (backends/s3/tagging.py): the URL-encoded tag set
+    "Tagging": "x-amz-tagging",
 }
 # botocore parameter -> query parameter.
 _QUERY_PARAMS = {

@@ -23,11 +23,14 @@ def _listed_info_maker() -> Callable[[str, str, int, str, datetime], ObjectInfo]
     names = tuple(f.name for f in dataclasses.fields(ObjectInfo))
     assert names == (
         "bucket", "key", "size", "etag", "last_modified", "meta", "checksums", "version_id",
-        "parts_count", "lock",
+        "parts_count", "lock", "tag_count",
     ), names  # fmt: skip
     new = object.__new__
     setters = [getattr(ObjectInfo, name).__set__ for name in names]
-    s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts, s_lock = setters
+    (
+        s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts, s_lock,
+        s_tags,
+    ) = setters  # fmt: skip
     meta = ObjectMeta()
     sums: Mapping[str, str] = MappingProxyType({})
 
@@ -43,6 +46,7 @@ def _listed_info_maker() -> Callable[[str, str, int, str, datetime], ObjectInfo]
         s_version(info, None)
         s_parts(info, None)
         s_lock(info, None)
+        s_tags(info, 0)
         return info
 
     return make

@@ -29,6 +29,7 @@ from backends.s3.sse import (
     with_sse,
 )
 from backends.s3.streams import send_spooled, send_streamed
+from backends.s3.tagging import tagging_params
 from backends.types import (
     CompletionChecksums,
     CopySource,
@@ -39,6 +40,7 @@ from backends.types import (
     Part,
     PartsPage,
     PayloadStream,
+    Tags,
     Upload,
     UploadsPage,
     WriteCondition,
@@ -63,6 +65,7 @@ class MultipartMixin(CopyMixin):
         checksum_type: str | None = None,
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
+        tags: Tags = (),
     ) -> Upload:
         # The checksum algorithm and type go upstream only with native checksums: the
         # store then demands a checksum of every part, which the gateway forwards (see
@@ -80,6 +83,7 @@ class MultipartMixin(CopyMixin):
             **sse_params(encryption),
             **lock_params(object_lock),
             **checksums,
+            **tagging_params(tags),
         )
         what = unapplied(encryption, response)
         if what is not None:

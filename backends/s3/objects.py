@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -41,6 +42,7 @@ from backends.s3.sse import (
     with_sse,
 )
 from backends.s3.streams import DownloadBody, send_spooled, send_streamed
+from backends.s3.tagging import tagging_params
 from backends.s3.versions import describe_missing
 from backends.types import (
     ByteRange,
@@ -53,6 +55,7 @@ from backends.types import (
     ObjectMeta,
     ObjectRead,
     PayloadStream,
+    Tags,
     WriteCondition,
 )
 
@@ -91,15 +94,18 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         encryption: Encryption | None = None,
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
+        tags: Tags = (),
     ) -> ObjectInfo:
         params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
         params.update(sse_params(encryption))
         params.update(lock_params(object_lock))
+        params.update(tagging_params(tags))
         params.update(self.condition_params("PutObject", condition))
         async with self.conditional_write(bucket, key, condition):
-            return await self._put_object(
+            info = await self._put_object(
                 bucket, key, body, meta, params, content_md5, size_hint, encryption
             )
+        return dataclasses.replace(info, tag_count=len(tags)) if tags else info
 
     async def _put_object(
         self,
@@ -227,6 +233,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
             version_id=response.get("VersionId"),
             parts_count=parts_count(etag, response),
             lock=lock_from_response(response),
+            tag_count=int(response.get("TagCount") or 0),
         )
 
     async def head_object(

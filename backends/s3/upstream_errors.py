@@ -63,6 +63,7 @@ _PASS_THROUGH = frozenset(
         "IncompleteBody",
         "InvalidPartNumber",
         "InvalidStorageClass",
+        "InvalidTag",
         "MetadataTooLarge",
         "TooManyParts",
         "MalformedXML",

@@ -87,6 +87,9 @@ def object_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
     parts = get("x-amz-mp-parts-count")
     if parts is not None and parts.isdigit():
         fields["PartsCount"] = int(parts)
+    tag_count = get("x-amz-tagging-count")
+    if tag_count is not None and tag_count.isdigit():
+        fields["TagCount"] = int(tag_count)
     metadata: dict[str, str] = {}
     for name, value in headers.items():
         if name[:2] in ("x-", "X-") and name.lower().startswith(_META):

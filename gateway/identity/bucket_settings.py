@@ -15,7 +15,7 @@ and :meth:`BucketSettingsStore.of_kind` always read the database.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from gateway.identity.crypto import Keyring
@@ -121,6 +121,53 @@ class BucketSettingsStore:
             return await self._db.transaction(body)
         finally:
             self.cache.changed(bucket)
+
+    async def claim(
+        self, bucket: str, kind: str, holder: str, *, now: datetime, ttl: timedelta
+    ) -> bool:
+        """A lease on the row (``bucket``, ``kind``): whether ``holder`` has it now.
+
+        The row holds its holder's name and when it last claimed; another holder may take
+        it over once that is ``ttl`` old. A holder renews by claiming again. Atomic on both
+        databases, so among processes and hosts sharing the store one holder wins (the
+        lifecycle sweeper: docs/lifecycle.md)."""
+        when, stale = to_micros(now), to_micros(now - ttl)
+
+        async def body(tx: Tx) -> bool:
+            row = await tx.fetch_one(
+                "SELECT document, updated_at FROM bucket_settings WHERE bucket = ? AND kind = ?"
+                + tx.for_update,
+                (bucket, kind),
+            )
+            if row is None:
+                added = await tx.execute(
+                    "INSERT INTO bucket_settings (bucket, kind, document, updated_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind) DO NOTHING",
+                    (bucket, kind, holder, when),
+                )
+                return added == 1
+            if str(row[0]) != holder and int(row[1]) > stale:
+                return False
+            await tx.execute(
+                "UPDATE bucket_settings SET document = ?, updated_at = ?"
+                " WHERE bucket = ? AND kind = ?",
+                (holder, when, bucket, kind),
+            )
+            return True
+
+        return await self._db.transaction(body)
+
+    async def release(self, bucket: str, kind: str, holder: str) -> bool:
+        """Give up a lease ``holder`` holds (another may claim it at once); whether it did."""
+
+        async def body(tx: Tx) -> bool:
+            removed = await tx.execute(
+                "DELETE FROM bucket_settings WHERE bucket = ? AND kind = ? AND document = ?",
+                (bucket, kind, holder),
+            )
+            return removed > 0
+
+        return await self._db.transaction(body)
 
     async def forget_bucket(self, bucket: str) -> int:
         """Drop every setting of a deleted bucket (a bucket made again with the same name

@@ -167,6 +167,13 @@ def _needs_object(action: str, bucket: BucketFacts, access: Access) -> bool:
     return not owner or bucket.foreign
 
 
+def _sets_tags(req: S3Request) -> bool:
+    """Whether the request's ``x-amz-tagging`` takes effect (CopyObject: with REPLACE)."""
+    if req.operation.name == "CopyObject":
+        return req.headers.get("x-amz-tagging-directive", "COPY").upper() == "REPLACE"
+    return True
+
+
 def _refuse(decision: Decision) -> None:
     if not decision.allowed:
         raise S3Error("AccessDenied", decision.message)
@@ -250,6 +257,9 @@ async def authorize(
                 version=req.version_id,
             )
         )
+    if req.tags and _sets_tags(req):
+        # S3 asks for s3:PutObjectTagging too when a write sets tags (x-amz-tagging)
+        _refuse(await access.decide(bucket, "s3:PutObjectTagging", op.scopes, key=req.address.key))
     source = req.copy_source
     if source is not None:
         source_bucket = bucket

@@ -20,7 +20,6 @@ from datetime import datetime
 from gateway.authz import ANONYMOUS, PrincipalFacts, PrincipalKind, RequestContext
 from gateway.principal import Principal
 from gateway.s3.request import S3Request
-from sigv4 import decode_query
 
 __all__ = ["LISTING_ACTIONS", "principal_facts", "request_context", "source_ip"]
 
@@ -68,12 +67,6 @@ def _signature(principal: Principal, req: S3Request) -> tuple[str | None, str | 
     return None, "REST-HEADER"  # Bearer / X-API-Key
 
 
-def _tags(header: str | None) -> Mapping[str, str] | None:
-    if header is None:
-        return None
-    return decode_query(header)
-
-
 def request_context(
     principal: Principal,
     req: S3Request,
@@ -96,7 +89,7 @@ def request_context(
         max_keys=query.get("max-keys") if listing else None,
         acl=headers.get("x-amz-acl"),
         server_side_encryption=headers.get("x-amz-server-side-encryption"),
-        request_object_tags=_tags(headers.get("x-amz-tagging")),
+        request_object_tags=None if req.tags is None else dict(req.tags),
         version_id=version_id,
         signature_version=signature_version,
         auth_type=auth_type,

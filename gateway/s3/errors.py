@@ -137,6 +137,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidRequest": _e(400, "Invalid Request"),
     "InvalidRetentionPeriod": _e(400, "The retention days/years must be a positive integer."),
     "InvalidStorageClass": _e(400, "The storage class you specified is not valid."),
+    "InvalidTag": _e(400, "The tag provided was not a valid tag."),
     # Only a refused Bearer JWT raises it: an authentication failure, 403 like a bad key.
     "InvalidURI": _e(400, "Couldn't parse the specified URI."),
     "InvalidToken": _e(403, "The provided token is malformed or otherwise invalid."),
@@ -175,12 +176,14 @@ ERRORS: dict[str, ErrorSpec] = {
     "NoSuchKey": ErrorSpec(
         404, "The specified key does not exist.", _delete_marker, header_only=MARKER_FIELDS
     ),
+    "NoSuchLifecycleConfiguration": _e(404, "The lifecycle configuration does not exist"),
     "NoSuchObjectLockConfiguration": _e(
         404, "The specified object does not have a ObjectLock configuration."
     ),
     "NoSuchPublicAccessBlockConfiguration": _e(
         404, "The public access block configuration was not found"
     ),
+    "NoSuchTagSet": _e(404, "The TagSet does not exist"),
     "NoSuchUpload": _e(
         404,
         "The specified upload does not exist. The upload ID may be invalid, or the upload "

@@ -226,6 +226,8 @@ def object_headers(
         out[META_PREFIX + name] = value
     if info.parts_count is not None:
         out["x-amz-mp-parts-count"] = str(info.parts_count)
+    if info.tag_count:
+        out["x-amz-tagging-count"] = str(info.tag_count)
     if with_checksums and info.checksums:
         out.update(checksum_headers(info.checksums, with_type=True))
     if info.version_id is not None:

@@ -14,6 +14,7 @@ from gateway.s3.completion import MAX_PARTS, completion_checksums, completion_pa
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
+from gateway.s3.lifecycle import abort_headers, expiration_headers
 from gateway.s3.listing import max_keys
 from gateway.s3.objects import requested_lock, version_header, write_checksums
 from gateway.s3.owner import OwnerName, owner_name, write_owner
@@ -65,6 +66,7 @@ async def create_multipart_upload(ctx: Context) -> Result:
         checksum_type=checksum_type,
         encryption=ctx.req.encryption,
         object_lock=requested_lock(ctx),
+        tags=ctx.req.tags or (),
     )
     await record_upload(ctx, plan, ctx.key, upload.upload_id)
     doc = XmlWriter("InitiateMultipartUploadResult")
@@ -76,6 +78,7 @@ async def create_multipart_upload(ctx: Context) -> Result:
     if algorithm and checksum_type:
         headers = {"x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": checksum_type}
     headers.update(sse_response_headers(upload.meta))
+    headers.update(abort_headers(ctx, ctx.key, upload.initiated))
     return Result(xml=bytes(doc), headers=headers)
 
 
@@ -147,6 +150,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     doc.close("CompleteMultipartUploadResult")
     headers = sse_response_headers(info.meta)
     headers.update(version_header(info.version_id))
+    headers.update(await expiration_headers(ctx, info))
     return Result(xml=bytes(doc), headers=headers)
 
 

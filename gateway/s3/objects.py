@@ -16,6 +16,7 @@ from gateway.s3.headers import (
     quote_etag,
     response_overrides,
 )
+from gateway.s3.lifecycle import expiration_headers
 from gateway.s3.lock_headers import check_future, has_digest
 from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.sse import sse_response_headers
@@ -70,6 +71,7 @@ async def put_object(ctx: Context) -> Result:
         encryption=ctx.req.encryption,
         object_lock=lock,
         condition=ctx.req.write_condition,
+        tags=ctx.req.tags or (),
     )
     await record_write(ctx, plan, info)
     headers = {
@@ -77,6 +79,7 @@ async def put_object(ctx: Context) -> Result:
         **checksum_headers(info.checksums, with_type=True),
         **sse_response_headers(info.meta),
         **version_header(info.version_id),
+        **await expiration_headers(ctx, info, ctx.req.tags or ()),
     }
     return Result(headers=headers)
 
@@ -98,6 +101,8 @@ async def get_object(ctx: Context) -> Result:
         ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and not read.partial
     )
     headers = object_headers(info, with_checksums=with_checksums, overrides=overrides)
+    if req.version_id is None:
+        headers.update(await expiration_headers(ctx, info))
     status = 200
     if read.partial:
         status = 206
@@ -124,6 +129,8 @@ async def head_object(ctx: Context) -> Result:
     headers = object_headers(
         info, with_checksums=with_checksums, overrides=response_overrides(ctx.query)
     )
+    if ctx.req.version_id is None:
+        headers.update(await expiration_headers(ctx, info))
     headers["Content-Length"] = str(info.size)
     return Result(headers=headers)
 
@@ -229,6 +236,11 @@ async def copy_object(ctx: Context) -> Result:
     if directive not in {"COPY", "REPLACE"}:
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
     meta = object_meta(ctx.headers) if directive == "REPLACE" else None
+    tagging = ctx.headers.get("x-amz-tagging-directive", "COPY").upper()
+    if tagging not in {"COPY", "REPLACE"}:
+        raise S3Error("InvalidArgument", "Unknown tagging directive.")
+    # COPY keeps the source's tags (an x-amz-tagging header is then ignored, as S3 does)
+    tags = (ctx.req.tags or ()) if tagging == "REPLACE" else None
     # Copying a named version onto its own key is how a version is restored: allowed.
     same = source.bucket == ctx.bucket and source.key == ctx.key and source.version_id is None
     encryption = ctx.req.encryption
@@ -255,9 +267,11 @@ async def copy_object(ctx: Context) -> Result:
         encryption=encryption,
         object_lock=requested_lock(ctx),
         condition=ctx.req.write_condition,
+        tags=tags,
     )
     await record_write(ctx, plan, info)
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
     headers.update(sse_response_headers(info.meta))
     headers.update(version_header(info.version_id))
+    headers.update(await expiration_headers(ctx, info, tags))
     return Result(xml=copy_result(info, "CopyObjectResult"), headers=headers)

@@ -122,7 +122,6 @@ _BUCKET_UNSUPPORTED: dict[str, Actions] = {
         None,
     ),
     "inventory": ("s3:GetInventoryConfiguration", "s3:PutInventoryConfiguration", None),
-    "lifecycle": ("s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration", None),
     "logging": ("s3:GetBucketLogging", "s3:PutBucketLogging", None),
     "metadataTable": (
         "s3:GetBucketMetadataTableConfiguration",
@@ -132,16 +131,13 @@ _BUCKET_UNSUPPORTED: dict[str, Actions] = {
     "metrics": ("s3:GetMetricsConfiguration", "s3:PutMetricsConfiguration", None),
     "notification": ("s3:GetBucketNotification", "s3:PutBucketNotification", None),
     "replication": ("s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration", None),
-    "requestPayment": ("s3:GetBucketRequestPayment", "s3:PutBucketRequestPayment", None),
     "session": ("s3express:CreateSession", "s3express:CreateSession", None),
-    "tagging": ("s3:GetBucketTagging", "s3:PutBucketTagging", None),
     "website": ("s3:GetBucketWebsite", "s3:PutBucketWebsite", "s3:DeleteBucketWebsite"),
 }
 _OBJECT_UNSUPPORTED: dict[str, Actions] = {
     "renameObject": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
     "restore": ("s3:GetObject", "s3:RestoreObject", None),
     "select": ("s3:GetObject", "s3:GetObject", None),  # SelectObjectContent reads the object
-    "tagging": ("s3:GetObjectTagging", "s3:PutObjectTagging", "s3:DeleteObjectTagging"),
     "torrent": ("s3:GetObjectTorrent", "s3:PutObject", None),
 }
 
@@ -319,6 +315,57 @@ OPERATIONS: tuple[Operation, ...] = (
         scopes=WB,
         action="s3:PutBucketOwnershipControls",
     ),
+    # buckets: tagging, lifecycle, request payment (docs/lifecycle.md)
+    Operation(
+        "GetBucketTagging", "GET", BKT, ("tagging",), scopes=RB, action="s3:GetBucketTagging"
+    ),
+    Operation(
+        "PutBucketTagging", "PUT", BKT, ("tagging",), scopes=WB, action="s3:PutBucketTagging"
+    ),
+    # S3 has no Delete action for these: deleting needs the Put action
+    Operation(
+        "DeleteBucketTagging", "DELETE", BKT, ("tagging",), scopes=WB, action="s3:PutBucketTagging"
+    ),
+    Operation(
+        "GetBucketLifecycleConfiguration",
+        "GET",
+        BKT,
+        ("lifecycle",),
+        scopes=RB,
+        action="s3:GetLifecycleConfiguration",
+    ),
+    Operation(
+        "PutBucketLifecycleConfiguration",
+        "PUT",
+        BKT,
+        ("lifecycle",),
+        scopes=WB,
+        action="s3:PutLifecycleConfiguration",
+    ),
+    Operation(
+        "DeleteBucketLifecycle",
+        "DELETE",
+        BKT,
+        ("lifecycle",),
+        scopes=WB,
+        action="s3:PutLifecycleConfiguration",
+    ),
+    Operation(
+        "GetBucketRequestPayment",
+        "GET",
+        BKT,
+        ("requestPayment",),
+        scopes=RB,
+        action="s3:GetBucketRequestPayment",
+    ),
+    Operation(
+        "PutBucketRequestPayment",
+        "PUT",
+        BKT,
+        ("requestPayment",),
+        scopes=WB,
+        action="s3:PutBucketRequestPayment",
+    ),
     # buckets: CORS (docs/cors.md); S3 has no Delete action for it
     Operation("GetBucketCors", "GET", BKT, ("cors",), scopes=RB, action="s3:GetBucketCORS"),
     Operation("PutBucketCors", "PUT", BKT, ("cors",), scopes=WB, action="s3:PutBucketCORS"),
@@ -384,6 +431,21 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "PutObjectLegalHold", "PUT", OBJ, ("legal-hold",), scopes=WO, action="s3:PutObjectLegalHold"
+    ),
+    # objects: tagging
+    Operation(
+        "GetObjectTagging", "GET", OBJ, ("tagging",), scopes=RO, action="s3:GetObjectTagging"
+    ),
+    Operation(
+        "PutObjectTagging", "PUT", OBJ, ("tagging",), scopes=WO, action="s3:PutObjectTagging"
+    ),
+    Operation(
+        "DeleteObjectTagging",
+        "DELETE",
+        OBJ,
+        ("tagging",),
+        scopes=WO,
+        action="s3:DeleteObjectTagging",
     ),
     # objects
     Operation("GetObject", "GET", OBJ, scopes=RO, action="s3:GetObject"),

@@ -23,6 +23,7 @@ from backends.types import (
     CopySource,
     Encryption,
     ObjectLock,
+    Tags,
     WriteCondition,
 )
 from gateway.config import Config
@@ -32,6 +33,7 @@ from gateway.s3.headers import conditions, parse_range
 from gateway.s3.lock_headers import parse_bypass, parse_object_lock
 from gateway.s3.operations import Operation, resolve
 from gateway.s3.sse import parse_encryption, plain_http_allowed
+from gateway.s3.tags import parse_tagging_header
 from sigv4 import decode_query, header_map, parse_content_md5
 
 __all__ = ["MAX_PART_NUMBER", "S3Request", "read_request"]
@@ -44,6 +46,7 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """aiohttp decodes header bytes as UTF-8 with ``surrogateescape``: these stand for bytes
 that were not valid UTF-8."""
 _LOCKED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+"""The writes that create an object version: they take Object Lock and tagging headers."""
 _CONDITIONAL_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
 _NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented"
 
@@ -80,6 +83,9 @@ class S3Request:
     write_condition: WriteCondition | None = None
     """``If-None-Match: *`` / ``If-Match: <etag>`` of PutObject, CopyObject (its
     destination) and CompleteMultipartUpload."""
+    tags: Tags | None = None
+    """``x-amz-tagging`` of PutObject / CopyObject / CreateMultipartUpload, validated
+    (``gateway.s3.tags``); None: not sent."""
 
 
 def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
@@ -247,4 +253,12 @@ def read_request(request: web.Request, config: Config) -> S3Request:
             and operation.name in _CONDITIONAL_WRITES
             else None
         ),
+        tags=_tags(headers, operation.name),
     )
+
+
+def _tags(headers: Mapping[str, str], operation: str) -> Tags | None:
+    value = headers.get("x-amz-tagging")
+    if value is None or operation not in _LOCKED_WRITES:
+        return None
+    return parse_tagging_header(value)

@@ -149,3 +149,20 @@ def test_migrate_is_idempotent_and_refuses_a_newer_schema(tmp_path: Path) -> Non
             migrate(conn)
     finally:
         conn.close()
+
+
+async def test_migrated_objects_are_untagged_and_can_be_tagged(backend: FilesystemBackend) -> None:
+    """Schema 2 adds the tags columns: every older row reads as untagged, and tags set on
+    it afterwards stay with it (the data unchanged)."""
+    obj = legacy.OBJECTS[0]
+    info = await backend.head_object(obj.bucket, obj.key)
+    assert info.tag_count == 0
+    assert (await backend.get_object_tagging(obj.bucket, obj.key)).tags == ()
+    await backend.put_object_tagging(obj.bucket, obj.key, (("migrated", "yes"),))
+    assert (await backend.head_object(obj.bucket, obj.key)).tag_count == 1
+    assert await read_all(await backend.get_object(obj.bucket, obj.key)) == obj.data
+    bucket, key, _ = legacy.PENDING_UPLOAD
+    upload_id = (await backend.list_multipart_uploads(bucket)).uploads[0].upload_id
+    (part1,) = (await backend.list_parts(bucket, key, upload_id)).parts
+    await backend.complete_multipart_upload(bucket, key, upload_id, [(1, part1.etag)])
+    assert (await backend.get_object_tagging(bucket, key)).tags == ()

@@ -51,8 +51,10 @@ TREE: dict[str, bytes] = {
 class AwsCli:
     """Runs ``aws`` against one gateway with an environment nothing else can influence."""
 
-    def __init__(self, gateway: Gateway, home: Path) -> None:
+    def __init__(self, gateway: Gateway, home: Path, binary: str | None = None) -> None:
+        """``binary``: another ``aws`` executable (Debian's v2); the venv's v1 by default."""
         assert AWS is not None
+        self.binary = binary or AWS
         self.gateway = gateway
         config = home / "config"
         credentials = home / "credentials"
@@ -82,8 +84,7 @@ class AwsCli:
     def __call__(
         self, *args: str, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        assert AWS is not None
-        command = [AWS, *args, "--endpoint-url", self.gateway.s3_url]
+        command = [self.binary, *args, "--endpoint-url", self.gateway.s3_url]
         if self.gateway.tls_ca:
             command += ["--ca-bundle", self.gateway.tls_ca]
         result = subprocess.run(

@@ -187,6 +187,25 @@ def test_aws_cli_script(example_gateway: Gateway, tmp_path: Path) -> None:
     assert _bucket_gone(example_gateway, bucket)
 
 
+def test_tagging_and_lifecycle_script(example_gateway: Gateway, tmp_path: Path) -> None:
+    assert shutil.which("aws", path=VENV_BIN), "the aws CLI is missing from the venv"
+    bucket = f"ex-tags-{uuid.uuid4().hex[:12]}"
+    result = run_example(
+        ["bash", str(EXAMPLES / "tagging-and-lifecycle.sh")],
+        example_gateway,
+        tmp_path / "home",
+        bucket,
+    )
+    out = result.stdout
+    assert "TAGSET\tclass\tscratch" in out, out
+    assert "TAGSET\tretention\tlong" in out and "TAGSET\tteam\tfinance" in out
+    assert "TAGSET\towner\tops" in out and "TAGSET\tproject\tdemo" in out
+    assert "expire-scratch\ttmp-after-a-week\told-versions-and-uploads" in out
+    assert 'rule-id="expire-scratch"' in out  # the one-day rule expires it first
+    assert out.rstrip().endswith("done")
+    assert _bucket_gone(example_gateway, bucket)
+
+
 def test_boto3_default_presigned_url(gateway: Gateway) -> None:
     """What a boto3 user gets without ``signature_version='s3v4'``: a SigV2 presigned URL,
     which AWS S3 accepts and so does the gateway (GET and PUT; expired and tampered refused)."""

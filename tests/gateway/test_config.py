@@ -196,3 +196,25 @@ def test_cors_list_in_the_file_must_hold_strings(tmp_path: Path) -> None:
     path.write_text("[cors]\napi_origins = [1]\n")
     with pytest.raises(ConfigError, match="list of strings"):
         load_config(path, env={})
+
+
+def test_lifecycle_settings_from_the_environment() -> None:
+    config = load_config(
+        env={
+            "NFYIO_LIFECYCLE_DAY_SECONDS": "1.5",
+            "NFYIO_LIFECYCLE_SWEEP_INTERVAL": "0.2",
+            "NFYIO_LIFECYCLE_BATCH": "10",
+            "NFYIO_LIFECYCLE_ENABLED": "false",
+        }
+    )
+    lifecycle = config.lifecycle
+    assert (lifecycle.day_seconds, lifecycle.sweep_interval, lifecycle.batch) == (1.5, 0.2, 10)
+    assert lifecycle.enabled is False
+    for name, value in (
+        ("NFYIO_LIFECYCLE_DAY_SECONDS", "0"),
+        ("NFYIO_LIFECYCLE_SWEEP_INTERVAL", "-1"),
+        ("NFYIO_LIFECYCLE_BATCH", "0"),
+        ("NFYIO_LIFECYCLE_DAY_SECONDS", "nan"),
+    ):
+        with pytest.raises(ConfigError):
+            load_config(env={name: value})

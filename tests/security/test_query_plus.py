@@ -76,8 +76,13 @@ def test_s3_listener_reads_the_query_one_way() -> None:
     offenders = []
     # backends/ is left out: the s3 backend decodes an upstream store's encoding-type=url
     # listings, where S3 writes a space as "+" (botocore uses unquote_plus there too).
+    # gateway/s3/tags.py reads the x-amz-tagging *header*, a form-encoded tag set (where
+    # "+" is a space, docs/lifecycle.md), never the request's query.
+    form_encoded_header = {"gateway/s3/tags.py"}
     for package in ("sigv4", "gateway/s3"):
         for path in sorted((ROOT / package).rglob("*.py")):
+            if str(path.relative_to(ROOT)) in form_encoded_header:
+                continue
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if forbidden.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")

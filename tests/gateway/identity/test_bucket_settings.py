@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from gateway.identity.bucket_settings import MAX_DOCUMENT
@@ -48,3 +51,44 @@ async def test_limits_and_sharing(store: IdentityStore, open_store: OpenStore) -
         assert await store.bucket_settings.get("b", "ünïcode") is None
     finally:
         await other.close()
+
+
+async def test_lease_one_holder_at_a_time(store: IdentityStore, open_store: OpenStore) -> None:
+    """The lifecycle sweeper's lease: one holder among processes (or hosts) sharing the
+    store; renewed by claiming again; taken over once stale; released on purpose."""
+    other = await open_store()  # a second worker or host on the same state
+    try:
+        now = datetime(2030, 1, 1, tzinfo=UTC)
+        ttl = timedelta(seconds=60)
+        mine, theirs = store.bucket_settings, other.bucket_settings
+        assert await mine.claim("~lease", "lease", "a", now=now, ttl=ttl) is True
+        assert await theirs.claim("~lease", "lease", "b", now=now, ttl=ttl) is False
+        later = now + timedelta(seconds=59)
+        assert await mine.claim("~lease", "lease", "a", now=later, ttl=ttl) is True  # renewed
+        assert await theirs.claim("~lease", "lease", "b", now=later + ttl / 2, ttl=ttl) is False
+        stale = later + ttl + timedelta(seconds=1)
+        assert await theirs.claim("~lease", "lease", "b", now=stale, ttl=ttl) is True
+        assert await mine.claim("~lease", "lease", "a", now=stale, ttl=ttl) is False
+        assert await mine.release("~lease", "lease", "a") is False  # not a's any more
+        assert await theirs.release("~lease", "lease", "b") is True
+        assert await mine.claim("~lease", "lease", "a", now=stale, ttl=ttl) is True
+    finally:
+        await other.close()
+
+
+async def test_lease_race_has_one_winner(store: IdentityStore, open_store: OpenStore) -> None:
+    others = [await open_store() for _ in range(3)]
+    try:
+        now = datetime(2030, 1, 1, tzinfo=UTC)
+        ttl = timedelta(seconds=60)
+        stores = [store, *others]
+        won = await asyncio.gather(
+            *(
+                s.bucket_settings.claim("~race", "lease", f"h{i}", now=now, ttl=ttl)
+                for i, s in enumerate(stores)
+            )
+        )
+        assert sorted(won) == [False, False, False, True]
+    finally:
+        for s in others:
+            await s.close()

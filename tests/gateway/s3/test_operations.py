@@ -87,10 +87,22 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
     ("GET", "bucket", "cors", {}, "GetBucketCors", ("read:buckets",)),
     ("PUT", "bucket", "cors", {}, "PutBucketCors", ("write:buckets",)),
     ("DELETE", "bucket", "cors", {}, "DeleteBucketCors", ("write:buckets",)),
-    # unsupported subresources never fall through to the plain operation
-    ("GET", "bucket", "lifecycle", {}, "GetBucketLifecycle", ("read:buckets",)),
+    # tagging, lifecycle, request payment
+    ("GET", "bucket", "tagging", {}, "GetBucketTagging", ("read:buckets",)),
+    ("PUT", "bucket", "tagging", {}, "PutBucketTagging", ("write:buckets",)),
+    ("DELETE", "bucket", "tagging", {}, "DeleteBucketTagging", ("write:buckets",)),
+    ("GET", "bucket", "lifecycle", {}, "GetBucketLifecycleConfiguration", ("read:buckets",)),
+    ("PUT", "bucket", "lifecycle", {}, "PutBucketLifecycleConfiguration", ("write:buckets",)),
+    ("DELETE", "bucket", "lifecycle", {}, "DeleteBucketLifecycle", ("write:buckets",)),
+    ("GET", "bucket", "requestPayment", {}, "GetBucketRequestPayment", ("read:buckets",)),
+    ("PUT", "bucket", "requestPayment", {}, "PutBucketRequestPayment", ("write:buckets",)),
     ("GET", "object", "tagging", {}, "GetObjectTagging", ("read:objects",)),
+    ("GET", "object", "tagging&versionId=v", {}, "GetObjectTagging", ("read:objects",)),
     ("PUT", "object", "tagging", {}, "PutObjectTagging", ("write:objects",)),
+    ("PUT", "object", "tagging", COPY, "PutObjectTagging", ("write:objects",)),
+    ("DELETE", "object", "tagging", {}, "DeleteObjectTagging", ("write:objects",)),
+    # unsupported subresources never fall through to the plain operation
+    ("GET", "bucket", "website", {}, "GetBucketWebsite", ("read:buckets",)),
     ("POST", "object", "restore", {}, "PostObjectRestore", ("write:objects",)),
     ("POST", "object", "select&select-type=2", {}, "PostObjectSelect", ("write:objects",)),
     ("PUT", "object", "retention", COPY, "PutObjectRetention", ("write:objects",)),
@@ -163,7 +175,8 @@ def test_unknown_method_resolves_to_nothing() -> None:
 
 
 def test_not_implemented_rows_are_marked() -> None:
-    assert not OPERATIONS_BY_NAME["GetBucketLifecycle"].implemented
+    assert not OPERATIONS_BY_NAME["GetBucketWebsite"].implemented
+    assert OPERATIONS_BY_NAME["GetBucketLifecycleConfiguration"].implemented
     assert OPERATIONS_BY_NAME["GetObject"].implemented
     assert OPERATIONS_BY_NAME["PutObject"].streaming
     assert OPERATIONS_BY_NAME["UploadPart"].streaming
@@ -203,6 +216,17 @@ ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
     "GetBucketOwnershipControls": "s3:GetBucketOwnershipControls",
     "PutBucketOwnershipControls": "s3:PutBucketOwnershipControls",
     "DeleteBucketOwnershipControls": "s3:PutBucketOwnershipControls",
+    "GetBucketTagging": "s3:GetBucketTagging",
+    "PutBucketTagging": "s3:PutBucketTagging",
+    "DeleteBucketTagging": "s3:PutBucketTagging",
+    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
+    "GetBucketRequestPayment": "s3:GetBucketRequestPayment",
+    "PutBucketRequestPayment": "s3:PutBucketRequestPayment",
+    "GetObjectTagging": "s3:GetObjectTagging",
+    "PutObjectTagging": "s3:PutObjectTagging",
+    "DeleteObjectTagging": "s3:DeleteObjectTagging",
     "CreateMultipartUpload": "s3:PutObject",
     "UploadPartCopy": "s3:PutObject",
     "UploadPart": "s3:PutObject",

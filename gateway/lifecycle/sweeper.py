@@ -1,0 +1,401 @@
+"""The lifecycle sweeper: applies every bucket's lifecycle rules in the background.
+
+**One per deployment.** Every worker process runs a :class:`Sweeper`, but only the holder
+of a lease in the state store sweeps (``BucketSettingsStore.claim``, the row
+``("~lifecycle", "lease")``): one sweeper per data directory with ``--workers N``, one per
+PostgreSQL state store however many hosts share it. The holder renews the lease at every
+pass; if it dies, another process takes over once the lease is ``lease_seconds`` old.
+
+**Bounded and resumable.** A pass reads at most ``batch`` listing entries (objects,
+versions or uploads), acting on those that are due, then records where it stopped (the
+row ``("~lifecycle", "progress")``: bucket, phase, listing markers and the state of the
+key it stopped inside). The next pass, in this process or another, goes on from there.
+Buckets are swept in name order, each first through its objects (or versions), then its
+multipart uploads; after the last bucket the next pass starts over.
+
+**Through the Backend interface only**, so it works on every backend: listings,
+``get_object_tagging`` when a rule filters by tags, ``head_object`` to check that what
+it is about to expire is still what it listed, ``delete_object`` (with a version id for
+permanent deletions) and ``abort_multipart_upload``. What each action does follows S3:
+docs/lifecycle.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from backends.base import Backend
+from backends.errors import BackendError
+from backends.types import ObjectInfo, ObjectVersion, Upload
+from gateway.identity.bucket_settings import BucketSettingsStore
+from gateway.identity.object_acls import ObjectAclStore
+from gateway.lifecycle.document import cached_lifecycle
+from gateway.lifecycle.progress import DONE, OBJECTS, UPLOADS, PassReport, Progress, holder_name
+from gateway.lifecycle.rules import Clock, LifecycleConfiguration, Rule
+
+__all__ = ["LEASE_BUCKET", "LIFECYCLE", "PassReport", "Progress", "Sweeper", "holder_name"]
+
+log = logging.getLogger("nfyio.lifecycle")
+
+LIFECYCLE = "lifecycle"
+"""The bucket-setting kind holding a bucket's lifecycle configuration (its XML)."""
+LEASE_BUCKET = "~lifecycle"
+"""The bucket-settings row name of the sweeper's lease and progress: no bucket can have
+it (``~`` is not allowed in bucket names)."""
+LEASE = "lease"
+PROGRESS = "progress"
+_PAGE = 1000
+
+
+class Sweeper:
+    def __init__(
+        self,
+        backend: Backend,
+        settings: BucketSettingsStore,
+        object_acls: ObjectAclStore,
+        *,
+        clock: Clock,
+        interval: float,
+        batch: int,
+        lease_seconds: float,
+        holder: str | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.object_acls = object_acls
+        self.clock = clock
+        self.interval = interval
+        self.batch = max(1, batch)
+        self.lease = timedelta(seconds=max(lease_seconds, 3 * interval))
+        self.holder = holder or holder_name()
+        self._now = now or (lambda: datetime.now(UTC))
+
+    async def run(self) -> None:
+        """Pass after pass until cancelled; a failing pass is logged and retried."""
+        try:
+            while True:
+                try:
+                    await self.step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("lifecycle pass failed")
+                await asyncio.sleep(self.interval)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.settings.release(LEASE_BUCKET, LEASE, self.holder))
+
+    async def step(self) -> PassReport:
+        """One pass, if this process holds (or can take) the lease."""
+        report = PassReport()
+        if not await self.settings.claim(
+            LEASE_BUCKET, LEASE, self.holder, now=self._now(), ttl=self.lease
+        ):
+            return report
+        report.swept = True
+        stored = await self.settings.get(LEASE_BUCKET, PROGRESS)
+        progress = await self._sweep(Progress.from_json(stored), report)
+        if progress.to_json() != stored:  # an idle deployment writes nothing
+            await self.settings.put(LEASE_BUCKET, PROGRESS, progress.to_json())
+        if report.entries or report.expired or report.aborted_uploads:
+            log.info(
+                "lifecycle pass: holder=%s entries=%d expired=%d versions_removed=%d"
+                " markers_removed=%d uploads_aborted=%d",
+                self.holder,
+                report.entries,
+                report.expired,
+                report.removed_versions,
+                report.removed_markers,
+                report.aborted_uploads,
+            )
+        return report
+
+    async def _sweep(self, progress: Progress, report: PassReport) -> Progress:
+        configs = await self.settings.of_kind(LIFECYCLE)
+        names = sorted(configs, key=lambda n: n.encode())
+        budget = self.batch
+        while budget > 0:
+            bucket = _current_bucket(progress, names)
+            if bucket is None:
+                return Progress()  # the cycle is complete: the next pass starts over
+            if bucket != progress.bucket:
+                progress = Progress(bucket=bucket)
+            config = cached_lifecycle(configs[bucket])
+            try:
+                used = await self._bucket(bucket, config, progress, budget, report)
+            except BackendError as exc:
+                if exc.code != "NoSuchBucket":
+                    log.warning("lifecycle: bucket %s skipped this cycle: %s", bucket, exc.code)
+                progress = Progress(bucket=bucket, phase=DONE)
+                used = 1
+            budget -= max(used, 1)
+            report.entries += used
+        return progress
+
+    async def _bucket(
+        self,
+        bucket: str,
+        config: LifecycleConfiguration,
+        progress: Progress,
+        budget: int,
+        report: PassReport,
+    ) -> int:
+        """Sweep one page of ``bucket`` (moving ``progress`` on); entries read."""
+        rules = config.enabled
+        if progress.phase == OBJECTS:
+            if not any(r.expires or r.noncurrent_days or r.expired_delete_marker for r in rules):
+                _next_phase(progress, UPLOADS)
+                return 0
+            if await self.backend.get_bucket_versioning(bucket) is None:
+                return await self._objects(bucket, config, progress, budget, report)
+            return await self._versions(bucket, config, progress, budget, report)
+        if progress.phase == UPLOADS:
+            if not any(r.abort_days for r in rules):
+                _next_phase(progress, DONE)
+                return 0
+            return await self._uploads(bucket, config, progress, budget, report)
+        return 0
+
+    # -- never-versioned buckets ------------------------------------------------------
+
+    async def _objects(
+        self,
+        bucket: str,
+        config: LifecycleConfiguration,
+        progress: Progress,
+        budget: int,
+        report: PassReport,
+    ) -> int:
+        page = await self.backend.list_objects(
+            bucket, marker=progress.key_marker, max_keys=min(budget, _PAGE)
+        )
+        now = self._now()
+        for info in page.objects:
+            if await self._current_due(bucket, config, info, now) is not None:
+                report.expired += await self._expire_current(bucket, info)
+        if page.is_truncated and page.next_marker is not None:
+            progress.key_marker = page.next_marker
+        else:
+            _next_phase(progress, UPLOADS)
+        return len(page.objects) + len(page.common_prefixes)
+
+    async def _current_due(
+        self, bucket: str, config: LifecycleConfiguration, info: ObjectInfo, now: datetime
+    ) -> Rule | None:
+        """The rule under which the current version ``info`` has expired, if any."""
+        tags = None
+        if config.needs_tags_for_expiration(info.key, info.size):
+            tags = await self._tags(bucket, info.key, info.version_id)
+        found = config.expiration(info.key, info.size, info.last_modified, tags, self.clock)
+        if found is None or now < found[0]:
+            return None
+        return found[1]
+
+    async def _tags(
+        self, bucket: str, key: str, version_id: str | None
+    ) -> tuple[tuple[str, str], ...] | None:
+        try:
+            return (await self.backend.get_object_tagging(bucket, key, version_id=version_id)).tags
+        except BackendError:
+            return None  # gone meanwhile (or a delete marker): nothing to match
+
+    async def _expire_current(self, bucket: str, listed: ObjectInfo) -> int:
+        """Expire the current version the listing showed, unless it changed since: a
+        delete without a version id (a delete marker in a versioned bucket)."""
+        try:
+            now = await self.backend.head_object(bucket, listed.key)
+        except BackendError:
+            return 0
+        same = now.etag == listed.etag and int(now.last_modified.timestamp()) == int(
+            listed.last_modified.timestamp()
+        )
+        if not same or (listed.version_id is not None and now.version_id != listed.version_id):
+            return 0
+        try:
+            await self.backend.delete_object(bucket, listed.key)
+        except BackendError as exc:
+            log.debug("lifecycle: %s/%s not expired: %s", bucket, listed.key, exc.code)
+            return 0
+        return 1
+
+    # -- versioned buckets --------------------------------------------------------------
+
+    async def _versions(
+        self,
+        bucket: str,
+        config: LifecycleConfiguration,
+        progress: Progress,
+        budget: int,
+        report: PassReport,
+    ) -> int:
+        page = await self.backend.list_object_versions(
+            bucket,
+            key_marker=progress.key_marker,
+            version_id_marker=progress.version_marker,
+            max_keys=min(budget, _PAGE),
+        )
+        now = self._now()
+        carry = progress.carry
+        for entry in page.versions:
+            key = entry.info.key
+            if carry.get("key") != key:
+                await self._settle_marker(bucket, config, carry, now, report)
+                carry = {"key": key, "successor": None, "noncurrent": 0, "marker": None}
+            await self._version(bucket, config, entry, carry, now, report)
+        if page.is_truncated and page.next_key_marker is not None:
+            progress.key_marker = page.next_key_marker
+            progress.version_marker = page.next_version_id_marker
+            progress.carry = carry
+        else:
+            await self._settle_marker(bucket, config, carry, now, report)
+            _next_phase(progress, UPLOADS)
+        return len(page.versions) + len(page.common_prefixes)
+
+    async def _version(
+        self,
+        bucket: str,
+        config: LifecycleConfiguration,
+        entry: ObjectVersion,
+        carry: dict[str, Any],
+        now: datetime,
+        report: PassReport,
+    ) -> None:
+        info = entry.info
+        if entry.is_latest:
+            if entry.delete_marker:
+                carry["marker"] = [info.version_id, info.last_modified.timestamp()]
+            elif await self._current_due(bucket, config, info, now) is not None:
+                report.expired += await self._expire_current(bucket, info)
+            carry["successor"] = info.last_modified.timestamp()
+            return
+        carry["marker"] = None  # the key has other versions: its marker is not alone
+        carry["noncurrent"] = int(carry.get("noncurrent") or 0) + 1
+        successor = carry.get("successor")
+        carry["successor"] = info.last_modified.timestamp()
+        if successor is None:
+            return  # resumed inside a key without its newer versions: next cycle
+        became = datetime.fromtimestamp(float(successor), UTC)
+        for rule in config.enabled:
+            if rule.noncurrent_days is None or not rule.filter.matches_key(info.key):
+                continue
+            if not rule.filter.matches_size(info.size):
+                continue
+            if rule.filter.needs_tags:
+                if entry.delete_marker:
+                    continue
+                tags = await self._tags(bucket, info.key, info.version_id)
+                if tags is None or not rule.filter.matches_tags(tags):
+                    continue
+            if now < self.clock.due(became, rule.noncurrent_days):
+                continue
+            if rule.newer_noncurrent is not None and carry["noncurrent"] <= rule.newer_noncurrent:
+                continue
+            if await self._remove_version(bucket, info.key, info.version_id):
+                if entry.delete_marker:
+                    report.removed_markers += 1
+                else:
+                    report.removed_versions += 1
+            return
+
+    async def _settle_marker(
+        self,
+        bucket: str,
+        config: LifecycleConfiguration,
+        carry: dict[str, Any],
+        now: datetime,
+        report: PassReport,
+    ) -> None:
+        """A key whose latest version is a delete marker and which has no other version:
+        an expired object delete marker. ``ExpiredObjectDeleteMarker`` removes it at once;
+        an ``Expiration`` in ``Days`` once the marker is that old (as S3 does)."""
+        marker = carry.get("marker")
+        key = carry.get("key")
+        if not marker or key is None:
+            return
+        version_id, written = str(marker[0]), datetime.fromtimestamp(float(marker[1]), UTC)
+        for rule in config.enabled:
+            if rule.filter.needs_tags or not rule.filter.matches(key, 0):
+                continue
+            due = rule.expired_delete_marker is True or (
+                rule.expiration_days is not None
+                and now >= self.clock.due(written, rule.expiration_days)
+            )
+            if due:
+                if await self._remove_version(bucket, key, version_id):
+                    report.removed_markers += 1
+                return
+
+    async def _remove_version(self, bucket: str, key: str, version_id: str | None) -> bool:
+        """Delete one version for good (Object Lock may refuse: then it stays)."""
+        if version_id is None:
+            return False
+        try:
+            await self.backend.delete_object(bucket, key, version_id=version_id)
+        except BackendError as exc:
+            log.debug("lifecycle: %s/%s %s kept: %s", bucket, key, version_id, exc.code)
+            return False
+        await self.object_acls.forget(bucket, [(key, version_id)])
+        return True
+
+    # -- multipart uploads -------------------------------------------------------------
+
+    async def _uploads(
+        self,
+        bucket: str,
+        config: LifecycleConfiguration,
+        progress: Progress,
+        budget: int,
+        report: PassReport,
+    ) -> int:
+        page = await self.backend.list_multipart_uploads(
+            bucket,
+            key_marker=progress.key_marker,
+            upload_id_marker=progress.version_marker,
+            max_uploads=min(budget, _PAGE),
+        )
+        now = self._now()
+        for upload in page.uploads:
+            report.aborted_uploads += await self._abort(bucket, config, upload, now)
+        if page.is_truncated and page.next_key_marker is not None:
+            progress.key_marker = page.next_key_marker
+            progress.version_marker = page.next_upload_id_marker
+        else:
+            _next_phase(progress, DONE)
+        return len(page.uploads) + len(page.common_prefixes)
+
+    async def _abort(
+        self, bucket: str, config: LifecycleConfiguration, upload: Upload, now: datetime
+    ) -> int:
+        found = config.abort(upload.key, upload.initiated, self.clock)
+        if found is None or now < found[0]:
+            return 0
+        try:
+            await self.backend.abort_multipart_upload(bucket, upload.key, upload.upload_id)
+        except BackendError as exc:
+            log.debug("lifecycle: upload %s not aborted: %s", upload.upload_id, exc.code)
+            return 0
+        await self.object_acls.forget_upload(bucket, upload.upload_id)
+        return 1
+
+
+def _current_bucket(progress: Progress, names: list[str]) -> str | None:
+    """The bucket to sweep now: the one in progress if it still has a configuration and
+    is not done, else the next one by name."""
+    if progress.bucket is None:
+        return names[0] if names else None
+    if progress.phase != DONE and progress.bucket in names:
+        return progress.bucket
+    after = progress.bucket.encode()
+    return next((n for n in names if n.encode() > after), None)
+
+
+def _next_phase(progress: Progress, phase: str) -> None:
+    progress.phase = phase
+    progress.key_marker = progress.version_marker = None
+    progress.carry = {}

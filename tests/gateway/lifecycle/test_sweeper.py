@@ -1,0 +1,269 @@
+"""The lifecycle sweeper against every backend (filesystem, s3 over moto, s3 over
+SeaweedFS) and a real state store. The clock is the sweeper's ``now``, moved days ahead,
+never a sleep; the end-to-end tests (tests/e2e/test_lifecycle_sweeper.py) shorten the day
+through the configuration instead."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from backends import ObjectMeta
+from gateway.identity.store import IdentityStore
+from gateway.lifecycle.rules import Clock
+from gateway.lifecycle.sweeper import LEASE_BUCKET, LIFECYCLE, PROGRESS, Progress, Sweeper
+from tests.backends.test_contract import Env, code_of, payload
+
+DAY = timedelta(days=1)
+NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+
+
+class Time:
+    """The sweeper's clock: real time moved by ``offset``."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+def lifecycle(*rules: str) -> str:
+    return f"<LifecycleConfiguration {NS}>{''.join(rules)}</LifecycleConfiguration>"
+
+
+def rule(rule_id: str, body: str, prefix: str = "") -> str:
+    return (
+        f"<Rule><ID>{rule_id}</ID><Filter><Prefix>{prefix}</Prefix></Filter>"
+        f"<Status>Enabled</Status>{body}</Rule>"
+    )
+
+
+def sweeper(env: Env, state: IdentityStore, now: Time, **kw: object) -> Sweeper:
+    options: dict[str, object] = {
+        "clock": Clock(),
+        "interval": 1.0,
+        "batch": 1000,
+        "lease_seconds": 60.0,
+        "now": now,
+        **kw,
+    }
+    return Sweeper(env.backend, state.bucket_settings, state.object_acls, **options)  # type: ignore[arg-type]
+
+
+async def put(env: Env, bucket: str, key: str, data: bytes = b"x", **kw: object) -> str | None:
+    info = await env.backend.put_object(
+        bucket,
+        key,
+        payload(data),
+        ObjectMeta(),
+        size_hint=len(data),
+        **kw,  # type: ignore[arg-type]
+    )
+    return info.version_id
+
+
+async def keys(env: Env, bucket: str) -> list[str]:
+    return [o.key for o in (await env.backend.list_objects(bucket)).objects]
+
+
+async def configure(state: IdentityStore, bucket: str, *rules: str) -> None:
+    await state.bucket_settings.put(bucket, LIFECYCLE, lifecycle(*rules))
+
+
+async def test_expiration_in_days_removes_what_the_filter_covers(
+    env: Env, state: IdentityStore
+) -> None:
+    await env.backend.create_bucket("exp")
+    for key in ("logs/a", "logs/b", "keep/c"):
+        await put(env, "exp", key)
+    await put(env, "exp", "logs/big", b"y" * 100)
+    await configure(
+        state,
+        "exp",
+        rule("logs", "<Expiration><Days>1</Days></Expiration>", "logs/"),
+    )
+    now = Time()
+    sweep = sweeper(env, state, now)
+    report = await sweep.step()
+    assert report.swept and report.expired == 0
+    assert await keys(env, "exp") == ["keep/c", "logs/a", "logs/b", "logs/big"]
+    now.offset = 2 * DAY
+    report = await sweep.step()
+    assert report.expired == 3
+    assert await keys(env, "exp") == ["keep/c"]
+
+
+async def test_size_and_tag_filters(env: Env, state: IdentityStore) -> None:
+    await env.backend.create_bucket("filters")
+    await put(env, "filters", "small", b"x")
+    await put(env, "filters", "large", b"x" * 200)
+    await put(env, "filters", "tagged", b"x" * 200, tags=(("class", "tmp"),))
+    await configure(
+        state,
+        "filters",
+        rule(
+            "small",
+            "<Expiration><Days>1</Days></Expiration>",
+        ).replace(
+            "<Filter><Prefix></Prefix></Filter>",
+            "<Filter><ObjectSizeLessThan>100</ObjectSizeLessThan></Filter>",
+        ),
+        rule("tmp", "<Expiration><Days>1</Days></Expiration>").replace(
+            "<Filter><Prefix></Prefix></Filter>",
+            "<Filter><Tag><Key>class</Key><Value>tmp</Value></Tag></Filter>",
+        ),
+    )
+    now = Time()
+    now.offset = 2 * DAY
+    await sweeper(env, state, now).step()
+    assert await keys(env, "filters") == ["large"]
+
+
+async def test_date_in_the_past_expires_at_once(env: Env, state: IdentityStore) -> None:
+    await env.backend.create_bucket("dated")
+    await put(env, "dated", "k")
+    await configure(
+        state, "dated", rule("d", "<Expiration><Date>2020-01-01T00:00:00Z</Date></Expiration>")
+    )
+    await sweeper(env, state, Time()).step()
+    assert await keys(env, "dated") == []
+
+
+async def test_versioned_expiration_adds_a_delete_marker(env: Env, state: IdentityStore) -> None:
+    b = env.backend
+    await b.create_bucket("vexp")
+    await b.put_bucket_versioning("vexp", "Enabled")
+    version = await put(env, "vexp", "k", b"data")
+    await configure(state, "vexp", rule("e", "<Expiration><Days>1</Days></Expiration>"))
+    now = Time()
+    now.offset = 2 * DAY
+    report = await sweeper(env, state, now).step()
+    assert report.expired == 1
+    assert await code_of(b.head_object("vexp", "k")) == "NoSuchKey"
+    # the data is still there as a noncurrent version
+    assert (await b.head_object("vexp", "k", version_id=version)).size == 4
+    page = await b.list_object_versions("vexp")
+    assert [(v.delete_marker, v.is_latest) for v in page.versions] == [(True, True), (False, False)]
+
+
+async def test_noncurrent_versions_beyond_the_newest_kept(env: Env, state: IdentityStore) -> None:
+    b = env.backend
+    await b.create_bucket("nonc")
+    await b.put_bucket_versioning("nonc", "Enabled")
+    versions = [await put(env, "nonc", "k", str(i).encode()) for i in range(6)]
+    await configure(
+        state,
+        "nonc",
+        rule(
+            "n",
+            "<NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays>"
+            "<NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration>",
+        ),
+    )
+    now = Time()
+    sweep = sweeper(env, state, now)
+    await sweep.step()
+    assert len((await b.list_object_versions("nonc")).versions) == 6  # not a day old yet
+    now.offset = 3 * DAY
+    report = await sweep.step()
+    assert report.removed_versions == 3
+    left = [v.info.version_id for v in (await b.list_object_versions("nonc")).versions]
+    assert left == list(reversed(versions))[:3]  # the current one and two noncurrent
+
+
+async def test_expired_object_delete_markers_are_removed(env: Env, state: IdentityStore) -> None:
+    b = env.backend
+    await b.create_bucket("markers")
+    await b.put_bucket_versioning("markers", "Enabled")
+    alone = await put(env, "markers", "alone")
+    await b.delete_object("markers", "alone")
+    await b.delete_object("markers", "alone", version_id=alone)  # only the marker is left
+    await put(env, "markers", "hidden")
+    await b.delete_object("markers", "hidden")  # a marker over a version: not expired
+    await configure(
+        state,
+        "markers",
+        rule(
+            "m",
+            "<Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>",
+        ),
+    )
+    report = await sweeper(env, state, Time()).step()
+    assert report.removed_markers == 1
+    page = await b.list_object_versions("markers")
+    assert [(v.info.key, v.delete_marker) for v in page.versions] == [
+        ("hidden", True),
+        ("hidden", False),
+    ]
+
+
+async def test_incomplete_uploads_are_aborted(env: Env, state: IdentityStore) -> None:
+    b = env.backend
+    await b.create_bucket("uploads")
+    doomed = await b.create_multipart_upload("uploads", "up/big", ObjectMeta())
+    kept = await b.create_multipart_upload("uploads", "other/big", ObjectMeta())
+    await configure(
+        state,
+        "uploads",
+        rule(
+            "a",
+            "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation>"
+            "</AbortIncompleteMultipartUpload>",
+            "up/",
+        ),
+    )
+    now = Time()
+    now.offset = 2 * DAY
+    report = await sweeper(env, state, now).step()
+    assert report.aborted_uploads == 1
+    left = [u.upload_id for u in (await b.list_multipart_uploads("uploads")).uploads]
+    assert left == [kept.upload_id]
+    assert doomed.upload_id not in left
+
+
+async def test_passes_are_bounded_and_resume_in_another_process(
+    env: Env, state: IdentityStore
+) -> None:
+    b = env.backend
+    await b.create_bucket("bounded")
+    for i in range(7):
+        await put(env, "bounded", f"k{i}")
+    await configure(state, "bounded", rule("e", "<Expiration><Days>1</Days></Expiration>"))
+    now = Time()
+    now.offset = 2 * DAY
+    first = sweeper(env, state, now, batch=3, holder="first")
+    report = await first.step()
+    assert (report.entries, report.expired) == (3, 3)
+    assert len(await keys(env, "bounded")) == 4
+    progress = Progress.from_json(await state.bucket_settings.get(LEASE_BUCKET, PROGRESS))
+    assert progress.bucket == "bounded" and progress.key_marker == "k2"
+    # another process cannot sweep while the first holds the lease...
+    second = sweeper(env, state, now, batch=3, holder="second")
+    assert (await second.step()).swept is False
+    # ...and goes on where the first stopped once its lease is stale
+    now.offset += timedelta(minutes=5)
+    report = await second.step()
+    assert report.swept and report.expired == 3
+    assert await keys(env, "bounded") == ["k6"]
+    await second.step()
+    assert await keys(env, "bounded") == []
+
+
+async def test_disabled_rules_and_other_buckets_are_left_alone(
+    env: Env, state: IdentityStore
+) -> None:
+    b = env.backend
+    await b.create_bucket("off")
+    await b.create_bucket("unconfigured")
+    await put(env, "off", "k")
+    await put(env, "unconfigured", "k")
+    await configure(
+        state,
+        "off",
+        rule("e", "<Expiration><Days>1</Days></Expiration>").replace("Enabled", "Disabled"),
+    )
+    now = Time()
+    now.offset = 5 * DAY
+    await sweeper(env, state, now).step()
+    assert await keys(env, "off") == ["k"]
+    assert await keys(env, "unconfigured") == ["k"]
