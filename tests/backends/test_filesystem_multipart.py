@@ -14,6 +14,7 @@ import pytest
 from backends.checksums import composite_value
 from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend
+from backends.filesystem.migrations import SCHEMA_VERSION
 from backends.types import (
     ByteRange,
     CompletionChecksums,
@@ -293,7 +294,7 @@ async def test_uploads_from_before_the_type_column_get_the_default(
         conn.execute("UPDATE uploads SET checksum_type = NULL")
     page = await backend.list_parts("bk", "o", up.upload_id)
     assert (page.upload.checksum_algorithm, page.upload.checksum_type) == ("CRC32C", "COMPOSITE")
-    assert backend.db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert backend.db.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 async def test_a_conditional_put_lost_in_a_group_commit_leaves_no_file(
