@@ -306,7 +306,7 @@ def test_unknown_amz_headers_ignored(s3: Any, bucket: str) -> None:
 def test_conditional_write_not_silently_ignored(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"original")
     exc = expect_error(
-        "NotImplemented", 501, s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfNoneMatch="*"
+        "PreconditionFailed", 412, s3.put_object, Bucket=bucket, Key="k", Body=b"x", IfNoneMatch="*"
     )
     assert exc is not None
     _assert_untouched(s3, bucket)
