@@ -59,6 +59,8 @@ S3_ACTIONS: dict[str, str] = {
     "DeleteBucketEncryption": "bucket.encryption.delete",
     "PutBucketCors": "bucket.cors.put",
     "DeleteBucketCors": "bucket.cors.delete",
+    "PutBucketLifecycleConfiguration": "bucket.lifecycle.put",
+    "DeleteBucketLifecycle": "bucket.lifecycle.delete",
 }
 """S3 operations that change who may reach a bucket or how it keeps data: each attempt by
 an authenticated caller is an event (``bucket.*``; ``object.acl.put`` for object ACLs).

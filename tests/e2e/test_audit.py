@@ -327,3 +327,21 @@ def test_an_expired_key_presented_is_an_event_once(gateway: Gateway) -> None:
     assert len(found) == 1
     assert found[0]["outcome"] == "failure"
     assert found[0]["details"]["expired_at"].startswith(expires.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_lifecycle_changes_are_events(gateway: Gateway) -> None:
+    """A lifecycle configuration decides what the gateway deletes: setting and removing
+    it are events, like the access settings."""
+    owner = new_tenant(gateway, "aud")
+    bucket = f"aud-{uuid.uuid4().hex[:10]}"
+    s3 = owner.client()
+    s3.create_bucket(Bucket=bucket)
+    rule = {"ID": "e", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 30}}
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [rule]})
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+    mine = events(gateway, owner.headers, target=bucket)["events"]
+    assert [(e["action"], e["outcome"]) for e in reversed(mine)] == [
+        ("bucket.create", "success"),
+        ("bucket.lifecycle.put", "success"),
+        ("bucket.lifecycle.delete", "success"),
+    ]
