@@ -53,11 +53,13 @@ _EXPIRES = re.compile(r"-?[0-9]{1,20}")
 _LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: the last one datetime can show
 
 # Query parameters that are part of the canonical resource: botocore's list, plus the
-# subresources of operations botocore only ever signs with SigV4 (encryption, legal-hold,
-# ownershipControls, policyStatus, publicAccessBlock, retention). Those must be signed too,
-# or a SigV2 URL for another operation could be routed to them; no SigV2 client sends them.
+# subresources of operations botocore only ever signs with SigV4 (attributes, encryption,
+# legal-hold, ownershipControls, policyStatus, publicAccessBlock, retention). Those must
+# be signed too, or a SigV2 URL for another operation could be routed to them; no SigV2
+# client sends them.
 SUBRESOURCES = frozenset(
     {
+        "attributes",
         "encryption",
         "legal-hold",
         "ownershipControls",
