@@ -133,7 +133,8 @@ class BucketSettingsStore:
         lifecycle sweeper: docs/lifecycle.md)."""
         when, stale = to_micros(now), to_micros(now - ttl)
 
-        async def body(tx: Tx) -> bool:
+        async def body(tx: Tx) -> tuple[bool, bool]:
+            """(holder has the lease, the document changed)."""
             row = await tx.fetch_one(
                 "SELECT document, updated_at FROM bucket_settings WHERE bucket = ? AND kind = ?"
                 + tx.for_update,
@@ -145,17 +146,20 @@ class BucketSettingsStore:
                     " VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind) DO NOTHING",
                     (bucket, kind, holder, when),
                 )
-                return added == 1
+                return added == 1, added == 1
             if str(row[0]) != holder and int(row[1]) > stale:
-                return False
+                return False, False
             await tx.execute(
                 "UPDATE bucket_settings SET document = ?, updated_at = ?"
                 " WHERE bucket = ? AND kind = ?",
                 (holder, when, bucket, kind),
             )
-            return True
+            return True, str(row[0]) != holder
 
-        return await self._db.transaction(body)
+        won, changed = await self._db.transaction(body)
+        if changed:  # a renewal by the same holder leaves the cached settings right
+            self.cache.changed(bucket)
+        return won
 
     async def release(self, bucket: str, kind: str, holder: str) -> bool:
         """Give up a lease ``holder`` holds (another may claim it at once); whether it did."""
@@ -167,7 +171,10 @@ class BucketSettingsStore:
             )
             return removed > 0
 
-        return await self._db.transaction(body)
+        released = await self._db.transaction(body)
+        if released:
+            self.cache.changed(bucket)
+        return released
 
     async def forget_bucket(self, bucket: str) -> int:
         """Drop every setting of a deleted bucket (a bucket made again with the same name
