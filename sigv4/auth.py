@@ -72,6 +72,9 @@ class AuthInfo:
     amz_date: datetime
     expires: int | None
     payload_hash: str
+    amz_date_text: str
+    """``amz_date`` in the ISO 8601 basic form the string to sign carries (the header's
+    or parameter's own text when it was given in that form)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,8 @@ def _parse_header_auth(request: SignedRequest, authorization: str) -> AuthInfo:
 
     x_amz_date = get_header(request.headers, "x-amz-date")
     if x_amz_date is not None:
-        amz_date = _parse_amz_date(x_amz_date.strip(), AccessDenied)
+        amz_date_text = x_amz_date.strip()
+        amz_date = _parse_amz_date(amz_date_text, AccessDenied)
     else:
         date_header = get_header(request.headers, "date")
         if date_header is None:
@@ -171,6 +175,7 @@ def _parse_header_auth(request: SignedRequest, authorization: str) -> AuthInfo:
         amz_date = (
             amz_date.replace(tzinfo=UTC) if amz_date.tzinfo is None else amz_date.astimezone(UTC)
         )
+        amz_date_text = amz_date.strftime(AMZ_DATE_FORMAT)
 
     content_sha = get_header(request.headers, "x-amz-content-sha256")
     return AuthInfo(
@@ -184,6 +189,7 @@ def _parse_header_auth(request: SignedRequest, authorization: str) -> AuthInfo:
         amz_date=amz_date,
         expires=None,
         payload_hash=content_sha.strip() if content_sha is not None else EMPTY_SHA256,
+        amz_date_text=amz_date_text,
     )
 
 
@@ -223,6 +229,7 @@ def _parse_query_auth(request: SignedRequest, params: dict[str, str]) -> AuthInf
         amz_date=amz_date,
         expires=expires,
         payload_hash=payload_hash.strip() if payload_hash is not None else UNSIGNED_PAYLOAD,
+        amz_date_text=params["X-Amz-Date"],
     )
 
 
@@ -337,7 +344,7 @@ def verify(
     if "host" not in auth.signed_headers:
         raise malformed("The host header must be among the signed headers")
     check_signed_headers(request.headers, auth.signed_headers)
-    amz_date = auth.amz_date.strftime(AMZ_DATE_FORMAT)
+    amz_date = auth.amz_date_text
     if auth.date != amz_date[:8]:
         raise malformed(
             "Invalid credential date. Date is not the same as X-Amz-Date.",

@@ -70,19 +70,21 @@ def trim_header_value(value: str) -> str:
 
 
 def canonical_headers(headers: Headers, signed_headers: Iterable[str]) -> str:
-    """``name:value\\n`` for each signed header; repeated headers joined with ``,``.
+    """``name:value\n`` for each signed header; repeated headers joined with ``,``.
 
     A signed header missing from the request contributes ``name:`` (the signature then
     fails to match rather than the request being reinterpreted).
     """
-    by_name: dict[str, list[str]] = {}
+    names = tuple(signed_headers)
+    wanted = frozenset(names)
+    by_name: dict[str, str] = {}
     for name, value in headers:
-        by_name.setdefault(name.lower(), []).append(value)
-    lines = []
-    for name in signed_headers:
-        values = by_name.get(name, ())
-        lines.append(f"{name}:{','.join(trim_header_value(v) for v in values)}\n")
-    return "".join(lines)
+        lower = name.lower()
+        if lower in wanted:
+            trimmed = " ".join(value.split())
+            previous = by_name.get(lower)
+            by_name[lower] = trimmed if previous is None else f"{previous},{trimmed}"
+    return "".join([f"{name}:{by_name.get(name, '')}\n" for name in names])
 
 
 def canonical_request(

@@ -40,14 +40,16 @@ HEADERS_NOT_SIGNED = "There were headers present in the request which were not s
 def unsigned_amz_headers(headers: Headers, signed_headers: Iterable[str]) -> list[str]:
     """The ``x-amz-*`` header names of ``headers`` (lower-case, sorted, once each) that
     are neither in ``signed_headers`` nor allowed unsigned."""
-    signed = {name.lower() for name in signed_headers}
-    found = {
-        lower
-        for name, _ in headers
-        if (lower := name.lower()).startswith("x-amz-")
-        and lower not in signed
-        and lower not in UNSIGNED_ALLOWED
-    }
+    signed: set[str] | None = None
+    found: set[str] = set()
+    for name, _ in headers:
+        if name[:6].lower() != "x-amz-":
+            continue
+        if signed is None:
+            signed = {signed_name.lower() for signed_name in signed_headers}
+        lower = name.lower()
+        if lower not in signed and lower not in UNSIGNED_ALLOWED:
+            found.add(lower)
     return sorted(found)
 
 

@@ -50,7 +50,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 def sign(key: bytes, string: str) -> str:
     """The hex HMAC-SHA256 signature of ``string`` under the signing ``key``."""
-    return hmac.new(key, string.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, string.encode("utf-8"), "sha256").hex()
 
 
 def chunk_string_to_sign(

@@ -1,8 +1,10 @@
 """Access keys and their secrets: the SigV4 / Bearer / X-API-Key credentials.
 
 Reached through :class:`~gateway.identity.store.IdentityStore` (``store.get_key(...)``,
-``store.sigv4_secrets(...)``, ...). Lookups are one indexed SELECT; see
-:mod:`gateway.identity.cache` for the optional (off by default) cache of their answers.
+``store.sigv4_secrets(...)``, ...). Lookups are one indexed SELECT. On SQLite their
+answers are reused while the database's change marker stays the same (nothing committed
+by anyone since: exact, a revocation applies to the next request); on PostgreSQL see
+:mod:`gateway.identity.cache` for the optional (off by default) time-bounded cache.
 ``last_used_at`` is noted in memory (:meth:`AccessKeyStore.record_use`) and written in
 batches (:meth:`AccessKeyStore.flush`), never one write per request.
 """
@@ -12,9 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from gateway.identity import key_rules, root
-from gateway.identity.cache import TtlCache
+from gateway.identity.cache import MarkedCache, TtlCache
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Dialect, IntegrityError, Row, Tx
 from gateway.identity.lineage import (
@@ -48,7 +51,7 @@ logger = logging.getLogger("gateway.identity.store")
 _MAX_PAGE = 1000
 _K_COLUMNS = ", ".join(f"k.{c.strip()}" for c in KEY_COLUMNS.split(","))
 _SIGV4 = (
-    f"SELECT {_K_COLUMNS}, s.secret_enc FROM access_keys AS k"
+    f"SELECT {_K_COLUMNS}, s.secret_enc, s.valid_until FROM access_keys AS k"
     " JOIN access_key_secrets AS s ON s.key_id = k.id"
     " WHERE k.id = ? AND (s.valid_until IS NULL OR s.valid_until > ?)"
     " ORDER BY s.valid_until IS NOT NULL"
@@ -68,6 +71,8 @@ _HAS_ADMIN: dict[Dialect, str] = {
 }
 
 _Sigv4Answer = tuple[AccessKey, tuple[str, ...]]
+_Sigv4Rows = tuple[AccessKey, tuple[tuple[str, int | None], ...]]
+"""A key and each of its secrets with the end of its validity (None: the current one)."""
 _DECODED_ROWS = 1024
 """Distinct SigV4 lookups whose decoded answer is remembered (see ``_decoded``)."""
 
@@ -77,12 +82,16 @@ class AccessKeyStore:
         self._db = db
         self._keyring = keyring
         self._usage = UsageBatch()
-        self._sigv4_cache: TtlCache[str, _Sigv4Answer] = TtlCache(cache_seconds)
+        self._sigv4_cache: TtlCache[str, _Sigv4Rows] = TtlCache(cache_seconds)
         self._bearer_cache: TtlCache[bytes, tuple[AccessKey, int | None]] = TtlCache(cache_seconds)
         self.on_expired_use: Callable[[AccessKey, datetime], None] | None = None
         """Told when an expired key is presented (the audit log's
         ``access_key.expired``)."""
-        self._decoded_rows: dict[tuple[Row, ...], _Sigv4Answer] = {}
+        self._decoded_rows: dict[tuple[Row, ...], _Sigv4Rows] = {}
+        # Exact caches, used where the database has a change marker (SQLite): an answer
+        # is reused only while nothing at all was committed since it was read.
+        self._sigv4_exact: MarkedCache[str, _Sigv4Rows] = MarkedCache()
+        self._bearer_exact: MarkedCache[bytes, tuple[AccessKey, int | None]] = MarkedCache()
 
     # --- reads --------------------------------------------------------------------------
 
@@ -95,23 +104,32 @@ class AccessKeyStore:
     async def sigv4_secrets(self, key_id: str, now: datetime) -> _Sigv4Answer | None:
         """For an active key: its current secret, then the previous one while a rotation
         grace period runs. ``None`` for an unknown, revoked or expired key."""
-        found = self._sigv4_cache.get(key_id)
-        if found is None:
+        marker = self._db.change_marker()
+        rows_found = (
+            self._sigv4_cache.get(key_id)
+            if marker is None
+            else self._sigv4_exact.get(key_id, marker)
+        )
+        if rows_found is None:
             rows = await self._db.fetch_all(_SIGV4, (key_id, to_micros(now)))
             if not rows:
                 return None
-            found = self._decoded(rows)
-            self._sigv4_cache.put(key_id, found)
-        if found[0].is_active(now):
+            rows_found = self._decoded(rows)
+            if marker is None:
+                self._sigv4_cache.put(key_id, rows_found)
+            else:
+                self._sigv4_exact.put(key_id, marker, rows_found)
+        found = _live(rows_found, now)
+        if found is not None and found[0].is_active(now):
             return found
-        self._expired_use(found[0], now)
+        if found is not None:
+            self._expired_use(found[0], now)
         return None
 
-    def _decoded(self, rows: list[Row]) -> _Sigv4Answer:
-        """The key and its plaintext secrets from its rows. The answer is a function of
-        the rows alone, so it is remembered by their exact values (bounded): the database
-        is still read on every request (a revocation, rotation or any other change makes
-        different rows), only decoding and decrypting the same rows again is saved."""
+    def _decoded(self, rows: list[Row]) -> _Sigv4Rows:
+        """The key and its plaintext secrets (each with the end of its validity) from its
+        rows. The answer is a function of the rows alone, so it is remembered by their
+        exact values (bounded): decoding and decrypting the same rows again is saved."""
         memo = tuple(tuple(row) for row in rows)
         try:
             found = self._decoded_rows.get(memo)
@@ -120,7 +138,12 @@ class AccessKeyStore:
         if found is None:
             key = access_key_from_row(rows[0])
             aad = access_key_aad(key.id)
-            found = key, tuple(self._keyring.box.open(as_bytes(r[-1]), aad=aad) for r in rows)
+            found = (
+                key,
+                tuple(
+                    (self._keyring.box.open(as_bytes(r[-2]), aad=aad), _micros(r[-1])) for r in rows
+                ),
+            )
             if memo:
                 if len(self._decoded_rows) >= _DECODED_ROWS:
                     self._decoded_rows.pop(next(iter(self._decoded_rows)))
@@ -131,14 +154,21 @@ class AccessKeyStore:
         """The active key whose current secret (or previous one, within its grace
         period) is ``secret``: the ``Bearer`` / ``X-API-Key`` credential."""
         lookup = self._keyring.lookup_hash(secret)
-        found = self._bearer_cache.get(lookup)
+        marker = self._db.change_marker()
+        found = (
+            self._bearer_cache.get(lookup)
+            if marker is None
+            else self._bearer_exact.get(lookup, marker)
+        )
         if found is None:
             row = await self._db.fetch_one(_BY_SECRET, (lookup,))
             if row is None:
                 return None
-            valid_until = row[-1]
-            found = access_key_from_row(row), None if valid_until is None else int(valid_until)
-            self._bearer_cache.put(lookup, found)
+            found = access_key_from_row(row), _micros(row[-1])
+            if marker is None:
+                self._bearer_cache.put(lookup, found)
+            else:
+                self._bearer_exact.put(lookup, marker, found)
         key, valid_until = found
         if valid_until is not None and valid_until <= to_micros(now):
             return None
@@ -371,6 +401,8 @@ class AccessKeyStore:
         """After a write by this process: no cached lookup may outlive it here."""
         self._sigv4_cache.clear()
         self._bearer_cache.clear()
+        self._sigv4_exact.clear()
+        self._bearer_exact.clear()
 
     # --- last_used_at batching ----------------------------------------------------------
 
@@ -389,3 +421,18 @@ class AccessKeyStore:
         except BaseException:
             self._usage.restore(batch)
             raise
+
+
+def _micros(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _live(found: _Sigv4Rows, now: datetime) -> _Sigv4Answer | None:
+    """The secrets still valid at ``now`` (a previous secret's grace period may have
+    ended since its row was read); None when none is."""
+    key, secrets = found
+    if len(secrets) == 1 and secrets[0][1] is None:  # no rotation under way
+        return key, (secrets[0][0],)
+    now_us = to_micros(now)
+    live = tuple(secret for secret, until in secrets if until is None or until > now_us)
+    return (key, live) if live else None

@@ -125,4 +125,12 @@ class Database(Protocol):
         self, body: TransactionBody[_T], *, isolation: Isolation = "serializable"
     ) -> _T: ...
 
+    def change_marker(self) -> int | None:
+        """A number that differs whenever anything was committed since it was last read,
+        by any connection of any process: what lets a cache be exact (an answer read
+        under marker M stays true while the marker is still M). None where the store has
+        no such number at a cost below a query (PostgreSQL): caches then fall back to
+        their time bound."""
+        ...
+
     async def close(self) -> None: ...

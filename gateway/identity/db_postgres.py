@@ -179,6 +179,11 @@ class PostgresDatabase:
             await asyncio.sleep(random.uniform(0, 0.002 * attempt))
         raise AssertionError("unreachable")
 
+    def change_marker(self) -> int | None:
+        """None: no commit counter is readable without a round trip (caches keep to
+        ``identity.cache_seconds``)."""
+        return None
+
     async def close(self) -> None:
         if self._closed:
             return

@@ -6,6 +6,9 @@
   in WAL mode readers never wait for writers, so an indexed SELECT takes microseconds and
   a thread hop would cost more than the query. ``fetch_one`` is an ``async def`` only so
   that callers are the same for PostgreSQL; it never suspends.
+- **Change marker**: ``PRAGMA data_version`` of the reader connection, which moves
+  with every commit of any connection: the key-lookup cache is exact on it
+  (:meth:`SqliteDatabase.change_marker`).
 - **Writes** run on one dedicated writer thread with its own connection, each body inside
   ``BEGIN IMMEDIATE`` (the write lock up front: a read-then-write never fails half-way,
   and bodies of all workers run one at a time). Waiting for another worker's lock
@@ -169,6 +172,15 @@ class SqliteDatabase:
         with self._read_lock:
             rows: list[Row] = self._reader.execute(sql, params).fetchall()
         return rows
+
+    def change_marker(self) -> int | None:
+        """SQLite's ``data_version`` on the reader connection: it changes when any other
+        connection (this process's writer included, and every other worker's) commits,
+        and costs a fifth of an indexed SELECT."""
+        self._check_open()
+        with self._read_lock:
+            row = self._reader.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
 
     # --- writes: on the writer thread ---------------------------------------------------
 

@@ -4,7 +4,6 @@ run the operation's handler, render. Every error leaves as S3 XML."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
@@ -31,22 +30,19 @@ from gateway.s3.handlers import HANDLERS
 from gateway.s3.post_object import read_post
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
+from gateway.s3.request_ids import new_request_id
 from gateway.scopes import BYPASS_GOVERNANCE
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
 from gateway.transport import TLS_REQUIRED, refused
 from sigv4 import SignedRequest, VerifiedRequest
 
-__all__ = ["handle", "new_request_id", "no_expect_handler"]
+__all__ = ["handle", "no_expect_handler"]
 
 log = logging.getLogger("nfyio.s3")
 PREFLIGHT = "PreflightObject"
 """The operation name of CORS preflights in metrics and the access log (AWS's "OPTIONS
 object"; not a row of the operation table: nothing is authorised)."""
 access_log = logging.getLogger("nfyio.access")
-
-
-def new_request_id() -> str:
-    return os.urandom(8).hex().upper()
 
 
 def _bypass_governance(principal: Principal, req: S3Request) -> bool:

@@ -195,7 +195,9 @@ async def read_post(
         encryption=parse_encryption(
             headers,
             "PutObject",
-            plain_http_ok=secure or plain_http_allowed(request.remote, behind_proxy=trusted),
+            plain_http_ok=lambda: (
+                secure or plain_http_allowed(request.remote, behind_proxy=trusted)
+            ),
         ),
         object_lock=parse_object_lock(headers),
         conditions=None,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 import re
 
 from aiohttp import web
@@ -14,6 +12,7 @@ from backends.types import ObjectRead
 from gateway.s3.context import Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checked_headers
+from gateway.s3.request_ids import new_host_id
 from gateway.s3.sendfile import NotAvailable, send_file
 from gateway.s3.xml import XmlWriter
 from gateway.state import CONFIG
@@ -29,7 +28,7 @@ SMALL_BODY = 64 * 1024
 def _ids(request_id: str) -> dict[str, str]:
     return {
         "x-amz-request-id": request_id,
-        "x-amz-id-2": base64.b64encode(os.urandom(24)).decode(),
+        "x-amz-id-2": new_host_id(),
         "Server": "nfyio-gateway",
     }
 

@@ -180,7 +180,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
     trusted = config.server.trusted_forwarded_headers
     forwarded_host = _forwarded(request, "X-Forwarded-Host", trusted=trusted)
     host = forwarded_host or request.headers.get("Host")
-    address = parse_address(request.message.path, host, config.s3.domain)
+    address = parse_address(request.raw_path, host, config.s3.domain)
     query = decode_query(address.raw_query)
     pairs = tuple(request.headers.items())
     for name, value in pairs:
@@ -228,7 +228,9 @@ def read_request(request: web.Request, config: Config) -> S3Request:
     encryption = parse_encryption(
         headers,
         operation.name,
-        plain_http_ok=scheme == "https" or plain_http_allowed(request.remote, behind_proxy=trusted),
+        plain_http_ok=lambda: (
+            scheme == "https" or plain_http_allowed(request.remote, behind_proxy=trusted)
+        ),
     )
     return S3Request(
         method=request.method,

@@ -28,7 +28,7 @@ import functools
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from backends.types import CustomerKey, Encryption, ObjectMeta
 from gateway.s3.errors import S3Error
@@ -179,12 +179,12 @@ def _algorithm(headers: Mapping[str, str], operation: str) -> str | None:
 
 
 def parse_encryption(
-    headers: Mapping[str, str], operation: str, *, plain_http_ok: bool
+    headers: Mapping[str, str], operation: str, *, plain_http_ok: Callable[[], bool]
 ) -> Encryption | None:
     """The SSE facts of a request (None when it carries none), validated.
 
-    ``plain_http_ok``: the request came over TLS, or may use SSE-C without it
-    (``plain_http_allowed``)."""
+    ``plain_http_ok``: whether the request came over TLS, or may use SSE-C without it
+    (``plain_http_allowed``); asked only when the request carries a customer key."""
     if operation not in _KEYED:
         return None
     algorithm = _algorithm(headers, operation)
@@ -197,7 +197,7 @@ def parse_encryption(
             "encryption method specified",
             extra={"ArgumentName": SSE_HEADER, "ArgumentValue": algorithm},
         )
-    if (customer is not None or source is not None) and not plain_http_ok:
+    if (customer is not None or source is not None) and not plain_http_ok():
         raise S3Error("InvalidRequest", NEEDS_TLS)
     if algorithm is None and customer is None and source is None:
         return None
