@@ -38,10 +38,10 @@ class ServerConfig:
     access_log: bool = True
     metrics: bool = True
     """Serve ``GET /metrics`` (Prometheus text, no authentication) on the API listener."""
-    sendfile: bool = False
+    sendfile: bool = True
     """Send GET bodies of plain objects above 64 KiB with ``sendfile`` on plain HTTP
-    (``gateway/s3/sendfile.py``): less gateway CPU; off by default because on loopback
-    it halved throughput to a local client (docs/performance.md)."""
+    (``gateway/s3/sendfile.py``): a third to two thirds less gateway CPU per large GET
+    (docs/performance.md); TLS connections and encrypted objects stream as before."""
     # Connection limits, per listener and worker process (gateway/connections.py); 0 = off.
     header_timeout: float = 30.0
     """Seconds for a request head to arrive whole (also the TLS handshake's bound)."""

@@ -1,6 +1,5 @@
-"""GET bodies sent with sendfile (``server.sendfile``: plain objects above 64 KiB over plain
-HTTP) carry exactly
-the object's bytes, whole and ranged, across the sendfile pieces; over TLS and for
+"""GET bodies sent with sendfile (``server.sendfile``, on by default: plain objects above
+64 KiB over plain HTTP) carry exactly the object's bytes, whole and ranged, across the sendfile pieces; over TLS and for
 encrypted objects the streamed path answers the same; a data file that lost bytes ends
 the response short (the connection closes), never as a well-formed body."""
 
@@ -23,31 +22,32 @@ from tests.e2e.s3util import unique
 SIZES = (SMALL_BODY + 1, PIECE + 3, 2 * PIECE + 5)
 
 
-SENDFILE = {"NFYIO_SERVER_SENDFILE": "true"}
+SENDFILE_OFF = {"NFYIO_SERVER_SENDFILE": "false"}
 
 
 @pytest.fixture(scope="module")
 def sendfile_gateways(
     tmp_path_factory: pytest.TempPathFactory, tls_files: tuple[str, str, str]
 ) -> Iterator[dict[str, Gateway]]:
-    """The filesystem backend with sendfile on, over plain HTTP (sendfile) and HTTPS
-    (streamed: TLS needs the bytes)."""
+    """The filesystem backend over HTTPS (sendfile on, as by default, but streamed: TLS
+    needs the bytes), and over plain HTTP with sendfile turned off (streamed)."""
     base = tmp_path_factory.mktemp("sendfile")
-    http = start_gateway(base / "http" / "data", extra_env=SENDFILE)
+    off = start_gateway(base / "off" / "data", extra_env=SENDFILE_OFF)
     try:
-        https = start_gateway(base / "https" / "data", tls=tls_files, extra_env=SENDFILE)
+        https = start_gateway(base / "https" / "data", tls=tls_files)
         try:
-            yield {"http": http, "https": https}
+            yield {"off": off, "https": https}
         finally:
             https.stop()
     finally:
-        http.stop()
+        off.stop()
 
 
 @pytest.fixture(params=["http", "https", "off"])
 def local_gateway(request: pytest.FixtureRequest) -> Gateway:
-    """Sendfile on (plain HTTP and HTTPS), and off (the session's gateway: streamed)."""
-    if request.param == "off":
+    """Sendfile on (the default: the session's gateway over plain HTTP; and HTTPS,
+    where it streams), and turned off."""
+    if request.param == "http":
         gw: Gateway = request.getfixturevalue("gateway")
         return gw
     gateways: dict[str, Gateway] = request.getfixturevalue("sendfile_gateways")
@@ -88,11 +88,9 @@ def test_bodies_whole_and_ranged_are_the_object(local_gateway: Gateway, encrypte
         assert tail["Body"].read() == data[-70000:]
 
 
-def test_keep_alive_connection_serves_requests_after_a_sendfile_body(
-    sendfile_gateways: dict[str, Gateway],
-) -> None:
+def test_keep_alive_connection_serves_requests_after_a_sendfile_body(gateway: Gateway) -> None:
     """The connection is usable after a body that bypassed aiohttp's writer."""
-    s3 = sendfile_gateways["http"].client()
+    s3 = gateway.client()
     bucket = unique("sendfile")
     s3.create_bucket(Bucket=bucket)
     data = os.urandom(PIECE + 1)
@@ -105,7 +103,7 @@ def test_keep_alive_connection_serves_requests_after_a_sendfile_body(
 
 @pytest.fixture
 def own_gateway(tmp_path: Path) -> Iterator[Gateway]:
-    gw = start_gateway(tmp_path / "data", extra_env=SENDFILE)
+    gw = start_gateway(tmp_path / "data")
     try:
         yield gw
     finally:
