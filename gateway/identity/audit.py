@@ -13,7 +13,9 @@ given: the recorder has already bounded and cleaned them (user agents, addresses
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,10 +42,26 @@ _INSERT = f"INSERT INTO audit_events ({_COLUMNS}) VALUES ({', '.join('?' * 14)})
 _TIME_DIGITS = 16
 
 
+_process = secrets.token_hex(4)
+_sequence = itertools.count()
+
+
+def _reseed() -> None:
+    global _process, _sequence
+    _process = secrets.token_hex(4)
+    _sequence = itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
 def new_event_id(when: datetime) -> str:
-    """``<16 hex digits of microseconds><8 random hex digits>``: sorts by time; two events
-    of the same microsecond (other workers, other hosts) still get distinct ids."""
-    return f"{max(0, to_micros(when)):0{_TIME_DIGITS}x}{secrets.token_hex(4)}"
+    """``<16 hex digits of microseconds><8 hex digits of sequence><8 random hex digits>``:
+    sorts by time, and events of one process stamped with the same microsecond in the
+    order they were made (the sequence); events of the same microsecond from other
+    workers or hosts still get distinct ids (the random part, drawn per process)."""
+    sequence = next(_sequence) & 0xFFFFFFFF
+    return f"{max(0, to_micros(when)):0{_TIME_DIGITS}x}{sequence:08x}{_process}"
 
 
 def _time_bound(when: datetime) -> str:
