@@ -1,7 +1,8 @@
 """GET bodies sent with sendfile (``server.sendfile``, on by default: plain objects above
 64 KiB over plain HTTP) carry exactly the object's bytes, whole and ranged, across the
-sendfile pieces; over TLS and for encrypted objects the streamed path answers the same; a data file that lost bytes ends
-the response short (the connection closes), never as a well-formed body."""
+sendfile pieces; over TLS and for encrypted objects the streamed path answers the same;
+a data file that lost bytes ends the response short (the connection closes), never as a
+well-formed body."""
 
 from __future__ import annotations
 
