@@ -162,6 +162,11 @@ class Response:
         self.fail(TransportError(f"the upstream store closed the connection {where}"))
 
     @property
+    def buffered(self) -> int:
+        """Body bytes received and not read yet."""
+        return self._size
+
+    @property
     def error(self) -> BaseException | None:
         return self._error
 
@@ -288,6 +293,7 @@ class Connection(asyncio.Protocol):
         self._last = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._give_slot = True
+        self._left = False  # the pool was told this connection is gone
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
@@ -311,7 +317,7 @@ class Connection(asyncio.Protocol):
         self._wake_drain()
         if self._response is not None:
             self._response.connection_lost()
-        self.pool.lost(self, give_slot=self._give_slot)
+        self._leave_pool()
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -324,10 +330,18 @@ class Connection(asyncio.Protocol):
     # -- used by Pool and Response ---------------------------------------------------
 
     def abort(self, *, give_slot: bool = True) -> None:
+        """Close at once; the pool counts the slot free now, not a loop turn later."""
         if not give_slot:
             self._give_slot = False
         if self._transport is not None and not self.closed:
-            self._transport.abort()
+            self.closed = True
+            self._transport.abort()  # connection_lost follows
+        self._leave_pool()
+
+    def _leave_pool(self) -> None:
+        if not self._left:
+            self._left = True
+            self.pool.lost(self, give_slot=self._give_slot)
 
     def pause_reading(self) -> None:
         if not self.read_paused and self._transport is not None and not self.closed:
