@@ -14,6 +14,8 @@ does not count: only the store can be too slow.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import weakref
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import IO, TYPE_CHECKING, cast
@@ -258,6 +260,12 @@ class Response:
         self._size -= taken
         return b"".join(parts)
 
+    def __del__(self) -> None:
+        conn = self._conn
+        if conn is not None:  # dropped without close(): the connection cannot be reused
+            with contextlib.suppress(RuntimeError):  # the event loop may be closed
+                conn.abort()
+
     def close(self) -> None:
         """Done with this answer: the connection is reused if the answer arrived whole
         and the store keeps it alive, else closed (unread bytes are never skipped)."""
@@ -286,7 +294,9 @@ class Connection(asyncio.Protocol):
         self._timeout = timeout
         self._transport: asyncio.Transport | None = None
         self._uses = 0
-        self._response: Response | None = None
+        # weak: an answer its reader dropped without close() is collected, and its
+        # __del__ closes this connection (else the pool would lose the slot for good)
+        self._response: weakref.ref[Response] | None = None
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
         self._hold = False  # waiting on the body's source: the store is not the slow side
@@ -301,7 +311,7 @@ class Connection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
-        response = self._response
+        response = self._current()
         if response is None:  # nothing was asked: an idle connection is not reusable
             self.abort()
             return
@@ -315,8 +325,9 @@ class Connection(asyncio.Protocol):
         self.closed = True
         self._cancel_timer()
         self._wake_drain()
-        if self._response is not None:
-            self._response.connection_lost()
+        response = self._current()
+        if response is not None:
+            response.connection_lost()
         self._leave_pool()
 
     def pause_writing(self) -> None:
@@ -374,7 +385,7 @@ class Connection(asyncio.Protocol):
         self._uses += 1
         self.request_cut = False
         response = Response(self, head_only=method == "HEAD")
-        self._response = response
+        self._response = weakref.ref(response)
         self._last = self._loop.time()
         self._timer = self._loop.call_at(self._last + self._timeout, self._on_timer)
         try:
@@ -457,7 +468,7 @@ class Connection(asyncio.Protocol):
 
     def _on_timer(self) -> None:
         self._timer = None
-        response = self._response
+        response = self._current()
         if response is None or response.complete or self.closed:
             return
         now = self._loop.time()
@@ -468,6 +479,10 @@ class Connection(asyncio.Protocol):
             self.abort()
             return
         self._timer = self._loop.call_at(self._last + self._timeout, self._on_timer)
+
+    def _current(self) -> Response | None:
+        ref = self._response
+        return None if ref is None else ref()
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import gzip
 import hashlib
 import tempfile
@@ -324,3 +325,29 @@ async def test_an_unread_answer_closes_its_connection() -> None:
         assert pool.idle_connections() == 0
         assert len(await get(pool, server)) == 4 * MiB
         assert server.connections == 2
+
+
+async def test_an_answer_received_whole_but_not_read_keeps_its_connection() -> None:
+    """Its bytes are all off the wire: the connection is clean (as aiohttp's release())."""
+    async with raw_server(echo) as server, pool_of() as pool:
+        response = await pool.request("GET", server.authority, "/a", headers(server), None)
+        while not response.complete:
+            await asyncio.sleep(0.01)
+        response.close()
+        assert pool.idle_connections() == 1
+        assert (await get(pool, server, "/b")).startswith(b"/b ")
+        assert server.connections == 1
+
+
+async def test_an_answer_dropped_without_close_gives_its_connection_back() -> None:
+    async def body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(answer(body=b"b" * (4 * MiB)))
+        await writer.drain()
+
+    async with raw_server(body) as server, pool_of(limit=1) as pool:
+        response = await pool.request("GET", server.authority, "/", headers(server), None)
+        assert await response.read(1024)
+        del response
+        gc.collect()
+        assert pool.open_connections == 0
