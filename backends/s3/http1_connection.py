@@ -40,8 +40,10 @@ __all__ = [
 Body = bytes | bytearray | memoryview | IO[bytes] | AsyncIterable[bytes] | None
 """A request body: in memory, a file (read from where it stands), or an async stream."""
 
-HIGH_WATER = 256 * 1024
-"""Answer bytes buffered before the connection stops reading (until they are read)."""
+HIGH_WATER = 512 * 1024
+"""Answer bytes buffered before the connection stops reading (until they are read): twice
+the 256 KiB the gateway reads at a time, so a reader that keeps up never pauses it (at
+256 KiB every read paused and resumed the socket: two epoll changes per 256 KiB)."""
 _WRITE_CHUNK = 256 * 1024
 _COALESCE = 64 * 1024  # an in-memory body up to this goes out in one write with the head
 
