@@ -15,7 +15,7 @@ through as stored), one timer per request for the read timeout.
 - ``Connection`` (``http1_connection``): one request at a time; ``read_timeout`` counts
   only while we wait for the store (not while the body's source or the reader of the
   answer is the slow side).
-- ``Response`` (``http1_connection``): status, lower-case headers, ``read``/``close``. A
+- ``Response`` (``http1_response``): status, lower-case headers, ``read``/``close``. A
   connection goes back to the pool only once its answer was received whole and the server
   keeps it alive; anything else closes it.
 
@@ -31,9 +31,8 @@ from collections import deque
 from collections.abc import AsyncIterable, Mapping
 from typing import IO
 
-from backends.s3.http1_connection import (
-    Body,
-    Connection,
+from backends.s3.http1_connection import Body, Connection
+from backends.s3.http1_response import (
     ConnectTimeout,
     PoolTimeout,
     ReadTimeout,
@@ -133,6 +132,8 @@ class Pool:
         ``content-length``."""
         key = self._keys.get(authority)
         if key is None:
+            if len(self._keys) >= 1024:  # virtual-host addressing: one per bucket
+                self._keys.clear()
             key = self._keys[authority] = _split_authority(authority, self._default_port)
         head = head_bytes(method, target, headers)
         file = _file(body)

@@ -19,7 +19,7 @@ from backends.s3.http1 import (
     TransportError,
     head_bytes,
 )
-from backends.s3.http1_connection import HIGH_WATER
+from backends.s3.http1_response import HIGH_WATER
 from tests.backends.http1_servers import RawServer, answer, raw_server, read_request
 
 MiB = 1024 * 1024
