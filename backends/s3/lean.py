@@ -1,10 +1,11 @@
-"""The lean upstream client: the hot operations on aiohttp's client, signed by ``sigv4``.
+"""The lean upstream client: the hot operations on our own HTTP/1.1 pool, signed by ``sigv4``.
 
 aiobotocore spends most of a proxied request's CPU on request building, parameter
 validation, event hooks, signing and response parsing. For the operations on the data
 path (HeadObject, GetObject, PutObject, UploadPart, ListObjectsV2) this client builds the
 request from a small table, signs it with ``sigv4.outgoing`` (the same math the gateway
-verifies), sends it over one tuned connection pool, and hands back the few response
+verifies), sends it over one keep-alive connection pool (``http1``: asyncio protocol
+connections, answers parsed by llhttp), and hands back the few response
 fields the backend reads - in botocore's names, so the rest of the backend does not care
 which client answered. Bodies stream both ways. Every other operation stays on
 aiobotocore (``client.UpstreamClient._call`` chooses).
@@ -14,17 +15,16 @@ Errors become ``BackendError`` through the same table as aiobotocore's (``errors
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-import yarl
-
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
+from backends.s3.http1 import Pool, PoolTimeout, Response
 from backends.s3.upstream_errors import from_answer
 from backends.s3.wire import (
     error_fields,
@@ -128,35 +128,21 @@ class _Body:
 
     __slots__ = ("_response",)
 
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
+    def __init__(self, response: Response) -> None:
         self._response = response
 
     async def read(self, amount: int) -> bytes:
-        """Up to ``amount`` bytes, fewer only at the end: aiohttp hands over whatever
-        arrived (often 16-64 KiB), and every chunk costs the gateway a write to its
-        client, so small pieces are gathered into one (as botocore's ``read`` does)."""
-        content = self._response.content
-        chunk = await content.read(amount)
-        if len(chunk) >= amount or not chunk:
-            return chunk
-        parts, size = [chunk], len(chunk)
-        while size < amount:
-            more = await content.read(amount - size)
-            if not more:
-                break
-            parts.append(more)
-            size += len(more)
-        return b"".join(parts)
+        """Up to ``amount`` bytes, fewer only at the end: every chunk costs the gateway a
+        write to its client, so the pieces that arrived are handed over gathered."""
+        return await self._response.read(amount)
 
     def close(self) -> None:
-        if self._response.content.is_eof():
-            self._response.release()  # the connection goes back to the pool
-        else:
-            self._response.close()  # unread bytes: the connection cannot be reused
+        """Received whole: the connection goes back to the pool; else it is closed."""
+        self._response.close()
 
 
 class LeanClient:
-    """One aiohttp session (connection pool) signing with the backend's credentials."""
+    """One connection pool (``http1.Pool``) signing with the backend's credentials."""
 
     def __init__(self, config: UpstreamConfig) -> None:
         self.config = config
@@ -165,32 +151,24 @@ class LeanClient:
         self._scheme = parts.scheme or "https"
         self._netloc = parts.netloc
         self._base_path = parts.path.rstrip("/")
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: Pool | None = None
 
     async def start(self) -> None:
         cfg = self.config
-        connector = aiohttp.TCPConnector(
+        # Bodies pass through as stored (an object with Content-Encoding: gzip is not
+        # decompressed on its way to the client); https verifies the store's certificate
+        # against the system's trust store (SSL_CERT_FILE / SSL_CERT_DIR apply).
+        self._pool = Pool(
             limit=cfg.max_pool_connections,
-            limit_per_host=0,
-            keepalive_timeout=30,
-            ttl_dns_cache=300,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=cfg.connect_timeout, sock_read=cfg.read_timeout
-            ),
-            # Bodies pass through as stored: an object with Content-Encoding: gzip must
-            # not be decompressed on its way to the client.
-            auto_decompress=False,
-            skip_auto_headers=("Accept-Encoding", "User-Agent"),
-            cookie_jar=aiohttp.DummyCookieJar(),
+            connect_timeout=cfg.connect_timeout,
+            read_timeout=cfg.read_timeout,
+            ssl_context=ssl.create_default_context() if self._scheme == "https" else None,
         )
 
     async def close(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
 
     def _target(self, bucket: str, key: str | None) -> tuple[str, str]:
         """(Host header, raw path) of a bucket or object."""
@@ -208,8 +186,8 @@ class LeanClient:
         **params: Any,
     ) -> dict[str, Any]:
         """``operation`` with botocore's parameters; botocore's response fields back."""
-        session = self._session
-        if session is None:
+        pool = self._pool
+        if pool is None:
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
         op = LEAN_OPERATIONS[operation]
         host, path = self._target(params["Bucket"], params["Key"] if op.object_level else None)
@@ -233,7 +211,7 @@ class LeanClient:
             length = params.get("ContentLength")
             send["content-length"] = str(length if length is not None else len(body or b""))
         raw_query = encode_query(query)
-        # Content-Length is left unsigned (as botocore leaves it): aiohttp may set it too.
+        # Content-Length is left unsigned (as botocore leaves it).
         signed = {k: v for k, v in send.items() if k != "content-length"}
         send.update(
             sign_headers(
@@ -248,16 +226,11 @@ class LeanClient:
                 now=datetime.now(UTC),
             )
         )
-        url = yarl.URL.build(
-            scheme=self._scheme,
-            authority=host,
-            path=path,
-            query_string=raw_query,
-            encoded=True,
-        )
-        response = await session.request(
-            op.method, url, headers=send, data=body, allow_redirects=False
-        )
+        target = f"{path}?{raw_query}" if raw_query else path
+        try:
+            response = await pool.request(op.method, host, target, send, body)
+        except PoolTimeout as exc:
+            raise BackendError("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
             raise await _error(response, not_found)
         if operation == "get_object":
@@ -266,20 +239,21 @@ class LeanClient:
             return fields
         try:
             if operation == "list_objects_v2":
-                return list_v2_result(await response.read())
+                return list_v2_result(await response.read_all())
             return object_fields(response.status, response.headers)
         finally:
-            response.release()
+            response.close()
 
 
-async def _error(response: aiohttp.ClientResponse, not_found: str) -> BackendError:
+async def _error(response: Response, not_found: str) -> BackendError:
     try:
-        body = b"" if response.method == "HEAD" else await response.content.read(_ERROR_BODY_MAX)
+        body = await response.read_all(_ERROR_BODY_MAX)
     finally:
         response.close()
     code, message, fields = error_fields(body)
-    headers = {name.lower(): value for name, value in response.headers.items()}
-    return from_answer(response.status, code, message, fields, not_found=not_found, headers=headers)
+    return from_answer(
+        response.status, code, message, fields, not_found=not_found, headers=response.headers
+    )
 
 
 def _aws_endpoint(region: str) -> str:

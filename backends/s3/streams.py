@@ -36,10 +36,11 @@ _SPOOL_MEMORY = 8 * 1024 * 1024
 
 
 class UploadBody:
-    """A ``PayloadStream`` handed to aiobotocore as a request body of known length.
+    """A ``PayloadStream`` handed to the upstream client as a request body of known length.
 
-    aiohttp sends any async iterable chunk by chunk (botocore only needs a ``read``
-    attribute to accept it as a streaming blob). Two guards keep a failed body from
+    The lean client's transport (``http1``) and aiohttp under aiobotocore send any async
+    iterable chunk by chunk (botocore only needs a ``read`` attribute to accept it as a
+    streaming blob). Two guards keep a failed body from
     becoming an upstream object:
 
     - one chunk of look-ahead: the last chunk is released only after the source ended
@@ -49,7 +50,7 @@ class UploadBody:
       (``content_md5``) is checked here too: not every S3-compatible store checks it.
 
     The exception the source raised is kept in ``error`` so the caller re-raises it
-    instead of the transport error aiohttp wraps it in.
+    instead of the transport error the client wraps it in.
     """
 
     def __init__(
@@ -91,7 +92,7 @@ class UploadBody:
                 raise bad_digest()
             if pending is not None:
                 yield pending
-        except Exception as exc:  # not GeneratorExit: aiohttp stopping early is no failure
+        except Exception as exc:  # not GeneratorExit: a client stopping early is no failure
             self.error = exc
             raise
 

@@ -1,0 +1,300 @@
+"""The lean client's HTTP/1.1 transport when things go wrong: timeouts, stores closing
+connections, TLS; and the ``BackendError`` the lean client turns each into."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import trustme
+
+from backends import BackendError
+from backends.s3 import UpstreamConfig
+from backends.s3.http1 import ConnectTimeout, Pool, ReadTimeout, TransportError
+from backends.s3.lean import LeanClient
+from backends.s3.upstream_errors import translate
+from tests.backends.http1_servers import RawServer, answer, raw_server, read_request
+
+MiB = 1024 * 1024
+
+
+@contextlib.asynccontextmanager
+async def pool_of(**kwargs: object) -> AsyncIterator[Pool]:
+    values: dict[str, object] = {"limit": 4, "connect_timeout": 2.0, "read_timeout": 5.0}
+    values.update(kwargs)
+    pool = Pool(**values)  # type: ignore[arg-type]
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def headers(server: RawServer, **more: str) -> dict[str, str]:
+    return {"host": server.authority, **more}
+
+
+async def get(pool: Pool, server: RawServer, body: bytes | None = None) -> bytes:
+    sent = headers(server) if body is None else headers(server, **{"content-length": "3"})
+    response = await pool.request(
+        "GET" if body is None else "PUT", server.authority, "/", sent, body
+    )
+    try:
+        return await response.read_all()
+    finally:
+        response.close()
+
+
+async def stream() -> AsyncIterator[bytes]:
+    yield b"abc"
+
+
+# -- timeouts ------------------------------------------------------------------------
+
+
+async def test_read_timeout_when_the_store_never_answers() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        await asyncio.sleep(30)
+
+    async with raw_server(silent) as server, pool_of(read_timeout=0.3) as pool:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ReadTimeout):
+            await get(pool, server)
+        assert 0.25 < asyncio.get_running_loop().time() - started < 2
+        assert pool.open_connections == 0
+
+
+async def test_read_timeout_counts_from_the_last_byte_not_from_the_request() -> None:
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n")
+        for _ in range(10):  # 1 s in all, a byte every 0.1 s: never 0.3 s of silence
+            await asyncio.sleep(0.1)
+            writer.write(b"t")
+        await asyncio.sleep(30)  # then silence with 10 bytes missing
+
+    async with raw_server(trickle) as server, pool_of(read_timeout=0.3) as pool:
+        response = await pool.request("GET", server.authority, "/", headers(server), None)
+        received = b""
+        with pytest.raises(ReadTimeout):
+            while chunk := await response.read(1):
+                received += chunk
+        assert received == b"t" * 10
+        response.close()
+
+
+async def test_a_slow_reader_is_not_a_read_timeout() -> None:
+    """Reading paused by back-pressure: the store is not the slow side."""
+
+    async def big(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        writer.write(answer(body=b"r" * (8 * MiB)))
+        await writer.drain()
+
+    async with raw_server(big) as server, pool_of(read_timeout=0.3) as pool:
+        response = await pool.request("GET", server.authority, "/", headers(server), None)
+        assert await response.read(1024)
+        await asyncio.sleep(1.0)
+        assert len(await response.read_all()) == 8 * MiB - 1024
+        response.close()
+
+
+async def test_a_slow_request_body_source_is_not_a_read_timeout() -> None:
+    async def slow_source() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            await asyncio.sleep(0.3)
+            yield b"abc"
+
+    async def store(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        request = await read_request(reader)
+        assert request is not None
+        writer.write(answer(body=request.body))
+
+    async with raw_server(store) as server, pool_of(read_timeout=0.2) as pool:
+        sent = headers(server, **{"content-length": "9"})
+        response = await pool.request("PUT", server.authority, "/", sent, slow_source())
+        assert await response.read_all() == b"abc" * 3
+        response.close()
+
+
+async def test_connect_timeout_covers_the_tls_handshake() -> None:
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await asyncio.sleep(30)  # accepts TCP, never answers the TLS handshake
+
+    context = ssl.create_default_context()
+    async with raw_server(mute) as server, pool_of(connect_timeout=0.3, ssl_context=context) as p:
+        with pytest.raises(ConnectTimeout):
+            await get(p, server)
+        assert p.open_connections == 0
+
+
+# -- connections the store closes ------------------------------------------------------
+
+
+async def test_an_idle_connection_the_store_closed_is_not_reused() -> None:
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        writer.write(answer(body=f"c{n}".encode()))  # kept alive, then closed when idle
+        await writer.drain()
+
+    async with raw_server(once) as server, pool_of() as pool:
+        assert await get(pool, server) == b"c1"
+        await asyncio.sleep(0.1)
+        assert pool.idle_connections() == 0  # connection_lost seen while idle
+        assert await get(pool, server) == b"c2"
+
+
+async def closes_second_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int
+) -> None:
+    await read_request(reader)
+    writer.write(answer(body=f"c{n}".encode()))
+    await writer.drain()
+    if n == 1:  # the race: takes the next request, then closes without a byte
+        await read_request(reader)
+
+
+@pytest.mark.parametrize("body", [None, b"abc"])
+async def test_a_reused_connection_closed_before_answering_is_retried_once(
+    body: bytes | None,
+) -> None:
+    async with raw_server(closes_second_request) as server, pool_of() as pool:
+        assert await get(pool, server, body) == b"c1"
+        assert await get(pool, server, body) == b"c2"  # sent again on a fresh connection
+        assert server.connections == 2
+
+
+async def test_a_streamed_body_is_not_retried() -> None:
+    async with raw_server(closes_second_request) as server, pool_of() as pool:
+        assert await get(pool, server) == b"c1"
+        sent = headers(server, **{"content-length": "3"})
+        with pytest.raises(TransportError):
+            await pool.request("PUT", server.authority, "/", sent, stream())
+        assert server.connections == 1
+
+
+async def test_a_conditional_put_is_not_retried() -> None:
+    async with raw_server(closes_second_request) as server, pool_of() as pool:
+        assert await get(pool, server) == b"c1"
+        sent = headers(server, **{"content-length": "3", "if-none-match": "*"})
+        with pytest.raises(TransportError):
+            await pool.request("PUT", server.authority, "/", sent, b"abc")
+
+
+async def test_closing_mid_body_is_an_error_and_a_fresh_connection_is_not_retried() -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int) -> None:
+        await read_request(reader)
+        if n == 1:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-part")
+
+    async with raw_server(cut) as server, pool_of() as pool:
+        with pytest.raises(TransportError, match="mid-answer"):
+            await get(pool, server)
+        with pytest.raises(TransportError, match="closed the connection"):
+            await get(pool, server)  # never reused: no retry
+        assert server.connections == 2
+
+
+# -- TLS ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> Iterator[trustme.CA]:
+    yield trustme.CA()
+
+
+def server_context(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    return context
+
+
+async def keep(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+    while (request := await read_request(reader)) is not None:
+        writer.write(answer(body=request.target.encode()))
+        await writer.drain()
+
+
+async def test_tls_store_with_a_trusted_certificate(ca: trustme.CA) -> None:
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    serving = raw_server(keep, ssl_context=server_context(ca))
+    async with serving as server, pool_of(ssl_context=client) as pool:
+        assert await get(pool, server) == b"/"
+        assert await get(pool, server) == b"/"
+        assert server.connections == 1
+
+
+async def test_tls_store_with_an_untrusted_certificate_is_refused(ca: trustme.CA) -> None:
+    serving = raw_server(keep, ssl_context=server_context(ca))
+    async with serving as server, pool_of(ssl_context=ssl.create_default_context()) as pool:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await get(pool, server)
+
+
+# -- what the lean client makes of it ------------------------------------------------------
+
+
+def lean_config(endpoint: str, **kwargs: object) -> UpstreamConfig:
+    values: dict[str, object] = {
+        "endpoint_url": endpoint,
+        "access_key_id": "AKIDGATEWAY",
+        "secret_access_key": "gateway-secret",
+        "connect_timeout": 0.3,
+        "read_timeout": 0.3,
+    }
+    values.update(kwargs)
+    return UpstreamConfig(**values)  # type: ignore[arg-type]
+
+
+async def head(client: LeanClient) -> dict[str, object]:
+    with translate():
+        return await client.call("head_object", not_found="NoSuchKey", Bucket="b", Key="k")
+
+
+async def test_lean_client_over_tls_trusts_the_system_store(
+    ca: trustme.CA, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = f"{tmp_path}/ca.pem"
+    ca.cert_pem.write_to_path(bundle)
+    monkeypatch.setenv("SSL_CERT_FILE", bundle)  # OpenSSL's default verify paths
+
+    async def store(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        while (request := await read_request(reader)) is not None:
+            assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 ")
+            writer.write(answer(headers={"content-length": "5", "etag": '"x"'}))
+
+    async with raw_server(store, ssl_context=server_context(ca)) as server:
+        client = LeanClient(lean_config(f"https://localhost:{server.port}"))
+        await client.start()
+        try:
+            fields = await head(client)
+        finally:
+            await client.close()
+    assert fields["ETag"] == '"x"'
+    assert fields["ContentLength"] == 5
+
+
+async def test_lean_client_errors_are_service_unavailable_or_slow_down() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        await asyncio.sleep(30)
+
+    async with raw_server(silent) as server:
+        config = lean_config(f"http://{server.authority}", max_pool_connections=1, read_timeout=1.0)
+        client = LeanClient(config)
+        await client.start()
+        try:
+            first = asyncio.create_task(head(client))
+            await asyncio.sleep(0.05)
+            with pytest.raises(BackendError) as busy:
+                await head(client)  # the only connection is busy: waited 0.3 s
+            assert busy.value.code == "SlowDown"
+            with pytest.raises(BackendError) as timed_out:
+                await first
+            assert timed_out.value.code == "ServiceUnavailable"
+        finally:
+            await client.close()
