@@ -256,13 +256,25 @@ class Condition:
             if self.qualifier is Qualifier.FOR_ANY_VALUE:
                 return False
             return self.operator.negated
+        # Plain loops, not all()/any() over generators (twice the cost, on every
+        # request of a bucket with a policy).
         if self.qualifier is Qualifier.FOR_ALL_VALUES:
-            return all(self._one(value, resolve) for value in request)
-        return any(self._one(value, resolve) for value in request)
+            for value in request:  # noqa: SIM110
+                if not self._one(value, resolve):
+                    return False
+            return True
+        for value in request:  # noqa: SIM110
+            if self._one(value, resolve):
+                return True
+        return False
 
     def _one(self, value: str, resolve: Resolver) -> bool:
         compare = self.operator.compare
-        hit = any(compare(value, policy, resolve) for policy in self.values)
+        hit = False
+        for policy in self.values:
+            if compare(value, policy, resolve):
+                hit = True
+                break
         return not hit if self.operator.negated else hit
 
 

@@ -47,6 +47,40 @@ def _resolver(principal: PrincipalFacts, ctx: RequestContext) -> Resolver:
     return resolve
 
 
+def _addressed(statement: Statement, principal: PrincipalFacts, action: str) -> bool:
+    """Whether the statement's principal and action elements take in this caller and
+    action (what the rest of the statement is not needed to know)."""
+    if statement.not_principal:
+        if statement.principals.excludes(principal):
+            return False
+    elif not statement.principals.matches(principal):
+        return False
+    return (action in statement.actions) != statement.not_action
+
+
+def _holds(
+    statement: Statement,
+    principal: PrincipalFacts,
+    resource: str,
+    ctx: RequestContext,
+    resolve: Resolver,
+) -> bool:
+    """The statement's resource and condition elements, for an addressed statement."""
+    # Plain loops, not any()/all() over generators: this runs for every addressed
+    # statement of every request on a bucket with a policy.
+    named = False
+    for glob in statement.resources:
+        if glob.matches(resource, resolve):
+            named = True
+            break
+    if named == statement.not_resource:
+        return False
+    for condition in statement.conditions:
+        if not condition.holds(condition.key.read(principal, ctx), resolve):
+            return False
+    return True
+
+
 def statement_applies(
     statement: Statement,
     principal: PrincipalFacts,
@@ -55,21 +89,34 @@ def statement_applies(
     ctx: RequestContext,
     resolve: Resolver | None = None,
 ) -> bool:
-    """``resolve``: the request's policy-variable resolver (made here when not given;
-    :func:`evaluate` makes one for all statements)."""
-    if statement.not_principal:
-        if statement.principals.excludes(principal):
-            return False
-    elif not statement.principals.matches(principal):
+    """``resolve``: the request's policy-variable resolver (made here when not given)."""
+    if not _addressed(statement, principal, action):
         return False
-    if (action in statement.actions) == statement.not_action:
-        return False
-    if resolve is None:
-        resolve = _resolver(principal, ctx)
-    named = any(glob.matches(resource, resolve) for glob in statement.resources)
-    if named == statement.not_resource:
-        return False
-    return all(c.holds(c.key.read(principal, ctx), resolve) for c in statement.conditions)
+    return _holds(statement, principal, resource, ctx, resolve or _resolver(principal, ctx))
+
+
+_CANDIDATES = 256
+"""(caller identity, action) pairs remembered per policy."""
+
+
+def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> tuple[Statement, ...]:
+    """The statements addressed to this caller and action, in document order; worked out
+    once per policy and (identity, action), since nothing else of the request enters."""
+    slot = (
+        principal.kind,
+        principal.account_id,
+        principal.canonical_id,
+        principal.user_name,
+        action,
+    )
+    memo = policy.candidates
+    found = memo.get(slot)
+    if found is None:
+        found = tuple(s for s in policy.statements if _addressed(s, principal, action))
+        if len(memo) >= _CANDIDATES:
+            memo.clear()
+        memo[slot] = found
+    return found
 
 
 def evaluate(
@@ -79,17 +126,20 @@ def evaluate(
     resource: str,
     ctx: RequestContext,
 ) -> PolicyResult:
+    """Cost: the resource and conditions of the statements addressed to the caller and
+    action only (``_candidates``); a statement naming other accounts or actions is not
+    read again after the first request of that caller and action."""
     if policy is None:
         return PolicyResult()
     denied: Statement | None = None
     allowed: Statement | None = None
     resolve = _resolver(principal, ctx)
-    for statement in policy.statements:
+    for statement in _candidates(policy, principal, action):
         if statement.effect is Effect.DENY and denied is not None:
             continue
         if statement.effect is Effect.ALLOW and allowed is not None:
             continue
-        if not statement_applies(statement, principal, action, resource, ctx, resolve):
+        if not _holds(statement, principal, resource, ctx, resolve):
             continue
         if statement.effect is Effect.DENY:
             denied = statement

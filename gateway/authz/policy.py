@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -81,6 +81,12 @@ class Policy:
     id: str | None = None
     text: str = ""
     """The document as set: GetBucketPolicy returns it."""
+    candidates: dict[tuple[object, ...], tuple[Statement, ...]] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+    """Memo of ``gateway.authz.evaluate``: per (caller identity, action), the statements
+    whose principal and action elements apply (they depend on nothing else), so a request
+    reads only those. Bounded there."""
 
     def named_accounts(self) -> frozenset[str]:
         """Every account id the principals name (root, user or plain id): S3 refuses a
