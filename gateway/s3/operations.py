@@ -457,36 +457,53 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 
-def _query_matches(required: str, query: Mapping[str, str]) -> bool:
-    name, eq, value = required.partition("=")
-    if name not in query:
-        return False
-    return not eq or query[name] == value
+def _query_matches(required: tuple[tuple[str, str, bool], ...], query: Mapping[str, str]) -> bool:
+    for name, value, has_value in required:
+        found = query.get(name)
+        if found is None or (has_value and found != value):
+            return False
+    return True
 
 
-def _names(row: Operation) -> set[str]:
-    return {q.partition("=")[0] for q in row.query}
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """An operation with what ``resolve`` tests, worked out once."""
+
+    operation: Operation
+    names: frozenset[str]
+    """The query parameter names the row mentions."""
+    required: tuple[tuple[str, str, bool], ...]
+    """(name, value, whether a value is required) of each of its query entries."""
+
+
+def _row(operation: Operation) -> _Row:
+    required = []
+    for entry in operation.query:
+        name, eq, value = entry.partition("=")
+        required.append((name, value, bool(eq)))
+    return _Row(operation, frozenset(name for name, _, _ in required), tuple(required))
 
 
 def resolve(
     method: str, target: Target, query: Mapping[str, str], headers: Mapping[str, str]
 ) -> Operation | None:
-    """The operation a request names, or None (the caller answers MethodNotAllowed)."""
-    present = SUBRESOURCES.intersection(query)
-    for row in _ROWS_BY_TARGET[target]:
-        if row.method != method:
+    """The operation a request names, or None (the caller answers MethodNotAllowed).
+    Rows are tried in table order among those of the request's target and method."""
+    present = SUBRESOURCES.intersection(query) if query else frozenset()
+    for row in _ROWS_BY_TARGET_METHOD.get((target, method), ()):
+        if present and not present.issubset(row.names):
             continue
-        if not present.issubset(_names(row)):
+        if row.required and (not query or not _query_matches(row.required, query)):
             continue
-        if not all(_query_matches(q, query) for q in row.query):
+        operation = row.operation
+        if operation.header is not None and operation.header not in headers:
             continue
-        if row.header is not None and row.header not in headers:
-            continue
-        return row
+        return operation
     return None
 
 
-_ROWS_BY_TARGET: dict[Target, tuple[Operation, ...]] = {
-    t: tuple(r for r in OPERATIONS if r.target is t) for t in Target
-}
+_ROWS_BY_TARGET_METHOD: dict[tuple[Target, str], tuple[_Row, ...]] = {}
+for _operation in OPERATIONS:
+    _key = (_operation.target, _operation.method)
+    _ROWS_BY_TARGET_METHOD[_key] = (*_ROWS_BY_TARGET_METHOD.get(_key, ()), _row(_operation))
 OPERATIONS_BY_NAME: dict[str, Operation] = {r.name: r for r in OPERATIONS}
