@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.identity import key_rules, root
-from gateway.identity.cache import MarkedCache, TtlCache
+from gateway.identity.cache import LookupCache
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Dialect, IntegrityError, Row, Tx
 from gateway.identity.lineage import (
@@ -82,16 +82,15 @@ class AccessKeyStore:
         self._db = db
         self._keyring = keyring
         self._usage = UsageBatch()
-        self._sigv4_cache: TtlCache[str, _Sigv4Rows] = TtlCache(cache_seconds)
-        self._bearer_cache: TtlCache[bytes, tuple[AccessKey, int | None]] = TtlCache(cache_seconds)
+        # Exact where the database has a change marker (SQLite), else cache_seconds.
+        self._sigv4_cache: LookupCache[str, _Sigv4Rows] = LookupCache(cache_seconds)
+        self._bearer_cache: LookupCache[bytes, tuple[AccessKey, int | None]] = LookupCache(
+            cache_seconds
+        )
         self.on_expired_use: Callable[[AccessKey, datetime], None] | None = None
         """Told when an expired key is presented (the audit log's
         ``access_key.expired``)."""
         self._decoded_rows: dict[tuple[Row, ...], _Sigv4Rows] = {}
-        # Exact caches, used where the database has a change marker (SQLite): an answer
-        # is reused only while nothing at all was committed since it was read.
-        self._sigv4_exact: MarkedCache[str, _Sigv4Rows] = MarkedCache()
-        self._bearer_exact: MarkedCache[bytes, tuple[AccessKey, int | None]] = MarkedCache()
 
     # --- reads --------------------------------------------------------------------------
 
@@ -105,20 +104,13 @@ class AccessKeyStore:
         """For an active key: its current secret, then the previous one while a rotation
         grace period runs. ``None`` for an unknown, revoked or expired key."""
         marker = self._db.change_marker()
-        rows_found = (
-            self._sigv4_cache.get(key_id)
-            if marker is None
-            else self._sigv4_exact.get(key_id, marker)
-        )
+        rows_found = self._sigv4_cache.get(key_id, marker)
         if rows_found is None:
             rows = await self._db.fetch_all(_SIGV4, (key_id, to_micros(now)))
             if not rows:
                 return None
             rows_found = self._decoded(rows)
-            if marker is None:
-                self._sigv4_cache.put(key_id, rows_found)
-            else:
-                self._sigv4_exact.put(key_id, marker, rows_found)
+            self._sigv4_cache.put(key_id, marker, rows_found)
         found = _live(rows_found, now)
         if found is not None and found[0].is_active(now):
             return found
@@ -155,20 +147,13 @@ class AccessKeyStore:
         period) is ``secret``: the ``Bearer`` / ``X-API-Key`` credential."""
         lookup = self._keyring.lookup_hash(secret)
         marker = self._db.change_marker()
-        found = (
-            self._bearer_cache.get(lookup)
-            if marker is None
-            else self._bearer_exact.get(lookup, marker)
-        )
+        found = self._bearer_cache.get(lookup, marker)
         if found is None:
             row = await self._db.fetch_one(_BY_SECRET, (lookup,))
             if row is None:
                 return None
             found = access_key_from_row(row), _micros(row[-1])
-            if marker is None:
-                self._bearer_cache.put(lookup, found)
-            else:
-                self._bearer_exact.put(lookup, marker, found)
+            self._bearer_cache.put(lookup, marker, found)
         key, valid_until = found
         if valid_until is not None and valid_until <= to_micros(now):
             return None
@@ -401,8 +386,6 @@ class AccessKeyStore:
         """After a write by this process: no cached lookup may outlive it here."""
         self._sigv4_cache.clear()
         self._bearer_cache.clear()
-        self._sigv4_exact.clear()
-        self._bearer_exact.clear()
 
     # --- last_used_at batching ----------------------------------------------------------
 
