@@ -14,7 +14,7 @@ from gateway.authz.context import PrincipalFacts, RequestContext
 from gateway.authz.policy import Effect, Policy, Statement
 from gateway.authz.wildcard import Resolver
 
-__all__ = ["PolicyResult", "evaluate", "resource_arn", "statement_applies"]
+__all__ = ["PolicyResult", "evaluate", "resource_arn"]
 
 
 def resource_arn(bucket: str, key: str | None = None) -> str:
@@ -79,20 +79,6 @@ def _holds(
         if not condition.holds(condition.key.read(principal, ctx), resolve):
             return False
     return True
-
-
-def statement_applies(
-    statement: Statement,
-    principal: PrincipalFacts,
-    action: str,
-    resource: str,
-    ctx: RequestContext,
-    resolve: Resolver | None = None,
-) -> bool:
-    """``resolve``: the request's policy-variable resolver (made here when not given)."""
-    if not _addressed(statement, principal, action):
-        return False
-    return _holds(statement, principal, resource, ctx, resolve or _resolver(principal, ctx))
 
 
 _CANDIDATES = 256

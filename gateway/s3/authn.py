@@ -22,7 +22,7 @@ from sigv4 import (
     verify_presigned_v2,
 )
 
-__all__ = ["authenticate_s3", "with_rotation_grace"]
+__all__ = ["authenticate_s3", "verify_with_key", "with_rotation_grace"]
 
 _V = TypeVar("_V")
 
@@ -47,6 +47,23 @@ def with_rotation_grace(secrets: tuple[str, ...], check: Callable[[str], _V]) ->
     raise failure
 
 
+async def verify_with_key(
+    store: IdentityStore, access_key_id: str, now: datetime, check: Callable[[str], _V]
+) -> tuple[Principal, _V]:
+    """The principal of ``access_key_id`` once ``check`` accepted one of its secrets (the
+    current one, or the previous one during a rotation's grace period), and what
+    ``check`` returned; ``InvalidAccessKeyId`` for an unknown, revoked or expired key.
+    Every signature the S3 listener takes (SigV4 header or query, SigV2 presigned, POST
+    form policies) goes through here."""
+    found = await store.sigv4_secrets(access_key_id, now)
+    if found is None:
+        raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": access_key_id})
+    key, secrets = found
+    result = with_rotation_grace(secrets, check)
+    store.record_use(key.id, now)
+    return key.principal(), result
+
+
 async def authenticate_s3(
     signed: SignedRequest,
     headers: Mapping[str, str],
@@ -63,30 +80,24 @@ async def authenticate_s3(
     virtual-hosted request, whose path does not name the bucket.
     """
     legacy = parse_presigned_v2(signed)
-    auth = parse_auth(signed) if legacy is None else None
-    access_key_id = legacy.access_key_id if legacy is not None else None
+    if legacy is not None:
+        principal, _ = await verify_with_key(
+            store,
+            legacy.access_key_id,
+            now,
+            lambda secret: verify_presigned_v2(
+                signed, legacy, secret, now, bucket_path=bucket_path, max_skew=max_skew
+            ),
+        )
+        return principal, None
+    auth = parse_auth(signed)
     if auth is not None:
-        access_key_id = auth.access_key_id
-    if access_key_id is not None:
-        found = await store.sigv4_secrets(access_key_id, now)
-        if found is None:
-            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": access_key_id})
-        key, secrets = found
-        verified: VerifiedRequest | None = None
-        if legacy is not None:
-            with_rotation_grace(
-                secrets,
-                lambda secret: verify_presigned_v2(
-                    signed, legacy, secret, now, bucket_path=bucket_path, max_skew=max_skew
-                ),
-            )
-        else:
-            assert auth is not None
-            verified = with_rotation_grace(
-                secrets, lambda secret: verify(signed, auth, secret, now, max_skew=max_skew)
-            )
-        store.record_use(key.id, now)
-        return key.principal(), verified
+        return await verify_with_key(
+            store,
+            auth.access_key_id,
+            now,
+            lambda secret: verify(signed, auth, secret, now, max_skew=max_skew),
+        )
     try:
         token = bearer_token(headers)
         if token is None:

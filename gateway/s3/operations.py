@@ -502,8 +502,13 @@ def resolve(
     return None
 
 
-_ROWS_BY_TARGET_METHOD: dict[tuple[Target, str], tuple[_Row, ...]] = {}
-for _operation in OPERATIONS:
-    _key = (_operation.target, _operation.method)
-    _ROWS_BY_TARGET_METHOD[_key] = (*_ROWS_BY_TARGET_METHOD.get(_key, ()), _row(_operation))
+def _index(operations: tuple[Operation, ...]) -> dict[tuple[Target, str], tuple[_Row, ...]]:
+    """The table's rows by (target, method), each group in table order."""
+    groups: dict[tuple[Target, str], list[_Row]] = {}
+    for operation in operations:
+        groups.setdefault((operation.target, operation.method), []).append(_row(operation))
+    return {key: tuple(rows) for key, rows in groups.items()}
+
+
+_ROWS_BY_TARGET_METHOD = _index(OPERATIONS)
 OPERATIONS_BY_NAME: dict[str, Operation] = {r.name: r for r in OPERATIONS}

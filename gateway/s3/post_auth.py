@@ -19,7 +19,7 @@ from datetime import datetime
 
 from gateway.identity.store import IdentityStore
 from gateway.principal import ANONYMOUS, Principal
-from gateway.s3.authn import with_rotation_grace
+from gateway.s3.authn import verify_with_key
 from gateway.s3.errors import S3Error
 from sigv4 import parse_post_credential, verify_post_v2, verify_post_v4
 
@@ -61,34 +61,27 @@ async def authenticate_form(
         credential = parse_post_credential(
             fields["x-amz-algorithm"], fields["x-amz-credential"], fields["x-amz-date"]
         )
-        access_key_id = credential.access_key_id
-        found = await store.sigv4_secrets(access_key_id, now)
-        if found is None:
-            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": access_key_id})
-        key, secrets = found
-        with_rotation_grace(
-            secrets,
+        principal, _ = await verify_with_key(
+            store,
+            credential.access_key_id,
+            now,
             lambda secret: verify_post_v4(
                 fields["policy"], fields["x-amz-signature"], credential, secret
             ),
         )
-        store.record_use(key.id, now)
-        return key.principal(), EXEMPT_V4
+        return principal, EXEMPT_V4
     if any(name in fields for name in _V2):
         _require(fields, (*_V2, "policy"))
         access_key_id = fields["awsaccesskeyid"]
-        found = await store.sigv4_secrets(access_key_id, now)
-        if found is None:
-            raise S3Error("InvalidAccessKeyId", extra={"AWSAccessKeyId": access_key_id})
-        key, secrets = found
-        with_rotation_grace(
-            secrets,
+        principal, _ = await verify_with_key(
+            store,
+            access_key_id,
+            now,
             lambda secret: verify_post_v2(
                 fields["policy"], fields["signature"], access_key_id, secret
             ),
         )
-        store.record_use(key.id, now)
-        return key.principal(), EXEMPT_V2
+        return principal, EXEMPT_V2
     if "policy" in fields:
         raise _missing("x-amz-signature")
     return ANONYMOUS, EXEMPT_ANONYMOUS
