@@ -1,5 +1,10 @@
 # nfyio-gateway: every target works on a fresh machine (it creates .venv itself).
-PYTHON ?= python3
+# The interpreter the venv is made from: Debian's CPython 3.11 where the machine has it.
+# Debian builds it with PGO and LTO; on a plain source build (pyenv's default, without
+# --enable-optimizations) the gateway spends 1.3-1.4x the CPU per small request
+# (docs/performance.md, "The interpreter"). Elsewhere, python3. `make install` recreates
+# a venv made from another interpreter.
+PYTHON ?= $(shell test -x /usr/bin/python3.11 && echo /usr/bin/python3.11 || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -13,8 +18,17 @@ TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4;
 install: $(STAMP)
 
 # The pinned versions of the lock (hash-checked), then the project itself on top of them.
-$(STAMP): pyproject.toml $(LOCK)
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml $(LOCK) Makefile
+	@if [ -x $(BIN)/python ] && [ "$$(cat $(VENV)/.interpreter 2>/dev/null)" != "$(PYTHON)" ]; then \
+		echo "$(VENV) was made from another interpreter: recreating it from $(PYTHON)"; \
+		rm -rf $(VENV); fi
+	@# Debian ships its python3.11's venv support apart: installed when the first try
+	@# fails (needs root, as on CI).
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { [ "$(PYTHON)" = /usr/bin/python3.11 ] \
+		&& rm -rf $(VENV) && apt-get update -qq \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-venv \
+		&& $(PYTHON) -m venv $(VENV); }
+	echo "$(PYTHON)" > $(VENV)/.interpreter
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)

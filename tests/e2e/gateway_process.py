@@ -106,8 +106,10 @@ def start_gateway(
     tls: tuple[str, str, str] | None = None,
     extra_env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
+    python: str | None = None,
 ) -> Gateway:
-    """``tls`` is (cert file, key file, CA bundle file)."""
+    """``tls`` is (cert file, key file, CA bundle file); ``python`` the interpreter that
+    runs the gateway (default: this one)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     s3_port, api_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NFYIO_", "AWS_"))}
@@ -121,7 +123,7 @@ def start_gateway(
     )
     env.update(extra_env or {})
     args = [
-        sys.executable,
+        python or sys.executable,
         "-m",
         "gateway.cli",
         "serve",

@@ -14,7 +14,9 @@ default 1), ``BENCH_SECONDS`` (cap per workload and peer, default 8), ``BENCH_JS
 (also write the raw results there), ``BENCH_BASELINE_TREE`` (a directory with another
 revision's ``gateway``/``sigv4``/``backends``: adds that revision's filesystem and upstream
 gateways as two more peers, e.g. ``git archive <rev> gateway sigv4 backends | tar -x -C
-DIR``), ``BENCH_PEERS`` (peer names to run besides SeaweedFS, separated by ``;``).
+DIR``), ``BENCH_BASELINE_PYTHON`` (the python of another venv: the baseline peers run on
+that interpreter, with the current code unless ``BENCH_BASELINE_TREE`` is set too),
+``BENCH_PEERS`` (peer names to run besides SeaweedFS, separated by ``;``).
 Nothing asserts on time.
 """
 
@@ -179,10 +181,13 @@ def measure(
 
 
 @contextmanager
-def servers(base: Path, baseline: str | None) -> Iterator[list[Server]]:
+def servers(
+    base: Path, baseline: str | None, baseline_python: str | None = None
+) -> Iterator[list[Server]]:
     """SeaweedFS and the gateways; with ``baseline`` (a directory holding another
-    revision's ``gateway``, ``sigv4`` and ``backends``) a second upstream gateway runs that
-    code, for a before/after comparison within one sitting."""
+    revision's ``gateway``, ``sigv4`` and ``backends``) and/or ``baseline_python`` (another
+    interpreter) a second filesystem and a second upstream gateway run that code or
+    interpreter, for a before/after comparison within one sitting."""
     with ExitStack() as stack:
         weed: SeaweedFS = start_seaweedfs(base / "seaweedfs")
         stack.callback(weed.stop)
@@ -211,22 +216,21 @@ def servers(base: Path, baseline: str | None) -> Iterator[list[Server]]:
             Server(_gateway_peer(GATEWAY_FS, fs), [fs.pid()]),
             Server(_gateway_peer(GATEWAY_S3, up), [up.pid()], store_pids=[weed.pid]),
         ]
-        if baseline:
+        if baseline or baseline_python:
+            tree = {"PYTHONPATH": baseline} if baseline else {}
             old_fs = start_gateway(
                 base / "gateway-fs-baseline" / "data",
-                extra_env={**quiet, "NFYIO_FSYNC": "true", "PYTHONPATH": baseline},
+                extra_env={**quiet, "NFYIO_FSYNC": "true", **tree},
                 extra_args=workers,
+                python=baseline_python,
             )
             stack.callback(old_fs.stop)
             peers.insert(2, Server(_gateway_peer(BASELINE_FS, old_fs), [old_fs.pid()]))
             old = start_gateway(
                 base / "gateway-s3-baseline" / "data",
-                extra_env={
-                    **upstream,
-                    "NFYIO_UPSTREAM_BUCKET_PREFIX": "old-",
-                    "PYTHONPATH": baseline,
-                },
+                extra_env={**upstream, "NFYIO_UPSTREAM_BUCKET_PREFIX": "old-", **tree},
                 extra_args=workers,
+                python=baseline_python,
             )
             stack.callback(old.stop)
             peers.append(Server(_gateway_peer(BASELINE_S3, old), [old.pid()], [weed.pid]))
@@ -352,7 +356,11 @@ def main() -> int:
     load = LoadGenerator(processes=2)
     try:
         dd = disk_reference(base)
-        with servers(base, os.environ.get("BENCH_BASELINE_TREE")) as all_servers:
+        with servers(
+            base,
+            os.environ.get("BENCH_BASELINE_TREE"),
+            os.environ.get("BENCH_BASELINE_PYTHON"),
+        ) as all_servers:
             prepare(load, all_servers, seconds=60, written=written)
             for round_ in range(1, rounds + 1):
                 for work in works:
