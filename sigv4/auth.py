@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from hmac import compare_digest
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sigv4.canonical import canonical_request
 from sigv4.coverage import check_signed_headers
@@ -38,6 +38,8 @@ from sigv4.request import SignedRequest, decode_query, get_header
 from sigv4.signing import ALGORITHM, EMPTY_SHA256, scope, sign, signing_key, string_to_sign
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "AuthInfo", "VerifiedRequest", "parse_auth", "verify"]
+
+_T = TypeVar("_T")
 
 MAX_PRESIGN_EXPIRES = 604800  # seven days, in seconds
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -112,7 +114,24 @@ def _parse_amz_date(value: str, error: type[SigV4Error]) -> datetime:
     )
 
 
+_PARSED_LIMIT = 256
+"""Distinct ``Credential`` and ``SignedHeaders`` values remembered (a client sends the same
+few on every request); the memo is emptied when full, so it stays bounded whatever is sent."""
+_credentials: dict[str, tuple[str, str, str, str]] = {}
+_signed_header_lists: dict[str, tuple[str, ...]] = {}
+
+
+def _remember(memo: dict[str, _T], value: str, parsed: _T) -> _T:
+    if len(memo) >= _PARSED_LIMIT:
+        memo.clear()
+    memo[value] = parsed
+    return parsed
+
+
 def _parse_credential(value: str, error: type[SigV4Error]) -> tuple[str, str, str, str]:
+    known = _credentials.get(value)
+    if known is not None:
+        return known
     parts = value.split("/")
     if len(parts) != 5 or not parts[0]:
         raise error(
@@ -129,14 +148,17 @@ def _parse_credential(value: str, error: type[SigV4Error]) -> tuple[str, str, st
         raise error(f"Error parsing the Credential date {date!r}; expected yyyyMMdd")
     if not region or not service:
         raise error("Credential is missing its region or service")
-    return access_key_id, date, region, service
+    return _remember(_credentials, value, (access_key_id, date, region, service))
 
 
 def _parse_signed_headers(value: str, error: type[SigV4Error]) -> tuple[str, ...]:
+    known = _signed_header_lists.get(value)
+    if known is not None:
+        return known
     names = tuple(name.strip().lower() for name in value.split(";"))
     if not value or any(not name for name in names):
         raise error(f"SignedHeaders is malformed: {value!r}")
-    return names
+    return _remember(_signed_header_lists, value, names)
 
 
 def _parse_header_auth(request: SignedRequest, authorization: str) -> AuthInfo:

@@ -102,6 +102,40 @@ def test_malformed_authorization_header(authorization: str) -> None:
         parse_auth(request)
 
 
+def _claims(credential: str, signed_headers: str) -> SignedRequest:
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders={signed_headers}, "
+        "Signature=" + "a" * 64
+    )
+    return SignedRequest(
+        "GET",
+        "/",
+        "",
+        (("Host", "h"), ("x-amz-date", "20240524T000000Z"), ("Authorization", authorization)),
+    )
+
+
+def test_remembered_claims_stay_bounded_and_malformed_ones_are_never_remembered() -> None:
+    # Credential and SignedHeaders parses are remembered per distinct value; a client
+    # sending a new value per request must not grow memory, and a value refused once is
+    # refused again (nothing malformed is remembered as parsed).
+    from sigv4 import auth as module
+
+    for i in range(3 * module._PARSED_LIMIT):
+        parsed = parse_auth(_claims(f"AK{i}/20240524/us-east-1/s3/aws4_request", f"host;x-{i}"))
+        assert parsed is not None
+        assert (parsed.access_key_id, parsed.signed_headers) == (f"AK{i}", ("host", f"x-{i}"))
+        assert len(module._credentials) <= module._PARSED_LIMIT
+        assert len(module._signed_header_lists) <= module._PARSED_LIMIT
+    again = parse_auth(_claims("AK0/20240524/us-east-1/s3/aws4_request", "Host;X-0"))
+    assert again is not None and again.signed_headers == ("host", "x-0")
+    for _ in range(2):
+        with pytest.raises(AuthorizationHeaderMalformed):
+            parse_auth(_claims("AK0/20240524/us-east-1/s3/aws4_request", "host;;x"))
+        with pytest.raises(AuthorizationHeaderMalformed):
+            parse_auth(_claims("AK0/2024-05-24/us-east-1/s3/aws4_request", "host"))
+
+
 def test_missing_date_is_access_denied() -> None:
     signed = botocore_sign("GET", URL)
     request = replace(signed, headers=tuple((k, v) for k, v in signed.headers if k != "X-Amz-Date"))
