@@ -81,7 +81,9 @@ def make_backend(config: Config, *, sse_key: bytes | None = None) -> Backend:
     )
 
 
-def make_sweeper(config: Config, backend: Backend, identity: IdentityStore) -> Sweeper:
+def make_sweeper(
+    config: Config, backend: Backend, identity: IdentityStore, audit: AuditRecorder
+) -> Sweeper:
     lifecycle = config.lifecycle
     return Sweeper(
         backend,
@@ -91,6 +93,7 @@ def make_sweeper(config: Config, backend: Backend, identity: IdentityStore) -> S
         interval=lifecycle.sweep_interval,
         batch=lifecycle.batch,
         lease_seconds=lifecycle.lease_seconds,
+        audit=audit,
     )
 
 
@@ -138,7 +141,7 @@ class Shared:
             ]
             if self.config.lifecycle.enabled:
                 self._sweeper = asyncio.create_task(
-                    make_sweeper(self.config, self.backend, self.identity).run()
+                    make_sweeper(self.config, self.backend, self.identity, self.audit).run()
                 )
         self._users += 1
         return self.backend, self.identity
@@ -153,12 +156,12 @@ class Shared:
         for task in self._tasks:
             task.cancel()
         self._tasks = []
-        await self._flush_ops()
-        if self._sweeper is not None:
+        if self._sweeper is not None:  # before the audit flush: its last events go too
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        await self._flush_ops()
         if self.backend is not None:
             await self.backend.close()
             self.backend = None

@@ -12,7 +12,9 @@ Reads the state store the configuration names (``--data-dir`` / ``--config`` as 
   oldest first, to standard output or ``--output FILE`` (created 0600).
 
 Filters (both): ``--account``, ``--action`` (a name or ``prefix.*``), ``--actor``,
-``--target``. Exit status: 0, or 2 for bad arguments or configuration.
+``--target``, ``--bucket`` (the bucket's own events and those of its objects and uploads,
+e.g. what the lifecycle sweeper removed). Exit status: 0, or 2 for bad arguments or
+configuration.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def add_parser(
         parser.add_argument("--account", help="one account's events")
         parser.add_argument("--action", help="an action name, or a prefix ending in .*")
         parser.add_argument("--actor", help="the actor's id")
-        parser.add_argument("--target", help="the target's id")
+        parser.add_argument("--target", help="the target's id (a bucket, bucket/key, ak_...)")
+        parser.add_argument("--bucket", help="a bucket's events and those of its objects")
 
 
 def _line(event: AuditEvent) -> str:
@@ -66,6 +69,7 @@ def _query(args: argparse.Namespace, since: datetime | None, until: datetime | N
         action=args.action,
         actor=args.actor,
         target=args.target,
+        bucket=args.bucket,
         since=since,
         until=until,
     )
@@ -89,10 +93,19 @@ def _matches(event: AuditEvent, query: AuditQuery) -> bool:
         (query.account is None or event.account_id == query.account)
         and (query.actor is None or event.actor_id == query.actor)
         and (query.target is None or event.target_id == query.target)
+        and (query.bucket is None or _in_bucket(event, query.bucket))
         and (
             query.action is None
             or (event.action.startswith(prefix) if prefix else event.action == query.action)
         )
+    )
+
+
+def _in_bucket(event: AuditEvent, bucket: str) -> bool:
+    """``AuditStore.page``'s ``bucket`` filter, for events already read."""
+    target = event.target_id or ""
+    return event.target_type in {"bucket", "object", "upload"} and (
+        target == bucket or target.startswith(bucket + "/")
     )
 
 

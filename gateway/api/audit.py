@@ -2,7 +2,8 @@
 
 Who may read: ``admin`` of an account reads that account's events; the root key reads
 every account's (and may narrow to one with ``account=``). Filters: ``action`` (a name,
-or a prefix ending in ``.*``), ``actor`` and ``target`` (ids), ``since`` (inclusive) and
+or a prefix ending in ``.*``), ``actor`` and ``target`` (ids), ``bucket`` (the bucket's
+own events and those of its objects and uploads), ``since`` (inclusive) and
 ``until`` (exclusive) as RFC 3339 times; ``limit`` (1 to 1000, default 50) and ``cursor``
 page through the rest. The calling worker writes its own pending events first, so the
 caller sees what it just did; other workers' events arrive within ``audit.flush_interval``.
@@ -30,8 +31,10 @@ __all__ = ["list_events"]
 log = logging.getLogger("nfyio.audit")
 
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?")
-_ID = re.compile(r"[\x21-\x7e]{1,1100}")
-"""Actor and target ids: printable ASCII (bucket/key targets of object ACLs included)."""
+_ID = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,1100}")
+"""Actor and target ids: no control characters (``bucket/key`` targets hold any key)."""
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
+"""A bucket name, including those older stores allowed (never a ``/``)."""
 
 
 def _text(request: web.Request, name: str, pattern: re.Pattern[str]) -> str | None:
@@ -75,6 +78,7 @@ async def list_events(request: web.Request) -> web.Response:
         action=_text(request, "action", _ACTION),
         actor=_text(request, "actor", _ID),
         target=_text(request, "target", _ID),
+        bucket=_text(request, "bucket", _BUCKET),
         since=_time(request, "since"),
         until=_time(request, "until"),
     )

@@ -58,7 +58,7 @@ _SCHEMAS: dict[str, Any] = {
                 "properties": {
                     "type": {
                         "type": "string",
-                        "enum": ["key", "user", "client", "anonymous", "operator"],
+                        "enum": ["key", "user", "client", "anonymous", "operator", "service"],
                     },
                     "id": _NULLABLE_S,
                     "account": _NULLABLE_S,
@@ -106,7 +106,12 @@ _PATHS: dict[str, Any] = {
                     {"type": "string", "pattern": r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?$"},
                 ),
                 _query("actor", "The actor's id (key, user or client)"),
-                _query("target", "The target's id"),
+                _query("target", "The target's id (a bucket, bucket/key, ak_..., ...)"),
+                _query(
+                    "bucket",
+                    "A bucket's own events and those of its objects and uploads",
+                    {"type": "string", "pattern": r"^[A-Za-z0-9._-]{1,255}$"},
+                ),
                 _query("since", "From this time (inclusive)", {"type": "string"}),
                 _query("until", "Before this time", {"type": "string"}),
                 _query("account", "Root key only: one account's events"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 # Action names, not secrets (ruff S105 reads "password" / "token" in them).
 # ruff: noqa: S105
 
-__all__ = ["ACTIONS", "S3_ACTIONS"]
+__all__ = ["ACTIONS", "LIFECYCLE_ACTIONS", "S3_ACTIONS"]
 
 # Identity: access keys, users, OAuth clients, accounts.
 ACCESS_KEY_CREATE = "access_key.create"
@@ -66,8 +66,22 @@ S3_ACTIONS: dict[str, str] = {
 an authenticated caller is an event (``bucket.*``; ``object.acl.put`` for object ACLs).
 Operations the gateway answers ``NotImplemented`` are not recorded."""
 
+LIFECYCLE_ACTIONS: dict[str, tuple[str, str]] = {
+    "expire_object": ("lifecycle.object.expire", "S3.EXPIRE.OBJECT"),
+    "create_delete_marker": ("lifecycle.delete_marker.create", "S3.CREATE.DELETEMARKER"),
+    "expire_version": ("lifecycle.version.expire", "S3.EXPIRE.OBJECT"),
+    "expire_delete_marker": ("lifecycle.delete_marker.expire", "S3.EXPIRE.OBJECT"),
+    "abort_upload": ("lifecycle.upload.abort", "S3.DELETE.UPLOAD"),
+}
+"""What the lifecycle sweeper removes or creates, by the sweeper's kind
+(``gateway.lifecycle.audit.Kind``): the action recorded, and the operation AWS's server
+access logs show for the same lifecycle action (``details.s3_operation``). Each object,
+version, delete marker or upload is one event, by the actor ``service``/``lifecycle``;
+a refused deletion is an event too (``outcome: failure``)."""
+
 ACTIONS: frozenset[str] = frozenset(
     {value for name, value in globals().items() if name.isupper() and isinstance(value, str)}
     | set(S3_ACTIONS.values())
+    | {action for action, _ in LIFECYCLE_ACTIONS.values()}
 )
 """Every action name the gateway records."""

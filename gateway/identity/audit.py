@@ -138,12 +138,14 @@ def _from_row(row: Sequence[object]) -> AuditEvent:
 class AuditQuery:
     """Filters of a listing; ``None`` = any. ``account``: only that account's log (the
     root key passes ``None`` to see every account's). ``action`` ending in ``.*`` matches
-    that prefix (``access_key.*``). ``since`` inclusive, ``until`` exclusive."""
+    that prefix (``access_key.*``). ``bucket``: events whose target is the bucket or an
+    object or upload in it (``bucket/...``). ``since`` inclusive, ``until`` exclusive."""
 
     account: str | None = None
     action: str | None = None
     actor: str | None = None
     target: str | None = None
+    bucket: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -201,6 +203,15 @@ class AuditStore:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if query.bucket is not None:
+            # The bucket itself, or a range on the (target_id, id) index: "b/" <= id < "b0"
+            # ("0" follows "/"); byte order on both databases (COLLATE "C" on PostgreSQL).
+            # Only bucket-shaped targets: a key id may be spelt like a bucket name.
+            where.append(
+                "(target_id = ? OR (target_id >= ? AND target_id < ?))"
+                " AND target_type IN ('bucket', 'object', 'upload')"
+            )
+            params += [query.bucket, query.bucket + "/", query.bucket + "0"]
         if query.since is not None:
             where.append("id >= ?")
             params.append(_time_bound(query.since))

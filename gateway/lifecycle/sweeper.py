@@ -18,6 +18,10 @@ multipart uploads; after the last bucket the next pass starts over.
 it is about to expire is still what it listed, ``delete_object`` (with a version id for
 permanent deletions) and ``abort_multipart_upload``. What each action does follows S3:
 docs/lifecycle.md.
+
+**On the record.** Every object, version, delete marker or upload it removes or creates,
+and every deletion the backend refuses, is an audit event of the lifecycle service
+(:mod:`gateway.lifecycle.audit`); a pass writes its events before its progress.
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.types import ObjectInfo, ObjectVersion, Upload
+from gateway.audit.recorder import AuditRecorder
 from gateway.identity.bucket_settings import BucketSettingsStore
 from gateway.identity.object_acls import ObjectAclStore
+from gateway.lifecycle.audit import LifecycleAudit, Removal
 from gateway.lifecycle.document import cached_lifecycle
 from gateway.lifecycle.progress import DONE, OBJECTS, UPLOADS, PassReport, Progress, holder_name
 from gateway.lifecycle.rules import Clock, LifecycleConfiguration, Rule
@@ -65,6 +72,7 @@ class Sweeper:
         lease_seconds: float,
         holder: str | None = None,
         now: Callable[[], datetime] | None = None,
+        audit: AuditRecorder | None = None,
     ) -> None:
         self.backend = backend
         self.settings = settings
@@ -75,6 +83,7 @@ class Sweeper:
         self.lease = timedelta(seconds=max(lease_seconds, 3 * interval))
         self.holder = holder or holder_name()
         self._now = now or (lambda: datetime.now(UTC))
+        self.audit = LifecycleAudit(audit, settings, holder=self.holder)
 
     async def run(self) -> None:
         """Pass after pass until cancelled; a failing pass is logged and retried."""
@@ -99,8 +108,12 @@ class Sweeper:
         ):
             return report
         report.swept = True
+        self.audit.new_pass()
         stored = await self.settings.get(LEASE_BUCKET, PROGRESS)
-        progress = await self._sweep(Progress.from_json(stored), report)
+        try:
+            progress = await self._sweep(Progress.from_json(stored), report)
+        finally:
+            await self._write_audit()
         if progress.to_json() != stored:  # an idle deployment writes nothing
             await self.settings.put(LEASE_BUCKET, PROGRESS, progress.to_json())
         if report.entries or report.expired or report.aborted_uploads:
@@ -115,6 +128,14 @@ class Sweeper:
                 report.aborted_uploads,
             )
         return report
+
+    async def _write_audit(self) -> None:
+        """The pass's events go to the state store before its progress does; if that
+        fails they stay with the recorder, which retries every flush interval."""
+        try:
+            await self.audit.flush()
+        except Exception:
+            log.exception("lifecycle: writing the pass's audit events failed; will retry")
 
     async def _sweep(self, progress: Progress, report: PassReport) -> Progress:
         configs = await self.settings.of_kind(LIFECYCLE)
@@ -177,8 +198,9 @@ class Sweeper:
         )
         now = self._now()
         for info in page.objects:
-            if await self._current_due(bucket, config, info, now) is not None:
-                report.expired += await self._expire_current(bucket, info)
+            rule = await self._current_due(bucket, config, info, now)
+            if rule is not None:
+                report.expired += await self._expire_current(bucket, info, rule, versioned=False)
         if page.is_truncated and page.next_marker is not None:
             progress.key_marker = page.next_marker
         else:
@@ -205,7 +227,9 @@ class Sweeper:
         except BackendError:
             return None  # gone meanwhile (or a delete marker): nothing to match
 
-    async def _expire_current(self, bucket: str, listed: ObjectInfo) -> int:
+    async def _expire_current(
+        self, bucket: str, listed: ObjectInfo, rule: Rule, *, versioned: bool
+    ) -> int:
         """Expire the current version the listing showed, unless it changed since: a
         delete without a version id (a delete marker in a versioned bucket)."""
         try:
@@ -217,11 +241,25 @@ class Sweeper:
         )
         if not same or (listed.version_id is not None and now.version_id != listed.version_id):
             return 0
-        try:
-            await self.backend.delete_object(bucket, listed.key)
-        except BackendError as exc:
-            log.debug("lifecycle: %s/%s not expired: %s", bucket, listed.key, exc.code)
+        # A versioned bucket gets a delete marker (the event's version is the marker's)
+        # hiding the listed version; a never-versioned one loses the object.
+        what = Removal(
+            "create_delete_marker" if versioned else "expire_object",
+            bucket,
+            listed.key,
+            rule.id,
+            version_id=None if versioned else listed.version_id,
+            hides=listed.version_id if versioned else None,
+            size=listed.size,
+            etag=listed.etag,
+        )
+        result = await self.audit.attempt(what, self.backend.delete_object(bucket, listed.key))
+        if isinstance(result, BackendError):
             return 0
+        if result.delete_marker:
+            what = replace(what, kind="create_delete_marker", hides=listed.version_id)
+            what = replace(what, version_id=result.delete_marker_version_id)
+        await self.audit.done(what)
         return 1
 
     # -- versioned buckets --------------------------------------------------------------
@@ -270,8 +308,8 @@ class Sweeper:
         if entry.is_latest:
             if entry.delete_marker:
                 carry["marker"] = [info.version_id, info.last_modified.timestamp()]
-            elif await self._current_due(bucket, config, info, now) is not None:
-                report.expired += await self._expire_current(bucket, info)
+            elif (rule := await self._current_due(bucket, config, info, now)) is not None:
+                report.expired += await self._expire_current(bucket, info, rule, versioned=True)
             carry["successor"] = info.last_modified.timestamp()
             return
         carry["marker"] = None  # the key has other versions: its marker is not alone
@@ -296,8 +334,18 @@ class Sweeper:
                 continue
             if rule.newer_noncurrent is not None and carry["noncurrent"] <= rule.newer_noncurrent:
                 continue
-            if await self._remove_version(bucket, info.key, info.version_id):
-                if entry.delete_marker:
+            marker = entry.delete_marker
+            what = Removal(
+                "expire_delete_marker" if marker else "expire_version",
+                bucket,
+                info.key,
+                rule.id,
+                version_id=info.version_id,
+                size=None if marker else info.size,
+                etag=None if marker else info.etag,
+            )
+            if await self._remove_version(what):
+                if marker:
                     report.removed_markers += 1
                 else:
                     report.removed_versions += 1
@@ -327,19 +375,21 @@ class Sweeper:
                 and now >= self.clock.due(written, rule.expiration_days)
             )
             if due:
-                if await self._remove_version(bucket, key, version_id):
+                what = Removal("expire_delete_marker", bucket, key, rule.id, version_id=version_id)
+                if await self._remove_version(what):
                     report.removed_markers += 1
                 return
 
-    async def _remove_version(self, bucket: str, key: str, version_id: str | None) -> bool:
-        """Delete one version for good (Object Lock may refuse: then it stays)."""
+    async def _remove_version(self, what: Removal) -> bool:
+        """Delete one version (or delete marker) for good (Object Lock may refuse: then
+        it stays)."""
+        bucket, key, version_id = what.bucket, what.key, what.version_id
         if version_id is None:
             return False
-        try:
-            await self.backend.delete_object(bucket, key, version_id=version_id)
-        except BackendError as exc:
-            log.debug("lifecycle: %s/%s %s kept: %s", bucket, key, version_id, exc.code)
+        call = self.backend.delete_object(bucket, key, version_id=version_id)
+        if isinstance(await self.audit.attempt(what, call), BackendError):
             return False
+        await self.audit.done(what)
         await self.object_acls.forget(bucket, [(key, version_id)])
         return True
 
@@ -375,11 +425,11 @@ class Sweeper:
         found = config.abort(upload.key, upload.initiated, self.clock)
         if found is None or now < found[0]:
             return 0
-        try:
-            await self.backend.abort_multipart_upload(bucket, upload.key, upload.upload_id)
-        except BackendError as exc:
-            log.debug("lifecycle: upload %s not aborted: %s", upload.upload_id, exc.code)
+        what = Removal("abort_upload", bucket, upload.key, found[1].id, upload_id=upload.upload_id)
+        call = self.backend.abort_multipart_upload(bucket, upload.key, upload.upload_id)
+        if isinstance(await self.audit.attempt(what, call), BackendError):
             return 0
+        await self.audit.done(what)
         await self.object_acls.forget_upload(bucket, upload.upload_id)
         return 1
 
