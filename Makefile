@@ -92,13 +92,15 @@ fuzz: install
 # what each feature costs a small request (tests/perf/features.py); then
 # small GETs through one and two gateway processes over SeaweedFS with the state in
 # PostgreSQL (tests/perf/scale.py; alone: make bench-scale); then what the rate limiter
-# costs a small GET and HEAD (tests/perf/ratelimit_cost.py: limits on against off).
+# costs a small GET and HEAD (tests/perf/ratelimit_cost.py: limits on against off); then
+# what the audit trail costs the lifecycle sweeper (tests/perf/lifecycle_audit_cost.py).
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
 bench: install services
 	$(BIN)/python -m tests.perf.sidebyside
 	$(BIN)/python -m tests.perf.features
 	$(BIN)/python -m tests.perf.scale
 	$(BIN)/python -m tests.perf.ratelimit_cost
+	$(BIN)/python -m tests.perf.lifecycle_audit_cost
 
 bench-scale: install services
 	$(BIN)/python -m tests.perf.scale

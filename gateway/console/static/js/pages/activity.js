@@ -23,9 +23,15 @@ const ACTIONS = [
   ["client.*", "OAuth clients: any"],
   ["account.*", "Accounts: any"],
   ["bucket.*", "Buckets: any"],
+  ["lifecycle.*", "Lifecycle: anything removed"],
+  ["lifecycle.object.expire", "Lifecycle: object expired"],
+  ["lifecycle.version.expire", "Lifecycle: noncurrent version expired"],
+  ["lifecycle.delete_marker.create", "Lifecycle: delete marker added"],
+  ["lifecycle.delete_marker.expire", "Lifecycle: delete marker removed"],
+  ["lifecycle.upload.abort", "Lifecycle: upload aborted"],
 ];
 
-const FILTERS = ["action", "actor", "target", "since", "until"];
+const FILTERS = ["action", "actor", "target", "bucket", "since", "until"];
 
 function who(actor) {
   if (!actor) return "—";
@@ -41,7 +47,7 @@ function what(target) {
 function note(event) {
   const details = event.details || {};
   const parts = [];
-  for (const name of ["error", "reason", "status", "listener", "operation"]) {
+  for (const name of ["error", "reason", "status", "listener", "operation", "rule_id", "version_id", "upload_id"]) {
     if (details[name] !== undefined && details[name] !== null) parts.push(`${name}: ${details[name]}`);
   }
   if (Array.isArray(details.scopes)) parts.push(`scopes: ${details.scopes.join(" ")}`);
@@ -71,6 +77,7 @@ function filterForm(ctx, current) {
   }
   const actor = field("Actor ID", { name: "actor", value: current.actor || "", autocomplete: "off", spellcheck: "false" });
   const target = field("Target ID", { name: "target", value: current.target || "", autocomplete: "off", spellcheck: "false" });
+  const bucket = field("Bucket", { name: "bucket", value: current.bucket || "", autocomplete: "off", spellcheck: "false" });
   const since = field("From", { name: "since", type: "datetime-local", value: toLocal(current.since) });
   const until = field("Until", { name: "until", type: "datetime-local", value: toLocal(current.until) });
   const form = h(
@@ -83,6 +90,7 @@ function filterForm(ctx, current) {
       h("div", { class: "field" }, h("label", { for: actionId }, "Action"), action),
       actor.wrap,
       target.wrap,
+      bucket.wrap,
       since.wrap,
       until.wrap,
     ),
@@ -100,6 +108,7 @@ function filterForm(ctx, current) {
       action: action.value,
       actor: actor.input.value.trim(),
       target: target.input.value.trim(),
+      bucket: bucket.input.value.trim(),
       since: toInstant(since.input.value),
       until: toInstant(until.input.value),
     };
