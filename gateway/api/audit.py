@@ -35,11 +35,13 @@ _ID = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,1100}")
 """Actor and target ids: no control characters (``bucket/key`` targets hold any key)."""
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
 """A bucket name, including those older stores allowed (never a ``/``)."""
+_NAMING = frozenset({"action", "bucket"})
+"""Filters whose empty value is refused (it names nothing) rather than ignored."""
 
 
 def _text(request: web.Request, name: str, pattern: re.Pattern[str]) -> str | None:
     raw = request.query.get(name)
-    if raw is None or (raw == "" and name != "action"):  # an empty action names nothing
+    if raw is None or (raw == "" and name not in _NAMING):  # an empty one names nothing
         return None
     if not pattern.fullmatch(raw):
         raise invalid(name, f"'{name}' is not a valid value for this filter")
