@@ -35,7 +35,7 @@ from gateway.authz.decide import (
     decide,
 )
 from gateway.authz.errors import AuthzError
-from gateway.authz.evaluate import PolicyResult, evaluate, resource_arn
+from gateway.authz.evaluate import PolicyResult, evaluate, needs_existing_tags, resource_arn
 from gateway.authz.ownership import ObjectOwnership, check_acl_allowed, object_owner_for_write
 from gateway.authz.policy import Effect, Policy, Statement, parse_policy
 from gateway.authz.public import is_public
@@ -79,6 +79,7 @@ __all__ = [
     "decide",
     "evaluate",
     "is_public",
+    "needs_existing_tags",
     "object_owner_for_write",
     "parse_acl_xml",
     "parse_grant_headers",

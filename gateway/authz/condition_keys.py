@@ -5,6 +5,11 @@ returns the request's values for the key (a tuple: most keys are single-valued,
 ``s3:RequestObjectTagKeys`` is a set) or None when the request has no such key. The tag
 keys ``s3:ExistingObjectTag/<tag>`` and ``s3:RequestObjectTag/<tag>`` are families: the tag
 name after the slash is case-sensitive, like tag keys themselves.
+
+``s3:ExistingObjectTag/<tag>`` is the one key the request itself does not carry: its value
+is the tag set of the object the request acts on, which the S3 dispatcher reads from the
+backend, and only for the actions of ``EXISTING_OBJECT_TAG_ACTIONS`` when a statement that
+could apply mentions the key (``Statement.reads_existing_tags``, worked out at parse time).
 """
 
 from __future__ import annotations
@@ -15,7 +20,15 @@ from datetime import UTC
 
 from gateway.authz.context import PrincipalFacts, PrincipalKind, RequestContext
 
-__all__ = ["KEYS", "ConditionKey", "lookup_key"]
+__all__ = [
+    "EXISTING_OBJECT_TAG",
+    "EXISTING_OBJECT_TAG_ACTIONS",
+    "FAMILIES",
+    "KEYS",
+    "ConditionKey",
+    "lookup_key",
+    "reads_existing_tags",
+]
 
 Values = tuple[str, ...]
 Reader = Callable[[PrincipalFacts, RequestContext], Values | None]
@@ -80,6 +93,8 @@ class ConditionKey:
     """AWS's spelling (and, for tag keys, the tag name as written)."""
     read: Reader
     multi_valued: bool = False
+    existing_object: bool = False
+    """Read from the existing object's tags, not from the request (``s3:ExistingObjectTag``)."""
 
 
 KEYS: dict[str, ConditionKey] = {
@@ -98,10 +113,52 @@ def _tag_reader(attribute: str, tag: str) -> Reader:
     return read
 
 
+EXISTING_OBJECT_TAG = "s3:ExistingObjectTag/"
 _TAG_FAMILIES = {
-    "s3:existingobjecttag/": ("s3:ExistingObjectTag/", "existing_object_tags"),
+    EXISTING_OBJECT_TAG.lower(): (EXISTING_OBJECT_TAG, "existing_object_tags"),
     "s3:requestobjecttag/": ("s3:RequestObjectTag/", "request_object_tags"),
 }
+FAMILIES: tuple[str, ...] = tuple(spelling for spelling, _ in _TAG_FAMILIES.values())
+"""The key families (AWS's spelling, up to the slash): ``<family><tag name>`` is a key."""
+
+EXISTING_OBJECT_TAG_ACTIONS = frozenset(
+    f"s3:{name}"
+    for name in (
+        "GetObject",
+        "GetObjectVersion",
+        "GetObjectAcl",
+        "GetObjectVersionAcl",
+        "PutObjectAcl",
+        "PutObjectVersionAcl",
+        "GetObjectTagging",
+        "GetObjectVersionTagging",
+        "PutObjectTagging",
+        "PutObjectVersionTagging",
+        "DeleteObjectTagging",
+        "DeleteObjectVersionTagging",
+        "GetObjectAttributes",
+        "GetObjectVersionAttributes",
+        "GetObjectRetention",
+        "PutObjectRetention",
+        "GetObjectLegalHold",
+        "PutObjectLegalHold",
+        "GetObjectTorrent",
+        "GetObjectVersionTorrent",
+        "RestoreObject",
+    )
+)
+"""The actions whose requests carry ``s3:ExistingObjectTag/<tag>``: those acting on an
+existing object. Not PutObject, DeleteObject and DeleteObjectVersion (AWS: "you cannot
+create a policy to grant or deny a user permissions to delete or overwrite an object based
+on its existing tags"), nor bucket actions."""
+
+
+def reads_existing_tags(name: str) -> bool:
+    """Whether a key (or policy variable) named so is ``s3:ExistingObjectTag/<tag>``."""
+    return name.lower().startswith(_EXISTING_PREFIX)
+
+
+_EXISTING_PREFIX = EXISTING_OBJECT_TAG.lower()
 
 
 def lookup_key(name: str) -> ConditionKey | None:
@@ -114,5 +171,8 @@ def lookup_key(name: str) -> ConditionKey | None:
             tag = name[len(prefix) :]
             if not tag:
                 return None
-            return ConditionKey(spelling + tag, _tag_reader(attribute, tag))
+            existing = spelling == EXISTING_OBJECT_TAG
+            return ConditionKey(
+                spelling + tag, _tag_reader(attribute, tag), existing_object=existing
+            )
     return None

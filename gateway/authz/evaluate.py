@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.authz.condition_keys import lookup_key
+from gateway.authz.condition_keys import EXISTING_OBJECT_TAG_ACTIONS, lookup_key
 from gateway.authz.context import PrincipalFacts, RequestContext
 from gateway.authz.policy import Effect, Policy, Statement
 from gateway.authz.wildcard import Resolver
 
-__all__ = ["PolicyResult", "evaluate", "resource_arn"]
+__all__ = ["PolicyResult", "evaluate", "needs_existing_tags", "resource_arn"]
 
 
 def resource_arn(bucket: str, key: str | None = None) -> str:
@@ -103,6 +103,22 @@ def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> tuple
             memo.clear()
         memo[slot] = found
     return found
+
+
+def needs_existing_tags(policy: Policy, principal: PrincipalFacts, action: str) -> bool:
+    """Whether deciding ``action`` for this caller reads ``s3:ExistingObjectTag/...``: the
+    action carries the key and a statement addressed to the caller and action mentions it.
+    The caller then reads the object's tags into ``RequestContext.existing_object_tags``.
+
+    Cost: one attribute check for a policy that never mentions the key; else a set lookup
+    and, for the actions carrying it, the memo of addressed statements ``evaluate`` reads
+    anyway."""
+    if not policy.reads_existing_tags or action not in EXISTING_OBJECT_TAG_ACTIONS:
+        return False
+    for statement in _candidates(policy, principal, action):
+        if statement.reads_existing_tags:
+            return True
+    return False
 
 
 def evaluate(

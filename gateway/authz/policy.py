@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any
 
 from gateway.authz.actions import ACTIONS, ResourceKind
-from gateway.authz.condition_keys import lookup_key
+from gateway.authz.condition_keys import lookup_key, reads_existing_tags
 from gateway.authz.conditions import Condition, as_strings, parse_operator
 from gateway.authz.errors import malformed_policy
 from gateway.authz.principals import PrincipalSet, parse_principal
@@ -71,6 +71,23 @@ class Statement:
     """Patterns over the whole ARN (``arn:aws:s3:::bucket/key``)."""
     not_resource: bool
     conditions: tuple[Condition, ...] = ()
+    reads_existing_tags: bool = field(init=False, default=False)
+    """A condition key or policy variable of the statement is ``s3:ExistingObjectTag/...``:
+    deciding it needs the tags of the object acted on, which cost a backend read."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reads_existing_tags", _mentions_existing_tags(self))
+
+
+def _mentions_existing_tags(statement: Statement) -> bool:
+    names: list[str] = [v for glob in statement.resources for v in glob.variables]
+    for condition in statement.conditions:
+        if condition.key.existing_object:
+            return True
+        names.extend(
+            v for value in condition.values if isinstance(value, Glob) for v in value.variables
+        )
+    return any(reads_existing_tags(name) for name in names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +104,13 @@ class Policy:
     """Memo of ``gateway.authz.evaluate``: per (caller identity, action), the statements
     whose principal and action elements apply (they depend on nothing else), so a request
     reads only those. Bounded there."""
+    reads_existing_tags: bool = field(init=False, default=False, compare=False)
+    """Some statement reads ``s3:ExistingObjectTag/...``; False lets every request skip the
+    question of reading an object's tags with one flag check."""
+
+    def __post_init__(self) -> None:
+        flag = any(s.reads_existing_tags for s in self.statements)
+        object.__setattr__(self, "reads_existing_tags", flag)
 
     def named_accounts(self) -> frozenset[str]:
         """Every account id the principals name (root, user or plain id): S3 refuses a

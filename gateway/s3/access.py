@@ -12,18 +12,23 @@ key's decision (S3 decides each key of a DeleteObjects on its own).
 
 Cost: one indexed read of the bucket's settings; the object's row only when a decision
 needs it (another account's request, or the owner's in a bucket holding other accounts'
-objects: ``gateway/identity/object_acls.py``); the upload's row only in such buckets.
+objects: ``gateway/identity/object_acls.py``); the upload's row only in such buckets; the
+object's tag set (one backend read: a metadata row, or a GetObjectTagging upstream) only
+when the bucket policy has a statement addressed to the caller and action that mentions
+``s3:ExistingObjectTag/...`` and the action carries that key
+(``gateway.authz.needs_existing_tags``), at most once per object and request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from backends.base import Backend
+from backends.errors import BackendError
 from gateway.authz import (
     ACTIONS,
     AccessRequest,
@@ -34,6 +39,7 @@ from gateway.authz import (
     RequestContext,
     ResourceKind,
     decide,
+    needs_existing_tags,
     versioned_action,
 )
 from gateway.config import Config
@@ -69,8 +75,25 @@ _NO_POLICY = RequestContext(now=datetime(1970, 1, 1, tzinfo=UTC))
 """The context of a decision without a bucket policy: nothing reads it (``evaluate``
 returns before looking at it), so it is not built from the request."""
 
-ContextFor = Callable[[str, str | None], RequestContext]
-"""(action, version id) -> the request's condition values for that decision."""
+Tags = Mapping[str, str]
+ContextFor = Callable[[str, str | None, Tags | None], RequestContext]
+"""(action, version id, the existing object's tags) -> the request's condition values for
+that decision."""
+
+_NO_OBJECT = frozenset(
+    {
+        "NoSuchKey",
+        "NoSuchVersion",
+        "MethodNotAllowed",
+        "NoSuchBucket",
+        "InvalidArgument",
+        "NotImplemented",
+    }
+)
+"""Backend answers to a tag read meaning "no such object (version)" (a delete marker's id is
+``MethodNotAllowed``; a version id the store cannot have issued ``InvalidArgument``; a
+backend without tags ``NotImplemented``): ``s3:ExistingObjectTag`` is then absent, and the
+handler answers the request as it does without the key."""
 
 
 @dataclass(slots=True)
@@ -87,6 +110,7 @@ class Access:
     upload: UploadAcl | None = None
     """The row of the multipart upload the request names, if it has one."""
     _objects: dict[tuple[str, str, str | None], ObjectAcl | None] = field(default_factory=dict)
+    _tags: dict[tuple[str, str, str | None], Tags | None] = field(default_factory=dict)
 
     async def object_row(
         self, bucket: BucketFacts, key: str, version: str | None
@@ -105,6 +129,23 @@ class Access:
             )
         return self._objects[slot]
 
+    async def existing_tags(self, bucket: str, key: str, version: str | None) -> Tags | None:
+        """The tag set of the object version a request acts on (``version`` None: the
+        current one), read at most once per request; None when there is no such object
+        (or the current version is a delete marker). Any other backend failure ends the
+        request: deciding without the tags could let through what a Deny on them stops."""
+        slot = (bucket, key, version)
+        if slot not in self._tags:
+            try:
+                found = await self.backend.get_object_tagging(bucket, key, version_id=version)
+            except BackendError as exc:
+                if exc.code not in _NO_OBJECT:
+                    raise
+                self._tags[slot] = None
+            else:
+                self._tags[slot] = dict(found.tags)
+        return self._tags[slot]
+
     async def decide(
         self,
         bucket: BucketFacts | None,
@@ -115,22 +156,37 @@ class Access:
         version: str | None = None,
         initiator: str | None = None,
         no_owner: bool = False,
+        existing_object: bool = True,
     ) -> Decision:
-        """One decision; ``no_owner`` judges by scopes and bucket limits alone."""
+        """One decision; ``no_owner`` judges by scopes and bucket limits alone;
+        ``existing_object`` False: the action is judged for an object the request creates
+        (a write's ``s3:PutObjectTagging``), which has no existing tags."""
         owner = None if bucket is None or no_owner else bucket.owner
         row = None
         if bucket is not None and owner is not None and _needs_object(action, bucket, self):
             assert key is not None
             row = await self.object_row(bucket, key, version)
         policy = None if bucket is None else bucket.policy
+        context = _NO_POLICY
+        # Only a bucket policy's conditions read the context: without a policy the
+        # request's condition values are not gathered at all.
+        if policy is not None:
+            tags = None
+            if (
+                existing_object
+                and key is not None
+                and owner is not None
+                and needs_existing_tags(policy, self.facts, action)
+            ):
+                assert bucket is not None
+                tags = await self.existing_tags(bucket.name, key, version)
+            context = self.context_for(action, version, tags)
         return decide(
             AccessRequest(
                 principal=self.facts,
                 action=action,
                 scopes=scopes,
-                # Only a bucket policy's conditions read the context: without a policy the
-                # request's condition values are not gathered at all.
-                context=_NO_POLICY if policy is None else self.context_for(action, version),
+                context=context,
                 bucket=None if bucket is None else bucket.name,
                 key=key,
                 bucket_owner=owner,
@@ -201,7 +257,7 @@ async def authorize(
     forced = config.s3.block_public_access
     op = req.operation
 
-    def context_for(action: str, version: str | None) -> RequestContext:
+    def context_for(action: str, version: str | None, tags: Tags | None) -> RequestContext:
         return request_context(
             principal,
             req,
@@ -210,6 +266,7 @@ async def authorize(
             peer=request.remote,
             trusted_forwarded=config.server.trusted_forwarded_headers,
             version_id=version,
+            existing_object_tags=tags,
         )
 
     bucket = None
@@ -258,8 +315,18 @@ async def authorize(
             )
         )
     if req.tags and _sets_tags(req):
-        # S3 asks for s3:PutObjectTagging too when a write sets tags (x-amz-tagging)
-        _refuse(await access.decide(bucket, "s3:PutObjectTagging", op.scopes, key=req.address.key))
+        # S3 asks for s3:PutObjectTagging too when a write sets tags (x-amz-tagging); the
+        # object is the one the write makes, so it has no existing tags (AWS: no
+        # s3:ExistingObjectTag for writes of the object itself)
+        _refuse(
+            await access.decide(
+                bucket,
+                "s3:PutObjectTagging",
+                op.scopes,
+                key=req.address.key,
+                existing_object=False,
+            )
+        )
     source = req.copy_source
     if source is not None:
         source_bucket = bucket

@@ -10,6 +10,8 @@ from the request object (``S3Request``) and the peer address.
 - ``aws:SecureTransport``: the scheme the client used (``X-Forwarded-Proto`` when trusted),
   as ``S3Request.base_url`` already says.
 - ``s3:signatureversion`` / ``s3:authType``: from how the request was signed.
+- ``s3:ExistingObjectTag/<tag>``: the tags of the object acted on, read from the backend by
+  the caller (``gateway/s3/access.py``) only when the decision needs them.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def request_context(
     peer: str | None,
     trusted_forwarded: bool,
     version_id: str | None,
+    existing_object_tags: Mapping[str, str] | None = None,
 ) -> RequestContext:
     headers, query = req.headers, req.query
     listing = action in LISTING_ACTIONS
@@ -89,6 +92,7 @@ def request_context(
         max_keys=query.get("max-keys") if listing else None,
         acl=headers.get("x-amz-acl"),
         server_side_encryption=headers.get("x-amz-server-side-encryption"),
+        existing_object_tags=existing_object_tags,
         request_object_tags=None if req.tags is None else dict(req.tags),
         version_id=version_id,
         signature_version=signature_version,
