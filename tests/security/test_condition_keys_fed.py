@@ -1,0 +1,205 @@
+"""Regression class: a policy condition the gateway accepts but never evaluates.
+
+PutBucketPolicy accepted ``s3:ExistingObjectTag/<tag>`` while nothing on the S3 request
+path ever gave it a value, so a Deny on it denied nothing and an Allow allowed nothing.
+This walks every condition key the policy parser accepts (``condition_keys.KEYS`` and
+each key family) and proves, against the real gateway, that the request path feeds it: a
+``Deny`` when the key is present (``Null: false``) refuses the key's witness request, and
+a ``Deny`` when it is absent (``Null: true``) lets the same request through. A key added to
+the table without a witness here fails; so does a witness whose request never carries its
+key. A key the gateway cannot feed must not be accepted at all: PutBucketPolicy refuses it
+with ``MalformedPolicy`` naming it (the second test keeps a sample of AWS's keys so).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from gateway.authz.condition_keys import FAMILIES, KEYS, lookup_key
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.oauth_util import make_setup
+from tests.e2e.s3util import expect_error, raw_request
+
+TAG = "team"
+"""The tag name the family keys are walked with (``s3:ExistingObjectTag/team``...)."""
+
+
+@dataclass
+class Env:
+    gateway: Gateway
+    s3: Any
+    bucket: str
+    version: str
+    user_token: str
+
+
+Request = Callable[[Env], int]
+"""Makes the witness request; returns its HTTP status."""
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A request that carries the key, and the action(s) its decision is made for."""
+
+    actions: tuple[str, ...]
+    request: Request
+    on_bucket: bool = False
+
+
+def _status(call: Callable[..., Any], **kwargs: Any) -> int:
+    try:
+        call(**kwargs)
+    except ClientError as exc:
+        status: int = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+        return status
+    return 200
+
+
+def _get(env: Env) -> int:
+    return _status(env.s3.get_object, Bucket=env.bucket, Key="tagged")
+
+
+def _get_version(env: Env) -> int:
+    return _status(env.s3.get_object, Bucket=env.bucket, Key="tagged", VersionId=env.version)
+
+
+def _get_as_user(env: Env) -> int:
+    """An OAuth user's JWT as a Bearer credential: the one kind of caller with a name."""
+    headers = {"Host": f"127.0.0.1:{env.gateway.s3_port}", "Authorization": env.user_token}
+    return raw_request(env.gateway, "GET", f"/{env.bucket}/tagged", headers=headers).status
+
+
+def _list(env: Env) -> int:
+    return _status(env.s3.list_objects_v2, Bucket=env.bucket, Prefix="t", Delimiter="/", MaxKeys=5)
+
+
+def _put(**extra: Any) -> Request:
+    def request(env: Env) -> int:
+        key = f"probe-{uuid.uuid4().hex[:8]}"
+        return _status(env.s3.put_object, Bucket=env.bucket, Key=key, Body=b"p", **extra)
+
+    return request
+
+
+READ = ("s3:GetObject",)
+WRITE = ("s3:PutObject",)
+WITNESSES: dict[str, Witness] = {
+    "aws:SourceIp": Witness(READ, _get),
+    "aws:SecureTransport": Witness(READ, _get),
+    "aws:CurrentTime": Witness(READ, _get),
+    "aws:EpochTime": Witness(READ, _get),
+    "aws:PrincipalAccount": Witness(READ, _get),
+    "aws:userid": Witness(READ, _get),
+    "aws:username": Witness(READ, _get_as_user),
+    "aws:PrincipalType": Witness(READ, _get),
+    "s3:prefix": Witness(("s3:ListBucket",), _list, on_bucket=True),
+    "s3:delimiter": Witness(("s3:ListBucket",), _list, on_bucket=True),
+    "s3:max-keys": Witness(("s3:ListBucket",), _list, on_bucket=True),
+    "s3:x-amz-acl": Witness(WRITE, _put(ACL="private")),
+    "s3:x-amz-server-side-encryption": Witness(WRITE, _put(ServerSideEncryption="AES256")),
+    "s3:RequestObjectTagKeys": Witness(WRITE, _put(Tagging=f"{TAG}=red")),
+    "s3:VersionId": Witness(("s3:GetObjectVersion",), _get_version),
+    "s3:signatureversion": Witness(READ, _get),
+    "s3:authType": Witness(READ, _get),
+    "s3:x-amz-content-sha256": Witness(READ, _get),
+    f"s3:ExistingObjectTag/{TAG}": Witness(READ, _get),
+    f"s3:RequestObjectTag/{TAG}": Witness(WRITE, _put(Tagging=f"{TAG}=red")),
+}
+"""Every accepted key (families with the tag ``TAG``) -> a request that carries it."""
+
+ACCEPTED = sorted([key.name for key in KEYS.values()] + [family + TAG for family in FAMILIES])
+"""What the policy parser accepts, read from the parser's own table."""
+
+
+@pytest.fixture(scope="module")
+def user_token(gateway: Gateway) -> str:
+    setup = make_setup(gateway, user_scopes=["read:objects"], client_scopes=["read:objects"])
+    return f"Bearer {setup.login()['access_token']}"
+
+
+@pytest.fixture
+def env(gateway: Gateway, s3: Any, bucket: str, user_token: str) -> Iterator[Env]:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    put = s3.put_object(Bucket=bucket, Key="tagged", Body=b"t", Tagging=f"{TAG}=red")
+    yield Env(gateway, s3, bucket, put["VersionId"], user_token)
+    s3.delete_bucket_policy(Bucket=bucket)
+
+
+def _deny_when(env: Env, key: str, witness: Witness, *, present: bool) -> None:
+    """Deny the witness's actions when ``key`` is present (``present``) or absent."""
+    arn = f"arn:aws:s3:::{env.bucket}"
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": list(witness.actions),
+        "Resource": arn if witness.on_bucket else f"{arn}/*",
+        "Condition": {"Null": {key: "false" if present else "true"}},
+    }
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    env.s3.put_bucket_policy(Bucket=env.bucket, Policy=json.dumps(document))
+
+
+def test_every_accepted_key_has_a_witness_and_no_witness_is_stale() -> None:
+    missing = sorted(set(ACCEPTED) - set(WITNESSES))
+    assert not missing, (
+        f"condition keys accepted by PutBucketPolicy without a witness: {missing}. Feed "
+        "each from the S3 request path (gateway/s3/access_context.py, gateway/s3/access.py) "
+        "and add its witness here, or make the parser refuse it (condition_keys.KEYS)"
+    )
+    assert sorted(WITNESSES) == ACCEPTED
+
+
+@pytest.mark.parametrize("key", ACCEPTED)
+def test_the_request_path_feeds_every_accepted_key(env: Env, key: str) -> None:
+    witness = WITNESSES.get(key)
+    assert witness is not None, f"{key} is accepted but has no witness (see the test above)"
+    _deny_when(env, key, witness, present=True)
+    assert witness.request(env) == 403, f"{key}: a Deny on its presence did not apply"
+    _deny_when(env, key, witness, present=False)
+    assert witness.request(env) == 200, f"{key}: the witness request does not carry it"
+
+
+REFUSED = (
+    "s3:x-amz-grant-read",
+    "s3:x-amz-copy-source",
+    "s3:x-amz-metadata-directive",
+    "s3:x-amz-storage-class",
+    "s3:signatureAge",
+    "s3:TlsVersion",
+    "s3:locationconstraint",
+    "s3:object-lock-mode",
+    "s3:ResourceAccount",
+    "aws:Referer",
+    "aws:SourceVpce",
+    "aws:PrincipalOrgID",
+)
+"""AWS condition keys the request path does not feed: accepting them would make a
+condition that never applies."""
+
+
+@pytest.mark.parametrize("key", REFUSED)
+def test_keys_the_gateway_cannot_feed_are_refused(s3: Any, bucket: str, key: str) -> None:
+    assert lookup_key(key) is None, f"{key} is accepted now: move it to WITNESSES"
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {"StringEquals": {key: "x"}},
+            }
+        ],
+    }
+    exc = expect_error(
+        "MalformedPolicy", 400, s3.put_bucket_policy, Bucket=bucket, Policy=json.dumps(document)
+    )
+    assert exc.response["Error"]["Message"] == f"Policy has an invalid condition key: {key}"
