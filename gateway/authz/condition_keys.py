@@ -153,12 +153,12 @@ create a policy to grant or deny a user permissions to delete or overwrite an ob
 on its existing tags"), nor bucket actions."""
 
 
+_EXISTING_PREFIX = EXISTING_OBJECT_TAG.lower()
+
+
 def reads_existing_tags(name: str) -> bool:
     """Whether a key (or policy variable) named so is ``s3:ExistingObjectTag/<tag>``."""
     return name.lower().startswith(_EXISTING_PREFIX)
-
-
-_EXISTING_PREFIX = EXISTING_OBJECT_TAG.lower()
 
 
 def lookup_key(name: str) -> ConditionKey | None:
