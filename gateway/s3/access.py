@@ -224,7 +224,11 @@ def _needs_object(action: str, bucket: BucketFacts, access: Access) -> bool:
 
 
 def _sets_tags(req: S3Request) -> bool:
-    """Whether the request's ``x-amz-tagging`` takes effect (CopyObject: with REPLACE)."""
+    """Whether a write's ``x-amz-tagging`` takes effect (CopyObject: with REPLACE), so that
+    it needs ``s3:PutObjectTagging`` too. PutObjectTagging's own tag set (its body) is
+    judged by its own decision."""
+    if req.operation.name == "PutObjectTagging":
+        return False
     if req.operation.name == "CopyObject":
         return req.headers.get("x-amz-tagging-directive", "COPY").upper() == "REPLACE"
     return True

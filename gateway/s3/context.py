@@ -38,6 +38,9 @@ class Context:
     bypass_governance: bool = False
     """The request asked to bypass GOVERNANCE retention and the principal may
     (``dispatch._bypass_governance``)."""
+    document: bytes | None = None
+    """The body, when it was read before the decision (PutObjectTagging: its tag set feeds
+    ``s3:RequestObjectTag/...``); :meth:`xml_body` answers it."""
 
     @property
     def query(self) -> Mapping[str, str]:
@@ -77,6 +80,8 @@ class Context:
         ``object_checksums``: the request's ``x-amz-checksum-*`` headers describe an
         object (CompleteMultipartUpload's whole-object checksum), not this document, so
         the document is not checked against them."""
+        if self.document is not None:
+            return self.document
         headers = self.req.headers
         if object_checksums:
             headers = {

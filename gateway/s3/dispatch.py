@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
 
@@ -16,6 +17,7 @@ from gateway.principal import Principal
 from gateway.s3.access import Access, authorize
 from gateway.s3.admission import admit
 from gateway.s3.authn import authenticate_s3
+from gateway.s3.body import RequestBody, read_document
 from gateway.s3.context import Context, Result
 from gateway.s3.cors import (
     actual_headers,
@@ -31,6 +33,7 @@ from gateway.s3.post_object import read_post
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
 from gateway.s3.request_ids import new_request_id
+from gateway.s3.tags import parse_tagging_document
 from gateway.scopes import BYPASS_GOVERNANCE
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
 from gateway.transport import TLS_REQUIRED, refused
@@ -146,6 +149,24 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             principal, verified = await _authenticate(request, req, config, now)
         principal_name = principal.subject
         await admit(request, req, principal, request_id)
+        tag_document = None
+        if req.operation.name == "PutObjectTagging":
+            # The tag set is the body: read (bounded, verified as any body) before the
+            # decision, which feeds it to s3:RequestObjectTag/... as S3 does.
+            await _continue(request)
+            continued = True
+            tag_document = await read_document(
+                RequestBody(
+                    request,
+                    req.headers,
+                    verified,
+                    streaming=False,
+                    max_size=config.s3.max_object_size,
+                ),
+                config.s3.max_xml_body,
+                req.content_md5,
+            )
+            req = replace(req, tags=parse_tagging_document(tag_document))
         access = await authorize(
             request,
             req,
@@ -174,6 +195,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             now=now,
             bypass_governance=bypass_governance,
             access=access,
+            document=tag_document,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
         if origin is not None:

@@ -210,11 +210,6 @@ def _put_tagging(env: Env) -> int:
     return _status(env.s3.put_object_tagging, Bucket=env.bucket, Key="tagged", Tagging=tags)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (docs/lifecycle.md): PutObjectTagging's tag set is in its body, read "
-    "after the decision, so s3:RequestObjectTag/s3:RequestObjectTagKeys are absent there",
-)
 @pytest.mark.parametrize("key", ["s3:RequestObjectTagKeys", f"s3:RequestObjectTag/{TAG}"])
 def test_request_tags_of_a_tagging_document_are_fed(env: Env, key: str) -> None:
     witness = Witness(("s3:PutObjectTagging",), _put_tagging)
