@@ -15,7 +15,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from gateway import logs, metrics
-from gateway.app import Shared, make_api_app, make_s3_app
+from gateway.app import Shared, direct_s3_handler, make_api_app, make_s3_app
 from gateway.config import Config, ServerConfig
 from gateway.connections import GuardedSite, Limits
 from gateway.executors import install_default_executor
@@ -96,6 +96,9 @@ async def serve(
                 handle_signals=False,
             )
             await runner.setup()
+            if name == "s3":
+                assert runner.server is not None
+                runner.server.request_handler = direct_s3_handler(app)
             runners.append(runner)
             site = GuardedSite(
                 runner,
