@@ -114,24 +114,44 @@ def test_live_server_matches_its_openapi_document(
     output = result.stdout
     start = max(output.find("ERRORS"), output.find("FAILURES"), 0)
     assert result.returncode == 0, output[start : start + 8000] + result.stderr[-2000:]
-    assert "No issues found" in output or _only_token_endpoint_mostly_rejected(output), output[
-        -3000:
-    ]
+    assert "No issues found" in output or _only_tolerated_warnings(output), output[-3000:]
     log = openapi_gateway.log()  # no generated request put a secret in the log
     assert ROOT_SECRET not in log and "sk_" not in log
 
 
-def _only_token_endpoint_mostly_rejected(output: str) -> bool:
-    """Every check passed, and the one warning is schemathesis' heuristic that the token
-    endpoint refused most generated requests. That is the endpoint's job: generated
-    usernames, passwords and refresh tokens are wrong (400 ``invalid_grant``), and after
-    five failures the throttle answers 429 (how many depends on timing, so the warning
-    comes and goes). Any other warning, or this one for another operation, still fails."""
+_TOLERATED_WARNINGS = {
+    # Schemathesis' heuristic that the token endpoint refused most generated requests.
+    # That is the endpoint's job: generated usernames, passwords and refresh tokens are
+    # wrong (400 invalid_grant), and after five failures the throttle answers 429 (how
+    # many depends on timing, so the warning comes and goes).
+    "Schema validation mismatch": {"POST /oauth/token"},
+    # Its heuristic that generated names of buckets to delete were unknown (404, as the
+    # document says): about its test data, not a disagreement; comes and goes with what
+    # the stateful phase created first.
+    "Missing test data": {"DELETE /v1/buckets/{name}"},
+}
+
+
+def _only_tolerated_warnings(output: str) -> bool:
+    """Every check passed, and each warning is one of ``_TOLERATED_WARNINGS`` for the
+    operations named there. Any other warning, or one of these for another operation,
+    still fails."""
     if "WARNINGS" not in output or "SUMMARY" not in output:
         return False
     warnings = output[output.index("WARNINGS") : output.index("SUMMARY")]
-    named = [line.strip()[2:] for line in warnings.splitlines() if line.strip().startswith("- ")]
-    return "mostly rejected generated data" in warnings and named == ["POST /oauth/token"]
+    kind: str | None = None
+    for raw in warnings.splitlines()[1:]:
+        line = raw.strip()
+        if not line or line.startswith(("=", "💡")):
+            continue
+        if line.startswith("- "):
+            if kind is None or line[2:] not in _TOLERATED_WARNINGS[kind]:
+                return False
+            continue
+        kind = next((k for k in _TOLERATED_WARNINGS if line.startswith(k)), None)
+        if kind is None:
+            return False
+    return True
 
 
 def test_schemathesis_fails_when_document_and_server_disagree(
