@@ -18,7 +18,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
 from sigv4 import VerifiedRequest
 
-__all__ = ["Context", "Result"]
+__all__ = ["Context", "Result", "read_xml"]
 
 
 @dataclass(slots=True)
@@ -75,7 +75,8 @@ class Context:
 
     async def xml_body(self, limit: int | None = None, *, object_checksums: bool = False) -> bytes:
         """A small XML document, read whole (capped at ``limit``, else
-        ``s3.max_xml_body``) and checked against Content-MD5.
+        ``s3.max_xml_body``) and checked against Content-MD5 (``read_xml``); the body read
+        before the decision when there is one (``document``).
 
         ``object_checksums``: the request's ``x-amz-checksum-*`` headers describe an
         object (CompleteMultipartUpload's whole-object checksum), not this document, so
@@ -89,15 +90,32 @@ class Context:
                 for name, value in headers.items()
                 if not name.startswith("x-amz-checksum-") and name != "x-amz-sdk-checksum-algorithm"
             }
-        body = RequestBody(
-            self.request,
-            headers,
-            self.verified,
-            streaming=False,
-            max_size=self.config.s3.max_object_size,
+        return await read_xml(
+            self.request, self.req, self.verified, self.config, limit=limit, headers=headers
         )
-        cap = self.config.s3.max_xml_body if limit is None else limit
-        return await read_document(body, cap, self.req.content_md5)
+
+
+async def read_xml(
+    request: web.Request,
+    req: S3Request,
+    verified: VerifiedRequest | None,
+    config: Config,
+    *,
+    limit: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> bytes:
+    """The request's body as a small document: read whole, verified like any body (payload
+    hash, chunk signatures, checksums of ``headers``, default the request's), capped at
+    ``limit`` (else ``s3.max_xml_body``) and checked against Content-MD5."""
+    body = RequestBody(
+        request,
+        req.headers if headers is None else headers,
+        verified,
+        streaming=False,
+        max_size=config.s3.max_object_size,
+    )
+    cap = config.s3.max_xml_body if limit is None else limit
+    return await read_document(body, cap, req.content_md5)
 
 
 @dataclass(slots=True)

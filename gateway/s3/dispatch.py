@@ -17,8 +17,7 @@ from gateway.principal import Principal
 from gateway.s3.access import Access, authorize
 from gateway.s3.admission import admit
 from gateway.s3.authn import authenticate_s3
-from gateway.s3.body import RequestBody, read_document
-from gateway.s3.context import Context, Result
+from gateway.s3.context import Context, Result, read_xml
 from gateway.s3.cors import (
     actual_headers,
     bucket_document,
@@ -155,17 +154,7 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             # decision, which feeds it to s3:RequestObjectTag/... as S3 does.
             await _continue(request)
             continued = True
-            tag_document = await read_document(
-                RequestBody(
-                    request,
-                    req.headers,
-                    verified,
-                    streaming=False,
-                    max_size=config.s3.max_object_size,
-                ),
-                config.s3.max_xml_body,
-                req.content_md5,
-            )
+            tag_document = await read_xml(request, req, verified, config)
             req = replace(req, tags=parse_tagging_document(tag_document))
         access = await authorize(
             request,
