@@ -11,6 +11,8 @@ import os
 import signal
 import ssl
 from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from aiohttp import web
 
@@ -137,9 +139,24 @@ async def serve(
         shared.executors.close()
 
 
-def _worker(config: Config) -> None:
+def _worker(config: Config, listening: Connection) -> None:
     logs.configure(config.server.log_level)
-    asyncio.run(serve(config, reuse_port=True))
+    asyncio.run(serve(config, reuse_port=True, ready=lambda: listening.send(os.getpid())))
+
+
+def _await_listening(listening: Connection, processes: list[BaseProcess]) -> bool:
+    """Wait until every worker listens on both ports (each binds its own ``SO_REUSEPORT``
+    socket; the kernel spreads connections only over the sockets that exist, so a
+    "ready" said before the last one binds would send every early client to one worker).
+    False when a worker exits first: the join in :func:`_run` reports it."""
+    waiting = len(processes)
+    while waiting:
+        if listening.poll(0.1):
+            listening.recv()
+            waiting -= 1
+        elif any(not process.is_alive() for process in processes):
+            return False
+    return True
 
 
 def run(config: Config, *, ready: Callable[[], None] | None = None) -> None:
@@ -159,13 +176,13 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
         asyncio.run(serve(config, ready=ready))
         return
     context = multiprocessing.get_context("fork")
-    processes = [
-        context.Process(target=_worker, args=(config,), daemon=False) for _ in range(workers)
+    heard, listening = context.Pipe(duplex=False)
+    processes: list[BaseProcess] = [
+        context.Process(target=_worker, args=(config, listening), daemon=False)
+        for _ in range(workers)
     ]
     for process in processes:
         process.start()
-    if ready is not None:
-        ready()
 
     def forward(signum: int, _frame: object) -> None:
         for process in processes:
@@ -174,7 +191,16 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    started = _await_listening(heard, processes)
+    if not started:
+        # Half a gateway is worse than none: a supervisor restarts a failed one.
+        log.error("a worker exited while starting (its error is above); stopping the others")
+        forward(signal.SIGTERM, None)
+    elif ready is not None:
+        ready()
     for process in processes:
         process.join()
         if process.pid is not None:
             metrics.worker_exited(process.pid)
+    if not started:
+        raise SystemExit(1)

@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 from backends.errors import BackendError
 from backends.filesystem.listing import Cursor
 from backends.filesystem.migrations import migrate
+from backends.sqlite_wal import journal_mode_wal
 from backends.types import ObjectInfo, ObjectLock, ObjectMeta, Tags
 
 SCHEMA = """
@@ -350,7 +351,7 @@ class MetaDB:
         self.path = path
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        self.conn.execute("PRAGMA journal_mode = WAL")
+        journal_mode_wal(self.conn, busy_timeout_ms / 1000)
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = OFF")
         connect_writer(self.conn)

@@ -23,12 +23,12 @@ import functools
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from backends.sqlite_wal import journal_mode_wal
 from gateway.identity.db import Dialect, IntegrityError, Isolation, Row, TransactionBody
 from gateway.identity.schema import SchemaError, migrate
 
@@ -51,8 +51,8 @@ def connect(path: Path) -> sqlite3.Connection:
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = _journal_mode_wal(conn)
-        if str(mode).lower() != "wal":
+        mode = journal_mode_wal(conn, BUSY_TIMEOUT_MS / 1000)
+        if mode != "wal":
             raise SchemaError(f"{path}: cannot switch to WAL mode (got {mode!r})")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -60,23 +60,6 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
-
-
-def _journal_mode_wal(conn: sqlite3.Connection) -> object:
-    """``PRAGMA journal_mode = WAL``, retried while another connection holds the lock it
-    needs: SQLite can answer "database is locked" at once there, without waiting out the
-    busy timeout (seen with workers opening a new database together). Bounded by
-    ``BUSY_TIMEOUT_MS`` like any other wait for the lock."""
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    pause = 0.005
-    while True:
-        try:
-            return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
 
 
 def run_to_completion(coro: Coroutine[Any, Any, _T]) -> _T:

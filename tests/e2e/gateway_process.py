@@ -165,6 +165,11 @@ def _wait_ready(gateway: Gateway, timeout: float = 30) -> None:
     while time.monotonic() < deadline:
         if gateway.process.poll() is not None:
             raise RuntimeError(f"gateway exited early:\n{gateway.log()}")
+        # The banner is printed once every worker listens (with --workers N, the first
+        # one up answers /health before the others have bound their sockets).
+        if "  S3 endpoint:" not in gateway.log():
+            time.sleep(0.05)
+            continue
         try:
             with urllib.request.urlopen(
                 f"{gateway.api_url}/health", timeout=1, context=context

@@ -1,0 +1,69 @@
+"""``--workers N``: the gateway says it is ready (the banner) only once every worker
+listens, and a worker that cannot start stops the whole gateway with an error."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, free_port, start_gateway
+
+
+def _listening_sockets(port: int) -> int:
+    """LISTEN sockets bound to ``port`` on 127.0.0.1 (/proc/net/tcp: local address
+    0100007F:PORT, state 0A)."""
+    wanted = f"0100007F:{port:04X}"
+    rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[1] == wanted and row[3] == "0A")
+
+
+def test_ready_only_once_every_worker_listens(tmp_path: Path) -> None:
+    # The kernel spreads connections only over the sockets that exist: a banner printed
+    # before the last worker binds would send every early client to the first one.
+    gw = start_gateway(tmp_path / "data", extra_args=["--workers", "3"])
+    try:
+        assert _listening_sockets(gw.s3_port) == 3
+        assert _listening_sockets(gw.api_port) == 3
+        assert gw.log().count("  S3 endpoint:") == 1
+    finally:
+        assert gw.stop() == 0
+
+
+def test_a_worker_that_cannot_start_stops_the_gateway(tmp_path: Path) -> None:
+    taken = socket.socket()  # no SO_REUSEPORT: no worker can bind beside it
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NFYIO_", "AWS_"))}
+    env |= {"NFYIO_ROOT_ACCESS_KEY": ROOT_KEY, "NFYIO_ROOT_SECRET_KEY": ROOT_SECRET}
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "serve",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--host",
+                "127.0.0.1",
+                "--s3-port",
+                str(taken.getsockname()[1]),
+                "--api-port",
+                str(free_port()),
+                "--workers",
+                "2",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        taken.close()
+    assert done.returncode == 1
+    assert "S3 endpoint:" not in done.stdout  # never said it was ready
+    assert "address already in use" in done.stderr.lower()
+    assert "a worker exited while starting" in done.stderr
