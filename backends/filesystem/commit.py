@@ -39,7 +39,6 @@ from backends.filesystem.metadb import ObjectRow, connect_writer
 from backends.filesystem.versions import BucketState, lock_config_from_json, write_version
 from backends.types import ObjectLock, WriteCondition
 
-
 SYNC_THREADS = 8
 """Threads that fsync one group's files and directories concurrently."""
 

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.auth.errors import AuthCode, AuthError
+from gateway.identity.db import StoreUnavailable
 
 __all__ = [
     "UNAUTHORIZED_HEADERS",
@@ -65,6 +66,10 @@ _HTTP_CODES = {
 }
 """Codes of aiohttp's own errors (router, body size); other 4xx are ``InvalidRequest``."""
 
+RETRY_AFTER = "5"
+"""Seconds a client is asked to wait when the state store is unavailable (what ``/ready``
+says too)."""
+
 _KEPT_HEADERS = frozenset({"Allow", "WWW-Authenticate", "Retry-After"})
 """Headers of an aiohttp error that belong to its status (405's Allow, 401's challenge)."""
 
@@ -74,6 +79,13 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
         return exc
     if isinstance(exc, AuthError):
         return ApiError(401, _AUTH_CODES[exc.code], exc.message, headers=UNAUTHORIZED_HEADERS)
+    if isinstance(exc, StoreUnavailable):
+        return ApiError(
+            503,
+            "ServiceUnavailable",
+            "The state store is unavailable; retry later",
+            headers={"Retry-After": RETRY_AFTER},
+        )
     if isinstance(exc, web.HTTPException) and exc.status >= 400:
         code = _HTTP_CODES.get(
             exc.status, "InvalidRequest" if exc.status < 500 else "InternalError"

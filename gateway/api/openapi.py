@@ -84,7 +84,11 @@ _ERROR_CODES: dict[int, tuple[str, str]] = {
         " after `Retry-After` seconds (docs/rate-limits.md)",
     ),
     501: ("NotImplemented", "`NotImplemented`"),
-    503: ("ServiceUnavailable", "`ServiceUnavailable`: the storage backend is unavailable"),
+    503: (
+        "ServiceUnavailable",
+        "`ServiceUnavailable`: the storage backend or the state store is unavailable (with"
+        " `Retry-After` when it is the state store)",
+    ),
 }
 
 _ERROR_SCHEMA: dict[str, Any] = {

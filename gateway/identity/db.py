@@ -14,7 +14,8 @@ databases is data, not code:
 - **Values.** Integers (timestamps are microseconds), text and bytes only: SQLite's
   INTEGER/TEXT/BLOB, PostgreSQL's BIGINT/TEXT/BYTEA. Rows come back as plain tuples.
 - **Errors.** A constraint violation is :class:`IntegrityError` on both. It ends the
-  transaction: map it to the sub-store's own error and let it propagate.
+  transaction: map it to the sub-store's own error and let it propagate. A database that
+  cannot be reached (or is too busy) for now is :class:`StoreUnavailable` on both.
 
 Reads (:meth:`Database.fetch_one`, :meth:`Database.fetch_all`) run outside any
 transaction and see everything committed before them, by any process or host. Writes are
@@ -46,6 +47,7 @@ __all__ = [
     "Isolation",
     "PoolOptions",
     "Row",
+    "StoreUnavailable",
     "TransactionBody",
     "Tx",
 ]
@@ -60,6 +62,15 @@ _T = TypeVar("_T")
 
 class IntegrityError(Exception):
     """A unique, foreign-key or check constraint refused a write (both databases)."""
+
+
+class StoreUnavailable(Exception):
+    """The database cannot do the work now and the same request may succeed later: it
+    cannot be reached, refuses our login, is shutting down or out of connections, or no
+    connection (SQLite: no lock) came within the configured wait. Requests answer 503
+    (S3 ``ServiceUnavailable``, REST ``ServiceUnavailable``, OAuth
+    ``temporarily_unavailable``) with ``Retry-After``; anything else a database raises is
+    a fault (500)."""
 
 
 @dataclass(frozen=True, slots=True)

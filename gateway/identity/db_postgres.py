@@ -8,9 +8,10 @@ them committed, so a revocation applies to the next request everywhere.
   (the SQLite path's one indexed SELECT, no more). No libpq, no dependencies.
 - **Pool**: ``min_size``..``max_size`` connections per process; a request waits at most
   ``acquire_timeout`` for one; every statement is cancelled after ``statement_timeout``;
-  idle connections close after ``max_idle``. A pool error surfaces as ``OSError`` /
-  ``asyncpg.PostgresError`` / ``TimeoutError`` to the caller (the request fails; the
-  server answers 503 where it maps those).
+  idle connections close after ``max_idle``. A database that cannot be reached, refuses
+  the login, is shutting down or out of connections, or a connection or statement that
+  does not come within its timeout, surfaces as :class:`StoreUnavailable` (the request
+  answers 503); any other error as itself (a fault: 500).
 - **Placeholders**: statements are written with ``?`` (as for SQLite) and rewritten once
   per SQL text to ``$1, $2, ...``.
 - **Transactions**: ``serializable`` bodies run in ``SERIALIZABLE`` transactions;
@@ -21,9 +22,11 @@ them committed, so a revocation applies to the next request everywhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -35,14 +38,39 @@ from gateway.identity.db import (
     Isolation,
     PoolOptions,
     Row,
+    StoreUnavailable,
     TransactionBody,
 )
 from gateway.identity.schema import migrate
+from gateway.ratelog import RateLimitedLog
 
 __all__ = ["PostgresDatabase", "redact_url", "to_numbered"]
 
 _T = TypeVar("_T")
+unavailable_log = RateLimitedLog(logging.getLogger(__name__))
+"""One line per outage and kind of error, not one per request."""
 _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+_UNAVAILABLE = (
+    OSError,  # refused, reset, unreachable
+    TimeoutError,  # connect, pool acquire, statement
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, a connection that died
+    asyncpg.InvalidAuthorizationSpecificationError,  # class 28: the login is refused
+    asyncpg.InsufficientResourcesError,  # class 53: too many connections, disk full
+    asyncpg.OperatorInterventionError,  # class 57: shutting down, starting, cancelled
+)
+"""What makes a request answer 503: the same request may succeed once the database is
+back. A constraint, a syntax error or a bug stays what it is."""
+
+
+@contextlib.contextmanager
+def _availability() -> Iterator[None]:
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        unavailable_log.event(
+            type(exc).__name__, f"the PostgreSQL state store is unavailable: {exc!r}"
+        )
+        raise StoreUnavailable("the state store is unavailable") from exc
 
 
 @functools.lru_cache(maxsize=1024)
@@ -149,14 +177,16 @@ class PostgresDatabase:
 
     async def fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
         self._check_open()
-        async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
-            row = await conn.fetchrow(to_numbered(sql), *params)
+        with _availability():
+            async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
+                row = await conn.fetchrow(to_numbered(sql), *params)
         return None if row is None else tuple(row)
 
     async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         self._check_open()
-        async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
-            rows = await conn.fetch(to_numbered(sql), *params)
+        with _availability():
+            async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
+                rows = await conn.fetch(to_numbered(sql), *params)
         return [tuple(r) for r in rows]
 
     async def transaction(
@@ -166,11 +196,12 @@ class PostgresDatabase:
         attempts = max(1, self._options.serialization_retries)
         for attempt in range(1, attempts + 1):
             try:
-                async with (
-                    self._pool.acquire(timeout=self._options.acquire_timeout) as conn,
-                    conn.transaction(isolation=isolation),
-                ):
-                    return await body(PostgresTx(conn))
+                with _availability():
+                    async with (
+                        self._pool.acquire(timeout=self._options.acquire_timeout) as conn,
+                        conn.transaction(isolation=isolation),
+                    ):
+                        return await body(PostgresTx(conn))
             except _RETRYABLE:
                 if attempt >= attempts:
                     raise

@@ -29,7 +29,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from backends.sqlite_wal import journal_mode_wal
-from gateway.identity.db import Dialect, IntegrityError, Isolation, Row, TransactionBody
+from gateway.identity.db import (
+    Dialect,
+    IntegrityError,
+    Isolation,
+    Row,
+    StoreUnavailable,
+    TransactionBody,
+)
 from gateway.identity.schema import SchemaError, migrate
 
 __all__ = ["BUSY_TIMEOUT_MS", "DB_FILE", "SqliteDatabase", "connect"]
@@ -191,9 +198,16 @@ class SqliteDatabase:
         """``BEGIN IMMEDIATE`` serialises every body, whatever ``isolation`` asks for."""
         self._check_open()
         writer = self._writer
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, _in_transaction, writer, body
-        )
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, _in_transaction, writer, body
+            )
+        except sqlite3.OperationalError as exc:
+            # Another process held the write lock for the whole busy timeout: busy, not
+            # broken; the same request may succeed in a moment.
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise StoreUnavailable("the state store is busy") from exc
 
     async def close(self) -> None:
         if self._closed:

@@ -103,6 +103,18 @@ _OAUTH_429 = _oauth_json(
         }
     },
 )
+_OAUTH_503 = _oauth_json(
+    "`temporarily_unavailable`: the state store (database) is unavailable; retry after"
+    " `Retry-After` seconds",
+    ref("OAuthError"),
+    **{
+        "Retry-After": {
+            "description": "Seconds to wait",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+)
 
 SCHEMAS: dict[str, Any] = {
     "OAuthError": {
@@ -251,6 +263,7 @@ PATHS: dict[str, Any] = {
                 "400": _OAUTH_400,
                 "401": _OAUTH_401,
                 "429": _OAUTH_429,
+                "503": _OAUTH_503,
             },
         }
     },
@@ -269,6 +282,7 @@ PATHS: dict[str, Any] = {
                 "400": _oauth_json("`invalid_request`", ref("OAuthError")),
                 "401": _OAUTH_401,
                 "429": _OAUTH_429,
+                "503": _OAUTH_503,
             },
         }
     },
@@ -284,6 +298,7 @@ PATHS: dict[str, Any] = {
                 "400": _oauth_json("`invalid_request`", ref("OAuthError")),
                 "401": _OAUTH_401,
                 "429": _OAUTH_429,
+                "503": _OAUTH_503,
             },
         }
     },

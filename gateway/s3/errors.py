@@ -263,9 +263,13 @@ def as_s3_error(exc: Exception) -> S3Error | None:
         return exc
     if isinstance(exc, BackendError | SigV4Error) and exc.code in ERRORS:
         return S3Error(exc.code, exc.message or None, extra=exc.extra)
-    # Imported here: gateway.authz parses ACL documents with this module's S3Error.
+    # Imported here: gateway.authz parses ACL documents with this module's S3Error (and
+    # imports nothing of the identity store).
     from gateway.authz.errors import AuthzError
+    from gateway.identity.db import StoreUnavailable
 
     if isinstance(exc, AuthzError):
         return S3Error(exc.code, exc.message)
+    if isinstance(exc, StoreUnavailable):
+        return S3Error("ServiceUnavailable", "The service is unavailable. Please retry.")
     return None

@@ -89,6 +89,27 @@ class PostgresServer:
             command = ["runuser", "-u", self.as_user, "--", *command]
         return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
 
+    def pause(self) -> None:
+        """Shut the server down (an outage), keeping its data for :meth:`resume`."""
+        self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self.run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.base / "log"),
+            "-o",
+            self.options,
+            "-w",
+            "start",
+        )
+
+    @property
+    def options(self) -> str:
+        return f"-p {self.port} -k {self.base} {_SERVER_OPTIONS}"
+
     def stop(self) -> None:
         try:
             self.run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
@@ -123,10 +144,7 @@ def start_postgres() -> PostgresServer:
             "--locale=C",
             "--no-sync",
         )
-        options = f"-p {server.port} -k {base} {_SERVER_OPTIONS}"
-        server.run(
-            "pg_ctl", "-D", str(server.data), "-l", str(base / "log"), "-o", options, "-w", "start"
-        )
+        server.resume()
         server.run("createdb", "-h", str(base), "-p", str(server.port), "-U", "postgres", DATABASE)
     except BaseException as exc:
         log = base / "log"

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from gateway.identity.db import PoolOptions
+from gateway.identity.db import PoolOptions, StoreUnavailable
 from gateway.identity.db_postgres import redact_url, to_numbered
 from gateway.identity.store import IdentityStore, sqlite_path
 from tests.gateway.identity.conftest import OpenStore
@@ -57,8 +57,9 @@ async def test_statement_timeout_cancels_a_slow_statement(
     options = PoolOptions(statement_timeout=0.2)
     store = await IdentityStore.open(tmp_path, master_key, url=url, pool=options)
     try:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(StoreUnavailable) as slow:  # 503 for the request, retry later
             await store.db.fetch_one("SELECT pg_sleep(2)")
+        assert isinstance(slow.value.__cause__, TimeoutError)
         assert await store.db.fetch_one("SELECT 1") == (1,)  # the pool recovered
     finally:
         await store.close()

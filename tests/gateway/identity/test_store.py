@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.identity.crypto import DecryptionError, MasterKeyError
-from gateway.identity.db import Tx
+from gateway.identity.db import StoreUnavailable, Tx
 from gateway.identity.schema import SCHEMA_VERSION, SchemaError
 from gateway.identity.store import DuplicateKeyError, IdentityStore
 from tests.gateway.identity.conftest import OpenStore
@@ -367,3 +367,20 @@ async def test_reprs_never_contain_a_secret(store: IdentityStore, master_key: by
     for text in texts:
         assert secret not in text and rotated[1] not in text
         assert master_key.hex() not in text
+
+
+async def test_sqlite_write_lock_held_past_the_busy_timeout_is_unavailable(
+    sqlite_store: IdentityStore, data_dir: Path
+) -> None:
+    """Another process holding the write lock for the whole busy timeout makes a write
+    ``StoreUnavailable`` (503, retry), not a fault (500)."""
+    holder = raw(data_dir)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable):
+            await sqlite_store.create_key("busy", ["read:objects"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    key, _secret = await sqlite_store.create_key("busy", ["read:objects"])
+    assert key.name == "busy"
