@@ -45,6 +45,7 @@ from backends.filesystem.objects import (
 from backends.filesystem.sse import (
     bucket_encryption,
     default_algorithm,
+    encryption_from_json,
     ensure_bucket_column,
     read_key,
     request_customer,
@@ -84,6 +85,10 @@ from backends.types import (
 )
 
 DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
+
+
+_PUT_SETTINGS = "SELECT object_lock, encryption FROM buckets WHERE name = ?"
+"""A PUT's look at its bucket: exists, has Object Lock, default encryption."""
 
 
 class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
@@ -274,10 +279,9 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
     ) -> ObjectInfo:
         # the bucket's existence, lock and default encryption (and the write's condition)
         # before the body is read; the bucket and the condition are checked again at commit
-        self.state(bucket, object_lock)
+        default = self._put_settings(bucket, object_lock)
         if condition is not None:
             self.check_condition(bucket, key, condition)
-        default = bucket_encryption(self.db.conn, bucket)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         meta = plan.apply(meta, self.keys)
         committer = self._committer
@@ -325,6 +329,15 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         if object_lock is not None and found.lock is None:
             raise missing_lock_configuration()
         return found
+
+    def _put_settings(self, bucket: str, object_lock: ObjectLock | None) -> BucketEncryption | None:
+        """What :meth:`state` checks and the bucket's default encryption, in one read."""
+        row = self.db.conn.execute(_PUT_SETTINGS, (bucket,)).fetchone()
+        if row is None:
+            raise no_such_bucket(bucket)
+        if object_lock is not None and row[0] is None:
+            raise missing_lock_configuration()
+        return encryption_from_json(row[1])
 
     def check_condition(
         self, bucket: str, key: str, condition: WriteCondition, *, racing: bool = False
@@ -475,10 +488,9 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         condition: WriteCondition | None = None,
         tags: Tags | None = None,
     ) -> ObjectInfo:
-        self.state(bucket, object_lock)
+        default = self._put_settings(bucket, object_lock)
         if condition is not None:
             self.check_condition(bucket, key, condition)
-        default = bucket_encryption(self.db.conn, bucket)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         for _attempt in range(5):
             src = self.find_copy_source(source)

@@ -252,9 +252,14 @@ def bucket_encryption(conn: sqlite3.Connection, bucket: str) -> BucketEncryption
     row = conn.execute("SELECT encryption FROM buckets WHERE name = ?", (bucket,)).fetchone()
     if row is None:
         raise _no_such_bucket(bucket)
-    if row[0] is None:
+    return encryption_from_json(row[0])
+
+
+def encryption_from_json(text: str | None) -> BucketEncryption | None:
+    """The ``buckets.encryption`` column's value."""
+    if text is None:
         return None
-    value = json.loads(row[0])
+    value = json.loads(text)
     return BucketEncryption(
         algorithm=str(value["algorithm"]), bucket_key_enabled=bool(value.get("bucket_key"))
     )
