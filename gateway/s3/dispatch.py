@@ -28,6 +28,7 @@ from gateway.s3.cors import (
 from gateway.s3.cors_rules import VARY
 from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
+from gateway.s3.hoisted import with_hoisted_metadata
 from gateway.s3.post_object import read_post
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
@@ -118,6 +119,16 @@ async def _authenticate(
     )
 
 
+def _presigned(req: S3Request, verified: VerifiedRequest | None) -> bool:
+    """The request was authenticated by a presigned URL whose signature covers its query's
+    ``x-amz-*`` parameters: SigV4 (the canonical query string) or SigV2 (the
+    CanonicalizedAmzHeaders; ``authenticate_s3`` takes that path exactly when the raw query
+    names ``AWSAccessKeyId``, and it verified)."""
+    if verified is not None:
+        return "X-Amz-Signature" in req.query
+    return "AWSAccessKeyId" in req.address.raw_query
+
+
 async def _handle(request: web.Request) -> web.StreamResponse:
     started = time.perf_counter()
     request_id = new_request_id()
@@ -146,6 +157,8 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             req, principal = await read_post(request, req, request.app[IDENTITY], config, now)
         else:
             principal, verified = await _authenticate(request, req, config, now)
+            if _presigned(req, verified):
+                req = with_hoisted_metadata(req)  # its query is signed
         principal_name = principal.subject
         await admit(request, req, principal, request_id)
         tag_document = None

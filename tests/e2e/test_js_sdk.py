@@ -175,6 +175,11 @@ def _check_report(report: dict[str, Any]) -> None:
     assert presigned["status"] == 200
     assert presigned["body"] == text["expected"]
     assert report["presignedPut"] == {"status": 200, "body": "uploaded by URL"}
+    assert report["presignedMetadata"] == {
+        "hoisted": "presigned-url",  # in the query string, not a header
+        "status": 200,
+        "metadata": {"origin": "presigned-url", "owner": "browser"},
+    }
     assert report["presignedWrongMethod"]["status"] == 403
     assert "SignatureDoesNotMatch" in report["presignedWrongMethod"]["body"]
 

@@ -187,6 +187,25 @@ async function main() {
     status: putResponse.status,
     body: await afterPut.Body.transformToString(),
   };
+  // getSignedUrl hoists x-amz-meta-* into the query: the URL alone carries the metadata.
+  const metaUrl = await getSignedUrl(
+    s3,
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'presigned/with-meta.txt',
+      Metadata: { origin: 'presigned-url', owner: 'browser' },
+    }),
+    { expiresIn: 300 },
+  );
+  const metaPut = await fetch(metaUrl, { method: 'PUT', body: 'metadata in the URL' });
+  const metaHead = await s3.send(
+    new HeadObjectCommand({ Bucket: bucket, Key: 'presigned/with-meta.txt' }),
+  );
+  result.presignedMetadata = {
+    hoisted: new URL(metaUrl).searchParams.get('x-amz-meta-origin'),
+    status: metaPut.status,
+    metadata: metaHead.Metadata,
+  };
   const wrongMethod = await fetch(getUrl, { method: 'PUT', body: 'nope' });
   result.presignedWrongMethod = { status: wrongMethod.status, body: await wrongMethod.text() };
 
@@ -199,7 +218,7 @@ async function main() {
   }
 
   // Clean up.
-  for (const key of [...result.list.keys, 'presigned/upload.txt']) {
+  for (const key of [...result.list.keys, 'presigned/upload.txt', 'presigned/with-meta.txt']) {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));

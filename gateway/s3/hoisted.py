@@ -1,0 +1,58 @@
+"""User metadata a SigV4 presigned URL carries in its query string.
+
+Presigners that "hoist" ``x-amz-*`` headers into the query (the JavaScript SDK v3's
+``getSignedUrl`` by default, Go's and Ruby's for metadata) put ``x-amz-meta-*`` there, and
+Amazon S3 stores them as the object's metadata: the browser or ``curl`` that uses the URL
+sends no such headers. The query of a SigV4 presigned URL is part of its canonical request,
+and a SigV2 presigned URL's string to sign lists its query's ``x-amz-*`` parameters with
+its headers (``sigv4.presign_v2``), so these values are signed; that is what lets them act
+as headers here. Only user metadata is taken from the query, as S3 does for it: a hoisted
+``x-amz-tagging`` is ignored by S3 (and here), and anything that feeds an authorization
+decision (ACLs, encryption, Object Lock) must come as a signed header.
+
+A name given both as a header and in the query with different values is ambiguous:
+``InvalidArgument``, rather than a guess.
+
+Cost: one scan of the query's names for presigned requests; one membership test for others.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from gateway.s3.errors import S3Error
+from gateway.s3.headers import META_PREFIX
+from gateway.s3.request import S3Request
+
+__all__ = ["with_hoisted_metadata"]
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
+"""An HTTP header name (lower case): what a metadata name must be to be sent back."""
+
+
+def with_hoisted_metadata(req: S3Request) -> S3Request:
+    """``req`` with the ``x-amz-meta-*`` parameters of its query added to its headers.
+    The caller checks that a presigned URL whose signature covers them authenticated it."""
+    hoisted: dict[str, str] = {}
+    for name, value in req.query.items():
+        lower = name.lower()
+        if not lower.startswith(META_PREFIX):
+            continue
+        if _TOKEN.fullmatch(lower) is None or lower == META_PREFIX:
+            raise S3Error(
+                "InvalidArgument",
+                f"{name} is not a valid metadata name",
+                extra={"ArgumentName": name},
+            )
+        given = req.headers.get(lower, hoisted.get(lower))
+        if given is not None and given != value:
+            raise S3Error(
+                "InvalidArgument",
+                f"{lower} is given twice with different values (header and query string)",
+                extra={"ArgumentName": lower},
+            )
+        hoisted[lower] = value
+    if not hoisted:
+        return req
+    return replace(req, headers={**req.headers, **hoisted})

@@ -1,0 +1,125 @@
+"""User metadata hoisted into a presigned URL's query string is stored, as S3 stores it
+(``gateway/s3/hoisted.py``); unsigned or ambiguous metadata is not.
+
+The URLs are made by botocore's query signer with the ``x-amz-meta-*`` parameters in the
+URL before signing, which is what hoisting presigners (the JS SDK v3's ``getSignedUrl``;
+``tests/e2e/js/s3_e2e.mjs`` covers that one) produce; they are used with plain urllib,
+sending no metadata headers, as a browser or ``curl`` would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+from botocore.auth import HmacV1QueryAuth, S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.s3util import urlopen
+
+
+def _presign_v4(
+    gw: Gateway,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    headers: dict[str, str] | None = None,
+) -> str:
+    url = f"{gw.s3_url}{path}?{urlencode(params, quote_via=quote)}" if params else gw.s3_url + path
+    request = AWSRequest(method=method, url=url, headers=headers or {})
+    S3SigV4QueryAuth(Credentials(gw.access_key, gw.secret_key), "s3", "us-east-1", 300).add_auth(
+        request
+    )
+    return str(request.url)
+
+
+def test_hoisted_metadata_is_stored(gateway: Gateway, s3: Any, bucket: str) -> None:
+    url = _presign_v4(
+        gateway,
+        "PUT",
+        f"/{bucket}/photo.jpg",
+        {"x-amz-meta-origin": "browser", "X-Amz-Meta-Taken-At": "2026-12-02"},
+    )
+    assert "x-amz-meta-origin=browser" in url
+    response = urlopen(gateway, url, method="PUT", data=b"jpeg bytes")
+    assert response.status == 200, response.body
+    head = s3.head_object(Bucket=bucket, Key="photo.jpg")
+    assert head["Metadata"] == {"origin": "browser", "taken-at": "2026-12-02"}
+
+
+def test_metadata_added_after_signing_is_refused(gateway: Gateway, bucket: str) -> None:
+    url = _presign_v4(gateway, "PUT", f"/{bucket}/k", {"x-amz-meta-a": "1"})
+    tampered = url + "&x-amz-meta-admin=true"
+    response = urlopen(gateway, tampered, method="PUT", data=b"x")
+    assert (response.status, response.error_code()) == (403, "SignatureDoesNotMatch")
+
+
+def test_header_and_query_disagreeing_is_invalid(gateway: Gateway, s3: Any, bucket: str) -> None:
+    # Both signed (the header is in X-Amz-SignedHeaders), with different values.
+    url = _presign_v4(
+        gateway,
+        "PUT",
+        f"/{bucket}/k",
+        {"x-amz-meta-color": "blue"},
+        headers={"x-amz-meta-color": "red"},
+    )
+    response = urlopen(gateway, url, method="PUT", data=b"x", headers={"x-amz-meta-color": "red"})
+    assert (response.status, response.error_code()) == (400, "InvalidArgument")
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.head_object(Bucket=bucket, Key="k")
+    # The same value twice is no ambiguity.
+    url = _presign_v4(
+        gateway,
+        "PUT",
+        f"/{bucket}/k",
+        {"x-amz-meta-color": "red"},
+        headers={"x-amz-meta-color": "red"},
+    )
+    response = urlopen(gateway, url, method="PUT", data=b"x", headers={"x-amz-meta-color": "red"})
+    assert response.status == 200, response.body
+    assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"color": "red"}
+
+
+def test_invalid_metadata_name_is_refused(gateway: Gateway, s3: Any, bucket: str) -> None:
+    url = _presign_v4(gateway, "PUT", f"/{bucket}/k", {"x-amz-meta-a b": "1"})
+    response = urlopen(gateway, url, method="PUT", data=b"x")
+    assert (response.status, response.error_code()) == (400, "InvalidArgument")
+
+
+def test_sigv2_presigned_query_metadata(gateway: Gateway, s3: Any, bucket: str) -> None:
+    """SigV2 signs the query's x-amz-* parameters too (CanonicalizedAmzHeaders): signed
+    ones are stored, one added afterwards breaks the signature."""
+    plain = {"Content-Type": "application/octet-stream"}
+    # botocore's SigV2 presigner signs x-amz-* headers; a hoisting one (boto 2's) then puts
+    # them in the query instead of asking the user to send them.
+    request = AWSRequest(
+        method="PUT",
+        url=f"{gateway.s3_url}/{bucket}/v2",
+        headers={**plain, "x-amz-meta-origin": "v2"},
+    )
+    HmacV1QueryAuth(Credentials(gateway.access_key, gateway.secret_key), expires=300).add_auth(
+        request
+    )
+    url = str(request.url) + "&x-amz-meta-origin=v2"
+    tampered = urlopen(gateway, url + "&x-amz-meta-injected=yes", "PUT", b"x", plain)
+    assert (tampered.status, tampered.error_code()) == (403, "SignatureDoesNotMatch")
+    response = urlopen(gateway, url, method="PUT", data=b"x", headers=plain)
+    assert response.status == 200, response.body
+    assert s3.head_object(Bucket=bucket, Key="v2")["Metadata"] == {"origin": "v2"}
+
+
+@pytest.fixture
+def s3(gateway: Gateway) -> Any:
+    return gateway.client()
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    import uuid
+
+    name = f"hoist-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
