@@ -111,7 +111,6 @@ def start_gateway(
     """``tls`` is (cert file, key file, CA bundle file); ``python`` the interpreter that
     runs the gateway (default: this one)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    s3_port, api_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NFYIO_", "AWS_"))}
     env.update(
         {
@@ -122,39 +121,53 @@ def start_gateway(
         }
     )
     env.update(extra_env or {})
-    args = [
-        python or sys.executable,
-        "-m",
-        "gateway.cli",
-        "serve",
-        "--data-dir",
-        str(data_dir),
-        "--host",
-        "127.0.0.1",
-        "--s3-port",
-        str(s3_port),
-        "--api-port",
-        str(api_port),
-        *(extra_args or []),
-    ]
-    if tls is not None:
-        args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
-    log_path = data_dir.parent / f"{data_dir.name}-gateway.log"
-    log_file = log_path.open("wb")
-    process = subprocess.Popen(
-        args, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=data_dir.parent
-    )
-    gateway = Gateway(
-        data_dir=data_dir,
-        s3_port=s3_port,
-        api_port=api_port,
-        process=process,
-        log_path=log_path,
-        tls_ca=tls[2] if tls else None,
-        env=env,
-    )
-    _wait_ready(gateway)
-    return gateway
+    for attempt in range(_PORT_ATTEMPTS):
+        # A free port is free when picked; another process (a parallel test's server)
+        # may bind it before the gateway does: pick again then.
+        s3_port, api_port = free_port(), free_port()
+        args = [
+            python or sys.executable,
+            "-m",
+            "gateway.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--s3-port",
+            str(s3_port),
+            "--api-port",
+            str(api_port),
+            *(extra_args or []),
+        ]
+        if tls is not None:
+            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        log_path = data_dir.parent / f"{data_dir.name}-gateway.log"
+        log_file = log_path.open("wb")
+        process = subprocess.Popen(
+            args, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=data_dir.parent
+        )
+        gateway = Gateway(
+            data_dir=data_dir,
+            s3_port=s3_port,
+            api_port=api_port,
+            process=process,
+            log_path=log_path,
+            tls_ca=tls[2] if tls else None,
+            env=env,
+        )
+        try:
+            _wait_ready(gateway)
+        except RuntimeError:
+            taken = "address already in use" in gateway.log()
+            if not taken or attempt + 1 == _PORT_ATTEMPTS:
+                raise
+            continue
+        return gateway
+    raise AssertionError("unreachable")
+
+
+_PORT_ATTEMPTS = 3
 
 
 def _wait_ready(gateway: Gateway, timeout: float = 30) -> None:
