@@ -4,6 +4,7 @@ key's history from the Access keys page, a failed sign-in, under the console's C
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,18 @@ def test_activity_page_filters_and_a_keys_history(
     page.get_by_role("button", name="Clear").click()
     expect(page).to_have_url(re.compile(r"#/activity$"))
     expect(page.get_by_label("Target ID")).to_have_value("")
+
+    # Everything that happened to one bucket (lifecycle deletions are listed here too).
+    s3 = gw.client()
+    watched, other = f"act-{uuid.uuid4().hex[:12]}", f"act-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=watched)
+    s3.create_bucket(Bucket=other)
+    s3.put_bucket_versioning(Bucket=watched, VersioningConfiguration={"Status": "Enabled"})
+    page.get_by_label("Bucket", exact=True).fill(watched)
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(rf"#/activity\?bucket={watched}$"))
+    rows = page.get_by_role("table", name="Audit events").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("bucket.versioning.put")
+    expect(rows.nth(1)).to_contain_text("bucket.create")
+    expect(page.get_by_role("table", name="Audit events")).not_to_contain_text(other)
