@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import ssl
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -28,6 +30,11 @@ log = logging.getLogger("nfyio.server")
 AUTO_MAX_CONNECTIONS = 8192
 """Ceiling of the automatic ``server.max_connections`` (per listener and worker)."""
 MAX_BACKLOG = 1024
+MAX_RESTARTS = 5
+RESTART_WINDOW = 60.0
+"""A worker that exits while the gateway runs (killed, crashed) is replaced; more than
+``MAX_RESTARTS`` exits within ``RESTART_WINDOW`` seconds stop the gateway (exit 1) rather
+than restart a crashing worker forever."""
 
 
 def connection_limits(server: ServerConfig, fd_limit: int) -> Limits:
@@ -177,30 +184,61 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
         return
     context = multiprocessing.get_context("fork")
     heard, listening = context.Pipe(duplex=False)
-    processes: list[BaseProcess] = [
-        context.Process(target=_worker, args=(config, listening), daemon=False)
-        for _ in range(workers)
-    ]
-    for process in processes:
+
+    def spawn() -> BaseProcess:
+        process = context.Process(target=_worker, args=(config, listening), daemon=False)
         process.start()
+        return process
+
+    processes = [spawn() for _ in range(workers)]
+    stopping = False
 
     def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
         for process in processes:
             if process.pid is not None and process.is_alive():
                 os.kill(process.pid, signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    started = _await_listening(heard, processes)
-    if not started:
+    failed = not _await_listening(heard, processes)
+    if failed:
         # Half a gateway is worse than none: a supervisor restarts a failed one.
         log.error("a worker exited while starting (its error is above); stopping the others")
         forward(signal.SIGTERM, None)
     elif ready is not None:
         ready()
-    for process in processes:
-        process.join()
-        if process.pid is not None:
+    exits: list[float] = []
+    handled: set[int] = set()
+    while running := [process for process in processes if process.exitcode is None]:
+        multiprocessing.connection.wait([*(process.sentinel for process in running), heard])
+        while heard.poll():  # a replacement saying it listens
+            heard.recv()
+        for slot, process in enumerate(processes):
+            if process.exitcode is None or process.pid is None or process.pid in handled:
+                continue
+            process.join()
+            handled.add(process.pid)
             metrics.worker_exited(process.pid)
-    if not started:
+            if stopping:
+                continue
+            now = time.monotonic()
+            exits = [t for t in exits if now - t < RESTART_WINDOW] + [now]
+            if len(exits) > MAX_RESTARTS:
+                log.error(
+                    "workers exited %d times within %.0f s; stopping the gateway",
+                    len(exits),
+                    RESTART_WINDOW,
+                )
+                failed = True
+                forward(signal.SIGTERM, None)
+                continue
+            log.error(
+                "worker %d exited unexpectedly (exit code %s); starting another",
+                process.pid,
+                process.exitcode,
+            )
+            processes[slot] = spawn()
+    if failed:
         raise SystemExit(1)

@@ -1,15 +1,21 @@
 """``--workers N``: the gateway says it is ready (the banner) only once every worker
-listens, and a worker that cannot start stops the whole gateway with an error."""
+listens; a worker that cannot start stops the whole gateway with an error; a worker that
+dies later is replaced, unless workers keep dying."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, free_port, start_gateway
+import psutil
+
+from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, free_port, start_gateway
 
 
 def _listening_sockets(port: int) -> int:
@@ -67,3 +73,45 @@ def test_a_worker_that_cannot_start_stops_the_gateway(tmp_path: Path) -> None:
     assert "S3 endpoint:" not in done.stdout  # never said it was ready
     assert "address already in use" in done.stderr.lower()
     assert "a worker exited while starting" in done.stderr
+
+
+def _workers(gw: Gateway) -> set[int]:
+    return {child.pid for child in psutil.Process(gw.pid()).children()}
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
+    gw = start_gateway(tmp_path / "data", extra_args=["--workers", "2"])
+    try:
+        first = _workers(gw)
+        assert len(first) == 2
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)  # what the OOM killer does
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = _workers(gw)
+            if len(now) == 2 and victim not in now and _listening_sockets(gw.s3_port) == 2:
+                break
+            time.sleep(0.1)
+        assert len(now) == 2 and victim not in now, now
+        assert _listening_sockets(gw.s3_port) == 2
+        s3 = gw.client()
+        s3.create_bucket(Bucket="after-restart")
+        for _ in range(10):  # new connections, spread over both workers
+            gw.client().list_buckets()
+        assert f"worker {victim} exited unexpectedly" in gw.log()
+    finally:
+        assert gw.stop() == 0  # a stop after a replacement is an ordinary stop
+
+
+def test_a_worker_that_keeps_dying_stops_the_gateway(tmp_path: Path) -> None:
+    gw = start_gateway(tmp_path / "data", extra_args=["--workers", "2"])
+    deadline = time.monotonic() + 60
+    killed: set[int] = set()
+    while gw.process.poll() is None and time.monotonic() < deadline:
+        for pid in _workers(gw) - killed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.05)
+    assert gw.process.wait(timeout=30) == 1
+    assert "stopping the gateway" in gw.log()
