@@ -1,4 +1,5 @@
-"""Switching a SQLite database to WAL when several processes open it at once.
+"""Switching a SQLite database to WAL when several processes open it at once, and telling
+a lock held elsewhere from a fault.
 
 ``PRAGMA journal_mode = WAL`` on a database another connection is creating or switching
 can answer "database is locked" at once, without waiting out the busy timeout (seen with
@@ -11,7 +12,14 @@ from __future__ import annotations
 import sqlite3
 import time
 
-__all__ = ["journal_mode_wal"]
+__all__ = ["journal_mode_wal", "lock_busy"]
+
+
+def lock_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite refused for a lock another connection holds ("database is locked",
+    "database table is locked", SQLITE_BUSY): a wait, not a broken database."""
+    text = str(exc)
+    return "locked" in text or "busy" in text
 
 
 def journal_mode_wal(conn: sqlite3.Connection, timeout: float) -> str:
@@ -24,7 +32,7 @@ def journal_mode_wal(conn: sqlite3.Connection, timeout: float) -> str:
         try:
             return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+            if not lock_busy(exc) or time.monotonic() + pause > deadline:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.1)

@@ -66,10 +66,6 @@ _HTTP_CODES = {
 }
 """Codes of aiohttp's own errors (router, body size); other 4xx are ``InvalidRequest``."""
 
-RETRY_AFTER = "5"
-"""Seconds a client is asked to wait when the state store is unavailable (what ``/ready``
-says too)."""
-
 _KEPT_HEADERS = frozenset({"Allow", "WWW-Authenticate", "Retry-After"})
 """Headers of an aiohttp error that belong to its status (405's Allow, 401's challenge)."""
 
@@ -84,7 +80,7 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
             503,
             "ServiceUnavailable",
             "The state store is unavailable; retry later",
-            headers={"Retry-After": RETRY_AFTER},
+            headers={"Retry-After": str(exc.retry_after)},
         )
     if isinstance(exc, web.HTTPException) and exc.status >= 400:
         code = _HTTP_CODES.get(

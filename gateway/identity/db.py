@@ -69,8 +69,11 @@ class StoreUnavailable(Exception):
     cannot be reached, refuses our login, is shutting down or out of connections, or no
     connection (SQLite: no lock) came within the configured wait. Requests answer 503
     (S3 ``ServiceUnavailable``, REST ``ServiceUnavailable``, OAuth
-    ``temporarily_unavailable``) with ``Retry-After``; anything else a database raises is
-    a fault (500)."""
+    ``temporarily_unavailable``) with ``Retry-After: retry_after``; anything else a
+    database raises is a fault (500)."""
+
+    retry_after = 5
+    """Seconds a client is asked to wait (what ``/ready`` says too)."""
 
 
 @dataclass(frozen=True, slots=True)

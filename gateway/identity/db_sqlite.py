@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from backends.sqlite_wal import journal_mode_wal
+from backends.sqlite_wal import journal_mode_wal, lock_busy
 from gateway.identity.db import (
     Dialect,
     IntegrityError,
@@ -205,7 +205,7 @@ class SqliteDatabase:
         except sqlite3.OperationalError as exc:
             # Another process held the write lock for the whole busy timeout: busy, not
             # broken; the same request may succeed in a moment.
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not lock_busy(exc):
                 raise
             raise StoreUnavailable("the state store is busy") from exc
 

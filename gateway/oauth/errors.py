@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.api.errors import RETRY_AFTER
 from gateway.identity.db import StoreUnavailable
 
 __all__ = ["NO_STORE", "OAuthError", "invalid_client", "oauth_endpoint", "oauth_json"]
@@ -57,14 +56,14 @@ def oauth_endpoint(handler: Handler) -> Handler:
         except OAuthError as exc:
             body = {"error": exc.error, "error_description": exc.description}
             return web.json_response(body, status=exc.status, headers={**NO_STORE, **exc.headers})
-        except StoreUnavailable:
+        except StoreUnavailable as exc:
             # RFC 6749's code for "cannot handle the request now"; 503 as for any request
             # the state store cannot serve.
             body = {
                 "error": "temporarily_unavailable",
                 "error_description": "The state store is unavailable; retry later",
             }
-            headers = {**NO_STORE, "Retry-After": RETRY_AFTER}
+            headers = {**NO_STORE, "Retry-After": str(exc.retry_after)}
             return web.json_response(body, status=503, headers=headers)
 
     return wrapper

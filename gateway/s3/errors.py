@@ -46,6 +46,11 @@ def _delete_marker(extra: Mapping[str, str]) -> dict[str, str]:
     return headers
 
 
+def _retry_after(extra: Mapping[str, str]) -> dict[str, str]:
+    """A 503 that knows when to come back says so."""
+    return {"Retry-After": extra["RetryAfter"]} if "RetryAfter" in extra else {}
+
+
 MARKER_FIELDS = frozenset({"DeleteMarker", "LastModified", "VersionId"})
 """Extra fields that become headers only (``_delete_marker``), never XML elements."""
 
@@ -212,7 +217,12 @@ ERRORS: dict[str, ErrorSpec] = {
     "ServerSideEncryptionConfigurationNotFoundError": _e(
         404, "The server side encryption configuration was not found"
     ),
-    "ServiceUnavailable": _e(503, "Please reduce your request rate."),
+    "ServiceUnavailable": ErrorSpec(
+        503,
+        "Please reduce your request rate.",
+        _retry_after,
+        header_only=frozenset({"RetryAfter"}),
+    ),
     "SignatureDoesNotMatch": _e(
         403,
         "The request signature we calculated does not match the signature you provided. "
@@ -271,5 +281,9 @@ def as_s3_error(exc: Exception) -> S3Error | None:
     if isinstance(exc, AuthzError):
         return S3Error(exc.code, exc.message)
     if isinstance(exc, StoreUnavailable):
-        return S3Error("ServiceUnavailable", "The service is unavailable. Please retry.")
+        return S3Error(
+            "ServiceUnavailable",
+            "The service is unavailable. Please retry.",
+            extra={"RetryAfter": str(exc.retry_after)},
+        )
     return None

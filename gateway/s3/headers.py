@@ -103,7 +103,8 @@ def safe_value(name: str, value: str) -> str:
     return value
 
 
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP header name (RFC 9110 token)."""
 _UNSAFE_RESPONSE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _log = logging.getLogger("nfyio.s3")
 _sendable_names: set[str] = set()
@@ -112,7 +113,7 @@ _sendable_names: set[str] = set()
 def _sendable_name(name: str) -> bool:
     if name in _sendable_names:
         return True
-    if _HEADER_NAME.fullmatch(name) is None:
+    if HEADER_NAME.fullmatch(name) is None:
         return False
     if len(_sendable_names) < 4096:
         _sendable_names.add(name)

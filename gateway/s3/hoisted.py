@@ -18,17 +18,13 @@ Cost: one scan of the query's names for presigned requests; one membership test 
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from gateway.s3.errors import S3Error
-from gateway.s3.headers import META_PREFIX
+from gateway.s3.headers import HEADER_NAME, META_PREFIX
 from gateway.s3.request import S3Request
 
 __all__ = ["with_hoisted_metadata"]
-
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
-"""An HTTP header name (lower case): what a metadata name must be to be sent back."""
 
 
 def with_hoisted_metadata(req: S3Request) -> S3Request:
@@ -39,7 +35,7 @@ def with_hoisted_metadata(req: S3Request) -> S3Request:
         lower = name.lower()
         if not lower.startswith(META_PREFIX):
             continue
-        if _TOKEN.fullmatch(lower) is None or lower == META_PREFIX:
+        if HEADER_NAME.fullmatch(lower) is None or lower == META_PREFIX:
             raise S3Error(
                 "InvalidArgument",
                 f"{name} is not a valid metadata name",

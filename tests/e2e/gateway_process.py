@@ -100,6 +100,35 @@ class Gateway:
         return self.process.returncode
 
 
+def serve_command(
+    data_dir: Path,
+    s3_port: int,
+    api_port: int,
+    *extra_args: str,
+    tls: tuple[str, str, str] | None = None,
+    python: str | None = None,
+) -> list[str]:
+    """``nfyio-gateway serve`` on 127.0.0.1 with these ports and data directory."""
+    args = [
+        python or sys.executable,
+        "-m",
+        "gateway.cli",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--host",
+        "127.0.0.1",
+        "--s3-port",
+        str(s3_port),
+        "--api-port",
+        str(api_port),
+        *extra_args,
+    ]
+    if tls is not None:
+        args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+    return args
+
+
 def start_gateway(
     data_dir: Path,
     *,
@@ -125,23 +154,9 @@ def start_gateway(
         # A free port is free when picked; another process (a parallel test's server)
         # may bind it before the gateway does: pick again then.
         s3_port, api_port = free_port(), free_port()
-        args = [
-            python or sys.executable,
-            "-m",
-            "gateway.cli",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            "127.0.0.1",
-            "--s3-port",
-            str(s3_port),
-            "--api-port",
-            str(api_port),
-            *(extra_args or []),
-        ]
-        if tls is not None:
-            args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+        args = serve_command(
+            data_dir, s3_port, api_port, *(extra_args or []), tls=tls, python=python
+        )
         log_path = data_dir.parent / f"{data_dir.name}-gateway.log"
         log_file = log_path.open("wb")
         process = subprocess.Popen(

@@ -82,6 +82,7 @@ def test_requests_answer_503_while_postgres_is_down(
         error = refused.value.response
         assert error["ResponseMetadata"]["HTTPStatusCode"] == 503
         assert error["Error"]["Code"] == "ServiceUnavailable"
+        assert error["ResponseMetadata"]["HTTPHeaders"]["retry-after"] == "5"
 
         # REST: the JSON envelope, with Retry-After.
         status, headers, body = call(

@@ -9,13 +9,19 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psutil
 
-from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, free_port, start_gateway
+from tests.e2e.gateway_process import (
+    ROOT_KEY,
+    ROOT_SECRET,
+    Gateway,
+    free_port,
+    serve_command,
+    start_gateway,
+)
 
 
 def _listening_sockets(port: int) -> int:
@@ -46,22 +52,7 @@ def test_a_worker_that_cannot_start_stops_the_gateway(tmp_path: Path) -> None:
     env |= {"NFYIO_ROOT_ACCESS_KEY": ROOT_KEY, "NFYIO_ROOT_SECRET_KEY": ROOT_SECRET}
     try:
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gateway.cli",
-                "serve",
-                "--data-dir",
-                str(tmp_path / "data"),
-                "--host",
-                "127.0.0.1",
-                "--s3-port",
-                str(taken.getsockname()[1]),
-                "--api-port",
-                str(free_port()),
-                "--workers",
-                "2",
-            ],
+            serve_command(tmp_path / "data", taken.getsockname()[1], free_port(), "--workers", "2"),
             env=env,
             capture_output=True,
             text=True,

@@ -6,12 +6,11 @@ import os
 import socket
 import ssl
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, free_port
+from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, free_port, serve_command
 
 ADMIN = {"Authorization": f"Bearer {ROOT_SECRET}"}
 
@@ -37,22 +36,7 @@ def start_limited(
             **env,
         }
     )
-    args = [
-        sys.executable,
-        "-m",
-        "gateway.cli",
-        "serve",
-        "--data-dir",
-        str(data_dir),
-        "--host",
-        "127.0.0.1",
-        "--s3-port",
-        str(s3_port),
-        "--api-port",
-        str(api_port),
-    ]
-    if tls is not None:
-        args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
+    args = serve_command(data_dir, s3_port, api_port, tls=tls)
     if nofile is not None:
         args = ["prlimit", f"--nofile={nofile}:{nofile}", "--", *args]
     log_path = data_dir.parent / f"{data_dir.name}-gateway.log"

@@ -25,7 +25,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from gateway.identity.store import IdentityStore
-from tests.e2e.gateway_process import Gateway, free_port, start_gateway
+from tests.e2e.gateway_process import Gateway, free_port, serve_command, start_gateway
 from tests.e2e.oauth_util import ADMIN, call
 from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
 
@@ -176,18 +176,7 @@ def test_configured_durations_are_bounded(tmp_path: Path, variable: str, value: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("NFYIO_")}
     env[variable] = value
     started = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gateway.cli",
-            "serve",
-            "--data-dir",
-            str(tmp_path / "data"),
-            "--s3-port",
-            str(free_port()),
-            "--api-port",
-            str(free_port()),
-        ],
+        serve_command(tmp_path / "data", free_port(), free_port()),
         env=env,
         capture_output=True,
         text=True,
