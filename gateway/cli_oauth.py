@@ -120,7 +120,9 @@ def add_parsers(
     j("list", help="list signing keys")
     j("prune", help="delete retired keys whose overlap has ended")
     jremove = j("remove", help="delete a retired key now (its tokens stop)")
-    jremove.add_argument("kid")
+    jremove.add_argument(
+        "kid", help="a kid that begins with '-' (made before kid_ ids) goes after '--'"
+    )
 
 
 def _password(args: argparse.Namespace) -> str:

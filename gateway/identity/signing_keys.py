@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +25,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway.identity.columns import as_int, as_opt_time, as_str, as_time
+from gateway.identity.columns import as_int, as_opt_time, as_str, as_time, new_id
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, IntegrityError, Tx
 from gateway.identity.models import to_micros, utcnow
@@ -35,6 +34,9 @@ from gateway.identity.rows import as_bytes
 __all__ = ["RSA_KEY_BITS", "SigningKey", "SigningKeyStore"]
 
 RSA_KEY_BITS = 2048
+# Like every other id: a prefix, so a kid never begins with "-" (which a command line
+# would read as an option: ``nfyio-gateway jwt remove <kid>``).
+KID_PREFIX = "kid_"
 _ALG = "RS256"
 
 
@@ -58,7 +60,7 @@ def _aad(kid: str) -> bytes:
 def _generate() -> tuple[str, str, str]:
     """A new RSA key: (kid, PKCS#8 PEM private key, public JWK as JSON)."""
     private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
-    kid = secrets.token_urlsafe(12)
+    kid = new_id(KID_PREFIX)
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

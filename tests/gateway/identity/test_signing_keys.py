@@ -49,3 +49,11 @@ async def test_jwks_has_no_private_parts(store: IdentityStore) -> None:
     for jwk in jwks:
         assert set(jwk) >= {"kty", "n", "e", "kid", "alg", "use"}
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk)
+
+
+async def test_kids_never_begin_with_a_dash(store: IdentityStore) -> None:
+    """A kid is typed on a command line (``jwt remove <kid>``), where one beginning with
+    "-" reads as an option: base64url ids did, one time in 32. Prefixed like every id."""
+    kids = [await store.signing_keys.ensure_active()]
+    kids.append(await store.signing_keys.rotate(overlap=timedelta(hours=1)))
+    assert all(kid.startswith("kid_") and len(kid) == 24 for kid in kids)
