@@ -98,6 +98,7 @@ fuzz: install
 bench: install services
 	$(BIN)/python -m tests.perf.sidebyside
 	$(BIN)/python -m tests.perf.features
+	$(BIN)/python -m tests.perf.version_scale
 	$(BIN)/python -m tests.perf.scale
 	$(BIN)/python -m tests.perf.ratelimit_cost
 	$(BIN)/python -m tests.perf.lifecycle_audit_cost

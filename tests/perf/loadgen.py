@@ -54,11 +54,12 @@ class Peer:
 
 @dataclass(frozen=True)
 class Job:
-    """``count`` requests of ``op`` (put, get, head, list, fill) against ``peer``'s
-    ``bucket``.
+    """``count`` requests of ``op`` (put, get, head, list, versions, fill) against
+    ``peer``'s ``bucket``.
 
     Keys are ``{prefix}{i}`` (GET/HEAD read ``i % keys``); ``fill`` PUTs the keys named by
-    ``list_key``, and list pages start after a random one of ``keys`` such keys.
+    ``list_key``, and list pages (``list``: ListObjectsV2, ``versions``:
+    ListObjectVersions, 1,000 entries) start after a random one of ``keys`` such keys.
     """
 
     peer: Peer
@@ -89,6 +90,13 @@ class Outcome:
 
 def list_key(i: int) -> str:
     return f"dir{i % 10}/key-{i:06d}"
+
+
+def sorted_list_key(position: int, keys: int) -> int:
+    """The ``i`` of the ``list_key`` at ``position`` in key order, of ``keys`` keys (a
+    multiple of 10): ``dir0`` holds the first tenth, and so on."""
+    per_dir = keys // 10
+    return (position % per_dir) * 10 + position // per_dir
 
 
 def _body(size: int) -> tuple[Callable[[], Any], str]:
@@ -174,8 +182,13 @@ async def _run(job: Job) -> Outcome:
                 async for chunk in r.content.iter_chunked(BLOCK):
                     outcome.bytes += len(chunk)
                 return r.status if r.status != 200 else 0
-        start = list_key(rng.randrange(job.keys - 1000)) if job.keys > 1000 else ""
-        query = [("list-type", "2"), ("max-keys", "1000"), ("start-after", start)]
+        if job.op == "versions":
+            # after a random key, at least ten keys before the end in key order
+            start = list_key(sorted_list_key(rng.randrange(max(job.keys - 10, 1)), job.keys))
+            query = [("key-marker", start), ("max-keys", "1000"), ("versions", "")]
+        else:
+            start = list_key(rng.randrange(job.keys - 1000)) if job.keys > 1000 else ""
+            query = [("list-type", "2"), ("max-keys", "1000"), ("start-after", start)]
         url, headers = signer.request("GET", job.bucket, None, query, EMPTY_SHA256)
         async with session.get(url, headers=headers) as r:
             await r.read()
