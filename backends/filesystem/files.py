@@ -58,9 +58,13 @@ class IOPool:
         self._executor: ThreadPoolExecutor | None = None
 
     async def run(self, fn: Callable[[*_Ts], _T], *args: *_Ts) -> _T:
+        return await self.submit(fn, *args)
+
+    def submit(self, fn: Callable[[*_Ts], _T], *args: *_Ts) -> asyncio.Future[_T]:
+        """Start ``fn`` on a pool thread; its future (await it to get the result)."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="fs-io")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def close(self) -> None:
         """Stop taking work (queued work still runs); a later ``run`` starts a fresh pool."""
@@ -179,17 +183,26 @@ class DataStore:
         tmp = self.tmp_dir / new_id()
         buf = bytearray()
         writer: _Writer | None = None
+        # One batch at a time is hashed and written on a pool thread while the loop reads
+        # (and checks the signature of) the next: MD5 and the write overlap the body's
+        # arrival instead of following it. At most two batches in memory per body.
+        pending: asyncio.Future[None] | None = None
         size = 0
         try:
             async for chunk in body:
                 buf += chunk
                 if len(buf) >= BATCH:
-                    data = bytes(buf)
-                    buf.clear()
+                    data, buf = buf, bytearray()  # handed over, not copied
                     size += len(data)
                     if writer is None:
                         writer = _Writer.create(tmp, md5, sealer)
-                    await self.io.run(writer.write, data)
+                    if pending is not None:
+                        # shielded: a cancelled receive must not forget a running write
+                        await asyncio.shield(pending)
+                    pending = self.io.submit(self._write_batch, writer, data)
+            if pending is not None:
+                await asyncio.shield(pending)
+                pending = None
             tail = bytes(buf)
             size += len(tail)
             if writer is None:
@@ -203,11 +216,25 @@ class DataStore:
                 finish()
             return Received(path=dest, size=size, md5=md5.digest(), checksums=dict(body.checksums))
         except BaseException:
-            if writer is not None:
-                writer.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            # A write in flight still uses the file: its descriptor must not be closed
+            # (and perhaps reused) under the thread. Wait for it, so that nothing is left
+            # when the failure is answered; if this wait is cancelled too, discard the
+            # file once the write ends.
+            if pending is not None and not pending.done():
+                with contextlib.suppress(BaseException):
+                    await asyncio.shield(pending)
+            if pending is not None and not pending.done():
+                pending.add_done_callback(lambda done: _discard(done, writer, tmp))
+            else:
+                _discard(pending, writer, tmp)
             raise
+
+    def _write_batch(self, writer: _Writer, data: bytearray) -> None:
+        writer.write(data)
+        if self.fsync and _sync_file_range is not None:
+            # Start writing the file's dirty pages to disk now, without waiting, so the
+            # fsync at the end finds little left to flush.
+            _sync_file_range(writer.fd, 0, 0, _START_WRITEBACK)
 
     def _finisher(
         self,
@@ -502,6 +529,21 @@ def open_for_read(path: Path) -> int:
 # -- helpers ---------------------------------------------------------------------------------
 
 
+# Linux' sync_file_range (not in typeshed): start writeback of a range, without waiting.
+_sync_file_range: Callable[[int, int, int, int], None] | None = getattr(os, "sync_file_range", None)
+_START_WRITEBACK: int = getattr(os, "SYNC_FILE_RANGE_WRITE", 0)
+
+
+def _discard(write: asyncio.Future[None] | None, writer: _Writer | None, tmp: Path) -> None:
+    """Close and remove the temp file of a failed receive (after its last write ended)."""
+    if write is not None and not write.cancelled():
+        write.exception()  # retrieved: the receive already failed for its own reason
+    if writer is not None:
+        writer.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+
+
 class _Writer:
     """Plaintext in, file bytes out: hashes the plaintext (MD5) and writes it, or its
     encrypted stream when there is a ``sealer`` (header first; a partial segment is held
@@ -527,7 +569,7 @@ class _Writer:
             os.close(fd)
             raise
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         self.md5.update(data)
         sealer = self._sealer
         if sealer is None:
@@ -595,7 +637,7 @@ def _copy_file(src: Path, dest: Path) -> None:
         os.close(out)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | bytearray) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

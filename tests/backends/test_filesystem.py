@@ -160,6 +160,47 @@ async def test_with_fsync_enabled(tmp_path: Path) -> None:
     await b.close()
 
 
+class _Stalling(Body):
+    """Its chunks, then nothing more: a client that stops sending in mid-body."""
+
+    def __init__(self, chunks: list[bytes], sent: asyncio.Event) -> None:
+        super().__init__(chunks)
+        self.sent = sent
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        async for chunk in super()._iterate():
+            yield chunk
+        self.sent.set()
+        await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize("fsync", [False, True])
+async def test_put_cancelled_while_a_batch_is_written_leaves_nothing(
+    tmp_path: Path, fsync: bool
+) -> None:
+    """The body's batches are written on a pool thread while the next one arrives; a PUT
+    cancelled then (the client went away) keeps the old object, and its temp file is
+    gone by the time the cancellation is answered (the write in flight ended first)."""
+    b = FilesystemBackend(tmp_path, fsync=fsync)
+    await b.start()
+    await b.create_bucket("bk")
+    await b.put_object("bk", "k", body(b"old"), ObjectMeta())
+    for batches in (1, 2, 3):
+        sent = asyncio.Event()
+        stalled = _Stalling([os.urandom(64 * 1024) for _ in range(4 * batches)], sent)
+        task = asyncio.create_task(b.put_object("bk", "k", stalled, ObjectMeta()))
+        await sent.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert files_under(b.files.tmp_dir) == []
+        assert await get(b, "k") == b"old"
+    data = os.urandom(3 * 1024 * 1024 + 1)  # whole batches and a tail, written back
+    await b.put_object("bk", "k", body(data), ObjectMeta())
+    assert await get(b, "k") == data
+    await b.close()
+
+
 @pytest.mark.parametrize(
     "keys",
     [
