@@ -6,6 +6,8 @@ The gateway maps ``code`` to the HTTP status and message through its one error t
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from collections.abc import Mapping
 
 
@@ -29,3 +31,27 @@ class BackendError(Exception):
         self.code = code
         self.message = message
         self.extra: dict[str, str] = dict(extra or {})
+
+
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+STORAGE_FULL_RETRY_AFTER = 30
+"""Seconds a client is asked to wait before it retries a write refused for want of room."""
+
+
+def storage_full(exc: BaseException) -> BackendError | None:
+    """What a write the storage had no room for is answered with, or None for any other
+    failure: a full file system or quota, a file over the size limit (``OSError`` ENOSPC,
+    EDQUOT, EFBIG) or SQLite's ``SQLITE_FULL``. ``ServiceUnavailable`` with a Retry-After:
+    not the client's doing, and the same write succeeds once room is made (the failed
+    one left nothing behind)."""
+    full = (isinstance(exc, OSError) and exc.errno in _NO_ROOM) or (
+        isinstance(exc, sqlite3.Error)
+        and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    )
+    if not full:
+        return None
+    return BackendError(
+        "ServiceUnavailable",
+        "The server has no room to store this now. Please retry later.",
+        extra={"RetryAfter": str(STORAGE_FULL_RETRY_AFTER)},
+    )

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from gateway.auth.errors import AuthCode, AuthError
 from gateway.identity.db import StoreUnavailable
+from gateway.storage_full import no_room
 
 __all__ = [
     "UNAUTHORIZED_HEADERS",
@@ -81,6 +82,14 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
             "ServiceUnavailable",
             "The state store is unavailable; retry later",
             headers={"Retry-After": str(exc.retry_after)},
+        )
+    refusal = no_room(exc)
+    if refusal is not None:
+        return ApiError(
+            503,
+            "ServiceUnavailable",
+            refusal.message,
+            headers={"Retry-After": refusal.extra["RetryAfter"]},
         )
     if isinstance(exc, web.HTTPException) and exc.status >= 400:
         code = _HTTP_CODES.get(

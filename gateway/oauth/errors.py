@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.identity.db import StoreUnavailable
+from gateway.storage_full import no_room
 
 __all__ = ["NO_STORE", "OAuthError", "invalid_client", "oauth_endpoint", "oauth_json"]
 
@@ -59,11 +60,19 @@ def oauth_endpoint(handler: Handler) -> Handler:
         except StoreUnavailable as exc:
             # RFC 6749's code for "cannot handle the request now"; 503 as for any request
             # the state store cannot serve.
-            body = {
-                "error": "temporarily_unavailable",
-                "error_description": "The state store is unavailable; retry later",
-            }
-            headers = {**NO_STORE, "Retry-After": str(exc.retry_after)}
-            return web.json_response(body, status=503, headers=headers)
+            return _temporarily_unavailable(
+                "The state store is unavailable; retry later", exc.retry_after
+            )
+        except Exception as exc:
+            refusal = no_room(exc)  # the state store's disk is full
+            if refusal is None:
+                raise
+            return _temporarily_unavailable(refusal.message, refusal.extra["RetryAfter"])
 
     return wrapper
+
+
+def _temporarily_unavailable(description: str, retry_after: int | str) -> web.Response:
+    body = {"error": "temporarily_unavailable", "error_description": description}
+    headers = {**NO_STORE, "Retry-After": str(retry_after)}
+    return web.json_response(body, status=503, headers=headers)

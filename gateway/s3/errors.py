@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from backends.errors import BackendError
+from gateway.storage_full import no_room
 from sigv4 import SigV4Error
 
 __all__ = ["ERRORS", "ErrorSpec", "S3Error", "as_s3_error"]
@@ -286,4 +287,7 @@ def as_s3_error(exc: Exception) -> S3Error | None:
             "The service is unavailable. Please retry.",
             extra={"RetryAfter": str(exc.retry_after)},
         )
+    refusal = no_room(exc)
+    if refusal is not None:
+        return S3Error(refusal.code, refusal.message, extra=refusal.extra)
     return None

@@ -20,10 +20,13 @@ def start_limited(
     env: dict[str, str],
     *,
     nofile: int | None = None,
+    fsize: int | None = None,
     tls: tuple[str, str, str] | None = None,
 ) -> Gateway:
     """``nfyio-gateway serve`` with ``env`` (``NFYIO_SERVER_*`` limits) and, when given,
-    a descriptor limit of ``nofile`` (soft and hard, set before the process starts)."""
+    a descriptor limit of ``nofile`` and a file size limit of ``fsize`` bytes (soft and
+    hard, set before the process starts: a write past it fails with EFBIG, as a full
+    disk fails with ENOSPC)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     s3_port, api_port = free_port(), free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("NFYIO_", "AWS_"))}
@@ -37,8 +40,10 @@ def start_limited(
         }
     )
     args = serve_command(data_dir, s3_port, api_port, tls=tls)
-    if nofile is not None:
-        args = ["prlimit", f"--nofile={nofile}:{nofile}", "--", *args]
+    limits = [f"--nofile={nofile}:{nofile}"] if nofile is not None else []
+    limits += [f"--fsize={fsize}:{fsize}"] if fsize is not None else []
+    if limits:
+        args = ["prlimit", *limits, "--", *args]
     log_path = data_dir.parent / f"{data_dir.name}-gateway.log"
     log_file = log_path.open("wb")
     process = subprocess.Popen(
