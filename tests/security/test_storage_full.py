@@ -25,9 +25,10 @@ from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import ADMIN
 from tests.security.dos_util import start_limited
 
-LIMIT = 2 * 1024 * 1024
+MiB = 1024 * 1024
+LIMIT = 6 * MiB
 """Bytes one file may hold: the metadata and identity databases stay well below it."""
-TOO_BIG = 3 * 1024 * 1024
+TOO_BIG = 7 * MiB
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_a_put_without_room_is_503_and_keeps_the_old_object(gateway: Gateway) ->
     assert 1 <= log.count("storage full") <= 2, "one line per interval, not one per request"
 
 
-def test_an_upload_part_without_room_is_503_and_the_upload_goes_on(gateway: Gateway) -> None:
+def test_multipart_without_room_is_503_and_the_upload_stays(gateway: Gateway) -> None:
     s3 = gateway.client()
     s3.create_bucket(Bucket="full-parts")
     upload = s3.create_multipart_upload(Bucket="full-parts", Key="big")["UploadId"]
@@ -75,17 +76,29 @@ def test_an_upload_part_without_room_is_503_and_the_upload_goes_on(gateway: Gate
             Bucket="full-parts", Key="big", UploadId=upload, PartNumber=1, Body=os.urandom(TOO_BIG)
         )
     assert _refusal(refused) == ("ServiceUnavailable", 503, "30")
-    part = s3.upload_part(
-        Bucket="full-parts", Key="big", UploadId=upload, PartNumber=1, Body=b"fits"
-    )
-    s3.complete_multipart_upload(
-        Bucket="full-parts",
-        Key="big",
-        UploadId=upload,
-        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
-    )
-    assert s3.get_object(Bucket="full-parts", Key="big")["Body"].read() == b"fits"
+    # parts that fit, whose concatenation does not
+    parts = []
+    for number, size in ((1, 5 * MiB), (2, 2 * MiB)):
+        done = s3.upload_part(
+            Bucket="full-parts",
+            Key="big",
+            UploadId=upload,
+            PartNumber=number,
+            Body=os.urandom(size),
+        )
+        parts.append({"PartNumber": number, "ETag": done["ETag"]})
+    with pytest.raises(ClientError) as refused:
+        s3.complete_multipart_upload(
+            Bucket="full-parts", Key="big", UploadId=upload, MultipartUpload={"Parts": parts}
+        )
+    assert _refusal(refused) == ("ServiceUnavailable", 503, "30")
+    listed = s3.list_parts(Bucket="full-parts", Key="big", UploadId=upload)["Parts"]
+    assert [p["PartNumber"] for p in listed] == [1, 2]  # the upload can be completed later
+    with pytest.raises(ClientError) as missing:
+        s3.head_object(Bucket="full-parts", Key="big")
+    assert missing.value.response["Error"]["Code"] == "404"
     assert _temp_files(gateway) == []
+    s3.abort_multipart_upload(Bucket="full-parts", Key="big", UploadId=upload)
     assert "Traceback" not in gateway.log()
 
 
