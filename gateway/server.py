@@ -209,10 +209,40 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
         forward(signal.SIGTERM, None)
     elif ready is not None:
         ready()
+    too_many_exits = _supervise(
+        processes,
+        spawn,
+        heard,
+        stop=lambda: forward(signal.SIGTERM, None),
+        stopping=lambda: stopping,
+    )
+    if failed or too_many_exits:
+        raise SystemExit(1)
+
+
+def _supervise(
+    processes: list[BaseProcess],
+    spawn: Callable[[], BaseProcess],
+    heard: Connection,
+    *,
+    stop: Callable[[], None],
+    stopping: Callable[[], bool],
+) -> bool:
+    """Until every worker has exited: reap the workers that exit and, unless the gateway
+    is stopping, start one in each one's place. More than ``MAX_RESTARTS`` exits within
+    ``RESTART_WINDOW`` seconds call ``stop`` (which makes ``stopping`` true) and make the
+    answer True: a worker that keeps crashing is not restarted forever."""
+    failed = False
     exits: list[float] = []
     handled: set[int] = set()
-    while running := [process for process in processes if process.exitcode is None]:
-        multiprocessing.connection.wait([*(process.sentinel for process in running), heard])
+    while True:
+        running = [process for process in processes if process.exitcode is None]
+        # Workers that died since the last look (every one of them, perhaps: the OOM
+        # killer can take them all at once) are seen to before waiting again.
+        if all(process.pid in handled for process in processes if process not in running):
+            if not running:
+                return failed
+            multiprocessing.connection.wait([*(process.sentinel for process in running), heard])
         while heard.poll():  # a replacement saying it listens
             heard.recv()
         for slot, process in enumerate(processes):
@@ -221,7 +251,7 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
             process.join()
             handled.add(process.pid)
             metrics.worker_exited(process.pid)
-            if stopping:
+            if stopping():
                 continue
             now = time.monotonic()
             exits = [t for t in exits if now - t < RESTART_WINDOW] + [now]
@@ -232,7 +262,7 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
                     RESTART_WINDOW,
                 )
                 failed = True
-                forward(signal.SIGTERM, None)
+                stop()
                 continue
             log.error(
                 "worker %d exited unexpectedly (exit code %s); starting another",
@@ -240,5 +270,3 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
                 process.exitcode,
             )
             processes[slot] = spawn()
-    if failed:
-        raise SystemExit(1)

@@ -94,6 +94,40 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
         assert gw.stop() == 0  # a stop after a replacement is an ordinary stop
 
 
+def test_workers_that_die_together_are_all_replaced(tmp_path: Path) -> None:
+    """Every worker dead by the time the parent looks (the OOM killer can take them all
+    at once): the parent, paused while they die, replaces both and serves on. (The case
+    where replacements die before the next look is pinned deterministically in
+    ``tests/gateway/test_server_workers.py``.)"""
+    gw = start_gateway(tmp_path / "data", extra_args=["--workers", "2"])
+    try:
+        parent = psutil.Process(gw.pid())
+        first = _workers(gw)
+        parent.suspend()
+        try:
+            for pid in first:
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and any(  # zombies until the parent reaps
+                c.status() != psutil.STATUS_ZOMBIE for c in parent.children()
+            ):
+                time.sleep(0.05)
+        finally:
+            parent.resume()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = _workers(gw)
+            if len(now) == 2 and not now & first and _listening_sockets(gw.s3_port) == 2:
+                break
+            time.sleep(0.1)
+        assert gw.process.poll() is None, gw.log()
+        assert len(now) == 2 and not now & first, now
+        gw.client().list_buckets()
+        assert all(f"worker {pid} exited unexpectedly" in gw.log() for pid in first)
+    finally:
+        assert gw.stop() == 0
+
+
 def test_a_worker_that_keeps_dying_stops_the_gateway(tmp_path: Path) -> None:
     gw = start_gateway(tmp_path / "data", extra_args=["--workers", "2"])
     deadline = time.monotonic() + 60

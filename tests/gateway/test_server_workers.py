@@ -8,7 +8,7 @@ import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from gateway.server import _await_listening
+from gateway.server import MAX_RESTARTS, _await_listening, _supervise
 
 
 def _listens_after(delay: float, listening: Connection) -> None:
@@ -49,3 +49,29 @@ def test_a_worker_that_dies_ends_the_wait() -> None:
     for process in processes:
         process.join()
     assert processes[1].exitcode == 3
+
+
+def test_workers_found_dead_together_are_replaced_and_counted() -> None:
+    """Workers already dead when the supervisor looks (every one of them: the OOM killer
+    can take them all at once, and replacements can die before the next look) are each
+    replaced and counted; past ``MAX_RESTARTS`` the supervisor stops, failed. It used to
+    find no worker running and return as if the gateway had been stopped (exit 0)."""
+    context = multiprocessing.get_context("fork")
+    heard, listening = context.Pipe(duplex=False)
+    spawned: list[BaseProcess] = []
+
+    def spawn() -> BaseProcess:
+        process = context.Process(target=_dies, args=(listening,))
+        process.start()
+        process.join()  # dead before the supervisor looks
+        spawned.append(process)
+        return process
+
+    processes = [spawn(), spawn()]
+    stops: list[bool] = []
+    failed = _supervise(
+        processes, spawn, heard, stop=lambda: stops.append(True), stopping=lambda: bool(stops)
+    )
+    assert failed and stops == [True]
+    assert len(spawned) == 2 + MAX_RESTARTS  # each exit replaced until the limit
+    assert all(process.exitcode == 3 for process in spawned)
