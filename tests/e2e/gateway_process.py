@@ -157,20 +157,7 @@ def start_gateway(
         args = serve_command(
             data_dir, s3_port, api_port, *(extra_args or []), tls=tls, python=python
         )
-        log_path = data_dir.parent / f"{data_dir.name}-gateway.log"
-        log_file = log_path.open("wb")
-        process = subprocess.Popen(
-            args, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=data_dir.parent
-        )
-        gateway = Gateway(
-            data_dir=data_dir,
-            s3_port=s3_port,
-            api_port=api_port,
-            process=process,
-            log_path=log_path,
-            tls_ca=tls[2] if tls else None,
-            env=env,
-        )
+        gateway = launch(data_dir, args, env, s3_port, api_port, tls=tls)
         try:
             _wait_ready(gateway)
         except RuntimeError:
@@ -183,6 +170,33 @@ def start_gateway(
 
 
 _PORT_ATTEMPTS = 3
+
+
+def launch(
+    data_dir: Path,
+    args: list[str],
+    env: dict[str, str],
+    s3_port: int,
+    api_port: int,
+    *,
+    tls: tuple[str, str, str] | None = None,
+) -> Gateway:
+    """Start ``args`` (a ``serve_command``, perhaps behind ``prlimit``) with its output in
+    ``<data_dir>-gateway.log``; not waited for."""
+    log_path = data_dir.parent / f"{data_dir.name}-gateway.log"
+    log_file = log_path.open("wb")
+    process = subprocess.Popen(
+        args, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=data_dir.parent
+    )
+    return Gateway(
+        data_dir=data_dir,
+        s3_port=s3_port,
+        api_port=api_port,
+        process=process,
+        log_path=log_path,
+        tls_ca=tls[2] if tls else None,
+        env=env,
+    )
 
 
 def _wait_ready(gateway: Gateway, timeout: float = 30) -> None:

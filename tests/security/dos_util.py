@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 import socket
 import ssl
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, free_port, serve_command
+from tests.e2e.gateway_process import (
+    ROOT_KEY,
+    ROOT_SECRET,
+    Gateway,
+    free_port,
+    launch,
+    serve_command,
+)
 
 ADMIN = {"Authorization": f"Bearer {ROOT_SECRET}"}
 
@@ -44,20 +50,8 @@ def start_limited(
     limits += [f"--fsize={fsize}:{fsize}"] if fsize is not None else []
     if limits:
         args = ["prlimit", *limits, "--", *args]
-    log_path = data_dir.parent / f"{data_dir.name}-gateway.log"
-    log_file = log_path.open("wb")
-    process = subprocess.Popen(
-        args, stdout=log_file, stderr=subprocess.STDOUT, env=full_env, cwd=data_dir.parent
-    )
-    gateway = Gateway(
-        data_dir=data_dir,
-        s3_port=s3_port,
-        api_port=api_port,
-        process=process,
-        log_path=log_path,
-        tls_ca=tls[2] if tls else None,
-        env=full_env,
-    )
+    gateway = launch(data_dir, args, full_env, s3_port, api_port, tls=tls)
+    process = gateway.process
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
