@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import hashlib
+import mmap
 import os
 import shutil
 import uuid
@@ -41,6 +44,11 @@ COPY_CHUNK = 1024 * 1024
 PREFIX_RUN = 256
 """Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
 DEFAULT_IO_THREADS = 8
+DIRECT_FROM = 4 * 1024 * 1024
+"""With fsync on, a body's bytes past this offset bypass the page cache (O_DIRECT)."""
+DIRECT_ALIGN = 4096
+"""File offsets, lengths and buffer addresses of writes that bypass the page cache are
+multiples of this (the largest logical block size in use; pages are 4 KiB)."""
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -107,6 +115,12 @@ class DataStore:
         self.parts_dir = root / "parts"
         self.meta_dir = root / "meta"
         self.fsync = fsync
+        # With fsync on, the bytes of a large body past DIRECT_FROM bypass the page cache:
+        # the write waits for the disk at its end anyway, copying into the cache is the
+        # costliest part of a large write, and a large object written through the cache
+        # evicts the small ones that are read again (docs/performance.md, seventh
+        # sitting). A file system that refuses O_DIRECT turns it off for the store.
+        self.direct = fsync and hasattr(os, "O_DIRECT")
         self._objects = str(self.objects_dir)
         self._made_dirs: set[Path] = set()
         self._prefix = ""
@@ -192,8 +206,13 @@ class DataStore:
             async for chunk in body:
                 buf += chunk
                 if len(buf) >= BATCH:
-                    data, buf = buf, bytearray()  # handed over, not copied
-                    size += len(data)
+                    # handed over, not copied, but for the bytes past a multiple of BATCH,
+                    # so that every batch starts at a multiple of BATCH in the file
+                    # (aligned for O_DIRECT)
+                    whole = len(buf) - len(buf) % BATCH
+                    data, buf = buf, buf[whole:]
+                    del data[whole:]
+                    size += whole
                     if writer is None:
                         writer = _Writer.create(tmp, md5, sealer)
                     if pending is not None:
@@ -230,8 +249,10 @@ class DataStore:
             raise
 
     def _write_batch(self, writer: _Writer, data: bytearray) -> None:
+        if self.direct and not writer.direct and writer.written >= DIRECT_FROM:
+            self.direct = writer.bypass_cache()
         writer.write(data)
-        if self.fsync and _sync_file_range is not None:
+        if self.fsync and _sync_file_range is not None and not writer.direct:
             # Start writing the file's dirty pages to disk now, without waiting, so the
             # fsync at the end finds little left to flush.
             _sync_file_range(writer.fd, 0, 0, _START_WRITEBACK)
@@ -547,15 +568,24 @@ def _discard(write: asyncio.Future[None] | None, writer: _Writer | None, tmp: Pa
 class _Writer:
     """Plaintext in, file bytes out: hashes the plaintext (MD5) and writes it, or its
     encrypted stream when there is a ``sealer`` (header first; a partial segment is held
-    back until more data or ``finish`` says whether it is the last). Blocking."""
+    back until more data or ``finish`` says whether it is the last). After
+    ``bypass_cache`` (plaintext only, at a multiple of ``DIRECT_ALIGN``) the file is
+    written with O_DIRECT through a page-aligned block of ``BATCH`` bytes, whole blocks
+    as they fill; ``finish`` writes the aligned part of the last block directly and the
+    rest (under ``DIRECT_ALIGN`` bytes) through the page cache. Blocking."""
 
-    __slots__ = ("_held", "_sealer", "fd", "md5")
+    __slots__ = ("_block", "_fill", "_held", "_sealer", "direct", "fd", "md5", "written")
 
     def __init__(self, fd: int, md5: Any, sealer: Sealer | None) -> None:
         self.fd = fd
         self.md5 = md5
         self._sealer = sealer
         self._held = bytearray()
+        self.written = 0
+        """Plaintext bytes taken so far."""
+        self.direct = False
+        self._block: mmap.mmap | None = None
+        self._fill = 0
         if sealer is not None:
             _write_all(fd, sealer.header)
 
@@ -569,8 +599,30 @@ class _Writer:
             os.close(fd)
             raise
 
+    def bypass_cache(self) -> bool:
+        """Write on with O_DIRECT; False where the file system refuses it."""
+        if self._sealer is not None or self.written % DIRECT_ALIGN:
+            return True  # not this file, but the store may still use it
+        try:
+            self._set_direct(True)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            return False
+        self._block = mmap.mmap(-1, BATCH)
+        return True
+
+    def _set_direct(self, on: bool) -> None:
+        flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, flags | os.O_DIRECT if on else flags & ~os.O_DIRECT)
+        self.direct = on
+
     def write(self, data: bytes | bytearray) -> None:
         self.md5.update(data)
+        self.written += len(data)
+        if self._block is not None:
+            self._write_direct(data)
+            return
         sealer = self._sealer
         if sealer is None:
             _write_all(self.fd, data)
@@ -587,13 +639,55 @@ class _Writer:
             del held[:whole]
             _write_all(self.fd, sealed)
 
+    def _write_direct(self, data: bytes | bytearray) -> None:
+        block = self._block
+        assert block is not None
+        with memoryview(data) as view:
+            taken = 0
+            while taken < len(view):
+                n = min(len(view) - taken, BATCH - self._fill)
+                block[self._fill : self._fill + n] = view[taken : taken + n]
+                self._fill += n
+                taken += n
+                if self._fill == BATCH:
+                    self._flush_block(BATCH)
+
+    def _flush_block(self, length: int) -> None:
+        """Write the block's first ``length`` bytes (a multiple of ``DIRECT_ALIGN``)."""
+        block = self._block
+        assert block is not None
+        with memoryview(block) as view:
+            try:
+                _write_all(self.fd, view[:length])
+            except OSError as exc:
+                # A file system may take the flag and refuse the write: go on through the
+                # page cache (a refused direct write wrote nothing).
+                if exc.errno != errno.EINVAL or not self.direct:
+                    raise
+                self._set_direct(False)
+                _write_all(self.fd, view[:length])
+        self._fill = 0
+
     def finish(self) -> None:
+        block = self._block
+        if block is not None:
+            fill = self._fill
+            aligned = fill // DIRECT_ALIGN * DIRECT_ALIGN
+            if aligned:
+                self._flush_block(aligned)
+            if fill > aligned:
+                if self.direct:
+                    self._set_direct(False)
+                _write_all(self.fd, block[aligned:fill])
+            self._fill = 0
         if self._sealer is not None:
             _write_all(self.fd, self._sealer.seal(bytes(self._held), final=True))
             self._held.clear()
 
     def close(self) -> None:
         os.close(self.fd)
+        if self._block is not None:
+            self._block.close()
 
 
 def make_private_dir(path: Path) -> None:
@@ -637,7 +731,7 @@ def _copy_file(src: Path, dest: Path) -> None:
         os.close(out)
 
 
-def _write_all(fd: int, data: bytes | bytearray) -> None:
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)

@@ -185,7 +185,7 @@ async def test_put_cancelled_while_a_batch_is_written_leaves_nothing(
     await b.start()
     await b.create_bucket("bk")
     await b.put_object("bk", "k", body(b"old"), ObjectMeta())
-    for batches in (1, 2, 3):
+    for batches in (1, 2, 3, 20):  # 20 batches: past DIRECT_FROM (O_DIRECT with fsync)
         sent = asyncio.Event()
         stalled = _Stalling([os.urandom(64 * 1024) for _ in range(4 * batches)], sent)
         task = asyncio.create_task(b.put_object("bk", "k", stalled, ObjectMeta()))

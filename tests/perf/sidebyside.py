@@ -16,7 +16,10 @@ revision's ``gateway``/``sigv4``/``backends``: adds that revision's filesystem a
 gateways as two more peers, e.g. ``git archive <rev> gateway sigv4 backends | tar -x -C
 DIR``), ``BENCH_BASELINE_PYTHON`` (the python of another venv: the baseline peers run on
 that interpreter, with the current code unless ``BENCH_BASELINE_TREE`` is set too),
-``BENCH_PEERS`` (peer names to run besides SeaweedFS, separated by ``;``).
+``BENCH_PEERS`` (peer names to run besides SeaweedFS, separated by ``;``),
+``BENCH_WORKLOADS`` (workload names to run, separated by ``;``, e.g. ``HEAD;4 KiB GET``:
+for a quick before/after of one path; the listing bucket is filled only when a listing
+runs).
 Nothing asserts on time.
 """
 
@@ -251,9 +254,11 @@ def prepare(
     all_servers: list[Server],
     seconds: float,
     written: dict[tuple[str, str], int],
+    fill: bool = True,
 ) -> None:
-    """Buckets on every peer, and the 10,000-key listing bucket (fewer if the time cap
-    stops the filling: ``written`` then tells the listing workload how many there are)."""
+    """Buckets on every peer, and (with ``fill``) the 10,000-key listing bucket (fewer if
+    the time cap stops the filling: ``written`` then tells the listing workload how many
+    there are)."""
     import boto3
     from botocore.config import Config
 
@@ -268,6 +273,8 @@ def prepare(
         )
         for bucket in ("small", "list", "large"):
             client.create_bucket(Bucket=bucket)
+        if not fill:
+            continue
         filled = load.run(Job(server.peer, "fill", "list", LIST_KEYS, 32, size=1, seconds=seconds))
         if filled.errors:
             raise RuntimeError(f"{server.peer.name}: filling failed: {filled.first_error}")
@@ -348,6 +355,10 @@ def main() -> int:
     # near 10 minutes (a capped cell shows fewer requests, never a wrong rate).
     seconds = float(os.environ.get("BENCH_SECONDS", "8"))
     works = workloads(scale)
+    chosen = os.environ.get("BENCH_WORKLOADS")
+    if chosen:
+        names = {name.strip() for name in chosen.split(";")}
+        works = [work for work in works if work.name in names]
     base = Path(tempfile.mkdtemp(prefix="nfyio-bench-"))
     started = time.monotonic()
     load_before = os.getloadavg()
@@ -361,7 +372,8 @@ def main() -> int:
             os.environ.get("BENCH_BASELINE_TREE"),
             os.environ.get("BENCH_BASELINE_PYTHON"),
         ) as all_servers:
-            prepare(load, all_servers, seconds=60, written=written)
+            fill = any(work.op == "list" for work in works)
+            prepare(load, all_servers, seconds=60, written=written, fill=fill)
             for round_ in range(1, rounds + 1):
                 for work in works:
                     shift = (round_ - 1) % len(all_servers)

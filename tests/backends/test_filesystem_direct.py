@@ -1,0 +1,140 @@
+"""Large bodies past ``DIRECT_FROM`` bypass the page cache when fsync is on (O_DIRECT):
+the bytes, the ETag and the old object on failure are as for any other write, the first
+``DIRECT_FROM`` bytes stay in the page cache and the rest does not, and a file system that
+refuses O_DIRECT gets the same bytes through the page cache."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from backends.filesystem import FilesystemBackend
+from backends.filesystem.files import BATCH, DIRECT_ALIGN, DIRECT_FROM
+from backends.types import ObjectMeta
+from tests.backends.fs_helpers import Body, body, read_all
+
+
+@pytest.fixture
+async def synced(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
+    b = FilesystemBackend(tmp_path, fsync=True)
+    await b.start()
+    await b.create_bucket("bk")
+    yield b
+    await b.close()
+
+
+def data_file(b: FilesystemBackend) -> Path:
+    (only,) = [p for p in b.files.objects_dir.rglob("*") if p.is_file()]
+    return only
+
+
+def cached(path: Path, offset: int) -> bool:
+    """Whether the page at ``offset`` is in the page cache (a read that may not wait)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.preadv(fd, [bytearray(DIRECT_ALIGN)], offset, os.RWF_NOWAIT)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        DIRECT_FROM,
+        DIRECT_FROM + 1,
+        DIRECT_FROM + DIRECT_ALIGN,
+        DIRECT_FROM + DIRECT_ALIGN + 1,
+        DIRECT_FROM + BATCH - 1,
+        DIRECT_FROM + 3 * BATCH + 12_345,
+    ],
+)
+@pytest.mark.parametrize("chunk", [1_000, 65_537, 1 << 20])
+async def test_bytes_and_etag_across_the_direct_boundary(
+    synced: FilesystemBackend, size: int, chunk: int
+) -> None:
+    data = os.urandom(size)
+    info = await synced.put_object("bk", "k", body(data, chunk), ObjectMeta())
+    assert info.size == size
+    assert info.etag == hashlib.md5(data).hexdigest()
+    assert await read_all(await synced.get_object("bk", "k")) == data
+    assert synced.files.direct  # this file system takes O_DIRECT
+
+
+async def test_the_part_past_direct_from_is_not_in_the_page_cache(
+    synced: FilesystemBackend, tmp_path: Path
+) -> None:
+    size = DIRECT_FROM + 8 * BATCH + 100
+    await synced.put_object("bk", "big", body(os.urandom(size)), ObjectMeta())
+    path = data_file(synced)
+    assert cached(path, 0)
+    assert cached(path, DIRECT_FROM - DIRECT_ALIGN)
+    assert not cached(path, DIRECT_FROM)
+    assert not cached(path, DIRECT_FROM + 4 * BATCH)
+
+    # without fsync every byte goes through the page cache, as before
+    plain = FilesystemBackend(tmp_path / "plain", fsync=False)
+    await plain.start()
+    await plain.create_bucket("bk")
+    await plain.put_object("bk", "big", body(os.urandom(size)), ObjectMeta())
+    assert not plain.files.direct
+    assert cached(data_file(plain), DIRECT_FROM + 4 * BATCH)
+    await plain.close()
+
+
+async def test_a_failing_body_past_the_boundary_keeps_the_old_object(
+    synced: FilesystemBackend,
+) -> None:
+    await synced.put_object("bk", "k", body(b"old"), ObjectMeta())
+    chunks = [os.urandom(65_536) for _ in range(DIRECT_FROM // 65_536 + 40)]
+    with pytest.raises(RuntimeError):
+        await synced.put_object("bk", "k", Body(chunks, fail_after=len(chunks) - 1), ObjectMeta())
+    assert list(synced.files.tmp_dir.iterdir()) == []
+    assert await read_all(await synced.get_object("bk", "k")) == b"old"
+
+
+def _refusing(
+    real: Callable[..., int], *, on_write: bool
+) -> tuple[Callable[..., int], Callable[..., int]]:
+    """(fcntl, os.write) stand-ins for a file system that refuses O_DIRECT: at the flag
+    (``on_write`` False) or at the first write with the flag set."""
+    real_write = os.write
+
+    def fake_fcntl(fd: int, cmd: int, arg: int = 0) -> int:
+        if not on_write and cmd == fcntl.F_SETFL and arg & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "O_DIRECT refused")
+        return real(fd, cmd, arg)
+
+    def fake_write(fd: int, data: bytes) -> int:
+        if on_write and real(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "direct write refused")
+        return real_write(fd, data)
+
+    return fake_fcntl, fake_write
+
+
+@pytest.mark.parametrize("on_write", [False, True])
+async def test_a_file_system_that_refuses_o_direct_gets_the_bytes_anyway(
+    synced: FilesystemBackend, monkeypatch: pytest.MonkeyPatch, on_write: bool
+) -> None:
+    fake_fcntl, fake_write = _refusing(fcntl.fcntl, on_write=on_write)
+    monkeypatch.setattr(fcntl, "fcntl", fake_fcntl)
+    monkeypatch.setattr(os, "write", fake_write)
+    data = os.urandom(DIRECT_FROM + 2 * BATCH + 7)
+    for key in ("first", "second"):
+        info = await synced.put_object("bk", key, body(data), ObjectMeta())
+        assert info.etag == hashlib.md5(data).hexdigest()
+    monkeypatch.undo()
+    assert await read_all(await synced.get_object("bk", "first")) == data
+    assert await read_all(await synced.get_object("bk", "second")) == data
+    # refused at the flag: the store stops asking; refused at the write: each file
+    # falls back on its own (the flag was taken)
+    assert synced.files.direct is on_write
