@@ -79,6 +79,7 @@ def make_backend(config: Config, *, sse_key: bytes | None = None) -> Backend:
         min_part_size=config.s3.min_part_size,
         sse_key=sse_key,
         io_threads=config.storage.io_threads,
+        direct_writes=config.storage.direct_writes,
     )
 
 

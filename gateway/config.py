@@ -81,6 +81,11 @@ class StorageConfig:
     fsync: bool = True
     io_threads: int = 8
     """Threads of the filesystem backend's own pool for file reads, writes and fsyncs."""
+    direct_writes: bool = False
+    """Write the bytes of a body past its first 4 MiB with O_DIRECT, past the page cache:
+    less CPU per large write and large uploads do not evict what is read again, but a
+    large object read soon after its upload comes from the disk, not memory
+    (docs/filesystem-backend.md, "Direct writes")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +279,7 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "NFYIO_S3_DOMAIN": ("s3", "domain"),
     "NFYIO_REGION": ("s3", "region"),
     "NFYIO_FSYNC": ("storage", "fsync"),
+    "NFYIO_DIRECT_WRITES": ("storage", "direct_writes"),
     "NFYIO_BACKEND": ("backend", "type"),
     "NFYIO_UPSTREAM_ENDPOINT": ("backend", "endpoint_url"),
     "NFYIO_UPSTREAM_ACCESS_KEY_ID": ("backend", "access_key_id"),

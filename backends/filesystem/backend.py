@@ -106,15 +106,20 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         io_threads: int = DEFAULT_IO_THREADS,
         sse_key: bytes | None = None,
         sse_previous_keys: Sequence[bytes] = (),
+        direct_writes: bool = False,
     ) -> None:
-        """``sse_key``: 32 bytes the data keys of encrypted objects are wrapped under (the
-        gateway derives it from its master key); without it, requests for server-side
-        encryption answer ``NotImplemented``. ``sse_previous_keys`` still open data
-        written under earlier keys (see docs/security.md, "Data at rest")."""
+        """``direct_writes``: the bytes of a body past ``DIRECT_FROM`` bypass the page
+        cache (``DataStore``). ``sse_key``: 32 bytes the data keys of encrypted objects
+        are wrapped under (the gateway derives it from its master key); without it,
+        requests for server-side encryption answer ``NotImplemented``.
+        ``sse_previous_keys`` still open data written under earlier keys (see
+        docs/security.md, "Data at rest")."""
         self.data_dir = Path(data_dir)
         self.keys = None if sse_key is None else KeySet(sse_key, sse_previous_keys)
         self.region = region
-        self.files = DataStore(self.data_dir, fsync=fsync, io_threads=io_threads)
+        self.files = DataStore(
+            self.data_dir, fsync=fsync, io_threads=io_threads, direct=direct_writes
+        )
         self.min_part_size = min_part_size
         self._db: MetaDB | None = None
         self._mp: MultipartStore | None = None

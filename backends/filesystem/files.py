@@ -45,7 +45,7 @@ PREFIX_RUN = 256
 """Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
 DEFAULT_IO_THREADS = 8
 DIRECT_FROM = 4 * 1024 * 1024
-"""With fsync on, a body's bytes past this offset bypass the page cache (O_DIRECT)."""
+"""With direct writes on, a body's bytes past this offset bypass the page cache."""
 DIRECT_ALIGN = 4096
 """File offsets, lengths and buffer addresses of writes that bypass the page cache are
 multiples of this (the largest logical block size in use; pages are 4 KiB)."""
@@ -107,7 +107,14 @@ class Received:
 class DataStore:
     """Owns the directories of one data directory and every file operation on them."""
 
-    def __init__(self, root: Path, *, fsync: bool, io_threads: int = DEFAULT_IO_THREADS) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        fsync: bool,
+        io_threads: int = DEFAULT_IO_THREADS,
+        direct: bool = False,
+    ) -> None:
         self.root = root
         self.io = IOPool(io_threads)
         self.tmp_dir = root / "tmp"
@@ -115,12 +122,10 @@ class DataStore:
         self.parts_dir = root / "parts"
         self.meta_dir = root / "meta"
         self.fsync = fsync
-        # With fsync on, the bytes of a large body past DIRECT_FROM bypass the page cache:
-        # the write waits for the disk at its end anyway, copying into the cache is the
-        # costliest part of a large write, and a large object written through the cache
-        # evicts the small ones that are read again (docs/performance.md, seventh
-        # sitting). A file system that refuses O_DIRECT turns it off for the store.
-        self.direct = fsync and hasattr(os, "O_DIRECT")
+        # ``direct`` (storage.direct_writes): the bytes of a large body past DIRECT_FROM
+        # bypass the page cache (docs/filesystem-backend.md, "Direct writes"). A file
+        # system that refuses O_DIRECT turns it off for the store.
+        self.direct = direct and hasattr(os, "O_DIRECT")
         self._objects = str(self.objects_dir)
         self._made_dirs: set[Path] = set()
         self._prefix = ""

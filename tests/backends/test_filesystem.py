@@ -181,11 +181,11 @@ async def test_put_cancelled_while_a_batch_is_written_leaves_nothing(
     """The body's batches are written on a pool thread while the next one arrives; a PUT
     cancelled then (the client went away) keeps the old object, and its temp file is
     gone by the time the cancellation is answered (the write in flight ended first)."""
-    b = FilesystemBackend(tmp_path, fsync=fsync)
+    b = FilesystemBackend(tmp_path, fsync=fsync, direct_writes=fsync)
     await b.start()
     await b.create_bucket("bk")
     await b.put_object("bk", "k", body(b"old"), ObjectMeta())
-    for batches in (1, 2, 3, 20):  # 20 batches: past DIRECT_FROM (O_DIRECT with fsync)
+    for batches in (1, 2, 3, 20):  # 20 batches: past DIRECT_FROM (direct writes, with fsync)
         sent = asyncio.Event()
         stalled = _Stalling([os.urandom(64 * 1024) for _ in range(4 * batches)], sent)
         task = asyncio.create_task(b.put_object("bk", "k", stalled, ObjectMeta()))

@@ -1,7 +1,8 @@
-"""Large bodies past ``DIRECT_FROM`` bypass the page cache when fsync is on (O_DIRECT):
-the bytes, the ETag and the old object on failure are as for any other write, the first
-``DIRECT_FROM`` bytes stay in the page cache and the rest does not, and a file system that
-refuses O_DIRECT gets the same bytes through the page cache."""
+"""With direct writes on (``storage.direct_writes``), the bytes of a body past
+``DIRECT_FROM`` bypass the page cache (O_DIRECT): the bytes, the ETag and the old object
+on failure are as for any other write, the first ``DIRECT_FROM`` bytes stay in the page
+cache and the rest does not (with the setting off, as by default, all of it does), and a
+file system that refuses O_DIRECT gets the same bytes through the page cache."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.backends.fs_helpers import Body, body, read_all
 
 @pytest.fixture
 async def synced(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
-    b = FilesystemBackend(tmp_path, fsync=True)
+    b = FilesystemBackend(tmp_path, fsync=True, direct_writes=True)
     await b.start()
     await b.create_bucket("bk")
     yield b
@@ -80,8 +81,8 @@ async def test_the_part_past_direct_from_is_not_in_the_page_cache(
     assert not cached(path, DIRECT_FROM)
     assert not cached(path, DIRECT_FROM + 4 * BATCH)
 
-    # without fsync every byte goes through the page cache, as before
-    plain = FilesystemBackend(tmp_path / "plain", fsync=False)
+    # with the setting off (the default) every byte goes through the page cache
+    plain = FilesystemBackend(tmp_path / "plain", fsync=True)
     await plain.start()
     await plain.create_bucket("bk")
     await plain.put_object("bk", "big", body(os.urandom(size)), ObjectMeta())

@@ -1,5 +1,5 @@
-"""With fsync on (the default outside the test suite), the bytes of a large body past
-``DIRECT_FROM`` are written past the page cache (O_DIRECT). Through boto3: a single PUT
+"""With direct writes on (``NFYIO_DIRECT_WRITES``) and fsync on, the bytes of a large
+body past ``DIRECT_FROM`` are written past the page cache (O_DIRECT). Through boto3: a single PUT
 and a multipart upload whose parts cross that offset come back byte for byte with the
 ETags S3 gives, whole and ranged, and an overwrite that fails keeps the old object."""
 
@@ -24,7 +24,8 @@ MIB = 1024 * 1024
 @pytest.fixture(scope="module")
 def synced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw = start_gateway(
-        tmp_path_factory.mktemp("direct") / "data", extra_env={"NFYIO_FSYNC": "true"}
+        tmp_path_factory.mktemp("direct") / "data",
+        extra_env={"NFYIO_FSYNC": "true", "NFYIO_DIRECT_WRITES": "true"},
     )
     try:
         gw.client().create_bucket(Bucket="direct")
