@@ -93,7 +93,9 @@ fuzz: install
 # small GETs through one and two gateway processes over SeaweedFS with the state in
 # PostgreSQL (tests/perf/scale.py; alone: make bench-scale); then what the rate limiter
 # costs a small GET and HEAD (tests/perf/ratelimit_cost.py: limits on against off); then
-# what the audit trail costs the lifecycle sweeper (tests/perf/lifecycle_audit_cost.py).
+# what the audit trail costs the lifecycle sweeper (tests/perf/lifecycle_audit_cost.py);
+# then HEADs during a GET of an object not in the page cache, on a throttled disk
+# (tests/perf/cold_read.py; needs root and the blkio cgroup, else it says so and skips).
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
 bench: install services
 	$(BIN)/python -m tests.perf.sidebyside
@@ -102,6 +104,7 @@ bench: install services
 	$(BIN)/python -m tests.perf.scale
 	$(BIN)/python -m tests.perf.ratelimit_cost
 	$(BIN)/python -m tests.perf.lifecycle_audit_cost
+	$(BIN)/python -m tests.perf.cold_read
 
 bench-scale: install services
 	$(BIN)/python -m tests.perf.scale

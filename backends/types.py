@@ -14,6 +14,7 @@ Conventions:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -262,6 +263,15 @@ class ObjectRead:
         closer = getattr(self.body, "aclose", None)
         if closer is not None:
             await closer()
+
+    def cache(self, offset: int, length: int) -> asyncio.Future[None] | None:
+        """Bring bytes ``offset..offset+length-1`` of the local file (``fileno``) into the
+        page cache before they are sent with ``sendfile``: None when they are there (or
+        the backend cannot tell), else the future of their read on the backend's own
+        threads. A ``sendfile`` runs on the event loop, and one that reads from the disk
+        stalls every request of the process meanwhile."""
+        cache = getattr(self.body, "cache", None)
+        return None if cache is None else cache(offset, length)
 
     def fileno(self) -> int | None:
         """The open descriptor of the local file whose bytes ``first..last`` are the

@@ -23,6 +23,7 @@ import hashlib
 import mmap
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,8 @@ READ_CHUNK = 256 * 1024
 SYNC_READ_MAX = 64 * 1024
 """Reads up to this size run on the event loop (page-cache hits are microseconds)."""
 COPY_CHUNK = 1024 * 1024
+READ_THROUGH_CHUNK = 1024 * 1024
+"""Bytes read at a time to bring a range into the page cache (one buffer per pool thread)."""
 PREFIX_RUN = 256
 """Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
 DEFAULT_IO_THREADS = 8
@@ -484,6 +487,15 @@ class FileBody:
     async def aclose(self) -> None:
         self._close()
 
+    def cache(self, offset: int, length: int) -> asyncio.Future[None] | None:
+        """Bytes ``offset..offset+length-1`` into the page cache (``ObjectRead.cache``):
+        None when the first and last page of the range are there, else the future of
+        their read on a pool thread."""
+        fd = self.fileno()
+        if length <= 0 or in_page_cache(fd, offset, length):
+            return None
+        return self._io.submit(_read_through, fd, offset, length)
+
     def fileno(self) -> int:
         """The open descriptor (for sendfile of the same bytes); it stays this body's:
         ``aclose`` closes it."""
@@ -546,6 +558,47 @@ class ReaderBody:
 
     def __del__(self) -> None:
         self._close()
+
+
+_PROBE = bytearray(1)
+_probing = [hasattr(os, "RWF_NOWAIT")]
+
+
+def in_page_cache(fd: int, offset: int, length: int) -> bool:
+    """Whether the first and the last byte of the range are in the page cache (a read
+    that may not wait for the disk: ``RWF_NOWAIT``). Pages leave the cache oldest first
+    and arrive by readahead in order, so the two ends stand for the range. True where
+    the probe is not available (the caller then reads as before)."""
+    if not _probing[0]:
+        return True
+    try:
+        for at in (offset, offset + length - 1):
+            os.preadv(fd, [_PROBE], at, os.RWF_NOWAIT)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        _probing[0] = False  # this kernel or file system cannot say: stop asking
+    return True
+
+
+_read_buffers = threading.local()
+
+
+def _read_through(fd: int, offset: int, length: int) -> None:
+    """Read the range (into a buffer of this thread, then dropped): the kernel keeps the
+    pages in its cache. Blocking; on a pool thread."""
+    buffer: bytearray | None = getattr(_read_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _read_buffers.buffer = bytearray(READ_THROUGH_CHUNK)
+    end = offset + length
+    with memoryview(buffer) as view:
+        while offset < end:
+            got = os.preadv(fd, [view[: min(len(buffer), end - offset)]], offset)
+            if got == 0:
+                return  # the file is shorter: the sendfile will say so
+            offset += got
 
 
 def open_for_read(path: Path) -> int:

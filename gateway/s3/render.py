@@ -82,7 +82,9 @@ async def _sent_from_file(request: web.Request, read: ObjectRead, length: int) -
         return False
     timeout = server.send_timeout
     try:
-        sent = await send_file(request, fd, read.first, length, send_timeout=timeout)
+        sent = await send_file(
+            request, fd, read.first, length, send_timeout=timeout, cache=read.cache
+        )
     except NotAvailable:
         return False
     if sent < length:

@@ -135,3 +135,34 @@ def test_a_data_file_shorter_than_recorded_ends_the_response_short(own_gateway: 
         conn.close()
     # The gateway goes on serving.
     assert s3.head_object(Bucket=bucket, Key="k")["ContentLength"] == size
+
+
+def test_an_object_evicted_from_the_page_cache_is_sent_whole_and_ranged(
+    own_gateway: Gateway,
+) -> None:
+    """Its pieces are read into the cache on the backend's threads before each sendfile
+    (``ObjectRead.cache``): the bytes are the object's all the same."""
+    s3 = own_gateway.client()
+    bucket = unique("sendfile")
+    s3.create_bucket(Bucket=bucket)
+    size = 3 * PIECE + 5
+    data = os.urandom(size)
+    s3.put_object(Bucket=bucket, Key="k", Body=data)
+    (path,) = [
+        p for p in own_gateway.data_dir.rglob("*") if p.is_file() and p.stat().st_size == size
+    ]
+
+    def evict() -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+    evict()
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == data
+    for first, last in _ranges(size):
+        evict()
+        part = s3.get_object(Bucket=bucket, Key="k", Range=f"bytes={first}-{last}")
+        assert part["Body"].read() == data[first : last + 1]

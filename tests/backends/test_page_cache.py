@@ -1,0 +1,95 @@
+"""Bringing a data file's bytes into the page cache before ``sendfile`` sends them: the
+probe tells cached from evicted pages, and ``FileBody.cache`` reads only what is not
+there, on the backend's pool."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backends.filesystem import FilesystemBackend
+from backends.filesystem.files import FileBody, IOPool, in_page_cache, open_for_read
+from backends.types import ObjectMeta
+from tests.backends.fs_helpers import body
+
+MiB = 1024 * 1024
+
+
+def evict(fd: int) -> None:
+    """Drop the file's (clean) pages from the page cache."""
+    os.fsync(fd)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.write_bytes(os.urandom(8 * MiB + 5))
+    return path
+
+
+@pytest.fixture
+async def io() -> AsyncIterator[IOPool]:
+    pool = IOPool(2)
+    yield pool
+    pool.close()
+
+
+def test_the_probe_tells_cached_from_evicted_pages(data_file: Path) -> None:
+    fd = os.open(data_file, os.O_RDWR)
+    try:
+        assert in_page_cache(fd, 0, 8 * MiB + 5)
+        evict(fd)
+        assert not in_page_cache(fd, 0, MiB)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no readahead past the read
+        os.pread(fd, MiB, 0)  # the first MiB read back in: its two ends are cached
+        assert in_page_cache(fd, 0, MiB)
+        # (the cache holds pages in folios of up to a few MiB: look further on)
+        assert not in_page_cache(fd, 6 * MiB, MiB)
+    finally:
+        os.close(fd)
+
+
+async def test_cache_reads_only_what_is_not_there(data_file: Path, io: IOPool) -> None:
+    fd = open_for_read(data_file)
+    file_body = FileBody(fd, 0, 8 * MiB + 5, io)
+    try:
+        assert file_body.cache(0, MiB) is None  # just written: cached, nothing to do
+        evict(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no readahead past the read
+        pending = file_body.cache(6 * MiB, 2 * MiB + 5)
+        assert pending is not None
+        await pending
+        assert in_page_cache(fd, 6 * MiB, 2 * MiB + 5)
+        assert file_body.cache(6 * MiB, 2 * MiB + 5) is None
+        assert not in_page_cache(fd, 0, MiB)  # only the range asked for was read
+        assert file_body.cache(0, 0) is None
+    finally:
+        await file_body.aclose()
+
+
+async def test_an_evicted_object_reads_back_whole_and_ranged(tmp_path: Path) -> None:
+    backend = FilesystemBackend(tmp_path, fsync=True)
+    await backend.start()
+    try:
+        await backend.create_bucket("bk")
+        data = os.urandom(3 * MiB + 5)
+        await backend.put_object("bk", "k", body(data), ObjectMeta())
+        (path,) = [p for p in backend.files.objects_dir.rglob("*") if p.is_file()]
+        fd = os.open(path, os.O_RDONLY)
+        evict(fd)
+        os.close(fd)
+        read = await backend.get_object("bk", "k")
+        try:
+            pending = read.cache(read.first, MiB)
+            assert pending is not None
+            await asyncio.wait_for(pending, 30)
+            assert read.cache(read.first, MiB) is None
+        finally:
+            await read.aclose()
+    finally:
+        await backend.close()
