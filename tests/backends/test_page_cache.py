@@ -15,14 +15,9 @@ from backends.filesystem import FilesystemBackend
 from backends.filesystem.files import FileBody, IOPool, in_page_cache, open_for_read
 from backends.types import ObjectMeta
 from tests.backends.fs_helpers import body
+from tests.page_cache import evict
 
 MiB = 1024 * 1024
-
-
-def evict(fd: int) -> None:
-    """Drop the file's (clean) pages from the page cache."""
-    os.fsync(fd)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 @pytest.fixture
@@ -43,7 +38,7 @@ def test_the_probe_tells_cached_from_evicted_pages(data_file: Path) -> None:
     fd = os.open(data_file, os.O_RDWR)
     try:
         assert in_page_cache(fd, 0, 8 * MiB + 5)
-        evict(fd)
+        evict(data_file)
         assert not in_page_cache(fd, 0, MiB)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no readahead past the read
         os.pread(fd, MiB, 0)  # the first MiB read back in: its two ends are cached
@@ -59,7 +54,7 @@ async def test_cache_reads_only_what_is_not_there(data_file: Path, io: IOPool) -
     file_body = FileBody(fd, 0, 8 * MiB + 5, io)
     try:
         assert file_body.cache(0, MiB) is None  # just written: cached, nothing to do
-        evict(fd)
+        evict(data_file)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no readahead past the read
         pending = file_body.cache(6 * MiB, 2 * MiB + 5)
         assert pending is not None
@@ -80,9 +75,7 @@ async def test_an_evicted_object_reads_back_whole_and_ranged(tmp_path: Path) -> 
         data = os.urandom(3 * MiB + 5)
         await backend.put_object("bk", "k", body(data), ObjectMeta())
         (path,) = [p for p in backend.files.objects_dir.rglob("*") if p.is_file()]
-        fd = os.open(path, os.O_RDONLY)
-        evict(fd)
-        os.close(fd)
+        evict(path)
         read = await backend.get_object("bk", "k")
         try:
             pending = read.cache(read.first, MiB)

@@ -19,6 +19,7 @@ from gateway.s3.render import SMALL_BODY
 from gateway.s3.sendfile import PIECE
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.s3util import unique
+from tests.page_cache import evict
 
 SIZES = (SMALL_BODY + 1, PIECE + 3, 2 * PIECE + 5)
 
@@ -152,17 +153,9 @@ def test_an_object_evicted_from_the_page_cache_is_sent_whole_and_ranged(
         p for p in own_gateway.data_dir.rglob("*") if p.is_file() and p.stat().st_size == size
     ]
 
-    def evict() -> None:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
-
-    evict()
+    evict(path)
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == data
     for first, last in _ranges(size):
-        evict()
+        evict(path)
         part = s3.get_object(Bucket=bucket, Key="k", Range=f"bytes={first}-{last}")
         assert part["Body"].read() == data[first : last + 1]

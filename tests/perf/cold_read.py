@@ -30,6 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.page_cache import evict
 
 MiB = 1024 * 1024
 SIZE = 128 * MiB
@@ -56,12 +57,7 @@ def _throttle(name: str, data_dir: Path, bps: int) -> Path | None:
 def _evict(gw: Gateway) -> None:
     for path in (gw.data_dir / "storage" / "objects").rglob("*"):
         if path.is_file() and path.stat().st_size == SIZE:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
+            evict(path)
 
 
 def _path(gw: Gateway, method: str, key: str) -> str:
