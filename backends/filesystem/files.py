@@ -658,9 +658,10 @@ class _Writer:
             raise
 
     def bypass_cache(self) -> bool:
-        """Write on with O_DIRECT; False where the file system refuses it."""
-        if self._sealer is not None or self.written % DIRECT_ALIGN:
-            return True  # not this file, but the store may still use it
+        """Write on with O_DIRECT; False where the file system refuses it. Once per
+        file: a file that took the flag and then fell back stays in the page cache."""
+        if self._block is not None or self._sealer is not None or self.written % DIRECT_ALIGN:
+            return True  # not (again) this file, but the store may still use it
         try:
             self._set_direct(True)
         except OSError as exc:
