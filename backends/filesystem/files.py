@@ -716,15 +716,17 @@ class _Writer:
         block = self._block
         assert block is not None
         with memoryview(block) as view:
-            try:
-                _write_all(self.fd, view[:length])
-            except OSError as exc:
-                # A file system may take the flag and refuse the write: go on through the
-                # page cache (a refused direct write wrote nothing).
-                if exc.errno != errno.EINVAL or not self.direct:
-                    raise
-                self._set_direct(False)
-                _write_all(self.fd, view[:length])
+            done = 0
+            while done < length:
+                try:
+                    done += os.write(self.fd, view[done:length])
+                except OSError as exc:
+                    # A file system may take the flag and refuse the write (or the rest
+                    # of a short one): go on through the page cache from where it stopped
+                    # (a refused write wrote nothing).
+                    if exc.errno != errno.EINVAL or not self.direct:
+                        raise
+                    self._set_direct(False)
         self._fill = 0
 
     def finish(self) -> None:

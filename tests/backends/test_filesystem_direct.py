@@ -103,21 +103,26 @@ async def test_a_failing_body_past_the_boundary_keeps_the_old_object(
 
 
 def _refusing(
-    real: Callable[..., int], refusals: list[int], *, on_write: bool
+    real: Callable[..., int], refusals: list[int], *, at: str
 ) -> tuple[Callable[..., int], Callable[..., int]]:
     """(fcntl, os.write) stand-ins for a file system that refuses O_DIRECT: at the flag
-    (``on_write`` False) or at any write with the flag set; each refusal is counted in
-    ``refusals``."""
+    (``at="flag"``), at any write with the flag set (``"write"``), or after writing part
+    of the first one (``"short"``: a short write, then refusals); each refusal is counted
+    in ``refusals``."""
     real_write = os.write
+    shortened: set[int] = set()
 
     def fake_fcntl(fd: int, cmd: int, arg: int = 0) -> int:
-        if not on_write and cmd == fcntl.F_SETFL and arg & os.O_DIRECT:
+        if at == "flag" and cmd == fcntl.F_SETFL and arg & os.O_DIRECT:
             refusals.append(fd)
             raise OSError(errno.EINVAL, "O_DIRECT refused")
         return real(fd, cmd, arg)
 
     def fake_write(fd: int, data: bytes) -> int:
-        if on_write and real(fd, fcntl.F_GETFL) & os.O_DIRECT:
+        if at != "flag" and real(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            if at == "short" and fd not in shortened:
+                shortened.add(fd)
+                return real_write(fd, memoryview(data)[: 3 * DIRECT_ALIGN])
             refusals.append(fd)
             raise OSError(errno.EINVAL, "direct write refused")
         return real_write(fd, data)
@@ -125,12 +130,12 @@ def _refusing(
     return fake_fcntl, fake_write
 
 
-@pytest.mark.parametrize("on_write", [False, True])
+@pytest.mark.parametrize("at", ["flag", "write", "short"])
 async def test_a_file_system_that_refuses_o_direct_gets_the_bytes_anyway(
-    synced: FilesystemBackend, monkeypatch: pytest.MonkeyPatch, on_write: bool
+    synced: FilesystemBackend, monkeypatch: pytest.MonkeyPatch, at: str
 ) -> None:
     refusals: list[int] = []
-    fake_fcntl, fake_write = _refusing(fcntl.fcntl, refusals, on_write=on_write)
+    fake_fcntl, fake_write = _refusing(fcntl.fcntl, refusals, at=at)
     monkeypatch.setattr(fcntl, "fcntl", fake_fcntl)
     monkeypatch.setattr(os, "write", fake_write)
     data = os.urandom(DIRECT_FROM + 6 * BATCH + 7)
@@ -140,7 +145,8 @@ async def test_a_file_system_that_refuses_o_direct_gets_the_bytes_anyway(
     monkeypatch.undo()
     assert await read_all(await synced.get_object("bk", "first")) == data
     assert await read_all(await synced.get_object("bk", "second")) == data
-    # refused at the flag: the store stops asking (one refusal); refused at the write:
-    # each file falls back on its own, once (the flag was taken)
-    assert synced.files.direct is on_write
-    assert len(refusals) == (2 if on_write else 1)
+    # refused at the flag: the store stops asking (one refusal); refused at a write
+    # (after part of it, for "short"): each file falls back on its own, once, and goes
+    # on from where the write stopped
+    assert synced.files.direct is (at != "flag")
+    assert len(refusals) == (1 if at == "flag" else 2)
