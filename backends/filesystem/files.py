@@ -40,7 +40,8 @@ BATCH = 256 * 1024
 """Bytes gathered in memory before one off-loop write + hash."""
 READ_CHUNK = 256 * 1024
 SYNC_READ_MAX = 64 * 1024
-"""Reads up to this size run on the event loop (page-cache hits are microseconds)."""
+"""Reads up to this size run on the event loop when their pages are in the page cache
+(microseconds); uncached ones go to a pool thread (a disk read would stall the process)."""
 COPY_CHUNK = 1024 * 1024
 READ_THROUGH_CHUNK = 1024 * 1024
 """Bytes read at a time to bring a range into the page cache (one buffer per pool thread)."""
@@ -470,7 +471,9 @@ class FileBody:
             raise StopAsyncIteration
         n = min(READ_CHUNK, self._remaining)
         try:
-            if n <= SYNC_READ_MAX:
+            if n <= SYNC_READ_MAX and in_page_cache(fd, self._pos, n):
+                # a cached read on the loop costs microseconds; an uncached one would
+                # stall the process for the disk: that goes to a pool thread
                 data = os.pread(fd, n, self._pos)
             else:
                 data = await self._io.run(os.pread, fd, n, self._pos)
@@ -561,6 +564,7 @@ class ReaderBody:
 
 
 _PROBE = bytearray(1)
+_PAGE = 4096
 _probing = [hasattr(os, "RWF_NOWAIT")]
 
 
@@ -571,9 +575,11 @@ def in_page_cache(fd: int, offset: int, length: int) -> bool:
     the probe is not available (the caller then reads as before)."""
     if not _probing[0]:
         return True
+    last = offset + length - 1
     try:
-        for at in (offset, offset + length - 1):
-            os.preadv(fd, [_PROBE], at, os.RWF_NOWAIT)
+        os.preadv(fd, [_PROBE], offset, os.RWF_NOWAIT)
+        if last // _PAGE != offset // _PAGE:
+            os.preadv(fd, [_PROBE], last, os.RWF_NOWAIT)
     except BlockingIOError:
         return False
     except OSError as exc:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import TypeVar, TypeVarTuple
 
 import pytest
 
@@ -18,6 +19,8 @@ from tests.backends.fs_helpers import body
 from tests.page_cache import evict
 
 MiB = 1024 * 1024
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
 @pytest.fixture
@@ -86,3 +89,34 @@ async def test_an_evicted_object_reads_back_whole_and_ranged(tmp_path: Path) -> 
             await read.aclose()
     finally:
         await backend.close()
+
+
+class _CountingPool(IOPool):
+    """The backend's pool, counting the work handed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.submitted = 0
+
+    def submit(self, fn: Callable[[*_Ts], _T], *args: *_Ts) -> asyncio.Future[_T]:
+        self.submitted += 1
+        return super().submit(fn, *args)
+
+
+async def test_a_small_read_goes_to_the_pool_only_when_it_is_not_cached(tmp_path: Path) -> None:
+    """A read of up to 64 KiB runs on the event loop when its pages are cached
+    (microseconds), and on a pool thread when they are not (a disk read would stall
+    the process)."""
+    path = tmp_path / "small"
+    data = os.urandom(5000)
+    path.write_bytes(data)
+    pool = _CountingPool()
+    try:
+        for evicted in (False, True):
+            if evicted:
+                evict(path)
+            file_body = FileBody(open_for_read(path), 0, len(data), pool)
+            assert b"".join([chunk async for chunk in file_body]) == data
+            assert pool.submitted == (1 if evicted else 0)
+    finally:
+        pool.close()
