@@ -414,7 +414,9 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             if conditions is not None:
                 check_conditions(info, conditions)
             first, last, partial = select_bytes(row, byte_range, part_number)
-            read = open_read(self.files, row, info, first, last, partial, self.keys, customer_key)
+            read = await open_read(
+                self.files, row, info, first, last, partial, self.keys, customer_key
+            )
             if read is None:
                 continue  # replaced or deleted since the row was read: look again
             return read

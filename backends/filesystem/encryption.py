@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from backends.errors import BackendError
+from backends.filesystem.page_cache import in_page_cache
 
 __all__ = [
     "HEADER",
@@ -263,6 +264,11 @@ class ReadAt(Protocol):
         before the end."""
         ...
 
+    def cached(self, pos: int, n: int) -> bool:
+        """Whether ``read(pos, n)`` would find its file bytes in the page cache (so it
+        may run on the event loop: see ``page_cache``)."""
+        ...
+
 
 class RawReader:
     """An unencrypted data file."""
@@ -277,6 +283,9 @@ class RawReader:
         if not data and n > 0:
             raise BackendError("InternalError", "data file shorter than recorded")
         return data
+
+    def cached(self, pos: int, n: int) -> bool:
+        return n <= 0 or in_page_cache(self._fd, pos, n)
 
 
 class Layout:
@@ -321,27 +330,60 @@ class PlainReader:
             key = self._keys[stream] = self._unwrap(os.pread(self._fd, HEADER, start))
         return key
 
+    def uncached_header(self, pos: int) -> tuple[int, int] | None:
+        """(file offset, length) of the header ``prepare(pos)`` would read from the disk;
+        None when its stream is open or the header is in the page cache."""
+        stream = self._layout.stream_of(pos)
+        start = self._layout.disk_starts[stream]
+        if stream in self._keys or in_page_cache(self._fd, start, HEADER):
+            return None
+        return start, HEADER
+
     def prepare(self, pos: int) -> None:
         """Open the header of the stream holding ``pos`` now, so a key that does not open
         it fails the request before any byte (or status line) is sent."""
         self._key(self._layout.stream_of(pos))
 
-    def read(self, pos: int, n: int) -> bytes:
+    def _span(self, pos: int, n: int) -> tuple[int, int, int, int, int, int] | None:
+        """(stream, offset in it, end in it, first and last segment, file offset of the
+        first) of the segments holding plaintext ``pos..pos+n-1``; None past the end."""
         layout = self._layout
         stream = layout.stream_of(pos)
-        size = layout.sizes[stream]
         offset = pos - layout.plain_starts[stream]
-        end = min(offset + n, size)
+        end = min(offset + n, layout.sizes[stream])
         if end <= offset:
-            return b""
-        key = self._key(stream)
+            return None
         first, last = offset // SEGMENT, (end - 1) // SEGMENT
+        start = layout.disk_starts[stream] + HEADER + first * (SEGMENT + TAG)
+        return stream, offset, end, first, last, start
+
+    def _stored(self, stream: int, first: int, last: int) -> int:
+        """File bytes of segments ``first..last`` of ``stream`` (the final one is short)."""
+        size = self._layout.sizes[stream]
         final_index = segments(size) - 1
         stored = SEGMENT + TAG
-        base = layout.disk_starts[stream] + HEADER
         tail = size - final_index * SEGMENT + TAG  # stored size of the final segment
-        length = (last - first) * stored + (tail if last == final_index else stored)
-        blob = os.pread(self._fd, length, base + first * stored)
+        return (last - first) * stored + (tail if last == final_index else stored)
+
+    def cached(self, pos: int, n: int) -> bool:
+        span = self._span(pos, n)
+        if span is None:
+            return True
+        stream, _, _, first, last, start = span
+        if stream not in self._keys:
+            return False  # its header is still to be read as well
+        return in_page_cache(self._fd, start, self._stored(stream, first, last))
+
+    def read(self, pos: int, n: int) -> bytes:
+        span = self._span(pos, n)
+        if span is None:
+            return b""
+        stream, offset, end, first, last, start = span
+        key = self._key(stream)
+        final_index = segments(self._layout.sizes[stream]) - 1
+        stored = SEGMENT + TAG
+        length = self._stored(stream, first, last)
+        blob = os.pread(self._fd, length, start)
         if len(blob) != length:
             raise BackendError("InternalError", "encrypted object data is truncated")
         view = memoryview(blob)

@@ -23,7 +23,6 @@ import hashlib
 import mmap
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from typing import Any, TypeVar, TypeVarTuple
 
 from backends.errors import BackendError
 from backends.filesystem.encryption import SEGMENT, RawReader, ReadAt, Sealer
+from backends.filesystem.page_cache import in_page_cache, read_through
 from backends.types import PayloadStream
 from sigv4 import Checksum
 
@@ -43,8 +43,6 @@ SYNC_READ_MAX = 64 * 1024
 """Reads up to this size run on the event loop when their pages are in the page cache
 (microseconds); uncached ones go to a pool thread (a disk read would stall the process)."""
 COPY_CHUNK = 1024 * 1024
-READ_THROUGH_CHUNK = 1024 * 1024
-"""Bytes read at a time to bring a range into the page cache (one buffer per pool thread)."""
 PREFIX_RUN = 256
 """Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
 DEFAULT_IO_THREADS = 8
@@ -497,7 +495,7 @@ class FileBody:
         fd = self.fileno()
         if length <= 0 or in_page_cache(fd, offset, length):
             return None
-        return self._io.submit(_read_through, fd, offset, length)
+        return self._io.submit(read_through, fd, offset, length)
 
     def fileno(self) -> int:
         """The open descriptor (for sendfile of the same bytes); it stays this body's:
@@ -537,7 +535,7 @@ class ReaderBody:
             raise StopAsyncIteration
         n = min(READ_CHUNK - self._pos % SEGMENT, self._remaining)
         try:
-            if n <= SYNC_READ_MAX:
+            if n <= SYNC_READ_MAX and self._reader.cached(self._pos, n):
                 data = self._reader.read(self._pos, n)
             else:
                 data = await self._io.run(self._reader.read, self._pos, n)
@@ -561,50 +559,6 @@ class ReaderBody:
 
     def __del__(self) -> None:
         self._close()
-
-
-_PROBE = bytearray(1)
-_PAGE = 4096
-_probing = [hasattr(os, "RWF_NOWAIT")]
-
-
-def in_page_cache(fd: int, offset: int, length: int) -> bool:
-    """Whether the first and the last byte of the range are in the page cache (a read
-    that may not wait for the disk: ``RWF_NOWAIT``). Pages leave the cache oldest first
-    and arrive by readahead in order, so the two ends stand for the range. True where
-    the probe is not available (the caller then reads as before)."""
-    if not _probing[0]:
-        return True
-    last = offset + length - 1
-    try:
-        os.preadv(fd, [_PROBE], offset, os.RWF_NOWAIT)
-        if last // _PAGE != offset // _PAGE:
-            os.preadv(fd, [_PROBE], last, os.RWF_NOWAIT)
-    except BlockingIOError:
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-        _probing[0] = False  # this kernel or file system cannot say: stop asking
-    return True
-
-
-_read_buffers = threading.local()
-
-
-def _read_through(fd: int, offset: int, length: int) -> None:
-    """Read the range (into a buffer of this thread, then dropped): the kernel keeps the
-    pages in its cache. Blocking; on a pool thread."""
-    buffer: bytearray | None = getattr(_read_buffers, "buffer", None)
-    if buffer is None:
-        buffer = _read_buffers.buffer = bytearray(READ_THROUGH_CHUNK)
-    end = offset + length
-    with memoryview(buffer) as view:
-        while offset < end:
-            got = os.preadv(fd, [view[: min(len(buffer), end - offset)]], offset)
-            if got == 0:
-                return  # the file is shorter: the sendfile will say so
-            offset += got
 
 
 def open_for_read(path: Path) -> int:

@@ -12,6 +12,7 @@ from backends.filesystem.encryption import KeySet, PlainReader, ReadAt
 from backends.filesystem.files import DataStore, FileBody, ReaderBody, open_for_read
 from backends.filesystem.metadb import ObjectRow
 from backends.filesystem.multipart import multipart_etag
+from backends.filesystem.page_cache import warm
 from backends.filesystem.sse import Plan, object_reader, part_sizes
 from backends.ranges import resolve_range
 from backends.types import ByteRange, ObjectInfo, ObjectMeta, ObjectRead, is_encrypted
@@ -61,7 +62,7 @@ def source_reader(
     return object_reader(fd, meta, part_sizes(row.size, row.parts), keys, customer_key)
 
 
-def open_read(
+async def open_read(
     files: DataStore,
     row: ObjectRow,
     info: ObjectInfo,
@@ -76,7 +77,8 @@ def open_read(
 
     An encrypted object is read through a ``PlainReader`` that decrypts only the segments
     the range covers; the stream holding ``first`` is opened before returning, so a key
-    that does not fit fails the request before its status line is sent.
+    that does not fit fails the request before its status line is sent (its header is
+    read on the backend's pool when it is not in the page cache).
     """
     path = files.object_path(row.data_id)
     try:
@@ -91,6 +93,11 @@ def open_read(
     try:
         reader = source_reader(fd, row, info.meta, keys, customer_key)
         if length > 0 and isinstance(reader, PlainReader):
+            header = reader.uncached_header(first)
+            if header is not None:
+                # read into the cache on the pool, through a descriptor of its own (so a
+                # cancelled request can close ``fd`` at once)
+                await files.io.run(warm, path, *header)
             reader.prepare(first)
     except BaseException:
         os.close(fd)

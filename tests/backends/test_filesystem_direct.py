@@ -19,6 +19,7 @@ from backends.filesystem import FilesystemBackend
 from backends.filesystem.files import BATCH, DIRECT_ALIGN, DIRECT_FROM
 from backends.types import ObjectMeta
 from tests.backends.fs_helpers import Body, body, read_all
+from tests.page_cache import resident_pages
 
 
 @pytest.fixture
@@ -33,18 +34,6 @@ async def synced(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
 def data_file(b: FilesystemBackend) -> Path:
     (only,) = [p for p in b.files.objects_dir.rglob("*") if p.is_file()]
     return only
-
-
-def cached(path: Path, offset: int) -> bool:
-    """Whether the page at ``offset`` is in the page cache (a read that may not wait)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.preadv(fd, [bytearray(DIRECT_ALIGN)], offset, os.RWF_NOWAIT)
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-    return True
 
 
 @pytest.mark.parametrize(
@@ -76,10 +65,8 @@ async def test_the_part_past_direct_from_is_not_in_the_page_cache(
     size = DIRECT_FROM + 8 * BATCH + 100
     await synced.put_object("bk", "big", body(os.urandom(size)), ObjectMeta())
     path = data_file(synced)
-    assert cached(path, 0)
-    assert cached(path, DIRECT_FROM - DIRECT_ALIGN)
-    assert not cached(path, DIRECT_FROM)
-    assert not cached(path, DIRECT_FROM + 4 * BATCH)
+    assert resident_pages(path, 0, DIRECT_FROM) == DIRECT_FROM // DIRECT_ALIGN
+    assert resident_pages(path, DIRECT_FROM, DIRECT_FROM + 8 * BATCH) == 0
 
     # with the setting off (the default) every byte goes through the page cache
     plain = FilesystemBackend(tmp_path / "plain", fsync=True)
@@ -87,7 +74,7 @@ async def test_the_part_past_direct_from_is_not_in_the_page_cache(
     await plain.create_bucket("bk")
     await plain.put_object("bk", "big", body(os.urandom(size)), ObjectMeta())
     assert not plain.files.direct
-    assert cached(data_file(plain), DIRECT_FROM + 4 * BATCH)
+    assert resident_pages(data_file(plain)) == -(-size // DIRECT_ALIGN)
     await plain.close()
 
 

@@ -13,10 +13,11 @@ from typing import TypeVar, TypeVarTuple
 import pytest
 
 from backends.filesystem import FilesystemBackend
-from backends.filesystem.files import FileBody, IOPool, in_page_cache, open_for_read
-from backends.types import ObjectMeta
+from backends.filesystem.files import FileBody, IOPool, open_for_read
+from backends.filesystem.page_cache import in_page_cache
+from backends.types import Encryption, ObjectMeta
 from tests.backends.fs_helpers import body
-from tests.page_cache import evict
+from tests.page_cache import evict, resident_pages
 
 MiB = 1024 * 1024
 _T = TypeVar("_T")
@@ -42,12 +43,14 @@ def test_the_probe_tells_cached_from_evicted_pages(data_file: Path) -> None:
     try:
         assert in_page_cache(fd, 0, 8 * MiB + 5)
         evict(data_file)
-        assert not in_page_cache(fd, 0, MiB)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)  # no readahead past the read
+        # no readahead on this descriptor: a probe that misses starts reading the page
+        # it asked for, and readahead would bring pages after it along
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+        assert not in_page_cache(fd, 3 * MiB, MiB)
         os.pread(fd, MiB, 0)  # the first MiB read back in: its two ends are cached
         assert in_page_cache(fd, 0, MiB)
         # (the cache holds pages in folios of up to a few MiB: look further on)
-        assert not in_page_cache(fd, 6 * MiB, MiB)
+        assert resident_pages(data_file, 6 * MiB, 7 * MiB) == 0
     finally:
         os.close(fd)
 
@@ -64,7 +67,7 @@ async def test_cache_reads_only_what_is_not_there(data_file: Path, io: IOPool) -
         await pending
         assert in_page_cache(fd, 6 * MiB, 2 * MiB + 5)
         assert file_body.cache(6 * MiB, 2 * MiB + 5) is None
-        assert not in_page_cache(fd, 0, MiB)  # only the range asked for was read
+        assert resident_pages(data_file, 0, MiB) == 0  # only the range asked for was read
         assert file_body.cache(0, 0) is None
     finally:
         await file_body.aclose()
@@ -120,3 +123,36 @@ async def test_a_small_read_goes_to_the_pool_only_when_it_is_not_cached(tmp_path
             assert pool.submitted == (1 if evicted else 0)
     finally:
         pool.close()
+
+
+async def test_an_encrypted_object_is_read_on_the_pool_only_when_it_is_not_cached(
+    tmp_path: Path,
+) -> None:
+    """The same for an encrypted object (SSE-S3): its stream header (read when the GET
+    opens the object) and its segments."""
+    backend = FilesystemBackend(tmp_path, fsync=True, sse_key=os.urandom(32))
+    pool = _CountingPool()
+    backend.files.io = pool
+    await backend.start()
+    try:
+        await backend.create_bucket("bk")
+        data = os.urandom(5000)
+        await backend.put_object(
+            "bk", "k", body(data), ObjectMeta(), encryption=Encryption(algorithm="AES256")
+        )
+        (path,) = [p for p in backend.files.objects_dir.rglob("*") if p.is_file()]
+        # when evicted: none, after the GET opened the object (its segment is read on
+        # the pool), before (its header is read on the pool, and readahead brings the
+        # few segments of so small an object along)
+        for evicted, on_pool in (("none", 0), ("after open", 1), ("before open", 1)):
+            if evicted == "before open":
+                evict(path)
+            before = pool.submitted
+            read = await backend.get_object("bk", "k")
+            if evicted == "after open":
+                evict(path)
+            assert read.fileno() is None  # decrypted in Python, never sent with sendfile
+            assert b"".join([chunk async for chunk in read.body]) == data
+            assert pool.submitted - before == on_pool, evicted
+    finally:
+        await backend.close()
