@@ -296,7 +296,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         dest = self.files.object_file(data_id)
         received = await self.files.receive(
             body,
-            Path(dest),
+            dest,
             content_md5=content_md5,
             defer_sync=True,
             sealer=plan.sealer(self.keys),

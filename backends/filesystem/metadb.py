@@ -33,6 +33,7 @@ import functools
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -115,7 +116,7 @@ OBJECT_COLUMNS = (
 
 
 def now_us() -> int:
-    return int(datetime.now(UTC).timestamp() * 1_000_000)
+    return time.time_ns() // 1_000
 
 
 def from_us(value: int) -> datetime:
@@ -125,11 +126,17 @@ def from_us(value: int) -> datetime:
 _META_FIELDS = tuple(f.name for f in dataclasses.fields(ObjectMeta))
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+"""``json.dumps(..., separators=...)`` makes a new encoder per call; the columns written
+on every PUT share this one."""
+_COMPACT_UNICODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def meta_to_json(meta: ObjectMeta) -> str:
     # getattr per field, not dataclasses.asdict: asdict deep-copies and costs ~4x more
     values = {name: getattr(meta, name) for name in _META_FIELDS}
     values["user_metadata"] = dict(meta.user_metadata)
-    return json.dumps({k: v for k, v in values.items() if v is not None}, separators=(",", ":"))
+    return _COMPACT.encode({k: v for k, v in values.items() if v is not None})
 
 
 @functools.lru_cache(maxsize=4096)
@@ -162,7 +169,7 @@ def checksums_from_json(text: str) -> Mapping[str, str]:
 
 
 def checksums_to_json(checksums: Mapping[str, str]) -> str:
-    return json.dumps(dict(checksums), separators=(",", ":"))
+    return _COMPACT.encode(dict(checksums))
 
 
 def lock_to_json(lock: ObjectLock | None) -> str | None:
@@ -175,7 +182,7 @@ def lock_to_json(lock: ObjectLock | None) -> str | None:
         value["until"] = int(lock.retain_until.timestamp() * 1_000_000)
     if lock.legal_hold is not None:
         value["hold"] = lock.legal_hold
-    return json.dumps(value, separators=(",", ":"))
+    return _COMPACT.encode(value)
 
 
 def lock_from_json(text: str | None) -> ObjectLock | None:
@@ -194,7 +201,7 @@ def tags_to_json(tags: Tags) -> str | None:
     """The ``tags`` column: None for an empty tag set."""
     if not tags:
         return None
-    return json.dumps([list(pair) for pair in tags], separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT_UNICODE.encode([list(pair) for pair in tags])
 
 
 def tags_from_json(text: str | None) -> Tags:
