@@ -36,7 +36,7 @@ import os
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -308,6 +308,26 @@ class Layout:
         return bisect.bisect_right(self.plain_starts, pos) - 1
 
 
+class _Span(NamedTuple):
+    """Where a plaintext range lies in one stream of an encrypted data file."""
+
+    stream: int
+    offset: int
+    """Of the range's first byte in the stream's plaintext."""
+    end: int
+    """Of the byte after the range in the stream's plaintext (clipped to the stream)."""
+    first: int
+    """Segment holding ``offset``."""
+    last: int
+    """Segment holding ``end - 1``."""
+    final: int
+    """The stream's last segment (the short one, sealed as final)."""
+    start: int
+    """File offset of segment ``first``."""
+    length: int
+    """File bytes of segments ``first..last``."""
+
+
 class PlainReader:
     """The plaintext of an encrypted data file: reads decrypt just the segments asked for.
 
@@ -344,56 +364,55 @@ class PlainReader:
         it fails the request before any byte (or status line) is sent."""
         self._key(self._layout.stream_of(pos))
 
-    def _span(self, pos: int, n: int) -> tuple[int, int, int, int, int, int] | None:
-        """(stream, offset in it, end in it, first and last segment, file offset of the
-        first) of the segments holding plaintext ``pos..pos+n-1``; None past the end."""
+    def _span(self, pos: int, n: int) -> _Span | None:
+        """The segments holding plaintext ``pos..pos+n-1``; None past the end."""
         layout = self._layout
         stream = layout.stream_of(pos)
         offset = pos - layout.plain_starts[stream]
-        end = min(offset + n, layout.sizes[stream])
+        size = layout.sizes[stream]
+        end = min(offset + n, size)
         if end <= offset:
             return None
         first, last = offset // SEGMENT, (end - 1) // SEGMENT
-        start = layout.disk_starts[stream] + HEADER + first * (SEGMENT + TAG)
-        return stream, offset, end, first, last, start
-
-    def _stored(self, stream: int, first: int, last: int) -> int:
-        """File bytes of segments ``first..last`` of ``stream`` (the final one is short)."""
-        size = self._layout.sizes[stream]
-        final_index = segments(size) - 1
+        final = segments(size) - 1
         stored = SEGMENT + TAG
-        tail = size - final_index * SEGMENT + TAG  # stored size of the final segment
-        return (last - first) * stored + (tail if last == final_index else stored)
+        tail = size - final * SEGMENT + TAG  # stored size of the final segment
+        return _Span(
+            stream,
+            offset,
+            end,
+            first,
+            last,
+            final,
+            start=layout.disk_starts[stream] + HEADER + first * stored,
+            length=(last - first) * stored + (tail if last == final else stored),
+        )
 
     def cached(self, pos: int, n: int) -> bool:
         span = self._span(pos, n)
         if span is None:
             return True
-        stream, _, _, first, last, start = span
-        if stream not in self._keys:
+        if span.stream not in self._keys:
             return False  # its header is still to be read as well
-        return in_page_cache(self._fd, start, self._stored(stream, first, last))
+        return in_page_cache(self._fd, span.start, span.length)
 
     def read(self, pos: int, n: int) -> bytes:
         span = self._span(pos, n)
         if span is None:
             return b""
-        stream, offset, end, first, last, start = span
-        key = self._key(stream)
-        final_index = segments(self._layout.sizes[stream]) - 1
-        stored = SEGMENT + TAG
-        length = self._stored(stream, first, last)
-        blob = os.pread(self._fd, length, start)
-        if len(blob) != length:
+        key = self._key(span.stream)
+        first, stored = span.first, SEGMENT + TAG
+        blob = os.pread(self._fd, span.length, span.start)
+        if len(blob) != span.length:
             raise BackendError("InternalError", "encrypted object data is truncated")
         view = memoryview(blob)
         plain = b"".join(
             key.open(
                 index,
                 view[(index - first) * stored : (index - first + 1) * stored],
-                final=index == final_index,
+                final=index == span.final,
             )
-            for index in range(first, last + 1)
+            for index in range(first, span.last + 1)
         )
-        skip = offset - first * SEGMENT
-        return plain[skip : skip + (end - offset)]
+        skip = span.offset - first * SEGMENT
+        return plain[skip : skip + (span.end - span.offset)]
