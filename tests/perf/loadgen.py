@@ -294,6 +294,11 @@ class LoadGenerator:
             total.first_error = total.first_error or o.first_error
         return total
 
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes (their CPU time is the load generator's cost)."""
+        return [proc.pid for proc in self._procs]
+
     def close(self) -> None:
         for conn in self._conns:
             conn.send(None)

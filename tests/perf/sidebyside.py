@@ -108,6 +108,9 @@ class Measurement:
     cpu_per_op_us: float
     store_cpu_per_op_us: float | None = None
     first_error: str = ""
+    client_cpu_per_op_us: float = 0.0
+    """The load generator's CPU per request: it shares the machine's cores with the
+    peer, so it bounds the throughput any peer can reach (docs/performance.md)."""
 
 
 @dataclass
@@ -160,8 +163,10 @@ def measure(
         seconds=seconds,
     )
     before, store_before = cpu_seconds(server.pids), cpu_seconds(server.store_pids)
+    client_before = cpu_seconds(load.pids)
     outcome: Outcome = load.run(job)
     after, store_after = cpu_seconds(server.pids), cpu_seconds(server.store_pids)
+    client_after = cpu_seconds(load.pids)
     if work.op == "put":
         written[(server.peer.name, work.prefix)] = outcome.prefix
     elapsed = max(outcome.ended - outcome.started, 1e-9)
@@ -180,6 +185,7 @@ def measure(
             (store_after - store_before) / ops * 1e6 if server.store_pids else None
         ),
         first_error=outcome.first_error,
+        client_cpu_per_op_us=(client_after - client_before) / ops * 1e6,
     )
 
 
@@ -317,8 +323,9 @@ def table(results: list[Measurement], works: list[Workload]) -> str:
     """One markdown table: a row per workload and peer."""
     lines = [
         "| workload | peer | throughput per round | median | server CPU/op (median) "
-        "| + SeaweedFS CPU/op | throughput / SeaweedFS | CPU / SeaweedFS | errors |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| + SeaweedFS CPU/op | throughput / SeaweedFS | CPU / SeaweedFS "
+        "| load generator CPU/op | errors |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for work in works:
         unit = "MB/s" if work.mb else "/s"
@@ -339,10 +346,11 @@ def table(results: list[Measurement], works: list[Workload]) -> str:
             ratio = "1" if peer == SEAWEEDFS else f"{rate / base_rate:.2f}" if base_rate else ""
             cpu_ratio = "1" if peer == SEAWEEDFS else f"{cpu / base_cpu:.2f}" if base_cpu else ""
             errors = sum(m.errors for m in measured)
+            client = _fmt_cpu(_median([m.client_cpu_per_op_us for m in measured]), work.per_op_unit)
             lines.append(
                 f"| {work.name} | {peer} | {per_round} {unit} | {_fmt_rate(rate)} {unit} "
                 f"| {_fmt_cpu(cpu, work.per_op_unit)} | {store} | {ratio} | {cpu_ratio} "
-                f"| {errors or ''} |"
+                f"| {client} | {errors or ''} |"
             )
     return "\n".join(lines)
 
