@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from backends.records import record
+
 
 class PayloadStream(Protocol):
     """A request body on its way to a backend.
@@ -36,7 +38,7 @@ class PayloadStream(Protocol):
     def checksums(self) -> Mapping[str, str]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BucketInfo:
     name: str
     created_at: datetime
@@ -69,7 +71,7 @@ class ObjectMeta:
     request's key can be checked without touching the data. Never sent to clients."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CustomerKey:
     """An SSE-C key as one request presents it. Backends never store it."""
 
@@ -80,7 +82,7 @@ class CustomerKey:
     algorithm: str = "AES256"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Encryption:
     """The server-side encryption facts of one request.
 
@@ -96,7 +98,7 @@ class Encryption:
     copy_source_customer: CustomerKey | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BucketEncryption:
     """A bucket's default encryption (Put/GetBucketEncryption): applied to writes that
     ask for none."""
@@ -123,7 +125,7 @@ COMPLIANCE = "COMPLIANCE"
 RETENTION_MODES = (GOVERNANCE, COMPLIANCE)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectLock:
     """The Object Lock state of one object version (or what a write asks for).
 
@@ -137,7 +139,7 @@ class ObjectLock:
     legal_hold: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DefaultRetention:
     """A bucket's default retention: exactly one of ``days`` and ``years`` is set."""
 
@@ -146,14 +148,14 @@ class DefaultRetention:
     years: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectLockConfig:
     """A bucket's Object Lock configuration (only buckets with Object Lock have one)."""
 
     default_retention: DefaultRetention | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectInfo:
     bucket: str
     key: str
@@ -178,7 +180,7 @@ Tags = tuple[tuple[str, str], ...]
 validates and sorts them before a backend sees them)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectTagging:
     """The tag set of one object version (GetObjectTagging)."""
 
@@ -187,7 +189,7 @@ class ObjectTagging:
     """The version the tags belong to (None: a never-versioned bucket's object)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ByteRange:
     """A single HTTP byte range as the client sent it (unresolved).
 
@@ -201,7 +203,7 @@ class ByteRange:
     suffix: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Conditions:
     """HTTP/S3 preconditions: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since.
 
@@ -216,7 +218,7 @@ class Conditions:
     if_unmodified_since: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WriteCondition:
     """A conditional write (PutObject, CompleteMultipartUpload, CopyObject's destination).
 
@@ -232,7 +234,7 @@ class WriteCondition:
     if_match: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CopySource:
     bucket: str
     key: str
@@ -283,7 +285,7 @@ class ObjectRead:
         return None if get is None else int(get())
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ListPage:
     """One page of ListObjects. ``next_marker`` is the last key or common prefix returned.
 
@@ -296,7 +298,7 @@ class ListPage:
     next_marker: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectVersion:
     """One entry of ListObjectVersions: a version or a delete marker.
 
@@ -309,7 +311,7 @@ class ObjectVersion:
     delete_marker: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VersionsPage:
     """One page of ListObjectVersions, in key order and newest first within a key.
 
@@ -326,7 +328,7 @@ class VersionsPage:
     next_version_id_marker: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeleteResult:
     """What a deletion did. ``version_id`` is the version asked for (None: the latest).
 
@@ -350,7 +352,7 @@ FULL_OBJECT = "FULL_OBJECT"
 CHECKSUM_TYPES = (COMPOSITE, FULL_OBJECT)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Upload:
     bucket: str
     key: str
@@ -362,7 +364,7 @@ class Upload:
     """``COMPOSITE`` or ``FULL_OBJECT`` when ``checksum_algorithm`` is set."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompletionChecksums:
     """What a CompleteMultipartUpload says about checksums, beside its part list.
 
@@ -377,7 +379,7 @@ class CompletionChecksums:
     checksum_type: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Part:
     part_number: int
     etag: str
@@ -386,7 +388,7 @@ class Part:
     checksums: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectPart:
     """One part of an object made by CompleteMultipartUpload (GetObjectAttributes)."""
 
@@ -395,7 +397,7 @@ class ObjectPart:
     checksums: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectAttributes:
     """GetObjectAttributes: the object (or version) and a page of its parts.
 
@@ -411,7 +413,7 @@ class ObjectAttributes:
     next_part_number_marker: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PartsPage:
     upload: Upload
     parts: tuple[Part, ...]
@@ -419,7 +421,7 @@ class PartsPage:
     next_part_number_marker: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UploadsPage:
     uploads: tuple[Upload, ...]
     common_prefixes: tuple[str, ...]

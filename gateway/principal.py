@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from backends.records import record
 from gateway.scopes import grants
 
 __all__ = [
@@ -38,7 +38,7 @@ def canonical_id_for(account_id: str) -> str:
     return hashlib.sha256(b"nfyio-gateway account\x00" + account_id.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Principal:
     """Who is calling: an access key, an OAuth user or client (via JWT), or nobody.
 

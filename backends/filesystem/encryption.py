@@ -35,7 +35,6 @@ import hmac
 import os
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -45,6 +44,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from backends.errors import BackendError
 from backends.filesystem.page_cache import in_page_cache
+from backends.records import record
 
 __all__ = [
     "HEADER",
@@ -207,7 +207,7 @@ class Sealer:
         return b"".join(out)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StreamKey:
     """The opened data key of one stream."""
 

@@ -14,13 +14,14 @@ skips the rest of that group -- up to ``max_keys`` of them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from backends.records import record
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Cursor:
     """Where a seek starts: after ``lower`` (or at it when ``inclusive``).
 
@@ -58,7 +59,7 @@ def common_prefix(key: bytes, prefix: bytes, delimiter: bytes | None) -> bytes |
     return None if at < 0 else key[: at + len(delimiter)]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Page(Generic[T]):
     items: tuple[T, ...]
     common_prefixes: tuple[bytes, ...]

@@ -21,7 +21,6 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from backends.checksums import check_part_algorithm, upload_checksum
 from backends.errors import BackendError
@@ -38,6 +37,7 @@ from backends.filesystem.metadb import (
     tags_to_json,
 )
 from backends.filesystem.sse import PLAIN, Plan, stored_plan
+from backends.records import record
 from backends.types import (
     CustomerKey,
     ObjectLock,
@@ -56,7 +56,7 @@ UPLOAD_COLUMNS = (
 PART_COLUMNS = "part_number, etag, size, last_modified, checksums, data_id"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UploadRow:
     upload_id: str
     bucket: str
@@ -88,7 +88,7 @@ class UploadRow:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PartRow:
     part_number: int
     etag: str

@@ -24,7 +24,6 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from backends.errors import BackendError
 from backends.filesystem.encryption import (
@@ -39,6 +38,7 @@ from backends.filesystem.encryption import (
     customer_kek,
     unwrapper,
 )
+from backends.records import record
 from backends.types import BucketEncryption, CustomerKey, Encryption, ObjectMeta, is_encrypted
 
 __all__ = [
@@ -89,7 +89,7 @@ def _no_keys() -> BackendError:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Plan:
     """How the bytes of one write are stored: as sent, SSE-S3, or SSE-C with ``customer``."""
 

@@ -8,9 +8,11 @@ store.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import Enum
+
+from backends.records import record
 
 __all__ = ["ANONYMOUS", "PrincipalFacts", "PrincipalKind", "RequestContext"]
 
@@ -24,7 +26,7 @@ class PrincipalKind(Enum):
     """A named user of an account (the OAuth password grant)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PrincipalFacts:
     """Who is calling, as the access decision sees it.
 
@@ -57,7 +59,7 @@ class PrincipalFacts:
 ANONYMOUS = PrincipalFacts(PrincipalKind.ANONYMOUS)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RequestContext:
     """What the request says, as the condition keys read it (None: the key is absent).
 

@@ -21,6 +21,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from enum import Enum
 
+from backends.records import record
 from gateway.authz.acl import AccessControlList, Target
 from gateway.authz.actions import ACTIONS, ResourceKind
 from gateway.authz.context import PrincipalFacts, PrincipalKind, RequestContext
@@ -43,7 +44,7 @@ class Owner:
     canonical_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AccessRequest:
     """Everything one decision reads. ``bucket_owner`` None means the bucket does not
     exist (CreateBucket, or a request the handler will answer ``NoSuchBucket``) or the
@@ -104,7 +105,7 @@ class Reason(Enum):
     IMPLICIT_DENY = "implicit_deny"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Decision:
     allowed: bool
     reason: Reason

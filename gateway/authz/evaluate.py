@@ -7,8 +7,7 @@ A statement applies when its principal, action, resource and every condition mat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from backends.records import record
 from gateway.authz.condition_keys import EXISTING_OBJECT_TAG_ACTIONS, lookup_key
 from gateway.authz.context import PrincipalFacts, RequestContext
 from gateway.authz.policy import Effect, Policy, Statement
@@ -22,7 +21,7 @@ def resource_arn(bucket: str, key: str | None = None) -> str:
     return f"arn:aws:s3:::{bucket}" if key is None else f"arn:aws:s3:::{bucket}/{key}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PolicyResult:
     denied_by: Statement | None = None
     allowed_by: Statement | None = None

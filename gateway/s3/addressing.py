@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from urllib.parse import unquote
 
+from backends.records import record
 from gateway.s3.errors import S3Error
 from gateway.s3.operations import Target
 
@@ -27,7 +27,7 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Address:
     target: Target
     bucket: str | None

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from backends.base import Backend
 from backends.errors import BackendError
+from backends.records import record
 from gateway.authz import (
     AccessControlList,
     CanonicalUser,
@@ -86,7 +86,7 @@ def _block(text: str) -> PublicAccessBlock:
     return block_from_json(text)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BucketFacts:
     name: str
     owner: Owner | None

@@ -10,8 +10,8 @@ owner")``, display name ``nfyio``. Anonymous initiators are shown as AWS shows t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from backends.records import record
 from gateway.authz import ANONYMOUS_INITIATOR, CanonicalUser
 from gateway.identity.store import IdentityStore
 from gateway.principal import canonical_id_for
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OwnerName:
     id: str
     display_name: str
@@ -60,7 +60,7 @@ def write_owner(doc: XmlWriter, owner: OwnerName, element: str = "Owner") -> Non
     doc.raw(owner.xml(element))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ListingOwners:
     """The owners of a listing page's objects: the bucket owner's unless a row (objects
     another account wrote) says otherwise."""

@@ -13,8 +13,7 @@ to say (``gateway/identity/object_acls.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from backends.records import record
 from backends.types import ObjectInfo
 from gateway.authz import (
     AccessControlList,
@@ -44,7 +43,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WritePlan:
     bucket: BucketFacts
     owner: str

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import unquote
 
 from aiohttp import web
 
+from backends.records import record
 from backends.types import (
     ByteRange,
     Conditions,
@@ -51,7 +51,7 @@ _CONDITIONAL_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUp
 _NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class S3Request:
     method: str
     address: Address
