@@ -41,7 +41,9 @@ def exempt(request: web.Request) -> bool:
 async def admit(request: web.Request, principal: Principal) -> Verdict | None:
     """Spend this request's tokens; the verdict (``None``: no limit applies) is kept
     for the response headers. The caller refuses a verdict that is not ``allowed``."""
-    verdict = await request.app[RATE_LIMITER].admit(principal, client_address(request))
+    # the client's address names only an anonymous caller's bucket
+    address = client_address(request) if principal.kind == "anonymous" else ""
+    verdict = await request.app[RATE_LIMITER].admit(principal, address)
     if verdict is not None:
         request[VERDICT] = verdict
     return verdict

@@ -94,9 +94,13 @@ class RateLimiter:
         """Spend a token of each bucket of this request; ``None`` when no limit applies.
         A refused verdict names the bucket that was empty."""
         spent: list[LocalBucket] = []
-        for name, limit in await self._limits(principal, address):
+        limits = await self._limits(principal, address)
+        now = time.monotonic()
+        for name, limit in limits:
             bucket = self._bucket(name, limit)
-            if not await self._spend(bucket):
+            # a token of the lease in hand is spent here, without the coroutine that
+            # waits for the next lease (the usual request: see _spend)
+            if not bucket.spend(now) and not await self._spend(bucket):
                 return Verdict(False, (bucket,))
             spent.append(bucket)
         return Verdict(True, tuple(spent)) if spent else None
@@ -112,7 +116,8 @@ class RateLimiter:
         name = f"{kind}:{principal.subject}"
         limit = self.principal_default
         if kind == "key":
-            limit = await self._override(name) or limit
+            cached = self._fresh_override(name)
+            limit = (cached[0] if cached is not None else await self._override(name)) or limit
         if limit is not None:
             found.append((name, limit))
         account = principal.account_id
@@ -120,7 +125,9 @@ class RateLimiter:
         # a limit set on the system account must not lock the operator out.
         if account is not None and not principal.root:
             subject = f"account:{account}"
-            limit = await self._override(subject) or self.account_default
+            cached = self._fresh_override(subject)
+            override = cached[0] if cached is not None else await self._override(subject)
+            limit = override or self.account_default
             if limit is not None:
                 found.append((subject, limit))
         return found
@@ -190,6 +197,14 @@ class RateLimiter:
         finally:
             bucket.leasing = None
             done.set_result(None)
+
+    def _fresh_override(self, subject: str) -> tuple[RateLimit | None, float] | None:
+        """The cached override of ``subject`` (and its expiry) while it is fresh: the
+        usual request reads it without the coroutine that asks the store."""
+        cached = self._overrides.get(subject)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached
+        return None
 
     async def _override(self, subject: str) -> RateLimit | None:
         cached = self._overrides.get(subject)
