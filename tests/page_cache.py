@@ -16,6 +16,15 @@ from pathlib import Path
 _libc = ctypes.CDLL(None, use_errno=True)
 _ATTEMPTS = 100
 
+MISS_ATTEMPTS = 50
+"""How often a test evicts a file again to see the gateway treat its pages as missing.
+
+A read that misses the page cache, the gateway's non-blocking probe included, starts
+reading the pages it asked for; on a fast disk (a VM whose host holds the file in its own
+cache) that read can finish before the probe looks again, and the probe then rightly finds
+the pages cached. A test that needs to observe a miss therefore evicts and tries again, up
+to this many times: an implementation that never reports a miss still fails every try."""
+
 
 def resident_pages(path: Path, first: int = 0, end: int | None = None) -> int:
     """Pages of the file (those holding bytes ``first`` up to ``end``, by default all)
@@ -34,6 +43,13 @@ def resident_pages(path: Path, first: int = 0, end: int | None = None) -> int:
             del anchor  # the mapping cannot close while ctypes holds it
         stop = -(-(size if end is None else end) // page)
         return sum(byte & 1 for byte in vector[first // page : stop])
+
+
+def evict_again(path: Path) -> None:
+    """``evict`` for a retry (see ``MISS_ATTEMPTS``), after a pause: the tries of one test
+    are less alike when the disk has settled between them."""
+    time.sleep(0.02)
+    evict(path)
 
 
 def evict(path: Path) -> None:
