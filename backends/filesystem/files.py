@@ -97,7 +97,6 @@ def new_id() -> str:
 class Received:
     """A body written to its final place (not yet referenced by any row)."""
 
-    path: str | Path
     size: int
     md5: bytes
     checksums: Mapping[str, str] = field(default_factory=dict)
@@ -246,7 +245,7 @@ class DataStore:
                 await self.io.run(finish)
             else:
                 finish()
-            return Received(path=dest, size=size, md5=md5.digest(), checksums=dict(body.checksums))
+            return Received(size=size, md5=md5.digest(), checksums=dict(body.checksums))
         except BaseException:
             # A write in flight still uses the file: its descriptor must not be closed
             # (and perhaps reused) under the thread. Wait for it, so that nothing is left

@@ -207,10 +207,10 @@ class RateLimiter:
         return None
 
     async def _override(self, subject: str) -> RateLimit | None:
-        cached = self._overrides.get(subject)
-        now = time.monotonic()
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        fresh = self._fresh_override(subject)
+        if fresh is not None:
+            return fresh[0]
+        cached = self._overrides.get(subject)  # stale: still the answer if the store fails
         try:
             value = await self._store.override(subject)
         except Exception as exc:
@@ -220,7 +220,7 @@ class RateLimiter:
             value = None if cached is None else cached[0]
         if len(self._overrides) >= MAX_BUCKETS:
             self._overrides.clear()
-        self._overrides[subject] = (value, now + self._cache_seconds)
+        self._overrides[subject] = (value, time.monotonic() + self._cache_seconds)
         return value
 
     def forget_override(self, subject: str) -> None:
