@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from backends.records import record
+from sigv4.records import record
 
 
 class PayloadStream(Protocol):

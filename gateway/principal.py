@@ -7,8 +7,8 @@ import hashlib
 from datetime import datetime
 from typing import Literal
 
-from backends.records import record
 from gateway.scopes import grants
+from sigv4.records import record
 
 __all__ = [
     "ANONYMOUS",

@@ -16,7 +16,6 @@ Payload hash rules (what goes on the canonical request's last line):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from hmac import compare_digest
@@ -34,6 +33,7 @@ from sigv4.errors import (
     SigV4Error,
 )
 from sigv4.modes import UNSIGNED_PAYLOAD, PayloadMode, payload_mode
+from sigv4.records import record
 from sigv4.request import SignedRequest, decode_query, get_header
 from sigv4.signing import ALGORITHM, EMPTY_SHA256, scope, sign, signing_key, string_to_sign
 
@@ -60,7 +60,7 @@ _QUERY_REQUIRED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuthInfo:
     """What a SigV4 request claims, parsed before the secret is known."""
 
@@ -79,7 +79,7 @@ class AuthInfo:
     or parameter's own text when it was given in that form)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class VerifiedRequest:
     """A request whose signature matched: what the body verifier needs."""
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from hmac import compare_digest
 
 from sigv4.errors import (
@@ -35,6 +34,7 @@ from sigv4.errors import (
     MalformedTrailerError,
     SignatureDoesNotMatch,
 )
+from sigv4.records import record
 from sigv4.signing import EMPTY_SHA256, chunk_string_to_sign, sign, trailer_string_to_sign
 
 __all__ = ["MAX_LINE", "MAX_TRAILERS", "MAX_TRAILER_BYTES", "ChunkDecoder", "ChunkSigner"]
@@ -54,7 +54,7 @@ _TRAILER_SIGNATURE = "x-amz-trailer-signature"
 _HEADER, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChunkSigner:
     """What chunk signatures are computed from (see :class:`sigv4.auth.VerifiedRequest`)."""
 

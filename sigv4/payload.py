@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sigv4.auth import VerifiedRequest
 from sigv4.checksums import (
@@ -43,13 +42,14 @@ from sigv4.errors import (
     XAmzContentSHA256Mismatch,
 )
 from sigv4.modes import PayloadMode, payload_mode
+from sigv4.records import record
 
 __all__ = ["PayloadPipeline", "PayloadPlan", "plan_payload"]
 
 _CHECKSUM_HEADERS = {header_name(alg): alg for alg in ALGORITHMS}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PayloadPlan:
     """What the headers ask of the body, decided before the first byte arrives."""
 

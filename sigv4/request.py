@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import unquote
 
 from sigv4.errors import InvalidURI
+from sigv4.records import record
 
 __all__ = [
     "SignedRequest",
@@ -19,7 +19,7 @@ __all__ = [
 Headers = tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignedRequest:
     """An HTTP request exactly as received.
 

@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from backends.errors import BackendError
 from backends.filesystem.page_cache import in_page_cache
-from backends.records import record
+from sigv4.records import record
 
 __all__ = [
     "HEADER",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from backends.records import record
+from sigv4.records import record
 
 T = TypeVar("T")
 

@@ -113,6 +113,9 @@ CREATE TABLE IF NOT EXISTS parts (
 OBJECT_COLUMNS = (
     "key, size, etag, last_modified, meta, checksums, parts, data_id, version_id, lock, tags"
 )
+_OBJECT_BY_KEY = f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?"
+"""Built once: ``sqlite3`` finds its prepared statement by the text's hash, which a
+constant string computes once and a string built per call computes every time."""
 
 
 def now_us() -> int:
@@ -422,9 +425,7 @@ class MetaDB:
     # -- objects -------------------------------------------------------------------------
 
     def object(self, bucket: str, key: bytes) -> ObjectRow | None:
-        row = self.conn.execute(
-            f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
-        ).fetchone()
+        row = self.conn.execute(_OBJECT_BY_KEY, (bucket, key)).fetchone()
         return None if row is None else ObjectRow.from_tuple(row)
 
     def objects_from(

@@ -37,7 +37,6 @@ from backends.filesystem.metadb import (
     tags_to_json,
 )
 from backends.filesystem.sse import PLAIN, Plan, stored_plan
-from backends.records import record
 from backends.types import (
     CustomerKey,
     ObjectLock,
@@ -49,6 +48,7 @@ from backends.types import (
     Upload,
 )
 from sigv4 import new_checksum
+from sigv4.records import record
 
 UPLOAD_COLUMNS = (
     "upload_id, bucket, key, initiated, meta, checksum_algorithm, lock, checksum_type, tags"

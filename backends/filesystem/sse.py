@@ -38,8 +38,8 @@ from backends.filesystem.encryption import (
     customer_kek,
     unwrapper,
 )
-from backends.records import record
 from backends.types import BucketEncryption, CustomerKey, Encryption, ObjectMeta, is_encrypted
+from sigv4.records import record
 
 __all__ = [
     "PLAIN",

@@ -142,7 +142,8 @@ def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
 
 def meta_from_response(response: Mapping[str, Any]) -> tuple[ObjectMeta, dict[str, str]]:
     """(ObjectMeta, checksums) from a HeadObject/GetObject response: the gateway's record
-    in user metadata, and the store's own checksums (which win for their algorithm)."""
+    in user metadata, the store's own checksums (which win for their algorithm) and the
+    encryption the store reports (what ``with_sse`` adds to other answers' metadata)."""
     user, checksums = split_metadata(response.get("Metadata") or {})
     checksums.update(native_checksums(response))
     headers: Mapping[str, str] = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
@@ -156,5 +157,8 @@ def meta_from_response(response: Mapping[str, Any]) -> tuple[ObjectMeta, dict[st
         expires=expires or None,
         user_metadata=user,
         storage_class=response.get("StorageClass") or "STANDARD",
+        server_side_encryption=response.get("ServerSideEncryption") or None,
+        sse_customer_algorithm=response.get("SSECustomerAlgorithm") or None,
+        sse_customer_key_md5=response.get("SSECustomerKeyMD5") or None,
     )
     return meta, checksums

@@ -220,7 +220,6 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
 
     def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
         meta, checksums = meta_from_response(response)
-        meta = with_sse(meta, response)
         etag = etag_of(response.get("ETag"))
         return ObjectInfo(
             bucket=bucket,

@@ -12,7 +12,7 @@ from dataclasses import field
 from datetime import datetime
 from enum import Enum
 
-from backends.records import record
+from sigv4.records import record
 
 __all__ = ["ANONYMOUS", "PrincipalFacts", "PrincipalKind", "RequestContext"]
 

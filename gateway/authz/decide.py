@@ -21,7 +21,6 @@ import fnmatch
 from dataclasses import dataclass, field
 from enum import Enum
 
-from backends.records import record
 from gateway.authz.acl import AccessControlList, Target
 from gateway.authz.actions import ACTIONS, ResourceKind
 from gateway.authz.context import PrincipalFacts, PrincipalKind, RequestContext
@@ -31,6 +30,7 @@ from gateway.authz.policy import Policy
 from gateway.authz.public import is_public
 from gateway.authz.public_access import PublicAccessBlock
 from gateway.scopes import ADMIN, grants
+from sigv4.records import record
 
 __all__ = ["ANONYMOUS_INITIATOR", "AccessRequest", "Decision", "Owner", "Reason", "decide"]
 

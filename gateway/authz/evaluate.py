@@ -7,11 +7,11 @@ A statement applies when its principal, action, resource and every condition mat
 
 from __future__ import annotations
 
-from backends.records import record
 from gateway.authz.condition_keys import EXISTING_OBJECT_TAG_ACTIONS, lookup_key
 from gateway.authz.context import PrincipalFacts, RequestContext
 from gateway.authz.policy import Effect, Policy, Statement
 from gateway.authz.wildcard import Resolver
+from sigv4.records import record
 
 __all__ = ["PolicyResult", "evaluate", "needs_existing_tags", "resource_arn"]
 

@@ -6,9 +6,9 @@ import functools
 import re
 from urllib.parse import unquote
 
-from backends.records import record
 from gateway.s3.errors import S3Error
 from gateway.s3.operations import Target
+from sigv4.records import record
 
 __all__ = [
     "MAX_KEY_BYTES",

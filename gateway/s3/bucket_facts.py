@@ -22,7 +22,6 @@ from collections.abc import Mapping
 
 from backends.base import Backend
 from backends.errors import BackendError
-from backends.records import record
 from gateway.authz import (
     AccessControlList,
     CanonicalUser,
@@ -38,6 +37,7 @@ from gateway.authz.stored import acl_from_json, block_from_json
 from gateway.identity.object_acls import bucket_flag
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal, canonical_id_for
+from sigv4.records import record
 
 __all__ = [
     "ACL",

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from backends.records import record
 from gateway.authz import ANONYMOUS_INITIATOR, CanonicalUser
 from gateway.identity.store import IdentityStore
 from gateway.principal import canonical_id_for
 from gateway.s3.bucket_facts import BucketFacts
 from gateway.s3.xml import XmlWriter, escape
+from sigv4.records import record
 
 __all__ = [
     "ANONYMOUS_OWNER",

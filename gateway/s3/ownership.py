@@ -13,7 +13,6 @@ to say (``gateway/identity/object_acls.py``).
 
 from __future__ import annotations
 
-from backends.records import record
 from backends.types import ObjectInfo
 from gateway.authz import (
     AccessControlList,
@@ -31,6 +30,7 @@ from gateway.s3.bucket_facts import BucketFacts, private_acl
 from gateway.s3.context import Context
 from gateway.s3.errors import S3Error
 from gateway.s3.owner import owner_name
+from sigv4.records import record
 
 __all__ = [
     "WritePlan",

@@ -16,7 +16,6 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from backends.records import record
 from backends.types import (
     ByteRange,
     Conditions,
@@ -35,6 +34,7 @@ from gateway.s3.operations import Operation, resolve
 from gateway.s3.sse import parse_encryption, plain_http_allowed
 from gateway.s3.tags import parse_tagging_header
 from sigv4 import decode_query, header_map, parse_content_md5
+from sigv4.records import record
 
 __all__ = ["MAX_PART_NUMBER", "S3Request", "read_request"]
 

@@ -1,5 +1,6 @@
 """``record``: the decorator of the immutable data classes that the request path builds
-anew for every request (``backends`` and ``gateway``).
+anew for every request (``sigv4``, ``backends`` and ``gateway``; it lives here because
+``sigv4`` imports nothing of ours, so all three may import it).
 
 A ``@dataclass(frozen=True)`` pays for its immutability on every construction: its
 ``__init__`` sets each field through ``object.__setattr__`` (about three times the cost of
