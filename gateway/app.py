@@ -80,6 +80,7 @@ def make_backend(config: Config, *, sse_key: bytes | None = None) -> Backend:
         sse_key=sse_key,
         io_threads=config.storage.io_threads,
         direct_writes=config.storage.direct_writes,
+        inline_max=config.storage.inline_max_bytes,
     )
 
 

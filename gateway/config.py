@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from backends.filesystem.inline import INLINE_LIMIT, INLINE_MAX
+
 
 class ConfigError(Exception):
     """A configuration value is missing or malformed."""
@@ -86,6 +88,10 @@ class StorageConfig:
     less CPU per large write and large uploads do not evict what is read again, but a
     large object read soon after its upload comes from the disk, not memory
     (docs/filesystem-backend.md, "Direct writes")."""
+    inline_max_bytes: int = INLINE_MAX
+    """Plain PUT bodies up to this size are kept in the metadata database rather than a
+    data file of their own (docs/filesystem-backend.md, "Small objects inline"); 0:
+    never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +286,7 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "NFYIO_REGION": ("s3", "region"),
     "NFYIO_FSYNC": ("storage", "fsync"),
     "NFYIO_DIRECT_WRITES": ("storage", "direct_writes"),
+    "NFYIO_INLINE_MAX_BYTES": ("storage", "inline_max_bytes"),
     "NFYIO_BACKEND": ("backend", "type"),
     "NFYIO_UPSTREAM_ENDPOINT": ("backend", "endpoint_url"),
     "NFYIO_UPSTREAM_ACCESS_KEY_ID": ("backend", "access_key_id"),
@@ -492,6 +499,8 @@ def _check_limits(config: Config) -> None:
         raise ConfigError("server.bucket_stats_timeout must be positive")
     if config.storage.io_threads < 1:
         raise ConfigError("storage.io_threads must be at least 1")
+    if not 0 <= config.storage.inline_max_bytes <= INLINE_LIMIT:
+        raise ConfigError(f"storage.inline_max_bytes must be from 0 to {INLINE_LIMIT}")
     if config.auth.hash_threads < 1:
         raise ConfigError("auth.hash_threads must be at least 1")
     if config.auth.hash_queue < 0:

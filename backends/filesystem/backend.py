@@ -21,6 +21,14 @@ from backends.errors import BackendError
 from backends.filesystem.commit import GroupCommitter, no_such_bucket
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import DEFAULT_IO_THREADS, META_DB, DataStore, new_id
+from backends.filesystem.inline import (
+    INLINE_MAX,
+    BytesBody,
+    inline_bytes,
+    is_inline,
+    new_inline_id,
+    store,
+)
 from backends.filesystem.listing import Cursor, list_page
 from backends.filesystem.metadb import (
     ListRow,
@@ -107,11 +115,14 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         sse_key: bytes | None = None,
         sse_previous_keys: Sequence[bytes] = (),
         direct_writes: bool = False,
+        inline_max: int = INLINE_MAX,
     ) -> None:
-        """``direct_writes``: the bytes of a body past ``DIRECT_FROM`` bypass the page
-        cache (``DataStore``). ``sse_key``: 32 bytes the data keys of encrypted objects
-        are wrapped under (the gateway derives it from its master key); without it,
-        requests for server-side encryption answer ``NotImplemented``.
+        """``inline_max``: plain PUT bodies up to this many bytes are kept in the metadata
+        database instead of a data file (``inline.py``; 0: never). ``direct_writes``: the
+        bytes of a body past ``DIRECT_FROM`` bypass the page cache (``DataStore``).
+        ``sse_key``: 32 bytes the data keys of encrypted objects are wrapped under (the
+        gateway derives it from its master key); without it, requests for server-side
+        encryption answer ``NotImplemented``.
         ``sse_previous_keys`` still open data written under earlier keys (see
         docs/security.md, "Data at rest")."""
         self.data_dir = Path(data_dir)
@@ -121,6 +132,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             self.data_dir, fsync=fsync, io_threads=io_threads, direct=direct_writes
         )
         self.min_part_size = min_part_size
+        self.inline_max = inline_max
         self._db: MetaDB | None = None
         self._mp: MultipartStore | None = None
         self._committer: GroupCommitter | None = None
@@ -300,7 +312,11 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             content_md5=content_md5,
             defer_sync=True,
             sealer=plan.sealer(self.keys),
+            inline_max=self.inline_max,
         )
+        path: str | None = dest
+        if received.inline is not None:
+            data_id, path = new_inline_id(), None
         row = ObjectRow(
             key=key.encode("utf-8"),
             size=received.size,
@@ -312,7 +328,9 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             data_id=data_id,
             tags=tags_to_json(tags),
         )
-        version_id = await committer.commit(bucket, row, dest, object_lock, condition)
+        version_id = await committer.commit(
+            bucket, row, path, object_lock, condition, inline=received.inline
+        )
         return ObjectInfo(
             bucket=bucket,
             key=key,
@@ -360,9 +378,11 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         row: ObjectRow,
         lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
+        *,
+        inline: bytes | None = None,
     ) -> str | None:
-        """Make ``row`` (whose data file is in place) the latest version; unlink what it
-        replaced; return its version id.
+        """Make ``row`` (whose data file is in place, or whose bytes ``inline`` are written
+        with it) the latest version; unlink what it replaced; return its version id.
 
         On failure the new data file is removed and the previous object stays.
         """
@@ -374,6 +394,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 if condition is not None:
                     self.check_condition(bucket, row.key.decode("utf-8"), condition, racing=True)
                 version_id, doomed = write_version(conn, bucket, state, row, lock)
+                if inline is not None:
+                    store(conn, row.data_id, inline)
         except BaseException:
             self.files.unlink_object(row.data_id)
             raise
@@ -414,6 +436,11 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             if conditions is not None:
                 check_conditions(info, conditions)
             first, last, partial = select_bytes(row, byte_range, part_number)
+            if is_inline(row.data_id):
+                data = inline_bytes(self.db.conn, row.data_id)
+                if data is None:
+                    continue  # replaced or deleted since the row was read: look again
+                return ObjectRead(info, BytesBody(data[first : last + 1]), first, last, partial)
             read = await open_read(
                 self.files, row, info, first, last, partial, self.keys, customer_key
             )
@@ -505,7 +532,23 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
             data_id = new_id()
-            etag = await copy_data(self.files, src, src_meta, src_key, plan, data_id, self.keys)
+            inline: bytes | None = None
+            if is_inline(src.data_id):
+                inline = inline_bytes(self.db.conn, src.data_id)
+                if inline is None:
+                    continue  # the source was replaced meanwhile: read it again
+            if inline is not None and plan.stores_like(src_meta, self.keys):
+                if not 0 < self.inline_max >= len(inline):
+                    etag: str | None = await copy_data(
+                        self.files, src, src_meta, src_key, plan, data_id, self.keys, inline
+                    )
+                else:
+                    data_id, etag = new_inline_id(), src.etag  # the same bytes, stored alike
+            else:
+                etag = await copy_data(
+                    self.files, src, src_meta, src_key, plan, data_id, self.keys, inline
+                )
+                inline = None  # written to the file
             if etag is None:
                 continue  # the source was replaced meanwhile: read it again
             row = ObjectRow(
@@ -519,7 +562,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 data_id=data_id,
                 tags=src.tags if tags is None else tags_to_json(tags),
             )
-            version_id = self.commit_object(bucket, row, object_lock, condition)
+            version_id = self.commit_object(bucket, row, object_lock, condition, inline=inline)
             return row._replace(version_id=version_id).to_info(bucket)
         raise BackendError("InternalError", "copy source kept changing")
 

@@ -14,7 +14,10 @@ process takes every row queued so far and, on its own thread and SQLite connecti
    nothing here) and writes each row with ``versions.write_version``: in a
    never-versioned bucket the plain replace of ``metadb.upsert_object``, which reports the
    data id it replaced; in a versioned bucket a new version. The commit runs with
-   ``synchronous=FULL`` when fsync is on, so the WAL is synced before it returns;
+   ``synchronous=FULL`` when fsync is on, so the WAL is synced before it returns. An
+   inline object's bytes are written by the same transaction, after its row (step 1 has
+   nothing of it to sync), and the inline bytes of what a row replaced are deleted there
+   too (``inline.release``, called by ``write_version``);
 3. unlinks the data files of rows that failed (``NoSuchBucket``) and of replaced objects.
 
 Rows queue up while a group is being committed, so group size follows the load without a
@@ -35,6 +38,7 @@ from pathlib import Path
 
 from backends.conditions import check_write
 from backends.errors import BackendError
+from backends.filesystem.inline import store
 from backends.filesystem.metadb import ObjectRow, connect_writer
 from backends.filesystem.versions import BucketState, lock_config_from_json, write_version
 from backends.types import ObjectLock, WriteCondition
@@ -47,8 +51,9 @@ SYNC_THREADS = 8
 class _Item:
     bucket: str
     row: ObjectRow
-    path: str
-    """The placed data file (removed if the row is not committed)."""
+    path: str | None
+    """The placed data file (removed if the row is not committed); None for an inline
+    object, whose bytes are ``inline``."""
     lock: ObjectLock | None
     """The Object Lock settings the PUT asked for."""
     condition: WriteCondition | None
@@ -56,6 +61,8 @@ class _Item:
     the transaction that writes this row (the PUT checked it once already on arrival)."""
     future: asyncio.Future[str | None]
     """Resolves to the version id of the committed row (None: never-versioned bucket)."""
+    inline: bytes | None = None
+    """The object's bytes, written with its row (``inline.py``)."""
 
 
 def no_such_bucket(bucket: str) -> BackendError:
@@ -96,19 +103,21 @@ class GroupCommitter:
         self,
         bucket: str,
         row: ObjectRow,
-        path: str,
+        path: str | None,
         lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
+        *,
+        inline: bytes | None = None,
     ) -> str | None:
-        """Commit ``row`` (its data file ``path`` in place); return its version id once it
-        is durable.
+        """Commit ``row`` (its data file ``path`` in place, or its bytes ``inline`` to be
+        written with it); return its version id once it is durable.
 
         On failure the data file is gone and the previous object stays. If the caller is
         cancelled meanwhile, the row may still be committed (as with any request whose
         client went away after sending it).
         """
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Item(bucket, row, path, lock, condition, future))
+        self._pending.append(_Item(bucket, row, path, lock, condition, future, inline))
         if self._task is None:
             self._task = asyncio.create_task(self._run())
         return await future
@@ -142,7 +151,7 @@ class GroupCommitter:
         result per item: its version id, or the error that kept it out."""
         conn = self._conn
         assert conn is not None
-        doomed: list[str] = []
+        doomed: list[str | None] = []
         results: list[BackendError | str | None] = []
         try:
             if self.fsync:
@@ -172,6 +181,8 @@ class GroupCommitter:
                         results.append(exc)
                         doomed.append(item.path)
                         continue
+                    if item.inline is not None:
+                        store(conn, item.row.data_id, item.inline)
                     doomed.extend(self._object_path(old) for old in replaced)
                     results.append(version_id)
                 conn.execute("COMMIT")
@@ -193,7 +204,9 @@ class GroupCommitter:
         fsyncs into shared journal commits, so a group waits about one commit instead
         of one per file and directory. All of them finish (or the first error is raised)
         before the transaction starts."""
-        files = [item.path for item in group]
+        files = [item.path for item in group if item.path is not None]
+        if not files:
+            return  # inline objects only: the transaction's WAL sync is all they need
         directories = list({os.path.dirname(path) for path in files})
         if len(files) == 1:
             _fsync_file(files[0])
@@ -231,7 +244,9 @@ def _check_condition(conn: sqlite3.Connection, item: _Item) -> None:
     check_write(key, None if found is None else str(found[0]), item.condition, racing=True)
 
 
-def _unlink(path: str) -> None:
+def _unlink(path: str | None) -> None:
+    if path is None:
+        return
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
 

@@ -87,6 +87,12 @@ FILE_MODE = 0o600
 META_DB = "meta.sqlite3"
 
 
+def _bad_digest() -> BackendError:
+    return BackendError(
+        "BadDigest", "The Content-MD5 you specified did not match what we received."
+    )
+
+
 def new_id() -> str:
     """128 random bits as 32 hex digits (the form ``uuid4().hex`` had, at a quarter of
     its cost: two per PUT)."""
@@ -100,6 +106,9 @@ class Received:
     size: int
     md5: bytes
     checksums: Mapping[str, str] = field(default_factory=dict)
+    inline: bytes | None = None
+    """The body itself when it was kept for the database (``receive``'s ``inline_max``):
+    then no file was written."""
 
     @property
     def etag(self) -> str:
@@ -196,6 +205,7 @@ class DataStore:
         content_md5: bytes | None = None,
         defer_sync: bool = False,
         sealer: Sealer | None = None,
+        inline_max: int = 0,
     ) -> Received:
         """Stream ``body`` to a temp file, check the digest, then rename it to ``dest``.
 
@@ -204,6 +214,8 @@ class DataStore:
         the fsync of the file and of ``dest``'s directory to the caller (the group commit
         does both before committing the row), so a small body costs no thread hop. With a
         ``sealer`` the file holds the encrypted stream (the MD5 is the plaintext's).
+        A body of at most ``inline_max`` bytes without a ``sealer`` is returned in
+        ``Received.inline`` (digest checked) and no file is written (``inline.py``).
         """
         md5 = hashlib.md5(usedforsecurity=False)
         tmp = f"{self._tmp}/{new_id()}"
@@ -236,6 +248,11 @@ class DataStore:
                 pending = None
             tail = bytes(buf)
             size += len(tail)
+            if writer is None and sealer is None and 0 < inline_max >= size:
+                md5.update(tail)
+                if content_md5 is not None and md5.digest() != content_md5:
+                    raise _bad_digest()
+                return Received(size, md5.digest(), dict(body.checksums), tail)
             if writer is None:
                 writer = _Writer.create(tmp, md5, sealer)
             sync = self.fsync and not defer_sync
@@ -283,9 +300,7 @@ class DataStore:
                 writer.write(tail)
                 writer.finish()
                 if content_md5 is not None and writer.md5.digest() != content_md5:
-                    raise BackendError(
-                        "BadDigest", "The Content-MD5 you specified did not match what we received."
-                    )
+                    raise _bad_digest()
                 if sync:
                     os.fsync(writer.fd)
             finally:

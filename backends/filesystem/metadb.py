@@ -473,8 +473,12 @@ def _statements(script: str) -> list[str]:
 def connect_writer(conn: sqlite3.Connection) -> None:
     """Settings every connection that writes ``objects`` uses. ``recursive_triggers``
     makes the row an ``INSERT OR REPLACE`` (``upsert_object``) deletes fire
-    ``bucket_stats_delete``, so a replaced object is not counted twice."""
+    ``bucket_stats_delete``, so a replaced object is not counted twice. ``secure_delete``
+    zeroes what a delete frees: the database holds small objects' bytes (``inline.py``),
+    and a deleted object's bytes must not live on in free pages of the file (or of a
+    copy of it) any more than in an unlinked data file's name."""
     conn.execute("PRAGMA recursive_triggers = ON")
+    conn.execute("PRAGMA secure_delete = ON")
 
 
 _OLD_DATA_ID = "SELECT data_id FROM objects WHERE bucket = ? AND key = ?"

@@ -65,7 +65,21 @@ _V3_TAGGING = (
     "ALTER TABLE uploads ADD COLUMN tags TEXT",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1_VERSIONING, _V2_CHECKSUM_TYPE, _V3_TAGGING)
+_V4_INLINE = (
+    # the bytes of small plain objects, written with their row (inline.py); an object's
+    # data id says which table or file holds its bytes
+    """CREATE TABLE inline_data (
+        data_id TEXT PRIMARY KEY,
+        data BLOB NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1_VERSIONING,
+    _V2_CHECKSUM_TYPE,
+    _V3_TAGGING,
+    _V4_INLINE,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -14,6 +14,7 @@ from backends.errors import BackendError
 from backends.filesystem.completion import complete, completed_before
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import DataStore, open_for_read
+from backends.filesystem.inline import BytesReader, inline_bytes, is_inline
 from backends.filesystem.metadb import MetaDB, ObjectRow, meta_from_json
 from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import source_reader
@@ -160,6 +161,21 @@ class MultipartMixin:
                         extra={"ActualObjectSize": str(src.size)},
                     )
             check_part_copy_size(last - first + 1, self.max_part_copy)
+            if is_inline(src.data_id):
+                data = inline_bytes(self.db.conn, src.data_id)
+                if data is None:
+                    continue  # the source was replaced meanwhile: read it again
+                return await self.mp.store_part_copy(
+                    bucket,
+                    key,
+                    upload_id,
+                    part_number,
+                    BytesReader(data),
+                    first,
+                    last - first + 1,
+                    plan,
+                    checksum_algorithm=upload.checksum_algorithm,
+                )
             try:
                 fd = open_for_read(self.files.object_path(src.data_id))
             except FileNotFoundError:

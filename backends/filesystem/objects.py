@@ -10,6 +10,7 @@ import os
 from backends.errors import BackendError
 from backends.filesystem.encryption import KeySet, PlainReader, ReadAt
 from backends.filesystem.files import DataStore, FileBody, ReaderBody, open_for_read
+from backends.filesystem.inline import BytesReader
 from backends.filesystem.metadb import ObjectRow
 from backends.filesystem.multipart import multipart_etag
 from backends.filesystem.page_cache import warm
@@ -113,15 +114,26 @@ async def copy_data(
     plan: Plan,
     data_id: str,
     keys: KeySet | None,
+    inline: bytes | None = None,
 ) -> str | None:
     """Make data file ``data_id`` hold the source's plaintext stored as ``plan`` says and
     return the copy's ETag; None when the source file is gone (read the row again).
+    ``inline``: the bytes of an inline source (``inline.py``), written to the file.
 
     Stored alike (both plain, both SSE-S3, or SSE-C under the same key): a hard link, the
     ETag kept. Otherwise the plaintext is re-encrypted (or decrypted) into a new file,
     one stream per part, and the ETag recomputed from it (random for SSE-C).
     """
     src_path, dest = files.object_path(src.data_id), files.object_path(data_id)
+    if inline is not None:
+        digests = await files.io.run(
+            files.transcode,
+            BytesReader(inline),
+            [(0, len(inline))],
+            dest,
+            lambda: plan.sealer(keys),
+        )
+        return plan.etag(digests[0].hex())
     if plan.stores_like(src_meta, keys):
         try:
             if files.fsync:

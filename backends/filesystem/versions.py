@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from backends.errors import BackendError
+from backends.filesystem.inline import release
 from backends.filesystem.metadb import (
     OBJECT_COLUMNS,
     ObjectRow,
@@ -347,12 +348,14 @@ def write_version(
 ) -> tuple[str | None, list[str]]:
     """Make ``row`` (data file in place) the key's latest version as the bucket's state
     says; return (the version id to report, data ids to unlink). Raises before writing
-    anything, so a caller may go on with other rows in the same transaction."""
+    anything, so a caller may go on with other rows in the same transaction. Inline
+    bytes of what the row replaced are deleted here (``inline.release``); only data
+    files are left to the caller."""
     if requested is not None and state.lock is None:
         raise missing_lock_configuration()
     if state.versioning is None:
         old = upsert_object(conn, bucket, row)
-        return None, [] if old is None or old == row.data_id else [old]
+        return None, [] if old is None or old == row.data_id else release(conn, (old,))
     default = None if state.lock is None else state.lock.default_retention
     lock = effective_lock(requested, default, from_us(row.last_modified))
     current = _current(conn, bucket, row.key)
@@ -374,7 +377,7 @@ def write_version(
     if version_id is None:
         version_id = _id_of(_new_rank(row.last_modified, newest))
     conn.execute(_O_INSERT, (bucket, *row._replace(version_id=version_id, lock=lock_to_json(lock))))
-    return version_id, doomed
+    return version_id, release(conn, doomed)
 
 
 def _check_replaceable(row: ObjectRow | None, version: VersionRow | None) -> None:
@@ -395,7 +398,8 @@ def _remove_version(
 
 
 class Deleted(NamedTuple):
-    """What a deletion did: ``marker_id`` is the delete marker made or removed."""
+    """What a deletion did: ``marker_id`` is the delete marker made or removed; ``doomed``
+    the data files to unlink after commit (inline bytes went with the transaction)."""
 
     marker: bool
     marker_id: str | None
@@ -409,7 +413,7 @@ def delete_latest(
     delete marker (``null`` while suspended, replacing the null version)."""
     if state.versioning is None:
         gone = conn.execute(_O_DELETE + " RETURNING data_id", (bucket, key)).fetchone()
-        return Deleted(False, None, [] if gone is None else [gone[0]])
+        return Deleted(False, None, [] if gone is None else release(conn, (gone[0],)))
     current = _current(conn, bucket, key)
     doomed: list[str] = []
     marker_id: str | None = None
@@ -429,7 +433,7 @@ def delete_latest(
         newest = _demote(conn, bucket, current, newest)
         conn.execute(_O_DELETE, (bucket, key))
     marker_id = _add_marker(conn, bucket, key, marker_id, _new_rank(now_us, newest), now_us)
-    return Deleted(True, marker_id, doomed)
+    return Deleted(True, marker_id, release(conn, doomed))
 
 
 def delete_version(
@@ -452,7 +456,7 @@ def delete_version(
         _remove_version(conn, bucket, found, doomed)
         marker = bool(found.marker)
     _promote(conn, bucket, key)
-    return Deleted(marker, version_id if marker else None, doomed)
+    return Deleted(marker, version_id if marker else None, release(conn, doomed))
 
 
 # -- reads -----------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 
+from backends.filesystem import FilesystemBackend
+from backends.filesystem.inline import inline_bytes, is_inline
 from backends.types import ObjectRead
 
 
@@ -44,3 +46,22 @@ async def read_all(read: ObjectRead) -> bytes:
     async for chunk in read.body:
         out += chunk
     return bytes(out)
+
+
+def stored_data(fs: FilesystemBackend) -> list[bytes]:
+    """Every object body the backend holds, data files and inline rows alike (sorted): what
+    a test of "nothing left behind" counts."""
+    files = [p.read_bytes() for p in fs.files.objects_dir.rglob("*") if p.is_file()]
+    rows = [bytes(r[0]) for r in fs.db.conn.execute("SELECT data FROM inline_data")]
+    return sorted(files + rows)
+
+
+def stored_bytes(fs: FilesystemBackend, bucket: str, key: str) -> bytes:
+    """The bytes as stored (ciphertext for an encrypted object) of ``key``'s current
+    version: its data file's, or its inline row's."""
+    data_id = fs.find(bucket, key).data_id
+    if is_inline(data_id):
+        found = inline_bytes(fs.db.conn, data_id)
+        assert found is not None
+        return found
+    return fs.files.object_path(data_id).read_bytes()

@@ -1,4 +1,8 @@
-"""The filesystem backend driven through its interface against a real temp directory."""
+"""The filesystem backend driven through its interface against a real temp directory.
+
+These tests look at data files, so their backends keep every body in one
+(``inline_max=0``); small bodies kept in the metadata database by default are
+``test_filesystem_inline.py``'s."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from tests.backends.fs_helpers import Body, body, read_all
 
 @pytest.fixture
 async def backend(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
-    b = FilesystemBackend(tmp_path, fsync=False)
+    b = FilesystemBackend(tmp_path, inline_max=0, fsync=False)
     await b.start()
     await b.create_bucket("bk")
     yield b
@@ -150,7 +154,7 @@ async def test_bad_content_md5_stores_nothing(backend: FilesystemBackend, size: 
 
 
 async def test_with_fsync_enabled(tmp_path: Path) -> None:
-    b = FilesystemBackend(tmp_path, fsync=True)
+    b = FilesystemBackend(tmp_path, inline_max=0, fsync=True)
     await b.start()
     await b.create_bucket("bk")
     await b.put_object("bk", "small", body(b"s"), ObjectMeta())
@@ -181,7 +185,7 @@ async def test_put_cancelled_while_a_batch_is_written_leaves_nothing(
     """The body's batches are written on a pool thread while the next one arrives; a PUT
     cancelled then (the client went away) keeps the old object, and its temp file is
     gone by the time the cancellation is answered (the write in flight ended first)."""
-    b = FilesystemBackend(tmp_path, fsync=fsync, direct_writes=fsync)
+    b = FilesystemBackend(tmp_path, inline_max=0, fsync=fsync, direct_writes=fsync)
     await b.start()
     await b.create_bucket("bk")
     await b.put_object("bk", "k", body(b"old"), ObjectMeta())
@@ -371,7 +375,7 @@ async def test_copy_source_conditions_fail_as_precondition(backend: FilesystemBa
 
 
 async def test_start_removes_temp_and_orphan_files(tmp_path: Path) -> None:
-    b = FilesystemBackend(tmp_path, fsync=False)
+    b = FilesystemBackend(tmp_path, inline_max=0, fsync=False)
     await b.start()
     await b.create_bucket("bk")
     await b.put_object("bk", "kept", body(b"keep me"), ObjectMeta())
@@ -388,7 +392,7 @@ async def test_start_removes_temp_and_orphan_files(tmp_path: Path) -> None:
     for path in planted:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"junk")
-    b = FilesystemBackend(tmp_path, fsync=False)
+    b = FilesystemBackend(tmp_path, inline_max=0, fsync=False)
     await b.start()
     assert files_under(tmp_path / "objects") + files_under(tmp_path / "parts") == kept
     assert files_under(tmp_path / "tmp") == []
@@ -405,11 +409,11 @@ async def test_start_tolerates_missing_directories(tmp_path: Path) -> None:
 
 
 async def test_second_process_skips_recovery_while_first_runs(tmp_path: Path) -> None:
-    first = FilesystemBackend(tmp_path, fsync=False)
+    first = FilesystemBackend(tmp_path, inline_max=0, fsync=False)
     await first.start()
     in_flight = tmp_path / "tmp" / "other-worker-upload"
     in_flight.write_bytes(b"busy")
-    second = FilesystemBackend(tmp_path, fsync=False)
+    second = FilesystemBackend(tmp_path, inline_max=0, fsync=False)
     await second.start()  # shares the directory: must not delete a sibling's temp file
     assert in_flight.exists()
     await second.close()

@@ -30,6 +30,7 @@ from backends.filesystem.encryption import (
     unwrapper,
 )
 from backends.types import BucketEncryption, Conditions, CustomerKey, Encryption
+from tests.backends.fs_helpers import stored_bytes
 from tests.backends.test_contract import payload, read_all
 
 SSE_KEY = bytes(range(32))
@@ -321,7 +322,7 @@ async def test_bucket_default_applies_only_when_the_request_names_none(
     assert (await fs.get_bucket_encryption("bkt")).algorithm == "AES256"
     info = await fs.put_object("bkt", "d", payload(b"by default"), ObjectMeta())
     assert info.meta.server_side_encryption == "AES256"
-    assert b"by default" not in data_file(fs, "d").read_bytes()
+    assert b"by default" not in stored_bytes(fs, "bkt", "d")
     key = customer(os.urandom(32))
     info = await fs.put_object(
         "bkt", "c", payload(b"own key"), ObjectMeta(), encryption=Encryption(customer=key)
@@ -331,7 +332,7 @@ async def test_bucket_default_applies_only_when_the_request_names_none(
     await fs.delete_bucket_encryption("bkt")  # idempotent
     info = await fs.put_object("bkt", "p", payload(b"plain again"), ObjectMeta())
     assert info.meta.server_side_encryption is None
-    assert data_file(fs, "p").read_bytes() == b"plain again"
+    assert stored_bytes(fs, "bkt", "p") == b"plain again"
     with pytest.raises(BackendError) as caught:
         await fs.put_bucket_encryption("nope", BucketEncryption())
     assert caught.value.code == "NoSuchBucket"

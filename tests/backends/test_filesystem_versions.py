@@ -15,6 +15,7 @@ from backends.filesystem import FilesystemBackend
 from backends.filesystem.metadb import ObjectRow, now_us
 from backends.filesystem.versions import bucket_state, rank_of, write_version
 from backends.types import ObjectMeta
+from tests.backends.fs_helpers import stored_data
 from tests.backends.test_contract import payload, read_all
 
 ID = re.compile(r"^[-0-9A-Za-z_]{16}$")
@@ -36,10 +37,6 @@ async def put(fs: FilesystemBackend, key: str, data: bytes) -> str:
     info = await fs.put_object("vb", key, payload(data), ObjectMeta())
     assert info.version_id is not None
     return info.version_id
-
-
-def data_files(fs: FilesystemBackend) -> list[Path]:
-    return [p for p in fs.files.objects_dir.rglob("*") if p.is_file()]
 
 
 async def test_ids_are_url_safe_and_sort_newest_first(backend: FilesystemBackend) -> None:
@@ -80,16 +77,16 @@ async def test_concurrent_puts_each_make_a_version(backend: FilesystemBackend) -
     latest = await backend.get_object("vb", "hot")
     assert latest.info.version_id == listed[0]
     await read_all(latest)
-    assert len(data_files(backend)) == 60
+    assert len(stored_data(backend)) == 60
 
 
 async def test_removed_versions_leave_no_files(backend: FilesystemBackend) -> None:
     ids = [await put(backend, "k", str(i).encode()) for i in range(5)]
     marker = (await backend.delete_object("vb", "k")).delete_marker_version_id
-    assert len(data_files(backend)) == 5
+    assert len(stored_data(backend)) == 5
     for version_id in [*ids, marker]:
         await backend.delete_object("vb", "k", version_id=version_id)
-    assert data_files(backend) == []
+    assert stored_data(backend) == []
     assert (await backend.list_object_versions("vb")).versions == ()
     await backend.delete_bucket("vb")
     assert await backend.recover() == 0
@@ -100,7 +97,7 @@ async def test_suspended_writes_do_not_leak_files(backend: FilesystemBackend) ->
     await backend.put_bucket_versioning("vb", "Suspended")
     for i in range(5):
         await backend.put_object("vb", "k", payload(str(i).encode()), ObjectMeta())
-    assert len(data_files(backend)) == 2  # the kept version and the one null version
+    assert len(stored_data(backend)) == 2  # the kept version and the one null version
 
 
 def _statements(fs: FilesystemBackend) -> list[str]:

@@ -31,6 +31,12 @@ def test_precedence_file_env_cli(tmp_path: Path) -> None:
     assert config.server.host == "127.0.0.1"
 
 
+def test_inline_objects_setting() -> None:
+    assert Config().storage.inline_max_bytes == 64 * 1024
+    config = load_config(env={"NFYIO_INLINE_MAX_BYTES": "0"})
+    assert config.storage.inline_max_bytes == 0
+
+
 def test_backend_env_names() -> None:
     config = load_config(
         env={
@@ -71,6 +77,8 @@ def test_backend_env_names() -> None:
         ("", {"NFYIO_RATELIMIT_IPV6_PREFIX": "8"}, "ratelimit.ipv6_prefix"),
         ("", {"NFYIO_AUDIT_RETENTION_DAYS": "-1"}, "audit.retention_days"),
         ("", {"NFYIO_AUDIT_FLUSH_INTERVAL": "nan"}, "audit.flush_interval"),
+        ("", {"NFYIO_INLINE_MAX_BYTES": "-1"}, "storage.inline_max_bytes"),
+        ("[storage]\ninline_max_bytes = 1048577\n", {}, "storage.inline_max_bytes"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(
