@@ -181,7 +181,13 @@ def main() -> int:
         with ExitStack() as stack:
             gateways: list[tuple[str, Gateway]] = []
             for n, (name, tree) in enumerate(peers):
-                env = {"NFYIO_SERVER_ACCESS_LOG": "false", "NFYIO_FSYNC": "true"}
+                # every body in a data file: the small case is about files' reads (a small
+                # object kept in the metadata database is read as its row is)
+                env = {
+                    "NFYIO_SERVER_ACCESS_LOG": "false",
+                    "NFYIO_FSYNC": "true",
+                    "NFYIO_INLINE_MAX_BYTES": "0",
+                }
                 if tree:
                     env["PYTHONPATH"] = tree
                 gw = start_gateway(base / f"gw{n}" / "data", extra_env=env)
