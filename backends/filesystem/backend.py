@@ -537,18 +537,18 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 inline = inline_bytes(self.db.conn, src.data_id)
                 if inline is None:
                     continue  # the source was replaced meanwhile: read it again
-            if inline is not None and plan.stores_like(src_meta, self.keys):
-                if not 0 < self.inline_max >= len(inline):
-                    etag: str | None = await copy_data(
-                        self.files, src, src_meta, src_key, plan, data_id, self.keys, inline
-                    )
-                else:
-                    data_id, etag = new_inline_id(), src.etag  # the same bytes, stored alike
+            if (
+                inline is not None
+                and plan.stores_like(src_meta, self.keys)
+                and 0 < self.inline_max >= len(inline)
+            ):
+                etag: str | None = src.etag  # the same bytes, stored alike
+                data_id = new_inline_id()
             else:
                 etag = await copy_data(
                     self.files, src, src_meta, src_key, plan, data_id, self.keys, inline
                 )
-                inline = None  # written to the file
+                inline = None  # now in the data file
             if etag is None:
                 continue  # the source was replaced meanwhile: read it again
             row = ObjectRow(
