@@ -89,9 +89,8 @@ class StorageConfig:
     large object read soon after its upload comes from the disk, not memory
     (docs/filesystem-backend.md, "Direct writes")."""
     inline_max_bytes: int = INLINE_MAX
-    """Plain PUT bodies up to this size are kept in the metadata database rather than a
-    data file of their own (docs/filesystem-backend.md, "Small objects inline"); 0:
-    never."""
+    """PUT bodies up to this size are kept in the metadata database rather than a data
+    file of their own (docs/filesystem-backend.md, "Small objects inline"); 0: never."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,7 @@ from backends.filesystem.objects import (
     encryption_not_found,
     open_read,
     select_bytes,
+    source_reader,
 )
 from backends.filesystem.sse import (
     bucket_encryption,
@@ -117,7 +118,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         direct_writes: bool = False,
         inline_max: int = INLINE_MAX,
     ) -> None:
-        """``inline_max``: plain PUT bodies up to this many bytes are kept in the metadata
+        """``inline_max``: PUT bodies up to this many bytes are kept in the metadata
         database instead of a data file (``inline.py``; 0: never). ``direct_writes``: the
         bytes of a body past ``DIRECT_FROM`` bypass the page cache (``DataStore``).
         ``sse_key``: 32 bytes the data keys of encrypted objects are wrapped under (the
@@ -437,10 +438,12 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 check_conditions(info, conditions)
             first, last, partial = select_bytes(row, byte_range, part_number)
             if is_inline(row.data_id):
-                data = inline_bytes(self.db.conn, row.data_id)
-                if data is None:
+                stored = inline_bytes(self.db.conn, row.data_id)
+                if stored is None:
                     continue  # replaced or deleted since the row was read: look again
-                return ObjectRead(info, BytesBody(data[first : last + 1]), first, last, partial)
+                reader = source_reader(stored, row, info.meta, self.keys, customer_key)
+                body = BytesBody(reader.read(first, last - first + 1) if last >= first else b"")
+                return ObjectRead(info, body, first, last, partial)
             read = await open_read(
                 self.files, row, info, first, last, partial, self.keys, customer_key
             )
@@ -540,7 +543,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             if (
                 inline is not None
                 and plan.stores_like(src_meta, self.keys)
-                and 0 < self.inline_max >= len(inline)
+                and 0 < self.inline_max >= src.size
             ):
                 etag: str | None = src.etag  # the same bytes, stored alike
                 data_id = new_inline_id()

@@ -288,6 +288,22 @@ class RawReader:
         return n <= 0 or in_page_cache(self._fd, pos, n)
 
 
+class BytesReader:
+    """Stored bytes already in memory (a small object kept in the metadata database,
+    ``inline.py``): ``RawReader``'s counterpart."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self, pos: int, n: int) -> bytes:
+        return self._data[pos : pos + n]
+
+    def cached(self, pos: int, n: int) -> bool:
+        return True
+
+
 class Layout:
     """Where each plaintext byte of an encrypted object sits: one stream per part."""
 
@@ -335,19 +351,28 @@ class PlainReader:
     10,000-part object opens only the parts the range touches.
     """
 
-    __slots__ = ("_fd", "_keys", "_layout", "_unwrap")
+    __slots__ = ("_data", "_fd", "_keys", "_layout", "_unwrap")
 
-    def __init__(self, fd: int, layout: Layout, unwrap: Unwrap) -> None:
-        self._fd = fd
+    def __init__(self, source: int | bytes, layout: Layout, unwrap: Unwrap) -> None:
+        """``source``: the open data file, or the stored bytes themselves (``inline.py``)."""
+        self._fd = source if isinstance(source, int) else -1
+        self._data: bytes | None = None if isinstance(source, int) else source
         self._layout = layout
         self._unwrap = unwrap
         self._keys: dict[int, StreamKey] = {}
+
+    def _pread(self, n: int, pos: int) -> bytes:
+        data = self._data
+        return os.pread(self._fd, n, pos) if data is None else data[pos : pos + n]
+
+    def _in_cache(self, pos: int, n: int) -> bool:
+        return self._data is not None or in_page_cache(self._fd, pos, n)
 
     def _key(self, stream: int) -> StreamKey:
         key = self._keys.get(stream)
         if key is None:
             start = self._layout.disk_starts[stream]
-            key = self._keys[stream] = self._unwrap(os.pread(self._fd, HEADER, start))
+            key = self._keys[stream] = self._unwrap(self._pread(HEADER, start))
         return key
 
     def uncached_header(self, pos: int) -> tuple[int, int] | None:
@@ -355,7 +380,7 @@ class PlainReader:
         None when its stream is open or the header is in the page cache."""
         stream = self._layout.stream_of(pos)
         start = self._layout.disk_starts[stream]
-        if stream in self._keys or in_page_cache(self._fd, start, HEADER):
+        if stream in self._keys or self._in_cache(start, HEADER):
             return None
         return start, HEADER
 
@@ -394,7 +419,7 @@ class PlainReader:
             return True
         if span.stream not in self._keys:
             return False  # its header is still to be read as well
-        return in_page_cache(self._fd, span.start, span.length)
+        return self._in_cache(span.start, span.length)
 
     def read(self, pos: int, n: int) -> bytes:
         span = self._span(pos, n)
@@ -402,7 +427,7 @@ class PlainReader:
             return b""
         key = self._key(span.stream)
         first, stored = span.first, SEGMENT + TAG
-        blob = os.pread(self._fd, span.length, span.start)
+        blob = self._pread(span.length, span.start)
         if len(blob) != span.length:
             raise BackendError("InternalError", "encrypted object data is truncated")
         view = memoryview(blob)

@@ -87,6 +87,21 @@ FILE_MODE = 0o600
 META_DB = "meta.sqlite3"
 
 
+def _sealed(sealer: Sealer, data: bytes) -> bytes:
+    """``data``'s encrypted stream, as ``_Writer`` writes it to a file: the header, whole
+    segments, then the final (possibly short or empty) one."""
+    whole = (len(data) - 1) // SEGMENT * SEGMENT if data else 0
+    view = memoryview(data)
+    try:
+        pieces = [sealer.header]
+        if whole > 0:
+            pieces.append(sealer.seal(view[:whole], final=False))
+        pieces.append(sealer.seal(view[whole:], final=True))
+    finally:
+        view.release()
+    return b"".join(pieces)
+
+
 def _bad_digest() -> BackendError:
     return BackendError(
         "BadDigest", "The Content-MD5 you specified did not match what we received."
@@ -107,8 +122,8 @@ class Received:
     md5: bytes
     checksums: Mapping[str, str] = field(default_factory=dict)
     inline: bytes | None = None
-    """The body itself when it was kept for the database (``receive``'s ``inline_max``):
-    then no file was written."""
+    """The body as stored (sealed when encrypted) when it was kept for the database
+    (``receive``'s ``inline_max``): then no file was written."""
 
     @property
     def etag(self) -> str:
@@ -214,8 +229,9 @@ class DataStore:
         the fsync of the file and of ``dest``'s directory to the caller (the group commit
         does both before committing the row), so a small body costs no thread hop. With a
         ``sealer`` the file holds the encrypted stream (the MD5 is the plaintext's).
-        A body of at most ``inline_max`` bytes without a ``sealer`` is returned in
-        ``Received.inline`` (digest checked) and no file is written (``inline.py``).
+        A body of at most ``inline_max`` bytes is returned in ``Received.inline`` as it
+        would be stored (sealed with a ``sealer``; digest checked) and no file is
+        written (``inline.py``).
         """
         md5 = hashlib.md5(usedforsecurity=False)
         tmp = f"{self._tmp}/{new_id()}"
@@ -248,11 +264,12 @@ class DataStore:
                 pending = None
             tail = bytes(buf)
             size += len(tail)
-            if writer is None and sealer is None and 0 < inline_max >= size:
+            if writer is None and 0 < inline_max >= size:
                 md5.update(tail)
                 if content_md5 is not None and md5.digest() != content_md5:
                     raise _bad_digest()
-                return Received(size, md5.digest(), dict(body.checksums), tail)
+                stored = tail if sealer is None else _sealed(sealer, tail)
+                return Received(size, md5.digest(), dict(body.checksums), stored)
             if writer is None:
                 writer = _Writer.create(tmp, md5, sealer)
             sync = self.fsync and not defer_sync

@@ -1,11 +1,12 @@
 """Small objects kept in the metadata database ("inline") instead of a data file.
 
-A PUT whose body is plain (no server-side encryption) and at most the backend's
-``inline_max`` bytes (``INLINE_MAX`` unless configured: ``storage.inline_max_bytes``)
-stores its bytes in a row of ``inline_data``, written by the same transaction as the
-object's row. Such a PUT creates, fsyncs, renames and later unlinks no file: one WAL sync
-per group commit makes the row and its bytes durable together, and a failed or refused
-write leaves nothing behind to clean up. A GET reads the bytes with the row's database.
+A PUT whose body is at most the backend's ``inline_max`` bytes (``INLINE_MAX`` unless
+configured: ``storage.inline_max_bytes``) stores its bytes in a row of ``inline_data``
+(for an encrypted object the sealed stream, exactly what its data file would hold),
+written by the same transaction as the object's row. Such a PUT creates, fsyncs,
+renames and later unlinks no file: one WAL sync per group commit makes the row and its
+bytes durable together, and a failed or refused write leaves nothing behind to clean
+up. A GET reads the bytes with the row's database.
 
 Where an object's bytes are is in its data id, which the ``objects`` and ``versions``
 rows already carry: a file's id is 32 hex digits (``files.new_id``), an inline one is
@@ -13,12 +14,12 @@ rows already carry: a file's id is 32 hex digits (``files.new_id``), an inline o
 never meet). Every transaction that stops referencing a data id (a replace, a delete, a
 version removed) hands its ids to :func:`release`, which deletes the inline ones' rows in
 that transaction and returns the file ones, which the caller unlinks after commit as
-before. Only whole plain PUTs are inline; multipart uploads, copies and encrypted
-objects keep files (a copy of an inline object is written to a file).
+before. Only whole PUTs are inline; multipart uploads keep files, and a copy of an
+inline object is inline only when stored alike (otherwise it is written to a file).
 
-Cost (docs/performance.md, ninth sitting): a 4 KiB PUT 1,157 -> 643 us of server CPU in
-the prototype measurement; a GET of an inline object reads one more column of a row it
-has just found (no open, pread and close of a file).
+Cost (docs/performance.md, ninth sitting): a 4 KiB PUT 1,198 -> 770 us of server CPU;
+a GET of an inline object reads its bytes with one indexed SELECT after its row (no
+open, pread and close of a file).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ __all__ = [
     "INLINE_MAX",
     "INLINE_PREFIX",
     "BytesBody",
-    "BytesReader",
     "inline_bytes",
     "is_inline",
     "new_inline_id",
@@ -45,9 +45,10 @@ INLINE_MAX = 64 * 1024
 event loop anyway (``files.SYNC_READ_MAX``), a quarter of a receive batch, and 16 pages
 of the database."""
 
-INLINE_LIMIT = 1024 * 1024
-"""The largest ``inline_max`` the configuration accepts: rows of a group commit are
-written by one transaction, and a GET of an inline object holds it in memory."""
+INLINE_LIMIT = 128 * 1024
+"""The largest ``inline_max`` the configuration accepts: half a receive batch
+(``files.BATCH``), so a body that qualifies always arrives whole in the first batch; a
+GET of an inline object holds it in memory."""
 
 INLINE_PREFIX = "i"
 
@@ -90,21 +91,6 @@ def release(conn: sqlite3.Connection, data_ids: Iterable[str]) -> list[str]:
         else:
             files.append(data_id)
     return files
-
-
-class BytesReader:
-    """``encryption.ReadAt`` over an inline object's bytes (the source of a copy)."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def read(self, pos: int, n: int) -> bytes:
-        return self._data[pos : pos + n]
-
-    def cached(self, pos: int, n: int) -> bool:
-        return True
 
 
 class BytesBody:

@@ -14,7 +14,7 @@ from backends.errors import BackendError
 from backends.filesystem.completion import complete, completed_before
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import DataStore, open_for_read
-from backends.filesystem.inline import BytesReader, inline_bytes, is_inline
+from backends.filesystem.inline import inline_bytes, is_inline
 from backends.filesystem.metadb import MetaDB, ObjectRow, meta_from_json
 from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import source_reader
@@ -170,7 +170,7 @@ class MultipartMixin:
                     key,
                     upload_id,
                     part_number,
-                    BytesReader(data),
+                    source_reader(data, src, src_meta, self.keys, src_key),
                     first,
                     last - first + 1,
                     plan,

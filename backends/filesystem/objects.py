@@ -10,7 +10,6 @@ import os
 from backends.errors import BackendError
 from backends.filesystem.encryption import KeySet, PlainReader, ReadAt
 from backends.filesystem.files import DataStore, FileBody, ReaderBody, open_for_read
-from backends.filesystem.inline import BytesReader
 from backends.filesystem.metadb import ObjectRow
 from backends.filesystem.multipart import multipart_etag
 from backends.filesystem.page_cache import warm
@@ -57,10 +56,15 @@ def encryption_not_found(bucket: str) -> BackendError:
 
 
 def source_reader(
-    fd: int, row: ObjectRow, meta: ObjectMeta, keys: KeySet | None, customer_key: bytes | None
+    source: int | bytes,
+    row: ObjectRow,
+    meta: ObjectMeta,
+    keys: KeySet | None,
+    customer_key: bytes | None,
 ) -> ReadAt:
-    """Plaintext access to a row's open data file (decrypting an encrypted one)."""
-    return object_reader(fd, meta, part_sizes(row.size, row.parts), keys, customer_key)
+    """Plaintext access to a row's open data file, or to its stored bytes (an inline
+    object), decrypting an encrypted one."""
+    return object_reader(source, meta, part_sizes(row.size, row.parts), keys, customer_key)
 
 
 async def open_read(
@@ -118,7 +122,8 @@ async def copy_data(
 ) -> str | None:
     """Make data file ``data_id`` hold the source's plaintext stored as ``plan`` says and
     return the copy's ETag; None when the source file is gone (read the row again).
-    ``inline``: the bytes of an inline source (``inline.py``), written to the file.
+    ``inline``: the stored bytes of an inline source (``inline.py``), whose plaintext is
+    written to the file as ``plan`` says.
 
     Stored alike (both plain, both SSE-S3, or SSE-C under the same key): a hard link, the
     ETag kept. Otherwise the plaintext is re-encrypted (or decrypted) into a new file,
@@ -128,8 +133,8 @@ async def copy_data(
     if inline is not None:
         digests = await files.io.run(
             files.transcode,
-            BytesReader(inline),
-            [(0, len(inline))],
+            source_reader(inline, src, src_meta, keys, src_key),
+            [(0, src.size)],
             dest,
             lambda: plan.sealer(keys),
         )

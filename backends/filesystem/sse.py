@@ -29,6 +29,7 @@ from backends.errors import BackendError
 from backends.filesystem.encryption import (
     MODE_CUSTOMER,
     MODE_MANAGED,
+    BytesReader,
     KeySet,
     Layout,
     PlainReader,
@@ -216,18 +217,19 @@ def part_sizes(size: int, parts: str | None) -> list[int]:
 
 
 def object_reader(
-    fd: int,
+    source: int | bytes,
     meta: ObjectMeta,
     sizes: Sequence[int],
     keys: KeySet | None,
     customer_key: bytes | None,
 ) -> ReadAt:
-    """Plaintext access to an object's open data file (decrypting when encrypted)."""
+    """Plaintext access to an object's open data file, or to its stored bytes (an inline
+    object), decrypting when encrypted."""
     if not is_encrypted(meta):
-        return RawReader(fd)
+        return RawReader(source) if isinstance(source, int) else BytesReader(source)
     if keys is None:
         raise _no_keys()
-    return PlainReader(fd, Layout(sizes), unwrapper(keys, customer_key))
+    return PlainReader(source, Layout(sizes), unwrapper(keys, customer_key))
 
 
 # -- the bucket default ------------------------------------------------------------------

@@ -1,10 +1,13 @@
-"""Small plain objects kept in the metadata database (``backends/filesystem/inline.py``):
-where their bytes go, that every way of reading, copying, replacing and deleting them
-finds or releases those bytes, and that bodies which must have a file still get one."""
+"""Small objects kept in the metadata database (``backends/filesystem/inline.py``):
+where their bytes go (encrypted ones as ciphertext), that every way of reading, copying,
+replacing and deleting them finds or releases those bytes, and that bodies which must
+have a file still get one."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import pytest
 from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.inline import is_inline
-from backends.types import ByteRange, CopySource, Encryption, ObjectMeta
+from backends.types import ByteRange, CopySource, CustomerKey, Encryption, ObjectMeta
 from tests.backends.fs_helpers import body, read_all, stored_bytes, stored_data
 
 LIMIT = 1000
@@ -91,16 +94,44 @@ async def test_zero_keeps_every_body_in_a_file(tmp_path: Path) -> None:
         await b.close()
 
 
-async def test_an_encrypted_body_keeps_its_file(fs: FilesystemBackend) -> None:
-    secret = b"payroll"
+def customer(key: bytes) -> CustomerKey:
+    return CustomerKey(key=key, key_md5=base64.b64encode(hashlib.md5(key).digest()).decode())
+
+
+async def test_an_encrypted_body_is_kept_as_ciphertext(fs: FilesystemBackend) -> None:
+    secret = b"payroll " * 100
     info = await fs.put_object(
         "bk", "k", body(secret), ObjectMeta(), encryption=Encryption(algorithm="AES256")
     )
     assert info.meta.server_side_encryption == "AES256"
-    assert not is_inline(fs.find("bk", "k").data_id)
-    assert inline_rows(fs) == 0
-    assert secret not in stored_bytes(fs, "bk", "k")
+    assert info.etag == hashlib.md5(secret).hexdigest()
+    assert is_inline(fs.find("bk", "k").data_id)
+    assert data_files(fs) == []
+    assert secret[:16] not in stored_bytes(fs, "bk", "k")
     assert await get(fs, "k") == secret
+    assert await get(fs, "k", byte_range=ByteRange(8, 15)) == b"payroll "
+    await fs.put_object(
+        "bk", "e", body(b""), ObjectMeta(), encryption=Encryption(algorithm="AES256")
+    )
+    assert await get(fs, "e") == b""
+
+
+async def test_a_customer_key_opens_its_inline_object_and_no_other(fs: FilesystemBackend) -> None:
+    mine, other = customer(os.urandom(32)), customer(os.urandom(32))
+    await fs.put_object(
+        "bk", "c", body(b"mine"), ObjectMeta(), encryption=Encryption(customer=mine)
+    )
+    assert is_inline(fs.find("bk", "c").data_id)
+    assert b"mine" not in stored_bytes(fs, "bk", "c")
+    assert await get(fs, "c", encryption=Encryption(customer=mine)) == b"mine"
+    with pytest.raises(BackendError) as caught:
+        await fs.get_object("bk", "c", encryption=Encryption(customer=other))
+    assert caught.value.code == "AccessDenied"
+    copied = await fs.copy_object(
+        CopySource("bk", "c"), "bk", "plain", encryption=Encryption(copy_source_customer=mine)
+    )
+    assert copied.meta.sse_customer_algorithm is None
+    assert await get(fs, "plain") == b"mine"
 
 
 async def test_replacing_and_deleting_release_the_bytes(fs: FilesystemBackend) -> None:

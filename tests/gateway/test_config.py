@@ -78,7 +78,7 @@ def test_backend_env_names() -> None:
         ("", {"NFYIO_AUDIT_RETENTION_DAYS": "-1"}, "audit.retention_days"),
         ("", {"NFYIO_AUDIT_FLUSH_INTERVAL": "nan"}, "audit.flush_interval"),
         ("", {"NFYIO_INLINE_MAX_BYTES": "-1"}, "storage.inline_max_bytes"),
-        ("[storage]\ninline_max_bytes = 1048577\n", {}, "storage.inline_max_bytes"),
+        ("[storage]\ninline_max_bytes = 131073\n", {}, "storage.inline_max_bytes"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(

@@ -23,7 +23,7 @@ def _exercise(s3: Any) -> None:
     s3.create_bucket(Bucket=bucket)
     # past storage.inline_max_bytes (64 KiB): a data file, not bytes in the database
     s3.put_object(Bucket=bucket, Key="plain", Body=b"p" * 100 * 1024)
-    s3.put_object(Bucket=bucket, Key="sse", Body=b"s" * 1000, ServerSideEncryption="AES256")
+    s3.put_object(Bucket=bucket, Key="sse", Body=b"s" * 100 * 1024, ServerSideEncryption="AES256")
     s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "plain"})
     open_upload = s3.create_multipart_upload(Bucket=bucket, Key="open")["UploadId"]
     s3.upload_part(Bucket=bucket, Key="open", UploadId=open_upload, PartNumber=1, Body=b"x" * 10)

@@ -5,6 +5,7 @@ plaintext on disk, and an SSE-C object never opens without its key."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -77,14 +78,33 @@ def status_of(exc: ClientError) -> int:
     return int(exc.response["ResponseMetadata"]["HTTPStatusCode"])
 
 
-def data_file(gw: Gateway, bucket: str, key: str) -> Path:
-    """Where an object's bytes are (read from the metadata database, as the gateway does)."""
-    with sqlite3.connect(storage(gw) / "meta" / "meta.sqlite3", timeout=10) as db:
+def tamper(gw: Gateway, bucket: str, key: str, offset: int) -> bool:
+    """Flip one stored byte of an object where its bytes are (found in the metadata
+    database, as the gateway finds them): its data file, or its row of ``inline_data``
+    for a small object. True when it was an inline object."""
+    with contextlib.closing(
+        sqlite3.connect(storage(gw) / "meta" / "meta.sqlite3", timeout=10)
+    ) as db:
         row = db.execute(
             "SELECT data_id FROM objects WHERE bucket = ? AND key = ?", (bucket, key.encode())
         ).fetchone()
-    data_id = str(row[0])
-    return storage(gw) / "objects" / data_id[:2] / data_id[2:4] / data_id
+        data_id = str(row[0])
+        if data_id.startswith("i"):
+            (stored,) = db.execute(
+                "SELECT data FROM inline_data WHERE data_id = ?", (data_id,)
+            ).fetchone()
+            data = bytearray(stored)
+            data[offset] ^= 0x40
+            with db:
+                db.execute(
+                    "UPDATE inline_data SET data = ? WHERE data_id = ?", (bytes(data), data_id)
+                )
+            return True
+    path = storage(gw) / "objects" / data_id[:2] / data_id[2:4] / data_id
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x40
+    path.write_bytes(bytes(data))
+    return False
 
 
 def assert_missing(s3: Any, bucket: str, key: str) -> None:
@@ -372,11 +392,9 @@ def test_tampered_ciphertext_is_never_served(http_gateway: Gateway) -> None:
     small, large = os.urandom(1000), os.urandom(600_000)
     s3.put_object(Bucket=bucket, Key="small", Body=small, **AES)
     s3.put_object(Bucket=bucket, Key="large", Body=large, **AES)
-    for key, offset in (("small", 200), ("large", 590_000)):
-        path = data_file(http_gateway, bucket, key)
-        data = bytearray(path.read_bytes())
-        data[offset] ^= 0x40
-        path.write_bytes(bytes(data))
+    # the small one is kept in the metadata database, the large one in a data file
+    assert tamper(http_gateway, bucket, "small", 200)
+    assert not tamper(http_gateway, bucket, "large", 590_000)
     with pytest.raises(ClientError) as caught:
         s3.get_object(Bucket=bucket, Key="small")
     assert status_of(caught.value) == 500
