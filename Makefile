@@ -13,7 +13,7 @@ PACKAGES := gateway sigv4 backends
 # Test processes: one per CPU, at most 4 (each starts its own moto, SeaweedFS and gateways).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; [ $$n -lt 2 ] && n=2; echo $$n)
 
-.PHONY: install services chromium awscli2 run test check format bench bench-scale fuzz lock clean
+.PHONY: install services chromium awscli2 valgrind run test check format bench bench-scale fuzz lock clean
 
 install: $(STAMP)
 
@@ -81,6 +81,16 @@ $(AWSCLI2):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli
 
+# Debian's valgrind: make bench counts instructions per request under callgrind
+# (tests/perf/instructions.py). Installed once when missing (needs root, as on CI).
+VALGRIND := /usr/bin/valgrind
+
+valgrind: $(VALGRIND)
+
+$(VALGRIND):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind
+
 test: install services chromium awscli2 check
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests --ignore=tests/perf
 
@@ -89,7 +99,8 @@ fuzz: install
 	NFYIO_FUZZ=long $(BIN)/python -m pytest -q -p no:xdist -o timeout=0 tests/gateway/s3/test_fuzz.py
 
 # The gateway side by side with SeaweedFS (tests/perf/sidebyside.py): one table; then
-# what each feature costs a small request (tests/perf/features.py); then
+# what each feature costs a small request (tests/perf/features.py: CPU time; then
+# tests/perf/instructions.py: instructions counted under callgrind, steady to about 1 %); then
 # small GETs through one and two gateway processes over SeaweedFS with the state in
 # PostgreSQL (tests/perf/scale.py; alone: make bench-scale); then what the rate limiter
 # costs a small GET and HEAD (tests/perf/ratelimit_cost.py: limits on against off); then
@@ -97,9 +108,10 @@ fuzz: install
 # then HEADs during a GET of an object not in the page cache, on a throttled disk
 # (tests/perf/cold_read.py; needs root and the blkio cgroup, else it says so and skips).
 # Micro-benchmarks: $(BIN)/python -m pytest -q -s tests/perf --benchmark-only -p no:xdist
-bench: install services
+bench: install services valgrind
 	$(BIN)/python -m tests.perf.sidebyside
 	$(BIN)/python -m tests.perf.features
+	$(BIN)/python -m tests.perf.instructions
 	$(BIN)/python -m tests.perf.version_scale
 	$(BIN)/python -m tests.perf.scale
 	$(BIN)/python -m tests.perf.ratelimit_cost

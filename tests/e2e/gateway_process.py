@@ -136,9 +136,12 @@ def start_gateway(
     extra_env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
     python: str | None = None,
+    wrapper: list[str] | None = None,
+    ready_timeout: float = 30,
 ) -> Gateway:
     """``tls`` is (cert file, key file, CA bundle file); ``python`` the interpreter that
-    runs the gateway (default: this one)."""
+    runs the gateway (default: this one); ``wrapper`` a command line that runs it (as
+    ``valgrind --tool=callgrind`` does), given longer than ``ready_timeout`` to start."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NFYIO_", "AWS_"))}
     env.update(
@@ -157,9 +160,9 @@ def start_gateway(
         args = serve_command(
             data_dir, s3_port, api_port, *(extra_args or []), tls=tls, python=python
         )
-        gateway = launch(data_dir, args, env, s3_port, api_port, tls=tls)
+        gateway = launch(data_dir, [*(wrapper or []), *args], env, s3_port, api_port, tls=tls)
         try:
-            _wait_ready(gateway)
+            _wait_ready(gateway, ready_timeout)
         except RuntimeError:
             taken = "address already in use" in gateway.log()
             if not taken or attempt + 1 == _PORT_ATTEMPTS:
