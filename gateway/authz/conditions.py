@@ -22,7 +22,7 @@ import functools
 import ipaddress
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -231,6 +231,12 @@ def parse_operator(text: str) -> tuple[Qualifier, Operator, bool] | None:
     return qualifier, operator, if_exists
 
 
+_CLOCK_KEYS = frozenset({"aws:CurrentTime", "aws:EpochTime"})
+"""Keys whose value changes every second: remembering outcomes by them would only churn."""
+_OUTCOMES = 64
+"""Distinct request values remembered per condition; the memo is emptied when full."""
+
+
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One (operator, key, values) test of a statement's ``Condition`` block."""
@@ -244,8 +250,35 @@ class Condition:
     values: tuple[Any, ...]
     """Typed policy values (ORed)."""
     raw_values: tuple[str, ...]
+    outcomes: dict[Values | None, bool] | None = field(
+        default=None, init=False, compare=False, hash=False, repr=False
+    )
+    """Memo of :meth:`holds` by the request's values, for a condition whose outcome is a
+    function of them alone (no policy variable among its values, no clock key): the same
+    few values (the caller's address, signature version, ...) come on every request, and
+    a dictionary lookup costs a fraction of the comparisons. None: not memoised. Bounded
+    by ``_OUTCOMES``."""
+
+    def __post_init__(self) -> None:
+        varies = self.key.name in _CLOCK_KEYS or any(
+            isinstance(value, Glob) and value.variables for value in self.values
+        )
+        if not varies:
+            object.__setattr__(self, "outcomes", {})
 
     def holds(self, request: Values | None, resolve: Resolver) -> bool:
+        outcomes = self.outcomes
+        if outcomes is None:
+            return self._holds(request, resolve)
+        found = outcomes.get(request)
+        if found is None:
+            found = self._holds(request, resolve)
+            if len(outcomes) >= _OUTCOMES:
+                outcomes.clear()
+            outcomes[request] = found
+        return found
+
+    def _holds(self, request: Values | None, resolve: Resolver) -> bool:
         present = request is not None and len(request) > 0
         if self.operator.is_null:
             # "Null": {"key": "true"} holds when the key is absent.

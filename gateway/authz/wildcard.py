@@ -38,6 +38,11 @@ class Glob:
     tokens: tuple[Token, ...]
     ignore_case: bool = False
     _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _prefix: str | None = field(default=None, compare=False, repr=False)
+    """Set for a case-sensitive pattern of literal characters and one final ``*`` (most
+    resources: ``arn:aws:s3:::bucket/*``), which matches by ``startswith``."""
+    _exact: str | None = field(default=None, compare=False, repr=False)
+    """Set for a case-sensitive pattern of literal characters only: ``==``."""
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -62,6 +67,10 @@ class Glob:
         return _finish(Glob(self.text, tokens, self.ignore_case))
 
     def matches(self, value: str, resolve: Resolver | None = None) -> bool:
+        if self._prefix is not None:
+            return value.startswith(self._prefix)
+        if self._exact is not None:
+            return value == self._exact
         if self._regex is not None:
             return self._regex.fullmatch(value) is not None
         parts: list[str] = []
@@ -168,8 +177,16 @@ def parse_glob(
 
 
 def _finish(glob: Glob) -> Glob:
-    """Compile the regular expression once when no variable needs the request."""
+    """Compile the regular expression once when no variable needs the request; note the
+    literal text of a case-sensitive pattern that is a plain prefix or a plain value."""
     if not glob.variables:
         source = "".join(_token_regex(kind, t) for kind, t in glob.tokens)
         object.__setattr__(glob, "_regex", _compiled(source, glob.ignore_case))
+        tokens = glob.tokens
+        if not glob.ignore_case:
+            ends_in_star = bool(tokens) and tokens[-1][0] == "star"
+            body = tokens[:-1] if ends_in_star else tokens
+            if all(kind == "lit" for kind, _ in body):
+                literal = "".join(text for _, text in body)
+                object.__setattr__(glob, "_prefix" if ends_in_star else "_exact", literal)
     return glob

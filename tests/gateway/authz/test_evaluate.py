@@ -806,3 +806,71 @@ def test_result_names_the_deciding_statements() -> None:
 def test_no_policy_decides_nothing() -> None:
     result = evaluate(None, account(OWNER), "s3:GetObject", resource_arn("b", "k"), ctx())
     assert not result.explicit_deny and not result.allowed
+
+
+def test_remembered_outcomes_never_leak_between_requests() -> None:
+    """A parsed policy is shared by every request of its bucket, and its conditions
+    remember outcomes by the request's values: each case's policy, evaluated first with
+    every other case's caller, action, key and request (filling those memos), still
+    decides its own case as a fresh one does."""
+    others = [(c.caller, c.action, c.key, ctx(**c.context)) for c in CASES]
+    for case in CASES:
+        doc = policy(*case.statements, version=case.version)
+        for caller, action, key, context in others:
+            evaluate(doc, caller, action, resource_arn("b", key), context)
+        result = evaluate(
+            doc, case.caller, case.action, resource_arn("b", case.key), ctx(**case.context)
+        )
+        got = DENY if result.explicit_deny else ALLOW if result.allowed else NONE
+        assert got == case.expected, case.name
+
+
+def test_address_conditions_decide_each_address() -> None:
+    doc = policy(
+        stmt(),
+        stmt("Deny", **_cond(IpAddress={"aws:SourceIp": "203.0.113.0/24"})),
+    )
+    verdicts = []
+    for address in ("203.0.113.9", "198.51.100.7", "203.0.113.200", "198.51.100.7"):
+        result = evaluate(
+            doc, account(OTHER), "s3:GetObject", resource_arn("b", "k"), ctx(source_ip=address)
+        )
+        verdicts.append(result.explicit_deny)
+    assert verdicts == [True, False, True, False]
+
+
+def test_variable_conditions_are_decided_per_caller() -> None:
+    """The same request value, two callers: a condition naming a policy variable
+    depends on who asks, so its outcome is never remembered by the value alone."""
+    doc = policy(
+        stmt(
+            principal="*",
+            action="s3:ListBucket",
+            resource=B,
+            **_cond(StringLike={"s3:prefix": "home/${aws:username}/*"}),
+        )
+    )
+    verdicts = []
+    for name in ("alice", "bob", "alice", "bob"):
+        result = evaluate(
+            doc, user(OTHER, name), "s3:ListBucket", resource_arn("b"), ctx(prefix="home/alice/x")
+        )
+        verdicts.append(result.allowed)
+    assert verdicts == [True, False, True, False]
+
+
+def test_remembered_outcomes_stay_bounded() -> None:
+    """Every caller address is a new memo entry: however many a client sends, the memo
+    of a condition holds at most ``_OUTCOMES`` and still decides each one."""
+    from gateway.authz import conditions
+
+    doc = policy(stmt(), stmt("Deny", **_cond(IpAddress={"aws:SourceIp": "10.0.0.0/8"})))
+    (condition,) = doc.statements[1].conditions
+    for i in range(3 * conditions._OUTCOMES):
+        address = f"10.0.{i // 250}.{i % 250}" if i % 2 else f"192.0.{i // 250}.{i % 250}"
+        result = evaluate(
+            doc, account(OTHER), "s3:GetObject", resource_arn("b", "k"), ctx(source_ip=address)
+        )
+        assert result.explicit_deny is bool(i % 2)
+        assert condition.outcomes is not None
+        assert len(condition.outcomes) <= conditions._OUTCOMES
