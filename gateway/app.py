@@ -14,6 +14,7 @@ from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 from backends.base import Backend
 from gateway import __version__
+from gateway.access_log import ACCESS_LOG, AccessLog
 from gateway.api import buckets, observe, routes
 from gateway.api import cors as api_cors
 from gateway.api.auth import access_middleware
@@ -193,6 +194,7 @@ def _install(app: web.Application, shared: Shared) -> None:
     app[CONFIG] = shared.config
     app[INFLIGHT] = shared.inflight
     app[METRICS] = shared.metrics
+    app[ACCESS_LOG] = AccessLog.for_config(shared.config)
     app[TOKEN_VERIFIER] = None
     app[HASH_GATE] = shared.executors.hashing
 

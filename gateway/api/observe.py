@@ -4,8 +4,8 @@ audit events of the route table's audited rows.
 - **Request id**: 16 hex digits, ``request[REQUEST_ID]``, returned as ``X-Request-Id``
   and written into the access log and the audit events, so an event, a log line and a
   client's report can be matched.
-- **Access log** (``server.access_log``), one ``key=value`` line per request on the
-  ``nfyio.access`` logger, like the S3 listener's: request id, peer, method, path (as
+- **Access log** (``server.access_log``, ``gateway.access_log``), one ``key=value``
+  line per request, like the S3 listener's: request id, peer, method, path (as
   sent, percent-encoded, without the query string: cursors, object keys and presigned
   parameters stay out), route template, principal (key, user or client id), status,
   milliseconds. Never a header, a query string, a body or a cookie: no secret, token,
@@ -19,13 +19,13 @@ audit events of the route table's audited rows.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from gateway.access_log import ACCESS_LOG
 from gateway.api.auth import PRINCIPAL
 from gateway.api.routing import row_of
 from gateway.audit.http import (
@@ -35,11 +35,9 @@ from gateway.audit.http import (
     REQUEST_ID,
     record,
 )
-from gateway.state import CONFIG
 
 __all__ = ["MAX_LOGGED_PATH", "install", "observe_middleware"]
 
-access_log = logging.getLogger("nfyio.access")
 MAX_LOGGED_PATH = 512
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -90,18 +88,17 @@ def _audit(request: web.Request, response: web.StreamResponse | None, status: in
 
 
 def _log(request: web.Request, status: int, started: float) -> None:
+    access_log = request.app[ACCESS_LOG]
+    if access_log is None:
+        return
     route = request.match_info.route.resource
     principal = request.get(PRINCIPAL)
-    access_log.info(
-        "request_id=%s remote=%s method=%s path=%s route=%s principal=%s status=%d ms=%.1f",
-        request[REQUEST_ID],
-        request.remote,
-        request.method,
-        request.rel_url.raw_path[:MAX_LOGGED_PATH],
-        "-" if route is None else route.canonical,
-        "-" if principal is None else principal.subject,
-        status,
-        (time.perf_counter() - started) * 1000,
+    access_log.line(
+        f"request_id={request[REQUEST_ID]} remote={request.remote} method={request.method} "
+        f"path={request.rel_url.raw_path[:MAX_LOGGED_PATH]} "
+        f"route={'-' if route is None else route.canonical} "
+        f"principal={'-' if principal is None else principal.subject} status={status} "
+        f"ms={(time.perf_counter() - started) * 1000:.1f}"
     )
 
 
@@ -120,8 +117,7 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
         raise
     finally:
         _audit(request, response, status)
-        if request.app[CONFIG].server.access_log:
-            _log(request, status, started)
+        _log(request, status, started)
 
 
 async def _request_id_header(request: web.Request, response: web.StreamResponse) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote
 
 from aiohttp import web
 
+from gateway.access_log import ACCESS_LOG
 from gateway.config import Config
 from gateway.metrics import METRICS, response_bytes
 from gateway.principal import Principal
@@ -45,7 +46,6 @@ log = logging.getLogger("nfyio.s3")
 PREFLIGHT = "PreflightObject"
 """The operation name of CORS preflights in metrics and the access log (AWS's "OPTIONS
 object"; not a row of the operation table: nothing is authorised)."""
-access_log = logging.getLogger("nfyio.access")
 
 
 def _bypass_governance(principal: Principal, req: S3Request) -> bool:
@@ -258,15 +258,10 @@ def _record(
             request.content.total_bytes,
             response_bytes(request, response),
         )
-    if request.app[CONFIG].server.access_log:
-        access_log.info(
-            "request_id=%s remote=%s method=%s path=%s op=%s principal=%s status=%d ms=%.1f",
-            request_id,
-            request.remote,
-            request.method,
-            quote(resource, safe="/"),
-            operation_name,
-            principal_name,
-            response.status,
-            elapsed * 1000,
+    access_log = request.app[ACCESS_LOG]
+    if access_log is not None:
+        access_log.line(
+            f"request_id={request_id} remote={request.remote} method={request.method} "
+            f"path={quote(resource, safe='/')} op={operation_name} principal={principal_name} "
+            f"status={response.status} ms={elapsed * 1000:.1f}"
         )
