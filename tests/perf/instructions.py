@@ -31,7 +31,7 @@ counters zeroed (``callgrind_control -z``), ``N`` requests, the counters dumped
 (``callgrind_control -d``); instructions per request = the dump's total / ``N``. Rounds
 are interleaved. Needs ``valgrind`` (``make bench`` installs it). Nothing asserts.
 
-Run: ``python -m tests.perf.instructions``. Environment: ``BENCH_ROUNDS`` (2),
+Run: ``python -m tests.perf.instructions``. Environment: ``BENCH_ROUNDS`` (3),
 ``BENCH_SCALE`` (requests per cell: 200 x scale), ``BENCH_BASELINE_TREE``,
 ``BENCH_CELLS`` (cell names to run, ``;``-separated, e.g. ``HEAD|plain|defaults``).
 """
@@ -271,7 +271,7 @@ def main() -> int:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("instructions: valgrind is not installed (make bench installs it); skipped")
         return 0
-    rounds = int(os.environ.get("BENCH_ROUNDS", "2"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     n = max(20, int(200 * float(os.environ.get("BENCH_SCALE", "1"))))
     baseline = os.environ.get("BENCH_BASELINE_TREE")
     wanted = {c for c in os.environ.get("BENCH_CELLS", "").split(";") if c}
