@@ -8,8 +8,8 @@ the formatter, the handler's lock, for every request); this writes one preformat
 string, the time's seconds formatted once per second. Off when ``server.access_log`` is
 false or the log level is above INFO, as ``logging`` would drop the lines then.
 
-Cost per request: one ``%`` format of the message, one f-string and one ``write`` of the
-line (the stream is line-buffered: one ``write`` system call, as before).
+Cost per request: the caller's f-string of the fields, one more for the line, and one
+``write`` (stderr is line-buffered: one ``write`` system call per line, as before).
 """
 
 from __future__ import annotations
