@@ -47,6 +47,13 @@ AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z", re.ASCII)
 _CRED_DATE = re.compile(r"\d{8}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_SDK_AUTHORIZATION = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=([^,\s=]+), ?SignedHeaders=([^,\s=]+), ?Signature=([^,\s=]+)",
+    re.ASCII,
+)
+"""The Authorization header as the SDKs write it; anything else takes the general parse."""
+_AUTH_HEADERS = frozenset({"authorization", "x-amz-date", "date", "x-amz-content-sha256"})
+"""The headers header auth reads (their first values, gathered in one pass)."""
 _UNSUPPORTED = (
     "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
@@ -96,9 +103,13 @@ class VerifiedRequest:
 def _parse_amz_date(value: str, error: type[SigV4Error]) -> datetime:
     # The fields by position (what strptime with AMZ_DATE_FORMAT reads, at a tenth of
     # its cost on every signed request); datetime() refuses what strptime refuses.
+    # Every request signed in the same second carries the same text: remembered.
+    known = _amz_dates.get(value)
+    if known is not None:
+        return known
     if _AMZ_DATE.fullmatch(value):
         try:
-            return datetime(
+            parsed = datetime(
                 int(value[0:4]),
                 int(value[4:6]),
                 int(value[6:8]),
@@ -109,15 +120,20 @@ def _parse_amz_date(value: str, error: type[SigV4Error]) -> datetime:
             )
         except ValueError:
             pass
+        else:
+            return _remember(_amz_dates, value, parsed)
     raise error(
         f"X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\": {value!r}"
     )
 
 
 _PARSED_LIMIT = 256
-"""Distinct ``Credential`` and ``SignedHeaders`` values remembered (a client sends the same
-few on every request); the memo is emptied when full, so it stays bounded whatever is sent."""
+"""Distinct ``Credential``, ``SignedHeaders`` and ``X-Amz-Date`` values remembered (a
+client sends the same few on every request, a new date once a second); each memo is
+emptied when full, so it stays bounded whatever is sent. Only well-formed values are
+remembered: a malformed one is refused each time it is sent."""
 _credentials: dict[str, tuple[str, str, str, str]] = {}
+_amz_dates: dict[str, datetime] = {}
 _signed_header_lists: dict[str, tuple[str, ...]] = {}
 
 
@@ -161,7 +177,14 @@ def _parse_signed_headers(value: str, error: type[SigV4Error]) -> tuple[str, ...
     return _remember(_signed_header_lists, value, names)
 
 
-def _parse_header_auth(request: SignedRequest, authorization: str) -> AuthInfo:
+def _authorization_fields(authorization: str) -> tuple[str, str, str]:
+    """``Credential``, ``SignedHeaders`` and ``Signature`` of an Authorization header
+    (already stripped, ``AWS4-HMAC-SHA256`` first)."""
+    sdk_form = _SDK_AUTHORIZATION.fullmatch(authorization)
+    if sdk_form is not None:
+        # What every SDK sends: the general parse below would find the same three values.
+        credential, signed_headers, signature = sdk_form.groups()
+        return credential, signed_headers, signature
     error = AuthorizationHeaderMalformed
     fields: dict[str, str] = {}
     for part in authorization[len(ALGORITHM) :].split(","):
@@ -174,18 +197,25 @@ def _parse_header_auth(request: SignedRequest, authorization: str) -> AuthInfo:
     missing = [k for k in ("Credential", "SignedHeaders", "Signature") if k not in fields]
     if missing:
         raise error(f"The authorization header is malformed; missing {', '.join(missing)}")
-    access_key_id, date, region, service = _parse_credential(fields["Credential"], error)
-    signed_headers = _parse_signed_headers(fields["SignedHeaders"], error)
-    signature = fields["Signature"]
+    return fields["Credential"], fields["SignedHeaders"], fields["Signature"]
+
+
+def _parse_header_auth(authorization: str, found: dict[str, str]) -> AuthInfo:
+    """Header auth from the Authorization header and ``found``, the first values of the
+    other headers it reads (:data:`_AUTH_HEADERS`)."""
+    error = AuthorizationHeaderMalformed
+    credential, signed_list, signature = _authorization_fields(authorization)
+    access_key_id, date, region, service = _parse_credential(credential, error)
+    signed_headers = _parse_signed_headers(signed_list, error)
     if not _SIGNATURE.fullmatch(signature):
         raise error("The authorization header is malformed; Signature must be 64 hex digits")
 
-    x_amz_date = get_header(request.headers, "x-amz-date")
+    x_amz_date = found.get("x-amz-date")
     if x_amz_date is not None:
         amz_date_text = x_amz_date.strip()
         amz_date = _parse_amz_date(amz_date_text, AccessDenied)
     else:
-        date_header = get_header(request.headers, "date")
+        date_header = found.get("date")
         if date_header is None:
             raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
         try:
@@ -199,7 +229,7 @@ def _parse_header_auth(request: SignedRequest, authorization: str) -> AuthInfo:
         )
         amz_date_text = amz_date.strftime(AMZ_DATE_FORMAT)
 
-    content_sha = get_header(request.headers, "x-amz-content-sha256")
+    content_sha = found.get("x-amz-content-sha256")
     return AuthInfo(
         kind="header",
         access_key_id=access_key_id,
@@ -262,7 +292,12 @@ def parse_auth(request: SignedRequest) -> AuthInfo | None:
     SigV4, InvalidRequest for both header and query auth or for another AWS scheme
     (SigV2 ``AWS AKID:sig``, SigV2 presigned, SigV4a).
     """
-    authorization = get_header(request.headers, "authorization")
+    found: dict[str, str] = {}
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower in _AUTH_HEADERS and lower not in found:
+            found[lower] = value
+    authorization = found.get("authorization")
     header_sigv4 = False
     if authorization is not None:
         authorization = authorization.strip()
@@ -285,7 +320,7 @@ def parse_auth(request: SignedRequest) -> AuthInfo | None:
         )
     if header_sigv4:
         assert authorization is not None
-        return _parse_header_auth(request, authorization)
+        return _parse_header_auth(authorization, found)
     if query_sigv4:
         return _parse_query_auth(request, params)
     if "AWSAccessKeyId" in params and "Signature" in params:

@@ -54,6 +54,8 @@ def canonical_query(raw_query: str, *, exclude: str | None = None) -> str:
 
     ``+`` is a literal plus (``%2B``), as botocore and S3 treat it, not a space.
     """
+    if not raw_query:
+        return ""
     encoded: list[tuple[str, str]] = []
     for name, value in query_pairs(raw_query):
         enc_name = _recode(name)

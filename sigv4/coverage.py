@@ -41,16 +41,20 @@ def unsigned_amz_headers(headers: Headers, signed_headers: Iterable[str]) -> lis
     """The ``x-amz-*`` header names of ``headers`` (lower-case, sorted, once each) that
     are neither in ``signed_headers`` nor allowed unsigned."""
     signed: set[str] | None = None
-    found: set[str] = set()
+    found: set[str] | None = None
     for name, _ in headers:
         if name[:6].lower() != "x-amz-":
             continue
+        lower = name.lower()
+        if lower in UNSIGNED_ALLOWED:
+            continue
         if signed is None:
             signed = {signed_name.lower() for signed_name in signed_headers}
-        lower = name.lower()
-        if lower not in signed and lower not in UNSIGNED_ALLOWED:
+        if lower not in signed:
+            if found is None:
+                found = set()
             found.add(lower)
-    return sorted(found)
+    return sorted(found) if found else []
 
 
 def check_signed_headers(headers: Headers, signed_headers: Iterable[str]) -> None:

@@ -49,6 +49,16 @@ _KMS_HEADERS = (
     "x-amz-server-side-encryption-context",
 )
 _KMS = frozenset({"aws:kms", "aws:kms:dsse"})
+_READ = frozenset(
+    {SSE_HEADER, *_KMS_HEADERS}
+    | {
+        prefix + name
+        for prefix in (CUSTOMER, COPY_SOURCE_CUSTOMER)
+        for name in ("algorithm", "key", "key-md5")
+    }
+)
+"""Every header ``parse_encryption`` reads: a request with none of them (most) has no SSE
+facts, found by one set operation."""
 
 _WRITES = frozenset({"PutObject", "CreateMultipartUpload", "CopyObject"})
 """Operations that choose how the object they write is encrypted."""
@@ -185,7 +195,7 @@ def parse_encryption(
 
     ``plain_http_ok``: whether the request came over TLS, or may use SSE-C without it
     (``plain_http_allowed``); asked only when the request carries a customer key."""
-    if operation not in _KEYED:
+    if operation not in _KEYED or _READ.isdisjoint(headers):
         return None
     algorithm = _algorithm(headers, operation)
     customer = _customer_key(headers, CUSTOMER)

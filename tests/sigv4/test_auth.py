@@ -136,6 +136,74 @@ def test_remembered_claims_stay_bounded_and_malformed_ones_are_never_remembered(
             parse_auth(_claims("AK0/2024-05-24/us-east-1/s3/aws4_request", "host"))
 
 
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        # the SDKs' form, then what only the general parse reads: no space after the
+        # commas, runs of spaces, fields in another order, a repeated field (last wins)
+        "AWS4-HMAC-SHA256 Credential={c}, SignedHeaders={h}, Signature={s}",
+        "AWS4-HMAC-SHA256 Credential={c},SignedHeaders={h},Signature={s}",
+        "AWS4-HMAC-SHA256  Credential={c} ,  SignedHeaders={h} , Signature={s} ",
+        "AWS4-HMAC-SHA256 Signature={s}, SignedHeaders={h}, Credential={c}",
+        "AWS4-HMAC-SHA256 Credential=X/1/r/s/aws4_request, Credential={c}, "
+        "SignedHeaders={h}, Signature={s}",
+    ],
+)
+def test_every_form_of_the_authorization_header_reads_the_same_claims(
+    authorization: str,
+) -> None:
+    # The SDKs' form is read by one regular expression, any other by splitting on commas:
+    # both must find the same claims, and the signature must verify either way.
+    signed = botocore_sign("GET", URL)
+    sdk = parse_auth(signed)
+    assert sdk is not None
+    credential = f"{sdk.access_key_id}/{sdk.date}/{sdk.region}/{sdk.service}/aws4_request"
+    value = authorization.format(c=credential, h=";".join(sdk.signed_headers), s=sdk.signature)
+    other = parse_auth(_with_header(signed, "Authorization", value))
+    assert other == sdk
+    assert verify(signed, other, SECRET, NOW).seed_signature == sdk.signature
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        # near the SDKs' form but not it: each must be refused as before
+        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=" + "A" * 64,
+        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=" + "a" * 63,
+        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=" + "a" * 64 + ", Extra",
+        "AWS4-HMAC-SHA256 Credential=, SignedHeaders=host, Signature=" + "a" * 64,
+    ],
+)
+def test_near_sdk_forms_are_still_refused(authorization: str) -> None:
+    request = SignedRequest(
+        "GET",
+        "/",
+        "",
+        (("Host", "h"), ("x-amz-date", "20240524T000000Z"), ("Authorization", authorization)),
+    )
+    with pytest.raises(AuthorizationHeaderMalformed):
+        parse_auth(request)
+
+
+def test_remembered_dates_stay_bounded_and_invalid_ones_are_refused_each_time() -> None:
+    from sigv4 import auth as module
+
+    signed = botocore_sign("GET", URL)
+    base = NOW.replace(tzinfo=None)
+    for i in range(3 * module._PARSED_LIMIT):
+        moment = base + timedelta(seconds=i)
+        text = moment.strftime("%Y%m%dT%H%M%SZ")
+        parsed = parse_auth(_with_header(signed, "X-Amz-Date", text))
+        assert parsed is not None and parsed.amz_date == moment.replace(tzinfo=NOW.tzinfo)
+        assert len(module._amz_dates) <= module._PARSED_LIMIT
+    for _ in range(2):  # a date that cannot be is never remembered as parsed
+        with pytest.raises(AccessDenied):
+            parse_auth(_with_header(signed, "X-Amz-Date", "20240231T000000Z"))
+
+
 def test_missing_date_is_access_denied() -> None:
     signed = botocore_sign("GET", URL)
     request = replace(signed, headers=tuple((k, v) for k, v in signed.headers if k != "X-Amz-Date"))
