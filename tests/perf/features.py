@@ -112,12 +112,9 @@ def twenty_statements(bucket: str, partners: list[str]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def prepare(load: LoadGenerator, gw: Gateway, peer: Peer) -> None:
-    """The four buckets, each with ``KEYS`` keys (``VERSIONS`` versions each in
-    ``versioned``) for GET and HEAD."""
-    s3 = gw.client()
-    for bucket in BUCKETS:
-        s3.create_bucket(Bucket=bucket)
+def configure_buckets(gw: Gateway, s3: Any) -> None:
+    """The ``policy`` bucket's 20 statements (naming eight other tenants), ``versioned``'s
+    versioning and ``sse-s3``'s default encryption; the buckets exist."""
     partners = [new_tenant(gw, "partner").id for _ in range(8)]
     s3.put_bucket_policy(Bucket="policy", Policy=twenty_statements("policy", partners))
     s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
@@ -127,6 +124,15 @@ def prepare(load: LoadGenerator, gw: Gateway, peer: Peer) -> None:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
     )
+
+
+def prepare(load: LoadGenerator, gw: Gateway, peer: Peer) -> None:
+    """The four buckets, each with ``KEYS`` keys (``VERSIONS`` versions each in
+    ``versioned``) for GET and HEAD."""
+    s3 = gw.client()
+    for bucket in BUCKETS:
+        s3.create_bucket(Bucket=bucket)
+    configure_buckets(gw, s3)
     started = time.monotonic()
     for bucket in BUCKETS:
         rounds = VERSIONS if bucket == "versioned" else 1

@@ -53,8 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.gateway_process import Gateway, start_gateway
-from tests.e2e.tenants import new_tenant
-from tests.perf.features import twenty_statements
+from tests.perf.features import configure_buckets
 
 DEFAULTS = "defaults"
 LIMITS_OFF = "limits off"
@@ -183,15 +182,7 @@ def prepare(name: str, counted: Counted) -> None:
     for bucket in buckets:
         s3.create_bucket(Bucket=bucket)
     if "policy" in buckets:
-        partners = [new_tenant(counted.gw, "partner").id for _ in range(8)]
-        s3.put_bucket_policy(Bucket="policy", Policy=twenty_statements("policy", partners))
-        s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_encryption(
-            Bucket="sse-s3",
-            ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-            },
-        )
+        configure_buckets(counted.gw, s3)
         s3.put_bucket_cors(
             Bucket="cors",
             CORSConfiguration={

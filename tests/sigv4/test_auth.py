@@ -89,6 +89,14 @@ def test_header_and_query_auth_together_refused() -> None:
         "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
         "SignedHeaders=, Signature=" + "a" * 64,
         "AWS4-HMAC-SHA256 garbage",
+        # near the SDKs' form (read by a regular expression) but not it
+        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=" + "A" * 64,
+        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=" + "a" * 63,
+        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
+        "SignedHeaders=host, Signature=" + "a" * 64 + ", Extra",
+        "AWS4-HMAC-SHA256 Credential=, SignedHeaders=host, Signature=" + "a" * 64,
     ],
 )
 def test_malformed_authorization_header(authorization: str) -> None:
@@ -162,30 +170,6 @@ def test_every_form_of_the_authorization_header_reads_the_same_claims(
     other = parse_auth(_with_header(signed, "Authorization", value))
     assert other == sdk
     assert verify(signed, other, SECRET, NOW).seed_signature == sdk.signature
-
-
-@pytest.mark.parametrize(
-    "authorization",
-    [
-        # near the SDKs' form but not it: each must be refused as before
-        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
-        "SignedHeaders=host, Signature=" + "A" * 64,
-        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
-        "SignedHeaders=host, Signature=" + "a" * 63,
-        "AWS4-HMAC-SHA256 Credential=AKID/20240524/us-east-1/s3/aws4_request, "
-        "SignedHeaders=host, Signature=" + "a" * 64 + ", Extra",
-        "AWS4-HMAC-SHA256 Credential=, SignedHeaders=host, Signature=" + "a" * 64,
-    ],
-)
-def test_near_sdk_forms_are_still_refused(authorization: str) -> None:
-    request = SignedRequest(
-        "GET",
-        "/",
-        "",
-        (("Host", "h"), ("x-amz-date", "20240524T000000Z"), ("Authorization", authorization)),
-    )
-    with pytest.raises(AuthorizationHeaderMalformed):
-        parse_auth(request)
 
 
 def test_remembered_dates_stay_bounded_and_invalid_ones_are_refused_each_time() -> None:
