@@ -20,7 +20,7 @@ from backends.conditions import check_conditions, check_write
 from backends.errors import BackendError
 from backends.filesystem.commit import GroupCommitter, no_such_bucket
 from backends.filesystem.encryption import KeySet
-from backends.filesystem.files import DEFAULT_IO_THREADS, META_DB, DataStore, new_id
+from backends.filesystem.files import META_DB, DataStore, new_id
 from backends.filesystem.inline import (
     INLINE_MAX,
     BytesBody,
@@ -29,6 +29,7 @@ from backends.filesystem.inline import (
     new_inline_id,
     store,
 )
+from backends.filesystem.io_pool import DEFAULT_IO_THREADS
 from backends.filesystem.listing import Cursor, list_page
 from backends.filesystem.metadb import (
     ListRow,

@@ -10,7 +10,8 @@ Layout under the data directory::
 A key never becomes part of a path: every file is named by a random hex id. Directories
 are created 0700 and files 0600 whatever the process umask (modes set explicitly).
 Encrypted objects (``encryption.py``) are written through a ``Sealer`` and read through a
-``ReadAt`` that decrypts; the file operations here treat both alike.
+``ReadAt`` that decrypts; the file operations here treat both alike. Streaming a placed
+object back is ``bodies.py``; the threads that do blocking file work, ``io_pool.py``.
 """
 
 from __future__ import annotations
@@ -23,28 +24,23 @@ import hashlib
 import mmap
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, TypeVarTuple
 
 from backends.errors import BackendError
+from backends.filesystem.bodies import SYNC_READ_MAX
 from backends.filesystem.encryption import SEGMENT, RawReader, ReadAt, Sealer
-from backends.filesystem.page_cache import in_page_cache, read_through
+from backends.filesystem.io_pool import DEFAULT_IO_THREADS, IOPool
 from backends.types import PayloadStream
 from sigv4 import Checksum
 
 BATCH = 256 * 1024
 """Bytes gathered in memory before one off-loop write + hash."""
-READ_CHUNK = 256 * 1024
-SYNC_READ_MAX = 64 * 1024
-"""Reads up to this size run on the event loop when their pages are in the page cache
-(microseconds); uncached ones go to a pool thread (a disk read would stall the process)."""
 COPY_CHUNK = 1024 * 1024
 PREFIX_RUN = 256
 """Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
-DEFAULT_IO_THREADS = 8
 DIRECT_FROM = 4 * 1024 * 1024
 """With direct writes on, a body's bytes past this offset bypass the page cache."""
 DIRECT_ALIGN = 4096
@@ -53,33 +49,6 @@ multiples of this (the largest logical block size in use; pages are 4 KiB)."""
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
-
-
-class IOPool:
-    """The backend's own threads for blocking file work (reads, writes, fsyncs, copies).
-
-    Not the loop's default executor: work that shares a pool with other kinds of work
-    (password hashing, DNS lookups) queues behind it, so a burst of one stalls GETs.
-    """
-
-    def __init__(self, threads: int) -> None:
-        self.threads = threads
-        self._executor: ThreadPoolExecutor | None = None
-
-    async def run(self, fn: Callable[[*_Ts], _T], *args: *_Ts) -> _T:
-        return await self.submit(fn, *args)
-
-    def submit(self, fn: Callable[[*_Ts], _T], *args: *_Ts) -> asyncio.Future[_T]:
-        """Start ``fn`` on a pool thread; its future (await it to get the result)."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="fs-io")
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def close(self) -> None:
-        """Stop taking work (queued work still runs); a later ``run`` starts a fresh pool."""
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=False)
 
 
 DIR_MODE = 0o700
@@ -481,126 +450,6 @@ class DataStore:
 
 
 # -- reading ---------------------------------------------------------------------------------
-
-
-class FileBody:
-    """Streams ``length`` bytes from offset ``first`` of an already open file descriptor.
-
-    The descriptor was opened before the read was handed out, so a concurrent overwrite or
-    delete (which only unlinks names) cannot break it. It is closed at the end, on
-    ``aclose`` or when the body is garbage collected.
-    """
-
-    def __init__(self, fd: int, first: int, length: int, io: IOPool) -> None:
-        self._io = io
-        self._fd: int | None = fd
-        self._pos = first
-        self._remaining = length
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        fd = self._fd
-        if fd is None or self._remaining <= 0:
-            self._close()
-            raise StopAsyncIteration
-        n = min(READ_CHUNK, self._remaining)
-        try:
-            if n <= SYNC_READ_MAX and in_page_cache(fd, self._pos, n):
-                # a cached read on the loop costs microseconds; an uncached one would
-                # stall the process for the disk: that goes to a pool thread
-                data = os.pread(fd, n, self._pos)
-            else:
-                data = await self._io.run(os.pread, fd, n, self._pos)
-        except BaseException:
-            self._close()
-            raise
-        if not data:
-            self._close()
-            raise BackendError("InternalError", "data file shorter than recorded")
-        self._pos += len(data)
-        self._remaining -= len(data)
-        return data
-
-    async def aclose(self) -> None:
-        self._close()
-
-    def cache(self, offset: int, length: int) -> asyncio.Future[None] | None:
-        """Bytes ``offset..offset+length-1`` into the page cache (``ObjectRead.cache``):
-        None when the first and last page of the range are there, else the future of
-        their read on a pool thread."""
-        fd = self.fileno()
-        if length <= 0 or in_page_cache(fd, offset, length):
-            return None
-        return self._io.submit(read_through, fd, offset, length)
-
-    def fileno(self) -> int:
-        """The open descriptor (for sendfile of the same bytes); it stays this body's:
-        ``aclose`` closes it."""
-        if self._fd is None:
-            raise ValueError("the body is closed")
-        return self._fd
-
-    def _close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def __del__(self) -> None:
-        self._close()
-
-
-class ReaderBody:
-    """Streams ``length`` plaintext bytes from ``first`` through a ``ReadAt`` (an encrypted
-    object: each read decrypts only the segments it covers). Reads are aligned to
-    segments after the first; above ``SYNC_READ_MAX`` they run in a thread. ``fd`` (the
-    reader's file) is closed at the end, on ``aclose`` or when garbage collected."""
-
-    def __init__(self, fd: int, reader: ReadAt, first: int, length: int, io: IOPool) -> None:
-        self._io = io
-        self._fd: int | None = fd
-        self._reader = reader
-        self._pos = first
-        self._remaining = length
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        if self._fd is None or self._remaining <= 0:
-            self._close()
-            raise StopAsyncIteration
-        n = min(READ_CHUNK - self._pos % SEGMENT, self._remaining)
-        try:
-            if n <= SYNC_READ_MAX and self._reader.cached(self._pos, n):
-                data = self._reader.read(self._pos, n)
-            else:
-                data = await self._io.run(self._reader.read, self._pos, n)
-        except BaseException:
-            self._close()
-            raise
-        if not data:
-            self._close()
-            raise BackendError("InternalError", "data file shorter than recorded")
-        self._pos += len(data)
-        self._remaining -= len(data)
-        return data
-
-    async def aclose(self) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def __del__(self) -> None:
-        self._close()
-
-
-def open_for_read(path: Path) -> int:
-    return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from backends.conditions import check_conditions
 from backends.errors import BackendError
+from backends.filesystem.bodies import open_for_read
 from backends.filesystem.completion import complete, completed_before
 from backends.filesystem.encryption import KeySet
-from backends.filesystem.files import DataStore, open_for_read
+from backends.filesystem.files import DataStore
 from backends.filesystem.inline import inline_bytes, is_inline
 from backends.filesystem.metadb import MetaDB, ObjectRow, meta_from_json
 from backends.filesystem.multipart import MultipartStore

@@ -8,8 +8,9 @@ import json
 import os
 
 from backends.errors import BackendError
+from backends.filesystem.bodies import FileBody, ReaderBody, open_for_read
 from backends.filesystem.encryption import KeySet, PlainReader, ReadAt
-from backends.filesystem.files import DataStore, FileBody, ReaderBody, open_for_read
+from backends.filesystem.files import DataStore
 from backends.filesystem.metadb import ObjectRow
 from backends.filesystem.multipart import multipart_etag
 from backends.filesystem.page_cache import warm

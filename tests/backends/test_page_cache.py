@@ -13,7 +13,8 @@ from typing import TypeVar, TypeVarTuple
 import pytest
 
 from backends.filesystem import FilesystemBackend
-from backends.filesystem.files import FileBody, IOPool, open_for_read
+from backends.filesystem.bodies import FileBody, open_for_read
+from backends.filesystem.io_pool import IOPool
 from backends.filesystem.page_cache import in_page_cache
 from backends.types import Encryption, ObjectMeta
 from tests.backends.fs_helpers import body
