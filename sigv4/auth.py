@@ -34,7 +34,7 @@ from sigv4.errors import (
 )
 from sigv4.modes import UNSIGNED_PAYLOAD, PayloadMode, payload_mode
 from sigv4.records import record
-from sigv4.request import SignedRequest, decode_query, get_header
+from sigv4.request import SignedRequest, decode_query, get_header, header_map
 from sigv4.signing import ALGORITHM, EMPTY_SHA256, scope, sign, signing_key, string_to_sign
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "AuthInfo", "VerifiedRequest", "parse_auth", "verify"]
@@ -52,8 +52,6 @@ _SDK_AUTHORIZATION = re.compile(
     re.ASCII,
 )
 """The Authorization header as the SDKs write it; anything else takes the general parse."""
-_AUTH_HEADERS = frozenset({"authorization", "x-amz-date", "date", "x-amz-content-sha256"})
-"""The headers header auth reads (their first values, gathered in one pass)."""
 _UNSUPPORTED = (
     "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
@@ -201,8 +199,8 @@ def _authorization_fields(authorization: str) -> tuple[str, str, str]:
 
 
 def _parse_header_auth(authorization: str, found: dict[str, str]) -> AuthInfo:
-    """Header auth from the Authorization header and ``found``, the first values of the
-    other headers it reads (:data:`_AUTH_HEADERS`)."""
+    """Header auth from the Authorization header and ``found``, the request's header map
+    (lower-case names to first values: ``header_map``)."""
     error = AuthorizationHeaderMalformed
     credential, signed_list, signature = _authorization_fields(authorization)
     access_key_id, date, region, service = _parse_credential(credential, error)
@@ -292,11 +290,7 @@ def parse_auth(request: SignedRequest) -> AuthInfo | None:
     SigV4, InvalidRequest for both header and query auth or for another AWS scheme
     (SigV2 ``AWS AKID:sig``, SigV2 presigned, SigV4a).
     """
-    found: dict[str, str] = {}
-    for name, value in request.headers:
-        lower = name.lower()
-        if lower in _AUTH_HEADERS and lower not in found:
-            found[lower] = value
+    found = header_map(request.headers)
     authorization = found.get("authorization")
     header_sigv4 = False
     if authorization is not None:

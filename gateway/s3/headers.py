@@ -266,17 +266,15 @@ def _etag_list(value: str | None) -> tuple[str, ...] | None:
     return tuple(part.strip().strip('"') or "*" for part in value.split(",") if part.strip())
 
 
-_CONDITION_HEADERS = frozenset(
-    {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
-)
+_CONDITION_NAMES = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+_CONDITION_HEADERS = frozenset(_CONDITION_NAMES)
 
 
 def conditions(headers: Mapping[str, str], prefix: str = "") -> Conditions | None:
     """If-* (or ``x-amz-copy-source-if-*`` with ``prefix``) preconditions, if any."""
     if not prefix and _CONDITION_HEADERS.isdisjoint(headers):
         return None  # most requests: found by one set operation
-    names = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
-    match, none_match, modified, unmodified = (headers.get(prefix + n) for n in names)
+    match, none_match, modified, unmodified = (headers.get(prefix + n) for n in _CONDITION_NAMES)
     if match is None and none_match is None and modified is None and unmodified is None:
         return None
     return Conditions(
