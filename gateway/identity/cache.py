@@ -5,7 +5,8 @@
 **Exact** (a marker): an answer is kept with the store's change marker read before the query
 that produced it (``Database.change_marker``) and reused only while the marker is still
 the same, i.e. while nobody committed anything: a revocation by any worker applies to the
-next request, as without a cache. Cost: one ``PRAGMA data_version`` instead of a join.
+next request, as without a cache. Cost: one read of the WAL-index header (SQLite's
+``-shm`` file, mapped: ``backends.sqlite_wal.CommitWatch``) instead of a join.
 
 **Time-bounded** (no marker):
 

@@ -1,17 +1,22 @@
 """Opening a new SQLite store from several processes at once: the switch to WAL waits
-for the lock instead of failing (a ``--workers N`` start on a new data directory)."""
+for the lock instead of failing (a ``--workers N`` start on a new data directory); and
+``CommitWatch``, which must move whenever SQLite itself says a database changed (an exact
+cache trusts it to see every revocation)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from backends.filesystem.metadb import MetaDB
-from backends.sqlite_wal import journal_mode_wal
+from backends.sqlite_wal import CommitWatch, ExactCache, journal_mode_wal
 
 
 def _locked(path: Path) -> sqlite3.Connection:
@@ -70,3 +75,163 @@ def test_metadata_databases_opened_together(tmp_path: Path) -> None:
         conn = sqlite3.connect(path)
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         conn.close()
+
+
+def _wal_db(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    assert journal_mode_wal(conn, 5.0) == "wal"
+    conn.execute("CREATE TABLE t (x)")
+    return conn
+
+
+def _commit_elsewhere(path: Path, sql: str) -> None:
+    """``sql`` committed by another process, as another worker or the CLI would."""
+    script = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "c.execute(sys.argv[2])\n"
+        "c.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path), sql], check=True)
+
+
+def test_commit_watch_moves_whenever_sqlite_sees_a_change(tmp_path: Path) -> None:
+    """Each step below runs, then both signals are read: SQLite's ``data_version`` on a
+    reader connection, and the watch. Whenever the first moved, the watch must show a
+    value never seen before; when nothing was committed, it must stay (else the cache
+    it serves would never hit)."""
+    path = tmp_path / "db.sqlite"
+    owner = _wal_db(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    reader = sqlite3.connect(path, isolation_level=None)
+    watch = CommitWatch.open(path)
+    assert watch is not None
+
+    def data_version() -> int:
+        return int(reader.execute("PRAGMA data_version").fetchone()[0])
+
+    def rolled_back() -> None:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (0)")
+        other.execute("ROLLBACK")
+
+    steps: list[tuple[str, Callable[[], object], bool | None]] = [
+        ("a read", lambda: owner.execute("SELECT count(*) FROM t").fetchone(), False),
+        ("a commit by this process", lambda: other.execute("INSERT INTO t VALUES (1)"), True),
+        ("a rolled-back write", rolled_back, False),
+        (
+            "a commit by another process",
+            lambda: _commit_elsewhere(path, "INSERT INTO t VALUES (2)"),
+            True,
+        ),
+        ("a passive checkpoint", lambda: other.execute("PRAGMA wal_checkpoint(PASSIVE)"), False),
+        ("a commit after it", lambda: other.execute("INSERT INTO t VALUES (3)"), True),
+        ("a truncating checkpoint", lambda: other.execute("PRAGMA wal_checkpoint(TRUNCATE)"), None),
+        # the WAL starts over: the same frame count as before, new salts
+        (
+            "a commit into the restarted WAL",
+            lambda: other.execute("INSERT INTO t VALUES (4)"),
+            True,
+        ),
+        (
+            "another process, restarted WAL",
+            lambda: _commit_elsewhere(path, "UPDATE t SET x = x + 1"),
+            True,
+        ),
+        ("a schema change", lambda: other.execute("CREATE INDEX i ON t (x)"), True),
+        ("a delete", lambda: other.execute("DELETE FROM t WHERE x = 2"), True),
+        ("a read again", lambda: reader.execute("SELECT * FROM t").fetchall(), False),
+    ]
+    seen = {watch.marker()}
+    version = data_version()
+    try:
+        for name, step, changes in steps:
+            before = watch.marker()
+            step()
+            now_version, marker = data_version(), watch.marker()
+            if now_version != version:
+                assert marker not in seen, f"{name}: SQLite saw a change the watch did not"
+            if changes is not None:
+                assert (marker != before) == changes, name
+            seen.add(marker)
+            version = now_version
+        for _ in range(50):  # many small commits in a row, each its own marker
+            other.execute("INSERT INTO t VALUES (5)")
+            marker = watch.marker()
+            assert marker not in seen
+            seen.add(marker)
+    finally:
+        watch.close()
+        for conn in (reader, other, owner):
+            conn.close()
+
+
+def test_commit_watch_declines_what_it_cannot_read(tmp_path: Path) -> None:
+    """No WAL index (rollback journal, no file) or one not in the known format: None, and
+    the store asks SQLite instead (``PRAGMA data_version``)."""
+    missing = tmp_path / "missing.sqlite"
+    assert CommitWatch.open(missing) is None
+    journal = tmp_path / "journal.sqlite"
+    conn = sqlite3.connect(journal, isolation_level=None)
+    conn.execute("CREATE TABLE t (x)")
+    try:
+        assert CommitWatch.open(journal) is None
+    finally:
+        conn.close()
+    valid = tmp_path / "valid.sqlite"
+    _wal_db(valid).close()  # the last connection gone: SQLite removed its files
+    assert CommitWatch.open(valid) is None
+    owner = _wal_db(tmp_path / "copy.sqlite")
+    try:
+        header = (tmp_path / "copy.sqlite-shm").read_bytes()[:96]
+    finally:
+        owner.close()
+    one = header[:48]
+    assert header == one + one  # the file as SQLite leaves it: two equal copies
+    forged = tmp_path / "forged.sqlite"
+    for name, shm in [
+        ("short", one[:40]),
+        ("the copies differ", one + bytes(48)),
+        ("another version", 2 * ((3007001).to_bytes(4, sys.byteorder) + one[4:])),
+        ("not initialised", 2 * (one[:12] + b"\x00" + one[13:])),
+    ]:
+        Path(f"{forged}-shm").write_bytes(shm.ljust(32768, b"\x00") if len(shm) >= 96 else shm)
+        assert CommitWatch.open(forged) is None, name
+    Path(f"{forged}-shm").write_bytes(header.ljust(32768, b"\x00"))
+    as_sqlite_writes = CommitWatch.open(forged)  # the control: the same file, unforged
+    assert as_sqlite_writes is not None
+    as_sqlite_writes.close()
+
+
+def test_exact_cache_keeps_answers_only_while_nothing_is_committed(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    owner = _wal_db(path)
+    watch = CommitWatch.open(path)
+    assert watch is not None
+    cache: ExactCache[str, int] = ExactCache(watch, max_entries=2)
+    try:
+        found, marker = cache.get("a")
+        assert found is None
+        cache.put("a", marker, 1)
+        assert cache.get("a") == (1, marker)
+
+        owner.execute("INSERT INTO t VALUES (1)")  # a commit: every answer goes
+        found, marker = cache.get("a")
+        assert found is None and len(cache) == 0
+
+        # a reader whose answer predates a commit that another reader has seen since
+        # (threads, or a read with an await in it): that answer is not kept
+        _, first_marker = cache.get("a")
+        owner.execute("INSERT INTO t VALUES (2)")
+        _, marker = cache.get("b")
+        cache.put("a", first_marker, 2)
+        assert cache.get("a")[0] is None
+        cache.put("a", marker, 3)
+        assert cache.get("a")[0] == 3
+
+        cache.put("b", marker, 4)
+        cache.put("c", marker, 5)  # bounded: the oldest goes
+        assert (cache.get("a")[0], cache.get("b")[0], cache.get("c")[0]) == (None, 4, 5)
+    finally:
+        watch.close()
+        owner.close()

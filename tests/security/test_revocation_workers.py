@@ -1,0 +1,70 @@
+"""A credential change applies to the next request on every worker process.
+
+Each worker keeps its key lookups cached, reused only while the identity database's
+change marker stands (``backends.sqlite_wal.CommitWatch``: the WAL-index header every
+commit rewrites). A marker that missed a commit would let a revoked key, or a rotated
+secret, go on working on the workers that had it cached. Here the key is used on fresh
+connections first (the kernel spreads them over both workers: ``SO_REUSEPORT``), so
+each worker has it cached, then changed through the REST API (served by one worker),
+then used again on fresh connections: every one of them must be refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.rest_util import api_json, call, make_key
+
+ROUNDS = 16
+"""Fresh connections per check: both workers answer some of them."""
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    data: Path = tmp_path_factory.mktemp("revocation") / "data"
+    gw = start_gateway(data, extra_args=["--workers", "2"])
+    try:
+        yield gw
+    finally:
+        gw.stop()
+
+
+def _outcomes(gw: Gateway, key_id: str, secret: str) -> set[str]:
+    """``ListBuckets`` on ``ROUNDS`` new connections: "ok" or the S3 error code."""
+    found: set[str] = set()
+    for _ in range(ROUNDS):
+        s3: Any = gw.client(key_id, secret, max_pool_connections=1)
+        try:
+            s3.list_buckets()
+            found.add("ok")
+        except ClientError as exc:
+            found.add(str(exc.response["Error"]["Code"]))
+        finally:
+            s3.close()
+    return found
+
+
+def test_a_revoked_key_is_refused_by_every_worker_at_once(two_workers: Gateway) -> None:
+    gw = two_workers
+    key = make_key(gw, scopes=["read:buckets"])
+    assert _outcomes(gw, key["id"], key["secret"]) == {"ok"}  # cached by both workers
+    status, _, body = call(gw, "DELETE", f"/v1/access-keys/{key['id']}", headers=None)
+    assert status == 401, body  # the API needs a credential: the check is real
+    api_json(gw, "DELETE", f"/v1/access-keys/{key['id']}", expect=204)
+    assert _outcomes(gw, key["id"], key["secret"]) == {"InvalidAccessKeyId"}
+
+
+def test_a_rotated_secret_is_refused_by_every_worker_at_once(two_workers: Gateway) -> None:
+    gw = two_workers
+    key = make_key(gw, scopes=["read:buckets"])
+    assert _outcomes(gw, key["id"], key["secret"]) == {"ok"}
+    rotated = api_json(gw, "POST", f"/v1/access-keys/{key['id']}/rotate", body={})
+    assert rotated["id"] == key["id"] and rotated["secret"] != key["secret"]
+    assert _outcomes(gw, key["id"], key["secret"]) == {"SignatureDoesNotMatch"}
+    assert _outcomes(gw, key["id"], rotated["secret"]) == {"ok"}
