@@ -68,57 +68,81 @@ class CommitWatch:
     (the frame count grows with every commit; restarting the WAL changes its salts), and
     it is exactly what each SQLite reader compares to learn of commits - ``PRAGMA
     data_version`` is the count of such changes a connection saw. Reading it directly
-    skips the read transaction that pragma needs (two ``fcntl`` locks and a check of the
-    WAL file each time): per authenticated request, 5-9 % of a HEAD's server CPU
-    (docs/performance.md, twelfth sitting).
+    skips the read transaction that pragma needs (two ``fcntl`` locks each time): per
+    authenticated request, 5-9 % of a HEAD's server CPU (docs/performance.md, twelfth
+    sitting).
 
     ``marker`` is the header's 96 bytes as one number. A read that races a commit sees a
     mix of old and new bytes, which matches no marker seen before: a cache only looks
-    again, never reuses a stale answer. The mapping is of the file a running database
-    uses; SQLite removes that file only when the last connection closes, and the owner of
-    a watch keeps a connection open for the watch's whole life.
+    again, never reuses a stale answer.
+
+    **Lifetime.** Open a watch only while a connection of this process that has run a
+    transaction in WAL mode is open, and close it only after every connection of this
+    process to the database is closed. POSIX record locks belong to the process, and
+    closing *any* descriptor of a file drops all of the process's locks on it: closing
+    the ``-shm`` descriptor under open connections would drop the lock by which SQLite
+    tells other processes that the shared memory is in use, and the next process to open
+    the database would reset it (truncating the file under this mapping: SIGBUS). So the
+    watch keeps its descriptor (and the mapping's) for its whole life, even when the
+    header turned out unusable (``usable`` False: ask SQLite instead). SQLite itself never
+    removes or truncates the file while a connection of this process holds it open.
     """
 
-    __slots__ = ("_view",)
+    __slots__ = ("_fd", "_view", "usable")
 
-    def __init__(self, view: mmap.mmap) -> None:
+    def __init__(self, fd: int, view: mmap.mmap | None) -> None:
+        self._fd: int | None = fd
         self._view = view
+        self.usable = view is not None and _valid(view)
 
     @classmethod
     def open(cls, database: Path) -> CommitWatch | None:
-        """The watch of ``database`` (a WAL database some connection of this process
-        keeps open), or None where its header is not there or not in the format known
-        here (then ask SQLite: ``PRAGMA data_version``)."""
+        """The watch of ``database`` (see the class's lifetime rule); None without a
+        ``-shm`` file. ``usable`` says whether its header is there and in the format
+        known here (else ask SQLite: ``PRAGMA data_version``)."""
         try:
             fd = os.open(f"{database}-shm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except OSError:
             return None
         try:
-            if os.fstat(fd).st_size < _HEADER:
-                return None
-            view = mmap.mmap(fd, _HEADER, mmap.MAP_SHARED, mmap.PROT_READ)
+            view = (
+                mmap.mmap(fd, _HEADER, mmap.MAP_SHARED, mmap.PROT_READ)
+                if os.fstat(fd).st_size >= _HEADER
+                else None
+            )
         except (OSError, ValueError):
-            return None
-        finally:
-            os.close(fd)
-        for _ in range(3):  # a commit may be rewriting the header this very moment
-            header = view[:_HEADER]
-            if (
-                header[:48] == header[48:]
-                and int.from_bytes(header[:4], sys.byteorder) == _WALINDEX_VERSION
-                and header[_IS_INIT] == 1
-            ):
-                return cls(view)
-            time.sleep(0.001)
-        view.close()
-        return None
+            view = None
+        return cls(fd, view)  # the descriptor stays open until close(), whatever happened
 
     def marker(self) -> int:
-        """Differs from every earlier value once anything was committed since."""
-        return int.from_bytes(self._view[:_HEADER], "little")
+        """Differs from every earlier value once anything was committed since (only when
+        ``usable``)."""
+        view = self._view
+        assert view is not None and self.usable
+        return int.from_bytes(view[:_HEADER], "little")
 
     def close(self) -> None:
-        self._view.close()
+        """After every connection of this process to the database is closed."""
+        self.usable = False
+        if self._view is not None:
+            self._view.close()
+            self._view = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _valid(view: mmap.mmap) -> bool:
+    for _ in range(3):  # a commit may be rewriting the header this very moment
+        header = view[:_HEADER]
+        if (
+            header[:48] == header[48:]
+            and int.from_bytes(header[:4], sys.byteorder) == _WALINDEX_VERSION
+            and header[_IS_INIT] == 1
+        ):
+            return True
+        time.sleep(0.001)
+    return False
 
 
 class ExactCache(Generic[_K, _V]):

@@ -366,18 +366,21 @@ class MetaDB:
         self.path = path
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        journal_mode_wal(self.conn, busy_timeout_ms / 1000)
+        wal = journal_mode_wal(self.conn, busy_timeout_ms / 1000) == "wal"
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.execute("PRAGMA foreign_keys = OFF")
         connect_writer(self.conn)
         with self.write():
             self._create_schema()
             migrate(self.conn)
-        # after the writes above: the WAL index exists; None without one (then every
-        # read queries)
-        self._watch = CommitWatch.open(path)
+        # after the write above (the WAL index exists), closed after this connection and
+        # the group committer's (CommitWatch's lifetime rule); without a usable one every
+        # read queries
+        self._watch = CommitWatch.open(path) if wal else None
         self._rows: ExactCache[tuple[str, bytes], ObjectRow] | None = (
-            None if self._watch is None else ExactCache(self._watch, max_entries=ROW_CACHE_ENTRIES)
+            ExactCache(self._watch, max_entries=ROW_CACHE_ENTRIES)
+            if self._watch is not None and self._watch.usable
+            else None
         )
 
     def _create_schema(self) -> None:

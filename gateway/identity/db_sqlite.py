@@ -133,7 +133,8 @@ class SqliteDatabase:
         self._writer = writer
         self._executor = executor
         self._closed = False
-        # opened after both connections: the writer's migration made the WAL index
+        # opened after both connections (the writer's migration made the WAL index),
+        # closed after them (CommitWatch's lifetime rule)
         self._watch = CommitWatch.open(path)
 
     @property
@@ -191,7 +192,7 @@ class SqliteDatabase:
         ``data_version`` on the reader connection (a fifth of an indexed SELECT)."""
         self._check_open()
         watch = self._watch
-        if watch is not None:
+        if watch is not None and watch.usable:
             return watch.marker()
         with self._read_lock:
             row = self._reader.execute("PRAGMA data_version").fetchone()

@@ -105,7 +105,7 @@ def test_commit_watch_moves_whenever_sqlite_sees_a_change(tmp_path: Path) -> Non
     other = sqlite3.connect(path, isolation_level=None)
     reader = sqlite3.connect(path, isolation_level=None)
     watch = CommitWatch.open(path)
-    assert watch is not None
+    assert watch is not None and watch.usable
 
     def data_version() -> int:
         return int(reader.execute("PRAGMA data_version").fetchone()[0])
@@ -161,14 +161,15 @@ def test_commit_watch_moves_whenever_sqlite_sees_a_change(tmp_path: Path) -> Non
             assert marker not in seen
             seen.add(marker)
     finally:
-        watch.close()
         for conn in (reader, other, owner):
             conn.close()
+        watch.close()  # after the connections (the lifetime rule)
 
 
 def test_commit_watch_declines_what_it_cannot_read(tmp_path: Path) -> None:
-    """No WAL index (rollback journal, no file) or one not in the known format: None, and
-    the store asks SQLite instead (``PRAGMA data_version``)."""
+    """No WAL index (rollback journal, no file): no watch. One not in the known format:
+    a watch that is not ``usable`` (the store asks SQLite: ``PRAGMA data_version``),
+    which still keeps its descriptor until closed (the lifetime rule)."""
     missing = tmp_path / "missing.sqlite"
     assert CommitWatch.open(missing) is None
     journal = tmp_path / "journal.sqlite"
@@ -178,9 +179,6 @@ def test_commit_watch_declines_what_it_cannot_read(tmp_path: Path) -> None:
         assert CommitWatch.open(journal) is None
     finally:
         conn.close()
-    valid = tmp_path / "valid.sqlite"
-    _wal_db(valid).close()  # the last connection gone: SQLite removed its files
-    assert CommitWatch.open(valid) is None
     owner = _wal_db(tmp_path / "copy.sqlite")
     try:
         header = (tmp_path / "copy.sqlite-shm").read_bytes()[:96]
@@ -194,20 +192,58 @@ def test_commit_watch_declines_what_it_cannot_read(tmp_path: Path) -> None:
         ("the copies differ", one + bytes(48)),
         ("another version", 2 * ((3007001).to_bytes(4, sys.byteorder) + one[4:])),
         ("not initialised", 2 * (one[:12] + b"\x00" + one[13:])),
+        ("as SQLite writes it", header),
     ]:
         Path(f"{forged}-shm").write_bytes(shm.ljust(32768, b"\x00") if len(shm) >= 96 else shm)
-        assert CommitWatch.open(forged) is None, name
-    Path(f"{forged}-shm").write_bytes(header.ljust(32768, b"\x00"))
-    as_sqlite_writes = CommitWatch.open(forged)  # the control: the same file, unforged
-    assert as_sqlite_writes is not None
-    as_sqlite_writes.close()
+        watch = CommitWatch.open(forged)
+        assert watch is not None
+        try:
+            assert watch.usable == (name == "as SQLite writes it"), name
+        finally:
+            watch.close()
+
+
+_DMS_HELD = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+# F_GETLK for a write lock on the byte SQLite's unix VFS read-locks while the shared
+# memory is in use (its "dead man switch", offset 128 of the -shm file)
+probe = struct.pack("@hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 128, 1, 0)
+held = struct.unpack("@hhqqi4x", fcntl.fcntl(fd, fcntl.F_GETLK, probe))[0]
+print("held" if held != fcntl.F_UNLCK else "free")
+"""
+
+
+def _dms_lock(path: Path) -> str:
+    probe = [sys.executable, "-c", _DMS_HELD, f"{path}-shm"]
+    return subprocess.run(probe, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_a_watch_never_drops_the_locks_sqlite_holds(tmp_path: Path) -> None:
+    """POSIX record locks belong to the process: closing any descriptor of the ``-shm``
+    file would drop SQLite's lock on it, and the next process to open the database would
+    reset the shared memory under this process (a worker died of SIGBUS that way when a
+    watch closed the descriptor it had mapped). Another process checks the lock."""
+    path = tmp_path / "db.sqlite"
+    owner = _wal_db(path)
+    try:
+        assert _dms_lock(path) == "held"  # SQLite's, with the connection open
+        watch = CommitWatch.open(path)
+        assert watch is not None and watch.usable
+        assert _dms_lock(path) == "held"
+        _commit_elsewhere(path, "INSERT INTO t VALUES (1)")  # a second process comes and goes
+        assert _dms_lock(path) == "held"
+        watch.marker()  # the mapping is still good
+    finally:
+        owner.close()
+    watch.close()
 
 
 def test_exact_cache_keeps_answers_only_while_nothing_is_committed(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     owner = _wal_db(path)
     watch = CommitWatch.open(path)
-    assert watch is not None
+    assert watch is not None and watch.usable
     cache: ExactCache[str, int] = ExactCache(watch, max_entries=2)
     try:
         found, marker = cache.get("a")
@@ -233,5 +269,5 @@ def test_exact_cache_keeps_answers_only_while_nothing_is_committed(tmp_path: Pat
         cache.put("c", marker, 5)  # bounded: the oldest goes
         assert (cache.get("a")[0], cache.get("b")[0], cache.get("c")[0]) == (None, 4, 5)
     finally:
-        watch.close()
         owner.close()
+        watch.close()
