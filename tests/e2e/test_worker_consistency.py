@@ -10,41 +10,20 @@ connections: every answer must be the new one. Driven through boto3.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fresh_connections import answers, two_worker_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import unique
-
-ROUNDS = 16
-"""Fresh connections per check: both workers answer some of them."""
 
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    data: Path = tmp_path_factory.mktemp("consistency") / "data"
-    gw = start_gateway(data, extra_args=["--workers", "2"])
-    try:
+    with two_worker_gateway(tmp_path_factory.mktemp("consistency") / "data") as gw:
         yield gw
-    finally:
-        gw.stop()
-
-
-def _answers(gw: Gateway, read: Callable[[Any], object]) -> set[object]:
-    found: set[object] = set()
-    for _ in range(ROUNDS):
-        s3: Any = gw.client(max_pool_connections=1)
-        try:
-            found.add(read(s3))
-        except ClientError as exc:
-            found.add(str(exc.response["Error"]["Code"]))
-        finally:
-            s3.close()
-    return found
 
 
 def test_overwrites_metadata_tags_and_deletes_show_on_every_worker(two_workers: Gateway) -> None:
@@ -66,15 +45,15 @@ def test_overwrites_metadata_tags_and_deletes_show_on_every_worker(two_workers: 
         )
 
     first = s3.put_object(Bucket=bucket, Key="k", Body=b"first", Metadata={"v": "1"})
-    assert _answers(gw, body) == {b"first"}
-    assert _answers(gw, head) == {(first["ETag"], 5, "1")}
+    assert answers(gw, body) == {b"first"}
+    assert answers(gw, head) == {(first["ETag"], 5, "1")}
 
     second = s3.put_object(Bucket=bucket, Key="k", Body=b"second!", Metadata={"v": "2"})
-    assert _answers(gw, body) == {b"second!"}
-    assert _answers(gw, head) == {(second["ETag"], 7, "2")}
+    assert answers(gw, body) == {b"second!"}
+    assert answers(gw, head) == {(second["ETag"], 7, "2")}
 
     s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "t", "Value": "1"}]})
-    assert _answers(gw, tags) == {(("t", "1"),)}
+    assert answers(gw, tags) == {(("t", "1"),)}
 
     s3.copy_object(
         Bucket=bucket,
@@ -83,8 +62,8 @@ def test_overwrites_metadata_tags_and_deletes_show_on_every_worker(two_workers: 
         Metadata={"v": "3"},
         MetadataDirective="REPLACE",
     )
-    assert _answers(gw, head) == {(second["ETag"], 7, "3")}
+    assert answers(gw, head) == {(second["ETag"], 7, "3")}
 
     s3.delete_object(Bucket=bucket, Key="k")
-    assert _answers(gw, body) == {"NoSuchKey"}
-    assert _answers(gw, head) == {"404"}
+    assert answers(gw, body) == {"NoSuchKey"}
+    assert answers(gw, head) == {"404"}

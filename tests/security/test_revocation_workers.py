@@ -12,42 +12,29 @@ then used again on fresh connections: every one of them must be refused.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fresh_connections import answers, two_worker_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import api_json, call, make_key
-
-ROUNDS = 16
-"""Fresh connections per check: both workers answer some of them."""
 
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    data: Path = tmp_path_factory.mktemp("revocation") / "data"
-    gw = start_gateway(data, extra_args=["--workers", "2"])
-    try:
+    with two_worker_gateway(tmp_path_factory.mktemp("revocation") / "data") as gw:
         yield gw
-    finally:
-        gw.stop()
 
 
-def _outcomes(gw: Gateway, key_id: str, secret: str) -> set[str]:
-    """``ListBuckets`` on ``ROUNDS`` new connections: "ok" or the S3 error code."""
-    found: set[str] = set()
-    for _ in range(ROUNDS):
-        s3: Any = gw.client(key_id, secret, max_pool_connections=1)
-        try:
-            s3.list_buckets()
-            found.add("ok")
-        except ClientError as exc:
-            found.add(str(exc.response["Error"]["Code"]))
-        finally:
-            s3.close()
-    return found
+def _list_buckets(s3: Any) -> str:
+    s3.list_buckets()
+    return "ok"
+
+
+def _outcomes(gw: Gateway, key_id: str, secret: str) -> set[object]:
+    """``ListBuckets`` on new connections: "ok" or the S3 error code."""
+    return answers(gw, _list_buckets, key_id, secret)
 
 
 def test_a_revoked_key_is_refused_by_every_worker_at_once(two_workers: Gateway) -> None:
