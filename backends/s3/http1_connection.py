@@ -4,11 +4,14 @@
 ``drain`` back-pressure) and feeds what arrives to the current ``Response``
 (``http1_response``), whose httptools parser takes it apart.
 
-The read timeout costs one timer per request, not one per chunk: the timer is armed at
-``last progress + read_timeout`` and, when it fires, re-armed from the latest progress
-(a ``loop.time()`` kept per chunk) unless nothing came for the whole period. Time spent
-waiting on the body's source, or with reading paused because the answer's reader is slow,
-does not count: only the store can be too slow.
+The read timeout costs no timer per request: one timer per connection, armed at
+``last progress + read_timeout`` by the first request that finds none armed and kept
+across the requests that follow (as aiohttp's server keeps its keep-alive timer). When it
+fires it looks at the request in progress, if any: nothing came for the whole period ->
+the request fails; else it is re-armed from the latest progress (a ``loop.time()`` kept
+per chunk and at each request's start). A connection with no request in progress lets it
+lapse. Time spent waiting on the body's source, or with reading paused because the
+answer's reader is slow, does not count: only the store can be too slow.
 """
 
 from __future__ import annotations
@@ -125,13 +128,8 @@ class Connection(asyncio.Protocol):
             if self._transport is not None and not self.closed:
                 self._transport.resume_reading()
 
-    def answered(self) -> None:
-        """The whole answer arrived: no more read timeout for this request."""
-        self._cancel_timer()
-
     def done(self, *, reusable: bool) -> None:
         self._response = None
-        self._cancel_timer()
         if reusable and self.read_paused:
             self.resume_reading()  # an idle connection must see the store closing it
         self.pool.release(self, reusable=reusable)
@@ -146,7 +144,8 @@ class Connection(asyncio.Protocol):
         response = Response(self, head_only=method == "HEAD")
         self._response = weakref.ref(response)
         self._last = self._loop.time()
-        self._timer = self._loop.call_at(self._last + self._timeout, self._on_timer)
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._last + self._timeout, self._on_timer)
         try:
             await self._send(head, body, response)
             await response.wait_head()

@@ -117,7 +117,7 @@ class Response:
         if self._head_only:
             # llhttp cannot be told that an answer to HEAD has no body
             self._keep_alive = _keep_alive(self._parser.get_http_version(), self.headers)
-            self._finish()
+            self.complete = True  # the connection's read timer sees it and lapses
         else:
             self._eof_ends = "content-length" not in self.headers and "chunked" not in (
                 self.headers.get("transfer-encoding", "").lower()
@@ -139,7 +139,7 @@ class Response:
         if not self.head_done or self.complete:  # an interim answer's end, or HEAD's
             return
         self._keep_alive = self._parser.should_keep_alive()
-        self._finish()
+        self.complete = True  # the connection's read timer sees it and lapses
         self._wake()
 
     def connection_lost(self) -> None:
@@ -166,11 +166,6 @@ class Response:
             self._error = error
             self._broken = True
             self._wake()
-
-    def _finish(self) -> None:
-        self.complete = True
-        if self._conn is not None:
-            self._conn.answered()
 
     def _wake(self) -> None:
         waiter = self._waiter

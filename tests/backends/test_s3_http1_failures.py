@@ -67,6 +67,28 @@ async def test_read_timeout_when_the_store_never_answers() -> None:
         assert pool.open_connections == 0
 
 
+@pytest.mark.parametrize("pause", [0.05, 0.5], ids=["timer still armed", "timer lapsed"])
+async def test_read_timeout_on_a_reused_connection(pause: float) -> None:
+    """One timer per connection, kept across requests: the second request on a kept-alive
+    connection times out from its own start, whether the first request's timer is still
+    armed (0.05 s later) or already fired and lapsed (0.5 s later, with read_timeout 0.3)."""
+
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        writer.write(answer(body=b"first"))
+        await read_request(reader)
+        await asyncio.sleep(30)
+
+    async with raw_server(once) as server, pool_of(read_timeout=0.3) as pool:
+        assert await get(pool, server) == b"first"
+        await asyncio.sleep(pause)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ReadTimeout):
+            await get(pool, server)
+        assert 0.25 < asyncio.get_running_loop().time() - started < 2
+        assert server.connections == 1  # the second request went on the kept connection
+
+
 async def test_read_timeout_counts_from_the_last_byte_not_from_the_request() -> None:
     async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
         await read_request(reader)
