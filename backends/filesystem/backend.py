@@ -24,7 +24,6 @@ from backends.filesystem.files import META_DB, DataStore, new_id
 from backends.filesystem.inline import (
     INLINE_MAX,
     BytesBody,
-    inline_bytes,
     is_inline,
     new_inline_id,
     store,
@@ -439,7 +438,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 check_conditions(info, conditions)
             first, last, partial = select_bytes(row, byte_range, part_number)
             if is_inline(row.data_id):
-                stored = inline_bytes(self.db.conn, row.data_id)
+                stored = self.db.inline(row.data_id)
                 if stored is None:
                     continue  # replaced or deleted since the row was read: look again
                 reader = source_reader(stored, row, info.meta, self.keys, customer_key)
@@ -538,7 +537,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             data_id = new_id()
             inline: bytes | None = None
             if is_inline(src.data_id):
-                inline = inline_bytes(self.db.conn, src.data_id)
+                inline = self.db.inline(src.data_id)
                 if inline is None:
                     continue  # the source was replaced meanwhile: read it again
             if (

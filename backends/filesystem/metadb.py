@@ -42,6 +42,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from backends.errors import BackendError
+from backends.filesystem.inline import InlineCache, inline_bytes
 from backends.filesystem.listing import Cursor
 from backends.filesystem.migrations import migrate
 from backends.sqlite_wal import CommitWatch, ExactCache, journal_mode_wal
@@ -382,6 +383,7 @@ class MetaDB:
             if self._watch is not None and self._watch.usable
             else None
         )
+        self._inline = InlineCache()
 
     def _create_schema(self) -> None:
         """Create what is missing, in the caller's write transaction; count existing
@@ -457,6 +459,20 @@ class MetaDB:
     def _object(self, bucket: str, key: bytes) -> ObjectRow | None:
         row = self.conn.execute(_OBJECT_BY_KEY, (bucket, key)).fetchone()
         return None if row is None else ObjectRow.from_tuple(row)
+
+    def inline(self, data_id: str) -> bytes | None:
+        """An inline object's bytes (None: its row is gone, ``inline.inline_bytes``).
+        Kept by data id (``InlineCache``: an id's bytes never change), but not read
+        through the cache inside a write transaction of this connection, which may store
+        bytes it then rolls back."""
+        if self.conn.in_transaction:
+            return inline_bytes(self.conn, data_id)
+        data = self._inline.get(data_id)
+        if data is None:
+            data = inline_bytes(self.conn, data_id)
+            if data is not None:
+                self._inline.put(data_id, data)
+        return data
 
     def objects_from(
         self, bucket: str, cursor: Cursor, upper: bytes | None, limit: int

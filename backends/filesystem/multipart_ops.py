@@ -15,7 +15,7 @@ from backends.filesystem.bodies import open_for_read
 from backends.filesystem.completion import complete, completed_before
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import DataStore
-from backends.filesystem.inline import inline_bytes, is_inline
+from backends.filesystem.inline import is_inline
 from backends.filesystem.metadb import MetaDB, ObjectRow, meta_from_json
 from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import source_reader
@@ -163,7 +163,7 @@ class MultipartMixin:
                     )
             check_part_copy_size(last - first + 1, self.max_part_copy)
             if is_inline(src.data_id):
-                data = inline_bytes(self.db.conn, src.data_id)
+                data = self.db.inline(src.data_id)
                 if data is None:
                     continue  # the source was replaced meanwhile: read it again
                 return await self.mp.store_part_copy(

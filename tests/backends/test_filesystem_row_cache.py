@@ -1,9 +1,11 @@
-"""The filesystem backend's cache of current-version rows (``MetaDB.object``): exact.
+"""The filesystem backend's caches of reads: current-version rows (``MetaDB.object``,
+exact) and inline bodies by data id (``MetaDB.inline``, ``InlineCache``).
 
 Two backends on one data directory stand for two worker processes (each has its own
-connections, its own group committer and its own cache). What one writes, the other's
+connections, its own group committer and its own caches). What one writes, the other's
 next read must show, whatever it had read before: a cached row outliving a commit would
-serve an overwritten body's metadata, or a deleted object.
+serve an overwritten body's metadata, or a deleted object; a cached body under the wrong
+id would serve another object's bytes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import pytest
 
 from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend
-from backends.types import CopySource, ObjectMeta
+from backends.filesystem.inline import InlineCache, inline_bytes, new_inline_id, store
+from backends.types import ByteRange, CopySource, ObjectMeta
 from tests.backends.fs_helpers import body, read_all
 
 KEYS = ("a", "b", "c")
@@ -122,3 +125,68 @@ async def test_every_cached_read_equals_a_query(
                 queried = reader.db._object("bk", encoded)
                 assert reader.db.object("bk", encoded) == queried  # a miss, or a kept row
                 assert reader.db.object("bk", encoded) == queried  # kept now: a hit
+                if queried is None:
+                    with pytest.raises(BackendError):
+                        await reader.get_object("bk", name)
+                    continue
+                stored = inline_bytes(reader.db.conn, queried.data_id)
+                for _ in range(2):  # a body read, then perhaps kept: the same bytes
+                    assert await read_all(await reader.get_object("bk", name)) == stored
+
+
+async def test_an_inline_body_is_read_from_the_database_once_per_worker(
+    workers: tuple[FilesystemBackend, FilesystemBackend],
+) -> None:
+    mine, other = workers
+    await mine.put_object("bk", "k", body(b"small body"), ObjectMeta())
+    statements = _object_selects(mine)
+    assert await read_all(await mine.get_object("bk", "k")) == b"small body"
+    assert [s for s in statements if "FROM inline_data" in s]  # the first read queries
+    statements.clear()
+    assert await read_all(await mine.get_object("bk", "k")) == b"small body"
+    assert await read_all(await mine.get_object("bk", "k", byte_range=ByteRange(0, 4))) == b"small"
+    assert not [s for s in statements if "FROM inline_data" in s]  # then it is kept
+
+    await other.put_object("bk", "k", body(b"replaced by the other worker"), ObjectMeta())
+    assert await read_all(await mine.get_object("bk", "k")) == b"replaced by the other worker"
+    await other.copy_object(CopySource("bk", "k"), "bk", "copy")
+    await other.put_object("bk", "k", body(b"third"), ObjectMeta())
+    assert await read_all(await mine.get_object("bk", "copy")) == b"replaced by the other worker"
+    assert await read_all(await mine.get_object("bk", "k")) == b"third"
+    await other.delete_object("bk", "k")
+    with pytest.raises(BackendError) as gone:
+        await mine.get_object("bk", "k")
+    assert gone.value.code == "NoSuchKey"
+
+
+async def test_inline_bytes_of_a_write_transaction_are_not_kept(
+    workers: tuple[FilesystemBackend, FilesystemBackend],
+) -> None:
+    mine, _ = workers
+    data_id = new_inline_id()
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), mine.db.write() as conn:
+        store(conn, data_id, b"never committed")
+        assert mine.db.inline(data_id) == b"never committed"  # its own write
+        raise Undo
+    assert mine.db.inline(data_id) is None  # rolled back, and nothing of it was kept
+
+
+def test_the_inline_cache_keeps_at_most_its_bytes_the_least_recently_read_going_first() -> None:
+    cache = InlineCache(max_bytes=100)
+    cache.put("a", b"a" * 40)
+    cache.put("b", b"b" * 40)
+    assert cache.get("a") == b"a" * 40  # now "b" is the least recently read
+    cache.put("c", b"c" * 40)
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"a" * 40, None, b"c" * 40)
+    assert cache.size == 80 and len(cache) == 2
+    cache.put("big", b"x" * 101)  # larger than the whole cache: not kept, nothing dropped
+    assert cache.get("big") is None and len(cache) == 2
+    cache.put("empty", b"")  # an empty object's body is kept too
+    assert cache.get("empty") == b""
+    for n in range(50):
+        cache.put(f"k{n}", b"z" * 30)
+    assert cache.size <= 100 and len(cache) == 3
