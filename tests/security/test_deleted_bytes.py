@@ -61,7 +61,7 @@ async def test_every_writer_zeroes_what_it_frees_whatever_sqlite_s_default(
     connect = sqlite3.connect
 
     def connect_without_secure_delete(*args: Any, **kwargs: Any) -> sqlite3.Connection:
-        conn = connect(*args, **kwargs)
+        conn: sqlite3.Connection = connect(*args, **kwargs)
         conn.execute("PRAGMA secure_delete = OFF")
         return conn
 
