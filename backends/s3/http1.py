@@ -3,7 +3,7 @@
 What the lean client (``lean``) needs of HTTP and nothing more, at a few microseconds per
 request: the request head serialised straight to bytes, answers parsed by llhttp
 (``httptools``), bodies streamed both ways with back-pressure, no decompression (bytes pass
-through as stored), one timer per request for the read timeout.
+through as stored), one read-timeout timer per connection (not per request).
 
 - ``Pool``: at most ``limit`` connections in all, idle ones kept per (host, port) for
   ``keepalive`` seconds and reused most recent first; a request finding the pool full
