@@ -23,10 +23,10 @@ open, pread and close of a file), or none when they are in the worker's ``Inline
 
 ``InlineCache``: an inline data id names one body for good (every write and every copy
 stores a new id; no statement changes a row of ``inline_data``), so bytes kept by data id
-are never stale, and the row read first (exact: ``MetaDB.object``) is
-what decides which id a request reads. The cache needs no invalidation, and writes by
-other workers do not empty it. Bytes of an object deleted since are kept until they age
-out, but no current row names their id any more: nothing reads them.
+are never stale, and the row read first (exact: ``MetaDB.object``) decides which id a
+request reads. The cache needs no invalidation, and writes by other workers do not empty
+it. Bytes of an object deleted since are kept until they age out, but no current row
+names their id any more: nothing reads them.
 """
 
 from __future__ import annotations
