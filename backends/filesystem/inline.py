@@ -93,9 +93,15 @@ def inline_bytes(conn: sqlite3.Connection, data_id: str) -> bytes | None:
     return data
 
 
+_ENTRY_COST = 128
+"""What one kept body costs besides its bytes (the id, the bytes object, the dictionary
+slot), charged against ``max_bytes``: many empty or tiny bodies are bounded too."""
+
+
 class InlineCache:
-    """Inline bodies by data id, at most ``max_bytes`` in all, the least recently read
-    going first. For one thread (the event loop's reads)."""
+    """Inline bodies by data id, at most ``max_bytes`` in all (each body's length plus
+    ``_ENTRY_COST``), the least recently read going first. For one thread (the event
+    loop's reads)."""
 
     __slots__ = ("_entries", "_max_bytes", "_size")
 
@@ -113,16 +119,16 @@ class InlineCache:
 
     def put(self, data_id: str, data: bytes) -> None:
         entries = self._entries
-        if len(data) > self._max_bytes or data_id in entries:
+        if len(data) + _ENTRY_COST > self._max_bytes or data_id in entries:
             return
         entries[data_id] = data
-        self._size += len(data)
+        self._size += len(data) + _ENTRY_COST
         while self._size > self._max_bytes:
-            self._size -= len(entries.pop(next(iter(entries))))
+            self._size -= len(entries.pop(next(iter(entries)))) + _ENTRY_COST
 
     @property
     def size(self) -> int:
-        """Bytes kept."""
+        """What is charged for the bodies kept (their bytes plus ``_ENTRY_COST`` each)."""
         return self._size
 
     def __len__(self) -> int:

@@ -18,7 +18,13 @@ import pytest
 
 from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend
-from backends.filesystem.inline import InlineCache, inline_bytes, new_inline_id, store
+from backends.filesystem.inline import (
+    _ENTRY_COST,
+    InlineCache,
+    inline_bytes,
+    new_inline_id,
+    store,
+)
 from backends.types import ByteRange, CopySource, ObjectMeta
 from tests.backends.fs_helpers import body, read_all
 
@@ -176,17 +182,18 @@ async def test_inline_bytes_of_a_write_transaction_are_not_kept(
 
 
 def test_the_inline_cache_keeps_at_most_its_bytes_the_least_recently_read_going_first() -> None:
-    cache = InlineCache(max_bytes=100)
+    entry = _ENTRY_COST
+    cache = InlineCache(max_bytes=2 * (40 + entry) + 20)
     cache.put("a", b"a" * 40)
     cache.put("b", b"b" * 40)
     assert cache.get("a") == b"a" * 40  # now "b" is the least recently read
     cache.put("c", b"c" * 40)
     assert (cache.get("a"), cache.get("b"), cache.get("c")) == (b"a" * 40, None, b"c" * 40)
-    assert cache.size == 80 and len(cache) == 2
-    cache.put("big", b"x" * 101)  # larger than the whole cache: not kept, nothing dropped
+    assert cache.size == 2 * (40 + entry) and len(cache) == 2
+    cache.put("big", b"x" * 300)  # larger than the whole cache: not kept, nothing dropped
     assert cache.get("big") is None and len(cache) == 2
-    cache.put("empty", b"")  # an empty object's body is kept too
-    assert cache.get("empty") == b""
+    cache.put("empty", b"")  # an empty object's body is kept too, and charged for
+    assert cache.get("empty") == b"" and cache.size == 40 + 2 * entry
     for n in range(50):
         cache.put(f"k{n}", b"z" * 30)
-    assert cache.size <= 100 and len(cache) == 3
+    assert cache.size <= 2 * (40 + entry) + 20 and len(cache) == 2
