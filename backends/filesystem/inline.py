@@ -60,8 +60,8 @@ INLINE_LIMIT = 128 * 1024
 GET of an inline object holds it in memory."""
 
 INLINE_CACHE_BYTES = 8 * 1024 * 1024
-"""The most bytes of inline bodies one worker keeps in memory (``InlineCache``): 128
-bodies of the default largest size, 2,048 of 4 KiB."""
+"""What one worker's ``InlineCache`` may hold: about 127 bodies of the default largest
+size, 1,985 of 4 KiB, 65,536 empty ones (each is charged ``_ENTRY_COST`` too)."""
 
 INLINE_PREFIX = "i"
 
