@@ -10,7 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,20 @@ def _wal_db(path: Path) -> sqlite3.Connection:
     assert journal_mode_wal(conn, 5.0) == "wal"
     conn.execute("CREATE TABLE t (x)")
     return conn
+
+
+@contextmanager
+def watched_db(path: Path) -> Iterator[tuple[sqlite3.Connection, CommitWatch]]:
+    """A WAL database with a table ``t``, its owning connection and its usable watch;
+    the connection closed before the watch (the watch's lifetime rule)."""
+    owner = _wal_db(path)
+    watch = CommitWatch.open(path)
+    assert watch is not None and watch.usable
+    try:
+        yield owner, watch
+    finally:
+        owner.close()
+        watch.close()
 
 
 def _commit_elsewhere(path: Path, sql: str) -> None:
@@ -240,12 +255,8 @@ def test_a_watch_never_drops_the_locks_sqlite_holds(tmp_path: Path) -> None:
 
 
 def test_exact_cache_keeps_answers_only_while_nothing_is_committed(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
-    owner = _wal_db(path)
-    watch = CommitWatch.open(path)
-    assert watch is not None and watch.usable
-    cache: ExactCache[str, int] = ExactCache(watch, max_entries=2)
-    try:
+    with watched_db(tmp_path / "db.sqlite") as (owner, watch):
+        cache: ExactCache[str, int] = ExactCache(watch, max_entries=2)
         found, marker = cache.get("a")
         assert found is None
         cache.put("a", marker, 1)
@@ -268,6 +279,3 @@ def test_exact_cache_keeps_answers_only_while_nothing_is_committed(tmp_path: Pat
         cache.put("b", marker, 4)
         cache.put("c", marker, 5)  # bounded: the oldest goes
         assert (cache.get("a")[0], cache.get("b")[0], cache.get("c")[0]) == (None, 4, 5)
-    finally:
-        owner.close()
-        watch.close()

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from backends.filesystem.inline import _ENTRY_COST, InlineCache
-from backends.sqlite_wal import CommitWatch, ExactCache
+from backends.sqlite_wal import ExactCache
 from gateway.identity.cache import LookupCache
-from tests.backends.test_sqlite_wal import _wal_db
+from tests.backends.test_sqlite_wal import watched_db
 
 
 def test_empty_inline_bodies_are_charged_for() -> None:
@@ -26,19 +26,12 @@ def test_empty_inline_bodies_are_charged_for() -> None:
 
 
 def test_the_row_cache_keeps_at_most_its_entries(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
-    owner = _wal_db(path)
-    watch = CommitWatch.open(path)
-    assert watch is not None and watch.usable
-    cache: ExactCache[str, int] = ExactCache(watch, max_entries=50)
-    try:
+    with watched_db(tmp_path / "db.sqlite") as (_, watch):
+        cache: ExactCache[str, int] = ExactCache(watch, max_entries=50)
         for n in range(5_000):
             _, marker = cache.get(f"key{n}")
             cache.put(f"key{n}", marker, n)
         assert len(cache) == 50
-    finally:
-        owner.close()
-        watch.close()
 
 
 def test_the_key_lookup_cache_keeps_at_most_its_entries() -> None:
