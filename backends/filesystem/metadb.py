@@ -41,6 +41,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+import backends.sqlite_binding  # noqa: F401  (bytes and None bound without a probe)
 from backends.errors import BackendError
 from backends.filesystem.inline import InlineCache, inline_bytes
 from backends.filesystem.listing import Cursor

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from base64 import b64decode, b64encode
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -83,6 +84,11 @@ _ALPHABET = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 _DIGIT = {c: i for i, c in enumerate(_ALPHABET)}
 _RANK_CHARS = 11  # 66 bits >= 63
 _ID_CHARS = 16
+_SUFFIX_BITS = 6 * (_ID_CHARS - _RANK_CHARS)
+_ID_BYTES = _ID_CHARS * 6 // 8
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_TO_ID = bytes.maketrans(_BASE64, _ALPHABET.encode("ascii"))
+_FROM_ID = bytes.maketrans(_ALPHABET.encode("ascii"), _BASE64)
 _TOP = (1 << 63) - 1
 NULL_ROW_RANK = -1
 """The rank a null ``objects`` row sorts at: before (newer than) every ``versions`` row."""
@@ -107,27 +113,18 @@ def _new_rank(now_us: int, newest: int | None) -> int:
 
 
 def _id_of(rank: int) -> str:
-    digits = []
-    for _ in range(_RANK_CHARS):
-        rank, digit = divmod(rank, 64)
-        digits.append(_ALPHABET[digit])
-    suffix = "".join(_ALPHABET[secrets.randbits(6)] for _ in range(_ID_CHARS - _RANK_CHARS))
-    return "".join(reversed(digits)) + suffix
+    # 16 digits of 6 bits = base64 of 12 bytes: the rank's 66 bits, then 30 random ones,
+    # written in base64's digits and mapped onto ``_ALPHABET`` (same digit values)
+    value = (rank << _SUFFIX_BITS) | secrets.randbits(_SUFFIX_BITS)
+    return b64encode(value.to_bytes(_ID_BYTES, "big")).translate(_TO_ID).decode("ascii")
 
 
 def rank_of(version_id: str) -> int | None:
     """The rank a version id encodes, or None when it is no id this backend issues."""
-    if len(version_id) != _ID_CHARS:
+    if len(version_id) != _ID_CHARS or not set(version_id) <= _DIGIT.keys():
         return None
-    rank = 0
-    digit = _DIGIT.get
-    for char in version_id[:_RANK_CHARS]:  # the suffix is random: only its alphabet matters
-        value = digit(char)
-        if value is None:
-            return None
-        rank = (rank << 6) | value
-    if not set(version_id[_RANK_CHARS:]) <= _DIGIT.keys():
-        return None
+    value = int.from_bytes(b64decode(version_id.encode("ascii").translate(_FROM_ID)), "big")
+    rank = value >> _SUFFIX_BITS  # the suffix is random: only its alphabet matters
     return rank if rank <= _TOP else None
 
 
@@ -279,10 +276,16 @@ def _is_null(row: ObjectRow) -> bool:
     return row.version_id is None or row.version_id == NULL
 
 
+def _rank_of_row(row: ObjectRow) -> int | None:
+    """The rank an ``objects`` row's version id encodes; None for a null version."""
+    return rank_of(row.version_id) if row.version_id and row.version_id != NULL else None
+
+
 def _demote(conn: sqlite3.Connection, bucket: str, row: ObjectRow, newest: int | None) -> int:
     """Copy the ``objects`` row into ``versions`` (the caller replaces or deletes it);
-    return its rank, now the key's newest."""
-    rank = rank_of(row.version_id) if row.version_id and row.version_id != NULL else None
+    return its rank, now the key's newest. ``newest`` (the newest rank in ``versions``)
+    is read only for a null version, which gets a rank just above it."""
+    rank = _rank_of_row(row)
     if rank is None:  # a null version: just above the newest older one
         rank = _new_rank(row.last_modified, newest)
     conn.execute(
@@ -371,9 +374,13 @@ def write_version(
             current = None  # replaced below by the new row
         elif null_version is not None:
             _remove_version(conn, bucket, null_version, doomed)
-    newest = _newest_rank(conn, bucket, row.key)
-    if current is not None:
-        newest = _demote(conn, bucket, current, newest)
+    if current is not None and (rank := _rank_of_row(current)) is not None:
+        # the latest version's rank is the key's newest: no older one is asked for
+        newest: int | None = _demote(conn, bucket, current, rank)
+    else:
+        newest = _newest_rank(conn, bucket, row.key)
+        if current is not None:
+            newest = _demote(conn, bucket, current, newest)
     if version_id is None:
         version_id = _id_of(_new_rank(row.last_modified, newest))
     conn.execute(_O_INSERT, (bucket, *row._replace(version_id=version_id, lock=lock_to_json(lock))))

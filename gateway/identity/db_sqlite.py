@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import backends.sqlite_binding  # noqa: F401  (bytes and None bound without a probe)
 from backends.sqlite_wal import CommitWatch, journal_mode_wal, lock_busy
 from gateway.identity.db import (
     Dialect,

@@ -5,13 +5,14 @@ that costs the same however many versions a key has."""
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from backends.filesystem import FilesystemBackend
+from backends.filesystem import FilesystemBackend, versions
 from backends.filesystem.metadb import ObjectRow, now_us
 from backends.filesystem.versions import bucket_state, rank_of, write_version
 from backends.types import ObjectMeta
@@ -46,6 +47,41 @@ async def test_ids_are_url_safe_and_sort_newest_first(backend: FilesystemBackend
     ranks = [rank_of(v) for v in ids]
     assert ranks == sorted(ranks, reverse=True)  # type: ignore[type-var]
     assert rank_of("null") is None and rank_of("x" * 15) is None and rank_of("!" * 16) is None
+
+
+def _reference_id(rank: int, suffix: int) -> str:
+    """The id format by its definition: 11 digits of the rank then 5 of the suffix, base
+    64 in the alphabet's order, most significant first."""
+    alphabet = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+    value = (rank << 30) | suffix
+    return "".join(alphabet[(value >> (6 * (15 - i))) & 63] for i in range(16))
+
+
+def test_id_codec_is_the_documented_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids written by any version of the backend keep decoding to their rank."""
+    rng = random.Random(7)
+    top = (1 << 63) - 1
+    for rank in [0, 1, top, *(rng.randrange(top) for _ in range(500))]:
+        suffix = rng.randrange(1 << 30)
+        monkeypatch.setattr(versions.secrets, "randbits", lambda bits, s=suffix: s)
+        made = versions._id_of(rank)
+        assert made == _reference_id(rank, suffix)
+        assert rank_of(made) == rank
+    assert rank_of(_reference_id(top + 1, 0)) is None  # above any rank issued
+    for bad in ("+" * 16, "/" * 16, "=" * 16, "é" * 16, "A" * 15 + " ", "A" * 17):
+        assert rank_of(bad) is None
+
+
+async def test_a_write_after_an_undelete_is_the_newest(backend: FilesystemBackend) -> None:
+    """The latest row's own rank stands for the key's newest (no older one is read): it
+    holds after that row came back from ``versions`` too."""
+    first = await put(backend, "k", b"1")
+    second = await put(backend, "k", b"2")
+    await backend.delete_object("vb", "k", version_id=second)
+    third = await put(backend, "k", b"3")
+    page = await backend.list_object_versions("vb")
+    assert [v.info.version_id for v in page.versions] == [third, first]
+    assert rank_of(third) < rank_of(first)  # type: ignore[operator]
 
 
 async def test_order_survives_a_clock_step_backwards(backend: FilesystemBackend) -> None:
