@@ -78,6 +78,9 @@ _FIXED = struct.Struct(">4sBBBx8s8s12s")
 """magic, version, mode, segment shift, reserved, key id, nonce prefix, wrap nonce."""
 HEADER = _FIXED.size + 32 + TAG
 _NO_KEY_ID = bytes(8)
+OPENED_KEYS = 1024
+"""SSE-S3 data keys kept opened per process (``KeySet.remember``): about 2.6 KiB each
+(OpenSSL keeps a cipher context per key), under 3 MiB in all."""
 _MAX_SEGMENTS = 1 << 32
 
 
@@ -121,12 +124,13 @@ class KeySet:
     accepted for reading (data wrapped under them opens; new data uses ``sse_key``).
     """
 
-    __slots__ = ("_hmac", "_wrap", "current_id")
+    __slots__ = ("_hmac", "_opened", "_wrap", "current_id")
 
     def __init__(self, sse_key: bytes, previous: Sequence[bytes] = ()) -> None:
         if len(sse_key) != 32 or any(len(k) != 32 for k in previous):
             raise ValueError("SSE keys are 32 bytes")
         self.current_id = _key_id(sse_key)
+        self._opened: dict[bytes, StreamKey] = {}
         self._wrap: dict[bytes, AESGCM] = {}
         self._hmac: dict[bytes, bytes] = {}
         for key in (sse_key, *previous):
@@ -143,6 +147,20 @@ class KeySet:
                 "configure the master key it was written under",
             )
         return kek
+
+    def opened(self, header: bytes) -> StreamKey | None:
+        """The data key of an SSE-S3 stream header opened before in this process."""
+        return self._opened.get(header)
+
+    def remember(self, header: bytes, key: StreamKey) -> None:
+        """Keep an opened SSE-S3 data key by its header (never an SSE-C one: that must be
+        opened with the key each request brings). The header names the key for good: it
+        holds the wrapped key, its nonce and the KEK's id, and opened only because its tag
+        matched. At most ``OPENED_KEYS`` are kept, the oldest going first."""
+        opened = self._opened
+        if len(opened) >= OPENED_KEYS:
+            del opened[next(iter(opened))]
+        opened[header] = key
 
     def customer_hmac(self, customer_key: bytes) -> str:
         """``<key id hex>:<base64 HMAC-SHA256>`` of an SSE-C key, as stored with the
@@ -235,6 +253,9 @@ def unwrapper(keys: KeySet, customer_key: bytes | None) -> Unwrap:
     def unwrap(header: bytes) -> StreamKey:
         if len(header) != HEADER:
             raise BackendError("InternalError", "encrypted object data is truncated")
+        known = keys.opened(header)  # SSE-S3 headers only
+        if known is not None:
+            return known
         magic, version, mode, shift, key_id, prefix, wrap_nonce = _FIXED.unpack_from(header)
         if magic != MAGIC or version != FORMAT_VERSION or shift != SEGMENT_SHIFT:
             raise BackendError("InternalError", "unknown encrypted data format")
@@ -251,7 +272,10 @@ def unwrapper(keys: KeySet, customer_key: bytes | None) -> Unwrap:
                 "AccessDenied" if mode == MODE_CUSTOMER else "InternalError",
                 "The data key of the object does not open with the key given",
             ) from None
-        return StreamKey(AESGCM(data_key), prefix)
+        opened = StreamKey(AESGCM(data_key), prefix)
+        if mode == MODE_MANAGED:
+            keys.remember(header, opened)
+        return opened
 
     return unwrap
 
@@ -430,14 +454,17 @@ class PlainReader:
         blob = self._pread(span.length, span.start)
         if len(blob) != span.length:
             raise BackendError("InternalError", "encrypted object data is truncated")
-        view = memoryview(blob)
-        plain = b"".join(
-            key.open(
-                index,
-                view[(index - first) * stored : (index - first + 1) * stored],
-                final=index == span.final,
+        if first == span.last:  # one segment (every small object): no view, no join
+            plain = key.open(first, blob, final=first == span.final)
+        else:
+            view = memoryview(blob)
+            plain = b"".join(
+                key.open(
+                    index,
+                    view[(index - first) * stored : (index - first + 1) * stored],
+                    final=index == span.final,
+                )
+                for index in range(first, span.last + 1)
             )
-            for index in range(first, span.last + 1)
-        )
         skip = span.offset - first * SEGMENT
         return plain[skip : skip + (span.end - span.offset)]

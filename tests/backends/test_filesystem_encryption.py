@@ -188,6 +188,31 @@ def test_customer_streams_open_only_with_their_key(tmp_path: Path) -> None:
     assert caught.value.code == "AccessDenied"
 
 
+def test_opened_sse_s3_keys_are_kept_and_only_those(tmp_path: Path) -> None:
+    """An SSE-S3 header is opened once per process; a header that does not open is not
+    kept, and an SSE-C one never is (each request must bring its key: the test above
+    reads with the right key and then a wrong one on the same key set)."""
+    keys = KeySet(SSE_KEY)
+    data = os.urandom(5000)
+    managed = seal(keys, data)
+    path = tmp_path / "obj"
+    path.write_bytes(managed)
+    assert keys.opened(managed[:HEADER]) is None
+    assert plain(path, [5000], keys) == data
+    kept = keys.opened(managed[:HEADER])
+    assert kept is not None
+    assert plain(path, [5000], keys) == data and keys.opened(managed[:HEADER]) is kept
+    _corrupt(path, HEADER - 20)  # the wrapped key
+    with pytest.raises(BackendError):
+        plain(path, [5000], keys)
+    assert keys.opened(path.read_bytes()[:HEADER]) is None
+    key = os.urandom(32)
+    sealed = seal(keys, data, mode=MODE_CUSTOMER, kek_key=key)
+    path.write_bytes(sealed)
+    assert plain(path, [5000], keys, key) == data
+    assert keys.opened(sealed[:HEADER]) is None
+
+
 def test_customer_hmac_checks_the_key_and_never_holds_it() -> None:
     keys = KeySet(SSE_KEY)
     key = os.urandom(32)

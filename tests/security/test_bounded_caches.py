@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from backends.filesystem.encryption import MODE_MANAGED, OPENED_KEYS, KeySet, Sealer, unwrapper
 from backends.filesystem.inline import _ENTRY_COST, InlineCache
 from backends.sqlite_wal import ExactCache
 from gateway.identity.cache import LookupCache
@@ -40,3 +41,18 @@ def test_the_key_lookup_cache_keeps_at_most_its_entries() -> None:
         cache.put(f"AKIA{n}", None, n)
     assert len(cache._entries) == 50
     assert cache.get("AKIA4999", None) == 4999 and cache.get("AKIA0", None) is None
+
+
+def test_opened_data_keys_are_bounded() -> None:
+    """Each SSE-S3 object has its own data key: reading many keeps at most the bound."""
+    keys = KeySet(bytes(32))
+    unwrap = unwrapper(keys, None)
+    kek = keys.managed_kek(keys.current_id)
+    headers = [
+        Sealer(kek, mode=MODE_MANAGED, key_id=keys.current_id).header
+        for _ in range(OPENED_KEYS + 500)
+    ]
+    for header in headers:
+        unwrap(header)
+    assert len(keys._opened) == OPENED_KEYS
+    assert keys.opened(headers[-1]) is not None and keys.opened(headers[0]) is None
