@@ -8,11 +8,12 @@ canonical request is computed from the bytes on the wire (as botocore does).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from sigv4.canonical import canonical_request, uri_encode
+from sigv4.canonical import canonical_query, canonical_uri, uri_encode
 from sigv4.signing import ALGORITHM, scope, sign, signing_key, string_to_sign
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+_AS_IS = re.compile(r"[A-Za-z0-9_.~/-]*")
+"""A segment ``quote(segment, safe="/~")`` leaves as it is (most keys): not quoted again."""
 
 
 def encode_path(*segments: str) -> str:
@@ -32,7 +35,9 @@ def encode_path(*segments: str) -> str:
 
     ``encode_path("bucket", "a b/c")`` is ``/bucket/a%20b/c``, as botocore sends it.
     """
-    return "/" + "/".join(quote(segment, safe="/~") for segment in segments)
+    return "/" + "/".join(
+        segment if _AS_IS.fullmatch(segment) else quote(segment, safe="/~") for segment in segments
+    )
 
 
 def encode_query(params: Iterable[tuple[str, str]]) -> str:
@@ -89,9 +94,18 @@ def sign_headers(
     signed = {name.lower(): value for name, value in headers.items()}
     signed["x-amz-date"] = date_time
     signed["x-amz-content-sha256"] = payload_hash
-    names = tuple(sorted(signed))
-    creq = canonical_request(
-        method, raw_path, raw_query, tuple(signed.items()), names, payload_hash
+    names = sorted(signed)
+    # the canonical request of Task 1 from headers known to be distinct and lower-case
+    # (``canonical_request`` also folds repeated ones): trimmed like every value signed
+    creq = "\n".join(
+        (
+            method.upper(),
+            canonical_uri(raw_path),
+            canonical_query(raw_query),
+            "".join([f"{name}:{' '.join(signed[name].split())}\n" for name in names]),
+            ";".join(names),
+            payload_hash,
+        )
     )
     credential_scope = scope(date_time[:8], region, service)
     signature = sign(

@@ -30,6 +30,7 @@ __all__ = [
 RESERVED_PREFIX = "nfyio-"
 _CHECKSUM_PREFIX = "nfyio-checksum-"
 _ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
+_CHECKSUM_FIELDS = tuple((alg, f"Checksum{alg}") for alg in _ALGORITHMS)
 
 
 def utc(value: Any) -> datetime:
@@ -133,11 +134,12 @@ def lock_from_response(response: Mapping[str, Any]) -> ObjectLock | None:
 def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
     """The store's own ``Checksum<ALG>`` fields of an answer (present when it keeps them
     and was asked: ``ChecksumMode=ENABLED``, or the answer to a write)."""
-    return {
-        alg: str(response[f"Checksum{alg}"])
-        for alg in _ALGORITHMS
-        if response.get(f"Checksum{alg}")
-    }
+    found: dict[str, str] = {}
+    for alg, field in _CHECKSUM_FIELDS:
+        value = response.get(field)
+        if value:
+            found[alg] = str(value)
+    return found
 
 
 def meta_from_response(response: Mapping[str, Any]) -> tuple[ObjectMeta, dict[str, str]]:

@@ -63,37 +63,38 @@ def _parse_http_date(value: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+_FIELD_OF = dict(_STRING_HEADERS)
+_COUNT_FIELDS = {
+    "content-length": "ContentLength",
+    "x-amz-mp-parts-count": "PartsCount",
+    "x-amz-tagging-count": "TagCount",
+}
+
+
 def object_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
     """HeadObject / GetObject / PutObject / UploadPart answer fields from the headers.
 
-    ``headers`` is case-insensitive (aiohttp's ``CIMultiDictProxy``) or has lower-case
-    names; it is kept as ``ResponseMetadata.HTTPHeaders``.
+    ``headers`` has lower-case names (``http1_response.Response.headers``); it is kept as
+    ``ResponseMetadata.HTTPHeaders``. One pass over the headers the answer has, not a
+    look-up per header it might have: this runs for every proxied HEAD, GET and PUT.
     """
-    get = headers.get
     fields: dict[str, Any] = {}
-    for header, field in _STRING_HEADERS:
-        value = get(header)
-        if value is not None:
-            fields[field] = value
-    length = get("content-length")
-    if length is not None and length.isdigit():
-        fields["ContentLength"] = int(length)
-    last_modified = get("last-modified")
-    if last_modified:
-        fields["LastModified"] = _parse_http_date(last_modified)
-    until = get("x-amz-object-lock-retain-until-date")
-    if until:
-        fields["ObjectLockRetainUntilDate"] = _parse_iso_date(until)
-    parts = get("x-amz-mp-parts-count")
-    if parts is not None and parts.isdigit():
-        fields["PartsCount"] = int(parts)
-    tag_count = get("x-amz-tagging-count")
-    if tag_count is not None and tag_count.isdigit():
-        fields["TagCount"] = int(tag_count)
     metadata: dict[str, str] = {}
+    field_of = _FIELD_OF.get
     for name, value in headers.items():
-        if name[:2] in ("x-", "X-") and name.lower().startswith(_META):
-            metadata[name[len(_META) :].lower()] = value
+        field = field_of(name)
+        if field is not None:
+            fields[field] = value
+        elif name.startswith(_META):
+            metadata[name[len(_META) :]] = value
+        elif name in _COUNT_FIELDS:
+            if value.isdigit():
+                fields[_COUNT_FIELDS[name]] = int(value)
+        elif name == "last-modified":
+            if value:
+                fields["LastModified"] = _parse_http_date(value)
+        elif name == "x-amz-object-lock-retain-until-date" and value:
+            fields["ObjectLockRetainUntilDate"] = _parse_iso_date(value)
     fields["Metadata"] = metadata
     fields["ResponseMetadata"] = {"HTTPStatusCode": status, "HTTPHeaders": headers}
     return fields

@@ -88,7 +88,10 @@ async def test_pool_is_bounded_and_a_request_waits_for_a_free_connection() -> No
 
     async with raw_server(slow) as server, pool_of(limit=2) as pool:
         tasks = [asyncio.create_task(get(pool, server)) for _ in range(5)]
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(10):  # a fixed pause was too short on a loaded machine
+            while busy < 2:
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # time for a third request, were one let through
         assert server.connections == 2  # the other three wait for a connection
         assert not any(task.done() for task in tasks)
         release.set()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from multidict import CIMultiDict
 
 from backends.s3.wire import _list_v2_tree, error_fields, list_v2_result, object_fields
 
@@ -91,19 +90,23 @@ def test_bodies_the_fast_reading_cannot_take_go_through_the_tree() -> None:
 
 
 def test_object_fields_from_headers() -> None:
+    """From the lean client's answer headers (lower-case names, as ``Response`` keeps
+    them)."""
     fields = object_fields(
         206,
-        CIMultiDict(
-            {
-                "Content-Length": "10",
-                "ETag": '"abc"',
-                "Last-Modified": "Wed, 01 Jan 2025 10:00:00 GMT",
-                "Content-Range": "bytes 0-9/100",
-                "x-amz-meta-Colour": "blue",
-                "x-amz-mp-parts-count": "3",
-                "Expires": "not a date",
-            }
-        ),
+        {
+            "content-length": "10",
+            "etag": '"abc"',
+            "last-modified": "Wed, 01 Jan 2025 10:00:00 GMT",
+            "content-range": "bytes 0-9/100",
+            "x-amz-meta-colour": "blue",
+            "x-amz-mp-parts-count": "3",
+            "x-amz-tagging-count": "x",
+            "expires": "not a date",
+            "x-amz-checksum-crc32": "AAAAAA==",
+            "x-amz-object-lock-retain-until-date": "2030-01-01T00:00:00Z",
+            "server": "store",
+        },
     )
     assert fields["ContentLength"] == 10
     assert fields["ETag"] == '"abc"'
@@ -111,8 +114,12 @@ def test_object_fields_from_headers() -> None:
     assert fields["ContentRange"] == "bytes 0-9/100"
     assert fields["Metadata"] == {"colour": "blue"}
     assert fields["PartsCount"] == 3
+    assert "TagCount" not in fields  # not a number
     assert fields["ExpiresString"] == "not a date"
+    assert fields["ChecksumCRC32"] == "AAAAAA=="
+    assert fields["ObjectLockRetainUntilDate"] == datetime(2030, 1, 1, tzinfo=UTC)
     assert fields["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert "server" not in fields
 
 
 def test_error_fields() -> None:
