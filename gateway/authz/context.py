@@ -25,6 +25,10 @@ class PrincipalKind(Enum):
     USER = "user"
     """A named user of an account (the OAuth password grant)."""
 
+    # Members are singletons compared by identity: hashed by identity too, in C. Enum's
+    # own __hash__ is a Python call, made for every policy decision (``_candidates``).
+    __hash__ = object.__hash__
+
 
 @record
 class PrincipalFacts:
