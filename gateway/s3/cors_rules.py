@@ -17,8 +17,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from lxml import etree
 
@@ -62,6 +63,12 @@ class CorsRule:
     expose: tuple[str, ...] = ()
     max_age: int | None = None
     id: str | None = None
+    actual: Mapping[str, str] = field(init=False, repr=False, compare=False, hash=False)
+    """The headers of an actual (not preflight) response this rule matches, but for an
+    echoed origin: built once per rule, as rules are parsed once per document."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "actual", MappingProxyType(_actual_headers(self)))
 
     def allows_origin(self, origin: str) -> bool:
         return any(_wildcard_match(pattern, origin) for pattern in self.origins)
@@ -260,12 +267,21 @@ def find_rule(
     return None
 
 
+def _actual_headers(rule: CorsRule) -> dict[str, str]:
+    out = response_headers(rule, "", requested=())
+    if not rule.any_origin:
+        del out["Access-Control-Allow-Origin"]  # echoed per request
+    return out
+
+
 def response_headers(
     rule: CorsRule, origin: str, *, requested: Sequence[str] | None = None
 ) -> dict[str, str]:
     """The headers a matching rule adds: to a preflight (``requested``: the headers it
     asked for, echoed) or to an actual request. ``*`` is answered for a rule allowing any
     origin, never together with ``Access-Control-Allow-Credentials``."""
+    if requested is None:  # an actual request: the origin (``*`` in ``actual`` wins)
+        return {"Access-Control-Allow-Origin": origin, **rule.actual}
     out = {"Vary": VARY}
     if rule.any_origin:
         out["Access-Control-Allow-Origin"] = "*"
