@@ -247,6 +247,8 @@ _O_INSERT = (
     f"INSERT OR REPLACE INTO objects (bucket, {OBJECT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _O_DELETE = "DELETE FROM objects WHERE bucket = ? AND key = ?"
+_BEFORE_VERSION = ObjectRow._fields.index("version_id")
+assert ObjectRow._fields[_BEFORE_VERSION:] == ("version_id", "lock", "tags")
 
 
 def _current(conn: sqlite3.Connection, bucket: str, key: bytes) -> ObjectRow | None:
@@ -360,7 +362,11 @@ def write_version(
         old = upsert_object(conn, bucket, row)
         return None, [] if old is None or old == row.data_id else release(conn, (old,))
     default = None if state.lock is None else state.lock.default_retention
-    lock = effective_lock(requested, default, from_us(row.last_modified))
+    lock = (
+        requested
+        if default is None
+        else effective_lock(requested, default, from_us(row.last_modified))
+    )
     current = _current(conn, bucket, row.key)
     doomed: list[str] = []
     version_id: str | None = None
@@ -383,7 +389,11 @@ def write_version(
             newest = _demote(conn, bucket, current, newest)
     if version_id is None:
         version_id = _id_of(_new_rank(row.last_modified, newest))
-    conn.execute(_O_INSERT, (bucket, *row._replace(version_id=version_id, lock=lock_to_json(lock))))
+    # the row's columns up to its version id, then the version's (not _replace: a
+    # Python-level copy through a dict, on every versioned write)
+    conn.execute(
+        _O_INSERT, (bucket, *row[:_BEFORE_VERSION], version_id, lock_to_json(lock), row.tags)
+    )
     return version_id, release(conn, doomed)
 
 
