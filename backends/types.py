@@ -45,7 +45,7 @@ class BucketInfo:
     region: str = "us-east-1"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectMeta:
     """What a client sets on an object at write time (and gets back on read)."""
 
