@@ -20,10 +20,11 @@ versioned) or ``"null"`` (written while suspended), or a ``versions`` row with
 
 A rank is ``2**63 - 1 - (microseconds << 8 | 8 random bits)`` of the write's time, but
 always below the key's newest existing rank: every write runs inside a ``BEGIN
-IMMEDIATE`` transaction, which serialises writers across processes, and reads that rank
-first, so a clock step backwards cannot reorder versions. The row a write demotes from
-``objects`` keeps its rank (its id encodes it); a null version, which has no id, gets one
-just above the newest older version at that moment.
+IMMEDIATE`` transaction, which serialises writers across processes, and learns that rank
+first (from the id of the key's ``objects`` row, which is always its newest version, or
+else from ``versions``), so a clock step backwards cannot reorder versions. The row a
+write demotes from ``objects`` keeps its rank (its id encodes it); a null version, which
+has no id, gets one just above the newest older version at that moment.
 
 Every function here runs inside the caller's write transaction and returns the data ids
 whose files the caller unlinks after the commit.
