@@ -141,14 +141,8 @@ class UpstreamClient(Backend):
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
         lean = self._lean
         if lean is not None and operation in LEAN_OPERATIONS and KNOWN_PARAMS.issuperset(params):
-            # ``translate``'s rule inline: a generator context manager per proxied request
-            # costs more than the rest of this method
-            try:
+            with translate(not_found=not_found, denied=denied):
                 return await lean.call(operation, not_found=not_found, headers=headers, **params)
-            except BackendError:
-                raise
-            except Exception as exc:
-                raise translate_error(exc, not_found=not_found, denied=denied) from exc
         token = _extra_headers.set(headers)
         try:
             with translate(not_found=not_found, denied=denied):

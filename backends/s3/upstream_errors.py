@@ -23,8 +23,8 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from types import TracebackType
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -193,12 +193,27 @@ def _is_transport(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] == "aiohttp"
 
 
-@contextmanager
-def translate(*, not_found: str = "NoSuchKey", denied: str = "InternalError") -> Iterator[None]:
-    """Re-raise anything the client raises as a ``BackendError``."""
-    try:
-        yield
-    except BackendError:
-        raise
-    except Exception as exc:
-        raise translate_error(exc, not_found=not_found, denied=denied) from exc
+class translate:
+    """Re-raise anything the client raises as a ``BackendError``.
+
+    A class, not a ``@contextmanager`` generator: it wraps every upstream call, and a
+    generator context manager costs more than the rest of a proxied request's dispatch."""
+
+    __slots__ = ("_denied", "_not_found")
+
+    def __init__(self, *, not_found: str = "NoSuchKey", denied: str = "InternalError") -> None:
+        self._not_found = not_found
+        self._denied = denied
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, BackendError) or not isinstance(exc, Exception):
+            return
+        raise translate_error(exc, not_found=self._not_found, denied=self._denied) from exc
