@@ -22,6 +22,8 @@ A preflight costs that one query.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from aiohttp import web
 
@@ -49,6 +51,7 @@ from gateway.s3.ownership import existing_bucket
 __all__ = [
     "CORS",
     "actual_headers",
+    "actual_response_headers",
     "delete_bucket_cors",
     "error_headers",
     "get_bucket_cors",
@@ -108,6 +111,42 @@ def actual_headers(rules: tuple[CorsRule, ...], origin: str, method: str) -> dic
     return response_headers(rule, origin)
 
 
+ACTUAL_MEMO = 1024
+"""Answers kept per worker for each source of rules (a bucket's document, the
+gateway-wide default): one per distinct (document, origin, method), least recently used
+dropped first. The origin is the client's to choose, so the bound is what stops it from
+growing; an entry is a few hundred bytes and a reference to a document the bucket
+settings hold anyway."""
+
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+def actual_response_headers(
+    document: str | None, config: Config, origin: str, method: str
+) -> Mapping[str, str]:
+    """:func:`actual_headers` for the rules of ``document`` (or the gateway-wide default),
+    already checked as the renderer checks every header, read-only and shared: the same
+    request from the same page gets the same answer, so it is built once. Without rules
+    of either kind nothing is looked up."""
+    if document is not None:
+        return _for_document(document, origin, method)
+    if not config.cors.default_origins:
+        return _NONE
+    return _for_default(config.cors, origin, method)
+
+
+@functools.lru_cache(maxsize=ACTUAL_MEMO)
+def _for_document(document: str, origin: str, method: str) -> Mapping[str, str]:
+    return MappingProxyType(
+        checked_headers(actual_headers(rules_from_json(document), origin, method))
+    )
+
+
+@functools.lru_cache(maxsize=ACTUAL_MEMO)
+def _for_default(cors: CorsConfig, origin: str, method: str) -> Mapping[str, str]:
+    return MappingProxyType(checked_headers(actual_headers(default_rules(cors), origin, method)))
+
+
 def bucket_document(bucket: BucketFacts | None) -> str | None:
     return None if bucket is None else bucket.settings.get(CORS)
 
@@ -120,7 +159,7 @@ async def error_headers(
     bucket: BucketFacts | None,
     origin: str,
     method: str,
-) -> dict[str, str]:
+) -> Mapping[str, str]:
     """The CORS headers of an error response (a 403 or 404 must be readable by the page
     too). ``bucket`` is what the access decision loaded, when it got that far; otherwise
     the configuration is read here (one indexed query)."""
@@ -130,7 +169,7 @@ async def error_headers(
         document = await store.bucket_settings.get(bucket_name, CORS)
     else:
         document = None
-    return checked_headers(actual_headers(rules_for(document, config), origin, method))
+    return actual_response_headers(document, config, origin, method)
 
 
 # --- preflight --------------------------------------------------------------------------

@@ -20,11 +20,10 @@ from gateway.s3.admission import admit
 from gateway.s3.authn import authenticate_s3
 from gateway.s3.context import Context, Result, read_xml
 from gateway.s3.cors import (
-    actual_headers,
+    actual_response_headers,
     bucket_document,
     error_headers,
     preflight_headers,
-    rules_for,
 )
 from gateway.s3.cors_rules import VARY
 from gateway.s3.errors import S3Error, as_s3_error
@@ -200,12 +199,13 @@ async def _handle(request: web.Request) -> web.StreamResponse:
             document=tag_document,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
-        if origin is not None:
-            document = bucket_document(access.bucket)
-            result.headers.update(
-                actual_headers(rules_for(document, config), origin, request.method)
+        if origin is None:
+            response = await render_result(request, result, request_id)
+        else:
+            cors_headers = actual_response_headers(
+                bucket_document(access.bucket), config, origin, request.method
             )
-        response = await render_result(request, result, request_id)
+            response = await render_result(request, result, request_id, cors_headers)
     except (ConnectionResetError, web.HTTPException):
         raise
     except Exception as exc:
