@@ -94,8 +94,11 @@ def stream_length(size: int) -> int:
     return HEADER + size + TAG * segments(size)
 
 
+_AAD = struct.Struct(">QB")
+
+
 def _aad(index: int, final: bool) -> bytes:
-    return struct.pack(">QB", index, 1 if final else 0)
+    return _AAD.pack(index, 1 if final else 0)
 
 
 def _hkdf(key: bytes, purpose: str) -> bytes:
@@ -331,18 +334,22 @@ class BytesReader:
 class Layout:
     """Where each plaintext byte of an encrypted object sits: one stream per part."""
 
-    __slots__ = ("disk_starts", "plain_starts", "sizes")
+    __slots__ = ("disk_starts", "one_segment", "plain_starts", "sizes")
 
     def __init__(self, sizes: Sequence[int]) -> None:
         self.sizes = tuple(sizes) or (0,)
-        self.plain_starts: list[int] = []
-        self.disk_starts: list[int] = []
+        # one stream of one segment (every small object): read with one decryption
+        self.one_segment = len(self.sizes) == 1 and 0 < self.sizes[0] <= SEGMENT
+        self.plain_starts: list[int] = [0]
+        self.disk_starts: list[int] = [0]
+        if len(self.sizes) == 1:
+            return
         plain = disk = 0
-        for size in self.sizes:
-            self.plain_starts.append(plain)
-            self.disk_starts.append(disk)
+        for size in self.sizes[:-1]:  # where each stream after the first starts
             plain += size
             disk += stream_length(size)
+            self.plain_starts.append(plain)
+            self.disk_starts.append(disk)
 
     def stream_of(self, pos: int) -> int:
         return bisect.bisect_right(self.plain_starts, pos) - 1
@@ -446,6 +453,14 @@ class PlainReader:
         return self._in_cache(span.start, span.length)
 
     def read(self, pos: int, n: int) -> bytes:
+        layout = self._layout
+        if pos == 0 and layout.one_segment and n >= layout.sizes[0]:
+            # The whole of a one-segment object: its sealed segment follows the header.
+            stored = layout.sizes[0] + TAG
+            blob = self._pread(stored, HEADER)
+            if len(blob) != stored:
+                raise BackendError("InternalError", "encrypted object data is truncated")
+            return self._key(0).open(0, blob, final=True)
         span = self._span(pos, n)
         if span is None:
             return b""

@@ -102,6 +102,38 @@ def test_random_ranges_over_several_streams(tmp_path: Path) -> None:
         os.close(fd)
 
 
+@pytest.mark.parametrize("size", [1, 4096, SEGMENT])
+def test_a_one_segment_object_read_whole_and_in_ranges(size: int) -> None:
+    """A whole read of a one-segment object takes one decryption; ranges, and reads
+    asking for more than there is, answer the same bytes as the general path."""
+    keys = KeySet(SSE_KEY)
+    data = os.urandom(size)
+    blob = seal(keys, data)
+    assert Layout([size]).one_segment and not Layout([size, 1]).one_segment
+    reader = PlainReader(blob, Layout([size]), unwrapper(keys, None))
+    assert reader.read(0, size) == data and reader.read(0, size + 100) == data
+    rng = random.Random(size)
+    for _ in range(50):
+        first = rng.randrange(size)
+        n = rng.randrange(1, size + 2)
+        assert reader.read(first, n) == data[first : first + n]
+    assert reader.read(size, 10) == b""
+
+
+def test_a_short_one_segment_object_is_refused() -> None:
+    keys = KeySet(SSE_KEY)
+    blob = seal(keys, os.urandom(4096))
+    for cut in (blob[:-1], blob[: HEADER + 10], blob[:HEADER]):
+        reader = PlainReader(cut, Layout([4096]), unwrapper(keys, None))
+        with pytest.raises(BackendError, match="truncated"):
+            reader.read(0, 4096)
+    flipped = bytearray(blob)
+    flipped[HEADER + 100] ^= 1
+    reader = PlainReader(bytes(flipped), Layout([4096]), unwrapper(keys, None))
+    with pytest.raises(BackendError, match="authentication"):
+        reader.read(0, 4096)
+
+
 def _corrupt(path: Path, offset: int) -> None:
     data = bytearray(path.read_bytes())
     data[offset] ^= 0x01
