@@ -7,32 +7,19 @@ A statement applies when its principal, action, resource and every condition mat
 
 from __future__ import annotations
 
-from gateway.authz.condition_keys import EXISTING_OBJECT_TAG_ACTIONS, lookup_key
+from gateway.authz.condition_keys import EXISTING_OBJECT_TAG_ACTIONS, ConditionKey, lookup_key
 from gateway.authz.context import PrincipalFacts, RequestContext
-from gateway.authz.policy import Effect, Policy, Statement
-from gateway.authz.wildcard import Resolver
-from sigv4.records import record
+from gateway.authz.policy import Addressed, Effect, Policy, PolicyResult, Statement
+from gateway.authz.wildcard import Glob, Resolver
 
 __all__ = ["PolicyResult", "evaluate", "needs_existing_tags", "resource_arn"]
+
+_NOTHING = PolicyResult()
 
 
 def resource_arn(bucket: str, key: str | None = None) -> str:
     """``arn:aws:s3:::bucket`` or ``arn:aws:s3:::bucket/key`` (the key as stored)."""
     return f"arn:aws:s3:::{bucket}" if key is None else f"arn:aws:s3:::{bucket}/{key}"
-
-
-@record
-class PolicyResult:
-    denied_by: Statement | None = None
-    allowed_by: Statement | None = None
-
-    @property
-    def explicit_deny(self) -> bool:
-        return self.denied_by is not None
-
-    @property
-    def allowed(self) -> bool:
-        return self.denied_by is None and self.allowed_by is not None
 
 
 def _resolver(principal: PrincipalFacts, ctx: RequestContext) -> Resolver:
@@ -57,6 +44,15 @@ def _addressed(statement: Statement, principal: PrincipalFacts, action: str) -> 
     return (action in statement.actions) != statement.not_action
 
 
+def _names(resources: tuple[Glob, ...], resource: str, resolve: Resolver | None) -> bool:
+    # Plain loops, not any()/all() over generators: this runs on every request to a
+    # bucket with a policy.
+    for glob in resources:  # noqa: SIM110
+        if glob.matches(resource, resolve):
+            return True
+    return False
+
+
 def _holds(
     statement: Statement,
     principal: PrincipalFacts,
@@ -65,14 +61,7 @@ def _holds(
     resolve: Resolver,
 ) -> bool:
     """The statement's resource and condition elements, for an addressed statement."""
-    # Plain loops, not any()/all() over generators: this runs for every addressed
-    # statement of every request on a bucket with a policy.
-    named = False
-    for glob in statement.resources:
-        if glob.matches(resource, resolve):
-            named = True
-            break
-    if named == statement.not_resource:
+    if _names(statement.resources, resource, resolve) == statement.not_resource:
         return False
     for condition in statement.conditions:
         if not condition.holds(condition.key.read(principal, ctx), resolve):
@@ -82,9 +71,37 @@ def _holds(
 
 _CANDIDATES = 256
 """(caller identity, action) pairs remembered per policy."""
+_OUTCOMES = 64
+"""Results remembered per (caller identity, action): distinct resource matches and
+request values (the caller's address, ...), which the client chooses; emptied when full."""
 
 
-def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> tuple[Statement, ...]:
+def _address(policy: Policy, principal: PrincipalFacts, action: str) -> Addressed:
+    statements = tuple(s for s in policy.statements if _addressed(s, principal, action))
+    resources: list[tuple[Glob, ...]] = []
+    resource_of: list[int] = []
+    keys: dict[str, ConditionKey] = {}
+    memoisable = True
+    for statement in statements:
+        if statement.resources not in resources:
+            resources.append(statement.resources)
+        resource_of.append(resources.index(statement.resources))
+        if any(glob.variables for glob in statement.resources):
+            memoisable = False
+        for condition in statement.conditions:
+            keys.setdefault(condition.key.name, condition.key)
+            if condition.outcomes is None:  # a policy variable or a clock key
+                memoisable = False
+    return Addressed(
+        statements,
+        tuple(resources),
+        tuple(resource_of),
+        tuple(keys.values()),
+        {} if memoisable else None,
+    )
+
+
+def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> Addressed:
     """The statements addressed to this caller and action, in document order; worked out
     once per policy and (identity, action), since nothing else of the request enters."""
     slot = (
@@ -97,7 +114,7 @@ def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> tuple
     memo = policy.candidates
     found = memo.get(slot)
     if found is None:
-        found = tuple(s for s in policy.statements if _addressed(s, principal, action))
+        found = _address(policy, principal, action)
         if len(memo) >= _CANDIDATES:
             memo.clear()
         memo[slot] = found
@@ -114,7 +131,7 @@ def needs_existing_tags(policy: Policy, principal: PrincipalFacts, action: str) 
     anyway."""
     if not policy.reads_existing_tags or action not in EXISTING_OBJECT_TAG_ACTIONS:
         return False
-    for statement in _candidates(policy, principal, action):
+    for statement in _candidates(policy, principal, action).statements:
         if statement.reads_existing_tags:
             return True
     return False
@@ -127,15 +144,44 @@ def evaluate(
     resource: str,
     ctx: RequestContext,
 ) -> PolicyResult:
-    """Cost: the resource and conditions of the statements addressed to the caller and
-    action only (``_candidates``); a statement naming other accounts or actions is not
-    read again after the first request of that caller and action."""
+    """Cost: nothing of a statement naming other accounts or actions after the first
+    request of that caller and action (``_candidates``). Of the others, the distinct
+    resource elements are matched and the distinct condition keys read; the result for
+    those facts is remembered (``Addressed.outcomes``), so a request like an earlier one
+    reads no statement. With a policy variable or a clock key among them, every
+    addressed statement is read."""
     if policy is None:
-        return PolicyResult()
+        return _NOTHING
+    addressed = _candidates(policy, principal, action)
+    outcomes = addressed.outcomes
+    if outcomes is None:
+        return _decide(addressed, principal, resource, ctx, _resolver(principal, ctx))
+    facts: list[object] = []
+    for resources in addressed.resources:
+        facts.append(_names(resources, resource, None))
+    for key in addressed.keys:
+        facts.append(key.read(principal, ctx))
+    slot = tuple(facts)
+    found = outcomes.get(slot)
+    if found is None:
+        found = _decide(addressed, principal, resource, ctx, _resolver(principal, ctx))
+        if len(outcomes) >= _OUTCOMES:
+            outcomes.clear()
+        outcomes[slot] = found
+    return found
+
+
+def _decide(
+    addressed: Addressed,
+    principal: PrincipalFacts,
+    resource: str,
+    ctx: RequestContext,
+    resolve: Resolver,
+) -> PolicyResult:
+    """The first applying ``Deny`` and the first applying ``Allow`` statement."""
     denied: Statement | None = None
     allowed: Statement | None = None
-    resolve = _resolver(principal, ctx)
-    for statement in _candidates(policy, principal, action):
+    for statement in addressed.statements:
         if statement.effect is Effect.DENY and denied is not None:
             continue
         if statement.effect is Effect.ALLOW and allowed is not None:
@@ -146,4 +192,6 @@ def evaluate(
             denied = statement
         else:
             allowed = statement
+    if denied is None and allowed is None:
+        return _NOTHING
     return PolicyResult(denied, allowed)

@@ -16,17 +16,20 @@ from enum import Enum
 from typing import Any
 
 from gateway.authz.actions import ACTIONS, ResourceKind
-from gateway.authz.condition_keys import lookup_key, reads_existing_tags
+from gateway.authz.condition_keys import ConditionKey, lookup_key, reads_existing_tags
 from gateway.authz.conditions import Condition, as_strings, parse_operator
 from gateway.authz.errors import malformed_policy
 from gateway.authz.principals import PrincipalSet, parse_principal
 from gateway.authz.wildcard import Glob, VariableError, parse_glob
+from sigv4.records import record
 
 __all__ = [
     "MAX_POLICY_BYTES",
     "VERSIONS",
+    "Addressed",
     "Effect",
     "Policy",
+    "PolicyResult",
     "Statement",
     "parse_policy",
 ]
@@ -90,6 +93,39 @@ def _mentions_existing_tags(statement: Statement) -> bool:
     return any(reads_existing_tags(name) for name in names)
 
 
+@record
+class PolicyResult:
+    denied_by: Statement | None = None
+    allowed_by: Statement | None = None
+
+    @property
+    def explicit_deny(self) -> bool:
+        return self.denied_by is not None
+
+    @property
+    def allowed(self) -> bool:
+        return self.denied_by is None and self.allowed_by is not None
+
+
+@dataclass(slots=True)
+class Addressed:
+    """The statements of a policy addressed to one caller identity and action, and what
+    deciding them reads (built by ``gateway.authz.evaluate``, kept in ``Policy.candidates``)."""
+
+    statements: tuple[Statement, ...]
+    """In document order."""
+    resources: tuple[tuple[Glob, ...], ...]
+    """The distinct ``Resource``/``NotResource`` elements among them."""
+    resource_of: tuple[int, ...]
+    """Per statement, its element's index in ``resources``."""
+    keys: tuple[ConditionKey, ...]
+    """The distinct condition keys their conditions read."""
+    outcomes: dict[tuple[object, ...], PolicyResult] | None
+    """The result by (which elements name the resource, the values of ``keys``), which
+    is all a result depends on when no element or condition holds a policy variable or a
+    clock key; None when one does (each request then reads every statement)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     bucket: str
@@ -98,7 +134,7 @@ class Policy:
     id: str | None = None
     text: str = ""
     """The document as set: GetBucketPolicy returns it."""
-    candidates: dict[tuple[object, ...], tuple[Statement, ...]] = field(
+    candidates: dict[tuple[object, ...], Addressed] = field(
         default_factory=dict, compare=False, hash=False, repr=False
     )
     """Memo of ``gateway.authz.evaluate``: per (caller identity, action), the statements

@@ -8,13 +8,19 @@ bound; an entry that costs nothing by its own measure (an empty body) must still
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from backends.filesystem.encryption import MODE_MANAGED, OPENED_KEYS, KeySet, Sealer, unwrapper
 from backends.filesystem.inline import _ENTRY_COST, InlineCache
 from backends.sqlite_wal import ExactCache
+from gateway.authz.evaluate import _OUTCOMES, evaluate, resource_arn
+from gateway.config import Config, CorsConfig
 from gateway.identity.cache import LookupCache
+from gateway.s3.cors import ACTUAL_MEMO, _for_default, _for_document, actual_response_headers
+from gateway.s3.cors_rules import parse_cors_xml, rules_to_json
 from tests.backends.test_sqlite_wal import watched_db
+from tests.gateway.authz.builders import OTHER, account, ctx, policy, stmt
 
 
 def test_empty_inline_bodies_are_charged_for() -> None:
@@ -56,3 +62,37 @@ def test_opened_data_keys_are_bounded() -> None:
         unwrap(header)
     assert len(keys._opened) == OPENED_KEYS
     assert keys.opened(headers[-1]) is not None and keys.opened(headers[0]) is None
+
+
+def test_cors_answers_are_bounded() -> None:
+    """The origin is the client's to choose: a new one per request keeps at most the bound."""
+    document = rules_to_json(
+        parse_cors_xml(
+            b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
+            b"<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"
+        )
+    )
+    config = replace(Config(), cors=CorsConfig(default_origins=("*",)))
+    for n in range(ACTUAL_MEMO + 500):
+        actual_response_headers(document, config, f"https://{n}.example", "GET")
+        actual_response_headers(None, config, f"https://{n}.example", "GET")
+    assert _for_document.cache_info().currsize == ACTUAL_MEMO
+    assert _for_default.cache_info().currsize == ACTUAL_MEMO
+
+
+def test_remembered_policy_results_are_bounded() -> None:
+    """Every caller address is a new remembered result of the statements addressed to
+    the caller: however many a client sends, at most the bound is kept."""
+    doc = policy(stmt(), stmt("Deny", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))
+    for i in range(3 * _OUTCOMES):
+        address = f"10.0.{i // 250}.{i % 250}" if i % 2 else f"192.0.{i // 250}.{i % 250}"
+        result = evaluate(
+            doc,
+            account(OTHER),
+            "s3:GetObject",
+            resource_arn("b", "k"),
+            ctx(source_ip=address),
+        )
+        assert result.explicit_deny is bool(i % 2)
+    (addressed,) = doc.candidates.values()
+    assert addressed.outcomes is not None and 0 < len(addressed.outcomes) <= _OUTCOMES

@@ -4,6 +4,7 @@ resource, request) -> explicit deny, allow, or nothing (implicit deny)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from gateway.authz import PrincipalFacts, evaluate, resource_arn
 from tests.gateway.authz.builders import (
     ANONYMOUS,
+    NOW,
     OTHER,
     OWNER,
     THIRD,
@@ -874,3 +876,59 @@ def test_remembered_outcomes_stay_bounded() -> None:
         assert result.explicit_deny is bool(i % 2)
         assert condition.outcomes is not None
         assert len(condition.outcomes) <= conditions._OUTCOMES
+
+
+def _verdict(doc: Any, caller: PrincipalFacts, key: str | None, **context: Any) -> str:
+    result = evaluate(doc, caller, "s3:GetObject", resource_arn("b", key), ctx(**context))
+    return DENY if result.explicit_deny else ALLOW if result.allowed else NONE
+
+
+def test_remembered_results_follow_the_resource_and_every_key_read() -> None:
+    """A result is remembered by which resource elements name the object and by the
+    values of every condition key the addressed statements read: a request differing in
+    any one of them is decided afresh."""
+    doc = policy(
+        stmt(resource="arn:aws:s3:::b/public/*", Sid="Public"),
+        stmt(
+            "Deny",
+            resource=[B, "arn:aws:s3:::b/*"],
+            **_cond(IpAddress={"aws:SourceIp": "203.0.113.0/24"}),
+        ),
+        stmt(
+            "Deny",
+            resource=[B, "arn:aws:s3:::b/*"],
+            **_cond(Bool={"aws:SecureTransport": "false"}),
+        ),
+    )
+    caller = account(OTHER)
+    seen = []
+    for key, ip, tls in [
+        ("public/a", "198.51.100.1", True),
+        ("private/a", "198.51.100.1", True),
+        ("public/b", "198.51.100.1", True),
+        ("public/b", "203.0.113.5", True),
+        ("public/b", "198.51.100.1", False),
+        ("public/c", "198.51.100.2", True),
+    ]:
+        seen.append(_verdict(doc, caller, key, source_ip=ip, secure_transport=tls))
+    assert seen == [ALLOW, NONE, ALLOW, DENY, DENY, ALLOW]
+    addressed = next(iter(doc.candidates.values()))
+    assert len(addressed.resources) == 2 and len(addressed.keys) == 2
+    assert addressed.outcomes is not None and len(addressed.outcomes) == 5  # one hit
+
+
+def test_clock_conditions_are_decided_per_request() -> None:
+    """``aws:CurrentTime`` changes by itself: its statements are never remembered."""
+    doc = policy(stmt(**_cond(DateLessThan={"aws:CurrentTime": "2025-06-01T12:00:00Z"})))
+    before = NOW - timedelta(seconds=1)
+    verdicts = [_verdict(doc, account(OTHER), "k", now=when) for when in (before, NOW, before, NOW)]
+    assert verdicts == [ALLOW, NONE, ALLOW, NONE]
+    assert next(iter(doc.candidates.values())).outcomes is None
+
+
+def test_variable_resources_are_decided_per_caller() -> None:
+    doc = policy(stmt(resource="arn:aws:s3:::b/home/${aws:username}/*"))
+    verdicts = [
+        _verdict(doc, user(OTHER, name), "home/alice/x") for name in ("alice", "bob", "alice")
+    ]
+    assert verdicts == [ALLOW, NONE, ALLOW]

@@ -19,12 +19,16 @@ from gateway.authz import (
     ObjectOwnership,
     Permission,
     Policy,
+    PrincipalFacts,
     PublicAccessBlock,
+    RequestContext,
     Target,
     canned_acl,
     decide,
+    evaluate,
     parse_acl_xml,
     render_acl_xml,
+    resource_arn,
 )
 from tests.gateway.authz.builders import (
     ANONYMOUS,
@@ -247,3 +251,41 @@ def test_acl_documents_read_back_as_set(grants: list[Grant]) -> None:
     owner = canonical(OWNER, "owner & co <1>")
     acl = AccessControlList(owner, tuple(grants))
     assert parse_acl_xml(render_acl_xml(acl), owner=owner) == acl
+
+
+@st.composite
+def asks(draw: st.DrawFn) -> tuple[str | None, RequestContext]:
+    """The object key (None: a bucket action) and the condition values of one request."""
+    key = draw(st.sampled_from([None, "public/a", "private/b", "public/c"]))
+    tags = draw(st.sampled_from([None, {"a": "1"}, {"a": "1", "b": "2"}]))
+    context = ctx(
+        secure_transport=draw(st.booleans()),
+        source_ip=draw(st.sampled_from(["192.0.2.5", "203.0.113.9", None])),
+        acl=draw(st.sampled_from([None, "private"])),
+        request_object_tags=tags,
+    )
+    return key, context
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(statements(), min_size=1, max_size=6),
+    st.sampled_from(CALLERS),
+    st.sampled_from(OBJECT_ACTIONS),
+    st.lists(asks(), min_size=1, max_size=20),
+)
+def test_a_shared_policy_decides_as_a_fresh_one(
+    raw: list[dict[str, Any]],
+    caller: PrincipalFacts,
+    object_action: str,
+    sequence: list[tuple[str | None, RequestContext]],
+) -> None:
+    """A bucket's parsed policy is shared by all its requests and remembers results per
+    caller and action: whatever came before, each request is decided as by a policy
+    parsed for it alone."""
+    shared = policy(*raw)
+    for key, context in sequence:
+        action = object_action if key is not None else "s3:ListBucket"
+        remembered = evaluate(shared, caller, action, resource_arn("b", key), context)
+        fresh = evaluate(policy(*raw), caller, action, resource_arn("b", key), context)
+        assert remembered == fresh
