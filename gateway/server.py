@@ -18,7 +18,7 @@ from multiprocessing.process import BaseProcess
 
 from aiohttp import web
 
-from gateway import logs, metrics
+from gateway import handler_tasks, logs, metrics
 from gateway.app import Shared, direct_s3_handler, make_api_app, make_s3_app
 from gateway.config import Config, ServerConfig
 from gateway.connections import GuardedSite, Limits
@@ -93,6 +93,7 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     install_accept_error_handler(loop, RateLimitedLog(log))
     install_default_executor(loop, shared.executors)
+    handler_tasks.install(loop)
     try:
         for name, app, port in (
             ("s3", make_s3_app(shared), config.server.s3_port),
