@@ -143,6 +143,8 @@ class Shared:
                 asyncio.create_task(self.limiter.run()),
                 asyncio.create_task(self.audit.run()),
             ]
+            if self.metrics is not None:
+                self._tasks.append(asyncio.create_task(self.metrics.run()))
             if self.config.lifecycle.enabled:
                 self._sweeper = asyncio.create_task(
                     make_sweeper(self.config, self.backend, self.identity, self.audit).run()
@@ -160,6 +162,8 @@ class Shared:
         for task in self._tasks:
             task.cancel()
         self._tasks = []
+        if self.metrics is not None:
+            self.metrics.flush()  # the last second's requests count too
         if self._sweeper is not None:  # before the audit flush: its last events go too
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -5,6 +5,7 @@ Each test starts its own gateway so the counts it checks are exactly the request
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway import __version__
+from gateway.metrics import FLUSH_SECONDS
 from tests.e2e.gateway_process import Gateway, start_gateway
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -140,13 +142,19 @@ def test_workers_report_the_totals_of_all_workers(tmp_path: Path) -> None:
                 with pytest.raises(ClientError):
                     s3.get_object(Bucket=bucket, Key=f"absent{batch}")
                 missing += 1
+        # Each worker moves its tallies into the shared values once a second (and before
+        # it answers a scrape itself): wait for both, then whichever worker answers, the
+        # totals are the same.
+        requests = "nfyio_s3_requests_total"
+        deadline = time.monotonic() + 10 * FLUSH_SECONDS
+        while total(samples(scrape(gw)[1]), requests) < 1 + puts + gets + missing:
+            assert time.monotonic() < deadline, "a worker's counts never reached the scrape"
+            time.sleep(0.1)
         run_dir = gw.data_dir / "run" / f"metrics-{gw.pid()}"
         writers = {p.stem.split("_")[-1] for p in run_dir.glob("counter_*.db")}
         assert len(writers) == 2, "requests should have reached both workers"
-
-        for _ in range(6):  # whichever worker answers, the totals are the same
+        for _ in range(6):
             found = samples(scrape(gw)[1])
-            requests = "nfyio_s3_requests_total"
             assert total(found, requests) == 1 + puts + gets + missing
             assert value(found, requests, operation="PutObject", status="200") == puts
             assert value(found, requests, operation="GetObject", status="200") == gets
