@@ -79,26 +79,18 @@ request values (the caller's address, ...), which the client chooses; emptied wh
 def _address(policy: Policy, principal: PrincipalFacts, action: str) -> Addressed:
     statements = tuple(s for s in policy.statements if _addressed(s, principal, action))
     resources: list[tuple[Glob, ...]] = []
-    resource_of: list[int] = []
     keys: dict[str, ConditionKey] = {}
     memoisable = True
     for statement in statements:
         if statement.resources not in resources:
             resources.append(statement.resources)
-        resource_of.append(resources.index(statement.resources))
         if any(glob.variables for glob in statement.resources):
             memoisable = False
         for condition in statement.conditions:
             keys.setdefault(condition.key.name, condition.key)
             if condition.outcomes is None:  # a policy variable or a clock key
                 memoisable = False
-    return Addressed(
-        statements,
-        tuple(resources),
-        tuple(resource_of),
-        tuple(keys.values()),
-        {} if memoisable else None,
-    )
+    return Addressed(statements, tuple(resources), tuple(keys.values()), {} if memoisable else None)
 
 
 def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> Addressed:

@@ -116,8 +116,6 @@ class Addressed:
     """In document order."""
     resources: tuple[tuple[Glob, ...], ...]
     """The distinct ``Resource``/``NotResource`` elements among them."""
-    resource_of: tuple[int, ...]
-    """Per statement, its element's index in ``resources``."""
     keys: tuple[ConditionKey, ...]
     """The distinct condition keys their conditions read."""
     outcomes: dict[tuple[object, ...], PolicyResult] | None

@@ -14,9 +14,10 @@ without), and nothing but the CORS headers is sent back.
 
 **Cost.** A request without ``Origin`` pays one header lookup in the dispatcher. With
 ``Origin``, the rules come from the bucket settings the access decision read anyway (one
-dictionary lookup, the document parsed once per distinct text); only a request refused
-before that read (a bad signature, say) costs one indexed query for its error's headers.
-A preflight costs that one query.
+dictionary lookup), and the answer for that document, origin and method is built and
+checked once and then reused (``actual_response_headers``); only a request refused before
+that read (a bad signature, say) costs one indexed query for its error's headers. A
+preflight costs that one query.
 """
 
 from __future__ import annotations
