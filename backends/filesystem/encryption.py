@@ -331,15 +331,44 @@ class BytesReader:
         return True
 
 
+class SoleSegmentReader:
+    """The plaintext of a one-segment stream held in memory: every small encrypted
+    object kept in the metadata database (``inline.py``). The segment is opened on the
+    first read, whole (the read of a small object asks for all of it); ``PlainReader``
+    does the same for any layout, with the span arithmetic this does not need."""
+
+    __slots__ = ("_plain", "_size", "_stored", "_unwrap")
+
+    def __init__(self, stored: bytes, size: int, unwrap: Unwrap) -> None:
+        """``size``: the plaintext's, 1 to ``SEGMENT`` bytes."""
+        self._stored = stored
+        self._size = size
+        self._unwrap = unwrap
+        self._plain: bytes | None = None
+
+    def read(self, pos: int, n: int) -> bytes:
+        plain = self._plain
+        if plain is None:
+            stored, end = self._stored, HEADER + self._size + TAG
+            if len(stored) < end:
+                raise BackendError("InternalError", "encrypted object data is truncated")
+            key = self._unwrap(stored[:HEADER])
+            plain = self._plain = key.open(0, stored[HEADER:end], final=True)
+        if pos == 0 and n >= len(plain):
+            return plain
+        return plain[pos : pos + n]
+
+    def cached(self, pos: int, n: int) -> bool:
+        return True
+
+
 class Layout:
     """Where each plaintext byte of an encrypted object sits: one stream per part."""
 
-    __slots__ = ("disk_starts", "one_segment", "plain_starts", "sizes")
+    __slots__ = ("disk_starts", "plain_starts", "sizes")
 
     def __init__(self, sizes: Sequence[int]) -> None:
         self.sizes = tuple(sizes) or (0,)
-        # one stream of one segment (every small object): read with one decryption
-        self.one_segment = len(self.sizes) == 1 and 0 < self.sizes[0] <= SEGMENT
         self.plain_starts: list[int] = [0]
         self.disk_starts: list[int] = [0]
         if len(self.sizes) == 1:
@@ -453,14 +482,6 @@ class PlainReader:
         return self._in_cache(span.start, span.length)
 
     def read(self, pos: int, n: int) -> bytes:
-        layout = self._layout
-        if pos == 0 and layout.one_segment and n >= layout.sizes[0]:
-            # The whole of a one-segment object: its sealed segment follows the header.
-            stored = layout.sizes[0] + TAG
-            blob = self._pread(stored, HEADER)
-            if len(blob) != stored:
-                raise BackendError("InternalError", "encrypted object data is truncated")
-            return self._key(0).open(0, blob, final=True)
         span = self._span(pos, n)
         if span is None:
             return b""

@@ -29,6 +29,7 @@ from backends.errors import BackendError
 from backends.filesystem.encryption import (
     MODE_CUSTOMER,
     MODE_MANAGED,
+    SEGMENT,
     BytesReader,
     KeySet,
     Layout,
@@ -36,6 +37,7 @@ from backends.filesystem.encryption import (
     RawReader,
     ReadAt,
     Sealer,
+    SoleSegmentReader,
     customer_kek,
     unwrapper,
 )
@@ -229,7 +231,10 @@ def object_reader(
         return RawReader(source) if isinstance(source, int) else BytesReader(source)
     if keys is None:
         raise _no_keys()
-    return PlainReader(source, Layout(sizes), unwrapper(keys, customer_key))
+    unwrap = unwrapper(keys, customer_key)
+    if isinstance(source, bytes) and len(sizes) == 1 and 0 < sizes[0] <= SEGMENT:
+        return SoleSegmentReader(source, sizes[0], unwrap)
+    return PlainReader(source, Layout(sizes), unwrap)
 
 
 # -- the bucket default ------------------------------------------------------------------

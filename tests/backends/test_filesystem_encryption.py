@@ -24,11 +24,14 @@ from backends.filesystem.encryption import (
     KeySet,
     Layout,
     PlainReader,
+    ReadAt,
     Sealer,
+    SoleSegmentReader,
     customer_kek,
     stream_length,
     unwrapper,
 )
+from backends.filesystem.sse import object_reader
 from backends.types import BucketEncryption, Conditions, CustomerKey, Encryption
 from tests.backends.fs_helpers import stored_bytes
 from tests.backends.test_contract import payload, read_all
@@ -102,36 +105,57 @@ def test_random_ranges_over_several_streams(tmp_path: Path) -> None:
         os.close(fd)
 
 
+def _readers(blob: bytes, size: int, keys: KeySet) -> list[ReadAt]:
+    """The general reader and the one for a one-segment stream in memory."""
+    unwrap = unwrapper(keys, None)
+    return [PlainReader(blob, Layout([size]), unwrap), SoleSegmentReader(blob, size, unwrap)]
+
+
 @pytest.mark.parametrize("size", [1, 4096, SEGMENT])
 def test_a_one_segment_object_read_whole_and_in_ranges(size: int) -> None:
-    """A whole read of a one-segment object takes one decryption; ranges, and reads
-    asking for more than there is, answer the same bytes as the general path."""
+    """The one-segment reader answers every read as the general one does: whole, in
+    ranges, and asked for more than there is."""
     keys = KeySet(SSE_KEY)
     data = os.urandom(size)
     blob = seal(keys, data)
-    assert Layout([size]).one_segment and not Layout([size, 1]).one_segment
-    reader = PlainReader(blob, Layout([size]), unwrapper(keys, None))
-    assert reader.read(0, size) == data and reader.read(0, size + 100) == data
     rng = random.Random(size)
-    for _ in range(50):
-        first = rng.randrange(size)
-        n = rng.randrange(1, size + 2)
-        assert reader.read(first, n) == data[first : first + n]
-    assert reader.read(size, 10) == b""
+    asks = [(0, size), (0, size + 100), (size, 10)]
+    asks += [(rng.randrange(size), rng.randrange(1, size + 2)) for _ in range(50)]
+    for reader in _readers(blob, size, keys):
+        for first, n in asks:
+            assert reader.read(first, n) == data[first : first + n], type(reader)
 
 
-def test_a_short_one_segment_object_is_refused() -> None:
+def test_small_objects_in_memory_take_the_one_segment_reader() -> None:
+    """Which reader an encrypted object gets: one segment held in memory (a small
+    object kept inline) takes the short path; a file, or more segments, the general one."""
+    keys = KeySet(SSE_KEY)
+    meta = ObjectMeta(server_side_encryption="AES256")
+    small, large = seal(keys, os.urandom(4096)), seal(keys, os.urandom(SEGMENT + 1))
+    assert isinstance(object_reader(small, meta, [4096], keys, None), SoleSegmentReader)
+    assert isinstance(object_reader(large, meta, [SEGMENT + 1], keys, None), PlainReader)
+    assert isinstance(object_reader(small, meta, [2000, 2096], keys, None), PlainReader)
+    assert isinstance(object_reader(0, meta, [4096], keys, None), PlainReader)
+
+
+def test_a_short_or_altered_one_segment_object_is_refused() -> None:
     keys = KeySet(SSE_KEY)
     blob = seal(keys, os.urandom(4096))
     for cut in (blob[:-1], blob[: HEADER + 10], blob[:HEADER]):
-        reader = PlainReader(cut, Layout([4096]), unwrapper(keys, None))
-        with pytest.raises(BackendError, match="truncated"):
-            reader.read(0, 4096)
+        for reader in _readers(cut, 4096, keys):
+            with pytest.raises(BackendError, match="truncated"):
+                reader.read(0, 4096)
     flipped = bytearray(blob)
     flipped[HEADER + 100] ^= 1
-    reader = PlainReader(bytes(flipped), Layout([4096]), unwrapper(keys, None))
-    with pytest.raises(BackendError, match="authentication"):
-        reader.read(0, 4096)
+    for reader in _readers(bytes(flipped), 4096, keys):
+        with pytest.raises(BackendError, match="authentication"):
+            reader.read(0, 4096)
+    # the first of two segments, recorded as a one-segment object of its size: it was
+    # not sealed as the last one, so it does not open as the only one
+    two = seal(keys, os.urandom(SEGMENT + 10))[: HEADER + SEGMENT + TAG]
+    for reader in _readers(two, SEGMENT, keys):
+        with pytest.raises(BackendError, match="authentication"):
+            reader.read(0, SEGMENT)
 
 
 def _corrupt(path: Path, offset: int) -> None:
