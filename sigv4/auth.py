@@ -16,6 +16,7 @@ Payload hash rules (what goes on the canonical request's last line):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from hmac import compare_digest
@@ -198,7 +199,7 @@ def _authorization_fields(authorization: str) -> tuple[str, str, str]:
     return fields["Credential"], fields["SignedHeaders"], fields["Signature"]
 
 
-def _parse_header_auth(authorization: str, found: dict[str, str]) -> AuthInfo:
+def _parse_header_auth(authorization: str, found: Mapping[str, str]) -> AuthInfo:
     """Header auth from the Authorization header and ``found``, the request's header map
     (lower-case names to first values: ``header_map``)."""
     error = AuthorizationHeaderMalformed
@@ -283,14 +284,15 @@ def _parse_query_auth(request: SignedRequest, params: dict[str, str]) -> AuthInf
     )
 
 
-def parse_auth(request: SignedRequest) -> AuthInfo | None:
+def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None) -> AuthInfo | None:
     """Parse the SigV4 claims of ``request``; None when it carries no SigV4 at all.
 
+    ``headers``: ``header_map(request.headers)``, when the caller has made it already.
     Raises AuthorizationHeaderMalformed / AuthorizationQueryParametersError for malformed
     SigV4, InvalidRequest for both header and query auth or for another AWS scheme
     (SigV2 ``AWS AKID:sig``, SigV2 presigned, SigV4a).
     """
-    found = header_map(request.headers)
+    found = header_map(request.headers) if headers is None else headers
     authorization = found.get("authorization")
     header_sigv4 = False
     if authorization is not None:

@@ -75,6 +75,7 @@ async def authenticate_s3(
     bucket_path: str = "",
 ) -> tuple[Principal, VerifiedRequest | None]:
     """The caller and, for SigV4, the verified signature (needed for chunk signatures).
+    ``headers`` is ``header_map(signed.headers)`` (the request's one header map).
 
     ``bucket_path`` (``/bucket``) completes the SigV2 canonical resource of a
     virtual-hosted request, whose path does not name the bucket.
@@ -90,7 +91,7 @@ async def authenticate_s3(
             ),
         )
         return principal, None
-    auth = parse_auth(signed)
+    auth = parse_auth(signed, headers)
     if auth is not None:
         return await verify_with_key(
             store,
