@@ -163,7 +163,10 @@ class Shared:
             task.cancel()
         self._tasks = []
         if self.metrics is not None:
-            self.metrics.flush()  # the last second's requests count too
+            try:
+                self.metrics.flush()  # the last second's requests count too
+            except Exception:
+                log.exception("writing the last metrics at shutdown failed")
         if self._sweeper is not None:  # before the audit flush: its last events go too
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

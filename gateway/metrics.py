@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import sys
@@ -37,10 +38,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from gateway.ratelog import RateLimitedLog
+
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Histogram
     from prometheus_client.metrics_core import Metric
 
+_log = logging.getLogger("nfyio.metrics")
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 PREFIX = "metrics-"
 FLUSH_SECONDS = 1.0
@@ -260,39 +264,63 @@ class Metrics:
         self._api[key] = self._api.get(key, 0) + 1
 
     def flush(self) -> None:
-        """Move this process's tallies into prometheus_client's values."""
+        """Move this process's tallies into prometheus_client's values. A new label
+        set opens its value file first (multiprocess mode); when that fails (no
+        descriptor left, say), the tallies not yet moved stay for the next flush and the
+        error is raised."""
         s3, self._s3 = self._s3, {}
-        for (operation, status), tally in s3.items():
-            children = self._s3_children.get((operation, status))
-            if children is None:
-                children = self._s3_children[(operation, status)] = (
-                    self.s3_requests.labels(operation, str(status)),
-                    self.s3_duration.labels(operation),
-                    self.s3_received.labels(operation),
-                    self.s3_sent.labels(operation),
-                )
-            count, duration, received, sent = children
-            count.inc(tally.count)
-            add_observations(duration, tally.seconds, tally.buckets)
-            if tally.received:
-                received.inc(tally.received)
-            if tally.sent:
-                sent.inc(tally.sent)
+        pending = list(s3.items())
+        try:
+            while pending:
+                (operation, status), tally = pending[-1]
+                count, duration, received, sent = self._s3_children_of(operation, status)
+                count.inc(tally.count)
+                add_observations(duration, tally.seconds, tally.buckets)
+                if tally.received:
+                    received.inc(tally.received)
+                if tally.sent:
+                    sent.inc(tally.sent)
+                pending.pop()
+        finally:
+            self._s3.update(pending)
         api, self._api = self._api, {}
-        for (route, status), n in api.items():
-            child = self._api_children.get((route, status))
-            if child is None:
-                child = self._api_children[(route, status)] = self.api_requests.labels(
-                    route, str(status)
-                )
-            child.inc(n)
+        pending_api = list(api.items())
+        try:
+            while pending_api:
+                (route, status), n = pending_api[-1]
+                child = self._api_children.get((route, status))
+                if child is None:
+                    child = self.api_requests.labels(route, str(status))
+                    self._api_children[(route, status)] = child
+                child.inc(n)
+                pending_api.pop()
+        finally:
+            self._api.update(pending_api)
+
+    def _s3_children_of(
+        self, operation: str, status: int
+    ) -> tuple[Counter, Histogram, Counter, Counter]:
+        children = self._s3_children.get((operation, status))
+        if children is None:
+            children = (
+                self.s3_requests.labels(operation, str(status)),
+                self.s3_duration.labels(operation),
+                self.s3_received.labels(operation),
+                self.s3_sent.labels(operation),
+            )
+            self._s3_children[(operation, status)] = children
+        return children
 
     async def run(self) -> None:
         """Flush every ``FLUSH_SECONDS`` until cancelled (the server flushes once more
-        when it stops)."""
+        when it stops). A failed flush is logged, at most once a minute, and retried."""
+        failures = RateLimitedLog(_log, 60.0)
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
-            self.flush()
+            try:
+                self.flush()
+            except Exception as exc:
+                failures.event("metrics", f"metrics not written, will retry: {exc!r}")
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest

@@ -5,7 +5,9 @@ request would have written."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry, Histogram
 
 from gateway.metrics import DURATION_BUCKETS, Metrics, add_observations
@@ -64,3 +66,31 @@ def test_tallies_reach_the_scrape_at_the_flush() -> None:
     assert again[("nfyio_s3_requests_total", (("operation", "PutObject"), ("status", "200")))] == 8
     metrics.flush()  # nothing new: nothing added twice
     assert _samples(metrics.scrape_registry) == again
+
+
+def test_a_failed_flush_keeps_its_tallies_for_the_next() -> None:
+    """A new label set opens a value file; with no descriptor left that fails. The
+    tallies not moved stay, and the next flush moves them, each once."""
+    metrics = Metrics(version="t", backend="filesystem", workers=1)
+    real = metrics.s3_requests.labels
+    calls = {"n": 0}
+
+    def flaky(*labels: str) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(24, "Too many open files")
+        return real(*labels)
+
+    metrics.s3_requests.labels = flaky  # type: ignore[method-assign]
+    for _ in range(3):
+        metrics.observe_s3("PutObject", 200, 0.002, 10, 0)
+    metrics.observe_api("/v1/buckets", 200)
+    with pytest.raises(OSError):
+        metrics.flush()
+    metrics.observe_s3("PutObject", 200, 0.002, 10, 0)
+    metrics.flush()
+    found = _samples(metrics.scrape_registry)
+    assert found[("nfyio_s3_requests_total", (("operation", "PutObject"), ("status", "200")))] == 4
+    assert found[("nfyio_s3_request_bytes_total", (("operation", "PutObject"),))] == 40
+    assert found[("nfyio_s3_request_duration_seconds_count", (("operation", "PutObject"),))] == 4
+    assert found[("nfyio_api_requests_total", (("route", "/v1/buckets"), ("status", "200")))] == 1
