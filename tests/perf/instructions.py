@@ -32,7 +32,7 @@ counters zeroed (``callgrind_control -z``), ``N`` requests, the counters dumped
 are interleaved. Needs ``valgrind`` (``make bench`` installs it). Nothing asserts.
 
 Run: ``python -m tests.perf.instructions``. Environment: ``BENCH_ROUNDS`` (3),
-``BENCH_SCALE`` (requests per cell: 200 x scale), ``BENCH_BASELINE_TREE``,
+``BENCH_SCALE`` (requests per cell: 250 x scale), ``BENCH_BASELINE_TREE``,
 ``BENCH_CELLS`` (cell names to run, ``;``-separated, e.g. ``HEAD|plain|defaults``).
 """
 
@@ -64,6 +64,8 @@ READ_KEYS = 5
 VERSIONS = 100
 PUT_KEYS = 20
 WARM = 10
+PER_CELL = 250
+"""Requests counted per cell: one lease's tokens."""
 ORIGIN = "https://app.example.com"
 
 _LIMITS_SCALED = {
@@ -263,7 +265,9 @@ def main() -> int:
         print("instructions: valgrind is not installed (make bench installs it); skipped")
         return 0
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
-    n = max(20, int(200 * float(os.environ.get("BENCH_SCALE", "1"))))
+    # A lease holds 250 tokens (above): a cell of 250 requests spends exactly one, so
+    # every cell carries one lease renewal, not some none and some one.
+    n = max(20, int(PER_CELL * float(os.environ.get("BENCH_SCALE", "1"))))
     baseline = os.environ.get("BENCH_BASELINE_TREE")
     wanted = {c for c in os.environ.get("BENCH_CELLS", "").split(";") if c}
     plan = [c for c in cells(bool(baseline)) if not wanted or c.name in wanted]
