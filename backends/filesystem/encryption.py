@@ -371,8 +371,6 @@ class Layout:
         self.sizes = tuple(sizes) or (0,)
         self.plain_starts: list[int] = [0]
         self.disk_starts: list[int] = [0]
-        if len(self.sizes) == 1:
-            return
         plain = disk = 0
         for size in self.sizes[:-1]:  # where each stream after the first starts
             plain += size

@@ -202,13 +202,14 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             document=tag_document,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
-        if origin is None:
-            response = await render_result(request, result, request_id)
-        else:
-            cors_headers = actual_response_headers(
+        cors_headers = (
+            None
+            if origin is None
+            else actual_response_headers(
                 bucket_document(access.bucket), config, origin, request.method
             )
-            response = await render_result(request, result, request_id, cors_headers)
+        )
+        response = await render_result(request, result, request_id, cors_headers)
     except (ConnectionResetError, web.HTTPException):
         raise
     except Exception as exc:

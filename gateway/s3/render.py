@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from types import MappingProxyType
 
 from aiohttp import web
 
@@ -23,7 +22,6 @@ __all__ = ["SMALL_BODY", "XML_TYPE", "render_error", "render_result"]
 
 log = logging.getLogger("nfyio.s3")
 XML_TYPE = "application/xml"
-_NONE: Mapping[str, str] = MappingProxyType({})
 SMALL_BODY = 64 * 1024
 """Objects up to this size are sent with their headers in one write."""
 
@@ -99,13 +97,14 @@ async def render_result(
     request: web.Request,
     result: Result,
     request_id: str,
-    checked: Mapping[str, str] = _NONE,
+    checked: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     """``checked``: headers already checked as :func:`checked_headers` checks
     ``result.headers`` (the memoised CORS answer); they win over the result's own."""
     headers = _ids(request_id)
     headers.update(checked_headers(result.headers))
-    headers.update(checked)
+    if checked:
+        headers.update(checked)
     if result.stream is None:
         body = result.xml
         if body is not None:
