@@ -48,19 +48,31 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return _hmac(k_service, "aws4_request")
 
 
+_BLOCK = 64  # SHA-256's block size: HMAC pads its key to it
+
+
 @lru_cache(maxsize=4096)
-def _keyed(key: bytes) -> hmac.HMAC:
-    """An HMAC-SHA256 state that has absorbed ``key`` (as many as ``signing_key`` keeps):
-    each signature copies it instead of fetching the digest and hashing the key again
-    (1.9 -> 1.1 us a signature)."""
-    return hmac.new(key, digestmod=hashlib.sha256)
+def _keyed(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """HMAC-SHA256's inner and outer SHA-256 states once they absorbed ``key`` (RFC 2104;
+    as many as ``signing_key`` keeps): each signature copies them instead of hashing the
+    key again. Two ``hashlib`` states copied cost less than ``hmac.HMAC.copy``, whose
+    Python wrapper is most of a signature's time (1.2 -> 0.9 us)."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(_BLOCK, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
+    return inner, outer
 
 
 def sign(key: bytes, string: str) -> str:
     """The hex HMAC-SHA256 signature of ``string`` under the signing ``key``."""
-    state = _keyed(key).copy()
-    state.update(string.encode("utf-8"))
-    return state.hexdigest()
+    inner_state, outer_state = _keyed(key)
+    inner = inner_state.copy()
+    inner.update(string.encode("utf-8"))
+    outer = outer_state.copy()
+    outer.update(inner.digest())
+    return outer.hexdigest()
 
 
 def chunk_string_to_sign(
