@@ -16,9 +16,10 @@ Errors become ``BackendError`` through the same table as aiobotocore's (``errors
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,7 +33,7 @@ from backends.s3.wire import (
     list_v2_result,
     object_fields,
 )
-from sigv4.outgoing import UNSIGNED_PAYLOAD, encode_path, encode_query, sign_headers
+from sigv4.outgoing import UNSIGNED_PAYLOAD, Signer, encode_path, encode_query
 from sigv4.signing import EMPTY_SHA256
 
 __all__ = ["KNOWN_PARAMS", "LEAN_OPERATIONS", "LeanClient", "usable"]
@@ -152,6 +153,7 @@ class LeanClient:
         self._netloc = parts.netloc
         self._base_path = parts.path.rstrip("/")
         self._pool: Pool | None = None
+        self._signer = Signer(config.access_key_id, config.secret_access_key, config.region)
 
     async def start(self) -> None:
         cfg = self.config
@@ -214,16 +216,13 @@ class LeanClient:
         # Content-Length is left unsigned (as botocore leaves it).
         signed = {k: v for k, v in send.items() if k != "content-length"}
         send.update(
-            sign_headers(
+            self._signer.headers(
                 op.method,
                 path,
                 raw_query,
                 signed,
                 UNSIGNED_PAYLOAD if op.has_body else EMPTY_SHA256,
-                access_key_id=self.config.access_key_id,
-                secret_access_key=self.config.secret_access_key,
-                region=self.config.region,
-                now=datetime.now(UTC),
+                time.time(),
             )
         )
         target = f"{path}?{raw_query}" if raw_query else path

@@ -4,7 +4,7 @@ against our own verifier."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from botocore.config import Config
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sigv4 import EMPTY_SHA256, SignedRequest, parse_auth, verify
-from sigv4.outgoing import UNSIGNED_PAYLOAD, encode_path, encode_query, sign_headers
+from sigv4.outgoing import UNSIGNED_PAYLOAD, Signer, encode_path, encode_query, sign_headers
 from tests.sigv4.helpers import ACCESS_KEY, NOW, SECRET, botocore_sign
 
 HOST = "s3.example.com:9000"
@@ -138,3 +138,39 @@ def test_every_given_header_is_signed_in_order() -> None:
     assert signed["authorization"].startswith(
         f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/20240524/us-east-1/s3/aws4_request, "
     )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["GET", "PUT", "HEAD"]), keys, queries, headers)
+def test_a_signer_signs_as_botocore_does(
+    method: str, key: str, query: list[tuple[str, str]], extra: dict[str, str]
+) -> None:
+    body = b"payload bytes" if method == "PUT" else b""
+    path, raw_query = encode_path("bucket", key), encode_query(query)
+    signer = Signer(ACCESS_KEY, SECRET, "us-east-1")
+    signed = signer.headers(
+        method, path, raw_query, {"host": HOST, **extra}, hashlib.sha256(body).hexdigest(),
+        NOW.timestamp(),
+    )  # fmt: skip
+    assert signed == {
+        name: value
+        for name, value in botocore_headers(method, path, raw_query, extra, body).items()
+        if name in signed
+    }
+
+
+def test_a_signer_moves_its_date_and_scope_with_the_clock() -> None:
+    """One signer over a day's end: each signature is the one made from scratch at that
+    instant (the date string is kept per second, the scope and key per day)."""
+    signer = Signer(ACCESS_KEY, SECRET, "eu-central-1")
+    midnight = datetime(2024, 5, 25, tzinfo=UTC).timestamp()
+    for moment in (midnight - 1.0, midnight - 0.2, midnight, midnight + 0.7, midnight + 1.0):
+        ours_now = signer.headers("GET", "/bucket/k", "", {"host": HOST}, EMPTY_SHA256, moment)
+        fresh = sign_headers(
+            "GET", "/bucket/k", "", {"host": HOST}, EMPTY_SHA256,
+            access_key_id=ACCESS_KEY, secret_access_key=SECRET, region="eu-central-1",
+            now=datetime.fromtimestamp(moment, UTC),
+        )  # fmt: skip
+        assert ours_now == fresh
+    assert ours_now["x-amz-date"] == "20240525T000001Z"
+    assert "/20240525/eu-central-1/s3/aws4_request" in ours_now["authorization"]
