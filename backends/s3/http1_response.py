@@ -69,6 +69,26 @@ class Response:
     """An answer: ``status``, ``headers`` (lower-case names, repeated ones joined with
     ``", "``), the body through ``read``; ``close`` hands the connection back."""
 
+    __slots__ = (
+        "__weakref__",
+        "_broken",
+        "_chunks",
+        "_conn",
+        "_eof_ends",
+        "_error",
+        "_head_only",
+        "_keep_alive",
+        "_parser",
+        "_size",
+        "_waiter",
+        "_want",
+        "complete",
+        "got_bytes",
+        "head_done",
+        "headers",
+        "status",
+    )
+
     def __init__(self, conn: Connection, *, head_only: bool) -> None:
         self._conn: Connection | None = conn
         self._parser = httptools.HttpResponseParser(self)
@@ -102,10 +122,12 @@ class Response:
                 self._conn.abort()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
+        key = name.lower().decode()  # llhttp took only token characters: ASCII
         text = value.decode("utf-8", "surrogateescape")
-        known = self.headers.get(key)
-        self.headers[key] = text if known is None else f"{known}, {text}"
+        headers = self.headers
+        if key in headers:
+            text = f"{headers[key]}, {text}"
+        headers[key] = text
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
