@@ -124,24 +124,6 @@ def usable(config: UpstreamConfig) -> bool:
     )
 
 
-class _Body:
-    """``GetObject``'s body as ``streams.DownloadBody`` reads it (``read``, ``close``)."""
-
-    __slots__ = ("_response",)
-
-    def __init__(self, response: Response) -> None:
-        self._response = response
-
-    async def read(self, amount: int) -> bytes:
-        """Up to ``amount`` bytes, fewer only at the end: every chunk costs the gateway a
-        write to its client, so the pieces that arrived are handed over gathered."""
-        return await self._response.read(amount)
-
-    def close(self) -> None:
-        """Received whole: the connection goes back to the pool; else it is closed."""
-        self._response.close()
-
-
 class LeanClient:
     """One connection pool (``http1.Pool``) signing with the backend's credentials."""
 
@@ -234,7 +216,7 @@ class LeanClient:
             raise await _error(response, not_found)
         if operation == "get_object":
             fields = object_fields(response.status, response.headers)
-            fields["Body"] = _Body(response)
+            fields["Body"] = response  # read(amount) and close(), as DownloadBody reads it
             return fields
         try:
             if operation == "list_objects_v2":

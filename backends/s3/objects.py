@@ -347,7 +347,8 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
     def _read(
         self, bucket: str, key: str, response: Mapping[str, Any], *, partial: bool = False
     ) -> ObjectRead:
-        length = int(response.get("ContentLength", 0))
+        declared = response.get("ContentLength")
+        length = int(declared or 0)
         content_range = response.get("ContentRange")
         if content_range:
             span, _, total = str(content_range).removeprefix("bytes ").partition("/")
@@ -358,7 +359,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 200))
         return ObjectRead(
             info=self._info(bucket, key, response, size),
-            body=DownloadBody(response["Body"]),
+            body=DownloadBody(response["Body"], length=None if declared is None else length),
             first=first,
             last=last,
             partial=partial or bool(content_range) or status == 206,

@@ -212,10 +212,19 @@ async def send_streamed(
 
 
 class DownloadBody:
-    """``ObjectRead.body``: upstream StreamingBody chunks; ``aclose`` frees the connection."""
+    """``ObjectRead.body``: upstream StreamingBody chunks; ``aclose`` frees the connection.
 
-    def __init__(self, stream: Any, *, chunk_size: int = READ_CHUNK) -> None:
+    With the answer's ``length`` known, the body ends once that many bytes were handed
+    over, without one more read to see the end (a small GET's body is one chunk, and the
+    read that would return nothing was a second pass through three coroutines); a body
+    that ends short of it is an error, never a short body served as whole.
+    """
+
+    def __init__(
+        self, stream: Any, *, length: int | None = None, chunk_size: int = READ_CHUNK
+    ) -> None:
         self._stream = stream
+        self._remaining = length
         self._chunk_size = chunk_size
         self._closed = False
 
@@ -223,7 +232,8 @@ class DownloadBody:
         return self
 
     async def __anext__(self) -> bytes:
-        if self._closed:
+        if self._closed or self._remaining == 0:
+            await self.aclose()
             raise StopAsyncIteration
         try:
             chunk: bytes = await self._stream.read(self._chunk_size)
@@ -232,7 +242,11 @@ class DownloadBody:
             raise translate_error(exc) from exc
         if not chunk:
             await self.aclose()
+            if self._remaining:  # the store ended the body early: never serve it short
+                raise translate_error(ConnectionError(f"{self._remaining} bytes short"))
             raise StopAsyncIteration
+        if self._remaining is not None:
+            self._remaining -= len(chunk)
         return chunk
 
     async def aclose(self) -> None:
