@@ -25,7 +25,13 @@ from gateway.authz.acl_documents import (
     render_acl_xml,
 )
 from gateway.authz.actions import ACTIONS, ResourceKind, canonical_action, versioned_action
-from gateway.authz.context import ANONYMOUS, PrincipalFacts, PrincipalKind, RequestContext
+from gateway.authz.context import (
+    ANONYMOUS,
+    ConditionContext,
+    PrincipalFacts,
+    PrincipalKind,
+    RequestContext,
+)
 from gateway.authz.decide import (
     ANONYMOUS_INITIATOR,
     AccessRequest,
@@ -54,6 +60,7 @@ __all__ = [
     "AccessRequest",
     "AuthzError",
     "CanonicalUser",
+    "ConditionContext",
     "Decision",
     "Effect",
     "EmailGrantee",

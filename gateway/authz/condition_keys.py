@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 
-from gateway.authz.context import PrincipalFacts, PrincipalKind, RequestContext
+from gateway.authz.context import ConditionContext, PrincipalFacts, PrincipalKind
 
 __all__ = [
     "EXISTING_OBJECT_TAG",
@@ -31,22 +31,22 @@ __all__ = [
 ]
 
 Values = tuple[str, ...]
-Reader = Callable[[PrincipalFacts, RequestContext], Values | None]
+Reader = Callable[[PrincipalFacts, ConditionContext], Values | None]
 
 
 def _one(value: str | None) -> Values | None:
     return None if value is None else (value,)
 
 
-def _current_time(_: PrincipalFacts, ctx: RequestContext) -> Values:
+def _current_time(_: PrincipalFacts, ctx: ConditionContext) -> Values:
     return (ctx.now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),)
 
 
-def _epoch_time(_: PrincipalFacts, ctx: RequestContext) -> Values:
+def _epoch_time(_: PrincipalFacts, ctx: ConditionContext) -> Values:
     return (str(int(ctx.now.timestamp())),)
 
 
-def _userid(p: PrincipalFacts, _: RequestContext) -> Values:
+def _userid(p: PrincipalFacts, _: ConditionContext) -> Values:
     if p.is_anonymous:
         return ("anonymous",)
     return (p.user_id or p.account_id or "",)
@@ -59,7 +59,7 @@ _PRINCIPAL_TYPES = {
 }
 
 
-def _tag_keys(_: PrincipalFacts, ctx: RequestContext) -> Values | None:
+def _tag_keys(_: PrincipalFacts, ctx: ConditionContext) -> Values | None:
     tags = ctx.request_object_tags
     return None if tags is None else tuple(tags)
 
@@ -104,7 +104,7 @@ KEYS: dict[str, ConditionKey] = {
 
 
 def _tag_reader(attribute: str, tag: str) -> Reader:
-    def read(_: PrincipalFacts, ctx: RequestContext) -> Values | None:
+    def read(_: PrincipalFacts, ctx: ConditionContext) -> Values | None:
         tags: Mapping[str, str] | None = getattr(ctx, attribute)
         if tags is None or tag not in tags:
             return None

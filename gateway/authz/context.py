@@ -1,8 +1,10 @@
 """The facts an access decision reads: who is calling, and what the request says.
 
-Both are plain frozen values built by the caller (the S3 dispatcher) from the parsed
-request and the authenticated principal; nothing here reads a socket, a header map or a
-store.
+Both are values built by the caller (the S3 dispatcher) from the parsed request and the
+authenticated principal; nothing here reads a socket, a header map or a store. Condition
+keys read the request's values through ``ConditionContext``: a ``RequestContext`` holds
+them all; the dispatcher's own (``gateway.s3.access_context``) works each one out when a
+key first reads it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import field
 from datetime import datetime
 from enum import Enum
+from typing import Protocol
 
 from sigv4.records import record
 
-__all__ = ["ANONYMOUS", "PrincipalFacts", "PrincipalKind", "RequestContext"]
+__all__ = ["ANONYMOUS", "ConditionContext", "PrincipalFacts", "PrincipalKind", "RequestContext"]
 
 
 class PrincipalKind(Enum):
@@ -96,3 +99,37 @@ class RequestContext:
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
             raise ValueError("RequestContext.now must be timezone-aware")
+
+
+class ConditionContext(Protocol):
+    """What the condition keys read of a request; each value as ``RequestContext``
+    documents it."""
+
+    @property
+    def now(self) -> datetime: ...
+    @property
+    def secure_transport(self) -> bool: ...
+    @property
+    def source_ip(self) -> str | None: ...
+    @property
+    def prefix(self) -> str | None: ...
+    @property
+    def delimiter(self) -> str | None: ...
+    @property
+    def max_keys(self) -> str | None: ...
+    @property
+    def acl(self) -> str | None: ...
+    @property
+    def server_side_encryption(self) -> str | None: ...
+    @property
+    def existing_object_tags(self) -> Mapping[str, str] | None: ...
+    @property
+    def request_object_tags(self) -> Mapping[str, str] | None: ...
+    @property
+    def version_id(self) -> str | None: ...
+    @property
+    def signature_version(self) -> str | None: ...
+    @property
+    def auth_type(self) -> str | None: ...
+    @property
+    def content_sha256(self) -> str | None: ...

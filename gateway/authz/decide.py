@@ -23,7 +23,7 @@ from enum import Enum
 
 from gateway.authz.acl import AccessControlList, Target
 from gateway.authz.actions import ACTIONS, ResourceKind
-from gateway.authz.context import PrincipalFacts, PrincipalKind, RequestContext
+from gateway.authz.context import ConditionContext, PrincipalFacts, PrincipalKind
 from gateway.authz.evaluate import PolicyResult, evaluate, resource_arn
 from gateway.authz.ownership import ObjectOwnership
 from gateway.authz.policy import Policy
@@ -59,7 +59,7 @@ class AccessRequest:
     """The IAM action (AWS spelling, a key of ``gateway.authz.actions.ACTIONS``)."""
     scopes: tuple[str, ...]
     """The scopes the operation needs (its row in the operation table)."""
-    context: RequestContext
+    context: ConditionContext
     bucket: str | None = None
     key: str | None = None
     bucket_owner: Owner | None = None

@@ -8,7 +8,7 @@ A statement applies when its principal, action, resource and every condition mat
 from __future__ import annotations
 
 from gateway.authz.condition_keys import EXISTING_OBJECT_TAG_ACTIONS, ConditionKey, lookup_key
-from gateway.authz.context import PrincipalFacts, RequestContext
+from gateway.authz.context import ConditionContext, PrincipalFacts
 from gateway.authz.policy import Addressed, Effect, Policy, PolicyResult, Statement
 from gateway.authz.wildcard import Glob, Resolver
 
@@ -22,7 +22,7 @@ def resource_arn(bucket: str, key: str | None = None) -> str:
     return f"arn:aws:s3:::{bucket}" if key is None else f"arn:aws:s3:::{bucket}/{key}"
 
 
-def _resolver(principal: PrincipalFacts, ctx: RequestContext) -> Resolver:
+def _resolver(principal: PrincipalFacts, ctx: ConditionContext) -> Resolver:
     def resolve(name: str) -> str | None:
         key = lookup_key(name)
         values = None if key is None else key.read(principal, ctx)
@@ -57,7 +57,7 @@ def _holds(
     statement: Statement,
     principal: PrincipalFacts,
     resource: str,
-    ctx: RequestContext,
+    ctx: ConditionContext,
     resolve: Resolver,
 ) -> bool:
     """The statement's resource and condition elements, for an addressed statement."""
@@ -116,7 +116,7 @@ def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> Addre
 def needs_existing_tags(policy: Policy, principal: PrincipalFacts, action: str) -> bool:
     """Whether deciding ``action`` for this caller reads ``s3:ExistingObjectTag/...``: the
     action carries the key and a statement addressed to the caller and action mentions it.
-    The caller then reads the object's tags into ``RequestContext.existing_object_tags``.
+    The caller then reads the object's tags into ``ConditionContext.existing_object_tags``.
 
     Cost: one attribute check for a policy that never mentions the key; else a set lookup
     and, for the actions carrying it, the memo of addressed statements ``evaluate`` reads
@@ -134,7 +134,7 @@ def evaluate(
     principal: PrincipalFacts,
     action: str,
     resource: str,
-    ctx: RequestContext,
+    ctx: ConditionContext,
 ) -> PolicyResult:
     """Cost: nothing of a statement naming other accounts or actions after the first
     request of that caller and action (``_candidates``). Of the others, the distinct
@@ -172,7 +172,7 @@ def _decide(
     addressed: Addressed,
     principal: PrincipalFacts,
     resource: str,
-    ctx: RequestContext,
+    ctx: ConditionContext,
     resolve: Resolver,
 ) -> PolicyResult:
     """The first applying ``Deny`` and the first applying ``Allow`` statement."""

@@ -32,6 +32,7 @@ from backends.errors import BackendError
 from gateway.authz import (
     ACTIONS,
     AccessRequest,
+    ConditionContext,
     Decision,
     ObjectOwnership,
     PrincipalFacts,
@@ -76,7 +77,7 @@ _NO_POLICY = RequestContext(now=datetime(1970, 1, 1, tzinfo=UTC))
 returns before looking at it), so it is not built from the request."""
 
 Tags = Mapping[str, str]
-ContextFor = Callable[[str, str | None, Tags | None], RequestContext]
+ContextFor = Callable[[str, str | None, Tags | None], ConditionContext]
 """(action, version id, the existing object's tags) -> the request's condition values for
 that decision."""
 
@@ -167,7 +168,7 @@ class Access:
             assert key is not None
             row = await self.object_row(bucket, key, version)
         policy = None if bucket is None else bucket.policy
-        context = _NO_POLICY
+        context: ConditionContext = _NO_POLICY
         # Only a bucket policy's conditions read the context: without a policy the
         # request's condition values are not gathered at all.
         if policy is not None:
@@ -261,7 +262,7 @@ async def authorize(
     forced = config.s3.block_public_access
     op = req.operation
 
-    def context_for(action: str, version: str | None, tags: Tags | None) -> RequestContext:
+    def context_for(action: str, version: str | None, tags: Tags | None) -> ConditionContext:
         return request_context(
             principal,
             req,

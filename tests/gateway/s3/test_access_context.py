@@ -3,12 +3,15 @@ the condition values (``RequestContext``), read from the request object once."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from gateway.authz import ANONYMOUS, PrincipalKind
+from gateway.authz import ANONYMOUS, PrincipalKind, RequestContext
+from gateway.authz.condition_keys import FAMILIES, KEYS, lookup_key
 from gateway.principal import ANONYMOUS as ANONYMOUS_PRINCIPAL
 from gateway.principal import Principal
 from gateway.s3.access_context import principal_facts, request_context, source_ip
@@ -128,3 +131,55 @@ def test_principal_facts() -> None:
     )
     facts = principal_facts(user)
     assert facts.kind is PrincipalKind.USER and (facts.user_name, facts.user_id) == ("ann", "usr_1")
+
+
+def test_every_condition_key_reads_the_same_as_from_a_full_request_context(
+    tmp_path: Path,
+) -> None:
+    """The dispatcher's context works each value out when read; every key, the tag
+    families included, must read what a ``RequestContext`` holding all values gives."""
+    fields = [f.name for f in dataclasses.fields(RequestContext)]
+    headers = {
+        "Authorization": "AWS4-HMAC-SHA256 Credential=x",
+        "x-amz-acl": "private",
+        "x-amz-server-side-encryption": "AES256",
+        "x-amz-tagging": "team=blue",
+        "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+        "X-Forwarded-For": "203.0.113.9, 198.51.100.7",
+    }
+    listing = parse(tmp_path, "/bkt?list-type=2&prefix=p%2F&delimiter=%2F&max-keys=5", **headers)
+    put = parse(tmp_path, "/bkt/k", "PUT", **headers)
+    names = [*KEYS, *(f"{family}team" for family in FAMILIES), "s3:ExistingObjectTag/class"]
+    facts = principal_facts(KEY)
+    for req, action in ((listing, "s3:ListBucket"), (put, "s3:PutObject"), (put, "s3:GetObject")):
+        lazy = request_context(
+            KEY,
+            req,
+            action,
+            now=NOW,
+            peer="10.0.0.1",
+            trusted_forwarded=True,
+            version_id="v1",
+            existing_object_tags={"class": "gold"},
+        )
+        full = RequestContext(**{name: getattr(lazy, name) for name in fields})
+        for name in names:
+            key = lookup_key(name)
+            assert key is not None, name
+            assert key.read(facts, lazy) == key.read(facts, full), (action, name)
+        assert full.source_ip == "198.51.100.7" and full.auth_type == "REST-HEADER"
+        assert (full.prefix == "p/") is (action == "s3:ListBucket")
+        assert (full.request_object_tags == {"team": "blue"}) is (req is put)
+
+
+def test_a_request_context_needs_an_aware_clock(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        request_context(
+            KEY,
+            parse(tmp_path, "/bkt/k"),
+            "s3:GetObject",
+            now=datetime(2025, 6, 1),
+            peer=None,
+            trusted_forwarded=False,
+            version_id=None,
+        )
