@@ -3,8 +3,8 @@
 Both are values built by the caller (the S3 dispatcher) from the parsed request and the
 authenticated principal; nothing here reads a socket, a header map or a store. Condition
 keys read the request's values through ``ConditionContext``: a ``RequestContext`` holds
-them all; the dispatcher's own (``gateway.s3.access_context``) works each one out when a
-key first reads it.
+them all; the dispatcher's own (``gateway.s3.access_context``) works each one out whenever a
+key reads it.
 """
 
 from __future__ import annotations
