@@ -9,7 +9,6 @@ canonical request is computed from the bytes on the wire (as botocore does).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -118,7 +117,7 @@ class Signer:
         """``sign_headers`` at ``now``, seconds since the epoch (``time.time()``)."""
         second = int(now)
         if second != self._second:
-            self._stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+            self._stamp = amz_date(datetime.fromtimestamp(second, UTC))
             self._second = second
         stamp = self._stamp
         day = self._day
