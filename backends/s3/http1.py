@@ -33,6 +33,7 @@ from typing import IO
 
 from backends.s3.http1_connection import Body, Connection
 from backends.s3.http1_response import (
+    HEAD_MAX,
     ConnectTimeout,
     PoolTimeout,
     ReadTimeout,
@@ -42,6 +43,7 @@ from backends.s3.http1_response import (
 )
 
 __all__ = [
+    "HEAD_MAX",
     "Body",
     "ConnectTimeout",
     "Pool",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from backends.s3.http1_connection import Connection
 
 __all__ = [
+    "HEAD_MAX",
     "HIGH_WATER",
     "ConnectTimeout",
     "PoolTimeout",
@@ -33,6 +34,13 @@ HIGH_WATER = 512 * 1024
 """Answer bytes buffered before the connection stops reading (until they are read): twice
 the 256 KiB the gateway reads at a time, so a reader that keeps up never pauses it (at
 256 KiB every read paused and resumed the socket: two epoll changes per 256 KiB)."""
+
+
+HEAD_MAX = 64 * 1024
+"""Bytes of an answer's head (status line and headers, interim answers included) before
+it is refused as malformed. llhttp sets no limit, and every header goes into a dict: a
+store that sent headers without end would otherwise grow it without end. S3's own heads
+are a few KiB (user metadata is at most 2 KiB)."""
 
 
 class TransportError(ConnectionError):
@@ -77,6 +85,7 @@ class Response:
         "_eof_ends",
         "_error",
         "_head_only",
+        "_head_size",
         "_keep_alive",
         "_parser",
         "_size",
@@ -93,6 +102,7 @@ class Response:
         self._conn: Connection | None = conn
         self._parser = httptools.HttpResponseParser(self)
         self._head_only = head_only
+        self._head_size = 0
         self.status = 0
         self.headers: dict[str, str] = {}
         self.head_done = False
@@ -117,9 +127,18 @@ class Response:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self.fail(TransportError(f"malformed answer from the upstream store: {exc}"))
-            if self._conn is not None:
-                self._conn.abort()
+            self._refuse(f"malformed answer from the upstream store: {exc}")
+            return
+        if not self.head_done:
+            # every byte fed so far was head: the head is at least this long
+            self._head_size += len(data)
+            if self._head_size > HEAD_MAX:
+                self._refuse(f"the upstream store's answer head is over {HEAD_MAX} bytes")
+
+    def _refuse(self, reason: str) -> None:
+        self.fail(TransportError(reason))
+        if self._conn is not None:
+            self._conn.abort()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         key = name.lower().decode()  # llhttp took only token characters: ASCII

@@ -36,9 +36,13 @@ from backends.s3.wire import (
 from sigv4.outgoing import UNSIGNED_PAYLOAD, Signer, encode_path, encode_query
 from sigv4.signing import EMPTY_SHA256
 
-__all__ = ["KNOWN_PARAMS", "LEAN_OPERATIONS", "LeanClient", "usable"]
+__all__ = ["KNOWN_PARAMS", "LEAN_OPERATIONS", "LIST_BODY_MAX", "LeanClient", "usable"]
 
 _ERROR_BODY_MAX = 64 * 1024
+LIST_BODY_MAX = 16 * 1024 * 1024
+"""A ListObjectsV2 page is parsed whole: 1,000 keys of at most 1,024 bytes each, URL-encoded
+(up to three times longer), with their other fields, are under 4 MiB. A store that sends
+more is refused, not buffered without end."""
 
 # botocore parameter -> request header, for the parameters the hot operations take.
 _HEADER_PARAMS = {
@@ -220,7 +224,13 @@ class LeanClient:
             return fields
         try:
             if operation == "list_objects_v2":
-                return list_v2_result(await response.read_all())
+                page = await response.read_all(LIST_BODY_MAX + 1)
+                if len(page) > LIST_BODY_MAX:
+                    raise BackendError(
+                        "ServiceUnavailable",
+                        f"the upstream store's listing page is over {LIST_BODY_MAX} bytes",
+                    )
+                return list_v2_result(page)
             return object_fields(response.status, response.headers)
         finally:
             response.close()

@@ -1,0 +1,144 @@
+"""What the upstream store answers is bounded too: the lean client holds at most
+``HEAD_MAX`` bytes of an answer's head and ``LIST_BODY_MAX`` bytes of a listing page.
+
+The store is configured by the operator, but it is still a peer on the network: a broken or
+hostile one that sent headers without end, or a listing page without end, grew the
+gateway's memory without end (llhttp sets no limit on a head; a page was read whole). Each
+class here has a store, on a real socket, that does it, and a store just under the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backends import BackendError
+from backends.s3 import UpstreamConfig
+from backends.s3.http1 import HEAD_MAX, Pool, TransportError
+from backends.s3.lean import LIST_BODY_MAX, LeanClient
+from backends.s3.upstream_errors import translate
+from tests.backends.http1_servers import RawServer, answer, raw_server, read_request
+
+# A hostile store never stops on its own: a missing limit shows as this timeout.
+_BOUND = 20.0
+
+
+async def _endless_headers(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
+) -> None:
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\n")
+    line = b"x-amz-meta-filler: " + b"f" * 1000 + b"\r\n"
+    while True:  # until the client hangs up (ConnectionError ends the handler)
+        writer.write(line * 16)
+        await writer.drain()
+
+
+async def _endless_interim_answers(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
+) -> None:
+    await read_request(reader)
+    while True:  # 100 Continue after 100 Continue: each resets the headers, not the count
+        writer.write(b"HTTP/1.1 100 Continue\r\nx-filler: " + b"f" * 4000 + b"\r\n\r\n")
+        await writer.drain()
+
+
+def _big_head_answer(size: int) -> bytes:
+    lines = size // 1024
+    extra = {f"x-amz-meta-m{n}": "v" * 1000 for n in range(lines)}
+    return answer(headers={"etag": '"e"', **extra})
+
+
+async def _pool_request(server: RawServer) -> tuple[int, dict[str, str]]:
+    pool = Pool(limit=2, connect_timeout=2.0, read_timeout=_BOUND)
+    try:
+        response = await pool.request(
+            "HEAD", server.authority, "/b/k", {"host": server.authority}, None
+        )
+        response.close()
+        return response.status, response.headers
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("store", [_endless_headers, _endless_interim_answers])
+async def test_a_head_without_end_is_refused_at_the_limit(store: object) -> None:
+    async with raw_server(store) as server:  # type: ignore[arg-type]
+        with pytest.raises(TransportError, match="head is over"):
+            await asyncio.wait_for(_pool_request(server), _BOUND)
+
+
+async def test_a_head_under_the_limit_is_read() -> None:
+    head = _big_head_answer(HEAD_MAX - 4096)
+
+    async def store(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        writer.write(head)
+        await writer.drain()
+
+    async with raw_server(store) as server:
+        status, headers = await _pool_request(server)
+    assert status == 200
+    assert headers["etag"] == '"e"'
+    assert sum(name.startswith("x-amz-meta-") for name in headers) > 50
+
+
+# -- listing pages -----------------------------------------------------------------------
+
+
+def _page(keys: int, key_size: int) -> bytes:
+    contents = "".join(
+        f"<Contents><Key>{n:0{key_size}d}</Key><Size>1</Size><ETag>&quot;e&quot;</ETag>"
+        "<LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents>"
+        for n in range(keys)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult>'
+        f"<IsTruncated>false</IsTruncated>{contents}</ListBucketResult>"
+    ).encode()
+
+
+async def _listing(body: bytes) -> dict[str, object]:
+    async def store(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        while await read_request(reader) is not None:
+            writer.write(answer(body=body, headers={"content-type": "application/xml"}))
+            await writer.drain()
+
+    async with raw_server(store) as server:
+        client = LeanClient(_config(server))
+        await client.start()
+        try:
+            with translate():
+                return await asyncio.wait_for(
+                    client.call("list_objects_v2", not_found="NoSuchBucket", Bucket="b"),
+                    _BOUND,
+                )
+        finally:
+            await client.close()
+
+
+def _config(server: RawServer) -> UpstreamConfig:
+    return UpstreamConfig(
+        endpoint_url=f"http://{server.authority}",
+        access_key_id="AKIDGATEWAY",
+        secret_access_key="gateway-secret",
+        read_timeout=_BOUND,
+    )
+
+
+async def test_a_listing_page_over_the_limit_is_refused() -> None:
+    body = _page(1000, 1024)
+    body = body + b" " * (LIST_BODY_MAX + 1 - len(body))  # XML may end in white space
+    with pytest.raises(BackendError) as refused:
+        await _listing(body)
+    assert refused.value.code == "ServiceUnavailable"
+    assert "listing page is over" in refused.value.message
+
+
+async def test_the_largest_real_page_is_read() -> None:
+    """1,000 keys of 1,024 characters: far under the limit, and listed whole."""
+    result = await _listing(_page(1000, 1024))
+    contents = result["Contents"]
+    assert isinstance(contents, list)
+    assert len(contents) == 1000
