@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections import deque
 from collections.abc import AsyncIterable, Mapping
 from typing import IO
@@ -176,7 +177,7 @@ class Pool:
             raise TransportError("the upstream client is closed")
         idle = self._idle.get(key)
         if idle and not fresh:
-            now = asyncio.get_running_loop().time()
+            now = time.monotonic()
             while idle:
                 conn = idle.pop()
                 if not conn.closed and now - conn.idle_since < self._keepalive:
@@ -257,7 +258,7 @@ class Pool:
                 conn.abort(give_slot=False)
                 future.set_result(None)
             return
-        conn.idle_since = asyncio.get_running_loop().time()
+        conn.idle_since = time.monotonic()
         idle = self._idle.setdefault(conn.key, [])
         idle.append(conn)
         while idle and conn.idle_since - idle[0].idle_since >= self._keepalive:

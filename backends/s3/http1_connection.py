@@ -49,10 +49,10 @@ class Connection(asyncio.Protocol):
         self.pool = pool
         self.key = key
         self.closed = False
-        self.idle_since = 0.0
+        self.idle_since = 0.0  # time.monotonic(), compared only with other connections'
         self.read_paused = False
         self.request_cut = False  # the answer came before the whole body was sent
-        self._loop = loop
+        self.loop = loop
         self._timeout = timeout
         self._transport: asyncio.Transport | None = None
         self._uses = 0
@@ -77,7 +77,7 @@ class Connection(asyncio.Protocol):
         if response is None:  # nothing was asked: an idle connection is not reusable
             self.abort()
             return
-        self._last = self._loop.time()
+        self._last = self.loop.time()
         response.feed(data)
 
     def eof_received(self) -> bool | None:
@@ -97,7 +97,7 @@ class Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._write_paused = False
-        self._last = self._loop.time()
+        self._last = self.loop.time()
         self._wake_drain()
 
     # -- used by Pool and Response ---------------------------------------------------
@@ -124,7 +124,7 @@ class Connection(asyncio.Protocol):
     def resume_reading(self) -> None:
         if self.read_paused:
             self.read_paused = False
-            self._last = self._loop.time()
+            self._last = self.loop.time()
             if self._transport is not None and not self.closed:
                 self._transport.resume_reading()
 
@@ -143,9 +143,9 @@ class Connection(asyncio.Protocol):
         self.request_cut = False
         response = Response(self, head_only=method == "HEAD")
         self._response = weakref.ref(response)
-        self._last = self._loop.time()
+        self._last = self.loop.time()
         if self._timer is None:
-            self._timer = self._loop.call_at(self._last + self._timeout, self._on_timer)
+            self._timer = self.loop.call_at(self._last + self._timeout, self._on_timer)
         try:
             await self._send(head, body, response)
             await response.wait_head()
@@ -177,7 +177,7 @@ class Connection(asyncio.Protocol):
             await self._send_stream(aiter(body), response)
         else:
             transport.write(head)
-            while chunk := await self._loop.run_in_executor(None, body.read, _WRITE_CHUNK):
+            while chunk := await self.loop.run_in_executor(None, body.read, _WRITE_CHUNK):
                 if not await self._write(chunk, response):
                     return
 
@@ -191,7 +191,7 @@ class Connection(asyncio.Protocol):
                     return
                 finally:
                     self._hold = False
-                    self._last = self._loop.time()
+                    self._last = self.loop.time()
                 if chunk and not await self._write(chunk, response):
                     return
         finally:
@@ -211,7 +211,7 @@ class Connection(asyncio.Protocol):
             raise TransportError("the upstream store closed the connection while receiving")
         self._transport.write(data)
         if self._write_paused:
-            self._drain = self._loop.create_future()
+            self._drain = self.loop.create_future()
             try:
                 await self._drain
             finally:
@@ -229,14 +229,14 @@ class Connection(asyncio.Protocol):
         response = self._current()
         if response is None or response.complete or self.closed:
             return
-        now = self._loop.time()
+        now = self.loop.time()
         if self._hold or self.read_paused:
             self._last = now  # the body's source or the answer's reader is the slow side
         elif now - self._last >= self._timeout:
             response.fail(ReadTimeout(f"the upstream store sent nothing for {self._timeout}s"))
             self.abort()
             return
-        self._timer = self._loop.call_at(self._last + self._timeout, self._on_timer)
+        self._timer = self.loop.call_at(self._last + self._timeout, self._on_timer)
 
     def _current(self) -> Response | None:
         ref = self._response

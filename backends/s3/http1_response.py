@@ -87,6 +87,7 @@ class Response:
         "_head_only",
         "_head_size",
         "_keep_alive",
+        "_loop",
         "_parser",
         "_size",
         "_waiter",
@@ -100,6 +101,7 @@ class Response:
 
     def __init__(self, conn: Connection, *, head_only: bool) -> None:
         self._conn: Connection | None = conn
+        self._loop = conn.loop
         self._parser = httptools.HttpResponseParser(self)
         self._head_only = head_only
         self._head_size = 0
@@ -215,7 +217,8 @@ class Response:
 
     async def _wait(self, want: int) -> None:
         self._want = want
-        self._waiter = asyncio.get_running_loop().create_future()
+        # the connection's loop: asyncio.get_running_loop() costs a getpid() system call
+        self._waiter = self._loop.create_future()
         try:
             await self._waiter
         finally:

@@ -53,6 +53,7 @@ class _Connection:
 
     read_paused = False
     request_cut = False
+    loop = None  # never waited on: the answer is fed before anyone reads it
 
     def pause_reading(self) -> None:
         pass
