@@ -69,6 +69,21 @@ async def test_a_head_without_end_is_refused_at_the_limit(store: object) -> None
             await asyncio.wait_for(_pool_request(server), _BOUND)
 
 
+async def test_the_lean_client_answers_service_unavailable_for_it() -> None:
+    async with raw_server(_endless_headers) as server:
+        client = LeanClient(_config(server))
+        await client.start()
+        try:
+            with pytest.raises(BackendError) as refused, translate():
+                await asyncio.wait_for(
+                    client.call("head_object", not_found="NoSuchKey", Bucket="b", Key="k"),
+                    _BOUND,
+                )
+        finally:
+            await client.close()
+    assert refused.value.code == "ServiceUnavailable"
+
+
 async def test_a_head_under_the_limit_is_read() -> None:
     head = _big_head_answer(HEAD_MAX - 4096)
 
