@@ -3,7 +3,8 @@
 Two long-lived clients, both signing with the backend's own credentials (a client's
 credentials never travel upstream): the lean client (``lean``) for the operations on the
 data path, aiobotocore for every other one. ``_call`` picks; callers see the same
-botocore-named fields and the same ``BackendError`` codes from both. ``UpstreamClient``
+botocore-named fields and the same ``BackendError`` codes from both; ``_answer`` gives
+HeadObject and GetObject answers as their headers, for ``meta.object_info``. ``UpstreamClient``
 is the base of ``S3Backend`` and of its operation-family mixins (``buckets``,
 ``objects``, ``copying``, ``multipart``).
 """
@@ -14,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import botocore.auth
@@ -26,7 +28,7 @@ from backends.s3.config import UpstreamConfig
 from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, usable
 from backends.s3.upstream_errors import translate, translate_error
 
-__all__ = ["Call", "UpstreamClient"]
+__all__ = ["Answer", "Call", "UpstreamClient"]
 
 Call = Callable[..., Awaitable[dict[str, Any]]]
 """``UpstreamClient._call``: operation name, ``not_found``, ``headers``, parameters."""
@@ -139,8 +141,8 @@ class UpstreamClient(Backend):
         404 means; ``denied``: what AccessDenied means, see ``errors.translate_error``)."""
         if self._client is None:
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
-        lean = self._lean
-        if lean is not None and operation in LEAN_OPERATIONS and KNOWN_PARAMS.issuperset(params):
+        lean = self._lean_for(operation, params)
+        if lean is not None:
             with translate(not_found=not_found, denied=denied):
                 return await lean.call(operation, not_found=not_found, headers=headers, **params)
         token = _extra_headers.set(headers)
@@ -150,3 +152,39 @@ class UpstreamClient(Backend):
         finally:
             _extra_headers.reset(token)
         return result
+
+    async def _answer(
+        self, operation: str, *, not_found: str = "NoSuchKey", **params: Any
+    ) -> Answer:
+        """HeadObject or GetObject as its answer's status and headers (and body): what
+        ``meta.object_info`` reads, from either client. The lean client's answer is not
+        turned into botocore's fields first (a proxied HEAD's second conversion)."""
+        lean = self._lean_for(operation, params)
+        if lean is None:
+            result = await self._call(operation, not_found=not_found, **params)
+            metadata = result["ResponseMetadata"]
+            return Answer(metadata["HTTPStatusCode"], metadata["HTTPHeaders"], result.get("Body"))
+        with translate(not_found=not_found):
+            response = await lean.answer(operation, not_found=not_found, **params)
+        if operation != "get_object":
+            response.close()  # a HEAD's answer is whole with its head
+            return Answer(response.status, response.headers)
+        return Answer(response.status, response.headers, response)
+
+    def _lean_for(self, operation: str, params: Mapping[str, Any]) -> LeanClient | None:
+        """The lean client, if it serves this call (else aiobotocore does)."""
+        lean = self._lean
+        if lean is not None and operation in LEAN_OPERATIONS and KNOWN_PARAMS.issuperset(params):
+            return lean
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A HeadObject / GetObject answer as both clients give it."""
+
+    status: int
+    headers: Mapping[str, str]
+    """Lower-case names (``Response.headers``, botocore's ``HTTPHeaders``)."""
+    body: Any = None
+    """GetObject: the body to read (``read(amount)``, ``close()``); None for HeadObject."""

@@ -174,6 +174,35 @@ class LeanClient:
         **params: Any,
     ) -> dict[str, Any]:
         """``operation`` with botocore's parameters; botocore's response fields back."""
+        response = await self.answer(operation, not_found=not_found, headers=headers, **params)
+        if operation == "get_object":
+            fields = object_fields(response.status, response.headers)
+            fields["Body"] = response  # read(amount) and close(), as DownloadBody reads it
+            return fields
+        try:
+            if operation == "list_objects_v2":
+                page = await response.read_all(LIST_BODY_MAX + 1)
+                if len(page) > LIST_BODY_MAX:
+                    raise BackendError(
+                        "ServiceUnavailable",
+                        f"the upstream store's listing page is over {LIST_BODY_MAX} bytes",
+                    )
+                return list_v2_result(page)
+            return object_fields(response.status, response.headers)
+        finally:
+            response.close()
+
+    async def answer(
+        self,
+        operation: str,
+        *,
+        not_found: str,
+        headers: Mapping[str, str] | None = None,
+        **params: Any,
+    ) -> Response:
+        """``operation`` with botocore's parameters; the answer once its head is in, its
+        body (if any) still to be read and the answer closed by the caller. An error
+        answer is read, closed and raised as a ``BackendError``."""
         pool = self._pool
         if pool is None:
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
@@ -218,22 +247,7 @@ class LeanClient:
             raise BackendError("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
             raise await _error(response, not_found)
-        if operation == "get_object":
-            fields = object_fields(response.status, response.headers)
-            fields["Body"] = response  # read(amount) and close(), as DownloadBody reads it
-            return fields
-        try:
-            if operation == "list_objects_v2":
-                page = await response.read_all(LIST_BODY_MAX + 1)
-                if len(page) > LIST_BODY_MAX:
-                    raise BackendError(
-                        "ServiceUnavailable",
-                        f"the upstream store's listing page is over {LIST_BODY_MAX} bytes",
-                    )
-                return list_v2_result(page)
-            return object_fields(response.status, response.headers)
-        finally:
-            response.close()
+        return response
 
 
 async def _error(response: Response, not_found: str) -> BackendError:

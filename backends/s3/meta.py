@@ -11,19 +11,18 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from backends.types import ObjectLock, ObjectMeta
+from backends.s3.wire import parse_http_date, parse_iso_date
+from backends.types import ObjectInfo, ObjectLock, ObjectMeta
 
 __all__ = [
     "RESERVED_PREFIX",
     "checksum_metadata",
     "checksum_params",
     "expires_header",
-    "lock_from_response",
     "lock_params",
-    "meta_from_response",
     "meta_params",
     "native_checksums",
-    "split_metadata",
+    "object_info",
     "utc",
 ]
 
@@ -91,19 +90,6 @@ def meta_params(meta: ObjectMeta, checksums: Mapping[str, str]) -> dict[str, Any
     return params
 
 
-def split_metadata(raw: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(user metadata without reserved keys, checksums) from upstream ``Metadata``."""
-    user: dict[str, str] = {}
-    checksums: dict[str, str] = {}
-    for key, value in raw.items():
-        lowered = key.lower()
-        if lowered.startswith(_CHECKSUM_PREFIX):
-            checksums[lowered[len(_CHECKSUM_PREFIX) :].upper()] = value
-        elif not lowered.startswith(RESERVED_PREFIX):
-            user[lowered] = value
-    return user, checksums
-
-
 def lock_params(lock: ObjectLock | None) -> dict[str, Any]:
     """PutObject / CopyObject / CreateMultipartUpload parameters for Object Lock settings."""
     if lock is None:
@@ -117,20 +103,6 @@ def lock_params(lock: ObjectLock | None) -> dict[str, Any]:
     return params
 
 
-def lock_from_response(response: Mapping[str, Any]) -> ObjectLock | None:
-    """The Object Lock state a HeadObject/GetObject response describes, if any."""
-    mode = response.get("ObjectLockMode") or None
-    until = response.get("ObjectLockRetainUntilDate")
-    hold = response.get("ObjectLockLegalHoldStatus")
-    if mode is None and hold is None:
-        return None
-    return ObjectLock(
-        mode=mode,
-        retain_until=utc(until) if mode is not None and until is not None else None,
-        legal_hold=None if hold is None else hold == "ON",
-    )
-
-
 def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
     """The store's own ``Checksum<ALG>`` fields of an answer (present when it keeps them
     and was asked: ``ChecksumMode=ENABLED``, or the answer to a write)."""
@@ -142,25 +114,105 @@ def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def meta_from_response(response: Mapping[str, Any]) -> tuple[ObjectMeta, dict[str, str]]:
-    """(ObjectMeta, checksums) from a HeadObject/GetObject response: the gateway's record
-    in user metadata, the store's own checksums (which win for their algorithm) and the
-    encryption the store reports (what ``with_sse`` adds to other answers' metadata)."""
-    user, checksums = split_metadata(response.get("Metadata") or {})
-    checksums.update(native_checksums(response))
-    headers: Mapping[str, str] = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-    expires = response.get("ExpiresString") or headers.get("expires")
-    meta = ObjectMeta(
-        content_type=response.get("ContentType") or "binary/octet-stream",
-        content_encoding=response.get("ContentEncoding") or None,
-        content_disposition=response.get("ContentDisposition") or None,
-        content_language=response.get("ContentLanguage") or None,
-        cache_control=response.get("CacheControl") or None,
-        expires=expires or None,
-        user_metadata=user,
-        storage_class=response.get("StorageClass") or "STANDARD",
-        server_side_encryption=response.get("ServerSideEncryption") or None,
-        sse_customer_algorithm=response.get("SSECustomerAlgorithm") or None,
-        sse_customer_key_md5=response.get("SSECustomerKeyMD5") or None,
+# HeadObject / GetObject answer header -> what it is in an ObjectInfo: the name of an
+# ObjectMeta field (a string; an empty value means unset), ``(algorithm,)`` for one of the
+# store's own checksums, or one of the ints below for the rest. One dict, one look-up per
+# header: most headers of an answer (Date, Server, x-amz-request-id...) are none of these.
+_ETAG, _MODIFIED, _VERSION, _PARTS, _TAGS, _MODE, _UNTIL, _HOLD = range(8)
+_ANSWER_HEADERS: dict[str, str | int | tuple[str]] = {
+    "content-type": "content_type",
+    "content-encoding": "content_encoding",
+    "content-disposition": "content_disposition",
+    "content-language": "content_language",
+    "cache-control": "cache_control",
+    "expires": "expires",
+    "x-amz-storage-class": "storage_class",
+    "x-amz-server-side-encryption": "server_side_encryption",
+    "x-amz-server-side-encryption-customer-algorithm": "sse_customer_algorithm",
+    "x-amz-server-side-encryption-customer-key-md5": "sse_customer_key_md5",
+    **{f"x-amz-checksum-{alg.lower()}": (alg,) for alg in _ALGORITHMS},
+    "etag": _ETAG,
+    "last-modified": _MODIFIED,
+    "x-amz-version-id": _VERSION,
+    "x-amz-mp-parts-count": _PARTS,
+    "x-amz-tagging-count": _TAGS,
+    "x-amz-object-lock-mode": _MODE,
+    "x-amz-object-lock-retain-until-date": _UNTIL,
+    "x-amz-object-lock-legal-hold": _HOLD,
+}
+_USER_META = "x-amz-meta-"
+
+
+def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) -> ObjectInfo:
+    """The ``ObjectInfo`` a HeadObject / GetObject answer describes, read from its headers.
+
+    ``headers`` has lower-case names: the lean client's ``Response.headers`` or botocore's
+    ``ResponseMetadata.HTTPHeaders``, so both clients share this one reading. User
+    metadata comes without the gateway's reserved keys; the checksums are the ones the
+    gateway recorded there, and the store's own (``x-amz-checksum-*``, when it keeps them
+    and was asked) win for their algorithm. One pass over the headers the answer has:
+    this runs for every proxied HEAD and GET.
+    """
+    meta: dict[str, Any] = {}
+    user: dict[str, str] = {}
+    checksums: dict[str, str] = {}
+    native: dict[str, str] = {}
+    found: dict[int, str] = {}
+    kind_of = _ANSWER_HEADERS.get
+    for name, value in headers.items():
+        kind = kind_of(name)
+        if kind is None:
+            if name.startswith(_USER_META):
+                meta_key = name[len(_USER_META) :]
+                if meta_key.startswith(_CHECKSUM_PREFIX):
+                    checksums[meta_key[len(_CHECKSUM_PREFIX) :].upper()] = value
+                elif not meta_key.startswith(RESERVED_PREFIX):
+                    user[meta_key] = value
+        elif isinstance(kind, str):
+            if value:
+                meta[kind] = value
+        elif isinstance(kind, int):
+            found[kind] = value
+        elif value:
+            native[kind[0]] = value
+    meta["user_metadata"] = user
+    if native:
+        checksums.update(native)
+    etag = found.get(_ETAG, "").strip('"')
+    modified = found.get(_MODIFIED)
+    parts = found.get(_PARTS, "")
+    count = int(parts) if parts.isdigit() else 0
+    tags = found.get(_TAGS, "")
+    return ObjectInfo(
+        bucket=bucket,
+        key=key,
+        size=size,
+        etag=etag,
+        last_modified=(parse_http_date(modified) if modified else None) or datetime.now(UTC),
+        meta=ObjectMeta(**meta),
+        checksums=checksums,
+        version_id=found.get(_VERSION),
+        parts_count=count or _etag_parts(etag),
+        lock=_lock(found) if _MODE in found or _HOLD in found else None,
+        tag_count=int(tags) if tags.isdigit() else 0,
     )
-    return meta, checksums
+
+
+def _etag_parts(etag: str) -> int | None:
+    """The part count of a multipart upload's ETag (``<md5>-<parts>``), else None."""
+    _, dash, count = etag.rpartition("-")
+    return int(count) if dash and count.isdigit() else None
+
+
+def _lock(found: Mapping[int, str]) -> ObjectLock | None:
+    """The Object Lock state of the version, if the answer names any."""
+    mode = found.get(_MODE) or None
+    hold = found.get(_HOLD)
+    if mode is None and hold is None:
+        return None
+    until = found.get(_UNTIL)
+    return ObjectLock(
+        mode=mode,
+        retain_until=parse_iso_date(until) if mode is not None and until else None,
+        legal_hold=None if hold is None else hold == "ON",
+    )

@@ -12,15 +12,13 @@ from typing import Any
 from backends.errors import BackendError
 from backends.ranges import resolve_range
 from backends.s3 import listing
-from backends.s3.client import UpstreamClient
+from backends.s3.client import Answer, UpstreamClient
 from backends.s3.conditional import ConditionalMixin, invalid_part_number
 from backends.s3.meta import (
     expires_header,
-    lock_from_response,
     lock_params,
-    meta_from_response,
     meta_params,
-    utc,
+    object_info,
 )
 from backends.s3.params import (
     condition_params,
@@ -64,6 +62,12 @@ __all__ = ["ObjectsMixin"]
 log = logging.getLogger(__name__)
 
 _EMPTY_MD5 = hashlib.md5(b"", usedforsecurity=False).hexdigest()
+
+
+def _length(answer: Answer) -> int | None:
+    """The answer's Content-Length; None without one (or with one that is not a number)."""
+    value = answer.headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
 
 
 def _xml_safe(key: str) -> bool:
@@ -218,23 +222,6 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
 
     # -- head, get ---------------------------------------------------------------------
 
-    def _info(self, bucket: str, key: str, response: Mapping[str, Any], size: int) -> ObjectInfo:
-        meta, checksums = meta_from_response(response)
-        etag = etag_of(response.get("ETag"))
-        return ObjectInfo(
-            bucket=bucket,
-            key=key,
-            size=size,
-            etag=etag,
-            last_modified=utc(response.get("LastModified")),
-            meta=meta,
-            checksums=checksums,
-            version_id=response.get("VersionId"),
-            parts_count=parts_count(etag, response),
-            lock=lock_from_response(response),
-            tag_count=int(response.get("TagCount") or 0),
-        )
-
     async def head_object(
         self,
         bucket: str,
@@ -252,7 +239,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
             **self.checksum_mode(),
         }
         try:
-            response = await self._call(
+            answer = await self._answer(
                 "head_object",
                 not_found="NoSuchVersion" if version_id else "NoSuchKey",  # a bodiless 404
                 **params,
@@ -266,7 +253,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
             exc = await self._describe_not_modified(bucket, key, version_id, exc)
             exc = key_refused(exc, encryption)
             raise await self._missing_key_or_bucket(bucket, exc) from None
-        info = self._info(bucket, key, response, int(response.get("ContentLength", 0)))
+        info = object_info(bucket, key, answer.headers, _length(answer) or 0)
         if none_match_any(conditions):
             raise not_modified(info)
         return info
@@ -300,7 +287,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
                 resolve_range(byte_range, info.size)
             params["Range"] = range_header(byte_range)
         try:
-            response = await self._call("get_object", **params, **condition_params(conditions))
+            answer = await self._answer("get_object", **params, **condition_params(conditions))
         except BackendError as exc:
             if part_number is not None and exc.code in ("InvalidRange", "ServiceUnavailable"):
                 # a part beyond the object's (416 from SeaweedFS, 500 from moto)
@@ -314,18 +301,18 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
             exc = await describe_missing(self, bucket, key, version_id, exc)
             raise await self._describe_not_modified(bucket, key, version_id, exc) from None
         if none_match_any(conditions):
-            response["Body"].close()
-            raise not_modified(self._info(bucket, key, response, 0))
-        if part_number is not None and not response.get("ContentRange"):
-            count = parts_count(etag_of(response.get("ETag")), {}) or 1
+            answer.body.close()
+            raise not_modified(object_info(bucket, key, answer.headers, 0))
+        if part_number is not None and not answer.headers.get("content-range"):
+            count = parts_count(etag_of(answer.headers.get("etag")), {}) or 1
             if part_number != 1 or count != 1:
                 # The store ignored partNumber (moto does) and sent the whole object:
                 # serving that as the part would be wrong bytes.
-                response["Body"].close()
+                answer.body.close()
                 if part_number > count:
                     raise invalid_part_number(part_number, count)
                 raise BackendError("NotImplemented", "the upstream store ignores partNumber")
-        return self._read(bucket, key, response, partial=part_number is not None)
+        return self._read(bucket, key, answer, partial=part_number is not None)
 
     async def _check_part_number(
         self,
@@ -344,25 +331,22 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         if part_number > count:
             raise invalid_part_number(part_number, count)
 
-    def _read(
-        self, bucket: str, key: str, response: Mapping[str, Any], *, partial: bool = False
-    ) -> ObjectRead:
-        declared = response.get("ContentLength")
-        length = int(declared or 0)
-        content_range = response.get("ContentRange")
+    def _read(self, bucket: str, key: str, answer: Answer, *, partial: bool = False) -> ObjectRead:
+        declared = _length(answer)
+        length = declared or 0
+        content_range = answer.headers.get("content-range")
         if content_range:
             span, _, total = str(content_range).removeprefix("bytes ").partition("/")
             first_s, _, last_s = span.partition("-")
             first, last, size = int(first_s), int(last_s), int(total)
         else:
             first, last, size = 0, length - 1, length
-        status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 200))
         return ObjectRead(
-            info=self._info(bucket, key, response, size),
-            body=DownloadBody(response["Body"], length=None if declared is None else length),
+            info=object_info(bucket, key, answer.headers, size),
+            body=DownloadBody(answer.body, length=declared),
             first=first,
             last=last,
-            partial=partial or bool(content_range) or status == 206,
+            partial=partial or bool(content_range) or answer.status == 206,
         )
 
     async def _describe_not_modified(

@@ -31,7 +31,7 @@ from lxml import etree
 from backends.errors import BackendError
 from backends.locks import check_retention_change, missing_lock_configuration
 from backends.s3.client import UpstreamClient
-from backends.s3.meta import lock_from_response, utc
+from backends.s3.meta import object_info, utc
 from backends.s3.params import etag_of, version_params
 from backends.types import (
     VERSIONING_STATES,
@@ -207,10 +207,10 @@ class VersionsMixin(UpstreamClient):
     async def _locked_version(self, bucket: str, key: str, version_id: str | None) -> ObjectLock:
         if not await self._lock_enabled(bucket):
             raise missing_lock_configuration()
-        response = await self._call(
+        answer = await self._answer(
             "head_object", Bucket=self._up(bucket), Key=key, **version_params(version_id)
         )
-        return lock_from_response(response) or ObjectLock()
+        return object_info(bucket, key, answer.headers, 0).lock or ObjectLock()
 
     async def get_object_lock(
         self, bucket: str, key: str, *, version_id: str | None = None

@@ -18,7 +18,14 @@ from urllib.parse import unquote_plus
 
 from lxml import etree
 
-__all__ = ["error_fields", "http_date", "list_v2_result", "object_fields"]
+__all__ = [
+    "error_fields",
+    "http_date",
+    "list_v2_result",
+    "object_fields",
+    "parse_http_date",
+    "parse_iso_date",
+]
 
 _META = "x-amz-meta-"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -55,7 +62,7 @@ def http_date(value: datetime) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _parse_http_date(value: str) -> datetime | None:
+def parse_http_date(value: str) -> datetime | None:
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -92,15 +99,15 @@ def object_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
                 fields[_COUNT_FIELDS[name]] = int(value)
         elif name == "last-modified":
             if value:
-                fields["LastModified"] = _parse_http_date(value)
+                fields["LastModified"] = parse_http_date(value)
         elif name == "x-amz-object-lock-retain-until-date" and value:
-            fields["ObjectLockRetainUntilDate"] = _parse_iso_date(value)
+            fields["ObjectLockRetainUntilDate"] = parse_iso_date(value)
     fields["Metadata"] = metadata
     fields["ResponseMetadata"] = {"HTTPStatusCode": status, "HTTPHeaders": headers}
     return fields
 
 
-def _parse_iso_date(value: str) -> datetime | None:
+def parse_iso_date(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

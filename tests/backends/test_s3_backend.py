@@ -19,6 +19,7 @@ from backends import BackendError, ByteRange, Conditions, ObjectMeta
 from backends.s3 import S3Backend, UpstreamConfig
 from backends.s3.listing import group_upper_bound
 from backends.s3.upstream_errors import translate_error
+from backends.types import ObjectInfo, ObjectLock
 from sigv4 import SignedRequest, parse_auth, verify
 from tests.backends.upstream_server import UpstreamServer, free_port, start_moto
 
@@ -516,3 +517,68 @@ async def test_both_clients_give_the_same_answers(
         assert caught.value.code == "PreconditionFailed"
     finally:
         await backend.close()
+
+
+class _Checksummed(Repeat):
+    """A body whose checksum the gateway verified (it is recorded in the metadata)."""
+
+    @property
+    def checksums(self) -> Mapping[str, str]:
+        return {"CRC32": "AAAAAA=="}
+
+
+async def test_both_clients_read_an_answer_into_the_same_object_info(
+    moto_server: UpstreamServer,
+) -> None:
+    """HeadObject and GetObject answers are read from their headers by one function for
+    both clients (``meta.object_info``): every field of the ``ObjectInfo`` agrees, for an
+    object with every kind of header an answer can carry."""
+    until = datetime(2099, 1, 1, tzinfo=UTC)
+    meta = ObjectMeta(
+        content_type="text/csv",
+        content_encoding="identity",
+        content_disposition='attachment; filename="a.csv"',
+        content_language="de",
+        cache_control="max-age=60",
+        expires="Wed, 21 Oct 2099 07:28:00 GMT",
+        user_metadata={"Owner": "Ana", "nfyio-forged": "x", "empty": ""},
+        storage_class="STANDARD_IA",
+    )
+    infos: dict[bool, list[ObjectInfo]] = {}
+    prefix = f"u{uuid.uuid4().hex[:10]}-"
+    for fast_path in (True, False):
+        backend = S3Backend(
+            config(moto_server.endpoint_url, fast_path=fast_path, bucket_prefix=prefix)
+        )
+        await backend.start()
+        try:
+            if fast_path:
+                await backend.create_bucket("same-info", object_lock=True)
+                await backend.put_object(
+                    "same-info",
+                    "k",
+                    _Checksummed(b"abc", 2),
+                    meta,
+                    size_hint=6,
+                    object_lock=ObjectLock("GOVERNANCE", until, legal_hold=True),
+                    tags=(("team", "blue"), ("tier", "1")),
+                )
+            read = await backend.get_object("same-info", "k")
+            await read.body.aclose()
+            infos[fast_path] = [await backend.head_object("same-info", "k"), read.info]
+        finally:
+            await backend.close()
+    head, got = infos[True]
+    assert infos[False] == [head, got]
+    assert head == got
+    assert head.size == 6 and head.etag == hashlib.md5(b"abcabc").hexdigest()
+    assert head.meta.user_metadata == {"owner": "Ana", "empty": ""}  # reserved keys stay out
+    assert (head.meta.content_disposition, head.meta.expires, head.meta.storage_class) == (
+        'attachment; filename="a.csv"',
+        "Wed, 21 Oct 2099 07:28:00 GMT",
+        "STANDARD_IA",
+    )
+    assert head.checksums == {"CRC32": "AAAAAA=="}
+    assert head.lock == ObjectLock("GOVERNANCE", until, legal_hold=True)
+    assert head.tag_count == 2
+    assert head.version_id and head.last_modified.tzinfo is not None
