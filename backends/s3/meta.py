@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from backends.s3.wire import parse_http_date, parse_iso_date
+from backends.s3.params import etag_parts
+from backends.s3.wire import META_PREFIX, parse_http_date, parse_iso_date
 from backends.types import ObjectInfo, ObjectLock, ObjectMeta
 
 __all__ = [
@@ -140,7 +141,6 @@ _ANSWER_HEADERS: dict[str, str | int | tuple[str]] = {
     "x-amz-object-lock-retain-until-date": _UNTIL,
     "x-amz-object-lock-legal-hold": _HOLD,
 }
-_USER_META = "x-amz-meta-"
 
 
 def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) -> ObjectInfo:
@@ -162,8 +162,8 @@ def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) ->
     for name, value in headers.items():
         kind = kind_of(name)
         if kind is None:
-            if name.startswith(_USER_META):
-                meta_key = name[len(_USER_META) :]
+            if name.startswith(META_PREFIX):
+                meta_key = name[len(META_PREFIX) :]
                 if meta_key.startswith(_CHECKSUM_PREFIX):
                     checksums[meta_key[len(_CHECKSUM_PREFIX) :].upper()] = value
                 elif not meta_key.startswith(RESERVED_PREFIX):
@@ -192,16 +192,10 @@ def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) ->
         meta=ObjectMeta(**meta),
         checksums=checksums,
         version_id=found.get(_VERSION),
-        parts_count=count or _etag_parts(etag),
+        parts_count=count or etag_parts(etag),
         lock=_lock(found) if _MODE in found or _HOLD in found else None,
         tag_count=int(tags) if tags.isdigit() else 0,
     )
-
-
-def _etag_parts(etag: str) -> int | None:
-    """The part count of a multipart upload's ETag (``<md5>-<parts>``), else None."""
-    _, dash, count = etag.rpartition("-")
-    return int(count) if dash and count.isdigit() else None
 
 
 def _lock(found: Mapping[int, str]) -> ObjectLock | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC
 from email.utils import format_datetime
@@ -15,9 +14,9 @@ __all__ = [
     "condition_params",
     "describe",
     "etag_of",
+    "etag_parts",
     "none_match_any",
     "not_modified",
-    "parts_count",
     "quote_etag",
     "range_header",
     "version_params",
@@ -28,9 +27,8 @@ def etag_of(value: Any) -> str:
     return str(value or "").strip('"')
 
 
-def parts_count(etag: str, response: Mapping[str, Any]) -> int | None:
-    if response.get("PartsCount"):
-        return int(response["PartsCount"])
+def etag_parts(etag: str) -> int | None:
+    """The part count of a multipart upload's ETag (``<md5>-<parts>``), else None."""
     _, dash, count = etag.rpartition("-")
     return int(count) if dash and count.isdigit() else None
 

@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus
 from lxml import etree
 
 __all__ = [
+    "META_PREFIX",
     "error_fields",
     "http_date",
     "list_v2_result",
@@ -27,7 +28,7 @@ __all__ = [
     "parse_iso_date",
 ]
 
-_META = "x-amz-meta-"
+META_PREFIX = "x-amz-meta-"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 # response header -> botocore field, copied as strings when present
@@ -92,8 +93,8 @@ def object_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
         field = field_of(name)
         if field is not None:
             fields[field] = value
-        elif name.startswith(_META):
-            metadata[name[len(_META) :]] = value
+        elif name.startswith(META_PREFIX):
+            metadata[name[len(META_PREFIX) :]] = value
         elif name in _COUNT_FIELDS:
             if value.isdigit():
                 fields[_COUNT_FIELDS[name]] = int(value)
