@@ -68,6 +68,19 @@ class PoolTimeout(TimeoutError):
     """Every connection of the pool stayed busy for ``connect_timeout`` seconds."""
 
 
+_NAMES_MAX = 256
+"""Header names remembered lower-cased (a store sends the same dozen on every answer);
+emptied when full, so bounded whatever a store sends."""
+_names: dict[bytes, str] = {}
+
+
+def _name(raw: bytes) -> str:
+    if len(_names) >= _NAMES_MAX:
+        _names.clear()
+    key = _names[raw] = raw.lower().decode()  # llhttp took only token characters: ASCII
+    return key
+
+
 def _keep_alive(version: str, headers: dict[str, str]) -> bool:
     connection = headers.get("connection", "").lower()
     return "keep-alive" in connection if version == "1.0" else "close" not in connection
@@ -143,8 +156,13 @@ class Response:
             self._conn.abort()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.lower().decode()  # llhttp took only token characters: ASCII
-        text = value.decode("utf-8", "surrogateescape")
+        key = _names.get(name)
+        if key is None:
+            key = _name(name)
+        try:
+            text = value.decode()  # the usual case: ASCII, without an error handler
+        except UnicodeDecodeError:
+            text = value.decode("utf-8", "surrogateescape")
         headers = self.headers
         if key in headers:
             text = f"{headers[key]}, {text}"
