@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from backends.s3 import http1_response
 from backends.s3.http1 import (
     Pool,
     PoolTimeout,
@@ -168,31 +167,6 @@ async def test_content_length_chunked_and_repeated_headers() -> None:
         response.close()
         assert await get(pool, server, "/length") == body
         assert server.connections == 1
-
-
-async def test_header_names_and_values_however_they_are_sent() -> None:
-    """Names in any case are read lower-cased, also past the bounded memo of names; a
-    value that is not UTF-8 keeps its bytes (surrogate escapes), never fails the answer."""
-    names = [f"X-Name-{n}" for n in range(2 * http1_response._NAMES_MAX)]
-    head = b"".join(f"{name}: v{n}\r\n".encode() for n, name in enumerate(names))
-
-    async def many(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
-        while await read_request(reader) is not None:
-            writer.write(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Amz-Meta-Latin: caf\xe9\r\n"
-                b"x-amz-meta-utf8: caf\xc3\xa9\r\n" + head + b"\r\n"
-            )
-
-    async with raw_server(many) as server, pool_of() as pool:
-        for _ in range(2):
-            response = await pool.request("GET", server.authority, "/", headers(server), None)
-            assert response.headers["x-amz-meta-latin"] == "caf\udce9"
-            assert response.headers["x-amz-meta-utf8"] == "caf\u00e9"
-            assert [response.headers[name.lower()] for name in names] == [
-                f"v{n}" for n in range(len(names))
-            ]
-            assert len(http1_response._names) <= http1_response._NAMES_MAX
-            response.close()
 
 
 async def test_connection_close_answer_is_not_reused() -> None:

@@ -1,5 +1,6 @@
 """What the upstream store answers is bounded too: the lean client holds at most
-``HEAD_MAX`` bytes of an answer's head and ``LIST_BODY_MAX`` bytes of a listing page.
+``HEAD_MAX`` bytes of an answer's head and ``LIST_BODY_MAX`` bytes of a listing page, and
+remembers at most ``_NAMES_MAX`` header names across answers.
 
 The store is configured by the operator, but it is still a peer on the network: a broken or
 hostile one that sent headers without end, or a listing page without end, grew the
@@ -14,7 +15,7 @@ import asyncio
 import pytest
 
 from backends import BackendError
-from backends.s3 import UpstreamConfig
+from backends.s3 import UpstreamConfig, http1_response
 from backends.s3.http1 import HEAD_MAX, Pool, TransportError
 from backends.s3.lean import LIST_BODY_MAX, LeanClient
 from backends.s3.upstream_errors import translate
@@ -97,6 +98,32 @@ async def test_a_head_under_the_limit_is_read() -> None:
     assert status == 200
     assert headers["etag"] == '"e"'
     assert sum(name.startswith("x-amz-meta-") for name in headers) > 50
+
+
+async def test_header_names_remembered_stay_bounded_and_values_keep_their_bytes() -> None:
+    """The lower-cased header names are remembered across answers (a store sends the same
+    dozen each time); a store that sends new names on every answer only empties the memo
+    sooner. Names are read lower-cased past the memo's bound, and a value that is not
+    UTF-8 keeps its bytes as surrogate escapes instead of failing the answer."""
+    names = [f"X-Name-{n}" for n in range(2 * http1_response._NAMES_MAX)]
+    head = b"".join(f"{name}: v{n}\r\n".encode() for n, name in enumerate(names))
+
+    async def store(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Amz-Meta-Latin: caf\xe9\r\n"
+            b"x-amz-meta-utf8: caf\xc3\xa9\r\n" + head + b"\r\n"
+        )
+        await writer.drain()
+
+    async with raw_server(store) as server:
+        for _ in range(2):
+            status, headers = await _pool_request(server)
+            assert status == 200
+            assert headers["x-amz-meta-latin"] == "caf\udce9"
+            assert headers["x-amz-meta-utf8"] == "caf\u00e9"
+            assert [headers[name.lower()] for name in names] == [f"v{n}" for n in range(len(names))]
+            assert len(http1_response._names) <= http1_response._NAMES_MAX
 
 
 # -- listing pages -----------------------------------------------------------------------
