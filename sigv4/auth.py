@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from hmac import compare_digest
-from typing import Literal, TypeVar
+from typing import Literal
 
 from sigv4.canonical import canonical_request
 from sigv4.coverage import check_signed_headers
@@ -33,6 +33,7 @@ from sigv4.errors import (
     SignatureDoesNotMatch,
     SigV4Error,
 )
+from sigv4.memo import remember
 from sigv4.modes import UNSIGNED_PAYLOAD, PayloadMode, payload_mode
 from sigv4.records import record
 from sigv4.request import SignedRequest, decode_query, get_header, header_map
@@ -40,7 +41,6 @@ from sigv4.signing import ALGORITHM, EMPTY_SHA256, scope, sign, signing_key, str
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "AuthInfo", "VerifiedRequest", "parse_auth", "verify"]
 
-_T = TypeVar("_T")
 
 MAX_PRESIGN_EXPIRES = 604800  # seven days, in seconds
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -120,7 +120,7 @@ def _parse_amz_date(value: str, error: type[SigV4Error]) -> datetime:
         except ValueError:
             pass
         else:
-            return _remember(_amz_dates, value, parsed)
+            return remember(_amz_dates, value, parsed, _PARSED_LIMIT)
     raise error(
         f"X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\": {value!r}"
     )
@@ -134,13 +134,6 @@ remembered: a malformed one is refused each time it is sent."""
 _credentials: dict[str, tuple[str, str, str, str]] = {}
 _amz_dates: dict[str, datetime] = {}
 _signed_header_lists: dict[str, tuple[str, ...]] = {}
-
-
-def _remember(memo: dict[str, _T], value: str, parsed: _T) -> _T:
-    if len(memo) >= _PARSED_LIMIT:
-        memo.clear()
-    memo[value] = parsed
-    return parsed
 
 
 def _parse_credential(value: str, error: type[SigV4Error]) -> tuple[str, str, str, str]:
@@ -163,7 +156,7 @@ def _parse_credential(value: str, error: type[SigV4Error]) -> tuple[str, str, st
         raise error(f"Error parsing the Credential date {date!r}; expected yyyyMMdd")
     if not region or not service:
         raise error("Credential is missing its region or service")
-    return _remember(_credentials, value, (access_key_id, date, region, service))
+    return remember(_credentials, value, (access_key_id, date, region, service), _PARSED_LIMIT)
 
 
 def _parse_signed_headers(value: str, error: type[SigV4Error]) -> tuple[str, ...]:
@@ -173,7 +166,7 @@ def _parse_signed_headers(value: str, error: type[SigV4Error]) -> tuple[str, ...
     names = tuple(name.strip().lower() for name in value.split(";"))
     if not value or any(not name for name in names):
         raise error(f"SignedHeaders is malformed: {value!r}")
-    return _remember(_signed_header_lists, value, names)
+    return remember(_signed_header_lists, value, names, _PARSED_LIMIT)
 
 
 def _authorization_fields(authorization: str) -> tuple[str, str, str]:

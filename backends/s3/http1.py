@@ -42,6 +42,7 @@ from backends.s3.http1_response import (
     StaleConnection,
     TransportError,
 )
+from sigv4.memo import remember
 
 __all__ = [
     "HEAD_MAX",
@@ -135,9 +136,10 @@ class Pool:
         ``content-length``."""
         key = self._keys.get(authority)
         if key is None:
-            if len(self._keys) >= 1024:  # virtual-host addressing: one per bucket
-                self._keys.clear()
-            key = self._keys[authority] = _split_authority(authority, self._default_port)
+            # virtual-host addressing: one per bucket
+            key = remember(
+                self._keys, authority, _split_authority(authority, self._default_port), 1024
+            )
         head = head_bytes(method, target, headers)
         file = _file(body)
         start = None if file is None or not file.seekable() else file.tell()

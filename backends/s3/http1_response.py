@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import httptools
 
+from sigv4.memo import remember
+
 if TYPE_CHECKING:
     from backends.s3.http1_connection import Connection
 
@@ -69,16 +71,14 @@ class PoolTimeout(TimeoutError):
 
 
 _NAMES_MAX = 256
-"""Header names remembered lower-cased (a store sends the same dozen on every answer);
-emptied when full, so bounded whatever a store sends."""
+"""Header names remembered lower-cased (a store sends the same dozen on every answer;
+``sigv4.memo.remember``: bounded whatever a store sends)."""
 _names: dict[bytes, str] = {}
 
 
 def _name(raw: bytes) -> str:
-    if len(_names) >= _NAMES_MAX:
-        _names.clear()
-    key = _names[raw] = raw.lower().decode()  # llhttp took only token characters: ASCII
-    return key
+    # llhttp took only token characters: ASCII
+    return remember(_names, raw, raw.lower().decode(), _NAMES_MAX)
 
 
 def _keep_alive(version: str, headers: dict[str, str]) -> bool:

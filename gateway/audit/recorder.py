@@ -30,6 +30,7 @@ from gateway.audit.events import event_json
 from gateway.config import AuditConfig
 from gateway.identity.audit import AuditEvent, AuditStore, new_event_id
 from gateway.identity.models import AccessKey
+from sigv4.memo import remember
 
 __all__ = ["FLUSH_AT", "MAX_PENDING", "AuditRecorder"]
 
@@ -80,9 +81,7 @@ class AuditRecorder:
         last = self._key_use.get(key_id)
         if last is not None and now - last < interval:
             return False
-        if len(self._key_use) >= _MAX_REMEMBERED:
-            self._key_use.clear()
-        self._key_use[key_id] = now
+        remember(self._key_use, key_id, now, _MAX_REMEMBERED)
         return True
 
     def key_expired(self, key: AccessKey, now: datetime) -> None:

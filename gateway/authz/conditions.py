@@ -30,6 +30,7 @@ from typing import Any
 
 from gateway.authz.condition_keys import ConditionKey, Values, lookup_key
 from gateway.authz.wildcard import Glob, Resolver, parse_glob
+from sigv4.memo import remember
 
 __all__ = [
     "OPERATORS",
@@ -272,10 +273,7 @@ class Condition:
             return self._holds(request, resolve)
         found = outcomes.get(request)
         if found is None:
-            found = self._holds(request, resolve)
-            if len(outcomes) >= _OUTCOMES:
-                outcomes.clear()
-            outcomes[request] = found
+            found = remember(outcomes, request, self._holds(request, resolve), _OUTCOMES)
         return found
 
     def _holds(self, request: Values | None, resolve: Resolver) -> bool:

@@ -11,6 +11,7 @@ from gateway.authz.condition_keys import EXISTING_OBJECT_TAG_ACTIONS, ConditionK
 from gateway.authz.context import ConditionContext, PrincipalFacts
 from gateway.authz.policy import Addressed, Effect, Policy, PolicyResult, Statement
 from gateway.authz.wildcard import Glob, Resolver
+from sigv4.memo import remember
 
 __all__ = ["PolicyResult", "evaluate", "needs_existing_tags", "resource_arn"]
 
@@ -106,10 +107,7 @@ def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> Addre
     memo = policy.candidates
     found = memo.get(slot)
     if found is None:
-        found = _address(policy, principal, action)
-        if len(memo) >= _CANDIDATES:
-            memo.clear()
-        memo[slot] = found
+        found = remember(memo, slot, _address(policy, principal, action), _CANDIDATES)
     return found
 
 
@@ -161,10 +159,12 @@ def evaluate(
     slot = tuple(facts)
     found = outcomes.get(slot)
     if found is None:
-        found = _decide(addressed, principal, resource, ctx, _resolver(principal, ctx))
-        if len(outcomes) >= _OUTCOMES:
-            outcomes.clear()
-        outcomes[slot] = found
+        found = remember(
+            outcomes,
+            slot,
+            _decide(addressed, principal, resource, ctx, _resolver(principal, ctx)),
+            _OUTCOMES,
+        )
     return found
 
 

@@ -35,6 +35,7 @@ from gateway.principal import (
     SYSTEM_DISPLAY_NAME,
     canonical_id_for,
 )
+from sigv4.memo import remember
 
 __all__ = [
     "ACCOUNT_ID_PREFIX",
@@ -129,9 +130,7 @@ class AccountStore:
         if found is None:
             found = await self.get(account_id)
             if found is not None:
-                if len(self._cache) >= _MAX_CACHED:
-                    self._cache.clear()
-                self._cache[account_id] = found
+                remember(self._cache, account_id, found, _MAX_CACHED)
         return found
 
     async def find_by_email(self, email: str) -> Account | None:

@@ -31,6 +31,7 @@ from gateway.principal import Principal
 from gateway.ratelimit.buckets import LocalBucket
 from gateway.ratelimit.verdict import Verdict
 from gateway.ratelog import RateLimitedLog
+from sigv4.memo import remember
 
 __all__ = ["RateLimiter", "address_bucket", "configured"]
 
@@ -218,9 +219,9 @@ class RateLimiter:
                 "override", f"rate limiter: reading an override failed ({type(exc).__name__})"
             )
             value = None if cached is None else cached[0]
-        if len(self._overrides) >= MAX_BUCKETS:
-            self._overrides.clear()
-        self._overrides[subject] = (value, time.monotonic() + self._cache_seconds)
+        remember(
+            self._overrides, subject, (value, time.monotonic() + self._cache_seconds), MAX_BUCKETS
+        )
         return value
 
     def forget_override(self, subject: str) -> None:

@@ -19,6 +19,7 @@ from gateway.config import Config, CorsConfig
 from gateway.identity.cache import LookupCache
 from gateway.s3.cors import ACTUAL_MEMO, _for_default, _for_document, actual_response_headers
 from gateway.s3.cors_rules import parse_cors_xml, rules_to_json
+from sigv4.memo import remember
 from tests.backends.test_sqlite_wal import watched_db
 from tests.gateway.authz.builders import OTHER, account, ctx, policy, stmt
 
@@ -96,3 +97,15 @@ def test_remembered_policy_results_are_bounded() -> None:
         assert result.explicit_deny is bool(i % 2)
     (addressed,) = doc.candidates.values()
     assert addressed.outcomes is not None and 0 < len(addressed.outcomes) <= _OUTCOMES
+
+
+def test_the_shared_memo_rule_keeps_at_most_its_limit_and_answers_what_it_stored() -> None:
+    """``sigv4.memo.remember``, the rule of the request path's memos (SigV4's parsed
+    values, policy outcomes, upstream header names, accounts, rate-limit overrides): a
+    peer sending a new value each time never makes one hold more than its limit."""
+    memo: dict[str, int] = {}
+    for n in range(10_000):
+        assert remember(memo, f"value{n}", n, 64) == n
+        assert len(memo) <= 64
+        assert memo[f"value{n}"] == n
+    assert len(memo) == (10_000 - 1) % 64 + 1  # emptied when full, then filled again
