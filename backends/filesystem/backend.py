@@ -24,6 +24,7 @@ from backends.filesystem.files import META_DB, DataStore, new_id
 from backends.filesystem.inline import (
     INLINE_MAX,
     BytesBody,
+    InlineCache,
     is_inline,
     new_inline_id,
     store,
@@ -47,9 +48,9 @@ from backends.filesystem.multipart_ops import MultipartMixin
 from backends.filesystem.objects import (
     copy_data,
     encryption_not_found,
+    inline_plaintext,
     open_read,
     select_bytes,
-    source_reader,
 )
 from backends.filesystem.sse import (
     bucket_encryption,
@@ -134,6 +135,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         )
         self.min_part_size = min_part_size
         self.inline_max = inline_max
+        self._opened = InlineCache()
+        """Plaintexts of SSE-S3 inline objects by data id (``inline_plaintext``)."""
         self._db: MetaDB | None = None
         self._mp: MultipartStore | None = None
         self._committer: GroupCommitter | None = None
@@ -438,11 +441,12 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 check_conditions(info, conditions)
             first, last, partial = select_bytes(row, byte_range, part_number)
             if is_inline(row.data_id):
-                stored = self.db.inline(row.data_id)
-                if stored is None:
+                plain = inline_plaintext(
+                    self.db, self._opened, row, info.meta, self.keys, customer_key
+                )
+                if plain is None:
                     continue  # replaced or deleted since the row was read: look again
-                reader = source_reader(stored, row, info.meta, self.keys, customer_key)
-                body = BytesBody(reader.read(first, last - first + 1) if last >= first else b"")
+                body = BytesBody(plain[first : last + 1] if partial else plain)
                 return ObjectRead(info, body, first, last, partial)
             read = await open_read(
                 self.files, row, info, first, last, partial, self.keys, customer_key

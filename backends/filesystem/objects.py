@@ -11,7 +11,8 @@ from backends.errors import BackendError
 from backends.filesystem.bodies import FileBody, ReaderBody, open_for_read
 from backends.filesystem.encryption import KeySet, PlainReader, ReadAt
 from backends.filesystem.files import DataStore
-from backends.filesystem.metadb import ObjectRow
+from backends.filesystem.inline import InlineCache
+from backends.filesystem.metadb import MetaDB, ObjectRow
 from backends.filesystem.multipart import multipart_etag
 from backends.filesystem.page_cache import warm
 from backends.filesystem.sse import Plan, object_reader, part_sizes
@@ -66,6 +67,38 @@ def source_reader(
     """Plaintext access to a row's open data file, or to its stored bytes (an inline
     object), decrypting an encrypted one."""
     return object_reader(source, meta, part_sizes(row.size, row.parts), keys, customer_key)
+
+
+def inline_plaintext(
+    db: MetaDB,
+    opened: InlineCache,
+    row: ObjectRow,
+    meta: ObjectMeta,
+    keys: KeySet | None,
+    customer_key: bytes | None,
+) -> bytes | None:
+    """The whole plaintext of an inline object (None: its bytes are gone, replaced or
+    deleted since ``row`` was read).
+
+    An SSE-S3 object's plaintext is kept in ``opened`` by data id, as its stored bytes are
+    in ``MetaDB.inline`` (an id names one body for good, so neither goes stale): a GET of
+    a small encrypted object read before opens nothing. Never an SSE-C object's (its
+    plaintext is only for a request that brings the key: ``customer_key`` set), and not
+    bytes read inside a write transaction, which may roll back.
+    """
+    managed = customer_key is None and is_encrypted(meta)
+    if managed:
+        plain = opened.get(row.data_id)
+        if plain is not None:
+            return plain
+    stored = db.inline(row.data_id)
+    if stored is None:
+        return None
+    reader = source_reader(stored, row, meta, keys, customer_key)
+    plain = reader.read(0, row.size) if row.size else b""
+    if managed and not db.conn.in_transaction:
+        opened.put(row.data_id, plain)
+    return plain
 
 
 async def open_read(

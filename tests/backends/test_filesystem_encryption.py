@@ -27,10 +27,13 @@ from backends.filesystem.encryption import (
     ReadAt,
     Sealer,
     SoleSegmentReader,
+    StreamKey,
     customer_kek,
+    segments,
     stream_length,
     unwrapper,
 )
+from backends.filesystem.objects import inline_plaintext
 from backends.filesystem.sse import object_reader
 from backends.types import BucketEncryption, Conditions, CustomerKey, Encryption
 from tests.backends.fs_helpers import stored_bytes
@@ -311,6 +314,78 @@ async def test_sse_s3_object_is_ciphertext_on_disk(fs: FilesystemBackend) -> Non
     read = await fs.get_object("bkt", "k", byte_range=ByteRange(start=SEGMENT - 3, end=SEGMENT + 3))
     assert read.path is None  # no sendfile of ciphertext
     assert await read_all(read) == data[SEGMENT - 3 : SEGMENT + 4]
+
+
+def _count_opens(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Segments opened from now on (``StreamKey.open`` still runs)."""
+    opens: list[int] = []
+    real = StreamKey.open
+
+    def counted(self: StreamKey, index: int, blob: bytes | memoryview, *, final: bool) -> bytes:
+        opens.append(index)
+        return real(self, index, blob, final=final)
+
+    monkeypatch.setattr(StreamKey, "open", counted)
+    return opens
+
+
+async def test_a_small_sse_s3_object_is_opened_once_per_worker(
+    fs: FilesystemBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opens = _count_opens(monkeypatch)
+    sse = Encryption(algorithm="AES256")
+    first, second = os.urandom(4096), os.urandom(SEGMENT)  # inline, up to INLINE_MAX
+    await fs.put_object("bkt", "k", payload(first), ObjectMeta(), encryption=sse)
+    assert await read_all(await fs.get_object("bkt", "k")) == first
+    assert len(opens) == 1
+    assert await read_all(await fs.get_object("bkt", "k")) == first
+    ranged = await fs.get_object("bkt", "k", byte_range=ByteRange(start=10, end=19))
+    assert await read_all(ranged) == first[10:20]
+    assert len(opens) == 1  # the plaintext was kept by data id
+    # a new body is a new data id: read (and opened) anew, never the old plaintext
+    await fs.put_object("bkt", "k", payload(second), ObjectMeta(), encryption=sse)
+    for _ in range(2):
+        assert await read_all(await fs.get_object("bkt", "k")) == second
+    assert len(opens) == 2
+    # a body kept in a file is opened by every read, as before
+    await fs.put_object("bkt", "big", payload(os.urandom(200_000)), ObjectMeta(), encryption=sse)
+    await read_all(await fs.get_object("bkt", "big"))
+    per_read = len(opens) - 2
+    await read_all(await fs.get_object("bkt", "big"))
+    assert per_read == segments(200_000) and len(opens) == 2 + 2 * per_read
+
+
+async def test_an_sse_c_plaintext_is_never_kept(
+    fs: FilesystemBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opens = _count_opens(monkeypatch)
+    key = customer(os.urandom(32))
+    secret = os.urandom(3000)
+    await fs.put_object(
+        "bkt", "c", payload(secret), ObjectMeta(), encryption=Encryption(customer=key)
+    )
+    for n in range(1, 3):
+        read = await fs.get_object("bkt", "c", encryption=Encryption(customer=key))
+        assert await read_all(read) == secret
+        assert len(opens) == n  # each read opens it with the key it brings
+    assert secret not in fs._opened._entries.values()
+    with pytest.raises(BackendError) as caught:
+        await fs.get_object("bkt", "c")
+    assert caught.value.code == "InvalidRequest"
+
+
+async def test_plaintext_read_inside_a_write_transaction_is_not_kept(fs: FilesystemBackend) -> None:
+    data = os.urandom(100)
+    await fs.put_object(
+        "bkt", "k", payload(data), ObjectMeta(), encryption=Encryption(algorithm="AES256")
+    )
+    row = fs.find("bkt", "k")
+    meta = row.to_info("bkt").meta
+    with fs.db.write():
+        assert inline_plaintext(fs.db, fs._opened, row, meta, fs.keys, None) == data
+    assert len(fs._opened) == 0
+    assert inline_plaintext(fs.db, fs._opened, row, meta, fs.keys, None) == data
+    assert len(fs._opened) == 1
 
 
 async def test_without_a_key_encryption_is_refused_not_skipped(tmp_path: Path) -> None:
