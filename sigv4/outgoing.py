@@ -37,9 +37,10 @@ def encode_path(*segments: str) -> str:
 
     ``encode_path("bucket", "a b/c")`` is ``/bucket/a%20b/c``, as botocore sends it.
     """
-    return "/" + "/".join(
-        segment if _AS_IS.fullmatch(segment) else quote(segment, safe="/~") for segment in segments
-    )
+    path = ""
+    for segment in segments:  # a loop: a generator costs a frame on Python 3.11
+        path += "/" + (segment if _AS_IS.fullmatch(segment) else quote(segment, safe="/~"))
+    return path or "/"
 
 
 def encode_query(params: Iterable[tuple[str, str]]) -> str:
@@ -158,19 +159,26 @@ def _signed(
     date_time: str,
     day: _Day,
 ) -> dict[str, str]:
-    signed = {name.lower(): value for name, value in headers.items()}
+    # plain loops, not comprehensions: on Python 3.11 each comprehension makes a function
+    # and a frame, a measurable share of signing one proxied request
+    signed: dict[str, str] = {}
+    for name, value in headers.items():
+        signed[name.lower()] = value
     signed["x-amz-date"] = date_time
     signed["x-amz-content-sha256"] = payload_hash
     names = sorted(signed)
     signed_names = ";".join(names)
     # the canonical request of Task 1 from headers known to be distinct and lower-case
     # (``canonical_request`` also folds repeated ones): trimmed like every value signed
+    lines = ""
+    for name in names:
+        lines += f"{name}:{' '.join(signed[name].split())}\n"
     creq = "\n".join(
         (
             method.upper(),
             canonical_uri(raw_path),
             canonical_query(raw_query),
-            "".join([f"{name}:{' '.join(signed[name].split())}\n" for name in names]),
+            lines,
             signed_names,
             payload_hash,
         )

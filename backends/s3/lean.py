@@ -223,13 +223,13 @@ class LeanClient:
         if headers:
             send.update({name.lower(): value for name, value in headers.items()})
         body = params.get("Body")
+        signed = send  # read by the signer before the signature headers join ``send``
         if op.has_body:
+            signed = dict(send)  # Content-Length is left unsigned (as botocore leaves it)
             # ContentLength first: a spooled body above 8 MiB is a file, which has no len()
             length = params.get("ContentLength")
             send["content-length"] = str(length if length is not None else len(body or b""))
-        raw_query = encode_query(query)
-        # Content-Length is left unsigned (as botocore leaves it).
-        signed = {k: v for k, v in send.items() if k != "content-length"}
+        raw_query = encode_query(query) if query else ""
         send.update(
             self._signer.headers(
                 op.method,
