@@ -226,6 +226,7 @@ class LeanClient:
         signed = send  # read by the signer before the signature headers join ``send``
         if op.has_body:
             signed = dict(send)  # Content-Length is left unsigned (as botocore leaves it)
+            signed.pop("content-length", None)
             # ContentLength first: a spooled body above 8 MiB is a file, which has no len()
             length = params.get("ContentLength")
             send["content-length"] = str(length if length is not None else len(body or b""))
