@@ -11,15 +11,18 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from backends.filesystem import FilesystemBackend
 from backends.filesystem.encryption import MODE_MANAGED, OPENED_KEYS, KeySet, Sealer, unwrapper
-from backends.filesystem.inline import _ENTRY_COST, InlineCache
+from backends.filesystem.inline import _ENTRY_COST, INLINE_CACHE_BYTES, InlineCache
 from backends.sqlite_wal import ExactCache
+from backends.types import Encryption, ObjectMeta
 from gateway.authz.evaluate import _OUTCOMES, evaluate, resource_arn
 from gateway.config import Config, CorsConfig
 from gateway.identity.cache import LookupCache
 from gateway.s3.cors import ACTUAL_MEMO, _for_default, _for_document, actual_response_headers
 from gateway.s3.cors_rules import parse_cors_xml, rules_to_json
 from sigv4.memo import remember
+from tests.backends.test_contract import payload, read_all
 from tests.backends.test_sqlite_wal import watched_db
 from tests.gateway.authz.builders import OTHER, account, ctx, policy, stmt
 
@@ -63,6 +66,27 @@ def test_opened_data_keys_are_bounded() -> None:
         unwrap(header)
     assert len(keys._opened) == OPENED_KEYS
     assert keys.opened(headers[-1]) is not None and keys.opened(headers[0]) is None
+
+
+async def test_small_sse_s3_plaintexts_kept_are_bounded(tmp_path: Path) -> None:
+    """Reading more small SSE-S3 objects than the plaintext cache holds keeps at most its
+    bytes, and every read still answers its own object's bytes."""
+    fs = FilesystemBackend(tmp_path / "data", fsync=False, sse_key=bytes(range(32)))
+    await fs.start()
+    try:
+        await fs.create_bucket("bkt")
+        sse = Encryption(algorithm="AES256")
+        count = INLINE_CACHE_BYTES // 60_000 + 20
+        for n in range(count):
+            body = n.to_bytes(4, "big") * 15_000
+            await fs.put_object("bkt", f"k{n}", payload(body), ObjectMeta(), encryption=sse)
+        for n in range(count):
+            assert (
+                await read_all(await fs.get_object("bkt", f"k{n}")) == n.to_bytes(4, "big") * 15_000
+            )
+        assert 0 < len(fs._opened) < count and fs._opened.size <= INLINE_CACHE_BYTES
+    finally:
+        await fs.close()
 
 
 def test_cors_answers_are_bounded() -> None:
