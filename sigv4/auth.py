@@ -299,8 +299,8 @@ def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None)
     params: dict[str, str] = {}
     if "X-Amz-" in request.raw_query or "Signature" in request.raw_query:
         params = decode_query(request.raw_query)
-    query_sigv4 = any(
-        k in params for k in ("X-Amz-Algorithm", "X-Amz-Signature", "X-Amz-Credential")
+    query_sigv4 = bool(params) and (
+        "X-Amz-Algorithm" in params or "X-Amz-Signature" in params or "X-Amz-Credential" in params
     )
     if header_sigv4 and query_sigv4:
         raise InvalidRequest(

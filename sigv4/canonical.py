@@ -86,7 +86,10 @@ def canonical_headers(headers: Headers, signed_headers: Iterable[str]) -> str:
             trimmed = " ".join(value.split())
             previous = by_name.get(lower)
             by_name[lower] = trimmed if previous is None else f"{previous},{trimmed}"
-    return "".join([f"{name}:{by_name.get(name, '')}\n" for name in names])
+    lines = ""
+    for name in names:  # a loop: a comprehension is a frame on Python 3.11
+        lines += f"{name}:{by_name.get(name, '')}\n"
+    return lines
 
 
 def canonical_request(

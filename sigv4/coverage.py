@@ -49,7 +49,9 @@ def unsigned_amz_headers(headers: Headers, signed_headers: Iterable[str]) -> lis
         if lower in UNSIGNED_ALLOWED:
             continue
         if signed is None:
-            signed = {signed_name.lower() for signed_name in signed_headers}
+            signed = set()
+            for signed_name in signed_headers:  # a loop: a comprehension is a frame on 3.11
+                signed.add(signed_name.lower())
         if lower not in signed:
             if found is None:
                 found = set()

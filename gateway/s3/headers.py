@@ -191,7 +191,9 @@ def object_meta(headers: Mapping[str, str]) -> ObjectMeta:
 def checksum_headers(checksums: Mapping[str, str], *, with_type: bool = False) -> dict[str, str]:
     """``x-amz-checksum-<alg>`` response headers of a write's verified checksums (and,
     ``with_type``, ``x-amz-checksum-type``: composite values end in ``-N``)."""
-    out = {CHECKSUM_PREFIX + alg.lower(): value for alg, value in checksums.items()}
+    out: dict[str, str] = {}
+    for alg, value in checksums.items():  # a loop: a comprehension is a frame on 3.11
+        out[CHECKSUM_PREFIX + alg.lower()] = value
     if with_type and checksums:
         out["x-amz-checksum-type"] = checksum_type_of(next(iter(checksums.values())))
     return out
@@ -253,11 +255,13 @@ RESPONSE_OVERRIDES = {
 
 
 def response_overrides(query: Mapping[str, str]) -> dict[str, str]:
-    return {
-        header: safe_value(param, query[param])
-        for param, header in RESPONSE_OVERRIDES.items()
-        if param in query
-    }
+    out: dict[str, str] = {}
+    if not query:  # most reads: no comprehension (a frame on Python 3.11) for nothing
+        return out
+    for param, header in RESPONSE_OVERRIDES.items():
+        if param in query:
+            out[header] = safe_value(param, query[param])
+    return out
 
 
 def _etag_list(value: str | None) -> tuple[str, ...] | None:
