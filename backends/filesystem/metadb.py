@@ -461,17 +461,18 @@ class MetaDB:
         row = self.conn.execute(_OBJECT_BY_KEY, (bucket, key)).fetchone()
         return None if row is None else ObjectRow.from_tuple(row)
 
-    def inline(self, data_id: str) -> bytes | None:
+    def inline(self, data_id: str, *, keep: bool = True) -> bytes | None:
         """An inline object's bytes (None: its row is gone, ``inline.inline_bytes``).
         Kept by data id (``InlineCache``: an id's bytes never change), but not read
         through the cache inside a write transaction of this connection, which may store
-        bytes it then rolls back."""
+        bytes it then rolls back. ``keep=False``: bytes read now are not kept (the caller
+        keeps what it makes of them instead: an SSE-S3 object's plaintext)."""
         if self.conn.in_transaction:
             return inline_bytes(self.conn, data_id)
         data = self._inline.get(data_id)
         if data is None:
             data = inline_bytes(self.conn, data_id)
-            if data is not None:
+            if data is not None and keep:
                 self._inline.put(data_id, data)
         return data
 

@@ -80,9 +80,9 @@ def inline_plaintext(
     """The whole plaintext of an inline object (None: its bytes are gone, replaced or
     deleted since ``row`` was read).
 
-    An SSE-S3 object's plaintext is kept in ``opened`` by data id, as its stored bytes are
-    in ``MetaDB.inline`` (an id names one body for good, so neither goes stale): a GET of
-    a small encrypted object read before opens nothing. Never an SSE-C object's (its
+    An SSE-S3 object's plaintext is kept in ``opened`` by data id, in place of its stored
+    bytes in ``MetaDB.inline`` (an id names one body for good, so neither goes stale): a
+    GET of a small encrypted object read before opens nothing. Never an SSE-C object's (its
     plaintext is only for a request that brings the key: ``customer_key`` set), and not
     bytes read inside a write transaction, which may roll back.
     """
@@ -91,7 +91,9 @@ def inline_plaintext(
         plain = opened.get(row.data_id)
         if plain is not None:
             return plain
-    stored = db.inline(row.data_id)
+    # an SSE-S3 body's stored bytes are not kept beside its plaintext: a GET reads the
+    # plaintext, and the ciphertext would only take room from other objects' bytes
+    stored = db.inline(row.data_id, keep=not managed)
     if stored is None:
         return None
     reader = source_reader(stored, row, meta, keys, customer_key)

@@ -342,6 +342,9 @@ async def test_a_small_sse_s3_object_is_opened_once_per_worker(
     ranged = await fs.get_object("bkt", "k", byte_range=ByteRange(start=10, end=19))
     assert await read_all(ranged) == first[10:20]
     assert len(opens) == 1  # the plaintext was kept by data id
+    data_id = fs.find("bkt", "k").data_id
+    assert fs._opened.get(data_id) == first
+    assert fs.db._inline.get(data_id) is None  # in place of the ciphertext, not beside it
     # a new body is a new data id: read (and opened) anew, never the old plaintext
     await fs.put_object("bkt", "k", payload(second), ObjectMeta(), encryption=sse)
     for _ in range(2):
