@@ -4,14 +4,16 @@ Starts SeaweedFS (``weed server -s3``), the gateway on the filesystem backend
 (``--workers 2``, fsync on) and the gateway on the upstream backend over that same
 SeaweedFS (``--workers 2``), then drives each with the same multi-process load generator
 (``loadgen``: SigV4 as botocore signs it, payload hash included). Peers are interleaved
-(each round runs every workload on every peer, in a rotated order) and the server CPU
-time of each peer's processes is read before and after each workload. The table shows
+(each round runs every workload on every peer, in a rotated order; each cell starts once
+the dirty pages of the ones before are written out: ``settle``) and the server CPU time
+of each peer's processes is read before and after each workload. The table shows
 throughput and server CPU per operation per peer, and the ratios to SeaweedFS.
 
 Run from the repository root: ``python -m tests.perf.sidebyside`` (``make bench``).
-Environment: ``BENCH_ROUNDS`` (default 2), ``BENCH_SCALE`` (multiplies request counts,
-default 1), ``BENCH_SECONDS`` (cap per workload and peer, default 8), ``BENCH_JSON``
-(also write the raw results there), ``BENCH_BASELINE_TREE`` (a directory with another
+Environment: ``BENCH_ROUNDS`` (default 3: each of the three peers takes each place in
+the order once), ``BENCH_SCALE`` (multiplies request counts, default 1),
+``BENCH_SECONDS`` (cap per workload and peer, default 8), ``BENCH_JSON`` (also write
+the raw results there), ``BENCH_BASELINE_TREE`` (a directory with another
 revision's ``gateway``/``sigv4``/``backends``: adds that revision's filesystem and upstream
 gateways as two more peers, e.g. ``git archive <rev> gateway sigv4 backends | tar -x -C
 DIR``), ``BENCH_BASELINE_PYTHON`` (the python of another venv: the baseline peers run on
@@ -33,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -146,6 +148,7 @@ def measure(
 ) -> Measurement:
     """One workload on one peer. ``written`` remembers how many keys each PUT workload
     wrote (all of them unless time-capped), so the GETs read only keys that exist."""
+    settle()
     keys = work.keys
     if work.op in ("get", "head"):
         keys = written.get((server.peer.name, work.prefix), keys)
@@ -187,6 +190,45 @@ def measure(
         first_error=outcome.first_error,
         client_cpu_per_op_us=(client_after - client_before) / ops * 1e6,
     )
+
+
+def settle() -> None:
+    """Write every dirty page out before a cell is measured (``sync``), outside its timed
+    window. A peer that does not fsync (SeaweedFS, by default) leaves the bytes of a PUT
+    cell to the kernel's flusher threads: without this their writeback, disk time and CPU
+    charged to no peer, lands in whichever cell runs next (in earlier sittings a 64 MiB PUT
+    right after SeaweedFS's ran 20-30 % slower than the same gateway's in a round where
+    it came first, and the first GET after a PUT cell was the slow one of its two)."""
+    os.sync()
+
+
+def interleave(
+    load: LoadGenerator,
+    peers: Sequence[Server],
+    works_of_round: Callable[[int], Sequence[Workload]],
+    rounds: int,
+    seconds: float,
+    written: dict[tuple[str, str], int],
+) -> list[Measurement]:
+    """Every workload of a round on every peer, the peers' order rotated per round (with
+    as many rounds as peers, each takes each place once); ``works_of_round(r)`` gives
+    round ``r``'s workloads in order. Each cell's line goes to stderr as it ends."""
+    results: list[Measurement] = []
+    for round_ in range(1, rounds + 1):
+        for work in works_of_round(round_):
+            shift = (round_ - 1) % len(peers)
+            for server in [*peers[shift:], *peers[:shift]]:
+                m = measure(load, server, work, round_, seconds, written)
+                results.append(m)
+                print(
+                    f"round {round_} {work.name:28} {server.peer.name:24} "
+                    f"{_fmt_rate(m.rate):>8} {'MB/s' if work.mb else '/s':4} "
+                    f"cpu/op {_fmt_cpu(m.cpu_per_op_us, work.per_op_unit):>10}"
+                    + (f"  errors {m.errors}: {m.first_error}" if m.errors else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
+    return results
 
 
 @contextmanager
@@ -264,7 +306,7 @@ def prepare(
 ) -> None:
     """Buckets on every peer, and (with ``fill``) the 10,000-key listing bucket (fewer if
     the time cap stops the filling: ``written`` then tells the listing workload how many
-    there are)."""
+    there are). The buckets the rounds write to get one object first."""
     import boto3
     from botocore.config import Config
 
@@ -279,6 +321,10 @@ def prepare(
         )
         for bucket in ("small", "list", "large"):
             client.create_bucket(Bucket=bucket)
+            if bucket != "list":
+                # SeaweedFS grows a bucket's volumes on its first write (seconds): done
+                # here, so it does not land in the first round's PUT cell.
+                client.put_object(Bucket=bucket, Key="first-write", Body=b"x")
         if not fill:
             continue
         filled = load.run(Job(server.peer, "fill", "list", LIST_KEYS, 32, size=1, seconds=seconds))
@@ -356,7 +402,7 @@ def table(results: list[Measurement], works: list[Workload]) -> str:
 
 
 def main() -> int:
-    rounds = int(os.environ.get("BENCH_ROUNDS", "2"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     scale = float(os.environ.get("BENCH_SCALE", "1"))
     # Each workload stops after its request count or this many seconds: on a quiet 2-core
     # machine every cell takes a few seconds; on a loaded one the cap keeps `make bench`
@@ -382,20 +428,9 @@ def main() -> int:
         ) as all_servers:
             fill = any(work.op == "list" for work in works)
             prepare(load, all_servers, seconds=60, written=written, fill=fill)
-            for round_ in range(1, rounds + 1):
-                for work in works:
-                    shift = (round_ - 1) % len(all_servers)
-                    for server in all_servers[shift:] + all_servers[:shift]:
-                        m = measure(load, server, work, round_, seconds, written)
-                        results.append(m)
-                        print(
-                            f"round {round_} {work.name:28} {server.peer.name:24} "
-                            f"{_fmt_rate(m.rate):>8} {'MB/s' if work.mb else '/s':4} "
-                            f"cpu/op {_fmt_cpu(m.cpu_per_op_us, work.per_op_unit):>10}"
-                            + (f"  errors {m.errors}: {m.first_error}" if m.errors else ""),
-                            file=sys.stderr,
-                            flush=True,
-                        )
+            # The workloads keep their order in every round: GET and HEAD read what the
+            # round's PUT wrote.
+            results = interleave(load, all_servers, lambda _: works, rounds, seconds, written)
     finally:
         load.close()
         shutil.rmtree(base, ignore_errors=True)
