@@ -196,9 +196,11 @@ def settle() -> None:
     """Write every dirty page out before a cell is measured (``sync``), outside its timed
     window. A peer that does not fsync (SeaweedFS, by default) leaves the bytes of a PUT
     cell to the kernel's flusher threads: without this their writeback, disk time and CPU
-    charged to no peer, lands in whichever cell runs next (in earlier sittings a 64 MiB PUT
-    right after SeaweedFS's ran 20-30 % slower than the same gateway's in a round where
-    it came first, and the first GET after a PUT cell was the slow one of its two)."""
+    charged to no peer, lands in whichever cell runs next. In three of four runs of the
+    nineteenth sitting the gateway's 64 MiB PUT ran 11-41 % slower in the round where it
+    followed SeaweedFS's than in the one where it came first, and SeaweedFS's 4 KiB GET,
+    which followed a PUT cell in the first round only, was the slower of its two in all
+    four (docs/performance.md, twentieth sitting)."""
     os.sync()
 
 
