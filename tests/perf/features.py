@@ -43,7 +43,7 @@ import psutil
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.tenants import new_tenant
 from tests.perf.loadgen import Job, LoadGenerator, Peer
-from tests.perf.sidebyside import Measurement, Server, Workload, interleave
+from tests.perf.sidebyside import NEVER_REFUSED, Measurement, Server, Workload, interleave
 
 BUCKETS = ("plain", "policy", "versioned", "sse-s3")
 KEYS = 50
@@ -173,7 +173,7 @@ def rotated(works: list[Workload], round_: int) -> list[Workload]:
 @contextmanager
 def gateways(base: Path, baseline: str | None) -> Iterator[list[tuple[Server, Gateway]]]:
     with ExitStack() as stack:
-        env = {"NFYIO_SERVER_ACCESS_LOG": "false", "NFYIO_FSYNC": "true"}
+        env = {"NFYIO_SERVER_ACCESS_LOG": "false", "NFYIO_FSYNC": "true", **NEVER_REFUSED}
         workers = ["--workers", "2"]
         found: list[tuple[Server, Gateway]] = []
         trees = [(CURRENT, None)] + ([(BASELINE, baseline)] if baseline else [])
