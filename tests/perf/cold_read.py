@@ -38,6 +38,7 @@ from pathlib import Path
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.page_cache import evict
+from tests.perf.sidebyside import NEVER_REFUSED
 
 MiB = 1024 * 1024
 LARGE = 128 * MiB
@@ -187,6 +188,7 @@ def main() -> int:
                     "NFYIO_SERVER_ACCESS_LOG": "false",
                     "NFYIO_FSYNC": "true",
                     "NFYIO_INLINE_MAX_BYTES": "0",
+                    **NEVER_REFUSED,
                 }
                 if tree:
                     env["PYTHONPATH"] = tree

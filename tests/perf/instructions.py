@@ -54,6 +54,7 @@ from typing import Any
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.perf.features import configure_buckets
+from tests.perf.sidebyside import NEVER_REFUSED
 
 DEFAULTS = "defaults"
 LIMITS_OFF = "limits off"
@@ -72,7 +73,7 @@ _LIMITS_SCALED = {
     # 1,500 a minute x 10 s = leases of 250 tokens, as 60,000 x 0.25 s natively; the
     # burst keeps every request admitted.
     "NFYIO_RATELIMIT_REQUESTS_PER_MINUTE": "1500",
-    "NFYIO_RATELIMIT_BURST": "100000000",
+    **NEVER_REFUSED,
     "NFYIO_RATELIMIT_LEASE_SECONDS": "10",
 }
 _LIMITS_OFF = {

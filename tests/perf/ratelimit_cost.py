@@ -30,7 +30,7 @@ from botocore.config import Config
 
 from tests.e2e.gateway_process import start_gateway
 from tests.perf.loadgen import Job, LoadGenerator, Peer
-from tests.perf.sidebyside import Measurement, Server, Workload, measure
+from tests.perf.sidebyside import NEVER_REFUSED, Measurement, Server, Workload, measure
 
 LIMITS_ON = "limits on"
 LIMITS_OFF = "limits off"
@@ -42,7 +42,7 @@ def _peers(base: Path, stack: ExitStack) -> list[Server]:
     settings = {
         LIMITS_ON: {
             "NFYIO_RATELIMIT_REQUESTS_PER_MINUTE": "60000",
-            "NFYIO_RATELIMIT_BURST": "100000000",
+            **NEVER_REFUSED,
         },
         LIMITS_OFF: {
             "NFYIO_RATELIMIT_REQUESTS_PER_MINUTE": "0",

@@ -35,7 +35,7 @@ from pathlib import Path
 import psutil
 
 from tests.perf.loadgen import Job, LoadGenerator, Peer
-from tests.perf.sidebyside import _fmt_rate, _median, cpu_seconds
+from tests.perf.sidebyside import NEVER_REFUSED, _fmt_rate, _median, cpu_seconds
 from tests.services.postgres import PostgresServer, start_postgres
 from tests.services.seaweedfs import start_seaweedfs
 from tests.services.topology import Topology
@@ -136,7 +136,7 @@ def main() -> int:
                 base / "gateways",
                 asyncio.run(postgres.fresh_url()),
                 weed,
-                extra_env={"NFYIO_SERVER_ACCESS_LOG": "false"},
+                extra_env={"NFYIO_SERVER_ACCESS_LOG": "false", **NEVER_REFUSED},
             )
             stack.callback(topology.stop)
             host_a, host_b = topology.hosts

@@ -30,12 +30,12 @@ from pathlib import Path
 from backends.filesystem.files import META_DB
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.perf.loadgen import Job, LoadGenerator, Peer, list_key
-from tests.perf.sidebyside import cpu_seconds
+from tests.perf.sidebyside import NEVER_REFUSED, cpu_seconds
 
 BUCKET = "versions"
 VERSIONS = 100
 CONCURRENCY = 8
-GATEWAY_ENV = {"NFYIO_SERVER_ACCESS_LOG": "false"}
+GATEWAY_ENV = {"NFYIO_SERVER_ACCESS_LOG": "false", **NEVER_REFUSED}
 GATEWAY_ARGS = ["--workers", "2"]
 
 
