@@ -235,12 +235,12 @@ def interleave(
 
 NEVER_REFUSED = {"NFYIO_RATELIMIT_BURST": "100000000"}
 """Every bench gateway's setting (here, the features, instruction, scale, version-scale,
-rate-limit and cold-read tables): the default rate limit (60,000 requests a
-minute per key) with a burst no run spends, so each request takes the limiter's whole path,
-as in a default deployment, but none is refused. With the default burst (the rate
-itself) one key's 60,000 tokens ran out in the third round of the features table
-(twentieth sitting: ~5,000 requests/s for 80 s), and ``SlowDown`` answers were counted
-as the gateway's errors."""
+rate-limit and cold-read tables): the default rate limit (60,000 requests a minute per
+key; the instruction table scales it for callgrind) with a burst no run spends, so each
+request takes the limiter's whole path, as in a default deployment, but none is
+refused. With the default burst (the rate itself) one key's 60,000 tokens ran out in
+the third round of the features table (twentieth sitting: ~5,000 requests/s for 80 s),
+and ``SlowDown`` answers were counted as the gateway's errors."""
 
 
 @contextmanager
