@@ -20,7 +20,10 @@ Gateways (filesystem backend, one worker, fsync on, access log off), all started
 - ``defaults``: rate limits on (per principal), audit log on: what a user runs. Buckets
   ``plain`` (nothing configured), ``policy`` (20 statements, as in ``features.py``),
   ``versioned`` (100 versions per key), ``sse-s3`` (default encryption), ``cors`` (a CORS
-  configuration; requested without and with an ``Origin`` header, as a browser sends);
+  configuration; requested without and with an ``Origin`` header, as a browser sends),
+  and ``plain`` with an ``Origin`` header too: the same browser request to a bucket
+  without CORS, so CORS's own cost (``cors + Origin`` / ``plain + Origin``) shows apart
+  from the extra request header's;
 - ``limits off`` and ``audit off``: the same but for that feature, ``plain`` only;
 - with ``BENCH_BASELINE_TREE`` (another revision's ``gateway``/``sigv4``/``backends``, as
   for ``sidebyside``): ``defaults`` on that code too, for a before/after.
@@ -132,6 +135,9 @@ def cells(with_baseline: bool) -> list[Cell]:
         for bucket in BUCKETS:
             for op in ("GET", "HEAD", "PUT"):
                 found.append(Cell(op, bucket, gateway))
+        # The browser's request without and with the feature configured: the first
+        # prices the extra request header, the second what CORS itself adds to it.
+        found.append(Cell("GET", "plain", gateway, origin=True))
         found.append(Cell("GET", "cors", gateway, origin=True))
     for gateway in (LIMITS_OFF, AUDIT_OFF):
         found += [Cell("GET", "plain", gateway), Cell("HEAD", "plain", gateway)]
@@ -258,6 +264,16 @@ def table(results: dict[str, list[float]], with_baseline: bool) -> str:
             if plain and defaults
             else f"| {cell.op} | {bucket} | {cell.gateway} | {rounds} | {value / 1000:,.0f}k | | |"
         )
+    for gateway in (DEFAULTS, BASELINE):
+        browser = medians.get(Cell("GET", "plain", gateway, origin=True).name)
+        configured = medians.get(Cell("GET", "cors", gateway, origin=True).name)
+        if browser and configured:
+            lines.append("")
+            lines.append(
+                f"{gateway}: a GET with `Origin`, CORS configured / not configured: "
+                f"{configured / browser:.3f} (CORS's own cost; the `Origin` header itself "
+                f"is `plain + Origin` / `plain`)"
+            )
     return "\n".join(lines)
 
 
