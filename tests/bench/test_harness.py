@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.perf import instructions, sidebyside
+from tests.perf import features, instructions, sidebyside
 from tests.perf.instructions import DEFAULTS, Cell
 from tests.perf.loadgen import Peer
 from tests.perf.sidebyside import GATEWAY_FS, GATEWAY_S3, SEAWEEDFS, Measurement, Server
@@ -44,6 +44,22 @@ def test_interleave_gives_each_peer_each_place_once(monkeypatch: pytest.MonkeyPa
             for place, name in enumerate(ran):
                 places.setdefault(name, set()).add(place)
         assert all(found == {0, 1, 2} for found in places.values()), places
+
+
+def test_feature_rounds_rotate_whole_buckets() -> None:
+    """The feature table rotates buckets, not single workloads: each bucket's workloads
+    stay together and each bucket leads one round of every ``len(BUCKETS)``."""
+    works = features.workloads(0.01)
+    leaders = []
+    for round_ in range(1, len(features.BUCKETS) + 1):
+        order = features.buckets_rotated(works, round_)
+        assert sorted(w.name for w in order) == sorted(w.name for w in works)
+        buckets = [w.name.split("|")[1] for w in order]
+        per_bucket = len(works) // len(features.BUCKETS)
+        for i in range(0, len(buckets), per_bucket):
+            assert len(set(buckets[i : i + per_bucket])) == 1, buckets
+        leaders.append(buckets[0])
+    assert sorted(leaders) == sorted(features.BUCKETS)
 
 
 def _m(work: str, peer: str, rate: float, cpu: float, round_: int) -> Measurement:

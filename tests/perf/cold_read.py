@@ -38,7 +38,7 @@ from pathlib import Path
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.page_cache import evict
-from tests.perf.sidebyside import NEVER_REFUSED
+from tests.perf.sidebyside import NEVER_REFUSED, rotated
 
 MiB = 1024 * 1024
 LARGE = 128 * MiB
@@ -208,8 +208,7 @@ def main() -> int:
                 for _, gw in gateways:
                     (group / "cgroup.procs").write_text(str(gw.pid()))
                 for round_ in range(ROUNDS):
-                    shift = round_ % len(gateways)
-                    for name, gw in gateways[shift:] + gateways[:shift]:
+                    for name, gw in rotated(gateways, round_ + 1):
                         results[name].append(one_round(gw))
     finally:
         shutil.rmtree(base, ignore_errors=True)

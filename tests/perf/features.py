@@ -43,7 +43,14 @@ import psutil
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.tenants import new_tenant
 from tests.perf.loadgen import Job, LoadGenerator, Peer
-from tests.perf.sidebyside import NEVER_REFUSED, Measurement, Server, Workload, interleave
+from tests.perf.sidebyside import (
+    NEVER_REFUSED,
+    Measurement,
+    Server,
+    Workload,
+    interleave,
+    rotated,
+)
 
 BUCKETS = ("plain", "policy", "versioned", "sse-s3")
 KEYS = 50
@@ -160,14 +167,14 @@ def workloads(scale: float) -> list[Workload]:
     return works
 
 
-def rotated(works: list[Workload], round_: int) -> list[Workload]:
+def buckets_rotated(works: list[Workload], round_: int) -> list[Workload]:
     """Round ``round_``'s order: the buckets rotated by one per round, so the ``plain``
     bucket, which every ratio divides by, is not always the first one measured (in the
     nineteenth sitting the first round's plain HEAD took 327 us of CPU, the second's 175
     us)."""
     per_bucket = len(works) // len(BUCKETS)
-    shift = (round_ - 1) % len(BUCKETS) * per_bucket
-    return works[shift:] + works[:shift]
+    blocks = [works[i : i + per_bucket] for i in range(0, len(works), per_bucket)]
+    return [work for block in rotated(blocks, round_) for work in block]
 
 
 @contextmanager
@@ -233,7 +240,7 @@ def main() -> int:
                 prepare(load, gw, server.peer)
             servers = [server for server, _ in found]
             results = interleave(
-                load, servers, lambda round_: rotated(works, round_), rounds, seconds, {}
+                load, servers, lambda round_: buckets_rotated(works, round_), rounds, seconds, {}
             )
     finally:
         load.close()

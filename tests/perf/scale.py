@@ -35,7 +35,7 @@ from pathlib import Path
 import psutil
 
 from tests.perf.loadgen import Job, LoadGenerator, Peer
-from tests.perf.sidebyside import NEVER_REFUSED, _fmt_rate, _median, cpu_seconds
+from tests.perf.sidebyside import NEVER_REFUSED, _fmt_rate, _median, cpu_seconds, rotated
 from tests.services.postgres import PostgresServer, start_postgres
 from tests.services.seaweedfs import start_seaweedfs
 from tests.services.topology import Topology
@@ -161,8 +161,7 @@ def main() -> int:
                 raise RuntimeError(f"filling failed: {filled.first_error or filled.done}")
             print(f"{keys:,} objects of 4 KiB written through host A", file=sys.stderr)
             for round_ in range(1, rounds + 1):
-                shift = (round_ - 1) % len(targets)
-                for target in targets[shift:] + targets[:shift]:
+                for target in rotated(targets, round_):
                     job = Job(
                         target.peer, "get", target.bucket, count, concurrency,
                         prefix="g", keys=keys, seconds=seconds,

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
@@ -54,6 +55,7 @@ GATEWAY_S3 = "gateway over SeaweedFS"
 BASELINE_S3 = "gateway over SeaweedFS (baseline)"
 BASELINE_FS = "gateway, filesystem (baseline)"
 PEERS = (SEAWEEDFS, GATEWAY_FS, BASELINE_FS, GATEWAY_S3, BASELINE_S3)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,14 @@ def settle() -> None:
     os.sync()
 
 
+def rotated(items: Sequence[_T], round_: int) -> list[_T]:
+    """Round ``round_``'s order (rounds count from 1): shifted by one place per round,
+    so with as many rounds as items each item takes each place once. Every bench table
+    orders its peers, buckets or sizes with it."""
+    shift = (round_ - 1) % len(items)
+    return [*items[shift:], *items[:shift]]
+
+
 def interleave(
     load: LoadGenerator,
     peers: Sequence[Server],
@@ -218,8 +228,7 @@ def interleave(
     results: list[Measurement] = []
     for round_ in range(1, rounds + 1):
         for work in works_of_round(round_):
-            shift = (round_ - 1) % len(peers)
-            for server in [*peers[shift:], *peers[:shift]]:
+            for server in rotated(peers, round_):
                 m = measure(load, server, work, round_, seconds, written)
                 results.append(m)
                 print(

@@ -10,8 +10,8 @@ find them. The load generator asks for ListObjectVersions pages of 1,000 entries
 after a random key (at least ten keys before the end, so every page is full), 8 in
 flight; rounds are interleaved over the three sizes, the order rotated per round (with
 three rounds each size takes each place once, so a slow minute of the VM is not read as
-growth: with two, one run read 1.16x from 10k to 1M and the next 0.92x). The table:
-pages per second and the gateway's CPU per page (medians). Nothing asserts on time.
+growth; docs/performance.md, twenty-first sitting). The table: pages per second and the
+gateway's CPU per page (medians). Nothing asserts on time.
 
 Run: ``python -m tests.perf.version_scale``. Environment: ``BENCH_ROUNDS`` (3),
 ``BENCH_SECONDS`` (per cell, 8), ``BENCH_VERSION_SIZES`` (comma-separated, default
@@ -32,7 +32,7 @@ from pathlib import Path
 from backends.filesystem.files import META_DB
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.perf.loadgen import Job, LoadGenerator, Peer, list_key
-from tests.perf.sidebyside import NEVER_REFUSED, cpu_seconds
+from tests.perf.sidebyside import NEVER_REFUSED, cpu_seconds, rotated
 
 BUCKET = "versions"
 VERSIONS = 100
@@ -101,8 +101,7 @@ def main() -> int:
             print(f"{size:,} versions written in {time.monotonic() - t0:.1f} s", file=sys.stderr)
             gateways[size] = start_gateway(data_dir, extra_env=GATEWAY_ENV, extra_args=GATEWAY_ARGS)
         for round_ in range(rounds):
-            shift = round_ % len(sizes)
-            for size in sizes[shift:] + sizes[:shift]:
+            for size in rotated(sizes, round_ + 1):
                 gateway = gateways[size]
                 peer = Peer(str(size), gateway.s3_url, gateway.access_key, gateway.secret_key)
                 job = Job(
