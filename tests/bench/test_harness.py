@@ -62,6 +62,15 @@ def test_feature_rounds_rotate_whole_buckets() -> None:
     assert sorted(leaders) == sorted(features.BUCKETS)
 
 
+def test_chosen_reads_bring_the_put_that_writes_their_keys() -> None:
+    works = sidebyside.workloads(1)
+    picked = [w.name for w in sidebyside.selected(works, {"HEAD", "1 MiB GET"})]
+    assert picked == ["4 KiB PUT", "HEAD", "1 MiB PUT", "1 MiB GET"]
+    assert [w.name for w in sidebyside.selected(works, {"ListObjectsV2 1000-key page"})] == [
+        "ListObjectsV2 1000-key page"
+    ]
+
+
 def _m(work: str, peer: str, rate: float, cpu: float, round_: int) -> Measurement:
     return Measurement(work, peer, round_, 100, 0, 1.0, rate, cpu)
 

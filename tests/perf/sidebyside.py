@@ -20,8 +20,8 @@ DIR``), ``BENCH_BASELINE_PYTHON`` (the python of another venv: the baseline peer
 that interpreter, with the current code unless ``BENCH_BASELINE_TREE`` is set too),
 ``BENCH_PEERS`` (peer names to run besides SeaweedFS, separated by ``;``),
 ``BENCH_WORKLOADS`` (workload names to run, separated by ``;``, e.g. ``HEAD;4 KiB GET``:
-for a quick before/after of one path; the listing bucket is filled only when a listing
-runs).
+for a quick before/after of one path; a read brings the PUT that writes its keys, and
+the listing bucket is filled only when a listing runs).
 Nothing asserts on time.
 """
 
@@ -360,6 +360,13 @@ def prepare(
         )
 
 
+def selected(works: list[Workload], names: set[str]) -> list[Workload]:
+    """The workloads named, in the table's order, each read with the PUT that writes the
+    keys it reads (a GET or HEAD of keys no round wrote would only count 404s)."""
+    reads = {w.prefix for w in works if w.name in names and w.op in ("get", "head")}
+    return [w for w in works if w.name in names or (w.op == "put" and w.prefix in reads)]
+
+
 def disk_reference(directory: Path) -> float:
     """MB/s of ``dd bs=1M count=256 conv=fdatasync`` into ``directory`` (the disk's pace)."""
     target = directory / "dd.bin"
@@ -432,8 +439,7 @@ def main() -> int:
     works = workloads(scale)
     chosen = os.environ.get("BENCH_WORKLOADS")
     if chosen:
-        names = {name.strip() for name in chosen.split(";")}
-        works = [work for work in works if work.name in names]
+        works = selected(works, {name.strip() for name in chosen.split(";")})
     base = Path(tempfile.mkdtemp(prefix="nfyio-bench-"))
     started = time.monotonic()
     load_before = os.getloadavg()
