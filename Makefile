@@ -48,7 +48,7 @@ run: install
 check: install
 	$(BIN)/ruff format --check $(PACKAGES) tests examples
 	$(BIN)/ruff check $(PACKAGES) tests examples
-	$(BIN)/mypy --strict $(PACKAGES)
+	$(BIN)/mypy --strict $(PACKAGES) tests examples
 	$(BIN)/lint-imports
 
 format: install

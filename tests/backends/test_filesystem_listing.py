@@ -167,7 +167,7 @@ def test_list_page_matches_model(
 
     def seek(cursor: Cursor, upper: bytes | None, limit: int) -> list[bytes]:
         pos = (bisect.bisect_left if cursor.inclusive else bisect.bisect_right)(index, cursor.lower)
-        out = []
+        out: list[bytes] = []
         for key in index[pos:]:
             if (upper is not None and key >= upper) or len(out) >= limit:
                 break

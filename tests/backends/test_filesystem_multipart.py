@@ -170,7 +170,7 @@ async def test_list_parts_pagination(backend: FilesystemBackend) -> None:
 
 
 async def test_list_multipart_uploads(backend: FilesystemBackend) -> None:
-    ids = {}
+    ids: dict[str, list[str]] = {}
     for key in ["b", "a/1", "a/2", "c", "b"]:
         up = await backend.create_multipart_upload("bk", key, ObjectMeta())
         ids.setdefault(key, []).append(up.upload_id)

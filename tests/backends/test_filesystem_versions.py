@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -63,7 +64,7 @@ def test_id_codec_is_the_documented_format(monkeypatch: pytest.MonkeyPatch) -> N
     top = (1 << 63) - 1
     for rank in [0, 1, top, *(rng.randrange(top) for _ in range(500))]:
         suffix = rng.randrange(1 << 30)
-        monkeypatch.setattr(versions.secrets, "randbits", lambda bits, s=suffix: s)
+        monkeypatch.setattr(secrets, "randbits", lambda bits, s=suffix: s)
         made = versions._id_of(rank)
         assert made == _reference_id(rank, suffix)
         assert rank_of(made) == rank
@@ -107,7 +108,7 @@ async def test_concurrent_puts_each_make_a_version(backend: FilesystemBackend) -
     ids = await asyncio.gather(*(put(backend, "hot", str(i).encode()) for i in range(60)))
     assert len(set(ids)) == 60
     page = await backend.list_object_versions("vb")
-    listed = [v.info.version_id for v in page.versions]
+    listed = [str(v.info.version_id) for v in page.versions]
     assert sorted(listed) == sorted(ids) and listed == sorted(listed)
     assert [v.is_latest for v in page.versions] == [True] + [False] * 59
     latest = await backend.get_object("vb", "hot")

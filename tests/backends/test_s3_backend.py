@@ -564,7 +564,7 @@ async def test_both_clients_read_an_answer_into_the_same_object_info(
                     tags=(("team", "blue"), ("tier", "1")),
                 )
             read = await backend.get_object("same-info", "k")
-            await read.body.aclose()
+            await read.aclose()
             infos[fast_path] = [await backend.head_object("same-info", "k"), read.info]
         finally:
             await backend.close()

@@ -214,11 +214,13 @@ def test_invalid_part_and_order(s3: Any, bucket: str) -> None:
 
 
 def test_no_such_upload_and_abort(s3: Any, bucket: str, request: pytest.FixtureRequest) -> None:
-    common = {"Bucket": bucket, "Key": "k"}
+    common: dict[str, Any] = {"Bucket": bucket, "Key": "k"}
     # moto deviation: UploadPart and CompleteMultipartUpload with an unknown upload id
     # crash moto (HTTP 500, a KeyError) instead of 404 NoSuchUpload; the s3 backend maps an
     # upstream 500 to ServiceUnavailable, as it must (docs/upstream-backend.md).
-    no_such_upload = ("ServiceUnavailable", 503) if upstream(request) else ("NoSuchUpload", 404)
+    no_such_upload: tuple[str, int] = (
+        ("ServiceUnavailable", 503) if upstream(request) else ("NoSuchUpload", 404)
+    )
     expect_error(
         *no_such_upload, s3.upload_part, **common, UploadId="nope", PartNumber=1, Body=b"x"
     )

@@ -97,12 +97,14 @@ def test_part_sent_twice_the_last_wins(
 
 def test_no_such_upload_on_every_path(s3: Any, bucket: str, request: pytest.FixtureRequest) -> None:
     s3.put_object(Bucket=bucket, Key="src", Body=b"source")
-    common = {"Bucket": bucket, "Key": "k", "UploadId": "no-such-upload"}
+    common: dict[str, Any] = {"Bucket": bucket, "Key": "k", "UploadId": "no-such-upload"}
     expect_error("NoSuchUpload", 404, s3.list_parts, **common)
     expect_error("NoSuchUpload", 404, s3.abort_multipart_upload, **common)
     # moto deviation: UploadPart(Copy) and CompleteMultipartUpload of an unknown upload
     # crash moto (500): ServiceUnavailable (docs/upstream-backend.md)
-    missing = ("ServiceUnavailable", 503) if upstream(request) else ("NoSuchUpload", 404)
+    missing: tuple[str, int] = (
+        ("ServiceUnavailable", 503) if upstream(request) else ("NoSuchUpload", 404)
+    )
     expect_error(*missing, s3.upload_part, **common, PartNumber=1, Body=b"x")
     expect_error(
         *missing,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from tests.e2e.console_browser import Tab, launch_chromium, new_tab
 from tests.e2e.gateway_process import Gateway, free_port
@@ -126,7 +126,8 @@ def result(page: Page, element: str) -> dict[str, Any]:
 
 def choose(page: Page, selector: str, name: str, data: bytes) -> None:
     page.set_input_files(
-        selector, files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}]
+        selector,
+        files=[FilePayload(name=name, mimeType="application/octet-stream", buffer=data)],
     )
 
 

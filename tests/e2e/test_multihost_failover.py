@@ -95,7 +95,11 @@ def test_uploads_acknowledged_before_a_host_dies_are_never_lost(pair: Topology) 
     host_a, host_b = pair.hosts
     bucket = f"mh-kill-{uuid.uuid4().hex[:10]}"
     host_a.client().create_bucket(Bucket=bucket)
-    options = {"connect_timeout": 2, "read_timeout": 30, "max_pool_connections": CLIENTS}
+    options: dict[str, Any] = {
+        "connect_timeout": 2,
+        "read_timeout": 30,
+        "max_pool_connections": CLIENTS,
+    }
     clients = [host.client(**options) for host in (host_a, host_b)]
     ledger = Ledger()
 

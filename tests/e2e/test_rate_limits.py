@@ -33,7 +33,10 @@ def _header(headers: dict[str, str], name: str) -> str | None:
 
 def _limited_key(gateway: Gateway, per_minute: int, burst: int, **body: Any) -> dict[str, Any]:
     body.setdefault("scopes", ["admin"])
-    return make_key(gateway, rate_limit={"requests_per_minute": per_minute, "burst": burst}, **body)
+    key: dict[str, Any] = make_key(
+        gateway, rate_limit={"requests_per_minute": per_minute, "burst": burst}, **body
+    )
+    return key
 
 
 def test_every_response_carries_the_headers(gateway: Gateway) -> None:

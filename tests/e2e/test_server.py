@@ -155,8 +155,7 @@ def test_generated_admin_key_is_printed_once(tmp_path: Path) -> None:
         assert proc.stdout is not None
         reader = threading.Thread(
             target=lambda p=proc, out=lines: out.extend(
-                line.decode()
-                for line in iter(p.stdout.readline, b"")  # type: ignore[union-attr]
+                line.decode() for line in iter(p.stdout.readline, b"")
             )
         )
         reader.start()

@@ -81,7 +81,7 @@ def test_a_failed_flush_keeps_its_tallies_for_the_next() -> None:
             raise OSError(24, "Too many open files")
         return real(*labels)
 
-    metrics.s3_requests.labels = flaky  # type: ignore[method-assign]
+    metrics.s3_requests.labels = flaky  # type: ignore[method-assign,assignment]
     for _ in range(3):
         metrics.observe_s3("PutObject", 200, 0.002, 10, 0)
     metrics.observe_api("/v1/buckets", 200)

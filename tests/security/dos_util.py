@@ -69,7 +69,7 @@ def health_ok(gateway: Gateway, *, timeout: float = 10) -> bool:
         with urllib.request.urlopen(
             f"{gateway.api_url}/health", timeout=timeout, context=context
         ) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except OSError:
         return False
 

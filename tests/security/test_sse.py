@@ -283,7 +283,7 @@ def test_sse_c_multipart_and_upload_part_copy(gw: Gateway, s3: Any, bucket: str)
 def test_malformed_sse_c_headers_answer_aws_errors(s3: Any, bucket: str) -> None:
     key, _ = sse_c_key()
     wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key[:16]}, "InvalidArgument"),
         (
             {

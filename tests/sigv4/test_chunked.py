@@ -349,7 +349,7 @@ def _botocore_unsigned_trailer(
         "X-Amz-Decoded-Content-Length": str(len(payload)),
         "X-Amz-Sdk-Checksum-Algorithm": algorithm,
     }
-    context = {
+    context: dict[str, object] = {
         "checksum": {
             "request_algorithm": {"in": "trailer", "name": name, "algorithm": algorithm.lower()}
         }

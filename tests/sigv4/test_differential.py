@@ -24,7 +24,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 _key_chars = st.one_of(
     st.sampled_from(list("/+%~ =&?#!*'()$,;:@[]^`{}|\\\"<>")),
-    st.characters(blacklist_categories=("Cs",)),
+    st.characters(exclude_categories=["Cs"]),
 )
 keys = st.text(_key_chars, min_size=1, max_size=24)
 methods = st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD"])
@@ -39,7 +39,7 @@ meta = st.dictionaries(
 
 
 def _url(key: str, query: list[tuple[str, str]]) -> str:
-    url = "https://s3.example.com/bucket/" + percent_encode(key, safe="/~")
+    url = "https://s3.example.com/bucket/" + str(percent_encode(key, safe="/~"))
     if query:
         url += "?" + "&".join(f"{percent_encode(n)}={percent_encode(v)}" for n, v in query)
     return url

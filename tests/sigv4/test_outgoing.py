@@ -20,7 +20,7 @@ UNSIGNED = {"client_config": Config(s3={"payload_signing_enabled": False})}
 
 _key_chars = st.one_of(
     st.sampled_from(list("/+%~ =&?#!*'()$,;:@[]^`{}|\\\"<>.")),
-    st.characters(blacklist_categories=("Cs",)),
+    st.characters(exclude_categories=["Cs"]),
 )
 keys = st.text(_key_chars, min_size=1, max_size=24)
 queries = st.lists(

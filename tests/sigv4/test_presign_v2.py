@@ -83,7 +83,7 @@ def test_subresources_and_response_overrides_are_signed() -> None:
 @given(
     method=st.sampled_from(["GET", "PUT", "HEAD", "DELETE"]),
     key=st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
         min_size=1,
         max_size=40,
     ),

@@ -4,6 +4,7 @@ the once-per-key events."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,9 +18,9 @@ from gateway.identity.store import IdentityStore
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> IdentityStore:
+async def store(tmp_path: Path) -> AsyncIterator[IdentityStore]:
     opened = await IdentityStore.open(tmp_path / "data", b"m" * 32)
-    yield opened  # type: ignore[misc]
+    yield opened
     await opened.close()
 
 

@@ -241,7 +241,7 @@ grantees = st.one_of(
     st.builds(
         CanonicalUser,
         st.text("0123456789abcdef", min_size=64, max_size=64),
-        st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=10).map(str.strip),
+        st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=10).map(str.strip),
     ),
 )
 

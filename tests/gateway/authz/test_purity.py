@@ -60,7 +60,7 @@ def test_every_raised_code_is_declared() -> None:
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
             ):
-                found.append(node.args[0].value)
+                found.append(str(node.args[0].value))
     assert found, "the scan found no raise sites"
     assert sorted(set(found) - CODES.keys()) == []
 

@@ -125,7 +125,7 @@ async def test_events_cannot_be_changed(store: IdentityStore) -> None:
         )
 
     with pytest.raises(Exception, match="append-only"):  # either driver's error
-        await store.db.transaction(tamper)  # type: ignore[arg-type]
+        await store.db.transaction(tamper)
     page, _ = await store.audit.page(AuditQuery())
     assert page[0].outcome == "success"
 

@@ -14,9 +14,9 @@ from tests.gateway.identity.conftest import (  # noqa: F401
     data_dir,
     master_key,
     open_store,
-    postgres_server,
     state_url,
 )
+from tests.services.postgres import postgres_server  # noqa: F401  (a pytest fixture)
 
 
 @pytest.fixture

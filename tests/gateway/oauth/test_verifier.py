@@ -107,7 +107,7 @@ async def test_sign_helper_makes_a_valid_token(fx: Fixture) -> None:
 def _refusals() -> list[tuple[str, Any]]:
     def none_alg(fx: Fixture, c: dict[str, Any]) -> str:
         kid = fx.active[0]  # type: ignore[index]
-        return jwt.encode(c, None, algorithm="none", headers={"kid": kid, "typ": "at+jwt"})
+        return jwt.encode(c, "", algorithm="none", headers={"kid": kid, "typ": "at+jwt"})
 
     def hs256_public_key(fx: Fixture, c: dict[str, Any]) -> str:
         kid, key = fx.active  # type: ignore[misc]

@@ -5,8 +5,8 @@ from tests.gateway.identity.conftest import (  # noqa: F401  (pytest fixtures)
     data_dir,
     master_key,
     open_store,
-    postgres_server,
     sqlite_store,
     state_url,
     store,
 )
+from tests.services.postgres import postgres_server  # noqa: F401  (a pytest fixture)

@@ -33,7 +33,7 @@ async def reads(s3: TestClient[Any, Any]) -> Reads:
         seen.append((bucket, key, version_id))
         return await original(bucket, key, version_id=version_id)
 
-    backend.get_object_tagging = counted  # type: ignore[method-assign]
+    backend.get_object_tagging = counted
     return seen
 
 
