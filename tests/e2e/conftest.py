@@ -69,6 +69,16 @@ def any_gateway(request: pytest.FixtureRequest) -> Gateway:
     return gw
 
 
+@pytest.fixture(params=["http", "https", "seaweedfs"])
+def client_gateway(request: pytest.FixtureRequest) -> Gateway:
+    """For the third-party clients (tests/e2e/test_client_*.py): the filesystem backend over
+    HTTP and over HTTPS (where SDKs switch to aws-chunked bodies and trailers), and the s3
+    backend in front of SeaweedFS, a real store (moto's deviations are for boto3's suite).
+    """
+    gw: Gateway = request.getfixturevalue(GATEWAY_FIXTURES[request.param])
+    return gw
+
+
 @pytest.fixture
 def s3(any_gateway: Gateway) -> Any:
     return any_gateway.client()

@@ -1,0 +1,66 @@
+"""s3fs (fsspec over aiobotocore) against the gateway with its defaults: directory-style
+listings with a delimiter, ranged reads of a block at a time, multipart writes of one block
+per part, batched deletes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import s3fs
+
+from tests.e2e.clients import BIG, PART, TREE, make_tree, read_tree
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.s3util import unique
+
+
+def filesystem(gateway: Gateway) -> s3fs.S3FileSystem:
+    return s3fs.S3FileSystem(
+        key=gateway.access_key,
+        secret=gateway.secret_key,
+        endpoint_url=gateway.s3_url,
+        client_kwargs={"verify": gateway.tls_ca} if gateway.tls_ca else {},
+        skip_instance_cache=True,
+    )
+
+
+def test_files_directories_and_ranges(client_gateway: Gateway, tmp_path: Path) -> None:
+    fs = filesystem(client_gateway)
+    bucket = unique("s3fs")
+    fs.mkdir(bucket)
+    big = os.urandom(BIG)
+    # a write of one PART-sized block at a time: a multipart upload of three parts
+    with fs.open(f"{bucket}/big", "wb", block_size=PART) as out:
+        for start in range(0, BIG, 1_000_000):
+            out.write(big[start : start + 1_000_000])
+    for key, body in TREE.items():
+        fs.pipe(f"{bucket}/tree/{key}", body)
+
+    assert fs.ls(bucket, detail=False) == [f"{bucket}/big", f"{bucket}/tree"]
+    assert fs.isdir(f"{bucket}/tree/sub") and not fs.exists(f"{bucket}/nope")
+    assert fs.info(f"{bucket}/big")["size"] == BIG
+    assert sorted(fs.find(f"{bucket}/tree")) == sorted(f"{bucket}/tree/{key}" for key in TREE)
+    assert fs.du(bucket) == BIG + sum(len(body) for body in TREE.values())
+    assert fs.glob(f"{bucket}/tree/sub/*.txt") == sorted(
+        f"{bucket}/tree/{key}" for key in TREE if key.startswith("sub/")
+    )
+
+    with fs.open(f"{bucket}/big", "rb", block_size=1024 * 1024) as handle:
+        handle.seek(PART - 100)
+        assert handle.read(200) == big[PART - 100 : PART + 100]
+    assert fs.cat_file(f"{bucket}/big", start=BIG - 10) == big[-10:]
+    assert fs.cat(f"{bucket}/big") == big
+
+    fs.copy(f"{bucket}/big", f"{bucket}/copy")
+    fs.mv(f"{bucket}/copy", f"{bucket}/moved")
+    assert fs.cat(f"{bucket}/moved") == big and not fs.exists(f"{bucket}/copy")
+
+    files = make_tree(tmp_path / "src")
+    fs.put(f"{tmp_path / 'src'}/", f"{bucket}/up/", recursive=True)
+    fs.get(f"{bucket}/up/", f"{tmp_path / 'back'}/", recursive=True)
+    assert read_tree(tmp_path / "back") == files
+
+    fs.rm(bucket, recursive=True)
+    fs.invalidate_cache()
+    assert not fs.exists(bucket)
