@@ -69,7 +69,10 @@ def any_gateway(request: pytest.FixtureRequest) -> Gateway:
     return gw
 
 
-@pytest.fixture(params=["http", "https", "seaweedfs"])
+CLIENT_GATEWAYS = ["http", "https", "seaweedfs"]
+
+
+@pytest.fixture(params=CLIENT_GATEWAYS)
 def client_gateway(request: pytest.FixtureRequest) -> Gateway:
     """For the third-party clients (tests/e2e/test_client_*.py): the filesystem backend over
     HTTP and over HTTPS (where SDKs switch to aws-chunked bodies and trailers), and the s3
