@@ -259,3 +259,40 @@ def test_object_attributes_script(example_gateway: Gateway, tmp_path: Path) -> N
     assert lines[lines.index("checksum type COMPOSITE") + 1] == "2"  # the page after part 1
     assert result.stdout.rstrip().endswith("done")
     assert _bucket_gone(example_gateway, bucket)
+
+
+def test_rclone_script(example_gateway: Gateway, tmp_path: Path) -> None:
+    assert shutil.which("rclone", path=VENV_BIN), "rclone is missing from the venv"
+    bucket = f"ex-rclone-{uuid.uuid4().hex[:12]}"
+    result = run_example(
+        ["bash", str(EXAMPLES / "rclone.sh")], example_gateway, tmp_path / "home", bucket
+    )
+    out = result.stdout
+    assert "0 differences found" in result.stderr, result.stderr
+    assert " 12000000 photos/2026/big.bin" in out and "photos/hello.txt" in out
+    synced = out.split("removes it remotely too\n", 1)[1].split("==", 1)[0]
+    assert synced.split() == ["photos/2026/big.bin"], synced  # hello.txt deleted remotely
+    sums = [line.split() for line in out.splitlines() if line.endswith("big.bin")][-2:]
+    assert {path for _, path in sums} == {"photos/2026/big.bin", "backup/big.bin"}
+    assert sums[0][0] == sums[1][0], sums  # the server-side copy has the same MD5
+    assert out.rstrip().endswith("done")
+    assert _bucket_gone(example_gateway, bucket)
+
+
+def test_duckdb_parquet(example_gateway: Gateway, tmp_path: Path) -> None:
+    bucket = f"ex-duckdb-{uuid.uuid4().hex[:12]}"
+    result = run_example(
+        [sys.executable, str(EXAMPLES / "duckdb-parquet.py")],
+        example_gateway,
+        tmp_path / "home",
+        bucket,
+    )
+    out = result.stdout
+    assert f"created bucket {bucket}" in out
+    assert "wrote 7 Parquet files" in out
+    counts = [
+        int(line.rsplit(": ", 1)[1].split()[0]) for line in out.splitlines() if "day " in line
+    ]
+    assert counts == [len(range(day, 100_000, 7)) for day in range(7)]  # ids 0-99,999 by id % 7
+    assert f"cleaned up {bucket}" in out
+    assert _bucket_gone(example_gateway, bucket)
