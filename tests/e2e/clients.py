@@ -1,4 +1,6 @@
-"""Shared pieces of the third-party client tests (tests/e2e/test_client_*.py)."""
+"""Shared pieces of the third-party client tests (tests/e2e/test_client_*.py): each client
+pointed at a gateway with nothing but its endpoint, keys and (over HTTPS) the test CA,
+and the files they move."""
 
 from __future__ import annotations
 
@@ -7,6 +9,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import s3fs
+import urllib3
+from minio import Minio
+from pyarrow import fs as pafs
 
 from tests.e2e.gateway_process import Gateway
 
@@ -71,3 +78,74 @@ def run(args: list[str], env: dict[str, str] | None = None) -> bytes:
 
 def hostport(gateway: Gateway) -> str:
     return f"127.0.0.1:{gateway.s3_port}"
+
+
+def rclone(gateway: Gateway, *args: str) -> bytes:
+    """rclone with the remote ``gw:`` (provider Other) defined in its environment."""
+    env = {
+        "RCLONE_CONFIG": "/dev/null",
+        "RCLONE_CONFIG_GW_TYPE": "s3",
+        "RCLONE_CONFIG_GW_PROVIDER": "Other",
+        "RCLONE_CONFIG_GW_ENDPOINT": gateway.s3_url,
+        "RCLONE_CONFIG_GW_ACCESS_KEY_ID": gateway.access_key,
+        "RCLONE_CONFIG_GW_SECRET_ACCESS_KEY": gateway.secret_key,
+    }
+    tls = ["--ca-cert", gateway.tls_ca] if gateway.tls_ca else []
+    return run([tool("rclone"), *tls, *args], env)
+
+
+def s3cmd_config(gateway: Gateway, directory: Path) -> Path:
+    """An s3cmd configuration file with only what points it at ``gateway``."""
+    lines = [
+        "[default]",
+        f"access_key = {gateway.access_key}",
+        f"secret_key = {gateway.secret_key}",
+        f"host_base = {hostport(gateway)}",
+        f"host_bucket = {hostport(gateway)}",
+        f"use_https = {bool(gateway.tls_ca)}",
+    ]
+    if gateway.tls_ca:
+        lines.append(f"ca_certs_file = {gateway.tls_ca}")
+    config = directory / "s3cfg"
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def s3cmd(config: Path, *args: str) -> str:
+    return run([tool("s3cmd"), "-c", str(config), *args]).decode()
+
+
+def minio_client(gateway: Gateway) -> Minio:
+    http = urllib3.PoolManager(ca_certs=gateway.tls_ca) if gateway.tls_ca else None
+    return Minio(
+        hostport(gateway),
+        access_key=gateway.access_key,
+        secret_key=gateway.secret_key,
+        secure=bool(gateway.tls_ca),
+        http_client=http,
+    )
+
+
+def s3fs_filesystem(gateway: Gateway) -> s3fs.S3FileSystem:
+    return s3fs.S3FileSystem(
+        key=gateway.access_key,
+        secret=gateway.secret_key,
+        endpoint_url=gateway.s3_url,
+        client_kwargs={"verify": gateway.tls_ca} if gateway.tls_ca else {},
+        skip_instance_cache=True,
+    )
+
+
+def pyarrow_filesystem(gateway: Gateway) -> pafs.S3FileSystem:
+    """pyarrow makes and deletes buckets only when told to."""
+    tls = {"tls_ca_file_path": gateway.tls_ca} if gateway.tls_ca else {}
+    return pafs.S3FileSystem(
+        access_key=gateway.access_key,
+        secret_key=gateway.secret_key,
+        endpoint_override=hostport(gateway),
+        scheme="https" if gateway.tls_ca else "http",
+        region="us-east-1",
+        allow_bucket_creation=True,
+        allow_bucket_deletion=True,
+        **tls,
+    )

@@ -12,11 +12,16 @@ from pathlib import Path
 
 from pyarrow import fs as pafs
 
-from tests.e2e import test_client_minio, test_client_pyarrow, test_client_s3fs
+from tests.e2e.clients import (
+    minio_client,
+    pyarrow_filesystem,
+    rclone,
+    s3cmd,
+    s3cmd_config,
+    s3fs_filesystem,
+)
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import unique
-from tests.e2e.test_client_rclone import rclone
-from tests.e2e.test_client_s3cmd import s3cmd
 
 FILES, DIRS = 501, 500
 """Keys at the top and top-level "directories": 1,001 entries with a delimiter and 1,001
@@ -52,11 +57,14 @@ def test_every_client_sees_every_page(client_gateway: Gateway, tmp_path: Path) -
         keys = [*files, *(f"{d}/x" for d in dirs)]
         list(pool.map(lambda key: s3.put_object(Bucket=bucket, Key=key, Body=b""), keys))
     paged = Paged(client_gateway, bucket, files, dirs)
-    for check in (rclone_lists, s3cmd_lists, minio_lists, s3fs_lists, pyarrow_lists):
-        check(paged, tmp_path)
+    rclone_lists(paged)
+    s3cmd_lists(paged, s3cmd_config(client_gateway, tmp_path))
+    minio_lists(paged)
+    s3fs_lists(paged)
+    pyarrow_lists(paged)
 
 
-def rclone_lists(paged: Paged, tmp_path: Path) -> None:
+def rclone_lists(paged: Paged) -> None:
     remote = f"gw:{paged.bucket}"
     small_pages = ["--s3-list-chunk", "400"]  # five pages of its own
     recursive = rclone(paged.gateway, "lsf", "-R", "--files-only", remote, *small_pages)
@@ -64,17 +72,16 @@ def rclone_lists(paged: Paged, tmp_path: Path) -> None:
     assert rclone(paged.gateway, "lsf", remote).decode().splitlines() == paged.top
 
 
-def s3cmd_lists(paged: Paged, tmp_path: Path) -> None:
-    config = tmp_path / "s3cfg"
+def s3cmd_lists(paged: Paged, config: Path) -> None:
     bucket = f"s3://{paged.bucket}"
-    recursive = s3cmd(paged.gateway, config, "ls", "--recursive", bucket).splitlines()
+    recursive = s3cmd(config, "ls", "--recursive", bucket).splitlines()
     assert [line.rsplit(f"{bucket}/", 1)[1] for line in recursive] == paged.keys
-    top = s3cmd(paged.gateway, config, "ls", bucket).splitlines()
+    top = s3cmd(config, "ls", bucket).splitlines()
     assert sorted(line.rsplit(f"{bucket}/", 1)[1] for line in top) == paged.top
 
 
-def minio_lists(paged: Paged, tmp_path: Path) -> None:
-    mc = test_client_minio.client(paged.gateway)
+def minio_lists(paged: Paged) -> None:
+    mc = minio_client(paged.gateway)
     recursive = [o.object_name for o in mc.list_objects(paged.bucket, recursive=True)]
     assert recursive == paged.keys
     # minio-py yields each page's keys before its prefixes: sorted, every entry once
@@ -85,8 +92,8 @@ def minio_lists(paged: Paged, tmp_path: Path) -> None:
     assert after == paged.keys
 
 
-def s3fs_lists(paged: Paged, tmp_path: Path) -> None:
-    fs = test_client_s3fs.filesystem(paged.gateway)
+def s3fs_lists(paged: Paged) -> None:
+    fs = s3fs_filesystem(paged.gateway)
     assert fs.find(paged.bucket) == [f"{paged.bucket}/{key}" for key in paged.keys]
     top = fs.ls(paged.bucket, detail=True)
     names = sorted((entry["name"].removeprefix(f"{paged.bucket}/"), entry["type"]) for entry in top)
@@ -95,8 +102,8 @@ def s3fs_lists(paged: Paged, tmp_path: Path) -> None:
     )
 
 
-def pyarrow_lists(paged: Paged, tmp_path: Path) -> None:
-    s3 = test_client_pyarrow.filesystem(paged.gateway)
+def pyarrow_lists(paged: Paged) -> None:
+    s3 = pyarrow_filesystem(paged.gateway)
     recursive = s3.get_file_info(pafs.FileSelector(paged.bucket, recursive=True))
     files = sorted(
         info.path.removeprefix(f"{paged.bucket}/")

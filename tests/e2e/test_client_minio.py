@@ -8,46 +8,23 @@ from __future__ import annotations
 
 import io
 import os
-import ssl
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
-import urllib3
-from minio import Minio
 from minio.commonconfig import ENABLED, ComposeSource, CopySource, Tags
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.versioningconfig import VersioningConfig
 
-from tests.e2e.clients import BIG, PART, TREE, hostport
+from tests.e2e.clients import BIG, PART, TREE, minio_client
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.s3util import unique
-
-
-def client(gateway: Gateway) -> Minio:
-    http = urllib3.PoolManager(ca_certs=gateway.tls_ca) if gateway.tls_ca else None
-    return Minio(
-        hostport(gateway),
-        access_key=gateway.access_key,
-        secret_key=gateway.secret_key,
-        secure=bool(gateway.tls_ca),
-        http_client=http,
-    )
-
-
-def fetch(gateway: Gateway, url: str, data: bytes | None = None) -> bytes:
-    context = ssl.create_default_context(cafile=gateway.tls_ca) if gateway.tls_ca else None
-    request = urllib.request.Request(url, data=data, method="PUT" if data is not None else "GET")
-    with urllib.request.urlopen(request, context=context, timeout=30) as response:
-        body: bytes = response.read()
-        return body
+from tests.e2e.s3util import unique, urlopen
 
 
 def test_objects_listing_copy_compose_tags_and_presigned(
     client_gateway: Gateway, tmp_path: Path
 ) -> None:
-    mc = client(client_gateway)
+    mc = minio_client(client_gateway)
     bucket = unique("minio")
     mc.make_bucket(bucket)
     assert mc.bucket_exists(bucket)
@@ -95,9 +72,10 @@ def test_objects_listing_copy_compose_tags_and_presigned(
     assert dict(mc.get_object_tags(bucket, "copy") or {}) == {"team": "blue"}
 
     url = mc.presigned_get_object(bucket, "meta", expires=timedelta(minutes=5))
-    assert fetch(client_gateway, url) == b"m"
+    fetched = urlopen(client_gateway, url)
+    assert (fetched.status, fetched.body) == (200, b"m")
     url = mc.presigned_put_object(bucket, "presigned", expires=timedelta(minutes=5))
-    fetch(client_gateway, url, b"put through a presigned URL")
+    assert urlopen(client_gateway, url, "PUT", b"put through a presigned URL").status == 200
     with mc.get_object(bucket, "presigned") as response:
         assert response.read() == b"put through a presigned URL"
 
@@ -114,7 +92,7 @@ def test_objects_listing_copy_compose_tags_and_presigned(
 
 
 def test_errors_and_versions(client_gateway: Gateway) -> None:
-    mc = client(client_gateway)
+    mc = minio_client(client_gateway)
     bucket = unique("minio")
     mc.make_bucket(bucket)
     try:

@@ -13,27 +13,13 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
-from tests.e2e.clients import BIG, hostport
+from tests.e2e.clients import BIG, pyarrow_filesystem
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import unique
 
 
-def filesystem(gateway: Gateway) -> pafs.S3FileSystem:
-    tls = {"tls_ca_file_path": gateway.tls_ca} if gateway.tls_ca else {}
-    return pafs.S3FileSystem(
-        access_key=gateway.access_key,
-        secret_key=gateway.secret_key,
-        endpoint_override=hostport(gateway),
-        scheme="https" if gateway.tls_ca else "http",
-        region="us-east-1",
-        allow_bucket_creation=True,
-        allow_bucket_deletion=True,
-        **tls,
-    )
-
-
 def test_parquet_datasets_and_files(client_gateway: Gateway) -> None:
-    s3 = filesystem(client_gateway)
+    s3 = pyarrow_filesystem(client_gateway)
     bucket = unique("pyarrow")
     s3.create_dir(bucket)
     table = pa.table({"n": range(100_000), "s": [f"row {i}" for i in range(100_000)]})

@@ -10,25 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.clients import PART, make_tree, md5, read_tree, run, tool
+from tests.e2e.clients import PART, make_tree, md5, rclone, read_tree
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import unique
 
 CUTOFF = ["--s3-upload-cutoff", str(PART), "--s3-chunk-size", str(PART)]
 """big.bin (12 MB) goes up in three parts of 5 MiB; the small files in one PUT each."""
-
-
-def rclone(gateway: Gateway, *args: str) -> bytes:
-    env = {
-        "RCLONE_CONFIG": "/dev/null",
-        "RCLONE_CONFIG_GW_TYPE": "s3",
-        "RCLONE_CONFIG_GW_PROVIDER": "Other",
-        "RCLONE_CONFIG_GW_ENDPOINT": gateway.s3_url,
-        "RCLONE_CONFIG_GW_ACCESS_KEY_ID": gateway.access_key,
-        "RCLONE_CONFIG_GW_SECRET_ACCESS_KEY": gateway.secret_key,
-    }
-    tls = ["--ca-cert", gateway.tls_ca] if gateway.tls_ca else []
-    return run([tool("rclone"), *tls, *args], env)
 
 
 def listing(gateway: Gateway, remote: str, *flags: str) -> dict[str, Any]:

@@ -7,37 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.clients import BIG, hostport, make_tree, md5, read_tree, run, tool
+from tests.e2e.clients import BIG, make_tree, md5, read_tree, s3cmd, s3cmd_config
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import unique
 
 
-def s3cmd(gateway: Gateway, config: Path, *args: str) -> str:
-    if not config.exists():
-        lines = [
-            "[default]",
-            f"access_key = {gateway.access_key}",
-            f"secret_key = {gateway.secret_key}",
-            f"host_base = {hostport(gateway)}",
-            f"host_bucket = {hostport(gateway)}",
-            f"use_https = {bool(gateway.tls_ca)}",
-        ]
-        if gateway.tls_ca:
-            lines.append(f"ca_certs_file = {gateway.tls_ca}")
-        config.write_text("\n".join(lines) + "\n")
-    return run([tool("s3cmd"), "-c", str(config), *args]).decode()
-
-
 def test_put_list_get_copy_sync_and_remove(client_gateway: Gateway, tmp_path: Path) -> None:
     files = make_tree(tmp_path / "src")
-    config = tmp_path / "s3cfg"
+    config = s3cmd_config(client_gateway, tmp_path)
     bucket = f"s3://{unique('s3cmd')}"
-    s3cmd(client_gateway, config, "mb", bucket)
+    s3cmd(config, "mb", bucket)
 
     # 12 MB in 5 MB chunks: a multipart upload of three parts (--progress: the meter names
     # the parts, and s3cmd leaves it off when its output is not a terminal)
     put = s3cmd(
-        client_gateway,
         config,
         "put",
         str(tmp_path / "src" / "big.bin"),
@@ -46,10 +29,10 @@ def test_put_list_get_copy_sync_and_remove(client_gateway: Gateway, tmp_path: Pa
         "--progress",
     )
     assert "part 3 of 3" in put, put
-    s3cmd(client_gateway, config, "put", "--recursive", f"{tmp_path / 'src'}/", f"{bucket}/tree/")
+    s3cmd(config, "put", "--recursive", f"{tmp_path / 'src'}/", f"{bucket}/tree/")
 
     listed = {}
-    for line in s3cmd(client_gateway, config, "ls", "--recursive", bucket).splitlines():
+    for line in s3cmd(config, "ls", "--recursive", bucket).splitlines():
         _date, _time, size, url = line.split(None, 3)
         listed[url.removeprefix(f"{bucket}/")] = int(size)
     assert listed == {
@@ -57,27 +40,26 @@ def test_put_list_get_copy_sync_and_remove(client_gateway: Gateway, tmp_path: Pa
         **{f"tree/{key}": len(body) for key, body in files.items()},
     }
 
-    info = s3cmd(client_gateway, config, "info", f"{bucket}/big.bin")
+    info = s3cmd(config, "info", f"{bucket}/big.bin")
     # the MD5 s3cmd shows for a multipart object is the one it stored in its metadata
     assert f"MD5 sum:   {md5(files['big.bin'])}" in info, info
-    s3cmd(client_gateway, config, "get", f"{bucket}/big.bin", str(tmp_path / "got.bin"))
+    s3cmd(config, "get", f"{bucket}/big.bin", str(tmp_path / "got.bin"))
     assert (tmp_path / "got.bin").read_bytes() == files["big.bin"]
     (tmp_path / "back").mkdir()
-    s3cmd(client_gateway, config, "get", "--recursive", f"{bucket}/tree/", f"{tmp_path / 'back'}/")
+    s3cmd(config, "get", "--recursive", f"{bucket}/tree/", f"{tmp_path / 'back'}/")
     assert read_tree(tmp_path / "back") == files
 
-    s3cmd(client_gateway, config, "cp", f"{bucket}/big.bin", f"{bucket}/copy.bin")
-    s3cmd(client_gateway, config, "get", f"{bucket}/copy.bin", str(tmp_path / "copy.bin"))
+    s3cmd(config, "cp", f"{bucket}/big.bin", f"{bucket}/copy.bin")
+    s3cmd(config, "get", f"{bucket}/copy.bin", str(tmp_path / "copy.bin"))
     assert (tmp_path / "copy.bin").read_bytes() == files["big.bin"]
 
     # sync: the first uploads everything, a second one (nothing changed) uploads nothing,
     # and --delete-removed removes what the source no longer has
-    s3cmd(client_gateway, config, "sync", f"{tmp_path / 'src'}/", f"{bucket}/sync/")
-    again = s3cmd(client_gateway, config, "sync", f"{tmp_path / 'src'}/", f"{bucket}/sync/")
+    s3cmd(config, "sync", f"{tmp_path / 'src'}/", f"{bucket}/sync/")
+    again = s3cmd(config, "sync", f"{tmp_path / 'src'}/", f"{bucket}/sync/")
     assert "upload:" not in again, again
     (tmp_path / "src" / "a.txt").unlink()
     pruned = s3cmd(
-        client_gateway,
         config,
         "sync",
         "--delete-removed",
@@ -86,7 +68,7 @@ def test_put_list_get_copy_sync_and_remove(client_gateway: Gateway, tmp_path: Pa
     )
     assert f"delete: '{bucket}/sync/a.txt'" in pruned, pruned
 
-    s3cmd(client_gateway, config, "del", "--recursive", "--force", f"{bucket}/")
-    assert s3cmd(client_gateway, config, "ls", "--recursive", bucket) == ""
-    s3cmd(client_gateway, config, "rb", bucket)
-    assert bucket not in s3cmd(client_gateway, config, "ls")
+    s3cmd(config, "del", "--recursive", "--force", f"{bucket}/")
+    assert s3cmd(config, "ls", "--recursive", bucket) == ""
+    s3cmd(config, "rb", bucket)
+    assert bucket not in s3cmd(config, "ls")

@@ -8,25 +8,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import s3fs
-
-from tests.e2e.clients import BIG, PART, TREE, make_tree, read_tree
+from tests.e2e.clients import BIG, PART, TREE, make_tree, read_tree, s3fs_filesystem
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import unique
 
 
-def filesystem(gateway: Gateway) -> s3fs.S3FileSystem:
-    return s3fs.S3FileSystem(
-        key=gateway.access_key,
-        secret=gateway.secret_key,
-        endpoint_url=gateway.s3_url,
-        client_kwargs={"verify": gateway.tls_ca} if gateway.tls_ca else {},
-        skip_instance_cache=True,
-    )
-
-
 def test_files_directories_and_ranges(client_gateway: Gateway, tmp_path: Path) -> None:
-    fs = filesystem(client_gateway)
+    fs = s3fs_filesystem(client_gateway)
     bucket = unique("s3fs")
     fs.mkdir(bucket)
     big = os.urandom(BIG)
