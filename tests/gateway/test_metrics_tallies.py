@@ -68,7 +68,7 @@ def test_tallies_reach_the_scrape_at_the_flush() -> None:
     assert _samples(metrics.scrape_registry) == again
 
 
-def test_a_failed_flush_keeps_its_tallies_for_the_next() -> None:
+def test_a_failed_flush_keeps_its_tallies_for_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new label set opens a value file; with no descriptor left that fails. The
     tallies not moved stay, and the next flush moves them, each once."""
     metrics = Metrics(version="t", backend="filesystem", workers=1)
@@ -81,7 +81,7 @@ def test_a_failed_flush_keeps_its_tallies_for_the_next() -> None:
             raise OSError(24, "Too many open files")
         return real(*labels)
 
-    metrics.s3_requests.labels = flaky  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(metrics.s3_requests, "labels", flaky)
     for _ in range(3):
         metrics.observe_s3("PutObject", 200, 0.002, 10, 0)
     metrics.observe_api("/v1/buckets", 200)

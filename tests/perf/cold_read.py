@@ -207,8 +207,8 @@ def main() -> int:
             ):
                 for _, gw in gateways:
                     (group / "cgroup.procs").write_text(str(gw.pid()))
-                for round_ in range(ROUNDS):
-                    for name, gw in rotated(gateways, round_ + 1):
+                for round_ in range(1, ROUNDS + 1):
+                    for name, gw in rotated(gateways, round_):
                         results[name].append(one_round(gw))
     finally:
         shutil.rmtree(base, ignore_errors=True)

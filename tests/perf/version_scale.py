@@ -100,8 +100,8 @@ def main() -> int:
             _clone_keys(data_dir, keys)
             print(f"{size:,} versions written in {time.monotonic() - t0:.1f} s", file=sys.stderr)
             gateways[size] = start_gateway(data_dir, extra_env=GATEWAY_ENV, extra_args=GATEWAY_ARGS)
-        for round_ in range(rounds):
-            for size in rotated(sizes, round_ + 1):
+        for round_ in range(1, rounds + 1):
+            for size in rotated(sizes, round_):
                 gateway = gateways[size]
                 peer = Peer(str(size), gateway.s3_url, gateway.access_key, gateway.secret_key)
                 job = Job(
@@ -126,7 +126,7 @@ def main() -> int:
                 pages = max(outcome.done, 1)
                 results[size].append((outcome.done / elapsed, spent / pages * 1e3))
                 print(
-                    f"round {round_ + 1} {size:>9,} versions {outcome.done / elapsed:7.1f} pages/s "
+                    f"round {round_} {size:>9,} versions {outcome.done / elapsed:7.1f} pages/s "
                     f"cpu/page {spent / pages * 1e3:6.1f} ms",
                     file=sys.stderr,
                     flush=True,
