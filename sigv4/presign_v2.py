@@ -54,13 +54,14 @@ _LATEST_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z: the last one datetime 
 
 # Query parameters that are part of the canonical resource: botocore's list, plus the
 # subresources of operations botocore only ever signs with SigV4 (attributes, encryption,
-# legal-hold, ownershipControls, policyStatus, publicAccessBlock, retention). Those must
-# be signed too, or a SigV2 URL for another operation could be routed to them; no SigV2
-# client sends them.
+# intelligent-tiering, legal-hold, ownershipControls, policyStatus, publicAccessBlock,
+# retention). Those must be signed too, or a SigV2 URL for another operation could be
+# routed to them; no SigV2 client sends them.
 SUBRESOURCES = frozenset(
     {
         "attributes",
         "encryption",
+        "intelligent-tiering",
         "legal-hold",
         "ownershipControls",
         "policyStatus",

@@ -179,6 +179,7 @@ ERRORS: dict[str, ErrorSpec] = {
     "NoSuchBucket": _e(404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": _e(404, "The bucket policy does not exist"),
     "NoSuchCORSConfiguration": _e(404, "The CORS configuration does not exist"),
+    "NoSuchConfiguration": _e(404, "The specified configuration does not exist."),
     "NoSuchKey": ErrorSpec(
         404, "The specified key does not exist.", _delete_marker, header_only=MARKER_FIELDS
     ),
@@ -196,6 +197,9 @@ ERRORS: dict[str, ErrorSpec] = {
         "may have been aborted or completed.",
     ),
     "NoSuchVersion": _e(404, "The specified version does not exist."),
+    "NoSuchWebsiteConfiguration": _e(
+        404, "The specified bucket does not have a website configuration"
+    ),
     "NotImplemented": _e(
         501,
         "A header or query you provided implies functionality that is not implemented.",
@@ -206,6 +210,7 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "OwnershipControlsNotFoundError": _e(404, "The bucket ownership controls were not found"),
     "PreconditionFailed": _e(412, "At least one of the preconditions you specified did not hold."),
+    "ReplicationConfigurationNotFoundError": _e(404, "The replication configuration was not found"),
     "RequestTimeTooSkewed": _e(
         403,
         "The difference between the request time and the server's time is too large.",

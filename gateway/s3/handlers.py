@@ -19,6 +19,7 @@ from gateway.s3 import (
     post_object,
     request_payment,
     tagging,
+    unconfigured,
 )
 from gateway.s3.context import Context, Result
 from gateway.s3.operations import OPERATIONS
@@ -70,6 +71,9 @@ HANDLERS: dict[str, Handler] = {
     "DeleteBucketLifecycle": lifecycle.delete_bucket_lifecycle,
     "GetBucketRequestPayment": request_payment.get_bucket_request_payment,
     "PutBucketRequestPayment": request_payment.put_bucket_request_payment,
+    # website, replication, logging, notification, accelerate, analytics, metrics,
+    # inventory, intelligent-tiering: read as "not configured" (gateway/s3/unconfigured.py)
+    **unconfigured.HANDLERS,
     "GetObjectTagging": tagging.get_object_tagging,
     "PutObjectTagging": tagging.put_object_tagging,
     "DeleteObjectTagging": tagging.delete_object_tagging,

@@ -5,6 +5,11 @@ resolves to the first row whose method, target, required query parameters and re
 header all match and which names every *subresource* present in the query. Subresources
 without an implementation resolve to rows answering ``NotImplemented`` (501), so such a
 request never falls through to Get/PutObject.
+
+Bucket configurations no bucket here can hold (``UNCONFIGURABLE``: website, replication,
+logging, notification, accelerate, analytics, metrics, inventory, intelligent-tiering) are
+read as S3 answers for a bucket without one, the truth here (``gateway/s3/unconfigured.py``);
+only their writes answer ``NotImplemented``.
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ __all__ = [
     "OPERATIONS",
     "OPERATIONS_BY_NAME",
     "SUBRESOURCES",
+    "UNCONFIGURABLE",
+    "UNCONFIGURED",
     "Operation",
     "Target",
+    "Unconfigurable",
     "resolve",
 ]
 
@@ -108,31 +116,106 @@ RB, WB = (READ_BUCKETS,), (WRITE_BUCKETS,)
 COPY = "x-amz-copy-source"
 
 
-# Subresources answered NotImplemented, with the IAM actions of their read (GET/HEAD),
-# write (PUT/POST) and DELETE requests. Deleting a configuration needs its Put action in
-# S3 (DeleteBucketCors: s3:PutBucketCORS) unless S3 has a Delete action for it.
+# The IAM actions of a subresource's read (GET/HEAD), write (PUT/POST) and DELETE
+# requests. Deleting a configuration needs its Put action in S3 (DeleteBucketCors:
+# s3:PutBucketCORS) unless S3 has a Delete action for it (the third, else None).
 Actions = tuple[str, str, str | None]
 
-_BUCKET_UNSUPPORTED: dict[str, Actions] = {
-    "accelerate": ("s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration", None),
-    "analytics": ("s3:GetAnalyticsConfiguration", "s3:PutAnalyticsConfiguration", None),
-    "intelligent-tiering": (
-        "s3:GetIntelligentTieringConfiguration",
-        "s3:PutIntelligentTieringConfiguration",
-        None,
+
+@dataclass(frozen=True, slots=True)
+class Unconfigurable:
+    """A bucket configuration no bucket here can hold: nothing sets it (its writes answer
+    ``NotImplemented``), so a read answers what S3 answers for a bucket without one, which
+    is the truth, and so does S3's DELETE of it where S3 has one (nothing to delete).
+    Tools that read every subresource (Terraform, CDK, S3 browsers) go on instead of
+    stopping at a 501. HEAD answers as GET, without a body."""
+
+    read: str
+    """AWS's name of the read (GET)."""
+    actions: Actions
+    _: KW_ONLY
+    empty: str | None = None
+    """The root element of the empty document S3 answers (200) ..."""
+    missing: str | None = None
+    """... or the 404 code S3 answers instead."""
+    delete: str | None = None
+    """AWS's DELETE of the configuration, when S3 has one: answered as deleting nothing
+    (204; for configurations kept by id, ``NoSuchConfiguration``)."""
+    by_id: str | None = None
+    """Configurations kept by ``id`` (analytics, ...): AWS's name of the read of one (any
+    id is ``NoSuchConfiguration``). ``read`` is then the list, ``empty`` its root, and
+    ``delete`` needs an ``id``."""
+
+
+UNCONFIGURABLE: dict[str, Unconfigurable] = {
+    "accelerate": Unconfigurable(
+        "GetBucketAccelerateConfiguration",
+        ("s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration", None),
+        empty="AccelerateConfiguration",
     ),
-    "inventory": ("s3:GetInventoryConfiguration", "s3:PutInventoryConfiguration", None),
-    "logging": ("s3:GetBucketLogging", "s3:PutBucketLogging", None),
+    "analytics": Unconfigurable(
+        "ListBucketAnalyticsConfigurations",
+        ("s3:GetAnalyticsConfiguration", "s3:PutAnalyticsConfiguration", None),
+        empty="ListBucketAnalyticsConfigurationResult",
+        by_id="GetBucketAnalyticsConfiguration",
+        delete="DeleteBucketAnalyticsConfiguration",
+    ),
+    "intelligent-tiering": Unconfigurable(
+        "ListBucketIntelligentTieringConfigurations",
+        ("s3:GetIntelligentTieringConfiguration", "s3:PutIntelligentTieringConfiguration", None),
+        empty="ListBucketIntelligentTieringConfigurationsOutput",
+        by_id="GetBucketIntelligentTieringConfiguration",
+        delete="DeleteBucketIntelligentTieringConfiguration",
+    ),
+    "inventory": Unconfigurable(
+        "ListBucketInventoryConfigurations",
+        ("s3:GetInventoryConfiguration", "s3:PutInventoryConfiguration", None),
+        empty="ListInventoryConfigurationsResult",
+        by_id="GetBucketInventoryConfiguration",
+        delete="DeleteBucketInventoryConfiguration",
+    ),
+    "logging": Unconfigurable(
+        "GetBucketLogging",
+        ("s3:GetBucketLogging", "s3:PutBucketLogging", None),
+        empty="BucketLoggingStatus",
+    ),
+    "metrics": Unconfigurable(
+        "ListBucketMetricsConfigurations",
+        ("s3:GetMetricsConfiguration", "s3:PutMetricsConfiguration", None),
+        empty="ListMetricsConfigurationsResult",
+        by_id="GetBucketMetricsConfiguration",
+        delete="DeleteBucketMetricsConfiguration",
+    ),
+    "notification": Unconfigurable(
+        "GetBucketNotificationConfiguration",
+        ("s3:GetBucketNotification", "s3:PutBucketNotification", None),
+        empty="NotificationConfiguration",
+    ),
+    "replication": Unconfigurable(
+        "GetBucketReplication",
+        ("s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration", None),
+        missing="ReplicationConfigurationNotFoundError",
+        delete="DeleteBucketReplication",
+    ),
+    "website": Unconfigurable(
+        "GetBucketWebsite",
+        ("s3:GetBucketWebsite", "s3:PutBucketWebsite", "s3:DeleteBucketWebsite"),
+        missing="NoSuchWebsiteConfiguration",
+        delete="DeleteBucketWebsite",
+    ),
+}
+"""Bucket configurations answered "not configured" (docs/architecture.md)."""
+
+# Subresources answered NotImplemented whatever the method: S3 Metadata tables and
+# directory buckets' sessions are not "configurations a bucket lacks"; an object's
+# restore, select, torrent and rename act on the object.
+_BUCKET_UNSUPPORTED: dict[str, Actions] = {
     "metadataTable": (
         "s3:GetBucketMetadataTableConfiguration",
         "s3:CreateBucketMetadataTableConfiguration",
         "s3:DeleteBucketMetadataTableConfiguration",
     ),
-    "metrics": ("s3:GetMetricsConfiguration", "s3:PutMetricsConfiguration", None),
-    "notification": ("s3:GetBucketNotification", "s3:PutBucketNotification", None),
-    "replication": ("s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration", None),
     "session": ("s3express:CreateSession", "s3express:CreateSession", None),
-    "website": ("s3:GetBucketWebsite", "s3:PutBucketWebsite", "s3:DeleteBucketWebsite"),
 }
 _OBJECT_UNSUPPORTED: dict[str, Actions] = {
     "renameObject": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
@@ -140,34 +223,75 @@ _OBJECT_UNSUPPORTED: dict[str, Actions] = {
     "select": ("s3:GetObject", "s3:GetObject", None),  # SelectObjectContent reads the object
     "torrent": ("s3:GetObjectTorrent", "s3:PutObject", None),
 }
+_READS = frozenset({"GET", "HEAD"})
+
+
+def _action(method: str, actions: Actions) -> str:
+    read_action, write_action, delete_action = actions
+    if method in _READS:
+        return read_action
+    if method == "DELETE":
+        return delete_action or write_action
+    return write_action
+
+
+def _not_implemented(target: Target, sub: str, method: str, actions: Actions) -> Operation:
+    """The row of one method of a subresource answered NotImplemented."""
+    read, write = (RB, WB) if target is BKT else (RO, WO)
+    label = "".join(part.capitalize() for part in sub.replace("-", " ").split())
+    return Operation(
+        f"{method.capitalize()}{'Bucket' if target is BKT else 'Object'}{label}",
+        method,
+        target,
+        (sub,),
+        scopes=read if method in _READS else write,
+        implemented=False,
+        action=_action(method, actions),
+    )
 
 
 def _unsupported(target: Target, subresources: Mapping[str, Actions]) -> list[Operation]:
     """Rows for subresources we answer with NotImplemented, read or write by method."""
-    read, write = (RB, WB) if target is BKT else (RO, WO)
+    return [
+        _not_implemented(target, sub, method, actions)
+        for sub, actions in subresources.items()
+        for method in ("GET", "HEAD", "PUT", "POST", "DELETE")
+    ]
+
+
+def _head(name: str) -> str:
+    """The HEAD twin of a read's name: GetBucketLogging -> HeadBucketLogging."""
+    return "Head" + name.removeprefix("Get").removeprefix("List")
+
+
+def _unconfigurable(subresources: Mapping[str, Unconfigurable]) -> list[Operation]:
+    """Rows for configurations no bucket can hold: reads (and S3's DELETE, where it has
+    one) answer "not configured"; writes NotImplemented. A read naming an ``id`` comes
+    first: ``resolve`` takes the first row that matches."""
     rows = []
-    for sub, (read_action, write_action, delete_action) in subresources.items():
-        label = "".join(part.capitalize() for part in sub.replace("-", " ").split())
-        for method in ("GET", "HEAD", "PUT", "POST", "DELETE"):
-            reads = method in {"GET", "HEAD"}
-            if reads:
-                action = read_action
-            elif method == "DELETE":
-                action = delete_action or write_action
-            else:
-                action = write_action
+    for sub, entry in subresources.items():
+        read_action = _action("GET", entry.actions)
+        for method in ("GET", "HEAD"):
+            named = (entry.by_id, (sub, "id")), (entry.read, (sub,))
+            for name, query in named:
+                if name is not None:
+                    named_as = name if method == "GET" else _head(name)
+                    rows.append(
+                        Operation(named_as, method, BKT, query, scopes=RB, action=read_action)
+                    )
+        rows += [_not_implemented(BKT, sub, method, entry.actions) for method in ("PUT", "POST")]
+        if entry.delete is None:
+            rows.append(_not_implemented(BKT, sub, "DELETE", entry.actions))
+        else:
+            delete_action = _action("DELETE", entry.actions)
             rows.append(
-                Operation(
-                    f"{method.capitalize()}{'Bucket' if target is BKT else 'Object'}{label}",
-                    method,
-                    target,
-                    (sub,),
-                    scopes=read if reads else write,
-                    implemented=False,
-                    action=action,
-                )
+                Operation(entry.delete, "DELETE", BKT, (sub,), scopes=WB, action=delete_action)
             )
     return rows
+
+
+UNCONFIGURED: tuple[Operation, ...] = tuple(_unconfigurable(UNCONFIGURABLE))
+"""The rows of ``UNCONFIGURABLE``: the implemented ones are ``gateway/s3/unconfigured.py``'s."""
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -372,6 +496,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("DeleteBucketCors", "DELETE", BKT, ("cors",), scopes=WB, action="s3:PutBucketCORS"),
     # browser form uploads (docs/cors.md): authenticated by the form's own fields
     Operation("PostObject", "POST", BKT, scopes=WO, action="s3:PutObject"),
+    *UNCONFIGURED,
     *_unsupported(BKT, _BUCKET_UNSUPPORTED),
     # objects: multipart
     Operation("CreateMultipartUpload", "POST", OBJ, ("uploads",), scopes=WO, action="s3:PutObject"),

@@ -418,6 +418,44 @@ def test_s3api_calls(cli: AwsCli, cli_bucket: str, tmp_path: Path) -> None:
     assert _list_keys(cli, cli_bucket) == []
 
 
+DEBIAN_AWS = "/usr/bin/aws"
+"""aws CLI v2: Debian's ``awscli`` package (``make awscli2``)."""
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_s3api_reads_configurations_no_bucket_holds(
+    gateway: Gateway, tmp_path: Path, version: str
+) -> None:
+    """Reads of website, notification, accelerate, logging, analytics ... exit 0 with AWS's
+    "not configured" answers (tools that read every setting go on); their writes fail with
+    NotImplemented. Both CLIs: v2 parses the answers with its own botocore."""
+    binary = AWS if version == "v1" else DEBIAN_AWS
+    assert binary is not None and os.access(binary, os.X_OK), (
+        f"the aws CLI {version} is missing (v2: run `make awscli2`)"
+    )
+    found = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60)
+    assert (found.stdout or found.stderr).startswith(f"aws-cli/{version[1]}."), found
+    home = tmp_path / "aws-home"
+    home.mkdir()
+    cli = AwsCli(gateway, home, binary)
+    bucket = _bucket_name()
+    cli("s3api", "create-bucket", "--bucket", bucket)
+    assert cli.json("s3api", "get-bucket-notification-configuration", "--bucket", bucket) == {}
+    assert cli.json("s3api", "get-bucket-accelerate-configuration", "--bucket", bucket) == {}
+    assert cli.json("s3api", "get-bucket-logging", "--bucket", bucket) == {}
+    listed = cli.json("s3api", "list-bucket-analytics-configurations", "--bucket", bucket)
+    assert listed == {"IsTruncated": False}
+    cli("s3api", "delete-bucket-website", "--bucket", bucket)
+    website = cli("s3api", "get-bucket-website", "--bucket", bucket, check=False)
+    assert website.returncode != 0 and "NoSuchWebsiteConfiguration" in website.stderr
+    put = cli(
+        "s3api", "put-bucket-accelerate-configuration", "--bucket", bucket,
+        "--accelerate-configuration", "Status=Enabled", check=False,
+    )  # fmt: skip
+    assert put.returncode != 0 and "NotImplemented" in put.stderr
+    cli("s3api", "delete-bucket", "--bucket", bucket)
+
+
 def _fetch(url: str, ca: str | None) -> tuple[int, bytes]:
     context = ssl.create_default_context(cafile=ca) if ca else None
     with urllib.request.urlopen(url, timeout=30, context=context) as response:

@@ -49,7 +49,7 @@ async def test_invalid_utf8_in_path_or_query_is_invalid_uri(s3: TestClient[Any, 
 
 async def test_unimplemented_subresource_and_wrong_method(s3: TestClient[Any, Any]) -> None:
     bucket = await make_bucket(s3)
-    response = await s3.get(f"/{bucket}?website", headers=ROOT)
+    response = await s3.put(f"/{bucket}?website", data=b"<WebsiteConfiguration/>", headers=ROOT)
     assert await error_code(response, 501) == "NotImplemented"
     assert await error_code(await s3.post("/", headers=ROOT), 405) == "MethodNotAllowed"
 

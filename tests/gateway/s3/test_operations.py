@@ -1,7 +1,9 @@
 """Request shape -> operation and scopes, for every row of the operation table.
 
 Path-style and virtual-hosted-style requests must resolve identically; a request with an
-unsupported subresource must resolve to a NotImplemented row, never to Get/PutObject.
+unsupported subresource must resolve to a NotImplemented row, never to Get/PutObject; a
+read of a configuration no bucket can hold resolves to AWS's operation (``?analytics``:
+the list, ``?analytics&id=``: one configuration).
 """
 
 from __future__ import annotations
@@ -101,8 +103,142 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
     ("PUT", "object", "tagging", {}, "PutObjectTagging", ("write:objects",)),
     ("PUT", "object", "tagging", COPY, "PutObjectTagging", ("write:objects",)),
     ("DELETE", "object", "tagging", {}, "DeleteObjectTagging", ("write:objects",)),
-    # unsupported subresources never fall through to the plain operation
+    # configurations no bucket can hold: read as "not configured" (gateway/s3/unconfigured.py)
+    ("GET", "bucket", "accelerate", {}, "GetBucketAccelerateConfiguration", ("read:buckets",)),
+    ("HEAD", "bucket", "accelerate", {}, "HeadBucketAccelerateConfiguration", ("read:buckets",)),
+    ("GET", "bucket", "logging", {}, "GetBucketLogging", ("read:buckets",)),
+    ("HEAD", "bucket", "logging", {}, "HeadBucketLogging", ("read:buckets",)),
+    ("GET", "bucket", "notification", {}, "GetBucketNotificationConfiguration", ("read:buckets",)),
+    (
+        "HEAD",
+        "bucket",
+        "notification",
+        {},
+        "HeadBucketNotificationConfiguration",
+        ("read:buckets",),
+    ),
+    ("GET", "bucket", "replication", {}, "GetBucketReplication", ("read:buckets",)),
+    ("HEAD", "bucket", "replication", {}, "HeadBucketReplication", ("read:buckets",)),
+    ("DELETE", "bucket", "replication", {}, "DeleteBucketReplication", ("write:buckets",)),
     ("GET", "bucket", "website", {}, "GetBucketWebsite", ("read:buckets",)),
+    ("HEAD", "bucket", "website", {}, "HeadBucketWebsite", ("read:buckets",)),
+    ("DELETE", "bucket", "website", {}, "DeleteBucketWebsite", ("write:buckets",)),
+    ("GET", "bucket", "analytics", {}, "ListBucketAnalyticsConfigurations", ("read:buckets",)),
+    (
+        "GET",
+        "bucket",
+        "analytics&continuation-token=t",
+        {},
+        "ListBucketAnalyticsConfigurations",
+        ("read:buckets",),
+    ),
+    ("HEAD", "bucket", "analytics", {}, "HeadBucketAnalyticsConfigurations", ("read:buckets",)),
+    ("GET", "bucket", "analytics&id=a", {}, "GetBucketAnalyticsConfiguration", ("read:buckets",)),
+    ("HEAD", "bucket", "analytics&id=a", {}, "HeadBucketAnalyticsConfiguration", ("read:buckets",)),
+    (
+        "DELETE",
+        "bucket",
+        "analytics&id=a",
+        {},
+        "DeleteBucketAnalyticsConfiguration",
+        ("write:buckets",),
+    ),
+    ("GET", "bucket", "metrics", {}, "ListBucketMetricsConfigurations", ("read:buckets",)),
+    (
+        "GET",
+        "bucket",
+        "metrics&continuation-token=t",
+        {},
+        "ListBucketMetricsConfigurations",
+        ("read:buckets",),
+    ),
+    ("HEAD", "bucket", "metrics", {}, "HeadBucketMetricsConfigurations", ("read:buckets",)),
+    ("GET", "bucket", "metrics&id=a", {}, "GetBucketMetricsConfiguration", ("read:buckets",)),
+    ("HEAD", "bucket", "metrics&id=a", {}, "HeadBucketMetricsConfiguration", ("read:buckets",)),
+    (
+        "DELETE",
+        "bucket",
+        "metrics&id=a",
+        {},
+        "DeleteBucketMetricsConfiguration",
+        ("write:buckets",),
+    ),
+    ("GET", "bucket", "inventory", {}, "ListBucketInventoryConfigurations", ("read:buckets",)),
+    (
+        "GET",
+        "bucket",
+        "inventory&continuation-token=t",
+        {},
+        "ListBucketInventoryConfigurations",
+        ("read:buckets",),
+    ),
+    ("HEAD", "bucket", "inventory", {}, "HeadBucketInventoryConfigurations", ("read:buckets",)),
+    ("GET", "bucket", "inventory&id=a", {}, "GetBucketInventoryConfiguration", ("read:buckets",)),
+    ("HEAD", "bucket", "inventory&id=a", {}, "HeadBucketInventoryConfiguration", ("read:buckets",)),
+    (
+        "DELETE",
+        "bucket",
+        "inventory&id=a",
+        {},
+        "DeleteBucketInventoryConfiguration",
+        ("write:buckets",),
+    ),
+    (
+        "GET",
+        "bucket",
+        "intelligent-tiering",
+        {},
+        "ListBucketIntelligentTieringConfigurations",
+        ("read:buckets",),
+    ),
+    (
+        "GET",
+        "bucket",
+        "intelligent-tiering&continuation-token=t",
+        {},
+        "ListBucketIntelligentTieringConfigurations",
+        ("read:buckets",),
+    ),
+    (
+        "HEAD",
+        "bucket",
+        "intelligent-tiering",
+        {},
+        "HeadBucketIntelligentTieringConfigurations",
+        ("read:buckets",),
+    ),
+    (
+        "GET",
+        "bucket",
+        "intelligent-tiering&id=a",
+        {},
+        "GetBucketIntelligentTieringConfiguration",
+        ("read:buckets",),
+    ),
+    (
+        "HEAD",
+        "bucket",
+        "intelligent-tiering&id=a",
+        {},
+        "HeadBucketIntelligentTieringConfiguration",
+        ("read:buckets",),
+    ),
+    (
+        "DELETE",
+        "bucket",
+        "intelligent-tiering&id=a",
+        {},
+        "DeleteBucketIntelligentTieringConfiguration",
+        ("write:buckets",),
+    ),
+    # their writes, and subresources without an implementation, never fall through to the
+    # plain operation
+    ("PUT", "bucket", "website", {}, "PutBucketWebsite", ("write:buckets",)),
+    ("PUT", "bucket", "analytics&id=a", {}, "PutBucketAnalytics", ("write:buckets",)),
+    ("POST", "bucket", "notification", {}, "PostBucketNotification", ("write:buckets",)),
+    ("DELETE", "bucket", "accelerate", {}, "DeleteBucketAccelerate", ("write:buckets",)),
+    ("GET", "bucket", "metadataTable", {}, "GetBucketMetadatatable", ("read:buckets",)),
+    ("GET", "bucket", "session", {}, "GetBucketSession", ("read:buckets",)),
     ("POST", "object", "restore", {}, "PostObjectRestore", ("write:objects",)),
     ("POST", "object", "select&select-type=2", {}, "PostObjectSelect", ("write:objects",)),
     ("PUT", "object", "retention", COPY, "PutObjectRetention", ("write:objects",)),
@@ -175,7 +311,9 @@ def test_unknown_method_resolves_to_nothing() -> None:
 
 
 def test_not_implemented_rows_are_marked() -> None:
-    assert not OPERATIONS_BY_NAME["GetBucketWebsite"].implemented
+    assert OPERATIONS_BY_NAME["GetBucketWebsite"].implemented
+    assert not OPERATIONS_BY_NAME["PutBucketWebsite"].implemented
+    assert not OPERATIONS_BY_NAME["GetBucketMetadatatable"].implemented
     assert OPERATIONS_BY_NAME["GetBucketLifecycleConfiguration"].implemented
     assert OPERATIONS_BY_NAME["GetObject"].implemented
     assert OPERATIONS_BY_NAME["PutObject"].streaming
@@ -255,6 +393,40 @@ ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
     "PutBucketCors": "s3:PutBucketCORS",
     "DeleteBucketCors": "s3:PutBucketCORS",
     "PostObject": "s3:PutObject",
+    # Reads of configurations no bucket can hold, and S3's deletes of them (DeleteBucket-
+    # Replication and DeleteBucket*Configuration need the Put action, as in S3)
+    "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
+    "HeadBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
+    "GetBucketLogging": "s3:GetBucketLogging",
+    "HeadBucketLogging": "s3:GetBucketLogging",
+    "GetBucketNotificationConfiguration": "s3:GetBucketNotification",
+    "HeadBucketNotificationConfiguration": "s3:GetBucketNotification",
+    "GetBucketReplication": "s3:GetReplicationConfiguration",
+    "HeadBucketReplication": "s3:GetReplicationConfiguration",
+    "DeleteBucketReplication": "s3:PutReplicationConfiguration",
+    "GetBucketWebsite": "s3:GetBucketWebsite",
+    "HeadBucketWebsite": "s3:GetBucketWebsite",
+    "DeleteBucketWebsite": "s3:DeleteBucketWebsite",
+    "ListBucketAnalyticsConfigurations": "s3:GetAnalyticsConfiguration",
+    "HeadBucketAnalyticsConfigurations": "s3:GetAnalyticsConfiguration",
+    "GetBucketAnalyticsConfiguration": "s3:GetAnalyticsConfiguration",
+    "HeadBucketAnalyticsConfiguration": "s3:GetAnalyticsConfiguration",
+    "DeleteBucketAnalyticsConfiguration": "s3:PutAnalyticsConfiguration",
+    "ListBucketMetricsConfigurations": "s3:GetMetricsConfiguration",
+    "HeadBucketMetricsConfigurations": "s3:GetMetricsConfiguration",
+    "GetBucketMetricsConfiguration": "s3:GetMetricsConfiguration",
+    "HeadBucketMetricsConfiguration": "s3:GetMetricsConfiguration",
+    "DeleteBucketMetricsConfiguration": "s3:PutMetricsConfiguration",
+    "ListBucketInventoryConfigurations": "s3:GetInventoryConfiguration",
+    "HeadBucketInventoryConfigurations": "s3:GetInventoryConfiguration",
+    "GetBucketInventoryConfiguration": "s3:GetInventoryConfiguration",
+    "HeadBucketInventoryConfiguration": "s3:GetInventoryConfiguration",
+    "DeleteBucketInventoryConfiguration": "s3:PutInventoryConfiguration",
+    "ListBucketIntelligentTieringConfigurations": "s3:GetIntelligentTieringConfiguration",
+    "HeadBucketIntelligentTieringConfigurations": "s3:GetIntelligentTieringConfiguration",
+    "GetBucketIntelligentTieringConfiguration": "s3:GetIntelligentTieringConfiguration",
+    "HeadBucketIntelligentTieringConfiguration": "s3:GetIntelligentTieringConfiguration",
+    "DeleteBucketIntelligentTieringConfiguration": "s3:PutIntelligentTieringConfiguration",
 }
 
 
@@ -289,3 +461,10 @@ def test_subresource_rows_name_their_configuration_actions() -> None:
     assert by_name["GetObjectTagging"].action == "s3:GetObjectTagging"
     assert by_name["DeleteObjectTagging"].action == "s3:DeleteObjectTagging"
     assert by_name["PostObjectRestore"].action == "s3:RestoreObject"
+    assert by_name["GetBucketNotificationConfiguration"].action == "s3:GetBucketNotification"
+    assert by_name["PutBucketNotification"].action == "s3:PutBucketNotification"
+    assert by_name["DeleteBucketWebsite"].action == "s3:DeleteBucketWebsite"
+    assert by_name["DeleteBucketReplication"].action == "s3:PutReplicationConfiguration"
+    assert (
+        by_name["DeleteBucketMetadatatable"].action == "s3:DeleteBucketMetadataTableConfiguration"
+    )
