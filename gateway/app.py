@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -25,6 +25,7 @@ from gateway.audit import s3 as audit_s3
 from gateway.audit.http import AUDIT
 from gateway.config import Config
 from gateway.executors import HASH_GATE, Executors
+from gateway.identity.crypto import derive_key, load_previous_master_keys
 from gateway.identity.store import IdentityStore
 from gateway.lifecycle.rules import Clock
 from gateway.lifecycle.sweeper import Sweeper
@@ -43,9 +44,13 @@ SSE_KEY_PURPOSE = "sse"
 """The master key's subkey that wraps the data keys of encrypted objects."""
 
 
-def make_backend(config: Config, *, sse_key: bytes | None = None) -> Backend:
+def make_backend(
+    config: Config, *, sse_key: bytes | None = None, sse_previous_keys: Sequence[bytes] = ()
+) -> Backend:
     """The configured backend; ``sse_key`` (derived from the master key) lets the
-    filesystem backend encrypt at rest (the s3 backend leaves that to the upstream)."""
+    filesystem backend encrypt at rest (the s3 backend leaves that to the upstream), and
+    ``sse_previous_keys`` (derived from the master keys rotated away from) read what was
+    encrypted before the last rotation."""
     if config.backend.type == "s3":
         from backends.s3 import S3Backend, UpstreamConfig
 
@@ -79,6 +84,7 @@ def make_backend(config: Config, *, sse_key: bytes | None = None) -> Backend:
         region=config.s3.region,
         min_part_size=config.s3.min_part_size,
         sse_key=sse_key,
+        sse_previous_keys=sse_previous_keys,
         io_threads=config.storage.io_threads,
         direct_writes=config.storage.direct_writes,
         inline_max=config.storage.inline_max_bytes,
@@ -131,8 +137,13 @@ class Shared:
     async def acquire(self) -> tuple[Backend, IdentityStore]:
         if self.backend is None or self.identity is None:
             self.identity = await IdentityStore.from_config(self.config)
+            previous = load_previous_master_keys(
+                self.config.data_dir, self.config.auth.previous_master_key_files
+            )
             self.backend = make_backend(
-                self.config, sse_key=self.identity.keyring.subkey(SSE_KEY_PURPOSE)
+                self.config,
+                sse_key=self.identity.keyring.subkey(SSE_KEY_PURPOSE),
+                sse_previous_keys=[derive_key(key, SSE_KEY_PURPOSE) for key in previous],
             )
             await self.backend.start()
             self._flusher = asyncio.create_task(self.identity.run_flusher())

@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gateway import __version__, cli_accounts, cli_audit, cli_keys, cli_oauth, datadir, logs
+from gateway import (
+    __version__,
+    cli_accounts,
+    cli_audit,
+    cli_keys,
+    cli_master_key,
+    cli_oauth,
+    datadir,
+    logs,
+)
 from gateway.bootstrap import AdminCredentials, ensure_admin
 from gateway.config import Config, ConfigError, load_config
 
@@ -38,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_accounts.add_parser(commands, _add_config_options)
     cli_oauth.add_parsers(commands, _add_config_options)
     cli_audit.add_parser(commands, _add_config_options)
+    cli_master_key.add_parser(commands, _add_config_options)
     return parser
 
 
@@ -123,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_oauth.run(args, config_from_args(args))
         if args.command == "audit":
             return cli_audit.run(args, config_from_args(args))
+        if args.command == "rotate-master-key":
+            return cli_master_key.run(args, config_from_args(args))
     except ConfigError as exc:
         print(f"nfyio-gateway: configuration error: {exc}", file=sys.stderr)
         return 2

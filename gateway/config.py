@@ -121,6 +121,10 @@ class AuthConfig:
     master_key: str | None = field(default=None, repr=False)
     master_key_file: str | None = None
     """A file holding the base64 master key (0600), e.g. a mounted secret. Never created."""
+    previous_master_key_files: tuple[str, ...] = ()
+    """Files holding master keys rotated away from, still needed to read objects encrypted
+    under them (besides ``<data_dir>/previous-master-keys/*.key``). Read only, never used
+    for new data or for the state store."""
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 30 * 24 * 3600
     issuer: str | None = None
@@ -307,6 +311,7 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "NFYIO_ROOT_SECRET_KEY": ("auth", "root_secret_key"),
     "NFYIO_MASTER_KEY": ("auth", "master_key"),
     "NFYIO_MASTER_KEY_FILE": ("auth", "master_key_file"),
+    "NFYIO_PREVIOUS_MASTER_KEY_FILES": ("auth", "previous_master_key_files"),
     "NFYIO_IDENTITY_URL": ("identity", "url"),
     "NFYIO_ISSUER": ("auth", "issuer"),
 }

@@ -15,6 +15,8 @@ modes itself: an operator may have widened them on purpose (a backup agent's gro
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import stat
@@ -26,13 +28,21 @@ __all__ = [
     "DIR_MODE",
     "FILE_MODE",
     "PRIVATE_UMASK",
+    "SERVE_LOCK",
+    "Busy",
     "Loose",
+    "alone",
     "check_modes",
     "make_private_dir",
     "prepare",
+    "serving",
 ]
 
 log = logging.getLogger("nfyio.datadir")
+
+SERVE_LOCK = "serve.lock"
+"""Locked shared by every ``serve`` on the data directory, exclusively by a command that
+must run alone on it (``rotate-master-key``)."""
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -57,6 +67,47 @@ def make_private_dir(path: Path) -> None:
         except FileExistsError:
             continue  # another worker made it meanwhile
         os.chmod(directory, DIR_MODE)
+
+
+class Busy(RuntimeError):
+    """A gateway is serving from the data directory."""
+
+
+def _lock_file(data_dir: Path) -> int:
+    make_private_dir(data_dir)
+    return os.open(data_dir / SERVE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path) -> Iterator[None]:
+    """Held while ``serve`` runs (workers forked inside share it). Waits, saying so, while
+    a command that must run alone holds the data directory."""
+    fd = _lock_file(data_dir)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting: a maintenance command (rotate-master-key) holds %s", data_dir)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def alone(data_dir: Path) -> Iterator[None]:
+    """Run the block with no ``serve`` on this data directory, and none starting meanwhile.
+    Raises :class:`Busy` when one is running. Gateways on other hosts sharing a
+    PostgreSQL state store are not seen: stopping them is the operator's part."""
+    fd = _lock_file(data_dir)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy(f"a gateway is serving from {data_dir}: stop it first") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def prepare(data_dir: Path) -> list[Loose]:
@@ -101,6 +152,7 @@ _KINDS: tuple[tuple[str, str], ...] = (
     ("run/", "runtime"),
     ("identity.db", "identity database"),
     ("master.key", "master key"),
+    ("previous-master-keys/", "previous master key"),
 )
 
 

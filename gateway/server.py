@@ -18,7 +18,7 @@ from multiprocessing.process import BaseProcess
 
 from aiohttp import web
 
-from gateway import handler_tasks, logs, metrics
+from gateway import datadir, handler_tasks, logs, metrics
 from gateway.app import Shared, direct_s3_handler, make_api_app, make_s3_app
 from gateway.config import Config, ServerConfig
 from gateway.connections import GuardedSite, Limits
@@ -171,6 +171,8 @@ def run(config: Config, *, ready: Callable[[], None] | None = None) -> None:
     """Serve in this process (one worker) or in N forked workers sharing the ports."""
     raise_fd_limit()  # before forking: workers inherit it
     with contextlib.ExitStack() as stack:
+        # Shared with every other `serve` here; `rotate-master-key` waits for none.
+        stack.enter_context(datadir.serving(config.data_dir))
         if config.server.metrics:
             # Before any worker exists and before prometheus_client is imported (workers
             # import it when they build their apps): every process writes its counts here.

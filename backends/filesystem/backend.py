@@ -52,6 +52,7 @@ from backends.filesystem.objects import (
     open_read,
     select_bytes,
 )
+from backends.filesystem.rewrap import Rewrapped, rewrap
 from backends.filesystem.sse import (
     bucket_encryption,
     default_algorithm,
@@ -179,6 +180,15 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         db = self.db
         referenced, uploads = db.all_data_ids(), db.all_upload_ids()
         return await self.files.io.run(self.files.recover, referenced, uploads)
+
+    async def rewrap_keys(self) -> Rewrapped:
+        """Wrap every SSE-S3 data key under the current key (``rewrap.rewrap``), after a
+        master-key rotation; only with no other process on the data directory. Runs on
+        the calling thread (the metadata connection's), blocking it: a maintenance step,
+        not a request."""
+        if self.keys is None:
+            raise BackendError("InternalError", "no SSE key configured")
+        return rewrap(self.db, self.files, self.keys)
 
     async def close(self) -> None:
         if self._committer is not None:

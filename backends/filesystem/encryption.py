@@ -60,7 +60,9 @@ __all__ = [
     "Sealer",
     "StreamKey",
     "customer_kek",
+    "rewrap_header",
     "segments",
+    "sse_key_id",
     "stream_length",
 ]
 
@@ -112,6 +114,32 @@ def _hkdf(key: bytes, purpose: str) -> bytes:
 
 def _key_id(sse_key: bytes) -> bytes:
     return hmac.digest(sse_key, b"nfyio-gateway/sse/v1/key-id", "sha256")[:8]
+
+
+def sse_key_id(sse_key: bytes) -> bytes:
+    """The 8-byte id that SSE-S3 headers and SSE-C HMACs written under ``sse_key`` carry."""
+    return _key_id(sse_key)
+
+
+def rewrap_header(header: bytes, keys: KeySet) -> bytes | None:
+    """The header of an SSE-S3 stream with its data key wrapped under ``keys``' current key
+    (a fresh wrap nonce; data key, nonce prefix and so every segment unchanged). None when
+    it already is, or the stream is SSE-C (whose key the gateway never has)."""
+    if len(header) != HEADER:
+        raise BackendError("InternalError", "encrypted object data is truncated")
+    magic, version, mode, shift, key_id, prefix, wrap_nonce = _FIXED.unpack_from(header)
+    if magic != MAGIC or version != FORMAT_VERSION or shift != SEGMENT_SHIFT:
+        raise BackendError("InternalError", "unknown encrypted data format")
+    if mode != MODE_MANAGED or key_id == keys.current_id:
+        return None
+    try:
+        data_key = keys.managed_kek(key_id).decrypt(
+            wrap_nonce, header[_FIXED.size :], header[: _FIXED.size]
+        )
+    except InvalidTag:
+        raise BackendError("InternalError", "a data key does not open with its key") from None
+    fixed = _FIXED.pack(MAGIC, FORMAT_VERSION, mode, shift, keys.current_id, prefix, os.urandom(12))
+    return fixed + keys.managed_kek(keys.current_id).encrypt(fixed[-12:], data_key, fixed)
 
 
 def customer_kek(customer_key: bytes) -> AESGCM:
@@ -173,14 +201,22 @@ class KeySet:
         return f"{self.current_id.hex()}:{base64.b64encode(digest).decode('ascii')}"
 
     def customer_key_matches(self, stored: str | None, customer_key: bytes) -> bool:
+        """Whether ``customer_key`` is the one ``stored`` (``customer_hmac``) was made of.
+        An HMAC keyed under a master key not configured (rotated away from and dropped)
+        checks nothing: that is an ``InternalError`` naming the key, not a wrong key."""
         key_id_hex, _, value = (stored or "").partition(":")
         try:
-            hmac_key = self._hmac.get(bytes.fromhex(key_id_hex))
+            key_id = bytes.fromhex(key_id_hex)
             expected = base64.b64decode(value, validate=True)
         except ValueError:
             return False
+        hmac_key = self._hmac.get(key_id)
         if hmac_key is None:
-            return False
+            raise BackendError(
+                "InternalError",
+                f"the object's SSE-C key check was made under an unknown key (id "
+                f"{key_id.hex()}): configure the master key it was written under",
+            )
         return hmac.compare_digest(hmac.digest(hmac_key, customer_key, "sha256"), expected)
 
     def __repr__(self) -> str:

@@ -22,8 +22,9 @@ a GET of an inline object reads its bytes with one indexed SELECT after its row 
 open, pread and close of a file), or none when they are in the worker's ``InlineCache``.
 
 ``InlineCache``: an inline data id names one body for good (every write and every copy
-stores a new id; no statement changes a row of ``inline_data``), so bytes kept by data id
-are never stale, and the row read first (exact: ``MetaDB.object``) decides which id a
+stores a new id; no statement changes a row of ``inline_data``, except the re-wrap of a
+master-key rotation, which runs with no gateway serving), so bytes kept by data id are
+never stale, and the row read first (exact: ``MetaDB.object``) decides which id a
 request reads. The cache needs no invalidation, and writes by other workers do not empty
 it. Bytes of an object deleted since are kept until they age out, but no current row
 names their id any more: nothing reads them.

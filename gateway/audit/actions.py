@@ -30,6 +30,8 @@ CLIENT_DELETE = "client.delete"
 ACCOUNT_CREATE = "account.create"
 ACCOUNT_UPDATE = "account.update"
 ACCOUNT_DELETE = "account.delete"
+# Keys of the gateway itself.
+MASTER_KEY_ROTATE = "master_key.rotate"
 # Sign-ins and sessions.
 AUTH_PASSWORD_SUCCESS = "auth.password.success"
 AUTH_PASSWORD_FAILURE = "auth.password.failure"

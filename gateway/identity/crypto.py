@@ -26,6 +26,7 @@ import hmac
 import os
 import secrets
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -37,21 +38,35 @@ __all__ = [
     "MASTER_KEY_ENV",
     "MASTER_KEY_FILE",
     "MASTER_KEY_SIZE",
+    "PENDING_MASTER_KEY_FILE",
+    "PREVIOUS_KEYS_DIR",
+    "ROTATION_MARKER",
     "DecryptionError",
     "Keyring",
     "LookupHasher",
     "MasterKeyError",
     "SecretBox",
+    "create_key_file",
     "derive_key",
+    "fsync_dir",
     "hash_password",
     "load_or_create_master_key",
+    "load_previous_master_keys",
     "password_needs_rehash",
+    "previous_master_key_files",
+    "read_key_file",
     "verify_password",
 ]
 
 MASTER_KEY_ENV = "NFYIO_MASTER_KEY"
 MASTER_KEY_FILE = "master.key"
 MASTER_KEY_SIZE = 32
+PENDING_MASTER_KEY_FILE = "master.key.next"
+"""The new key of a rotation of ``master.key`` that has not finished."""
+ROTATION_MARKER = "rotation.pending"
+"""Present (holding the new key's fingerprint) while ``rotate-master-key`` runs or after
+it stopped half-way: nothing may open the data directory until a run finishes."""
+PREVIOUS_KEYS_DIR = "previous-master-keys"
 
 
 class MasterKeyError(RuntimeError):
@@ -84,12 +99,12 @@ def load_or_create_master_key(
     if key_file is not None:
         if not key_file.exists():
             raise MasterKeyError(f"master key file {key_file} does not exist")
-        return _read_key_file(key_file)
+        return read_key_file(key_file)
     path = data_dir / MASTER_KEY_FILE
     if not path.exists():
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         _create_key_file(path)
-    return _read_key_file(path)
+    return read_key_file(path)
 
 
 def _decode_master_key(text: str, *, source: str) -> bytes:
@@ -112,7 +127,13 @@ def _decode_master_key(text: str, *, source: str) -> bytes:
 
 
 def _create_key_file(path: Path) -> None:
-    encoded = base64.b64encode(secrets.token_bytes(MASTER_KEY_SIZE)) + b"\n"
+    create_key_file(path, secrets.token_bytes(MASTER_KEY_SIZE))
+
+
+def create_key_file(path: Path, key: bytes) -> bool:
+    """Write ``key`` (base64 text) to a new 0600 file at ``path``, durably and atomically.
+    Never overwrites: returns False, leaving the file as it is, when ``path`` exists."""
+    encoded = base64.b64encode(key) + b"\n"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -125,18 +146,47 @@ def _create_key_file(path: Path) -> None:
         # link() publishes the complete file atomically and fails if another process
         # got there first; rename() would silently replace a key already in use.
         os.link(tmp, path)
+        created = True
     except FileExistsError:
-        pass
+        created = False
     finally:
         tmp.unlink()
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    fsync_dir(path.parent)
+    return created
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make the directory's entries (a new or renamed key file) durable."""
+    dir_fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
 
 
-def _read_key_file(path: Path) -> bytes:
+def previous_master_key_files(data_dir: Path, files: Sequence[str]) -> list[Path]:
+    """Where the master keys rotated away from are (docs/security.md, "Rotating the
+    master key"): each of ``files`` (``auth.previous_master_key_files``; a missing one is
+    an error) and every ``*.key`` in ``<data_dir>/previous-master-keys/``, where
+    ``rotate-master-key`` keeps a data-directory key that SSE-C objects still need."""
+    paths = [Path(name) for name in files]
+    for path in paths:
+        if not path.exists():
+            raise MasterKeyError(f"previous master key file {path} does not exist")
+    directory = data_dir / PREVIOUS_KEYS_DIR
+    if directory.is_dir():
+        paths.extend(sorted(directory.glob("*.key")))
+    return paths
+
+
+def load_previous_master_keys(data_dir: Path, files: Sequence[str]) -> list[bytes]:
+    """The keys of :func:`previous_master_key_files`: read for object data written under
+    them, never for the state store or for new data."""
+    return [read_key_file(path) for path in previous_master_key_files(data_dir, files)]
+
+
+def read_key_file(path: Path) -> bytes:
+    """The master key in ``path``, which group and others must not be able to touch."""
     mode = path.stat().st_mode
     if not stat.S_ISREG(mode):
         raise MasterKeyError(f"{path} is not a regular file")

@@ -25,9 +25,10 @@ from gateway.identity.crypto import MasterKeyError
 from gateway.identity.db import Dialect, Tx
 from gateway.identity.schema_v6 import POSTGRES_6, SQLITE_6
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "SchemaError", "migrate"]
+__all__ = ["FINGERPRINT", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "SchemaError", "migrate"]
 
-_FINGERPRINT = "master_key_fingerprint"
+FINGERPRINT = "master_key_fingerprint"
+"""The ``meta`` row naming the master key the stored secrets are sealed under."""
 # pg_advisory_xact_lock key serialising migrations of gateways starting together.
 _MIGRATION_LOCK = 0x6E667969_6F000001
 
@@ -527,11 +528,9 @@ async def migrate(tx: Tx, *, fingerprint: str, now_us: int) -> int:
         await tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (version, now_us)
         )
-    stored = await tx.fetch_one("SELECT value FROM meta WHERE name = ?", (_FINGERPRINT,))
+    stored = await tx.fetch_one("SELECT value FROM meta WHERE name = ?", (FINGERPRINT,))
     if stored is None:
-        await tx.execute(
-            "INSERT INTO meta (name, value) VALUES (?, ?)", (_FINGERPRINT, fingerprint)
-        )
+        await tx.execute("INSERT INTO meta (name, value) VALUES (?, ?)", (FINGERPRINT, fingerprint))
     elif stored[0] != fingerprint:
         raise MasterKeyError(
             "the state database was written under a different master key; set the original "

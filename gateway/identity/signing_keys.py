@@ -31,7 +31,7 @@ from gateway.identity.db import Database, IntegrityError, Tx
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import as_bytes
 
-__all__ = ["RSA_KEY_BITS", "SigningKey", "SigningKeyStore"]
+__all__ = ["RSA_KEY_BITS", "SigningKey", "SigningKeyStore", "signing_key_aad"]
 
 RSA_KEY_BITS = 2048
 # Like every other id: a prefix, so a kid never begins with "-" (which a command line
@@ -53,7 +53,8 @@ class SigningKey:
         return self.retired_at is None
 
 
-def _aad(kid: str) -> bytes:
+def signing_key_aad(kid: str) -> bytes:
+    """Associated data of a signing key's sealed private key (table, column, kid)."""
     return b"signing_keys.private_enc\x00" + kid.encode("utf-8")
 
 
@@ -93,7 +94,7 @@ class SigningKeyStore:
         kid = as_str(row[0])
         key = self._private.get(kid)
         if key is None:
-            pem = self._keyring.box.open(as_bytes(row[1]), aad=_aad(kid))
+            pem = self._keyring.box.open(as_bytes(row[1]), aad=signing_key_aad(kid))
             loaded = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
             if not isinstance(loaded, rsa.RSAPrivateKey):
                 raise TypeError("signing key is not RSA")
@@ -220,5 +221,5 @@ class SigningKeyStore:
         await tx.execute(
             "INSERT INTO signing_keys (kid, algorithm, private_enc, public_jwk, created_at,"
             " retired_at, serve_until) VALUES (?, ?, ?, ?, ?, NULL, NULL)",
-            (kid, _ALG, self._keyring.box.seal(pem, aad=_aad(kid)), jwk, as_int(when)),
+            (kid, _ALG, self._keyring.box.seal(pem, aad=signing_key_aad(kid)), jwk, as_int(when)),
         )

@@ -40,7 +40,12 @@ from gateway.identity.accounts import AccountStore
 from gateway.identity.audit import AuditStore
 from gateway.identity.bucket_settings import BucketSettingsStore
 from gateway.identity.clients import ClientStore
-from gateway.identity.crypto import Keyring, MasterKeyError, load_or_create_master_key
+from gateway.identity.crypto import (
+    ROTATION_MARKER,
+    Keyring,
+    MasterKeyError,
+    load_or_create_master_key,
+)
 from gateway.identity.db import Database, PoolOptions
 from gateway.identity.db_sqlite import DB_FILE, SqliteDatabase
 from gateway.identity.models import to_micros, utcnow
@@ -191,9 +196,10 @@ class IdentityStore:
         )
 
     @classmethod
-    async def from_config(cls, config: Config) -> IdentityStore:
+    async def from_config(cls, config: Config, *, master_key: bytes | None = None) -> IdentityStore:
         """Open the store the configuration names (``identity.*``), with the master key it
-        names (``auth.master_key`` / ``auth.master_key_file`` / ``<data_dir>/master.key``).
+        names (``auth.master_key`` / ``auth.master_key_file`` / ``<data_dir>/master.key``)
+        or ``master_key`` when given (a rotation opening the store under its new key).
         A PostgreSQL store refuses to start without a configured master key: a key
         generated on one host would leave every other host unable to read the secrets."""
         data_dir = config.data_dir
@@ -203,8 +209,15 @@ class IdentityStore:
                 "a PostgreSQL state store needs NFYIO_MASTER_KEY or NFYIO_MASTER_KEY_FILE"
             )
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # private (docs/security.md)
+        if master_key is None and (data_dir / ROTATION_MARKER).exists():
+            raise MasterKeyError(
+                f"a master-key rotation did not finish ({data_dir / ROTATION_MARKER} is "
+                "there): run `nfyio-gateway rotate-master-key` again to finish it"
+            )
         key_file = Path(auth.master_key_file) if auth.master_key_file else None
-        master = load_or_create_master_key(data_dir, auth.master_key, key_file=key_file)
+        master = master_key or load_or_create_master_key(
+            data_dir, auth.master_key, key_file=key_file
+        )
         pool = PoolOptions(
             min_size=identity.pool_min_size,
             max_size=identity.pool_max_size,

@@ -281,6 +281,10 @@ def test_customer_hmac_checks_the_key_and_never_holds_it() -> None:
     assert not keys.customer_key_matches(stored, os.urandom(32))
     assert not keys.customer_key_matches("not:valid", key)
     assert KeySet(os.urandom(32), previous=[SSE_KEY]).customer_key_matches(stored, key)
+    # Keyed under a master key no longer configured: an error naming it, not "wrong key".
+    with pytest.raises(BackendError, match="unknown key") as caught:
+        KeySet(os.urandom(32)).customer_key_matches(stored, key)
+    assert caught.value.code == "InternalError"
 
 
 # -- the backend -----------------------------------------------------------------------
