@@ -8,7 +8,8 @@ returns the request as the rest of the gateway sees it: the key the form names (
 policy let through (``Content-Type``, ``Cache-Control``, ``Content-Disposition``,
 ``Content-Encoding``, ``Expires``, ``x-amz-meta-*``, ``acl`` as ``x-amz-acl``,
 ``x-amz-storage-class``, ``x-amz-server-side-encryption*``, ``x-amz-object-lock-*``,
-``x-amz-checksum-*``). The request's real HTTP headers never reach the object. The one
+``x-amz-checksum-*``), and the ``tagging`` field's tag set (a ``Tagging`` document). The
+request's real HTTP headers never reach the object. The one
 access decision then judges ``s3:PutObject`` on that key for that principal, exactly as
 for PutObject, before the first byte of the file is read.
 
@@ -37,6 +38,7 @@ from gateway.s3.addressing import check_key
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
+from gateway.s3.lifecycle import expiration_headers
 from gateway.s3.lock_headers import has_digest, parse_object_lock
 from gateway.s3.objects import requested_lock, version_header
 from gateway.s3.ownership import plan_write, record_write
@@ -45,6 +47,7 @@ from gateway.s3.post_form import FormReader, boundary_of
 from gateway.s3.post_policy import check_policy, parse_policy
 from gateway.s3.request import S3Request
 from gateway.s3.sse import parse_encryption, plain_http_allowed, sse_response_headers
+from gateway.s3.tags import parse_tagging_document
 from gateway.s3.xml import XmlWriter
 from gateway.transport import TLS_REQUIRED, refused
 from sigv4 import new_checksum, parse_checksum_value
@@ -173,8 +176,12 @@ async def read_post(
     bucket = req.address.bucket or ""
     if policy is not None:
         check_policy(policy, fields, bucket=bucket, now=now, exempt=exempt)
-    if "tagging" in fields:
-        raise S3Error("NotImplemented", "The tagging field of POST uploads is not supported yet")
+    # The object's tags, as a Tagging document (AWS's form field; PutObject's header is
+    # a query string): validated like PutObjectTagging's body, and the access decision
+    # then asks for s3:PutObjectTagging too, as for PutObject with x-amz-tagging.
+    tags = (
+        parse_tagging_document(fields["tagging"].encode("utf-8")) if "tagging" in fields else None
+    )
     headers = _form_headers(fields)
     forwarded_for = req.headers.get("x-forwarded-for")
     if forwarded_for is not None:  # aws:SourceIp behind a trusted proxy
@@ -207,6 +214,7 @@ async def read_post(
         part_number=None,
         byte_range=None,
         bypass_governance=False,
+        tags=tags,
     )
     request[POST_UPLOAD] = upload
     return derived, principal
@@ -285,8 +293,9 @@ async def post_object(ctx: Context) -> Result:
             "with Object Lock parameters",
         )
     body = FileBody(upload, max_size=ctx.config.s3.max_object_size)
+    tags = ctx.req.tags or ()
     info = await ctx.backend.put_object(
-        ctx.bucket, ctx.key, body, meta, encryption=ctx.req.encryption, object_lock=lock
+        ctx.bucket, ctx.key, body, meta, encryption=ctx.req.encryption, object_lock=lock, tags=tags
     )
     await record_write(ctx, plan, info)
     etag = quote_etag(info.etag)
@@ -297,6 +306,7 @@ async def post_object(ctx: Context) -> Result:
         **checksum_headers(info.checksums),
         **sse_response_headers(info.meta),
         **version_header(info.version_id),
+        **await expiration_headers(ctx, info, tags),
     }
     fields = upload.fields
     target = fields.get("success_action_redirect") or fields.get("redirect")

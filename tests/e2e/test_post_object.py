@@ -355,3 +355,75 @@ def test_post_with_an_origin_gets_cors_headers(
     )
     assert reply.status == 403
     assert reply.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def tagging_document(pairs: list[tuple[str, str]]) -> str:
+    tags = "".join(f"<Tag><Key>{k}</Key><Value>{v}</Value></Tag>" for k, v in pairs)
+    return f"<Tagging><TagSet>{tags}</TagSet></Tagging>"
+
+
+def tagged_form(s3: Any, bucket: str, key: str, document: str) -> dict[str, str]:
+    return presigned_post(
+        s3, bucket, key, Fields={"tagging": document}, Conditions=[{"tagging": document}]
+    )
+
+
+def test_tagging_field_tags_the_object(any_gateway: Gateway, s3: Any, bucket: str) -> None:
+    document = tagging_document([("team", "a+b=c"), ("project", "blue sky")])
+    reply = post_form(any_gateway, bucket, tagged_form(s3, bucket, "tagged", document), b"x")
+    assert reply.status == 204, reply.body
+    assert s3.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == [
+        {"Key": "project", "Value": "blue sky"},
+        {"Key": "team", "Value": "a+b=c"},
+    ]
+    assert s3.get_object(Bucket=bucket, Key="tagged")["TagCount"] == 2
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        ("<Tagging><TagSet><Tag><Key>k</Key></TagSet>", "MalformedXML"),
+        (tagging_document([(f"k{n}", "v") for n in range(11)]), "BadRequest"),
+        (tagging_document([("aws:reserved", "v")]), "InvalidTag"),
+        (tagging_document([("same", "1"), ("same", "2")]), "InvalidTag"),
+    ],
+    ids=["malformed", "eleven-tags", "aws-prefix", "repeated-key"],
+)
+def test_bad_tagging_field_stores_nothing(
+    any_gateway: Gateway, s3: Any, bucket: str, document: str, code: str
+) -> None:
+    reply = post_form(any_gateway, bucket, tagged_form(s3, bucket, "k", document), b"x")
+    assert (reply.status, reply.error_code()) == (400, code), reply.body
+    assert keys_of(s3, bucket) == []
+
+
+def test_tagging_field_is_judged_like_x_amz_tagging(
+    any_gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    document = tagging_document([("a", "1")])
+    # A field the policy does not name cannot tag anything.
+    unsigned = {**presigned_post(s3, bucket, "k"), "tagging": document}
+    reply = post_form(any_gateway, bucket, unsigned, b"x")
+    assert (reply.status, reply.error_code()) == (403, "AccessDenied")
+    assert b"Extra input fields: tagging" in reply.body
+    # Tagging on upload needs s3:PutObjectTagging as well as s3:PutObject.
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:PutObjectTagging",
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    reply = post_form(any_gateway, bucket, tagged_form(s3, bucket, "k", document), b"x")
+    assert (reply.status, reply.error_code()) == (403, "AccessDenied")
+    assert post_form(any_gateway, bucket, presigned_post(s3, bucket, "k"), b"x").status == 204
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
