@@ -11,6 +11,7 @@ from datetime import datetime
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Tx
 from gateway.identity.models import AccessKey, from_micros, to_micros
+from gateway.identity.schema import require_fingerprint
 
 __all__ = [
     "KEY_COLUMNS",
@@ -99,6 +100,7 @@ async def insert_secret(
 ) -> None:
     """Store ``secret`` as the current secret of ``key_id``: sealed for SigV4, and its
     keyed hash for Bearer lookups. A secret already used by any key is an IntegrityError."""
+    await require_fingerprint(tx, keyring.fingerprint)
     await tx.execute(
         "INSERT INTO access_key_secrets (lookup_hash, key_id, secret_enc, created_at,"
         " valid_until) VALUES (?, ?, ?, ?, NULL)",

@@ -25,7 +25,15 @@ from gateway.identity.crypto import MasterKeyError
 from gateway.identity.db import Dialect, Tx
 from gateway.identity.schema_v6 import POSTGRES_6, SQLITE_6
 
-__all__ = ["FINGERPRINT", "MIGRATIONS", "SCHEMA_VERSION", "Migration", "SchemaError", "migrate"]
+__all__ = [
+    "FINGERPRINT",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Migration",
+    "SchemaError",
+    "migrate",
+    "require_fingerprint",
+]
 
 FINGERPRINT = "master_key_fingerprint"
 """The ``meta`` row naming the master key the stored secrets are sealed under."""
@@ -537,3 +545,17 @@ async def migrate(tx: Tx, *, fingerprint: str, now_us: int) -> int:
             "NFYIO_MASTER_KEY (or restore the master key file) to read it"
         )
     return found
+
+
+async def require_fingerprint(tx: Tx, fingerprint: str) -> None:
+    """Inside a transaction that seals or hashes something under the master key: refuse
+    when the store is no longer under the key this process holds (``rotate-master-key``
+    ran while this gateway, on another host, kept serving). A row written under the old
+    key would be unreadable by every gateway started since. One primary-key read; on
+    PostgreSQL it also makes the write conflict with a concurrent rotation."""
+    row = await tx.fetch_one("SELECT value FROM meta WHERE name = ?", (FINGERPRINT,))
+    if row is None or row[0] != fingerprint:
+        raise MasterKeyError(
+            "the state store was re-sealed under another master key since this gateway "
+            "started (rotate-master-key): restart it with the new key"
+        )

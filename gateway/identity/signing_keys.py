@@ -30,6 +30,7 @@ from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, IntegrityError, Tx
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import as_bytes
+from gateway.identity.schema import require_fingerprint
 
 __all__ = ["RSA_KEY_BITS", "SigningKey", "SigningKeyStore", "signing_key_aad"]
 
@@ -218,6 +219,7 @@ class SigningKeyStore:
         return await self._db.transaction(delete)
 
     async def _insert(self, tx: Tx, kid: str, pem: str, jwk: str, when: int) -> None:
+        await require_fingerprint(tx, self._keyring.fingerprint)
         await tx.execute(
             "INSERT INTO signing_keys (kid, algorithm, private_enc, public_jwk, created_at,"
             " retired_at, serve_until) VALUES (?, ?, ?, ?, ?, NULL, NULL)",

@@ -25,6 +25,7 @@ from gateway.identity.db import Database, Tx
 from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import json_list
+from gateway.identity.schema import require_fingerprint
 
 __all__ = ["REFRESH_PREFIX", "RefreshResult", "RefreshToken", "Session", "SessionStore"]
 
@@ -183,6 +184,7 @@ class SessionStore:
                 ),
             )
             if lookup is not None:
+                await require_fingerprint(tx, self._keyring.fingerprint)
                 await tx.execute(
                     "INSERT INTO refresh_tokens (lookup_hash, session_id, created_at, used_at)"
                     " VALUES (?, ?, ?, NULL)",
@@ -230,6 +232,7 @@ class SessionStore:
                 return RefreshResult("expired", session)
             if row[9] is not None:
                 return RefreshResult("user", session)
+            await require_fingerprint(tx, self._keyring.fingerprint)
             await tx.execute(
                 "UPDATE refresh_tokens SET used_at = ? WHERE lookup_hash = ?", (when, lookup)
             )

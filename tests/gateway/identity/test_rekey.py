@@ -114,3 +114,48 @@ async def test_rekey_refuses_a_store_not_under_the_old_key(
         await store.close()
     again = await open_store()  # rolled back: still the original key's
     await again.close()
+
+
+async def test_a_gateway_still_on_the_old_key_writes_nothing_under_it(
+    open_store: OpenStore,
+) -> None:
+    """Another host kept serving through a rotation: every write that seals or hashes
+    under its (old) key is refused; its reads find nothing it could misuse."""
+    stale = await open_store()
+    try:
+        user = await stale.users.create("stale-user", "password-1", ["read:objects"])
+        client, _ = await stale.clients.create("c", scopes=["read:objects"])
+        key, _ = await stale.create_key("app", ["read:objects"])
+        await stale.signing_keys.ensure_active()
+        _, token = await stale.sessions.start(
+            user.id,
+            client.id,
+            ["read:objects"],
+            expires_at=NOW + timedelta(days=1),
+            with_refresh=True,
+        )
+        assert token is not None
+        rotating = await open_store()
+        try:
+            await _rotate(rotating, os.urandom(32))
+        finally:
+            await rotating.close()
+        with pytest.raises(MasterKeyError, match="restart it with the new key"):
+            await stale.create_key("late", ["read:objects"])
+        with pytest.raises(MasterKeyError, match="restart it with the new key"):
+            await stale.keys.rotate_key(key.id)
+        with pytest.raises(MasterKeyError, match="restart it with the new key"):
+            await stale.signing_keys.rotate(overlap=timedelta(0))
+        with pytest.raises(MasterKeyError, match="restart it with the new key"):
+            await stale.sessions.start(
+                user.id,
+                client.id,
+                ["read:objects"],
+                expires_at=NOW + timedelta(days=1),
+                with_refresh=True,
+            )
+        assert (await stale.sessions.rotate(token, client.id)).outcome != "ok"
+        rows = await stale.db.fetch_all("SELECT key_id FROM access_key_secrets")
+        assert sorted(str(r[0]) for r in rows) == [key.id]  # nothing was added
+    finally:
+        await stale.close()
