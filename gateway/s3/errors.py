@@ -47,6 +47,15 @@ def _delete_marker(extra: Mapping[str, str]) -> dict[str, str]:
     return headers
 
 
+def _not_allowed(extra: Mapping[str, str]) -> dict[str, str]:
+    """405: the delete marker's headers, or ``Allow`` naming the methods the resource
+    takes (S3 sends it for a method a subresource does not take, HEAD included)."""
+    headers = _delete_marker(extra)
+    if "Allow" in extra and "Allow" not in headers:
+        headers["Allow"] = extra["Allow"]
+    return headers
+
+
 def _retry_after(extra: Mapping[str, str]) -> dict[str, str]:
     """A 503 that knows when to come back says so."""
     return {"Retry-After": extra["RetryAfter"]} if "RetryAfter" in extra else {}
@@ -170,8 +179,8 @@ ERRORS: dict[str, ErrorSpec] = {
     "MethodNotAllowed": ErrorSpec(
         405,
         "The specified method is not allowed against this resource.",
-        _delete_marker,
-        header_only=MARKER_FIELDS,
+        _not_allowed,
+        header_only=MARKER_FIELDS | {"Allow"},
     ),
     "MissingContentLength": _e(411, "You must provide the Content-Length HTTP header."),
     "MissingRequestBodyError": _e(400, "Request Body is empty."),

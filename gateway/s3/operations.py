@@ -36,6 +36,7 @@ __all__ = [
     "Operation",
     "Target",
     "Unconfigurable",
+    "allowed_methods",
     "resolve",
 ]
 
@@ -128,7 +129,7 @@ class Unconfigurable:
     ``NotImplemented``), so a read answers what S3 answers for a bucket without one, which
     is the truth, and so does S3's DELETE of it where S3 has one (nothing to delete).
     Tools that read every subresource (Terraform, CDK, S3 browsers) go on instead of
-    stopping at a 501. HEAD answers as GET, without a body."""
+    stopping at a 501."""
 
     read: str
     """AWS's name of the read (GET)."""
@@ -255,30 +256,21 @@ def _unsupported(target: Target, subresources: Mapping[str, Actions]) -> list[Op
     return [
         _not_implemented(target, sub, method, actions)
         for sub, actions in subresources.items()
-        for method in ("GET", "HEAD", "PUT", "POST", "DELETE")
+        for method in ("GET", "PUT", "POST", "DELETE")
     ]
-
-
-def _head(name: str) -> str:
-    """The HEAD twin of a read's name: GetBucketLogging -> HeadBucketLogging."""
-    return "Head" + name.removeprefix("Get").removeprefix("List")
 
 
 def _unconfigurable(subresources: Mapping[str, Unconfigurable]) -> list[Operation]:
     """Rows for configurations no bucket can hold: reads (and S3's DELETE, where it has
     one) answer "not configured"; writes NotImplemented. A read naming an ``id`` comes
-    first: ``resolve`` takes the first row that matches."""
+    first: ``resolve`` takes the first row that matches. No HEAD rows: S3 answers a HEAD
+    naming a subresource ``405 MethodNotAllowed``, as the gateway does for every one."""
     rows = []
     for sub, entry in subresources.items():
         read_action = _action("GET", entry.actions)
-        for method in ("GET", "HEAD"):
-            named = (entry.by_id, (sub, "id")), (entry.read, (sub,))
-            for name, query in named:
-                if name is not None:
-                    named_as = name if method == "GET" else _head(name)
-                    rows.append(
-                        Operation(named_as, method, BKT, query, scopes=RB, action=read_action)
-                    )
+        for name, query in ((entry.by_id, (sub, "id")), (entry.read, (sub,))):
+            if name is not None:
+                rows.append(Operation(name, "GET", BKT, query, scopes=RB, action=read_action))
         rows += [_not_implemented(BKT, sub, method, entry.actions) for method in ("PUT", "POST")]
         if entry.delete is None:
             rows.append(_not_implemented(BKT, sub, "DELETE", entry.actions))
@@ -625,6 +617,24 @@ def resolve(
             continue
         return operation
     return None
+
+
+def allowed_methods(target: Target, query: Mapping[str, str]) -> list[str]:
+    """The methods the gateway serves for this target and these subresources (what a
+    405's ``Allow`` header names, as S3's does), whatever headers they would also need.
+    Rows answering ``NotImplemented`` serve nothing."""
+    present = SUBRESOURCES.intersection(query) if query else frozenset()
+    return sorted(
+        method
+        for (row_target, method), rows in _ROWS_BY_TARGET_METHOD.items()
+        if row_target is target
+        and any(
+            row.operation.implemented
+            and present.issubset(row.names)
+            and (not row.required or (query and _query_matches(row.required, query)))
+            for row in rows
+        )
+    )
 
 
 def _index(operations: tuple[Operation, ...]) -> dict[tuple[Target, str], tuple[_Row, ...]]:

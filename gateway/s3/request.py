@@ -30,7 +30,7 @@ from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_a
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
 from gateway.s3.lock_headers import parse_bypass, parse_object_lock
-from gateway.s3.operations import Operation, resolve
+from gateway.s3.operations import Operation, allowed_methods, resolve
 from gateway.s3.sse import parse_encryption, plain_http_allowed
 from gateway.s3.tags import parse_tagging_header
 from sigv4 import decode_query, header_map, parse_content_md5
@@ -200,10 +200,11 @@ def read_request(request: web.Request, config: Config) -> S3Request:
     headers = header_map(pairs)
     operation = resolve(request.method, address.target, query, headers)
     if operation is None:
-        raise S3Error(
-            "MethodNotAllowed",
-            extra={"Method": request.method, "ResourceType": address.target.value.upper()},
-        )
+        extra = {"Method": request.method, "ResourceType": address.target.value.upper()}
+        allowed = allowed_methods(address.target, query)
+        if allowed:
+            extra["Allow"] = ", ".join(allowed)
+        raise S3Error("MethodNotAllowed", extra=extra)
     if address.bucket is not None and operation.name != "CreateBucket":
         check_bucket_name(address.bucket)
     if address.key is not None:

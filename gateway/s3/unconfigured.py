@@ -7,7 +7,7 @@ a read answers S3's empty document (accelerate, logging, notification: 200) or i
 by ``id`` (analytics, metrics, inventory, intelligent-tiering) list as an empty, complete
 list; any id names nothing (``NoSuchConfiguration``), for a read and a DELETE alike, and a
 DELETE without one is ``InvalidArgument``. An empty ``id`` is no id. The bucket must exist
-(``NoSuchBucket``), in the backend too. HEAD answers as GET, without a body.
+(``NoSuchBucket``), in the backend too. A HEAD is 405 (``operations.allowed_methods``).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ async def delete_unconfigured(ctx: Context) -> Result:
 
 
 HANDLERS = {
-    op.name: read_unconfigured if op.method in {"GET", "HEAD"} else delete_unconfigured
+    op.name: read_unconfigured if op.method == "GET" else delete_unconfigured
     for op in UNCONFIGURED
     if op.implemented
 }

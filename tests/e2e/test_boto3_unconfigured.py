@@ -156,7 +156,7 @@ def test_delete_of_what_cannot_be_set_deletes_nothing(s3: Any, bucket: str, meth
 @pytest.mark.parametrize(("query", "root"), DOCUMENTS, ids=[d[0] for d in DOCUMENTS])
 def test_unconfigured_documents(any_gateway: Gateway, bucket: str, query: str, root: str) -> None:
     """The document as sent: S3's namespace, the root boto3 never checks, no children but
-    a list's ``IsTruncated``; HEAD the same status without a body."""
+    a list's ``IsTruncated``; a HEAD is 405, as S3 answers for any subresource."""
     path = f"/{bucket}?{query}"
     answer = raw_request(any_gateway, "GET", path, headers=sign(any_gateway, "GET", path))
     assert answer.status == 200
@@ -167,18 +167,24 @@ def test_unconfigured_documents(any_gateway: Gateway, bucket: str, query: str, r
     assert [(child.tag, child.text) for child in document] == expected
     assert f'<{root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'.encode() in answer.body
     head = raw_request(any_gateway, "HEAD", path, headers=sign(any_gateway, "HEAD", path))
-    assert (head.status, head.body) == (200, b"")
+    assert (head.status, head.body) == (405, b"")
 
 
 def test_unconfigured_heads_and_a_missing_id(any_gateway: Gateway, bucket: str) -> None:
-    for path, status in (
-        (f"/{bucket}?website", 404),
-        (f"/{bucket}?replication", 404),
-        (f"/{bucket}?metrics&id=m1", 404),
-        (f"/{bucket}-absent?accelerate", 404),
+    """A HEAD naming a subresource, configurable here or not, existing bucket or not: 405
+    before anything is looked up, ``Allow`` naming the methods served (as S3 answers)."""
+    for path, allow in (
+        (f"/{bucket}?website", "DELETE, GET"),
+        (f"/{bucket}?replication", "DELETE, GET"),
+        (f"/{bucket}?metrics&id=m1", "DELETE, GET"),
+        (f"/{bucket}-absent?accelerate", "GET"),
+        (f"/{bucket}?tagging", "DELETE, GET, PUT"),
+        (f"/{bucket}?versioning", "GET, PUT"),
+        (f"/{bucket}-absent?location", "GET"),
     ):
         head = raw_request(any_gateway, "HEAD", path, headers=sign(any_gateway, "HEAD", path))
-        assert (head.status, head.body) == (status, b""), path
+        assert (head.status, head.body) == (405, b""), path
+        assert head.headers["Allow"] == allow, path
     # S3's DELETE of a configuration kept by id needs the id (AWS's documentation is
     # silent on the answer; the gateway's is InvalidArgument).
     path = f"/{bucket}?inventory"

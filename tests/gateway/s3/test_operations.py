@@ -12,7 +12,14 @@ import pytest
 
 from gateway.authz.actions import ACTIONS, ResourceKind
 from gateway.s3.addressing import parse_address
-from gateway.s3.operations import OPERATIONS, OPERATIONS_BY_NAME, Operation, Target, resolve
+from gateway.s3.operations import (
+    OPERATIONS,
+    OPERATIONS_BY_NAME,
+    Operation,
+    Target,
+    allowed_methods,
+    resolve,
+)
 
 COPY = {"x-amz-copy-source": "/src/key"}
 
@@ -105,23 +112,11 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
     ("DELETE", "object", "tagging", {}, "DeleteObjectTagging", ("write:objects",)),
     # configurations no bucket can hold: read as "not configured" (gateway/s3/unconfigured.py)
     ("GET", "bucket", "accelerate", {}, "GetBucketAccelerateConfiguration", ("read:buckets",)),
-    ("HEAD", "bucket", "accelerate", {}, "HeadBucketAccelerateConfiguration", ("read:buckets",)),
     ("GET", "bucket", "logging", {}, "GetBucketLogging", ("read:buckets",)),
-    ("HEAD", "bucket", "logging", {}, "HeadBucketLogging", ("read:buckets",)),
     ("GET", "bucket", "notification", {}, "GetBucketNotificationConfiguration", ("read:buckets",)),
-    (
-        "HEAD",
-        "bucket",
-        "notification",
-        {},
-        "HeadBucketNotificationConfiguration",
-        ("read:buckets",),
-    ),
     ("GET", "bucket", "replication", {}, "GetBucketReplication", ("read:buckets",)),
-    ("HEAD", "bucket", "replication", {}, "HeadBucketReplication", ("read:buckets",)),
     ("DELETE", "bucket", "replication", {}, "DeleteBucketReplication", ("write:buckets",)),
     ("GET", "bucket", "website", {}, "GetBucketWebsite", ("read:buckets",)),
-    ("HEAD", "bucket", "website", {}, "HeadBucketWebsite", ("read:buckets",)),
     ("DELETE", "bucket", "website", {}, "DeleteBucketWebsite", ("write:buckets",)),
     ("GET", "bucket", "analytics", {}, "ListBucketAnalyticsConfigurations", ("read:buckets",)),
     (
@@ -132,9 +127,7 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
         "ListBucketAnalyticsConfigurations",
         ("read:buckets",),
     ),
-    ("HEAD", "bucket", "analytics", {}, "HeadBucketAnalyticsConfigurations", ("read:buckets",)),
     ("GET", "bucket", "analytics&id=a", {}, "GetBucketAnalyticsConfiguration", ("read:buckets",)),
-    ("HEAD", "bucket", "analytics&id=a", {}, "HeadBucketAnalyticsConfiguration", ("read:buckets",)),
     (
         "DELETE",
         "bucket",
@@ -152,9 +145,7 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
         "ListBucketMetricsConfigurations",
         ("read:buckets",),
     ),
-    ("HEAD", "bucket", "metrics", {}, "HeadBucketMetricsConfigurations", ("read:buckets",)),
     ("GET", "bucket", "metrics&id=a", {}, "GetBucketMetricsConfiguration", ("read:buckets",)),
-    ("HEAD", "bucket", "metrics&id=a", {}, "HeadBucketMetricsConfiguration", ("read:buckets",)),
     (
         "DELETE",
         "bucket",
@@ -172,9 +163,7 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
         "ListBucketInventoryConfigurations",
         ("read:buckets",),
     ),
-    ("HEAD", "bucket", "inventory", {}, "HeadBucketInventoryConfigurations", ("read:buckets",)),
     ("GET", "bucket", "inventory&id=a", {}, "GetBucketInventoryConfiguration", ("read:buckets",)),
-    ("HEAD", "bucket", "inventory&id=a", {}, "HeadBucketInventoryConfiguration", ("read:buckets",)),
     (
         "DELETE",
         "bucket",
@@ -200,27 +189,11 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
         ("read:buckets",),
     ),
     (
-        "HEAD",
-        "bucket",
-        "intelligent-tiering",
-        {},
-        "HeadBucketIntelligentTieringConfigurations",
-        ("read:buckets",),
-    ),
-    (
         "GET",
         "bucket",
         "intelligent-tiering&id=a",
         {},
         "GetBucketIntelligentTieringConfiguration",
-        ("read:buckets",),
-    ),
-    (
-        "HEAD",
-        "bucket",
-        "intelligent-tiering&id=a",
-        {},
-        "HeadBucketIntelligentTieringConfiguration",
         ("read:buckets",),
     ),
     (
@@ -310,6 +283,29 @@ def test_unknown_method_resolves_to_nothing() -> None:
     assert resolve("PATCH", address.target, {}, {}) is None
 
 
+@pytest.mark.parametrize(
+    ("target", "query", "allow"),
+    [
+        (Target.BUCKET, "tagging", ["DELETE", "GET", "PUT"]),
+        (Target.BUCKET, "versioning", ["GET", "PUT"]),
+        (Target.BUCKET, "location", ["GET"]),
+        (Target.BUCKET, "website", ["DELETE", "GET"]),  # PUT answers NotImplemented
+        (Target.BUCKET, "analytics&id=a", ["DELETE", "GET"]),
+        (Target.BUCKET, "metadataTable", []),
+        (Target.OBJECT, "tagging", ["DELETE", "GET", "PUT"]),
+        (Target.OBJECT, "uploadId=u", ["DELETE", "GET", "POST"]),  # PUT needs partNumber
+        (Target.OBJECT, "torrent", []),
+    ],
+)
+def test_a_head_naming_a_subresource_is_405_with_the_methods_served(
+    target: Target, query: str, allow: list[str]
+) -> None:
+    """S3 has no HEAD form of any subresource: 405, Allow naming what the resource takes."""
+    params = dict(entry.partition("=")[::2] for entry in query.split("&"))
+    assert resolve("HEAD", target, params, {}) is None
+    assert allowed_methods(target, params) == allow
+
+
 def test_not_implemented_rows_are_marked() -> None:
     assert OPERATIONS_BY_NAME["GetBucketWebsite"].implemented
     assert not OPERATIONS_BY_NAME["PutBucketWebsite"].implemented
@@ -396,36 +392,23 @@ ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
     # Reads of configurations no bucket can hold, and S3's deletes of them (DeleteBucket-
     # Replication and DeleteBucket*Configuration need the Put action, as in S3)
     "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
-    "HeadBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
     "GetBucketLogging": "s3:GetBucketLogging",
-    "HeadBucketLogging": "s3:GetBucketLogging",
     "GetBucketNotificationConfiguration": "s3:GetBucketNotification",
-    "HeadBucketNotificationConfiguration": "s3:GetBucketNotification",
     "GetBucketReplication": "s3:GetReplicationConfiguration",
-    "HeadBucketReplication": "s3:GetReplicationConfiguration",
     "DeleteBucketReplication": "s3:PutReplicationConfiguration",
     "GetBucketWebsite": "s3:GetBucketWebsite",
-    "HeadBucketWebsite": "s3:GetBucketWebsite",
     "DeleteBucketWebsite": "s3:DeleteBucketWebsite",
     "ListBucketAnalyticsConfigurations": "s3:GetAnalyticsConfiguration",
-    "HeadBucketAnalyticsConfigurations": "s3:GetAnalyticsConfiguration",
     "GetBucketAnalyticsConfiguration": "s3:GetAnalyticsConfiguration",
-    "HeadBucketAnalyticsConfiguration": "s3:GetAnalyticsConfiguration",
     "DeleteBucketAnalyticsConfiguration": "s3:PutAnalyticsConfiguration",
     "ListBucketMetricsConfigurations": "s3:GetMetricsConfiguration",
-    "HeadBucketMetricsConfigurations": "s3:GetMetricsConfiguration",
     "GetBucketMetricsConfiguration": "s3:GetMetricsConfiguration",
-    "HeadBucketMetricsConfiguration": "s3:GetMetricsConfiguration",
     "DeleteBucketMetricsConfiguration": "s3:PutMetricsConfiguration",
     "ListBucketInventoryConfigurations": "s3:GetInventoryConfiguration",
-    "HeadBucketInventoryConfigurations": "s3:GetInventoryConfiguration",
     "GetBucketInventoryConfiguration": "s3:GetInventoryConfiguration",
-    "HeadBucketInventoryConfiguration": "s3:GetInventoryConfiguration",
     "DeleteBucketInventoryConfiguration": "s3:PutInventoryConfiguration",
     "ListBucketIntelligentTieringConfigurations": "s3:GetIntelligentTieringConfiguration",
-    "HeadBucketIntelligentTieringConfigurations": "s3:GetIntelligentTieringConfiguration",
     "GetBucketIntelligentTieringConfiguration": "s3:GetIntelligentTieringConfiguration",
-    "HeadBucketIntelligentTieringConfiguration": "s3:GetIntelligentTieringConfiguration",
     "DeleteBucketIntelligentTieringConfiguration": "s3:PutIntelligentTieringConfiguration",
 }
 
