@@ -35,7 +35,6 @@ from backends.filesystem.files import DataStore
 from backends.filesystem.inline import INLINE_PREFIX, inline_bytes
 from backends.filesystem.metadb import MetaDB, meta_from_json
 from backends.filesystem.sse import AES256, part_sizes
-from backends.types import ObjectMeta
 
 __all__ = ["JOURNAL", "Rewrapped", "rewrap"]
 
@@ -62,10 +61,15 @@ class _Stored:
     """The data file; None for an inline body."""
 
 
-def _customer_key_id(meta: ObjectMeta) -> str | None:
-    if meta.sse_customer_algorithm is None or not meta.sse_customer_key_hmac:
-        return None
-    return meta.sse_customer_key_hmac.partition(":")[0]
+def _managed(meta_text: str, found: Rewrapped) -> bool:
+    """Whether a row's data is SSE-S3; the key id an SSE-C row's key check names goes
+    into ``found``."""
+    meta = meta_from_json(meta_text)
+    if meta.sse_customer_algorithm is not None:
+        if meta.sse_customer_key_hmac:
+            found.customer_key_ids.add(meta.sse_customer_key_hmac.partition(":")[0])
+        return False
+    return meta.server_side_encryption == AES256
 
 
 def _offsets(sizes: list[int]) -> Iterator[int]:
@@ -83,11 +87,7 @@ def _stored(db: MetaDB, files: DataStore, found: Rewrapped) -> Iterator[_Stored]
         " SELECT data_id, size, parts, meta FROM versions WHERE data_id IS NOT NULL"
     )
     for data_id, size, parts, meta_text in rows:
-        meta = meta_from_json(meta_text)
-        customer = _customer_key_id(meta)
-        if customer is not None:
-            found.customer_key_ids.add(customer)
-        if meta.server_side_encryption != AES256 or customer is not None or data_id in seen:
+        if not _managed(meta_text, found) or data_id in seen:
             continue
         seen.add(data_id)
         inline = data_id.startswith(INLINE_PREFIX)
@@ -98,11 +98,7 @@ def _stored(db: MetaDB, files: DataStore, found: Rewrapped) -> Iterator[_Stored]
         " LEFT JOIN parts AS p ON p.upload_id = u.upload_id"
     )
     for upload_id, meta_text, data_id, size in uploads:
-        meta = meta_from_json(meta_text)
-        customer = _customer_key_id(meta)
-        if customer is not None:
-            found.customer_key_ids.add(customer)
-        if meta.server_side_encryption != AES256 or customer is not None or data_id is None:
+        if not _managed(meta_text, found) or data_id is None:
             continue
         yield _Stored(data_id, [size], files.part_path(upload_id, data_id))
 

@@ -15,6 +15,7 @@ from gateway.identity.rekey import ROTATED_REASON, rekey
 from gateway.identity.rows import access_key_aad, as_bytes
 from gateway.identity.signing_keys import signing_key_aad
 from gateway.identity.store import IdentityStore
+from gateway.identity.tokens import Session
 from tests.gateway.identity.conftest import OpenStore
 
 NOW = datetime.now(UTC)
@@ -23,6 +24,15 @@ NOW = datetime.now(UTC)
 async def _rotate(store: IdentityStore, new_key: bytes) -> None:
     old, new = store.keyring, Keyring(new_key)
     await store.db.transaction(lambda tx: rekey(tx, old, new, now_us=to_micros(NOW)))
+
+
+async def _sign_in(store: IdentityStore, user_id: str, client_id: str) -> tuple[Session, str]:
+    """A password-grant session with its first refresh token."""
+    session, token = await store.sessions.start(
+        user_id, client_id, ["read:objects"], expires_at=NOW + timedelta(days=1), with_refresh=True
+    )
+    assert token is not None
+    return session, token
 
 
 async def test_rekey_keeps_every_key_and_ends_sessions(
@@ -38,14 +48,8 @@ async def test_rekey_keeps_every_key_and_ends_sessions(
         kid = await store.signing_keys.ensure_active()
         user = await store.users.create("rotating-user", "password-1", ["read:objects"])
         client, _ = await store.clients.create("c", scopes=["read:objects"])
-        session, token = await store.sessions.start(
-            user.id,
-            client.id,
-            ["read:objects"],
-            expires_at=NOW + timedelta(days=1),
-            with_refresh=True,
-        )
-        assert token is not None and await store.sessions.find_refresh(token) is not None
+        session, token = await _sign_in(store, user.id, client.id)
+        assert await store.sessions.find_refresh(token) is not None
         before_pem = await store.signing_keys.active()
         assert before_pem is not None
         new_key = os.urandom(32)
@@ -89,14 +93,8 @@ async def test_rekey_keeps_every_key_and_ends_sessions(
         }
         assert old.lookup_hash(secret) not in hashes
         # A user signs in again: sessions and refresh tokens work under the new key.
-        _, fresh = await after.sessions.start(
-            user.id,
-            client.id,
-            ["read:objects"],
-            expires_at=NOW + timedelta(days=1),
-            with_refresh=True,
-        )
-        assert fresh is not None and await after.sessions.find_refresh(fresh) is not None
+        _, fresh = await _sign_in(after, user.id, client.id)
+        assert await after.sessions.find_refresh(fresh) is not None
     finally:
         await after.close()
 
@@ -127,14 +125,7 @@ async def test_a_gateway_still_on_the_old_key_writes_nothing_under_it(
         client, _ = await stale.clients.create("c", scopes=["read:objects"])
         key, _ = await stale.create_key("app", ["read:objects"])
         await stale.signing_keys.ensure_active()
-        _, token = await stale.sessions.start(
-            user.id,
-            client.id,
-            ["read:objects"],
-            expires_at=NOW + timedelta(days=1),
-            with_refresh=True,
-        )
-        assert token is not None
+        _, token = await _sign_in(stale, user.id, client.id)
         rotating = await open_store()
         try:
             await _rotate(rotating, os.urandom(32))
