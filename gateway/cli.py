@@ -22,6 +22,7 @@ from gateway import (
 )
 from gateway.bootstrap import AdminCredentials, ensure_admin
 from gateway.config import Config, ConfigError, load_config
+from gateway.identity.crypto import MasterKeyError, load_previous_master_keys
 
 DEFAULT_CONFIG = Path("config/gateway.toml")
 
@@ -111,6 +112,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if warning is not None:
         logging.getLogger("nfyio.server").warning("%s", warning)
     admin = asyncio.run(ensure_admin(config))
+    # Checked here too (each worker reads them when it starts): a bad one stops the start
+    # with its message instead of failing every worker.
+    load_previous_master_keys(config.data_dir, config.auth.previous_master_key_files)
     text = banner(config, admin)
 
     def ready() -> None:
@@ -138,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"nfyio-gateway: configuration error: {exc}", file=sys.stderr)
         return 2
+    except MasterKeyError as exc:
+        # Missing, unsafe or wrong master key, or an unfinished rotation: the message says
+        # what to do; a traceback would only hide it.
+        print(f"nfyio-gateway: {exc}", file=sys.stderr)
+        return 1
     return 1
 
 
