@@ -239,7 +239,9 @@ def _action(method: str, actions: Actions) -> str:
 def _not_implemented(target: Target, sub: str, method: str, actions: Actions) -> Operation:
     """The row of one method of a subresource answered NotImplemented."""
     read, write = (RB, WB) if target is BKT else (RO, WO)
-    label = "".join(part.capitalize() for part in sub.replace("-", " ").split())
+    label = "".join(
+        part[0].upper() + part[1:] for part in sub.split("-")
+    )  # metadataTable -> MetadataTable
     return Operation(
         f"{method.capitalize()}{'Bucket' if target is BKT else 'Object'}{label}",
         method,

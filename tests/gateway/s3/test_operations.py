@@ -210,7 +210,7 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
     ("PUT", "bucket", "analytics&id=a", {}, "PutBucketAnalytics", ("write:buckets",)),
     ("POST", "bucket", "notification", {}, "PostBucketNotification", ("write:buckets",)),
     ("DELETE", "bucket", "accelerate", {}, "DeleteBucketAccelerate", ("write:buckets",)),
-    ("GET", "bucket", "metadataTable", {}, "GetBucketMetadatatable", ("read:buckets",)),
+    ("GET", "bucket", "metadataTable", {}, "GetBucketMetadataTable", ("read:buckets",)),
     ("GET", "bucket", "session", {}, "GetBucketSession", ("read:buckets",)),
     ("POST", "object", "restore", {}, "PostObjectRestore", ("write:objects",)),
     ("POST", "object", "select&select-type=2", {}, "PostObjectSelect", ("write:objects",)),
@@ -309,7 +309,7 @@ def test_a_head_naming_a_subresource_is_405_with_the_methods_served(
 def test_not_implemented_rows_are_marked() -> None:
     assert OPERATIONS_BY_NAME["GetBucketWebsite"].implemented
     assert not OPERATIONS_BY_NAME["PutBucketWebsite"].implemented
-    assert not OPERATIONS_BY_NAME["GetBucketMetadatatable"].implemented
+    assert not OPERATIONS_BY_NAME["GetBucketMetadataTable"].implemented
     assert OPERATIONS_BY_NAME["GetBucketLifecycleConfiguration"].implemented
     assert OPERATIONS_BY_NAME["GetObject"].implemented
     assert OPERATIONS_BY_NAME["PutObject"].streaming
@@ -449,5 +449,5 @@ def test_subresource_rows_name_their_configuration_actions() -> None:
     assert by_name["DeleteBucketWebsite"].action == "s3:DeleteBucketWebsite"
     assert by_name["DeleteBucketReplication"].action == "s3:PutReplicationConfiguration"
     assert (
-        by_name["DeleteBucketMetadatatable"].action == "s3:DeleteBucketMetadataTableConfiguration"
+        by_name["DeleteBucketMetadataTable"].action == "s3:DeleteBucketMetadataTableConfiguration"
     )
