@@ -11,6 +11,8 @@ import asyncio
 import base64
 import json
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +104,57 @@ def test_postgres_state_without_a_configured_master_key_refuses_to_start(
         start_gateway(tmp_path / "data", extra_env=env)
     assert "configuration error" in str(failed.value)
     assert not (tmp_path / "data" / "master.key").exists()
+
+
+def test_master_key_rotation_of_a_shared_store(
+    tmp_path: Path, hosts: tuple[Gateway, Gateway], state_env: dict[str, str]
+) -> None:
+    """Every host stopped, the command run once from one of them: both come back under the
+    new key with the same access keys; one that kept serving creates nothing."""
+    host_a, host_b = hosts
+    key = create_key(host_a)
+    host_a.stop()
+    new_file = tmp_path / "new.key"
+    new_key = base64.b64encode(os.urandom(32)).decode()
+    new_file.write_text(new_key + "\n")
+    new_file.chmod(0o600)
+    rotated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "rotate-master-key",
+            "--new-key-file",
+            str(new_file),
+            "--data-dir",
+            str(host_a.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env=host_a.env,
+        timeout=120,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert json.loads(rotated.stdout)["access_key_secrets"] >= 2  # root and the key above
+    # Host B kept serving (the operator forgot it): its old key finds no secret any more
+    # (lookup hashes are the new key's), so nothing is created through it.
+    status, _, body = call(
+        host_b, "POST", "/v1/access-keys", headers=ADMIN, body={"name": "late", "scopes": SCOPES}
+    )
+    assert status == 401 and json.loads(body)["error"]["code"] == "InvalidApiKey", body
+    host_b.stop()
+    new_env = {**state_env, "NFYIO_MASTER_KEY": new_key}
+    for data_dir in (host_a.data_dir, host_b.data_dir):
+        restarted = start_gateway(data_dir, extra_env=new_env)
+        try:
+            s3 = restarted.client(key["id"], key["secret"])
+            assert "Buckets" in s3.list_buckets()
+            names = [
+                k["name"]
+                for k in json.loads(call(restarted, "GET", "/v1/access-keys", headers=ADMIN)[2])[
+                    "items"
+                ]
+            ]
+            assert "late" not in names
+        finally:
+            restarted.stop()
