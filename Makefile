@@ -56,10 +56,13 @@ format: install
 	$(BIN)/ruff check --fix $(PACKAGES) tests examples
 
 # Services the tests start themselves (tests/services/): PostgreSQL from Debian's package
-# when its initdb is missing (needs root, as on CI; otherwise install it by hand).
+# when its initdb is missing, and PgBouncer (the state store behind a transaction-mode
+# pooler) when missing (needs root, as on CI; otherwise install them by hand).
 services:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@test -x /usr/sbin/pgbouncer || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; }
 
 # Debian's chromium, which the web console's tests drive through Playwright (no browser
 # download): installed once when missing (needs root, as on CI; otherwise by hand).

@@ -154,6 +154,10 @@ class IdentityConfig:
     connect_timeout: float = 5.0
     statement_timeout: float = 5.0
     pool_max_idle: float = 300.0
+    prepared_statements: bool = True
+    """Keep a prepared statement per connection and SQL text (one round trip per query).
+    False behind a connection pooler in transaction or statement mode (PgBouncer), which
+    hands each transaction to any server connection: statements are then unnamed."""
     cache_seconds: float = 0.0
     """How long a gateway may reuse a key lookup: the bound on how late a revocation made
     elsewhere is seen. 0 = every request reads the database (revocation is immediate)."""

@@ -91,6 +91,8 @@ class PoolOptions:
     """Seconds an unused connection stays open."""
     serialization_retries: int = 20
     """Attempts of a serializable transaction that keeps conflicting with others."""
+    prepared_statements: bool = True
+    """Named prepared statements per connection; off behind a transaction-mode pooler."""
 
 
 class Tx(Protocol):

@@ -12,6 +12,10 @@ them committed, so a revocation applies to the next request everywhere.
   the login, is shutting down or out of connections, or a connection or statement that
   does not come within its timeout, surfaces as :class:`StoreUnavailable` (the request
   answers 503); any other error as itself (a fault: 500).
+- **Behind PgBouncer** (transaction or statement pool mode): ``prepared_statements=False``
+  turns asyncpg's statement cache off, so no statement outlives its transaction's server
+  connection; nothing else the gateway does needs a session (its advisory lock is
+  transaction-scoped, it never LISTENs or SETs).
 - **Placeholders**: statements are written with ``?`` (as for SQLite) and rewritten once
   per SQL text to ``$1, $2, ...``.
 - **Transactions**: ``serializable`` bodies run in ``SERIALIZABLE`` transactions;
@@ -163,6 +167,9 @@ class PostgresDatabase:
             command_timeout=options.statement_timeout,
             timeout=options.connect_timeout,
             server_settings={"application_name": "nfyio-gateway"},
+            # 0: no named statements, which a transaction-mode pooler (PgBouncer) cannot
+            # keep on the server connection a later transaction gets.
+            statement_cache_size=100 if options.prepared_statements else 0,
         )
         db = cls(pool, url, options)
         try:

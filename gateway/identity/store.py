@@ -225,6 +225,7 @@ class IdentityStore:
             connect_timeout=identity.connect_timeout,
             statement_timeout=identity.statement_timeout,
             max_idle=identity.pool_max_idle,
+            prepared_statements=identity.prepared_statements,
         )
         return await cls.open(
             data_dir,

@@ -13,6 +13,7 @@ import trustme
 from tests.backends.upstream_server import MOTO_CONDITIONAL_WRITES
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
+from tests.services.pgbouncer import pgbouncer  # noqa: F401  (a pytest fixture)
 from tests.services.postgres import postgres_server  # noqa: F401  (a pytest fixture)
 from tests.services.seaweedfs import SeaweedFS
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.rest_util import ADMIN, call
+from tests.services.pgbouncer import PgBouncer
 from tests.services.postgres import PostgresServer
 
 SCOPES = ["read:buckets", "write:buckets", "read:objects", "write:objects"]
@@ -154,3 +156,42 @@ def test_master_key_rotation_of_a_shared_store(
             assert "pg" in names and "late" not in names
         finally:
             restarted.stop()
+
+
+def test_two_hosts_behind_pgbouncer(tmp_path: Path, pgbouncer: PgBouncer) -> None:
+    """PgBouncer in transaction mode between the hosts and PostgreSQL, with
+    ``identity.prepared_statements = false``: keys made on one host sign requests on the
+    other under concurrent load, and a revocation applies everywhere."""
+    env = {
+        "NFYIO_IDENTITY_URL": asyncio.run(pgbouncer.fresh_url()),
+        "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "NFYIO_IDENTITY_PREPARED_STATEMENTS": "false",
+    }
+    host_a = start_gateway(tmp_path / "a" / "data", extra_env=env, extra_args=["--workers", "2"])
+    try:
+        host_b = start_gateway(tmp_path / "b" / "data", extra_env=env)
+        try:
+            keys = [create_key(host_a) for _ in range(4)]
+
+            def use(key: dict[str, Any]) -> int:
+                s3 = host_b.client(key["id"], key["secret"])
+                bucket = f"pgb-{uuid.uuid4().hex[:12]}"
+                s3.create_bucket(Bucket=bucket)
+                for n in range(10):
+                    s3.put_object(Bucket=bucket, Key=f"k{n}", Body=b"x")
+                return len(s3.list_objects_v2(Bucket=bucket)["Contents"])
+
+            with ThreadPoolExecutor(8) as pool:
+                assert list(pool.map(use, keys * 2)) == [10] * 8
+            status, _, body = call(
+                host_b, "DELETE", f"/v1/access-keys/{keys[0]['id']}", headers=ADMIN
+            )
+            assert status == 204, body
+            with pytest.raises(ClientError) as refused:
+                host_a.client(keys[0]["id"], keys[0]["secret"]).list_buckets()
+            assert error_code(refused) == "InvalidAccessKeyId"
+        finally:
+            host_b.stop()
+    finally:
+        host_a.stop()
+    assert "prepared statement" not in host_a.log() + host_b.log()
