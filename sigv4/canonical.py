@@ -49,19 +49,26 @@ def canonical_uri(raw_path: str) -> str:
     return "/".join(_recode(segment) for segment in raw_path.split("/"))
 
 
+def _recode_query(component: str) -> str:
+    """A query name or value: a raw ``+`` is a space (``%20``), as S3 form-decodes the
+    query (object_store and Go's ``url.Values`` send spaces so); ``%2B`` is a plus."""
+    return _recode(component.replace("+", "%20"))
+
+
 def canonical_query(raw_query: str, *, exclude: str | None = None) -> str:
     """The canonical query string; ``exclude`` drops one parameter (X-Amz-Signature).
 
-    ``+`` is a literal plus (``%2B``), as botocore and S3 treat it, not a space.
+    A raw ``+`` is a space (``%20``), a plus is ``%2B`` (as botocore sends it): in the
+    query, unlike the path, S3 reads ``+`` as a space.
     """
     if not raw_query:
         return ""
     encoded: list[tuple[str, str]] = []
     for name, value in query_pairs(raw_query):
-        enc_name = _recode(name)
+        enc_name = _recode_query(name)
         if exclude is not None and enc_name == exclude:
             continue
-        encoded.append((enc_name, _recode(value)))
+        encoded.append((enc_name, _recode_query(value)))
     encoded.sort()
     return "&".join(f"{name}={value}" for name, value in encoded)
 

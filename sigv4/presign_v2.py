@@ -30,7 +30,6 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import unquote
 
 from sigv4.auth import MAX_PRESIGN_EXPIRES
 from sigv4.errors import (
@@ -39,7 +38,13 @@ from sigv4.errors import (
     InvalidURI,
     SignatureDoesNotMatch,
 )
-from sigv4.request import SignedRequest, decode_query, get_header, query_pairs
+from sigv4.request import (
+    SignedRequest,
+    decode_query,
+    decode_query_component,
+    get_header,
+    query_pairs,
+)
 
 __all__ = [
     "PresignedV2",
@@ -132,8 +137,9 @@ def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
 
 
 def _decoded(raw: str) -> str:
+    """A query name or value as routing reads it (``+`` is a space)."""
     try:
-        return unquote(raw, errors="strict")
+        return decode_query_component(raw)
     except UnicodeDecodeError as exc:
         raise InvalidURI("Couldn't parse the specified URI.") from exc
 
@@ -159,7 +165,7 @@ def canonical_resource_v2(raw_path: str, raw_query: str) -> str:
 def string_to_sign_v2(request: SignedRequest, expires: int, *, bucket_path: str = "") -> str:
     """The SigV2 query-auth string to sign. ``bucket_path`` prefixes the path for
     virtual-hosted requests (``/bucket``)."""
-    query = {unquote(n).lower(): unquote(v) for n, v in query_pairs(request.raw_query)}
+    query = {_decoded(n).lower(): _decoded(v) for n, v in query_pairs(request.raw_query)}
     content_md5 = get_header(request.headers, "content-md5") or query.get("content-md5", "")
     content_type = get_header(request.headers, "content-type") or query.get("content-type", "")
     amz: dict[str, list[str]] = {}

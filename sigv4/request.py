@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from sigv4.errors import InvalidURI
 from sigv4.records import record
@@ -10,6 +10,7 @@ from sigv4.records import record
 __all__ = [
     "SignedRequest",
     "decode_query",
+    "decode_query_component",
     "get_header",
     "header_map",
     "header_values",
@@ -65,9 +66,17 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def decode_query_component(raw: str) -> str:
+    """One query name or value, form-decoded as S3 reads its query: a raw ``+`` is a
+    space, ``%2B`` a plus (the canonical query encodes them ``%20`` and ``%2B``).
+    Invalid UTF-8 raises ``UnicodeDecodeError``."""
+    return unquote_plus(raw, errors="strict")
+
+
 def decode_query(raw_query: str) -> dict[str, str]:
-    """Names and values of a raw query, percent-decoded (``+`` stays a plus, as in the
-    canonical query), the first occurrence of a name winning.
+    """Names and values of a raw query, form-decoded as S3 reads a query (a raw ``+`` is a
+    space, ``%2B`` a plus, as in the canonical query), the first occurrence of a name
+    winning.
 
     The one way the query is read, by routing and by every signature check, so what was
     signed is what is acted on. Invalid UTF-8 after decoding is ``InvalidURI``.
@@ -75,7 +84,7 @@ def decode_query(raw_query: str) -> dict[str, str]:
     params: dict[str, str] = {}
     try:
         for name, value in query_pairs(raw_query):
-            params.setdefault(unquote(name, errors="strict"), unquote(value, errors="strict"))
+            params.setdefault(decode_query_component(name), decode_query_component(value))
     except UnicodeDecodeError as exc:
         raise InvalidURI("Couldn't parse the specified URI.") from exc
     return params

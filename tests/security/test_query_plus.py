@@ -1,9 +1,11 @@
-"""Class 3: ``+`` in a signed query value is a plus wherever the query is read.
+"""Class 3: ``+`` in a signed query is read one way, by the signature check and by routing.
 
-The canonical query treats ``+`` as a literal plus (``%2B``), as botocore and S3 do. When
-routing decoded it to a space, a presigned ListObjectsV2 signed with ``prefix=a%2Bb``
-could be replayed as ``prefix=a+b`` and listed ``a b/...``. Every reader of the S3
-query now goes through ``sigv4.decode_query`` (percent-decoding only).
+S3 form-decodes its query: a raw ``+`` is a space (the Rust object_store crate sends
+``prefix=a+b`` for ``a b`` and signs ``a%20b``), ``%2B`` a plus. When the canonical query
+read ``+`` as a plus and routing as a space, a presigned ListObjectsV2 signed with
+``prefix=a%2Bb`` could be replayed as ``prefix=a+b`` and list ``a b/...``. Both now read it
+as a space through ``sigv4.decode_query`` and ``sigv4.canonical_query``, so the replay is
+a different canonical request and fails its signature.
 """
 
 from __future__ import annotations
@@ -44,11 +46,7 @@ def test_presigned_listing_replayed_with_a_plus_lists_the_same_keys(
     assert expected == ["a+b/signed-for"]
 
     replayed = raw_request(gateway, "GET", target.replace("prefix=a%2Bb", "prefix=a+b"))
-    if replayed.status == 200:
-        assert _keys(replayed.xml()) == expected
-        assert unquote(replayed.xml().findtext(f"{S3_NS}Prefix") or "") == "a+b"
-    else:
-        assert replayed.status == 403, replayed.body
+    assert replayed.status == 403, replayed.body  # signed for a plus, sent with a space
 
 
 def test_presigned_response_override_keeps_its_plus(gateway: Gateway, s3: Any, bucket: str) -> None:
@@ -60,19 +58,23 @@ def test_presigned_response_override_keeps_its_plus(gateway: Gateway, s3: Any, b
     )
     target = _target(url)
     assert "a%2Bb.txt" in target
+    kept = raw_request(gateway, "GET", target)
+    assert kept.status == 200 and kept.headers["Content-Disposition"] == disposition
     replayed = raw_request(gateway, "GET", target.replace("a%2Bb.txt", "a+b.txt"))
-    assert replayed.status in (200, 403), replayed.body
-    if replayed.status == 200:
-        assert replayed.headers["Content-Disposition"] == disposition
+    assert replayed.status == 403, replayed.body
 
 
 def test_s3_listener_reads_the_query_one_way() -> None:
-    """The audit as a test: nothing that reads a request on the S3 listener decodes ``+``
-    as a space (parse_qs, parse_qsl, unquote_plus or aiohttp's form-style
-    ``request.query``)."""
+    """The audit as a test: nothing that reads a request on the S3 listener decodes the
+    query but ``sigv4.request.decode_query_component`` (no parse_qs, parse_qsl, other
+    unquote_plus or aiohttp's ``request.query``), the reading the canonical query matches."""
     forbidden = re.compile(
         r"parse_qsl?\(|unquote_plus|\.rel_url\.query|request\.query\b|\.query_string\b"
     )
+    the_one_reader = {
+        ("sigv4/request.py", "from urllib.parse import unquote_plus"),
+        ("sigv4/request.py", 'return unquote_plus(raw, errors="strict")'),
+    }
     offenders = []
     # backends/ is left out: the s3 backend decodes an upstream store's encoding-type=url
     # listings, where S3 writes a space as "+" (botocore uses unquote_plus there too).
@@ -83,7 +85,8 @@ def test_s3_listener_reads_the_query_one_way() -> None:
         for path in sorted((ROOT / package).rglob("*.py")):
             if str(path.relative_to(ROOT)) in form_encoded_header:
                 continue
+            name = str(path.relative_to(ROOT))
             for number, line in enumerate(path.read_text().splitlines(), 1):
-                if forbidden.search(line):
-                    offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+                if forbidden.search(line) and (name, line.strip()) not in the_one_reader:
+                    offenders.append(f"{name}:{number}: {line.strip()}")
     assert offenders == []

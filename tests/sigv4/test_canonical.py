@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from sigv4 import SignatureDoesNotMatch, decode_query, parse_auth, verify
 from sigv4.canonical import canonical_headers, canonical_query, canonical_uri, uri_encode
+from tests.sigv4.helpers import NOW, SECRET, botocore_sign
 
 
 @pytest.mark.parametrize(
@@ -35,8 +39,11 @@ def test_canonical_uri(raw: str, expected: str) -> None:
         ("acl", "acl="),
         ("b=2&a=1", "a=1&b=2"),
         ("a=2&a=1", "a=1&a=2"),
-        ("prefix=a+b", "prefix=a%2Bb"),  # '+' is a literal plus, as botocore signs it
+        # a raw '+' is a space, as S3 form-decodes its query (object_store sends spaces so)
+        ("prefix=a+b", "prefix=a%20b"),
+        ("prefix=a%2Bb", "prefix=a%2Bb"),  # a plus, as botocore sends it
         ("prefix=a%20b", "prefix=a%20b"),
+        ("a+b=c+d%2B", "a%20b=c%20d%2B"),
         ("prefix=a/b", "prefix=a%2Fb"),
         ("x=%7e", "x=~"),
         ("a=1&&b=2", "a=1&b=2"),
@@ -46,6 +53,27 @@ def test_canonical_uri(raw: str, expected: str) -> None:
 )
 def test_canonical_query(raw: str, expected: str) -> None:
     assert canonical_query(raw, exclude="X-Amz-Signature") == expected
+
+
+def test_query_plus_is_a_space_when_routed_and_when_signed() -> None:
+    """The Rust object_store crate (Polars, obstore) form-encodes its query (``prefix=a+b``
+    for ``a b``) and signs the space as ``%20``, as S3 reads it: routing and the signature
+    check read it alike, and a ``+`` swapped for ``%2B`` no longer verifies."""
+    assert decode_query("prefix=dir+with+space%2Bplus%2F&list-type=2") == {
+        "prefix": "dir with space+plus/",
+        "list-type": "2",
+    }
+    signed = botocore_sign("GET", "https://s3.example.com/b?list-type=2&prefix=a%20b%2Bc")
+    as_sent = replace(signed, raw_query="list-type=2&prefix=a+b%2Bc")
+    for request in (signed, as_sent):
+        auth = parse_auth(request)
+        assert auth is not None
+        verify(request, auth, SECRET, NOW)
+    plus = replace(signed, raw_query="list-type=2&prefix=a%2Bb%2Bc")
+    auth = parse_auth(plus)
+    assert auth is not None
+    with pytest.raises(SignatureDoesNotMatch):
+        verify(plus, auth, SECRET, NOW)
 
 
 def test_canonical_query_sorts_by_encoded_name() -> None:
