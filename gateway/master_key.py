@@ -124,8 +124,10 @@ def _new_key(config: Config, old: bytes, given: bytes | None) -> bytes:
     key = given or secrets.token_bytes(MASTER_KEY_SIZE)
     if key == old:
         raise RotationError("the new master key is the current one")
-    if source is None and not create_key_file(staged, key) and read_key_file(staged) != key:
-        raise RotationError(f"{staged} holds another key; remove it if no rotation is running")
+    if source is None:
+        # A staged key without the mark is a run that stopped before it changed anything.
+        staged.unlink(missing_ok=True)
+        create_key_file(staged, key)
     tmp = marker.with_name(marker.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -361,3 +361,24 @@ def test_rotation_of_a_configured_key(tmp_path: Path, monkeypatch: pytest.Monkey
         check(last.client(), objects)  # without the first key at all
     finally:
         last.stop()
+
+
+def test_a_key_staged_by_a_run_that_changed_nothing_is_replaced(tmp_path: Path) -> None:
+    """A run that died between staging its key and marking the data directory changed
+    nothing: the next run stages its own key and goes on."""
+    data = tmp_path / "data"
+    gateway = start_gateway(data)
+    try:
+        objects = fill(gateway.client())
+    finally:
+        gateway.stop()
+    stale = write_key(data / "master.key.next", os.urandom(32))
+    stale_text, old_text = stale.read_text(), (data / "master.key").read_text()
+    rotated = rotate_cli(data, gateway.env)
+    assert rotated.returncode == 0, rotated.stderr
+    assert (data / "master.key").read_text() not in {stale_text, old_text}
+    again = start_gateway(data)
+    try:
+        check(again.client(), objects)
+    finally:
+        again.stop()
