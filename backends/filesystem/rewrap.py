@@ -79,28 +79,61 @@ def _offsets(sizes: list[int]) -> Iterator[int]:
         offset += stream_length(size)
 
 
-def _stored(db: MetaDB, files: DataStore, found: Rewrapped) -> Iterator[_Stored]:
-    """Every SSE-S3 stream holder once; SSE-C key ids into ``found``."""
-    conn, seen = db.conn, set()
-    rows = conn.execute(
-        "SELECT data_id, size, parts, meta FROM objects UNION ALL"
-        " SELECT data_id, size, parts, meta FROM versions WHERE data_id IS NOT NULL"
-    )
-    for data_id, size, parts, meta_text in rows:
-        if not _managed(meta_text, found) or data_id in seen:
-            continue
-        seen.add(data_id)
-        inline = data_id.startswith(INLINE_PREFIX)
-        path = None if inline else files.object_path(data_id)
-        yield _Stored(data_id, part_sizes(size, parts), path)
-    uploads = conn.execute(
-        "SELECT u.upload_id, u.meta, p.data_id, p.size FROM uploads AS u"
-        " LEFT JOIN parts AS p ON p.upload_id = u.upload_id"
-    )
-    for upload_id, meta_text, data_id, size in uploads:
-        if not _managed(meta_text, found) or data_id is None:
-            continue
-        yield _Stored(data_id, [size], files.part_path(upload_id, data_id))
+# Each scan pages through its table in primary-key order (keyset pagination), every
+# page read whole before anything is written: memory stays at one page however many
+# objects there are, and no read cursor is open while a transaction writes.
+_SCANS: tuple[tuple[str, int], ...] = (
+    (
+        "SELECT bucket, key, data_id, size, parts, meta FROM objects"
+        " WHERE (bucket, key) > (?, ?) ORDER BY bucket, key LIMIT ?",
+        2,
+    ),
+    (
+        "SELECT bucket, key, rank, data_id, size, parts, meta FROM versions"
+        " WHERE (bucket, key, rank) > (?, ?, ?) AND data_id IS NOT NULL"
+        " ORDER BY bucket, key, rank LIMIT ?",
+        3,
+    ),
+)
+_PARTS = (
+    "SELECT p.upload_id, p.part_number, p.data_id, p.size, u.meta FROM parts AS p"
+    " JOIN uploads AS u ON u.upload_id = p.upload_id"
+    " WHERE (p.upload_id, p.part_number) > (?, ?) ORDER BY p.upload_id, p.part_number LIMIT ?"
+)
+_UPLOADS = "SELECT upload_id, meta FROM uploads WHERE upload_id > ? ORDER BY upload_id LIMIT ?"
+_FIRST: dict[int, tuple[object, ...]] = {2: ("", b""), 3: ("", b"", -1)}
+
+
+def _pages(db: MetaDB, files: DataStore, found: Rewrapped) -> Iterator[list[_Stored]]:
+    """Every SSE-S3 stream holder (objects, versions, parts of open uploads), a page at a
+    time; the key ids SSE-C objects' and uploads' key checks name go into ``found``."""
+    conn = db.conn
+    for sql, width in _SCANS:
+        after = _FIRST[width]
+        while rows := conn.execute(sql, (*after, _BATCH)).fetchall():
+            after = tuple(rows[-1][:width])
+            yield [
+                _Stored(
+                    data_id,
+                    part_sizes(size, parts),
+                    None if data_id.startswith(INLINE_PREFIX) else files.object_path(data_id),
+                )
+                for *_, data_id, size, parts, meta in rows
+                if _managed(meta, found)
+            ]
+    part_after: tuple[object, ...] = ("", 0)
+    while rows := conn.execute(_PARTS, (*part_after, _BATCH)).fetchall():
+        part_after = tuple(rows[-1][:2])
+        yield [
+            _Stored(data_id, [size], files.part_path(upload_id, data_id))
+            for upload_id, _, data_id, size, meta in rows
+            if _managed(meta, found)
+        ]
+    upload_after = ""
+    while rows := conn.execute(_UPLOADS, (upload_after, _BATCH)).fetchall():
+        upload_after = rows[-1][0]
+        for _, meta in rows:
+            _managed(meta, found)  # SSE-C uploads without parts name a key too
 
 
 def _new_headers(fd: int, sizes: list[int], keys: KeySet) -> list[tuple[int, bytes]]:
@@ -173,51 +206,50 @@ def _apply(batch: list[tuple[Path, list[tuple[int, bytes]]]], journal: Path, fsy
 
 
 def _rewrap_inline(db: MetaDB, pending: list[_Stored], keys: KeySet) -> int:
-    """Rewrite the headers inside inline bodies, one transaction per batch."""
+    """Rewrite the headers inside inline bodies (one page of them), in one transaction."""
+    if not pending:
+        return 0
     count = 0
-    for start in range(0, len(pending), _BATCH):
-        with db.write() as conn:
-            for stored in pending[start : start + _BATCH]:
-                body = inline_bytes(conn, stored.data_id)
-                if body is None:
-                    continue
-                changed = bytearray(body)
-                for offset in _offsets(stored.sizes):
-                    new = rewrap_header(bytes(changed[offset : offset + HEADER]), keys)
-                    if new is not None:
-                        changed[offset : offset + HEADER] = new
-                        count += 1
-                if changed != body:
-                    conn.execute(
-                        "UPDATE inline_data SET data = ? WHERE data_id = ?",
-                        (bytes(changed), stored.data_id),
-                    )
+    with db.write() as conn:
+        for stored in pending:
+            body = inline_bytes(conn, stored.data_id)
+            if body is None:
+                continue
+            changed = bytearray(body)
+            for offset in _offsets(stored.sizes):
+                new = rewrap_header(bytes(changed[offset : offset + HEADER]), keys)
+                if new is not None:
+                    changed[offset : offset + HEADER] = new
+                    count += 1
+            if changed != body:
+                conn.execute(
+                    "UPDATE inline_data SET data = ? WHERE data_id = ?",
+                    (bytes(changed), stored.data_id),
+                )
     return count
 
 
 def rewrap(db: MetaDB, files: DataStore, keys: KeySet) -> Rewrapped:
     """Rewrite every SSE-S3 header not under ``keys``' current key (blocking; see the
-    module). ``keys`` must know every key an old header names."""
+    module). ``keys`` must know every key an old header names. A data id met twice (a
+    version that is also the current object, a copy sharing its source's file) is
+    rewritten once: the second visit finds its headers current."""
     journal = files.meta_dir / JOURNAL
     found = Rewrapped(streams=_replay(journal, files.fsync))
-    batch: list[tuple[Path, list[tuple[int, bytes]]]] = []
-    inline: list[_Stored] = []
-    for stored in _stored(db, files, found):
-        if stored.path is None:
-            inline.append(stored)  # rewritten once the scan's cursor is done
-            continue
-        fd = os.open(stored.path, os.O_RDONLY)
-        try:
-            changes = _new_headers(fd, stored.sizes, keys)
-        finally:
-            os.close(fd)
-        if changes:
-            batch.append((stored.path, changes))
-            found.streams += len(changes)
-        if len(batch) >= _BATCH:
-            _apply(batch, journal, files.fsync)
-            batch = []
-    if batch:
-        _apply(batch, journal, files.fsync)
-    found.streams += _rewrap_inline(db, inline, keys)
+    for page in _pages(db, files, found):
+        batch: dict[Path, list[tuple[int, bytes]]] = {}
+        for stored in page:
+            if stored.path is None or stored.path in batch:
+                continue
+            fd = os.open(stored.path, os.O_RDONLY)
+            try:
+                changes = _new_headers(fd, stored.sizes, keys)
+            finally:
+                os.close(fd)
+            if changes:
+                batch[stored.path] = changes
+                found.streams += len(changes)
+        if batch:
+            _apply(list(batch.items()), journal, files.fsync)
+        found.streams += _rewrap_inline(db, [s for s in page if s.path is None], keys)
     return found

@@ -16,6 +16,7 @@ import pytest
 
 from backends import BackendError, ObjectMeta
 from backends.filesystem import FilesystemBackend
+from backends.filesystem import rewrap as rewrap_module
 from backends.filesystem.encryption import (
     HEADER,
     MODE_CUSTOMER,
@@ -65,7 +66,11 @@ def test_rewrap_header_moves_the_data_key_and_nothing_else() -> None:
         rewrap_header(new, KeySet(os.urandom(32), [OLD]))
 
 
-async def test_every_stream_opens_under_the_new_key_alone(tmp_path: Path) -> None:
+@pytest.mark.parametrize("page", [256, 2], ids=["one-page", "pages-of-two"])
+async def test_every_stream_opens_under_the_new_key_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: int
+) -> None:
+    monkeypatch.setattr(rewrap_module, "_BATCH", page)  # pages smaller than the data
     root = tmp_path / "data"
     fs = await opened(root, OLD)
     objects = {"small": os.urandom(3000), "file": os.urandom(200_000)}
