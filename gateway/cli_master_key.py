@@ -69,6 +69,10 @@ def _report(done: Rotation) -> dict[str, Any]:
         report["next"] = steps
     if done.previous_key_file is not None:
         report["previous_key_file"] = str(done.previous_key_file)
+    if done.unreadable_streams:
+        # Already unreadable before the rotation: a master key not configured (give it in
+        # auth.previous_master_key_files and run again to re-wrap them) or damaged data.
+        report["sse_s3_streams_unreadable"] = done.unreadable_streams
     if done.unused_previous_keys:
         report["unused_previous_keys"] = [str(path) for path in done.unused_previous_keys]
     return report

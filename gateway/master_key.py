@@ -29,6 +29,7 @@ from pathlib import Path
 
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.encryption import sse_key_id
+from backends.filesystem.rewrap import Rewrapped
 from gateway.app import SSE_KEY_PURPOSE, make_backend
 from gateway.audit import actions
 from gateway.audit.operator import record_operator
@@ -68,6 +69,9 @@ class Rotation:
     """None when an earlier run had re-sealed the state store already."""
     streams_rewrapped: int
     """SSE-S3 headers re-wrapped under the new key (filesystem backend)."""
+    unreadable_streams: dict[str, int]
+    """Streams no key given opens (by the key id they name, or ``damaged``): unreadable
+    before the rotation as after, left as they are."""
     key_file: Path | None
     """Where the new key is now (the data directory's ``master.key``), None when the
     operator's setting must be pointed at it."""
@@ -140,23 +144,20 @@ def _new_key(config: Config, old: bytes, given: bytes | None) -> bytes:
     return key
 
 
-async def _rewrap(
-    config: Config, old: bytes, new: bytes, previous: list[bytes]
-) -> tuple[int, set[str]]:
-    """Re-wrap SSE-S3 data keys under ``new``; (headers rewritten, key ids SSE-C names)."""
+async def _rewrap(config: Config, old: bytes, new: bytes, previous: list[bytes]) -> Rewrapped:
+    """Re-wrap SSE-S3 data keys under ``new`` (:mod:`backends.filesystem.rewrap`)."""
     backend = make_backend(
         config,
         sse_key=derive_key(new, SSE_KEY_PURPOSE),
         sse_previous_keys=[derive_key(k, SSE_KEY_PURPOSE) for k in (old, *previous)],
     )
     if not isinstance(backend, FilesystemBackend):
-        return 0, set()  # the upstream store encrypts (or not) on its own
+        return Rewrapped()  # the upstream store encrypts (or not) on its own
     await backend.start()
     try:
-        done = await backend.rewrap_keys()
+        return await backend.rewrap_keys()
     finally:
         await backend.close()
-    return done.streams, done.customer_key_ids
 
 
 def _key_id(master: bytes) -> str:
@@ -208,7 +209,7 @@ async def _finish(config: Config, key: bytes) -> Rotation:
     fsync_dir(config.data_dir)
     fingerprint = Keyring(key).fingerprint
     key_file = config.data_dir / MASTER_KEY_FILE if _source(config) is None else None
-    return Rotation(fingerprint, fingerprint, None, 0, key_file, False, None, [])
+    return Rotation(fingerprint, fingerprint, None, 0, {}, key_file, False, None, [])
 
 
 async def rotate(config: Config, *, new_key: bytes | None = None) -> Rotation:
@@ -221,7 +222,8 @@ async def rotate(config: Config, *, new_key: bytes | None = None) -> Rotation:
         return await _finish(config, key)
     previous_files = previous_master_key_files(data_dir, config.auth.previous_master_key_files)
     previous = [read_key_file(path) for path in previous_files]
-    streams, customer_ids = await _rewrap(config, old_key, key, previous)
+    rewrapped = await _rewrap(config, old_key, key, previous)
+    customer_ids = rewrapped.customer_key_ids
     old_needed = _key_id(old_key) in customer_ids
     kept = None
     if old_needed and _source(config) is None:
@@ -245,7 +247,8 @@ async def rotate(config: Config, *, new_key: bytes | None = None) -> Rotation:
         old_fingerprint=Keyring(old_key).fingerprint,
         new_fingerprint=Keyring(key).fingerprint,
         rekeyed=rekeyed,
-        streams_rewrapped=streams,
+        streams_rewrapped=rewrapped.streams,
+        unreadable_streams=dict(rewrapped.unreadable),
         key_file=key_file,
         old_key_needed=old_needed,
         previous_key_file=kept,

@@ -48,6 +48,7 @@ from sigv4.records import record
 
 __all__ = [
     "HEADER",
+    "MAGIC",
     "MODE_CUSTOMER",
     "MODE_MANAGED",
     "SEGMENT",

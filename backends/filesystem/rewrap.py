@@ -30,7 +30,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backends.filesystem.encryption import HEADER, KeySet, rewrap_header, stream_length
+from backends.errors import BackendError
+from backends.filesystem.encryption import (
+    HEADER,
+    MAGIC,
+    KeySet,
+    rewrap_header,
+    stream_length,
+)
 from backends.filesystem.files import DataStore
 from backends.filesystem.inline import INLINE_PREFIX, inline_bytes
 from backends.filesystem.metadb import MetaDB, meta_from_json
@@ -51,6 +58,10 @@ class Rewrapped:
     """Headers rewritten."""
     customer_key_ids: set[str] = field(default_factory=set)
     """Hex key ids the SSE-C objects' and uploads' key HMACs are keyed under."""
+    unreadable: dict[str, int] = field(default_factory=dict)
+    """Streams left as they were because their header opens with no key given, counted
+    by the key id the header names (a master key not configured) or ``"damaged"``. The
+    gateway could not read them before either; they do not stop the rotation."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +147,23 @@ def _pages(db: MetaDB, files: DataStore, found: Rewrapped) -> Iterator[list[_Sto
             _managed(meta, found)  # SSE-C uploads without parts name a key too
 
 
-def _new_headers(fd: int, sizes: list[int], keys: KeySet) -> list[tuple[int, bytes]]:
+def _rewrapped(header: bytes, keys: KeySet, found: Rewrapped) -> bytes | None:
+    """``rewrap_header``, a header that opens with no key given counted, not raised."""
+    try:
+        return rewrap_header(header, keys)
+    except BackendError:
+        label = header[8:16].hex() if header[:4] == MAGIC and len(header) == HEADER else "damaged"
+        found.unreadable[label] = found.unreadable.get(label, 0) + 1
+        return None
+
+
+def _new_headers(
+    fd: int, stored: _Stored, keys: KeySet, found: Rewrapped
+) -> list[tuple[int, bytes]]:
     changes = []
-    for offset in _offsets(sizes):
+    for offset in _offsets(stored.sizes):
         header = os.pread(fd, HEADER, offset)
-        new = rewrap_header(header, keys)
+        new = _rewrapped(header, keys, found)
         if new is not None:
             changes.append((offset, new))
     return changes
@@ -205,7 +228,7 @@ def _apply(batch: list[tuple[Path, list[tuple[int, bytes]]]], journal: Path, fsy
     _clear(journal, fsync)
 
 
-def _rewrap_inline(db: MetaDB, pending: list[_Stored], keys: KeySet) -> int:
+def _rewrap_inline(db: MetaDB, pending: list[_Stored], keys: KeySet, found: Rewrapped) -> int:
     """Rewrite the headers inside inline bodies (one page of them), in one transaction."""
     if not pending:
         return 0
@@ -217,7 +240,8 @@ def _rewrap_inline(db: MetaDB, pending: list[_Stored], keys: KeySet) -> int:
                 continue
             changed = bytearray(body)
             for offset in _offsets(stored.sizes):
-                new = rewrap_header(bytes(changed[offset : offset + HEADER]), keys)
+                header = bytes(changed[offset : offset + HEADER])
+                new = _rewrapped(header, keys, found)
                 if new is not None:
                     changed[offset : offset + HEADER] = new
                     count += 1
@@ -243,7 +267,7 @@ def rewrap(db: MetaDB, files: DataStore, keys: KeySet) -> Rewrapped:
                 continue
             fd = os.open(stored.path, os.O_RDONLY)
             try:
-                changes = _new_headers(fd, stored.sizes, keys)
+                changes = _new_headers(fd, stored, keys, found)
             finally:
                 os.close(fd)
             if changes:
@@ -251,5 +275,5 @@ def rewrap(db: MetaDB, files: DataStore, keys: KeySet) -> Rewrapped:
                 found.streams += len(changes)
         if batch:
             _apply(list(batch.items()), journal, files.fsync)
-        found.streams += _rewrap_inline(db, [s for s in page if s.path is None], keys)
+        found.streams += _rewrap_inline(db, [s for s in page if s.path is None], keys, found)
     return found

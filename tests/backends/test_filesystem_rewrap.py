@@ -180,3 +180,35 @@ async def test_a_torn_header_is_rewritten_from_the_journal(
             assert await read_all(await fs.get_object("bkt", key)) == body
     finally:
         await fs.close()
+
+
+async def test_streams_no_key_opens_are_counted_and_left(tmp_path: Path) -> None:
+    """Data under a master key no longer configured, or with a damaged header, was
+    unreadable before; the re-wrap counts it and goes on with the rest."""
+    root, lost_key = tmp_path / "data", os.urandom(32)
+    fs = await opened(root, lost_key)
+    try:
+        await fs.create_bucket("bkt")
+        await fs.put_object(
+            "bkt", "lost", payload(os.urandom(100_000)), ObjectMeta(), encryption=SSE
+        )
+    finally:
+        await fs.close()
+    fs = await opened(root, OLD)  # the lost key is not configured any more
+    kept, damaged = os.urandom(100_000), os.urandom(100_000)
+    try:
+        await fs.put_object("bkt", "kept", payload(kept), ObjectMeta(), encryption=SSE)
+        await fs.put_object("bkt", "damaged", payload(damaged), ObjectMeta(), encryption=SSE)
+        broken = fs.files.object_path(fs.find("bkt", "damaged").data_id)
+    finally:
+        await fs.close()
+    with broken.open("r+b") as handle:
+        handle.write(b"XXXX")  # the magic
+    fs = await opened(root, NEW, [OLD])
+    try:
+        done = await fs.rewrap_keys()
+        assert done.streams == 1
+        assert done.unreadable == {sse_key_id(lost_key).hex(): 1, "damaged": 1}
+        assert await read_all(await fs.get_object("bkt", "kept")) == kept
+    finally:
+        await fs.close()
