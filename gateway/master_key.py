@@ -44,6 +44,7 @@ from gateway.identity.crypto import (
     Keyring,
     MasterKeyError,
     create_key_file,
+    create_private_file,
     derive_key,
     fsync_dir,
     load_or_create_master_key,
@@ -132,15 +133,7 @@ def _new_key(config: Config, old: bytes, given: bytes | None) -> bytes:
         # A staged key without the mark is a run that stopped before it changed anything.
         staged.unlink(missing_ok=True)
         create_key_file(staged, key)
-    tmp = marker.with_name(marker.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, (Keyring(key).fingerprint + "\n").encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, marker)
-    fsync_dir(data_dir)
+    create_private_file(marker, (Keyring(key).fingerprint + "\n").encode("ascii"))
     return key
 
 

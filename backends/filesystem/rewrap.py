@@ -93,34 +93,34 @@ def _offsets(sizes: list[int]) -> Iterator[int]:
 # Each scan pages through its table in primary-key order (keyset pagination), every
 # page read whole before anything is written: memory stays at one page however many
 # objects there are, and no read cursor is open while a transaction writes.
-_SCANS: tuple[tuple[str, int], ...] = (
+_SCANS: tuple[tuple[str, tuple[object, ...]], ...] = (
     (
         "SELECT bucket, key, data_id, size, parts, meta FROM objects"
         " WHERE (bucket, key) > (?, ?) ORDER BY bucket, key LIMIT ?",
-        2,
+        ("", b""),
     ),
     (
         "SELECT bucket, key, rank, data_id, size, parts, meta FROM versions"
         " WHERE (bucket, key, rank) > (?, ?, ?) AND data_id IS NOT NULL"
         " ORDER BY bucket, key, rank LIMIT ?",
-        3,
+        ("", b"", -1),
     ),
 )
+"""Each scan's SQL and the primary key before its first row (its cursor's start)."""
 _PARTS = (
     "SELECT p.upload_id, p.part_number, p.data_id, p.size, u.meta FROM parts AS p"
     " JOIN uploads AS u ON u.upload_id = p.upload_id"
     " WHERE (p.upload_id, p.part_number) > (?, ?) ORDER BY p.upload_id, p.part_number LIMIT ?"
 )
 _UPLOADS = "SELECT upload_id, meta FROM uploads WHERE upload_id > ? ORDER BY upload_id LIMIT ?"
-_FIRST: dict[int, tuple[object, ...]] = {2: ("", b""), 3: ("", b"", -1)}
 
 
 def _pages(db: MetaDB, files: DataStore, found: Rewrapped) -> Iterator[list[_Stored]]:
     """Every SSE-S3 stream holder (objects, versions, parts of open uploads), a page at a
     time; the key ids SSE-C objects' and uploads' key checks name go into ``found``."""
     conn = db.conn
-    for sql, width in _SCANS:
-        after = _FIRST[width]
+    for sql, first in _SCANS:
+        after, width = first, len(first)
         while rows := conn.execute(sql, (*after, _BATCH)).fetchall():
             after = tuple(rows[-1][:width])
             yield [

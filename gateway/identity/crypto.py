@@ -47,6 +47,7 @@ __all__ = [
     "MasterKeyError",
     "SecretBox",
     "create_key_file",
+    "create_private_file",
     "derive_key",
     "fsync_dir",
     "hash_password",
@@ -103,7 +104,7 @@ def load_or_create_master_key(
     path = data_dir / MASTER_KEY_FILE
     if not path.exists():
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _create_key_file(path)
+        create_key_file(path, secrets.token_bytes(MASTER_KEY_SIZE))
     return read_key_file(path)
 
 
@@ -126,19 +127,19 @@ def _decode_master_key(text: str, *, source: str) -> bytes:
     return raw
 
 
-def _create_key_file(path: Path) -> None:
-    create_key_file(path, secrets.token_bytes(MASTER_KEY_SIZE))
-
-
 def create_key_file(path: Path, key: bytes) -> bool:
-    """Write ``key`` (base64 text) to a new 0600 file at ``path``, durably and atomically.
-    Never overwrites: returns False, leaving the file as it is, when ``path`` exists."""
-    encoded = base64.b64encode(key) + b"\n"
+    """Write ``key`` (base64 text) to a new 0600 file at ``path`` (``create_private_file``)."""
+    return create_private_file(path, base64.b64encode(key) + b"\n")
+
+
+def create_private_file(path: Path, data: bytes) -> bool:
+    """Write ``data`` to a new 0600 file at ``path``, durably and atomically. Never
+    overwrites: returns False, leaving the file as it is, when ``path`` exists."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, encoded)
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)

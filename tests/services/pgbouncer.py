@@ -29,7 +29,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.services.postgres import PostgresServer
+from tests.services.postgres import PostgresServer, free_port
 
 __all__ = ["PGBOUNCER", "PgBouncer", "pgbouncer", "start_pgbouncer"]
 
@@ -65,17 +65,11 @@ class PgBouncer:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_pgbouncer(server: PostgresServer) -> PgBouncer:
     if not PGBOUNCER.exists():
         raise RuntimeError("PgBouncer is not installed: run `make services`")
     base = Path(tempfile.mkdtemp(prefix="nfyio-pgbouncer-"))
-    port = _free_port()
+    port = free_port()
     (base / "users.txt").write_text('"postgres" ""\n')
     (base / "pgbouncer.ini").write_text(
         "[databases]\n"

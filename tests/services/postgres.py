@@ -32,7 +32,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-__all__ = ["PostgresServer", "find_bindir", "postgres_server", "start_postgres"]
+__all__ = ["PostgresServer", "find_bindir", "free_port", "postgres_server", "start_postgres"]
 
 DATABASE = "nfyio"
 _DEBIAN_INITDB = "/usr/lib/postgresql/*/bin/initdb"
@@ -53,7 +53,8 @@ def find_bindir() -> Path | None:
     return Path(found).resolve().parent if found else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free when asked."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -131,7 +132,7 @@ def start_postgres() -> PostgresServer:
     if as_user is not None:
         entry = pwd.getpwnam(as_user)
         os.chown(base, entry.pw_uid, entry.pw_gid)
-    server = PostgresServer(bindir=bindir, base=base, port=_free_port(), as_user=as_user)
+    server = PostgresServer(bindir=bindir, base=base, port=free_port(), as_user=as_user)
     try:
         server.run(
             "initdb",
