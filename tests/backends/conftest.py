@@ -15,7 +15,6 @@ from backends.filesystem import FilesystemBackend
 from backends.s3 import S3Backend, UpstreamConfig
 from tests.backends.test_contract import SPOOL, Env, MiB
 from tests.backends.upstream_server import MOTO_CONDITIONAL_WRITES, UpstreamServer, start_moto
-from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
 from tests.services.seaweedfs import SeaweedFS
 
 

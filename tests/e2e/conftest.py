@@ -12,9 +12,6 @@ import trustme
 
 from tests.backends.upstream_server import MOTO_CONDITIONAL_WRITES
 from tests.e2e.gateway_process import Gateway, start_gateway
-from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
-from tests.services.pgbouncer import pgbouncer  # noqa: F401  (a pytest fixture)
-from tests.services.postgres import postgres_server  # noqa: F401  (a pytest fixture)
 from tests.services.seaweedfs import SeaweedFS
 
 
@@ -134,7 +131,7 @@ def upstream_gateway(
 @pytest.fixture(scope="session")
 def seaweedfs_gateway(
     tmp_path_factory: pytest.TempPathFactory,
-    seaweedfs: SeaweedFS,  # noqa: F811  (the imported fixture)
+    seaweedfs: SeaweedFS,
 ) -> Iterator[Gateway]:
     """The gateway with the s3 backend in front of SeaweedFS (plain HTTP)."""
     env = upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key)

@@ -18,7 +18,6 @@ import pytest
 
 from backends import ObjectMeta
 from backends.s3 import S3Backend, UpstreamConfig
-from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
 from tests.services.seaweedfs import SeaweedFS
 
 CONCURRENCY = 8
@@ -96,7 +95,7 @@ async def _measure(weed: SeaweedFS, *, fast_path: bool) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def weed(seaweedfs: SeaweedFS) -> Iterator[SeaweedFS]:  # noqa: F811
+def weed(seaweedfs: SeaweedFS) -> Iterator[SeaweedFS]:
     yield seaweedfs
 
 

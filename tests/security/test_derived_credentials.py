@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import ADMIN, Setup, call, make_setup
-from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
+from tests.services.postgres import PostgresServer
 
 REFRESH_TTL = 7 * 24 * 3600
 ACCESS_TTL = 3600

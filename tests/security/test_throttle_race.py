@@ -21,7 +21,7 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import Reply, Setup, call, make_setup
-from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
+from tests.services.postgres import PostgresServer
 
 THRESHOLD = 5
 GUESSES = 41

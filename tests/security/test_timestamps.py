@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from gateway.identity.store import IdentityStore
 from tests.e2e.gateway_process import Gateway, free_port, serve_command, start_gateway
 from tests.e2e.oauth_util import ADMIN, call
-from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
+from tests.services.postgres import PostgresServer
 
 # 10000-01-01T00:00:00Z in the store's unit (microseconds since the Unix epoch).
 YEAR_10000 = (datetime(9999, 12, 31, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(

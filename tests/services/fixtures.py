@@ -1,8 +1,7 @@
 """Session fixtures for the services in this package.
 
-Import the fixture into a ``conftest.py`` to use it there::
-
-    from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
+``tests/conftest.py`` registers it once for every test directory (imported into several
+conftest files, it would be a separate fixture, and a separate server, in each).
 
 One SeaweedFS per test session (per xdist worker): tests isolate themselves with unique
 bucket names or a fresh ``bucket_prefix``.

@@ -8,8 +8,8 @@ used on another) breaks here at once. Each test gets a database of its own
 (:meth:`PgBouncer.fresh_url`): PgBouncer refuses the ``search_path`` startup parameter that
 :meth:`PostgresServer.fresh_url` uses for a schema per test.
 
-Use the ``pgbouncer`` fixture (session scope) by importing it, with ``postgres_server``,
-into a ``conftest.py``.
+Use the ``pgbouncer`` fixture (session scope), registered with ``postgres_server`` in
+``tests/conftest.py``.
 """
 
 from __future__ import annotations

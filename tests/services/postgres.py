@@ -9,10 +9,8 @@ cluster. ``make services`` installs the package when ``initdb`` is missing.
 Each test gets its own schema in one database (:meth:`PostgresServer.fresh_url`): much
 faster than a database per test, and the URL's ``search_path`` keeps tests apart.
 
-Use the ``postgres_server`` fixture (session scope: one cluster per pytest process) by
-importing it into a ``conftest.py``::
-
-    from tests.services.postgres import postgres_server  # noqa: F401
+Use the ``postgres_server`` fixture (session scope: one cluster per pytest process),
+registered once for every test directory in ``tests/conftest.py``.
 """
 
 from __future__ import annotations

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from gateway.identity.store import IdentityStore
-from tests.services.pgbouncer import pgbouncer  # noqa: F401
-from tests.services.postgres import PostgresServer, postgres_server  # noqa: F401
+from tests.services.postgres import PostgresServer
 
 OpenStore = Callable[..., Awaitable[IdentityStore]]
 

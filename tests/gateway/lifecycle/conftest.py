@@ -11,7 +11,6 @@ import pytest
 
 from gateway.identity.store import IdentityStore
 from tests.backends.conftest import env, moto_server  # noqa: F401  (pytest fixtures)
-from tests.services.fixtures import seaweedfs  # noqa: F401  (a pytest fixture)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from tests.gateway.identity.conftest import (  # noqa: F401
     open_store,
     state_url,
 )
-from tests.services.postgres import postgres_server  # noqa: F401  (a pytest fixture)
 
 
 @pytest.fixture

@@ -9,4 +9,3 @@ from tests.gateway.identity.conftest import (  # noqa: F401  (pytest fixtures)
     state_url,
     store,
 )
-from tests.services.postgres import postgres_server  # noqa: F401  (a pytest fixture)
