@@ -13,7 +13,7 @@ PACKAGES := gateway sigv4 backends
 # Test processes: one per CPU, at most 4 (each starts its own moto, SeaweedFS and gateways).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; [ $$n -lt 2 ] && n=2; echo $$n)
 
-.PHONY: install services chromium awscli2 valgrind run test check format bench bench-scale fuzz lock clean
+.PHONY: install system-packages services chromium awscli2 valgrind run test check format bench bench-scale fuzz lock clean
 
 install: $(STAMP)
 
@@ -55,46 +55,43 @@ format: install
 	$(BIN)/ruff format $(PACKAGES) tests examples
 	$(BIN)/ruff check --fix $(PACKAGES) tests examples
 
-# Services the tests start themselves (tests/services/): PostgreSQL from Debian's package
-# when its initdb is missing, and PgBouncer (the state store behind a transaction-mode
-# pooler) when missing (needs root, as on CI; otherwise install them by hand).
-services:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
-	@test -x /usr/sbin/pgbouncer || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; }
-
-# Debian's chromium, which the web console's tests drive through Playwright (no browser
-# download): installed once when missing (needs root, as on CI; otherwise by hand).
+# Debian packages the tests use, installed when missing (needs root, as on CI; otherwise
+# install them by hand), all in one apt-get run: PostgreSQL and PgBouncer (the state
+# store, alone and behind a transaction-mode pooler: tests/services/), chromium (the web
+# console's browser tests drive it through Playwright: no browser download) and awscli
+# (Debian's is the aws CLI v2; the venv's, from PyPI, is v1: the tests run both).
+# `make services`, `make chromium` and `make awscli2` install one group; `make test` all.
 CHROMIUM := /usr/bin/chromium
-
-chromium: $(CHROMIUM)
-
-$(CHROMIUM):
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
-
-# Debian's awscli package is the aws CLI v2 (the venv's, from PyPI, is v1): the tests run
-# bucket-to-bucket copies with both. Installed once when missing (needs root, as on CI).
 AWSCLI2 := /usr/bin/aws
+VALGRIND := /usr/bin/valgrind
+missing = $(strip \
+	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb)$(shell command -v initdb),,postgresql) \
+	$(if $(wildcard /usr/sbin/pgbouncer),,pgbouncer) \
+	$(if $(wildcard $(CHROMIUM)),,chromium) \
+	$(if $(wildcard $(AWSCLI2)),,awscli) \
+	$(if $(wildcard $(VALGRIND)),,valgrind))
+# $(call apt_install,<packages>): nothing when the list is empty.
+apt_install = @$(if $(1),apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -qq $(1),true)
 
-awscli2: $(AWSCLI2)
+system-packages:
+	$(call apt_install,$(filter-out valgrind,$(missing)))
 
-$(AWSCLI2):
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli
+services:
+	$(call apt_install,$(filter postgresql pgbouncer,$(missing)))
+
+chromium:
+	$(call apt_install,$(filter chromium,$(missing)))
+
+awscli2:
+	$(call apt_install,$(filter awscli,$(missing)))
 
 # Debian's valgrind: make bench counts instructions per request under callgrind
-# (tests/perf/instructions.py). Installed once when missing (needs root, as on CI).
-VALGRIND := /usr/bin/valgrind
+# (tests/perf/instructions.py).
+valgrind:
+	$(call apt_install,$(filter valgrind,$(missing)))
 
-valgrind: $(VALGRIND)
-
-$(VALGRIND):
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind
-
-test: install services chromium awscli2 check
+test: install system-packages check
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) tests --ignore=tests/perf
 
 # Property-based fuzzing of the S3 request path, long run (make test runs a quick one).
