@@ -17,6 +17,8 @@ Rules every implementation keeps:
   commits, atomically with it: exactly one of several racing writes with
   ``If-None-Match: *`` creates the key (``backends.conditions.check_write``). A backend
   that cannot decide atomically refuses them (``NotImplemented``), never ignores them.
+  Conditional deletes (``if_match=`` / ``etags=``) alike: decided with the delete
+  (``backends.conditions.check_delete``), refused rather than ignored.
 - Version ids are the backend's: it decides which ids are well formed (``InvalidArgument``
   "Invalid version id specified" otherwise) and which exist (``NoSuchVersion``).
 - Versioning follows S3: in an ``Enabled`` bucket every write adds a version and a delete
@@ -274,9 +276,17 @@ class Backend(abc.ABC):
         *,
         version_id: str | None = None,
         bypass_governance: bool = False,
+        if_match: str | None = None,
     ) -> DeleteResult:
         """Idempotent: deleting a missing key succeeds. Raises ``NoSuchBucket``; deleting
-        a version that Object Lock protects raises ``AccessDenied``."""
+        a version that Object Lock protects raises ``AccessDenied``.
+
+        ``if_match`` (an unquoted ETag, or ``*``; never with ``version_id``) makes the
+        delete conditional on the key's current object, decided atomically with the
+        delete (``backends.conditions.check_delete``): ``NoSuchKey`` when there is none
+        (or the latest version is a delete marker), ``PreconditionFailed`` when its ETag
+        differs. A backend that cannot decide it atomically raises ``NotImplemented``:
+        it never deletes unconditionally."""
 
     async def delete_objects(
         self,
@@ -284,14 +294,21 @@ class Backend(abc.ABC):
         keys: Sequence[tuple[str, str | None]],
         *,
         bypass_governance: bool = False,
+        etags: Sequence[str | None] | None = None,
     ) -> Sequence[DeleteResult]:
-        """Delete (key, version_id) pairs; one result per pair, in order."""
+        """Delete (key, version_id) pairs; one result per pair, in order. ``etags``: one
+        per pair (DeleteObjects' ``<ETag>``: ``delete_object``'s ``if_match``), or None
+        when no key has one; a condition that fails is that key's result."""
         results = []
-        for key, version_id in keys:
+        for i, (key, version_id) in enumerate(keys):
             try:
                 results.append(
                     await self.delete_object(
-                        bucket, key, version_id=version_id, bypass_governance=bypass_governance
+                        bucket,
+                        key,
+                        version_id=version_id,
+                        bypass_governance=bypass_governance,
+                        if_match=None if etags is None else etags[i],
                     )
                 )
             except BackendError as exc:

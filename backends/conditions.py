@@ -79,3 +79,17 @@ def check_write(
             "ConditionalRequestConflict", _CONFLICT, extra={"Condition": condition, "Key": key}
         )
     raise BackendError("PreconditionFailed", _PRECONDITION, extra={"Condition": condition})
+
+
+def check_delete(key: str, current_etag: str | None, if_match: str) -> None:
+    """Evaluate a conditional delete (DeleteObject's ``If-Match``, a DeleteObjects
+    ``<ETag>``; unquoted, or ``*``) against the key's current object (its ETag, None when
+    the key has none or its latest version is a delete marker), where the delete happens.
+
+    ``NoSuchKey`` when there is no current object (``*`` included), ``PreconditionFailed``
+    (412, ``Condition: If-Match``) when its ETag differs, as S3 answers.
+    """
+    if current_etag is None:
+        raise BackendError("NoSuchKey", "The specified key does not exist.", extra={"Key": key})
+    if if_match != "*" and current_etag != if_match:
+        raise BackendError("PreconditionFailed", _PRECONDITION, extra={"Condition": "If-Match"})

@@ -109,8 +109,11 @@ class BackendConfig:
     max_pool_connections: int = 64
     spool_threshold: int = 8 * 1024 * 1024
     checksum_copy_max: int = 64 * 1024 * 1024
-    conditional_writes: str = "PutObject,CopyObject,CompleteMultipartUpload"
-    """Comma-separated: where the upstream decides If-None-Match / If-Match atomically."""
+    conditional_writes: str = (
+        "PutObject,CopyObject,CompleteMultipartUpload,DeleteObject,DeleteObjects"
+    )
+    """Comma-separated: where the upstream decides If-None-Match / If-Match atomically
+    (the writes', DeleteObject's If-Match, DeleteObjects' ETag elements)."""
     native_checksums: bool = False
 
 

@@ -16,7 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from backends.base import Backend
-from backends.conditions import check_conditions, check_write
+from backends.conditions import check_conditions, check_delete, check_write
 from backends.errors import BackendError
 from backends.filesystem.commit import GroupCommitter, no_such_bucket
 from backends.filesystem.encryption import KeySet
@@ -99,6 +99,8 @@ DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
 
 
 _PUT_SETTINGS = "SELECT object_lock, encryption FROM buckets WHERE name = ?"
+_CURRENT_ETAG = "SELECT etag FROM objects WHERE bucket = ? AND key = ?"
+"""The ETag of a key's current object (no row: none, or a delete marker is the latest)."""
 """A PUT's look at its bucket: exists, has Object Lock, default encryption."""
 
 
@@ -381,9 +383,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
     ) -> None:
         """A conditional write against the key's current object (in the caller's
         transaction when ``racing``)."""
-        row = self.db.conn.execute(
-            "SELECT etag FROM objects WHERE bucket = ? AND key = ?", (bucket, key.encode("utf-8"))
-        ).fetchone()
+        row = self.db.conn.execute(_CURRENT_ETAG, (bucket, key.encode("utf-8"))).fetchone()
         check_write(key, None if row is None else str(row[0]), condition, racing=racing)
 
     def commit_object(
@@ -473,10 +473,15 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         *,
         version_id: str | None = None,
         bypass_governance: bool = False,
+        if_match: str | None = None,
     ) -> DeleteResult:
         return (
             await self.delete_objects(
-                bucket, [(key, version_id)], bypass_governance=bypass_governance, single=True
+                bucket,
+                [(key, version_id)],
+                bypass_governance=bypass_governance,
+                etags=None if if_match is None else (if_match,),
+                single=True,
             )
         )[0]
 
@@ -486,12 +491,15 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         keys: Sequence[tuple[str, str | None]],
         *,
         bypass_governance: bool = False,
+        etags: Sequence[str | None] | None = None,
         single: bool = False,
     ) -> Sequence[DeleteResult]:
         """All deletions in one transaction; data files unlinked after it commits.
 
-        A key's error (malformed version id, Object Lock) is its result, or with
-        ``single`` (DeleteObject) the exception."""
+        A key's ETag condition is read in that same ``BEGIN IMMEDIATE`` transaction, so
+        no write can come between the check and the delete (one indexed read, only for
+        keys that have one). A key's error (malformed version id, Object Lock, a failed
+        condition) is its result, or with ``single`` (DeleteObject) the exception."""
         results: list[DeleteResult] = []
         doomed: list[str] = []
         now = now_us()
@@ -499,10 +507,20 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             state = bucket_state(conn, bucket)
             if state is None:
                 raise no_such_bucket(bucket)
-            for key, version_id in keys:
+            for i, (key, version_id) in enumerate(keys):
                 key_bytes = key.encode("utf-8")
                 done: Deleted
                 try:
+                    etag = None if etags is None else etags[i]
+                    if etag is not None:
+                        if version_id is not None:
+                            raise BackendError(
+                                "NotImplemented",
+                                "A conditional delete of a version is not implemented",
+                                extra={"Header": "If-Match,versionId"},
+                            )
+                        row = conn.execute(_CURRENT_ETAG, (bucket, key_bytes)).fetchone()
+                        check_delete(key, None if row is None else str(row[0]), etag)
                     if version_id is None:
                         done = delete_latest(conn, bucket, state, key_bytes, now)
                     else:

@@ -1,10 +1,10 @@
 """Conditional writes and checksum reads passed to the upstream store (mixed into
 ``S3Backend``).
 
-A conditional write goes upstream only where the store decides it atomically with the
-write (``UpstreamConfig.conditional_writes``); elsewhere it is ``NotImplemented`` rather
-than a check the gateway could only make before the write (another writer could come in
-between). What the store answers is normalised to S3's codes: ``If-Match`` on a key that
+A conditional write (or delete) goes upstream only where the store decides it atomically
+with the write (``UpstreamConfig.conditional_writes``); elsewhere it is ``NotImplemented``
+rather than a check the gateway could only make before the write (another writer could
+come in between). What the store answers is normalised to S3's codes: ``If-Match`` on a key that
 is gone is ``NoSuchKey`` (SeaweedFS answers 412), a lost race ``ConditionalRequestConflict``
 where the store says so.
 """
@@ -20,7 +20,7 @@ from backends.s3.client import UpstreamClient
 from backends.s3.params import quote_etag
 from backends.types import WriteCondition
 
-__all__ = ["ConditionalMixin", "invalid_part_number"]
+__all__ = ["ConditionalMixin", "invalid_part_number", "not_decided"]
 
 
 def invalid_part_number(requested: int, count: int) -> BackendError:
@@ -28,6 +28,15 @@ def invalid_part_number(requested: int, count: int) -> BackendError:
         "InvalidPartNumber",
         "The requested partnumber is not satisfiable",
         extra={"PartNumberRequested": str(requested), "ActualPartCount": str(count)},
+    )
+
+
+def not_decided(operation: str, header: str) -> BackendError:
+    return BackendError(
+        "NotImplemented",
+        f"The upstream store does not decide {header} on {operation} atomically "
+        "(backend.conditional_writes)",
+        extra={"Header": header},
     )
 
 
@@ -43,12 +52,7 @@ class ConditionalMixin(UpstreamClient):
             return {}
         header = _header(condition)
         if not self.config.conditional(operation, header):
-            raise BackendError(
-                "NotImplemented",
-                f"The upstream store does not decide {header} on {operation} atomically "
-                "(backend.conditional_writes)",
-                extra={"Header": header},
-            )
+            raise not_decided(operation, header)
         if condition.if_none_match:
             return {"IfNoneMatch": "*"}
         assert condition.if_match is not None

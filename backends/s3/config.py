@@ -6,7 +6,16 @@ from dataclasses import dataclass, field
 
 __all__ = ["CONDITIONAL_OPERATIONS", "UpstreamConfig"]
 
-CONDITIONAL_OPERATIONS = ("PutObject", "CopyObject", "CompleteMultipartUpload")
+CONDITIONAL_OPERATIONS = (
+    "PutObject",
+    "CopyObject",
+    "CompleteMultipartUpload",
+    "DeleteObject",
+    "DeleteObjects",
+)
+"""Where a store may decide a condition atomically: the writes' ``If-None-Match: *`` /
+``If-Match``, DeleteObject's ``If-Match`` and DeleteObjects' ``<ETag>`` (its
+``If-Match``)."""
 _CONDITION_HEADERS = ("If-None-Match", "If-Match")
 
 _CHECKSUM_SETTINGS = ("when_required", "when_supported")
@@ -50,8 +59,11 @@ class UpstreamConfig:
     """Where the store decides ``If-None-Match: *`` / ``If-Match`` atomically with the
     write, so the gateway passes them on: ``PutObject``, ``CopyObject``,
     ``CompleteMultipartUpload`` (both headers), or ``<operation>:If-None-Match`` /
-    ``<operation>:If-Match`` (one of them). Conditional writes elsewhere answer
-    ``NotImplemented``: a store that ignores the header would overwrite silently."""
+    ``<operation>:If-Match`` (one of them); ``DeleteObject`` (its ``If-Match``) and
+    ``DeleteObjects`` (the ``<ETag>`` of its keys; without it, but with ``DeleteObject``,
+    such keys are deleted one by one). Conditional writes and deletes elsewhere answer
+    ``NotImplemented``: a store that ignores the header would overwrite (or delete)
+    silently."""
     native_checksums: bool = False
     """Pass checksums to the store (PutObject, multipart algorithm and type, part and
     completion checksums) and read its own back (``ChecksumMode``), for stores that keep

@@ -13,7 +13,7 @@ from backends.errors import BackendError
 from backends.ranges import resolve_range
 from backends.s3 import listing
 from backends.s3.client import Answer, UpstreamClient
-from backends.s3.conditional import ConditionalMixin, invalid_part_number
+from backends.s3.conditional import ConditionalMixin, invalid_part_number, not_decided
 from backends.s3.meta import (
     expires_header,
     lock_params,
@@ -76,6 +76,14 @@ def _xml_safe(key: str) -> bool:
 
 def _bypass(bypass_governance: bool) -> dict[str, Any]:
     return {"BypassGovernanceRetention": True} if bypass_governance else {}
+
+
+def _etag_param(etag: str | None) -> dict[str, Any]:
+    return {} if etag is None else {"ETag": quote_etag(etag)}
+
+
+def _no_such_key(key: str) -> BackendError:
+    return BackendError("NoSuchKey", "The specified key does not exist.", extra={"Key": key})
 
 
 def _versioned(response: Mapping[str, Any]) -> bool:
@@ -380,16 +388,26 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         *,
         version_id: str | None = None,
         bypass_governance: bool = False,
+        if_match: str | None = None,
     ) -> DeleteResult:
-        response = await self._call(
-            "delete_object",
-            not_found="NoSuchBucket",
-            denied="AccessDenied",  # a version Object Lock protects
-            Bucket=self._up(bucket),
-            Key=key,
-            **version_params(version_id),
-            **_bypass(bypass_governance),
-        )
+        condition: dict[str, Any] = {}
+        if if_match is not None:
+            condition = await self._delete_condition(bucket, key, version_id, if_match)
+        try:
+            response = await self._call(
+                "delete_object",
+                not_found="NoSuchBucket",
+                denied="AccessDenied",  # a version Object Lock protects
+                Bucket=self._up(bucket),
+                Key=key,
+                **version_params(version_id),
+                **_bypass(bypass_governance),
+                **condition,
+            )
+        except BackendError as exc:
+            if if_match is None:
+                raise
+            raise await self._delete_refusal(bucket, key, exc, any_etag=if_match == "*") from None
         marker = bool(response.get("DeleteMarker"))
         return DeleteResult(
             key,
@@ -398,21 +416,86 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
             delete_marker_version_id=response.get("VersionId") if marker else None,
         )
 
+    async def _delete_condition(
+        self, bucket: str, key: str, version_id: str | None, if_match: str
+    ) -> dict[str, Any]:
+        """``IfMatch`` for a conditional DeleteObject, where the store decides it.
+
+        ``*`` travels as the current object's ETag (one HEAD first; moto compares ``*``
+        literally): the store still decides atomically, and a 412 then means the object
+        was replaced meanwhile (``ConditionalRequestConflict``)."""
+        if version_id is not None:
+            raise BackendError(
+                "NotImplemented",
+                "A conditional delete of a version is not implemented",
+                extra={"Header": "If-Match,versionId"},
+            )
+        if not self.config.conditional("DeleteObject", "If-Match"):
+            raise not_decided("DeleteObject", "If-Match")
+        etag = if_match
+        if if_match == "*":
+            try:
+                etag = (await self.head_object(bucket, key)).etag
+            except BackendError as exc:
+                if exc.code == "NoSuchKey":
+                    raise _no_such_key(key) from None
+                raise
+        return {"IfMatch": quote_etag(etag)}
+
+    async def _delete_refusal(
+        self, bucket: str, key: str, exc: BackendError, *, any_etag: bool
+    ) -> BackendError:
+        """A conditional delete's failure in S3's words: a 412 on a key that is gone is
+        ``NoSuchKey`` (SeaweedFS answers 412; one HEAD, on that failure only); after
+        ``If-Match: *`` (sent as the ETag a HEAD just read) a 412 means another write
+        replaced the object meanwhile (409); a 412 names its ``Condition``."""
+        if exc.code == "NoSuchKey":
+            return _no_such_key(key)
+        if exc.code != "PreconditionFailed":
+            return exc
+        try:
+            await self.head_object(bucket, key)
+        except BackendError as missing:
+            if missing.code == "NoSuchKey":
+                return _no_such_key(key)
+        if any_etag:
+            return BackendError(
+                "ConditionalRequestConflict",
+                "The conditional request cannot succeed due to a conflicting operation "
+                "against this resource.",
+                extra={"Condition": "If-Match", "Key": key},
+            )
+        # the store's own fields are not passed on: its BucketName is the prefixed one
+        return BackendError(exc.code, exc.message, extra={"Condition": "If-Match"})
+
     async def delete_objects(
         self,
         bucket: str,
         keys: Sequence[tuple[str, str | None]],
         *,
         bypass_governance: bool = False,
+        etags: Sequence[str | None] | None = None,
     ) -> Sequence[DeleteResult]:
         """DeleteObjects in batches of 1000. Keys with control characters cannot travel in
         the XML body (XML 1.0 forbids most of them, and CR/LF/TAB are normalised), so
-        those are deleted one by one with DeleteObject."""
+        those are deleted one by one with DeleteObject. So are keys with an ``<ETag>``
+        when the store decides DeleteObject's ``If-Match`` but not DeleteObjects'
+        (``conditional_writes``), and keys with ``*`` (``delete_object``); with neither,
+        a request with an ``<ETag>`` is ``NotImplemented`` before anything is deleted."""
+        conditions: Sequence[str | None] = etags or [None] * len(keys)
+        batch_decides = True
+        if any(e is not None for e in conditions):
+            batch_decides = self.config.conditional("DeleteObjects", "If-Match")
+            if not batch_decides and not self.config.conditional("DeleteObject", "If-Match"):
+                raise not_decided("DeleteObjects", "If-Match")
         results: dict[int, DeleteResult] = {}
-        batchable = [(i, k, v) for i, (k, v) in enumerate(keys) if _xml_safe(k)]
+        batchable: list[tuple[int, str, str | None, str | None]] = []
         for i, (k, v) in enumerate(keys):
-            if not _xml_safe(k):
-                results[i] = await self._delete_one(bucket, k, v, bypass_governance)
+            etag = conditions[i]
+            if _xml_safe(k) and (etag is None or (batch_decides and etag != "*" and v is None)):
+                batchable.append((i, k, v, etag))
+            else:
+                results[i] = await self._delete_one(bucket, k, v, bypass_governance, etag)
         for start in range(0, len(batchable), 1000):
             batch = batchable[start : start + 1000]
             response = await self._call(
@@ -420,14 +503,16 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
                 not_found="NoSuchBucket",
                 Bucket=self._up(bucket),
                 Delete={
-                    "Objects": [{"Key": k, **version_params(v)} for _, k, v in batch],
+                    "Objects": [
+                        {"Key": k, **version_params(v), **_etag_param(e)} for _, k, v, e in batch
+                    ],
                     "Quiet": False,
                 },
                 **_bypass(bypass_governance),
             )
             errors = {(e.get("Key"), e.get("VersionId")): e for e in response.get("Errors", [])}
             done = {(d.get("Key"), d.get("VersionId")): d for d in response.get("Deleted", [])}
-            for i, k, v in batch:
+            for i, k, v, _ in batch:
                 err = errors.get((k, v)) or errors.get((k, None))
                 deleted = done.get((k, v)) or done.get((k, None)) or {}
                 results[i] = DeleteResult(
@@ -441,11 +526,20 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         return [results[i] for i in range(len(keys))]
 
     async def _delete_one(
-        self, bucket: str, key: str, version_id: str | None, bypass_governance: bool
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        bypass_governance: bool,
+        if_match: str | None = None,
     ) -> DeleteResult:
         try:
             return await self.delete_object(
-                bucket, key, version_id=version_id, bypass_governance=bypass_governance
+                bucket,
+                key,
+                version_id=version_id,
+                bypass_governance=bypass_governance,
+                if_match=if_match,
             )
         except BackendError as exc:
             if exc.code == "NoSuchBucket":

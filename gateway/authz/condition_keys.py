@@ -84,6 +84,9 @@ _READERS: dict[str, tuple[Reader, bool]] = {
     "s3:signatureversion": (lambda p, c: _one(c.signature_version), False),
     "s3:authType": (lambda p, c: _one(c.auth_type), False),
     "s3:x-amz-content-sha256": (lambda p, c: _one(c.content_sha256), False),
+    # conditional writes and deletes: a policy can demand them ("Null": "false")
+    "s3:if-match": (lambda p, c: _one(c.if_match), False),
+    "s3:if-none-match": (lambda p, c: _one(c.if_none_match), False),
 }
 
 

@@ -95,6 +95,11 @@ class RequestContext:
     """``REST-HEADER``, ``REST-QUERY-STRING`` or ``POST``."""
     content_sha256: str | None = None
     """``x-amz-content-sha256``"""
+    if_match: str | None = None
+    """``If-Match`` of a write (``s3:PutObject``) or a DeleteObject, a DeleteObjects key's
+    ``<ETag>``, as sent (``s3:if-match``)"""
+    if_none_match: str | None = None
+    """``If-None-Match`` of a write (``s3:PutObject``), as sent (``s3:if-none-match``)"""
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -133,3 +138,7 @@ class ConditionContext(Protocol):
     def auth_type(self) -> str | None: ...
     @property
     def content_sha256(self) -> str | None: ...
+    @property
+    def if_match(self) -> str | None: ...
+    @property
+    def if_none_match(self) -> str | None: ...

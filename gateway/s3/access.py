@@ -8,7 +8,9 @@ request's condition values), decides once, and a second time for the source of a
 loaded stay on the returned :class:`Access` for the handler, which never decides access
 itself: it renders owners and ACLs, records who owns what it wrote, and, for
 DeleteObjects, whose keys arrive in the body, asks :meth:`Access.check_delete` for each
-key's decision (S3 decides each key of a DeleteObjects on its own).
+key's decision (S3 decides each key of a DeleteObjects on its own). A conditional delete
+with an ETag (DeleteObject's ``If-Match``, a DeleteObjects key's ``<ETag>``) is decided
+for ``s3:GetObject`` too, as S3 asks.
 
 Cost: one indexed read of the bucket's settings; the object's row only when a decision
 needs it (another account's request, or the owner's in a bucket holding other accounts'
@@ -53,7 +55,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
 from gateway.scopes import READ_OBJECTS
 
-__all__ = ["UPLOAD_OPERATIONS", "Access", "authorize"]
+__all__ = ["UPLOAD_OPERATIONS", "Access", "authorize", "reveals_etag"]
 
 UPLOAD_OPERATIONS = frozenset(
     {
@@ -77,9 +79,9 @@ _NO_POLICY = RequestContext(now=datetime(1970, 1, 1, tzinfo=UTC))
 returns before looking at it), so it is not built from the request."""
 
 Tags = Mapping[str, str]
-ContextFor = Callable[[str, str | None, Tags | None], ConditionContext]
-"""(action, version id, the existing object's tags) -> the request's condition values for
-that decision."""
+ContextFor = Callable[[str, str | None, Tags | None, str | None], ConditionContext]
+"""(action, version id, the existing object's tags, a DeleteObjects key's ``<ETag>``) ->
+the request's condition values for that decision."""
 
 _NO_OBJECT = frozenset(
     {
@@ -158,10 +160,12 @@ class Access:
         initiator: str | None = None,
         no_owner: bool = False,
         existing_object: bool = True,
+        etag: str | None = None,
     ) -> Decision:
         """One decision; ``no_owner`` judges by scopes and bucket limits alone;
         ``existing_object`` False: the action is judged for an object the request creates
-        (a write's ``s3:PutObjectTagging``), which has no existing tags."""
+        (a write's ``s3:PutObjectTagging``), which has no existing tags; ``etag``: the
+        ``<ETag>`` of the DeleteObjects key decided (its ``s3:if-match``)."""
         owner = None if bucket is None or no_owner else bucket.owner
         row = None
         if bucket is not None and owner is not None and _needs_object(action, bucket, self):
@@ -181,7 +185,7 @@ class Access:
             ):
                 assert bucket is not None
                 tags = await self.existing_tags(bucket.name, key, version)
-            context = self.context_for(action, version, tags)
+            context = self.context_for(action, version, tags, etag)
         return decide(
             AccessRequest(
                 principal=self.facts,
@@ -205,10 +209,22 @@ class Access:
             )
         )
 
-    async def check_delete(self, key: str, version: str | None) -> Decision:
-        """DeleteObjects: the decision for one key of the request body."""
+    async def check_delete(self, key: str, version: str | None, etag: str | None) -> Decision:
+        """DeleteObjects: the decision for one key of the request body. A key with an
+        ``<ETag>`` other than ``*`` needs ``s3:GetObject`` too (and the credential's
+        ``read:objects``), as DeleteObject's ``If-Match`` does: the comparison tells what
+        the object is."""
         action = versioned_action("s3:DeleteObject", version_id=version)
-        return await self.decide(self.bucket, action, (), key=key, version=version)
+        decision = await self.decide(self.bucket, action, (), key=key, version=version, etag=etag)
+        if decision.allowed and reveals_etag(etag):
+            decision = await self.decide(self.bucket, "s3:GetObject", (READ_OBJECTS,), key=key)
+        return decision
+
+
+def reveals_etag(if_match: str | None) -> bool:
+    """Whether a conditional delete compares an ETag (``If-Match: <etag>``, not ``*``):
+    S3 then asks for ``s3:GetObject`` beside ``s3:DeleteObject``."""
+    return if_match is not None and if_match != "*"
 
 
 def _needs_object(action: str, bucket: BucketFacts, access: Access) -> bool:
@@ -262,7 +278,9 @@ async def authorize(
     forced = config.s3.block_public_access
     op = req.operation
 
-    def context_for(action: str, version: str | None, tags: Tags | None) -> ConditionContext:
+    def context_for(
+        action: str, version: str | None, tags: Tags | None, etag: str | None
+    ) -> ConditionContext:
         return request_context(
             principal,
             req,
@@ -272,6 +290,7 @@ async def authorize(
             trusted_forwarded=config.server.trusted_forwarded_headers,
             version_id=version,
             existing_object_tags=tags,
+            etag=etag,
         )
 
     bucket = None
@@ -308,6 +327,10 @@ async def authorize(
             no_owner=op.name == "CreateBucket",
         )
     )
+    if reveals_etag(req.delete_if_match):
+        # S3 asks for s3:GetObject too (and the credential needs read:objects): the ETag
+        # comparison of a conditional delete tells what the object is
+        _refuse(await access.decide(bucket, "s3:GetObject", (READ_OBJECTS,), key=req.address.key))
     if op.name == "GetObjectAttributes":
         # S3 asks for s3:GetObject(Version) too: the attributes describe the object's data
         _refuse(

@@ -24,12 +24,24 @@ from gateway.authz import ANONYMOUS, ConditionContext, PrincipalFacts, Principal
 from gateway.principal import Principal
 from gateway.s3.request import S3Request
 
-__all__ = ["LISTING_ACTIONS", "LazyContext", "principal_facts", "request_context", "source_ip"]
+__all__ = [
+    "CONDITIONAL_ACTIONS",
+    "LISTING_ACTIONS",
+    "LazyContext",
+    "principal_facts",
+    "request_context",
+    "source_ip",
+]
 
 LISTING_ACTIONS = frozenset(
     {"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"}
 )
 """Actions whose requests carry ``s3:prefix``, ``s3:delimiter`` and ``s3:max-keys``."""
+CONDITIONAL_ACTIONS = frozenset({"s3:PutObject", "s3:DeleteObject"})
+"""Actions whose requests carry ``s3:if-match`` (and, for ``s3:PutObject``,
+``s3:if-none-match``): the conditional writes (PutObject, CopyObject's destination,
+CompleteMultipartUpload) and deletes (DeleteObject's header, a DeleteObjects key's
+``<ETag>``)."""
 
 
 def principal_facts(principal: Principal) -> PrincipalFacts:
@@ -80,8 +92,10 @@ def request_context(
     trusted_forwarded: bool,
     version_id: str | None,
     existing_object_tags: Mapping[str, str] | None = None,
+    etag: str | None = None,
 ) -> ConditionContext:
-    """The request's condition values for ``action``, each read when a key asks for it."""
+    """The request's condition values for ``action``, each read when a key asks for it;
+    ``etag``: the ``<ETag>`` of the DeleteObjects key decided (its ``s3:if-match``)."""
     return LazyContext(
         principal,
         req,
@@ -91,6 +105,8 @@ def request_context(
         trusted_forwarded=trusted_forwarded,
         version_id=version_id,
         existing_object_tags=existing_object_tags,
+        conditional=action in CONDITIONAL_ACTIONS,
+        etag=etag,
     )
 
 
@@ -104,6 +120,8 @@ class LazyContext:
     """
 
     __slots__ = (
+        "_conditional",
+        "_etag",
         "_listing",
         "_peer",
         "_principal",
@@ -125,6 +143,8 @@ class LazyContext:
         trusted_forwarded: bool,
         version_id: str | None,
         existing_object_tags: Mapping[str, str] | None,
+        conditional: bool = False,
+        etag: str | None = None,
     ) -> None:
         if now.tzinfo is None:
             raise ValueError("a request context's clock must be timezone-aware")
@@ -136,6 +156,8 @@ class LazyContext:
         self.now = now
         self.version_id = version_id
         self.existing_object_tags = existing_object_tags
+        self._conditional = conditional
+        self._etag = etag
 
     @property
     def secure_transport(self) -> bool:
@@ -181,3 +203,17 @@ class LazyContext:
     @property
     def content_sha256(self) -> str | None:
         return self._req.headers.get("x-amz-content-sha256")
+
+    @property
+    def if_match(self) -> str | None:
+        if not self._conditional:
+            return None
+        if self._req.operation.name == "DeleteObjects":
+            return self._etag  # each key's own <ETag>, not a header of the request
+        return self._req.headers.get("if-match")
+
+    @property
+    def if_none_match(self) -> str | None:
+        if not self._conditional or self._req.operation.name == "DeleteObjects":
+            return None
+        return self._req.headers.get("if-none-match")

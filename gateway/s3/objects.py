@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from lxml import etree
+
 from backends.checksums import checksum_type_of
 from backends.types import DeleteResult, ObjectInfo, ObjectLock
 from gateway.s3.context import Context, Result
@@ -149,9 +151,45 @@ async def delete_object(ctx: Context) -> Result:
         ctx.key,
         version_id=ctx.req.version_id,
         bypass_governance=ctx.bypass_governance,
+        if_match=ctx.req.delete_if_match,
     )
     await forget_deleted(ctx, [(ctx.key, ctx.req.version_id)])
     return Result(status=204, headers=_delete_headers(result))
+
+
+_DIRECTORY_BUCKET_ELEMENTS = ("LastModifiedTime", "Size")
+"""``<Object>`` conditions S3 evaluates in directory buckets only."""
+
+
+def _delete_entry(element: etree._Element) -> tuple[str, str | None, str | None]:
+    """One ``<Object>`` of a DeleteObjects body: its key, version id and ``<ETag>``
+    (unquoted, or ``*``). A condition the gateway does not evaluate (``LastModifiedTime``,
+    ``Size``; an ``ETag`` with a ``VersionId``) refuses the whole request before anything
+    is deleted, naming it: ignoring it would delete what the client conditioned."""
+    key = child_text(element, "Key")
+    if key is None:
+        raise S3Error("MalformedXML")
+    version_id = child_text(element, "VersionId")
+    for name in _DIRECTORY_BUCKET_ELEMENTS:
+        if children(element, name):
+            raise S3Error(
+                "NotImplemented",
+                f"The {name} condition of DeleteObjects is not implemented",
+                extra={"Element": name},
+            )
+    raw = child_text(element, "ETag")
+    etag = None if raw is None else raw.strip().strip('"')
+    if etag is not None:
+        if not etag:
+            raise S3Error("MalformedXML")
+        if version_id is not None:
+            raise S3Error(
+                "NotImplemented",
+                "A conditional delete of a version is not implemented: S3 evaluates "
+                "conditional deletes against the current version only",
+                extra={"Element": "ETag,VersionId"},
+            )
+    return key, version_id, etag
 
 
 async def delete_objects(ctx: Context) -> Result:
@@ -160,27 +198,29 @@ async def delete_objects(ctx: Context) -> Result:
     if local(root.tag) != "Delete":
         raise S3Error("MalformedXML")
     quiet = (child_text(root, "Quiet") or "").strip().lower() == "true"
-    entries: list[tuple[str, str | None]] = []
-    for element in children(root, "Object"):
-        key = child_text(element, "Key")
-        if key is None:
-            raise S3Error("MalformedXML")
-        entries.append((key, child_text(element, "VersionId")))
+    entries = [_delete_entry(element) for element in children(root, "Object")]
     if not entries or len(entries) > MAX_DELETE_KEYS:
         raise S3Error("MalformedXML")
     valid: list[tuple[str, str | None]] = []
+    etags: list[str | None] = []
     errors: list[tuple[str, str | None, str, str]] = []
-    for key, vid in entries:
+    for key, vid, etag in entries:
         if len(key.encode()) > 1024:
             errors.append((key, vid, "KeyTooLongError", "Your key is too long"))
             continue
-        decision = await ctx.access.check_delete(key, vid)  # S3 decides each key
+        decision = await ctx.access.check_delete(key, vid, etag)  # S3 decides each key
         if decision.allowed:
             valid.append((key, vid))
+            etags.append(etag)
         else:
             errors.append((key, vid, "AccessDenied", decision.message))
     results = (
-        await ctx.backend.delete_objects(ctx.bucket, valid, bypass_governance=ctx.bypass_governance)
+        await ctx.backend.delete_objects(
+            ctx.bucket,
+            valid,
+            bypass_governance=ctx.bypass_governance,
+            etags=etags if any(e is not None for e in etags) else None,
+        )
         if valid
         else []
     )

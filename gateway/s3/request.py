@@ -36,7 +36,13 @@ from gateway.s3.tags import parse_tagging_header
 from sigv4 import decode_query, header_map, parse_content_md5
 from sigv4.records import record
 
-__all__ = ["MAX_PART_NUMBER", "S3Request", "read_request"]
+__all__ = [
+    "DIRECTORY_BUCKET_DELETE_CONDITIONS",
+    "MAX_PART_NUMBER",
+    "S3Request",
+    "parse_delete_condition",
+    "read_request",
+]
 
 MAX_PART_NUMBER = 10000
 COPY_SOURCE = "x-amz-copy-source"
@@ -49,6 +55,8 @@ _LOCKED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 """The writes that create an object version: they take Object Lock and tagging headers."""
 _CONDITIONAL_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
 _NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented"
+DIRECTORY_BUCKET_DELETE_CONDITIONS = ("x-amz-if-match-last-modified-time", "x-amz-if-match-size")
+"""DeleteObject conditions S3 evaluates in directory buckets only."""
 
 
 @record
@@ -83,6 +91,8 @@ class S3Request:
     write_condition: WriteCondition | None = None
     """``If-None-Match: *`` / ``If-Match: <etag>`` of PutObject, CopyObject (its
     destination) and CompleteMultipartUpload."""
+    delete_if_match: str | None = None
+    """DeleteObject's ``If-Match``: the ETag (unquoted) or ``*``; None: not sent."""
     tags: Tags | None = None
     """``x-amz-tagging`` of PutObject / CopyObject / CreateMultipartUpload, validated
     (``gateway.s3.tags``); None: not sent."""
@@ -124,6 +134,33 @@ def parse_write_condition(headers: Mapping[str, str]) -> WriteCondition | None:
     if not etag or etag == "*":
         raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "If-Match"})
     return WriteCondition(if_match=etag)
+
+
+def parse_delete_condition(headers: Mapping[str, str], version_id: str | None) -> str | None:
+    """DeleteObject's ``If-Match`` (an ETag, quoted or not, or ``*``). The conditions S3
+    evaluates only in directory buckets (``x-amz-if-match-last-modified-time``,
+    ``x-amz-if-match-size``), ``If-None-Match`` and ``If-Match`` with a ``versionId``
+    (S3 evaluates conditional deletes against the current version only) are
+    ``NotImplemented``, naming the header: refused, never ignored (which would delete)."""
+    for name in DIRECTORY_BUCKET_DELETE_CONDITIONS:
+        if name in headers:
+            raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": name})
+    if "if-none-match" in headers:
+        raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "If-None-Match"})
+    match = headers.get("if-match")
+    if match is None:
+        return None
+    etag = match.strip().strip('"')
+    if not etag:
+        raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "If-Match"})
+    if version_id is not None:
+        raise S3Error(
+            "NotImplemented",
+            "A conditional delete of a version is not implemented: S3 evaluates conditional "
+            "deletes against the current version only",
+            extra={"Header": "If-Match,versionId"},
+        )
+    return etag
 
 
 def _version_id(query: Mapping[str, str]) -> str | None:
@@ -233,6 +270,17 @@ def read_request(request: web.Request, config: Config) -> S3Request:
             scheme == "https" or plain_http_allowed(request.remote, behind_proxy=trusted)
         ),
     )
+    version_id = _version_id(query)
+    delete_if_match = None
+    if operation.name == "DeleteObject" and (
+        # every header that makes a DeleteObject conditional (each evaluated or refused):
+        # four dict lookups on a DELETE, nothing on any other request
+        "if-match" in headers
+        or "if-none-match" in headers
+        or "x-amz-if-match-size" in headers
+        or "x-amz-if-match-last-modified-time" in headers
+    ):
+        delete_if_match = parse_delete_condition(headers, version_id)
     return S3Request(
         method=request.method,
         address=address,
@@ -242,7 +290,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         header_pairs=pairs,
         base_url=f"{scheme}://{host or request.host}",
         copy_source=copy_source,
-        version_id=_version_id(query),
+        version_id=version_id,
         part_number=part_number,
         byte_range=byte_range,
         conditions=conditions(headers),
@@ -256,6 +304,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
             and operation.name in _CONDITIONAL_WRITES
             else None
         ),
+        delete_if_match=delete_if_match,
         tags=_tags(headers, operation.name),
     )
 

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 
 __all__ = ["MOTO_CONDITIONAL_WRITES", "UpstreamServer", "free_port", "start_moto"]
 
-MOTO_CONDITIONAL_WRITES = ("PutObject", "CompleteMultipartUpload:If-None-Match")
-"""What moto 5 decides atomically: PutObject's If-None-Match and If-Match, and
-CompleteMultipartUpload's If-None-Match. It ignores CompleteMultipartUpload's If-Match
-and both on CopyObject (docs/upstream-backend.md), so those answer NotImplemented."""
+MOTO_CONDITIONAL_WRITES = ("PutObject", "CompleteMultipartUpload:If-None-Match", "DeleteObject")
+"""What moto 5 decides atomically: PutObject's If-None-Match and If-Match,
+CompleteMultipartUpload's If-None-Match and DeleteObject's If-Match (with an ETag; ``*`` it
+compares literally, so the backend sends the ETag a HEAD read). It ignores
+CompleteMultipartUpload's If-Match, both on CopyObject and the ``<ETag>`` of DeleteObjects
+keys (docs/upstream-backend.md): those answer NotImplemented, or go one by one."""
 
 
 def free_port() -> int:

@@ -183,3 +183,34 @@ def test_a_request_context_needs_an_aware_clock(tmp_path: Path) -> None:
             trusted_forwarded=False,
             version_id=None,
         )
+
+
+def _context(req: S3Request, action: str, etag: str | None = None) -> RequestContext:
+    lazy = request_context(
+        KEY, req, action, now=NOW, peer=None, trusted_forwarded=False, version_id=None, etag=etag
+    )
+    return RequestContext(now=NOW, if_match=lazy.if_match, if_none_match=lazy.if_none_match)
+
+
+def test_conditional_request_keys(tmp_path: Path) -> None:
+    """``s3:if-match`` / ``s3:if-none-match``: the headers of conditional writes
+    (``s3:PutObject``) and DeleteObject (``s3:DeleteObject``), each DeleteObjects key's own
+    ``<ETag>``; absent for every other action (a GET's If-Match is no such condition)."""
+    put = parse(tmp_path, "/bkt/k", "PUT", **{"If-None-Match": "*"})
+    assert _context(put, "s3:PutObject") == RequestContext(now=NOW, if_none_match="*")
+    replace = parse(tmp_path, "/bkt/k", "PUT", **{"If-Match": '"e1"'})
+    assert _context(replace, "s3:PutObject").if_match == '"e1"'
+    assert _context(replace, "s3:PutObjectTagging") == RequestContext(now=NOW)
+    delete = parse(tmp_path, "/bkt/k", "DELETE", **{"If-Match": "e2"})
+    assert _context(delete, "s3:DeleteObject") == RequestContext(now=NOW, if_match="e2")
+    assert _context(delete, "s3:GetObject") == RequestContext(now=NOW)
+    get = parse(tmp_path, "/bkt/k", **{"If-Match": '"e3"'})
+    assert _context(get, "s3:GetObject") == RequestContext(now=NOW)
+    # DeleteObjects: a header of the request is no key's condition; its <ETag> is
+    batch = parse(tmp_path, "/bkt?delete", "POST", **{"If-Match": "header"})
+    assert _context(batch, "s3:DeleteObject") == RequestContext(now=NOW)
+    assert _context(batch, "s3:DeleteObject", etag="e4").if_match == "e4"
+    name = "s3:IF-Match"  # condition key names are matched in any case, as IAM does
+    found = lookup_key(name)
+    assert found is not None and found.name == "s3:if-match"
+    assert found.read(principal_facts(KEY), _context(delete, "s3:DeleteObject")) == ("e2",)
