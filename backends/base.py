@@ -441,12 +441,15 @@ class Backend(abc.ABC):
         encryption: Encryption | None = None,
         checksums: CompletionChecksums | None = None,
         condition: WriteCondition | None = None,
+        object_size: int | None = None,
     ) -> ObjectInfo:
         """``parts`` are (part number, unquoted ETag) as the client listed them;
         ``encryption.customer`` is an SSE-C upload's key when the client sent it (S3 does
         not require it here). ``checksums``: what the request says about checksums,
         checked by ``backends.checksums.completion_checksums``; ``condition`` applies to
-        the key as for ``put_object``.
+        the key as for ``put_object``; ``object_size`` (``x-amz-mp-object-size``) is the
+        size the listed parts must make, checked before anything is written
+        (``backends.conditions.check_object_size``).
 
         Raises ``InvalidPartOrder`` (not ascending), ``InvalidPart`` (unknown part or ETag
         mismatch), ``EntityTooSmall`` (a part other than the last below 5 MiB),

@@ -93,3 +93,16 @@ def check_delete(key: str, current_etag: str | None, if_match: str) -> None:
         raise BackendError("NoSuchKey", "The specified key does not exist.", extra={"Key": key})
     if if_match != "*" and current_etag != if_match:
         raise BackendError("PreconditionFailed", _PRECONDITION, extra={"Condition": "If-Match"})
+
+
+def check_object_size(expected: int | None, parts_total: int) -> None:
+    """CompleteMultipartUpload's ``x-amz-mp-object-size``: the size the client expects
+    the object to have, compared with the parts it lists before anything is written
+    (``InvalidRequest``, 400, on a mismatch, as S3 answers). None: not sent."""
+    if expected is not None and expected != parts_total:
+        raise BackendError(
+            "InvalidRequest",
+            "The x-amz-mp-object-size header does not match the size of the object the "
+            "listed parts make",
+            extra={"ExpectedSize": str(expected), "ActualSize": str(parts_total)},
+        )

@@ -99,9 +99,9 @@ DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
 
 
 _PUT_SETTINGS = "SELECT object_lock, encryption FROM buckets WHERE name = ?"
+"""A PUT's look at its bucket: exists, has Object Lock, default encryption."""
 _CURRENT_ETAG = "SELECT etag FROM objects WHERE bucket = ? AND key = ?"
 """The ETag of a key's current object (no row: none, or a delete marker is the latest)."""
-"""A PUT's look at its bucket: exists, has Object Lock, default encryption."""
 
 
 class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backends.checksums import completion_checksums
-from backends.conditions import check_write
+from backends.conditions import check_object_size, check_write
 from backends.errors import BackendError
 from backends.filesystem.files import new_id
 from backends.filesystem.metadb import ObjectRow, checksums_to_json, lock_from_json, now_us
@@ -98,6 +98,7 @@ async def complete(
     *,
     checksums: CompletionChecksums | None = None,
     condition: WriteCondition | None = None,
+    object_size: int | None = None,
 ) -> tuple[ObjectRow, list[str]]:
     """Assemble the object; return its row (with its version id) and the data ids it
     replaced (to unlink)."""
@@ -105,6 +106,7 @@ async def complete(
     if condition is not None:
         check_write(key, _current_etag(store, bucket, upload.key), condition)
     chosen = _choose(store, upload, listed)
+    check_object_size(object_size, sum(p.size for p in chosen))
     described = [(p.part_number, p.size, json.loads(p.checksums)) for p in chosen]
     object_sums = completion_checksums(
         upload.checksum_algorithm, upload.checksum_type, described, checksums

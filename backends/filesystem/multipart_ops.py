@@ -208,11 +208,19 @@ class MultipartMixin:
         encryption: Encryption | None = None,
         checksums: CompletionChecksums | None = None,
         condition: WriteCondition | None = None,
+        object_size: int | None = None,
     ) -> ObjectInfo:
         # the parts are already encrypted as the upload says: no key needed to join them
         try:
             row, doomed = await complete(
-                self.mp, bucket, key, upload_id, parts, checksums=checksums, condition=condition
+                self.mp,
+                bucket,
+                key,
+                upload_id,
+                parts,
+                checksums=checksums,
+                condition=condition,
+                object_size=object_size,
             )
         except BackendError as exc:
             if exc.code != "NoSuchUpload" or self.mp.find_upload(upload_id) is not None:

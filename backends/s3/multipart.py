@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from backends.conditions import check_object_size
 from backends.errors import BackendError
 from backends.ranges import check_part_copy_size
 from backends.s3.copy import CopyMixin
@@ -213,10 +214,17 @@ class MultipartMixin(CopyMixin):
         encryption: Encryption | None = None,
         checksums: CompletionChecksums | None = None,
         condition: WriteCondition | None = None,
+        object_size: int | None = None,
     ) -> ObjectInfo:
         numbers = [n for n, _ in parts]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
             raise BackendError("InvalidPartOrder", "The list of parts was not in ascending order")
+        if object_size is not None:
+            # Checked here, not left to the store (moto and SeaweedFS ignore the header):
+            # one ListParts walk, only when the client sent it. The listed ETags pin each
+            # part's bytes, so the sizes cannot change before the completion.
+            sizes = await self._check_parts_exist(bucket, key, upload_id, parts)
+            check_object_size(object_size, sum(sizes))
         listed, whole = self._completion_checksums(checksums)
         try:
             async with self.conditional_write(bucket, key, condition):
@@ -283,21 +291,27 @@ class MultipartMixin(CopyMixin):
 
     async def _check_parts_exist(
         self, bucket: str, key: str, upload_id: str, parts: Sequence[tuple[int, str]]
-    ) -> None:
-        """Raise ``InvalidPart`` if a listed part was not uploaded with that ETag."""
-        uploaded: dict[int, str] = {}
+    ) -> list[int]:
+        """Raise ``InvalidPart`` if a listed part was not uploaded with that ETag; else
+        the listed parts' sizes."""
+        uploaded: dict[int, Part] = {}
         marker = 0
         while True:
             page = await self.list_parts(bucket, key, upload_id, part_number_marker=marker)
-            uploaded.update((p.part_number, p.etag) for p in page.parts)
+            uploaded.update((p.part_number, p) for p in page.parts)
             if not page.is_truncated or page.next_part_number_marker is None:
                 break
             marker = page.next_part_number_marker
-        if any(uploaded.get(n) != e.strip('"') for n, e in parts):
-            raise BackendError(
-                "InvalidPart",
-                "One or more of the specified parts could not be found or its ETag differs",
-            )
+        sizes = []
+        for number, etag in parts:
+            part = uploaded.get(number)
+            if part is None or part.etag != etag.strip('"'):
+                raise BackendError(
+                    "InvalidPart",
+                    "One or more of the specified parts could not be found or its ETag differs",
+                )
+            sizes.append(part.size)
+        return sizes
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         await self._call(

@@ -50,12 +50,19 @@ from gateway.identity.object_acls import ObjectAcl, UploadAcl
 from gateway.identity.store import IdentityStore
 from gateway.principal import Principal
 from gateway.s3.access_context import principal_facts, request_context
-from gateway.s3.bucket_facts import BucketFacts, load_bucket, owner_of, parsed_acl
+from gateway.s3.bucket_facts import (
+    OWNER,
+    BucketFacts,
+    bucket_exists,
+    load_bucket,
+    owner_of,
+    parsed_acl,
+)
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
 from gateway.scopes import READ_OBJECTS
 
-__all__ = ["UPLOAD_OPERATIONS", "Access", "authorize", "reveals_etag"]
+__all__ = ["UPLOAD_OPERATIONS", "Access", "authorize", "check_expected_owner", "reveals_etag"]
 
 UPLOAD_OPERATIONS = frozenset(
     {
@@ -221,6 +228,30 @@ class Access:
         return decision
 
 
+EXPECTED_OWNER = "x-amz-expected-bucket-owner"
+SOURCE_EXPECTED_OWNER = "x-amz-source-expected-bucket-owner"
+
+
+async def check_expected_owner(
+    expected: str | None, bucket: BucketFacts | None, backend: Backend
+) -> None:
+    """``x-amz-expected-bucket-owner`` (``x-amz-source-expected-bucket-owner`` for a
+    copy's source): the account id the client expects to own the bucket. Another owner
+    is ``AccessDenied``, as S3 answers, whoever asks and whatever they may do there: the
+    client's guard against writing into, or reading from, a bucket someone else holds
+    under that name. A bucket that does not exist is the handler's answer
+    (``NoSuchBucket``): the system account's facts name it the owner of any name without
+    looking (``load_bucket``), so a mismatch there looks once. Cost: one header lookup per
+    bucket request; a HeadBucket only for a mismatch on a bucket without a stored owner."""
+    if expected is None or bucket is None or bucket.owner is None:
+        return
+    if expected.strip() == bucket.owner.account_id:
+        return
+    if OWNER not in bucket.settings and not await bucket_exists(backend, bucket.name):
+        return
+    raise S3Error("AccessDenied", "Access Denied")
+
+
 def reveals_etag(if_match: str | None) -> bool:
     """Whether a conditional delete compares an ETag (``If-Match: <etag>``, not ``*``):
     S3 then asks for ``s3:GetObject`` beside ``s3:DeleteObject``."""
@@ -298,6 +329,8 @@ async def authorize(
         bucket = await load_bucket(
             store, backend, req.address.bucket, principal, forced_block=forced
         )
+        if op.name != "CreateBucket":
+            await check_expected_owner(req.headers.get(EXPECTED_OWNER), bucket, backend)
     access = Access(
         store=store,
         backend=backend,
@@ -362,6 +395,7 @@ async def authorize(
             source_bucket = await load_bucket(
                 store, backend, source.bucket, principal, forced_block=forced
             )
+        await check_expected_owner(req.headers.get(SOURCE_EXPECTED_OWNER), source_bucket, backend)
         _refuse(
             await access.decide(
                 source_bucket,

@@ -46,6 +46,7 @@ __all__ = [
     "POLICY",
     "PUBLIC_ACCESS_BLOCK",
     "BucketFacts",
+    "bucket_exists",
     "load_bucket",
     "owner_of",
     "private_acl",
@@ -126,7 +127,8 @@ class BucketFacts:
         return self.owner is not None and self.owner.account_id == principal.account_id
 
 
-async def _exists(backend: Backend, bucket: str) -> bool:
+async def bucket_exists(backend: Backend, bucket: str) -> bool:
+    """Whether the backend holds the bucket (one HeadBucket)."""
     try:
         await backend.head_bucket(bucket)
     except BackendError as exc:
@@ -149,7 +151,7 @@ async def load_bucket(
     owner: Owner | None
     if owner_id is not None:
         owner = owner_of(owner_id)
-    elif principal.account_id == SYSTEM_ACCOUNT_ID or await _exists(backend, bucket):
+    elif principal.account_id == SYSTEM_ACCOUNT_ID or await bucket_exists(backend, bucket):
         # The system account's own requests need no look: its scopes decide either way
         # and the handler answers NoSuchBucket for a bucket that does not exist.
         owner = owner_of(SYSTEM_ACCOUNT_ID)

@@ -139,6 +139,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
         encryption=ctx.req.encryption,
         checksums=completion_checksums(ctx.headers, part_checksums),
         condition=ctx.req.write_condition,
+        object_size=_expected_size(ctx),
     )
     await _record_completion(ctx, info)
     doc = XmlWriter("CompleteMultipartUploadResult")
@@ -152,6 +153,22 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     headers.update(version_header(info.version_id))
     headers.update(await expiration_headers(ctx, info))
     return Result(xml=bytes(doc), headers=headers)
+
+
+def _expected_size(ctx: Context) -> int | None:
+    """``x-amz-mp-object-size``: the size the client expects the object to have (S3
+    refuses the completion when the parts make another, ``InvalidRequest``)."""
+    raw = ctx.headers.get("x-amz-mp-object-size")
+    if raw is None:
+        return None
+    value = raw.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise S3Error(
+            "InvalidArgument",
+            "x-amz-mp-object-size must be a non-negative integer",
+            extra={"ArgumentName": "x-amz-mp-object-size", "ArgumentValue": raw},
+        )
+    return int(value)
 
 
 async def _record_completion(ctx: Context, info: ObjectInfo) -> None:

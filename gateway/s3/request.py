@@ -31,13 +31,13 @@ from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
 from gateway.s3.lock_headers import parse_bypass, parse_object_lock
 from gateway.s3.operations import Operation, allowed_methods, resolve
+from gateway.s3.refused_headers import refuse_unevaluated
 from gateway.s3.sse import parse_encryption, plain_http_allowed
 from gateway.s3.tags import parse_tagging_header
 from sigv4 import decode_query, header_map, parse_content_md5
 from sigv4.records import record
 
 __all__ = [
-    "DIRECTORY_BUCKET_DELETE_CONDITIONS",
     "MAX_PART_NUMBER",
     "S3Request",
     "parse_delete_condition",
@@ -55,8 +55,6 @@ _LOCKED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 """The writes that create an object version: they take Object Lock and tagging headers."""
 _CONDITIONAL_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
 _NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented"
-DIRECTORY_BUCKET_DELETE_CONDITIONS = ("x-amz-if-match-last-modified-time", "x-amz-if-match-size")
-"""DeleteObject conditions S3 evaluates in directory buckets only."""
 
 
 @record
@@ -137,14 +135,11 @@ def parse_write_condition(headers: Mapping[str, str]) -> WriteCondition | None:
 
 
 def parse_delete_condition(headers: Mapping[str, str], version_id: str | None) -> str | None:
-    """DeleteObject's ``If-Match`` (an ETag, quoted or not, or ``*``). The conditions S3
-    evaluates only in directory buckets (``x-amz-if-match-last-modified-time``,
-    ``x-amz-if-match-size``), ``If-None-Match`` and ``If-Match`` with a ``versionId``
-    (S3 evaluates conditional deletes against the current version only) are
-    ``NotImplemented``, naming the header: refused, never ignored (which would delete)."""
-    for name in DIRECTORY_BUCKET_DELETE_CONDITIONS:
-        if name in headers:
-            raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": name})
+    """DeleteObject's ``If-Match`` (an ETag, quoted or not, or ``*``). ``If-None-Match``
+    and ``If-Match`` with a ``versionId`` (S3 evaluates conditional deletes against the
+    current version only) are ``NotImplemented``, naming the header: refused, never
+    ignored (which would delete). The conditions S3 evaluates only in directory buckets
+    are refused by ``gateway.s3.refused_headers``."""
     if "if-none-match" in headers:
         raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "If-None-Match"})
     match = headers.get("if-match")
@@ -242,6 +237,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         if allowed:
             extra["Allow"] = ", ".join(allowed)
         raise S3Error("MethodNotAllowed", extra=extra)
+    refuse_unevaluated(operation.name, headers)
     if address.bucket is not None and operation.name != "CreateBucket":
         check_bucket_name(address.bucket)
     if address.key is not None:
@@ -273,12 +269,9 @@ def read_request(request: web.Request, config: Config) -> S3Request:
     version_id = _version_id(query)
     delete_if_match = None
     if operation.name == "DeleteObject" and (
-        # every header that makes a DeleteObject conditional (each evaluated or refused):
-        # four dict lookups on a DELETE, nothing on any other request
-        "if-match" in headers
-        or "if-none-match" in headers
-        or "x-amz-if-match-size" in headers
-        or "x-amz-if-match-last-modified-time" in headers
+        # the headers that make a DeleteObject conditional (each evaluated or refused;
+        # the directory-bucket ones by refuse_unevaluated): two dict lookups on a DELETE
+        "if-match" in headers or "if-none-match" in headers
     ):
         delete_if_match = parse_delete_condition(headers, version_id)
     return S3Request(

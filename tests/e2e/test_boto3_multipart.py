@@ -332,3 +332,41 @@ def test_transfer_manager_round_trip(s3: Any, bucket: str, tmp_path: Any) -> Non
     path = tmp_path / "big.bin"
     s3.download_file(bucket, "big", str(path), Config=config)
     assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(data).digest()
+
+
+def test_expected_object_size_of_a_completion(s3: Any, bucket: str) -> None:
+    """``MpuObjectSize`` (``x-amz-mp-object-size``): a completion whose parts make another
+    size is refused (InvalidRequest) and writes nothing; the upload stays completable."""
+    parts = [os.urandom(5 * MIB), b"tail"]
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="sized")["UploadId"]
+    done = [
+        {
+            "PartNumber": n,
+            "ETag": s3.upload_part(
+                Bucket=bucket, Key="sized", UploadId=upload_id, PartNumber=n, Body=data
+            )["ETag"],
+        }
+        for n, data in enumerate(parts, start=1)
+    ]
+    total = sum(len(p) for p in parts)
+    for wrong in (total - 1, total + 1, 0):
+        error = expect_error(
+            "InvalidRequest",
+            400,
+            s3.complete_multipart_upload,
+            Bucket=bucket,
+            Key="sized",
+            UploadId=upload_id,
+            MultipartUpload={"Parts": done},
+            MpuObjectSize=wrong,
+        )
+        assert "x-amz-mp-object-size" in error.response["Error"]["Message"]
+        assert keys_of(s3, bucket) == []
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="sized",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": done},
+        MpuObjectSize=total,
+    )
+    assert s3.head_object(Bucket=bucket, Key="sized")["ContentLength"] == total
