@@ -88,6 +88,12 @@ def _put(**extra: Any) -> Request:
     return request
 
 
+def _put_if_match(env: Env) -> int:
+    """A conditional overwrite of ``tagged`` (its ETag read first)."""
+    etag = env.s3.head_object(Bucket=env.bucket, Key="tagged")["ETag"]
+    return _status(env.s3.put_object, Bucket=env.bucket, Key="tagged", Body=b"t2", IfMatch=etag)
+
+
 READ = ("s3:GetObject",)
 WRITE = ("s3:PutObject",)
 WITNESSES: dict[str, Witness] = {
@@ -111,6 +117,8 @@ WITNESSES: dict[str, Witness] = {
     "s3:x-amz-content-sha256": Witness(READ, _get),
     f"s3:ExistingObjectTag/{TAG}": Witness(READ, _get),
     f"s3:RequestObjectTag/{TAG}": Witness(WRITE, _put(Tagging=f"{TAG}=red")),
+    "s3:if-match": Witness(WRITE, _put_if_match),
+    "s3:if-none-match": Witness(WRITE, _put(IfNoneMatch="*")),
 }
 """Every accepted key (families with the tag ``TAG``) -> a request that carries it."""
 
