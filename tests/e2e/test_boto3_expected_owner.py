@@ -41,46 +41,18 @@ def test_the_owner_named_goes_ahead_another_is_refused(
     head = client_error(s3.head_bucket, Bucket=bucket, ExpectedBucketOwner=OTHER)
     assert head.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     assert head.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-error-code"] == "AccessDenied"
-    expect_error(
-        "AccessDenied", 403, s3.get_object, Bucket=bucket, Key="k", ExpectedBucketOwner=OTHER
-    )
-    expect_error(
-        "AccessDenied",
-        403,
-        s3.put_object,
-        Bucket=bucket,
-        Key="k",
-        Body=b"overwritten",
-        ExpectedBucketOwner=OTHER,
-    )
-    expect_error(
-        "AccessDenied",
-        403,
-        s3.put_object,
-        Bucket=bucket,
-        Key="new",
-        Body=b"x",
-        ExpectedBucketOwner=OTHER,
-    )
-    expect_error(
-        "AccessDenied", 403, s3.delete_object, Bucket=bucket, Key="k", ExpectedBucketOwner=OTHER
-    )
-    expect_error(
-        "AccessDenied",
-        403,
-        s3.delete_objects,
-        Bucket=bucket,
-        Delete={"Objects": [{"Key": "k"}]},
-        ExpectedBucketOwner=OTHER,
-    )
-    expect_error(
-        "AccessDenied",
-        403,
-        s3.put_bucket_tagging,
-        Bucket=bucket,
-        Tagging={"TagSet": [{"Key": "a", "Value": "b"}]},
-        ExpectedBucketOwner=OTHER,
-    )
+    refused: list[tuple[Any, dict[str, Any]]] = [
+        (s3.get_object, {"Key": "k"}),
+        (s3.put_object, {"Key": "k", "Body": b"overwritten"}),
+        (s3.put_object, {"Key": "new", "Body": b"x"}),
+        (s3.delete_object, {"Key": "k"}),
+        (s3.delete_objects, {"Delete": {"Objects": [{"Key": "k"}]}}),
+        (s3.put_bucket_tagging, {"Tagging": {"TagSet": [{"Key": "a", "Value": "b"}]}}),
+    ]
+    for call, arguments in refused:
+        expect_error(
+            "AccessDenied", 403, call, Bucket=bucket, ExpectedBucketOwner=OTHER, **arguments
+        )
     assert keys_of(s3, bucket) == ["k"]
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
 
