@@ -95,6 +95,17 @@ def check_delete(key: str, current_etag: str | None, if_match: str) -> None:
         raise BackendError("PreconditionFailed", _PRECONDITION, extra={"Condition": "If-Match"})
 
 
+def version_condition_refused() -> BackendError:
+    """A conditional delete naming a version: S3 evaluates conditional deletes against
+    the current version only, which leaves this undefined, so it is refused rather than
+    guessed (the gateway refuses it before the backend sees it)."""
+    return BackendError(
+        "NotImplemented",
+        "A conditional delete of a version is not implemented",
+        extra={"Header": "If-Match,versionId"},
+    )
+
+
 def check_object_size(expected: int | None, parts_total: int) -> None:
     """CompleteMultipartUpload's ``x-amz-mp-object-size``: the size the client expects
     the object to have, compared with the parts it lists before anything is written

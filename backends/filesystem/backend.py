@@ -16,7 +16,12 @@ from operator import itemgetter
 from pathlib import Path
 
 from backends.base import Backend
-from backends.conditions import check_conditions, check_delete, check_write
+from backends.conditions import (
+    check_conditions,
+    check_delete,
+    check_write,
+    version_condition_refused,
+)
 from backends.errors import BackendError
 from backends.filesystem.commit import GroupCommitter, no_such_bucket
 from backends.filesystem.encryption import KeySet
@@ -69,6 +74,7 @@ from backends.filesystem.versions import (
     BucketState,
     Deleted,
     bucket_state,
+    current_etag,
     delete_latest,
     delete_version,
     lock_config_to_json,
@@ -100,8 +106,6 @@ DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
 
 _PUT_SETTINGS = "SELECT object_lock, encryption FROM buckets WHERE name = ?"
 """A PUT's look at its bucket: exists, has Object Lock, default encryption."""
-_CURRENT_ETAG = "SELECT etag FROM objects WHERE bucket = ? AND key = ?"
-"""The ETag of a key's current object (no row: none, or a delete marker is the latest)."""
 
 
 class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
@@ -383,8 +387,9 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
     ) -> None:
         """A conditional write against the key's current object (in the caller's
         transaction when ``racing``)."""
-        row = self.db.conn.execute(_CURRENT_ETAG, (bucket, key.encode("utf-8"))).fetchone()
-        check_write(key, None if row is None else str(row[0]), condition, racing=racing)
+        check_write(
+            key, current_etag(self.db.conn, bucket, key.encode("utf-8")), condition, racing=racing
+        )
 
     def commit_object(
         self,
@@ -514,13 +519,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                     etag = None if etags is None else etags[i]
                     if etag is not None:
                         if version_id is not None:
-                            raise BackendError(
-                                "NotImplemented",
-                                "A conditional delete of a version is not implemented",
-                                extra={"Header": "If-Match,versionId"},
-                            )
-                        row = conn.execute(_CURRENT_ETAG, (bucket, key_bytes)).fetchone()
-                        check_delete(key, None if row is None else str(row[0]), etag)
+                            raise version_condition_refused()
+                        check_delete(key, current_etag(conn, bucket, key_bytes), etag)
                     if version_id is None:
                         done = delete_latest(conn, bucket, state, key_bytes, now)
                     else:

@@ -40,7 +40,12 @@ from backends.conditions import check_write
 from backends.errors import BackendError
 from backends.filesystem.inline import store
 from backends.filesystem.metadb import ObjectRow, connect_writer
-from backends.filesystem.versions import BucketState, lock_config_from_json, write_version
+from backends.filesystem.versions import (
+    BucketState,
+    current_etag,
+    lock_config_from_json,
+    write_version,
+)
 from backends.types import ObjectLock, WriteCondition
 
 SYNC_THREADS = 8
@@ -232,16 +237,12 @@ class GroupCommitter:
             self._conn = None
 
 
-_CURRENT_ETAG = "SELECT etag FROM objects WHERE bucket = ? AND key = ?"
-
-
 def _check_condition(conn: sqlite3.Connection, item: _Item) -> None:
     """A conditional PUT against the row committed last (rows earlier in this group
     included): a failure now is a race the PUT lost (``ConditionalRequestConflict``)."""
     assert item.condition is not None
-    found = conn.execute(_CURRENT_ETAG, (item.bucket, item.row.key)).fetchone()
     key = item.row.key.decode("utf-8")
-    check_write(key, None if found is None else str(found[0]), item.condition, racing=True)
+    check_write(key, current_etag(conn, item.bucket, item.row.key), item.condition, racing=True)
 
 
 def _unlink(path: str | None) -> None:

@@ -28,7 +28,7 @@ from backends.filesystem.multipart import (
     multipart_etag,
     no_such_upload,
 )
-from backends.filesystem.versions import bucket_state, write_version
+from backends.filesystem.versions import bucket_state, current_etag, write_version
 from backends.types import CompletionChecksums, WriteCondition
 
 __all__ = ["complete", "completed_before", "parts_json"]
@@ -41,13 +41,6 @@ def parts_json(parts: Sequence[tuple[int, int, Mapping[str, str]]]) -> str:
         [number, size, dict(sums)] if sums else [number, size] for number, size, sums in parts
     ]
     return json.dumps(entries, separators=(",", ":"))
-
-
-def _current_etag(store: MultipartStore, bucket: str, key: bytes) -> str | None:
-    row = store.db.conn.execute(
-        "SELECT etag FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
-    ).fetchone()
-    return None if row is None else str(row[0])
 
 
 def _choose(
@@ -104,7 +97,7 @@ async def complete(
     replaced (to unlink)."""
     upload = store.require_upload(bucket, key, upload_id)
     if condition is not None:
-        check_write(key, _current_etag(store, bucket, upload.key), condition)
+        check_write(key, current_etag(store.db.conn, bucket, upload.key), condition)
     chosen = _choose(store, upload, listed)
     check_object_size(object_size, sum(p.size for p in chosen))
     described = [(p.part_number, p.size, json.loads(p.checksums)) for p in chosen]
@@ -138,7 +131,9 @@ async def complete(
             if any(current.get(p.part_number) != p.data_id for p in chosen):
                 raise no_such_upload(upload_id)  # parts changed or upload gone
             if condition is not None:
-                check_write(key, _current_etag(store, bucket, upload.key), condition, racing=True)
+                check_write(
+                    key, current_etag(store.db.conn, bucket, upload.key), condition, racing=True
+                )
             version_id, doomed = write_version(
                 conn, bucket, state, row, lock_from_json(upload.lock)
             )

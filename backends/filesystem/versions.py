@@ -65,6 +65,7 @@ __all__ = [
     "Deleted",
     "VersionRow",
     "bucket_state",
+    "current_etag",
     "delete_latest",
     "delete_version",
     "find_version",
@@ -190,6 +191,15 @@ def bucket_state(conn: sqlite3.Connection, bucket: str) -> BucketState | None:
         "SELECT versioning, object_lock FROM buckets WHERE name = ?", (bucket,)
     ).fetchone()
     return None if row is None else BucketState(row[0], lock_config_from_json(row[1]))
+
+
+def current_etag(conn: sqlite3.Connection, bucket: str, key: bytes) -> str | None:
+    """The ETag of the key's current object; None when it has none (a delete marker on
+    top counts as none): what conditional writes and deletes compare."""
+    row = conn.execute(
+        "SELECT etag FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 # -- rows ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from backends.conditions import version_condition_refused
 from backends.errors import BackendError
 from backends.ranges import resolve_range
 from backends.s3 import listing
@@ -425,11 +426,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         literally): the store still decides atomically, and a 412 then means the object
         was replaced meanwhile (``ConditionalRequestConflict``)."""
         if version_id is not None:
-            raise BackendError(
-                "NotImplemented",
-                "A conditional delete of a version is not implemented",
-                extra={"Header": "If-Match,versionId"},
-            )
+            raise version_condition_refused()
         if not self.config.conditional("DeleteObject", "If-Match"):
             raise not_decided("DeleteObject", "If-Match")
         etag = if_match
