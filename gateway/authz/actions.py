@@ -88,17 +88,24 @@ _BUCKET = (
     "CreateBucketMetadataTableConfiguration",
     "GetBucketMetadataTableConfiguration",
     "DeleteBucketMetadataTableConfiguration",
+    "UpdateBucketMetadataAnnotationTableConfiguration",
+    "UpdateBucketMetadataInventoryTableConfiguration",
+    "UpdateBucketMetadataJournalTableConfiguration",
+    "GetBucketAbac",
+    "PutBucketAbac",
 )
 
 _OBJECT = (
     "AbortMultipartUpload",
     "BypassGovernanceRetention",
     "DeleteObject",
+    "DeleteObjectAnnotation",
     "DeleteObjectTagging",
     "DeleteObjectVersion",
     "DeleteObjectVersionTagging",
     "GetObject",
     "GetObjectAcl",
+    "GetObjectAnnotation",
     "GetObjectAttributes",
     "GetObjectLegalHold",
     "GetObjectRetention",
@@ -112,9 +119,11 @@ _OBJECT = (
     "GetObjectVersionTorrent",
     "InitiateReplication",
     "ListMultipartUploadParts",
+    "ListObjectAnnotations",
     "ObjectOwnerOverrideToBucketOwner",
     "PutObject",
     "PutObjectAcl",
+    "PutObjectAnnotation",
     "PutObjectLegalHold",
     "PutObjectRetention",
     "PutObjectTagging",
@@ -124,6 +133,7 @@ _OBJECT = (
     "ReplicateObject",
     "ReplicateTags",
     "RestoreObject",
+    "UpdateObjectEncryption",
 )
 
 _ACCOUNT = ("ListAllMyBuckets", "GetAccountPublicAccessBlock", "PutAccountPublicAccessBlock")

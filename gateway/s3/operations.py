@@ -30,6 +30,7 @@ __all__ = [
     "COPY",
     "OPERATIONS",
     "OPERATIONS_BY_NAME",
+    "PARAMETERS",
     "SUBRESOURCES",
     "UNCONFIGURABLE",
     "UNCONFIGURED",
@@ -38,6 +39,7 @@ __all__ = [
     "Unconfigurable",
     "allowed_methods",
     "resolve",
+    "unknown_subresource",
 ]
 
 
@@ -73,9 +75,11 @@ class Operation:
 # row that names it.
 SUBRESOURCES: frozenset[str] = frozenset(
     {
+        "abac",
         "accelerate",
         "acl",
         "analytics",
+        "annotation",
         "attributes",
         "cors",
         "delete",
@@ -86,6 +90,10 @@ SUBRESOURCES: frozenset[str] = frozenset(
         "lifecycle",
         "location",
         "logging",
+        "metadataAnnotationTable",
+        "metadataConfiguration",
+        "metadataInventoryTable",
+        "metadataJournalTable",
         "metadataTable",
         "metrics",
         "notification",
@@ -110,6 +118,72 @@ SUBRESOURCES: frozenset[str] = frozenset(
         "website",
     }
 )
+
+# The query parameters S3's operations take besides subresources (each with a value: a
+# name, a marker, a number): botocore's S3 model's query-string members, the listing and
+# select selectors, the SDKs' ``x-id``, and presigned URLs' authentication. A parameter
+# outside both tables with no value is taken for a subresource a newer SDK names
+# (``unknown_subresource``); ``x-amz-*`` names are headers hoisted by presigners.
+PARAMETERS: frozenset[str] = frozenset(
+    {
+        "annotation-prefix",
+        "annotationName",
+        "bucket-region",
+        "continuation-token",
+        "delimiter",
+        "encoding-type",
+        "fetch-owner",
+        "id",
+        "key-marker",
+        "list-type",
+        "marker",
+        "max-annotation-results",
+        "max-buckets",
+        "max-directory-buckets",
+        "max-keys",
+        "max-parts",
+        "max-uploads",
+        "part-number-marker",
+        "partNumber",
+        "prefix",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "response-content-language",
+        "response-content-type",
+        "response-expires",
+        "select-type",
+        "start-after",
+        "upload-id-marker",
+        "version-id-marker",
+        "versionId",
+        "x-id",
+        # presigned URLs: SigV4 (X-Amz-*, below) and SigV2 (refused when verified)
+        "AWSAccessKeyId",
+        "Expires",
+        "Signature",
+    }
+)
+
+
+def unknown_subresource(query: Mapping[str, str]) -> str | None:
+    """The first parameter of ``query`` that names a subresource the gateway does not
+    know: a name in neither SUBRESOURCES nor PARAMETERS, given without a value, as S3's
+    subresources are (``?annotation``, ``?abac``). Routing ignores parameters it does not
+    know, as S3 does; one of these would route the request to the object's or bucket's
+    own operation (an annotation's PUT would overwrite the object, a metadata
+    configuration's DELETE delete the bucket), so it is refused instead. One pass over the
+    query's names; a request without a query costs nothing."""
+    for name, value in query.items():
+        if (
+            not value
+            and name not in SUBRESOURCES
+            and name not in PARAMETERS
+            and name[:6].lower() != "x-amz-"
+        ):
+            return name
+    return None
+
 
 SVC, BKT, OBJ = Target.SERVICE, Target.BUCKET, Target.OBJECT
 RO, WO, DO = (READ_OBJECTS,), (WRITE_OBJECTS,), (DELETE_OBJECTS,)
@@ -207,18 +281,45 @@ UNCONFIGURABLE: dict[str, Unconfigurable] = {
 }
 """Bucket configurations answered "not configured" (docs/architecture.md)."""
 
-# Subresources answered NotImplemented whatever the method: S3 Metadata tables and
-# directory buckets' sessions are not "configurations a bucket lacks"; an object's
-# restore, select, torrent and rename act on the object.
+# Subresources answered NotImplemented whatever the method: S3 Metadata tables (both
+# generations of their API), attribute-based access control and directory buckets'
+# sessions are not "configurations a bucket lacks"; an object's annotations, encryption
+# update, restore, select, torrent and rename act on the object. Every subresource of
+# botocore's S3 model is in SUBRESOURCES (tests/security/test_unknown_subresources.py).
+_METADATA_TABLE: Actions = (
+    "s3:GetBucketMetadataTableConfiguration",
+    "s3:CreateBucketMetadataTableConfiguration",
+    "s3:DeleteBucketMetadataTableConfiguration",
+)
 _BUCKET_UNSUPPORTED: dict[str, Actions] = {
-    "metadataTable": (
+    "abac": ("s3:GetBucketAbac", "s3:PutBucketAbac", None),
+    "metadataAnnotationTable": (
         "s3:GetBucketMetadataTableConfiguration",
-        "s3:CreateBucketMetadataTableConfiguration",
-        "s3:DeleteBucketMetadataTableConfiguration",
+        "s3:UpdateBucketMetadataAnnotationTableConfiguration",
+        None,
     ),
+    "metadataConfiguration": _METADATA_TABLE,
+    "metadataInventoryTable": (
+        "s3:GetBucketMetadataTableConfiguration",
+        "s3:UpdateBucketMetadataInventoryTableConfiguration",
+        None,
+    ),
+    "metadataJournalTable": (
+        "s3:GetBucketMetadataTableConfiguration",
+        "s3:UpdateBucketMetadataJournalTableConfiguration",
+        None,
+    ),
+    "metadataTable": _METADATA_TABLE,
     "session": ("s3express:CreateSession", "s3express:CreateSession", None),
 }
 _OBJECT_UNSUPPORTED: dict[str, Actions] = {
+    "annotation": (
+        "s3:GetObjectAnnotation",
+        "s3:PutObjectAnnotation",
+        "s3:DeleteObjectAnnotation",
+    ),
+    # UpdateObjectEncryption (PUT): it changes an object's encryption to SSE-KMS only
+    "encryption": ("s3:GetObject", "s3:UpdateObjectEncryption", None),
     "renameObject": ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
     "restore": ("s3:GetObject", "s3:RestoreObject", None),
     "select": ("s3:GetObject", "s3:GetObject", None),  # SelectObjectContent reads the object

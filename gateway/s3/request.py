@@ -30,7 +30,7 @@ from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_a
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
 from gateway.s3.lock_headers import parse_bypass, parse_object_lock
-from gateway.s3.operations import Operation, allowed_methods, resolve
+from gateway.s3.operations import Operation, allowed_methods, resolve, unknown_subresource
 from gateway.s3.refused_headers import refuse_unevaluated
 from gateway.s3.sse import parse_encryption, plain_http_allowed
 from gateway.s3.tags import parse_tagging_header
@@ -230,6 +230,13 @@ def read_request(request: web.Request, config: Config) -> S3Request:
             (name, forwarded_host if name.lower() == "host" else value) for name, value in pairs
         )
     headers = header_map(pairs)
+    if query:
+        unknown = unknown_subresource(query)
+        if unknown is not None:
+            raise S3Error(
+                "NotImplemented",
+                f"The subresource {unknown!r} is not implemented by this gateway",
+            )
     operation = resolve(request.method, address.target, query, headers)
     if operation is None:
         extra = {"Method": request.method, "ResourceType": address.target.value.upper()}
