@@ -14,11 +14,13 @@ from gateway.s3.bucket_facts import ACL, OWNERSHIP
 from gateway.s3.bucket_owners import create_owned_bucket, delete_owned_bucket, owned_buckets
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
+from gateway.s3.listing import decode_token, encode_token
 from gateway.s3.lock_headers import BUCKET_LOCK_HEADER
 from gateway.s3.owner import owner_name, write_owner
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 
 __all__ = [
+    "MAX_BUCKETS",
     "create_bucket",
     "delete_bucket",
     "get_bucket_location",
@@ -38,29 +40,68 @@ _LEGACY_LOCATIONS = {"EU": "eu-west-1"}
 _CONFIGURATION_CHILDREN = frozenset({"LocationConstraint", "Location", "Bucket", "Tags"})
 
 
+MAX_BUCKETS = 10_000
+"""S3's page size for ListBuckets, the largest ``max-buckets`` it takes, and its default
+once the request names ``prefix``, ``bucket-region`` or ``continuation-token``."""
+
+
+def _max_buckets(raw: str | None) -> int:
+    if raw is None:
+        return MAX_BUCKETS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_BUCKETS:
+        raise S3Error(
+            "InvalidArgument",
+            f"Argument max-buckets must be an integer between 1 and {MAX_BUCKETS}",
+            extra={"ArgumentName": "max-buckets", "ArgumentValue": raw},
+        )
+    return value
+
+
 async def list_buckets(ctx: Context) -> Result:
-    """The caller's account's buckets (names are global, listings are not)."""
+    """The caller's account's buckets (names are global, listings are not), by name,
+    ``prefix`` and ``bucket-region`` filtering them, in pages of ``max-buckets`` followed
+    with the ``continuation-token`` a truncated page ends with (AWS's ListBuckets)."""
     account = ctx.principal.account_id
     assert account is not None  # anonymous callers are refused before the handler
+    query = ctx.query
+    limit = _max_buckets(query.get("max-buckets"))
+    token = query.get("continuation-token")
+    after = None
+    if token is not None:
+        if not token or len(token) > 1024:
+            raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
+        after = decode_token(token)
+    prefix = query.get("prefix")
+    region = query.get("bucket-region")
     store = ctx.access.store
-    buckets = [
-        b
-        for b in await owned_buckets(store, ctx.backend, account)
-        if ctx.principal.allows_bucket(b.name)
-    ]
-    prefix = ctx.query.get("prefix")
-    if prefix:
-        buckets = [b for b in buckets if b.name.startswith(prefix)]
+    buckets = sorted(
+        (
+            b
+            for b in await owned_buckets(store, ctx.backend, account)
+            if ctx.principal.allows_bucket(b.name)
+            and (not prefix or b.name.startswith(prefix))
+            and (region is None or b.region == region)
+            and (after is None or b.name > after)
+        ),
+        key=lambda b: b.name,
+    )
+    page = buckets[:limit]
     doc = XmlWriter("ListAllMyBucketsResult")
     write_owner(doc, await owner_name(store, account))
     doc.open("Buckets")
-    for bucket in buckets:
+    for bucket in page:
         doc.open("Bucket")
         doc.el("Name", bucket.name)
         doc.el("CreationDate", bucket.created_at)
         doc.el("BucketRegion", bucket.region)
         doc.close("Bucket")
     doc.close("Buckets")
+    if len(buckets) > limit:
+        doc.el("ContinuationToken", encode_token(page[-1].name))
     doc.el("Prefix", prefix)
     doc.close("ListAllMyBucketsResult")
     return Result(xml=bytes(doc))

@@ -11,12 +11,16 @@ subresource the gateway does not implement answers 501 (``gateway/s3/operations.
 cannot know (a parameter without a value, as subresources are sent) is refused too
 (``unknown_subresource``). The model test keeps the table complete for botocore's
 model: an upgrade that adds a subresource or a query parameter fails here until it is
-entered.
+entered. The last test closes the sibling class: a query parameter of an implemented
+operation that the gateway never reads (ListBuckets' ``bucket-region`` and
+``max-buckets`` were answered with every bucket in one page).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -191,3 +195,30 @@ def test_parameters_that_name_no_subresource_are_served(
     response = _send(gateway, "GET", path.format(bucket=bucket))
     assert response.status == status, response.body
     assert expected in response.body
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_parameter_botocore_sends_to_an_implemented_operation_is_read() -> None:
+    """A parameter the gateway does not read is ignored, and the answer is a success for
+    something else than asked (ListBuckets answered every region's buckets, in one page,
+    to ``bucket-region`` and ``max-buckets``). So each must appear, quoted, in the code
+    that serves the requests (the routing tables in operations.py do not count)."""
+    source = "\n".join(
+        path.read_text()
+        for package in ("gateway", "backends", "sigv4")
+        for path in (REPO / package).rglob("*.py")
+        if path.name != "operations.py"
+    )
+    implemented = {op.name for op in OPERATIONS if op.implemented}
+    unread: dict[str, list[str]] = {}
+    for name in sorted(implemented & set(MODEL.operation_names)):
+        shape = MODEL.operation_model(name).input_shape
+        for member in shape.members.values() if shape is not None else ():
+            if member.serialization.get("location") != "querystring":
+                continue
+            parameter = member.serialization["name"]
+            if not re.search(rf"[\"']{re.escape(parameter)}[\"']", source):
+                unread.setdefault(parameter, []).append(name)
+    assert unread == {}, "query parameters botocore sends that the gateway never reads"
