@@ -75,6 +75,9 @@ class S3Config:
     block_public_access: bool = False
     """The hardened setting: all four public-access-block switches on for every bucket,
     whatever the buckets' own settings (no public ACL or policy can be set or honoured)."""
+    block_sse_c_on_new_buckets: bool = False
+    """New buckets start with SSE-C blocked (``BlockedEncryptionTypes`` ``SSE-C``), as S3's
+    have since April 2026; their owners allow it with PutBucketEncryption ``NONE``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -199,6 +199,7 @@ async def create_bucket(request: web.Request) -> web.Response:
             name,
             caller_account(request),
             region=request.app[CONFIG].s3.region,
+            block_sse_c=request.app[CONFIG].s3.block_sse_c_on_new_buckets,
         )
     except BackendError as exc:
         _raise_backend(exc, name)

@@ -282,6 +282,21 @@ def _sets_tags(req: S3Request) -> bool:
     return True
 
 
+SSE_C_WRITES = frozenset(
+    {
+        "PutObject",
+        "PostObject",
+        "CopyObject",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+    }
+)
+"""Writes whose customer key (SSE-C) encrypts what they write: refused where the bucket
+blocks SSE-C. Reads with a key, and a copy source's key, stay allowed."""
+
+
 def _refuse(decision: Decision) -> None:
     if not decision.allowed:
         raise S3Error("AccessDenied", decision.message)
@@ -360,6 +375,20 @@ async def authorize(
             no_owner=op.name == "CreateBucket",
         )
     )
+    encryption = req.encryption
+    if (
+        encryption is not None
+        and encryption.customer is not None
+        and bucket is not None
+        and bucket.sse_c_blocked
+        and op.name in SSE_C_WRITES
+    ):
+        # S3's BlockedEncryptionTypes: decided here, for both backends and every host
+        raise S3Error(
+            "AccessDenied",
+            "Server-side encryption with customer-provided keys (SSE-C) is blocked for "
+            "this bucket (its default encryption's BlockedEncryptionTypes)",
+        )
     if reveals_etag(req.delete_if_match):
         # S3 asks for s3:GetObject too (and the credential needs read:objects): the ETag
         # comparison of a conditional delete tells what the object is

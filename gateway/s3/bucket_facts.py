@@ -41,10 +41,12 @@ from sigv4.records import record
 
 __all__ = [
     "ACL",
+    "BLOCKED_ENCRYPTION",
     "OWNER",
     "OWNERSHIP",
     "POLICY",
     "PUBLIC_ACCESS_BLOCK",
+    "SSE_C",
     "BucketFacts",
     "bucket_exists",
     "load_bucket",
@@ -60,6 +62,10 @@ ACL = "acl"
 POLICY = "policy"
 PUBLIC_ACCESS_BLOCK = "public_access_block"
 OWNERSHIP = "ownership"
+BLOCKED_ENCRYPTION = "blocked_encryption"
+"""The encryption types new objects may not use (PutBucketEncryption's
+``BlockedEncryptionTypes``): ``SSE-C``, the only one S3 can block, or absent."""
+SSE_C = "SSE-C"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -122,6 +128,11 @@ class BucketFacts:
     def ownership(self) -> ObjectOwnership:
         value = self.settings.get(OWNERSHIP)
         return ObjectOwnership.OBJECT_WRITER if value is None else ObjectOwnership(value)
+
+    @property
+    def sse_c_blocked(self) -> bool:
+        """Writes naming a customer key (SSE-C) are refused (``BlockedEncryptionTypes``)."""
+        return self.settings.get(BLOCKED_ENCRYPTION) == SSE_C
 
     def owned_by(self, principal: Principal) -> bool:
         return self.owner is not None and self.owner.account_id == principal.account_id

@@ -18,7 +18,7 @@ from backends.errors import BackendError
 from backends.types import BucketInfo
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID
-from gateway.s3.bucket_facts import OWNER
+from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, OWNER, SSE_C
 
 __all__ = ["create_owned_bucket", "delete_owned_bucket", "owned_buckets", "owner_account"]
 
@@ -39,11 +39,15 @@ async def create_owned_bucket(
     region: str,
     settings: Mapping[str, str] | None = None,
     object_lock: bool = False,
+    block_sse_c: bool = False,
 ) -> BucketInfo:
     """Create ``bucket`` owned by ``account_id`` with its first ``settings`` (ACL,
-    ownership), with Object Lock when ``object_lock``. Raises ``BackendError``
-    ``BucketAlreadyExists`` (another account's name) or ``BucketAlreadyOwnedByYou``, or
-    what the backend raises."""
+    ownership), with Object Lock when ``object_lock``, with SSE-C blocked when
+    ``block_sse_c`` (``s3.block_sse_c_on_new_buckets``, for S3's and the REST API's
+    creations alike). Raises ``BackendError`` ``BucketAlreadyExists`` (another account's
+    name) or ``BucketAlreadyOwnedByYou``, or what the backend raises."""
+    if block_sse_c:
+        settings = {**(settings or {}), BLOCKED_ENCRYPTION: SSE_C}
     names = store.bucket_settings
     claimed = await names.put_if_absent(bucket, OWNER, account_id)
     if not claimed:

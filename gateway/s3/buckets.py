@@ -181,6 +181,7 @@ async def create_bucket(ctx: Context) -> Result:
         region=region,
         settings=settings,
         object_lock=object_lock,
+        block_sse_c=ctx.config.s3.block_sse_c_on_new_buckets,
     )
     return Result(headers={"Location": f"/{ctx.bucket}"})
 

@@ -47,11 +47,29 @@ def _period(text: str | None, unit: str, limit: int) -> int | None:
     return value
 
 
+def _refuse_event_holds(element: etree._Element, names: tuple[str, ...]) -> None:
+    """Object Lock event holds (S3's since 2026) are not built: an element asking for one
+    is refused, naming it, before anything changes. Ignored, it would answer success
+    for an object nobody holds (and a Retention holding only an event hold would read
+    as a request to remove the object's retention). ``<EventHold>OFF</EventHold>`` asks
+    for nothing and is accepted, as the header's ``OFF`` is."""
+    for name in names:
+        for found in children(element, name):
+            if name == "EventHold" and (found.text or "").strip() == "OFF":
+                continue
+            raise S3Error(
+                "NotImplemented",
+                f"Object Lock event holds are not implemented ({name})",
+                extra={"Element": name},
+            )
+
+
 def _parse_default_retention(rule: etree._Element) -> DefaultRetention:
     retention = children(rule, "DefaultRetention")
     if len(retention) != 1:
         raise S3Error("MalformedXML")
     element = retention[0]
+    _refuse_event_holds(element, ("DefaultEventHold",))
     mode = child_text(element, "Mode")
     if mode not in ("GOVERNANCE", "COMPLIANCE"):
         raise S3Error("MalformedXML")
@@ -99,8 +117,16 @@ async def put_object_retention(ctx: Context) -> Result:
     root = parse_xml(await ctx.xml_body())
     if local(root.tag) != "Retention":
         raise S3Error("MalformedXML")
+    _refuse_event_holds(root, ("EventHold", "EventHoldDuration"))
     mode_text = child_text(root, "Mode")
     until_text = child_text(root, "RetainUntilDate")
+    if mode_text is None and children(root, "EventHold"):
+        # releasing an event hold is not a request to remove the retention
+        raise S3Error(
+            "NotImplemented",
+            "Object Lock event holds are not implemented (EventHold)",
+            extra={"Element": "EventHold"},
+        )
     if (mode_text is None) != (until_text is None):
         raise S3Error("MalformedXML")
     lock = ObjectLock()
