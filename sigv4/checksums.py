@@ -1,6 +1,10 @@
 """The flexible checksums S3 accepts (``x-amz-checksum-*``) and Content-MD5.
 
-Values travel as base64 of the big-endian digest, as S3 and the SDKs send them.
+Values travel as base64 of the big-endian digest, as S3 and the SDKs send them. The
+algorithms are S3's ten: the CRCs (zlib's CRC32, awscrt's CRC32C and CRC64NVME), the
+hashlib ones (SHA1, SHA256, SHA512, MD5) and awscrt's xxHash family (XXHASH64, XXHASH3 =
+XXH3 64-bit, XXHASH128 = XXH3 128-bit), each digest in its canonical big-endian form, as
+botocore computes them. A request pays only for the algorithm it names.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ import base64
 import binascii
 import hashlib
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from awscrt import checksums as _crt
@@ -29,8 +33,21 @@ __all__ = [
     "parse_content_md5",
 ]
 
-ALGORITHMS: tuple[str, ...] = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
-DIGEST_SIZES: dict[str, int] = {"CRC32": 4, "CRC32C": 4, "CRC64NVME": 8, "SHA1": 20, "SHA256": 32}
+DIGEST_SIZES: dict[str, int] = {
+    "CRC32": 4,
+    "CRC32C": 4,
+    "CRC64NVME": 8,
+    "SHA1": 20,
+    "SHA256": 32,
+    "SHA512": 64,
+    "MD5": 16,
+    "XXHASH64": 8,
+    "XXHASH3": 8,
+    "XXHASH128": 16,
+}
+"""Every algorithm S3 accepts, with the size of its raw digest (a value's base64 must
+decode to exactly this many bytes)."""
+ALGORITHMS: tuple[str, ...] = tuple(DIGEST_SIZES)
 CRC_ALGORITHMS: tuple[str, ...] = ("CRC32", "CRC32C", "CRC64NVME")
 """The algorithms whose values combine: CRC(a || b) from CRC(a), CRC(b) and len(b)."""
 
@@ -64,13 +81,31 @@ class _Hash:
     __slots__ = ("_hash",)
 
     def __init__(self, name: str) -> None:
-        self._hash = hashlib.new(name)
+        # integrity checksums, not security: MD5 and SHA1 stay usable on FIPS builds
+        self._hash = hashlib.new(name, usedforsecurity=False)
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         self._hash.update(data)
 
     def b64digest(self) -> str:
         return base64.b64encode(self._hash.digest()).decode("ascii")
+
+
+class _XXHash:
+    """awscrt's xxHash (the implementation botocore uses), whose ``finalize`` returns the
+    canonical big-endian digest. Its ``update`` takes ``bytes`` only: other buffers (the
+    aws-chunked decoder's memoryview slices) are copied, a chunk at a time."""
+
+    __slots__ = ("_hash",)
+
+    def __init__(self, factory: Callable[[], _crt.XXHash]) -> None:
+        self._hash = factory()
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self._hash.update(data if type(data) is bytes else bytes(data))
+
+    def b64digest(self) -> str:
+        return base64.b64encode(self._hash.finalize()).decode("ascii")
 
 
 def _crc32(data: bytes | bytearray | memoryview, previous: int, /) -> int:
@@ -119,16 +154,24 @@ def normalize_algorithm(algorithm: str) -> str:
     return name
 
 
+_FACTORIES: dict[str, Callable[[], Checksum]] = {
+    "CRC32": lambda: _Crc(_crc32, 4),
+    "CRC32C": lambda: _Crc(_crc32c, 4),
+    "CRC64NVME": lambda: _Crc(_crc64nvme, 8),
+    "SHA1": lambda: _Hash("sha1"),
+    "SHA256": lambda: _Hash("sha256"),
+    "SHA512": lambda: _Hash("sha512"),
+    "MD5": lambda: _Hash("md5"),
+    "XXHASH64": lambda: _XXHash(_crt.XXHash.new_xxhash64),
+    "XXHASH3": lambda: _XXHash(_crt.XXHash.new_xxhash3_64),
+    "XXHASH128": lambda: _XXHash(_crt.XXHash.new_xxhash3_128),
+}
+"""Algorithm -> a fresh incremental checksum of it: one entry per name of ALGORITHMS."""
+
+
 def new_checksum(algorithm: str) -> Checksum:
     """A fresh incremental checksum for ``algorithm`` (case-insensitive)."""
-    name = normalize_algorithm(algorithm)
-    if name == "CRC32":
-        return _Crc(_crc32, 4)
-    if name == "CRC32C":
-        return _Crc(_crc32c, 4)
-    if name == "CRC64NVME":
-        return _Crc(_crc64nvme, 8)
-    return _Hash(name.lower())
+    return _FACTORIES[normalize_algorithm(algorithm)]()
 
 
 def header_name(algorithm: str) -> str:

@@ -33,6 +33,7 @@ from backends.s3.wire import (
     list_v2_result,
     object_fields,
 )
+from sigv4 import ALGORITHMS, header_name
 from sigv4.outgoing import UNSIGNED_PAYLOAD, Signer, encode_path, encode_query
 from sigv4.signing import EMPTY_SHA256
 
@@ -64,11 +65,7 @@ _HEADER_PARAMS = {
     "SSECustomerKey": "x-amz-server-side-encryption-customer-key",
     "SSECustomerKeyMD5": "x-amz-server-side-encryption-customer-key-md5",
     # checksums (native_checksums): values sent, and asked for on reads
-    "ChecksumCRC32": "x-amz-checksum-crc32",
-    "ChecksumCRC32C": "x-amz-checksum-crc32c",
-    "ChecksumCRC64NVME": "x-amz-checksum-crc64nvme",
-    "ChecksumSHA1": "x-amz-checksum-sha1",
-    "ChecksumSHA256": "x-amz-checksum-sha256",
+    **{f"Checksum{alg}": header_name(alg) for alg in ALGORITHMS},
     "ChecksumMode": "x-amz-checksum-mode",
     # object tagging (backends/s3/tagging.py): the URL-encoded tag set
     "Tagging": "x-amz-tagging",

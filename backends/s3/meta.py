@@ -14,6 +14,7 @@ from typing import Any
 from backends.s3.params import etag_parts
 from backends.s3.wire import META_PREFIX, parse_http_date, parse_iso_date
 from backends.types import ObjectInfo, ObjectLock, ObjectMeta
+from sigv4 import ALGORITHMS
 
 __all__ = [
     "RESERVED_PREFIX",
@@ -29,8 +30,8 @@ __all__ = [
 
 RESERVED_PREFIX = "nfyio-"
 _CHECKSUM_PREFIX = "nfyio-checksum-"
-_ALGORITHMS = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
-_CHECKSUM_FIELDS = tuple((alg, f"Checksum{alg}") for alg in _ALGORITHMS)
+_CHECKSUM_FIELDS = {f"Checksum{alg}": alg for alg in ALGORITHMS}
+"""botocore's ``Checksum<ALG>`` answer field -> its algorithm, for every algorithm."""
 
 
 def utc(value: Any) -> datetime:
@@ -52,7 +53,7 @@ def checksum_metadata(checksums: Mapping[str, str]) -> dict[str, str]:
     return {
         f"{_CHECKSUM_PREFIX}{alg.lower()}": value
         for alg, value in checksums.items()
-        if alg.upper() in _ALGORITHMS
+        if alg.upper() in ALGORITHMS
     }
 
 
@@ -108,9 +109,9 @@ def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
     """The store's own ``Checksum<ALG>`` fields of an answer (present when it keeps them
     and was asked: ``ChecksumMode=ENABLED``, or the answer to a write)."""
     found: dict[str, str] = {}
-    for alg, field in _CHECKSUM_FIELDS:
-        value = response.get(field)
-        if value:
+    for field, value in response.items():  # a part or an answer has a few fields
+        alg = _CHECKSUM_FIELDS.get(field)
+        if alg is not None and value:
             found[alg] = str(value)
     return found
 
@@ -131,7 +132,7 @@ _ANSWER_HEADERS: dict[str, str | int | tuple[str]] = {
     "x-amz-server-side-encryption": "server_side_encryption",
     "x-amz-server-side-encryption-customer-algorithm": "sse_customer_algorithm",
     "x-amz-server-side-encryption-customer-key-md5": "sse_customer_key_md5",
-    **{f"x-amz-checksum-{alg.lower()}": (alg,) for alg in _ALGORITHMS},
+    **{f"x-amz-checksum-{alg.lower()}": (alg,) for alg in ALGORITHMS},
     "etag": _ETAG,
     "last-modified": _MODIFIED,
     "x-amz-version-id": _VERSION,

@@ -52,6 +52,26 @@ __all__ = ["MultipartMixin"]
 _MAX_UPLOADS_SCANNED = 10_000
 """ListMultipartUploads reads at most this many uploads in progress from upstream."""
 
+_RECENT_ALGORITHMS = frozenset({"SHA512", "MD5", "XXHASH64", "XXHASH3", "XXHASH128"})
+"""S3's 2026 checksum algorithms. A store that keeps checksums may not know them yet
+(SeaweedFS 4.x answers a bare ``InvalidRequest`` to a CreateMultipartUpload naming one):
+with native checksums such a refusal is ``NotImplemented`` naming the algorithm."""
+
+
+def _algorithm_refused(exc: BackendError, algorithm: str | None) -> BackendError | None:
+    """``NotImplemented`` naming the algorithm when the store refused a CreateMultipartUpload
+    that carried one of the 2026 algorithms as invalid (the gateway checked the algorithm
+    and type already; in native mode a multipart checksum lives only in the store, so
+    there is nowhere else to keep it); None for any other refusal (answered as is)."""
+    if exc.code != "InvalidRequest" or algorithm not in _RECENT_ALGORITHMS:
+        return None
+    return BackendError(
+        "NotImplemented",
+        f"The upstream store does not support multipart uploads with the {algorithm} "
+        f"checksum algorithm ({exc.message})",
+        extra={"Header": "x-amz-checksum-algorithm"},
+    )
+
 
 class MultipartMixin(CopyMixin):
     """UploadPartCopy shares the copy source handling of ``CopyMixin``."""
@@ -74,18 +94,24 @@ class MultipartMixin(CopyMixin):
         checksums: dict[str, Any] = {}
         if self.config.native_checksums and checksum_algorithm is not None:
             checksums = {"ChecksumAlgorithm": checksum_algorithm, "ChecksumType": checksum_type}
-        response = await self._call(
-            "create_multipart_upload",
-            not_found="NoSuchBucket",
-            headers=expires_header(meta),
-            Bucket=self._up(bucket),
-            Key=key,
-            **meta_params(meta, {}),
-            **sse_params(encryption),
-            **lock_params(object_lock),
-            **checksums,
-            **tagging_params(tags),
-        )
+        try:
+            response = await self._call(
+                "create_multipart_upload",
+                not_found="NoSuchBucket",
+                headers=expires_header(meta),
+                Bucket=self._up(bucket),
+                Key=key,
+                **meta_params(meta, {}),
+                **sse_params(encryption),
+                **lock_params(object_lock),
+                **checksums,
+                **tagging_params(tags),
+            )
+        except BackendError as exc:
+            refused = _algorithm_refused(exc, checksum_algorithm) if checksums else None
+            if refused is None:
+                raise
+            raise refused from exc
         what = unapplied(encryption, response)
         if what is not None:
             await self._call(

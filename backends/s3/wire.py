@@ -18,6 +18,8 @@ from urllib.parse import unquote_plus
 
 from lxml import etree
 
+from sigv4 import ALGORITHMS, header_name
+
 __all__ = [
     "META_PREFIX",
     "error_fields",
@@ -48,11 +50,7 @@ _STRING_HEADERS = (
     ("x-amz-server-side-encryption-customer-key-md5", "SSECustomerKeyMD5"),
     ("x-amz-object-lock-mode", "ObjectLockMode"),
     ("x-amz-object-lock-legal-hold", "ObjectLockLegalHoldStatus"),
-    ("x-amz-checksum-crc32", "ChecksumCRC32"),
-    ("x-amz-checksum-crc32c", "ChecksumCRC32C"),
-    ("x-amz-checksum-crc64nvme", "ChecksumCRC64NVME"),
-    ("x-amz-checksum-sha1", "ChecksumSHA1"),
-    ("x-amz-checksum-sha256", "ChecksumSHA256"),
+    *((header_name(alg), f"Checksum{alg}") for alg in ALGORITHMS),
     ("x-amz-checksum-type", "ChecksumType"),
 )
 

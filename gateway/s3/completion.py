@@ -17,15 +17,23 @@ from sigv4 import ALGORITHMS, header_name, parse_checksum_value
 __all__ = ["MAX_PARTS", "completion_checksums", "completion_parts"]
 
 MAX_PARTS = 10000
+_PART_ELEMENTS = {f"Checksum{alg}": alg for alg in ALGORITHMS}
+"""``<Checksum<ALG>>`` element of a ``<Part>`` -> its algorithm."""
+_HEADERS = {header_name(alg): alg for alg in ALGORITHMS}
+_HEADER_NAMES = frozenset(_HEADERS)
 
 
 def _part_checksums(element: etree._Element) -> dict[str, str]:
-    """``<ChecksumCRC32>`` ... of one ``<Part>``: well formed, else ``InvalidRequest``."""
+    """``<ChecksumCRC32>`` ... of one ``<Part>`` (the first of each name): well formed,
+    else ``InvalidRequest``. One pass over the part's children, whatever the number of
+    algorithms: a completion lists up to 10,000 parts."""
     found: dict[str, str] = {}
-    for algorithm in ALGORITHMS:
-        value = child_text(element, f"Checksum{algorithm}")
-        if value is not None:
-            found[algorithm] = parse_checksum_value(algorithm, value)
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        algorithm = _PART_ELEMENTS.get(local(child.tag))
+        if algorithm is not None and algorithm not in found:
+            found[algorithm] = parse_checksum_value(algorithm, child.text or "")
     return found
 
 
@@ -65,24 +73,22 @@ def completion_checksums(
     """The request's checksums: the parts' listed ones, one ``x-amz-checksum-<alg>``
     header of the whole object (well formed; two are ``InvalidRequest``) and
     ``x-amz-checksum-type``."""
-    sent = [alg for alg in ALGORITHMS if header_name(alg) in headers]
+    sent = _HEADER_NAMES.intersection(headers)
     if len(sent) > 1:
         raise S3Error(
             "InvalidRequest",
             "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
         )
-    algorithm = sent[0] if sent else None
-    value = None
-    if algorithm is not None:
-        raw = headers[header_name(algorithm)]
+    algorithm: str | None = None
+    value: str | None = None
+    for name in sent:
+        algorithm = _HEADERS[name]
+        value = headers[name].strip()
         # a COMPOSITE value is sent with its "-N" suffix: check the digest before it
-        digest, dash, count = raw.strip().partition("-")
+        digest, dash, count = value.partition("-")
         parse_checksum_value(algorithm, digest)
         if dash and not count.isdigit():
-            raise S3Error(
-                "InvalidRequest", f"Value for {header_name(algorithm)} header is invalid."
-            )
-        value = raw.strip()
+            raise S3Error("InvalidRequest", f"Value for {name} header is invalid.")
     return CompletionChecksums(
         parts=parts,
         algorithm=algorithm,

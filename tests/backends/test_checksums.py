@@ -4,6 +4,7 @@ algorithm and type, the part rule, and what a completion must agree with."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import zlib
 
 import pytest
@@ -18,6 +19,7 @@ from backends.checksums import (
 )
 from backends.errors import BackendError
 from backends.types import COMPOSITE, FULL_OBJECT, CompletionChecksums
+from tests.checksum_oracle import NEW_ALGORITHMS, checksum, composite
 
 
 def crc32(data: bytes) -> str:
@@ -37,6 +39,8 @@ def crc32(data: bytes) -> str:
         ("CRC64NVME", FULL_OBJECT, FULL_OBJECT),
         ("SHA256", COMPOSITE, COMPOSITE),
         (None, None, None),
+        *((alg, None, COMPOSITE) for alg in NEW_ALGORITHMS),
+        *((alg, COMPOSITE, COMPOSITE) for alg in NEW_ALGORITHMS),
     ],
 )
 def test_upload_types(algorithm: str | None, given: str | None, expected: str | None) -> None:
@@ -62,7 +66,16 @@ def test_upload_types(algorithm: str | None, given: str | None, expected: str | 
             "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm "
             "header.",
         ),
-        ("MD5", None, None),
+        ("BLAKE3", None, None),
+        *(
+            (
+                alg,
+                FULL_OBJECT,
+                f"The FULL_OBJECT checksum type cannot be used with the {alg.lower()} "
+                "checksum algorithm.",
+            )
+            for alg in NEW_ALGORITHMS
+        ),
     ],
 )
 def test_upload_types_s3_refuses(
@@ -144,3 +157,34 @@ def test_an_upload_without_algorithm() -> None:
         )
     with pytest.raises(BackendError):
         completion_checksums(None, None, PARTS, CompletionChecksums(algorithm="CRC32", value="x"))
+
+
+@pytest.mark.parametrize("algorithm", NEW_ALGORITHMS)
+def test_composite_of_the_new_algorithms(algorithm: str) -> None:
+    """The checksum (same algorithm) of the concatenated raw part digests, ``-N``."""
+    chunks = [b"first part" * 100, b"second", b""]
+    parts = [(n, len(c), {algorithm: checksum(algorithm, c)}) for n, c in enumerate(chunks, 1)]
+    want = composite(algorithm, chunks)
+    listed = {n: sums for n, _size, sums in parts}
+    request = CompletionChecksums(parts=listed, algorithm=algorithm, value=want)
+    assert completion_checksums(algorithm, COMPOSITE, parts, request) == {algorithm: want}
+    assert composite_value(algorithm, [sums[algorithm] for _n, _s, sums in parts]) == want
+    wrong = CompletionChecksums(parts=listed, algorithm=algorithm, value=checksum(algorithm, b""))
+    with pytest.raises(BackendError) as caught:
+        completion_checksums(algorithm, COMPOSITE, parts, wrong)
+    assert (caught.value.code, caught.value.message) == (
+        "BadDigest",
+        f"The {algorithm} you specified did not match the calculated checksum.",
+    )
+
+
+def test_composite_values_are_unchanged_for_the_older_algorithms() -> None:
+    """composite_value is table-driven now: the CRC and SHA values S3 gives stay."""
+    values = [crc32(b"abc"), crc32(b"de")]
+    raw = b"".join(base64.b64decode(v) for v in values)
+    assert composite_value("CRC32", values) == f"{crc32(raw)}-2"
+    shas = [checksum("SHA1", b"abc"), checksum("SHA1", b"de")]
+    raw = hashlib.sha1(b"".join(base64.b64decode(v) for v in shas)).digest()
+    assert composite_value("SHA1", shas) == f"{base64.b64encode(raw).decode()}-2"
+    with pytest.raises(BackendError):
+        composite_value("CRC64NVME", [base64.b64encode(b"\0" * 8).decode()])
