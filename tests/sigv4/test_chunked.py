@@ -12,8 +12,12 @@ from botocore.httpchecksum import (
     Crc32Checksum,
     CrtCrc32cChecksum,
     CrtCrc64NvmeChecksum,
+    CrtXxhash3Checksum,
+    CrtXxhash64Checksum,
+    CrtXxhash128Checksum,
     Sha1Checksum,
     Sha256Checksum,
+    Sha512Checksum,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -335,6 +339,11 @@ BOTOCORE_CHECKSUMS = {
     "CRC64NVME": CrtCrc64NvmeChecksum,
     "SHA1": Sha1Checksum,
     "SHA256": Sha256Checksum,
+    # S3's 2026 algorithms botocore computes (MD5 it sends only precomputed, in a header)
+    "SHA512": Sha512Checksum,
+    "XXHASH64": CrtXxhash64Checksum,
+    "XXHASH3": CrtXxhash3Checksum,
+    "XXHASH128": CrtXxhash128Checksum,
 }
 
 
@@ -394,12 +403,13 @@ def test_botocore_unsigned_trailer_any_split(payload: bytes, chunk: int, cuts: l
     assert out == payload
 
 
-def test_unsigned_trailer_mismatch_is_bad_digest() -> None:
-    headers, verified, body = _botocore_unsigned_trailer(b"hello world", "CRC32", 64)
+@pytest.mark.parametrize("algorithm", sorted(BOTOCORE_CHECKSUMS))
+def test_unsigned_trailer_mismatch_is_bad_digest(algorithm: str) -> None:
+    headers, verified, body = _botocore_unsigned_trailer(b"hello world", algorithm, 64)
     tampered = body.replace(b"hello", b"jello")
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     assert pipeline.feed(tampered) == b"jello world"  # the bytes pass; the trailer fails
-    with pytest.raises(BadDigest):
+    with pytest.raises(BadDigest, match=f"The {algorithm} you specified"):
         pipeline.finish()
 
 

@@ -16,7 +16,8 @@ from sigv4 import (
     header_map,
     payload_mode,
 )
-from sigv4.checksums import new_checksum
+from sigv4.checksums import ALGORITHMS, new_checksum
+from tests.checksum_oracle import checksum
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -72,14 +73,37 @@ def test_sha256_header_without_signature_still_checked() -> None:
     assert info.value.extra["ClientComputedContentSHA256"] == good[0][1]
 
 
-@pytest.mark.parametrize("algorithm", ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_checksum_header_verified(algorithm: str) -> None:
-    headers = ((f"x-amz-checksum-{algorithm.lower()}", _b64(algorithm, b"payload")),)
-    assert _run(headers, b"payload").checksums == {algorithm: _b64(algorithm, b"payload")}
+    want = checksum(algorithm, b"payload")  # computed without sigv4
+    headers = ((f"x-amz-checksum-{algorithm.lower()}", want),)
+    assert _run(headers, b"payload").checksums == {algorithm: want}
     pipeline = PayloadPipeline.create(header_map(headers), None, allow_streaming=False)
     pipeline.feed(b"PAYLOAD")
     with pytest.raises(BadDigest):
         pipeline.finish()
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_sdk_algorithm_header_must_name_the_checksum_sent(algorithm: str) -> None:
+    value = ("x-amz-checksum-" + algorithm.lower(), checksum(algorithm, b"x"))
+    agreeing = (value, ("x-amz-sdk-checksum-algorithm", algorithm.lower()))
+    assert _run(agreeing, b"x").checksums == {algorithm: value[1]}
+    other = "CRC32" if algorithm != "CRC32" else "SHA512"
+    with pytest.raises(InvalidRequest, match="does not match"):
+        PayloadPipeline.create(
+            header_map((value, ("x-amz-sdk-checksum-algorithm", other))),
+            None,
+            allow_streaming=False,
+        )
+
+
+def test_no_checksum_header_no_checksum() -> None:
+    """Headers that merely look alike are not checksums; no algorithm, nothing computed."""
+    headers = (("x-amz-checksum-mode", "ENABLED"), ("x-amz-checksum-type", "COMPOSITE"))
+    pipeline = _run(headers, b"body")
+    assert pipeline.plan.checksum_algorithm is None
+    assert pipeline.checksums == {}
 
 
 def test_malformed_checksum_header() -> None:
@@ -89,12 +113,13 @@ def test_malformed_checksum_header() -> None:
         )
 
 
-def test_two_checksum_headers_refused() -> None:
+@pytest.mark.parametrize("second", ["sha1", "xxhash128", "md5"])
+def test_two_checksum_headers_refused(second: str) -> None:
     headers = (
         ("x-amz-checksum-crc32", _b64("crc32", b"")),
-        ("x-amz-checksum-sha1", _b64("sha1", b"")),
+        (f"x-amz-checksum-{second}", _b64(second, b"")),
     )
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(InvalidRequest, match="Multiple checksum Types"):
         PayloadPipeline.create(header_map(headers), None, allow_streaming=False)
 
 
