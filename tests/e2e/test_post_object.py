@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.checksum_oracle import NEW_ALGORITHMS, checksum
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.post_util import post_form, presigned_post, sigv2_fields
 from tests.e2e.rest_util import make_key
@@ -244,19 +245,23 @@ def test_form_shape_errors(any_gateway: Gateway, v4: Any, s3: Any, bucket: str) 
     assert keys_of(s3, bucket) == []
 
 
-def test_checksum_fields(any_gateway: Gateway, s3: Any, bucket: str) -> None:
+@pytest.mark.parametrize("algorithm", ["SHA256", *NEW_ALGORITHMS])
+def test_checksum_fields(any_gateway: Gateway, s3: Any, bucket: str, algorithm: str) -> None:
     data = b"checked bytes"
-    good = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    good = checksum(algorithm, data)
+    name = f"x-amz-checksum-{algorithm.lower()}"
     fields = presigned_post(
         s3,
         bucket,
         "sum",
-        Fields={"x-amz-checksum-sha256": good},
-        Conditions=[["starts-with", "$x-amz-checksum-sha256", ""]],
+        Fields={name: good},
+        Conditions=[["starts-with", f"${name}", ""]],
     )
     reply = post_form(any_gateway, bucket, fields, data)
     assert reply.status == 204, reply.body
-    assert reply.headers["x-amz-checksum-sha256"] == good
+    assert reply.headers[name] == good
+    head = s3.head_object(Bucket=bucket, Key="sum", ChecksumMode="ENABLED")
+    assert head[f"Checksum{algorithm}"] == good
     reply = post_form(any_gateway, bucket, fields, b"other bytes")
     assert (reply.status, reply.error_code()) == (400, "BadDigest")
     assert s3.get_object(Bucket=bucket, Key="sum")["Body"].read() == data
