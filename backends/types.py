@@ -3,8 +3,9 @@
 Conventions:
 - ETags are stored and passed **without** quotes (``"d41d8cd98f00b204e9800998ecf8427e"`` is
   the hex string; a multipart ETag is ``"<hex>-N"``). The gateway adds quotes on the wire.
-- Checksums are keyed by S3 algorithm name in upper case (``CRC32``, ``CRC32C``,
-  ``CRC64NVME``, ``SHA1``, ``SHA256``) with the base64 value S3 uses on the wire.
+- Checksums are keyed by S3 algorithm name in upper case (``sigv4.ALGORITHMS``: ``CRC32``,
+  ``CRC32C``, ``CRC64NVME``, ``SHA1``, ``SHA256``, ``SHA512``, ``MD5``, ``XXHASH64``,
+  ``XXHASH3``, ``XXHASH128``) with the base64 value S3 uses on the wire.
 - Times are timezone-aware UTC ``datetime`` values.
 - Keys are ``str`` (any UTF-8, up to 1024 bytes); ordering is by UTF-8 bytes.
 - Version ids are ``str``: ``"null"`` names the null version (objects written while the

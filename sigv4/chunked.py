@@ -44,7 +44,8 @@ MAX_TRAILERS = 4
 """Most trailing headers one body may announce in ``x-amz-trailer`` (SDKs send one)."""
 MAX_TRAILER_BYTES = 16 * 1024
 """Most bytes after the final chunk: trailing headers, their signature, blank lines and
-the tolerated extra CRLFs (an SDK's checksum trailer and signature take ~150 bytes)."""
+the tolerated extra CRLFs (an SDK's checksum trailer and signature take 150-200 bytes:
+a SHA512 value is 88 base64 characters)."""
 
 _SIGNED_HEADER = re.compile(rb"([0-9a-fA-F]{1,16});chunk-signature=([0-9a-f]{64})")
 _UNSIGNED_HEADER = re.compile(rb"([0-9a-fA-F]{1,16})(?:;[^\r\n]*)?")
