@@ -119,12 +119,13 @@ def test_copies_carry_the_checksum(s3: Any, bucket: str, algorithm: str) -> None
     field = f"Checksum{algorithm}"
     for directive in ("COPY", "REPLACE"):
         key = f"copy-{directive}"
-        s3.copy_object(
+        copied = s3.copy_object(
             Bucket=bucket,
             Key=key,
             CopySource={"Bucket": bucket, "Key": "src"},
             MetadataDirective=directive,
         )
+        assert copied["CopyObjectResult"][field] == want
         head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         assert (head[field], head["ChecksumType"]) == (want, "FULL_OBJECT")
 
@@ -136,9 +137,13 @@ def test_listings_name_the_algorithm(s3: Any, bucket: str, request: pytest.Fixtu
     if upstream(request) or seaweedfs(request):
         return  # the s3 backend's listings carry no checksum record (a documented limit)
     listed = {o["Key"]: o for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    versions = {v["Key"]: v for v in s3.list_object_versions(Bucket=bucket)["Versions"]}
     for algorithm in NEW_ALGORITHMS:
-        entry = listed[algorithm]
-        assert (entry["ChecksumAlgorithm"], entry["ChecksumType"]) == ([algorithm], "FULL_OBJECT")
+        for entry in (listed[algorithm], versions[algorithm]):
+            assert (entry["ChecksumAlgorithm"], entry["ChecksumType"]) == (
+                [algorithm],
+                "FULL_OBJECT",
+            )
 
 
 # -- multipart: COMPOSITE only -------------------------------------------------------------
