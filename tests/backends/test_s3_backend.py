@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from backends import BackendError, ByteRange, Conditions, ObjectMeta
 from backends.s3 import S3Backend, UpstreamConfig
 from backends.s3.listing import group_upper_bound
+from backends.s3.multipart import _algorithm_refused
 from backends.s3.upstream_errors import translate_error
 from backends.types import ObjectInfo, ObjectLock
 from sigv4 import SignedRequest, parse_auth, verify
@@ -390,6 +391,27 @@ def test_error_translation_table() -> None:
         "ServiceUnavailable"
     )
     assert translate_error(TimeoutError()).code == "ServiceUnavailable"
+
+
+def test_a_store_refusing_a_2026_algorithm_is_not_implemented() -> None:
+    """Native checksums: the store's InvalidRequest to a CreateMultipartUpload naming one
+    of the 2026 algorithms (SeaweedFS's answer) is NotImplemented naming the algorithm;
+    any other refusal, or one of an older algorithm, stays the store's."""
+    refused = BackendError("InvalidRequest", "Invalid Request")
+    for algorithm in ("SHA512", "MD5", "XXHASH64", "XXHASH3", "XXHASH128"):
+        answer = _algorithm_refused(refused, algorithm)
+        assert answer is not None
+        assert (answer.code, answer.extra) == (
+            "NotImplemented",
+            {"Header": "x-amz-checksum-algorithm"},
+        )
+        assert answer.message == (
+            f"The upstream store does not support multipart uploads with the {algorithm} "
+            "checksum algorithm (Invalid Request)"
+        )
+    for older in ("CRC32", "SHA256", "CRC64NVME", None):
+        assert _algorithm_refused(refused, older) is None
+    assert _algorithm_refused(BackendError("AccessDenied", "no"), "SHA512") is None
 
 
 @pytest.mark.parametrize(
