@@ -48,6 +48,14 @@ __all__ = ["PayloadPipeline", "PayloadPlan", "plan_payload"]
 
 _CHECKSUM_HEADERS = {header_name(alg): alg for alg in ALGORITHMS}
 _CHECKSUM_HEADER_NAMES = frozenset(_CHECKSUM_HEADERS)
+_CHECKSUM_PREFIX = "x-amz-checksum-"
+_CHECKSUM_FAMILY = _CHECKSUM_HEADER_NAMES | {
+    "x-amz-checksum-algorithm",
+    "x-amz-checksum-type",
+    "x-amz-checksum-mode",
+}
+"""Every ``x-amz-checksum-*`` header S3 knows: one outside it names an algorithm nobody
+could verify here (``x-amz-checksum-blake3``) and is refused, not ignored."""
 
 
 @record
@@ -128,6 +136,13 @@ def plan_payload(
         raise InvalidRequest("A signed streaming payload requires AWS Signature Version 4")
     decoded_length = _decoded_length(values) if mode.is_streaming else None
 
+    for name in values:
+        # a plain loop over the request's ~10 names (no frame per call on 3.11)
+        if name.startswith(_CHECKSUM_PREFIX) and name not in _CHECKSUM_FAMILY:
+            raise InvalidRequest(
+                f"{name} names a checksum algorithm that is not supported; use one of "
+                f"{', '.join(ALGORITHMS)}"
+            )
     trailers = _trailer_names(values, mode)
     # One set operation in C over the request's headers, whatever the number of
     # algorithms: a body without a checksum header pays no Python loop per algorithm.

@@ -24,7 +24,8 @@ import pytest
 
 from gateway.s3.operations import OPERATIONS
 from gateway.s3.refused_headers import REFUSED
-from tests.e2e.s3util import expect_error, keys_of, unique
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.s3util import expect_error, keys_of, raw_request, sign, unique
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -110,7 +111,7 @@ IGNORED = {
 """Headers botocore may send that the gateway reads nowhere, on purpose (why)."""
 
 HANDLED_FAMILIES = (
-    "x-amz-checksum-",  # every algorithm: verified, or InvalidRequest naming it
+    "x-amz-checksum-",  # every algorithm verified; an unknown one InvalidRequest naming it
     "x-amz-copy-source-if-",  # gateway.s3.headers.conditions(prefix=...)
     "x-amz-copy-source-server-side-encryption-customer-",  # gateway.s3.sse
 )
@@ -146,3 +147,20 @@ def test_every_header_botocore_sends_is_accounted_for() -> None:
         "headers botocore sends that the gateway neither reads nor refuses "
         "(gateway/s3/refused_headers.py) nor ignores on purpose (IGNORED here)"
     )
+
+
+def test_a_checksum_header_of_no_known_algorithm_stores_nothing(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """``x-amz-checksum-<name>`` for an algorithm the gateway does not know would store a
+    body the client believes checked: 400 ``InvalidRequest`` naming it, the old object
+    kept (the HANDLED_FAMILIES entry above relies on this)."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"old")
+    path = f"/{bucket}/k"
+    headers = {"x-amz-checksum-blake3": "AAAA"}
+    signed = sign(gateway, "PUT", path, body=b"new", headers=headers)
+    response = raw_request(gateway, "PUT", path, body=b"new", headers={**headers, **signed})
+    assert response.status == 400, response.body
+    assert b"<Code>InvalidRequest</Code>" in response.body
+    assert b"x-amz-checksum-blake3" in response.body
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"

@@ -106,6 +106,16 @@ def test_no_checksum_header_no_checksum() -> None:
     assert pipeline.checksums == {}
 
 
+@pytest.mark.parametrize(
+    "name", ["x-amz-checksum-blake3", "x-amz-checksum-crc64", "x-amz-checksum-"]
+)
+def test_a_checksum_header_of_no_known_algorithm_is_refused(name: str) -> None:
+    """Ignored, it would store a body the client believes checked (as a precomputed
+    ``x-amz-checksum-sha512`` was stored unchecked before SHA512 was known here)."""
+    with pytest.raises(InvalidRequest, match=name):
+        PayloadPipeline.create(header_map(((name, "AAAA"),)), None, allow_streaming=False)
+
+
 def test_malformed_checksum_header() -> None:
     with pytest.raises(InvalidRequest):
         PayloadPipeline.create(
