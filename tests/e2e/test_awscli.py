@@ -422,13 +422,9 @@ DEBIAN_AWS = "/usr/bin/aws"
 """aws CLI v2: Debian's ``awscli`` package (``make awscli2``)."""
 
 
-@pytest.mark.parametrize("version", ["v1", "v2"])
-def test_s3api_reads_configurations_no_bucket_holds(
-    gateway: Gateway, tmp_path: Path, version: str
-) -> None:
-    """Reads of website, notification, accelerate, logging, analytics ... exit 0 with AWS's
-    "not configured" answers (tools that read every setting go on); their writes fail with
-    NotImplemented. Both CLIs: v2 parses the answers with its own botocore."""
+def cli_of_version(gateway: Gateway, tmp_path: Path, version: str) -> AwsCli:
+    """The venv's aws CLI (``v1``) or Debian's (``v2``), checked to be that version, with
+    its own empty home under ``tmp_path``."""
     binary = AWS if version == "v1" else DEBIAN_AWS
     assert binary is not None and os.access(binary, os.X_OK), (
         f"the aws CLI {version} is missing (v2: run `make awscli2`)"
@@ -437,7 +433,17 @@ def test_s3api_reads_configurations_no_bucket_holds(
     assert (found.stdout or found.stderr).startswith(f"aws-cli/{version[1]}."), found
     home = tmp_path / "aws-home"
     home.mkdir()
-    cli = AwsCli(gateway, home, binary)
+    return AwsCli(gateway, home, binary)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_s3api_reads_configurations_no_bucket_holds(
+    gateway: Gateway, tmp_path: Path, version: str
+) -> None:
+    """Reads of website, notification, accelerate, logging, analytics ... exit 0 with AWS's
+    "not configured" answers (tools that read every setting go on); their writes fail with
+    NotImplemented. Both CLIs: v2 parses the answers with its own botocore."""
+    cli = cli_of_version(gateway, tmp_path, version)
     bucket = _bucket_name()
     cli("s3api", "create-bucket", "--bucket", bucket)
     assert cli.json("s3api", "get-bucket-notification-configuration", "--bucket", bucket) == {}

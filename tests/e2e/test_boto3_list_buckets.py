@@ -7,8 +7,6 @@ got every bucket in one answer: a success that was not what it asked for.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import raw_request, sign, unique
-from tests.e2e.test_awscli import AWS, DEBIAN_AWS, AwsCli
+from tests.e2e.test_awscli import cli_of_version
 
 
 def _make(s3: Any, prefix: str, count: int) -> list[str]:
@@ -111,15 +109,7 @@ def test_the_aws_cli_pages_list_buckets(gateway: Gateway, tmp_path: Path, versio
     """The venv's CLI (v1, our botocore) pages ``s3api list-buckets`` (``--page-size``)
     and filters it. Debian's v2 (2.9) predates ListBuckets' parameters: it sends none,
     and gets every bucket in one answer, as before."""
-    binary = AWS if version == "v1" else DEBIAN_AWS
-    assert binary is not None and os.access(binary, os.X_OK), (
-        f"the aws CLI {version} is missing (v2: run `make awscli2`)"
-    )
-    found = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60)
-    assert (found.stdout or found.stderr).startswith(f"aws-cli/{version[1]}."), found
-    home = tmp_path / "aws-home"
-    home.mkdir()
-    cli = AwsCli(gateway, home, binary)
+    cli = cli_of_version(gateway, tmp_path, version)
     prefix = unique("lb")
     names = _make(gateway.client(), prefix, 3)
     if version == "v2":
