@@ -335,6 +335,7 @@ class Backend(abc.ABC):
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
         tags: Tags | None = None,
+        checksum_algorithm: str | None = None,
     ) -> ObjectInfo:
         """Copy (``source.version_id`` names a version, None the latest); ``meta=None``
         keeps the source's metadata (directive COPY), ``tags=None`` the source's tag set
@@ -343,7 +344,11 @@ class Backend(abc.ABC):
         source was;
         ``encryption.copy_source_customer`` opens an SSE-C source. The copy's Object Lock
         settings come from ``object_lock`` (or the destination's default retention), never
-        from the source. ``condition`` applies to the destination key."""
+        from the source. ``condition`` applies to the destination key. The copy carries
+        the source's checksums, except that ``checksum_algorithm`` (CopyObject's
+        ``x-amz-checksum-algorithm``, an upper-case name of ``sigv4.ALGORITHMS``) gives it a
+        FULL_OBJECT checksum of that algorithm instead, computed from the bytes where the
+        source has none (a backend that cannot compute one raises ``NotImplemented``)."""
         raise _not_implemented("CopyObject")
 
     async def get_object_attributes(

@@ -28,14 +28,16 @@ from collections.abc import Mapping, Sequence
 
 from backends.errors import BackendError
 from backends.types import COMPOSITE, FULL_OBJECT, CompletionChecksums
-from sigv4 import ALGORITHMS, combine_crc, new_checksum
+from sigv4 import ALGORITHMS, Checksum, combine_crc, new_checksum
 
 __all__ = [
     "CHECKSUM_TYPES",
+    "carries_checksum",
     "check_part_algorithm",
     "checksum_type_of",
     "completion_checksums",
     "composite_value",
+    "copy_checksum",
     "parse_checksum_type",
     "upload_checksum",
 ]
@@ -124,6 +126,24 @@ def composite_value(algorithm: str, values: Sequence[str]) -> str:
     checksum = new_checksum(algorithm)
     checksum.update(b"".join(base64.b64decode(v) for v in values))
     return f"{checksum.b64digest()}-{len(values)}"
+
+
+def carries_checksum(algorithm: str | None, checksums: Mapping[str, str]) -> bool:
+    """Whether a CopyObject asking for ``algorithm`` (``x-amz-checksum-algorithm``; None:
+    none asked) is answered by the source's checksums: none asked, or the source has a
+    FULL_OBJECT value of that algorithm (the same bytes, so the same value). Otherwise S3
+    computes that algorithm over the copy's bytes."""
+    if algorithm is None:
+        return True
+    value = checksums.get(algorithm)
+    return value is not None and checksum_type_of(value) == FULL_OBJECT
+
+
+def copy_checksum(algorithm: str | None, checksums: Mapping[str, str]) -> Checksum | None:
+    """The checksum a copy must compute over its bytes (None: it carries the source's)."""
+    if algorithm is None or carries_checksum(algorithm, checksums):
+        return None
+    return new_checksum(algorithm)
 
 
 def _same(sent: str, stored: str) -> bool:

@@ -16,6 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from backends.base import Backend
+from backends.checksums import copy_checksum
 from backends.conditions import (
     check_conditions,
     check_delete,
@@ -40,6 +41,7 @@ from backends.filesystem.metadb import (
     ListRow,
     MetaDB,
     ObjectRow,
+    checksums_from_json,
     checksums_to_json,
     from_us,
     list_infos,
@@ -556,6 +558,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
         tags: Tags | None = None,
+        checksum_algorithm: str | None = None,
     ) -> ObjectInfo:
         default = self._put_settings(bucket, object_lock)
         if condition is not None:
@@ -566,6 +569,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             src_meta = meta_from_json(src.meta)
             src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
+            checksum = copy_checksum(checksum_algorithm, checksums_from_json(src.checksums))
             data_id = new_id()
             inline: bytes | None = None
             if is_inline(src.data_id):
@@ -574,6 +578,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                     continue  # the source was replaced meanwhile: read it again
             if (
                 inline is not None
+                and checksum is None
                 and plan.stores_like(src_meta, self.keys)
                 and 0 < self.inline_max >= src.size
             ):
@@ -581,18 +586,21 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 data_id = new_inline_id()
             else:
                 etag = await copy_data(
-                    self.files, src, src_meta, src_key, plan, data_id, self.keys, inline
+                    self.files, src, src_meta, src_key, plan, data_id, self.keys, inline, checksum
                 )
                 inline = None  # now in the data file
             if etag is None:
                 continue  # the source was replaced meanwhile: read it again
+            checksums = src.checksums
+            if checksum is not None and checksum_algorithm is not None:
+                checksums = checksums_to_json({checksum_algorithm: checksum.b64digest()})
             row = ObjectRow(
                 key=key.encode("utf-8"),
                 size=src.size,
                 etag=etag,
                 last_modified=now_us(),
                 meta=meta_to_json(plan.apply(src_meta if meta is None else meta, self.keys)),
-                checksums=src.checksums,
+                checksums=checksums,
                 parts=src.parts,
                 data_id=data_id,
                 tags=src.tags if tags is None else tags_to_json(tags),

@@ -18,6 +18,7 @@ from backends.filesystem.page_cache import warm
 from backends.filesystem.sse import Plan, object_reader, part_sizes
 from backends.ranges import resolve_range
 from backends.types import ByteRange, ObjectInfo, ObjectMeta, ObjectRead, is_encrypted
+from sigv4 import Checksum
 
 
 def no_such_key(key: str) -> BackendError:
@@ -155,15 +156,18 @@ async def copy_data(
     data_id: str,
     keys: KeySet | None,
     inline: bytes | None = None,
+    checksum: Checksum | None = None,
 ) -> str | None:
     """Make data file ``data_id`` hold the source's plaintext stored as ``plan`` says and
     return the copy's ETag; None when the source file is gone (read the row again).
     ``inline``: the stored bytes of an inline source (``inline.py``), whose plaintext is
-    written to the file as ``plan`` says.
+    written to the file as ``plan`` says. ``checksum`` is fed the whole plaintext (a
+    copy asked for a checksum the source lacks).
 
-    Stored alike (both plain, both SSE-S3, or SSE-C under the same key): a hard link, the
-    ETag kept. Otherwise the plaintext is re-encrypted (or decrypted) into a new file,
-    one stream per part, and the ETag recomputed from it (random for SSE-C).
+    Stored alike (both plain, both SSE-S3, or SSE-C under the same key) and no checksum to
+    compute: a hard link, the ETag kept. Otherwise the plaintext is re-encrypted (or
+    decrypted, or copied) into a new file, one stream per part, and the ETag recomputed
+    from it (random for SSE-C).
     """
     src_path, dest = files.object_path(src.data_id), files.object_path(data_id)
     if inline is not None:
@@ -173,9 +177,10 @@ async def copy_data(
             [(0, src.size)],
             dest,
             lambda: plan.sealer(keys),
+            checksum,
         )
         return plan.etag(digests[0].hex())
-    if plan.stores_like(src_meta, keys):
+    if checksum is None and plan.stores_like(src_meta, keys):
         try:
             if files.fsync:
                 await files.io.run(files.link_or_copy, src_path, dest)
@@ -196,7 +201,7 @@ async def copy_data(
             spans.append((offset, size))
             offset += size
         digests = await files.io.run(
-            files.transcode, reader, spans, dest, lambda: plan.sealer(keys)
+            files.transcode, reader, spans, dest, lambda: plan.sealer(keys), checksum
         )
     finally:
         os.close(fd)

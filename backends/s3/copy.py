@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from backends.checksums import carries_checksum
 from backends.errors import BackendError
 from backends.s3.conditional import ConditionalMixin
 from backends.s3.meta import expires_header, lock_params, meta_params
@@ -50,6 +51,7 @@ class CopyMixin(ConditionalMixin):
         object_lock: ObjectLock | None = None,
         condition: WriteCondition | None = None,
         tags: Tags | None = None,
+        checksum_algorithm: str | None = None,
     ) -> ObjectInfo:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
@@ -64,10 +66,19 @@ class CopyMixin(ConditionalMixin):
         if tags is not None:
             params["TaggingDirective"] = "REPLACE"
             params.update(tagging_params(tags))
-        if meta is not None or source.conditions != Conditions():
+        if meta is not None or source.conditions != Conditions() or checksum_algorithm:
             # Conditions: a HEAD, then the pinned copy. REPLACE also needs the source's
             # checksums: they describe the bytes, not the metadata, so they are carried over.
             src = await self._head_copy_source(source, source_only(encryption))
+            if not carries_checksum(checksum_algorithm, src.checksums):
+                # Computing it means reading every byte through the gateway; the stores
+                # tested keep no checksum they are asked for on a copy either.
+                raise BackendError(
+                    "NotImplemented",
+                    f"The s3 backend cannot give a copy a {checksum_algorithm} checksum its "
+                    "source does not have",
+                    extra={"Header": "x-amz-checksum-algorithm"},
+                )
             params["CopySourceIfMatch"] = quote_etag(src.etag)
             for name in (
                 "CopySourceIfNoneMatch",

@@ -23,6 +23,7 @@ from gateway.s3.lock_headers import check_future, has_digest
 from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.sse import sse_response_headers
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
+from sigv4.checksums import normalize_algorithm
 
 __all__ = [
     "MAX_DELETE_KEYS",
@@ -299,6 +300,7 @@ async def copy_object(ctx: Context) -> Result:
             "without changing the object's metadata, storage class, website redirect "
             "location or encryption attributes.",
         )
+    requested = ctx.headers.get("x-amz-checksum-algorithm")
     info = await ctx.backend.copy_object(
         source,
         ctx.bucket,
@@ -308,6 +310,8 @@ async def copy_object(ctx: Context) -> Result:
         object_lock=requested_lock(ctx),
         condition=ctx.req.write_condition,
         tags=tags,
+        # S3 gives the copy a checksum of this algorithm (InvalidRequest for an unknown one)
+        checksum_algorithm=None if requested is None else normalize_algorithm(requested),
     )
     await record_write(ctx, plan, info)
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
