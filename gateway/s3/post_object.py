@@ -45,6 +45,7 @@ from gateway.s3.ownership import plan_write, record_write
 from gateway.s3.post_auth import authenticate_form, carries_signature
 from gateway.s3.post_form import FormReader, boundary_of
 from gateway.s3.post_policy import check_policy, parse_policy
+from gateway.s3.refused_headers import refuse_unevaluated
 from gateway.s3.request import S3Request
 from gateway.s3.sse import parse_encryption, plain_http_allowed, sse_response_headers
 from gateway.s3.tags import parse_tagging_document
@@ -183,6 +184,7 @@ async def read_post(
         parse_tagging_document(fields["tagging"].encode("utf-8")) if "tagging" in fields else None
     )
     headers = _form_headers(fields)
+    refuse_unevaluated("PostObject", headers)
     forwarded_for = req.headers.get("x-forwarded-for")
     if forwarded_for is not None:  # aws:SourceIp behind a trusted proxy
         headers["x-forwarded-for"] = forwarded_for

@@ -9,7 +9,7 @@ request changes anything. A value that asks for nothing (an event hold ``OFF``, 
 ``global`` bucket namespace every bucket here is in) is accepted.
 
 One table, ``REFUSED``, by operation. Cost: one dict lookup per request, then one header
-lookup per header listed for the operation (four for PutObject, none for GET or HEAD).
+lookup per header listed for the operation (five for PutObject, none for GET or HEAD).
 """
 
 from __future__ import annotations
@@ -38,13 +38,19 @@ _EVENT_HOLD = (
     Refused("x-amz-object-lock-event-hold-duration-years", "An Object Lock event hold duration"),
 )
 
+# A redirect S3 serves from a website endpoint; no bucket here can be a website
+# (PutBucketWebsite is refused), so storing it would promise a redirect never served.
+_REDIRECT = Refused("x-amz-website-redirect-location", "A website redirect (website hosting)")
+
 REFUSED: dict[str, tuple[Refused, ...]] = {
     "PutObject": (
         Refused("x-amz-write-offset-bytes", "Appending to an object (S3 Express One Zone)"),
         *_EVENT_HOLD,
+        _REDIRECT,
     ),
-    "CopyObject": _EVENT_HOLD,
-    "CreateMultipartUpload": _EVENT_HOLD,
+    "PostObject": (_REDIRECT,),  # its form fields, as headers (gateway/s3/post_object.py)
+    "CopyObject": (*_EVENT_HOLD, _REDIRECT),
+    "CreateMultipartUpload": (*_EVENT_HOLD, _REDIRECT),
     "DeleteObject": (
         Refused("x-amz-if-match-last-modified-time", "A delete conditional on LastModified"),
         Refused("x-amz-if-match-size", "A delete conditional on the object size"),

@@ -25,6 +25,7 @@ import pytest
 from gateway.s3.operations import OPERATIONS
 from gateway.s3.refused_headers import REFUSED
 from tests.e2e.gateway_process import Gateway
+from tests.e2e.post_util import post_form, presigned_post
 from tests.e2e.s3util import expect_error, keys_of, raw_request, sign, unique
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +67,9 @@ ATTEMPTS: dict[str, Attempt] = {
         Bucket=b, Key="k", IfMatchLastModifiedTime=datetime(2020, 1, 1, tzinfo=UTC)
     ),
     "x-amz-if-match-initiated-time": _abort,
+    "x-amz-website-redirect-location": lambda s3, b: s3.put_object(
+        Bucket=b, Key="k", Body=b"redirect", WebsiteRedirectLocation="/elsewhere"
+    ),
     "x-amz-bucket-namespace": lambda s3, b: s3.create_bucket(
         Bucket=f"{b}-x", BucketNamespace="account-regional"
     ),
@@ -164,3 +168,21 @@ def test_a_checksum_header_of_no_known_algorithm_stores_nothing(
     assert b"<Code>InvalidRequest</Code>" in response.body
     assert b"x-amz-checksum-blake3" in response.body
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"
+
+
+def test_a_form_upload_asking_for_a_redirect_stores_nothing(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """POST Object's form fields stand for headers: the same refusal."""
+    fields = {"x-amz-website-redirect-location": "/elsewhere"}
+    form = presigned_post(
+        gateway.client(signature_version="s3v4"),
+        bucket,
+        "form.bin",
+        Fields=fields,
+        Conditions=[fields],
+    )
+    reply = post_form(gateway, bucket, form, b"form body")
+    assert reply.status == 501, reply.body
+    assert b"<Header>x-amz-website-redirect-location</Header>" in reply.body
+    assert keys_of(s3, bucket) == []
