@@ -282,7 +282,7 @@ def _sets_tags(req: S3Request) -> bool:
     return True
 
 
-SSE_C_WRITES = frozenset(
+_SSE_C_WRITES = frozenset(
     {
         "PutObject",
         "PostObject",
@@ -381,7 +381,7 @@ async def authorize(
         and encryption.customer is not None
         and bucket is not None
         and bucket.sse_c_blocked
-        and op.name in SSE_C_WRITES
+        and op.name in _SSE_C_WRITES
     ):
         # S3's BlockedEncryptionTypes: decided here, for both backends and every host
         raise S3Error(

@@ -30,11 +30,14 @@ DECISIVE = {
     "x-amz-tagging": "a=b",
     "x-amz-server-side-encryption": "AES256",
     "x-amz-storage-class": "GLACIER",
-    "x-amz-website-redirect-location": "https://evil.example/",
+    "x-amz-object-lock-legal-hold": "ON",
     "x-amz-checksum-crc32": "AAAAAA==",
     "x-amz-copy-source-range": "bytes=0-1",
     "x-amz-metadata-directive": "REPLACE",
 }
+"""Headers that change what a write does. (Headers the gateway refuses whatever their
+signature, such as ``x-amz-website-redirect-location``, are refused before the signature
+is read: tests/security/test_refused_headers.py.)"""
 
 
 def _target(url: str) -> str:
