@@ -18,9 +18,7 @@ operation that the gateway never reads (ListBuckets' ``bucket-region`` and
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +30,7 @@ from botocore.model import Shape
 from gateway.s3.operations import OPERATIONS, PARAMETERS, SUBRESOURCES, UNCONFIGURABLE
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import client_error, keys_of, raw_request, sign, unique
+from tests.security.source_text import quoted_in_source
 
 MODEL = botocore.session.get_session().get_service_model("s3")
 
@@ -197,20 +196,11 @@ def test_parameters_that_name_no_subresource_are_served(
     assert expected in response.body
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 def test_every_parameter_botocore_sends_to_an_implemented_operation_is_read() -> None:
     """A parameter the gateway does not read is ignored, and the answer is a success for
     something else than asked (ListBuckets answered every region's buckets, in one page,
     to ``bucket-region`` and ``max-buckets``). So each must appear, quoted, in the code
     that serves the requests (the routing tables in operations.py do not count)."""
-    source = "\n".join(
-        path.read_text()
-        for package in ("gateway", "backends", "sigv4")
-        for path in (REPO / package).rglob("*.py")
-        if path.name != "operations.py"
-    )
     implemented = {op.name for op in OPERATIONS if op.implemented}
     unread: dict[str, list[str]] = {}
     for name in sorted(implemented & set(MODEL.operation_names)):
@@ -219,6 +209,6 @@ def test_every_parameter_botocore_sends_to_an_implemented_operation_is_read() ->
             if member.serialization.get("location") != "querystring":
                 continue
             parameter = member.serialization["name"]
-            if not re.search(rf"[\"']{re.escape(parameter)}[\"']", source):
+            if not quoted_in_source(parameter):
                 unread.setdefault(parameter, []).append(name)
     assert unread == {}, "query parameters botocore sends that the gateway never reads"

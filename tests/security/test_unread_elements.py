@@ -15,10 +15,8 @@ a botocore upgrade that adds one fails here until someone decides.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -27,8 +25,7 @@ from botocore.model import Shape
 
 from gateway.s3.operations import OPERATIONS
 from tests.e2e.s3util import expect_error, unique
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.security.source_text import quoted_in_source
 
 IGNORED = {
     ("CreateBucket", "DataRedundancy"): "inside Location/Bucket, refused with 501 whole",
@@ -54,19 +51,9 @@ def _elements(shape: Shape, seen: frozenset[str] = frozenset()) -> Iterator[str]
         yield from _elements(member, seen | {shape.name})
 
 
-def _source_text() -> str:
-    return "\n".join(
-        path.read_text()
-        for package in ("gateway", "backends", "sigv4")
-        for path in (REPO / package).rglob("*.py")
-        if path.name != "operations.py"
-    )
-
-
 def test_every_body_element_botocore_sends_is_accounted_for() -> None:
     model = botocore.session.get_session().get_service_model("s3")
     implemented = {op.name for op in OPERATIONS if op.implemented}
-    source = _source_text()
     unread: dict[str, list[str]] = {}
     for name in sorted(implemented & set(model.operation_names)):
         shape = model.operation_model(name).input_shape
@@ -80,7 +67,7 @@ def test_every_body_element_botocore_sends_is_accounted_for() -> None:
             if (
                 (name, element) in IGNORED
                 or element.startswith(HANDLED_FAMILIES)
-                or re.search(rf"[\"']{re.escape(element)}[\"']", source)
+                or quoted_in_source(element)
             ):
                 continue
             unread.setdefault(element, []).append(name)
