@@ -20,6 +20,8 @@ from sigv4.canonical import (
 )
 from sigv4.checksums import (
     ALGORITHMS,
+    CHECKSUM_HEADERS,
+    CHECKSUM_MEMBERS,
     CRC_ALGORITHMS,
     DIGEST_SIZES,
     Checksum,
@@ -71,6 +73,8 @@ from sigv4.signing import (
 
 __all__ = [
     "ALGORITHMS",
+    "CHECKSUM_HEADERS",
+    "CHECKSUM_MEMBERS",
     "CRC_ALGORITHMS",
     "DIGEST_SIZES",
     "EMPTY_SHA256",

@@ -22,6 +22,8 @@ from sigv4.errors import InvalidDigest, InvalidRequest
 
 __all__ = [
     "ALGORITHMS",
+    "CHECKSUM_HEADERS",
+    "CHECKSUM_MEMBERS",
     "CRC_ALGORITHMS",
     "DIGEST_SIZES",
     "Checksum",
@@ -177,6 +179,14 @@ def new_checksum(algorithm: str) -> Checksum:
 def header_name(algorithm: str) -> str:
     """``x-amz-checksum-<alg>`` for ``algorithm``."""
     return f"x-amz-checksum-{normalize_algorithm(algorithm).lower()}"
+
+
+CHECKSUM_HEADERS: dict[str, str] = {header_name(alg): alg for alg in ALGORITHMS}
+"""``x-amz-checksum-<alg>`` header -> its algorithm: the one map every reader of the
+headers (and trailers) uses."""
+CHECKSUM_MEMBERS: dict[str, str] = {f"Checksum{alg}": alg for alg in ALGORITHMS}
+"""``Checksum<ALG>``, the name of a value in S3's XML and botocore's answers -> its
+algorithm."""
 
 
 def parse_checksum_value(algorithm: str, value: str) -> str:

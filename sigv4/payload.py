@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from sigv4.auth import VerifiedRequest
 from sigv4.checksums import (
     ALGORITHMS,
+    CHECKSUM_HEADERS,
     Checksum,
     header_name,
     new_checksum,
@@ -46,8 +47,7 @@ from sigv4.records import record
 
 __all__ = ["PayloadPipeline", "PayloadPlan", "plan_payload"]
 
-_CHECKSUM_HEADERS = {header_name(alg): alg for alg in ALGORITHMS}
-_CHECKSUM_HEADER_NAMES = frozenset(_CHECKSUM_HEADERS)
+_CHECKSUM_HEADER_NAMES = frozenset(CHECKSUM_HEADERS)
 _CHECKSUM_PREFIX = "x-amz-checksum-"
 _CHECKSUM_FAMILY = _CHECKSUM_HEADER_NAMES | {
     "x-amz-checksum-algorithm",
@@ -108,7 +108,7 @@ def _trailer_names(values: Mapping[str, str], mode: PayloadMode) -> frozenset[st
             "x-amz-trailer requires x-amz-content-sha256 STREAMING-UNSIGNED-PAYLOAD-TRAILER "
             "or STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
         )
-    unknown = names - _CHECKSUM_HEADERS.keys()
+    unknown = names - CHECKSUM_HEADERS.keys()
     if unknown:
         raise InvalidRequest(f"Unsupported trailing header {', '.join(sorted(unknown))}")
     if len(names) > 1:
@@ -157,10 +157,10 @@ def plan_payload(
     value: str | None = None
     if in_header:
         name = next(iter(in_header))
-        algorithm = _CHECKSUM_HEADERS[name]
+        algorithm = CHECKSUM_HEADERS[name]
         value = parse_checksum_value(algorithm, values[name])
     elif trailers:
-        algorithm = _CHECKSUM_HEADERS[next(iter(trailers))]
+        algorithm = CHECKSUM_HEADERS[next(iter(trailers))]
 
     sdk_algorithm = values.get("x-amz-sdk-checksum-algorithm")
     if sdk_algorithm is not None and normalize_algorithm(sdk_algorithm) != algorithm:

@@ -14,7 +14,7 @@ from typing import Any
 from backends.s3.params import etag_parts
 from backends.s3.wire import META_PREFIX, parse_http_date, parse_iso_date
 from backends.types import ObjectInfo, ObjectLock, ObjectMeta
-from sigv4 import ALGORITHMS
+from sigv4 import ALGORITHMS, CHECKSUM_MEMBERS
 
 __all__ = [
     "RESERVED_PREFIX",
@@ -30,8 +30,6 @@ __all__ = [
 
 RESERVED_PREFIX = "nfyio-"
 _CHECKSUM_PREFIX = "nfyio-checksum-"
-_CHECKSUM_FIELDS = {f"Checksum{alg}": alg for alg in ALGORITHMS}
-"""botocore's ``Checksum<ALG>`` answer field -> its algorithm, for every algorithm."""
 
 
 def utc(value: Any) -> datetime:
@@ -110,7 +108,7 @@ def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
     and was asked: ``ChecksumMode=ENABLED``, or the answer to a write)."""
     found: dict[str, str] = {}
     for field, value in response.items():  # a part or an answer has a few fields
-        alg = _CHECKSUM_FIELDS.get(field)
+        alg = CHECKSUM_MEMBERS.get(field)
         if alg is not None and value:
             found[alg] = str(value)
     return found

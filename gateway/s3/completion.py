@@ -12,15 +12,12 @@ from backends.checksums import parse_checksum_type
 from backends.types import CompletionChecksums
 from gateway.s3.errors import S3Error
 from gateway.s3.xml import child_text, children, local
-from sigv4 import ALGORITHMS, header_name, parse_checksum_value
+from sigv4 import CHECKSUM_HEADERS, CHECKSUM_MEMBERS, parse_checksum_value
 
 __all__ = ["MAX_PARTS", "completion_checksums", "completion_parts"]
 
 MAX_PARTS = 10000
-_PART_ELEMENTS = {f"Checksum{alg}": alg for alg in ALGORITHMS}
-"""``<Checksum<ALG>>`` element of a ``<Part>`` -> its algorithm."""
-_HEADERS = {header_name(alg): alg for alg in ALGORITHMS}
-_HEADER_NAMES = frozenset(_HEADERS)
+_HEADER_NAMES = frozenset(CHECKSUM_HEADERS)
 
 
 def _part_checksums(element: etree._Element) -> dict[str, str]:
@@ -31,7 +28,7 @@ def _part_checksums(element: etree._Element) -> dict[str, str]:
     for child in element:
         if not isinstance(child.tag, str):
             continue
-        algorithm = _PART_ELEMENTS.get(local(child.tag))
+        algorithm = CHECKSUM_MEMBERS.get(local(child.tag))
         if algorithm is not None and algorithm not in found:
             found[algorithm] = parse_checksum_value(algorithm, child.text or "")
     return found
@@ -82,7 +79,7 @@ def completion_checksums(
     algorithm: str | None = None
     value: str | None = None
     for name in sent:
-        algorithm = _HEADERS[name]
+        algorithm = CHECKSUM_HEADERS[name]
         value = headers[name].strip()
         # a COMPOSITE value is sent with its "-N" suffix: check the digest before it
         digest, dash, count = value.partition("-")
