@@ -18,6 +18,7 @@ from gateway.s3.xml import XmlWriter, escape, iso8601
 
 __all__ = [
     "MAX_KEYS",
+    "KeyNames",
     "decode_token",
     "encode_token",
     "list_object_versions",
@@ -46,7 +47,7 @@ def max_keys(ctx: Context, name: str = "max-keys") -> int:
     return min(value, MAX_KEYS)
 
 
-class _Names:
+class KeyNames:
     """Applies ``encoding-type=url`` to keys, prefixes, delimiters and markers."""
 
     def __init__(self, ctx: Context) -> None:
@@ -62,7 +63,7 @@ class _Names:
 
 
 def _contents(
-    doc: XmlWriter, objects: Iterable[ObjectInfo], names: _Names, owners: ListingOwners | None
+    doc: XmlWriter, objects: Iterable[ObjectInfo], names: KeyNames, owners: ListingOwners | None
 ) -> None:
     """The ``<Contents>`` entries, each written as a single string (pages hold 1,000).
 
@@ -113,7 +114,7 @@ def _storage_class_xml(storage_class: str) -> str:
     return xml
 
 
-def _prefixes(doc: XmlWriter, page: ListPage, names: _Names) -> None:
+def _prefixes(doc: XmlWriter, page: ListPage, names: KeyNames) -> None:
     for prefix in page.common_prefixes:
         doc.open("CommonPrefixes")
         doc.el("Prefix", names(prefix))
@@ -138,7 +139,7 @@ async def _page(ctx: Context, marker: str | None, limit: int) -> ListPage:
 
 
 async def list_objects(ctx: Context) -> Result:
-    names = _Names(ctx)
+    names = KeyNames(ctx)
     limit = max_keys(ctx)
     marker = ctx.query.get("marker") or None
     page = await _page(ctx, marker, limit)
@@ -174,7 +175,7 @@ def decode_token(token: str) -> str:
 
 
 async def list_objects_v2(ctx: Context) -> Result:
-    names = _Names(ctx)
+    names = KeyNames(ctx)
     limit = max_keys(ctx)
     token = ctx.query.get("continuation-token")
     start_after = ctx.query.get("start-after") or None
@@ -208,7 +209,7 @@ async def list_objects_v2(ctx: Context) -> Result:
 
 async def list_object_versions(ctx: Context) -> Result:
     """Versions and delete markers in key order, newest first within a key."""
-    names = _Names(ctx)
+    names = KeyNames(ctx)
     limit = max_keys(ctx)
     key_marker = ctx.query.get("key-marker") or None
     version_marker = ctx.query.get("version-id-marker") or None
@@ -261,7 +262,7 @@ async def _version_owners(ctx: Context, page: VersionsPage) -> ListingOwners:
 
 
 def _version_entry(
-    doc: XmlWriter, entry: ObjectVersion, names: _Names, owners: ListingOwners
+    doc: XmlWriter, entry: ObjectVersion, names: KeyNames, owners: ListingOwners
 ) -> None:
     info = entry.info
     element = "DeleteMarker" if entry.delete_marker else "Version"

@@ -15,7 +15,7 @@ from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.lifecycle import abort_headers, expiration_headers
-from gateway.s3.listing import max_keys
+from gateway.s3.listing import KeyNames, max_keys
 from gateway.s3.objects import requested_lock, version_header, write_checksums
 from gateway.s3.owner import OwnerName, owner_name, write_owner
 from gateway.s3.ownership import existing_bucket, plan_write, record_upload
@@ -259,9 +259,11 @@ async def list_parts(ctx: Context) -> Result:
     return Result(xml=bytes(doc))
 
 
-def _upload_entry(doc: XmlWriter, upload: Upload, people: tuple[OwnerName, OwnerName]) -> None:
+def _upload_entry(
+    doc: XmlWriter, upload: Upload, people: tuple[OwnerName, OwnerName], names: KeyNames
+) -> None:
     doc.open("Upload")
-    doc.el("Key", upload.key)
+    doc.el("Key", names(upload.key))
     doc.el("UploadId", upload.upload_id)
     _initiator(doc, people)
     doc.el("StorageClass", upload.meta.storage_class)
@@ -273,6 +275,9 @@ def _upload_entry(doc: XmlWriter, upload: Upload, people: tuple[OwnerName, Owner
 
 
 async def list_multipart_uploads(ctx: Context) -> Result:
+    """``encoding-type=url`` encodes the key names, as in the object listings: Delimiter,
+    KeyMarker, Prefix, NextKeyMarker, each Key and each common prefix (AWS's list)."""
+    names = KeyNames(ctx)
     limit = max_keys(ctx, "max-uploads")
     prefix = ctx.query.get("prefix", "")
     delimiter = ctx.query.get("delimiter") or None
@@ -288,14 +293,16 @@ async def list_multipart_uploads(ctx: Context) -> Result:
     )
     doc = XmlWriter("ListMultipartUploadsResult")
     doc.el("Bucket", ctx.bucket)
-    doc.el("KeyMarker", key_marker or "")
+    doc.el("KeyMarker", names(key_marker or ""))
     doc.el("UploadIdMarker", upload_marker or "")
-    doc.el("NextKeyMarker", page.next_key_marker or "")
+    doc.el("NextKeyMarker", names(page.next_key_marker or ""))
     doc.el("NextUploadIdMarker", page.next_upload_id_marker or "")
-    doc.el("Prefix", prefix)
-    doc.el("Delimiter", delimiter)
+    doc.el("Prefix", names(prefix))
+    doc.el("Delimiter", names(delimiter))
     doc.el("MaxUploads", limit)
     doc.el("IsTruncated", page.is_truncated)
+    if names.url:
+        doc.el("EncodingType", "url")
     bucket = existing_bucket(ctx)
     rows: Mapping[str, UploadAcl] = {}
     if bucket.has_rows and page.uploads:
@@ -303,10 +310,10 @@ async def list_multipart_uploads(ctx: Context) -> Result:
             bucket.name, (u.upload_id for u in page.uploads)
         )
     for upload in page.uploads:
-        _upload_entry(doc, upload, await _people(ctx, rows.get(upload.upload_id)))
+        _upload_entry(doc, upload, await _people(ctx, rows.get(upload.upload_id)), names)
     for common in page.common_prefixes:
         doc.open("CommonPrefixes")
-        doc.el("Prefix", common)
+        doc.el("Prefix", names(common))
         doc.close("CommonPrefixes")
     doc.close("ListMultipartUploadsResult")
     return Result(xml=bytes(doc))
