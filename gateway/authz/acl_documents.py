@@ -51,7 +51,7 @@ GRANT_HEADERS: dict[str, Permission] = {
 }
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-_XSI_TYPE = f"{{{XSI}}}type"
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"  # lxml's name of xsi:type
 _CANONICAL_ID = re.compile(r"[0-9a-fA-F]{64}")
 _ITEM = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"]*)"|([^",\s]+))\s*(?:,|\Z)')
 _GROUPS = {group.value: group for group in Group}

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from backends.types import RETENTION_MODES, ObjectLock
 from gateway.s3.errors import S3Error
 from gateway.s3.xml import iso8601
+from sigv4.checksums import CHECKSUM_HEADERS
 
 __all__ = [
     "BYPASS_HEADER",
@@ -86,11 +87,7 @@ def has_digest(headers: Mapping[str, str]) -> bool:
     header or announced as a trailer), as S3 requires of writes with Object Lock."""
     if "content-md5" in headers or "x-amz-trailer" in headers:
         return True
-    return any(
-        name.startswith("x-amz-checksum-")
-        and name not in ("x-amz-checksum-algorithm", "x-amz-checksum-type")
-        for name in headers
-    )
+    return any(name in CHECKSUM_HEADERS for name in headers)
 
 
 def lock_headers(lock: ObjectLock | None) -> dict[str, str]:

@@ -30,7 +30,7 @@ from botocore.model import Shape
 from gateway.s3.operations import OPERATIONS, PARAMETERS, SUBRESOURCES, UNCONFIGURABLE
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import client_error, keys_of, raw_request, sign, unique
-from tests.security.source_text import quoted_in_source
+from tests.security.source_graph import read_by
 
 MODEL = botocore.session.get_session().get_service_model("s3")
 
@@ -209,6 +209,6 @@ def test_every_parameter_botocore_sends_to_an_implemented_operation_is_read() ->
             if member.serialization.get("location") != "querystring":
                 continue
             parameter = member.serialization["name"]
-            if not quoted_in_source(parameter):
+            if not read_by(name, parameter):
                 unread.setdefault(parameter, []).append(name)
     assert unread == {}, "query parameters botocore sends that the gateway never reads"
