@@ -362,25 +362,55 @@ def test_list_multipart_uploads_url_encoding(s3: Any, bucket: str) -> None:
     assert "Encoding" in error.response["Error"]["Message"]
 
 
+def test_multipart_upload_of_a_key_xml_cannot_carry(
+    any_gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """A key with a control character, which XML 1.0 carries only as a character
+    reference its parsers refuse (botocore's among them: the requests whose answers name
+    the key are sent by hand, as S3's own answers name it so). On the s3 backend the
+    store's answers carry it too, which must not turn a done creation or completion into
+    a failure (``backends/s3/xml_chars.py``)."""
+    key = "ctl\x01key"
+    path = f"/{bucket}/ctl%01key"
+
+    def send(method: str, query: str, body: bytes = b"") -> bytes:
+        signed = sign(any_gateway, method, f"{path}?{query}", body=body)
+        reply = raw_request(any_gateway, method, f"{path}?{query}", body=body, headers=signed)
+        assert reply.status == 200, reply.body
+        assert b"<Key>ctl&#x1;key</Key>" in reply.body
+        return reply.body
+
+    found = re.search(rb"<UploadId>([^<]+)</UploadId>", send("POST", "uploads"))
+    assert found is not None
+    upload = found.group(1).decode()
+    data = os.urandom(1024)
+    etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=data)
+    assert b"<PartNumber>1</PartNumber>" in send("GET", f"uploadId={upload}")
+    completion = (
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+        f"<ETag>{etag['ETag']}</ETag></Part></CompleteMultipartUpload>"
+    ).encode()
+    send("POST", f"uploadId={upload}", completion)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
 def test_list_multipart_uploads_of_a_key_xml_cannot_carry(gateway: Gateway) -> None:
-    """What the encoding is for: a key with a control character, which XML 1.0 can carry
-    only as a character reference its parsers refuse (botocore's among them, which is why
-    the upload is created by hand: S3's own answer to the creation names the key so)."""
+    """Listing such a key is what ``encoding-type=url`` is for. On the filesystem backend
+    only: the stores behind the s3 backend ignore the parameter in this listing
+    (docs/upstream-backend.md)."""
     s3 = gateway.client()
     bucket = f"mp-ctl-{os.urandom(6).hex()}"
     s3.create_bucket(Bucket=bucket)
     path = f"/{bucket}/ctl%01key?uploads"
     reply = raw_request(gateway, "POST", path, headers=sign(gateway, "POST", path))
     assert reply.status == 200, reply.body
-    assert b"<Key>ctl&#x1;key</Key>" in reply.body
     found = re.search(rb"<UploadId>([^<]+)</UploadId>", reply.body)
     assert found is not None, reply.body
     page = s3.list_multipart_uploads(Bucket=bucket, EncodingType="url")
     assert [(u["Key"], u["UploadId"]) for u in page["Uploads"]] == [
         ("ctl%01key", found.group(1).decode())
     ]
-    s3.abort_multipart_upload(Bucket=bucket, Key="ctl\x01key", UploadId=found.group(1).decode())
-    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
 def test_transfer_manager_round_trip(s3: Any, bucket: str, tmp_path: Any) -> None:
