@@ -80,10 +80,18 @@ _HEADER_FIELDS = frozenset(
         "x-amz-object-lock-mode",
         "x-amz-object-lock-retain-until-date",
         "x-amz-object-lock-legal-hold",
+        "x-amz-object-lock-event-hold",
+        "x-amz-object-lock-event-hold-duration-days",
+        "x-amz-object-lock-event-hold-duration-years",
         "x-amz-checksum-algorithm",
     }
 )
-"""Form fields that stand for the request header of the same name."""
+"""Form fields that stand for the request header of the same name (some of them refused
+as the header is: ``gateway/s3/refused_headers.py``)."""
+_AUTHENTICATION_FIELDS = frozenset(
+    {"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature", "x-amz-security-token"}
+)
+"""``x-amz-*`` fields read by authentication (``post_auth``), not stored."""
 _CHECKSUM_PREFIX = "x-amz-checksum-"
 _META_PREFIX = "x-amz-meta-"
 
@@ -103,13 +111,23 @@ POST_UPLOAD = web.RequestKey("post_upload", PostUpload)
 
 
 def _form_headers(fields: Mapping[str, str]) -> dict[str, str]:
-    """The header map of the upload, built from form fields alone."""
+    """The header map of the upload, built from form fields alone. Any other ``x-amz-*``
+    field (a policy must name it to get here) asks for something this gateway does not
+    do with a form: ``NotImplemented`` naming it, rather than a success for an upload
+    that ignored it. Other unknown fields are ignored, as S3 does (a form's submit
+    button, ``x-ignore-*``)."""
     headers: dict[str, str] = {}
     for name, value in fields.items():
         if name in _HEADER_FIELDS or name.startswith((_META_PREFIX, _CHECKSUM_PREFIX)):
             headers[name] = value
         elif name == "acl":
             headers["x-amz-acl"] = value
+        elif name.startswith("x-amz-") and name not in _AUTHENTICATION_FIELDS:
+            raise S3Error(
+                "NotImplemented",
+                f"The form field {name} is not implemented",
+                extra={"ArgumentName": name},
+            )
     return headers
 
 

@@ -48,7 +48,7 @@ REFUSED: dict[str, tuple[Refused, ...]] = {
         *_EVENT_HOLD,
         _REDIRECT,
     ),
-    "PostObject": (_REDIRECT,),  # its form fields, as headers (gateway/s3/post_object.py)
+    "PostObject": (*_EVENT_HOLD, _REDIRECT),  # its form fields, as headers (post_object.py)
     "CopyObject": (*_EVENT_HOLD, _REDIRECT),
     "CreateMultipartUpload": (*_EVENT_HOLD, _REDIRECT),
     "DeleteObject": (

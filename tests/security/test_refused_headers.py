@@ -186,3 +186,46 @@ def test_a_form_upload_asking_for_a_redirect_stores_nothing(
     assert reply.status == 501, reply.body
     assert b"<Header>x-amz-website-redirect-location</Header>" in reply.body
     assert keys_of(s3, bucket) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("x-amz-object-lock-event-hold", "ON", b"<Header>x-amz-object-lock-event-hold</Header>"),
+        ("x-amz-grant-read", 'id="someone"', b"<ArgumentName>x-amz-grant-read</ArgumentName>"),
+        ("x-amz-tagging", "a=b", b"<ArgumentName>x-amz-tagging</ArgumentName>"),
+        ("x-amz-write-offset-bytes", "3", b"<ArgumentName>x-amz-write-offset-bytes</ArgumentName>"),
+    ],
+)
+def test_a_form_field_asking_for_what_forms_do_not_do_stores_nothing(
+    gateway: Gateway, s3: Any, bucket: str, field: str, value: str, named: bytes
+) -> None:
+    """An ``x-amz-*`` field the policy names but the gateway does not act on for a form
+    (a header PutObject refuses, or one no form here reads: the form's tags are the
+    ``tagging`` field) is refused naming it, not dropped."""
+    fields = {field: value}
+    form = presigned_post(
+        gateway.client(signature_version="s3v4"),
+        bucket,
+        "form.bin",
+        Fields=fields,
+        Conditions=[fields],
+    )
+    reply = post_form(gateway, bucket, form, b"form body")
+    assert reply.status == 501, reply.body
+    assert named in reply.body
+    assert keys_of(s3, bucket) == []
+
+
+def test_a_form_asking_for_no_event_hold_is_stored(gateway: Gateway, s3: Any, bucket: str) -> None:
+    fields = {"x-amz-object-lock-event-hold": "OFF"}
+    form = presigned_post(
+        gateway.client(signature_version="s3v4"),
+        bucket,
+        "form.bin",
+        Fields=fields,
+        Conditions=[fields],
+    )
+    reply = post_form(gateway, bucket, form, b"form body")
+    assert reply.status == 204, reply.body
+    assert s3.get_object(Bucket=bucket, Key="form.bin")["Body"].read() == b"form body"
