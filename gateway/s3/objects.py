@@ -209,6 +209,11 @@ async def delete_objects(ctx: Context) -> Result:
         if len(key.encode()) > 1024:
             errors.append((key, vid, "KeyTooLongError", "Your key is too long"))
             continue
+        if not key:
+            # No object can have it (keys are 1 to 1,024 bytes): deleting it would leave a
+            # delete marker no other request can name, and DELETE /bucket/ is DeleteBucket.
+            errors.append((key, vid, "InvalidArgument", "An object key must not be empty"))
+            continue
         decision = await ctx.access.check_delete(key, vid, etag)  # S3 decides each key
         if decision.allowed:
             valid.append((key, vid))

@@ -277,6 +277,22 @@ def test_delete_objects_malformed(s3: Any, bucket: str) -> None:
     expect_error("MalformedXML", 400, s3.delete_objects, Bucket=bucket, Delete={"Objects": []})
 
 
+def test_delete_objects_with_an_empty_key(any_gateway: Gateway, bucket: str) -> None:
+    """An empty key names no object (keys are 1 to 1,024 bytes): that entry is an error,
+    the others are deleted, on every backend, and a versioned bucket gets no delete
+    marker nothing else could name (the s3 backend sent it upstream as DeleteObject of
+    "": DELETE /bucket/, refused, and the whole request answered 503)."""
+    s3 = any_gateway.client(parameter_validation=False)  # botocore refuses "" itself
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": ""}, {"Key": "k"}]})
+    assert [d["Key"] for d in answer["Deleted"]] == ["k"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("", "InvalidArgument")]
+    markers = s3.list_object_versions(Bucket=bucket).get("DeleteMarkers", [])
+    assert [m["Key"] for m in markers] == ["k"]
+    assert keys_of(s3, bucket) == []
+
+
 def test_version_id_null_accepted(
     s3: Any, bucket: str, any_gateway: Gateway, request: pytest.FixtureRequest
 ) -> None:
