@@ -3,16 +3,20 @@
 S3 writes a key holding a control character into its XML answers as a character
 reference (``<Key>ctl&#x1;key</Key>``); some stores write the byte itself. XML 1.0 allows
 neither, and botocore's parser refuses the whole answer: a CreateMultipartUpload that
-succeeded upstream would read as a failure here, leaving an upload behind, and a
-CompleteMultipartUpload would complete an object the client is told failed.
+succeeded upstream would read as a failure here, leaving an upload behind, a
+CompleteMultipartUpload would complete an object the client is told failed, and one
+such upload would make every upload of its bucket unlistable (and so never aborted by
+the lifecycle sweeper).
 
-The answers of ``KEY_ECHOING`` name the key the backend asked about and nothing the
-backend reads from that name, so before botocore parses one such character (byte or
-reference) becomes U+FFFD, as Go's XML encoder writes it. Listings, where the key is
-the answer, are left alone (docs/upstream-backend.md, "Listing").
+In the answers of ``SANITIZED`` each such character (byte or reference) becomes U+FFFD,
+as Go's XML encoder writes it, before botocore parses them. The first three name the key
+the backend asked about and nothing it reads from that name. In ListMultipartUploads the
+key is the answer: that upload is listed with U+FFFD in its name (as SeaweedFS lists it
+itself), the others as they are; the object and version listings ask the store for
+``encoding-type=url`` instead (docs/upstream-backend.md, "Listing").
 
-Cost: nothing on the data path (the lean client's operations are not among these); one
-byte search per answer of these three operations.
+Cost: nothing on the data path (the lean client's operations are not among these); a
+name check per aiobotocore answer, one byte search per answer of these four operations.
 """
 
 from __future__ import annotations
@@ -23,10 +27,15 @@ from typing import Any
 
 from botocore.handlers import _handle_200_error
 
-__all__ = ["KEY_ECHOING", "register"]
+__all__ = ["SANITIZED", "register"]
 
-KEY_ECHOING = ("CreateMultipartUpload", "CompleteMultipartUpload", "ListParts")
-"""Operations whose answers echo the key the request named."""
+SANITIZED = (
+    "CreateMultipartUpload",
+    "CompleteMultipartUpload",
+    "ListParts",
+    "ListMultipartUploads",
+)
+"""Operations whose answers are made parsable."""
 
 _FORBIDDEN = re.compile(
     rb"[\x00-\x08\x0b\x0c\x0e-\x1f]"
@@ -39,7 +48,7 @@ _EVENT = "before-parse.s3.*"
 
 def _parsable(response_dict: MutableMapping[str, Any], operation_model: Any, **_: Any) -> None:
     body = response_dict.get("body")
-    if operation_model.name in KEY_ECHOING and isinstance(body, bytes) and body:
+    if operation_model.name in SANITIZED and isinstance(body, bytes) and body:
         response_dict["body"] = _FORBIDDEN.sub(_REPLACEMENT, body)
 
 

@@ -2,8 +2,9 @@
 
 S3 writes a key holding a control character as a character reference
 (``<Key>ctl&#x1;key</Key>``), moto writes the byte; botocore refuses both, and its 200
-check would turn the creation of an upload that exists upstream into a failure. The
-"store" here answers byte for byte as S3 does, to the backend as it runs.
+check would turn the creation of an upload that exists upstream into a failure, and one
+such upload would make a bucket's uploads unlistable. The "store" here answers byte for
+byte as S3 does, to the backend as it runs.
 """
 
 from __future__ import annotations
@@ -70,6 +71,27 @@ async def test_references_xml_allows_are_kept() -> None:
     async with _backend_against(_store(b"a&#x9;b&#38;c")) as backend:
         upload = await backend.create_multipart_upload("bkt", "a\tb&c", ObjectMeta())
         assert upload.upload_id == UPLOAD_ID
+
+
+async def test_one_such_upload_does_not_make_the_others_unlistable() -> None:
+    """In a listing the key is the answer: that upload is listed with U+FFFD in its name
+    (what SeaweedFS lists itself), the others as they are."""
+    listing = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult '
+        b'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>bkt</Bucket>'
+        b"<IsTruncated>false</IsTruncated>"
+        b"<Upload><Key>ctl&#x1;key</Key><UploadId>one</UploadId>"
+        b"<Initiated>2026-12-01T00:00:00.000Z</Initiated></Upload>"
+        b"<Upload><Key>plain</Key><UploadId>two</UploadId>"
+        b"<Initiated>2026-12-01T00:00:00.000Z</Initiated></Upload>"
+        b"</ListMultipartUploadsResult>"
+    )
+    async with _backend_against(listing) as backend:
+        page = await backend.list_multipart_uploads("bkt")
+        assert [(u.key, u.upload_id) for u in page.uploads] == [
+            ("ctl\ufffdkey", "one"),
+            ("plain", "two"),
+        ]
 
 
 async def test_an_error_in_a_200_is_still_an_error() -> None:

@@ -369,7 +369,7 @@ def test_multipart_upload_of_a_key_xml_cannot_carry(
     reference its parsers refuse (botocore's among them: the requests whose answers name
     the key are sent by hand, as S3's own answers name it so). On the s3 backend the
     store's answers carry it too, which must not turn a done creation or completion into
-    a failure (``backends/s3/xml_chars.py``)."""
+    a failure, nor make the bucket's uploads unlistable (``backends/s3/xml_chars.py``)."""
     key = "ctl\x01key"
     path = f"/{bucket}/ctl%01key"
 
@@ -386,31 +386,21 @@ def test_multipart_upload_of_a_key_xml_cannot_carry(
     data = os.urandom(1024)
     etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=data)
     assert b"<PartNumber>1</PartNumber>" in send("GET", f"uploadId={upload}")
+    # Listing it is what encoding-type=url is for. The stores behind the s3 backend do
+    # not encode it in this listing: it comes back with U+FFFD for the character, and
+    # the bucket's other uploads stay listable (docs/upstream-backend.md, "Listing").
+    s3.create_multipart_upload(Bucket=bucket, Key="plain")
+    page = s3.list_multipart_uploads(Bucket=bucket, EncodingType="url")
+    listed = "ctl%EF%BF%BDkey" if any_gateway.env.get("NFYIO_BACKEND") == "s3" else "ctl%01key"
+    assert [(u["Key"], u["UploadId"]) for u in page["Uploads"]][:1] == [(listed, upload)]
+    assert [u["Key"] for u in page["Uploads"]][1:] == ["plain"]
     completion = (
         "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
         f"<ETag>{etag['ETag']}</ETag></Part></CompleteMultipartUpload>"
     ).encode()
     send("POST", f"uploadId={upload}", completion)
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
-    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
-
-
-def test_list_multipart_uploads_of_a_key_xml_cannot_carry(gateway: Gateway) -> None:
-    """Listing such a key is what ``encoding-type=url`` is for. On the filesystem backend
-    only: the stores behind the s3 backend ignore the parameter in this listing
-    (docs/upstream-backend.md)."""
-    s3 = gateway.client()
-    bucket = f"mp-ctl-{os.urandom(6).hex()}"
-    s3.create_bucket(Bucket=bucket)
-    path = f"/{bucket}/ctl%01key?uploads"
-    reply = raw_request(gateway, "POST", path, headers=sign(gateway, "POST", path))
-    assert reply.status == 200, reply.body
-    found = re.search(rb"<UploadId>([^<]+)</UploadId>", reply.body)
-    assert found is not None, reply.body
-    page = s3.list_multipart_uploads(Bucket=bucket, EncodingType="url")
-    assert [(u["Key"], u["UploadId"]) for u in page["Uploads"]] == [
-        ("ctl%01key", found.group(1).decode())
-    ]
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == ["plain"]
 
 
 def test_transfer_manager_round_trip(s3: Any, bucket: str, tmp_path: Any) -> None:
