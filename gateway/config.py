@@ -78,6 +78,9 @@ class S3Config:
     block_sse_c_on_new_buckets: bool = False
     """New buckets start with SSE-C blocked (``BlockedEncryptionTypes`` ``SSE-C``), as S3's
     have since April 2026; their owners allow it with PutBucketEncryption ``NONE``."""
+    max_buckets_per_account: int = 10_000
+    """Buckets one account may own (AWS's default quota): one more is ``TooManyBuckets``.
+    Buckets made before accounts existed (no owner recorded) do not count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,6 +512,8 @@ def _check_limits(config: Config) -> None:
     ):
         if getattr(server, name) < 0:
             raise ConfigError(f"server.{name} must be 0 (off) or positive")
+    if not 1 <= config.s3.max_buckets_per_account <= MAX_BUCKETS_PER_ACCOUNT:
+        raise ConfigError(f"s3.max_buckets_per_account must be from 1 to {MAX_BUCKETS_PER_ACCOUNT}")
     if server.bucket_stats_timeout <= 0:
         raise ConfigError("server.bucket_stats_timeout must be positive")
     if config.storage.io_threads < 1:
@@ -556,3 +561,6 @@ def _check_ops(config: Config) -> None:
 
 MAX_RATE = 1_000_000_000
 """The largest requests-per-minute or burst value accepted anywhere."""
+MAX_BUCKETS_PER_ACCOUNT = 10_000_000
+"""The largest ``s3.max_buckets_per_account`` (AWS raises its quota to 1,000,000 on
+request; ten times that is still a number the state store counts quickly)."""

@@ -199,6 +199,7 @@ async def create_bucket(request: web.Request) -> web.Response:
             name,
             caller_account(request),
             region=request.app[CONFIG].s3.region,
+            most=request.app[CONFIG].s3.max_buckets_per_account,
             block_sse_c=request.app[CONFIG].s3.block_sse_c_on_new_buckets,
         )
     except BackendError as exc:

@@ -500,6 +500,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 6: the audit log, rate-limit buckets and overrides, users' roles (issue 15;
     # gateway/identity/schema_v6.py).
     Migration(SQLITE_6, POSTGRES_6),
+    # 7: the owner of each bucket by account, for the per-account bucket limit
+    # (s3.max_buckets_per_account): a CreateBucket counts the account's buckets.
+    Migration.same(
+        "CREATE INDEX bucket_settings_owner ON bucket_settings (document) WHERE kind = 'owner'"
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -179,6 +179,7 @@ async def create_bucket(ctx: Context) -> Result:
         ctx.bucket,
         account,
         region=region,
+        most=ctx.config.s3.max_buckets_per_account,
         settings=settings,
         object_lock=object_lock,
         block_sse_c=ctx.config.s3.block_sse_c_on_new_buckets,

@@ -244,6 +244,7 @@ ERRORS: dict[str, ErrorSpec] = {
         "Check your key and signing method.",
     ),
     "SlowDown": _e(503, "Please reduce your request rate."),
+    "TooManyBuckets": _e(400, "You have attempted to create more buckets than allowed"),
     "TooManyParts": _e(400, "You have attempted to upload more than 10000 parts."),
     "UnexpectedContent": _e(400, "This request does not support content."),
     "UnresolvableGrantByEmailAddress": _e(

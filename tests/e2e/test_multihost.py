@@ -15,6 +15,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from tests.e2e.gateway_process import Gateway, get_json, start_gateway
 from tests.e2e.oauth_util import Reply, make_setup
 from tests.e2e.oauth_util import call as http
 from tests.e2e.rest_util import ADMIN, bearer, call, make_key
+from tests.e2e.tenants import new_tenant
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
 from tests.services.topology import Topology
@@ -34,6 +36,9 @@ pytestmark = pytest.mark.multihost
 
 MiB = 1024 * 1024
 SCOPES = ["read:buckets", "write:buckets", "read:objects", "write:objects"]
+BUCKET_LIMIT = 8
+"""``s3.max_buckets_per_account`` on both hosts (the root account's few buckets here stay
+under it)."""
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +52,10 @@ def topology(
         asyncio.run(postgres_server.fresh_url()),
         seaweedfs,
         # A block long enough that a loaded machine still sees it (throttle test).
-        extra_env={"NFYIO_AUTH_THROTTLE_BASE_DELAY": "60"},
+        extra_env={
+            "NFYIO_AUTH_THROTTLE_BASE_DELAY": "60",
+            "NFYIO_S3_MAX_BUCKETS_PER_ACCOUNT": str(BUCKET_LIMIT),
+        },
     )
     yield running
     running.stop()
@@ -254,6 +262,29 @@ def test_a_multipart_upload_started_on_one_host_is_completed_on_the_other(
     with pytest.raises(ClientError) as aborted:
         s3_b.list_parts(Bucket=bucket, Key="aborted", UploadId=other)
     assert error_code(aborted) == "NoSuchUpload"
+
+
+def test_the_bucket_limit_holds_across_hosts(hosts: tuple[Gateway, Gateway]) -> None:
+    """An account's buckets are counted in the shared state store: creations racing on
+    both hosts stop at the limit exactly (SERIALIZABLE claims, one retried)."""
+    first, second = hosts
+    tenant = new_tenant(first)
+    for _ in range(BUCKET_LIMIT - 2):
+        first.client(tenant.key_id, tenant.secret).create_bucket(Bucket=f"mh-{uuid.uuid4().hex}")
+    clients = [host.client(tenant.key_id, tenant.secret) for host in (first, second) * 4]
+
+    def create(client: Any) -> str:
+        try:
+            client.create_bucket(Bucket=f"mh-{uuid.uuid4().hex}")
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+        return "created"
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        outcomes = sorted(pool.map(create, clients))
+    assert outcomes == ["TooManyBuckets"] * (len(clients) - 2) + ["created"] * 2
+    listed = second.client(tenant.key_id, tenant.secret).list_buckets()["Buckets"]
+    assert len(listed) == BUCKET_LIMIT
 
 
 def test_ready_reports_the_state_store_and_the_backend(

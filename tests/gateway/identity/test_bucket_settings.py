@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.identity.bucket_settings import MAX_DOCUMENT
+from gateway.identity.bucket_settings import MAX_DOCUMENT, SettingLimitReached
+from gateway.identity.schema import SCHEMA_VERSION
 from gateway.identity.store import IdentityStore
 from tests.gateway.identity.conftest import OpenStore
+from tests.gateway.identity.undo import undo_migration_7
 
 
 async def test_put_get_replace_delete(store: IdentityStore) -> None:
@@ -92,3 +94,68 @@ async def test_lease_race_has_one_winner(store: IdentityStore, open_store: OpenS
     finally:
         for s in others:
             await s.close()
+
+
+async def test_owner_claims_stop_at_the_limit(store: IdentityStore) -> None:
+    settings = store.bucket_settings
+    for name in ("a", "b", "c"):
+        assert await settings.put_if_absent(name, "owner", "acct_A", most=3) is True
+    with pytest.raises(SettingLimitReached):
+        await settings.put_if_absent("d", "owner", "acct_A", most=3)
+    # A name the account holds already is no new bucket: no error at the limit.
+    assert await settings.put_if_absent("a", "owner", "acct_A", most=3) is False
+    # Another account's name, or another account's claim, is not counted against it.
+    assert await settings.put_if_absent("a", "owner", "acct_B", most=3) is False
+    assert await settings.put_if_absent("d", "owner", "acct_B", most=3) is True
+    await settings.forget_bucket("b")
+    assert await settings.put_if_absent("e", "owner", "acct_A", most=3) is True
+    assert await settings.get("d", "owner") == "acct_B"
+    with pytest.raises(ValueError, match="owner"):
+        await settings.put_if_absent("f", "policy", "{}", most=3)
+
+
+async def test_racing_owner_claims_hold_the_limit(
+    store: IdentityStore, open_store: OpenStore
+) -> None:
+    """Claims from several stores (workers, or hosts on PostgreSQL) at once: exactly the
+    limit succeeds."""
+    others = [await open_store() for _ in range(3)]
+    try:
+        stores = [store, *others]
+
+        async def claim(i: int) -> bool:
+            try:
+                return await stores[i % 4].bucket_settings.put_if_absent(
+                    f"race-{i}", "owner", "acct_R", most=5
+                )
+            except SettingLimitReached:
+                return False
+
+        won = await asyncio.gather(*(claim(i) for i in range(16)))
+        assert sum(won) == 5
+        owned = await store.bucket_settings.of_kind("owner")
+        assert sorted(owned.values()) == ["acct_R"] * 5
+    finally:
+        for other in others:
+            await other.close()
+
+
+async def test_a_version_6_database_counts_the_buckets_it_had(open_store: OpenStore) -> None:
+    """Migration 7 indexes the owners already recorded: they count at once."""
+    store = await open_store()
+    try:
+        for name in ("old-1", "old-2"):
+            await store.bucket_settings.put_if_absent(name, "owner", "acct_O")
+        await store.db.transaction(undo_migration_7)
+    finally:
+        await store.close()
+    store = await open_store()
+    try:
+        versions = await store.db.fetch_all("SELECT version FROM schema_migrations")
+        assert max(v[0] for v in versions) == SCHEMA_VERSION == 7
+        settings = store.bucket_settings
+        assert await settings.put_if_absent("new-1", "owner", "acct_O", most=3) is True
+        with pytest.raises(SettingLimitReached):
+            await settings.put_if_absent("new-2", "owner", "acct_O", most=3)
+    finally:
+        await store.close()
