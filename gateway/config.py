@@ -174,6 +174,13 @@ class IdentityConfig:
     """How long a gateway may reuse a bucket's settings (owner, ACL, policy, public access
     block, ownership, ...): the bound on how late a change made by another host is seen.
     Workers of one host see each other's changes at once. 0 = no cache."""
+    max_keys_per_account: int = 10_000
+    """Active (unrevoked, unexpired) access keys one account may have through ``/v1``
+    (IAM allows 5,000 users of two keys each); one more is 409 ``Conflict``."""
+    max_users_per_account: int = 5_000
+    """Users one account may have (IAM's default quota)."""
+    max_clients_per_account: int = 1_000
+    """OAuth clients one account may register."""
 
     @property
     def is_postgres(self) -> bool:
@@ -487,6 +494,9 @@ def _check_identity(config: Config) -> None:
         raise ConfigError("identity.cache_seconds must not be negative")
     if not 0 <= identity.bucket_cache_seconds <= 3600:  # NaN fails too
         raise ConfigError("identity.bucket_cache_seconds must be from 0 to 3600")
+    for name in ("max_keys_per_account", "max_users_per_account", "max_clients_per_account"):
+        if not 1 <= getattr(identity, name) <= MAX_PER_ACCOUNT:
+            raise ConfigError(f"identity.{name} must be from 1 to {MAX_PER_ACCOUNT}")
     if auth.master_key and auth.master_key_file:
         raise ConfigError("set auth.master_key or auth.master_key_file, not both")
     if identity.is_postgres and not (auth.master_key or auth.master_key_file):
@@ -512,8 +522,8 @@ def _check_limits(config: Config) -> None:
     ):
         if getattr(server, name) < 0:
             raise ConfigError(f"server.{name} must be 0 (off) or positive")
-    if not 1 <= config.s3.max_buckets_per_account <= MAX_BUCKETS_PER_ACCOUNT:
-        raise ConfigError(f"s3.max_buckets_per_account must be from 1 to {MAX_BUCKETS_PER_ACCOUNT}")
+    if not 1 <= config.s3.max_buckets_per_account <= MAX_PER_ACCOUNT:
+        raise ConfigError(f"s3.max_buckets_per_account must be from 1 to {MAX_PER_ACCOUNT}")
     if server.bucket_stats_timeout <= 0:
         raise ConfigError("server.bucket_stats_timeout must be positive")
     if config.storage.io_threads < 1:
@@ -561,6 +571,7 @@ def _check_ops(config: Config) -> None:
 
 MAX_RATE = 1_000_000_000
 """The largest requests-per-minute or burst value accepted anywhere."""
-MAX_BUCKETS_PER_ACCOUNT = 10_000_000
-"""The largest ``s3.max_buckets_per_account`` (AWS raises its quota to 1,000,000 on
-request; ten times that is still a number the state store counts quickly)."""
+MAX_PER_ACCOUNT = 10_000_000
+"""The largest per-account count limit (``s3.max_buckets_per_account``,
+``identity.max_*_per_account``): AWS raises its bucket quota to 1,000,000 on request;
+ten times that is still a number the state store counts quickly."""

@@ -33,7 +33,7 @@ from gateway.identity.models import AccessKey
 from gateway.identity.rate_limits import RateLimit
 from gateway.principal import Principal
 from gateway.scopes import ALL_SCOPES, unknown_scopes
-from gateway.state import IDENTITY
+from gateway.state import CONFIG, IDENTITY
 
 __all__ = [
     "MAX_GRACE_SECONDS",
@@ -182,6 +182,7 @@ async def create_key(request: web.Request) -> web.Response:
             parent=Lineage.of(principal),
             account_id=_account(principal),
             rate_limit=rate_limit,
+            most=request.app[CONFIG].identity.max_keys_per_account,
             now=now,
         )
     except ParentInactiveError:  # revoked between authentication and the insert

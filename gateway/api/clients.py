@@ -26,7 +26,7 @@ from gateway.api.validation import (
 from gateway.audit.http import set_target
 from gateway.identity import key_rules
 from gateway.identity.clients import DEFAULT_GRANT_TYPES, OAuthClient, validate_grant_types
-from gateway.state import IDENTITY
+from gateway.state import CONFIG, IDENTITY
 
 __all__ = ["client_json", "create_client", "delete_client", "get_client", "list_clients"]
 
@@ -67,6 +67,7 @@ async def create_client(request: web.Request) -> web.Response:
         grant_types=grant_types or DEFAULT_GRANT_TYPES,
         scopes=scopes,
         account_id=caller_account(request),
+        most=request.app[CONFIG].identity.max_clients_per_account,
     )
     set_target(request, "client", client.id, grant_types=sorted(client.grant_types))
     return web.json_response({**client_json(client), "client_secret": secret}, status=201)

@@ -2,7 +2,8 @@
 
 :func:`error_response` is the one place an exception becomes that envelope, whatever
 raised it: a handler or the access check (:class:`ApiError`), the credential parser
-(:class:`~gateway.auth.errors.AuthError`), aiohttp's router and body limits (404 for an
+(:class:`~gateway.auth.errors.AuthError`), an account's count limit (409,
+:class:`~gateway.identity.quota.AccountLimitReached`), aiohttp's router and body limits (404 for an
 unknown route, 405 with ``Allow``, 413) or a bug (500 ``InternalError``, logged with its
 traceback, no details). :func:`json_error_middleware` calls it for every request on the
 listener. The OAuth endpoints answer RFC 6749 errors themselves
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from gateway.auth.errors import AuthCode, AuthError
 from gateway.identity.db import StoreUnavailable
+from gateway.identity.quota import AccountLimitReached
 from gateway.storage_full import no_room
 
 __all__ = [
@@ -76,6 +78,13 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
         return exc
     if isinstance(exc, AuthError):
         return ApiError(401, _AUTH_CODES[exc.code], exc.message, headers=UNAUTHORIZED_HEADERS)
+    if isinstance(exc, AccountLimitReached):  # gateway/identity/quota.py
+        return ApiError(
+            409,
+            "Conflict",
+            f"The account has {exc.most} {exc.what} already, as many as it may",
+            {"limit": exc.most},
+        )
     if isinstance(exc, StoreUnavailable):
         return ApiError(
             503,

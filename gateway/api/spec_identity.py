@@ -172,6 +172,10 @@ _PATHS: dict[str, Any] = {
             "operationId": "createUser",
             "tags": ["users"],
             "summary": "Create a user",
+            "description": (
+                "409 for a taken username, or when the account has "
+                "`identity.max_users_per_account` users."
+            ),
             "requestBody": json_body(ref("NewUser")),
             "responses": {
                 "201": json_response("The user", ref("User")),
@@ -222,10 +226,11 @@ _PATHS: dict[str, Any] = {
             "operationId": "createClient",
             "tags": ["clients"],
             "summary": "Register an OAuth client; its secret is shown once",
+            "description": "409 when the account has `identity.max_clients_per_account`.",
             "requestBody": json_body(ref("NewOAuthClient")),
             "responses": {
                 "201": json_response("The client and its secret", ref("OAuthClientWithSecret")),
-                **errors(400, 413, 415),
+                **errors(400, 409, 413, 415),
             },
         },
         "get": {

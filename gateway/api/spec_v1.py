@@ -202,12 +202,13 @@ _PATHS: dict[str, Any] = {
             "summary": "Create an access key (its secret is shown once)",
             "description": (
                 "Only with scopes the caller holds, within its own bucket limits and (for "
-                "an expiring key) expiry. Unknown fields are rejected."
+                "an expiring key) expiry. Unknown fields are rejected. 409 when the "
+                "account has `identity.max_keys_per_account` active keys."
             ),
             "requestBody": json_body(ref("NewAccessKey")),
             "responses": {
                 "201": json_response("Created", ref("AccessKeyWithSecret")),
-                **errors(400, 403, 413, 415),
+                **errors(400, 403, 409, 413, 415),
             },
         },
         "get": {

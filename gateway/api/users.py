@@ -35,7 +35,7 @@ from gateway.identity.users import (
     validate_roles,
     validate_username,
 )
-from gateway.state import IDENTITY
+from gateway.state import CONFIG, IDENTITY
 
 __all__ = [
     "create_user",
@@ -97,7 +97,12 @@ async def create_user(request: web.Request) -> web.Response:
     roles = _roles(body) or []
     try:
         user = await request.app[IDENTITY].users.create(
-            username, password, scopes, account_id=caller_account(request), roles=roles
+            username,
+            password,
+            scopes,
+            account_id=caller_account(request),
+            roles=roles,
+            most=request.app[CONFIG].identity.max_users_per_account,
         )
     except DuplicateUserError:
         raise ApiError(409, "Conflict", "The username is taken", {"field": "username"}) from None

@@ -28,6 +28,7 @@ from gateway.identity.lineage import (
     revoke_minted,
 )
 from gateway.identity.models import AccessKey, from_micros, to_micros, utc_instant, utcnow
+from gateway.identity.quota import check_room
 from gateway.identity.rate_limits import RateLimit, write_override
 from gateway.identity.root import DuplicateKeyError
 from gateway.identity.rows import (
@@ -223,6 +224,7 @@ class AccessKeyStore:
         key_id: str | None = None,
         secret: str | None = None,
         rate_limit: RateLimit | None = None,
+        most: int | None = None,
         now: datetime | None = None,
     ) -> tuple[AccessKey, str]:
         """Create a key of ``account_id``; return it with its plaintext secret, which is
@@ -238,7 +240,8 @@ class AccessKeyStore:
         ``key_id`` / ``secret`` are for imported credentials (the bootstrap root key); by
         default both are generated (``ak_...`` / ``sk_...``). ``rate_limit``: the key's
         override of the configured limit (:mod:`gateway.identity.rate_limits`), written
-        in the same transaction.
+        in the same transaction. ``most``: the account's limit of active keys
+        (:mod:`gateway.identity.quota`; :class:`AccountLimitReached` past it).
         """
         created = now or utcnow()
         clean_name = key_rules.validate_name(name)
@@ -263,6 +266,7 @@ class AccessKeyStore:
             candidate = the_id or key_rules.new_key_id()
 
             async def insert(tx: Tx, candidate: str = candidate) -> None:
+                await check_room(tx, "access keys", account_id, most, now_us=created_us)
                 expiry = wanted_us
                 if parent is not None:
                     bound = await check_parent(tx, parent, created_us)

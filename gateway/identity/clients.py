@@ -20,6 +20,7 @@ from gateway.identity.crypto import Keyring, hash_password, verify_password
 from gateway.identity.db import Database, Tx
 from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
+from gateway.identity.quota import check_room
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
 from gateway.principal import SYSTEM_ACCOUNT_ID
 
@@ -142,10 +143,12 @@ class ClientStore:
         grant_types: Iterable[str] = DEFAULT_GRANT_TYPES,
         scopes: Iterable[str],
         account_id: str = SYSTEM_ACCOUNT_ID,
+        most: int | None = None,
         now: datetime | None = None,
     ) -> tuple[OAuthClient, str]:
         """Register a client of ``account_id``; return it with its secret, which is never
-        shown again."""
+        shown again. ``most``: the account's limit of clients
+        (:mod:`gateway.identity.quota`)."""
         clean_name = key_rules.validate_name(name)
         clean_grants = validate_grant_types(grant_types)
         clean_scopes = key_rules.validate_scopes(scopes)
@@ -155,6 +158,7 @@ class ClientStore:
         when = to_micros(now or utcnow())
 
         async def insert(tx: Tx) -> None:
+            await check_room(tx, "OAuth clients", account_id, most)
             await tx.execute(
                 "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
                 " created_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)",

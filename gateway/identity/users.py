@@ -24,6 +24,7 @@ from gateway.identity.crypto import Keyring, hash_password, verify_password
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
 from gateway.identity.lineage import revoke_minted
 from gateway.identity.models import to_micros, utcnow
+from gateway.identity.quota import check_room
 from gateway.identity.rows import decode_cursor, encode_cursor, json_list
 from gateway.principal import SYSTEM_ACCOUNT_ID
 
@@ -201,10 +202,12 @@ class UserStore:
         *,
         account_id: str = SYSTEM_ACCOUNT_ID,
         roles: Iterable[str] = (),
+        most: int | None = None,
         now: datetime | None = None,
     ) -> User:
         """A user of ``account_id``. Usernames are unique in the whole gateway (the
-        password grant finds a user by name), compared case-insensitively."""
+        password grant finds a user by name), compared case-insensitively. ``most``: the
+        account's limit of users (:mod:`gateway.identity.quota`)."""
         name = validate_username(username)
         validate_password(password)
         clean_scopes = key_rules.validate_scopes(scopes)
@@ -214,6 +217,7 @@ class UserStore:
         user_id = new_id(USER_ID_PREFIX)
 
         async def insert(tx: Tx) -> None:
+            await check_room(tx, "users", account_id, most)
             try:
                 await tx.execute(
                     "INSERT INTO users (id, username, password_hash, scopes, created_at,"

@@ -1,0 +1,51 @@
+"""How many access keys, users and OAuth clients one account may have.
+
+An account's admin (a tenant) creates these through ``/v1``; without a bound one admin
+key could grow the state store without end. The creating transaction counts the
+account's rows first (``<table>_by_account`` index) and refuses past the limit, so the
+count is exact: under SQLite's writer lock, and ``SERIALIZABLE`` on PostgreSQL, where a
+creation racing another one fails to serialise and is retried. Only what can still act
+counts: keys neither revoked nor expired; users and clients until deleted.
+
+The operator's own paths (``nfyio-gateway keys create``, the bootstrap root key, an
+account's first admin key) pass no limit. Cost: one indexed count per creation.
+"""
+
+from __future__ import annotations
+
+from gateway.identity.db import Tx
+
+__all__ = ["AccountLimitReached", "check_room"]
+
+_COUNTS = {
+    "access keys": (
+        "SELECT count(*) FROM access_keys WHERE account_id = ? AND revoked_at IS NULL"
+        " AND (expires_at IS NULL OR expires_at > ?)"
+    ),
+    "users": "SELECT count(*) FROM users WHERE account_id = ?",
+    "OAuth clients": "SELECT count(*) FROM oauth_clients WHERE account_id = ?",
+}
+"""What is counted, by the name an error gives it."""
+
+
+class AccountLimitReached(Exception):
+    """A creation refused: the account has ``most`` of ``what`` already."""
+
+    def __init__(self, what: str, most: int) -> None:
+        super().__init__(f"the account has {most} {what} already, as many as it may")
+        self.what = what
+        self.most = most
+
+
+async def check_room(
+    tx: Tx, what: str, account_id: str, most: int | None, *, now_us: int = 0
+) -> None:
+    """Raise :class:`AccountLimitReached` when ``account_id`` has ``most`` of ``what``
+    (``now_us``: the instant keys are judged expired at). ``most`` None: no limit."""
+    if most is None:
+        return
+    sql = _COUNTS[what]
+    params = (account_id, now_us) if what == "access keys" else (account_id,)
+    row = await tx.fetch_one(sql, params)
+    if row is not None and int(row[0]) >= most:
+        raise AccountLimitReached(what, most)
