@@ -22,7 +22,6 @@ BACKEND_ERRORS: dict[str, tuple[int, str, str]] = {
     "BucketNotEmpty": (409, "Conflict", "The bucket is not empty"),
     "BucketAlreadyOwnedByYou": (409, "Conflict", "The bucket already exists"),
     "BucketAlreadyExists": (409, "Conflict", "The bucket name is not available"),
-    "TooManyBuckets": (409, "Conflict", "The account owns as many buckets as it may"),
     "EntityTooLarge": (413, "PayloadTooLarge", "The object is larger than allowed"),
     "IncompleteBody": (400, "InvalidRequest", "The body is shorter than its Content-Length"),
     "NotImplemented": (501, "NotImplemented", "Not implemented by this storage backend"),

@@ -21,9 +21,10 @@ from types import MappingProxyType
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Tx
 from gateway.identity.models import to_micros, utcnow
+from gateway.identity.quota import AccountLimitReached
 from gateway.identity.settings_cache import SettingsCache
 
-__all__ = ["MAX_DOCUMENT", "BucketSettingsStore", "SettingLimitReached"]
+__all__ = ["MAX_DOCUMENT", "BucketSettingsStore"]
 
 MAX_DOCUMENT = 256 * 1024
 """Largest document stored (features cap theirs lower: a bucket policy at 20 KB)."""
@@ -38,14 +39,6 @@ _UPSERT = (
 OWNER_KIND = "owner"
 _COUNT_OWNED = "SELECT count(*) FROM bucket_settings WHERE kind = 'owner' AND document = ?"
 """The literal kind lets both databases use the partial index ``bucket_settings_owner``."""
-
-
-class SettingLimitReached(Exception):
-    """``put_if_absent`` refused: ``most`` buckets already have that setting."""
-
-    def __init__(self, kind: str, most: int) -> None:
-        super().__init__(f"{most} buckets already have this {kind} setting")
-        self.most = most
 
 
 class BucketSettingsStore:
@@ -97,12 +90,13 @@ class BucketSettingsStore:
         """Set one setting unless the bucket has it already; whether this call set it.
         Atomic on both databases, so it claims a name for one caller among racing ones.
 
-        ``most`` (``owner`` settings only): raise :class:`SettingLimitReached` instead of
-        adding it when that many buckets already have this owner (an account's bucket
-        quota). The count and the insert are one transaction: under SQLite's writer lock,
-        and ``SERIALIZABLE`` on PostgreSQL, where a claim racing another one for the same
-        owner fails to serialise and is retried; so the limit holds exactly, across hosts
-        too. The count reads the partial index on owners (schema version 7)."""
+        ``most`` (``owner`` settings only): raise
+        :class:`~gateway.identity.quota.AccountLimitReached` instead of adding it when that
+        many buckets already have this owner (an account's bucket quota). The count and
+        the insert are one transaction: under SQLite's writer lock, and ``SERIALIZABLE``
+        on PostgreSQL, where a claim racing another one for the same owner fails to
+        serialise and is retried; so the limit holds exactly, across hosts too. The count
+        reads the partial index on owners (schema version 7)."""
         if most is not None and kind != OWNER_KIND:
             raise ValueError("a limit applies to owner settings only (their index)")
         when = to_micros(now or utcnow())
@@ -116,7 +110,7 @@ class BucketSettingsStore:
                     return False
                 row = await tx.fetch_one(_COUNT_OWNED, (document,))
                 if row is not None and int(row[0]) >= most:
-                    raise SettingLimitReached(kind, most)
+                    raise AccountLimitReached("buckets", most)
             added = await tx.execute(
                 "INSERT INTO bucket_settings (bucket, kind, document, updated_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind) DO NOTHING",

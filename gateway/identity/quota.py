@@ -1,11 +1,13 @@
-"""How many access keys, users and OAuth clients one account may have.
+"""How many buckets, access keys, users and OAuth clients one account may have.
 
-An account's admin (a tenant) creates these through ``/v1``; without a bound one admin
-key could grow the state store without end. The creating transaction counts the
-account's rows first (``<table>_by_account`` index) and refuses past the limit, so the
-count is exact: under SQLite's writer lock, and ``SERIALIZABLE`` on PostgreSQL, where a
-creation racing another one fails to serialise and is retried. Only what can still act
-counts: keys neither revoked nor expired; users and clients until deleted.
+An account's admin (a tenant) creates these through ``/v1`` (buckets through S3 too);
+without a bound one admin key could grow the state store without end. Buckets are
+counted by ``BucketSettingsStore.put_if_absent`` (their owner settings), the rest here:
+the creating transaction counts the account's rows first (``<table>_by_account``
+index) and refuses past the limit, so the count is exact: under SQLite's writer lock,
+and ``SERIALIZABLE`` on PostgreSQL, where a creation racing another one fails to
+serialise and is retried. Only what can still act counts: keys neither revoked nor
+expired; users and clients until deleted.
 
 The operator's own paths (``nfyio-gateway keys create``, the bootstrap root key, an
 account's first admin key) pass no limit. Cost: one indexed count per creation.
@@ -29,7 +31,8 @@ _COUNTS = {
 
 
 class AccountLimitReached(Exception):
-    """A creation refused: the account has ``most`` of ``what`` already."""
+    """A creation refused: the account has ``most`` of ``what`` already. The API answers
+    409 ``Conflict`` (``gateway/api/errors.py``); CreateBucket ``TooManyBuckets``."""
 
     def __init__(self, what: str, most: int) -> None:
         super().__init__(f"the account has {most} {what} already, as many as it may")

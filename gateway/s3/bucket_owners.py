@@ -4,8 +4,8 @@ an account's buckets, deleting (forgetting the settings). Shared by the S3 liste
 
 Bucket names stay global. CreateBucket first claims the name in the state store (the
 ``owner`` setting, written only if absent: atomic on both databases, so of two accounts
-racing for a name exactly one wins, and an account at its bucket limit gets
-``TooManyBuckets``), then creates the bucket in the backend; a failed creation releases
+racing for a name exactly one wins, and an account at its bucket limit is refused),
+then creates the bucket in the backend; a failed creation releases
 the claim. A bucket without an owner setting (made before accounts, or
 directly in the upstream store) belongs to the system account.
 """
@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.types import BucketInfo
-from gateway.identity.bucket_settings import SettingLimitReached
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID
 from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, OWNER, SSE_C
@@ -48,17 +47,13 @@ async def create_owned_bucket(
     ownership), with Object Lock when ``object_lock``, with SSE-C blocked when
     ``block_sse_c`` (``s3.block_sse_c_on_new_buckets``, for S3's and the REST API's
     creations alike). Raises ``BackendError`` ``BucketAlreadyExists`` (another account's
-    name), ``BucketAlreadyOwnedByYou``, ``TooManyBuckets`` (the account owns ``most``
-    already: ``s3.max_buckets_per_account``), or what the backend raises."""
+    name) or ``BucketAlreadyOwnedByYou``, or what the backend raises;
+    :class:`~gateway.identity.quota.AccountLimitReached` when the account owns ``most``
+    already (``s3.max_buckets_per_account``), before anything is created."""
     if block_sse_c:
         settings = {**(settings or {}), BLOCKED_ENCRYPTION: SSE_C}
     names = store.bucket_settings
-    try:
-        claimed = await names.put_if_absent(bucket, OWNER, account_id, most=most)
-    except SettingLimitReached as exc:
-        raise BackendError(
-            "TooManyBuckets", f"You have attempted to create more than {exc.most} buckets"
-        ) from exc
+    claimed = await names.put_if_absent(bucket, OWNER, account_id, most=most)
     if not claimed:
         holder = await names.get(bucket, OWNER)
         if holder != account_id:

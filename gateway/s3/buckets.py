@@ -7,6 +7,7 @@ import re
 
 from gateway.authz import ObjectOwnership
 from gateway.authz.stored import acl_to_json
+from gateway.identity.quota import AccountLimitReached
 from gateway.s3.acl import bucket_acl_for_create
 from gateway.s3.addressing import check_bucket_name
 from gateway.s3.bucket_access import parse_ownership
@@ -173,17 +174,22 @@ async def create_bucket(ctx: Context) -> Result:
     object_lock = ctx.headers.get(BUCKET_LOCK_HEADER, "").strip().lower() == "true"
     account = ctx.principal.account_id
     assert account is not None  # anonymous callers are refused before the handler
-    await create_owned_bucket(
-        ctx.access.store,
-        ctx.backend,
-        ctx.bucket,
-        account,
-        region=region,
-        most=ctx.config.s3.max_buckets_per_account,
-        settings=settings,
-        object_lock=object_lock,
-        block_sse_c=ctx.config.s3.block_sse_c_on_new_buckets,
-    )
+    try:
+        await create_owned_bucket(
+            ctx.access.store,
+            ctx.backend,
+            ctx.bucket,
+            account,
+            region=region,
+            most=ctx.config.s3.max_buckets_per_account,
+            settings=settings,
+            object_lock=object_lock,
+            block_sse_c=ctx.config.s3.block_sse_c_on_new_buckets,
+        )
+    except AccountLimitReached as exc:
+        raise S3Error(
+            "TooManyBuckets", f"You have attempted to create more than {exc.most} buckets"
+        ) from None
     return Result(headers={"Location": f"/{ctx.bucket}"})
 
 

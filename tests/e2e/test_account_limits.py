@@ -71,6 +71,7 @@ def test_the_account_past_its_limit_gets_too_many_buckets(limited: Gateway) -> N
         expect=409,
     )
     assert reply["error"]["code"] == "Conflict"
+    assert reply["error"]["message"] == "The account has 3 buckets already, as many as it may"
     # Another account is not held back by this one's buckets.
     other = new_tenant(limited).client()
     other.create_bucket(Bucket=_name())

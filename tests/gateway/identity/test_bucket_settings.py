@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.identity.bucket_settings import MAX_DOCUMENT, SettingLimitReached
+from gateway.identity.bucket_settings import MAX_DOCUMENT
+from gateway.identity.quota import AccountLimitReached
 from gateway.identity.schema import SCHEMA_VERSION
 from gateway.identity.store import IdentityStore
 from tests.gateway.identity.conftest import OpenStore
@@ -100,7 +101,7 @@ async def test_owner_claims_stop_at_the_limit(store: IdentityStore) -> None:
     settings = store.bucket_settings
     for name in ("a", "b", "c"):
         assert await settings.put_if_absent(name, "owner", "acct_A", most=3) is True
-    with pytest.raises(SettingLimitReached):
+    with pytest.raises(AccountLimitReached):
         await settings.put_if_absent("d", "owner", "acct_A", most=3)
     # A name the account holds already is no new bucket: no error at the limit.
     assert await settings.put_if_absent("a", "owner", "acct_A", most=3) is False
@@ -128,7 +129,7 @@ async def test_racing_owner_claims_hold_the_limit(
                 return await stores[i % 4].bucket_settings.put_if_absent(
                     f"race-{i}", "owner", "acct_R", most=5
                 )
-            except SettingLimitReached:
+            except AccountLimitReached:
                 return False
 
         won = await asyncio.gather(*(claim(i) for i in range(16)))
@@ -155,7 +156,7 @@ async def test_a_version_6_database_counts_the_buckets_it_had(open_store: OpenSt
         assert max(v[0] for v in versions) == SCHEMA_VERSION == 7
         settings = store.bucket_settings
         assert await settings.put_if_absent("new-1", "owner", "acct_O", most=3) is True
-        with pytest.raises(SettingLimitReached):
+        with pytest.raises(AccountLimitReached):
             await settings.put_if_absent("new-2", "owner", "acct_O", most=3)
     finally:
         await store.close()
