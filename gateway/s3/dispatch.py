@@ -28,7 +28,7 @@ from gateway.s3.cors import (
 from gateway.s3.cors_rules import VARY
 from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
-from gateway.s3.hoisted import with_hoisted_metadata
+from gateway.s3.hoisted import with_hoisted_headers
 from gateway.s3.post_object import read_post
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
@@ -160,7 +160,7 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
         else:
             principal, verified = await _authenticate(request, app, req, config, now)
             if _presigned(req, verified):
-                req = with_hoisted_metadata(req)  # its query is signed
+                req = with_hoisted_headers(req)  # its query is signed
         principal_name = principal.subject
         await admit(request, req, principal, request_id)
         tag_document = None

@@ -1,14 +1,17 @@
-"""User metadata a SigV4 presigned URL carries in its query string.
+"""Headers a presigned URL carries in its query string: user metadata and a canned ACL.
 
 Presigners that "hoist" ``x-amz-*`` headers into the query (the JavaScript SDK v3's
-``getSignedUrl`` by default, Go's and Ruby's for metadata) put ``x-amz-meta-*`` there, and
-Amazon S3 stores them as the object's metadata: the browser or ``curl`` that uses the URL
-sends no such headers. The query of a SigV4 presigned URL is part of its canonical request,
-and a SigV2 presigned URL's string to sign lists its query's ``x-amz-*`` parameters with
-its headers (``sigv4.presign_v2``), so these values are signed; that is what lets them act
-as headers here. Only user metadata is taken from the query, as S3 does for it: a hoisted
-``x-amz-tagging`` is ignored by S3 (and here), and anything that feeds an authorization
-decision (ACLs, encryption, Object Lock) must come as a signed header.
+``getSignedUrl`` by default, Go's and Ruby's for metadata, the Java SDK v1's
+``addRequestParameter("x-amz-acl", ...)``, the v2 SDK's ``putRawQueryParameter``) put
+``x-amz-meta-*`` and ``x-amz-acl`` there, and Amazon S3 applies them: the browser or
+``curl`` that uses the URL sends no such headers. The query of a SigV4 presigned URL is
+part of its canonical request, and a SigV2 presigned URL's string to sign lists its
+query's ``x-amz-*`` parameters with its headers (``sigv4.presign_v2``), so these values
+are signed; that is what lets them act as headers here. They join the headers before the
+access decision, so a hoisted ACL is decided as a header's is (``s3:x-amz-acl``, public
+access blocks, ``BucketOwnerEnforced``). Only these are taken from the query: a hoisted
+``x-amz-tagging`` is ignored by S3 (and here), and encryption or Object Lock must come
+as signed headers.
 
 A name given both as a header and in the query with different values is ambiguous:
 ``InvalidArgument``, rather than a guess.
@@ -24,18 +27,22 @@ from gateway.s3.errors import S3Error
 from gateway.s3.headers import HEADER_NAME, META_PREFIX
 from gateway.s3.request import S3Request
 
-__all__ = ["with_hoisted_metadata"]
+__all__ = ["with_hoisted_headers"]
 
 
-def with_hoisted_metadata(req: S3Request) -> S3Request:
-    """``req`` with the ``x-amz-meta-*`` parameters of its query added to its headers.
-    The caller checks that a presigned URL whose signature covers them authenticated it."""
+_CANNED_ACL = "x-amz-acl"
+
+
+def with_hoisted_headers(req: S3Request) -> S3Request:
+    """``req`` with the ``x-amz-meta-*`` and ``x-amz-acl`` parameters of its query added
+    to its headers. The caller checks that a presigned URL whose signature covers them
+    authenticated it."""
     hoisted: dict[str, str] = {}
     for name, value in req.query.items():
         lower = name.lower()
-        if not lower.startswith(META_PREFIX):
+        if lower != _CANNED_ACL and not lower.startswith(META_PREFIX):
             continue
-        if HEADER_NAME.fullmatch(lower) is None or lower == META_PREFIX:
+        if lower != _CANNED_ACL and (HEADER_NAME.fullmatch(lower) is None or lower == META_PREFIX):
             raise S3Error(
                 "InvalidArgument",
                 f"{name} is not a valid metadata name",

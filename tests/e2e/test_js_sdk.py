@@ -180,6 +180,12 @@ def _check_report(report: dict[str, Any]) -> None:
         "status": 200,
         "metadata": {"origin": "presigned-url", "owner": "browser"},
     }
+    assert report["presignedAcl"] == {
+        "hoisted": "public-read",
+        "status": 200,
+        "anonymousStatus": 200,
+        "anonymousBody": "public by URL",
+    }
     assert report["presignedWrongMethod"]["status"] == 403
     assert "SignatureDoesNotMatch" in report["presignedWrongMethod"]["body"]
 

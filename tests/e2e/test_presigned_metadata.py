@@ -1,5 +1,5 @@
-"""User metadata hoisted into a presigned URL's query string is stored, as S3 stores it
-(``gateway/s3/hoisted.py``); unsigned or ambiguous metadata is not.
+"""User metadata and a canned ACL hoisted into a presigned URL's query string are applied,
+as S3 applies them (``gateway/s3/hoisted.py``); unsigned or ambiguous ones are not.
 
 The URLs are made by botocore's query signer with the ``x-amz-meta-*`` parameters in the
 URL before signing, which is what hoisting presigners (the JS SDK v3's ``getSignedUrl``;
@@ -19,6 +19,7 @@ from botocore.credentials import Credentials
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import urlopen
+from tests.e2e.tenants import ALL_USERS, anonymous_get
 
 
 def _presign_v4(
@@ -100,6 +101,45 @@ def test_sigv2_presigned_query_metadata(gateway: Gateway, s3: Any, bucket: str) 
     response = urlopen(gateway, url, method="PUT", data=b"x", headers=plain)
     assert response.status == 200, response.body
     assert s3.head_object(Bucket=bucket, Key="v2")["Metadata"] == {"origin": "v2"}
+
+
+def test_hoisted_canned_acl_is_applied(gateway: Gateway, s3: Any, bucket: str) -> None:
+    """A canned ACL in the signed query is the object's ACL, as S3 applies it (the Java
+    SDK's ``addRequestParameter("x-amz-acl", ...)``, the JS SDK v3's ``getSignedUrl``):
+    a URL signed to upload public-read makes an object anyone can read."""
+    url = _presign_v4(gateway, "PUT", f"/{bucket}/public.txt", {"x-amz-acl": "public-read"})
+    response = urlopen(gateway, url, method="PUT", data=b"for everyone")
+    assert response.status == 200, response.body
+    grants = s3.get_object_acl(Bucket=bucket, Key="public.txt")["Grants"]
+    assert {"Type": "Group", "URI": ALL_USERS} in [g["Grantee"] for g in grants]
+    assert anonymous_get(gateway, f"/{bucket}/public.txt").body == b"for everyone"
+    tampered = _presign_v4(gateway, "PUT", f"/{bucket}/private.txt", {}) + "&x-amz-acl=public-read"
+    response = urlopen(gateway, tampered, method="PUT", data=b"x")
+    assert (response.status, response.error_code()) == (403, "SignatureDoesNotMatch")
+
+
+def test_hoisted_acl_is_decided_as_a_header_is(gateway: Gateway, s3: Any, bucket: str) -> None:
+    """The access decision sees it: a bucket blocking public ACLs refuses the upload, and
+    one whose ownership is BucketOwnerEnforced refuses any ACL but the owner's."""
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": False,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    url = _presign_v4(gateway, "PUT", f"/{bucket}/k", {"x-amz-acl": "public-read"})
+    response = urlopen(gateway, url, method="PUT", data=b"x")
+    assert (response.status, response.error_code()) == (403, "AccessDenied"), response.body
+    s3.delete_public_access_block(Bucket=bucket)
+    s3.put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    )
+    response = urlopen(gateway, url, method="PUT", data=b"x")
+    assert (response.status, response.error_code()) == (400, "AccessControlListNotSupported")
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
 
 
 @pytest.fixture

@@ -206,6 +206,20 @@ async function main() {
     status: metaPut.status,
     metadata: metaHead.Metadata,
   };
+  // ... and x-amz-acl too: the object is public though the PUT carried no ACL header.
+  const aclUrl = await getSignedUrl(
+    s3,
+    new PutObjectCommand({ Bucket: bucket, Key: 'presigned/public.txt', ACL: 'public-read' }),
+    { expiresIn: 300 },
+  );
+  const aclPut = await fetch(aclUrl, { method: 'PUT', body: 'public by URL' });
+  const anonymous = await fetch(`${endpoint}/${bucket}/presigned/public.txt`);
+  result.presignedAcl = {
+    hoisted: new URL(aclUrl).searchParams.get('x-amz-acl'),
+    status: aclPut.status,
+    anonymousStatus: anonymous.status,
+    anonymousBody: await anonymous.text(),
+  };
   const wrongMethod = await fetch(getUrl, { method: 'PUT', body: 'nope' });
   result.presignedWrongMethod = { status: wrongMethod.status, body: await wrongMethod.text() };
 
@@ -218,7 +232,8 @@ async function main() {
   }
 
   // Clean up.
-  for (const key of [...result.list.keys, 'presigned/upload.txt', 'presigned/with-meta.txt']) {
+  const presignedKeys = ['presigned/upload.txt', 'presigned/with-meta.txt', 'presigned/public.txt'];
+  for (const key of [...result.list.keys, ...presignedKeys]) {
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
   await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
