@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from gateway.api.errors import UNAUTHORIZED_HEADERS, ApiError
+from gateway.api.openapi import refuse_unknown_query
 from gateway.api.routing import PUBLIC, ROOT, row_of
 from gateway.auth.bearer import principal_from_bearer
 from gateway.auth.credentials import bearer_token
@@ -78,7 +79,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Authenticate and check the matched row's scope before its handler reads anything."""
+    """Authenticate and check the matched row's scope before its handler reads anything;
+    then refuse query parameters the row's documented operation does not have."""
     row = row_of(request)
     if row is not None and row.scope is not PUBLIC:
         principal = await authenticate(request)
@@ -88,4 +90,6 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         elif row.scope is not None and not principal.has_scope(row.scope):
             raise scope_required(row.scope)
         request[PRINCIPAL] = principal
+    if row is not None:
+        refuse_unknown_query(request, row)
     return await handler(request)

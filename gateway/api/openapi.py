@@ -32,6 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway import __version__
+from gateway.api.errors import ApiError
 from gateway.api.routing import PUBLIC, ROOT, Access, Route, rows_of
 from gateway.scopes import ADMIN
 
@@ -306,10 +307,51 @@ async def openapi_document(request: web.Request) -> web.Response:
     return web.json_response(_document(request.app))
 
 
+def query_parameters(document: Mapping[str, Any]) -> dict[tuple[str, str], frozenset[str]]:
+    """(path, METHOD) -> the query parameters the document gives that operation (its
+    own and its path's): the one statement of what a route reads from the query."""
+    allowed: dict[tuple[str, str], frozenset[str]] = {}
+    for path, item in document["paths"].items():
+        shared = item.get("parameters", [])
+        for method, operation in item.items():
+            if method not in _HTTP_METHODS:
+                continue
+            params = [*shared, *operation.get("parameters", [])]
+            names = frozenset(p["name"] for p in params if p.get("in") == "query")
+            allowed[(path, method.upper())] = names
+    return allowed
+
+
+_QUERY_PARAMETERS: web.AppKey[dict[tuple[str, str], frozenset[str]]] = web.AppKey(
+    "openapi_query_parameters"
+)
+
+
+def refuse_unknown_query(request: web.Request, row: Route) -> None:
+    """400 ``ValidationError`` for a query parameter the route's documented operation does
+    not have: ignored, a misspelt one (``versionId`` for ``version_id``, ``prefx``) would
+    make the request do something else than its caller meant, with a success. Routes
+    outside the document (``/health``, the console) are not checked. Cost: one dict
+    look-up and a set difference per ``/v1`` request with a query."""
+    if not request.query or not row.documented:
+        return
+    allowed = request.app[_QUERY_PARAMETERS].get((row.path, row.method))
+    if allowed is None:
+        return
+    unknown = sorted(set(request.query) - allowed)
+    if unknown:
+        raise ApiError(
+            400,
+            "ValidationError",
+            f"Unknown query parameter '{unknown[0]}'",
+            {"field": unknown[0]},
+        )
+
+
 async def _build_on_startup(app: web.Application) -> None:
     # Built once every fragment is registered: a clash or a row without its operation
     # fails the start rather than the first request for the document.
-    _document(app)
+    app[_QUERY_PARAMETERS] = query_parameters(_document(app))
 
 
 def install(app: web.Application) -> None:
