@@ -40,9 +40,11 @@ def with_hoisted_headers(req: S3Request) -> S3Request:
     hoisted: dict[str, str] = {}
     for name, value in req.query.items():
         lower = name.lower()
-        if lower != _CANNED_ACL and not lower.startswith(META_PREFIX):
+        if lower == _CANNED_ACL:
+            pass  # its value is checked as the header's is, by the access decision
+        elif not lower.startswith(META_PREFIX):
             continue
-        if lower != _CANNED_ACL and (HEADER_NAME.fullmatch(lower) is None or lower == META_PREFIX):
+        elif HEADER_NAME.fullmatch(lower) is None or lower == META_PREFIX:
             raise S3Error(
                 "InvalidArgument",
                 f"{name} is not a valid metadata name",
