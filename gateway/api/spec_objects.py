@@ -129,7 +129,7 @@ _PATHS: dict[str, Any] = {
             ],
             "responses": {
                 "200": json_response("One page", ref("ObjectPage")),
-                **errors(400, 404, 501, 503),
+                **errors(400, 403, 404, 409, 501, 503),
             },
         },
     },
@@ -153,7 +153,7 @@ _PATHS: dict[str, Any] = {
             },
             "responses": {
                 "201": json_response("Stored", ref("UploadedObject")),
-                **errors(400, 404, 413, 503),
+                **errors(400, 403, 404, 409, 413, 503),
             },
         },
         "get": {
@@ -165,14 +165,17 @@ _PATHS: dict[str, Any] = {
                     "description": "The bytes, with the object's Content-Type",
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                 },
-                **errors(400, 404, 503),
+                **errors(400, 403, 404, 409, 503),
             },
         },
         "delete": {
             "operationId": "deleteObject",
             "tags": ["objects"],
             "summary": "Delete the object (idempotent, as S3)",
-            "responses": {"204": {"description": "Deleted"}, **errors(400, 404, 503)},
+            "responses": {
+                "204": {"description": "Deleted"},
+                **errors(400, 403, 404, 409, 503),
+            },
         },
     },
     "/v1/buckets/{name}/objects/presign": {
