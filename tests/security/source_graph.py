@@ -7,10 +7,11 @@ handler call: parsing, authentication, the access decision, the refused-header t
 or the operation's handler, with everything either calls. A name read only by another
 operation's code does not count: that is how CopyObject ignored
 ``x-amz-checksum-algorithm`` while CreateMultipartUpload read it, and a search of the
-whole source could not tell.
+whole source could not tell (deleting CopyObject's read of it fails the header test now).
 
-The call graph is built from the source with ``ast``. It errs towards reaching too much
-(a name counted as read that is not), never too little:
+The call graph is built from the source with ``ast``, meant to err towards reaching too
+much (a name counted as read that is not) rather than too little. Where it cuts an edge,
+it is because no code of ours can run there:
 
 - a plain name resolves through the module's definitions and imports (re-exports
   followed), ``module.name`` to that module's definition, ``Class.name`` to its member,
