@@ -181,6 +181,9 @@ class IdentityConfig:
     """Users one account may have (IAM's default quota)."""
     max_clients_per_account: int = 1_000
     """OAuth clients one account may register."""
+    ended_key_retention_days: int = 90
+    """Revoked or expired access keys are deleted this many days after they ended (hourly;
+    their history stays in the audit log); 0 = kept forever."""
 
     @property
     def is_postgres(self) -> bool:
@@ -494,6 +497,8 @@ def _check_identity(config: Config) -> None:
         raise ConfigError("identity.cache_seconds must not be negative")
     if not 0 <= identity.bucket_cache_seconds <= 3600:  # NaN fails too
         raise ConfigError("identity.bucket_cache_seconds must be from 0 to 3600")
+    if not 0 <= identity.ended_key_retention_days <= 36_500:
+        raise ConfigError("identity.ended_key_retention_days must be from 0 (forever) to 36500")
     for name in ("max_keys_per_account", "max_users_per_account", "max_clients_per_account"):
         if not 1 <= getattr(identity, name) <= MAX_PER_ACCOUNT:
             raise ConfigError(f"identity.{name} must be from 1 to {MAX_PER_ACCOUNT}")

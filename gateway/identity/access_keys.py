@@ -298,6 +298,40 @@ class AccessKeyStore:
             return key, the_secret
         raise RuntimeError("could not allocate a unique access key id")
 
+    async def prune_ended(self, before: datetime, *, batch: int = 1000) -> int:
+        """Delete keys revoked, or expired, before ``before``; their secrets, lineage rows
+        and rate-limit override go with them. How many were deleted.
+
+        Without it the table grows without bound: the per-account limit counts active
+        keys only, so creating and revoking in a loop would add rows at the rate limit's
+        pace. An ended key can never act again (a revoked key's secrets are gone, an
+        expired one fails every lookup), its history is in the audit log, and its
+        children ended no later than it did (:mod:`gateway.identity.lineage`). In
+        batches, each its own transaction; a full scan of the table per batch (run
+        hourly)."""
+        cutoff = to_micros(before)
+        total = 0
+        while True:
+
+            async def delete(tx: Tx) -> int:
+                rows = await tx.fetch_all(
+                    "SELECT id FROM access_keys WHERE (revoked_at IS NOT NULL AND revoked_at < ?)"
+                    " OR (expires_at IS NOT NULL AND expires_at < ?) LIMIT ?",
+                    (cutoff, cutoff, batch),
+                )
+                ids = [str(row[0]) for row in rows]
+                for key_id in ids:
+                    await tx.execute(
+                        "DELETE FROM rate_limit_overrides WHERE subject = ?", (f"key:{key_id}",)
+                    )
+                    await tx.execute("DELETE FROM access_keys WHERE id = ?", (key_id,))
+                return len(ids)
+
+            removed = await self._db.transaction(delete)
+            total += removed
+            if removed < batch:
+                return total
+
     async def revoke_key(self, key_id: str, *, now: datetime | None = None) -> bool:
         """Revoke at once, for every process. Its secrets are deleted, and so is every
         key it minted, transitively (:mod:`gateway.identity.lineage`). Returns ``False``

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
@@ -34,20 +35,30 @@ def make_verifier(store: IdentityStore, config: Config) -> AccessTokenVerifier:
     return AccessTokenVerifier(store, OAuthSettings.from_config(config))
 
 
-async def prune(store: IdentityStore, settings: OAuthSettings) -> None:
-    """Drop expired sessions, revocations, throttle buckets and signing keys past
-    their overlap."""
+async def prune(
+    store: IdentityStore, settings: OAuthSettings, *, ended_key_retention_days: int = 0
+) -> None:
+    """Drop expired sessions, revocations, throttle buckets, signing keys past their
+    overlap, and access keys that ended more than ``ended_key_retention_days`` ago (0:
+    none)."""
     await store.sessions.prune()
     await store.throttle.prune(settings.throttle)
     removed = await store.signing_keys.prune()
     if removed:
         log.info("removed signing keys past their overlap: %s", ", ".join(removed))
+    if ended_key_retention_days:
+        before = datetime.now(UTC) - timedelta(days=ended_key_retention_days)
+        ended = await store.keys.prune_ended(before)
+        if ended:
+            log.info("removed %d access keys revoked or expired before %s", ended, before)
 
 
-async def _prune_forever(store: IdentityStore, settings: OAuthSettings) -> None:
+async def _prune_forever(
+    store: IdentityStore, settings: OAuthSettings, ended_key_retention_days: int
+) -> None:
     while True:
         try:
-            await prune(store, settings)
+            await prune(store, settings, ended_key_retention_days=ended_key_retention_days)
         except sqlite3.Error:
             log.exception("oauth: pruning expired records failed; will retry")
         await asyncio.sleep(PRUNE_INTERVAL)
@@ -58,7 +69,8 @@ async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = OAuthSettings.from_config(app[CONFIG])
     await store.signing_keys.ensure_active()
     app[OAUTH] = OAuthContext(store, settings, AccessTokenVerifier(store, settings))
-    task = asyncio.create_task(_prune_forever(store, settings))
+    retention = app[CONFIG].identity.ended_key_retention_days
+    task = asyncio.create_task(_prune_forever(store, settings, retention))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
