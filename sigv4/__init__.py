@@ -20,6 +20,7 @@ from sigv4.canonical import (
 )
 from sigv4.checksums import (
     ALGORITHMS,
+    CHECKSUM_HEADER_NAMES,
     CHECKSUM_HEADERS,
     CHECKSUM_MEMBERS,
     CRC_ALGORITHMS,
@@ -74,6 +75,7 @@ from sigv4.signing import (
 __all__ = [
     "ALGORITHMS",
     "CHECKSUM_HEADERS",
+    "CHECKSUM_HEADER_NAMES",
     "CHECKSUM_MEMBERS",
     "CRC_ALGORITHMS",
     "DIGEST_SIZES",

@@ -23,6 +23,7 @@ from sigv4.errors import InvalidDigest, InvalidRequest
 __all__ = [
     "ALGORITHMS",
     "CHECKSUM_HEADERS",
+    "CHECKSUM_HEADER_NAMES",
     "CHECKSUM_MEMBERS",
     "CRC_ALGORITHMS",
     "DIGEST_SIZES",
@@ -184,6 +185,8 @@ def header_name(algorithm: str) -> str:
 CHECKSUM_HEADERS: dict[str, str] = {header_name(alg): alg for alg in ALGORITHMS}
 """``x-amz-checksum-<alg>`` header -> its algorithm: the one map every reader of the
 headers (and trailers) uses."""
+CHECKSUM_HEADER_NAMES = frozenset(CHECKSUM_HEADERS)
+"""The same names as a set, for the set operations on a request's header names."""
 CHECKSUM_MEMBERS: dict[str, str] = {f"Checksum{alg}": alg for alg in ALGORITHMS}
 """``Checksum<ALG>``, the name of a value in S3's XML and botocore's answers -> its
 algorithm."""

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from sigv4.auth import VerifiedRequest
 from sigv4.checksums import (
     ALGORITHMS,
+    CHECKSUM_HEADER_NAMES,
     CHECKSUM_HEADERS,
     Checksum,
     header_name,
@@ -47,9 +48,8 @@ from sigv4.records import record
 
 __all__ = ["PayloadPipeline", "PayloadPlan", "plan_payload"]
 
-_CHECKSUM_HEADER_NAMES = frozenset(CHECKSUM_HEADERS)
 _CHECKSUM_PREFIX = "x-amz-checksum-"
-_CHECKSUM_FAMILY = _CHECKSUM_HEADER_NAMES | {
+_CHECKSUM_FAMILY = CHECKSUM_HEADER_NAMES | {
     "x-amz-checksum-algorithm",
     "x-amz-checksum-type",
     "x-amz-checksum-mode",
@@ -146,7 +146,7 @@ def plan_payload(
     trailers = _trailer_names(values, mode)
     # One set operation in C over the request's headers, whatever the number of
     # algorithms: a body without a checksum header pays no Python loop per algorithm.
-    in_header = _CHECKSUM_HEADER_NAMES.intersection(values)
+    in_header = CHECKSUM_HEADER_NAMES.intersection(values)
     if len(in_header) > 1:
         raise InvalidRequest(
             "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."

@@ -34,6 +34,7 @@ from gateway.authz import (
     parse_policy,
 )
 from gateway.authz.stored import acl_from_json, block_from_json
+from gateway.identity.bucket_settings import OWNER_KIND
 from gateway.identity.object_acls import bucket_flag
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal, canonical_id_for
@@ -57,7 +58,7 @@ __all__ = [
 _NO_BLOCK = PublicAccessBlock()
 
 # The bucket-setting kinds this feature owns (gateway/identity/bucket_settings.py).
-OWNER = "owner"
+OWNER = OWNER_KIND
 ACL = "acl"
 POLICY = "policy"
 PUBLIC_ACCESS_BLOCK = "public_access_block"

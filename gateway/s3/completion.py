@@ -12,12 +12,11 @@ from backends.checksums import parse_checksum_type
 from backends.types import CompletionChecksums
 from gateway.s3.errors import S3Error
 from gateway.s3.xml import child_text, children, local
-from sigv4 import CHECKSUM_HEADERS, CHECKSUM_MEMBERS, parse_checksum_value
+from sigv4 import CHECKSUM_HEADER_NAMES, CHECKSUM_HEADERS, CHECKSUM_MEMBERS, parse_checksum_value
 
 __all__ = ["MAX_PARTS", "completion_checksums", "completion_parts"]
 
 MAX_PARTS = 10000
-_HEADER_NAMES = frozenset(CHECKSUM_HEADERS)
 
 
 def _part_checksums(element: etree._Element) -> dict[str, str]:
@@ -70,7 +69,7 @@ def completion_checksums(
     """The request's checksums: the parts' listed ones, one ``x-amz-checksum-<alg>``
     header of the whole object (well formed; two are ``InvalidRequest``) and
     ``x-amz-checksum-type``."""
-    sent = _HEADER_NAMES.intersection(headers)
+    sent = CHECKSUM_HEADER_NAMES.intersection(headers)
     if len(sent) > 1:
         raise S3Error(
             "InvalidRequest",
