@@ -63,15 +63,16 @@ def test_every_response_carries_the_headers(gateway: Gateway) -> None:
 
 
 def test_a_keys_limit_on_the_api_is_a_json_429(gateway: Gateway) -> None:
-    key = _limited_key(gateway, 60, 3)
-    assert key["rate_limit"] == {"requests_per_minute": 60, "burst": 3}
+    # One token a minute: no refill can land between the calls, however slow the machine.
+    key = _limited_key(gateway, 1, 3)
+    assert key["rate_limit"] == {"requests_per_minute": 1, "burst": 3}
     shown = api_json(gateway, "GET", f"/v1/access-keys/{key['id']}")
-    assert shown["rate_limit"] == {"requests_per_minute": 60, "burst": 3}
+    assert shown["rate_limit"] == {"requests_per_minute": 1, "burst": 3}
     remaining = []
     for _ in range(3):
         status, headers, _ = call(gateway, "GET", "/v1/me", headers=bearer(key["secret"]))
         assert status == 200
-        assert _header(headers, "X-RateLimit-Limit") == "60"
+        assert _header(headers, "X-RateLimit-Limit") == "1"
         remaining.append(int(_header(headers, "X-RateLimit-Remaining") or -1))
     assert remaining[-1] == 0
     assert remaining == sorted(remaining, reverse=True)
@@ -85,7 +86,9 @@ def test_a_keys_limit_on_the_api_is_a_json_429(gateway: Gateway) -> None:
 
 
 def test_s3_answers_slowdown_and_boto3_backs_off_by_itself(gateway: Gateway) -> None:
-    key = _limited_key(gateway, 60, 2)  # a token a second after a burst of two
+    # A burst of two, then one token a minute: the later calls cannot be refilled in time
+    # on a loaded machine (a token a second could be, and was).
+    key = _limited_key(gateway, 1, 2)
     impatient = gateway.client(key["id"], key["secret"])  # one attempt, no retries
     outcomes = []
     for _ in range(4):
@@ -99,12 +102,14 @@ def test_s3_answers_slowdown_and_boto3_backs_off_by_itself(gateway: Gateway) -> 
             outcomes.append(exc.response["ResponseMetadata"]["HTTPStatusCode"])
     assert outcomes[:2] == [200, 200]
     assert 503 in outcomes
-    key = _limited_key(gateway, 120, 1)  # a token every half second
+    # A token every three seconds: back-to-back calls outrun it however slow each call is,
+    # and boto3's backoff (up to 20 s over ten attempts) waits one out.
+    key = _limited_key(gateway, 20, 1)
     patient = gateway.client(
         key["id"], key["secret"], retries={"mode": "standard", "max_attempts": 10}
     )
     retried = 0
-    for _ in range(6):
+    for _ in range(3):
         response = patient.list_buckets()  # never raises: SDK retries SlowDown itself
         retried += response["ResponseMetadata"]["RetryAttempts"]
     assert retried > 0
