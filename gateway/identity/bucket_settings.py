@@ -78,43 +78,41 @@ class BucketSettingsStore:
         )
         return {str(bucket): str(document) for bucket, document in rows}
 
-    async def put_if_absent(
+    async def claim_owner(
         self,
         bucket: str,
-        kind: str,
-        document: str,
+        account_id: str,
         *,
         most: int | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """Set one setting unless the bucket has it already; whether this call set it.
-        Atomic on both databases, so it claims a name for one caller among racing ones.
+        """Record ``account_id`` as the owner of ``bucket`` unless it has an owner already;
+        whether this call recorded it. Atomic on both databases, so of callers racing for
+        a name exactly one claims it.
 
-        ``most`` (``owner`` settings only): raise
-        :class:`~gateway.identity.quota.AccountLimitReached` instead of adding it when that
-        many buckets already have this owner (an account's bucket quota). The count and
-        the insert are one transaction: under SQLite's writer lock, and ``SERIALIZABLE``
-        on PostgreSQL, where a claim racing another one for the same owner fails to
-        serialise and is retried; so the limit holds exactly, across hosts too. The count
-        reads the partial index on owners (schema version 7)."""
-        if most is not None and kind != OWNER_KIND:
-            raise ValueError("a limit applies to owner settings only (their index)")
+        ``most``: raise :class:`~gateway.identity.quota.AccountLimitReached` instead of
+        claiming when the account owns that many buckets already (its bucket quota). The
+        count and the insert are one transaction: under SQLite's writer lock, and
+        ``SERIALIZABLE`` on PostgreSQL, where a claim racing another one for the same
+        owner fails to serialise and is retried; so the limit holds exactly, across hosts
+        too. The count reads the partial index on owners (schema version 7)."""
         when = to_micros(now or utcnow())
 
         async def body(tx: Tx) -> bool:
             if most is not None:
                 present = await tx.fetch_one(
-                    "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?", (bucket, kind)
+                    "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?",
+                    (bucket, OWNER_KIND),
                 )
                 if present is not None:
                     return False
-                row = await tx.fetch_one(_COUNT_OWNED, (document,))
+                row = await tx.fetch_one(_COUNT_OWNED, (account_id,))
                 if row is not None and int(row[0]) >= most:
                     raise AccountLimitReached("buckets", most)
             added = await tx.execute(
                 "INSERT INTO bucket_settings (bucket, kind, document, updated_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind) DO NOTHING",
-                (bucket, kind, document, when),
+                (bucket, OWNER_KIND, account_id, when),
             )
             return added == 1
 

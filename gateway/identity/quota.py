@@ -2,7 +2,7 @@
 
 An account's admin (a tenant) creates these through ``/v1`` (buckets through S3 too);
 without a bound one admin key could grow the state store without end. Buckets are
-counted by ``BucketSettingsStore.put_if_absent`` (their owner settings), the rest here:
+counted by ``BucketSettingsStore.claim_owner`` (their owner settings), the rest here:
 the creating transaction counts the account's rows first (``<table>_by_account``
 index) and refuses past the limit, so the count is exact: under SQLite's writer lock,
 and ``SERIALIZABLE`` on PostgreSQL, where a creation racing another one fails to

@@ -53,7 +53,7 @@ async def create_owned_bucket(
     if block_sse_c:
         settings = {**(settings or {}), BLOCKED_ENCRYPTION: SSE_C}
     names = store.bucket_settings
-    claimed = await names.put_if_absent(bucket, OWNER, account_id, most=most)
+    claimed = await names.claim_owner(bucket, account_id, most=most)
     if not claimed:
         holder = await names.get(bucket, OWNER)
         if holder != account_id:

@@ -100,19 +100,17 @@ async def test_lease_race_has_one_winner(store: IdentityStore, open_store: OpenS
 async def test_owner_claims_stop_at_the_limit(store: IdentityStore) -> None:
     settings = store.bucket_settings
     for name in ("a", "b", "c"):
-        assert await settings.put_if_absent(name, "owner", "acct_A", most=3) is True
+        assert await settings.claim_owner(name, "acct_A", most=3) is True
     with pytest.raises(AccountLimitReached):
-        await settings.put_if_absent("d", "owner", "acct_A", most=3)
+        await settings.claim_owner("d", "acct_A", most=3)
     # A name the account holds already is no new bucket: no error at the limit.
-    assert await settings.put_if_absent("a", "owner", "acct_A", most=3) is False
+    assert await settings.claim_owner("a", "acct_A", most=3) is False
     # Another account's name, or another account's claim, is not counted against it.
-    assert await settings.put_if_absent("a", "owner", "acct_B", most=3) is False
-    assert await settings.put_if_absent("d", "owner", "acct_B", most=3) is True
+    assert await settings.claim_owner("a", "acct_B", most=3) is False
+    assert await settings.claim_owner("d", "acct_B", most=3) is True
     await settings.forget_bucket("b")
-    assert await settings.put_if_absent("e", "owner", "acct_A", most=3) is True
+    assert await settings.claim_owner("e", "acct_A", most=3) is True
     assert await settings.get("d", "owner") == "acct_B"
-    with pytest.raises(ValueError, match="owner"):
-        await settings.put_if_absent("f", "policy", "{}", most=3)
 
 
 async def test_racing_owner_claims_hold_the_limit(
@@ -126,8 +124,8 @@ async def test_racing_owner_claims_hold_the_limit(
 
         async def claim(i: int) -> bool:
             try:
-                return await stores[i % 4].bucket_settings.put_if_absent(
-                    f"race-{i}", "owner", "acct_R", most=5
+                return await stores[i % 4].bucket_settings.claim_owner(
+                    f"race-{i}", "acct_R", most=5
                 )
             except AccountLimitReached:
                 return False
@@ -146,7 +144,7 @@ async def test_a_version_6_database_counts_the_buckets_it_had(open_store: OpenSt
     store = await open_store()
     try:
         for name in ("old-1", "old-2"):
-            await store.bucket_settings.put_if_absent(name, "owner", "acct_O")
+            await store.bucket_settings.claim_owner(name, "acct_O")
         await store.db.transaction(undo_migration_7)
     finally:
         await store.close()
@@ -155,8 +153,8 @@ async def test_a_version_6_database_counts_the_buckets_it_had(open_store: OpenSt
         versions = await store.db.fetch_all("SELECT version FROM schema_migrations")
         assert max(v[0] for v in versions) == SCHEMA_VERSION == 7
         settings = store.bucket_settings
-        assert await settings.put_if_absent("new-1", "owner", "acct_O", most=3) is True
+        assert await settings.claim_owner("new-1", "acct_O", most=3) is True
         with pytest.raises(AccountLimitReached):
-            await settings.put_if_absent("new-2", "owner", "acct_O", most=3)
+            await settings.claim_owner("new-2", "acct_O", most=3)
     finally:
         await store.close()

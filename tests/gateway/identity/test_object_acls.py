@@ -85,8 +85,8 @@ async def test_forget_bucket_drops_rows_of_that_bucket_only(store: IdentityStore
 
 async def test_claiming_a_bucket_name_is_atomic(store: IdentityStore) -> None:
     settings = store.bucket_settings
-    assert await settings.put_if_absent("name", "owner", "acct_A") is True
-    assert await settings.put_if_absent("name", "owner", "acct_B") is False
+    assert await settings.claim_owner("name", "acct_A") is True
+    assert await settings.claim_owner("name", "acct_B") is False
     assert await settings.get("name", "owner") == "acct_A"
-    await settings.put_if_absent("other", "owner", "acct_B")
+    await settings.claim_owner("other", "acct_B")
     assert await settings.of_kind("owner") == {"name": "acct_A", "other": "acct_B"}

@@ -74,7 +74,7 @@ async def test_every_write_of_this_process_is_seen_by_its_next_read(
     cached: IdentityStore,
 ) -> None:
     settings = cached.bucket_settings
-    assert await settings.put_if_absent("b", "owner", "acct-1")
+    assert await settings.claim_owner("b", "acct-1")
     assert await settings.all_for("b") == {"owner": "acct-1"}
     await settings.put("b", "policy", "{}")
     assert await settings.all_for("b") == {"owner": "acct-1", "policy": "{}"}
@@ -85,7 +85,7 @@ async def test_every_write_of_this_process_is_seen_by_its_next_read(
     assert await settings.forget_bucket("b") == 1
     assert await settings.all_for("b") == {}
     # Made again by someone else: the new owner at once.
-    assert await settings.put_if_absent("b", "owner", "acct-2")
+    assert await settings.claim_owner("b", "acct-2")
     assert await settings.all_for("b") == {"owner": "acct-2"}
 
 
