@@ -358,7 +358,9 @@ class Upload:
     bucket: str
     key: str
     upload_id: str
-    initiated: datetime
+    initiated: datetime | None
+    """When the upload began; ``None`` when the store's answer did not say (S3's ListParts
+    names no start: the s3 backend's ``list_parts`` knows none)."""
     meta: ObjectMeta = field(default_factory=ObjectMeta)
     checksum_algorithm: str | None = None
     checksum_type: str | None = None

@@ -383,7 +383,7 @@ class MultipartMixin(CopyMixin):
                 bucket=bucket,
                 key=key,
                 upload_id=upload_id,
-                initiated=utc(response.get("Initiated")),
+                initiated=None,  # S3's ListParts answer has no Initiated
                 checksum_algorithm=response.get("ChecksumAlgorithm") or None,
                 checksum_type=response.get("ChecksumType") or None,
             ),

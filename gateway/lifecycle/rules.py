@@ -143,6 +143,10 @@ class LifecycleConfiguration:
             for rule in self.enabled
         )
 
+    def aborts_uploads_of(self, key: str) -> bool:
+        """Whether an enabled rule aborts incomplete uploads of ``key``."""
+        return any(r.abort_days is not None and r.filter.matches_key(key) for r in self.enabled)
+
     def abort(self, key: str, initiated: datetime, clock: Clock) -> tuple[datetime, Rule] | None:
         """When an upload of ``key`` begun at ``initiated`` is aborted, and by which rule
         (rules with abort actions filter by prefix only)."""

@@ -422,7 +422,8 @@ class Sweeper:
     async def _abort(
         self, bucket: str, config: LifecycleConfiguration, upload: Upload, now: datetime
     ) -> int:
-        found = config.abort(upload.key, upload.initiated, self.clock)
+        initiated = upload.initiated  # a listing names it, on every store
+        found = None if initiated is None else config.abort(upload.key, initiated, self.clock)
         if found is None or now < found[0]:
             return 0
         what = Removal("abort_upload", bucket, upload.key, found[1].id, upload_id=upload.upload_id)

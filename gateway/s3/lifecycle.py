@@ -1,7 +1,7 @@
 """Bucket lifecycle: Put/Get/DeleteBucketLifecycleConfiguration (the ``?lifecycle``
 subresource), and the headers that announce what a rule will do to an object:
 ``x-amz-expiration`` (GET, HEAD, PutObject, CopyObject, CompleteMultipartUpload) and
-``x-amz-abort-date`` / ``x-amz-abort-rule-id`` (CreateMultipartUpload).
+``x-amz-abort-date`` / ``x-amz-abort-rule-id`` (CreateMultipartUpload, ListParts).
 
 The configuration is a bucket setting the gateway keeps (kind ``lifecycle``: the document
 as GetBucketLifecycleConfiguration answers it), whatever the backend; the background
@@ -24,6 +24,7 @@ from gateway.s3.ownership import existing_bucket
 
 __all__ = [
     "abort_headers",
+    "aborts_uploads_of",
     "delete_bucket_lifecycle",
     "expiration_headers",
     "get_bucket_lifecycle_configuration",
@@ -96,8 +97,15 @@ async def expiration_headers(
     return {"x-amz-expiration": _expiration_value(due[0], due[1].id)}
 
 
+def aborts_uploads_of(ctx: Context, key: str) -> bool:
+    """Whether the bucket's lifecycle aborts incomplete uploads of ``key``."""
+    config = _configuration(ctx)
+    return config is not None and config.aborts_uploads_of(key)
+
+
 def abort_headers(ctx: Context, key: str, initiated: datetime) -> dict[str, str]:
-    """``x-amz-abort-date`` and ``x-amz-abort-rule-id`` of a new multipart upload."""
+    """``x-amz-abort-date`` and ``x-amz-abort-rule-id`` of an upload of ``key`` begun at
+    ``initiated``."""
     config = _configuration(ctx)
     found = None if config is None else config.abort(key, initiated, _clock(ctx))
     if found is None:

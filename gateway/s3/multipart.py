@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from urllib.parse import quote
 
 from backends.checksums import parse_checksum_type, upload_checksum
@@ -14,7 +15,7 @@ from gateway.s3.completion import MAX_PARTS, completion_checksums, completion_pa
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
-from gateway.s3.lifecycle import abort_headers, expiration_headers
+from gateway.s3.lifecycle import abort_headers, aborts_uploads_of, expiration_headers
 from gateway.s3.listing import KeyNames, max_keys
 from gateway.s3.objects import requested_lock, version_header, write_checksums
 from gateway.s3.owner import OwnerName, owner_name, write_owner
@@ -78,8 +79,42 @@ async def create_multipart_upload(ctx: Context) -> Result:
     if algorithm and checksum_type:
         headers = {"x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": checksum_type}
     headers.update(sse_response_headers(upload.meta))
-    headers.update(abort_headers(ctx, ctx.key, upload.initiated))
+    headers.update(await _abort_headers(ctx, upload))
     return Result(xml=bytes(doc), headers=headers)
+
+
+_MAX_START_PAGES = 10
+"""ListMultipartUploads pages read to find when an upload began (1,000 uploads each):
+the uploads of one key, which a client rarely leaves by the thousand."""
+
+
+async def _abort_headers(ctx: Context, upload: Upload) -> dict[str, str]:
+    """``x-amz-abort-date`` / ``x-amz-abort-rule-id`` of an upload in progress, which S3
+    sends on CreateMultipartUpload and ListParts when a lifecycle rule aborts it. When the
+    store's answer did not say when the upload began (the s3 backend's ListParts), the
+    uploads of the key are listed to find out, only if a rule covers the key."""
+    initiated = upload.initiated
+    if initiated is None and aborts_uploads_of(ctx, upload.key):
+        initiated = await _upload_started(ctx, upload)
+    return {} if initiated is None else abort_headers(ctx, upload.key, initiated)
+
+
+async def _upload_started(ctx: Context, upload: Upload) -> datetime | None:
+    """When ``upload`` began, from the listing of the uploads of its key (None: not
+    listed, e.g. completed or aborted meanwhile)."""
+    key_marker: str | None = None
+    id_marker: str | None = None
+    for _ in range(_MAX_START_PAGES):
+        page = await ctx.backend.list_multipart_uploads(
+            upload.bucket, prefix=upload.key, key_marker=key_marker, upload_id_marker=id_marker
+        )
+        for listed in page.uploads:
+            if listed.upload_id == upload.upload_id and listed.key == upload.key:
+                return listed.initiated
+        if not page.is_truncated or page.next_key_marker != upload.key:
+            return None  # past the key's uploads
+        key_marker, id_marker = page.next_key_marker, page.next_upload_id_marker
+    return None
 
 
 async def upload_part(ctx: Context) -> Result:
@@ -256,7 +291,7 @@ async def list_parts(ctx: Context) -> Result:
             doc.el(f"Checksum{algorithm}", value)
         doc.close("Part")
     doc.close("ListPartsResult")
-    return Result(xml=bytes(doc))
+    return Result(xml=bytes(doc), headers=await _abort_headers(ctx, page.upload))
 
 
 def _upload_entry(
