@@ -53,17 +53,24 @@ async def stream() -> AsyncIterator[bytes]:
 
 # -- timeouts ------------------------------------------------------------------------
 
+SHORT_READ: dict[str, object] = {"read_timeout": 0.3, "connect_timeout": 30.0}
+"""A short read timeout among long other timeouts (the connect timeout, a store's 30 s
+silence): a timeout that came from the read timeout is the only one that can end a
+request before ``UNDER_THE_OTHERS``, which leaves a loaded machine seconds to spare."""
+
+UNDER_THE_OTHERS = 10.0
+
 
 async def test_read_timeout_when_the_store_never_answers() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
         await read_request(reader)
         await asyncio.sleep(30)
 
-    async with raw_server(silent) as server, pool_of(read_timeout=0.3) as pool:
+    async with raw_server(silent) as server, pool_of(**SHORT_READ) as pool:
         started = asyncio.get_running_loop().time()
         with pytest.raises(ReadTimeout):
             await get(pool, server)
-        assert 0.25 < asyncio.get_running_loop().time() - started < 2
+        assert 0.25 < asyncio.get_running_loop().time() - started < UNDER_THE_OTHERS
         assert pool.open_connections == 0
 
 
@@ -79,32 +86,34 @@ async def test_read_timeout_on_a_reused_connection(pause: float) -> None:
         await read_request(reader)
         await asyncio.sleep(30)
 
-    async with raw_server(once) as server, pool_of(read_timeout=0.3) as pool:
+    async with raw_server(once) as server, pool_of(**SHORT_READ) as pool:
         assert await get(pool, server) == b"first"
         await asyncio.sleep(pause)
         started = asyncio.get_running_loop().time()
         with pytest.raises(ReadTimeout):
             await get(pool, server)
-        assert 0.25 < asyncio.get_running_loop().time() - started < 2
+        assert 0.25 < asyncio.get_running_loop().time() - started < UNDER_THE_OTHERS
         assert server.connections == 1  # the second request went on the kept connection
 
 
 async def test_read_timeout_counts_from_the_last_byte_not_from_the_request() -> None:
     async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
         await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n")
-        for _ in range(10):  # 1 s in all, a byte every 0.1 s: never 0.3 s of silence
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n")
+        # 2 s in all, twice the read timeout, a byte every 0.1 s: a pause of the machine
+        # would have to last most of a second to make a 1 s silence (0.2 s did with 0.3 s)
+        for _ in range(20):
             await asyncio.sleep(0.1)
             writer.write(b"t")
         await asyncio.sleep(30)  # then silence with 10 bytes missing
 
-    async with raw_server(trickle) as server, pool_of(read_timeout=0.3) as pool:
+    async with raw_server(trickle) as server, pool_of(read_timeout=1.0) as pool:
         response = await pool.request("GET", server.authority, "/", headers(server), None)
         received = b""
         with pytest.raises(ReadTimeout):
             while chunk := await response.read(1):
                 received += chunk
-        assert received == b"t" * 10
+        assert received == b"t" * 20
         response.close()
 
 
@@ -125,9 +134,13 @@ async def test_a_slow_reader_is_not_a_read_timeout() -> None:
 
 
 async def test_a_slow_request_body_source_is_not_a_read_timeout() -> None:
+    """Each pause of the body's source outlasts the read timeout; the store's answer then
+    comes at once, and a read timeout of a second leaves a loaded machine time to get it
+    there (0.2 s could run out between the last piece and the answer)."""
+
     async def slow_source() -> AsyncIterator[bytes]:
         for _ in range(3):
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(1.2)
             yield b"abc"
 
     async def store(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
@@ -135,7 +148,7 @@ async def test_a_slow_request_body_source_is_not_a_read_timeout() -> None:
         assert request is not None
         writer.write(answer(body=request.body))
 
-    async with raw_server(store) as server, pool_of(read_timeout=0.2) as pool:
+    async with raw_server(store) as server, pool_of(read_timeout=1.0) as pool:
         sent = headers(server, **{"content-length": "9"})
         response = await pool.request("PUT", server.authority, "/", sent, slow_source())
         assert await response.read_all() == b"abc" * 3
@@ -164,7 +177,9 @@ async def test_an_idle_connection_the_store_closed_is_not_reused() -> None:
 
     async with raw_server(once) as server, pool_of() as pool:
         assert await get(pool, server) == b"c1"
-        await asyncio.sleep(0.1)
+        async with asyncio.timeout(30):  # a fixed 0.1 s could pass before the close is seen
+            while pool.idle_connections():
+                await asyncio.sleep(0.01)
         assert pool.idle_connections() == 0  # connection_lost seen while idle
         assert await get(pool, server) == b"c2"
 
@@ -290,7 +305,10 @@ async def test_lean_client_over_tls_trusts_the_system_store(
             writer.write(answer(headers={"content-length": "5", "etag": '"x"'}))
 
     async with raw_server(store, ssl_context=server_context(ca)) as server:
-        client = LeanClient(lean_config(f"https://localhost:{server.port}"))
+        # Timeouts far above a TLS handshake and an answer on a loaded machine (the 0.3 s
+        # the failure tests use could run out in the handshake, which is CPU work)
+        endpoint = f"https://localhost:{server.port}"
+        client = LeanClient(lean_config(endpoint, connect_timeout=10.0, read_timeout=10.0))
         await client.start()
         try:
             fields = await head(client)
@@ -306,7 +324,10 @@ async def test_lean_client_errors_are_service_unavailable_or_slow_down() -> None
         await asyncio.sleep(30)
 
     async with raw_server(silent) as server:
-        config = lean_config(f"http://{server.authority}", max_pool_connections=1, read_timeout=1.0)
+        # The first request holds the only connection until its read timeout (5 s), far
+        # longer than the second waits for it (0.3 s) even on a loaded machine (with 1 s
+        # the first could give the connection up before the second stopped waiting).
+        config = lean_config(f"http://{server.authority}", max_pool_connections=1, read_timeout=5.0)
         client = LeanClient(config)
         await client.start()
         try:

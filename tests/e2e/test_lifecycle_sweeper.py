@@ -21,7 +21,9 @@ from tests.services.seaweedfs import SeaweedFS
 SHORT_DAYS = {
     "NFYIO_LIFECYCLE_DAY_SECONDS": "1",
     "NFYIO_LIFECYCLE_SWEEP_INTERVAL": "0.2",
-    "NFYIO_LIFECYCLE_LEASE_SECONDS": "5",
+    # Renewed at every pass; a minute is longer than any pause of a worker on a loaded
+    # machine, so the other worker never takes the lease over (one holder is asserted).
+    "NFYIO_LIFECYCLE_LEASE_SECONDS": "60",
 }
 WAIT = 30.0
 

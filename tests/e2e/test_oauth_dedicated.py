@@ -15,15 +15,19 @@ import pytest
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import call, make_setup
 
+ACCESS_TTL = 10
+
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """Access tokens live 2 s with no leeway; a 4 s first throttle block; two worker
+    """Access tokens live 10 s with no leeway; an 8 s first throttle block; two worker
     processes share the store."""
     running = start_gateway(
         Path(tmp_path_factory.mktemp("gw-oauth")) / "data",
         extra_env={
-            "NFYIO_AUTH_ACCESS_TOKEN_TTL": "2",
+            # Long enough that a token is still valid at its first use on a loaded host
+            # (its "exp" is a whole second, so 2 s left as little as one for the request).
+            "NFYIO_AUTH_ACCESS_TOKEN_TTL": str(ACCESS_TTL),
             "NFYIO_AUTH_JWT_LEEWAY": "0",
             # Long enough that the four blocked attempts below fit in it on a loaded host
             # (the block starts when the fifth attempt is reserved, before its hash check).
@@ -49,10 +53,11 @@ def cli(gateway: Gateway, *args: str) -> str:
 def test_expired_access_token_is_refused_and_inactive(short_lived: Gateway) -> None:
     setup = make_setup(short_lived)
     tokens = setup.login()
-    assert tokens["expires_in"] == 2
+    assert tokens["expires_in"] == ACCESS_TTL
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert call(f"{short_lived.api_url}/v1/me", headers=headers).status == 200
-    time.sleep(3.1)
+    expires = jwt.decode(tokens["access_token"], options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires - time.time()) + 1.1)
     reply = call(f"{short_lived.api_url}/v1/me", headers=headers)
     assert reply.status == 401 and "expired" in reply.json()["error"]["message"]
     introspected = call(

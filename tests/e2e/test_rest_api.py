@@ -109,13 +109,24 @@ def test_revocation_is_immediate_for_a_running_boto3_client(gw: Gateway) -> None
     assert call(gw, "GET", "/v1/me", headers=bearer(made["secret"]))[0] == 401
 
 
+def sleep_past(when: datetime | str) -> None:
+    """Sleep until a little after the instant ``when`` (ISO 8601 as the API writes it)."""
+    moment = datetime.fromisoformat(when) if isinstance(when, str) else when
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.3)
+
+
 def test_expiry(gw: Gateway) -> None:
-    expires = datetime.now(UTC) + timedelta(seconds=2)
+    # Valid before its expiry: a key with an hour left (two seconds could run out before
+    # its first requests on a loaded machine). The expiring key only has to be created
+    # before its expiry; that is then waited out.
+    in_an_hour = datetime.now(UTC) + timedelta(hours=1)
+    lasting = key(gw, scopes=["read:buckets"], expires_at=in_an_hour.isoformat())
+    gw.client(lasting["id"], lasting["secret"]).list_buckets()
+    assert call(gw, "GET", "/v1/me", headers=bearer(lasting["secret"]))[0] == 200
+    expires = datetime.now(UTC) + timedelta(seconds=5)
     made = key(gw, scopes=["read:buckets"], expires_at=expires.isoformat())
     s3 = gw.client(made["id"], made["secret"])
-    s3.list_buckets()
-    assert call(gw, "GET", "/v1/me", headers=bearer(made["secret"]))[0] == 200
-    time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.3)
+    sleep_past(expires)
     with pytest.raises(ClientError) as info:
         s3.list_buckets()
     assert denied(info.value)
@@ -138,17 +149,28 @@ def test_rotation_without_grace_drops_the_old_secret_at_once(gw: Gateway) -> Non
     gw.client(made["id"], rotated["secret"]).list_buckets()
 
 
-def test_rotation_with_grace(gw: Gateway) -> None:
-    made = key(gw, scopes=["read:buckets"])
+def rotate(gw: Gateway, made: Any, grace_seconds: int) -> Any:
     rotated = api_json(
-        gw, "POST", f"/v1/access-keys/{made['id']}/rotate", body={"grace_seconds": 2}
+        gw, "POST", f"/v1/access-keys/{made['id']}/rotate", body={"grace_seconds": grace_seconds}
     )
     SECRETS.append(rotated["secret"])
+    return rotated
+
+
+def test_rotation_with_grace(gw: Gateway) -> None:
+    # During the grace both secrets work: a grace of an hour (two seconds could run out
+    # before the old secret's requests on a loaded machine). After it only the new one
+    # does: a grace of two seconds, waited out.
+    made = key(gw, scopes=["read:buckets"])
+    rotated = rotate(gw, made, 3600)
     old, new = gw.client(made["id"], made["secret"]), gw.client(made["id"], rotated["secret"])
     old.list_buckets()
     new.list_buckets()
     assert call(gw, "GET", gw.s3_url + "/", headers=bearer(made["secret"]))[0] == 200
-    time.sleep(2.3)
+    made = key(gw, scopes=["read:buckets"])
+    rotated = rotate(gw, made, 2)
+    old, new = gw.client(made["id"], made["secret"]), gw.client(made["id"], rotated["secret"])
+    sleep_past(rotated["previous_secret_expires_at"])
     with pytest.raises(ClientError):
         old.list_buckets()
     assert call(gw, "GET", gw.s3_url + "/", headers=bearer(made["secret"]))[0] == 403

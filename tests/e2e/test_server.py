@@ -69,6 +69,11 @@ def _pids_serving(gw: Gateway) -> set[int]:
     return found
 
 
+def _uploads_in_progress(data_dir: Path) -> list[Path]:
+    """The temporary files of bodies still arriving (the filesystem backend's tmp/)."""
+    return list((data_dir / "storage").rglob("tmp/*"))
+
+
 def test_sigterm_lets_an_inflight_upload_finish(tmp_path: Path) -> None:
     """A PUT whose body is still arriving when SIGTERM lands completes and is stored."""
     gw = start_gateway(tmp_path / "data")
@@ -86,7 +91,12 @@ def test_sigterm_lets_an_inflight_upload_finish(tmp_path: Path) -> None:
         f"Content-Length: {size}\r\n\r\n".encode()
     )
     sock.sendall(b"a" * (size // 2))
-    time.sleep(0.3)
+    # In flight when the signal lands: the body is being written (a fixed 0.3 s could
+    # pass on a loaded machine before the gateway even took the connection).
+    deadline = time.monotonic() + 30
+    while not _uploads_in_progress(gw.data_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _uploads_in_progress(gw.data_dir), gw.log()
     gw.process.send_signal(signal.SIGTERM)
     time.sleep(0.3)
     sock.sendall(b"a" * (size // 2))

@@ -7,14 +7,17 @@ import os
 import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 
 from gateway.server import MAX_RESTARTS, _await_listening, _supervise
 
 
-def _listens_after(delay: float, listening: Connection) -> None:
+def _listens_after(delay: float, listening: Connection, done: Event) -> None:
     time.sleep(delay)
     listening.send(os.getpid())
-    time.sleep(1.5)  # still serving
+    # Still serving until the test is done with it: a worker that left on its own after a
+    # fixed time could be gone before a slowly started sibling listens, ending the wait.
+    done.wait(60)
 
 
 def _dies(_listening: Connection) -> None:
@@ -24,30 +27,38 @@ def _dies(_listening: Connection) -> None:
 def test_waits_for_the_slowest_worker() -> None:
     context = multiprocessing.get_context("fork")
     heard, listening = context.Pipe(duplex=False)
+    done = context.Event()
     processes: list[BaseProcess] = [
-        context.Process(target=_listens_after, args=(delay, listening)) for delay in (0, 0.6)
+        context.Process(target=_listens_after, args=(delay, listening, done)) for delay in (0, 0.6)
     ]
     started = time.monotonic()
     for process in processes:
         process.start()
-    assert _await_listening(heard, processes)
-    assert time.monotonic() - started >= 0.6
-    for process in processes:
-        process.join()
+    try:
+        assert _await_listening(heard, processes)
+        assert time.monotonic() - started >= 0.6
+    finally:
+        done.set()
+        for process in processes:
+            process.join()
 
 
 def test_a_worker_that_dies_ends_the_wait() -> None:
     context = multiprocessing.get_context("fork")
     heard, listening = context.Pipe(duplex=False)
+    done = context.Event()
     processes: list[BaseProcess] = [
-        context.Process(target=_listens_after, args=(0, listening)),
+        context.Process(target=_listens_after, args=(0, listening, done)),
         context.Process(target=_dies, args=(listening,)),
     ]
     for process in processes:
         process.start()
-    assert not _await_listening(heard, processes)
-    for process in processes:
-        process.join()
+    try:
+        assert not _await_listening(heard, processes)
+    finally:
+        done.set()
+        for process in processes:
+            process.join()
     assert processes[1].exitcode == 3
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -53,6 +52,19 @@ def _old_data_dir(data_dir: Path) -> None:
     db.close()
 
 
+def _shift_counter(data_dir: Path, bucket: str, by: int) -> None:
+    """Move the bucket's object counter, as no request could, in the running gateway's
+    metadata database."""
+    db = sqlite3.connect(data_dir / "storage" / "meta" / "meta.sqlite3", timeout=10)
+    try:
+        with db:
+            db.execute(
+                "UPDATE bucket_stats SET objects = objects + ? WHERE bucket = ?", (by, bucket)
+            )
+    finally:
+        db.close()
+
+
 def _stats(gateway: Gateway) -> tuple[int, dict[str, Any]]:
     request = urllib.request.Request(f"{gateway.api_url}/v1/buckets?stats=true", headers=ADMIN)
     try:
@@ -79,13 +91,14 @@ def test_stats_of_a_million_objects_cost_a_lookup(tmp_path: Path) -> None:
                 "size_bytes": OBJECTS * SIZE,
             }
         ]
-        # Counting a million rows takes ~0.5 s on a 2-core machine, so 20 requests that
-        # each counted would need 10 s; reading the counters takes milliseconds. The
-        # bound is loose on purpose: it only separates O(1) from O(objects).
-        started = time.monotonic()
-        for _ in range(20):
-            assert _stats(gateway)[1]["buckets"][0]["object_count"] == OBJECTS
-        assert time.monotonic() - started < 5
+        # The answer is the bucket's counter, one lookup, not a count of its million rows:
+        # a counter moved behind the gateway's back is what it answers, and moved back,
+        # the true count again. (This used to bound the time 20 requests took, which a
+        # loaded machine can exceed; tests assert outcomes, never speed.)
+        _shift_counter(data_dir, "big", 7)
+        assert _stats(gateway)[1]["buckets"][0]["object_count"] == OBJECTS + 7
+        _shift_counter(data_dir, "big", -7)
+        assert _stats(gateway)[1]["buckets"][0]["object_count"] == OBJECTS
         gateway.client().put_object(Bucket="big", Key="one-more", Body=b"x" * 10)
         assert _stats(gateway)[1]["buckets"][0]["object_count"] == OBJECTS + 1
     finally:

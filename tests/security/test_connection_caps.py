@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,12 +42,20 @@ def _close(socks: list[socket.socket]) -> None:
         sock.close()
 
 
+def _until(check: Callable[[], bool], seconds: float = 20) -> None:
+    """Poll ``check`` until it holds or ``seconds`` passed: the gateway accepts and closes
+    connections when it gets to them, which on a loaded machine can take seconds."""
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def test_connections_per_address_are_capped(tmp_path: Path) -> None:
     gateway = start_limited(tmp_path / "data", {"NFYIO_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "20"})
     socks: list[socket.socket] = []
     try:
         socks = _open(gateway.s3_port, 40)
-        time.sleep(2)
+        _until(lambda: len(_still_open(socks)) <= 20)  # within the 30 s head timeout
         assert len(_still_open(socks)) == 20
         # the API listener has caps of its own: the S3 flood does not lock anyone out there
         assert health_ok(gateway)
@@ -56,11 +65,19 @@ def test_connections_per_address_are_capped(tmp_path: Path) -> None:
         extra.close()
         assert status == 503 and headers["retry-after"] == "1"
         _close(socks)
-        time.sleep(1)
-        fresh = connect(gateway.s3_port)
-        fresh.sendall(b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
-        assert read_response(fresh)[0] == 403  # served again (anonymous: AccessDenied)
-        fresh.close()
+        served: list[int] = []
+
+        def served_again() -> bool:  # refused until the gateway has seen the closes
+            try:
+                with connect(gateway.s3_port) as fresh:
+                    fresh.sendall(b"GET / HTTP/1.1\r\nHost: gw\r\n\r\n")
+                    served.append(read_response(fresh)[0])
+            except ConnectionError:  # refused, and reset before its 503 was read
+                served.append(503)
+            return served[-1] != 503
+
+        _until(served_again)
+        assert served[-1] == 403  # served again (anonymous: AccessDenied)
     finally:
         _close(socks)
         gateway.stop()
@@ -86,7 +103,7 @@ def test_total_cap_reuses_idle_connections_then_refuses(tmp_path: Path) -> None:
         busy = _open(gateway.api_port, 30)
         for sock in busy:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: gw\r\nX-Slow: ")
-        time.sleep(2)
+        _until(lambda: not _still_open(idle))  # within the 30 s head timeout of the busy
         assert len(_still_open(busy)) == 30
         assert not _still_open(idle)
         # Nothing idle is left to reuse: the next connection is refused with a 503.
@@ -145,7 +162,7 @@ def test_automatic_cap_keeps_the_api_answering_under_a_flood(tmp_path: Path) -> 
     socks: list[socket.socket] = []
     try:
         socks = _open(gateway.s3_port, 300)
-        time.sleep(2)
+        _until(lambda: len(_still_open(socks)) < 300)
         assert health_ok(gateway, timeout=10)
         assert len(_still_open(socks)) < 300
         assert "Too many open files" not in gateway.log()

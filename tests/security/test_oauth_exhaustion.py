@@ -48,6 +48,10 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             "NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true",
             "NFYIO_AUTH_HASH_THREADS": "1",
             "NFYIO_AUTH_HASH_QUEUE": "2",
+            # A first block of a minute (the default is a second): the requests after the
+            # fifth failure all land in it however slowly a loaded machine answers them
+            # (the block starts when the fifth attempt is reserved, before its hash).
+            "NFYIO_AUTH_THROTTLE_BASE_DELAY": "60",
         },
     )
     yield running

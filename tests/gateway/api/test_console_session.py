@@ -10,6 +10,7 @@ files carry the strict headers, revalidate with ETags and are served only by nam
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gateway.app import Shared, make_api_app
+from gateway.bootstrap import ensure_admin
 from gateway.config import Config, load_config
 from gateway.console.assets import CSP
 from gateway.console.session import CONSOLE_CLIENT_ID, COOKIE
@@ -168,7 +170,13 @@ async def test_sign_out_revokes_the_session_and_clears_the_cookie(api: Client) -
     assert again.status == 204
 
 
-async def test_wrong_password_and_throttle(api: Client) -> None:
+async def test_wrong_password_and_throttle(config: Config, aiohttp_client: Any) -> None:
+    # A first block of a minute, not the default second: the attempt after the fifth
+    # failure lands in it however long that failure's password check took on a slow
+    # machine (the block starts when the attempt is reserved, before the check).
+    blocking = replace(config, auth=replace(config.auth, throttle_base_delay=60.0))
+    await ensure_admin(blocking)
+    api: Client = await aiohttp_client(make_api_app(Shared(blocking)))
     await make_user(api)
     for _ in range(5):
         response = await api.post(

@@ -171,16 +171,31 @@ async def test_rotate_default_grace_drops_old_secret_at_once(api: Client) -> Non
     assert (await api.get("/v1/me", headers=bearer(rotated["secret"]))).status == 200
 
 
-async def test_rotate_with_grace_keeps_old_secret_until_then(api: Client) -> None:
-    key = await mint(api, scopes=["read:buckets"])
+async def _rotate(api: Client, key: dict[str, Any], grace_seconds: int) -> dict[str, Any]:
     response = await api.post(
-        f"/v1/access-keys/{key['id']}/rotate", json={"grace_seconds": 1}, headers=ADMIN
+        f"/v1/access-keys/{key['id']}/rotate", json={"grace_seconds": grace_seconds}, headers=ADMIN
     )
-    rotated = await response.json()
+    rotated: dict[str, Any] = await response.json()
     assert rotated["previous_secret_expires_at"] is not None
-    assert (await api.get("/v1/me", headers=bearer(key["secret"]))).status == 200
+    return rotated
+
+
+async def _sleep_past(when: str) -> None:
+    """Sleep until a little after the instant ``when`` (ISO 8601)."""
+    left = (datetime.fromisoformat(when) - datetime.now(UTC)).total_seconds()
+    await asyncio.sleep(max(0.0, left) + 0.2)
+
+
+async def test_rotate_with_grace_keeps_old_secret_until_then(api: Client) -> None:
+    # Still valid: a grace no slow machine outlasts (one of a second was, between the
+    # rotation and the next request). Then over: a short grace, waited out.
+    kept = await mint(api, scopes=["read:buckets"])
+    rotated = await _rotate(api, kept, 3600)
+    assert (await api.get("/v1/me", headers=bearer(kept["secret"]))).status == 200
     assert (await api.get("/v1/me", headers=bearer(rotated["secret"]))).status == 200
-    await asyncio.sleep(1.2)
+    key = await mint(api, scopes=["read:buckets"])
+    rotated = await _rotate(api, key, 1)
+    await _sleep_past(rotated["previous_secret_expires_at"])
     assert (await api.get("/v1/me", headers=bearer(key["secret"]))).status == 401
     assert (await api.get("/v1/me", headers=bearer(rotated["secret"]))).status == 200
 
@@ -242,9 +257,13 @@ async def test_last_used_at_is_batched_then_visible(api: Client) -> None:
 
 
 async def test_expired_key_is_refused_and_listed_as_expired(api: Client) -> None:
-    key = await mint(api, scopes=["read:buckets"], expires_at=_in(0.5))
-    assert (await api.get("/v1/me", headers=bearer(key["secret"]))).status == 200
-    await asyncio.sleep(0.7)
+    # Valid before its expiry: a key with an hour left (half a second could run out
+    # before the first request on a slow machine). The expiring key only has to be
+    # created in time; its expiry is then waited out.
+    lasting = await mint(api, scopes=["read:buckets"], expires_at=_in(3600))
+    assert (await api.get("/v1/me", headers=bearer(lasting["secret"]))).status == 200
+    key = await mint(api, scopes=["read:buckets"], expires_at=_in(2))
+    await _sleep_past(key["expires_at"])
     error = await error_of(await api.get("/v1/me", headers=bearer(key["secret"])), 401)
     assert error["code"] == "InvalidApiKey"
     shown = await (await api.get(f"/v1/access-keys/{key['id']}", headers=ADMIN)).json()
