@@ -220,6 +220,11 @@ class Unconfigurable:
     """Configurations kept by ``id`` (analytics, ...): AWS's name of the read of one (any
     id is ``NoSuchConfiguration``). ``read`` is then the list, ``empty`` its root, and
     ``delete`` needs an ``id``."""
+    cleared_by: str | None = None
+    """AWS's name of the PUT whose empty document (root ``empty``, no children) is how S3
+    turns the configuration off, for configurations S3 has no DELETE of (logging,
+    notification): that document asks for the state every bucket here is in, so it is
+    accepted (200) like S3's DELETEs above; any other document is ``NotImplemented``."""
 
 
 UNCONFIGURABLE: dict[str, Unconfigurable] = {
@@ -253,6 +258,7 @@ UNCONFIGURABLE: dict[str, Unconfigurable] = {
         "GetBucketLogging",
         ("s3:GetBucketLogging", "s3:PutBucketLogging", None),
         empty="BucketLoggingStatus",
+        cleared_by="PutBucketLogging",
     ),
     "metrics": Unconfigurable(
         "ListBucketMetricsConfigurations",
@@ -265,6 +271,7 @@ UNCONFIGURABLE: dict[str, Unconfigurable] = {
         "GetBucketNotificationConfiguration",
         ("s3:GetBucketNotification", "s3:PutBucketNotification", None),
         empty="NotificationConfiguration",
+        cleared_by="PutBucketNotificationConfiguration",
     ),
     "replication": Unconfigurable(
         "GetBucketReplication",
@@ -365,16 +372,24 @@ def _unsupported(target: Target, subresources: Mapping[str, Actions]) -> list[Op
 
 def _unconfigurable(subresources: Mapping[str, Unconfigurable]) -> list[Operation]:
     """Rows for configurations no bucket can hold: reads (and S3's DELETE, where it has
-    one) answer "not configured"; writes NotImplemented. A read naming an ``id`` comes
-    first: ``resolve`` takes the first row that matches. No HEAD rows: S3 answers a HEAD
-    naming a subresource ``405 MethodNotAllowed``, as the gateway does for every one."""
+    one, or the PUT of the empty document that turns it off) answer "not configured";
+    other writes NotImplemented. A read naming an ``id`` comes first: ``resolve`` takes
+    the first row that matches. No HEAD rows: S3 answers a HEAD naming a subresource
+    ``405 MethodNotAllowed``, as the gateway does for every one."""
     rows = []
     for sub, entry in subresources.items():
         read_action = _action("GET", entry.actions)
         for name, query in ((entry.by_id, (sub, "id")), (entry.read, (sub,))):
             if name is not None:
                 rows.append(Operation(name, "GET", BKT, query, scopes=RB, action=read_action))
-        rows += [_not_implemented(BKT, sub, method, entry.actions) for method in ("PUT", "POST")]
+        if entry.cleared_by is None:
+            rows.append(_not_implemented(BKT, sub, "PUT", entry.actions))
+        else:
+            write_action = _action("PUT", entry.actions)
+            rows.append(
+                Operation(entry.cleared_by, "PUT", BKT, (sub,), scopes=WB, action=write_action)
+            )
+        rows.append(_not_implemented(BKT, sub, "POST", entry.actions))
         if entry.delete is None:
             rows.append(_not_implemented(BKT, sub, "DELETE", entry.actions))
         else:

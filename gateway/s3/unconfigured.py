@@ -8,6 +8,13 @@ by ``id`` (analytics, metrics, inventory, intelligent-tiering) list as an empty,
 list; any id names nothing (``NoSuchConfiguration``), for a read and a DELETE alike, and a
 DELETE without one is ``InvalidArgument``. An empty ``id`` is no id. The bucket must exist
 (``NoSuchBucket``), in the backend too. A HEAD is 405 (``operations.allowed_methods``).
+
+Logging and notifications have no DELETE in S3: the PUT of an empty document
+(``<BucketLoggingStatus/>``, ``<NotificationConfiguration/>``) is how S3 turns them off,
+and what Terraform and the SDKs send to remove one. That document asks for the state every
+bucket here is in, so it is accepted (200, nothing stored); a document that configures
+anything is ``NotImplemented`` naming the first element, and a document of another kind
+``MalformedXML``.
 """
 
 from __future__ import annotations
@@ -16,9 +23,9 @@ from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.operations import UNCONFIGURABLE, UNCONFIGURED, Unconfigurable
 from gateway.s3.ownership import existing_bucket
-from gateway.s3.xml import XmlWriter
+from gateway.s3.xml import XmlWriter, local, parse_xml
 
-__all__ = ["HANDLERS", "delete_unconfigured", "read_unconfigured"]
+__all__ = ["HANDLERS", "clear_unconfigured", "delete_unconfigured", "read_unconfigured"]
 
 
 async def _configuration(ctx: Context) -> tuple[str, Unconfigurable]:
@@ -58,9 +65,23 @@ async def delete_unconfigured(ctx: Context) -> Result:
     return Result(status=204)
 
 
-HANDLERS = {
-    op.name: read_unconfigured if op.method == "GET" else delete_unconfigured
-    for op in UNCONFIGURED
-    if op.implemented
-}
+async def clear_unconfigured(ctx: Context) -> Result:
+    _, entry = await _configuration(ctx)
+    assert entry.empty is not None  # configurations cleared by a PUT read as a document
+    root = parse_xml(await ctx.xml_body())
+    if local(root.tag) != entry.empty:
+        raise S3Error("MalformedXML")
+    for child in root:
+        if isinstance(child.tag, str):
+            raise S3Error(
+                "NotImplemented",
+                f"{local(child.tag)} is not supported: no bucket here can hold a"
+                f" {ctx.req.operation.query[0]} configuration",
+            )
+    return Result()
+
+
+_BY_METHOD = {"GET": read_unconfigured, "PUT": clear_unconfigured, "DELETE": delete_unconfigured}
+
+HANDLERS = {op.name: _BY_METHOD[op.method] for op in UNCONFIGURED if op.implemented}
 """Every implemented row of ``UNCONFIGURED``, by name (``gateway/s3/handlers.py``)."""

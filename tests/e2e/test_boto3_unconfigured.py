@@ -3,7 +3,8 @@
 answers ``BucketOwner`` for every bucket; and configurations no bucket here can hold
 (website, replication, logging, notification, accelerate, analytics, metrics, inventory,
 intelligent-tiering) read exactly as AWS reads them on a bucket without one, their S3
-DELETEs deleting nothing, under the same authorization as any request. Every gateway:
+DELETEs (and the empty PUTs that turn logging and notifications off) deleting nothing,
+under the same authorization as any request. Every gateway:
 HTTP, HTTPS, both backends."""
 
 from __future__ import annotations
@@ -151,6 +152,74 @@ def test_delete_of_what_cannot_be_set_deletes_nothing(s3: Any, bucket: str, meth
     assert s3.get_object(Bucket=bucket, Key="keep")["Body"].read() == b"keep"
     assert_not_configured(s3, bucket)
     expect_error("NoSuchBucket", 404, getattr(s3, method), Bucket=bucket + "-absent")
+
+
+def test_the_empty_put_turns_off_logging_and_notifications(s3: Any, bucket: str) -> None:
+    """S3 has no DELETE of these two: the empty document is how SDKs and Terraform remove
+    one, and it asks for the state every bucket here is in. One that configures
+    anything is 501, changing nothing."""
+    s3.put_object(Bucket=bucket, Key="keep", Body=b"keep")
+    logging = s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
+    assert logging["ResponseMetadata"]["HTTPStatusCode"] == 200
+    notification = s3.put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={}, SkipDestinationValidation=True
+    )
+    assert notification["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert_not_configured(s3, bucket)
+    target = {"TargetBucket": bucket, "TargetPrefix": "logs/"}
+    expect_error(
+        "NotImplemented",
+        501,
+        s3.put_bucket_logging,
+        Bucket=bucket,
+        BucketLoggingStatus={"LoggingEnabled": target},
+    )
+    expect_error(
+        "NotImplemented",
+        501,
+        s3.put_bucket_notification_configuration,
+        Bucket=bucket,
+        NotificationConfiguration={"EventBridgeConfiguration": {}},
+    )
+    expect_error(
+        "NoSuchBucket",
+        404,
+        s3.put_bucket_logging,
+        Bucket=bucket + "-absent",
+        BucketLoggingStatus={},
+    )
+    assert_not_configured(s3, bucket)
+    assert keys_of(s3, bucket) == ["keep"]
+
+
+def test_turning_off_needs_the_write(any_gateway: Gateway, s3: Any, bucket: str) -> None:
+    """The empty PUT is a write of the configuration: ``write:buckets`` and the Put
+    action, as for any setting."""
+    made = make_key(any_gateway, name="reader", scopes=["read:buckets", "write:objects"])
+    reader = any_gateway.client(made["access_key_id"], made["secret_access_key"])
+    expect_error(
+        "AccessDenied", 403, reader.put_bucket_logging, Bucket=bucket, BucketLoggingStatus={}
+    )
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=policy(
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutBucketNotification",
+                "Resource": f"arn:aws:s3:::{bucket}",
+            }
+        ),
+    )
+    expect_error(
+        "AccessDenied",
+        403,
+        s3.put_bucket_notification_configuration,
+        Bucket=bucket,
+        NotificationConfiguration={},
+    )
+    s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
+    s3.delete_bucket_policy(Bucket=bucket)
 
 
 @pytest.mark.parametrize(("query", "root"), DOCUMENTS, ids=[d[0] for d in DOCUMENTS])

@@ -109,6 +109,8 @@ IGNORED = {
     "x-amz-object-annotation-directive": "objects here carry no annotations to copy",
     "x-amz-mfa": "MFA delete can never be enabled here (PutBucketVersioning refuses it); "
     "S3 needs the header only where it is",
+    "x-amz-skip-destination-validation": "skips checking notification destinations; the "
+    "one notification document accepted here (the empty one) names none",
     "x-amz-server-side-encryption-bucket-key-enabled": "S3 Bucket Keys serve SSE-KMS only, "
     "which is refused (501); with SSE-S3 or none S3 applies no bucket key either",
 }

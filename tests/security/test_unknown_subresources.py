@@ -39,6 +39,8 @@ UNREACHABLE = {
     "ListDirectoryBuckets": "GET / with no subresource: the same request as ListBuckets",
     "GetBucketLifecycle": "the deprecated name of GetBucketLifecycleConfiguration's request",
     "PutBucketLifecycle": "the deprecated name of PutBucketLifecycleConfiguration's request",
+    "PutBucketNotification": "the deprecated name of PutBucketNotificationConfiguration's "
+    "request (its document has the same root; only the empty one is accepted)",
 }
 """botocore operations without a row of their own, and why no request of theirs can be
 told apart here."""

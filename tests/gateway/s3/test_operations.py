@@ -114,6 +114,15 @@ TABLE: list[tuple[str, str, str, dict[str, str], str, tuple[str, ...]]] = [
     ("GET", "bucket", "accelerate", {}, "GetBucketAccelerateConfiguration", ("read:buckets",)),
     ("GET", "bucket", "logging", {}, "GetBucketLogging", ("read:buckets",)),
     ("GET", "bucket", "notification", {}, "GetBucketNotificationConfiguration", ("read:buckets",)),
+    ("PUT", "bucket", "logging", {}, "PutBucketLogging", ("write:buckets",)),
+    (
+        "PUT",
+        "bucket",
+        "notification",
+        {},
+        "PutBucketNotificationConfiguration",
+        ("write:buckets",),
+    ),
     ("GET", "bucket", "replication", {}, "GetBucketReplication", ("read:buckets",)),
     ("DELETE", "bucket", "replication", {}, "DeleteBucketReplication", ("write:buckets",)),
     ("GET", "bucket", "website", {}, "GetBucketWebsite", ("read:buckets",)),
@@ -409,11 +418,14 @@ ACTIONS_OF_IMPLEMENTED: dict[str, str] = {
     "PutBucketCors": "s3:PutBucketCORS",
     "DeleteBucketCors": "s3:PutBucketCORS",
     "PostObject": "s3:PutObject",
-    # Reads of configurations no bucket can hold, and S3's deletes of them (DeleteBucket-
-    # Replication and DeleteBucket*Configuration need the Put action, as in S3)
+    # Reads of configurations no bucket can hold, S3's deletes of them (DeleteBucket-
+    # Replication and DeleteBucket*Configuration need the Put action, as in S3), and the
+    # empty PUTs that are S3's way to turn logging and notifications off
     "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
     "GetBucketLogging": "s3:GetBucketLogging",
     "GetBucketNotificationConfiguration": "s3:GetBucketNotification",
+    "PutBucketLogging": "s3:PutBucketLogging",
+    "PutBucketNotificationConfiguration": "s3:PutBucketNotification",
     "GetBucketReplication": "s3:GetReplicationConfiguration",
     "DeleteBucketReplication": "s3:PutReplicationConfiguration",
     "GetBucketWebsite": "s3:GetBucketWebsite",
@@ -465,7 +477,8 @@ def test_subresource_rows_name_their_configuration_actions() -> None:
     assert by_name["DeleteObjectTagging"].action == "s3:DeleteObjectTagging"
     assert by_name["PostObjectRestore"].action == "s3:RestoreObject"
     assert by_name["GetBucketNotificationConfiguration"].action == "s3:GetBucketNotification"
-    assert by_name["PutBucketNotification"].action == "s3:PutBucketNotification"
+    assert by_name["PutBucketNotificationConfiguration"].action == "s3:PutBucketNotification"
+    assert by_name["PutBucketLogging"].action == "s3:PutBucketLogging"
     assert by_name["DeleteBucketWebsite"].action == "s3:DeleteBucketWebsite"
     assert by_name["DeleteBucketReplication"].action == "s3:PutReplicationConfiguration"
     assert (

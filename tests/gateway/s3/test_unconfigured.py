@@ -1,6 +1,7 @@
 """Configurations no bucket can hold, in-process: every read and S3's DELETE answer "not
-configured" exactly as S3 does for a bucket without one; every write stays 501; a missing
-bucket is NoSuchBucket whatever the subresource (gateway/s3/unconfigured.py)."""
+configured" exactly as S3 does for a bucket without one; so does the empty PUT that is S3's
+way to turn logging and notifications off; every other write stays 501; a missing bucket
+is NoSuchBucket whatever the subresource (gateway/s3/unconfigured.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,14 @@ READS: dict[str, tuple[int, str]] = {
 LISTS = ("analytics", "metrics", "inventory", "intelligent-tiering")
 DELETED = ("replication", "website")
 NO_DELETE = ("accelerate", "logging", "notification")
+CLEARED = {"logging": "BucketLoggingStatus", "notification": "NotificationConfiguration"}
+"""Configurations S3 turns off with a PUT of the empty document: its root."""
+CONFIGURING = {
+    "logging": b"<LoggingEnabled><TargetBucket>logs</TargetBucket>"
+    b"<TargetPrefix>a/</TargetPrefix></LoggingEnabled>",
+    "notification": b"<EventBridgeConfiguration/>",
+}
+"""A child of each that asks for something (EventBridge takes an empty element)."""
 STILL_501 = ("metadataTable", "session")
 
 
@@ -54,7 +63,9 @@ async def test_read_answers_not_configured(s3: TestClient[Any, Any], sub: str) -
     # S3 has no HEAD form of a subresource: 405 naming what the resource takes.
     head = await s3.head(f"/{bucket}?{sub}", headers=ROOT)
     assert head.status == 405 and head.headers["x-amz-error-code"] == "MethodNotAllowed"
-    assert head.headers["Allow"] in {"GET", "DELETE, GET"}
+    assert head.headers["Allow"] == (
+        "GET, PUT" if sub in CLEARED else "DELETE, GET" if sub in (*DELETED, *LISTS) else "GET"
+    )
     assert await head.read() == b""
 
 
@@ -101,9 +112,35 @@ async def test_writes_stay_not_implemented(s3: TestClient[Any, Any], sub: str) -
     bucket = await make_bucket(s3)
     for method in ("PUT", "POST"):
         body = b"<Configuration/>"
+        if method == "PUT" and sub in CLEARED:  # only the empty document is accepted
+            body = f"<{CLEARED[sub]}>".encode() + CONFIGURING[sub] + f"</{CLEARED[sub]}>".encode()
         response = await s3.request(method, f"/{bucket}?{sub}&id=x", data=body, headers=ROOT)
         assert await error_code(response, 501) == "NotImplemented"
     assert (await s3.head(f"/{bucket}", headers=ROOT)).status == 200
+
+
+@pytest.mark.parametrize("sub", list(CLEARED))
+async def test_the_empty_document_turns_off_what_is_off(s3: TestClient[Any, Any], sub: str) -> None:
+    bucket = await make_bucket(s3)
+    root = CLEARED[sub]
+    for body in (
+        f'<{root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>',
+        f"<{root}>\n  <!-- nothing -->\n</{root}>",
+    ):
+        response = await s3.put(f"/{bucket}?{sub}", data=body.encode(), headers=ROOT)
+        assert response.status == 200, await response.read()
+        assert await response.read() == b""
+    read = await s3.get(f"/{bucket}?{sub}", headers=ROOT)
+    document = ElementTree.fromstring(await read.read())
+    assert (document.tag, list(document)) == (f"{NS}{root}", [])
+    for other in (b"<Configuration/>", b"", b"<" + root.encode()):
+        refused = await s3.put(f"/{bucket}?{sub}", data=other, headers=ROOT)
+        assert refused.status == 400, other
+    empty = f"<{root}/>".encode()
+    absent = await s3.put(f"/absent-bucket?{sub}", data=empty, headers=ROOT)
+    assert await error_code(absent, 404) == "NoSuchBucket"
+    anonymous = await s3.put(f"/{bucket}?{sub}", data=empty)
+    assert await error_code(anonymous, 403) == "AccessDenied"
 
 
 @pytest.mark.parametrize("sub", STILL_501)
