@@ -382,21 +382,13 @@ def _unconfigurable(subresources: Mapping[str, Unconfigurable]) -> list[Operatio
         for name, query in ((entry.by_id, (sub, "id")), (entry.read, (sub,))):
             if name is not None:
                 rows.append(Operation(name, "GET", BKT, query, scopes=RB, action=read_action))
-        if entry.cleared_by is None:
-            rows.append(_not_implemented(BKT, sub, "PUT", entry.actions))
-        else:
-            write_action = _action("PUT", entry.actions)
-            rows.append(
-                Operation(entry.cleared_by, "PUT", BKT, (sub,), scopes=WB, action=write_action)
-            )
         rows.append(_not_implemented(BKT, sub, "POST", entry.actions))
-        if entry.delete is None:
-            rows.append(_not_implemented(BKT, sub, "DELETE", entry.actions))
-        else:
-            delete_action = _action("DELETE", entry.actions)
-            rows.append(
-                Operation(entry.delete, "DELETE", BKT, (sub,), scopes=WB, action=delete_action)
-            )
+        for method, name in (("PUT", entry.cleared_by), ("DELETE", entry.delete)):
+            if name is None:
+                rows.append(_not_implemented(BKT, sub, method, entry.actions))
+            else:
+                action = _action(method, entry.actions)
+                rows.append(Operation(name, method, BKT, (sub,), scopes=WB, action=action))
     return rows
 
 
