@@ -9,6 +9,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,21 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
 _LOGIN_ATTEMPTS = 5
 
 
+def honouring_slow_down(send: Callable[[], Reply]) -> Reply:
+    """``send()`` (a password grant), sent again after each ``429 slow_down`` once its
+    Retry-After has passed, at most ``_LOGIN_ATTEMPTS`` times. Failed logins of other
+    tests count against 127.0.0.1 (the throttle's address bucket, shared by every test of
+    a gateway): a blocked attempt is refused before its password is checked, and a client
+    honours the block before trying again. The answer is that of the first attempt the
+    throttle let through."""
+    for _ in range(_LOGIN_ATTEMPTS):
+        reply = send()
+        if reply.status != 429 or reply.json().get("error") != "slow_down":
+            break
+        time.sleep(float(reply.headers.get("Retry-After", "1")))
+    return reply
+
+
 @dataclass
 class Setup:
     gateway: Gateway
@@ -77,11 +93,8 @@ class Setup:
         return call(f"{self.gateway.api_url}/oauth/token", "POST", form=form)
 
     def login(self, **extra: str) -> dict[str, Any]:
-        # Failed logins of other tests count against 127.0.0.1 (the throttle's address
-        # bucket, shared by every test of this gateway): a blocked attempt is 429
-        # slow_down with Retry-After, which a client honours before trying again.
-        for _ in range(_LOGIN_ATTEMPTS):
-            reply = self.token(
+        reply = honouring_slow_down(
+            lambda: self.token(
                 grant_type="password",
                 username=self.username,
                 password=self.password,
@@ -89,9 +102,7 @@ class Setup:
                 client_secret=self.client_secret,
                 **extra,
             )
-            if reply.status != 429 or reply.json().get("error") != "slow_down":
-                break
-            time.sleep(float(reply.headers.get("Retry-After", "1")))
+        )
         assert reply.status == 200, reply.body
         result: dict[str, Any] = reply.json()
         return result

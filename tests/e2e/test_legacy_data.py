@@ -17,9 +17,11 @@ from tests.e2e.s3util import keys_of
 V0 = Path(__file__).resolve().parents[1] / "backends" / "testdata" / "datadir-v0" / "storage"
 
 
-@pytest.fixture(scope="module")
-def legacy_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    data = tmp_path_factory.mktemp("legacy") / "data"
+@pytest.fixture
+def legacy_gateway(tmp_path: Path) -> Iterator[Gateway]:
+    """A fresh copy of the old data directory for each test: one test writes to it
+    (test_old_objects_are_null_versions), the other asserts that nothing changed."""
+    data = tmp_path / "data"
     shutil.copytree(V0, data / "storage")
     running = start_gateway(data)
     yield running
