@@ -210,8 +210,8 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             )
         )
         response = await render_result(request, result, request_id, cors_headers)
-    except (ConnectionResetError, web.HTTPException):
-        raise
+    except (ConnectionError, web.HTTPException):
+        raise  # a client gone mid-answer: aiohttp ends the connection
     except Exception as exc:
         error = as_s3_error(exc)
         if error is None:

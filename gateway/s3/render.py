@@ -134,7 +134,9 @@ async def render_result(
         if not await _sent_from_file(request, read, length):
             async for chunk in read.body:
                 await response.write(chunk)
-    except (ConnectionResetError, OSError) as exc:
+    except ConnectionError as exc:
+        # reset, aborted, or cut off here for not reading (sendfile's timeout): the
+        # client's doing; a disk's OSError is the gateway's and goes below
         log.info("client went away during GET (request %s): %s", request_id, exc)
         raise
     except Exception:

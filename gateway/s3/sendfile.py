@@ -20,7 +20,9 @@ The file is sent in pieces of :data:`PIECE` bytes, each of which must leave with
 ``server.send_timeout`` seconds: the same guard against a client that stops reading as
 the connection guard's send timeout on streamed bodies (which cannot see a ``sendfile``
 in progress). A client must therefore read at least ``PIECE / send_timeout`` bytes per
-second on average (about 17 KB/s with the defaults).
+second on average (about 17 KB/s with the defaults). One that does not is treated as the
+guard treats it: the connection is closed, and the client counts as gone
+(``ConnectionResetError``), never as a failure of the gateway.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ async def send_file(
     """Send ``count`` bytes of ``fd`` from ``offset`` on the request's connection, after
     the response head (already prepared). Returns the bytes sent: fewer than ``count``
     when the file ended early. Raises :class:`NotAvailable` before sending anything on
-    a connection that cannot use sendfile, ``TimeoutError`` when a piece did not leave
-    in time. ``cache(offset, length)`` (``ObjectRead.cache``) brings the first piece
+    a connection that cannot use sendfile; closes the connection and raises
+    ``ConnectionResetError`` when a piece did not leave in time (the client stopped
+    reading). ``cache(offset, length)`` (``ObjectRead.cache``) brings the first piece
     into the page cache before it is sent and each next piece while the one before goes
     out, so the sendfile on the event loop does not wait for the disk."""
     transport = request.transport
@@ -86,6 +89,11 @@ async def send_file(
                     if sent:
                         raise
                     raise NotAvailable(str(exc)) from exc
+                except TimeoutError:
+                    transport.close()
+                    raise ConnectionResetError(
+                        f"response not read for {send_timeout:g} s"
+                    ) from None
                 if done == 0:
                     break
                 sent += done
