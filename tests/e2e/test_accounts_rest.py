@@ -191,23 +191,20 @@ def test_users_and_clients_of_another_account_are_invisible(
     # Both through the password throttle, whose address bucket the failed logins of every
     # test on this gateway fill (the refused one below among them): a block is waited out.
     login = {"grant_type": "password", "username": username, "password": "bob-password-1"}
-    refused = honouring_slow_down(
-        lambda: oauth_call(
-            f"{gateway.api_url}/oauth/token",
-            "POST",
-            form=login,
-            headers=basic(alice_client["client_id"], alice_client["client_secret"]),
+
+    def sign_in(app: dict[str, Any]) -> Any:
+        return honouring_slow_down(
+            lambda: oauth_call(
+                f"{gateway.api_url}/oauth/token",
+                "POST",
+                form=login,
+                headers=basic(app["client_id"], app["client_secret"]),
+            )
         )
-    )
+
+    refused = sign_in(alice_client)
     assert refused.status == 400 and refused.json()["error"] == "invalid_grant"
-    granted = honouring_slow_down(
-        lambda: oauth_call(
-            f"{gateway.api_url}/oauth/token",
-            "POST",
-            form=login,
-            headers=basic(client["client_id"], client["client_secret"]),
-        )
-    )
+    granted = sign_in(client)
     assert granted.status == 200, granted.body
     token = granted.json()["access_token"]
     assert jwt.decode(token, options={"verify_signature": False})["account"] == bob.id
