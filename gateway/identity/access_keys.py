@@ -266,7 +266,7 @@ class AccessKeyStore:
             candidate = the_id or key_rules.new_key_id()
 
             async def insert(tx: Tx, candidate: str = candidate) -> None:
-                await check_room(tx, "access keys", account_id, most, now_us=created_us)
+                await check_room(tx, "access keys", most, account_id, created_us)
                 expiry = wanted_us
                 if parent is not None:
                     bound = await check_parent(tx, parent, created_us)

@@ -158,7 +158,7 @@ class ClientStore:
         when = to_micros(now or utcnow())
 
         async def insert(tx: Tx) -> None:
-            await check_room(tx, "OAuth clients", account_id, most)
+            await check_room(tx, "OAuth clients", most, account_id)
             await tx.execute(
                 "INSERT INTO oauth_clients (id, name, secret_hash, grant_types, scopes,"
                 " created_at, account_id) VALUES (?, ?, ?, ?, ?, ?, ?)",

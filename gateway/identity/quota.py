@@ -27,7 +27,8 @@ _COUNTS = {
     "users": "SELECT count(*) FROM users WHERE account_id = ?",
     "OAuth clients": "SELECT count(*) FROM oauth_clients WHERE account_id = ?",
 }
-"""What is counted, by the name an error gives it."""
+"""What is counted, by the name an error gives it; the parameters are the account's id
+and, for keys, the instant they are judged expired at (``check_room``'s ``params``)."""
 
 
 class AccountLimitReached(Exception):
@@ -40,15 +41,11 @@ class AccountLimitReached(Exception):
         self.most = most
 
 
-async def check_room(
-    tx: Tx, what: str, account_id: str, most: int | None, *, now_us: int = 0
-) -> None:
-    """Raise :class:`AccountLimitReached` when ``account_id`` has ``most`` of ``what``
-    (``now_us``: the instant keys are judged expired at). ``most`` None: no limit."""
+async def check_room(tx: Tx, what: str, most: int | None, *params: str | int) -> None:
+    """Raise :class:`AccountLimitReached` when the account has ``most`` of ``what``
+    (``params``: those ``_COUNTS[what]`` takes). ``most`` None: no limit."""
     if most is None:
         return
-    sql = _COUNTS[what]
-    params = (account_id, now_us) if what == "access keys" else (account_id,)
-    row = await tx.fetch_one(sql, params)
+    row = await tx.fetch_one(_COUNTS[what], params)
     if row is not None and int(row[0]) >= most:
         raise AccountLimitReached(what, most)

@@ -217,7 +217,7 @@ class UserStore:
         user_id = new_id(USER_ID_PREFIX)
 
         async def insert(tx: Tx) -> None:
-            await check_room(tx, "users", account_id, most)
+            await check_room(tx, "users", most, account_id)
             try:
                 await tx.execute(
                     "INSERT INTO users (id, username, password_hash, scopes, created_at,"
