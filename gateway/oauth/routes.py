@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -53,14 +52,23 @@ async def prune(
             log.info("removed %d access keys revoked or expired before %s", ended, before)
 
 
+async def prune_or_log(
+    store: IdentityStore, settings: OAuthSettings, ended_key_retention_days: int
+) -> None:
+    """One pass of :func:`prune`; a failure is logged and the next pass retries. Any
+    failure: a state store that is down (PostgreSQL) or locked past the busy timeout
+    (SQLite) raises ``StoreUnavailable``, and the hourly loop must outlive it."""
+    try:
+        await prune(store, settings, ended_key_retention_days=ended_key_retention_days)
+    except Exception:
+        log.exception("oauth: pruning expired records failed; will retry")
+
+
 async def _prune_forever(
     store: IdentityStore, settings: OAuthSettings, ended_key_retention_days: int
 ) -> None:
     while True:
-        try:
-            await prune(store, settings, ended_key_retention_days=ended_key_retention_days)
-        except sqlite3.Error:
-            log.exception("oauth: pruning expired records failed; will retry")
+        await prune_or_log(store, settings, ended_key_retention_days)
         await asyncio.sleep(PRUNE_INTERVAL)
 
 

@@ -3,7 +3,12 @@ on both databases: the table does not grow with every key ever revoked."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
 
 from gateway.identity.lineage import Lineage
 from gateway.identity.rate_limits import RateLimit
@@ -88,3 +93,35 @@ async def test_the_hourly_prune_removes_them(store: IdentityStore) -> None:
         store, settings, ended_key_retention_days=Config().identity.ended_key_retention_days
     )
     assert await store.get_key(old.id) is None
+
+
+async def test_the_hourly_prune_outlives_a_busy_state_store(
+    sqlite_store: IdentityStore, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A state store that cannot do the work now raises ``StoreUnavailable`` (here SQLite's
+    write lock held past the busy timeout; PostgreSQL's outage alike): the pass is logged
+    and the next one prunes. The loop used to catch ``sqlite3.Error`` only, so the first
+    such failure ended pruning until the gateway restarted."""
+    from gateway.config import Config
+    from gateway.oauth.routes import prune_or_log
+    from gateway.oauth.settings import OAuthSettings
+
+    settings = OAuthSettings.from_config(Config())
+    days = Config().identity.ended_key_retention_days
+    old, _ = await sqlite_store.create_key(
+        "old", SCOPES, now=datetime.now(UTC) - timedelta(days=100)
+    )
+    await sqlite_store.revoke_key(old.id, now=datetime.now(UTC) - timedelta(days=95))
+    holder = sqlite3.connect(data_dir / "identity.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with caplog.at_level(logging.ERROR, logger="nfyio.oauth"):
+            await prune_or_log(sqlite_store, settings, days)  # must not raise
+        assert "pruning expired records failed" in caplog.text
+        assert "StoreUnavailable" in caplog.text
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert await sqlite_store.get_key(old.id) is not None
+    await prune_or_log(sqlite_store, settings, days)
+    assert await sqlite_store.get_key(old.id) is None
