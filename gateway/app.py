@@ -290,7 +290,13 @@ def make_api_app(shared: Shared) -> web.Application:
     # Request lines up to 64 KiB (aiohttp's default, 8190 bytes, is refused as a text/plain
     # 400 before any middleware): object keys and prefixes of 1024 characters, each up to
     # 12 bytes percent-encoded, plus a cursor, must reach the handler for a JSON answer.
-    app = web.Application(middlewares=middlewares, handler_args={"max_line_size": 64 * 1024})
+    # Bodies are never decompressed: aiohttp's parser would answer an encoding it lacks
+    # (br) with a text/plain 400 and a corrupt gzip body with an error mid-read; the /v1
+    # routes refuse a Content-Encoding with a JSON 415 instead (gateway/api/validation.py).
+    app = web.Application(
+        middlewares=middlewares,
+        handler_args={"max_line_size": 64 * 1024, "auto_decompress": False},
+    )
     _install(app, shared)
     rate_limits.install(app, exempt_paths=rate_limits.EXEMPT_PATHS)
     observe.install(app)

@@ -128,5 +128,7 @@ async def json_error_middleware(request: web.Request, handler: Handler) -> web.S
         if exc.status < 400:  # redirects and the like are responses, not errors
             raise
         return error_response(exc, request)
+    except ConnectionError:
+        raise  # the client went away mid-request: nobody to answer, not the gateway's fault
     except Exception as exc:
         return error_response(exc, request)

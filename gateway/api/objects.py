@@ -6,7 +6,8 @@ object (what the web console's bucket browser uses; any REST client may too).
   ``next_cursor`` while more follow.
 - ``PUT .../objects/content?key=K``: the request body becomes the object, streamed to the
   backend (never held whole), ``Content-Type`` kept, at most ``s3.max_object_size``
-  bytes; nothing is stored unless the whole body arrived.
+  bytes; nothing is stored unless the whole body arrived. A ``Content-Encoding`` (gzip,
+  ...) is 415: the listener does not decompress, and the encoding would not be kept.
 - ``GET .../objects/content?key=K``: the object's bytes, streamed, always as an
   attachment with ``nosniff`` and a sandboxing CSP: the API listener is the console's
   origin, so an HTML object must never render there.
@@ -35,7 +36,7 @@ from gateway.api.access_keys import iso
 from gateway.api.backend_errors import raise_backend
 from gateway.api.buckets import path_bucket
 from gateway.api.errors import ApiError
-from gateway.api.validation import invalid, query_limit
+from gateway.api.validation import check_identity_encoding, invalid, query_limit
 from gateway.state import BACKEND, CONFIG
 
 __all__ = [
@@ -191,6 +192,7 @@ def _too_large(limit: int) -> ApiError:
 async def upload_object(request: web.Request) -> web.Response:
     bucket = await path_bucket(request)
     key = query_key(request)
+    check_identity_encoding(request)
     limit = request.app[CONFIG].s3.max_object_size
     declared = request.content_length
     if declared is not None and declared > limit:

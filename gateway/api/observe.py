@@ -8,8 +8,8 @@ audit events of the route table's audited rows.
   line per request, like the S3 listener's: request id, peer, method, path (as
   sent, percent-encoded, without the query string: cursors, object keys and presigned
   parameters stay out), route template, principal (key, user or client id), status,
-  milliseconds. Never a header, a query string, a body or a cookie: no secret, token,
-  signature or password can reach it.
+  milliseconds (499 when the client went away before its answer). Never a header, a
+  query string, a body or a cookie: no secret, token, signature or password can reach it.
 - **Audit**: a row with ``audit`` (``Route(..., audit="user.create")``) records one event
   per attempt by an authenticated caller: ``success`` below 400, else ``failure`` with the
   status and the error code. The target is what the handler named
@@ -36,9 +36,11 @@ from gateway.audit.http import (
     record,
 )
 
-__all__ = ["MAX_LOGGED_PATH", "install", "observe_middleware"]
+__all__ = ["CLIENT_GONE", "MAX_LOGGED_PATH", "install", "observe_middleware"]
 
 MAX_LOGGED_PATH = 512
+CLIENT_GONE = 499
+"""The status logged for a request whose client went away before its answer (nginx's)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -114,6 +116,9 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
         return response
     except web.HTTPException as exc:  # redirects (json_error_middleware re-raises them)
         status = exc.status
+        raise
+    except ConnectionError:  # the client went away mid-request (nginx's 499), no 500
+        status = CLIENT_GONE
         raise
     finally:
         _audit(request, response, status)

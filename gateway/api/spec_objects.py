@@ -142,7 +142,8 @@ _PATHS: dict[str, Any] = {
             "description": (
                 "Any `Content-Type` is accepted and stored with the object. At most "
                 "`s3.max_object_size` bytes (5 GiB by default); the object exists only "
-                "once the whole body arrived."
+                "once the whole body arrived. A `Content-Encoding` other than `identity` "
+                "is 415: bodies are not decompressed, and the encoding is not stored."
             ),
             "requestBody": {
                 "required": False,
@@ -153,7 +154,7 @@ _PATHS: dict[str, Any] = {
             },
             "responses": {
                 "201": json_response("Stored", ref("UploadedObject")),
-                **errors(400, 403, 404, 409, 413, 503),
+                **errors(400, 403, 404, 409, 413, 415, 503),
             },
         },
         "get": {

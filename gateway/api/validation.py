@@ -2,10 +2,15 @@
 
 Rules (documented in ``docs/api.md``):
 
-- A body is JSON: a ``Content-Type`` other than ``application/json`` is 415
+- A body is JSON: a ``Content-Type`` other than ``application/json``, or a
+  ``Content-Encoding`` other than ``identity`` (bodies are never decompressed here), is 415
   ``UnsupportedMediaType``; a body that does not parse (including ``NaN``/``Infinity``
-  and nesting deeper than the parser's recursion limit), or is not an object, is 400
+  and nesting deeper than the parser's recursion limit), is not an object, or names a
+  member twice at any depth (parsers disagree on which one wins), is 400
   ``InvalidRequest``.
+- Strings are Unicode text: an escaped unpaired surrogate (``"\\ud800"``), which no
+  UTF-8 encoder accepts, is 400 ``ValidationError`` naming the top-level field that holds
+  it, before any handler sees it.
 - A field of the wrong type or value is 400 ``ValidationError`` with ``details.field``.
 - Unknown fields are rejected (``ValidationError`` naming the field): a misspelt
   ``"scope"`` or ``"bucket"`` must not silently produce a key with more rights than meant.
@@ -25,6 +30,7 @@ from gateway.api.errors import ApiError
 from gateway.identity.models import parse_instant
 
 __all__ = [
+    "check_identity_encoding",
     "invalid",
     "optional_bool",
     "optional_datetime",
@@ -46,6 +52,59 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
+class _DuplicateMember(ValueError):
+    """An object names a member twice."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise _DuplicateMember
+    return members
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is Unicode text: no unpaired surrogate (JSON's ``\\ud800``)."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _holds_non_text(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` (member names included) is not text.
+    Iterative: the parser already accepted nesting as deep as the recursion limit."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if not _is_text(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def check_identity_encoding(request: web.Request) -> None:
+    """415 for a body with a ``Content-Encoding`` (other than ``identity``): the API
+    listener never decompresses, and a compressed body taken as it is would be another
+    body than the one the client meant."""
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise ApiError(
+            415,
+            "UnsupportedMediaType",
+            "Request bodies are not decompressed here: send them without Content-Encoding",
+            {"field": "Content-Encoding"},
+        )
+
+
 async def read_json_object(
     request: web.Request, *, allowed: Iterable[str], optional_body: bool = False
 ) -> dict[str, Any]:
@@ -62,8 +121,13 @@ async def read_json_object(
             "UnsupportedMediaType",
             "The request body must be JSON (Content-Type: application/json)",
         )
+    check_identity_encoding(request)
     try:
-        body = json.loads(raw, parse_constant=_not_json)
+        body = json.loads(raw, parse_constant=_not_json, object_pairs_hook=_object)
+    except _DuplicateMember:
+        raise ApiError(
+            400, "InvalidRequest", "The request body names a member of an object twice"
+        ) from None
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise ApiError(400, "InvalidRequest", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -72,6 +136,9 @@ async def read_json_object(
     for name in body:
         if name not in known:
             raise invalid(name, f"Unknown field; expected one of: {', '.join(sorted(known))}")
+    for name, value in body.items():
+        if _holds_non_text(value):
+            raise invalid(name, f"'{name}' must be Unicode text (no unpaired surrogates)")
     return body
 
 
