@@ -12,6 +12,7 @@ granted by the user's and the client's current scopes.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ ALGORITHM = "RS256"
 JWT_TYP = "at+jwt"
 _ACCEPTED_TYP = {"at+jwt", "application/at+jwt"}
 _REQUIRED = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+_KID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+"""The kids this gateway makes (``kid_`` + 20 letters and digits; base64url from earlier
+releases). Anything else is refused before the state store is asked: a lone surrogate
+(JSON's ``\\ud800``) cannot be encoded for SQLite, PostgreSQL refuses NUL, and a long
+kid is work for nothing."""
 
 
 class InvalidToken(Exception):
@@ -150,6 +156,8 @@ class AccessTokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("The token has no key id")
+        if not _KID.fullmatch(kid):
+            raise InvalidToken("The token was not signed by a current key of this gateway")
         key = await self._store.signing_keys.public_key(kid, when)
         if key is None:
             raise InvalidToken("The token was not signed by a current key of this gateway")

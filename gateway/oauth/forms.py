@@ -19,7 +19,6 @@ endpoints that do it are reachable without credentials. So:
 from __future__ import annotations
 
 import base64
-import binascii
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -113,8 +112,11 @@ def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
     if scheme.lower() != "basic":
         raise invalid_client("Use HTTP Basic or client_secret_post client authentication")
     try:
+        # A header byte outside ASCII (aiohttp hands it over as a character, or as a lone
+        # surrogate when it is not UTF-8) is no base64: b64decode raises a plain
+        # ValueError for it, which binascii.Error (its subclass) would not catch.
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII input
         raise invalid_client("Malformed Basic credentials") from None
     client_id, sep, secret = decoded.partition(":")
     if not sep:

@@ -203,9 +203,17 @@ async def _refresh(
     _require_grant(client, "refresh_token")
     presented = form.require("refresh_token")
     requested = form.get("scope")
-    # Check the scope before spending the token, so a bad request does not burn it.
+    # Check the scope before spending the token, so a bad request does not burn it. Only
+    # a token that is live: a spent one is reuse whatever else the request says, and must
+    # reach ``rotate`` (which revokes its family) rather than stop at invalid_scope; a
+    # revoked or expired one is invalid_grant (RFC 6749 5.2), whatever scope it asks.
     known = await ctx.store.sessions.find_refresh(presented)
-    if known is not None and known.session.client_id == client.id:
+    if (
+        known is not None
+        and known.used_at is None
+        and known.session.client_id == client.id
+        and known.session.is_active(now)
+    ):
         user = await ctx.store.users.get(known.session.user_id)
         if user is not None:
             _refresh_scopes(known.session.scopes, requested, user.scopes, client.scopes)
