@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from gateway.api.errors import UNAUTHORIZED_HEADERS, ApiError
+from gateway.api.errors import UNAUTHORIZED_HEADERS, ApiError, insufficient_scope
 from gateway.api.openapi import refuse_unknown_query
 from gateway.api.routing import PUBLIC, ROOT, row_of
 from gateway.auth.bearer import principal_from_bearer
@@ -51,11 +51,13 @@ async def authenticate(request: web.Request) -> Principal:
 
 
 def scope_required(scope: str) -> ApiError:
+    message = f"This operation requires the '{scope}' scope"
     return ApiError(
         403,
         "ScopeRequired",
-        f"This operation requires the '{scope}' scope",
+        message,
         {"required_scope": scope},
+        headers=insufficient_scope(scope, message),
     )
 
 
@@ -67,11 +69,9 @@ def caller_account(request: web.Request) -> str:
 
 
 def root_required() -> ApiError:
-    return ApiError(
-        403,
-        "RootRequired",
-        "Only the root key (NFYIO_ROOT_ACCESS_KEY) may manage accounts",
-    )
+    message = "Only the root key (NFYIO_ROOT_ACCESS_KEY) may manage accounts"
+    # No scope names what is missing: no token or key but the root key is enough.
+    return ApiError(403, "RootRequired", message, headers=insufficient_scope(None, message))
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -21,12 +21,16 @@ from aiohttp import web
 from gateway.auth.errors import AuthCode, AuthError
 from gateway.identity.db import StoreUnavailable
 from gateway.identity.quota import AccountLimitReached
+from gateway.oauth import errors as oauth_errors
+from gateway.oauth.errors import error_description
 from gateway.storage_full import no_room
 
 __all__ = [
     "UNAUTHORIZED_HEADERS",
     "ApiError",
+    "bearer_challenge",
     "error_response",
+    "insufficient_scope",
     "json_error_middleware",
 ]
 
@@ -51,8 +55,27 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="nfyio-gateway"'}
-"""The challenge every 401 of this listener carries (RFC 6750)."""
+_REALM = 'Bearer realm="nfyio-gateway"'
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": _REALM}
+"""The challenge of a 401 for a request that presented no credential (RFC 6750 3.1: no
+``error`` attribute then)."""
+
+
+def bearer_challenge(error: str, description: str, *, scope: str | None = None) -> dict[str, str]:
+    """RFC 6750 3: ``WWW-Authenticate: Bearer realm=..., error=..., error_description=...``
+    (and ``scope``) for a refused token (``invalid_token``, 401) or one that lacks a
+    scope (``insufficient_scope``, 403). The description is reduced to the characters
+    a quoted ``error_description`` may hold (RFC 6750 3: those of RFC 6749 5.2)."""
+    value = f'{_REALM}, error="{error}", error_description="{error_description(description)}"'
+    if scope is not None:
+        value += f', scope="{error_description(scope)}"'
+    return {"WWW-Authenticate": value}
+
+
+def insufficient_scope(scope: str | None, description: str) -> dict[str, str]:
+    """The challenge of a 403 for a credential that lacks ``scope`` (RFC 6750 3.1)."""
+    return bearer_challenge("insufficient_scope", description, scope=scope)
+
 
 _AUTH_CODES: dict[AuthCode, str] = {
     "InvalidAccessKeyId": "InvalidApiKey",
@@ -77,7 +100,11 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, AuthError):
-        return ApiError(401, _AUTH_CODES[exc.code], exc.message, headers=UNAUTHORIZED_HEADERS)
+        headers = UNAUTHORIZED_HEADERS
+        if exc.code != "UnsupportedAuthorization":
+            # A bearer credential (JWT or API key secret) was presented and refused.
+            headers = bearer_challenge("invalid_token", exc.message)
+        return ApiError(401, _AUTH_CODES[exc.code], exc.message, headers=headers)
     if isinstance(exc, AccountLimitReached):  # gateway/identity/quota.py
         return ApiError(
             409,
@@ -111,7 +138,14 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
 
 
 def error_response(exc: Exception, request: web.Request) -> web.Response:
-    """The ``/v1`` JSON envelope for any exception raised while serving ``request``."""
+    """The ``/v1`` JSON envelope for any exception raised while serving ``request``;
+    aiohttp's 4xx on an OAuth endpoint (405 for GET) is an RFC 6749 error instead."""
+    if (
+        isinstance(exc, web.HTTPException)
+        and 400 <= exc.status < 500
+        and request.path in oauth_errors.ENDPOINTS
+    ):
+        return oauth_errors.http_error(exc)
     error = _as_api_error(exc, request)
     body = {"error": {"code": error.code, "message": error.message, "details": error.details}}
     return web.json_response(body, status=error.status, headers=error.headers)

@@ -26,7 +26,7 @@ import fnmatch
 from collections.abc import Sequence
 from datetime import datetime
 
-from gateway.api.errors import ApiError
+from gateway.api.errors import ApiError, insufficient_scope
 from gateway.identity.models import AccessKey
 from gateway.principal import Principal
 from gateway.scopes import ADMIN
@@ -93,11 +93,13 @@ def check_grant(
     ``lifetime`` is when the caller's credential ends (``None``: never)."""
     for scope in sorted(scopes):
         if not principal.has_scope(scope):
+            message = f"You cannot grant the '{scope}' scope: your credential does not hold it"
             raise ApiError(
                 403,
                 "ScopeRequired",
-                f"You cannot grant the '{scope}' scope: your credential does not hold it",
+                message,
                 {"required_scope": scope, "field": "scopes"},
+                headers=insufficient_scope(scope, message),
             )
     effective_buckets = None if buckets is None else tuple(buckets)
     if principal.buckets is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -11,10 +12,33 @@ from aiohttp import web
 from gateway.identity.db import StoreUnavailable
 from gateway.storage_full import no_room
 
-__all__ = ["NO_STORE", "OAuthError", "invalid_client", "oauth_endpoint", "oauth_json"]
+__all__ = [
+    "ENDPOINTS",
+    "NO_STORE",
+    "OAuthError",
+    "error_description",
+    "http_error",
+    "invalid_client",
+    "oauth_endpoint",
+    "oauth_json",
+]
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="nfyio-gateway", charset="UTF-8"'}
+_DESCRIPTION_CHARS = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+MAX_DESCRIPTION = 256
+"""Longest ``error_description`` sent (some echo what the client sent, e.g. a scope)."""
+
+
+def error_description(text: str) -> str:
+    """``text`` as RFC 6749 5.2 allows an ``error_description``: printable ASCII without
+    ``"`` and ``\\`` (each other character becomes ``?``), at most ``MAX_DESCRIPTION``
+    characters. Descriptions that echo a client's input (an unknown scope name, a
+    repeated parameter's name) would otherwise carry anything, at any length."""
+    clean = _DESCRIPTION_CHARS.sub("?", text)
+    if len(clean) > MAX_DESCRIPTION:
+        clean = clean[: MAX_DESCRIPTION - 3] + "..."
+    return clean
 
 
 class OAuthError(Exception):
@@ -33,6 +57,23 @@ class OAuthError(Exception):
         self.description = description
         self.status = status
         self.headers = dict(headers or {})
+
+
+ENDPOINTS = frozenset({"/oauth/token", "/oauth/revoke", "/oauth/introspect"})
+"""The paths whose every answer is an RFC 6749 error or success, never cached."""
+
+
+def http_error(exc: web.HTTPException) -> web.Response:
+    """aiohttp's own refusal of a request to one of :data:`ENDPOINTS` (in practice 405
+    for a method other than POST, RFC 6749 3.2) as an RFC 6749 ``invalid_request`` with
+    the status, its ``Allow`` and ``Cache-Control: no-store``: a client reading OAuth
+    errors gets one, and no cache keeps it. Called by the API listener's error renderer
+    (``gateway.api.errors.error_response``)."""
+    allow = exc.headers.get("Allow")
+    headers = {**NO_STORE, **({"Allow": allow} if allow is not None else {})}
+    description = "The method must be POST" if exc.status == 405 else exc.reason
+    body = {"error": "invalid_request", "error_description": error_description(description)}
+    return web.json_response(body, status=exc.status, headers=headers)
 
 
 def invalid_client(description: str = "Client authentication failed") -> OAuthError:
@@ -55,7 +96,7 @@ def oauth_endpoint(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except OAuthError as exc:
-            body = {"error": exc.error, "error_description": exc.description}
+            body = {"error": exc.error, "error_description": error_description(exc.description)}
             return web.json_response(body, status=exc.status, headers={**NO_STORE, **exc.headers})
         except StoreUnavailable as exc:
             # RFC 6749's code for "cannot handle the request now"; 503 as for any request
@@ -73,6 +114,6 @@ def oauth_endpoint(handler: Handler) -> Handler:
 
 
 def _temporarily_unavailable(description: str, retry_after: int | str) -> web.Response:
-    body = {"error": "temporarily_unavailable", "error_description": description}
+    body = {"error": "temporarily_unavailable", "error_description": error_description(description)}
     headers = {**NO_STORE, "Retry-After": str(retry_after)}
     return web.json_response(body, status=503, headers=headers)

@@ -31,12 +31,20 @@ CLAIMS = [
 """The claims of the gateway's access tokens (docs/oauth.md)."""
 
 
+_PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "n", "e")
+"""What a published RSA verification key holds. Not ``key_ops``, which pyjwt's
+``to_jwk`` adds to the stored JWK: RFC 7517 4.3 says ``use`` and ``key_ops`` SHOULD NOT
+be used together (``use: sig`` says it). And never a private member, whatever a stored
+JWK might hold."""
+
+
 async def jwks(request: web.Request) -> web.Response:
     """The active key and every retired key still within its overlap. Short cache
     lifetime: a rotation is visible to verifiers within five minutes, and verifiers
     refetch on an unknown ``kid`` anyway."""
     ctx = request.app[OAUTH]
-    keys = await ctx.store.signing_keys.jwks(datetime.now(UTC))
+    stored = await ctx.store.signing_keys.jwks(datetime.now(UTC))
+    keys = [{m: key[m] for m in _PUBLIC_MEMBERS if m in key} for key in stored]
     return web.json_response(
         {"keys": keys},
         headers={"Cache-Control": "public, max-age=300"},
@@ -59,7 +67,6 @@ async def authorization_server_metadata(request: web.Request) -> web.Response:
         "token_endpoint_auth_methods_supported": _AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": _AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": _AUTH_METHODS,
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
         # Not an RFC 8414 member (OpenID Connect Discovery's): what an access token holds.
         "claims_supported": CLAIMS,
     }

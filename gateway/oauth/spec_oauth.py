@@ -210,7 +210,6 @@ SCHEMAS: dict[str, Any] = {
             "token_endpoint_auth_methods_supported": {"type": "array", "items": _S},
             "revocation_endpoint_auth_methods_supported": {"type": "array", "items": _S},
             "introspection_endpoint_auth_methods_supported": {"type": "array", "items": _S},
-            "token_endpoint_auth_signing_alg_values_supported": {"type": "array", "items": _S},
             "claims_supported": {
                 "type": "array",
                 "items": _S,
