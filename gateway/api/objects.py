@@ -13,6 +13,15 @@ object (what the web console's bucket browser uses; any REST client may too).
   origin, so an HTML object must never render there.
 - ``DELETE .../objects/content?key=K``: idempotent, as S3's DeleteObject.
 
+Preconditions are evaluated or refused, never ignored (an ignored ``If-Match`` would delete
+or overwrite what the client meant to keep): ``If-Match`` / ``If-None-Match`` /
+``If-Modified-Since`` / ``If-Unmodified-Since`` on a download (412, or 304 with the
+``ETag``); ``If-None-Match: *`` or ``If-Match: <etag>`` on an upload and ``If-Match`` on a
+delete (412 when it does not hold, 404 for ``If-Match`` on a missing object, 409 when a
+concurrent write won), read as the S3 listener reads them; any other condition on a write
+is 501 ``NotImplemented`` naming the header, and nothing is written or deleted. ``Range``
+is not supported and ignored (the whole object, 200), which HTTP allows.
+
 The key travels in the query, not the path: keys may be ``.``, ``..`` or contain ``//``,
 which URL parsers (browsers' included) normalise away in a path. Access (scope) comes
 from the route table; the caller's bucket limits from :func:`buckets.path_bucket`.
@@ -25,18 +34,21 @@ import binascii
 import re
 from collections.abc import AsyncIterator, Mapping
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 from aiohttp import StreamReader, web
 
 from backends.errors import BackendError
-from backends.types import ObjectInfo, ObjectMeta
+from backends.types import Conditions, ObjectInfo, ObjectMeta, WriteCondition
 from gateway.api.access_keys import iso
 from gateway.api.backend_errors import raise_backend
 from gateway.api.buckets import path_bucket
 from gateway.api.errors import ApiError
 from gateway.api.validation import check_identity_encoding, invalid, query_limit
+from gateway.s3.errors import S3Error
+from gateway.s3.headers import conditions
+from gateway.s3.request import parse_delete_condition, parse_write_condition
 from gateway.state import BACKEND, CONFIG
 
 __all__ = [
@@ -127,6 +139,66 @@ def _target(bucket: str) -> Mapping[str, Any]:
     return {"bucket": bucket}
 
 
+def _condition_not_implemented(exc: S3Error) -> ApiError:
+    header = exc.extra.get("Header", "")
+    return ApiError(
+        501,
+        "NotImplemented",
+        f"This condition is not implemented on this request: {header}",
+        {"header": header},
+    )
+
+
+def _write_condition(request: web.Request) -> WriteCondition | None:
+    """An upload's ``If-None-Match: *`` / ``If-Match: <etag>`` (501 for anything else)."""
+    if "If-Modified-Since" in request.headers or "If-Unmodified-Since" in request.headers:
+        raise ApiError(
+            501,
+            "NotImplemented",
+            "Date conditions are not implemented on an upload: If-Modified-Since,"
+            " If-Unmodified-Since",
+            {"header": "If-Modified-Since,If-Unmodified-Since"},
+        )
+    try:
+        return parse_write_condition(request.headers)
+    except S3Error as exc:
+        raise _condition_not_implemented(exc) from None
+
+
+def _delete_condition(request: web.Request) -> str | None:
+    """A delete's ``If-Match`` (an ETag or ``*``; 501 for any other condition)."""
+    if "If-Modified-Since" in request.headers or "If-Unmodified-Since" in request.headers:
+        raise ApiError(
+            501,
+            "NotImplemented",
+            "Date conditions are not implemented on a delete: If-Modified-Since,"
+            " If-Unmodified-Since",
+            {"header": "If-Modified-Since,If-Unmodified-Since"},
+        )
+    try:
+        return parse_delete_condition(request.headers, None)
+    except S3Error as exc:
+        raise _condition_not_implemented(exc) from None
+
+
+def _read_conditions(request: web.Request) -> Conditions | None:
+    """A download's ``If-*`` headers (the S3 parser reads lower-case names)."""
+    return conditions({name.lower(): value for name, value in request.headers.items()})
+
+
+def _raise_object_error(exc: BackendError, bucket: str) -> NoReturn:
+    """A backend refusal of an object request; a failed precondition is 412 here (the
+    client's own condition), not the 409 of a store's internal one."""
+    if exc.code == "PreconditionFailed":
+        raise ApiError(
+            412,
+            "PreconditionFailed",
+            "A precondition of the request did not hold",
+            _target(bucket),
+        ) from exc
+    raise_backend(exc, _target(bucket))
+
+
 async def list_objects(request: web.Request) -> web.Response:
     bucket = await path_bucket(request)
     prefix = query_text(request, "prefix") or ""
@@ -197,14 +269,20 @@ async def upload_object(request: web.Request) -> web.Response:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise _too_large(limit)
+    condition = _write_condition(request)
     content_type = request.headers.get("Content-Type", "").strip() or _DEFAULT_CONTENT_TYPE
     body = _RequestBody(request.content, limit, declared)
     try:
         info = await request.app[BACKEND].put_object(
-            bucket, key, body, ObjectMeta(content_type=content_type), size_hint=declared
+            bucket,
+            key,
+            body,
+            ObjectMeta(content_type=content_type),
+            size_hint=declared,
+            condition=condition,
         )
     except BackendError as exc:
-        raise_backend(exc, _target(bucket))
+        _raise_object_error(exc, bucket)
     return web.json_response({**object_json(info), "content_type": content_type}, status=201)
 
 
@@ -222,9 +300,18 @@ async def download_object(request: web.Request) -> web.StreamResponse:
     bucket = await path_bucket(request)
     key = query_key(request)
     try:
-        read = await request.app[BACKEND].get_object(bucket, key)
+        read = await request.app[BACKEND].get_object(
+            bucket, key, conditions=_read_conditions(request)
+        )
     except BackendError as exc:
-        raise_backend(exc, _target(bucket))
+        if exc.code == "NotModified":  # still naming the object (RFC 9110 15.4.5)
+            validators = {
+                header: exc.extra[name]
+                for header, name in (("ETag", "ETag"), ("Last-Modified", "LastModified"))
+                if name in exc.extra
+            }
+            return web.Response(status=304, headers={**_DOWNLOAD_HEADERS, **validators})
+        _raise_object_error(exc, bucket)
     info = read.info
     try:
         response = web.StreamResponse(
@@ -249,8 +336,9 @@ async def download_object(request: web.Request) -> web.StreamResponse:
 async def delete_object(request: web.Request) -> web.Response:
     bucket = await path_bucket(request)
     key = query_key(request)
+    if_match = _delete_condition(request)
     try:
-        await request.app[BACKEND].delete_object(bucket, key)
+        await request.app[BACKEND].delete_object(bucket, key, if_match=if_match)
     except BackendError as exc:
-        raise_backend(exc, _target(bucket))
+        _raise_object_error(exc, bucket)
     return web.Response(status=204)

@@ -26,6 +26,41 @@ _KEY = {
     ),
 }
 
+_S: dict[str, Any] = {"type": "string"}
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": _S,
+        "description": description,
+    }
+
+
+_IF_MATCH = _header("If-Match", "Proceed only if the current object's ETag is one of these")
+_IF_NONE_MATCH = _header("If-None-Match", "Proceed only if no current object's ETag matches")
+_WRITE_CONDITIONS = [
+    {**_IF_MATCH, "description": "Replace only the current object with this ETag"},
+    {**_IF_NONE_MATCH, "description": "`*` only: store only if the key has no object"},
+]
+_READ_CONDITIONS = [
+    _IF_MATCH,
+    _IF_NONE_MATCH,
+    _header("If-Modified-Since", "An HTTP date; 304 when not modified since"),
+    _header("If-Unmodified-Since", "An HTTP date; 412 when modified since"),
+]
+_PRECONDITION_FAILED = {
+    "description": "`PreconditionFailed`: a condition header did not hold",
+    "content": {"application/json": {"schema": ref("Error")}},
+}
+_CONDITION_NOT_IMPLEMENTED = {
+    "description": "`NotImplemented` (with `header`): a condition this request cannot"
+    " evaluate (refused, never ignored), or the storage backend cannot",
+    "content": {"application/json": {"schema": ref("Error")}},
+}
+
 _SCHEMAS: dict[str, Any] = {
     "Object": {
         "type": "object",
@@ -152,30 +187,42 @@ _PATHS: dict[str, Any] = {
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
                 },
             },
+            "parameters": _WRITE_CONDITIONS,
             "responses": {
                 "201": json_response("Stored", ref("UploadedObject")),
                 **errors(400, 403, 404, 409, 413, 415, 503),
+                "412": _PRECONDITION_FAILED,
+                "501": _CONDITION_NOT_IMPLEMENTED,
             },
         },
         "get": {
             "operationId": "downloadObject",
             "tags": ["objects"],
             "summary": "The object's bytes, as an attachment",
+            "description": "The whole object: `Range` is not supported (ignored, 200).",
+            "parameters": _READ_CONDITIONS,
             "responses": {
                 "200": {
                     "description": "The bytes, with the object's Content-Type",
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                 },
+                "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
                 **errors(400, 403, 404, 409, 503),
+                "412": _PRECONDITION_FAILED,
             },
         },
         "delete": {
             "operationId": "deleteObject",
             "tags": ["objects"],
             "summary": "Delete the object (idempotent, as S3)",
+            "parameters": [
+                {**_IF_MATCH, "description": "Delete only the current object with this ETag"}
+            ],
             "responses": {
                 "204": {"description": "Deleted"},
                 **errors(400, 403, 404, 409, 503),
+                "412": _PRECONDITION_FAILED,
+                "501": _CONDITION_NOT_IMPLEMENTED,
             },
         },
     },
