@@ -75,6 +75,12 @@ def test_micros_round_trip_is_exact_and_needs_aware_datetimes() -> None:
         "2030-01-01",  # no time
         "tomorrow",
         "2030-01-01T00:00:00Z" + " " * 64,
+        # ISO 8601 forms fromisoformat takes and RFC 3339 does not have
+        "2030-W01-1T00:00:00Z",
+        "2030-001T00:00:00Z",
+        "20300101T000000Z",
+        "2030-01-01T00:00Z",
+        "2030-01-01T00:00:00,5Z",
     ],
 )
 def test_parse_instant_refuses_without_echoing(text: str) -> None:
