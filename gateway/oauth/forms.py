@@ -76,15 +76,23 @@ async def read_form(request: web.Request) -> Form:
     """The whole body, however the client's bytes were segmented, up to ``MAX_FORM``.
 
     A larger body (declared or sent) is ``invalid_request``: RFC 6749 has no code of its
-    own for it, and 5.2 says errors are 400 unless specified otherwise.
+    own for it, and 5.2 says errors are 400 unless specified otherwise. So is a body with
+    a ``Content-Encoding`` (the API listener never decompresses; aiohttp would, and a
+    corrupt gzip body made a 500) and one aiohttp cannot read (``RequestPayloadError``).
     """
     if request.content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "The body must be application/x-www-form-urlencoded")
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise OAuthError("invalid_request", "Send the body without Content-Encoding")
     if request.content_length is not None and request.content_length > MAX_FORM:
         raise _too_large()
     body = bytearray()
     while True:
-        chunk = await request.content.read(MAX_FORM + 1 - len(body))
+        try:
+            chunk = await request.content.read(MAX_FORM + 1 - len(body))
+        except web.RequestPayloadError:  # the body ended early or is malformed
+            raise OAuthError("invalid_request", "The request body could not be read") from None
         if not chunk:
             break
         body += chunk

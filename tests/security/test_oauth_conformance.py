@@ -11,8 +11,10 @@ the address of every other test (``client-ip:127.0.0.1``).
 from __future__ import annotations
 
 import base64
+import gzip
 import http.client
 import re
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,6 +97,22 @@ def test_basic_credentials_outside_ascii_are_invalid_client(
     )
     assert_oauth_error(reply, 401, "invalid_client")
     assert reply.headers["WWW-Authenticate"].startswith("Basic ")
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_a_content_encoded_form_is_invalid_request(
+    gateway: Gateway, setup: Setup, compressed: bool
+) -> None:
+    """A corrupt gzip body was a 500 (aiohttp decompresses, then fails reading); the
+    API listener never decompresses, so a valid gzip body is refused too."""
+    form = urllib.parse.urlencode({"grant_type": "client_credentials", **setup.creds()})
+    body = gzip.compress(form.encode()) if compressed else b"not gzip at all"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Encoding": "gzip",
+    }
+    reply = raw(gateway.api_port, "POST", "/oauth/token", headers, body)
+    assert_oauth_error(reply, 400, "invalid_request")
 
 
 # --- JWT header: the kid selects one of our keys or nothing ------------------------------
