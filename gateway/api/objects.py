@@ -19,7 +19,7 @@ or overwrite what the client meant to keep): ``If-Match`` / ``If-None-Match`` /
 ``ETag``); ``If-None-Match: *`` or ``If-Match: <etag>`` on an upload and ``If-Match`` on a
 delete (412 when it does not hold, 404 for ``If-Match`` on a missing object, 409 when a
 concurrent write won), read as the S3 listener reads them; any other condition on a write
-is 501 ``NotImplemented`` naming the header, and nothing is written or deleted. ``Range``
+is 400 ``ValidationError`` naming the header, and nothing is written or deleted. ``Range``
 is not supported and ignored (the whole object, 200), which HTTP allows.
 
 The key travels in the query, not the path: keys may be ``.``, ``..`` or contain ``//``,
@@ -139,46 +139,33 @@ def _target(bucket: str) -> Mapping[str, Any]:
     return {"bucket": bucket}
 
 
-def _condition_not_implemented(exc: S3Error) -> ApiError:
-    header = exc.extra.get("Header", "")
-    return ApiError(
-        501,
-        "NotImplemented",
-        f"This condition is not implemented on this request: {header}",
-        {"header": header},
-    )
+def _refused_condition(header: str, rule: str) -> ApiError:
+    return invalid(header, f"{rule}; any other condition is refused rather than ignored")
+
+
+_DATES = "If-Modified-Since,If-Unmodified-Since"
+_UPLOAD_RULE = "An upload takes If-None-Match: * or If-Match: <etag>, one of them"
+_DELETE_RULE = "A delete takes If-Match: <etag> or If-Match: *"
 
 
 def _write_condition(request: web.Request) -> WriteCondition | None:
-    """An upload's ``If-None-Match: *`` / ``If-Match: <etag>`` (501 for anything else)."""
+    """An upload's ``If-None-Match: *`` / ``If-Match: <etag>`` (400 for anything else)."""
     if "If-Modified-Since" in request.headers or "If-Unmodified-Since" in request.headers:
-        raise ApiError(
-            501,
-            "NotImplemented",
-            "Date conditions are not implemented on an upload: If-Modified-Since,"
-            " If-Unmodified-Since",
-            {"header": "If-Modified-Since,If-Unmodified-Since"},
-        )
+        raise _refused_condition(_DATES, _UPLOAD_RULE)
     try:
         return parse_write_condition(request.headers)
     except S3Error as exc:
-        raise _condition_not_implemented(exc) from None
+        raise _refused_condition(exc.extra.get("Header", ""), _UPLOAD_RULE) from None
 
 
 def _delete_condition(request: web.Request) -> str | None:
-    """A delete's ``If-Match`` (an ETag or ``*``; 501 for any other condition)."""
+    """A delete's ``If-Match`` (an ETag or ``*``; 400 for any other condition)."""
     if "If-Modified-Since" in request.headers or "If-Unmodified-Since" in request.headers:
-        raise ApiError(
-            501,
-            "NotImplemented",
-            "Date conditions are not implemented on a delete: If-Modified-Since,"
-            " If-Unmodified-Since",
-            {"header": "If-Modified-Since,If-Unmodified-Since"},
-        )
+        raise _refused_condition(_DATES, _DELETE_RULE)
     try:
         return parse_delete_condition(request.headers, None)
     except S3Error as exc:
-        raise _condition_not_implemented(exc) from None
+        raise _refused_condition(exc.extra.get("Header", ""), _DELETE_RULE) from None
 
 
 def _read_conditions(request: web.Request) -> Conditions | None:

@@ -55,11 +55,6 @@ _PRECONDITION_FAILED = {
     "description": "`PreconditionFailed`: a condition header did not hold",
     "content": {"application/json": {"schema": ref("Error")}},
 }
-_CONDITION_NOT_IMPLEMENTED = {
-    "description": "`NotImplemented` (with `header`): a condition this request cannot"
-    " evaluate (refused, never ignored), or the storage backend cannot",
-    "content": {"application/json": {"schema": ref("Error")}},
-}
 
 _SCHEMAS: dict[str, Any] = {
     "Object": {
@@ -192,7 +187,11 @@ _PATHS: dict[str, Any] = {
                 "201": json_response("Stored", ref("UploadedObject")),
                 **errors(400, 403, 404, 409, 413, 415, 503),
                 "412": _PRECONDITION_FAILED,
-                "501": _CONDITION_NOT_IMPLEMENTED,
+                "501": {
+                    "description": "`NotImplemented`: the storage backend cannot decide a"
+                    " conditional write or delete atomically (nothing is changed)",
+                    "content": {"application/json": {"schema": ref("Error")}},
+                },
             },
         },
         "get": {
@@ -222,7 +221,11 @@ _PATHS: dict[str, Any] = {
                 "204": {"description": "Deleted"},
                 **errors(400, 403, 404, 409, 503),
                 "412": _PRECONDITION_FAILED,
-                "501": _CONDITION_NOT_IMPLEMENTED,
+                "501": {
+                    "description": "`NotImplemented`: the storage backend cannot decide a"
+                    " conditional write or delete atomically (nothing is changed)",
+                    "content": {"application/json": {"schema": ref("Error")}},
+                },
             },
         },
     },

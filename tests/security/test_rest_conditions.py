@@ -4,7 +4,7 @@
 header: ``If-None-Match: *`` ("create only") overwrote, ``If-Match`` on a delete deleted
 whatever the object had become, and a download answered 200 to a condition that failed.
 They now read conditions as the S3 listener does (``gateway/s3/request.py``) and answer
-412 ``PreconditionFailed`` (304 for a download not modified), or 501 ``NotImplemented``
+412 ``PreconditionFailed`` (304 for a download not modified), or 400 ``ValidationError``
 naming the header for a condition they cannot evaluate; a refused write changes nothing.
 """
 
@@ -86,6 +86,7 @@ def test_an_upload_whose_condition_holds_is_stored(
             "If-Modified-Since,If-Unmodified-Since",
         ),
         ("DELETE", {"If-None-Match": "*"}, "If-None-Match"),
+        ("DELETE", {"If-Match": ""}, "If-Match"),
         (
             "DELETE",
             {"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"},
@@ -103,8 +104,9 @@ def test_a_condition_a_write_cannot_evaluate_is_refused(
     named: str,
 ) -> None:
     status, _, raw = send(gateway, method, stored[0], headers, b"x" if method == "PUT" else b"")
-    assert status == 501, raw
-    assert json.loads(raw)["error"]["details"] == {"header": named}
+    assert status == 400, raw
+    assert json.loads(raw)["error"]["code"] == "ValidationError"
+    assert json.loads(raw)["error"]["details"] == {"field": named}
     assert body_of(s3, bucket) == b"kept"
 
 
