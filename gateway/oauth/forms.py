@@ -68,6 +68,13 @@ class Form:
         return value
 
 
+_NUL_ALLOWED = frozenset({"password", "refresh_token", "token"})
+"""Parameters that may hold NUL: they are only hashed or parsed, never looked up as
+text. A password set through ``/v1/users`` (JSON) may hold any character; a token that
+is no token of ours is ``invalid_grant``, or at revocation and introspection the same
+answer as any unknown token (RFC 7009 2.2, RFC 7662 2.2)."""
+
+
 def _too_large() -> OAuthError:
     return OAuthError("invalid_request", f"The request body is larger than {MAX_FORM} bytes")
 
@@ -105,6 +112,10 @@ async def read_form(request: web.Request) -> Form:
         raise OAuthError("invalid_request", "The body is not valid form data") from None
     values: dict[str, str] = {}
     for name, value in pairs:
+        if "\x00" in name or ("\x00" in value and name not in _NUL_ALLOWED):
+            # Client ids and usernames are looked up and become throttle buckets:
+            # PostgreSQL refuses NUL in text (a 500). No id, name or scope holds one.
+            raise OAuthError("invalid_request", "A parameter holds a NUL character")
         if name in values:
             # RFC 6749 3.2: parameters must not be included more than once.
             raise OAuthError("invalid_request", f"The '{name}' parameter is repeated")
@@ -130,7 +141,10 @@ def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
     if not sep:
         raise invalid_client("Malformed Basic credentials")
     # RFC 6749 2.3.1: both parts are form-encoded before joining with ':'.
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if "\x00" in client_id or "\x00" in secret:  # no client has one; PostgreSQL refuses it
+        raise invalid_client("Malformed Basic credentials")
+    return client_id, secret
 
 
 def throttled(wait: float, what: str) -> OAuthError:

@@ -10,9 +10,11 @@ the address of every other test (``client-ip:127.0.0.1``).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import http.client
+import os
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import Reply, Setup, basic, call, make_setup
+from tests.services.postgres import PostgresServer
 
 # RFC 6749 5.2 (and RFC 6750 3): error_description is %x20-21 / %x23-5B / %x5D-7E.
 DESCRIPTION = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
@@ -34,6 +37,23 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     running = start_gateway(
         Path(tmp_path_factory.mktemp("oauth-conformance")) / "data",
         extra_env={"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"},
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def pg_gateway(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[Gateway]:
+    """The same, its state in PostgreSQL (which refuses what SQLite stores: NUL)."""
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("oauth-conformance-pg")) / "data",
+        extra_env={
+            "NFYIO_AUTH_THROTTLE_FAILURES": "1000000",
+            "NFYIO_IDENTITY_URL": asyncio.run(postgres_server.fresh_url()),
+            "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        },
     )
     yield running
     running.stop()
@@ -113,6 +133,39 @@ def test_a_content_encoded_form_is_invalid_request(
     }
     reply = raw(gateway.api_port, "POST", "/oauth/token", headers, body)
     assert_oauth_error(reply, 400, "invalid_request")
+
+
+@pytest.mark.parametrize(
+    ("form", "credentials", "error"),
+    [
+        ({"client_id": "cl_\x00", "client_secret": "x"}, None, "invalid_request"),
+        ({"username": "u\x00", "password": "p"}, "valid", "invalid_request"),
+        ({}, ("cl_\x00", "x"), "invalid_client"),
+    ],
+)
+def test_a_nul_in_a_looked_up_parameter_is_refused_before_the_store(
+    pg_gateway: Gateway,
+    form: dict[str, str],
+    credentials: tuple[str, str] | str | None,
+    error: str,
+) -> None:
+    """A NUL in a client id or username reached the state store, and PostgreSQL refuses
+    NUL in text: a 500. (A token or password with one is only hashed: no refusal.)"""
+    gateway = pg_gateway
+    setup = make_setup(gateway)
+    grant = "password" if "username" in form else "client_credentials"
+    headers = {}
+    if credentials == "valid":
+        headers = basic(setup.client_id, setup.client_secret)
+    elif isinstance(credentials, tuple):
+        headers = basic(*credentials)
+    reply = call(
+        f"{gateway.api_url}/oauth/token",
+        "POST",
+        form={"grant_type": grant, **form},
+        headers=headers,
+    )
+    assert_oauth_error(reply, 401 if error == "invalid_client" else 400, error)
 
 
 # --- JWT header: the kid selects one of our keys or nothing ------------------------------
