@@ -7,12 +7,12 @@
 #                                    # NFYIO_ROOT_SECRET_KEY, or `nfyio-gateway keys create`)
 #   ./examples/api-keys.sh
 #
-# NFYIO_API_URL / NFYIO_S3_ENDPOINT point it at another gateway (defaults
+# NFYIO_API_URL / AWS_ENDPOINT_URL point it at another gateway (defaults
 # http://localhost:3000 and http://localhost:7007). Needs curl and jq.
 set -euo pipefail
 
 API="${NFYIO_API_URL:-http://localhost:3000}"
-S3="${NFYIO_S3_ENDPOINT:-http://localhost:7007}"
+S3="${AWS_ENDPOINT_URL:-http://localhost:7007}"
 BUCKET="${NFYIO_BUCKET:-keys-demo-$(date +%s)}"
 : "${ADMIN_TOKEN:?set ADMIN_TOKEN to an admin key secret}"
 

@@ -4,11 +4,11 @@
 #   export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...   # an nfyio access key pair
 #   ./examples/aws-cli.sh                                    # against `make run`
 #
-# NFYIO_S3_ENDPOINT points it at another gateway (default http://localhost:7007). For HTTPS
+# AWS_ENDPOINT_URL points it at another gateway (default http://localhost:7007). For HTTPS
 # with a private CA, export AWS_CA_BUNDLE=/path/to/ca.pem.
 set -euo pipefail
 
-ENDPOINT="${NFYIO_S3_ENDPOINT:-http://localhost:7007}"
+ENDPOINT="${AWS_ENDPOINT_URL:-http://localhost:7007}"
 BUCKET="${NFYIO_BUCKET:-cli-demo-$(date +%s)}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 : "${AWS_ACCESS_KEY_ID:?set AWS_ACCESS_KEY_ID to an nfyio access key id}"

@@ -4,7 +4,7 @@
     export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...   # an nfyio access key pair
     python examples/boto3_quickstart.py                      # against `make run`
 
-NFYIO_S3_ENDPOINT points it at another gateway (default http://localhost:7007); for HTTPS
+AWS_ENDPOINT_URL points it at another gateway (default http://localhost:7007); for HTTPS
 with a private CA, set AWS_CA_BUNDLE=/path/to/ca.pem (boto3 reads it).
 """
 
@@ -22,7 +22,7 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 
-ENDPOINT = os.environ.get("NFYIO_S3_ENDPOINT", "http://localhost:7007")
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:7007")
 MiB = 1024 * 1024
 
 

@@ -1,8 +1,8 @@
 """Share one prefix of a bucket with another account, and nothing else.
 
 Needs the gateway's root key (only the root key manages accounts) in
-AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the S3 endpoint in NFYIO_S3_ENDPOINT
-(default http://localhost:7007) and the REST endpoint in NFYIO_API_ENDPOINT (default
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the S3 endpoint in AWS_ENDPOINT_URL
+(default http://localhost:7007) and the REST endpoint in NFYIO_API_URL (default
 http://localhost:3000). It creates a second account, grants it read access to
 ``shared/`` with a bucket policy, shows what the partner can and cannot do, then removes
 everything it made.
@@ -19,8 +19,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-S3 = os.environ.get("NFYIO_S3_ENDPOINT", "http://localhost:7007")
-API = os.environ.get("NFYIO_API_ENDPOINT", "http://localhost:3000")
+S3 = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:7007")
+API = os.environ.get("NFYIO_API_URL", "http://localhost:3000")
 ROOT_SECRET = os.environ["AWS_SECRET_ACCESS_KEY"]
 BUCKET = os.environ.get("NFYIO_BUCKET", f"shared-{uuid.uuid4().hex[:12]}")
 

@@ -5,7 +5,7 @@
     export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...   # an nfyio access key pair
     python examples/duckdb-parquet.py                        # against `make run`
 
-NFYIO_S3_ENDPOINT points it at another gateway (default http://localhost:7007); for HTTPS
+AWS_ENDPOINT_URL points it at another gateway (default http://localhost:7007); for HTTPS
 with a private CA, set SSL_CERT_FILE=/path/to/ca.pem. DuckDB's httpfs extension comes
 from the `duckdb-ext-httpfs` package when it is installed (as in this project's venv),
 otherwise DuckDB downloads it on first use.
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import boto3
 import duckdb
 
-ENDPOINT = os.environ.get("NFYIO_S3_ENDPOINT", "http://localhost:7007")
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:7007")
 
 
 def connect(key_id: str, secret: str) -> duckdb.DuckDBPyConnection:

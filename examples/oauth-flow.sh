@@ -5,12 +5,12 @@
 #   export NFYIO_ADMIN_SECRET=sk_...      # an admin key secret (or the root secret)
 #   ./examples/oauth-flow.sh              # against `make run`
 #
-# NFYIO_API_ENDPOINT / NFYIO_S3_ENDPOINT point it at another gateway (defaults
+# NFYIO_API_URL / AWS_ENDPOINT_URL point it at another gateway (defaults
 # http://localhost:3000 and http://localhost:7007). Needs curl and python3 (for JSON).
 set -euo pipefail
 
-API="${NFYIO_API_ENDPOINT:-http://localhost:3000}"
-S3="${NFYIO_S3_ENDPOINT:-http://localhost:7007}"
+API="${NFYIO_API_URL:-http://localhost:3000}"
+S3="${AWS_ENDPOINT_URL:-http://localhost:7007}"
 : "${NFYIO_ADMIN_SECRET:?set NFYIO_ADMIN_SECRET to an admin key secret}"
 USERNAME="${NFYIO_OAUTH_USER:-demo-$(date +%s)}"
 PASSWORD="${NFYIO_OAUTH_PASSWORD:-demo-password-$RANDOM$RANDOM}"

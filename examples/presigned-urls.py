@@ -5,7 +5,7 @@
     python examples/presigned-urls.py                        # against `make run`
 
 The URLs are signed with AWS Signature V4 (query auth); each is valid for one method, one
-object and ``ExpiresIn`` seconds (at most 7 days). NFYIO_S3_ENDPOINT points the script at
+object and ``ExpiresIn`` seconds (at most 7 days). AWS_ENDPOINT_URL points the script at
 another gateway (default http://localhost:7007).
 """
 
@@ -20,7 +20,7 @@ import urllib.request
 import boto3
 from botocore.config import Config
 
-ENDPOINT = os.environ.get("NFYIO_S3_ENDPOINT", "http://localhost:7007")
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:7007")
 
 
 def main() -> int:

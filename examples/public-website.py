@@ -2,7 +2,7 @@
 
 A bucket policy grants ``s3:GetObject`` on every object to ``"*"``; plain anonymous
 HTTP GETs (a browser, curl) then read the pages. A public access block on the bucket
-takes the public policy away again, as it does on AWS. Runs against NFYIO_S3_ENDPOINT
+takes the public policy away again, as it does on AWS. Runs against AWS_ENDPOINT_URL
 (default http://localhost:7007) with an access key in AWS_ACCESS_KEY_ID /
 AWS_SECRET_ACCESS_KEY, and removes what it made.
 """
@@ -18,7 +18,7 @@ import uuid
 import boto3
 from botocore.config import Config
 
-S3 = os.environ.get("NFYIO_S3_ENDPOINT", "http://localhost:7007")
+S3 = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:7007")
 BUCKET = os.environ.get("NFYIO_BUCKET", f"site-{uuid.uuid4().hex[:12]}")
 
 

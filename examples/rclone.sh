@@ -5,7 +5,7 @@
 #   export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...   # an nfyio access key pair
 #   ./examples/rclone.sh                                     # against `make run`
 #
-# NFYIO_S3_ENDPOINT points it at another gateway (default http://localhost:7007). For HTTPS
+# AWS_ENDPOINT_URL points it at another gateway (default http://localhost:7007). For HTTPS
 # with a private CA, export AWS_CA_BUNDLE=/path/to/ca.pem.
 set -euo pipefail
 
@@ -17,7 +17,7 @@ BUCKET="${NFYIO_BUCKET:-rclone-demo-$(date +%s)}"
 # go under [nfyio] (type = s3, provider = Other, endpoint = ..., access_key_id = ...).
 export RCLONE_CONFIG_NFYIO_TYPE=s3
 export RCLONE_CONFIG_NFYIO_PROVIDER=Other
-export RCLONE_CONFIG_NFYIO_ENDPOINT="${NFYIO_S3_ENDPOINT:-http://localhost:7007}"
+export RCLONE_CONFIG_NFYIO_ENDPOINT="${AWS_ENDPOINT_URL:-http://localhost:7007}"
 export RCLONE_CONFIG_NFYIO_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID"
 export RCLONE_CONFIG_NFYIO_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
 RCLONE=(rclone --config /dev/null)

@@ -5,7 +5,7 @@
     python examples/restore-version.py                       # against `make run`
 
 The key needs write:buckets (to turn versioning on), read:objects, write:objects and
-delete:objects. NFYIO_S3_ENDPOINT points it at another gateway (default
+delete:objects. AWS_ENDPOINT_URL points it at another gateway (default
 http://localhost:7007); for HTTPS with a private CA set AWS_CA_BUNDLE=/path/to/ca.pem.
 """
 
@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-ENDPOINT = os.environ.get("NFYIO_S3_ENDPOINT", "http://localhost:7007")
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:7007")
 
 
 def main() -> int:

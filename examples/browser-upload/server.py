@@ -14,7 +14,7 @@ file three ways: ``fetch`` with a presigned PUT, an HTML form POST (the browser 
 to the gateway and is redirected back to ``done.html``), and ``fetch`` with the same form
 as ``FormData``.
 
-Settings: NFYIO_S3_ENDPOINT (default http://localhost:7007), NFYIO_BUCKET (default
+Settings: AWS_ENDPOINT_URL (default http://localhost:7007), NFYIO_BUCKET (default
 ``browser-upload-demo``), ``--port`` (8000), ``--host`` (localhost), ``--skip-cors``
 (leave the bucket's CORS configuration alone).
 """
@@ -158,7 +158,7 @@ def main() -> int:
     if not (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")):
         print("Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to an nfyio access key pair.")
         return 2
-    endpoint = os.environ.get("NFYIO_S3_ENDPOINT", "http://localhost:7007").rstrip("/")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:7007").rstrip("/")
     bucket = os.environ.get("NFYIO_BUCKET", "browser-upload-demo")
     s3 = s3_client(endpoint)
     try:

@@ -4,7 +4,7 @@
 //   export AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=...   # an nfyio access key pair
 //   node quickstart.mjs    # against `make run` (S3 endpoint http://localhost:7007)
 //
-// NFYIO_S3_ENDPOINT points it elsewhere. For an HTTPS gateway with a private CA, run with
+// AWS_ENDPOINT_URL points it elsewhere. For an HTTPS gateway with a private CA, run with
 // NODE_EXTRA_CA_CERTS=/path/to/ca.pem.
 import {
   CreateBucketCommand,
@@ -19,7 +19,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
-const endpoint = process.env.NFYIO_S3_ENDPOINT ?? 'http://localhost:7007';
+const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://localhost:7007';
 const bucket = process.env.NFYIO_BUCKET ?? `js-quickstart-${Date.now()}`;
 
 if (!process.env.AWS_ACCESS_KEY_ID || !process.env.AWS_SECRET_ACCESS_KEY) {

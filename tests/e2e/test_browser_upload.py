@@ -57,7 +57,7 @@ class App:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NFYIO_"))}
         env.update(
             {
-                "NFYIO_S3_ENDPOINT": gw.s3_url,
+                "AWS_ENDPOINT_URL": gw.s3_url,
                 "NFYIO_BUCKET": bucket,
                 "AWS_ACCESS_KEY_ID": gw.access_key,
                 "AWS_SECRET_ACCESS_KEY": gw.secret_key,

@@ -1,6 +1,6 @@
 """The scripts in ``examples/`` run unchanged against a real gateway, so they cannot rot.
 
-Each example reads ``NFYIO_S3_ENDPOINT`` (default http://localhost:7007, what ``make run``
+Each example reads ``AWS_ENDPOINT_URL`` (default http://localhost:7007, what ``make run``
 serves) and the credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Over HTTPS the
 trustme CA reaches boto3 through AWS_CA_BUNDLE, urllib through SSL_CERT_FILE and curl through
 the script's ``--cacert "$AWS_CA_BUNDLE"``. The JavaScript example runs in test_js_sdk.py,
@@ -45,8 +45,8 @@ def run_example(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NFYIO_"))}
     env.update(
         {
-            "NFYIO_S3_ENDPOINT": gateway.s3_url,
-            "NFYIO_API_ENDPOINT": gateway.api_url,
+            "AWS_ENDPOINT_URL": gateway.s3_url,
+            "NFYIO_API_URL": gateway.api_url,
             "NFYIO_BUCKET": bucket or f"ex-{uuid.uuid4().hex[:16]}",
             "AWS_ACCESS_KEY_ID": gateway.access_key,
             "AWS_SECRET_ACCESS_KEY": gateway.secret_key,

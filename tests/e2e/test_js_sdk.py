@@ -93,7 +93,7 @@ def run_node_script(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NFYIO_", "NODE_"))}
     env.update(
         {
-            "NFYIO_S3_ENDPOINT": gateway.s3_url,
+            "AWS_ENDPOINT_URL": gateway.s3_url,
             "AWS_ACCESS_KEY_ID": gateway.access_key,
             "AWS_SECRET_ACCESS_KEY": gateway.secret_key,
             "AWS_REGION": "us-east-1",

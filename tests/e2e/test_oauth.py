@@ -394,8 +394,8 @@ def test_example_script_runs(gateway: Gateway) -> None:
     env = {
         **os.environ,
         "NFYIO_ADMIN_SECRET": ROOT_SECRET,
-        "NFYIO_API_ENDPOINT": gateway.api_url,
-        "NFYIO_S3_ENDPOINT": gateway.s3_url,
+        "NFYIO_API_URL": gateway.api_url,
+        "AWS_ENDPOINT_URL": gateway.s3_url,
     }
     done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

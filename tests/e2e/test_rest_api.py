@@ -238,7 +238,7 @@ def test_examples_api_keys_script(gw: Gateway) -> None:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "ADMIN_TOKEN": ROOT_SECRET,
         "NFYIO_API_URL": gw.api_url,
-        "NFYIO_S3_ENDPOINT": gw.s3_url,
+        "AWS_ENDPOINT_URL": gw.s3_url,
     }
     result = subprocess.run(
         ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False

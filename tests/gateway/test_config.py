@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from gateway.config import Config, ConfigError, load_config
+from gateway.config import ENV_ALIASES, Config, ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -226,3 +227,21 @@ def test_lifecycle_settings_from_the_environment() -> None:
     ):
         with pytest.raises(ConfigError):
             load_config(env={name: value})
+
+
+def test_the_examples_variables_leave_the_gateway_alone() -> None:
+    """The examples tell users to export their settings in the shell that may also run
+    ``make run`` and the operator commands, so no variable an example reads may stop the
+    gateway (an ``NFYIO_S3_ENDPOINT`` once read as the unknown option ``s3.endpoint``).
+    Each one is either not the gateway's at all or one of its documented aliases, shared
+    on purpose (the root key's secret)."""
+    pattern = re.compile(r"\b(?:NFYIO|AWS)_[A-Z0-9_]+")
+    names: set[str] = set()
+    for path in (REPO / "examples").rglob("*"):
+        if path.is_file() and "node_modules" not in path.parts and path.suffix != ".md":
+            names.update(pattern.findall(path.read_text(encoding="utf-8", errors="replace")))
+    assert "AWS_ENDPOINT_URL" in names and "NFYIO_BUCKET" in names  # the scan finds them
+    for name in sorted(names):
+        if name in ENV_ALIASES:
+            continue
+        assert load_config(env={name: "http://localhost:7007"}) == Config(), name

@@ -1,7 +1,7 @@
 // End-to-end run of the AWS SDK for JavaScript v3 against nfyio-gateway.
 //
 // The client is configured exactly as the NFYio seed documents it. Input comes from the
-// environment (NFYIO_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, E2E_BUCKET);
+// environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, E2E_BUCKET);
 // the result is one JSON document on stdout for the Python test to assert on.
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -21,7 +21,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 const MiB = 1024 * 1024;
-const endpoint = process.env.NFYIO_S3_ENDPOINT ?? 'http://localhost:7007';
+const endpoint = process.env.AWS_ENDPOINT_URL ?? 'http://localhost:7007';
 const bucket = process.env.E2E_BUCKET ?? `js-e2e-${Date.now()}`;
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
