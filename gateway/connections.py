@@ -192,8 +192,15 @@ class _Conn(asyncio.Protocol):
 class ConnectionGuard:
     """The limits of one listener: a protocol factory for ``loop.create_server``."""
 
-    def __init__(self, server: web.Server, limits: Limits, name: str) -> None:
+    def __init__(
+        self,
+        server: web.Server,
+        limits: Limits,
+        name: str,
+        handler_class: type[RequestHandler] | None = None,
+    ) -> None:
         self.limits = limits
+        self._handler_class = handler_class
         self.name = name
         self._server = server
         self._loop = asyncio.get_running_loop()
@@ -218,6 +225,10 @@ class ConnectionGuard:
 
     def make_handler(self, conn: _Conn) -> RequestHandler:
         handler = self._server()
+        if self._handler_class is not None:
+            # a subclass without state of its own (``gateway.malformed``): the handler
+            # aiohttp made, with every setting it was given, answering as the listener
+            handler.__class__ = self._handler_class
         self._by_handler[handler] = conn
         return handler
 
@@ -358,7 +369,7 @@ class ConnectionGuard:
 class GuardedSite(web.BaseSite):
     """A TCP site whose connections go through a :class:`ConnectionGuard`."""
 
-    __slots__ = ("_guard", "_host", "_label", "_limits", "_port", "_reuse_port")
+    __slots__ = ("_guard", "_handler_class", "_host", "_label", "_limits", "_port", "_reuse_port")
 
     def __init__(
         self,
@@ -370,8 +381,10 @@ class GuardedSite(web.BaseSite):
         name: str,
         ssl_context: ssl.SSLContext | None = None,
         reuse_port: bool = False,
+        handler_class: type[RequestHandler] | None = None,
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context, backlog=limits.backlog)
+        self._handler_class = handler_class
         self._host = host
         self._port = port
         self._reuse_port = reuse_port
@@ -393,7 +406,7 @@ class GuardedSite(web.BaseSite):
         await super().start()
         server = self._runner.server
         assert server is not None
-        guard = ConnectionGuard(server, self._limits, self._label)
+        guard = ConnectionGuard(server, self._limits, self._label, self._handler_class)
         self._guard = guard
         loop = asyncio.get_running_loop()
         handshake = self._limits.header_timeout or None

@@ -19,11 +19,14 @@ from multiprocessing.process import BaseProcess
 from aiohttp import web
 
 from gateway import datadir, handler_tasks, logs, metrics
+from gateway.api.errors import malformed_response
 from gateway.app import Shared, direct_s3_handler, make_api_app, make_s3_app
 from gateway.config import Config, ServerConfig
 from gateway.connections import GuardedSite, Limits
 from gateway.executors import install_default_executor
+from gateway.malformed import answering_with
 from gateway.ratelog import RateLimitedLog, install_accept_error_handler, raise_fd_limit
+from gateway.s3.render import render_malformed
 
 log = logging.getLogger("nfyio.server")
 
@@ -118,6 +121,9 @@ async def serve(
                 name=name,
                 ssl_context=tls,
                 reuse_port=reuse_port,
+                handler_class=answering_with(
+                    render_malformed if name == "s3" else malformed_response
+                ),
             )
             await site.start()
             sites.append(site)

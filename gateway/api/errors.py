@@ -21,6 +21,7 @@ from aiohttp import web
 from gateway.auth.errors import AuthCode, AuthError
 from gateway.identity.db import StoreUnavailable
 from gateway.identity.quota import AccountLimitReached
+from gateway.malformed import describe
 from gateway.oauth import errors as oauth_errors
 from gateway.oauth.errors import error_description
 from gateway.storage_full import no_room
@@ -32,6 +33,7 @@ __all__ = [
     "error_response",
     "insufficient_scope",
     "json_error_middleware",
+    "malformed_response",
 ]
 
 log = logging.getLogger("nfyio.api")
@@ -135,6 +137,19 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
         return ApiError(exc.status, code, exc.reason, headers=headers)
     log.error("internal error on %s %s", request.method, request.path, exc_info=exc)
     return ApiError(500, "InternalError", "Internal server error")
+
+
+def malformed_response(status: int, exc: BaseException | None) -> web.Response:
+    """The answer to a request aiohttp's parser refused before any middleware ran
+    (:mod:`gateway.malformed`): the JSON envelope, naming what was wrong without quoting
+    it. The path is unknown (the request line may be what is broken), so an OAuth
+    endpoint's client gets this envelope too."""
+    if status >= 500:
+        code, message = "InternalError", "Internal server error"
+    else:
+        code, message = "InvalidRequest", describe(exc)
+    body = {"error": {"code": code, "message": message, "details": {}}}
+    return web.json_response(body, status=status)
 
 
 def error_response(exc: Exception, request: web.Request) -> web.Response:

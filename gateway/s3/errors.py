@@ -153,8 +153,8 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidRetentionPeriod": _e(400, "The retention days/years must be a positive integer."),
     "InvalidStorageClass": _e(400, "The storage class you specified is not valid."),
     "InvalidTag": _e(400, "The tag provided was not a valid tag."),
-    # Only a refused Bearer JWT raises it: an authentication failure, 403 like a bad key.
     "InvalidURI": _e(400, "Couldn't parse the specified URI."),
+    # Only a refused Bearer JWT raises it: an authentication failure, 403 like a bad key.
     "InvalidToken": _e(403, "The provided token is malformed or otherwise invalid."),
     "KeyTooLongError": _e(400, "Your key is too long"),
     "MalformedACLError": _e(400, "The XML you provided was not well-formed."),
@@ -220,6 +220,12 @@ ERRORS: dict[str, ErrorSpec] = {
     "OwnershipControlsNotFoundError": _e(404, "The bucket ownership controls were not found"),
     "PreconditionFailed": _e(412, "At least one of the preconditions you specified did not hold."),
     "ReplicationConfigurationNotFoundError": _e(404, "The replication configuration was not found"),
+    # A request line or header field over the listener's limit (gateway/malformed.py).
+    "RequestHeaderSectionTooLarge": _e(
+        400,
+        "The request header and query parameters used to make the request exceed the "
+        "maximum allowed size.",
+    ),
     "RequestTimeTooSkewed": _e(
         403,
         "The difference between the request time and the server's time is too large.",

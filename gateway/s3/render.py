@@ -7,18 +7,20 @@ import re
 from collections.abc import Mapping
 
 from aiohttp import web
+from aiohttp.http_exceptions import LineTooLong
 
 from backends.errors import BackendError
 from backends.types import ObjectRead
+from gateway.malformed import describe
 from gateway.s3.context import Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checked_headers
-from gateway.s3.request_ids import new_host_id
+from gateway.s3.request_ids import new_host_id, new_request_id
 from gateway.s3.sendfile import NotAvailable, send_file
 from gateway.s3.xml import XmlWriter
 from gateway.state import CONFIG
 
-__all__ = ["SMALL_BODY", "XML_TYPE", "render_error", "render_result"]
+__all__ = ["SMALL_BODY", "XML_TYPE", "render_error", "render_malformed", "render_result"]
 
 log = logging.getLogger("nfyio.s3")
 XML_TYPE = "application/xml"
@@ -58,6 +60,27 @@ def render_error(
         if error.spec.body:
             headers["x-amz-error-code"] = error.code
         return web.Response(status=error.status, headers=headers)
+    return _error_document(error, request_id, resource, headers)
+
+
+def render_malformed(status: int, exc: BaseException | None) -> web.Response:
+    """The answer to a request aiohttp's parser refused before any handler ran
+    (:mod:`gateway.malformed`): S3 XML as for any error, naming what was wrong without
+    quoting it. Its method and resource are unknown (the request line may be what is
+    broken), so the document has a body even if it was a HEAD, and no ``Resource``."""
+    if status >= 500:
+        error = S3Error("InternalError")
+    elif isinstance(exc, LineTooLong):
+        error = S3Error("RequestHeaderSectionTooLarge", describe(exc))
+    else:
+        error = S3Error("InvalidRequest", describe(exc))
+    request_id = new_request_id()
+    return _error_document(error, request_id, None, _ids(request_id))
+
+
+def _error_document(
+    error: S3Error, request_id: str, resource: str | None, headers: dict[str, str]
+) -> web.Response:
     doc = XmlWriter()
     doc.open("Error")
     doc.el("Code", error.code)
@@ -66,7 +89,8 @@ def render_error(
     for name, value in error.extra.items():
         if name not in hidden:
             doc.el(name, _xml_safe(value))
-    doc.el("Resource", _xml_safe(resource))
+    if resource is not None:
+        doc.el("Resource", _xml_safe(resource))
     doc.el("RequestId", request_id)
     doc.close("Error")
     headers["Content-Type"] = XML_TYPE
