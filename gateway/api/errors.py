@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.auth.errors import AuthCode, AuthError
-from gateway.identity.db import StoreUnavailable
+from gateway.identity.db import StoreUnavailable, UnstorableText
 from gateway.identity.quota import AccountLimitReached
 from gateway.malformed import describe
 from gateway.oauth import errors as oauth_errors
@@ -114,6 +114,8 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
             f"The account has {exc.most} {exc.what} already, as many as it may",
             {"limit": exc.most},
         )
+    if isinstance(exc, UnstorableText):
+        return ApiError(400, "InvalidRequest", "A value in the request holds a NUL character")
     if isinstance(exc, StoreUnavailable):
         return ApiError(
             503,

@@ -176,7 +176,13 @@ async def sign_in(request: web.Request) -> web.Response:
     check_same_origin(request)
     body = await read_json_object(request, allowed=("username", "password"))
     username, password = required_str(body, "username"), required_str(body, "password")
-    if not username or not password or len(username) > _MAX_FIELD or len(password) > _MAX_FIELD:
+    if (
+        not username
+        or not password
+        or len(username) > _MAX_FIELD
+        or len(password) > _MAX_FIELD
+        or "\x00" in username  # no user has one (names are printable); PostgreSQL refuses it
+    ):
         raise ApiError(401, "InvalidCredentials", "Invalid username or password", headers=_NO_STORE)
     granted = await _grant(
         request, {"grant_type": "password", "username": username, "password": password}

@@ -50,6 +50,7 @@ __all__ = [
     "StoreUnavailable",
     "TransactionBody",
     "Tx",
+    "UnstorableText",
 ]
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -62,6 +63,14 @@ _T = TypeVar("_T")
 
 class IntegrityError(Exception):
     """A unique, foreign-key or check constraint refused a write (both databases)."""
+
+
+class UnstorableText(ValueError):
+    """A value the request brought holds text the database cannot keep or compare: a NUL
+    character, which PostgreSQL refuses in ``text`` (SQLite keeps it). Whatever the
+    statement (a look-up of an access key id from a presigned URL, a path id, an ACL row
+    of an object key with NUL), it is the client's input: requests answer 400 (S3
+    ``InvalidArgument``, REST ``InvalidRequest``, OAuth ``invalid_request``), never 500."""
 
 
 class StoreUnavailable(Exception):

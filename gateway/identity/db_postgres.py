@@ -11,7 +11,9 @@ them committed, so a revocation applies to the next request everywhere.
   idle connections close after ``max_idle``. A database that cannot be reached, refuses
   the login, is shutting down or out of connections, or a connection or statement that
   does not come within its timeout, surfaces as :class:`StoreUnavailable` (the request
-  answers 503); any other error as itself (a fault: 500).
+  answers 503); a parameter holding NUL, which ``text`` cannot, as
+  :class:`UnstorableText` (400: the client's input); any other error as itself (a
+  fault: 500).
 - **Behind PgBouncer** (transaction or statement pool mode): ``prepared_statements=False``
   turns asyncpg's statement cache off, so no statement outlives its transaction's server
   connection; nothing else the gateway does needs a session (its advisory lock is
@@ -44,6 +46,7 @@ from gateway.identity.db import (
     Row,
     StoreUnavailable,
     TransactionBody,
+    UnstorableText,
 )
 from gateway.identity.schema import migrate
 from gateway.ratelog import RateLimitedLog
@@ -70,6 +73,9 @@ back. A constraint, a syntax error or a bug stays what it is."""
 def _availability() -> Iterator[None]:
     try:
         yield
+    except asyncpg.CharacterNotInRepertoireError as exc:
+        # SQLSTATE 22021: a parameter holds NUL, which text cannot (the client's input).
+        raise UnstorableText("a value holds a NUL character") from exc
     except _UNAVAILABLE as exc:
         unavailable_log.event(
             type(exc).__name__, f"the PostgreSQL state store is unavailable: {exc!r}"

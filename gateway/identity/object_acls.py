@@ -26,7 +26,7 @@ from datetime import datetime
 
 from gateway.identity.columns import as_str
 from gateway.identity.crypto import Keyring
-from gateway.identity.db import Database, TransactionBody, Tx
+from gateway.identity.db import Database, TransactionBody, Tx, UnstorableText
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.settings_cache import SettingsCache
 
@@ -128,6 +128,14 @@ class ObjectAclStore:
         finally:
             if changed:
                 self._cache.changed(bucket)
+
+    def check_key(self, key: str) -> None:
+        """Raise :class:`UnstorableText` for a key whose row this database could not keep
+        (NUL in PostgreSQL's ``text``): called before the object is written, so that a
+        write whose row would fail after the object's commit is refused while nothing
+        has changed."""
+        if "\x00" in key and self._db.dialect == "postgresql":
+            raise UnstorableText("the object key holds a NUL character")
 
     # --- objects ------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.identity.db import StoreUnavailable
+from gateway.identity.db import StoreUnavailable, UnstorableText
 from gateway.storage_full import no_room
 
 __all__ = [
@@ -98,6 +98,10 @@ def oauth_endpoint(handler: Handler) -> Handler:
         except OAuthError as exc:
             body = {"error": exc.error, "error_description": error_description(exc.description)}
             return web.json_response(body, status=exc.status, headers={**NO_STORE, **exc.headers})
+        except UnstorableText:
+            # a NUL the form reader lets through (a password) reached a look-up
+            body = {"error": "invalid_request", "error_description": "A parameter holds NUL"}
+            return web.json_response(body, status=400, headers=NO_STORE)
         except StoreUnavailable as exc:
             # RFC 6749's code for "cannot handle the request now"; 503 as for any request
             # the state store cannot serve.

@@ -298,10 +298,12 @@ def as_s3_error(exc: Exception) -> S3Error | None:
     # Imported here: gateway.authz parses ACL documents with this module's S3Error (and
     # imports nothing of the identity store).
     from gateway.authz.errors import AuthzError
-    from gateway.identity.db import StoreUnavailable
+    from gateway.identity.db import StoreUnavailable, UnstorableText
 
     if isinstance(exc, AuthzError):
         return S3Error(exc.code, exc.message)
+    if isinstance(exc, UnstorableText):
+        return S3Error("InvalidArgument", "A value in the request holds a NUL character")
     if isinstance(exc, StoreUnavailable):
         return S3Error(
             "ServiceUnavailable",

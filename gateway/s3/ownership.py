@@ -114,12 +114,15 @@ async def plan_write(ctx: Context) -> WritePlan:
         acl = await resolve_acl(store, acl)
     check_acl_allowed(bucket.ownership, acl, bucket_owner_id=bucket.owner.canonical_id)
     refuse_public_acl(bucket.effective_block, acl)
-    return WritePlan(
+    plan = WritePlan(
         bucket=bucket,
         owner=owner,
         acl=acl or private_acl(owner_user),
         initiator=principal.account_id or "anonymous",
     )
+    if plan.needs_row or plan.initiator != bucket_owner:  # record_write / record_upload
+        store.object_acls.check_key(ctx.key)
+    return plan
 
 
 async def record_write(ctx: Context, plan: WritePlan, info: ObjectInfo) -> None:

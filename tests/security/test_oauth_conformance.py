@@ -360,3 +360,17 @@ def test_metadata_announces_no_client_assertion_algorithms(gateway: Gateway) -> 
     methods = set(metadata["token_endpoint_auth_methods_supported"])
     assert methods == {"client_secret_basic", "client_secret_post"}
     assert "token_endpoint_auth_signing_alg_values_supported" not in metadata
+
+
+def test_a_nul_in_a_console_username_is_refused_before_the_store(pg_gateway: Gateway) -> None:
+    """The console's sign-in runs the password grant in-process with the JSON body's
+    fields, past the form reader's NUL check: a NUL in the username reached the state
+    store (PostgreSQL refuses NUL in text) instead of failing as a wrong password."""
+    reply = call(
+        f"{pg_gateway.api_url}/console/session",
+        "POST",
+        body={"username": "admin\x00", "password": "whatever-it-is"},
+        headers={"Origin": pg_gateway.api_url, "X-Nfyio-Console": "1"},
+    )
+    assert reply.status == 401, reply.body
+    assert reply.json()["error"]["code"] == "InvalidCredentials"
