@@ -122,7 +122,10 @@ async def _password(
 ) -> web.Response:
     _require_grant(client, "password")
     username, password = form.require("username"), form.require("password")
-    buckets = [f"user:{username.lower()}", f"ip:{client_address(request)}"]
+    # A throttle key is at most "user:" and 129 characters: usernames have at most 128
+    # (gateway/identity/users.py), so a longer name, which names nobody, shares its
+    # bucket with others like it instead of storing a form's worth of bytes per attempt.
+    buckets = [f"user:{username.lower()[:129]}", f"ip:{client_address(request)}"]
     # Reserve the attempt (counted as a failure) before the password is checked, so that
     # parallel guesses cannot all pass the throttle before any of them is counted.
     reservation = await ctx.store.throttle.reserve(buckets, ctx.settings.throttle, now=now)

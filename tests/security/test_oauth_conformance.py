@@ -16,6 +16,7 @@ import gzip
 import http.client
 import os
 import re
+import sqlite3
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -374,3 +375,19 @@ def test_a_nul_in_a_console_username_is_refused_before_the_store(pg_gateway: Gat
     )
     assert reply.status == 401, reply.body
     assert reply.json()["error"]["code"] == "InvalidCredentials"
+
+
+def test_a_long_username_costs_a_bounded_throttle_key(gateway: Gateway, setup: Setup) -> None:
+    """Each password attempt stores a throttle row keyed by the username; a name of a form's
+    worth of bytes, which no user can have (at most 128 characters), was stored whole."""
+    long_name = "n" * 60_000
+    reply = call(
+        f"{gateway.api_url}/oauth/token",
+        "POST",
+        form={"grant_type": "password", "username": long_name, "password": "x"},
+        headers=basic(setup.client_id, setup.client_secret),
+    )
+    assert_oauth_error(reply, 400, "invalid_grant")
+    with sqlite3.connect(f"file:{gateway.data_dir / 'identity.db'}?mode=ro", uri=True) as db:
+        (longest,) = db.execute("SELECT max(length(bucket)) FROM auth_throttle").fetchone()
+    assert longest <= len("user:") + 129
