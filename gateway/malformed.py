@@ -37,22 +37,24 @@ Answer = Callable[[int, BaseException | None], web.Response]
 """The listener's answer to a refused request: (status aiohttp chose, its exception)."""
 
 
+_DESCRIPTIONS: tuple[tuple[type[BaseException], str], ...] = (
+    (LineTooLong, "The request line or a header field is longer than this listener accepts"),
+    (BadHttpMethod, "The request method is not a valid HTTP method"),
+    (BadStatusLine, "The request line is not valid HTTP/1.1"),
+    (InvalidURLError, "The request target is not a valid URL"),
+    (InvalidHeader, "A header field is not valid HTTP/1.1"),
+    (PayloadEncodingError, "The request body's framing (chunked encoding or length) is not valid"),
+    (HttpProcessingError, "The request is not valid HTTP/1.1"),
+)
+"""What each of aiohttp's parse errors means, most specific first (``BadHttpMethod`` is a
+``BadStatusLine``; every one is an ``HttpProcessingError``)."""
+
+
 def describe(exc: BaseException | None) -> str:
     """What was wrong, in words that quote nothing the client sent."""
-    if isinstance(exc, LineTooLong):
-        return "The request line or a header field is longer than this listener accepts"
-    if isinstance(exc, BadHttpMethod):
-        return "The request method is not a valid HTTP method"
-    if isinstance(exc, BadStatusLine):
-        return "The request line is not valid HTTP/1.1"
-    if isinstance(exc, InvalidURLError):
-        return "The request target is not a valid URL"
-    if isinstance(exc, InvalidHeader):
-        return "A header field is not valid HTTP/1.1"
-    if isinstance(exc, PayloadEncodingError):
-        return "The request body's framing (chunked encoding or length) is not valid"
-    if isinstance(exc, HttpProcessingError):
-        return "The request is not valid HTTP/1.1"
+    for kind, description in _DESCRIPTIONS:
+        if isinstance(exc, kind):
+            return description
     return "The request could not be served"
 
 

@@ -7,6 +7,9 @@ starts its own process with ``start_gateway``.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.services.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +39,22 @@ def bucket(s3: Any) -> str:
     name = f"sec-{uuid.uuid4().hex[:16]}"
     s3.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture(scope="module")
+def pg_gateway(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[Gateway]:
+    """A gateway whose state is in PostgreSQL (which refuses what SQLite keeps: NUL in
+    text), one per module. Failed logins never block (modules that fail on purpose
+    would otherwise throttle 127.0.0.1 for each other's tests)."""
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-security-pg")) / "data",
+        extra_env={
+            "NFYIO_AUTH_THROTTLE_FAILURES": "1000000",
+            "NFYIO_IDENTITY_URL": asyncio.run(postgres_server.fresh_url()),
+            "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        },
+    )
+    yield running
+    running.stop()

@@ -10,11 +10,9 @@ the address of every other test (``client-ip:127.0.0.1``).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import gzip
 import http.client
-import os
 import re
 import sqlite3
 import urllib.parse
@@ -26,7 +24,6 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import Reply, Setup, basic, call, make_setup
-from tests.services.postgres import PostgresServer
 
 # RFC 6749 5.2 (and RFC 6750 3): error_description is %x20-21 / %x23-5B / %x5D-7E.
 DESCRIPTION = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
@@ -38,23 +35,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     running = start_gateway(
         Path(tmp_path_factory.mktemp("oauth-conformance")) / "data",
         extra_env={"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"},
-    )
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def pg_gateway(
-    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
-) -> Iterator[Gateway]:
-    """The same, its state in PostgreSQL (which refuses what SQLite stores: NUL)."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("oauth-conformance-pg")) / "data",
-        extra_env={
-            "NFYIO_AUTH_THROTTLE_FAILURES": "1000000",
-            "NFYIO_IDENTITY_URL": asyncio.run(postgres_server.fresh_url()),
-            "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-        },
     )
     yield running
     running.stop()

@@ -10,9 +10,6 @@ before anything changed; on SQLite the same requests keep their answers (no 500)
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,22 +20,6 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import call
-from tests.services.postgres import PostgresServer
-
-
-@pytest.fixture(scope="module")
-def pg_gateway(
-    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
-) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("unstorable-pg")) / "data",
-        extra_env={
-            "NFYIO_IDENTITY_URL": asyncio.run(postgres_server.fresh_url()),
-            "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-        },
-    )
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")
