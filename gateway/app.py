@@ -24,6 +24,7 @@ from gateway.audit import AuditRecorder
 from gateway.audit import s3 as audit_s3
 from gateway.audit.http import AUDIT
 from gateway.config import Config
+from gateway.console import assets as console_assets
 from gateway.executors import HASH_GATE, Executors
 from gateway.identity.crypto import derive_key, load_previous_master_keys
 from gateway.identity.store import IdentityStore
@@ -301,6 +302,7 @@ def make_api_app(shared: Shared) -> web.Application:
     rate_limits.install(app, exempt_paths=rate_limits.EXEMPT_PATHS)
     observe.install(app)
     api_cors.install(app, shared.config)
+    console_assets.install(app)
     buckets.install_stats_limit(app)
     routes.add_routes(app)
     oauth_routes.add_routes(app)

@@ -129,6 +129,7 @@ ROUTES: tuple[Route, ...] = (
     # authenticates by its own cookie and same-origin checks (gateway/console/session.py).
     Route("GET", "/", assets.redirect_to_console, PUBLIC, when=_console_on),
     Route("GET", "/console", assets.index, PUBLIC, when=_console_on),
+    Route("GET", "/console/", assets.redirect_to_console, PUBLIC, when=_console_on),
     Route("GET", "/console/settings.json", assets.settings, PUBLIC, when=_console_on),
     Route("GET", "/console/static/{path:[A-Za-z0-9_./-]+}", assets.asset, PUBLIC, when=_console_on),
     Route("POST", "/console/session", session.sign_in, PUBLIC, when=_console_on),

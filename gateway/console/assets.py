@@ -9,6 +9,9 @@ served: a name is a key of a dict, never a filesystem path.
 Every console response carries :data:`SECURITY_HEADERS`: a CSP that allows scripts and
 styles from this origin only (no inline script or style, no ``eval``), connections to this
 origin only, no framing (``frame-ancestors 'none'``), no referrer, ``nosniff``.
+:func:`install` adds them to every other answer under ``/console`` too (the session
+endpoint's JSON, 404 and 405 errors), with ``Cache-Control: no-store`` unless the
+handler chose otherwise: "every console response" has no exceptions.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ __all__ = [
     "Asset",
     "asset",
     "index",
+    "install",
+    "is_console_path",
     "load_assets",
     "redirect_to_console",
     "settings",
@@ -105,6 +110,25 @@ def _serve(request: web.Request, item: Asset) -> web.Response:
     return web.Response(body=item.body, headers={**headers, "Content-Type": item.content_type})
 
 
+def is_console_path(path: str) -> bool:
+    """``/`` (the redirect), ``/console`` and everything under ``/console/``."""
+    return path in ("/", "/console") or path.startswith("/console/")
+
+
+async def _console_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    if not is_console_path(request.path):
+        return
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+
+
+def install(app: web.Application) -> None:
+    """Every answer on a console path carries :data:`SECURITY_HEADERS` (errors included:
+    the JSON 404 of a mistyped file, the session endpoint's 401/403, a 405)."""
+    app.on_response_prepare.append(_console_headers)
+
+
 async def index(request: web.Request) -> web.Response:
     """``GET /console``: the single page (navigation inside it is the URL fragment)."""
     return _serve(request, load_assets()["index.html"])
@@ -119,7 +143,9 @@ async def asset(request: web.Request) -> web.Response:
 
 
 async def redirect_to_console(request: web.Request) -> web.Response:
-    """``GET /``: people who open the API listener in a browser land in the console."""
+    """``GET /`` and ``GET /console/``: people who open the API listener in a browser, or
+    type the console's address with a trailing slash, land in the console (not on a JSON
+    404)."""
     raise web.HTTPFound("/console")
 
 
