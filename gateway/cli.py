@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import socket
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from gateway import (
     __version__,
@@ -23,6 +28,9 @@ from gateway import (
 from gateway.bootstrap import AdminCredentials, ensure_admin
 from gateway.config import Config, ConfigError, load_config
 from gateway.identity.crypto import MasterKeyError, load_previous_master_keys
+from gateway.identity.db import StoreUnavailable
+from gateway.identity.db_postgres import redact_url
+from gateway.identity.schema import SchemaError
 
 DEFAULT_CONFIG = Path("config/gateway.toml")
 
@@ -100,10 +108,9 @@ def banner(config: Config, admin: AdminCredentials) -> str:
     return "\n".join(lines)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(config: Config) -> int:
     from gateway.server import run
 
-    config = config_from_args(args)
     logs.configure(config.server.log_level)
     datadir.prepare(config.data_dir)  # umask 077, the directory 0700, loose modes reported
     from gateway.transport import plaintext_warning
@@ -124,30 +131,89 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    if args.command == "serve":
+        return cmd_serve(config)
+    if args.command == "keys":
+        return cli_keys.run(args, config)
+    if args.command == "accounts":
+        return cli_accounts.run(args, config)
+    if args.command in cli_oauth.COMMANDS:
+        return cli_oauth.run(args, config)
+    if args.command == "audit":
+        return cli_audit.run(args, config)
+    if args.command == "rotate-master-key":
+        return cli_master_key.run(args, config)
+    return 1
+
+
+_NETWORK = (TimeoutError, ConnectionError, socket.gaierror)
+"""How a PostgreSQL state store that cannot be reached fails before the store wraps it in
+:class:`StoreUnavailable`: refused, reset, timed out, a host name that does not resolve."""
+
+
+def _store_failure(exc: BaseException, config: Config | None) -> str:
+    """One line naming the state store (never its password) and what stopped it, with the
+    cause a :class:`StoreUnavailable` wraps."""
+    reason = str(exc) or type(exc).__name__
+    cause = exc.__cause__
+    if isinstance(exc, StoreUnavailable) and cause is not None:
+        reason = f"{reason}: {str(cause) or type(cause).__name__}"
+    if config is None:
+        return f"the state store: {reason}"
+    if config.identity.is_postgres and config.identity.url is not None:
+        return f"the state store {redact_url(config.identity.url)}: {reason}"
+    return f"the state store in {config.data_dir}: {reason}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit status: 0 done, 1 refused or failed (stderr says why), 2 bad arguments or
+    configuration, 130 interrupted. What an operator can cause (a state store that is down
+    or newer than this release, a file the user may not read or write, a port in use) is
+    one line on stderr, never a traceback."""
     args = build_parser().parse_args(argv)
+    config: Config | None = None
     try:
-        if args.command == "serve":
-            return cmd_serve(args)
-        if args.command == "keys":
-            return cli_keys.run(args, config_from_args(args))
-        if args.command == "accounts":
-            return cli_accounts.run(args, config_from_args(args))
-        if args.command in cli_oauth.COMMANDS:
-            return cli_oauth.run(args, config_from_args(args))
-        if args.command == "audit":
-            return cli_audit.run(args, config_from_args(args))
-        if args.command == "rotate-master-key":
-            return cli_master_key.run(args, config_from_args(args))
+        config = config_from_args(args)
+        return _dispatch(args, config)
     except ConfigError as exc:
         print(f"nfyio-gateway: configuration error: {exc}", file=sys.stderr)
         return 2
-    except MasterKeyError as exc:
-        # Missing, unsafe or wrong master key, or an unfinished rotation: the message says
-        # what to do; a traceback would only hide it.
+    except (MasterKeyError, SchemaError) as exc:
+        # Missing, unsafe or wrong master key, an unfinished rotation, a state database
+        # newer than this release: the message says what to do; a traceback would hide it.
         print(f"nfyio-gateway: {exc}", file=sys.stderr)
         return 1
-    return 1
+    except BrokenPipeError:
+        # The reader went away (`audit tail | head`): stop as quietly as a killed `cat`.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except (StoreUnavailable, asyncpg.PostgresError) as exc:
+        print(f"nfyio-gateway: {_store_failure(exc, config)}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        # "attempt to write a readonly database": files of another user (or a read-only
+        # mount); "file is not a database": not a data directory of the gateway.
+        where = f" in {config.data_dir}" if config is not None else ""
+        hint = (
+            " (run the command as the user the gateway runs as)" if "readonly" in str(exc) else ""
+        )
+        print(f"nfyio-gateway: the SQLite databases{where}: {exc}{hint}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if isinstance(exc, _NETWORK) and config is not None and config.identity.is_postgres:
+            print(f"nfyio-gateway: {_store_failure(exc, config)}", file=sys.stderr)
+            return 1
+        # Permission denied, read-only file system, no space left, an address in use: the
+        # message names the file or the address.
+        hint = ""
+        if isinstance(exc, PermissionError):
+            hint = " (run the command as the user the gateway runs as)"
+        print(f"nfyio-gateway: {exc}{hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("nfyio-gateway: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

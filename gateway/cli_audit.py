@@ -9,12 +9,14 @@ Reads the state store the configuration names (``--data-dir`` / ``--config`` as 
   re-reading a window of ``audit.flush_interval`` behind the newest id seen, since the
   workers write in batches).
 - ``export [--since T] [--until T] [--account A] [--action NAME]``: every matching event,
-  oldest first, to standard output or ``--output FILE`` (created 0600).
+  oldest first, to standard output or ``--output FILE`` (made 0600, if it exists too).
 
 Filters (both): ``--account``, ``--action`` (a name or ``prefix.*``), ``--actor``,
 ``--target``, ``--bucket`` (the bucket's own events and those of its objects and uploads,
-e.g. what the lifecycle sweeper removed). Exit status: 0, or 2 for bad arguments or
-configuration.
+e.g. what the lifecycle sweeper removed). Exit status: 0 (also ``tail --follow`` ended
+with Ctrl-C), 1 when ``--output`` cannot be written or the state store fails, 2 for bad
+arguments or configuration (checked before ``--output`` is opened), 130 for an export
+interrupted.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -137,14 +140,14 @@ async def _tail(args: argparse.Namespace, store: IdentityStore, config: Config, 
             seen = {e.id for e in fresh}
 
 
+def _window(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    since = parse_instant(args.since, "--since") if args.since else None
+    until = parse_instant(args.until, "--until") if args.until else None
+    return since, until
+
+
 async def _export(args: argparse.Namespace, store: IdentityStore, out: TextIO) -> int:
-    try:
-        since = parse_instant(args.since, "--since") if args.since else None
-        until = parse_instant(args.until, "--until") if args.until else None
-    except ValueError as exc:
-        print(f"nfyio-gateway audit: {exc}", file=sys.stderr)
-        return 2
-    query = _query(args, since, until)
+    query = _query(args, *_window(args))
     cursor: str | None = None
     while True:  # page by page, oldest first: memory stays flat however long the log
         page, cursor = await store.audit.page(
@@ -168,11 +171,27 @@ async def _run(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    if args.audit_command == "export":
+        # Checked before --output is opened (and truncated): a typo in a time must not
+        # cost the operator an earlier export.
+        try:
+            _window(args)
+        except ValueError as exc:
+            print(f"nfyio-gateway audit: {exc}", file=sys.stderr)
+            return 2
     try:
         if args.audit_command == "export" and args.output:
-            fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                if stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.fchmod(fd, 0o600)  # an existing file too: it is about to hold the log
+            except OSError as exc:
+                print(f"nfyio-gateway audit: --output: {exc}", file=sys.stderr)
+                return 1
             with open(fd, "w", encoding="utf-8") as handle:
                 return asyncio.run(_run(args, config, handle))
         return asyncio.run(_run(args, config, sys.stdout))
     except KeyboardInterrupt:
-        return 0
+        if args.audit_command == "tail":
+            return 0  # how --follow ends
+        raise  # an export cut short is not a success (exit status 130)

@@ -6,7 +6,8 @@ serves from it on this host, and one started meanwhile waits for it. Gateways on
 hosts sharing a PostgreSQL state store are the operator's to stop (and to restart with the
 new key). Output is one JSON object. Exit status: 0 rotated (or an unfinished rotation
 finished), 1 refused (a gateway running, no key to rotate, the key files disagree), 2 bad
-arguments or configuration.
+arguments or configuration. A state store it cannot open (down, or of a newer release)
+stops it before anything is changed (exit status 1).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from typing import Any
 from backends.errors import BackendError
 from gateway import datadir
 from gateway.config import Config
-from gateway.identity.crypto import MasterKeyError, read_key_file
+from gateway.identity.crypto import (
+    MASTER_KEY_FILE,
+    ROTATION_MARKER,
+    MasterKeyError,
+    read_key_file,
+)
+from gateway.identity.store import IdentityStore
 from gateway.master_key import Rotation, RotationError, rotate
 
 __all__ = ["add_parser", "run"]
@@ -78,10 +85,29 @@ def _report(done: Rotation) -> dict[str, Any]:
     return report
 
 
+async def _open_once(config: Config) -> None:
+    store = await IdentityStore.from_config(config)
+    await store.close()
+
+
+def _check_store(config: Config) -> None:
+    """Before a first run changes anything (the staged key, the mark, SSE-S3 headers),
+    open the state store under the current key: one this release cannot use (a newer
+    schema, a database that is down or refuses the login) then stops the command with
+    the data directory as it was, not with a rotation half done. A run that finishes an
+    earlier one, or a data directory without a key, goes straight to :func:`rotate`."""
+    auth, data_dir = config.auth, config.data_dir
+    if (data_dir / ROTATION_MARKER).exists():
+        return
+    if auth.master_key or auth.master_key_file or (data_dir / MASTER_KEY_FILE).exists():
+        asyncio.run(_open_once(config))
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     try:
         new_key = None if args.new_key_file is None else read_key_file(args.new_key_file)
         with datadir.alone(config.data_dir):
+            _check_store(config)
             done = asyncio.run(rotate(config, new_key=new_key))
     except (datadir.Busy, RotationError, MasterKeyError, BackendError, FileNotFoundError) as exc:
         print(f"nfyio-gateway rotate-master-key: {exc}", file=sys.stderr)

@@ -1,12 +1,14 @@
 """``nfyio-gateway users|clients|jwt ...``: OAuth users, clients and signing keys.
 
 Works directly on the identity store in the data directory (``--data-dir`` / ``--config``
-as for ``serve``); safe while the gateway runs. Output is JSON. Exit status: 0 done,
-1 refused (unknown user/client/key, duplicate username), 2 bad arguments.
+as for ``serve``); safe while the gateway runs. Output is one JSON document (``list``: an
+array, ``[]`` when empty; ``delete`` and ``jwt remove``: nothing). Exit status: 0 done,
+1 refused (unknown user/client/key, the active signing key, duplicate username; stderr
+says which), 2 bad arguments.
 
 Passwords are never taken from the command line (they would show in ``ps`` and shell
 history): ``--password-stdin`` reads one line from standard input, otherwise the
-terminal prompts.
+terminal prompts (without a terminal, the command refuses: exit status 2).
 """
 
 from __future__ import annotations
@@ -128,10 +130,22 @@ def add_parsers(
 def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
+    if not sys.stdin.isatty():
+        # getpass would fall back to reading (and echoing) stdin, then fail at its end.
+        raise ValueError("no terminal to ask for the password on: use --password-stdin")
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("again: ")
+    except EOFError:
+        raise ValueError("no password given") from None
+    if again != first:
         raise ValueError("the passwords differ")
     return first
+
+
+def _refuse(message: str) -> int:
+    print(f"nfyio-gateway: {message}", file=sys.stderr)
+    return 1
 
 
 def _print(value: Any) -> None:
@@ -157,17 +171,17 @@ async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
         _print(user_json(user))
         return 0
     if args.sub == "list":
+        users: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
             page, cursor = await store.users.list_page(limit=1000, cursor=cursor)
-            for user in page:
-                _print(user_json(user))
+            users += [user_json(user) for user in page]
             if cursor is None:
+                _print(users)
                 return 0
     found = await _find_user(store, args.user)
     if found is None:
-        print(f"nfyio-gateway: no user {args.user!r}", file=sys.stderr)
-        return 1
+        return _refuse(f"no user {args.user!r}")
     target = ("user", found.id)
     if args.sub == "delete":
         if await store.users.delete(found.id):
@@ -185,8 +199,8 @@ async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
         changes = {"disabled": disable}
         action = actions.USER_DISABLE if disable else actions.USER_ENABLE
     updated = await store.users.update(found.id, **changes)
-    if updated is None:
-        return 1
+    if updated is None:  # deleted meanwhile
+        return _refuse(f"no user {args.user!r}")
     shown = {k: v for k, v in changes.items() if k != "password"}
     await record_operator(store, action, target, account=found.account_id, details=shown)
     _print(user_json(updated))
@@ -204,16 +218,17 @@ async def _clients(store: IdentityStore, args: argparse.Namespace) -> int:
         _print({**client_json(client), "client_secret": secret})
         return 0
     if args.sub == "list":
+        clients: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
             page, cursor = await store.clients.list_page(limit=1000, cursor=cursor)
-            for client in page:
-                _print(client_json(client))
+            clients += [client_json(client) for client in page]
             if cursor is None:
+                _print(clients)
                 return 0
     found = await store.clients.get(args.client_id)
     if found is None or not await store.clients.delete(args.client_id):
-        return 1
+        return _refuse(f"no client {args.client_id!r}")
     await record_operator(
         store, actions.CLIENT_DELETE, ("client", found.id), account=found.account_id
     )
@@ -236,11 +251,16 @@ async def _jwt(store: IdentityStore, args: argparse.Namespace, config: Config) -
         _print({"removed": await keys.prune()})
         return 0
     if args.sub == "remove":
-        return 0 if await keys.remove(args.kid) else 1
+        if await keys.remove(args.kid):
+            return 0
+        if any(key.kid == args.kid for key in await keys.all()):
+            return _refuse(f"{args.kid} is the active signing key: `jwt rotate` first")
+        return _refuse(f"no signing key {args.kid!r}")
     now = datetime.now(UTC)
+    listed: list[dict[str, Any]] = []
     for key in await keys.all():
         served = key.retired_at is None or (key.serve_until is not None and key.serve_until > now)
-        _print(
+        listed.append(
             {
                 "kid": key.kid,
                 "active": key.is_active,
@@ -250,6 +270,7 @@ async def _jwt(store: IdentityStore, args: argparse.Namespace, config: Config) -
                 "serve_until": iso(key.serve_until),
             }
         )
+    _print(listed)
     return 0
 
 
