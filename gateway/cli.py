@@ -134,6 +134,14 @@ def cmd_serve(config: Config) -> int:
 def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if args.command == "serve":
         return cmd_serve(config)
+    if not config.identity.is_postgres and not config.data_dir.exists():
+        # Most likely a command run from another directory than the gateway's (./data is
+        # relative) or a typo: the state it is about to make is not the gateway's.
+        print(
+            f"nfyio-gateway: note: {config.data_dir.absolute()} does not exist: a new data "
+            "directory is made there (is --data-dir / NFYIO_DATA_DIR the gateway's?)",
+            file=sys.stderr,
+        )
     if args.command == "keys":
         return cli_keys.run(args, config)
     if args.command == "accounts":

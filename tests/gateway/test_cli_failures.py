@@ -96,17 +96,22 @@ def test_postgres_state_store_down(tmp_path: Path) -> None:
 
 def test_data_directory_that_cannot_be_one(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
-    one_line(
-        cli(tmp_path, "keys", "list", "--data-dir", str(tmp_path / "file" / "data")),
-        1,
-        "Not a directory",
-    )
+    (tmp_path / "data").symlink_to(tmp_path / "file")
+    one_line(cli(tmp_path, "keys", "list", "--data-dir", "data"), 1, "File exists")
     garbage = tmp_path / "garbage"
     garbage.mkdir(mode=0o700)
     (garbage / "master.key").write_text(MASTER_KEY + "\n")
     (garbage / "master.key").chmod(0o600)
     (garbage / "identity.db").write_bytes(b"this is no SQLite database " * 100)
     one_line(cli(tmp_path, "keys", "list", "--data-dir", str(garbage)), 1, "not a database")
+
+
+def test_a_data_directory_that_does_not_exist_is_pointed_out(tmp_path: Path) -> None:
+    done = cli(tmp_path, "keys", "create", "--name", "ci", "--scope", "admin")
+    assert done.returncode == 0 and "secret access key: sk_" in done.stdout
+    assert done.stderr.startswith(f"nfyio-gateway: note: {tmp_path / 'data'} does not exist")
+    done = cli(tmp_path, "keys", "list")
+    assert done.returncode == 0 and done.stderr == ""
 
 
 def test_password_prompt_without_a_terminal(tmp_path: Path) -> None:
