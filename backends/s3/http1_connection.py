@@ -154,6 +154,13 @@ class Connection(asyncio.Protocol):
             if isinstance(exc, TransportError) and not response.got_bytes:
                 raise StaleConnection(reused=reused) from exc
             raise
+        if self.request_cut and response.status < 300:
+            # A success for a body the store never received whole (the rest was not
+            # even sent, nor verified by the gateway): no store keeps such an upload.
+            response.close()
+            raise TransportError(
+                "the upstream store answered success before the whole request body was sent"
+            )
         return response
 
     # -- sending ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ Errors become ``BackendError`` through the same table as aiobotocore's (``errors
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
 from backends.s3.http1 import Pool, PoolTimeout, Response
-from backends.s3.upstream_errors import from_answer
+from backends.s3.upstream_errors import from_answer, unavailable
 from backends.s3.wire import (
     error_fields,
     http_date,
@@ -44,6 +45,12 @@ LIST_BODY_MAX = 16 * 1024 * 1024
 """A ListObjectsV2 page is parsed whole: 1,000 keys of at most 1,024 bytes each, URL-encoded
 (up to three times longer), with their other fields, are under 4 MiB. A store that sends
 more is refused, not buffered without end."""
+
+_LISTING_END = re.compile(rb"</(?:[\w.-]+:)?ListBucketResult>\s*$")
+"""How a whole ListObjectsV2 page ends. A 200 answer that does not end so (cut short with a
+matching Content-Length, or some proxy's HTML page) is no listing: read as one, it would
+show a bucket with keys missing, or an empty bucket."""
+_LISTING_TAIL = 256
 
 # botocore parameter -> request header, for the parameters the hot operations take.
 _HEADER_PARAMS = {
@@ -180,9 +187,13 @@ class LeanClient:
             if operation == "list_objects_v2":
                 page = await response.read_all(LIST_BODY_MAX + 1)
                 if len(page) > LIST_BODY_MAX:
-                    raise BackendError(
+                    raise unavailable(
                         "ServiceUnavailable",
                         f"the upstream store's listing page is over {LIST_BODY_MAX} bytes",
+                    )
+                if _LISTING_END.search(page, max(0, len(page) - _LISTING_TAIL)) is None:
+                    raise unavailable(
+                        "ServiceUnavailable", "the upstream store's listing page is not whole"
                     )
                 return list_v2_result(page)
             return object_fields(response.status, response.headers)
@@ -242,7 +253,7 @@ class LeanClient:
         try:
             response = await pool.request(op.method, host, target, send, body)
         except PoolTimeout as exc:
-            raise BackendError("SlowDown", f"upstream store: {exc}") from exc
+            raise unavailable("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
             raise await _error(response, not_found)
         return response

@@ -9,7 +9,17 @@ Rules:
   means (``NoSuchKey`` or ``NoSuchBucket``).
 - The upstream refusing *our* credentials is a gateway misconfiguration, not the
   client's fault: ``InternalError``, never ``AccessDenied``.
-- Connection failures, timeouts and 5xx are ``ServiceUnavailable`` (``SlowDown`` kept).
+- Connection failures, timeouts, 5xx and 408 are ``ServiceUnavailable``; ``SlowDown``
+  and 429 (Too Many Requests) are ``SlowDown``. Both carry ``RetryAfter`` (the
+  ``Retry-After`` header of the answer): the store's own value when it sent a small
+  integer, else ``UNAVAILABLE_RETRY_AFTER`` / ``SLOW_DOWN_RETRY_AFTER``.
+- The store refusing the gateway's signing (``RequestTimeTooSkewed``: the two clocks
+  disagree; ``AuthorizationHeaderMalformed``: the configured region is wrong; expired or
+  invalid credentials) is the gateway's misconfiguration like a refused key:
+  ``InternalError``, and the store's message (which may name its region) stays out of
+  the client's answer.
+- The store's ``BucketName`` is never passed on: it is the upstream bucket, with the
+  configured ``bucket_prefix`` (an internal name).
 - Any other 4xx code (a store's own, e.g. SeaweedFS's ``ExistingObjectIsFile``) is
   ``InvalidRequest`` with the upstream code and message in the message: the client's
   request is what the store refused, and a code the gateway does not know would be a 500.
@@ -31,9 +41,25 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from backends.errors import BackendError
 
-__all__ = ["GATEWAY_REFUSED", "error_code", "from_answer", "translate", "translate_error"]
+__all__ = [
+    "GATEWAY_REFUSED",
+    "SLOW_DOWN_RETRY_AFTER",
+    "UNAVAILABLE_RETRY_AFTER",
+    "error_code",
+    "from_answer",
+    "translate",
+    "translate_error",
+    "unavailable",
+]
 
 GATEWAY_REFUSED = "the upstream store refused the gateway"
+UNAVAILABLE_RETRY_AFTER = 5
+"""Seconds a client is asked to wait when the store is down or failing (``/ready`` says
+the same)."""
+SLOW_DOWN_RETRY_AFTER = 1
+"""Seconds a client is asked to wait when the store (or the pool of connections to it)
+is busy."""
+_RETRY_AFTER_MAX = 3600
 
 _PASS_THROUGH = frozenset(
     {
@@ -68,8 +94,6 @@ _PASS_THROUGH = frozenset(
         "TooManyParts",
         "MalformedXML",
         "NotImplemented",
-        "SlowDown",
-        "ServiceUnavailable",
         "ServerSideEncryptionConfigurationNotFoundError",
     }
 )
@@ -82,12 +106,31 @@ _RENAMED = {
     "405": "MethodNotAllowed",
 }
 _CREDENTIAL_CODES = frozenset(
-    {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403", "401"}
+    {
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "403",
+        "401",
+        # the store refusing how the gateway signs: its clock, its region, its credentials
+        "RequestTimeTooSkewed",
+        "AuthorizationHeaderMalformed",
+        "AuthorizationQueryParametersError",
+        "ExpiredToken",
+        "InvalidToken",
+        "TokenRefreshRequired",
+        "InvalidSecurity",
+        "AccountProblem",
+        "AllAccessDisabled",
+        "NotSignedUp",
+    }
 )
+_SLOW_DOWN_CODES = frozenset({"SlowDown", "TooManyRequests", "429"})
+_UNAVAILABLE_CODES = frozenset({"ServiceUnavailable", "InternalError", "RequestTimeout", "408"})
+# The store's BucketName is not among them: it names the upstream bucket, prefix included.
 _EXTRA_FIELDS = (
     "ActualObjectSize",
     "RangeRequested",
-    "BucketName",
     "Key",
     "UploadId",
     "Condition",
@@ -102,6 +145,15 @@ def error_code(exc: ClientError) -> str:
 def _status(exc: ClientError) -> int:
     meta: dict[str, Any] = exc.response.get("ResponseMetadata", {})
     return int(meta.get("HTTPStatusCode", 0) or 0)
+
+
+def unavailable(code: str, message: str, headers: Mapping[str, Any] | None = None) -> BackendError:
+    """``ServiceUnavailable`` or ``SlowDown`` with ``RetryAfter``: the store's own
+    ``Retry-After`` (whole seconds, up to an hour) when its answer had one."""
+    default = SLOW_DOWN_RETRY_AFTER if code == "SlowDown" else UNAVAILABLE_RETRY_AFTER
+    sent = str((headers or {}).get("retry-after", "")).strip()
+    seconds = int(sent) if sent.isdigit() and int(sent) <= _RETRY_AFTER_MAX else default
+    return BackendError(code, message, extra={"RetryAfter": str(seconds)})
 
 
 def _marker_fields(headers: Mapping[str, Any]) -> dict[str, str]:
@@ -149,6 +201,8 @@ def from_answer(
         return BackendError("NotModified", message or "Not Modified", extra=extra)
     if code in _PASS_THROUGH:
         return BackendError(code, message, extra=extra)
+    if code in _SLOW_DOWN_CODES or (not code and status == 429):
+        return unavailable("SlowDown", message or "the upstream store is busy", headers)
     if code in _RENAMED:
         return BackendError(_RENAMED[code], message, extra=extra)
     if not code and str(status) in _RENAMED:
@@ -157,8 +211,8 @@ def from_answer(
         return BackendError(not_found, message)
     if code in _CREDENTIAL_CODES or (not code and status in (401, 403)):
         return BackendError("InternalError", GATEWAY_REFUSED)
-    if status >= 500 or code in ("InternalError", "RequestTimeout"):
-        return BackendError("ServiceUnavailable", "the upstream store failed")
+    if status >= 500 or code in _UNAVAILABLE_CODES or (not code and status == 408):
+        return unavailable("ServiceUnavailable", "the upstream store failed", headers)
     if 400 <= status < 500:
         # A refusal this module does not name: say what the store answered.
         return BackendError("InvalidRequest", f"upstream store: {code}: {message}".strip())
@@ -184,7 +238,7 @@ def translate_error(
             denied=denied,
         )
     if isinstance(exc, BotoCoreError | OSError | asyncio.TimeoutError) or _is_transport(exc):
-        return BackendError("ServiceUnavailable", "the upstream store is unreachable")
+        return unavailable("ServiceUnavailable", "the upstream store is unreachable")
     return BackendError("InternalError", "unexpected upstream failure")
 
 

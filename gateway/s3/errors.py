@@ -249,7 +249,12 @@ ERRORS: dict[str, ErrorSpec] = {
         "The request signature we calculated does not match the signature you provided. "
         "Check your key and signing method.",
     ),
-    "SlowDown": _e(503, "Please reduce your request rate."),
+    "SlowDown": ErrorSpec(
+        503,
+        "Please reduce your request rate.",
+        _retry_after,
+        header_only=frozenset({"RetryAfter"}),
+    ),
     "TooManyBuckets": _e(400, "You have attempted to create more buckets than allowed"),
     "TooManyParts": _e(400, "You have attempted to upload more than 10000 parts."),
     "UnexpectedContent": _e(400, "This request does not support content."),
