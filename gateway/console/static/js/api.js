@@ -91,7 +91,20 @@ export async function api(method, url, { json = undefined, query = undefined } =
  * PUT a File as an object with XMLHttpRequest, whose upload events give the progress
  * (fetch has none). onProgress(loaded, total). Resolves to the stored object's JSON.
  */
-export function uploadFile(url, file, onProgress) {
+export async function uploadFile(url, file, onProgress) {
+  try {
+    return await putFile(url, file, onProgress);
+  } catch (error) {
+    // An access token that expired under a sleeping or throttled tab: renew it once and
+    // send the file again, as every other call does (send()).
+    if (error.status === 401 && onUnauthorized && (await onUnauthorized())) {
+      return putFile(url, file, onProgress);
+    }
+    throw error;
+  }
+}
+
+function putFile(url, file, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", url);

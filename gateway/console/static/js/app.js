@@ -3,7 +3,7 @@
 // users land on what changed).
 
 import { api } from "./api.js";
-import { announce, clear, errorBox, h } from "./dom.js";
+import { clear, errorBox, h } from "./dom.js";
 import { grants } from "./scopes.js";
 import { onSessionEnded, resume, signOut, signedInWith } from "./session.js";
 import * as account from "./pages/account.js";
@@ -70,14 +70,27 @@ function renderWhoami() {
 }
 
 async function onSignOut() {
+  ctx = null;
+  history.replaceState(null, "", "#/");
   try {
     await signOut();
   } catch (error) {
-    announce(`Sign-out failed: ${error.message}`);
+    // The page has forgotten its token, but the gateway never heard: the session (and
+    // its cookie) is still alive, and a reload would resume it. Say so, visibly.
+    showSignIn(null, signOutFailed(error));
+    return;
   }
-  ctx = null;
-  history.replaceState(null, "", "#/");
   showSignIn("You are signed out.");
+}
+
+function signOutFailed(error) {
+  const retry = h("button", { type: "button", onclick: onSignOut }, "Sign out again");
+  return h(
+    "div",
+    { class: "error", role: "alert" },
+    h("p", {}, `Sign-out did not reach the gateway (${error.message}): this browser's session is still active there, and reloading the page would resume it.`),
+    retry,
+  );
 }
 
 function focusHeading() {
@@ -133,14 +146,14 @@ function start(me) {
   route();
 }
 
-function showSignIn(message = null) {
+function showSignIn(message = null, problem = null) {
   nav.hidden = true;
   clear(nav);
   renderWhoami();
   document.title = "Sign in · nfyio-gateway console";
   clear(main);
-  main.append(signin.render({ onSignedIn: start, message }));
-  const first = main.querySelector("input");
+  main.append(signin.render({ onSignedIn: start, message, problem }));
+  const first = main.querySelector(problem ? ".error button" : "input");
   if (first) first.focus();
 }
 

@@ -36,6 +36,45 @@ export function clear(el) {
   return el;
 }
 
+// Characters that change how the text around them reads without showing themselves:
+// C0/C1 controls, line/paragraph separators, bidirectional marks, embeddings, overrides
+// and isolates, zero-width characters, invisible operators, the BOM, the soft hyphen.
+// An object key "invoice\u202Efdp.exe" would otherwise read as "invoiceexe.pdf", and
+// "report\u200B.pdf" exactly as "report.pdf" beside it.
+const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/gu;
+
+function codePoint(ch) {
+  return `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/** A string with the hidden characters spelled out ("a[U+202E]b"): labels, dialogs. */
+export function readable(text) {
+  return String(text).replace(HIDDEN, (ch) => `[${codePoint(ch)}]`);
+}
+
+/**
+ * A name someone else chose (object key, key/user/client name, audit value), as a <bdi>
+ * (isolated: its direction cannot reorder the text around it) with each hidden character
+ * shown as a marked code point (an element, so no name can imitate one).
+ */
+export function shownName(text) {
+  const value = String(text);
+  const el = document.createElement("bdi");
+  el.className = "name";
+  let last = 0;
+  for (const match of value.matchAll(HIDDEN)) {
+    if (match.index > last) el.append(value.slice(last, match.index));
+    const mark = document.createElement("span");
+    mark.className = "hidden-char";
+    mark.title = `invisible character ${codePoint(match[0])}`;
+    mark.textContent = codePoint(match[0]);
+    el.append(mark);
+    last = match.index + match[0].length;
+  }
+  if (last < value.length) el.append(value.slice(last));
+  return el;
+}
+
 let uid = 0;
 /** A unique element id, for label/for and aria-describedby pairs. */
 export function newId(prefix) {

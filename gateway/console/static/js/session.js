@@ -27,7 +27,25 @@ function ended() {
   if (onEnded) onEnded();
 }
 
-async function sessionCall(method, url, body = undefined) {
+// Every call that presents or replaces the refresh cookie runs under one lock shared by
+// all of this origin's tabs. Refresh tokens rotate on each use and a token presented twice
+// revokes its whole family, so two tabs refreshing at once (a browser restoring several
+// console tabs, "Duplicate tab") would sign every tab out. Under the lock the second tab's
+// request leaves after the first one's answer has replaced the cookie, and presents the
+// new token. (navigator.locks exists in secure contexts only: elsewhere the Secure cookie
+// is not kept either, so there is nothing to serialise.)
+const SESSION_LOCK = "nfyio-console-session";
+
+function exclusive(work) {
+  if (navigator.locks && navigator.locks.request) return navigator.locks.request(SESSION_LOCK, work);
+  return work();
+}
+
+function sessionCall(method, url, body = undefined) {
+  return exclusive(() => sessionRequest(method, url, body));
+}
+
+async function sessionRequest(method, url, body) {
   const init = {
     method,
     credentials: "same-origin",

@@ -3,7 +3,7 @@
 // history is a link; every value is shown as text.
 
 import { ApiError, api } from "../api.js";
-import { clear, errorBox, field, formatTime, h } from "../dom.js";
+import { clear, errorBox, field, formatTime, h, readable, shownName } from "../dom.js";
 
 const ACTIONS = [
   ["", "Any action"],
@@ -170,12 +170,12 @@ export async function render(ctx, params = new URLSearchParams()) {
               h("time", { datetime: event.time, title: event.time }, formatTime(event.time)),
               h("code", {}, event.action || ""),
               h("span", { class: `badge ${event.outcome === "success" ? "active" : "revoked"}` }, event.outcome || ""),
-              who(event.actor),
+              shownName(who(event.actor)),
               event.target && event.target.id
-                ? h("a", { href: ctx.link("activity", { target: event.target.id }), "aria-label": `Events of ${what(event.target)}` }, what(event.target))
-                : what(event.target),
+                ? h("a", { href: ctx.link("activity", { target: event.target.id }), "aria-label": `Events of ${readable(what(event.target))}` }, shownName(what(event.target)))
+                : shownName(what(event.target)),
               h("span", { title: event.user_agent || "" }, event.client_address || "—"),
-              note(event),
+              shownName(note(event)),
             ];
             return h("tr", {}, cells.map((cell, i) => h("td", { "data-label": columns[i] }, cell)));
           }),

@@ -2,7 +2,7 @@
 // progress bar, download, delete, and a presigned link to copy.
 
 import { api, downloadFile, path, uploadFile, withQuery } from "../api.js";
-import { announce, clear, confirmDialog, copyButton, errorBox, formatBytes, formatTime, h, newId, table } from "../dom.js";
+import { announce, clear, confirmDialog, copyButton, errorBox, formatBytes, formatTime, h, newId, readable, shownName, table } from "../dom.js";
 import { signedInWith } from "../session.js";
 
 const PAGE_SIZE = 100;
@@ -21,7 +21,7 @@ function breadcrumbs(ctx, bucket, prefix) {
   let acc = "";
   for (const part of parts) {
     acc += `${part}/`;
-    crumbs.push(h("li", {}, h("a", { href: ctx.link("browse", { bucket, prefix: acc }) }, part || "(empty)")));
+    crumbs.push(h("li", {}, h("a", { href: ctx.link("browse", { bucket, prefix: acc }) }, part ? shownName(part) : "(empty)")));
   }
   return h("nav", { class: "breadcrumbs", "aria-label": "Location" }, h("ol", {}, crumbs));
 }
@@ -37,7 +37,7 @@ function uploader(ctx, bucket, prefix, status, onDone) {
     for (const file of files) {
       const barId = newId("progress");
       const bar = h("progress", { id: barId, max: String(file.size || 1), value: "0" });
-      const label = h("label", { for: barId }, `${file.name} (${formatBytes(file.size)})`);
+      const label = h("label", { for: barId }, `${readable(file.name)} (${formatBytes(file.size)})`);
       const state = h("span", { class: "muted" }, " 0%");
       progressList.append(h("li", {}, label, bar, state));
       try {
@@ -64,7 +64,7 @@ function uploader(ctx, bucket, prefix, status, onDone) {
     { class: "uploader" },
     h("label", { for: inputId, class: "button-like primary" }, "Upload files"),
     input,
-    h("span", { class: "hint" }, ` to ${bucket}/${prefix}`),
+    h("span", { class: "hint" }, " to ", shownName(`${bucket}/${prefix}`)),
     progressList,
   );
 }
@@ -82,7 +82,7 @@ function presignPanel(url, expiresAt) {
 }
 
 function objectActions(ctx, bucket, item, status, linkSlot, reload) {
-  const name = item.key;
+  const name = readable(item.key);
   const buttons = [];
   if (ctx.can("read:objects")) {
     buttons.push(
@@ -127,7 +127,7 @@ function objectActions(ctx, bucket, item, status, linkSlot, reload) {
         class: "danger",
         "aria-label": `Delete ${name}`,
         onclick: async () => {
-          if (!(await confirmDialog(`Delete “${name}”?`, "Delete object"))) return;
+          if (!(await confirmDialog(["Delete “", shownName(item.key), "”?"], "Delete object"))) return;
           clear(status);
           try {
             await api("DELETE", objectUrl(bucket, item.key));
@@ -168,14 +168,14 @@ export async function render(ctx, params) {
     }
     const rows = [
       ...page.prefixes.map((p) => [
-        h("a", { href: ctx.link("browse", { bucket, prefix: p }), class: "folder" }, baseName(p, prefix)),
-        "folder",
+        h("a", { href: ctx.link("browse", { bucket, prefix: p }), class: "folder" }, shownName(baseName(p, prefix))),
+        h("span", { class: "nowrap" }, "folder"),
         "—",
         "",
       ]),
       ...page.objects.map((item) => [
-        h("span", { class: "object-name" }, baseName(item.key, prefix)),
-        formatBytes(item.size),
+        h("span", { class: "object-name" }, shownName(baseName(item.key, prefix))),
+        h("span", { class: "nowrap" }, formatBytes(item.size)),
         formatTime(item.last_modified),
         objectActions(ctx, bucket, item, status, linkSlot, load),
       ]),
@@ -183,7 +183,7 @@ export async function render(ctx, params) {
     listing.append(
       rows.length === 0
         ? h("p", { class: "empty" }, prefix ? "Nothing under this prefix." : "This bucket is empty.")
-        : table(`Objects in ${bucket}/${prefix}`, ["Name", "Size", "Last modified", "Actions"], rows),
+        : table(`Objects in ${bucket}/${readable(prefix)}`, ["Name", "Size", "Last modified", "Actions"], rows),
     );
     if (pageIndex > 0) {
       pager.append(h("button", { type: "button", onclick: () => { pageIndex -= 1; load(); } }, "Previous page"));

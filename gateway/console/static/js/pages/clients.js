@@ -1,7 +1,7 @@
 // OAuth clients (admins only): register (the secret shown once), list, delete.
 
 import { api, path } from "../api.js";
-import { announce, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, table } from "../dom.js";
+import { announce, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, readable, shownName, table } from "../dom.js";
 import { ALL_SCOPES, DESCRIPTIONS } from "../scopes.js";
 import { secretPanel } from "./secret.js";
 
@@ -49,9 +49,9 @@ function actions(client, status, reload) {
   return h("button", {
     type: "button",
     class: "danger",
-    "aria-label": `Delete client ${client.name}`,
+    "aria-label": `Delete client ${readable(client.name)}`,
     onclick: async () => {
-      if (!(await confirmDialog(`Delete the client “${client.name}”? Its tokens stop working at once.`, "Delete client"))) return;
+      if (!(await confirmDialog(["Delete the client “", shownName(client.name), "”? Its tokens stop working at once."], "Delete client"))) return;
       clear(status);
       try {
         await api("DELETE", path("/v1/clients/{id}", { id: client.client_id }));
@@ -75,7 +75,7 @@ export async function render() {
       page.clients.length === 0
         ? h("p", { class: "empty" }, "No clients yet.")
         : table("OAuth clients", ["Name", "Client ID", "Grant types", "Scopes", "Created", "Actions"], page.clients.map((client) => [
-          client.name,
+          shownName(client.name),
           h("code", {}, client.client_id),
           client.grant_types.join(" "),
           client.scopes.join(" "),

@@ -3,7 +3,7 @@
 // with a grace period for the old secret.
 
 import { api, path } from "../api.js";
-import { announce, append, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, newId, table } from "../dom.js";
+import { announce, append, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, newId, readable, shownName, table } from "../dom.js";
 import { DESCRIPTIONS, mintable } from "../scopes.js";
 import { awsSnippets, secretPanel } from "./secret.js";
 
@@ -86,7 +86,7 @@ async function rotate(ctx, key, status, slot, reload) {
   const selectId = newId("grace");
   const select = h("select", { id: selectId }, GRACE.map(([value, label]) => h("option", { value }, label)));
   const extra = h("div", { class: "field" }, h("label", { for: selectId }, "Keep the old secret working for"), select);
-  if (!(await confirmDialog(`Rotate the secret of “${key.name}”?`, "Rotate", { danger: false, extra }))) return;
+  if (!(await confirmDialog(["Rotate the secret of “", shownName(key.name), "”?"], "Rotate", { danger: false, extra }))) return;
   clear(status);
   try {
     const rotated = await api("POST", path("/v1/access-keys/{id}/rotate", { id: key.id }), { json: { grace_seconds: Number(select.value) } });
@@ -99,7 +99,7 @@ async function rotate(ctx, key, status, slot, reload) {
 }
 
 async function revoke(ctx, key, status, reload) {
-  if (!(await confirmDialog(`Revoke “${key.name}” (${key.id})? Every client using it is refused at once.`, "Revoke key"))) return;
+  if (!(await confirmDialog(["Revoke “", shownName(key.name), `” (${key.id})? Every client using it is refused at once.`], "Revoke key"))) return;
   clear(status);
   try {
     await api("DELETE", path("/v1/access-keys/{id}", { id: key.id }));
@@ -113,7 +113,7 @@ async function revoke(ctx, key, status, reload) {
 // Admins read the audit log: who created the key, from where, who used it last.
 function historyLink(ctx, key) {
   if (!ctx.can("admin")) return null;
-  return h("a", { class: "button-link", href: ctx.link("activity", { target: key.id }), "aria-label": `History of key ${key.name}` }, "History");
+  return h("a", { class: "button-link", href: ctx.link("activity", { target: key.id }), "aria-label": `History of key ${readable(key.name)}` }, "History");
 }
 
 function keyActions(ctx, key, status, slot, reload) {
@@ -123,8 +123,8 @@ function keyActions(ctx, key, status, slot, reload) {
   return h(
     "div",
     { class: "row-actions" },
-    h("button", { type: "button", "aria-label": `Rotate key ${key.name}`, onclick: () => rotate(ctx, key, status, slot, reload) }, "Rotate"),
-    h("button", { type: "button", class: "danger", "aria-label": `Revoke key ${key.name}`, onclick: () => revoke(ctx, key, status, reload) }, "Revoke"),
+    h("button", { type: "button", "aria-label": `Rotate key ${readable(key.name)}`, onclick: () => rotate(ctx, key, status, slot, reload) }, "Rotate"),
+    h("button", { type: "button", class: "danger", "aria-label": `Revoke key ${readable(key.name)}`, onclick: () => revoke(ctx, key, status, reload) }, "Revoke"),
     historyLink(ctx, key),
   );
 }
@@ -132,7 +132,7 @@ function keyActions(ctx, key, status, slot, reload) {
 export function keyRows(ctx, keys, { actions = null } = {}) {
   return keys.map((key) => {
     const row = [
-      key.name,
+      shownName(key.name),
       h("code", {}, key.id),
       key.scopes.join(" "),
       key.buckets ? key.buckets.join(" ") : "all",

@@ -24,7 +24,7 @@ function form(title, fields, submitLabel, action, onSignedIn, errors) {
   return el;
 }
 
-export function render({ onSignedIn, message }) {
+export function render({ onSignedIn, message, problem = null }) {
   const errors = h("div", { class: "errors" });
   const username = field("User name", { name: "username", autocomplete: "username", required: true, autocapitalize: "none", spellcheck: "false" });
   const password = field("Password", { name: "password", type: "password", autocomplete: "current-password", required: true });
@@ -38,6 +38,7 @@ export function render({ onSignedIn, message }) {
     { class: "signin-page" },
     h("h1", {}, "Sign in to the nfyio-gateway console"),
     message ? h("p", { class: "notice", role: "status" }, message) : null,
+    problem,
     errors,
     h(
       "div",
