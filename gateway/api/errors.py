@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway import SERVER
 from gateway.auth.errors import AuthCode, AuthError
 from gateway.identity.db import StoreUnavailable, UnstorableText
 from gateway.identity.quota import AccountLimitReached
@@ -151,7 +152,7 @@ def malformed_response(status: int, exc: BaseException | None) -> web.Response:
     else:
         code, message = "InvalidRequest", describe(exc)
     body = {"error": {"code": code, "message": message, "details": {}}}
-    return web.json_response(body, status=status)
+    return web.json_response(body, status=status, headers={"Server": SERVER})
 
 
 def error_response(exc: Exception, request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from gateway import SERVER
 from gateway.access_log import ACCESS_LOG
 from gateway.api.auth import PRINCIPAL
 from gateway.api.routing import row_of
@@ -125,11 +126,13 @@ async def observe_middleware(request: web.Request, handler: Handler) -> web.Stre
         _log(request, status, started)
 
 
-async def _request_id_header(request: web.Request, response: web.StreamResponse) -> None:
+async def _response_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers["Server"] = SERVER
     request_id = request.get(REQUEST_ID)
     if request_id is not None:
-        response.headers["X-Request-Id"] = request_id
+        headers["X-Request-Id"] = request_id
 
 
 def install(app: web.Application) -> None:
-    app.on_response_prepare.append(_request_id_header)
+    app.on_response_prepare.append(_response_headers)

@@ -11,6 +11,7 @@ from aiohttp.http_exceptions import LineTooLong
 
 from backends.errors import BackendError
 from backends.types import ObjectRead
+from gateway import SERVER
 from gateway.malformed import describe
 from gateway.s3.context import Result
 from gateway.s3.errors import S3Error
@@ -32,7 +33,7 @@ def _ids(request_id: str) -> dict[str, str]:
     return {
         "x-amz-request-id": request_id,
         "x-amz-id-2": new_host_id(),
-        "Server": "nfyio-gateway",
+        "Server": SERVER,
     }
 
 

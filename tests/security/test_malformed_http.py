@@ -111,3 +111,23 @@ def test_refusals_log_one_line_without_the_bytes_as_an_error(gateway: Gateway) -
     log = gateway.log()
     assert "malformed HTTP request refused" in log
     assert "Traceback" not in log
+
+
+def test_no_answer_names_the_software_version(gateway: Gateway) -> None:
+    """aiohttp's default ``Server`` header names Python's version and its own: every answer
+    of both listeners, refusals of the parser included, names the product only."""
+    answers = [
+        _exchange(port, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        for port, path in (
+            (gateway.api_port, "/health"),
+            (gateway.api_port, "/v1/no-such-route"),
+            (gateway.api_port, "/v1/buckets"),  # no credential: 401
+            (gateway.s3_port, "/"),  # anonymous ListBuckets: 403
+        )
+    ]
+    answers += [
+        _exchange(port, CASES["method that is no token"])
+        for port in (gateway.s3_port, gateway.api_port)
+    ]
+    for status, headers, _ in answers:
+        assert headers.get("server") == "nfyio-gateway", (status, headers)
