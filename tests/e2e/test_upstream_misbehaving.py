@@ -1,0 +1,303 @@
+"""The gateway (s3 backend) while its store misbehaves, driven by boto3 and raw HTTP.
+
+- SeaweedFS of this module's own, killed and started again on the same ports and data:
+  while it is down every request is S3's 503 with ``Retry-After`` and ``/ready`` is 503;
+  an upload cut by its death leaves the previous object as it was; the first requests
+  after the restart succeed (no stale pooled connection fails them); a download cut by its
+  death reaches the client as a cut body, never as a complete-looking one.
+- A scripted store (threads on a socket) for what a real store does not do: a success
+  before the upload arrived, 429, a listing page that is a proxy's HTML.
+
+tests/backends/test_s3_misbehaving_store.py has the same shapes against the lean client.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import socketserver
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tests.e2e.conftest import upstream_env
+from tests.e2e.gateway_process import Gateway, get_json, start_gateway
+from tests.services.seaweedfs import SeaweedFS, start_seaweedfs
+
+MiB = 1024 * 1024
+DEADLINE = 120.0  # seconds: generous, for a loaded 2-core machine
+
+
+# -- SeaweedFS killed and started again ------------------------------------------------------
+
+
+class Restartable:
+    """A ``weed server`` that can be killed and started again on its ports and data."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.server: SeaweedFS = start_seaweedfs(directory)
+        self._args = [str(arg) for arg in self.server.process.args]  # type: ignore[union-attr]
+        self._starts = 0
+
+    def kill(self) -> None:
+        self.server.process.send_signal(signal.SIGKILL)
+        self.server.process.wait(timeout=DEADLINE)
+
+    def start_again(self) -> None:
+        self._starts += 1
+        log = self.directory / f"weed-again-{self._starts}.log"
+        with log.open("wb") as out:
+            self.server.process = subprocess.Popen(
+                self._args, stdout=out, stderr=subprocess.STDOUT, cwd=self.directory
+            )
+        self.server.log_path = log
+        client = self.server.client(connect_timeout=2, read_timeout=10)
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:
+            assert self.server.process.poll() is None, self.server.log()[-4000:]
+            try:
+                # the store serves its data again (its S3 API answers before its volume
+                # server is back: a GET would still be a 500 then)
+                client.get_object(Bucket=BUCKET, Key="old")["Body"].read()
+                return
+            except (BotoCoreError, ClientError, OSError):
+                time.sleep(0.25)
+        raise AssertionError(f"SeaweedFS did not come back:\n{self.server.log()[-4000:]}")
+
+
+BUCKET = "outage"
+
+
+@pytest.fixture(scope="module")
+def store_and_gateway(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Restartable, Gateway]]:
+    weed = Restartable(tmp_path_factory.mktemp("weed-restart"))
+    server = weed.server
+    env = upstream_env(server.endpoint_url, server.access_key, server.secret_key)
+    gateway = start_gateway(tmp_path_factory.mktemp("gw-outage") / "data", extra_env=env)
+    try:
+        yield weed, gateway
+    finally:
+        gateway.stop()
+        weed.server.stop()
+
+
+def _refusal(call: Callable[[], Any]) -> dict[str, Any]:
+    with pytest.raises(ClientError) as refused:
+        call()
+    response: dict[str, Any] = refused.value.response
+    return response
+
+
+def _presigned(s3: Any, operation: str, **params: str) -> tuple[http.client.HTTPConnection, str]:
+    url = urlsplit(s3.generate_presigned_url(operation, Params=params))
+    assert url.hostname is not None
+    return http.client.HTTPConnection(url.hostname, url.port, timeout=DEADLINE), (
+        f"{url.path}?{url.query}"
+    )
+
+
+def test_a_store_killed_and_started_again(store_and_gateway: tuple[Restartable, Gateway]) -> None:
+    weed, gw = store_and_gateway
+    s3 = gw.client(read_timeout=DEADLINE)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="old", Body=b"the previous object")
+    big = os.urandom(24 * MiB)
+    s3.put_object(Bucket=BUCKET, Key="big", Body=big)
+    assert s3.get_object(Bucket=BUCKET, Key="old")["Body"].read() == b"the previous object"
+
+    # An upload (streamed: above the spool threshold) cut by the store's death.
+    conn, target = _presigned(s3, "put_object", Bucket=BUCKET, Key="old")
+    conn.putrequest("PUT", target)
+    conn.putheader("Content-Length", str(len(big)))
+    conn.endheaders()
+    try:
+        for offset in range(0, len(big), MiB):
+            conn.send(big[offset : offset + MiB])
+            if offset == 8 * MiB:
+                weed.kill()
+    except OSError:
+        pass  # the gateway may answer and close before the whole body went out
+    answer = conn.getresponse()
+    document = answer.read()
+    conn.close()
+    assert answer.status == 503
+    assert b"<Code>ServiceUnavailable</Code>" in document
+    assert answer.getheader("Retry-After", "").isdigit()
+
+    # While it is down: S3's 503 with Retry-After, whichever client serves the operation.
+    for call in (
+        lambda: s3.get_object(Bucket=BUCKET, Key="old"),
+        lambda: s3.head_object(Bucket=BUCKET, Key="old"),
+        lambda: s3.put_object(Bucket=BUCKET, Key="new", Body=b"x"),
+        lambda: s3.list_objects_v2(Bucket=BUCKET),
+        lambda: s3.create_bucket(Bucket="outage-other"),
+        s3.list_buckets,
+    ):
+        response = _refusal(call)
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert response["Error"]["Code"] in {"ServiceUnavailable", "SlowDown", "503"}
+        assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"].isdigit()
+    status, body = get_json(f"{gw.api_url}/ready")
+    assert (status, body["checks"]["backend"]) == (503, "unavailable")
+
+    weed.start_again()
+    # The first request of each kind succeeds: no pooled connection of the dead store
+    # is handed out.
+    assert s3.get_object(Bucket=BUCKET, Key="old")["Body"].read() == b"the previous object"
+    assert s3.head_object(Bucket=BUCKET, Key="big")["ContentLength"] == len(big)
+    s3.put_object(Bucket=BUCKET, Key="new", Body=b"after the restart")
+    listed = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert listed == ["big", "new", "old"]
+    assert get_json(f"{gw.api_url}/ready")[0] == 200
+
+    # A download cut by the store's death: fewer bytes than its Content-Length, then the
+    # end of the connection (boto3 raises), never a whole-looking body.
+    got = s3.get_object(Bucket=BUCKET, Key="big")
+    assert got["ContentLength"] == len(big)
+    first = got["Body"].read(MiB)
+    weed.kill()
+    with pytest.raises(BotoCoreError):
+        got["Body"].read()
+    assert len(first) == MiB
+    assert "Traceback" not in _without_body_failures(gw.log())
+
+
+def _without_body_failures(log: str) -> str:
+    """The log without the one traceback the gateway writes, on purpose, for a body that
+    failed after its response started (it cannot answer an error any more)."""
+    kept: list[str] = []
+    skipping = False
+    for line in log.splitlines():
+        if "body failed after the response started" in line:
+            skipping = True
+            continue
+        if skipping and (
+            line.startswith(("Traceback", "  ", "The above", "backends.")) or not line
+        ):
+            continue
+        skipping = False
+        kept.append(line)
+    return "\n".join(kept)
+
+
+# -- a scripted store -----------------------------------------------------------------------
+
+UPSTREAM_KEY = "AKIDUPSTREAMSECRETID1"
+UPSTREAM_SECRET = "upstream-secret-that-must-never-show"
+
+
+class _Store(socketserver.BaseRequestHandler):
+    """Keep-alive connections; each request answered by the behaviour of its kind."""
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        pending = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return
+                    pending += chunk
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                fields = dict(line.partition(":")[::2] for line in lines[1:])
+                length = int(
+                    next((v for k, v in fields.items() if k.lower() == "content-length"), "0")
+                )
+                method, target, _ = lines[0].split(" ")
+                path, _, query = target.partition("?")
+                segments = [s for s in path.split("/") if s]
+                if method == "PUT" and len(segments) == 2:
+                    # takes 1 MiB of the upload, then says it stored the object
+                    while len(pending) < min(length, MiB):
+                        pending += sock.recv(65536)
+                    sock.sendall(
+                        b'HTTP/1.1 200 OK\r\nETag: "0123456789abcdef0123456789abcdef"\r\n'
+                        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                    return
+                while len(pending) < length:
+                    pending += sock.recv(65536)
+                pending = pending[length:]
+                sock.sendall(_answer(method, segments, query))
+        except OSError:
+            return
+
+
+def _answer(method: str, segments: list[str], query: str) -> bytes:
+    if method == "HEAD" and len(segments) == 1:  # HeadBucket before CreateBucket: none yet
+        return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+    if method == "GET" and "list-type=2" in query:  # a proxy's page, answered 200
+        page = b"<html><body>Please sign in to the proxy</body></html>"
+        return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(page), page)
+    if method == "GET" and len(segments) == 2:  # too many requests, without a body
+        return b"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n\r\n"
+    return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@pytest.fixture(scope="module")
+def scripted_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, str]]:
+    server = _Server(("127.0.0.1", 0), _Store)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    env = upstream_env(endpoint, UPSTREAM_KEY, UPSTREAM_SECRET)
+    gateway = start_gateway(tmp_path_factory.mktemp("gw-scripted") / "data", extra_env=env)
+    try:
+        yield gateway, endpoint
+    finally:
+        gateway.stop()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_scripted_store_in_trouble_gets_s3_errors_that_name_nothing_upstream(
+    scripted_gateway: tuple[Gateway, str],
+) -> None:
+    gw, endpoint = scripted_gateway
+    s3 = gw.client(read_timeout=DEADLINE)
+    bucket = f"scripted-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    refusals = {
+        # the store claims a 16 MiB object stored after taking 1 MiB of it
+        "early success": _refusal(
+            lambda: s3.put_object(Bucket=bucket, Key="k", Body=os.urandom(16 * MiB))
+        ),
+        # a listing page that is no listing: never an empty bucket
+        "html listing": _refusal(lambda: s3.list_objects_v2(Bucket=bucket)),
+        "429": _refusal(lambda: s3.get_object(Bucket=bucket, Key="k")),
+    }
+    codes = {name: r["Error"]["Code"] for name, r in refusals.items()}
+    assert codes == {
+        "early success": "ServiceUnavailable",
+        "html listing": "ServiceUnavailable",
+        "429": "SlowDown",
+    }
+    for response in refusals.values():
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"].isdigit()
+        shown = repr(response["Error"])
+        assert endpoint.split("//")[1] not in shown
+        assert UPSTREAM_KEY not in shown
+    log = gw.log()
+    assert UPSTREAM_SECRET not in log
+    assert "Traceback" not in log
