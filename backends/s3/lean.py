@@ -46,7 +46,7 @@ LIST_BODY_MAX = 16 * 1024 * 1024
 (up to three times longer), with their other fields, are under 4 MiB. A store that sends
 more is refused, not buffered without end."""
 
-_LISTING_END = re.compile(rb"</(?:[\w.-]+:)?ListBucketResult>\s*$")
+_LISTING_END = re.compile(rb"</(?:[\w.-]+:)?ListBucketResult>\s*\Z")
 """How a whole ListObjectsV2 page ends. A 200 answer that does not end so (cut short with a
 matching Content-Length, or some proxy's HTML page) is no listing: read as one, it would
 show a bucket with keys missing, or an empty bucket."""

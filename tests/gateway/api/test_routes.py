@@ -72,6 +72,7 @@ EXPECTED: list[tuple[str, str, str]] = [
     # and origin (tests/gateway/api/test_console_session.py).
     ("GET", "/", OPEN),
     ("GET", "/console", OPEN),
+    ("GET", "/console/", OPEN),
     ("GET", "/console/settings.json", OPEN),
     ("GET", "/console/static/{path:[A-Za-z0-9_./-]+}", OPEN),
     ("POST", "/console/session", OPEN),
