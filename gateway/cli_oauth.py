@@ -240,10 +240,18 @@ async def _jwt(store: IdentityStore, args: argparse.Namespace, config: Config) -
     if args.sub == "rotate":
         settings = OAuthSettings.from_config(config)
         kid = await keys.rotate(overlap=settings.key_overlap)
+        overlap = int(settings.key_overlap.total_seconds())
+        await record_operator(
+            store,
+            actions.SIGNING_KEY_ROTATE,
+            ("signing_key", kid),
+            account=None,
+            details={"previous_keys_served_for_seconds": overlap},
+        )
         _print(
             {
                 "active_kid": kid,
-                "previous_keys_served_for_seconds": int(settings.key_overlap.total_seconds()),
+                "previous_keys_served_for_seconds": overlap,
             }
         )
         return 0
@@ -252,6 +260,10 @@ async def _jwt(store: IdentityStore, args: argparse.Namespace, config: Config) -
         return 0
     if args.sub == "remove":
         if await keys.remove(args.kid):
+            # Tokens it signed stop verifying at once: who did that, and when, is kept.
+            await record_operator(
+                store, actions.SIGNING_KEY_REMOVE, ("signing_key", args.kid), account=None
+            )
             return 0
         if any(key.kid == args.kid for key in await keys.all()):
             return _refuse(f"{args.kid} is the active signing key: `jwt rotate` first")

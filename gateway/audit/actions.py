@@ -32,6 +32,8 @@ ACCOUNT_UPDATE = "account.update"
 ACCOUNT_DELETE = "account.delete"
 # Keys of the gateway itself.
 MASTER_KEY_ROTATE = "master_key.rotate"
+SIGNING_KEY_ROTATE = "signing_key.rotate"
+SIGNING_KEY_REMOVE = "signing_key.remove"
 # Sign-ins and sessions.
 AUTH_PASSWORD_SUCCESS = "auth.password.success"
 AUTH_PASSWORD_FAILURE = "auth.password.failure"

@@ -122,6 +122,14 @@ def test_key_rotation_overlap_and_removal(tmp_path: Path) -> None:
             call(f"{gateway.api_url}/v1/me", headers={"Authorization": f"Bearer {new}"}).status
             == 200
         )
+        # Both changes are in the audit log: who (the operator), what, which key.
+        exported = cli(gateway, "audit", "export", "--action", "signing_key.*")
+        events = [json.loads(line) for line in exported.splitlines()]
+        assert sorted((e["action"], e["target"]["id"]) for e in events) == [
+            ("signing_key.remove", old_kid),
+            ("signing_key.rotate", rotated["active_kid"]),
+        ]
+        assert all(e["actor"]["type"] == "operator" for e in events)
     finally:
         gateway.stop()
 
