@@ -3,9 +3,9 @@
 // users land on what changed).
 
 import { api } from "./api.js";
-import { clear, errorBox, h } from "./dom.js";
+import { announce, clear, errorBox, h } from "./dom.js";
 import { grants } from "./scopes.js";
-import { onSessionEnded, resume, signOut, signedInWith } from "./session.js";
+import { onConnectionTrouble, onSessionEnded, resume, retryNow, signOut, signedInWith } from "./session.js";
 import * as account from "./pages/account.js";
 import * as activity from "./pages/activity.js";
 import * as browser from "./pages/browser.js";
@@ -28,6 +28,7 @@ const PAGES = {
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const whoami = document.getElementById("whoami");
+const connection = document.getElementById("connection");
 let ctx = null;
 let settings = null;
 let navigation = 0; // the latest route() call; an older one that finishes late is dropped
@@ -90,6 +91,40 @@ function signOutFailed(error) {
     { class: "error", role: "alert" },
     h("p", {}, `Sign-out did not reach the gateway (${error.message}): this browser's session is still active there, and reloading the page would resume it.`),
     retry,
+  );
+}
+
+// A session renewal that failed without the session ending (the network, a busy or
+// unavailable gateway): the page stays, says why and when the console tries again.
+function troubleText(problem) {
+  let what;
+  if (problem.status === 0) {
+    what = "The console cannot reach the gateway: the network or the gateway is down.";
+  } else if (problem.status === 429) {
+    what = `The gateway is busy (429: ${problem.message}).`;
+  } else {
+    what = `The gateway is unavailable for the moment (${problem.status}: ${problem.message}).`;
+  }
+  return `${what} You are still signed in; the console will try again in ${problem.retryIn} s.`;
+}
+
+let troubled = false;
+
+function showTrouble(problem, recovered) {
+  clear(connection);
+  if (!problem) {
+    if (troubled && recovered) announce("The gateway answers again; the console carries on.");
+    troubled = false;
+    return;
+  }
+  troubled = true;
+  connection.append(
+    h(
+      "div",
+      { class: "warning" },
+      h("p", {}, troubleText(problem)),
+      h("button", { type: "button", onclick: retryNow }, "Retry now"),
+    ),
   );
 }
 
@@ -163,6 +198,7 @@ async function boot() {
     focusHeading();
   });
   window.addEventListener("hashchange", route);
+  onConnectionTrouble(showTrouble);
   onSessionEnded(() => {
     ctx = null;
     showSignIn("Your session has ended (signed out elsewhere, revoked or expired). Sign in again.");
