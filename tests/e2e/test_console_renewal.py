@@ -7,8 +7,9 @@ the session, says that the gateway cannot be reached and when it tries again (af
 ``Retry-After`` when given), tries again, and the user's action completes once the
 renewal works. An action that cannot wait that long (``Retry-After`` beyond its patience)
 fails with an error saying so, and the session stays. Only the gateway refusing the
-session (a real ``401 NoSession``) signs the user out. The failures are made with Playwright's request routing on the real gateway's
-endpoint; the console's code runs unchanged.
+session (a real ``401 NoSession``) signs the user out. The failures are made with
+Playwright's request routing on the real gateway's endpoint; the console's code runs
+unchanged.
 """
 
 from __future__ import annotations
