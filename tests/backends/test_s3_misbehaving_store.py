@@ -47,6 +47,26 @@ async def answers_after_one_mib(
     await asyncio.sleep(30)
 
 
+async def _lean_put_refused(server: RawServer) -> BackendError:
+    """The backend error of a 16 MiB streamed PutObject through the lean client to
+    ``server``, which must refuse it."""
+    client = LeanClient(lean_config(f"http://{server.authority}", read_timeout=10.0))
+    await client.start()
+    try:
+        with pytest.raises(BackendError) as caught, translate():
+            await client.call(
+                "put_object",
+                not_found="NoSuchBucket",
+                Bucket="b",
+                Key="k",
+                Body=chunks(64),
+                ContentLength=16 * MiB,
+            )
+    finally:
+        await client.close()
+    return caught.value
+
+
 async def test_a_success_before_the_whole_body_was_sent_is_a_transport_error() -> None:
     async with raw_server(answers_after_one_mib) as server, pool_of() as pool:
         sent = headers(server, **{"content-length": str(16 * MiB)})
@@ -64,41 +84,15 @@ async def test_an_early_error_answer_is_still_the_stores_answer() -> None:
         await asyncio.sleep(30)
 
     async with raw_server(slow_down) as server:
-        client = LeanClient(lean_config(f"http://{server.authority}", read_timeout=10.0))
-        await client.start()
-        try:
-            with pytest.raises(BackendError) as caught, translate():
-                await client.call(
-                    "put_object",
-                    not_found="NoSuchBucket",
-                    Bucket="b",
-                    Key="k",
-                    Body=chunks(64),
-                    ContentLength=16 * MiB,
-                )
-        finally:
-            await client.close()
-    assert (caught.value.code, caught.value.extra) == ("SlowDown", {"RetryAfter": "7"})
+        caught = await _lean_put_refused(server)
+    assert (caught.code, caught.extra) == ("SlowDown", {"RetryAfter": "7"})
 
 
 async def test_the_lean_put_of_a_body_cut_by_an_early_success_is_service_unavailable() -> None:
     async with raw_server(answers_after_one_mib) as server:
-        client = LeanClient(lean_config(f"http://{server.authority}", read_timeout=10.0))
-        await client.start()
-        try:
-            with pytest.raises(BackendError) as caught, translate():
-                await client.call(
-                    "put_object",
-                    not_found="NoSuchBucket",
-                    Bucket="b",
-                    Key="k",
-                    Body=chunks(64),
-                    ContentLength=16 * MiB,
-                )
-        finally:
-            await client.close()
-    assert caught.value.code == "ServiceUnavailable"
-    assert caught.value.extra == {"RetryAfter": str(UNAVAILABLE_RETRY_AFTER)}
+        caught = await _lean_put_refused(server)
+    assert caught.code == "ServiceUnavailable"
+    assert caught.extra == {"RetryAfter": str(UNAVAILABLE_RETRY_AFTER)}
 
 
 _WHOLE_PAGE = (

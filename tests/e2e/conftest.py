@@ -11,8 +11,12 @@ import pytest
 import trustme
 
 from tests.backends.upstream_server import MOTO_CONDITIONAL_WRITES
+from tests.e2e.console_browser import browser, console_gateway, screenshot_dir, tab
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.services.seaweedfs import SeaweedFS
+
+# The browser tests' fixtures (tests/e2e/console_browser.py), for every module here.
+__all__ = ["browser", "console_gateway", "screenshot_dir", "tab"]
 
 
 @pytest.fixture(scope="session")

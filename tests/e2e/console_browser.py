@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.gateway_process import Gateway
+from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import ADMIN, call
 
 CHROMIUM = shutil.which("chromium")
@@ -128,3 +128,40 @@ def sign_in_key(page: Page, gateway: Gateway, secret: str) -> None:
 
 def heading(page: Page, text: str) -> None:
     expect(page.get_by_role("heading", level=1, name=text)).to_be_visible()
+
+
+# -- fixtures: tests/e2e/conftest.py makes them every e2e module's (one may define its own) --
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per test module."""
+    with launch_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Tab]:
+    """A fresh browser context and page; the test fails if the page threw an error or
+    broke its Content-Security-Policy."""
+    opened = new_tab(browser)
+    yield opened
+    assert opened.errors == [], opened.errors
+    assert opened.violations() == []
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def console_gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """A gateway with default settings for one console test module."""
+    module = request.module.__name__.rpartition(".")[2]
+    running = start_gateway(Path(tmp_path_factory.mktemp(f"gw-{module}")) / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return screenshot_folder(tmp_path_factory)

@@ -24,19 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
-from tests.e2e.console_browser import Tab, launch_chromium, new_tab
+from tests.e2e.console_browser import Tab
 from tests.e2e.gateway_process import Gateway, free_port
 from tests.e2e.s3util import keys_of, unique
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "browser-upload" / "server.py"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(params=["filesystem", "upstream"])
@@ -101,15 +95,6 @@ def app(page_gateway: Gateway, bucket: str, tmp_path: Path) -> Iterator[App]:
     running = App(page_gateway, bucket, tmp_path)
     yield running
     running.stop()
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    opened = new_tab(browser)
-    yield opened
-    assert opened.errors == [], opened.errors
-    assert opened.violations() == []
-    opened.close()
 
 
 def preflights(gw: Gateway, status: int) -> int:

@@ -12,54 +12,23 @@ from __future__ import annotations
 import re
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.e2e.console_browser import (
     Tab,
     heading,
-    launch_chromium,
     make_user,
-    new_tab,
-    screenshot_folder,
     sign_in_key,
     sign_in_user,
 )
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import ADMIN, call
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def console_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-console")) / "data")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return screenshot_folder(tmp_path_factory)
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    opened = new_tab(browser)
-    yield opened
-    assert opened.errors == [], opened.errors
-    assert opened.violations() == []
-    opened.close()
 
 
 def _session_refresh(gateway: Gateway, cookie: str) -> int:

@@ -12,43 +12,21 @@ from __future__ import annotations
 
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.console_browser import (
     Tab,
     heading,
-    launch_chromium,
     make_user,
     new_tab,
-    screenshot_folder,
     sign_in_key,
     sign_in_user,
 )
-from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def console_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-console-a11y")) / "data")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return screenshot_folder(tmp_path_factory)
 
 
 def _fits_the_screen(page: Page, width: int) -> None:

@@ -5,46 +5,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from tests.e2e.console_browser import (
     PASSWORD,
     Tab,
     heading,
-    launch_chromium,
     make_user,
-    new_tab,
     screenshot_folder,
     sign_in_key,
 )
-from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 from tests.e2e.rest_util import make_key
-
-
-@pytest.fixture(scope="module")
-def console_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-console-activity")) / "data")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    opened = new_tab(browser)
-    yield opened
-    assert opened.errors == [], opened.errors
-    assert opened.violations() == []
-    opened.close()
 
 
 def test_activity_page_filters_and_a_keys_history(

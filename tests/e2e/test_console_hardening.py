@@ -21,14 +21,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 from tests.e2e.console_browser import (
     Tab,
     heading,
-    launch_chromium,
     make_user,
-    new_tab,
     sign_in_user,
 )
 from tests.e2e.gateway_process import Gateway, start_gateway
@@ -36,13 +34,6 @@ from tests.e2e.oauth_util import ADMIN, call
 
 ADMIN_SCOPES = ["admin"]
 SHORT_TTL = 3  # seconds an access token lives on the short-lived gateway
-
-
-@pytest.fixture(scope="module")
-def console_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-console-hard")) / "data")
-    yield running
-    running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -56,21 +47,6 @@ def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     )
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    opened = new_tab(browser)
-    yield opened
-    assert opened.errors == [], opened.errors
-    assert opened.violations() == []
-    opened.close()
 
 
 def _bucket_with(gateway: Gateway, keys: list[str]) -> str:

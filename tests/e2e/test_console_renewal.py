@@ -28,7 +28,6 @@ from playwright.sync_api import Browser, Page, Request, Route, expect
 from tests.e2e.console_browser import (
     Tab,
     heading,
-    launch_chromium,
     make_user,
     new_tab,
     sign_in_user,
@@ -82,12 +81,6 @@ def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     )
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launch_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
