@@ -20,7 +20,13 @@ __all__ = ["FRAGMENT"]
 _TIME = {"type": "string", "format": "date-time"}
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _SCOPE = {"type": "string", "enum": sorted(ALL_SCOPES)}
-_BUCKET_PATTERN = {"type": "string", "pattern": r"^[a-z0-9.\-*?\[\]!]{1,63}$"}
+# A bucket name or fnmatch pattern (key_rules.validate_buckets: brackets closed, not empty).
+_BUCKET_PATTERN = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 63,
+    "pattern": r"^(?:[a-z0-9.\-*?]|\[!?(?:[a-z0-9.](?:-[a-z0-9.])?|-)+\])+$",
+}
 # Key names: 1-128 characters, no control characters, not blank (keys.validate_name).
 _NAME = {
     "type": "string",

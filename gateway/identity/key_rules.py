@@ -32,6 +32,11 @@ _MAX_BUCKET_PATTERNS = 100
 _EXPLICIT_KEY_ID = re.compile(r"[A-Za-z0-9_.\-+=@]{3,128}")
 _EXPLICIT_SECRET = re.compile(r"[\x21-\x7e]{8,256}")
 _BUCKET_PATTERN = re.compile(r"[a-z0-9.\-*?\[\]!]{1,63}")
+# The same, parsed: literals and ``*``/``?`` outside brackets; a bracket is ``[`` (``!``
+# negates), one or more names' characters or ranges (``a-z``), ``]``. fnmatch reads an
+# unclosed ``[`` or a stray ``]``/``!`` as a literal, which no bucket name holds: such a
+# pattern would silently limit a key to nothing (or, in ``[]a]``, mean something else).
+_BUCKET_PATTERN_GRAMMAR = re.compile(r"(?:[a-z0-9.\-*?]|\[!?(?:[a-z0-9.](?:-[a-z0-9.])?|-)+\])+\Z")
 
 
 def new_key_id() -> str:
@@ -74,7 +79,9 @@ def validate_buckets(buckets: Iterable[str] | None) -> tuple[str, ...] | None:
     result = tuple(dict.fromkeys(buckets))
     if len(result) > _MAX_BUCKET_PATTERNS:
         raise ValueError(f"at most {_MAX_BUCKET_PATTERNS} bucket patterns")
-    bad = [b for b in result if not _BUCKET_PATTERN.fullmatch(b)]
+    bad = [
+        b for b in result if not (_BUCKET_PATTERN.fullmatch(b) and _BUCKET_PATTERN_GRAMMAR.match(b))
+    ]
     if bad:
         raise ValueError(f"invalid bucket names or patterns: {', '.join(map(repr, bad))}")
     return result

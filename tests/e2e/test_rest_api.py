@@ -223,6 +223,23 @@ def test_escalation_is_refused_end_to_end(gw: Gateway) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "pattern", ["[!", "logs-[a", "logs]", "logs!", "[]a]", "logs-[]", "logs-[!]", "[a-"]
+)
+def test_malformed_bucket_patterns_are_refused(gw: Gateway, pattern: str) -> None:
+    """fnmatch reads an unclosed ``[`` or a stray ``]``/``!`` as a literal no bucket name
+    holds: such a key would be limited to nothing, or to something else than meant."""
+    body = {"name": "x", "scopes": ["read:objects"], "buckets": [pattern]}
+    status, _, raw = call(gw, "POST", "/v1/access-keys", headers=ADMIN, body=body)
+    assert status == 400 and b"ValidationError" in raw, raw
+
+
+@pytest.mark.parametrize("pattern", ["logs-[ab]*", "logs-[!x]", "logs-[a-c]?", "logs-[-.]"])
+def test_bracket_patterns_limit_a_key(gw: Gateway, pattern: str) -> None:
+    made = key(gw, scopes=["read:objects"], buckets=[pattern])
+    assert made["buckets"] == [pattern]
+
+
 def test_root_key_is_protected(gw: Gateway) -> None:
     status, _, body = call(gw, "DELETE", f"/v1/access-keys/{gw.access_key}", headers=ADMIN)
     assert status == 409 and b"Conflict" in body
