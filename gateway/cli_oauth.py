@@ -3,8 +3,9 @@
 Works directly on the identity store in the data directory (``--data-dir`` / ``--config``
 as for ``serve``); safe while the gateway runs. Output is one JSON document (``list``: an
 array, ``[]`` when empty; ``delete`` and ``jwt remove``: nothing). Exit status: 0 done,
-1 refused (unknown user/client/key, the active signing key, duplicate username; stderr
-says which), 2 bad arguments.
+1 refused (unknown user/client/key/account, the active signing key, duplicate username;
+stderr says which), 2 bad arguments. ``users create`` and ``clients create`` make a user or
+client of the system account unless ``--account`` names another.
 
 Passwords are never taken from the command line (they would show in ``ps`` and shell
 history): ``--password-stdin`` reads one line from standard input, otherwise the
@@ -31,6 +32,7 @@ from gateway.identity.clients import DEFAULT_GRANT_TYPES, GRANT_TYPES
 from gateway.identity.store import IdentityStore
 from gateway.identity.users import DuplicateUserError, User
 from gateway.oauth.settings import OAuthSettings
+from gateway.principal import SYSTEM_ACCOUNT_ID
 
 __all__ = ["COMMANDS", "add_parsers", "run"]
 
@@ -58,6 +60,14 @@ def _leaf(
     return add
 
 
+def _account_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--account",
+        default=SYSTEM_ACCOUNT_ID,
+        help=f"the account the {what} acts for (default: {SYSTEM_ACCOUNT_ID})",
+    )
+
+
 def _role_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--role",
@@ -80,6 +90,7 @@ def add_parsers(
         "--password-stdin", action="store_true", help="read the password from stdin"
     )
     _role_option(create)
+    _account_option(create, "user")
     u("list", help="list users")
     for name, text in (
         ("disable", "disable a user: its tokens stop at once"),
@@ -111,6 +122,7 @@ def add_parsers(
         choices=GRANT_TYPES,
         help=f"repeatable (default: {' '.join(DEFAULT_GRANT_TYPES)})",
     )
+    _account_option(ccreate, "client")
     c("list", help="list clients")
     cdelete = c("delete", help="delete a client and every token issued to it")
     cdelete.add_argument("client_id")
@@ -158,8 +170,14 @@ async def _find_user(store: IdentityStore, ref: str) -> User | None:
 
 async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
     if args.sub == "create":
+        if await store.accounts.get(args.account) is None:
+            return _refuse(f"no such account {args.account}")
         user = await store.users.create(
-            args.username, _password(args), args.scopes, roles=args.roles or ()
+            args.username,
+            _password(args),
+            args.scopes,
+            roles=args.roles or (),
+            account_id=args.account,
         )
         await record_operator(
             store,
@@ -209,8 +227,13 @@ async def _users(store: IdentityStore, args: argparse.Namespace) -> int:
 
 async def _clients(store: IdentityStore, args: argparse.Namespace) -> int:
     if args.sub == "create":
+        if await store.accounts.get(args.account) is None:
+            return _refuse(f"no such account {args.account}")
         client, secret = await store.clients.create(
-            args.name, grant_types=args.grant_types or DEFAULT_GRANT_TYPES, scopes=args.scopes
+            args.name,
+            grant_types=args.grant_types or DEFAULT_GRANT_TYPES,
+            scopes=args.scopes,
+            account_id=args.account,
         )
         await record_operator(
             store, actions.CLIENT_CREATE, ("client", client.id), account=client.account_id

@@ -4,6 +4,7 @@ data directory's state store."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,3 +97,41 @@ def test_refusals(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     )
     err = capsys.readouterr().err
     assert "system account" in err and "no such account" in err
+
+
+def test_users_and_clients_of_an_account(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``users create`` and ``clients create`` take ``--account`` like ``keys create``:
+    without it an operator could give a tenant no user or client but the system's."""
+    data = tmp_path / "data"
+    code, made = run(capsys, data, "accounts", "create", "--name", "Acme")
+    assert code == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    argv = ["users", "create", "alice", "--scope", "read:objects", "--password-stdin"]
+    assert main([*argv, "--account", made["id"], "--data-dir", str(data)]) == 0
+    user = json.loads(capsys.readouterr().out)
+    assert user["account_id"] == made["id"]
+    stored = in_store(data, lambda s: s.users.find("alice"))
+    assert stored.account_id == made["id"]
+
+    argv = ["clients", "create", "--name", "etl", "--scope", "read:objects"]
+    assert main([*argv, "--account", made["id"], "--data-dir", str(data)]) == 0
+    client = json.loads(capsys.readouterr().out)
+    assert client["account_id"] == made["id"]
+    stored = in_store(data, lambda s: s.clients.get(client["client_id"]))
+    assert stored.account_id == made["id"]
+
+    # Without --account: the system account, as before.
+    assert main([*argv, "--data-dir", str(data)]) == 0
+    assert json.loads(capsys.readouterr().out)["account_id"] == SYSTEM_ACCOUNT_ID
+
+    # An account that does not exist: refused, nothing made.
+    for refused in (
+        ["users", "create", "bob", "--scope", "read:objects", "--password-stdin"],
+        argv,
+    ):
+        monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+        assert main([*refused, "--account", "acct_NOPE", "--data-dir", str(data)]) == 1
+        assert "no such account acct_NOPE" in capsys.readouterr().err
+    assert in_store(data, lambda s: s.users.find("bob")) is None
