@@ -150,9 +150,9 @@ def _date(element: etree._Element | None) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(text.strip())
-    except ValueError:
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: before the year 1 in UTC
         raise _malformed() from None
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     if (when.hour, when.minute, when.second, when.microsecond) != (0, 0, 0, 0):
         raise S3Error("InvalidArgument", "'Date' must be at midnight GMT")
     return when

@@ -37,16 +37,18 @@ def parse_mode(value: str) -> str:
 
 
 def parse_timestamp(value: str, name: str = UNTIL_HEADER) -> datetime:
-    """An ISO 8601 timestamp (``2030-01-01T00:00:00Z``, fractions and offsets allowed)."""
+    """An ISO 8601 timestamp (``2030-01-01T00:00:00Z``, fractions and offsets allowed),
+    in UTC. One whose UTC instant falls outside the years 1 to 9999
+    (``9999-12-31T23:59:59-10:00``) is refused like a malformed one."""
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise S3Error(
             "InvalidArgument",
             f"The {name} must be an ISO 8601 timestamp",
             extra={"ArgumentName": name, "ArgumentValue": value},
         ) from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def parse_legal_hold(value: str) -> bool:
