@@ -214,6 +214,11 @@ async def delete_objects(ctx: Context) -> Result:
             # delete marker no other request can name, and DELETE /bucket/ is DeleteBucket.
             errors.append((key, vid, "InvalidArgument", "An object key must not be empty"))
             continue
+        if vid == "":
+            # ``<VersionId/>`` names a version no object has (S3 answers NoSuchVersion); a
+            # backend reading it as "no version" would delete the current object instead.
+            errors.append((key, vid, "NoSuchVersion", "The specified version does not exist."))
+            continue
         decision = await ctx.access.check_delete(key, vid, etag)  # S3 decides each key
         if decision.allowed:
             valid.append((key, vid))

@@ -407,3 +407,27 @@ def test_delete_objects_with_versions(
     if not upstream(request):  # moto does not say that the version it removed was a marker
         assert (removed["DeleteMarker"], removed["DeleteMarkerVersionId"]) == (True, marker)
     assert s3.get_object(Bucket=versioned, Key="b")["Body"].read() == b"2"
+
+
+@pytest.mark.parametrize("versioning", [None, "Enabled"])
+def test_delete_objects_with_an_empty_version_id_deletes_nothing(
+    s3: Any, bucket: str, versioning: str | None
+) -> None:
+    """``<VersionId></VersionId>`` names no version: the key's error, never a delete of the
+    current object (the s3 backend used to send it upstream as no version at all, which
+    removed an unversioned bucket's object for good)."""
+    if versioning:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": versioning})
+    s3.put_object(Bucket=bucket, Key="kept", Body=b"still here")
+    answer = s3.delete_objects(
+        Bucket=bucket,
+        Delete={"Objects": [{"Key": "kept", "VersionId": ""}, {"Key": "other"}]},
+    )
+    assert [(e["Key"], e["VersionId"], e["Code"]) for e in answer["Errors"]] == [
+        ("kept", "", "NoSuchVersion")
+    ]
+    assert [d["Key"] for d in answer["Deleted"]] == ["other"]
+    assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"still here"
+    if versioning:
+        listed = s3.list_object_versions(Bucket=bucket, Prefix="kept")
+        assert "DeleteMarkers" not in listed and len(listed["Versions"]) == 1
