@@ -22,7 +22,7 @@ from gateway.api.errors import ApiError
 from gateway.api.validation import invalid, query_limit
 from gateway.audit.events import event_json
 from gateway.audit.http import AUDIT
-from gateway.identity.audit import MAX_PAGE, AuditQuery
+from gateway.identity.audit import MAX_PAGE, MAX_TEXT_BYTES, AuditQuery
 from gateway.identity.models import parse_instant
 from gateway.state import IDENTITY
 
@@ -31,8 +31,9 @@ __all__ = ["list_events"]
 log = logging.getLogger("nfyio.audit")
 
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?")
-_ID = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,1100}")
-"""Actor and target ids: no control characters (``bucket/key`` targets hold any key)."""
+_ID = re.compile(rf"[^\x00-\x1f\x7f-\x9f]{{1,{MAX_TEXT_BYTES}}}")
+"""Actor and target ids: no control characters (``bucket/key`` targets hold any key),
+no longer than what is stored."""
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
 """A bucket name, including those older stores allowed (never a ``/``)."""
 _NAMING = frozenset({"action", "bucket"})

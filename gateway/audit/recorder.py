@@ -28,7 +28,7 @@ from pathlib import Path
 from gateway.audit import actions
 from gateway.audit.events import event_json
 from gateway.config import AuditConfig
-from gateway.identity.audit import AuditEvent, AuditStore, new_event_id
+from gateway.identity.audit import AuditEvent, AuditStore, new_event_id, storable
 from gateway.identity.models import AccessKey
 from sigv4.memo import remember
 
@@ -122,6 +122,7 @@ class AuditRecorder:
                 self._dropped = 0
             if not batch:
                 return
+            batch = [storable(event) for event in batch]  # the file shows what is stored
             try:
                 await self._store.append(batch)
             except BaseException:

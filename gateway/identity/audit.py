@@ -6,16 +6,20 @@ request) and never changed afterwards (migration 6 makes ``UPDATE`` fail). An ev
 orders events by time (:func:`new_event_id`), so a listing, a time range and a cursor all
 walk one index, newest first.
 
-Nothing here knows what an action means; :mod:`gateway.audit` does. Values are stored as
-given: the recorder has already bounded and cleaned them (user agents, addresses), and
-``details`` never holds a secret (callers pass ids, names and reasons only).
+Nothing here knows what an action means; :mod:`gateway.audit` does. ``details`` never
+holds a secret (callers pass ids, names and reasons only). Text a client chose (a key in
+a target, an id from a path) is made storable first (:func:`storable`): PostgreSQL
+refuses NUL in ``text`` and an index entry over about 2.7 KB, and one event it refuses
+would fail the whole batch, and every flush after it, as long as the worker lives.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,9 +31,35 @@ from gateway.identity.db import Database, Tx
 from gateway.identity.models import from_micros, to_micros
 from gateway.identity.rows import decode_cursor, encode_cursor
 
-__all__ = ["MAX_PAGE", "AuditEvent", "AuditQuery", "AuditStore", "new_event_id"]
+__all__ = [
+    "MAX_PAGE",
+    "MAX_TEXT_BYTES",
+    "AuditEvent",
+    "AuditQuery",
+    "AuditStore",
+    "new_event_id",
+    "storable",
+]
 
 MAX_PAGE = 1000
+MAX_TEXT_BYTES = 1300
+"""UTF-8 bytes of a text column kept (longer text is cut and ends with ``…``): the
+longest real target, ``bucket/key``, is a 255-character bucket name of an older store,
+``/`` and a 1,024-byte key; PostgreSQL's index entries (target, actor, account) hold at
+most about 2,700 bytes."""
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""What neither database keeps as text: NUL (PostgreSQL), lone surrogates (both)."""
+_TEXT_FIELDS = (
+    "actor_type",
+    "actor_id",
+    "actor_account",
+    "target_type",
+    "target_id",
+    "account_id",
+    "client_address",
+    "user_agent",
+    "request_id",
+)
 Outcome = Literal["success", "failure"]
 
 _COLUMNS = (
@@ -109,6 +139,30 @@ class AuditEvent:
         )
 
 
+def _storable_text(value: str) -> str:
+    if _UNSTORABLE.search(value) is not None:
+        value = _UNSTORABLE.sub("\ufffd", value)
+    if len(value) * 4 > MAX_TEXT_BYTES:  # else it fits whatever its characters
+        encoded = value.encode("utf-8")
+        if len(encoded) > MAX_TEXT_BYTES:
+            value = encoded[: MAX_TEXT_BYTES - 3].decode("utf-8", "ignore") + "\u2026"
+    return value
+
+
+def storable(event: AuditEvent) -> AuditEvent:
+    """``event`` with text both databases keep: NUL and lone surrogates become U+FFFD,
+    text over :data:`MAX_TEXT_BYTES` is cut (``…``). ``details`` is JSON with ASCII
+    escapes, storable as it is. The same event when nothing needed changing."""
+    changes: dict[str, Any] = {}
+    for name in _TEXT_FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            clean = _storable_text(value)
+            if clean is not value:
+                changes[name] = clean
+    return dataclasses.replace(event, **changes) if changes else event
+
+
 def _opt(value: object) -> str | None:
     return None if value is None else as_str(value)
 
@@ -167,7 +221,7 @@ class AuditStore:
         retried flush does not duplicate what the failed attempt may have committed)."""
         if not events:
             return
-        rows = [event.row() for event in events]
+        rows = [storable(event).row() for event in events]
 
         async def insert(tx: Tx) -> None:
             await tx.executemany(_INSERT + " ON CONFLICT (id) DO NOTHING", rows)
