@@ -8,7 +8,8 @@ Which operation reads which headers (as S3 does):
 | PutObject, CreateMultipartUpload | yes | yes | |
 | CopyObject | yes (the copy's) | yes (the copy's) | yes |
 | UploadPartCopy | refused | the upload's | yes |
-| GetObject, HeadObject, UploadPart, CompleteMultipartUpload | refused | the object's / upload's | |
+| GetObject, HeadObject, GetObjectAttributes | refused | the object's | |
+| UploadPart, CompleteMultipartUpload | refused | the upload's | |
 
 ``AES256`` is SSE-S3; ``aws:kms`` and ``aws:kms:dsse`` answer ``NotImplemented`` (there is
 no key store), anything else ``InvalidArgument``. An SSE-C key must come with
@@ -69,6 +70,7 @@ _KEYED = frozenset(
         "CopyObject",
         "GetObject",
         "HeadObject",
+        "GetObjectAttributes",
         "UploadPart",
         "UploadPartCopy",
         "CompleteMultipartUpload",

@@ -201,6 +201,61 @@ def test_sse_c_object_never_opens_without_its_key(gw: Gateway, s3: Any, bucket: 
     assert head["SSECustomerAlgorithm"] == "AES256"
 
 
+def ssec_text(key: bytes) -> dict[str, str]:
+    """SSE-C parameters of the operations botocore does not encode the key of
+    (GetObjectAttributes, ListParts): the key in base64 and its MD5, as on the wire."""
+    return {
+        "SSECustomerAlgorithm": "AES256",
+        "SSECustomerKey": base64.b64encode(key).decode(),
+        "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(key).digest()).decode(),
+    }
+
+
+def test_sse_c_object_attributes_answer_to_its_key(gw: Gateway, s3: Any, bucket: str) -> None:
+    """Before: GetObjectAttributes never read the SSE-C headers, so an SSE-C object's
+    attributes answered 400 "the correct parameters must be provided" even with its key."""
+    key, _ = sse_c_key()
+    body = marker() * 10
+    s3.put_object(Bucket=bucket, Key="c", Body=body, ChecksumAlgorithm="SHA256", **ssec(key))
+    wanted = ["ETag", "ObjectSize", "Checksum"]
+    got = s3.get_object_attributes(
+        Bucket=bucket, Key="c", ObjectAttributes=wanted, **ssec_text(key)
+    )
+    assert got["ObjectSize"] == len(body)
+    assert (
+        got["Checksum"]["ChecksumSHA256"]
+        == base64.b64encode(hashlib.sha256(body).digest()).decode()
+    )
+    expect_error(
+        "InvalidRequest",
+        400,
+        s3.get_object_attributes,
+        Bucket=bucket,
+        Key="c",
+        ObjectAttributes=wanted,
+    )
+    other, _ = sse_c_key()
+    expect_error(
+        "AccessDenied",
+        403,
+        s3.get_object_attributes,
+        Bucket=bucket,
+        Key="c",
+        ObjectAttributes=wanted,
+        **ssec_text(other),
+    )
+    s3.put_object(Bucket=bucket, Key="plain", Body=body)
+    expect_error(
+        "InvalidRequest",
+        400,
+        s3.get_object_attributes,
+        Bucket=bucket,
+        Key="plain",
+        ObjectAttributes=wanted,
+        **ssec_text(key),
+    )
+
+
 def test_sse_c_copies_need_the_source_key(gw: Gateway, s3: Any, bucket: str) -> None:
     key, _ = sse_c_key()
     new_key, new_md5 = sse_c_key()
