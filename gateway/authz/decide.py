@@ -116,9 +116,10 @@ class Decision:
 
 
 _DELETES = frozenset({"s3:DeleteObject", "s3:DeleteObjectVersion"})
-_BUCKET_WRITES = frozenset({"s3:PutObject"}) | _DELETES
-"""Object actions the bucket ACL (``WRITE``) and the bucket owner govern; an object's
-owner may delete it too."""
+_BUCKET_WRITES = frozenset({"s3:PutObject", "s3:BypassGovernanceRetention"}) | _DELETES
+"""Object actions the bucket owner governs, whoever wrote the object: writes and deletes
+(the bucket ACL's ``WRITE``; an object's owner may delete it too), and bypassing the
+bucket's Object Lock GOVERNANCE retention (no ACL grants that)."""
 _INITIATOR_ACTIONS = frozenset({"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"})
 _POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 

@@ -10,7 +10,8 @@ itself: it renders owners and ACLs, records who owns what it wrote, and, for
 DeleteObjects, whose keys arrive in the body, asks :meth:`Access.check_delete` for each
 key's decision (S3 decides each key of a DeleteObjects on its own). A conditional delete
 with an ETag (DeleteObject's ``If-Match``, a DeleteObjects key's ``<ETag>``) is decided
-for ``s3:GetObject`` too, as S3 asks.
+for ``s3:GetObject`` too, as S3 asks; ``x-amz-bypass-governance-retention: true`` for
+``s3:BypassGovernanceRetention`` (:attr:`Access.bypass_governance`).
 
 Cost: one indexed read of the bucket's settings; the object's row only when a decision
 needs it (another account's request, or the owner's in a bucket holding other accounts'
@@ -60,9 +61,11 @@ from gateway.s3.bucket_facts import (
 )
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
-from gateway.scopes import READ_OBJECTS
+from gateway.scopes import BYPASS_GOVERNANCE, READ_OBJECTS
 
 __all__ = ["UPLOAD_OPERATIONS", "Access", "authorize", "check_expected_owner", "reveals_etag"]
+
+BYPASS = "s3:BypassGovernanceRetention"
 
 UPLOAD_OPERATIONS = frozenset(
     {
@@ -77,7 +80,12 @@ UPLOAD_OPERATIONS = frozenset(
 
 _DELETES = frozenset({"s3:DeleteObject", "s3:DeleteObjectVersion"})
 _BUCKET_GOVERNED = frozenset(
-    {"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+    {
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListMultipartUploadParts",
+        "s3:BypassGovernanceRetention",
+    }
 )
 """Object actions ``decide`` judges by the bucket's owner alone."""
 
@@ -119,6 +127,12 @@ class Access:
     forced_block: bool
     upload: UploadAcl | None = None
     """The row of the multipart upload the request names, if it has one."""
+    bypass_governance: bool = False
+    """``x-amz-bypass-governance-retention: true`` takes effect: the caller may
+    ``s3:BypassGovernanceRetention`` on the object (its ``bypass:governance`` scope, and
+    the bucket policy: a Deny refuses it, another account needs an Allow). A refused
+    bypass is ignored, so a version GOVERNANCE protects stays protected. DeleteObjects:
+    decided per key by :meth:`check_delete`; one key refused turns it off for all."""
     _objects: dict[tuple[str, str, str | None], ObjectAcl | None] = field(default_factory=dict)
     _tags: dict[tuple[str, str, str | None], Tags | None] = field(default_factory=dict)
 
@@ -225,7 +239,16 @@ class Access:
         decision = await self.decide(self.bucket, action, (), key=key, version=version, etag=etag)
         if decision.allowed and reveals_etag(etag):
             decision = await self.decide(self.bucket, "s3:GetObject", (READ_OBJECTS,), key=key)
+        if decision.allowed and self.bypass_governance:
+            self.bypass_governance = await self.may_bypass(key, version)
         return decision
+
+    async def may_bypass(self, key: str, version: str | None) -> bool:
+        """Whether ``s3:BypassGovernanceRetention`` on this object version is allowed."""
+        decision = await self.decide(
+            self.bucket, BYPASS, (BYPASS_GOVERNANCE,), key=key, version=version
+        )
+        return decision.allowed
 
 
 EXPECTED_OWNER = "x-amz-expected-bucket-owner"
@@ -356,9 +379,10 @@ async def authorize(
         forced_block=forced,
     )
     if op.name == "DeleteObjects":
-        # Each key is decided by check_delete; here only the credential's ceiling.
+        # Each key is decided by check_delete (the bypass too); here only the ceiling.
         if not principal.is_anonymous:
             _refuse(await access.decide(bucket, op.action, op.scopes, no_owner=True))
+        access.bypass_governance = req.bypass_governance
         return access
     initiator = None
     if bucket is not None and op.name in UPLOAD_OPERATIONS:
@@ -389,6 +413,9 @@ async def authorize(
             "Server-side encryption with customer-provided keys (SSE-C) is blocked for "
             "this bucket (its default encryption's BlockedEncryptionTypes)",
         )
+    if req.bypass_governance and req.address.key is not None:
+        # Asked for only: no cost to requests without the header.
+        access.bypass_governance = await access.may_bypass(req.address.key, req.version_id)
     if reveals_etag(req.delete_if_match):
         # S3 asks for s3:GetObject too (and the credential needs read:objects): the ETag
         # comparison of a conditional delete tells what the object is

@@ -37,7 +37,7 @@ class Context:
     for per-key decisions (DeleteObjects)."""
     bypass_governance: bool = False
     """The request asked to bypass GOVERNANCE retention and the principal may
-    (``dispatch._bypass_governance``)."""
+    (``Access.bypass_governance``; DeleteObjects reads that after its per-key decisions)."""
     document: bytes | None = None
     """The body, when it was read before the decision (PutObjectTagging: its tag set feeds
     ``s3:RequestObjectTag/...``); :meth:`xml_body` answers it."""

@@ -34,7 +34,6 @@ from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
 from gateway.s3.request_ids import new_request_id
 from gateway.s3.tags import parse_tagging_document
-from gateway.scopes import BYPASS_GOVERNANCE
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
 from gateway.transport import TLS_REQUIRED, refused
 from sigv4 import SignedRequest, VerifiedRequest
@@ -45,14 +44,6 @@ log = logging.getLogger("nfyio.s3")
 PREFLIGHT = "PreflightObject"
 """The operation name of CORS preflights in metrics and the access log (AWS's "OPTIONS
 object"; not a row of the operation table: nothing is authorised)."""
-
-
-def _bypass_governance(principal: Principal, req: S3Request) -> bool:
-    """Whether an ``x-amz-bypass-governance-retention: true`` takes effect: only for a
-    principal with ``bypass:governance``; without it the header is ignored, so a version
-    GOVERNANCE protects stays protected (AccessDenied), as S3 does without
-    ``s3:BypassGovernanceRetention``."""
-    return req.bypass_governance and principal.has_scope(BYPASS_GOVERNANCE)
 
 
 async def _continue(request: web.Request) -> None:
@@ -180,7 +171,6 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             config,
             now,
         )
-        bypass_governance = _bypass_governance(principal, req)
         if not req.operation.implemented:
             raise S3Error(
                 "NotImplemented", f"{req.operation.name} is not implemented by this gateway"
@@ -197,7 +187,7 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             backend=app[BACKEND],
             config=config,
             now=now,
-            bypass_governance=bypass_governance,
+            bypass_governance=access.bypass_governance,
             access=access,
             document=tag_document,
         )

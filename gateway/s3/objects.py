@@ -229,7 +229,7 @@ async def delete_objects(ctx: Context) -> Result:
         await ctx.backend.delete_objects(
             ctx.bucket,
             valid,
-            bypass_governance=ctx.bypass_governance,
+            bypass_governance=ctx.access.bypass_governance,  # decided with each key
             etags=etags if any(e is not None for e in etags) else None,
         )
         if valid
