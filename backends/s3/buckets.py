@@ -50,9 +50,15 @@ class BucketsMixin(UpstreamClient):
         return BucketInfo(name=bucket, created_at=datetime.now(UTC), region=region)
 
     async def head_bucket(self, bucket: str) -> BucketInfo:
-        response = await self._call(
-            "head_bucket", not_found="NoSuchBucket", Bucket=self._up(bucket)
-        )
+        try:
+            response = await self._call(
+                "head_bucket", not_found="NoSuchBucket", Bucket=self._up(bucket)
+            )
+        except BackendError as exc:
+            if exc.code != "NoSuchBucket":
+                raise
+            # A HEAD's 404 has no body to name the bucket: name it as AWS's answer does.
+            raise BackendError(exc.code, exc.message, extra={"BucketName": bucket}) from None
         region = response.get("BucketRegion") or self.config.region
         # HeadBucket carries no creation date; list_buckets has the real one.
         return BucketInfo(name=bucket, created_at=datetime.now(UTC), region=region)
@@ -69,7 +75,9 @@ class BucketsMixin(UpstreamClient):
         )
         if versions.get("Versions") or versions.get("DeleteMarkers"):
             raise BackendError(
-                "BucketNotEmpty", "The bucket you tried to delete is not empty (object versions)"
+                "BucketNotEmpty",
+                "The bucket you tried to delete is not empty (object versions)",
+                extra={"BucketName": bucket},
             )
         await self._abort_uploads(up)
         await self._call("delete_bucket", not_found="NoSuchBucket", Bucket=up)

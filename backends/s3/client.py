@@ -148,8 +148,9 @@ class UpstreamClient(Backend):
             with translate(not_found=not_found, denied=denied):
                 return await lean.call(operation, not_found=not_found, headers=headers, **params)
         token = _extra_headers.set(headers)
+        prefix = self.config.bucket_prefix
         try:
-            with translate(not_found=not_found, denied=denied):
+            with translate(not_found=not_found, denied=denied, bucket_prefix=prefix):
                 result: dict[str, Any] = await getattr(self._client, operation)(**params)
         finally:
             _extra_headers.reset(token)

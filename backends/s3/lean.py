@@ -255,18 +255,24 @@ class LeanClient:
         except PoolTimeout as exc:
             raise unavailable("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
-            raise await _error(response, not_found)
+            raise await _error(response, not_found, self.config.bucket_prefix)
         return response
 
 
-async def _error(response: Response, not_found: str) -> BackendError:
+async def _error(response: Response, not_found: str, bucket_prefix: str) -> BackendError:
     try:
         body = await response.read_all(_ERROR_BODY_MAX)
     finally:
         response.close()
     code, message, fields = error_fields(body)
     return from_answer(
-        response.status, code, message, fields, not_found=not_found, headers=response.headers
+        response.status,
+        code,
+        message,
+        fields,
+        not_found=not_found,
+        headers=response.headers,
+        bucket_prefix=bucket_prefix,
     )
 
 

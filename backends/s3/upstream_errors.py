@@ -18,8 +18,10 @@ Rules:
   invalid credentials) is the gateway's misconfiguration like a refused key:
   ``InternalError``, and the store's message (which may name its region) stays out of
   the client's answer.
-- The store's ``BucketName`` is never passed on: it is the upstream bucket, with the
-  configured ``bucket_prefix`` (an internal name).
+- The store's ``BucketName`` is the upstream bucket, with the configured
+  ``bucket_prefix`` (an internal name): passed on without the prefix (the client's name,
+  as AWS's ``NoSuchBucket`` and ``BucketNotEmpty`` name it), never as the store wrote
+  it. A name without the prefix, or a caller that gives none, passes nothing.
 - Any other 4xx code (a store's own, e.g. SeaweedFS's ``ExistingObjectIsFile``) is
   ``InvalidRequest`` with the upstream code and message in the message: the client's
   request is what the store refused, and a code the gateway does not know would be a 500.
@@ -128,6 +130,11 @@ _CREDENTIAL_CODES = frozenset(
 _SLOW_DOWN_CODES = frozenset({"SlowDown", "TooManyRequests", "429"})
 _UNAVAILABLE_CODES = frozenset({"ServiceUnavailable", "InternalError", "RequestTimeout", "408"})
 # The store's BucketName is not among them: it names the upstream bucket, prefix included.
+# The errors whose BucketName AWS fills in (and the filesystem backend does).
+_NAMES_BUCKET = frozenset(
+    {"NoSuchBucket", "BucketNotEmpty", "BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
+)
+
 _EXTRA_FIELDS = (
     "ActualObjectSize",
     "RangeRequested",
@@ -177,15 +184,25 @@ def from_answer(
     not_found: str = "NoSuchKey",
     headers: Mapping[str, Any] | None = None,
     denied: str = "InternalError",
+    bucket_prefix: str | None = None,
 ) -> BackendError:
     """The ``BackendError`` for an upstream error answer: HTTP ``status``, the S3 ``code``
     and ``message`` of its XML body (empty for bodiless answers), the body's other
     ``fields`` and the response ``headers`` (lower-case names). ``denied``: what an
     ``AccessDenied`` means to the caller (Object Lock protection), else the store refusing
-    the gateway."""
+    the gateway. ``bucket_prefix``: the configured prefix, taken off the store's
+    ``BucketName`` (None: no ``BucketName`` passed on)."""
     fields = fields or {}
     headers = headers or {}
     extra = {k: str(fields[k]) for k in _EXTRA_FIELDS if fields.get(k) is not None}
+    named = fields.get("BucketName")
+    if (
+        bucket_prefix is not None
+        and code in _NAMES_BUCKET
+        and isinstance(named, str)
+        and named.startswith(bucket_prefix)
+    ):
+        extra["BucketName"] = named[len(bucket_prefix) :]
     marker = _marker_fields(headers)
     if marker and status in (404, 405):
         if status == 405:
@@ -220,7 +237,11 @@ def from_answer(
 
 
 def translate_error(
-    exc: BaseException, *, not_found: str = "NoSuchKey", denied: str = "InternalError"
+    exc: BaseException,
+    *,
+    not_found: str = "NoSuchKey",
+    denied: str = "InternalError",
+    bucket_prefix: str | None = None,
 ) -> BackendError:
     """The ``BackendError`` for an exception raised by the aiobotocore client."""
     if isinstance(exc, BackendError):
@@ -236,6 +257,7 @@ def translate_error(
             not_found=not_found,
             headers=meta.get("HTTPHeaders", {}),
             denied=denied,
+            bucket_prefix=bucket_prefix,
         )
     if isinstance(exc, BotoCoreError | OSError | asyncio.TimeoutError) or _is_transport(exc):
         return unavailable("ServiceUnavailable", "the upstream store is unreachable")
@@ -253,11 +275,18 @@ class translate:
     A class, not a ``@contextmanager`` generator: it wraps every upstream call, and a
     generator context manager costs more than the rest of a proxied request's dispatch."""
 
-    __slots__ = ("_denied", "_not_found")
+    __slots__ = ("_bucket_prefix", "_denied", "_not_found")
 
-    def __init__(self, *, not_found: str = "NoSuchKey", denied: str = "InternalError") -> None:
+    def __init__(
+        self,
+        *,
+        not_found: str = "NoSuchKey",
+        denied: str = "InternalError",
+        bucket_prefix: str | None = None,
+    ) -> None:
         self._not_found = not_found
         self._denied = denied
+        self._bucket_prefix = bucket_prefix
 
     def __enter__(self) -> None:
         return None
@@ -270,4 +299,9 @@ class translate:
     ) -> None:
         if exc is None or isinstance(exc, BackendError) or not isinstance(exc, Exception):
             return
-        raise translate_error(exc, not_found=self._not_found, denied=self._denied) from exc
+        raise translate_error(
+            exc,
+            not_found=self._not_found,
+            denied=self._denied,
+            bucket_prefix=self._bucket_prefix,
+        ) from exc

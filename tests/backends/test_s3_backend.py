@@ -282,6 +282,30 @@ async def test_bucket_prefix_maps_names_and_hides_other_buckets(
         await backend.close()
 
 
+@pytest.mark.parametrize("fast_path", [True, False])
+async def test_bucket_errors_name_the_clients_bucket(
+    moto_server: UpstreamServer, fast_path: bool
+) -> None:
+    """NoSuchBucket and BucketNotEmpty name the bucket as AWS does: the client's name,
+    not the store's prefixed one, on the lean client and on aiobotocore alike."""
+    cfg = config(moto_server.endpoint_url, fast_path=fast_path)
+    backend = S3Backend(cfg)
+    await backend.start()
+    try:
+        with pytest.raises(BackendError) as caught:
+            await backend.list_objects("absent-bucket", max_keys=10)
+        assert caught.value.code == "NoSuchBucket"
+        assert caught.value.extra.get("BucketName") == "absent-bucket"
+        await backend.create_bucket("busy")
+        await backend.put_object("busy", "k", Repeat(b"a", 1), ObjectMeta(), size_hint=1)
+        with pytest.raises(BackendError) as caught:
+            await backend.delete_bucket("busy")
+        assert caught.value.code == "BucketNotEmpty"
+        assert caught.value.extra.get("BucketName") == "busy"
+    finally:
+        await backend.close()
+
+
 async def test_reserved_metadata_cannot_be_set_by_clients(backend: S3Backend) -> None:
     await backend.create_bucket("resv")
     meta = ObjectMeta(user_metadata={"nfyio-checksum-crc32": "forged", "ok": "1"})

@@ -197,7 +197,22 @@ def test_the_store_refusing_the_gateways_signing_is_not_the_clients_fault(
     assert (error.code, error.message) == ("InternalError", GATEWAY_REFUSED)
 
 
-def test_the_upstream_bucket_name_is_not_passed_on() -> None:
-    fields = {"Code": "NoSuchBucket", "BucketName": "internal-tenant7-photos", "Key": "k"}
-    error = from_answer(404, "NoSuchBucket", "The specified bucket does not exist", fields)
-    assert (error.code, error.extra) == ("NoSuchBucket", {"Key": "k"})
+@pytest.mark.parametrize(
+    ("code", "prefix", "passed"),
+    [
+        ("NoSuchBucket", None, {}),  # a caller that names no prefix
+        ("NoSuchBucket", "internal-tenant7-", {"BucketName": "photos"}),
+        ("BucketNotEmpty", "internal-tenant7-", {"BucketName": "photos"}),
+        ("NoSuchBucket", "internal-tenant8-", {}),  # not ours: never the store's own name
+        ("NoSuchBucket", "", {"BucketName": "internal-tenant7-photos"}),  # no prefix set
+        ("InvalidRequest", "internal-tenant7-", {}),
+    ],
+)
+def test_the_upstream_bucket_name_is_passed_on_as_the_clients(
+    code: str, prefix: str | None, passed: dict[str, str]
+) -> None:
+    """The store's BucketName is the prefixed, internal name: the client sees its own."""
+    fields = {"Code": code, "BucketName": "internal-tenant7-photos", "Key": "k"}
+    error = from_answer(404, code, "refused", fields, bucket_prefix=prefix)
+    assert error.extra.get("BucketName") == passed.get("BucketName")
+    assert "internal-tenant7-" not in str(error.extra) or prefix == ""

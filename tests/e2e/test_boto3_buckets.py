@@ -54,7 +54,8 @@ def test_bucket_already_owned_by_you(s3: Any, bucket: str) -> None:
 
 def test_delete_nonempty_bucket(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    expect_error("BucketNotEmpty", 409, s3.delete_bucket, Bucket=bucket)
+    refused = expect_error("BucketNotEmpty", 409, s3.delete_bucket, Bucket=bucket)
+    assert refused.response["Error"]["BucketName"] == bucket  # the client's name, as AWS
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
     s3.delete_object(Bucket=bucket, Key="k")
     s3.delete_bucket(Bucket=bucket)
@@ -62,11 +63,15 @@ def test_delete_nonempty_bucket(s3: Any, bucket: str) -> None:
 
 def test_no_such_bucket(s3: Any) -> None:
     name = unique("missing")
-    expect_error("NoSuchBucket", 404, s3.delete_bucket, Bucket=name)
-    expect_error("NoSuchBucket", 404, s3.list_objects_v2, Bucket=name)
-    expect_error("NoSuchBucket", 404, s3.put_object, Bucket=name, Key="k", Body=b"x")
-    expect_error("NoSuchBucket", 404, s3.get_object, Bucket=name, Key="k")
-    expect_error("NoSuchBucket", 404, s3.get_bucket_location, Bucket=name)
+    for call, kwargs in (
+        (s3.delete_bucket, {}),
+        (s3.list_objects_v2, {}),
+        (s3.put_object, {"Key": "k", "Body": b"x"}),
+        (s3.get_object, {"Key": "k"}),
+        (s3.get_bucket_location, {}),
+    ):
+        refused = expect_error("NoSuchBucket", 404, call, Bucket=name, **kwargs)
+        assert refused.response["Error"].get("BucketName") == name, call  # as AWS
     assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
