@@ -265,9 +265,11 @@ def response_overrides(query: Mapping[str, str]) -> dict[str, str]:
 
 
 def _etag_list(value: str | None) -> tuple[str, ...] | None:
+    """The entity tags of an ``If-Match`` / ``If-None-Match`` list, unquoted. ``""`` is an
+    entity tag no object has (it stays empty: it never means ``*``)."""
     if value is None:
         return None
-    return tuple(part.strip().strip('"') or "*" for part in value.split(",") if part.strip())
+    return tuple(part.strip().strip('"') for part in value.split(",") if part.strip())
 
 
 _CONDITION_NAMES = ("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")

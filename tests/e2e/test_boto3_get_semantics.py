@@ -81,6 +81,30 @@ def test_if_match_and_if_none_match(s3: Any, bucket: str, obj: Any) -> None:
     assert got["Body"].read() == DATA
 
 
+def test_an_empty_entity_tag_matches_no_object(s3: Any, bucket: str, obj: Any) -> None:
+    """``""`` is an entity tag, not ``*``: it used to match every object, so a client
+    without a cached ETag got 304 for whatever it asked and If-Match "" always held."""
+    for empty in ('""', '"x", ""'):
+        assert s3.get_object(Bucket=bucket, Key="r", IfNoneMatch=empty)["Body"].read() == DATA
+        assert s3.head_object(Bucket=bucket, Key="r", IfNoneMatch=empty)["ContentLength"] == 1024
+        expect_error(
+            "PreconditionFailed", 412, s3.get_object, Bucket=bucket, Key="r", IfMatch=empty
+        )
+        expect_error("412", 412, s3.head_object, Bucket=bucket, Key="r", IfMatch=empty)
+    source = {"Bucket": bucket, "Key": "r"}
+    s3.copy_object(Bucket=bucket, Key="copy", CopySource=source, CopySourceIfNoneMatch='""')
+    assert s3.get_object(Bucket=bucket, Key="copy")["Body"].read() == DATA
+    expect_error(
+        "PreconditionFailed",
+        412,
+        s3.copy_object,
+        Bucket=bucket,
+        Key="refused",
+        CopySource=source,
+        CopySourceIfMatch='""',
+    )
+
+
 def test_not_modified_carries_etag(s3: Any, bucket: str, obj: Any) -> None:
     _, etag, _ = obj
     exc = expect_error("304", 304, s3.get_object, Bucket=bucket, Key="r", IfNoneMatch=etag)
