@@ -6,13 +6,14 @@ typed into the username field), OAuth client secrets, refresh and access tokens,
 signatures of headers and presigned URLs, session cookies, secrets in query strings.
 Then every place a record lands is searched for each of them: the API's listing, the
 command line's export, the JSON-lines file, the database file itself, and the process
-log with its access lines.
+log with its access lines, and the line it writes for a request that is not valid HTTP.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -169,3 +170,35 @@ def test_no_secret_in_any_record(gateway: Gateway, tmp_path: Path) -> None:
         assert re.search(r"request_id=[0-9a-f]{16} remote=\S+ method=\S+ path=\S+ route=", line)
         assert "?" not in line.split(" path=", 1)[1].split(" ", 1)[0]
     _assert_absent("process log", log, secrets)
+
+
+def _refused(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        return sock.recv(200)
+
+
+def test_no_secret_in_the_log_line_of_a_refused_request(gateway: Gateway) -> None:
+    """aiohttp's parser refuses a request that is not valid HTTP before any handler, and
+    its message quotes the refused line: an Authorization or X-API-Key value, a presigned
+    URL's signature and credential. The log says what kind of refusal it was only."""
+    key = make_key(gateway, scopes=["read:buckets"])
+    s3 = gateway.client(key["id"], key["secret"], signature_version="s3v4")
+    url = s3.generate_presigned_url("list_buckets")
+    query = urllib.parse.urlsplit(url).query
+    signature = urllib.parse.parse_qs(query)["X-Amz-Signature"][0]
+    secret = key["secret"]
+    requests = [
+        f"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\x01\r\n\r\n",
+        f"GET / HTTP/1.1\r\nHost: x\r\nX-API-Key: {secret}\x7f\r\n\r\n",
+        f"GET /?{query}&x=\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+        f"GET /?{query} HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+        f"GET / HTTP/1.1\r\nHost: x\r\nCookie: nfyio_console_refresh={secret}\x02\r\n\r\n",
+    ]
+    for port in (gateway.s3_port, gateway.api_port):
+        for request in requests:
+            answer = _refused(port, request.encode("latin-1"))
+            assert answer.startswith(b"HTTP/1.0 400 "), (request, answer)
+    log = gateway.log()
+    assert log.count("malformed HTTP request refused") >= 2 * len(requests)
+    _assert_absent("process log", log, [secret, signature, key["id"]])
