@@ -24,6 +24,8 @@ from gateway.state import CONFIG
 __all__ = ["SMALL_BODY", "XML_TYPE", "render_error", "render_malformed", "render_result"]
 
 log = logging.getLogger("nfyio.s3")
+# A backend's errors that mean its store is away or busy (an outage, not a bug).
+_OUTAGES = frozenset({"ServiceUnavailable", "SlowDown"})
 XML_TYPE = "application/xml"
 SMALL_BODY = 64 * 1024
 """Objects up to this size are sent with their headers in one write."""
@@ -164,11 +166,22 @@ async def render_result(
         # client's doing; a disk's OSError is the gateway's and goes below
         log.info("client went away during GET (request %s): %s", request_id, exc)
         raise
-    except Exception:
+    except Exception as exc:
         # The status line is out: a short body, ended by closing the connection, is the
         # only signal left (an encrypted segment that failed authentication, a data file
-        # shorter than recorded). Never a well-formed response with missing bytes.
-        log.exception("object body failed after the response started (request %s)", request_id)
+        # shorter than recorded, the upstream store gone). Never a well-formed response
+        # with missing bytes. A backend's own error is one line (the store going away
+        # mid-download is an outage, not a bug: a warning); anything else, a traceback.
+        if isinstance(exc, BackendError):
+            level = logging.WARNING if exc.code in _OUTAGES else logging.ERROR
+            log.log(
+                level,
+                "object body failed after the response started (request %s): %s",
+                request_id,
+                exc,
+            )
+        else:
+            log.exception("object body failed after the response started (request %s)", request_id)
         if request.transport is not None:
             request.transport.close()
         return response
