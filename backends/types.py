@@ -389,6 +389,10 @@ class Part:
     size: int
     last_modified: datetime
     checksums: Mapping[str, str] = field(default_factory=dict)
+    server_side_encryption: str | None = None
+    """``AES256`` when the part was stored with SSE-S3: UploadPart and UploadPartCopy say
+    so (``x-amz-server-side-encryption``), as S3 does. Set on the part a write returns
+    (not on ListParts' entries)."""
 
 
 @record

@@ -239,7 +239,7 @@ class MultipartStore:
             data_id,
         )
         self._commit_part(upload_id, row)
-        return row.to_part()
+        return plan.describe(row.to_part())
 
     async def store_part_copy(
         self,
@@ -272,7 +272,7 @@ class MultipartStore:
             part_number, plan.etag(md5.hex()), n, now_us(), checksums_to_json(sums), data_id
         )
         self._commit_part(upload_id, row)
-        return row.to_part()
+        return plan.describe(row.to_part())
 
     def _commit_part(self, upload_id: str, row: PartRow) -> None:
         dest = self.files.part_path(upload_id, row.data_id)

@@ -41,7 +41,14 @@ from backends.filesystem.encryption import (
     customer_kek,
     unwrapper,
 )
-from backends.types import BucketEncryption, CustomerKey, Encryption, ObjectMeta, is_encrypted
+from backends.types import (
+    BucketEncryption,
+    CustomerKey,
+    Encryption,
+    ObjectMeta,
+    Part,
+    is_encrypted,
+)
 from sigv4.records import record
 
 __all__ = [
@@ -135,6 +142,12 @@ class Plan:
             )
         assert self.customer is not None
         return Sealer(customer_kek(self.customer.key), mode=MODE_CUSTOMER)
+
+    def describe(self, part: Part) -> Part:
+        """``part`` (just written under this plan) saying it is SSE-S3 when it is."""
+        if self.mode != MODE_MANAGED:
+            return part
+        return dataclasses.replace(part, server_side_encryption=AES256)
 
     def etag(self, md5_hex: str) -> str:
         return secrets.token_hex(16) if self.mode == MODE_CUSTOMER else md5_hex

@@ -182,6 +182,7 @@ class MultipartMixin(CopyMixin):
             size=size,
             last_modified=datetime.now(UTC).replace(microsecond=0),
             checksums=dict(body.checksums),
+            server_side_encryption=response.get("ServerSideEncryption") or None,
         )
 
     async def upload_part_copy(
@@ -228,6 +229,7 @@ class MultipartMixin(CopyMixin):
             size=size,
             last_modified=utc(result.get("LastModified")),
             checksums=native_checksums(result),
+            server_side_encryption=response.get("ServerSideEncryption") or None,
         )
 
     async def complete_multipart_upload(

@@ -20,7 +20,7 @@ from gateway.s3.listing import KeyNames, max_keys
 from gateway.s3.objects import requested_lock, version_header, write_checksums
 from gateway.s3.owner import OwnerName, owner_name, write_owner
 from gateway.s3.ownership import existing_bucket, plan_write, record_upload
-from gateway.s3.sse import customer_headers, sse_response_headers
+from gateway.s3.sse import part_encryption_headers, sse_response_headers
 from gateway.s3.xml import XmlWriter, parse_xml
 
 __all__ = [
@@ -132,7 +132,7 @@ async def upload_part(ctx: Context) -> Result:
         checksum_algorithm=body.checksum_algorithm,
     )
     headers = {"ETag": quote_etag(part.etag), **checksum_headers(part.checksums)}
-    headers.update(customer_headers(ctx.req.encryption))
+    headers.update(part_encryption_headers(part, ctx.req.encryption))
     return Result(headers=headers)
 
 
@@ -150,7 +150,7 @@ async def upload_part_copy(ctx: Context) -> Result:
         doc.el(f"Checksum{algorithm}", value)
     doc.close("CopyPartResult")
     headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
-    headers.update(customer_headers(ctx.req.encryption))
+    headers.update(part_encryption_headers(part, ctx.req.encryption))
     return Result(xml=bytes(doc), headers=headers)
 
 

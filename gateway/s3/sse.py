@@ -31,13 +31,13 @@ import hmac
 import ipaddress
 from collections.abc import Callable, Mapping
 
-from backends.types import CustomerKey, Encryption, ObjectMeta
+from backends.types import CustomerKey, Encryption, ObjectMeta, Part
 from gateway.s3.errors import S3Error
 
 __all__ = [
     "SSE_HEADER",
-    "customer_headers",
     "parse_encryption",
+    "part_encryption_headers",
     "plain_http_allowed",
     "sse_response_headers",
 ]
@@ -230,11 +230,13 @@ def sse_response_headers(meta: ObjectMeta) -> dict[str, str]:
     return headers
 
 
-def customer_headers(encryption: Encryption | None) -> dict[str, str]:
-    """SSE-C echo of a request whose result carries no metadata (UploadPart)."""
-    if encryption is None or encryption.customer is None:
-        return {}
-    return {
-        CUSTOMER + "algorithm": encryption.customer.algorithm,
-        CUSTOMER + "key-MD5": encryption.customer.key_md5,
-    }
+def part_encryption_headers(part: Part, encryption: Encryption | None) -> dict[str, str]:
+    """What UploadPart / UploadPartCopy say of the part's encryption: SSE-S3 as the
+    backend stored it, SSE-C as the request's key (its result carries no metadata)."""
+    headers: dict[str, str] = {}
+    if part.server_side_encryption is not None:
+        headers[SSE_HEADER] = part.server_side_encryption
+    if encryption is not None and encryption.customer is not None:
+        headers[CUSTOMER + "algorithm"] = encryption.customer.algorithm
+        headers[CUSTOMER + "key-MD5"] = encryption.customer.key_md5
+    return headers

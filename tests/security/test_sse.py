@@ -166,6 +166,34 @@ def test_sse_s3_multipart_parts_and_part_reads(gw: Gateway, s3: Any, bucket: str
     assert ranged["Body"].read() == whole[edge - 5 : edge + 6]
 
 
+def test_parts_of_an_sse_s3_upload_say_they_are_encrypted(s3: Any, bucket: str) -> None:
+    """Before: UploadPart and UploadPartCopy of an SSE-S3 upload (asked for, or the
+    bucket's default) answered no ``x-amz-server-side-encryption``, unlike S3."""
+    s3.put_object(Bucket=bucket, Key="src", Body=b"source")
+    source = {"Bucket": bucket, "Key": "src"}
+    asked = s3.create_multipart_upload(Bucket=bucket, Key="asked", **AES)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="asked", UploadId=asked, PartNumber=1, Body=b"x")
+    assert part["ServerSideEncryption"] == "AES256"
+    copied = s3.upload_part_copy(
+        Bucket=bucket, Key="asked", UploadId=asked, PartNumber=2, CopySource=source
+    )
+    assert copied["ServerSideEncryption"] == "AES256"
+    plain = s3.create_multipart_upload(Bucket=bucket, Key="plain")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="plain", UploadId=plain, PartNumber=1, Body=b"x")
+    assert "ServerSideEncryption" not in part
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=DEFAULT_AES)
+    default = s3.create_multipart_upload(Bucket=bucket, Key="default")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="default", UploadId=default, PartNumber=1, Body=b"x")
+    assert part["ServerSideEncryption"] == "AES256"
+    key, key_md5 = sse_c_key()
+    keyed = s3.create_multipart_upload(Bucket=bucket, Key="keyed", **ssec(key))["UploadId"]
+    part = s3.upload_part(
+        Bucket=bucket, Key="keyed", UploadId=keyed, PartNumber=1, Body=b"x", **ssec(key)
+    )
+    assert "ServerSideEncryption" not in part
+    assert (part["SSECustomerAlgorithm"], part["SSECustomerKeyMD5"]) == ("AES256", key_md5)
+
+
 # -- SSE-C -----------------------------------------------------------------------------
 
 
