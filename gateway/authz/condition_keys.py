@@ -21,6 +21,7 @@ from datetime import UTC
 from gateway.authz.context import ConditionContext, PrincipalFacts, PrincipalKind
 
 __all__ = [
+    "ANONYMOUS_USERID",
     "EXISTING_OBJECT_TAG",
     "EXISTING_OBJECT_TAG_ACTIONS",
     "FAMILIES",
@@ -46,9 +47,13 @@ def _epoch_time(_: PrincipalFacts, ctx: ConditionContext) -> Values:
     return (str(int(ctx.now.timestamp())),)
 
 
+ANONYMOUS_USERID = "anonymous"
+"""``aws:userid`` of every anonymous caller, as in AWS."""
+
+
 def _userid(p: PrincipalFacts, _: ConditionContext) -> Values:
     if p.is_anonymous:
-        return ("anonymous",)
+        return (ANONYMOUS_USERID,)
     return (p.user_id or p.account_id or "",)
 
 

@@ -8,7 +8,8 @@ has keys for VPCs, ARNs and organizations, which the gateway has no callers for)
 - ``IpAddress`` on ``aws:SourceIp`` with CIDRs narrower than the whole address space
   (a ``/0`` pins nothing);
 - ``StringEquals`` / ``StringEqualsIgnoreCase`` / ``StringLike`` on
-  ``aws:PrincipalAccount`` or ``aws:userid`` with values without wildcards or variables.
+  ``aws:PrincipalAccount`` or ``aws:userid`` with values without wildcards or variables;
+  not ``aws:userid`` = ``anonymous``: that fixed value is every anonymous caller's.
 
 A pinning condition counts only as a plain operator: ``...IfExists``, a negated operator
 or a ``ForAllValues:`` set test can be satisfied by a request without the value. The
@@ -19,6 +20,7 @@ gateway serves is one of those.
 
 from __future__ import annotations
 
+from gateway.authz.condition_keys import ANONYMOUS_USERID
 from gateway.authz.conditions import Condition, Qualifier
 from gateway.authz.policy import Effect, Policy, Statement
 from gateway.authz.wildcard import Glob
@@ -40,7 +42,11 @@ def _pins(condition: Condition) -> bool:
             network.prefixlen > 0 for network in condition.values
         )
     if key in _PINNING_KEYS and condition.operator.name in _STRING_PINS:
-        return all(isinstance(v, Glob) and v.is_fixed for v in condition.values)
+        anonymous = key == "aws:userid"  # its fixed value for anonymous callers pins none
+        return all(
+            isinstance(v, Glob) and v.is_fixed and not (anonymous and v.matches(ANONYMOUS_USERID))
+            for v in condition.values
+        )
     return False
 
 

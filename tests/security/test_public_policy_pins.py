@@ -1,0 +1,87 @@
+"""Regression class: a condition counted as pinning a policy's callers that admits the
+public.
+
+A policy is public unless its conditions pin callers to fixed values; ``aws:userid``
+with a fixed value pins, but ``anonymous`` is the fixed value of every anonymous caller.
+``"StringEquals": {"aws:userid": "anonymous"}`` on ``Principal: "*"`` was judged
+non-public: BlockPublicPolicy accepted it, GetBucketPolicyStatus said ``false``, and
+RestrictPublicBuckets did not apply, so anyone read the bucket the block was to close.
+
+The invariant: with RestrictPublicBuckets on, no condition the gateway counts as pinning
+lets an anonymous caller in (source addresses aside: AWS counts CIDRs as pins, and the
+tests' caller is outside the one used here).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.s3util import expect_error
+from tests.e2e.tenants import Tenant, anonymous_client, new_tenant
+
+ANONYMOUS_PINS: list[dict[str, Any]] = [
+    {"StringEquals": {"aws:userid": "anonymous"}},
+    {"StringEqualsIgnoreCase": {"aws:userid": "ANONYMOUS"}},
+    {"StringLike": {"aws:userid": "anonymous"}},
+    {"StringEquals": {"aws:userid": ["acct_nobody", "anonymous"]}},
+]
+"""Conditions that name the public while looking fixed."""
+REAL_PINS: list[dict[str, Any]] = [
+    {"StringEquals": {"aws:userid": "acct_nobody"}},
+    {"StringEquals": {"aws:PrincipalAccount": "acct_nobody"}},
+    {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
+]
+"""Conditions that do pin (and keep the policy non-public)."""
+
+
+@pytest.fixture(scope="module")
+def owner(gateway: Gateway) -> Tenant:
+    return new_tenant(gateway, "pins")
+
+
+def _bucket(owner: Tenant, **block: bool) -> tuple[Any, str]:
+    s3 = owner.client()
+    name = f"pins-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=b"private")
+    if block:
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+    return s3, name
+
+
+def _policy(bucket: str, condition: dict[str, Any]) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": condition,
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+@pytest.mark.parametrize("condition", ANONYMOUS_PINS + REAL_PINS, ids=json.dumps)
+def test_restrict_public_buckets_lets_no_anonymous_caller_in(
+    gateway: Gateway, owner: Tenant, condition: dict[str, Any]
+) -> None:
+    s3, bucket = _bucket(owner, RestrictPublicBuckets=True)
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, condition))
+    public = s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"]
+    assert public is (condition in ANONYMOUS_PINS)
+    anon = anonymous_client(gateway)
+    expect_error("AccessDenied", 403, anon.get_object, Bucket=bucket, Key="k")
+
+
+@pytest.mark.parametrize("condition", ANONYMOUS_PINS, ids=json.dumps)
+def test_block_public_policy_refuses_a_policy_naming_anonymous(
+    owner: Tenant, condition: dict[str, Any]
+) -> None:
+    s3, bucket = _bucket(owner, BlockPublicPolicy=True)
+    expect_error(
+        "AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=_policy(bucket, condition)
+    )
