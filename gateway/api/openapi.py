@@ -329,8 +329,9 @@ _QUERY_PARAMETERS: web.AppKey[dict[tuple[str, str], frozenset[str]]] = web.AppKe
 
 def refuse_unknown_query(request: web.Request, row: Route) -> None:
     """400 ``ValidationError`` for a query parameter the route's documented operation does
-    not have: ignored, a misspelt one (``versionId`` for ``version_id``, ``prefx``) would
-    make the request do something else than its caller meant, with a success. Routes
+    not have, or one given twice: ignored, a misspelt one (``versionId`` for
+    ``version_id``, ``prefx``) would make the request do something else than its caller
+    meant, with a success; a repeated one reads differently to different readers. Routes
     outside the document (``/health``, the console) are not checked. Cost: one dict
     look-up and a set difference per ``/v1`` request with a query."""
     if not request.query or not row.documented:
@@ -338,13 +339,24 @@ def refuse_unknown_query(request: web.Request, row: Route) -> None:
     allowed = request.app[_QUERY_PARAMETERS].get((row.path, row.method))
     if allowed is None:
         return
-    unknown = sorted(set(request.query) - allowed)
+    given = set(request.query)  # each name once
+    unknown = sorted(given - allowed)
     if unknown:
         raise ApiError(
             400,
             "ValidationError",
             f"Unknown query parameter '{unknown[0]}'",
             {"field": unknown[0]},
+        )
+    if len(request.query) != len(given):
+        # This server reads the first of a repeated parameter; a proxy or a log reader may
+        # read the last: one request, two meanings (as a JSON member given twice).
+        twice = min(name for name in given if len(request.query.getall(name)) > 1)
+        raise ApiError(
+            400,
+            "ValidationError",
+            f"Query parameter '{twice}' is given more than once",
+            {"field": twice},
         )
 
 

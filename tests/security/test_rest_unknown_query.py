@@ -1,4 +1,5 @@
-"""Class: a query parameter a ``/v1`` route does not have is refused, never ignored.
+"""Class: a query parameter a ``/v1`` route does not have, or one given twice, is refused,
+never ignored.
 
 Ignored, a misspelt parameter makes the request do something else than its caller meant,
 with a success: ``versionId`` (S3's spelling) on the REST delete would delete the current
@@ -6,7 +7,9 @@ object, not the version named; ``prefx`` would list every object. Each route's
 parameters are those its OpenAPI operation documents (``gateway/api/openapi.py``
 ``query_parameters``, the one statement of them; schemathesis checks the handlers
 against it), and anything else is 400 ``ValidationError`` naming it, before the handler
-runs.
+runs. A parameter given twice (``key=a&key=b``) is refused the same way: this server read
+the first, a proxy's rule or a log reader may read the last (the JSON body's duplicate
+members are refused for the same reason: tests/security/test_rest_bodies.py).
 """
 
 from __future__ import annotations
@@ -52,3 +55,21 @@ def test_documented_parameters_still_work(
 ) -> None:
     page = api_json(gateway, "GET", f"/v1/buckets/{bucket_with_object}/objects?prefix=k&limit=1")
     assert [o["key"] for o in page["objects"]] == ["k"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "field"),
+    [
+        ("DELETE", "/v1/buckets/{b}/objects/content?key=other&key=k", "key"),
+        ("GET", "/v1/buckets/{b}/objects/content?key=k&key=other", "key"),
+        ("GET", "/v1/buckets/{b}/objects?prefix=x&prefix=k&limit=1", "prefix"),
+        ("GET", "/v1/access-keys?limit=5&limit=500", "limit"),
+    ],
+)
+def test_a_repeated_query_parameter_is_refused(
+    gateway: Gateway, s3: Any, bucket_with_object: str, method: str, path: str, field: str
+) -> None:
+    reply = api_json(gateway, method, path.format(b=bucket_with_object), headers=ADMIN, expect=400)
+    assert reply["error"]["code"] == "ValidationError"
+    assert reply["error"]["details"] == {"field": field}
+    assert s3.get_object(Bucket=bucket_with_object, Key="k")["Body"].read() == b"kept"
