@@ -124,20 +124,27 @@ async def _tail(args: argparse.Namespace, store: IdentityStore, config: Config, 
         return 0
     seen = {event.id for event in events}
     # Workers write in batches: an event may be stored after a newer one was. Re-read a
-    # window behind the newest id seen, and print each id once.
+    # window behind the newest id seen, every page of it (a lifecycle pass writes a
+    # thousand events at once), and print each id once.
     lag = timedelta(seconds=config.audit.flush_interval * 3 + 1)
     newest = events[0].time if events else datetime.now(UTC)
     while True:
         await asyncio.sleep(args.interval)
-        start = new_event_id(newest - lag)[:16]
-        fresh = [e for e in await store.audit.after(start) if e.id not in seen]
-        for event in fresh:
-            seen.add(event.id)
-            newest = max(newest, event.time)
-            if _matches(event, query):
-                print(_line(event), file=out, flush=True)
-        if len(seen) > 100_000:
-            seen = {e.id for e in fresh}
+        start = after = new_event_id(newest - lag)[:16]
+        while True:
+            page = await store.audit.after(after, limit=MAX_PAGE)
+            for event in page:
+                if event.id in seen:
+                    continue
+                seen.add(event.id)
+                newest = max(newest, event.time)
+                if _matches(event, query):
+                    print(_line(event), file=out, flush=True)
+            if len(page) < MAX_PAGE:
+                break
+            after = page[-1].id
+        # Ids sort by time: none below the window's start is read again.
+        seen = {event_id for event_id in seen if event_id >= start}
 
 
 def _window(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:

@@ -106,7 +106,8 @@ def _seeker(
 
 
 def _marker_rank(conn: sqlite3.Connection, bucket: str, key: bytes, version_id: str) -> int | None:
-    """The rank of ``version_id`` of ``key`` (None: resume after the whole key)."""
+    """The rank of ``version_id`` of ``key`` (None: ``null`` names no version of the key,
+    whose place among the key's versions is then unknown)."""
     if version_id != NULL:
         rank = rank_of(version_id)
         if rank is None:
@@ -166,7 +167,12 @@ def list_versions(
         and common_prefix(marker_b, prefix_b, delim_b) is None
     ):
         rank = _marker_rank(conn, bucket, marker_b, version_id_marker)
-        if rank is not None:
+        if rank is None:
+            # The null version the previous page ended with is gone (a loop emptying a
+            # bucket deletes each page before asking for the next): the key is listed
+            # again from its latest version, since skipping it would hide older versions.
+            start = Cursor(marker_b, True)
+        else:
             start = Cursor(marker_b, False, str(rank))
             resumed_inside = True
     page = list_page(

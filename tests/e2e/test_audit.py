@@ -24,6 +24,9 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 
+from gateway.config import load_config
+from gateway.identity.audit import AuditEvent, new_event_id
+from gateway.identity.store import IdentityStore
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import make_setup
 from tests.e2e.rest_util import ADMIN, api_json, bearer, call, make_key
@@ -261,6 +264,82 @@ def test_the_command_line_exports_and_tails_json_lines(gateway: Gateway) -> None
     tail = _cli(gateway, "tail", "-n", "3")
     assert len(tail) == 3
     assert [e["id"] for e in tail] == sorted(e["id"] for e in tail)
+
+
+async def _append_burst(gateway: Gateway, actor: str, count: int) -> None:
+    """``count`` events written at once, as a lifecycle pass or a busy worker's flush
+    writes them (one transaction through the state store, beside the running gateway)."""
+    store = await IdentityStore.from_config(
+        load_config(env={"NFYIO_DATA_DIR": str(gateway.data_dir)})
+    )
+    try:
+        batch = []
+        for _ in range(count):
+            now = datetime.now(UTC)
+            batch.append(
+                AuditEvent(
+                    id=new_event_id(now),
+                    time=now,
+                    action="access_key.use",
+                    outcome="success",
+                    actor_type="operator",
+                    actor_id=actor,
+                )
+            )
+        await store.audit.append(batch)
+    finally:
+        await store.close()
+
+
+def test_tail_follow_prints_a_burst_and_what_follows_it(gateway: Gateway, tmp_path: Path) -> None:
+    """``audit tail --follow`` re-reads a window behind the newest event it printed; it read
+    one page of it, so after a burst of more than a page (1,000 events) every poll
+    returned the same page, all seen: it printed nothing more, ever."""
+    actor = f"burst-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_append_burst(gateway, actor, 1))  # what -n 1 prints before following
+    output = tmp_path / "tail.jsonl"
+    with output.open("w") as out:
+        tail = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli",
+                "audit",
+                "tail",
+                "-n",
+                "1",
+                "--follow",
+                "--interval",
+                "0.1",
+                "--actor",
+                actor,
+                "--data-dir",
+                str(gateway.data_dir),
+            ],
+            stdout=out,
+            env=gateway.env,
+            cwd=gateway.data_dir.parent,
+        )
+
+    def printed(at_least: int) -> list[str]:
+        deadline = time.monotonic() + 60  # a wait for the poller, not a timed assertion
+        lines = output.read_text().splitlines()
+        while len(lines) < at_least and time.monotonic() < deadline:
+            time.sleep(0.2)
+            lines = output.read_text().splitlines()
+        return [json.loads(line)["id"] for line in lines]
+
+    try:
+        assert len(printed(1)) == 1  # following now
+        asyncio.run(_append_burst(gateway, actor, 1500))
+        asyncio.run(_append_burst(gateway, actor, 1))
+        ids = printed(1502)
+    finally:
+        tail.terminate()
+        tail.wait(timeout=30)
+    assert len(ids) == 1502
+    assert len(set(ids)) == 1502
+    assert ids == sorted(ids)
 
 
 def test_events_also_go_to_a_json_lines_file(tmp_path: Path) -> None:
