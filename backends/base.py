@@ -450,7 +450,8 @@ class Backend(abc.ABC):
     ) -> ObjectInfo:
         """``parts`` are (part number, unquoted ETag) as the client listed them;
         ``encryption.customer`` is an SSE-C upload's key when the client sent it (S3 does
-        not require it here). ``checksums``: what the request says about checksums,
+        not require it here; another key is refused as on ``upload_part``, and without it
+        the answer holds no checksum). ``checksums``: what the request says about checksums,
         checked by ``backends.checksums.completion_checksums``; ``condition`` applies to
         the key as for ``put_object``; ``object_size`` (``x-amz-mp-object-size``) is the
         size the listed parts must make, checked before anything is written
@@ -475,7 +476,11 @@ class Backend(abc.ABC):
         *,
         part_number_marker: int = 0,
         max_parts: int = 1000,
+        encryption: Encryption | None = None,
     ) -> PartsPage:
+        """``encryption.customer``: an SSE-C upload's key, when the client sent it. The
+        parts' checksums (digests of the plaintext) are shown for such an upload only
+        with its key; another key is refused as on ``upload_part``."""
         raise _not_implemented("multipart upload")
 
     async def list_multipart_uploads(

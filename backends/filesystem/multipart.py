@@ -14,6 +14,7 @@ in and the order its ``upload-id-marker`` compares in.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -36,7 +37,7 @@ from backends.filesystem.metadb import (
     now_us,
     tags_to_json,
 )
-from backends.filesystem.sse import PLAIN, Plan, stored_plan
+from backends.filesystem.sse import PLAIN, Plan, checksums_shown, stored_plan
 from backends.types import (
     CustomerKey,
     ObjectLock,
@@ -315,14 +316,23 @@ class MultipartStore:
     # -- listing -------------------------------------------------------------------------
 
     def list_parts(
-        self, bucket: str, key: str, upload_id: str, *, part_number_marker: int, max_parts: int
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        part_number_marker: int,
+        max_parts: int,
+        customer: CustomerKey | None = None,
     ) -> PartsPage:
         upload = self.require_upload(bucket, key, upload_id)
+        shown = checksums_shown(meta_from_json(upload.meta), customer, self.keys)
         rows = self.parts(upload_id, after=part_number_marker, limit=max(max_parts, 0) + 1)
         page = rows[: max(max_parts, 0)]
+        parts = (p.to_part() for p in page)
         return PartsPage(
             upload=upload.to_upload(),
-            parts=tuple(p.to_part() for p in page),
+            parts=tuple(p if shown else dataclasses.replace(p, checksums={}) for p in parts),
             is_truncated=len(rows) > len(page),
             next_part_number_marker=page[-1].part_number if page else None,
         )

@@ -4,6 +4,7 @@ parts a completion recorded."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import source_reader
 from backends.filesystem.sse import (
     bucket_encryption,
+    checksums_shown,
     default_algorithm,
     read_key,
     request_customer,
@@ -210,7 +212,12 @@ class MultipartMixin:
         condition: WriteCondition | None = None,
         object_size: int | None = None,
     ) -> ObjectInfo:
-        # the parts are already encrypted as the upload says: no key needed to join them
+        # the parts are already encrypted as the upload says: no key needed to join them;
+        # a key given must be the upload's, and without it no checksum is shown
+        customer = request_customer(encryption)
+        upload = self.mp.find_upload(upload_id)
+        if upload is not None and customer is not None:
+            checksums_shown(meta_from_json(upload.meta), customer, self.keys)
         try:
             row, doomed = await complete(
                 self.mp,
@@ -228,10 +235,15 @@ class MultipartMixin:
             done = completed_before(self.mp, bucket, key, parts)
             if done is None:
                 raise
-            return done.to_info(bucket)  # a retry of a completion that succeeded
+            row, doomed = done, []  # a retry of a completion that succeeded
+            if customer is not None:
+                read_key(meta_from_json(row.meta), customer, self.keys)
         for data_id in doomed:
             self.files.unlink_object(data_id)
-        return row.to_info(bucket)
+        info = row.to_info(bucket)
+        if customer is None and info.meta.sse_customer_algorithm is not None:
+            info = dataclasses.replace(info, checksums={})
+        return info
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         self.mp.abort(bucket, key, upload_id)
@@ -244,9 +256,15 @@ class MultipartMixin:
         *,
         part_number_marker: int = 0,
         max_parts: int = 1000,
+        encryption: Encryption | None = None,
     ) -> PartsPage:
         return self.mp.list_parts(
-            bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
+            bucket,
+            key,
+            upload_id,
+            part_number_marker=part_number_marker,
+            max_parts=max_parts,
+            customer=request_customer(encryption),
         )
 
     async def list_multipart_uploads(

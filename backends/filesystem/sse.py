@@ -55,6 +55,7 @@ __all__ = [
     "PLAIN",
     "Plan",
     "bucket_encryption",
+    "checksums_shown",
     "default_algorithm",
     "ensure_bucket_column",
     "object_reader",
@@ -207,6 +208,19 @@ def stored_plan(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet | N
     if customer is not None:
         raise BackendError("InvalidRequest", SSE_C_NOT_APPLICABLE)
     return Plan(MODE_MANAGED) if meta.server_side_encryption == AES256 else PLAIN
+
+
+def checksums_shown(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet | None) -> bool:
+    """Whether the checksums of an upload's parts, or of the object it made, may be shown
+    (ListParts, CompleteMultipartUpload's answer): always for an upload without SSE-C;
+    for an SSE-C one only to the holder of its key, since they are digests of the
+    plaintext (which its random ETags keep from everyone else; S3 asks for the key there
+    when the upload has a checksum algorithm). A key that is not the upload's is refused
+    as on UploadPart."""
+    if customer is not None:
+        stored_plan(meta, customer, keys)  # raises unless it is the upload's key
+        return True
+    return meta.sse_customer_algorithm is None
 
 
 def read_key(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet | None) -> bytes | None:

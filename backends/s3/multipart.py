@@ -358,6 +358,7 @@ class MultipartMixin(CopyMixin):
         *,
         part_number_marker: int = 0,
         max_parts: int = 1000,
+        encryption: Encryption | None = None,
     ) -> PartsPage:
         response = await self._call(
             "list_parts",
@@ -367,6 +368,7 @@ class MultipartMixin(CopyMixin):
             UploadId=upload_id,
             PartNumberMarker=part_number_marker,
             MaxParts=max_parts,
+            **sse_params(customer_only(encryption)),
         )
         parts = _latest_parts(
             Part(

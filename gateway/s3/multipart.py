@@ -265,7 +265,12 @@ async def list_parts(ctx: Context) -> Result:
         )
     limit = max_keys(ctx, "max-parts")
     page = await ctx.backend.list_parts(
-        ctx.bucket, ctx.key, _upload_id(ctx), part_number_marker=marker, max_parts=limit
+        ctx.bucket,
+        ctx.key,
+        _upload_id(ctx),
+        part_number_marker=marker,
+        max_parts=limit,
+        encryption=ctx.req.encryption,
     )
     doc = XmlWriter("ListPartsResult")
     doc.el("Bucket", ctx.bucket)

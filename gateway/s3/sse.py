@@ -9,7 +9,7 @@ Which operation reads which headers (as S3 does):
 | CopyObject | yes (the copy's) | yes (the copy's) | yes |
 | UploadPartCopy | refused | the upload's | yes |
 | GetObject, HeadObject, GetObjectAttributes | refused | the object's | |
-| UploadPart, CompleteMultipartUpload | refused | the upload's | |
+| UploadPart, CompleteMultipartUpload, ListParts | refused | the upload's | |
 
 ``AES256`` is SSE-S3; ``aws:kms`` and ``aws:kms:dsse`` answer ``NotImplemented`` (there is
 no key store), anything else ``InvalidArgument``. An SSE-C key must come with
@@ -74,6 +74,7 @@ _KEYED = frozenset(
         "UploadPart",
         "UploadPartCopy",
         "CompleteMultipartUpload",
+        "ListParts",
     }
 )
 """Operations that take an SSE-C key (to encrypt with, or to open with)."""

@@ -363,6 +363,75 @@ def test_sse_c_multipart_and_upload_part_copy(gw: Gateway, s3: Any, bucket: str)
     expect_error("InvalidRequest", 400, s3.get_object, Bucket=bucket, Key="mp")
 
 
+def test_sse_c_upload_checksums_only_with_its_key(s3: Any, bucket: str) -> None:
+    """Before: ListParts and CompleteMultipartUpload of an SSE-C upload showed its parts'
+    plaintext checksums (here a SHA-256) to anyone, without the key, and took any key;
+    the random ETags of SSE-C exist so that no one without the key can confirm a guess."""
+    key, _ = sse_c_key()
+    other, _ = sse_c_key()
+    body = marker()
+    digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+    def start(name: str) -> tuple[str, list[dict[str, Any]]]:
+        upload = s3.create_multipart_upload(
+            Bucket=bucket, Key=name, ChecksumAlgorithm="SHA256", **ssec(key)
+        )["UploadId"]
+        part = s3.upload_part(
+            Bucket=bucket,
+            Key=name,
+            UploadId=upload,
+            PartNumber=1,
+            Body=body,
+            ChecksumAlgorithm="SHA256",
+            **ssec(key),
+        )
+        return upload, [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": digest}]
+
+    upload, parts = start("mp")
+    listed = s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload)["Parts"]
+    assert [p["PartNumber"] for p in listed] == [1]
+    assert "ChecksumSHA256" not in listed[0]
+    keyed = s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload, **ssec_text(key))
+    assert keyed["Parts"][0]["ChecksumSHA256"] == digest
+    expect_error(
+        "InvalidArgument",
+        400,
+        s3.list_parts,
+        Bucket=bucket,
+        Key="mp",
+        UploadId=upload,
+        **ssec_text(other),
+    )
+    completion = {"Bucket": bucket, "Key": "mp", "UploadId": upload}
+    expect_error(
+        "InvalidArgument",
+        400,
+        s3.complete_multipart_upload,
+        MultipartUpload={"Parts": parts},
+        **completion,
+        **ssec(other),
+    )
+    done = s3.complete_multipart_upload(MultipartUpload={"Parts": parts}, **completion)
+    assert "ChecksumSHA256" not in done
+    assert s3.get_object(Bucket=bucket, Key="mp", **ssec(key))["Body"].read() == body
+
+    upload, parts = start("keyed")
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="keyed", UploadId=upload, MultipartUpload={"Parts": parts}, **ssec(key)
+    )
+    assert done["ChecksumSHA256"].partition("-")[0]
+    plain = s3.create_multipart_upload(Bucket=bucket, Key="plain")["UploadId"]
+    expect_error(
+        "InvalidRequest",
+        400,
+        s3.list_parts,
+        Bucket=bucket,
+        Key="plain",
+        UploadId=plain,
+        **ssec_text(key),
+    )
+
+
 def test_malformed_sse_c_headers_answer_aws_errors(s3: Any, bucket: str) -> None:
     key, _ = sse_c_key()
     wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
