@@ -11,7 +11,7 @@ from __future__ import annotations
 # Action names, not secrets (ruff S105 reads "password" / "token" in them).
 # ruff: noqa: S105
 
-__all__ = ["ACTIONS", "LIFECYCLE_ACTIONS", "S3_ACTIONS"]
+__all__ = ["ACTIONS", "LIFECYCLE_ACTIONS", "S3_ACTIONS", "S3_NOT_AUDITED"]
 
 # Identity: access keys, users, OAuth clients, accounts.
 ACCESS_KEY_CREATE = "access_key.create"
@@ -65,10 +65,46 @@ S3_ACTIONS: dict[str, str] = {
     "DeleteBucketCors": "bucket.cors.delete",
     "PutBucketLifecycleConfiguration": "bucket.lifecycle.put",
     "DeleteBucketLifecycle": "bucket.lifecycle.delete",
+    "PutBucketTagging": "bucket.tagging.put",
+    "DeleteBucketTagging": "bucket.tagging.delete",
+    "PutObjectRetention": "object.retention.put",
+    "PutObjectLegalHold": "object.legal_hold.put",
 }
-"""S3 operations that change who may reach a bucket or how it keeps data: each attempt by
-an authenticated caller is an event (``bucket.*``; ``object.acl.put`` for object ACLs).
+"""S3 operations that change who may reach a bucket or an object, or how long and how data
+is kept: each attempt by an authenticated caller is an event (``bucket.*``; ``object.*``
+for an object's ACL, retention and legal hold, with the version the request names).
 Operations the gateway answers ``NotImplemented`` are not recorded."""
+
+_DATA_PLANE = "data plane: the access log and the metrics have it"
+_NOTHING_STORED = "changes nothing the gateway keeps"
+S3_NOT_AUDITED: dict[str, str] = {
+    "DeleteObjects": _DATA_PLANE,
+    "PostObject": _DATA_PLANE,
+    "CreateMultipartUpload": _DATA_PLANE,
+    "UploadPart": _DATA_PLANE,
+    "UploadPartCopy": _DATA_PLANE,
+    "CompleteMultipartUpload": _DATA_PLANE,
+    "AbortMultipartUpload": _DATA_PLANE,
+    "PutObject": _DATA_PLANE,
+    "CopyObject": _DATA_PLANE,
+    "DeleteObject": _DATA_PLANE,
+    # Tags are written with the object too (x-amz-tagging on PutObject, CopyObject,
+    # CreateMultipartUpload, PostObject): auditing only these two would be half a record.
+    "PutObjectTagging": _DATA_PLANE,
+    "DeleteObjectTagging": _DATA_PLANE,
+    "PutBucketRequestPayment": _NOTHING_STORED + " (BucketOwner only)",
+    "PutBucketLogging": _NOTHING_STORED + " (the empty document only)",
+    "PutBucketNotificationConfiguration": _NOTHING_STORED + " (the empty document only)",
+    "DeleteBucketAnalyticsConfiguration": _NOTHING_STORED,
+    "DeleteBucketIntelligentTieringConfiguration": _NOTHING_STORED,
+    "DeleteBucketInventoryConfiguration": _NOTHING_STORED,
+    "DeleteBucketMetricsConfiguration": _NOTHING_STORED,
+    "DeleteBucketReplication": _NOTHING_STORED,
+    "DeleteBucketWebsite": _NOTHING_STORED,
+}
+"""Every other implemented S3 operation that is not a read, and why it is no event
+(``tests/security/test_unaudited_changes.py`` holds the two tables to the operation
+table: a new writing operation must be put in one of them)."""
 
 LIFECYCLE_ACTIONS: dict[str, tuple[str, str]] = {
     "expire_object": ("lifecycle.object.expire", "S3.EXPIRE.OBJECT"),
@@ -84,7 +120,11 @@ version, delete marker or upload is one event, by the actor ``service``/``lifecy
 a refused deletion is an event too (``outcome: failure``)."""
 
 ACTIONS: frozenset[str] = frozenset(
-    {value for name, value in globals().items() if name.isupper() and isinstance(value, str)}
+    {
+        value
+        for name, value in globals().items()
+        if name.isupper() and not name.startswith("_") and isinstance(value, str)
+    }
     | set(S3_ACTIONS.values())
     | {action for action, _ in LIFECYCLE_ACTIONS.values()}
 )

@@ -32,20 +32,30 @@ def note(
     bucket: str | None,
     key: str | None,
     request_id: str,
+    *,
+    version_id: str | None = None,
+    bypass_governance: bool = False,
 ) -> None:
+    """``version_id``: the version an object's operation names; ``bypass_governance``:
+    ``x-amz-bypass-governance-retention: true`` was sent (it takes effect only for a
+    caller allowed to bypass: ``gateway.s3.dispatch``)."""
     action = actions.S3_ACTIONS.get(operation)
     if action is None or not implemented or principal.is_anonymous:
         return
     target = ("object", f"{bucket}/{key}") if key else ("bucket", bucket)
-    request[_PENDING] = (action, principal, target, request_id, operation)
+    details: dict[str, object] = {"operation": operation}
+    if key:
+        details["version_id"] = version_id
+    if bypass_governance:
+        details["bypass_governance_retention"] = True
+    request[_PENDING] = (action, principal, target, request_id, details)
 
 
 async def _record(request: web.Request, response: web.StreamResponse) -> None:
     pending = request.get(_PENDING)
     if pending is None:
         return
-    action, principal, target, request_id, operation = pending
-    details: dict[str, object] = {"operation": operation}
+    action, principal, target, request_id, details = pending
     ok = response.status < 300
     if not ok:
         details["status"] = response.status

@@ -39,6 +39,8 @@ async def admit(
         req.address.bucket,
         req.address.key,
         request_id,
+        version_id=req.version_id,
+        bypass_governance=req.bypass_governance,
     )
     if verdict is not None and not verdict.allowed:
         raise S3Error("SlowDown", "Please reduce your request rate.")
