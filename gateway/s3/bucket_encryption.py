@@ -40,7 +40,7 @@ from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, SSE_C
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.ownership import existing_bucket
-from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
+from gateway.s3.xml import XmlWriter, children, local, parse_xml, sole_text
 
 __all__ = ["delete_bucket_encryption", "get_bucket_encryption", "put_bucket_encryption"]
 
@@ -82,14 +82,14 @@ def _parse(body: bytes) -> tuple[BucketEncryption | None, bool | None]:
         return None, blocked
     if len(defaults) != 1:
         raise S3Error("MalformedXML")
-    algorithm = (child_text(defaults[0], "SSEAlgorithm") or "").strip()
+    algorithm = (sole_text(defaults[0], "SSEAlgorithm") or "").strip()
     if algorithm not in _ALGORITHMS:
         raise S3Error(
             "MalformedXML",
             "The XML you provided was not well-formed or did not validate against our "
             "published schema",
         )
-    kms_key = child_text(defaults[0], "KMSMasterKeyID")
+    kms_key = sole_text(defaults[0], "KMSMasterKeyID")
     if algorithm != "AES256":
         raise S3Error("NotImplemented", "SSE-KMS is not supported: the gateway has no key store")
     if kms_key is not None and kms_key.strip():
@@ -98,7 +98,7 @@ def _parse(body: bytes) -> tuple[BucketEncryption | None, bool | None]:
             "a KMSMasterKeyID is allowed only when SSEAlgorithm is aws:kms or aws:kms:dsse",
             extra={"ArgumentName": "ApplyServerSideEncryptionByDefault"},
         )
-    bucket_key = (child_text(rules[0], "BucketKeyEnabled") or "false").strip().lower()
+    bucket_key = (sole_text(rules[0], "BucketKeyEnabled") or "false").strip().lower()
     if bucket_key not in ("true", "false"):
         raise S3Error("MalformedXML")
     config = BucketEncryption(algorithm=algorithm, bucket_key_enabled=bucket_key == "true")

@@ -10,7 +10,7 @@ from backends.types import DefaultRetention, ObjectLock, ObjectLockConfig
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.lock_headers import check_future, parse_mode, parse_timestamp
-from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
+from gateway.s3.xml import XmlWriter, children, local, parse_xml, sole_text
 
 __all__ = [
     "MAX_DAYS",
@@ -70,11 +70,11 @@ def _parse_default_retention(rule: etree._Element) -> DefaultRetention:
         raise S3Error("MalformedXML")
     element = retention[0]
     _refuse_event_holds(element, ("DefaultEventHold",))
-    mode = child_text(element, "Mode")
+    mode = sole_text(element, "Mode")
     if mode not in ("GOVERNANCE", "COMPLIANCE"):
         raise S3Error("MalformedXML")
-    days = _period(child_text(element, "Days"), "days", MAX_DAYS)
-    years = _period(child_text(element, "Years"), "years", MAX_YEARS)
+    days = _period(sole_text(element, "Days"), "days", MAX_DAYS)
+    years = _period(sole_text(element, "Years"), "years", MAX_YEARS)
     if (days is None) == (years is None):  # exactly one of them
         raise S3Error("MalformedXML")
     return DefaultRetention(mode, days, years)
@@ -84,7 +84,7 @@ async def put_object_lock_configuration(ctx: Context) -> Result:
     root = parse_xml(await ctx.xml_body())
     if local(root.tag) != "ObjectLockConfiguration":
         raise S3Error("MalformedXML")
-    if child_text(root, "ObjectLockEnabled") != "Enabled":
+    if sole_text(root, "ObjectLockEnabled") != "Enabled":
         raise S3Error("MalformedXML")
     rules = children(root, "Rule")
     if len(rules) > 1:
@@ -118,8 +118,8 @@ async def put_object_retention(ctx: Context) -> Result:
     if local(root.tag) != "Retention":
         raise S3Error("MalformedXML")
     _refuse_event_holds(root, ("EventHold", "EventHoldDuration"))
-    mode_text = child_text(root, "Mode")
-    until_text = child_text(root, "RetainUntilDate")
+    mode_text = sole_text(root, "Mode")
+    until_text = sole_text(root, "RetainUntilDate")
     if mode_text is None and children(root, "EventHold"):
         # releasing an event hold is not a request to remove the retention
         raise S3Error(
@@ -162,7 +162,7 @@ async def put_object_legal_hold(ctx: Context) -> Result:
     root = parse_xml(await ctx.xml_body())
     if local(root.tag) != "LegalHold":
         raise S3Error("MalformedXML")
-    status = child_text(root, "Status")
+    status = sole_text(root, "Status")
     if status not in ("ON", "OFF"):
         raise S3Error("MalformedXML")
     await ctx.backend.put_object_legal_hold(

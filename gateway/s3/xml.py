@@ -21,6 +21,7 @@ __all__ = [
     "iso8601",
     "local",
     "parse_xml",
+    "sole_text",
 ]
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -175,3 +176,12 @@ def child_text(element: etree._Element, name: str) -> str | None:
     if not found:
         return None
     return found[0].text or ""
+
+
+def sole_text(element: etree._Element, name: str) -> str | None:
+    """``child_text`` of an element S3's schema allows once: given twice (``<Mode>`` of
+    two values), the document says two things at once and is ``MalformedXML``."""
+    found = children(element, name)
+    if len(found) > 1:
+        raise S3Error("MalformedXML")
+    return (found[0].text or "") if found else None

@@ -15,6 +15,8 @@ a botocore upgrade that adds one fails here until someone decides.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +26,8 @@ import pytest
 from botocore.model import Shape
 
 from gateway.s3.operations import OPERATIONS, UNCONFIGURABLE
-from tests.e2e.s3util import expect_error, unique
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.s3util import expect_error, raw_request, sign, unique
 from tests.security.source_graph import read_by
 
 IGNORED = {
@@ -155,3 +158,64 @@ def test_a_retention_that_asks_for_no_hold_is_applied(s3: Any) -> None:
         "Mode": "GOVERNANCE",
         "RetainUntilDate": until,
     }
+
+
+@pytest.mark.parametrize(
+    ("subresource", "document"),
+    [
+        ("legal-hold", "<LegalHold><Status>OFF</Status><Status>ON</Status></LegalHold>"),
+        (
+            "retention",
+            "<Retention><Mode>GOVERNANCE</Mode><Mode>COMPLIANCE</Mode>"
+            "<RetainUntilDate>2099-01-01T00:00:00Z</RetainUntilDate></Retention>",
+        ),
+    ],
+    ids=["legal-hold", "retention"],
+)
+def test_a_version_lock_element_given_twice_is_malformed(
+    gateway: Gateway, s3: Any, subresource: str, document: str
+) -> None:
+    """Before: the first of two values was applied (``<Status>OFF</Status>
+    <Status>ON</Status>`` left the version unheld and answered 200); S3's schema allows
+    each once, and the document says two things at once."""
+    bucket = _locked_bucket(s3)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    body = document.encode()
+    headers = {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()}
+    path = f"/{bucket}/k?{subresource}"
+    signed = sign(gateway, "PUT", path, body=body, headers=headers)
+    refused = raw_request(gateway, "PUT", path, body=body, headers=signed)
+    assert (refused.status, refused.error_code()) == (400, "MalformedXML")
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert "ObjectLockMode" not in head and "ObjectLockLegalHoldStatus" not in head
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "<ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>"
+        "<SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault>",
+        "<ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>"
+        "</ApplyServerSideEncryptionByDefault>"
+        "<BucketKeyEnabled>true</BucketKeyEnabled><BucketKeyEnabled>false</BucketKeyEnabled>",
+    ],
+    ids=["algorithm", "bucket-key"],
+)
+def test_a_default_encryption_element_given_twice_is_malformed(
+    gateway: Gateway, s3: Any, bucket: str, rule: str
+) -> None:
+    body = (
+        "<ServerSideEncryptionConfiguration><Rule>"
+        f"{rule}</Rule></ServerSideEncryptionConfiguration>"
+    ).encode()
+    headers = {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()}
+    path = f"/{bucket}?encryption"
+    signed = sign(gateway, "PUT", path, body=body, headers=headers)
+    refused = raw_request(gateway, "PUT", path, body=body, headers=signed)
+    assert (refused.status, refused.error_code()) == (400, "MalformedXML")
+    expect_error(
+        "ServerSideEncryptionConfigurationNotFoundError",
+        404,
+        s3.get_bucket_encryption,
+        Bucket=bucket,
+    )
