@@ -5,7 +5,10 @@ then one transaction checks that the upload and the chosen parts are still there
 write's condition still holds, writes the object row (with its part boundaries and part
 checksums) and removes the upload. A completion retried after it succeeded finds no
 upload; if the key's current object is the one those parts made (same multipart ETag), it
-is answered again, as S3 answers a retried completion.
+is answered again, as S3 answers a retried completion. An UploadPart that replaced a
+chosen part while the files were joined sends the completion back to its checks with the
+parts as they are now: the listed ETag no longer matching is ``InvalidPart``, the same
+bytes sent again are joined again.
 """
 
 from __future__ import annotations
@@ -82,6 +85,15 @@ def _choose(
     return chosen
 
 
+_ATTEMPTS = 3
+"""Times a completion is started over when an UploadPart replaces a chosen part while
+the files are joined (each time needs another UploadPart of that part to lose)."""
+
+
+class _PartsChanged(Exception):
+    """A chosen part was replaced after it was chosen; the upload is still there."""
+
+
 async def complete(
     store: MultipartStore,
     bucket: str,
@@ -95,6 +107,39 @@ async def complete(
 ) -> tuple[ObjectRow, list[str]]:
     """Assemble the object; return its row (with its version id) and the data ids it
     replaced (to unlink)."""
+    for _attempt in range(_ATTEMPTS):
+        try:
+            return await _complete_once(
+                store,
+                bucket,
+                key,
+                upload_id,
+                listed,
+                checksums=checksums,
+                condition=condition,
+                object_size=object_size,
+            )
+        except _PartsChanged:
+            continue
+    raise BackendError(
+        "ConditionalRequestConflict",
+        "The parts of this upload kept changing while it was completed. Retry the "
+        "completion once its UploadPart requests have ended.",
+        extra={"UploadId": upload_id},
+    )
+
+
+async def _complete_once(
+    store: MultipartStore,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    listed: Sequence[tuple[int, str]],
+    *,
+    checksums: CompletionChecksums | None,
+    condition: WriteCondition | None,
+    object_size: int | None,
+) -> tuple[ObjectRow, list[str]]:
     upload = store.require_upload(bucket, key, upload_id)
     if condition is not None:
         check_write(key, current_etag(store.db.conn, bucket, upload.key), condition)
@@ -109,6 +154,8 @@ async def complete(
     try:
         await store.files.io.run(store.files.concatenate, sources, store.files.object_path(data_id))
     except FileNotFoundError:
+        if store.find_upload(upload_id) is not None:
+            raise _PartsChanged from None  # a part file replaced by an UploadPart
         raise no_such_upload(upload_id) from None  # aborted or completed meanwhile
     row = ObjectRow(
         key=upload.key,
@@ -127,9 +174,11 @@ async def complete(
             if state is None:
                 store.db.require_bucket(bucket)
                 raise AssertionError("unreachable")
+            if store.find_upload(upload_id) is None:
+                raise no_such_upload(upload_id)  # aborted or completed meanwhile
             current = {p.part_number: p.data_id for p in store.parts(upload_id)}
             if any(current.get(p.part_number) != p.data_id for p in chosen):
-                raise no_such_upload(upload_id)  # parts changed or upload gone
+                raise _PartsChanged  # an UploadPart replaced one: choose again
             if condition is not None:
                 check_write(
                     key, current_etag(store.db.conn, bucket, upload.key), condition, racing=True
