@@ -3,25 +3,39 @@ limiter and the audit log count, and a user agent fit to store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
 
 from gateway.state import CONFIG
 
-__all__ = ["MAX_USER_AGENT", "client_address", "user_agent"]
+__all__ = ["FORWARDED_FOR", "MAX_USER_AGENT", "client_address", "last_forwarded_hop", "user_agent"]
+
+FORWARDED_FOR = "X-Forwarded-For"
 
 MAX_USER_AGENT = 256
 """Characters of a User-Agent kept (the audit log stores it)."""
 
 
-def client_address(request: web.Request) -> str:
-    """The TCP peer, or behind a trusted reverse proxy (``server.trusted_forwarded_headers``)
-    the last hop of ``X-Forwarded-For`` (the one the proxy added; earlier hops are the
-    client's to invent)."""
-    if request.app[CONFIG].server.trusted_forwarded_headers:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+def last_forwarded_hop(lines: Sequence[str]) -> str | None:
+    """The last hop of ``X-Forwarded-For`` over all its header lines, in order: the one
+    the trusted proxy added (earlier hops are the client's to invent). A proxy either
+    extends the client's line (nginx) or appends a line of its own (HAProxy's ``option
+    forwardfor``), so the first line alone may be all the client's. None: no hop."""
+    for line in reversed(lines):
+        hops = [hop.strip() for hop in line.split(",") if hop.strip()]
         if hops:
             return hops[-1]
+    return None
+
+
+def client_address(request: web.Request) -> str:
+    """The TCP peer, or behind a trusted reverse proxy (``server.trusted_forwarded_headers``)
+    the last hop of ``X-Forwarded-For`` (:func:`last_forwarded_hop`)."""
+    if request.app[CONFIG].server.trusted_forwarded_headers:
+        hop = last_forwarded_hop(request.headers.getall(FORWARDED_FOR, ()))
+        if hop is not None:
+            return hop
     return request.remote or "unknown"
 
 

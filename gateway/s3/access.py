@@ -360,6 +360,7 @@ async def authorize(
             version_id=version,
             existing_object_tags=tags,
             etag=etag,
+            raw_headers=request.headers,
         )
 
     bucket = None

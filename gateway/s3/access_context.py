@@ -6,8 +6,9 @@ Nothing here re-parses the request beyond what the condition keys name: the valu
 from the request object (``S3Request``) and the peer address.
 
 - ``aws:SourceIp``: the peer address; with ``server.trusted_forwarded_headers`` the last
-  address of ``X-Forwarded-For`` (the one the trusted proxy appended: earlier entries are
-  whatever the client sent and prove nothing).
+  address of ``X-Forwarded-For`` over all its header lines (the one the trusted proxy
+  appended, to the client's line or as a line of its own: earlier entries are whatever
+  the client sent and prove nothing; ``gateway.peer.last_forwarded_hop``).
 - ``aws:SecureTransport``: the scheme the client used (``X-Forwarded-Proto`` when trusted),
   as ``S3Request.base_url`` already says.
 - ``s3:signatureversion`` / ``s3:authType``: from how the request was signed.
@@ -17,10 +18,13 @@ from the request object (``S3Request``) and the peer address.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from multidict import CIMultiDictProxy
+
 from gateway.authz import ANONYMOUS, ConditionContext, PrincipalFacts, PrincipalKind
+from gateway.peer import FORWARDED_FOR, last_forwarded_hop
 from gateway.principal import Principal
 from gateway.s3.request import S3Request
 
@@ -59,12 +63,12 @@ def principal_facts(principal: Principal) -> PrincipalFacts:
     )
 
 
-def source_ip(peer: str | None, headers: Mapping[str, str], *, trusted: bool) -> str | None:
+def source_ip(peer: str | None, forwarded: Sequence[str], *, trusted: bool) -> str | None:
+    """``aws:SourceIp``: ``forwarded`` holds every ``X-Forwarded-For`` line, in order."""
     if trusted:
-        forwarded = headers.get("x-forwarded-for", "")
-        last = forwarded.rsplit(",", 1)[-1].strip()
-        if last:
-            return last
+        hop = last_forwarded_hop(forwarded)
+        if hop is not None:
+            return hop
     return peer
 
 
@@ -93,9 +97,12 @@ def request_context(
     version_id: str | None,
     existing_object_tags: Mapping[str, str] | None = None,
     etag: str | None = None,
+    raw_headers: CIMultiDictProxy[str] | None = None,
 ) -> ConditionContext:
     """The request's condition values for ``action``, each read when a key asks for it;
-    ``etag``: the ``<ETag>`` of the DeleteObjects key decided (its ``s3:if-match``)."""
+    ``etag``: the ``<ETag>`` of the DeleteObjects key decided (its ``s3:if-match``);
+    ``raw_headers``: the HTTP request's own, every line of a repeated header kept (the
+    parsed request keeps the first: ``X-Forwarded-For`` needs them all)."""
     return LazyContext(
         principal,
         req,
@@ -107,6 +114,7 @@ def request_context(
         existing_object_tags=existing_object_tags,
         conditional=action in CONDITIONAL_ACTIONS,
         etag=etag,
+        raw_headers=raw_headers,
     )
 
 
@@ -125,6 +133,7 @@ class LazyContext:
         "_listing",
         "_peer",
         "_principal",
+        "_raw_headers",
         "_req",
         "_trusted",
         "existing_object_tags",
@@ -145,6 +154,7 @@ class LazyContext:
         existing_object_tags: Mapping[str, str] | None,
         conditional: bool = False,
         etag: str | None = None,
+        raw_headers: CIMultiDictProxy[str] | None = None,
     ) -> None:
         if now.tzinfo is None:
             raise ValueError("a request context's clock must be timezone-aware")
@@ -158,6 +168,7 @@ class LazyContext:
         self.existing_object_tags = existing_object_tags
         self._conditional = conditional
         self._etag = etag
+        self._raw_headers = raw_headers
 
     @property
     def secure_transport(self) -> bool:
@@ -165,7 +176,13 @@ class LazyContext:
 
     @property
     def source_ip(self) -> str | None:
-        return source_ip(self._peer, self._req.headers, trusted=self._trusted)
+        raw = self._raw_headers
+        if raw is not None:
+            forwarded: Sequence[str] = raw.getall(FORWARDED_FOR, ())
+        else:
+            line = self._req.headers.get(FORWARDED_FOR.lower())
+            forwarded = () if line is None else (line,)
+        return source_ip(self._peer, forwarded, trusted=self._trusted)
 
     @property
     def prefix(self) -> str | None:

@@ -29,11 +29,13 @@ def parse(tmp_path: Path, target: str, method: str = "GET", **headers: str) -> S
 
 
 def test_source_ip_trusts_only_the_last_forwarded_hop() -> None:
-    headers = {"x-forwarded-for": "203.0.113.9, 198.51.100.7"}
-    assert source_ip("127.0.0.1", headers, trusted=True) == "198.51.100.7"
-    assert source_ip("127.0.0.1", headers, trusted=False) == "127.0.0.1"
-    assert source_ip("127.0.0.1", {"x-forwarded-for": " "}, trusted=True) == "127.0.0.1"
-    assert source_ip("127.0.0.1", {}, trusted=True) == "127.0.0.1"
+    lines = ["203.0.113.9, 198.51.100.7"]
+    assert source_ip("127.0.0.1", lines, trusted=True) == "198.51.100.7"
+    assert source_ip("127.0.0.1", lines, trusted=False) == "127.0.0.1"
+    assert source_ip("127.0.0.1", [" "], trusted=True) == "127.0.0.1"
+    assert source_ip("127.0.0.1", [], trusted=True) == "127.0.0.1"
+    # A proxy that appends a line of its own: the client's line comes first.
+    assert source_ip("127.0.0.1", ["203.0.113.9", "198.51.100.7"], trusted=True) == ("198.51.100.7")
 
 
 def test_listing_parameters_only_for_listing_actions(tmp_path: Path) -> None:

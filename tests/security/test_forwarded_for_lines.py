@@ -1,0 +1,88 @@
+"""Regression class: ``X-Forwarded-For`` read from its first header line only.
+
+Behind a trusted proxy the client's address is the last hop of ``X-Forwarded-For``. nginx
+extends the client's line; HAProxy's ``option forwardfor`` (docs/deploy.md) appends a line
+of its own, so a client that sends its own ``X-Forwarded-For`` line comes first. The
+gateway read the first line: the client chose its ``aws:SourceIp`` (a bucket policy pinned
+to an office network let anyone in) and its address for the rate limiter and throttles.
+Every reader of the header now takes the last hop over all lines, in order.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.tenants import new_tenant
+
+OFFICE = "203.0.113.0/24"
+BURST = 4
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-forwarded")) / "data",
+        extra_env={
+            "NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true",
+            "NFYIO_RATELIMIT_ANONYMOUS_REQUESTS_PER_MINUTE": "1",
+            "NFYIO_RATELIMIT_ANONYMOUS_BURST": str(BURST),
+        },
+    )
+    yield running
+    running.stop()
+
+
+def _get(port: int, target: str, forwarded: list[str]) -> int:
+    """A GET with one ``X-Forwarded-For`` header line per entry of ``forwarded``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
+        connection.putheader("Host", f"127.0.0.1:{port}")
+        for line in forwarded:
+            connection.putheader("X-Forwarded-For", line)
+        connection.endheaders()
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_source_ip_is_the_hop_the_proxy_appended_as_its_own_line(proxied: Gateway) -> None:
+    owner = new_tenant(proxied, "office")
+    s3 = owner.client()
+    bucket = f"fwd-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"office only")
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"IpAddress": {"aws:SourceIp": OFFICE}},
+    }
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    target = f"/{bucket}/k"
+    # The client's own line first, the proxy's (the address it saw) last.
+    assert _get(proxied.s3_port, target, ["203.0.113.9", "198.51.100.7"]) == 403
+    assert _get(proxied.s3_port, target, ["203.0.113.9, 198.51.100.7"]) == 403
+    assert _get(proxied.s3_port, target, ["198.51.100.7", "10.0.0.1, 203.0.113.9"]) == 200
+
+
+def test_the_rate_limiter_counts_the_hop_the_proxy_appended(proxied: Gateway) -> None:
+    statuses = [
+        _get(proxied.api_port, "/v1/openapi.json", [f"198.51.100.{i}", "192.0.2.60"])
+        for i in range(BURST + 3)
+    ]
+    assert statuses.count(200) == BURST
+    assert statuses[-3:] == [429] * 3
+    assert _get(proxied.api_port, "/v1/openapi.json", ["192.0.2.60", "192.0.2.61"]) == 200
