@@ -44,3 +44,24 @@ def check_part_copy_size(size: int, limit: int = MAX_PART_SIZE) -> None:
             "The specified copy source is larger than the maximum allowable size for a copy "
             f"source: {limit}",
         )
+
+
+def part_copy_range(byte_range: tuple[int, int] | None, size: int) -> tuple[int, int]:
+    """Inclusive (first, last) an UploadPartCopy copies from a source of ``size`` bytes:
+    its ``x-amz-copy-source-range`` (already well formed, first <= last), else the whole
+    source. A range that does not lie within the source is S3's 400 ``InvalidArgument``
+    "Range specified is not valid for source object of size: N", not a GET's 416: the
+    copy range is never clamped."""
+    if byte_range is None:
+        return 0, size - 1
+    first, last = byte_range
+    if first < 0 or first > last or last >= size:
+        raise BackendError(
+            "InvalidArgument",
+            f"Range specified is not valid for source object of size: {size}",
+            extra={
+                "ArgumentName": "x-amz-copy-source-range",
+                "ArgumentValue": f"bytes={first}-{last}",
+            },
+        )
+    return first, last

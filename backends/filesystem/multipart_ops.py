@@ -32,7 +32,7 @@ from backends.filesystem.sse import (
 )
 from backends.filesystem.upload_listing import list_uploads
 from backends.filesystem.versions import BucketState
-from backends.ranges import MAX_PART_SIZE, check_part_copy_size
+from backends.ranges import MAX_PART_SIZE, check_part_copy_size, part_copy_range
 from backends.types import (
     CompletionChecksums,
     CopySource,
@@ -154,15 +154,7 @@ class MultipartMixin:
             src_meta = meta_from_json(src.meta)
             src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
-            first, last = 0, src.size - 1
-            if source.byte_range is not None:
-                first, last = source.byte_range
-                if first < 0 or first > last or last >= src.size:
-                    raise BackendError(
-                        "InvalidRange",
-                        "The requested range is not satisfiable",
-                        extra={"ActualObjectSize": str(src.size)},
-                    )
+            first, last = part_copy_range(source.byte_range, src.size)
             check_part_copy_size(last - first + 1, self.max_part_copy)
             if is_inline(src.data_id):
                 data = self.db.inline(src.data_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 from backends.conditions import check_object_size
 from backends.errors import BackendError
-from backends.ranges import check_part_copy_size
+from backends.ranges import check_part_copy_size, part_copy_range
 from backends.s3.copy import CopyMixin
 from backends.s3.meta import (
     checksum_params,
@@ -211,13 +211,7 @@ class MultipartMixin(CopyMixin):
         size = src.size
         params["CopySourceIfMatch"] = quote_etag(src.etag)
         if source.byte_range is not None:
-            first, last = source.byte_range
-            if first < 0 or first > last or last >= src.size:
-                raise BackendError(
-                    "InvalidRange",
-                    "The requested range is not satisfiable",
-                    extra={"ActualObjectSize": str(src.size)},
-                )
+            first, last = part_copy_range(source.byte_range, src.size)
             params["CopySourceRange"] = f"bytes={first}-{last}"
             size = last - first + 1
         check_part_copy_size(size)

@@ -148,17 +148,28 @@ def test_upload_part_copy_with_range(s3: Any, bucket: str, request: pytest.Fixtu
     )
     got = s3.get_object(Bucket=bucket, Key="dst")["Body"].read()
     assert got == source[: 5 * MIB] + source[100:200]
-    expect_error(
-        "InvalidRange",
-        416,
-        s3.upload_part_copy,
-        Bucket=bucket,
-        Key="dst2",
-        UploadId=s3.create_multipart_upload(Bucket=bucket, Key="dst2")["UploadId"],
-        PartNumber=1,
-        CopySource={"Bucket": bucket, "Key": "src"},
-        CopySourceRange=f"bytes={6 * MIB}-{6 * MIB + 10}",
-    )
+    dst2 = s3.create_multipart_upload(Bucket=bucket, Key="dst2")["UploadId"]
+    for beyond in [f"bytes={6 * MIB}-{6 * MIB + 10}", f"bytes=0-{6 * MIB}"]:
+        # S3: 400 InvalidArgument naming the source size (a copy range is never clamped,
+        # and it is not a GET's 416 InvalidRange)
+        refused = expect_error(
+            "InvalidArgument",
+            400,
+            s3.upload_part_copy,
+            Bucket=bucket,
+            Key="dst2",
+            UploadId=dst2,
+            PartNumber=1,
+            CopySource={"Bucket": bucket, "Key": "src"},
+            CopySourceRange=beyond,
+        )
+        error = refused.response["Error"]
+        assert error["Message"] == (
+            f"Range specified is not valid for source object of size: {6 * MIB}"
+        )
+        assert error["ArgumentName"] == "x-amz-copy-source-range"
+        assert error["ArgumentValue"] == beyond
+    assert "Parts" not in s3.list_parts(Bucket=bucket, Key="dst2", UploadId=dst2)
 
 
 def test_entity_too_small(s3: Any, bucket: str) -> None:
