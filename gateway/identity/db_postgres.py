@@ -9,11 +9,12 @@ them committed, so a revocation applies to the next request everywhere.
 - **Pool**: ``min_size``..``max_size`` connections per process; a request waits at most
   ``acquire_timeout`` for one; every statement is cancelled after ``statement_timeout``;
   idle connections close after ``max_idle``. A database that cannot be reached, refuses
-  the login, is shutting down or out of connections, or a connection or statement that
-  does not come within its timeout, surfaces as :class:`StoreUnavailable` (the request
-  answers 503); a parameter holding NUL, which ``text`` cannot, as
-  :class:`UnstorableText` (400: the client's input); any other error as itself (a
-  fault: 500).
+  the login, is shutting down or out of connections, a connection that closes under a
+  statement or while it waits in the pool (terminated by the server, a failover, the
+  network), or a connection or statement that does not come within its timeout, surfaces
+  as :class:`StoreUnavailable` (the request answers 503); a parameter holding NUL, which
+  ``text`` cannot, as :class:`UnstorableText` (400: the client's input); any other error
+  as itself (a fault: 500).
 - **Behind PgBouncer** (transaction or statement pool mode): ``prepared_statements=False``
   turns asyncpg's statement cache off, so no statement outlives its transaction's server
   connection; nothing else the gateway does needs a session (its advisory lock is
@@ -56,6 +57,17 @@ __all__ = ["PostgresDatabase", "redact_url", "to_numbered"]
 _T = TypeVar("_T")
 unavailable_log = RateLimitedLog(logging.getLogger(__name__))
 """One line per outage and kind of error, not one per request."""
+
+
+class ConnectionLost(Exception):
+    """The connection closed under a statement or transaction (terminated by the server,
+    reset by the network): asyncpg then reports an ``InterfaceError`` about the closed
+    connection (``Transaction.__aexit__``, a statement), not the loss itself. Raised in
+    its place when the connection is closed; on an open connection an ``InterfaceError``
+    (a value asyncpg cannot encode, a bug) stays what it is. (A ``try`` rather than a
+    context manager: free on the request path until something fails.)"""
+
+
 _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
 _UNAVAILABLE = (
     OSError,  # refused, reset, unreachable
@@ -64,9 +76,23 @@ _UNAVAILABLE = (
     asyncpg.InvalidAuthorizationSpecificationError,  # class 28: the login is refused
     asyncpg.InsufficientResourcesError,  # class 53: too many connections, disk full
     asyncpg.OperatorInterventionError,  # class 57: shutting down, starting, cancelled
+    # asyncpg's protocol out of step with a connection the server closed while it sat in
+    # the pool ("cannot switch to state 12; another operation (2) is in progress"):
+    # raised by the query or by the pool's reset, never by what a statement holds.
+    asyncpg.InternalClientError,
+    ConnectionLost,
 )
 """What makes a request answer 503: the same request may succeed once the database is
 back. A constraint, a syntax error or a bug stays what it is."""
+
+
+def _closed(conn: asyncpg.pool.PoolConnectionProxy) -> bool:
+    """Whether the connection is gone. A connection that closed while in use has been
+    taken back by the pool already: its proxy then refuses even ``is_closed()``."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
 
 
 @contextlib.contextmanager
@@ -192,14 +218,24 @@ class PostgresDatabase:
         self._check_open()
         with _availability():
             async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
-                row = await conn.fetchrow(to_numbered(sql), *params)
+                try:
+                    row = await conn.fetchrow(to_numbered(sql), *params)
+                except asyncpg.InterfaceError as exc:
+                    if _closed(conn):
+                        raise ConnectionLost(str(exc)) from exc
+                    raise
         return None if row is None else tuple(row)
 
     async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         self._check_open()
         with _availability():
             async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
-                rows = await conn.fetch(to_numbered(sql), *params)
+                try:
+                    rows = await conn.fetch(to_numbered(sql), *params)
+                except asyncpg.InterfaceError as exc:
+                    if _closed(conn):
+                        raise ConnectionLost(str(exc)) from exc
+                    raise
         return [tuple(r) for r in rows]
 
     async def transaction(
@@ -210,11 +246,14 @@ class PostgresDatabase:
         for attempt in range(1, attempts + 1):
             try:
                 with _availability():
-                    async with (
-                        self._pool.acquire(timeout=self._options.acquire_timeout) as conn,
-                        conn.transaction(isolation=isolation),
-                    ):
-                        return await body(PostgresTx(conn))
+                    async with self._pool.acquire(timeout=self._options.acquire_timeout) as conn:
+                        try:
+                            async with conn.transaction(isolation=isolation):
+                                return await body(PostgresTx(conn))
+                        except asyncpg.InterfaceError as exc:
+                            if _closed(conn):
+                                raise ConnectionLost(str(exc)) from exc
+                            raise
             except _RETRYABLE:
                 if attempt >= attempts:
                     raise

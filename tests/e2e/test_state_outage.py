@@ -17,14 +17,16 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import Gateway, start_gateway
-from tests.e2e.rest_util import ADMIN, call, make_key
+from tests.e2e.rest_util import ADMIN, bearer, call, make_key
 from tests.services.postgres import PostgresServer, start_postgres
 
 
@@ -114,3 +116,86 @@ def test_requests_answer_503_while_postgres_is_down(
     assert (status, answer["error"]) == (401, "invalid_client")
     assert call(gateway, "GET", "/ready", headers=ADMIN)[0] == 200
     assert "internal error" not in gateway.log().lower()  # no request took the 500 path
+
+
+_GATEWAY_BACKENDS = (
+    "SELECT pid, wait_event_type FROM pg_stat_activity WHERE application_name = 'nfyio-gateway'"
+)
+"""The gateway's own server connections (the test's have no application name)."""
+
+
+def test_a_connection_lost_under_a_request_answers_503(
+    gateway: Gateway, own_postgres: PostgresServer
+) -> None:
+    """PostgreSQL ends the gateway's connection (``pg_terminate_backend``: what a
+    failover, a restart or an idle-session limit does): inside a transaction asyncpg
+    reports a closed connection (an ``InterfaceError``), idle in the pool a protocol
+    error (``InternalClientError``), and both were answered 500. They are outages."""
+    url = gateway.env["NFYIO_IDENTITY_URL"]
+    doomed = make_key(gateway, scopes=["read:objects"])
+
+    async def revoke_while_its_connection_dies() -> tuple[int, dict[str, str], bytes]:
+        conn = await asyncpg.connect(url)
+        try:
+            async with conn.transaction():
+                # The key's row is locked: the revocation's transaction waits for it.
+                await conn.execute(
+                    "SELECT 1 FROM access_keys WHERE id = $1 FOR UPDATE", doomed["id"]
+                )
+                answer = asyncio.ensure_future(
+                    asyncio.to_thread(
+                        call, gateway, "DELETE", f"/v1/access-keys/{doomed['id']}", headers=ADMIN
+                    )
+                )
+                waiting: list[int] = []
+                while not waiting:  # until the gateway's transaction waits for the lock
+                    await asyncio.sleep(0.01)
+                    rows = await conn.fetch(_GATEWAY_BACKENDS)
+                    waiting = [r["pid"] for r in rows if r["wait_event_type"] == "Lock"]
+                await conn.execute("SELECT pg_terminate_backend($1)", waiting[0])
+                return await answer
+        finally:
+            await conn.close()
+
+    status, headers, body = asyncio.run(revoke_while_its_connection_dies())
+    assert status == 503, body
+    assert json.loads(body)["error"]["code"] == "ServiceUnavailable"
+    assert headers["Retry-After"] == "5"
+    # The same request once more: the pool made a new connection, no restart.
+    status, _, body = call(gateway, "DELETE", f"/v1/access-keys/{doomed['id']}", headers=ADMIN)
+    assert status == 204, body
+
+    # Connections ended while they wait in the pool: the next requests on them.
+    key = make_key(gateway, scopes=["read:buckets"])
+    s3: Any = gateway.client(key["id"], key["secret"])  # retries off
+
+    async def end_all() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = 'nfyio-gateway'"
+            )
+        finally:
+            await conn.close()
+
+    statuses: set[int] = set()
+    for _ in range(5):
+        asyncio.run(end_all())
+        with ThreadPoolExecutor(4) as pool:
+            for outcome in pool.map(lambda _: _list_status(s3), range(8)):
+                statuses.add(outcome)
+            for status, _, _ in pool.map(
+                lambda _: call(gateway, "GET", "/v1/me", headers=bearer(key["secret"])), range(8)
+            ):
+                statuses.add(status)
+    assert statuses <= {200, 503}, statuses
+    assert s3.list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert "internal error" not in gateway.log().lower()
+
+
+def _list_status(s3: Any) -> int:
+    try:
+        return int(s3.list_buckets()["ResponseMetadata"]["HTTPStatusCode"])
+    except ClientError as exc:
+        return int(exc.response["ResponseMetadata"]["HTTPStatusCode"])
