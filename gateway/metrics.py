@@ -353,6 +353,9 @@ async def scrape(request: web.Request) -> web.Response:
     return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})
 
 
+CLIENT_GONE = 499
+"""The status counted for a request whose client went away before its answer (nginx's,
+as the access log writes it)."""
 UNMATCHED = "unmatched"
 """Route label of API requests no route matched (404/405): the raw path is not a label."""
 
@@ -362,11 +365,23 @@ async def api_metrics_middleware(
     request: web.Request,
     handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
 ) -> web.StreamResponse:
-    """Count API requests by route template (``/v1/access-keys/{id}``), never raw paths."""
-    response = await handler(request)
-    route = request.match_info.route.resource
-    template = route.canonical if route is not None else UNMATCHED
-    metrics = request.app[METRICS]
-    if metrics is not None:
-        metrics.observe_api(template, response.status)
-    return response
+    """Count API requests by route template (``/v1/access-keys/{id}``), never raw paths.
+    A request that ends in an exception counts too, as the access log has it: a redirect
+    (the console's, raised as ``HTTPFound``) by its status, a client gone before its
+    answer as 499."""
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    except ConnectionError:
+        status = CLIENT_GONE
+        raise
+    finally:
+        route = request.match_info.route.resource
+        metrics = request.app[METRICS]
+        if metrics is not None:
+            metrics.observe_api(route.canonical if route is not None else UNMATCHED, status)

@@ -36,12 +36,11 @@ from gateway.audit.http import (
     REQUEST_ID,
     record,
 )
+from gateway.metrics import CLIENT_GONE
 
 __all__ = ["CLIENT_GONE", "MAX_LOGGED_PATH", "install", "observe_middleware"]
 
 MAX_LOGGED_PATH = 512
-CLIENT_GONE = 499
-"""The status logged for a request whose client went away before its answer (nginx's)."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

@@ -5,6 +5,7 @@ Each test starts its own gateway so the counts it checks are exactly the request
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -104,9 +105,15 @@ def test_counts_operations_statuses_bytes_and_build_info(one_worker: Gateway) ->
     # The API listener counts by route template, unmatched paths under one label.
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(f"{gw.api_url}/no/such/{uuid.uuid4().hex}", timeout=5)
+    # A redirect ends its handler with an exception (HTTPFound): counted as answered.
+    connection = http.client.HTTPConnection("127.0.0.1", gw.api_port, timeout=10)
+    connection.request("GET", "/")
+    assert connection.getresponse().status == 302
+    connection.close()
     found = samples(scrape(gw)[1])
     assert value(found, "nfyio_api_requests_total", route="/metrics", status="200") >= 1
     assert value(found, "nfyio_api_requests_total", route="unmatched", status="404") == 1
+    assert value(found, "nfyio_api_requests_total", route="/", status="302") == 1
 
 
 def test_run_directory_is_fresh_and_removed(tmp_path: Path) -> None:
