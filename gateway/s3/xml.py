@@ -28,7 +28,9 @@ S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
-_NEEDS_ESCAPE = re.compile(r"[&<>\"'\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# A carriage return is written as a reference too: XML parsers read a literal one (and
+# CR LF) as a line feed, so a key holding one would come back as another key.
+_NEEDS_ESCAPE = re.compile(r"[&<>\"'\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 
 
 def _escape_char(match: re.Match[str]) -> str:
