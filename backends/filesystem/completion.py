@@ -199,7 +199,7 @@ def completed_before(
     store: MultipartStore, bucket: str, key: str, listed: Sequence[tuple[int, str]]
 ) -> ObjectRow | None:
     """For a completion whose upload is gone: the key's current object when those parts
-    made it (its ETag is theirs), else None."""
+    made it (its ETag is theirs, and its parts had the numbers listed), else None."""
     try:
         etag = multipart_etag([e.strip('"') for _, e in listed])
     except ValueError:  # an ETag that is no hex digest: never one of ours
@@ -207,4 +207,6 @@ def completed_before(
     row = store.db.object(bucket, key.encode("utf-8"))
     if row is None or row.parts is None or row.etag != etag:
         return None
+    if [int(entry[0]) for entry in json.loads(row.parts)] != [n for n, _ in listed]:
+        return None  # the same bytes under other part numbers: not this completion
     return row
