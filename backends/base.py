@@ -42,6 +42,7 @@ from backends.types import (
     ByteRange,
     CompletionChecksums,
     Conditions,
+    CopiedObject,
     CopySource,
     DeleteResult,
     Encryption,
@@ -336,7 +337,7 @@ class Backend(abc.ABC):
         condition: WriteCondition | None = None,
         tags: Tags | None = None,
         checksum_algorithm: str | None = None,
-    ) -> ObjectInfo:
+    ) -> CopiedObject:
         """Copy (``source.version_id`` names a version, None the latest); ``meta=None``
         keeps the source's metadata (directive COPY), ``tags=None`` the source's tag set
         (``x-amz-tagging-directive: COPY``), else the copy gets ``tags``. The copy is
@@ -348,7 +349,8 @@ class Backend(abc.ABC):
         the source's checksums, except that ``checksum_algorithm`` (CopyObject's
         ``x-amz-checksum-algorithm``, an upper-case name of ``sigv4.ALGORITHMS``) gives it a
         FULL_OBJECT checksum of that algorithm instead, computed from the bytes where the
-        source has none (a backend that cannot compute one raises ``NotImplemented``)."""
+        source has none (a backend that cannot compute one raises ``NotImplemented``). The
+        answer names the source version copied (``source_version_id``)."""
         raise _not_implemented("CopyObject")
 
     async def get_object_attributes(

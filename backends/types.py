@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Protocol
 
@@ -174,6 +174,20 @@ class ObjectInfo:
     tag_count: int = 0
     """How many tags the version has (GET/HEAD answer it as ``x-amz-tagging-count``).
     Listings may leave it 0."""
+
+
+@record
+class CopiedObject(ObjectInfo):
+    """What CopyObject wrote, and which version of the source it copied."""
+
+    source_version_id: str | None = None
+    """The source version copied (S3's ``x-amz-copy-source-version-id``), when the request
+    named none too; None for a source in a bucket that was never versioned."""
+
+    @classmethod
+    def of(cls, info: ObjectInfo, source_version_id: str | None) -> CopiedObject:
+        values = {f.name: getattr(info, f.name) for f in fields(ObjectInfo)}
+        return cls(**values, source_version_id=source_version_id)
 
 
 Tags = tuple[tuple[str, str], ...]

@@ -89,6 +89,7 @@ from backends.types import (
     BucketInfo,
     ByteRange,
     Conditions,
+    CopiedObject,
     CopySource,
     DeleteResult,
     Encryption,
@@ -559,7 +560,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         condition: WriteCondition | None = None,
         tags: Tags | None = None,
         checksum_algorithm: str | None = None,
-    ) -> ObjectInfo:
+    ) -> CopiedObject:
         default = self._put_settings(bucket, object_lock)
         if condition is not None:
             self.check_condition(bucket, key, condition)
@@ -606,7 +607,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 tags=src.tags if tags is None else tags_to_json(tags),
             )
             version_id = self.commit_object(bucket, row, object_lock, condition, inline=inline)
-            return row._replace(version_id=version_id).to_info(bucket)
+            info = row._replace(version_id=version_id).to_info(bucket)
+            return CopiedObject.of(info, src.version_id)
         raise BackendError("InternalError", "copy source kept changing")
 
     async def list_objects(

@@ -27,6 +27,7 @@ from backends.s3.sse import (
 from backends.s3.tagging import tagging_params
 from backends.types import (
     Conditions,
+    CopiedObject,
     CopySource,
     Encryption,
     ObjectInfo,
@@ -52,7 +53,7 @@ class CopyMixin(ConditionalMixin):
         condition: WriteCondition | None = None,
         tags: Tags | None = None,
         checksum_algorithm: str | None = None,
-    ) -> ObjectInfo:
+    ) -> CopiedObject:
         params: dict[str, Any] = {
             "Bucket": self._up(bucket),
             "Key": key,
@@ -96,9 +97,10 @@ class CopyMixin(ConditionalMixin):
                 "copy_object", bucket, headers=expires_header(meta), **params
             )
         await require_encrypted(self._call, self._up(bucket), key, encryption, response)
-        return await self.head_object(
+        info = await self.head_object(
             bucket, key, version_id=response.get("VersionId"), encryption=customer_only(encryption)
         )
+        return CopiedObject.of(info, response.get("CopySourceVersionId"))
 
     def _copy_source(self, source: CopySource) -> dict[str, str]:
         return {

@@ -324,7 +324,10 @@ async def copy_object(ctx: Context) -> Result:
         checksum_algorithm=None if requested is None else normalize_algorithm(requested),
     )
     await record_write(ctx, plan, info)
-    headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
+    # The version copied: the one named, else the source's latest (S3 names it whenever
+    # the source bucket has versions)
+    copied = source.version_id or info.source_version_id
+    headers = {"x-amz-copy-source-version-id": copied} if copied else {}
     headers.update(sse_response_headers(info.meta))
     headers.update(version_header(info.version_id))
     headers.update(await expiration_headers(ctx, info, tags))

@@ -431,3 +431,25 @@ def test_delete_objects_with_an_empty_version_id_deletes_nothing(
     if versioning:
         listed = s3.list_object_versions(Bucket=bucket, Prefix="kept")
         assert "DeleteMarkers" not in listed and len(listed["Versions"]) == 1
+
+
+def test_a_copy_names_the_source_version_it_copied(
+    s3: Any, bucket: str, versioned: str, request: pytest.FixtureRequest
+) -> None:
+    """``x-amz-copy-source-version-id`` names the version copied when the request named
+    none too (the source's latest); it used to be sent only back to a client that had
+    named one. A source in a never-versioned bucket has no version to name."""
+    seaweedfs_deviates(request, "CopyObject answers no x-amz-copy-source-version-id")
+    first = s3.put_object(Bucket=versioned, Key="src", Body=b"one")["VersionId"]
+    source = {"Bucket": versioned, "Key": "src"}
+    latest = s3.copy_object(Bucket=bucket, Key="a", CopySource=source)
+    assert latest["CopySourceVersionId"] == first
+    second = s3.put_object(Bucket=versioned, Key="src", Body=b"two")["VersionId"]
+    copied = s3.copy_object(Bucket=versioned, Key="b", CopySource=source)
+    assert copied["CopySourceVersionId"] == second
+    assert copied["VersionId"] not in (first, second)
+    named = s3.copy_object(Bucket=bucket, Key="c", CopySource={**source, "VersionId": first})
+    assert named["CopySourceVersionId"] == first
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"p")
+    plain = s3.copy_object(Bucket=bucket, Key="d", CopySource={"Bucket": bucket, "Key": "plain"})
+    assert "CopySourceVersionId" not in plain
