@@ -13,7 +13,7 @@ from aiohttp import web
 
 from gateway.access_log import ACCESS_LOG
 from gateway.config import Config
-from gateway.metrics import METRICS, response_bytes
+from gateway.metrics import CLIENT_GONE, METRICS, response_bytes
 from gateway.principal import Principal
 from gateway.s3.access import Access, authorize
 from gateway.s3.admission import admit
@@ -200,8 +200,13 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             )
         )
         response = await render_result(request, result, request_id, cors_headers)
-    except (ConnectionError, web.HTTPException):
-        raise  # a client gone mid-answer: aiohttp ends the connection
+    except ConnectionError:
+        # The client went away (an upload cut short): aiohttp ends the connection. The
+        # line and the count say 499, nginx's status for it, as the API listener's do.
+        _record(request, app, None, started, request_id, resource, operation_name, principal_name)
+        raise
+    except web.HTTPException:
+        raise
     except Exception as exc:
         error = as_s3_error(exc)
         if error is None:
@@ -235,28 +240,30 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
 def _record(
     request: web.Request,
     app: web.Application,
-    response: web.StreamResponse,
+    response: web.StreamResponse | None,
     started: float,
     request_id: str,
     resource: str,
     operation_name: str,
     principal_name: str,
 ) -> None:
-    """Metrics and the access log line of one request."""
+    """Metrics and the access log line of one request (``response`` None: the client went
+    away before its answer)."""
     elapsed = time.perf_counter() - started
+    status = CLIENT_GONE if response is None else response.status
     metrics = app[METRICS]
     if metrics is not None:
         metrics.observe_s3(
             operation_name,
-            response.status,
+            status,
             elapsed,
             request.content.total_bytes,
-            response_bytes(request, response),
+            0 if response is None else response_bytes(request, response),
         )
     access_log = app[ACCESS_LOG]
     if access_log is not None:
         access_log.line(
             f"request_id={request_id} remote={request.remote} method={request.method} "
             f"path={quote(resource, safe='/')} op={operation_name} principal={principal_name} "
-            f"status={response.status} ms={elapsed * 1000:.1f}"
+            f"status={status} ms={elapsed * 1000:.1f}"
         )

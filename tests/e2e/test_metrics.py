@@ -6,6 +6,7 @@ Each test starts its own gateway so the counts it checks are exactly the request
 from __future__ import annotations
 
 import http.client
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -114,6 +115,32 @@ def test_counts_operations_statuses_bytes_and_build_info(one_worker: Gateway) ->
     assert value(found, "nfyio_api_requests_total", route="/metrics", status="200") >= 1
     assert value(found, "nfyio_api_requests_total", route="unmatched", status="404") == 1
     assert value(found, "nfyio_api_requests_total", route="/", status="302") == 1
+
+
+def test_an_upload_cut_short_is_logged_and_counted(one_worker: Gateway) -> None:
+    """A client that goes away mid-body is a request too: one access-log line and one
+    count, status 499 (the API listener's and nginx's), not nothing."""
+    gw = one_worker
+    s3 = gw.client()
+    bucket = f"m-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "cut"})
+    target = url.split(str(gw.s3_port), 1)[1]
+    with socket.create_connection(("127.0.0.1", gw.s3_port), timeout=10) as sock:
+        head = f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\n\r\n"
+        sock.sendall(head.encode() + b"x" * 100_000)
+    deadline = time.monotonic() + 30  # the handler notices the close by itself
+    cut = 0.0
+    while cut == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        cut = value(
+            samples(scrape(gw)[1]), "nfyio_s3_requests_total", operation="PutObject", status="499"
+        )
+    assert cut == 1
+    lines = [line for line in gw.log().splitlines() if f"path=/{bucket}/cut " in line]
+    assert len(lines) == 1 and " op=PutObject " in lines[0] and " status=499 " in lines[0]
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="cut")
 
 
 def test_run_directory_is_fresh_and_removed(tmp_path: Path) -> None:
