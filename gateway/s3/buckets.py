@@ -73,9 +73,7 @@ async def list_buckets(ctx: Context) -> Result:
     token = query.get("continuation-token")
     after = None
     if token is not None:
-        if not token or len(token) > 1024:
-            raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
-        after = decode_token(token)
+        after = decode_token(ctx, f"buckets/{account}", token)
     prefix = query.get("prefix")
     region = query.get("bucket-region")
     store = ctx.access.store
@@ -102,7 +100,7 @@ async def list_buckets(ctx: Context) -> Result:
         doc.close("Bucket")
     doc.close("Buckets")
     if len(buckets) > limit:
-        doc.el("ContinuationToken", encode_token(page[-1].name))
+        doc.el("ContinuationToken", encode_token(ctx, f"buckets/{account}", page[-1].name))
     doc.el("Prefix", prefix)
     doc.close("ListAllMyBucketsResult")
     return Result(xml=bytes(doc))

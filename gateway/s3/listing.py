@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
@@ -160,16 +161,45 @@ async def list_objects(ctx: Context) -> Result:
     return Result(xml=bytes(doc))
 
 
-def encode_token(marker: str) -> str:
-    return base64.urlsafe_b64encode(b"v1:" + marker.encode("utf-8")).decode()
+_TOKEN_VERSION = b"\x02"
+_TOKEN_TAG = 16
+_TOKEN_MAX = 2048
+"""Longest token read: a 1,024-byte key makes one of 1,388 characters."""
+_token_keys: dict[str, bytes] = {}
 
 
-def decode_token(token: str) -> str:
+def _token_tag(ctx: Context, scope: str, marker: bytes) -> bytes:
+    keyring = ctx.access.store.keyring
+    key = _token_keys.get(keyring.fingerprint)
+    if key is None:
+        key = _token_keys[keyring.fingerprint] = keyring.subkey("continuation-token")
+    message = scope.encode("utf-8") + b"\0" + marker
+    return hmac.digest(key, message, "sha256")[:_TOKEN_TAG]
+
+
+def encode_token(ctx: Context, scope: str, marker: str) -> str:
+    """A continuation token: where the next page starts, bound to ``scope`` (the listing
+    it belongs to: ``objects/<bucket>``, ``buckets/<account>``) by an HMAC under a
+    subkey of the master key, so every worker and host of one deployment reads it."""
+    raw = marker.encode("utf-8")
+    token = _TOKEN_VERSION + _token_tag(ctx, scope, raw) + raw
+    return base64.urlsafe_b64encode(token).rstrip(b"=").decode("ascii")
+
+
+def decode_token(ctx: Context, scope: str, token: str) -> str:
+    """The marker of a token :func:`encode_token` made for ``scope``; anything else (a
+    forged or altered token, another bucket's or account's) is ``InvalidArgument``."""
     try:
-        raw = base64.urlsafe_b64decode(token.encode("ascii"))
-        if not raw.startswith(b"v1:"):
+        if not token or len(token) > _TOKEN_MAX:
             raise ValueError(token)
-        return raw[3:].decode("utf-8")
+        raw = base64.urlsafe_b64decode(token.encode("ascii") + b"=" * (-len(token) % 4))
+        head = len(_TOKEN_VERSION) + _TOKEN_TAG
+        marker = raw[head:]
+        if raw[:1] != _TOKEN_VERSION or not hmac.compare_digest(
+            raw[1:head], _token_tag(ctx, scope, marker)
+        ):
+            raise ValueError(token)
+        return marker.decode("utf-8")
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
 
@@ -183,9 +213,7 @@ async def list_objects_v2(ctx: Context) -> Result:
     if token is not None:
         # As AWS: once a token is present it alone says where the page starts; minio-py
         # sends start-after (holding the token's text) beside it on every page.
-        if not token:
-            raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
-        marker = decode_token(token)
+        marker = decode_token(ctx, f"objects/{ctx.bucket}", token)
     page = await _page(ctx, marker, limit)
     fetch_owner = ctx.query.get("fetch-owner", "").lower() == "true"
     doc = XmlWriter("ListBucketResult")
@@ -199,7 +227,9 @@ async def list_objects_v2(ctx: Context) -> Result:
         doc.el("EncodingType", "url")
     doc.el("ContinuationToken", token)
     if page.is_truncated and page.next_marker is not None:
-        doc.el("NextContinuationToken", encode_token(page.next_marker))
+        doc.el(
+            "NextContinuationToken", encode_token(ctx, f"objects/{ctx.bucket}", page.next_marker)
+        )
     doc.el("StartAfter", names(start_after))
     _contents(doc, page.objects, names, await _owners(ctx, page) if fetch_owner else None)
     _prefixes(doc, page, names)
