@@ -64,7 +64,14 @@ class Context:
 
     def body(self) -> RequestBody:
         """An object body (PutObject, UploadPart): the backend compares its Content-MD5
-        while hashing it for the ETag (``self.req.content_md5``)."""
+        while hashing it for the ETag (``self.req.content_md5``).
+
+        A request that gives its body neither a ``Content-Length`` nor a chunked
+        ``Transfer-Encoding`` has, to HTTP, an empty body (whatever bytes follow are read
+        as the next request): S3 refuses it (411 ``MissingContentLength``) rather than
+        store an empty object over the one there."""
+        if self.request.content_length is None and "transfer-encoding" not in self.req.headers:
+            raise S3Error("MissingContentLength")
         return RequestBody(
             self.request,
             self.req.headers,

@@ -131,3 +131,23 @@ def test_upload_part_with_a_wrong_content_md5_is_bad_digest(gateway: Gateway, bu
     assert caught.value.response["Error"]["Code"] == "BadDigest"
     assert s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload).get("Parts", []) == []
     s3.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
+
+
+def test_an_object_body_without_a_length_is_missing_content_length(
+    gateway: Gateway, bucket: str
+) -> None:
+    """A PUT with neither Content-Length nor a chunked Transfer-Encoding has an empty body
+    to HTTP: S3 answers 411 ``MissingContentLength``, and the object there is kept (it
+    used to be replaced by an empty one). UploadPart likewise stores no part."""
+    s3 = gateway.client()
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp-length")["UploadId"]
+    targets = [f"/{bucket}/obj", f"/{bucket}/mp-length?partNumber=1&uploadId={upload}"]
+    for target in targets:
+        head = [f"PUT {target} HTTP/1.1".encode(), b"Host: 127.0.0.1"]
+        head.append(b"X-API-Key: " + gateway.secret_key.encode())
+        response = _raw(gateway, b"\r\n".join(head) + b"\r\n\r\n")
+        assert response.startswith(b"HTTP/1.1 411"), response
+        assert b"<Code>MissingContentLength</Code>" in response
+    assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"old"
+    assert s3.list_parts(Bucket=bucket, Key="mp-length", UploadId=upload).get("Parts", []) == []
+    s3.abort_multipart_upload(Bucket=bucket, Key="mp-length", UploadId=upload)
