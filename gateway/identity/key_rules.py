@@ -36,7 +36,7 @@ _BUCKET_PATTERN = re.compile(r"[a-z0-9.\-*?\[\]!]{1,63}")
 # negates), one or more names' characters or ranges (``a-z``), ``]``. fnmatch reads an
 # unclosed ``[`` or a stray ``]``/``!`` as a literal, which no bucket name holds: such a
 # pattern would silently limit a key to nothing (or, in ``[]a]``, mean something else).
-_BUCKET_PATTERN_GRAMMAR = re.compile(r"(?:[a-z0-9.\-*?]|\[!?(?:[a-z0-9.](?:-[a-z0-9.])?|-)+\])+\Z")
+_BUCKET_PATTERN_GRAMMAR = re.compile(r"(?:[a-z0-9.\-*?]|\[!?(?:[a-z0-9.](?:-[a-z0-9.])?|-)+\])+")
 
 
 def new_key_id() -> str:
@@ -80,7 +80,9 @@ def validate_buckets(buckets: Iterable[str] | None) -> tuple[str, ...] | None:
     if len(result) > _MAX_BUCKET_PATTERNS:
         raise ValueError(f"at most {_MAX_BUCKET_PATTERNS} bucket patterns")
     bad = [
-        b for b in result if not (_BUCKET_PATTERN.fullmatch(b) and _BUCKET_PATTERN_GRAMMAR.match(b))
+        b
+        for b in result
+        if not (_BUCKET_PATTERN.fullmatch(b) and _BUCKET_PATTERN_GRAMMAR.fullmatch(b))
     ]
     if bad:
         raise ValueError(f"invalid bucket names or patterns: {', '.join(map(repr, bad))}")
