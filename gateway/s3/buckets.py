@@ -15,7 +15,7 @@ from gateway.s3.bucket_facts import ACL, OWNERSHIP
 from gateway.s3.bucket_owners import create_owned_bucket, delete_owned_bucket, owned_buckets
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
-from gateway.s3.listing import decode_token, encode_token
+from gateway.s3.listing import decode_token, encode_token, int32
 from gateway.s3.lock_headers import BUCKET_LOCK_HEADER
 from gateway.s3.owner import owner_name, write_owner
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
@@ -49,11 +49,8 @@ once the request names ``prefix``, ``bucket-region`` or ``continuation-token``."
 def _max_buckets(raw: str | None) -> int:
     if raw is None:
         return MAX_BUCKETS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_BUCKETS:
+    value = int32(raw)
+    if value is None or not 1 <= value <= MAX_BUCKETS:
         raise S3Error(
             "InvalidArgument",
             f"Argument max-buckets must be an integer between 1 and {MAX_BUCKETS}",

@@ -22,6 +22,7 @@ __all__ = [
     "KeyNames",
     "decode_token",
     "encode_token",
+    "int32",
     "list_object_versions",
     "list_objects",
     "list_objects_v2",
@@ -31,16 +32,27 @@ __all__ = [
 MAX_KEYS = 1000
 
 
+def int32(raw: str) -> int | None:
+    """A query parameter's integer as S3 reads one: ASCII digits after an optional sign,
+    within a 32-bit signed integer; None otherwise. Python's ``int`` would also take
+    ``" 5"``, ``"1_000"``, ``"\uff10"`` (a full-width zero) and any magnitude."""
+    digits = raw[1:] if raw.startswith(("+", "-")) else raw
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    significant = digits.lstrip("0")
+    if len(significant) > 10:
+        return None
+    value = int(significant or "0") * (-1 if raw.startswith("-") else 1)
+    return value if -(2**31) <= value < 2**31 else None
+
+
 def max_keys(ctx: Context, name: str = "max-keys") -> int:
     raw = ctx.query.get(name)
     if raw is None:
         return MAX_KEYS
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise S3Error(
-            "InvalidArgument", f"Provided {name} not an integer or within integer range"
-        ) from exc
+    value = int32(raw)
+    if value is None:
+        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range")
     if value < 0:
         raise S3Error(
             "InvalidArgument", f"Argument {name} must be an integer between 0 and 2147483647"
