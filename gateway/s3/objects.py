@@ -87,9 +87,23 @@ async def put_object(ctx: Context) -> Result:
     return Result(headers=headers)
 
 
+def _overrides(ctx: Context) -> dict[str, str]:
+    """The ``response-*`` header overrides of a GET or HEAD. S3 honours them on signed
+    requests only (a presigned URL is signed): an anonymous one is ``InvalidRequest``, so
+    a link to a public object cannot make it be served as another type (``text/html``)
+    or with another disposition."""
+    overrides = response_overrides(ctx.req.query)
+    if overrides and ctx.principal.is_anonymous:
+        raise S3Error(
+            "InvalidRequest",
+            "Request specific response headers cannot be used for anonymous GET requests.",
+        )
+    return overrides
+
+
 async def get_object(ctx: Context) -> Result:
     req = ctx.req
-    overrides = response_overrides(req.query)
+    overrides = _overrides(ctx)
     read = await ctx.backend.get_object(
         ctx.bucket,
         ctx.key,
@@ -114,6 +128,7 @@ async def get_object(ctx: Context) -> Result:
 
 
 async def head_object(ctx: Context) -> Result:
+    overrides = _overrides(ctx)
     if ctx.req.byte_range is not None or ctx.req.part_number is not None:
         result = await get_object(ctx)
         if result.stream is not None:
@@ -129,9 +144,7 @@ async def head_object(ctx: Context) -> Result:
         encryption=ctx.req.encryption,
     )
     with_checksums = ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
-    headers = object_headers(
-        info, with_checksums=with_checksums, overrides=response_overrides(ctx.query)
-    )
+    headers = object_headers(info, with_checksums=with_checksums, overrides=overrides)
     if ctx.req.version_id is None:
         headers.update(await expiration_headers(ctx, info))
     headers["Content-Length"] = str(info.size)
