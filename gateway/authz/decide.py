@@ -103,6 +103,9 @@ class Reason(Enum):
     PUBLIC_ACCESS_BLOCK = "public_access_block"
     """A grant exists but the public access block sets it aside."""
     IMPLICIT_DENY = "implicit_deny"
+    OWNER_ACCOUNT_ONLY = "owner_account_only"
+    """Get/Put/DeleteBucketPolicy granted to a caller outside the bucket owner's account:
+    S3 answers ``405 MethodNotAllowed`` (only the owner's identities manage the policy)."""
 
 
 @record
@@ -205,7 +208,17 @@ def decide(req: AccessRequest) -> Decision:
         and initiator == req.upload_initiator
     ):
         return _allow(Reason.INITIATOR, "the caller's account started this upload")
-    return _granted(req, result, owner, on_bucket=on_bucket)
+    granted = _granted(req, result, owner, on_bucket=on_bucket)
+    if granted.allowed and req.action in _POLICY_ACTIONS:
+        # AWS: a caller with the permission but outside the owner's account hears 405, so
+        # that a policy can never hand the policy itself to another account (or anyone).
+        return Decision(
+            False,
+            Reason.OWNER_ACCOUNT_ONLY,
+            "Only the bucket owner's account may read or change the bucket policy",
+            granted.statement,
+        )
+    return granted
 
 
 def _granted(

@@ -40,6 +40,7 @@ from gateway.authz import (
     ObjectOwnership,
     PrincipalFacts,
     PublicAccessBlock,
+    Reason,
     RequestContext,
     ResourceKind,
     decide,
@@ -320,9 +321,13 @@ _SSE_C_WRITES = frozenset(
 blocks SSE-C. Reads with a key, and a copy source's key, stay allowed."""
 
 
-def _refuse(decision: Decision) -> None:
-    if not decision.allowed:
-        raise S3Error("AccessDenied", decision.message)
+def _refuse(decision: Decision, method: str = "") -> None:
+    if decision.allowed:
+        return
+    if decision.reason is Reason.OWNER_ACCOUNT_ONLY:  # Get/Put/DeleteBucketPolicy
+        extra = {"Method": method, "ResourceType": "BUCKET"}
+        raise S3Error("MethodNotAllowed", decision.message, extra=extra)
+    raise S3Error("AccessDenied", decision.message)
 
 
 async def _initiator(access: Access, bucket: BucketFacts, upload_id: str) -> str | None:
@@ -398,7 +403,8 @@ async def authorize(
             initiator=initiator,
             # A taken name is BucketAlreadyExists (the handler's answer), not AccessDenied.
             no_owner=op.name == "CreateBucket",
-        )
+        ),
+        request.method,
     )
     encryption = req.encryption
     if (
