@@ -59,17 +59,20 @@ _MAX_CHAR = "\U0010ffff"
 
 
 def group_upper_bound(prefix: str, delimiter: str | None, marker: str | None) -> str | None:
-    """If ``marker`` is a common prefix of this listing, the StartAfter that skips it.
+    """If ``marker`` falls in a common prefix of this listing (is one, or a key under
+    one), the StartAfter that skips that group.
 
     Upstream ``StartAfter=a/`` would list ``a/1`` again and roll it up into ``a/`` once
-    more; the contract says a page never restarts inside a group already returned.
+    more; the contract says a page never restarts inside a group already returned, and
+    holds only entries after the marker (``a/`` sorts before ``a/1``). Stores differ on
+    ``StartAfter=a/1``: moto skips ``a/``, SeaweedFS lists it again.
     """
     if not marker or not delimiter or not marker.startswith(prefix):
         return None
-    rest = marker[len(prefix) :]
-    if not rest.endswith(delimiter) or rest.find(delimiter) != len(rest) - len(delimiter):
+    at = marker.find(delimiter, len(prefix))
+    if at < 0:
         return None
-    return marker + _MAX_CHAR
+    return marker[: at + len(delimiter)] + _MAX_CHAR
 
 
 async def list_objects(
@@ -92,7 +95,7 @@ async def list_objects(
     if start_after:
         params["StartAfter"] = start_after
     response = await call("list_objects_v2", not_found="NoSuchBucket", **params)
-    group = marker if skip else None
+    group = skip[: -len(_MAX_CHAR)] if skip else None
 
     make = _listed_info
     objects = tuple(

@@ -443,7 +443,9 @@ def test_a_store_refusing_a_2026_algorithm_is_not_implemented() -> None:
     [
         ("", "/", "a/", "a/\U0010ffff"),
         ("p/", "/", "p/a/", "p/a/\U0010ffff"),
-        ("", "/", "a/b/", None),  # not a group of this listing (delimiter inside)
+        ("", "/", "a/b/", "a/\U0010ffff"),  # a key (or deeper prefix) inside group a/
+        ("", "/", "a/1", "a/\U0010ffff"),
+        ("p/", "/", "p/a/b", "p/a/\U0010ffff"),
         ("", "/", "a", None),
         ("", None, "a/", None),
         ("q/", "/", "a/", None),
