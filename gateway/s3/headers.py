@@ -26,6 +26,7 @@ __all__ = [
     "checksum_headers",
     "conditions",
     "http_date",
+    "if_range_holds",
     "object_headers",
     "object_meta",
     "parse_http_date",
@@ -288,6 +289,21 @@ def conditions(headers: Mapping[str, str], prefix: str = "") -> Conditions | Non
         if_none_match=_etag_list(none_match),
         if_modified_since=parse_http_date(modified),
         if_unmodified_since=parse_http_date(unmodified),
+    )
+
+
+def if_range_holds(value: str, info: ObjectInfo) -> bool:
+    """Whether an ``If-Range`` validator names the object as it is (RFC 9110 13.1.5): an
+    entity tag equal to its ETag (a weak tag never is), or an HTTP date equal to its
+    Last-Modified (whole seconds). Anything else is a validator of some other object."""
+    text = value.strip()
+    if text.startswith('"'):
+        return len(text) > 1 and text.endswith('"') and text[1:-1] == info.etag
+    if text.startswith("W/"):
+        return False
+    when = parse_http_date(text)
+    return when is not None and math.floor(when.timestamp()) == math.floor(
+        info.last_modified.timestamp()
     )
 
 

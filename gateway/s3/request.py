@@ -94,6 +94,10 @@ class S3Request:
     tags: Tags | None = None
     """``x-amz-tagging`` of PutObject / CopyObject / CreateMultipartUpload, validated
     (``gateway.s3.tags``); None: not sent."""
+    if_range: str | None = None
+    """``If-Range`` of a GetObject / HeadObject with a ``byte_range`` (an entity tag or an
+    HTTP date, as sent): the range is served only while it names the object's current
+    ETag or Last-Modified (``gateway.s3.objects``); None without a range."""
 
 
 def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
@@ -256,12 +260,16 @@ def read_request(request: web.Request, config: Config) -> S3Request:
     raw_part = query.get("partNumber")
     part_number = None if raw_part is None else _part_number(raw_part)
     byte_range = None
+    if_range = None
     if operation.name in _RANGED_READS:
         byte_range = parse_range(headers.get("range"))
-        if byte_range is not None and part_number is not None:
-            raise S3Error(
-                "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
-            )
+        if byte_range is not None:
+            if part_number is not None:
+                raise S3Error(
+                    "InvalidRequest",
+                    "Cannot specify both Range header and partNumber query parameter",
+                )
+            if_range = headers.get("if-range")
     md5_text = headers.get("content-md5")
     scheme = _forwarded(request, "X-Forwarded-Proto", trusted=trusted)
     if scheme not in ("http", "https"):
@@ -306,6 +314,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         ),
         delete_if_match=delete_if_match,
         tags=_tags(headers, operation.name),
+        if_range=if_range,
     )
 
 

@@ -58,6 +58,40 @@ def test_range_on_empty_object(s3: Any, bucket: str) -> None:
     assert exc.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */0"
 
 
+def test_if_range_serves_the_range_only_of_the_object_it_names(
+    s3: Any, bucket: str, obj: Any
+) -> None:
+    """A resumed download sends If-Range with what it saw: while it names the object
+    (ETag, or Last-Modified as an HTTP date) the range is served (206); once it names
+    another one, the whole object is (200), never a slice of a different object. An
+    unsatisfiable range is 416 only while the validator holds."""
+    _, etag, modified = obj
+    when = modified.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    stale = (modified - timedelta(days=1)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    cases = [
+        (etag, "bytes=10-19", 206),
+        (when, "bytes=10-19", 206),
+        ('"0123456789abcdef0123456789abcdef"', "bytes=10-19", 200),
+        (f"W/{etag}", "bytes=10-19", 200),
+        (stale, "bytes=10-19", 200),
+        ("not a validator", "bytes=10-19", 200),
+        ('"0123456789abcdef0123456789abcdef"', "bytes=5000-", 200),
+    ]
+    for validator, byte_range, status in cases:
+        with added_header(s3, "If-Range", validator):
+            got = s3.get_object(Bucket=bucket, Key="r", Range=byte_range)
+            head = s3.head_object(Bucket=bucket, Key="r", Range=byte_range)
+        assert got["ResponseMetadata"]["HTTPStatusCode"] == status, validator
+        assert head["ResponseMetadata"]["HTTPStatusCode"] == status, validator
+        body = got["Body"].read()
+        assert body == (DATA[10:20] if status == 206 else DATA)
+        assert head["ContentLength"] == len(body)
+    with added_header(s3, "If-Range", etag):
+        expect_error(
+            "InvalidRange", 416, s3.get_object, Bucket=bucket, Key="r", Range="bytes=5000-"
+        )
+
+
 @pytest.mark.parametrize(
     "header", ["bytes=abc", "bytes=5-2", "items=0-1", "bytes=0-1,4-5", "bytes=-", "garbage"]
 )
