@@ -26,6 +26,11 @@ BACKEND_ERRORS: dict[str, tuple[int, str, str]] = {
     "BucketNotEmpty": (409, "Conflict", "The bucket is not empty"),
     "BucketAlreadyOwnedByYou": (409, "Conflict", "The bucket already exists"),
     "BucketAlreadyExists": (409, "Conflict", "The bucket name is not available"),
+    "OperationAborted": (
+        409,
+        "Conflict",
+        "Another account deleted a bucket of this name a moment ago: try again in a few seconds",
+    ),
     "EntityTooLarge": (413, "PayloadTooLarge", "The object is larger than allowed"),
     "IncompleteBody": (400, "InvalidRequest", "The body is shorter than its Content-Length"),
     "NotImplemented": (501, "NotImplemented", "Not implemented by this storage backend"),

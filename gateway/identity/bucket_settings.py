@@ -24,7 +24,7 @@ from gateway.identity.models import to_micros, utcnow
 from gateway.identity.quota import AccountLimitReached
 from gateway.identity.settings_cache import SettingsCache
 
-__all__ = ["MAX_DOCUMENT", "BucketSettingsStore"]
+__all__ = ["MAX_DOCUMENT", "BucketNameHeld", "BucketSettingsStore"]
 
 MAX_DOCUMENT = 256 * 1024
 """Largest document stored (features cap theirs lower: a bucket policy at 20 KB)."""
@@ -37,8 +37,26 @@ _UPSERT = (
 
 
 OWNER_KIND = "owner"
+DELETED_BUCKETS = "~deleted"
+"""The bucket-settings rows of recently deleted buckets, kind ``name:<bucket>``: the
+account that owned it, as of its deletion. No bucket can be named so (``~``), and no
+feature reads a kind with a colon."""
+_MICROSECOND = timedelta(microseconds=1)
+NAME_HOLD_MARGIN = timedelta(seconds=1)
+"""Held a second longer than another host may cache the old owner: hosts' clocks differ
+(NTP keeps them within milliseconds)."""
 _COUNT_OWNED = "SELECT count(*) FROM bucket_settings WHERE kind = 'owner' AND document = ?"
 """The literal kind lets both databases use the partial index ``bucket_settings_owner``."""
+
+
+class BucketNameHeld(Exception):
+    """A bucket name deleted a moment ago by another account, which hosts may still take
+    for that account's (their cached settings): S3 ``OperationAborted`` (409), try
+    again in a moment."""
+
+
+def _deleted(bucket: str) -> str:
+    return "name:" + bucket
 
 
 class BucketSettingsStore:
@@ -95,10 +113,25 @@ class BucketSettingsStore:
         count and the insert are one transaction: under SQLite's writer lock, and
         ``SERIALIZABLE`` on PostgreSQL, where a claim racing another one for the same
         owner fails to serialise and is retried; so the limit holds exactly, across hosts
-        too. The count reads the partial index on owners (schema version 7)."""
+        too. The count reads the partial index on owners (schema version 7).
+
+        Raises :class:`BucketNameHeld` when another account deleted a bucket of that
+        name less than :attr:`name_hold` ago (see :meth:`forget_bucket`)."""
         when = to_micros(now or utcnow())
+        held_since = when - self.name_hold // _MICROSECOND
 
         async def body(tx: Tx) -> bool:
+            gone = await tx.fetch_one(
+                "SELECT document, updated_at FROM bucket_settings WHERE bucket = ? AND kind = ?",
+                (DELETED_BUCKETS, _deleted(bucket)),
+            )
+            if gone is not None:
+                if str(gone[0]) != account_id and int(gone[1]) > held_since:
+                    raise BucketNameHeld(bucket)
+                await tx.execute(
+                    "DELETE FROM bucket_settings WHERE bucket = ? AND kind = ?",
+                    (DELETED_BUCKETS, _deleted(bucket)),
+                )
             if most is not None:
                 present = await tx.fetch_one(
                     "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?",
@@ -205,12 +238,38 @@ class BucketSettingsStore:
             self.cache.changed(bucket)
         return released
 
-    async def forget_bucket(self, bucket: str) -> int:
+    @property
+    def name_hold(self) -> timedelta:
+        """How long a deleted bucket's name stays its former owner's: as long as another
+        host may keep that owner in its cache (``bucket_cache_seconds``), plus
+        :data:`NAME_HOLD_MARGIN`; nothing when nothing is cached, nor on SQLite (one
+        host, whose workers see every change at their next request)."""
+        if not self.cache.enabled or self._db.dialect == "sqlite":
+            return timedelta(0)
+        return timedelta(seconds=self.cache.ttl) + NAME_HOLD_MARGIN
+
+    async def forget_bucket(self, bucket: str, *, now: datetime | None = None) -> int:
         """Drop every setting of a deleted bucket (a bucket made again with the same name
-        starts with none); the number removed."""
+        starts with none); the number removed. Its owner is noted in the row
+        (:data:`DELETED_BUCKETS`, ``name:<bucket>``), so that another account cannot
+        claim the name while other hosts may still hold the old owner in their caches
+        (:meth:`claim_owner`); notes older than that go at the same time."""
+        when = to_micros(now or utcnow())
+        stale = when - self.name_hold // _MICROSECOND
 
         async def body(tx: Tx) -> int:
-            return await tx.execute("DELETE FROM bucket_settings WHERE bucket = ?", (bucket,))
+            owner = await tx.fetch_one(
+                "SELECT document FROM bucket_settings WHERE bucket = ? AND kind = ?",
+                (bucket, OWNER_KIND),
+            )
+            removed = await tx.execute("DELETE FROM bucket_settings WHERE bucket = ?", (bucket,))
+            await tx.execute(
+                "DELETE FROM bucket_settings WHERE bucket = ? AND updated_at <= ?",
+                (DELETED_BUCKETS, stale),
+            )
+            if owner is not None:
+                await tx.execute(_UPSERT, (DELETED_BUCKETS, _deleted(bucket), owner[0], when))
+            return removed
 
         try:
             return await self._db.transaction(body)

@@ -15,7 +15,12 @@ What a cached answer may miss, and for how long:
   seen *before* reading, so an answer read before a change is never kept after it;
 - **a change made by another host** (PostgreSQL shared by several gateways): at most
   ``bucket_cache_seconds`` (default 1 s), after which the entry expires. 0 turns the
-  cache off (every request reads the database, as before the cache existed).
+  cache off (every request reads the database, as before the cache existed). One change
+  may not wait for that: a bucket deleted and made again by *another* account, whose
+  name the old owner's cached settings would still grant it. So on PostgreSQL a deleted
+  bucket's name is held for its former owner for ``bucket_cache_seconds`` and a second
+  (:meth:`~gateway.identity.bucket_settings.BucketSettingsStore.claim_owner`), as AWS
+  holds a deleted bucket's name for a while.
 
 Only answers naming at least one setting are kept: a bucket the state store knows
 nothing about (missing, or made before accounts existed) is read every time, so a bucket
@@ -121,6 +126,11 @@ class SettingsCache:
     @property
     def enabled(self) -> bool:
         return self._ttl > 0
+
+    @property
+    def ttl(self) -> float:
+        """Seconds an answer is kept (what another host may miss for that long)."""
+        return self._ttl
 
     def token(self) -> int:
         """The generation to hand to :meth:`put` with an answer read after this call;

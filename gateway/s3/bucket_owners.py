@@ -6,7 +6,10 @@ Bucket names stay global. CreateBucket first claims the name in the state store 
 ``owner`` setting, written only if absent: atomic on both databases, so of two accounts
 racing for a name exactly one wins, and an account at its bucket limit is refused),
 then creates the bucket in the backend; a failed creation releases
-the claim. A bucket without an owner setting (made before accounts, or
+the claim. A deleted bucket's name stays its former owner's for ``bucket_cache_seconds``
+and a second (hosts may still hold that owner in their caches): another account's
+CreateBucket meanwhile answers ``OperationAborted``, as AWS does for a name reused too
+soon. A bucket without an owner setting (made before accounts, or
 directly in the upstream store) belongs to the system account.
 """
 
@@ -17,6 +20,7 @@ from collections.abc import Mapping
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.types import BucketInfo
+from gateway.identity.bucket_settings import BucketNameHeld
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID
 from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, OWNER, SSE_C
@@ -24,6 +28,10 @@ from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, OWNER, SSE_C
 __all__ = ["create_owned_bucket", "delete_owned_bucket", "owned_buckets", "owner_account"]
 
 _EXISTS = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
+_HELD = (
+    "A conflicting conditional operation is currently in progress against this resource. Try again."
+)
+"""AWS's words when a bucket name is reused too soon after its deletion."""
 
 
 async def owner_account(store: IdentityStore, bucket: str) -> str:
@@ -47,13 +55,18 @@ async def create_owned_bucket(
     ownership), with Object Lock when ``object_lock``, with SSE-C blocked when
     ``block_sse_c`` (``s3.block_sse_c_on_new_buckets``, for S3's and the REST API's
     creations alike). Raises ``BackendError`` ``BucketAlreadyExists`` (another account's
-    name) or ``BucketAlreadyOwnedByYou``, or what the backend raises;
+    name) or ``BucketAlreadyOwnedByYou``, ``OperationAborted`` when another account
+    deleted a bucket of that name a moment ago (``BucketSettingsStore.claim_owner``:
+    other hosts may still take it for that account's), or what the backend raises;
     :class:`~gateway.identity.quota.AccountLimitReached` when the account owns ``most``
     already (``s3.max_buckets_per_account``), before anything is created."""
     if block_sse_c:
         settings = {**(settings or {}), BLOCKED_ENCRYPTION: SSE_C}
     names = store.bucket_settings
-    claimed = await names.claim_owner(bucket, account_id, most=most)
+    try:
+        claimed = await names.claim_owner(bucket, account_id, most=most)
+    except BucketNameHeld:
+        raise BackendError("OperationAborted", _HELD) from None
     if not claimed:
         holder = await names.get(bucket, OWNER)
         if holder != account_id:

@@ -217,6 +217,11 @@ ERRORS: dict[str, ErrorSpec] = {
     "ObjectLockConfigurationNotFoundError": _e(
         404, "Object Lock configuration does not exist for this bucket"
     ),
+    "OperationAborted": _e(
+        409,
+        "A conflicting conditional operation is currently in progress against this resource."
+        " Try again.",
+    ),
     "OwnershipControlsNotFoundError": _e(404, "The bucket ownership controls were not found"),
     "PreconditionFailed": _e(412, "At least one of the preconditions you specified did not hold."),
     "ReplicationConfigurationNotFoundError": _e(404, "The replication configuration was not found"),

@@ -1,0 +1,78 @@
+"""A bucket deleted by one account and made again by another, on two hosts sharing one
+PostgreSQL and one object store: the former owner never reaches the new owner's bucket.
+
+Each host keeps bucket settings (the owner among them) for ``bucket_cache_seconds``. A
+host that cached the old owner just before the deletion would, until its entry expired,
+let that owner into a bucket of the same name made meanwhile by someone else (a probe
+read the new owner's object through the other host). So on PostgreSQL a deleted
+bucket's name stays its former owner's for as long as another host may cache it, and a
+second more: another account's CreateBucket meanwhile answers ``OperationAborted``
+(409), as AWS answers a name reused too soon. The cache is 30 s here, so that the hold
+outlasts any pause of a loaded machine between the deletion and the attempts below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.rest_util import call
+from tests.e2e.s3util import expect_error
+from tests.e2e.tenants import new_tenant
+from tests.services.postgres import PostgresServer
+from tests.services.seaweedfs import SeaweedFS
+from tests.services.topology import Topology
+
+
+@pytest.fixture(scope="module")
+def hosts(
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: PostgresServer,
+    seaweedfs: SeaweedFS,
+) -> Iterator[tuple[Gateway, Gateway]]:
+    running = Topology.start(
+        tmp_path_factory.mktemp("name-reuse"),
+        asyncio.run(postgres_server.fresh_url()),
+        seaweedfs,
+        extra_env={"NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": "30"},
+    )
+    first, second = running.hosts
+    yield first, second
+    running.stop()
+
+
+def test_a_deleted_bucket_name_is_not_another_accounts_while_hosts_may_cache_it(
+    hosts: tuple[Gateway, Gateway],
+) -> None:
+    host_a, host_b = hosts
+    old, new = new_tenant(host_a, "old"), new_tenant(host_a, "new")
+    old_a: Any = host_a.client(old.key_id, old.secret)
+    old_b: Any = host_b.client(old.key_id, old.secret)
+    new_a: Any = host_a.client(new.key_id, new.secret)
+    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
+
+    old_a.create_bucket(Bucket=bucket)
+    old_b.put_object(Bucket=bucket, Key="k", Body=b"old")  # host B caches the owner
+    old_a.delete_object(Bucket=bucket, Key="k")
+    old_a.delete_bucket(Bucket=bucket)
+
+    # Another account, through S3 and through the REST API: not yet.
+    expect_error("OperationAborted", 409, new_a.create_bucket, Bucket=bucket)
+    status, _, body = call(
+        host_a, "POST", "/v1/buckets", headers=new.headers, body={"name": bucket}
+    )
+    assert status == 409 and json.loads(body)["error"]["code"] == "Conflict", body
+    buckets = new_a.list_buckets()["Buckets"]
+    assert bucket not in {b["Name"] for b in buckets}
+
+    # The former owner may make it again at once, and is its owner on both hosts.
+    old_a.create_bucket(Bucket=bucket)
+    old_b.put_object(Bucket=bucket, Key="again", Body=b"old again")
+    assert old_a.get_object(Bucket=bucket, Key="again")["Body"].read() == b"old again"
+    expect_error("AccessDenied", 403, new_a.get_object, Bucket=bucket, Key="again")
