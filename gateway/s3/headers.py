@@ -6,7 +6,7 @@ import functools
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -150,17 +150,21 @@ def strip_aws_chunked(encoding: str | None) -> str | None:
     return ", ".join(kept) or None
 
 
-def object_meta(headers: Mapping[str, str]) -> ObjectMeta:
-    """The metadata a PutObject / CreateMultipartUpload / CopyObject(REPLACE) sets."""
+def object_meta(headers: Mapping[str, str], pairs: Iterable[tuple[str, str]]) -> ObjectMeta:
+    """The metadata a PutObject / CreateMultipartUpload / CopyObject(REPLACE) / POST
+    Object sets: system headers from ``headers`` (the first value of each), user metadata
+    from every one of the request's header ``pairs``, where S3 joins the values of one
+    name (case aside) with commas, in order."""
     user: dict[str, str] = {}
-    size = 0
-    for name, value in headers.items():
+    for name, value in pairs:
         lower = name.lower()
         if lower.startswith(META_PREFIX):
             meta_name = lower[len(META_PREFIX) :]
             safe_value(lower, value)
             user[meta_name] = f"{user[meta_name]},{value}" if meta_name in user else value
-            size += len(meta_name.encode()) + len(value.encode())
+    size = 0
+    for meta_name, value in user.items():
+        size += len(meta_name.encode()) + len(value.encode())
     if size > MAX_USER_METADATA:
         raise S3Error(
             "MetadataTooLarge",

@@ -60,4 +60,7 @@ def with_hoisted_headers(req: S3Request) -> S3Request:
         hoisted[lower] = value
     if not hoisted:
         return req
-    return replace(req, headers={**req.headers, **hoisted})
+    # as signed pairs too (user metadata is read from the pairs, where a name can repeat);
+    # one the headers already have, with this value, is there once
+    added = tuple((name, value) for name, value in hoisted.items() if name not in req.headers)
+    return replace(req, headers={**req.headers, **hoisted}, header_pairs=req.header_pairs + added)

@@ -52,7 +52,7 @@ def _part_number(ctx: Context) -> int:
 
 async def create_multipart_upload(ctx: Context) -> Result:
     plan = await plan_write(ctx)
-    meta = object_meta(ctx.headers)
+    meta = object_meta(ctx.headers, ctx.req.header_pairs)
     algorithm = ctx.headers.get("x-amz-checksum-algorithm")
     if algorithm is not None:
         algorithm = algorithm.strip().upper()

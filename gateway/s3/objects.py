@@ -57,7 +57,7 @@ def version_header(version_id: str | None) -> dict[str, str]:
 
 async def put_object(ctx: Context) -> Result:
     plan = await plan_write(ctx)
-    meta = object_meta(ctx.headers)
+    meta = object_meta(ctx.headers, ctx.req.header_pairs)
     lock = requested_lock(ctx)
     if lock is not None and not has_digest(ctx.headers):
         raise S3Error(
@@ -338,7 +338,7 @@ async def copy_object(ctx: Context) -> Result:
     directive = ctx.headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in {"COPY", "REPLACE"}:
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
-    meta = object_meta(ctx.headers) if directive == "REPLACE" else None
+    meta = object_meta(ctx.headers, ctx.req.header_pairs) if directive == "REPLACE" else None
     tagging = ctx.headers.get("x-amz-tagging-directive", "COPY").upper()
     if tagging not in {"COPY", "REPLACE"}:
         raise S3Error("InvalidArgument", "Unknown tagging directive.")

@@ -304,7 +304,7 @@ def _redirect(target: str, bucket: str, key: str, etag: str) -> str | None:
 async def post_object(ctx: Context) -> Result:
     upload = ctx.request[POST_UPLOAD]
     plan = await plan_write(ctx)
-    meta = object_meta(ctx.headers)
+    meta = object_meta(ctx.headers, ctx.req.header_pairs)
     lock = requested_lock(ctx)
     if lock is not None and not has_digest(ctx.headers):
         raise S3Error(

@@ -67,7 +67,9 @@ class S3Request:
     headers: Mapping[str, str]
     """Lower-case names to their first value, as the client signed them."""
     header_pairs: tuple[tuple[str, str], ...]
-    """Every header in order, as the client signed them (SigV4 verification)."""
+    """Every header in order, as the client signed them (SigV4 verification), a name
+    repeated as often as it was sent; after authentication, a presigned URL's hoisted
+    ``x-amz-meta-*`` parameters too (``gateway.s3.hoisted``)."""
     base_url: str
     """``scheme://host`` as the client addressed the gateway (forwarded-aware)."""
     copy_source: CopySource | None

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import zlib
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from awscrt import checksums as crt
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.s3util import added_header, expect_error, keys_of, seaweedfs
+from tests.e2e.s3util import added_header, expect_error, keys_of, seaweedfs, ssl_context
 
 
 def b64_int(value: int, size: int) -> str:
@@ -92,6 +96,55 @@ def test_metadata_round_trip(s3: Any, bucket: str) -> None:
         assert answer["ContentLanguage"] == "de-CH"
         assert answer["ExpiresString"] == "Wed, 02 Jan 2030 03:04:05 GMT"
         assert answer["Metadata"] == {"color": "blue", "with-dash": "v a l u e"}
+
+
+def _put_with_header_lines(
+    gw: Gateway, path: str, lines: list[tuple[str, str]], body: bytes
+) -> tuple[int, bytes]:
+    """A signed PutObject carrying ``lines`` as sent, a name repeated as often as it is
+    listed (botocore signs the repeated values joined, as SigV4 says)."""
+    request = AWSRequest(method="PUT", url=f"{gw.s3_url}{path}", data=body)
+    for name, value in lines:
+        request.headers.add_header(name, value)
+    S3SigV4Auth(Credentials(gw.access_key, gw.secret_key), "s3", "us-east-1").add_auth(request)
+    conn: http.client.HTTPConnection
+    if gw.tls_ca:
+        conn = http.client.HTTPSConnection("127.0.0.1", gw.s3_port, context=ssl_context(gw))
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", gw.s3_port)
+    try:
+        conn.putrequest("PUT", path, skip_accept_encoding=True)
+        for name, value in request.headers.items():
+            conn.putheader(name, value)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_repeated_metadata_headers_are_joined_with_commas(
+    s3: Any, bucket: str, any_gateway: Gateway
+) -> None:
+    """S3 combines the values of metadata headers of one name (case aside) into a
+    comma-separated list; all but the first were dropped."""
+    lines = [
+        ("x-amz-meta-dup", "first"),
+        ("X-Amz-Meta-Dup", "second"),
+        ("x-amz-meta-one", "1"),
+        ("x-amz-meta-DUP", "third"),
+    ]
+    status, body = _put_with_header_lines(any_gateway, f"/{bucket}/dup", lines, b"x")
+    assert status == 200, body
+    head = s3.head_object(Bucket=bucket, Key="dup")
+    assert head["Metadata"] == {"dup": "first,second,third", "one": "1"}
+    # The limit counts the joined value: 3 + 2 * 1023 + 1 bytes are one too many.
+    lines = [("x-amz-meta-big", "v" * 1023), ("x-amz-meta-big", "v" * 1023)]
+    status, body = _put_with_header_lines(any_gateway, f"/{bucket}/dup", lines, b"y")
+    assert status == 400
+    assert b"<Code>MetadataTooLarge</Code>" in body
+    assert s3.get_object(Bucket=bucket, Key="dup")["Body"].read() == b"x"
 
 
 def test_gzip_content_encoding_kept_without_aws_chunked(s3: Any, bucket: str) -> None:
