@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import logging
 import math
@@ -27,6 +28,7 @@ __all__ = [
     "conditions",
     "http_date",
     "if_range_holds",
+    "mail_safe",
     "object_headers",
     "object_meta",
     "parse_http_date",
@@ -204,6 +206,18 @@ def checksum_headers(checksums: Mapping[str, str], *, with_type: bool = False) -
     return out
 
 
+def mail_safe(value: str) -> str:
+    """A user metadata value with characters outside US-ASCII as S3 answers it: one RFC
+    2047 encoded word, ``=?UTF-8?B?<base64>?=``. S3 reads a header's bytes as ISO-8859-1
+    and encodes those characters to UTF-8, so the raw UTF-8 a client sent comes back
+    encoded twice (AWS's own example: ``ÄMÄZÕÑ S3`` sent as UTF-8 is answered
+    ``=?UTF-8?B?w4PChE3Dg8KEWsODwpXDg8KRIFMz?=``); the SDKs' encryption clients decode
+    exactly that. The value stored is the text the client sent; only the answer is
+    encoded."""
+    as_s3_read_it = value.encode("utf-8", "surrogatepass").decode("latin-1")
+    return f"=?UTF-8?B?{base64.b64encode(as_s3_read_it.encode()).decode()}?="
+
+
 def quote_etag(etag: str) -> str:
     return f'"{etag}"'
 
@@ -231,7 +245,7 @@ def object_headers(
     if meta.storage_class != "STANDARD":
         out["x-amz-storage-class"] = meta.storage_class
     for name, value in meta.user_metadata.items():
-        out[META_PREFIX + name] = value
+        out[META_PREFIX + name] = value if value.isascii() else mail_safe(value)
     if info.parts_count is not None:
         out["x-amz-mp-parts-count"] = str(info.parts_count)
     if info.tag_count:

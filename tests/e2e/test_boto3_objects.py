@@ -115,7 +115,7 @@ def _put_with_header_lines(
     try:
         conn.putrequest("PUT", path, skip_accept_encoding=True)
         for name, value in request.headers.items():
-            conn.putheader(name, value)
+            conn.putheader(name, value.encode())  # UTF-8 on the wire, as signed
         conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body)
         response = conn.getresponse()
@@ -145,6 +145,25 @@ def test_repeated_metadata_headers_are_joined_with_commas(
     assert status == 400
     assert b"<Code>MetadataTooLarge</Code>" in body
     assert s3.get_object(Bucket=bucket, Key="dup")["Body"].read() == b"x"
+
+
+def test_non_ascii_metadata_is_answered_as_s3_encodes_it(
+    s3: Any, bucket: str, any_gateway: Gateway
+) -> None:
+    """A metadata value with characters outside US-ASCII (sent as raw UTF-8) is answered
+    as one RFC 2047 encoded word, byte for byte what AWS documents for its example value;
+    it was sent back as raw UTF-8 header bytes. ASCII values are answered as sent."""
+    lines = [("x-amz-meta-nonascii", "ÄMÄZÕÑ S3"), ("x-amz-meta-ascii", "AMAZONS3")]
+    status, body = _put_with_header_lines(any_gateway, f"/{bucket}/utf8", lines, b"x")
+    assert status == 200, body
+    for answer in (
+        s3.head_object(Bucket=bucket, Key="utf8"),
+        s3.get_object(Bucket=bucket, Key="utf8"),
+    ):
+        assert answer["Metadata"] == {
+            "nonascii": "=?UTF-8?B?w4PChE3Dg8KEWsODwpXDg8KRIFMz?=",
+            "ascii": "AMAZONS3",
+        }
 
 
 def test_gzip_content_encoding_kept_without_aws_chunked(s3: Any, bucket: str) -> None:
