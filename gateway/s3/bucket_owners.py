@@ -110,7 +110,34 @@ async def owned_buckets(
 
 async def delete_owned_bucket(store: IdentityStore, backend: Backend, bucket: str) -> None:
     """Delete the bucket, then forget everything the gateway kept about it, so that a
-    bucket made again with the name starts afresh (and may belong to anyone)."""
-    await backend.delete_bucket(bucket)
+    bucket made again with the name starts afresh (and may belong to anyone).
+
+    The two are not one transaction: a deletion whose forgetting failed (the state store
+    unavailable: 503) leaves the settings of a bucket that is gone, and the client's
+    retry finds no bucket. So a bucket the backend does not have (``NoSuchBucket``,
+    confirmed by a HEAD) is forgotten too before the 404 goes out: its owner, ACL,
+    policy and the rest never come back with a bucket made again, and the name and the
+    owner's bucket quota are free again."""
+    try:
+        await backend.delete_bucket(bucket)
+    except BackendError as exc:
+        if exc.code != "NoSuchBucket" or await _exists(backend, bucket):
+            raise
+        await _forget(store, bucket)
+        raise
+    await _forget(store, bucket)
+
+
+async def _exists(backend: Backend, bucket: str) -> bool:
+    try:
+        await backend.head_bucket(bucket)
+    except BackendError as exc:
+        if exc.code == "NoSuchBucket":
+            return False
+        raise
+    return True
+
+
+async def _forget(store: IdentityStore, bucket: str) -> None:
     await store.object_acls.forget_bucket(bucket)
     await store.bucket_settings.forget_bucket(bucket)

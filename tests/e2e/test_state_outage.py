@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.rest_util import ADMIN, bearer, call, make_key
+from tests.e2e.s3util import client_error, expect_error
 from tests.services.postgres import PostgresServer, start_postgres
 
 
@@ -199,3 +200,66 @@ def _list_status(s3: Any) -> int:
         return int(s3.list_buckets()["ResponseMetadata"]["HTTPStatusCode"])
     except ClientError as exc:
         return int(exc.response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+def test_a_bucket_deleted_while_the_state_store_fails_leaves_no_settings_behind(
+    gateway: Gateway,
+) -> None:
+    """DeleteBucket removes the bucket from the backend, then its settings from the state
+    store. When the second step failed (503), the client's retry found no bucket (404)
+    and the settings stayed: the name was no one else's, it counted against its owner's
+    bucket quota, and a bucket made again under it came back with the old policy (here,
+    public). The retry now forgets what the gateway kept about a bucket that is gone."""
+    url = gateway.env["NFYIO_IDENTITY_URL"]
+    s3: Any = gateway.client(retries={"total_max_attempts": 1})  # the test retries itself
+    bucket = f"gone-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": False,
+            "IgnorePublicAcls": False,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        },
+    )
+    public = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+
+    async def delete_while_the_store_fails() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            async with conn.transaction():
+                # Object ACL rows are forgotten first: that step waits for the lock.
+                await conn.execute("LOCK TABLE object_acls IN ACCESS EXCLUSIVE MODE")
+                answer = asyncio.ensure_future(
+                    asyncio.to_thread(client_error, s3.delete_bucket, Bucket=bucket)
+                )
+                waiting: list[int] = []
+                while not waiting:
+                    await asyncio.sleep(0.01)
+                    rows = await conn.fetch(_GATEWAY_BACKENDS)
+                    waiting = [r["pid"] for r in rows if r["wait_event_type"] == "Lock"]
+                await conn.execute("SELECT pg_terminate_backend($1)", waiting[0])
+                refused = await answer
+                assert refused.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        finally:
+            await conn.close()
+
+    asyncio.run(delete_while_the_store_fails())
+    expect_error("NoSuchBucket", 404, s3.delete_bucket, Bucket=bucket)  # the retry
+    s3.create_bucket(Bucket=bucket)
+    expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=bucket)
+    expect_error(
+        "NoSuchPublicAccessBlockConfiguration", 404, s3.get_public_access_block, Bucket=bucket
+    )
