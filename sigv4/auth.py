@@ -340,12 +340,19 @@ def _check_time(auth: AuthInfo, now: datetime, max_skew: timedelta) -> None:
         raise AuthorizationQueryParametersError(
             "X-Amz-Expires must be less than a week (in seconds) that is 604800"
         )
-    if auth.amz_date - now > max_skew:
-        raise AccessDenied(
-            "Request is not valid yet",
-            extra={"X-Amz-Date": auth.amz_date.strftime(AMZ_DATE_FORMAT), "ServerTime": _iso(now)},
-        )
     expiry = auth.amz_date + timedelta(seconds=expires)
+    if auth.amz_date - now > max_skew:
+        # S3's answer to a URL signed by a clock running ahead, as it sends it: the
+        # message, and X-Amz-Date in milliseconds since the epoch (not the parameter's
+        # own form), then Expires and ServerTime.
+        raise AccessDenied(
+            "Request is not yet valid",
+            extra={
+                "X-Amz-Date": str(int(auth.amz_date.timestamp()) * 1000),
+                "Expires": _iso(expiry),
+                "ServerTime": _iso(now),
+            },
+        )
     if now > expiry:
         raise AccessDenied(
             "Request has expired",

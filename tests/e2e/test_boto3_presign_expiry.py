@@ -97,3 +97,31 @@ def test_expired_presigned_url_is_access_denied(
     assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == [
         upload_id
     ]
+
+
+def test_presigned_url_from_a_clock_running_ahead_is_not_yet_valid(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond the allowed clock skew, a URL dated in the future is S3's 403 "Request is
+    not yet valid", with the elements S3 sends (X-Amz-Date in epoch milliseconds)."""
+    s3 = gateway.client(signature_version="s3v4")
+    name = unique()
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=b"kept")
+    ahead = (datetime.now(UTC) + timedelta(minutes=20)).replace(microsecond=0)
+
+    def clock(remove_tzinfo: bool = True) -> datetime:
+        return ahead.replace(tzinfo=None) if remove_tzinfo else ahead
+
+    monkeypatch.setattr("botocore.auth.get_current_datetime", clock)
+    monkeypatch.setattr("botocore.crt.auth.get_current_datetime", clock, raising=False)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "k"})
+    monkeypatch.undo()
+    response = urlopen(gateway, url)
+    assert response.status == 403, response.body
+    assert response.error_code() == "AccessDenied"
+    error = response.xml()
+    assert error.findtext("Message") == "Request is not yet valid"
+    assert error.findtext("X-Amz-Date") == str(int(ahead.timestamp()) * 1000)
+    assert error.findtext("Expires") == (ahead + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert error.findtext("ServerTime")

@@ -264,8 +264,13 @@ def test_presign_not_yet_valid() -> None:
     auth = parse_auth(request)
     assert auth is not None
     verify(request, auth, SECRET, NOW - timedelta(minutes=14))
-    with pytest.raises(AccessDenied, match="not valid yet"):
+    with pytest.raises(AccessDenied, match="Request is not yet valid") as info:
         verify(request, auth, SECRET, NOW - timedelta(minutes=16))
+    assert info.value.extra == {
+        "X-Amz-Date": "1716553845000",  # S3 sends milliseconds since the epoch here
+        "Expires": "2024-05-24T13:30:45Z",
+        "ServerTime": "2024-05-24T12:14:45Z",
+    }
 
 
 @pytest.mark.parametrize("expires", [0, -1, 604801])
