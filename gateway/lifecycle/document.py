@@ -3,11 +3,11 @@ written back as it was sent (rule-level ``Prefix`` stays one; generated IDs incl
 
 Errors (AWS's, as recorded in docs/lifecycle.md): schema faults are ``MalformedXML``;
 ``InvalidArgument`` for a non-positive day count, a ``Date`` not at midnight UTC, an ID
-above 255 characters or repeated; ``InvalidRequest`` for a rule without action, no rules
-or more than 1,000, mixed rule-level prefixes and filters, duplicate tag keys in an
-``And``, size bounds out of range, ``ExpiredObjectDeleteMarker`` or
-``AbortIncompleteMultipartUpload`` beside a tag or size filter; transitions to other
-storage classes are ``NotImplemented``.
+above 255 characters or repeated (a count above 2**31 - 1, S3's integer type, is
+``MalformedXML``); ``InvalidRequest`` for a rule without action, no rules or more than
+1,000, mixed rule-level prefixes and filters, duplicate tag keys in an ``And``, size
+bounds out of range, ``ExpiredObjectDeleteMarker`` or ``AbortIncompleteMultipartUpload``
+beside a tag or size filter; transitions to other storage classes are ``NotImplemented``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ __all__ = ["cached_lifecycle", "lifecycle_document", "parse_lifecycle"]
 MAX_RULES = 1000
 MAX_ID = 255
 MAX_SIZE = 1_099_511_627_776_000  # what S3 names as the bound of the size filters
+MAX_INTEGER = 2**31 - 1
 _RULE_CHILDREN = frozenset(
     {
         "ID",
@@ -271,6 +272,22 @@ def _new_id() -> str:
 
 
 def parse_lifecycle(body: bytes) -> LifecycleConfiguration:
+    """A document PutBucketLifecycleConfiguration received, checked as S3 checks it."""
+    config = _parse(body)
+    for rule in config.rules:
+        _check_bounds(rule)
+    return config
+
+
+def _check_bounds(rule: Rule) -> None:
+    """Bounds checked on new documents only, so that one stored before they were
+    checked still reads (its far dates are "never", ``rules.Clock.due``)."""
+    counts = (rule.expiration_days, rule.noncurrent_days, rule.newer_noncurrent, rule.abort_days)
+    if any(n is not None and n > MAX_INTEGER for n in counts):
+        raise _malformed()  # S3's schema types them as 32-bit integers
+
+
+def _parse(body: bytes) -> LifecycleConfiguration:
     root = parse_xml(body)
     if local(root.tag) != "LifecycleConfiguration":
         raise _malformed()
@@ -306,7 +323,7 @@ def parse_lifecycle(body: bytes) -> LifecycleConfiguration:
 @functools.lru_cache(maxsize=256)
 def cached_lifecycle(text: str) -> LifecycleConfiguration:
     """A stored document (one this module wrote), parsed once per distinct text."""
-    return parse_lifecycle(text.encode("utf-8"))
+    return _parse(text.encode("utf-8"))
 
 
 def _write_filter(doc: XmlWriter, rule: Rule) -> None:

@@ -7,7 +7,9 @@ the S3 handlers (``x-amz-expiration``, ``x-amz-abort-date``) and the sweeper rea
 versions, to the time its successor was written; for uploads, to the initiation) and
 rounds up to the next midnight UTC. Here a day lasts ``lifecycle.day_seconds`` (86,400
 by default), and "midnight" is the next multiple of a day since the Unix epoch, so the
-default is AWS's rule exactly and tests can make a day last a second.
+default is AWS's rule exactly and tests can make a day last a second. A date past what
+``datetime`` holds (the year 9999: ``Days`` up to 2,147,483,647 are valid) is "never":
+no header announces it and the sweeper never acts on it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,15 @@ class Clock:
 
     day_seconds: float = 86_400.0
 
-    def due(self, start: datetime, days: int) -> datetime:
-        """``start`` plus ``days`` days, rounded up to the next day boundary."""
+    def due(self, start: datetime, days: int) -> datetime | None:
+        """``start`` plus ``days`` days, rounded up to the next day boundary; None when
+        that is past the year 9999 (never)."""
         day = self.day_seconds
-        end = start.timestamp() + days * day
-        return datetime.fromtimestamp(math.ceil(end / day) * day, UTC)
+        try:
+            end = start.timestamp() + days * day
+            return datetime.fromtimestamp(math.ceil(end / day) * day, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +161,6 @@ class LifecycleConfiguration:
             if rule.abort_days is None or not rule.filter.matches_key(key):
                 continue
             when = clock.due(initiated, rule.abort_days)
-            if best is None or when < best[0]:
+            if when is not None and (best is None or when < best[0]):
                 best = (when, rule)
         return best

@@ -330,7 +330,8 @@ class Sweeper:
                 tags = await self._tags(bucket, info.key, info.version_id)
                 if tags is None or not rule.filter.matches_tags(tags):
                     continue
-            if now < self.clock.due(became, rule.noncurrent_days):
+            due = self.clock.due(became, rule.noncurrent_days)
+            if due is None or now < due:
                 continue
             if rule.newer_noncurrent is not None and carry["noncurrent"] <= rule.newer_noncurrent:
                 continue
@@ -370,11 +371,10 @@ class Sweeper:
         for rule in config.enabled:
             if rule.filter.needs_tags or not rule.filter.matches(key, 0):
                 continue
-            due = rule.expired_delete_marker is True or (
-                rule.expiration_days is not None
-                and now >= self.clock.due(written, rule.expiration_days)
-            )
-            if due:
+            when = None
+            if rule.expiration_days is not None:
+                when = self.clock.due(written, rule.expiration_days)
+            if rule.expired_delete_marker is True or (when is not None and now >= when):
                 what = Removal("expire_delete_marker", bucket, key, rule.id, version_id=version_id)
                 if await self._remove_version(what):
                     report.removed_markers += 1
