@@ -312,6 +312,16 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         if none_match_any(conditions):
             answer.body.close()
             raise not_modified(object_info(bucket, key, answer.headers, 0))
+        served = _length(answer) if byte_range is not None and answer.status == 200 else None
+        if served is not None and byte_range is not None:
+            # The store served the whole object for a range: satisfiable ranges it may
+            # serve so, but one no byte of the object satisfies (any range of an empty
+            # object: moto serves it) is S3's 416.
+            try:
+                resolve_range(byte_range, served)
+            except BackendError:
+                answer.body.close()
+                raise
         if part_number is not None and not answer.headers.get("content-range"):
             count = etag_parts(etag_of(answer.headers.get("etag"))) or 1
             if part_number != 1 or count != 1:
