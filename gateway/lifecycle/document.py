@@ -2,12 +2,13 @@
 written back as it was sent (rule-level ``Prefix`` stays one; generated IDs included).
 
 Errors (AWS's, as recorded in docs/lifecycle.md): schema faults are ``MalformedXML``;
-``InvalidArgument`` for a non-positive day count, a ``Date`` not at midnight UTC, an ID
-above 255 characters or repeated (a count above 2**31 - 1, S3's integer type, is
-``MalformedXML``); ``InvalidRequest`` for a rule without action, no rules or more than
-1,000, mixed rule-level prefixes and filters, duplicate tag keys in an ``And``, size
-bounds out of range, ``ExpiredObjectDeleteMarker`` or ``AbortIncompleteMultipartUpload``
-beside a tag or size filter; transitions to other storage classes are ``NotImplemented``.
+``InvalidArgument`` for a non-positive day count, ``NewerNoncurrentVersions`` above 100,
+a ``Date`` not at midnight UTC, an ID above 255 characters or repeated (a count above
+2**31 - 1, S3's integer type, is ``MalformedXML``); ``InvalidRequest`` for a rule without
+action, no rules or more than 1,000, mixed rule-level prefixes and filters, duplicate tag
+keys in an ``And``, size bounds out of range, ``ExpiredObjectDeleteMarker`` or
+``AbortIncompleteMultipartUpload`` beside a tag or size filter; transitions to other
+storage classes are ``NotImplemented``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MAX_RULES = 1000
 MAX_ID = 255
 MAX_SIZE = 1_099_511_627_776_000  # what S3 names as the bound of the size filters
 MAX_INTEGER = 2**31 - 1
+MAX_NEWER_NONCURRENT = 100  # "You can specify up to 100 noncurrent versions to retain"
 _RULE_CHILDREN = frozenset(
     {
         "ID",
@@ -285,6 +287,11 @@ def _check_bounds(rule: Rule) -> None:
     counts = (rule.expiration_days, rule.noncurrent_days, rule.newer_noncurrent, rule.abort_days)
     if any(n is not None and n > MAX_INTEGER for n in counts):
         raise _malformed()  # S3's schema types them as 32-bit integers
+    if rule.newer_noncurrent is not None and rule.newer_noncurrent > MAX_NEWER_NONCURRENT:
+        raise S3Error(
+            "InvalidArgument",
+            f"'NewerNoncurrentVersions' must be between 1 and {MAX_NEWER_NONCURRENT}",
+        )
 
 
 def _parse(body: bytes) -> LifecycleConfiguration:

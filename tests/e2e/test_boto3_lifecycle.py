@@ -145,9 +145,15 @@ def test_rules_without_id_get_one(s3: Any, bucket: str) -> None:
             "InvalidRequest",
             400,
         ),
+        (
+            {"ID": "v", "Status": "Enabled", "Filter": {}, "NoncurrentVersionExpiration": {
+                "NoncurrentDays": 1, "NewerNoncurrentVersions": 101}},
+            "InvalidArgument",
+            400,
+        ),
     ],
     ids=["transition", "marker-and-days", "days-0", "no-action", "date-not-midnight",
-         "abort-with-tag"],
+         "abort-with-tag", "newer-noncurrent-over-100"],
 )  # fmt: skip
 def test_refused_configurations(
     s3: Any, bucket: str, rule: dict[str, Any], code: str, status: int
