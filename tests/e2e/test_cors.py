@@ -111,7 +111,7 @@ def test_cors_of_a_missing_bucket_is_no_such_bucket(s3: Any) -> None:
         ),
         (
             {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "ExposeHeaders": ["x-amz-*"]},
-            "ExposeHeader x-amz-* contains a wildcard. Wildcards are currently not supported "
+            'ExposeHeader "x-amz-*" contains wildcard. We currently do not support wildcard '
             "for ExposeHeader.",
         ),
     ],
@@ -128,6 +128,22 @@ def test_rules_s3_refuses_are_invalid_request(
     )
     assert exc.response["Error"]["Message"] == message
     expect_error("NoSuchCORSConfiguration", 404, s3.get_bucket_cors, Bucket=bucket)
+
+
+def test_expose_header_takes_any_header_name(s3: Any, bucket: str) -> None:
+    """Metadata names may hold ``_`` and ``.`` (RFC 9110 tokens): a page can be let read
+    them, as S3 lets it."""
+    exposed = ["ETag", "x-amz-meta-my_key", "x-amz-meta-v1.2"]
+    rule = {"AllowedOrigins": [APP], "AllowedMethods": ["GET"], "ExposeHeaders": exposed}
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+    assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"][0]["ExposeHeaders"] == exposed
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", Metadata={"my_key": "v"})
+    with added_header(s3, "Origin", APP):
+        got = s3.get_object(Bucket=bucket, Key="k")
+    got["Body"].read()
+    headers = got["ResponseMetadata"]["HTTPHeaders"]
+    assert headers["access-control-expose-headers"] == ", ".join(exposed)
+    assert headers["x-amz-meta-my_key"] == "v"
 
 
 def test_more_than_100_rules_are_refused(s3: Any, bucket: str) -> None:
