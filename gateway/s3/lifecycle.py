@@ -31,6 +31,14 @@ __all__ = [
     "put_bucket_lifecycle_configuration",
 ]
 
+MINIMUM_SIZE_HEADER = "x-amz-transition-default-minimum-object-size"
+MINIMUM_SIZES = ("all_storage_classes_128K", "varies_by_storage_class")
+"""The values S3 takes for the header; the first is its default (since September 2024)."""
+MINIMUM_SIZE = "lifecycle_minimum_size"
+"""The bucket-setting kind holding a header value other than the default, set with the
+configuration: GetBucketLifecycleConfiguration answers what was put (Terraform's AWS
+provider waits until it does)."""
+
 _RULE_ID_SAFE = " !#$%&'()*+,-./:;<=>?@[]^_`{|}~"
 """Printable ASCII but ``"`` and ``\\`` stays as it is in a rule id; the rest is
 percent-encoded (S3 documents the id as URL-encoded and sends spaces as spaces)."""
@@ -38,11 +46,23 @@ percent-encoded (S3 documents the id as URL-encoded and sends spaces as spaces).
 
 async def put_bucket_lifecycle_configuration(ctx: Context) -> Result:
     bucket = existing_bucket(ctx)
+    minimum = ctx.headers.get(MINIMUM_SIZE_HEADER, MINIMUM_SIZES[0])
+    if minimum not in MINIMUM_SIZES:
+        raise S3Error(
+            "InvalidArgument",
+            f"Invalid {MINIMUM_SIZE_HEADER}: expected one of {', '.join(MINIMUM_SIZES)}",
+            extra={"ArgumentName": MINIMUM_SIZE_HEADER, "ArgumentValue": minimum},
+        )
     await ctx.backend.head_bucket(bucket.name)
     config = parse_lifecycle(await ctx.xml_body())
     document = lifecycle_document(config).decode("utf-8")
-    await ctx.access.store.bucket_settings.put(bucket.name, LIFECYCLE, document)
-    return Result()
+    settings = ctx.access.store.bucket_settings
+    await settings.put(bucket.name, LIFECYCLE, document)
+    if minimum != MINIMUM_SIZES[0]:
+        await settings.put(bucket.name, MINIMUM_SIZE, minimum)
+    elif MINIMUM_SIZE in bucket.settings:
+        await settings.delete(bucket.name, MINIMUM_SIZE)
+    return Result(headers={MINIMUM_SIZE_HEADER: minimum})
 
 
 async def get_bucket_lifecycle_configuration(ctx: Context) -> Result:
@@ -51,13 +71,16 @@ async def get_bucket_lifecycle_configuration(ctx: Context) -> Result:
     document = bucket.settings.get(LIFECYCLE)
     if document is None:
         raise S3Error("NoSuchLifecycleConfiguration", extra={"BucketName": bucket.name})
-    return Result(xml=document.encode("utf-8"))
+    minimum = bucket.settings.get(MINIMUM_SIZE, MINIMUM_SIZES[0])
+    return Result(xml=document.encode("utf-8"), headers={MINIMUM_SIZE_HEADER: minimum})
 
 
 async def delete_bucket_lifecycle(ctx: Context) -> Result:
     bucket = existing_bucket(ctx)
     await ctx.backend.head_bucket(bucket.name)
     await ctx.access.store.bucket_settings.delete(bucket.name, LIFECYCLE)
+    if MINIMUM_SIZE in bucket.settings:
+        await ctx.access.store.bucket_settings.delete(bucket.name, MINIMUM_SIZE)
     return Result(status=204)
 
 

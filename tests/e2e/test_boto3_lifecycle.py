@@ -181,6 +181,33 @@ def test_lifecycle_needs_a_bucket(s3: Any, bucket: str) -> None:
     assert ghost not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
+def test_transition_default_minimum_object_size_reads_back(s3: Any, bucket: str) -> None:
+    """S3 answers ``x-amz-transition-default-minimum-object-size`` on Put and Get, the
+    value put (default ``all_storage_classes_128K``). Terraform's AWS provider waits after
+    a put until Get answers its value: without the header it waited forever."""
+
+    def put(**extra: Any) -> Any:
+        return s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket, LifecycleConfiguration=config(expire("e")), **extra
+        )
+
+    def got() -> Any:
+        return s3.get_bucket_lifecycle_configuration(Bucket=bucket).get(
+            "TransitionDefaultMinimumObjectSize"
+        )
+
+    assert put()["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+    assert got() == "all_storage_classes_128K"
+    varies = {"TransitionDefaultMinimumObjectSize": "varies_by_storage_class"}
+    assert put(**varies)["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class"
+    assert got() == "varies_by_storage_class"
+    expect_error("InvalidArgument", 400, put, TransitionDefaultMinimumObjectSize="all_64K")
+    assert got() == "varies_by_storage_class"  # the refused put changed nothing
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+    put()
+    assert got() == "all_storage_classes_128K"  # the delete took the old value along
+
+
 def _expiration(headers: dict[str, str]) -> tuple[datetime, str] | None:
     value = headers.get("x-amz-expiration")
     if value is None:

@@ -105,7 +105,6 @@ IGNORED = {
     "x-amz-optional-object-attributes": "asks for RestoreStatus: nothing here is archived",
     "x-amz-confirm-remove-self-bucket-access": "a confirmation, asks for nothing",
     "x-amz-bucket-object-lock-token": "issued by S3 for replicated buckets; none here",
-    "x-amz-transition-default-minimum-object-size": "about transitions, which are refused",
     "x-amz-object-annotation-directive": "objects here carry no annotations to copy",
     "x-amz-mfa": "MFA delete can never be enabled here (PutBucketVersioning refuses it); "
     "S3 needs the header only where it is",
