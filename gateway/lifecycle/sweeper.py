@@ -147,12 +147,16 @@ class Sweeper:
                 return Progress()  # the cycle is complete: the next pass starts over
             if bucket != progress.bucket:
                 progress = Progress(bucket=bucket)
-            config = cached_lifecycle(configs[bucket])
             try:
+                config = cached_lifecycle(configs[bucket])
                 used = await self._bucket(bucket, config, progress, budget, report)
             except BackendError as exc:
                 if exc.code != "NoSuchBucket":
                     log.warning("lifecycle: bucket %s skipped this cycle: %s", bucket, exc.code)
+                progress = Progress(bucket=bucket, phase=DONE)
+                used = 1
+            except Exception:  # a fault of this bucket's (its stored document, a bug)
+                log.exception("lifecycle: bucket %s skipped this cycle", bucket)
                 progress = Progress(bucket=bucket, phase=DONE)
                 used = 1
             budget -= max(used, 1)
