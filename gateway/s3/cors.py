@@ -12,7 +12,9 @@ alone: no credential is read, no access decision is made, the storage backend is
 asked (a bucket that does not exist has no configuration and is refused like one
 without), and nothing but the CORS headers is sent back.
 
-**Cost.** A request without ``Origin`` pays one header lookup in the dispatcher. With
+**Cost.** A request without ``Origin`` pays one header lookup in the dispatcher and one
+dictionary lookup in the bucket settings the access decision read (``Vary`` is added when
+the bucket has rules: :func:`vary_without_origin`). With
 ``Origin``, the rules come from the bucket settings the access decision read anyway (one
 dictionary lookup), and the answer for that document, origin and method is built and
 checked once and then reused (``actual_response_headers``); only a request refused before
@@ -59,6 +61,7 @@ __all__ = [
     "preflight_headers",
     "put_bucket_cors",
     "rules_for",
+    "vary_without_origin",
 ]
 
 CORS = "cors"
@@ -150,6 +153,22 @@ def _for_default(cors: CorsConfig, origin: str, method: str) -> Mapping[str, str
 
 def bucket_document(bucket: BucketFacts | None) -> str | None:
     return None if bucket is None else bucket.settings.get(CORS)
+
+
+_VARY_ONLY: Mapping[str, str] = MappingProxyType({"Vary": VARY})
+
+
+def vary_without_origin(document: str | None, config: Config) -> Mapping[str, str] | None:
+    """The CORS header of a response to a request **without** ``Origin``: ``Vary`` when
+    rules (the bucket's, else the gateway-wide default) would have answered an
+    ``Origin``; None otherwise. A cache (a browser's, a CDN's) then never hands this
+    answer, which has no ``Access-Control-Allow-Origin``, to a page's cross-origin
+    request for the same URL: an ``<img>`` loaded first would otherwise break the page's
+    ``fetch`` of it until the cached copy expires (S3 sends no ``Vary`` here and has
+    that bug)."""
+    if document is None and not config.cors.default_origins:
+        return None
+    return _VARY_ONLY
 
 
 async def error_headers(

@@ -24,6 +24,7 @@ from gateway.s3.cors import (
     bucket_document,
     error_headers,
     preflight_headers,
+    vary_without_origin,
 )
 from gateway.s3.cors_rules import VARY
 from gateway.s3.errors import S3Error, as_s3_error
@@ -192,12 +193,11 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             document=tag_document,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
+        document = bucket_document(access.bucket)
         cors_headers = (
-            None
+            vary_without_origin(document, config)
             if origin is None
-            else actual_response_headers(
-                bucket_document(access.bucket), config, origin, request.method
-            )
+            else actual_response_headers(document, config, origin, request.method)
         )
         response = await render_result(request, result, request_id, cors_headers)
     except ConnectionError:
@@ -228,6 +228,10 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
                     method=request.method,
                 )
             )
+        elif access is not None:  # e.g. a 404 or a 304: cacheable too
+            vary = vary_without_origin(bucket_document(access.bucket), config)
+            if vary is not None:
+                response.headers.update(vary)
     if not continued and request.headers.get("Expect", "").lower() == "100-continue":
         # The client holds its body back until 100 Continue, which it will never get: the
         # connection is out of step, so end it after this answer instead of parsing the
