@@ -14,6 +14,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from backends.types import ObjectInfo, Tags
+from gateway.identity.bucket_settings import MAX_DOCUMENT
 from gateway.lifecycle.document import cached_lifecycle, lifecycle_document, parse_lifecycle
 from gateway.lifecycle.rules import Clock, LifecycleConfiguration
 from gateway.lifecycle.sweeper import LIFECYCLE
@@ -56,6 +57,12 @@ async def put_bucket_lifecycle_configuration(ctx: Context) -> Result:
     await ctx.backend.head_bucket(bucket.name)
     config = parse_lifecycle(await ctx.xml_body())
     document = lifecycle_document(config).decode("utf-8")
+    if len(document.encode("utf-8")) > MAX_DOCUMENT:
+        raise S3Error(
+            "MaxMessageLengthExceeded",
+            f"The lifecycle configuration is too large: the gateway keeps at most "
+            f"{MAX_DOCUMENT} bytes of it (docs/lifecycle.md)",
+        )
     settings = ctx.access.store.bucket_settings
     await settings.put(bucket.name, LIFECYCLE, document)
     if minimum != MINIMUM_SIZES[0]:

@@ -169,6 +169,30 @@ def test_refused_configurations(
                  Bucket=bucket)  # fmt: skip
 
 
+def test_a_configuration_too_large_to_keep_is_refused(s3: Any, bucket: str) -> None:
+    """A thousand rules are allowed; with IDs and prefixes of 255 characters they no longer
+    fit the 256 KiB the gateway keeps of a configuration: 400, not the 500 it was, and the
+    configuration before stays."""
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=config(expire("e")))
+    rules = [
+        expire(f"{i:04d}".ljust(255, "r"), 30, Prefix=f"{i:04d}".ljust(255, "p"))
+        for i in range(1000)
+    ]
+    expect_error(
+        "MaxMessageLengthExceeded",
+        400,
+        s3.put_bucket_lifecycle_configuration,
+        Bucket=bucket,
+        LifecycleConfiguration=config(*rules),
+    )
+    kept = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [r["ID"] for r in kept] == ["e"]
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket, LifecycleConfiguration=config(*rules[:400])
+    )
+    assert len(s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]) == 400
+
+
 def test_lifecycle_needs_a_bucket(s3: Any, bucket: str) -> None:
     ghost = bucket + "-ghost"
     expect_error(
