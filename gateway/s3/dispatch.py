@@ -116,11 +116,12 @@ async def _authenticate(
 def _presigned(req: S3Request, verified: VerifiedRequest | None) -> bool:
     """The request was authenticated by a presigned URL whose signature covers its query's
     ``x-amz-*`` parameters: SigV4 (the canonical query string) or SigV2 (the
-    CanonicalizedAmzHeaders; ``authenticate_s3`` takes that path exactly when the raw query
-    names ``AWSAccessKeyId``, and it verified)."""
+    CanonicalizedAmzHeaders; ``authenticate_s3`` takes that path exactly when the query
+    has both ``AWSAccessKeyId`` and ``Signature``, and it verified). An ``AWSAccessKeyId``
+    alone signs nothing: such a request authenticated otherwise (Bearer, anonymous)."""
     if verified is not None:
         return "X-Amz-Signature" in req.query
-    return "AWSAccessKeyId" in req.address.raw_query
+    return "AWSAccessKeyId" in req.query and "Signature" in req.query
 
 
 async def _handle(request: web.Request, app: web.Application) -> web.StreamResponse:

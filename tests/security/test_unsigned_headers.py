@@ -162,3 +162,19 @@ def test_sigv2_presigned_urls_sign_amz_headers_already(
     assert response.status == 403
     assert response.xml().findtext("Code") == "SignatureDoesNotMatch"
     assert not _exists(s3, bucket, "v2")
+
+
+def test_query_metadata_without_a_presigned_signature_is_not_hoisted(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """``x-amz-meta-*`` and ``x-amz-acl`` in the query act as headers only when a presigned
+    URL's signature covers them. An ``AWSAccessKeyId`` parameter without ``Signature``
+    (no SigV2 URL: the request authenticated by Bearer) used to be taken for one."""
+    target = f"/{bucket}/k?AWSAccessKeyId=nobody&x-amz-meta-injected=yes&x-amz-acl=public-read"
+    response = raw_request(
+        gateway, "PUT", target, body=b"x", headers={"Authorization": f"Bearer {gateway.secret_key}"}
+    )
+    assert response.status == 200, response.body
+    assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {}
+    grants = s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
