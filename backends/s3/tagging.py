@@ -18,6 +18,8 @@ from backends.types import ObjectTagging, Tags
 
 __all__ = ["TaggingMixin", "tagging_params"]
 
+_TOLD_BY_HEAD = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "MethodNotAllowed"})
+
 
 def tagging_params(tags: Tags) -> dict[str, Any]:
     """``Tagging`` (the ``x-amz-tagging`` header: a URL-encoded query) for PutObject,
@@ -77,12 +79,13 @@ class TaggingMixin(UpstreamClient):
         self, bucket: str, key: str, version_id: str | None, exc: BackendError
     ) -> BackendError:
         """A missing key may be a missing bucket or a delete marker (as for GetObject).
-        moto answers DeleteObjectTagging of a missing key with a 500: a HEAD tells."""
+        moto answers DeleteObjectTagging of a missing key, or of a delete marker's version
+        id, with a 500: a HEAD tells (a marker's id: 405)."""
         if exc.code == "ServiceUnavailable":
             try:
                 await self.head_object(bucket, key, version_id=version_id)
             except BackendError as missing:
-                if missing.code in ("NoSuchKey", "NoSuchVersion", "NoSuchBucket"):
+                if missing.code in _TOLD_BY_HEAD:
                     exc = missing
         exc = await describe_missing(self, bucket, key, version_id, exc)
         if exc.code in ("NoSuchKey", "NoSuchVersion") and "DeleteMarker" not in exc.extra:

@@ -11,6 +11,7 @@ the handler ran (``READ_ACP`` / ``WRITE_ACP`` grants, the policy, the owner's sc
 
 from __future__ import annotations
 
+from backends.errors import BackendError
 from backends.types import ObjectInfo
 from gateway.authz import (
     AccessControlList,
@@ -26,6 +27,7 @@ from gateway.authz.stored import acl_to_json
 from gateway.s3.bucket_facts import ACL, BucketFacts, parsed_acl, private_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
+from gateway.s3.markers import marker_write_refused
 from gateway.s3.owner import owner_name
 from gateway.s3.ownership import existing_bucket, resolve_acl
 
@@ -127,9 +129,13 @@ async def get_object_acl(ctx: Context) -> Result:
 
 
 async def put_object_acl(ctx: Context) -> Result:
+    """A key whose latest version is a delete marker: 405 (``gateway/s3/markers.py``)."""
     bucket = existing_bucket(ctx)
     assert bucket.owner is not None
-    info, owner, _ = await _object_owner(ctx, bucket)
+    try:
+        info, owner, _ = await _object_owner(ctx, bucket)
+    except BackendError as exc:
+        raise marker_write_refused(exc) from None
     store = ctx.access.store
     owner_user = (await owner_name(store, owner)).user
     bucket_user = (await owner_name(store, bucket.owner.account_id)).user

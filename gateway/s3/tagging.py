@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 
+from backends.errors import BackendError
 from backends.types import Tags
 from gateway.s3.bucket_facts import BucketFacts
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
+from gateway.s3.markers import marker_write_refused
 from gateway.s3.ownership import existing_bucket
 from gateway.s3.tags import parse_tagging_document, tagging_document
 
@@ -45,17 +47,25 @@ async def get_object_tagging(ctx: Context) -> Result:
 
 
 async def put_object_tagging(ctx: Context) -> Result:
+    """A key whose latest version is a delete marker: 405 (``gateway/s3/markers.py``)."""
     tags = parse_tagging_document(await ctx.xml_body())
-    version_id = await ctx.backend.put_object_tagging(
-        ctx.bucket, ctx.key, tags, version_id=ctx.req.version_id
-    )
+    try:
+        version_id = await ctx.backend.put_object_tagging(
+            ctx.bucket, ctx.key, tags, version_id=ctx.req.version_id
+        )
+    except BackendError as exc:
+        raise marker_write_refused(exc) from None
     return Result(headers=_version(version_id))
 
 
 async def delete_object_tagging(ctx: Context) -> Result:
-    version_id = await ctx.backend.delete_object_tagging(
-        ctx.bucket, ctx.key, version_id=ctx.req.version_id
-    )
+    """A key whose latest version is a delete marker: 405, as for PutObjectTagging."""
+    try:
+        version_id = await ctx.backend.delete_object_tagging(
+            ctx.bucket, ctx.key, version_id=ctx.req.version_id
+        )
+    except BackendError as exc:
+        raise marker_write_refused(exc) from None
     return Result(status=204, headers=_version(version_id))
 
 

@@ -10,7 +10,15 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import make_key
-from tests.e2e.s3util import expect_error, keys_of, raw_request, seaweedfs, sign, unique
+from tests.e2e.s3util import (
+    expect_error,
+    keys_of,
+    raw_request,
+    seaweedfs,
+    seaweedfs_deviates,
+    sign,
+    unique,
+)
 
 TAGS = [{"Key": "colour", "Value": "blue"}, {"Key": "size", "Value": "L"}]
 
@@ -125,6 +133,34 @@ def test_tagging_missing_object(s3: Any, bucket: str) -> None:
     )
     assert keys_of(s3, bucket) == []
     expect_error("NoSuchBucket", 404, s3.get_object_tagging, Bucket=bucket + "-none", Key="k")
+
+
+def test_writes_in_place_to_a_delete_marker_are_405(
+    s3: Any, bucket: str, request: pytest.FixtureRequest
+) -> None:
+    """A key whose latest version is a delete marker reads as missing (404 NoSuchKey) but
+    refuses a write that changes its current version in place (PutObjectTagging,
+    DeleteObjectTagging, PutObjectAcl) with 405, as a marker named by its version id
+    refuses every request. The version under the marker keeps its tags."""
+    seaweedfs_deviates(request, "a delete marker's 404 carries no x-amz-delete-marker header")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"1", Tagging="keep=me")["VersionId"]
+    marker = s3.delete_object(Bucket=bucket, Key="k")["VersionId"]
+    exc = expect_error("NoSuchKey", 404, s3.get_object_tagging, Bucket=bucket, Key="k")
+    assert exc.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    expect_error("NoSuchKey", 404, s3.get_object_acl, Bucket=bucket, Key="k")
+    writes: list[tuple[Any, dict[str, Any]]] = [
+        (s3.put_object_tagging, {"Tagging": {"TagSet": TAGS}}),
+        (s3.delete_object_tagging, {}),
+        (s3.put_object_acl, {"ACL": "private"}),
+    ]
+    for call, kwargs in writes:
+        expect_error("MethodNotAllowed", 405, call, Bucket=bucket, Key="k", **kwargs)
+    for call, kwargs in [(s3.get_object_tagging, {}), *writes[:2]]:
+        expect_error(
+            "MethodNotAllowed", 405, call, Bucket=bucket, Key="k", VersionId=marker, **kwargs
+        )
+    assert tag_set(s3, bucket, "k", VersionId=v1) == [{"Key": "keep", "Value": "me"}]
 
 
 TOO_LONG_KEY = "k" * 129
