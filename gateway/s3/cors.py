@@ -85,7 +85,7 @@ def default_rules(cors: CorsConfig) -> tuple[CorsRule, ...]:
         CorsRule(
             origins=cors.default_origins,
             methods=cors.default_methods,
-            headers=tuple(h.lower() for h in cors.default_headers),
+            headers=cors.default_headers,
             expose=cors.default_expose_headers,
             max_age=cors.default_max_age,
             id="gateway-default",

@@ -61,23 +61,28 @@ class CorsRule:
     origins: tuple[str, ...]
     methods: tuple[str, ...]
     headers: tuple[str, ...] = ()
-    """Allowed request headers, lower-cased (S3 matches them case-insensitively)."""
+    """Allowed request headers as configured (``GetBucketCors`` returns them as they were
+    put, as S3 does); matched case-insensitively (:attr:`header_patterns`)."""
     expose: tuple[str, ...] = ()
     max_age: int | None = None
     id: str | None = None
     actual: Mapping[str, str] = field(init=False, repr=False, compare=False, hash=False)
     """The headers of an actual (not preflight) response this rule matches, but for an
     echoed origin: built once per rule, as rules are parsed once per document."""
+    header_patterns: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
+    """:attr:`headers` lower-cased, for matching the (lower-cased) requested names."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "actual", MappingProxyType(_actual_headers(self)))
+        object.__setattr__(self, "header_patterns", tuple(h.lower() for h in self.headers))
 
     def allows_origin(self, origin: str) -> bool:
         return any(_wildcard_match(pattern, origin) for pattern in self.origins)
 
     def allows_headers(self, requested: Sequence[str]) -> bool:
         return all(
-            any(_wildcard_match(pattern, name) for pattern in self.headers) for name in requested
+            any(_wildcard_match(pattern, name) for pattern in self.header_patterns)
+            for name in requested
         )
 
     @property
@@ -155,9 +160,7 @@ def _parse_rule(element: etree._Element) -> CorsRule:
     return CorsRule(
         origins=tuple(_one_wildcard("AllowedOrigin", o) for o in origins),
         methods=tuple(dict.fromkeys(_method(m) for m in methods)),
-        headers=tuple(
-            _one_wildcard("AllowedHeader", h).lower() for h in _texts(element, "AllowedHeader")
-        ),
+        headers=tuple(_one_wildcard("AllowedHeader", h) for h in _texts(element, "AllowedHeader")),
         expose=tuple(_expose(e) for e in _texts(element, "ExposeHeader")),
         max_age=max_age,
         id=rule_id,

@@ -130,6 +130,24 @@ def test_rules_s3_refuses_are_invalid_request(
     expect_error("NoSuchCORSConfiguration", 404, s3.get_bucket_cors, Bucket=bucket)
 
 
+def test_allowed_headers_come_back_as_put_and_match_in_any_case(
+    any_gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """GetBucketCors returns the configuration as it was put (tools that compare what they
+    set with what they read, such as Terraform, would otherwise never settle); matching
+    ignores case."""
+    rule = {
+        "AllowedOrigins": [APP],
+        "AllowedMethods": ["PUT"],
+        "AllowedHeaders": ["Content-Type", "X-Amz-Meta-*"],
+    }
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [rule]})
+    assert s3.get_bucket_cors(Bucket=bucket)["CORSRules"] == [rule]
+    reply = preflight(any_gateway, f"/{bucket}/k", request_headers="content-type, x-amz-meta-Owner")
+    assert reply.status == 200, reply.body
+    assert lower(reply.headers)["access-control-allow-headers"] == "content-type, x-amz-meta-owner"
+
+
 def test_expose_header_takes_any_header_name(s3: Any, bucket: str) -> None:
     """Metadata names may hold ``_`` and ``.`` (RFC 9110 tokens): a page can be let read
     them, as S3 lets it."""
