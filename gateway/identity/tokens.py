@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from gateway.identity.clients import CONSOLE_CLIENT_ID
 from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Tx
@@ -121,16 +122,18 @@ class SessionStore:
         """For a user's access token: the user's and the client's current scopes, the
         user's account and username; ``None`` when the session is revoked or gone, the
         user disabled or deleted, the client deleted, user and client in different
-        accounts, or the token itself revoked. One statement, all indexed."""
+        accounts (but for the web console's client, which signs in the users of every
+        account, as the password grant does), or the token itself revoked. One
+        statement, all indexed."""
         row = await self._db.fetch_one(
             "SELECT u.scopes, c.scopes, u.account_id, u.username FROM oauth_sessions AS s"
             " JOIN users AS u ON u.id = s.user_id"
             " JOIN oauth_clients AS c ON c.id = s.client_id"
             " WHERE s.id = ? AND s.user_id = ? AND s.client_id = ?"
             " AND s.revoked_at IS NULL AND u.disabled_at IS NULL"
-            " AND u.account_id = c.account_id"
+            " AND (u.account_id = c.account_id OR c.id = ?)"
             " AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = ?)",
-            (session_id, user_id, client_id, jti),
+            (session_id, user_id, client_id, CONSOLE_CLIENT_ID, jti),
         )
         if row is None:
             return None

@@ -1,0 +1,101 @@
+"""Two accounts on one gateway, each with its admin key, users and OAuth clients: what one
+account's credentials learn of, or do to, the other's, by the doors the other tests of
+accounts do not cover (``tests/e2e/test_accounts_rest.py`` and
+``tests/e2e/test_access_accounts.py`` hold the rest)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.oauth_util import Reply
+from tests.e2e.oauth_util import call as oauth_call
+from tests.e2e.rest_util import api_json, bearer, call
+from tests.e2e.tenants import Tenant, new_tenant
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """Its own gateway: the sign-ins below never wait for another module's failed ones."""
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-tenants")) / "data",
+        extra_env={"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"},
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def alice(gateway: Gateway) -> Tenant:
+    return new_tenant(gateway, "alice")
+
+
+@pytest.fixture
+def bob(gateway: Gateway) -> Tenant:
+    return new_tenant(gateway, "bob")
+
+
+PASSWORD = "tenant-password-1"
+
+
+def _user(gateway: Gateway, tenant: Tenant) -> dict[str, Any]:
+    made: dict[str, Any] = api_json(
+        gateway,
+        "POST",
+        "/v1/users",
+        headers=tenant.headers,
+        body={"username": f"u-{uuid.uuid4().hex[:10]}", "password": PASSWORD, "scopes": ["admin"]},
+        expect=201,
+    )
+    return made
+
+
+def _console(gateway: Gateway, path: str, **options: Any) -> Reply:
+    headers = {"Origin": gateway.api_url, "X-Nfyio-Console": "1", **options.pop("headers", {})}
+    return oauth_call(f"{gateway.api_url}{path}", "POST", headers=headers, **options)
+
+
+def test_the_console_signs_in_the_users_of_every_account(
+    gateway: Gateway, alice: Tenant, bob: Tenant
+) -> None:
+    """The console's client belongs to the system account and signs in everyone's users:
+    its tokens act for the user's account, and only there (they were refused outright
+    for any account but the system's)."""
+    user = _user(gateway, bob)
+    signed_in = _console(
+        gateway, "/console/session", body={"username": user["username"], "password": PASSWORD}
+    )
+    assert signed_in.status == 200, signed_in.body
+    token = signed_in.json()["access_token"]
+    me = api_json(gateway, "GET", "/v1/me", headers=bearer(token))
+    assert me["kind"] == "user" and me["account"]["id"] == bob.id
+    assert api_json(gateway, "GET", f"/v1/users/{user['id']}", headers=bearer(token))["id"]
+    # What the console's pages call, with the other account's ids: nothing of alice's.
+    alices = _user(gateway, alice)
+    status, _, _ = call(gateway, "GET", f"/v1/users/{alices['id']}", headers=bearer(token))
+    assert status == 404
+    status, _, _ = call(gateway, "GET", f"/v1/access-keys/{alice.key_id}", headers=bearer(token))
+    assert status == 404
+    keys = api_json(gateway, "GET", "/v1/access-keys", headers=bearer(token))["access_keys"]
+    assert {k["account_id"] for k in keys} == {bob.id}
+    # A key minted from the console acts for bob's account too.
+    minted = api_json(
+        gateway,
+        "POST",
+        "/v1/access-keys",
+        headers=bearer(token),
+        body={"name": "from the console", "scopes": ["read:buckets"]},
+        expect=201,
+    )
+    assert minted["account_id"] == bob.id
+    # A reload renews the session from its cookie, and the new token works as well.
+    cookie = signed_in.headers["Set-Cookie"].split(";")[0]
+    renewed = _console(gateway, "/console/session/refresh", headers={"Cookie": cookie})
+    assert renewed.status == 200, renewed.body
+    me = api_json(gateway, "GET", "/v1/me", headers=bearer(renewed.json()["access_token"]))
+    assert me["account"]["id"] == bob.id
