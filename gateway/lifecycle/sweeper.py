@@ -4,7 +4,10 @@
 of a lease in the state store sweeps (``BucketSettingsStore.claim``, the row
 ``("~lifecycle", "lease")``): one sweeper per data directory with ``--workers N``, one per
 PostgreSQL state store however many hosts share it. The holder renews the lease at every
-pass; if it dies, another process takes over once the lease is ``lease_seconds`` old.
+pass and, within a pass, whenever a third of the lease has gone by (a pass over a slow
+store may outlast the lease); a holder that finds the lease taken stops the pass at once,
+writing no progress. If the holder dies, another process takes over once the lease is
+``lease_seconds`` old.
 
 **Bounded and resumable.** A pass reads at most ``batch`` listing entries (objects,
 versions or uploads), acting on those that are due, then records where it stopped (the
@@ -29,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -56,6 +60,12 @@ LEASE_BUCKET = "~lifecycle"
 it (``~`` is not allowed in bucket names)."""
 LEASE = "lease"
 PROGRESS = "progress"
+
+
+class LeaseLost(Exception):
+    """Another process took the sweeper's lease during this one's pass."""
+
+
 _PAGE = 1000
 
 
@@ -84,6 +94,8 @@ class Sweeper:
         self.holder = holder or holder_name()
         self._now = now or (lambda: datetime.now(UTC))
         self.audit = LifecycleAudit(audit, settings, holder=self.holder)
+        self._claimed = 0.0
+        """``time.monotonic()`` of this process's last successful claim."""
 
     async def run(self) -> None:
         """Pass after pass until cancelled; a failing pass is logged and retried."""
@@ -103,15 +115,18 @@ class Sweeper:
     async def step(self) -> PassReport:
         """One pass, if this process holds (or can take) the lease."""
         report = PassReport()
-        if not await self.settings.claim(
-            LEASE_BUCKET, LEASE, self.holder, now=self._now(), ttl=self.lease
-        ):
+        if not await self._claim():
             return report
         report.swept = True
         self.audit.new_pass()
         stored = await self.settings.get(LEASE_BUCKET, PROGRESS)
         try:
             progress = await self._sweep(Progress.from_json(stored), report)
+        except LeaseLost:
+            # The new holder goes on from the progress last written: what this pass did
+            # since is done again there (each action checks the object first).
+            log.warning("lifecycle: %s lost the lease during a pass; stopped", self.holder)
+            return report
         finally:
             await self._write_audit()
         if progress.to_json() != stored:  # an idle deployment writes nothing
@@ -128,6 +143,23 @@ class Sweeper:
                 report.aborted_uploads,
             )
         return report
+
+    async def _claim(self) -> bool:
+        won = await self.settings.claim(
+            LEASE_BUCKET, LEASE, self.holder, now=self._now(), ttl=self.lease
+        )
+        if won:
+            self._claimed = time.monotonic()
+        return won
+
+    async def _hold(self) -> None:
+        """Renew the lease once a third of it has gone by since the last claim; raise
+        :class:`LeaseLost` if another process has it. Before each entry a pass acts on:
+        a clock read, and a claim every ``lease / 3``."""
+        if time.monotonic() - self._claimed < self.lease.total_seconds() / 3:
+            return
+        if not await self._claim():
+            raise LeaseLost(self.holder)
 
     async def _write_audit(self) -> None:
         """The pass's events go to the state store before its progress does; if that
@@ -147,9 +179,12 @@ class Sweeper:
                 return Progress()  # the cycle is complete: the next pass starts over
             if bucket != progress.bucket:
                 progress = Progress(bucket=bucket)
+            await self._hold()
             try:
                 config = cached_lifecycle(configs[bucket])
                 used = await self._bucket(bucket, config, progress, budget, report)
+            except LeaseLost:
+                raise
             except BackendError as exc:
                 if exc.code != "NoSuchBucket":
                     log.warning("lifecycle: bucket %s skipped this cycle: %s", bucket, exc.code)
@@ -202,6 +237,7 @@ class Sweeper:
         )
         now = self._now()
         for info in page.objects:
+            await self._hold()
             rule = await self._current_due(bucket, config, info, now)
             if rule is not None:
                 report.expired += await self._expire_current(bucket, info, rule, versioned=False)
@@ -285,6 +321,7 @@ class Sweeper:
         now = self._now()
         carry = progress.carry
         for entry in page.versions:
+            await self._hold()
             key = entry.info.key
             if carry.get("key") != key:
                 await self._settle_marker(bucket, config, carry, now, report)
@@ -415,6 +452,7 @@ class Sweeper:
         )
         now = self._now()
         for upload in page.uploads:
+            await self._hold()
             report.aborted_uploads += await self._abort(bucket, config, upload, now)
         if page.is_truncated and page.next_key_marker is not None:
             progress.key_marker = page.next_key_marker

@@ -5,12 +5,15 @@ through the configuration instead."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from backends import ObjectMeta
+from backends.base import Backend
 from gateway.identity.store import IdentityStore
 from gateway.lifecycle.rules import Clock
-from gateway.lifecycle.sweeper import LEASE_BUCKET, LIFECYCLE, PROGRESS, Progress, Sweeper
+from gateway.lifecycle.sweeper import LEASE, LEASE_BUCKET, LIFECYCLE, PROGRESS, Progress, Sweeper
 from tests.backends.test_contract import Env, code_of, payload
 
 DAY = timedelta(days=1)
@@ -267,3 +270,64 @@ async def test_disabled_rules_and_other_buckets_are_left_alone(
     await sweeper(env, state, now).step()
     assert await keys(env, "off") == ["k"]
     assert await keys(env, "unconfigured") == ["k"]
+
+
+class SlowStore:
+    """The backend, with every ``delete_object`` taking ``delay`` seconds (a store far
+    away): a pass over a few entries outlasts a third of a short lease."""
+
+    def __init__(self, backend: Any, delay: float) -> None:
+        self._backend = backend
+        self.delay = delay
+        self.deleting = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    async def delete_object(self, *args: Any, **kwargs: Any) -> Any:
+        self.deleting.set()
+        await asyncio.sleep(self.delay)
+        return await self._backend.delete_object(*args, **kwargs)
+
+
+async def test_a_long_pass_renews_its_lease_and_stops_when_it_is_taken(
+    env: Env, state: IdentityStore
+) -> None:
+    """A pass that outlasts a third of the lease renews it; one that finds the lease taken
+    (its renewal came too late: a stalled host) stops at once and writes no progress, so
+    two sweepers never work through the same entries side by side."""
+    b = env.backend
+    await b.create_bucket("slow")
+    for i in range(6):
+        await put(env, "slow", f"k{i}")
+    await configure(state, "slow", rule("e", "<Expiration><Days>1</Days></Expiration>"))
+    now = Time()
+    now.offset = 2 * DAY
+    slow = SlowStore(b, delay=0.6)  # lease 3 s: renewed every second
+    first = sweeper(env, state, now, holder="first", lease_seconds=3.0)
+    first.backend = cast(Backend, slow)
+    second = sweeper(env, state, now, holder="second", lease_seconds=3.0)
+    # Renewed: another process trying all through the pass (3.6 s) never gets the lease.
+    passing = asyncio.create_task(first.step())
+    await slow.deleting.wait()  # the first holds the lease and is under way
+    taken: list[bool] = []
+    while not passing.done():
+        taken.append((await second.step()).swept)
+        await asyncio.sleep(0.25)
+    report = await passing
+    assert report.expired == 6 and await keys(env, "slow") == []
+    assert taken and not any(taken)
+
+    # Taken mid-pass (written as a claim by another holder would be): the pass stops.
+    for i in range(6):
+        await put(env, "slow", f"k{i}")
+    await state.bucket_settings.release(LEASE_BUCKET, LEASE, "first")
+    slow.deleting.clear()
+    passing = asyncio.create_task(first.step())
+    await slow.deleting.wait()
+    await state.bucket_settings.put(LEASE_BUCKET, LEASE, "second", now=now())
+    report = await passing
+    assert report.swept and 0 < report.expired < 6
+    assert len(await keys(env, "slow")) == 6 - report.expired
+    stored = await state.bucket_settings.get(LEASE_BUCKET, PROGRESS)
+    assert stored is None or Progress.from_json(stored).key_marker is None  # none written
