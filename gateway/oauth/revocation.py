@@ -8,8 +8,10 @@ Both require client authentication (Basic or body, as at the token endpoint).
   already revoked or foreign token gets the same empty ``200`` (RFC 7009 2.2), so the
   endpoint reveals nothing. ``token_type_hint`` is optional; an unknown hint is ignored.
 - **Introspect**: any authenticated client (typically a resource server) may ask about
-  any token. Inactive tokens (unknown, expired, revoked, used, of a disabled user) are
-  ``{"active": false}`` and nothing else.
+  any token of its own account (the account of the token's user, or of the client a
+  client-credentials token was issued to). Inactive tokens (unknown, expired, revoked,
+  used, of a disabled user) and another account's tokens are ``{"active": false}`` and
+  nothing else (RFC 7662 2.2: a token the caller may not introspect).
 """
 
 from __future__ import annotations
@@ -74,11 +76,13 @@ def _inactive() -> web.Response:
     return oauth_json({"active": False})
 
 
-async def _access_token_info(ctx: OAuthContext, token: str) -> dict[str, Any] | None:
+async def _access_token_info(ctx: OAuthContext, token: str, account: str) -> dict[str, Any] | None:
     try:
         claims = await ctx.verifier.decode(token)
-        scopes = await ctx.verifier.live_scopes(claims)
+        scopes, token_account, username = await ctx.verifier.live(claims)
     except InvalidToken:
+        return None
+    if token_account != account:
         return None
     info: dict[str, Any] = {
         "active": True,
@@ -97,21 +101,20 @@ async def _access_token_info(ctx: OAuthContext, token: str) -> dict[str, Any] | 
     if isinstance(roles, list):
         info["roles"] = roles
     if claims.session_id is not None:
-        user = await ctx.store.users.get(claims.subject)
-        if user is not None:
-            info["username"] = user.username
+        if username is not None:
+            info["username"] = username
         info["sid"] = claims.session_id
     return info
 
 
 async def _refresh_token_info(
-    ctx: OAuthContext, token: str, now: datetime
+    ctx: OAuthContext, token: str, account: str, now: datetime
 ) -> dict[str, Any] | None:
     found = await ctx.store.sessions.find_refresh(token)
     if found is None or found.used_at is not None or not found.session.is_active(now):
         return None
     user = await ctx.store.users.get(found.session.user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or user.account_id != account:
         return None
     session = found.session
     return {
@@ -132,10 +135,12 @@ async def _refresh_token_info(
 async def introspect(request: web.Request) -> web.StreamResponse:
     ctx = request.app[OAUTH]
     form = await read_form(request)
-    await authenticate_client(request, form, ctx)
+    client = await authenticate_client(request, form, ctx)
     token = form.require("token")
+    # Another account's token is one this client may not introspect: inactive, so that
+    # no account learns another's users, sessions, clients or scopes.
     if looks_like_jwt(token):
-        info = await _access_token_info(ctx, token)
+        info = await _access_token_info(ctx, token, client.account_id)
     else:
-        info = await _refresh_token_info(ctx, token, datetime.now(UTC))
+        info = await _refresh_token_info(ctx, token, client.account_id, datetime.now(UTC))
     return _inactive() if info is None else oauth_json(info)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.gateway_process import Gateway, start_gateway
-from tests.e2e.oauth_util import Reply
+from tests.e2e.oauth_util import Reply, basic
 from tests.e2e.oauth_util import call as oauth_call
 from tests.e2e.rest_util import api_json, bearer, call
 from tests.e2e.tenants import Tenant, new_tenant
@@ -53,6 +53,31 @@ def _user(gateway: Gateway, tenant: Tenant) -> dict[str, Any]:
         expect=201,
     )
     return made
+
+
+def _client(gateway: Gateway, tenant: Tenant) -> dict[str, Any]:
+    made: dict[str, Any] = api_json(
+        gateway,
+        "POST",
+        "/v1/clients",
+        headers=tenant.headers,
+        body={
+            "name": "app",
+            "grant_types": ["password", "refresh_token", "client_credentials"],
+            "scopes": ["admin"],
+        },
+        expect=201,
+    )
+    return made
+
+
+def _oauth(gateway: Gateway, path: str, client: dict[str, Any], **form: str) -> Reply:
+    return oauth_call(
+        f"{gateway.api_url}{path}",
+        "POST",
+        form=form,
+        headers=basic(client["client_id"], client["client_secret"]),
+    )
 
 
 def _console(gateway: Gateway, path: str, **options: Any) -> Reply:
@@ -99,3 +124,43 @@ def test_the_console_signs_in_the_users_of_every_account(
     assert renewed.status == 200, renewed.body
     me = api_json(gateway, "GET", "/v1/me", headers=bearer(renewed.json()["access_token"]))
     assert me["account"]["id"] == bob.id
+
+
+def test_introspection_tells_a_client_only_of_its_own_accounts_tokens(
+    gateway: Gateway, alice: Tenant, bob: Tenant
+) -> None:
+    """RFC 7662 2.2: a token the caller may not introspect is ``{"active": false}``.
+    Another account's tokens are such tokens: alice's client learned bob's username,
+    user, session and client ids and scopes from them."""
+    user, bobs_client, alices_client = (
+        _user(gateway, bob),
+        _client(gateway, bob),
+        _client(gateway, alice),
+    )
+    login = _oauth(
+        gateway,
+        "/oauth/token",
+        bobs_client,
+        grant_type="password",
+        username=user["username"],
+        password=PASSWORD,
+    )
+    assert login.status == 200, login.body
+    machine = _oauth(gateway, "/oauth/token", bobs_client, grant_type="client_credentials")
+    assert machine.status == 200, machine.body
+    console = _console(
+        gateway, "/console/session", body={"username": user["username"], "password": PASSWORD}
+    )
+    assert console.status == 200, console.body
+    tokens = [
+        login.json()["access_token"],
+        login.json()["refresh_token"],
+        machine.json()["access_token"],
+        console.json()["access_token"],
+    ]
+    for token in tokens:
+        foreign = _oauth(gateway, "/oauth/introspect", alices_client, token=token)
+        assert foreign.status == 200 and foreign.json() == {"active": False}, foreign.body
+        own = _oauth(gateway, "/oauth/introspect", bobs_client, token=token)
+        assert own.status == 200 and own.json()["active"] is True, own.body
+    assert own.json()["username"] == user["username"]  # the console's token: bob's user
