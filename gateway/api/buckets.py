@@ -38,14 +38,10 @@ from gateway.api.validation import (
     required_str,
 )
 from gateway.audit.http import set_target
-from gateway.principal import Principal
+from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
 from gateway.s3.addressing import valid_bucket_name
-from gateway.s3.bucket_owners import (
-    create_owned_bucket,
-    delete_owned_bucket,
-    owned_buckets,
-    owner_account,
-)
+from gateway.s3.bucket_facts import OWNER, bucket_exists
+from gateway.s3.bucket_owners import create_owned_bucket, delete_owned_bucket, owned_buckets
 from gateway.state import BACKEND, CONFIG, IDENTITY
 
 __all__ = [
@@ -98,16 +94,31 @@ def _stats_unavailable(message: str) -> ApiError:
 async def path_bucket(request: web.Request) -> str:
     """The ``{name}`` of the path, once the caller may use it: within its bucket limits
     and its account's (403 ``AccessDenied``), and a name that can exist at all (404
-    ``NotFound`` for a name S3 would refuse)."""
+    ``NotFound`` for a name S3 would refuse, or that no bucket has).
+
+    A name without a recorded owner is the system account's when the bucket exists
+    (``gateway/s3/bucket_owners.py``); for anyone else it is looked up (one HeadBucket),
+    so that a bucket that does not exist is 404 as it is for the system account, not
+    "another account's"."""
     name = request.match_info["name"]
     _check_allowed(request[PRINCIPAL], name)
     if not valid_bucket_name(name):
         raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
-    if await owner_account(request.app[IDENTITY], name) != caller_account(request):
+    recorded = await request.app[IDENTITY].bucket_settings.get(name, OWNER)
+    if (recorded or SYSTEM_ACCOUNT_ID) != caller_account(request):
+        if recorded is None and not await _exists(request.app[BACKEND], name):
+            raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
         raise ApiError(
             403, "AccessDenied", "The bucket belongs to another account", {"bucket": name}
         )
     return name
+
+
+async def _exists(backend: Backend, name: str) -> bool:
+    try:
+        return await bucket_exists(backend, name)
+    except BackendError as exc:
+        _raise_backend(exc, name)
 
 
 async def _versioning_states(
