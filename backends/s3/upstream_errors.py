@@ -91,6 +91,10 @@ _PASS_THROUGH = frozenset(
         "IncompleteBody",
         "InvalidPartNumber",
         "InvalidStorageClass",
+        # an archived object (GLACIER, DEEP_ARCHIVE, an archive tier) read, or copied:
+        # errors the SDKs model (s3.exceptions.InvalidObjectState, ...), so kept as named
+        "InvalidObjectState",
+        "ObjectNotInActiveTierError",
         "InvalidTag",
         "MetadataTooLarge",
         "TooManyParts",
@@ -141,6 +145,8 @@ _EXTRA_FIELDS = (
     "Key",
     "UploadId",
     "Condition",
+    "StorageClass",
+    "AccessTier",
 )
 
 

@@ -134,6 +134,7 @@ ERRORS: dict[str, ErrorSpec] = {
         400, "The encryption request you specified is not valid. The valid value is AES256."
     ),
     "InvalidLocationConstraint": _e(400, "The specified location-constraint is not valid."),
+    "InvalidObjectState": _e(403, "The operation is not valid for the object's storage class"),
     "InvalidPart": _e(
         400,
         "One or more of the specified parts could not be found. The part may not have been "
@@ -216,6 +217,11 @@ ERRORS: dict[str, ErrorSpec] = {
     "NotModified": ErrorSpec(304, "Not Modified", _validators, body=False),
     "ObjectLockConfigurationNotFoundError": _e(
         404, "Object Lock configuration does not exist for this bucket"
+    ),
+    "ObjectNotInActiveTierError": _e(
+        403,
+        "The source object of the COPY operation is not in the active tier and is only stored"
+        " in Amazon S3 Glacier.",
     ),
     "OperationAborted": _e(
         409,

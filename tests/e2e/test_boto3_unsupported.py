@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.s3util import expect_error, keys_of
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.s3util import expect_error, keys_of, unique
 from tests.e2e.test_boto3_unconfigured import assert_not_configured
 
 _ROLE = "arn:aws:iam::123456789012:role/replication"
@@ -118,3 +119,33 @@ def test_object_subresource_not_implemented(
     got = s3.get_object(Bucket=bucket, Key="keep")
     assert got["Body"].read() == b"keep"
     assert got["Metadata"] == {"m": "1"}
+
+
+def test_archived_objects_upstream_answer_the_errors_sdks_model(upstream_gateway: Gateway) -> None:
+    """RestoreObject is not implemented, but the s3 backend passes a storage class to its
+    store, which may archive the object (GLACIER, DEEP_ARCHIVE). Reading or copying it is
+    then refused with the codes S3 answers and botocore models as exceptions
+    (``InvalidObjectState`` for GetObject, ``ObjectNotInActiveTierError`` for CopyObject),
+    not rewritten into an ``InvalidRequest`` the SDKs do not know. moto stands in for the
+    store (SeaweedFS archives nothing)."""
+    s3 = upstream_gateway.client()
+    bucket = unique("archive")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="cold", Body=b"x", StorageClass="DEEP_ARCHIVE")
+    assert s3.head_object(Bucket=bucket, Key="cold")["StorageClass"] == "DEEP_ARCHIVE"
+    with pytest.raises(s3.exceptions.InvalidObjectState) as read:
+        s3.get_object(Bucket=bucket, Key="cold")
+    assert read.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert read.value.response["StorageClass"] == "DEEP_ARCHIVE"
+    with pytest.raises(s3.exceptions.ObjectNotInActiveTierError) as copy:
+        s3.copy_object(Bucket=bucket, Key="warm", CopySource={"Bucket": bucket, "Key": "cold"})
+    assert copy.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    expect_error(
+        "NotImplemented",
+        501,
+        s3.restore_object,
+        Bucket=bucket,
+        Key="cold",
+        RestoreRequest={"Days": 1},
+    )
+    assert keys_of(s3, bucket) == ["cold"]
