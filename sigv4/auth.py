@@ -48,6 +48,7 @@ AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z", re.ASCII)
 _CRED_DATE = re.compile(r"\d{8}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_EXPIRES = re.compile(r"-?[0-9]+", re.ASCII)
 _SDK_AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^,\s=]+), ?SignedHeaders=([^,\s=]+), ?Signature=([^,\s=]+)",
     re.ASCII,
@@ -212,13 +213,17 @@ def _parse_header_auth(authorization: str, found: Mapping[str, str]) -> AuthInfo
             raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
         try:
             amz_date = parsedate_to_datetime(date_header)
-        except (TypeError, ValueError):
+            # An offset can carry the instant outside the years 1 to 9999 in UTC
+            # (``Fri, 31 Dec 9999 23:59:59 -1200``): OverflowError, not a date.
+            amz_date = (
+                amz_date.replace(tzinfo=UTC)
+                if amz_date.tzinfo is None
+                else amz_date.astimezone(UTC)
+            )
+        except (TypeError, ValueError, OverflowError):
             raise AccessDenied(
                 "AWS authentication requires a valid Date or x-amz-date header"
             ) from None
-        amz_date = (
-            amz_date.replace(tzinfo=UTC) if amz_date.tzinfo is None else amz_date.astimezone(UTC)
-        )
         amz_date_text = amz_date.strftime(AMZ_DATE_FORMAT)
 
     content_sha = found.get("x-amz-content-sha256")
@@ -255,7 +260,9 @@ def _parse_query_auth(request: SignedRequest, params: dict[str, str]) -> AuthInf
         raise error("X-Amz-Signature must be 64 hex digits")
     amz_date = _parse_amz_date(params["X-Amz-Date"], error)
     expires_text = params["X-Amz-Expires"]
-    if not expires_text.isascii() or not expires_text.lstrip("-").isdigit():
+    # A 64-bit integer, as S3 reads it: ``--5`` or 5,000 digits is no number (and
+    # int() would fail on either).
+    if not _EXPIRES.fullmatch(expires_text) or len(expires_text.lstrip("-0")) > 18:
         raise error("X-Amz-Expires should be a number")
     expires = int(expires_text)
 
@@ -340,7 +347,10 @@ def _check_time(auth: AuthInfo, now: datetime, max_skew: timedelta) -> None:
         raise AuthorizationQueryParametersError(
             "X-Amz-Expires must be less than a week (in seconds) that is 604800"
         )
-    expiry = auth.amz_date + timedelta(seconds=expires)
+    try:
+        expiry = auth.amz_date + timedelta(seconds=expires)
+    except OverflowError:  # signed in the last week of the year 9999
+        expiry = datetime.max.replace(tzinfo=UTC)
     if auth.amz_date - now > max_skew:
         # S3's answer to a URL signed by a clock running ahead, as it sends it: the
         # message, and X-Amz-Date in milliseconds since the epoch (not the parameter's

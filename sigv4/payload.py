@@ -90,7 +90,8 @@ def _decoded_length(values: Mapping[str, str]) -> int:
         raise MissingContentLength(
             "You must provide the x-amz-decoded-content-length header with aws-chunked uploads."
         )
-    if not text.isascii() or not text.isdigit():
+    # A 64-bit integer, as S3 reads it (int() of 5,000 digits would fail).
+    if not text.isascii() or not text.isdigit() or len(text.lstrip("0")) > 18:
         raise InvalidArgument(
             "x-amz-decoded-content-length must be a non-negative integer",
             extra={"ArgumentName": "x-amz-decoded-content-length", "ArgumentValue": text},

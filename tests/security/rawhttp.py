@@ -43,10 +43,11 @@ def send(
 
 
 def signed_unsigned_trailer_headers(
-    gw: Gateway, path: str, decoded_length: int, trailer: str = "x-amz-checksum-crc32"
+    gw: Gateway, path: str, decoded_length: int | str, trailer: str = "x-amz-checksum-crc32"
 ) -> dict[str, str]:
     """Header auth for an aws-chunked ``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` PUT, signed by
-    botocore as boto3 signs its uploads over HTTPS (every header signed)."""
+    botocore as boto3 signs its uploads over HTTPS (every header signed);
+    ``decoded_length`` as the header's text when it is one."""
     algorithm = trailer.removeprefix("x-amz-checksum-")
     request = AWSRequest(
         method="PUT",
