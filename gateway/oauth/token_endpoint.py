@@ -186,8 +186,13 @@ def _refresh_scopes(
     return scopes
 
 
-def _reuse_detected(request: web.Request, client: OAuthClient, session: Session) -> None:
-    """A spent refresh token came back: the family is revoked (two events)."""
+async def _reuse_detected(
+    ctx: OAuthContext, request: web.Request, client: OAuthClient, session: Session
+) -> None:
+    """A spent refresh token came back: the family is revoked (two events), in the log of
+    the session's user's account (the console's client signs in every account's users;
+    any other client is in its users' account anyway)."""
+    user = await ctx.store.users.get(session.user_id)
     details = {"client_id": client.id, "user_id": session.user_id}
     for action in (actions.REFRESH_TOKEN_REUSE, actions.SESSION_REVOKE):
         record(
@@ -196,6 +201,7 @@ def _reuse_detected(request: web.Request, client: OAuthClient, session: Session)
             outcome="failure" if action == actions.REFRESH_TOKEN_REUSE else "success",
             principal=_client_actor(client),
             target=("session", session.id),
+            account=None if user is None else user.account_id,
             details={**details, "reason": "refresh_token_reused"},
         )
 
@@ -222,7 +228,7 @@ async def _refresh(
             _refresh_scopes(known.session.scopes, requested, user.scopes, client.scopes)
     result = await ctx.store.sessions.rotate(presented, client.id, now=now)
     if result.outcome == "reused" and result.session is not None:
-        _reuse_detected(request, client, result.session)
+        await _reuse_detected(ctx, request, client, result.session)
     if result.outcome != "ok" or result.session is None or result.token is None:
         messages = {
             "reused": "The refresh token was already used; its whole family is now revoked",

@@ -194,3 +194,22 @@ def test_bucket_paths_tell_missing_buckets_from_other_accounts(
             gateway, method, f"/v1/buckets/{theirs}{tail}", headers=alice.headers, body=body
         )
         assert status == 403 and b"another account" in raw, (method, tail, raw)
+
+
+def test_a_console_sessions_reuse_is_in_its_users_account_log(
+    gateway: Gateway, bob: Tenant
+) -> None:
+    """A console cookie presented twice (a stolen session) revokes the family; bob's
+    admins read it in bob's log. It landed in the system account's log (the console's
+    client's account), out of bob's sight and in the system account's admins'."""
+    user = _user(gateway, bob)
+    signed_in = _console(
+        gateway, "/console/session", body={"username": user["username"], "password": PASSWORD}
+    )
+    assert signed_in.status == 200, signed_in.body
+    cookie = {"Cookie": signed_in.headers["Set-Cookie"].split(";")[0]}
+    assert _console(gateway, "/console/session/refresh", headers=cookie).status == 200
+    assert _console(gateway, "/console/session/refresh", headers=cookie).status == 401
+    events = api_json(gateway, "GET", "/v1/audit-events?limit=100", headers=bob.headers)
+    session_events = {e["action"] for e in events["events"] if e["target"]["type"] == "session"}
+    assert session_events == {"refresh_token.reuse_detected", "session.revoke"}
