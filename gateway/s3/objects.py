@@ -24,6 +24,7 @@ from gateway.s3.lifecycle import expiration_headers
 from gateway.s3.lock_headers import check_future, has_digest
 from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.sse import sse_response_headers
+from gateway.s3.tagging import tag_count_hidden
 from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
 from sigv4.checksums import normalize_algorithm
 
@@ -159,6 +160,8 @@ async def get_object(ctx: Context) -> Result:
     headers = object_headers(info, with_checksums=with_checksums, overrides=overrides)
     if req.version_id is None:
         headers.update(await expiration_headers(ctx, info))
+    if info.tag_count and await tag_count_hidden(ctx, info):
+        del headers["x-amz-tagging-count"]
     status = 200
     if read.partial:
         status = 206
@@ -186,6 +189,8 @@ async def head_object(ctx: Context) -> Result:
     headers = object_headers(info, with_checksums=with_checksums, overrides=overrides)
     if ctx.req.version_id is None:
         headers.update(await expiration_headers(ctx, info))
+    if info.tag_count and await tag_count_hidden(ctx, info):
+        del headers["x-amz-tagging-count"]
     headers["Content-Length"] = str(info.size)
     return Result(headers=headers)
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 
 from backends.errors import BackendError
-from backends.types import Tags
+from backends.types import ObjectInfo, Tags
+from gateway.authz import versioned_action
 from gateway.s3.bucket_facts import BucketFacts
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.markers import marker_write_refused
 from gateway.s3.ownership import existing_bucket
 from gateway.s3.tags import parse_tagging_document, tagging_document
+from gateway.scopes import READ_OBJECTS
 
 __all__ = [
     "BUCKET_TAGGING",
@@ -28,6 +30,7 @@ __all__ = [
     "get_object_tagging",
     "put_bucket_tagging",
     "put_object_tagging",
+    "tag_count_hidden",
 ]
 
 BUCKET_TAGGING = "tagging"
@@ -44,6 +47,26 @@ def _version(version_id: str | None) -> dict[str, str]:
 async def get_object_tagging(ctx: Context) -> Result:
     found = await ctx.backend.get_object_tagging(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
     return Result(headers=_version(found.version_id), xml=tagging_document(found.tags))
+
+
+async def tag_count_hidden(ctx: Context, info: ObjectInfo) -> bool:
+    """Whether GET/HEAD leave ``x-amz-tagging-count`` out: S3 answers it "when you have
+    the relevant permission to read object tags", i.e. only to a requester
+    GetObjectTagging (``...VersionTagging`` with a version id) would serve. Otherwise a
+    reader who may not see the tags (anonymous, a policy's grantee) learns they exist.
+    Cost: one more access decision, for tagged objects only (an untagged one has no
+    count to hide)."""
+    if not info.tag_count:
+        return False
+    version = ctx.req.version_id
+    decision = await ctx.access.decide(
+        ctx.access.bucket,
+        versioned_action("s3:GetObjectTagging", version_id=version),
+        (READ_OBJECTS,),
+        key=ctx.key,
+        version=version,
+    )
+    return not decision.allowed
 
 
 async def put_object_tagging(ctx: Context) -> Result:
