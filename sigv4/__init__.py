@@ -32,7 +32,13 @@ from sigv4.checksums import (
     parse_checksum_value,
     parse_content_md5,
 )
-from sigv4.chunked import MAX_TRAILER_BYTES, MAX_TRAILERS, ChunkDecoder, ChunkSigner
+from sigv4.chunked import (
+    MAX_TRAILER_BYTES,
+    MAX_TRAILERS,
+    MIN_CHUNK_SIZE,
+    ChunkDecoder,
+    ChunkSigner,
+)
 from sigv4.coverage import UNSIGNED_ALLOWED, check_signed_headers, unsigned_amz_headers
 from sigv4.errors import (
     AccessDenied,
@@ -41,6 +47,7 @@ from sigv4.errors import (
     BadDigest,
     IncompleteBody,
     InvalidArgument,
+    InvalidChunkSizeError,
     InvalidDigest,
     InvalidRequest,
     InvalidURI,
@@ -83,6 +90,7 @@ __all__ = [
     "MAX_PRESIGN_EXPIRES",
     "MAX_TRAILERS",
     "MAX_TRAILER_BYTES",
+    "MIN_CHUNK_SIZE",
     "UNSIGNED_ALLOWED",
     "AccessDenied",
     "AuthInfo",
@@ -94,6 +102,7 @@ __all__ = [
     "ChunkSigner",
     "IncompleteBody",
     "InvalidArgument",
+    "InvalidChunkSizeError",
     "InvalidDigest",
     "InvalidRequest",
     "InvalidURI",

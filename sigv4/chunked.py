@@ -13,6 +13,9 @@ accepted, each once; everything after the final chunk (trailers, their signature
 lines) is capped at ``MAX_TRAILER_BYTES``, so a client cannot make the decoder hold more
 than a few KiB however long it keeps sending (``MalformedTrailerError``, as S3).
 
+Only the last data chunk may be smaller than ``MIN_CHUNK_SIZE`` (S3's
+``InvalidChunkSizeError``), which bounds the work per payload byte.
+
 Tolerated variations seen from real SDKs: a bare ``\\n`` line end, an empty line between
 the final chunk and the trailers, and extra CRLFs after the end.
 
@@ -30,6 +33,7 @@ from hmac import compare_digest
 
 from sigv4.errors import (
     IncompleteBody,
+    InvalidChunkSizeError,
     InvalidRequest,
     MalformedTrailerError,
     SignatureDoesNotMatch,
@@ -37,11 +41,22 @@ from sigv4.errors import (
 from sigv4.records import record
 from sigv4.signing import EMPTY_SHA256, chunk_string_to_sign, sign, trailer_string_to_sign
 
-__all__ = ["MAX_LINE", "MAX_TRAILERS", "MAX_TRAILER_BYTES", "ChunkDecoder", "ChunkSigner"]
+__all__ = [
+    "MAX_LINE",
+    "MAX_TRAILERS",
+    "MAX_TRAILER_BYTES",
+    "MIN_CHUNK_SIZE",
+    "ChunkDecoder",
+    "ChunkSigner",
+]
 
 MAX_LINE = 4096  # longest chunk header or trailer line accepted
 MAX_TRAILERS = 4
 """Most trailing headers one body may announce in ``x-amz-trailer`` (SDKs send one)."""
+MIN_CHUNK_SIZE = 8192
+"""Smallest data chunk but the last one, as S3 requires in every streaming mode
+(``InvalidChunkSizeError``; SDKs send 64 KiB or more). It bounds the work per payload byte:
+each chunk costs a header line parsed and, signed, one HMAC."""
 MAX_TRAILER_BYTES = 16 * 1024
 """Most bytes after the final chunk: trailing headers, their signature, blank lines and
 the tolerated extra CRLFs (an SDK's checksum trailer and signature take 150-200 bytes:
@@ -82,9 +97,11 @@ class ChunkDecoder:
     __slots__ = (
         "_chunk_hash",
         "_chunk_signature",
+        "_chunks",
         "_decoded",
         "_decoded_length",
         "_expected_trailers",
+        "_last_size",
         "_line",
         "_previous",
         "_remaining",
@@ -116,6 +133,8 @@ class ChunkDecoder:
         self._line = bytearray()
         self._remaining = 0
         self._decoded = 0
+        self._chunks = 0
+        self._last_size = 0
         self._chunk_hash: hashlib._Hash | None = None
         self._chunk_signature = ""
         self._trailer_text: list[str] = []
@@ -202,6 +221,17 @@ class ChunkDecoder:
             if match is None:
                 raise _malformed(f"bad chunk header {line[:80]!r}")
         size = int(match.group(1), 16)
+        self._chunks += 1
+        if size:
+            if self._chunks > 1 and self._last_size < MIN_CHUNK_SIZE:
+                # S3's answer: the number of the chunk that showed the previous one
+                # was not the last, and that one's size.
+                raise InvalidChunkSizeError(
+                    f"Only the last chunk is allowed to have a size less than {MIN_CHUNK_SIZE} "
+                    "bytes",
+                    extra={"Chunk": str(self._chunks), "BadChunkSize": str(self._last_size)},
+                )
+            self._last_size = size
         self._decoded += size
         if self._decoded > self._decoded_length:
             raise IncompleteBody(

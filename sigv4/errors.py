@@ -18,6 +18,7 @@ __all__ = [
     "BadDigest",
     "IncompleteBody",
     "InvalidArgument",
+    "InvalidChunkSizeError",
     "InvalidDigest",
     "InvalidRequest",
     "InvalidURI",
@@ -100,6 +101,10 @@ class InvalidURI(SigV4Error):
 
 class InvalidArgument(SigV4Error):
     code = "InvalidArgument"
+
+
+class InvalidChunkSizeError(SigV4Error):
+    code = "InvalidChunkSizeError"
 
 
 class MalformedTrailerError(SigV4Error):

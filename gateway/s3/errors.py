@@ -129,6 +129,9 @@ ERRORS: dict[str, ErrorSpec] = {
     ),
     "InvalidBucketName": _e(400, "The specified bucket is not valid."),
     "InvalidBucketState": _e(409, "The request is not valid with the current state of the bucket."),
+    "InvalidChunkSizeError": _e(
+        400, "Only the last chunk is allowed to have a size less than 8192 bytes"
+    ),
     "InvalidDigest": _e(400, "The Content-MD5 or checksum you specified is not valid."),
     "InvalidEncryptionAlgorithmError": _e(
         400, "The encryption request you specified is not valid. The valid value is AES256."

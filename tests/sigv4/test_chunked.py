@@ -25,9 +25,11 @@ from hypothesis import strategies as st
 from sigv4 import (
     MAX_TRAILER_BYTES,
     MAX_TRAILERS,
+    MIN_CHUNK_SIZE,
     BadDigest,
     ChunkDecoder,
     IncompleteBody,
+    InvalidChunkSizeError,
     InvalidRequest,
     MalformedTrailerError,
     MissingContentLength,
@@ -229,7 +231,11 @@ CRC32_OF_HELLO = "NhCmhg=="  # crc32(b"hello"), base64 big-endian
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.binary(max_size=3000), st.integers(1, 1024), st.lists(st.integers(0, 4000), max_size=6))
+@given(
+    st.binary(max_size=3 * MIN_CHUNK_SIZE),
+    st.integers(MIN_CHUNK_SIZE, 2 * MIN_CHUNK_SIZE),
+    st.lists(st.integers(0, 4 * MIN_CHUNK_SIZE), max_size=6),
+)
 def test_signed_trailer_roundtrip_any_split(payload: bytes, chunk: int, cuts: list[int]) -> None:
     from sigv4.checksums import new_checksum
 
@@ -252,7 +258,7 @@ def test_signed_trailer_roundtrip_any_split(payload: bytes, chunk: int, cuts: li
 def test_signed_trailer_bad_checksum_is_bad_digest() -> None:
     headers, verified, body = _signed_streaming(
         b"hello",
-        4,
+        8,
         trailers=[("x-amz-checksum-crc32", "AAAAAA==")],
         extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
     )
@@ -265,7 +271,7 @@ def test_signed_trailer_bad_checksum_is_bad_digest() -> None:
 def test_signed_trailer_tampered_trailer_fails_signature() -> None:
     headers, verified, body = _signed_streaming(
         b"hello",
-        4,
+        8,
         trailers=[("x-amz-checksum-crc32", CRC32_OF_HELLO)],
         extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
     )
@@ -282,7 +288,7 @@ def test_signed_trailer_tampered_trailer_fails_signature() -> None:
 def test_signed_trailer_missing_signature() -> None:
     headers, verified, body = _signed_streaming(
         b"hello",
-        4,
+        8,
         trailers=[("x-amz-checksum-crc32", CRC32_OF_HELLO)],
         extra={"X-Amz-Trailer": "x-amz-checksum-crc32"},
     )
@@ -306,7 +312,7 @@ def test_streaming_refused_outside_put_object() -> None:
 
 
 def test_data_after_end_is_refused_but_extra_crlf_tolerated() -> None:
-    headers, verified, body = _signed_streaming(b"hello", 4, trailers=None, extra={})
+    headers, verified, body = _signed_streaming(b"hello", 8, trailers=None, extra={})
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     assert pipeline.feed(body + b"\r\n\r\n") == b"hello"
     pipeline.finish()
@@ -329,6 +335,25 @@ def test_bad_framing_is_refused(body: bytes) -> None:
     pipeline = PayloadPipeline.create(header_map(headers), verified, allow_streaming=True)
     with pytest.raises(InvalidRequest):
         pipeline.feed(body)
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned-trailer"])
+def test_only_the_last_chunk_may_be_smaller_than_8192_bytes(signed: bool) -> None:
+    def framed(payload: bytes, chunk: int) -> tuple[PayloadPipeline, bytes]:
+        if signed:
+            headers, verified, body = _signed_streaming(payload, chunk, trailers=None, extra={})
+        else:
+            headers, verified, body = _botocore_unsigned_trailer(payload, "CRC32", chunk)
+        return PayloadPipeline.create(header_map(headers), verified, allow_streaming=True), body
+
+    payload = b"x" * (MIN_CHUNK_SIZE + 1)
+    pipeline, body = framed(payload, MIN_CHUNK_SIZE)  # 8192 bytes, then 1
+    assert pipeline.feed(body) == payload
+    pipeline.finish()
+    pipeline, body = framed(payload, MIN_CHUNK_SIZE - 1)  # 8191, then 2
+    with pytest.raises(InvalidChunkSizeError) as refused:
+        pipeline.feed(body)
+    assert refused.value.extra == {"Chunk": "2", "BadChunkSize": str(MIN_CHUNK_SIZE - 1)}
 
 
 # -- STREAMING-UNSIGNED-PAYLOAD-TRAILER, as botocore sends it over HTTPS ------------------
@@ -393,7 +418,11 @@ def test_botocore_unsigned_trailer_body_accepted(algorithm: str, size: int) -> N
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.binary(max_size=2000), st.integers(1, 700), st.lists(st.integers(0, 3000), max_size=8))
+@given(
+    st.binary(max_size=3 * MIN_CHUNK_SIZE),
+    st.integers(MIN_CHUNK_SIZE, 2 * MIN_CHUNK_SIZE),
+    st.lists(st.integers(0, 4 * MIN_CHUNK_SIZE), max_size=8),
+)
 def test_botocore_unsigned_trailer_any_split(payload: bytes, chunk: int, cuts: list[int]) -> None:
     headers, verified, body = _botocore_unsigned_trailer(payload, "CRC32", chunk)
     points = [0, *sorted(c for c in cuts if c <= len(body)), len(body)]
@@ -415,7 +444,7 @@ def test_unsigned_trailer_mismatch_is_bad_digest(algorithm: str) -> None:
 
 def test_unsigned_trailer_without_request_signature() -> None:
     """Bearer-authenticated uploads (verified=None) may still use the unsigned trailer mode."""
-    headers, _, body = _botocore_unsigned_trailer(b"hello", "SHA256", 2)
+    headers, _, body = _botocore_unsigned_trailer(b"hello", "SHA256", 8)
     pipeline = PayloadPipeline.create(header_map(headers), None, allow_streaming=True)
     assert pipeline.feed(body) == b"hello"
     pipeline.finish()
