@@ -273,7 +273,8 @@ def make_api_app(shared: Shared) -> web.Application:
     ``cors.api_origins`` is set (docs/cors.md), the request id, access log and audit
     events (:mod:`gateway.api.observe`), the one JSON error converter,
     ``server.require_tls`` when set (before any credential is looked at), the access
-    check of the matched route table row, then the rate limit (which needs the caller).
+    check of the matched route table row (which spends an authenticated caller's rate
+    limit right after authentication), then the rate limit of everything else.
     """
     middlewares: list[Middleware] = [
         observe.observe_middleware,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from gateway.api.errors import UNAUTHORIZED_HEADERS, ApiError, insufficient_scope
+from gateway.api.limits import admit_caller
 from gateway.api.openapi import refuse_unknown_query
 from gateway.api.routing import PUBLIC, ROOT, row_of
 from gateway.auth.bearer import principal_from_bearer
@@ -79,11 +80,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Authenticate and check the matched row's scope before its handler reads anything;
-    then refuse query parameters the row's documented operation does not have."""
+    """Authenticate, spend the caller's rate-limit tokens (:mod:`gateway.api.limits`) and
+    check the matched row's scope before its handler reads anything; then refuse query
+    parameters the row's documented operation does not have."""
     row = row_of(request)
     if row is not None and row.scope is not PUBLIC:
         principal = await authenticate(request)
+        # the caller's own bucket pays for the request, whatever its row decides
+        refusal = await admit_caller(request, principal)
+        if refusal is not None:
+            return refusal
         if row.scope is ROOT:
             if not principal.root:
                 raise root_required()

@@ -5,6 +5,7 @@
 - garbage credentials, hoping a refused request costs nothing;
 - another way to present the same key (SigV4, Bearer, ``X-API-Key``, presigned URLs,
   the other listener);
+- requests the key's scopes refuse, hoping they are charged to nobody;
 - minting many keys in one account;
 - the OAuth token endpoint, which has no authenticated caller.
 """
@@ -104,6 +105,26 @@ def test_every_way_of_presenting_a_key_spends_the_same_bucket(gateway: Gateway) 
     with pytest.raises(ClientError) as refused:
         s3.head_bucket(Bucket=bucket)
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+
+
+def test_requests_refused_by_scope_spend_the_callers_bucket(gateway: Gateway) -> None:
+    """A key asking for what it may not do (a scope it lacks, a root-only route, a query
+    parameter the route lacks) is still the caller: its own bucket pays, and once empty it
+    is refused; the client address's bucket, which its neighbours share, is untouched."""
+    key = make_key(
+        gateway, scopes=["read:objects"], rate_limit={"requests_per_minute": 2, "burst": 3}
+    )
+    asks = [("GET", "/v1/users"), ("GET", "/v1/accounts"), ("GET", "/v1/me?no-such=1")]
+    for method, path in asks:
+        status, headers, _ = call(gateway, method, path, headers=bearer(key["secret"]))
+        assert status in (400, 403), path
+        assert headers["X-RateLimit-Limit"] == "2"  # the key's bucket, not the address's
+    status, headers, raw = call(gateway, "GET", "/v1/users", headers=bearer(key["secret"]))
+    assert status == 429
+    assert json.loads(raw)["error"]["code"] == "RateLimitExceeded"
+    assert int(headers["Retry-After"]) >= 1
+    assert call(gateway, "GET", "/v1/me", headers=bearer(key["secret"]))[0] == 429
+    assert [_anonymous(gateway) for _ in range(ANONYMOUS_BURST)] == [200] * ANONYMOUS_BURST
 
 
 def test_minting_many_keys_does_not_multiply_an_accounts_rate(gateway: Gateway) -> None:
