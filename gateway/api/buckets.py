@@ -30,6 +30,7 @@ from gateway.api.access_keys import iso
 from gateway.api.auth import PRINCIPAL, caller_account
 from gateway.api.backend_errors import raise_backend
 from gateway.api.errors import ApiError
+from gateway.api.object_access import authorize_rest
 from gateway.api.validation import (
     invalid,
     optional_bool,
@@ -228,6 +229,7 @@ async def create_bucket(request: web.Request) -> web.Response:
 
 async def delete_bucket(request: web.Request) -> web.Response:
     name = await path_bucket(request)
+    await authorize_rest(request, name, "DeleteBucket")
     store = request.app[IDENTITY]
     try:
         await delete_owned_bucket(store, request.app[BACKEND], name)

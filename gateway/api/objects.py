@@ -24,7 +24,10 @@ is not supported and ignored (the whole object, 200), which HTTP allows.
 
 The key travels in the query, not the path: keys may be ``.``, ``..`` or contain ``//``,
 which URL parsers (browsers' included) normalise away in a path. Access (scope) comes
-from the route table; the caller's bucket limits from :func:`buckets.path_bucket`.
+from the route table; the caller's bucket limits from :func:`buckets.path_bucket`; the
+S3 listener's decision for the operation (bucket policy, object ACLs) from
+:func:`object_access.authorize_rest`. An upload records its object's owner as PutObject
+does (``gateway/s3/ownership.py``).
 """
 
 from __future__ import annotations
@@ -45,9 +48,11 @@ from gateway.api.access_keys import iso
 from gateway.api.backend_errors import raise_backend
 from gateway.api.buckets import path_bucket
 from gateway.api.errors import ApiError
+from gateway.api.object_access import authorize_rest
 from gateway.api.validation import check_identity_encoding, invalid, query_limit
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions
+from gateway.s3.ownership import plan_object_write, record_object_write
 from gateway.s3.request import parse_delete_condition, parse_write_condition
 from gateway.state import BACKEND, CONFIG
 
@@ -188,6 +193,7 @@ def _raise_object_error(exc: BackendError, bucket: str) -> NoReturn:
 
 async def list_objects(request: web.Request) -> web.Response:
     bucket = await path_bucket(request)
+    await authorize_rest(request, bucket, "ListObjectsV2")
     prefix = query_text(request, "prefix") or ""
     if _utf8_length(prefix) > MAX_KEY_BYTES:
         raise invalid("prefix", f"'prefix' must be at most {MAX_KEY_BYTES} bytes of UTF-8")
@@ -257,6 +263,9 @@ async def upload_object(request: web.Request) -> web.Response:
     if declared is not None and declared > limit:
         raise _too_large(limit)
     condition = _write_condition(request)
+    access, facts = await authorize_rest(request, bucket, "PutObject", key=key)
+    # Who owns the object, as a PutObject without ACL headers would have it
+    plan = await plan_object_write(access.store, facts, access.principal, {}, key)
     content_type = request.headers.get("Content-Type", "").strip() or _DEFAULT_CONTENT_TYPE
     body = _RequestBody(request.content, limit, declared)
     try:
@@ -270,6 +279,7 @@ async def upload_object(request: web.Request) -> web.Response:
         )
     except BackendError as exc:
         _raise_object_error(exc, bucket)
+    await record_object_write(access.store, plan, info)
     return web.json_response({**object_json(info), "content_type": content_type}, status=201)
 
 
@@ -286,6 +296,7 @@ def attachment(key: str) -> str:
 async def download_object(request: web.Request) -> web.StreamResponse:
     bucket = await path_bucket(request)
     key = query_key(request)
+    await authorize_rest(request, bucket, "GetObject", key=key)
     try:
         read = await request.app[BACKEND].get_object(
             bucket, key, conditions=_read_conditions(request)
@@ -324,6 +335,7 @@ async def delete_object(request: web.Request) -> web.Response:
     bucket = await path_bucket(request)
     key = query_key(request)
     if_match = _delete_condition(request)
+    await authorize_rest(request, bucket, "DeleteObject", key=key, if_match=if_match)
     try:
         await request.app[BACKEND].delete_object(bucket, key, if_match=if_match)
     except BackendError as exc:

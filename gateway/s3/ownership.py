@@ -13,6 +13,8 @@ to say (``gateway/identity/object_acls.py``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from backends.types import ObjectInfo
 from gateway.authz import (
     AccessControlList,
@@ -26,6 +28,7 @@ from gateway.authz import (
 from gateway.authz.stored import acl_to_json
 from gateway.identity.object_acls import UploadAcl
 from gateway.identity.store import IdentityStore
+from gateway.principal import Principal
 from gateway.s3.bucket_facts import BucketFacts, private_acl
 from gateway.s3.context import Context
 from gateway.s3.errors import S3Error
@@ -36,7 +39,9 @@ __all__ = [
     "WritePlan",
     "existing_bucket",
     "forget_deleted",
+    "plan_object_write",
     "plan_write",
+    "record_object_write",
     "record_upload",
     "record_write",
     "resolve_acl",
@@ -92,13 +97,24 @@ def existing_bucket(ctx: Context) -> BucketFacts:
 async def plan_write(ctx: Context) -> WritePlan:
     """The owner and ACL of the object this request writes; raises S3's errors for an
     ACL the bucket does not take."""
-    bucket = existing_bucket(ctx)
+    return await plan_object_write(
+        ctx.access.store, existing_bucket(ctx), ctx.principal, ctx.headers, ctx.key
+    )
+
+
+async def plan_object_write(
+    store: IdentityStore,
+    bucket: BucketFacts,
+    principal: Principal,
+    headers: Mapping[str, str],
+    key: str,
+) -> WritePlan:
+    """:func:`plan_write` of a write of ``key`` into the existing ``bucket``;
+    ``headers`` (lower-case names) carry its ACL, if any (a ``/v1`` upload sets none)."""
     assert bucket.owner is not None
-    store = ctx.access.store
-    principal = ctx.principal
     bucket_owner = bucket.owner.account_id
     writer = principal.account_id or bucket_owner
-    canned = ctx.headers.get("x-amz-acl")
+    canned = headers.get("x-amz-acl")
     owner = object_owner_for_write(
         bucket.ownership,
         writer=writer,
@@ -108,7 +124,7 @@ async def plan_write(ctx: Context) -> WritePlan:
     owner_user = (await owner_name(store, owner)).user
     bucket_user = (await owner_name(store, bucket_owner)).user
     acl = acl_from_request(
-        ctx.headers, None, owner=owner_user, bucket_owner=bucket_user, target=Target.OBJECT
+        headers, None, owner=owner_user, bucket_owner=bucket_user, target=Target.OBJECT
     )
     if acl is not None:
         acl = await resolve_acl(store, acl)
@@ -120,7 +136,6 @@ async def plan_write(ctx: Context) -> WritePlan:
         acl=acl or private_acl(owner_user),
         initiator=principal.account_id or "anonymous",
     )
-    key = ctx.key
     # a row will follow the object (record_write / record_upload): can the store keep it?
     # The NUL test first: needs_row builds an ACL to compare (~1 % of a PUT).
     if "\x00" in key and (plan.needs_row or plan.initiator != bucket_owner):
@@ -130,8 +145,13 @@ async def plan_write(ctx: Context) -> WritePlan:
 
 async def record_write(ctx: Context, plan: WritePlan, info: ObjectInfo) -> None:
     """After the object was committed: its row, when one is needed."""
+    await record_object_write(ctx.access.store, plan, info)
+
+
+async def record_object_write(store: IdentityStore, plan: WritePlan, info: ObjectInfo) -> None:
+    """:func:`record_write` with the store named."""
     if plan.needs_row:
-        await ctx.access.store.object_acls.record(
+        await store.object_acls.record(
             plan.bucket.name,
             info.key,
             info.version_id,

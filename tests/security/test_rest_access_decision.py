@@ -1,0 +1,140 @@
+"""Class: a ``/v1`` bucket or object route does what the same key could not do over S3.
+
+The REST routes checked the route's scope, the key's bucket limits and the bucket's
+account, and then called the storage backend: the access decision the S3 listener makes
+(``gateway.authz.decide``) never ran. A bucket policy's Deny (here AWS's usual
+"HTTPS only" statement, and a Deny of ``s3:GetObject`` that a conditional delete must
+pass too) stopped S3 requests and not the same key's REST ones, and in a bucket holding
+another account's objects (``ObjectWriter``) the bucket owner read them through
+``/v1`` (S3: AccessDenied), and its REST upload over such an object kept the other
+account as the owner, who then read the bucket owner's new bytes while the bucket owner
+could not. Each route is now decided as its S3 operation (``gateway/api/object_access.py``)
+and an upload records its owner as PutObject does.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from typing import Any
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.rest_util import ADMIN
+from tests.e2e.s3util import expect_error, unique
+from tests.e2e.tenants import Tenant, new_tenant
+
+
+def _policy(bucket: str, statement: dict[str, Any]) -> str:
+    resources = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Principal": "*", "Resource": resources, **statement}],
+        }
+    )
+
+
+def _send(
+    gateway: Gateway, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", gateway.api_port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _error(raw: bytes) -> str:
+    code: str = json.loads(raw)["error"]["code"]
+    return code
+
+
+HTTPS_ONLY = {"Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+"""AWS's usual statement; these tests speak plain HTTP."""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/objects", None),
+        ("GET", "/objects/content?key=k", None),
+        ("PUT", "/objects/content?key=k", b"replaced"),
+        ("PUT", "/objects/content?key=new", b"new"),
+        ("DELETE", "/objects/content?key=k", None),
+        ("DELETE", "", None),
+    ],
+    ids=["list", "download", "overwrite", "create", "delete", "delete-bucket"],
+)
+def test_a_bucket_policy_deny_holds_on_the_rest_routes(
+    gateway: Gateway, s3: Any, method: str, path: str, body: bytes | None
+) -> None:
+    bucket = unique("deny")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, HTTPS_ONLY))
+    expect_error("AccessDenied", 403, s3.get_object, Bucket=bucket, Key="k")
+    status, raw = _send(gateway, method, f"/v1/buckets/{bucket}{path}", ADMIN, body)
+    assert (status, _error(raw)) == (403, "AccessDenied"), raw
+    s3.delete_bucket_policy(Bucket=bucket)  # the owner's admin may always manage it
+    listed = s3.list_objects_v2(Bucket=bucket)
+    assert [(o["Key"], o["Size"]) for o in listed["Contents"]] == [("k", 4)]
+
+
+def test_a_delete_comparing_an_etag_needs_get_object_too(gateway: Gateway, s3: Any) -> None:
+    bucket = unique("etag")
+    s3.create_bucket(Bucket=bucket)
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"kept")["ETag"]
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, {"Action": "s3:GetObject"}))
+    url = f"/v1/buckets/{bucket}/objects/content?key=k"
+    status, raw = _send(gateway, "DELETE", url, {**ADMIN, "If-Match": etag})
+    assert (status, _error(raw)) == (403, "AccessDenied"), raw
+    assert [o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [etag]
+    status, raw = _send(gateway, "DELETE", url, {**ADMIN, "If-Match": "*"})
+    assert status == 204, raw
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+@pytest.fixture(scope="module")
+def tenants(gateway: Gateway) -> tuple[Tenant, Tenant]:
+    return new_tenant(gateway, "owner"), new_tenant(gateway, "writer")
+
+
+def test_another_accounts_object_stays_its_own_through_rest(
+    gateway: Gateway, tenants: tuple[Tenant, Tenant]
+) -> None:
+    owner, writer = tenants
+    bucket = unique("writer")
+    owner.client().create_bucket(Bucket=bucket)
+    owner.client().put_bucket_ownership_controls(
+        Bucket=bucket, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    grant = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": writer.id},
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    owner.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(grant))
+    writer.client().put_object(Bucket=bucket, Key="k", Body=b"the writer's")
+    expect_error("AccessDenied", 403, owner.client().get_object, Bucket=bucket, Key="k")
+    url = f"/v1/buckets/{bucket}/objects/content?key=k"
+    status, raw = _send(gateway, "GET", url, owner.headers)
+    assert (status, _error(raw)) == (403, "AccessDenied"), raw
+
+    # The bucket owner may overwrite it (PutObject is the bucket owner's): the new
+    # object is the bucket owner's, not the previous writer's.
+    status, raw = _send(gateway, "PUT", url, owner.headers, b"mine")
+    assert status == 201, raw
+    got = owner.client().get_object(Bucket=bucket, Key="k")["Body"].read()
+    assert got == b"mine"
+    expect_error("AccessDenied", 403, writer.client().get_object, Bucket=bucket, Key="k")
+    assert _send(gateway, "GET", url, owner.headers) == (200, b"mine")
