@@ -13,6 +13,9 @@ from sigv4.checksums import CHECKSUM_HEADERS
 
 __all__ = [
     "BYPASS_HEADER",
+    "HOLD_HEADER",
+    "MODE_HEADER",
+    "UNTIL_HEADER",
     "check_future",
     "has_digest",
     "lock_headers",

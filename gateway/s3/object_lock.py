@@ -6,11 +6,19 @@ from __future__ import annotations
 
 from lxml import etree
 
-from backends.types import DefaultRetention, ObjectLock, ObjectLockConfig
+from backends.types import DefaultRetention, ObjectInfo, ObjectLock, ObjectLockConfig
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
-from gateway.s3.lock_headers import check_future, parse_mode, parse_timestamp
+from gateway.s3.lock_headers import (
+    HOLD_HEADER,
+    MODE_HEADER,
+    UNTIL_HEADER,
+    check_future,
+    parse_mode,
+    parse_timestamp,
+)
 from gateway.s3.xml import XmlWriter, children, local, parse_xml, sole_text
+from gateway.scopes import READ_OBJECTS
 
 __all__ = [
     "MAX_DAYS",
@@ -21,11 +29,36 @@ __all__ = [
     "put_object_legal_hold",
     "put_object_lock_configuration",
     "put_object_retention",
+    "withhold_lock_headers",
 ]
 
 MAX_DAYS = 36500
 MAX_YEARS = 100
 """Longest default retention accepted (our bound: 100 years)."""
+
+
+async def withhold_lock_headers(ctx: Context, info: ObjectInfo, headers: dict[str, str]) -> None:
+    """GET/HEAD answer a version's retention (``x-amz-object-lock-mode`` and
+    ``-retain-until-date``) only to a requester with ``s3:GetObjectRetention``, its legal
+    hold only to one with ``s3:GetObjectLegalHold``, as S3 documents: a reader granted
+    ``s3:GetObject`` alone (anonymous, another account) is not told how long a version is
+    kept or that it is held. Cost: an access decision per header present, for locked
+    versions only (an object without a lock has nothing to withhold)."""
+    lock = info.lock
+    if lock is None:
+        return
+    for action, names in (
+        ("s3:GetObjectRetention", (MODE_HEADER, UNTIL_HEADER)),
+        ("s3:GetObjectLegalHold", (HOLD_HEADER,)),
+    ):
+        if names[0] not in headers:
+            continue
+        decision = await ctx.access.decide(
+            ctx.access.bucket, action, (READ_OBJECTS,), key=ctx.key, version=ctx.req.version_id
+        )
+        if not decision.allowed:
+            for name in names:
+                headers.pop(name, None)
 
 
 def _no_lock_configuration() -> S3Error:

@@ -22,6 +22,7 @@ from gateway.s3.headers import (
 )
 from gateway.s3.lifecycle import expiration_headers
 from gateway.s3.lock_headers import check_future, has_digest
+from gateway.s3.object_lock import withhold_lock_headers
 from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.sse import sse_response_headers
 from gateway.s3.tagging import tag_count_hidden
@@ -162,6 +163,8 @@ async def get_object(ctx: Context) -> Result:
         headers.update(await expiration_headers(ctx, info))
     if info.tag_count and await tag_count_hidden(ctx, info):
         del headers["x-amz-tagging-count"]
+    if info.lock is not None:
+        await withhold_lock_headers(ctx, info, headers)
     status = 200
     if read.partial:
         status = 206
@@ -191,6 +194,8 @@ async def head_object(ctx: Context) -> Result:
         headers.update(await expiration_headers(ctx, info))
     if info.tag_count and await tag_count_hidden(ctx, info):
         del headers["x-amz-tagging-count"]
+    if info.lock is not None:
+        await withhold_lock_headers(ctx, info, headers)
     headers["Content-Length"] = str(info.size)
     return Result(headers=headers)
 
