@@ -18,15 +18,31 @@ MAX_USER_AGENT = 256
 
 
 def last_forwarded_hop(lines: Sequence[str]) -> str | None:
-    """The last hop of ``X-Forwarded-For`` over all its header lines, in order: the one
-    the trusted proxy added (earlier hops are the client's to invent). A proxy either
-    extends the client's line (nginx) or appends a line of its own (HAProxy's ``option
-    forwardfor``), so the first line alone may be all the client's. None: no hop."""
+    """The address of the last hop of ``X-Forwarded-For`` over all its header lines, in
+    order: the one the trusted proxy added (earlier hops are the client's to invent). A
+    proxy either extends the client's line (nginx) or appends a line of its own
+    (HAProxy's ``option forwardfor``), so the first line alone may be all the client's.
+    None: no hop."""
     for line in reversed(lines):
         hops = [hop.strip() for hop in line.split(",") if hop.strip()]
         if hops:
-            return hops[-1]
+            return _without_port(hops[-1])
     return None
+
+
+def _without_port(hop: str) -> str:
+    """A hop's address without the client's port that some proxies add (Azure Application
+    Gateway and IIS ARR write ``203.0.113.7:51234`` and ``[2001:db8::7]:51234``): with it,
+    each connection of one client would be another address to the rate limiter and the
+    throttles, and match no ``aws:SourceIp``. A bare IPv6 address has two colons or more;
+    a hop that is no address at all is returned as it is."""
+    if hop.startswith("["):
+        end = hop.find("]")
+        return hop[1:end] if end > 1 else hop
+    host, colon, port = hop.partition(":")
+    if colon and host and port.isdigit():
+        return host
+    return hop
 
 
 def client_address(request: web.Request) -> str:

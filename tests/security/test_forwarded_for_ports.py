@@ -1,0 +1,87 @@
+"""Regression class: an ``X-Forwarded-For`` hop read with the port a proxy added.
+
+Some reverse proxies write the client's address with its source port (Azure Application
+Gateway and IIS ARR: ``203.0.113.7:51234``, ``[2001:db8::7]:51234``). The gateway took
+the whole hop as the address: each new connection of one client was a new client to the
+anonymous rate limit (and the password throttles), an IPv6 client escaped its /64
+bucket, and ``aws:SourceIp`` matched no network, so a bucket policy pinned to an office
+let nobody in. The hop's address is now read without the port.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.tenants import new_tenant
+
+BURST = 4
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-forwarded-ports")) / "data",
+        extra_env={
+            "NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true",
+            "NFYIO_RATELIMIT_ANONYMOUS_REQUESTS_PER_MINUTE": "1",
+            "NFYIO_RATELIMIT_ANONYMOUS_BURST": str(BURST),
+        },
+    )
+    yield running
+    running.stop()
+
+
+def _get(port: int, target: str, forwarded: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", target, headers={"X-Forwarded-For": forwarded})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "hop",
+    ["198.51.100.7:{port}", "[2001:db8:1:2::{port:x}]:{port}"],
+    ids=["ipv4", "ipv6-network"],
+)
+def test_one_client_on_many_ports_is_one_client_to_the_rate_limit(
+    proxied: Gateway, hop: str
+) -> None:
+    statuses = [
+        _get(proxied.api_port, "/v1/openapi.json", hop.format(port=40000 + i))
+        for i in range(BURST + 3)
+    ]
+    assert statuses.count(200) == BURST
+    assert statuses[-3:] == [429] * 3
+
+
+def test_source_ip_matches_a_hop_written_with_its_port(proxied: Gateway) -> None:
+    owner = new_tenant(proxied, "office-ports")
+    s3 = owner.client()
+    bucket = f"fwd-port-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"office only")
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"IpAddress": {"aws:SourceIp": ["203.0.113.0/24", "2001:db8:5::/48"]}},
+    }
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    target = f"/{bucket}/k"
+    assert _get(proxied.s3_port, target, "203.0.113.9:51234") == 200
+    assert _get(proxied.s3_port, target, "[2001:db8:5::9]:51234") == 200
+    assert _get(proxied.s3_port, target, "198.51.100.7:51234") == 403
