@@ -32,6 +32,7 @@ from sigv4.errors import (
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
     SigV4Error,
+    only_one_auth_mechanism,
 )
 from sigv4.memo import remember
 from sigv4.modes import UNSIGNED_PAYLOAD, PayloadMode, payload_mode
@@ -289,11 +290,19 @@ def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None)
 
     ``headers``: ``header_map(request.headers)``, when the caller has made it already.
     Raises AuthorizationHeaderMalformed / AuthorizationQueryParametersError for malformed
-    SigV4, InvalidRequest for both header and query auth or for another AWS scheme
-    (SigV2 ``AWS AKID:sig``, SigV2 presigned, SigV4a).
+    SigV4, InvalidArgument for an ``Authorization`` header (any scheme) with query auth,
+    InvalidRequest for another AWS scheme (SigV2 ``AWS AKID:sig``, SigV2 presigned, SigV4a).
     """
     found = header_map(request.headers) if headers is None else headers
     authorization = found.get("authorization")
+    params: dict[str, str] = {}
+    if "X-Amz-" in request.raw_query or "Signature" in request.raw_query:
+        params = decode_query(request.raw_query)
+    query_sigv4 = bool(params) and (
+        "X-Amz-Algorithm" in params or "X-Amz-Signature" in params or "X-Amz-Credential" in params
+    )
+    if authorization is not None and query_sigv4:
+        raise only_one_auth_mechanism()
     header_sigv4 = False
     if authorization is not None:
         authorization = authorization.strip()
@@ -303,17 +312,6 @@ def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None)
         elif scheme in ("AWS", "AWS4-ECDSA-P256-SHA256"):
             raise InvalidRequest(_UNSUPPORTED)
 
-    params: dict[str, str] = {}
-    if "X-Amz-" in request.raw_query or "Signature" in request.raw_query:
-        params = decode_query(request.raw_query)
-    query_sigv4 = bool(params) and (
-        "X-Amz-Algorithm" in params or "X-Amz-Signature" in params or "X-Amz-Credential" in params
-    )
-    if header_sigv4 and query_sigv4:
-        raise InvalidRequest(
-            "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
-            "Signature query string parameter or the Authorization header should be specified"
-        )
     if header_sigv4:
         assert authorization is not None
         return _parse_header_auth(authorization, found)

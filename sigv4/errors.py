@@ -29,6 +29,7 @@ __all__ = [
     "SigV4Error",
     "SignatureDoesNotMatch",
     "XAmzContentSHA256Mismatch",
+    "only_one_auth_mechanism",
 ]
 
 
@@ -117,3 +118,14 @@ class MissingSecurityHeader(SigV4Error):
 
 class MissingContentLength(SigV4Error):
     code = "MissingContentLength"
+
+
+def only_one_auth_mechanism() -> InvalidArgument:
+    """S3's answer to an ``Authorization`` header (any scheme) sent with query-string
+    authentication (SigV4 or SigV2 presigned). S3 also echoes the header's value as
+    ``ArgumentValue``; a credential is not echoed here."""
+    return InvalidArgument(
+        "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+        "Signature query string parameter or the Authorization header should be specified",
+        extra={"ArgumentName": "Authorization"},
+    )

@@ -37,6 +37,7 @@ from sigv4.errors import (
     AuthorizationQueryParametersError,
     InvalidURI,
     SignatureDoesNotMatch,
+    only_one_auth_mechanism,
 )
 from sigv4.request import (
     SignedRequest,
@@ -125,6 +126,8 @@ def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
     params = decode_query(request.raw_query)
     if "AWSAccessKeyId" not in params or "Signature" not in params:
         return None
+    if get_header(request.headers, "authorization") is not None:
+        raise only_one_auth_mechanism()
     text = params.get("Expires")
     if text is None:
         raise AuthorizationQueryParametersError(

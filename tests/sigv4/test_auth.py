@@ -72,7 +72,7 @@ def test_header_and_query_auth_together_refused() -> None:
     signed = botocore_sign("GET", URL)
     presigned = botocore_presign("GET", URL)
     both = replace(presigned, headers=signed.headers)
-    with pytest.raises(InvalidRequest, match="Only one auth mechanism"):
+    with pytest.raises(InvalidArgument, match="Only one auth mechanism"):
         parse_auth(both)
 
 
