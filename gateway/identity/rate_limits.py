@@ -106,7 +106,9 @@ class RateLimitStore:
     async def take(self, bucket: str, limit: RateLimit, want: int, now_us: int) -> Lease:
         """Take up to ``want`` whole tokens from ``bucket`` (created full if absent), in
         one transaction that locks its row: whatever every worker and host takes, the
-        bucket never gives more than it holds."""
+        bucket never gives more than it holds. The row's time only moves forward, so
+        hosts whose clocks disagree get no refill twice (a host behind the others reads
+        the bucket as of the latest time written, and waits that much longer)."""
         if want < 1:
             raise ValueError("want must be at least 1")
 
@@ -122,16 +124,21 @@ class RateLimitStore:
                 (bucket,),
             )
             assert row is not None
-            tokens = refilled(limit, as_int(row[0]), as_int(row[1]), as_int(row[2]), now_us)
+            stored_at = as_int(row[1])
+            # Never back in time: a host whose clock is behind the one that wrote the row
+            # would move ``updated_at`` back, and the next lease would count that stretch's
+            # refill a second time (each alternation between the hosts, again).
+            at = max(now_us, stored_at)
+            tokens = refilled(limit, as_int(row[0]), stored_at, as_int(row[2]), at)
             granted = min(want, tokens // MILLI)
             left = tokens - granted * MILLI
-            full_at = now_us + limit.micros_for(limit.capacity - left)
+            full_at = at + limit.micros_for(limit.capacity - left)
             await tx.execute(
                 "UPDATE rate_limit_buckets SET tokens = ?, updated_at = ?, full_at = ?"
                 " WHERE bucket = ?",
-                (left, now_us, full_at, bucket),
+                (left, at, full_at, bucket),
             )
-            return Lease(granted, left, full_at, now_us + limit.micros_for(MILLI - left))
+            return Lease(granted, left, full_at, at + limit.micros_for(MILLI - left))
 
         # Hot rows (one key used by every worker): row locks in READ COMMITTED, never a
         # serialization failure to retry (see gateway/identity/db.py).

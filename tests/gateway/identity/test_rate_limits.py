@@ -62,6 +62,26 @@ async def test_workers_and_hosts_never_get_more_than_the_bucket_holds(
     assert sum(lease.granted for lease in leases) == 50
 
 
+async def test_a_host_whose_clock_is_behind_gives_no_extra_tokens(
+    store: IdentityStore, open_store: OpenStore
+) -> None:
+    """Two hosts on one bucket, the second one's clock a second behind. Each lease it took
+    moved the bucket's time back a second, and the first host's next lease counted that
+    second's refill again: 20 tokens in two seconds from a bucket refilling one a second."""
+    limit = RateLimit(60, 10)  # one token a second
+    behind = await open_store()
+    try:
+        assert (await store.rate_limits.take("key:skew", limit, 10, T0)).granted == 10
+        granted = 0
+        for step in range(1, 21):  # two seconds of real time, leases alternating
+            now = T0 + step * SECOND // 10
+            granted += (await behind.rate_limits.take("key:skew", limit, 1, now - SECOND)).granted
+            granted += (await store.rate_limits.take("key:skew", limit, 1, now)).granted
+    finally:
+        await behind.close()
+    assert granted == 2  # what two seconds refill, however the clocks disagree
+
+
 async def test_prune_forgets_only_full_buckets(store: IdentityStore) -> None:
     limit = RateLimit(60, 2)
     await store.rate_limits.take("key:full-soon", limit, 1, T0)
