@@ -8,6 +8,8 @@ object (what the web console's bucket browser uses; any REST client may too).
   backend (never held whole), ``Content-Type`` kept, at most ``s3.max_object_size``
   bytes; nothing is stored unless the whole body arrived. A ``Content-Encoding`` (gzip,
   ...) is 415: the listener does not decompress, and the encoding would not be kept.
+  ``Content-MD5``, ``x-amz-checksum-*`` and ``x-amz-content-sha256`` are checked as S3
+  checks them (400 ``BadDigest``, nothing stored).
 - ``GET .../objects/content?key=K``: the object's bytes, streamed, always as an
   attachment with ``nosniff`` and a sandboxing CSP: the API listener is the console's
   origin, so an HTML object must never render there.
@@ -36,6 +38,7 @@ import base64
 import binascii
 import re
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any, NoReturn
 from urllib.parse import quote, unquote_plus, unquote_to_bytes
@@ -55,6 +58,7 @@ from gateway.s3.headers import conditions
 from gateway.s3.ownership import plan_object_write, record_object_write
 from gateway.s3.request import parse_delete_condition, parse_write_condition
 from gateway.state import BACKEND, CONFIG
+from sigv4 import PayloadPipeline, SigV4Error, header_map, parse_content_md5
 
 __all__ = [
     "DEFAULT_PAGE",
@@ -226,26 +230,80 @@ async def list_objects(request: web.Request) -> web.Response:
 
 class _RequestBody:
     """The request body as the backend's ``PayloadStream``: chunks as they arrive, refused
-    (413) past ``limit`` bytes and (400) when shorter than its ``Content-Length``."""
+    (413) past ``limit`` bytes and (400) when shorter than its ``Content-Length``, checked
+    by ``integrity`` (the body's ``x-amz-checksum-*`` / ``x-amz-content-sha256``) at its
+    end."""
 
-    def __init__(self, content: StreamReader, limit: int, declared: int | None) -> None:
+    def __init__(
+        self, content: StreamReader, limit: int, declared: int | None, integrity: _Integrity
+    ) -> None:
         self._content = content
         self._limit = limit
         self._declared = declared
+        self._integrity = integrity
 
     @property
     def checksums(self) -> Mapping[str, str]:
-        return {}
+        return self._integrity.pipeline.checksums
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         received = 0
+        pipeline = self._integrity.pipeline
         async for chunk in self._content.iter_chunked(_CHUNK):
             received += len(chunk)
             if received > self._limit:
                 raise _too_large(self._limit)
-            yield chunk
+            yield pipeline.feed(chunk)
         if self._declared is not None and received != self._declared:
             raise ApiError(400, "InvalidRequest", "The body is shorter than its Content-Length")
+        try:
+            pipeline.finish()
+        except SigV4Error as exc:
+            raise _bad_digest(self._integrity.fields, exc.message) from None
+
+
+_INTEGRITY_PREFIXES = (
+    "x-amz-checksum-",
+    "x-amz-content-sha256",
+    "x-amz-sdk-checksum-",
+    "x-amz-trailer",
+    "x-amz-decoded-content-length",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Integrity:
+    pipeline: PayloadPipeline
+    content_md5: bytes | None
+    fields: str
+    """The request's integrity headers but ``Content-MD5``, comma-separated."""
+
+
+def _bad_digest(field: str, reason: str) -> ApiError:
+    return ApiError(
+        400, "BadDigest", f"The body does not match its {field}: {reason}", {"field": field}
+    )
+
+
+def _integrity(request: web.Request) -> _Integrity:
+    """The checks S3 makes of a PutObject body, from the same headers: ``Content-MD5``,
+    one ``x-amz-checksum-<algorithm>`` (stored with the object, as S3 stores it) and
+    ``x-amz-content-sha256`` (a hex digest, or ``UNSIGNED-PAYLOAD``: aws-chunked bodies
+    are S3's). A malformed or contradictory header is 400 ``ValidationError`` naming it;
+    a body that does not match is 400 ``BadDigest`` and stores nothing."""
+    values = header_map(tuple(request.headers.items()))
+    fields = ",".join(sorted(n for n in values if n.startswith(_INTEGRITY_PREFIXES)))
+    fields = fields or "x-amz-content-sha256"
+    try:
+        pipeline = PayloadPipeline.create(values, None, allow_streaming=False)
+    except SigV4Error as exc:
+        raise invalid(fields, exc.message) from None
+    md5_text = values.get("content-md5")
+    try:
+        content_md5 = None if md5_text is None else parse_content_md5(md5_text)
+    except SigV4Error as exc:
+        raise invalid("Content-MD5", exc.message) from None
+    return _Integrity(pipeline, content_md5, fields)
 
 
 def _too_large(limit: int) -> ApiError:
@@ -267,17 +325,21 @@ async def upload_object(request: web.Request) -> web.Response:
     # Who owns the object, as a PutObject without ACL headers would have it
     plan = await plan_object_write(access.store, facts, access.principal, {}, key)
     content_type = request.headers.get("Content-Type", "").strip() or _DEFAULT_CONTENT_TYPE
-    body = _RequestBody(request.content, limit, declared)
+    integrity = _integrity(request)
+    body = _RequestBody(request.content, limit, declared, integrity)
     try:
         info = await request.app[BACKEND].put_object(
             bucket,
             key,
             body,
             ObjectMeta(content_type=content_type),
+            content_md5=integrity.content_md5,
             size_hint=declared,
             condition=condition,
         )
     except BackendError as exc:
+        if exc.code == "BadDigest":
+            raise _bad_digest("Content-MD5", "the MD5 differs") from exc
         _raise_object_error(exc, bucket)
     await record_object_write(access.store, plan, info)
     return web.json_response({**object_json(info), "content_type": content_type}, status=201)

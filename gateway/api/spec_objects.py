@@ -45,6 +45,17 @@ _WRITE_CONDITIONS = [
     {**_IF_MATCH, "description": "Replace only the current object with this ETag"},
     {**_IF_NONE_MATCH, "description": "`*` only: store only if the key has no object"},
 ]
+_INTEGRITY = [
+    _header("Content-MD5", "Base64 MD5 of the body; 400 `BadDigest` when it differs"),
+    *(
+        _header(
+            f"x-amz-checksum-{algorithm}",
+            f"Base64 {algorithm.upper()} of the body (one such header), stored with the "
+            "object as S3 stores it; 400 `BadDigest` when it differs",
+        )
+        for algorithm in ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
+    ),
+]
 _READ_CONDITIONS = [
     _IF_MATCH,
     _IF_NONE_MATCH,
@@ -173,7 +184,10 @@ _PATHS: dict[str, Any] = {
                 "Any `Content-Type` is accepted and stored with the object. At most "
                 "`s3.max_object_size` bytes (5 GiB by default); the object exists only "
                 "once the whole body arrived. A `Content-Encoding` other than `identity` "
-                "is 415: bodies are not decompressed, and the encoding is not stored."
+                "is 415: bodies are not decompressed, and the encoding is not stored. "
+                "`Content-MD5`, an `x-amz-checksum-*` header and a hex "
+                "`x-amz-content-sha256` are checked as S3 checks them: a body that does "
+                "not match is 400 `BadDigest` and nothing is stored."
             ),
             "requestBody": {
                 "required": False,
@@ -182,7 +196,7 @@ _PATHS: dict[str, Any] = {
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
                 },
             },
-            "parameters": _WRITE_CONDITIONS,
+            "parameters": [*_WRITE_CONDITIONS, *_INTEGRITY],
             "responses": {
                 "201": json_response("Stored", ref("UploadedObject")),
                 **errors(400, 403, 404, 409, 413, 415, 503),
