@@ -79,6 +79,14 @@ class LocalBucket:
             return True
         return False
 
+    def unspend(self, now: float) -> bool:
+        """Put back a token spent from the current lease by a request refused after all;
+        ``False`` when the lease has expired (the token goes back to the shared bucket)."""
+        if now < self.expires:
+            self.tokens += 1
+            return True
+        return False
+
     def blocked(self, now: float) -> bool:
         return now < self.blocked_until
 

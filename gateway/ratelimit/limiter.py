@@ -93,7 +93,9 @@ class RateLimiter:
 
     async def admit(self, principal: Principal, address: str) -> Verdict | None:
         """Spend a token of each bucket of this request; ``None`` when no limit applies.
-        A refused verdict names the bucket that was empty."""
+        A refused verdict names the bucket that was empty; the tokens the request took
+        from the buckets before it are given back (a request the account's bucket
+        refuses does not use up its key's own limit)."""
         spent: list[LocalBucket] = []
         limits = await self._limits(principal, address)
         now = time.monotonic()
@@ -102,6 +104,9 @@ class RateLimiter:
             # a token of the lease in hand is spent here, without the coroutine that
             # waits for the next lease (the usual request: see _spend)
             if not bucket.spend(now) and not await self._spend(bucket):
+                for earlier in spent:
+                    if not earlier.unspend(time.monotonic()):
+                        self._refund(earlier, 1)
                 return Verdict(False, (bucket,))
             spent.append(bucket)
         return Verdict(True, tuple(spent)) if spent else None

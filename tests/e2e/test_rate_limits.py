@@ -169,6 +169,30 @@ def test_an_accounts_limit_caps_all_its_keys_together(gateway: Gateway) -> None:
     assert cleared["rate_limit"] is None
 
 
+def test_requests_the_account_refuses_do_not_use_up_the_keys_own_limit(
+    gateway: Gateway,
+) -> None:
+    """A key's tokens taken by requests that its account's bucket then refused were lost:
+    a key that retried while its account was dry found its own bucket empty too once the
+    account had room again (here: once its limit is lifted), though it got nothing done."""
+    tenant = new_tenant(gateway, "rl-own")
+    key = _limited_key(gateway, 1, 4, scopes=["read:buckets"], headers=tenant.headers)
+    api_json(
+        gateway,
+        "PATCH",
+        f"/v1/accounts/{tenant.id}",
+        body={"rate_limit": {"requests_per_minute": 1, "burst": 2}},
+    )
+    statuses = [
+        call(gateway, "GET", "/v1/buckets", headers=bearer(key["secret"]))[0] for _ in range(6)
+    ]
+    assert statuses == [200, 200, 429, 429, 429, 429]  # the account's two tokens
+    api_json(gateway, "PATCH", f"/v1/accounts/{tenant.id}", body={"rate_limit": None})
+    status, headers, _ = call(gateway, "GET", "/v1/buckets", headers=bearer(key["secret"]))
+    assert status == 200  # the key still had two of its four
+    assert _header(headers, "X-RateLimit-Remaining") == "1"
+
+
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     running = start_gateway(
