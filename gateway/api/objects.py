@@ -34,8 +34,6 @@ does (``gateway/s3/ownership.py``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -50,6 +48,7 @@ from backends.types import Conditions, ObjectInfo, ObjectMeta, WriteCondition
 from gateway.api.access_keys import iso
 from gateway.api.backend_errors import raise_backend
 from gateway.api.buckets import path_bucket
+from gateway.api.cursors import decode_cursor, encode_cursor
 from gateway.api.errors import ApiError
 from gateway.api.object_access import authorize_rest
 from gateway.api.validation import check_identity_encoding, invalid, query_limit
@@ -57,7 +56,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions
 from gateway.s3.ownership import plan_object_write, record_object_write
 from gateway.s3.request import parse_delete_condition, parse_write_condition
-from gateway.state import BACKEND, CONFIG
+from gateway.state import BACKEND, CONFIG, IDENTITY
 from sigv4 import PayloadPipeline, SigV4Error, header_map, parse_content_md5
 
 __all__ = [
@@ -116,22 +115,6 @@ def checked_key(key: str) -> str:
 def query_key(request: web.Request) -> str:
     """The object key of ``?key=``."""
     return checked_key(query_text(request, "key") or "")
-
-
-def _encode_cursor(marker: str) -> str:
-    return base64.urlsafe_b64encode(marker.encode("utf-8")).decode("ascii").rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    if len(cursor) > 2048:
-        raise invalid("cursor", "'cursor' is not a cursor this API returned")
-    try:
-        marker = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("utf-8")
-    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
-        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
-    if not marker or len(marker.encode("utf-8")) > MAX_KEY_BYTES:
-        raise invalid("cursor", "'cursor' is not a cursor this API returned")
-    return marker
 
 
 def object_json(info: ObjectInfo) -> dict[str, Any]:
@@ -205,8 +188,9 @@ async def list_objects(request: web.Request) -> web.Response:
     if delimiter is not None and _utf8_length(delimiter) > MAX_DELIMITER_BYTES:
         raise invalid("delimiter", f"'delimiter' must be at most {MAX_DELIMITER_BYTES} bytes")
     limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    keyring = request.app[IDENTITY].keyring
     cursor = request.query.get("cursor") or None
-    marker = None if cursor is None else _decode_cursor(cursor)
+    marker = None if cursor is None else decode_cursor(keyring, bucket, cursor)
     try:
         page = await request.app[BACKEND].list_objects(
             bucket, prefix=prefix, delimiter=delimiter, marker=marker, max_keys=limit
@@ -214,7 +198,9 @@ async def list_objects(request: web.Request) -> web.Response:
     except BackendError as exc:
         raise_backend(exc, _target(bucket))
     next_cursor = (
-        _encode_cursor(page.next_marker) if page.is_truncated and page.next_marker else None
+        encode_cursor(keyring, bucket, page.next_marker)
+        if page.is_truncated and page.next_marker
+        else None
     )
     return web.json_response(
         {
