@@ -2,14 +2,14 @@
 
 The REST routes checked the route's scope, the key's bucket limits and the bucket's
 account, and then called the storage backend: the access decision the S3 listener makes
-(``gateway.authz.decide``) never ran. A bucket policy's Deny (here AWS's usual
-"HTTPS only" statement, and a Deny of ``s3:GetObject`` that a conditional delete must
-pass too) stopped S3 requests and not the same key's REST ones, and in a bucket holding
-another account's objects (``ObjectWriter``) the bucket owner read them through
-``/v1`` (S3: AccessDenied), and its REST upload over such an object kept the other
-account as the owner, who then read the bucket owner's new bytes while the bucket owner
-could not. Each route is now decided as its S3 operation (``gateway/api/object_access.py``)
-and an upload records its owner as PutObject does.
+(``gateway.authz.decide``) never ran. A bucket policy's Deny (here AWS's usual "HTTPS
+only" statement, and a Deny of ``s3:GetObject`` that a conditional delete must pass too,
+with the credential's ``read:objects``) stopped S3 requests and not the same key's REST
+ones, and in a bucket holding another account's objects (``ObjectWriter``) the bucket
+owner read them through ``/v1`` (S3: AccessDenied), and its REST upload over such an
+object kept the other account as the owner, who then read the bucket owner's new bytes
+while the bucket owner could not. Each route is now decided as its S3 operation
+(``gateway/api/object_access.py``) and an upload records its owner as PutObject does.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.rest_util import ADMIN
+from tests.e2e.rest_util import ADMIN, bearer, make_key
 from tests.e2e.s3util import expect_error, unique
 from tests.e2e.tenants import Tenant, new_tenant
 
@@ -138,3 +138,16 @@ def test_another_accounts_object_stays_its_own_through_rest(
     assert got == b"mine"
     expect_error("AccessDenied", 403, writer.client().get_object, Bucket=bucket, Key="k")
     assert _send(gateway, "GET", url, owner.headers) == (200, b"mine")
+
+
+def test_a_delete_comparing_an_etag_needs_read_objects(gateway: Gateway, s3: Any) -> None:
+    bucket = unique("etag-scope")
+    s3.create_bucket(Bucket=bucket)
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"kept")["ETag"]
+    made = make_key(gateway, scopes=["delete:objects"])
+    url = f"/v1/buckets/{bucket}/objects/content?key=k"
+    headers = {**bearer(made["secret"]), "If-Match": etag}
+    status, raw = _send(gateway, "DELETE", url, headers)
+    assert (status, _error(raw)) == (403, "ScopeRequired"), raw
+    assert json.loads(raw)["error"]["details"]["required_scope"] == "read:objects"
+    assert [o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [etag]
