@@ -15,7 +15,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.headers import quote_etag
 from gateway.s3.owner import ListingOwners, listing_owners
 from gateway.s3.ownership import existing_bucket
-from gateway.s3.xml import XmlWriter, escape, iso8601
+from gateway.s3.xml import XmlWriter, escape, s3_time
 
 __all__ = [
     "MAX_KEYS",
@@ -102,7 +102,7 @@ def _contents(
             assert owners is not None
             owner_xml = owners.xml(obj.key)
         doc.raw(
-            f"<Contents><Key>{key}</Key><LastModified>{iso8601(obj.last_modified)}</LastModified>"
+            f"<Contents><Key>{key}</Key><LastModified>{s3_time(obj.last_modified)}</LastModified>"
             f"<ETag>&quot;{etag}&quot;</ETag>{algorithms}<Size>{obj.size}</Size>"
             f"{owner_xml}{storage_xml}</Contents>"
         )

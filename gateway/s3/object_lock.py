@@ -4,6 +4,8 @@ from ``backends.locks``; here the documents are read and written."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from lxml import etree
 
 from backends.types import DefaultRetention, ObjectInfo, ObjectLock, ObjectLockConfig
@@ -17,7 +19,7 @@ from gateway.s3.lock_headers import (
     parse_mode,
     parse_timestamp,
 )
-from gateway.s3.xml import XmlWriter, children, local, parse_xml, sole_text
+from gateway.s3.xml import XmlWriter, children, iso8601, local, parse_xml, sole_text
 from gateway.scopes import READ_OBJECTS
 
 __all__ = [
@@ -186,7 +188,7 @@ async def get_object_retention(ctx: Context) -> Result:
         raise _no_lock_configuration()
     doc = XmlWriter("Retention")
     doc.el("Mode", lock.mode)
-    doc.el("RetainUntilDate", lock.retain_until)
+    doc.el("RetainUntilDate", iso8601(lock.retain_until.astimezone(UTC)))  # as it was put
     doc.close("Retention")
     return Result(xml=bytes(doc))
 

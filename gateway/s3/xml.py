@@ -21,6 +21,7 @@ __all__ = [
     "iso8601",
     "local",
     "parse_xml",
+    "s3_time",
     "sole_text",
 ]
 
@@ -50,16 +51,33 @@ _MILLIS = tuple(f".{n:03d}Z" for n in range(1000))
 
 
 def iso8601(when: datetime) -> str:
-    """S3's timestamp form in XML bodies: ``2006-02-03T16:45:09.000Z`` (``when`` in UTC).
+    """A date a client chose (an Object Lock retain-until date), to the millisecond:
+    ``2006-02-03T16:45:09.123Z`` (``when`` in UTC).
 
     Built from the wall-clock fields with lookup tables, milliseconds truncated as
-    ``isoformat(timespec="milliseconds")`` does, at about half its cost (listing pages
-    format 1,000 of these).
+    ``isoformat(timespec="milliseconds")`` does, at about half its cost.
     """
     two = _TWO_DIGITS
     return (
         f"{when.year:04d}-{two[when.month]}-{two[when.day]}T{two[when.hour]}:"
         f"{two[when.minute]}:{two[when.second]}{_MILLIS[when.microsecond // 1000]}"
+    )
+
+
+def s3_time(when: datetime) -> str:
+    """When something happened (LastModified, CreationDate, Initiated) as S3 writes it in
+    XML bodies: whole seconds, ``2006-02-03T16:45:09.000Z`` (``when`` in UTC).
+
+    S3 keeps these times to the second, so a listing and the ``Last-Modified`` header of
+    the same object agree. Tools compare them: ``aws s3 sync --exact-timestamps`` sets a
+    downloaded file's mtime from the listing to the second and downloads every object
+    again whose listed time has milliseconds. Built with lookup tables (listing pages
+    format 1,000 of these).
+    """
+    two = _TWO_DIGITS
+    return (
+        f"{when.year:04d}-{two[when.month]}-{two[when.day]}T{two[when.hour]}:"
+        f"{two[when.minute]}:{two[when.second]}.000Z"
     )
 
 
@@ -120,7 +138,7 @@ class XmlWriter:
         if isinstance(value, bool):
             text = "true" if value else "false"
         elif isinstance(value, datetime):
-            text = iso8601(value)
+            text = s3_time(value)
         else:
             text = escape(str(value))
         name = _name(name)

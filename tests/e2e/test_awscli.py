@@ -135,10 +135,15 @@ def cli_bucket(cli: AwsCli) -> str:
 
 
 def _write_tree(root: Path) -> None:
+    """TREE under ``root``, written a minute ago: S3 keeps LastModified to the second, so
+    ``sync`` uploads again a file written in the second of its upload (it looks newer
+    than its copy), on AWS as here."""
+    written = time.time() - 60
     for rel, data in TREE.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        os.utime(path, (written, written))
 
 
 def _read_tree(root: Path) -> dict[str, bytes]:
@@ -239,6 +244,32 @@ def test_sync_up_down_and_again(cli: AwsCli, cli_bucket: str, tmp_path: Path) ->
     down = tmp_path / "top.txt"
     cli("s3", "cp", f"s3://{cli_bucket}/tree/top.txt", str(down))
     assert down.read_bytes() == b"changed, and longer than before\n"
+
+
+def test_sync_down_with_exact_timestamps_copies_nothing_again(
+    cli: AwsCli, cli_bucket: str, tmp_path: Path
+) -> None:
+    """``sync --exact-timestamps`` sets a downloaded file's mtime from the listing, to the
+    second, and downloads again when the listed time differs: S3 writes the times in its
+    XML bodies to the whole second (``.000Z``), like its ``Last-Modified`` header."""
+    src = tmp_path / "src"
+    _write_tree(src)
+    cli("s3", "sync", str(src), f"s3://{cli_bucket}/tree")
+    dst = tmp_path / "dst"
+    cli("s3", "sync", f"s3://{cli_bucket}/tree", str(dst))
+    again = cli("s3", "sync", f"s3://{cli_bucket}/tree", str(dst), "--exact-timestamps")
+    assert again.stdout.strip() == "", again.stdout
+
+    s3 = cli.gateway.client()
+    s3.copy_object(Bucket=cli_bucket, Key="copy", CopySource=f"{cli_bucket}/tree/top.txt")
+    listed = s3.list_objects_v2(Bucket=cli_bucket)["Contents"]
+    times = [o["LastModified"] for o in listed]
+    times += [v["LastModified"] for v in s3.list_object_versions(Bucket=cli_bucket)["Versions"]]
+    times += [b["CreationDate"] for b in s3.list_buckets()["Buckets"]]
+    assert all(t.microsecond == 0 for t in times), times
+    for entry in listed:
+        head = s3.head_object(Bucket=cli_bucket, Key=entry["Key"])
+        assert head["LastModified"] == entry["LastModified"], entry["Key"]
 
 
 def test_ls_and_ls_recursive(cli: AwsCli, cli_bucket: str, tmp_path: Path) -> None:
