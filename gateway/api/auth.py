@@ -22,7 +22,7 @@ from aiohttp import web
 from gateway.api.errors import UNAUTHORIZED_HEADERS, ApiError, insufficient_scope
 from gateway.api.limits import admit_caller
 from gateway.api.openapi import refuse_unknown_query
-from gateway.api.routing import PUBLIC, ROOT, row_of
+from gateway.api.routing import PUBLIC, ROOT, continue_body, row_of
 from gateway.auth.bearer import principal_from_bearer
 from gateway.auth.credentials import bearer_token
 from gateway.principal import Principal
@@ -98,4 +98,6 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         request[PRINCIPAL] = principal
     if row is not None:
         refuse_unknown_query(request, row)
+        if not row.own_continue:
+            await continue_body(request)
     return await handler(request)

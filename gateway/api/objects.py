@@ -51,6 +51,7 @@ from gateway.api.buckets import path_bucket
 from gateway.api.cursors import decode_cursor, encode_cursor
 from gateway.api.errors import ApiError
 from gateway.api.object_access import authorize_rest
+from gateway.api.routing import continue_body
 from gateway.api.validation import check_identity_encoding, invalid, query_limit
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions
@@ -312,6 +313,7 @@ async def upload_object(request: web.Request) -> web.Response:
     plan = await plan_object_write(access.store, facts, access.principal, {}, key)
     content_type = request.headers.get("Content-Type", "").strip() or _DEFAULT_CONTENT_TYPE
     integrity = _integrity(request)
+    await continue_body(request)  # only now is the body welcome (Expect: 100-continue)
     body = _RequestBody(request.content, limit, declared, integrity)
     try:
         info = await request.app[BACKEND].put_object(

@@ -89,7 +89,14 @@ ROUTES: tuple[Route, ...] = (
         "DELETE", "/v1/buckets/{name}", buckets.delete_bucket, WRITE_BUCKETS, audit="bucket.delete"
     ),
     Route("GET", "/v1/buckets/{name}/objects", objects.list_objects, READ_OBJECTS),
-    Route("PUT", "/v1/buckets/{name}/objects/content", objects.upload_object, WRITE_OBJECTS),
+    # Answers Expect: 100-continue itself, after the bucket policy's decision.
+    Route(
+        "PUT",
+        "/v1/buckets/{name}/objects/content",
+        objects.upload_object,
+        WRITE_OBJECTS,
+        own_continue=True,
+    ),
     Route("GET", "/v1/buckets/{name}/objects/content", objects.download_object, READ_OBJECTS),
     Route("DELETE", "/v1/buckets/{name}/objects/content", objects.delete_object, DELETE_OBJECTS),
     # Signed with the caller's own access key, which must hold read:objects for the URL

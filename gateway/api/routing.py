@@ -37,6 +37,7 @@ __all__ = [
     "Public",
     "Root",
     "Route",
+    "continue_body",
     "register",
     "row_of",
     "rows_of",
@@ -81,6 +82,10 @@ class Route:
     scope: Access
     when: Callable[[Config], bool] | None = None
     audit: str | None = None
+    own_continue: bool = False
+    """The handler answers ``Expect: 100-continue`` itself (:func:`continue_body`) once
+    its own decision is made (an object upload: the bucket policy's); every other row is
+    answered by the access middleware once the caller is authenticated and allowed."""
 
     @property
     def documented(self) -> bool:
@@ -106,8 +111,46 @@ def register(app: web.Application, rows: Iterable[Route], config: Config) -> Non
         resource = resources.get(row.path)
         if resource is None:
             resource = resources[row.path] = app.router.add_resource(row.path)
-        routed[resource.add_route(row.method, row.handler)] = row
+        route = resource.add_route(row.method, row.handler, expect_handler=_hold_continue)
+        routed[route] = row
     app[ROUTE_ROWS] = routed
+    app.on_response_prepare.append(_close_unread)
+
+
+_CONTINUED = web.RequestKey("continued", bool)
+
+
+def _expects_continue(request: web.BaseRequest) -> bool:
+    return request.version >= (1, 1) and request.headers.get("Expect", "").lower() == (
+        "100-continue"
+    )
+
+
+async def _hold_continue(request: web.Request) -> None:
+    """aiohttp's own expect handler answers ``100 Continue`` before any middleware, so
+    an unauthenticated client would be invited to send its whole body before its 401:
+    the rows answer it with :func:`continue_body` instead."""
+
+
+async def continue_body(request: web.Request) -> None:
+    """Answer ``Expect: 100-continue`` (once): the request may send its body now."""
+    if _expects_continue(request) and not request.get(_CONTINUED, False):
+        request[_CONTINUED] = True
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0
+
+
+async def _close_unread(request: web.Request, response: web.StreamResponse) -> None:
+    """A client holding its body back for a ``100 Continue`` it never got (refused
+    before it): the connection is out of step, so it ends after this answer rather
+    than read the next request out of a body that may or may not follow."""
+    if (
+        _expects_continue(request)
+        and not request.get(_CONTINUED, False)
+        and row_of(request) is not None
+    ):
+        response.force_close()
+        response.headers["Connection"] = "close"  # the headers are not written yet
 
 
 def row_of(request: web.Request) -> Route | None:
