@@ -38,11 +38,13 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from gateway.datadir import allocate
 from gateway.ratelog import RateLimitedLog
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Histogram
     from prometheus_client.metrics_core import Metric
+    from prometheus_client.mmap_dict import MmapedDict
 
 _log = logging.getLogger("nfyio.metrics")
 ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -159,6 +161,48 @@ class _InfoCollector:
         )
 
 
+_ENTRY_OVERHEAD = 32
+"""Bytes a value file entry takes beyond its key: length, padding to 8, two doubles."""
+
+
+def _allocated_value_files() -> type[MmapedDict]:
+    """prometheus_client's value file (``MmapedDict``: one per process and metric type,
+    written through a shared mapping), with blocks on the disk for every byte before it
+    is mapped (``datadir.allocate``). The library grows the file with ``truncate``, which
+    leaves it sparse; the first write to a page without a block, on a full disk, killed
+    the process with SIGBUS (a worker died on the first new label set, e.g. the first
+    503 of an operation, once the data directory's disk was full). Now opening a value
+    file, or growing one, raises ENOSPC, which a flush survives (``Metrics.run``) and
+    retries. Costs nothing per request: a file is opened and grown when a label set is
+    first flushed, and its blocks are allocated then."""
+    from prometheus_client import mmap_dict
+
+    initial = int(getattr(mmap_dict, "_INITIAL_MMAP_SIZE", 1 << 16))
+
+    class AllocatedMmapedDict(mmap_dict.MmapedDict):
+        def __init__(self, filename: str, read_mode: bool = False) -> None:
+            if not read_mode:
+                fd = os.open(filename, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                try:
+                    allocate(fd, max(initial, os.fstat(fd).st_size))
+                finally:
+                    os.close(fd)
+            super().__init__(filename, read_mode)  # type: ignore[no-untyped-call]
+
+        def _init_value(self, key: str) -> None:
+            # the library doubles the file until the entry fits, then writes through the
+            # new mapping: allocate what it will grow to first
+            needed = self._used + len(key.encode("utf-8")) + _ENTRY_OVERHEAD
+            capacity = self._capacity
+            while needed > capacity:
+                capacity *= 2
+            if capacity > self._capacity:
+                allocate(self._f.fileno(), capacity)
+            super()._init_value(key)  # type: ignore[no-untyped-call]
+
+    return AllocatedMmapedDict
+
+
 class _S3Tally:
     """What one (operation, status) counted since the last flush."""
 
@@ -193,6 +237,7 @@ class Metrics:
 
         self.multiprocess = ENV in os.environ
         if self.multiprocess and not getattr(values.ValueClass, "_cached_pid", False):
+            values.MmapedDict = _allocated_value_files()  # type: ignore[attr-defined]
             value_class = values.MultiProcessValue(process_identifier=_process_id)  # type: ignore[no-untyped-call]
             value_class._cached_pid = True
             values.ValueClass = value_class

@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from gateway.datadir import allocate
+
 __all__ = [
     "GENERATION_FILE",
     "Generation",
@@ -83,8 +85,7 @@ class SharedGeneration:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
-            if os.fstat(fd).st_size < _WIDTH:
-                os.ftruncate(fd, _WIDTH)
+            allocate(fd, _WIDTH)  # a sparse page written on a full disk is a SIGBUS
             self._map = mmap.mmap(fd, _WIDTH)
         finally:
             os.close(fd)

@@ -1,0 +1,94 @@
+"""A data directory whose file system fills up: writes are refused (503), the gateway stays
+up and serves what it holds.
+
+The gateway runs on a file system of its own, a small tmpfs mounted in a private mount
+namespace (``unshare --mount --map-root-user``: no privileges needed, nothing mounted
+outside the gateway's process), which its own writes fill. A file size limit
+(``test_storage_full.py``) only fails ``write``; a full file system also fails the
+first store into a page of a memory-mapped file that has no block on the disk yet, and
+the kernel answers that with SIGBUS, which kills the process.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+
+MiB = 1024 * 1024
+SIZE = "24m"
+
+
+def _on_own_tmpfs(data_dir: Path) -> list[str]:
+    """A command line prefix that runs the gateway with a ``SIZE`` tmpfs on ``data_dir``."""
+    script = f'mount -t tmpfs -o size={SIZE},mode=0700 tmpfs "$0" && exec "$@"'
+    return ["unshare", "--mount", "--map-root-user", "sh", "-c", script, str(data_dir)]
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    data = tmp_path_factory.mktemp("full-fs") / "data"
+    running = start_gateway(data, extra_env={"NFYIO_FSYNC": "true"}, wrapper=_on_own_tmpfs(data))
+    yield running
+    running.stop()
+
+
+def _fill(s3: Any, bucket: str) -> None:
+    """PUT objects of falling sizes (data files, then inline bodies: the metadata
+    database) until each size is refused (503)."""
+    n = 0
+    for size in (MiB, 128 * 1024, 16 * 1024, 1024):
+        for _ in range(64):
+            n += 1
+            try:
+                s3.put_object(Bucket=bucket, Key=f"fill-{n}", Body=os.urandom(size))
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "ServiceUnavailable", exc.response
+                break
+        else:
+            raise AssertionError(f"{SIZE} took 64 objects of {size} bytes")
+
+
+def test_a_full_file_system_leaves_the_gateway_serving(gateway: Gateway) -> None:
+    """Metrics live in memory-mapped files of the data directory: a new label set (the
+    first 503 of an operation) grew one into a sparse page, and the store into it on a
+    full disk killed the gateway."""
+    s3 = gateway.client()
+    s3.create_bucket(Bucket="full")
+    s3.put_object(Bucket="full", Key="kept", Body=b"kept bytes")
+    _fill(s3, "full")
+    # operations (so label sets) not seen before, refused for want of room
+    attempts: list[Callable[[], object]] = [
+        lambda: s3.create_multipart_upload(Bucket="full", Key="upload"),
+        lambda: s3.copy_object(Bucket="full", Key="copy", CopySource="full/kept"),
+        lambda: s3.put_object_tagging(
+            Bucket="full", Key="kept", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}
+        ),
+        lambda: s3.put_object(Bucket="full", Key="kept", Body=os.urandom(2 * MiB)),
+    ]
+    for attempt in attempts:
+        try:
+            attempt()  # a few bytes may still fit in the database's journal
+        except ClientError as exc:
+            response = exc.response
+            assert response["Error"]["Code"] == "ServiceUnavailable", response
+            assert response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    # a scrape moves every tally into the value files now (else once a second)
+    try:
+        with urllib.request.urlopen(f"{gateway.api_url}/metrics", timeout=10) as scrape:
+            status = scrape.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    assert status in (200, 503)
+    assert gateway.process.poll() is None, gateway.log()[-3000:]
+    assert s3.get_object(Bucket="full", Key="kept")["Body"].read() == b"kept bytes"
+    assert "full" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "status=500" not in gateway.log()
