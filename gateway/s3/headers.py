@@ -223,9 +223,15 @@ def quote_etag(etag: str) -> str:
 
 
 def object_headers(
-    info: ObjectInfo, *, with_checksums: bool = False, overrides: Mapping[str, str] | None = None
+    info: ObjectInfo,
+    *,
+    with_checksums: bool = False,
+    with_parts_count: bool = False,
+    overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Response headers describing an object (GET, HEAD)."""
+    """Response headers describing an object (GET, HEAD). ``x-amz-mp-parts-count`` only
+    with ``with_parts_count`` (a read of one part, ``?partNumber=``): S3 answers it then
+    only, and a whole-object read of a multipart object without it."""
     meta = info.meta
     out = {
         "ETag": quote_etag(info.etag),
@@ -246,7 +252,7 @@ def object_headers(
         out["x-amz-storage-class"] = meta.storage_class
     for name, value in meta.user_metadata.items():
         out[META_PREFIX + name] = value if value.isascii() else mail_safe(value)
-    if info.parts_count is not None:
+    if with_parts_count and info.parts_count is not None:
         out["x-amz-mp-parts-count"] = str(info.parts_count)
     if info.tag_count:
         out["x-amz-tagging-count"] = str(info.tag_count)

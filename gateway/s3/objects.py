@@ -158,7 +158,12 @@ async def get_object(ctx: Context) -> Result:
     with_checksums = (
         ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and not read.partial
     )
-    headers = object_headers(info, with_checksums=with_checksums, overrides=overrides)
+    headers = object_headers(
+        info,
+        with_checksums=with_checksums,
+        with_parts_count=req.part_number is not None,
+        overrides=overrides,
+    )
     if req.version_id is None:
         headers.update(await expiration_headers(ctx, info))
     if info.tag_count and await tag_count_hidden(ctx, info):

@@ -174,6 +174,12 @@ def _roundtrip_cp(cli: AwsCli, bucket: str, tmp_path: Path) -> None:
     assert head["ContentLength"] == big.stat().st_size
     # The CLI's 8 MiB threshold and chunk size: two parts, so a multipart ETag.
     assert head["ETag"].startswith('"') and head["ETag"].endswith('-2"'), head["ETag"]
+    # S3 tells the part count only to a read of one part (`--part-number`)
+    assert "PartsCount" not in head, head
+    part = cli.json(
+        "s3api", "head-object", "--bucket", bucket, "--key", "dir/big.bin", "--part-number", "2"
+    )
+    assert (part["PartsCount"], part["ContentLength"]) == (2, big.stat().st_size - 8 * MiB)
 
     down = tmp_path / "down"
     down.mkdir()
