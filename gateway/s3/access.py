@@ -451,6 +451,21 @@ async def authorize(
                 existing_object=False,
             )
         )
+    lock = req.object_lock
+    if lock is not None:
+        # S3 asks for s3:PutObjectRetention / s3:PutObjectLegalHold too when a write sets
+        # a version's lock: without them a grantee of s3:PutObject alone could make what it
+        # writes into the owner's bucket undeletable (COMPLIANCE) for years.
+        for needed, asked in (
+            ("s3:PutObjectRetention", lock.mode is not None),
+            ("s3:PutObjectLegalHold", lock.legal_hold is not None),
+        ):
+            if asked:
+                _refuse(
+                    await access.decide(
+                        bucket, needed, op.scopes, key=req.address.key, existing_object=False
+                    )
+                )
     source = req.copy_source
     if source is not None:
         source_bucket = bucket
