@@ -40,7 +40,7 @@ from gateway.api.validation import (
 )
 from gateway.audit.http import set_target
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
-from gateway.s3.addressing import valid_bucket_name
+from gateway.s3.addressing import creatable_bucket_name, valid_bucket_name
 from gateway.s3.bucket_facts import OWNER, bucket_exists
 from gateway.s3.bucket_owners import create_owned_bucket, delete_owned_bucket, owned_buckets
 from gateway.state import BACKEND, CONFIG, IDENTITY
@@ -194,11 +194,13 @@ async def create_bucket(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     body = await read_json_object(request, allowed=("name", "versioning"))
     name = required_str(body, "name")
-    if not valid_bucket_name(name):
+    if not creatable_bucket_name(name):
         raise invalid(
             "name",
             "Bucket names are 3-63 characters of a-z, 0-9, '.' and '-', start and end "
-            "with a letter or digit, and are not IP addresses",
+            "with a letter or digit, and are not IP addresses nor names AWS reserves "
+            "(xn--, sthree-, amzn-s3-demo- ...; -s3alias, --ol-s3, .mrap, --x-s3, "
+            "--table-s3)",
         )
     versioning = optional_bool(body, "versioning")
     set_target(request, "bucket", name, versioning=bool(versioning))

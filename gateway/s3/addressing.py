@@ -15,6 +15,7 @@ __all__ = [
     "Address",
     "check_bucket_name",
     "check_key",
+    "creatable_bucket_name",
     "parse_address",
     "split_target",
     "valid_bucket_name",
@@ -98,8 +99,22 @@ def _valid_name(name: str) -> bool:
     return not name.startswith(("xn--", "sthree-")) and not name.endswith(("-s3alias", "--ol-s3"))
 
 
+_RESERVED_FOR_NEW = (("amzn-s3-demo-",), (".mrap", "--x-s3", "--table-s3"))
+"""Prefixes and suffixes AWS keeps for what it makes itself (its documentation's demo
+buckets; Multi-Region Access Points, directory and table buckets)."""
+
+
+def creatable_bucket_name(name: str) -> bool:
+    """A name a new bucket may take: S3's rules, and none of the names AWS reserves. The
+    reservations bind new buckets only, so a bucket an upstream store (or an older
+    gateway) already holds under such a name stays reachable."""
+    prefixes, suffixes = _RESERVED_FOR_NEW
+    return valid_bucket_name(name) and not name.startswith(prefixes) and not name.endswith(suffixes)
+
+
 def check_bucket_name(name: str) -> None:
-    if not valid_bucket_name(name):
+    """CreateBucket's check (:func:`creatable_bucket_name`)."""
+    if not creatable_bucket_name(name):
         raise S3Error("InvalidBucketName", extra={"BucketName": name})
 
 

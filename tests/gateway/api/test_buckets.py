@@ -67,7 +67,23 @@ async def test_errors(api: Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["ab", "UPPER", "a_b", "192.168.1.1", "a..b", "-ab", "xn--ab", "a" * 64, 7, None]
+    "name",
+    [
+        "ab",
+        "UPPER",
+        "a_b",
+        "192.168.1.1",
+        "a..b",
+        "-ab",
+        "xn--ab",
+        "amzn-s3-demo-ab",
+        "ab--table-s3",
+        "ab.mrap",
+        "ab--x-s3",
+        "a" * 64,
+        7,
+        None,
+    ],
 )
 async def test_invalid_bucket_names(api: Client, name: Any) -> None:
     body = {} if name is None else {"name": name}
