@@ -16,10 +16,11 @@ from backends.types import ListPage, ObjectInfo, ObjectMeta
 __all__ = ["group_upper_bound", "list_objects"]
 
 
-def _listed_info_maker() -> Callable[[str, str, int, str, datetime], ObjectInfo]:
+def _listed_info_maker() -> Callable[[str, str, int, str, datetime, str | None], ObjectInfo]:
     """``ObjectInfo`` of a listed object, built through its slot descriptors (the frozen
-    dataclass ``__init__`` costs ~2.5x more, 1,000 times a page) with shared empty
-    metadata and checksums: a listing carries neither."""
+    dataclass ``__init__`` costs ~2.5x more, 1,000 times a page) with shared metadata
+    (one per storage class, the one field of it a listing carries) and shared empty
+    checksums."""
     names = tuple(f.name for f in dataclasses.fields(ObjectInfo))
     assert names == (
         "bucket", "key", "size", "etag", "last_modified", "meta", "checksums", "version_id",
@@ -31,10 +32,18 @@ def _listed_info_maker() -> Callable[[str, str, int, str, datetime], ObjectInfo]
         s_bucket, s_key, s_size, s_etag, s_time, s_meta, s_sums, s_version, s_parts, s_lock,
         s_tags,
     ) = setters  # fmt: skip
-    meta = ObjectMeta()
+    standard = ObjectMeta()
+    metas: dict[str, ObjectMeta] = {standard.storage_class: standard}
     sums: Mapping[str, str] = MappingProxyType({})
 
-    def make(bucket: str, key: str, size: int, etag: str, when: datetime) -> ObjectInfo:
+    def make(
+        bucket: str, key: str, size: int, etag: str, when: datetime, storage_class: str | None
+    ) -> ObjectInfo:
+        meta = metas.get(storage_class or "STANDARD")
+        if meta is None:  # a class not seen yet (S3 has about ten; a store's own are kept out)
+            meta = ObjectMeta(storage_class=storage_class or "STANDARD")
+            if len(metas) < 16:
+                metas[meta.storage_class] = meta
         info: ObjectInfo = new(ObjectInfo)
         s_bucket(info, bucket)
         s_key(info, key)
@@ -105,6 +114,7 @@ async def list_objects(
             int(item.get("Size", 0)),
             etag_of(item.get("ETag")),
             utc(item.get("LastModified")),
+            item.get("StorageClass"),
         )
         for item in response.get("Contents", [])
         if not (group and item["Key"].startswith(group))

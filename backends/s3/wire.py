@@ -141,18 +141,24 @@ def _timestamp(text: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-# One pass over a ListObjectsV2 body: the four fields of each <Contents> (in any order),
+# One pass over a ListObjectsV2 body: the five fields of each <Contents> (in any order),
 # the end of each <Contents>, each common prefix, and the page's own fields. Text in XML
 # holds no "<", so "[^<]*" is a whole value; entities are resolved afterwards.
 _LISTING_TOKENS = re.compile(
-    rb"<(Key|Size|ETag|LastModified)>([^<]*)</"
+    rb"<(Key|Size|ETag|LastModified|StorageClass)>([^<]*)</"
     rb"|(</Contents>)"
     rb"|<CommonPrefixes>\s*<Prefix>([^<]*)</Prefix>"
     rb"|<(IsTruncated|NextContinuationToken|EncodingType)>([^<]*)</"
 )
 
 
-_FIELD_NAMES = {b"Key": "Key", b"Size": "Size", b"ETag": "ETag", b"LastModified": "LastModified"}
+_FIELD_NAMES = {
+    b"Key": "Key",
+    b"Size": "Size",
+    b"ETag": "ETag",
+    b"LastModified": "LastModified",
+    b"StorageClass": "StorageClass",
+}
 
 
 def _timestamps() -> Callable[[bytes], datetime | None]:
@@ -210,6 +216,8 @@ def list_v2_result(body: bytes) -> dict[str, Any]:
         entry["ETag"] = _text(etag)
         entry["Size"] = int(entry.get("Size", b"0") or 0)
         entry["LastModified"] = when(entry.get("LastModified", b""))
+        if "StorageClass" in entry:
+            entry["StorageClass"] = _text(entry["StorageClass"])
     if encoded:
         for entry in prefixes:
             entry["Prefix"] = unquote_plus(entry["Prefix"])
@@ -238,14 +246,15 @@ def _list_v2_tree(body: bytes) -> dict[str, Any]:
         name = _local(element.tag)
         if name == "Contents":
             item = {_local(child.tag): child.text or "" for child in element}
-            contents.append(
-                {
-                    "Key": item.get("Key", ""),
-                    "ETag": item.get("ETag", ""),
-                    "Size": int(item.get("Size") or 0),
-                    "LastModified": _timestamp(item.get("LastModified")),
-                }
-            )
+            entry: dict[str, Any] = {
+                "Key": item.get("Key", ""),
+                "ETag": item.get("ETag", ""),
+                "Size": int(item.get("Size") or 0),
+                "LastModified": _timestamp(item.get("LastModified")),
+            }
+            if "StorageClass" in item:
+                entry["StorageClass"] = item["StorageClass"]
+            contents.append(entry)
         elif name == "CommonPrefixes":
             prefixes += [
                 {"Prefix": child.text or ""} for child in element if _local(child.tag) == "Prefix"

@@ -20,7 +20,7 @@ AWS_PAGE = (
     b"<StorageClass>STANDARD</StorageClass></Contents>"
     b"<Contents><Key>%C3%A9%3C%26</Key><LastModified>2025-01-02T03:04:05.000Z</LastModified>"
     b"<ETag>&quot;0123456789abcdef0123456789abcdef-2&quot;</ETag><Size>0</Size>"
-    b"<StorageClass>STANDARD</StorageClass></Contents>"
+    b"<StorageClass>GLACIER</StorageClass></Contents>"
     b"<CommonPrefixes><Prefix>dir%2Fx+y/</Prefix></CommonPrefixes>"
     b"<NextContinuationToken>tok/en==</NextContinuationToken></ListBucketResult>"
 )
@@ -43,12 +43,14 @@ def test_an_aws_page() -> None:
                 "ETag": '"0123456789abcdef0123456789abcdef"',
                 "Size": 12,
                 "LastModified": datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+                "StorageClass": "STANDARD",
             },
             {
                 "Key": "é<&",
                 "ETag": '"0123456789abcdef0123456789abcdef-2"',
                 "Size": 0,
                 "LastModified": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
+                "StorageClass": "GLACIER",
             },
         ],
         "CommonPrefixes": [{"Prefix": "dir/x y/"}],
@@ -65,6 +67,7 @@ def test_a_seaweedfs_page_without_url_encoding() -> None:
             "ETag": '"9dd4e461268c8034f5c8564e155c67a6"',
             "Size": 1,
             "LastModified": datetime(2026, 12, 1, 15, 35, 54, tzinfo=UTC),
+            "StorageClass": "STANDARD",
         }
     ]
     assert (page["CommonPrefixes"], page["IsTruncated"]) == ([], False)

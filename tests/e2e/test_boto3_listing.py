@@ -40,6 +40,20 @@ def test_v2_plain_and_prefix(s3: Any, tree: str) -> None:
     assert s3.list_objects_v2(Bucket=tree, Prefix="nope")["KeyCount"] == 0
 
 
+def test_listings_show_each_object_s_storage_class(s3: Any, bucket: str) -> None:
+    """The class a PUT named, in V1, V2 and version listings alike (the s3 backend once
+    listed every object as STANDARD, though the store listed the class)."""
+    s3.put_object(Bucket=bucket, Key="ia", Body=b"x", StorageClass="STANDARD_IA")
+    s3.put_object(Bucket=bucket, Key="std", Body=b"x")
+    expected = {"ia": "STANDARD_IA", "std": "STANDARD"}
+    v2 = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    assert {o["Key"]: o["StorageClass"] for o in v2} == expected
+    v1 = s3.list_objects(Bucket=bucket)["Contents"]
+    assert {o["Key"]: o["StorageClass"] for o in v1} == expected
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert {v["Key"]: v["StorageClass"] for v in versions} == expected
+
+
 def test_v2_delimiter(s3: Any, tree: str) -> None:
     page = s3.list_objects_v2(Bucket=tree, Delimiter="/")
     assert [o["Key"] for o in page["Contents"]] == ["a.txt", "z"]
