@@ -55,3 +55,22 @@ def storage_full(exc: BaseException) -> BackendError | None:
         "The server has no room to store this now. Please retry later.",
         extra={"RetryAfter": str(STORAGE_FULL_RETRY_AFTER)},
     )
+
+
+_NO_DESCRIPTOR = frozenset({errno.EMFILE, errno.ENFILE})
+DESCRIPTORS_RETRY_AFTER = 1
+"""Seconds a client is asked to wait after a request refused for want of a descriptor."""
+
+
+def out_of_descriptors(exc: BaseException) -> BackendError | None:
+    """What a request that could not open a file is answered with when the process (or
+    the system) has no descriptor left (``OSError`` EMFILE, ENFILE), or None: a load the
+    server is under, not the client's doing, gone once other requests end.
+    ``ServiceUnavailable`` with a Retry-After (nothing was written or changed)."""
+    if not (isinstance(exc, OSError) and exc.errno in _NO_DESCRIPTOR):
+        return None
+    return BackendError(
+        "ServiceUnavailable",
+        "The server cannot open more files now. Please retry.",
+        extra={"RetryAfter": str(DESCRIPTORS_RETRY_AFTER)},
+    )
