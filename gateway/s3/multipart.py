@@ -24,6 +24,7 @@ from gateway.s3.sse import part_encryption_headers, sse_response_headers
 from gateway.s3.xml import XmlWriter, parse_xml
 
 __all__ = [
+    "MAX_COMPLETION_DOCUMENT",
     "MAX_PARTS",
     "abort_multipart_upload",
     "complete_multipart_upload",
@@ -33,6 +34,13 @@ __all__ = [
     "upload_part",
     "upload_part_copy",
 ]
+
+MAX_COMPLETION_DOCUMENT = MAX_PARTS * 512
+"""The largest CompleteMultipartUpload body read (unless ``s3.max_xml_body`` is larger):
+512 bytes for each of 10,000 parts holds a part number, an ETag (even one quoted as
+``&quot;``) and a checksum. botocore writes about 130 bytes a part with a CRC32, so an
+SDK's completion of more than about 8,200 parts passed the general 1 MiB cap and was
+refused."""
 
 _MAX_MARKER = 2147483647  # as S3: a part-number-marker beyond a signed 32-bit integer is refused
 
@@ -164,7 +172,8 @@ def _location(ctx: Context) -> str:
 
 async def complete_multipart_upload(ctx: Context) -> Result:
     upload_id = _upload_id(ctx)
-    root = parse_xml(await ctx.xml_body(object_checksums=True))
+    limit = max(ctx.config.s3.max_xml_body, MAX_COMPLETION_DOCUMENT)
+    root = parse_xml(await ctx.xml_body(limit, object_checksums=True))
     parts, part_checksums = completion_parts(root)
     info = await ctx.backend.complete_multipart_upload(
         ctx.bucket,
