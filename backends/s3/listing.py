@@ -125,7 +125,14 @@ async def list_objects(
         if not (group and p["Prefix"].startswith(group))
     )
     truncated = bool(response.get("IsTruncated"))
-    last = max([o.key for o in objects] + list(prefixes), default=None, key=_utf8)
+    # The marker is the last entry the store listed, not the greatest in byte order: a
+    # store that lists in another order (SeaweedFS: path components, so "a/b" before
+    # "a.txt") resumes after its own last entry, and the greatest would list the entries
+    # between the two once more. The same on stores in byte order.
+    tails = [objects[-1].key] if objects else []
+    if prefixes:
+        tails.append(prefixes[-1])
+    last = max(tails, default=None, key=_utf8)
     return ListPage(
         objects=objects,
         common_prefixes=prefixes,
