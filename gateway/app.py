@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -38,11 +39,40 @@ from gateway.s3.dispatch import handle, no_expect_handler
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER, Inflight
 from gateway.transport import require_tls_middleware
 
+if TYPE_CHECKING:
+    from backends.s3 import UpstreamConfig
+
 log = logging.getLogger("nfyio.app")
 
 
 SSE_KEY_PURPOSE = "sse"
 """The master key's subkey that wraps the data keys of encrypted objects."""
+
+
+def upstream_config(config: Config) -> UpstreamConfig:
+    """The upstream client's settings; ``ValueError`` names a setting it refuses."""
+    from backends.s3 import UpstreamConfig
+
+    b = config.backend
+    return UpstreamConfig(
+        endpoint_url=b.endpoint_url,
+        region=b.region,
+        access_key_id=b.access_key_id or "",
+        secret_access_key=b.secret_access_key or "",
+        addressing_style=b.addressing_style,
+        bucket_prefix=b.bucket_prefix,
+        request_checksum_calculation=b.request_checksum_calculation,
+        response_checksum_validation=b.response_checksum_validation,
+        connect_timeout=b.connect_timeout,
+        read_timeout=b.read_timeout,
+        max_pool_connections=b.max_pool_connections,
+        spool_threshold=b.spool_threshold,
+        checksum_copy_max=b.checksum_copy_max,
+        conditional_writes=tuple(
+            entry.strip() for entry in b.conditional_writes.split(",") if entry.strip()
+        ),
+        native_checksums=b.native_checksums,
+    )
 
 
 def make_backend(
@@ -53,30 +83,9 @@ def make_backend(
     ``sse_previous_keys`` (derived from the master keys rotated away from) read what was
     encrypted before the last rotation."""
     if config.backend.type == "s3":
-        from backends.s3 import S3Backend, UpstreamConfig
+        from backends.s3 import S3Backend
 
-        b = config.backend
-        return S3Backend(
-            UpstreamConfig(
-                endpoint_url=b.endpoint_url,
-                region=b.region,
-                access_key_id=b.access_key_id or "",
-                secret_access_key=b.secret_access_key or "",
-                addressing_style=b.addressing_style,
-                bucket_prefix=b.bucket_prefix,
-                request_checksum_calculation=b.request_checksum_calculation,
-                response_checksum_validation=b.response_checksum_validation,
-                connect_timeout=b.connect_timeout,
-                read_timeout=b.read_timeout,
-                max_pool_connections=b.max_pool_connections,
-                spool_threshold=b.spool_threshold,
-                checksum_copy_max=b.checksum_copy_max,
-                conditional_writes=tuple(
-                    entry.strip() for entry in b.conditional_writes.split(",") if entry.strip()
-                ),
-                native_checksums=b.native_checksums,
-            )
-        )
+        return S3Backend(upstream_config(config))
     from backends.filesystem import FilesystemBackend
 
     return FilesystemBackend(

@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +109,42 @@ def banner(config: Config, admin: AdminCredentials) -> str:
     return "\n".join(lines)
 
 
+def check_serving(config: Config) -> None:
+    """What each worker would otherwise meet only when it starts, with a traceback: the
+    upstream client's settings, the TLS certificate and key (readable, a pair, not
+    expired)."""
+    from gateway.app import upstream_config
+    from gateway.server import certificate_expiry, ssl_context
+
+    if config.backend.type == "s3":
+        try:
+            upstream_config(config)
+        except ValueError as exc:
+            raise ConfigError(f"backend: {exc}") from None
+    cert, key = config.server.tls_cert, config.server.tls_key
+    try:
+        ssl_context(config)
+        expiry = certificate_expiry(cert) if cert else None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"server.tls_cert {cert} / server.tls_key {key}: {reason}") from None
+    if expiry is not None and expiry <= datetime.now(UTC):
+        raise ConfigError(f"server.tls_cert {cert} expired on {expiry:%Y-%m-%d %H:%M} UTC")
+
+
 def cmd_serve(config: Config) -> int:
     from gateway.server import run
 
     logs.configure(config.server.log_level)
+    check_serving(config)
+    cpus = os.cpu_count() or 1
+    if config.server.workers > cpus:
+        logging.getLogger("nfyio.server").warning(
+            "server.workers = %d on %d CPUs: more workers than CPUs add memory and "
+            "connections to the state store, not throughput",
+            config.server.workers,
+            cpus,
+        )
     datadir.prepare(config.data_dir)  # umask 077, the directory 0700, loose modes reported
     from gateway.transport import plaintext_warning
 

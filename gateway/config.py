@@ -8,9 +8,11 @@ short forms listed in ``ENV_ALIASES`` (``NFYIO_DATA_DIR``, ``NFYIO_S3_PORT``, ..
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -342,6 +344,9 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
 
 
 def _coerce(section: str, name: str, raw: Any, kind: Any) -> Any:
+    """``raw`` (a TOML value or an environment string) as the option's type. A TOML value
+    of another type is refused rather than converted: ``s3_port = 7007.9`` is not 7007,
+    ``workers = true`` is not 1, ``region = 5`` is no region."""
     text_kind = str(kind)
     where = f"{section}.{name}"
     if raw is None:
@@ -362,12 +367,21 @@ def _coerce(section: str, name: str, raw: Any, kind: Any) -> Any:
                 return False
             raise ValueError(raw)
         if "int" in text_kind:
+            if not isinstance(raw, int | str) or isinstance(raw, bool):
+                raise TypeError(raw)
             return int(raw)
         if "float" in text_kind:
-            return float(raw)
+            if not isinstance(raw, int | float | str) or isinstance(raw, bool):
+                raise TypeError(raw)
+            number = float(raw)
+            if not math.isfinite(number):
+                raise ValueError(raw)
+            return number
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: invalid value {raw!r}") from exc
-    return str(raw)
+    if not isinstance(raw, str):
+        raise ConfigError(f"{where}: expected a string, not {raw!r}")
+    return raw
 
 
 def _apply(config: Config, section: str, values: Mapping[str, Any], source: str) -> Config:
@@ -407,6 +421,10 @@ def load_config(
             parts = var[len("NFYIO_") :].lower().split("_", 1)
             if len(parts) == 2 and parts[0] in {f.name for f in dataclasses.fields(Config)}:
                 target = (parts[0], parts[1])
+        if target is None and var.startswith(_ALIAS_FAMILIES):
+            family = var[: var.index("_", len("NFYIO_")) + 1]
+            known = ", ".join(sorted(name for name in ENV_ALIASES if name.startswith(family)))
+            raise ConfigError(f"${var}: unknown variable (the {family}* ones are {known})")
         if target is not None:
             config = _apply(config, target[0], {target[1]: value}, f"${var}")
     for (section, name), value in (overrides or {}).items():
@@ -425,6 +443,8 @@ def load_config(
         )
     if bool(config.server.tls_cert) != bool(config.server.tls_key):
         raise ConfigError("server.tls_cert and server.tls_key go together")
+    _check_server(config.server)
+    _check_upstream(config.backend)
     _check_identity(config)
     _check_limits(config)
     _check_durations(config)
@@ -436,6 +456,59 @@ def load_config(
 _CORS_METHODS = frozenset({"GET", "PUT", "HEAD", "POST", "DELETE"})
 _EXPOSE_HEADER = re.compile(r"[!#$%&'+.^_`|~0-9A-Za-z-]+")
 """A header name without a wildcard, as a bucket rule's ``ExposeHeader``."""
+
+
+_ALIAS_FAMILIES = ("NFYIO_UPSTREAM_", "NFYIO_ROOT_", "NFYIO_MASTER_", "NFYIO_TLS_")
+"""Prefixes of short names that are no section: a misspelt one (``NFYIO_UPSTREAM_ENDPOINT_URL``)
+is refused like an unknown ``NFYIO_<section>_*`` name instead of being ignored."""
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+MAX_WORKERS = 1024
+
+
+def _check_server(server: ServerConfig) -> None:
+    if not server.host.strip():
+        raise ConfigError(
+            "server.host is empty: name the address to bind (0.0.0.0 or :: for every one)"
+        )
+    for name in ("s3_port", "api_port"):
+        if not 1 <= getattr(server, name) <= 65_535:
+            raise ConfigError(f"server.{name} must be from 1 to 65535")
+    if not 1 <= server.workers <= MAX_WORKERS:
+        raise ConfigError(f"server.workers must be from 1 to {MAX_WORKERS}")
+    if server.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(f"server.log_level must be one of {', '.join(LOG_LEVELS)}")
+    if not 0 <= server.shutdown_timeout <= 86_400:
+        raise ConfigError("server.shutdown_timeout must be from 0 to 86400 seconds")
+
+
+def _check_upstream(backend: BackendConfig) -> None:
+    """What the upstream client would otherwise refuse with a traceback in each worker
+    (its enumerations are checked by ``gateway.app.upstream_config`` when ``serve``
+    starts: importing the upstream client here would slow every command)."""
+    if backend.endpoint_url is not None:
+        try:
+            parts = urllib.parse.urlsplit(backend.endpoint_url)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            parts, port_ok = None, False
+        if (
+            parts is None
+            or parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or not port_ok
+            or parts.query
+            or parts.fragment
+        ):
+            raise ConfigError(
+                f"backend.endpoint_url must be http(s)://host[:port], not {backend.endpoint_url!r}"
+            )
+    for name in ("connect_timeout", "read_timeout"):
+        if not getattr(backend, name) > 0:
+            raise ConfigError(f"backend.{name} must be positive")
+    for name in ("max_pool_connections", "spool_threshold", "checksum_copy_max"):
+        if getattr(backend, name) < 1:
+            raise ConfigError(f"backend.{name} must be at least 1")
 
 
 def _check_cors(cors: CorsConfig) -> None:
@@ -490,6 +563,13 @@ def _check_identity(config: Config) -> None:
         raise ConfigError(
             "identity.url must be sqlite: (the default) or postgresql://user:pass@host:port/db"
         )
+    if identity.is_postgres and url is not None:
+        try:  # what the driver (and the password-free form in messages) parses
+            port = urllib.parse.urlsplit(url).port
+        except ValueError as exc:  # the URL itself is not repeated: it holds a password
+            raise ConfigError(f"identity.url is not a valid PostgreSQL URL: {exc}") from None
+        if port == 0:
+            raise ConfigError("identity.url is not a valid PostgreSQL URL: port 0")
     if not 1 <= identity.pool_min_size <= identity.pool_max_size:
         raise ConfigError("identity.pool_min_size must be >= 1 and <= identity.pool_max_size")
     timeouts = ("pool_acquire_timeout", "connect_timeout", "statement_timeout", "pool_max_idle")

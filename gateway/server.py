@@ -13,10 +13,12 @@ import signal
 import ssl
 import time
 from collections.abc import Callable
+from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from aiohttp import web
+from cryptography import x509
 
 from gateway import datadir, handler_tasks, logs, metrics
 from gateway.api.errors import malformed_response
@@ -71,6 +73,12 @@ def connection_limits(server: ServerConfig, fd_limit: int) -> Limits:
         max_per_address=server.max_connections_per_address,
         backlog=backlog,
     )
+
+
+def certificate_expiry(path: str) -> datetime:
+    """When the first certificate of the PEM file ``path`` expires."""
+    with open(path, "rb") as pem:
+        return x509.load_pem_x509_certificate(pem.read()).not_valid_after_utc
 
 
 def ssl_context(config: Config) -> ssl.SSLContext | None:

@@ -13,8 +13,15 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.services.postgres import free_port
 
@@ -200,3 +207,92 @@ def test_a_reader_that_goes_away(tmp_path: Path) -> None:
         error = child.stderr.read().decode()
         assert child.wait(timeout=120) == 141
     assert error == ""
+
+
+def _certificate(tmp_path: Path, *, expired: bool) -> tuple[str, str]:
+    """A self-signed certificate and its key, valid now or expired yesterday."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    end = now - timedelta(days=1) if expired else now + timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=10))
+        .not_valid_after(end)
+        .sign(key, hashes.SHA256())
+    )
+    tag = "expired" if expired else "valid"
+    cert_path, key_path = tmp_path / f"{tag}.pem", tmp_path / f"{tag}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+UPSTREAM = {
+    "NFYIO_BACKEND": "s3",
+    "NFYIO_UPSTREAM_ENDPOINT": "http://127.0.0.1:9",
+    "NFYIO_UPSTREAM_ACCESS_KEY_ID": "gateway",
+    "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": "upstream-secret-value",
+}
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"NFYIO_S3_PORT": "70000"}, "server.s3_port"),
+        ({"NFYIO_API_PORT": "0"}, "server.api_port"),
+        ({"NFYIO_WORKERS": "0"}, "server.workers"),
+        ({"NFYIO_HOST": ""}, "server.host"),
+        ({"NFYIO_SERVER_LOG_LEVEL": "loud"}, "server.log_level"),
+        ({"NFYIO_SERVER_SHUTDOWN_TIMEOUT": "-1"}, "server.shutdown_timeout"),
+        ({"NFYIO_SERVER_HEADER_TIMEOUT": "nan"}, "server.header_timeout"),
+        ({"NFYIO_UPSTREAM_ENDPOINT_URL": "http://127.0.0.1:9"}, "NFYIO_UPSTREAM_ENDPOINT"),
+        (
+            {
+                "NFYIO_IDENTITY_URL": "postgresql://gw:db-secret-value@[db/nfyio",
+                "NFYIO_MASTER_KEY": MASTER_KEY,
+            },
+            "identity.url",
+        ),
+        (
+            {
+                "NFYIO_IDENTITY_URL": "postgresql://gw:db-secret-value@db:99999/nfyio",
+                "NFYIO_MASTER_KEY": MASTER_KEY,
+            },
+            "identity.url",
+        ),
+        ({**UPSTREAM, "NFYIO_UPSTREAM_ENDPOINT": "not a url"}, "backend.endpoint_url"),
+        ({**UPSTREAM, "NFYIO_UPSTREAM_ADDRESSING_STYLE": "sideways"}, "addressing_style"),
+        ({**UPSTREAM, "NFYIO_UPSTREAM_CONDITIONAL_WRITES": "PutBucket"}, "conditional_writes"),
+        ({"NFYIO_TLS_CERT": "missing.pem", "NFYIO_TLS_KEY": "missing.key"}, "missing.pem"),
+        ({"NFYIO_TLS_CERT": "<valid>", "NFYIO_TLS_KEY": "<other>"}, "KEY_VALUES_MISMATCH"),
+        ({"NFYIO_TLS_CERT": "<expired>", "NFYIO_TLS_KEY": "<expired-key>"}, "expired on"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_in_one_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    """Each refused before anything is bound or created: one line naming the setting,
+    exit status 2; never a traceback from a worker, never a start that ignores it, never
+    the password or secret the setting holds."""
+    valid, _ = _certificate(tmp_path, expired=False)
+    expired, expired_key = _certificate(tmp_path, expired=True)
+    files = {"<valid>": valid, "<other>": expired_key, "<expired>": expired}
+    files["<expired-key>"] = expired_key
+    ports = {"NFYIO_S3_PORT": str(free_port()), "NFYIO_API_PORT": str(free_port())}
+    settings = {name: files.get(value, value) for name, value in {**ports, **env}.items()}
+    data = tmp_path / "data"
+    done = cli(tmp_path, "serve", "--data-dir", str(data), env=environment(**settings))
+    one_line(done, 2, "configuration error", expected)
+    assert "secret-value" not in done.stderr
+    assert not data.exists()

@@ -80,6 +80,11 @@ def test_backend_env_names() -> None:
         ("", {"NFYIO_AUDIT_FLUSH_INTERVAL": "nan"}, "audit.flush_interval"),
         ("", {"NFYIO_INLINE_MAX_BYTES": "-1"}, "storage.inline_max_bytes"),
         ("[storage]\ninline_max_bytes = 131073\n", {}, "storage.inline_max_bytes"),
+        # A TOML value of another type is refused, not converted (7007.9 is not 7007).
+        ("[server]\ns3_port = 7007.9\n", {}, "server.s3_port: invalid value"),
+        ("[server]\nworkers = true\n", {}, "server.workers: invalid value"),
+        ("[server]\nshutdown_timeout = inf\n", {}, "server.shutdown_timeout: invalid"),
+        ("[s3]\nregion = 5\n", {}, "s3.region: expected a string"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(
@@ -149,7 +154,7 @@ def test_durations_added_to_now_are_bounded(name: str, value: str, allowed: bool
     if allowed:
         load_config(env={name: value})
     else:
-        with pytest.raises(ConfigError, match="seconds"):
+        with pytest.raises(ConfigError, match=r"seconds|invalid value"):
             load_config(env={name: value})
 
 
