@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
@@ -156,6 +157,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
 
     async def start(self) -> None:
         self.files.create_dirs()  # 0700 directories, the database file created 0600
+        await self.files.io.run(self.files.keep_reserve)
         meta_dir = self.files.meta_dir
         self._db = MetaDB(meta_dir / META_DB)
         with self._db.write() as conn:
@@ -508,10 +510,11 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         no write can come between the check and the delete (one indexed read, only for
         keys that have one). A key's error (malformed version id, Object Lock, a failed
         condition) is its result, or with ``single`` (DeleteObject) the exception."""
-        results: list[DeleteResult] = []
-        doomed: list[str] = []
         now = now_us()
-        with self.db.write() as conn:
+
+        def delete(conn: sqlite3.Connection) -> tuple[list[DeleteResult], list[str]]:
+            results: list[DeleteResult] = []
+            doomed: list[str] = []
             state = bucket_state(conn, bucket)
             if state is None:
                 raise no_such_bucket(bucket)
@@ -544,8 +547,13 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                         delete_marker_version_id=done.marker_id,
                     )
                 )
+            return results, doomed
+
+        results, doomed = self.db.freeing(delete, self.files.release_reserve)
         for data_id in doomed:
             self.files.unlink_object(data_id)
+        if doomed:
+            self.files.keep_reserve()  # after a release: the room just freed, first
         return results
 
     async def copy_object(

@@ -54,6 +54,10 @@ _Ts = TypeVarTuple("_Ts")
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 META_DB = "meta.sqlite3"
+RESERVE = "reserve"
+RESERVE_BYTES = 16 * 1024 * 1024
+"""What ``meta/reserve`` holds (at most 1/64 of the file system): room given back when a
+delete finds the disk full (``DataStore.release_reserve``)."""
 
 
 def _sealed(sealer: Sealer, data: bytes) -> bytes:
@@ -140,6 +144,36 @@ class DataStore:
         if not db.exists():
             with contextlib.suppress(FileExistsError):
                 os.close(_open_new(db))
+
+    # -- the reserve ----------------------------------------------------------------------
+
+    def keep_reserve(self) -> None:
+        """Make ``meta/reserve`` (``RESERVE_BYTES`` with blocks on the disk) if it is
+        missing; without room for it, leave it missing. Blocking; at start-up, and after
+        a delete freed data files (one ``stat`` when the reserve is there)."""
+        path = self.meta_dir / RESERVE
+        if path.exists():
+            return
+        tmp = f"{self._tmp}/{new_id()}"
+        try:
+            fs = os.statvfs(self.meta_dir)
+            fd = _open_new(tmp)
+            try:
+                _allocate(fd, min(RESERVE_BYTES, fs.f_blocks * fs.f_frsize // 64))
+            finally:
+                os.close(fd)
+            os.rename(tmp, path)  # never a partial reserve under its name
+        except OSError:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def release_reserve(self) -> bool:
+        """Give the reserve's room back to the file system; False when there was none."""
+        try:
+            os.unlink(self.meta_dir / RESERVE)
+        except FileNotFoundError:
+            return False
+        return True
 
     def make_upload_dir(self, upload_id: str) -> None:
         make_private_dir(self.upload_dir(upload_id))
@@ -637,6 +671,19 @@ def _copy_file(src: Path, dest: Path) -> None:
                 _write_all(out, data)
     finally:
         os.close(out)
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Blocks on the disk for the first ``size`` bytes of the file (zeros written where
+    the file system has no ``fallocate``)."""
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+            raise
+        end = os.fstat(fd).st_size
+        while end < size:
+            end += os.pwrite(fd, bytes(min(COPY_CHUNK, size - end)), end)
 
 
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:

@@ -35,14 +35,14 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import backends.sqlite_binding  # noqa: F401  (bytes and None bound without a probe)
-from backends.errors import BackendError
+from backends.errors import BackendError, storage_full
 from backends.filesystem.inline import InlineCache, inline_bytes
 from backends.filesystem.listing import Cursor
 from backends.filesystem.migrations import migrate
@@ -119,10 +119,23 @@ _OBJECT_BY_KEY = f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key
 """Built once: ``sqlite3`` finds its prepared statement by the text's hash, which a
 constant string computes once and a string built per call computes every time."""
 
+_T = TypeVar("_T")
+
 ROW_CACHE_ENTRIES = 2048
 """Current-version rows a worker keeps for reads (``MetaDB.object``). A row is typically
-a few hundred bytes, at most about 8 KiB (2 KiB of user metadata, ten tags): under a MiB
-per worker typically, 16 MiB at worst."""
+a few hundred bytes; rows above ``ROW_CACHE_MAX_CHARS`` are not kept: under a MiB per
+worker typically, 16 MiB at worst."""
+
+ROW_CACHE_MAX_CHARS = 8 * 1024
+"""The largest row the row cache keeps (its key, metadata, tags and part list, counted in
+characters). Up to here: 2 KiB of user metadata, ten tags, a 1 KiB key. System headers
+(``Content-Disposition``, ``Cache-Control``, ...) of 8 KiB each or a list of 10,000 parts
+(~170 KiB) make rows that are read again from the database instead: kept, 2,048 of them
+held hundreds of MiB in every worker."""
+
+META_CACHE_MAX_CHARS = 1024
+"""The longest metadata JSON ``meta_from_json`` keeps decoded (4,096 texts: at most about
+10 MiB with their decoded copies); longer texts are decoded on each read."""
 
 
 def now_us() -> int:
@@ -149,12 +162,23 @@ def meta_to_json(meta: ObjectMeta) -> str:
     return _COMPACT.encode({k: v for k, v in values.items() if v is not None})
 
 
-@functools.lru_cache(maxsize=4096)
 def meta_from_json(text: str) -> ObjectMeta:
-    """Decoded metadata, cached: most objects of a bucket share the same few JSON texts.
+    """Decoded metadata, cached up to ``META_CACHE_MAX_CHARS``: most objects of a bucket
+    share the same few JSON texts.
 
-    The result is shared, so its ``user_metadata`` is a read-only mapping.
+    The result may be shared, so its ``user_metadata`` is a read-only mapping.
     """
+    if len(text) <= META_CACHE_MAX_CHARS:
+        return _cached_meta(text)
+    return _decode_meta(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_meta(text: str) -> ObjectMeta:
+    return _decode_meta(text)
+
+
+def _decode_meta(text: str) -> ObjectMeta:
     fields = json.loads(text)
     fields["user_metadata"] = MappingProxyType(fields.get("user_metadata", {}))
     return ObjectMeta(**fields)
@@ -263,6 +287,18 @@ class ObjectRow(NamedTuple):
             lock=lock_from_json(self.lock),
             tag_count=tag_count(self.tags),
         )
+
+
+def _row_chars(row: ObjectRow) -> int:
+    """The length of a row's variable columns, what the row cache's bound counts."""
+    return (
+        len(row.key)
+        + len(row.meta)
+        + len(row.checksums)
+        + len(row.parts or "")
+        + len(row.lock or "")
+        + len(row.tags or "")
+    )
 
 
 LIST_COLUMNS = "key, size, etag, last_modified, meta, checksums, json_array_length(parts)"
@@ -407,14 +443,37 @@ class MetaDB:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error."""
+        """A ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error
+        (a failed ``COMMIT`` included: no transaction is left open)."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                with suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+            raise
+
+    def freeing(
+        self, change: Callable[[sqlite3.Connection], _T], make_room: Callable[[], bool]
+    ) -> _T:
+        """``change(conn)`` in a write transaction that frees room (a delete). On a full
+        disk (``SQLITE_FULL``: the journal could not grow) it is tried once more after
+        ``make_room`` gave some back, so that deleting is how room is made, not one more
+        write refused. ``change`` starts afresh each time (the first try rolled back)."""
+        try:
+            with self.write() as conn:
+                return change(conn)
+        except sqlite3.Error as exc:
+            if storage_full(exc) is None or not make_room():
+                raise
+        with self.write() as conn:
+            return change(conn)
 
     # -- buckets -------------------------------------------------------------------------
 
@@ -453,7 +512,7 @@ class MetaDB:
         found, marker = rows.get((bucket, key))
         if found is None:
             found = self._object(bucket, key)
-            if found is not None:
+            if found is not None and _row_chars(found) <= ROW_CACHE_MAX_CHARS:
                 rows.put((bucket, key), marker, found)
         return found
 

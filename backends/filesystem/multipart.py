@@ -307,11 +307,17 @@ class MultipartStore:
                 self.files.part_path(upload_id, old[0]).unlink()
 
     def abort(self, bucket: str, key: str, upload_id: str) -> None:
-        with self.db.write() as conn:
+        """Like a delete, an abort makes room, so a full disk does not refuse it
+        (``MetaDB.freeing``)."""
+
+        def drop(conn: sqlite3.Connection) -> None:
             self.require_upload(bucket, key, upload_id)
             conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
             conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
+
+        self.db.freeing(drop, self.files.release_reserve)
         self.files.remove_upload_dir(upload_id)
+        self.files.keep_reserve()
 
     # -- listing -------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ def _on_own_tmpfs(data_dir: Path) -> list[str]:
     return ["unshare", "--mount", "--map-root-user", "sh", "-c", script, str(data_dir)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     data = tmp_path_factory.mktemp("full-fs") / "data"
     running = start_gateway(data, extra_env={"NFYIO_FSYNC": "true"}, wrapper=_on_own_tmpfs(data))
@@ -91,4 +91,33 @@ def test_a_full_file_system_leaves_the_gateway_serving(gateway: Gateway) -> None
     assert gateway.process.poll() is None, gateway.log()[-3000:]
     assert s3.get_object(Bucket="full", Key="kept")["Body"].read() == b"kept bytes"
     assert "full" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "status=500" not in gateway.log()
+
+
+def test_deleting_makes_room_on_a_full_file_system(gateway: Gateway) -> None:
+    """A delete writes to the metadata database too: on a full disk its journal could
+    not grow, so every DeleteObject(s) and AbortMultipartUpload was refused and the
+    only way to make room through S3 was closed. The reserve (``meta/reserve``) gives
+    them room, and is taken back from the room they free."""
+    s3 = gateway.client()
+    s3.create_bucket(Bucket="room")
+    s3.put_object(Bucket="room", Key="kept", Body=b"kept bytes")
+    upload = s3.create_multipart_upload(Bucket="room", Key="upload")["UploadId"]
+    s3.upload_part(Bucket="room", Key="upload", UploadId=upload, PartNumber=1, Body=os.urandom(MiB))
+    for _ in range(2):  # the reserve is there again for the second time
+        _fill(s3, "room")
+        filled = [o["Key"] for o in s3.list_objects_v2(Bucket="room")["Contents"]]
+        filled.remove("kept")
+        s3.delete_object(Bucket="room", Key=filled.pop())
+        done = s3.delete_objects(
+            Bucket="room", Delete={"Objects": [{"Key": key} for key in filled]}
+        )
+        assert "Errors" not in done and len(done["Deleted"]) == len(filled)
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="room")["Contents"]] == ["kept"]
+        s3.put_object(Bucket="room", Key="after", Body=os.urandom(MiB))  # room again
+        s3.delete_object(Bucket="room", Key="after")
+    _fill(s3, "room")
+    s3.abort_multipart_upload(Bucket="room", Key="upload", UploadId=upload)
+    assert s3.list_multipart_uploads(Bucket="room").get("Uploads", []) == []
+    assert s3.get_object(Bucket="room", Key="kept")["Body"].read() == b"kept bytes"
     assert "status=500" not in gateway.log()
