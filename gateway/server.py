@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import ssl
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -40,6 +42,13 @@ RESTART_WINDOW = 60.0
 """A worker that exits while the gateway runs (killed, crashed) is replaced; more than
 ``MAX_RESTARTS`` exits within ``RESTART_WINDOW`` seconds stop the gateway (exit 1) rather
 than restart a crashing worker forever."""
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+"""Each stops the gateway gracefully. SIGHUP too (there is no reload, docs/deploy.md):
+its default action killed the parent of ``--workers N`` at once and left the workers
+serving on, orphaned; a closed terminal sends it to every process of ``make run``."""
+PR_SET_PDEATHSIG = 1
 
 
 def connection_limits(server: ServerConfig, fd_limit: int) -> Limits:
@@ -100,7 +109,7 @@ async def serve(
     sites: list[GuardedSite] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     install_accept_error_handler(loop, RateLimitedLog(log))
     install_default_executor(loop, shared.executors)
@@ -161,7 +170,19 @@ async def serve(
         shared.executors.close()
 
 
-def _worker(config: Config, listening: Connection) -> None:
+def _stop_with_parent(parent: int) -> None:
+    """Linux: SIGTERM this worker when the parent dies without stopping it (SIGKILL, the
+    OOM killer); otherwise the worker served on, orphaned, and a new gateway shared the
+    ports with it (``SO_REUSEPORT``)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:  # it died before prctl
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker(config: Config, listening: Connection, parent: int) -> None:
+    _stop_with_parent(parent)
     logs.configure(config.server.log_level)
     asyncio.run(serve(config, reuse_port=True, ready=lambda: listening.send(os.getpid())))
 
@@ -203,7 +224,9 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
     heard, listening = context.Pipe(duplex=False)
 
     def spawn() -> BaseProcess:
-        process = context.Process(target=_worker, args=(config, listening), daemon=False)
+        process = context.Process(
+            target=_worker, args=(config, listening, os.getpid()), daemon=False
+        )
         process.start()
         return process
 
@@ -217,8 +240,8 @@ def _run(config: Config, ready: Callable[[], None] | None) -> None:
             if process.pid is not None and process.is_alive():
                 os.kill(process.pid, signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, forward)
     failed = not _await_listening(heard, processes)
     if failed:
         # Half a gateway is worse than none: a supervisor restarts a failed one.

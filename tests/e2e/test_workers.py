@@ -140,3 +140,36 @@ def test_a_worker_that_keeps_dying_stops_the_gateway(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert gw.process.wait(timeout=30) == 1
     assert "stopping the gateway" in gw.log()
+
+
+def _gone(pids: set[int]) -> bool:
+    """Whether every process of ``pids`` has exited (waiting up to 30 s for them)."""
+    processes = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            processes.append(psutil.Process(pid))
+    _, alive = psutil.wait_procs(processes, timeout=30)
+    return not alive
+
+
+def test_sighup_stops_the_gateway_and_every_worker(tmp_path: Path) -> None:
+    """SIGHUP (a closed terminal; there is no reload) is a graceful stop like SIGTERM. Its
+    default action killed the parent at once and left both workers serving, orphaned."""
+    gw = start_gateway(tmp_path / "data", extra_args=["--workers", "2"])
+    workers = _workers(gw)
+    assert len(workers) == 2
+    gw.process.send_signal(signal.SIGHUP)
+    assert gw.process.wait(timeout=60) == 0
+    assert _gone(workers)
+    assert "shutting down: finishing in-flight requests" in gw.log()
+
+
+def test_workers_stop_when_the_parent_is_killed(tmp_path: Path) -> None:
+    """A parent killed without a chance to stop its workers (SIGKILL, the OOM killer):
+    the workers stop too, instead of serving on orphaned beside the next gateway."""
+    gw = start_gateway(tmp_path / "data", extra_args=["--workers", "2"])
+    workers = _workers(gw)
+    assert len(workers) == 2
+    gw.process.kill()
+    gw.process.wait(timeout=60)
+    assert _gone(workers)
