@@ -118,7 +118,7 @@ def native_checksums(response: Mapping[str, Any]) -> dict[str, str]:
 # ObjectMeta field (a string; an empty value means unset), ``(algorithm,)`` for one of the
 # store's own checksums, or one of the ints below for the rest. One dict, one look-up per
 # header: most headers of an answer (Date, Server, x-amz-request-id...) are none of these.
-_ETAG, _MODIFIED, _VERSION, _PARTS, _TAGS, _MODE, _UNTIL, _HOLD = range(8)
+_ETAG, _MODIFIED, _VERSION, _PARTS, _TAGS, _MODE, _UNTIL, _HOLD, _SSE_C, _SSE_C_MD5 = range(10)
 _ANSWER_HEADERS: dict[str, str | int | tuple[str]] = {
     "content-type": "content_type",
     "content-encoding": "content_encoding",
@@ -128,8 +128,8 @@ _ANSWER_HEADERS: dict[str, str | int | tuple[str]] = {
     "expires": "expires",
     "x-amz-storage-class": "storage_class",
     "x-amz-server-side-encryption": "server_side_encryption",
-    "x-amz-server-side-encryption-customer-algorithm": "sse_customer_algorithm",
-    "x-amz-server-side-encryption-customer-key-md5": "sse_customer_key_md5",
+    "x-amz-server-side-encryption-customer-algorithm": _SSE_C,
+    "x-amz-server-side-encryption-customer-key-md5": _SSE_C_MD5,
     **{f"x-amz-checksum-{alg.lower()}": (alg,) for alg in ALGORITHMS},
     "etag": _ETAG,
     "last-modified": _MODIFIED,
@@ -175,6 +175,11 @@ def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) ->
         elif value:
             native[kind[0]] = value
     meta["user_metadata"] = user
+    if _SSE_C in found or _SSE_C_MD5 in found:
+        # SeaweedFS sends the key MD5 twice: one value, not "v, v" as the joined
+        # header reads (an SDK comparing the key's MD5 would refuse the answer)
+        meta["sse_customer_algorithm"] = _first(found.get(_SSE_C))
+        meta["sse_customer_key_md5"] = _first(found.get(_SSE_C_MD5))
     if native:
         checksums.update(native)
     etag = found.get(_ETAG, "").strip('"')
@@ -195,6 +200,11 @@ def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) ->
         lock=_lock(found) if _MODE in found or _HOLD in found else None,
         tag_count=int(tags) if tags.isdigit() else 0,
     )
+
+
+def _first(value: str | None) -> str | None:
+    """The first of a header's values joined by commas (values without commas)."""
+    return value.split(",", 1)[0].strip() or None if value else None
 
 
 def _lock(found: Mapping[int, str]) -> ObjectLock | None:
