@@ -11,6 +11,7 @@ id would serve another object's bytes.
 from __future__ import annotations
 
 import random
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 
@@ -197,3 +198,38 @@ def test_the_inline_cache_keeps_at_most_its_bytes_the_least_recently_read_going_
     for n in range(50):
         cache.put(f"k{n}", b"z" * 30)
     assert cache.size <= 2 * (40 + entry) + 20 and len(cache) == 2
+
+
+async def test_rows_and_metadata_kept_for_reads_are_bounded_in_bytes(
+    workers: tuple[FilesystemBackend, FilesystemBackend],
+) -> None:
+    """Objects whose system headers are as long as HTTP lets them be (8 KiB each) are
+    read again and again without the worker keeping them: the caches count entries, and
+    2,048 rows plus 4,096 decoded metadata texts of 40 KiB each held hundreds of MiB."""
+    writer, reader = workers
+    count, field = 256, 8000
+
+    def meta(n: int) -> ObjectMeta:
+        tag = f"{n:05d}"
+        return ObjectMeta(
+            content_type="a/" + tag + "t" * field,
+            content_disposition=tag + "d" * field,
+            cache_control=tag + "c" * field,
+            content_language=tag + "l" * field,
+            content_encoding=tag + "e" * field,
+        )
+
+    for n in range(count):
+        await writer.put_object("bk", f"k{n}", body(b"x"), meta(n))
+    tracemalloc.start()
+    try:
+        for _ in range(2):
+            for n in range(count):
+                info = await reader.head_object("bk", f"k{n}")
+                assert info.meta.content_disposition == meta(n).content_disposition
+        del info
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Kept, the rows and their decoded metadata come to about 100 KiB an object (25 MiB)
+    assert kept < 4 * 1024 * 1024, kept
