@@ -82,6 +82,8 @@ def banner(config: Config, admin: AdminCredentials) -> str:
     scheme = "https" if config.server.tls_cert else "http"
     wildcard = {"127.0.0.1", "0.0.0.0", "::"}  # noqa: S104 - printing, not binding
     host = "localhost" if config.server.host in wildcard else config.server.host
+    if ":" in host:  # an IPv6 address: bracketed in a URL
+        host = f"[{host}]"
     s3 = f"{scheme}://{host}:{config.server.s3_port}"
     api = f"{scheme}://{host}:{config.server.api_port}"
     lines = [
@@ -101,7 +103,7 @@ def banner(config: Config, admin: AdminCredentials) -> str:
     lines += [
         "  try it:",
         f"    export AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret}"
-        " AWS_DEFAULT_REGION=us-east-1",
+        f" AWS_DEFAULT_REGION={config.s3.region}",
         f"    aws --endpoint-url {s3} s3 mb s3://my-bucket",
         f"    aws --endpoint-url {s3} s3 cp README.md s3://my-bucket/",
         f"    aws --endpoint-url {s3} s3 ls s3://my-bucket",

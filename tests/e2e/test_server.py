@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.e2e.gateway_process import Gateway, free_port, get_json, start_gateway
@@ -198,3 +199,47 @@ def test_cli_help(flag: str) -> None:
         [sys.executable, "-m", "gateway.cli", flag], capture_output=True, text=True, check=True
     )
     assert "nfyio-gateway" in out.stdout
+
+
+def test_banner_instructions_work_on_ipv6_and_another_region(tmp_path: Path) -> None:
+    """The banner's URLs and region are ones a client can use as printed: an IPv6 host in
+    brackets (it printed ``http://::1:7007``, which no client parses) and the configured
+    region (it printed ``AWS_DEFAULT_REGION=us-east-1`` whatever ``s3.region`` said)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NFYIO_", "AWS_"))}
+    env["NFYIO_REGION"] = "eu-west-1"
+    port_s3, port_api = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--data-dir", str(tmp_path / "data"),
+         "--host", "::1", "--s3-port", str(port_s3), "--api-port", str(port_api)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        banner = []
+        for line in proc.stdout:  # ends with the gateway if it never gets ready
+            banner.append(line)
+            if "s3 ls" in line:
+                break
+        text = "".join(banner)
+        endpoint = f"http://[::1]:{port_s3}"
+        assert f"S3 endpoint:  {endpoint}" in text, text
+        assert f"GET http://[::1]:{port_api}/health" in text, text
+        exported = dict(
+            item.split("=", 1) for item in text.split("export ")[1].split("\n")[0].split()
+        )
+        assert exported["AWS_DEFAULT_REGION"] == "eu-west-1"
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=exported["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=exported["AWS_SECRET_ACCESS_KEY"],
+            region_name=exported["AWS_DEFAULT_REGION"],
+        )
+        s3.create_bucket(
+            Bucket="my-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        s3.put_object(Bucket="my-bucket", Key="README.md", Body=b"hello")
+        assert s3.get_object(Bucket="my-bucket", Key="README.md")["Body"].read() == b"hello"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
