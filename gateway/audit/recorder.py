@@ -30,6 +30,7 @@ from gateway.audit.events import event_json
 from gateway.config import AuditConfig
 from gateway.identity.audit import AuditEvent, AuditStore, new_event_id, storable
 from gateway.identity.models import AccessKey
+from gateway.storage_full import no_room
 from sigv4.memo import remember
 
 __all__ = ["FLUSH_AT", "MAX_PENDING", "AuditRecorder"]
@@ -159,8 +160,9 @@ class AuditRecorder:
                         log.info("audit: pruned %d events past retention", pruned)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("audit: writing events failed; will retry")
+            except Exception as exc:
+                if no_room(exc) is None:  # a full disk: one line per interval, not a traceback
+                    log.exception("audit: writing events failed; will retry")
 
     @property
     def pending(self) -> int:

@@ -57,6 +57,7 @@ from gateway.identity.signing_keys import SigningKeyStore
 from gateway.identity.throttle import ThrottleStore
 from gateway.identity.tokens import SessionStore
 from gateway.identity.users import UserStore
+from gateway.storage_full import no_room
 
 __all__ = ["DuplicateKeyError", "IdentityStore", "is_postgres_url", "sqlite_path"]
 
@@ -259,5 +260,6 @@ class IdentityStore:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self.flush()
-            except Exception:
-                logger.exception("identity store: writing last_used_at failed; will retry")
+            except Exception as exc:
+                if no_room(exc) is None:  # a full disk: one line per interval, not a traceback
+                    logger.exception("identity store: writing last_used_at failed; will retry")
