@@ -15,6 +15,7 @@ from gateway.principal import Principal
 from gateway.s3.access import Access
 from gateway.s3.body import RequestBody, read_document
 from gateway.s3.errors import S3Error
+from gateway.s3.lock_headers import has_digest
 from gateway.s3.request import S3Request
 from sigv4 import VerifiedRequest
 
@@ -102,6 +103,10 @@ class Context:
         )
 
 
+MISSING_DIGEST = "Missing required header for this request: Content-MD5 OR x-amz-checksum-*"
+"""S3's message when an operation that requires a digest comes without one."""
+
+
 async def read_xml(
     request: web.Request,
     req: S3Request,
@@ -113,7 +118,10 @@ async def read_xml(
 ) -> bytes:
     """The request's body as a small document: read whole, verified like any body (payload
     hash, chunk signatures, checksums of ``headers``, default the request's), capped at
-    ``limit`` (else ``s3.max_xml_body``) and checked against Content-MD5."""
+    ``limit`` (else ``s3.max_xml_body``) and checked against Content-MD5. An operation
+    whose row requires a digest (``Operation.digest``) is refused without one, unread."""
+    if req.operation.digest and not has_digest(req.headers):
+        raise S3Error("InvalidRequest", MISSING_DIGEST)
     body = RequestBody(
         request,
         req.headers if headers is None else headers,

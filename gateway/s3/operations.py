@@ -69,6 +69,9 @@ class Operation:
     and condition keys for Amazon S3"). A request naming a version needs the
     ``...Version`` action instead (``gateway.authz.versioned_action``); CopyObject and
     UploadPartCopy name the destination's, the source is read as ``s3:GetObject``."""
+    digest: bool = False
+    """Whether S3 requires the body's digest: ``Content-MD5`` or an ``x-amz-checksum-*``
+    header, else 400 ``InvalidRequest`` before the body is read (``context.read_xml``)."""
 
 
 # Query parameters that select a different resource: a request carrying one must match a
@@ -461,6 +464,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ("object-lock",),
         scopes=WB,
         action="s3:PutBucketObjectLockConfiguration",
+        digest=True,
     ),
     Operation(
         "ListObjectVersions", "GET", BKT, ("versions",), scopes=RO, action="s3:ListBucketVersions"
@@ -478,7 +482,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("HeadBucket", "HEAD", BKT, scopes=RB, action="s3:ListBucket"),
     Operation("CreateBucket", "PUT", BKT, scopes=WB, action="s3:CreateBucket"),
     Operation("DeleteBucket", "DELETE", BKT, scopes=WB, action="s3:DeleteBucket"),
-    Operation("DeleteObjects", "POST", BKT, ("delete",), scopes=DO, action="s3:DeleteObject"),
+    Operation(
+        "DeleteObjects", "POST", BKT, ("delete",), scopes=DO, action="s3:DeleteObject", digest=True
+    ),
     # buckets: access control (docs/access-control.md)
     Operation("GetBucketPolicy", "GET", BKT, ("policy",), scopes=RB, action="s3:GetBucketPolicy"),
     Operation("PutBucketPolicy", "PUT", BKT, ("policy",), scopes=WB, action="s3:PutBucketPolicy"),
@@ -567,6 +573,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ("lifecycle",),
         scopes=WB,
         action="s3:PutLifecycleConfiguration",
+        digest=True,
     ),
     Operation(
         "DeleteBucketLifecycle",
@@ -594,7 +601,9 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     # buckets: CORS (docs/cors.md); S3 has no Delete action for it
     Operation("GetBucketCors", "GET", BKT, ("cors",), scopes=RB, action="s3:GetBucketCORS"),
-    Operation("PutBucketCors", "PUT", BKT, ("cors",), scopes=WB, action="s3:PutBucketCORS"),
+    Operation(
+        "PutBucketCors", "PUT", BKT, ("cors",), scopes=WB, action="s3:PutBucketCORS", digest=True
+    ),
     Operation("DeleteBucketCors", "DELETE", BKT, ("cors",), scopes=WB, action="s3:PutBucketCORS"),
     # browser form uploads (docs/cors.md): authenticated by the form's own fields
     Operation("PostObject", "POST", BKT, scopes=WO, action="s3:PutObject"),
@@ -651,13 +660,25 @@ OPERATIONS: tuple[Operation, ...] = (
         "GetObjectRetention", "GET", OBJ, ("retention",), scopes=RO, action="s3:GetObjectRetention"
     ),
     Operation(
-        "PutObjectRetention", "PUT", OBJ, ("retention",), scopes=WO, action="s3:PutObjectRetention"
+        "PutObjectRetention",
+        "PUT",
+        OBJ,
+        ("retention",),
+        scopes=WO,
+        action="s3:PutObjectRetention",
+        digest=True,
     ),
     Operation(
         "GetObjectLegalHold", "GET", OBJ, ("legal-hold",), scopes=RO, action="s3:GetObjectLegalHold"
     ),
     Operation(
-        "PutObjectLegalHold", "PUT", OBJ, ("legal-hold",), scopes=WO, action="s3:PutObjectLegalHold"
+        "PutObjectLegalHold",
+        "PUT",
+        OBJ,
+        ("legal-hold",),
+        scopes=WO,
+        action="s3:PutObjectLegalHold",
+        digest=True,
     ),
     # objects: tagging
     Operation(

@@ -8,6 +8,8 @@ the upstream store is.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 import pytest
@@ -200,7 +202,8 @@ def test_documents_outside_the_schema_are_malformed_xml(
     any_gateway: Gateway, bucket: str, document: bytes
 ) -> None:
     path = f"/{bucket}?cors"
-    headers = sign(any_gateway, "PUT", path, body=document)
+    digest = {"Content-MD5": base64.b64encode(hashlib.md5(document).digest()).decode()}
+    headers = sign(any_gateway, "PUT", path, body=document, headers=digest)
     reply = raw_request(any_gateway, "PUT", path, body=document, headers=headers)
     assert reply.status == 400, reply.body
     assert reply.error_code() == "MalformedXML"

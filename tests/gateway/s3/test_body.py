@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from gateway.s3.objects import MAX_DELETE_DOCUMENT
 from tests.gateway.s3.conftest import ROOT, error_code, make_bucket
 
 
@@ -50,8 +51,9 @@ async def test_document_content_md5(s3: TestClient[Any, Any]) -> None:
 
 async def test_document_size_limit(s3: TestClient[Any, Any]) -> None:
     bucket = await make_bucket(s3)
-    huge = b"<Delete>" + b" " * (2 * 1024 * 1024) + b"</Delete>"
-    response = await s3.post(f"/{bucket}?delete", data=huge, headers=ROOT)
+    huge = b"<Delete>" + b" " * MAX_DELETE_DOCUMENT + b"</Delete>"
+    digest = {"Content-MD5": _md5(huge)}
+    response = await s3.post(f"/{bucket}?delete", data=huge, headers={**ROOT, **digest})
     assert await error_code(response, 400) == "MaxMessageLengthExceeded"
 
 

@@ -1,0 +1,132 @@
+"""Operations S3 accepts only with a digest of their body (``Operation.digest``).
+
+S3 refuses DeleteObjects, PutBucketCors, PutBucketLifecycleConfiguration and the Object
+Lock documents without ``Content-MD5`` or an ``x-amz-checksum-*`` header (400
+``InvalidRequest``). The gateway accepted them, so a body nothing authenticates (an
+``UNSIGNED-PAYLOAD`` signature, a Bearer or ``X-API-Key`` credential) deleted keys or set
+a retention nobody checked; a script that worked here then failed against S3. Every
+such row is refused without a digest, before its body is read, and a wrong digest is
+``BadDigest``, with nothing changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from gateway.s3.operations import OPERATIONS
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.s3util import RawResponse, raw_request, sign
+
+UNTIL = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+# operation -> (method, target, document, the read that shows what it changed)
+DOCUMENTS: dict[str, tuple[str, str, bytes, str]] = {
+    "DeleteObjects": (
+        "POST",
+        "?delete",
+        b"<Delete><Object><Key>k</Key></Object></Delete>",
+        "/k",
+    ),
+    "PutBucketCors": (
+        "PUT",
+        "?cors",
+        b"<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
+        b"<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>",
+        "?cors",
+    ),
+    "PutBucketLifecycleConfiguration": (
+        "PUT",
+        "?lifecycle",
+        b"<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>a/</Prefix></Filter>"
+        b"<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
+        b"</LifecycleConfiguration>",
+        "?lifecycle",
+    ),
+    "PutObjectLockConfiguration": (
+        "PUT",
+        "?object-lock",
+        b"<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+        b"<DefaultRetention><Mode>GOVERNANCE</Mode><Days>1</Days></DefaultRetention>"
+        b"</Rule></ObjectLockConfiguration>",
+        "?object-lock",
+    ),
+    "PutObjectRetention": (
+        "PUT",
+        "/k?retention",
+        b"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>"
+        + UNTIL.encode()
+        + b"</RetainUntilDate></Retention>",
+        "/k?retention",
+    ),
+    "PutObjectLegalHold": (
+        "PUT",
+        "/k?legal-hold",
+        b"<LegalHold><Status>ON</Status></LegalHold>",
+        "/k?legal-hold",
+    ),
+}
+
+
+def _md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def _crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def _send(
+    gw: Gateway, method: str, path: str, body: bytes, headers: dict[str, str], payload: str
+) -> RawResponse:
+    signed = sign(gw, method, path, body=body, headers={**headers, "x-amz-content-sha256": payload})
+    return raw_request(gw, method, path, body=body, headers=signed)
+
+
+def _read(gw: Gateway, path: str) -> tuple[int, bytes]:
+    answer = _send(gw, "GET", path, b"", {}, hashlib.sha256(b"").hexdigest())
+    body = answer.body if answer.status == 200 else (answer.error_code() or "").encode()
+    return answer.status, body
+
+
+def test_every_row_that_requires_a_digest_is_in_the_table() -> None:
+    assert {row.name for row in OPERATIONS if row.digest} == set(DOCUMENTS)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+@pytest.mark.parametrize("payload", ["signed", "UNSIGNED-PAYLOAD"])
+def test_digest_required_and_verified(gateway: Gateway, s3: Any, name: str, payload: str) -> None:
+    method, target, document, read = DOCUMENTS[name]
+    bucket = f"sec-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    path, read_path = f"/{bucket}{target}", f"/{bucket}{read}"
+    content_sha = hashlib.sha256(document).hexdigest() if payload == "signed" else payload
+    before = _read(gateway, read_path)
+
+    for headers, code in (
+        ({}, "InvalidRequest"),
+        ({"Content-Type": "application/xml"}, "InvalidRequest"),
+        ({"Content-MD5": _md5(b"another body")}, "BadDigest"),
+        ({"x-amz-checksum-crc32": _crc32(b"another body")}, "BadDigest"),
+        (
+            {"x-amz-sdk-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": _crc32(b"x")},
+            "BadDigest",
+        ),
+    ):
+        refused = _send(gateway, method, path, document, headers, content_sha)
+        assert (refused.status, refused.error_code()) == (400, code), (name, headers, refused)
+        if not headers or "Content-Type" in headers:
+            assert b"Missing required header for this request" in refused.body
+        assert _read(gateway, read_path) == before, (name, headers)
+
+    for headers in ({"Content-MD5": _md5(document)}, {"x-amz-checksum-crc32": _crc32(document)}):
+        accepted = _send(gateway, method, path, document, headers, content_sha)
+        assert accepted.status in (200, 204), (name, headers, accepted)
+    assert _read(gateway, read_path) != before
