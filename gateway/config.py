@@ -379,8 +379,8 @@ def _coerce(section: str, name: str, raw: Any, kind: Any) -> Any:
             return number
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: invalid value {raw!r}") from exc
-    if not isinstance(raw, str):
-        raise ConfigError(f"{where}: expected a string, not {raw!r}")
+    if not isinstance(raw, str):  # the value is not repeated: it may be a secret
+        raise ConfigError(f"{where}: expected a string, not a {type(raw).__name__}")
     return raw
 
 
