@@ -118,6 +118,12 @@ def check_serving(config: Config) -> None:
     from gateway.app import upstream_config
     from gateway.server import certificate_expiry, ssl_context
 
+    host = config.server.host
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        hint = " (an IPv6 address goes without brackets)" if host.startswith("[") else ""
+        raise ConfigError(f"server.host {host!r} is no address to bind: {exc}{hint}") from None
     if config.backend.type == "s3":
         try:
             upstream_config(config)

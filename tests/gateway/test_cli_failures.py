@@ -253,6 +253,8 @@ UPSTREAM = {
         ({"NFYIO_API_PORT": "0"}, "server.api_port"),
         ({"NFYIO_WORKERS": "0"}, "server.workers"),
         ({"NFYIO_HOST": ""}, "server.host"),
+        ({"NFYIO_HOST": "[::1]"}, "without brackets"),
+        ({"NFYIO_HOST": "no-such-host.invalid"}, "server.host 'no-such-host.invalid'"),
         ({"NFYIO_SERVER_LOG_LEVEL": "loud"}, "server.log_level"),
         ({"NFYIO_SERVER_SHUTDOWN_TIMEOUT": "-1"}, "server.shutdown_timeout"),
         ({"NFYIO_SERVER_HEADER_TIMEOUT": "nan"}, "server.header_timeout"),
