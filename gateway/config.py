@@ -614,6 +614,8 @@ def _check_limits(config: Config) -> None:
         raise ConfigError(f"s3.max_buckets_per_account must be from 1 to {MAX_PER_ACCOUNT}")
     if server.bucket_stats_timeout <= 0:
         raise ConfigError("server.bucket_stats_timeout must be positive")
+    if not config.storage.data_dir.strip():  # Path("") is the working directory
+        raise ConfigError("storage.data_dir is empty: name the data directory")
     if config.storage.io_threads < 1:
         raise ConfigError("storage.io_threads must be at least 1")
     if not 0 <= config.storage.inline_max_bytes <= INLINE_LIMIT:

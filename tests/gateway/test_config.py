@@ -85,6 +85,7 @@ def test_backend_env_names() -> None:
         ("[server]\nworkers = true\n", {}, "server.workers: invalid value"),
         ("[server]\nshutdown_timeout = inf\n", {}, "server.shutdown_timeout: invalid"),
         ("[s3]\nregion = 5\n", {}, "s3.region: expected a string"),
+        ("", {"NFYIO_DATA_DIR": ""}, "storage.data_dir is empty"),
         ("[auth]\nmaster_key = 123456789\n", {}, r"auth.master_key: [^1-9]*\Z"),
     ],
 )
