@@ -42,6 +42,7 @@ from gateway.datadir import allocate
 
 __all__ = [
     "GENERATION_FILE",
+    "MAX_CACHED_CHARS",
     "Generation",
     "LocalGeneration",
     "SettingsCache",
@@ -49,6 +50,16 @@ __all__ = [
 ]
 
 GENERATION_FILE = "bucket-settings.gen"
+
+MAX_CACHED_CHARS = 32 * 1024 * 1024
+"""The most document text a worker's cache keeps (every entry's kinds and documents,
+counted in characters, plus ``_ENTRY_COST`` each), the oldest answer dropped first. A
+bucket's settings reach about 350 KiB (a 256 KiB lifecycle configuration, 64 KiB of
+CORS rules, a 20 KiB policy): counted in entries alone, 10,000 such buckets held
+gigabytes in every worker."""
+
+_ENTRY_COST = 256
+"""What an entry costs besides its text: the tuple, the mapping, the bucket's name."""
 _WIDTH = 8
 
 
@@ -107,7 +118,16 @@ Generation = LocalGeneration | SharedGeneration
 class SettingsCache:
     """Bucket -> its settings (kind -> document), see the module docstring."""
 
-    __slots__ = ("_clock", "_entries", "_generation", "_max_entries", "_seen", "_ttl")
+    __slots__ = (
+        "_chars",
+        "_clock",
+        "_entries",
+        "_generation",
+        "_max_chars",
+        "_max_entries",
+        "_seen",
+        "_ttl",
+    )
 
     def __init__(
         self,
@@ -115,13 +135,16 @@ class SettingsCache:
         generation: Generation | None = None,
         *,
         max_entries: int = 10_000,
+        max_chars: int = MAX_CACHED_CHARS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl = ttl
         self._generation: Generation = generation or LocalGeneration()
         self._max_entries = max_entries
+        self._max_chars = max_chars
         self._clock = clock
-        self._entries: dict[str, tuple[float, Mapping[str, str]]] = {}
+        self._entries: dict[str, tuple[float, Mapping[str, str], int]] = {}
+        self._chars = 0
         self._seen = self._generation.current()
 
     @property
@@ -139,6 +162,7 @@ class SettingsCache:
         current = self._generation.current()
         if current != self._seen:
             self._entries.clear()
+            self._chars = 0
             self._seen = current
         return current
 
@@ -150,7 +174,7 @@ class SettingsCache:
         if entry is None:
             return None
         if entry[0] <= self._clock():
-            del self._entries[bucket]
+            self._drop(bucket)
             return None
         return entry[1]
 
@@ -159,16 +183,30 @@ class SettingsCache:
         answer may predate a change) or the bucket has none (see the module docstring)."""
         if not self.enabled or not settings or self.token() != token:
             return
-        if len(self._entries) >= self._max_entries and bucket not in self._entries:
-            self._entries.pop(next(iter(self._entries)))  # the oldest insertion
-        self._entries[bucket] = (self._clock() + self._ttl, settings)
+        self._drop(bucket)
+        cost = _ENTRY_COST + sum(len(kind) + len(text) for kind, text in settings.items())
+        if cost > self._max_chars:
+            return
+        entries = self._entries
+        while entries and (
+            len(entries) >= self._max_entries or self._chars + cost > self._max_chars
+        ):
+            self._drop(next(iter(entries)))  # the oldest insertion
+        entries[bucket] = (self._clock() + self._ttl, settings, cost)
+        self._chars += cost
+
+    def _drop(self, bucket: str) -> None:
+        entry = self._entries.pop(bucket, None)
+        if entry is not None:
+            self._chars -= entry[2]
 
     def changed(self, bucket: str) -> None:
         """A setting of ``bucket`` changed (committed): forget it here and in every
         process sharing the generation."""
-        self._entries.pop(bucket, None)
+        self._drop(bucket)
         self._generation.bump()
 
     def close(self) -> None:
         self._entries.clear()
+        self._chars = 0
         self._generation.close()

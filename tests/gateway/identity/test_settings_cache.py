@@ -4,6 +4,7 @@ host within the configured bound; on both databases, with real stores."""
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from gateway.identity.bucket_settings import BucketNameHeld
 from gateway.identity.settings_cache import (
     GENERATION_FILE,
+    MAX_CACHED_CHARS,
     LocalGeneration,
     SettingsCache,
     SharedGeneration,
@@ -62,6 +64,26 @@ async def test_a_cached_bucket_costs_no_round_trip(cached: IdentityStore) -> Non
     assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1"}
     assert await cached.bucket_settings.all_for("b") == {"owner": "acct-1"}
     assert len(reads) == 1
+
+
+async def test_the_cache_keeps_a_bounded_amount_of_text(cached: IdentityStore) -> None:
+    """Buckets with a 250 KiB lifecycle configuration each, all read: the cache keeps at
+    most ``MAX_CACHED_CHARS`` of their text, not 300 of them (75 MiB) nor 10,000."""
+    buckets = [f"big{n:03d}" for n in range(300)]
+    for n, bucket in enumerate(buckets):
+        await cached.bucket_settings.put(bucket, "lifecycle", f"{n:03d}" + "x" * (250 * 1024))
+    tracemalloc.start()
+    try:
+        for bucket in buckets:
+            assert len((await cached.bucket_settings.all_for(bucket))["lifecycle"]) > 250 * 1024
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < MAX_CACHED_CHARS + 4 * 1024 * 1024, kept
+    # the most recent answers are still kept: a read of one costs no round trip
+    reads = await _count_reads(cached)
+    await cached.bucket_settings.all_for(buckets[-1])
+    assert reads == []
 
 
 async def test_an_unknown_bucket_is_read_every_time(cached: IdentityStore) -> None:
