@@ -89,8 +89,13 @@ def parse_bypass(headers: Mapping[str, str]) -> bool:
 
 def has_digest(headers: Mapping[str, str]) -> bool:
     """Whether a body comes with Content-MD5 or an ``x-amz-checksum-*`` value (as a
-    header or announced as a trailer), as S3 requires of writes with Object Lock."""
-    if "content-md5" in headers or "x-amz-trailer" in headers:
+    header or announced as a trailer), as S3 requires of writes with Object Lock. An
+    ``x-amz-trailer`` counts only when it names a checksum: an empty one announces none
+    (and the body pipeline accepts it, expecting no trailer)."""
+    if "content-md5" in headers:
+        return True
+    trailer = headers.get("x-amz-trailer")
+    if trailer is not None and trailer.strip().lower() in CHECKSUM_HEADERS:
         return True
     return any(name in CHECKSUM_HEADERS for name in headers)
 
