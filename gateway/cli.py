@@ -112,9 +112,9 @@ def banner(config: Config, admin: AdminCredentials) -> str:
 
 
 def check_serving(config: Config) -> None:
-    """What each worker would otherwise meet only when it starts, with a traceback: the
-    upstream client's settings, the TLS certificate and key (readable, a pair, not
-    expired)."""
+    """What each worker would otherwise meet only when it starts or uses it: the
+    upstream client's settings, an audit file it cannot append to, the TLS certificate
+    and key (readable, a pair, not expired)."""
     from gateway.app import upstream_config
     from gateway.server import certificate_expiry, ssl_context
 
@@ -129,6 +129,12 @@ def check_serving(config: Config) -> None:
             upstream_config(config)
         except ValueError as exc:
             raise ConfigError(f"backend: {exc}") from None
+    if config.audit.enabled and config.audit.file:
+        # Otherwise every batch of events fails to reach the file with a warning, forever.
+        try:
+            os.close(os.open(config.audit.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise ConfigError(f"audit.file {config.audit.file}: {exc.strerror}") from None
     cert, key = config.server.tls_cert, config.server.tls_key
     try:
         ssl_context(config)

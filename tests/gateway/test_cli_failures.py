@@ -276,6 +276,7 @@ UPSTREAM = {
         ({**UPSTREAM, "NFYIO_UPSTREAM_ENDPOINT": "not a url"}, "backend.endpoint_url"),
         ({**UPSTREAM, "NFYIO_UPSTREAM_ADDRESSING_STYLE": "sideways"}, "addressing_style"),
         ({**UPSTREAM, "NFYIO_UPSTREAM_CONDITIONAL_WRITES": "PutBucket"}, "conditional_writes"),
+        ({"NFYIO_AUDIT_FILE": "no-such-directory/audit.jsonl"}, "audit.file"),
         ({"NFYIO_TLS_CERT": "missing.pem", "NFYIO_TLS_KEY": "missing.key"}, "missing.pem"),
         ({"NFYIO_TLS_CERT": "<valid>", "NFYIO_TLS_KEY": "<other>"}, "KEY_VALUES_MISMATCH"),
         ({"NFYIO_TLS_CERT": "<expired>", "NFYIO_TLS_KEY": "<expired-key>"}, "expired on"),
