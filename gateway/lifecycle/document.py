@@ -24,7 +24,12 @@ from gateway.lifecycle.rules import LifecycleConfiguration, LifecycleFilter, Rul
 from gateway.s3.errors import S3Error
 from gateway.s3.xml import XmlWriter, children, local, parse_xml
 
-__all__ = ["cached_lifecycle", "lifecycle_document", "parse_lifecycle"]
+__all__ = [
+    "LARGE_DOCUMENT_CHARS",
+    "cached_lifecycle",
+    "lifecycle_document",
+    "parse_lifecycle",
+]
 
 MAX_RULES = 1000
 MAX_ID = 255
@@ -327,9 +332,27 @@ def _parse(body: bytes) -> LifecycleConfiguration:
     return LifecycleConfiguration(rules)
 
 
-@functools.lru_cache(maxsize=256)
+LARGE_DOCUMENT_CHARS = 16 * 1024
+"""Stored documents up to this long share 256 cache entries (4 MiB of text at most, with
+their parsed rules about twice that); longer ones (up to 256 KiB, about 530 KiB with
+their rules) share 8, so that distinct large configurations cannot hold 135 MiB."""
+
+
 def cached_lifecycle(text: str) -> LifecycleConfiguration:
-    """A stored document (one this module wrote), parsed once per distinct text."""
+    """A stored document (one this module wrote), parsed once per distinct text while it
+    is among the last ones read (``LARGE_DOCUMENT_CHARS``)."""
+    if len(text) <= LARGE_DOCUMENT_CHARS:
+        return _cached_small(text)
+    return _cached_large(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_small(text: str) -> LifecycleConfiguration:
+    return _parse(text.encode("utf-8"))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_large(text: str) -> LifecycleConfiguration:
     return _parse(text.encode("utf-8"))
 
 

@@ -36,6 +36,7 @@ from gateway.s3.addressing import parse_address, valid_bucket_name
 from gateway.s3.bucket_facts import BucketFacts
 from gateway.s3.context import Context, Result
 from gateway.s3.cors_rules import (
+    LARGE_DOCUMENT_CHARS,
     MAX_CONFIGURATION_BYTES,
     VARY,
     CorsRule,
@@ -133,6 +134,8 @@ def actual_response_headers(
     request from the same page gets the same answer, so it is built once. Without rules
     of either kind nothing is looked up."""
     if document is not None:
+        if len(document) > LARGE_DOCUMENT_CHARS:
+            return _for_large_document(document, origin, method)
         return _for_document(document, origin, method)
     if not config.cors.default_origins:
         return _NONE
@@ -141,6 +144,15 @@ def actual_response_headers(
 
 @functools.lru_cache(maxsize=ACTUAL_MEMO)
 def _for_document(document: str, origin: str, method: str) -> Mapping[str, str]:
+    return MappingProxyType(
+        checked_headers(actual_headers(rules_from_json(document), origin, method))
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _for_large_document(document: str, origin: str, method: str) -> Mapping[str, str]:
+    """As ``_for_document`` for documents above ``LARGE_DOCUMENT_CHARS``: each entry keeps
+    its document alive, so fewer of them (4 MiB of text at most)."""
     return MappingProxyType(
         checked_headers(actual_headers(rules_from_json(document), origin, method))
     )

@@ -28,6 +28,7 @@ from gateway.s3.xml import XmlWriter, children, local, parse_xml
 
 __all__ = [
     "CORS_METHODS",
+    "LARGE_DOCUMENT_CHARS",
     "MAX_CONFIGURATION_BYTES",
     "MAX_RULES",
     "VARY",
@@ -229,9 +230,31 @@ def rules_to_json(rules: Iterable[CorsRule]) -> str:
     )
 
 
-@functools.lru_cache(maxsize=1024)
+LARGE_DOCUMENT_CHARS = 8 * 1024
+"""Stored documents up to this long share 1,024 cache entries (8 MiB of text at most);
+longer ones (up to 64 KiB) share 16: distinct large documents, each kept with its
+parsed rules, could otherwise hold a couple of hundred MiB per worker."""
+
+
 def rules_from_json(text: str) -> tuple[CorsRule, ...]:
-    """The stored document as rules; parsed once per distinct document."""
+    """The stored document as rules; parsed once per distinct document while it is among
+    the last ones read (``LARGE_DOCUMENT_CHARS``)."""
+    if len(text) <= LARGE_DOCUMENT_CHARS:
+        return _small_rules(text)
+    return _large_rules(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _small_rules(text: str) -> tuple[CorsRule, ...]:
+    return _rules(text)
+
+
+@functools.lru_cache(maxsize=16)
+def _large_rules(text: str) -> tuple[CorsRule, ...]:
+    return _rules(text)
+
+
+def _rules(text: str) -> tuple[CorsRule, ...]:
     return tuple(
         CorsRule(
             origins=tuple(r["origins"]),

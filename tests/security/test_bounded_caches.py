@@ -8,6 +8,7 @@ bound; an entry that costs nothing by its own measure (an empty body) must still
 
 from __future__ import annotations
 
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,8 +20,9 @@ from backends.types import Encryption, ObjectMeta
 from gateway.authz.evaluate import _OUTCOMES, evaluate, resource_arn
 from gateway.config import Config, CorsConfig
 from gateway.identity.cache import LookupCache
+from gateway.lifecycle.document import cached_lifecycle, lifecycle_document, parse_lifecycle
 from gateway.s3.cors import ACTUAL_MEMO, _for_default, _for_document, actual_response_headers
-from gateway.s3.cors_rules import parse_cors_xml, rules_to_json
+from gateway.s3.cors_rules import parse_cors_xml, rules_from_json, rules_to_json
 from sigv4.memo import remember
 from tests.backends.test_contract import payload, read_all
 from tests.backends.test_sqlite_wal import watched_db
@@ -103,6 +105,41 @@ def test_cors_answers_are_bounded() -> None:
         actual_response_headers(None, config, f"https://{n}.example", "GET")
     assert _for_document.cache_info().currsize == ACTUAL_MEMO
     assert _for_default.cache_info().currsize == ACTUAL_MEMO
+
+
+def test_parsed_bucket_documents_kept_are_bounded_in_bytes() -> None:
+    """A bucket's stored lifecycle configuration (up to 256 KiB) and CORS rules (64 KiB)
+    are parsed once per distinct text and kept: counted in entries alone, 256 distinct
+    large lifecycle configurations held 135 MiB in a worker, 1,024 CORS documents more."""
+    rules = "".join(
+        f"<Rule><ID>r{n:03d}{'i' * 200}</ID><Filter><Prefix>{n:03d}{'p' * 1000}</Prefix>"
+        "</Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
+        for n in range(190)
+    )
+    lifecycle = lifecycle_document(
+        parse_lifecycle(f"<LifecycleConfiguration>{rules}</LifecycleConfiguration>".encode())
+    ).decode()
+    cors_rules = "".join(
+        f"<CORSRule><AllowedOrigin>https://{n:03d}{'o' * 200}.example</AllowedOrigin>"
+        "<AllowedMethod>GET</AllowedMethod></CORSRule>"
+        for n in range(100)
+    )
+    cors = rules_to_json(
+        parse_cors_xml(f"<CORSConfiguration>{cors_rules}</CORSConfiguration>".encode())
+    )
+    assert len(lifecycle) > 200 * 1024 and len(cors) > 20 * 1024
+    config = Config()
+    tracemalloc.start()
+    try:
+        for n in range(128):
+            padding = " " * n  # another stored text, the same rules
+            assert len(cached_lifecycle(lifecycle + padding).rules) == 190
+            assert len(rules_from_json(cors + padding)) == 100
+            actual_response_headers(cors + padding, config, "https://x.example", "GET")
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 16 * 1024 * 1024, kept
 
 
 def test_remembered_policy_results_are_bounded() -> None:
