@@ -28,6 +28,7 @@ from gateway import (
 )
 from gateway.bootstrap import AdminCredentials, ensure_admin
 from gateway.config import Config, ConfigError, load_config
+from gateway.identity import key_rules
 from gateway.identity.crypto import MasterKeyError, load_previous_master_keys
 from gateway.identity.db import StoreUnavailable
 from gateway.identity.db_postgres import redact_url
@@ -112,9 +113,9 @@ def banner(config: Config, admin: AdminCredentials) -> str:
 
 
 def check_serving(config: Config) -> None:
-    """What each worker would otherwise meet only when it starts or uses it: the
-    upstream client's settings, an audit file it cannot append to, the TLS certificate
-    and key (readable, a pair, not expired)."""
+    """What each worker would otherwise meet only when it starts or uses it: the root
+    key from the environment, the upstream client's settings, an audit file it cannot
+    append to, the TLS certificate and key (readable, a pair, not expired)."""
     from gateway.app import upstream_config
     from gateway.server import certificate_expiry, ssl_context
 
@@ -129,6 +130,13 @@ def check_serving(config: Config) -> None:
             upstream_config(config)
         except ValueError as exc:
             raise ConfigError(f"backend: {exc}") from None
+    root_id, root_secret = config.auth.root_access_key, config.auth.root_secret_key
+    if root_id and root_secret:
+        try:
+            key_rules.validate_explicit_key_id(root_id)
+            key_rules.validate_explicit_secret(root_secret)
+        except ValueError as exc:  # says which rule, never the secret
+            raise ConfigError(f"NFYIO_ROOT_ACCESS_KEY / NFYIO_ROOT_SECRET_KEY: {exc}") from None
     if config.audit.enabled and config.audit.file:
         # Otherwise every batch of events fails to reach the file with a warning, forever.
         try:

@@ -443,6 +443,11 @@ def load_config(
         )
     if bool(config.server.tls_cert) != bool(config.server.tls_key):
         raise ConfigError("server.tls_cert and server.tls_key go together")
+    if bool(config.auth.root_access_key) != bool(config.auth.root_secret_key):
+        raise ConfigError(
+            "auth.root_access_key and auth.root_secret_key go together "
+            "(NFYIO_ROOT_ACCESS_KEY / NFYIO_ROOT_SECRET_KEY)"
+        )
     _check_server(config.server)
     _check_upstream(config.backend)
     _check_identity(config)

@@ -277,6 +277,15 @@ UPSTREAM = {
         ({**UPSTREAM, "NFYIO_UPSTREAM_ADDRESSING_STYLE": "sideways"}, "addressing_style"),
         ({**UPSTREAM, "NFYIO_UPSTREAM_CONDITIONAL_WRITES": "PutBucket"}, "conditional_writes"),
         ({"NFYIO_AUDIT_FILE": "no-such-directory/audit.jsonl"}, "audit.file"),
+        ({"NFYIO_ROOT_ACCESS_KEY": "admin"}, "auth.root_secret_key"),
+        (
+            {"NFYIO_ROOT_ACCESS_KEY": "a", "NFYIO_ROOT_SECRET_KEY": "root-secret-value"},
+            "access key id must be",
+        ),
+        (
+            {"NFYIO_ROOT_ACCESS_KEY": "admin", "NFYIO_ROOT_SECRET_KEY": "secret-value x"},
+            "secret must be",
+        ),
         ({"NFYIO_TLS_CERT": "missing.pem", "NFYIO_TLS_KEY": "missing.key"}, "missing.pem"),
         ({"NFYIO_TLS_CERT": "<valid>", "NFYIO_TLS_KEY": "<other>"}, "KEY_VALUES_MISMATCH"),
         ({"NFYIO_TLS_CERT": "<expired>", "NFYIO_TLS_KEY": "<expired-key>"}, "expired on"),
