@@ -43,7 +43,10 @@ def completion_parts(
         raise S3Error("MalformedXML")
     parts: list[tuple[int, str]] = []
     checksums: dict[int, dict[str, str]] = {}
-    for element in children(root, "Part"):
+    elements = children(root, "Part")
+    if len(elements) > MAX_PARTS:  # before any part is read: 5 MB holds 100,000 tiny ones
+        raise S3Error("TooManyParts")
+    for element in elements:
         number_text = child_text(element, "PartNumber")
         etag = child_text(element, "ETag")
         if number_text is None or etag is None:
@@ -58,8 +61,6 @@ def completion_parts(
             checksums[number] = sums
     if not parts:
         raise S3Error("MalformedXML", "You must specify at least one part")
-    if len(parts) > MAX_PARTS:
-        raise S3Error("TooManyParts")
     return parts, checksums
 
 
