@@ -79,8 +79,25 @@ def private_acl(owner: CanonicalUser) -> AccessControlList:
     return AccessControlList(owner, (Grant(owner, Permission.FULL_CONTROL),))
 
 
-@functools.lru_cache(maxsize=512)
+LARGE_POLICY_CHARS = 4 * 1024
+"""Policies up to this long share 512 cache entries; longer ones (up to 20 KiB, kept
+parsed at about 14 times their size) share 32, so that distinct large policies (one
+bucket's policy rewritten again and again will do) cannot hold hundreds of MiB."""
+
+
 def _policy(bucket: str, text: str) -> Policy:
+    if len(text) <= LARGE_POLICY_CHARS:
+        return _small_policy(bucket, text)
+    return _large_policy(bucket, text)
+
+
+@functools.lru_cache(maxsize=512)
+def _small_policy(bucket: str, text: str) -> Policy:
+    return parse_policy(text, bucket=bucket)
+
+
+@functools.lru_cache(maxsize=32)
+def _large_policy(bucket: str, text: str) -> Policy:
     return parse_policy(text, bucket=bucket)
 
 

@@ -8,6 +8,7 @@ bound; an entry that costs nothing by its own measure (an empty body) must still
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from gateway.authz.evaluate import _OUTCOMES, evaluate, resource_arn
 from gateway.config import Config, CorsConfig
 from gateway.identity.cache import LookupCache
 from gateway.lifecycle.document import cached_lifecycle, lifecycle_document, parse_lifecycle
+from gateway.s3.bucket_facts import _policy as facts_policy
 from gateway.s3.cors import ACTUAL_MEMO, _for_default, _for_document, actual_response_headers
 from gateway.s3.cors_rules import parse_cors_xml, rules_from_json, rules_to_json
 from sigv4.memo import remember
@@ -136,6 +138,34 @@ def test_parsed_bucket_documents_kept_are_bounded_in_bytes() -> None:
             assert len(cached_lifecycle(lifecycle + padding).rules) == 190
             assert len(rules_from_json(cors + padding)) == 100
             actual_response_headers(cors + padding, config, "https://x.example", "GET")
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 16 * 1024 * 1024, kept
+
+
+def test_parsed_bucket_policies_kept_are_bounded_in_bytes() -> None:
+    """A bucket policy (up to 20 KiB) is parsed once per distinct text and kept: 512 of
+    them, at 800 KiB each once parsed, held 400 MiB in a worker; rewriting one bucket's
+    policy is enough to make them distinct."""
+    statements = [
+        {
+            "Sid": f"s{n}",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["*"]},
+            "Action": ["s3:GetObject"],
+            "Resource": [f"arn:aws:s3:::bkt/{n:03d}" + "r" * 90 + "/*"],
+        }
+        for n in range(90)
+    ]
+    text = json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+    assert len(text) > 18 * 1024
+    tracemalloc.start()
+    try:
+        for n in range(128):
+            policy = facts_policy("bkt", text + " " * n)
+            assert len(policy.statements) == 90
+        del policy
         kept, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
