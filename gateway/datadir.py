@@ -16,7 +16,6 @@ modes itself: an operator may have widened them on purpose (a backup agent's gro
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import logging
 import os
@@ -24,6 +23,8 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from backends.filesystem.files import allocate
 
 __all__ = [
     "DIR_MODE",
@@ -69,24 +70,6 @@ def make_private_dir(path: Path) -> None:
         except FileExistsError:
             continue  # another worker made it meanwhile
         os.chmod(directory, DIR_MODE)
-
-
-def allocate(fd: int, size: int) -> None:
-    """Give the first ``size`` bytes of ``fd``'s file blocks on the disk (extending it).
-
-    For a file that is then written through a shared memory mapping: a page of the
-    mapping with no block behind it (a file grown with ``ftruncate`` is sparse) gets one
-    when first written, and on a full file system that write kills the process with
-    SIGBUS, where ``allocate`` raises ``OSError`` (ENOSPC) instead. File systems without
-    ``fallocate`` get the bytes past the end written as zeros."""
-    try:
-        os.posix_fallocate(fd, 0, size)
-    except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-        end = os.fstat(fd).st_size
-        while end < size:
-            end += os.pwrite(fd, bytes(min(1 << 16, size - end)), end)
 
 
 class Busy(RuntimeError):

@@ -159,7 +159,7 @@ class DataStore:
             fs = os.statvfs(self.meta_dir)
             fd = _open_new(tmp)
             try:
-                _allocate(fd, min(RESERVE_BYTES, fs.f_blocks * fs.f_frsize // 64))
+                allocate(fd, min(RESERVE_BYTES, fs.f_blocks * fs.f_frsize // 64))
             finally:
                 os.close(fd)
             os.rename(tmp, path)  # never a partial reserve under its name
@@ -673,9 +673,15 @@ def _copy_file(src: Path, dest: Path) -> None:
         os.close(out)
 
 
-def _allocate(fd: int, size: int) -> None:
-    """Blocks on the disk for the first ``size`` bytes of the file (zeros written where
-    the file system has no ``fallocate``)."""
+def allocate(fd: int, size: int) -> None:
+    """Blocks on the disk for the first ``size`` bytes of ``fd``'s file (extending it;
+    zeros written where the file system has no ``fallocate``).
+
+    For the full-disk reserve, and for a file then written through a shared memory
+    mapping (``gateway.datadir``): a page of the mapping with no block behind it (a file
+    grown with ``ftruncate`` is sparse) gets one when first written, and on a full file
+    system that write kills the process with SIGBUS, where ``allocate`` raises
+    ``OSError`` (ENOSPC) instead."""
     try:
         os.posix_fallocate(fd, 0, size)
     except OSError as exc:

@@ -23,7 +23,7 @@ from backends.types import BucketInfo
 from gateway.identity.bucket_settings import BucketNameHeld
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID
-from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, OWNER, SSE_C
+from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, OWNER, SSE_C, bucket_exists
 
 __all__ = ["create_owned_bucket", "delete_owned_bucket", "owned_buckets", "owner_account"]
 
@@ -121,21 +121,11 @@ async def delete_owned_bucket(store: IdentityStore, backend: Backend, bucket: st
     try:
         await backend.delete_bucket(bucket)
     except BackendError as exc:
-        if exc.code != "NoSuchBucket" or await _exists(backend, bucket):
+        if exc.code != "NoSuchBucket" or await bucket_exists(backend, bucket):
             raise
         await _forget(store, bucket)
         raise
     await _forget(store, bucket)
-
-
-async def _exists(backend: Backend, bucket: str) -> bool:
-    try:
-        await backend.head_bucket(bucket)
-    except BackendError as exc:
-        if exc.code == "NoSuchBucket":
-            return False
-        raise
-    return True
 
 
 async def _forget(store: IdentityStore, bucket: str) -> None:

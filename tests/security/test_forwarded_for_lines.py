@@ -6,6 +6,14 @@ of its own, so a client that sends its own ``X-Forwarded-For`` line comes first.
 gateway read the first line: the client chose its ``aws:SourceIp`` (a bucket policy pinned
 to an office network let anyone in) and its address for the rate limiter and throttles.
 Every reader of the header now takes the last hop over all lines, in order.
+
+The same class, the hop read with the port a proxy added: some proxies write the client's
+address with its source port (Azure Application Gateway and IIS ARR:
+``203.0.113.7:51234``, ``[2001:db8::7]:51234``). The gateway took the whole hop as the
+address: each new connection of one client was a new client to the anonymous rate limit
+(and the password throttles), an IPv6 client escaped its /64 bucket, and
+``aws:SourceIp`` matched no network, so a bucket policy pinned to an office let nobody
+in. The hop's address is now read without the port.
 """
 
 from __future__ import annotations
@@ -86,3 +94,42 @@ def test_the_rate_limiter_counts_the_hop_the_proxy_appended(proxied: Gateway) ->
     assert statuses.count(200) == BURST
     assert statuses[-3:] == [429] * 3
     assert _get(proxied.api_port, "/v1/openapi.json", ["192.0.2.60", "192.0.2.61"]) == 200
+
+
+@pytest.mark.parametrize(
+    "hop",
+    ["198.51.100.99:{port}", "[2001:db8:1:2::{port:x}]:{port}"],
+    ids=["ipv4", "ipv6-network"],
+)
+def test_one_client_on_many_ports_is_one_client_to_the_rate_limit(
+    proxied: Gateway, hop: str
+) -> None:
+    statuses = [
+        _get(proxied.api_port, "/v1/openapi.json", [hop.format(port=40000 + i)])
+        for i in range(BURST + 3)
+    ]
+    assert statuses.count(200) == BURST
+    assert statuses[-3:] == [429] * 3
+
+
+def test_source_ip_matches_a_hop_written_with_its_port(proxied: Gateway) -> None:
+    owner = new_tenant(proxied, "office-ports")
+    s3 = owner.client()
+    bucket = f"fwd-port-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"office only")
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"IpAddress": {"aws:SourceIp": [OFFICE, "2001:db8:5::/48"]}},
+    }
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    target = f"/{bucket}/k"
+    assert _get(proxied.s3_port, target, ["203.0.113.9:51234"]) == 200
+    assert _get(proxied.s3_port, target, ["[2001:db8:5::9]:51234"]) == 200
+    # outside the office, and not an address whose anonymous bucket another test spends
+    assert _get(proxied.s3_port, target, ["192.0.2.77:51234"]) == 403

@@ -39,9 +39,14 @@ def bucket_with_object(gateway: Gateway, s3: Any) -> str:
         ("GET", "/v1/buckets/{b}/objects/content?key=k&range=bytes%3D0-1", "range"),
         ("GET", "/v1/access-keys?limit=5&offset=10", "offset"),
         ("DELETE", "/v1/buckets/{b}?force=true", "force"),
+        # given twice: read as the first here, perhaps as the last by a proxy or a log
+        ("DELETE", "/v1/buckets/{b}/objects/content?key=other&key=k", "key"),
+        ("GET", "/v1/buckets/{b}/objects/content?key=k&key=other", "key"),
+        ("GET", "/v1/buckets/{b}/objects?prefix=x&prefix=k&limit=1", "prefix"),
+        ("GET", "/v1/access-keys?limit=5&limit=500", "limit"),
     ],
 )
-def test_an_unknown_query_parameter_is_refused(
+def test_an_unknown_or_repeated_query_parameter_is_refused(
     gateway: Gateway, s3: Any, bucket_with_object: str, method: str, path: str, field: str
 ) -> None:
     reply = api_json(gateway, method, path.format(b=bucket_with_object), headers=ADMIN, expect=400)
@@ -55,21 +60,3 @@ def test_documented_parameters_still_work(
 ) -> None:
     page = api_json(gateway, "GET", f"/v1/buckets/{bucket_with_object}/objects?prefix=k&limit=1")
     assert [o["key"] for o in page["objects"]] == ["k"]
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "field"),
-    [
-        ("DELETE", "/v1/buckets/{b}/objects/content?key=other&key=k", "key"),
-        ("GET", "/v1/buckets/{b}/objects/content?key=k&key=other", "key"),
-        ("GET", "/v1/buckets/{b}/objects?prefix=x&prefix=k&limit=1", "prefix"),
-        ("GET", "/v1/access-keys?limit=5&limit=500", "limit"),
-    ],
-)
-def test_a_repeated_query_parameter_is_refused(
-    gateway: Gateway, s3: Any, bucket_with_object: str, method: str, path: str, field: str
-) -> None:
-    reply = api_json(gateway, method, path.format(b=bucket_with_object), headers=ADMIN, expect=400)
-    assert reply["error"]["code"] == "ValidationError"
-    assert reply["error"]["details"] == {"field": field}
-    assert s3.get_object(Bucket=bucket_with_object, Key="k")["Body"].read() == b"kept"
