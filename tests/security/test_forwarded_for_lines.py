@@ -63,9 +63,9 @@ def _get(port: int, target: str, forwarded: list[str]) -> int:
         connection.close()
 
 
-def test_source_ip_is_the_hop_the_proxy_appended_as_its_own_line(proxied: Gateway) -> None:
-    owner = new_tenant(proxied, "office")
-    s3 = owner.client()
+def _office_object(proxied: Gateway, *networks: str) -> str:
+    """The path of an object anyone may read from ``networks`` (``aws:SourceIp``)."""
+    s3 = new_tenant(proxied, "office").client()
     bucket = f"fwd-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"office only")
@@ -74,12 +74,16 @@ def test_source_ip_is_the_hop_the_proxy_appended_as_its_own_line(proxied: Gatewa
         "Principal": "*",
         "Action": "s3:GetObject",
         "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": {"IpAddress": {"aws:SourceIp": OFFICE}},
+        "Condition": {"IpAddress": {"aws:SourceIp": list(networks)}},
     }
     s3.put_bucket_policy(
         Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
     )
-    target = f"/{bucket}/k"
+    return f"/{bucket}/k"
+
+
+def test_source_ip_is_the_hop_the_proxy_appended_as_its_own_line(proxied: Gateway) -> None:
+    target = _office_object(proxied, OFFICE)
     # The client's own line first, the proxy's (the address it saw) last.
     assert _get(proxied.s3_port, target, ["203.0.113.9", "198.51.100.7"]) == 403
     assert _get(proxied.s3_port, target, ["203.0.113.9, 198.51.100.7"]) == 403
@@ -113,22 +117,7 @@ def test_one_client_on_many_ports_is_one_client_to_the_rate_limit(
 
 
 def test_source_ip_matches_a_hop_written_with_its_port(proxied: Gateway) -> None:
-    owner = new_tenant(proxied, "office-ports")
-    s3 = owner.client()
-    bucket = f"fwd-port-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="k", Body=b"office only")
-    statement = {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": {"IpAddress": {"aws:SourceIp": [OFFICE, "2001:db8:5::/48"]}},
-    }
-    s3.put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    )
-    target = f"/{bucket}/k"
+    target = _office_object(proxied, OFFICE, "2001:db8:5::/48")
     assert _get(proxied.s3_port, target, ["203.0.113.9:51234"]) == 200
     assert _get(proxied.s3_port, target, ["[2001:db8:5::9]:51234"]) == 200
     # outside the office, and not an address whose anonymous bucket another test spends
