@@ -25,18 +25,13 @@ from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID
 from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, OWNER, SSE_C, bucket_exists
 
-__all__ = ["create_owned_bucket", "delete_owned_bucket", "owned_buckets", "owner_account"]
+__all__ = ["create_owned_bucket", "delete_owned_bucket", "owned_buckets"]
 
 _EXISTS = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 _HELD = (
     "A conflicting conditional operation is currently in progress against this resource. Try again."
 )
 """AWS's words when a bucket name is reused too soon after its deletion."""
-
-
-async def owner_account(store: IdentityStore, bucket: str) -> str:
-    """The account owning ``bucket`` (the system account when none is recorded)."""
-    return await store.bucket_settings.get(bucket, OWNER) or SYSTEM_ACCOUNT_ID
 
 
 async def create_owned_bucket(
