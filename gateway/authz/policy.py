@@ -159,9 +159,13 @@ class Policy:
         return frozenset().union(*(s.principals.canonical_ids for s in self.statements))
 
 
-def parse_policy(document: bytes | str, *, bucket: str) -> Policy:
+def parse_policy(document: bytes | str, *, bucket: str, stored: bool = False) -> Policy:
     """Parse and validate a bucket policy for ``bucket``; raises ``AuthzError``
-    (``MalformedPolicy``) with the reason."""
+    (``MalformedPolicy``) with the reason.
+
+    ``stored``: the text was accepted by an earlier PutBucketPolicy. Python's parser reads
+    ``NaN``/``Infinity``/``-Infinity``, which are not JSON; a new policy holding them is
+    refused, and one stored before that rule still reads (its value compares as text)."""
     raw = document.encode("utf-8") if isinstance(document, str) else document
     if len(raw) > MAX_POLICY_BYTES:
         raise malformed_policy(
@@ -174,7 +178,11 @@ def parse_policy(document: bytes | str, *, bucket: str) -> Policy:
     if not text.lstrip().startswith("{"):
         raise malformed_policy("Policies must be valid JSON and the first byte must be '{'")
     try:
-        top = json.loads(text, object_pairs_hook=_no_duplicates)
+        top = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=None if stored else _not_json,
+        )
     except (ValueError, RecursionError) as exc:
         raise malformed_policy("This policy contains invalid Json") from exc
     _only_fields(top, _TOP_FIELDS)
@@ -201,6 +209,12 @@ def parse_policy(document: bytes | str, *, bucket: str) -> Policy:
 
 class _DuplicateKey(ValueError):
     pass
+
+
+def _not_json(constant: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python's parser accepts them, JSON (and
+    S3) does not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -93,12 +93,12 @@ def _policy(bucket: str, text: str) -> Policy:
 
 @functools.lru_cache(maxsize=512)
 def _small_policy(bucket: str, text: str) -> Policy:
-    return parse_policy(text, bucket=bucket)
+    return parse_policy(text, bucket=bucket, stored=True)
 
 
 @functools.lru_cache(maxsize=32)
 def _large_policy(bucket: str, text: str) -> Policy:
-    return parse_policy(text, bucket=bucket)
+    return parse_policy(text, bucket=bucket, stored=True)
 
 
 @functools.lru_cache(maxsize=2048)

@@ -359,11 +359,29 @@ def test_bucket_settings_round_trip_and_answer_aws_404s(
             ),
             "resource",
         ),
+        *(
+            (
+                policy(
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{alice_bucket}/*",
+                        "Condition": {"StringEquals": {"s3:ExistingObjectTag/t": constant}},
+                    }
+                ),
+                "invalid json",  # NaN and Infinity are Python's JSON, not JSON
+            )
+            for constant in (float("nan"), float("inf"), float("-inf"))
+        ),
     ):
         exc = expect_error(
             "MalformedPolicy", 400, a.put_bucket_policy, Bucket=alice_bucket, Policy=bad
         )
         assert reason in exc.response["Error"]["Message"].lower(), exc.response
+        assert json.loads(a.get_bucket_policy(Bucket=alice_bucket)["Policy"]) == json.loads(
+            document
+        )
     a.put_public_access_block(
         Bucket=alice_bucket,
         PublicAccessBlockConfiguration={

@@ -168,6 +168,18 @@ MALFORMED: list[tuple[str, str | bytes, str]] = [
         doc(s(Condition={"NumericLessThan": {"s3:max-keys": "Infinity"}})),
         "Invalid Condition value",
     ),
+    *(
+        (
+            f"{name} is not JSON",
+            doc(s(Condition={"StringEquals": {"s3:prefix": ["a", value]}})),
+            "invalid Json",
+        )
+        for name, value in (
+            ("NaN", float("nan")),
+            ("Infinity", float("inf")),
+            ("-Infinity", float("-inf")),
+        )
+    ),
     (
         "bad boolean",
         doc(s(Condition={"Bool": {"aws:SecureTransport": "yes"}})),
@@ -205,6 +217,16 @@ def test_malformed_policy(name: str, document: str | bytes, reason: str) -> None
     assert info.value.code == "MalformedPolicy"
     assert info.value.status == 400
     assert reason in info.value.message
+
+
+def test_a_stored_policy_holding_a_json_constant_still_reads() -> None:
+    """Policies are refused with ``NaN`` since this rule; one stored before it must not turn
+    every request on its bucket into a MalformedPolicy."""
+    text = doc(s(Condition={"StringEquals": {"s3:prefix": float("nan")}}))
+    with pytest.raises(AuthzError):
+        parse_policy(text, bucket=BUCKET)
+    policy = parse_policy(text, bucket=BUCKET, stored=True)
+    assert policy.text == text
 
 
 VALID: list[tuple[str, str]] = [
