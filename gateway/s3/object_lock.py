@@ -8,6 +8,7 @@ from datetime import UTC
 
 from lxml import etree
 
+from backends.errors import BackendError
 from backends.types import DefaultRetention, ObjectInfo, ObjectLock, ObjectLockConfig
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
@@ -19,6 +20,7 @@ from gateway.s3.lock_headers import (
     parse_mode,
     parse_timestamp,
 )
+from gateway.s3.markers import marker_write_refused
 from gateway.s3.xml import XmlWriter, children, iso8601, local, parse_xml, sole_text
 from gateway.scopes import READ_OBJECTS
 
@@ -148,7 +150,8 @@ async def get_object_lock_configuration(ctx: Context) -> Result:
 
 async def put_object_retention(ctx: Context) -> Result:
     """Set, extend, shorten or (with ``<Retention/>`` empty) remove a retention period;
-    shortening or removing GOVERNANCE needs the bypass, COMPLIANCE can only grow."""
+    shortening or removing GOVERNANCE needs the bypass, COMPLIANCE can only grow. A key
+    whose latest version is a delete marker: 405 (``gateway/s3/markers.py``)."""
     root = parse_xml(await ctx.xml_body())
     if local(root.tag) != "Retention":
         raise S3Error("MalformedXML")
@@ -172,13 +175,16 @@ async def put_object_retention(ctx: Context) -> Result:
             raise S3Error("MalformedXML") from exc
         check_future(until, ctx.now)
         lock = ObjectLock(mode, until)
-    await ctx.backend.put_object_retention(
-        ctx.bucket,
-        ctx.key,
-        lock,
-        version_id=ctx.req.version_id,
-        bypass_governance=ctx.bypass_governance,
-    )
+    try:
+        await ctx.backend.put_object_retention(
+            ctx.bucket,
+            ctx.key,
+            lock,
+            version_id=ctx.req.version_id,
+            bypass_governance=ctx.bypass_governance,
+        )
+    except BackendError as exc:
+        raise marker_write_refused(exc) from None
     return Result()
 
 
@@ -194,15 +200,19 @@ async def get_object_retention(ctx: Context) -> Result:
 
 
 async def put_object_legal_hold(ctx: Context) -> Result:
+    """A key whose latest version is a delete marker: 405, as for PutObjectRetention."""
     root = parse_xml(await ctx.xml_body())
     if local(root.tag) != "LegalHold":
         raise S3Error("MalformedXML")
     status = sole_text(root, "Status")
     if status not in ("ON", "OFF"):
         raise S3Error("MalformedXML")
-    await ctx.backend.put_object_legal_hold(
-        ctx.bucket, ctx.key, status == "ON", version_id=ctx.req.version_id
-    )
+    try:
+        await ctx.backend.put_object_legal_hold(
+            ctx.bucket, ctx.key, status == "ON", version_id=ctx.req.version_id
+        )
+    except BackendError as exc:
+        raise marker_write_refused(exc) from None
     return Result()
 
 

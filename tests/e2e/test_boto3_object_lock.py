@@ -261,6 +261,39 @@ def test_legal_hold_blocks_deletion_until_released(s3: Any, locked: str) -> None
     )  # fmt: skip
 
 
+def test_retention_and_legal_hold_of_a_delete_marker(
+    s3: Any, locked: str, request: pytest.FixtureRequest
+) -> None:
+    """A delete marker has no retention and no hold. Named by its version id, all four
+    requests answer 405 MethodNotAllowed (as GET/HEAD of it do); by key, with the marker
+    as the latest version, the reads answer 404 NoSuchKey (as GetObject does) and the
+    writes 405 (as PutObjectTagging does): there is no current version to change. Each
+    answer says it met a marker (``x-amz-delete-marker``), and the version under the
+    marker stays as it was."""
+    seaweedfs_deviates(request, "a delete marker's 404 carries no x-amz-delete-marker header")
+    under = s3.put_object(Bucket=locked, Key="dm", Body=b"x")["VersionId"]
+    marker = s3.delete_object(Bucket=locked, Key="dm")["VersionId"]
+    retention = {"Mode": "GOVERNANCE", "RetainUntilDate": soon()}
+    reads = [s3.get_object_retention, s3.get_object_legal_hold]
+    writes: list[tuple[Any, dict[str, Any]]] = [
+        (s3.put_object_retention, {"Retention": retention}),
+        (s3.put_object_legal_hold, {"LegalHold": {"Status": "ON"}}),
+    ]
+    answers = [
+        *[("NoSuchKey", 404, call, {}) for call in reads],
+        *[("MethodNotAllowed", 405, call, kwargs) for call, kwargs in writes],
+        *[("MethodNotAllowed", 405, call, {"VersionId": marker}) for call in reads],
+        *[("MethodNotAllowed", 405, call, {"VersionId": marker, **kw}) for call, kw in writes],
+    ]
+    for code, status, call, kwargs in answers:
+        exc = expect_error(code, status, call, Bucket=locked, Key="dm", **kwargs)
+        headers = exc.response["ResponseMetadata"]["HTTPHeaders"]
+        assert headers.get("x-amz-delete-marker") == "true", (call, kwargs, headers)
+        assert headers.get("x-amz-version-id") == marker, (call, kwargs, headers)
+    head = s3.head_object(Bucket=locked, Key="dm", VersionId=under)
+    assert "ObjectLockMode" not in head and "ObjectLockLegalHoldStatus" not in head
+
+
 def test_multipart_and_copy_take_lock_headers(
     s3: Any, locked: str, request: pytest.FixtureRequest
 ) -> None:
