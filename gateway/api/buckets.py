@@ -7,6 +7,9 @@ names are global, so creating a name another account holds is 409.
 
 ``"versioning": true`` creates the bucket with versioning enabled; every bucket reports
 its state as ``"versioning"``: ``"Enabled"``, ``"Suspended"`` or null (never versioned).
+A listed bucket shows its state and counts only where the S3 decision would answer the
+caller's GetBucketVersioning, resp. HeadBucket (``s3:ListBucket``): a bucket policy's
+Deny leaves the field out (``gateway/api/object_access.py``).
 
 ``?stats=true`` is bounded: the filesystem backend reads counters its triggers keep (one
 lookup per bucket); the upstream backend walks each bucket's listing, so the whole count
@@ -30,7 +33,7 @@ from gateway.api.access_keys import iso
 from gateway.api.auth import PRINCIPAL, caller_account
 from gateway.api.backend_errors import raise_backend
 from gateway.api.errors import ApiError
-from gateway.api.object_access import authorize_rest
+from gateway.api.object_access import authorize_rest, rest_allows
 from gateway.api.validation import (
     invalid,
     optional_bool,
@@ -140,7 +143,7 @@ async def _versioning_states(
 
 
 async def _with_stats(
-    request: web.Request, items: list[tuple[BucketInfo, dict[str, Any]]]
+    request: web.Request, items: list[tuple[BucketInfo, dict[str, Any], bool]]
 ) -> list[dict[str, Any]]:
     backend = request.app[BACKEND]
     slots = request.app[_STATS_SLOTS]
@@ -151,7 +154,10 @@ async def _with_stats(
     async with slots:
         try:
             async with asyncio.timeout(timeout):
-                for info, item in items:
+                for info, item, counted in items:
+                    if not counted:
+                        result.append(item)
+                        continue
                     try:
                         item["object_count"], item["size_bytes"] = await backend.bucket_stats(
                             info.name
@@ -168,7 +174,15 @@ async def _with_stats(
     return result
 
 
+_SHOWN = ("GetBucketVersioning", "HeadBucket")
+"""What a listed bucket shows, each as the S3 operation answering it: its versioning
+state, and (``?stats=true``) its counts (``s3:ListBucket``, under ``read:buckets``)."""
+
+
 async def list_buckets(request: web.Request) -> web.Response:
+    """The caller's buckets; a bucket's versioning state and counts only where the S3
+    decision would answer GetBucketVersioning, resp. HeadBucket (a bucket policy's Deny
+    leaves them out: the names are ListBuckets', which no bucket policy decides)."""
     principal = request[PRINCIPAL]
     stats = query_bool(request, "stats")
     backend = request.app[BACKEND]
@@ -178,16 +192,35 @@ async def list_buckets(request: web.Request) -> web.Response:
     except BackendError as exc:
         _raise_backend(exc, "")
     infos.sort(key=lambda b: b.name)
-    items: list[tuple[BucketInfo, dict[str, Any]]] = []
-    for info, state in zip(infos, await _versioning_states(backend, infos), strict=True):
-        if isinstance(state, BackendError) and state.code == "NoSuchBucket":
-            continue  # deleted meanwhile
-        if isinstance(state, BackendError):
-            _raise_backend(state, info.name)
-        items.append((info, bucket_json(info, state)))
+    shown: list[tuple[BucketInfo, tuple[bool, ...]]] = []
+    for info in infos:
+        allowed = await rest_allows(request, info.name, _SHOWN)
+        if allowed is not None:  # else deleted meanwhile
+            shown.append((info, allowed))
+    versioned = [info for info, (versioning, _) in shown if versioning]
+    states = dict(
+        zip(
+            (info.name for info in versioned),
+            await _versioning_states(backend, versioned),
+            strict=True,
+        )
+    )
+    items: list[tuple[BucketInfo, dict[str, Any], bool]] = []
+    for info, (versioning, counted) in shown:
+        item = bucket_json(info)
+        if versioning:
+            state = states[info.name]
+            if isinstance(state, BackendError) and state.code == "NoSuchBucket":
+                continue  # deleted meanwhile
+            if isinstance(state, BackendError):
+                _raise_backend(state, info.name)
+            item["versioning"] = state
+        else:
+            del item["versioning"]
+        items.append((info, item, counted))
     if stats:
         return web.json_response({"buckets": await _with_stats(request, items)})
-    return web.json_response({"buckets": [item for _info, item in items]})
+    return web.json_response({"buckets": [item for _info, item, _counted in items]})
 
 
 async def create_bucket(request: web.Request) -> web.Response:

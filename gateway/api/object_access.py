@@ -6,12 +6,14 @@ a REST request is decided by the very function an S3 request is
 it performs (the row of ``gateway/s3/operations.py`` named in :data:`REST_OPERATIONS`):
 listing is ``ListObjectsV2``, an upload ``PutObject``, a download ``GetObject``, a delete
 ``DeleteObject`` (with ``s3:GetObject`` too for ``If-Match: <etag>``, as S3 asks), a bucket
-deletion ``DeleteBucket``. So a bucket policy's Deny (for the account, a user, an address,
-plain HTTP, ...) holds on ``/v1`` too, and an object another account wrote into the
-caller's bucket stays that account's (``ObjectWriter``): its bytes are read only where
-its ACL grants it. The route table's scope and :func:`gateway.api.buckets.path_bucket`
-(the caller's account and bucket limits) were checked before; the decision checks them
-again as part of its ceiling, at no cost worth measuring.
+deletion ``DeleteBucket``; ``GET /v1/buckets`` shows a bucket's versioning state and
+counts only where GetBucketVersioning, resp. HeadBucket would be allowed. So a bucket
+policy's Deny (for the account, a user, an address, plain HTTP, ...) holds on ``/v1``
+too, and an object another account wrote into the caller's bucket stays that account's
+(``ObjectWriter``): its bytes are read only where its ACL grants it. The route table's
+scope and :func:`gateway.api.buckets.path_bucket` (the caller's account and bucket
+limits) were checked before; the decision checks them again as part of its ceiling, at
+no cost worth measuring.
 
 The condition keys read what a REST request has: the peer (``aws:SourceIp``, with
 ``X-Forwarded-For`` behind a trusted proxy), the scheme (``aws:SecureTransport``),
@@ -50,12 +52,22 @@ from gateway.s3.operations import OPERATIONS_BY_NAME
 from gateway.scopes import READ_OBJECTS
 from gateway.state import BACKEND, CONFIG, IDENTITY
 
-__all__ = ["REST_OPERATIONS", "authorize_rest"]
+__all__ = ["REST_OPERATIONS", "authorize_rest", "rest_allows"]
 
 REST_OPERATIONS = frozenset(
-    {"ListObjectsV2", "PutObject", "GetObject", "DeleteObject", "DeleteBucket"}
+    {
+        "ListObjectsV2",
+        "PutObject",
+        "GetObject",
+        "DeleteObject",
+        "DeleteBucket",
+        "GetBucketVersioning",
+        "HeadBucket",
+    }
 )
-"""The S3 operations the ``/v1`` bucket and object routes perform."""
+"""The S3 operations the ``/v1`` bucket and object routes perform, or whose answers
+``GET /v1/buckets`` shows (a bucket's versioning state; its counts, as HeadBucket's
+``s3:ListBucket`` under the route's ``read:buckets``)."""
 
 _REST_AUTH_TYPE = "REST-HEADER"
 """``s3:authType`` of a Bearer / ``X-API-Key`` credential, as the S3 listener has it."""
@@ -101,19 +113,8 @@ async def _decide(
     raise ApiError(403, "AccessDenied", decision.message, {"bucket": facts.name})
 
 
-async def authorize_rest(
-    request: web.Request,
-    bucket: str,
-    operation: str,
-    *,
-    key: str | None = None,
-    if_match: str | None = None,
-) -> tuple[Access, BucketFacts]:
-    """Decide ``operation`` (a name of :data:`REST_OPERATIONS`) on ``bucket`` (and
-    ``key``) as the S3 listener decides it; 403 ``AccessDenied`` when refused, 404 when
-    the bucket is gone. ``if_match``: a delete's condition (an ETag needs
-    ``s3:GetObject`` too). Returns the facts for recording a write's owner."""
-    row = OPERATIONS_BY_NAME[operation]
+async def _access(request: web.Request, bucket: str) -> tuple[Access, BucketFacts] | None:
+    """What deciding on ``bucket`` needs; None when the bucket is gone."""
     principal = request[PRINCIPAL]
     now = datetime.now(UTC)
     store, backend = request.app[IDENTITY], request.app[BACKEND]
@@ -128,7 +129,7 @@ async def authorize_rest(
     except BackendError as exc:
         raise_backend(exc, {"bucket": bucket})
     if facts.owner is None:
-        raise ApiError(404, "NotFound", "No such bucket", {"bucket": bucket})
+        return None
 
     def context_for(
         action: str, version: str | None, tags: Tags | None, etag: str | None
@@ -144,6 +145,26 @@ async def authorize_rest(
         context_for=context_for,
         forced_block=facts.forced_block,
     )
+    return access, facts
+
+
+async def authorize_rest(
+    request: web.Request,
+    bucket: str,
+    operation: str,
+    *,
+    key: str | None = None,
+    if_match: str | None = None,
+) -> tuple[Access, BucketFacts]:
+    """Decide ``operation`` (a name of :data:`REST_OPERATIONS`) on ``bucket`` (and
+    ``key``) as the S3 listener decides it; 403 ``AccessDenied`` when refused, 404 when
+    the bucket is gone. ``if_match``: a delete's condition (an ETag needs
+    ``s3:GetObject`` too). Returns the facts for recording a write's owner."""
+    row = OPERATIONS_BY_NAME[operation]
+    found = await _access(request, bucket)
+    if found is None:
+        raise ApiError(404, "NotFound", "No such bucket", {"bucket": bucket})
+    access, facts = found
     try:
         await _decide(access, facts, row.action, row.scopes, key)
         if reveals_etag(if_match):
@@ -151,3 +172,20 @@ async def authorize_rest(
     except BackendError as exc:  # reading the object's tags for s3:ExistingObjectTag
         raise_backend(exc, {"bucket": bucket})
     return access, facts
+
+
+async def rest_allows(
+    request: web.Request, bucket: str, operations: tuple[str, ...]
+) -> tuple[bool, ...] | None:
+    """Whether the S3 listener would let the caller perform each of ``operations`` (bucket
+    operations of :data:`REST_OPERATIONS`) on ``bucket``, for a route that shows what
+    they would answer; None when the bucket is gone."""
+    found = await _access(request, bucket)
+    if found is None:
+        return None
+    access, facts = found
+    allowed = []
+    for operation in operations:
+        row = OPERATIONS_BY_NAME[operation]
+        allowed.append((await access.decide(facts, row.action, row.scopes)).allowed)
+    return tuple(allowed)

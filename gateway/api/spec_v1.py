@@ -127,7 +127,7 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Bucket": {
         "type": "object",
-        "required": ["name", "created_at", "region", "versioning"],
+        "required": ["name", "created_at", "region"],
         "properties": {
             "name": {"type": "string"},
             "created_at": _TIME,
@@ -135,9 +135,16 @@ _SCHEMAS: dict[str, Any] = {
             "versioning": {
                 "type": ["string", "null"],
                 "enum": ["Enabled", "Suspended", None],
-                "description": "S3 versioning state; null: never versioned",
+                "description": (
+                    "S3 versioning state; null: never versioned. Absent where the bucket "
+                    "policy refuses the caller s3:GetBucketVersioning"
+                ),
             },
-            "object_count": {"type": "integer", "minimum": 0},
+            "object_count": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "With stats=true, where the caller may s3:ListBucket",
+            },
             "size_bytes": {"type": "integer", "minimum": 0},
         },
     },

@@ -151,3 +151,37 @@ def test_a_delete_comparing_an_etag_needs_read_objects(gateway: Gateway, s3: Any
     assert (status, _error(raw)) == (403, "ScopeRequired"), raw
     assert json.loads(raw)["error"]["details"]["required_scope"] == "read:objects"
     assert [o["ETag"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [etag]
+
+
+def _listed(gateway: Gateway, bucket: str, query: str = "") -> dict[str, Any]:
+    status, raw = _send(gateway, "GET", f"/v1/buckets{query}", ADMIN)
+    assert status == 200, raw
+    (item,) = [b for b in json.loads(raw)["buckets"] if b["name"] == bucket]
+    found: dict[str, Any] = item
+    return found
+
+
+def test_the_bucket_listing_shows_only_what_s3_would_answer(gateway: Gateway, s3: Any) -> None:
+    """Versioning is GetBucketVersioning's answer, the counts a listing's (ListBucket):
+    refused over S3, they are left out of the bucket's entry (the name is ListBuckets',
+    which no bucket policy decides)."""
+    bucket = unique("hidden")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"four")
+    shown = _listed(gateway, bucket, "?stats=true")
+    assert (shown["versioning"], shown["object_count"], shown["size_bytes"]) == ("Enabled", 1, 4)
+
+    deny = {"Action": ["s3:GetBucketVersioning", "s3:ListBucket"]}
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, deny))
+    expect_error("AccessDenied", 403, s3.get_bucket_versioning, Bucket=bucket)
+    expect_error("AccessDenied", 403, s3.list_objects_v2, Bucket=bucket)
+    for query in ("", "?stats=true"):
+        hidden = _listed(gateway, bucket, query)
+        assert set(hidden) == {"name", "created_at", "region"}, hidden
+
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, {"Action": "s3:ListBucket"}))
+    partly = _listed(gateway, bucket, "?stats=true")
+    assert partly["versioning"] == "Enabled"
+    assert "object_count" not in partly and "size_bytes" not in partly, partly
+    s3.delete_bucket_policy(Bucket=bucket)
