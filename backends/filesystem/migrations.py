@@ -74,11 +74,21 @@ _V4_INLINE = (
     )""",
 )
 
+_V5_NULL_VERSIONS = (
+    # The rows a bucket held when versioning was first configured on it are its null
+    # version, which S3 names (``x-amz-version-id: null``) from then on; enabling
+    # versioning marks them now (versioning.py), and this marks those of buckets that
+    # were versioned before it did. A never-versioned bucket's rows stay NULL (no header).
+    "UPDATE objects SET version_id = 'null' WHERE version_id IS NULL"
+    " AND bucket IN (SELECT name FROM buckets WHERE versioning IS NOT NULL)",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V1_VERSIONING,
     _V2_CHECKSUM_TYPE,
     _V3_TAGGING,
     _V4_INLINE,
+    _V5_NULL_VERSIONS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -12,6 +12,7 @@ from backends.filesystem.metadb import MetaDB, ObjectRow, lock_from_json
 from backends.filesystem.objects import no_such_key
 from backends.filesystem.version_listing import list_versions
 from backends.filesystem.versions import (
+    NULL_VERSION_ROWS,
     VersionRow,
     bucket_state,
     find_version,
@@ -120,6 +121,11 @@ class VersioningMixin:
                     "versioning state cannot be changed.",
                 )
             conn.execute("UPDATE buckets SET versioning = ? WHERE name = ?", (status, bucket))
+            if state.versioning is None:
+                # The objects written before are the null version from now on, and S3
+                # names it (``x-amz-version-id: null``) once a bucket has been versioned:
+                # marked once here, so no read has to look up the bucket's state.
+                conn.execute(NULL_VERSION_ROWS, (bucket,))
 
     async def list_object_versions(
         self,

@@ -61,6 +61,7 @@ from backends.types import (
 
 __all__ = [
     "NULL",
+    "NULL_VERSION_ROWS",
     "BucketState",
     "Deleted",
     "VersionRow",
@@ -81,6 +82,9 @@ __all__ = [
 ]
 
 NULL = "null"
+NULL_VERSION_ROWS = "UPDATE objects SET version_id = 'null' WHERE bucket = ? AND version_id IS NULL"
+"""Turns a bucket's pre-versioning rows (``version_id`` NULL) into its named null
+versions, when versioning is first configured on it."""
 _ALPHABET = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 """64 URL-safe characters in ASCII order: a fixed-width id sorts like its number."""
 _DIGIT = {c: i for i, c in enumerate(_ALPHABET)}

@@ -14,7 +14,7 @@ import pytest
 
 from backends import BackendError
 from backends.filesystem import FilesystemBackend
-from backends.filesystem.migrations import SCHEMA_VERSION, migrate
+from backends.filesystem.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
 from backends.types import ObjectMeta
 from tests.backends import legacy_data as legacy
 from tests.backends.test_contract import payload, read_all
@@ -134,6 +134,45 @@ async def test_versioning_on_a_migrated_bucket(backend: FilesystemBackend) -> No
     assert await read_all(old) == obj.data
     await backend.delete_object(obj.bucket, obj.key, version_id=new.version_id)
     assert await read_all(await backend.get_object(obj.bucket, obj.key)) == obj.data
+
+
+async def test_buckets_versioned_before_schema_5_name_their_null_versions(
+    copy_of_v0: Path,
+) -> None:
+    """Schema 5: the pre-versioning rows of a bucket that was versioned under schema 4
+    are its null version (``x-amz-version-id: null``); a never-versioned bucket's stay
+    unnamed (no header, as before)."""
+    versioned = legacy.OBJECTS[0]
+    plain = next(o for o in legacy.OBJECTS if o.bucket != versioned.bucket)
+    conn = sqlite3.connect(copy_of_v0 / "meta" / "meta.sqlite3", isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for step in MIGRATIONS[:4]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute(
+            "UPDATE buckets SET versioning = 'Suspended' WHERE name = ?", (versioned.bucket,)
+        )
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA user_version = 4")
+    finally:
+        conn.close()
+    fs = FilesystemBackend(copy_of_v0, fsync=False, min_part_size=legacy.PART_SIZE)
+    await fs.start()
+    try:
+        assert (await fs.head_object(versioned.bucket, versioned.key)).version_id == "null"
+        assert (await fs.head_object(plain.bucket, plain.key)).version_id is None
+    finally:
+        await fs.close()
+
+
+async def test_versioning_names_the_objects_written_before(backend: FilesystemBackend) -> None:
+    obj = legacy.OBJECTS[0]
+    assert (await backend.head_object(obj.bucket, obj.key)).version_id is None
+    await backend.put_bucket_versioning(obj.bucket, "Suspended")
+    assert (await backend.head_object(obj.bucket, obj.key)).version_id == "null"
+    read = await backend.get_object(obj.bucket, obj.key)
+    assert (await read_all(read), read.info.version_id) == (obj.data, "null")
 
 
 def test_migrate_is_idempotent_and_refuses_a_newer_schema(tmp_path: Path) -> None:
