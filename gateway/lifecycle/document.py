@@ -50,6 +50,8 @@ _RULE_CHILDREN = frozenset(
     }
 )
 _PREDICATES = ("Prefix", "Tag", "ObjectSizeGreaterThan", "ObjectSizeLessThan", "And")
+AND_WITHOUT_PREFIX = "And-without-Prefix"
+"""``Rule.form`` of an ``And`` sent without ``Prefix``: it is given back without one."""
 
 
 def _malformed() -> S3Error:
@@ -102,7 +104,7 @@ def _size(element: etree._Element | None, name: str, low: int) -> int | None:
 
 def _tag(element: etree._Element) -> tuple[str, str]:
     names = [local(c.tag) for c in _elements(element)]
-    if any(n not in ("Key", "Value") for n in names) or names.count("Key") != 1:
+    if sorted(names) != ["Key", "Value"]:  # S3's Tag requires both, once each
         raise _malformed()
     key = _text(_one(element, "Key")) or ""
     if not key:
@@ -111,6 +113,7 @@ def _tag(element: etree._Element) -> tuple[str, str]:
 
 
 def _filter(element: etree._Element) -> tuple[LifecycleFilter, str]:
+    """The filter and its form (``Rule.form``)."""
     predicates = _elements(element)
     if not predicates:
         return LifecycleFilter(), "empty"
@@ -126,7 +129,8 @@ def _filter(element: etree._Element) -> tuple[LifecycleFilter, str]:
         return LifecycleFilter(greater_than=_size(only, form, 0)), form
     if form == "ObjectSizeLessThan":
         return LifecycleFilter(less_than=_size(only, form, 1)), form
-    return _and(only), form
+    found = _and(only)
+    return found, form if children(only, "Prefix") else AND_WITHOUT_PREFIX
 
 
 def _and(element: etree._Element) -> LifecycleFilter:
@@ -146,7 +150,7 @@ def _and(element: etree._Element) -> LifecycleFilter:
         )
     return LifecycleFilter(
         prefix=_text(_one(element, "Prefix")) or "",
-        tags=tuple(sorted(tags)),
+        tags=tuple(tags),
         greater_than=greater,
         less_than=less,
     )
@@ -362,7 +366,8 @@ def _write_filter(doc: XmlWriter, rule: Rule) -> None:
         doc.el("Prefix", found.prefix)
         return
     doc.open("Filter")
-    if rule.form == "And":
+    within_and = rule.form in ("And", AND_WITHOUT_PREFIX)
+    if within_and:
         doc.open("And")
     if rule.form in ("Prefix", "And"):
         doc.el("Prefix", found.prefix)
@@ -373,7 +378,7 @@ def _write_filter(doc: XmlWriter, rule: Rule) -> None:
         doc.close("Tag")
     doc.el("ObjectSizeGreaterThan", found.greater_than)
     doc.el("ObjectSizeLessThan", found.less_than)
-    if rule.form == "And":
+    if within_and:
         doc.close("And")
     doc.close("Filter")
 

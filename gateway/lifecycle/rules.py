@@ -91,7 +91,8 @@ class Rule:
     """How the filter was written, so GetBucketLifecycleConfiguration gives it back as
     sent: ``legacy`` (a rule-level ``Prefix``), ``empty`` (``<Filter/>``), or the one
     element inside ``Filter`` (``Prefix``, ``Tag``, ``ObjectSizeGreaterThan``,
-    ``ObjectSizeLessThan``, ``And``)."""
+    ``ObjectSizeLessThan``, ``And``; ``And-without-Prefix`` for an ``And`` sent without
+    ``Prefix``). An ``And``'s tags keep the order they were sent in."""
     expiration_days: int | None = None
     expiration_date: datetime | None = None
     expired_delete_marker: bool | None = None

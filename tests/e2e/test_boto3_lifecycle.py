@@ -107,6 +107,38 @@ def test_put_get_delete(s3: Any, bucket: str) -> None:
     s3.delete_bucket_lifecycle(Bucket=bucket)  # nothing to delete: still 204
 
 
+def test_and_filters_read_back_as_sent(s3: Any, bucket: str) -> None:
+    """An ``And`` comes back with its tags in the order sent, and with a ``Prefix`` only
+    when it was sent one (the gateway sorted the tags and added ``<Prefix></Prefix>``:
+    tools comparing what they put with what they get saw a change that never ends)."""
+    tags = [{"Key": "z", "Value": "1"}, {"Key": "a", "Value": ""}]
+    filters = [
+        {"And": {"Prefix": "logs/", "Tags": tags}},
+        {"And": {"Tags": tags}},
+        {"And": {"Tags": tags[:1], "ObjectSizeGreaterThan": 10}},
+        {"And": {"Prefix": "", "Tags": tags[1:]}},
+    ]
+    rules = [expire(f"r{n}", **f) for n, f in enumerate(filters)]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=config(*rules))
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [r["Filter"] for r in got] == filters
+
+
+def test_a_tag_without_value_is_malformed(any_gateway: Gateway, bucket: str) -> None:
+    """S3's ``Tag`` requires ``Value`` (it may be empty): ``MalformedXML``, nothing stored."""
+    s3 = any_gateway.client(parameter_validation=False)
+    for filter_ in ({"Tag": {"Key": "k"}}, {"And": {"Prefix": "p/", "Tags": [{"Key": "k"}]}}):
+        expect_error(
+            "MalformedXML",
+            400,
+            s3.put_bucket_lifecycle_configuration,
+            Bucket=bucket,
+            LifecycleConfiguration=config(expire("t", **filter_)),
+        )
+    expect_error("NoSuchLifecycleConfiguration", 404, s3.get_bucket_lifecycle_configuration,
+                 Bucket=bucket)  # fmt: skip
+
+
 def test_rules_without_id_get_one(s3: Any, bucket: str) -> None:
     rule = expire("x")
     del rule["ID"]

@@ -91,6 +91,28 @@ def test_rule_level_prefix_stays_one_and_ids_are_made() -> None:
     assert parse_lifecycle(written) == config
 
 
+def test_an_and_is_written_back_as_sent() -> None:
+    """Tags in the order sent; a ``Prefix`` only when one was sent (even an empty one)."""
+    tags = "<Tag><Key>z</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value></Value></Tag>"
+    body = doc(
+        rule(f"<Filter><And><Prefix>p/</Prefix>{tags}</And></Filter>{EXPIRE}", rule_id="a"),
+        rule(f"<Filter><And>{tags}</And></Filter>{EXPIRE}", rule_id="b"),
+        rule(f"<Filter><And><Prefix></Prefix>{tags}</And></Filter>{EXPIRE}", rule_id="c"),
+        rule(
+            f"<Filter><And>{tags}<ObjectSizeLessThan>9</ObjectSizeLessThan></And></Filter>"
+            + EXPIRE,
+            rule_id="d",
+        ),
+    )
+    config = parse_lifecycle(body)
+    assert config.rules[1].filter == LifecycleFilter("", (("z", "1"), ("a", "")))
+    written = lifecycle_document(config)
+    sent = [r.split(b"<Filter>")[1].split(b"</Filter>")[0] for r in body.split(b"<Rule>")[1:]]
+    got = [r.split(b"<Filter>")[1].split(b"</Filter>")[0] for r in written.split(b"<Rule>")[1:]]
+    assert got == sent
+    assert parse_lifecycle(written) == config
+
+
 BAD: list[tuple[str, bytes, str, str]] = [
     ("no rules", doc(), "InvalidRequest", "At least one lifecycle rule must be specified."),
     ("wrong root", b"<LifeCycleConfiguration/>", "MalformedXML", ""),
@@ -112,6 +134,22 @@ BAD: list[tuple[str, bytes, str, str]] = [
                  "<Value>2</Value></Tag></And></Filter>" + EXPIRE)),
         "InvalidRequest",
         "Duplicate Tag Keys are not allowed.",
+    ),
+    ("tag without value", doc(rule("<Filter><Tag><Key>k</Key></Tag></Filter>" + EXPIRE)),
+     "MalformedXML", ""),
+    (
+        "tag without value in an and",
+        doc(rule("<Filter><And><Prefix>p</Prefix><Tag><Key>k</Key></Tag></And></Filter>"
+                 + EXPIRE)),
+        "MalformedXML",
+        "",
+    ),
+    (
+        "tag with two values",
+        doc(rule("<Filter><Tag><Key>k</Key><Value>1</Value><Value>2</Value></Tag></Filter>"
+                 + EXPIRE)),
+        "MalformedXML",
+        "",
     ),
     ("no action", doc(rule("<Filter/>")), "InvalidRequest",
      "At least one action needs to be specified in a rule"),
