@@ -112,7 +112,7 @@ def test_and_filters_read_back_as_sent(s3: Any, bucket: str) -> None:
     when it was sent one (the gateway sorted the tags and added ``<Prefix></Prefix>``:
     tools comparing what they put with what they get saw a change that never ends)."""
     tags = [{"Key": "z", "Value": "1"}, {"Key": "a", "Value": ""}]
-    filters = [
+    filters: list[dict[str, Any]] = [
         {"And": {"Prefix": "logs/", "Tags": tags}},
         {"And": {"Tags": tags}},
         {"And": {"Tags": tags[:1], "ObjectSizeGreaterThan": 10}},
@@ -127,7 +127,11 @@ def test_and_filters_read_back_as_sent(s3: Any, bucket: str) -> None:
 def test_a_tag_without_value_is_malformed(any_gateway: Gateway, bucket: str) -> None:
     """S3's ``Tag`` requires ``Value`` (it may be empty): ``MalformedXML``, nothing stored."""
     s3 = any_gateway.client(parameter_validation=False)
-    for filter_ in ({"Tag": {"Key": "k"}}, {"And": {"Prefix": "p/", "Tags": [{"Key": "k"}]}}):
+    filters: list[dict[str, Any]] = [
+        {"Tag": {"Key": "k"}},
+        {"And": {"Prefix": "p/", "Tags": [{"Key": "k"}]}},
+    ]
+    for filter_ in filters:
         expect_error(
             "MalformedXML",
             400,
