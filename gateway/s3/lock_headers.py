@@ -3,6 +3,7 @@ headers that describe a version's lock on GET/HEAD."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -39,17 +40,29 @@ def parse_mode(value: str) -> str:
     return value
 
 
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
+)
+"""The ISO 8601 profile of RFC 3339 that every SDK sends (botocore and the aws CLI
+``2030-01-01T00:00:00Z`` or ``...00.123456Z``; the JS, Java and Go SDKs ``Z`` with up to
+nine fraction digits; minio-go an offset): a full date and time to the second, and a
+zone. A date alone, a time without seconds or zone, the basic format, a space for the
+``T``, week dates and ``+hhmm`` offsets are refused (docs/architecture.md)."""
+
+
 def parse_timestamp(value: str, name: str = UNTIL_HEADER) -> datetime:
-    """An ISO 8601 timestamp (``2030-01-01T00:00:00Z``, fractions and offsets allowed),
-    in UTC. One whose UTC instant falls outside the years 1 to 9999
-    (``9999-12-31T23:59:59-10:00``) is refused like a malformed one."""
+    """A retain-until timestamp (``_TIMESTAMP``), in UTC. One whose UTC instant falls
+    outside the years 1 to 9999 (``9999-12-31T23:59:59-10:00``) is refused like a
+    malformed one: 400 ``InvalidArgument``, AWS's answer, naming the value."""
+    text = value.strip()
     try:
-        parsed = datetime.fromisoformat(value.strip())
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if _TIMESTAMP.fullmatch(text) is None:
+            raise ValueError(text)
+        return datetime.fromisoformat(text).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise S3Error(
             "InvalidArgument",
-            f"The {name} must be an ISO 8601 timestamp",
+            "The retain until date must be provided in ISO 8601 format",
             extra={"ArgumentName": name, "ArgumentValue": value},
         ) from exc
 
