@@ -407,6 +407,9 @@ class Part:
     """``AES256`` when the part was stored with SSE-S3: UploadPart and UploadPartCopy say
     so (``x-amz-server-side-encryption``), as S3 does. Set on the part a write returns
     (not on ListParts' entries)."""
+    source_version_id: str | None = None
+    """UploadPartCopy: the source version copied (S3's ``x-amz-copy-source-version-id``),
+    also when the request named none; None for a source in a never-versioned bucket."""
 
 
 @record

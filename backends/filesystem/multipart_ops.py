@@ -160,7 +160,7 @@ class MultipartMixin:
                 data = self.db.inline(src.data_id)
                 if data is None:
                     continue  # the source was replaced meanwhile: read it again
-                return await self.mp.store_part_copy(
+                part = await self.mp.store_part_copy(
                     bucket,
                     key,
                     upload_id,
@@ -171,13 +171,14 @@ class MultipartMixin:
                     plan,
                     checksum_algorithm=upload.checksum_algorithm,
                 )
+                return dataclasses.replace(part, source_version_id=src.version_id)
             try:
                 fd = open_for_read(self.files.object_path(src.data_id))
             except FileNotFoundError:
                 continue
             try:
                 reader = source_reader(fd, src, src_meta, self.keys, src_key)
-                return await self.mp.store_part_copy(
+                part = await self.mp.store_part_copy(
                     bucket,
                     key,
                     upload_id,
@@ -188,6 +189,7 @@ class MultipartMixin:
                     plan,
                     checksum_algorithm=upload.checksum_algorithm,
                 )
+                return dataclasses.replace(part, source_version_id=src.version_id)
             finally:
                 os.close(fd)
         raise BackendError("InternalError", "copy source kept changing")

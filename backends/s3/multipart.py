@@ -224,6 +224,9 @@ class MultipartMixin(CopyMixin):
             last_modified=utc(result.get("LastModified")),
             checksums=native_checksums(result),
             server_side_encryption=response.get("ServerSideEncryption") or None,
+            # the store's answer, else the version the HEAD found (the copy is pinned to
+            # its ETag): moto and SeaweedFS answer none
+            source_version_id=response.get("CopySourceVersionId") or src.version_id,
         )
 
     async def complete_multipart_upload(

@@ -157,7 +157,10 @@ async def upload_part_copy(ctx: Context) -> Result:
     for algorithm, value in part.checksums.items():
         doc.el(f"Checksum{algorithm}", value)
     doc.close("CopyPartResult")
-    headers = {"x-amz-copy-source-version-id": source.version_id} if source.version_id else {}
+    # The version copied: the one named, else the source's latest (S3 names it whenever
+    # the source bucket has been versioned), as CopyObject answers
+    copied = source.version_id or part.source_version_id
+    headers = {"x-amz-copy-source-version-id": copied} if copied else {}
     headers.update(part_encryption_headers(part, ctx.req.encryption))
     return Result(xml=bytes(doc), headers=headers)
 

@@ -482,3 +482,30 @@ def test_a_copy_names_the_source_version_it_copied(
     s3.put_object(Bucket=bucket, Key="plain", Body=b"p")
     plain = s3.copy_object(Bucket=bucket, Key="d", CopySource={"Bucket": bucket, "Key": "plain"})
     assert "CopySourceVersionId" not in plain
+
+
+def test_a_part_copy_names_the_source_version_it_copied(
+    s3: Any, bucket: str, versioned: str
+) -> None:
+    """UploadPartCopy answers ``x-amz-copy-source-version-id`` as CopyObject does: the
+    version copied, also when the request named none (it used to echo a named one only);
+    nothing for a source in a never-versioned bucket."""
+    first = s3.put_object(Bucket=versioned, Key="src", Body=b"one")["VersionId"]
+    second = s3.put_object(Bucket=versioned, Key="src", Body=b"two")["VersionId"]
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"p")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="joined")["UploadId"]
+
+    def part_copy(number: int, source: dict[str, str]) -> dict[str, Any]:
+        return dict(
+            s3.upload_part_copy(
+                Bucket=bucket, Key="joined", UploadId=upload, PartNumber=number, CopySource=source
+            )
+        )
+
+    latest = part_copy(1, {"Bucket": versioned, "Key": "src"})
+    assert latest["CopySourceVersionId"] == second
+    named = part_copy(2, {"Bucket": versioned, "Key": "src", "VersionId": first})
+    assert named["CopySourceVersionId"] == first
+    plain = part_copy(3, {"Bucket": bucket, "Key": "plain"})
+    assert "CopySourceVersionId" not in plain
+    s3.abort_multipart_upload(Bucket=bucket, Key="joined", UploadId=upload)
