@@ -26,7 +26,7 @@ from gateway.s3.object_lock import withhold_lock_headers
 from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.sse import sse_response_headers
 from gateway.s3.tagging import tag_count_hidden
-from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
+from gateway.s3.xml import XmlWriter, children, local, parse_xml, sole_text
 from sigv4.checksums import normalize_algorithm
 
 __all__ = [
@@ -232,6 +232,17 @@ async def delete_object(ctx: Context) -> Result:
 
 _DIRECTORY_BUCKET_ELEMENTS = ("LastModifiedTime", "Size")
 """``<Object>`` conditions S3 evaluates in directory buckets only."""
+_OBJECT_ELEMENTS = frozenset({"Key", "VersionId", "ETag", *_DIRECTORY_BUCKET_ELEMENTS})
+_DELETE_ELEMENTS = frozenset({"Object", "Quiet"})
+_QUIET = {"true": True, "false": False}
+"""S3's schema: ``Delete`` holds ``Object``s and at most one ``Quiet`` (true or false),
+an ``Object`` one ``Key`` and at most one of each other element; anything else is
+``MalformedXML`` (docs/architecture.md), before any key is deleted."""
+
+
+def _schema_elements(element: etree._Element, allowed: frozenset[str]) -> None:
+    if any(isinstance(c.tag, str) and local(c.tag) not in allowed for c in element):
+        raise S3Error("MalformedXML")
 
 
 def _delete_entry(element: etree._Element) -> tuple[str, str | None, str | None]:
@@ -239,10 +250,11 @@ def _delete_entry(element: etree._Element) -> tuple[str, str | None, str | None]
     (unquoted, or ``*``). A condition the gateway does not evaluate (``LastModifiedTime``,
     ``Size``; an ``ETag`` with a ``VersionId``) refuses the whole request before anything
     is deleted, naming it: ignoring it would delete what the client conditioned."""
-    key = child_text(element, "Key")
+    _schema_elements(element, _OBJECT_ELEMENTS)
+    key = sole_text(element, "Key")
     if key is None:
         raise S3Error("MalformedXML")
-    version_id = child_text(element, "VersionId")
+    version_id = sole_text(element, "VersionId")
     for name in _DIRECTORY_BUCKET_ELEMENTS:
         if children(element, name):
             raise S3Error(
@@ -250,7 +262,7 @@ def _delete_entry(element: etree._Element) -> tuple[str, str | None, str | None]
                 f"The {name} condition of DeleteObjects is not implemented",
                 extra={"Element": name},
             )
-    raw = child_text(element, "ETag")
+    raw = sole_text(element, "ETag")
     etag = None if raw is None else raw.strip().strip('"')
     if etag is not None:
         if not etag:
@@ -271,7 +283,11 @@ async def delete_objects(ctx: Context) -> Result:
     root = parse_xml(await ctx.xml_body(limit))
     if local(root.tag) != "Delete":
         raise S3Error("MalformedXML")
-    quiet = (child_text(root, "Quiet") or "").strip().lower() == "true"
+    _schema_elements(root, _DELETE_ELEMENTS)
+    quiet_text = sole_text(root, "Quiet")
+    quiet = False if quiet_text is None else _QUIET.get(quiet_text.strip())
+    if quiet is None:
+        raise S3Error("MalformedXML")
     objects = children(root, "Object")
     # counted before any entry is read: 8 MB of tiny <Object>s is 280,000 of them, whose
     # reading held the event loop for seconds before the count refused them

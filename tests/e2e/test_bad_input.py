@@ -119,6 +119,52 @@ def test_delete_objects_document_digest_is_checked(
     assert gateway.client().get_object(Bucket=bucket, Key="obj")["Body"].read() == b"old"
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"<Delete><Object><Key>obj</Key></Object><Unknown/></Delete>",
+        b"<Delete><Object><Key>obj</Key><Unknown>1</Unknown></Object></Delete>",
+        b"<Delete><Object><Key>obj</Key><Key>other</Key></Object></Delete>",
+        b"<Delete><Object><Key>obj</Key><VersionId>a</VersionId><VersionId>b</VersionId>"
+        b"</Object></Delete>",
+        b"<Delete><Object><VersionId>a</VersionId></Object></Delete>",
+        b"<Delete><Object>obj</Object></Delete>",
+        b"<Delete><Object><Key>obj</Key></Object><Quiet>yes</Quiet></Delete>",
+        b"<Delete><Object><Key>obj</Key></Object><Quiet>TRUE</Quiet></Delete>",
+        b"<Delete><Object><Key>obj</Key></Object><Quiet></Quiet></Delete>",
+        b"<Delete><Object><Key>obj</Key></Object><Quiet>false</Quiet><Quiet>true</Quiet></Delete>",
+    ],
+)
+def test_delete_objects_document_outside_the_schema_is_malformed(
+    gateway: Gateway, bucket: str, document: bytes
+) -> None:
+    """S3 validates a DeleteObjects document against its schema: an unknown element, an
+    element given twice, an ``Object`` without ``Key`` or a ``Quiet`` other than
+    ``true``/``false`` is ``MalformedXML``, and nothing is deleted (the gateway ignored
+    the first, took the first of two and any other ``Quiet`` as false, and deleted)."""
+    md5 = base64.b64encode(hashlib.md5(document).digest())
+    line = f"POST /{bucket}?delete HTTP/1.1".encode()
+    response = _request(gateway, line, b"Content-MD5: " + md5, body=document)
+    assert response.startswith(b"HTTP/1.1 400"), response
+    assert b"<Code>MalformedXML</Code>" in response
+    assert gateway.client().get_object(Bucket=bucket, Key="obj")["Body"].read() == b"old"
+
+
+@pytest.mark.parametrize("quiet", [b"<Quiet>true</Quiet>", b"<Quiet> false </Quiet>", b""])
+def test_delete_objects_quiet_as_s3_reads_it(gateway: Gateway, quiet: bytes) -> None:
+    s3 = gateway.client()
+    name = f"bad-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="gone", Body=b"x")
+    document = b"<Delete>" + quiet + b"<Object><Key>gone</Key></Object></Delete>"
+    md5 = base64.b64encode(hashlib.md5(document).digest())
+    line = f"POST /{name}?delete HTTP/1.1".encode()
+    response = _request(gateway, line, b"Content-MD5: " + md5, body=document)
+    assert response.startswith(b"HTTP/1.1 200"), response
+    assert (b"<Deleted>" in response) == (quiet != b"<Quiet>true</Quiet>"), response
+    assert s3.list_objects_v2(Bucket=name).get("Contents", []) == []
+
+
 def test_upload_part_with_a_wrong_content_md5_is_bad_digest(gateway: Gateway, bucket: str) -> None:
     from botocore.exceptions import ClientError
 
