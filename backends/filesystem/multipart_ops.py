@@ -22,7 +22,7 @@ from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import source_reader
 from backends.filesystem.sse import (
     bucket_encryption,
-    checksums_shown,
+    completion_key,
     default_algorithm,
     read_key,
     request_customer,
@@ -206,12 +206,18 @@ class MultipartMixin:
         condition: WriteCondition | None = None,
         object_size: int | None = None,
     ) -> ObjectInfo:
-        # the parts are already encrypted as the upload says: no key needed to join them;
-        # a key given must be the upload's, and without it no checksum is shown
+        # an SSE-C upload: a key given must be the upload's; without it, no checksum is
+        # compared (refused) nor shown (sse.completion_key)
         customer = request_customer(encryption)
         upload = self.mp.find_upload(upload_id)
-        if upload is not None and customer is not None:
-            checksums_shown(meta_from_json(upload.meta), customer, self.keys)
+        if upload is not None:
+            completion_key(
+                meta_from_json(upload.meta),
+                customer,
+                self.keys,
+                checksum_algorithm=upload.checksum_algorithm,
+                checksums=checksums,
+            )
         try:
             row, doomed = await complete(
                 self.mp,

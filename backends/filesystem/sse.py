@@ -43,6 +43,7 @@ from backends.filesystem.encryption import (
 )
 from backends.types import (
     BucketEncryption,
+    CompletionChecksums,
     CustomerKey,
     Encryption,
     ObjectMeta,
@@ -56,6 +57,7 @@ __all__ = [
     "Plan",
     "bucket_encryption",
     "checksums_shown",
+    "completion_key",
     "default_algorithm",
     "ensure_bucket_column",
     "object_reader",
@@ -221,6 +223,36 @@ def checksums_shown(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet
         stored_plan(meta, customer, keys)  # raises unless it is the upload's key
         return True
     return meta.sse_customer_algorithm is None
+
+
+def completion_key(
+    meta: ObjectMeta,
+    customer: CustomerKey | None,
+    keys: KeySet | None,
+    *,
+    checksum_algorithm: str | None,
+    checksums: CompletionChecksums | None,
+) -> None:
+    """The key a CompleteMultipartUpload of an upload presents. The parts are already
+    encrypted, so joining them needs none; but comparing the checksums a completion lists
+    with the parts' (digests of the plaintext) would answer whether a guess of the
+    plaintext is right. So, as S3 requires the SSE-C headers on the completion of an
+    upload created with a checksum algorithm, an SSE-C upload's completion without its
+    key is refused (400 ``InvalidRequest``, as an UploadPart without it) when the upload
+    has an algorithm or the request names any checksum; a key given must be the upload's."""
+    if customer is not None:
+        stored_plan(meta, customer, keys)  # raises unless it is the upload's key
+        return
+    if meta.sse_customer_algorithm is None:
+        return
+    named = checksums is not None and (
+        any(checksums.parts.values())
+        or checksums.algorithm is not None
+        or checksums.value is not None
+        or checksums.checksum_type is not None
+    )
+    if checksum_algorithm is not None or named:
+        raise BackendError("InvalidRequest", SSE_C_MULTIPART)
 
 
 def read_key(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet | None) -> bytes | None:

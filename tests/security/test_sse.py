@@ -411,8 +411,9 @@ def test_sse_c_upload_checksums_only_with_its_key(s3: Any, bucket: str) -> None:
         **completion,
         **ssec(other),
     )
-    done = s3.complete_multipart_upload(MultipartUpload={"Parts": parts}, **completion)
-    assert "ChecksumSHA256" not in done
+    # without the key the completion is refused (the next test); with it, it is answered
+    done = s3.complete_multipart_upload(MultipartUpload={"Parts": parts}, **completion, **ssec(key))
+    assert done["ChecksumSHA256"].partition("-")[0]
     assert s3.get_object(Bucket=bucket, Key="mp", **ssec(key))["Body"].read() == body
 
     upload, parts = start("keyed")
@@ -430,6 +431,64 @@ def test_sse_c_upload_checksums_only_with_its_key(s3: Any, bucket: str) -> None:
         UploadId=plain,
         **ssec_text(key),
     )
+
+
+def test_sse_c_completion_without_the_key_confirms_no_guess(s3: Any, bucket: str) -> None:
+    """Before: CompleteMultipartUpload of an SSE-C upload, sent without its key, still
+    compared the part checksums it listed (and an x-amz-checksum-* of the whole object)
+    with the parts' plaintext digests: a wrong guess answered InvalidPart and left the
+    upload, the right one completed it, so anyone who may write the bucket could confirm
+    guesses of the plaintext one completion at a time. Now, as S3 documents (the SSE-C
+    headers are required on the completion of an upload created with a checksum
+    algorithm), such a completion is refused with 400 InvalidRequest before anything is
+    compared, and the upload stays as it was; one naming no checksum of an upload without
+    an algorithm needs no key, as on S3."""
+    key, _ = sse_c_key()
+    body = marker()
+    right = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    wrong = base64.b64encode(hashlib.sha256(body + b"?").digest()).decode()
+
+    def start(name: str, algorithm: str | None) -> tuple[str, str]:
+        extra = {} if algorithm is None else {"ChecksumAlgorithm": algorithm}
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=name, **extra, **ssec(key))
+        part = s3.upload_part(
+            Bucket=bucket, Key=name, UploadId=upload["UploadId"], PartNumber=1, Body=body,
+            ChecksumAlgorithm="SHA256", **ssec(key),
+        )  # fmt: skip
+        return upload["UploadId"], part["ETag"]
+
+    upload, etag = start("algo", "SHA256")
+    for guess in (wrong, right):
+        expect_error(
+            "InvalidRequest", 400, s3.complete_multipart_upload, Bucket=bucket, Key="algo",
+            UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag, "ChecksumSHA256": guess}]},
+        )  # fmt: skip
+    expect_error(
+        "InvalidRequest", 400, s3.complete_multipart_upload, Bucket=bucket, Key="algo",
+        UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+    )  # fmt: skip
+    listed = s3.list_parts(Bucket=bucket, Key="algo", UploadId=upload, **ssec_text(key))
+    assert [p["PartNumber"] for p in listed["Parts"]] == [1]
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="algo", UploadId=upload, **ssec(key),
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag, "ChecksumSHA256": right}]},
+    )  # fmt: skip
+    assert done["ChecksumSHA256"].partition("-")[0]
+
+    upload, etag = start("plain-algo", None)
+    for guess in (wrong, right):
+        expect_error(
+            "InvalidRequest", 400, s3.complete_multipart_upload, Bucket=bucket,
+            Key="plain-algo", UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag, "ChecksumSHA256": guess}]},
+        )  # fmt: skip
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="plain-algo", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+    )  # fmt: skip
+    assert not any(name.startswith("Checksum") for name in done)
+    assert s3.get_object(Bucket=bucket, Key="plain-algo", **ssec(key))["Body"].read() == body
 
 
 def test_malformed_sse_c_headers_answer_aws_errors(s3: Any, bucket: str) -> None:
