@@ -23,10 +23,9 @@ from gateway.api.accounts import account_json
 from gateway.audit import actions
 from gateway.audit.operator import record_operator
 from gateway.config import Config
-from gateway.identity.accounts import DuplicateEmailError
+from gateway.identity.accounts import AccountOwnsBuckets, DuplicateEmailError
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID
-from gateway.s3.bucket_facts import OWNER
 from gateway.scopes import ADMIN
 
 __all__ = ["add_parser", "run"]
@@ -108,11 +107,10 @@ async def _delete(args: argparse.Namespace, store: IdentityStore) -> int:
     account = await store.accounts.get(args.account_id)
     if account is None:
         return _fail(f"no such account {args.account_id}")
-    owners = await store.bucket_settings.of_kind(OWNER)
-    owned = sorted(bucket for bucket, owner in owners.items() if owner == account.id)
-    if owned:
-        return _fail(f"{account.id} still owns buckets: {', '.join(owned[:20])}")
-    await store.delete_account(account.id)
+    try:
+        await store.delete_account(account.id)
+    except AccountOwnsBuckets as exc:
+        return _fail(f"{account.id} still owns buckets: {', '.join(exc.buckets[:20])}")
     await record_operator(
         store, actions.ACCOUNT_DELETE, ("account", account.id), account=account.id
     )

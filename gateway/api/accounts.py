@@ -23,12 +23,16 @@ from gateway.api.rate_limit_field import parse_rate_limit, rate_limit_json
 from gateway.api.validation import invalid, query_limit, read_json_object, required_str
 from gateway.audit.http import AUDIT_DETAILS, set_target
 from gateway.identity import key_rules
-from gateway.identity.accounts import Account, DuplicateEmailError, validate_email
+from gateway.identity.accounts import (
+    Account,
+    AccountOwnsBuckets,
+    DuplicateEmailError,
+    validate_email,
+)
 from gateway.identity.models import to_micros
 from gateway.identity.rate_limits import RateLimit
 from gateway.principal import SYSTEM_ACCOUNT_ID
 from gateway.ratelimit.http import RATE_LIMITER
-from gateway.s3.bucket_facts import OWNER
 from gateway.scopes import ADMIN
 from gateway.state import IDENTITY
 
@@ -156,15 +160,14 @@ async def delete_account(request: web.Request) -> web.Response:
     if account.id == SYSTEM_ACCOUNT_ID:
         raise ApiError(409, "Conflict", "The system account cannot be deleted")
     store = request.app[IDENTITY]
-    owners = await store.bucket_settings.of_kind(OWNER)
-    owned = sorted(bucket for bucket, owner in owners.items() if owner == account.id)
-    if owned:
+    try:
+        await store.delete_account(account.id)
+    except AccountOwnsBuckets as exc:
         raise ApiError(
             409,
             "Conflict",
             "The account still owns buckets; delete them first",
-            {"buckets": owned[:100]},
-        )
-    await store.delete_account(account.id)
+            {"buckets": exc.buckets},
+        ) from None
     await store.rate_limits.set_override(_subject(account.id), None, to_micros(datetime.now(UTC)))
     return web.Response(status=204)

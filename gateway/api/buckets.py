@@ -42,6 +42,7 @@ from gateway.api.validation import (
     required_str,
 )
 from gateway.audit.http import set_target
+from gateway.identity.bucket_settings import AccountGone
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
 from gateway.s3.addressing import creatable_bucket_name, valid_bucket_name
 from gateway.s3.bucket_facts import OWNER, bucket_exists
@@ -251,6 +252,10 @@ async def create_bucket(request: web.Request) -> web.Response:
         )
     except BackendError as exc:
         _raise_backend(exc, name)
+    except AccountGone:  # deleted after this request's credential was accepted
+        raise ApiError(
+            403, "AccessDenied", "The account of this credential was deleted", {"bucket": name}
+        ) from None
     if versioning:
         try:
             await backend.put_bucket_versioning(name, VERSIONING_ENABLED)

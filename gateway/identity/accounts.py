@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.identity import key_rules
+from gateway.identity.bucket_settings import owned_in
 from gateway.identity.columns import as_str, as_time, new_id
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Dialect, IntegrityError, Tx
@@ -43,6 +44,7 @@ __all__ = [
     "SYSTEM_CANONICAL_ID",
     "SYSTEM_DISPLAY_NAME",
     "Account",
+    "AccountOwnsBuckets",
     "AccountStore",
     "DuplicateEmailError",
     "canonical_id_for",
@@ -58,6 +60,18 @@ _BY_EMAIL: dict[Dialect, str] = {
     "sqlite": f"SELECT {_COLUMNS} FROM accounts WHERE email = ?",
     "postgresql": f"SELECT {_COLUMNS} FROM accounts WHERE lower(email) = lower(?)",
 }
+
+
+_LISTED_BUCKETS = 100
+"""Bucket names :class:`AccountOwnsBuckets` carries, at most."""
+
+
+class AccountOwnsBuckets(Exception):
+    """An account cannot be deleted while it owns buckets (``buckets``: some of them)."""
+
+    def __init__(self, buckets: list[str]) -> None:
+        super().__init__("the account still owns buckets")
+        self.buckets = buckets
 
 
 class DuplicateEmailError(ValueError):
@@ -204,8 +218,11 @@ class AccountStore:
 
     async def delete(self, account_id: str, *, now: datetime | None = None) -> bool:
         """Delete an account: its access keys are revoked (and kept for the record), its
-        users and OAuth clients deleted with their sessions. The caller refuses an account
-        that still owns buckets. The system account cannot be deleted (``ValueError``)."""
+        users and OAuth clients deleted with their sessions. An account that still owns
+        buckets raises :class:`AccountOwnsBuckets`, checked in the deleting transaction:
+        a CreateBucket by one of its keys either comes first (and the deletion is
+        refused) or finds the account gone (``BucketSettingsStore.claim_owner``). The
+        system account cannot be deleted (``ValueError``)."""
         if account_id == SYSTEM_ACCOUNT_ID:
             raise ValueError("the system account cannot be deleted")
         when = to_micros(now or utcnow())
@@ -213,6 +230,9 @@ class AccountStore:
         async def remove(tx: Tx) -> bool:
             if await tx.execute("DELETE FROM accounts WHERE id = ?", (account_id,)) != 1:
                 return False
+            owned = await owned_in(tx, account_id, _LISTED_BUCKETS)
+            if owned:
+                raise AccountOwnsBuckets(owned)  # rolls the deletion back
             await _revoke_keys(tx, account_id, when)
             await tx.execute("DELETE FROM users WHERE account_id = ?", (account_id,))
             await tx.execute("DELETE FROM oauth_clients WHERE account_id = ?", (account_id,))

@@ -23,8 +23,9 @@ from gateway.identity.db import Database, Tx
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.quota import AccountLimitReached
 from gateway.identity.settings_cache import SettingsCache
+from gateway.principal import SYSTEM_ACCOUNT_ID
 
-__all__ = ["MAX_DOCUMENT", "BucketNameHeld", "BucketSettingsStore"]
+__all__ = ["MAX_DOCUMENT", "AccountGone", "BucketNameHeld", "BucketSettingsStore", "owned_in"]
 
 MAX_DOCUMENT = 256 * 1024
 """Largest document stored (features cap theirs lower: a bucket policy at 20 KB)."""
@@ -47,6 +48,25 @@ NAME_HOLD_MARGIN = timedelta(seconds=1)
 (NTP keeps them within milliseconds)."""
 _COUNT_OWNED = "SELECT count(*) FROM bucket_settings WHERE kind = 'owner' AND document = ?"
 """The literal kind lets both databases use the partial index ``bucket_settings_owner``."""
+
+
+_OWNED = (
+    "SELECT bucket FROM bucket_settings WHERE kind = 'owner' AND document = ?"
+    " ORDER BY bucket LIMIT ?"
+)
+
+
+class AccountGone(Exception):
+    """The account a bucket was to be claimed for no longer exists: it was deleted after
+    the request's credential was accepted (S3 ``AccessDenied``)."""
+
+
+async def owned_in(tx: Tx, account_id: str, most: int) -> list[str]:
+    """Up to ``most`` names of buckets ``account_id`` owns, read inside ``tx``: the
+    deletion of an account checks it owns none in the transaction that deletes it, so
+    that no :meth:`BucketSettingsStore.claim_owner` slips in between."""
+    rows = await tx.fetch_all(_OWNED, (account_id, most))
+    return [str(row[0]) for row in rows]
 
 
 class BucketNameHeld(Exception):
@@ -116,11 +136,18 @@ class BucketSettingsStore:
         too. The count reads the partial index on owners (schema version 7).
 
         Raises :class:`BucketNameHeld` when another account deleted a bucket of that
-        name less than :attr:`name_hold` ago (see :meth:`forget_bucket`)."""
+        name less than :attr:`name_hold` ago (see :meth:`forget_bucket`), and
+        :class:`AccountGone` when ``account_id`` (other than the system account) has no
+        row: its deletion and this claim are exclusive, since the deletion checks, in its
+        own transaction, that the account owns no bucket (:func:`owned_in`)."""
         when = to_micros(now or utcnow())
         held_since = when - self.name_hold // _MICROSECOND
 
         async def body(tx: Tx) -> bool:
+            if account_id != SYSTEM_ACCOUNT_ID:
+                alive = await tx.fetch_one("SELECT 1 FROM accounts WHERE id = ?", (account_id,))
+                if alive is None:
+                    raise AccountGone(account_id)
             gone = await tx.fetch_one(
                 "SELECT document, updated_at FROM bucket_settings WHERE bucket = ? AND kind = ?",
                 (DELETED_BUCKETS, _deleted(bucket)),

@@ -54,7 +54,9 @@ async def create_owned_bucket(
     deleted a bucket of that name a moment ago (``BucketSettingsStore.claim_owner``:
     other hosts may still take it for that account's), or what the backend raises;
     :class:`~gateway.identity.quota.AccountLimitReached` when the account owns ``most``
-    already (``s3.max_buckets_per_account``), before anything is created."""
+    already (``s3.max_buckets_per_account``), before anything is created;
+    :class:`~gateway.identity.bucket_settings.AccountGone` when the account was deleted
+    (after the request's credential was accepted), before anything is created."""
     if block_sse_c:
         settings = {**(settings or {}), BLOCKED_ENCRYPTION: SSE_C}
     names = store.bucket_settings

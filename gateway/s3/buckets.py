@@ -7,6 +7,7 @@ import re
 
 from gateway.authz import ObjectOwnership
 from gateway.authz.stored import acl_to_json
+from gateway.identity.bucket_settings import AccountGone
 from gateway.identity.quota import AccountLimitReached
 from gateway.s3.acl import bucket_acl_for_create
 from gateway.s3.addressing import check_bucket_name
@@ -185,6 +186,8 @@ async def create_bucket(ctx: Context) -> Result:
         raise S3Error(
             "TooManyBuckets", f"You have attempted to create more than {exc.most} buckets"
         ) from None
+    except AccountGone:  # deleted after this request's credential was accepted
+        raise S3Error("AccessDenied", "The account of this credential was deleted") from None
     return Result(headers={"Location": f"/{ctx.bucket}"})
 
 

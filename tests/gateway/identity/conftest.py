@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from gateway.identity.db import Tx
 from gateway.identity.store import IdentityStore
+from gateway.principal import canonical_id_for
 from tests.services.postgres import PostgresServer
 
 OpenStore = Callable[..., Awaitable[IdentityStore]]
@@ -60,3 +62,18 @@ async def sqlite_store(data_dir: Path, master_key: bytes) -> AsyncIterator[Ident
     s = await IdentityStore.open(data_dir, master_key)
     yield s
     await s.close()
+
+
+async def add_accounts(store: IdentityStore, *account_ids: str) -> None:
+    """Rows for the made-up account ids a test claims bucket names for: a claim needs its
+    account to exist (``BucketSettingsStore.claim_owner``)."""
+
+    async def insert(tx: Tx) -> None:
+        for account_id in account_ids:
+            await tx.execute(
+                "INSERT INTO accounts (id, name, canonical_id, display_name, created_at)"
+                " VALUES (?, ?, ?, ?, 0)",
+                (account_id, account_id, canonical_id_for(account_id), account_id),
+            )
+
+    await store.db.transaction(insert)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.identity.accounts import DuplicateEmailError
+from gateway.identity.accounts import AccountOwnsBuckets, DuplicateEmailError
+from gateway.identity.bucket_settings import AccountGone
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID, SYSTEM_CANONICAL_ID, canonical_id_for
 
@@ -99,6 +100,24 @@ async def test_deleting_an_account_revokes_its_keys_and_removes_users_and_client
     # The address is free again.
     await store.accounts.create("reborn", email="doomed@example.com")
     assert keeper.account_id == SYSTEM_ACCOUNT_ID
+
+
+async def test_an_account_and_a_claim_for_it_are_exclusive(store: IdentityStore) -> None:
+    """The deletion refuses an account owning a bucket in its own transaction, and a
+    claim for a deleted account is refused in its: no bucket is left to nobody."""
+    team = await store.accounts.create("owner")
+    assert await store.bucket_settings.claim_owner("owned-1", team.id) is True
+    with pytest.raises(AccountOwnsBuckets) as refused:
+        await store.delete_account(team.id)
+    assert refused.value.buckets == ["owned-1"]
+    assert await store.accounts.get(team.id) is not None
+    await store.bucket_settings.forget_bucket("owned-1")
+    assert await store.delete_account(team.id) is True
+    with pytest.raises(AccountGone):
+        await store.bucket_settings.claim_owner("owned-2", team.id)
+    assert await store.bucket_settings.get("owned-2", "owner") is None
+    # The system account has no deletion to race with.
+    assert await store.bucket_settings.claim_owner("system-1", SYSTEM_ACCOUNT_ID) is True
 
 
 async def test_the_cache_answers_for_immutable_fields(store: IdentityStore) -> None:

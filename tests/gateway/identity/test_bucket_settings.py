@@ -11,7 +11,7 @@ from gateway.identity.bucket_settings import MAX_DOCUMENT
 from gateway.identity.quota import AccountLimitReached
 from gateway.identity.schema import SCHEMA_VERSION
 from gateway.identity.store import IdentityStore
-from tests.gateway.identity.conftest import OpenStore
+from tests.gateway.identity.conftest import OpenStore, add_accounts
 from tests.gateway.identity.undo import undo_migration_7
 
 
@@ -98,6 +98,7 @@ async def test_lease_race_has_one_winner(store: IdentityStore, open_store: OpenS
 
 
 async def test_owner_claims_stop_at_the_limit(store: IdentityStore) -> None:
+    await add_accounts(store, "acct_A", "acct_B")
     settings = store.bucket_settings
     for name in ("a", "b", "c"):
         assert await settings.claim_owner(name, "acct_A", most=3) is True
@@ -118,6 +119,7 @@ async def test_racing_owner_claims_hold_the_limit(
 ) -> None:
     """Claims from several stores (workers, or hosts on PostgreSQL) at once: exactly the
     limit succeeds."""
+    await add_accounts(store, "acct_R")
     others = [await open_store() for _ in range(3)]
     try:
         stores = [store, *others]
@@ -143,6 +145,7 @@ async def test_a_version_6_database_counts_the_buckets_it_had(open_store: OpenSt
     """Migration 7 indexes the owners already recorded: they count at once."""
     store = await open_store()
     try:
+        await add_accounts(store, "acct_O")
         for name in ("old-1", "old-2"):
             await store.bucket_settings.claim_owner(name, "acct_O")
         await store.db.transaction(undo_migration_7)

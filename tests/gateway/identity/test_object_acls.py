@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from gateway.identity.object_acls import FLAG_KIND, UploadAcl, bucket_flag
 from gateway.identity.store import IdentityStore
+from tests.gateway.identity.conftest import add_accounts
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -84,6 +85,7 @@ async def test_forget_bucket_drops_rows_of_that_bucket_only(store: IdentityStore
 
 
 async def test_claiming_a_bucket_name_is_atomic(store: IdentityStore) -> None:
+    await add_accounts(store, "acct_A", "acct_B")
     settings = store.bucket_settings
     assert await settings.claim_owner("name", "acct_A") is True
     assert await settings.claim_owner("name", "acct_B") is False

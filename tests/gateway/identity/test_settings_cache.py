@@ -20,7 +20,7 @@ from gateway.identity.settings_cache import (
     SharedGeneration,
 )
 from gateway.identity.store import IdentityStore
-from tests.gateway.identity.conftest import OpenStore
+from tests.gateway.identity.conftest import OpenStore, add_accounts
 
 TTL = 30.0
 """Long enough that no entry in these tests expires unless a test moves the clock."""
@@ -96,6 +96,7 @@ async def test_an_unknown_bucket_is_read_every_time(cached: IdentityStore) -> No
 async def test_every_write_of_this_process_is_seen_by_its_next_read(
     cached: IdentityStore,
 ) -> None:
+    await add_accounts(cached, "acct-1", "acct-2")
     settings = cached.bucket_settings
     assert await settings.claim_owner("b", "acct-1")
     assert await settings.all_for("b") == {"owner": "acct-1"}
