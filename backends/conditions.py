@@ -35,15 +35,26 @@ def check_conditions(info: ObjectInfo, cond: Conditions, *, is_copy_source: bool
         return
     if is_copy_source:
         raise BackendError("PreconditionFailed", "At least one of the preconditions failed")
-    # A 304 still describes the object (RFC 9110 15.4.5): ETag and Last-Modified.
-    raise BackendError(
-        "NotModified",
-        "Not Modified",
-        extra={
-            "ETag": f'"{info.etag}"',
-            "LastModified": format_datetime(last_modified.astimezone(UTC), usegmt=True),
-        },
-    )
+    raise BackendError("NotModified", "Not Modified", extra=not_modified_fields(info))
+
+
+def not_modified_fields(info: ObjectInfo) -> dict[str, str]:
+    """The ``extra`` of a ``NotModified``: what a 304 carries of the object (RFC 9110
+    15.4.5: every header of ETag, Last-Modified, Cache-Control and Expires the 200 would
+    have sent; S3 and MinIO send its version id too)."""
+    last_modified = info.last_modified.astimezone(UTC).replace(microsecond=0)
+    fields = {
+        "ETag": f'"{info.etag}"',
+        "LastModified": format_datetime(last_modified, usegmt=True),
+    }
+    meta = info.meta
+    if meta.cache_control is not None:
+        fields["CacheControl"] = meta.cache_control
+    if meta.expires is not None:
+        fields["Expires"] = meta.expires
+    if info.version_id is not None:
+        fields["VersionId"] = info.version_id
+    return fields
 
 
 _PRECONDITION = "At least one of the pre-conditions you specified did not hold"

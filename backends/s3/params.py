@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC
-from email.utils import format_datetime
 from typing import Any
 
+from backends.conditions import not_modified_fields
 from backends.errors import BackendError
 from backends.types import ByteRange, Conditions, ObjectInfo
 
@@ -85,12 +84,11 @@ def not_modified(info: ObjectInfo | None = None, *, copy_source: bool = False) -
 
 
 def describe(info: ObjectInfo) -> dict[str, str]:
-    """The ``extra`` of a ``NotModified``: the object's ETag and Last-Modified."""
-    last_modified = info.last_modified.astimezone(UTC).replace(microsecond=0)
-    return {
-        "ETag": quote_etag(info.etag),
-        "LastModified": format_datetime(last_modified, usegmt=True),
-    }
+    """The ``extra`` of a ``NotModified``: the object's ETag, Last-Modified, Cache-Control,
+    Expires and version id (``backends.conditions.not_modified_fields``)."""
+    fields = not_modified_fields(info)
+    fields["ETag"] = quote_etag(info.etag)  # the store's ETag may come quoted
+    return fields
 
 
 def quote_etag(etag: str) -> str:

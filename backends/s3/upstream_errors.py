@@ -218,8 +218,14 @@ def from_answer(
     if code == "AccessDenied" and denied != "InternalError":
         return BackendError(denied, message or "Access Denied")
     if code in ("NotModified", "304") or (status == 304 and not code):
-        # A 304 describes the object: keep the ETag and Last-Modified it carries.
-        described = {"ETag": headers.get("etag"), "LastModified": headers.get("last-modified")}
+        # A 304 describes the object: keep what it carries of it (errors._validators).
+        described = {
+            "ETag": headers.get("etag"),
+            "LastModified": headers.get("last-modified"),
+            "CacheControl": headers.get("cache-control"),
+            "Expires": headers.get("expires"),
+            "VersionId": headers.get("x-amz-version-id"),
+        }
         extra.update({k: str(v) for k, v in described.items() if v})
         return BackendError("NotModified", message or "Not Modified", extra=extra)
     if code in _PASS_THROUGH:

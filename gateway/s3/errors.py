@@ -26,10 +26,21 @@ def _content_range(extra: Mapping[str, str]) -> dict[str, str]:
     return {} if size is None else {"Content-Range": f"bytes */{size}"}
 
 
+_NOT_MODIFIED_HEADERS = (
+    ("ETag", "ETag"),
+    ("LastModified", "Last-Modified"),
+    ("CacheControl", "Cache-Control"),
+    ("Expires", "Expires"),
+    ("VersionId", "x-amz-version-id"),
+)
+
+
 def _validators(extra: Mapping[str, str]) -> dict[str, str]:
-    """A 304 still describes the object (RFC 9110 15.4.5): ETag and Last-Modified."""
-    names = (("ETag", "ETag"), ("LastModified", "Last-Modified"))
-    return {header: extra[name] for name, header in names if name in extra}
+    """A 304 still describes the object (RFC 9110 15.4.5): ETag and Last-Modified, and the
+    Cache-Control and Expires the 200 would have had, so a cache that revalidates keeps
+    the object's freshness rules; the version id as S3 sends it
+    (``backends.conditions.not_modified_fields``)."""
+    return {header: extra[name] for name, header in _NOT_MODIFIED_HEADERS if name in extra}
 
 
 def _delete_marker(extra: Mapping[str, str]) -> dict[str, str]:

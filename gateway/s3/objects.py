@@ -144,21 +144,38 @@ async def _ranged_read(ctx: Context, if_range: str) -> ObjectRead:
     return await _read(ctx, None)
 
 
+_NOT_MODIFIED_OVERRIDES = (("Cache-Control", "CacheControl"), ("Expires", "Expires"))
+
+
+def _override_not_modified(exc: BackendError, overrides: Mapping[str, str]) -> None:
+    """A 304 carries the Cache-Control and Expires the 200 would have (RFC 9110 15.4.5):
+    those the request's ``response-*`` overrides set, when it has any."""
+    if exc.code == "NotModified":
+        for header, name in _NOT_MODIFIED_OVERRIDES:
+            if header in overrides:
+                exc.extra[name] = overrides[header]
+
+
 async def get_object(ctx: Context) -> Result:
     req = ctx.req
     overrides = _overrides(ctx)
-    if req.if_range is None:  # the usual read, without another coroutine's frame
-        read = await ctx.backend.get_object(
-            ctx.bucket,
-            ctx.key,
-            byte_range=req.byte_range,
-            part_number=req.part_number,
-            conditions=req.conditions,
-            version_id=req.version_id,
-            encryption=req.encryption,
-        )
-    else:
-        read = await _ranged_read(ctx, req.if_range)
+    try:  # free unless raised (Python 3.11's zero-cost exceptions)
+        if req.if_range is None:  # the usual read, without another coroutine's frame
+            read = await ctx.backend.get_object(
+                ctx.bucket,
+                ctx.key,
+                byte_range=req.byte_range,
+                part_number=req.part_number,
+                conditions=req.conditions,
+                version_id=req.version_id,
+                encryption=req.encryption,
+            )
+        else:
+            read = await _ranged_read(ctx, req.if_range)
+    except BackendError as exc:
+        if overrides:
+            _override_not_modified(exc, overrides)
+        raise
     info = read.info
     with_checksums = (
         ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and not read.partial
@@ -191,13 +208,18 @@ async def head_object(ctx: Context) -> Result:
             await result.stream.aclose()
             result.stream = None
         return result
-    info = await ctx.backend.head_object(
-        ctx.bucket,
-        ctx.key,
-        conditions=ctx.req.conditions,
-        version_id=ctx.req.version_id,
-        encryption=ctx.req.encryption,
-    )
+    try:
+        info = await ctx.backend.head_object(
+            ctx.bucket,
+            ctx.key,
+            conditions=ctx.req.conditions,
+            version_id=ctx.req.version_id,
+            encryption=ctx.req.encryption,
+        )
+    except BackendError as exc:
+        if overrides:
+            _override_not_modified(exc, overrides)
+        raise
     with_checksums = ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     headers = object_headers(info, with_checksums=with_checksums, overrides=overrides)
     if ctx.req.version_id is None:

@@ -148,6 +148,48 @@ def test_not_modified_carries_etag(s3: Any, bucket: str, obj: Any) -> None:
     assert "last-modified" in headers
 
 
+@pytest.mark.parametrize("versioning", [None, "Enabled"])
+def test_not_modified_carries_what_the_200_would(
+    s3: Any, bucket: str, versioning: str | None
+) -> None:
+    """RFC 9110 15.4.5: a 304 carries the Cache-Control and Expires the 200 would have
+    (the stored ones, or the ``response-*`` overrides of a signed request), so a cache
+    that revalidates keeps the object's freshness rules; and its version id, as S3 sends
+    it. They used to be left out: a revalidated copy fell back to heuristic freshness."""
+    if versioning:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": versioning})
+    expires = "Wed, 21 Oct 2037 07:28:00 GMT"
+    put = s3.put_object(
+        Bucket=bucket, Key="c", Body=b"cached", CacheControl="max-age=600", Expires=expires
+    )
+    for read in (s3.get_object, s3.head_object):
+        exc = expect_error("304", 304, read, Bucket=bucket, Key="c", IfNoneMatch=put["ETag"])
+        headers = exc.response["ResponseMetadata"]["HTTPHeaders"]
+        assert headers["etag"] == put["ETag"] and "last-modified" in headers
+        assert (headers.get("cache-control"), headers.get("expires")) == ("max-age=600", expires)
+        assert headers.get("x-amz-version-id") == put.get("VersionId")
+        overridden = expect_error(
+            "304",
+            304,
+            read,
+            Bucket=bucket,
+            Key="c",
+            IfNoneMatch=put["ETag"],
+            ResponseCacheControl="no-cache",
+            ResponseExpires=datetime(2036, 1, 2, tzinfo=UTC),
+        )
+        headers = overridden.response["ResponseMetadata"]["HTTPHeaders"]
+        assert headers.get("cache-control") == "no-cache"
+        assert headers.get("expires") == "Wed, 02 Jan 2036 00:00:00 GMT"
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"p")
+    plain = s3.head_object(Bucket=bucket, Key="plain")
+    exc = expect_error(
+        "304", 304, s3.get_object, Bucket=bucket, Key="plain", IfNoneMatch=plain["ETag"]
+    )
+    headers = exc.response["ResponseMetadata"]["HTTPHeaders"]
+    assert "cache-control" not in headers and "expires" not in headers
+
+
 def test_if_modified_since(s3: Any, bucket: str, obj: Any) -> None:
     _, _, modified = obj
     past, future = modified - timedelta(hours=1), modified + timedelta(hours=1)
