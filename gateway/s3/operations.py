@@ -552,7 +552,13 @@ OPERATIONS: tuple[Operation, ...] = (
         "GetBucketTagging", "GET", BKT, ("tagging",), scopes=RB, action="s3:GetBucketTagging"
     ),
     Operation(
-        "PutBucketTagging", "PUT", BKT, ("tagging",), scopes=WB, action="s3:PutBucketTagging"
+        "PutBucketTagging",
+        "PUT",
+        BKT,
+        ("tagging",),
+        scopes=WB,
+        action="s3:PutBucketTagging",
+        digest=True,
     ),
     # S3 has no Delete action for these: deleting needs the Put action
     Operation(
