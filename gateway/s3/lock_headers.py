@@ -80,8 +80,8 @@ def parse_object_lock(headers: Mapping[str, str]) -> ObjectLock | None:
     if mode is None and until is None and hold is None:
         return None
     if (mode is None) != (until is None):
-        raise S3Error(
-            "InvalidRequest",
+        raise S3Error(  # AWS's code and words (InvalidArgument, not InvalidRequest)
+            "InvalidArgument",
             "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
         )
     return ObjectLock(
@@ -91,9 +91,22 @@ def parse_object_lock(headers: Mapping[str, str]) -> ObjectLock | None:
     )
 
 
-def check_future(retain_until: datetime | None, now: datetime) -> None:
-    if retain_until is not None and retain_until <= now:
-        raise S3Error("InvalidRequest", "The retain until date must be in the future!")
+def check_future(
+    retain_until: datetime | None, now: datetime, *, header: str | None = UNTIL_HEADER
+) -> None:
+    """A retain-until date must be in the future. Sent as ``header`` (PutObject,
+    CopyObject, CreateMultipartUpload, form uploads), AWS answers 400 ``InvalidArgument``
+    naming it, with the date (in UTC); in PutObjectRetention's body (``header`` None),
+    ``InvalidRequest``."""
+    if retain_until is None or retain_until > now:
+        return
+    message = "The retain until date must be in the future!"
+    if header is None:
+        raise S3Error("InvalidRequest", message)
+    value = iso8601(retain_until.astimezone(UTC))
+    raise S3Error(
+        "InvalidArgument", message, extra={"ArgumentName": header, "ArgumentValue": value}
+    )
 
 
 def parse_bypass(headers: Mapping[str, str]) -> bool:

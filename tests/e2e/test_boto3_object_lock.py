@@ -351,10 +351,11 @@ def test_lock_headers_are_checked(any_gateway: Gateway, s3: Any, locked: str) ->
     path = f"/{locked}/raw"
     md5 = {"Content-MD5": "jXd/OF09/siBXSD3SWAm3A=="}  # md5(b"data")
     cases = [
-        ({MODE: "GOVERNANCE", **md5}, "InvalidRequest"),
-        ({UNTIL: until, **md5}, "InvalidRequest"),
+        # AWS's codes, as its answers are recorded (versitygw #1734, #2028)
+        ({MODE: "GOVERNANCE", **md5}, "InvalidArgument"),
+        ({UNTIL: until, **md5}, "InvalidArgument"),
         ({MODE: "FOREVER", UNTIL: until, **md5}, "InvalidArgument"),
-        ({MODE: "GOVERNANCE", UNTIL: "2000-01-01T00:00:00Z", **md5}, "InvalidRequest"),
+        ({MODE: "GOVERNANCE", UNTIL: "2000-01-01T00:00:00Z", **md5}, "InvalidArgument"),
         ({MODE: "GOVERNANCE", UNTIL: "next tuesday", **md5}, "InvalidArgument"),
         ({HOLD: "MAYBE", **md5}, "InvalidArgument"),
         # a write with Object Lock settings needs Content-MD5 or an x-amz-checksum-* value
@@ -364,6 +365,9 @@ def test_lock_headers_are_checked(any_gateway: Gateway, s3: Any, locked: str) ->
     for headers, code in cases:
         response = _put_raw(any_gateway, path, headers)
         assert (response.status, response.error_code()) == (400, code), (headers, response.body)
+    past = _put_raw(any_gateway, path, {MODE: "GOVERNANCE", UNTIL: "2000-01-01T00:00:00Z", **md5})
+    assert past.xml().findtext("ArgumentName") == UNTIL
+    assert past.xml().findtext("ArgumentValue") == "2000-01-01T00:00:00.000Z"
     ok = _put_raw(any_gateway, path, {MODE: "GOVERNANCE", UNTIL: until, **md5})
     assert ok.status == 200, ok.body
     assert s3.head_object(Bucket=locked, Key="raw")["ObjectLockMode"] == "GOVERNANCE"
