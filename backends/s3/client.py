@@ -24,7 +24,7 @@ from aiobotocore.session import AioSession
 
 from backends.base import Backend
 from backends.errors import BackendError
-from backends.s3 import xml_chars
+from backends.s3 import proxy_pages, xml_chars
 from backends.s3.config import UpstreamConfig
 from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, usable
 from backends.s3.upstream_errors import translate, translate_error
@@ -102,6 +102,7 @@ class UpstreamClient(Backend):
         self._client.meta.events.register_first("choose-signer.s3", _choose_signer)
         self._client.meta.events.register("before-sign.s3", _add_extra_headers)
         xml_chars.register(self._client.meta.events)
+        proxy_pages.register(self._client.meta.events)
         if usable(cfg):
             lean = LeanClient(cfg)
             await lean.start()

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
 from backends.s3.http1 import Pool, PoolTimeout, Response
+from backends.s3.proxy_pages import no_etag, refused
 from backends.s3.upstream_errors import from_answer, unavailable
 from backends.s3.wire import (
     error_fields,
@@ -116,6 +117,8 @@ LEAN_OPERATIONS: dict[str, _Operation] = {
 }
 """The operations this client serves; ``_call`` sends every other one through
 aiobotocore."""
+_WRITES = {"put_object": "PutObject", "upload_part": "UploadPart"}
+"""The operations whose answer must name what was stored (``ETag``)."""
 
 
 def usable(config: UpstreamConfig) -> bool:
@@ -192,10 +195,11 @@ class LeanClient:
                         f"the upstream store's listing page is over {LIST_BODY_MAX} bytes",
                     )
                 if _LISTING_END.search(page, max(0, len(page) - _LISTING_TAIL)) is None:
-                    raise unavailable(
-                        "ServiceUnavailable", "the upstream store's listing page is not whole"
-                    )
+                    raise refused("ListObjectsV2", response.status, "a page that is not whole")
                 return list_v2_result(page)
+            if operation in _WRITES and no_etag(response.headers):
+                # a 2xx without the ETag of what was stored: a proxy's page, not the store
+                raise refused(_WRITES[operation], response.status, "no ETag")
             return object_fields(response.status, response.headers)
         finally:
             response.close()

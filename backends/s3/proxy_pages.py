@@ -1,0 +1,115 @@
+"""2xx answers that are not the store's: a proxy's or load balancer's page.
+
+A proxy in front of the store (a login page, a maintenance page, nginx's error page sent
+with 200) answers with HTML where the store would answer S3 XML. botocore reads a
+well-formed page as an answer without any of the fields it looks for: ListBuckets,
+ListObjectVersions, ListMultipartUploads and ListParts read as empty, DeleteObjects as
+nothing to report, CreateMultipartUpload without an ``UploadId`` (a 500), a PutObject or
+UploadPart without an ``ETag`` as stored. Such an answer is refused here, before botocore
+reads it, as ``ServiceUnavailable`` (503, ``Retry-After``), with a warning line naming
+the operation:
+
+- a 2xx body that opens with a document type declaration (S3 never sends one) or an
+  ``<html>`` element;
+- an empty 2xx body where the answer is a document (``DOCUMENTS``);
+- a 2xx PutObject or UploadPart answer without an ``ETag`` header (the lean client
+  checks its own answers with ``no_etag``).
+
+Root element names are not compared: stores name them differently (moto's ListParts
+answer is ``ListPartsResponse``, AWS's ``ListPartsResult``). The lean client's listing is
+checked by its closing tag (``lean``).
+
+Cost: nothing on the data path but one header look-up per lean PutObject/UploadPart
+answer; per aiobotocore answer one status comparison, and on 2xx one anchored regular
+expression over at most the first 4 KiB of the body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from botocore.handlers import _handle_200_error
+
+from backends.errors import BackendError
+from backends.s3.upstream_errors import unavailable
+
+__all__ = ["DOCUMENTS", "ETAGGED", "is_page", "no_etag", "refused", "register"]
+
+log = logging.getLogger(__name__)
+
+DOCUMENTS = frozenset(
+    {
+        "ListBuckets",
+        "ListObjects",
+        "ListObjectsV2",
+        "ListObjectVersions",
+        "ListMultipartUploads",
+        "ListParts",
+        "CreateMultipartUpload",
+        "DeleteObjects",
+    }
+)
+"""Operations whose 2xx answer is an XML document (an empty body is no answer).
+CompleteMultipartUpload, CopyObject and UploadPartCopy too, but botocore's own 200 check
+already fails those on an empty body."""
+
+ETAGGED = frozenset({"PutObject", "UploadPart"})
+"""Operations whose 2xx answer names what was stored in its ``ETag`` header."""
+
+_SCAN = 4096
+_PAGE = re.compile(
+    rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype|html[\s>/])",
+    re.IGNORECASE | re.DOTALL,
+)
+_EVENT = "before-parse.s3.*"
+
+
+def is_page(body: bytes) -> bool:
+    """Whether ``body`` opens as an HTML page (or any document with a DTD)."""
+    return _PAGE.match(body, 0, _SCAN) is not None
+
+
+def no_etag(headers: Mapping[str, str]) -> bool:
+    """Whether a write's answer headers lack the ``ETag`` (names in lower case)."""
+    return "etag" not in headers
+
+
+def refused(operation: str, status: int, why: str) -> BackendError:
+    log.warning(
+        "upstream %s answered %d with %s: not the store's answer, refused", operation, status, why
+    )
+    return unavailable(
+        "ServiceUnavailable", f"the upstream store's answer to {operation} is not S3's"
+    )
+
+
+def _check(response_dict: MutableMapping[str, Any], operation_model: Any, **_: Any) -> None:
+    status = response_dict.get("status_code", 0)
+    if not 200 <= status < 300:
+        return
+    name = operation_model.name
+    body = response_dict.get("body")
+    if isinstance(body, bytes):  # a streamed body (GetObject) is not read here
+        if body:
+            if is_page(body):
+                raise refused(name, status, "an HTML page")
+        elif name in DOCUMENTS:
+            raise refused(name, status, "an empty body")
+    if name in ETAGGED:
+        headers = response_dict.get("headers") or {}
+        if not any(str(header).lower() == "etag" for header in headers):
+            raise refused(name, status, "no ETag")
+
+
+def register(events: Any) -> None:
+    """Hook the check into an aiobotocore client's ``before-parse`` events, ahead of
+    botocore's ``_handle_200_error``: that one makes a 200 whose body it cannot parse (an
+    HTML page that is not well-formed XML) a 500 of the store, which would then be
+    answered without this module's log line. It is taken out and put back behind ours
+    (handlers registered first run in the order they were registered)."""
+    events.unregister(_EVENT, _handle_200_error)
+    events.register_first(_EVENT, _check, unique_id="nfyio-proxy-pages")
+    events.register_first(_EVENT, _handle_200_error)

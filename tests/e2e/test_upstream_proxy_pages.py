@@ -1,0 +1,142 @@
+"""A proxy in front of the store answers 200 with its own HTML page: the gateway (s3 backend)
+answers 503 ``ServiceUnavailable`` with ``Retry-After`` and logs a line, whichever client
+serves the operation; never an empty listing, nothing deleted, no upload made, no 500.
+
+The store is scripted (threads on a socket): it creates buckets, then answers every other
+request with the page of the test (a well-formed one, and nginx's, which is not XML).
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.e2e.conftest import upstream_env
+from tests.e2e.gateway_process import Gateway, start_gateway
+
+WELL_FORMED = (
+    b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
+    b"<body><p>Please sign in to the proxy</p></body></html>\n"
+)
+NGINX = (
+    b"<!DOCTYPE html>\r\n<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+PAGE = {"body": WELL_FORMED}
+
+
+class _Proxy(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        pending = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return
+                    pending += chunk
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                fields = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (x.partition(":") for x in lines[1:])
+                }
+                length = int(fields.get("content-length", "0"))
+                while len(pending) < length:
+                    pending += sock.recv(65536)
+                pending = pending[length:]
+                method, target, _ = lines[0].split(" ")
+                path, _, query = target.partition("?")
+                segments = [s for s in path.split("/") if s]
+                if method == "HEAD" and len(segments) == 1:  # HeadBucket before CreateBucket
+                    sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+                elif method == "PUT" and len(segments) == 1 and not query:  # CreateBucket
+                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                else:
+                    page = PAGE["body"]
+                    sock.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+                        % len(page)
+                        + (b"" if method == "HEAD" else page)
+                    )
+        except OSError:
+            return
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    server = _Server(("127.0.0.1", 0), _Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    env = upstream_env(f"http://127.0.0.1:{server.server_address[1]}")
+    gateway = start_gateway(tmp_path_factory.mktemp("gw-proxy-pages") / "data", extra_env=env)
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("page", [WELL_FORMED, NGINX], ids=["well-formed", "nginx"])
+def test_a_proxys_html_page_is_no_answer_of_the_store(proxied: Gateway, page: bytes) -> None:
+    PAGE["body"] = page
+    s3 = proxied.client()
+    bucket = f"proxied-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    etag = '"0123456789abcdef0123456789abcdef"'
+    calls: dict[str, Callable[[], Any]] = {
+        "ListBuckets": s3.list_buckets,
+        "ListObjectsV2": lambda: s3.list_objects_v2(Bucket=bucket, Delimiter="/"),
+        "ListObjectVersions": lambda: s3.list_object_versions(Bucket=bucket),
+        "ListMultipartUploads": lambda: s3.list_multipart_uploads(Bucket=bucket),
+        "CreateMultipartUpload": lambda: s3.create_multipart_upload(Bucket=bucket, Key="k"),
+        "UploadPart": lambda: s3.upload_part(
+            Bucket=bucket, Key="k", UploadId="u", PartNumber=1, Body=b"part"
+        ),
+        "ListParts": lambda: s3.list_parts(Bucket=bucket, Key="k", UploadId="u"),
+        "CompleteMultipartUpload": lambda: s3.complete_multipart_upload(
+            Bucket=bucket,
+            Key="k",
+            UploadId="u",
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+        ),
+        "PutObject": lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"bytes"),
+        "DeleteObjects": lambda: s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": "k"}]}
+        ),
+        "GetObjectTagging": lambda: s3.get_object_tagging(Bucket=bucket, Key="k"),
+    }
+    seen = len(proxied.log())
+    answers: dict[str, tuple[int, str, bool]] = {}
+    for name, call in calls.items():
+        try:
+            result = call()
+        except ClientError as refused:
+            response = refused.response
+            answers[name] = (
+                response["ResponseMetadata"]["HTTPStatusCode"],
+                response["Error"]["Code"],
+                response["ResponseMetadata"]["HTTPHeaders"].get("retry-after", "").isdigit(),
+            )
+        else:
+            answers[name] = (200, repr(result)[:200], False)
+    assert answers == {name: (503, "ServiceUnavailable", True) for name in calls}
+    log = proxied.log()[seen:]
+    assert "Traceback" not in log
+    for name in calls:
+        assert f"upstream {name} answered 200 with" in log, name
