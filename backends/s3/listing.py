@@ -126,13 +126,18 @@ async def list_objects(
     )
     truncated = bool(response.get("IsTruncated"))
     # The marker is the last entry the store listed, not the greatest in byte order: a
-    # store that lists in another order (SeaweedFS: path components, so "a/b" before
-    # "a.txt") resumes after its own last entry, and the greatest would list the entries
-    # between the two once more. The same on stores in byte order.
+    # store that lists in another order (SeaweedFS: path components, so "a/" before
+    # "a-b" and "a.txt") resumes after its own last entry, and the greatest would list the
+    # entries between the two once more. The XML does not say which of the last key and
+    # the last common prefix came last (keys first, then prefixes, on every store), but
+    # such a store's NextContinuationToken is its last entry itself: that one when the
+    # token is one of the two, else (S3's opaque tokens) the greater in byte order, which
+    # is the last on stores in byte order.
     tails = [objects[-1].key] if objects else []
     if prefixes:
         tails.append(prefixes[-1])
-    last = max(tails, default=None, key=_utf8)
+    token = response.get("NextContinuationToken")
+    last = token if token in tails else max(tails, default=None, key=_utf8)
     return ListPage(
         objects=objects,
         common_prefixes=prefixes,
