@@ -9,7 +9,8 @@ cookie the page's scripts cannot read::
     nfyio_console_refresh=rt_...; Path=/console/session; HttpOnly; Secure; SameSite=Strict
 
 ``POST /console/session/refresh`` rotates it (a page reload signs the user back in without
-the password; a reused cookie value revokes the whole family, as at ``/oauth/token``);
+the password; a reused cookie value revokes the whole family, as at ``/oauth/token``;
+without a cookie it answers ``204``: no session, nothing failed);
 ``DELETE /console/session`` revokes the session (its refresh token and every access token
 minted from it) and clears the cookie.
 
@@ -191,11 +192,15 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def refresh(request: web.Request) -> web.Response:
-    """``POST /console/session/refresh``: a new access token from the cookie."""
+    """``POST /console/session/refresh``: a new access token from the cookie.
+
+    Without the cookie there is no session to renew, and that is no error: ``204``, so a
+    fresh visit (the page asks on every load) goes to the sign-in form without a failed
+    request in the browser. A cookie the gateway refuses ends the session: ``401``."""
     check_same_origin(request)
     token = request.cookies.get(COOKIE)
     if not token:
-        raise _no_session("Not signed in")
+        return web.Response(status=204, headers=_NO_STORE)
     try:
         granted = await _grant(request, {"grant_type": "refresh_token", "refresh_token": token})
     except ApiError as exc:

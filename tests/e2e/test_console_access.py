@@ -6,6 +6,7 @@
   navigation is reachable and works with Enter.
 - Every page, as an admin: no CSP violation reported and no script error; an injected
   inline script is blocked (the policy has teeth); the headers are the strict ones.
+- A fresh visit (no session cookie) goes to the sign-in form without a failed request.
 """
 
 from __future__ import annotations
@@ -181,3 +182,39 @@ def test_console_headers_are_strict(console_gateway: Gateway) -> None:
     # No inline script or style in the page the CSP protects.
     assert re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page) is None
     assert "style=" not in page and "<style" not in page
+
+
+def _watch_failures(tab: Tab) -> list[str]:
+    """Every request the page saw fail (4xx/5xx) and every error it logged."""
+    failures: list[str] = []
+    tab.page.on(
+        "response",
+        lambda r: (
+            failures.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None
+        ),
+    )
+    tab.page.on("console", lambda msg: failures.append(msg.text) if msg.type == "error" else None)
+    return failures
+
+
+def test_a_fresh_visit_goes_to_sign_in_without_a_failed_request(
+    console_gateway: Gateway, tab: Tab
+) -> None:
+    """The page asks for a session on every load; without one that is no error."""
+    gw, page = console_gateway, tab.page
+    failures = _watch_failures(tab)
+    with page.expect_response(lambda r: r.url.endswith("/console/session/refresh")) as asked:
+        page.goto(f"{gw.api_url}/console")
+    assert asked.value.status == 204
+    heading(page, "Sign in to the nfyio-gateway console")
+    expect(page.get_by_label("User name", exact=True)).to_be_focused()
+    assert failures == []
+    # After a sign-out the cookie is gone: a reload is a fresh visit again.
+    sign_in_user(page, gw, make_user(gw))
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    with page.expect_response(lambda r: r.url.endswith("/console/session/refresh")) as asked:
+        page.reload()
+    assert asked.value.status == 204
+    heading(page, "Sign in to the nfyio-gateway console")
+    assert failures == []

@@ -48,14 +48,14 @@ def test_every_console_answer_has_the_security_headers(
 
 
 def test_no_session_answer_has_the_headers(gateway: Gateway) -> None:
-    """The console's own call on a fresh visit (same origin, no cookie yet): a 401."""
+    """The console's own call on a fresh visit (same origin, no cookie yet): a 204."""
     origin = gateway.api_url
     reply = call(
         f"{gateway.api_url}/console/session/refresh",
         "POST",
         headers={**SAME_ORIGIN_HEADERS, "Origin": origin},
     )
-    assert reply.status == 401, reply.body
+    assert reply.status == 204, reply.body
     assert reply.headers.get("Cache-Control") == "no-store"
     assert (
         reply.headers.get("Content-Security-Policy") == SECURITY_HEADERS["Content-Security-Policy"]

@@ -149,9 +149,18 @@ async def test_refresh_rotates_and_a_replayed_cookie_ends_the_session(api: Clien
 
 
 async def test_refresh_without_a_cookie_is_not_signed_in(api: Client) -> None:
+    """No cookie, no session: the page asks on every load, so that is no error (204,
+    nothing set), while a cookie the gateway refuses is the session ending (401)."""
     response = await api.post("/console/session/refresh", headers=console_headers(api))
-    error = await error_of(response, 401)
-    assert error["code"] == "NoSession"
+    assert response.status == 204, await response.text()
+    assert await response.read() == b""
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+    refused = await api.post(
+        "/console/session/refresh",
+        headers={**console_headers(api), "Cookie": f"{COOKIE}=rt_not-a-session"},
+    )
+    assert (await error_of(refused, 401))["code"] == "NoSession"
 
 
 async def test_sign_out_revokes_the_session_and_clears_the_cookie(api: Client) -> None:

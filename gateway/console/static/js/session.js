@@ -182,7 +182,8 @@ function accept(grant) {
 /**
  * A new access token from the cookie: resolves true once renewed (retrying through
  * network failures and busy answers, with the current token kept meanwhile), false when
- * the gateway refused the session (it has ended) or the page signed out meanwhile.
+ * there is no session (204: no cookie), the gateway refused it (401: it has ended) or
+ * the page signed out meanwhile.
  */
 export function renew() {
   if (mode === "key") return Promise.resolve(false);
@@ -201,6 +202,14 @@ async function renewUntilAnswered(started) {
     try {
       grant = await sessionCall("POST", `${SESSION}/refresh`);
       if (epoch !== started) return false; // signed out (or in anew) meanwhile
+      if (grant === null) {
+        // 204: this browser holds no session cookie (a fresh visit, or signed out in
+        // another tab): nothing to renew, and the gateway said so without an error.
+        report(null);
+        ended();
+        forget();
+        return false;
+      }
       accept(grant);
     } catch (error) {
       if (epoch !== started) return false;
