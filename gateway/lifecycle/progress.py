@@ -36,6 +36,9 @@ class Progress:
     seen so far was written (``successor``, epoch seconds), how many noncurrent versions
     were seen (``noncurrent``), and its latest delete marker waiting to be known as the
     key's only version (``marker``: [version id, epoch seconds])."""
+    attempts: int = 0
+    """Passes in a row that stopped at this bucket on a transient store error (the next
+    pass tries the same page again; ``sweeper.TRANSIENT_ATTEMPTS``)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), ensure_ascii=False)

@@ -60,6 +60,12 @@ LEASE_BUCKET = "~lifecycle"
 it (``~`` is not allowed in bucket names)."""
 LEASE = "lease"
 PROGRESS = "progress"
+TRANSIENT = frozenset({"ServiceUnavailable", "SlowDown", "InternalError", "RequestTimeout"})
+"""Backend errors of the moment (a store restarting, throttling, a timeout): the pass
+stops where it is and the next one tries the same page again."""
+TRANSIENT_ATTEMPTS = 5
+"""Passes in a row a bucket may stop on a transient error before it is skipped for the
+cycle (so a store failing one bucket for good does not hold up the others)."""
 
 
 class LeaseLost(Exception):
@@ -186,6 +192,16 @@ class Sweeper:
             except LeaseLost:
                 raise
             except BackendError as exc:
+                if exc.code in TRANSIENT and progress.attempts + 1 < TRANSIENT_ATTEMPTS:
+                    progress.attempts += 1
+                    log.warning(
+                        "lifecycle: bucket %s: %s; the next pass tries again (attempt %d of %d)",
+                        bucket,
+                        exc.code,
+                        progress.attempts,
+                        TRANSIENT_ATTEMPTS,
+                    )
+                    return progress
                 if exc.code != "NoSuchBucket":
                     log.warning("lifecycle: bucket %s skipped this cycle: %s", bucket, exc.code)
                 progress = Progress(bucket=bucket, phase=DONE)
@@ -194,6 +210,8 @@ class Sweeper:
                 log.exception("lifecycle: bucket %s skipped this cycle", bucket)
                 progress = Progress(bucket=bucket, phase=DONE)
                 used = 1
+            else:
+                progress.attempts = 0
             budget -= max(used, 1)
             report.entries += used
         return progress

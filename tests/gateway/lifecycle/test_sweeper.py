@@ -6,15 +6,30 @@ through the configuration instead."""
 from __future__ import annotations
 
 import asyncio
+import http.client
+import http.server
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from backends import ObjectMeta
 from backends.base import Backend
+from backends.s3 import S3Backend, UpstreamConfig
 from gateway.identity.store import IdentityStore
 from gateway.lifecycle.rules import Clock
-from gateway.lifecycle.sweeper import LEASE, LEASE_BUCKET, LIFECYCLE, PROGRESS, Progress, Sweeper
+from gateway.lifecycle.sweeper import (
+    LEASE,
+    LEASE_BUCKET,
+    LIFECYCLE,
+    PROGRESS,
+    TRANSIENT_ATTEMPTS,
+    Progress,
+    Sweeper,
+)
 from tests.backends.test_contract import Env, code_of, payload
+from tests.backends.upstream_server import MOTO_CONDITIONAL_WRITES, UpstreamServer
 
 DAY = timedelta(days=1)
 NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
@@ -331,3 +346,126 @@ async def test_a_long_pass_renews_its_lease_and_stops_when_it_is_taken(
     assert len(await keys(env, "slow")) == 6 - report.expired
     stored = await state.bucket_settings.get(LEASE_BUCKET, PROGRESS)
     assert stored is None or Progress.from_json(stored).key_marker is None  # none written
+
+
+class FaultyProxy:
+    """An HTTP proxy in front of moto that answers S3's ``503 SlowDown`` to every request
+    naming ``failing`` in its path (a store throttling one bucket, or restarting), and
+    forwards the rest."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = urlsplit(upstream).netloc
+        self.failing: str | None = None
+        self.refused = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if proxy.failing is not None and proxy.failing in self.path:
+                    proxy.refused += 1
+                    answer = (
+                        b"<Error><Code>SlowDown</Code><Message>Reduce your rate</Message></Error>"
+                    )
+                    self.send_response(503)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                    return
+                upstream = http.client.HTTPConnection(proxy.upstream, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    response = upstream.getresponse()
+                    data = response.read()
+                finally:
+                    upstream.close()
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("transfer-encoding", "content-length", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_a_transient_store_error_is_retried_the_next_pass_not_next_cycle(
+    moto_server: UpstreamServer, state: IdentityStore
+) -> None:
+    """A store's ``SlowDown`` (or ``ServiceUnavailable``, ...) while a pass sweeps a bucket
+    skipped that bucket for the whole cycle (17 hours over a million objects) and lost its
+    place in it. The pass now stops there; the next one tries the same page again, and
+    only a bucket failing ``TRANSIENT_ATTEMPTS`` passes in a row is skipped for the cycle,
+    so one bucket failing for good never holds up the others."""
+    proxy = FaultyProxy(moto_server.endpoint_url)
+    prefix = f"t{uuid.uuid4().hex[:12]}-"
+    options: dict[str, Any] = {
+        "access_key_id": "contract-key",
+        "secret_access_key": "contract-secret",
+        "bucket_prefix": prefix,
+        "conditional_writes": MOTO_CONDITIONAL_WRITES,
+    }
+    writer = S3Backend(UpstreamConfig(endpoint_url=moto_server.endpoint_url, **options))
+    swept = S3Backend(UpstreamConfig(endpoint_url=proxy.endpoint_url, **options))
+    await writer.start()
+    await swept.start()
+    try:
+        env = Env(writer, "s3", 0)
+        expire = rule("e", "<Expiration><Days>1</Days></Expiration>")
+        for bucket in ("flaky", "later", "stuck"):
+            await writer.create_bucket(bucket)
+            await put(env, bucket, "old")
+            await configure(state, bucket, expire)
+        now = Time()
+        now.offset = 2 * DAY
+        sweep = Sweeper(
+            swept, state.bucket_settings, state.object_acls,
+            clock=Clock(), interval=1.0, batch=1, lease_seconds=60.0, now=now,
+        )  # fmt: skip
+
+        proxy.failing = f"/{prefix}flaky"
+        await sweep.step()
+        assert proxy.refused > 0
+        proxy.failing = None
+        await sweep.step()  # the next pass: the same bucket, from where it was
+        assert await keys(env, "flaky") == []
+
+        # a bucket failing pass after pass is skipped for the cycle after the last attempt:
+        # the next cycle comes round to the first bucket again
+        proxy.failing, proxy.refused = f"/{prefix}stuck", 0
+        await put(env, "flaky", "new")
+        passes = 0
+        while await keys(env, "flaky") and passes < 10 * TRANSIENT_ATTEMPTS:
+            await sweep.step()
+            passes += 1
+        assert await keys(env, "flaky") == []
+        assert await keys(env, "later") == []
+        assert await keys(env, "stuck") == ["old"]
+        assert proxy.refused >= TRANSIENT_ATTEMPTS
+    finally:
+        await swept.close()
+        await writer.close()
+        proxy.close()
