@@ -70,6 +70,10 @@ class ObjectMeta:
     sse_customer_key_hmac: str | None = None
     """SSE-C: a keyed HMAC of the client's key (the key itself is never stored), so a later
     request's key can be checked without touching the data. Never sent to clients."""
+    missing_meta: int | None = None
+    """How many ``x-amz-meta-*`` entries the write left out because their name was empty
+    after the prefix (S3 stores none of them and answers their count in reads'
+    ``x-amz-missing-meta``); None: none left out."""
 
 
 @record

@@ -30,6 +30,8 @@ __all__ = [
 
 RESERVED_PREFIX = "nfyio-"
 _CHECKSUM_PREFIX = "nfyio-checksum-"
+_MISSING_META = "nfyio-missing-meta"
+"""``ObjectMeta.missing_meta``, kept as user metadata of the stored object."""
 
 
 def utc(value: Any) -> datetime:
@@ -78,6 +80,8 @@ def meta_params(meta: ObjectMeta, checksums: Mapping[str, str]) -> dict[str, Any
         "ContentType": meta.content_type,
         "Metadata": {**user_metadata(meta), **checksum_metadata(checksums)},
     }
+    if meta.missing_meta:
+        params["Metadata"][_MISSING_META] = str(meta.missing_meta)
     optional = {
         "ContentEncoding": meta.content_encoding,
         "ContentDisposition": meta.content_disposition,
@@ -167,6 +171,8 @@ def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) ->
                     checksums[meta_key[len(_CHECKSUM_PREFIX) :].upper()] = value
                 elif not meta_key.startswith(RESERVED_PREFIX):
                     user[meta_key] = value
+                elif meta_key == _MISSING_META and value.isdigit():
+                    meta["missing_meta"] = int(value)
         elif isinstance(kind, str):
             if value:
                 meta[kind] = value

@@ -158,11 +158,17 @@ def object_meta(headers: Mapping[str, str], pairs: Iterable[tuple[str, str]]) ->
     from every one of the request's header ``pairs``, where S3 joins the values of one
     name (case aside) with commas, in order."""
     user: dict[str, str] = {}
+    missing = 0
     for name, value in pairs:
         lower = name.lower()
         if lower.startswith(META_PREFIX):
             meta_name = lower[len(META_PREFIX) :]
             safe_value(lower, value)
+            if not meta_name:
+                # ``x-amz-meta-`` alone: S3 accepts the write, stores no such entry (no
+                # request could name it) and counts it in reads' ``x-amz-missing-meta``
+                missing += 1
+                continue
             user[meta_name] = f"{user[meta_name]},{value}" if meta_name in user else value
     size = 0
     for meta_name, value in user.items():
@@ -191,6 +197,7 @@ def object_meta(headers: Mapping[str, str], pairs: Iterable[tuple[str, str]]) ->
         or "binary/octet-stream",
         user_metadata=user,
         storage_class=storage_class,
+        missing_meta=missing or None,
         **system,
     )
 
@@ -252,6 +259,8 @@ def object_headers(
         out["x-amz-storage-class"] = meta.storage_class
     for name, value in meta.user_metadata.items():
         out[META_PREFIX + name] = value if value.isascii() else mail_safe(value)
+    if meta.missing_meta:
+        out["x-amz-missing-meta"] = str(meta.missing_meta)
     if with_parts_count and info.parts_count is not None:
         out["x-amz-mp-parts-count"] = str(info.parts_count)
     if info.tag_count:

@@ -166,6 +166,47 @@ def test_non_ascii_metadata_is_answered_as_s3_encodes_it(
         }
 
 
+def test_metadata_with_an_empty_name_is_left_out_and_counted(s3: Any, bucket: str) -> None:
+    """``x-amz-meta-`` with nothing after the prefix names no entry a request could read
+    back: S3 accepts the write, stores the other entries only and answers how many it left
+    out in ``x-amz-missing-meta`` on GET and HEAD. It used to be stored and answered as a
+    header named ``x-amz-meta-``. The same for CreateMultipartUpload and CopyObject with
+    ``REPLACE`` (POST Object: ``test_post_object.py``)."""
+
+    def missing(answer: dict[str, Any]) -> str | None:
+        headers: dict[str, str] = answer["ResponseMetadata"]["HTTPHeaders"]
+        assert "x-amz-meta-" not in headers
+        return headers.get("x-amz-missing-meta")
+
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", Metadata={"": "empty", "ok": "v"})
+    for answer in (s3.head_object(Bucket=bucket, Key="k"), s3.get_object(Bucket=bucket, Key="k")):
+        assert answer["Metadata"] == {"ok": "v"}
+        assert missing(answer) == "1"
+    s3.copy_object(
+        Bucket=bucket,
+        Key="replaced",
+        CopySource={"Bucket": bucket, "Key": "k"},
+        MetadataDirective="REPLACE",
+        Metadata={"": "again", "new": "n"},
+    )
+    replaced = s3.head_object(Bucket=bucket, Key="replaced")
+    assert (replaced["Metadata"], missing(replaced)) == ({"new": "n"}, "1")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp", Metadata={"": "e"})
+    part = s3.upload_part(
+        Bucket=bucket, Key="mp", UploadId=upload["UploadId"], PartNumber=1, Body=b"p"
+    )
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="mp",
+        UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    completed = s3.head_object(Bucket=bucket, Key="mp")
+    assert (completed["Metadata"], missing(completed)) == ({}, "1")
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"p", Metadata={"ok": "v"})
+    assert missing(s3.head_object(Bucket=bucket, Key="plain")) is None
+
+
 def test_gzip_content_encoding_kept_without_aws_chunked(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="gz", Body=b"not really gzip", ContentEncoding="gzip")
     head = s3.head_object(Bucket=bucket, Key="gz")
