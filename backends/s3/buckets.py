@@ -13,22 +13,40 @@ from backends.types import BucketInfo
 
 __all__ = ["BucketsMixin"]
 
+_BUCKETS_PAGE = 10_000
+"""``max-buckets`` of the store's ListBuckets: AWS's greatest page."""
+
 
 class BucketsMixin(UpstreamClient):
     """Gateway bucket ``b`` is upstream bucket ``bucket_prefix + b``."""
 
     async def list_buckets(self) -> Sequence[BucketInfo]:
-        response = await self._call("list_buckets")
+        """Every page of the store's bucket list. Paginated requests (``MaxBuckets``): AWS
+        refuses unpaginated ones for accounts above the 10,000-bucket quota, answers
+        pages of at most 10,000 with a ``ContinuationToken``, and names each bucket's
+        region only then. Stores that ignore the parameters answer everything at once."""
         prefix = self.config.bucket_prefix
-        return [
-            BucketInfo(
-                name=b["Name"][len(prefix) :],
-                created_at=utc(b.get("CreationDate")),
-                region=self.config.region,
+        params: dict[str, Any] = {"MaxBuckets": _BUCKETS_PAGE}
+        if prefix:
+            params["Prefix"] = prefix  # a store that ignores it is filtered here anyway
+        buckets: list[BucketInfo] = []
+        tokens: set[str] = set()
+        while True:
+            response = await self._call("list_buckets", **params)
+            buckets.extend(
+                BucketInfo(
+                    name=b["Name"][len(prefix) :],
+                    created_at=utc(b.get("CreationDate")),
+                    region=b.get("BucketRegion") or self.config.region,
+                )
+                for b in response.get("Buckets", [])
+                if b["Name"].startswith(prefix) and len(b["Name"]) > len(prefix)
             )
-            for b in response.get("Buckets", [])
-            if b["Name"].startswith(prefix) and len(b["Name"]) > len(prefix)
-        ]
+            token = response.get("ContinuationToken")
+            if not token or token in tokens:  # a store that repeats its token ends here
+                return buckets
+            tokens.add(token)
+            params["ContinuationToken"] = token
 
     async def create_bucket(
         self, bucket: str, *, region: str = "us-east-1", object_lock: bool = False
