@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote_plus
 
-from sigv4.errors import InvalidURI
+from sigv4.errors import InvalidArgument, InvalidURI
 from sigv4.records import record
 
 __all__ = [
@@ -75,19 +75,38 @@ def decode_query_component(raw: str) -> str:
 
 def decode_query(raw_query: str) -> dict[str, str]:
     """Names and values of a raw query, form-decoded as S3 reads a query (a raw ``+`` is a
-    space, ``%2B`` a plus, as in the canonical query), the first occurrence of a name
-    winning.
+    space, ``%2B`` a plus, as in the canonical query).
 
     The one way the query is read, by routing and by every signature check, so what was
-    signed is what is acted on. Invalid UTF-8 after decoding is ``InvalidURI``.
+    signed is what is acted on. Invalid UTF-8 after decoding is ``InvalidURI``; a name
+    given twice (``versionId=a&versionId=b``, or ``versionId`` beside ``version%49d``) is
+    ``InvalidArgument``: the canonical query signs both values, and which one a request
+    stands for must not depend on who reads it. Cost: one length comparison.
     """
     params: dict[str, str] = {}
+    pairs = query_pairs(raw_query)
     try:
-        for name, value in query_pairs(raw_query):
-            params.setdefault(decode_query_component(name), decode_query_component(value))
+        for name, value in pairs:
+            params[decode_query_component(name)] = decode_query_component(value)
     except UnicodeDecodeError as exc:
         raise InvalidURI("Couldn't parse the specified URI.") from exc
+    if len(params) != len(pairs):
+        raise _repeated_parameter(pairs)
     return params
+
+
+def _repeated_parameter(pairs: list[tuple[str, str]]) -> InvalidArgument:
+    """The refusal of a query (already decoded once) that names a parameter twice."""
+    seen: set[str] = set()
+    for raw_name, _ in pairs:
+        name = decode_query_component(raw_name)
+        if name in seen:
+            return InvalidArgument(
+                f"The query parameter {name!r} may be given only once",
+                extra={"ArgumentName": name},
+            )
+        seen.add(name)
+    raise AssertionError("decode_query counted a repeated name that is not there")
 
 
 def header_map(headers: Headers) -> dict[str, str]:

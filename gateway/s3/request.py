@@ -63,7 +63,8 @@ class S3Request:
     address: Address
     operation: Operation
     query: Mapping[str, str]
-    """Percent-decoded names and values; the first occurrence of a name wins."""
+    """Percent-decoded names and values; a name given twice is refused
+    (``sigv4.decode_query``)."""
     headers: Mapping[str, str]
     """Lower-case names to their first value, as the client signed them."""
     header_pairs: tuple[tuple[str, str], ...]

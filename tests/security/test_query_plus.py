@@ -6,6 +6,12 @@ read ``+`` as a plus and routing as a space, a presigned ListObjectsV2 signed wi
 ``prefix=a%2Bb`` could be replayed as ``prefix=a+b`` and list ``a b/...``. Both now read it
 as a space through ``sigv4.decode_query`` and ``sigv4.canonical_query``, so the replay is
 a different canonical request and fails its signature.
+
+The same class: a parameter named twice (``versionId=a&versionId=b``, or ``versionId``
+beside ``version%49d``). The canonical query signs both values; routing took the first,
+a cache or proxy in front may take the last. Before, GetObject served the first version
+and a listing used the first prefix; now any repeated name is 400 ``InvalidArgument``
+naming it, before anything is read.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import pytest
+
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.s3util import raw_request
+from tests.e2e.s3util import raw_request, sign
 
 S3_NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +98,49 @@ def test_s3_listener_reads_the_query_one_way() -> None:
                 if forbidden.search(line) and (name, line.strip()) not in the_one_reader:
                     offenders.append(f"{name}:{number}: {line.strip()}")
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "versionId={v1}&versionId={v2}",
+        "versionId={v1}&version%49d={v2}",  # the same name, percent-encoded
+        "versionId={v1}&versionId={v1}",
+        "partNumber=1&partNumber=1",
+    ],
+)
+def test_a_query_parameter_named_twice_is_refused(
+    gateway: Gateway, s3: Any, bucket: str, query: str
+) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=bucket, Key="v", Body=b"v1")["VersionId"]
+    v2 = s3.put_object(Bucket=bucket, Key="v", Body=b"v2")["VersionId"]
+    target = f"/{bucket}/v?{query.format(v1=v1, v2=v2)}"
+    response = raw_request(gateway, "GET", target, headers=sign(gateway, "GET", target))
+    assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+    assert response.xml().findtext("ArgumentName") in ("versionId", "partNumber")
+
+
+def test_a_listing_with_two_prefixes_is_refused(gateway: Gateway, s3: Any, bucket: str) -> None:
+    for key in ("p/1", "q/2"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    target = f"/{bucket}?list-type=2&prefix=p&prefix=q"
+    response = raw_request(gateway, "GET", target, headers=sign(gateway, "GET", target))
+    assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+    assert response.xml().findtext("ArgumentName") == "prefix"
+
+
+def test_a_presigned_parameter_repeated_after_signing_is_refused(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    s3.put_object(Bucket=bucket, Key="doc", Body=b"x")
+    target = _target(
+        s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "doc"})
+    )
+    assert raw_request(gateway, "GET", target).status == 200
+    for extra in (
+        "&X-Amz-Expires=604800",
+        "&response-content-type=text/html&response-content-type=a",
+    ):
+        response = raw_request(gateway, "GET", target + extra)
+        assert (response.status, response.error_code()) == (400, "InvalidArgument"), extra
