@@ -1,7 +1,9 @@
-// OAuth clients (admins only): register (the secret shown once), list, delete.
+// OAuth clients (admins only): register (the secret shown once), list a page at a time
+// (paging.js), delete.
 
 import { api, path } from "../api.js";
 import { announce, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, readable, shownName, table } from "../dom.js";
+import { pagedList } from "../paging.js";
 import { ALL_SCOPES, DESCRIPTIONS } from "../scopes.js";
 import { secretPanel } from "./secret.js";
 
@@ -67,23 +69,23 @@ function actions(client, status, reload) {
 export async function render() {
   const status = h("div", { class: "errors" });
   const slot = h("div", { class: "secret-slot" });
-  const listing = h("div", {});
-  async function reload() {
-    const page = await api("GET", "/v1/clients", { query: { limit: 1000 } });
-    clear(listing);
-    listing.append(
-      page.clients.length === 0
+  const list = pagedList({
+    url: "/v1/clients",
+    field: "clients",
+    more: "Load more clients",
+    onError: (error) => status.append(errorBox(error)),
+    show: (clients) =>
+      clients.length === 0
         ? h("p", { class: "empty" }, "No clients yet.")
-        : table("OAuth clients", ["Name", "Client ID", "Grant types", "Scopes", "Created", "Actions"], page.clients.map((client) => [
+        : table("OAuth clients", ["Name", "Client ID", "Grant types", "Scopes", "Created", "Actions"], clients.map((client) => [
           shownName(client.name),
           h("code", {}, client.client_id),
           client.grant_types.join(" "),
           client.scopes.join(" "),
           formatTime(client.created_at),
-          actions(client, status, reload),
+          actions(client, status, list.reload),
         ])),
-    );
-  }
-  await reload();
-  return h("section", { class: "page" }, h("h1", {}, "OAuth clients"), slot, createForm(status, slot, reload), status, h("h2", {}, "All clients"), listing);
+  });
+  await list.reload();
+  return h("section", { class: "page" }, h("h1", {}, "OAuth clients"), slot, createForm(status, slot, list.reload), status, h("h2", {}, "All clients"), list.element);
 }

@@ -3,7 +3,8 @@
 // with a grace period for the old secret.
 
 import { api, path } from "../api.js";
-import { announce, append, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, newId, readable, shownName, table } from "../dom.js";
+import { announce, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, newId, readable, shownName, table } from "../dom.js";
+import { pagedList } from "../paging.js";
 import { DESCRIPTIONS, mintable } from "../scopes.js";
 import { awsSnippets, secretPanel } from "./secret.js";
 
@@ -150,41 +151,27 @@ export const KEY_COLUMNS = ["Name", "Key ID", "Scopes", "Buckets", "Status", "La
 export async function render(ctx) {
   const status = h("div", { class: "errors" });
   const slot = h("div", { class: "secret-slot" });
-  const listing = h("div", {});
-  const keys = [];
-  let cursor = null;
-
-  async function reload() {
-    keys.length = 0;
-    cursor = null;
-    await loadMore();
-  }
-
-  const actions = (key) => keyActions(ctx, key, status, slot, reload);
-
-  async function loadMore() {
-    const page = await api("GET", "/v1/access-keys", { query: { limit: 100, cursor } });
-    keys.push(...page.access_keys);
-    cursor = page.next_cursor;
-    clear(listing);
-    append(listing, [
+  const actions = (key) => keyActions(ctx, key, status, slot, list.reload);
+  const list = pagedList({
+    url: "/v1/access-keys",
+    field: "access_keys",
+    more: "Load more keys",
+    onError: (error) => status.append(errorBox(error)),
+    show: (keys) =>
       keys.length === 0
         ? h("p", { class: "empty" }, "No keys yet.")
         : table("Access keys", [...KEY_COLUMNS, "Actions"], keyRows(ctx, keys, { actions })),
-      cursor ? h("button", { type: "button", onclick: () => loadMore().catch((e) => status.append(errorBox(e))) }, "Load more keys") : null,
-    ]);
-  }
-
-  await loadMore();
+  });
+  await list.reload();
   return h(
     "section",
     { class: "page" },
     h("h1", {}, "Access keys"),
     h("p", { class: "lead" }, "An access key is an AWS access key ID and secret for the S3 endpoint; the secret alone also works as a Bearer token for the REST API."),
     slot,
-    createForm(ctx, status, slot, reload),
+    createForm(ctx, status, slot, list.reload),
     status,
     h("h2", {}, ctx.can("admin") ? "All keys" : "Your keys"),
-    listing,
+    list.element,
   );
 }

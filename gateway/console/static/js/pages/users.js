@@ -1,7 +1,9 @@
-// Users (admins only): create, disable or enable, set a password, delete.
+// Users (admins only): create, disable or enable, set a password, delete; listed a
+// page at a time (paging.js).
 
 import { api, path } from "../api.js";
 import { announce, checkboxes, clear, confirmDialog, errorBox, field, formatTime, h, newId, table } from "../dom.js";
+import { pagedList } from "../paging.js";
 import { ALL_SCOPES, DESCRIPTIONS } from "../scopes.js";
 
 function createForm(status, reload) {
@@ -76,22 +78,22 @@ function actions(user, status, reload) {
 
 export async function render() {
   const status = h("div", { class: "errors" });
-  const listing = h("div", {});
-  async function reload() {
-    const page = await api("GET", "/v1/users", { query: { limit: 1000 } });
-    clear(listing);
-    listing.append(
-      page.users.length === 0
+  const list = pagedList({
+    url: "/v1/users",
+    field: "users",
+    more: "Load more users",
+    onError: (error) => status.append(errorBox(error)),
+    show: (users) =>
+      users.length === 0
         ? h("p", { class: "empty" }, "No users yet.")
-        : table("Users", ["User name", "Scopes", "Status", "Created", "Actions"], page.users.map((user) => [
+        : table("Users", ["User name", "Scopes", "Status", "Created", "Actions"], users.map((user) => [
           user.username,
           user.scopes.join(" "),
           h("span", { class: `badge ${user.disabled ? "revoked" : "active"}` }, user.disabled ? "disabled" : "active"),
           formatTime(user.created_at),
-          actions(user, status, reload),
+          actions(user, status, list.reload),
         ])),
-    );
-  }
-  await reload();
-  return h("section", { class: "page" }, h("h1", {}, "Users"), createForm(status, reload), status, h("h2", {}, "All users"), listing);
+  });
+  await list.reload();
+  return h("section", { class: "page" }, h("h1", {}, "Users"), createForm(status, list.reload), status, h("h2", {}, "All users"), list.element);
 }
