@@ -98,6 +98,7 @@ def make_backend(
         io_threads=config.storage.io_threads,
         direct_writes=config.storage.direct_writes,
         inline_max=config.storage.inline_max_bytes,
+        temp_sweep_interval=config.storage.temp_sweep_interval,
     )
 
 

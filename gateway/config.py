@@ -100,6 +100,10 @@ class StorageConfig:
     inline_max_bytes: int = INLINE_MAX
     """PUT bodies up to this size are kept in the metadata database rather than a data
     file of their own (docs/filesystem-backend.md, "Small objects inline"); 0: never."""
+    temp_sweep_interval: float = 60.0
+    """Seconds between two removals of the temp files a worker killed mid-upload left while
+    its siblings ran (docs/filesystem-backend.md, "A dead worker's temp files"); 0: only
+    when a process starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -625,6 +629,8 @@ def _check_limits(config: Config) -> None:
         raise ConfigError("storage.io_threads must be at least 1")
     if not 0 <= config.storage.inline_max_bytes <= INLINE_LIMIT:
         raise ConfigError(f"storage.inline_max_bytes must be from 0 to {INLINE_LIMIT}")
+    if not config.storage.temp_sweep_interval >= 0:  # NaN fails too
+        raise ConfigError("storage.temp_sweep_interval must be 0 (start-up only) or positive")
     if config.auth.hash_threads < 1:
         raise ConfigError("auth.hash_threads must be at least 1")
     if config.auth.hash_queue < 0:

@@ -9,7 +9,10 @@ operations). See ``docs/filesystem-backend.md``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -106,6 +109,10 @@ from backends.types import (
 )
 
 DEFAULT_MIN_PART_SIZE = 5 * 1024 * 1024
+TEMP_SWEEP_INTERVAL = 60.0
+"""Seconds between two looks for temp directories of worker processes that ended."""
+
+log = logging.getLogger("nfyio.filesystem")
 
 
 _PUT_SETTINGS = "SELECT object_lock, encryption FROM buckets WHERE name = ?"
@@ -129,6 +136,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         sse_previous_keys: Sequence[bytes] = (),
         direct_writes: bool = False,
         inline_max: int = INLINE_MAX,
+        temp_sweep_interval: float = TEMP_SWEEP_INTERVAL,
     ) -> None:
         """``inline_max``: PUT bodies up to this many bytes are kept in the metadata
         database instead of a data file (``inline.py``; 0: never). ``direct_writes``: the
@@ -137,7 +145,9 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         gateway derives it from its master key); without it, requests for server-side
         encryption answer ``NotImplemented``.
         ``sse_previous_keys`` still open data written under earlier keys (see
-        docs/security.md, "Data at rest")."""
+        docs/security.md, "Data at rest"). ``temp_sweep_interval``: seconds between two
+        removals of the temp files of sibling processes that ended (``temp_dirs.py``; 0:
+        only at start-up)."""
         self.data_dir = Path(data_dir)
         self.keys = None if sse_key is None else KeySet(sse_key, sse_previous_keys)
         self.region = region
@@ -152,6 +162,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         self._mp: MultipartStore | None = None
         self._committer: GroupCommitter | None = None
         self._lock_fd: int | None = None
+        self.temp_sweep_interval = temp_sweep_interval
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -176,11 +188,34 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             await self.files.io.run(fcntl.flock, fd, fcntl.LOCK_SH)
-            return
-        try:
-            await self.recover()
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            await self.sweep_temp()  # siblings run: only the ended ones' temp files
+        else:
+            try:
+                await self.recover()
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+        if self.temp_sweep_interval > 0:
+            self._sweeper = asyncio.create_task(self._sweep_temp_forever())
+
+    async def sweep_temp(self) -> int:
+        """Remove the temp directories of processes that ended while others ran on the
+        data directory (a worker killed mid-upload: ``temp_dirs.py``); how many went."""
+        removed = await self.files.io.run(self.files.sweep_temp)
+        if removed:
+            log.warning(
+                "removed the temp files of %d process(es) that ended on %s",
+                removed,
+                self.data_dir,
+            )
+        return removed
+
+    async def _sweep_temp_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.temp_sweep_interval)
+            try:
+                await self.sweep_temp()
+            except Exception:  # the next look may succeed; the task must go on
+                log.exception("temp sweep of %s failed", self.data_dir)
 
     async def recover(self) -> int:
         """Remove temp files and unreferenced data files; return how many went.
@@ -202,6 +237,11 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         return rewrap(self.db, self.files, self.keys)
 
     async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         if self._committer is not None:
             await self._committer.close()
             self._committer = None
@@ -211,7 +251,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
-        self.files.io.close()
+        self.files.close()
 
     async def ready(self) -> bool:
         return self._db is not None
@@ -282,7 +322,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             aborted = drop_bucket_uploads(conn, bucket)
             conn.execute("DELETE FROM buckets WHERE name = ?", (bucket,))
         for upload_id in aborted:
-            self.files.remove_upload_dir(upload_id)
+            await self.files.drop_upload_dir(upload_id)
 
     async def bucket_stats(self, bucket: str) -> tuple[int, int]:
         """From the counters the ``objects`` triggers keep (``metadb.py``): O(1)."""

@@ -150,7 +150,7 @@ async def _complete_once(
         upload.checksum_algorithm, upload.checksum_type, described, checksums
     )
     data_id = new_id()
-    sources = [store.files.part_path(upload_id, p.data_id) for p in chosen]
+    sources = [store.files.part_file(upload_id, p.data_id) for p in chosen]
     try:
         await store.files.io.run(store.files.concatenate, sources, store.files.object_path(data_id))
     except FileNotFoundError:
@@ -191,7 +191,7 @@ async def _complete_once(
     except BaseException:
         store.files.unlink_object(data_id)
         raise
-    store.files.remove_upload_dir(upload_id)
+    await store.files.drop_upload_dir(upload_id)
     return row._replace(version_id=version_id), doomed
 
 

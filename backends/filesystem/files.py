@@ -2,7 +2,8 @@
 
 Layout under the data directory::
 
-    tmp/<random>                       bodies being received (removed at start-up)
+    tmp/<owner>/<random>               bodies being received, in the receiving process's
+                                       own directory (``temp_dirs.py``)
     objects/<id[0:2]>/<id[2:4]>/<id>   object bytes, immutable once placed
     parts/<upload id>/<id>             multipart parts until completion or abort
     meta/                              the metadata database (``metadb.py``) and lock
@@ -21,10 +22,11 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import itertools
 import mmap
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, TypeVarTuple
@@ -33,6 +35,7 @@ from backends.errors import BackendError
 from backends.filesystem.bodies import SYNC_READ_MAX
 from backends.filesystem.encryption import SEGMENT, RawReader, ReadAt, Sealer
 from backends.filesystem.io_pool import DEFAULT_IO_THREADS, IOPool
+from backends.filesystem.temp_dirs import OwnTemp, Trash, claim, sweep
 from backends.types import PayloadStream
 from sigv4 import Checksum
 
@@ -56,6 +59,9 @@ FILE_MODE = 0o600
 META_DB = "meta.sqlite3"
 RESERVE = "reserve"
 RESERVE_BYTES = 16 * 1024 * 1024
+TRASH_FROM = 64
+"""An upload directory of more part files than this is removed in the background
+(``DataStore.drop_upload_dir``)."""
 """What ``meta/reserve`` holds (at most 1/64 of the file system): room given back when a
 delete finds the disk full (``DataStore.release_reserve``)."""
 
@@ -116,7 +122,11 @@ class DataStore:
     ) -> None:
         self.root = root
         self.io = IOPool(io_threads)
-        self.tmp_dir = root / "tmp"
+        self.tmp_root = root / "tmp"
+        self.tmp_dir = self.tmp_root
+        """This process's own directory under ``tmp_root`` once ``create_dirs`` ran."""
+        self._own: OwnTemp | None = None
+        self.trash = Trash()
         self.objects_dir = root / "objects"
         self.parts_dir = root / "parts"
         self.meta_dir = root / "meta"
@@ -138,12 +148,29 @@ class DataStore:
         """The directories (0700) and an empty metadata database file (0600) if missing:
         SQLite creates a database 0644 less the umask, and gives its ``-wal`` and ``-shm``
         files the database's mode, so creating it first makes all three private."""
-        for d in (self.root, self.tmp_dir, self.objects_dir, self.parts_dir, self.meta_dir):
+        for d in (self.root, self.tmp_root, self.objects_dir, self.parts_dir, self.meta_dir):
             make_private_dir(d)
         db = self.meta_dir / META_DB
         if not db.exists():
             with contextlib.suppress(FileExistsError):
                 os.close(_open_new(db))
+        if self._own is None:
+            self._own = claim(self.tmp_root)
+            self.tmp_dir = self._own.path
+            self._tmp = str(self.tmp_dir)
+
+    def sweep_temp(self) -> int:
+        """Remove the temp directories of processes that ended (``temp_dirs.sweep``);
+        how many went. Blocking."""
+        return sweep(self.tmp_root, self.tmp_dir)
+
+    def close(self) -> None:
+        """Stop the pools and give up this process's temp directory (removed if empty)."""
+        self.trash.close()
+        self.io.close()
+        own, self._own = self._own, None
+        if own is not None:
+            own.release()
 
     # -- the reserve ----------------------------------------------------------------------
 
@@ -206,6 +233,10 @@ class DataStore:
 
     def part_path(self, upload_id: str, data_id: str) -> Path:
         return self.parts_dir / upload_id / data_id
+
+    def part_file(self, upload_id: str, data_id: str) -> str:
+        """``part_path`` as a string (a completion makes 10,000 of them)."""
+        return f"{self._parts}/{upload_id}/{data_id}"
 
     def _ensure_dir(self, d: str | Path) -> None:
         key = os.fspath(d)
@@ -429,16 +460,24 @@ class DataStore:
             raise
         return digests
 
-    def concatenate(self, sources: list[Path], dest: Path) -> None:
-        """Write the files ``sources`` one after another into ``dest`` (blocking)."""
-        tmp = self.tmp_dir / new_id()
+    def concatenate(self, sources: Sequence[str], dest: Path) -> None:
+        """Write the files ``sources`` one after another into ``dest`` (blocking). The
+        bytes are copied in the kernel (``copy_file_range``: not through this process's
+        memory; blocks shared where the file system can), else through a buffer."""
+        tmp = f"{self._tmp}/{new_id()}"
         out = _open_new(tmp)
         try:
             try:
+                in_kernel = _copy_file_range is not None
                 for src in sources:
-                    with open(src, "rb") as f:
-                        while data := f.read(COPY_CHUNK):
-                            _write_all(out, data)
+                    fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+                    try:
+                        in_kernel = in_kernel and _append_in_kernel(fd, out)
+                        if not in_kernel:
+                            while data := os.read(fd, COPY_CHUNK):
+                                _write_all(out, data)
+                    finally:
+                        os.close(fd)
                 if self.fsync:
                     os.fsync(out)
             finally:
@@ -458,14 +497,42 @@ class DataStore:
     def remove_upload_dir(self, upload_id: str) -> None:
         shutil.rmtree(self.upload_dir(upload_id), ignore_errors=True)
 
+    async def drop_upload_dir(self, upload_id: str, *, refill: bool = False) -> None:
+        """Remove the part files of an upload that was completed or aborted (its rows are
+        gone), off the loop; ``refill``: then make the reserve again (``keep_reserve``).
+        Up to ``TRASH_FROM`` files go before this returns; a larger directory is renamed
+        into this process's temp directory and unlinked in the background (``Trash``), so
+        a completion of 10,000 parts is not answered after 10,000 unlinks."""
+        await self.io.run(self._drop_dir, os.fspath(self.upload_dir(upload_id)), refill)
+
+    def _drop_dir(self, path: str, refill: bool) -> None:
+        then = self.keep_reserve if refill else None
+        try:
+            with os.scandir(path) as entries:
+                many = len(list(itertools.islice(entries, TRASH_FROM + 1)))
+        except FileNotFoundError:
+            many = 0
+        if many > TRASH_FROM:
+            trash = f"{self._tmp}/{new_id()}"
+            try:
+                os.rename(path, trash)
+            except OSError:
+                trash = path  # not renamed: removed where it is (in the background too)
+            self.trash.remove(trash, then)
+            return
+        shutil.rmtree(path, ignore_errors=True)
+        if then is not None:
+            then()
+
     def recover(self, referenced: set[str], uploads: set[str]) -> int:
         """Remove temp files and every data/part file no row references. Blocking."""
         removed = 0
-        for d in (self.tmp_dir, self.objects_dir, self.parts_dir):
+        for d in (self.tmp_root, self.objects_dir, self.parts_dir):
             make_private_dir(d)
-        for entry in os.scandir(self.tmp_dir):
-            _remove(entry.path)
-            removed += 1
+        for entry in os.scandir(self.tmp_root):
+            if entry.path != self._tmp:  # this process's own (receiving nothing yet)
+                _remove(entry.path)
+                removed += 1
         for dirpath, _dirs, files in os.walk(self.objects_dir):
             for name in files:
                 if name not in referenced:
@@ -690,6 +757,30 @@ def allocate(fd: int, size: int) -> None:
         end = os.fstat(fd).st_size
         while end < size:
             end += os.pwrite(fd, bytes(min(COPY_CHUNK, size - end)), end)
+
+
+_copy_file_range: Callable[[int, int, int], int] | None = getattr(os, "copy_file_range", None)
+_NO_COPY_RANGE = frozenset({errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP})
+COPY_RANGE = 1 << 30
+"""Bytes asked of one ``copy_file_range`` call (the kernel copies at most about 2 GiB)."""
+
+
+def _append_in_kernel(src: int, out: int) -> bool:
+    """Append the rest of ``src`` to ``out`` at both files' offsets with
+    ``copy_file_range``; False, with nothing written, where the kernel or the file
+    system does not offer it."""
+    assert _copy_file_range is not None
+    first = True
+    while True:
+        try:
+            copied = _copy_file_range(src, out, COPY_RANGE)
+        except OSError as exc:
+            if first and exc.errno in _NO_COPY_RANGE:
+                return False
+            raise
+        if copied == 0:
+            return True
+        first = False
 
 
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:

@@ -306,7 +306,7 @@ class MultipartStore:
             with contextlib.suppress(FileNotFoundError):
                 self.files.part_path(upload_id, old[0]).unlink()
 
-    def abort(self, bucket: str, key: str, upload_id: str) -> None:
+    async def abort(self, bucket: str, key: str, upload_id: str) -> None:
         """Like a delete, an abort makes room, so a full disk does not refuse it
         (``MetaDB.freeing``)."""
 
@@ -316,8 +316,7 @@ class MultipartStore:
             conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
 
         self.db.freeing(drop, self.files.release_reserve)
-        self.files.remove_upload_dir(upload_id)
-        self.files.keep_reserve()
+        await self.files.drop_upload_dir(upload_id, refill=True)
 
     # -- listing -------------------------------------------------------------------------
 

@@ -246,7 +246,7 @@ class MultipartMixin:
         return info
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        self.mp.abort(bucket, key, upload_id)
+        await self.mp.abort(bucket, key, upload_id)
 
     async def list_parts(
         self,

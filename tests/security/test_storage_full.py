@@ -40,7 +40,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 
 def _temp_files(gateway: Gateway) -> list[Path]:
-    return [p for p in gateway.data_dir.rglob("*") if p.is_file() and p.parent.name == "tmp"]
+    """Files under ``storage/tmp`` (in the directories of the gateway's processes)."""
+    return [p for p in (gateway.data_dir / "storage" / "tmp").rglob("*") if p.is_file()]
 
 
 def _refusal(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str | None]:

@@ -1,0 +1,157 @@
+"""Temp directories owned by running processes; removing what ended processes left there.
+
+Every process that writes to a data directory receives bodies (and concatenates, copies,
+makes the reserve) in a directory of its own, ``tmp/<owner>/`` (32 hex digits), and holds
+an exclusive ``flock`` on it for as long as it runs. The kernel drops the lock when the
+process ends, however it ends (SIGKILL, the OOM killer), so any other process can tell an
+ended owner's directory from a running one's by trying the lock without waiting:
+:func:`sweep` removes the directories whose lock it obtains, never one a process still
+writes in. A directory is made as ``<owner>.new``, locked, then renamed to ``<owner>``,
+so a sweep never sees an owner's directory before it is locked (a ``.new`` left by a
+crash in that window goes at the next start-up recovery, as everything in ``tmp/``).
+
+:class:`Trash` unlinks directories in the background: an upload's part directory after
+its completion or abort, renamed into the process's own temp directory first, so what a
+crash leaves of it is an ended owner's to sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["OwnTemp", "Trash", "claim", "sweep"]
+
+DIR_MODE = 0o700
+_OWNER = re.compile(r"[0-9a-f]{32}")
+_MAKING = ".new"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnTemp:
+    """This process's temp directory and the descriptor that holds its lock."""
+
+    path: Path
+    fd: int
+
+    def release(self) -> None:
+        """Remove the directory when it is empty and drop the lock (whatever is left in
+        it, a background removal cut short, is then an ended owner's to sweep)."""
+        try:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.path)
+        finally:
+            os.close(self.fd)
+
+
+def claim(root: Path) -> OwnTemp:
+    """Make and lock a temp directory of this process under ``root`` (blocking)."""
+    owner = os.urandom(16).hex()
+    making = root / (owner + _MAKING)
+    os.mkdir(making, DIR_MODE)
+    os.chmod(making, DIR_MODE)  # mkdir's mode is reduced by the umask
+    fd = os.open(making, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # no other process knows the name
+        path = root / owner
+        os.rename(making, path)
+    except BaseException:
+        os.close(fd)
+        shutil.rmtree(making, ignore_errors=True)
+        raise
+    return OwnTemp(path, fd)
+
+
+def sweep(root: Path, own: Path) -> int:
+    """Remove the temp directories under ``root`` of processes that have ended; return how
+    many went. ``own`` (this process's) is passed over, and so is every directory whose
+    lock another process holds. Blocking: one ``scandir`` and, per other process, an
+    ``open`` and a ``flock`` attempt."""
+    removed = 0
+    mine = os.fspath(own)
+    for entry in os.scandir(root):
+        if entry.path == mine or not _OWNER.fullmatch(entry.name):
+            continue
+        try:
+            fd = os.open(entry.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            continue  # removed meanwhile (by another sweep), or not a directory
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its owner runs
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
+
+
+class Trash:
+    """Removes directory trees on a thread of its own, after the request that made them
+    garbage has been answered: 10,000 part files take seconds to unlink, tens of seconds
+    where each unlink discards the file's blocks (mount option ``discard``). One thread,
+    so removals never take the I/O pool's threads from requests."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._closing = False
+        self._lock = threading.Lock()  # ``remove`` is called from the I/O pool's threads
+
+    def remove(self, path: str, then: Callable[[], None] | None = None) -> None:
+        """Remove ``path`` and everything under it, then call ``then``, in the background."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="fs-trash")
+            self._executor.submit(self._remove, path, then)
+
+    def wait(self) -> None:
+        """Block until every removal asked for so far has ended (tests; blocking)."""
+        with self._lock:
+            executor = self._executor
+        if executor is not None:
+            executor.submit(lambda: None).result()
+
+    def close(self) -> None:
+        """Cut short the removals under way and drop the queued ones: what they leave is
+        in this process's temp directory, an ended owner's once its lock is dropped."""
+        self._closing = True
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def _remove(self, path: str, then: Callable[[], None] | None) -> None:
+        stack = [path]
+        directories: list[str] = []
+        while stack and not self._closing:
+            directory = stack.pop()
+            directories.append(directory)
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            for entry in entries:
+                if self._closing:
+                    return
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+        if self._closing:
+            return
+        for directory in reversed(directories):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+        if then is not None:
+            then()
