@@ -62,6 +62,8 @@ class Connection(asyncio.Protocol):
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
         self._hold = False  # waiting on the body's source: the store is not the slow side
+        self._sender: asyncio.Task[object] | None = None  # the task sending a streamed body
+        self._cut = False  # the store answered (or went) while the body's source was awaited
         self._last = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._give_slot = True
@@ -79,6 +81,8 @@ class Connection(asyncio.Protocol):
             return
         self._last = self.loop.time()
         response.feed(data)
+        if self._hold:  # sending a stream, between its chunks
+            self._stop_waiting_for_the_source(response)
 
     def eof_received(self) -> bool | None:
         return None  # close: connection_lost follows
@@ -90,6 +94,8 @@ class Connection(asyncio.Protocol):
         response = self._current()
         if response is not None:
             response.connection_lost()
+            if self._hold:
+                self._stop_waiting_for_the_source(response)
         self._leave_pool()
 
     def pause_writing(self) -> None:
@@ -189,6 +195,8 @@ class Connection(asyncio.Protocol):
                     return
 
     async def _send_stream(self, chunks: AsyncIterator[bytes], response: Response) -> None:
+        task = self._sender = asyncio.current_task()
+        self._cut = False
         try:
             while True:
                 self._hold = True
@@ -196,15 +204,34 @@ class Connection(asyncio.Protocol):
                     chunk = await anext(chunks)
                 except StopAsyncIteration:
                     return
+                except asyncio.CancelledError:
+                    # the store's answer (or its end) came while the body's source was
+                    # awaited: answer now, not once the client sent the rest
+                    if not self._cut or task is None or task.uncancel() > 0:
+                        raise  # a cancellation of the request itself
+                    self.request_cut = response.head_done
+                    return
                 finally:
                     self._hold = False
                     self._last = self.loop.time()
                 if chunk and not await self._write(chunk, response):
                     return
         finally:
+            self._sender = None
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    def _stop_waiting_for_the_source(self, response: Response) -> None:
+        """The store answered, or failed, while the request waits on its body's source
+        (a client sending slowly, or holding the rest of its body back until it sees an
+        answer): the wait is cancelled, the answer goes out now. The rest of the body is
+        not sent; the connection is not reused."""
+        if (response.head_done or response.error is not None) and not self._cut:
+            sender = self._sender
+            if sender is not None:
+                self._cut = True
+                sender.cancel()
 
     async def _write(self, data: bytes | memoryview, response: Response) -> bool:
         """Send ``data``, waiting while the store takes nothing; False when the answer

@@ -207,6 +207,16 @@ class _Store(socketserver.BaseRequestHandler):
                 method, target, _ = lines[0].split(" ")
                 path, _, query = target.partition("?")
                 segments = [s for s in path.split("/") if s]
+                if method == "PUT" and segments[-1:] == ["refused-early"]:
+                    # refuses the upload at its head (out of space), reads no body
+                    error = (
+                        b"<Error><Code>InsufficientStorage</Code><Message>full</Message></Error>"
+                    )
+                    sock.sendall(
+                        b"HTTP/1.1 507 Insufficient Storage\r\nContent-Length: %d\r\n"
+                        b"Connection: close\r\n\r\n%s" % (len(error), error)
+                    )
+                    return
                 if method == "PUT" and len(segments) == 2:
                     # takes 1 MiB of the upload, then says it stored the object
                     while len(pending) < min(length, MiB):
@@ -287,3 +297,26 @@ def test_a_scripted_store_in_trouble_gets_s3_errors_that_name_nothing_upstream(
     log = gw.log()
     assert UPSTREAM_SECRET not in log
     assert "Traceback" not in log
+
+
+def test_a_store_refusing_an_upload_at_its_head_is_answered_before_the_body_arrived(
+    scripted_gateway: tuple[Gateway, str],
+) -> None:
+    """The store answers 507 to the head of a streamed PUT: the client gets the 503 after
+    sending 1 MiB of the 64 MiB it announced, not after its whole body (it would wait
+    for ever here: the rest is never sent)."""
+    gw, _ = scripted_gateway
+    s3 = gw.client(read_timeout=DEADLINE)
+    bucket = f"scripted-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    conn, target = _presigned(s3, "put_object", Bucket=bucket, Key="refused-early")
+    conn.putrequest("PUT", target)
+    conn.putheader("Content-Length", str(64 * MiB))
+    conn.endheaders()
+    conn.send(os.urandom(MiB))
+    answer = conn.getresponse()  # bounded by DEADLINE: a gateway that waits fails here
+    document = answer.read()
+    conn.close()
+    assert answer.status == 503
+    assert b"<Code>ServiceUnavailable</Code>" in document
+    assert answer.getheader("Retry-After", "").isdigit()
