@@ -191,11 +191,13 @@ def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return cmd_serve(config)
     if not config.identity.is_postgres and not config.data_dir.exists():
         # Most likely a command run from another directory than the gateway's (./data is
-        # relative) or a typo: the state it is about to make is not the gateway's.
-        print(
-            f"nfyio-gateway: note: {config.data_dir.absolute()} does not exist: a new data "
-            "directory is made there (is --data-dir / NFYIO_DATA_DIR the gateway's?)",
-            file=sys.stderr,
+        # relative) or a typo: a state store made there is not the gateway's, and a key
+        # or account made in it works nowhere. Provisioning before the first start asks
+        # for the directory explicitly.
+        where = config.data_dir.absolute()
+        raise ConfigError(
+            f"the data directory {where} does not exist (is --data-dir / NFYIO_DATA_DIR "
+            f"the gateway's?); to provision one before the first start: mkdir -m 700 {where}"
         )
     if args.command == "keys":
         return cli_keys.run(args, config)

@@ -23,7 +23,7 @@ from gateway.api.accounts import account_json
 from gateway.audit import actions
 from gateway.audit.operator import record_operator
 from gateway.config import Config
-from gateway.identity.accounts import AccountOwnsBuckets, DuplicateEmailError
+from gateway.identity.accounts import AccountOwnsBuckets, DuplicateEmailError, DuplicateNameError
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID
 from gateway.scopes import ADMIN
@@ -61,7 +61,7 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
 async def _create(args: argparse.Namespace, store: IdentityStore) -> int:
     try:
         account = await store.accounts.create(args.name, email=args.email)
-    except DuplicateEmailError as exc:
+    except (DuplicateEmailError, DuplicateNameError) as exc:
         return _fail(str(exc))
     except ValueError as exc:
         return _fail(str(exc), 2)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.api.access_keys import MAX_GRACE_SECONDS, key_json
+from gateway.api.access_keys import MAX_GRACE_SECONDS, iso, key_json
 from gateway.audit import actions as audit_actions
 from gateway.audit.operator import record_operator
 from gateway.config import Config
@@ -153,10 +153,13 @@ async def _revoke(args: argparse.Namespace, store: IdentityStore) -> int:
         return _fail(f"no such key {args.key_id}")
     if key.is_root:
         return _fail("the root key is managed by NFYIO_ROOT_ACCESS_KEY / NFYIO_ROOT_SECRET_KEY")
-    if await store.revoke_key(key.id):
-        await record_operator(
-            store, audit_actions.ACCESS_KEY_REVOKE, ("access_key", key.id), account=key.account_id
-        )
+    if key.revoked_at is not None:
+        return _fail(f"{key.id} was revoked already, at {iso(key.revoked_at)}")
+    if not await store.revoke_key(key.id):  # revoked meanwhile by someone else
+        return _fail(f"{key.id} was revoked already")
+    await record_operator(
+        store, audit_actions.ACCESS_KEY_REVOKE, ("access_key", key.id), account=key.account_id
+    )
     revoked = await store.get_key(key.id)
     assert revoked is not None
     _emit(args, key_json(revoked, datetime.now(UTC)), f"revoked {key.id}")

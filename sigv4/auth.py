@@ -28,6 +28,7 @@ from sigv4.errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
+    InvalidArgument,
     InvalidRequest,
     RequestTimeTooSkewed,
     SignatureDoesNotMatch,
@@ -37,7 +38,7 @@ from sigv4.errors import (
 from sigv4.memo import remember
 from sigv4.modes import UNSIGNED_PAYLOAD, PayloadMode, payload_mode
 from sigv4.records import record
-from sigv4.request import SignedRequest, decode_query, get_header, header_map
+from sigv4.request import Headers, SignedRequest, decode_query, get_header, header_map
 from sigv4.signing import ALGORITHM, EMPTY_SHA256, scope, sign, signing_key, string_to_sign
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "AuthInfo", "VerifiedRequest", "parse_auth", "verify"]
@@ -85,6 +86,9 @@ class AuthInfo:
     amz_date_text: str
     """``amz_date`` in the ISO 8601 basic form the string to sign carries (the header's
     or parameter's own text when it was given in that form)."""
+    security_token: str | None = None
+    """``x-amz-security-token`` (header, or ``X-Amz-Security-Token`` parameter when
+    presigned): a session credential's token, for the server to accept or refuse."""
 
 
 @record
@@ -240,6 +244,7 @@ def _parse_header_auth(authorization: str, found: Mapping[str, str]) -> AuthInfo
         expires=None,
         payload_hash=content_sha.strip() if content_sha is not None else EMPTY_SHA256,
         amz_date_text=amz_date_text,
+        security_token=found.get("x-amz-security-token"),
     )
 
 
@@ -282,7 +287,31 @@ def _parse_query_auth(request: SignedRequest, params: dict[str, str]) -> AuthInf
         expires=expires,
         payload_hash=payload_hash.strip() if payload_hash is not None else UNSIGNED_PAYLOAD,
         amz_date_text=params["X-Amz-Date"],
+        security_token=params.get("X-Amz-Security-Token")
+        or get_header(request.headers, "x-amz-security-token"),
     )
+
+
+_SINGLE_HEADERS = frozenset(
+    {"authorization", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"}
+)
+"""Headers that name the credential, the signing time or the payload hash: given twice,
+the request would stand for whichever one a reader takes (the canonical request signs
+both values of a signed header; ``Authorization`` is signed by nothing)."""
+
+
+def _refuse_repeated(headers: Headers) -> None:
+    """``InvalidArgument`` naming the first header of ``_SINGLE_HEADERS`` given twice."""
+    seen: set[str] = set()
+    for name, _ in headers:
+        lower = name.lower()
+        if lower in _SINGLE_HEADERS:
+            if lower in seen:
+                raise InvalidArgument(
+                    f"The {name} header may be given only once",
+                    extra={"ArgumentName": lower},
+                )
+            seen.add(lower)
 
 
 def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None) -> AuthInfo | None:
@@ -290,10 +319,13 @@ def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None)
 
     ``headers``: ``header_map(request.headers)``, when the caller has made it already.
     Raises AuthorizationHeaderMalformed / AuthorizationQueryParametersError for malformed
-    SigV4, InvalidArgument for an ``Authorization`` header (any scheme) with query auth,
+    SigV4, InvalidArgument for an ``Authorization`` header (any scheme) with query auth or
+    for one of ``_SINGLE_HEADERS`` given twice,
     InvalidRequest for another AWS scheme (SigV2 ``AWS AKID:sig``, SigV2 presigned, SigV4a).
     """
     found = header_map(request.headers) if headers is None else headers
+    if len(found) != len(request.headers):  # some header repeated: rare, and then checked
+        _refuse_repeated(request.headers)
     authorization = found.get("authorization")
     params: dict[str, str] = {}
     if "X-Amz-" in request.raw_query or "Signature" in request.raw_query:

@@ -117,6 +117,8 @@ class PresignedV2:
     access_key_id: str
     signature: str
     expires: int
+    security_token: str | None = None
+    """``x-amz-security-token`` (parameter or header): a session credential's token."""
 
 
 def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
@@ -136,7 +138,12 @@ def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
         )
     if not _EXPIRES.fullmatch(text):
         raise AccessDenied(f"Invalid date (should be seconds since epoch): {text[:40]}")
-    return PresignedV2(params["AWSAccessKeyId"], params["Signature"], int(text))
+    return PresignedV2(
+        params["AWSAccessKeyId"],
+        params["Signature"],
+        int(text),
+        params.get("x-amz-security-token") or get_header(request.headers, "x-amz-security-token"),
+    )
 
 
 def _decoded(raw: str) -> str:

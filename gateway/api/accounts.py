@@ -27,6 +27,7 @@ from gateway.identity.accounts import (
     Account,
     AccountOwnsBuckets,
     DuplicateEmailError,
+    DuplicateNameError,
     validate_email,
 )
 from gateway.identity.models import to_micros
@@ -88,6 +89,10 @@ async def create_account(request: web.Request) -> web.Response:
     except DuplicateEmailError:
         raise ApiError(
             409, "Conflict", "Another account has this e-mail address", {"field": "email"}
+        ) from None
+    except DuplicateNameError:
+        raise ApiError(
+            409, "Conflict", "Another account has this name", {"field": "name"}
         ) from None
     now = datetime.now(UTC)
     try:

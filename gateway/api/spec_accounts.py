@@ -57,7 +57,10 @@ _SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["name"],
         "properties": {
-            "name": _NAME,
+            "name": {
+                **_NAME,
+                "description": "Unique among accounts, compared case-insensitively (409)",
+            },
             "email": {**_EMAIL, "type": ["string", "null"]},
             "rate_limit": RATE_LIMIT_FIELD,
         },

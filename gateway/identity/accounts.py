@@ -47,6 +47,7 @@ __all__ = [
     "AccountOwnsBuckets",
     "AccountStore",
     "DuplicateEmailError",
+    "DuplicateNameError",
     "canonical_id_for",
     "validate_email",
 ]
@@ -60,6 +61,11 @@ _BY_EMAIL: dict[Dialect, str] = {
     "sqlite": f"SELECT {_COLUMNS} FROM accounts WHERE email = ?",
     "postgresql": f"SELECT {_COLUMNS} FROM accounts WHERE lower(email) = lower(?)",
 }
+_NAME_TAKEN: dict[Dialect, str] = {
+    "sqlite": "SELECT 1 FROM accounts WHERE name = ? COLLATE NOCASE",
+    "postgresql": "SELECT 1 FROM accounts WHERE lower(name) = lower(?)",
+}
+"""Names compare as e-mail addresses do: case-insensitively (ASCII letters on SQLite)."""
 
 
 _LISTED_BUCKETS = 100
@@ -76,6 +82,12 @@ class AccountOwnsBuckets(Exception):
 
 class DuplicateEmailError(ValueError):
     """Another account has this e-mail address (addresses compare case-insensitively)."""
+
+
+class DuplicateNameError(ValueError):
+    """Another account has this name (names compare case-insensitively): an operator
+    tells accounts apart by name in listings, the console and the audit log, and a
+    create retried after a lost answer must not make a second tenant."""
 
 
 def validate_email(email: str) -> str:
@@ -191,7 +203,9 @@ class AccountStore:
     async def create(
         self, name: str, *, email: str | None = None, now: datetime | None = None
     ) -> Account:
-        """A new account (no keys yet: ``POST /v1/accounts`` adds its first admin key)."""
+        """A new account (no keys yet: ``POST /v1/accounts`` adds its first admin key).
+        Raises :class:`DuplicateNameError` / :class:`DuplicateEmailError` when another
+        account has the name / the e-mail address."""
         clean_name = key_rules.validate_name(name)
         clean_email = None if email is None else validate_email(email)
         when = to_micros(now or utcnow())
@@ -199,6 +213,10 @@ class AccountStore:
         canonical = canonical_id_for(account_id)
 
         async def insert(tx: Tx) -> None:
+            # In the inserting transaction: SQLite's writer lock, PostgreSQL's
+            # SERIALIZABLE (one of two racing creates is retried and sees the other).
+            if await tx.fetch_one(_NAME_TAKEN[tx.dialect], (clean_name,)) is not None:
+                raise DuplicateNameError("another account has this name")
             if clean_email is not None:
                 taken = await tx.fetch_one(_BY_EMAIL[tx.dialect], (clean_email,))
                 if taken is not None:

@@ -34,6 +34,14 @@ _AUTH_CODES: dict[AuthCode, str] = {
 """How the S3 listener names each refused Bearer / X-API-Key credential."""
 
 
+def _invalid_token() -> S3Error:
+    """S3's answer to a session token it cannot verify. Every key here is a long-term
+    key (the gateway issues no temporary credentials), so no token verifies: one sent
+    with a signature is refused, never ignored (S3 would not take the key without it).
+    S3 echoes the token as ``Token-0``; a credential is not echoed here."""
+    return S3Error("InvalidToken")
+
+
 def with_rotation_grace(secrets: tuple[str, ...], check: Callable[[str], _V]) -> _V:
     """Verify with the key's current secret, then with the previous one while a rotation
     grace period runs; the last mismatch is raised."""
@@ -82,6 +90,8 @@ async def authenticate_s3(
     """
     legacy = parse_presigned_v2(signed)
     if legacy is not None:
+        if legacy.security_token is not None:
+            raise _invalid_token()
         principal, _ = await verify_with_key(
             store,
             legacy.access_key_id,
@@ -93,6 +103,8 @@ async def authenticate_s3(
         return principal, None
     auth = parse_auth(signed, headers)
     if auth is not None:
+        if auth.security_token is not None:
+            raise _invalid_token()
         return await verify_with_key(
             store,
             auth.access_key_id,

@@ -169,7 +169,8 @@ ERRORS: dict[str, ErrorSpec] = {
     "InvalidStorageClass": _e(400, "The storage class you specified is not valid."),
     "InvalidTag": _e(400, "The tag provided was not a valid tag."),
     "InvalidURI": _e(400, "Couldn't parse the specified URI."),
-    # Only a refused Bearer JWT raises it: an authentication failure, 403 like a bad key.
+    # A refused Bearer JWT, or a session token sent with a signature (authn.py): an
+    # authentication failure, 403 like a bad key.
     "InvalidToken": _e(403, "The provided token is malformed or otherwise invalid."),
     "KeyTooLongError": _e(400, "Your key is too long"),
     "MalformedACLError": _e(400, "The XML you provided was not well-formed."),

@@ -4,6 +4,7 @@ reaches another account's keys, users, clients or buckets."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -72,9 +73,15 @@ def test_create_list_show_delete_accounts(gateway: Gateway) -> None:
         "POST",
         "/v1/accounts",
         headers=ADMIN,
-        body={"name": "x", "email": made["email"].upper()},
+        body={"name": unique("x"), "email": made["email"].upper()},
     )
     assert status == 409
+    # So is the name (an operator tells accounts apart by it; a retried create must not
+    # make a second tenant), compared case-insensitively.
+    status, _, raw = call(
+        gateway, "POST", "/v1/accounts", headers=ADMIN, body={"name": name.upper()}
+    )
+    assert status == 409 and json.loads(raw)["error"]["details"] == {"field": "name"}, raw
     # An account owning a bucket cannot be deleted; once it owns none, it can.
     s3 = gateway.client(key["id"], key["secret"])
     bucket = unique("acct")

@@ -37,6 +37,7 @@ def in_store(data: Path, work: Any) -> Any:
 
 def test_create_list_delete(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     data = tmp_path / "data"
+    data.mkdir(mode=0o700)  # the CLI refuses one that does not exist
     code, made = run(capsys, data, "accounts", "create", "--name", "Acme", "--email", "a@acme.io")
     assert code == 0 and made["id"].startswith("acct_") and made["email"] == "a@acme.io"
     secret = made["admin_key"]["secret"]
@@ -71,6 +72,7 @@ def test_create_list_delete(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
 
 
 def test_refusals(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir(mode=0o700)
     data = str(tmp_path / "data")
     assert main(["accounts", "delete", SYSTEM_ACCOUNT_ID, "--data-dir", data]) == 1
     assert main(["accounts", "delete", "acct_NOPE", "--data-dir", data]) == 1
@@ -78,6 +80,8 @@ def test_refusals(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["accounts", "create", "--name", "x", "--email", "nope", "--data-dir", data]) == 2
     assert main(["accounts", "create", "--name", "x", "--email", "x@y.io", "--data-dir", data]) == 0
     assert main(["accounts", "create", "--name", "z", "--email", "X@y.io", "--data-dir", data]) == 1
+    # Names are unique too, compared case-insensitively: "x" exists.
+    assert main(["accounts", "create", "--name", " X ", "--data-dir", data]) == 1
     assert (
         main(
             [
@@ -97,6 +101,7 @@ def test_refusals(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     )
     err = capsys.readouterr().err
     assert "system account" in err and "no such account" in err
+    assert "another account has this name" in err
 
 
 def test_users_and_clients_of_an_account(
@@ -105,6 +110,7 @@ def test_users_and_clients_of_an_account(
     """``users create`` and ``clients create`` take ``--account`` like ``keys create``:
     without it an operator could give a tenant no user or client but the system's."""
     data = tmp_path / "data"
+    data.mkdir(mode=0o700)  # the CLI refuses one that does not exist
     code, made = run(capsys, data, "accounts", "create", "--name", "Acme")
     assert code == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))

@@ -62,6 +62,7 @@ def one_line(done: subprocess.CompletedProcess[str], status: int, *expected: str
 def made(tmp_path: Path) -> Path:
     """A data directory that commands have used (its state store created)."""
     data = tmp_path / "data"
+    data.mkdir(mode=0o700)  # the CLI refuses one that does not exist
     done = cli(tmp_path, "keys", "list", "--data-dir", str(data))
     assert done.returncode == 0, done.stderr
     return data
@@ -113,10 +114,19 @@ def test_data_directory_that_cannot_be_one(tmp_path: Path) -> None:
     one_line(cli(tmp_path, "keys", "list", "--data-dir", str(garbage)), 1, "not a database")
 
 
-def test_a_data_directory_that_does_not_exist_is_pointed_out(tmp_path: Path) -> None:
+def test_a_data_directory_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    """Run from another directory than the gateway's (``./data`` is relative) or with a
+    typo, a command made a new state store there: a key or account that works nowhere.
+    It is refused, nothing made; an empty directory made on purpose is provisioned."""
+    data = tmp_path / "data"
+    for argv in (["keys", "create", "--name", "ci", "--scope", "admin"], ["accounts", "list"]):
+        done = cli(tmp_path, *argv)
+        one_line(done, 2, f"configuration error: the data directory {data} does not exist")
+        assert "mkdir -m 700" in done.stderr and done.stdout == ""
+        assert not data.exists()
+    data.mkdir(mode=0o700)
     done = cli(tmp_path, "keys", "create", "--name", "ci", "--scope", "admin")
     assert done.returncode == 0 and "secret access key: sk_" in done.stdout
-    assert done.stderr.startswith(f"nfyio-gateway: note: {tmp_path / 'data'} does not exist")
     done = cli(tmp_path, "keys", "list")
     assert done.returncode == 0 and done.stderr == ""
 

@@ -34,6 +34,7 @@ def find(data: Path, secret: str) -> Any:
 
 def test_create_list_rotate_revoke(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     data = tmp_path / "data"
+    data.mkdir(mode=0o700)  # the CLI refuses one that does not exist
     code, key = run(
         capsys,
         data,
@@ -72,6 +73,7 @@ def test_create_list_rotate_revoke(capsys: pytest.CaptureFixture[str], tmp_path:
 
 
 def test_text_output_shows_secret_once(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir(mode=0o700)
     data = str(tmp_path / "data")
     assert main(["keys", "create", "--name", "t", "--scope", "admin", "--data-dir", data]) == 0
     out = capsys.readouterr().out
@@ -93,6 +95,7 @@ def test_text_output_shows_secret_once(capsys: pytest.CaptureFixture[str], tmp_p
 def test_bad_arguments_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
 ) -> None:
+    (tmp_path / "d").mkdir()
     assert main(["keys", *argv, "--data-dir", str(tmp_path / "d")]) == 2
     assert "nfyio-gateway keys:" in capsys.readouterr().err
 
@@ -101,6 +104,7 @@ def test_unknown_and_root_keys_are_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
+    data.mkdir(mode=0o700)  # the CLI refuses one that does not exist
     assert main(["keys", "revoke", "ak_NOPE", "--data-dir", str(data)]) == 1
     assert main(["keys", "rotate", "ak_NOPE", "--data-dir", str(data)]) == 1
 
@@ -113,3 +117,19 @@ def test_unknown_and_root_keys_are_refused(
     assert main(["keys", "revoke", "AKIACLIROOT000000001", "--data-dir", str(data)]) == 1
     assert main(["keys", "rotate", "AKIACLIROOT000000001", "--data-dir", str(data)]) == 1
     assert "managed by" in capsys.readouterr().err
+
+
+def test_revoking_a_revoked_key_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Revoked already: exit 1 saying so (a mistyped id of an old key must not read as
+    the revocation of the key meant), and no second audit event."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    code, key = run(capsys, data, "create", "--name", "ci", "--scope", "read:objects")
+    assert code == 0
+    assert run(capsys, data, "revoke", key["id"])[0] == 0
+    assert main(["keys", "revoke", key["id"], "--data-dir", str(data)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"nfyio-gateway keys: {key['id']} was revoked already, at ")

@@ -8,6 +8,14 @@ the gateway answered 400 ``InvalidRequest`` for a SigV4 header on a SigV4 URL, 4
 ``SignatureDoesNotMatch`` for one on a SigV2 URL, and used the URL's principal silently
 for any other header (``Bearer`` with another key's secret, ``Basic``): which credential
 a request stood for depended on the pair. Real gateway, raw HTTP.
+
+The same class inside header auth: the headers that name the credential, the signing
+time or the payload hash (``Authorization``, ``X-Amz-Date``, ``X-Amz-Content-Sha256``,
+``X-Amz-Security-Token``) given twice. Before, the first ``Authorization`` won and a
+second one (any scheme) was ignored; a repeated ``X-Amz-Date`` or
+``X-Amz-Content-Sha256`` got ``SignatureDoesNotMatch`` or not depending on whether the
+client signed it. Now each is 400 ``InvalidArgument`` naming the header (``Host`` twice
+is refused by the HTTP parser).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import raw_request, sign
+from tests.security.rawhttp import exchange
 
 
 @pytest.mark.parametrize("presign", ["s3v4", "s3"], ids=["sigv4-url", "sigv2-url"])
@@ -42,3 +51,61 @@ def test_an_authorization_header_with_a_presigned_url_is_refused(
     assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
     assert response.xml().findtext("ArgumentName") == "Authorization"
     assert response.xml().findtext("Message", "").startswith("Only one auth mechanism allowed")
+
+
+@pytest.mark.parametrize(
+    ("name", "second"),
+    [
+        ("Authorization", None),  # the same signature again
+        ("Authorization", "Bearer sk_not_a_key"),
+        ("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAOTHER/20260101/us-east-1/s3/x"),
+        ("X-Amz-Date", None),
+        ("X-Amz-Date", "20300101T000000Z"),
+        ("X-Amz-Content-SHA256", None),
+        ("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD"),
+    ],
+)
+def test_a_credential_header_given_twice_is_refused(
+    gateway: Gateway, s3: Any, bucket: str, name: str, second: str | None
+) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    headers = list(sign(gateway, "GET", f"/{bucket}/k").items())
+    assert raw_request(gateway, "GET", f"/{bucket}/k", headers=dict(headers)).body == b"data"
+    first = next(value for header, value in headers if header.lower() == name.lower())
+    response = exchange(gateway, "GET", f"/{bucket}/k", [*headers, (name, second or first)])
+    assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+    assert response.xml().findtext("ArgumentName") == name.lower()
+
+
+def test_a_second_authorization_cannot_ride_along_with_a_bearer_key(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """A ``Bearer`` first and a signature second, or the other way round: which key the
+    request acts as must not depend on the order a proxy keeps them in."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    signed = list(sign(gateway, "GET", f"/{bucket}/k").items())
+    bearer = ("Authorization", f"Bearer {gateway.secret_key}")
+    for headers in ([bearer, *signed], [*signed, bearer]):
+        response = exchange(gateway, "GET", f"/{bucket}/k", headers)
+        assert (response.status, response.error_code()) == (400, "InvalidArgument")
+
+
+def test_a_repeated_unsigned_payload_hash_cannot_change_the_body(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """``x-amz-content-sha256`` is exempt from the signed-header rule (it is the canonical
+    request's last line): a second one beside the signed one is refused, and the object
+    stays as it was."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"old")
+    body = b"new"
+    headers = list(sign(gateway, "PUT", f"/{bucket}/k", body=body).items())
+    headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
+    response = exchange(
+        gateway,
+        "PUT",
+        f"/{bucket}/k",
+        [*headers, ("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD")],
+        body=body,
+    )
+    assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"

@@ -62,6 +62,23 @@ def test_sigv2_header_refused_with_clear_message() -> None:
         parse_auth(request)
 
 
+def test_sigv4a_is_refused_as_an_unsupported_mechanism() -> None:
+    """SigV4a (multi-region access points) is not implemented: the header answers what S3
+    answers to a mechanism a region does not take (400 ``InvalidRequest``, "Please use
+    AWS4-HMAC-SHA256"), a presigned URL the parameter error (docs/security.md)."""
+    authorization = (
+        "AWS4-ECDSA-P256-SHA256 Credential=AKID/20240524/s3/aws4_request, "
+        "SignedHeaders=host;x-amz-date;x-amz-region-set, Signature=3045022100ab"
+    )
+    request = SignedRequest("GET", "/", "", (("Host", "h"), ("Authorization", authorization)))
+    with pytest.raises(InvalidRequest, match="AWS4-HMAC-SHA256"):
+        parse_auth(request)
+    presigned = botocore_presign("GET", URL)
+    query = presigned.raw_query.replace("AWS4-HMAC-SHA256", "AWS4-ECDSA-P256-SHA256")
+    with pytest.raises(AuthorizationQueryParametersError, match="AWS4-HMAC-SHA256"):
+        parse_auth(replace(presigned, raw_query=query))
+
+
 def test_sigv2_presigned_refused() -> None:
     request = SignedRequest("GET", "/b/k", "AWSAccessKeyId=AKID&Expires=1&Signature=x", ())
     with pytest.raises(InvalidRequest, match="AWS4-HMAC-SHA256"):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.identity.accounts import AccountOwnsBuckets, DuplicateEmailError
+from gateway.identity.accounts import AccountOwnsBuckets, DuplicateEmailError, DuplicateNameError
 from gateway.identity.bucket_settings import AccountGone
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID, SYSTEM_CANONICAL_ID, canonical_id_for
@@ -45,6 +45,14 @@ async def test_create_list_and_find(store: IdentityStore) -> None:
         if cursor is None:
             break
     assert sorted(ids) == sorted([SYSTEM_ACCOUNT_ID, one.id, two.id])
+
+
+async def test_the_name_is_unique_case_insensitively(store: IdentityStore) -> None:
+    await store.accounts.create("Acme")
+    for taken in ("Acme", "acme", "ACME", "System"):
+        with pytest.raises(DuplicateNameError):
+            await store.accounts.create(taken)
+    await store.accounts.create("Acme 2")
 
 
 async def test_email_is_unique_case_insensitively(store: IdentityStore) -> None:
