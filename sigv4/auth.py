@@ -248,7 +248,9 @@ def _parse_header_auth(authorization: str, found: Mapping[str, str]) -> AuthInfo
     )
 
 
-def _parse_query_auth(request: SignedRequest, params: dict[str, str]) -> AuthInfo:
+def _parse_query_auth(
+    request: SignedRequest, params: dict[str, str], found: Mapping[str, str]
+) -> AuthInfo:
     error = AuthorizationQueryParametersError
     missing = [name for name in _QUERY_REQUIRED if name not in params]
     if missing:
@@ -287,8 +289,7 @@ def _parse_query_auth(request: SignedRequest, params: dict[str, str]) -> AuthInf
         expires=expires,
         payload_hash=payload_hash.strip() if payload_hash is not None else UNSIGNED_PAYLOAD,
         amz_date_text=params["X-Amz-Date"],
-        security_token=params.get("X-Amz-Security-Token")
-        or get_header(request.headers, "x-amz-security-token"),
+        security_token=params.get("X-Amz-Security-Token") or found.get("x-amz-security-token"),
     )
 
 
@@ -348,7 +349,7 @@ def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None)
         assert authorization is not None
         return _parse_header_auth(authorization, found)
     if query_sigv4:
-        return _parse_query_auth(request, params)
+        return _parse_query_auth(request, params, found)
     if "AWSAccessKeyId" in params and "Signature" in params:
         raise InvalidRequest(_UNSUPPORTED)
     return None
