@@ -165,6 +165,18 @@ def parse_delete_condition(headers: Mapping[str, str], version_id: str | None) -
     return etag
 
 
+def _check_transfer_encoding(headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+    """A chunked body is S3's only for the aws-chunked streaming uploads, which declare it
+    in ``x-amz-content-sha256`` (``STREAMING-*``: the SDKs' uploads of unknown length and
+    their trailing checksums, ``docs/security.md``). Any other ``Transfer-Encoding``
+    (plain ``chunked`` with a hex SHA-256, ``UNSIGNED-PAYLOAD``, a presigned URL, a
+    Bearer request) is ``501 NotImplemented`` naming the header, as S3 answers, before
+    anything is read."""
+    declared = headers.get("x-amz-content-sha256") or query.get("X-Amz-Content-Sha256") or ""
+    if not declared.strip().startswith("STREAMING-"):
+        raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "Transfer-Encoding"})
+
+
 def _version_id(query: Mapping[str, str]) -> str | None:
     value = query.get("versionId")
     if value is not None and not value:
@@ -237,6 +249,8 @@ def read_request(request: web.Request, config: Config) -> S3Request:
             (name, forwarded_host if name.lower() == "host" else value) for name, value in pairs
         )
     headers = header_map(pairs)
+    if "transfer-encoding" in headers:
+        _check_transfer_encoding(headers, query)
     if query:
         unknown = unknown_subresource(query)
         if unknown is not None:
