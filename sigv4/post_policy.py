@@ -40,17 +40,32 @@ class PostCredential:
     service: str
 
 
-def parse_post_credential(algorithm: str, credential: str, amz_date: str) -> PostCredential:
+def parse_post_credential(
+    algorithm: str, credential: str, amz_date: str, *, service: str = "s3"
+) -> PostCredential:
     """``InvalidArgument`` for an algorithm other than ``AWS4-HMAC-SHA256``, a malformed
-    credential or an ``x-amz-date`` not in ISO 8601 basic form."""
+    credential, an ``x-amz-date`` not in ISO 8601 basic form, or a credential scope that
+    header auth would refuse (:func:`sigv4.verify`): another service than ``service``, or
+    a date other than ``x-amz-date``'s (a signing key is only good for the day it names)."""
     if algorithm != ALGORITHM:
         raise InvalidArgument(
             f"Only the {ALGORITHM} algorithm is supported for POST policies, not {algorithm!r}",
             extra={"ArgumentName": "x-amz-algorithm", "ArgumentValue": algorithm},
         )
-    access_key_id, date, region, service = _parse_credential(credential, InvalidArgument)
+    access_key_id, date, region, scope_service = _parse_credential(credential, InvalidArgument)
     _parse_amz_date(amz_date, InvalidArgument)
-    return PostCredential(access_key_id, date, region, service)
+    if scope_service != service:
+        raise InvalidArgument(
+            f"The credential is scoped to the service {scope_service!r}; this endpoint "
+            f"belongs to {service!r}",
+            extra={"ArgumentName": "x-amz-credential"},
+        )
+    if date != amz_date[:8]:
+        raise InvalidArgument(
+            "Invalid credential date. Date is not the same as X-Amz-Date.",
+            extra={"ArgumentName": "x-amz-credential", "X-Amz-Date": amz_date},
+        )
+    return PostCredential(access_key_id, date, region, scope_service)
 
 
 def verify_post_v4(policy: str, signature: str, credential: PostCredential, secret: str) -> None:

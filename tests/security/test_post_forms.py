@@ -10,10 +10,13 @@ checked, and its size limit holds while it streams.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import http.client
 import json
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +175,63 @@ def test_an_unsigned_policy_binds_nothing(gateway: Gateway, v4: Any, s3: Any, bu
     unsigned = {"key": "k", "policy": fields["policy"]}
     reply = post_form(gateway, bucket, unsigned, b"x")
     assert (reply.status, reply.error_code()) == (400, "InvalidArgument")
+    assert keys_of(s3, bucket) == []
+
+
+def _scoped_form(
+    gateway: Gateway, bucket: str, now: datetime, *, day: str, service: str
+) -> dict[str, str]:
+    """A SigV4 form dated ``now`` whose credential is scoped to ``day`` and ``service``
+    and whose policy is signed with that scope's key (computed here as the SigV4 spec
+    says): only the scope may be off."""
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    credential = f"{gateway.access_key}/{day}/us-east-1/{service}/aws4_request"
+    document = {
+        "expiration": (now + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "conditions": [
+            {"bucket": bucket},
+            {"key": "k"},
+            {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+            {"x-amz-credential": credential},
+            {"x-amz-date": amz_date},
+        ],
+    }
+    policy = base64.b64encode(json.dumps(document).encode()).decode()
+    key = ("AWS4" + gateway.secret_key).encode()
+    for part in (day, "us-east-1", service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return {
+        "key": "k",
+        "x-amz-algorithm": "AWS4-HMAC-SHA256",
+        "x-amz-credential": credential,
+        "x-amz-date": amz_date,
+        "policy": policy,
+        "x-amz-signature": hmac.new(key, policy.encode(), hashlib.sha256).hexdigest(),
+    }
+
+
+def test_a_form_s_credential_scope_is_checked_as_header_auth_s_is(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """The form's policy signature is only as good as its scope: a key derived for another
+    service, or for another day than the form's ``x-amz-date``, is refused (400
+    ``InvalidArgument`` naming ``x-amz-credential``), as header auth refuses it. Before,
+    any scope whose key signed the policy was taken."""
+    today = datetime.now(UTC)
+    ok = post_form(
+        gateway,
+        bucket,
+        _scoped_form(gateway, bucket, today, day=f"{today:%Y%m%d}", service="s3"),
+        b"x",
+    )
+    assert ok.status == 204, ok.body
+    s3.delete_object(Bucket=bucket, Key="k")
+    yesterday = f"{today - timedelta(days=1):%Y%m%d}"
+    for day, service in ((f"{today:%Y%m%d}", "iam"), (yesterday, "s3")):
+        form = _scoped_form(gateway, bucket, today, day=day, service=service)
+        reply = post_form(gateway, bucket, form, b"x")
+        assert (reply.status, reply.error_code()) == (400, "InvalidArgument"), (day, service)
+        assert reply.xml().findtext("ArgumentName") == "x-amz-credential"
     assert keys_of(s3, bucket) == []
 
 
