@@ -235,6 +235,78 @@ async def test_closing_mid_body_is_an_error_and_a_fresh_connection_is_not_retrie
         assert server.connections == 2
 
 
+# -- an answer while the body's source is awaited ---------------------------------------
+
+
+class HeldBack:
+    """A streamed body that sends its first piece, then holds the rest back (a client
+    waiting to see an answer first) until ``release``; notes how its wait ended."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.holding = asyncio.Event()
+        self.ended = ""
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            yield b"x" * 1024
+            self.holding.set()
+            await self.release.wait()
+            yield b"x" * 1024
+        except asyncio.CancelledError:
+            self.ended = "cancelled"
+            raise
+
+
+async def test_an_early_answer_while_the_source_holds_back_is_returned_at_once() -> None:
+    async def refuses(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader, body=False)
+        writer.write(answer(507, b"<Error><Code>InsufficientStorage</Code></Error>"))
+        await reader.read()  # reads whatever comes until the client closes
+
+    body = HeldBack()
+    async with raw_server(refuses) as server, pool_of(read_timeout=30.0) as pool:
+        sent = headers(server, **{"content-length": "2048"})
+        # bounded: before the fix the transport waited on the source for ever
+        async with asyncio.timeout(UNDER_THE_OTHERS):
+            response = await pool.request("PUT", server.authority, "/", sent, body.chunks())
+        assert response.status == 507
+        assert b"InsufficientStorage" in await response.read_all()
+        response.close()
+        assert body.ended == "cancelled"
+        assert pool.open_connections == 0  # the body was cut: never reused
+
+
+async def test_a_store_closing_while_the_source_holds_back_fails_at_once() -> None:
+    async def closes(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader, body=False)
+
+    body = HeldBack()
+    async with raw_server(closes) as server, pool_of(read_timeout=30.0) as pool:
+        sent = headers(server, **{"content-length": "2048"})
+        async with asyncio.timeout(UNDER_THE_OTHERS):
+            with pytest.raises(TransportError, match="closed the connection"):
+                await pool.request("PUT", server.authority, "/", sent, body.chunks())
+        assert body.ended == "cancelled"
+
+
+async def test_cancelling_the_request_while_the_source_holds_back_still_cancels_it() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await read_request(reader, body=False)
+        await reader.read()
+
+    body = HeldBack()
+    async with raw_server(silent) as server, pool_of(read_timeout=30.0) as pool:
+        sent = headers(server, **{"content-length": "2048"})
+        task = asyncio.create_task(pool.request("PUT", server.authority, "/", sent, body.chunks()))
+        async with asyncio.timeout(UNDER_THE_OTHERS):
+            await body.holding.wait()  # the first piece is out, the source holds back
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert body.ended == "cancelled"
+
+
 # -- TLS ---------------------------------------------------------------------------------
 
 
