@@ -373,8 +373,9 @@ async def download_object(request: web.Request) -> web.StreamResponse:
         )
         response.content_length = info.size
         await response.prepare(request)
-        async for chunk in read.body:
-            await response.write(chunk)
+        if request.method != "HEAD":  # HEAD: the headers only, nothing read
+            async for chunk in read.body:
+                await response.write(chunk)
         await response.write_eof()
     finally:
         await read.aclose()

@@ -14,7 +14,8 @@ the path template, the handler and who may call it:
 
 :func:`register` adds the rows to ``app.router`` and remembers which aiohttp route came
 from which row, so the access middleware (:func:`gateway.api.auth.access_middleware`) and
-the OpenAPI document read the same rows the router was built from.
+the OpenAPI document read the same rows the router was built from. Every ``/v1`` GET row
+answers HEAD too, as that row (its scope, query and access checks), without the body.
 """
 
 from __future__ import annotations
@@ -93,6 +94,15 @@ class Route:
         HEAD (``/health``, ``/ready`` and ``/metrics`` are for operators, not clients)."""
         return self.path.startswith("/v1/") and self.method != "HEAD"
 
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods the row is routed for: a ``/v1`` GET row answers HEAD too, as GET
+        without the body (RFC 9110 9.3.2): the same row, so the same scope, query and
+        access checks, the same handler and headers."""
+        if self.method == "GET" and self.path.startswith("/v1/"):
+            return ("GET", "HEAD")
+        return (self.method,)
+
     def enabled(self, config: Config) -> bool:
         return self.when is None or self.when(config)
 
@@ -111,8 +121,9 @@ def register(app: web.Application, rows: Iterable[Route], config: Config) -> Non
         resource = resources.get(row.path)
         if resource is None:
             resource = resources[row.path] = app.router.add_resource(row.path)
-        route = resource.add_route(row.method, row.handler, expect_handler=_hold_continue)
-        routed[route] = row
+        for method in row.methods:
+            route = resource.add_route(method, row.handler, expect_handler=_hold_continue)
+            routed[route] = row
     app[ROUTE_ROWS] = routed
     app.on_response_prepare.append(_close_unread)
 
@@ -159,5 +170,6 @@ def row_of(request: web.Request) -> Route | None:
 
 
 def rows_of(app: web.Application) -> list[Route]:
-    """The rows routed on ``app``, in table order."""
-    return list(app[ROUTE_ROWS].values())
+    """The rows routed on ``app``, in table order (a ``/v1`` GET row once, though it
+    answers HEAD too)."""
+    return list(dict.fromkeys(app[ROUTE_ROWS].values()))

@@ -264,6 +264,39 @@ def test_examples_api_keys_script(gw: Gateway) -> None:
     assert "after revocation: HTTP 401" in result.stdout and "Hello, nfyio!" in result.stdout
 
 
+def test_head_answers_as_get_without_the_body(gw: Gateway) -> None:
+    """Every /v1 GET route answers HEAD (RFC 9110 9.3.2): the status and headers of the
+    GET, refusals included (the same row: scope, query and access checks), no body."""
+    bucket = bucket_name("head")
+    s3 = gw.client()
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x" * 100_000, ContentType="text/plain")
+    reader = key(gw, name="head", scopes=["read:buckets"])
+    cases = [
+        ("/v1/me", ADMIN),
+        ("/v1/buckets?stats=true", ADMIN),
+        (f"/v1/buckets/{bucket}/objects", ADMIN),
+        (f"/v1/buckets/{bucket}/objects/content?key=k", ADMIN),
+        (f"/v1/buckets/{bucket}/objects/content?key=absent", ADMIN),
+        ("/v1/access-keys", ADMIN),
+        ("/v1/accounts", ADMIN),
+        ("/v1/openapi.json", {}),
+        ("/v1/buckets?bogus=1", ADMIN),  # a query parameter the route does not have
+        ("/v1/me", {}),  # no credentials
+        (f"/v1/buckets/{bucket}/objects", bearer(reader["secret"])),  # scope missing
+        ("/v1/accounts", bearer(reader["secret"])),  # the root key's only
+    ]
+    kept = ("Content-Type", "Content-Length", "ETag", "WWW-Authenticate", "Content-Disposition")
+    for path, headers in cases:
+        got_status, got_headers, got_body = call(gw, "GET", path, headers=headers)
+        head_status, head_headers, head_body = call(gw, "HEAD", path, headers=headers)
+        assert (head_status, head_body) == (got_status, b""), (path, head_status)
+        assert {h: head_headers.get(h) for h in kept} == {h: got_headers.get(h) for h in kept}, path
+        assert int(head_headers["Content-Length"]) == len(got_body), path
+    assert call(gw, "HEAD", "/v1/buckets", headers=ADMIN)[0] == 200
+    assert call(gw, "PATCH", "/v1/buckets", headers=ADMIN)[0] == 405
+
+
 def test_no_secret_in_the_gateway_log(gw: Gateway) -> None:
     """Runs last: every secret this module created, used or rotated is absent from the log."""
     made = key(gw, scopes=["read:buckets"])

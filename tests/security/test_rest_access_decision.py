@@ -185,3 +185,24 @@ def test_the_bucket_listing_shows_only_what_s3_would_answer(gateway: Gateway, s3
     assert partly["versioning"] == "Enabled"
     assert "object_count" not in partly and "size_bytes" not in partly, partly
     s3.delete_bucket_policy(Bucket=bucket)
+
+
+@pytest.mark.parametrize("path", ["/objects", "/objects/content?key=k"], ids=["list", "download"])
+def test_a_bucket_policy_deny_holds_on_head_too(gateway: Gateway, s3: Any, path: str) -> None:
+    """HEAD on a /v1 GET route is decided as the GET: refused alike, nothing disclosed
+    (the object's size and ETag are GetObject's)."""
+    bucket = unique("deny-head")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, HTTPS_ONLY))
+    conn = http.client.HTTPConnection("127.0.0.1", gateway.api_port, timeout=30)
+    try:
+        conn.request("HEAD", f"/v1/buckets/{bucket}{path}", headers=ADMIN)
+        response = conn.getresponse()
+        assert response.read() == b""
+    finally:
+        conn.close()
+    assert response.status == 403
+    assert response.getheader("ETag") is None
+    assert response.getheader("Content-Type") == "application/json; charset=utf-8"
+    s3.delete_bucket_policy(Bucket=bucket)

@@ -122,9 +122,12 @@ def test_table_is_the_expected_access() -> None:
 
 async def test_every_row_is_routed_and_every_route_is_a_row(api: Client) -> None:
     routed = _routed(api)
-    assert set(routed) == {(row.method, _canonical(row.path)) for row in ROUTES}
+    assert set(routed) == {(m, _canonical(row.path)) for row in ROUTES for m in row.methods}
     for row in ROUTES:
-        assert routed[(row.method, _canonical(row.path))] is row.handler, row
+        for method in row.methods:
+            assert routed[(method, _canonical(row.path))] is row.handler, row
+    # A /v1 GET row answers HEAD too; no other row does beyond its own method.
+    assert ("HEAD", "/v1/me") in routed and ("HEAD", "/console") not in routed
 
 
 @pytest.fixture
@@ -143,7 +146,7 @@ async def test_disabled_rows_are_not_routed(
 ) -> None:
     api: Client = await aiohttp_client(make_api_app(Shared(config_without_metrics)))
     enabled: list[Route] = [r for r in ROUTES if r.path != "/metrics"]
-    assert set(_routed(api)) == {(row.method, _canonical(row.path)) for row in enabled}
+    assert set(_routed(api)) == {(m, _canonical(row.path)) for row in enabled for m in row.methods}
     assert (await error_of(await api.get("/metrics"), 404))["code"] == "NotFound"
 
 
