@@ -85,7 +85,7 @@ async def test_router_and_body_limit_errors_reach_the_converter(api: Client) -> 
     assert (await error_of(await api.get("/v1/nothing"), 404))["code"] == "NotFound"
     response = await api.put("/v1/me", headers=ADMIN)
     assert (await error_of(response, 405))["code"] == "MethodNotAllowed"
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET,HEAD"  # a /v1 GET row answers HEAD too
     big = b'{"name": "' + b"x" * (1024**2 + 1) + b'"}'
     headers = {**ADMIN, "Content-Type": "application/json"}
     response = await api.post("/v1/access-keys", data=big, headers=headers)
