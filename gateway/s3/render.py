@@ -13,6 +13,7 @@ from backends.errors import BackendError
 from backends.types import ObjectRead
 from gateway import SERVER
 from gateway.malformed import describe
+from gateway.s3.answer import Answer
 from gateway.s3.context import Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checked_headers
@@ -62,7 +63,7 @@ def render_error(
     if not error.spec.body or request.method == "HEAD":
         if error.spec.body:
             headers["x-amz-error-code"] = error.code
-        return web.Response(status=error.status, headers=headers)
+        return Answer(status=error.status, headers=headers)
     return _error_document(error, request_id, resource, headers)
 
 
@@ -97,7 +98,7 @@ def _error_document(
     doc.el("RequestId", request_id)
     doc.close("Error")
     headers["Content-Type"] = XML_TYPE
-    return web.Response(status=error.status, body=bytes(doc), headers=headers)
+    return Answer(status=error.status, body=bytes(doc), headers=headers)
 
 
 async def _sent_from_file(request: web.Request, read: ObjectRead, length: int) -> bool:
@@ -137,8 +138,8 @@ async def render_result(
         if body is not None:
             headers.setdefault("Content-Type", XML_TYPE)
         if request.method == "HEAD":
-            return web.Response(status=result.status, headers=headers)
-        return web.Response(status=result.status, body=body, headers=headers)
+            return Answer(status=result.status, headers=headers)
+        return Answer(status=result.status, body=body, headers=headers)
     read = result.stream
     length = read.last - read.first + 1
     if length <= SMALL_BODY and request.method != "HEAD":
@@ -150,7 +151,7 @@ async def render_result(
         finally:
             await read.aclose()
         body = b"".join(chunks)
-        return web.Response(status=result.status, body=body, headers=headers)
+        return Answer(status=result.status, body=body, headers=headers)
     headers["Content-Length"] = str(length)
     response = web.StreamResponse(status=result.status, headers=headers)
     if request.method == "HEAD":
