@@ -14,7 +14,9 @@ access blocks, ``BucketOwnerEnforced``). Only these are taken from the query: a 
 as signed headers.
 
 A name given both as a header and in the query with different values is ambiguous:
-``InvalidArgument``, rather than a guess.
+``InvalidArgument``, rather than a guess. ``x-amz-meta-`` (an empty name) is hoisted as
+any other: the write leaves it out and counts it, as it does the header
+(``headers.object_meta``, ``x-amz-missing-meta`` on reads).
 
 Cost: one scan of the query's names for presigned requests; one membership test for others.
 """
@@ -44,7 +46,7 @@ def with_hoisted_headers(req: S3Request) -> S3Request:
             pass  # its value is checked as the header's is, by the access decision
         elif not lower.startswith(META_PREFIX):
             continue
-        elif HEADER_NAME.fullmatch(lower) is None or lower == META_PREFIX:
+        elif HEADER_NAME.fullmatch(lower) is None:
             raise S3Error(
                 "InvalidArgument",
                 f"{name} is not a valid metadata name",

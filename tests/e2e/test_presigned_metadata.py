@@ -81,6 +81,25 @@ def test_invalid_metadata_name_is_refused(gateway: Gateway, s3: Any, bucket: str
     assert (response.status, response.error_code()) == (400, "InvalidArgument")
 
 
+def test_hoisted_metadata_with_an_empty_name_is_left_out_and_counted(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """``x-amz-meta-`` (nothing after the prefix) in the signed query is what the header
+    is on PutObject: the write is accepted, the entry left out and counted in
+    ``x-amz-missing-meta`` on reads (S3 hoists query metadata to headers). It used to be
+    refused with ``InvalidArgument`` while the header was accepted."""
+    url = _presign_v4(
+        gateway, "PUT", f"/{bucket}/k", {"x-amz-meta-": "empty", "x-amz-meta-ok": "v"}
+    )
+    response = urlopen(gateway, url, method="PUT", data=b"x")
+    assert response.status == 200, response.body
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert head["Metadata"] == {"ok": "v"}
+    headers = head["ResponseMetadata"]["HTTPHeaders"]
+    assert "x-amz-meta-" not in headers
+    assert headers.get("x-amz-missing-meta") == "1"
+
+
 def test_sigv2_presigned_query_metadata(gateway: Gateway, s3: Any, bucket: str) -> None:
     """SigV2 signs the query's x-amz-* parameters too (CanonicalizedAmzHeaders): signed
     ones are stored, one added afterwards breaks the signature."""
