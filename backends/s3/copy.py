@@ -67,6 +67,7 @@ class CopyMixin(ConditionalMixin):
         if tags is not None:
             params["TaggingDirective"] = "REPLACE"
             params.update(tagging_params(tags))
+        found_version: str | None = None  # the source version a HEAD found, if one is made
         if meta is not None or source.conditions != Conditions() or checksum_algorithm:
             # Conditions: a HEAD, then the pinned copy. REPLACE also needs the source's
             # checksums: they describe the bytes, not the metadata, so they are carried over.
@@ -81,6 +82,7 @@ class CopyMixin(ConditionalMixin):
                     extra={"Header": "x-amz-checksum-algorithm"},
                 )
             params["CopySourceIfMatch"] = quote_etag(src.etag)
+            found_version = src.version_id
             for name in (
                 "CopySourceIfNoneMatch",
                 "CopySourceIfModifiedSince",
@@ -100,7 +102,10 @@ class CopyMixin(ConditionalMixin):
         info = await self.head_object(
             bucket, key, version_id=response.get("VersionId"), encryption=customer_only(encryption)
         )
-        return CopiedObject.of(info, response.get("CopySourceVersionId"))
+        # the store's answer, else the version the HEAD found (the copy is pinned to its
+        # ETag), as UploadPartCopy reports it: SeaweedFS answers none. A plain copy makes
+        # no HEAD, and one only for this would cost a request per copy: the store's answer.
+        return CopiedObject.of(info, response.get("CopySourceVersionId") or found_version)
 
     def _copy_source(self, source: CopySource) -> dict[str, str]:
         return {

@@ -509,3 +509,35 @@ def test_a_part_copy_names_the_source_version_it_copied(
     plain = part_copy(3, {"Bucket": bucket, "Key": "plain"})
     assert "CopySourceVersionId" not in plain
     s3.abort_multipart_upload(Bucket=bucket, Key="joined", UploadId=upload)
+
+
+def test_a_copy_that_heads_its_source_names_the_version_it_found(
+    s3: Any, bucket: str, versioned: str
+) -> None:
+    """A CopyObject the s3 backend pins with a HEAD of its source (a ``REPLACE`` of the
+    metadata, a copy-source condition) names the version that HEAD found when the store
+    answers no ``x-amz-copy-source-version-id`` (SeaweedFS), as UploadPartCopy does; it
+    used to name none. A plain copy makes no HEAD there: docs/upstream-backend.md."""
+    s3.put_object(Bucket=versioned, Key="src", Body=b"one")
+    latest = s3.put_object(Bucket=versioned, Key="src", Body=b"two")
+    source = {"Bucket": versioned, "Key": "src"}
+    replaced = s3.copy_object(
+        Bucket=bucket,
+        Key="replaced",
+        CopySource=source,
+        MetadataDirective="REPLACE",
+        Metadata={"new": "n"},
+    )
+    assert replaced["CopySourceVersionId"] == latest["VersionId"]
+    conditional = s3.copy_object(
+        Bucket=bucket, Key="conditional", CopySource=source, CopySourceIfMatch=latest["ETag"]
+    )
+    assert conditional["CopySourceVersionId"] == latest["VersionId"]
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"p")
+    plain = s3.copy_object(
+        Bucket=bucket,
+        Key="plain-copy",
+        CopySource={"Bucket": bucket, "Key": "plain"},
+        MetadataDirective="REPLACE",
+    )
+    assert "CopySourceVersionId" not in plain  # a never-versioned bucket: no version
