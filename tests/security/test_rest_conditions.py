@@ -132,3 +132,30 @@ def test_a_download_evaluates_its_conditions(gateway: Gateway, stored: tuple[str
     assert (status, error_code(raw)) == (412, "PreconditionFailed")
     status, _, raw = send(gateway, "GET", path, {"If-Match": etag, "If-Modified-Since": old})
     assert (status, raw) == (200, b"kept")
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_download_not_modified_carries_what_its_200_carries(
+    gateway: Gateway, s3: Any, bucket: str, method: str
+) -> None:
+    """RFC 9110 15.4.5: a 304 carries the Cache-Control, Expires and ETag its 200 would. A
+    ``/v1`` download's 200 is ``Cache-Control: private, no-store`` whatever the object's
+    own Cache-Control and Expires (S3's GetObject answers those), and names no version, so
+    its 304 says the same: a shared cache never keeps it (docs/api.md)."""
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    etag = s3.put_object(
+        Bucket=bucket,
+        Key="cached",
+        Body=b"c",
+        CacheControl="public, max-age=600",
+        Expires="Wed, 21 Oct 2037 07:28:00 GMT",
+    )["ETag"]
+    path = f"/v1/buckets/{bucket}/objects/content?key=cached"
+    status, full, _ = send(gateway, method, path, {})
+    assert status == 200
+    status, not_modified, raw = send(gateway, method, path, {"If-None-Match": etag})
+    assert (status, raw) == (304, b"")
+    for name in ("Cache-Control", "ETag", "Last-Modified", "X-Content-Type-Options"):
+        assert not_modified.get(name) == full.get(name), name
+    assert full["Cache-Control"] == "private, no-store"
+    assert not {"expires", "x-amz-version-id"} & {name.lower() for name in [*full, *not_modified]}
