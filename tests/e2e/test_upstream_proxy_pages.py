@@ -1,6 +1,7 @@
 """A proxy in front of the store answers 200 with its own HTML page: the gateway (s3 backend)
 answers 503 ``ServiceUnavailable`` with ``Retry-After`` and logs a line, whichever client
-serves the operation; never an empty listing, nothing deleted, no upload made, no 500.
+(the lean one or aiobotocore) serves the operation; never an empty listing, nothing
+deleted, no upload made, no 500.
 
 The store is scripted (threads on a socket): it creates buckets, then answers every other
 request with the page of the test (a well-formed one, and nginx's, which is not XML).
@@ -51,6 +52,8 @@ class _Proxy(socketserver.BaseRequestHandler):
                     for k, _, v in (x.partition(":") for x in lines[1:])
                 }
                 length = int(fields.get("content-length", "0"))
+                if fields.get("expect", "").lower() == "100-continue":  # aiobotocore's PUTs
+                    sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
                 while len(pending) < length:
                     pending += sock.recv(65536)
                 pending = pending[length:]
@@ -77,12 +80,18 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
-@pytest.fixture(scope="module")
-def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+@pytest.fixture(scope="module", params=["lean", "aiobotocore"])
+def proxied(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """The gateway in front of the proxy; ``aiobotocore``: every operation through it (the
+    lean client is not used with addressing style `auto`: botocore's per-bucket rules)."""
     server = _Server(("127.0.0.1", 0), _Proxy)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     env = upstream_env(f"http://127.0.0.1:{server.server_address[1]}")
+    if request.param == "aiobotocore":
+        env["NFYIO_UPSTREAM_ADDRESSING_STYLE"] = "auto"
     gateway = start_gateway(tmp_path_factory.mktemp("gw-proxy-pages") / "data", extra_env=env)
     try:
         yield gateway
