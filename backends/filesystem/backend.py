@@ -436,7 +436,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             key, current_etag(self.db.conn, bucket, key.encode("utf-8")), condition, racing=racing
         )
 
-    def commit_object(
+    async def commit_object(
         self,
         bucket: str,
         row: ObjectRow,
@@ -446,7 +446,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         inline: bytes | None = None,
     ) -> str | None:
         """Make ``row`` (whose data file is in place, or whose bytes ``inline`` are written
-        with it) the latest version; unlink what it replaced; return its version id.
+        with it) the latest version; unlink what it replaced (off the loop); return its
+        version id.
 
         On failure the new data file is removed and the previous object stays.
         """
@@ -463,8 +464,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         except BaseException:
             self.files.unlink_object(row.data_id)
             raise
-        for data_id in doomed:
-            self.files.unlink_object(data_id)
+        await self.files.drop_files(self.files.object_files(doomed))
         return version_id
 
     async def head_object(
@@ -544,7 +544,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         etags: Sequence[str | None] | None = None,
         single: bool = False,
     ) -> Sequence[DeleteResult]:
-        """All deletions in one transaction; data files unlinked after it commits.
+        """All deletions in one transaction; data files unlinked after it commits (on a
+        pool thread, before the answer: ``DataStore.drop_files``).
 
         A key's ETag condition is read in that same ``BEGIN IMMEDIATE`` transaction, so
         no write can come between the check and the delete (one indexed read, only for
@@ -590,10 +591,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             return results, doomed
 
         results, doomed = self.db.freeing(delete, self.files.release_reserve)
-        for data_id in doomed:
-            self.files.unlink_object(data_id)
-        if doomed:
-            self.files.keep_reserve()  # after a release: the room just freed, first
+        # then the reserve again, after a release: from the room just freed, first
+        await self.files.drop_files(self.files.object_files(doomed), refill=True)
         return results
 
     async def copy_object(
@@ -654,7 +653,9 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 data_id=data_id,
                 tags=src.tags if tags is None else tags_to_json(tags),
             )
-            version_id = self.commit_object(bucket, row, object_lock, condition, inline=inline)
+            version_id = await self.commit_object(
+                bucket, row, object_lock, condition, inline=inline
+            )
             info = row._replace(version_id=version_id).to_info(bucket)
             return CopiedObject.of(info, src.version_id)
         raise BackendError("InternalError", "copy source kept changing")

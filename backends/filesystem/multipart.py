@@ -239,7 +239,7 @@ class MultipartStore:
             checksums_to_json(received.checksums),
             data_id,
         )
-        self._commit_part(upload_id, row)
+        await self._commit_part(upload_id, row)
         return plan.describe(row.to_part())
 
     async def store_part_copy(
@@ -272,10 +272,10 @@ class MultipartStore:
         row = PartRow(
             part_number, plan.etag(md5.hex()), n, now_us(), checksums_to_json(sums), data_id
         )
-        self._commit_part(upload_id, row)
+        await self._commit_part(upload_id, row)
         return plan.describe(row.to_part())
 
-    def _commit_part(self, upload_id: str, row: PartRow) -> None:
+    async def _commit_part(self, upload_id: str, row: PartRow) -> None:
         dest = self.files.part_path(upload_id, row.data_id)
         try:
             with self.db.write() as conn:
@@ -302,9 +302,8 @@ class MultipartStore:
             with contextlib.suppress(FileNotFoundError):
                 dest.unlink()
             raise
-        if old is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.files.part_path(upload_id, old[0]).unlink()
+        if old is not None:  # the part uploaded before under this number
+            await self.files.drop_files([self.files.part_file(upload_id, old[0])])
 
     async def abort(self, bucket: str, key: str, upload_id: str) -> None:
         """Like a delete, an abort makes room, so a full disk does not refuse it

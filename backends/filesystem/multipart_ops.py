@@ -238,8 +238,7 @@ class MultipartMixin:
             row, doomed = done, []  # a retry of a completion that succeeded
             if customer is not None:
                 read_key(meta_from_json(row.meta), customer, self.keys)
-        for data_id in doomed:
-            self.files.unlink_object(data_id)
+        await self.files.drop_files(self.files.object_files(doomed))
         info = row.to_info(bucket)
         if customer is None and info.meta.sse_customer_algorithm is not None:
             info = dataclasses.replace(info, checksums={})
