@@ -59,6 +59,23 @@ def _add_extra_headers(request: Any, **_: Any) -> None:
             request.headers[name] = value
 
 
+def _checksum_as_trailer(params: dict[str, Any], **_: Any) -> None:
+    """``when_supported``: a streamed body's CRC goes as an aws-chunked trailer.
+
+    botocore computes a PutObject's or UploadPart's default CRC before sending, over the
+    whole body (``seek``/``tell``), except over https where it sends it as a trailer. A
+    streamed body (``streams.UploadBody``) can be read once and is not held: the trailer
+    is the one way, so it is chosen over http too (``STREAMING-UNSIGNED-PAYLOAD-TRAILER``,
+    the payload is unsigned either way). Bodies in memory or in a spool file keep the
+    header. Registered only with ``request_checksum_calculation = "when_supported"``.
+    """
+    algorithm = params["context"].get("checksum", {}).get("request_algorithm")
+    if isinstance(algorithm, dict) and algorithm.get("in") == "header":
+        body = params.get("body")
+        if hasattr(body, "__aiter__") and not hasattr(body, "seek"):
+            algorithm["in"] = "trailer"
+
+
 class UpstreamClient(Backend):
     """The client's lifecycle and the one way to call upstream (errors translated)."""
 
@@ -101,6 +118,11 @@ class UpstreamClient(Backend):
         )
         self._client.meta.events.register_first("choose-signer.s3", _choose_signer)
         self._client.meta.events.register("before-sign.s3", _add_extra_headers)
+        if cfg.request_checksum_calculation == "when_supported":
+            for operation in ("PutObject", "UploadPart"):
+                self._client.meta.events.register(
+                    f"before-call.s3.{operation}", _checksum_as_trailer
+                )
         xml_chars.register(self._client.meta.events)
         proxy_pages.register(self._client.meta.events)
         if usable(cfg):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 from typing import IO, Any
@@ -62,9 +61,28 @@ class UploadBody:
         self._md5 = hashlib.md5(usedforsecurity=False) if content_md5 is not None else None
         self.error: BaseException | None = None
         self.sent = 0
+        self._reader: AsyncIterator[bytes] | None = None
 
-    def read(self, amt: int = -1) -> bytes:  # pragma: no cover - never used by aiohttp
-        raise io.UnsupportedOperation("UploadBody is an async stream")
+    async def read(self, amt: int = -1) -> bytes:
+        """The next ``amt`` bytes or more (one chunk for ``amt < 0``), ``b""`` at the end.
+
+        What botocore's aws-chunked wrapper reads (``request_checksum_calculation =
+        "when_supported"``: the CRC goes as a trailer, ``client``); the guards below
+        hold the same. Chunks are gathered up to ``amt`` so the store sees aws-chunked
+        chunks of the wrapper's size, not the client's (stores want 8 KiB or more).
+        """
+        chunks = self._reader
+        if chunks is None:
+            chunks = self._reader = self._chunks()
+        got = await anext(chunks, b"")
+        if amt < 0 or len(got) >= amt or not got:
+            return got
+        pieces = [got]
+        size = len(got)
+        while size < amt and (more := await anext(chunks, b"")):
+            pieces.append(more)
+            size += len(more)
+        return b"".join(pieces)
 
     def __len__(self) -> int:
         return self._size

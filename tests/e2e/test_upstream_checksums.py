@@ -1,0 +1,112 @@
+"""The s3 backend with ``request_checksum_calculation`` and ``response_checksum_validation``
+set to ``when_supported`` (aiobotocore computes a CRC32 for every upload and checks the
+store's on reads), in front of moto, driven by boto3.
+
+A body above ``spool_threshold`` is streamed upstream (``streams.UploadBody``): botocore
+cannot compute its CRC before sending (it would ``seek`` and ``tell`` the body), so the
+CRC goes as an aws-chunked trailer (``client._checksum_as_trailer``). Before, every such
+PutObject and UploadPart was a 500 (``'UploadBody' object has no attribute 'tell'``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.e2e.conftest import upstream_env
+from tests.e2e.gateway_process import Gateway, start_gateway
+
+SPOOL_THRESHOLD = 64 * 1024
+"""Bodies above it are streamed (the default, 8 MiB, would make the test slow)."""
+
+
+@pytest.fixture(scope="module")
+def checksum_gateway(
+    tmp_path_factory: pytest.TempPathFactory, moto_upstream: str
+) -> Iterator[Gateway]:
+    env = upstream_env(moto_upstream)
+    env["NFYIO_UPSTREAM_REQUEST_CHECKSUM_CALCULATION"] = "when_supported"
+    env["NFYIO_UPSTREAM_RESPONSE_CHECKSUM_VALIDATION"] = "when_supported"
+    env["NFYIO_UPSTREAM_SPOOL_THRESHOLD"] = str(SPOOL_THRESHOLD)
+    running = start_gateway(tmp_path_factory.mktemp("gw-when-supported") / "data", extra_env=env)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _direct(endpoint: str) -> Any:
+    """moto itself, as the gateway's own key, asking for nothing by itself."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="upstream-access-key",
+        aws_secret_access_key="upstream-secret-key",
+        region_name="us-east-1",
+        config=Config(
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def _crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def test_streamed_and_spooled_uploads_carry_a_crc_the_store_checked(
+    checksum_gateway: Gateway, moto_upstream: str
+) -> None:
+    s3 = checksum_gateway.client()
+    direct = _direct(moto_upstream)
+    bucket = f"crc-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    small = b"spooled body"
+    large = bytes(range(256)) * (3 * SPOOL_THRESHOLD // 256) + b"tail"
+    for key, data in (("small", small), ("large", large)):
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+        ranged = s3.get_object(Bucket=bucket, Key=key, Range="bytes=3-9")
+        assert ranged["Body"].read() == data[3:10]
+        # the CRC the store keeps is the one of the bytes: it went with the upload
+        stored = direct.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        assert stored.get("ChecksumCRC32") == _crc32(data)
+
+    part = b"p" * (2 * SPOOL_THRESHOLD)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="parts")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="parts", UploadId=upload, PartNumber=1, Body=part)[
+        "ETag"
+    ]
+    assert etag.strip('"') == hashlib.md5(part).hexdigest()
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="parts",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+    )
+    assert s3.get_object(Bucket=bucket, Key="parts")["Body"].read() == part
+    assert "Traceback" not in checksum_gateway.log()
+
+
+def test_a_streamed_upload_that_fails_its_md5_leaves_the_old_object(
+    checksum_gateway: Gateway,
+) -> None:
+    s3 = checksum_gateway.client(request_checksum_calculation="when_required")
+    bucket = f"crc-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"the old object")
+    data = b"n" * (2 * SPOOL_THRESHOLD)
+    wrong = base64.b64encode(hashlib.md5(b"other bytes").digest()).decode()
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=bucket, Key="k", Body=data, ContentMD5=wrong)
+    assert refused.value.response["Error"]["Code"] == "BadDigest"
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"the old object"
