@@ -9,16 +9,13 @@ what the gateway asked is kept so the test can tell paginated requests from othe
 
 from __future__ import annotations
 
-import socket
-import socketserver
-import threading
 from collections.abc import Iterator
 from urllib.parse import parse_qs
 
 import pytest
 
-from tests.e2e.conftest import upstream_env
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.scripted_store import ScriptedStore, StoreRequest, gateway_before
 
 BUCKETS = [(f"paged-{n:02d}", "eu-west-3" if n % 2 else "us-east-1") for n in range(7)]
 PAGES = [BUCKETS[0:3], BUCKETS[3:6], BUCKETS[6:]]
@@ -42,52 +39,25 @@ def _page(query: dict[str, list[str]]) -> bytes:
     )
 
 
-class _Store(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        sock: socket.socket = self.request
-        pending = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in pending:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    pending += chunk
-                head, _, pending = pending.partition(b"\r\n\r\n")
-                method, target, _ = head.decode("latin-1").split("\r\n")[0].split(" ")
-                path, _, raw_query = target.partition("?")
-                if method == "GET" and path == "/":
-                    query = parse_qs(raw_query, keep_blank_values=True)
-                    ASKED.append(query)
-                    body = _page(query)
-                    sock.sendall(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
-                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-                    )
-                else:
-                    sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-        except OSError:
-            return
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Store(ScriptedStore):
+    def answer(self, request: StoreRequest) -> bool:
+        if request.method == "GET" and request.path == "/":
+            query = parse_qs(request.query, keep_blank_values=True)
+            ASKED.append(query)
+            body = _page(query)
+            self.sock.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+            )
+        else:
+            self.sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        return True
 
 
 @pytest.fixture(scope="module")
 def paged_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    server = _Server(("127.0.0.1", 0), _Store)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    env = upstream_env(f"http://127.0.0.1:{server.server_address[1]}")
-    gateway = start_gateway(tmp_path_factory.mktemp("gw-paged") / "data", extra_env=env)
-    try:
+    with gateway_before(_Store, tmp_path_factory.mktemp("gw-paged") / "data") as (gateway, _):
         yield gateway
-    finally:
-        gateway.stop()
-        server.shutdown()
-        server.server_close()
 
 
 def test_every_page_of_the_stores_bucket_list_with_each_region(paged_store: Gateway) -> None:

@@ -16,10 +16,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
-import socketserver
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.e2e.conftest import upstream_env
 from tests.e2e.gateway_process import Gateway, get_json, start_gateway
+from tests.e2e.scripted_store import ScriptedStore, StoreRequest, gateway_before
 from tests.services.seaweedfs import SeaweedFS, start_seaweedfs
 
 MiB = 1024 * 1024
@@ -185,53 +183,30 @@ UPSTREAM_KEY = "AKIDUPSTREAMSECRETID1"
 UPSTREAM_SECRET = "upstream-secret-that-must-never-show"
 
 
-class _Store(socketserver.BaseRequestHandler):
-    """Keep-alive connections; each request answered by the behaviour of its kind."""
+class _Store(ScriptedStore):
+    """Each request answered by the behaviour of its kind."""
 
-    def handle(self) -> None:
-        sock: socket.socket = self.request
-        pending = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in pending:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    pending += chunk
-                head, _, pending = pending.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                fields = dict(line.partition(":")[::2] for line in lines[1:])
-                length = int(
-                    next((v for k, v in fields.items() if k.lower() == "content-length"), "0")
-                )
-                method, target, _ = lines[0].split(" ")
-                path, _, query = target.partition("?")
-                segments = [s for s in path.split("/") if s]
-                if method == "PUT" and segments[-1:] == ["refused-early"]:
-                    # refuses the upload at its head (out of space), reads no body
-                    error = (
-                        b"<Error><Code>InsufficientStorage</Code><Message>full</Message></Error>"
-                    )
-                    sock.sendall(
-                        b"HTTP/1.1 507 Insufficient Storage\r\nContent-Length: %d\r\n"
-                        b"Connection: close\r\n\r\n%s" % (len(error), error)
-                    )
-                    return
-                if method == "PUT" and len(segments) == 2:
-                    # takes 1 MiB of the upload, then says it stored the object
-                    while len(pending) < min(length, MiB):
-                        pending += sock.recv(65536)
-                    sock.sendall(
-                        b'HTTP/1.1 200 OK\r\nETag: "0123456789abcdef0123456789abcdef"\r\n'
-                        b"Content-Length: 0\r\nConnection: close\r\n\r\n"
-                    )
-                    return
-                while len(pending) < length:
-                    pending += sock.recv(65536)
-                pending = pending[length:]
-                sock.sendall(_answer(method, segments, query))
-        except OSError:
-            return
+    def answer(self, request: StoreRequest) -> bool:
+        method, segments = request.method, request.segments
+        if method == "PUT" and segments[-1:] == ["refused-early"]:
+            # refuses the upload at its head (out of space), reads no body
+            error = b"<Error><Code>InsufficientStorage</Code><Message>full</Message></Error>"
+            self.sock.sendall(
+                b"HTTP/1.1 507 Insufficient Storage\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n%s" % (len(error), error)
+            )
+            return False
+        if method == "PUT" and len(segments) == 2:
+            # takes 1 MiB of the upload, then says it stored the object
+            self.read_body(request, MiB)
+            self.sock.sendall(
+                b'HTTP/1.1 200 OK\r\nETag: "0123456789abcdef0123456789abcdef"\r\n'
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            return False
+        self.read_body(request)
+        self.sock.sendall(_answer(method, segments, request.query))
+        return True
 
 
 def _answer(method: str, segments: list[str], query: str) -> bytes:
@@ -245,25 +220,13 @@ def _answer(method: str, segments: list[str], query: str) -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 @pytest.fixture(scope="module")
 def scripted_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, str]]:
-    server = _Server(("127.0.0.1", 0), _Store)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    env = upstream_env(endpoint, UPSTREAM_KEY, UPSTREAM_SECRET)
-    gateway = start_gateway(tmp_path_factory.mktemp("gw-scripted") / "data", extra_env=env)
-    try:
-        yield gateway, endpoint
-    finally:
-        gateway.stop()
-        server.shutdown()
-        server.server_close()
+    data = tmp_path_factory.mktemp("gw-scripted") / "data"
+    with gateway_before(
+        _Store, data, access_key=UPSTREAM_KEY, secret_key=UPSTREAM_SECRET
+    ) as running:
+        yield running
 
 
 def test_a_scripted_store_in_trouble_gets_s3_errors_that_name_nothing_upstream(

@@ -9,9 +9,6 @@ request with the page of the test (a well-formed one, and nginx's, which is not 
 
 from __future__ import annotations
 
-import socket
-import socketserver
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,8 +16,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.conftest import upstream_env
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.scripted_store import ScriptedStore, StoreRequest, gateway_before
 
 WELL_FORMED = (
     b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
@@ -34,50 +31,24 @@ NGINX = (
 PAGE = {"body": WELL_FORMED}
 
 
-class _Proxy(socketserver.BaseRequestHandler):
-    def handle(self) -> None:
-        sock: socket.socket = self.request
-        pending = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in pending:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    pending += chunk
-                head, _, pending = pending.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                fields = {
-                    k.strip().lower(): v.strip()
-                    for k, _, v in (x.partition(":") for x in lines[1:])
-                }
-                length = int(fields.get("content-length", "0"))
-                if fields.get("expect", "").lower() == "100-continue":  # aiobotocore's PUTs
-                    sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                while len(pending) < length:
-                    pending += sock.recv(65536)
-                pending = pending[length:]
-                method, target, _ = lines[0].split(" ")
-                path, _, query = target.partition("?")
-                segments = [s for s in path.split("/") if s]
-                if method == "HEAD" and len(segments) == 1:  # HeadBucket before CreateBucket
-                    sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
-                elif method == "PUT" and len(segments) == 1 and not query:  # CreateBucket
-                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-                else:
-                    page = PAGE["body"]
-                    sock.sendall(
-                        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
-                        % len(page)
-                        + (b"" if method == "HEAD" else page)
-                    )
-        except OSError:
-            return
-
-
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Proxy(ScriptedStore):
+    def answer(self, request: StoreRequest) -> bool:
+        if request.headers.get("expect", "").lower() == "100-continue":  # aiobotocore's PUTs
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.read_body(request)
+        segments = request.segments
+        if request.method == "HEAD" and len(segments) == 1:  # HeadBucket before CreateBucket
+            self.sock.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+        elif request.method == "PUT" and len(segments) == 1 and not request.query:
+            self.sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # CreateBucket
+        else:
+            page = PAGE["body"]
+            self.sock.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+                % len(page)
+                + (b"" if request.method == "HEAD" else page)
+            )
+        return True
 
 
 @pytest.fixture(scope="module", params=["lean", "aiobotocore"])
@@ -86,19 +57,10 @@ def proxied(
 ) -> Iterator[Gateway]:
     """The gateway in front of the proxy; ``aiobotocore``: every operation through it (the
     lean client is not used with addressing style `auto`: botocore's per-bucket rules)."""
-    server = _Server(("127.0.0.1", 0), _Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    env = upstream_env(f"http://127.0.0.1:{server.server_address[1]}")
-    if request.param == "aiobotocore":
-        env["NFYIO_UPSTREAM_ADDRESSING_STYLE"] = "auto"
-    gateway = start_gateway(tmp_path_factory.mktemp("gw-proxy-pages") / "data", extra_env=env)
-    try:
+    env = {"NFYIO_UPSTREAM_ADDRESSING_STYLE": "auto"} if request.param == "aiobotocore" else {}
+    data = tmp_path_factory.mktemp("gw-proxy-pages") / "data"
+    with gateway_before(_Proxy, data, extra_env=env) as (gateway, _):
         yield gateway
-    finally:
-        gateway.stop()
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("page", [WELL_FORMED, NGINX], ids=["well-formed", "nginx"])
