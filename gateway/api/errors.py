@@ -84,8 +84,10 @@ _AUTH_CODES: dict[AuthCode, str] = {
     "InvalidAccessKeyId": "InvalidApiKey",
     "InvalidToken": "InvalidToken",
     "UnsupportedAuthorization": "Unauthorized",
+    "AmbiguousCredential": "InvalidRequest",
 }
-"""How this listener names each authentication failure (always 401 with a challenge)."""
+"""How this listener names each authentication failure (401 with a challenge; an
+ambiguous credential 400)."""
 
 _HTTP_CODES = {
     404: "NotFound",
@@ -103,6 +105,10 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, AuthError):
+        if exc.code == "AmbiguousCredential":
+            # RFC 6750 3.1: a token sent by more than one method is invalid_request, 400
+            challenge = bearer_challenge("invalid_request", exc.message)
+            return ApiError(400, "InvalidRequest", exc.message, headers=challenge)
         headers = UNAUTHORIZED_HEADERS
         if exc.code != "UnsupportedAuthorization":
             # A bearer credential (JWT or API key secret) was presented and refused.

@@ -6,23 +6,38 @@ before it on the S3 listener, by ``sigv4``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from gateway.auth.errors import AuthError
 
-__all__ = ["bearer_token"]
+__all__ = ["ambiguous", "bearer_token", "repeated"]
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The bearer credential of a request, or None when it presents none.
 
     ``headers`` must look names up case-insensitively (aiohttp's ``CIMultiDict``) or hold
-    lower-case names. ``Authorization`` wins over ``X-API-Key``; an ``Authorization``
-    header that is not ``Bearer <token>`` is refused rather than ignored, so a client
-    never falls back to anonymous access by mistake. An empty ``X-API-Key`` is no
-    credential.
+    lower-case names. ``Authorization`` wins over ``X-API-Key`` (a fixed order, whatever
+    order the headers come in: a proxy in front may want an ``x-api-key`` of its own).
+    Either credential header given twice is refused (``headers`` a multidict; a plain
+    mapping holds one value per name, and its caller checks repeats with
+    :func:`repeated`): which copy a reader took would decide who the request is. An
+    ``Authorization`` header that is not ``Bearer <token>`` is refused rather than
+    ignored, so a client never falls back to anonymous access by mistake. An empty
+    ``X-API-Key`` is no credential.
     """
     authorization = headers.get("authorization")
+    api_key = headers.get("x-api-key")
+    getall = getattr(headers, "getall", None)
+    if (
+        getall is not None
+        and (authorization is not None or api_key is not None)
+        and (
+            repeated(getall("authorization", ()))  # (any scheme, as the S3 listener)
+            or repeated(getall("x-api-key", ()))
+        )
+    ):
+        raise ambiguous()
     if authorization is not None:
         scheme, _, value = authorization.strip().partition(" ")
         token = value.strip()
@@ -33,10 +48,25 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
                 "'Authorization: Bearer <token>' or 'X-API-Key: <key>'",
             )
         return _text(token)
-    api_key = headers.get("x-api-key")
     if api_key is None or not api_key.strip():
         return None
     return _text(api_key.strip())
+
+
+def repeated(values: Sequence[str]) -> bool:
+    """More than one of ``values`` (one credential header's values) is non-empty."""
+    given = 0
+    for value in values:
+        if value.strip():
+            given += 1
+    return given > 1
+
+
+def ambiguous() -> AuthError:
+    return AuthError(
+        "AmbiguousCredential",
+        "A credential header (Authorization, X-API-Key) may be given only once",
+    )
 
 
 def _text(token: str) -> str:

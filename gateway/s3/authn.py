@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from gateway.auth.bearer import TokenVerifier, principal_from_bearer
-from gateway.auth.credentials import bearer_token
+from gateway.auth.credentials import ambiguous, bearer_token, repeated
 from gateway.auth.errors import AuthCode, AuthError
 from gateway.identity.store import IdentityStore
 from gateway.principal import ANONYMOUS, Principal
@@ -30,6 +30,7 @@ _AUTH_CODES: dict[AuthCode, str] = {
     "InvalidAccessKeyId": "InvalidAccessKeyId",
     "InvalidToken": "InvalidToken",
     "UnsupportedAuthorization": "InvalidRequest",
+    "AmbiguousCredential": "InvalidArgument",
 }
 """How the S3 listener names each refused Bearer / X-API-Key credential."""
 
@@ -112,6 +113,12 @@ async def authenticate_s3(
             lambda secret: verify(signed, auth, secret, now, max_skew=max_skew),
         )
     try:
+        # ``headers`` keeps one value per name; ``Authorization`` twice was refused by
+        # ``parse_auth``, ``X-API-Key`` twice is refused here (when any header repeats)
+        if len(headers) != len(signed.headers) and repeated(
+            [value for name, value in signed.headers if name.lower() == "x-api-key"]
+        ):
+            raise ambiguous()
         token = bearer_token(headers)
         if token is None:
             return ANONYMOUS, None

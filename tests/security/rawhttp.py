@@ -70,21 +70,29 @@ def signed_unsigned_trailer_headers(
 
 
 def exchange(
-    gw: Gateway, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes = b""
+    gw: Gateway,
+    method: str,
+    target: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes = b"",
+    *,
+    port: int | None = None,
 ) -> RawResponse:
     """One request with exactly these header lines, a name repeated as often as it is
     given (``Host`` and ``Connection: close`` added; ``Content-Length`` too, unless a
-    ``Transfer-Encoding`` is given, when ``body`` goes as it is)."""
+    ``Transfer-Encoding`` is given, when ``body`` goes as it is), to the S3 listener or
+    to ``port`` (``gw.api_port``)."""
+    port = gw.s3_port if port is None else port
     lines = [f"{method} {target} HTTP/1.1"]
     pairs = list(headers)
     names = {name.lower() for name, _ in pairs}
     if "host" not in names:
-        pairs.insert(0, ("Host", f"127.0.0.1:{gw.s3_port}"))
+        pairs.insert(0, ("Host", f"127.0.0.1:{port}"))
     if "transfer-encoding" not in names and "content-length" not in names:
         pairs.append(("Content-Length", str(len(body))))
     lines += [f"{name}: {value}" for name, value in pairs]
     lines += ["Connection: close", "", ""]
-    with socket.create_connection(("127.0.0.1", gw.s3_port), timeout=60) as sock:
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
         sock.sendall("\r\n".join(lines).encode("latin-1") + body)
         response = http.client.HTTPResponse(sock)
         response.begin()

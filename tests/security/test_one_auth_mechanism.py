@@ -16,10 +16,17 @@ second one (any scheme) was ignored; a repeated ``X-Amz-Date`` or
 ``X-Amz-Content-Sha256`` got ``SignatureDoesNotMatch`` or not depending on whether the
 client signed it. Now each is 400 ``InvalidArgument`` naming the header (``Host`` twice
 is refused by the HTTP parser).
+
+And for the Bearer credentials of both listeners: ``Authorization`` or ``X-API-Key``
+given twice. Before, the first of two won (``X-API-Key`` on both listeners,
+``Authorization`` on ``/v1``). Now S3 answers 400 ``InvalidArgument`` and ``/v1`` 400
+``InvalidRequest`` with an RFC 6750 ``invalid_request`` challenge. One of each stays
+allowed: ``Authorization`` wins, whatever the order.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -109,3 +116,58 @@ def test_a_repeated_unsigned_payload_hash_cannot_change_the_body(
     )
     assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"
+
+
+def _twice(gateway: Gateway, form: str) -> list[tuple[str, str]]:
+    key = gateway.secret_key
+    return {
+        "authorization twice": [("Authorization", f"Bearer {key}")] * 2,
+        "authorization then another": [
+            ("Authorization", f"Bearer {key}"),
+            ("Authorization", "Bearer sk_not_a_key"),
+        ],
+        "x-api-key twice": [("X-API-Key", key), ("X-API-Key", "sk_not_a_key")],
+        "x-api-key then the key": [("X-API-Key", "sk_not_a_key"), ("X-API-Key", key)],
+    }[form]
+
+
+TWICE = [
+    "authorization twice",
+    "authorization then another",
+    "x-api-key twice",
+    "x-api-key then the key",
+]
+
+
+@pytest.mark.parametrize("form", TWICE)
+def test_a_rest_credential_header_given_twice_is_refused(gateway: Gateway, form: str) -> None:
+    api = gateway.api_port
+    response = exchange(gateway, "GET", "/v1/buckets", _twice(gateway, form), port=api)
+    assert response.status == 400, response.body
+    assert json.loads(response.body)["error"]["code"] == "InvalidRequest"
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="nfyio-gateway", error="invalid_request"')
+
+
+def test_rest_credentials_given_once_each_keep_their_order(gateway: Gateway) -> None:
+    """``Authorization`` wins over ``X-API-Key`` whatever their order (a proxy in front
+    may ask for an ``x-api-key`` of its own); an empty second copy is no credential."""
+    key, api = gateway.secret_key, gateway.api_port
+    for headers in (
+        [("Authorization", f"Bearer {key}"), ("X-API-Key", "sk_a_proxys_key")],
+        [("X-API-Key", "sk_a_proxys_key"), ("Authorization", f"Bearer {key}")],
+        [("X-API-Key", key), ("X-API-Key", "")],
+    ):
+        response = exchange(gateway, "GET", "/v1/buckets", headers, port=api)
+        assert response.status == 200, (headers, response.body)
+
+
+@pytest.mark.parametrize("form", TWICE)
+def test_an_s3_bearer_credential_given_twice_is_refused(
+    gateway: Gateway, s3: Any, bucket: str, form: str
+) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    alone = exchange(gateway, "GET", f"/{bucket}/k", [("X-API-Key", gateway.secret_key)])
+    assert alone.body == b"data"
+    response = exchange(gateway, "GET", f"/{bucket}/k", _twice(gateway, form))
+    assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body

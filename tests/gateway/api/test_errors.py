@@ -56,7 +56,10 @@ def test_auth_errors_are_401_with_a_challenge(code: AuthCode, api_code: str) -> 
 
 def test_every_auth_code_has_an_answer() -> None:
     for code in get_args(AuthCode):
-        assert error_response(AuthError(code, "x"), REQUEST).status == 401
+        response = error_response(AuthError(code, "x"), REQUEST)
+        # a credential given twice is a malformed request (RFC 6750 3.1), not a bad one
+        assert response.status == (400 if code == "AmbiguousCredential" else 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
 def test_aiohttp_errors_keep_their_status_and_allow_header() -> None:
