@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import AsyncIterator, Mapping
 from typing import IO, Any
 
+from aiobotocore.httpchecksum import AioStreamingChecksumBody
+
 from backends.errors import BackendError
 from backends.s3.client import Call
 from backends.s3.meta import checksum_params, expires_header, meta_params
@@ -236,6 +238,11 @@ class DownloadBody:
     over, without one more read to see the end (a small GET's body is one chunk, and the
     read that would return nothing was a second pass through three coroutines); a body
     that ends short of it is an error, never a short body served as whole.
+
+    A body botocore checks against the store's checksum (``response_checksum_validation
+    = "when_supported"``) is checked only by the read that finds its end: that read is
+    made before the last chunk is handed over, so a body that fails its checksum never
+    reaches the client whole.
     """
 
     def __init__(
@@ -245,6 +252,7 @@ class DownloadBody:
         self._remaining = length
         self._chunk_size = chunk_size
         self._closed = False
+        self._check_end = isinstance(stream, AioStreamingChecksumBody)
 
     def __aiter__(self) -> DownloadBody:
         return self
@@ -265,7 +273,20 @@ class DownloadBody:
             raise StopAsyncIteration
         if self._remaining is not None:
             self._remaining -= len(chunk)
+            if self._remaining == 0 and self._check_end:
+                await self._read_end()
         return chunk
+
+    async def _read_end(self) -> None:
+        """The read after the last byte: botocore checks the checksum there."""
+        try:
+            more: bytes = await self._stream.read(self._chunk_size)
+        except Exception as exc:
+            await self.aclose()
+            raise translate_error(exc) from exc
+        if more:  # longer than its Content-Length: botocore raises first, but never serve it
+            await self.aclose()
+            raise translate_error(ConnectionError("body longer than its Content-Length"))
 
     async def aclose(self) -> None:
         if not self._closed:

@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
 from backends.errors import BackendError
 
@@ -270,6 +270,10 @@ def translate_error(
             headers=meta.get("HTTPHeaders", {}),
             denied=denied,
             bucket_prefix=bucket_prefix,
+        )
+    if isinstance(exc, FlexibleChecksumError):  # response_checksum_validation
+        return unavailable(
+            "ServiceUnavailable", "the upstream store's body does not match its checksum"
         )
     if isinstance(exc, BotoCoreError | OSError | asyncio.TimeoutError) or _is_transport(exc):
         return unavailable("ServiceUnavailable", "the upstream store is unreachable")

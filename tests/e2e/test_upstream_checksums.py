@@ -6,6 +6,11 @@ A body above ``spool_threshold`` is streamed upstream (``streams.UploadBody``): 
 cannot compute its CRC before sending (it would ``seek`` and ``tell`` the body), so the
 CRC goes as an aws-chunked trailer (``client._checksum_as_trailer``). Before, every such
 PutObject and UploadPart was a 500 (``'UploadBody' object has no attribute 'tell'``).
+
+A body botocore checks against the store's checksum is checked by the read that finds its
+end; the gateway makes that read before the last chunk goes (``streams.DownloadBody``).
+Before, it never did (it stops at ``Content-Length``), and a body failing its checksum was
+served as whole.
 """
 
 from __future__ import annotations
@@ -15,15 +20,17 @@ import hashlib
 import uuid
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from tests.e2e.conftest import upstream_env
 from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.scripted_store import ScriptedStore, StoreRequest, gateway_before
 
 SPOOL_THRESHOLD = 64 * 1024
 """Bodies above it are streamed (the default, 8 MiB, would make the test slow)."""
@@ -110,3 +117,71 @@ def test_a_streamed_upload_that_fails_its_md5_leaves_the_old_object(
         s3.put_object(Bucket=bucket, Key="k", Body=data, ContentMD5=wrong)
     assert refused.value.response["Error"]["Code"] == "BadDigest"
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"the old object"
+
+
+# -- response_checksum_validation: a store whose checksum does not match its body ----------
+
+OBJECTS = {"small": b"0123456789", "large": bytes(range(256)) * 4096}
+"""``<name>-good`` is served with its CRC32, ``<name>-bad`` with another one."""
+
+
+class _CorruptingStore(ScriptedStore):
+    def answer(self, request: StoreRequest) -> bool:
+        self.read_body(request)
+        if len(request.segments) == 1:  # HeadBucket (none yet), CreateBucket
+            status = b"404 Not Found" if request.method == "HEAD" else b"200 OK"
+            self.sock.sendall(b"HTTP/1.1 %s\r\nContent-Length: 0\r\n\r\n" % status)
+            return True
+        name, _, kind = request.segments[1].partition("-")
+        data = OBJECTS[name]
+        head = (
+            b'ETag: "0123456789abcdef0123456789abcdef"\r\n'
+            b"Last-Modified: Sat, 05 Dec 2026 10:00:00 GMT\r\n"
+        )
+        spec = request.headers.get("range", "")
+        if spec:  # bytes=a-b: no checksum, as S3 answers a range
+            first, _, last = spec.removeprefix("bytes=").partition("-")
+            data = data[int(first) : int(last) + 1]
+            status = b"206 Partial Content"
+            head += b"Content-Range: bytes %s-%s/%d\r\n" % (
+                first.encode(),
+                last.encode(),
+                len(OBJECTS[name]),
+            )
+        else:
+            status = b"200 OK"
+            head += (
+                b"x-amz-checksum-crc32: %s\r\n"
+                % _crc32(data if kind == "good" else b"other bytes").encode()
+            )
+        self.sock.sendall(
+            b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (status, len(data), head, b"" if request.method == "HEAD" else data)
+        )
+        return True
+
+
+def test_a_body_that_fails_the_stores_checksum_never_reaches_the_client_whole(
+    tmp_path: Path,
+) -> None:
+    env = {"NFYIO_UPSTREAM_RESPONSE_CHECKSUM_VALIDATION": "when_supported"}
+    with gateway_before(_CorruptingStore, tmp_path / "data", extra_env=env) as (gw, _):
+        s3 = gw.client(response_checksum_validation="when_required")
+        s3.create_bucket(Bucket="crc")
+        for name, data in OBJECTS.items():
+            assert s3.get_object(Bucket="crc", Key=f"{name}-good")["Body"].read() == data
+            ranged = s3.get_object(Bucket="crc", Key=f"{name}-bad", Range="bytes=2-6")
+            assert ranged["Body"].read() == data[2:7]
+        # small: found before the answer started, an S3 error
+        with pytest.raises(ClientError) as refused:
+            s3.get_object(Bucket="crc", Key="small-bad")
+        assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        # large: found before the last chunk went, the download is cut
+        got = s3.get_object(Bucket="crc", Key="large-bad")
+        assert got["ContentLength"] == len(OBJECTS["large"])
+        with pytest.raises(BotoCoreError):
+            got["Body"].read()
+        log = gw.log()
+        assert "does not match its checksum" in log
+        assert "Traceback" not in log
