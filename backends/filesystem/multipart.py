@@ -330,7 +330,12 @@ class MultipartStore:
         customer: CustomerKey | None = None,
     ) -> PartsPage:
         upload = self.require_upload(bucket, key, upload_id)
-        shown = checksums_shown(meta_from_json(upload.meta), customer, self.keys)
+        shown = checksums_shown(
+            meta_from_json(upload.meta),
+            customer,
+            self.keys,
+            checksum_algorithm=upload.checksum_algorithm,
+        )
         rows = self.parts(upload_id, after=part_number_marker, limit=max(max_parts, 0) + 1)
         page = rows[: max(max_parts, 0)]
         parts = (p.to_part() for p in page)

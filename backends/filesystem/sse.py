@@ -212,17 +212,28 @@ def stored_plan(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet | N
     return Plan(MODE_MANAGED) if meta.server_side_encryption == AES256 else PLAIN
 
 
-def checksums_shown(meta: ObjectMeta, customer: CustomerKey | None, keys: KeySet | None) -> bool:
+def checksums_shown(
+    meta: ObjectMeta,
+    customer: CustomerKey | None,
+    keys: KeySet | None,
+    *,
+    checksum_algorithm: str | None = None,
+) -> bool:
     """Whether the checksums of an upload's parts, or of the object it made, may be shown
     (ListParts, CompleteMultipartUpload's answer): always for an upload without SSE-C;
     for an SSE-C one only to the holder of its key, since they are digests of the
-    plaintext (which its random ETags keep from everyone else; S3 asks for the key there
-    when the upload has a checksum algorithm). A key that is not the upload's is refused
-    as on UploadPart."""
+    plaintext (which its random ETags keep from everyone else). A key that is not the
+    upload's is refused as on UploadPart. S3 requires the key on ListParts of an SSE-C
+    upload created with a checksum algorithm (``checksum_algorithm``): without it that
+    is 400 ``InvalidRequest``, as an UploadPart without it."""
     if customer is not None:
         stored_plan(meta, customer, keys)  # raises unless it is the upload's key
         return True
-    return meta.sse_customer_algorithm is None
+    if meta.sse_customer_algorithm is None:
+        return True
+    if checksum_algorithm is not None:
+        raise BackendError("InvalidRequest", SSE_C_MULTIPART)
+    return False
 
 
 def completion_key(

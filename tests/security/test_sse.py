@@ -388,9 +388,6 @@ def test_sse_c_upload_checksums_only_with_its_key(s3: Any, bucket: str) -> None:
         return upload, [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": digest}]
 
     upload, parts = start("mp")
-    listed = s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload)["Parts"]
-    assert [p["PartNumber"] for p in listed] == [1]
-    assert "ChecksumSHA256" not in listed[0]
     keyed = s3.list_parts(Bucket=bucket, Key="mp", UploadId=upload, **ssec_text(key))
     assert keyed["Parts"][0]["ChecksumSHA256"] == digest
     expect_error(
@@ -431,6 +428,38 @@ def test_sse_c_upload_checksums_only_with_its_key(s3: Any, bucket: str) -> None:
         UploadId=plain,
         **ssec_text(key),
     )
+
+
+def test_sse_c_list_parts_of_a_checksum_upload_needs_its_key(s3: Any, bucket: str) -> None:
+    """Before: ListParts of an SSE-C upload created with a checksum algorithm, asked
+    without the key, answered (with the part checksums left out). S3 requires the SSE-C
+    headers on ListParts of such an upload, so it is refused with 400 InvalidRequest, as
+    an UploadPart without the key; an upload created without an algorithm still lists
+    without the key (S3 does not ask for it there), its parts' checksums left out."""
+    key, _ = sse_c_key()
+    body = marker()
+
+    def start(name: str, algorithm: str | None) -> str:
+        extra = {} if algorithm is None else {"ChecksumAlgorithm": algorithm}
+        upload = s3.create_multipart_upload(Bucket=bucket, Key=name, **extra, **ssec(key))
+        s3.upload_part(
+            Bucket=bucket, Key=name, UploadId=upload["UploadId"], PartNumber=1, Body=body,
+            ChecksumAlgorithm="SHA256", **ssec(key),
+        )  # fmt: skip
+        return str(upload["UploadId"])
+
+    upload = start("algo", "SHA256")
+    expect_error(
+        "InvalidRequest", 400, s3.list_parts, Bucket=bucket, Key="algo", UploadId=upload
+    )  # fmt: skip
+    keyed = s3.list_parts(Bucket=bucket, Key="algo", UploadId=upload, **ssec_text(key))
+    assert [p["PartNumber"] for p in keyed["Parts"]] == [1]
+    assert keyed["Parts"][0]["ChecksumSHA256"]
+
+    upload = start("no-algo", None)
+    listed = s3.list_parts(Bucket=bucket, Key="no-algo", UploadId=upload)["Parts"]
+    assert [p["PartNumber"] for p in listed] == [1]
+    assert not any(name.startswith("Checksum") for name in listed[0])
 
 
 def test_sse_c_completion_without_the_key_confirms_no_guess(s3: Any, bucket: str) -> None:
