@@ -70,10 +70,12 @@ def parse_post_credential(
 
 def verify_post_v4(policy: str, signature: str, credential: PostCredential, secret: str) -> None:
     """``SignatureDoesNotMatch`` unless ``signature`` signs ``policy`` (the base64 text
-    as sent) with ``secret`` in the credential's scope."""
+    as sent) with ``secret`` in the credential's scope. The signature is lower-case hex,
+    as AWS computes and compares it (and as header SigV4 requires): upper case does not
+    match."""
     key = signing_key(secret, credential.date, credential.region, credential.service)
     expected = sign(key, policy)
-    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
+    if not hmac.compare_digest(expected.encode(), signature.strip().encode("utf-8", "replace")):
         raise SignatureDoesNotMatch(
             _MISMATCH,
             extra={"AWSAccessKeyId": credential.access_key_id, "StringToSign": policy},

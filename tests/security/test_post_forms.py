@@ -131,6 +131,22 @@ def test_a_rewritten_policy_is_refused(gateway: Gateway, v4: Any, s3: Any, bucke
     assert keys_of(s3, bucket) == []
 
 
+def test_an_upper_case_signature_does_not_match(
+    gateway: Gateway, v4: Any, s3: Any, bucket: str
+) -> None:
+    """Before: a form's x-amz-signature was compared case-insensitively, so an upper-case
+    one stored the file, unlike header and presigned SigV4 (which take 64 lower-case hex
+    digits only). A form's signature is lower-case hex, as AWS computes and compares it:
+    any other spelling is 403 SignatureDoesNotMatch and nothing is stored."""
+    fields = signed(v4, bucket, "case.txt")
+    shouted = {**fields, "x-amz-signature": fields["x-amz-signature"].upper()}
+    reply = post_form(gateway, bucket, shouted, b"data")
+    assert (reply.status, reply.error_code()) == (403, "SignatureDoesNotMatch")
+    assert keys_of(s3, bucket) == []
+    assert post_form(gateway, bucket, fields, b"data").status == 204
+    assert keys_of(s3, bucket) == ["case.txt"]
+
+
 def test_a_policy_for_one_bucket_does_not_open_another(
     gateway: Gateway, v4: Any, s3: Any, bucket: str
 ) -> None:
