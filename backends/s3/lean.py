@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
 from backends.s3.http1 import Pool, PoolTimeout, Response
-from backends.s3.proxy_pages import no_etag, refused
+from backends.s3.proxy_pages import failed_page, no_etag, refused
 from backends.s3.upstream_errors import from_answer, unavailable
 from backends.s3.wire import (
     error_fields,
@@ -259,15 +259,19 @@ class LeanClient:
         except PoolTimeout as exc:
             raise unavailable("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
-            raise await _error(response, not_found, self.config.bucket_prefix)
+            raise await _error(response, operation, not_found, self.config.bucket_prefix)
         return response
 
 
-async def _error(response: Response, not_found: str, bucket_prefix: str) -> BackendError:
+async def _error(
+    response: Response, operation: str, not_found: str, bucket_prefix: str
+) -> BackendError:
     try:
         body = await response.read_all(_ERROR_BODY_MAX)
     finally:
         response.close()
+    if response.status >= 500:  # S3's name of the operation: get_object -> GetObject
+        failed_page("".join(w.capitalize() for w in operation.split("_")), response.status, body)
     code, message, fields = error_fields(body)
     return from_answer(
         response.status,

@@ -15,19 +15,27 @@ the operation:
 - a 2xx PutObject or UploadPart answer without an ``ETag`` header (the lean client
   checks its own answers with ``no_etag``).
 
+A 5xx answer is the store failing whatever its body (``ServiceUnavailable`` already,
+``upstream_errors``); when that body is an HTML page (nginx's 502, a load balancer's
+maintenance page) ``failed_page`` logs a warning line naming the operation and the
+status, never the page's text, at most once a minute per operation and status (a store
+that is down answers every request, and every retry, so).
+
 Root element names are not compared: stores name them differently (moto's ListParts
 answer is ``ListPartsResponse``, AWS's ``ListPartsResult``). The lean client's listing is
 checked by its closing tag (``lean``).
 
 Cost: nothing on the data path but one header look-up per lean PutObject/UploadPart
 answer; per aiobotocore answer one status comparison, and on 2xx one anchored regular
-expression over at most the first 4 KiB of the body.
+expression over at most the first 4 KiB of the body; on 5xx the same expression (error
+answers only).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -36,7 +44,7 @@ from botocore.handlers import _handle_200_error
 from backends.errors import BackendError
 from backends.s3.upstream_errors import unavailable
 
-__all__ = ["DOCUMENTS", "ETAGGED", "is_page", "no_etag", "refused", "register"]
+__all__ = ["DOCUMENTS", "ETAGGED", "failed_page", "is_page", "no_etag", "refused", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,11 @@ _PAGE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _EVENT = "before-parse.s3.*"
+FAILED_PAGE_EVERY = 60.0
+"""Seconds between two log lines for one (operation, status) 5xx page."""
+_failed_logged: dict[tuple[str, int], float] = {}
+"""When each (operation, 5xx status) page was last logged: bounded by the operations and
+the 100 statuses."""
 
 
 def is_page(body: bytes) -> bool:
@@ -86,9 +99,32 @@ def refused(operation: str, status: int, why: str) -> BackendError:
     )
 
 
+def failed_page(operation: str, status: int, body: bytes) -> None:
+    """Log a 5xx answer to ``operation`` whose ``body`` is an HTML page (a proxy's, not
+    the store's), at most once every ``FAILED_PAGE_EVERY`` seconds per operation and
+    status; the page's text is not logged."""
+    if not is_page(body):
+        return
+    now = time.monotonic()
+    last = _failed_logged.get((operation, status))
+    if last is not None and now - last < FAILED_PAGE_EVERY:
+        return
+    _failed_logged[(operation, status)] = now
+    log.warning(
+        "upstream %s answered %d with an HTML page: a proxy's, not the store's; "
+        "answered 503 (logged at most once a minute)",
+        operation,
+        status,
+    )
+
+
 def _check(response_dict: MutableMapping[str, Any], operation_model: Any, **_: Any) -> None:
     status = response_dict.get("status_code", 0)
     if not 200 <= status < 300:
+        if status >= 500:
+            failed = response_dict.get("body")
+            if isinstance(failed, bytes):
+                failed_page(operation_model.name, status, failed)
         return
     name = operation_model.name
     body = response_dict.get("body")

@@ -28,7 +28,7 @@ NGINX = (
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     b"</body>\r\n</html>\r\n"
 )
-PAGE = {"body": WELL_FORMED}
+PAGE = {"body": WELL_FORMED, "status": b"200 OK"}
 
 
 class _Proxy(ScriptedStore):
@@ -44,8 +44,8 @@ class _Proxy(ScriptedStore):
         else:
             page = PAGE["body"]
             self.sock.sendall(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
-                % len(page)
+                b"HTTP/1.1 %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
+                % (PAGE["status"], len(page))
                 + (b"" if request.method == "HEAD" else page)
             )
         return True
@@ -65,7 +65,7 @@ def proxied(
 
 @pytest.mark.parametrize("page", [WELL_FORMED, NGINX], ids=["well-formed", "nginx"])
 def test_a_proxys_html_page_is_no_answer_of_the_store(proxied: Gateway, page: bytes) -> None:
-    PAGE["body"] = page
+    PAGE.update(body=page, status=b"200 OK")
     s3 = proxied.client()
     bucket = f"proxied-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)
@@ -111,3 +111,35 @@ def test_a_proxys_html_page_is_no_answer_of_the_store(proxied: Gateway, page: by
     assert "Traceback" not in log
     for name in calls:
         assert f"upstream {name} answered 200 with" in log, name
+
+
+def test_a_proxys_5xx_page_is_logged_once_without_its_body(proxied: Gateway) -> None:
+    """Before: a 5xx answer that is a proxy's HTML page (nginx's 502) became 503 for the
+    client but logged nothing, unlike the same page sent with 200. Now one warning line
+    names the operation and the status (not the page's text), at most once a minute per
+    operation and status however often the store answers so (retries included)."""
+    PAGE.update(body=NGINX, status=b"502 Bad Gateway")
+    s3 = proxied.client()
+    bucket = f"proxied-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    calls: dict[str, Callable[[], Any]] = {
+        "ListObjectsV2": lambda: s3.list_objects_v2(Bucket=bucket),
+        "GetObject": lambda: s3.get_object(Bucket=bucket, Key="k"),
+        "ListParts": lambda: s3.list_parts(Bucket=bucket, Key="k", UploadId="u"),
+    }
+    seen = len(proxied.log())
+    try:
+        for _ in range(3):
+            for name, call in calls.items():
+                with pytest.raises(ClientError) as refused:
+                    call()
+                response = refused.value.response
+                status = response["ResponseMetadata"]["HTTPStatusCode"]
+                assert (status, response["Error"]["Code"]) == (503, "ServiceUnavailable"), name
+    finally:
+        PAGE.update(body=WELL_FORMED, status=b"200 OK")
+    log = proxied.log()[seen:]
+    assert "Traceback" not in log
+    for name in calls:
+        assert log.count(f"upstream {name} answered 502 with an HTML page") == 1, name
+    assert "nginx" not in log
