@@ -30,7 +30,7 @@ from backends.conditions import (
 from backends.errors import BackendError
 from backends.filesystem.commit import GroupCommitter, no_such_bucket
 from backends.filesystem.encryption import KeySet
-from backends.filesystem.files import META_DB, DataStore, new_id
+from backends.filesystem.files import META_DB, DataStore
 from backends.filesystem.inline import (
     INLINE_MAX,
     BytesBody,
@@ -51,6 +51,7 @@ from backends.filesystem.metadb import (
     list_infos,
     meta_from_json,
     meta_to_json,
+    named_among,
     now_us,
     tags_to_json,
 )
@@ -184,33 +185,75 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         self._lock_fd = fd
         # Only a process that is alone on the data directory may judge files orphans: a
         # sibling worker's in-flight temp or freshly placed file has no row yet.
+        ended: list[str] = []
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             await self.files.io.run(fcntl.flock, fd, fcntl.LOCK_SH)
-            await self.sweep_temp()  # siblings run: only the ended ones' temp files
+            # siblings run: only the ended ones' temp files now, their placed files (a
+            # walk of objects/) in the background
+            ended = await self._sweep_temp_dirs()
         else:
             try:
                 await self.recover()
             finally:
                 fcntl.flock(fd, fcntl.LOCK_SH)
-        if self.temp_sweep_interval > 0:
-            self._sweeper = asyncio.create_task(self._sweep_temp_forever())
+        if ended or self.temp_sweep_interval > 0:
+            self._sweeper = asyncio.create_task(self._sweep_temp_forever(ended))
 
     async def sweep_temp(self) -> int:
         """Remove the temp directories of processes that ended while others ran on the
-        data directory (a worker killed mid-upload: ``temp_dirs.py``); how many went."""
-        removed = await self.files.io.run(self.files.sweep_temp)
-        if removed:
+        data directory (a worker killed mid-upload: ``temp_dirs.py``), then the data and
+        part files they had placed and never committed a row for; how many processes'
+        directories went."""
+        ended = await self._sweep_temp_dirs()
+        if ended:
+            await self._remove_placed(ended)
+        return len(ended)
+
+    async def _sweep_temp_dirs(self) -> list[str]:
+        ended = await self.files.io.run(self.files.sweep_temp)
+        if ended:
             log.warning(
                 "removed the temp files of %d process(es) that ended on %s",
-                removed,
+                len(ended),
                 self.data_dir,
             )
-        return removed
+        return ended
 
-    async def _sweep_temp_forever(self) -> None:
-        while True:
+    async def _remove_placed(self, ended: Sequence[str]) -> None:
+        orphans = await self.files.io.run(self._remove_unnamed, ended)
+        if orphans:
+            log.warning(
+                "removed %d data or part file(s) that process(es) which ended on %s"
+                " had placed but not committed",
+                orphans,
+                self.data_dir,
+            )
+
+    def _remove_unnamed(self, ended: Sequence[str]) -> int:
+        """Unlink the files the processes ``ended`` placed that no row names. Only the
+        process that made an id (its tag: ``DataStore.new_data_id``) commits a row naming
+        it, and those have ended: what no row names now, none ever will. Blocking."""
+        placed = self.files.placed_by(ended)
+        if not placed:
+            return 0
+        named = named_among(self.files.meta_dir / META_DB, list(placed))
+        unnamed = [path for data_id, path in placed.items() if data_id not in named]
+        for path in unnamed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        return len(unnamed)
+
+    async def _sweep_temp_forever(self, ended: Sequence[str]) -> None:
+        """The placed files of the processes ``ended`` (found at start-up), then a sweep
+        every ``temp_sweep_interval`` (none when 0)."""
+        try:
+            if ended:
+                await self._remove_placed(ended)
+        except Exception:  # left for the next start-up recovery
+            log.exception("removing what ended processes placed in %s failed", self.data_dir)
+        while self.temp_sweep_interval > 0:
             await asyncio.sleep(self.temp_sweep_interval)
             try:
                 await self.sweep_temp()
@@ -618,7 +661,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
             checksum = copy_checksum(checksum_algorithm, checksums_from_json(src.checksums))
-            data_id = new_id()
+            data_id = self.files.new_data_id()
             inline: bytes | None = None
             if is_inline(src.data_id):
                 inline = self.db.inline(src.data_id)

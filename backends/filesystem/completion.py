@@ -21,7 +21,6 @@ from typing import Any
 from backends.checksums import completion_checksums
 from backends.conditions import check_object_size, check_write
 from backends.errors import BackendError
-from backends.filesystem.files import new_id
 from backends.filesystem.metadb import ObjectRow, checksums_to_json, lock_from_json, now_us
 from backends.filesystem.multipart import (
     MultipartStore,
@@ -149,7 +148,7 @@ async def _complete_once(
     object_sums = completion_checksums(
         upload.checksum_algorithm, upload.checksum_type, described, checksums
     )
-    data_id = new_id()
+    data_id = store.files.new_data_id()
     sources = [store.files.part_file(upload_id, p.data_id) for p in chosen]
     try:
         await store.files.io.run(store.files.concatenate, sources, store.files.object_path(data_id))

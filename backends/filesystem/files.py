@@ -36,7 +36,7 @@ from backends.errors import BackendError
 from backends.filesystem.bodies import SYNC_READ_MAX
 from backends.filesystem.encryption import SEGMENT, RawReader, ReadAt, Sealer
 from backends.filesystem.io_pool import DEFAULT_IO_THREADS, IOPool
-from backends.filesystem.temp_dirs import OwnTemp, Trash, claim, sweep
+from backends.filesystem.temp_dirs import OwnTemp, Trash, claim, remove_if_ended, sweep
 from backends.types import PayloadStream
 from sigv4 import Checksum
 
@@ -45,6 +45,9 @@ BATCH = 256 * 1024
 COPY_CHUNK = 1024 * 1024
 PREFIX_RUN = 256
 """Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
+TAG = 8
+"""Hex digits of a data id, after its first four, that name the process that made it: the
+first ones of its temp directory's owner (``DataStore.new_data_id``)."""
 DIRECT_FROM = 4 * 1024 * 1024
 """With direct writes on, a body's bytes past this offset bypass the page cache."""
 DIRECT_ALIGN = 4096
@@ -129,6 +132,8 @@ class DataStore:
         self.tmp_dir = self.tmp_root
         """This process's own directory under ``tmp_root`` once ``create_dirs`` ran."""
         self._own: OwnTemp | None = None
+        self.tag = new_id()[:TAG]
+        """In every data id this process makes: its owner's (``create_dirs``)."""
         self.trash = Trash()
         self.objects_dir = root / "objects"
         self.parts_dir = root / "parts"
@@ -161,11 +166,35 @@ class DataStore:
             self._own = claim(self.tmp_root)
             self.tmp_dir = self._own.path
             self._tmp = str(self.tmp_dir)
+            self.tag = self._own.path.name[:TAG]
+            self._prefix_left = 0
 
-    def sweep_temp(self) -> int:
+    def sweep_temp(self) -> list[str]:
         """Remove the temp directories of processes that ended (``temp_dirs.sweep``);
-        how many went. Blocking."""
+        the owners whose directory went. Blocking."""
         return sweep(self.tmp_root, self.tmp_dir)
+
+    def placed_by(self, owners: Sequence[str]) -> dict[str, str]:
+        """The data and part files (id: path) whose ids the processes ``owners`` made,
+        those that ended (``sweep_temp``): placed, and then their row committed or not.
+        An owner with a directory under ``tmp/`` (a live process whose own directory
+        shares the tag, one in the making) is left out. Blocking: a walk of ``objects/``
+        and ``parts/``, once per process that ended."""
+        tags = {owner[:TAG] for owner in owners} - self._live_tags()
+        found: dict[str, str] = {}
+        if not tags:
+            return found
+        for top in (self._objects, self._parts):
+            for dirpath, _dirs, files in os.walk(top):
+                for name in files:
+                    if name[4 : 4 + TAG] in tags:
+                        found[name] = os.path.join(dirpath, name)
+        live = self._live_tags()  # again: a process started meanwhile under such a tag
+        return {i: path for i, path in found.items() if i[4 : 4 + TAG] not in live}
+
+    def _live_tags(self) -> set[str]:
+        with os.scandir(self.tmp_root) as entries:
+            return {entry.name[:TAG] for entry in entries}
 
     def close(self) -> None:
         """Stop the pools and give up this process's temp directory (removed if empty)."""
@@ -216,16 +245,26 @@ class DataStore:
     def new_object_id(self) -> str:
         """A fresh object id; consecutive ids share their directory (``objects/ab/cd``).
 
-        ``PREFIX_RUN`` ids in a row get the same random first four hex digits, so the PUTs
+        ``PREFIX_RUN`` ids in a row get the same random first four hex digits (then this
+        process's ``tag``, as every id of ``new_data_id``), so the PUTs
         of one group commit usually land in one directory: one directory fsync for the
         group, and a new directory only every ``PREFIX_RUN`` objects rather than for most
         objects of a young bucket. Over time the directories fill evenly.
         """
         if self._prefix_left <= 0:
-            self._prefix = new_id()[:4]
+            self._prefix = new_id()[:4] + self.tag
             self._prefix_left = PREFIX_RUN
         self._prefix_left -= 1
-        return self._prefix + new_id()[4:]
+        return self._prefix + new_id()[4 + TAG :]
+
+    def new_data_id(self) -> str:
+        """A fresh id for a data or part file: 32 hex digits, the 5th to 12th this
+        process's ``tag``, the rest random (96 bits), as ``new_object_id``'s. The tag
+        tells which process placed a file: only that process commits a row naming it, so
+        once it ended a file of its tag that no row names never will be
+        (``FilesystemBackend.sweep_temp``)."""
+        fresh = new_id()
+        return f"{fresh[:4]}{self.tag}{fresh[4 + TAG :]}"
 
     def object_file(self, data_id: str) -> str:
         """``object_path`` as a string (cheaper on the PUT path)."""
@@ -560,8 +599,12 @@ class DataStore:
         for d in (self.tmp_root, self.objects_dir, self.parts_dir):
             make_private_dir(d)
         for entry in os.scandir(self.tmp_root):
-            if entry.path != self._tmp:  # this process's own (receiving nothing yet)
+            if entry.path == self._tmp:  # this process's own (receiving nothing yet)
+                continue
+            if not entry.is_dir(follow_symlinks=False):
                 _remove(entry.path)
+                removed += 1
+            elif remove_if_ended(entry.path):  # not a sibling's that is starting
                 removed += 1
         for dirpath, _dirs, files in os.walk(self.objects_dir):
             for name in files:

@@ -577,6 +577,33 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
+_NAMED_BATCH = 500
+"""Ids per statement of ``named_among`` (SQLite's limit on bound values is far above)."""
+
+
+def named_among(db_path: Path, ids: Sequence[str]) -> set[str]:
+    """Those of ``ids`` that some row (object, version, part) names, read from one
+    snapshot of the database at ``db_path`` on a connection of its own (blocking; for a
+    thread: a row that moves from ``objects`` to ``versions`` meanwhile is seen in one
+    table or the other, never in neither)."""
+    conn = sqlite3.connect(db_path, isolation_level=None, timeout=10)
+    try:
+        conn.execute("BEGIN")  # the first read fixes the snapshot until the end
+        named: set[str] = set()
+        for start in range(0, len(ids), _NAMED_BATCH):
+            batch = ids[start : start + _NAMED_BATCH]
+            marks = ",".join("?" * len(batch))
+            sql = " UNION ".join(
+                f"SELECT data_id FROM {table} WHERE data_id IN ({marks})"
+                for table in ("objects", "versions", "parts")
+            )
+            named.update(r[0] for r in conn.execute(sql, [*batch, *batch, *batch]))
+        conn.execute("COMMIT")
+        return named
+    finally:
+        conn.close()
+
+
 def connect_writer(conn: sqlite3.Connection) -> None:
     """Settings every connection that writes ``objects`` uses. ``recursive_triggers``
     makes the row an ``INSERT OR REPLACE`` (``upsert_object``) deletes fire

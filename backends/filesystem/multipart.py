@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from backends.checksums import check_part_algorithm, upload_checksum
 from backends.errors import BackendError
 from backends.filesystem.encryption import KeySet, ReadAt
-from backends.filesystem.files import DataStore, new_id
+from backends.filesystem.files import DataStore
 from backends.filesystem.metadb import (
     MetaDB,
     checksums_to_json,
@@ -223,7 +223,7 @@ class MultipartStore:
         check_part_algorithm(upload.checksum_algorithm, checksum_algorithm)
         # every part is encrypted as the upload was created to be (SSE-C: same key)
         plan = stored_plan(meta_from_json(upload.meta), customer, self.keys)
-        data_id = new_id()
+        data_id = self.files.new_data_id()
         dest = self.files.part_path(upload_id, data_id)
         try:
             received = await self.files.receive(
@@ -257,7 +257,7 @@ class MultipartStore:
         """UploadPartCopy's part: ``n`` plaintext bytes of ``source`` from ``first``, stored
         as the upload's ``plan`` says, with the checksum of the upload's algorithm (S3
         computes it for a copied part)."""
-        data_id = new_id()
+        data_id = self.files.new_data_id()
         dest = self.files.part_path(upload_id, data_id)
         sealer = plan.sealer(self.keys)
         checksum = None if checksum_algorithm is None else new_checksum(checksum_algorithm)

@@ -8,7 +8,9 @@ ended owner's directory from a running one's by trying the lock without waiting:
 :func:`sweep` removes the directories whose lock it obtains, never one a process still
 writes in. A directory is made as ``<owner>.new``, locked, then renamed to ``<owner>``,
 so a sweep never sees an owner's directory before it is locked (a ``.new`` left by a
-crash in that window goes at the next start-up recovery, as everything in ``tmp/``).
+crash in that window goes at the next start-up recovery, which removes everything in
+``tmp/`` but the directories whose lock is held: a sibling starting at the same moment
+has its own before it takes the data directory's shared lock).
 
 :class:`Trash` unlinks directories in the background: an upload's part directory after
 its completion or abort, renamed into the process's own temp directory first, so what a
@@ -28,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["OwnTemp", "Trash", "claim", "sweep"]
+__all__ = ["OwnTemp", "Trash", "claim", "remove_if_ended", "sweep"]
 
 DIR_MODE = 0o700
 _OWNER = re.compile(r"[0-9a-f]{32}")
@@ -52,15 +54,30 @@ class OwnTemp:
             os.close(self.fd)
 
 
+_CLAIM_TRIES = 3
+
+
 def claim(root: Path) -> OwnTemp:
-    """Make and lock a temp directory of this process under ``root`` (blocking)."""
+    """Make and lock a temp directory of this process under ``root`` (blocking). A
+    sibling's start-up recovery that looks in the moment between the making and the lock
+    takes it for an ended owner's and removes it: then it is made again."""
+    for attempt in range(_CLAIM_TRIES):
+        try:
+            return _claim_once(root)
+        except (FileNotFoundError, BlockingIOError):  # removed, or being removed
+            if attempt == _CLAIM_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _claim_once(root: Path) -> OwnTemp:
     owner = os.urandom(16).hex()
     making = root / (owner + _MAKING)
     os.mkdir(making, DIR_MODE)
     os.chmod(making, DIR_MODE)  # mkdir's mode is reduced by the umask
     fd = os.open(making, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # no other process knows the name
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # only a sweep could hold it
         path = root / owner
         os.rename(making, path)
     except BaseException:
@@ -70,30 +87,39 @@ def claim(root: Path) -> OwnTemp:
     return OwnTemp(path, fd)
 
 
-def sweep(root: Path, own: Path) -> int:
-    """Remove the temp directories under ``root`` of processes that have ended; return how
-    many went. ``own`` (this process's) is passed over, and so is every directory whose
+def sweep(root: Path, own: Path) -> list[str]:
+    """Remove the temp directories under ``root`` of processes that have ended; return
+    their owners (names). ``own`` (this process's) is passed over, and so is every directory whose
     lock another process holds. Blocking: one ``scandir`` and, per other process, an
     ``open`` and a ``flock`` attempt."""
-    removed = 0
+    removed: list[str] = []
     mine = os.fspath(own)
     for entry in os.scandir(root):
         if entry.path == mine or not _OWNER.fullmatch(entry.name):
             continue
-        try:
-            fd = os.open(entry.path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            continue  # removed meanwhile (by another sweep), or not a directory
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # its owner runs
-            shutil.rmtree(entry.path, ignore_errors=True)
-            removed += 1
-        finally:
-            os.close(fd)
+        if remove_if_ended(entry.path):
+            removed.append(entry.name)
     return removed
+
+
+def remove_if_ended(path: str) -> bool:
+    """Remove the temp directory ``path`` if no running process holds its lock; whether it
+    went. Start-up recovery asks this too: a sibling that starts at the same moment has
+    its directory (locked) before it takes the data directory's shared lock, so being
+    alone on ``meta/lock`` does not make every directory here an ended owner's."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False  # removed meanwhile (by another sweep), or not a directory
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its owner runs
+        shutil.rmtree(path, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 class Trash:

@@ -19,6 +19,8 @@ import pytest
 
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.temp_dirs import claim, sweep
+from backends.types import ObjectMeta
+from tests.backends.fs_helpers import body
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -125,8 +127,32 @@ def test_temp_directories_are_private_and_only_locked_ones_are_named(tmp_path: P
         assert own.path.parent == tmp_path and len(own.path.name) == 32
         assert (own.path.stat().st_mode & 0o777) == 0o700
         (tmp_path / ("f" * 32 + ".new")).mkdir()  # one being made: never swept
-        assert sweep(tmp_path, tmp_path / "other") == 0  # own is locked: kept
+        assert sweep(tmp_path, tmp_path / "other") == []  # own is locked: kept
         assert own.path.is_dir() and (tmp_path / ("f" * 32 + ".new")).is_dir()
     finally:
         own.release()
     assert not own.path.exists()
+
+
+async def test_start_up_recovery_keeps_the_directory_of_a_sibling_starting_with_it(
+    tmp_path: Path,
+) -> None:
+    """Workers start together: one claims its temp directory, then the other finds itself
+    alone on ``meta/lock`` (the first has not taken its shared lock yet) and recovers. The
+    recovery removed the first one's directory, and every PUT that worker received was then
+    answered 500 (its temp files could not be made)."""
+    sibling = FilesystemBackend(tmp_path, fsync=False, temp_sweep_interval=0)
+    sibling.files.create_dirs()  # what its start() does first: its directory, locked
+    try:
+        first = FilesystemBackend(tmp_path, fsync=False, temp_sweep_interval=0)
+        await first.start()  # alone on meta/lock: start-up recovery
+        try:
+            assert sibling.files.tmp_dir.is_dir()
+            await sibling.start()
+            await first.create_bucket("bk")
+            put = await sibling.put_object("bk", "k", body(b"x" * 300_000), ObjectMeta())
+            assert put.size == 300_000
+        finally:
+            await first.close()
+    finally:
+        await sibling.close()
