@@ -113,3 +113,22 @@ async def test_a_killed_siblings_uncommitted_files_are_removed_and_nothing_else(
     parts = await backend.list_parts("bk", "mp", upload_id)
     assert [p.part_number for p in parts.parts] == [1]
     assert await backend.sweep_temp() == 0
+
+
+async def test_the_worker_started_in_a_killed_ones_place_removes_them_too(
+    backend: FilesystemBackend, tmp_path: Path
+) -> None:
+    """The usual case: the server starts a replacement at once, and the replacement's
+    start-up sweep finds the ended directory first; it removes the placed files in the
+    background (a walk of the tree), not before it is ready."""
+    placed, part, _ = _killed_writer(tmp_path)
+    replacement = FilesystemBackend(tmp_path, fsync=False, temp_sweep_interval=0)
+    await replacement.start()  # not alone: ``backend`` runs
+    try:
+        assert replacement._sweeper is not None
+        await replacement._sweeper  # the start-up removal, then (interval 0) nothing more
+        assert not placed.exists() and not part.exists()
+        got = await read_all(await replacement.get_object("bk", "committed"))
+        assert got == b"c" * 3000
+    finally:
+        await replacement.close()
