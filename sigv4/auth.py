@@ -88,7 +88,9 @@ class AuthInfo:
     or parameter's own text when it was given in that form)."""
     security_token: str | None = None
     """``x-amz-security-token`` (header, or ``X-Amz-Security-Token`` parameter when
-    presigned): a session credential's token, for the server to accept or refuse."""
+    presigned): a session credential's token, for the server to accept or refuse. An
+    empty one is None: a credential without a token (``AWS_SESSION_TOKEN=""`` makes the
+    ``object_store`` crate send the header empty; MinIO reads it so too)."""
 
 
 @record
@@ -244,7 +246,7 @@ def _parse_header_auth(authorization: str, found: Mapping[str, str]) -> AuthInfo
         expires=None,
         payload_hash=content_sha.strip() if content_sha is not None else EMPTY_SHA256,
         amz_date_text=amz_date_text,
-        security_token=found.get("x-amz-security-token"),
+        security_token=found.get("x-amz-security-token") or None,
     )
 
 
@@ -289,7 +291,9 @@ def _parse_query_auth(
         expires=expires,
         payload_hash=payload_hash.strip() if payload_hash is not None else UNSIGNED_PAYLOAD,
         amz_date_text=params["X-Amz-Date"],
-        security_token=params.get("X-Amz-Security-Token") or found.get("x-amz-security-token"),
+        security_token=params.get("X-Amz-Security-Token")
+        or found.get("x-amz-security-token")
+        or None,
     )
 
 

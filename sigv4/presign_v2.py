@@ -118,7 +118,8 @@ class PresignedV2:
     signature: str
     expires: int
     security_token: str | None = None
-    """``x-amz-security-token`` (parameter or header): a session credential's token."""
+    """``x-amz-security-token`` (parameter or header): a session credential's token; an
+    empty one is None, no token."""
 
 
 def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
@@ -142,7 +143,9 @@ def parse_presigned_v2(request: SignedRequest) -> PresignedV2 | None:
         params["AWSAccessKeyId"],
         params["Signature"],
         int(text),
-        params.get("x-amz-security-token") or get_header(request.headers, "x-amz-security-token"),
+        params.get("x-amz-security-token")
+        or get_header(request.headers, "x-amz-security-token")
+        or None,
     )
 
 

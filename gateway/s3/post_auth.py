@@ -56,8 +56,9 @@ async def authenticate_form(
     fields: Mapping[str, str], store: IdentityStore, now: datetime
 ) -> tuple[Principal, frozenset[str]]:
     """The form's principal and the fields its policy need not name."""
-    if "x-amz-security-token" in fields and carries_signature(fields):
-        # Every key here is long-term: a session token cannot verify (``authn.py``).
+    if fields.get("x-amz-security-token") and carries_signature(fields):
+        # Every key here is long-term: a session token cannot verify (``authn.py``). An
+        # empty field is no token (boto3's presigned POST with aws_session_token="").
         raise S3Error("InvalidToken")
     if any(name in fields for name in _V4):
         _require(fields, (*_V4, "policy"))

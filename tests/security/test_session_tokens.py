@@ -22,18 +22,18 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.post_util import post_form
-from tests.e2e.s3util import keys_of, raw_request
+from tests.e2e.s3util import keys_of, raw_request, sign
 
 TOKEN = "FwoGZXIvYXdzEXAMPLEsessiontoken"
 
 
-def _with_token(gateway: Gateway, signature_version: str) -> Any:
+def _with_token(gateway: Gateway, signature_version: str, token: str = TOKEN) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=gateway.s3_url,
         aws_access_key_id=gateway.access_key,
         aws_secret_access_key=gateway.secret_key,
-        aws_session_token=TOKEN,
+        aws_session_token=token,
         region_name="us-east-1",
         config=BotoConfig(
             signature_version=signature_version,
@@ -83,3 +83,32 @@ def test_a_form_with_a_token_stores_nothing(gateway: Gateway, s3: Any, bucket: s
     reply = post_form(gateway, bucket, fields, b"x")
     assert (reply.status, reply.error_code()) == (403, "InvalidToken"), reply.body
     assert keys_of(s3, bucket) == []
+
+
+def test_an_empty_token_is_no_token(gateway: Gateway, s3: Any, bucket: str) -> None:
+    """An empty token is a credential without one, as MinIO reads it: boto3 and the aws
+    ``aws_session_token=""`` leaves the header out but puts an empty
+    ``x-amz-security-token`` field in presigned POST forms, and the Rust ``object_store``
+    crate (Polars, obstore) sends an empty signed header. Neither is refused."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    client = boto3.client(
+        "s3",
+        endpoint_url=gateway.s3_url,
+        aws_access_key_id=gateway.access_key,
+        aws_secret_access_key=gateway.secret_key,
+        aws_session_token="",
+        region_name="us-east-1",
+        config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+    assert client.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
+    signed = sign(gateway, "GET", f"/{bucket}/k", headers={"x-amz-security-token": ""})
+    assert "x-amz-security-token" in signed
+    response = raw_request(gateway, "GET", f"/{bucket}/k", headers=signed)
+    assert (response.status, response.body) == (200, b"data"), response.body
+    fields: dict[str, str] = _with_token(gateway, "s3v4", "").generate_presigned_post(
+        Bucket=bucket, Key="posted"
+    )["fields"]
+    assert fields["x-amz-security-token"] == ""
+    reply = post_form(gateway, bucket, fields, b"x")
+    assert reply.status == 204, reply.body
+    assert s3.get_object(Bucket=bucket, Key="posted")["Body"].read() == b"x"
