@@ -44,7 +44,7 @@ from urllib.parse import quote, unquote_plus, unquote_to_bytes
 from aiohttp import StreamReader, web
 
 from backends.errors import BackendError
-from backends.types import Conditions, ObjectInfo, ObjectMeta, WriteCondition
+from backends.types import Conditions, ObjectInfo, ObjectMeta, ObjectRead, WriteCondition
 from gateway.api.access_keys import iso
 from gateway.api.backend_errors import raise_backend
 from gateway.api.buckets import path_bucket
@@ -344,13 +344,19 @@ def attachment(key: str) -> str:
 
 
 async def download_object(request: web.Request) -> web.StreamResponse:
+    """The object's bytes; HEAD (the same row) answers the headers only and asks the
+    backend for none (``head_object``: an upstream store is not sent a GET)."""
     bucket = await path_bucket(request)
     key = query_key(request)
     await authorize_rest(request, bucket, "GetObject", key=key)
+    backend = request.app[BACKEND]
+    read: ObjectRead | None = None
     try:
-        read = await request.app[BACKEND].get_object(
-            bucket, key, conditions=_read_conditions(request)
-        )
+        if request.method == "HEAD":
+            info = await backend.head_object(bucket, key, conditions=_read_conditions(request))
+        else:
+            read = await backend.get_object(bucket, key, conditions=_read_conditions(request))
+            info = read.info
     except BackendError as exc:
         if exc.code == "NotModified":  # still naming the object (RFC 9110 15.4.5)
             validators = {
@@ -360,7 +366,6 @@ async def download_object(request: web.Request) -> web.StreamResponse:
             }
             return web.Response(status=304, headers={**_DOWNLOAD_HEADERS, **validators})
         _raise_object_error(exc, bucket)
-    info = read.info
     try:
         response = web.StreamResponse(
             headers={
@@ -373,12 +378,13 @@ async def download_object(request: web.Request) -> web.StreamResponse:
         )
         response.content_length = info.size
         await response.prepare(request)
-        if request.method != "HEAD":  # HEAD: the headers only, nothing read
+        if read is not None:
             async for chunk in read.body:
                 await response.write(chunk)
         await response.write_eof()
     finally:
-        await read.aclose()
+        if read is not None:
+            await read.aclose()
     return response
 
 
