@@ -360,12 +360,13 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
             first, last, size = int(first_s), int(last_s), int(total)
         else:
             first, last, size = 0, length - 1, length
+        partial = partial or bool(content_range) or answer.status == 206
         return ObjectRead(
             info=object_info(bucket, key, answer.headers, size),
-            body=DownloadBody(answer.body, length=declared),
+            body=DownloadBody(answer.body, length=declared, whole=not partial),
             first=first,
             last=last,
-            partial=partial or bool(content_range) or answer.status == 206,
+            partial=partial,
         )
 
     async def _describe_not_modified(

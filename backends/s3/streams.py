@@ -242,17 +242,25 @@ class DownloadBody:
     A body botocore checks against the store's checksum (``response_checksum_validation
     = "when_supported"``) is checked only by the read that finds its end: that read is
     made before the last chunk is handed over, so a body that fails its checksum never
-    reaches the client whole.
+    reaches the client whole. Only a ``whole`` object's body is checked: a store's
+    checksum is the whole object's, and some stores send it with a range too (Ceph RGW
+    before ceph/ceph#61901, s3s; S3 for ``bytes=0-`` of a composite multipart object,
+    boto/botocore#3346), where it does not describe the bytes served.
     """
 
     def __init__(
-        self, stream: Any, *, length: int | None = None, chunk_size: int = READ_CHUNK
+        self,
+        stream: Any,
+        *,
+        length: int | None = None,
+        chunk_size: int = READ_CHUNK,
+        whole: bool = True,
     ) -> None:
         self._stream = stream
         self._remaining = length
         self._chunk_size = chunk_size
         self._closed = False
-        self._check_end = isinstance(stream, AioStreamingChecksumBody)
+        self._check_end = whole and isinstance(stream, AioStreamingChecksumBody)
 
     def __aiter__(self) -> DownloadBody:
         return self

@@ -185,3 +185,49 @@ def test_a_body_that_fails_the_stores_checksum_never_reaches_the_client_whole(
         log = gw.log()
         assert "does not match its checksum" in log
         assert "Traceback" not in log
+
+
+class _WholeChecksumOnRanges(ScriptedStore):
+    """A store that sends the whole object's CRC32 with a range of it too: Ceph RGW
+    before ceph/ceph#61901, s3s, and S3 itself for ``bytes=0-`` of a multipart object
+    with a composite checksum (boto/botocore#3346). The checksum does not describe the
+    partial body, so it cannot be checked against it."""
+
+    def answer(self, request: StoreRequest) -> bool:
+        self.read_body(request)
+        if len(request.segments) == 1:  # HeadBucket (none yet), CreateBucket
+            status = b"404 Not Found" if request.method == "HEAD" else b"200 OK"
+            self.sock.sendall(b"HTTP/1.1 %s\r\nContent-Length: 0\r\n\r\n" % status)
+            return True
+        whole = OBJECTS[request.segments[1]]
+        data, status = whole, b"200 OK"
+        head = (
+            b'ETag: "0123456789abcdef0123456789abcdef"\r\n'
+            b"Last-Modified: Sat, 05 Dec 2026 10:00:00 GMT\r\n"
+            b"x-amz-checksum-crc32: %s\r\n" % _crc32(whole).encode()
+        )
+        spec = request.headers.get("range", "")
+        if spec:
+            first, _, last = spec.removeprefix("bytes=").partition("-")
+            end = int(last) if last else len(whole) - 1
+            data, status = whole[int(first) : end + 1], b"206 Partial Content"
+            head += b"Content-Range: bytes %d-%d/%d\r\n" % (int(first), end, len(whole))
+        self.sock.sendall(
+            b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (status, len(data), head, b"" if request.method == "HEAD" else data)
+        )
+        return True
+
+
+def test_a_range_is_not_checked_against_the_whole_objects_checksum(tmp_path: Path) -> None:
+    env = {"NFYIO_UPSTREAM_RESPONSE_CHECKSUM_VALIDATION": "when_supported"}
+    with gateway_before(_WholeChecksumOnRanges, tmp_path / "data", extra_env=env) as (gw, _):
+        s3 = gw.client(response_checksum_validation="when_required")
+        s3.create_bucket(Bucket="crc")
+        for name, data in OBJECTS.items():
+            assert s3.get_object(Bucket="crc", Key=name)["Body"].read() == data
+            for spec, part in (("bytes=2-6", data[2:7]), ("bytes=1-", data[1:])):
+                ranged = s3.get_object(Bucket="crc", Key=name, Range=spec)
+                assert ranged["ResponseMetadata"]["HTTPStatusCode"] == 206, (name, spec)
+                assert ranged["Body"].read() == part, (name, spec)
+        assert "does not match its checksum" not in gw.log()
