@@ -3,6 +3,8 @@ backend (mixed into ``FilesystemBackend``; the rows and rules are in ``versions.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -12,7 +14,6 @@ from backends.filesystem.metadb import MetaDB, ObjectRow, lock_from_json
 from backends.filesystem.objects import no_such_key
 from backends.filesystem.version_listing import list_versions
 from backends.filesystem.versions import (
-    NULL_VERSION_ROWS,
     VersionRow,
     bucket_state,
     find_version,
@@ -20,6 +21,7 @@ from backends.filesystem.versions import (
     locate,
     lock_config_to_json,
     marker_extra,
+    name_null_versions,
     no_such_version,
     set_lock,
 )
@@ -121,11 +123,21 @@ class VersioningMixin:
                     "versioning state cannot be changed.",
                 )
             conn.execute("UPDATE buckets SET versioning = ? WHERE name = ?", (status, bucket))
-            if state.versioning is None:
-                # The objects written before are the null version from now on, and S3
-                # names it (``x-amz-version-id: null``) once a bucket has been versioned:
-                # marked once here, so no read has to look up the bucket's state.
-                conn.execute(NULL_VERSION_ROWS, (bucket,))
+            if state.versioning is not None:
+                return
+            # The objects written before are the null version from now on, and S3 names
+            # it (``x-amz-version-id: null``) once a bucket has been versioned: marked once
+            # here, so no read has to look up the bucket's state. The first batch goes
+            # with the state; a larger bucket's rest a batch per transaction, and after
+            # each as long again with the lock free, for this loop and other processes'
+            # writers (writes treat a NULL id and 'null' alike meanwhile).
+            started = time.monotonic()
+            after = name_null_versions(conn, bucket, b"")
+        while after is not None:
+            await asyncio.sleep(time.monotonic() - started)
+            started = time.monotonic()
+            with self.db.write() as conn:
+                after = name_null_versions(conn, bucket, after)
 
     async def list_object_versions(
         self,

@@ -61,7 +61,7 @@ from backends.types import (
 
 __all__ = [
     "NULL",
-    "NULL_VERSION_ROWS",
+    "NULL_VERSION_BATCH",
     "BucketState",
     "Deleted",
     "VersionRow",
@@ -74,6 +74,7 @@ __all__ = [
     "locate",
     "lock_config_from_json",
     "lock_config_to_json",
+    "name_null_versions",
     "object_rank",
     "rank_of",
     "set_lock",
@@ -82,9 +83,18 @@ __all__ = [
 ]
 
 NULL = "null"
-NULL_VERSION_ROWS = "UPDATE objects SET version_id = 'null' WHERE bucket = ? AND version_id IS NULL"
-"""Turns a bucket's pre-versioning rows (``version_id`` NULL) into its named null
-versions, when versioning is first configured on it."""
+NULL_VERSION_BATCH = 1000
+"""Rows ``name_null_versions`` marks per transaction: a bucket of millions of objects
+must not hold the database's write lock (and its worker's event loop) for seconds (about
+1 s per million rows), nor grow the WAL by its whole table in one transaction."""
+_BATCH_END = "SELECT key FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT 1 OFFSET ?"
+_NAME_NULL = (
+    "UPDATE objects SET version_id = 'null'"
+    " WHERE bucket = ? AND key > ? AND key <= ? AND version_id IS NULL"
+)
+_NAME_NULL_REST = (
+    "UPDATE objects SET version_id = 'null' WHERE bucket = ? AND key > ? AND version_id IS NULL"
+)
 _ALPHABET = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 """64 URL-safe characters in ASCII order: a fixed-width id sorts like its number."""
 _DIGIT = {c: i for i, c in enumerate(_ALPHABET)}
@@ -195,6 +205,21 @@ def bucket_state(conn: sqlite3.Connection, bucket: str) -> BucketState | None:
         "SELECT versioning, object_lock FROM buckets WHERE name = ?", (bucket,)
     ).fetchone()
     return None if row is None else BucketState(row[0], lock_config_from_json(row[1]))
+
+
+def name_null_versions(
+    conn: sqlite3.Connection, bucket: str, after: bytes, batch: int = NULL_VERSION_BATCH
+) -> bytes | None:
+    """Name the null version (``version_id`` NULL -> ``'null'``) of the next ``batch``
+    keys of ``bucket`` after ``after`` (in the caller's write transaction); return the
+    last key done, None when none is left. The caller goes on in a new transaction, so
+    a bucket's pre-versioning rows are marked a batch at a time."""
+    end = conn.execute(_BATCH_END, (bucket, after, batch - 1)).fetchone()
+    if end is None:
+        conn.execute(_NAME_NULL_REST, (bucket, after))
+        return None
+    conn.execute(_NAME_NULL, (bucket, after, end[0]))
+    return bytes(end[0])
 
 
 def current_etag(conn: sqlite3.Connection, bucket: str, key: bytes) -> str | None:

@@ -176,3 +176,42 @@ async def test_a_page_costs_the_same_for_10_or_3000_versions(backend: Filesystem
                 plans.append(" ".join(str(step[-1]) for step in plan))
     assert costs[0] == costs[1]
     assert plans and all("SCAN" not in p and "TEMP B-TREE" not in p for p in plans), plans
+
+
+async def test_first_versioning_of_a_large_bucket_names_its_null_versions_in_batches(
+    backend: FilesystemBackend,
+) -> None:
+    """The first PutBucketVersioning names every earlier object's null version, a batch
+    per transaction with the event loop free between them: one UPDATE over a bucket of
+    millions of rows held the write lock and the worker's loop for seconds (about 1 s per
+    million) and grew the WAL by the bucket's whole table."""
+    count = 2 * versions.NULL_VERSION_BATCH + 500
+    await backend.create_bucket("big")
+    rows = [
+        ObjectRow(f"k{i:05d}".encode(), 1, "e", now_us(), "{}", "{}", None, f"{i:032d}")
+        for i in range(count)
+    ]
+    with backend.db.write() as conn:
+        state = bucket_state(conn, "big")
+        assert state is not None and state.versioning is None
+        for row in rows:
+            write_version(conn, "big", state, row, None)
+    assert (await backend.head_object("big", "k00000")).version_id is None
+
+    task = asyncio.create_task(backend.put_bucket_versioning("big", "Enabled"))
+    await asyncio.sleep(0)  # the task's first step: the state and the first batch
+    seen_meanwhile: set[str | None] = set()
+    while not task.done():
+        # the loop is free while the rows are marked: reads are answered meanwhile
+        seen_meanwhile.add((await backend.head_object("big", f"k{count - 1:05d}")).version_id)
+        await asyncio.sleep(0)
+    await task
+    # the last batch was still to come while this coroutine ran (one UPDATE: never)
+    assert None in seen_meanwhile
+
+    for key in ("k00000", f"k{versions.NULL_VERSION_BATCH:05d}", f"k{count - 1:05d}"):
+        assert (await backend.head_object("big", key)).version_id == "null"
+    left = backend.db.conn.execute(
+        "SELECT count(*) FROM objects WHERE bucket = 'big' AND version_id IS NULL"
+    ).fetchone()[0]
+    assert left == 0
