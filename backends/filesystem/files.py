@@ -840,20 +840,24 @@ COPY_RANGE = 1 << 30
 
 def _append_in_kernel(src: int, out: int) -> bool:
     """Append the rest of ``src`` to ``out`` at both files' offsets with
-    ``copy_file_range``; False, with nothing written, where the kernel or the file
-    system does not offer it."""
+    ``copy_file_range``. False where the kernel or the file system does not offer it, or
+    stops short of the end: some file systems answer 0 bytes copied instead of an error
+    (Go's and Rust's standard libraries check for it), which read as the end of the file
+    would have left the object short. Both offsets stay where the copy stopped, so the
+    caller reads and writes the rest from there."""
     assert _copy_file_range is not None
-    first = True
-    while True:
+    left = os.fstat(src).st_size - os.lseek(src, 0, os.SEEK_CUR)
+    while left > 0:
         try:
-            copied = _copy_file_range(src, out, COPY_RANGE)
+            copied = _copy_file_range(src, out, min(left, COPY_RANGE))
         except OSError as exc:
-            if first and exc.errno in _NO_COPY_RANGE:
+            if exc.errno in _NO_COPY_RANGE:
                 return False
             raise
         if copied == 0:
-            return True
-        first = False
+            return False
+        left -= copied
+    return True
 
 
 def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:

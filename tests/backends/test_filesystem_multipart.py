@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import hashlib
+import os
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backends.checksums import composite_value
 from backends.errors import BackendError
-from backends.filesystem import FilesystemBackend
+from backends.filesystem import FilesystemBackend, files
 from backends.filesystem.migrations import SCHEMA_VERSION
 from backends.types import (
     ByteRange,
@@ -326,3 +329,48 @@ async def test_upload_part_copy_takes_at_most_a_parts_worth(backend: FilesystemB
     ranged = CopySource("bk", "src", byte_range=(0, 99))
     part = await backend.upload_part_copy(ranged, "bk", "o", up.upload_id, 1)
     assert part.size == 100
+
+
+def _stops_short(limit: int) -> Callable[[int, int, int], int]:
+    """A ``copy_file_range`` of a file system that copies at most ``limit`` bytes of a
+    file, then answers 0 bytes copied instead of an error (the kernel's own copy does the
+    copying up to there)."""
+    copied: dict[int, int] = {}
+    real = os.copy_file_range
+
+    def copy(src: int, out: int, count: int) -> int:
+        room = limit - copied.get(src, 0)
+        if room <= 0:
+            return 0
+        n = real(src, out, min(count, room))
+        copied[src] = copied.get(src, 0) + n
+        return n
+
+    return copy
+
+
+def _refuses(src: int, out: int, count: int) -> int:
+    raise OSError(errno.EXDEV, "cross-device copy")
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [_stops_short(0), _stops_short(70_000), _refuses],
+    ids=["zero-at-once", "zero-part-way", "exdev"],
+)
+async def test_a_kernel_copy_that_stops_short_leaves_no_object_short(
+    backend: FilesystemBackend, monkeypatch: pytest.MonkeyPatch, copy: Any
+) -> None:
+    """Completion appends the parts with ``copy_file_range``; a file system that answers
+    0 bytes copied before a part's end (or refuses) must not end the part there: the
+    rest is read and written, and the object is every part's bytes."""
+    monkeypatch.setattr(files, "_copy_file_range", copy)
+    up = await backend.create_multipart_upload("bk", "big", ObjectMeta())
+    parts = [bytes([65 + n]) * 200_000 for n in range(3)]
+    done = []
+    for number, data in enumerate(parts, 1):
+        part = await backend.upload_part("bk", "big", up.upload_id, number, body(data))
+        done.append((number, part.etag))
+    info = await backend.complete_multipart_upload("bk", "big", up.upload_id, done)
+    assert info.size == 600_000
+    assert await read_all(await backend.get_object("bk", "big")) == b"".join(parts)
