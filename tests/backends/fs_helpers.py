@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+import sys
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.inline import inline_bytes, is_inline
@@ -65,3 +67,37 @@ def stored_bytes(fs: FilesystemBackend, bucket: str, key: str) -> bytes:
         assert found is not None
         return found
     return fs.files.object_path(data_id).read_bytes()
+
+
+_unlinks: list[tuple[int, str]] | None = None
+"""(thread id, path) of every ``os.remove`` event while ``unlinked`` records; else None."""
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _unlinks is not None and event == "os.remove":
+        _unlinks.append((threading.get_ident(), str(args[0])))
+
+
+sys.addaudithook(_audit)  # hooks stay for the process: this one costs a test of None
+
+
+async def unlinked(
+    action: Awaitable[object], *, then: Callable[[], object] | None = None
+) -> list[tuple[int, str]]:
+    """The (thread, path) of every unlink made while ``action`` ran (Python's audit event
+    ``os.remove``, which ``os.unlink`` and ``shutil.rmtree`` raise)."""
+    global _unlinks
+    _unlinks = []
+    try:
+        await action
+        if then is not None:  # e.g. waiting for a background removal to end
+            then()
+        return _unlinks
+    finally:
+        _unlinks = None
+
+
+def on_loop(seen: list[tuple[int, str]]) -> list[str]:
+    """The paths of ``seen`` unlinked on this (the event loop's) thread."""
+    loop_thread = threading.get_ident()
+    return [path for thread, path in seen if thread == loop_thread]

@@ -11,29 +11,16 @@ uploaded again. The unlinks are seen through Python's audit events (``os.remove`
 
 from __future__ import annotations
 
-import sys
-import threading
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from backends.filesystem import FilesystemBackend
 from backends.types import VERSIONING_ENABLED, CopySource, ObjectMeta
-from tests.backends.fs_helpers import body, read_all
+from tests.backends.fs_helpers import body, on_loop, read_all, unlinked
 
 MIN = 1024
-
-_unlinks: list[tuple[int, str]] | None = None
-"""(thread id, path) of every ``os.remove`` event while a test records; None otherwise."""
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if _unlinks is not None and event == "os.remove":
-        _unlinks.append((threading.get_ident(), str(args[0])))
-
-
-sys.addaudithook(_audit)  # hooks stay for the process: this one costs a test of None
 
 
 @pytest.fixture
@@ -52,22 +39,6 @@ def _data_files(b: FilesystemBackend) -> set[str]:
     return {str(p) for p in b.files.objects_dir.rglob("*") if p.is_file()}
 
 
-async def _unlinked(action: Awaitable[object]) -> list[tuple[int, str]]:
-    """The (thread, path) of every unlink made while ``action`` ran."""
-    global _unlinks
-    _unlinks = []
-    try:
-        await action
-        return _unlinks
-    finally:
-        _unlinks = None
-
-
-def _on_loop(seen: list[tuple[int, str]]) -> list[str]:
-    loop_thread = threading.get_ident()
-    return [path for thread, path in seen if thread == loop_thread]
-
-
 async def test_delete_objects_unlinks_no_data_file_on_the_event_loop(
     backend: FilesystemBackend,
 ) -> None:
@@ -76,9 +47,9 @@ async def test_delete_objects_unlinks_no_data_file_on_the_event_loop(
         await backend.put_object("bk", key, body(key.encode() * 40), ObjectMeta())
     files = _data_files(backend)
     assert len(files) == len(keys)
-    seen = await _unlinked(backend.delete_objects("bk", [(key, None) for key in keys]))
+    seen = await unlinked(backend.delete_objects("bk", [(key, None) for key in keys]))
     assert {path for _, path in seen} >= files  # every data file went, before the answer
-    assert _on_loop(seen) == []
+    assert on_loop(seen) == []
     assert _data_files(backend) == set()
     assert (backend.files.meta_dir / "reserve").exists()
 
@@ -88,9 +59,9 @@ async def test_delete_object_unlinks_its_data_file_off_the_loop(
 ) -> None:
     await backend.put_object("bk", "one", body(b"x" * 5000), ObjectMeta())
     (path,) = _data_files(backend)
-    seen = await _unlinked(backend.delete_object("bk", "one"))
+    seen = await unlinked(backend.delete_object("bk", "one"))
     assert path in {p for _, p in seen}
-    assert _on_loop(seen) == []
+    assert on_loop(seen) == []
     assert _data_files(backend) == set()
 
 
@@ -99,9 +70,9 @@ async def test_a_versions_delete_unlinks_off_the_loop(backend: FilesystemBackend
     first = await backend.put_object("bk", "v", body(b"1" * 3000), ObjectMeta())
     await backend.put_object("bk", "v", body(b"2" * 3000), ObjectMeta())
     assert len(_data_files(backend)) == 2
-    seen = await _unlinked(backend.delete_object("bk", "v", version_id=first.version_id))
+    seen = await unlinked(backend.delete_object("bk", "v", version_id=first.version_id))
     assert len(seen) == 1
-    assert _on_loop(seen) == []
+    assert on_loop(seen) == []
     assert len(_data_files(backend)) == 1
     assert await read_all(await backend.get_object("bk", "v")) == b"2" * 3000
 
@@ -112,11 +83,11 @@ async def test_a_copy_over_an_object_unlinks_the_replaced_file_off_the_loop(
     await backend.put_object("bk", "src", body(b"s" * 4000), ObjectMeta())
     await backend.put_object("bk", "dst", body(b"d" * 4000), ObjectMeta())
     before = _data_files(backend)
-    seen = await _unlinked(backend.copy_object(CopySource("bk", "src"), "bk", "dst"))
+    seen = await unlinked(backend.copy_object(CopySource("bk", "src"), "bk", "dst"))
     replaced = before - _data_files(backend)
     assert len(replaced) == 1
     assert replaced <= {path for _, path in seen}
-    assert _on_loop(seen) == []
+    assert on_loop(seen) == []
     assert await read_all(await backend.get_object("bk", "dst")) == b"s" * 4000
 
 
@@ -127,11 +98,11 @@ async def test_a_completion_over_an_object_unlinks_the_replaced_file_off_the_loo
     (old,) = _data_files(backend)
     up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
     part = await backend.upload_part("bk", "o", up.upload_id, 1, body(b"n" * MIN))
-    seen = await _unlinked(
+    seen = await unlinked(
         backend.complete_multipart_upload("bk", "o", up.upload_id, [(1, part.etag)])
     )
     assert old in {path for _, path in seen}
-    assert _on_loop(seen) == []
+    assert on_loop(seen) == []
     assert old not in _data_files(backend)
     assert await read_all(await backend.get_object("bk", "o")) == b"n" * MIN
 
@@ -143,9 +114,9 @@ async def test_a_part_uploaded_again_unlinks_the_first_off_the_loop(
     await backend.upload_part("bk", "o", up.upload_id, 1, body(b"a" * MIN))
     upload_dir = backend.files.upload_dir(up.upload_id)
     (first,) = list(upload_dir.iterdir())
-    seen = await _unlinked(backend.upload_part("bk", "o", up.upload_id, 1, body(b"b" * MIN)))
+    seen = await unlinked(backend.upload_part("bk", "o", up.upload_id, 1, body(b"b" * MIN)))
     assert str(first) in {path for _, path in seen}
-    assert _on_loop(seen) == []
+    assert on_loop(seen) == []
     assert not first.exists()
     assert len(list(upload_dir.iterdir())) == 1
 
@@ -157,7 +128,7 @@ async def test_a_put_over_an_object_unlinks_the_replaced_file_off_the_loop(
     thread, after the transaction (``commit.py``), before the PUT is answered."""
     await backend.put_object("bk", "p", body(b"1" * 3000), ObjectMeta())
     (old,) = _data_files(backend)
-    seen = await _unlinked(backend.put_object("bk", "p", body(b"2" * 3000), ObjectMeta()))
+    seen = await unlinked(backend.put_object("bk", "p", body(b"2" * 3000), ObjectMeta()))
     assert old in {path for _, path in seen}
-    assert _on_loop(seen) == []
+    assert on_loop(seen) == []
     assert old not in _data_files(backend)

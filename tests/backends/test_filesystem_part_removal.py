@@ -11,8 +11,6 @@ made each.
 from __future__ import annotations
 
 import hashlib
-import sys
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,21 +19,10 @@ import pytest
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.files import TRASH_FROM
 from backends.types import ObjectMeta
-from tests.backends.fs_helpers import body, read_all
+from tests.backends.fs_helpers import body, on_loop, read_all, unlinked
 
 MIN = 1024
 MANY = TRASH_FROM + 36
-
-_unlinks: list[tuple[int, str]] | None = None
-"""(thread id, path) of every ``os.remove`` event while a test records; None otherwise."""
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    if _unlinks is not None and event == "os.remove":
-        _unlinks.append((threading.get_ident(), str(args[0])))
-
-
-sys.addaudithook(_audit)  # hooks stay for the process: this one costs a test of None
 
 
 @pytest.fixture
@@ -64,39 +51,25 @@ def _files(directory: Path) -> list[Path]:
 async def test_a_completion_unlinks_no_part_file_on_the_event_loop(
     backend: FilesystemBackend, parts: int
 ) -> None:
-    global _unlinks
     upload_id, listed, data = await _upload(backend, parts)
-    loop_thread = threading.get_ident()
-    _unlinks = []
-    try:
-        info = await backend.complete_multipart_upload("bk", "o", upload_id, listed)
-        backend.files.trash.wait()
-        seen, _unlinks = _unlinks, None
-    finally:
-        _unlinks = None
+    completion = backend.complete_multipart_upload("bk", "o", upload_id, listed)
+    seen = await unlinked(completion, then=backend.files.trash.wait)
+    info = await backend.head_object("bk", "o")
     assert info.size == len(data)
     assert await read_all(await backend.get_object("bk", "o")) == data
     assert len(seen) >= parts  # every part file went, and the audit saw them go
-    on_loop = [path for thread, path in seen if thread == loop_thread]
-    assert on_loop == []
+    assert on_loop(seen) == []
     assert not backend.files.upload_dir(upload_id).exists()
     assert _files(backend.files.tmp_root) == []  # the trash too, once it ended
     assert [p.name for p in backend.files.tmp_root.iterdir()] == [backend.files.tmp_dir.name]
 
 
 async def test_an_abort_of_many_parts_unlinks_none_on_the_loop(backend: FilesystemBackend) -> None:
-    global _unlinks
     upload_id, _, _ = await _upload(backend, MANY)
-    loop_thread = threading.get_ident()
-    _unlinks = []
-    try:
-        await backend.abort_multipart_upload("bk", "o", upload_id)
-        backend.files.trash.wait()
-        seen, _unlinks = _unlinks, None
-    finally:
-        _unlinks = None
+    abort = backend.abort_multipart_upload("bk", "o", upload_id)
+    seen = await unlinked(abort, then=backend.files.trash.wait)
     assert len(seen) >= MANY
-    assert all(thread != loop_thread for thread, _ in seen)
+    assert on_loop(seen) == []
     assert not backend.files.upload_dir(upload_id).exists()
     assert _files(backend.files.tmp_root) == []
 
