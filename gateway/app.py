@@ -99,6 +99,7 @@ def make_backend(
         direct_writes=config.storage.direct_writes,
         inline_max=config.storage.inline_max_bytes,
         temp_sweep_interval=config.storage.temp_sweep_interval,
+        busy_timeout_ms=int(config.storage.busy_timeout * 1000),
     )
 
 

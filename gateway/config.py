@@ -104,6 +104,10 @@ class StorageConfig:
     """Seconds between two removals of the temp files a worker killed mid-upload left while
     its siblings ran (docs/filesystem-backend.md, "A dead worker's temp files"); 0: only
     when a process starts."""
+    busy_timeout: float = 10.0
+    """Seconds a write to the filesystem backend's metadata database waits for another
+    process's write transaction before it fails ("database is locked"). A schema
+    migration at start-up is waited for without this limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,6 +635,8 @@ def _check_limits(config: Config) -> None:
         raise ConfigError(f"storage.inline_max_bytes must be from 0 to {INLINE_LIMIT}")
     if not config.storage.temp_sweep_interval >= 0:  # NaN fails too
         raise ConfigError("storage.temp_sweep_interval must be 0 (start-up only) or positive")
+    if not config.storage.busy_timeout > 0:  # NaN fails too
+        raise ConfigError("storage.busy_timeout must be positive")
     if config.auth.hash_threads < 1:
         raise ConfigError("auth.hash_threads must be at least 1")
     if config.auth.hash_queue < 0:

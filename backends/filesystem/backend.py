@@ -42,6 +42,7 @@ from backends.filesystem.inline import (
 from backends.filesystem.io_pool import DEFAULT_IO_THREADS
 from backends.filesystem.listing import Cursor, list_page
 from backends.filesystem.metadb import (
+    BUSY_TIMEOUT_MS,
     ListRow,
     MetaDB,
     ObjectRow,
@@ -138,6 +139,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         direct_writes: bool = False,
         inline_max: int = INLINE_MAX,
         temp_sweep_interval: float = TEMP_SWEEP_INTERVAL,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> None:
         """``inline_max``: PUT bodies up to this many bytes are kept in the metadata
         database instead of a data file (``inline.py``; 0: never). ``direct_writes``: the
@@ -148,7 +150,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         ``sse_previous_keys`` still open data written under earlier keys (see
         docs/security.md, "Data at rest"). ``temp_sweep_interval``: seconds between two
         removals of the temp files of sibling processes that ended (``temp_dirs.py``; 0:
-        only at start-up)."""
+        only at start-up). ``busy_timeout_ms``: how long a write waits for another
+        process's transaction (``storage.busy_timeout``)."""
         self.data_dir = Path(data_dir)
         self.keys = None if sse_key is None else KeySet(sse_key, sse_previous_keys)
         self.region = region
@@ -164,6 +167,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         self._committer: GroupCommitter | None = None
         self._lock_fd: int | None = None
         self.temp_sweep_interval = temp_sweep_interval
+        self.busy_timeout_ms = busy_timeout_ms
         self._sweeper: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -172,14 +176,17 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         self.files.create_dirs()  # 0700 directories, the database file created 0600
         await self.files.io.run(self.files.keep_reserve)
         meta_dir = self.files.meta_dir
-        self._db = MetaDB(meta_dir / META_DB)
+        self._db = MetaDB(meta_dir / META_DB, busy_timeout_ms=self.busy_timeout_ms)
         with self._db.write() as conn:
             ensure_bucket_column(conn)
         self._mp = MultipartStore(
             self._db, self.files, min_part_size=self.min_part_size, keys=self.keys
         )
         self._committer = GroupCommitter(
-            self._db.path, self.files.object_file, fsync=self.files.fsync
+            self._db.path,
+            self.files.object_file,
+            fsync=self.files.fsync,
+            busy_timeout_ms=self.busy_timeout_ms,
         )
         fd = os.open(meta_dir / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._lock_fd = fd

@@ -29,8 +29,11 @@ and its triggers (``MetaDB._create_schema``).
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import functools
 import json
+import logging
+import os
 import re
 import sqlite3
 import time
@@ -45,7 +48,7 @@ import backends.sqlite_binding  # noqa: F401  (bytes and None bound without a pr
 from backends.errors import BackendError, storage_full
 from backends.filesystem.inline import InlineCache, inline_bytes
 from backends.filesystem.listing import Cursor
-from backends.filesystem.migrations import migrate
+from backends.filesystem.migrations import SCHEMA_VERSION, migrate
 from backends.sqlite_wal import CommitWatch, ExactCache, journal_mode_wal
 from backends.types import ObjectInfo, ObjectLock, ObjectMeta, Tags
 
@@ -120,6 +123,8 @@ _OBJECT_BY_KEY = f"SELECT {OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key
 constant string computes once and a string built per call computes every time."""
 
 _T = TypeVar("_T")
+
+log = logging.getLogger("nfyio.filesystem")
 
 ROW_CACHE_ENTRIES = 2048
 """Current-version rows a worker keeps for reads (``MetaDB.object``). A row is typically
@@ -396,21 +401,66 @@ def list_infos(bucket: str, rows: Sequence[ListRow]) -> tuple[ObjectInfo, ...]:
     )
 
 
+BUSY_TIMEOUT_MS = 10_000
+"""How long a write waits for another connection's write transaction (``busy_timeout``)
+before it fails with "database is locked" (``storage.busy_timeout``)."""
+
+SCHEMA_LOCK = "schema.lock"
+"""The ``flock`` file, beside the database, that one process at a time holds while it opens
+the database: creates the schema and runs the pending migrations."""
+
+
+@contextmanager
+def schema_lock(path: Path, conn: sqlite3.Connection) -> Iterator[None]:
+    """Hold ``SCHEMA_LOCK`` exclusively, waiting as long as another process holds it. A
+    migration (one transaction) can take longer than the busy timeout - about 1 s per
+    million rows for schema 5 - and a sibling worker that waited on SQLite's lock instead
+    gave up with "database is locked" and stopped the gateway; here it waits for the
+    migration whatever it takes. The lock goes with its holder's process (killed mid-
+    migration: SQLite rolls the transaction back and the next holder runs it again)."""
+    fd = os.open(path.with_name(SCHEMA_LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if _schema_version(conn) < SCHEMA_VERSION:
+                log.warning(
+                    "waiting for another process to migrate the metadata database %s to"
+                    " schema version %d (about 1 s per million objects)",
+                    path,
+                    SCHEMA_VERSION,
+                )
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    """The committed ``user_version`` (SCHEMA_VERSION when it cannot be read now: a new
+    database another process is creating; only the log message depends on it)."""
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.Error:
+        return SCHEMA_VERSION
+
+
 class MetaDB:
     """The metadata database of one data directory: the event loop's connection (the
     group committer opens its own; see the module docstring)."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = path
         self.conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        wal = journal_mode_wal(self.conn, busy_timeout_ms / 1000) == "wal"
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.conn.execute("PRAGMA foreign_keys = OFF")
-        connect_writer(self.conn)
-        with self.write():
-            self._create_schema()
-            migrate(self.conn)
+        with schema_lock(path, self.conn):
+            wal = journal_mode_wal(self.conn, busy_timeout_ms / 1000) == "wal"
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.execute("PRAGMA foreign_keys = OFF")
+            connect_writer(self.conn)
+            with self.write():
+                self._create_schema()
+                migrate(self.conn)
         # after the write above (the WAL index exists), closed after this connection and
         # the group committer's (CommitWatch's lifetime rule); without a usable one every
         # read queries

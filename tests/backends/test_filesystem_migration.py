@@ -4,9 +4,14 @@ version and serves it unchanged; versioning then works on it."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +19,7 @@ import pytest
 
 from backends import BackendError
 from backends.filesystem import FilesystemBackend
+from backends.filesystem.metadb import SCHEMA_LOCK, MetaDB
 from backends.filesystem.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
 from backends.types import ObjectMeta
 from tests.backends import legacy_data as legacy
@@ -205,3 +211,76 @@ async def test_migrated_objects_are_untagged_and_can_be_tagged(backend: Filesyst
     (part1,) = (await backend.list_parts(bucket, key, upload_id)).parts
     await backend.complete_multipart_upload(bucket, key, upload_id, [(1, part1.etag)])
     assert (await backend.get_object_tagging(bucket, key)).tags == ()
+
+
+SEEDED_NULL_VERSIONS = 1_000_000
+"""Enough unnamed null versions that schema 5's UPDATE runs long enough to be killed."""
+
+
+def _null_ids(db: Path, bucket: str) -> tuple[int, int]:
+    """(user_version, how many of ``bucket``'s rows have no version id)."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        (unnamed,) = conn.execute(
+            "SELECT count(*) FROM objects WHERE bucket = ? AND version_id IS NULL", (bucket,)
+        ).fetchone()
+        return version, int(unnamed)
+    finally:
+        conn.close()
+
+
+def test_a_migration_killed_midway_is_rerun_by_the_next_start(copy_of_v0: Path) -> None:
+    """Schema 5 over a million null versions, the migrating process SIGKILLed while it
+    holds the schema lock: the database is at schema 4 with every row as it was, or at 5
+    with all of them named (never half), and the next open finishes the job."""
+    bucket = legacy.OBJECTS[0].bucket
+    db = copy_of_v0 / "meta" / "meta.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for step in MIGRATIONS[:4]:
+            for statement in step:
+                conn.execute(statement)
+        conn.execute("UPDATE buckets SET versioning = 'Enabled' WHERE name = ?", (bucket,))
+        conn.execute(
+            "INSERT INTO objects (bucket, key, size, etag, last_modified, meta, checksums,"
+            " data_id) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+            " WHERE i < ?) SELECT o.bucket, CAST(printf('seeded/%08d', i) AS BLOB), o.size,"
+            " o.etag, o.last_modified, o.meta, o.checksums, o.data_id FROM n, objects o"
+            " WHERE o.bucket = ? AND o.key = ?",
+            (SEEDED_NULL_VERSIONS, bucket, legacy.OBJECTS[0].key.encode()),
+        )
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA user_version = 4")
+    finally:
+        conn.close()
+    rows = _null_ids(db, bucket)[1]
+    assert rows > SEEDED_NULL_VERSIONS
+    opener = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib; from backends.filesystem.metadb import"
+            " MetaDB; MetaDB(pathlib.Path(sys.argv[1])); sys.stdin.read()",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+    )
+    fd = os.open(db.with_name(SCHEMA_LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        while opener.poll() is None:  # until it holds the lock (or, late, is done)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                break
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        opener.send_signal(signal.SIGKILL)
+        opener.wait()
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # went with its holder
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+    assert _null_ids(db, bucket) in {(4, rows), (SCHEMA_VERSION, 0)}
+    MetaDB(db).close()
+    assert _null_ids(db, bucket) == (SCHEMA_VERSION, 0)

@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -173,3 +174,61 @@ def test_workers_stop_when_the_parent_is_killed(tmp_path: Path) -> None:
     gw.process.kill()
     gw.process.wait(timeout=60)
     assert _gone(workers)
+
+
+MIGRATED_ROWS = 1_000_000
+"""Null versions schema version 5 names at start-up: about a second of one UPDATE, far
+past the busy timeout the test gives the workers."""
+
+
+def _at_schema_4_with_unnamed_null_versions(data_dir: Path, bucket: str, key: str) -> None:
+    """The data directory as the release before schema version 5 left it: a versioned
+    bucket whose null versions (``key`` and ``MIGRATED_ROWS`` more) have a NULL id."""
+    db = sqlite3.connect(data_dir / "storage" / "meta" / "meta.sqlite3", isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(
+            "INSERT INTO objects (bucket, key, size, etag, last_modified, meta, checksums,"
+            " data_id) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+            " WHERE i < ?) SELECT o.bucket, CAST(printf('seeded/%08d', i) AS BLOB), o.size,"
+            " o.etag, o.last_modified, o.meta, o.checksums, o.data_id FROM n, objects o"
+            " WHERE o.bucket = ? AND o.key = ?",
+            (MIGRATED_ROWS, bucket, key.encode()),
+        )
+        db.execute("UPDATE objects SET version_id = NULL WHERE bucket = ?", (bucket,))
+        db.execute("PRAGMA user_version = 4")
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+def test_workers_wait_for_a_migration_that_outlasts_the_busy_timeout(tmp_path: Path) -> None:
+    # Schema version 5 rewrote every null version of versioned buckets in the start-up
+    # transaction; the second worker waited for it on SQLite's busy timeout, gave up
+    # ("database is locked") and the gateway exited 1. Now it waits on the schema lock
+    # for as long as the migration takes.
+    data = tmp_path / "data"
+    gw = start_gateway(data)
+    try:
+        s3 = gw.client()
+        s3.create_bucket(Bucket="upgraded")
+        s3.put_object(Bucket="upgraded", Key="old", Body=b"before versioning")
+        s3.put_bucket_versioning(Bucket="upgraded", VersioningConfiguration={"Status": "Enabled"})
+    finally:
+        assert gw.stop() == 0
+    _at_schema_4_with_unnamed_null_versions(data, "upgraded", "old")
+    gw = start_gateway(
+        data,
+        extra_args=["--workers", "2"],
+        extra_env={"NFYIO_STORAGE_BUSY_TIMEOUT": "0.01"},
+        ready_timeout=120,
+    )
+    try:
+        for _ in range(4):  # new connections, spread over both workers
+            s3 = gw.client()
+            assert s3.head_object(Bucket="upgraded", Key="old")["VersionId"] == "null"
+            seeded = s3.head_object(Bucket="upgraded", Key=f"seeded/{MIGRATED_ROWS:08d}")
+            assert seeded["VersionId"] == "null"
+        assert "database is locked" not in gw.log()
+    finally:
+        assert gw.stop() == 0
