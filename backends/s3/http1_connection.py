@@ -83,6 +83,8 @@ class Connection(asyncio.Protocol):
         response.feed(data)
         if self._hold:  # sending a stream, between its chunks
             self._stop_waiting_for_the_source(response)
+        elif self._drain is not None:  # sending a body the store stopped taking
+            self._stop_waiting_for_the_store(response)
 
     def eof_received(self) -> bool | None:
         return None  # close: connection_lost follows
@@ -233,6 +235,17 @@ class Connection(asyncio.Protocol):
                 self._cut = True
                 sender.cancel()
 
+    def _stop_waiting_for_the_store(self, response: Response) -> None:
+        """The store answered while the request waits for it to take more of the body
+        (an early refusal, after which it may neither read on nor close): nothing would
+        end that wait, as the read timer lapses once the answer is whole. The wait ends
+        now, the rest of the body is not sent; the connection is not reused (its unsent
+        bytes are dropped with it)."""
+        drain = self._drain
+        if response.head_done and drain is not None and not drain.done():
+            self.request_cut = True
+            drain.set_result(None)
+
     async def _write(self, data: bytes | memoryview, response: Response) -> bool:
         """Send ``data``, waiting while the store takes nothing; False when the answer
         already came (the rest of the body is not sent: the connection is done)."""
@@ -250,6 +263,8 @@ class Connection(asyncio.Protocol):
                 await self._drain
             finally:
                 self._drain = None
+            if self.request_cut:  # the store answered before it took this chunk
+                return False
         return True
 
     def _wake_drain(self) -> None:

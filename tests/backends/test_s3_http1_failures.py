@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import ssl
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 
 import pytest
 import trustme
 
 from backends import BackendError
 from backends.s3 import UpstreamConfig
-from backends.s3.http1 import ConnectTimeout, Pool, ReadTimeout, TransportError
+from backends.s3.http1 import Body, ConnectTimeout, Pool, ReadTimeout, TransportError
 from backends.s3.lean import LeanClient
 from backends.s3.upstream_errors import translate
 from tests.backends.http1_servers import RawServer, answer, raw_server, read_request
@@ -305,6 +307,94 @@ async def test_cancelling_the_request_while_the_source_holds_back_still_cancels_
         with pytest.raises(asyncio.CancelledError):
             await task
         assert body.ended == "cancelled"
+
+
+# -- a store that stops taking the body ------------------------------------------------
+
+UPLOAD = 32 * MiB
+"""Far more than the socket buffers on both sides hold: the transport must wait for the
+store to take more of it."""
+
+
+def upload_body(kind: str) -> Body:
+    data = b"u" * UPLOAD
+    if kind == "bytes":
+        return data
+    if kind == "file":
+        return io.BytesIO(data)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for offset in range(0, UPLOAD, MiB):
+            yield data[offset : offset + MiB]
+
+    return chunks()
+
+
+@dataclass
+class Staller:
+    """A store that takes the first MiB of an upload, then (``answer``: after answering
+    403 half a second later) neither reads nor closes until ``release``; then it reads
+    what is left until the client's end and counts it."""
+
+    answer: bool
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    received = 0
+    ended = False
+
+    async def __call__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int
+    ) -> None:
+        await read_request(reader, body=False)
+        self.received = len(await reader.readexactly(MiB))
+        if self.answer:
+            # the client fills the socket buffers meanwhile and waits for the store to
+            # take more (the answer passes either way: this only makes that wait likely)
+            await asyncio.sleep(0.5)
+            writer.write(answer(403, b"<Error><Code>AccessDenied</Code></Error>"))
+        await self.release.wait()
+        try:
+            while chunk := await reader.read(MiB):
+                self.received += len(chunk)
+        except ConnectionError:
+            pass
+        self.ended = True
+
+
+@pytest.mark.parametrize("kind", ["bytes", "file", "stream"])
+async def test_an_early_answer_while_the_store_takes_no_more_body_is_returned(kind: str) -> None:
+    """The store answers 403 after the first MiB, then neither reads nor closes: the read
+    timer lapses with the whole answer, so before the fix nothing ended the wait to send
+    more body. The answer comes at once; the connection is closed, its unsent bytes with
+    it."""
+    store = Staller(answer=True)
+    async with raw_server(store) as server, pool_of(read_timeout=30.0) as pool:
+        sent = headers(server, **{"content-length": str(UPLOAD)})
+        async with asyncio.timeout(UNDER_THE_OTHERS):
+            response = await pool.request("PUT", server.authority, "/", sent, upload_body(kind))
+            assert response.status == 403
+            assert b"AccessDenied" in await response.read_all()
+        response.close()
+        assert pool.open_connections == 0  # the body was cut: never reused
+        store.release.set()
+        async with asyncio.timeout(UNDER_THE_OTHERS):
+            while not store.ended:  # the store reads to the end the gateway made
+                await asyncio.sleep(0.01)
+        assert store.received < UPLOAD
+
+
+@pytest.mark.parametrize("kind", ["bytes", "file", "stream"])
+async def test_a_store_that_stops_taking_the_body_is_a_read_timeout(kind: str) -> None:
+    """No answer and no more body taken: ``read_timeout`` (the store made no progress,
+    reading or writing, for that long) ends the request."""
+    store = Staller(answer=False)
+    async with raw_server(store) as server, pool_of(**SHORT_READ) as pool:
+        sent = headers(server, **{"content-length": str(UPLOAD)})
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(ReadTimeout):
+            await pool.request("PUT", server.authority, "/", sent, upload_body(kind))
+        assert 0.25 < asyncio.get_running_loop().time() - started < UNDER_THE_OTHERS
+        assert pool.open_connections == 0
+        store.release.set()
 
 
 # -- TLS ---------------------------------------------------------------------------------
