@@ -640,7 +640,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 )
             return results, doomed
 
-        results, doomed = self.db.freeing(delete, self.files.release_reserve)
+        results, doomed = self.db.freeing(delete, self.files.reserve_released)
         # then the reserve again, after a release: from the room just freed, first
         await self.files.drop_files(self.files.object_files(doomed), refill=True)
         return results

@@ -27,7 +27,7 @@ import logging
 import mmap
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, TypeVarTuple
@@ -67,6 +67,9 @@ RESERVE = "reserve"
 RESERVE_BYTES = 16 * 1024 * 1024
 """What ``meta/reserve`` holds (at most 1/64 of the file system): room given back when a
 delete finds the disk full (``DataStore.release_reserve``)."""
+RESERVE_LOCK = "reserve.lock"
+"""``flock`` held from a release of the reserve until the delete that needed it committed
+(``DataStore.reserve_released``); a refill finding it held is left to that delete."""
 TRASH_FROM = 64
 """An upload directory of more part files than this is removed in the background
 (``DataStore.drop_upload_dir``)."""
@@ -209,10 +212,52 @@ class DataStore:
     def keep_reserve(self) -> None:
         """Make ``meta/reserve`` (``RESERVE_BYTES`` with blocks on the disk) if it is
         missing; without room for it, leave it missing. Blocking; at start-up, and after
-        a delete freed data files (one ``stat`` when the reserve is there)."""
+        a delete freed data files (one ``stat`` when the reserve is there). Not while a
+        delete holds ``RESERVE_LOCK`` (``reserve_released``): the room is that delete's,
+        and it refills after its transaction."""
         path = self.meta_dir / RESERVE
         if path.exists():
             return
+        lock = self._reserve_lock()
+        if lock is None:
+            return  # no room for an empty file: none for the reserve either
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            if not path.exists():
+                self._make_reserve(path)
+        finally:
+            os.close(lock)  # releases the lock
+
+    @contextlib.contextmanager
+    def reserve_released(self) -> Iterator[bool]:
+        """Give the reserve's room back to the file system for the body of the ``with``
+        (a delete's retried transaction, ``MetaDB.freeing``); yields False when there was
+        none. Holds ``RESERVE_LOCK`` meanwhile, so that no refill - by a removal thread of
+        this process or by a sibling worker - takes the room back before the delete used
+        it; waits for a refill in progress (one allocation) to end first."""
+        lock = self._reserve_lock()
+        try:
+            if lock is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            yield self.release_reserve()
+        finally:
+            if lock is not None:
+                os.close(lock)
+
+    def _reserve_lock(self) -> int | None:
+        """A descriptor of its own on ``RESERVE_LOCK`` (``flock`` locks of two
+        descriptors conflict, in one process too); None when it cannot be made."""
+        try:
+            return os.open(
+                self.meta_dir / RESERVE_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE
+            )
+        except OSError:
+            return None
+
+    def _make_reserve(self, path: Path) -> None:
         tmp = f"{self._tmp}/{new_id()}"
         try:
             fs = os.statvfs(self.meta_dir)

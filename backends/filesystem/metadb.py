@@ -38,7 +38,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -510,20 +510,27 @@ class MetaDB:
             raise
 
     def freeing(
-        self, change: Callable[[sqlite3.Connection], _T], make_room: Callable[[], bool]
+        self,
+        change: Callable[[sqlite3.Connection], _T],
+        make_room: Callable[[], AbstractContextManager[bool]],
     ) -> _T:
         """``change(conn)`` in a write transaction that frees room (a delete). On a full
-        disk (``SQLITE_FULL``: the journal could not grow) it is tried once more after
-        ``make_room`` gave some back, so that deleting is how room is made, not one more
-        write refused. ``change`` starts afresh each time (the first try rolled back)."""
+        disk (``SQLITE_FULL``: the journal could not grow) it is tried once more inside
+        ``make_room`` (which gives some back and keeps it given until the retry ended;
+        False: it had none), so that deleting is how room is made, not one more write
+        refused. ``change`` starts afresh each time (the first try rolled back)."""
         try:
             with self.write() as conn:
                 return change(conn)
         except sqlite3.Error as exc:
-            if storage_full(exc) is None or not make_room():
+            if storage_full(exc) is None:
                 raise
-        with self.write() as conn:
-            return change(conn)
+            full = exc
+        with make_room() as made:
+            if not made:
+                raise full
+            with self.write() as conn:
+                return change(conn)
 
     # -- buckets -------------------------------------------------------------------------
 

@@ -314,7 +314,7 @@ class MultipartStore:
             conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
             conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
 
-        self.db.freeing(drop, self.files.release_reserve)
+        self.db.freeing(drop, self.files.reserve_released)
         await self.files.drop_upload_dir(upload_id, refill=True)
 
     # -- listing -------------------------------------------------------------------------

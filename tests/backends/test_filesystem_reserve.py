@@ -1,0 +1,135 @@
+"""The full-disk reserve (``meta/reserve``): a delete that finds the disk full gives it
+back and retries, and no refill - by a removal thread of the same process or by a sibling
+worker - takes that room back before the retry used it.
+
+``keep_reserve`` runs on I/O and background removal threads after every delete that freed
+files, and in every worker; it used to be able to run between a delete's
+``release_reserve`` and its retried transaction, allocate the room again, and the delete
+failed on the full disk after all. The disk here is a small tmpfs mounted in a private
+mount namespace (``unshare --mount --map-root-user``, as ``tests/security/
+test_full_filesystem.py`` does), and the refill runs exactly in that window: the schedule
+the race needs, made deterministic.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backends.filesystem import FilesystemBackend
+from backends.filesystem.files import RESERVE
+
+REPO = Path(__file__).resolve().parents[2]
+
+_FULL_DISK_DELETE = """
+import asyncio, os, sqlite3, sys, threading
+from pathlib import Path
+from backends import BackendError
+from backends.errors import storage_full
+from backends.filesystem import FilesystemBackend
+from backends.types import ObjectMeta
+from tests.backends.fs_helpers import body
+
+async def main():
+    b = FilesystemBackend(Path(sys.argv[1]), fsync=True, temp_sweep_interval=0)
+    await b.start()
+    files = b.files
+    await b.create_bucket("bk")
+    n = 0
+    for size in (1 << 20, 128 << 10, 16 << 10, 1 << 10):  # data files, then inline rows
+        while True:
+            n += 1
+            try:
+                await b.put_object("bk", f"fill-{n}", body(os.urandom(size)), ObjectMeta())
+            except (BackendError, OSError, sqlite3.Error) as exc:
+                assert storage_full(exc) or getattr(exc, "code", "") == "ServiceUnavailable"
+                break
+    release = files.release_reserve
+    refilled = []
+
+    def release_then_refill():
+        released = release()
+        # an earlier delete's removal thread refills now, before the retried transaction
+        refill = threading.Thread(target=files.keep_reserve)
+        refill.start()
+        refill.join()
+        refilled.append((files.meta_dir / "reserve").exists())
+        return released
+
+    files.release_reserve = release_then_refill
+    try:
+        await b.delete_object("bk", "fill-1")
+    except (BackendError, OSError, sqlite3.Error) as exc:
+        print("failed", repr(exc), refilled, flush=True)
+    else:
+        print("deleted", refilled, flush=True)
+    await b.close()
+
+asyncio.run(main())
+"""
+
+
+def test_a_refill_leaves_a_full_disk_delete_the_room_it_released(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    script = 'mount -t tmpfs -o size=24m,mode=0700 tmpfs "$0" && exec "$@"'
+    on_own_tmpfs = ["unshare", "--mount", "--map-root-user", "sh", "-c", script, str(data)]
+    done = subprocess.run(
+        [*on_own_tmpfs, sys.executable, "-c", _FULL_DISK_DELETE, str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    # the delete released the reserve once (the disk was full), the refill in between
+    # left it missing, and the retry had the room
+    assert done.stdout.splitlines() == ["deleted [False]"], done.stdout + done.stderr
+
+
+_SIBLING_REFILL = """
+import sys
+from pathlib import Path
+from backends.filesystem.files import DataStore
+
+files = DataStore(Path(sys.argv[1]), fsync=False)
+files.create_dirs()  # its own temp directory, as a worker has
+files.keep_reserve()
+files.close()
+"""
+
+
+@pytest.fixture
+async def backend(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
+    b = FilesystemBackend(tmp_path, fsync=False, temp_sweep_interval=0)
+    await b.start()
+    yield b
+    await b.close()
+
+
+def _sibling_refills(data_dir: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-c", _SIBLING_REFILL, str(data_dir)],
+        cwd=REPO,
+        check=True,
+        timeout=60,
+    )
+
+
+async def test_a_sibling_worker_does_not_refill_a_released_reserve(
+    backend: FilesystemBackend, tmp_path: Path
+) -> None:
+    reserve = backend.files.meta_dir / RESERVE
+    assert reserve.exists()
+    with backend.files.reserve_released() as released:
+        assert released and not reserve.exists()
+        _sibling_refills(tmp_path)  # another process, its own descriptor on the lock
+        assert not reserve.exists()
+    with backend.files.reserve_released() as released:
+        assert not released  # none to give: the caller's retry does not happen
+    _sibling_refills(tmp_path)  # once the delete is done, refills work again
+    assert reserve.exists()
