@@ -175,6 +175,7 @@ class MultipartMixin(CopyMixin):
                 size,
                 not_found="NoSuchUpload",
                 content_md5=content_md5,
+                send_timeout=self.config.read_timeout,
             )
         return Part(
             part_number=part_number,

@@ -158,6 +158,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
                 size,
                 not_found="NoSuchBucket",
                 content_md5=content_md5,
+                send_timeout=self.config.read_timeout,
                 meta=meta,
             )
             await self._check_stored(bucket, key, response, size)

@@ -7,9 +7,11 @@ A request body goes upstream in one of two ways (PutObject and UploadPart alike)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import tempfile
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import IO, Any
 
@@ -18,7 +20,7 @@ from aiobotocore.httpchecksum import AioStreamingChecksumBody
 from backends.errors import BackendError
 from backends.s3.client import Call
 from backends.s3.meta import checksum_params, expires_header, meta_params
-from backends.s3.upstream_errors import translate_error
+from backends.s3.upstream_errors import translate_error, unavailable
 from backends.types import ObjectMeta, PayloadStream
 
 __all__ = [
@@ -63,6 +65,11 @@ class UploadBody:
         self._md5 = hashlib.md5(usedforsecurity=False) if content_md5 is not None else None
         self.error: BaseException | None = None
         self.sent = 0
+        self.handed_at: float | None = time.monotonic()
+        """``time.monotonic()`` since when the transport has not asked for the next chunk:
+        it is still sending the last one, or (before the first) waiting on the store to
+        take the request (``Expect: 100-continue``); the store is the slow side. None while
+        the source is awaited, and after the end."""
         self._reader: AsyncIterator[bytes] | None = None
 
     async def read(self, amt: int = -1) -> bytes:
@@ -93,6 +100,7 @@ class UploadBody:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[bytes]:
+        self.handed_at = None
         try:
             pending: bytes | None = None
             async for chunk in self._source:
@@ -104,14 +112,18 @@ class UploadBody:
                 if self.sent > self._size:
                     raise BackendError("IncompleteBody", "body longer than its declared size")
                 if pending is not None:
+                    self.handed_at = time.monotonic()
                     yield pending
+                    self.handed_at = None
                 pending = chunk if isinstance(chunk, bytes) else bytes(chunk)
             if self.sent != self._size:
                 raise BackendError("IncompleteBody", "body shorter than its declared size")
             if self._md5 is not None and self._md5.digest() != self._expected_md5:
                 raise bad_digest()
             if pending is not None:
+                self.handed_at = time.monotonic()
                 yield pending
+                self.handed_at = None
         except Exception as exc:  # not GeneratorExit: a client stopping early is no failure
             self.error = exc
             raise
@@ -207,13 +219,21 @@ async def send_streamed(
     *,
     not_found: str,
     content_md5: bytes | None,
+    send_timeout: float,
     meta: ObjectMeta | None = None,
 ) -> dict[str, Any]:
     """Stream ``body`` of declared ``size`` through ``UploadBody``; the error the body
     raised (not the transport error around it) is what surfaces. Checksums are not known
-    before the body ended, so ``meta`` goes without them."""
+    before the body ended, so ``meta`` goes without them.
+
+    ``send_timeout`` (the backend's ``read_timeout``) bounds how long one chunk may wait
+    for the store to take it (``_SendWatch``): aiohttp under aiobotocore starts its read
+    timeout only once the whole body is written, so a store that stops reading without
+    answering would hold the upload for ever. Time spent waiting on the client does not
+    count."""
     upload = UploadBody(body, size, content_md5=content_md5)
     md5 = {} if content_md5 is None else {"ContentMD5": base64.b64encode(content_md5).decode()}
+    watch = _SendWatch(upload, send_timeout)
     try:
         return await call(
             operation,
@@ -225,10 +245,53 @@ async def send_streamed(
             **md5,
             **({} if meta is None else meta_params(meta, {})),
         )
+    except asyncio.CancelledError:
+        if watch.expired():
+            raise unavailable(
+                "ServiceUnavailable",
+                f"the upstream store took no request body for {send_timeout}s",
+            ) from None
+        raise
     except BackendError:
         if upload.error is not None:
             raise upload.error from None
         raise
+    finally:
+        watch.stop()
+
+
+class _SendWatch:
+    """Cancels the current task once ``upload`` has waited ``timeout`` seconds for the
+    store to take a chunk (``UploadBody.handed_at``). One timer per upload, re-armed from
+    the latest hand-over; ``expired`` tells a cancellation of its own from any other."""
+
+    def __init__(self, upload: UploadBody, timeout: float) -> None:
+        self._upload = upload
+        self._timeout = timeout
+        self._task = asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
+        self._fired = False
+        self._timer: asyncio.TimerHandle | None = self._loop.call_later(timeout, self._check)
+
+    def _check(self) -> None:
+        handed = self._upload.handed_at
+        now = time.monotonic()
+        if handed is not None and now - handed >= self._timeout and self._task is not None:
+            self._timer = None
+            self._fired = True
+            self._task.cancel()
+            return
+        wait = self._timeout if handed is None else handed + self._timeout - now
+        self._timer = self._loop.call_later(wait, self._check)
+
+    def expired(self) -> bool:
+        """Whether this watch cancelled the task (and no one else did too)."""
+        return self._fired and self._task is not None and self._task.uncancel() == 0
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 class DownloadBody:

@@ -13,10 +13,13 @@ tests/backends/test_s3_misbehaving_store.py has the same shapes against the lean
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
+import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -283,3 +286,129 @@ def test_a_store_refusing_an_upload_at_its_head_is_answered_before_the_body_arri
     assert answer.status == 503
     assert b"<Code>ServiceUnavailable</Code>" in document
     assert answer.getheader("Retry-After", "").isdigit()
+
+
+# -- a store that stops taking an upload -------------------------------------------------
+
+UPLOAD = 64 * MiB
+"""Far more than the socket buffers between client, gateway and store hold."""
+
+
+class _Staller(ScriptedStore):
+    """Takes the first MiB of an upload to ``early-answer`` (after a ``100 Continue``
+    when asked), answers S3's
+    ``EntityTooLarge`` (keep-alive) half a second later, then neither reads nor closes;
+    takes the first MiB of an upload to ``no-answer`` and then nothing, nor answers. Once
+    ``release`` is set it reads what is left until the gateway's end and notes in
+    ``received`` how much came in all."""
+
+    release = threading.Event()
+    received: dict[str, int] = {}
+
+    def answer(self, request: StoreRequest) -> bool:
+        key = "".join(request.segments[1:])
+        if request.method != "PUT" or key not in ("early-answer", "no-answer"):
+            self.read_body(request)
+            self.sock.sendall(_answer(request.method, request.segments, request.query))
+            return True
+        if request.headers.get("expect") == "100-continue":  # aiohttp's, under aiobotocore
+            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        got = len(self.pending)  # the first MiB as it came (aws-chunked framing or not)
+        while got < MiB and (chunk := self.sock.recv(MiB - got)):
+            got += len(chunk)
+        if key == "early-answer":
+            time.sleep(0.5)  # the gateway fills the buffers meanwhile: the answer passes either way
+            error = b"<Error><Code>EntityTooLarge</Code><Message>too big</Message></Error>"
+            self.sock.sendall(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/xml\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(error), error)
+            )
+        self.release.wait(DEADLINE)
+        self.sock.settimeout(DEADLINE)
+        try:
+            while chunk := self.sock.recv(MiB):
+                got += len(chunk)
+        finally:
+            self.received[key] = got
+        return False
+
+
+@pytest.fixture(scope="module", params=["lean", "aiobotocore"])
+def stalling_gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    env = {"NFYIO_UPSTREAM_READ_TIMEOUT": "3"}
+    if request.param == "aiobotocore":  # when_supported checksums are aiobotocore's
+        env["NFYIO_UPSTREAM_REQUEST_CHECKSUM_CALCULATION"] = "when_supported"
+    data = tmp_path_factory.mktemp(f"gw-stalling-{request.param}") / "data"
+    with gateway_before(_Staller, data, extra_env=env) as (gateway, _):
+        yield gateway
+
+
+def _upload_until_answered(gw: Gateway, key: str) -> tuple[int, bytes]:
+    """A presigned PUT of ``UPLOAD`` bytes sent from a thread until the gateway answers
+    (or stops reading): the answer's status and document."""
+    s3 = gw.client(read_timeout=DEADLINE)
+    bucket = f"stalling-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    conn, target = _presigned(s3, "put_object", Bucket=bucket, Key=key)
+    conn.putrequest("PUT", target)
+    conn.putheader("Content-Length", str(UPLOAD))
+    conn.endheaders()
+    sock = conn.sock
+    assert sock is not None
+
+    def send() -> None:
+        chunk = b"s" * MiB
+        with contextlib.suppress(OSError):  # the gateway answered and hung up
+            for _ in range(UPLOAD // MiB):
+                sock.sendall(chunk)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        answer = conn.getresponse()  # bounded by DEADLINE: a gateway that waits fails here
+        document = answer.read()
+    finally:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        sender.join(DEADLINE)
+    return answer.status, document
+
+
+def _received_by_the_store(key: str) -> int:
+    _Staller.release.set()
+    deadline = time.monotonic() + DEADLINE
+    while key not in _Staller.received and time.monotonic() < deadline:
+        time.sleep(0.05)  # the store reads until the gateway's end of the connection
+    return _Staller.received[key]
+
+
+def test_an_early_answer_from_a_store_that_then_takes_nothing_reaches_the_client(
+    stalling_gateway: Gateway,
+) -> None:
+    """The store refuses the upload after its first MiB and then neither reads on nor
+    closes: the client gets the store's refusal (mapped as ever), not a wait without end
+    (the transport waited for ever to send more body) nor a timeout; the gateway closes
+    the connection rather than send the rest or reuse it."""
+    _Staller.release.clear()
+    status, document = _upload_until_answered(stalling_gateway, "early-answer")
+    assert status == 400, document
+    assert b"<Code>EntityTooLarge</Code>" in document
+    assert _received_by_the_store("early-answer") < UPLOAD
+    assert "Traceback" not in stalling_gateway.log()
+
+
+def test_a_store_that_stops_taking_an_upload_is_a_service_unavailable(
+    stalling_gateway: Gateway,
+) -> None:
+    """The store takes the first MiB, then nothing, and never answers: the upstream
+    read timeout (``backend.read_timeout``, here 3 s: no byte taken nor sent for that
+    long) ends the upload with S3's 503; the store never got the whole body."""
+    _Staller.release.clear()
+    status, document = _upload_until_answered(stalling_gateway, "no-answer")
+    assert status == 503, document
+    assert b"<Code>ServiceUnavailable</Code>" in document
+    assert _received_by_the_store("no-answer") < UPLOAD
+    assert "Traceback" not in stalling_gateway.log()
