@@ -164,6 +164,7 @@ class MultipartMixin(CopyMixin):
                 size_hint=size_hint,
                 content_md5=content_md5,
                 native_checksums=native,
+                request_crc32=self.config.request_checksum_calculation == "when_supported",
             )
         else:
             size = size_hint

@@ -144,6 +144,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
                 content_md5=content_md5,
                 meta=meta,
                 native_checksums=self.config.native_checksums,
+                request_crc32=self.config.request_checksum_calculation == "when_supported",
             )
             checksums = dict(body.checksums)
             await self._check_stored(bucket, key, response, size)

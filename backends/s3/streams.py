@@ -12,6 +12,7 @@ import base64
 import hashlib
 import tempfile
 import time
+import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import IO, Any
 
@@ -138,10 +139,11 @@ def bad_digest() -> BackendError:
 class Spooled:
     """A fully received body: in memory up to 8 MiB, then in an anonymous temp file."""
 
-    def __init__(self, file: IO[bytes], size: int, md5: bytes) -> None:
+    def __init__(self, file: IO[bytes], size: int, md5: bytes, crc32: int | None) -> None:
         self.file = file
         self.size = size
         self.md5 = md5
+        self.crc32 = crc32
 
     def payload(self) -> bytes | IO[bytes]:
         """The request body: bytes while it fits in memory, else the file itself."""
@@ -153,21 +155,25 @@ class Spooled:
         self.file.close()
 
 
-async def spool(source: PayloadStream) -> Spooled:
-    """Drain ``source`` (raising whatever it raises) into bounded memory or a temp file."""
+async def spool(source: PayloadStream, *, crc32: bool = False) -> Spooled:
+    """Drain ``source`` (raising whatever it raises) into bounded memory or a temp file;
+    its MD5, and with ``crc32`` its CRC32, computed on the way."""
     file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
     digest = hashlib.md5(usedforsecurity=False)
+    crc = 0 if crc32 else None
     size = 0
     try:
         async for chunk in source:
             file.write(chunk)
             digest.update(chunk)
+            if crc is not None:
+                crc = zlib.crc32(chunk, crc)
             size += len(chunk)
         file.seek(0)
     except BaseException:
         file.close()
         raise
-    return Spooled(file, size, digest.digest())
+    return Spooled(file, size, digest.digest(), crc)
 
 
 async def send_spooled(
@@ -181,14 +187,20 @@ async def send_spooled(
     content_md5: bytes | None,
     meta: ObjectMeta | None = None,
     native_checksums: bool = False,
+    request_crc32: bool = False,
 ) -> tuple[dict[str, Any], int]:
     """Spool ``body``, check its length and MD5, then send it with both: (response, size).
 
     With ``meta``, the metadata and the body's verified checksums (known once it ended)
     ride in the same request; with ``native_checksums`` the checksums also go as the
     store's own ``x-amz-checksum-*`` (the store checks and keeps them).
+
+    ``request_crc32`` (``request_checksum_calculation = "when_supported"``): the CRC32
+    botocore would add is computed while spooling and passed as ``ChecksumCRC32``, so
+    botocore does not compute it by reading the whole spooled body (a temp file, of any
+    size for an unknown length) synchronously on the event loop.
     """
-    spooled = await spool(body)
+    spooled = await spool(body, crc32=request_crc32)
     try:
         if size_hint is not None and spooled.size != size_hint:
             raise BackendError("IncompleteBody", "body length differs from its size")
@@ -203,11 +215,26 @@ async def send_spooled(
             ContentMD5=base64.b64encode(spooled.md5).decode(),
             **params,
             **({} if meta is None else meta_params(meta, dict(body.checksums))),
-            **(checksum_params(body.checksums) if native_checksums else {}),
+            **_request_checksum(spooled, params, body.checksums if native_checksums else {}),
         )
     finally:
         spooled.close()
     return response, spooled.size
+
+
+def _request_checksum(
+    spooled: Spooled, params: Mapping[str, Any], native: Mapping[str, str]
+) -> dict[str, str]:
+    """The ``Checksum<ALG>`` parameters of a spooled body: the store's own (``native``)
+    when there are some, else the CRC32 computed while spooling (what botocore chooses
+    by default), unless the call names its own ``ChecksumAlgorithm``."""
+    if native:
+        return checksum_params(native)
+    if spooled.crc32 is None or "ChecksumAlgorithm" in params:
+        return {}
+    crc = base64.b64encode(spooled.crc32.to_bytes(4, "big")).decode()
+    # both headers, as botocore sends them (moto keeps the checksum only with the algorithm)
+    return {"ChecksumAlgorithm": "CRC32", "ChecksumCRC32": crc}
 
 
 async def send_streamed(
