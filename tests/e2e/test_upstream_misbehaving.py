@@ -390,8 +390,8 @@ def test_an_early_answer_from_a_store_that_then_takes_nothing_reaches_the_client
 ) -> None:
     """The store refuses the upload after its first MiB and then neither reads on nor
     closes: the client gets the store's refusal (mapped as ever), not a wait without end
-    (the transport waited for ever to send more body) nor a timeout; the gateway closes
-    the connection rather than send the rest or reuse it."""
+    (the transport waited for ever to send more body) nor a timeout; the rest of the
+    body never reaches the store."""
     _Staller.release.clear()
     status, document = _upload_until_answered(stalling_gateway, "early-answer")
     assert status == 400, document
