@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.filesystem.files import allocate
+from backends.filesystem.file_ops import allocate
 
 __all__ = [
     "DIR_MODE",

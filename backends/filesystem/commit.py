@@ -38,6 +38,7 @@ from pathlib import Path
 
 from backends.conditions import check_write
 from backends.errors import BackendError
+from backends.filesystem.file_ops import fsync_dir, fsync_path
 from backends.filesystem.inline import store
 from backends.filesystem.metadb import ObjectRow, connect_writer
 from backends.filesystem.versions import (
@@ -214,11 +215,11 @@ class GroupCommitter:
             return  # inline objects only: the transaction's WAL sync is all they need
         directories = list({os.path.dirname(path) for path in files})
         if len(files) == 1:
-            _fsync_file(files[0])
-            _fsync_dir(directories[0])
+            fsync_path(files[0])
+            fsync_dir(directories[0])
             return
-        syncs = [self._syncers.submit(_fsync_file, path) for path in files]
-        syncs += [self._syncers.submit(_fsync_dir, path) for path in directories]
+        syncs = [self._syncers.submit(fsync_path, path) for path in files]
+        syncs += [self._syncers.submit(fsync_dir, path) for path in directories]
         for sync in syncs:
             sync.result()
 
@@ -250,20 +251,3 @@ def _unlink(path: str | None) -> None:
         return
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def _fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

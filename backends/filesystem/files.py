@@ -19,40 +19,51 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import fcntl
 import hashlib
 import itertools
 import logging
-import mmap
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, TypeVarTuple
+from typing import TypeVar, TypeVarTuple
 
 from backends.errors import BackendError
 from backends.filesystem.bodies import SYNC_READ_MAX
 from backends.filesystem.encryption import SEGMENT, RawReader, ReadAt, Sealer
+from backends.filesystem.file_ops import (
+    COPY_CHUNK,
+    FILE_MODE,
+    allocate,
+    append_in_kernel,
+    copy_file,
+    fsync_dir,
+    fsync_path,
+    make_private_dir,
+    open_new,
+    remove_path,
+    write_all,
+)
+from backends.filesystem.file_writer import (
+    BATCH,
+    DIRECT_FROM,
+    START_WRITEBACK,
+    Writer,
+    discard,
+    sync_file_range,
+)
 from backends.filesystem.io_pool import DEFAULT_IO_THREADS, IOPool
 from backends.filesystem.temp_dirs import OwnTemp, Trash, claim, remove_if_ended, sweep
 from backends.types import PayloadStream
 from sigv4 import Checksum
 
-BATCH = 256 * 1024
-"""Bytes gathered in memory before one off-loop write + hash."""
-COPY_CHUNK = 1024 * 1024
 PREFIX_RUN = 256
 """Consecutive object ids placed in the same directory (see ``DataStore.new_object_id``)."""
 TAG = 8
 """Hex digits of a data id, after its first four, that name the process that made it: the
 first ones of its temp directory's owner (``DataStore.new_data_id``)."""
-DIRECT_FROM = 4 * 1024 * 1024
-"""With direct writes on, a body's bytes past this offset bypass the page cache."""
-DIRECT_ALIGN = 4096
-"""File offsets, lengths and buffer addresses of writes that bypass the page cache are
-multiples of this (the largest logical block size in use; pages are 4 KiB)."""
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -60,8 +71,6 @@ _Ts = TypeVarTuple("_Ts")
 log = logging.getLogger("nfyio.filesystem")
 
 
-DIR_MODE = 0o700
-FILE_MODE = 0o600
 META_DB = "meta.sqlite3"
 RESERVE = "reserve"
 RESERVE_BYTES = 16 * 1024 * 1024
@@ -76,7 +85,7 @@ TRASH_FROM = 64
 
 
 def _sealed(sealer: Sealer, data: bytes) -> bytes:
-    """``data``'s encrypted stream, as ``_Writer`` writes it to a file: the header, whole
+    """``data``'s encrypted stream, as ``Writer`` writes it to a file: the header, whole
     segments, then the final (possibly short or empty) one."""
     whole = (len(data) - 1) // SEGMENT * SEGMENT if data else 0
     view = memoryview(data)
@@ -164,7 +173,7 @@ class DataStore:
         db = self.meta_dir / META_DB
         if not db.exists():
             with contextlib.suppress(FileExistsError):
-                os.close(_open_new(db))
+                os.close(open_new(db))
         if self._own is None:
             self._own = claim(self.tmp_root)
             self.tmp_dir = self._own.path
@@ -261,7 +270,7 @@ class DataStore:
         tmp = f"{self._tmp}/{new_id()}"
         try:
             fs = os.statvfs(self.meta_dir)
-            fd = _open_new(tmp)
+            fd = open_new(tmp)
             try:
                 allocate(fd, min(RESERVE_BYTES, fs.f_blocks * fs.f_frsize // 64))
             finally:
@@ -357,7 +366,7 @@ class DataStore:
         md5 = hashlib.md5(usedforsecurity=False)
         tmp = f"{self._tmp}/{new_id()}"
         buf = bytearray()
-        writer: _Writer | None = None
+        writer: Writer | None = None
         # One batch at a time is hashed and written on a pool thread while the loop reads
         # (and checks the signature of) the next: MD5 and the write overlap the body's
         # arrival instead of following it. At most two batches in memory per body.
@@ -375,7 +384,7 @@ class DataStore:
                     del data[whole:]
                     size += whole
                     if writer is None:
-                        writer = _Writer.create(tmp, md5, sealer)
+                        writer = Writer.create(tmp, md5, sealer)
                     if pending is not None:
                         # shielded: a cancelled receive must not forget a running write
                         await asyncio.shield(pending)
@@ -392,7 +401,7 @@ class DataStore:
                 stored = tail if sealer is None else _sealed(sealer, tail)
                 return Received(size, md5.digest(), dict(body.checksums), stored)
             if writer is None:
-                writer = _Writer.create(tmp, md5, sealer)
+                writer = Writer.create(tmp, md5, sealer)
             sync = self.fsync and not defer_sync
             finish = self._finisher(writer, tail, content_md5, tmp, dest, sync)
             writer = None  # the finisher closes it
@@ -410,23 +419,23 @@ class DataStore:
                 with contextlib.suppress(BaseException):
                     await asyncio.shield(pending)
             if pending is not None and not pending.done():
-                pending.add_done_callback(lambda done: _discard(done, writer, tmp))
+                pending.add_done_callback(lambda done: discard(done, writer, tmp))
             else:
-                _discard(pending, writer, tmp)
+                discard(pending, writer, tmp)
             raise
 
-    def _write_batch(self, writer: _Writer, data: bytearray) -> None:
+    def _write_batch(self, writer: Writer, data: bytearray) -> None:
         if self.direct and not writer.direct and writer.written >= DIRECT_FROM:
             self.direct = writer.bypass_cache()
         writer.write(data)
-        if self.fsync and _sync_file_range is not None and not writer.direct:
+        if self.fsync and sync_file_range is not None and not writer.direct:
             # Start writing the file's dirty pages to disk now, without waiting, so the
             # fsync at the end finds little left to flush.
-            _sync_file_range(writer.fd, 0, 0, _START_WRITEBACK)
+            sync_file_range(writer.fd, 0, 0, START_WRITEBACK)
 
     def _finisher(
         self,
-        writer: _Writer,
+        writer: Writer,
         tail: bytes,
         content_md5: bytes | None,
         tmp: str,
@@ -467,7 +476,7 @@ class DataStore:
             self._ensure_dir(parent)
             os.rename(src, dest)
         if self.fsync and sync_dir:
-            _fsync_dir(parent)
+            fsync_dir(parent)
 
     def link_or_copy(self, src: Path, dest: Path) -> None:
         """Make ``dest`` hold the bytes of immutable ``src`` (hard link, else a copy)."""
@@ -479,16 +488,16 @@ class DataStore:
         except OSError:
             tmp = self.tmp_dir / new_id()
             try:
-                _copy_file(src, tmp)
+                copy_file(src, tmp)
                 if self.fsync:
-                    _fsync_path(tmp)
+                    fsync_path(tmp)
                 os.rename(tmp, dest)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
                 raise
         if self.fsync:
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
 
     def copy_range(
         self,
@@ -520,11 +529,11 @@ class DataStore:
         reader = RawReader(source) if isinstance(source, int) else source
         digests: list[bytes] = []
         tmp = self.tmp_dir / new_id()
-        fd = _open_new(tmp)
+        fd = open_new(tmp)
         try:
             try:
                 for first, length in spans:
-                    writer = _Writer(fd, hashlib.md5(usedforsecurity=False), sealer_for())
+                    writer = Writer(fd, hashlib.md5(usedforsecurity=False), sealer_for())
                     pos, end = first, first + length
                     while pos < end:
                         data = reader.read(pos, min(COPY_CHUNK, end - pos))
@@ -552,17 +561,17 @@ class DataStore:
         bytes are copied in the kernel (``copy_file_range``: not through this process's
         memory; blocks shared where the file system can), else through a buffer."""
         tmp = f"{self._tmp}/{new_id()}"
-        out = _open_new(tmp)
+        out = open_new(tmp)
         try:
             try:
-                in_kernel = _copy_file_range is not None
+                in_kernel = True
                 for src in sources:
                     fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
                     try:
-                        in_kernel = in_kernel and _append_in_kernel(fd, out)
+                        in_kernel = in_kernel and append_in_kernel(fd, out)
                         if not in_kernel:
                             while data := os.read(fd, COPY_CHUNK):
-                                _write_all(out, data)
+                                write_all(out, data)
                     finally:
                         os.close(fd)
                 if self.fsync:
@@ -647,287 +656,22 @@ class DataStore:
             if entry.path == self._tmp:  # this process's own (receiving nothing yet)
                 continue
             if not entry.is_dir(follow_symlinks=False):
-                _remove(entry.path)
+                remove_path(entry.path)
                 removed += 1
             elif remove_if_ended(entry.path):  # not a sibling's that is starting
                 removed += 1
         for dirpath, _dirs, files in os.walk(self.objects_dir):
             for name in files:
                 if name not in referenced:
-                    _remove(os.path.join(dirpath, name))
+                    remove_path(os.path.join(dirpath, name))
                     removed += 1
         for entry in os.scandir(self.parts_dir):
             if entry.name not in uploads or not entry.is_dir(follow_symlinks=False):
-                _remove(entry.path)
+                remove_path(entry.path)
                 removed += 1
                 continue
             for part in os.scandir(entry.path):
                 if part.name not in referenced:
-                    _remove(part.path)
+                    remove_path(part.path)
                     removed += 1
         return removed
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-# Linux' sync_file_range (not in typeshed): start writeback of a range, without waiting.
-_sync_file_range: Callable[[int, int, int, int], None] | None = getattr(os, "sync_file_range", None)
-_START_WRITEBACK: int = getattr(os, "SYNC_FILE_RANGE_WRITE", 0)
-
-
-def _discard(write: asyncio.Future[None] | None, writer: _Writer | None, tmp: str) -> None:
-    """Close and remove the temp file of a failed receive (after its last write ended)."""
-    if write is not None and not write.cancelled():
-        write.exception()  # retrieved: the receive already failed for its own reason
-    if writer is not None:
-        writer.close()
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)
-
-
-class _Writer:
-    """Plaintext in, file bytes out: hashes the plaintext (MD5) and writes it, or its
-    encrypted stream when there is a ``sealer`` (header first; a partial segment is held
-    back until more data or ``finish`` says whether it is the last). After
-    ``bypass_cache`` (plaintext only, at a multiple of ``DIRECT_ALIGN``) the file is
-    written with O_DIRECT through a page-aligned block of ``BATCH`` bytes, whole blocks
-    as they fill; ``finish`` writes the aligned part of the last block directly and the
-    rest (under ``DIRECT_ALIGN`` bytes) through the page cache. Blocking."""
-
-    __slots__ = ("_block", "_fill", "_held", "_sealer", "direct", "fd", "md5", "written")
-
-    def __init__(self, fd: int, md5: Any, sealer: Sealer | None) -> None:
-        self.fd = fd
-        self.md5 = md5
-        self._sealer = sealer
-        self._held = bytearray()
-        self.written = 0
-        """Plaintext bytes taken so far."""
-        self.direct = False
-        self._block: mmap.mmap | None = None
-        self._fill = 0
-        if sealer is not None:
-            _write_all(fd, sealer.header)
-
-    @classmethod
-    def create(cls, path: str | Path, md5: Any, sealer: Sealer | None) -> _Writer:
-        """A writer owning a new file at ``path`` (closed again if the header fails)."""
-        fd = _open_new(path)
-        try:
-            return cls(fd, md5, sealer)
-        except BaseException:
-            os.close(fd)
-            raise
-
-    def bypass_cache(self) -> bool:
-        """Write on with O_DIRECT; False where the file system refuses it. Once per
-        file: a file that took the flag and then fell back stays in the page cache."""
-        if self._block is not None or self._sealer is not None or self.written % DIRECT_ALIGN:
-            return True  # not (again) this file, but the store may still use it
-        try:
-            self._set_direct(True)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-            return False
-        self._block = mmap.mmap(-1, BATCH)
-        return True
-
-    def _set_direct(self, on: bool) -> None:
-        flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
-        fcntl.fcntl(self.fd, fcntl.F_SETFL, flags | os.O_DIRECT if on else flags & ~os.O_DIRECT)
-        self.direct = on
-
-    def write(self, data: bytes | bytearray) -> None:
-        self.md5.update(data)
-        self.written += len(data)
-        if self._block is not None:
-            self._write_direct(data)
-            return
-        sealer = self._sealer
-        if sealer is None:
-            _write_all(self.fd, data)
-            return
-        held = self._held
-        held += data
-        whole = (len(held) - 1) // SEGMENT * SEGMENT  # keep >= 1 byte for the final segment
-        if whole > 0:
-            view = memoryview(held)
-            try:
-                sealed = sealer.seal(view[:whole], final=False)
-            finally:
-                view.release()
-            del held[:whole]
-            _write_all(self.fd, sealed)
-
-    def _write_direct(self, data: bytes | bytearray) -> None:
-        block = self._block
-        assert block is not None
-        with memoryview(data) as view:
-            taken = 0
-            while taken < len(view):
-                n = min(len(view) - taken, BATCH - self._fill)
-                block[self._fill : self._fill + n] = view[taken : taken + n]
-                self._fill += n
-                taken += n
-                if self._fill == BATCH:
-                    self._flush_block(BATCH)
-
-    def _flush_block(self, length: int) -> None:
-        """Write the block's first ``length`` bytes (a multiple of ``DIRECT_ALIGN``)."""
-        block = self._block
-        assert block is not None
-        with memoryview(block) as view:
-            done = 0
-            while done < length:
-                try:
-                    done += os.write(self.fd, view[done:length])
-                except OSError as exc:
-                    # A file system may take the flag and refuse the write (or the rest
-                    # of a short one): go on through the page cache from where it stopped
-                    # (a refused write wrote nothing).
-                    if exc.errno != errno.EINVAL or not self.direct:
-                        raise
-                    self._set_direct(False)
-        self._fill = 0
-
-    def finish(self) -> None:
-        block = self._block
-        if block is not None:
-            fill = self._fill
-            aligned = fill // DIRECT_ALIGN * DIRECT_ALIGN
-            if aligned:
-                self._flush_block(aligned)
-            if fill > aligned:
-                if self.direct:
-                    self._set_direct(False)
-                _write_all(self.fd, block[aligned:fill])
-            self._fill = 0
-        if self._sealer is not None:
-            _write_all(self.fd, self._sealer.seal(bytes(self._held), final=True))
-            self._held.clear()
-
-    def close(self) -> None:
-        os.close(self.fd)
-        if self._block is not None:
-            self._block.close()
-
-
-def make_private_dir(path: Path) -> None:
-    """``mkdir -p`` creating each missing directory 0700 (chmod too: mkdir's mode is
-    reduced by the umask)."""
-    missing: list[Path] = []
-    current = path
-    while not current.is_dir():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for directory in reversed(missing):
-        try:
-            os.mkdir(directory, DIR_MODE)
-        except FileExistsError:
-            continue  # a sibling worker (or another request) made it meanwhile
-        os.chmod(directory, DIR_MODE)
-
-
-def _open_new(path: str | Path) -> int:
-    """A new file, 0600 whatever the umask (the mode given to open is reduced by it)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _copy_file(src: Path, dest: Path) -> None:
-    """A byte copy into a new 0600 file (``shutil.copyfile`` would honour the umask)."""
-    out = _open_new(dest)
-    try:
-        with open(src, "rb") as f:
-            while data := f.read(COPY_CHUNK):
-                _write_all(out, data)
-    finally:
-        os.close(out)
-
-
-def allocate(fd: int, size: int) -> None:
-    """Blocks on the disk for the first ``size`` bytes of ``fd``'s file (extending it;
-    zeros written where the file system has no ``fallocate``).
-
-    For the full-disk reserve, and for a file then written through a shared memory
-    mapping (``gateway.datadir``): a page of the mapping with no block behind it (a file
-    grown with ``ftruncate`` is sparse) gets one when first written, and on a full file
-    system that write kills the process with SIGBUS, where ``allocate`` raises
-    ``OSError`` (ENOSPC) instead."""
-    try:
-        os.posix_fallocate(fd, 0, size)
-    except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
-            raise
-        end = os.fstat(fd).st_size
-        while end < size:
-            end += os.pwrite(fd, bytes(min(COPY_CHUNK, size - end)), end)
-
-
-_copy_file_range: Callable[[int, int, int], int] | None = getattr(os, "copy_file_range", None)
-_NO_COPY_RANGE = frozenset({errno.ENOSYS, errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP})
-COPY_RANGE = 1 << 30
-"""Bytes asked of one ``copy_file_range`` call (the kernel copies at most about 2 GiB)."""
-
-
-def _append_in_kernel(src: int, out: int) -> bool:
-    """Append the rest of ``src`` to ``out`` at both files' offsets with
-    ``copy_file_range``. False where the kernel or the file system does not offer it, or
-    stops short of the end: some file systems answer 0 bytes copied instead of an error
-    (Go's and Rust's standard libraries check for it), which read as the end of the file
-    would have left the object short. Both offsets stay where the copy stopped, so the
-    caller reads and writes the rest from there."""
-    assert _copy_file_range is not None
-    left = os.fstat(src).st_size - os.lseek(src, 0, os.SEEK_CUR)
-    while left > 0:
-        try:
-            copied = _copy_file_range(src, out, min(left, COPY_RANGE))
-        except OSError as exc:
-            if exc.errno in _NO_COPY_RANGE:
-                return False
-            raise
-        if copied == 0:
-            return False
-        left -= copied
-    return True
-
-
-def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _fsync_path(path: str | Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: str | Path) -> None:
-    with contextlib.suppress(OSError):
-        _fsync_path(path)
-
-
-def _remove(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)

@@ -30,9 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from backends.filesystem.file_ops import DIR_MODE
+
 __all__ = ["OwnTemp", "Trash", "claim", "remove_if_ended", "sweep"]
 
-DIR_MODE = 0o700
 _OWNER = re.compile(r"[0-9a-f]{32}")
 _MAKING = ".new"
 

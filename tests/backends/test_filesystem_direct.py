@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from backends.filesystem import FilesystemBackend
-from backends.filesystem.files import BATCH, DIRECT_ALIGN, DIRECT_FROM
+from backends.filesystem.file_writer import BATCH, DIRECT_ALIGN, DIRECT_FROM
 from backends.types import ObjectMeta
 from tests.backends.fs_helpers import Body, body, read_all
 from tests.page_cache import resident_pages

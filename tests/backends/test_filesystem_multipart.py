@@ -16,7 +16,7 @@ import pytest
 
 from backends.checksums import composite_value
 from backends.errors import BackendError
-from backends.filesystem import FilesystemBackend, files
+from backends.filesystem import FilesystemBackend, file_ops
 from backends.filesystem.migrations import SCHEMA_VERSION
 from backends.types import (
     ByteRange,
@@ -364,7 +364,7 @@ async def test_a_kernel_copy_that_stops_short_leaves_no_object_short(
     """Completion appends the parts with ``copy_file_range``; a file system that answers
     0 bytes copied before a part's end (or refuses) must not end the part there: the
     rest is read and written, and the object is every part's bytes."""
-    monkeypatch.setattr(files, "_copy_file_range", copy)
+    monkeypatch.setattr(file_ops, "_copy_file_range", copy)
     up = await backend.create_multipart_upload("bk", "big", ObjectMeta())
     parts = [bytes([65 + n]) * 200_000 for n in range(3)]
     done = []

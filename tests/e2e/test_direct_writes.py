@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from backends.filesystem.files import BATCH, DIRECT_FROM
+from backends.filesystem.file_writer import BATCH, DIRECT_FROM
 from tests.e2e.gateway_process import Gateway, start_gateway
 
 MIB = 1024 * 1024
