@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
 
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.inline import inline_bytes, is_inline
@@ -48,6 +51,21 @@ async def read_all(read: ObjectRead) -> bytes:
     async for chunk in read.body:
         out += chunk
     return bytes(out)
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sibling(script: str, data_dir: Path) -> subprocess.Popen[str]:
+    """A real sibling process on ``data_dir`` running ``script`` (``sys.argv[1]`` is the
+    data directory; it imports the tree under test), its stdout a text pipe."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 def stored_data(fs: FilesystemBackend) -> list[bytes]:

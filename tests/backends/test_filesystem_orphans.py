@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,9 +20,7 @@ import pytest
 
 from backends.filesystem import FilesystemBackend
 from backends.types import VERSIONING_ENABLED, ObjectMeta
-from tests.backends.fs_helpers import body, read_all
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.backends.fs_helpers import body, read_all, sibling
 
 _WRITER = """
 import asyncio, sys
@@ -64,13 +60,7 @@ async def backend(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
 
 def _killed_writer(data_dir: Path) -> tuple[Path, Path, str]:
     """Run the writer until it placed its two files, kill it; (object, part, upload id)."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(data_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    process = sibling(_WRITER, data_dir)
     try:
         assert process.stdout is not None
         placed, part, upload_id = (process.stdout.readline().strip() for _ in range(3))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,9 +19,7 @@ import pytest
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.temp_dirs import claim, sweep
 from backends.types import ObjectMeta
-from tests.backends.fs_helpers import body
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.backends.fs_helpers import body, sibling
 
 _WRITER = """
 import asyncio, sys
@@ -64,13 +61,7 @@ async def backend(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
 @pytest.fixture
 def writer(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     """A sibling process in the middle of a PUT, and its temp file."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(tmp_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    process = sibling(_WRITER, tmp_path)
     try:
         assert process.stdout is not None
         temp = Path(process.stdout.readline().strip())
