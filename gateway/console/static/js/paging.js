@@ -5,16 +5,17 @@
 // opaque and go back exactly as the API sent them.
 
 import { api } from "./api.js";
-import { announce, clear, h } from "./dom.js";
+import { announce, clear, errorBox, h } from "./dom.js";
 
 export const PAGE_SIZE = 100;
 
 /**
  * `url` the list route, `field` the array in its answer, `show(items)` the element for
- * the entries so far, `more` the button's label, `onError(error)` for a failed "Load
- * more". Returns `{ element, reload }`: `reload()` (re)reads from the first page.
+ * the entries so far (`empty` the text shown while there are none), `more` the button's
+ * label, `status` where a failed "Load more" is shown. Returns `{ element, reload }`:
+ * `reload()` (re)reads from the first page.
  */
-export function pagedList({ url, field, show, more, onError }) {
+export function pagedList({ url, field, show, empty, more, status }) {
   const listing = h("div", {});
   const pager = h("div", { class: "pager" });
   const items = [];
@@ -28,7 +29,7 @@ export function pagedList({ url, field, show, more, onError }) {
 
   function draw() {
     clear(listing);
-    listing.append(show(items));
+    listing.append(items.length === 0 ? h("p", { class: "empty" }, empty) : show(items));
     if (cursor && pager.childElementCount === 0) {
       pager.append(h("button", { type: "button", onclick: loadMore }, more));
     } else if (!cursor) {
@@ -41,7 +42,7 @@ export function pagedList({ url, field, show, more, onError }) {
     try {
       await fetchPage();
     } catch (error) {
-      onError(error);
+      status.append(errorBox(error));
       return;
     }
     draw();

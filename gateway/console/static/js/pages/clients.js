@@ -73,18 +73,17 @@ export async function render() {
     url: "/v1/clients",
     field: "clients",
     more: "Load more clients",
-    onError: (error) => status.append(errorBox(error)),
+    status,
+    empty: "No clients yet.",
     show: (clients) =>
-      clients.length === 0
-        ? h("p", { class: "empty" }, "No clients yet.")
-        : table("OAuth clients", ["Name", "Client ID", "Grant types", "Scopes", "Created", "Actions"], clients.map((client) => [
-          shownName(client.name),
-          h("code", {}, client.client_id),
-          client.grant_types.join(" "),
-          client.scopes.join(" "),
-          formatTime(client.created_at),
-          actions(client, status, list.reload),
-        ])),
+      table("OAuth clients", ["Name", "Client ID", "Grant types", "Scopes", "Created", "Actions"], clients.map((client) => [
+        shownName(client.name),
+        h("code", {}, client.client_id),
+        client.grant_types.join(" "),
+        client.scopes.join(" "),
+        formatTime(client.created_at),
+        actions(client, status, list.reload),
+      ])),
   });
   await list.reload();
   return h("section", { class: "page" }, h("h1", {}, "OAuth clients"), slot, createForm(status, slot, list.reload), status, h("h2", {}, "All clients"), list.element);

@@ -156,11 +156,10 @@ export async function render(ctx) {
     url: "/v1/access-keys",
     field: "access_keys",
     more: "Load more keys",
-    onError: (error) => status.append(errorBox(error)),
+    status,
+    empty: "No keys yet.",
     show: (keys) =>
-      keys.length === 0
-        ? h("p", { class: "empty" }, "No keys yet.")
-        : table("Access keys", [...KEY_COLUMNS, "Actions"], keyRows(ctx, keys, { actions })),
+      table("Access keys", [...KEY_COLUMNS, "Actions"], keyRows(ctx, keys, { actions })),
   });
   await list.reload();
   return h(

@@ -82,17 +82,16 @@ export async function render() {
     url: "/v1/users",
     field: "users",
     more: "Load more users",
-    onError: (error) => status.append(errorBox(error)),
+    status,
+    empty: "No users yet.",
     show: (users) =>
-      users.length === 0
-        ? h("p", { class: "empty" }, "No users yet.")
-        : table("Users", ["User name", "Scopes", "Status", "Created", "Actions"], users.map((user) => [
-          user.username,
-          user.scopes.join(" "),
-          h("span", { class: `badge ${user.disabled ? "revoked" : "active"}` }, user.disabled ? "disabled" : "active"),
-          formatTime(user.created_at),
-          actions(user, status, list.reload),
-        ])),
+      table("Users", ["User name", "Scopes", "Status", "Created", "Actions"], users.map((user) => [
+        user.username,
+        user.scopes.join(" "),
+        h("span", { class: `badge ${user.disabled ? "revoked" : "active"}` }, user.disabled ? "disabled" : "active"),
+        formatTime(user.created_at),
+        actions(user, status, list.reload),
+      ])),
   });
   await list.reload();
   return h("section", { class: "page" }, h("h1", {}, "Users"), createForm(status, list.reload), status, h("h2", {}, "All users"), list.element);
