@@ -250,19 +250,16 @@ def completion_key(
     plaintext is right. So, as S3 requires the SSE-C headers on the completion of an
     upload created with a checksum algorithm, an SSE-C upload's completion without its
     key is refused (400 ``InvalidRequest``, as an UploadPart without it) when the upload
-    has an algorithm or the request names any checksum; a key given must be the upload's."""
-    if customer is not None:
-        stored_plan(meta, customer, keys)  # raises unless it is the upload's key
+    has an algorithm or the request names any checksum; a key given must be the upload's.
+    Up to the checksums named, as ListParts decides (``checksums_shown``)."""
+    if checksums_shown(meta, customer, keys, checksum_algorithm=checksum_algorithm):
         return
-    if meta.sse_customer_algorithm is None:
-        return
-    named = checksums is not None and (
+    if checksums is not None and (
         any(checksums.parts.values())
         or checksums.algorithm is not None
         or checksums.value is not None
         or checksums.checksum_type is not None
-    )
-    if checksum_algorithm is not None or named:
+    ):
         raise BackendError("InvalidRequest", SSE_C_MULTIPART)
 
 
