@@ -38,6 +38,28 @@ def send(
     return raw_request(gateway, method, path, body=body, headers=signed)
 
 
+def lock_headers(instant: str) -> dict[str, str]:
+    return {
+        "x-amz-object-lock-mode": "GOVERNANCE",
+        "x-amz-object-lock-retain-until-date": instant,
+    }
+
+
+def retention_xml(instant: str) -> bytes:
+    return (
+        "<Retention><Mode>GOVERNANCE</Mode>"
+        f"<RetainUntilDate>{instant}</RetainUntilDate></Retention>"
+    ).encode()
+
+
+def assert_retention_refused(gateway: Gateway, s3: Any, locked: str, instant: str) -> None:
+    """PutObjectRetention of ``kept`` until ``instant`` is a ``MalformedXML`` and leaves it
+    unlocked."""
+    refused = send(gateway, "PUT", f"/{locked}/kept?retention", retention_xml(instant))
+    assert (refused.status, refused.error_code()) == (400, "MalformedXML")
+    assert "ObjectLockMode" not in s3.head_object(Bucket=locked, Key="kept")
+
+
 @pytest.fixture
 def locked(s3: Any) -> str:
     name = unique("sec-lock")
@@ -49,10 +71,7 @@ def locked(s3: Any) -> str:
 def test_retain_until_dates_outside_the_years_1_to_9999_are_refused(
     gateway: Gateway, s3: Any, locked: str, instant: str
 ) -> None:
-    lock = {
-        "x-amz-object-lock-mode": "GOVERNANCE",
-        "x-amz-object-lock-retain-until-date": instant,
-    }
+    lock = lock_headers(instant)
     put = send(gateway, "PUT", f"/{locked}/new", b"data", lock)
     assert (put.status, put.error_code()) == (400, "InvalidArgument")
     create = send(gateway, "POST", f"/{locked}/new?uploads", headers=lock)
@@ -61,13 +80,7 @@ def test_retain_until_dates_outside_the_years_1_to_9999_are_refused(
     assert s3.list_multipart_uploads(Bucket=locked).get("Uploads", []) == []
 
     s3.put_object(Bucket=locked, Key="kept", Body=b"data")
-    retention = (
-        "<Retention><Mode>GOVERNANCE</Mode>"
-        f"<RetainUntilDate>{instant}</RetainUntilDate></Retention>"
-    ).encode()
-    refused = send(gateway, "PUT", f"/{locked}/kept?retention", retention)
-    assert (refused.status, refused.error_code()) == (400, "MalformedXML")
-    assert "ObjectLockMode" not in s3.head_object(Bucket=locked, Key="kept")
+    assert_retention_refused(gateway, s3, locked, instant)
 
 
 @pytest.mark.parametrize("instant", ["0001-01-01T00:00:00+01:00"])
@@ -107,10 +120,7 @@ def test_retain_until_dates_outside_the_sdks_iso_8601_profile_are_refused(
     Now the header (PutObject, CopyObject, CreateMultipartUpload) answers AWS's 400
     ``InvalidArgument`` naming it, PutObjectRetention's body ``MalformedXML``, and nothing
     is stored or changed."""
-    lock = {
-        "x-amz-object-lock-mode": "GOVERNANCE",
-        "x-amz-object-lock-retain-until-date": instant,
-    }
+    lock = lock_headers(instant)
     put = send(gateway, "PUT", f"/{locked}/new", b"data", lock)
     assert (put.status, put.error_code()) == (400, "InvalidArgument"), put.body
     assert put.xml().findtext("{*}ArgumentName") == "x-amz-object-lock-retain-until-date"
@@ -122,13 +132,7 @@ def test_retain_until_dates_outside_the_sdks_iso_8601_profile_are_refused(
         **lock, "x-amz-copy-source": f"/{locked}/kept",
     })  # fmt: skip
     assert (copy.status, copy.error_code()) == (400, "InvalidArgument")
-    retention = (
-        "<Retention><Mode>GOVERNANCE</Mode>"
-        f"<RetainUntilDate>{instant}</RetainUntilDate></Retention>"
-    ).encode()
-    refused = send(gateway, "PUT", f"/{locked}/kept?retention", retention)
-    assert (refused.status, refused.error_code()) == (400, "MalformedXML")
-    assert "ObjectLockMode" not in s3.head_object(Bucket=locked, Key="kept")
+    assert_retention_refused(gateway, s3, locked, instant)
     assert [v["Key"] for v in s3.list_object_versions(Bucket=locked)["Versions"]] == ["kept"]
     assert s3.list_multipart_uploads(Bucket=locked).get("Uploads", []) == []
 
@@ -149,17 +153,11 @@ def test_retain_until_dates_the_sdks_send_are_kept(
 ) -> None:
     """What the SDKs send is accepted, in the header and in PutObjectRetention, and kept
     as the same instant in UTC."""
-    lock = {
-        "x-amz-object-lock-mode": "GOVERNANCE",
-        "x-amz-object-lock-retain-until-date": instant,
-    }
+    lock = lock_headers(instant)
     put = send(gateway, "PUT", f"/{locked}/by-header", b"data", lock)
     assert put.status == 200, put.body
     s3.put_object(Bucket=locked, Key="by-body", Body=b"data")
-    retention = (
-        "<Retention><Mode>GOVERNANCE</Mode>"
-        f"<RetainUntilDate>{instant}</RetainUntilDate></Retention>"
-    ).encode()
+    retention = retention_xml(instant)
     assert send(gateway, "PUT", f"/{locked}/by-body?retention", retention).status == 200
     for key in ("by-header", "by-body"):
         got = send(gateway, "GET", f"/{locked}/{key}?retention")
