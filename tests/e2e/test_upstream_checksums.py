@@ -125,40 +125,47 @@ OBJECTS = {"small": b"0123456789", "large": bytes(range(256)) * 4096}
 """``<name>-good`` is served with its CRC32, ``<name>-bad`` with another one."""
 
 
-class _CorruptingStore(ScriptedStore):
+class _ObjectStore(ScriptedStore):
+    """Answers HeadBucket (no bucket yet) and CreateBucket itself, and an object request
+    with what ``serve`` makes of it: the status, the headers besides ETag and
+    Last-Modified, the body."""
+
     def answer(self, request: StoreRequest) -> bool:
         self.read_body(request)
         if len(request.segments) == 1:  # HeadBucket (none yet), CreateBucket
             status = b"404 Not Found" if request.method == "HEAD" else b"200 OK"
             self.sock.sendall(b"HTTP/1.1 %s\r\nContent-Length: 0\r\n\r\n" % status)
             return True
-        name, _, kind = request.segments[1].partition("-")
-        data = OBJECTS[name]
+        status, head, data = self.serve(request)
         head = (
             b'ETag: "0123456789abcdef0123456789abcdef"\r\n'
-            b"Last-Modified: Sat, 05 Dec 2026 10:00:00 GMT\r\n"
+            b"Last-Modified: Sat, 05 Dec 2026 10:00:00 GMT\r\n" + head
         )
-        spec = request.headers.get("range", "")
-        if spec:  # bytes=a-b: no checksum, as S3 answers a range
-            first, _, last = spec.removeprefix("bytes=").partition("-")
-            data = data[int(first) : int(last) + 1]
-            status = b"206 Partial Content"
-            head += b"Content-Range: bytes %s-%s/%d\r\n" % (
-                first.encode(),
-                last.encode(),
-                len(OBJECTS[name]),
-            )
-        else:
-            status = b"200 OK"
-            head += (
-                b"x-amz-checksum-crc32: %s\r\n"
-                % _crc32(data if kind == "good" else b"other bytes").encode()
-            )
         self.sock.sendall(
             b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n%s"
             % (status, len(data), head, b"" if request.method == "HEAD" else data)
         )
         return True
+
+    def serve(self, request: StoreRequest) -> tuple[bytes, bytes, bytes]:
+        raise NotImplementedError
+
+
+class _CorruptingStore(_ObjectStore):
+    def serve(self, request: StoreRequest) -> tuple[bytes, bytes, bytes]:
+        name, _, kind = request.segments[1].partition("-")
+        data = OBJECTS[name]
+        spec = request.headers.get("range", "")
+        if spec:  # bytes=a-b: no checksum, as S3 answers a range
+            first, _, last = spec.removeprefix("bytes=").partition("-")
+            head = b"Content-Range: bytes %s-%s/%d\r\n" % (
+                first.encode(),
+                last.encode(),
+                len(data),
+            )
+            return b"206 Partial Content", head, data[int(first) : int(last) + 1]
+        checksum = _crc32(data if kind == "good" else b"other bytes")
+        return b"200 OK", b"x-amz-checksum-crc32: %s\r\n" % checksum.encode(), data
 
 
 def test_a_body_that_fails_the_stores_checksum_never_reaches_the_client_whole(
@@ -187,36 +194,22 @@ def test_a_body_that_fails_the_stores_checksum_never_reaches_the_client_whole(
         assert "Traceback" not in log
 
 
-class _WholeChecksumOnRanges(ScriptedStore):
+class _WholeChecksumOnRanges(_ObjectStore):
     """A store that sends the whole object's CRC32 with a range of it too: Ceph RGW
     before ceph/ceph#61901, s3s, and S3 itself for ``bytes=0-`` of a multipart object
     with a composite checksum (boto/botocore#3346). The checksum does not describe the
     partial body, so it cannot be checked against it."""
 
-    def answer(self, request: StoreRequest) -> bool:
-        self.read_body(request)
-        if len(request.segments) == 1:  # HeadBucket (none yet), CreateBucket
-            status = b"404 Not Found" if request.method == "HEAD" else b"200 OK"
-            self.sock.sendall(b"HTTP/1.1 %s\r\nContent-Length: 0\r\n\r\n" % status)
-            return True
+    def serve(self, request: StoreRequest) -> tuple[bytes, bytes, bytes]:
         whole = OBJECTS[request.segments[1]]
-        data, status = whole, b"200 OK"
-        head = (
-            b'ETag: "0123456789abcdef0123456789abcdef"\r\n'
-            b"Last-Modified: Sat, 05 Dec 2026 10:00:00 GMT\r\n"
-            b"x-amz-checksum-crc32: %s\r\n" % _crc32(whole).encode()
-        )
+        head = b"x-amz-checksum-crc32: %s\r\n" % _crc32(whole).encode()
         spec = request.headers.get("range", "")
-        if spec:
-            first, _, last = spec.removeprefix("bytes=").partition("-")
-            end = int(last) if last else len(whole) - 1
-            data, status = whole[int(first) : end + 1], b"206 Partial Content"
-            head += b"Content-Range: bytes %d-%d/%d\r\n" % (int(first), end, len(whole))
-        self.sock.sendall(
-            b"HTTP/1.1 %s\r\nContent-Length: %d\r\n%s\r\n%s"
-            % (status, len(data), head, b"" if request.method == "HEAD" else data)
-        )
-        return True
+        if not spec:
+            return b"200 OK", head, whole
+        first, _, last = spec.removeprefix("bytes=").partition("-")
+        end = int(last) if last else len(whole) - 1
+        head += b"Content-Range: bytes %d-%d/%d\r\n" % (int(first), end, len(whole))
+        return b"206 Partial Content", head, whole[int(first) : end + 1]
 
 
 def test_a_range_is_not_checked_against_the_whole_objects_checksum(tmp_path: Path) -> None:
