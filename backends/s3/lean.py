@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
 from backends.s3.http1 import Pool, PoolTimeout, Response
-from backends.s3.proxy_pages import failed_page, no_etag, refused
+from backends.s3.proxy_pages import ETAGGED, failed_page, no_etag, refused
 from backends.s3.upstream_errors import from_answer, unavailable
 from backends.s3.wire import (
     error_fields,
@@ -100,6 +100,8 @@ dropped silently (an Object Lock retention, a checksum algorithm...)."""
 
 @dataclass(frozen=True, slots=True)
 class _Operation:
+    name: str
+    """S3's name of the operation (the log lines' and ``proxy_pages``' name)."""
     method: str
     object_level: bool
     fixed_query: tuple[tuple[str, str], ...] = ()
@@ -107,17 +109,20 @@ class _Operation:
 
 
 LEAN_OPERATIONS: dict[str, _Operation] = {
-    "head_object": _Operation("HEAD", object_level=True),
-    "get_object": _Operation("GET", object_level=True),
-    "put_object": _Operation("PUT", object_level=True, has_body=True),
-    "upload_part": _Operation("PUT", object_level=True, has_body=True),
+    "head_object": _Operation("HeadObject", "HEAD", object_level=True),
+    "get_object": _Operation("GetObject", "GET", object_level=True),
+    "put_object": _Operation("PutObject", "PUT", object_level=True, has_body=True),
+    "upload_part": _Operation("UploadPart", "PUT", object_level=True, has_body=True),
     "list_objects_v2": _Operation(
-        "GET", object_level=False, fixed_query=(("list-type", "2"), ("encoding-type", "url"))
+        "ListObjectsV2",
+        "GET",
+        object_level=False,
+        fixed_query=(("list-type", "2"), ("encoding-type", "url")),
     ),
 }
 """The operations this client serves; ``_call`` sends every other one through
 aiobotocore."""
-_WRITES = {"put_object": "PutObject", "upload_part": "UploadPart"}
+_ETAGGED = frozenset(key for key, op in LEAN_OPERATIONS.items() if op.name in ETAGGED)
 """The operations whose answer must name what was stored (``ETag``)."""
 
 
@@ -197,9 +202,9 @@ class LeanClient:
                 if _LISTING_END.search(page, max(0, len(page) - _LISTING_TAIL)) is None:
                     raise refused("ListObjectsV2", response.status, "a page that is not whole")
                 return list_v2_result(page)
-            if operation in _WRITES and no_etag(response.headers):
+            if operation in _ETAGGED and no_etag(response.headers):
                 # a 2xx without the ETag of what was stored: a proxy's page, not the store
-                raise refused(_WRITES[operation], response.status, "no ETag")
+                raise refused(LEAN_OPERATIONS[operation].name, response.status, "no ETag")
             return object_fields(response.status, response.headers)
         finally:
             response.close()
@@ -259,7 +264,7 @@ class LeanClient:
         except PoolTimeout as exc:
             raise unavailable("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
-            raise await _error(response, operation, not_found, self.config.bucket_prefix)
+            raise await _error(response, op.name, not_found, self.config.bucket_prefix)
         return response
 
 
@@ -270,8 +275,8 @@ async def _error(
         body = await response.read_all(_ERROR_BODY_MAX)
     finally:
         response.close()
-    if response.status >= 500:  # S3's name of the operation: get_object -> GetObject
-        failed_page("".join(w.capitalize() for w in operation.split("_")), response.status, body)
+    if response.status >= 500:
+        failed_page(operation, response.status, body)
     code, message, fields = error_fields(body)
     return from_answer(
         response.status,
