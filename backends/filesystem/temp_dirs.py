@@ -62,13 +62,10 @@ def claim(root: Path) -> OwnTemp:
     """Make and lock a temp directory of this process under ``root`` (blocking). A
     sibling's start-up recovery that looks in the moment between the making and the lock
     takes it for an ended owner's and removes it: then it is made again."""
-    for attempt in range(_CLAIM_TRIES):
-        try:
+    for _ in range(_CLAIM_TRIES - 1):
+        with contextlib.suppress(FileNotFoundError, BlockingIOError):  # removed, or being so
             return _claim_once(root)
-        except (FileNotFoundError, BlockingIOError):  # removed, or being removed
-            if attempt == _CLAIM_TRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    return _claim_once(root)
 
 
 def _claim_once(root: Path) -> OwnTemp:
