@@ -196,29 +196,27 @@ export function renew() {
   return renewing;
 }
 
+/** The renewal found no session (no cookie, or one the gateway refused): it has ended. */
+function noSession() {
+  report(null);
+  ended();
+  forget();
+  return false;
+}
+
 async function renewUntilAnswered(started) {
   for (let attempt = 0; ; attempt += 1) {
     let grant;
     try {
       grant = await sessionCall("POST", `${SESSION}/refresh`);
       if (epoch !== started) return false; // signed out (or in anew) meanwhile
-      if (grant === null) {
-        // 204: this browser holds no session cookie (a fresh visit, or signed out in
-        // another tab): nothing to renew, and the gateway said so without an error.
-        report(null);
-        ended();
-        forget();
-        return false;
-      }
+      // 204: this browser holds no session cookie (a fresh visit, or signed out in
+      // another tab): nothing to renew, and the gateway said so without an error.
+      if (grant === null) return noSession();
       accept(grant);
     } catch (error) {
       if (epoch !== started) return false;
-      if (!transient(error)) {
-        report(null);
-        ended();
-        forget();
-        return false;
-      }
+      if (!transient(error)) return noSession();
       const seconds = retryDelay(error, attempt);
       report(describe(error, seconds));
       await pause(seconds);
