@@ -351,11 +351,12 @@ async def download_object(request: web.Request) -> web.StreamResponse:
     await authorize_rest(request, bucket, "GetObject", key=key)
     backend = request.app[BACKEND]
     read: ObjectRead | None = None
+    wanted = _read_conditions(request)
     try:
         if request.method == "HEAD":
-            info = await backend.head_object(bucket, key, conditions=_read_conditions(request))
+            info = await backend.head_object(bucket, key, conditions=wanted)
         else:
-            read = await backend.get_object(bucket, key, conditions=_read_conditions(request))
+            read = await backend.get_object(bucket, key, conditions=wanted)
             info = read.info
     except BackendError as exc:
         if exc.code == "NotModified":  # still naming the object (RFC 9110 15.4.5)
