@@ -12,7 +12,6 @@ import base64
 import hashlib
 import tempfile
 import time
-import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import IO, Any
 
@@ -23,6 +22,7 @@ from backends.s3.client import Call
 from backends.s3.meta import checksum_params, expires_header, meta_params
 from backends.s3.upstream_errors import translate_error, unavailable
 from backends.types import ObjectMeta, PayloadStream
+from sigv4 import new_checksum
 
 __all__ = [
     "READ_CHUNK",
@@ -139,7 +139,7 @@ def bad_digest() -> BackendError:
 class Spooled:
     """A fully received body: in memory up to 8 MiB, then in an anonymous temp file."""
 
-    def __init__(self, file: IO[bytes], size: int, md5: bytes, crc32: int | None) -> None:
+    def __init__(self, file: IO[bytes], size: int, md5: bytes, crc32: str | None) -> None:
         self.file = file
         self.size = size
         self.md5 = md5
@@ -157,23 +157,23 @@ class Spooled:
 
 async def spool(source: PayloadStream, *, crc32: bool = False) -> Spooled:
     """Drain ``source`` (raising whatever it raises) into bounded memory or a temp file;
-    its MD5, and with ``crc32`` its CRC32, computed on the way."""
+    its MD5, and with ``crc32`` its CRC32 (base64, as S3 names it), computed on the way."""
     file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
     digest = hashlib.md5(usedforsecurity=False)
-    crc = 0 if crc32 else None
+    crc = new_checksum("CRC32") if crc32 else None
     size = 0
     try:
         async for chunk in source:
             file.write(chunk)
             digest.update(chunk)
             if crc is not None:
-                crc = zlib.crc32(chunk, crc)
+                crc.update(chunk)
             size += len(chunk)
         file.seek(0)
     except BaseException:
         file.close()
         raise
-    return Spooled(file, size, digest.digest(), crc)
+    return Spooled(file, size, digest.digest(), None if crc is None else crc.b64digest())
 
 
 async def send_spooled(
@@ -232,9 +232,8 @@ def _request_checksum(
         return checksum_params(native)
     if spooled.crc32 is None or "ChecksumAlgorithm" in params:
         return {}
-    crc = base64.b64encode(spooled.crc32.to_bytes(4, "big")).decode()
     # both headers, as botocore sends them (moto keeps the checksum only with the algorithm)
-    return {"ChecksumAlgorithm": "CRC32", "ChecksumCRC32": crc}
+    return {"ChecksumAlgorithm": "CRC32", "ChecksumCRC32": spooled.crc32}
 
 
 async def send_streamed(
