@@ -141,24 +141,20 @@ def _timestamp(text: str | None) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-# One pass over a ListObjectsV2 body: the five fields of each <Contents> (in any order),
-# the end of each <Contents>, each common prefix, and the page's own fields. Text in XML
+_FIELD_NAMES = {
+    name.encode(): name for name in ("Key", "Size", "ETag", "LastModified", "StorageClass")
+}
+"""The fields of each <Contents> read from a listing (as matched: their names)."""
+
+# One pass over a ListObjectsV2 body: the fields of each <Contents> (in any order), the
+# end of each <Contents>, each common prefix, and the page's own fields. Text in XML
 # holds no "<", so "[^<]*" is a whole value; entities are resolved afterwards.
 _LISTING_TOKENS = re.compile(
-    rb"<(Key|Size|ETag|LastModified|StorageClass)>([^<]*)</"
+    rb"<(" + b"|".join(_FIELD_NAMES) + rb")>([^<]*)</"
     rb"|(</Contents>)"
     rb"|<CommonPrefixes>\s*<Prefix>([^<]*)</Prefix>"
     rb"|<(IsTruncated|NextContinuationToken|EncodingType)>([^<]*)</"
 )
-
-
-_FIELD_NAMES = {
-    b"Key": "Key",
-    b"Size": "Size",
-    b"ETag": "ETag",
-    b"LastModified": "LastModified",
-    b"StorageClass": "StorageClass",
-}
 
 
 def _timestamps() -> Callable[[bytes], datetime | None]:
