@@ -245,7 +245,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         placed = self.files.placed_by(ended)
         if not placed:
             return 0
-        named = named_among(self.files.meta_dir / META_DB, list(placed))
+        named = named_among(self.db.path, list(placed))
         unnamed = [path for data_id, path in placed.items() if data_id not in named]
         for path in unnamed:
             with contextlib.suppress(FileNotFoundError):
