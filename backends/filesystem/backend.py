@@ -55,6 +55,7 @@ from backends.filesystem.metadb import (
     named_among,
     now_us,
     tags_to_json,
+    truncate_wal,
 )
 from backends.filesystem.multipart import MultipartStore, drop_bucket_uploads
 from backends.filesystem.multipart_ops import MultipartMixin
@@ -641,9 +642,18 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             return results, doomed
 
         results, doomed = self.db.freeing(delete, self.files.reserve_released)
-        # then the reserve again, after a release: from the room just freed, first
-        await self.files.drop_files(self.files.object_files(doomed), refill=True)
+        if doomed:
+            # then the reserve again, after a release: from the room just freed, first
+            await self.files.drop_files(self.files.object_files(doomed), refill=True)
+        elif not self.files.reserve_kept():
+            # inline objects (or markers) only: their pages stay in the database for its
+            # next writes; the room the WAL held makes the reserve again
+            await asyncio.shield(self.files.io.run(self._refill_from_wal))
         return results
+
+    def _refill_from_wal(self) -> None:
+        truncate_wal(self.db.path)
+        self.files.keep_reserve()
 
     async def copy_object(
         self,

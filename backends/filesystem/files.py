@@ -240,6 +240,10 @@ class DataStore:
         finally:
             os.close(lock)  # releases the lock
 
+    def reserve_kept(self) -> bool:
+        """Whether ``meta/reserve`` is there (one ``stat``)."""
+        return os.path.exists(self.meta_dir / RESERVE)
+
     @contextlib.contextmanager
     def reserve_released(self) -> Iterator[bool]:
         """Give the reserve's room back to the file system for the body of the ``with``

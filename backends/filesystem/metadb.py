@@ -499,7 +499,10 @@ class MetaDB:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite rolls back by itself on some errors (SQLITE_FULL): a second ROLLBACK
+            # would raise "no transaction is active" over the error that says why
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         try:
             self.conn.execute("COMMIT")
@@ -659,6 +662,22 @@ def named_among(db_path: Path, ids: Sequence[str]) -> set[str]:
         return named
     finally:
         conn.close()
+
+
+def truncate_wal(db_path: Path) -> None:
+    """Checkpoint the database at ``db_path`` and truncate its WAL to nothing, on a
+    connection of its own (blocking; for a thread), so that the room the WAL held goes
+    back to the file system: what a delete of inline objects gives the full-disk reserve
+    (their pages stay in the database, free for its next writes). Best effort: a
+    checkpoint that other connections keep from finishing leaves the WAL as it is."""
+    try:
+        conn = sqlite3.connect(db_path, isolation_level=None, timeout=1)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        log.info("could not truncate the WAL of %s: %s", db_path, exc)
 
 
 def connect_writer(conn: sqlite3.Connection) -> None:

@@ -133,3 +133,63 @@ async def test_a_sibling_worker_does_not_refill_a_released_reserve(
         assert not released  # none to give: the caller's retry does not happen
     _sibling_refills(tmp_path)  # once the delete is done, refills work again
     assert reserve.exists()
+
+
+_INLINE_DELETES = """
+import asyncio, os, sqlite3, sys
+from pathlib import Path
+from backends import BackendError
+from backends.errors import storage_full
+from backends.filesystem import FilesystemBackend
+from backends.types import ObjectMeta
+from tests.backends.fs_helpers import body
+
+async def main():
+    b = FilesystemBackend(Path(sys.argv[1]), fsync=True, temp_sweep_interval=0)
+    await b.start()
+    reserve = b.files.meta_dir / "reserve"
+    await b.create_bucket("bk")
+    n = 0
+    while True:  # inline objects only: no data file anywhere
+        n += 1
+        try:
+            await b.put_object("bk", f"k{n}", body(os.urandom(60 << 10)), ObjectMeta())
+        except (BackendError, OSError, sqlite3.Error) as exc:
+            assert storage_full(exc) is not None, repr(exc)
+            break
+    assert not any(p.is_file() for p in b.files.objects_dir.rglob("*"))
+    await b.delete_object("bk", "k1")  # released the reserve, then refilled it
+    print("after one", reserve.exists(), flush=True)
+    await b.delete_object("bk", "k2")  # the reserve was there: nothing released
+    print("after two", reserve.exists(), flush=True)
+    try:  # far more than the reserve holds (secure_delete rewrites every page)
+        await b.delete_objects("bk", [(f"k{i}", None) for i in range(3, n)])
+    except (BackendError, OSError, sqlite3.Error) as exc:
+        print("too large", storage_full(exc) is not None, flush=True)
+    await b.close()
+
+asyncio.run(main())
+"""
+
+
+def test_deleting_inline_objects_on_a_full_disk_makes_the_reserve_again(tmp_path: Path) -> None:
+    # their pages stay in the database (free for its next writes); the WAL's room, given
+    # back by a checkpoint, makes the reserve again, so the next delete finds one too.
+    # It used to stay missing: only a delete that unlinked data files refilled it.
+    data = tmp_path / "data"
+    data.mkdir()
+    script = 'mount -t tmpfs -o size=24m,mode=0700 tmpfs "$0" && exec "$@"'
+    on_own_tmpfs = ["unshare", "--mount", "--map-root-user", "sh", "-c", script, str(data)]
+    done = subprocess.run(
+        [*on_own_tmpfs, sys.executable, "-c", _INLINE_DELETES, str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    # a delete too large for the reserve is refused as a full disk (503), not with
+    # "cannot rollback - no transaction is active" (500) from SQLite's own rollback
+    assert done.stdout.splitlines() == ["after one True", "after two True", "too large True"], (
+        done.stdout + done.stderr
+    )
