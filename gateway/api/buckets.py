@@ -11,6 +11,9 @@ A listed bucket shows its state and counts only where the S3 decision would answ
 caller's GetBucketVersioning, resp. HeadBucket (``s3:ListBucket``): a bucket policy's
 Deny leaves the field out (``gateway/api/object_access.py``).
 
+HEAD answers once the bucket list is read, without the per-bucket work or the counts (and
+so without ``Content-Length``): see docs/api.md.
+
 ``?stats=true`` is bounded: the filesystem backend reads counters its triggers keep (one
 lookup per bucket); the upstream backend walks each bucket's listing, so the whole count
 gets ``server.bucket_stats_timeout`` seconds (then ``503 ServiceUnavailable`` with
@@ -175,6 +178,14 @@ async def _with_stats(
     return result
 
 
+def _head() -> web.Response:
+    """HEAD's answer, once its status is known (the caller's checks and the bucket list
+    decide it): the per-bucket work (access decisions, versioning states, counts) only
+    makes the body, so it is not done, and the body's length is not claimed (RFC 9110
+    9.3.2 lets a HEAD leave out what only making the content tells)."""
+    return web.Response(content_type="application/json", charset="utf-8")
+
+
 _SHOWN = ("GetBucketVersioning", "HeadBucket")
 """What a listed bucket shows, each as the S3 operation answering it: its versioning
 state, and (``?stats=true``) its counts (``s3:ListBucket``, under ``read:buckets``)."""
@@ -192,6 +203,8 @@ async def list_buckets(request: web.Request) -> web.Response:
         infos = [b for b in owned if principal.allows_bucket(b.name)]
     except BackendError as exc:
         _raise_backend(exc, "")
+    if request.method == "HEAD":
+        return _head()
     infos.sort(key=lambda b: b.name)
     shown: list[tuple[BucketInfo, tuple[bool, ...]]] = []
     for info in infos:
