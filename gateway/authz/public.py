@@ -2,11 +2,19 @@
 
 A policy is public when an ``Allow`` statement reaches callers it does not name: its
 principal is ``*`` (or it uses ``NotPrincipal``) and no condition pins the callers to
-fixed values. Conditions that pin, among the keys the gateway supports (AWS's list also
-has keys for VPCs, ARNs and organizations, which the gateway has no callers for):
+fixed values. Conditions that pin, among the keys the gateway evaluates (AWS's list also
+names ``aws:SourceArn``, ``aws:SourceVpc``, ``aws:SourceVpce``, ``aws:SourceOwner``,
+``aws:SourceAccount``, ``s3:x-amz-server-side-encryption-aws-kms-key-id``,
+``s3:DataAccessPointArn`` and ``s3:DataAccessPointAccount``: the gateway has no callers
+with those values, and PutBucketPolicy refuses a policy naming them as ``MalformedPolicy``,
+so none reaches this test):
 
-- ``IpAddress`` on ``aws:SourceIp`` with CIDRs narrower than the whole address space
-  (a ``/0`` pins nothing);
+- ``IpAddress`` on ``aws:SourceIp`` whose CIDRs together hold at most as many addresses
+  as an IPv4 ``/8`` (2**24) and, for IPv6, as a ``/32`` (2**96), each family counted on its
+  own (:func:`_few_addresses`). AWS counts "a set of CIDRs" as a pin but judges a set too
+  wide to pin anyone (its policy analyser, Zelkova, counts the addresses a policy admits
+  against a threshold it does not publish): ``0.0.0.0/1``, or ``0.0.0.0/1`` plus
+  ``128.0.0.0/1``, is every caller (docs/access-control.md, "What counts as public");
 - ``StringEquals`` / ``StringEqualsIgnoreCase`` / ``StringLike`` on
   ``aws:PrincipalAccount`` or ``aws:userid`` with values without wildcards or variables;
   not ``aws:userid`` = ``anonymous``: that fixed value is every anonymous caller's.
@@ -20,6 +28,10 @@ gateway serves is one of those.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
+from typing import TypeVar
+
 from gateway.authz.condition_keys import ANONYMOUS_USERID
 from gateway.authz.conditions import Condition, Qualifier
 from gateway.authz.policy import Effect, Policy, Statement
@@ -30,6 +42,28 @@ __all__ = ["is_public", "statement_is_public"]
 _STRING_PINS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike"})
 _PINNING_KEYS = frozenset({"aws:principalaccount", "aws:userid"})
 
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Net = TypeVar("_Net", ipaddress.IPv4Network, ipaddress.IPv6Network)
+MOST_PINNED_ADDRESSES = {4: 2 ** (32 - 8), 6: 2 ** (128 - 32)}
+"""The most addresses, per IP version, that an ``aws:SourceIp`` set may hold and still
+pin its callers: an IPv4 ``/8`` (the largest block ever assigned to one organisation) and
+an IPv6 ``/32`` (a registry's usual allocation to one provider). More is the public."""
+
+
+def _few_addresses(networks: Sequence[IpNetwork]) -> bool:
+    """Whether ``networks`` together hold at most :data:`MOST_PINNED_ADDRESSES` of each
+    IP version. Overlaps count once: the plain sum decides when it is small enough (the
+    usual policy, a few narrow CIDRs), else the collapsed set does."""
+    v4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+    v6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+    return _within(v4, MOST_PINNED_ADDRESSES[4]) and _within(v6, MOST_PINNED_ADDRESSES[6])
+
+
+def _within(family: list[_Net], most: int) -> bool:
+    if sum(n.num_addresses for n in family) <= most:
+        return True
+    return sum(n.num_addresses for n in ipaddress.collapse_addresses(family)) <= most
+
 
 def _pins(condition: Condition) -> bool:
     if condition.if_exists or condition.qualifier is not Qualifier.NONE:
@@ -38,9 +72,7 @@ def _pins(condition: Condition) -> bool:
         return False
     key = condition.key.name.lower()
     if key == "aws:sourceip":
-        return condition.operator.name == "IpAddress" and all(
-            network.prefixlen > 0 for network in condition.values
-        )
+        return condition.operator.name == "IpAddress" and _few_addresses(condition.values)
     if key in _PINNING_KEYS and condition.operator.name in _STRING_PINS:
         anonymous = key == "aws:userid"  # its fixed value for anonymous callers pins none
         return all(

@@ -45,6 +45,37 @@ CASES: list[tuple[str, list[dict[str, Any]], bool]] = [
         [stmt(**cond(IpAddress={"aws:SourceIp": ["10.0.0.0/8", "::/0"]}))],
         True,
     ),
+    ("an IPv4 /8 pins", [stmt(**cond(IpAddress={"aws:SourceIp": "10.0.0.0/8"}))], False),
+    ("an IPv4 /7 is public", [stmt(**cond(IpAddress={"aws:SourceIp": "10.0.0.0/7"}))], True),
+    ("half the IPv4 space", [stmt(**cond(IpAddress={"aws:SourceIp": "0.0.0.0/1"}))], True),
+    (
+        "two halves are the whole IPv4 space",
+        [stmt(**cond(IpAddress={"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}))],
+        True,
+    ),
+    (
+        "narrow CIDRs that add up past a /8",
+        [stmt(**cond(IpAddress={"aws:SourceIp": ["10.0.0.0/8", "11.0.0.0/9"]}))],
+        True,
+    ),
+    (
+        "overlapping CIDRs count once",
+        [stmt(**cond(IpAddress={"aws:SourceIp": ["10.0.0.0/8", "10.1.0.0/16", "10.2.3.4"]}))],
+        False,
+    ),
+    ("an IPv6 /32 pins", [stmt(**cond(IpAddress={"aws:SourceIp": "2001:db8::/32"}))], False),
+    ("an IPv6 /31 is public", [stmt(**cond(IpAddress={"aws:SourceIp": "2001:db8::/31"}))], True),
+    ("half the IPv6 space", [stmt(**cond(IpAddress={"aws:SourceIp": "::/1"}))], True),
+    (
+        "each IP version within its bound pins",
+        [stmt(**cond(IpAddress={"aws:SourceIp": ["10.0.0.0/8", "2001:db8::/32"]}))],
+        False,
+    ),
+    (
+        "one wide IP version is public",
+        [stmt(**cond(IpAddress={"aws:SourceIp": ["192.0.2.0/24", "2000::/3"]}))],
+        True,
+    ),
     (
         "NotIpAddress pins nothing",
         [stmt(**cond(NotIpAddress={"aws:SourceIp": "192.0.2.0/24"}))],
