@@ -246,7 +246,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         placed = self.files.placed_by(ended)
         if not placed:
             return 0
-        named = named_among(self.db.path, list(placed))
+        named = named_among(self.db.path, list(placed), busy_timeout_ms=self.busy_timeout_ms)
         unnamed = [path for data_id, path in placed.items() if data_id not in named]
         for path in unnamed:
             with contextlib.suppress(FileNotFoundError):

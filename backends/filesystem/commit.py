@@ -86,7 +86,7 @@ class GroupCommitter:
         object_path: Callable[[str], str],
         *,
         fsync: bool,
-        busy_timeout_ms: int = 10_000,
+        busy_timeout_ms: int,
     ) -> None:
         self.fsync = fsync
         self._object_path = object_path

@@ -641,12 +641,13 @@ _NAMED_BATCH = 500
 """Ids per statement of ``named_among`` (SQLite's limit on bound values is far above)."""
 
 
-def named_among(db_path: Path, ids: Sequence[str]) -> set[str]:
+def named_among(db_path: Path, ids: Sequence[str], *, busy_timeout_ms: int) -> set[str]:
     """Those of ``ids`` that some row (object, version, part) names, read from one
     snapshot of the database at ``db_path`` on a connection of its own (blocking; for a
     thread: a row that moves from ``objects`` to ``versions`` meanwhile is seen in one
-    table or the other, never in neither)."""
-    conn = sqlite3.connect(db_path, isolation_level=None, timeout=10)
+    table or the other, never in neither). ``busy_timeout_ms``: ``storage.busy_timeout``,
+    as every other connection to the database has it."""
+    conn = sqlite3.connect(db_path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     try:
         conn.execute("BEGIN")  # the first read fixes the snapshot until the end
         named: set[str] = set()

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from backends.filesystem import FilesystemBackend
+from backends.filesystem.metadb import named_among
 from backends.types import VERSIONING_ENABLED, ObjectMeta
 from tests.backends.fs_helpers import body, read_all, sibling
 
@@ -122,3 +125,27 @@ async def test_the_worker_started_in_a_killed_ones_place_removes_them_too(
         assert got == b"c" * 3000
     finally:
         await replacement.close()
+
+
+def test_the_sweeps_look_at_the_rows_waits_as_long_as_storage_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """``named_among`` (which of the ended processes' ids a row names) waits for another
+    connection's lock as long as ``storage.busy_timeout`` says, as every connection to the
+    database does; it used to give up after a fixed 10 s, and the sweep failed. Without
+    WAL (a file system that refuses its shared memory: ``MetaDB`` falls back to a
+    rollback journal) a reader waits while a write holds the lock: here 11 s, under a
+    configured 60 s."""
+    db = tmp_path / "meta.db"
+    writer = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    for table in ("objects", "versions", "parts"):
+        writer.execute(f"CREATE TABLE {table} (data_id TEXT)")
+    writer.execute("INSERT INTO parts VALUES ('named')")
+    writer.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(11, writer.execute, ("COMMIT",))
+    release.start()
+    try:
+        assert named_among(db, ["named", "unnamed"], busy_timeout_ms=60_000) == {"named"}
+    finally:
+        release.join()
+        writer.close()
