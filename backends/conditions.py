@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime
 
@@ -38,23 +40,40 @@ def check_conditions(info: ObjectInfo, cond: Conditions, *, is_copy_source: bool
     raise BackendError("NotModified", "Not Modified", extra=not_modified_fields(info))
 
 
-def not_modified_fields(info: ObjectInfo) -> dict[str, str]:
-    """The ``extra`` of a ``NotModified``: what a 304 carries of the object (RFC 9110
-    15.4.5: every header of ETag, Last-Modified, Cache-Control and Expires the 200 would
-    have sent; S3 and MinIO send its version id too)."""
+@dataclass(frozen=True, slots=True)
+class NotModifiedField:
+    """One thing a 304 carries of the object (a row of :data:`NOT_MODIFIED_FIELDS`)."""
+
+    name: str
+    """Its key in a ``NotModified`` error's ``extra``."""
+    header: str
+    """The response header it is sent as (an upstream store's 304 carries it in the same)."""
+    of: Callable[[ObjectInfo], str | None]
+    """Its value for an object; None: the 200 would not send it either."""
+
+
+def _http_date(info: ObjectInfo) -> str:
     last_modified = info.last_modified.astimezone(UTC).replace(microsecond=0)
-    fields = {
-        "ETag": f'"{info.etag}"',
-        "LastModified": format_datetime(last_modified, usegmt=True),
-    }
-    meta = info.meta
-    if meta.cache_control is not None:
-        fields["CacheControl"] = meta.cache_control
-    if meta.expires is not None:
-        fields["Expires"] = meta.expires
-    if info.version_id is not None:
-        fields["VersionId"] = info.version_id
-    return fields
+    return format_datetime(last_modified, usegmt=True)
+
+
+NOT_MODIFIED_FIELDS = (
+    NotModifiedField("ETag", "ETag", lambda info: f'"{info.etag}"'),
+    NotModifiedField("LastModified", "Last-Modified", _http_date),
+    NotModifiedField("CacheControl", "Cache-Control", lambda info: info.meta.cache_control),
+    NotModifiedField("Expires", "Expires", lambda info: info.meta.expires),
+    NotModifiedField("VersionId", "x-amz-version-id", lambda info: info.version_id),
+)
+"""What a 304 carries of the object (RFC 9110 15.4.5: every header of ETag,
+Last-Modified, Cache-Control and Expires the 200 would have sent; S3 and MinIO send its
+version id too): the one list that the filesystem backend's ``NotModified``
+(:func:`not_modified_fields`), the upstream backend's (``upstream_errors.from_answer``)
+and the S3 listener's 304 headers (``gateway.s3.errors``) read."""
+
+
+def not_modified_fields(info: ObjectInfo) -> dict[str, str]:
+    """The ``extra`` of a ``NotModified`` about ``info`` (:data:`NOT_MODIFIED_FIELDS`)."""
+    return {f.name: value for f in NOT_MODIFIED_FIELDS if (value := f.of(info)) is not None}
 
 
 _PRECONDITION = "At least one of the pre-conditions you specified did not hold"

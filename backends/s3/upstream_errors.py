@@ -41,6 +41,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumError
 
+from backends.conditions import NOT_MODIFIED_FIELDS
 from backends.errors import BackendError
 
 __all__ = [
@@ -218,15 +219,11 @@ def from_answer(
     if code == "AccessDenied" and denied != "InternalError":
         return BackendError(denied, message or "Access Denied")
     if code in ("NotModified", "304") or (status == 304 and not code):
-        # A 304 describes the object: keep what it carries of it (errors._validators).
-        described = {
-            "ETag": headers.get("etag"),
-            "LastModified": headers.get("last-modified"),
-            "CacheControl": headers.get("cache-control"),
-            "Expires": headers.get("expires"),
-            "VersionId": headers.get("x-amz-version-id"),
-        }
-        extra.update({k: str(v) for k, v in described.items() if v})
+        # A 304 describes the object: keep what it carries of it
+        for field in NOT_MODIFIED_FIELDS:
+            value = headers.get(field.header.lower())
+            if value:
+                extra[field.name] = str(value)
         return BackendError("NotModified", message or "Not Modified", extra=extra)
     if code in _PASS_THROUGH:
         return BackendError(code, message, extra=extra)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from backends.conditions import NOT_MODIFIED_FIELDS
 from backends.errors import BackendError
 from gateway.storage_full import no_room
 from sigv4 import SigV4Error
@@ -26,21 +27,12 @@ def _content_range(extra: Mapping[str, str]) -> dict[str, str]:
     return {} if size is None else {"Content-Range": f"bytes */{size}"}
 
 
-_NOT_MODIFIED_HEADERS = (
-    ("ETag", "ETag"),
-    ("LastModified", "Last-Modified"),
-    ("CacheControl", "Cache-Control"),
-    ("Expires", "Expires"),
-    ("VersionId", "x-amz-version-id"),
-)
-
-
 def _validators(extra: Mapping[str, str]) -> dict[str, str]:
     """A 304 still describes the object (RFC 9110 15.4.5): ETag and Last-Modified, and the
     Cache-Control and Expires the 200 would have had, so a cache that revalidates keeps
     the object's freshness rules; the version id as S3 sends it
-    (``backends.conditions.not_modified_fields``)."""
-    return {header: extra[name] for name, header in _NOT_MODIFIED_HEADERS if name in extra}
+    (``backends.conditions.NOT_MODIFIED_FIELDS``)."""
+    return {f.header: extra[f.name] for f in NOT_MODIFIED_FIELDS if f.name in extra}
 
 
 def _delete_marker(extra: Mapping[str, str]) -> dict[str, str]:

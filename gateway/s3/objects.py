@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from lxml import etree
 
 from backends.checksums import checksum_type_of
+from backends.conditions import NOT_MODIFIED_FIELDS
 from backends.errors import BackendError
 from backends.types import ByteRange, DeleteResult, ObjectInfo, ObjectLock, ObjectRead
 from gateway.s3.context import Context, Result
@@ -144,16 +145,14 @@ async def _ranged_read(ctx: Context, if_range: str) -> ObjectRead:
     return await _read(ctx, None)
 
 
-_NOT_MODIFIED_OVERRIDES = (("Cache-Control", "CacheControl"), ("Expires", "Expires"))
-
-
 def _override_not_modified(exc: BackendError, overrides: Mapping[str, str]) -> None:
     """A 304 carries the Cache-Control and Expires the 200 would have (RFC 9110 15.4.5):
-    those the request's ``response-*`` overrides set, when it has any."""
+    those the request's ``response-*`` overrides set, when it has any (the overrides name
+    no other header of ``NOT_MODIFIED_FIELDS``)."""
     if exc.code == "NotModified":
-        for header, name in _NOT_MODIFIED_OVERRIDES:
-            if header in overrides:
-                exc.extra[name] = overrides[header]
+        for field in NOT_MODIFIED_FIELDS:
+            if field.header in overrides:
+                exc.extra[field.name] = overrides[field.header]
 
 
 async def get_object(ctx: Context) -> Result:
