@@ -64,6 +64,17 @@ PREFIX_RUN = 256
 TAG = 8
 """Hex digits of a data id, after its first four, that name the process that made it: the
 first ones of its temp directory's owner (``DataStore.new_data_id``)."""
+_TAG_START = 4
+"""Where an id's tag starts: after the random hex digits that name its directory
+(``objects/ab/cd``). The layout of every id of ``new_object_id`` and ``new_data_id``,
+and what :func:`id_tag` reads."""
+_TAG_END = _TAG_START + TAG
+
+
+def id_tag(data_id: str) -> str:
+    """The tag of an id of ``new_object_id`` or ``new_data_id``: which process made it."""
+    return data_id[_TAG_START:_TAG_END]
+
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -199,10 +210,10 @@ class DataStore:
         for top in (self._objects, self._parts):
             for dirpath, _dirs, files in os.walk(top):
                 for name in files:
-                    if name[4 : 4 + TAG] in tags:
+                    if id_tag(name) in tags:
                         found[name] = os.path.join(dirpath, name)
         live = self._live_tags()  # again: a process started meanwhile under such a tag
-        return {i: path for i, path in found.items() if i[4 : 4 + TAG] not in live}
+        return {i: path for i, path in found.items() if id_tag(i) not in live}
 
     def _live_tags(self) -> set[str]:
         with os.scandir(self.tmp_root) as entries:
@@ -310,10 +321,10 @@ class DataStore:
         objects of a young bucket. Over time the directories fill evenly.
         """
         if self._prefix_left <= 0:
-            self._prefix = new_id()[:4] + self.tag
+            self._prefix = new_id()[:_TAG_START] + self.tag
             self._prefix_left = PREFIX_RUN
         self._prefix_left -= 1
-        return self._prefix + new_id()[4 + TAG :]
+        return self._prefix + new_id()[_TAG_END:]
 
     def new_data_id(self) -> str:
         """A fresh id for a data or part file: 32 hex digits, the 5th to 12th this
@@ -322,7 +333,7 @@ class DataStore:
         once it ended a file of its tag that no row names never will be
         (``FilesystemBackend.sweep_temp``)."""
         fresh = new_id()
-        return f"{fresh[:4]}{self.tag}{fresh[4 + TAG :]}"
+        return f"{fresh[:_TAG_START]}{self.tag}{fresh[_TAG_END:]}"
 
     def object_file(self, data_id: str) -> str:
         """``object_path`` as a string (cheaper on the PUT path)."""
