@@ -170,6 +170,8 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         self.temp_sweep_interval = temp_sweep_interval
         self.busy_timeout_ms = busy_timeout_ms
         self._sweeper: asyncio.Task[None] | None = None
+        self._naming: asyncio.Task[None] | None = None
+        """``name_pending_null_versions`` at start-up."""
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -208,6 +210,13 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 fcntl.flock(fd, fcntl.LOCK_SH)
         if ended or self.temp_sweep_interval > 0:
             self._sweeper = asyncio.create_task(self._sweep_temp_forever(ended))
+        self._naming = asyncio.create_task(self._name_pending())
+
+    async def _name_pending(self) -> None:
+        try:
+            await self.name_pending_null_versions()
+        except Exception:  # recorded in null_naming: the next start goes on
+            log.exception("naming the null versions in %s failed", self.data_dir)
 
     async def sweep_temp(self) -> int:
         """Remove the temp directories of processes that ended while others ran on the
@@ -288,6 +297,11 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         return rewrap(self.db, self.files, self.keys)
 
     async def close(self) -> None:
+        if self._naming is not None:
+            self._naming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._naming
+            self._naming = None
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

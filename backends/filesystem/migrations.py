@@ -83,12 +83,27 @@ _V5_NULL_VERSIONS = (
     " AND bucket IN (SELECT name FROM buckets WHERE versioning IS NOT NULL)",
 )
 
+_V6_NULL_NAMING = (
+    # The buckets whose null versions are still being named (the first PutBucketVersioning
+    # names them a batch per transaction) and the last key named: a process that stops
+    # midway leaves the row, and the next one to start goes on from that key
+    # (versions.name_null_batch). Every versioned bucket is pending once here: versions
+    # before this one left no trace of a naming they did not finish.
+    """CREATE TABLE IF NOT EXISTS null_naming (
+        bucket TEXT PRIMARY KEY,
+        after BLOB NOT NULL
+    ) WITHOUT ROWID""",
+    "INSERT OR IGNORE INTO null_naming (bucket, after)"
+    " SELECT name, x'' FROM buckets WHERE versioning IS NOT NULL",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V1_VERSIONING,
     _V2_CHECKSUM_TYPE,
     _V3_TAGGING,
     _V4_INLINE,
     _V5_NULL_VERSIONS,
+    _V6_NULL_NAMING,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -14,6 +14,7 @@ from backends.filesystem.metadb import MetaDB, ObjectRow, lock_from_json
 from backends.filesystem.objects import no_such_key
 from backends.filesystem.version_listing import list_versions
 from backends.filesystem.versions import (
+    NULL_VERSION_BATCH,
     VersionRow,
     bucket_state,
     find_version,
@@ -21,9 +22,11 @@ from backends.filesystem.versions import (
     locate,
     lock_config_to_json,
     marker_extra,
-    name_null_versions,
+    name_null_batch,
     no_such_version,
+    pending_null_naming,
     set_lock,
+    start_null_naming,
 )
 from backends.locks import check_retention_change, missing_lock_configuration
 from backends.types import (
@@ -130,14 +133,33 @@ class VersioningMixin:
             # here, so no read has to look up the bucket's state. The first batch goes
             # with the state; a larger bucket's rest a batch per transaction, and after
             # each as long again with the lock free, for this loop and other processes'
-            # writers (writes treat a NULL id and 'null' alike meanwhile).
+            # writers (writes treat a NULL id and 'null' alike meanwhile). Each batch
+            # records where it ended (``null_naming``): a process that stops midway
+            # leaves the rest to the next one to start (``name_pending_null_versions``).
             started = time.monotonic()
-            after = name_null_versions(conn, bucket, b"")
-        while after is not None:
+            start_null_naming(conn, bucket)
+            more = name_null_batch(conn, bucket, self.null_version_batch)
+        if more:
+            await self._name_null_rest(bucket, started)
+
+    null_version_batch = NULL_VERSION_BATCH
+    """Keys whose null version one transaction names (``versions.name_null_batch``)."""
+
+    async def _name_null_rest(self, bucket: str, started: float) -> None:
+        more = True
+        while more:
             await asyncio.sleep(time.monotonic() - started)
             started = time.monotonic()
             with self.db.write() as conn:
-                after = name_null_versions(conn, bucket, after)
+                more = name_null_batch(conn, bucket, self.null_version_batch)
+
+    async def name_pending_null_versions(self) -> None:
+        """Finish the naming of null versions that a process stopped midway (a batch per
+        transaction, as ``put_bucket_versioning`` does); at start-up, in the background.
+        A failure (the database locked past the busy timeout) leaves the rest recorded for
+        the next start."""
+        for bucket in pending_null_naming(self.db.conn):
+            await self._name_null_rest(bucket, time.monotonic())
 
     async def list_object_versions(
         self,

@@ -74,11 +74,14 @@ __all__ = [
     "locate",
     "lock_config_from_json",
     "lock_config_to_json",
+    "name_null_batch",
     "name_null_versions",
     "object_rank",
+    "pending_null_naming",
     "rank_of",
     "set_lock",
     "set_tags",
+    "start_null_naming",
     "write_version",
 ]
 
@@ -220,6 +223,42 @@ def name_null_versions(
         return None
     conn.execute(_NAME_NULL, (bucket, after, end[0]))
     return bytes(end[0])
+
+
+_PENDING = "SELECT after FROM null_naming WHERE bucket = ?"
+_PENDING_AT = "UPDATE null_naming SET after = ? WHERE bucket = ?"
+_PENDING_DONE = "DELETE FROM null_naming WHERE bucket = ?"
+
+
+def start_null_naming(conn: sqlite3.Connection, bucket: str) -> None:
+    """Record that ``bucket``'s null versions are to be named, from its first key (in
+    the caller's write transaction, the one that first sets its versioning state)."""
+    conn.execute("INSERT OR REPLACE INTO null_naming (bucket, after) VALUES (?, x'')", (bucket,))
+
+
+def pending_null_naming(conn: sqlite3.Connection) -> list[str]:
+    """The buckets whose null versions are still being named (``null_naming``)."""
+    return [str(r[0]) for r in conn.execute("SELECT bucket FROM null_naming")]
+
+
+def name_null_batch(conn: sqlite3.Connection, bucket: str, batch: int = NULL_VERSION_BATCH) -> bool:
+    """The next batch of ``bucket``'s pending naming (in the caller's write transaction),
+    from the key ``null_naming`` recorded; True while more is left. The row goes with the
+    last batch, or when the bucket is gone or was made again and never versioned. Whoever
+    runs it (the request that set the state, a process starting after one that stopped
+    midway, several workers at once) goes on from where the last committed batch ended."""
+    row = conn.execute(_PENDING, (bucket,)).fetchone()
+    if row is None:
+        return False
+    state = bucket_state(conn, bucket)
+    after = None
+    if state is not None and state.versioning is not None:
+        after = name_null_versions(conn, bucket, bytes(row[0]), batch)
+    if after is None:
+        conn.execute(_PENDING_DONE, (bucket,))
+        return False
+    conn.execute(_PENDING_AT, (after, bucket))
+    return True
 
 
 def current_etag(conn: sqlite3.Connection, bucket: str, key: bytes) -> str | None:

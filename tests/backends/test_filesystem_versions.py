@@ -8,6 +8,8 @@ import asyncio
 import random
 import re
 import secrets
+import signal
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from backends.filesystem import FilesystemBackend, versions
 from backends.filesystem.metadb import ObjectRow, now_us
 from backends.filesystem.versions import bucket_state, rank_of, write_version
 from backends.types import ObjectMeta
+from tests.backends import fs_helpers
 from tests.backends.fs_helpers import stored_data
 from tests.backends.test_contract import payload, read_all
 
@@ -215,3 +218,86 @@ async def test_first_versioning_of_a_large_bucket_names_its_null_versions_in_bat
         "SELECT count(*) FROM objects WHERE bucket = 'big' AND version_id IS NULL"
     ).fetchone()[0]
     assert left == 0
+
+
+_STOPPED_MIDWAY = """
+import asyncio, os, signal, sqlite3, sys
+from pathlib import Path
+from backends.filesystem import FilesystemBackend
+from backends.filesystem.metadb import ObjectRow, now_us
+from backends.filesystem.versions import bucket_state, write_version
+
+async def main():
+    b = FilesystemBackend(Path(sys.argv[1]), fsync=False, temp_sweep_interval=0)
+    b.null_version_batch = 10
+    await b.start()
+    await b.create_bucket("big")
+    with b.db.write() as conn:
+        state = bucket_state(conn, "big")
+        for i in range(1000):
+            row = ObjectRow(f"k{i:05d}".encode(), 1, "e", now_us(), "{}", "{}", None, f"i{i:032d}")
+            write_version(conn, "big", state, row, None)
+    watch = sqlite3.connect(b.db.path)
+    task = asyncio.create_task(b.put_bucket_versioning("big", "Enabled"))
+    while True:  # between two batches (the loop is free then): the process dies
+        await asyncio.sleep(0)
+        named = watch.execute(
+            "SELECT count(*) FROM objects WHERE version_id = 'null'"
+        ).fetchone()[0]
+        if named >= 30:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_naming_of_null_versions_stopped_midway_goes_on_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """The first PutBucketVersioning names the null versions a batch per transaction; a
+    process killed between two batches used to leave the later keys unnamed for good
+    (no ``x-amz-version-id: null``). Where it stopped is recorded with each batch, and
+    the next process to start names the rest."""
+    sibling = fs_helpers.sibling(_STOPPED_MIDWAY, tmp_path)
+    sibling.wait(timeout=60)
+    assert sibling.returncode == -signal.SIGKILL
+    b = FilesystemBackend(tmp_path, fsync=False, temp_sweep_interval=0)
+    db = tmp_path / "meta" / "meta.sqlite3"
+    conn = sqlite3.connect(db)
+    try:
+        named, pending = conn.execute(
+            "SELECT (SELECT count(*) FROM objects WHERE version_id = 'null'),"
+            " (SELECT count(*) FROM objects WHERE version_id IS NULL)"
+        ).fetchone()
+        assert named >= 30 and pending > 0  # stopped midway
+        assert conn.execute("SELECT bucket FROM null_naming").fetchall() == [("big",)]
+    finally:
+        conn.close()
+    b.null_version_batch = 10
+    await b.start()
+    try:
+        assert b._naming is not None
+        await b._naming  # started by start(), in the background
+        for key in ("k00000", "k00500", "k00999"):
+            assert (await b.head_object("big", key)).version_id == "null"
+        left = b.db.conn.execute(
+            "SELECT count(*) FROM objects WHERE version_id IS NULL"
+        ).fetchone()[0]
+        assert left == 0
+        assert b.db.conn.execute("SELECT count(*) FROM null_naming").fetchone()[0] == 0
+    finally:
+        await b.close()
+
+
+async def test_a_pending_naming_of_a_bucket_deleted_and_made_again_names_nothing(
+    backend: FilesystemBackend,
+) -> None:
+    """A record left for a bucket that was deleted and made again, never versioned, goes
+    without naming its objects (a never-versioned bucket answers no version id)."""
+    await backend.create_bucket("again")
+    await backend.put_object("again", "k", payload(b"x"), ObjectMeta())
+    with backend.db.write() as conn:
+        versions.start_null_naming(conn, "again")
+    await backend.name_pending_null_versions()
+    assert (await backend.head_object("again", "k")).version_id is None
+    assert backend.db.conn.execute("SELECT count(*) FROM null_naming").fetchone()[0] == 0
