@@ -22,6 +22,7 @@ from gateway.api.validation import (
     optional_datetime,
     optional_int,
     optional_str_list,
+    query_bool,
     query_limit,
     read_json_object,
     required_str,
@@ -205,9 +206,13 @@ async def list_keys(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     cursor = request.query.get("cursor") or None
+    # ?mine=true: the caller's own keys (those it created and the one it calls with),
+    # for admins too, who otherwise list the whole account's.
+    mine = query_bool(request, "mine")
     try:
         page, next_cursor = await request.app[IDENTITY].list_keys(
-            owner=key_policy.listed_owner(principal),
+            owner=principal.subject if mine else key_policy.listed_owner(principal),
+            or_id=principal.key_id if mine else None,
             account=_account(principal),
             limit=limit,
             cursor=cursor,

@@ -228,7 +228,12 @@ _PATHS: dict[str, Any] = {
             "operationId": "listAccessKeys",
             "tags": ["access-keys"],
             "summary": "List the account's keys: all for admin, else those the caller created",
+            "description": (
+                "`mine=true`: only the caller's own keys (those it created and the one it "
+                "calls with), for admin too. Pages as without it."
+            ),
             "parameters": [
+                {"name": "mine", "in": "query", "schema": {"type": "boolean", "default": False}},
                 {
                     "name": "limit",
                     "in": "query",

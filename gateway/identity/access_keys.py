@@ -171,22 +171,27 @@ class AccessKeyStore:
         self,
         *,
         owner: str | None = None,
+        or_id: str | None = None,
         account: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> tuple[list[AccessKey], str | None]:
         """One page of keys in id order, revoked and expired ones included.
 
-        ``owner`` restricts to keys created by that key or user, ``account`` to the keys of
-        that account. Returns the page and the cursor of the next page (``None`` on the
-        last page). A cursor is opaque; a malformed one raises ``ValueError``.
+        ``owner`` restricts to keys created by that key or user (and, with ``or_id``, the
+        key of that id too: a caller's own keys and the one it calls with), ``account``
+        to the keys of that account. Returns the page and the cursor of the next page
+        (``None`` on the last page). A cursor is opaque; a malformed one raises ``ValueError``.
         """
         if not 1 <= limit <= _MAX_PAGE:
             raise ValueError(f"limit must be between 1 and {_MAX_PAGE}")
         after = "" if cursor is None else decode_cursor(cursor)
         where = ["id > ?"]
         params: list[object] = [after]
-        if owner is not None:
+        if owner is not None and or_id is not None:
+            where.append("(owner = ? OR id = ?)")
+            params.extend((owner, or_id))
+        elif owner is not None:
             where.append("owner = ?")
             params.append(owner)
         if account is not None:

@@ -89,3 +89,32 @@ def test_clients_page_shows_every_client(console_gateway: Gateway, tab: Tab) -> 
     expect(page.get_by_text(name, exact=True)).to_have_count(0)
     expect(page.get_by_role("table", name="OAuth clients").locator("tbody tr")).to_have_count(PAGE)
     assert re.fullmatch(r"pc-\d{4}", name)
+
+
+def test_account_page_asks_only_for_the_callers_own_keys(
+    console_gateway: Gateway, tab: Tab
+) -> None:
+    """The Account page lists the admin's own keys with ``?mine=true`` (the API filters),
+    not by reading every key of the account and keeping its own."""
+    tenant = new_tenant(console_gateway, "own-keys")
+    other = tenant.key(name="another admin", scopes=["admin"])
+    for n in range(3):  # the account's keys that are not the signed-in key's
+        api_json(
+            console_gateway,
+            "POST",
+            "/v1/access-keys",
+            headers={"Authorization": f"Bearer {other['secret']}"},
+            body={"name": f"theirs {n}", "scopes": ["read:buckets"]},
+            expect=201,
+        )
+    page = tab.page
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/v1/access-keys" in r.url else None)
+    sign_in_key(page, console_gateway, tenant.secret)
+    page.get_by_role("link", name="Account", exact=True).click()
+    heading(page, "Account")
+    table = page.get_by_role("table", name="Your keys")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    ids = sorted(table.locator("tbody tr td:nth-child(2)").all_inner_texts())
+    assert ids == sorted([tenant.key_id, other["id"]])
+    assert asked and all("mine=true" in url for url in asked), asked

@@ -7,6 +7,7 @@ by an already-running boto3 client, expiry, rotation with and without grace, bat
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -21,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
 from tests.e2e.rest_util import ADMIN, api_json, bearer, call, make_key
+from tests.e2e.tenants import new_tenant
 
 SECRETS: list[str] = []
 
@@ -301,6 +303,34 @@ def test_head_answers_as_get_without_the_body(gw: Gateway) -> None:
         assert head_headers["Content-Type"] == got_headers["Content-Type"]
         assert "Content-Length" not in head_headers
     assert call(gw, "PATCH", "/v1/buckets", headers=ADMIN)[0] == 405
+
+
+def test_mine_lists_the_callers_own_keys_in_pages(gw: Gateway) -> None:
+    """``?mine=true``: the keys the caller created and the one it calls with, for an admin
+    too (whose plain listing is the whole account's), paged like the plain listing."""
+    tenant = new_tenant(gw, "mine")
+    other = tenant.key(name="other admin", scopes=["admin"])
+    reader = make_key(gw, headers=bearer(other["secret"]), name="not mine", scopes=["read:buckets"])
+    made = [tenant.key(name=f"mine {n}", scopes=["read:buckets"])["id"] for n in range(3)]
+    everything = api_json(gw, "GET", "/v1/access-keys?limit=1000", headers=tenant.headers)
+    assert reader["id"] in {k["id"] for k in everything["access_keys"]}
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = api_json(
+            gw, "GET", f"/v1/access-keys?mine=true&limit=2&cursor={cursor}", headers=tenant.headers
+        )
+        seen += [k["id"] for k in page["access_keys"]]
+        if page["next_cursor"] is None:
+            break
+        cursor = page["next_cursor"]
+    assert seen == sorted([tenant.key_id, other["id"], *made]), seen
+    # A non-admin's own keys: the key it calls with too (its plain listing lacks it).
+    as_reader = bearer(reader["secret"])
+    mine = api_json(gw, "GET", "/v1/access-keys?mine=true", headers=as_reader)
+    assert [k["id"] for k in mine["access_keys"]] == [reader["id"]]
+    status, _, body = call(gw, "GET", "/v1/access-keys?mine=yes", headers=tenant.headers)
+    assert status == 400 and json.loads(body)["error"]["details"]["field"] == "mine"
 
 
 def test_no_secret_in_the_gateway_log(gw: Gateway) -> None:

@@ -10,19 +10,20 @@ import { announce, clear, errorBox, h } from "./dom.js";
 export const PAGE_SIZE = 100;
 
 /**
- * `url` the list route, `field` the array in its answer, `show(items)` the element for
+ * `url` the list route (`query` its filters, e.g. `{ mine: true }`), `field` the array
+ * in its answer, `show(items)` the element for
  * the entries so far (`empty` the text shown while there are none), `more` the button's
  * label, `status` where a failed "Load more" is shown. Returns `{ element, reload }`:
  * `reload()` (re)reads from the first page.
  */
-export function pagedList({ url, field, show, empty, more, status }) {
+export function pagedList({ url, query = {}, field, show, empty, more, status }) {
   const listing = h("div", {});
   const pager = h("div", { class: "pager" });
   const items = [];
   let cursor = null;
 
   async function fetchPage() {
-    const page = await api("GET", url, { query: { limit: PAGE_SIZE, cursor } });
+    const page = await api("GET", url, { query: { ...query, limit: PAGE_SIZE, cursor } });
     items.push(...page[field]);
     cursor = page.next_cursor || null;
   }

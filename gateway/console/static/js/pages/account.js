@@ -1,7 +1,7 @@
 // Account: who the console is signed in as, what it may do, and the keys it owns.
 
-import { api } from "../api.js";
 import { formatTime, h, table } from "../dom.js";
+import { pagedList } from "../paging.js";
 import { signedInWith } from "../session.js";
 import { KEY_COLUMNS, keyRows } from "./keys.js";
 
@@ -9,21 +9,21 @@ function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
 }
 
-async function ownKeys(me) {
-  const mine = [];
-  let cursor = null;
-  // Admins list every key: keep the caller's own (created by it, or the one it uses).
-  do {
-    const page = await api("GET", "/v1/access-keys", { query: { limit: 1000, cursor } });
-    mine.push(...page.access_keys.filter((key) => key.owner === me.subject || key.id === me.key_id));
-    cursor = page.next_cursor;
-  } while (cursor && mine.length < 1000);
-  return mine;
-}
-
 export async function render(ctx) {
   const { me } = ctx;
-  const keys = await ownKeys(me);
+  const status = h("div", { class: "errors" });
+  // The caller's own keys (created by it, or the one it uses), filtered by the API
+  // (`mine=true`), so an admin's page does not read every key of the account.
+  const keys = pagedList({
+    url: "/v1/access-keys",
+    query: { mine: true },
+    field: "access_keys",
+    more: "Load more keys",
+    status,
+    empty: h("span", {}, "You have no access keys. Create one on the ", h("a", { href: ctx.link("keys") }, "Access keys"), " page."),
+    show: (items) => table("Your keys", KEY_COLUMNS, keyRows(ctx, items)),
+  });
+  await keys.reload();
   const kinds = { key: "access key", user: "user", client: "OAuth client" };
   return h(
     "section",
@@ -40,8 +40,7 @@ export async function render(ctx) {
       ["Credential expires", me.expires_at ? formatTime(me.expires_at) : "never"],
     ]),
     h("h2", {}, "Your keys"),
-    keys.length === 0
-      ? h("p", { class: "empty" }, "You have no access keys. Create one on the ", h("a", { href: ctx.link("keys") }, "Access keys"), " page.")
-      : table("Your keys", KEY_COLUMNS, keyRows(ctx, keys)),
+    status,
+    keys.element,
   );
 }
