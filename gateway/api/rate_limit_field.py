@@ -6,6 +6,11 @@ Like scopes and bucket limits, a rate limit is a right, so no caller mints a key
 higher one than it has itself: a caller without ``admin`` may only ask for a limit within
 its own (both numbers), and a key created without ``rate_limit`` by a caller whose own
 limit is below the default gets the caller's limit (it would otherwise escape it).
+
+No caller, ``admin`` or root included, sets a key's limit above its account's (either
+number): every key of a limited account also spends the account's bucket, so a larger
+number would never be reached and would only mislead whoever reads it. That is a 400
+``ValidationError`` whose details name the account's limit.
 """
 
 from __future__ import annotations
@@ -61,7 +66,8 @@ def rate_limit_json(limit: RateLimit | None) -> dict[str, int] | None:
 async def granted_rate_limit(
     request: web.Request, principal: Principal, asked: RateLimit | None
 ) -> RateLimit | None:
-    """The override a new key of ``principal`` gets (``None``: the default), or 403."""
+    """The override a new key of ``principal`` gets (``None``: the default); 403 above the
+    caller's own limit (without ``admin``), 400 above the account's."""
     limiter = request.app[RATE_LIMITER]
     own = await limiter.principal_limit(principal)
     if asked is None:
@@ -73,13 +79,26 @@ async def granted_rate_limit(
         ):
             return own
         return None
-    if principal.has_scope(ADMIN) or own is None:
-        return asked
-    if asked.requests_per_minute > own.requests_per_minute or asked.burst > own.burst:
+    if not (principal.has_scope(ADMIN) or own is None) and _exceeds(asked, own):
         raise ApiError(
             403,
             "AccessDenied",
             "A key cannot get a higher rate limit than the credential that creates it",
             {"field": FIELD, "limit": rate_limit_json(own)},
         )
+    account = principal.account_id
+    bound = None if account is None else await limiter.account_limit(account)
+    if bound is not None and _exceeds(asked, bound):
+        raise ApiError(
+            400,
+            "ValidationError",
+            f"'{FIELD}' exceeds the account's rate limit ({bound.requests_per_minute} "
+            f"requests a minute, burst {bound.burst}), which every key of the account "
+            "spends as well: a key's limit may not be higher",
+            {"field": FIELD, "account_limit": rate_limit_json(bound)},
+        )
     return asked
+
+
+def _exceeds(asked: RateLimit, limit: RateLimit) -> bool:
+    return asked.requests_per_minute > limit.requests_per_minute or asked.burst > limit.burst

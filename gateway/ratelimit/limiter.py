@@ -149,6 +149,13 @@ class RateLimiter:
                 return override
         return self.principal_default
 
+    async def account_limit(self, account_id: str) -> RateLimit | None:
+        """The limit of the account's bucket as the store has it now (its override or the
+        default; ``None``: unlimited): what a key's own limit of the account may not
+        exceed. Read afresh, not from the override cache: it decides an API answer."""
+        override = await self._store.override(f"account:{account_id}")
+        return override or self.account_default
+
     def _bucket(self, name: str, limit: RateLimit) -> LocalBucket:
         bucket = self._buckets.get(name)
         if bucket is not None and (bucket.limit is limit or bucket.limit == limit):

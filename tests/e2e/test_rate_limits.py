@@ -147,6 +147,34 @@ def test_a_non_admin_cannot_mint_a_faster_key(gateway: Gateway) -> None:
     assert child["rate_limit"] == {"requests_per_minute": 30, "burst": 30}
 
 
+def test_no_key_gets_a_limit_above_its_accounts(gateway: Gateway) -> None:
+    """Even the account's admin: every key of a limited account spends the account's
+    bucket too, so a key's larger number would be a limit never reached (it was stored and
+    shown as the key's limit). The refusal names the account's limit."""
+    tenant = new_tenant(gateway, "rlk")
+    account_limit = {"requests_per_minute": 100, "burst": 50}
+    api_json(gateway, "PATCH", f"/v1/accounts/{tenant.id}", body={"rate_limit": account_limit})
+    for asked in ({"requests_per_minute": 1000}, {"requests_per_minute": 100}):  # burst 100
+        status, _, raw = call(
+            gateway,
+            "POST",
+            "/v1/access-keys",
+            headers=tenant.headers,
+            body={"name": "fast", "scopes": ["read:buckets"], "rate_limit": asked},
+        )
+        assert status == 400, raw
+        error = json.loads(raw)["error"]
+        assert error["code"] == "ValidationError"
+        assert error["details"] == {"field": "rate_limit", "account_limit": account_limit}
+        assert "100 requests a minute, burst 50" in error["message"]
+    within = tenant.key(scopes=["read:buckets"], rate_limit=account_limit)
+    assert within["rate_limit"] == account_limit
+    # Without an account limit (the default: unlimited) nothing bounds the admin's choice.
+    api_json(gateway, "PATCH", f"/v1/accounts/{tenant.id}", body={"rate_limit": None})
+    fast = tenant.key(scopes=["read:buckets"], rate_limit={"requests_per_minute": 1000})
+    assert fast["rate_limit"] == {"requests_per_minute": 1000, "burst": 1000}
+
+
 def test_an_accounts_limit_caps_all_its_keys_together(gateway: Gateway) -> None:
     tenant = new_tenant(gateway, "rl")
     patched = api_json(
