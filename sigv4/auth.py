@@ -305,12 +305,19 @@ the request would stand for whichever one a reader takes (the canonical request 
 both values of a signed header; ``Authorization`` is signed by nothing)."""
 
 
-def _refuse_repeated(headers: Headers) -> None:
-    """``InvalidArgument`` naming the first header of ``_SINGLE_HEADERS`` given twice."""
+_DATE_HEADER = frozenset({"date"})
+"""``Date``, when it is the signing time (header auth without ``X-Amz-Date``): refused
+twice as ``_SINGLE_HEADERS`` are. Otherwise it takes no part in the signature's time and
+a repeated one is left to the signature (signed, both values are; unsigned, nothing here
+reads it)."""
+
+
+def _refuse_repeated(headers: Headers, names: frozenset[str] = _SINGLE_HEADERS) -> None:
+    """``InvalidArgument`` naming the first header of ``names`` given twice."""
     seen: set[str] = set()
     for name, _ in headers:
         lower = name.lower()
-        if lower in _SINGLE_HEADERS:
+        if lower in names:
             if lower in seen:
                 raise InvalidArgument(
                     f"The {name} header may be given only once",
@@ -325,11 +332,12 @@ def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None)
     ``headers``: ``header_map(request.headers)``, when the caller has made it already.
     Raises AuthorizationHeaderMalformed / AuthorizationQueryParametersError for malformed
     SigV4, InvalidArgument for an ``Authorization`` header (any scheme) with query auth or
-    for one of ``_SINGLE_HEADERS`` given twice,
+    for one of ``_SINGLE_HEADERS`` given twice (``Date`` too when it is the signing time),
     InvalidRequest for another AWS scheme (SigV2 ``AWS AKID:sig``, SigV2 presigned, SigV4a).
     """
     found = header_map(request.headers) if headers is None else headers
-    if len(found) != len(request.headers):  # some header repeated: rare, and then checked
+    repeated = len(found) != len(request.headers)
+    if repeated:  # some header repeated: rare, and then checked
         _refuse_repeated(request.headers)
     authorization = found.get("authorization")
     params: dict[str, str] = {}
@@ -351,6 +359,8 @@ def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None)
 
     if header_sigv4:
         assert authorization is not None
+        if repeated and "x-amz-date" not in found:  # Date is the signing time
+            _refuse_repeated(request.headers, _DATE_HEADER)
         return _parse_header_auth(authorization, found)
     if query_sigv4:
         return _parse_query_auth(request, params, found)

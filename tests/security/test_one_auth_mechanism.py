@@ -15,7 +15,8 @@ time or the payload hash (``Authorization``, ``X-Amz-Date``, ``X-Amz-Content-Sha
 second one (any scheme) was ignored; a repeated ``X-Amz-Date`` or
 ``X-Amz-Content-Sha256`` got ``SignatureDoesNotMatch`` or not depending on whether the
 client signed it. Now each is 400 ``InvalidArgument`` naming the header (``Host`` twice
-is refused by the HTTP parser).
+is refused by the HTTP parser); ``Date`` too when it is the signing time (no
+``X-Amz-Date``).
 
 And for the Bearer credentials of both listeners: ``Authorization`` or ``X-API-Key``
 given twice. Before, the first of two won (``X-API-Key`` on both listeners,
@@ -30,6 +31,9 @@ import json
 from typing import Any
 
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import raw_request, sign
@@ -116,6 +120,58 @@ def test_a_repeated_unsigned_payload_hash_cannot_change_the_body(
     )
     assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"
+
+
+def _date_signed(gateway: Gateway, path: str, *, date_signed: bool) -> list[tuple[str, str]]:
+    """A GET signed at the time of its ``Date`` header (botocore signs with ``Date``, not
+    ``X-Amz-Date``, when the request has one); ``date_signed`` False leaves ``date`` out
+    of ``SignedHeaders``: the string to sign still carries the time, all SigV4 asks."""
+    request = AWSRequest(method="GET", url=f"{gateway.s3_url}{path}", headers={"Date": "now"})
+    signer = S3SigV4Auth(Credentials(gateway.access_key, gateway.secret_key), "s3", "us-east-1")
+    if not date_signed:
+        every = signer.headers_to_sign
+
+        def without_date(request: Any) -> Any:
+            headers = every(request)
+            del headers["date"]
+            return headers
+
+        signer.headers_to_sign = without_date
+    signer.add_auth(request)
+    headers = list(request.headers.items())
+    assert not any(name.lower() == "x-amz-date" for name, _ in headers)
+    return headers
+
+
+@pytest.mark.parametrize("date_signed", [True, False], ids=["signed", "unsigned"])
+@pytest.mark.parametrize("second", [None, "Thu, 01 Jan 2015 00:00:00 GMT"])
+def test_a_date_header_that_is_the_signing_time_given_twice_is_refused(
+    gateway: Gateway, s3: Any, bucket: str, date_signed: bool, second: str | None
+) -> None:
+    """Without ``X-Amz-Date``, ``Date`` is the request's signing time: given twice, the
+    request stands for whichever copy a reader takes, as with ``X-Amz-Date`` twice.
+    Before: with ``date`` unsigned a second copy was ignored (200), signed it failed the
+    signature (403). Now both are 400 ``InvalidArgument`` naming ``date``."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    headers = _date_signed(gateway, f"/{bucket}/k", date_signed=date_signed)
+    assert exchange(gateway, "GET", f"/{bucket}/k", headers).body == b"data"
+    first = next(value for name, value in headers if name == "Date")
+    response = exchange(gateway, "GET", f"/{bucket}/k", [*headers, ("Date", second or first)])
+    assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+    assert response.xml().findtext("ArgumentName") == "date"
+
+
+def test_a_date_header_beside_x_amz_date_may_repeat(gateway: Gateway, s3: Any, bucket: str) -> None:
+    """With ``X-Amz-Date`` (header auth) or a presigned URL, ``Date`` is no part of the
+    signature's time: a repeated unsigned one is left alone, as any header nothing reads
+    (docs/security.md)."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    dates = [("Date", "Thu, 01 Jan 2015 00:00:00 GMT"), ("Date", "Fri, 02 Jan 2015 00:00:00 GMT")]
+    signed = list(sign(gateway, "GET", f"/{bucket}/k").items())
+    assert exchange(gateway, "GET", f"/{bucket}/k", [*signed, *dates]).body == b"data"
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    target = url[len(gateway.s3_url) :]
+    assert exchange(gateway, "GET", target, dates).body == b"data"
 
 
 def _twice(gateway: Gateway, form: str) -> list[tuple[str, str]]:
