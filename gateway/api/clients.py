@@ -49,6 +49,8 @@ async def create_client(request: web.Request) -> web.Response:
     scopes = optional_str_list(body, "scopes")
     if scopes is None:
         raise invalid("scopes", "'scopes' is required")
+    if not scopes:  # its tokens carry at most its scopes: they could do nothing
+        raise invalid("scopes", "A client needs at least one scope")
     for field, items in (("grant_types", grant_types or []), ("scopes", scopes)):
         if len(set(items)) != len(items):
             raise invalid(field, f"'{field}' lists a value twice")

@@ -9,6 +9,8 @@
 - A sign-out that never reached the gateway says so, visibly, and offers to try again.
 - An upload with an access token that expired (a sleeping tab: the renewal timer did not
   run) renews the token and sends the file again, as every other call does.
+- The OAuth client form without a scope says so before sending (the gateway's 400: a
+  client's tokens carry at most its scopes, so one without any could do nothing).
 """
 
 from __future__ import annotations
@@ -232,3 +234,29 @@ def test_upload_renews_an_expired_token(short_lived: Gateway, tab: Tab, tmp_path
         headers=ADMIN,
     ).body
     assert body == b"still signed in"
+
+
+def test_a_client_without_a_scope_is_refused_before_sending(
+    console_gateway: Gateway, tab: Tab
+) -> None:
+    gw, page = console_gateway, tab.page
+    refused = call(
+        f"{gw.api_url}/v1/clients", "POST", body={"name": "no scope", "scopes": []}, headers=ADMIN
+    )
+    assert refused.status == 400, refused.body
+    assert refused.json()["error"] == {
+        "code": "ValidationError",
+        "message": "A client needs at least one scope",
+        "details": {"field": "scopes"},
+    }
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    sign_in_user(page, gw, make_user(gw, ADMIN_SCOPES))
+    page.get_by_role("link", name="OAuth clients", exact=True).click()
+    heading(page, "OAuth clients")
+    page.get_by_label("Name", exact=True).fill("no scope")
+    sent.clear()
+    page.get_by_role("button", name="Register client").click()
+    expect(page.get_by_role("alert")).to_contain_text("Choose at least one scope")
+    expect(page.get_by_role("group", name="Scopes").get_by_role("checkbox").first).to_be_focused()
+    assert not [url for url in sent if url.endswith("/v1/clients")], sent

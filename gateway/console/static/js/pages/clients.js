@@ -20,9 +20,17 @@ function createForm(status, slot, reload) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clear(status);
+    const body = { name: name.input.value.trim(), grant_types: grants.selected(), scopes: scopes.selected() };
+    // The gateway refuses a client without scopes (400: its tokens could do nothing):
+    // say so here, before sending, as the Access keys form does.
+    if (body.scopes.length === 0) {
+      status.append(errorBox({ message: "Choose at least one scope: a client's tokens carry no more than its scopes." }));
+      scopes.wrap.querySelector("input").focus();
+      return;
+    }
     button.disabled = true;
     try {
-      const client = await api("POST", "/v1/clients", { json: { name: name.input.value.trim(), grant_types: grants.selected(), scopes: scopes.selected() } });
+      const client = await api("POST", "/v1/clients", { json: body });
       form.reset();
       announce(`Client ${client.name} registered`);
       clear(slot);
