@@ -14,9 +14,15 @@ from gateway.s3.errors import S3Error
 from gateway.s3.xml import child_text, children, local
 from sigv4 import CHECKSUM_HEADER_NAMES, CHECKSUM_HEADERS, CHECKSUM_MEMBERS, parse_checksum_value
 
-__all__ = ["MAX_PARTS", "completion_checksums", "completion_parts"]
+__all__ = ["MAX_COMPLETION_ELEMENTS", "MAX_PARTS", "completion_checksums", "completion_parts"]
 
 MAX_PARTS = 10000
+
+
+MAX_COMPLETION_ELEMENTS = 1 + MAX_PARTS * (3 + len(CHECKSUM_MEMBERS))
+"""The most elements a completion of 10,000 parts holds (each a ``Part`` with its
+``PartNumber``, ``ETag`` and a checksum of every algorithm): a document with more is
+refused as ``TooManyParts`` before it is parsed (``gateway.s3.xml.parse_xml``)."""
 
 
 def _part_checksums(element: etree._Element) -> dict[str, str]:

@@ -11,7 +11,12 @@ from backends.types import ObjectInfo, Upload
 from gateway.authz.stored import acl_to_json
 from gateway.identity.object_acls import UploadAcl
 from gateway.s3.bucket_facts import private_acl
-from gateway.s3.completion import MAX_PARTS, completion_checksums, completion_parts
+from gateway.s3.completion import (
+    MAX_COMPLETION_ELEMENTS,
+    MAX_PARTS,
+    completion_checksums,
+    completion_parts,
+)
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
@@ -176,7 +181,11 @@ def _location(ctx: Context) -> str:
 async def complete_multipart_upload(ctx: Context) -> Result:
     upload_id = _upload_id(ctx)
     limit = max(ctx.config.s3.max_xml_body, MAX_COMPLETION_DOCUMENT)
-    root = parse_xml(await ctx.xml_body(limit, object_checksums=True))
+    root = parse_xml(
+        await ctx.xml_body(limit, object_checksums=True),
+        max_elements=MAX_COMPLETION_ELEMENTS,
+        too_many="TooManyParts",
+    )
     parts, part_checksums = completion_parts(root)
     info = await ctx.backend.complete_multipart_upload(
         ctx.bucket,

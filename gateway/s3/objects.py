@@ -22,7 +22,7 @@ from gateway.s3.headers import (
     response_overrides,
 )
 from gateway.s3.lifecycle import expiration_headers
-from gateway.s3.lock_headers import check_future, has_digest
+from gateway.s3.lock_headers import UNTIL_HEADER, check_future, has_digest
 from gateway.s3.object_lock import withhold_lock_headers
 from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.sse import sse_response_headers
@@ -55,7 +55,7 @@ def requested_lock(ctx: Context) -> ObjectLock | None:
     """The write's ``x-amz-object-lock-*`` settings, with a retain-until in the future."""
     lock = ctx.req.object_lock
     if lock is not None:
-        check_future(lock.retain_until, ctx.now)
+        check_future(lock.retain_until, ctx.now, ctx.headers.get(UNTIL_HEADER, ""))
     return lock
 
 
@@ -255,10 +255,14 @@ _DIRECTORY_BUCKET_ELEMENTS = ("LastModifiedTime", "Size")
 """``<Object>`` conditions S3 evaluates in directory buckets only."""
 _OBJECT_ELEMENTS = frozenset({"Key", "VersionId", "ETag", *_DIRECTORY_BUCKET_ELEMENTS})
 _DELETE_ELEMENTS = frozenset({"Object", "Quiet"})
+MAX_DELETE_ELEMENTS = 2 + MAX_DELETE_KEYS * (1 + len(_OBJECT_ELEMENTS))
+"""The most elements a DeleteObjects document S3's schema allows holds: ``Delete``,
+``Quiet``, and 1,000 ``Object``s of one of each element an ``Object`` may hold."""
 _QUIET = {"true": True, "false": False}
-"""S3's schema: ``Delete`` holds ``Object``s and at most one ``Quiet`` (true or false),
-an ``Object`` one ``Key`` and at most one of each other element; anything else is
-``MalformedXML`` (docs/architecture.md), before any key is deleted."""
+"""S3's schema: ``Delete`` holds ``Object``s and at most one ``Quiet`` (true or false, in
+any case: S3 takes minio-py's ``True``; ``1`` and ``0`` it refuses in its documents), in
+any order, an ``Object`` one ``Key`` and at most one of each other element; anything
+else is ``MalformedXML`` (docs/architecture.md), before any key is deleted."""
 
 
 def _schema_elements(element: etree._Element, allowed: frozenset[str]) -> None:
@@ -301,12 +305,12 @@ def _delete_entry(element: etree._Element) -> tuple[str, str | None, str | None]
 async def delete_objects(ctx: Context) -> Result:
     # Content-MD5 and x-amz-checksum-* of the document are verified by the body pipeline.
     limit = max(ctx.config.s3.max_xml_body, MAX_DELETE_DOCUMENT)
-    root = parse_xml(await ctx.xml_body(limit))
+    root = parse_xml(await ctx.xml_body(limit), max_elements=MAX_DELETE_ELEMENTS)
     if local(root.tag) != "Delete":
         raise S3Error("MalformedXML")
     _schema_elements(root, _DELETE_ELEMENTS)
     quiet_text = sole_text(root, "Quiet")
-    quiet = False if quiet_text is None else _QUIET.get(quiet_text.strip())
+    quiet = False if quiet_text is None else _QUIET.get(quiet_text.strip().lower())
     if quiet is None:
         raise S3Error("MalformedXML")
     objects = children(root, "Object")

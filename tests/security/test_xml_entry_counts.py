@@ -6,6 +6,11 @@ DeleteObjects names at most 1,000 keys (S3: ``MalformedXML``) in up to 8 MB (roo
 entry was read (key, version, conditions; part number, ETag, checksums) before the count
 refused the request: seconds of one worker's event loop per request, any caller's to
 send. The count now comes first, so no entry of such a document is read.
+
+Parsing such a document at all cost about 110 bytes of memory per element: 8 MB of
+``<a/>`` made a tree of over 100 MB per request in flight. A document with more elements
+than its schema allows is now refused from a count of its ``<`` bytes, before any tree
+is built.
 """
 
 from __future__ import annotations
@@ -13,12 +18,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from gateway.s3.completion import MAX_PARTS
 from gateway.s3.multipart import MAX_COMPLETION_DOCUMENT
 from gateway.s3.objects import MAX_DELETE_DOCUMENT, MAX_DELETE_KEYS
-from tests.e2e.gateway_process import Gateway
+from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.s3util import raw_request, sign
 
 
@@ -79,3 +88,48 @@ def test_more_than_10000_parts_are_refused_before_any_part_is_read(
     few = b"<CompleteMultipartUpload>" + unit + last + b"</CompleteMultipartUpload>"
     assert _post(gateway, path, few) == (400, "MalformedXML")
     assert "Traceback" not in gateway.log()
+
+
+@pytest.fixture(scope="module")
+def lone_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A gateway of its own, so its peak memory reflects only these documents."""
+    running = start_gateway(Path(tmp_path_factory.mktemp("gw-xml-counts")) / "data")
+    yield running
+    running.stop()
+
+
+def _peak_rss(gw: Gateway) -> int:
+    """The worker's resident high-water mark (``VmHWM``), in bytes."""
+    for line in Path(f"/proc/{gw.pid()}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+def test_documents_of_tiny_elements_never_become_a_tree(lone_gateway: Gateway) -> None:
+    """Full-size documents made of the smallest elements there are: each is refused with
+    the count's error, and the worker's peak memory grows by far less than one tree of
+    them (over 100 MB for the DeleteObjects one; 8 MB for the body itself)."""
+    s3 = lone_gateway.client()
+    bucket = f"sec-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k0", Body=b"kept")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    delete = b"<Delete><Object/>" + b"<a/>" * ((MAX_DELETE_DOCUMENT - 32) // 4) + b"</Delete>"
+    complete = (
+        b"<CompleteMultipartUpload>"
+        + b"<Part/>" * ((MAX_COMPLETION_DOCUMENT - 64) // 7)
+        + b"</CompleteMultipartUpload>"
+    )
+    _delete(lone_gateway, bucket, b"<Delete><Object><Key>x</Key></Object></Delete>")  # warm
+    before = _peak_rss(lone_gateway)
+    for _ in range(2):
+        assert _delete(lone_gateway, bucket, delete) == (400, "MalformedXML")
+        assert _post(lone_gateway, f"/{bucket}/k?uploadId={upload}", complete) == (
+            400,
+            "TooManyParts",
+        )
+    grown = _peak_rss(lone_gateway) - before
+    assert grown < 48 * 1024 * 1024, f"peak RSS grew by {grown / 2**20:.0f} MiB"
+    assert s3.get_object(Bucket=bucket, Key="k0")["Body"].read() == b"kept"
+    assert "Traceback" not in lone_gateway.log()
