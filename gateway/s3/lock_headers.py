@@ -14,6 +14,7 @@ from sigv4.checksums import CHECKSUM_HEADERS
 
 __all__ = [
     "BYPASS_HEADER",
+    "ECHO_LIMIT",
     "HOLD_HEADER",
     "MODE_HEADER",
     "UNTIL_HEADER",
@@ -50,6 +51,21 @@ zone. A date alone, a time without seconds or zone, the basic format, a space fo
 ``T``, week dates and ``+hhmm`` offsets are refused (docs/architecture.md)."""
 
 
+ECHO_LIMIT = 1024
+"""The most characters of a refused retain-until date echoed as ``ArgumentValue``."""
+
+
+def _refused_date(message: str, name: str, sent: str) -> S3Error:
+    """400 ``InvalidArgument`` naming ``name`` with what the client sent (as AWS echoes
+    it: not a reading of it; its first ``ECHO_LIMIT`` characters, escaped where the error
+    document is written)."""
+    return S3Error(
+        "InvalidArgument",
+        message,
+        extra={"ArgumentName": name, "ArgumentValue": sent[:ECHO_LIMIT]},
+    )
+
+
 def parse_timestamp(value: str, name: str = UNTIL_HEADER) -> datetime:
     """A retain-until timestamp (``_TIMESTAMP``), in UTC. One whose UTC instant falls
     outside the years 1 to 9999 (``9999-12-31T23:59:59-10:00``) is refused like a
@@ -60,10 +76,8 @@ def parse_timestamp(value: str, name: str = UNTIL_HEADER) -> datetime:
             raise ValueError(text)
         return datetime.fromisoformat(text).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
-        raise S3Error(
-            "InvalidArgument",
-            "The retain until date must be provided in ISO 8601 format",
-            extra={"ArgumentName": name, "ArgumentValue": value},
+        raise _refused_date(
+            "The retain until date must be provided in ISO 8601 format", name, value
         ) from exc
 
 
@@ -92,21 +106,15 @@ def parse_object_lock(headers: Mapping[str, str]) -> ObjectLock | None:
 
 
 def check_future(
-    retain_until: datetime | None, now: datetime, *, header: str | None = UNTIL_HEADER
+    retain_until: datetime | None, now: datetime, sent: str, name: str = UNTIL_HEADER
 ) -> None:
-    """A retain-until date must be in the future. Sent as ``header`` (PutObject,
-    CopyObject, CreateMultipartUpload, form uploads), AWS answers 400 ``InvalidArgument``
-    naming it, with the date (in UTC); in PutObjectRetention's body (``header`` None),
-    ``InvalidRequest``."""
+    """A retain-until date must be in the future. Else 400 ``InvalidArgument`` naming
+    ``name`` (the header on PutObject, CopyObject, CreateMultipartUpload and form
+    uploads; ``RetainUntilDate`` in PutObjectRetention's body), with ``sent``, the date
+    as the client wrote it, as ``ArgumentValue``: AWS's answer to both."""
     if retain_until is None or retain_until > now:
         return
-    message = "The retain until date must be in the future!"
-    if header is None:
-        raise S3Error("InvalidRequest", message)
-    value = iso8601(retain_until.astimezone(UTC))
-    raise S3Error(
-        "InvalidArgument", message, extra={"ArgumentName": header, "ArgumentValue": value}
-    )
+    raise _refused_date("The retain until date must be in the future!", name, sent)
 
 
 def parse_bypass(headers: Mapping[str, str]) -> bool:

@@ -173,7 +173,7 @@ async def put_object_retention(ctx: Context) -> Result:
             mode, until = parse_mode(mode_text), parse_timestamp(until_text, "RetainUntilDate")
         except S3Error as exc:
             raise S3Error("MalformedXML") from exc
-        check_future(until, ctx.now, header=None)
+        check_future(until, ctx.now, until_text, "RetainUntilDate")
         lock = ObjectLock(mode, until)
     try:
         await ctx.backend.put_object_retention(

@@ -130,7 +130,8 @@ def test_delete_objects_document_digest_is_checked(
         b"<Delete><Object><VersionId>a</VersionId></Object></Delete>",
         b"<Delete><Object>obj</Object></Delete>",
         b"<Delete><Object><Key>obj</Key></Object><Quiet>yes</Quiet></Delete>",
-        b"<Delete><Object><Key>obj</Key></Object><Quiet>TRUE</Quiet></Delete>",
+        b"<Delete><Object><Key>obj</Key></Object><Quiet>1</Quiet></Delete>",
+        b"<Delete><Object><Key>obj</Key></Object><Quiet>0</Quiet></Delete>",
         b"<Delete><Object><Key>obj</Key></Object><Quiet></Quiet></Delete>",
         b"<Delete><Object><Key>obj</Key></Object><Quiet>false</Quiet><Quiet>true</Quiet></Delete>",
     ],
@@ -140,8 +141,9 @@ def test_delete_objects_document_outside_the_schema_is_malformed(
 ) -> None:
     """S3 validates a DeleteObjects document against its schema: an unknown element, an
     element given twice, an ``Object`` without ``Key`` or a ``Quiet`` other than
-    ``true``/``false`` is ``MalformedXML``, and nothing is deleted (the gateway ignored
-    the first, took the first of two and any other ``Quiet`` as false, and deleted)."""
+    ``true``/``false`` (in any case; ``1`` and ``0`` are refused as S3 refuses them in its
+    documents) is ``MalformedXML``, and nothing is deleted (the gateway ignored the first,
+    took the first of two and any other ``Quiet`` as false, and deleted)."""
     md5 = base64.b64encode(hashlib.md5(document).digest())
     line = f"POST /{bucket}?delete HTTP/1.1".encode()
     response = _request(gateway, line, b"Content-MD5: " + md5, body=document)
@@ -150,18 +152,36 @@ def test_delete_objects_document_outside_the_schema_is_malformed(
     assert gateway.client().get_object(Bucket=bucket, Key="obj")["Body"].read() == b"old"
 
 
-@pytest.mark.parametrize("quiet", [b"<Quiet>true</Quiet>", b"<Quiet> false </Quiet>", b""])
-def test_delete_objects_quiet_as_s3_reads_it(gateway: Gateway, quiet: bytes) -> None:
+@pytest.mark.parametrize(
+    ("quiet", "silent"),
+    [
+        (b"<Quiet>true</Quiet>", True),
+        (b"<Quiet> false </Quiet>", False),
+        (b"", False),
+        (b"<Quiet>True</Quiet>", True),  # minio-py remove_objects until 2022 (its #1185)
+        (b"<Quiet>TRUE</Quiet>", True),
+        (b"<Quiet>False</Quiet>", False),
+    ],
+)
+@pytest.mark.parametrize("first", [True, False], ids=["quiet-first", "quiet-last"])
+def test_delete_objects_quiet_as_s3_reads_it(
+    gateway: Gateway, quiet: bytes, silent: bool, first: bool
+) -> None:
+    """``Quiet`` is read in any case and in either place: minio-go writes it before the
+    ``Object``s, botocore after them, and minio-py wrote ``True``, which S3 takes (its
+    maintainers, minio-py #1185). Before: ``True``, ``TRUE`` and ``False`` were
+    ``MalformedXML`` and nothing was deleted."""
     s3 = gateway.client()
     name = f"bad-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     s3.put_object(Bucket=name, Key="gone", Body=b"x")
-    document = b"<Delete>" + quiet + b"<Object><Key>gone</Key></Object></Delete>"
+    objects = b"<Object><Key>gone</Key></Object>"
+    document = b"<Delete>" + (quiet + objects if first else objects + quiet) + b"</Delete>"
     md5 = base64.b64encode(hashlib.md5(document).digest())
     line = f"POST /{name}?delete HTTP/1.1".encode()
     response = _request(gateway, line, b"Content-MD5: " + md5, body=document)
     assert response.startswith(b"HTTP/1.1 200"), response
-    assert (b"<Deleted>" in response) == (quiet != b"<Quiet>true</Quiet>"), response
+    assert (b"<Deleted>" in response) == (not silent), response
     assert s3.list_objects_v2(Bucket=name).get("Contents", []) == []
 
 

@@ -8,6 +8,8 @@ the header is ignored and a GOVERNANCE version stays protected (docs/architectur
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -229,7 +231,7 @@ def test_governance_retention_changes(s3: Any, locked: str, request: pytest.Fixt
         "NoSuchObjectLockConfiguration", 404, s3.get_object_retention, Bucket=locked, Key="g"
     )
     expect_error(
-        "InvalidRequest", 400, s3.put_object_retention, Bucket=locked, Key="g",
+        "InvalidArgument", 400, s3.put_object_retention, Bucket=locked, Key="g",
         Retention={"Mode": "GOVERNANCE", "RetainUntilDate": datetime.now(UTC) - DAY},
     )  # fmt: skip
 
@@ -367,10 +369,84 @@ def test_lock_headers_are_checked(any_gateway: Gateway, s3: Any, locked: str) ->
         assert (response.status, response.error_code()) == (400, code), (headers, response.body)
     past = _put_raw(any_gateway, path, {MODE: "GOVERNANCE", UNTIL: "2000-01-01T00:00:00Z", **md5})
     assert past.xml().findtext("ArgumentName") == UNTIL
-    assert past.xml().findtext("ArgumentValue") == "2000-01-01T00:00:00.000Z"
+    assert past.xml().findtext("ArgumentValue") == "2000-01-01T00:00:00Z"  # as sent
     ok = _put_raw(any_gateway, path, {MODE: "GOVERNANCE", UNTIL: until, **md5})
     assert ok.status == 200, ok.body
     assert s3.head_object(Bucket=locked, Key="raw")["ObjectLockMode"] == "GOVERNANCE"
+
+
+PAST = [
+    "2000-01-01T00:00:00Z",
+    "2000-01-01T05:30:00+05:30",  # the same instant, written in another zone
+    "2000-01-01T00:00:00.123456789Z",  # nine fraction digits, kept to the microsecond
+]
+
+
+@pytest.mark.parametrize("sent", PAST)
+def test_a_past_retain_until_date_is_refused_with_what_was_sent(
+    any_gateway: Gateway, s3: Any, locked: str, sent: str
+) -> None:
+    """A retain-until date in the past: 400 ``InvalidArgument`` "The retain until date
+    must be in the future!" naming the header (PutObject, CreateMultipartUpload,
+    CopyObject) or ``RetainUntilDate`` (PutObjectRetention's body), with the date as the
+    client wrote it as ``ArgumentValue``, as AWS answers (docs/architecture.md). Before:
+    the header's answer echoed the gateway's own reading of the date (in UTC, three
+    fraction digits) and the body's was ``InvalidRequest`` without either."""
+    md5 = {"Content-MD5": "jXd/OF09/siBXSD3SWAm3A=="}  # md5(b"data")
+    lock = {MODE: "GOVERNANCE", UNTIL: sent}
+    s3.put_object(Bucket=locked, Key="kept", Body=b"data")
+    refused = [
+        _put_raw(any_gateway, f"/{locked}/new", {**lock, **md5}),
+        _put_raw(any_gateway, f"/{locked}/copy", {**lock, "x-amz-copy-source": f"/{locked}/kept"}),
+        raw_request(
+            any_gateway,
+            "POST",
+            f"/{locked}/new?uploads",
+            headers=sign(any_gateway, "POST", f"/{locked}/new?uploads", headers=lock),
+        ),
+    ]
+    for response in refused:
+        assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+        error = response.xml()
+        assert error.findtext("Message") == "The retain until date must be in the future!"
+        assert (error.findtext("ArgumentName"), error.findtext("ArgumentValue")) == (UNTIL, sent)
+    body = (
+        f"<Retention><Mode>GOVERNANCE</Mode><RetainUntilDate>{sent}</RetainUntilDate></Retention>"
+    ).encode()
+    path = f"/{locked}/kept?retention"
+    headers = {"Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode()}
+    response = raw_request(
+        any_gateway,
+        "PUT",
+        path,
+        body=body,
+        headers=sign(any_gateway, "PUT", path, body=body, headers=headers),
+    )
+    assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+    error = response.xml()
+    assert error.findtext("Message") == "The retain until date must be in the future!"
+    assert (error.findtext("ArgumentName"), error.findtext("ArgumentValue")) == (
+        "RetainUntilDate",
+        sent,
+    )
+    assert [v["Key"] for v in s3.list_object_versions(Bucket=locked)["Versions"]] == ["kept"]
+    assert s3.list_multipart_uploads(Bucket=locked).get("Uploads", []) == []
+    assert "ObjectLockMode" not in s3.head_object(Bucket=locked, Key="kept")
+
+
+def test_a_malformed_retain_until_date_is_echoed_escaped_and_bounded(
+    any_gateway: Gateway, locked: str
+) -> None:
+    """What a client sent comes back as ``ArgumentValue`` escaped (the error document
+    stays XML) and at most ``ECHO_LIMIT`` (1,024) characters long."""
+    md5 = {"Content-MD5": "jXd/OF09/siBXSD3SWAm3A=="}  # md5(b"data")
+    for sent, echoed in (
+        ("<2030-01-01&T00:00:00Z>", "<2030-01-01&T00:00:00Z>"),
+        ("9" * 4000, "9" * 1024),
+    ):
+        response = _put_raw(any_gateway, f"/{locked}/new", {MODE: "GOVERNANCE", UNTIL: sent, **md5})
+        assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+        assert response.xml().findtext("ArgumentValue") == echoed
 
 
 # -- who may do what -----------------------------------------------------------------------
