@@ -68,7 +68,13 @@ from sigv4.post_policy import (
     verify_post_v4,
 )
 from sigv4.presign_v2 import PresignedV2, parse_presigned_v2, verify_presigned_v2
-from sigv4.request import SignedRequest, decode_query, get_header, header_map
+from sigv4.request import (
+    SignedRequest,
+    decode_query,
+    get_header,
+    header_map,
+    repeated_header,
+)
 from sigv4.signing import (
     EMPTY_SHA256,
     chunk_string_to_sign,
@@ -139,6 +145,7 @@ __all__ = [
     "parse_presigned_v2",
     "payload_mode",
     "plan_payload",
+    "repeated_header",
     "scope",
     "sign",
     "signing_key",

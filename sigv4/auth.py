@@ -38,7 +38,14 @@ from sigv4.errors import (
 from sigv4.memo import remember
 from sigv4.modes import UNSIGNED_PAYLOAD, PayloadMode, payload_mode
 from sigv4.records import record
-from sigv4.request import Headers, SignedRequest, decode_query, get_header, header_map
+from sigv4.request import (
+    Headers,
+    SignedRequest,
+    decode_query,
+    get_header,
+    header_map,
+    repeated_header,
+)
 from sigv4.signing import ALGORITHM, EMPTY_SHA256, scope, sign, signing_key, string_to_sign
 
 __all__ = ["MAX_PRESIGN_EXPIRES", "AuthInfo", "VerifiedRequest", "parse_auth", "verify"]
@@ -314,16 +321,11 @@ reads it)."""
 
 def _refuse_repeated(headers: Headers, names: frozenset[str] = _SINGLE_HEADERS) -> None:
     """``InvalidArgument`` naming the first header of ``names`` given twice."""
-    seen: set[str] = set()
-    for name, _ in headers:
-        lower = name.lower()
-        if lower in names:
-            if lower in seen:
-                raise InvalidArgument(
-                    f"The {name} header may be given only once",
-                    extra={"ArgumentName": lower},
-                )
-            seen.add(lower)
+    name = repeated_header(headers, names)
+    if name is not None:
+        raise InvalidArgument(
+            f"The {name} header may be given only once", extra={"ArgumentName": name.lower()}
+        )
 
 
 def parse_auth(request: SignedRequest, headers: Mapping[str, str] | None = None) -> AuthInfo | None:

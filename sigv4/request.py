@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from urllib.parse import unquote_plus
 
 from sigv4.errors import InvalidArgument, InvalidURI
@@ -15,6 +16,7 @@ __all__ = [
     "header_map",
     "header_values",
     "query_pairs",
+    "repeated_header",
 ]
 
 Headers = tuple[tuple[str, str], ...]
@@ -39,6 +41,24 @@ def header_values(headers: Headers, name: str) -> list[str]:
     """Every value of header ``name`` (case-insensitive), in order."""
     lname = name.lower()
     return [v for k, v in headers if k.lower() == lname]
+
+
+def repeated_header(
+    headers: Headers, names: Container[str], *, ignore_blank: bool = False
+) -> str | None:
+    """The first header of ``names`` (lower-case) that ``headers`` carry twice, spelled
+    as its second copy is; None when none is. ``ignore_blank``: a copy with a blank
+    value does not count (for a header whose blank value means it was not given). The
+    one check of a repeated header a request must not carry twice; a caller that holds
+    ``header_map(headers)`` calls it only when the map came out shorter (rare)."""
+    seen: set[str] = set()
+    for name, value in headers:
+        lower = name.lower()
+        if lower in names and not (ignore_blank and not value.strip()):
+            if lower in seen:
+                return name
+            seen.add(lower)
+    return None
 
 
 def get_header(headers: Headers, name: str) -> str | None:

@@ -21,7 +21,7 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     order the headers come in: a proxy in front may want an ``x-api-key`` of its own).
     Either credential header given twice is refused (``headers`` a multidict; a plain
     mapping holds one value per name, and its caller checks repeats with
-    :func:`repeated`): which copy a reader took would decide who the request is. An
+    ``sigv4.repeated_header``): which copy a reader took would decide who the request is. An
     ``Authorization`` header that is not ``Bearer <token>`` is refused rather than
     ignored, so a client never falls back to anonymous access by mistake. An empty
     ``X-API-Key`` is no credential.

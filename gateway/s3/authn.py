@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from gateway.auth.bearer import TokenVerifier, principal_from_bearer
-from gateway.auth.credentials import ambiguous, bearer_token, repeated
+from gateway.auth.credentials import ambiguous, bearer_token
 from gateway.auth.errors import AuthCode, AuthError
 from gateway.identity.store import IdentityStore
 from gateway.principal import ANONYMOUS, Principal
@@ -18,6 +18,7 @@ from sigv4 import (
     VerifiedRequest,
     parse_auth,
     parse_presigned_v2,
+    repeated_header,
     verify,
     verify_presigned_v2,
 )
@@ -33,6 +34,10 @@ _AUTH_CODES: dict[AuthCode, str] = {
     "AmbiguousCredential": "InvalidArgument",
 }
 """How the S3 listener names each refused Bearer / X-API-Key credential."""
+
+_API_KEY = frozenset({"x-api-key"})
+"""Given twice (blank copies aside: an empty ``X-API-Key`` is no credential), which copy
+a reader took would decide who the request is (``credentials.bearer_token``)."""
 
 
 def _invalid_token() -> S3Error:
@@ -115,8 +120,8 @@ async def authenticate_s3(
     try:
         # ``headers`` keeps one value per name; ``Authorization`` twice was refused by
         # ``parse_auth``, ``X-API-Key`` twice is refused here (when any header repeats)
-        if len(headers) != len(signed.headers) and repeated(
-            [value for name, value in signed.headers if name.lower() == "x-api-key"]
+        if len(headers) != len(signed.headers) and repeated_header(
+            signed.headers, _API_KEY, ignore_blank=True
         ):
             raise ambiguous()
         token = bearer_token(headers)

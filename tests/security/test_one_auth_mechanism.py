@@ -227,3 +227,16 @@ def test_an_s3_bearer_credential_given_twice_is_refused(
     assert alone.body == b"data"
     response = exchange(gateway, "GET", f"/{bucket}/k", _twice(gateway, form))
     assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
+
+
+def test_an_s3_x_api_key_with_a_blank_second_copy_is_taken(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """As on ``/v1``: a blank ``X-API-Key`` is no credential, so a second, blank copy
+    makes no second credential (``sigv4.repeated_header(..., ignore_blank=True)``)."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    key = gateway.secret_key
+    for blank in ("", "  "):
+        headers = [("X-API-Key", key), ("X-API-Key", blank)]
+        response = exchange(gateway, "GET", f"/{bucket}/k", headers)
+        assert (response.status, response.body) == (200, b"data"), headers
