@@ -123,7 +123,7 @@ LEAN_OPERATIONS: dict[str, _Operation] = {
 """The operations this client serves; ``_call`` sends every other one through
 aiobotocore."""
 _ETAGGED = frozenset(key for key, op in LEAN_OPERATIONS.items() if op.name in ETAGGED)
-"""The operations whose answer must name what was stored (``ETag``)."""
+"""The operations whose 2xx answer must carry the object's ``ETag`` (all but the listing)."""
 
 
 def usable(config: UpstreamConfig) -> bool:
@@ -202,9 +202,6 @@ class LeanClient:
                 if _LISTING_END.search(page, max(0, len(page) - _LISTING_TAIL)) is None:
                     raise refused("ListObjectsV2", response.status, "a page that is not whole")
                 return list_v2_result(page)
-            if operation in _ETAGGED and no_etag(response.headers):
-                # a 2xx without the ETag of what was stored: a proxy's page, not the store
-                raise refused(LEAN_OPERATIONS[operation].name, response.status, "no ETag")
             return object_fields(response.status, response.headers)
         finally:
             response.close()
@@ -219,7 +216,8 @@ class LeanClient:
     ) -> Response:
         """``operation`` with botocore's parameters; the answer once its head is in, its
         body (if any) still to be read and the answer closed by the caller. An error
-        answer is read, closed and raised as a ``BackendError``."""
+        answer is read, closed and raised as a ``BackendError``; so is a 2xx object
+        answer without the object's ``ETag`` (a proxy's page, not the store's)."""
         pool = self._pool
         if pool is None:
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
@@ -265,6 +263,9 @@ class LeanClient:
             raise unavailable("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
             raise await _error(response, op.name, not_found, self.config.bucket_prefix)
+        if operation in _ETAGGED and no_etag(response.headers):
+            response.close()  # unread: the connection is not reused
+            raise refused(op.name, response.status, "no ETag")
         return response
 
 
@@ -276,7 +277,7 @@ async def _error(
     finally:
         response.close()
     if response.status >= 500:
-        failed_page(operation, response.status, body)
+        failed_page(operation, response.status, body, response.headers)
     code, message, fields = error_fields(body)
     return from_answer(
         response.status,

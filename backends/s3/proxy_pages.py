@@ -12,23 +12,27 @@ the operation:
 - a 2xx body that opens with a document type declaration (S3 never sends one) or an
   ``<html>`` element;
 - an empty 2xx body where the answer is a document (``DOCUMENTS``);
-- a 2xx PutObject or UploadPart answer without an ``ETag`` header (the lean client
-  checks its own answers with ``no_etag``).
+- a 2xx PutObject, UploadPart, HeadObject or GetObject answer (a 206 too) without an
+  ``ETag`` header (``ETAGGED``; the lean client checks its own answers with ``no_etag``).
 
 A 5xx answer is the store failing whatever its body (``ServiceUnavailable`` already,
 ``upstream_errors``); when that body is an HTML page (nginx's 502, a load balancer's
 maintenance page) ``failed_page`` logs a warning line naming the operation and the
-status, never the page's text, at most once a minute per operation and status (a store
-that is down answers every request, and every retry, so).
+status, never the page's text; so does a bodiless 5xx (a HEAD's) without S3's request id
+(``x-amz-request-id``, moto's ``x-amzn-requestid``), naming its ``Server`` and
+``Content-Type`` instead. Every line here is logged at most once a minute per operation
+and status (a store that is down, or a portal in front of it, answers every request and
+every retry so).
 
 Root element names are not compared: stores name them differently (moto's ListParts
 answer is ``ListPartsResponse``, AWS's ``ListPartsResult``). The lean client's listing is
 checked by its closing tag (``lean``).
 
-Cost: nothing on the data path but one header look-up per lean PutObject/UploadPart
-answer; per aiobotocore answer one status comparison, and on 2xx one anchored regular
-expression over at most the first 4 KiB of the body; on 5xx the same expression (error
-answers only).
+Cost: nothing on the data path but one header look-up per lean PutObject, UploadPart,
+HeadObject and GetObject answer; per aiobotocore answer one status comparison, on 2xx
+one anchored regular expression over at most the first 4 KiB of a body read whole, and
+one header look-up for the ``ETAGGED`` operations; on 5xx the same expression or two
+header look-ups (error answers only).
 """
 
 from __future__ import annotations
@@ -64,8 +68,14 @@ DOCUMENTS = frozenset(
 CompleteMultipartUpload, CopyObject and UploadPartCopy too, but botocore's own 200 check
 already fails those on an empty body."""
 
-ETAGGED = frozenset({"PutObject", "UploadPart"})
-"""Operations whose 2xx answer names what was stored in its ``ETag`` header."""
+ETAGGED = frozenset({"PutObject", "UploadPart", "HeadObject", "GetObject"})
+"""Operations whose 2xx answer carries the object's ``ETag`` header: what was stored
+(PutObject, UploadPart) or what is read (HeadObject, GetObject, a ranged 206 too). AWS
+documents it on every such answer, MinIO sets it from the object's stored etag, SeaweedFS
+and moto were seen sending it for every kind of object (empty, directory marker,
+multipart, copied); a proxy's page has none."""
+_REQUEST_IDS = ("x-amz-request-id", "x-amzn-requestid")
+"""Headers that mark an answer as an S3 store's (AWS, MinIO, SeaweedFS; moto's)."""
 
 _SCAN = 4096
 _PAGE = re.compile(
@@ -74,10 +84,10 @@ _PAGE = re.compile(
 )
 _EVENT = "before-parse.s3.*"
 FAILED_PAGE_EVERY = 60.0
-"""Seconds between two log lines for one (operation, status) 5xx page."""
-_failed_logged: dict[tuple[str, int], float] = {}
-"""When each (operation, 5xx status) page was last logged: bounded by the operations and
-the 100 statuses."""
+"""Seconds between two log lines for one (operation, status)."""
+_logged: dict[tuple[str, int], float] = {}
+"""When each (operation, status) was last logged: bounded by the operations and the
+statuses."""
 
 
 def is_page(body: bytes) -> bool:
@@ -91,31 +101,54 @@ def no_etag(headers: Mapping[str, str]) -> bool:
 
 
 def refused(operation: str, status: int, why: str) -> BackendError:
-    log.warning(
-        "upstream %s answered %d with %s: not the store's answer, refused", operation, status, why
-    )
+    """``ServiceUnavailable`` for a 2xx answer that is not the store's, logged (at most
+    once a minute per operation and status)."""
+    if _due(operation, status):
+        log.warning(
+            "upstream %s answered %d with %s: not the store's answer, refused "
+            "(logged at most once a minute)",
+            operation,
+            status,
+            why,
+        )
     return unavailable(
         "ServiceUnavailable", f"the upstream store's answer to {operation} is not S3's"
     )
 
 
-def failed_page(operation: str, status: int, body: bytes) -> None:
-    """Log a 5xx answer to ``operation`` whose ``body`` is an HTML page (a proxy's, not
-    the store's), at most once every ``FAILED_PAGE_EVERY`` seconds per operation and
-    status; the page's text is not logged."""
-    if not is_page(body):
-        return
+def failed_page(operation: str, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+    """Log a 5xx answer to ``operation`` that is a proxy's, not the store's: a ``body``
+    that is an HTML page (its text is not logged), or no body (a HEAD's) and no S3
+    request id among ``headers`` (names in lower case). At most once every
+    ``FAILED_PAGE_EVERY`` seconds per operation and status."""
+    if body:
+        if not is_page(body) or not _due(operation, status):
+            return
+        log.warning(
+            "upstream %s answered %d with an HTML page: a proxy's, not the store's; "
+            "answered 503 (logged at most once a minute)",
+            operation,
+            status,
+        )
+    elif not any(name in headers for name in _REQUEST_IDS) and _due(operation, status):
+        log.warning(
+            "upstream %s answered %d without S3's request id (Server: %r, Content-Type: "
+            "%r): a proxy's, not the store's; answered 503 (logged at most once a minute)",
+            operation,
+            status,
+            str(headers.get("server", ""))[:80],
+            str(headers.get("content-type", ""))[:80],
+        )
+
+
+def _due(operation: str, status: int) -> bool:
+    """Whether a line for (``operation``, ``status``) may be logged now (and note it)."""
     now = time.monotonic()
-    last = _failed_logged.get((operation, status))
+    last = _logged.get((operation, status))
     if last is not None and now - last < FAILED_PAGE_EVERY:
-        return
-    _failed_logged[(operation, status)] = now
-    log.warning(
-        "upstream %s answered %d with an HTML page: a proxy's, not the store's; "
-        "answered 503 (logged at most once a minute)",
-        operation,
-        status,
-    )
+        return False
+    _logged[(operation, status)] = now
+    return True
 
 
 def _check(response_dict: MutableMapping[str, Any], operation_model: Any, **_: Any) -> None:
@@ -124,7 +157,7 @@ def _check(response_dict: MutableMapping[str, Any], operation_model: Any, **_: A
         if status >= 500:
             failed = response_dict.get("body")
             if isinstance(failed, bytes):
-                failed_page(operation_model.name, status, failed)
+                failed_page(operation_model.name, status, failed, response_dict["headers"])
         return
     name = operation_model.name
     body = response_dict.get("body")
@@ -134,10 +167,10 @@ def _check(response_dict: MutableMapping[str, Any], operation_model: Any, **_: A
                 raise refused(name, status, "an HTML page")
         elif name in DOCUMENTS:
             raise refused(name, status, "an empty body")
-    if name in ETAGGED:
-        headers = response_dict.get("headers") or {}
-        if not any(str(header).lower() == "etag" for header in headers):
-            raise refused(name, status, "no ETag")
+    if name in ETAGGED and no_etag(response_dict["headers"]):
+        if not isinstance(body, bytes) and body is not None:
+            body.close()  # GetObject's unread stream: its connection is not reused
+        raise refused(name, status, "no ETag")
 
 
 def register(events: Any) -> None:

@@ -1,7 +1,7 @@
 """A proxy in front of the store answers 200 with its own HTML page: the gateway (s3 backend)
 answers 503 ``ServiceUnavailable`` with ``Retry-After`` and logs a line, whichever client
 (the lean one or aiobotocore) serves the operation; never an empty listing, nothing
-deleted, no upload made, no 500.
+deleted, no upload made, no 500, no page served as the object.
 
 The store is scripted (threads on a socket): it creates buckets, then answers every other
 request with the page of the test (a well-formed one, and nginx's, which is not XML).
@@ -43,9 +43,14 @@ class _Proxy(ScriptedStore):
             self.sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")  # CreateBucket
         else:
             page = PAGE["body"]
+            status, ranged = PAGE["status"], b""
+            if "range" in request.headers and status == b"200 OK":  # as a portal may
+                status = b"206 Partial Content"
+                ranged = b"Content-Range: bytes 0-%d/%d\r\n" % (len(page) - 1, len(page))
             self.sock.sendall(
-                b"HTTP/1.1 %s\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n"
-                % (PAGE["status"], len(page))
+                b"HTTP/1.1 %s\r\nServer: captive-portal\r\nContent-Type: text/html\r\n"
+                b"%sContent-Length: %d\r\n\r\n"
+                % (status, ranged, len(page))
                 + (b"" if request.method == "HEAD" else page)
             )
         return True
@@ -107,10 +112,42 @@ def test_a_proxys_html_page_is_no_answer_of_the_store(proxied: Gateway, page: by
         else:
             answers[name] = (200, repr(result)[:200], False)
     assert answers == {name: (503, "ServiceUnavailable", True) for name in calls}
-    log = proxied.log()[seen:]
-    assert "Traceback" not in log
+    assert "Traceback" not in proxied.log()[seen:]
+    log = proxied.log()  # a line per operation at most once a minute: maybe an earlier case's
     for name in calls:
         assert f"upstream {name} answered 200 with" in log, name
+
+
+def test_an_object_answer_without_etag_is_no_answer_of_the_store(proxied: Gateway) -> None:
+    """Before: a GetObject or HeadObject that the proxy answered 200 (or 206) with its page
+    was served to the client as the object, the page as its bytes. Every S3 store's object
+    answer carries the object's ETag, the page's none: 503 with ``Retry-After`` instead,
+    and one warning line per operation and status however often it comes."""
+    PAGE.update(body=WELL_FORMED, status=b"200 OK")
+    s3 = proxied.client()
+    bucket = f"proxied-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    calls: dict[str, Callable[[], Any]] = {
+        "GetObject": lambda: s3.get_object(Bucket=bucket, Key="k")["Body"].read(),
+        "GetObject 206": lambda: s3.get_object(Bucket=bucket, Key="k", Range="bytes=0-")[
+            "Body"
+        ].read(),
+        "HeadObject": lambda: s3.head_object(Bucket=bucket, Key="k"),
+    }
+    for _ in range(3):
+        for name, call in calls.items():
+            with pytest.raises(ClientError) as refused:
+                call()
+            metadata = refused.value.response["ResponseMetadata"]
+            assert metadata["HTTPStatusCode"] == 503, name
+            assert metadata["HTTPHeaders"].get("retry-after", "").isdigit(), name
+            if name != "HeadObject":  # a HEAD's error has no body to name its code
+                assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"
+    log = proxied.log()
+    assert "Traceback" not in log
+    assert log.count("upstream GetObject answered 200 with no ETag") == 1
+    assert log.count("upstream GetObject answered 206 with no ETag") == 1
+    assert log.count("upstream HeadObject answered 200 with no ETag") == 1
 
 
 def test_a_proxys_5xx_page_is_logged_once_without_its_body(proxied: Gateway) -> None:
@@ -126,6 +163,7 @@ def test_a_proxys_5xx_page_is_logged_once_without_its_body(proxied: Gateway) -> 
         "ListObjectsV2": lambda: s3.list_objects_v2(Bucket=bucket),
         "GetObject": lambda: s3.get_object(Bucket=bucket, Key="k"),
         "ListParts": lambda: s3.list_parts(Bucket=bucket, Key="k", UploadId="u"),
+        "HeadObject": lambda: s3.head_object(Bucket=bucket, Key="k"),
     }
     seen = len(proxied.log())
     try:
@@ -135,11 +173,17 @@ def test_a_proxys_5xx_page_is_logged_once_without_its_body(proxied: Gateway) -> 
                     call()
                 response = refused.value.response
                 status = response["ResponseMetadata"]["HTTPStatusCode"]
-                assert (status, response["Error"]["Code"]) == (503, "ServiceUnavailable"), name
+                code = "ServiceUnavailable" if name != "HeadObject" else "503"  # no body
+                assert (status, response["Error"]["Code"]) == (503, code), name
     finally:
         PAGE.update(body=WELL_FORMED, status=b"200 OK")
     log = proxied.log()[seen:]
     assert "Traceback" not in log
     for name in calls:
-        assert log.count(f"upstream {name} answered 502 with an HTML page") == 1, name
+        if name != "HeadObject":
+            assert log.count(f"upstream {name} answered 502 with an HTML page") == 1, name
     assert "nginx" not in log
+    # Before: a HEAD's 502 has no body, so the page was neither seen nor logged. Without
+    # S3's request id it is a proxy's: one line naming the status and what answered.
+    head = "upstream HeadObject answered 502 without S3's request id (Server: 'captive-portal'"
+    assert log.count(head) == 1
