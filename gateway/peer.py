@@ -9,7 +9,14 @@ from aiohttp import web
 
 from gateway.state import CONFIG
 
-__all__ = ["FORWARDED_FOR", "MAX_USER_AGENT", "client_address", "last_forwarded_hop", "user_agent"]
+__all__ = [
+    "FORWARDED_FOR",
+    "MAX_USER_AGENT",
+    "client_address",
+    "client_scheme",
+    "last_forwarded_hop",
+    "user_agent",
+]
 
 FORWARDED_FOR = "X-Forwarded-For"
 
@@ -53,6 +60,17 @@ def client_address(request: web.Request) -> str:
         if hop is not None:
             return hop
     return request.remote or "unknown"
+
+
+def client_scheme(request: web.Request, *, trusted: bool) -> str:
+    """``http`` or ``https``: the scheme the client used. Behind a trusted reverse proxy
+    (``trusted``: ``server.trusted_forwarded_headers``) its ``X-Forwarded-Proto`` when
+    that is one of the two, else the connection's own (S3 requests' ``base_url`` and
+    every ``aws:SecureTransport``, on either listener)."""
+    forwarded = request.headers.get("X-Forwarded-Proto") if trusted else None
+    if forwarded == "https" or forwarded == "http":
+        return forwarded
+    return "https" if request.secure else "http"
 
 
 def user_agent(request: web.Request) -> str | None:

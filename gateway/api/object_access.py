@@ -39,7 +39,7 @@ from gateway.api.backend_errors import raise_backend
 from gateway.api.errors import ApiError
 from gateway.authz import ConditionContext, Reason, RequestContext
 from gateway.authz.decide import within_scopes
-from gateway.peer import FORWARDED_FOR
+from gateway.peer import FORWARDED_FOR, client_scheme
 from gateway.s3.access import Access, Tags, reveals_etag
 from gateway.s3.access_context import (
     CONDITIONAL_ACTIONS,
@@ -77,15 +77,12 @@ def _context(
     request: web.Request, action: str, now: datetime, tags: Tags | None
 ) -> ConditionContext:
     trusted = request.app[CONFIG].server.trusted_forwarded_headers
-    scheme = request.headers.get("X-Forwarded-Proto") if trusted else None
-    if scheme not in ("http", "https"):
-        scheme = "https" if request.secure else "http"
     listing = action in LISTING_ACTIONS
     conditional = action in CONDITIONAL_ACTIONS
     query = request.query
     return RequestContext(
         now=now,
-        secure_transport=scheme == "https",
+        secure_transport=client_scheme(request, trusted=trusted) == "https",
         source_ip=source_ip(
             request.remote, request.headers.getall(FORWARDED_FOR, ()), trusted=trusted
         ),

@@ -26,6 +26,7 @@ from backends.types import (
     WriteCondition,
 )
 from gateway.config import Config
+from gateway.peer import client_scheme
 from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
@@ -288,9 +289,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
                 )
             if_range = headers.get("if-range")
     md5_text = headers.get("content-md5")
-    scheme = _forwarded(request, "X-Forwarded-Proto", trusted=trusted)
-    if scheme not in ("http", "https"):
-        scheme = "https" if request.secure else "http"
+    scheme = client_scheme(request, trusted=trusted)
     encryption = parse_encryption(
         headers,
         operation.name,

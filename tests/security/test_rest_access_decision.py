@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import http.client
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway
+from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.rest_util import ADMIN, bearer, make_key
 from tests.e2e.s3util import expect_error, unique
 from tests.e2e.tenants import Tenant, new_tenant
@@ -206,3 +207,25 @@ def test_a_bucket_policy_deny_holds_on_head_too(gateway: Gateway, s3: Any, path:
     assert response.getheader("ETag") is None
     assert response.getheader("Content-Type") == "application/json; charset=utf-8"
     s3.delete_bucket_policy(Bucket=bucket)
+
+
+def test_behind_a_trusted_proxy_the_rest_routes_read_its_scheme_as_s3_does(
+    tmp_path: Path,
+) -> None:
+    """``aws:SecureTransport`` on ``/v1`` is the S3 listener's reading of the scheme
+    (``gateway.peer.client_scheme``): behind a trusted proxy its ``X-Forwarded-Proto``
+    when that is ``http`` or ``https``, else the connection's own (plain HTTP here)."""
+    gw = start_gateway(
+        tmp_path / "data", extra_env={"NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true"}
+    )
+    try:
+        s3 = gw.client()
+        bucket = unique("proxied")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, HTTPS_ONLY))
+        for proto, status in (("https", 200), ("http", 403), ("ftp", 403), (None, 403)):
+            headers = dict(ADMIN) if proto is None else {**ADMIN, "X-Forwarded-Proto": proto}
+            got, raw = _send(gw, "GET", f"/v1/buckets/{bucket}/objects", headers)
+            assert got == status, (proto, raw)
+    finally:
+        gw.stop()
