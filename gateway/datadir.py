@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.filesystem.file_ops import allocate
+from backends.filesystem.file_ops import DIR_MODE, FILE_MODE, allocate, make_private_dir
 
 __all__ = [
     "DIR_MODE",
@@ -47,29 +47,8 @@ SERVE_LOCK = "serve.lock"
 """Locked shared by every ``serve`` on the data directory, exclusively by a command that
 must run alone on it (``rotate-master-key``)."""
 
-DIR_MODE = 0o700
-FILE_MODE = 0o600
 PRIVATE_UMASK = 0o077
 _OTHERS = 0o077
-
-
-def make_private_dir(path: Path) -> None:
-    """``mkdir -p`` where every directory created is 0700 (``mkdir``'s mode is reduced by
-    the umask, so each new directory is chmod-ed as well). Existing directories are left
-    as they are (:func:`check_modes` reports them)."""
-    missing: list[Path] = []
-    current = path
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    for directory in reversed(missing):
-        try:
-            directory.mkdir(mode=DIR_MODE)
-        except FileExistsError:
-            continue  # another worker made it meanwhile
-        os.chmod(directory, DIR_MODE)
 
 
 class Busy(RuntimeError):
