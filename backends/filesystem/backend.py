@@ -188,6 +188,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         self._committer = GroupCommitter(
             self._db.path,
             self.files.object_file,
+            self.files.discard,
             fsync=self.files.fsync,
             busy_timeout_ms=self.busy_timeout_ms,
         )

@@ -18,7 +18,9 @@ process takes every row queued so far and, on its own thread and SQLite connecti
    inline object's bytes are written by the same transaction, after its row (step 1 has
    nothing of it to sync), and the inline bytes of what a row replaced are deleted there
    too (``inline.release``, called by ``write_version``);
-3. unlinks the data files of rows that failed (``NoSuchBucket``) and of replaced objects.
+3. unlinks the data files of rows that failed (``NoSuchBucket``), and moves those of
+   replaced objects into this process's temp directory, to be unlinked in the background
+   (``DataStore.discard``: a large file's unlink takes milliseconds, on this one thread).
 
 Rows queue up while a group is being committed, so group size follows the load without a
 timer. The commit is still the moment an object exists, and a PUT answers only after its
@@ -31,7 +33,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,12 +86,14 @@ class GroupCommitter:
         self,
         db_path: Path,
         object_path: Callable[[str], str],
+        discard: Callable[[Sequence[str]], None],
         *,
         fsync: bool,
         busy_timeout_ms: int,
     ) -> None:
         self.fsync = fsync
         self._object_path = object_path
+        self._discard = discard
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="fs-commit")
         self._syncers = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="fs-fsync")
         self._conn: sqlite3.Connection | None = None
@@ -158,6 +162,7 @@ class GroupCommitter:
         conn = self._conn
         assert conn is not None
         doomed: list[str | None] = []
+        replaced_files: list[str] = []
         results: list[BackendError | str | None] = []
         try:
             if self.fsync:
@@ -189,7 +194,7 @@ class GroupCommitter:
                         continue
                     if item.inline is not None:
                         store(conn, item.row.data_id, item.inline)
-                    doomed.extend(self._object_path(old) for old in replaced)
+                    replaced_files.extend(self._object_path(old) for old in replaced)
                     results.append(version_id)
                 conn.execute("COMMIT")
             except BaseException:
@@ -200,8 +205,10 @@ class GroupCommitter:
             for item in group:
                 _unlink(item.path)
             raise
-        for path in doomed:
+        for path in doomed:  # the new files of rows that failed
             _unlink(path)
+        # the replaced ones: unlinked in the background, not before the group's answer
+        self._discard(replaced_files)
         return results
 
     def _sync(self, group: list[_Item]) -> None:

@@ -617,6 +617,37 @@ class DataStore:
         if paths:
             await asyncio.shield(self.io.submit(self._unlink_all, paths, refill))
 
+    def discard(self, paths: Sequence[str]) -> None:
+        """Remove the data files ``paths`` (no committed row names them: a PutObject's
+        group commit replaced them) without waiting for their unlinks: each is renamed
+        into a directory of this process's temp directory (made 0700, then a rename per
+        file, tens of microseconds) and unlinked there on the trash thread. An unlink
+        frees the file's blocks first: ~13 ms per 64 MiB, ~200 ms per GiB on ext4, on
+        the one writer thread every PUT's commit waits for. A crash before the unlink
+        leaves them in a temp directory whose owner ended, which a sibling's sweep or
+        the next start removes. Blocking (the committer's writer thread)."""
+        if not paths:
+            return
+        made = f"{self._tmp}/{new_id()}"
+        bin_dir: str | None = made
+        try:
+            make_private_dir(Path(made))
+        except OSError:
+            bin_dir = None
+        for path in paths:
+            if bin_dir is not None:
+                try:
+                    os.rename(path, f"{bin_dir}/{os.path.basename(path)}")
+                    continue
+                except FileNotFoundError:
+                    continue
+                except OSError:
+                    pass  # not moved: unlinked where it is
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        if bin_dir is not None:
+            self.trash.remove(bin_dir)
+
     def object_files(self, data_ids: Sequence[str]) -> list[str]:
         """``object_file`` of each id."""
         return [self.object_file(data_id) for data_id in data_ids]

@@ -11,6 +11,7 @@ uploaded again. The unlinks are seen through Python's audit events (``os.remove`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -121,14 +122,31 @@ async def test_a_part_uploaded_again_unlinks_the_first_off_the_loop(
     assert len(list(upload_dir.iterdir())) == 1
 
 
-async def test_a_put_over_an_object_unlinks_the_replaced_file_off_the_loop(
+async def test_a_put_over_an_object_does_not_wait_for_the_replaced_files_unlink(
     backend: FilesystemBackend,
 ) -> None:
-    """Already so before: the group commit unlinks what a PUT replaced on its writer
-    thread, after the transaction (``commit.py``), before the PUT is answered."""
+    """The group commit unlinked what a PUT replaced on its writer thread before the PUT,
+    and every PUT queued behind its group, was answered: an unlink frees the file's
+    blocks, ~13 ms per 64 MiB and ~200 ms per GiB on ext4. The file is now moved into
+    this process's temp directory (a rename; what a crash leaves there is swept with
+    the directory of an owner that ended) and unlinked on the trash thread, here held
+    until the PUT was answered."""
     await backend.put_object("bk", "p", body(b"1" * 3000), ObjectMeta())
     (old,) = _data_files(backend)
-    seen = await unlinked(backend.put_object("bk", "p", body(b"2" * 3000), ObjectMeta()))
-    assert old in {path for _, path in seen}
-    assert on_loop(seen) == []
-    assert old not in _data_files(backend)
+    name = Path(old).name
+    gate = threading.Event()
+    busy = backend.files.tmp_dir / "busy"
+    busy.mkdir()
+    backend.files.trash.remove(str(busy), then=gate.wait)  # the trash thread is held
+    try:
+        seen = await unlinked(backend.put_object("bk", "p", body(b"2" * 3000), ObjectMeta()))
+        assert old not in _data_files(backend)
+        assert name not in {Path(path).name for _, path in seen}  # not unlinked yet
+        [moved] = backend.files.tmp_dir.rglob(name)
+        assert moved.read_bytes() == b"1" * 3000
+    finally:
+        gate.set()
+    backend.files.trash.wait()
+    assert list(backend.files.tmp_dir.rglob(name)) == []
+    read = await backend.get_object("bk", "p")
+    assert await read_all(read) == b"2" * 3000
