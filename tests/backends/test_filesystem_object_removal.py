@@ -137,7 +137,11 @@ async def test_a_put_over_an_object_does_not_wait_for_the_replaced_files_unlink(
     gate = threading.Event()
     busy = backend.files.tmp_dir / "busy"
     busy.mkdir()
-    backend.files.trash.remove(str(busy), then=gate.wait)  # the trash thread is held
+
+    def held() -> None:  # the trash thread, until the gate opens
+        gate.wait()
+
+    backend.files.trash.remove(str(busy), then=held)
     try:
         seen = await unlinked(backend.put_object("bk", "p", body(b"2" * 3000), ObjectMeta()))
         assert old not in _data_files(backend)
