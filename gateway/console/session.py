@@ -10,14 +10,17 @@ cookie the page's scripts cannot read::
 
 ``POST /console/session/refresh`` rotates it (a page reload signs the user back in without
 the password; a reused cookie value revokes the whole family, as at ``/oauth/token``;
-without a cookie it answers ``204``: no session, nothing failed);
+without a cookie it answers ``204`` to the scripts that read it, ``X-Nfyio-Console: 2``:
+no session, nothing failed; a tab still running a script from before, which sends ``1``
+and would read a 204 as no answer and retry for ever, gets the ``401`` it knows);
 ``DELETE /console/session`` revokes the session (its refresh token and every access token
 minted from it) and clears the cookie.
 
 CSRF: the cookie is ``SameSite=Strict`` and every request must also carry
-``X-Nfyio-Console: 1`` (a header no form or cross-site request can send without a CORS
-preflight, which this listener never grants) and an ``Origin`` equal to the listener's own
-(``Sec-Fetch-Site``, when present, must say ``same-origin``). The S3 listener on the same
+``X-Nfyio-Console`` (``1`` or ``2``, see above; a header no form or cross-site request
+can send without a CORS preflight, which this listener never grants) and an ``Origin``
+equal to the listener's own (``Sec-Fetch-Site``, when present, must say
+``same-origin``). The S3 listener on the same
 host is *same-site* (ports do not count for SameSite) but another origin: the Origin
 check is what keeps a page served from there out. Errors use the ``/v1`` JSON envelope.
 Decisions and their reasons: docs/console.md.
@@ -59,6 +62,10 @@ CONSOLE_CLIENT_NAME = "nfyio-gateway web console"
 COOKIE = "nfyio_console_refresh"
 COOKIE_PATH = "/console/session"
 CSRF_HEADER = "X-Nfyio-Console"
+_SCRIPT_VERSIONS = ("1", "2")
+"""The values the console's scripts send in :data:`CSRF_HEADER`: ``2`` since a refresh
+without a cookie answers 204, ``1`` from a tab loaded before (it is answered 401 there)."""
+_READS_NO_CONTENT = "2"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_FIELD = 1024
 
@@ -101,7 +108,7 @@ def check_same_origin(request: web.Request) -> None:
     origin = request.headers.get("Origin")
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if (
-        request.headers.get(CSRF_HEADER) != "1"
+        request.headers.get(CSRF_HEADER) not in _SCRIPT_VERSIONS
         or origin is None
         or origin.lower() != own_origin(request)
         or (fetch_site is not None and fetch_site != "same-origin")
@@ -196,10 +203,17 @@ async def refresh(request: web.Request) -> web.Response:
 
     Without the cookie there is no session to renew, and that is no error: ``204``, so a
     fresh visit (the page asks on every load) goes to the sign-in form without a failed
-    request in the browser. A cookie the gateway refuses ends the session: ``401``."""
+    request in the browser. A cookie the gateway refuses ends the session: ``401``.
+
+    The 204 goes only to scripts that say they read it (``X-Nfyio-Console: 2``). A tab
+    that loaded its script before (``1``) took a 204 for no answer and retried for ever
+    once its cookie was gone (a sign-out in another tab, the cookie's ``Max-Age``); it
+    gets the ``401`` it reads as the end of the session, as before."""
     check_same_origin(request)
     token = request.cookies.get(COOKIE)
     if not token:
+        if request.headers.get(CSRF_HEADER) != _READS_NO_CONTENT:
+            raise _no_session("Not signed in")
         return web.Response(status=204, headers=_NO_STORE)
     try:
         granted = await _grant(request, {"grant_type": "refresh_token", "refresh_token": token})

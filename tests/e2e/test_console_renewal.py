@@ -10,6 +10,12 @@ fails with an error saying so, and the session stays. Only the gateway refusing 
 session (a real ``401 NoSession``) signs the user out. The failures are made with
 Playwright's request routing on the real gateway's endpoint; the console's code runs
 unchanged.
+
+A tab still running the session script from before the gateway answered a refresh
+without a cookie with ``204`` (``testdata/console_session_before_204.js``, served in
+place of the current one) is answered the ``401`` it understands: when its cookie is
+gone (signed out in another tab, or past its ``Max-Age``) it signs out, instead of
+reading the 204 as no answer and retrying for ever.
 """
 
 from __future__ import annotations
@@ -263,3 +269,33 @@ def test_an_action_that_cannot_wait_says_so_and_keeps_the_session(
     expect(page.get_by_role("row").filter(has_text=bucket)).to_be_visible(timeout=60_000)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     tab.context.unroute(REFRESH)
+
+
+OLD_SESSION_SCRIPT = Path(__file__).parent / "testdata" / "console_session_before_204.js"
+
+
+def test_a_tab_from_before_the_204_ends_its_session_without_retrying(
+    short_lived: Gateway, tab: Tab
+) -> None:
+    page = tab.page
+    old_script = OLD_SESSION_SCRIPT.read_text()
+    tab.context.route(
+        "**/console/static/js/session.js",
+        lambda route: route.fulfill(status=200, content_type="text/javascript", body=old_script),
+    )
+    sign_in_user(page, short_lived, make_user(short_lived))
+    heading(page, "Buckets")
+    statuses: list[int] = []
+    page.on(
+        "response",
+        lambda r: statuses.append(r.status) if r.url.endswith("/console/session/refresh") else None,
+    )
+    # The cookie is gone: signed out in another (upgraded) tab, or past its Max-Age. The
+    # old script's next renewal is sent without it.
+    tab.context.clear_cookies()
+    expect(page.get_by_role("status").filter(has_text="Your session has ended")).to_be_visible(
+        timeout=90_000
+    )
+    expect(page.get_by_label("User name", exact=True)).to_be_visible()
+    assert statuses == [401], statuses
+    assert _banner(page) == []  # never "cannot reach the gateway"

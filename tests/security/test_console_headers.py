@@ -53,7 +53,7 @@ def test_no_session_answer_has_the_headers(gateway: Gateway) -> None:
     reply = call(
         f"{gateway.api_url}/console/session/refresh",
         "POST",
-        headers={**SAME_ORIGIN_HEADERS, "Origin": origin},
+        headers={**SAME_ORIGIN_HEADERS, "Origin": origin, "X-Nfyio-Console": "2"},
     )
     assert reply.status == 204, reply.body
     assert reply.headers.get("Cache-Control") == "no-store"

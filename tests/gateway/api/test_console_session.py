@@ -150,17 +150,29 @@ async def test_refresh_rotates_and_a_replayed_cookie_ends_the_session(api: Clien
 
 async def test_refresh_without_a_cookie_is_not_signed_in(api: Client) -> None:
     """No cookie, no session: the page asks on every load, so that is no error (204,
-    nothing set), while a cookie the gateway refuses is the session ending (401)."""
-    response = await api.post("/console/session/refresh", headers=console_headers(api))
+    nothing set), while a cookie the gateway refuses is the session ending (401). The
+    204 goes to the scripts that read it (``X-Nfyio-Console: 2``); a tab still running a
+    script from before (``1``) read it as no answer and retried for ever: it gets the
+    401 it reads as "not signed in"."""
+    reads_204 = {**console_headers(api), "X-Nfyio-Console": "2"}
+    older = await api.post("/console/session/refresh", headers=console_headers(api))
+    assert (await error_of(older, 401))["code"] == "NoSession"
+    assert "Set-Cookie" not in older.headers
+    response = await api.post("/console/session/refresh", headers=reads_204)
     assert response.status == 204, await response.text()
     assert await response.read() == b""
     assert "Set-Cookie" not in response.headers
     assert response.headers["Cache-Control"] == "no-store"
-    refused = await api.post(
-        "/console/session/refresh",
-        headers={**console_headers(api), "Cookie": f"{COOKIE}=rt_not-a-session"},
+    for headers in (console_headers(api), reads_204):
+        refused = await api.post(
+            "/console/session/refresh",
+            headers={**headers, "Cookie": f"{COOKIE}=rt_not-a-session"},
+        )
+        assert (await error_of(refused, 401))["code"] == "NoSession"
+    other = await api.post(
+        "/console/session/refresh", headers={**console_headers(api), "X-Nfyio-Console": "3"}
     )
-    assert (await error_of(refused, 401))["code"] == "NoSession"
+    assert (await error_of(other, 403))["code"] == "AccessDenied"
 
 
 async def test_sign_out_revokes_the_session_and_clears_the_cookie(api: Client) -> None:

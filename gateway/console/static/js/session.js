@@ -6,8 +6,10 @@
 import { ApiError, api, setCredential, setUnauthorizedHandler } from "./api.js";
 
 const SESSION = "/console/session";
-// Required by the session endpoint: a custom header a cross-site form cannot send.
-const CONSOLE_HEADER = { "X-Nfyio-Console": "1" };
+// Required by the session endpoint: a custom header a cross-site form cannot send. Its
+// value 2 says this script reads a refresh's 204 as "no session"; scripts from before
+// sent 1 and are answered 401 there (gateway/console/session.py).
+const CONSOLE_HEADER = { "X-Nfyio-Console": "2" };
 
 // Renewal while the gateway cannot answer (docs/console.md, "Signing in"): the refresh
 // cookie is still good, so the session is kept and the renewal tried again, after the
