@@ -14,11 +14,13 @@ __all__ = [
     "MAX_USER_AGENT",
     "client_address",
     "client_scheme",
+    "forwarded_proto",
     "last_forwarded_hop",
     "user_agent",
 ]
 
 FORWARDED_FOR = "X-Forwarded-For"
+FORWARDED_PROTO = "X-Forwarded-Proto"
 
 MAX_USER_AGENT = 256
 """Characters of a User-Agent kept (the audit log stores it)."""
@@ -62,12 +64,27 @@ def client_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def client_scheme(request: web.Request, *, trusted: bool) -> str:
+def forwarded_proto(request: web.BaseRequest) -> str | None:
+    """The scheme the trusted proxy wrote in ``X-Forwarded-Proto``, lower-cased: the last
+    item over all its header lines, as :func:`last_forwarded_hop` reads ``X-Forwarded-For``
+    (a proxy that appends rather than sets leaves the client's own claim before its
+    item: ``https, http`` is a client that said ``https`` over plain HTTP). None when
+    absent or empty. The one reading of the header: ``aws:SecureTransport``, S3's
+    ``base_url``, ``server.require_tls`` and the URLs the console and ``/v1/presign``
+    build all take it from here. Call only with ``server.trusted_forwarded_headers``."""
+    for line in reversed(request.headers.getall(FORWARDED_PROTO, ())):
+        items = [item.strip() for item in line.split(",") if item.strip()]
+        if items:
+            return items[-1].lower()
+    return None
+
+
+def client_scheme(request: web.BaseRequest, *, trusted: bool) -> str:
     """``http`` or ``https``: the scheme the client used. Behind a trusted reverse proxy
-    (``trusted``: ``server.trusted_forwarded_headers``) its ``X-Forwarded-Proto`` when
-    that is one of the two, else the connection's own (S3 requests' ``base_url`` and
-    every ``aws:SecureTransport``, on either listener)."""
-    forwarded = request.headers.get("X-Forwarded-Proto") if trusted else None
+    (``trusted``: ``server.trusted_forwarded_headers``) its ``X-Forwarded-Proto``
+    (:func:`forwarded_proto`) when that is one of the two, else the connection's own (S3
+    requests' ``base_url`` and every ``aws:SecureTransport``, on either listener)."""
+    forwarded = forwarded_proto(request) if trusted else None
     if forwarded == "https" or forwarded == "http":
         return forwarded
     return "https" if request.secure else "http"

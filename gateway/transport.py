@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 
 from gateway.config import Config
+from gateway.peer import forwarded_proto
 from gateway.state import CONFIG
 
 __all__ = [
@@ -73,10 +74,11 @@ def carries_credentials(
 def cleartext(*, secure: bool, remote: str | None, forwarded_proto: str | None) -> bool:
     """Whether the client's request crossed a network unencrypted.
 
-    ``forwarded_proto`` is the trusted proxy's ``X-Forwarded-Proto`` (None when absent or
-    not trusted)."""
+    ``forwarded_proto`` is the trusted proxy's ``X-Forwarded-Proto`` as
+    :func:`gateway.peer.forwarded_proto` reads it (None when absent or not trusted):
+    anything but ``https`` is a client that spoke plain HTTP to the proxy."""
     if forwarded_proto is not None:
-        return forwarded_proto.split(",", 1)[0].strip().lower() != "https"
+        return forwarded_proto != "https"
     return not secure and not is_loopback(remote)
 
 
@@ -91,11 +93,7 @@ def refused(
         return False
     if not carries_credentials(headers, query_names, path=request.path):
         return False
-    proto = (
-        request.headers.get("X-Forwarded-Proto")
-        if config.server.trusted_forwarded_headers
-        else None
-    )
+    proto = forwarded_proto(request) if config.server.trusted_forwarded_headers else None
     return cleartext(secure=request.secure, remote=request.remote, forwarded_proto=proto)
 
 

@@ -31,6 +31,7 @@ from gateway.api.errors import ApiError
 from gateway.api.objects import checked_key
 from gateway.api.validation import optional_int, read_json_object, required_str
 from gateway.config import Config
+from gateway.peer import forwarded_proto
 from gateway.state import CONFIG, IDENTITY
 from sigv4 import canonical_request, scope, sign, signing_key, string_to_sign
 from sigv4.auth import MAX_PRESIGN_EXPIRES
@@ -113,7 +114,7 @@ def s3_endpoint_url(request: web.Request, config: Config) -> str:
         return config.console.s3_endpoint.rstrip("/")
     scheme, host = request.scheme, request.host
     if config.server.trusted_forwarded_headers:
-        scheme = _forwarded(request, "X-Forwarded-Proto") or scheme
+        scheme = forwarded_proto(request) or scheme
         host = _forwarded(request, "X-Forwarded-Host") or host
     try:
         hostname = URL(f"{scheme}://{host}").raw_host or "localhost"

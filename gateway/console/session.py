@@ -43,6 +43,7 @@ from gateway.identity.store import IdentityStore
 from gateway.oauth.errors import OAuthError
 from gateway.oauth.forms import Form
 from gateway.oauth.token_endpoint import run_grant
+from gateway.peer import forwarded_proto
 from gateway.principal import Principal
 from gateway.scopes import ALL_SCOPES
 from gateway.state import CONFIG, IDENTITY
@@ -98,7 +99,7 @@ def own_origin(request: web.Request) -> str:
     """``scheme://host[:port]`` this request was sent to (forwarded-aware when trusted)."""
     scheme, host = request.scheme, request.host
     if request.app[CONFIG].server.trusted_forwarded_headers:
-        scheme = _header(request, "X-Forwarded-Proto") or scheme
+        scheme = forwarded_proto(request) or scheme
         host = _header(request, "X-Forwarded-Host") or host
     return f"{scheme}://{host}".lower()
 

@@ -184,7 +184,43 @@ def test_cleartext_decision() -> None:
     assert not cleartext(secure=True, remote="10.0.0.1", forwarded_proto=None)
     assert not cleartext(secure=False, remote="127.0.0.1", forwarded_proto=None)
     assert cleartext(secure=False, remote="127.0.0.1", forwarded_proto="http")
-    assert not cleartext(secure=False, remote="10.0.0.1", forwarded_proto="HTTPS, http")
+    assert not cleartext(secure=False, remote="10.0.0.1", forwarded_proto="https")
+    assert cleartext(secure=True, remote="127.0.0.1", forwarded_proto="ftp")
+
+
+def test_an_appending_proxy_item_decides_not_the_clients_claim_before_it(
+    strict: Gateway,
+) -> None:
+    """``X-Forwarded-Proto`` is read as ``X-Forwarded-For`` is: the last item over all its
+    lines, which the trusted proxy wrote. A proxy that appends its item (or its own line)
+    after a client's ``https`` leaves that claim first; reading the first item let a
+    plain-HTTP client through ``require_tls``. Case does not matter."""
+    remote = _own_address()
+    url = f"http://{remote}:{strict.s3_port}/"
+    for claimed in ({"X-Forwarded-Proto": "https, http"}, {"X-Forwarded-Proto": "HTTPS,http"}):
+        assert_tls_required_s3(_request(url, headers={**BEARER, **claimed}))
+    two_lines = _raw_two_lines(remote, strict.s3_port, "https", "http")
+    assert b"403" in two_lines.split(b"\r\n", 1)[0] and TLS_REQUIRED.encode() in two_lines
+    for sent in ("HTTPS", "http, https", "Https"):
+        served = _request(url, headers={**BEARER, "X-Forwarded-Proto": sent})
+        assert served.status == 200, (sent, served.body)
+
+
+def _raw_two_lines(host: str, port: int, first: str, second: str) -> bytes:
+    """A request with two ``X-Forwarded-Proto`` lines (urllib folds repeated headers)."""
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(
+            (
+                f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Authorization: {BEARER['Authorization']}\r\n"
+                f"X-Forwarded-Proto: {first}\r\nX-Forwarded-Proto: {second}\r\n"
+                "Connection: close\r\n\r\n"
+            ).encode()
+        )
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def test_plaintext_warning_rules() -> None:
