@@ -25,9 +25,11 @@ from aiobotocore.session import AioSession
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.s3 import proxy_pages, xml_chars
+from backends.s3.aio_session import AbortingSession
 from backends.s3.config import UpstreamConfig
 from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, usable
-from backends.s3.upstream_errors import translate, translate_error
+from backends.s3.send_watch import timed
+from backends.s3.upstream_errors import translate, translate_error, unavailable
 
 __all__ = ["Answer", "Call", "UpstreamClient"]
 
@@ -102,6 +104,8 @@ class UpstreamClient(Backend):
             # Content-MD5 (client's, or computed while spooling).
             s3={"addressing_style": cfg.addressing_style, "payload_signing_enabled": False},
             ignore_configured_endpoint_urls=True,
+            # an upload the store answered early: its socket closed at once (aio_session)
+            http_session_cls=AbortingSession,
         )
         stack = AsyncExitStack()
         session = AioSession()
@@ -172,11 +176,26 @@ class UpstreamClient(Backend):
                 return await lean.call(operation, not_found=not_found, headers=headers, **params)
         token = _extra_headers.set(headers)
         prefix = self.config.bucket_prefix
+        body = params.get("Body")
+        watch = None
+        if body is not None and not hasattr(body, "__aiter__"):
+            # a spooled body (bytes, or its file): aiohttp has no write timeout of its own
+            # (a streamed one is watched by streams.send_streamed)
+            params["Body"], watch = timed(body, self.config.read_timeout)
         try:
             with translate(not_found=not_found, denied=denied, bucket_prefix=prefix):
                 result: dict[str, Any] = await getattr(self._client, operation)(**params)
+        except asyncio.CancelledError:
+            if watch is not None and watch.expired():
+                raise unavailable(
+                    "ServiceUnavailable",
+                    f"the upstream store took no request body for {self.config.read_timeout}s",
+                ) from None
+            raise
         finally:
             _extra_headers.reset(token)
+            if watch is not None:
+                watch.stop()
         return result
 
     async def _answer(

@@ -20,6 +20,7 @@ from aiobotocore.httpchecksum import AioStreamingChecksumBody
 from backends.errors import BackendError
 from backends.s3.client import Call
 from backends.s3.meta import checksum_params, expires_header, meta_params
+from backends.s3.send_watch import SendWatch
 from backends.s3.upstream_errors import translate_error, unavailable
 from backends.types import ObjectMeta, PayloadStream
 from sigv4 import new_checksum
@@ -253,13 +254,13 @@ async def send_streamed(
     before the body ended, so ``meta`` goes without them.
 
     ``send_timeout`` (the backend's ``read_timeout``) bounds how long one chunk may wait
-    for the store to take it (``_SendWatch``): aiohttp under aiobotocore starts its read
+    for the store to take it (``send_watch``): aiohttp under aiobotocore starts its read
     timeout only once the whole body is written, so a store that stops reading without
     answering would hold the upload for ever. Time spent waiting on the client does not
     count."""
     upload = UploadBody(body, size, content_md5=content_md5)
     md5 = {} if content_md5 is None else {"ContentMD5": base64.b64encode(content_md5).decode()}
-    watch = _SendWatch(upload, send_timeout)
+    watch = SendWatch(upload, send_timeout)
     try:
         return await call(
             operation,
@@ -284,40 +285,6 @@ async def send_streamed(
         raise
     finally:
         watch.stop()
-
-
-class _SendWatch:
-    """Cancels the current task once ``upload`` has waited ``timeout`` seconds for the
-    store to take a chunk (``UploadBody.handed_at``). One timer per upload, re-armed from
-    the latest hand-over; ``expired`` tells a cancellation of its own from any other."""
-
-    def __init__(self, upload: UploadBody, timeout: float) -> None:
-        self._upload = upload
-        self._timeout = timeout
-        self._task = asyncio.current_task()
-        self._loop = asyncio.get_running_loop()
-        self._fired = False
-        self._timer: asyncio.TimerHandle | None = self._loop.call_later(timeout, self._check)
-
-    def _check(self) -> None:
-        handed = self._upload.handed_at
-        now = time.monotonic()
-        if handed is not None and now - handed >= self._timeout and self._task is not None:
-            self._timer = None
-            self._fired = True
-            self._task.cancel()
-            return
-        wait = self._timeout if handed is None else handed + self._timeout - now
-        self._timer = self._loop.call_later(wait, self._check)
-
-    def expired(self) -> bool:
-        """Whether this watch cancelled the task (and no one else did too)."""
-        return self._fired and self._task is not None and self._task.uncancel() == 0
-
-    def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 class DownloadBody:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -304,6 +305,8 @@ class _Staller(ScriptedStore):
 
     release = threading.Event()
     received: dict[str, int] = {}
+    gateway_ports: dict[str, int] = {}
+    """The gateway's local port of each upload's connection, by key."""
 
     def answer(self, request: StoreRequest) -> bool:
         key = "".join(request.segments[1:])
@@ -316,6 +319,7 @@ class _Staller(ScriptedStore):
         got = len(self.pending)  # the first MiB as it came (aws-chunked framing or not)
         while got < MiB and (chunk := self.sock.recv(MiB - got)):
             got += len(chunk)
+        self.gateway_ports[key] = self.sock.getpeername()[1]
         if key == "early-answer":
             time.sleep(0.5)  # the gateway fills the buffers meanwhile: the answer passes either way
             error = b"<Error><Code>EntityTooLarge</Code><Message>too big</Message></Error>"
@@ -385,17 +389,41 @@ def _received_by_the_store(key: str) -> int:
     return _Staller.received[key]
 
 
+def _closed_by_the_gateway(gw: Gateway, key: str) -> bool:
+    """Whether the gateway closed its socket of ``key``'s upload connection while the
+    store still reads nothing, waiting up to ``DEADLINE``. Seen from the gateway's
+    processes: the store's end cannot tell, its window is shut (the gateway's FIN waits
+    behind the bytes the store does not read)."""
+    port = _Staller.gateway_ports[key]
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        gateway = psutil.Process(gw.pid())
+        processes = [gateway, *gateway.children(recursive=True)]
+        if not any(
+            held.laddr and held.laddr.port == port
+            for process in processes
+            for held in process.net_connections("tcp")
+        ):
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_an_early_answer_from_a_store_that_then_takes_nothing_reaches_the_client(
     stalling_gateway: Gateway,
 ) -> None:
     """The store refuses the upload after its first MiB and then neither reads on nor
     closes: the client gets the store's refusal (mapped as ever), not a wait without end
-    (the transport waited for ever to send more body) nor a timeout; the rest of the
-    body never reaches the store."""
+    (the transport waited for ever to send more body) nor a timeout; the gateway closes
+    its connection to the store with the unsent bytes (before, on the aiobotocore path,
+    aiohttp closed it gently: asyncio kept the socket open until its buffer drained,
+    which it never did while the store read nothing); the rest of the body never
+    reaches the store."""
     _Staller.release.clear()
     status, document = _upload_until_answered(stalling_gateway, "early-answer")
     assert status == 400, document
     assert b"<Code>EntityTooLarge</Code>" in document
+    assert _closed_by_the_gateway(stalling_gateway, "early-answer")
     assert _received_by_the_store("early-answer") < UPLOAD
     assert "Traceback" not in stalling_gateway.log()
 
@@ -412,3 +440,34 @@ def test_a_store_that_stops_taking_an_upload_is_a_service_unavailable(
     assert b"<Code>ServiceUnavailable</Code>" in document
     assert _received_by_the_store("no-answer") < UPLOAD
     assert "Traceback" not in stalling_gateway.log()
+
+
+@pytest.fixture(scope="module", params=["lean", "aiobotocore"])
+def spooling_gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """Every upload of ``UPLOAD`` bytes received whole first (spooled to a file), then
+    sent upstream; ``aiobotocore``: through it (auto addressing leaves the lean client
+    out)."""
+    env = {"NFYIO_UPSTREAM_READ_TIMEOUT": "3", "NFYIO_UPSTREAM_SPOOL_THRESHOLD": str(2 * UPLOAD)}
+    if request.param == "aiobotocore":
+        env["NFYIO_UPSTREAM_ADDRESSING_STYLE"] = "auto"
+    data = tmp_path_factory.mktemp(f"gw-spooling-{request.param}") / "data"
+    with gateway_before(_Staller, data, extra_env=env) as (gateway, _):
+        yield gateway
+
+
+def test_a_store_that_stops_taking_a_spooled_upload_is_a_service_unavailable(
+    spooling_gateway: Gateway,
+) -> None:
+    """As above for a body received whole before it is sent (a small one, or one of
+    unknown length; here of a size the spool keeps in a file). Before, on the aiobotocore
+    path nothing timed its sending (aiohttp's read timeout starts once the body is
+    written): the upload waited for as long as the store took nothing."""
+    _Staller.release.clear()
+    _Staller.received.pop("no-answer", None)  # an earlier upload's
+    status, document = _upload_until_answered(spooling_gateway, "no-answer")
+    assert status == 503, document
+    assert b"<Code>ServiceUnavailable</Code>" in document
+    assert _received_by_the_store("no-answer") < UPLOAD
+    assert "Traceback" not in spooling_gateway.log()
