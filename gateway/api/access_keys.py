@@ -206,13 +206,13 @@ async def list_keys(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     cursor = request.query.get("cursor") or None
-    # ?mine=true: the caller's own keys (those it created and the one it calls with),
-    # for admins too, who otherwise list the whole account's.
-    mine = query_bool(request, "mine")
+    # The caller's own keys (those it created and the one it calls with): a non-admin's
+    # listing, and ?mine=true for admins too, who otherwise list the whole account's.
+    owner = principal.subject if query_bool(request, "mine") else key_policy.listed_owner(principal)
     try:
         page, next_cursor = await request.app[IDENTITY].list_keys(
-            owner=principal.subject if mine else key_policy.listed_owner(principal),
-            or_id=principal.key_id if mine else None,
+            owner=owner,
+            or_id=None if owner is None else principal.key_id,
             account=_account(principal),
             limit=limit,
             cursor=cursor,

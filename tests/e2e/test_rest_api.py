@@ -325,10 +325,14 @@ def test_mine_lists_the_callers_own_keys_in_pages(gw: Gateway) -> None:
             break
         cursor = page["next_cursor"]
     assert seen == sorted([tenant.key_id, other["id"], *made]), seen
-    # A non-admin's own keys: the key it calls with too (its plain listing lacks it).
+    # A non-admin's own keys: the key it calls with too, in its plain listing as well
+    # (docs/api.md: "anyone else [sees] only the keys it created plus the key it is
+    # calling with").
     as_reader = bearer(reader["secret"])
     mine = api_json(gw, "GET", "/v1/access-keys?mine=true", headers=as_reader)
     assert [k["id"] for k in mine["access_keys"]] == [reader["id"]]
+    plain = api_json(gw, "GET", "/v1/access-keys", headers=as_reader)
+    assert [k["id"] for k in plain["access_keys"]] == [reader["id"]]
     status, _, body = call(gw, "GET", "/v1/access-keys?mine=yes", headers=tenant.headers)
     assert status == 400 and json.loads(body)["error"]["details"]["field"] == "mine"
 
