@@ -69,11 +69,16 @@ NO_AUTH: list[dict[str, list[str]]] = []
 """``security`` of an operation that needs no credentials."""
 
 _ERROR_CODES: dict[int, tuple[str, str]] = {
-    400: ("BadRequest", "`InvalidRequest` (malformed body) or `ValidationError` (a field)"),
+    400: (
+        "BadRequest",
+        "`InvalidRequest` (malformed body, a credential header sent twice) or"
+        " `ValidationError` (a field, or a query parameter the operation does not have)",
+    ),
     401: ("Unauthorized", "`Unauthorized`, `InvalidApiKey` or `InvalidToken`"),
     403: (
         "Forbidden",
-        "`ScopeRequired` (with `required_scope`), `RootRequired` or `AccessDenied`",
+        "`ScopeRequired` (with `required_scope`), `RootRequired`, `AccessDenied`, or"
+        " `TLSRequired` (credentials sent without TLS under `server.require_tls`)",
     ),
     404: ("NotFound", "`NotFound`"),
     409: ("Conflict", "`Conflict`"),
@@ -190,12 +195,15 @@ def _access_sentence(scope: Access) -> str:
 
 
 def _with_access(operation: Mapping[str, Any], scope: Access) -> dict[str, Any]:
-    """``operation`` with the ``security``, scope sentence and 401/403 of its row."""
+    """``operation`` with the ``security``, scope sentence and 401/403 of its row, and
+    the refusals every row makes: 400 for a query parameter the operation does not have,
+    429 for a spent rate limit, and 403 ``TLSRequired`` (``server.require_tls``) for
+    credentials sent in clear text."""
     responses = dict(operation["responses"])
+    responses.setdefault("400", errors(400)["400"])  # every /v1 row refuses unknown queries
     responses.setdefault("429", errors(429)["429"])  # every /v1 row is rate limited
     if scope is not PUBLIC:
         responses.setdefault("401", errors(401)["401"])
-    if isinstance(scope, str) or scope is ROOT:
         responses.setdefault("403", errors(403)["403"])
     sentence = _access_sentence(scope)
     description = operation.get("description")

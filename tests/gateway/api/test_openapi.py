@@ -12,6 +12,7 @@ from gateway.api import openapi, spec_accounts, spec_identity, spec_v1
 from gateway.api.routes import ROUTES
 from gateway.api.routing import PUBLIC, ROOT, Access, Route
 from gateway.scopes import ADMIN, ALL_SCOPES
+from tests.gateway.api.conftest import ADMIN as ROOT_HEADERS
 
 Client = TestClient[Any, Any]
 
@@ -130,3 +131,25 @@ def test_register_collects_fragments() -> None:
     openapi.register(app, fragment)
     openapi.register(app, fragment)
     assert app[openapi.OPENAPI_FRAGMENTS] == [fragment, fragment]
+
+
+async def test_every_operation_declares_the_refusals_every_route_makes(api: Client) -> None:
+    """Any /v1 route answers 400 ``ValidationError`` to a query parameter it does not have
+    (docs/api.md, "Unknown query parameters are rejected"), and any authenticated one 403
+    ``TLSRequired`` under ``server.require_tls``: each operation declares both, so a
+    client generated from the document knows the answer it gets."""
+    document = await (await api.get("/v1/openapi.json")).json()
+    for row in ROUTES:
+        if not row.documented or not row.path.startswith("/v1/"):
+            continue
+        operation = document["paths"][row.path][row.method.lower()]
+        assert "400" in operation["responses"], row
+        if row.scope is not PUBLIC:
+            assert "403" in operation["responses"], row
+        if row.method != "GET" or "{" in row.path:
+            continue
+        response = await api.get(row.path, params={"no-such-parameter": "1"}, headers=ROOT_HEADERS)
+        assert response.status == 400, row
+        body = await response.json()
+        assert body["error"]["code"] == "ValidationError", body
+        assert body["error"]["details"]["field"] == "no-such-parameter", body
