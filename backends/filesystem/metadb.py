@@ -445,6 +445,52 @@ def _schema_version(conn: sqlite3.Connection) -> int:
         return SCHEMA_VERSION
 
 
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A ``BEGIN IMMEDIATE`` transaction on ``conn``: committed on exit, rolled back on
+    error (a failed ``COMMIT`` included: no transaction is left open)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        # SQLite rolls back by itself on some errors (SQLITE_FULL): a second ROLLBACK
+        # would raise "no transaction is active" over the error that says why
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+
+
+def freeing(
+    conn: sqlite3.Connection,
+    change: Callable[[sqlite3.Connection], _T],
+    make_room: Callable[[], AbstractContextManager[bool]],
+) -> _T:
+    """``change(conn)`` in a write transaction that frees room (a delete). On a full
+    disk (``SQLITE_FULL``: the journal could not grow) it is tried once more inside
+    ``make_room`` (which gives some back and keeps it given until the retry ended;
+    False: it had none), so that deleting is how room is made, not one more write
+    refused. ``change`` starts afresh each time (the first try rolled back)."""
+    try:
+        with write_transaction(conn):
+            return change(conn)
+    except sqlite3.Error as exc:
+        if storage_full(exc) is None:
+            raise
+        full = exc
+    with make_room() as made:
+        if not made:
+            raise full
+        with write_transaction(conn):
+            return change(conn)
+
+
 class MetaDB:
     """The metadata database of one data directory: the event loop's connection (the
     group committer opens its own; see the module docstring)."""
@@ -491,49 +537,17 @@ class MetaDB:
         if self._watch is not None:
             self._watch.close()
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error
-        (a failed ``COMMIT`` included: no transaction is left open)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            # SQLite rolls back by itself on some errors (SQLITE_FULL): a second ROLLBACK
-            # would raise "no transaction is active" over the error that says why
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:
-                with suppress(sqlite3.Error):
-                    self.conn.execute("ROLLBACK")
-            raise
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
+        """``write_transaction`` on this connection (the loop's)."""
+        return write_transaction(self.conn)
 
     def freeing(
         self,
         change: Callable[[sqlite3.Connection], _T],
         make_room: Callable[[], AbstractContextManager[bool]],
     ) -> _T:
-        """``change(conn)`` in a write transaction that frees room (a delete). On a full
-        disk (``SQLITE_FULL``: the journal could not grow) it is tried once more inside
-        ``make_room`` (which gives some back and keeps it given until the retry ended;
-        False: it had none), so that deleting is how room is made, not one more write
-        refused. ``change`` starts afresh each time (the first try rolled back)."""
-        try:
-            with self.write() as conn:
-                return change(conn)
-        except sqlite3.Error as exc:
-            if storage_full(exc) is None:
-                raise
-            full = exc
-        with make_room() as made:
-            if not made:
-                raise full
-            with self.write() as conn:
-                return change(conn)
+        """``freeing`` on this connection (the loop's)."""
+        return freeing(self.conn, change, make_room)
 
     # -- buckets -------------------------------------------------------------------------
 

@@ -154,3 +154,30 @@ async def test_a_put_over_an_object_does_not_wait_for_the_replaced_files_unlink(
     assert list(backend.files.tmp_dir.rglob(name)) == []
     read = await backend.get_object("bk", "p")
     assert await read_all(read) == b"2" * 3000
+
+
+async def test_delete_objects_runs_its_transaction_off_the_event_loop(
+    backend: FilesystemBackend,
+) -> None:
+    """DeleteObjects' transaction ran on the loop's connection: 1,000 keys held the loop
+    (and every other request of the worker) for 12 ms with data files, ~60 ms for small
+    inline objects and ~400 ms for 1,000 of 60 KiB (``secure_delete`` zeroes their pages).
+    It runs on the group commit's writer thread and connection now; a single
+    DeleteObject (~0.1 ms) stays on the loop. Seen through the statements SQLite traces
+    on the loop's connection."""
+    keys = [f"d{i:03}" for i in range(50)]
+    for key in keys:
+        await backend.put_object("bk", key, body(key.encode() * 40), ObjectMeta())
+    on_loop_conn: list[str] = []
+    backend.db.conn.set_trace_callback(on_loop_conn.append)
+    try:
+        results = await backend.delete_objects("bk", [(key, None) for key in keys])
+        assert [r.key for r in results] == keys and all(r.error_code is None for r in results)
+        assert [s for s in on_loop_conn if "DELETE" in s.upper()] == []
+        await backend.delete_object("bk", "absent")  # one key: on the loop, as before
+        assert any("DELETE" in s.upper() for s in on_loop_conn)
+    finally:
+        backend.db.conn.set_trace_callback(None)
+    assert _data_files(backend) == set()
+    page = await backend.list_objects("bk")
+    assert page.objects == ()

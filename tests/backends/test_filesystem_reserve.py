@@ -62,7 +62,10 @@ async def main():
 
     files.release_reserve = release_then_refill
     try:
-        await b.delete_object("bk", "fill-1")
+        # every object at once: more WAL frames than the failed last PUT left written
+        # in the WAL (uncommitted frames the next transaction reuses), so that the
+        # first try finds the disk full whatever the schema's exact page counts
+        await b.delete_objects("bk", [(f"fill-{i}", None) for i in range(1, n)])
     except (BackendError, OSError, sqlite3.Error) as exc:
         print("failed", repr(exc), refilled, flush=True)
     else:
@@ -144,52 +147,107 @@ from backends.filesystem import FilesystemBackend
 from backends.types import ObjectMeta
 from tests.backends.fs_helpers import body
 
+def free():
+    st = os.statvfs(sys.argv[1])
+    return st.f_bavail * st.f_frsize
+
+async def fill(b, size, prefix, until=0):
+    n = 0
+    while free() > until:
+        n += 1
+        try:
+            await b.put_object("bk", f"{prefix}{n}", body(os.urandom(size)), ObjectMeta())
+        except (BackendError, OSError, sqlite3.Error) as exc:
+            assert storage_full(exc) is not None, repr(exc)
+            return
+
 async def main():
     b = FilesystemBackend(Path(sys.argv[1]), fsync=True, temp_sweep_interval=0)
     await b.start()
     reserve = b.files.meta_dir / "reserve"
     await b.create_bucket("bk")
-    n = 0
-    while True:  # inline objects only: no data file anywhere
-        n += 1
-        try:
-            await b.put_object("bk", f"k{n}", body(os.urandom(60 << 10)), ObjectMeta())
-        except (BackendError, OSError, sqlite3.Error) as exc:
-            assert storage_full(exc) is not None, repr(exc)
-            break
-    assert not any(p.is_file() for p in b.files.objects_dir.rglob("*"))
-    await b.delete_object("bk", "k1")  # released the reserve, then refilled it
+    await fill(b, 1 << 20, "f", until=600 << 10)  # data files, to some room left
+    await fill(b, 16 << 10, "k")  # then inline objects, to a full disk
+    await fill(b, 1 << 10, "s")
+    await b.delete_object("bk", "k1")  # released the reserve, then made it again
     print("after one", reserve.exists(), flush=True)
     await b.delete_object("bk", "k2")  # the reserve was there: nothing released
     print("after two", reserve.exists(), flush=True)
-    try:  # far more than the reserve holds (secure_delete rewrites every page)
-        await b.delete_objects("bk", [(f"k{i}", None) for i in range(3, n)])
-    except (BackendError, OSError, sqlite3.Error) as exc:
-        print("too large", storage_full(exc) is not None, flush=True)
     await b.close()
 
 asyncio.run(main())
 """
 
 
+def _on_own_tmpfs(data: Path, size: str) -> list[str]:
+    script = f'mount -t tmpfs -o size={size},mode=0700 tmpfs "$0" && exec "$@"'
+    return ["unshare", "--mount", "--map-root-user", "sh", "-c", script, str(data)]
+
+
 def test_deleting_inline_objects_on_a_full_disk_makes_the_reserve_again(tmp_path: Path) -> None:
     # their pages stay in the database (free for its next writes); the WAL's room, given
     # back by a checkpoint, makes the reserve again, so the next delete finds one too.
-    # It used to stay missing: only a delete that unlinked data files refilled it.
+    # It used to stay missing: only a delete that unlinked data files refilled it. The
+    # reserve (1/64 of 64 MiB) is more than the checkpoint adds to the database here: the
+    # WAL holds under 600 KiB of new pages (with a reserve smaller than that, the refill
+    # finds no room; the default's 16 MiB is more than the WAL's usual 4 MB).
     data = tmp_path / "data"
     data.mkdir()
-    script = 'mount -t tmpfs -o size=24m,mode=0700 tmpfs "$0" && exec "$@"'
-    on_own_tmpfs = ["unshare", "--mount", "--map-root-user", "sh", "-c", script, str(data)]
     done = subprocess.run(
-        [*on_own_tmpfs, sys.executable, "-c", _INLINE_DELETES, str(data)],
+        [*_on_own_tmpfs(data, "64m"), sys.executable, "-c", _INLINE_DELETES, str(data)],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    # a delete too large for the reserve is refused as a full disk (503), not with
-    # "cannot rollback - no transaction is active" (500) from SQLite's own rollback
-    assert done.stdout.splitlines() == ["after one True", "after two True", "too large True"], (
+    assert done.stdout.splitlines() == ["after one True", "after two True"], (
         done.stdout + done.stderr
     )
+
+
+_TOO_LARGE = """
+import asyncio, os, sqlite3, sys
+from pathlib import Path
+from backends import BackendError
+from backends.errors import storage_full
+from backends.filesystem import FilesystemBackend
+from backends.types import ObjectMeta
+from tests.backends.fs_helpers import body
+
+async def main():
+    b = FilesystemBackend(Path(sys.argv[1]), fsync=True, temp_sweep_interval=0)
+    await b.start()
+    await b.create_bucket("bk")
+    n = 0
+    while True:
+        n += 1
+        try:
+            await b.put_object("bk", f"k{n}", body(os.urandom(60 << 10)), ObjectMeta())
+        except (BackendError, OSError, sqlite3.Error) as exc:
+            assert storage_full(exc) is not None, repr(exc)
+            break
+    try:  # far more than the reserve holds: secure_delete rewrites every page
+        await b.delete_objects("bk", [(f"k{i}", None) for i in range(1, n)])
+    except (BackendError, OSError, sqlite3.Error) as exc:
+        print("refused", storage_full(exc) is not None, flush=True)
+    await b.close()
+
+asyncio.run(main())
+"""
+
+
+def test_a_delete_too_large_for_the_reserve_is_refused_as_a_full_disk(tmp_path: Path) -> None:
+    # SQLite rolls a transaction back itself on SQLITE_FULL; the second ROLLBACK raised
+    # "cannot rollback - no transaction is active" over it: a 500, not the 503
+    data = tmp_path / "data"
+    data.mkdir()
+    done = subprocess.run(
+        [*_on_own_tmpfs(data, "24m"), sys.executable, "-c", _TOO_LARGE, str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["refused True"], done.stdout + done.stderr
