@@ -33,6 +33,11 @@ CASES: dict[str, bytes] = {
     ),
     "method that is no token": b"G\x01T /" + MARK + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     "header name with a space": b"GET / HTTP/1.1\r\nHost: x\r\nBad " + MARK + b": <b>\r\n\r\n",
+    # docs/architecture.md: such a metadata value never reaches the InvalidArgument check
+    "control character in a header value": (
+        b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+        b"X-Amz-Meta-A: a\x01" + MARK + b"\r\n\r\nx"
+    ),
     "chunk size that is not hex": (
         b"PUT /b/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + MARK + b"\r\n"
     ),
