@@ -32,7 +32,7 @@ async def ensure_admin(config: Config) -> AdminCredentials:
         if await store.has_active_admin_key(datetime.now(UTC)):
             return AdminCredentials(
                 "an existing admin key (printed when it was generated; "
-                "`nfyio-gateway keys create --scope admin` makes another)"
+                "`nfyio-gateway keys create --name admin --scope admin` makes another)"
             )
         key, secret = await store.create_key("admin (generated at first start)", [ADMIN])
         return AdminCredentials("generated now and shown once", key.id, secret)

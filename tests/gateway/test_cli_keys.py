@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.bootstrap import ensure_admin
 from gateway.cli import main
+from gateway.config import load_config
 from gateway.identity.crypto import load_or_create_master_key
 from gateway.identity.store import IdentityStore
 
@@ -133,3 +137,21 @@ def test_revoking_a_revoked_key_is_refused(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith(f"nfyio-gateway keys: {key['id']} was revoked already, at ")
+
+
+def test_the_command_the_start_banner_names_makes_an_admin_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A start on a data directory that has an admin key prints where it came from and the
+    command that makes another (``gateway/bootstrap.py``): that command, as printed, works."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    config = load_config(env={"NFYIO_DATA_DIR": str(data)})
+    asyncio.run(ensure_admin(config))  # the first start generates one
+    source = asyncio.run(ensure_admin(config)).source
+    command = re.findall(r"`nfyio-gateway ([^`]+)`", source)
+    assert len(command) == 1, source
+    code = main([*shlex.split(command[0]), "--data-dir", str(data), "--json"])
+    key = json.loads(capsys.readouterr().out)
+    assert code == 0 and key["scopes"] == ["admin"]
+    assert find(data, key["secret"]).id == key["id"]
