@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from gateway.scopes import ADMIN, ALL_SCOPES
 from tests.gateway.api.conftest import ADMIN as ROOT_HEADERS
 
 Client = TestClient[Any, Any]
+REPO = Path(__file__).resolve().parents[3]
 
 
 async def test_document_is_openapi_31_without_auth(api: Client) -> None:
@@ -153,3 +156,23 @@ async def test_every_operation_declares_the_refusals_every_route_makes(api: Clie
         body = await response.json()
         assert body["error"]["code"] == "ValidationError", body
         assert body["error"]["details"]["field"] == "no-such-parameter", body
+
+
+_DOCS = (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))
+
+
+def test_the_docs_name_only_routes_that_exist_and_every_v1_route() -> None:
+    """Every ``/v1/...`` path README.md and docs/*.md name is a row of the route table
+    (placeholders aside), and every ``/v1`` row is named somewhere in them."""
+    placeholder = r"(?:\{[^}/]*\}|\$\{?\w+\}?|\.\.\.|[^/\s`]+)"
+    text = "\n".join(page.read_text() for page in _DOCS)
+    routes = {
+        row.path: re.compile(
+            re.sub(r"\\\{[^}]*\\\}", lambda _: placeholder, re.escape(row.path)) + r"\Z"
+        )
+        for row in ROUTES
+        if row.path.startswith("/v1/")
+    }
+    named = set(re.findall(r"(?<![\w/])/v1/[\w{}$./-]*[\w}]", text))
+    assert [path for path in named if not any(p.match(path) for p in routes.values())] == []
+    assert [p for p, pattern in routes.items() if not any(pattern.match(n) for n in named)] == []
