@@ -23,6 +23,13 @@ in progress). A client must therefore read at least ``PIECE / send_timeout`` byt
 second on average (about 17 KB/s with the defaults). One that does not is treated as the
 guard treats it: the connection is closed, and the client counts as gone
 (``ConnectionResetError``), never as a failure of the gateway.
+
+A client that leaves mid-body (a reset, a closed socket) is gone the same way, whatever
+form asyncio gives it: ``BrokenPipeError``/``ConnectionResetError`` inside a piece,
+``SendfileNotAvailableError`` when a piece's first ``os.sendfile`` fails (asyncio drops
+the ``OSError``; the file still reading tells the socket was the cause), ``RuntimeError``
+on a transport already closing (checked before each piece instead). Each once logged a
+traceback, most twice (``tests/e2e/test_sendfile.py``).
 """
 
 from __future__ import annotations
@@ -80,15 +87,24 @@ async def send_file(
                 following = sent + piece
                 if cache is not None and following < count:
                     pending = cache(offset + following, min(PIECE, count - following))
+                if transport.is_closing():  # asyncio would raise RuntimeError
+                    raise ConnectionResetError("Connection lost")
                 try:
                     async with asyncio.timeout(send_timeout or None):
                         done = await loop.sendfile(
                             transport, file, offset + sent, piece, fallback=False
                         )
                 except (NotImplementedError, asyncio.SendfileNotAvailableError) as exc:
-                    if sent:
-                        raise
-                    raise NotAvailable(str(exc)) from exc
+                    if not sent:
+                        raise NotAvailable(str(exc)) from exc
+                    # a piece's first os.sendfile failed, its OSError dropped by asyncio:
+                    # the file still reads, so it was the client's socket (EPIPE, reset)
+                    os.pread(fd, 1, offset + sent)
+                    transport.abort()
+                    raise ConnectionResetError("Connection lost") from None
+                except ConnectionError as exc:  # a reset or closed socket mid-piece
+                    transport.abort()
+                    raise ConnectionResetError(str(exc)) from None
                 except TimeoutError:
                     transport.close()
                     raise ConnectionResetError(

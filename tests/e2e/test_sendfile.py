@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,3 +161,41 @@ def test_an_object_evicted_from_the_page_cache_is_sent_whole_and_ranged(
         evict(path)
         part = s3.get_object(Bucket=bucket, Key="k", Range=f"bytes={first}-{last}")
         assert part["Body"].read() == data[first : last + 1]
+
+
+def test_clients_leaving_mid_body_are_one_info_line_each(own_gateway: Gateway) -> None:
+    """Clients that read a few KiB of a large body (whole or ranged) and leave, some with
+    a reset (``SO_LINGER`` 0), some with a plain close: each is a client gone (499, one
+    INFO line), never a traceback. asyncio reports such a client in three forms during a
+    sendfile (a ``BrokenPipeError`` mid-piece, a ``SendfileNotAvailableError`` when a
+    piece's first call fails, a ``RuntimeError`` on a transport already closing); the old
+    code logged each as an ERROR with a traceback, most of them twice."""
+    s3 = own_gateway.client()
+    bucket = unique("sendfile")
+    s3.create_bucket(Bucket=bucket)
+    size = 12 * PIECE
+    s3.put_object(Bucket=bucket, Key="k", Body=os.urandom(size))
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    path = url[len(own_gateway.s3_url) :]
+    ranges = ["", "bytes=100-", f"bytes={PIECE - 5}-{8 * PIECE}", f"bytes=-{5 * PIECE}"]
+    for round_ in range(48):
+        with socket.create_connection(("127.0.0.1", own_gateway.s3_port), timeout=30) as sock:
+            if round_ % 2 == 0:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{own_gateway.s3_port}\r\n"
+            if ranges[round_ % 4]:
+                head += f"Range: {ranges[round_ % 4]}\r\n"
+            sock.sendall(f"{head}\r\n".encode())
+            wanted, got = (1, 4096, 65536)[round_ % 3], 0
+            while got < wanted:
+                chunk = sock.recv(wanted - got)
+                assert chunk, "the gateway closed before the body started"
+                got += len(chunk)
+    # The gateway goes on serving, and every GET is counted as a client gone or served.
+    assert s3.get_object(Bucket=bucket, Key="k", Range="bytes=0-9")["ContentLength"] == 10
+    own_gateway.stop()
+    log = own_gateway.log()
+    assert "Traceback" not in log and " ERROR " not in log, log
+    gets = [line for line in log.splitlines() if "op=GetObject" in line]
+    assert len(gets) == 49, log
+    assert any("status=499" in line for line in gets), log
