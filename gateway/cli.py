@@ -27,7 +27,7 @@ from gateway import (
     logs,
 )
 from gateway.bootstrap import AdminCredentials, ensure_admin
-from gateway.config import Config, ConfigError, load_config
+from gateway.config import Config, ConfigError, ignored_variables, load_config
 from gateway.identity import key_rules
 from gateway.identity.crypto import MasterKeyError, load_previous_master_keys
 from gateway.identity.db import StoreUnavailable
@@ -173,6 +173,10 @@ def cmd_serve(config: Config) -> int:
     warning = plaintext_warning(config)
     if warning is not None:
         logging.getLogger("nfyio.server").warning("%s", warning)
+    for var in ignored_variables(os.environ):
+        logging.getLogger("nfyio.server").warning(
+            '$%s is no setting of the gateway: ignored (docs/deploy.md, "Environment")', var
+        )
     admin = asyncio.run(ensure_admin(config))
     # Checked here too (each worker reads them when it starts): a bad one stops the start
     # with its message instead of failing every worker.

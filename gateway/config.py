@@ -8,6 +8,7 @@ short forms listed in ``ENV_ALIASES`` (``NFYIO_DATA_DIR``, ``NFYIO_S3_PORT``, ..
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import re
@@ -398,7 +399,9 @@ def _apply(config: Config, section: str, values: Mapping[str, Any], source: str)
     updates: dict[str, Any] = {}
     for name, raw in values.items():
         if name not in kinds:
-            raise ConfigError(f"{source}: unknown option {section}.{name}")
+            near = difflib.get_close_matches(name, kinds, n=1, cutoff=_NEAR)
+            hint = f" (did you mean {section}.{near[0]}?)" if near else ""
+            raise ConfigError(f"{source}: unknown option {section}.{name}{hint}")
         updates[name] = _coerce(section, name, raw, kinds[name])
     return dataclasses.replace(config, **{section: dataclasses.replace(current, **updates)})
 
@@ -433,6 +436,10 @@ def load_config(
             family = var[: var.index("_", len("NFYIO_")) + 1]
             known = ", ".join(sorted(name for name in ENV_ALIASES if name.startswith(family)))
             raise ConfigError(f"${var}: unknown variable (the {family}* ones are {known})")
+        if target is None and var.startswith("NFYIO_"):
+            near = _nearest_variable(var)
+            if near is not None:
+                raise ConfigError(f"${var}: unknown variable (did you mean ${near}?)")
         if target is not None:
             config = _apply(config, target[0], {target[1]: value}, f"${var}")
     for (section, name), value in (overrides or {}).items():
@@ -469,6 +476,62 @@ def load_config(
 _CORS_METHODS = frozenset({"GET", "PUT", "HEAD", "POST", "DELETE"})
 _EXPOSE_HEADER = re.compile(r"[!#$%&'+.^_`|~0-9A-Za-z-]+")
 """A header name without a wildcard, as a bucket rule's ``ExposeHeader``."""
+
+
+_NEAR = 0.8
+"""How alike (``difflib`` ratio) an unknown name must be to a known one to count as its
+misspelling: ``FSNC``/``FSYNC`` 0.89, ``WORKER``/``WORKERS`` 0.92; ``BUCKET``/``BACKEND``
+(an example's variable) 0.62."""
+
+CLIENT_VARIABLES = frozenset(
+    {"NFYIO_API_URL", "NFYIO_BUCKET", "NFYIO_ADMIN_SECRET", "NFYIO_FUZZ", "NFYIO_SCREENSHOT_DIR"}
+)
+"""``NFYIO_*`` variables that are no setting of the gateway but of the project's clients
+(the examples, the test tools), exported in the same shells: never refused or warned of."""
+
+_SERVICE_LINK = re.compile(
+    r"NFYIO_(?:SERVICE_HOST|SERVICE_PORT(?:_\w+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_\w+)?)?)"
+)
+"""What Kubernetes sets in every container of a namespace holding a Service named
+``nfyio`` (its "service links"): no setting, and ``SERVICE_HOST`` would otherwise read as
+a misspelt ``SERVER_HOST``."""
+
+
+def _known_variables() -> dict[str, str]:
+    """Every variable the gateway reads, by its name without ``NFYIO_``."""
+    names = {name[len("NFYIO_") :]: name for name in ENV_ALIASES}
+    defaults = Config()
+    for section in dataclasses.fields(Config):
+        for option in dataclasses.fields(getattr(defaults, section.name)):
+            name = f"{section.name}_{option.name}".upper()
+            names[name] = f"NFYIO_{name}"
+    return names
+
+
+def _nearest_variable(var: str) -> str | None:
+    """The known variable ``var`` (an unknown ``NFYIO_*`` name outside every section) is
+    a misspelling of, if it is close enough to one to be one."""
+    if var in CLIENT_VARIABLES or _SERVICE_LINK.fullmatch(var):
+        return None
+    known = _known_variables()
+    near = difflib.get_close_matches(var[len("NFYIO_") :], known, n=1, cutoff=_NEAR)
+    return known[near[0]] if near else None
+
+
+def ignored_variables(environ: Mapping[str, str]) -> list[str]:
+    """The ``NFYIO_*`` variables of ``environ`` that configure nothing and are no known
+    client's (``load_config`` has refused the misspellings of known ones): ``serve`` names
+    each in a warning, since a setting meant for the gateway may hide among them."""
+    ignored = []
+    for var in sorted(environ):
+        if not var.startswith("NFYIO_") or var in ENV_ALIASES or var in CLIENT_VARIABLES:
+            continue
+        if _SERVICE_LINK.fullmatch(var):
+            continue
+        section = var[len("NFYIO_") :].lower().split("_", 1)[0]
+        if section not in {f.name for f in dataclasses.fields(Config)} or "_" not in var[6:]:
+            ignored.append(var)
+    return ignored
 
 
 _ALIAS_FAMILIES = ("NFYIO_UPSTREAM_", "NFYIO_ROOT_", "NFYIO_MASTER_", "NFYIO_TLS_")

@@ -245,3 +245,30 @@ def test_banner_instructions_work_on_ipv6_and_another_region(tmp_path: Path) -> 
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
+
+
+def test_stray_nfyio_variables_are_named_at_start(tmp_path: Path) -> None:
+    """An ``NFYIO_*`` variable that configures nothing and is no misspelling of one that
+    does (those stop the start: tests/gateway/test_cli_failures.py) is named in one
+    warning line, so a setting meant for the gateway is not lost in silence; the
+    examples' own variables and Kubernetes service links of a Service named ``nfyio`` are
+    not settings and are not warned of."""
+    stray = {"NFYIO_DEBUG": "1", "NFYIO_LOGLEVEL_VERBOSE": "yes"}
+    quiet = {
+        "NFYIO_BUCKET": "demo",
+        "NFYIO_API_URL": "http://127.0.0.1:3000",
+        "NFYIO_SERVICE_HOST": "10.0.0.7",
+        "NFYIO_SERVICE_PORT": "7007",
+        "NFYIO_PORT": "tcp://10.0.0.7:7007",
+        "NFYIO_PORT_7007_TCP_ADDR": "10.0.0.7",
+    }
+    gw = start_gateway(tmp_path / "data", extra_env={**stray, **quiet})
+    try:
+        gw.client().list_buckets()
+        log = gw.log()
+    finally:
+        gw.stop()
+    warned = [line for line in log.splitlines() if "is no setting of the gateway" in line]
+    assert sorted(line.split("$")[1].split()[0] for line in warned) == sorted(stray), log
+    assert all(" WARNING " in line for line in warned)
+    assert "Traceback" not in log

@@ -269,6 +269,10 @@ UPSTREAM = {
         ({"NFYIO_SERVER_SHUTDOWN_TIMEOUT": "-1"}, "server.shutdown_timeout"),
         ({"NFYIO_SERVER_HEADER_TIMEOUT": "nan"}, "server.header_timeout"),
         ({"NFYIO_UPSTREAM_ENDPOINT_URL": "http://127.0.0.1:9"}, "NFYIO_UPSTREAM_ENDPOINT"),
+        ({"NFYIO_FSNC": "true"}, "$NFYIO_FSNC: unknown variable (did you mean $NFYIO_FSYNC?)"),
+        ({"NFYIO_WORKER": "2"}, "did you mean $NFYIO_WORKERS?"),
+        ({"NFYIO_SERVR_WORKERS": "2"}, "did you mean $NFYIO_SERVER_WORKERS?"),
+        ({"NFYIO_STORAGE_FSNC": "true"}, "storage.fsnc (did you mean storage.fsync?)"),
         (
             {
                 "NFYIO_IDENTITY_URL": "postgresql://gw:db-secret-value@[db/nfyio",
