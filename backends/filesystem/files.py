@@ -652,7 +652,30 @@ class DataStore:
         """``object_file`` of each id."""
         return [self.object_file(data_id) for data_id in data_ids]
 
+    def sync_commits(self) -> None:
+        """With fsync on: make every metadata transaction committed so far durable, by an
+        fsync of the database's WAL (blocking; for a pool thread). Deletes, aborts,
+        completions and part replacements commit on the loop's connection with
+        ``synchronous=NORMAL`` (no WAL sync: docs/filesystem-backend.md, "Other metadata
+        writes"), and then unlink files their rows no longer name. Unlinked first and the
+        commit lost to a power loss, the rows would come back naming files that are gone:
+        a deleted object back as one whose every GET fails, a completed upload's parts
+        missing. So these unlinks wait for this (one fsync per request that frees files).
+        A WAL already checkpointed is durable in the database file (SQLite syncs the WAL
+        before a checkpoint and the database after it), and a missing WAL holds nothing."""
+        if not self.fsync:
+            return
+        try:
+            fd = os.open(self.meta_dir / f"{META_DB}-wal", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def _unlink_all(self, paths: Sequence[str], refill: bool) -> None:
+        self.sync_commits()
         for path in paths:
             try:
                 os.unlink(path)
@@ -681,6 +704,8 @@ class DataStore:
                 many = len(list(itertools.islice(entries, TRASH_FROM + 1)))
         except FileNotFoundError:
             many = 0
+        if many:
+            self.sync_commits()
         if many > TRASH_FROM:
             trash = f"{self._tmp}/{new_id()}"
             try:

@@ -469,6 +469,7 @@ async def test_concurrent_overwrites_leave_one_object_and_one_file(
     await asyncio.gather(*(backend.put_object("bk", "k", body(p), ObjectMeta()) for p in payloads))
     assert await get(backend, "k") in payloads
     assert len(files_under(backend.files.objects_dir)) == 1
+    backend.files.trash.wait()  # the replaced files go to tmp/, unlinked in the background
     assert files_under(backend.files.tmp_dir) == []
     await backend.delete_objects("bk", [("k", None)])
     assert files_under(backend.files.objects_dir) == []
