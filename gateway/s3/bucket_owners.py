@@ -5,12 +5,14 @@ an account's buckets, deleting (forgetting the settings). Shared by the S3 liste
 Bucket names stay global. CreateBucket first claims the name in the state store (the
 ``owner`` setting, written only if absent: atomic on both databases, so of two accounts
 racing for a name exactly one wins, and an account at its bucket limit is refused),
-then creates the bucket in the backend; a failed creation releases
-the claim. A deleted bucket's name stays its former owner's for ``bucket_cache_seconds``
-and a second (hosts may still hold that owner in their caches): another account's
-CreateBucket meanwhile answers ``OperationAborted``, as AWS does for a name reused too
-soon. A bucket without an owner setting (made before accounts, or
-directly in the upstream store) belongs to the system account.
+then creates the bucket in the backend; a failed creation releases the claim, unless the
+bucket appeared in the backend only after the claim: then another creation by the same
+account (which found the claim its own, on another host or worker) made it, and the
+claim stays (``BucketAlreadyOwnedByYou``). A deleted bucket's name stays its former
+owner's for ``bucket_cache_seconds`` and a second (hosts may still hold that owner in
+their caches): another account's CreateBucket meanwhile answers ``OperationAborted``, as
+AWS does for a name reused too soon. A bucket without an owner setting (made before
+accounts, or directly in the upstream store) belongs to the system account.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ async def create_owned_bucket(
     if block_sse_c:
         settings = {**(settings or {}), BLOCKED_ENCRYPTION: SSE_C}
     names = store.bucket_settings
+    # Whether the backend had the bucket before the claim: one it has only since was
+    # made by a creation of this same account (the only one the claim let through),
+    # on another host or worker, and stays this account's.
+    existed = await bucket_exists(backend, bucket)
     try:
         claimed = await names.claim_owner(bucket, account_id, most=most)
     except BucketNameHeld:
@@ -74,6 +80,11 @@ async def create_owned_bucket(
     try:
         info = await backend.create_bucket(bucket, region=region, object_lock=object_lock)
     except BackendError as exc:
+        if exc.code in _EXISTS and not (claimed and existed):
+            # The claim is this account's (its own, or found so): so is the bucket.
+            if exc.code == "BucketAlreadyOwnedByYou":
+                raise
+            raise BackendError("BucketAlreadyOwnedByYou", extra={"BucketName": bucket}) from exc
         if claimed:
             await names.forget_bucket(bucket)
             if exc.code in _EXISTS:
