@@ -52,3 +52,39 @@ def test_files_directories_and_ranges(client_gateway: Gateway, tmp_path: Path) -
     fs.rm(bucket, recursive=True)
     fs.invalidate_cache()
     assert not fs.exists(bucket)
+
+
+def test_find_under_spaced_and_unicode_prefixes_and_cat_ranges(client_gateway: Gateway) -> None:
+    """``find`` (ListObjectsV2 with a prefix, no delimiter) under prefixes with spaces,
+    non-ASCII and a percent, with and without its own ``prefix=``; ``cat_ranges``: ranged
+    GETs of several files at once, an open end among them."""
+    fs = s3fs_filesystem(client_gateway)
+    bucket = unique("s3fs")
+    fs.mkdir(bucket)
+    keys = [
+        "dir with space/\u00fc n\u00ef/a.txt",
+        "dir with space/\u00fc n\u00ef/b c.txt",
+        "dir with space/x+y/z.txt",
+        "dir with spaceX/q.txt",
+        "\u65e5\u672c/\u30c6\u30b9\u30c8.txt",
+        "pct%20/a.txt",
+    ]
+    for key in keys:
+        fs.pipe(f"{bucket}/{key}", key.encode())
+
+    def under(start: str) -> list[str]:
+        return sorted(f"{bucket}/{key}" for key in keys if key.startswith(start))
+
+    assert fs.find(f"{bucket}/dir with space") == under("dir with space/")
+    assert fs.find(f"{bucket}/dir with space/\u00fc n\u00ef/") == under("dir with space/\u00fc")
+    assert fs.find(f"{bucket}/\u65e5\u672c") == under("\u65e5\u672c/")
+    assert fs.find(f"{bucket}/pct%20") == under("pct%20/")
+    assert fs.find(f"{bucket}/dir with space/", prefix="\u00fc") == under("dir with space/\u00fc")
+    assert fs.find(f"{bucket}/", prefix="dir with") == under("dir with")
+
+    big = os.urandom(BIG)
+    fs.pipe(f"{bucket}/big", big)
+    paths = [f"{bucket}/big", f"{bucket}/big", f"{bucket}/{keys[4]}", f"{bucket}/big"]
+    got = fs.cat_ranges(paths, [0, PART - 5, 0, BIG - 7], [10, PART + 5, 3, None])
+    assert got == [big[:10], big[PART - 5 : PART + 5], keys[4].encode()[:3], big[-7:]]
+    fs.rm(bucket, recursive=True)
