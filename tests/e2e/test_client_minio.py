@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import io
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from minio.commonconfig import ENABLED, ComposeSource, CopySource, Tags
+from minio.commonconfig import ENABLED, REPLACE, ComposeSource, CopySource, Tags
+from minio.datatypes import PostPolicy
 from minio.deleteobjects import DeleteObject
 from minio.error import S3Error
 from minio.versioningconfig import VersioningConfig
 
 from tests.e2e.clients import BIG, PART, TREE, minio_client
 from tests.e2e.gateway_process import Gateway
+from tests.e2e.post_util import post_form
 from tests.e2e.s3util import unique, urlopen
 
 
@@ -123,3 +125,59 @@ def test_errors_and_versions(client_gateway: Gateway) -> None:
         assert error.code == "NoSuchKey"
     with mc.get_object(bucket, "k", version_id=second) as response:
         assert response.read() == b"two"
+
+
+def test_copy_with_replaced_metadata_and_tags_and_a_presigned_post_policy(
+    client_gateway: Gateway,
+) -> None:
+    """``copy_object`` with ``metadata_directive=REPLACE``: the copy gets the request's
+    metadata and Content-Type, and without a Content-Type S3's default (AWS resets it too);
+    ``tagging_directive=REPLACE`` replaces the tags, ``COPY`` keeps them.
+    ``presigned_post_policy``: a browser form minio-py signs, its conditions enforced."""
+    mc = minio_client(client_gateway)
+    bucket = unique("minio")
+    mc.make_bucket(bucket)
+    tags = Tags.new_object_tags()
+    tags["team"] = "blue"
+    mc.put_object(
+        bucket, "src", io.BytesIO(b"hello"), 5, content_type="text/x-a", metadata={"a": "1"}
+    )
+    mc.set_object_tags(bucket, "src", tags)
+
+    new_tags = Tags.new_object_tags()
+    new_tags["kind"] = "copy"
+    mc.copy_object(
+        bucket,
+        "replaced",
+        CopySource(bucket, "src"),
+        metadata={"Content-Type": "text/x-new", "b": "2"},
+        metadata_directive=REPLACE,
+        tags=new_tags,
+        tagging_directive=REPLACE,
+    )
+    stat = mc.stat_object(bucket, "replaced")
+    assert stat.content_type == "text/x-new" and stat.metadata is not None
+    assert stat.metadata.get("x-amz-meta-b") == "2" and "x-amz-meta-a" not in stat.metadata
+    assert dict(mc.get_object_tags(bucket, "replaced") or {}) == {"kind": "copy"}
+
+    mc.copy_object(
+        bucket, "bare", CopySource(bucket, "src"), metadata={"c": "3"}, metadata_directive=REPLACE
+    )
+    bare = mc.stat_object(bucket, "bare")
+    assert bare.content_type == "binary/octet-stream"
+    assert dict(mc.get_object_tags(bucket, "bare") or {}) == {"team": "blue"}
+    with mc.get_object(bucket, "bare") as response:
+        assert response.read() == b"hello"
+
+    policy = PostPolicy(bucket, datetime.now(UTC) + timedelta(minutes=5))
+    policy.add_starts_with_condition("key", "uploads/")
+    policy.add_content_length_range_condition(1, 1024)
+    form = mc.presigned_post_policy(policy)
+    sent = post_form(client_gateway, bucket, {**form, "key": "uploads/a b.txt"}, b"posted")
+    assert sent.status == 204, sent.body
+    with mc.get_object(bucket, "uploads/a b.txt") as response:
+        assert response.read() == b"posted"
+    refused = post_form(client_gateway, bucket, {**form, "key": "elsewhere.txt"}, b"posted")
+    assert refused.status == 403 and b"<Code>AccessDenied</Code>" in refused.body
+    too_big = post_form(client_gateway, bucket, {**form, "key": "uploads/big"}, b"x" * 2000)
+    assert too_big.status == 400 and b"<Code>EntityTooLarge</Code>" in too_big.body
