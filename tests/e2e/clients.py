@@ -86,8 +86,9 @@ def hostport(gateway: Gateway) -> str:
     return f"127.0.0.1:{gateway.s3_port}"
 
 
-def rclone(gateway: Gateway, *args: str) -> bytes:
-    """rclone with the remote ``gw:`` (provider Other) defined in its environment."""
+def rclone_command(gateway: Gateway, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of rclone with the remote ``gw:`` (provider
+    Other) defined in its environment."""
     env = {
         "RCLONE_CONFIG": "/dev/null",
         "RCLONE_CONFIG_GW_TYPE": "s3",
@@ -97,7 +98,12 @@ def rclone(gateway: Gateway, *args: str) -> bytes:
         "RCLONE_CONFIG_GW_SECRET_ACCESS_KEY": gateway.secret_key,
     }
     tls = ["--ca-cert", gateway.tls_ca] if gateway.tls_ca else []
-    return run([tool("rclone"), *tls, *args], env)
+    return [tool("rclone"), *tls, *args], env
+
+
+def rclone(gateway: Gateway, *args: str) -> bytes:
+    """rclone on the remote ``gw:``; the test fails if it does. Its stdout."""
+    return run(*rclone_command(gateway, *args))
 
 
 def s3cmd_config(gateway: Gateway, directory: Path) -> Path:
