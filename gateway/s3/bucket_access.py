@@ -60,10 +60,12 @@ async def _bucket(ctx: Context) -> BucketFacts:
 
 
 async def _check_principals(ctx: Context, policy: Policy) -> None:
-    """S3 refuses a policy naming accounts that do not exist (``Invalid principal``)."""
+    """S3 refuses a policy naming accounts that do not exist (``Invalid principal``).
+    Read from the state store, not the in-process account cache: an account deleted
+    through another host is still in this one's."""
     store = ctx.access.store
     for account_id in policy.named_accounts():
-        if await store.accounts.cached(account_id) is None:
+        if await store.accounts.get(account_id) is None:
             raise AuthzError("MalformedPolicy", "Invalid principal in policy")
     canonical = policy.named_canonical_ids()
     if canonical:

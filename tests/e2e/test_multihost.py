@@ -328,3 +328,37 @@ def test_ready_reports_the_state_store_and_the_backend(
     finally:
         host.stop()
         asyncio.run(admin(f"DROP SCHEMA {schema} CASCADE", f"DROP ROLE {role}"))
+
+
+def test_a_policy_naming_an_account_deleted_on_the_other_host_is_refused(
+    hosts: tuple[Gateway, Gateway],
+) -> None:
+    """PutBucketPolicy refuses principals that name no account (``MalformedPolicy``, as
+    S3 answers "Invalid principal in policy"). Host B checked them against an
+    in-process copy of every account it had seen, which nothing on B ever dropped when
+    host A deleted one: B went on accepting the deleted account, A refused it."""
+    host_a, host_b = hosts
+    doomed = new_tenant(host_a, "doomed")
+    s3_a, s3_b = host_a.client(), host_b.client()
+    bucket = new_bucket(host_b)
+    document = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{doomed.id}:root"},
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+    )
+    s3_b.put_bucket_policy(Bucket=bucket, Policy=document)  # B has seen the account
+
+    status, _, body = call(host_a, "DELETE", f"/v1/accounts/{doomed.id}", headers=ADMIN)
+    assert status == 204, body
+    for s3 in (s3_a, s3_b):
+        with pytest.raises(ClientError) as refused:
+            s3.put_bucket_policy(Bucket=bucket, Policy=document)
+        assert error_code(refused) == "MalformedPolicy"
