@@ -45,7 +45,11 @@ SECURITY_SCHEMES: dict[str, Any] = {
         ),
     }
 }
-_CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}]
+_CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}, {}]
+"""Basic, or no Authorization header at all: a client may authenticate with its id and
+secret in the form body instead (client_secret_post), which is no security scheme; the
+empty requirement says the header is optional, as it is. Without it, a request carrying
+a valid client in its body read as one that ignored missing credentials."""
 
 _NO_STORE = {
     "Cache-Control": {

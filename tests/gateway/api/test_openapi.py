@@ -176,3 +176,17 @@ def test_the_docs_name_only_routes_that_exist_and_every_v1_route() -> None:
     named = set(re.findall(r"(?<![\w/])/v1/[\w{}$./-]*[\w}]", text))
     assert [path for path in named if not any(p.match(path) for p in routes.values())] == []
     assert [p for p, pattern in routes.items() if not any(pattern.match(n) for n in named)] == []
+
+
+async def test_oauth_operations_leave_the_basic_header_optional(api: Client) -> None:
+    """``/oauth/*`` authenticate a client by Basic or by ``client_id`` and
+    ``client_secret`` in the form (client_secret_post): the document must not call the
+    Basic header required, or a request authenticated in its body reads as one that got
+    through without credentials."""
+    document = await (await api.get("/v1/openapi.json")).json()
+    oauth = {p: item["post"] for p, item in document["paths"].items() if p.startswith("/oauth/")}
+    assert set(oauth) == {"/oauth/token", "/oauth/revoke", "/oauth/introspect"}
+    for path, operation in oauth.items():
+        assert operation["security"] == [{"clientBasic": []}, {}], path
+        fields = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]
+        assert {"client_id", "client_secret"} <= set(fields["schema"]["properties"]), path
