@@ -484,7 +484,15 @@ misspelling: ``FSNC``/``FSYNC`` 0.89, ``WORKER``/``WORKERS`` 0.92; ``BUCKET``/``
 (an example's variable) 0.62."""
 
 CLIENT_VARIABLES = frozenset(
-    {"NFYIO_API_URL", "NFYIO_BUCKET", "NFYIO_ADMIN_SECRET", "NFYIO_FUZZ", "NFYIO_SCREENSHOT_DIR"}
+    {
+        "NFYIO_API_URL",
+        "NFYIO_BUCKET",
+        "NFYIO_ADMIN_SECRET",
+        "NFYIO_OAUTH_USER",  # examples/oauth-flow.sh
+        "NFYIO_OAUTH_PASSWORD",
+        "NFYIO_FUZZ",
+        "NFYIO_SCREENSHOT_DIR",
+    }
 )
 """``NFYIO_*`` variables that are no setting of the gateway but of the project's clients
 (the examples, the test tools), exported in the same shells: never refused or warned of."""

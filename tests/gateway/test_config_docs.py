@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from gateway.config import ENV_ALIASES, Config, ConfigError, load_config
+from gateway.config import (
+    CLIENT_VARIABLES,
+    ENV_ALIASES,
+    Config,
+    ConfigError,
+    ignored_variables,
+    load_config,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENTED = (REPO / "config" / "gateway.toml").read_text()
@@ -32,18 +39,19 @@ LONG_NAMES = {
     for option in options
 }
 
-CLIENT_VARIABLES = frozenset(
-    {
-        "NFYIO_API_URL",  # the REST examples' API listener
-        "NFYIO_BUCKET",  # the examples' bucket
-        "NFYIO_ADMIN_SECRET",  # examples/oauth-flow.sh
-        "NFYIO_OAUTH_USER",
-        "NFYIO_OAUTH_PASSWORD",
-        "NFYIO_FUZZ",  # the fuzz tests' budget (docs/security.md)
-        "NFYIO_SCREENSHOT_DIR",  # the console's browser tests (docs/console.md)
-    }
-)
-"""Variables the docs name that configure the project's clients, not the gateway."""
+WRONG_NAMES = {
+    "NFYIO_UPSTREAM_ENDPOINT_URL": "refused",
+    "NFYIO_STORAGE_FSNC": "refused",
+    "NFYIO_FSNC": "refused",
+    "NFYIO_WORKER": "refused",
+    "NFYIO_SERVR_WORKERS": "refused",
+    "NFYIO_DEBUG": "warned",
+    "NFYIO_SERVICE_HOST": "ignored",
+    "NFYIO_PORT": "ignored",
+    "NFYIO_PORT_7007_TCP": "ignored",  # written NFYIO_PORT_7007_TCP_*
+}
+"""The names the docs show as what the gateway does with a name that is no setting
+(docs/deploy.md, "Environment"; the header of ``config/gateway.toml``), and what that is."""
 
 _VARIABLE = re.compile(r"(?<![A-Za-z0-9_$])NFYIO_[A-Z0-9_]*[A-Z0-9](_\*|_<)?")
 
@@ -80,29 +88,54 @@ def test_the_documented_file_names_every_short_variable() -> None:
     for variable, (section, option) in ENV_ALIASES.items():
         by_pattern = section == "backend" and variable == f"NFYIO_UPSTREAM_{option.upper()}"
         assert variable in named or by_pattern, variable
-    assert named - set(ENV_ALIASES) - set(LONG_NAMES) == {"NFYIO_UPSTREAM_ENDPOINT_URL"}
-    with pytest.raises(ConfigError, match="NFYIO_UPSTREAM_ENDPOINT_URL"):
-        load_config(env={"NFYIO_UPSTREAM_ENDPOINT_URL": "http://127.0.0.1:9000"})
+    assert named - set(ENV_ALIASES) - set(LONG_NAMES) <= set(WRONG_NAMES)
+
+
+def _names(text: str) -> Iterator[tuple[str, bool, int]]:
+    """(name, whether it is a family written ``NAME_*`` or ``NAME_<...>``, offset)."""
+    for match in _VARIABLE.finditer(text):
+        yield match[0].removesuffix("_*").removesuffix("_<"), bool(match[1]), match.start()
 
 
 def test_every_variable_the_docs_name_is_read_by_the_gateway() -> None:
     """A variable named in README.md, docs/*.md or ``config/gateway.toml`` is a short form,
     an ``NFYIO_<SECTION>_<OPTION>`` name, a family (``NFYIO_AUTH_*``) of them, a client's
-    (the examples', the tests'), or the misspelling the file shows being refused."""
+    (the examples', the tests'), or one the docs show being refused or ignored."""
     families = {f"NFYIO_{section.upper()}" for section in OPTIONS}
     families |= {"_".join(name.split("_")[:2]) for name in ENV_ALIASES}  # NFYIO_ROOT_*
-    known = set(ENV_ALIASES) | set(LONG_NAMES) | CLIENT_VARIABLES
+    known = set(ENV_ALIASES) | set(LONG_NAMES) | CLIENT_VARIABLES | set(WRONG_NAMES)
     wrong = []
     for page, text in _pages():
-        for match in _VARIABLE.finditer(text):
-            name = match[0].removesuffix("_*").removesuffix("_<")
-            if match[1]:
-                ok = name in families
-            else:
-                ok = name in known or name == "NFYIO_UPSTREAM_ENDPOINT_URL"
-            if not ok:
-                wrong.append(f"{page}:{text.count(chr(10), 0, match.start()) + 1} {match[0]}")
+        for name, family, at in _names(text):
+            if name not in (families | set(WRONG_NAMES) if family else known):
+                wrong.append(f"{page}:{text.count(chr(10), 0, at) + 1} {name}")
     assert not wrong
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_NAMES))
+def test_names_the_docs_show_as_wrong_do_what_the_docs_say(name: str) -> None:
+    variable = f"{name}_ADDR" if name.endswith("_TCP") else name
+    env = {variable: "1"}
+    if WRONG_NAMES[name] == "refused":
+        with pytest.raises(ConfigError, match=variable):
+            load_config(env=env)
+        return
+    load_config(env=env)
+    assert ignored_variables(env) == ([variable] if WRONG_NAMES[name] == "warned" else [])
+
+
+def test_the_examples_variables_are_never_refused_or_warned_of() -> None:
+    """docs/deploy.md: the examples' ``NFYIO_*`` variables are exported in the shells
+    that start the gateway, which neither refuses nor warns of them."""
+    names = set()
+    for script in (REPO / "examples").rglob("*"):
+        if script.is_file() and script.suffix in {".sh", ".py", ".mjs", ".md"}:
+            names |= {name for name, family, _ in _names(script.read_text()) if not family}
+    clients = names - set(ENV_ALIASES) - set(LONG_NAMES)
+    assert clients and clients <= CLIENT_VARIABLES, clients - CLIENT_VARIABLES
+    env = dict.fromkeys(clients, "x")
+    load_config(env=env)
+    assert ignored_variables(env) == []
 
 
 _UNITS = {
