@@ -209,6 +209,8 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
     except web.HTTPException:
         raise
     except Exception as exc:
+        if req is None:  # refused while parsed: the path as sent (decoded), not "/"
+            resource = unquote(request.raw_path.partition("?")[0])
         error = as_s3_error(exc)
         if error is None:
             log.exception(

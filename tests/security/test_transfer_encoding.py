@@ -25,9 +25,11 @@ CHUNKED = [("Transfer-Encoding", "chunked")]
 BODY = b"5\r\nhello\r\n0\r\n\r\n"
 
 
-def _expect_refused(response: Any) -> None:
+def _expect_refused(response: Any, resource: str | None = None) -> None:
     assert (response.status, response.error_code()) == (501, "NotImplemented"), response.body
     assert response.xml().findtext("Header") == "Transfer-Encoding"
+    if resource is not None:  # a refusal while the request is parsed names its path too
+        assert response.xml().findtext("Resource") == resource
 
 
 @pytest.mark.parametrize("auth", ["presigned", "unsigned-payload", "bearer"])
@@ -47,8 +49,10 @@ def test_a_plain_chunked_body_is_not_implemented(
         headers = [(n, v) for n, v in signed.items() if n.lower() != "content-length"]
     else:
         headers = [("Authorization", f"Bearer {gateway.secret_key}")]
-    _expect_refused(exchange(gateway, "PUT", target, [*headers, *CHUNKED], body=BODY))
+    refused = exchange(gateway, "PUT", target, [*headers, *CHUNKED], body=BODY)
+    _expect_refused(refused, f"/{bucket}/k")
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"
+    assert f"path=/{bucket}/k op=- principal=- status=501" in gateway.log()
 
 
 def test_the_sdks_aws_chunked_uploads_still_stream(gateway: Gateway, s3: Any, bucket: str) -> None:
