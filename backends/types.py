@@ -271,6 +271,9 @@ class ObjectRead:
     where ``last == -1``). ``partial`` is True when a Range or partNumber selected a
     slice (the gateway answers 206). Call ``aclose`` if the body is not consumed.
     ``path`` is set by backends whose bytes sit in a local file (for sendfile).
+    ``part_checksums``: a ``partNumber`` read's own checksums (algorithm -> value), set
+    by backends that keep them for a part of a COMPOSITE multipart object; None when the
+    slice has none to answer.
     """
 
     info: ObjectInfo
@@ -279,6 +282,7 @@ class ObjectRead:
     last: int
     partial: bool = False
     path: str | None = None
+    part_checksums: Mapping[str, str] | None = None
 
     async def aclose(self) -> None:
         closer = getattr(self.body, "aclose", None)

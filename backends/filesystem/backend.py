@@ -65,6 +65,7 @@ from backends.filesystem.objects import (
     encryption_not_found,
     inline_plaintext,
     open_read,
+    part_checksums,
     select_bytes,
 )
 from backends.filesystem.rewrap import Rewrapped, rewrap
@@ -574,12 +575,16 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 if plain is None:
                     continue  # replaced or deleted since the row was read: look again
                 body = BytesBody(plain[first : last + 1] if partial else plain)
-                return ObjectRead(info, body, first, last, partial)
-            read = await open_read(
-                self.files, row, info, first, last, partial, self.keys, customer_key
-            )
-            if read is None:
-                continue  # replaced or deleted since the row was read: look again
+                read = ObjectRead(info, body, first, last, partial)
+            else:
+                opened = await open_read(
+                    self.files, row, info, first, last, partial, self.keys, customer_key
+                )
+                if opened is None:
+                    continue  # replaced or deleted since the row was read: look again
+                read = opened
+            if part_number is not None:
+                read.part_checksums = part_checksums(row.parts, info.checksums, part_number)
             return read
         raise BackendError("InternalError", "object data file is missing")
 

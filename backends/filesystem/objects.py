@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 
 from backends.errors import BackendError
 from backends.filesystem.bodies import FileBody, ReaderBody, open_for_read
@@ -48,6 +49,22 @@ def select_bytes(
         return 0, row.size - 1, False
     first, last = resolve_range(byte_range, row.size)
     return first, last, True
+
+
+def part_checksums(
+    parts: str | None, checksums: Mapping[str, str], part_number: int
+) -> dict[str, str] | None:
+    """The checksums of part ``part_number`` of a COMPOSITE multipart object (``parts``
+    the row's column, ``checksums`` the object's), as S3 answers a ``partNumber`` read
+    with checksum mode; None for any other object: a FULL_OBJECT value describes the
+    whole object, not one part of it. For ``partNumber`` reads only."""
+    composite = [alg for alg, value in checksums.items() if "-" in value]
+    if parts is None or not composite:
+        return None
+    for entry in json.loads(parts):  # [number, size] or [number, size, checksums]
+        if entry[0] == part_number and len(entry) > 2:
+            return {alg: entry[2][alg] for alg in composite if alg in entry[2]} or None
+    return None
 
 
 def encryption_not_found(bucket: str) -> BackendError:

@@ -10,7 +10,7 @@ from lxml import etree
 from backends.checksums import checksum_type_of
 from backends.conditions import NOT_MODIFIED_FIELDS
 from backends.errors import BackendError
-from backends.types import ByteRange, DeleteResult, ObjectInfo, ObjectLock, ObjectRead
+from backends.types import COMPOSITE, ByteRange, DeleteResult, ObjectInfo, ObjectLock, ObjectRead
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import (
@@ -176,15 +176,18 @@ async def get_object(ctx: Context) -> Result:
             _override_not_modified(exc, overrides)
         raise
     info = read.info
-    with_checksums = (
-        ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and not read.partial
-    )
+    checksum_mode = ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+    with_checksums = checksum_mode and not read.partial
     headers = object_headers(
         info,
         with_checksums=with_checksums,
         with_parts_count=req.part_number is not None,
         overrides=overrides,
     )
+    if read.part_checksums is not None and checksum_mode:
+        # one part of a COMPOSITE object: S3 answers that part's own checksum
+        headers.update(checksum_headers(read.part_checksums))
+        headers["x-amz-checksum-type"] = COMPOSITE
     if req.version_id is None:
         headers.update(await expiration_headers(ctx, info))
     if info.tag_count and await tag_count_hidden(ctx, info):
