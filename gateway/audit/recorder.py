@@ -29,13 +29,16 @@ from gateway.audit import actions
 from gateway.audit.events import event_json
 from gateway.config import AuditConfig
 from gateway.identity.audit import AuditEvent, AuditStore, new_event_id, storable
+from gateway.identity.db import StoreUnavailable
 from gateway.identity.models import AccessKey
+from gateway.ratelog import RateLimitedLog
 from gateway.storage_full import no_room
 from sigv4.memo import remember
 
 __all__ = ["FLUSH_AT", "MAX_PENDING", "AuditRecorder"]
 
 log = logging.getLogger("nfyio.audit")
+outage_log = RateLimitedLog(log)
 
 FLUSH_AT = 500
 """Pending events that trigger a flush before the interval is over."""
@@ -160,6 +163,11 @@ class AuditRecorder:
                         log.info("audit: pruned %d events past retention", pruned)
             except asyncio.CancelledError:
                 raise
+            except StoreUnavailable:  # an outage: one line per kind and 10 s, no traceback
+                outage_log.event(
+                    "audit",
+                    "audit: writing events failed: the state store is unavailable; will retry",
+                )
             except Exception as exc:
                 if no_room(exc) is None:  # a full disk: one line per interval, not a traceback
                     log.exception("audit: writing events failed; will retry")

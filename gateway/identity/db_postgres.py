@@ -59,6 +59,23 @@ unavailable_log = RateLimitedLog(logging.getLogger(__name__))
 """One line per outage and kind of error, not one per request."""
 
 
+class _PoolOutageFilter(logging.Filter):
+    """asyncpg's pool keeps its connection floor (``pool_min_size``) itself, and logs each
+    failed reconnection as a warning with a traceback ("Failed to restore the pool
+    connection floor; retrying"), every 1, 2, 4 ... 60 s of an outage. Such a failure is
+    the outage :func:`_availability` reports: it joins that one rate-limited line per kind
+    of error. Anything else asyncpg logs passes unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, _UNAVAILABLE):
+            return True
+        unavailable_log.event(
+            type(exc).__name__, f"the PostgreSQL state store is unavailable: {exc!r}"
+        )
+        return False
+
+
 class ConnectionLost(Exception):
     """The connection closed under a statement or transaction (terminated by the server,
     reset by the network): asyncpg then reports an ``InterfaceError`` about the closed
@@ -84,6 +101,9 @@ _UNAVAILABLE = (
 )
 """What makes a request answer 503: the same request may succeed once the database is
 back. A constraint, a syntax error or a bug stays what it is."""
+
+
+logging.getLogger("asyncpg.pool").addFilter(_PoolOutageFilter())
 
 
 def _closed(conn: asyncpg.pool.PoolConnectionProxy) -> bool:

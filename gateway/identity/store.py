@@ -46,7 +46,7 @@ from gateway.identity.crypto import (
     MasterKeyError,
     load_or_create_master_key,
 )
-from gateway.identity.db import Database, PoolOptions
+from gateway.identity.db import Database, PoolOptions, StoreUnavailable
 from gateway.identity.db_sqlite import DB_FILE, SqliteDatabase
 from gateway.identity.models import to_micros, utcnow
 from gateway.identity.object_acls import ObjectAclStore
@@ -57,11 +57,13 @@ from gateway.identity.signing_keys import SigningKeyStore
 from gateway.identity.throttle import ThrottleStore
 from gateway.identity.tokens import SessionStore
 from gateway.identity.users import UserStore
+from gateway.ratelog import RateLimitedLog
 from gateway.storage_full import no_room
 
 __all__ = ["DuplicateKeyError", "IdentityStore", "is_postgres_url", "sqlite_path"]
 
 logger = logging.getLogger(__name__)
+outage_log = RateLimitedLog(logger)
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -260,6 +262,12 @@ class IdentityStore:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self.flush()
+            except StoreUnavailable:  # an outage: one line per kind and 10 s, no traceback
+                outage_log.event(
+                    "last_used_at",
+                    "identity store: writing last_used_at failed: the state store is "
+                    "unavailable; will retry",
+                )
             except Exception as exc:
                 if no_room(exc) is None:  # a full disk: one line per interval, not a traceback
                     logger.exception("identity store: writing last_used_at failed; will retry")

@@ -43,15 +43,18 @@ from backends.errors import BackendError
 from backends.types import ObjectInfo, ObjectVersion, Upload
 from gateway.audit.recorder import AuditRecorder
 from gateway.identity.bucket_settings import BucketSettingsStore
+from gateway.identity.db import StoreUnavailable
 from gateway.identity.object_acls import ObjectAclStore
 from gateway.lifecycle.audit import LifecycleAudit, Removal
 from gateway.lifecycle.document import cached_lifecycle
 from gateway.lifecycle.progress import DONE, OBJECTS, UPLOADS, PassReport, Progress, holder_name
 from gateway.lifecycle.rules import Clock, LifecycleConfiguration, Rule
+from gateway.ratelog import RateLimitedLog
 
 __all__ = ["LEASE_BUCKET", "LIFECYCLE", "PassReport", "Progress", "Sweeper", "holder_name"]
 
 log = logging.getLogger("nfyio.lifecycle")
+outage_log = RateLimitedLog(log)
 
 LIFECYCLE = "lifecycle"
 """The bucket-setting kind holding a bucket's lifecycle configuration (its XML)."""
@@ -111,6 +114,10 @@ class Sweeper:
                     await self.step()
                 except asyncio.CancelledError:
                     raise
+                except StoreUnavailable:  # an outage: one line per 10 s, no traceback
+                    outage_log.event(
+                        "lifecycle", "lifecycle pass failed: the state store is unavailable"
+                    )
                 except Exception:
                     log.exception("lifecycle pass failed")
                 await asyncio.sleep(self.interval)

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -263,3 +264,63 @@ def test_a_bucket_deleted_while_the_state_store_fails_leaves_no_settings_behind(
     expect_error(
         "NoSuchPublicAccessBlockConfiguration", 404, s3.get_public_access_block, Bucket=bucket
     )
+
+
+def test_an_outage_is_logged_in_rate_limited_lines_without_tracebacks(
+    tmp_path: Path, own_postgres: PostgresServer
+) -> None:
+    """While PostgreSQL is down, what keeps asking it (requests, the audit and
+    ``last_used_at`` flushers, readiness probes, asyncpg's own pool refilling its
+    floor) logs one line per kind of failure and 10 s, never a traceback: the old code
+    logged a traceback on every audit flush (each second), every usage flush and every
+    floor retry of asyncpg's pool, and a warning per readiness probe."""
+    env = {
+        "NFYIO_IDENTITY_URL": asyncio.run(own_postgres.fresh_url()),
+        "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "NFYIO_AUDIT_FLUSH_INTERVAL": "0.05",
+        "NFYIO_AUTH_USAGE_FLUSH_INTERVAL": "0.1",
+        "NFYIO_LIFECYCLE_SWEEP_INTERVAL": "0.1",
+    }
+    gw = start_gateway(tmp_path / "data", extra_env=env)
+    try:
+        key = make_key(gw, scopes=["read:buckets", "read:objects"])
+        s3: Any = gw.client(key["id"], key["secret"])  # retries off
+        s3.list_buckets()
+        flushers = (
+            "audit: writing events failed: the state store is unavailable",
+            "writing last_used_at failed: the state store is unavailable",
+            "lifecycle pass failed: the state store is unavailable",
+        )
+        # Audit events pending when PostgreSQL goes: the audit table locked, an audited
+        # change made (its flush waits for the lock), then the shutdown ends them both.
+        locker = asyncio.new_event_loop()
+        conn = locker.run_until_complete(asyncpg.connect(env["NFYIO_IDENTITY_URL"]))
+        held = conn.transaction()
+        locker.run_until_complete(held.start())
+        locker.run_until_complete(conn.execute("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
+        make_key(gw, scopes=["read:buckets"])
+        own_postgres.pause()
+        conn.terminate()
+        locker.close()
+        started = time.monotonic()
+        try:
+            # Until each flusher met the outage (the first request leaves a last_used_at).
+            for _ in range(600):
+                expect_error("ServiceUnavailable", 503, s3.list_buckets)
+                assert call(gw, "GET", "/ready")[0] == 503
+                if all(line in gw.log() for line in flushers):
+                    break
+                time.sleep(0.05)
+            outage = time.monotonic() - started
+        finally:
+            own_postgres.resume()
+        assert s3.list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert call(gw, "GET", "/ready", headers=ADMIN)[0] == 200
+    finally:
+        gw.stop()
+    log = gw.log()
+    assert "Traceback" not in log and " ERROR " not in log, log
+    lines = log.splitlines()
+    for kind in (*flushers, "readiness: the state store does not answer"):
+        first_lines = [line for line in lines if kind in line and "more in the last" not in line]
+        assert 1 <= len(first_lines) <= 1 + outage // 10, (kind, log)
