@@ -14,6 +14,13 @@ left out on purpose:
   get 400.
 - ``use_after_free``: a revoked key stays readable (``status: "revoked"``) for audit.
 
+Raising ``--max-examples`` (a few hundred per operation) makes ``ignored_auth`` and
+``negative_data_rejection`` fail at ``/oauth/revoke``: schemathesis drops the Basic header
+but its semantic draws fill the body's ``client_id`` / ``client_secret`` with a real
+client's (from ``POST /v1/clients``), and that is client_secret_post, which the server
+rightly accepts (200) and OpenAPI cannot express as a security scheme. Not a defect; the
+same request without those fields is 401 ``invalid_client``.
+
 A second test feeds schemathesis a document with one documented status removed and
 expects it to fail: the check has teeth.
 """
