@@ -10,6 +10,12 @@ import errno
 import sqlite3
 from collections.abc import Mapping
 
+NOT_EMPTY_VERSIONED = (
+    "The bucket you tried to delete is not empty. You must delete all versions in the bucket."
+)
+"""S3's ``BucketNotEmpty`` message for a bucket with versioning configured (tools such as
+``aws s3 rb --force`` delete the current objects only and leave it this way)."""
+
 
 class BackendError(Exception):
     """A failure a client can be told about, named by its S3 error code.

@@ -27,7 +27,7 @@ from backends.conditions import (
     check_write,
     version_condition_refused,
 )
-from backends.errors import BackendError
+from backends.errors import NOT_EMPTY_VERSIONED, BackendError
 from backends.filesystem.commit import GroupCommitter, no_such_bucket
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import META_DB, DataStore
@@ -382,9 +382,13 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 for table in ("objects", "versions")
             )
             if busy:
+                state = bucket_state(conn, bucket)
+                versioned = state is not None and state.versioning is not None
                 raise BackendError(
                     "BucketNotEmpty",
-                    "The bucket you tried to delete is not empty",
+                    NOT_EMPTY_VERSIONED
+                    if versioned
+                    else "The bucket you tried to delete is not empty",
                     extra={"BucketName": bucket},
                 )
             aborted = drop_bucket_uploads(conn, bucket)

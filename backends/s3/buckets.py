@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from backends.errors import BackendError
+from backends.errors import NOT_EMPTY_VERSIONED, BackendError
 from backends.s3.client import UpstreamClient
 from backends.s3.meta import utc
 from backends.types import BucketInfo
@@ -94,7 +94,7 @@ class BucketsMixin(UpstreamClient):
         if versions.get("Versions") or versions.get("DeleteMarkers"):
             raise BackendError(
                 "BucketNotEmpty",
-                "The bucket you tried to delete is not empty (object versions)",
+                NOT_EMPTY_VERSIONED,
                 extra={"BucketName": bucket},
             )
         await self._abort_uploads(up)
