@@ -36,6 +36,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.e2e.gateway_process import Gateway
+from tests.e2e.oauth_util import basic, make_setup
 from tests.e2e.s3util import raw_request, sign
 from tests.security.rawhttp import exchange
 
@@ -240,3 +241,33 @@ def test_an_s3_x_api_key_with_a_blank_second_copy_is_taken(
         headers = [("X-API-Key", key), ("X-API-Key", blank)]
         response = exchange(gateway, "GET", f"/{bucket}/k", headers)
         assert (response.status, response.body) == (200, b"data"), headers
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("second", ["same client", "another client"])
+def test_an_oauth_client_authorization_given_twice_is_refused(
+    gateway: Gateway, path: str, second: str
+) -> None:
+    """The OAuth endpoints too (RFC 6749 2.3: one client authentication per request).
+    Before, the first Basic header won: ``/oauth/token`` issued a token to the first of
+    two clients, whatever the second said. Now 400 ``invalid_request``, never cached,
+    before any secret is checked."""
+    grants = ["client_credentials"]
+    one, other = (make_setup(gateway, grant_types=grants) for _ in range(2))
+    first = basic(one.client_id, one.client_secret)["Authorization"]
+    if second == "another client":
+        again = basic(other.client_id, other.client_secret)["Authorization"]
+    else:
+        again = first
+    headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Authorization", first),
+        ("Authorization", again),
+    ]
+    body = b"grant_type=client_credentials&token=tok_unknown"
+    alone = exchange(gateway, "POST", path, headers[:2], body, port=gateway.api_port)
+    assert alone.status == 200, alone.body
+    response = exchange(gateway, "POST", path, headers, body, port=gateway.api_port)
+    assert response.status == 400, response.body
+    assert json.loads(response.body)["error"] == "invalid_request"
+    assert response.headers["Cache-Control"] == "no-store"
