@@ -11,6 +11,9 @@
   run) renews the token and sends the file again, as every other call does.
 - The OAuth client form without a scope says so before sending (the gateway's 400: a
   client's tokens carry at most its scopes, so one without any could do nothing).
+- A downloaded HTML object cannot run on the console's origin: the page saves it from a
+  blob: URL, which is the console's origin and escapes the download's CSP sandbox;
+  typed text/html, that URL opened as a page ran the object's scripts there.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Request, Route, expect
 
 from tests.e2e.console_browser import (
@@ -260,3 +264,37 @@ def test_a_client_without_a_scope_is_refused_before_sending(
     expect(page.get_by_role("alert")).to_contain_text("Choose at least one scope")
     expect(page.get_by_role("group", name="Scopes").get_by_role("checkbox").first).to_be_focused()
     assert not [url for url in sent if url.endswith("/v1/clients")], sent
+
+
+HOSTILE_PAGE = (
+    "<!doctype html><title>hostile</title><h1>rendered</h1>"
+    "<script>localStorage.setItem('hostile-ran', location.origin)</script>"
+)
+
+
+def test_a_downloaded_html_object_cannot_run_on_the_console_origin(
+    console_gateway: Gateway, tab: Tab
+) -> None:
+    page = tab.page
+    bucket = _bucket_with(console_gateway, [])
+    url = f"{console_gateway.api_url}/v1/buckets/{bucket}/objects/content?key=page.html"
+    reply = call(url, "PUT", headers={**ADMIN, "Content-Type": "text/html"}, raw_form=HOSTILE_PAGE)
+    assert reply.status == 201, reply.body
+    sign_in_user(page, console_gateway, make_user(console_gateway, ADMIN_SCOPES))
+    page.goto(f"{console_gateway.api_url}/console#/browse?bucket={bucket}")
+    heading(page, f"Bucket {bucket}")
+    with page.expect_download() as saved:
+        page.get_by_role("button", name="Download page.html").click()
+    download = saved.value
+    assert download.suggested_filename == "page.html"
+    assert Path(download.path()).read_text() == HOSTILE_PAGE
+    # The blob: URL the page saved from is the console's origin. Opened as a page (a
+    # link's "open in new tab", a script that learnt it), it is one more download of
+    # the bytes, never a document rendered beside the session.
+    assert download.url.startswith(f"blob:{console_gateway.api_url}/")
+    opened = tab.context.new_page()
+    with opened.expect_download() as again, pytest.raises(PlaywrightError, match="Download"):
+        opened.goto(download.url)
+    assert Path(again.value.path()).read_text() == HOSTILE_PAGE
+    opened.close()
+    assert page.evaluate("() => localStorage.getItem('hostile-ran')") is None

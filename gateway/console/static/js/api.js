@@ -133,11 +133,17 @@ function putFile(url, file, onProgress) {
  * Download through the API (the credential is a header, so a plain link cannot carry
  * it): the browser receives the bytes as a Blob (Chromium keeps large ones on disk) and
  * saves them under `filename`.
+ *
+ * The Blob is retyped application/octet-stream (a slice: no copy). Its blob: URL belongs
+ * to the console's origin and ignores the download's CSP sandbox; typed as the object
+ * (text/html, image/svg+xml), that URL opened as a page ran the object's scripts on the
+ * console's origin, next to the session cookie. As octet-stream it can only be saved.
  */
 export async function downloadFile(url, filename) {
   const response = await send(url, { method: "GET" });
   if (!response.ok) throw await errorOf(response);
-  const blob = await response.blob();
+  const received = await response.blob();
+  const blob = received.slice(0, received.size, "application/octet-stream");
   const href = URL.createObjectURL(blob);
   const link = document.createElement("a");
   link.href = href;
