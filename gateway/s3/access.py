@@ -133,7 +133,7 @@ class Access:
     ``s3:BypassGovernanceRetention`` on the object (its ``bypass:governance`` scope, and
     the bucket policy: a Deny refuses it, another account needs an Allow). A refused
     bypass is ignored, so a version GOVERNANCE protects stays protected. DeleteObjects:
-    decided per key by :meth:`check_delete`; one key refused turns it off for all."""
+    decided for each key by :meth:`check_delete`, as S3 does."""
     _objects: dict[tuple[str, str, str | None], ObjectAcl | None] = field(default_factory=dict)
     _tags: dict[tuple[str, str, str | None], Tags | None] = field(default_factory=dict)
 
@@ -231,8 +231,12 @@ class Access:
             )
         )
 
-    async def check_delete(self, key: str, version: str | None, etag: str | None) -> Decision:
-        """DeleteObjects: the decision for one key of the request body. A key with an
+    async def check_delete(
+        self, key: str, version: str | None, etag: str | None
+    ) -> tuple[Decision, bool]:
+        """DeleteObjects: the decision for one key of the request body, and whether the
+        governance bypass the request asked for takes effect on that key (S3 decides each
+        key: a Deny on one prefix keeps those versions and no others). A key with an
         ``<ETag>`` other than ``*`` needs ``s3:GetObject`` too (and the credential's
         ``read:objects``), as DeleteObject's ``If-Match`` does: the comparison tells what
         the object is."""
@@ -240,9 +244,10 @@ class Access:
         decision = await self.decide(self.bucket, action, (), key=key, version=version, etag=etag)
         if decision.allowed and reveals_etag(etag):
             decision = await self.decide(self.bucket, "s3:GetObject", (READ_OBJECTS,), key=key)
-        if decision.allowed and self.bypass_governance:
-            self.bypass_governance = await self.may_bypass(key, version)
-        return decision
+        bypass = decision.allowed and self.bypass_governance
+        if bypass:
+            bypass = await self.may_bypass(key, version)
+        return decision, bypass
 
     async def may_bypass(self, key: str, version: str | None) -> bool:
         """Whether ``s3:BypassGovernanceRetention`` on this object version is allowed."""

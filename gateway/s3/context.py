@@ -38,7 +38,8 @@ class Context:
     for per-key decisions (DeleteObjects)."""
     bypass_governance: bool = False
     """The request asked to bypass GOVERNANCE retention and the principal may
-    (``Access.bypass_governance``; DeleteObjects reads that after its per-key decisions)."""
+    (``Access.bypass_governance``; DeleteObjects decides it for each key instead:
+    ``Access.check_delete``)."""
     document: bytes | None = None
     """The body, when it was read before the decision (PutObjectTagging: its tag set feeds
     ``s3:RequestObjectTag/...``); :meth:`xml_body` answers it."""

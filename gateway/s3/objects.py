@@ -322,8 +322,9 @@ async def delete_objects(ctx: Context) -> Result:
     if not objects or len(objects) > MAX_DELETE_KEYS:
         raise S3Error("MalformedXML")
     entries = [_delete_entry(element) for element in objects]
-    valid: list[tuple[str, str | None]] = []
-    etags: list[str | None] = []
+    # the keys to delete, grouped by whether the governance bypass takes effect on them
+    valid: dict[bool, list[tuple[str, str | None]]] = {False: [], True: []}
+    etags: dict[bool, list[str | None]] = {False: [], True: []}
     errors: list[tuple[str, str | None, str, str]] = []
     for key, vid, etag in entries:
         if len(key.encode()) > 1024:
@@ -339,22 +340,23 @@ async def delete_objects(ctx: Context) -> Result:
             # backend reading it as "no version" would delete the current object instead.
             errors.append((key, vid, "NoSuchVersion", "The specified version does not exist."))
             continue
-        decision = await ctx.access.check_delete(key, vid, etag)  # S3 decides each key
+        decision, bypass = await ctx.access.check_delete(key, vid, etag)  # S3 decides each key
         if decision.allowed:
-            valid.append((key, vid))
-            etags.append(etag)
+            valid[bypass].append((key, vid))
+            etags[bypass].append(etag)
         else:
             errors.append((key, vid, "AccessDenied", decision.message))
-    results = (
-        await ctx.backend.delete_objects(
-            ctx.bucket,
-            valid,
-            bypass_governance=ctx.access.bypass_governance,  # decided with each key
-            etags=etags if any(e is not None for e in etags) else None,
-        )
-        if valid
-        else []
-    )
+    results: list[DeleteResult] = []
+    for bypass, keys in valid.items():
+        if keys:
+            results.extend(
+                await ctx.backend.delete_objects(
+                    ctx.bucket,
+                    keys,
+                    bypass_governance=bypass,
+                    etags=etags[bypass] if any(e is not None for e in etags[bypass]) else None,
+                )
+            )
     await forget_deleted(ctx, [(r.key, r.version_id) for r in results if r.error_code is None])
     doc = XmlWriter("DeleteResult")
     for result in results:

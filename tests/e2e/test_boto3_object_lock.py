@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -479,6 +480,72 @@ def test_governance_bypass_needs_its_scope(any_gateway: Gateway, s3: Any, locked
         Bucket=locked, Key="g", VersionId=version, BypassGovernanceRetention=True
     )
     assert "Versions" not in s3.list_object_versions(Bucket=locked)
+
+
+def test_delete_objects_decides_the_bypass_for_each_key(
+    any_gateway: Gateway, s3: Any, locked: str
+) -> None:
+    """DeleteObjects of GOVERNANCE versions: without the bypass header none goes; with it
+    but without ``s3:BypassGovernanceRetention`` (a key lacking ``bypass:governance``)
+    none goes; with it, a policy denying the bypass under one prefix keeps those versions
+    and no others, in whatever order the keys come (S3 decides each key; one refused key
+    used to take the bypass from every key of the request). COMPLIANCE never goes."""
+    until = soon()
+    versions = {
+        key: s3.put_object(
+            Bucket=locked, Key=key, Body=b"x", ObjectLockMode=mode, ObjectLockRetainUntilDate=until
+        )["VersionId"]
+        for key, mode in (
+            ("kept/1", "GOVERNANCE"),
+            ("free/1", "GOVERNANCE"),
+            ("free/2", "GOVERNANCE"),
+            ("comp/1", "COMPLIANCE"),
+        )
+    }
+    objects = [{"Key": key, "VersionId": vid} for key, vid in versions.items()]
+
+    def outcome(answer: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+        deleted = sorted(d["Key"] for d in answer.get("Deleted", []))
+        return deleted, {e["Key"]: e["Code"] for e in answer.get("Errors", [])}
+
+    refused_all = {key: "AccessDenied" for key in versions}
+    plain = s3.delete_objects(Bucket=locked, Delete={"Objects": objects})
+    assert outcome(plain) == ([], refused_all)
+    writer = _client(any_gateway, ["read:objects", "write:objects", "delete:objects"])
+    unscoped = writer.delete_objects(
+        Bucket=locked, Delete={"Objects": objects}, BypassGovernanceRetention=True
+    )
+    assert outcome(unscoped) == ([], refused_all)
+    s3.put_bucket_policy(
+        Bucket=locked,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:BypassGovernanceRetention",
+                        "Resource": f"arn:aws:s3:::{locked}/kept/*",
+                    }
+                ],
+            }
+        ),
+    )
+    first = s3.delete_objects(
+        Bucket=locked, Delete={"Objects": objects[:2]}, BypassGovernanceRetention=True
+    )
+    assert outcome(first) == (["free/1"], {"kept/1": "AccessDenied"})
+    rest = s3.delete_objects(
+        Bucket=locked, Delete={"Objects": objects[::-1]}, BypassGovernanceRetention=True
+    )
+    # free/1 is gone already: deleting a version that is not there succeeds, as in S3
+    assert outcome(rest) == (
+        ["free/1", "free/2"],
+        {"comp/1": "AccessDenied", "kept/1": "AccessDenied"},
+    )
+    left = s3.list_object_versions(Bucket=locked)["Versions"]
+    assert sorted(v["Key"] for v in left) == ["comp/1", "kept/1"]
 
 
 def test_version_scopes(any_gateway: Gateway, s3: Any) -> None:
