@@ -52,7 +52,7 @@ from gateway.api.cursors import decode_cursor, encode_cursor
 from gateway.api.errors import ApiError
 from gateway.api.object_access import authorize_rest
 from gateway.api.routing import continue_body
-from gateway.api.validation import check_identity_encoding, invalid, query_limit
+from gateway.api.validation import check_identity_encoding, header_text, invalid, query_limit
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions
 from gateway.s3.ownership import plan_object_write, record_object_write
@@ -311,7 +311,7 @@ async def upload_object(request: web.Request) -> web.Response:
     access, facts = await authorize_rest(request, bucket, "PutObject", key=key)
     # Who owns the object, as a PutObject without ACL headers would have it
     plan = await plan_object_write(access.store, facts, access.principal, {}, key)
-    content_type = request.headers.get("Content-Type", "").strip() or _DEFAULT_CONTENT_TYPE
+    content_type = header_text(request, "Content-Type") or _DEFAULT_CONTENT_TYPE
     integrity = _integrity(request)
     await continue_body(request)  # only now is the body welcome (Expect: 100-continue)
     body = _RequestBody(request.content, limit, declared, integrity)

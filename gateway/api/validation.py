@@ -20,6 +20,7 @@ Rules (documented in ``docs/api.md``):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from gateway.identity.models import parse_instant
 
 __all__ = [
     "check_identity_encoding",
+    "header_text",
     "invalid",
     "optional_bool",
     "optional_datetime",
@@ -89,6 +91,23 @@ def _holds_non_text(value: Any) -> bool:
         elif isinstance(item, list):
             pending.extend(item)
     return False
+
+
+_NOT_HEADER_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
+"""Control characters (tab aside), and the lone surrogates aiohttp makes of header bytes
+that are not UTF-8 (``surrogateescape``)."""
+
+
+def header_text(request: web.Request, name: str) -> str:
+    """The header's value, stripped (``""`` when absent), if it is UTF-8 text without
+    control characters; else 400 ``ValidationError`` naming the header. A value kept and
+    answered back later (an upload's ``Content-Type``) must be text that can be stored
+    and sent again as it came."""
+    value = request.headers.get(name, "").strip()
+    if not value.isascii() or not value.isprintable():
+        if _NOT_HEADER_TEXT.search(value):
+            raise invalid(name, f"{name} must be UTF-8 text without control characters")
+    return value
 
 
 def check_identity_encoding(request: web.Request) -> None:

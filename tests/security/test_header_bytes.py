@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import socket
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 
 
 def _exchange(port: int, head: bytes) -> tuple[int, bytes]:
@@ -56,3 +57,52 @@ def test_s3_listener_refuses_undecodable_header_bytes(gateway: Gateway, header: 
     assert root.findtext("Code") == "InvalidArgument"
     assert root.findtext("ArgumentName") == header.split(b":")[0].decode()
     assert "Traceback" not in gateway.log()
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (b"text/\xffplain", "ValidationError"),
+        # control characters: the HTTP parser refuses the request before any handler
+        (b"text/pl\x01ain", "InvalidRequest"),
+        (b"text/plain\x7f", "InvalidRequest"),
+    ],
+)
+def test_rest_upload_refuses_a_content_type_it_could_not_send_back(
+    gateway: Gateway, s3: Any, bucket: str, value: bytes, code: str
+) -> None:
+    """The REST upload stores the ``Content-Type`` it is sent and answers it on every
+    later GET: bytes that are not UTF-8 text (or control characters) are 400 naming the
+    header, and nothing is stored (a byte that is not UTF-8 was stored as a lone
+    surrogate, which no later answer can carry as it came)."""
+    body = b"data"
+    head = (
+        f"PUT /v1/buckets/{bucket}/objects/content?key=k HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {ROOT_SECRET}\r\nContent-Length: {len(body)}\r\n".encode()
+        + b"Content-Type: "
+        + value
+        + b"\r\nConnection: close\r\n\r\n"
+        + body
+    )
+    status, answer = _exchange(gateway.api_port, head)
+    assert status == 400, answer
+    error = json.loads(answer)["error"]
+    assert error["code"] == code
+    assert "Content-Type" in json.dumps(error) or code == "InvalidRequest"
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    assert "Traceback" not in gateway.log()
+
+
+def test_rest_upload_keeps_a_utf8_content_type(gateway: Gateway, s3: Any, bucket: str) -> None:
+    """Text beyond ASCII is not refused: it is stored and answered as it came."""
+    body = b"data"
+    head = (
+        f"PUT /v1/buckets/{bucket}/objects/content?key=k HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {ROOT_SECRET}\r\nContent-Length: {len(body)}\r\n".encode()
+        + "Content-Type: text/plain; name=café\r\n".encode()
+        + b"Connection: close\r\n\r\n"
+        + body
+    )
+    status, answer = _exchange(gateway.api_port, head)
+    assert status in (200, 201), answer
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
