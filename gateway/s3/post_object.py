@@ -24,6 +24,7 @@ URL with ``bucket``, ``key`` and ``etag`` in the query) or ``success_action_stat
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -289,15 +290,30 @@ class FileBody:
             self._checksums[algorithm] = computed
 
 
+_NOT_IN_A_URL = re.compile(r"[\x00-\x20\x7f]")
+"""Control characters and spaces: urlsplit drops a CR, LF or tab silently and takes the
+rest, but such a target sent as ``Location`` would split the answer's headers (it was
+left out, a 303 with nowhere to go)."""
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+"""Printable ASCII: kept as it is (a ``%`` too: the target may be percent-encoded already)."""
+
+
 def _redirect(target: str, bucket: str, key: str, etag: str) -> str | None:
     """``success_action_redirect`` with the upload's facts, or None when S3 could not
-    interpret the URL (it then acts as if the field were absent)."""
+    interpret the URL (it then acts as if the field were absent): one that is not http(s)
+    or holds a control character or a space. Characters outside ASCII are sent
+    percent-encoded as UTF-8, as a browser would request them: ``Location`` is a URI."""
+    target = target.strip(" \t")
+    if _NOT_IN_A_URL.search(target):
+        return None
     parts = urlsplit(target)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     query = urlencode({"bucket": bucket, "key": key, "etag": etag})
     joiner = "&" if parts.query else "?"
     base = target.split("#", 1)[0]
+    if not base.isascii():
+        base = quote(base, safe=_URL_SAFE)
     return f"{base}{joiner}{query}"
 
 

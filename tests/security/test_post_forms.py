@@ -356,3 +356,45 @@ def test_a_signed_form_in_clear_text_is_refused_like_a_presigned_url(tls_only: G
     assert keys_of(client, "tls-forms") == []
     secure = {"X-Forwarded-Proto": "https"}
     assert post_form(tls_only, "tls-forms", fields, b"x", headers=secure).status == 204
+
+
+@pytest.mark.parametrize(
+    "target", ["https://app.example/done\r\nSet-Cookie: a=b", "https://app.example/a b"]
+)
+def test_a_redirect_that_would_split_the_answer_is_not_followed(
+    gateway: Gateway, v4: Any, s3: Any, bucket: str, target: str
+) -> None:
+    """``success_action_redirect`` is a signed field, but a policy's ``starts-with`` lets
+    the page choose the rest: a CR, LF or space in it (which ``urlsplit`` drops silently)
+    would put a header of the page's choosing in the answer. S3 acts as if a target it
+    cannot interpret were absent: 204, the object stored, no ``Location`` redirect."""
+    fields = signed(
+        v4,
+        bucket,
+        "doc.txt",
+        Fields={"success_action_redirect": target},
+        Conditions=[["starts-with", "$success_action_redirect", "https://app.example/"]],
+    )
+    reply = post_form(gateway, bucket, fields, b"text")
+    assert reply.status == 204, reply.body
+    assert "Set-Cookie" not in reply.headers
+    assert not reply.headers.get("Location", "").startswith("https://app.example")
+    assert s3.get_object(Bucket=bucket, Key="doc.txt")["Body"].read() == b"text"
+
+
+def test_a_redirect_beyond_ascii_is_sent_percent_encoded(
+    gateway: Gateway, v4: Any, bucket: str
+) -> None:
+    target = "https://app.example/café?x=é"
+    fields = signed(
+        v4,
+        bucket,
+        "doc.txt",
+        Fields={"success_action_redirect": target},
+        Conditions=[["starts-with", "$success_action_redirect", "https://app.example/"]],
+    )
+    reply = post_form(gateway, bucket, fields, b"text")
+    assert reply.status == 303, reply.body
+    location = reply.headers["Location"]
+    assert location.isascii()
+    assert location.startswith("https://app.example/caf%C3%A9?x=%C3%A9&bucket=")
