@@ -104,9 +104,8 @@ def header_text(request: web.Request, name: str) -> str:
     answered back later (an upload's ``Content-Type``) must be text that can be stored
     and sent again as it came."""
     value = request.headers.get(name, "").strip()
-    if not value.isascii() or not value.isprintable():
-        if _NOT_HEADER_TEXT.search(value):
-            raise invalid(name, f"{name} must be UTF-8 text without control characters")
+    if not (value.isascii() and value.isprintable()) and _NOT_HEADER_TEXT.search(value):
+        raise invalid(name, f"{name} must be UTF-8 text without control characters")
     return value
 
 
