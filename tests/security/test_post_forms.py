@@ -358,6 +358,17 @@ def test_a_signed_form_in_clear_text_is_refused_like_a_presigned_url(tls_only: G
     assert post_form(tls_only, "tls-forms", fields, b"x", headers=secure).status == 204
 
 
+def _redirecting(v4: Any, bucket: str, target: str) -> dict[str, str]:
+    """A form for ``doc.txt`` whose policy lets the page choose the redirect's path."""
+    return signed(
+        v4,
+        bucket,
+        "doc.txt",
+        Fields={"success_action_redirect": target},
+        Conditions=[["starts-with", "$success_action_redirect", "https://app.example/"]],
+    )
+
+
 @pytest.mark.parametrize(
     "target", ["https://app.example/done\r\nSet-Cookie: a=b", "https://app.example/a b"]
 )
@@ -368,14 +379,7 @@ def test_a_redirect_that_would_split_the_answer_is_not_followed(
     the page choose the rest: a CR, LF or space in it (which ``urlsplit`` drops silently)
     would put a header of the page's choosing in the answer. S3 acts as if a target it
     cannot interpret were absent: 204, the object stored, no ``Location`` redirect."""
-    fields = signed(
-        v4,
-        bucket,
-        "doc.txt",
-        Fields={"success_action_redirect": target},
-        Conditions=[["starts-with", "$success_action_redirect", "https://app.example/"]],
-    )
-    reply = post_form(gateway, bucket, fields, b"text")
+    reply = post_form(gateway, bucket, _redirecting(v4, bucket, target), b"text")
     assert reply.status == 204, reply.body
     assert "Set-Cookie" not in reply.headers
     assert not reply.headers.get("Location", "").startswith("https://app.example")
@@ -386,14 +390,7 @@ def test_a_redirect_beyond_ascii_is_sent_percent_encoded(
     gateway: Gateway, v4: Any, bucket: str
 ) -> None:
     target = "https://app.example/café?x=é"
-    fields = signed(
-        v4,
-        bucket,
-        "doc.txt",
-        Fields={"success_action_redirect": target},
-        Conditions=[["starts-with", "$success_action_redirect", "https://app.example/"]],
-    )
-    reply = post_form(gateway, bucket, fields, b"text")
+    reply = post_form(gateway, bucket, _redirecting(v4, bucket, target), b"text")
     assert reply.status == 303, reply.body
     location = reply.headers["Location"]
     assert location.isascii()
