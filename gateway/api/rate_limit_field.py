@@ -5,7 +5,9 @@ configured default).
 Like scopes and bucket limits, a rate limit is a right, so no caller mints a key with a
 higher one than it has itself: a caller without ``admin`` may only ask for a limit within
 its own (both numbers), and a key created without ``rate_limit`` by a caller whose own
-limit is below the default gets the caller's limit (it would otherwise escape it).
+limit is below the default gets the caller's limit (it would otherwise escape it),
+each number lowered to the account's limit where that is lower (a caller's own limit may
+be above its account's when the account was limited later).
 
 No caller, ``admin`` or root included, sets a key's limit above its account's (either
 number): every key of a limited account also spends the account's bucket, so a larger
@@ -70,6 +72,8 @@ async def granted_rate_limit(
     caller's own limit (without ``admin``), 400 above the account's."""
     limiter = request.app[RATE_LIMITER]
     own = await limiter.principal_limit(principal)
+    account = principal.account_id
+    bound = None if account is None else await limiter.account_limit(account)
     if asked is None:
         default = limiter.principal_default
         if own is not None and (
@@ -77,7 +81,7 @@ async def granted_rate_limit(
             or own.requests_per_minute < default.requests_per_minute
             or own.burst < default.burst
         ):
-            return own
+            return own if bound is None else _within(own, bound)
         return None
     if not (principal.has_scope(ADMIN) or own is None) and _exceeds(asked, own):
         raise ApiError(
@@ -86,8 +90,6 @@ async def granted_rate_limit(
             "A key cannot get a higher rate limit than the credential that creates it",
             {"field": FIELD, "limit": rate_limit_json(own)},
         )
-    account = principal.account_id
-    bound = None if account is None else await limiter.account_limit(account)
     if bound is not None and _exceeds(asked, bound):
         raise ApiError(
             400,
@@ -98,6 +100,15 @@ async def granted_rate_limit(
             {"field": FIELD, "account_limit": rate_limit_json(bound)},
         )
     return asked
+
+
+def _within(inherited: RateLimit, bound: RateLimit) -> RateLimit:
+    """The creator's limit a key inherits, each number lowered to the account's: the
+    caller asked for nothing, so there is nothing to refuse."""
+    return RateLimit(
+        min(inherited.requests_per_minute, bound.requests_per_minute),
+        min(inherited.burst, bound.burst),
+    )
 
 
 def _exceeds(asked: RateLimit, limit: RateLimit) -> bool:

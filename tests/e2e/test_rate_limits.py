@@ -175,6 +175,26 @@ def test_no_key_gets_a_limit_above_its_accounts(gateway: Gateway) -> None:
     assert fast["rate_limit"] == {"requests_per_minute": 1000, "burst": 1000}
 
 
+def test_an_inherited_limit_is_lowered_to_the_accounts(gateway: Gateway) -> None:
+    """A key minted without ``rate_limit`` by a caller limited below the default inherits
+    the caller's limit; when the account was limited later (below the caller's), the
+    inherited numbers are lowered to the account's, never stored above them (they were)."""
+    tenant = new_tenant(gateway, "rli")
+    creator = tenant.key(
+        scopes=["read:buckets"], rate_limit={"requests_per_minute": 500, "burst": 40}
+    )
+    api_json(
+        gateway,
+        "PATCH",
+        f"/v1/accounts/{tenant.id}",
+        body={"rate_limit": {"requests_per_minute": 100, "burst": 50}},
+    )
+    child = make_key(gateway, headers=bearer(creator["secret"]), scopes=["read:buckets"])
+    assert child["rate_limit"] == {"requests_per_minute": 100, "burst": 40}
+    shown = api_json(gateway, "GET", f"/v1/access-keys/{child['id']}", headers=tenant.headers)
+    assert shown["rate_limit"] == {"requests_per_minute": 100, "burst": 40}
+
+
 def test_an_accounts_limit_caps_all_its_keys_together(gateway: Gateway) -> None:
     tenant = new_tenant(gateway, "rl")
     patched = api_json(
