@@ -11,7 +11,7 @@ from lxml import etree
 from backends.checksums import parse_checksum_type
 from backends.types import CompletionChecksums
 from gateway.s3.errors import S3Error
-from gateway.s3.xml import child_text, children, local
+from gateway.s3.xml import child_text, children, leaf_text, local
 from sigv4 import CHECKSUM_HEADER_NAMES, CHECKSUM_HEADERS, CHECKSUM_MEMBERS, parse_checksum_value
 
 __all__ = ["MAX_COMPLETION_ELEMENTS", "MAX_PARTS", "completion_checksums", "completion_parts"]
@@ -35,7 +35,7 @@ def _part_checksums(element: etree._Element) -> dict[str, str]:
             continue
         algorithm = CHECKSUM_MEMBERS.get(local(child.tag))
         if algorithm is not None and algorithm not in found:
-            found[algorithm] = parse_checksum_value(algorithm, child.text or "")
+            found[algorithm] = parse_checksum_value(algorithm, leaf_text(child))
     return found
 
 

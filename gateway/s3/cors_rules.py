@@ -24,7 +24,7 @@ from types import MappingProxyType
 from lxml import etree
 
 from gateway.s3.errors import S3Error
-from gateway.s3.xml import XmlWriter, children, local, parse_xml
+from gateway.s3.xml import XmlWriter, children, leaf_text, local, parse_xml
 
 __all__ = [
     "CORS_METHODS",
@@ -133,7 +133,7 @@ def _expose(value: str) -> str:
 
 
 def _texts(rule: etree._Element, name: str) -> list[str]:
-    return [(c.text or "").strip() for c in children(rule, name)]
+    return [leaf_text(c).strip() for c in children(rule, name)]
 
 
 def _parse_rule(element: etree._Element) -> CorsRule:

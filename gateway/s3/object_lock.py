@@ -21,7 +21,7 @@ from gateway.s3.lock_headers import (
     parse_timestamp,
 )
 from gateway.s3.markers import marker_write_refused
-from gateway.s3.xml import XmlWriter, children, iso8601, local, parse_xml, sole_text
+from gateway.s3.xml import XmlWriter, children, iso8601, leaf_text, local, parse_xml, sole_text
 from gateway.scopes import READ_OBJECTS
 
 __all__ = [
@@ -92,7 +92,7 @@ def _refuse_event_holds(element: etree._Element, names: tuple[str, ...]) -> None
     for nothing and is accepted, as the header's ``OFF`` is."""
     for name in names:
         for found in children(element, name):
-            if name == "EventHold" and (found.text or "").strip() == "OFF":
+            if name == "EventHold" and leaf_text(found).strip() == "OFF":
                 continue
             raise S3Error(
                 "NotImplemented",

@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 
 from backends.types import Tags
 from gateway.s3.errors import S3Error
-from gateway.s3.xml import XmlWriter, children, local, parse_xml
+from gateway.s3.xml import XmlWriter, children, leaf_text, local, parse_xml
 
 __all__ = [
     "MAX_BUCKET_TAGS",
@@ -139,7 +139,7 @@ def parse_tagging_document(body: bytes, *, bucket: bool = False) -> Tags:
         keys, values = children(tag, "Key"), children(tag, "Value")
         if len(keys) != 1 or len(values) != 1 or len(parts) != 2:
             raise S3Error("MalformedXML")
-        pairs.append((keys[0].text or "", values[0].text or ""))
+        pairs.append((leaf_text(keys[0]), leaf_text(values[0])))
     return validate_tags(pairs, bucket=bucket)
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "children",
     "escape",
     "iso8601",
+    "leaf_text",
     "local",
     "parse_xml",
     "s3_time",
@@ -182,7 +183,14 @@ def parse_xml(
     from that count, before lxml builds a tree of them: a tree costs about 110 bytes of
     memory per element, so 8 MB of ``<a/>`` is over 100 MB (``tests/security/
     test_xml_entry_counts.py``). ``too_many``: the error code of that refusal, when not
-    ``error_code``. Cost: one ``bytes.count`` over the body."""
+    ``error_code``. Cost: one ``bytes.count`` over the body.
+
+    An element holding both text and elements (``<Key>a<x/>b</Key>``) is ``error_code``
+    too: no S3 schema has mixed content, and lxml's ``.text`` is only the text before the
+    first child, so the key read was ``a`` where the document says ``ab`` (a DeleteObjects
+    deleted another object than the one its body names, a tag was stored as another key).
+    Cost: one walk over the tree (about 1 us for a small document, 11 ms for a completion
+    of 10,000 parts whose parsing takes 14 ms)."""
     if not body.strip():
         raise S3Error(error_code)
     if max_elements is not None and body.count(b"<") > 2 * max_elements + 8:
@@ -194,7 +202,34 @@ def parse_xml(
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise S3Error(error_code, "DOCTYPE declarations are not allowed")
+    if _mixed_content(root):
+        raise S3Error(error_code, "An element holds both text and elements")
     return root
+
+
+_XML_SPACE = " \t\r\n"
+
+
+def _mixed_content(root: etree._Element) -> bool:
+    """Whether some element holds text (beyond XML whitespace) beside child elements.
+    The text after a child is that child's ``tail``: any non-blank tail is mixed."""
+    for element in root.iter():
+        tail = element.tail
+        if tail and tail.strip(_XML_SPACE) and element is not root:
+            return True
+        if len(element):
+            text = element.text
+            if text and text.strip(_XML_SPACE):
+                return True
+    return False
+
+
+def leaf_text(element: etree._Element) -> str:
+    """The text of an element S3's schema gives text only; one holding an element
+    (``<Key><x>a</x></Key>``, read as the empty key) is ``MalformedXML``."""
+    if any(isinstance(child.tag, str) for child in element):
+        raise S3Error("MalformedXML")
+    return element.text or ""
 
 
 def local(tag: object) -> str:
@@ -211,7 +246,7 @@ def child_text(element: etree._Element, name: str) -> str | None:
     found = children(element, name)
     if not found:
         return None
-    return found[0].text or ""
+    return leaf_text(found[0])
 
 
 def sole_text(element: etree._Element, name: str) -> str | None:
@@ -220,4 +255,4 @@ def sole_text(element: etree._Element, name: str) -> str | None:
     found = children(element, name)
     if len(found) > 1:
         raise S3Error("MalformedXML")
-    return (found[0].text or "") if found else None
+    return leaf_text(found[0]) if found else None
