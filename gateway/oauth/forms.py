@@ -38,6 +38,8 @@ from gateway.peer import client_address
 
 __all__ = [
     "MAX_FORM",
+    "TOKEN_INSPECTION_PARAMETERS",
+    "TOKEN_PARAMETERS",
     "Form",
     "authenticate_client",
     "client_address",
@@ -80,16 +82,64 @@ def _too_large() -> OAuthError:
     return OAuthError("invalid_request", f"The request body is larger than {MAX_FORM} bytes")
 
 
-async def read_form(request: web.Request) -> Form:
-    """The whole body, however the client's bytes were segmented, up to ``MAX_FORM``.
+TOKEN_PARAMETERS = frozenset(
+    {"grant_type", "client_id", "client_secret", "scope", "username", "password", "refresh_token"}
+)
+"""What ``/oauth/token`` reads (its three grants and client authentication)."""
+TOKEN_INSPECTION_PARAMETERS = frozenset({"token", "token_type_hint", "client_id", "client_secret"})
+"""What ``/oauth/revoke`` (RFC 7009 2.1) and ``/oauth/introspect`` (RFC 7662 2.1) read."""
+
+_CHARSETS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "us-ascii": "ascii",
+    "ascii": "ascii",
+    "iso-8859-1": "latin-1",
+    "iso8859-1": "latin-1",
+    "latin1": "latin-1",
+    "latin-1": "latin-1",
+}
+"""The ``charset`` a form may declare, and the codec that decodes it. RFC 6749 Appendix B
+says UTF-8 (the default); US-ASCII is its subset; ISO-8859-1 is what Apache HttpClient's
+``UrlEncodedFormEntity`` encodes and declares by default, so it is decoded as declared
+rather than mistaken for UTF-8. A fixed table, not ``codecs.lookup``: the standard
+library caches every name it fails to find, so client-chosen names would grow memory."""
+
+
+def _codec(request: web.Request) -> str:
+    declared = request.charset
+    if declared is None:
+        return "utf-8"
+    codec = _CHARSETS.get(declared.strip().lower())
+    if codec is None:
+        raise OAuthError(
+            "invalid_request",
+            "Send the form in UTF-8 (RFC 6749 Appendix B); US-ASCII and ISO-8859-1 are read too",
+        )
+    return codec
+
+
+async def read_form(request: web.Request, parameters: frozenset[str]) -> Form:
+    """The whole body, however the client's bytes were segmented, up to ``MAX_FORM``;
+    only the ``parameters`` the endpoint reads.
 
     A larger body (declared or sent) is ``invalid_request``: RFC 6749 has no code of its
     own for it, and 5.2 says errors are 400 unless specified otherwise. So is a body with
     a ``Content-Encoding`` (the API listener never decompresses; aiohttp would, and a
-    corrupt gzip body made a 500) and one aiohttp cannot read (``RequestPayloadError``).
+    corrupt gzip body made a 500), one aiohttp cannot read (``RequestPayloadError``), one
+    in a charset other than those of ``_CHARSETS``, and bytes (raw or percent-encoded)
+    that are not text in the form's charset: decoding them with replacement made every
+    invalid sequence one U+FFFD, so different passwords matched.
+
+    RFC 6749 3.2 and 3.1: an unrecognised parameter is ignored (its repetition and its
+    characters included: RFC 8707's ``resource`` may be repeated, and a server without
+    it must not refuse the request), and one sent empty counts as omitted (so an empty
+    copy does not make a repetition). A parameter the endpoint reads given twice is
+    ``invalid_request``.
     """
     if request.content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "The body must be application/x-www-form-urlencoded")
+    codec = _codec(request)
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ("", "identity"):
         raise OAuthError("invalid_request", "Send the body without Content-Encoding")
@@ -106,14 +156,20 @@ async def read_form(request: web.Request) -> Form:
         body += chunk
         if len(body) > MAX_FORM:
             raise _too_large()
-    raw = bytes(body)
     try:
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-    except (UnicodeDecodeError, ValueError):
-        raise OAuthError("invalid_request", "The body is not valid form data") from None
+        pairs = parse_qsl(
+            bytes(body).decode(codec),
+            keep_blank_values=True,
+            encoding=codec,
+            errors="strict",
+        )
+    except ValueError:  # UnicodeDecodeError included
+        raise OAuthError("invalid_request", f"The body is not valid {codec} form data") from None
     values: dict[str, str] = {}
     for name, value in pairs:
-        if "\x00" in name or ("\x00" in value and name not in _NUL_ALLOWED):
+        if name not in parameters or not value:
+            continue
+        if "\x00" in value and name not in _NUL_ALLOWED:
             # Client ids and usernames are looked up and become throttle buckets:
             # PostgreSQL refuses NUL in text (a 500). No id, name or scope holds one.
             raise OAuthError("invalid_request", "A parameter holds a NUL character")
@@ -147,8 +203,13 @@ def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
     client_id, sep, secret = decoded.partition(":")
     if not sep:
         raise invalid_client("Malformed Basic credentials")
-    # RFC 6749 2.3.1: both parts are form-encoded before joining with ':'.
-    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    # RFC 6749 2.3.1: both parts are form-encoded (UTF-8, Appendix B) before joining
+    # with ':'. Strictly: with replacement, every invalid sequence became one U+FFFD.
+    try:
+        client_id = unquote_plus(client_id, errors="strict")
+        secret = unquote_plus(secret, errors="strict")
+    except UnicodeDecodeError:
+        raise invalid_client("Malformed Basic credentials") from None
     if "\x00" in client_id or "\x00" in secret:  # no client has one; PostgreSQL refuses it
         raise invalid_client("Malformed Basic credentials")
     return client_id, secret

@@ -27,7 +27,7 @@ from gateway.auth.bearer import looks_like_jwt
 from gateway.oauth.access_tokens import InvalidToken
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import NO_STORE, oauth_endpoint, oauth_json
-from gateway.oauth.forms import authenticate_client, read_form
+from gateway.oauth.forms import TOKEN_INSPECTION_PARAMETERS, authenticate_client, read_form
 from gateway.principal import Principal
 
 __all__ = ["introspect", "revoke"]
@@ -36,7 +36,7 @@ __all__ = ["introspect", "revoke"]
 @oauth_endpoint
 async def revoke(request: web.Request) -> web.StreamResponse:
     ctx = request.app[OAUTH]
-    form = await read_form(request)
+    form = await read_form(request, TOKEN_INSPECTION_PARAMETERS)
     client = await authenticate_client(request, form, ctx)
     token = form.require("token")
     now = datetime.now(UTC)
@@ -134,7 +134,7 @@ async def _refresh_token_info(
 @oauth_endpoint
 async def introspect(request: web.Request) -> web.StreamResponse:
     ctx = request.app[OAUTH]
-    form = await read_form(request)
+    form = await read_form(request, TOKEN_INSPECTION_PARAMETERS)
     client = await authenticate_client(request, form, ctx)
     token = form.require("token")
     # Another account's token is one this client may not introspect: inactive, so that

@@ -24,6 +24,7 @@ from gateway.oauth.access_tokens import issue_access_token
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import OAuthError, oauth_endpoint, oauth_json
 from gateway.oauth.forms import (
+    TOKEN_PARAMETERS,
     Form,
     authenticate_client,
     client_address,
@@ -273,7 +274,7 @@ async def _client_credentials(
 @oauth_endpoint
 async def token(request: web.Request) -> web.StreamResponse:
     ctx = request.app[OAUTH]
-    form = await read_form(request)
+    form = await read_form(request, TOKEN_PARAMETERS)
     _grant_type(form)  # an unsupported grant is named before the client is checked
     client = await authenticate_client(request, form, ctx)
     return await run_grant(request, form, client)
