@@ -466,6 +466,7 @@ def load_config(
     _check_server(config.server)
     _check_upstream(config.backend)
     _check_identity(config)
+    _check_issuer(config.auth)
     _check_limits(config)
     _check_durations(config)
     _check_ops(config)
@@ -678,6 +679,35 @@ def _check_identity(config: Config) -> None:
             "NFYIO_MASTER_KEY (base64 of 32 bytes) or NFYIO_MASTER_KEY_FILE (a 0600 file "
             "holding it); a key generated per host would make every other host's secrets "
             "unreadable"
+        )
+
+
+def _check_issuer(auth: AuthConfig) -> None:
+    """RFC 8414 2 (and RFC 9068 ``iss``): the issuer is a URL without query or fragment;
+    the metadata's endpoint URLs are built on it, and every token carries it."""
+    if not auth.audience or auth.audience != auth.audience.strip():
+        raise ConfigError("auth.audience must be a non-empty name without surrounding spaces")
+    issuer = auth.issuer
+    if issuer is None:
+        return
+    try:
+        parts = urllib.parse.urlsplit(issuer)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = None, False
+    if (
+        parts is None
+        or parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or not port_ok
+        or parts.username is not None
+        or "?" in issuer
+        or "#" in issuer
+        or any(c.isspace() or not c.isprintable() for c in issuer)
+    ):
+        raise ConfigError(
+            "auth.issuer must be an http(s)://host[:port][/path] URL without query, "
+            "fragment or user (RFC 8414 2)"  # not repeated: a user part may hold a password
         )
 
 

@@ -160,6 +160,41 @@ def test_durations_added_to_now_are_bounded(name: str, value: str, allowed: bool
             load_config(env={name: value})
 
 
+@pytest.mark.parametrize(
+    ("issuer", "allowed"),
+    [
+        ("https://auth.example", True),
+        ("https://auth.example:8443/tenant/", True),
+        ("http://localhost:3000", True),
+        ("auth.example", False),
+        ("ftp://auth.example", False),
+        ("https://auth.example/?x=1", False),
+        ("https://auth.example?", False),
+        ("https://auth.example/#top", False),
+        ("https://user:hunter2@auth.example", False),
+        ("https://auth.example/a b", False),
+        ("https://auth.example:0", False),
+        ("https://", False),
+    ],
+)
+def test_the_issuer_is_a_url_without_query_or_fragment(issuer: str, allowed: bool) -> None:
+    """RFC 8414 2: every token's ``iss`` and the metadata's endpoint URLs are built on
+    it; a query, fragment or bare host name made a metadata document no client could
+    use, and a password in it is never repeated in the message."""
+    if allowed:
+        assert load_config(env={"NFYIO_ISSUER": issuer}).auth.issuer == issuer
+    else:
+        with pytest.raises(ConfigError, match=r"auth\.issuer must be") as refused:
+            load_config(env={"NFYIO_ISSUER": issuer})
+        assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize("audience", ["", " nfyio"])
+def test_the_audience_is_a_name(audience: str) -> None:
+    with pytest.raises(ConfigError, match=r"auth\.audience"):
+        load_config(env={"NFYIO_AUTH_AUDIENCE": audience})
+
+
 def test_rate_limits_and_audit_from_the_environment() -> None:
     config = load_config(
         env={
