@@ -16,6 +16,12 @@ and would read a 204 as no answer and retry for ever, gets the ``401`` it knows)
 ``DELETE /console/session`` revokes the session (its refresh token and every access token
 minted from it) and clears the cookie.
 
+Cookies ignore ports: a page the S3 listener serves on the same host (a user's HTML
+object) can set this cookie and plant its author's session. The page names its session
+(``session_id`` in each answer, kept in its origin's ``localStorage``, sent back as
+``X-Nfyio-Console-Session`` with ``X-Nfyio-Console: 3``), and only that session's
+cookie is honoured (:func:`_session_cookie`).
+
 CSRF: the cookie is ``SameSite=Strict`` and every request must also carry
 ``X-Nfyio-Console`` (``1`` or ``2``, see above; a header no form or cross-site request
 can send without a CORS preflight, which this listener never grants) and an ``Origin``
@@ -29,6 +35,7 @@ Decisions and their reasons: docs/console.md.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,12 +70,17 @@ CONSOLE_CLIENT_NAME = "nfyio-gateway web console"
 COOKIE = "nfyio_console_refresh"
 COOKIE_PATH = "/console/session"
 CSRF_HEADER = "X-Nfyio-Console"
-_SCRIPT_VERSIONS = ("1", "2")
-"""The values the console's scripts send in :data:`CSRF_HEADER`: ``2`` since a refresh
-without a cookie answers 204, ``1`` from a tab loaded before (it is answered 401 there)."""
-_READS_NO_CONTENT = "2"
+SESSION_HEADER = "X-Nfyio-Console-Session"
+_SCRIPT_VERSIONS = ("1", "2", "3")
+"""The values the console's scripts send in :data:`CSRF_HEADER`: ``3`` since the cookie
+is bound to the page (:data:`SESSION_HEADER`), ``2`` since a refresh without a cookie
+answers 204, ``1`` from a tab loaded before (it is answered 401 there)."""
+_READS_NO_CONTENT = ("2", "3")
+_BINDS_SESSION = "3"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_FIELD = 1024
+_MAX_COOKIES = 4
+"""Console cookies looked up for the page's session at most (each is a state-store read)."""
 
 _OAUTH_ERRORS: dict[str, tuple[int, str]] = {
     "invalid_grant": (401, "InvalidCredentials"),
@@ -168,12 +180,58 @@ async def _session_response(request: web.Request, body: dict[str, Any]) -> web.R
     if found is not None:
         remaining = (found.session.expires_at - datetime.now(UTC)).total_seconds()
         max_age = max(0, int(remaining))
-    response = web.json_response(
-        {key: body[key] for key in ("access_token", "token_type", "expires_in", "scope")},
-        headers=_NO_STORE,
-    )
+    answer = {key: body[key] for key in ("access_token", "token_type", "expires_in", "scope")}
+    if found is not None:
+        answer["session_id"] = found.session.id  # the page names it on each refresh
+    response = web.json_response(answer, headers=_NO_STORE)
     _set_cookie(response, refresh_token, max_age)
     return response
+
+
+@dataclass(frozen=True, slots=True)
+class _Cookie:
+    """The console cookies a request carried: ``token`` is the one to act on (``None``
+    when none is this page's session), ``sent`` whether any arrived at all."""
+
+    sent: bool
+    token: str | None
+
+
+def _cookie_values(request: web.Request) -> list[str]:
+    """Every value of :data:`COOKIE` the browser sent, in its order (several arrive when
+    one was set with a longer ``Path``)."""
+    values: list[str] = []
+    for header in request.headers.getall("Cookie", []):
+        for part in header.split(";"):
+            name, equals, value = part.strip().partition("=")
+            value = value.strip().strip('"')
+            if equals and name == COOKIE and value:
+                values.append(value)
+    return values
+
+
+async def _session_cookie(request: web.Request) -> _Cookie:
+    """The refresh token this request acts on.
+
+    Cookies ignore ports, so any page on this host, such as an HTML object served inline
+    by the S3 listener, can set (or shadow, with a longer ``Path``) the console's cookie
+    and plant its author's session: the console would resume it and the victim would
+    work, uploads included, in the attacker's account. The page therefore names its
+    session, kept in its origin's own storage (which no other port can write): scripts
+    that do (``X-Nfyio-Console: 3``) are answered only for that session's cookie. Older
+    tabs (``1``, ``2``) name none and get the first cookie, as before."""
+    values = _cookie_values(request)
+    if not values:
+        return _Cookie(sent=False, token=None)
+    if request.headers.get(CSRF_HEADER) != _BINDS_SESSION:
+        return _Cookie(sent=True, token=values[0])
+    named = request.headers.get(SESSION_HEADER, "")
+    sessions = request.app[IDENTITY].sessions
+    for value in values[:_MAX_COOKIES] if named else ():
+        found = await sessions.find_refresh(value)
+        if found is not None and found.session.id == named:
+            return _Cookie(sent=True, token=value)
+    return _Cookie(sent=True, token=None)
 
 
 def _no_session(message: str) -> ApiError:
@@ -206,16 +264,23 @@ async def refresh(request: web.Request) -> web.Response:
     fresh visit (the page asks on every load) goes to the sign-in form without a failed
     request in the browser. A cookie the gateway refuses ends the session: ``401``.
 
-    The 204 goes only to scripts that say they read it (``X-Nfyio-Console: 2``). A tab
+    The 204 goes only to scripts that say they read it (``X-Nfyio-Console: 2`` or ``3``). A tab
     that loaded its script before (``1``) took a 204 for no answer and retried for ever
     once its cookie was gone (a sign-out in another tab, the cookie's ``Max-Age``); it
     gets the ``401`` it reads as the end of the session, as before."""
     check_same_origin(request)
-    token = request.cookies.get(COOKIE)
-    if not token:
-        if request.headers.get(CSRF_HEADER) != _READS_NO_CONTENT:
+    cookie = await _session_cookie(request)
+    if not cookie.sent:
+        if request.headers.get(CSRF_HEADER) not in _READS_NO_CONTENT:
             raise _no_session("Not signed in")
         return web.Response(status=204, headers=_NO_STORE)
+    token = cookie.token
+    if token is None:  # planted by another page on this host, or this page forgot it
+        response = error_response(
+            _no_session("The session cookie is not this page's session: sign in again"), request
+        )
+        _clear_cookie(response)
+        return response
     try:
         granted = await _grant(request, {"grant_type": "refresh_token", "refresh_token": token})
     except ApiError as exc:
@@ -228,7 +293,7 @@ async def refresh(request: web.Request) -> web.Response:
 async def sign_out(request: web.Request) -> web.Response:
     """``DELETE /console/session``: revoke the session, clear the cookie (idempotent)."""
     check_same_origin(request)
-    token = request.cookies.get(COOKIE)
+    token = (await _session_cookie(request)).token
     if token:
         store = request.app[IDENTITY]
         found = await store.sessions.find_refresh(token)

@@ -85,7 +85,7 @@ async def test_sign_in_sets_the_cookie_and_answers_only_the_access_token(api: Cl
     )
     assert response.status == 200
     body = await response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope", "session_id"}
     assert response.headers["Cache-Control"] == "no-store"
     cookie = set_cookie(response)
     assert cookie.value.startswith("rt_")
@@ -169,8 +169,10 @@ async def test_refresh_without_a_cookie_is_not_signed_in(api: Client) -> None:
             headers={**headers, "Cookie": f"{COOKIE}=rt_not-a-session"},
         )
         assert (await error_of(refused, 401))["code"] == "NoSession"
+    binds = {**console_headers(api), "X-Nfyio-Console": "3"}  # names its session too
+    assert (await api.post("/console/session/refresh", headers=binds)).status == 204
     other = await api.post(
-        "/console/session/refresh", headers={**console_headers(api), "X-Nfyio-Console": "3"}
+        "/console/session/refresh", headers={**console_headers(api), "X-Nfyio-Console": "4"}
     )
     assert (await error_of(other, 403))["code"] == "AccessDenied"
 

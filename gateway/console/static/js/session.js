@@ -7,9 +7,33 @@ import { ApiError, api, setCredential, setUnauthorizedHandler } from "./api.js";
 
 const SESSION = "/console/session";
 // Required by the session endpoint: a custom header a cross-site form cannot send. Its
-// value 2 says this script reads a refresh's 204 as "no session"; scripts from before
-// sent 1 and are answered 401 there (gateway/console/session.py).
-const CONSOLE_HEADER = { "X-Nfyio-Console": "2" };
+// value 3 says this script reads a refresh's 204 as "no session" and names its session
+// (below); scripts from before sent 2 or 1 (gateway/console/session.py).
+const CONSOLE_HEADER = { "X-Nfyio-Console": "3" };
+
+// Which session this origin's tabs signed in to: its id (not a credential: worthless
+// without the HttpOnly cookie), sent back with every call that presents the cookie, which
+// the gateway honours only for that session. Cookies ignore ports, so a page the S3
+// listener serves on this host (a user's HTML object) can set the console's cookie and
+// plant its author's session; it cannot write this origin's localStorage.
+const SESSION_ID = "nfyio-console-session";
+
+function boundSession() {
+  try {
+    return localStorage.getItem(SESSION_ID);
+  } catch {
+    return null; // storage switched off: every load asks for the password
+  }
+}
+
+function bindSession(id) {
+  try {
+    if (id) localStorage.setItem(SESSION_ID, id);
+    else localStorage.removeItem(SESSION_ID);
+  } catch {
+    // storage switched off: the session lasts as long as this page
+  }
+}
 
 // Renewal while the gateway cannot answer (docs/console.md, "Signing in"): the refresh
 // cookie is still good, so the session is kept and the renewal tried again, after the
@@ -100,11 +124,16 @@ async function sessionRequest(method, url, body) {
     cache: "no-store",
     headers: { ...CONSOLE_HEADER },
   };
+  const bound = boundSession();
+  if (bound) init.headers["X-Nfyio-Console-Session"] = bound;
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
   }
   const response = await fetch(url, init);
+  // Still under the session lock: the cookie and the name of its session change together.
+  // 204: no session (signed out, or none to renew); a refresh's 401: it has ended.
+  if (response.status === 204 || (response.status === 401 && url.endsWith("/refresh"))) bindSession(null);
   if (response.status === 204) return null;
   let data = null;
   try {
@@ -112,6 +141,7 @@ async function sessionRequest(method, url, body) {
   } catch {
     data = null;
   }
+  if (response.ok && data && typeof data.session_id === "string") bindSession(data.session_id);
   if (!response.ok) {
     const error = data && data.error ? data.error : {};
     const failure = new ApiError(response.status, error.code || `HTTP${response.status}`, error.message || "Sign-in failed", error.details || {});
