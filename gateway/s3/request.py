@@ -48,6 +48,7 @@ __all__ = [
 MAX_PART_NUMBER = 10000
 COPY_SOURCE = "x-amz-copy-source"
 _COPY_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]+)")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _RANGED_READS = frozenset({"GetObject", "HeadObject"})
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """aiohttp decodes header bytes as UTF-8 with ``surrogateescape``: these stand for bytes
@@ -189,6 +190,24 @@ def _version_id(query: Mapping[str, str]) -> str | None:
     return value
 
 
+def _decode_copy_source(text: str) -> str:
+    """A part of ``x-amz-copy-source`` percent-decoded strictly: a ``%`` not followed by
+    two hex digits, or escapes that are not UTF-8, are ``InvalidArgument`` "Invalid copy
+    source encoding", S3's answer (paws-r/paws #819: ``rm/%01file%/output.txt`` sent
+    unencoded). Decoded leniently, ``a%`` and ``a%25`` named the same source and ``k%ff``
+    the key ``k\ufffd``."""
+    try:
+        if _BAD_ESCAPE.search(text) is None:
+            return unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        pass
+    raise S3Error(
+        "InvalidArgument",
+        "Invalid copy source encoding",
+        extra={"ArgumentName": "x-amz-copy-source"},
+    )
+
+
 def _copy_source(headers: Mapping[str, str], *, ranged: bool) -> CopySource:
     """``x-amz-copy-source: /bucket/key[?versionId=v]`` (URL-encoded), its
     ``x-amz-copy-source-if-*`` preconditions and, for UploadPartCopy, its range."""
@@ -199,8 +218,8 @@ def _copy_source(headers: Mapping[str, str], *, ranged: bool) -> CopySource:
         name, _, value = query.partition("=")
         if name != "versionId" or not value:
             raise S3Error("InvalidArgument", "Invalid copy source: only versionId may follow '?'")
-        version = unquote(value)
-    decoded = unquote(path).lstrip("/")
+        version = _decode_copy_source(value)
+    decoded = _decode_copy_source(path).lstrip("/")
     bucket, slash, key = decoded.partition("/")
     if not slash or not key or not bucket:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key")
