@@ -39,6 +39,15 @@ class BackendError(Exception):
         self.extra: dict[str, str] = dict(extra or {})
 
 
+def delete_marker_copy_source() -> BackendError:
+    """A copy (CopyObject, UploadPartCopy) whose source names a delete marker by its
+    version id: S3's 400, the same from every backend."""
+    return BackendError(
+        "InvalidRequest",
+        "The source of a copy request may not specifically refer to a delete marker by version id.",
+    )
+
+
 _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 STORAGE_FULL_RETRY_AFTER = 30
 """Seconds a client is asked to wait before it retries a write refused for want of room."""

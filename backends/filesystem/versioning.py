@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
-from backends.errors import BackendError
+from backends.errors import BackendError, delete_marker_copy_source
 from backends.filesystem.commit import no_such_bucket
 from backends.filesystem.metadb import MetaDB, ObjectRow, lock_from_json
 from backends.filesystem.objects import no_such_key
@@ -95,11 +95,7 @@ class VersioningMixin:
             return self.find(source.bucket, source.key, source.version_id)
         except BackendError as exc:
             if exc.code == "MethodNotAllowed":
-                raise BackendError(
-                    "InvalidRequest",
-                    "The source of a copy request may not specifically refer to a delete "
-                    "marker by version id.",
-                ) from None
+                raise delete_marker_copy_source() from None
             if exc.code == "NoSuchKey":
                 raise no_such_key(source.key) from None  # no delete-marker headers
             raise

@@ -4,6 +4,12 @@
 Source conditions are evaluated by a conditional HEAD of the source (some stores, moto
 among them, ignore ``x-amz-copy-source-if-*``), then the copy is pinned to the ETag seen
 with ``CopySourceIfMatch``. ``NotModified`` about a copy source is ``PreconditionFailed``.
+
+A source that cannot be read is described as S3 describes it to a copy
+(``_source_error``): a delete marker named by its version id is ``InvalidRequest``
+(moto's copy says ``NoSuchVersion``, the source HEAD 405), and a source hidden by a
+delete marker a plain ``NoSuchKey``, without the marker's headers: on the copy's answer
+they would read as the destination's version.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from backends.checksums import carries_checksum
-from backends.errors import BackendError
+from backends.errors import BackendError, delete_marker_copy_source
 from backends.s3.conditional import ConditionalMixin
 from backends.s3.meta import expires_header, lock_params, meta_params
 from backends.s3.params import condition_params, not_modified, quote_etag, version_params
@@ -25,6 +31,7 @@ from backends.s3.sse import (
     sse_params,
 )
 from backends.s3.tagging import tagging_params
+from backends.s3.versions import describe_missing
 from backends.types import (
     Conditions,
     CopiedObject,
@@ -96,7 +103,7 @@ class CopyMixin(ConditionalMixin):
             params.update(meta_params(meta, src.checksums))
         async with self.conditional_write(bucket, key, condition):
             response = await self._copy_call(
-                "copy_object", bucket, headers=expires_header(meta), **params
+                "copy_object", bucket, source, headers=expires_header(meta), **params
             )
         await require_encrypted(self._call, self._up(bucket), key, encryption, response)
         info = await self.head_object(
@@ -117,19 +124,23 @@ class CopyMixin(ConditionalMixin):
     async def _head_copy_source(
         self, source: CopySource, encryption: Encryption | None = None
     ) -> ObjectInfo:
-        with _source_preconditions():
-            return await self.head_object(
-                source.bucket,
-                source.key,
-                conditions=source.conditions,
-                version_id=source.version_id,
-                encryption=encryption,
-            )
+        try:
+            with _source_preconditions():
+                return await self.head_object(
+                    source.bucket,
+                    source.key,
+                    conditions=source.conditions,
+                    version_id=source.version_id,
+                    encryption=encryption,
+                )
+        except BackendError as exc:
+            raise await self._source_error(source, exc) from None
 
     async def _copy_call(
         self,
         operation: str,
         bucket: str,
+        source: CopySource,
         *,
         headers: Mapping[str, str] | None = None,
         **params: Any,
@@ -142,7 +153,21 @@ class CopyMixin(ConditionalMixin):
         except BackendError as exc:
             if exc.code == "ServiceUnavailable":
                 await self.head_bucket(bucket)
-            raise
+            raise await self._source_error(source, exc) from None
+
+    async def _source_error(self, source: CopySource, exc: BackendError) -> BackendError:
+        """What a copy answers when reading its source failed with ``exc`` (see the
+        module's docstring). A HeadObject of the named version is asked only when the
+        store said the version or key is missing without saying why."""
+        if exc.code in ("NoSuchKey", "NoSuchVersion") and source.version_id is not None:
+            exc = await describe_missing(self, source.bucket, source.key, source.version_id, exc)
+        if exc.code == "MethodNotAllowed" and "DeleteMarker" in exc.extra:
+            return delete_marker_copy_source()
+        if exc.code == "NoSuchKey" and "DeleteMarker" in exc.extra:
+            return BackendError(
+                "NoSuchKey", "The specified key does not exist.", extra={"Key": source.key}
+            )
+        return exc
 
 
 @contextmanager

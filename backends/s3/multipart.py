@@ -217,7 +217,7 @@ class MultipartMixin(CopyMixin):
             params["CopySourceRange"] = f"bytes={first}-{last}"
             size = last - first + 1
         check_part_copy_size(size)
-        response = await self._copy_call("upload_part_copy", bucket, **params)
+        response = await self._copy_call("upload_part_copy", bucket, source, **params)
         result = response.get("CopyPartResult", {})
         return Part(
             part_number=part_number,
