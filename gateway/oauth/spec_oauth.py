@@ -79,8 +79,10 @@ _CLIENT_FIELDS: dict[str, Any] = {
 }
 
 _OAUTH_400 = _oauth_json(
-    "`invalid_request` (not a form body, a parameter missing or repeated, two client "
-    "authentication methods), `unsupported_grant_type`, `invalid_grant`, "
+    "`invalid_request` (not a form body, a charset other than UTF-8, US-ASCII or "
+    "ISO-8859-1, bytes that are not text in it, a parameter the endpoint reads missing or "
+    "repeated, two client authentication methods), `unsupported_grant_type`, "
+    "`invalid_grant`, "
     "`unauthorized_client` or `invalid_scope`",
     ref("OAuthError"),
 )
@@ -135,6 +137,7 @@ SCHEMAS: dict[str, Any] = {
                     "unsupported_grant_type",
                     "invalid_scope",
                     "slow_down",
+                    "temporarily_unavailable",
                 ],
             },
             "error_description": _S,
