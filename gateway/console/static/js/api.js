@@ -27,8 +27,20 @@ export function setUnauthorizedHandler(handler) {
   onUnauthorized = handler;
 }
 
+/**
+ * A route with its parameters filled in, each one path segment. "." and ".." are refused:
+ * encodeURIComponent leaves dots alone and the URL parser drops or climbs such segments,
+ * so the call would reach another route than the one named (a link "#/browse?bucket=.."
+ * listed /v1/objects, "." /v1/buckets/objects).
+ */
 export function path(template, params = {}) {
-  return template.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(params[name]));
+  return template.replace(/\{(\w+)\}/g, (_, name) => {
+    const value = String(params[name]);
+    if (value === "." || value === "..") {
+      throw new ApiError(0, "InvalidName", `“${value}” is not a valid name`);
+    }
+    return encodeURIComponent(value);
+  });
 }
 
 export function withQuery(url, query = {}) {
