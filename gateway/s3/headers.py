@@ -15,6 +15,7 @@ from backends.checksums import checksum_type_of
 from backends.types import ByteRange, Conditions, ObjectInfo, ObjectMeta
 from gateway.s3.errors import S3Error
 from gateway.s3.lock_headers import lock_headers
+from gateway.s3.numbers import decimal
 from gateway.s3.sse import sse_response_headers
 
 __all__ = [
@@ -354,9 +355,9 @@ def parse_range(value: str | None) -> ByteRange | None:
     if not first and not last:
         return None
     if not first:
-        return ByteRange(suffix=int(last))
-    start = int(first)
-    end = int(last) if last else None
+        return ByteRange(suffix=decimal(last))
+    start = decimal(first)
+    end = decimal(last) if last else None
     if end is not None and end < start:
         return None
     return ByteRange(start=start, end=end)

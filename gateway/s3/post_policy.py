@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.s3.errors import S3Error
+from gateway.s3.numbers import decimal
 
 __all__ = ["Condition", "PostPolicy", "check_policy", "parse_policy"]
 
@@ -94,7 +95,7 @@ def _size(value: object) -> int:
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.isascii() and value.isdigit():
-        number = int(value)
+        number = decimal(value)
     else:
         raise _invalid("Invalid content-length-range values")
     if not 0 <= number <= _MAX_SIZE:

@@ -31,6 +31,7 @@ from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_a
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
 from gateway.s3.lock_headers import parse_bypass, parse_object_lock
+from gateway.s3.numbers import decimal
 from gateway.s3.operations import Operation, allowed_methods, resolve, unknown_subresource
 from gateway.s3.refused_headers import refuse_unevaluated
 from gateway.s3.sse import parse_encryption, plain_http_allowed
@@ -110,7 +111,7 @@ def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
 
 
 def _part_number(raw: str) -> int:
-    number = int(raw) if raw.isascii() and raw.isdigit() else 0
+    number = decimal(raw) if raw.isascii() and raw.isdigit() else 0
     if not 1 <= number <= MAX_PART_NUMBER:
         raise S3Error(
             "InvalidArgument",
@@ -229,14 +230,14 @@ def _copy_source(headers: Mapping[str, str], *, ranged: bool) -> CopySource:
     raw_range = headers.get("x-amz-copy-source-range")
     if ranged and raw_range is not None:
         found = _COPY_RANGE.fullmatch(raw_range.strip())
-        if found is None or int(found.group(1)) > int(found.group(2)):
+        if found is None or decimal(found.group(1)) > decimal(found.group(2)):
             raise S3Error(
                 "InvalidArgument",
                 "The x-amz-copy-source-range value must be of the form bytes=first-last "
                 "where first and last are the zero-based offsets of the first and last bytes "
                 "to copy",
             )
-        byte_range = (int(found.group(1)), int(found.group(2)))
+        byte_range = (decimal(found.group(1)), decimal(found.group(2)))
     return CopySource(
         bucket=bucket,
         key=key,
