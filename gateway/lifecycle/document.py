@@ -22,7 +22,8 @@ from lxml import etree
 
 from gateway.lifecycle.rules import LifecycleConfiguration, LifecycleFilter, Rule
 from gateway.s3.errors import S3Error
-from gateway.s3.xml import XmlWriter, children, local, parse_xml
+from gateway.s3.numbers import decimal
+from gateway.s3.xml import XmlWriter, bool_element, children, local, parse_xml
 
 __all__ = [
     "LARGE_DOCUMENT_CHARS",
@@ -85,7 +86,7 @@ def _integer(element: etree._Element | None) -> int | None:
     digits = text[1:] if text[:1] in "+-" else text
     if not digits.isascii() or not digits.isdigit():
         raise _malformed()
-    return int(text)
+    return decimal(text)
 
 
 def _positive(element: etree._Element | None, message: str) -> int | None:
@@ -183,12 +184,7 @@ def _expiration(rule: etree._Element) -> tuple[int | None, datetime | None, bool
     days = _positive(
         _one(element, "Days"), "'Days' for Expiration action must be a positive integer"
     )
-    marker_text = _text(_one(element, "ExpiredObjectDeleteMarker"))
-    marker = None
-    if marker_text is not None:
-        if marker_text.strip() not in ("true", "false"):
-            raise _malformed()
-        marker = marker_text.strip() == "true"
+    marker = bool_element(element, "ExpiredObjectDeleteMarker")
     return days, _date(_one(element, "Date")), marker
 
 

@@ -25,7 +25,7 @@ from gateway.s3.bucket_facts import OWNERSHIP, POLICY, PUBLIC_ACCESS_BLOCK, Buck
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.ownership import existing_bucket
-from gateway.s3.xml import XmlWriter, child_text, children, local, parse_xml
+from gateway.s3.xml import XmlWriter, bool_element, child_text, children, local, parse_xml
 
 __all__ = [
     "delete_bucket_ownership_controls",
@@ -118,13 +118,7 @@ def _parse_block(body: bytes) -> PublicAccessBlock:
     root = parse_xml(body)
     if local(root.tag) != "PublicAccessBlockConfiguration":
         raise S3Error("MalformedXML")
-    values: list[bool] = []
-    for name in _BLOCK_FIELDS:
-        text = (child_text(root, name) or "false").strip().lower()
-        if text not in ("true", "false"):
-            raise S3Error("MalformedXML")
-        values.append(text == "true")
-    return PublicAccessBlock(*values)
+    return PublicAccessBlock(*(bool_element(root, name, default=False) for name in _BLOCK_FIELDS))
 
 
 async def put_public_access_block(ctx: Context) -> Result:

@@ -40,7 +40,7 @@ from gateway.s3.bucket_facts import BLOCKED_ENCRYPTION, SSE_C
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.ownership import existing_bucket
-from gateway.s3.xml import XmlWriter, children, local, parse_xml, sole_text
+from gateway.s3.xml import XmlWriter, bool_element, children, local, parse_xml, sole_text
 
 __all__ = ["delete_bucket_encryption", "get_bucket_encryption", "put_bucket_encryption"]
 
@@ -98,10 +98,8 @@ def _parse(body: bytes) -> tuple[BucketEncryption | None, bool | None]:
             "a KMSMasterKeyID is allowed only when SSEAlgorithm is aws:kms or aws:kms:dsse",
             extra={"ArgumentName": "ApplyServerSideEncryptionByDefault"},
         )
-    bucket_key = (sole_text(rules[0], "BucketKeyEnabled") or "false").strip().lower()
-    if bucket_key not in ("true", "false"):
-        raise S3Error("MalformedXML")
-    config = BucketEncryption(algorithm=algorithm, bucket_key_enabled=bucket_key == "true")
+    bucket_key = bool_element(rules[0], "BucketKeyEnabled", default=False)
+    config = BucketEncryption(algorithm=algorithm, bucket_key_enabled=bucket_key)
     return config, blocked
 
 

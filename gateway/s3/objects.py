@@ -27,7 +27,7 @@ from gateway.s3.object_lock import withhold_lock_headers
 from gateway.s3.ownership import forget_deleted, plan_write, record_write
 from gateway.s3.sse import sse_response_headers
 from gateway.s3.tagging import tag_count_hidden
-from gateway.s3.xml import XmlWriter, children, local, parse_xml, sole_text
+from gateway.s3.xml import XmlWriter, bool_element, children, local, parse_xml, sole_text
 from sigv4.checksums import normalize_algorithm
 
 __all__ = [
@@ -258,14 +258,13 @@ _DIRECTORY_BUCKET_ELEMENTS = ("LastModifiedTime", "Size")
 """``<Object>`` conditions S3 evaluates in directory buckets only."""
 _OBJECT_ELEMENTS = frozenset({"Key", "VersionId", "ETag", *_DIRECTORY_BUCKET_ELEMENTS})
 _DELETE_ELEMENTS = frozenset({"Object", "Quiet"})
+"""S3's schema: ``Delete`` holds ``Object``s and at most one ``Quiet`` (S3's booleans:
+:func:`~gateway.s3.xml.xml_bool`), in any order, an ``Object`` one ``Key`` and at most
+one of each other element; anything else is ``MalformedXML`` (docs/architecture.md),
+before any key is deleted."""
 MAX_DELETE_ELEMENTS = 2 + MAX_DELETE_KEYS * (1 + len(_OBJECT_ELEMENTS))
 """The most elements a DeleteObjects document S3's schema allows holds: ``Delete``,
 ``Quiet``, and 1,000 ``Object``s of one of each element an ``Object`` may hold."""
-_QUIET = {"true": True, "false": False}
-"""S3's schema: ``Delete`` holds ``Object``s and at most one ``Quiet`` (true or false, in
-any case: S3 takes minio-py's ``True``; ``1`` and ``0`` it refuses in its documents), in
-any order, an ``Object`` one ``Key`` and at most one of each other element; anything
-else is ``MalformedXML`` (docs/architecture.md), before any key is deleted."""
 
 
 def _schema_elements(element: etree._Element, allowed: frozenset[str]) -> None:
@@ -312,10 +311,7 @@ async def delete_objects(ctx: Context) -> Result:
     if local(root.tag) != "Delete":
         raise S3Error("MalformedXML")
     _schema_elements(root, _DELETE_ELEMENTS)
-    quiet_text = sole_text(root, "Quiet")
-    quiet = False if quiet_text is None else _QUIET.get(quiet_text.strip().lower())
-    if quiet is None:
-        raise S3Error("MalformedXML")
+    quiet = bool_element(root, "Quiet", default=False)
     objects = children(root, "Object")
     # counted before any entry is read: 8 MB of tiny <Object>s is 280,000 of them, whose
     # reading held the event loop for seconds before the count refused them

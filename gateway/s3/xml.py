@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from typing import overload
 
 from lxml import etree
 
@@ -15,6 +16,7 @@ __all__ = [
     "XML_DECL",
     "XmlWriter",
     "attribute",
+    "bool_element",
     "child_text",
     "children",
     "escape",
@@ -24,6 +26,7 @@ __all__ = [
     "parse_xml",
     "s3_time",
     "sole_text",
+    "xml_bool",
 ]
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -256,3 +259,29 @@ def sole_text(element: etree._Element, name: str) -> str | None:
     if len(found) > 1:
         raise S3Error("MalformedXML")
     return leaf_text(found[0]) if found else None
+
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+def xml_bool(text: str) -> bool:
+    """A boolean element's text as S3 reads it in every document (``Quiet``,
+    ``ExpiredObjectDeleteMarker``, ``BlockPublicAcls`` and the rest of the public access
+    block, ``BucketKeyEnabled``): ``true`` or ``false`` in any case (S3 takes minio-py's
+    ``True``), surrounding whitespace aside; anything else, ``1`` and ``0`` included (S3
+    refuses them: no ``xsd:boolean``), is ``MalformedXML``."""
+    value = _BOOLEANS.get(text.strip().lower())
+    if value is None:
+        raise S3Error("MalformedXML")
+    return value
+
+
+@overload
+def bool_element(element: etree._Element, name: str, *, default: bool) -> bool: ...
+@overload
+def bool_element(element: etree._Element, name: str) -> bool | None: ...
+def bool_element(element: etree._Element, name: str, *, default: bool | None = None) -> bool | None:
+    """The boolean child ``name`` of ``element`` (:func:`xml_bool`), ``default`` when
+    absent. Given twice, or holding an element, it is ``MalformedXML`` (:func:`sole_text`)."""
+    text = sole_text(element, name)
+    return default if text is None else xml_bool(text)
