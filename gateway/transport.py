@@ -3,7 +3,9 @@
 A request *carries credentials* when it has an ``Authorization`` or ``X-API-Key`` header,
 presigned-URL parameters (SigV4 ``X-Amz-Credential``/``X-Amz-Signature``, SigV2
 ``AWSAccessKeyId``/``Signature``) or, on the API listener, is an ``/oauth/`` request (a
-client secret, password, refresh token or token to introspect in its form body).
+client secret, password, refresh token or token to introspect in its form body) or a
+call of the console's session endpoint (``/console/session``: a password in its body, the
+refresh cookie, an access token in its answer).
 
 It *travelled in clear text* when the connection is not TLS and the peer is not a
 loopback address. Behind a reverse proxy (``server.trusted_forwarded_headers``) the
@@ -42,6 +44,8 @@ TLS_REQUIRED = (
     "(server.require_tls); use an https:// endpoint"
 )
 _QUERY_CREDENTIALS = ("X-Amz-Credential", "X-Amz-Signature", "AWSAccessKeyId", "Signature")
+_CREDENTIAL_PATHS = ("/oauth/", "/console/session")
+"""API listener paths whose requests carry a credential in their body or a cookie."""
 
 
 def is_loopback(host: str | None) -> bool:
@@ -68,7 +72,7 @@ def carries_credentials(
         return True
     if any(name in query_names for name in _QUERY_CREDENTIALS):
         return True
-    return path.startswith("/oauth/")
+    return path.startswith(_CREDENTIAL_PATHS)
 
 
 def cleartext(*, secure: bool, remote: str | None, forwarded_proto: str | None) -> bool:

@@ -128,6 +128,24 @@ def test_credentials_over_plain_http_from_the_network_are_refused(strict: Gatewa
     assert anonymous.xml().findtext("Message") != TLS_REQUIRED
 
 
+def test_the_console_sign_in_over_plain_http_from_the_network_is_refused(
+    strict: Gateway,
+) -> None:
+    """The console's session endpoint takes a password in its body and a refresh cookie,
+    and answers an access token: as credential-bearing as ``/oauth/token``. It was served
+    in clear text (the password read, the token sent back) under ``require_tls``."""
+    api = f"http://{_own_address()}:{strict.api_port}"
+    console = {"Origin": api, "X-Nfyio-Console": "3", "Content-Type": "application/json"}
+    body = json.dumps({"username": "admin", "password": ROOT_SECRET}).encode()
+    for path, data in (("/console/session", body), ("/console/session/refresh", None)):
+        refused = _request(f"{api}{path}", "POST", console, data)
+        assert refused.status == 403, (path, refused.status, refused.body)
+        assert json.loads(refused.body)["error"]["code"] == "TLSRequired"
+        assert "Set-Cookie" not in refused.headers
+    # The page itself carries nothing secret: it loads, and its sign-in then says why.
+    assert _request(f"{api}/console").status == 200
+
+
 def test_loopback_clients_and_https_proxies_are_served(strict: Gateway) -> None:
     assert _s3_client("127.0.0.1", strict.s3_port).list_buckets()["Buckets"] == []
     api = f"http://127.0.0.1:{strict.api_port}"
