@@ -22,7 +22,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.lifecycle import abort_headers, aborts_uploads_of, expiration_headers
 from gateway.s3.listing import KeyNames, max_keys
-from gateway.s3.objects import requested_lock, version_header, write_checksums
+from gateway.s3.objects import requested_lock, write_checksums, written_version_header
 from gateway.s3.owner import OwnerName, owner_name, write_owner
 from gateway.s3.ownership import existing_bucket, plan_write, record_upload
 from gateway.s3.sse import part_encryption_headers, sse_response_headers
@@ -206,7 +206,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
     write_checksums(doc, info.checksums)
     doc.close("CompleteMultipartUploadResult")
     headers = sse_response_headers(info.meta)
-    headers.update(version_header(info.version_id))
+    headers.update(written_version_header(info.version_id))
     headers.update(await expiration_headers(ctx, info))
     return Result(xml=bytes(doc), headers=headers)
 

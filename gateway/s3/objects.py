@@ -63,6 +63,14 @@ def version_header(version_id: str | None) -> dict[str, str]:
     return {} if version_id is None else {"x-amz-version-id": version_id}
 
 
+def written_version_header(version_id: str | None) -> dict[str, str]:
+    """The version a write made (PutObject, CopyObject, CompleteMultipartUpload, POST),
+    as S3 names it: none for the ``null`` version a ``Suspended`` bucket's write
+    replaces, which S3 answers without ``x-amz-version-id`` (GET and HEAD of it, and a
+    DELETE's null marker, do say ``null``)."""
+    return {} if version_id == "null" else version_header(version_id)
+
+
 async def put_object(ctx: Context) -> Result:
     plan = await plan_write(ctx)
     meta = object_meta(ctx.headers, ctx.req.header_pairs)
@@ -91,7 +99,7 @@ async def put_object(ctx: Context) -> Result:
         "ETag": quote_etag(info.etag),
         **checksum_headers(info.checksums, with_type=True),
         **sse_response_headers(info.meta),
-        **version_header(info.version_id),
+        **written_version_header(info.version_id),
         **await expiration_headers(ctx, info, ctx.req.tags or ()),
     }
     return Result(headers=headers)
@@ -447,6 +455,6 @@ async def copy_object(ctx: Context) -> Result:
     copied = source.version_id or info.source_version_id
     headers = {"x-amz-copy-source-version-id": copied} if copied else {}
     headers.update(sse_response_headers(info.meta))
-    headers.update(version_header(info.version_id))
+    headers.update(written_version_header(info.version_id))
     headers.update(await expiration_headers(ctx, info, tags))
     return Result(xml=copy_result(info, "CopyObjectResult"), headers=headers)

@@ -41,7 +41,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.headers import checksum_headers, object_meta, quote_etag
 from gateway.s3.lifecycle import expiration_headers
 from gateway.s3.lock_headers import has_digest, parse_object_lock
-from gateway.s3.objects import requested_lock, version_header
+from gateway.s3.objects import requested_lock, written_version_header
 from gateway.s3.ownership import plan_write, record_write
 from gateway.s3.post_auth import authenticate_form, carries_signature
 from gateway.s3.post_form import FormReader, boundary_of
@@ -341,7 +341,7 @@ async def post_object(ctx: Context) -> Result:
         "Location": location,
         **checksum_headers(info.checksums),
         **sse_response_headers(info.meta),
-        **version_header(info.version_id),
+        **written_version_header(info.version_id),
         **await expiration_headers(ctx, info, tags),
     }
     fields = upload.fields
