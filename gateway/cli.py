@@ -35,6 +35,13 @@ from gateway.identity.db_postgres import redact_url
 from gateway.identity.schema import SchemaError
 
 DEFAULT_CONFIG = Path("config/gateway.toml")
+DESCRIPTION = (
+    "An S3-compatible storage gateway: 'serve' starts it, the other commands manage its "
+    "access keys, accounts, users, OAuth clients, token signing keys, audit log and master "
+    "key."
+)
+"""What ``--help`` prints above the commands: plain text (the module's docstring is
+reStructuredText, whose double backquotes a terminal shows as they are)."""
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +50,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nfyio-gateway", description=__doc__)
+    parser = argparse.ArgumentParser(prog="nfyio-gateway", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"nfyio-gateway {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start the S3 and API listeners")
