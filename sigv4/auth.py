@@ -200,7 +200,13 @@ def _authorization_fields(authorization: str) -> tuple[str, str, str]:
             raise error(
                 f"The authorization header is malformed; invalid component {part.strip()!r}"
             )
-        fields[key.strip()] = value.strip()
+        name = key.strip()
+        if name in fields:
+            # Which of two Credentials (or Signatures) the request stands for would be
+            # the parser's choice (the last, here), and a proxy in front may read the
+            # first: its rate limits and logs would name another key than ours.
+            raise error(f"The authorization header is malformed; {name} is given twice")
+        fields[name] = value.strip()
     missing = [k for k in ("Credential", "SignedHeaders", "Signature") if k not in fields]
     if missing:
         raise error(f"The authorization header is malformed; missing {', '.join(missing)}")

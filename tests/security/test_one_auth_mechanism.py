@@ -23,6 +23,11 @@ given twice. Before, the first of two won (``X-API-Key`` on both listeners,
 ``Authorization`` on ``/v1``). Now S3 answers 400 ``InvalidArgument`` and ``/v1`` 400
 ``InvalidRequest`` with an RFC 6750 ``invalid_request`` challenge. One of each stays
 allowed: ``Authorization`` wins, whatever the order.
+
+And inside one SigV4 ``Authorization`` header: a component (``Credential``,
+``SignedHeaders``, ``Signature``) given twice. Before, the last one won: the key the
+request was verified as was not the one a proxy reading the first would name. Now it is
+400 ``AuthorizationHeaderMalformed`` "... is given twice".
 """
 
 from __future__ import annotations
@@ -87,6 +92,38 @@ def test_a_credential_header_given_twice_is_refused(
     response = exchange(gateway, "GET", f"/{bucket}/k", [*headers, (name, second or first)])
     assert (response.status, response.error_code()) == (400, "InvalidArgument"), response.body
     assert response.xml().findtext("ArgumentName") == name.lower()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "Credential=AKIAOTHERKEY000000001/20260101/us-east-1/s3/aws4_request",
+        "Signature=" + "0" * 64,
+        "SignedHeaders=host",
+    ],
+)
+def test_a_component_of_the_authorization_header_given_twice_is_refused(
+    gateway: Gateway, s3: Any, bucket: str, extra: str
+) -> None:
+    """Inside one ``Authorization`` header: the last ``Credential`` of two was the key the
+    request was verified as, while a proxy in front may read the first. Both orders are
+    refused, before any key is looked up; the header as the SDKs write it, and with the
+    same component repeated unchanged, too."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data")
+    headers = sign(gateway, "GET", f"/{bucket}/k")
+    authorization = headers.pop("Authorization")
+    algorithm, _, components = authorization.partition(" ")
+    repeated = components.split(", ")[0]
+    for value in (
+        f"{authorization}, {extra}",
+        f"{algorithm} {extra}, {components}",
+        f"{authorization}, {repeated}",
+    ):
+        response = raw_request(
+            gateway, "GET", f"/{bucket}/k", headers={**headers, "Authorization": value}
+        )
+        assert (response.status, response.error_code()) == (400, "AuthorizationHeaderMalformed")
+        assert b"given twice" in response.body
 
 
 def test_a_second_authorization_cannot_ride_along_with_a_bearer_key(

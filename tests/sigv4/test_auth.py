@@ -165,13 +165,11 @@ def test_remembered_claims_stay_bounded_and_malformed_ones_are_never_remembered(
     "authorization",
     [
         # the SDKs' form, then what only the general parse reads: no space after the
-        # commas, runs of spaces, fields in another order, a repeated field (last wins)
+        # commas, runs of spaces, fields in another order
         "AWS4-HMAC-SHA256 Credential={c}, SignedHeaders={h}, Signature={s}",
         "AWS4-HMAC-SHA256 Credential={c},SignedHeaders={h},Signature={s}",
         "AWS4-HMAC-SHA256  Credential={c} ,  SignedHeaders={h} , Signature={s} ",
         "AWS4-HMAC-SHA256 Signature={s}, SignedHeaders={h}, Credential={c}",
-        "AWS4-HMAC-SHA256 Credential=X/1/r/s/aws4_request, Credential={c}, "
-        "SignedHeaders={h}, Signature={s}",
     ],
 )
 def test_every_form_of_the_authorization_header_reads_the_same_claims(
@@ -187,6 +185,26 @@ def test_every_form_of_the_authorization_header_reads_the_same_claims(
     other = parse_auth(_with_header(signed, "Authorization", value))
     assert other == sdk
     assert verify(signed, other, SECRET, NOW).seed_signature == sdk.signature
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "AWS4-HMAC-SHA256 Credential=X/1/r/s/aws4_request, Credential={c}, "
+        "SignedHeaders={h}, Signature={s}",
+        "AWS4-HMAC-SHA256 Credential={c}, SignedHeaders={h}, Signature={s}, Signature={s}",
+        "AWS4-HMAC-SHA256 Credential={c}, SignedHeaders=host, SignedHeaders={h}, Signature={s}",
+    ],
+)
+def test_a_repeated_field_of_the_authorization_header_is_malformed(authorization: str) -> None:
+    # The last of two had won: a proxy reading the first would name another key.
+    signed = botocore_sign("GET", URL)
+    sdk = parse_auth(signed)
+    assert sdk is not None
+    credential = f"{sdk.access_key_id}/{sdk.date}/{sdk.region}/{sdk.service}/aws4_request"
+    value = authorization.format(c=credential, h=";".join(sdk.signed_headers), s=sdk.signature)
+    with pytest.raises(AuthorizationHeaderMalformed, match="given twice"):
+        parse_auth(_with_header(signed, "Authorization", value))
 
 
 def test_remembered_dates_stay_bounded_and_invalid_ones_are_refused_each_time() -> None:
