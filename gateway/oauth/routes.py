@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import urllib.parse
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -19,11 +21,11 @@ from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.metadata import authorization_server_metadata, jwks
 from gateway.oauth.revocation import introspect, revoke
 from gateway.oauth.settings import OAuthSettings
-from gateway.oauth.spec_oauth import FRAGMENT
+from gateway.oauth.spec_oauth import FRAGMENT, issuer_metadata_fragment
 from gateway.oauth.token_endpoint import token
 from gateway.state import CONFIG, IDENTITY
 
-__all__ = ["PRUNE_INTERVAL", "add_routes", "make_verifier"]
+__all__ = ["METADATA_PATH", "PRUNE_INTERVAL", "add_routes", "issuer_metadata_path", "make_verifier"]
 
 log = logging.getLogger("nfyio.oauth")
 PRUNE_INTERVAL = 3600.0
@@ -85,6 +87,23 @@ async def _oauth_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+_PLAIN_PATH = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+")
+"""An issuer path the router can hold as it is: no percent-encoding (the router matches
+decoded paths), no braces (a route variable), no empty segment."""
+
+
+def issuer_metadata_path(issuer: str) -> str | None:
+    """Where RFC 8414 3 puts the metadata of an issuer with a path: the well-known suffix
+    first, then the path (``https://gw.example/auth`` ->
+    ``/.well-known/oauth-authorization-server/auth``); None for an issuer without one,
+    or with one the router cannot hold as it is (docs/oauth.md)."""
+    path = urllib.parse.urlsplit(issuer).path.rstrip("/")
+    if not path or not _PLAIN_PATH.fullmatch(path):
+        return None
+    return METADATA_PATH + path
+
+
 def add_routes(app: web.Application) -> None:
     """The OAuth endpoints and their OpenAPI fragment. Call after the identity store's
     context is installed (the signing key is ensured at startup). They are not rows of
@@ -94,6 +113,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/oauth/revoke", revoke)
     app.router.add_post("/oauth/introspect", introspect)
     app.router.add_get("/.well-known/jwks.json", jwks)
-    app.router.add_get("/.well-known/oauth-authorization-server", authorization_server_metadata)
+    app.router.add_get(METADATA_PATH, authorization_server_metadata)
     openapi.register(app, FRAGMENT)
+    at_issuer_path = issuer_metadata_path(OAuthSettings.from_config(app[CONFIG]).issuer)
+    if at_issuer_path is not None:
+        app.router.add_get(at_issuer_path, authorization_server_metadata)
+        openapi.register(app, issuer_metadata_fragment(at_issuer_path))
     app.cleanup_ctx.append(_oauth_ctx)

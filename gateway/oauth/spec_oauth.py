@@ -333,6 +333,27 @@ PATHS: dict[str, Any] = {
     },
 }
 
+
+def issuer_metadata_fragment(path: str) -> Fragment:
+    """The metadata at ``path``, RFC 8414 3's location for an issuer with a path."""
+    return Fragment(
+        paths={
+            path: {
+                "get": {
+                    "operationId": "oauthMetadataOfIssuerPath",
+                    "tags": ["oauth"],
+                    "summary": "Authorization server metadata (RFC 8414 3: the issuer's path"
+                    " after the well-known suffix)",
+                    "security": NO_AUTH,
+                    "responses": {
+                        "200": json_response("Metadata", ref("AuthorizationServerMetadata"))
+                    },
+                }
+            }
+        }
+    )
+
+
 FRAGMENT = Fragment(
     paths=PATHS,
     schemas=SCHEMAS,
