@@ -96,8 +96,8 @@ class VersioningMixin:
         except BackendError as exc:
             if exc.code == "MethodNotAllowed":
                 raise delete_marker_copy_source() from None
-            if exc.code == "NoSuchKey":
-                raise no_such_key(source.key) from None  # no delete-marker headers
+            # a source hidden by a delete marker: NoSuchKey with the marker's headers,
+            # as S3 answers a copy (x-amz-delete-marker, x-amz-version-id)
             raise
 
     # -- bucket versioning -----------------------------------------------------------------

@@ -8,8 +8,9 @@ with ``CopySourceIfMatch``. ``NotModified`` about a copy source is ``Preconditio
 A source that cannot be read is described as S3 describes it to a copy
 (``_source_error``): a delete marker named by its version id is ``InvalidRequest``
 (moto's copy says ``NoSuchVersion``, the source HEAD 405), and a source hidden by a
-delete marker a plain ``NoSuchKey``, without the marker's headers: on the copy's answer
-they would read as the destination's version.
+delete marker ``NoSuchKey`` naming the source key, with the marker's
+``x-amz-delete-marker`` and ``x-amz-version-id`` (as AWS answers; moto's copy says
+neither, a HEAD of the source does).
 """
 
 from __future__ import annotations
@@ -157,16 +158,14 @@ class CopyMixin(ConditionalMixin):
 
     async def _source_error(self, source: CopySource, exc: BackendError) -> BackendError:
         """What a copy answers when reading its source failed with ``exc`` (see the
-        module's docstring). A HeadObject of the named version is asked only when the
-        store said the version or key is missing without saying why."""
-        if exc.code in ("NoSuchKey", "NoSuchVersion") and source.version_id is not None:
+        module's docstring). A HeadObject of the source is asked only when the store
+        said the version or key is missing without saying whether a marker hides it."""
+        if exc.code in ("NoSuchKey", "NoSuchVersion"):
             exc = await describe_missing(self, source.bucket, source.key, source.version_id, exc)
         if exc.code == "MethodNotAllowed" and "DeleteMarker" in exc.extra:
             return delete_marker_copy_source()
-        if exc.code == "NoSuchKey" and "DeleteMarker" in exc.extra:
-            return BackendError(
-                "NoSuchKey", "The specified key does not exist.", extra={"Key": source.key}
-            )
+        if exc.code == "NoSuchKey":
+            exc.extra["Key"] = source.key
         return exc
 
 
