@@ -57,6 +57,29 @@ that were not valid UTF-8."""
 _LOCKED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 """The writes that create an object version: they take Object Lock and tagging headers."""
 _CONDITIONAL_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
+_VERSIONED = frozenset(
+    {
+        "GetObject",
+        "HeadObject",
+        "DeleteObject",
+        "GetObjectAttributes",
+        "GetObjectAcl",
+        "PutObjectAcl",
+        "GetObjectTagging",
+        "PutObjectTagging",
+        "DeleteObjectTagging",
+        "GetObjectRetention",
+        "PutObjectRetention",
+        "GetObjectLegalHold",
+        "PutObjectLegalHold",
+    }
+)
+"""The implemented operations that act on a version a ``versionId`` names. Any other
+implemented operation given one is 400 ``InvalidArgument`` "This operation does not
+accept a version-id." naming the value as sent (empty and ``null`` alike), as AWS
+answers (UploadPart, PutObject, bucket requests): ignoring it would answer success for
+another resource than the one named. AWS's GET ``?acl`` of a bucket calls it an invalid
+id instead."""
 _NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented"
 
 
@@ -180,8 +203,16 @@ def _check_transfer_encoding(headers: Mapping[str, str], query: Mapping[str, str
         raise S3Error("NotImplemented", _NOT_IMPLEMENTED, extra={"Header": "Transfer-Encoding"})
 
 
-def _version_id(query: Mapping[str, str]) -> str | None:
+def _version_id(query: Mapping[str, str], operation: Operation) -> str | None:
     value = query.get("versionId")
+    if value is not None and operation.implemented and operation.name not in _VERSIONED:
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid version id specified"
+            if operation.name == "GetBucketAcl"
+            else "This operation does not accept a version-id.",
+            extra={"ArgumentName": "versionId", "ArgumentValue": value},
+        )
     if value is not None and not value:
         raise S3Error(
             "InvalidArgument",
@@ -317,7 +348,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
             scheme == "https" or plain_http_allowed(request.remote, behind_proxy=trusted)
         ),
     )
-    version_id = _version_id(query)
+    version_id = _version_id(query, operation)
     delete_if_match = None
     if operation.name == "DeleteObject" and (
         # the headers that make a DeleteObject conditional (each evaluated or refused;

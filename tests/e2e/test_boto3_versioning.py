@@ -297,6 +297,44 @@ def test_a_suspended_bucket_write_names_no_version(
     assert deleted["DeleteMarker"] is True and deleted["VersionId"] == "null"
 
 
+def test_an_operation_without_versions_refuses_a_version_id(
+    any_gateway: Gateway, s3: Any, versioned: str
+) -> None:
+    """``versionId`` on an operation that acts on no version (PutObject, UploadPart,
+    CreateMultipartUpload, bucket requests) is 400 ``InvalidArgument`` "This operation
+    does not accept a version-id." naming the value as sent, an empty one included, and
+    nothing changes; GET ``?acl`` of a bucket calls it an invalid id. AWS's answers (a
+    capture of them: UploadPart with an empty, a malformed and a real id; Scality's
+    AWS-run suite: PutObject). The gateway had ignored it: a PutObject "of a version"
+    wrote a new one."""
+    real = s3.put_object(Bucket=versioned, Key="k", Body=b"x")["VersionId"]
+    upload = s3.create_multipart_upload(Bucket=versioned, Key="m")["UploadId"]
+    b = versioned
+    refused = [
+        ("PUT", f"/{b}/k2?versionId={real}", b"x", "This operation does not accept"),
+        ("PUT", f"/{b}/m?partNumber=1&uploadId={upload}&versionId=", b"p", "does not accept"),
+        ("PUT", f"/{b}/m?partNumber=1&uploadId={upload}&versionId=abc", b"p", "does not"),
+        ("POST", f"/{b}/m2?uploads&versionId=null", b"", "This operation does not accept"),
+        ("GET", f"/{b}?list-type=2&versionId={real}", b"", "This operation does not accept"),
+        ("GET", f"/{b}?versioning&versionId=x", b"", "This operation does not accept"),
+        ("GET", f"/{b}?acl&versionId=x", b"", "Invalid version id specified"),
+    ]
+    for method, path, body, message in refused:
+        headers = sign(any_gateway, method, path, body=body)
+        response = raw_request(any_gateway, method, path, body=body, headers=headers)
+        assert response.status == 400, (path, response.body)
+        root = response.xml()
+        assert root.findtext("Code") == "InvalidArgument", (path, response.body)
+        assert message in (root.findtext("Message") or ""), (path, response.body)
+        assert root.findtext("ArgumentName") == "versionId", (path, response.body)
+    assert keys_of(s3, versioned) == ["k"]
+    assert "Parts" not in s3.list_parts(Bucket=versioned, Key="m", UploadId=upload)
+    uploads = s3.list_multipart_uploads(Bucket=versioned).get("Uploads", [])
+    assert [u["Key"] for u in uploads] == ["m"]
+    # the operations that act on a version take it
+    assert s3.get_object(Bucket=versioned, Key="k", VersionId=real)["Body"].read() == b"x"
+
+
 def test_suspended_delete_makes_a_null_marker(
     any_gateway: Gateway, s3: Any, versioned: str, request: pytest.FixtureRequest
 ) -> None:
