@@ -248,7 +248,14 @@ def _copy_source(headers: Mapping[str, str], *, ranged: bool) -> CopySource:
     version: str | None = None
     if query:
         name, _, value = query.partition("=")
-        if name != "versionId" or not value:
+        if name == "versionId" and not value:
+            # AWS's answer, naming the header (CopyObject and UploadPartCopy alike)
+            raise S3Error(
+                "InvalidArgument",
+                "Version id cannot be the empty string",
+                extra={"ArgumentName": COPY_SOURCE, "ArgumentValue": ""},
+            )
+        if name != "versionId":
             raise S3Error("InvalidArgument", "Invalid copy source: only versionId may follow '?'")
         version = _decode_copy_source(value)
     decoded = _decode_copy_source(path).lstrip("/")

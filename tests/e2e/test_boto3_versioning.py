@@ -547,6 +547,26 @@ def test_delete_objects_with_versions(
     assert s3.get_object(Bucket=versioned, Key="b")["Body"].read() == b"2"
 
 
+def test_a_copy_source_with_an_empty_version_id(any_gateway: Gateway, versioned: str) -> None:
+    """``x-amz-copy-source: /b/k?versionId=`` is 400 ``InvalidArgument`` "Version id
+    cannot be the empty string" naming ``x-amz-copy-source``, for CopyObject and
+    UploadPartCopy, as AWS answers (a capture of its answers, tests i1 and j1); the
+    gateway had called it a malformed copy source."""
+    s3 = any_gateway.client()
+    s3.put_object(Bucket=versioned, Key="k", Body=b"x")
+    upload = s3.create_multipart_upload(Bucket=versioned, Key="m")["UploadId"]
+    for path in (f"/{versioned}/c", f"/{versioned}/m?partNumber=1&uploadId={upload}"):
+        copy = {"x-amz-copy-source": f"/{versioned}/k?versionId="}
+        headers = sign(any_gateway, "PUT", path, headers=copy)
+        response = raw_request(any_gateway, "PUT", path, headers=headers)
+        assert response.status == 400, response.body
+        root = response.xml()
+        assert root.findtext("Code") == "InvalidArgument", response.body
+        assert root.findtext("Message") == "Version id cannot be the empty string"
+        assert root.findtext("ArgumentName") == "x-amz-copy-source", response.body
+    assert keys_of(s3, versioned) == ["k"]
+
+
 @pytest.mark.parametrize("versioning", [None, "Enabled"])
 def test_delete_objects_with_an_empty_version_id_deletes_nothing(
     s3: Any, bucket: str, versioning: str | None
