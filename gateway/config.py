@@ -148,6 +148,8 @@ class AuthConfig:
     for new data or for the state store."""
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 30 * 24 * 3600
+    refresh_token_idle_ttl: int = 14 * 24 * 3600
+    """A refresh token unused this long (seconds) expires; 0: only the family's cap."""
     issuer: str | None = None
     audience: str = "nfyio-gateway"
     jwt_leeway: int = 30
@@ -627,6 +629,7 @@ def _check_cors(cors: CorsConfig) -> None:
 _DURATIONS: tuple[tuple[str, str, float, float], ...] = (
     ("auth", "access_token_ttl", 1, 30 * 86_400),
     ("auth", "refresh_token_ttl", 1, 3_650 * 86_400),
+    ("auth", "refresh_token_idle_ttl", 0, 3_650 * 86_400),
     ("auth", "jwt_leeway", 0, 3_600),
     ("auth", "throttle_base_delay", 0, 86_400),
     ("auth", "throttle_max_delay", 0, 86_400),

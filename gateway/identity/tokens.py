@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from gateway.identity.clients import CONSOLE_CLIENT_ID
@@ -60,6 +60,17 @@ class RefreshToken:
     session: Session
     created_at: datetime
     used_at: datetime | None
+
+    def expires_at(self, idle: timedelta | None) -> datetime:
+        """When this token stops working unused: its family's cap, or ``idle`` after it
+        was issued when that comes first."""
+        if idle is None:
+            return self.session.expires_at
+        return min(self.session.expires_at, self.created_at + idle)
+
+    def is_live(self, now: datetime, idle: timedelta | None) -> bool:
+        """Unspent, of an active family, and not idle past ``idle``."""
+        return self.used_at is None and self.session.is_active(now) and now < self.expires_at(idle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,14 +211,21 @@ class SessionStore:
         return session, token
 
     async def rotate(
-        self, token: str, client_id: str, *, now: datetime | None = None
+        self,
+        token: str,
+        client_id: str,
+        *,
+        now: datetime | None = None,
+        idle: timedelta | None = None,
     ) -> RefreshResult:
         """Spend ``token`` (presented by ``client_id``) and issue its successor.
 
         Outcomes other than ``"ok"``: ``unknown``; ``wrong_client`` (issued to another
         client; nothing changes); ``revoked``; ``reused`` (already spent: the session is
-        revoked now); ``expired`` (past the family's cap); ``user`` (user disabled).
+        revoked now); ``expired`` (past the family's cap, or unused for ``idle`` since it
+        was issued: RFC 9700 4.14.2); ``user`` (user disabled).
         """
+        idle_us = None if idle is None else int(idle.total_seconds() * 1_000_000)
         if not token.startswith(REFRESH_PREFIX):
             return RefreshResult("unknown")
         when = to_micros(now or utcnow())
@@ -216,7 +234,8 @@ class SessionStore:
 
         async def spend(tx: Tx) -> RefreshResult:
             row = await tx.fetch_one(
-                f"SELECT {_S_COLUMNS}, t.used_at, u.disabled_at FROM refresh_tokens AS t"
+                f"SELECT {_S_COLUMNS}, t.used_at, u.disabled_at, t.created_at"
+                " FROM refresh_tokens AS t"
                 " JOIN oauth_sessions AS s ON s.id = t.session_id"
                 " JOIN users AS u ON u.id = s.user_id WHERE t.lookup_hash = ?",
                 (lookup,),
@@ -232,6 +251,8 @@ class SessionStore:
                 await _revoke(tx, session.id, when, "refresh_token_reused")
                 return RefreshResult("reused", session)
             if to_micros(session.expires_at) <= when:
+                return RefreshResult("expired", session)
+            if idle_us is not None and to_micros(as_time(row[10])) + idle_us <= when:
                 return RefreshResult("expired", session)
             if row[9] is not None:
                 return RefreshResult("user", session)

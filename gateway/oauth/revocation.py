@@ -111,7 +111,8 @@ async def _refresh_token_info(
     ctx: OAuthContext, token: str, account: str, now: datetime
 ) -> dict[str, Any] | None:
     found = await ctx.store.sessions.find_refresh(token)
-    if found is None or found.used_at is not None or not found.session.is_active(now):
+    idle = ctx.settings.refresh_idle
+    if found is None or not found.is_live(now, idle):
         return None
     user = await ctx.store.users.get(found.session.user_id)
     if user is None or not user.is_active or user.account_id != account:
@@ -123,7 +124,7 @@ async def _refresh_token_info(
         "client_id": session.client_id,
         "username": user.username,
         "token_type": "refresh_token",
-        "exp": int(session.expires_at.timestamp()),
+        "exp": int(found.expires_at(idle).timestamp()),
         "iat": int(found.created_at.timestamp()),
         "sub": user.id,
         "iss": ctx.settings.issuer,

@@ -32,6 +32,8 @@ class OAuthSettings:
     refresh_ttl: int
     leeway: int
     throttle: ThrottlePolicy
+    refresh_idle_ttl: int = 0
+    """Seconds a refresh token may go unused before it expires (0: no idle limit)."""
 
     @classmethod
     def from_config(cls, config: Config) -> OAuthSettings:
@@ -42,12 +44,18 @@ class OAuthSettings:
             access_ttl=auth.access_token_ttl,
             refresh_ttl=auth.refresh_token_ttl,
             leeway=auth.jwt_leeway,
+            refresh_idle_ttl=auth.refresh_token_idle_ttl,
             throttle=ThrottlePolicy(
                 threshold=auth.throttle_failures,
                 base_delay=auth.throttle_base_delay,
                 max_delay=auth.throttle_max_delay,
             ),
         )
+
+    @property
+    def refresh_idle(self) -> timedelta | None:
+        """How long a refresh token may go unused, or None (no idle limit)."""
+        return timedelta(seconds=self.refresh_idle_ttl) if self.refresh_idle_ttl else None
 
     @property
     def key_overlap(self) -> timedelta:

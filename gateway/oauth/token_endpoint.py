@@ -217,17 +217,13 @@ async def _refresh(
     # a token that is live: a spent one is reuse whatever else the request says, and must
     # reach ``rotate`` (which revokes its family) rather than stop at invalid_scope; a
     # revoked or expired one is invalid_grant (RFC 6749 5.2), whatever scope it asks.
+    idle = ctx.settings.refresh_idle
     known = await ctx.store.sessions.find_refresh(presented)
-    if (
-        known is not None
-        and known.used_at is None
-        and known.session.client_id == client.id
-        and known.session.is_active(now)
-    ):
+    if known is not None and known.session.client_id == client.id and known.is_live(now, idle):
         user = await ctx.store.users.get(known.session.user_id)
         if user is not None:
             _refresh_scopes(known.session.scopes, requested, user.scopes, client.scopes)
-    result = await ctx.store.sessions.rotate(presented, client.id, now=now)
+    result = await ctx.store.sessions.rotate(presented, client.id, now=now, idle=idle)
     if result.outcome == "reused" and result.session is not None:
         await _reuse_detected(ctx, request, client, result.session)
     if result.outcome != "ok" or result.session is None or result.token is None:

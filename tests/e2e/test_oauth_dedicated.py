@@ -160,3 +160,36 @@ def test_cli_users_and_clients(tmp_path: Path) -> None:
         assert reply.status == 200 and reply.json()["scope"] == "read:buckets"
     finally:
         gateway.stop()
+
+
+IDLE_TTL = 5
+
+
+def test_a_refresh_token_left_unused_expires(tmp_path: Path) -> None:
+    """``auth.refresh_token_idle_ttl`` (RFC 9700 4.14.2): a refresh token an inactive
+    client left unused that long is expired (invalid_grant, inactive at introspection),
+    though its family has 30 days left; used within it, the successor starts again."""
+    gateway = start_gateway(
+        tmp_path / "data", extra_env={"NFYIO_AUTH_REFRESH_TOKEN_IDLE_TTL": str(IDLE_TTL)}
+    )
+    try:
+        setup = make_setup(gateway)
+        refresh = setup.login()["refresh_token"]
+        fresh = setup.token(grant_type="refresh_token", refresh_token=refresh, **setup.creds())
+        assert fresh.status == 200, fresh.body
+        refresh = fresh.json()["refresh_token"]
+        url = f"{gateway.api_url}/oauth/introspect"
+        info = call(url, "POST", form={"token": refresh, **setup.creds()}).json()
+        assert info["active"] is True and info["exp"] - info["iat"] == IDLE_TTL
+        time.sleep(max(0.0, info["exp"] - time.time()) + 1.1)
+        assert call(url, "POST", form={"token": refresh, **setup.creds()}).json() == {
+            "active": False
+        }
+        late = setup.token(grant_type="refresh_token", refresh_token=refresh, **setup.creds())
+        assert late.status == 400, late.body
+        assert late.json() == {
+            "error": "invalid_grant",
+            "error_description": "The refresh token has expired",
+        }
+    finally:
+        gateway.stop()

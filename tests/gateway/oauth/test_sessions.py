@@ -67,6 +67,32 @@ async def test_family_cap_is_absolute(store: IdentityStore) -> None:
     )
 
 
+async def test_a_token_unused_for_the_idle_lifetime_expires(store: IdentityStore) -> None:
+    """RFC 9700 4.14.2: a refresh token an inactive client left unused expires, well
+    before its family's cap; each rotation starts the idle clock again."""
+    session_id, client_id, token = await _login(store, ttl=timedelta(days=60))
+    idle = timedelta(days=14)
+    start = datetime.now(UTC)
+    day13 = start + timedelta(days=13)
+    result = await store.sessions.rotate(token, client_id, now=day13, idle=idle)
+    assert result.outcome == "ok" and result.token is not None
+    # 26 days from login, 13 from the successor's issue: still live.
+    day26 = day13 + timedelta(days=13)
+    kept = await store.sessions.rotate(result.token, client_id, now=day26, idle=idle)
+    assert kept.outcome == "ok" and kept.token is not None
+    # 14 days unused (day 40 of 60): expired, not reuse (the family is not revoked).
+    found = await store.sessions.find_refresh(kept.token)
+    assert found is not None and not found.is_live(day26 + idle, idle)
+    assert found.expires_at(idle) == min(found.session.expires_at, found.created_at + idle)
+    late = await store.sessions.rotate(kept.token, client_id, now=day26 + idle, idle=idle)
+    assert late.outcome == "expired"
+    session = await store.sessions.get(session_id)
+    assert session is not None and session.revoked_at is None
+    # Not spent, and without an idle limit only the cap counts.
+    found = await store.sessions.find_refresh(kept.token)
+    assert found is not None and found.used_at is None and found.is_live(day26 + idle, None)
+
+
 async def test_unknown_and_malformed_tokens(store: IdentityStore) -> None:
     _, client_id, _ = await _login(store)
     assert (await store.sessions.rotate("rt_nope", client_id)).outcome == "unknown"
