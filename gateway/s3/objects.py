@@ -312,6 +312,22 @@ def _delete_entry(element: etree._Element) -> tuple[str, str | None, str | None]
     return key, version_id, etag
 
 
+def _distinct(
+    entries: list[tuple[str, str | None, str | None]],
+) -> list[tuple[str, str | None, str | None]]:
+    """DeleteObjects entries naming one (key, version) pair once: the first of them. S3
+    deletes each pair once and reports it once (a key named twice without a version
+    makes one delete marker, not two; the key bare and with ``null`` are two pairs), as
+    a capture of AWS's answers shows."""
+    seen: set[tuple[str, str | None]] = set()
+    distinct = []
+    for entry in entries:
+        if (entry[0], entry[1]) not in seen:
+            seen.add((entry[0], entry[1]))
+            distinct.append(entry)
+    return distinct
+
+
 async def delete_objects(ctx: Context) -> Result:
     # Content-MD5 and x-amz-checksum-* of the document are verified by the body pipeline.
     limit = max(ctx.config.s3.max_xml_body, MAX_DELETE_DOCUMENT)
@@ -325,7 +341,7 @@ async def delete_objects(ctx: Context) -> Result:
     # reading held the event loop for seconds before the count refused them
     if not objects or len(objects) > MAX_DELETE_KEYS:
         raise S3Error("MalformedXML")
-    entries = [_delete_entry(element) for element in objects]
+    entries = _distinct([_delete_entry(element) for element in objects])
     # the keys to delete, grouped by whether the governance bypass takes effect on them
     valid: dict[bool, list[tuple[str, str | None]]] = {False: [], True: []}
     etags: dict[bool, list[str | None]] = {False: [], True: []}

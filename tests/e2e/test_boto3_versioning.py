@@ -567,6 +567,29 @@ def test_a_copy_source_with_an_empty_version_id(any_gateway: Gateway, versioned:
     assert keys_of(s3, versioned) == ["k"]
 
 
+def test_delete_objects_names_each_key_and_version_once(s3: Any, versioned: str) -> None:
+    """A DeleteObjects entry repeating a (key, version) pair is deleted and reported
+    once: a key named twice without a version gets one delete marker and one
+    ``Deleted``; the key bare and with a version id are two pairs. AWS's answers (a
+    capture of them: same key twice, same version twice, bare plus version); the
+    gateway had made two delete markers and reported both."""
+    v1 = s3.put_object(Bucket=versioned, Key="k", Body=b"1")["VersionId"]
+    s3.put_object(Bucket=versioned, Key="k", Body=b"2")
+    twice = s3.delete_objects(Bucket=versioned, Delete={"Objects": [{"Key": "k"}, {"Key": "k"}]})[
+        "Deleted"
+    ]
+    assert [entry["Key"] for entry in twice] == ["k"]
+    listing = s3.list_object_versions(Bucket=versioned)
+    assert len(listing.get("DeleteMarkers", [])) == 1
+    assert len(listing["Versions"]) == 2
+    pairs = [{"Key": "k", "VersionId": v1}, {"Key": "k", "VersionId": v1}, {"Key": "k"}]
+    answer = s3.delete_objects(Bucket=versioned, Delete={"Objects": pairs})
+    assert len(answer["Deleted"]) == 2 and "Errors" not in answer, answer
+    listing = s3.list_object_versions(Bucket=versioned)
+    assert v1 not in [version["VersionId"] for version in listing["Versions"]]
+    assert len(listing["Versions"]) == 1 and len(listing["DeleteMarkers"]) == 2
+
+
 @pytest.mark.parametrize("versioning", [None, "Enabled"])
 def test_delete_objects_with_an_empty_version_id_deletes_nothing(
     s3: Any, bucket: str, versioning: str | None
