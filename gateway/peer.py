@@ -14,6 +14,7 @@ __all__ = [
     "MAX_USER_AGENT",
     "client_address",
     "client_scheme",
+    "forwarded_host",
     "forwarded_proto",
     "last_forwarded_hop",
     "user_agent",
@@ -21,6 +22,7 @@ __all__ = [
 
 FORWARDED_FOR = "X-Forwarded-For"
 FORWARDED_PROTO = "X-Forwarded-Proto"
+FORWARDED_HOST = "X-Forwarded-Host"
 
 MAX_USER_AGENT = 256
 """Characters of a User-Agent kept (the audit log stores it)."""
@@ -72,10 +74,26 @@ def forwarded_proto(request: web.BaseRequest) -> str | None:
     absent or empty. The one reading of the header: ``aws:SecureTransport``, S3's
     ``base_url``, ``server.require_tls`` and the URLs the console and ``/v1/presign``
     build all take it from here. Call only with ``server.trusted_forwarded_headers``."""
-    for line in reversed(request.headers.getall(FORWARDED_PROTO, ())):
+    item = _last_item(request, FORWARDED_PROTO)
+    return None if item is None else item.lower()
+
+
+def forwarded_host(request: web.BaseRequest, *, trusted: bool) -> str | None:
+    """The host the trusted proxy wrote in ``X-Forwarded-Host`` (``trusted``:
+    ``server.trusted_forwarded_headers``; otherwise None, whatever the client sent): the
+    last item over all its header lines, as :func:`forwarded_proto` reads its header (a
+    proxy that appends leaves the client's own claim before its item). None when absent
+    or empty. The one reading of the header: the S3 request's address and the ``Host`` its
+    signature is checked against, CORS preflights, the console's own origin and the URLs
+    ``/v1/presign`` builds all take it from here."""
+    return _last_item(request, FORWARDED_HOST) if trusted else None
+
+
+def _last_item(request: web.BaseRequest, name: str) -> str | None:
+    for line in reversed(request.headers.getall(name, ())):
         items = [item.strip() for item in line.split(",") if item.strip()]
         if items:
-            return items[-1].lower()
+            return items[-1]
     return None
 
 

@@ -31,7 +31,7 @@ from gateway.api.errors import ApiError
 from gateway.api.objects import checked_key
 from gateway.api.validation import optional_int, read_json_object, required_str
 from gateway.config import Config
-from gateway.peer import forwarded_proto
+from gateway.peer import forwarded_host, forwarded_proto
 from gateway.state import CONFIG, IDENTITY
 from sigv4 import canonical_request, scope, sign, signing_key, string_to_sign
 from sigv4.auth import MAX_PRESIGN_EXPIRES
@@ -102,11 +102,6 @@ def presigned_get(item: PresignInput) -> str:
     return f"{origin}{raw_path}?{query}&X-Amz-Signature={signature}"
 
 
-def _forwarded(request: web.Request, name: str) -> str | None:
-    value = request.headers.get(name, "").split(",")[0].strip()
-    return value or None
-
-
 def s3_endpoint_url(request: web.Request, config: Config) -> str:
     """``console.s3_endpoint`` when set; else the scheme and host this request came to
     (``X-Forwarded-Proto`` / ``-Host`` behind a trusted proxy) with ``server.s3_port``."""
@@ -115,7 +110,7 @@ def s3_endpoint_url(request: web.Request, config: Config) -> str:
     scheme, host = request.scheme, request.host
     if config.server.trusted_forwarded_headers:
         scheme = forwarded_proto(request) or scheme
-        host = _forwarded(request, "X-Forwarded-Host") or host
+        host = forwarded_host(request, trusted=True) or host
     try:
         hostname = URL(f"{scheme}://{host}").raw_host or "localhost"
     except ValueError:

@@ -50,7 +50,7 @@ from gateway.identity.store import IdentityStore
 from gateway.oauth.errors import OAuthError
 from gateway.oauth.forms import Form
 from gateway.oauth.token_endpoint import run_grant
-from gateway.peer import forwarded_proto
+from gateway.peer import forwarded_host, forwarded_proto
 from gateway.principal import Principal
 from gateway.scopes import ALL_SCOPES
 from gateway.state import CONFIG, IDENTITY
@@ -102,17 +102,12 @@ async def ensure_console_client(store: IdentityStore) -> OAuthClient:
     )
 
 
-def _header(request: web.Request, name: str) -> str | None:
-    value = request.headers.get(name, "").split(",")[0].strip()
-    return value or None
-
-
 def own_origin(request: web.Request) -> str:
     """``scheme://host[:port]`` this request was sent to (forwarded-aware when trusted)."""
     scheme, host = request.scheme, request.host
     if request.app[CONFIG].server.trusted_forwarded_headers:
         scheme = forwarded_proto(request) or scheme
-        host = _header(request, "X-Forwarded-Host") or host
+        host = forwarded_host(request, trusted=True) or host
     return f"{scheme}://{host}".lower()
 
 

@@ -32,6 +32,7 @@ from aiohttp import web
 
 from gateway.config import Config, CorsConfig
 from gateway.identity.store import IdentityStore
+from gateway.peer import forwarded_host
 from gateway.s3.addressing import parse_address, valid_bucket_name
 from gateway.s3.bucket_facts import BucketFacts
 from gateway.s3.context import Context, Result
@@ -220,7 +221,7 @@ async def preflight_headers(
     method = headers.get("Access-Control-Request-Method")
     if not method:
         raise S3Error("BadRequest", "Invalid Access-Control-Request-Method: null")
-    forwarded = headers.get("X-Forwarded-Host") if config.server.trusted_forwarded_headers else None
+    forwarded = forwarded_host(request, trusted=config.server.trusted_forwarded_headers)
     address = parse_address(
         request.message.path, forwarded or headers.get("Host"), config.s3.domain
     )

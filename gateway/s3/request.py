@@ -26,7 +26,7 @@ from backends.types import (
     WriteCondition,
 )
 from gateway.config import Config
-from gateway.peer import client_scheme
+from gateway.peer import client_scheme, forwarded_host
 from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import conditions, parse_range
@@ -127,10 +127,6 @@ class S3Request:
     """``If-Range`` of a GetObject / HeadObject with a ``byte_range`` (an entity tag or an
     HTTP date, as sent): the range is served only while it names the object's current
     ETag or Last-Modified (``gateway.s3.objects``); None without a range."""
-
-
-def _forwarded(request: web.Request, name: str, *, trusted: bool) -> str | None:
-    return request.headers.get(name) if trusted else None
 
 
 def _part_number(raw: str) -> int:
@@ -288,8 +284,8 @@ def _copy_source(headers: Mapping[str, str], *, ranged: bool) -> CopySource:
 def read_request(request: web.Request, config: Config) -> S3Request:
     """Parse one request; raise ``S3Error`` for anything malformed or unroutable."""
     trusted = config.server.trusted_forwarded_headers
-    forwarded_host = _forwarded(request, "X-Forwarded-Host", trusted=trusted)
-    host = forwarded_host or request.headers.get("Host")
+    proxied_host = forwarded_host(request, trusted=trusted)
+    host = proxied_host or request.headers.get("Host")
     address = parse_address(request.raw_path, host, config.s3.domain)
     query = decode_query(address.raw_query)
     pairs = tuple(request.headers.items())
@@ -302,10 +298,10 @@ def read_request(request: web.Request, config: Config) -> S3Request:
                 f"The value of header {name} is not valid UTF-8",
                 extra={"ArgumentName": name},
             )
-    if forwarded_host is not None:
+    if proxied_host is not None:
         # The client signed the Host it sent to the proxy, which is in X-Forwarded-Host.
         pairs = tuple(
-            (name, forwarded_host if name.lower() == "host" else value) for name, value in pairs
+            (name, proxied_host if name.lower() == "host" else value) for name, value in pairs
         )
     headers = header_map(pairs)
     if "transfer-encoding" in headers:
