@@ -96,6 +96,9 @@ class VersioningMixin:
         except BackendError as exc:
             if exc.code == "MethodNotAllowed":
                 raise delete_marker_copy_source() from None
+            if exc.extra.get("ArgumentName") == "versionId":
+                # an id the store cannot have issued: named where it was sent, as AWS does
+                exc.extra["ArgumentName"] = "x-amz-copy-source"
             # a source hidden by a delete marker: NoSuchKey with the marker's headers,
             # as S3 answers a copy (x-amz-delete-marker, x-amz-version-id)
             raise
