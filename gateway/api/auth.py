@@ -100,4 +100,10 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         refuse_unknown_query(request, row)
         if not row.own_continue:
             await continue_body(request)
-    return await handler(request)
+    response = await handler(request)
+    if PRINCIPAL in request and not response.prepared:
+        # An answer to a credential is the caller's own (new secrets among them): no
+        # cache keeps it, as RFC 6749 5.1 asks of a token answer. Streamed downloads set
+        # their own before they start.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

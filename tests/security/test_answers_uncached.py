@@ -1,0 +1,57 @@
+"""Class: an answer to a credential on the API listener is never kept by a cache.
+
+``POST /v1/access-keys`` and ``POST /v1/clients`` answer new secrets, every other
+authenticated route the caller's own data; they went out with no ``Cache-Control`` at all,
+so a cache between a browser and the gateway was free to keep them. Every authenticated
+answer now says ``no-store`` (RFC 6749 5.1 asks it of a token answer; the OAuth endpoints
+already did), and downloads keep their own ``private, no-store``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.rest_util import ADMIN, call
+
+
+def test_new_secrets_are_answered_no_store(gateway: Gateway) -> None:
+    status, headers, body = call(
+        gateway,
+        "POST",
+        "/v1/access-keys",
+        headers=ADMIN,
+        body={"name": "uncached", "scopes": ["read:buckets"]},
+    )
+    assert status == 201, body
+    assert "secret" in json.loads(body)
+    assert headers["Cache-Control"] == "no-store"
+    status, headers, body = call(
+        gateway,
+        "POST",
+        "/v1/clients",
+        headers=ADMIN,
+        body={"name": "app", "scopes": ["read:buckets"]},
+    )
+    assert status == 201, body
+    assert "client_secret" in json.loads(body)
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_every_authenticated_answer_is_no_store(gateway: Gateway, bucket: str) -> None:
+    for path in ("/v1/buckets", f"/v1/buckets/{bucket}/objects", "/v1/access-keys", "/v1/me"):
+        status, headers, body = call(gateway, "GET", path, headers=ADMIN)
+        assert status == 200, (path, body)
+        assert headers["Cache-Control"] == "no-store", path
+    put = call(
+        gateway,
+        "PUT",
+        f"/v1/buckets/{bucket}/objects/content?key=k",
+        headers={**ADMIN, "Content-Type": "text/plain"},
+    )
+    assert put[0] in (200, 201), put
+    status, headers, _ = call(
+        gateway, "GET", f"/v1/buckets/{bucket}/objects/content?key=k", headers=ADMIN
+    )
+    assert status == 200
+    assert headers["Cache-Control"] == "private, no-store"
