@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 from backends.checksums import checksum_type_of
+from backends.errors import BackendError
 from backends.types import ListPage, ObjectInfo, ObjectVersion, VersionsPage
 from gateway.identity.page_tokens import seal, unseal
 from gateway.s3.context import Context, Result
@@ -49,11 +50,18 @@ def max_keys(ctx: Context, name: str = "max-keys") -> int:
     if raw is None:
         return MAX_KEYS
     value = int32(raw)
+    argument = {"ArgumentName": name, "ArgumentValue": raw}  # as AWS names it
     if value is None:
-        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range")
+        raise S3Error(
+            "InvalidArgument",
+            f"Provided {name} not an integer or within integer range",
+            extra=argument,
+        )
     if value < 0:
         raise S3Error(
-            "InvalidArgument", f"Argument {name} must be an integer between 0 and 2147483647"
+            "InvalidArgument",
+            f"Argument {name} must be an integer between 0 and 2147483647",
+            extra=argument,
         )
     return min(value, MAX_KEYS)
 
@@ -223,30 +231,52 @@ async def list_objects_v2(ctx: Context) -> Result:
     return Result(xml=bytes(doc))
 
 
-async def list_object_versions(ctx: Context) -> Result:
-    """Versions and delete markers in key order, newest first within a key."""
-    names = KeyNames(ctx)
-    limit = max_keys(ctx)
-    key_marker = ctx.query.get("key-marker") or None
-    version_marker = ctx.query.get("version-id-marker") or None
-    if version_marker is not None and key_marker is None:
+def _version_markers(ctx: Context) -> tuple[str | None, str | None]:
+    """``key-marker`` and ``version-id-marker`` as AWS reads them: a version-id marker
+    needs a key marker (an empty one counts), and is never empty; both refusals name
+    ``version-id-marker`` and its value. With an empty key marker the listing starts at
+    the beginning (the version id is still checked by the store)."""
+    key_marker = ctx.query.get("key-marker")
+    version_marker = ctx.query.get("version-id-marker")
+    if version_marker is None:
+        return key_marker or None, None
+    argument = {"ArgumentName": "version-id-marker", "ArgumentValue": version_marker}
+    if key_marker is None:
         raise S3Error(
-            "InvalidArgument", "A version-id marker cannot be specified without a key marker."
+            "InvalidArgument",
+            "A version-id marker cannot be specified without a key marker.",
+            extra=argument,
         )
+    if not version_marker:
+        raise S3Error("InvalidArgument", "A version-id marker cannot be empty.", extra=argument)
+    return key_marker, version_marker
+
+
+async def list_object_versions(ctx: Context) -> Result:
+    """Versions and delete markers in key order, newest first within a key. Checked in
+    AWS's order: ``max-keys``, the markers, ``encoding-type``."""
+    limit = max_keys(ctx)
+    key_marker, version_marker = _version_markers(ctx)
+    names = KeyNames(ctx)
     prefix = ctx.query.get("prefix", "")
     delimiter = ctx.query.get("delimiter") or None
     if limit == 0:
         await ctx.backend.head_bucket(ctx.bucket)
         page = VersionsPage((), (), False, None, None)
     else:
-        page = await ctx.backend.list_object_versions(
-            ctx.bucket,
-            prefix=prefix,
-            delimiter=delimiter,
-            key_marker=key_marker,
-            version_id_marker=version_marker,
-            max_keys=limit,
-        )
+        try:
+            page = await ctx.backend.list_object_versions(
+                ctx.bucket,
+                prefix=prefix,
+                delimiter=delimiter,
+                key_marker=key_marker,
+                version_id_marker=version_marker,
+                max_keys=limit,
+            )
+        except BackendError as exc:
+            if exc.extra.get("ArgumentName") == "versionId":
+                exc.extra["ArgumentName"] = "version-id-marker"  # where the id was sent
+            raise
     doc = XmlWriter("ListVersionsResult")
     doc.el("Name", ctx.bucket)
     doc.el("Prefix", names(prefix))
