@@ -46,17 +46,26 @@ async def create_client(request: web.Request) -> web.Response:
     body = await read_json_object(request, allowed=("name", "grant_types", "scopes"))
     name = required_str(body, "name")
     grant_types = optional_str_list(body, "grant_types")
+    if grant_types is not None and not grant_types:
+        # Not the defaults: a form whose every grant type was unticked asked for none, and
+        # a client it did not ask for (password sign-ins) would be registered in silence.
+        raise invalid(
+            "grant_types",
+            "A client needs at least one grant type (omit 'grant_types' for password and"
+            " refresh_token)",
+        )
     scopes = optional_str_list(body, "scopes")
     if scopes is None:
         raise invalid("scopes", "'scopes' is required")
     if not scopes:  # its tokens carry at most its scopes: they could do nothing
         raise invalid("scopes", "A client needs at least one scope")
-    for field, items in (("grant_types", grant_types or []), ("scopes", scopes)):
+    grant_types = grant_types or list(DEFAULT_GRANT_TYPES)
+    for field, items in (("grant_types", grant_types), ("scopes", scopes)):
         if len(set(items)) != len(items):
             raise invalid(field, f"'{field}' lists a value twice")
     checks: list[tuple[str, Any]] = [
         ("name", lambda: key_rules.validate_name(name)),
-        ("grant_types", lambda: validate_grant_types(grant_types or DEFAULT_GRANT_TYPES)),
+        ("grant_types", lambda: validate_grant_types(grant_types)),
         ("scopes", lambda: key_rules.validate_scopes(scopes)),
     ]
     for field, check in checks:
@@ -66,7 +75,7 @@ async def create_client(request: web.Request) -> web.Response:
             raise invalid(field, str(exc)) from None
     client, secret = await request.app[IDENTITY].clients.create(
         name,
-        grant_types=grant_types or DEFAULT_GRANT_TYPES,
+        grant_types=grant_types,
         scopes=scopes,
         account_id=caller_account(request),
         most=request.app[CONFIG].identity.max_clients_per_account,

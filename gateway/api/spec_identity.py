@@ -146,11 +146,12 @@ _SCHEMAS: dict[str, Any] = {
             "name": _NAME,
             "grant_types": {
                 "type": ["array", "null"],
+                "minItems": 1,
                 "uniqueItems": True,
                 "items": {"type": "string", "enum": list(GRANT_TYPES)},
                 "description": (
-                    "Omitted, null or empty: password and refresh_token; "
-                    "refresh_token alone is refused"
+                    "Omitted or null: password and refresh_token; an empty list is "
+                    "refused (400), as is refresh_token alone"
                 ),
             },
             "scopes": _SCOPES,

@@ -266,6 +266,39 @@ def test_a_client_without_a_scope_is_refused_before_sending(
     assert not [url for url in sent if url.endswith("/v1/clients")], sent
 
 
+def test_a_client_without_a_grant_type_is_refused_before_sending(
+    console_gateway: Gateway, tab: Tab
+) -> None:
+    """An empty ``grant_types`` asks for no grant: 400, not the defaults (the client was
+    registered with the password grant in silence). Omitted, the defaults still apply."""
+    gw, page = console_gateway, tab.page
+    body = {"name": "no grant", "scopes": ["read:buckets"], "grant_types": []}
+    refused = call(f"{gw.api_url}/v1/clients", "POST", body=body, headers=ADMIN)
+    assert refused.status == 400, refused.body
+    error = refused.json()["error"]
+    assert (error["code"], error["details"]) == ("ValidationError", {"field": "grant_types"})
+    assert "at least one grant type" in error["message"]
+    del body["grant_types"]
+    made = call(f"{gw.api_url}/v1/clients", "POST", body=body, headers=ADMIN)
+    assert made.status == 201, made.body
+    assert made.json()["grant_types"] == ["password", "refresh_token"]
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    sign_in_user(page, gw, make_user(gw, ADMIN_SCOPES))
+    page.get_by_role("link", name="OAuth clients", exact=True).click()
+    heading(page, "OAuth clients")
+    page.get_by_label("Name", exact=True).fill("no grant")
+    grants = page.get_by_role("group", name="Grant types").get_by_role("checkbox")
+    for index in range(grants.count()):
+        grants.nth(index).uncheck()
+    page.get_by_role("group", name="Scopes").get_by_role("checkbox").first.check()
+    sent.clear()
+    page.get_by_role("button", name="Register client").click()
+    expect(page.get_by_role("alert")).to_contain_text("Choose at least one grant type")
+    expect(grants.first).to_be_focused()
+    assert not [url for url in sent if url.endswith("/v1/clients")], sent
+
+
 HOSTILE_PAGE = (
     "<!doctype html><title>hostile</title><h1>rendered</h1>"
     "<script>localStorage.setItem('hostile-ran', location.origin)</script>"

@@ -28,6 +28,12 @@ function createForm(status, slot, reload) {
       scopes.wrap.querySelector("input").focus();
       return;
     }
+    // Likewise without a grant type (400 too; it used to register password sign-ins).
+    if (body.grant_types.length === 0) {
+      status.append(errorBox({ message: "Choose at least one grant type: a client without one could get no token." }));
+      grants.wrap.querySelector("input").focus();
+      return;
+    }
     button.disabled = true;
     try {
       const client = await api("POST", "/v1/clients", { json: body });
