@@ -45,7 +45,9 @@ def int32(raw: str) -> int | None:
     return value if -(2**31) <= value < 2**31 else None
 
 
-def max_keys(ctx: Context, name: str = "max-keys") -> int:
+def max_keys(ctx: Context, name: str = "max-keys", *, versions: bool = False) -> int:
+    """The listing's page size; ``versions``: ListObjectVersions, whose refusal of a
+    negative one AWS words differently (and names no value)."""
     raw = ctx.query.get(name)
     if raw is None:
         return MAX_KEYS
@@ -57,6 +59,8 @@ def max_keys(ctx: Context, name: str = "max-keys") -> int:
             f"Provided {name} not an integer or within integer range",
             extra=argument,
         )
+    if value < 0 and versions:
+        raise S3Error("InvalidArgument", f"{name} cannot be negative", extra={"ArgumentName": name})
     if value < 0:
         raise S3Error(
             "InvalidArgument",
@@ -255,7 +259,7 @@ def _version_markers(ctx: Context) -> tuple[str | None, str | None]:
 async def list_object_versions(ctx: Context) -> Result:
     """Versions and delete markers in key order, newest first within a key. Checked in
     AWS's order: ``max-keys``, the markers, ``encoding-type``."""
-    limit = max_keys(ctx)
+    limit = max_keys(ctx, versions=True)
     key_marker, version_marker = _version_markers(ctx)
     names = KeyNames(ctx)
     prefix = ctx.query.get("prefix", "")

@@ -211,6 +211,7 @@ def test_version_id_marker_refusals_as_aws_answers_them(
         assert (root.findtext("ArgumentValue") or "") == value, (query, response.body)
     first = get("max-keys=abc&version-id-marker=x").xml()
     assert first.findtext("ArgumentName") == "max-keys"
+    assert get("max-keys=-1").xml().findtext("Message") == "max-keys cannot be negative"
     # an empty key marker with a version id lists from the beginning
     listed = get(f"key-marker=&version-id-marker={v1}")
     assert listed.status == 200, listed.body
