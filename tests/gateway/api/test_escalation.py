@@ -99,7 +99,8 @@ async def test_non_admin_sees_and_manages_only_its_own_keys(api: Client) -> None
     alices = await mint(api, bearer(alice["secret"]), scopes=["read:objects"])
     bobs = await mint(api, bearer(bob["secret"]), scopes=["read:objects"])
     page = await (await api.get("/v1/access-keys", headers=bearer(alice["secret"]))).json()
-    assert [k["id"] for k in page["access_keys"]] == [alices["id"]]
+    # her own key and the one she minted; never Bob's or the root's
+    assert sorted(k["id"] for k in page["access_keys"]) == sorted([alice["id"], alices["id"]])
     for target in (bobs["id"], bob["id"], "AKIAUNITTESTROOT0001"):
         for response in (
             await api.get(f"/v1/access-keys/{target}", headers=bearer(alice["secret"])),
