@@ -1,9 +1,18 @@
 """IAM wildcard patterns: ``*`` (any run of characters, ``/`` included), ``?`` (any one
 character) and, in 2012-10-17 policies, policy variables such as ``${aws:username}``.
 
-A pattern is parsed once into tokens. Patterns without variables compile to one regular
-expression up front; patterns with variables compile per request after substitution (the
-substituted text is literal: a ``*`` in a user name matches only a ``*``).
+A pattern is parsed once into tokens. Patterns without variables compile up front;
+patterns with variables compile per request after substitution (the substituted text is
+literal: a ``*`` in a user name matches only a ``*``).
+
+Matching never backtracks: the pattern is cut at its ``*`` into runs of fixed length
+(literal characters and ``?``), the first run must start the value, the last end it, and
+each run between is found at its leftmost place after the previous one, which is where a
+match exists if any does. Cost: a search per run, each at most the value's length times
+the run's. One regular expression of the whole pattern (each ``*`` a ``.*``) backtracked
+through every split of the value: ``arn:aws:s3:::b/*/*/*/*.png`` against a key of 1,020
+slashes took about two minutes of one worker's event loop, any anonymous client's to ask
+(``tests/security/test_wildcard_backtracking.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +32,12 @@ Token = tuple[Kind, str]
 Resolver = Callable[[str], str | None]
 """A policy variable's value in the request, or None when the request has none."""
 
+Run = tuple[re.Pattern[str], int]
+"""A part of a pattern between two ``*``: its expression (escaped literal characters, ``.``
+for ``?``: no quantifier, so it matches a fixed number of characters) and that number."""
+Piece = tuple[str, int] | None
+"""One token as an expression and the characters it matches; None for ``*``."""
+
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _ESCAPED = frozenset("*?$")
 """``${*}``, ``${?}`` and ``${$}`` stand for the literal character."""
@@ -37,7 +52,8 @@ class Glob:
     text: str
     tokens: tuple[Token, ...]
     ignore_case: bool = False
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _runs: tuple[Run, ...] | None = field(default=None, compare=False, repr=False)
+    """Set when no variable needs the request: the compiled runs (module doc)."""
     _prefix: str | None = field(default=None, compare=False, repr=False)
     """Set for a case-sensitive pattern of literal characters and one final ``*`` (most
     resources: ``arn:aws:s3:::bucket/*``), which matches by ``startswith``."""
@@ -71,18 +87,18 @@ class Glob:
             return value.startswith(self._prefix)
         if self._exact is not None:
             return value == self._exact
-        if self._regex is not None:
-            return self._regex.fullmatch(value) is not None
-        parts: list[str] = []
+        if self._runs is not None:
+            return _match(self._runs, value)
+        pieces: list[Piece] = []
         for kind, text in self.tokens:
             if kind == "var":
                 found = resolve(text) if resolve is not None else None
                 if found is None:  # IAM: a variable without a value matches nothing
                     return False
-                parts.append(re.escape(found))
+                pieces.append((re.escape(found), len(found)))
             else:
-                parts.append(_token_regex(kind, text))
-        return _compiled("".join(parts), self.ignore_case).fullmatch(value) is not None
+                pieces.append(_piece(kind, text))
+        return _match(_runs(pieces, self.ignore_case), value)
 
     def could_match_prefix(self, prefix: str) -> bool:
         """Whether some value starting with ``prefix`` matches (a variable counts as ``*``)."""
@@ -120,12 +136,49 @@ def _closure(states: set[int], tokens: tuple[Token, ...]) -> set[int]:
     return out
 
 
-def _token_regex(kind: Kind, text: str) -> str:
+def _piece(kind: Kind, text: str) -> Piece:
     if kind == "star":
-        return ".*"
+        return None
     if kind == "one":
-        return "."
-    return re.escape(text)
+        return (".", 1)
+    return (re.escape(text), 1)
+
+
+def _runs(pieces: list[Piece], ignore_case: bool) -> tuple[Run, ...]:
+    """The runs between the ``*`` of a pattern (one more than it has ``*``)."""
+    sources: list[list[str]] = [[]]
+    lengths = [0]
+    for piece in pieces:
+        if piece is None:
+            sources.append([])
+            lengths.append(0)
+        else:
+            sources[-1].append(piece[0])
+            lengths[-1] += piece[1]
+    return tuple(
+        (_compiled("".join(source), ignore_case), length)
+        for source, length in zip(sources, lengths, strict=True)
+    )
+
+
+def _match(runs: tuple[Run, ...], value: str) -> bool:
+    """Whether ``value`` is the first run, anything, each middle run in order, anything,
+    the last run: each middle run taken at its leftmost place (module doc)."""
+    first, first_length = runs[0]
+    if len(runs) == 1:
+        return len(value) == first_length and first.match(value) is not None
+    last, last_length = runs[-1]
+    end = len(value) - last_length
+    if end < first_length or first.match(value) is None or last.match(value, end) is None:
+        return False
+    position = first_length
+    for run, length in runs[1:-1]:
+        if length:
+            found = run.search(value, position, end)
+            if found is None:
+                return False
+            position = found.end()
+    return True
 
 
 @lru_cache(maxsize=4096)
@@ -182,11 +235,11 @@ def parse_glob(
 
 
 def _finish(glob: Glob) -> Glob:
-    """Compile the regular expression once when no variable needs the request; note the
+    """Compile the runs once when no variable needs the request; note the
     literal text of a case-sensitive pattern that is a plain prefix or a plain value."""
     if not glob.variables:
-        source = "".join(_token_regex(kind, t) for kind, t in glob.tokens)
-        object.__setattr__(glob, "_regex", _compiled(source, glob.ignore_case))
+        pieces = [_piece(kind, t) for kind, t in glob.tokens]
+        object.__setattr__(glob, "_runs", _runs(pieces, glob.ignore_case))
         tokens = glob.tokens
         if not glob.ignore_case:
             ends_in_star = bool(tokens) and tokens[-1][0] == "star"
