@@ -76,7 +76,11 @@ class KeyNames:
     def __init__(self, ctx: Context) -> None:
         encoding = ctx.query.get("encoding-type")
         if encoding not in (None, "url"):
-            raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
+            raise S3Error(
+                "InvalidArgument",
+                "Invalid Encoding Method specified in Request",
+                extra={"ArgumentName": "encoding-type", "ArgumentValue": encoding},
+            )
         self.url = encoding == "url"
 
     def __call__(self, value: str | None) -> str | None:

@@ -212,6 +212,11 @@ def test_version_id_marker_refusals_as_aws_answers_them(
     first = get("max-keys=abc&version-id-marker=x").xml()
     assert first.findtext("ArgumentName") == "max-keys"
     assert get("max-keys=-1").xml().findtext("Message") == "max-keys cannot be negative"
+    encoding = get("encoding-type=bad&key-marker=k").xml()
+    assert (encoding.findtext("ArgumentName"), encoding.findtext("ArgumentValue")) == (
+        "encoding-type",
+        "bad",
+    )
     # an empty key marker with a version id lists from the beginning
     listed = get(f"key-marker=&version-id-marker={v1}")
     assert listed.status == 200, listed.body
