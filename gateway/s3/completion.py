@@ -11,6 +11,7 @@ from lxml import etree
 from backends.checksums import parse_checksum_type
 from backends.types import CompletionChecksums
 from gateway.s3.errors import S3Error
+from gateway.s3.numbers import xml_integer
 from gateway.s3.xml import child_text, children, leaf_text, local
 from sigv4 import CHECKSUM_HEADER_NAMES, CHECKSUM_HEADERS, CHECKSUM_MEMBERS, parse_checksum_value
 
@@ -57,10 +58,9 @@ def completion_parts(
         etag = child_text(element, "ETag")
         if number_text is None or etag is None:
             raise S3Error("MalformedXML")
-        try:
-            number = int(number_text)
-        except ValueError as exc:
-            raise S3Error("MalformedXML") from exc
+        number = xml_integer(number_text)
+        if number is None:
+            raise S3Error("MalformedXML")
         parts.append((number, etag.strip().strip('"')))
         sums = _part_checksums(element)
         if sums:

@@ -12,7 +12,7 @@ than 19 digits.
 
 from __future__ import annotations
 
-__all__ = ["NUMBER_CAP", "decimal"]
+__all__ = ["NUMBER_CAP", "decimal", "xml_integer"]
 
 NUMBER_CAP = 10**19
 """Larger than any 64-bit value: what a number of more than 19 significant digits reads as."""
@@ -25,3 +25,16 @@ def decimal(text: str) -> int:
     significant = text.lstrip("+-").lstrip("0")
     value = NUMBER_CAP if len(significant) > 19 else int(significant or "0")
     return -value if negative else value
+
+
+def xml_integer(text: str) -> int | None:
+    """An integer element's text as S3 reads it: XML whitespace around an optional sign
+    and ASCII digits (capped as :func:`decimal`); None for anything else. Python's
+    ``int()`` also takes ``1_0`` (10) and other scripts' digits (``\u0661\u0660``, 10):
+    a completion listing part ``1_0`` completed part 10, and an Object Lock ``Days`` of
+    ``\u0661`` set one day, where S3 refuses both."""
+    value = text.strip(" \t\r\n")
+    digits = value[1:] if value[:1] in "+-" else value
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    return decimal(value)

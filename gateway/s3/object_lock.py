@@ -21,6 +21,7 @@ from gateway.s3.lock_headers import (
     parse_timestamp,
 )
 from gateway.s3.markers import marker_write_refused
+from gateway.s3.numbers import xml_integer
 from gateway.s3.xml import XmlWriter, children, iso8601, leaf_text, local, parse_xml, sole_text
 from gateway.scopes import READ_OBJECTS
 
@@ -72,10 +73,9 @@ def _no_lock_configuration() -> S3Error:
 def _period(text: str | None, unit: str, limit: int) -> int | None:
     if text is None:
         return None
-    try:
-        value = int(text.strip())
-    except ValueError as exc:
-        raise S3Error("MalformedXML") from exc
+    value = xml_integer(text)
+    if value is None:
+        raise S3Error("MalformedXML")
     if value <= 0 or value > limit:
         raise S3Error(
             "InvalidRetentionPeriod",

@@ -157,3 +157,34 @@ def test_an_anonymous_range_of_5000_digits_is_refused_as_any_anonymous_request(
     for number in (SHORT, LONG):
         reply = raw_request(gateway, "GET", f"/{bucket}/k", headers={"Range": f"bytes=0-{number}"})
         assert (reply.status, reply.error_code()) == (403, "AccessDenied")
+
+
+@pytest.mark.parametrize("text", ["1_0", "\u0661\u0660", "\uff11\uff10"])
+def test_an_integer_element_is_ascii_digits_only(
+    gateway: Gateway, s3: Any, bucket: str, text: str
+) -> None:
+    """The same class the other way: Python's ``int()`` takes more than S3's integer.
+    A completion listing part ``1_0`` (or Arabic-Indic, full-width digits) completed
+    part 10, and an Object Lock ``Days`` of ``1_0`` set ten days; S3 refuses them."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=10, Body=b"x")["ETag"]
+    document = (
+        f"<CompleteMultipartUpload><Part><PartNumber>{text}</PartNumber>"
+        f"<ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    ).encode()
+    path = f"/{bucket}/m?uploadId={upload}"
+    assert _answer(gateway, "POST", path, body=document) == (400, "MalformedXML")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+    locked = f"{bucket}-lock"
+    s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    lock = (
+        "<ObjectLockConfiguration><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule>"
+        f"<DefaultRetention><Mode>GOVERNANCE</Mode><Days>{text}</Days></DefaultRetention>"
+        "</Rule></ObjectLockConfiguration>"
+    ).encode()
+    assert _answer(gateway, "PUT", f"/{locked}?object-lock", _with_md5(lock), lock) == (
+        400,
+        "MalformedXML",
+    )
+    assert "Rule" not in s3.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]
