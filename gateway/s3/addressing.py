@@ -44,13 +44,21 @@ class Address:
 
 
 def split_target(request_target: str) -> tuple[str, str]:
-    """(raw path, raw query) of the request line's target, untouched."""
+    """(raw path, raw query) of the request line's target, untouched.
+
+    An absolute-form target's authority ends at the first ``/``, ``?`` or ``#``
+    (RFC 3986 3.2): ``http://h?x/b/k`` is the path ``/`` with the query ``x/b/k``, as a
+    proxy in front reads it. Taking everything from the first ``/`` read it as the
+    object ``/b/k``, which a path rule at the proxy had not seen."""
     if request_target.startswith(("http://", "https://")):
         after_scheme = request_target.split("://", 1)[1]
-        slash = after_scheme.find("/")
-        request_target = after_scheme[slash:] if slash >= 0 else "/"
+        end = _AUTHORITY_END.search(after_scheme)
+        request_target = after_scheme[end.start() :] if end is not None else "/"
     path, _, query = request_target.partition("?")
     return path or "/", query
+
+
+_AUTHORITY_END = re.compile(r"[/?#]")
 
 
 def _decode(raw: str) -> str:
