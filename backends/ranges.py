@@ -14,20 +14,29 @@ def resolve_range(byte_range: ByteRange, size: int) -> tuple[int, int]:
     """
     if byte_range.suffix is not None:
         if byte_range.suffix == 0 or size == 0:
-            raise _invalid(size)
+            raise _invalid(size, byte_range)
         return max(0, size - byte_range.suffix), size - 1
     first = byte_range.start or 0
     if first >= size:
-        raise _invalid(size)
+        raise _invalid(size, byte_range)
     last = size - 1 if byte_range.end is None else min(byte_range.end, size - 1)
     return first, last
 
 
-def _invalid(size: int) -> BackendError:
+def range_header(byte_range: ByteRange) -> str:
+    """The range as a ``Range`` header names it (``bytes=a-b``, ``bytes=a-``, ``bytes=-n``):
+    S3's ``InvalidRange`` echoes it as ``RangeRequested``."""
+    if byte_range.suffix is not None:
+        return f"bytes=-{byte_range.suffix}"
+    end = "" if byte_range.end is None else str(byte_range.end)
+    return f"bytes={byte_range.start or 0}-{end}"
+
+
+def _invalid(size: int, byte_range: ByteRange) -> BackendError:
     return BackendError(
         "InvalidRange",
         "The requested range is not satisfiable",
-        extra={"ActualObjectSize": str(size), "RangeRequested": ""},
+        extra={"ActualObjectSize": str(size), "RangeRequested": range_header(byte_range)},
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from backends.conditions import version_condition_refused
 from backends.errors import BackendError
-from backends.ranges import resolve_range
+from backends.ranges import range_header, resolve_range
 from backends.s3 import listing
 from backends.s3.client import Answer, UpstreamClient
 from backends.s3.conditional import ConditionalMixin, invalid_part_number, not_decided
@@ -29,7 +29,6 @@ from backends.s3.params import (
     none_match_any,
     not_modified,
     quote_etag,
-    range_header,
     version_params,
 )
 from backends.s3.sse import (
@@ -308,6 +307,10 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
                     bucket, key, version_id=version_id, encryption=encryption
                 )
                 exc.extra["ActualObjectSize"] = str(info.size)
+            if exc.code == "InvalidRange" and byte_range is not None:
+                exc.extra["RangeRequested"] = exc.extra.get("RangeRequested") or range_header(
+                    byte_range
+                )
             exc = key_refused(exc, encryption)
             exc = await describe_missing(self, bucket, key, version_id, exc)
             raise await self._describe_not_modified(bucket, key, version_id, exc) from None

@@ -7,7 +7,7 @@ from typing import Any
 
 from backends.conditions import not_modified_fields
 from backends.errors import BackendError
-from backends.types import ByteRange, Conditions, ObjectInfo
+from backends.types import Conditions, ObjectInfo
 
 __all__ = [
     "condition_params",
@@ -17,7 +17,6 @@ __all__ = [
     "none_match_any",
     "not_modified",
     "quote_etag",
-    "range_header",
     "version_params",
 ]
 
@@ -30,13 +29,6 @@ def etag_parts(etag: str) -> int | None:
     """The part count of a multipart upload's ETag (``<md5>-<parts>``), else None."""
     _, dash, count = etag.rpartition("-")
     return int(count) if dash and count.isdigit() else None
-
-
-def range_header(byte_range: ByteRange) -> str:
-    if byte_range.suffix is not None:
-        return f"bytes=-{byte_range.suffix}"
-    end = "" if byte_range.end is None else str(byte_range.end)
-    return f"bytes={byte_range.start or 0}-{end}"
 
 
 def condition_params(cond: Conditions | None, *, copy_source: bool = False) -> dict[str, Any]:

@@ -48,6 +48,9 @@ def test_ranges(s3: Any, bucket: str, obj: Any, header: str, first: int, last: i
 def test_range_not_satisfiable(s3: Any, bucket: str, obj: Any, header: str) -> None:
     exc = expect_error("InvalidRange", 416, s3.get_object, Bucket=bucket, Key="r", Range=header)
     assert exc.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */1024"
+    # S3 echoes the range it could not serve (it was answered empty)
+    assert exc.response["Error"]["RangeRequested"] == header
+    assert exc.response["Error"]["ActualObjectSize"] == "1024"
 
 
 @pytest.mark.parametrize("header", ["bytes=0-10", "bytes=0-0", "bytes=0-", "bytes=-1"])
@@ -57,6 +60,7 @@ def test_range_on_empty_object(s3: Any, bucket: str, header: str) -> None:
     s3.put_object(Bucket=bucket, Key="empty", Body=b"")
     exc = expect_error("InvalidRange", 416, s3.get_object, Bucket=bucket, Key="empty", Range=header)
     assert exc.response["ResponseMetadata"]["HTTPHeaders"]["content-range"] == "bytes */0"
+    assert exc.response["Error"]["RangeRequested"] == header
 
 
 def test_if_range_serves_the_range_only_of_the_object_it_names(
