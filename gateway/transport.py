@@ -91,11 +91,16 @@ def refused(
     request: web.BaseRequest,
     headers: Mapping[str, str],
     query_names: frozenset[str] | set[str],
+    *,
+    api_listener: bool = False,
 ) -> bool:
-    """True when ``server.require_tls`` refuses ``request``."""
+    """True when ``server.require_tls`` refuses ``request``. ``api_listener``: the request
+    came to the API listener, where ``/oauth/`` and ``/console/session`` carry credentials;
+    on the S3 listener those paths are a bucket's (``oauth``, ``console``), no credential."""
     if not config.server.require_tls:
         return False
-    if not carries_credentials(headers, query_names, path=request.path):
+    path = request.path if api_listener else ""
+    if not carries_credentials(headers, query_names, path=path):
         return False
     proto = forwarded_proto(request) if config.server.trusted_forwarded_headers else None
     return cleartext(secure=request.secure, remote=request.remote, forwarded_proto=proto)
@@ -107,7 +112,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def require_tls_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The API listener's check (the S3 listener's lives in its dispatcher)."""
-    if refused(request.app[CONFIG], request, request.headers, set(request.query.keys())):
+    if refused(
+        request.app[CONFIG], request, request.headers, set(request.query.keys()), api_listener=True
+    ):
         if request.path.startswith("/oauth/"):
             body: dict[str, object] = {
                 "error": "invalid_request",

@@ -250,3 +250,45 @@ def test_plaintext_warning_rules() -> None:
     assert plaintext_warning(config(NFYIO_HOST=WILDCARD, NFYIO_SERVER_REQUIRE_TLS="1")) is None
     with_tls = config(NFYIO_HOST=WILDCARD, NFYIO_TLS_CERT="c.pem", NFYIO_TLS_KEY="k.pem")
     assert plaintext_warning(with_tls) is None
+
+
+def test_s3_paths_named_like_the_api_listeners_credential_routes_carry_none(
+    strict: Gateway,
+) -> None:
+    """``/oauth/`` and ``/console/session`` carry credentials on the API listener only. On
+    the S3 listener they are a bucket's objects (``oauth``, ``console``): an anonymous
+    read of a public one over plain HTTP was refused as if it presented a credential."""
+    loopback = _s3_client("127.0.0.1", strict.s3_port)
+    remote = _own_address()
+    placed: list[tuple[str, str]] = []
+    try:
+        for bucket, key in (("oauth", "token"), ("console", "session.txt")):
+            loopback.create_bucket(Bucket=bucket)
+            placed.append((bucket, key))
+            loopback.put_object(Bucket=bucket, Key=key, Body=b"public")
+            loopback.put_bucket_policy(Bucket=bucket, Policy=_public_read(bucket))
+            url = f"http://{remote}:{strict.s3_port}/{bucket}/{key}"
+            read = _request(url)
+            assert (read.status, read.body) == (200, b"public"), (bucket, read.status, read.body)
+            # A credential on that path is still refused in clear text.
+            assert_tls_required_s3(_request(url, headers=BEARER))
+    finally:
+        for bucket, key in placed:
+            loopback.delete_object(Bucket=bucket, Key=key)
+            loopback.delete_bucket(Bucket=bucket)
+
+
+def _public_read(bucket: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+    )
