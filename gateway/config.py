@@ -691,7 +691,7 @@ def _check_issuer(auth: AuthConfig) -> None:
     if not auth.audience or auth.audience != auth.audience.strip():
         raise ConfigError("auth.audience must be a non-empty name without surrounding spaces")
     issuer = auth.issuer
-    if issuer is None:
+    if not issuer:  # empty is unset (a compose file's ``${NFYIO_ISSUER:-}``): the default
         return
     try:
         parts = urllib.parse.urlsplit(issuer)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ENV_ALIASES, Config, ConfigError, load_config
+from gateway.oauth.settings import OAuthSettings, default_issuer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -187,6 +188,15 @@ def test_the_issuer_is_a_url_without_query_or_fragment(issuer: str, allowed: boo
         with pytest.raises(ConfigError, match=r"auth\.issuer must be") as refused:
             load_config(env={"NFYIO_ISSUER": issuer})
         assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["NFYIO_ISSUER", "NFYIO_AUTH_ISSUER"])
+def test_an_empty_issuer_is_the_default(name: str) -> None:
+    """Empty is unset, as the OAuth settings read it (the API listener's URL): a compose
+    file's ``NFYIO_ISSUER: ${NFYIO_ISSUER:-}`` started the gateway before the issuer
+    check, and must still."""
+    config = load_config(env={name: ""})
+    assert OAuthSettings.from_config(config).issuer == default_issuer(config).rstrip("/")
 
 
 @pytest.mark.parametrize("audience", ["", " nfyio"])
