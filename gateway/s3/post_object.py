@@ -300,13 +300,17 @@ _URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 def _redirect(target: str, bucket: str, key: str, etag: str) -> str | None:
     """``success_action_redirect`` with the upload's facts, or None when S3 could not
-    interpret the URL (it then acts as if the field were absent): one that is not http(s)
-    or holds a control character or a space. Characters outside ASCII are sent
-    percent-encoded as UTF-8, as a browser would request them: ``Location`` is a URI."""
+    interpret the URL (it then acts as if the field were absent): one that is not http(s),
+    holds a control character or a space, or is one ``urlsplit`` refuses. Characters
+    outside ASCII are sent percent-encoded as UTF-8, as a browser would request them:
+    ``Location`` is a URI."""
     target = target.strip(" \t")
     if _NOT_IN_A_URL.search(target):
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # an authority no URL parser reads (an unclosed IPv6 "[")
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     query = urlencode({"bucket": bucket, "key": key, "etag": etag})

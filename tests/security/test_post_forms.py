@@ -395,3 +395,24 @@ def test_a_redirect_beyond_ascii_is_sent_percent_encoded(
     location = reply.headers["Location"]
     assert location.isascii()
     assert location.startswith("https://app.example/caf%C3%A9?x=%C3%A9&bucket=")
+
+
+def test_a_redirect_no_url_parser_reads_is_ignored(
+    gateway: Gateway, v4: Any, s3: Any, bucket: str
+) -> None:
+    """A target whose authority no URL parser reads (an unclosed IPv6 ``[``, on which
+    ``urlsplit`` raises ``ValueError``) is one S3 cannot interpret: 204, as if the field
+    were absent. It answered 500 after the object was stored, so the client took a stored
+    upload for a failed one."""
+    target = "https://[app.example/done"
+    fields = signed(
+        v4,
+        bucket,
+        "unread.txt",
+        Fields={"success_action_redirect": target},
+        Conditions=[["starts-with", "$success_action_redirect", "https://"]],
+    )
+    reply = post_form(gateway, bucket, fields, b"text")
+    assert reply.status == 204, reply.body
+    assert not reply.headers.get("Location", "").startswith("https://[")
+    assert s3.get_object(Bucket=bucket, Key="unread.txt")["Body"].read() == b"text"
