@@ -72,8 +72,9 @@ def forwarded_proto(request: web.BaseRequest) -> str | None:
     (a proxy that appends rather than sets leaves the client's own claim before its
     item: ``https, http`` is a client that said ``https`` over plain HTTP). None when
     absent or empty. The one reading of the header: ``aws:SecureTransport``, S3's
-    ``base_url``, ``server.require_tls`` and the URLs the console and ``/v1/presign``
-    build all take it from here. Call only with ``server.trusted_forwarded_headers``."""
+    ``base_url``, ``server.require_tls`` and the URLs the console and
+    ``POST /v1/buckets/{name}/objects/presign`` build all take it from here. Call only
+    with ``server.trusted_forwarded_headers``."""
     item = _last_item(request, FORWARDED_PROTO)
     return None if item is None else item.lower()
 
@@ -85,7 +86,7 @@ def forwarded_host(request: web.BaseRequest, *, trusted: bool) -> str | None:
     proxy that appends leaves the client's own claim before its item). None when absent
     or empty. The one reading of the header: the S3 request's address and the ``Host`` its
     signature is checked against, CORS preflights, the console's own origin and the URLs
-    ``/v1/presign`` builds all take it from here."""
+    ``POST /v1/buckets/{name}/objects/presign`` builds all take it from here."""
     return _last_item(request, FORWARDED_HOST) if trusted else None
 
 
