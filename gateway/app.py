@@ -18,7 +18,7 @@ from gateway import __version__
 from gateway.access_log import ACCESS_LOG, AccessLog
 from gateway.api import buckets, observe, routes
 from gateway.api import cors as api_cors
-from gateway.api.auth import access_middleware
+from gateway.api.auth import access_middleware, uncached_answers
 from gateway.api.errors import json_error_middleware
 from gateway.api.limits import rate_limit_middleware
 from gateway.audit import AuditRecorder
@@ -311,6 +311,7 @@ def make_api_app(shared: Shared) -> web.Application:
         handler_args={"max_line_size": 64 * 1024, "auto_decompress": False},
     )
     _install(app, shared)
+    app.on_response_prepare.append(uncached_answers)
     rate_limits.install(app, exempt_paths=rate_limits.EXEMPT_PATHS)
     observe.install(app)
     api_cors.install(app, shared.config)

@@ -35,6 +35,7 @@ __all__ = [
     "caller_account",
     "root_required",
     "scope_required",
+    "uncached_answers",
 ]
 
 PRINCIPAL = web.RequestKey("principal", Principal)
@@ -100,10 +101,14 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         refuse_unknown_query(request, row)
         if not row.own_continue:
             await continue_body(request)
-    response = await handler(request)
-    if PRINCIPAL in request and not response.prepared:
-        # An answer to a credential is the caller's own (new secrets among them): no
-        # cache keeps it, as RFC 6749 5.1 asks of a token answer. Streamed downloads set
-        # their own before they start.
+    return await handler(request)
+
+
+async def uncached_answers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: an answer to an authenticated caller is the caller's own
+    (new secrets among them), so no cache keeps it, as RFC 6749 5.1 asks of a token
+    answer: ``no-store`` unless the handler set its own (downloads: ``private,
+    no-store``). A signal, not the middleware's return path, so that errors (a 404 is
+    cacheable by default, RFC 9111 4.2.2) and streamed answers get it too."""
+    if PRINCIPAL in request:
         response.headers.setdefault("Cache-Control", "no-store")
-    return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.gateway_process import Gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 from tests.e2e.rest_util import ADMIN, call
 
 
@@ -55,3 +55,19 @@ def test_every_authenticated_answer_is_no_store(gateway: Gateway, bucket: str) -
     )
     assert status == 200
     assert headers["Cache-Control"] == "private, no-store"
+
+
+def test_errors_to_an_authenticated_caller_are_no_store(gateway: Gateway) -> None:
+    """A 404 is cacheable by default (RFC 9111 4.2.2), and a request with ``X-API-Key``
+    (no ``Authorization``) is one a shared cache may store: an error answered to a
+    credential is the caller's too. It went out without ``Cache-Control``."""
+    for path, status in (
+        ("/v1/buckets/no-such-bucket-here/objects", 404),
+        ("/v1/access-keys/ak_nosuchkey", 404),
+        ("/v1/buckets?stats=maybe", 400),
+    ):
+        for credential in (ADMIN, {"X-API-Key": ROOT_SECRET}):
+            got, headers, body = call(gateway, "GET", path, headers=credential)
+            assert got == status, (path, got, body)
+            assert "error" in json.loads(body), body
+            assert headers.get("Cache-Control") == "no-store", (path, headers)
