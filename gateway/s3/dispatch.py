@@ -16,6 +16,7 @@ from gateway.config import Config
 from gateway.metrics import CLIENT_GONE, METRICS, response_bytes
 from gateway.principal import Principal
 from gateway.s3.access import Access, authorize
+from gateway.s3.addressing import split_target
 from gateway.s3.admission import admit
 from gateway.s3.authn import authenticate_s3
 from gateway.s3.context import Context, Result, read_xml
@@ -78,7 +79,7 @@ async def _preflight(request: web.Request, app: web.Application) -> web.StreamRe
     started = time.perf_counter()
     request_id = new_request_id()
     config = app[CONFIG]
-    resource = unquote(request.raw_path.partition("?")[0])
+    resource = unquote(split_target(request.raw_path)[0])
     try:
         headers = await preflight_headers(request, config, app[IDENTITY])
         response = await render_result(request, Result(headers=headers), request_id)
@@ -210,7 +211,7 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
         raise
     except Exception as exc:
         if req is None:  # refused while parsed: the path as sent (decoded), not "/"
-            resource = unquote(request.raw_path.partition("?")[0])
+            resource = unquote(split_target(request.raw_path)[0])
         error = as_s3_error(exc)
         if error is None:
             log.exception(

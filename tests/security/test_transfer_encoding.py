@@ -65,3 +65,15 @@ def test_the_sdks_aws_chunked_uploads_still_stream(gateway: Gateway, s3: Any, bu
     response = exchange(gateway, "PUT", f"/{bucket}/k", [*headers.items(), *CHUNKED], chunked_body)
     assert response.status == 200, response.body
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"hello"
+
+
+def test_a_refused_absolute_form_target_names_its_path(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """An absolute-form target refused while parsed names the path a URL parser reads
+    (``<Resource>`` and the access log carried the scheme and authority too)."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"old")
+    target = f"http://127.0.0.1:{gateway.s3_port}/{bucket}/k"
+    headers = [("Authorization", f"Bearer {gateway.secret_key}")]
+    _expect_refused(exchange(gateway, "PUT", target, [*headers, *CHUNKED], BODY), f"/{bucket}/k")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"
