@@ -6,7 +6,7 @@ before it on the S3 listener, by ``sigv4``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from gateway.auth.errors import AuthError
 
@@ -26,9 +26,9 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     ignored, so a client never falls back to anonymous access by mistake. An empty
     ``X-API-Key`` is no credential.
     """
-    authorization = headers.get("authorization")
-    api_key = headers.get("x-api-key")
     getall = getattr(headers, "getall", None)
+    authorization = _given(headers, getall, "authorization")
+    api_key = _given(headers, getall, "x-api-key")
     if (
         getall is not None
         and (authorization is not None or api_key is not None)
@@ -51,6 +51,20 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     if api_key is None or not api_key.strip():
         return None
     return _text(api_key.strip())
+
+
+def _given(
+    headers: Mapping[str, str], getall: Callable[..., list[str]] | None, name: str
+) -> str | None:
+    """The header's value; of several copies, the first that is not blank (a blank copy
+    is no credential: ``repeated`` does not count it, so the one given is the one read)."""
+    if getall is None:
+        return headers.get(name)
+    values = getall(name, ())
+    for value in values:
+        if value.strip():
+            return value
+    return values[0] if values else None
 
 
 def repeated(values: Sequence[str]) -> bool:

@@ -120,10 +120,13 @@ async def authenticate_s3(
     try:
         # ``headers`` keeps one value per name; ``Authorization`` twice was refused by
         # ``parse_auth``, ``X-API-Key`` twice is refused here (when any header repeats)
-        if len(headers) != len(signed.headers) and repeated_header(
-            signed.headers, _API_KEY, ignore_blank=True
-        ):
-            raise ambiguous()
+        if len(headers) != len(signed.headers):
+            if repeated_header(signed.headers, _API_KEY, ignore_blank=True):
+                raise ambiguous()
+            # a blank copy is no credential: the one given is read, in whichever place
+            given = [v for n, v in signed.headers if n.lower() in _API_KEY and v.strip()]
+            if given:
+                headers = {**headers, "x-api-key": given[0]}
         token = bearer_token(headers)
         if token is None:
             return ANONYMOUS, None
