@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -51,6 +52,8 @@ from backends.filesystem.versions import (
     write_version,
 )
 from backends.types import ObjectLock, WriteCondition
+
+log = logging.getLogger("nfyio.filesystem")
 
 SYNC_THREADS = 8
 """Threads that fsync one group's files and directories concurrently."""
@@ -230,11 +233,25 @@ class GroupCommitter:
             for item in group:
                 _unlink(item.path)
             raise
-        for path in doomed:  # the new files of rows that failed
-            _unlink(path)
-        # the replaced ones: unlinked in the background, not before the group's answer
-        self._discard(replaced_files)
+        self._clean_up(doomed, replaced_files)
         return results
+
+    def _clean_up(self, doomed: Sequence[str | None], replaced: Sequence[str]) -> None:
+        """After COMMIT: remove the new files of the rows that failed, and hand the
+        replaced ones to ``discard`` (unlinked in the background, not before the group's
+        answer). The group is committed: nothing here may turn its writes into errors.
+        A file that will not go (EACCES, EPERM, EIO, ...) is logged and left: no row
+        names it, so the next start's recovery removes it (``FilesystemBackend.recover``
+        unlinks every data file no row names)."""
+        for path in doomed:
+            try:
+                _unlink(path)
+            except OSError as exc:
+                _left(exc)
+        try:
+            self._discard(replaced)
+        except OSError as exc:
+            _left(exc)
 
     def _sync(self, group: list[_Item]) -> None:
         """fsync every data file of the group and every directory they were renamed
@@ -276,6 +293,10 @@ def _check_condition(conn: sqlite3.Connection, item: _Item) -> None:
     assert item.condition is not None
     key = item.row.key.decode("utf-8")
     check_write(key, current_etag(conn, item.bucket, item.row.key), item.condition, racing=True)
+
+
+def _left(exc: OSError) -> None:
+    log.warning("could not remove a data file no row names (removed at the next start): %s", exc)
 
 
 def _unlink(path: str | None) -> None:

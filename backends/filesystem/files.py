@@ -643,8 +643,12 @@ class DataStore:
                     continue
                 except OSError:
                     pass  # not moved: unlinked where it is
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.unlink(path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:  # no row names it: the next start's recovery removes it
+                log.warning("could not remove %s (removed at the next start): %s", path, exc)
         if bin_dir is not None:
             self.trash.remove(bin_dir)
 
