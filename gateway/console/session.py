@@ -35,6 +35,7 @@ Decisions and their reasons: docs/console.md.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -79,8 +80,18 @@ _READS_NO_CONTENT = ("2", "3")
 _BINDS_SESSION = "3"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_FIELD = 1024
-_MAX_COOKIES = 4
-"""Console cookies looked up for the page's session at most (each is a state-store read)."""
+_TOKEN_SHAPE = re.compile(r"rt_[A-Za-z0-9_-]{40}")
+"""A refresh token as :func:`gateway.identity.tokens.new_refresh_token` makes them; any
+other value is no session and costs no state-store read."""
+_COOKIE_HEADER_MOST = 8190
+"""The longest header field the listener reads (aiohttp's ``max_field_size``, left at its
+default in ``gateway/app.py``): a browser sends all its cookies in one ``Cookie`` field."""
+_MAX_COOKIES = _COOKIE_HEADER_MOST // len(f"{COOKIE}=rt_{'x' * 40}; ")
+"""Distinct well-formed console cookies looked at, at most (each is a state-store read):
+as many as one ``Cookie`` field can hold (122), so however many a page on this host
+plants (``Domain``/``Path`` variants, nameless cookies), a browser never sends the
+page's own beyond the ones looked at. Only a client writing its own headers can send
+more, in further fields, and gains nothing by it."""
 
 _OAUTH_ERRORS: dict[str, tuple[int, str]] = {
     "invalid_grant": (401, "InvalidCredentials"),
@@ -194,7 +205,7 @@ class _Cookie:
 
 def _cookie_values(request: web.Request) -> list[str]:
     """Every value of :data:`COOKIE` the browser sent, in its order (several arrive when
-    one was set with a longer ``Path``)."""
+    others were set with another ``Path`` or ``Domain``)."""
     values: list[str] = []
     for header in request.headers.getall("Cookie", []):
         for part in header.split(";"):
@@ -203,6 +214,12 @@ def _cookie_values(request: web.Request) -> list[str]:
             if equals and name == COOKIE and value:
                 values.append(value)
     return values
+
+
+def _tokens(values: list[str]) -> list[str]:
+    """The distinct well-formed ones, in order, :data:`_MAX_COOKIES` at most."""
+    tokens = list(dict.fromkeys(value for value in values if _TOKEN_SHAPE.fullmatch(value)))
+    return tokens[:_MAX_COOKIES]
 
 
 async def _session_cookie(request: web.Request) -> _Cookie:
@@ -222,7 +239,7 @@ async def _session_cookie(request: web.Request) -> _Cookie:
         return _Cookie(sent=True, token=values[0])
     named = request.headers.get(SESSION_HEADER, "")
     sessions = request.app[IDENTITY].sessions
-    for value in values[:_MAX_COOKIES] if named else ():
+    for value in _tokens(values) if named else ():
         found = await sessions.find_refresh(value)
         if found is not None and found.session.id == named:
             return _Cookie(sent=True, token=value)
@@ -286,26 +303,34 @@ async def refresh(request: web.Request) -> web.Response:
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    """``DELETE /console/session``: revoke the session, clear the cookie (idempotent)."""
+    """``DELETE /console/session``: revoke the session, clear the cookie (idempotent).
+
+    Every console session whose cookie arrived is revoked, named by the page or not: a
+    page that lost its session's name (storage switched off, an older script) still
+    signs out of its own, and the others can only be sessions a page on this host
+    planted, which may end too."""
     check_same_origin(request)
-    token = (await _session_cookie(request)).token
-    if token:
-        store = request.app[IDENTITY]
+    values = _cookie_values(request)
+    if request.headers.get(CSRF_HEADER) != _BINDS_SESSION:
+        values = values[:1]  # older tabs: the first cookie, as before
+    store = request.app[IDENTITY]
+    for token in _tokens(values):
         found = await store.sessions.find_refresh(token)
-        if found is not None and found.session.client_id == CONSOLE_CLIENT_ID:
-            await store.sessions.revoke(found.session.id, reason="signed_out")
-            user = await store.users.get(found.session.user_id)
-            record(
-                request,
-                actions.SESSION_REVOKE,
-                principal=None
-                if user is None
-                else Principal(
-                    kind="user", subject=user.id, scopes=frozenset(), account_id=user.account_id
-                ),
-                target=("session", found.session.id),
-                details={"reason": "signed_out", "client_id": CONSOLE_CLIENT_ID},
-            )
+        if found is None or found.session.client_id != CONSOLE_CLIENT_ID:
+            continue
+        await store.sessions.revoke(found.session.id, reason="signed_out")
+        user = await store.users.get(found.session.user_id)
+        record(
+            request,
+            actions.SESSION_REVOKE,
+            principal=None
+            if user is None
+            else Principal(
+                kind="user", subject=user.id, scopes=frozenset(), account_id=user.account_id
+            ),
+            target=("session", found.session.id),
+            details={"reason": "signed_out", "client_id": CONSOLE_CLIENT_ID},
+        )
     response = web.Response(status=204, headers=_NO_STORE)
     _clear_cookie(response)
     return response

@@ -103,3 +103,41 @@ def test_only_the_named_sessions_cookie_is_honoured(gateway: Gateway) -> None:
     # Refusing it presented nothing: the planted token was not spent (no reuse).
     owner = _refresh(gateway, f"{COOKIE}={planted}", planted_session)
     assert owner.status == 200, owner.body
+
+
+def test_the_pages_cookie_behind_many_planted_ones_is_found(gateway: Gateway) -> None:
+    """A page on this host can plant a cookie per Domain/Path variant (and nameless ones),
+    all sent before the page's own: every well-formed one a Cookie field can hold is
+    looked at, so the page's session is not signed out by them."""
+    victim_session, victim_token = _sign_in(gateway, make_user(gateway))
+    _, planted = _sign_in(gateway, make_user(gateway))
+    shadows = [planted] + [f"rt_{index:040d}" for index in range(11)] + ["junk", planted]
+    cookie = "; ".join(f"{COOKIE}={value}" for value in [*shadows, victim_token])
+    renewed = _refresh(gateway, cookie, victim_session)
+    assert renewed.status == 200, renewed.body
+    assert renewed.json()["session_id"] == victim_session
+
+
+def test_sign_out_revokes_the_session_of_a_page_that_names_none(gateway: Gateway) -> None:
+    """A page whose storage is switched off (or an older script) names no session: its
+    sign-out still ends the session whose cookie it sent, access tokens included."""
+    reply = call(
+        f"{gateway.api_url}/console/session",
+        "POST",
+        body={"username": make_user(gateway), "password": PASSWORD},
+        headers={"Origin": gateway.api_url, CSRF_HEADER: "3"},
+    )
+    assert reply.status == 200, reply.body
+    session_id, access = reply.json()["session_id"], reply.json()["access_token"]
+    cookie = reply.headers["Set-Cookie"].split(";", 1)[0]
+    out = call(
+        f"{gateway.api_url}/console/session",
+        "DELETE",
+        headers={"Origin": gateway.api_url, CSRF_HEADER: "3", "Cookie": cookie},
+    )
+    assert out.status == 204, out.body
+    me = call(f"{gateway.api_url}/v1/me", headers={"Authorization": f"Bearer {access}"})
+    assert me.status == 401, me.body
+    refused = _refresh(gateway, cookie, session_id)
+    assert refused.status == 401, refused.body
+    assert refused.json()["error"]["code"] == "NoSession"
