@@ -16,6 +16,7 @@ from gateway.s3.bucket_facts import ACL, OWNERSHIP
 from gateway.s3.bucket_owners import create_owned_bucket, delete_owned_bucket, owned_buckets
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
+from gateway.s3.flags import parse_flag
 from gateway.s3.listing import decode_token, encode_token, int32
 from gateway.s3.lock_headers import BUCKET_LOCK_HEADER
 from gateway.s3.owner import owner_name, write_owner
@@ -167,7 +168,7 @@ async def create_bucket(ctx: Context) -> Result:
     body = await ctx.xml_body()
     if body.strip():
         region = _location_constraint(body) or region
-    object_lock = ctx.headers.get(BUCKET_LOCK_HEADER, "").strip().lower() == "true"
+    object_lock = parse_flag(ctx.headers, BUCKET_LOCK_HEADER)
     account = ctx.principal.account_id
     assert account is not None  # anonymous callers are refused before the handler
     try:

@@ -11,6 +11,7 @@ from backends.types import ListPage, ObjectInfo, ObjectVersion, VersionsPage
 from gateway.identity.page_tokens import seal, unseal
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
+from gateway.s3.flags import parse_flag
 from gateway.s3.headers import quote_etag
 from gateway.s3.owner import ListingOwners, listing_owners
 from gateway.s3.ownership import existing_bucket
@@ -216,8 +217,8 @@ async def list_objects_v2(ctx: Context) -> Result:
         # As AWS: once a token is present it alone says where the page starts; minio-py
         # sends start-after (holding the token's text) beside it on every page.
         marker = decode_token(ctx, f"objects/{ctx.bucket}", token)
+    fetch_owner = parse_flag(ctx.query, "fetch-owner")
     page = await _page(ctx, marker, limit)
-    fetch_owner = ctx.query.get("fetch-owner", "").lower() == "true"
     doc = XmlWriter("ListBucketResult")
     doc.el("Name", ctx.bucket)
     doc.el("Prefix", names(ctx.query.get("prefix", "")))

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from backends.types import RETENTION_MODES, ObjectLock
 from gateway.s3.errors import S3Error
+from gateway.s3.flags import parse_flag
 from gateway.s3.xml import iso8601
 from sigv4.checksums import CHECKSUM_HEADERS
 
@@ -118,7 +119,9 @@ def check_future(
 
 
 def parse_bypass(headers: Mapping[str, str]) -> bool:
-    return headers.get(BYPASS_HEADER, "").strip().lower() == "true"
+    """``x-amz-bypass-governance-retention`` (``gateway.s3.flags``: a value other than
+    true or false is refused, not read as false)."""
+    return parse_flag(headers, BYPASS_HEADER)
 
 
 def has_digest(headers: Mapping[str, str]) -> bool:
