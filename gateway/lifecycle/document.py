@@ -22,7 +22,7 @@ from lxml import etree
 
 from gateway.lifecycle.rules import LifecycleConfiguration, LifecycleFilter, Rule
 from gateway.s3.errors import S3Error
-from gateway.s3.numbers import decimal
+from gateway.s3.numbers import xml_integer
 from gateway.s3.xml import XmlWriter, bool_element, children, local, parse_xml
 
 __all__ = [
@@ -79,14 +79,15 @@ def _text(element: etree._Element | None) -> str | None:
 
 
 def _integer(element: etree._Element | None) -> int | None:
+    """An integer element as S3 reads it (``xml_integer``: XML whitespace around an
+    optional sign and ASCII digits); None when absent, else MalformedXML."""
     text = _text(element)
     if text is None:
         return None
-    text = text.strip()
-    digits = text[1:] if text[:1] in "+-" else text
-    if not digits.isascii() or not digits.isdigit():
+    value = xml_integer(text)
+    if value is None:
         raise _malformed()
-    return decimal(text)
+    return value
 
 
 def _positive(element: etree._Element | None, message: str) -> int | None:

@@ -188,3 +188,16 @@ def test_an_integer_element_is_ascii_digits_only(
         "MalformedXML",
     )
     assert "Rule" not in s3.get_object_lock_configuration(Bucket=locked)["ObjectLockConfiguration"]
+
+
+@pytest.mark.parametrize("name", ["lifecycle Days", "lifecycle ObjectSizeGreaterThan"])
+@pytest.mark.parametrize("padded", ["\u00a07", "7\u2003", "\u30007", "\x857"])
+def test_an_integer_element_trims_xml_whitespace_only(
+    gateway: Gateway, s3: Any, bucket: str, name: str, padded: str
+) -> None:
+    """Every integer element is read by one rule (``xml_integer``): XML whitespace
+    around it is trimmed, other whitespace is not. The lifecycle document had its own
+    reading, whose ``str.strip`` also took a no-break or ideographic space, or NEL, as
+    padding (``\u00a07`` was 7 days) where the other elements refuse it."""
+    assert PROBES[name](gateway, s3, bucket, " \t7\n ") == (200, None)
+    assert PROBES[name](gateway, s3, bucket, padded) == (400, "MalformedXML")
