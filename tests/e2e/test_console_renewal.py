@@ -16,6 +16,9 @@ without a cookie with ``204`` (``testdata/console_session_before_204.js``, serve
 place of the current one) is answered the ``401`` it understands: when its cookie is
 gone (signed out in another tab, or past its ``Max-Age``) it signs out, instead of
 reading the 204 as no answer and retrying for ever.
+
+A page whose browser refuses it storage keeps its session's name in memory: its renewals
+go on working for the page's life.
 """
 
 from __future__ import annotations
@@ -299,3 +302,44 @@ def test_a_tab_from_before_the_204_ends_its_session_without_retrying(
     expect(page.get_by_label("User name", exact=True)).to_be_visible()
     assert statuses == [401], statuses
     assert _banner(page) == []  # never "cannot reach the gateway"
+
+
+# The browser refuses this origin's storage (as with site data blocked): every use throws.
+NO_STORAGE = """
+Object.defineProperty(window, "localStorage", {
+  get() { throw new DOMException("The operation is insecure.", "SecurityError"); },
+});
+"""
+
+
+def test_without_storage_the_session_lasts_as_long_as_the_page(
+    short_lived: Gateway, tab: Tab
+) -> None:
+    """The page keeps its session's name in memory too: without storage its renewals
+    still name the session (they were refused 401 and the session ended with the first
+    access token), and its sign-out revokes it."""
+    page = tab.page
+    tab.context.add_init_script(NO_STORAGE)
+    sign_in_user(page, short_lived, make_user(short_lived))
+    heading(page, "Buckets")
+    with page.expect_response(
+        lambda r: r.url.endswith("/console/session/refresh"), timeout=60_000
+    ) as renewal:
+        pass
+    assert renewal.value.status == 200, renewal.value.text()
+    page.get_by_role("link", name="Account").click()
+    heading(page, "Account")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    cookie = {c["name"]: c["value"] for c in tab.context.cookies()}["nfyio_console_refresh"]
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("User name", exact=True)).to_be_visible()
+    reply = call(
+        f"{short_lived.api_url}/console/session/refresh",
+        "POST",
+        headers={
+            "Cookie": f"nfyio_console_refresh={cookie}",
+            "Origin": short_lived.api_url,
+            "X-Nfyio-Console": "1",
+        },
+    )
+    assert reply.status == 401, reply.body

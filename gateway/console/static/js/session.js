@@ -15,23 +15,28 @@ const CONSOLE_HEADER = { "X-Nfyio-Console": "3" };
 // without the HttpOnly cookie), sent back with every call that presents the cookie, which
 // the gateway honours only for that session. Cookies ignore ports, so a page the S3
 // listener serves on this host (a user's HTML object) can set the console's cookie and
-// plant its author's session; it cannot write this origin's localStorage.
+// plant its author's session; it cannot write this origin's localStorage. This page's
+// memory keeps it too, for when the browser refuses storage (switched off, or a throwing
+// localStorage): renewals and the sign-out still name the session, so it lasts as long
+// as this page, and only a reload asks for the password again.
 const SESSION_ID = "nfyio-console-session";
+let pageSession = null;
 
 function boundSession() {
   try {
     return localStorage.getItem(SESSION_ID);
   } catch {
-    return null; // storage switched off: every load asks for the password
+    return pageSession; // storage switched off: this page's own, until it is reloaded
   }
 }
 
 function bindSession(id) {
+  pageSession = id || null;
   try {
     if (id) localStorage.setItem(SESSION_ID, id);
     else localStorage.removeItem(SESSION_ID);
   } catch {
-    // storage switched off: the session lasts as long as this page
+    // storage switched off: pageSession alone keeps it, for this page's life
   }
 }
 
