@@ -13,6 +13,7 @@ from backends.errors import BackendError
 from backends.types import COMPOSITE, ByteRange, DeleteResult, ObjectInfo, ObjectLock, ObjectRead
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
+from gateway.s3.flags import parse_checksum_mode
 from gateway.s3.headers import (
     checksum_headers,
     if_range_holds,
@@ -166,6 +167,7 @@ def _override_not_modified(exc: BackendError, overrides: Mapping[str, str]) -> N
 async def get_object(ctx: Context) -> Result:
     req = ctx.req
     overrides = _overrides(ctx)
+    checksum_mode = parse_checksum_mode(ctx.headers)
     try:  # free unless raised (Python 3.11's zero-cost exceptions)
         if req.if_range is None:  # the usual read, without another coroutine's frame
             read = await ctx.backend.get_object(
@@ -184,7 +186,6 @@ async def get_object(ctx: Context) -> Result:
             _override_not_modified(exc, overrides)
         raise
     info = read.info
-    checksum_mode = ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     with_checksums = checksum_mode and not read.partial
     headers = object_headers(
         info,
@@ -211,6 +212,7 @@ async def get_object(ctx: Context) -> Result:
 
 async def head_object(ctx: Context) -> Result:
     overrides = _overrides(ctx)
+    with_checksums = parse_checksum_mode(ctx.headers)
     if ctx.req.byte_range is not None or ctx.req.part_number is not None:
         result = await get_object(ctx)
         if result.stream is not None:
@@ -230,7 +232,6 @@ async def head_object(ctx: Context) -> Result:
         if overrides:
             _override_not_modified(exc, overrides)
         raise
-    with_checksums = ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     headers = object_headers(info, with_checksums=with_checksums, overrides=overrides)
     if ctx.req.version_id is None:
         headers.update(await expiration_headers(ctx, info))

@@ -93,3 +93,23 @@ def test_list_objects_v2_refuses_an_invalid_fetch_owner(gateway: Gateway, bucket
     path = f"/{bucket}?list-type=2&fetch-owner=TRUE"
     answer = raw_request(gateway, "GET", path, headers=sign(gateway, "GET", path))
     assert answer.status == 200, answer.body
+
+
+def test_an_invalid_checksum_mode_is_refused(s3: Any, bucket: str) -> None:
+    """AWS's answer (OpenStack Swift's s3api suite, checked against AWS): GetObject 400
+    ``InvalidRequest``, HeadObject 400 (no body to name it); never a reply without the
+    checksums the client asked to verify."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"data", ChecksumCRC32="rfPzYw==")
+    exc = expect_error(
+        "InvalidRequest", 400, s3.get_object, Bucket=bucket, Key="k", ChecksumMode="ON"
+    )
+    assert exc.response["Error"]["Message"] == "Value for x-amz-checksum-mode header is invalid."
+    expect_error("400", 400, s3.head_object, Bucket=bucket, Key="k", ChecksumMode="ON")
+    expect_error("400", 400, s3.head_object, Bucket=bucket, Key="k", ChecksumMode="")
+    for sent in ("ENABLED", "enabled"):
+        assert (
+            s3.get_object(Bucket=bucket, Key="k", ChecksumMode=sent)["ChecksumCRC32"] == "rfPzYw=="
+        )
+        assert (
+            s3.head_object(Bucket=bucket, Key="k", ChecksumMode=sent)["ChecksumCRC32"] == "rfPzYw=="
+        )
