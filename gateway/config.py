@@ -569,27 +569,39 @@ def _check_server(server: ServerConfig) -> None:
         raise ConfigError("server.shutdown_timeout must be from 0 to 86400 seconds")
 
 
+def _http_url(url: str) -> bool:
+    """Whether ``url`` is ``http(s)://host[:port][/path]``: a host, a port from 1 if any,
+    no user part, no query or fragment (not even an empty ``?`` or ``#``), no space or
+    control character. The one reading of the URLs the gateway is given (the upstream
+    endpoint, the OAuth issuer)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        return False
+    return (
+        parts.scheme in {"http", "https"}
+        and bool(parts.hostname)
+        and port_ok
+        and parts.username is None
+        and "?" not in url
+        and "#" not in url
+        and all(c.isprintable() and not c.isspace() for c in url)
+    )
+
+
 def _check_upstream(backend: BackendConfig) -> None:
     """What the upstream client would otherwise refuse with a traceback in each worker
     (its enumerations are checked by ``gateway.app.upstream_config`` when ``serve``
     starts: importing the upstream client here would slow every command)."""
-    if backend.endpoint_url is not None:
-        try:
-            parts = urllib.parse.urlsplit(backend.endpoint_url)
-            port_ok = parts.port is None or parts.port > 0
-        except ValueError:
-            parts, port_ok = None, False
-        if (
-            parts is None
-            or parts.scheme not in {"http", "https"}
-            or not parts.hostname
-            or not port_ok
-            or parts.query
-            or parts.fragment
-        ):
-            raise ConfigError(
-                f"backend.endpoint_url must be http(s)://host[:port], not {backend.endpoint_url!r}"
-            )
+    url = backend.endpoint_url
+    if url is not None and not _http_url(url):
+        # not repeated when it has a user part, which may hold a password
+        shown = "" if "@" in url else f", not {url!r}"
+        raise ConfigError(
+            "backend.endpoint_url must be an http(s)://host[:port][/path] URL without query, "
+            f"fragment or user{shown}"
+        )
     for name in ("connect_timeout", "read_timeout"):
         if not getattr(backend, name) > 0:
             raise ConfigError(f"backend.{name} must be positive")
@@ -693,21 +705,7 @@ def _check_issuer(auth: AuthConfig) -> None:
     issuer = auth.issuer
     if not issuer:  # empty is unset (a compose file's ``${NFYIO_ISSUER:-}``): the default
         return
-    try:
-        parts = urllib.parse.urlsplit(issuer)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        parts, port_ok = None, False
-    if (
-        parts is None
-        or parts.scheme not in {"http", "https"}
-        or not parts.hostname
-        or not port_ok
-        or parts.username is not None
-        or "?" in issuer
-        or "#" in issuer
-        or any(c.isspace() or not c.isprintable() for c in issuer)
-    ):
+    if not _http_url(issuer):
         raise ConfigError(
             "auth.issuer must be an http(s)://host[:port][/path] URL without query, "
             "fragment or user (RFC 8414 2)"  # not repeated: a user part may hold a password

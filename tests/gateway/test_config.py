@@ -178,15 +178,24 @@ def test_durations_added_to_now_are_bounded(name: str, value: str, allowed: bool
         ("https://", False),
     ],
 )
-def test_the_issuer_is_a_url_without_query_or_fragment(issuer: str, allowed: bool) -> None:
+@pytest.mark.parametrize(
+    ("name", "setting"),
+    [("NFYIO_ISSUER", "auth.issuer"), ("NFYIO_UPSTREAM_ENDPOINT", "backend.endpoint_url")],
+)
+def test_the_issuer_and_upstream_are_urls_without_query_or_fragment(
+    issuer: str, allowed: bool, name: str, setting: str
+) -> None:
     """RFC 8414 2: every token's ``iss`` and the metadata's endpoint URLs are built on
     it; a query, fragment or bare host name made a metadata document no client could
-    use, and a password in it is never repeated in the message."""
+    use, and a password in it is never repeated in the message. The upstream endpoint
+    is read by the same rule (it took an empty ``?``, a user part and spaces)."""
     if allowed:
-        assert load_config(env={"NFYIO_ISSUER": issuer}).auth.issuer == issuer
+        loaded = load_config(env={name: issuer})
+        value = loaded.auth.issuer if name == "NFYIO_ISSUER" else loaded.backend.endpoint_url
+        assert value == issuer
     else:
-        with pytest.raises(ConfigError, match=r"auth\.issuer must be") as refused:
-            load_config(env={"NFYIO_ISSUER": issuer})
+        with pytest.raises(ConfigError, match=rf"{re.escape(setting)} must be") as refused:
+            load_config(env={name: issuer})
         assert "hunter2" not in str(refused.value)
 
 
