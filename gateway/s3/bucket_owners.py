@@ -64,7 +64,13 @@ async def create_owned_bucket(
     names = store.bucket_settings
     # Whether the backend had the bucket before the claim: one it has only since was
     # made by a creation of this same account (the only one the claim let through),
-    # on another host or worker, and stays this account's.
+    # on another host or worker, and stays this account's. The s3 backend's
+    # create_bucket HEADs again, after the claim: not redundant. This one must come
+    # before the claim (what it tells is the order of the two); that one is the
+    # Backend contract (an existing bucket is an error) on stores that answer 200 to a
+    # re-creation (AWS in us-east-1, moto), and, right before the create, keeps the
+    # window in which a bucket made meanwhile (by that same account, or directly in the
+    # store) is answered 200 as small as it can be. One HEAD more per CreateBucket only.
     existed = await bucket_exists(backend, bucket)
     try:
         claimed = await names.claim_owner(bucket, account_id, most=most)
