@@ -57,6 +57,10 @@ that were not valid UTF-8."""
 _LOCKED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 """The writes that create an object version: they take Object Lock and tagging headers."""
 _CONDITIONAL_WRITES = frozenset({"PutObject", "CopyObject", "CompleteMultipartUpload"})
+_BYPASSING = frozenset({"DeleteObject", "DeleteObjects", "PutObjectRetention"})
+"""The operations ``x-amz-bypass-governance-retention`` acts on; any other ignores it, as
+S3 does (its value is read, and a value that is no boolean refused, only here)."""
+
 _VERSIONED = frozenset(
     {
         "GetObject",
@@ -375,7 +379,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         content_md5=None if md5_text is None else parse_content_md5(md5_text),
         encryption=encryption,
         object_lock=parse_object_lock(headers) if operation.name in _LOCKED_WRITES else None,
-        bypass_governance=parse_bypass(headers),
+        bypass_governance=parse_bypass(headers) if operation.name in _BYPASSING else False,
         write_condition=(
             parse_write_condition(headers)
             if ("if-none-match" in headers or "if-match" in headers)
