@@ -35,7 +35,6 @@ Decisions and their reasons: docs/console.md.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +47,7 @@ from gateway.audit import actions
 from gateway.audit.http import record
 from gateway.identity.clients import CONSOLE_CLIENT_ID, OAuthClient
 from gateway.identity.store import IdentityStore
+from gateway.identity.tokens import REFRESH_SHAPE
 from gateway.oauth.errors import OAuthError
 from gateway.oauth.forms import Form
 from gateway.oauth.token_endpoint import run_grant
@@ -80,9 +80,6 @@ _READS_NO_CONTENT = ("2", "3")
 _BINDS_SESSION = "3"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _MAX_FIELD = 1024
-_TOKEN_SHAPE = re.compile(r"rt_[A-Za-z0-9_-]{40}")
-"""A refresh token as :func:`gateway.identity.tokens.new_refresh_token` makes them; any
-other value is no session and costs no state-store read."""
 _COOKIE_HEADER_MOST = 8190
 """The longest header field the listener reads (aiohttp's ``max_field_size``, left at its
 default in ``gateway/app.py``): a browser sends all its cookies in one ``Cookie`` field."""
@@ -218,7 +215,7 @@ def _cookie_values(request: web.Request) -> list[str]:
 
 def _tokens(values: list[str]) -> list[str]:
     """The distinct well-formed ones, in order, :data:`_MAX_COOKIES` at most."""
-    tokens = list(dict.fromkeys(value for value in values if _TOKEN_SHAPE.fullmatch(value)))
+    tokens = list(dict.fromkeys(value for value in values if REFRESH_SHAPE.fullmatch(value)))
     return tokens[:_MAX_COOKIES]
 
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ from gateway.identity.models import to_micros, utcnow
 from gateway.identity.rows import json_list
 from gateway.identity.schema import require_fingerprint
 
-__all__ = ["REFRESH_PREFIX", "RefreshResult", "RefreshToken", "Session", "SessionStore"]
+__all__ = [
+    "REFRESH_PREFIX",
+    "REFRESH_SHAPE",
+    "RefreshResult",
+    "RefreshToken",
+    "Session",
+    "SessionStore",
+]
 
 REFRESH_PREFIX = "rt_"
 SESSION_PREFIX = "ses_"
@@ -96,8 +104,16 @@ def _from_row(row: Sequence[object]) -> Session:
     )
 
 
+_REFRESH_BYTES = 30
+
+
 def new_refresh_token() -> str:
-    return REFRESH_PREFIX + secrets.token_urlsafe(30)
+    return REFRESH_PREFIX + secrets.token_urlsafe(_REFRESH_BYTES)
+
+
+REFRESH_SHAPE = re.compile(f"{re.escape(REFRESH_PREFIX)}[A-Za-z0-9_-]{{{4 * _REFRESH_BYTES // 3}}}")
+"""What :func:`new_refresh_token` makes (a value of another shape is no refresh token
+and needs no look-up)."""
 
 
 class SessionStore:
