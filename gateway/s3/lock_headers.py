@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from backends.types import RETENTION_MODES, ObjectLock
 from gateway.s3.errors import S3Error
-from gateway.s3.flags import parse_flag
+from gateway.s3.flags import ECHO_LIMIT, parse_flag
 from gateway.s3.xml import iso8601
 from sigv4.checksums import CHECKSUM_HEADERS
 
@@ -50,10 +50,6 @@ _TIMESTAMP = re.compile(
 nine fraction digits; minio-go an offset): a full date and time to the second, and a
 zone. A date alone, a time without seconds or zone, the basic format, a space for the
 ``T``, week dates and ``+hhmm`` offsets are refused (docs/architecture.md)."""
-
-
-ECHO_LIMIT = 1024
-"""The most characters of a refused retain-until date echoed as ``ArgumentValue``."""
 
 
 def _refused_date(message: str, name: str, sent: str) -> S3Error:
