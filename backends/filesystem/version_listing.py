@@ -160,6 +160,10 @@ def list_versions(
     marker_b = key_marker.encode("utf-8") if key_marker is not None else None
     start = start_after(prefix_b, delim_b, marker_b)
     resumed_inside = False
+    if version_id_marker and version_id_marker != NULL and rank_of(version_id_marker) is None:
+        # an id this backend cannot have issued, wherever the marker falls (before the
+        # prefix too, as an empty key marker does): refused as S3 refuses it
+        raise invalid_version_id(version_id_marker)
     if (
         marker_b is not None
         and version_id_marker

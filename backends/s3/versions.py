@@ -48,6 +48,8 @@ from backends.types import (
 __all__ = ["VersionsMixin", "describe_missing"]
 
 _ORDER = "NfyioVersionOrder"
+_PROBE_KEY = "/"
+"""The key marker beside which an empty key marker's version id is shown to the store."""
 _HOOK = "before-parse.s3.ListObjectVersions"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
@@ -132,6 +134,8 @@ class VersionsMixin(UpstreamClient):
         max_keys: int = 1000,
     ) -> VersionsPage:
         self._hook_order()
+        if key_marker == "" and version_id_marker:
+            await self._check_version_marker(bucket, version_id_marker)
         params: dict[str, Any] = {"Bucket": self._up(bucket), "MaxKeys": max_keys}
         for name, value in (
             ("Prefix", prefix),
@@ -168,6 +172,22 @@ class VersionsMixin(UpstreamClient):
             is_truncated=truncated,
             next_key_marker=response.get("NextKeyMarker") if truncated else None,
             next_version_id_marker=response.get("NextVersionIdMarker") if truncated else None,
+        )
+
+    async def _check_version_marker(self, bucket: str, version_id: str) -> None:
+        """An empty key marker counts as one (AWS lists from the beginning) and the
+        version id is still the store's to judge: a malformed one is refused, as the
+        filesystem backend refuses one it cannot have issued. Stores read an empty
+        ``key-marker`` differently (moto lists nothing after it), so the id goes to the
+        store beside a key marker every store reads; the listing itself is then asked
+        without markers. One request more, for a shape no paginator sends."""
+        await self._call(
+            "list_object_versions",
+            not_found="NoSuchBucket",
+            Bucket=self._up(bucket),
+            KeyMarker=_PROBE_KEY,
+            VersionIdMarker=version_id,
+            MaxKeys=1,
         )
 
     # -- Object Lock -----------------------------------------------------------------------

@@ -239,6 +239,27 @@ async def test_upstream_error_answers(
         await backend.close()
 
 
+async def test_an_empty_key_markers_version_id_is_the_stores_to_judge(
+    fake: Callable[..., Awaitable[FakeUpstream]],
+) -> None:
+    """An empty ``key-marker`` counts as one (the listing starts at the beginning), and
+    its ``version-id-marker`` is still judged by the store, as with any key marker: a
+    store that refuses the id (AWS: 400 "Invalid version id specified") refuses the
+    listing, as the filesystem backend refuses an id it cannot have issued. The s3
+    backend had dropped the id, so the listing was 200 here and 400 there."""
+    upstream = await fake(http_response("400 Bad Request", s3_error("InvalidArgument")))
+    backend = S3Backend(config(upstream.url))
+    await backend.start()
+    try:
+        with pytest.raises(BackendError) as caught:
+            await backend.list_object_versions("b", key_marker="", version_id_marker="bogus")
+        assert caught.value.code == "InvalidArgument"
+    finally:
+        await backend.close()
+    [head] = upstream.heads
+    assert b"version-id-marker=bogus" in head.split(b"\r\n")[0]
+
+
 async def test_connection_lost_mid_body_is_a_backend_error(
     fake: Callable[..., Awaitable[FakeUpstream]],
 ) -> None:

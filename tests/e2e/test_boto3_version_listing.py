@@ -226,7 +226,10 @@ def test_version_id_marker_refusals_as_aws_answers_them(
     ]
     if upstream(request) or "seaweedfs" in request.node.name:
         return  # the stores look any string up as an id (docs/upstream-backend.md)
-    malformed = get("key-marker=a&version-id-marker=bad-vid")
-    assert malformed.status == 400, malformed.body
-    assert malformed.xml().findtext("Message") == "Invalid version id specified"
-    assert malformed.xml().findtext("ArgumentName") == "version-id-marker"
+    # an id the store cannot have issued, wherever the key marker falls: an empty one,
+    # or one before the prefix, was listed (200) without the id being looked at
+    for query in ("key-marker=a", "prefix=b&key-marker=", "prefix=b&key-marker=a"):
+        malformed = get(f"{query}&version-id-marker=bad-vid")
+        assert malformed.status == 400, (query, malformed.body)
+        assert malformed.xml().findtext("Message") == "Invalid version id specified"
+        assert malformed.xml().findtext("ArgumentName") == "version-id-marker"
