@@ -13,6 +13,7 @@ __all__ = [
     "FORWARDED_FOR",
     "MAX_USER_AGENT",
     "client_address",
+    "client_origin",
     "client_scheme",
     "forwarded_host",
     "forwarded_proto",
@@ -88,6 +89,15 @@ def forwarded_host(request: web.BaseRequest, *, trusted: bool) -> str | None:
     signature is checked against, CORS preflights, the console's own origin and the URLs
     ``POST /v1/buckets/{name}/objects/presign`` builds all take it from here."""
     return _last_item(request, FORWARDED_HOST) if trusted else None
+
+
+def client_origin(request: web.BaseRequest, *, trusted: bool) -> tuple[str, str]:
+    """(scheme, host) the client addressed: :func:`client_scheme` (``http`` or ``https``
+    only) and :func:`forwarded_host`, else the connection's own. What the console's own
+    origin and the S3 endpoint the presign route names are built from; a forwarded
+    scheme other than the two (``wss``, garbage) is not taken as it was sent."""
+    host = forwarded_host(request, trusted=trusted) or request.host
+    return client_scheme(request, trusted=trusted), host
 
 
 def _last_item(request: web.BaseRequest, name: str) -> str | None:

@@ -31,7 +31,7 @@ from gateway.api.errors import ApiError
 from gateway.api.objects import checked_key
 from gateway.api.validation import optional_int, read_json_object, required_str
 from gateway.config import Config
-from gateway.peer import forwarded_host, forwarded_proto
+from gateway.peer import client_origin
 from gateway.state import CONFIG, IDENTITY
 from sigv4 import canonical_request, scope, sign, signing_key, string_to_sign
 from sigv4.auth import MAX_PRESIGN_EXPIRES
@@ -107,10 +107,7 @@ def s3_endpoint_url(request: web.Request, config: Config) -> str:
     (``X-Forwarded-Proto`` / ``-Host`` behind a trusted proxy) with ``server.s3_port``."""
     if config.console.s3_endpoint:
         return config.console.s3_endpoint.rstrip("/")
-    scheme, host = request.scheme, request.host
-    if config.server.trusted_forwarded_headers:
-        scheme = forwarded_proto(request) or scheme
-        host = forwarded_host(request, trusted=True) or host
+    scheme, host = client_origin(request, trusted=config.server.trusted_forwarded_headers)
     try:
         hostname = URL(f"{scheme}://{host}").raw_host or "localhost"
     except ValueError:

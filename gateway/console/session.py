@@ -51,7 +51,7 @@ from gateway.identity.tokens import REFRESH_SHAPE
 from gateway.oauth.errors import OAuthError
 from gateway.oauth.forms import Form
 from gateway.oauth.token_endpoint import run_grant
-from gateway.peer import forwarded_host, forwarded_proto
+from gateway.peer import client_origin
 from gateway.principal import Principal
 from gateway.scopes import ALL_SCOPES
 from gateway.state import CONFIG, IDENTITY
@@ -112,10 +112,9 @@ async def ensure_console_client(store: IdentityStore) -> OAuthClient:
 
 def own_origin(request: web.Request) -> str:
     """``scheme://host[:port]`` this request was sent to (forwarded-aware when trusted)."""
-    scheme, host = request.scheme, request.host
-    if request.app[CONFIG].server.trusted_forwarded_headers:
-        scheme = forwarded_proto(request) or scheme
-        host = forwarded_host(request, trusted=True) or host
+    scheme, host = client_origin(
+        request, trusted=request.app[CONFIG].server.trusted_forwarded_headers
+    )
     return f"{scheme}://{host}".lower()
 
 

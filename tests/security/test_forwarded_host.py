@@ -122,6 +122,17 @@ def test_presigned_urls_name_the_proxys_host(proxied: Gateway) -> None:
     assert status == 200, raw
     url = json.loads(raw)["url"]
     assert urlsplit(url).hostname == "files.example.com", url
+    # a forwarded scheme other than http(s) is not taken as sent (one reading:
+    # peer.client_origin, as the S3 request's scheme); it named a wss:// endpoint
+    status, _, raw = call(
+        proxied,
+        "POST",
+        f"/v1/buckets/{bucket}/objects/presign",
+        headers={**ADMIN, "X-Forwarded-Proto": "wss"},
+        body={"key": "k"},
+    )
+    assert status == 200, raw
+    assert urlsplit(json.loads(raw)["url"]).scheme == "http", raw
 
 
 def test_the_console_recognises_its_own_origin(proxied: Gateway) -> None:
