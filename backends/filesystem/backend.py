@@ -682,7 +682,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         return results
 
     def _refill_from_wal(self) -> None:
-        truncate_wal(self.db.path)
+        truncate_wal(self.db.path, busy_timeout_ms=self.busy_timeout_ms)
         self.files.keep_reserve()
 
     async def copy_object(

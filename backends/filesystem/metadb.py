@@ -679,20 +679,25 @@ def named_among(db_path: Path, ids: Sequence[str], *, busy_timeout_ms: int) -> s
         conn.close()
 
 
-def truncate_wal(db_path: Path) -> None:
+def truncate_wal(db_path: Path, *, busy_timeout_ms: int) -> None:
     """Checkpoint the database at ``db_path`` and truncate its WAL to nothing, on a
     connection of its own (blocking; for a thread), so that the room the WAL held goes
     back to the file system: what a delete of inline objects gives the full-disk reserve
-    (their pages stay in the database, free for its next writes). Best effort: a
-    checkpoint that other connections keep from finishing leaves the WAL as it is."""
+    (their pages stay in the database, free for its next writes). The checkpoint waits
+    for other connections' writes as long as ``busy_timeout_ms`` (``storage.busy_timeout``,
+    as every other connection to the database has it). Best effort: a checkpoint that
+    other connections keep from finishing for longer leaves the WAL as it is (logged)."""
     try:
-        conn = sqlite3.connect(db_path, isolation_level=None, timeout=1)
+        conn = sqlite3.connect(db_path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:
         log.info("could not truncate the WAL of %s: %s", db_path, exc)
+        return
+    if busy is not None and busy[0]:
+        log.info("could not truncate the WAL of %s: other connections kept it busy", db_path)
 
 
 def connect_writer(conn: sqlite3.Connection) -> None:

@@ -13,8 +13,10 @@ the race needs, made deterministic.
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import pytest
 
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.files import RESERVE
+from backends.filesystem.metadb import truncate_wal
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -251,3 +254,30 @@ def test_a_delete_too_large_for_the_reserve_is_refused_as_a_full_disk(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["refused True"], done.stdout + done.stderr
+
+
+def test_the_wal_truncation_waits_as_long_as_storage_busy_timeout(tmp_path: Path) -> None:
+    """``truncate_wal`` (the room a delete of inline objects gives the reserve) waits for
+    another connection's write as long as ``storage.busy_timeout`` says, as every
+    connection to the database does; it used to give up after a fixed 1 s and leave the
+    WAL, and the reserve missing. Here a write holds the lock 3 s under 60 s configured."""
+    db = tmp_path / "meta.db"
+    writer = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("CREATE TABLE t (v BLOB)")
+    writer.execute("INSERT INTO t VALUES (zeroblob(100000))")
+    wal = tmp_path / "meta.db-wal"
+    assert wal.stat().st_size > 100_000
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    release = threading.Timer(3, writer.execute, ("COMMIT",))
+    release.start()
+    try:
+        truncate_wal(db, busy_timeout_ms=60_000)
+    finally:
+        release.join()
+    try:
+        assert wal.stat().st_size == 0
+    finally:
+        writer.close()
