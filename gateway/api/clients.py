@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api.access_keys import iso
-from gateway.api.auth import caller_account
+from gateway.api.auth import PRINCIPAL, caller_account
 from gateway.api.errors import ApiError
+from gateway.api.key_policy import check_unbounded
 from gateway.api.validation import (
     invalid,
     optional_str_list,
@@ -44,6 +45,7 @@ def client_json(client: OAuthClient) -> dict[str, Any]:
 
 async def create_client(request: web.Request) -> web.Response:
     body = await read_json_object(request, allowed=("name", "grant_types", "scopes"))
+    check_unbounded(request[PRINCIPAL], "OAuth clients")
     name = required_str(body, "name")
     grant_types = optional_str_list(body, "grant_types")
     if grant_types is not None and not grant_types:

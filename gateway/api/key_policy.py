@@ -18,6 +18,10 @@ reaches into another account.
   (:mod:`gateway.identity.lineage`).
 - Rotation hands out a new secret, so it is checked like minting that key again.
 - The root key belongs to the environment: never revoked or rotated through the API.
+- Users and OAuth clients have no bucket limits and no expiry, so only a credential
+  with neither creates them or widens one (its scopes, password, roles, re-enabling):
+  a bucket-limited or expiring ``admin`` key would otherwise make a user whose password
+  it knows and sign in as it, unlimited and for ever (``check_unbounded``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "can_see",
     "check_grant",
     "check_rotatable",
+    "check_unbounded",
     "listed_owner",
     "outlives_parent",
     "pattern_within",
@@ -159,5 +164,26 @@ def check_rotatable(principal: Principal, key: AccessKey, *, lifetime: datetime 
             403,
             "AccessDenied",
             "The key outlives your credential; you cannot rotate it",
+            {"field": "expires_at"},
+        )
+
+
+def check_unbounded(principal: Principal, what: str) -> None:
+    """Refuse (403) to create or widen a user or OAuth client for a caller whose rights
+    are narrower than what it would make: a bucket-limited credential (users and clients
+    reach every bucket of the account) or an access key that expires (they do not)."""
+    if principal.buckets is not None:
+        raise ApiError(
+            403,
+            "AccessDenied",
+            f"A bucket-limited credential cannot create or change {what}: they are not"
+            " limited to buckets",
+            {"field": "buckets"},
+        )
+    if principal.kind == "key" and principal.expires_at is not None:
+        raise ApiError(
+            403,
+            "AccessDenied",
+            f"An expiring access key cannot create or change {what}: they do not expire",
             {"field": "expires_at"},
         )

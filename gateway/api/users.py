@@ -15,8 +15,9 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api.access_keys import iso
-from gateway.api.auth import caller_account
+from gateway.api.auth import PRINCIPAL, caller_account
 from gateway.api.errors import ApiError
+from gateway.api.key_policy import check_unbounded
 from gateway.api.validation import (
     invalid,
     optional_bool,
@@ -90,6 +91,7 @@ def _roles(body: dict[str, Any]) -> list[str] | None:
 
 async def create_user(request: web.Request) -> web.Response:
     body = await read_json_object(request, allowed=("username", "password", "scopes", "roles"))
+    check_unbounded(request[PRINCIPAL], "users")
     username = _checked("username", validate_username, required_str(body, "username"))
     password = _checked("password", validate_password, required_str(body, "password"))
     scopes = _scopes(body, required=True)
@@ -168,6 +170,10 @@ async def update_user(request: web.Request) -> web.Response:
         for name, value in (("scopes", scopes), ("roles", roles), ("disabled", disabled))
         if value is not None
     }
+    if body.keys() != {"disabled"} or disabled is not True:
+        # Disabling only narrows; anything else (scopes, roles, a password the caller
+        # then knows, re-enabling) hands out what the caller may not hold.
+        check_unbounded(request[PRINCIPAL], "users")
     password = body.get("password")
     if password is not None:
         if not isinstance(password, str):
