@@ -228,6 +228,14 @@ def query_limit(request: web.Request, *, default: int, maximum: int) -> int:
     raw = request.query.get("limit")
     if raw is None:
         return default
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    # Digits past the maximum's length are out of range however many: int() itself
+    # refuses more than 4,300 (a ValueError that was a 500).
+    significant = raw.lstrip("0")
+    if (
+        not raw.isascii()
+        or not raw.isdigit()
+        or len(significant) > len(str(maximum))
+        or not 1 <= int(significant or "0") <= maximum
+    ):
         raise invalid("limit", f"'limit' must be an integer from 1 to {maximum}")
-    return int(raw)
+    return int(significant)

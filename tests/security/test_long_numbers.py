@@ -201,3 +201,32 @@ def test_an_integer_element_trims_xml_whitespace_only(
     padding (``\u00a07`` was 7 days) where the other elements refuse it."""
     assert PROBES[name](gateway, s3, bucket, " \t7\n ") == (200, None)
     assert PROBES[name](gateway, s3, bucket, padded) == (400, "MalformedXML")
+
+
+REST_LISTINGS = [
+    "/v1/access-keys",
+    "/v1/users",
+    "/v1/clients",
+    "/v1/accounts",
+    "/v1/audit-events",
+    "/v1/buckets/{bucket}/objects",
+]
+
+
+@pytest.mark.parametrize("path", REST_LISTINGS)
+def test_a_rest_limit_of_5000_digits_is_answered_as_one_of_25(
+    gateway: Gateway, bucket: str, path: str
+) -> None:
+    """``?limit=`` of every ``/v1`` listing: 400 ``ValidationError`` naming ``limit``, as
+    for any limit out of range (it was a 500: ``int()`` refused the digits)."""
+    url = f"{gateway.api_url}{path.format(bucket=bucket)}"
+    headers = {"Authorization": f"Bearer {gateway.secret_key}"}
+    for number in (SHORT, LONG, "0" * 5000, "0" * 4999 + "1"):
+        reply = requests.get(url, params={"limit": number}, headers=headers, timeout=30)
+        if number.endswith("01"):
+            assert reply.status_code == 200, reply.text
+            continue
+        assert reply.status_code == 400, reply.text
+        error = reply.json()["error"]
+        assert (error["code"], error["details"]["field"]) == ("ValidationError", "limit")
+    assert "Traceback" not in gateway.log()
