@@ -13,7 +13,7 @@ from typing import Any
 
 from backends.s3.params import etag_parts
 from backends.s3.wire import META_PREFIX, parse_http_date, parse_iso_date
-from backends.types import ObjectInfo, ObjectLock, ObjectMeta
+from backends.types import COMPOSITE, ObjectInfo, ObjectLock, ObjectMeta
 from sigv4 import ALGORITHMS, CHECKSUM_MEMBERS
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "meta_params",
     "native_checksums",
     "object_info",
+    "part_checksums",
     "utc",
 ]
 
@@ -225,3 +226,22 @@ def _lock(found: Mapping[int, str]) -> ObjectLock | None:
         retain_until=parse_iso_date(until) if mode is not None and until else None,
         legal_hold=None if hold is None else hold == "ON",
     )
+
+
+def part_checksums(headers: Mapping[str, str]) -> dict[str, str] | None:
+    """The store's own checksums of one part, from its answer to a ``partNumber`` read
+    with checksum mode (lower-case header names), as S3 answers them for a part of a
+    COMPOSITE multipart object: ``x-amz-checksum-type: COMPOSITE`` and values without
+    ``-N``. None when the store answers none (SeaweedFS), or only values that describe
+    the whole object (a ``-N`` composite value, a FULL_OBJECT value: moto answers those
+    for a part read), which a client would check the part's bytes against and refuse.
+    The gateway's own record (``nfyio-checksum-*`` metadata) describes the whole object
+    too, so it is never a part's."""
+    if headers.get("x-amz-checksum-type", "").upper() != COMPOSITE:
+        return None
+    found = {
+        alg: value
+        for alg in ALGORITHMS
+        if (value := headers.get(f"x-amz-checksum-{alg.lower()}", "")) and "-" not in value
+    }
+    return found or None

@@ -20,6 +20,7 @@ from backends.s3.meta import (
     lock_params,
     meta_params,
     object_info,
+    part_checksums,
 )
 from backends.s3.params import (
     condition_params,
@@ -336,7 +337,10 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
                 if part_number > count:
                     raise invalid_part_number(part_number, count)
                 raise BackendError("NotImplemented", "the upstream store ignores partNumber")
-        return self._read(bucket, key, answer, partial=part_number is not None)
+        read = self._read(bucket, key, answer, partial=part_number is not None)
+        if part_number is not None:
+            read.part_checksums = part_checksums(answer.headers)
+        return read
 
     async def _check_part_number(
         self,

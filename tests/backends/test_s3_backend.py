@@ -651,3 +651,54 @@ async def test_both_clients_read_an_answer_into_the_same_object_info(
     assert head.lock == ObjectLock("GOVERNANCE", until, legal_hold=True)
     assert head.tag_count == 2
     assert head.version_id and head.last_modified.tzinfo is not None
+
+
+def _part_answer(checksum_headers: str) -> bytes:
+    """The store's answer to GET ?partNumber=2 of a two-part object (4 + 3 bytes)."""
+    return (
+        b"HTTP/1.1 206 Partial Content\r\nContent-Length: 3\r\n"
+        b'Content-Range: bytes 4-6/7\r\nETag: "0123456789abcdef0123456789abcdef-2"\r\n'
+        b"x-amz-mp-parts-count: 2\r\n" + checksum_headers.encode() + b"Connection: close\r\n\r\nxyz"
+    )
+
+
+@pytest.mark.parametrize(
+    ("checksum_headers", "expected"),
+    [
+        # the part's own checksum (S3's answer): passed on as the part's
+        (
+            "x-amz-checksum-crc32: KcXFnQ==\r\nx-amz-checksum-type: COMPOSITE\r\n",
+            {"CRC32": "KcXFnQ=="},
+        ),
+        # the whole object's composite value, or its FULL_OBJECT value: no bytes of the part
+        ("x-amz-checksum-crc32: BOvzQg==-2\r\nx-amz-checksum-type: COMPOSITE\r\n", None),
+        ("x-amz-checksum-crc32: rwZaRA==\r\nx-amz-checksum-type: FULL_OBJECT\r\n", None),
+        ("", None),  # none (SeaweedFS)
+    ],
+    ids=["part", "object-composite", "full-object", "none"],
+)
+@pytest.mark.parametrize("fast_path", [True, False], ids=["lean", "aiobotocore"])
+async def test_a_part_read_answers_the_checksum_the_store_gives_for_the_part(
+    fake: Callable[..., Awaitable[FakeUpstream]],
+    checksum_headers: str,
+    expected: dict[str, str] | None,
+    fast_path: bool,
+) -> None:
+    """GET/HEAD ?partNumber with checksum mode: the part of a COMPOSITE multipart object
+    answers the part's own checksum where the store answers it (as the filesystem backend
+    does, docs/upstream-backend.md); it used to be dropped, and a value that describes the
+    whole object is never passed on as the part's (a client would refuse the part)."""
+    upstream = await fake(_part_answer(checksum_headers))
+    backend = S3Backend(config(upstream.url, native_checksums=True, fast_path=fast_path))
+    await backend.start()
+    try:
+        read = await backend.get_object("bkt", "k", part_number=2)
+        try:
+            assert (read.first, read.last, read.partial) == (4, 6, True)
+            assert read.part_checksums == expected
+        finally:
+            await read.aclose()
+    finally:
+        await backend.close()
+    [head] = upstream.heads
+    assert b"partNumber=2" in head and b"x-amz-checksum-mode: ENABLED" in head
