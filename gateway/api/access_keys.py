@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.api import key_policy
 from gateway.api.auth import PRINCIPAL
+from gateway.api.cursors import issue_cursor, read_cursor
 from gateway.api.errors import ApiError
 from gateway.api.rate_limit_field import granted_rate_limit, parse_rate_limit, rate_limit_json
 from gateway.api.validation import (
@@ -205,7 +206,7 @@ async def create_key(request: web.Request) -> web.Response:
 async def list_keys(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
     limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
-    cursor = request.query.get("cursor") or None
+    cursor = read_cursor(request)
     # The caller's own keys (those it created and the one it calls with): a non-admin's
     # listing, and ?mine=true for admins too, who otherwise list the whole account's.
     owner = principal.subject if query_bool(request, "mine") else key_policy.listed_owner(principal)
@@ -224,7 +225,7 @@ async def list_keys(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "access_keys": [key_json(k, now, limits.get(f"key:{k.id}")) for k in page],
-            "next_cursor": next_cursor,
+            "next_cursor": issue_cursor(request, next_cursor),
         }
     )
 

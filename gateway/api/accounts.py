@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api.access_keys import iso, key_json
+from gateway.api.cursors import issue_cursor, read_cursor
 from gateway.api.errors import ApiError
 from gateway.api.rate_limit_field import parse_rate_limit, rate_limit_json
 from gateway.api.validation import invalid, query_limit, read_json_object, required_str
@@ -115,7 +116,7 @@ async def create_account(request: web.Request) -> web.Response:
 
 async def list_accounts(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
-    cursor = request.query.get("cursor") or None
+    cursor = read_cursor(request)
     try:
         page, next_cursor = await request.app[IDENTITY].accounts.list_page(
             limit=limit, cursor=cursor
@@ -126,7 +127,7 @@ async def list_accounts(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "accounts": [account_json(a, limits.get(_subject(a.id))) for a in page],
-            "next_cursor": next_cursor,
+            "next_cursor": issue_cursor(request, next_cursor),
         }
     )
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from aiohttp import web
 
 from gateway.api.auth import PRINCIPAL, caller_account
+from gateway.api.cursors import issue_cursor, read_cursor
 from gateway.api.errors import ApiError
 from gateway.api.validation import invalid, query_limit
 from gateway.audit.events import event_json
@@ -86,7 +87,7 @@ async def list_events(request: web.Request) -> web.Response:
         until=_time(request, "until"),
     )
     limit = query_limit(request, default=50, maximum=MAX_PAGE)
-    cursor = request.query.get("cursor") or None
+    cursor = read_cursor(request)
     try:
         await request.app[AUDIT].flush()
     except Exception:  # the listing still answers with what is stored
@@ -98,5 +99,8 @@ async def list_events(request: web.Request) -> web.Response:
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
     return web.json_response(
-        {"events": [event_json(e) for e in events], "next_cursor": next_cursor}
+        {
+            "events": [event_json(e) for e in events],
+            "next_cursor": issue_cursor(request, next_cursor),
+        }
     )

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.api.access_keys import iso
 from gateway.api.auth import PRINCIPAL, caller_account
+from gateway.api.cursors import issue_cursor, read_cursor
 from gateway.api.errors import ApiError
 from gateway.api.key_policy import check_unbounded
 from gateway.api.validation import (
@@ -88,7 +89,7 @@ async def create_client(request: web.Request) -> web.Response:
 
 async def list_clients(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
-    cursor = request.query.get("cursor") or None
+    cursor = read_cursor(request)
     try:
         page, next_cursor = await request.app[IDENTITY].clients.list_page(
             account=caller_account(request), limit=limit, cursor=cursor
@@ -96,7 +97,10 @@ async def list_clients(request: web.Request) -> web.Response:
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
     return web.json_response(
-        {"clients": [client_json(c) for c in page], "next_cursor": next_cursor}
+        {
+            "clients": [client_json(c) for c in page],
+            "next_cursor": issue_cursor(request, next_cursor),
+        }
     )
 
 

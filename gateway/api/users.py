@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway.api.access_keys import iso
 from gateway.api.auth import PRINCIPAL, caller_account
+from gateway.api.cursors import issue_cursor, read_cursor
 from gateway.api.errors import ApiError
 from gateway.api.key_policy import check_unbounded
 from gateway.api.validation import (
@@ -121,14 +122,16 @@ async def create_user(request: web.Request) -> web.Response:
 
 async def list_users(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
-    cursor = request.query.get("cursor") or None
+    cursor = read_cursor(request)
     try:
         page, next_cursor = await request.app[IDENTITY].users.list_page(
             account=caller_account(request), limit=limit, cursor=cursor
         )
     except ValueError:
         raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
-    return web.json_response({"users": [user_json(u) for u in page], "next_cursor": next_cursor})
+    return web.json_response(
+        {"users": [user_json(u) for u in page], "next_cursor": issue_cursor(request, next_cursor)}
+    )
 
 
 async def _user_or_404(request: web.Request) -> User:
