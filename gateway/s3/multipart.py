@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from backends.checksums import parse_checksum_type, upload_checksum
+from backends.errors import BackendError
 from backends.types import ObjectInfo, Upload
 from gateway.authz.stored import acl_to_json
 from gateway.identity.object_acls import UploadAcl
@@ -187,6 +188,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
         too_many="TooManyParts",
     )
     parts, part_checksums = completion_parts(root)
+    replay = not await _in_progress(ctx, upload_id)
     info = await ctx.backend.complete_multipart_upload(
         ctx.bucket,
         ctx.key,
@@ -197,7 +199,8 @@ async def complete_multipart_upload(ctx: Context) -> Result:
         condition=ctx.req.write_condition,
         object_size=_expected_size(ctx),
     )
-    await _record_completion(ctx, info)
+    if not replay:
+        await _record_completion(ctx, info)
     doc = XmlWriter("CompleteMultipartUploadResult")
     doc.el("Location", _location(ctx))
     doc.el("Bucket", ctx.bucket)
@@ -225,6 +228,27 @@ def _expected_size(ctx: Context) -> int | None:
             extra={"ArgumentName": "x-amz-mp-object-size", "ArgumentValue": raw},
         )
     return int(value)
+
+
+async def _in_progress(ctx: Context, upload_id: str) -> bool:
+    """Whether the upload is there as the completion begins. A store answers a completion
+    retried after it succeeded with the object it made (S3 does, the filesystem backend
+    too): that answer wrote nothing, so neither may the ownership rows, whose default row
+    would replace the object's (its ACL, its owner: an ACL change by anyone who may write
+    the key, with no ``s3:PutObjectAcl``). Asked of the store only when it matters: the
+    bucket keeps rows and the upload has none (an upload's row is gone once completed)."""
+    bucket = existing_bucket(ctx)
+    if ctx.access.upload is not None or not bucket.has_rows:
+        return True
+    try:
+        await ctx.backend.list_parts(
+            ctx.bucket, ctx.key, upload_id, max_parts=1, encryption=ctx.req.encryption
+        )
+    except BackendError as exc:
+        if exc.code == "NoSuchUpload":
+            return False
+        raise
+    return True
 
 
 async def _record_completion(ctx: Context, info: ObjectInfo) -> None:
