@@ -97,9 +97,16 @@ class SqliteTx:
 
     async def execute(self, sql: str, params: Sequence[object] = ()) -> int:
         try:
-            return self._conn.execute(sql, params).rowcount
+            count = self._conn.execute(sql, params).rowcount
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(str(exc)) from exc
+        if count == -1 and sql.lstrip()[:4].upper() == "WITH":
+            # Python's sqlite3 (3.11) counts only statements that begin with INSERT,
+            # UPDATE, DELETE or REPLACE: a ``WITH ... UPDATE`` (lineage's cascade) read
+            # -1. ``changes()`` is the count of the statement just run.
+            row = self._conn.execute("SELECT changes()").fetchone()
+            count = int(row[0])
+        return count
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         try:

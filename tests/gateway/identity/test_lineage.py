@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.identity.lineage import Lineage, ParentBoundError, ParentInactiveError
+from gateway.identity.db import Tx
+from gateway.identity.lineage import (
+    Lineage,
+    ParentBoundError,
+    ParentInactiveError,
+    revoke_minted,
+)
+from gateway.identity.models import to_micros
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
 
@@ -294,3 +301,21 @@ async def test_keys_without_a_parent_are_untouched_by_cascades(store: IdentitySt
     await store.users.update(login.user_id, password="password-2")
     await store.clients.delete(login.client_id)
     assert await _usable(store, cli_key.id, cli_secret)
+
+
+async def test_the_cascade_counts_the_keys_it_revoked(store: IdentityStore) -> None:
+    """``revoke_minted`` (a ``WITH ... UPDATE``) returns how many keys it revoked, on both
+    databases: SQLite's driver answered -1, and every revocation logged "revoked -1 keys
+    minted with it", those of keys that minted nothing too."""
+    parent, _ = await store.create_key("parent", ["read:objects"])
+    child_id, _ = await _mint(store, _key_principal(parent.id))
+    await _mint(store, _key_principal(child_id))
+    lonely, _ = await store.create_key("lonely", ["read:objects"])
+    when = to_micros(datetime.now(UTC))
+
+    async def cascade(tx: Tx, key_id: str) -> int:
+        return await revoke_minted(tx, "key", key_id, when)
+
+    assert await store.db.transaction(lambda tx: cascade(tx, lonely.id)) == 0
+    assert await store.db.transaction(lambda tx: cascade(tx, parent.id)) == 2
+    assert await store.db.transaction(lambda tx: cascade(tx, parent.id)) == 0
