@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("nfyio.api")
+_MAX_LOGGED_PATH = 512
+"""As ``gateway.api.observe.MAX_LOGGED_PATH`` (which imports this module)."""
 
 
 class ApiError(Exception):
@@ -144,7 +146,10 @@ def _as_api_error(exc: Exception, request: web.Request) -> ApiError:
         )
         headers = {k: v for k, v in exc.headers.items() if k in _KEPT_HEADERS}
         return ApiError(exc.status, code, exc.reason, headers=headers)
-    log.error("internal error on %s %s", request.method, request.path, exc_info=exc)
+    # The raw path (as the access log's line): the decoded one may hold a line break or
+    # an ANSI escape (%0a, %1b), which would forge or hide lines of the text log.
+    path = request.rel_url.raw_path[:_MAX_LOGGED_PATH]
+    log.error("internal error on %s %s", request.method, path, exc_info=exc)
     return ApiError(500, "InternalError", "Internal server error")
 
 

@@ -84,6 +84,18 @@ def test_a_bug_is_a_logged_500_that_tells_nothing(caplog: pytest.LogCaptureFixtu
     assert any(record.exc_info for record in caplog.records)
 
 
+def test_a_bugs_log_line_names_the_raw_path(caplog: pytest.LogCaptureFixture) -> None:
+    """A percent-encoded line break or ANSI escape in the path stays encoded in the log:
+    decoded, it forged a second log line (or recoloured the terminal) of the client's
+    choosing on every 500."""
+    path = "/v1/users/u%0a2026-12-05%2000:00:00,000%20INFO%20nfyio.access%20forged%1b[2J"
+    with caplog.at_level(logging.ERROR, logger="nfyio.api"):
+        error_response(RuntimeError("bug"), make_mocked_request("DELETE", path))
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "nfyio.api"]
+    assert message.startswith("internal error on DELETE /v1/users/u%0A2026"), message
+    assert "\n" not in message and "\x1b" not in message
+
+
 async def test_router_and_body_limit_errors_reach_the_converter(api: Client) -> None:
     assert (await error_of(await api.get("/v1/nothing"), 404))["code"] == "NotFound"
     response = await api.put("/v1/me", headers=ADMIN)
