@@ -12,6 +12,7 @@ is the base of ``S3Backend`` and of its operation-family mixins (``buckets``,
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from contextvars import ContextVar
@@ -24,17 +25,21 @@ from aiobotocore.session import AioSession
 
 from backends.base import Backend
 from backends.errors import BackendError
+from backends.outage import OutageLog
 from backends.s3 import proxy_pages, xml_chars
 from backends.s3.aio_session import AbortingSession
 from backends.s3.config import UpstreamConfig
 from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, usable
 from backends.s3.send_watch import timed
-from backends.s3.upstream_errors import translate, translate_error, unavailable
+from backends.s3.upstream_errors import translate, unavailable
 
 __all__ = ["Answer", "Call", "UpstreamClient"]
 
 Call = Callable[..., Awaitable[dict[str, Any]]]
 """``UpstreamClient._call``: operation name, ``not_found``, ``headers``, parameters."""
+
+outage_log = logging.getLogger("nfyio.upstream")
+"""The upstream store's outages (``backends.outage``)."""
 
 # Raw headers for the next upstream request of this task (botocore types ``Expires`` as a
 # timestamp; S3 stores whatever string the client sent).
@@ -86,6 +91,9 @@ class UpstreamClient(Backend):
         self._stack: AsyncExitStack | None = None
         self._client: Any = None
         self._lean: LeanClient | None = None
+        self._outage = OutageLog(outage_log, f"the upstream store ({config.endpoint_url})")
+        """Its outages in the log: a line when one starts, one per 10 s while requests
+        fail, one when the store answers again; never one per request."""
 
     async def start(self) -> None:
         cfg = self.config
@@ -146,12 +154,12 @@ class UpstreamClient(Backend):
         if self._client is None:
             return False
         try:
-            await asyncio.wait_for(self._client.list_buckets(), self.config.ready_timeout)
-        except TimeoutError:
-            return False
-        except Exception as exc:
+            # a probe tells the outage log too: the store's return shows without requests
+            with translate(outage=self._outage):
+                await asyncio.wait_for(self._client.list_buckets(), self.config.ready_timeout)
+        except BackendError as exc:
             # Any S3 answer (even AccessDenied for ListBuckets) means upstream responds.
-            return translate_error(exc).code not in ("ServiceUnavailable", "SlowDown")
+            return exc.code not in ("ServiceUnavailable", "SlowDown")
         return True
 
     def _up(self, bucket: str) -> str:
@@ -172,7 +180,7 @@ class UpstreamClient(Backend):
             raise BackendError("ServiceUnavailable", "the upstream backend is not started")
         lean = self._lean_for(operation, params)
         if lean is not None:
-            with translate(not_found=not_found, denied=denied):
+            with translate(not_found=not_found, denied=denied, outage=self._outage):
                 return await lean.call(operation, not_found=not_found, headers=headers, **params)
         token = _extra_headers.set(headers)
         prefix = self.config.bucket_prefix
@@ -183,7 +191,9 @@ class UpstreamClient(Backend):
             # (a streamed one is watched by streams.send_streamed)
             params["Body"], watch = timed(body, self.config.read_timeout)
         try:
-            with translate(not_found=not_found, denied=denied, bucket_prefix=prefix):
+            with translate(
+                not_found=not_found, denied=denied, bucket_prefix=prefix, outage=self._outage
+            ):
                 result: dict[str, Any] = await getattr(self._client, operation)(**params)
         except asyncio.CancelledError:
             if watch is not None and watch.expired():
@@ -209,7 +219,7 @@ class UpstreamClient(Backend):
             result = await self._call(operation, not_found=not_found, **params)
             metadata = result["ResponseMetadata"]
             return Answer(metadata["HTTPStatusCode"], metadata["HTTPHeaders"], result.get("Body"))
-        with translate(not_found=not_found):
+        with translate(not_found=not_found, outage=self._outage):
             response = await lean.answer(operation, not_found=not_found, **params)
         if operation != "get_object":
             response.close()  # a HEAD's answer is whole with its head

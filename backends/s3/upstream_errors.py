@@ -43,6 +43,7 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 
 from backends.conditions import NOT_MODIFIED_FIELDS
 from backends.errors import BackendError
+from backends.outage import OutageLog
 
 __all__ = [
     "GATEWAY_REFUSED",
@@ -50,6 +51,7 @@ __all__ = [
     "UNAVAILABLE_RETRY_AFTER",
     "error_code",
     "from_answer",
+    "store_failed",
     "translate",
     "translate_error",
     "unavailable",
@@ -282,13 +284,25 @@ def _is_transport(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] == "aiohttp"
 
 
+def store_failed(exc: BaseException, error: BackendError) -> str | None:
+    """Why ``error`` (``exc`` translated) says the store is unavailable, for the outage
+    log; None when the store answered (any other error, ``SlowDown`` too: it is busy, not
+    gone). A body that does not match its checksum is no outage either."""
+    if error.code != "ServiceUnavailable" or isinstance(exc, FlexibleChecksumError):
+        return None
+    if exc is error:
+        return error.message
+    return f"{error.message} ({type(exc).__name__}: {exc})"
+
+
 class translate:
-    """Re-raise anything the client raises as a ``BackendError``.
+    """Re-raise anything the client raises as a ``BackendError``, and tell ``outage``
+    (when given) whether the store answered.
 
     A class, not a ``@contextmanager`` generator: it wraps every upstream call, and a
     generator context manager costs more than the rest of a proxied request's dispatch."""
 
-    __slots__ = ("_bucket_prefix", "_denied", "_not_found")
+    __slots__ = ("_bucket_prefix", "_denied", "_not_found", "_outage")
 
     def __init__(
         self,
@@ -296,10 +310,12 @@ class translate:
         not_found: str = "NoSuchKey",
         denied: str = "InternalError",
         bucket_prefix: str | None = None,
+        outage: OutageLog | None = None,
     ) -> None:
         self._not_found = not_found
         self._denied = denied
         self._bucket_prefix = bucket_prefix
+        self._outage = outage
 
     def __enter__(self) -> None:
         return None
@@ -310,11 +326,24 @@ class translate:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if exc is None or isinstance(exc, BackendError) or not isinstance(exc, Exception):
+        outage = self._outage
+        if exc is None:
+            if outage is not None and outage.down_since is not None:
+                outage.available()
             return
-        raise translate_error(
+        if not isinstance(exc, Exception):
+            return
+        error = translate_error(
             exc,
             not_found=self._not_found,
             denied=self._denied,
             bucket_prefix=self._bucket_prefix,
-        ) from exc
+        )
+        if outage is not None:
+            reason = store_failed(exc, error)
+            if reason is not None:
+                outage.failed(reason)
+            elif outage.down_since is not None:
+                outage.available()
+        if error is not exc:
+            raise error from exc

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
+from backends.outage import OutageLog
 from gateway.identity.db import (
     Dialect,
     IntegrityError,
@@ -50,13 +51,13 @@ from gateway.identity.db import (
     UnstorableText,
 )
 from gateway.identity.schema import migrate
-from gateway.ratelog import RateLimitedLog
 
 __all__ = ["PostgresDatabase", "redact_url", "to_numbered"]
 
 _T = TypeVar("_T")
-unavailable_log = RateLimitedLog(logging.getLogger(__name__))
-"""One line per outage and kind of error, not one per request."""
+state_outage = OutageLog(logging.getLogger(__name__), "the PostgreSQL state store")
+"""An outage's first failure, one line per 10 s while it lasts, and its end: never a line
+per request (``backends.outage``)."""
 
 
 class _PoolOutageFilter(logging.Filter):
@@ -70,9 +71,7 @@ class _PoolOutageFilter(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if not isinstance(exc, _UNAVAILABLE):
             return True
-        unavailable_log.event(
-            type(exc).__name__, f"the PostgreSQL state store is unavailable: {exc!r}"
-        )
+        state_outage.failed(repr(exc))
         return False
 
 
@@ -123,10 +122,10 @@ def _availability() -> Iterator[None]:
         # SQLSTATE 22021: a parameter holds NUL, which text cannot (the client's input).
         raise UnstorableText("a value holds a NUL character") from exc
     except _UNAVAILABLE as exc:
-        unavailable_log.event(
-            type(exc).__name__, f"the PostgreSQL state store is unavailable: {exc!r}"
-        )
+        state_outage.failed(repr(exc))
         raise StoreUnavailable("the state store is unavailable") from exc
+    if state_outage.down_since is not None:  # the database answered: the outage is over
+        state_outage.available()
 
 
 @functools.lru_cache(maxsize=1024)

@@ -12,11 +12,13 @@ import asyncio
 import base64
 import json
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -324,3 +326,48 @@ def test_an_outage_is_logged_in_rate_limited_lines_without_tracebacks(
     for kind in (*flushers, "readiness: the state store does not answer"):
         first_lines = [line for line in lines if kind in line and "more in the last" not in line]
         assert 1 <= len(first_lines) <= 1 + outage // 10, (kind, log)
+
+
+def _outage_lines(log: str, what: str) -> tuple[list[str], list[str], list[str]]:
+    """The lines of ``what``'s outages (``backends.outage``): starts, periodic, ends."""
+    lines = log.splitlines()
+    return (
+        [line for line in lines if f"{what} unavailable: " in line],
+        [line for line in lines if f"{what} unavailable since " in line],
+        [line for line in lines if f"{what} available again after " in line],
+    )
+
+
+def test_an_outage_is_a_line_when_it_starts_and_one_when_it_ends_never_one_per_request(
+    gateway: Gateway, own_postgres: PostgresServer
+) -> None:
+    """PostgreSQL stopped and started again: one line when the outage starts, one when the
+    store answers again ('... available again after D s (N failures)'), and in between no
+    line per request. The old code logged nothing when the store came back."""
+    key = make_key(gateway, scopes=["read:buckets"])
+    s3: Any = gateway.client(key["id"], key["secret"])  # retries off
+    s3.list_buckets()
+    what = "the PostgreSQL state store"
+    own_postgres.pause()
+    started = time.monotonic()
+    try:
+        for _ in range(40):
+            expect_error("ServiceUnavailable", 503, s3.list_buckets)
+    finally:
+        own_postgres.resume()
+    outage = time.monotonic() - started
+    assert s3.list_buckets()["ResponseMetadata"]["HTTPStatusCode"] == 200
+    log = gateway.log()
+    starts, _, ends = _outage_lines(log, what)
+    assert len(starts) == 1 and len(ends) == 1, log
+    assert log.index(starts[0]) < log.index(ends[0])
+    failures = int(ends[0].rsplit("(", 1)[1].split()[0])
+    assert failures >= 40, ends
+    # 40 refused requests: each kind of line (the outage's, the flushers') at most once
+    # per 10 s, none per request
+    kinds = Counter(
+        re.sub(r"[0-9]+", "N", line.split(" ", 3)[3])
+        for line in log.splitlines()
+        if " nfyio.access " not in line and "more in the last" not in line
+    )
+    assert max(kinds.values()) <= 1 + outage // 10, kinds

@@ -154,6 +154,9 @@ def test_a_store_killed_and_started_again(store_and_gateway: tuple[Restartable, 
         assert response["ResponseMetadata"]["HTTPHeaders"]["retry-after"].isdigit()
     status, body = get_json(f"{gw.api_url}/ready")
     assert (status, body["checks"]["backend"]) == (503, "unavailable")
+    down = time.monotonic()
+    for _ in range(30):
+        assert _refusal(s3.list_buckets)["ResponseMetadata"]["HTTPStatusCode"] == 503
 
     weed.start_again()
     # The first request of each kind succeeds: no pooled connection of the dead store
@@ -164,6 +167,7 @@ def test_a_store_killed_and_started_again(store_and_gateway: tuple[Restartable, 
     listed = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert listed == ["big", "new", "old"]
     assert get_json(f"{gw.api_url}/ready")[0] == 200
+    _logged_as_one_outage(gw.log(), server=weed.server, lasted=time.monotonic() - down)
 
     # A download cut by the store's death: fewer bytes than its Content-Length, then the
     # end of the connection (boto3 raises), never a whole-looking body.
@@ -179,6 +183,23 @@ def test_a_store_killed_and_started_again(store_and_gateway: tuple[Restartable, 
     assert "Traceback" not in log
     cut = [line for line in log.splitlines() if "body failed after the response" in line]
     assert cut and all("WARNING" in line and "ServiceUnavailable" in line for line in cut)
+
+
+def _logged_as_one_outage(log: str, *, server: SeaweedFS, lasted: float) -> None:
+    """The store's outage in the gateway's log (``backends.outage``): one line when it
+    started, one when the store answered again ('... available again after D s (N
+    failures)'), in between at most one line per 10 s, never one per request. The old
+    code logged neither end of it."""
+    what = f"the upstream store ({server.endpoint_url})"
+    lines = log.splitlines()
+    starts = [line for line in lines if f"{what} unavailable: " in line]
+    periodic = [line for line in lines if f"{what} unavailable since " in line]
+    ends = [line for line in lines if f"{what} available again after " in line]
+    assert len(starts) == 1 and len(ends) == 1, log[-8000:]
+    assert log.index(starts[0]) < log.index(ends[0])
+    assert len(periodic) <= 1 + lasted // 10, periodic
+    failures = int(ends[0].rsplit("(", 1)[1].split()[0])
+    assert failures >= 30, ends  # the refused requests were counted, not logged
 
 
 # -- a scripted store -----------------------------------------------------------------------
