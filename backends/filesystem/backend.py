@@ -61,12 +61,15 @@ from backends.filesystem.metadb import (
 from backends.filesystem.multipart import MultipartStore, drop_bucket_uploads
 from backends.filesystem.multipart_ops import MultipartMixin
 from backends.filesystem.objects import (
+    COPY_ATTEMPTS,
+    check_source_data,
     copy_data,
     encryption_not_found,
     inline_plaintext,
     open_read,
     part_checksums,
     select_bytes,
+    source_kept_changing,
 )
 from backends.filesystem.rewrap import Rewrapped, rewrap
 from backends.filesystem.sse import (
@@ -702,8 +705,10 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         if condition is not None:
             self.check_condition(bucket, key, condition)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
-        for _attempt in range(5):
+        missing: set[str] = set()
+        for _attempt in range(COPY_ATTEMPTS):
             src = self.find_copy_source(source)
+            check_source_data(src.data_id, missing)
             src_meta = meta_from_json(src.meta)
             src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
@@ -748,7 +753,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             )
             info = row._replace(version_id=version_id).to_info(bucket)
             return CopiedObject.of(info, src.version_id)
-        raise BackendError("InternalError", "copy source kept changing")
+        raise source_kept_changing()
 
     async def list_objects(
         self,

@@ -19,7 +19,12 @@ from backends.filesystem.files import DataStore
 from backends.filesystem.inline import is_inline
 from backends.filesystem.metadb import MetaDB, ObjectRow, meta_from_json
 from backends.filesystem.multipart import MultipartStore
-from backends.filesystem.objects import source_reader
+from backends.filesystem.objects import (
+    COPY_ATTEMPTS,
+    check_source_data,
+    source_kept_changing,
+    source_reader,
+)
 from backends.filesystem.sse import (
     bucket_encryption,
     completion_key,
@@ -149,8 +154,10 @@ class MultipartMixin:
     ) -> Part:
         upload = self.mp.require_upload(bucket, key, upload_id)
         plan = stored_plan(meta_from_json(upload.meta), request_customer(encryption), self.keys)
-        for _attempt in range(5):
+        missing: set[str] = set()
+        for _attempt in range(COPY_ATTEMPTS):
             src = self.find_copy_source(source)
+            check_source_data(src.data_id, missing)
             src_meta = meta_from_json(src.meta)
             src_key = read_key(src_meta, source_customer(encryption), self.keys)
             check_conditions(src.to_info(source.bucket), source.conditions, is_copy_source=True)
@@ -192,7 +199,7 @@ class MultipartMixin:
                 return dataclasses.replace(part, source_version_id=src.version_id)
             finally:
                 os.close(fd)
-        raise BackendError("InternalError", "copy source kept changing")
+        raise source_kept_changing()
 
     async def complete_multipart_upload(
         self,

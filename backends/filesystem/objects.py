@@ -164,6 +164,30 @@ async def open_read(
     return ObjectRead(info, ReaderBody(fd, reader, first, length, files.io), first, last, partial)
 
 
+COPY_ATTEMPTS = 5
+"""How many times a copy reads its source again after the source was replaced under it."""
+
+
+def check_source_data(data_id: str, missing: set[str]) -> None:
+    """A copy's attempt at a source row: the row read again names the data a previous
+    attempt found missing (the row did not change, its data is gone: the server's fault,
+    500), or not (``missing`` then holds it, should this attempt find it gone too)."""
+    if data_id in missing:
+        raise BackendError("InternalError", "object data file is missing")
+    missing.add(data_id)
+
+
+def source_kept_changing() -> BackendError:
+    """A copy whose source was replaced under it ``COPY_ATTEMPTS`` times in a row (each
+    attempt read another row: :func:`check_source_data`): another client's writes, so 409
+    ``OperationAborted`` (retry), not the server's 500."""
+    return BackendError(
+        "OperationAborted",
+        f"The copy source was replaced while it was read, {COPY_ATTEMPTS} times in a row. "
+        "Try again.",
+    )
+
+
 async def copy_data(
     files: DataStore,
     src: ObjectRow,

@@ -473,3 +473,21 @@ async def test_concurrent_overwrites_leave_one_object_and_one_file(
     assert files_under(backend.files.tmp_dir) == []
     await backend.delete_objects("bk", [("k", None)])
     assert files_under(backend.files.objects_dir) == []
+
+
+async def test_a_copy_whose_source_data_is_gone_is_the_servers_fault(
+    backend: FilesystemBackend,
+) -> None:
+    """A copy reads its source again when the source's file went (replaced meanwhile);
+    reading the same row again with its file still gone is no replacement but a missing
+    file: 500 ``InternalError`` at the second look, not five looks and a 409
+    ``OperationAborted`` (which is for a source replaced under every attempt)."""
+    await put(backend, "src", b"s" * 70_000)
+    backend.files.object_path(backend.find("bk", "src").data_id).unlink()
+    with pytest.raises(BackendError) as copy:
+        await backend.copy_object(CopySource("bk", "src"), "bk", "dst")
+    assert (copy.value.code, copy.value.message) == ("InternalError", "object data file is missing")
+    upload = await backend.create_multipart_upload("bk", "mp", ObjectMeta())
+    with pytest.raises(BackendError) as part:
+        await backend.upload_part_copy(CopySource("bk", "src"), "bk", "mp", upload.upload_id, 1)
+    assert (part.value.code, part.value.message) == ("InternalError", "object data file is missing")
