@@ -33,7 +33,7 @@ from typing import Any, TextIO
 
 from gateway.audit.events import event_json
 from gateway.config import Config
-from gateway.identity.audit import MAX_PAGE, AuditEvent, AuditQuery, new_event_id
+from gateway.identity.audit import MAX_PAGE, AuditEvent, AuditQuery, check_window, new_event_id
 from gateway.identity.models import parse_instant
 from gateway.identity.store import IdentityStore
 
@@ -150,6 +150,7 @@ async def _tail(args: argparse.Namespace, store: IdentityStore, config: Config, 
 def _window(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
     since = parse_instant(args.since, "--since") if args.since else None
     until = parse_instant(args.until, "--until") if args.until else None
+    check_window(since, until, ("--since", "--until"))
     return since, until
 
 

@@ -23,7 +23,7 @@ from gateway.api.errors import ApiError
 from gateway.api.validation import invalid, query_limit
 from gateway.audit.events import event_json
 from gateway.audit.http import AUDIT
-from gateway.identity.audit import MAX_PAGE, MAX_TEXT_BYTES, AuditQuery
+from gateway.identity.audit import MAX_PAGE, MAX_TEXT_BYTES, AuditQuery, check_window
 from gateway.identity.models import parse_instant
 from gateway.state import IDENTITY
 
@@ -76,15 +76,25 @@ def _account(request: web.Request) -> str | None:
     return own
 
 
+def _window(request: web.Request) -> tuple[datetime | None, datetime | None]:
+    since, until = _time(request, "since"), _time(request, "until")
+    try:
+        check_window(since, until)
+    except ValueError as exc:
+        raise invalid("until", str(exc)) from None
+    return since, until
+
+
 async def list_events(request: web.Request) -> web.Response:
+    since, until = _window(request)
     query = AuditQuery(
         account=_account(request),
         action=_text(request, "action", _ACTION),
         actor=_text(request, "actor", _ID),
         target=_text(request, "target", _ID),
         bucket=_text(request, "bucket", _BUCKET),
-        since=_time(request, "since"),
-        until=_time(request, "until"),
+        since=since,
+        until=until,
     )
     limit = query_limit(request, default=50, maximum=MAX_PAGE)
     cursor = read_cursor(request)

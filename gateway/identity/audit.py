@@ -37,6 +37,7 @@ __all__ = [
     "AuditEvent",
     "AuditQuery",
     "AuditStore",
+    "check_window",
     "new_event_id",
     "storable",
 ]
@@ -208,6 +209,20 @@ class AuditQuery:
         if self.action is not None and self.action.endswith(".*"):
             return self.action[:-1]
         return None
+
+
+def check_window(
+    since: datetime | None, until: datetime | None, names: tuple[str, str] = ("since", "until")
+) -> None:
+    """``ValueError`` for a time window that holds no instant (``until`` at or before
+    ``since``): an audit listing answering "nothing happened" for swapped bounds would be
+    read as an empty log. CloudTrail's LookupEvents refuses it too
+    (``InvalidTimeRangeException``)."""
+    if since is not None and until is not None and until <= since:
+        raise ValueError(
+            f"'{names[1]}' must be later than '{names[0]}' ({names[0]} is inclusive,"
+            f" {names[1]} exclusive)"
+        )
 
 
 class AuditStore:
