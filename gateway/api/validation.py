@@ -76,6 +76,16 @@ def _is_text(value: str) -> bool:
     return True
 
 
+def _as_text(name: str) -> str:
+    """``name`` as an answer may name it: each byte of an unpaired surrogate's UTF-8 as
+    U+FFFD, as a query parameter's name is read. Echoed as it came, ``"\\ud800"`` made
+    the error's own JSON no Unicode text (strict parsers, such as Rust's serde_json,
+    refuse it)."""
+    if _is_text(name):
+        return name
+    return name.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def _holds_non_text(value: Any) -> bool:
     """Whether a string anywhere in ``value`` (member names included) is not text.
     Iterative: the parser already accepted nesting as deep as the recursion limit."""
@@ -153,7 +163,9 @@ async def read_json_object(
     known = set(allowed)
     for name in body:
         if name not in known:
-            raise invalid(name, f"Unknown field; expected one of: {', '.join(sorted(known))}")
+            raise invalid(
+                _as_text(name), f"Unknown field; expected one of: {', '.join(sorted(known))}"
+            )
     for name, value in body.items():
         if _holds_non_text(value):
             raise invalid(name, f"'{name}' must be Unicode text (no unpaired surrogates)")

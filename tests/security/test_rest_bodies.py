@@ -86,6 +86,18 @@ def test_an_unpaired_surrogate_is_a_validation_error(
     assert error(reply)["details"] == {"field": field}
 
 
+def test_an_unknown_member_named_by_an_unpaired_surrogate_is_named_as_text(
+    gateway: Gateway,
+) -> None:
+    """details.field names the member as a query parameter's name is read (U+FFFD for
+    each byte), so the answer is Unicode text a strict JSON parser takes."""
+    body = b'{"name": "k", "scopes": ["read:objects"], "\\ud800": 1}'
+    status, reply = send(gateway, "POST", "/v1/access-keys", body, JSON)
+    assert (status, error(reply)["code"]) == (400, "ValidationError"), reply
+    assert error(reply)["details"] == {"field": "\ufffd" * 3}
+    json.dumps(reply, ensure_ascii=False).encode("utf-8")  # no lone surrogate anywhere
+
+
 def test_an_unpaired_surrogate_in_a_presigned_key_is_a_validation_error(
     gateway: Gateway, bucket: str
 ) -> None:
