@@ -92,7 +92,10 @@ class DuplicateNameError(ValueError):
 
 def validate_email(email: str) -> str:
     cleaned = email.strip()
-    if len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned):
+    # isprintable: no C1 control (U+009B is a terminal's CSI), bidirectional override
+    # (U+202E), zero-width or no-break space in the part the pattern leaves open; an
+    # address is shown by the console, ``accounts list`` and ACL grants by e-mail.
+    if len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned) or not cleaned.isprintable():
         raise ValueError("email must be an address like name@example.com")
     return cleaned
 
