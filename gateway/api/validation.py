@@ -4,7 +4,9 @@ Rules (documented in ``docs/api.md``):
 
 - A body is JSON: a ``Content-Type`` other than ``application/json``, or a
   ``Content-Encoding`` other than ``identity`` (bodies are never decompressed here), is 415
-  ``UnsupportedMediaType``; a body that does not parse (including ``NaN``/``Infinity``
+  ``UnsupportedMediaType``; a body that is not UTF-8 (UTF-16 and UTF-32, which Python's
+  parser would take, included; a UTF-8 byte order mark is ignored), that does not
+  parse (including ``NaN``/``Infinity``
   and nesting deeper than the parser's recursion limit), is not an object, or names a
   member twice at any depth (parsers disagree on which one wins), is 400
   ``InvalidRequest``.
@@ -151,12 +153,19 @@ async def read_json_object(
         )
     check_identity_encoding(request)
     try:
-        body = json.loads(raw, parse_constant=_not_json, object_pairs_hook=_object)
+        # UTF-8 only (RFC 8259 8.1): json.loads(bytes) also takes UTF-16 and UTF-32,
+        # which a proxy or a log reader reading UTF-8 sees as another body. A UTF-8
+        # byte order mark may be ignored (8.1), and is.
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        raise ApiError(400, "InvalidRequest", "The request body must be UTF-8 JSON") from None
+    try:
+        body = json.loads(text, parse_constant=_not_json, object_pairs_hook=_object)
     except _DuplicateMember:
         raise ApiError(
             400, "InvalidRequest", "The request body names a member of an object twice"
         ) from None
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+    except (ValueError, RecursionError):
         raise ApiError(400, "InvalidRequest", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "InvalidRequest", "The request body must be a JSON object")

@@ -98,6 +98,25 @@ def test_an_unknown_member_named_by_an_unpaired_surrogate_is_named_as_text(
     json.dumps(reply, ensure_ascii=False).encode("utf-8")  # no lone surrogate anywhere
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-le"])
+def test_a_body_in_another_encoding_than_utf8_is_refused(gateway: Gateway, encoding: str) -> None:
+    """RFC 8259 8.1: JSON between systems is UTF-8. Python's parser took UTF-16 and
+    UTF-32 (with or without a byte order mark) and minted the key a UTF-8 reader of the
+    body (a proxy rule, a log) could not see."""
+    name = f"k{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"name": name, "scopes": ["admin"]}).encode(encoding)
+    status, reply = send(gateway, "POST", "/v1/access-keys", body, JSON)
+    assert (status, error(reply)["code"]) == (400, "InvalidRequest"), reply
+    listed = api_json(gateway, "GET", "/v1/access-keys?limit=1000")["access_keys"]
+    assert name not in {key["name"] for key in listed}
+
+
+def test_a_utf8_byte_order_mark_is_ignored(gateway: Gateway) -> None:
+    body = json.dumps({"name": "bom", "scopes": ["read:buckets"]}).encode("utf-8-sig")
+    status, reply = send(gateway, "POST", "/v1/access-keys", body, JSON)
+    assert status == 201 and reply["name"] == "bom", reply
+
+
 def test_an_unpaired_surrogate_in_a_presigned_key_is_a_validation_error(
     gateway: Gateway, bucket: str
 ) -> None:
