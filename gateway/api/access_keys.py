@@ -210,16 +210,13 @@ async def list_keys(request: web.Request) -> web.Response:
     # The caller's own keys (those it created and the one it calls with): a non-admin's
     # listing, and ?mine=true for admins too, who otherwise list the whole account's.
     owner = principal.subject if query_bool(request, "mine") else key_policy.listed_owner(principal)
-    try:
-        page, next_cursor = await request.app[IDENTITY].list_keys(
-            owner=owner,
-            or_id=None if owner is None else principal.key_id,
-            account=_account(principal),
-            limit=limit,
-            cursor=cursor,
-        )
-    except ValueError:
-        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    page, next_cursor = await request.app[IDENTITY].list_keys(
+        owner=owner,
+        or_id=None if owner is None else principal.key_id,
+        account=_account(principal),
+        limit=limit,
+        cursor=cursor,
+    )
     now = datetime.now(UTC)
     limits = await request.app[IDENTITY].rate_limits.overrides([f"key:{k.id}" for k in page])
     return web.json_response(

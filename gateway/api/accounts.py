@@ -117,12 +117,7 @@ async def create_account(request: web.Request) -> web.Response:
 async def list_accounts(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
     cursor = read_cursor(request)
-    try:
-        page, next_cursor = await request.app[IDENTITY].accounts.list_page(
-            limit=limit, cursor=cursor
-        )
-    except ValueError:
-        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    page, next_cursor = await request.app[IDENTITY].accounts.list_page(limit=limit, cursor=cursor)
     limits = await request.app[IDENTITY].rate_limits.overrides([_subject(a.id) for a in page])
     return web.json_response(
         {

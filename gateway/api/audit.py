@@ -102,12 +102,7 @@ async def list_events(request: web.Request) -> web.Response:
         await request.app[AUDIT].flush()
     except Exception:  # the listing still answers with what is stored
         log.exception("audit: writing pending events before a listing failed")
-    try:
-        events, next_cursor = await request.app[IDENTITY].audit.page(
-            query, limit=limit, cursor=cursor
-        )
-    except ValueError:
-        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    events, next_cursor = await request.app[IDENTITY].audit.page(query, limit=limit, cursor=cursor)
     return web.json_response(
         {
             "events": [event_json(e) for e in events],

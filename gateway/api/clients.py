@@ -90,12 +90,9 @@ async def create_client(request: web.Request) -> web.Response:
 async def list_clients(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
     cursor = read_cursor(request)
-    try:
-        page, next_cursor = await request.app[IDENTITY].clients.list_page(
-            account=caller_account(request), limit=limit, cursor=cursor
-        )
-    except ValueError:
-        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    page, next_cursor = await request.app[IDENTITY].clients.list_page(
+        account=caller_account(request), limit=limit, cursor=cursor
+    )
     return web.json_response(
         {
             "clients": [client_json(c) for c in page],

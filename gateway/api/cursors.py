@@ -67,7 +67,9 @@ def issue_cursor(request: web.Request, store_cursor: str | None) -> str | None:
 
 def read_cursor(request: web.Request) -> str | None:
     """The state store's cursor inside the request's ``cursor`` (``None``: the first
-    page); 400 for a cursor :func:`issue_cursor` did not make for this listing."""
+    page); 400 for a cursor :func:`issue_cursor` did not make for this listing. The store
+    reads back only what it wrote, so a ``ValueError`` of its listing is not about the
+    cursor (a NUL in a filter on PostgreSQL is ``UnstorableText``, 400 ``InvalidRequest``)."""
     cursor = request.query.get("cursor") or None
     if cursor is None:
         return None

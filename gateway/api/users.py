@@ -123,12 +123,9 @@ async def create_user(request: web.Request) -> web.Response:
 async def list_users(request: web.Request) -> web.Response:
     limit = query_limit(request, default=50, maximum=1000)
     cursor = read_cursor(request)
-    try:
-        page, next_cursor = await request.app[IDENTITY].users.list_page(
-            account=caller_account(request), limit=limit, cursor=cursor
-        )
-    except ValueError:
-        raise invalid("cursor", "'cursor' is not a cursor this API returned") from None
+    page, next_cursor = await request.app[IDENTITY].users.list_page(
+        account=caller_account(request), limit=limit, cursor=cursor
+    )
     return web.json_response(
         {"users": [user_json(u) for u in page], "next_cursor": issue_cursor(request, next_cursor)}
     )

@@ -64,6 +64,16 @@ def test_a_nul_in_a_rest_path_id_is_a_400(pg_gateway: Gateway) -> None:
         assert reply.json()["error"]["code"] == "InvalidRequest"
 
 
+def test_a_nul_in_a_listing_filter_is_a_400_about_no_cursor(pg_gateway: Gateway) -> None:
+    """``/v1/audit-events?account=`` (the root key's filter) reaches the statement: its NUL
+    was answered as a ``cursor`` the API did not return (the listings read any
+    ``ValueError`` of the store as a bad cursor), with no cursor sent."""
+    root = {"Authorization": f"Bearer {pg_gateway.secret_key}"}
+    reply = call(pg_gateway.api_url + "/v1/audit-events?account=acct_%00", headers=root)
+    assert reply.status == 400, reply.body
+    assert reply.json()["error"]["code"] == "InvalidRequest", reply.body
+
+
 def test_an_object_whose_acl_row_cannot_be_kept_is_not_written(pg_gateway: Gateway) -> None:
     """The ACL row is written after the object's commit: the key is checked first, so a
     refused write leaves nothing behind (the object without its ACL would have been
