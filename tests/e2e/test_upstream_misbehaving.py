@@ -43,6 +43,9 @@ DEADLINE = 120.0  # seconds: generous, for a loaded 2-core machine
 # -- SeaweedFS killed and started again ------------------------------------------------------
 
 
+_PORT_TAKEN = "bind: address already in use"
+
+
 class Restartable:
     """A ``weed server`` that can be killed and started again on its ports and data."""
 
@@ -56,7 +59,7 @@ class Restartable:
         self.server.process.send_signal(signal.SIGKILL)
         self.server.process.wait(timeout=DEADLINE)
 
-    def start_again(self) -> None:
+    def _spawn(self) -> None:
         self._starts += 1
         log = self.directory / f"weed-again-{self._starts}.log"
         with log.open("wb") as out:
@@ -64,9 +67,19 @@ class Restartable:
                 self._args, stdout=out, stderr=subprocess.STDOUT, cwd=self.directory
             )
         self.server.log_path = log
+
+    def start_again(self) -> None:
+        self._spawn()
         client = self.server.client(connect_timeout=2, read_timeout=10)
         deadline = time.monotonic() + DEADLINE
         while time.monotonic() < deadline:
+            if self.server.process.poll() is not None and _PORT_TAKEN in self.server.log():
+                # While it was down, another process on this busy machine took one of
+                # its ports (its gRPC ports are in the ephemeral range, where outgoing
+                # connections pick theirs): they are given back soon; start it again.
+                time.sleep(1)
+                self._spawn()
+                continue
             assert self.server.process.poll() is None, self.server.log()[-4000:]
             try:
                 # the store serves its data again (its S3 API answers before its volume
