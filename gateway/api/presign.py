@@ -139,8 +139,11 @@ async def presign_object(request: web.Request) -> web.Response:
         )
     key_info, secrets = found
     seconds = expires_in or DEFAULT_EXPIRES
-    if key_info.expires_at is not None:
-        seconds = min(seconds, int((key_info.expires_at - now).total_seconds()))
+    # capped by the caller's credential (a previous secret in its rotation grace period
+    # ends before the key), and by the key whose secret signs the URL
+    ends = [e for e in (principal.expires_at, key_info.expires_at) if e is not None]
+    if ends:
+        seconds = min(seconds, int((min(ends) - now).total_seconds()))
         if seconds < 1:
             raise ApiError(401, "InvalidApiKey", "The API key is unknown, revoked or expired")
     config = request.app[CONFIG]

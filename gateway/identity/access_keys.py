@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -145,7 +146,11 @@ class AccessKeyStore:
 
     async def find_by_secret(self, secret: str, now: datetime) -> AccessKey | None:
         """The active key whose current secret (or previous one, within its grace
-        period) is ``secret``: the ``Bearer`` / ``X-API-Key`` credential."""
+        period) is ``secret``: the ``Bearer`` / ``X-API-Key`` credential.
+
+        Found by a previous secret, the key's ``expires_at`` is the grace period's end
+        (or its own expiry, if sooner): the credential presented stops working then, so
+        nothing it makes (keys it mints, presigned URLs, a rotation) may outlive it."""
         lookup = self._keyring.lookup_hash(secret)
         marker = self._db.change_marker()
         found = self._bearer_cache.get(lookup, marker)
@@ -153,7 +158,8 @@ class AccessKeyStore:
             row = await self._db.fetch_one(_BY_SECRET, (lookup,))
             if row is None:
                 return None
-            found = access_key_from_row(row), _micros(row[-1])
+            valid_until = _micros(row[-1])
+            found = _until(access_key_from_row(row), valid_until), valid_until
             self._bearer_cache.put(lookup, marker, found)
         key, valid_until = found
         if valid_until is not None and valid_until <= to_micros(now):
@@ -451,6 +457,17 @@ class AccessKeyStore:
 
 def _micros(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _until(key: AccessKey, valid_until: int | None) -> AccessKey:
+    """``key`` as seen through a secret valid until ``valid_until`` (microseconds;
+    ``None``: as long as the key)."""
+    if valid_until is None:
+        return key
+    end = from_micros(valid_until)
+    if key.expires_at is not None and key.expires_at <= end:
+        return key
+    return replace(key, expires_at=end)
 
 
 def _live(found: _Sigv4Rows, now: datetime) -> _Sigv4Answer | None:

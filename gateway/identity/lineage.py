@@ -3,7 +3,8 @@
 A key minted through the API records its parent credential in ``access_key_parents``
 (one row per link, ``(kind, parent_id, key_id)``):
 
-- minted with an access key: link ``key``; expires no later than that key;
+- minted with an access key: link ``key``; expires no later than that key (or than the
+  grace period of the rotated-out secret it was presented with);
 - minted with a user's access token (password or refresh grant): links ``user``,
   ``client``, ``session`` (the refresh family, ``sid``) and ``token`` (``jti``); expires
   no later than the family (``oauth_sessions.expires_at``);
@@ -74,7 +75,8 @@ class Lineage:
         refresh family (read from the session row when minting); a token without a family
         by its own ``exp``."""
         if principal.kind == "key":
-            return cls((("key", principal.key_id or principal.subject),))
+            # ``expires_at`` is the key's, or a rotated-out secret's grace end (sooner)
+            return cls((("key", principal.key_id or principal.subject),), principal.expires_at)
         links: list[tuple[ParentKind, str]] = []
         not_after = principal.expires_at
         if principal.kind == "user":
