@@ -5,7 +5,10 @@ then one transaction checks that the upload and the chosen parts are still there
 write's condition still holds, writes the object row (with its part boundaries and part
 checksums) and removes the upload. A completion retried after it succeeded finds no
 upload; if the key's current object is the one those parts made (same multipart ETag), it
-is answered again, as S3 answers a retried completion. An UploadPart that replaced a
+is answered again only when this upload made it (table ``completions``: the upload id that
+made the key's current object), as S3 answers a retried completion; another upload's id, or
+one that never existed, stays ``NoSuchUpload``. The retry checks ``x-amz-mp-object-size``
+as a fresh completion does. An UploadPart that replaced a
 chosen part while the files were joined sends the completion back to its checks with the
 parts as they are now: the listed ETag no longer matching is ``InvalidPart``, the same
 bytes sent again are joined again.
@@ -185,6 +188,11 @@ async def _complete_once(
             version_id, doomed = write_version(
                 conn, bucket, state, row, lock_from_json(upload.lock)
             )
+            conn.execute(
+                "INSERT OR REPLACE INTO completions (bucket, key, upload_id, data_id)"
+                " VALUES (?, ?, ?, ?)",
+                (bucket, upload.key, upload_id, data_id),
+            )
             conn.execute("DELETE FROM parts WHERE upload_id = ?", (upload_id,))
             conn.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
     except BaseException:
@@ -195,10 +203,15 @@ async def _complete_once(
 
 
 def completed_before(
-    store: MultipartStore, bucket: str, key: str, listed: Sequence[tuple[int, str]]
+    store: MultipartStore,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    listed: Sequence[tuple[int, str]],
 ) -> ObjectRow | None:
-    """For a completion whose upload is gone: the key's current object when those parts
-    made it (its ETag is theirs, and its parts had the numbers listed), else None."""
+    """For a completion whose upload is gone: the key's current object when this upload
+    made it with those parts (its ETag is theirs, and its parts had the numbers listed),
+    else None."""
     try:
         etag = multipart_etag([e.strip('"') for _, e in listed])
     except ValueError:  # an ETag that is no hex digest: never one of ours
@@ -206,6 +219,12 @@ def completed_before(
     row = store.db.object(bucket, key.encode("utf-8"))
     if row is None or row.parts is None or row.etag != etag:
         return None
+    made = store.db.conn.execute(
+        "SELECT 1 FROM completions WHERE bucket = ? AND key = ? AND upload_id = ? AND data_id = ?",
+        (bucket, key.encode("utf-8"), upload_id, row.data_id),
+    ).fetchone()
+    if made is None:
+        return None  # another upload made it, or an id that never was one
     if [int(entry[0]) for entry in json.loads(row.parts)] != [n for n, _ in listed]:
         return None  # the same bytes under other part numbers: not this completion
     return row

@@ -97,6 +97,25 @@ _V6_NULL_NAMING = (
     " SELECT name, x'' FROM buckets WHERE versioning IS NOT NULL",
 )
 
+_V7_COMPLETIONS = (
+    # Which upload made a key's current object (completion.py), so a completion retried
+    # after it succeeded is answered only for that upload's id, as S3 answers it; any
+    # other id is NoSuchUpload. One row per key, replaced by the key's next completion;
+    # ``data_id`` names the object the upload made (a row whose object was replaced
+    # since no longer matches, and one whose object is deleted goes with it).
+    """CREATE TABLE completions (
+        bucket TEXT NOT NULL,
+        key BLOB NOT NULL,
+        upload_id TEXT NOT NULL,
+        data_id TEXT NOT NULL,
+        PRIMARY KEY (bucket, key)
+    ) WITHOUT ROWID""",
+    """CREATE TRIGGER completions_gone AFTER DELETE ON objects BEGIN
+        DELETE FROM completions
+        WHERE bucket = OLD.bucket AND key = OLD.key AND data_id = OLD.data_id;
+    END""",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V1_VERSIONING,
     _V2_CHECKSUM_TYPE,
@@ -104,6 +123,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V4_INLINE,
     _V5_NULL_VERSIONS,
     _V6_NULL_NAMING,
+    _V7_COMPLETIONS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from backends.conditions import check_conditions
+from backends.conditions import check_conditions, check_object_size
 from backends.errors import BackendError
 from backends.filesystem.bodies import open_for_read
 from backends.filesystem.completion import complete, completed_before
@@ -239,9 +239,10 @@ class MultipartMixin:
         except BackendError as exc:
             if exc.code != "NoSuchUpload" or self.mp.find_upload(upload_id) is not None:
                 raise
-            done = completed_before(self.mp, bucket, key, parts)
+            done = completed_before(self.mp, bucket, key, upload_id, parts)
             if done is None:
                 raise
+            check_object_size(object_size, done.size)
             row, doomed = done, []  # a retry of a completion that succeeded
             if customer is not None:
                 read_key(meta_from_json(row.meta), customer, self.keys)
