@@ -103,14 +103,14 @@ _V7_COMPLETIONS = (
     # other id is NoSuchUpload. One row per key, replaced by the key's next completion;
     # ``data_id`` names the object the upload made (a row whose object was replaced
     # since no longer matches, and one whose object is deleted goes with it).
-    """CREATE TABLE completions (
+    """CREATE TABLE IF NOT EXISTS completions (
         bucket TEXT NOT NULL,
         key BLOB NOT NULL,
         upload_id TEXT NOT NULL,
         data_id TEXT NOT NULL,
         PRIMARY KEY (bucket, key)
     ) WITHOUT ROWID""",
-    """CREATE TRIGGER completions_gone AFTER DELETE ON objects BEGIN
+    """CREATE TRIGGER IF NOT EXISTS completions_gone AFTER DELETE ON objects BEGIN
         DELETE FROM completions
         WHERE bucket = OLD.bucket AND key = OLD.key AND data_id = OLD.data_id;
     END""",
