@@ -63,6 +63,8 @@ _SDK_AUTHORIZATION = re.compile(
     re.ASCII,
 )
 """The Authorization header as the SDKs write it; anything else takes the general parse."""
+_COMPONENTS = ("Credential", "SignedHeaders", "Signature")
+"""The Authorization header's components; any other is ``AuthorizationHeaderMalformed``."""
 _UNSUPPORTED = (
     "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
 )
@@ -201,13 +203,20 @@ def _authorization_fields(authorization: str) -> tuple[str, str, str]:
                 f"The authorization header is malformed; invalid component {part.strip()!r}"
             )
         name = key.strip()
+        if name not in _COMPONENTS:
+            # S3 refuses a component it does not know rather than skipping it: a client
+            # or proxy that adds one (or misspells one) must not see it silently ignored.
+            raise error(
+                f"The authorization header is malformed; the authorization component "
+                f'"{part.strip()}" is malformed.'
+            )
         if name in fields:
             # Which of two Credentials (or Signatures) the request stands for would be
             # the parser's choice (the last, here), and a proxy in front may read the
             # first: its rate limits and logs would name another key than ours.
             raise error(f"The authorization header is malformed; {name} is given twice")
         fields[name] = value.strip()
-    missing = [k for k in ("Credential", "SignedHeaders", "Signature") if k not in fields]
+    missing = [k for k in _COMPONENTS if k not in fields]
     if missing:
         raise error(f"The authorization header is malformed; missing {', '.join(missing)}")
     return fields["Credential"], fields["SignedHeaders"], fields["Signature"]
