@@ -290,17 +290,23 @@ class ObjectAclStore:
         foreign: bool,
         written_at: datetime,
     ) -> None:
-        """A completed upload: its row becomes the object version's row, in one step."""
+        """A completed upload: its row becomes the object version's row, in one step, and
+        only once: when the row is gone already (another completion of the upload, which
+        began before this one ended, moved it), nothing is written. ``upload`` was read
+        when the request was authorised; written again, it would replace whatever ACL the
+        object was given since the first completion."""
         when = to_micros(written_at)
 
         async def body(tx: Tx) -> bool:
+            moved = await tx.execute(
+                "DELETE FROM upload_acls WHERE bucket = ? AND upload_id = ?",
+                (bucket, upload.upload_id),
+            )
+            if not moved:
+                return False
             await tx.execute(
                 _UPSERT_OBJECT,
                 (bucket, upload.key, version_id or NULL_VERSION, upload.owner, upload.acl, when),
-            )
-            await tx.execute(
-                "DELETE FROM upload_acls WHERE bucket = ? AND upload_id = ?",
-                (bucket, upload.upload_id),
             )
             return await _flag(tx, bucket, foreign=foreign, when=when)
 

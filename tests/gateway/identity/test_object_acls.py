@@ -67,6 +67,11 @@ async def test_uploads_and_completion(store: IdentityStore) -> None:
     assert await rows.upload("b", "up-1") is None
     done = await rows.current("b", "key")
     assert done is not None and (done.owner, done.acl) == ("acct_B", '{"acl": 1}')
+    # a second completion of the upload (authorised before the first ended) moves nothing
+    await rows.record("b", "key", None, owner="acct_B", acl="{}", foreign=True, written_at=at(1))
+    await rows.complete_upload("b", upload, None, foreign=True, written_at=at(2))
+    again = await rows.current("b", "key")
+    assert again is not None and again.acl == "{}"
     other = UploadAcl("up-2", "key2", "anonymous", "acct_A", "{}")
     await rows.record_upload("b", other, foreign=False)
     await rows.forget_upload("b", "up-2")
