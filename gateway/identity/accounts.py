@@ -97,6 +97,7 @@ def validate_email(email: str) -> str:
     # address is shown by the console, ``accounts list`` and ACL grants by e-mail.
     if len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned) or not cleaned.isprintable():
         raise ValueError("email must be an address like name@example.com")
+    key_rules.require_nfkc(cleaned, "email")
     return cleaned
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import unicodedata
 from collections.abc import Iterable
 
 from gateway.scopes import unknown_scopes
@@ -14,6 +15,7 @@ __all__ = [
     "SECRET_PREFIX",
     "new_key_id",
     "new_secret",
+    "require_nfkc",
     "validate_buckets",
     "validate_explicit_key_id",
     "validate_explicit_secret",
@@ -55,7 +57,22 @@ def validate_name(name: str) -> str:
         raise ValueError(f"name must be 1 to {_MAX_NAME} characters")
     if any(not ch.isprintable() for ch in cleaned):
         raise ValueError("name must not contain control characters")
+    require_nfkc(cleaned, "name")
     return cleaned
+
+
+def require_nfkc(text: str, field: str) -> None:
+    """Refuse text that is not its own Unicode NFKC form: ``system`` in fullwidth letters
+    (U+FF53 ...), the ligature ``ﬁ``, superscripts, circled letters, a decomposed ``é``
+    would otherwise make a name that reads as another one (``system``) beside it in
+    listings, the console and the audit log. Other scripts pass: ``Müller`` and ``東京``
+    are NFKC already."""
+    if unicodedata.normalize("NFKC", text) != text:
+        raise ValueError(
+            f"{field} must be in Unicode NFKC form: compatibility characters (fullwidth"
+            " letters, ligatures, superscripts, ...) and decomposed accents are refused;"
+            " write the plain characters"
+        )
 
 
 def validate_scopes(scopes: Iterable[str]) -> frozenset[str]:
