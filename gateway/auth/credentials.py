@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from gateway.auth.errors import AuthError
 
-__all__ = ["ambiguous", "bearer_token", "repeated"]
+__all__ = ["ambiguous", "bearer_token", "given", "repeated"]
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
@@ -20,8 +20,8 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     lower-case names. ``Authorization`` wins over ``X-API-Key`` (a fixed order, whatever
     order the headers come in: a proxy in front may want an ``x-api-key`` of its own).
     Either credential header given twice is refused (``headers`` a multidict; a plain
-    mapping holds one value per name, and its caller checks repeats with
-    ``sigv4.repeated_header``): which copy a reader took would decide who the request is. An
+    mapping holds one value per name, so its caller passes one only when no header
+    repeats): which copy a reader took would decide who the request is. An
     ``Authorization`` header that is not ``Bearer <token>`` is refused rather than
     ignored, so a client never falls back to anonymous access by mistake. An empty
     ``X-API-Key`` is no credential.
@@ -56,11 +56,13 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
 def _given(
     headers: Mapping[str, str], getall: Callable[..., list[str]] | None, name: str
 ) -> str | None:
-    """The header's value; of several copies, the first that is not blank (a blank copy
-    is no credential: ``repeated`` does not count it, so the one given is the one read)."""
-    if getall is None:
-        return headers.get(name)
-    values = getall(name, ())
+    return headers.get(name) if getall is None else given(getall(name, ()))
+
+
+def given(values: Sequence[str]) -> str | None:
+    """The copy read of one credential header's ``values``: the first that is not blank
+    (a blank copy is no credential: ``repeated`` does not count it, so the one given is
+    the one read), else the first; None when the header is absent."""
     for value in values:
         if value.strip():
             return value

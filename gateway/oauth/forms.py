@@ -29,7 +29,7 @@ from aiohttp import web
 
 from gateway.audit import actions
 from gateway.audit.http import record
-from gateway.auth.credentials import repeated
+from gateway.auth.credentials import given, repeated
 from gateway.executors import HASH_GATE, HashQueueFull
 from gateway.identity.clients import OAuthClient
 from gateway.oauth.context import OAuthContext
@@ -182,14 +182,14 @@ async def read_form(request: web.Request, parameters: frozenset[str]) -> Form:
 
 def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
     headers = request.headers.getall("Authorization", ())
-    if not headers:
+    header = given(headers)
+    if header is None:
         return None
     if repeated(headers):
         # Two credentials (RFC 6749 2.3: one method per request): whichever copy a reader
-        # took would decide which client the request is, as on ``/v1`` (one check there,
-        # ``gateway.auth.credentials.repeated``, blank copies being no credential).
+        # took would decide which client the request is, as on ``/v1`` (the same rules,
+        # ``gateway.auth.credentials``, blank copies being no credential).
         raise OAuthError("invalid_request", "The Authorization header may be given only once")
-    header = next((value for value in headers if value.strip()), headers[0])
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         raise invalid_client("Use HTTP Basic or client_secret_post client authentication")

@@ -6,8 +6,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from multidict import CIMultiDict
+
 from gateway.auth.bearer import TokenVerifier, principal_from_bearer
-from gateway.auth.credentials import ambiguous, bearer_token
+from gateway.auth.credentials import bearer_token
 from gateway.auth.errors import AuthCode, AuthError
 from gateway.identity.store import IdentityStore
 from gateway.principal import ANONYMOUS, Principal
@@ -18,7 +20,6 @@ from sigv4 import (
     VerifiedRequest,
     parse_auth,
     parse_presigned_v2,
-    repeated_header,
     verify,
     verify_presigned_v2,
 )
@@ -34,10 +35,6 @@ _AUTH_CODES: dict[AuthCode, str] = {
     "AmbiguousCredential": "InvalidArgument",
 }
 """How the S3 listener names each refused Bearer / X-API-Key credential."""
-
-_API_KEY = frozenset({"x-api-key"})
-"""Given twice (blank copies aside: an empty ``X-API-Key`` is no credential), which copy
-a reader took would decide who the request is (``credentials.bearer_token``)."""
 
 
 def _invalid_token() -> S3Error:
@@ -118,15 +115,11 @@ async def authenticate_s3(
             lambda secret: verify(signed, auth, secret, now, max_skew=max_skew),
         )
     try:
-        # ``headers`` keeps one value per name; ``Authorization`` twice was refused by
-        # ``parse_auth``, ``X-API-Key`` twice is refused here (when any header repeats)
         if len(headers) != len(signed.headers):
-            if repeated_header(signed.headers, _API_KEY, ignore_blank=True):
-                raise ambiguous()
-            # a blank copy is no credential: the one given is read, in whichever place
-            given = [v for n, v in signed.headers if n.lower() in _API_KEY and v.strip()]
-            if given:
-                headers = {**headers, "x-api-key": given[0]}
+            # ``headers`` keeps one value per name: when some header repeats (rare),
+            # ``bearer_token`` reads every copy, as on ``/v1`` (``Authorization`` twice was
+            # refused by ``parse_auth`` already)
+            headers = CIMultiDict(signed.headers)
         token = bearer_token(headers)
         if token is None:
             return ANONYMOUS, None

@@ -273,8 +273,8 @@ def test_an_s3_x_api_key_with_a_blank_second_copy_is_taken(
     gateway: Gateway, s3: Any, bucket: str
 ) -> None:
     """As on ``/v1``: a blank ``X-API-Key`` is no credential, so a blank copy, first or
-    second, makes no second credential (``sigv4.repeated_header(..., ignore_blank=True)``)
-    and the copy given is the one read (a blank first copy made the request anonymous)."""
+    second, makes no second credential and the copy given is the one read (a blank first
+    copy made the request anonymous): ``gateway.auth.credentials`` reads both listeners'."""
     s3.put_object(Bucket=bucket, Key="k", Body=b"data")
     key = gateway.secret_key
     for blank in ("", "  "):
@@ -284,6 +284,25 @@ def test_an_s3_x_api_key_with_a_blank_second_copy_is_taken(
         ):
             response = exchange(gateway, "GET", f"/{bucket}/k", headers)
             assert (response.status, response.body) == (200, b"data"), headers
+
+
+@pytest.mark.parametrize("blank_first", [True, False], ids=["blank-first", "blank-second"])
+def test_an_oauth_client_authorization_with_a_blank_copy_is_taken(
+    gateway: Gateway, blank_first: bool
+) -> None:
+    """OAuth's Basic client authentication reads a blank copy as the credential headers
+    do (``gateway.auth.credentials.given``): no second credential, the copy given is read."""
+    setup = make_setup(gateway, grant_types=["client_credentials"])
+    credential = ("Authorization", basic(setup.client_id, setup.client_secret)["Authorization"])
+    copies = [("Authorization", " "), credential]
+    headers = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        *(copies if blank_first else copies[::-1]),
+    ]
+    body = b"grant_type=client_credentials"
+    response = exchange(gateway, "POST", "/oauth/token", headers, body, port=gateway.api_port)
+    assert response.status == 200, response.body
+    assert json.loads(response.body)["token_type"] == "Bearer"
 
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
