@@ -43,18 +43,17 @@ def header_values(headers: Headers, name: str) -> list[str]:
     return [v for k, v in headers if k.lower() == lname]
 
 
-def repeated_header(
-    headers: Headers, names: Container[str], *, ignore_blank: bool = False
-) -> str | None:
+def repeated_header(headers: Headers, names: Container[str]) -> str | None:
     """The first header of ``names`` (lower-case) that ``headers`` carry twice, spelled
-    as its second copy is; None when none is. ``ignore_blank``: a copy with a blank
-    value does not count (for a header whose blank value means it was not given). The
-    one check of a repeated header a request must not carry twice; a caller that holds
-    ``header_map(headers)`` calls it only when the map came out shorter (rare)."""
+    as its second copy is; None when none is. Every copy counts, a blank one too (the
+    gateway's Bearer / ``X-API-Key`` headers, whose blank copy is no credential, are
+    checked by ``gateway.auth.credentials.repeated``). The one check of a repeated SigV4
+    header; a caller that holds ``header_map(headers)`` calls it only when the map came
+    out shorter (rare)."""
     seen: set[str] = set()
-    for name, value in headers:
+    for name, _ in headers:
         lower = name.lower()
-        if lower in names and not (ignore_blank and not value.strip()):
+        if lower in names:
             if lower in seen:
                 return name
             seen.add(lower)
