@@ -8,7 +8,8 @@ upload; if the key's current object is the one those parts made (same multipart 
 is answered again only when this upload made it (table ``completions``: the upload id that
 made the key's current object), as S3 answers a retried completion; another upload's id, or
 one that never existed, stays ``NoSuchUpload``. The retry checks ``x-amz-mp-object-size``
-as a fresh completion does. An UploadPart that replaced a
+and the checksums the request names (``check_retry``) as a fresh completion does. An
+UploadPart that replaced a
 chosen part while the files were joined sends the completion back to its checks with the
 parts as they are now: the listed ETag no longer matching is ``InvalidPart``, the same
 bytes sent again are joined again.
@@ -21,10 +22,16 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backends.checksums import completion_checksums
+from backends.checksums import checksum_type_of, completion_checksums
 from backends.conditions import check_object_size, check_write
 from backends.errors import BackendError
-from backends.filesystem.metadb import ObjectRow, checksums_to_json, lock_from_json, now_us
+from backends.filesystem.metadb import (
+    ObjectRow,
+    checksums_from_json,
+    checksums_to_json,
+    lock_from_json,
+    now_us,
+)
 from backends.filesystem.multipart import (
     MultipartStore,
     PartRow,
@@ -36,7 +43,7 @@ from backends.filesystem.multipart import (
 from backends.filesystem.versions import bucket_state, current_etag, write_version
 from backends.types import CompletionChecksums, WriteCondition
 
-__all__ = ["complete", "completed_before", "parts_json"]
+__all__ = ["check_retry", "complete", "completed_before", "parts_json"]
 
 
 def parts_json(parts: Sequence[tuple[int, int, Mapping[str, str]]]) -> str:
@@ -228,3 +235,20 @@ def completed_before(
     if [int(entry[0]) for entry in json.loads(row.parts)] != [n for n, _ in listed]:
         return None  # the same bytes under other part numbers: not this completion
     return row
+
+
+def check_retry(row: ObjectRow, checksums: CompletionChecksums | None) -> None:
+    """The checksum rules of a fresh completion (``completion_checksums``), applied to a
+    retried one with the object it made: the listed part checksums must be the parts'
+    (``InvalidPart``), the algorithm and type the upload's (``InvalidRequest``), a
+    whole-object value the object's (``BadDigest``), as AWS compares them on a retry. The
+    upload is gone; its algorithm is the one of the object's checksum, its type that
+    value's (``-N``: COMPOSITE)."""
+    stored = checksums_from_json(row.checksums)
+    algorithm = next(iter(stored), None)
+    kind = None if algorithm is None else checksum_type_of(stored[algorithm])
+    described = [
+        (int(entry[0]), int(entry[1]), entry[2] if len(entry) > 2 else {})
+        for entry in json.loads(row.parts or "[]")
+    ]
+    completion_checksums(algorithm, kind, described, checksums)

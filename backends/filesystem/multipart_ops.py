@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 from backends.conditions import check_conditions, check_object_size
 from backends.errors import BackendError
 from backends.filesystem.bodies import open_for_read
-from backends.filesystem.completion import complete, completed_before
+from backends.filesystem.completion import check_retry, complete, completed_before
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import DataStore
 from backends.filesystem.inline import is_inline
-from backends.filesystem.metadb import MetaDB, ObjectRow, meta_from_json
+from backends.filesystem.metadb import MetaDB, ObjectRow, checksums_from_json, meta_from_json
 from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import (
     COPY_ATTEMPTS,
@@ -244,8 +244,17 @@ class MultipartMixin:
                 raise
             check_object_size(object_size, done.size)
             row, doomed = done, []  # a retry of a completion that succeeded
+            meta = meta_from_json(row.meta)
             if customer is not None:
-                read_key(meta_from_json(row.meta), customer, self.keys)
+                read_key(meta, customer, self.keys)
+            completion_key(
+                meta,
+                customer,
+                self.keys,
+                checksum_algorithm=next(iter(checksums_from_json(row.checksums)), None),
+                checksums=checksums,
+            )
+            check_retry(row, checksums)
         await self.files.drop_files(self.files.object_files(doomed))
         info = row.to_info(bucket)
         if customer is None and info.meta.sse_customer_algorithm is not None:
