@@ -62,6 +62,7 @@ from backends.filesystem.multipart import MultipartStore, drop_bucket_uploads
 from backends.filesystem.multipart_ops import MultipartMixin
 from backends.filesystem.objects import (
     COPY_ATTEMPTS,
+    READ_ATTEMPTS,
     check_source_data,
     copy_data,
     encryption_not_found,
@@ -568,7 +569,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         version_id: str | None = None,
         encryption: Encryption | None = None,
     ) -> ObjectRead:
-        for _attempt in range(5):
+        for _attempt in range(READ_ATTEMPTS):
             row = self.find(bucket, key, version_id)
             info = row.to_info(bucket)
             customer_key = read_key(info.meta, request_customer(encryption), self.keys)

@@ -121,6 +121,14 @@ def inline_plaintext(
     return plain
 
 
+READ_ATTEMPTS = 5
+"""How many times a GET looks for an object's data, reading its row again each time the
+data (file or inline bytes) was gone: replaced or deleted under the read, which
+:func:`inline_plaintext` and :func:`open_read` answer with None. A row whose data stays
+missing through every look is the server's fault (500). A copy's looks at its source are
+bounded by ``COPY_ATTEMPTS``, which tells the two cases apart."""
+
+
 async def open_read(
     files: DataStore,
     row: ObjectRow,
