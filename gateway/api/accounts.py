@@ -21,7 +21,13 @@ from gateway.api.access_keys import iso, key_json
 from gateway.api.cursors import issue_cursor, read_cursor
 from gateway.api.errors import ApiError
 from gateway.api.rate_limit_field import parse_rate_limit, rate_limit_json
-from gateway.api.validation import invalid, query_limit, read_json_object, required_str
+from gateway.api.validation import (
+    invalid,
+    nothing_to_update,
+    query_limit,
+    read_json_object,
+    required_str,
+)
 from gateway.audit.http import AUDIT_DETAILS, set_target
 from gateway.identity import key_rules
 from gateway.identity.accounts import (
@@ -143,8 +149,8 @@ async def get_account(request: web.Request) -> web.Response:
 async def update_account(request: web.Request) -> web.Response:
     """``PATCH {"rate_limit": {...} | null}``: the account's limit (null: the default)."""
     body = await read_json_object(request, allowed=("rate_limit",))
-    if "rate_limit" not in body:
-        raise invalid("rate_limit", "'rate_limit' is required (null restores the default)")
+    if "rate_limit" not in body:  # null is a change: it restores the default
+        raise nothing_to_update(("rate_limit",))
     rate_limit = parse_rate_limit(body)
     account = await _account_or_404(request)
     subject = _subject(account.id)

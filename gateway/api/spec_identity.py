@@ -95,13 +95,18 @@ _SCHEMAS: dict[str, Any] = {
     "UserUpdate": {
         "type": "object",
         "additionalProperties": False,
-        "description": "Disabling, a new password or deletion revokes the user's sessions",
+        "description": "Disabling, a new password or deletion revokes the user's sessions."
+        " null leaves a member unchanged; a body changing nothing is 400 (Nothing to update)",
         "properties": {
             "disabled": {"type": ["boolean", "null"]},
             "scopes": {**_SCOPES, "type": ["array", "null"]},
             "password": {"type": ["string", "null"], "minLength": 8, "maxLength": 1024},
             "roles": {**_ROLES, "type": ["array", "null"]},
         },
+        "anyOf": [
+            {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+            for name in ("disabled", "scopes", "password", "roles")
+        ],
     },
     "UserPage": {
         "type": "object",

@@ -21,6 +21,7 @@ from gateway.api.errors import ApiError
 from gateway.api.key_policy import check_unbounded
 from gateway.api.validation import (
     invalid,
+    nothing_to_update,
     optional_bool,
     optional_str_list,
     query_limit,
@@ -143,6 +144,9 @@ async def get_user(request: web.Request) -> web.Response:
     return web.json_response(user_json(await _user_or_404(request)))
 
 
+_UPDATABLE = ("disabled", "scopes", "password", "roles")
+
+
 def _update_actions(disabled: bool | None, changed: bool, password: str | None) -> tuple[str, ...]:
     """The audit actions of a PATCH: each kind of change is its own event."""
     found = []
@@ -158,10 +162,12 @@ def _update_actions(disabled: bool | None, changed: bool, password: str | None) 
 
 
 async def update_user(request: web.Request) -> web.Response:
-    body = await read_json_object(request, allowed=("disabled", "scopes", "password", "roles"))
+    body = await read_json_object(request, allowed=_UPDATABLE)
     disabled = optional_bool(body, "disabled")
     scopes = _scopes(body, required=False)
     roles = _roles(body)
+    if disabled is None and scopes is None and roles is None and body.get("password") is None:
+        raise nothing_to_update(_UPDATABLE)
     request[AUDIT_ACTIONS] = _update_actions(
         disabled, scopes is not None or roles is not None, body.get("password")
     )

@@ -16,6 +16,10 @@ Rules (documented in ``docs/api.md``):
 - A field of the wrong type or value is 400 ``ValidationError`` with ``details.field``.
 - Unknown fields are rejected (``ValidationError`` naming the field): a misspelt
   ``"scope"`` or ``"bucket"`` must not silently produce a key with more rights than meant.
+- A ``PATCH`` whose body changes nothing (no member, or only ``null`` members where
+  ``null`` means "unchanged") is 400 ``ValidationError`` "Nothing to update" with
+  ``details.fields`` (:func:`nothing_to_update`), on every update route alike: a 200
+  would record a successful change that never happened in the audit log.
 - Error messages never echo a submitted value (it might be a secret pasted by mistake).
 """
 
@@ -36,6 +40,7 @@ __all__ = [
     "check_identity_encoding",
     "header_text",
     "invalid",
+    "nothing_to_update",
     "optional_bool",
     "optional_datetime",
     "optional_int",
@@ -49,6 +54,17 @@ __all__ = [
 
 def invalid(field: str, message: str) -> ApiError:
     return ApiError(400, "ValidationError", message, {"field": field})
+
+
+def nothing_to_update(fields: Iterable[str]) -> ApiError:
+    """The answer to an update whose body names none of the route's ``fields``."""
+    names = sorted(fields)
+    return ApiError(
+        400,
+        "ValidationError",
+        f"Nothing to update: give at least one of {', '.join(names)}",
+        {"fields": names},
+    )
 
 
 def _not_json(constant: str) -> Any:
