@@ -307,7 +307,7 @@ def _sets_tags(req: S3Request) -> bool:
     if req.operation.name == "PutObjectTagging":
         return False
     if req.operation.name == "CopyObject":
-        return req.headers.get("x-amz-tagging-directive", "COPY").upper() == "REPLACE"
+        return req.replace_tags
     return True
 
 

@@ -426,15 +426,10 @@ async def copy_object(ctx: Context) -> Result:
     plan = await plan_write(ctx)
     source = ctx.req.copy_source
     assert source is not None  # the operation table requires x-amz-copy-source
-    directive = ctx.headers.get("x-amz-metadata-directive", "COPY").upper()
-    if directive not in {"COPY", "REPLACE"}:
-        raise S3Error("InvalidArgument", "Unknown metadata directive.")
-    meta = object_meta(ctx.headers, ctx.req.header_pairs) if directive == "REPLACE" else None
-    tagging = ctx.headers.get("x-amz-tagging-directive", "COPY").upper()
-    if tagging not in {"COPY", "REPLACE"}:
-        raise S3Error("InvalidArgument", "Unknown tagging directive.")
+    # the directives are read once, as S3 reads them (gateway.s3.request._directive)
+    meta = object_meta(ctx.headers, ctx.req.header_pairs) if ctx.req.replace_metadata else None
     # COPY keeps the source's tags (an x-amz-tagging header is then ignored, as S3 does)
-    tags = (ctx.req.tags or ()) if tagging == "REPLACE" else None
+    tags = (ctx.req.tags or ()) if ctx.req.replace_tags else None
     # Copying a named version onto its own key is how a version is restored: allowed.
     same = source.bucket == ctx.bucket and source.key == ctx.key and source.version_id is None
     encryption = ctx.req.encryption

@@ -29,6 +29,7 @@ from gateway.config import Config
 from gateway.peer import client_scheme, forwarded_host
 from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
 from gateway.s3.errors import S3Error
+from gateway.s3.flags import ECHO_LIMIT
 from gateway.s3.headers import conditions, parse_range
 from gateway.s3.lock_headers import parse_bypass, parse_object_lock
 from gateway.s3.numbers import decimal
@@ -131,6 +132,10 @@ class S3Request:
     """``If-Range`` of a GetObject / HeadObject with a ``byte_range`` (an entity tag or an
     HTTP date, as sent): the range is served only while it names the object's current
     ETag or Last-Modified (``gateway.s3.objects``); None without a range."""
+    replace_metadata: bool = False
+    """CopyObject's ``x-amz-metadata-directive: REPLACE`` (``_directive``)."""
+    replace_tags: bool = False
+    """CopyObject's ``x-amz-tagging-directive: REPLACE`` (``_directive``)."""
 
 
 def _part_number(raw: str) -> int:
@@ -331,8 +336,12 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         check_key(address.key)
 
     copy_source = None
+    replace_metadata = replace_tags = False
     if operation.header == COPY_SOURCE:
         copy_source = _copy_source(headers, ranged=operation.name == "UploadPartCopy")
+        if operation.name == "CopyObject":
+            replace_metadata = _directive(headers, "x-amz-metadata-directive", "metadata")
+            replace_tags = _directive(headers, "x-amz-tagging-directive", "tagging")
     raw_part = query.get("partNumber")
     part_number = None if raw_part is None else _part_number(raw_part)
     byte_range = None
@@ -389,7 +398,31 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         delete_if_match=delete_if_match,
         tags=_tags(headers, operation.name),
         if_range=if_range,
+        replace_metadata=replace_metadata,
+        replace_tags=replace_tags,
     )
+
+
+_DIRECTIVES = {"COPY": False, "REPLACE": True}
+
+
+def _directive(headers: Mapping[str, str], name: str, what: str) -> bool:
+    """Whether CopyObject's directive header ``name`` says ``REPLACE``; ``COPY`` when it
+    is absent. S3 reads exactly ``COPY`` or ``REPLACE`` (the SDKs send those) and answers
+    anything else, ``copy`` or ``Replace`` too, 400 ``InvalidArgument`` "Unknown metadata
+    directive." (docs/s3-compatibility.md): a value read without regard to case made the
+    gateway act on a request S3 refuses."""
+    sent = headers.get(name)
+    if sent is None:
+        return False
+    replace = _DIRECTIVES.get(sent)
+    if replace is None:
+        raise S3Error(
+            "InvalidArgument",
+            f"Unknown {what} directive.",
+            extra={"ArgumentName": name, "ArgumentValue": sent[:ECHO_LIMIT]},
+        )
+    return replace
 
 
 def _tags(headers: Mapping[str, str], operation: str) -> Tags | None:
