@@ -32,9 +32,9 @@ __all__ = ["list_events"]
 log = logging.getLogger("nfyio.audit")
 
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*)?")
-_ID = re.compile(rf"[^\x00-\x1f\x7f-\x9f]{{1,{MAX_TEXT_BYTES}}}")
-"""Actor and target ids: no control characters (``bucket/key`` targets hold any key),
-no longer than what is stored."""
+_ID = re.compile(rf"(?s:.{{1,{MAX_TEXT_BYTES}}})")
+"""Actor and target ids: any text (``bucket/key`` targets hold any key, control
+characters included), no longer than what is stored; ``AuditQuery`` reads it as stored."""
 _BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
 """A bucket name, including those older stores allowed (never a ``/``)."""
 _NAMING = frozenset({"action", "bucket"})

@@ -194,7 +194,10 @@ class AuditQuery:
     """Filters of a listing; ``None`` = any. ``account``: only that account's log (the
     root key passes ``None`` to see every account's). ``action`` ending in ``.*`` matches
     that prefix (``access_key.*``). ``bucket``: events whose target is the bucket or an
-    object or upload in it (``bucket/...``). ``since`` inclusive, ``until`` exclusive."""
+    object or upload in it (``bucket/...``). ``since`` inclusive, ``until`` exclusive.
+    ``actor`` and ``target`` are compared as the store keeps them (:func:`storable`: NUL
+    as U+FFFD, cut at :data:`MAX_TEXT_BYTES`), so any id an event was written with
+    finds it."""
 
     account: str | None = None
     action: str | None = None
@@ -203,6 +206,12 @@ class AuditQuery:
     bucket: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("actor", "target"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _storable_text(value))
 
     @property
     def action_prefix(self) -> str | None:

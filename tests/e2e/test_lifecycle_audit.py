@@ -249,7 +249,9 @@ def test_a_refused_deletion_is_recorded_once_and_the_sweep_goes_on(
 
 
 def test_filters_refuse_what_names_nothing(swept: Gateway) -> None:
-    for bad in ("bucket=a%2Fb", "bucket=", "target=a%0Ab", "bucket=" + "b" * 256):
+    # A target may hold control characters (an object key's): only a longer one than
+    # is stored names nothing.
+    for bad in ("bucket=a%2Fb", "bucket=", "target=" + "t" * 1301, "bucket=" + "b" * 256):
         status, _, raw = call(swept, "GET", f"/v1/audit-events?{bad}", headers=ADMIN)
         assert status == 400, bad
         error = json.loads(raw)["error"]
