@@ -246,12 +246,22 @@ class MultipartMixin(CopyMixin):
         numbers = [n for n, _ in parts]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
             raise BackendError("InvalidPartOrder", "The list of parts was not in ascending order")
+        retried = False
         if object_size is not None:
             # Checked here, not left to the store (moto and SeaweedFS ignore the header):
             # one ListParts walk, only when the client sent it. The listed ETags pin each
             # part's bytes, so the sizes cannot change before the completion.
-            sizes = await self._check_parts_exist(bucket, key, upload_id, parts)
-            check_object_size(object_size, sum(sizes))
+            try:
+                sizes = await self._check_parts_exist(bucket, key, upload_id, parts)
+            except BackendError as exc:
+                if exc.code != "NoSuchUpload":
+                    raise
+                # Gone: completed (a retry, which the store answers with the object it
+                # made, writing nothing; the size is checked against that object) or
+                # never there (the store's NoSuchUpload)
+                retried = True
+            else:
+                check_object_size(object_size, sum(sizes))
         listed, whole = self._completion_checksums(checksums)
         try:
             async with self.conditional_write(bucket, key, condition):
@@ -281,7 +291,7 @@ class MultipartMixin(CopyMixin):
                 await self._check_parts_exist(bucket, key, upload_id, parts)
             raise
         try:
-            return await self.head_object(
+            made = await self.head_object(
                 bucket,
                 key,
                 version_id=response.get("VersionId"),
@@ -291,7 +301,8 @@ class MultipartMixin(CopyMixin):
             if exc.code != "InvalidRequest" or response.get("SSECustomerAlgorithm") is None:
                 raise
             # an SSE-C object completed without its key cannot be read back: answer with
-            # what the completion reported (the size is not part of that answer)
+            # what the completion reported (the size is not part of that answer, so a
+            # retry's x-amz-mp-object-size goes unchecked)
             return ObjectInfo(
                 bucket=bucket,
                 key=key,
@@ -301,6 +312,9 @@ class MultipartMixin(CopyMixin):
                 meta=with_sse(ObjectMeta(), response),
                 version_id=response.get("VersionId"),
             )
+        if retried and object_size is not None:
+            check_object_size(object_size, made.size)  # nothing was written: refused as is
+        return made
 
     def _completion_checksums(
         self, checksums: CompletionChecksums | None

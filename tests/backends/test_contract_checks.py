@@ -440,6 +440,13 @@ async def test_completion_retried_after_success_answers_the_same(env: Env) -> No
     again = await b.complete_multipart_upload("retry", "k", up.upload_id, parts)
     assert (again.etag, again.size) == (done.etag, done.size)
     assert await env.get("retry", "k") == b"".join(chunks)
+    # x-amz-mp-object-size is checked against the object the retry answers (the s3
+    # backend's check by ListParts found the upload gone: NoSuchUpload)
+    size = sum(map(len, chunks))
+    sized = await b.complete_multipart_upload("retry", "k", up.upload_id, parts, object_size=size)
+    assert sized.etag == done.etag
+    wrong = b.complete_multipart_upload("retry", "k", up.upload_id, parts, object_size=size + 1)
+    assert await code_of(wrong) == "InvalidRequest"
     # a retry naming other parts is no retry: the upload is gone
     other = [(1, parts[1][1]), (2, parts[0][1])]
     refused = await code_of(b.complete_multipart_upload("retry", "k", up.upload_id, other))

@@ -485,7 +485,7 @@ def test_expected_object_size_of_a_completion(s3: Any, bucket: str) -> None:
         )
         assert "x-amz-mp-object-size" in error.response["Error"]["Message"]
         assert keys_of(s3, bucket) == []
-    s3.complete_multipart_upload(
+    first = s3.complete_multipart_upload(
         Bucket=bucket,
         Key="sized",
         UploadId=upload_id,
@@ -493,3 +493,24 @@ def test_expected_object_size_of_a_completion(s3: Any, bucket: str) -> None:
         MpuObjectSize=total,
     )
     assert s3.head_object(Bucket=bucket, Key="sized")["ContentLength"] == total
+    # a retry (its answer lost) is answered again, the size checked against the object;
+    # the s3 backend's check by ListParts found the upload gone (NoSuchUpload)
+    again = s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="sized",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": done},
+        MpuObjectSize=total,
+    )
+    assert again["ETag"] == first["ETag"]
+    expect_error(
+        "InvalidRequest",
+        400,
+        s3.complete_multipart_upload,
+        Bucket=bucket,
+        Key="sized",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": done},
+        MpuObjectSize=total + 1,
+    )
+    assert s3.head_object(Bucket=bucket, Key="sized")["ETag"] == first["ETag"]
