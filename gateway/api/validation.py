@@ -26,7 +26,6 @@ Rules (documented in ``docs/api.md``):
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -35,6 +34,7 @@ from aiohttp import web
 
 from gateway.api.errors import ApiError
 from gateway.identity.models import parse_instant
+from gateway.text import is_header_text
 
 __all__ = [
     "check_identity_encoding",
@@ -121,18 +121,13 @@ def _holds_non_text(value: Any) -> bool:
     return False
 
 
-_NOT_HEADER_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
-"""Control characters (tab aside), and the lone surrogates aiohttp makes of header bytes
-that are not UTF-8 (``surrogateescape``)."""
-
-
 def header_text(request: web.Request, name: str) -> str:
     """The header's value, stripped (``""`` when absent), if it is UTF-8 text without
     control characters; else 400 ``ValidationError`` naming the header. A value kept and
     answered back later (an upload's ``Content-Type``) must be text that can be stored
-    and sent again as it came."""
+    and sent again as it came: ``gateway.text.is_header_text``, as S3's stored headers."""
     value = request.headers.get(name, "").strip()
-    if not (value.isascii() and value.isprintable()) and _NOT_HEADER_TEXT.search(value):
+    if not is_header_text(value):
         raise invalid(name, f"{name} must be UTF-8 text without control characters")
     return value
 

@@ -17,6 +17,7 @@ from gateway.s3.errors import S3Error
 from gateway.s3.lock_headers import lock_headers
 from gateway.s3.numbers import decimal
 from gateway.s3.sse import sse_response_headers
+from gateway.text import is_header_text, is_sendable_header_value
 
 __all__ = [
     "CHECKSUM_PREFIX",
@@ -92,13 +93,10 @@ def parse_http_date(value: str | None) -> datetime | None:
     return parsed
 
 
-_UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")
-
-
 def safe_value(name: str, value: str) -> str:
     """A header value we may store and send back: valid UTF-8, no control characters
-    (a CR/LF would split the response's headers)."""
-    if _UNSAFE_VALUE.search(value):
+    (a CR/LF would split the response's headers): ``gateway.text.is_header_text``."""
+    if not is_header_text(value):
         raise S3Error(
             "InvalidArgument",
             f"The value of {name} is not valid: it must be UTF-8 without control characters",
@@ -109,7 +107,6 @@ def safe_value(name: str, value: str) -> str:
 
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 """An HTTP header name (RFC 9110 token)."""
-_UNSAFE_RESPONSE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _log = logging.getLogger("nfyio.s3")
 _sendable_names: set[str] = set()
 
@@ -124,11 +121,6 @@ def _sendable_name(name: str) -> bool:
     return True
 
 
-def _sendable_value(text: str) -> bool:
-    # printable ASCII (the usual case) needs no regular expression
-    return (text.isascii() and text.isprintable()) or _UNSAFE_RESPONSE_VALUE.search(text) is None
-
-
 def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Response headers, each name a token and each value free of CR, LF and other
     control characters: one that is not (only stored data written before values were
@@ -137,7 +129,7 @@ def checked_headers(headers: Mapping[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in headers.items():
         text = str(value)
-        if _sendable_name(name) and _sendable_value(text):
+        if _sendable_name(name) and is_sendable_header_value(text):
             out[name] = text
         else:
             _log.warning("response header %r left out: its name or value is not sendable", name)

@@ -24,7 +24,6 @@ URL with ``bucket``, ``key`` and ``etag`` in the query) or ``success_action_stat
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +50,7 @@ from gateway.s3.request import S3Request
 from gateway.s3.sse import parse_encryption, plain_http_allowed, sse_response_headers
 from gateway.s3.tags import parse_tagging_document
 from gateway.s3.xml import XmlWriter
+from gateway.text import is_url_text
 from gateway.transport import TLS_REQUIRED, refused
 from sigv4 import new_checksum, parse_checksum_value
 from sigv4.checksums import normalize_algorithm
@@ -290,10 +290,6 @@ class FileBody:
             self._checksums[algorithm] = computed
 
 
-_NOT_IN_A_URL = re.compile(r"[\x00-\x20\x7f]")
-"""Control characters and spaces: urlsplit drops a CR, LF or tab silently and takes the
-rest, but such a target sent as ``Location`` would split the answer's headers (it was
-left out, a 303 with nowhere to go)."""
 _URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 """Printable ASCII: kept as it is (a ``%`` too: the target may be percent-encoded already)."""
 
@@ -305,7 +301,10 @@ def _redirect(target: str, bucket: str, key: str, etag: str) -> str | None:
     outside ASCII are sent percent-encoded as UTF-8, as a browser would request them:
     ``Location`` is a URI."""
     target = target.strip(" \t")
-    if _NOT_IN_A_URL.search(target):
+    if not is_url_text(target):
+        # urlsplit would take the rest of a target with a CR, LF or tab, but such a target
+        # sent as ``Location`` would split the answer's headers (it was left out: a 303
+        # with nowhere to go)
         return None
     try:
         parts = urlsplit(target)
