@@ -11,7 +11,7 @@ from backends.types import ListPage, ObjectInfo, ObjectVersion, VersionsPage
 from gateway.identity.page_tokens import seal, unseal
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
-from gateway.s3.flags import parse_flag
+from gateway.s3.flags import ECHO_LIMIT, parse_flag
 from gateway.s3.headers import quote_etag
 from gateway.s3.owner import ListingOwners, listing_owners
 from gateway.s3.ownership import existing_bucket
@@ -27,9 +27,35 @@ __all__ = [
     "list_objects",
     "list_objects_v2",
     "max_keys",
+    "optional_attributes",
 ]
 
 MAX_KEYS = 1000
+OPTIONAL_ATTRIBUTES = "x-amz-optional-object-attributes"
+_OPTIONAL = frozenset({"RestoreStatus"})
+
+
+def optional_attributes(ctx: Context) -> None:
+    """Check ``x-amz-optional-object-attributes`` of the three listings: a comma-separated
+    list (botocore joins with ``,``, the JS SDK v3 with ``, ``; the header may repeat) of
+    ``RestoreStatus``, S3's one value, exactly; anything else is 400 ``InvalidArgument``
+    naming the header and the values refused. ``RestoreStatus`` asks for the restore state
+    of restored archived objects, which the gateway never has: nothing more is listed."""
+    names: set[str] = set()
+    for name, value in ctx.req.header_pairs:
+        if name.lower() == OPTIONAL_ATTRIBUTES:
+            names.update(part.strip() for part in value.split(","))
+    names.discard("")
+    invalid = names - _OPTIONAL
+    if invalid:
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid attribute name specified.",
+            extra={
+                "ArgumentName": OPTIONAL_ATTRIBUTES,
+                "ArgumentValue": ", ".join(sorted(invalid))[:ECHO_LIMIT],
+            },
+        )
 
 
 def int32(raw: str) -> int | None:
@@ -167,6 +193,7 @@ async def _page(ctx: Context, marker: str | None, limit: int) -> ListPage:
 
 
 async def list_objects(ctx: Context) -> Result:
+    optional_attributes(ctx)
     names = KeyNames(ctx)
     limit = max_keys(ctx)
     marker = ctx.query.get("marker") or None
@@ -208,6 +235,7 @@ def decode_token(ctx: Context, scope: str, token: str) -> str:
 
 
 async def list_objects_v2(ctx: Context) -> Result:
+    optional_attributes(ctx)
     names = KeyNames(ctx)
     limit = max_keys(ctx)
     token = ctx.query.get("continuation-token")
@@ -264,6 +292,7 @@ def _version_markers(ctx: Context) -> tuple[str | None, str | None]:
 async def list_object_versions(ctx: Context) -> Result:
     """Versions and delete markers in key order, newest first within a key. Checked in
     AWS's order: ``max-keys``, the markers, ``encoding-type``."""
+    optional_attributes(ctx)
     limit = max_keys(ctx, versions=True)
     key_marker, version_marker = _version_markers(ctx)
     names = KeyNames(ctx)
