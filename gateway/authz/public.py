@@ -18,6 +18,10 @@ so none reaches this test):
 - ``StringEquals`` / ``StringEqualsIgnoreCase`` / ``StringLike`` on
   ``aws:PrincipalAccount`` or ``aws:userid`` with values without wildcards or variables;
   not ``aws:userid`` = ``anonymous``: that fixed value is every anonymous caller's.
+  ``StringLike`` on ``aws:userid`` also pins with AWS's role-session form ``AROLEID:*``
+  (a fixed id, ``:``, one final ``*``: every session of one role, which AWS counts as
+  fixed); any other wildcard does not (:func:`_role_sessions`). The gateway's userids
+  hold no ``:``, so such a value admits no caller of its own.
 
 A pinning condition counts only as a plain operator: ``...IfExists``, a negated operator
 or a ``ForAllValues:`` set test can be satisfied by a request without the value. The
@@ -74,12 +78,26 @@ def _pins(condition: Condition) -> bool:
     if key == "aws:sourceip":
         return condition.operator.name == "IpAddress" and _few_addresses(condition.values)
     if key in _PINNING_KEYS and condition.operator.name in _STRING_PINS:
-        anonymous = key == "aws:userid"  # its fixed value for anonymous callers pins none
+        userid = key == "aws:userid"  # its fixed value for anonymous callers pins none
         return all(
-            isinstance(v, Glob) and v.is_fixed and not (anonymous and v.matches(ANONYMOUS_USERID))
+            isinstance(v, Glob)
+            and (v.is_fixed or (userid and _role_sessions(v)))
+            and not (userid and v.matches(ANONYMOUS_USERID))
             for v in condition.values
         )
     return False
+
+
+def _role_sessions(value: Glob) -> bool:
+    """Whether ``value`` is ``AROLEID:*``: literal characters (at least one), ``:``, then
+    one ``*`` as the last token; ``*:*``, ``AROA*:*``, ``ID?:*`` or ``ID:*x`` are not."""
+    tokens = value.tokens
+    return (
+        len(tokens) >= 3
+        and tokens[-1] == ("star", "")
+        and tokens[-2] == ("lit", ":")
+        and all(kind == "lit" for kind, _ in tokens[:-2])
+    )
 
 
 def statement_is_public(statement: Statement) -> bool:

@@ -46,8 +46,23 @@ REAL_PINS: list[dict[str, Any]] = [
     {"StringEquals": {"aws:PrincipalAccount": "acct_nobody"}},
     {"IpAddress": {"aws:SourceIp": "192.0.2.0/24"}},
     {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "2001:db8::/32"]}},
+    {"StringLike": {"aws:userid": "AROAEXAMPLEROLEID:*"}},
+    {"StringLike": {"aws:userid": ["AROAEXAMPLEROLEID:*", "acct_nobody"]}},
 ]
-"""Conditions that do pin (and keep the policy non-public)."""
+"""Conditions that do pin (and keep the policy non-public). ``AROLEID:*`` is every
+session of one role: AWS's "The meaning of public" counts it as fixed."""
+NOT_ROLE_SESSIONS: list[dict[str, Any]] = [
+    {"StringLike": {"aws:userid": "*:*"}},
+    {"StringLike": {"aws:userid": "AROA*:*"}},
+    {"StringLike": {"aws:userid": "AROAEXAMPLE?ROLEID:*"}},
+    {"StringLike": {"aws:userid": "AROAEXAMPLEROLEID*"}},
+    {"StringLike": {"aws:userid": "AROAEXAMPLEROLEID:*x"}},
+    {"StringLike": {"aws:userid": ":*"}},
+    {"StringLike": {"aws:userid": "${aws:username}:*"}},
+    {"StringLike": {"aws:PrincipalAccount": "AROAEXAMPLEROLEID:*"}},
+]
+"""Wildcards that are not the role-session form (an id not fixed, a wildcard elsewhere,
+another key): public, as before."""
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +111,17 @@ def test_block_public_policy_refuses_a_policy_admitting_the_public(
     expect_error(
         "AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=_policy(bucket, condition)
     )
+
+
+@pytest.mark.parametrize("condition", NOT_ROLE_SESSIONS, ids=json.dumps)
+def test_only_a_fixed_role_id_then_colon_star_pins(owner: Tenant, condition: dict[str, Any]) -> None:
+    s3, bucket = _bucket(owner, BlockPublicPolicy=True)
+    expect_error(
+        "AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=_policy(bucket, condition)
+    )
+    s3.delete_public_access_block(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, condition))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
 
 
 def test_a_narrow_source_range_pins_even_for_its_own_callers(owner: Tenant) -> None:
