@@ -114,7 +114,9 @@ def test_block_public_policy_refuses_a_policy_admitting_the_public(
 
 
 @pytest.mark.parametrize("condition", NOT_ROLE_SESSIONS, ids=json.dumps)
-def test_only_a_fixed_role_id_then_colon_star_pins(owner: Tenant, condition: dict[str, Any]) -> None:
+def test_only_a_fixed_role_id_then_colon_star_pins(
+    owner: Tenant, condition: dict[str, Any]
+) -> None:
     s3, bucket = _bucket(owner, BlockPublicPolicy=True)
     expect_error(
         "AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=_policy(bucket, condition)
