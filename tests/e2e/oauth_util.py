@@ -92,6 +92,14 @@ class Setup:
     def token(self, **form: str) -> Reply:
         return call(f"{self.gateway.api_url}/oauth/token", "POST", form=form)
 
+    def post(self, endpoint: str, raw_form: str, *, content_type: str | None = None) -> Reply:
+        """``raw_form`` (form-encoded already, sent byte for byte) POSTed to ``endpoint``
+        (``/oauth/token``, ...), as ``application/x-www-form-urlencoded`` unless
+        ``content_type`` says otherwise."""
+        headers = {} if content_type is None else {"Content-Type": content_type}
+        url = f"{self.gateway.api_url}{endpoint}"
+        return call(url, "POST", raw_form=raw_form, headers=headers)
+
     def login(self, **extra: str) -> dict[str, Any]:
         reply = honouring_slow_down(
             lambda: self.token(

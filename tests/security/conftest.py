@@ -41,17 +41,31 @@ def bucket(s3: Any) -> str:
     return name
 
 
+UNTHROTTLED = {"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"}
+"""Failed logins never block: modules that fail on purpose would otherwise throttle
+127.0.0.1 for each other's tests (and for their own)."""
+
+
+@pytest.fixture(scope="module")
+def unthrottled_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A gateway of the module's own whose failed logins never block (``UNTHROTTLED``)."""
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp("gw-unthrottled")) / "data", extra_env=UNTHROTTLED
+    )
+    yield running
+    running.stop()
+
+
 @pytest.fixture(scope="module")
 def pg_gateway(
     tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
 ) -> Iterator[Gateway]:
     """A gateway whose state is in PostgreSQL (which refuses what SQLite keeps: NUL in
-    text), one per module. Failed logins never block (modules that fail on purpose
-    would otherwise throttle 127.0.0.1 for each other's tests)."""
+    text), one per module. Failed logins never block (``UNTHROTTLED``)."""
     running = start_gateway(
         Path(tmp_path_factory.mktemp("gw-security-pg")) / "data",
         extra_env={
-            "NFYIO_AUTH_THROTTLE_FAILURES": "1000000",
+            **UNTHROTTLED,
             "NFYIO_IDENTITY_URL": asyncio.run(postgres_server.fresh_url()),
             "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         },

@@ -16,13 +16,11 @@ import http.client
 import re
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
-from pathlib import Path
 
 import jwt
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import Reply, Setup, basic, call, make_setup
 
 # RFC 6749 5.2 (and RFC 6750 3): error_description is %x20-21 / %x23-5B / %x5D-7E.
@@ -31,13 +29,9 @@ ENDPOINTS = ("/oauth/token", "/oauth/revoke", "/oauth/introspect")
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("oauth-conformance")) / "data",
-        extra_env={"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"},
-    )
-    yield running
-    running.stop()
+def gateway(unthrottled_gateway: Gateway) -> Gateway:
+    """Its own gateway: failed logins on purpose never block."""
+    return unthrottled_gateway
 
 
 @pytest.fixture

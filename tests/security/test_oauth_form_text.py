@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import ADMIN, Reply, Setup, call, make_setup
 
 FORM = "application/x-www-form-urlencoded"
@@ -26,14 +24,9 @@ LATIN_PASSWORD = "d\u00e9j\u00e0-vu-\u00e9t\u00e9-caf\u00e9"
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    # Wrong passwords on purpose: a throttle that never blocks.
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("oauth-form-text")) / "data",
-        extra_env={"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"},
-    )
-    yield running
-    running.stop()
+def gateway(unthrottled_gateway: Gateway) -> Gateway:
+    """Wrong passwords on purpose: a throttle that never blocks."""
+    return unthrottled_gateway
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +52,7 @@ def _login(setup: Setup, username: str, encoded_password: str, content_type: str
         f"&password={encoded_password}"
         f"&client_id={setup.client_id}&client_secret={setup.client_secret}"
     )
-    return call(
-        f"{setup.gateway.api_url}/oauth/token",
-        "POST",
-        raw_form=body,
-        headers={"Content-Type": content_type},
-    )
+    return setup.post("/oauth/token", body, content_type=content_type)
 
 
 def _refused(reply: Reply, status: int, error: str) -> None:
@@ -103,12 +91,7 @@ def test_a_declared_iso_8859_1_form_is_read_as_iso_8859_1(setup: Setup) -> None:
 def test_a_charset_the_gateway_does_not_read_is_invalid_request(setup: Setup, charset: str) -> None:
     """It used to be read as UTF-8 whatever it said."""
     body = urllib.parse.urlencode({"grant_type": "client_credentials", **setup.creds()})
-    reply = call(
-        f"{setup.gateway.api_url}/oauth/token",
-        "POST",
-        raw_form=body,
-        headers={"Content-Type": f"{FORM}; charset={charset}"},
-    )
+    reply = setup.post("/oauth/token", body, content_type=f"{FORM}; charset={charset}")
     _refused(reply, 400, "invalid_request")
 
 

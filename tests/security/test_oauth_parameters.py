@@ -11,23 +11,17 @@ repeated) was refused by a server that has no use for it, and an empty copy of
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
-from tests.e2e.oauth_util import Reply, Setup, call, make_setup
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.oauth_util import Reply, Setup, make_setup
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("oauth-parameters")) / "data",
-        extra_env={"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"},
-    )
-    yield running
-    running.stop()
+def gateway(unthrottled_gateway: Gateway) -> Gateway:
+    """Its own gateway, whose failed client authentications never block."""
+    return unthrottled_gateway
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +34,7 @@ def setup(gateway: Gateway) -> Setup:
 
 
 def _post(setup: Setup, endpoint: str, extra: str) -> Reply:
-    creds = urllib.parse.urlencode(setup.creds())
-    return call(f"{setup.gateway.api_url}{endpoint}", "POST", raw_form=f"{creds}&{extra}")
+    return setup.post(endpoint, f"{urllib.parse.urlencode(setup.creds())}&{extra}")
 
 
 def _invalid_request(reply: Reply, name: str) -> None:
@@ -93,8 +86,7 @@ def test_a_parameter_the_token_endpoint_reads_given_twice_is_invalid_request(
         + "&"
         + (urllib.parse.urlencode({name: values[name]}))
     )
-    reply = call(f"{setup.gateway.api_url}/oauth/token", "POST", raw_form=body)
-    _invalid_request(reply, name)
+    _invalid_request(setup.post("/oauth/token", body), name)
 
 
 @pytest.mark.parametrize("endpoint", ["/oauth/revoke", "/oauth/introspect"])

@@ -6,13 +6,11 @@ accounts do not cover (``tests/e2e/test_accounts_rest.py`` and
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import Reply, basic
 from tests.e2e.oauth_util import call as oauth_call
 from tests.e2e.rest_util import ADMIN, api_json, bearer, call
@@ -20,14 +18,9 @@ from tests.e2e.tenants import Tenant, new_tenant
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+def gateway(unthrottled_gateway: Gateway) -> Gateway:
     """Its own gateway: the sign-ins below never wait for another module's failed ones."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-tenants")) / "data",
-        extra_env={"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"},
-    )
-    yield running
-    running.stop()
+    return unthrottled_gateway
 
 
 @pytest.fixture
