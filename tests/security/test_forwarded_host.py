@@ -64,6 +64,27 @@ def _s3(gw: Gateway, method: str, path: str, forwarded: list[str]) -> tuple[int,
         conn.close()
 
 
+def _bucket(gw: Gateway) -> str:
+    name = f"xfh-{uuid.uuid4().hex[:12]}"
+    gw.client().create_bucket(Bucket=name)
+    return name
+
+
+def _presigned_url(gw: Gateway, bucket: str, forwarded: dict[str, str]) -> str:
+    """The URL ``/v1/buckets/{bucket}/objects/presign`` answers, asked with the
+    ``forwarded`` headers."""
+    status, _, raw = call(
+        gw,
+        "POST",
+        f"/v1/buckets/{bucket}/objects/presign",
+        headers={**ADMIN, **forwarded},
+        body={"key": "k"},
+    )
+    assert status == 200, raw
+    url: str = json.loads(raw)["url"]
+    return url
+
+
 @pytest.mark.parametrize(
     "forwarded",
     [[f"{CLAIM}, {PUBLIC}"], [CLAIM, PUBLIC], [f"{CLAIM},{PUBLIC} , "]],
@@ -81,10 +102,8 @@ def test_s3_signatures_verify_against_the_proxys_host(
 
 
 def test_a_cors_preflight_finds_the_virtual_hosted_bucket(proxied: Gateway) -> None:
-    bucket = f"xfh-{uuid.uuid4().hex[:12]}"
-    s3 = proxied.client()
-    s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_cors(
+    bucket = _bucket(proxied)
+    proxied.client().put_bucket_cors(
         Bucket=bucket,
         CORSConfiguration={
             "CORSRules": [{"AllowedOrigins": ["http://site.example"], "AllowedMethods": ["GET"]}]
@@ -110,29 +129,13 @@ def test_a_cors_preflight_finds_the_virtual_hosted_bucket(proxied: Gateway) -> N
 
 
 def test_presigned_urls_name_the_proxys_host(proxied: Gateway) -> None:
-    bucket = f"xfh-{uuid.uuid4().hex[:12]}"
-    proxied.client().create_bucket(Bucket=bucket)
-    status, _, raw = call(
-        proxied,
-        "POST",
-        f"/v1/buckets/{bucket}/objects/presign",
-        headers={**ADMIN, "X-Forwarded-Host": f"{CLAIM}, files.example.com"},
-        body={"key": "k"},
-    )
-    assert status == 200, raw
-    url = json.loads(raw)["url"]
+    bucket = _bucket(proxied)
+    url = _presigned_url(proxied, bucket, {"X-Forwarded-Host": f"{CLAIM}, files.example.com"})
     assert urlsplit(url).hostname == "files.example.com", url
     # a forwarded scheme other than http(s) is not taken as sent (one reading:
     # peer.client_origin, as the S3 request's scheme); it named a wss:// endpoint
-    status, _, raw = call(
-        proxied,
-        "POST",
-        f"/v1/buckets/{bucket}/objects/presign",
-        headers={**ADMIN, "X-Forwarded-Proto": "wss"},
-        body={"key": "k"},
-    )
-    assert status == 200, raw
-    assert urlsplit(json.loads(raw)["url"]).scheme == "http", raw
+    url = _presigned_url(proxied, bucket, {"X-Forwarded-Proto": "wss"})
+    assert urlsplit(url).scheme == "http", url
 
 
 def test_the_console_recognises_its_own_origin(proxied: Gateway) -> None:
@@ -158,14 +161,5 @@ def test_untrusted_the_header_is_nobodys(gateway: Gateway) -> None:
     status, body = _s3(gateway, "GET", "/", [PUBLIC])
     assert status == 403, body
     assert b"<Code>SignatureDoesNotMatch</Code>" in body
-    bucket = f"xfh-{uuid.uuid4().hex[:12]}"
-    gateway.client().create_bucket(Bucket=bucket)
-    status, _, raw = call(
-        gateway,
-        "POST",
-        f"/v1/buckets/{bucket}/objects/presign",
-        headers={**ADMIN, "X-Forwarded-Host": "files.example.com"},
-        body={"key": "k"},
-    )
-    assert status == 200, raw
-    assert urlsplit(json.loads(raw)["url"]).hostname == "127.0.0.1"
+    url = _presigned_url(gateway, _bucket(gateway), {"X-Forwarded-Host": "files.example.com"})
+    assert urlsplit(url).hostname == "127.0.0.1", url
