@@ -40,6 +40,7 @@ from backends.types import (
     BucketEncryption,
     BucketInfo,
     ByteRange,
+    CompletedUpload,
     CompletionChecksums,
     Conditions,
     CopiedObject,
@@ -449,7 +450,7 @@ class Backend(abc.ABC):
         checksums: CompletionChecksums | None = None,
         condition: WriteCondition | None = None,
         object_size: int | None = None,
-    ) -> ObjectInfo:
+    ) -> CompletedUpload:
         """``parts`` are (part number, unquoted ETag) as the client listed them;
         ``encryption.customer`` is an SSE-C upload's key when the client sent it (S3 does
         not require it here; another key is refused as on ``upload_part``, and without it
@@ -463,7 +464,8 @@ class Backend(abc.ABC):
         mismatch), ``EntityTooSmall`` (a part other than the last below 5 MiB),
         ``NoSuchUpload``. The object's ETag is ``md5(concat(part md5 digests))-N``. A
         completion retried after it succeeded (the upload is gone, the key's current
-        object is the one those parts made) answers that object again, as S3 does.
+        object is the one those parts made) answers that object again, as S3 does,
+        marked ``retried`` when the store can tell (the gateway then writes no row).
         """
         raise _not_implemented("multipart upload")
 

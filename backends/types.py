@@ -194,6 +194,21 @@ class CopiedObject(ObjectInfo):
         return cls(**values, source_version_id=source_version_id)
 
 
+@record
+class CompletedUpload(ObjectInfo):
+    """What CompleteMultipartUpload answered, and whether the store made the object then."""
+
+    retried: bool = False
+    """True: the upload was completed before (a retry, or a completion that ran beside
+    the one that made the object) and the answer is that object; nothing was written, so
+    neither may the gateway's rows be. False when the store made it, or cannot tell."""
+
+    @classmethod
+    def of(cls, info: ObjectInfo, *, retried: bool) -> CompletedUpload:
+        values = {f.name: getattr(info, f.name) for f in fields(ObjectInfo)}
+        return cls(**values, retried=retried)
+
+
 Tags = tuple[tuple[str, str], ...]
 """An object's tag set: (key, value) pairs, keys unique, in key order (the gateway
 validates and sorts them before a backend sees them)."""

@@ -39,11 +39,11 @@ from backends.filesystem.upload_listing import list_uploads
 from backends.filesystem.versions import BucketState
 from backends.ranges import MAX_PART_SIZE, check_part_copy_size, part_copy_range
 from backends.types import (
+    CompletedUpload,
     CompletionChecksums,
     CopySource,
     Encryption,
     ObjectAttributes,
-    ObjectInfo,
     ObjectLock,
     ObjectMeta,
     ObjectPart,
@@ -212,7 +212,7 @@ class MultipartMixin:
         checksums: CompletionChecksums | None = None,
         condition: WriteCondition | None = None,
         object_size: int | None = None,
-    ) -> ObjectInfo:
+    ) -> CompletedUpload:
         # an SSE-C upload: a key given must be the upload's; without it, no checksum is
         # compared (refused) nor shown (sse.completion_key)
         customer = request_customer(encryption)
@@ -225,6 +225,7 @@ class MultipartMixin:
                 checksum_algorithm=upload.checksum_algorithm,
                 checksums=checksums,
             )
+        retried = False
         try:
             row, doomed = await complete(
                 self.mp,
@@ -243,7 +244,7 @@ class MultipartMixin:
             if done is None:
                 raise
             check_object_size(object_size, done.size)
-            row, doomed = done, []  # a retry of a completion that succeeded
+            row, doomed, retried = done, [], True  # a retry of a completion that succeeded
             meta = meta_from_json(row.meta)
             if customer is not None:
                 read_key(meta, customer, self.keys)
@@ -259,7 +260,7 @@ class MultipartMixin:
         info = row.to_info(bucket)
         if customer is None and info.meta.sse_customer_algorithm is not None:
             info = dataclasses.replace(info, checksums={})
-        return info
+        return CompletedUpload.of(info, retried=retried)
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         await self.mp.abort(bucket, key, upload_id)

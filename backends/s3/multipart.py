@@ -32,10 +32,10 @@ from backends.s3.sse import (
 from backends.s3.streams import send_spooled, send_streamed
 from backends.s3.tagging import tagging_params
 from backends.types import (
+    CompletedUpload,
     CompletionChecksums,
     CopySource,
     Encryption,
-    ObjectInfo,
     ObjectLock,
     ObjectMeta,
     Part,
@@ -242,7 +242,7 @@ class MultipartMixin(CopyMixin):
         checksums: CompletionChecksums | None = None,
         condition: WriteCondition | None = None,
         object_size: int | None = None,
-    ) -> ObjectInfo:
+    ) -> CompletedUpload:
         numbers = [n for n, _ in parts]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
             raise BackendError("InvalidPartOrder", "The list of parts was not in ascending order")
@@ -303,7 +303,7 @@ class MultipartMixin(CopyMixin):
             # an SSE-C object completed without its key cannot be read back: answer with
             # what the completion reported (the size is not part of that answer, so a
             # retry's x-amz-mp-object-size goes unchecked)
-            return ObjectInfo(
+            return CompletedUpload(
                 bucket=bucket,
                 key=key,
                 size=0,
@@ -311,10 +311,11 @@ class MultipartMixin(CopyMixin):
                 last_modified=datetime.now(UTC).replace(microsecond=0),
                 meta=with_sse(ObjectMeta(), response),
                 version_id=response.get("VersionId"),
+                retried=retried,
             )
         if retried and object_size is not None:
             check_object_size(object_size, made.size)  # nothing was written: refused as is
-        return made
+        return CompletedUpload.of(made, retried=retried)
 
     def _completion_checksums(
         self, checksums: CompletionChecksums | None

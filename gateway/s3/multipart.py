@@ -199,7 +199,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
         condition=ctx.req.write_condition,
         object_size=_expected_size(ctx),
     )
-    if not replay:
+    if not replay and not info.retried:
         await _record_completion(ctx, info)
     doc = XmlWriter("CompleteMultipartUploadResult")
     doc.el("Location", _location(ctx))
@@ -236,7 +236,9 @@ async def _in_progress(ctx: Context, upload_id: str) -> bool:
     too): that answer wrote nothing, so neither may the ownership rows, whose default row
     would replace the object's (its ACL, its owner: an ACL change by anyone who may write
     the key, with no ``s3:PutObjectAcl``). Asked of the store only when it matters: the
-    bucket keeps rows and the upload has none (an upload's row is gone once completed)."""
+    bucket keeps rows and the upload has none (an upload's row is gone once completed).
+    A completion that finds the upload there but loses to another completion of it is
+    answered as a retry too: the backend marks that answer (``CompletedUpload.retried``)."""
     bucket = existing_bucket(ctx)
     if ctx.access.upload is not None or not bucket.has_rows:
         return True

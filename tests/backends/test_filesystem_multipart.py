@@ -374,3 +374,27 @@ async def test_a_kernel_copy_that_stops_short_leaves_no_object_short(
     info = await backend.complete_multipart_upload("bk", "big", up.upload_id, done)
     assert info.size == 600_000
     assert await read_all(await backend.get_object("bk", "big")) == b"".join(parts)
+
+
+async def test_a_completion_beside_another_of_its_upload_is_answered_as_a_retry(
+    backend: FilesystemBackend,
+) -> None:
+    """Two completions of one upload, both past their checks (each joining the parts in
+    its thread): the one that commits second finds the upload gone and answers the
+    object the first made, marked ``retried``, so the gateway writes its ownership row
+    once (``gateway.s3.multipart``). Unmarked, the second wrote it again over any ACL the
+    object was given in between."""
+    up = await backend.create_multipart_upload("bk", "twice", ObjectMeta())
+    parts = []
+    for number, data in ((1, b"a" * MIN), (2, b"tail")):
+        part = await backend.upload_part("bk", "twice", up.upload_id, number, body(data))
+        parts.append((number, part.etag))
+    both = await asyncio.gather(
+        backend.complete_multipart_upload("bk", "twice", up.upload_id, parts),
+        backend.complete_multipart_upload("bk", "twice", up.upload_id, parts),
+    )
+    assert both[0].etag == both[1].etag and both[0].version_id == both[1].version_id
+    assert sorted(done.retried for done in both) == [False, True]
+    again = await backend.complete_multipart_upload("bk", "twice", up.upload_id, parts)
+    assert again.retried and again.etag == both[0].etag
+    assert await read_all(await backend.get_object("bk", "twice")) == b"a" * MIN + b"tail"
