@@ -9,6 +9,7 @@ from urllib.parse import unquote
 from gateway.s3.errors import S3Error
 from gateway.s3.operations import Target
 from sigv4.records import record
+from sigv4.request import bad_escape
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -62,6 +63,11 @@ _AUTHORITY_END = re.compile(r"[/?#]")
 
 
 def _decode(raw: str) -> str:
+    """A path component, percent-decoded; a ``%`` that starts no escape (``a%zz``: S3
+    refuses it, and a lenient decoding names the key ``a%zz`` that ``a%25zz`` names) or
+    invalid UTF-8 is ``InvalidURI``."""
+    if bad_escape(raw):
+        raise S3Error("InvalidURI")
     try:
         return unquote(raw, errors="strict")
     except UnicodeDecodeError as exc:

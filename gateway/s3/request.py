@@ -39,6 +39,7 @@ from gateway.s3.sse import parse_encryption, plain_http_allowed
 from gateway.s3.tags import parse_tagging_header
 from sigv4 import decode_query, header_map, parse_content_md5
 from sigv4.records import record
+from sigv4.request import bad_escape
 
 __all__ = [
     "MAX_PART_NUMBER",
@@ -50,7 +51,6 @@ __all__ = [
 MAX_PART_NUMBER = 10000
 COPY_SOURCE = "x-amz-copy-source"
 _COPY_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]+)")
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _RANGED_READS = frozenset({"GetObject", "HeadObject"})
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 """aiohttp decodes header bytes as UTF-8 with ``surrogateescape``: these stand for bytes
@@ -234,7 +234,7 @@ def _decode_copy_source(text: str) -> str:
     unencoded). Decoded leniently, ``a%`` and ``a%25`` named the same source and ``k%ff``
     the key ``k\ufffd``."""
     try:
-        if _BAD_ESCAPE.search(text) is None:
+        if not bad_escape(text):
             return unquote(text, errors="strict")
     except UnicodeDecodeError:
         pass
