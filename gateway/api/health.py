@@ -16,15 +16,17 @@ import logging
 
 from aiohttp import web
 
+from backends.outage import OutageLog
 from gateway import __version__
 from gateway.identity.store import IdentityStore
-from gateway.ratelog import RateLimitedLog
 from gateway.state import BACKEND, IDENTITY
 
 __all__ = ["READY_TIMEOUT", "health", "ready"]
 
 logger = logging.getLogger(__name__)
-ready_log = RateLimitedLog(logger)
+ready_log = OutageLog(logger, "readiness: the state store")
+"""A balancer asks every few seconds: a line when the store stops answering, at most
+one per 10 s, one when it answers again (``backends.outage``)."""
 
 READY_TIMEOUT = 2.0
 """Seconds each readiness check may take before it counts as unavailable."""
@@ -49,12 +51,9 @@ async def _state_ready(store: IdentityStore) -> bool:
     try:
         await asyncio.wait_for(store.db.fetch_one("SELECT 1"), READY_TIMEOUT)
     except Exception as exc:  # any failure means "not ready"; the reason goes to the log
-        # a balancer asks every few seconds: one line per kind of failure and 10 s
-        ready_log.event(
-            f"readiness ({type(exc).__name__})",
-            f"readiness: the state store does not answer: {exc!r}",
-        )
+        ready_log.failed(f"it does not answer: {exc!r}")
         return False
+    ready_log.available()
     return True
 
 

@@ -25,20 +25,21 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from backends.outage import OutageLog
 from gateway.audit import actions
 from gateway.audit.events import event_json
 from gateway.config import AuditConfig
 from gateway.identity.audit import AuditEvent, AuditStore, new_event_id, storable
 from gateway.identity.db import StoreUnavailable
 from gateway.identity.models import AccessKey
-from gateway.ratelog import RateLimitedLog
 from gateway.storage_full import no_room
 from sigv4.memo import remember
 
 __all__ = ["FLUSH_AT", "MAX_PENDING", "AuditRecorder"]
 
 log = logging.getLogger("nfyio.audit")
-outage_log = RateLimitedLog(log)
+outage_log = OutageLog(log, "audit: the state store")
+"""Its outages as three kinds of line: start, at most one per 10 s, end (``backends.outage``)."""
 
 FLUSH_AT = 500
 """Pending events that trigger a flush before the interval is over."""
@@ -156,6 +157,7 @@ class AuditRecorder:
             self._wake.clear()
             try:
                 await self.flush()
+                outage_log.available()
                 if time.monotonic() >= next_prune:
                     next_prune = time.monotonic() + PRUNE_EVERY
                     pruned = await self.prune()
@@ -163,11 +165,8 @@ class AuditRecorder:
                         log.info("audit: pruned %d events past retention", pruned)
             except asyncio.CancelledError:
                 raise
-            except StoreUnavailable:  # an outage: one line per kind and 10 s, no traceback
-                outage_log.event(
-                    "audit",
-                    "audit: writing events failed: the state store is unavailable; will retry",
-                )
+            except StoreUnavailable as exc:  # an outage: a line as it starts and ends
+                outage_log.failed(f"writing events failed ({exc}); they stay queued, retried")
             except Exception as exc:
                 if no_room(exc) is None:  # a full disk: one line per interval, not a traceback
                     log.exception("audit: writing events failed; will retry")

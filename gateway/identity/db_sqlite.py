@@ -16,12 +16,17 @@
   and bodies of all workers run one at a time). Waiting for another worker's lock
   (``busy_timeout``) or for the fsync of a commit never blocks the event loop.
 - ``synchronous=FULL``: a key whose secret was shown to the user survives a power cut.
+- **Outages**: a write lock another process holds past ``busy_timeout`` is the one
+  failure that says "try again soon" (``StoreUnavailable``, 503); it is logged as an
+  outage (``backends.outage``: a line as it starts, at most one per 10 s, one at the
+  next commit). A full disk is ``gateway.storage_full``'s line; anything else is a bug.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import sqlite3
 import threading
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import backends.sqlite_binding  # noqa: F401  (bytes and None bound without a probe)
+from backends.outage import OutageLog
 from backends.sqlite_wal import CommitWatch, journal_mode_wal, lock_busy
 from gateway.identity.db import (
     Dialect,
@@ -141,6 +147,7 @@ class SqliteDatabase:
         self._writer = writer
         self._executor = executor
         self._closed = False
+        self._outage = OutageLog(logging.getLogger(__name__), "the SQLite state store")
         # opened after both connections (the writer's migration made the WAL index),
         # closed after them (CommitWatch's lifetime rule)
         self._watch = CommitWatch.open(path)
@@ -215,7 +222,7 @@ class SqliteDatabase:
         self._check_open()
         writer = self._writer
         try:
-            return await asyncio.get_running_loop().run_in_executor(
+            result = await asyncio.get_running_loop().run_in_executor(
                 self._executor, _in_transaction, writer, body
             )
         except sqlite3.OperationalError as exc:
@@ -223,7 +230,13 @@ class SqliteDatabase:
             # broken; the same request may succeed in a moment.
             if not lock_busy(exc):
                 raise
+            self._outage.failed(
+                f"another process held its write lock past the busy timeout"
+                f" ({BUSY_TIMEOUT_MS / 1000:g} s)"
+            )
             raise StoreUnavailable("the state store is busy") from exc
+        self._outage.available()
+        return result
 
     async def close(self) -> None:
         if self._closed:

@@ -34,6 +34,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from backends.outage import OutageLog
 from gateway.config import Config
 from gateway.identity.access_keys import AccessKeyStore
 from gateway.identity.accounts import AccountStore
@@ -57,13 +58,13 @@ from gateway.identity.signing_keys import SigningKeyStore
 from gateway.identity.throttle import ThrottleStore
 from gateway.identity.tokens import SessionStore
 from gateway.identity.users import UserStore
-from gateway.ratelog import RateLimitedLog
 from gateway.storage_full import no_room
 
 __all__ = ["DuplicateKeyError", "IdentityStore", "is_postgres_url", "sqlite_path"]
 
 logger = logging.getLogger(__name__)
-outage_log = RateLimitedLog(logger)
+outage_log = OutageLog(logger, "last_used_at: the state store")
+"""Its outages as three kinds of line: start, at most one per 10 s, end (``backends.outage``)."""
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -262,12 +263,9 @@ class IdentityStore:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self.flush()
-            except StoreUnavailable:  # an outage: one line per kind and 10 s, no traceback
-                outage_log.event(
-                    "last_used_at",
-                    "identity store: writing last_used_at failed: the state store is "
-                    "unavailable; will retry",
-                )
+                outage_log.available()
+            except StoreUnavailable as exc:  # an outage: a line as it starts and ends
+                outage_log.failed(f"writing last_used_at failed ({exc}); kept, retried")
             except Exception as exc:
                 if no_room(exc) is None:  # a full disk: one line per interval, not a traceback
                     logger.exception("identity store: writing last_used_at failed; will retry")

@@ -40,6 +40,7 @@ from typing import Any
 
 from backends.base import Backend
 from backends.errors import BackendError
+from backends.outage import OutageLog
 from backends.types import ObjectInfo, ObjectVersion, Upload
 from gateway.audit.recorder import AuditRecorder
 from gateway.identity.bucket_settings import BucketSettingsStore
@@ -49,12 +50,12 @@ from gateway.lifecycle.audit import LifecycleAudit, Removal
 from gateway.lifecycle.document import cached_lifecycle
 from gateway.lifecycle.progress import DONE, OBJECTS, UPLOADS, PassReport, Progress, holder_name
 from gateway.lifecycle.rules import Clock, LifecycleConfiguration, Rule
-from gateway.ratelog import RateLimitedLog
 
 __all__ = ["LEASE_BUCKET", "LIFECYCLE", "PassReport", "Progress", "Sweeper", "holder_name"]
 
 log = logging.getLogger("nfyio.lifecycle")
-outage_log = RateLimitedLog(log)
+outage_log = OutageLog(log, "lifecycle: the state store")
+"""Its outages as three kinds of line: start, at most one per 10 s, end (``backends.outage``)."""
 
 LIFECYCLE = "lifecycle"
 """The bucket-setting kind holding a bucket's lifecycle configuration (its XML)."""
@@ -112,12 +113,11 @@ class Sweeper:
             while True:
                 try:
                     await self.step()
+                    outage_log.available()
                 except asyncio.CancelledError:
                     raise
-                except StoreUnavailable:  # an outage: one line per 10 s, no traceback
-                    outage_log.event(
-                        "lifecycle", "lifecycle pass failed: the state store is unavailable"
-                    )
+                except StoreUnavailable as exc:  # an outage: a line as it starts and ends
+                    outage_log.failed(f"a pass failed ({exc}); retried")
                 except Exception:
                     log.exception("lifecycle pass failed")
                 await asyncio.sleep(self.interval)

@@ -25,12 +25,12 @@ import logging
 import time
 from collections.abc import Iterable
 
+from backends.outage import OutageLog
 from gateway.config import RateLimitConfig
 from gateway.identity.rate_limits import RateLimit, RateLimitStore
 from gateway.principal import Principal
 from gateway.ratelimit.buckets import LocalBucket
 from gateway.ratelimit.verdict import Verdict
-from gateway.ratelog import RateLimitedLog
 from sigv4.memo import remember
 
 __all__ = ["RateLimiter", "address_bucket", "configured"]
@@ -85,7 +85,11 @@ class RateLimiter:
         self._buckets: dict[str, LocalBucket] = {}
         self._overrides: dict[str, tuple[RateLimit | None, float]] = {}
         self._refunds: dict[str, tuple[RateLimit, int]] = {}
-        self._failures = RateLimitedLog(log)
+        # The store's outages as a line when they start, at most one per 10 s and one when
+        # they end (backends.outage), one log per operation: each fails its own way.
+        self._lease_outage = OutageLog(log, "rate limiter: the state store's leases")
+        self._override_outage = OutageLog(log, "rate limiter: the state store's overrides")
+        self._refund_outage = OutageLog(log, "rate limiter: the state store's refunds")
         self._down_until = 0.0
         """After a failed lease, the store is not asked again before this (monotonic)."""
 
@@ -198,14 +202,14 @@ class RateLimiter:
             try:
                 lease = await self._store.take(bucket.name, bucket.limit, want, wall_us)
             except Exception as exc:
-                self._failures.event(
-                    "lease",
-                    f"rate limiter: the state store failed ({type(exc).__name__}); "
-                    f"admitting without limits, asking it again in {STORE_RETRY:g} s",
+                self._lease_outage.failed(
+                    f"{type(exc).__name__}; admitting without limits, asking it again in"
+                    f" {STORE_RETRY:g} s"
                 )
                 self._down_until = time.monotonic() + STORE_RETRY
                 bucket.open_up(time.monotonic(), self._lease_seconds, want)
             else:
+                self._lease_outage.available()
                 bucket.leased(lease, time.monotonic(), self._lease_seconds, wall_us)
         finally:
             bucket.leasing = None
@@ -227,10 +231,12 @@ class RateLimiter:
         try:
             value = await self._store.override(subject)
         except Exception as exc:
-            self._failures.event(
-                "override", f"rate limiter: reading an override failed ({type(exc).__name__})"
+            self._override_outage.failed(
+                f"{type(exc).__name__}; the last value read (else the default) applies"
             )
             value = None if cached is None else cached[0]
+        else:
+            self._override_outage.available()
         remember(
             self._overrides, subject, (value, time.monotonic() + self._cache_seconds), MAX_BUCKETS
         )
@@ -266,7 +272,6 @@ class RateLimiter:
     async def flush(self) -> None:
         """Give back the tokens of expired leases, in one transaction."""
         self.sweep(time.monotonic())
-        self._failures.flush()
         if not self._refunds:
             return
         batch, self._refunds = self._refunds, {}
@@ -274,10 +279,12 @@ class RateLimiter:
             await self._store.refund([(name, limit, n) for name, (limit, n) in batch.items()])
         except Exception as exc:
             # Lost tokens only make the limit stricter for a moment; never retried twice.
-            self._failures.event(
-                "refund",
-                f"rate limiter: giving back leased tokens failed ({type(exc).__name__})",
+            self._refund_outage.failed(
+                f"{type(exc).__name__}; leased tokens not given back (the limit is stricter"
+                " for a moment)"
             )
+        else:
+            self._refund_outage.available()
 
     async def run(self, interval: float = 1.0) -> None:
         """Flush every ``interval`` seconds until cancelled."""
