@@ -3,6 +3,9 @@
 - :class:`RateLimitedLog`: the first event of a kind is logged at once; further events of
   that kind within ``interval`` seconds are only counted, and one summary line reports
   the count when the interval is over (``flush``, called by the connection sweeper).
+  For floods of events that each stand alone (refused connections, failed accepts, full
+  disks); a dependency that is down and comes back (the state store, the upstream) is
+  an outage: ``backends.outage.OutageLog`` logs its start, its course and its end.
 - :func:`install_accept_error_handler`: asyncio reports a failed ``accept()`` (EMFILE
   "Too many open files", ENFILE, ENOBUFS, ENOMEM) through the loop's exception handler,
   with a traceback, and on Python 3.11 once per pending connection of the backlog (up to
