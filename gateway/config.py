@@ -150,6 +150,9 @@ class AuthConfig:
     refresh_token_ttl: int = 30 * 24 * 3600
     refresh_token_idle_ttl: int = 14 * 24 * 3600
     """A refresh token unused this long (seconds) expires; 0: only the family's cap."""
+    max_sessions_per_user: int = 200
+    """Sessions (password-grant logins, refresh-token families) one user keeps; a login
+    beyond it ends the user's oldest session."""
     issuer: str | None = None
     audience: str = "nfyio-gateway"
     jwt_leeway: int = 30
@@ -743,6 +746,8 @@ def _check_limits(config: Config) -> None:
         raise ConfigError("auth.hash_threads must be at least 1")
     if config.auth.hash_queue < 0:
         raise ConfigError("auth.hash_queue must be 0 or positive")
+    if not 1 <= config.auth.max_sessions_per_user <= MAX_SESSIONS_PER_USER:
+        raise ConfigError(f"auth.max_sessions_per_user must be from 1 to {MAX_SESSIONS_PER_USER}")
     lifecycle = config.lifecycle
     for name in ("day_seconds", "sweep_interval", "lease_seconds"):
         if not getattr(lifecycle, name) > 0:  # NaN fails too
@@ -784,3 +789,5 @@ MAX_PER_ACCOUNT = 10_000_000
 """The largest per-account count limit (``s3.max_buckets_per_account``,
 ``identity.max_*_per_account``): AWS raises its bucket quota to 1,000,000 on request;
 ten times that is still a number the state store counts quickly."""
+MAX_SESSIONS_PER_USER = 100_000
+"""The largest ``auth.max_sessions_per_user``: each login counts them, once."""

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from gateway.identity.clients import CONSOLE_CLIENT_ID
-from gateway.identity.columns import as_opt_time, as_str, as_time, json_strs, new_id
+from gateway.identity.columns import as_int, as_opt_time, as_str, as_time, json_strs, new_id
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, Tx
 from gateway.identity.lineage import revoke_minted
@@ -194,8 +194,15 @@ class SessionStore:
         expires_at: datetime,
         with_refresh: bool,
         now: datetime | None = None,
+        most: int | None = None,
     ) -> tuple[Session, str | None]:
-        """A new session; with its first refresh token when ``with_refresh``."""
+        """A new session; with its first refresh token when ``with_refresh``.
+
+        ``most``: the sessions the user may keep, this one included. The oldest beyond it
+        end in the same transaction, as a sign-out ends them (the access keys minted with
+        them are revoked), and their rows are deleted with their refresh tokens: a user
+        logging in without end keeps ``most`` rows, not one per login for the families'
+        lifetime. Their tokens are then unknown, refused as a revoked one is."""
         when = to_micros(now or utcnow())
         session_id = new_id(SESSION_PREFIX)
         token = new_refresh_token() if with_refresh else None
@@ -220,6 +227,8 @@ class SessionStore:
                     " VALUES (?, ?, ?, NULL)",
                     (lookup, session_id, when),
                 )
+            if most is not None:
+                await _end_oldest(tx, user_id, most, when)
 
         await self._db.transaction(insert)
         session = await self.get(session_id)
@@ -319,6 +328,22 @@ class SessionStore:
             return gone
 
         return await self._db.transaction(delete)
+
+
+async def _end_oldest(tx: Tx, user_id: str, most: int, when_us: int) -> None:
+    """Delete ``user_id``'s oldest sessions beyond ``most`` (revoked ones and those past
+    their cap included: each is a row), revoking what was minted with them."""
+    row = await tx.fetch_one("SELECT count(*) FROM oauth_sessions WHERE user_id = ?", (user_id,))
+    extra = 0 if row is None else as_int(row[0]) - most
+    if extra <= 0:
+        return
+    oldest = await tx.fetch_all(
+        "SELECT id FROM oauth_sessions WHERE user_id = ? ORDER BY created_at, id LIMIT ?",
+        (user_id, extra),
+    )
+    for (session_id,) in oldest:
+        await revoke_minted(tx, "session", as_str(session_id), when_us)
+        await tx.execute("DELETE FROM oauth_sessions WHERE id = ?", (as_str(session_id),))
 
 
 async def _revoke(tx: Tx, session_id: str, when_us: int, reason: str) -> bool:

@@ -34,6 +34,8 @@ class OAuthSettings:
     throttle: ThrottlePolicy
     refresh_idle_ttl: int = 0
     """Seconds a refresh token may go unused before it expires (0: no idle limit)."""
+    max_sessions: int = 200
+    """Sessions one user keeps; a login beyond it ends the user's oldest."""
 
     @classmethod
     def from_config(cls, config: Config) -> OAuthSettings:
@@ -45,6 +47,7 @@ class OAuthSettings:
             refresh_ttl=auth.refresh_token_ttl,
             leeway=auth.jwt_leeway,
             refresh_idle_ttl=auth.refresh_token_idle_ttl,
+            max_sessions=auth.max_sessions_per_user,
             throttle=ThrottlePolicy(
                 threshold=auth.throttle_failures,
                 base_delay=auth.throttle_base_delay,

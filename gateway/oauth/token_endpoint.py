@@ -157,6 +157,7 @@ async def _password(
         expires_at=now + timedelta(seconds=ttl),
         with_refresh=with_refresh,
         now=now,
+        most=ctx.settings.max_sessions,
     )
     record(
         request,

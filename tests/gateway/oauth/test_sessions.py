@@ -181,3 +181,32 @@ async def test_disabling_or_deleting_a_user_revokes_the_keys_they_minted(
 
     await store.users.delete(bob.id)
     assert await store.find_by_secret(kept_secret, now) is None
+
+
+async def test_a_session_beyond_most_ends_the_oldest(store: IdentityStore) -> None:
+    """``most`` bounds the rows a user's logins keep: the oldest sessions beyond it are
+    deleted with their refresh tokens, a revoked one counting as any other."""
+    user = await store.users.create("bob", "password-1", ["read:buckets"])
+    client, _ = await store.clients.create("app", scopes=["read:buckets"])
+    start = datetime.now(UTC)
+    tokens: list[str] = []
+    for minute in range(4):
+        _, token = await store.sessions.start(
+            user.id,
+            client.id,
+            ["read:buckets"],
+            expires_at=start + timedelta(days=1),
+            with_refresh=True,
+            now=start + timedelta(minutes=minute),
+            most=2,
+        )
+        assert token is not None
+        tokens.append(token)
+    assert [(await store.sessions.rotate(t, client.id)).outcome for t in tokens] == [
+        "unknown",
+        "unknown",
+        "ok",
+        "ok",
+    ]
+    rows = await store.db.fetch_all("SELECT id FROM oauth_sessions WHERE user_id = ?", (user.id,))
+    assert len(rows) == 2
