@@ -216,7 +216,11 @@ def parse_xml(
 _XML_SPACE = " \t\r\n"
 
 
-_S3_TAG_PREFIX = "{" + S3_NS + "}"
+_S3_DOC_NS = "http://doc.s3.amazonaws.com/2006-03-01"
+"""S3's other name for its namespace: AWS's PutBucketLogging reference turns logging off
+with ``<BucketLoggingStatus xmlns="http://doc.s3.amazonaws.com/2006-03-01" />``, and s3cmd's
+``accesslog`` sends its documents in it."""
+_S3_TAG_PREFIXES = ("{" + S3_NS + "}", "{" + _S3_DOC_NS + "}")
 
 
 def _unreadable(root: etree._Element) -> str | None:
@@ -224,13 +228,14 @@ def _unreadable(root: etree._Element) -> str | None:
 
     - an element in a namespace other than S3's (``<Delete xmlns="urn:x">``): S3 reads
       its documents with no namespace or ``http://s3.amazonaws.com/doc/2006-03-01/``
-      (the SDKs send one or the other) and answers any other ``MalformedXML``; the names
-      are compared by ``local`` further on, so a foreign document was read as S3's;
+      (the SDKs send one or the other), or its older name ``_S3_DOC_NS``, and answers any
+      other ``MalformedXML``; the names are compared by ``local`` further on, so a
+      foreign document was read as S3's;
     - an element holding text (beyond XML whitespace) beside child elements. The text
       after a child is that child's ``tail``: any non-blank tail is mixed."""
     for element in root.iter():
         tag = element.tag
-        if isinstance(tag, str) and tag[0] == "{" and not tag.startswith(_S3_TAG_PREFIX):
+        if isinstance(tag, str) and tag[0] == "{" and not tag.startswith(_S3_TAG_PREFIXES):
             return "An element is in a namespace other than S3's"
         tail = element.tail
         if tail and tail.strip(_XML_SPACE) and element is not root:

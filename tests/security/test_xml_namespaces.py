@@ -14,10 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.clients import s3cmd, s3cmd_config
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import raw_request, sign
 
@@ -170,3 +172,24 @@ def test_completion_in_another_namespace_completes_nothing(
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
     )
     assert _keys(s3, bucket) == ["k"]
+
+
+DOC_NS = "http://doc.s3.amazonaws.com/2006-03-01"
+"""The namespace AWS's PutBucketLogging reference gives its document that turns logging
+off (``<BucketLoggingStatus xmlns="http://doc.s3.amazonaws.com/2006-03-01" />``), and the
+one s3cmd's ``accesslog`` sends: S3's too, not a foreign one."""
+
+
+def test_logging_off_in_the_namespace_aws_documents_for_it(
+    gateway: Gateway, bucket: str, tmp_path: Path
+) -> None:
+    assert (
+        _send(gateway, "PUT", f"/{bucket}?logging", f'<BucketLoggingStatus xmlns="{DOC_NS}"/>')[0]
+        == 200
+    )
+    out = s3cmd(s3cmd_config(gateway, tmp_path), "accesslog", "--disable", f"s3://{bucket}")
+    assert "Logging Enabled: False" in out, out
+    assert _send(gateway, "PUT", f"/{bucket}?logging", '<BucketLoggingStatus xmlns="urn:x"/>') == (
+        400,
+        "MalformedXML",
+    )
