@@ -23,6 +23,7 @@ from gateway.api.accounts import account_json
 from gateway.audit import actions
 from gateway.audit.operator import record_operator
 from gateway.config import Config
+from gateway.identity import key_rules
 from gateway.identity.accounts import AccountOwnsBuckets, DuplicateEmailError, DuplicateNameError
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID
@@ -67,7 +68,7 @@ async def _create(args: argparse.Namespace, store: IdentityStore) -> int:
         return _fail(str(exc), 2)
     now = datetime.now(UTC)
     key, secret = await store.create_key(
-        f"{account.name} admin", [ADMIN], account_id=account.id, now=now
+        key_rules.admin_key_name(account.name), [ADMIN], account_id=account.id, now=now
     )
     await record_operator(
         store,

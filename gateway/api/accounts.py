@@ -104,7 +104,7 @@ async def create_account(request: web.Request) -> web.Response:
     now = datetime.now(UTC)
     try:
         key, secret = await store.create_key(
-            f"{name} admin", [ADMIN], account_id=account.id, now=now
+            key_rules.admin_key_name(name), [ADMIN], account_id=account.id, now=now
         )
         if rate_limit is not None:
             await store.rate_limits.set_override(_subject(account.id), rate_limit, to_micros(now))

@@ -13,6 +13,7 @@ from gateway.scopes import unknown_scopes
 __all__ = [
     "KEY_ID_PREFIX",
     "SECRET_PREFIX",
+    "admin_key_name",
     "new_key_id",
     "new_secret",
     "require_nfkc",
@@ -49,6 +50,15 @@ def new_key_id() -> str:
 def new_secret() -> str:
     """``sk_`` + 40 URL-safe characters (240 random bits)."""
     return SECRET_PREFIX + secrets.token_urlsafe(30)
+
+
+def admin_key_name(account_name: str) -> str:
+    """The name of the admin key an account is created with: ``<account name> admin``,
+    the account's name (a valid name, up to the same length) cut so that the whole is a
+    valid key name; uncut, a long account name made the creation fail after the account
+    was made."""
+    suffix = " admin"
+    return f"{account_name[: _MAX_NAME - len(suffix)].rstrip()}{suffix}"
 
 
 def validate_name(name: str) -> str:

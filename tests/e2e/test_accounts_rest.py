@@ -270,3 +270,14 @@ def test_buckets_api_is_per_account(gateway: Gateway, alice: Tenant, bob: Tenant
     assert alice.client().get_bucket_acl(Bucket=name)["Owner"]["ID"] == alice.canonical_id
     expect_error("AccessDenied", 403, bob.client().list_objects_v2, Bucket=name)
     api_json(gateway, "DELETE", f"/v1/buckets/{name}", headers=alice.headers, expect=204)
+
+
+def test_an_account_name_of_the_longest_length_gets_its_admin_key(gateway: Gateway) -> None:
+    """An account's first admin key is named ``<account name> admin``; a name of 123 to
+    128 characters (valid for an account) made a key name past the 128 a key name may
+    hold, and the creation failed with a 500. The account's name is cut to fit."""
+    name = f"long-{uuid.uuid4().hex}".ljust(128, "n")
+    made = api_json(gateway, "POST", "/v1/accounts", body={"name": name}, expect=201)
+    assert made["name"] == name
+    key_name = made["admin_key"]["name"]
+    assert len(key_name) == 128 and key_name == f"{name[:122]} admin"
