@@ -59,6 +59,9 @@ outage_log = OutageLog(log, "lifecycle: the state store")
 
 LIFECYCLE = "lifecycle"
 """The bucket-setting kind holding a bucket's lifecycle configuration (its XML)."""
+NULL = "null"
+"""The version id of a key's null version (written while versioning was off or
+suspended)."""
 LEASE_BUCKET = "~lifecycle"
 """The bucket-settings row name of the sweeper's lease and progress: no bucket can have
 it (``~`` is not allowed in bucket names)."""
@@ -411,7 +414,7 @@ class Sweeper:
                 size=None if marker else info.size,
                 etag=None if marker else info.etag,
             )
-            if await self._remove_version(what):
+            if await self._remove_version(what, marker=marker, written=info.last_modified):
                 if marker:
                     report.removed_markers += 1
                 else:
@@ -442,15 +445,18 @@ class Sweeper:
                 when = self.clock.due(written, rule.expiration_days)
             if rule.expired_delete_marker is True or (when is not None and now >= when):
                 what = Removal("expire_delete_marker", bucket, key, rule.id, version_id=version_id)
-                if await self._remove_version(what):
+                if await self._remove_version(what, marker=True, written=written):
                     report.removed_markers += 1
                 return
 
-    async def _remove_version(self, what: Removal) -> bool:
+    async def _remove_version(self, what: Removal, *, marker: bool, written: datetime) -> bool:
         """Delete one version (or delete marker) for good (Object Lock may refuse: then
-        it stays)."""
+        it stays); ``null`` only while it is still what was listed (``marker``, written
+        at ``written``)."""
         bucket, key, version_id = what.bucket, what.key, what.version_id
         if version_id is None:
+            return False
+        if version_id == NULL and not await self._null_unchanged(what, marker, written):
             return False
         call = self.backend.delete_object(bucket, key, version_id=version_id)
         if isinstance(await self.audit.attempt(what, call), BackendError):
@@ -458,6 +464,26 @@ class Sweeper:
         await self.audit.done(what)
         await self.object_acls.forget(bucket, [(key, version_id)])
         return True
+
+    async def _null_unchanged(self, what: Removal, marker: bool, written: datetime) -> bool:
+        """Whether the key's null version is still the one listed. ``null`` names a place,
+        not a version: a write to a suspended bucket replaces the null version (or null
+        delete marker) in place, so a deletion of ``null`` decided on the listing would
+        remove the object written since, which no rule made due (and, under a noncurrent
+        rule, make the older version it hid current again). A listed marker goes unless
+        an object took its place (a marker holds no data, and some stores answer a HEAD
+        of a marker as of nothing: SeaweedFS's bare 404). One HEAD, for null versions
+        only; the moment between it and the delete stays, as for current versions
+        (``_expire_current``)."""
+        try:
+            found = await self.backend.head_object(what.bucket, what.key, version_id=NULL)
+        except BackendError:
+            return marker
+        return (
+            not marker
+            and found.etag == what.etag
+            and int(found.last_modified.timestamp()) == int(written.timestamp())
+        )
 
     # -- multipart uploads -------------------------------------------------------------
 
