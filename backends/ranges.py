@@ -41,12 +41,15 @@ def _invalid(size: int, byte_range: ByteRange) -> BackendError:
 
 
 MAX_PART_SIZE = 5 * 1024**3
-"""S3's largest part (and single PUT): 5 GiB."""
+"""S3's largest part, single PUT and CopyObject source: 5 GiB."""
+
+MAX_OBJECT_SIZE = 5 * 1024**4
+"""S3's largest object, which only a CompleteMultipartUpload makes: 5 TiB."""
 
 
 def check_part_copy_size(size: int, limit: int = MAX_PART_SIZE) -> None:
-    """UploadPartCopy copies at most a part's worth: a larger source (or range) is
-    ``InvalidRequest``, with S3's message."""
+    """UploadPartCopy and CopyObject copy at most a part's worth: a larger source (or
+    range) is ``InvalidRequest``, with S3's message."""
     if size > limit:
         raise BackendError(
             "InvalidRequest",

@@ -96,6 +96,7 @@ from backends.filesystem.versions import (
     write_version,
 )
 from backends.locks import missing_lock_configuration
+from backends.ranges import check_part_copy_size
 from backends.types import (
     VERSIONING_ENABLED,
     BucketEncryption,
@@ -709,6 +710,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         missing: set[str] = set()
         for _attempt in range(COPY_ATTEMPTS):
             src = self.find_copy_source(source)
+            check_part_copy_size(src.size, self.max_part_copy)  # as S3: 5 GiB at most
             check_source_data(src.data_id, missing)
             src_meta = meta_from_json(src.meta)
             src_key = read_key(src_meta, source_customer(encryption), self.keys)

@@ -60,7 +60,8 @@ def _choose(
 ) -> list[PartRow]:
     """The stored parts the request lists, after S3's checks: ascending order
     (``InvalidPartOrder``), each uploaded with that ETag (``InvalidPart``), each but the
-    last at least the minimum part size (``EntityTooSmall``)."""
+    last at least the minimum part size (``EntityTooSmall``), together at most S3's largest
+    object (``EntityTooLarge``)."""
     if not listed:
         raise BackendError(
             "MalformedXML", "You must specify at least one part to complete the upload."
@@ -91,6 +92,14 @@ def _choose(
                     "ETag": part.etag,
                 },
             )
+    total = sum(part.size for part in chosen)
+    if total > store.max_object_size:
+        # 10,000 parts of 5 GiB would make 48.8 TiB: S3 refuses more than 5 TiB
+        raise BackendError(
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed object size.",
+            extra={"ProposedSize": str(total), "MaxSizeAllowed": str(store.max_object_size)},
+        )
     return chosen
 
 

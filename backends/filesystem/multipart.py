@@ -38,6 +38,7 @@ from backends.filesystem.metadb import (
     tags_to_json,
 )
 from backends.filesystem.sse import PLAIN, Plan, checksums_shown, stored_plan
+from backends.ranges import MAX_OBJECT_SIZE
 from backends.types import (
     CustomerKey,
     ObjectLock,
@@ -136,6 +137,9 @@ def multipart_etag(part_etags: Sequence[str]) -> str:
 
 class MultipartStore:
     """Multipart operations over the backend's database and data store."""
+
+    max_object_size: int = MAX_OBJECT_SIZE
+    """The largest object a completion makes (5 TiB, as S3; a test lowers it)."""
 
     def __init__(
         self, db: MetaDB, files: DataStore, *, min_part_size: int, keys: KeySet | None = None

@@ -76,7 +76,8 @@ class MultipartMixin:
     keys: KeySet | None
     files: DataStore
     max_part_copy: int = MAX_PART_SIZE
-    """The largest source (range) an UploadPartCopy takes (a test lowers it)."""
+    """The largest source (range) an UploadPartCopy or a CopyObject takes (a test lowers
+    it)."""
 
     if TYPE_CHECKING:  # provided by FilesystemBackend and VersioningMixin
 

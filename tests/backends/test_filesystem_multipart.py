@@ -331,6 +331,39 @@ async def test_upload_part_copy_takes_at_most_a_parts_worth(backend: FilesystemB
     assert part.size == 100
 
 
+async def test_copy_object_takes_at_most_a_parts_worth(backend: FilesystemBackend) -> None:
+    """S3 copies at most 5 GiB in one CopyObject (more takes UploadPartCopy); the
+    gateway copied a source of any size, as one request."""
+    backend.max_part_copy = 100  # 5 GiB in production
+    await backend.put_object("bk", "src", body(b"x" * 101), ObjectMeta())
+    await backend.put_object("bk", "dst", body(b"old"), ObjectMeta())
+    assert await code_of(backend.copy_object(CopySource("bk", "src"), "bk", "dst")) == (
+        "InvalidRequest"
+    )
+    assert await read_all(await backend.get_object("bk", "dst")) == b"old"
+    await backend.put_object("bk", "src", body(b"x" * 100), ObjectMeta())
+    assert (await backend.copy_object(CopySource("bk", "src"), "bk", "dst")).size == 100
+
+
+async def test_completion_makes_at_most_s3s_largest_object(backend: FilesystemBackend) -> None:
+    """10,000 parts of 5 GiB are 48.8 TiB; S3's largest object is 5 TiB, and a
+    completion past it is ``EntityTooLarge``, the upload kept."""
+    backend.mp.max_object_size = 2 * MIN + 1  # 5 TiB in production
+    await backend.put_object("bk", "o", body(b"old"), ObjectMeta())
+    up = await backend.create_multipart_upload("bk", "o", ObjectMeta())
+    parts = [
+        (n, (await backend.upload_part("bk", "o", up.upload_id, n, body(b"p" * MIN))).etag)
+        for n in (1, 2, 3)
+    ]
+    with pytest.raises(BackendError) as err:
+        await backend.complete_multipart_upload("bk", "o", up.upload_id, parts)
+    assert err.value.code == "EntityTooLarge"
+    assert err.value.extra["MaxSizeAllowed"] == str(2 * MIN + 1)
+    assert await read_all(await backend.get_object("bk", "o")) == b"old"
+    done = await backend.complete_multipart_upload("bk", "o", up.upload_id, parts[:2])
+    assert done.size == 2 * MIN
+
+
 def _stops_short(limit: int) -> Callable[[int, int, int], int]:
     """A ``copy_file_range`` of a file system that copies at most ``limit`` bytes of a
     file, then answers 0 bytes copied instead of an error (the kernel's own copy does the
