@@ -102,7 +102,6 @@ def test_values_that_ask_for_nothing_are_accepted(s3: Any, bucket: str) -> None:
 
 IGNORED = {
     "x-amz-request-payer": "every bucket is BucketOwner-pays; S3 itself ignores it there",
-    "x-amz-optional-object-attributes": "asks for RestoreStatus: nothing here is archived",
     "x-amz-confirm-remove-self-bucket-access": "a confirmation, asks for nothing",
     "x-amz-bucket-object-lock-token": "issued by S3 for replicated buckets; none here",
     "x-amz-object-annotation-directive": "objects here carry no annotations to copy",
@@ -152,6 +151,26 @@ def test_every_header_botocore_sends_is_accounted_for() -> None:
         "headers botocore sends that the gateway neither reads nor refuses "
         "(gateway/s3/refused_headers.py) nor ignores on purpose (IGNORED here)"
     )
+
+
+def test_no_header_ignored_on_purpose_is_read() -> None:
+    """``IGNORED`` says why an operation botocore sends a header to reads it nowhere: once
+    one reads it (as the listings came to read ``x-amz-optional-object-attributes``), the
+    entry is untrue, and it would hide that header if the gateway stopped reading it."""
+    model = botocore.session.get_session().get_service_model("s3")
+    implemented = {op.name for op in OPERATIONS if op.implemented}
+    read: dict[str, list[str]] = {}
+    for name in sorted(implemented & set(model.operation_names)):
+        shape = model.operation_model(name).input_shape
+        for member in shape.members.values() if shape is not None else ():
+            header = member.serialization.get("name", "").lower()
+            if (
+                member.serialization.get("location") == "header"
+                and header in IGNORED
+                and read_by(name, header, case_sensitive=False)
+            ):
+                read.setdefault(header, []).append(name)
+    assert read == {}
 
 
 def test_a_checksum_header_of_no_known_algorithm_stores_nothing(
