@@ -30,6 +30,8 @@ __all__ = [
     "CORS_METHODS",
     "LARGE_DOCUMENT_CHARS",
     "MAX_CONFIGURATION_BYTES",
+    "MAX_HEADER_COMPARISONS",
+    "MAX_REQUESTED_HEADERS",
     "MAX_RULES",
     "VARY",
     "CorsRule",
@@ -72,23 +74,56 @@ class CorsRule:
     echoed origin: built once per rule, as rules are parsed once per document."""
     header_patterns: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
     """:attr:`headers` lower-cased, for matching the (lower-cased) requested names."""
+    exact_headers: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
+    """The patterns without a wildcard: a name among them is allowed by one lookup."""
+    wild_headers: tuple[tuple[str, str], ...] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+    """The wildcard patterns as (head, tail), ``()`` when ``*`` alone is one: then every
+    name is allowed (:attr:`any_header`)."""
+    any_header: bool = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "actual", MappingProxyType(_actual_headers(self)))
-        object.__setattr__(self, "header_patterns", tuple(h.lower() for h in self.headers))
+        patterns = tuple(h.lower() for h in self.headers)
+        object.__setattr__(self, "header_patterns", patterns)
+        object.__setattr__(self, "exact_headers", frozenset(p for p in patterns if "*" not in p))
+        object.__setattr__(self, "any_header", "*" in patterns)
+        wild = () if "*" in patterns else tuple(_split_wildcard(p) for p in patterns if "*" in p)
+        object.__setattr__(self, "wild_headers", wild)
 
     def allows_origin(self, origin: str) -> bool:
         return any(_wildcard_match(pattern, origin) for pattern in self.origins)
 
+    def header_comparisons(self, requested: Sequence[str]) -> int:
+        """The wildcard comparisons :meth:`allows_headers` makes for ``requested`` at
+        most: each name no exact pattern allows, times the wildcard patterns."""
+        if self.any_header or not self.wild_headers:
+            return 0
+        exact = self.exact_headers
+        return len(self.wild_headers) * sum(1 for name in requested if name not in exact)
+
     def allows_headers(self, requested: Sequence[str]) -> bool:
+        if self.any_header:
+            return True
+        exact, wild = self.exact_headers, self.wild_headers
         return all(
-            any(_wildcard_match(pattern, name) for pattern in self.header_patterns)
+            name in exact
+            or any(
+                len(name) >= len(head) + len(tail) and name.startswith(head) and name.endswith(tail)
+                for head, tail in wild
+            )
             for name in requested
         )
 
     @property
     def any_origin(self) -> bool:
         return "*" in self.origins
+
+
+def _split_wildcard(pattern: str) -> tuple[str, str]:
+    head, _, tail = pattern.partition("*")
+    return head, tail
 
 
 def _wildcard_match(pattern: str, value: str) -> bool:
@@ -271,17 +306,36 @@ def _rules(text: str) -> tuple[CorsRule, ...]:
 # --- matching ---------------------------------------------------------------------------
 
 
+MAX_REQUESTED_HEADERS = 128
+"""Distinct names a preflight may ask for: the request it announces could carry no more
+header fields (the listener refuses a request with more than 128)."""
+MAX_HEADER_COMPARISONS = 16_384
+"""Wildcard comparisons of requested names with ``AllowedHeader`` patterns one preflight
+may cost. Preflights are anonymous, and a 64 KB configuration holds some 1,800 wildcard
+patterns: against 1,400 requested names a preflight held the event loop for 0.4 s. Names
+allowed by an exact pattern or by ``*`` cost nothing, so real configurations stay far
+below it (128 names against 100 wildcard patterns are 12,800)."""
+
+
 def request_headers(value: str | None) -> tuple[str, ...]:
-    """``Access-Control-Request-Headers`` as lower-case names, empty entries dropped."""
+    """``Access-Control-Request-Headers`` as distinct lower-case names in the order given,
+    empty entries dropped."""
     if not value:
         return ()
-    return tuple(name for part in value.split(",") if (name := part.strip().lower()))
+    return tuple(dict.fromkeys(name for part in value.split(",") if (name := part.strip().lower())))
 
 
 def find_rule(
     rules: Sequence[CorsRule], origin: str, method: str, headers: Sequence[str] = ()
 ) -> CorsRule | None:
-    """The first rule allowing ``origin``, ``method`` and every name of ``headers``."""
+    """The first rule allowing ``origin``, ``method`` and every name of ``headers``.
+
+    None, too, for a preflight asking for more than ``MAX_REQUESTED_HEADERS`` names, or
+    one whose header checks would take more than ``MAX_HEADER_COMPARISONS`` wildcard
+    comparisons over the rules tried (docs/cors.md)."""
+    if len(headers) > MAX_REQUESTED_HEADERS:
+        return None
+    budget = MAX_HEADER_COMPARISONS
     for rule in rules:
         if method not in rule.methods:
             continue
@@ -290,7 +344,12 @@ def find_rule(
                 break
         else:
             continue
-        if not headers or rule.allows_headers(headers):
+        if not headers:
+            return rule
+        budget -= rule.header_comparisons(headers)
+        if budget < 0:
+            return None
+        if rule.allows_headers(headers):
             return rule
     return None
 
