@@ -39,7 +39,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
@@ -218,10 +218,24 @@ def lock_to_json(lock: ObjectLock | None) -> str | None:
     value: dict[str, Any] = {}
     if lock.mode is not None and lock.retain_until is not None:
         value["mode"] = lock.mode
-        value["until"] = int(lock.retain_until.timestamp() * 1_000_000)
+        value["until"] = (lock.retain_until - _EPOCH) // _MICROSECOND
     if lock.legal_hold is not None:
         value["hold"] = lock.legal_hold
     return _COMPACT.encode(value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_LAST_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
+
+
+def _exact_from_us(value: int) -> datetime:
+    """A retain-until date from its microseconds, in integers: a client's date up to
+    9999-12-31T23:59:59.999999Z (``from_us``'s float rounded that one to the year 10000,
+    which datetime cannot hold, so every read of the version and every ListObjectVersions
+    of its bucket failed). Values a gateway stored before (the year 10000 itself) read as
+    that last instant."""
+    return _EPOCH + _MICROSECOND * min(value, _LAST_US)
 
 
 def lock_from_json(text: str | None) -> ObjectLock | None:
@@ -231,7 +245,7 @@ def lock_from_json(text: str | None) -> ObjectLock | None:
     until = value.get("until")
     return ObjectLock(
         mode=value.get("mode"),
-        retain_until=None if until is None else from_us(until),
+        retain_until=None if until is None else _exact_from_us(until),
         legal_hold=value.get("hold"),
     )
 
