@@ -7,7 +7,8 @@ Pure functions over ``ObjectLock`` values and a clock, as AWS documents them:
   GOVERNANCE only by a caller allowed to bypass governance who sent
   ``x-amz-bypass-governance-retention: true``; a legal hold by no one until released.
   Adding a delete marker is always allowed (it deletes nothing).
-- A retention period can always be extended (a later date, GOVERNANCE -> COMPLIANCE).
+- A retention period can always be extended (a later date, GOVERNANCE -> COMPLIANCE;
+  dates compared to the millisecond, as they are answered).
   COMPLIANCE can never be shortened, weakened to GOVERNANCE or removed while it lasts;
   GOVERNANCE only with the bypass.
 - A bucket's default retention applies to a new version that names no retention of its
@@ -76,7 +77,7 @@ def check_retention_change(
     extends = (
         mode is not None
         and retain_until is not None
-        and retain_until >= current.retain_until
+        and _to_millisecond(retain_until) >= _to_millisecond(current.retain_until)
         and (mode == COMPLIANCE or current.mode == GOVERNANCE)
     )
     if extends:
@@ -84,6 +85,15 @@ def check_retention_change(
     if current.mode == GOVERNANCE and bypass_governance:
         return
     raise _locked("Access Denied because object protected by object lock")
+
+
+def _to_millisecond(when: datetime) -> datetime:
+    """``when`` as GetObjectRetention and the lock headers answer it (to the millisecond,
+    S3's precision): the date a client read back is the date it has. Compared to the
+    microsecond, a date set with microseconds (boto3 sends them) read back, and sent again
+    to turn GOVERNANCE into COMPLIANCE or to repeat the retention, was a shortening by
+    less than a millisecond, refused with ``AccessDenied``."""
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
 def effective_lock(

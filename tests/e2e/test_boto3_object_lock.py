@@ -203,6 +203,32 @@ def test_compliance_is_never_shortened_or_removed(s3: Any, locked: str) -> None:
     assert close_to(retention["RetainUntilDate"], later)
 
 
+def test_a_retention_read_back_is_the_retention_it_has(
+    s3: Any, locked: str, request: pytest.FixtureRequest
+) -> None:
+    """GetObjectRetention answers the date to the millisecond; sent back as read, it is
+    the same date, not a shortening: a GOVERNANCE retention set with microseconds (as
+    boto3 sends a ``datetime.now()``-based date) is repeated, then made COMPLIANCE, with
+    no bypass. A date a millisecond earlier is still refused."""
+    seaweedfs_deviates(request, "GOVERNANCE to COMPLIANCE keeping the date is AccessDenied")
+    until = soon().replace(microsecond=472706)
+    s3.put_object(Bucket=locked, Key="r", Body=b"x")
+    s3.put_object_retention(
+        Bucket=locked, Key="r", Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until}
+    )
+    read = s3.get_object_retention(Bucket=locked, Key="r")["Retention"]["RetainUntilDate"]
+    assert read.microsecond in (472000, 0)  # SeaweedFS keeps whole seconds
+    for mode in ("GOVERNANCE", "COMPLIANCE"):
+        s3.put_object_retention(
+            Bucket=locked, Key="r", Retention={"Mode": mode, "RetainUntilDate": read}
+        )
+        assert s3.get_object_retention(Bucket=locked, Key="r")["Retention"]["Mode"] == mode
+    earlier = {"Mode": "COMPLIANCE", "RetainUntilDate": read - timedelta(milliseconds=1)}
+    expect_error(
+        "AccessDenied", 403, s3.put_object_retention, Bucket=locked, Key="r", Retention=earlier
+    )
+
+
 def test_governance_retention_changes(s3: Any, locked: str, request: pytest.FixtureRequest) -> None:
     seaweedfs_deviates(
         request, "changing a GOVERNANCE retention with the bypass header is InvalidRequest"
