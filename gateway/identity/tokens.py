@@ -228,7 +228,7 @@ class SessionStore:
                     (lookup, session_id, when),
                 )
             if most is not None:
-                await _end_oldest(tx, user_id, most, when)
+                await _end_oldest(tx, user_id, session_id, most, when)
 
         await self._db.transaction(insert)
         session = await self.get(session_id)
@@ -330,16 +330,18 @@ class SessionStore:
         return await self._db.transaction(delete)
 
 
-async def _end_oldest(tx: Tx, user_id: str, most: int, when_us: int) -> None:
+async def _end_oldest(tx: Tx, user_id: str, kept: str, most: int, when_us: int) -> None:
     """Delete ``user_id``'s oldest sessions beyond ``most`` (revoked ones and those past
-    their cap included: each is a row), revoking what was minted with them."""
+    their cap included: each is a row), revoking what was minted with them; never
+    ``kept``, the session just started (another host's clock may date older ones later)."""
     row = await tx.fetch_one("SELECT count(*) FROM oauth_sessions WHERE user_id = ?", (user_id,))
     extra = 0 if row is None else as_int(row[0]) - most
     if extra <= 0:
         return
     oldest = await tx.fetch_all(
-        "SELECT id FROM oauth_sessions WHERE user_id = ? ORDER BY created_at, id LIMIT ?",
-        (user_id, extra),
+        "SELECT id FROM oauth_sessions WHERE user_id = ? AND id <> ?"
+        " ORDER BY created_at, id LIMIT ?",
+        (user_id, kept, extra),
     )
     for (session_id,) in oldest:
         await revoke_minted(tx, "session", as_str(session_id), when_us)

@@ -210,3 +210,19 @@ async def test_a_session_beyond_most_ends_the_oldest(store: IdentityStore) -> No
     ]
     rows = await store.db.fetch_all("SELECT id FROM oauth_sessions WHERE user_id = ?", (user.id,))
     assert len(rows) == 2
+    # a session started at an earlier instant than the others (another host's clock)
+    # is the one kept, with the newest other
+    _, late = await store.sessions.start(
+        user.id,
+        client.id,
+        ["read:buckets"],
+        expires_at=start + timedelta(days=1),
+        with_refresh=True,
+        now=start - timedelta(hours=1),
+        most=2,
+    )
+    assert late is not None
+    assert [(await store.sessions.rotate(t, client.id)).outcome for t in (late, tokens[3])] == [
+        "ok",
+        "reused",
+    ]
