@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -193,3 +194,15 @@ def added_header(s3: Any, name: str, value: str) -> Any:
         yield
     finally:
         s3.meta.events.unregister("before-sign.s3", add)
+
+
+def read_head(sock: socket.socket) -> bytes:
+    """A response's status line and headers, read a byte at a time so that nothing past
+    the blank line (an interim 100's successor, the body) is taken from the socket."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data

@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config as BotoConfig
 
 from tests.e2e.gateway_process import Gateway, start_gateway
-from tests.e2e.s3util import keys_of, raw_request, sign, ssl_context
+from tests.e2e.s3util import keys_of, raw_request, read_head, sign, ssl_context
 
 
 def _connect(gw: Gateway) -> socket.socket:
@@ -25,16 +25,6 @@ def _connect(gw: Gateway) -> socket.socket:
     if context is not None:
         return context.wrap_socket(sock, server_hostname="127.0.0.1")
     return sock
-
-
-def _read_head(sock: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(1)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def _send_head(sock: socket.socket, method: str, path: str, headers: dict[str, str]) -> None:
@@ -55,7 +45,7 @@ def test_expect_continue_refused_before_body(any_gateway: Gateway, bucket: str) 
     )
     with _connect(any_gateway) as sock:
         _send_head(sock, "PUT", path, headers)
-        head = _read_head(sock)
+        head = read_head(sock)
         assert head.startswith(b"HTTP/1.1 403"), head
         assert b"100 Continue" not in head
     assert keys_of(any_gateway.client(), bucket) == []
@@ -74,10 +64,10 @@ def test_expect_continue_then_body(any_gateway: Gateway, bucket: str) -> None:
     )
     with _connect(any_gateway) as sock:
         _send_head(sock, "PUT", path, headers)
-        interim = _read_head(sock)
+        interim = read_head(sock)
         assert interim.startswith(b"HTTP/1.1 100"), interim
         sock.sendall(body)
-        final = _read_head(sock)
+        final = read_head(sock)
         assert final.startswith(b"HTTP/1.1 200"), final
     got = any_gateway.client().get_object(Bucket=bucket, Key="expect-good")
     assert got["Body"].read() == body
@@ -91,7 +81,7 @@ def test_expect_continue_anonymous_refused(any_gateway: Gateway, bucket: str) ->
             f"/{bucket}/anon",
             {"Host": "127.0.0.1", "Content-Length": "1000000", "Expect": "100-continue"},
         )
-        head = _read_head(sock)
+        head = read_head(sock)
         assert head.startswith(b"HTTP/1.1 403"), head
 
 
