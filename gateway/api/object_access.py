@@ -20,7 +20,8 @@ The condition keys read what a REST request has: the peer (``aws:SourceIp``, wit
 ``prefix``/``delimiter``/``limit`` of a listing (``s3:prefix``, ``s3:delimiter``,
 ``s3:max-keys``), ``If-Match``/``If-None-Match`` of a write or delete, and
 ``s3:authType`` ``REST-HEADER`` with no ``s3:signatureversion`` (a Bearer credential, as
-on the S3 listener). A REST request sets no ACL, encryption or tags, so those keys are
+on the S3 listener), ``Referer`` and ``User-Agent`` (``aws:Referer``, ``aws:UserAgent``).
+A REST request sets no ACL, encryption or tags, so those keys are
 absent.
 
 Cost: one indexed read of the bucket's settings (cached), and the object's ACL row only
@@ -93,6 +94,8 @@ def _context(
         auth_type=_REST_AUTH_TYPE,
         if_match=request.headers.get("If-Match") if conditional else None,
         if_none_match=(request.headers.get("If-None-Match") if action == "s3:PutObject" else None),
+        referer=request.headers.get("Referer"),
+        user_agent=request.headers.get("User-Agent"),
     )
 
 

@@ -100,6 +100,12 @@ class RequestContext:
     ``<ETag>``, as sent (``s3:if-match``)"""
     if_none_match: str | None = None
     """``If-None-Match`` of a write (``s3:PutObject``), as sent (``s3:if-none-match``)"""
+    referer: str | None = None
+    """The HTTP request's ``Referer`` header, as sent (``aws:Referer``); the client's to
+    choose"""
+    user_agent: str | None = None
+    """The HTTP request's ``User-Agent`` header, as sent (``aws:UserAgent``); the client's
+    to choose"""
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
@@ -142,3 +148,7 @@ class ConditionContext(Protocol):
     def if_match(self) -> str | None: ...
     @property
     def if_none_match(self) -> str | None: ...
+    @property
+    def referer(self) -> str | None: ...
+    @property
+    def user_agent(self) -> str | None: ...

@@ -23,6 +23,9 @@ so none reaches this test):
   fixed); any other wildcard does not (:func:`_role_sessions`). The gateway's userids
   hold no ``:``, so such a value admits no caller of its own.
 
+``aws:Referer`` and ``aws:UserAgent`` never pin: the caller sends whatever headers it likes
+(AWS's own warning), so an ``Allow`` for ``*`` under them alone is public.
+
 A pinning condition counts only as a plain operator: ``...IfExists``, a negated operator
 or a ``ForAllValues:`` set test can be satisfied by a request without the value. The
 action does not matter here: AWS exempts statements that grant none of its "bad actions"

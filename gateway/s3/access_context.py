@@ -12,6 +12,9 @@ from the request object (``S3Request``) and the peer address.
 - ``aws:SecureTransport``: the scheme the client used (``X-Forwarded-Proto`` when trusted),
   as ``S3Request.base_url`` already says.
 - ``s3:signatureversion`` / ``s3:authType``: from how the request was signed.
+- ``aws:Referer`` / ``aws:UserAgent``: the HTTP request's own ``Referer`` / ``User-Agent``
+  (its first line; absent without one), for every action. Not ``S3Request.headers``: a
+  POST form's are made of its fields, and the browser's headers are what these keys name.
 - ``s3:ExistingObjectTag/<tag>``: the tags of the object acted on, read from the backend by
   the caller (``gateway/s3/access.py``) only when the decision needs them.
 """
@@ -234,3 +237,19 @@ class LazyContext:
         if not self._conditional or self._req.operation.name == "DeleteObjects":
             return None
         return self._req.headers.get("if-none-match")
+
+    def _http_header(self, name: str) -> str | None:
+        """A header of the HTTP request itself (a POST form's ``S3Request.headers`` are
+        its fields); the first line of a repeated one, as ``S3Request.headers`` keeps."""
+        raw = self._raw_headers
+        if raw is not None:
+            return raw.get(name)
+        return self._req.headers.get(name.lower())
+
+    @property
+    def referer(self) -> str | None:
+        return self._http_header("Referer")
+
+    @property
+    def user_agent(self) -> str | None:
+        return self._http_header("User-Agent")

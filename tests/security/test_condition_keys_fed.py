@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from gateway.authz.condition_keys import FAMILIES, KEYS, lookup_key
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import make_setup
-from tests.e2e.s3util import expect_error, raw_request
+from tests.e2e.s3util import added_header, expect_error, raw_request
 
 TAG = "team"
 """The tag name the family keys are walked with (``s3:ExistingObjectTag/team``...)."""
@@ -76,6 +76,11 @@ def _get_as_user(env: Env) -> int:
     return raw_request(env.gateway, "GET", f"/{env.bucket}/tagged", headers=headers).status
 
 
+def _get_with_referer(env: Env) -> int:
+    with added_header(env.s3, "Referer", "https://www.example.com/"):
+        return _get(env)
+
+
 def _list(env: Env) -> int:
     return _status(env.s3.list_objects_v2, Bucket=env.bucket, Prefix="t", Delimiter="/", MaxKeys=5)
 
@@ -119,6 +124,8 @@ WITNESSES: dict[str, Witness] = {
     f"s3:RequestObjectTag/{TAG}": Witness(WRITE, _put(Tagging=f"{TAG}=red")),
     "s3:if-match": Witness(WRITE, _put_if_match),
     "s3:if-none-match": Witness(WRITE, _put(IfNoneMatch="*")),
+    "aws:Referer": Witness(READ, _get_with_referer),
+    "aws:UserAgent": Witness(READ, _get),  # boto3 sends one
 }
 """Every accepted key (families with the tag ``TAG``) -> a request that carries it."""
 
@@ -184,7 +191,6 @@ REFUSED = (
     "s3:locationconstraint",
     "s3:object-lock-mode",
     "s3:ResourceAccount",
-    "aws:Referer",
     "aws:SourceVpce",
     "aws:PrincipalOrgID",
 )

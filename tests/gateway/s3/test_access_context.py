@@ -148,6 +148,8 @@ def test_every_condition_key_reads_the_same_as_from_a_full_request_context(
         "x-amz-tagging": "team=blue",
         "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
         "X-Forwarded-For": "203.0.113.9, 198.51.100.7",
+        "Referer": "https://www.example.com/",
+        "User-Agent": "Mozilla/5.0",
     }
     listing = parse(tmp_path, "/bkt?list-type=2&prefix=p%2F&delimiter=%2F&max-keys=5", **headers)
     put = parse(tmp_path, "/bkt/k", "PUT", **headers)
@@ -170,6 +172,7 @@ def test_every_condition_key_reads_the_same_as_from_a_full_request_context(
             assert key is not None, name
             assert key.read(facts, lazy) == key.read(facts, full), (action, name)
         assert full.source_ip == "198.51.100.7" and full.auth_type == "REST-HEADER"
+        assert (full.referer, full.user_agent) == ("https://www.example.com/", "Mozilla/5.0")
         assert (full.prefix == "p/") is (action == "s3:ListBucket")
         assert (full.request_object_tags == {"team": "blue"}) is (req is put)
 
