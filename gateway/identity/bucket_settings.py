@@ -44,8 +44,14 @@ account that owned it, as of its deletion. No bucket can be named so (``~``), an
 feature reads a kind with a colon."""
 _MICROSECOND = timedelta(microseconds=1)
 NAME_HOLD_MARGIN = timedelta(seconds=1)
-"""Held a second longer than another host may cache the old owner: hosts' clocks differ
-(NTP keeps them within milliseconds)."""
+"""Held a second longer than another host may cache the old owner: the time between the
+stamp and the commit of a deletion, and a host's pause between its read and its cache's
+clock reading."""
+_STORE_NOW = "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+"""PostgreSQL's own clock, in integer microseconds: a name hold is stamped and judged by
+the one clock every host shares, never by the deleting or the claiming host's (a host
+whose clock ran ahead of the deleting one by more than the hold would have handed the
+name to another account while a third host still cached the old owner)."""
 _COUNT_OWNED = "SELECT count(*) FROM bucket_settings WHERE kind = 'owner' AND document = ?"
 """The literal kind lets both databases use the partial index ``bucket_settings_owner``."""
 
@@ -77,6 +83,16 @@ class BucketNameHeld(Exception):
 
 def _deleted(bucket: str) -> str:
     return "name:" + bucket
+
+
+async def _hold_clock(tx: Tx, host_now: int) -> int:
+    """The instant name holds are stamped and judged at: the state store's clock on
+    PostgreSQL (hosts' clocks may disagree), ``host_now`` on SQLite (one host)."""
+    if tx.dialect != "postgresql":
+        return host_now
+    row = await tx.fetch_one(_STORE_NOW)
+    assert row is not None
+    return int(row[0])
 
 
 class BucketSettingsStore:
@@ -136,12 +152,13 @@ class BucketSettingsStore:
         too. The count reads the partial index on owners (schema version 7).
 
         Raises :class:`BucketNameHeld` when another account deleted a bucket of that
-        name less than :attr:`name_hold` ago (see :meth:`forget_bucket`), and
+        name less than :attr:`name_hold` ago (see :meth:`forget_bucket`; timed by
+        PostgreSQL's clock, not ``now``: hosts' clocks may disagree), and
         :class:`AccountGone` when ``account_id`` (other than the system account) has no
         row: its deletion and this claim are exclusive, since the deletion checks, in its
         own transaction, that the account owns no bucket (:func:`owned_in`)."""
         when = to_micros(now or utcnow())
-        held_since = when - self.name_hold // _MICROSECOND
+        hold = self.name_hold // _MICROSECOND
 
         async def body(tx: Tx) -> bool:
             if account_id != SYSTEM_ACCOUNT_ID:
@@ -153,6 +170,7 @@ class BucketSettingsStore:
                 (DELETED_BUCKETS, _deleted(bucket)),
             )
             if gone is not None:
+                held_since = await _hold_clock(tx, when) - hold
                 if str(gone[0]) != account_id and int(gone[1]) > held_since:
                     raise BucketNameHeld(bucket)
                 await tx.execute(
@@ -280,9 +298,12 @@ class BucketSettingsStore:
         starts with none); the number removed. Its owner is noted in the row
         (:data:`DELETED_BUCKETS`, ``name:<bucket>``), so that another account cannot
         claim the name while other hosts may still hold the old owner in their caches
-        (:meth:`claim_owner`); notes older than that go at the same time."""
-        when = to_micros(now or utcnow())
-        stale = when - self.name_hold // _MICROSECOND
+        (:meth:`claim_owner`); notes older than that go at the same time. The note is
+        stamped by the state store's clock on PostgreSQL (``now`` is this host's, which
+        another host's may not agree with), so a hold lasts its length in real time
+        whichever hosts delete and claim."""
+        host_now = to_micros(now or utcnow())
+        hold = self.name_hold // _MICROSECOND
 
         async def body(tx: Tx) -> int:
             owner = await tx.fetch_one(
@@ -290,9 +311,10 @@ class BucketSettingsStore:
                 (bucket, OWNER_KIND),
             )
             removed = await tx.execute("DELETE FROM bucket_settings WHERE bucket = ?", (bucket,))
+            when = await _hold_clock(tx, host_now)
             await tx.execute(
                 "DELETE FROM bucket_settings WHERE bucket = ? AND updated_at <= ?",
-                (DELETED_BUCKETS, stale),
+                (DELETED_BUCKETS, when - hold),
             )
             if owner is not None:
                 await tx.execute(_UPSERT, (DELETED_BUCKETS, _deleted(bucket), owner[0], when))

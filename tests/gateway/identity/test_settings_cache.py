@@ -4,6 +4,7 @@ host within the configured bound; on both databases, with real stores."""
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from gateway.identity.settings_cache import (
 )
 from gateway.identity.store import IdentityStore
 from tests.gateway.identity.conftest import OpenStore, add_accounts
+from tests.services.postgres import PostgresServer
 
 TTL = 30.0
 """Long enough that no entry in these tests expires unless a test moves the clock."""
@@ -106,17 +108,46 @@ async def test_every_write_of_this_process_is_seen_by_its_next_read(
     assert (await settings.all_for("b"))["policy"] == '{"v": 2}'
     assert await settings.delete("b", "policy")
     assert await settings.all_for("b") == {"owner": "acct-1"}
-    deleted = datetime.now(UTC)
-    assert await settings.forget_bucket("b", now=deleted) == 1
+    assert await settings.forget_bucket("b") == 1
     assert await settings.all_for("b") == {}
     if cached.db.dialect == "postgresql":
         # Other hosts may cache acct-1 as the owner for TTL seconds: the name is held.
         with pytest.raises(BucketNameHeld):
-            await settings.claim_owner("b", "acct-2", now=deleted + timedelta(seconds=TTL))
-    # Made again by someone else once no host can hold the old owner: theirs at once.
-    later = deleted + timedelta(seconds=TTL + 1.5)
-    assert await settings.claim_owner("b", "acct-2", now=later)
-    assert await settings.all_for("b") == {"owner": "acct-2"}
+            await settings.claim_owner("b", "acct-2")
+    else:  # one host: nothing else caches the old owner, the name is free at once
+        assert await settings.claim_owner("b", "acct-2")
+        assert await settings.all_for("b") == {"owner": "acct-2"}
+
+
+async def test_a_name_hold_lasts_its_length_whatever_the_hosts_clocks_say(
+    tmp_path: Path, master_key: bytes, postgres_server: PostgresServer
+) -> None:
+    """Host A, its clock a minute behind, deletes a bucket host C cached the owner of;
+    host B, its clock a minute ahead, claims the name for another account: still held
+    (the hold was stamped and judged by each host's clock: B saw it two minutes old and
+    gave the name away while C could still let the old owner in). Once the hold has
+    passed in real time, the name is the other account's. PostgreSQL only: SQLite
+    serves one host, whose workers share one clock and hold no name."""
+    url = await postgres_server.fresh_url()
+    short = 0.2  # a hold of 1.2 s, waited out below
+    host_a, host_b = [
+        await IdentityStore.open(tmp_path / name, master_key, url=url, bucket_cache_seconds=short)
+        for name in ("a", "b")
+    ]
+    try:
+        await add_accounts(host_a, "acct-1", "acct-2")
+        assert await host_a.bucket_settings.claim_owner("b", "acct-1")
+        real = datetime.now(UTC)
+        behind, ahead = real - timedelta(minutes=1), real + timedelta(minutes=1)
+        assert await host_a.bucket_settings.forget_bucket("b", now=behind) == 1
+        with pytest.raises(BucketNameHeld):
+            await host_b.bucket_settings.claim_owner("b", "acct-2", now=ahead)
+        await asyncio.sleep(host_b.bucket_settings.name_hold.total_seconds() + 0.1)
+        assert await host_b.bucket_settings.claim_owner("b", "acct-2", now=ahead)
+        assert await host_a.bucket_settings.all_for("b") == {"owner": "acct-2"}
+    finally:
+        await host_a.close()
+        await host_b.close()
 
 
 async def test_the_object_acl_flag_is_seen_at_once(cached: IdentityStore) -> None:
