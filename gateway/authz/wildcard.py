@@ -13,6 +13,13 @@ the run's. One regular expression of the whole pattern (each ``*`` a ``.*``) bac
 through every split of the value: ``arn:aws:s3:::b/*/*/*/*.png`` against a key of 1,020
 slashes took about two minutes of one worker's event loop, any anonymous client's to ask
 (``tests/security/test_wildcard_backtracking.py``).
+
+A run of literal characters in a case-sensitive pattern (the usual ``StringLike`` value) is
+looked for with ``str.startswith`` / ``str.endswith`` / ``str.find``: the same one leftmost
+search, without the expression engine (1.1 to 4.4 times faster on an 8 KB value, by how
+often the run's first character occurs in it). A run holding ``?``, or of an
+``...IgnoreCase`` pattern, stays an expression: ``str.lower`` can change a value's length
+(``İ`` becomes two characters), so lowering both sides is not ``re.IGNORECASE``.
 """
 
 from __future__ import annotations
@@ -32,11 +39,13 @@ Token = tuple[Kind, str]
 Resolver = Callable[[str], str | None]
 """A policy variable's value in the request, or None when the request has none."""
 
-Run = tuple[re.Pattern[str], int]
+Run = tuple[re.Pattern[str], int, str | None]
 """A part of a pattern between two ``*``: its expression (escaped literal characters, ``.``
-for ``?``: no quantifier, so it matches a fixed number of characters) and that number."""
-Piece = tuple[str, int] | None
-"""One token as an expression and the characters it matches; None for ``*``."""
+for ``?``: no quantifier, so it matches a fixed number of characters), that number, and
+its text when it is literal characters matched case-sensitively (None otherwise)."""
+Piece = tuple[str, int, str | None] | None
+"""One token as an expression, the characters it matches and its literal text (None for
+``?``); None for ``*``."""
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _ESCAPED = frozenset("*?$")
@@ -95,7 +104,7 @@ class Glob:
                 found = resolve(text) if resolve is not None else None
                 if found is None:  # IAM: a variable without a value matches nothing
                     return False
-                pieces.append((re.escape(found), len(found)))
+                pieces.append((re.escape(found), len(found), found))
             else:
                 pieces.append(_piece(kind, text))
         return _match(_runs(pieces, self.ignore_case), value)
@@ -140,40 +149,65 @@ def _piece(kind: Kind, text: str) -> Piece:
     if kind == "star":
         return None
     if kind == "one":
-        return (".", 1)
-    return (re.escape(text), 1)
+        return (".", 1, None)
+    return (re.escape(text), 1, text)
 
 
 def _runs(pieces: list[Piece], ignore_case: bool) -> tuple[Run, ...]:
     """The runs between the ``*`` of a pattern (one more than it has ``*``)."""
     sources: list[list[str]] = [[]]
+    texts: list[list[str] | None] = [[]]
     lengths = [0]
     for piece in pieces:
         if piece is None:
             sources.append([])
+            texts.append([])
             lengths.append(0)
-        else:
-            sources[-1].append(piece[0])
-            lengths[-1] += piece[1]
+            continue
+        expression, length, literal = piece
+        sources[-1].append(expression)
+        lengths[-1] += length
+        text = texts[-1]
+        if literal is None or ignore_case:
+            texts[-1] = None
+        elif text is not None:
+            text.append(literal)
     return tuple(
-        (_compiled("".join(source), ignore_case), length)
-        for source, length in zip(sources, lengths, strict=True)
+        (
+            _compiled("".join(source), ignore_case),
+            length,
+            None if text is None else "".join(text),
+        )
+        for source, text, length in zip(sources, texts, lengths, strict=True)
     )
 
 
 def _match(runs: tuple[Run, ...], value: str) -> bool:
     """Whether ``value`` is the first run, anything, each middle run in order, anything,
     the last run: each middle run taken at its leftmost place (module doc)."""
-    first, first_length = runs[0]
+    first, first_length, first_text = runs[0]
     if len(runs) == 1:
+        if first_text is not None:
+            return value == first_text
         return len(value) == first_length and first.match(value) is not None
-    last, last_length = runs[-1]
+    last, last_length, last_text = runs[-1]
     end = len(value) - last_length
-    if end < first_length or first.match(value) is None or last.match(value, end) is None:
+    if end < first_length:
+        return False
+    if not (value.startswith(first_text) if first_text is not None else first.match(value)):
+        return False
+    if not (value.endswith(last_text) if last_text is not None else last.match(value, end)):
         return False
     position = first_length
-    for run, length in runs[1:-1]:
-        if length:
+    for run, length, text in runs[1:-1]:
+        if not length:
+            continue
+        if text is not None:
+            at = value.find(text, position, end)
+            if at < 0:
+                return False
+            position = at + length
+        else:
             found = run.search(value, position, end)
             if found is None:
                 return False

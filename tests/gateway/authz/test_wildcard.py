@@ -31,6 +31,14 @@ from gateway.authz.wildcard import VariableError, parse_glob
         ("a\\b", "a\\b", True),
         ("(x)+", "(x)+", True),
         ("a\nb*", "a\nbc", True),
+        # runs between stars never overlap one another, nor the first or last run
+        ("*ab*ab*", "xab", False),
+        ("*ab*ab*", "abab", True),
+        ("*ab*ba*", "aba", False),
+        ("*ab*ba*", "abba", True),
+        ("ab*ba", "aba", False),
+        ("a*ab*b", "ab", False),
+        ("*a?*?a*", "aba", False),
     ],
 )
 def test_glob(pattern: str, value: str, matches: bool) -> None:
@@ -130,3 +138,24 @@ def test_could_match_prefix_agrees_with_matching(pattern: str, prefix: str) -> N
         suffixes = list(dict.fromkeys(suffixes + [s + c for s in suffixes for c in "ab/."]))
     witnessed = any(glob.matches(prefix + s) for s in suffixes)
     assert glob.could_match_prefix(prefix) is witnessed
+
+
+@given(
+    st.text(ALPHABET, max_size=6),
+    st.text(st.sampled_from("ab/."), max_size=3),
+    st.text(ALPHABET, max_size=4),
+    st.text(st.sampled_from("ab/.*?"), max_size=10),
+)
+def test_a_resolved_variable_matches_as_its_literal_text(
+    before: str, name: str, after: str, value: str
+) -> None:
+    """A variable's value joins the literal runs (``str.find``) as any literal text does:
+    the same answers as the pattern with that text written in."""
+    glob = parse_glob(before + "${v}" + after, variables=True)
+    assert glob.matches(value, {"v": name}.get) is _reference(before + name + after, value)
+
+
+@given(st.text(ALPHABET, max_size=8), st.text(st.sampled_from("aAbB/.*?"), max_size=8))
+def test_ignore_case_agrees_with_the_reference_on_lowered_text(pattern: str, value: str) -> None:
+    glob = parse_glob(pattern.upper(), ignore_case=True)
+    assert glob.matches(value) is _reference(pattern, value.lower())
