@@ -270,6 +270,16 @@ class Backend(abc.ABC):
         encryption: Encryption | None = None,
     ) -> ObjectInfo: ...
 
+    async def describe_object(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> ObjectInfo:
+        """What ``head_object`` finds, for the gateway itself, without an SSE-C key:
+        operations on an object's ACL, and the lifecycle sweeper, read an SSE-C object's
+        version, ETag and date as S3 does, without its key (a ``head_object`` without it
+        is ``InvalidRequest``). Never answered to a client as an object's headers. The
+        default asks ``head_object``: an upstream store decides (docs/security.md)."""
+        return await self.head_object(bucket, key, version_id=version_id)
+
     @abc.abstractmethod
     async def delete_object(
         self,

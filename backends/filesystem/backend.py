@@ -559,6 +559,11 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             check_conditions(info, conditions)
         return info
 
+    async def describe_object(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> ObjectInfo:
+        return self.find(bucket, key, version_id).to_info(bucket)
+
     async def get_object(
         self,
         bucket: str,

@@ -301,7 +301,7 @@ class Sweeper:
         """Expire the current version the listing showed, unless it changed since: a
         delete without a version id (a delete marker in a versioned bucket)."""
         try:
-            now = await self.backend.head_object(bucket, listed.key)
+            now = await self.backend.describe_object(bucket, listed.key)
         except BackendError:
             return 0
         same = now.etag == listed.etag and int(now.last_modified.timestamp()) == int(
@@ -493,7 +493,7 @@ class Sweeper:
         only; the moment between it and the delete stays, as for current versions
         (``_expire_current``)."""
         try:
-            found = await self.backend.head_object(what.bucket, what.key, version_id=NULL)
+            found = await self.backend.describe_object(what.bucket, what.key, version_id=NULL)
         except BackendError:
             return marker
         return (

@@ -104,7 +104,7 @@ async def put_bucket_acl(ctx: Context) -> Result:
 
 async def _object_owner(ctx: Context, bucket: BucketFacts) -> tuple[ObjectInfo, str, str | None]:
     """The object named (its info), its owner account and its stored ACL document."""
-    info = await ctx.backend.head_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
+    info = await ctx.backend.describe_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
     assert bucket.owner is not None
     row = None
     if bucket.ownership.acls_enabled:

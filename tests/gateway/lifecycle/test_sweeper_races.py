@@ -1,7 +1,8 @@
 """A client's write racing the lifecycle sweeper is never deleted by it.
 
-The sweeper decides on a listing and checks with a HEAD before it deletes; a client's
-PUT can land after either. Two places where it was lost:
+The sweeper decides on a listing and re-reads the object (``describe_object``: a HEAD
+that needs no SSE-C key) before it deletes; a client's PUT can land after either. Two
+places where it was lost:
 
 - ``null`` names a place, not a version: in a suspended bucket a PUT replaces the key's
   null version (or null delete marker) in place, so a permanent deletion of ``null``
@@ -160,7 +161,7 @@ async def test_a_current_version_rewritten_after_the_head_is_kept(
     async def client() -> None:
         await put(env, bucket, "k", b"just written")
 
-    report = await sweeper(racing(env, "head_object", client), state, now).step()
+    report = await sweeper(racing(env, "describe_object", client), state, now).step()
     assert report.expired == 0
     assert await env.get(bucket, "k") == b"just written"
 
