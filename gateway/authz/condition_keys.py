@@ -92,6 +92,10 @@ _READERS: dict[str, tuple[Reader, bool]] = {
     # conditional writes and deletes: a policy can demand them ("Null": "false")
     "s3:if-match": (lambda p, c: _one(c.if_match), False),
     "s3:if-none-match": (lambda p, c: _one(c.if_none_match), False),
+    # writes: present only for the actions AWS gives them to (gateway.s3.access_context)
+    "s3:x-amz-storage-class": (lambda p, c: _one(c.storage_class), False),
+    "s3:x-amz-copy-source": (lambda p, c: _one(c.copy_source), False),
+    "s3:x-amz-metadata-directive": (lambda p, c: _one(c.metadata_directive), False),
     # HTTP headers of every request, the client's to choose: hot-link protection, not access
     # control (AWS's warning, docs/access-control.md)
     "aws:Referer": (lambda p, c: _one(c.referer), False),

@@ -100,6 +100,16 @@ class RequestContext:
     ``<ETag>``, as sent (``s3:if-match``)"""
     if_none_match: str | None = None
     """``If-None-Match`` of a write (``s3:PutObject``), as sent (``s3:if-none-match``)"""
+    storage_class: str | None = None
+    """``x-amz-storage-class`` as sent (a POST form's field), for ``s3:PutObject``,
+    ``s3:PutObjectAcl``, ``s3:PutObjectVersionAcl`` and ``s3:BypassGovernanceRetention``"""
+    copy_source: str | None = None
+    """A copy's source as ``<bucket>/<key>``, percent-decoded, without a leading ``/`` or
+    ``?versionId=`` (CopyObject, UploadPartCopy), for ``s3:PutObject`` and
+    ``s3:BypassGovernanceRetention``"""
+    metadata_directive: str | None = None
+    """``x-amz-metadata-directive`` as sent, for ``s3:PutObject`` and
+    ``s3:BypassGovernanceRetention``"""
     referer: str | None = None
     """The HTTP request's ``Referer`` header, as sent (``aws:Referer``); the client's to
     choose"""
@@ -148,6 +158,12 @@ class ConditionContext(Protocol):
     def if_match(self) -> str | None: ...
     @property
     def if_none_match(self) -> str | None: ...
+    @property
+    def storage_class(self) -> str | None: ...
+    @property
+    def copy_source(self) -> str | None: ...
+    @property
+    def metadata_directive(self) -> str | None: ...
     @property
     def referer(self) -> str | None: ...
     @property

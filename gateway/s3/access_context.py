@@ -12,6 +12,10 @@ from the request object (``S3Request``) and the peer address.
 - ``aws:SecureTransport``: the scheme the client used (``X-Forwarded-Proto`` when trusted),
   as ``S3Request.base_url`` already says.
 - ``s3:signatureversion`` / ``s3:authType``: from how the request was signed.
+- ``s3:x-amz-storage-class``, ``s3:x-amz-copy-source``, ``s3:x-amz-metadata-directive``:
+  present exactly on the actions AWS's service authorization reference gives them
+  (:data:`STORAGE_CLASS_ACTIONS`, :data:`COPY_ACTIONS`): on any other a negated operator
+  or ``Null: true`` holds, as on AWS, whatever headers the request sends.
 - ``aws:Referer`` / ``aws:UserAgent``: the HTTP request's own ``Referer`` / ``User-Agent``
   (its first line; absent without one), for every action. Not ``S3Request.headers``: a
   POST form's are made of its fields, and the browser's headers are what these keys name.
@@ -33,7 +37,9 @@ from gateway.s3.request import S3Request
 
 __all__ = [
     "CONDITIONAL_ACTIONS",
+    "COPY_ACTIONS",
     "LISTING_ACTIONS",
+    "STORAGE_CLASS_ACTIONS",
     "LazyContext",
     "principal_facts",
     "request_context",
@@ -49,6 +55,19 @@ CONDITIONAL_ACTIONS = frozenset({"s3:PutObject", "s3:DeleteObject"})
 ``s3:if-none-match``): the conditional writes (PutObject, CopyObject's destination,
 CompleteMultipartUpload) and deletes (DeleteObject's header, a DeleteObjects key's
 ``<ETag>``)."""
+
+STORAGE_CLASS_ACTIONS = frozenset(
+    {
+        "s3:PutObject",
+        "s3:PutObjectAcl",
+        "s3:PutObjectVersionAcl",
+        "s3:BypassGovernanceRetention",
+    }
+)
+"""Actions whose requests carry ``s3:x-amz-storage-class``."""
+COPY_ACTIONS = frozenset({"s3:PutObject", "s3:BypassGovernanceRetention"})
+"""Actions whose requests carry ``s3:x-amz-copy-source`` and
+``s3:x-amz-metadata-directive`` (a copy's destination: CopyObject, UploadPartCopy)."""
 
 
 def principal_facts(principal: Principal) -> PrincipalFacts:
@@ -110,6 +129,7 @@ def request_context(
         principal,
         req,
         action in LISTING_ACTIONS,
+        action=action,
         now=now,
         peer=peer,
         trusted_forwarded=trusted_forwarded,
@@ -131,6 +151,7 @@ class LazyContext:
     """
 
     __slots__ = (
+        "_action",
         "_conditional",
         "_etag",
         "_listing",
@@ -150,6 +171,7 @@ class LazyContext:
         req: S3Request,
         listing: bool,
         *,
+        action: str = "",
         now: datetime,
         peer: str | None,
         trusted_forwarded: bool,
@@ -164,6 +186,7 @@ class LazyContext:
         self._principal = principal
         self._req = req
         self._listing = listing
+        self._action = action
         self._peer = peer
         self._trusted = trusted_forwarded
         self.now = now
@@ -237,6 +260,25 @@ class LazyContext:
         if not self._conditional or self._req.operation.name == "DeleteObjects":
             return None
         return self._req.headers.get("if-none-match")
+
+    @property
+    def storage_class(self) -> str | None:
+        if self._action not in STORAGE_CLASS_ACTIONS:
+            return None
+        return self._req.headers.get("x-amz-storage-class")
+
+    @property
+    def copy_source(self) -> str | None:
+        source = self._req.copy_source
+        if source is None or self._action not in COPY_ACTIONS:
+            return None
+        return f"{source.bucket}/{source.key}"
+
+    @property
+    def metadata_directive(self) -> str | None:
+        if self._action not in COPY_ACTIONS:
+            return None
+        return self._req.headers.get("x-amz-metadata-directive")
 
     def _http_header(self, name: str) -> str | None:
         """A header of the HTTP request itself (a POST form's ``S3Request.headers`` are

@@ -99,6 +99,15 @@ def _put_if_match(env: Env) -> int:
     return _status(env.s3.put_object, Bucket=env.bucket, Key="tagged", Body=b"t2", IfMatch=etag)
 
 
+def _copy(**extra: Any) -> Request:
+    def request(env: Env) -> int:
+        key = f"copy-{uuid.uuid4().hex[:8]}"
+        source = {"Bucket": env.bucket, "Key": "tagged"}
+        return _status(env.s3.copy_object, Bucket=env.bucket, Key=key, CopySource=source, **extra)
+
+    return request
+
+
 READ = ("s3:GetObject",)
 WRITE = ("s3:PutObject",)
 WITNESSES: dict[str, Witness] = {
@@ -124,6 +133,9 @@ WITNESSES: dict[str, Witness] = {
     f"s3:RequestObjectTag/{TAG}": Witness(WRITE, _put(Tagging=f"{TAG}=red")),
     "s3:if-match": Witness(WRITE, _put_if_match),
     "s3:if-none-match": Witness(WRITE, _put(IfNoneMatch="*")),
+    "s3:x-amz-storage-class": Witness(WRITE, _put(StorageClass="STANDARD")),
+    "s3:x-amz-copy-source": Witness(WRITE, _copy()),
+    "s3:x-amz-metadata-directive": Witness(WRITE, _copy(MetadataDirective="COPY")),
     "aws:Referer": Witness(READ, _get_with_referer),
     "aws:UserAgent": Witness(READ, _get),  # boto3 sends one
 }
@@ -183,9 +195,6 @@ def test_the_request_path_feeds_every_accepted_key(env: Env, key: str) -> None:
 
 REFUSED = (
     "s3:x-amz-grant-read",
-    "s3:x-amz-copy-source",
-    "s3:x-amz-metadata-directive",
-    "s3:x-amz-storage-class",
     "s3:signatureAge",
     "s3:TlsVersion",
     "s3:locationconstraint",
