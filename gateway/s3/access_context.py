@@ -12,10 +12,11 @@ from the request object (``S3Request``) and the peer address.
 - ``aws:SecureTransport``: the scheme the client used (``X-Forwarded-Proto`` when trusted),
   as ``S3Request.base_url`` already says.
 - ``s3:signatureversion`` / ``s3:authType``: from how the request was signed.
-- ``s3:x-amz-storage-class``, ``s3:x-amz-copy-source``, ``s3:x-amz-metadata-directive``:
-  present exactly on the actions AWS's service authorization reference gives them
-  (:data:`STORAGE_CLASS_ACTIONS`, :data:`COPY_ACTIONS`): on any other a negated operator
-  or ``Null: true`` holds, as on AWS, whatever headers the request sends.
+- ``s3:x-amz-acl``, ``s3:x-amz-server-side-encryption``, ``s3:RequestObjectTag/<tag>``,
+  ``s3:RequestObjectTagKeys``, ``s3:x-amz-storage-class``, ``s3:x-amz-copy-source``,
+  ``s3:x-amz-metadata-directive``: present exactly on the actions AWS's service
+  authorization reference gives them (``*_ACTIONS`` below): on any other a negated
+  operator or ``Null: true`` holds, as on AWS, whatever headers the request sends.
 - ``aws:Referer`` / ``aws:UserAgent``: the HTTP request's own ``Referer`` / ``User-Agent``
   (its first line; absent without one), for every action. Not ``S3Request.headers``: a
   POST form's are made of its fields, and the browser's headers are what these keys name.
@@ -36,9 +37,12 @@ from gateway.principal import Principal
 from gateway.s3.request import S3Request
 
 __all__ = [
+    "ACL_ACTIONS",
     "CONDITIONAL_ACTIONS",
     "COPY_ACTIONS",
+    "ENCRYPTION_ACTIONS",
     "LISTING_ACTIONS",
+    "REQUEST_TAG_ACTIONS",
     "STORAGE_CLASS_ACTIONS",
     "LazyContext",
     "principal_facts",
@@ -56,6 +60,30 @@ CONDITIONAL_ACTIONS = frozenset({"s3:PutObject", "s3:DeleteObject"})
 CompleteMultipartUpload) and deletes (DeleteObject's header, a DeleteObjects key's
 ``<ETag>``)."""
 
+ACL_ACTIONS = frozenset(
+    {
+        "s3:PutObject",
+        "s3:PutObjectAcl",
+        "s3:PutObjectVersionAcl",
+        "s3:PutBucketAcl",
+        "s3:CreateBucket",
+        "s3:BypassGovernanceRetention",
+    }
+)
+"""Actions whose requests carry ``s3:x-amz-acl``."""
+ENCRYPTION_ACTIONS = frozenset({"s3:PutObject", "s3:BypassGovernanceRetention"})
+"""Actions whose requests carry ``s3:x-amz-server-side-encryption``."""
+REQUEST_TAG_ACTIONS = frozenset(
+    {
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:BypassGovernanceRetention",
+    }
+)
+"""Actions whose requests carry ``s3:RequestObjectTag/<tag>`` and
+``s3:RequestObjectTagKeys``: not the ``s3:GetObject`` of a copy's source, nor the
+``s3:PutObjectRetention`` / ``s3:PutObjectLegalHold`` a locked write is decided for too."""
 STORAGE_CLASS_ACTIONS = frozenset(
     {
         "s3:PutObject",
@@ -171,7 +199,7 @@ class LazyContext:
         req: S3Request,
         listing: bool,
         *,
-        action: str = "",
+        action: str,
         now: datetime,
         peer: str | None,
         trusted_forwarded: bool,
@@ -224,16 +252,22 @@ class LazyContext:
 
     @property
     def acl(self) -> str | None:
+        if self._action not in ACL_ACTIONS:
+            return None
         return self._req.headers.get("x-amz-acl")
 
     @property
     def server_side_encryption(self) -> str | None:
+        if self._action not in ENCRYPTION_ACTIONS:
+            return None
         return self._req.headers.get("x-amz-server-side-encryption")
 
     @property
     def request_object_tags(self) -> Mapping[str, str] | None:
         tags = self._req.tags
-        return None if tags is None else dict(tags)
+        if tags is None or self._action not in REQUEST_TAG_ACTIONS:
+            return None
+        return dict(tags)
 
     @property
     def signature_version(self) -> str | None:

@@ -114,18 +114,47 @@ def test_uploads_only_in_one_storage_class(gateway: Gateway, s3: Any, bucket: st
 def test_a_header_sent_where_aws_has_no_key_does_not_escape_a_deny(
     gateway: Gateway, s3: Any, bucket: str
 ) -> None:
-    """On ``s3:GetObject`` the keys are absent: ``StringNotEquals`` holds whatever is sent."""
+    """On ``s3:GetObject`` the keys are absent: ``StringNotEquals`` holds whatever is sent
+    (the conditions are ANDed: one key read from the request lets the GET through)."""
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    sent = {
+        "x-amz-storage-class": "STANDARD",
+        "x-amz-metadata-directive": "COPY",
+        "x-amz-acl": "private",
+    }
     _deny(
         s3,
         bucket,
         "s3:GetObject",
-        {
-            "StringNotEquals": {
-                "s3:x-amz-storage-class": "STANDARD",
-                "s3:x-amz-metadata-directive": "COPY",
-            }
-        },
+        {"StringNotEquals": {f"s3:{name}": value for name, value in sent.items()}},
     )
-    headers = {"x-amz-storage-class": "STANDARD", "x-amz-metadata-directive": "COPY"}
-    assert _signed(gateway, "GET", f"/{bucket}/k", headers) == 403
+    assert _signed(gateway, "GET", f"/{bucket}/k", sent) == 403
+
+
+def test_a_copy_s_write_keys_are_not_its_source_read_s(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """A copy is decided as ``s3:GetObject`` on its source too; the tags, encryption, ACL
+    and class the copy asks for are the destination's keys, absent from the source's
+    decision (ANDed again: any one read there lets the copy through)."""
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    asked = {
+        "s3:RequestObjectTag/team": "red",
+        "s3:x-amz-server-side-encryption": "AES256",
+        "s3:x-amz-acl": "private",
+        "s3:x-amz-storage-class": "STANDARD",
+        "s3:x-amz-copy-source": f"{bucket}/src",
+        "s3:x-amz-metadata-directive": "COPY",
+    }
+    _deny(s3, bucket, "s3:GetObject", {"StringNotEquals": asked})
+    headers = {
+        "x-amz-copy-source": f"{bucket}/src",
+        "x-amz-tagging-directive": "REPLACE",
+        "x-amz-tagging": "team=red",
+        "x-amz-server-side-encryption": "AES256",
+        "x-amz-acl": "private",
+        "x-amz-storage-class": "STANDARD",
+        "x-amz-metadata-directive": "COPY",
+    }
+    assert _signed(gateway, "PUT", f"/{bucket}/copy", headers) == 403
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="copy")

@@ -174,7 +174,12 @@ def test_every_condition_key_reads_the_same_as_from_a_full_request_context(
         assert full.source_ip == "198.51.100.7" and full.auth_type == "REST-HEADER"
         assert (full.referer, full.user_agent) == ("https://www.example.com/", "Mozilla/5.0")
         assert (full.prefix == "p/") is (action == "s3:ListBucket")
-        assert (full.request_object_tags == {"team": "blue"}) is (req is put)
+        # a write's tags, ACL and encryption are its own keys, not a read's of the object
+        writes = action == "s3:PutObject"
+        assert (full.request_object_tags == {"team": "blue"}) is writes
+        assert (full.acl, full.server_side_encryption) == (
+            ("private", "AES256") if writes else (None, None)
+        )
 
 
 def test_a_request_context_needs_an_aware_clock(tmp_path: Path) -> None:
