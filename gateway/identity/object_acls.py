@@ -137,6 +137,22 @@ class ObjectAclStore:
         if "\x00" in key and self._db.dialect == "postgresql":
             raise UnstorableText("the object key holds a NUL character")
 
+    async def rows_begun_elsewhere(self, bucket: str) -> bool:
+        """Whether ``bucket`` keeps rows though the caller's settings said it did not
+        (asked after a write that needed no row of its own): on PostgreSQL another host
+        may have begun them while this one still cached the bucket's settings
+        (``identity.bucket_cache_seconds``), and then this write's row is what keeps the
+        key's latest row its current version's; without it the version took the
+        previous version's owner and ACL (a ``public-read`` one, say) for good. One
+        indexed read, on PostgreSQL only: SQLite serves one host, whose workers see a
+        change at their next request."""
+        if self._db.dialect == "sqlite":
+            return False
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?", (bucket, FLAG_KIND)
+        )
+        return row is not None
+
     # --- objects ------------------------------------------------------------------------
 
     async def current(self, bucket: str, key: str) -> ObjectAcl | None:

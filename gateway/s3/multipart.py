@@ -240,7 +240,11 @@ async def _in_progress(ctx: Context, upload_id: str) -> bool:
     A completion that finds the upload there but loses to another completion of it is
     answered as a retry too: the backend marks that answer (``CompletedUpload.retried``)."""
     bucket = existing_bucket(ctx)
-    if ctx.access.upload is not None or not bucket.has_rows:
+    if ctx.access.upload is not None:
+        return True
+    if not bucket.has_rows and not await ctx.access.store.object_acls.rows_begun_elsewhere(
+        bucket.name
+    ):
         return True
     try:
         await ctx.backend.list_parts(
@@ -265,7 +269,7 @@ async def _record_completion(ctx: Context, info: ObjectInfo) -> None:
         await rows.complete_upload(
             bucket.name, upload, info.version_id, foreign=foreign, written_at=info.last_modified
         )
-    elif bucket.has_rows:
+    elif bucket.has_rows or await rows.rows_begun_elsewhere(bucket.name):
         owner = await owner_name(ctx.access.store, bucket.owner.account_id)
         await rows.record(
             bucket.name,

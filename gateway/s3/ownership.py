@@ -150,7 +150,7 @@ async def record_write(ctx: Context, plan: WritePlan, info: ObjectInfo) -> None:
 
 async def record_object_write(store: IdentityStore, plan: WritePlan, info: ObjectInfo) -> None:
     """:func:`record_write` with the store named."""
-    if plan.needs_row:
+    if plan.needs_row or await store.object_acls.rows_begun_elsewhere(plan.bucket.name):
         await store.object_acls.record(
             plan.bucket.name,
             info.key,
@@ -179,8 +179,9 @@ async def forget_deleted(ctx: Context, deleted: list[tuple[str, str | None]]) ->
     one may leave a delete marker over the null version (versioning), and the row of a
     key that is gone is harmless (the next write of the key replaces it)."""
     bucket = ctx.access.bucket
-    if bucket is None or not bucket.has_rows:
-        return
     named = [(key, version) for key, version in deleted if version is not None]
-    if named:
-        await ctx.access.store.object_acls.forget(bucket.name, named)
+    if bucket is None or not named:
+        return
+    rows = ctx.access.store.object_acls
+    if bucket.has_rows or await rows.rows_begun_elsewhere(bucket.name):
+        await rows.forget(bucket.name, named)

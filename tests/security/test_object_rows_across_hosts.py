@@ -1,0 +1,98 @@
+"""An object written through one host never takes the owner or ACL of a version written
+through another.
+
+Object ownership and ACLs live in rows of the shared state store; a bucket keeps them
+only once one was needed (its ``object_acls`` flag, read with the bucket's other settings
+and cached by each host for ``identity.bucket_cache_seconds``), and from then on every
+write records one, so that a key's latest row is its current version's. Host B, holding
+the bucket's settings from before host A wrote the bucket's first row (a ``public-read``
+object), overwrote that key without a row of its own: the private object B was given
+was then served to anyone under A's old ``public-read`` row, through either host, for
+good. The cache is 30 s here, so B's answer is surely stale when it writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway
+from tests.services.postgres import PostgresServer
+from tests.services.seaweedfs import SeaweedFS
+from tests.services.topology import Topology
+
+pytestmark = pytest.mark.multihost
+
+
+@pytest.fixture(scope="module")
+def hosts(
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: PostgresServer,
+    seaweedfs: SeaweedFS,
+) -> Iterator[tuple[Gateway, Gateway]]:
+    running = Topology.start(
+        tmp_path_factory.mktemp("object-rows"),
+        asyncio.run(postgres_server.fresh_url()),
+        seaweedfs,
+        extra_env={"NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": "30"},
+    )
+    first, second = running.hosts
+    yield first, second
+    running.stop()
+
+
+def _anonymous_get(host: Gateway, bucket: str, key: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"{host.s3_url}/{bucket}/{key}", timeout=30) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), b""
+
+
+def test_a_write_through_a_host_with_stale_settings_keeps_its_own_acl(
+    hosts: tuple[Gateway, Gateway],
+) -> None:
+    host_a, host_b = hosts
+    s3_a: Any = host_a.client()
+    s3_b: Any = host_b.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    s3_a.create_bucket(Bucket=bucket)
+    s3_b.put_object(Bucket=bucket, Key="other", Body=b"x")  # B now holds: no rows
+
+    s3_a.put_object(Bucket=bucket, Key="k", Body=b"published", ACL="public-read")
+    assert _anonymous_get(host_a, bucket, "k") == (200, b"published")
+
+    # The owner replaces it through B with a private object (no ACL: the owner's only).
+    s3_b.put_object(Bucket=bucket, Key="k", Body=b"private")
+    for host in (host_a, host_b):
+        assert _anonymous_get(host, bucket, "k")[0] == 403, host.s3_url
+    grants = s3_a.get_object_acl(Bucket=bucket, Key="k")["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
+
+
+def test_a_version_deleted_through_a_host_with_stale_settings_takes_its_acl_along(
+    hosts: tuple[Gateway, Gateway],
+) -> None:
+    """The same for a delete: B, holding "no rows", deleted the public version A had
+    just written without its row, and the private version below it became current
+    under that row."""
+    host_a, host_b = hosts
+    s3_a: Any = host_a.client()
+    s3_b: Any = host_b.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    s3_a.create_bucket(Bucket=bucket)
+    s3_a.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3_b.put_object(Bucket=bucket, Key="k", Body=b"private")  # B now holds: no rows
+
+    public = s3_a.put_object(Bucket=bucket, Key="k", Body=b"published", ACL="public-read")
+    assert _anonymous_get(host_a, bucket, "k") == (200, b"published")
+    s3_b.delete_object(Bucket=bucket, Key="k", VersionId=public["VersionId"])
+    for host in (host_a, host_b):
+        assert _anonymous_get(host, bucket, "k")[0] == 403, host.s3_url
+    assert s3_a.get_object(Bucket=bucket, Key="k")["Body"].read() == b"private"
