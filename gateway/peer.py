@@ -3,6 +3,8 @@ limiter and the audit log count, and a user agent fit to store."""
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -18,6 +20,7 @@ __all__ = [
     "forwarded_host",
     "forwarded_proto",
     "last_forwarded_hop",
+    "tls_version",
     "user_agent",
 ]
 
@@ -127,3 +130,17 @@ def user_agent(request: web.Request) -> str | None:
         return None
     clipped = raw[:MAX_USER_AGENT]
     return "".join(c if " " <= c <= "~" else "?" for c in clipped)
+
+
+def tls_version(transport: asyncio.BaseTransport | None) -> str | None:
+    """The TLS version of a connection as AWS writes ``s3:TlsVersion`` (``1.2``,
+    ``1.3``); None over plain TCP (or a closed transport)."""
+    if transport is None:
+        return None
+    ssl_object = transport.get_extra_info("ssl_object")
+    if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
+        return None
+    version = ssl_object.version()
+    if version is None or not version.startswith("TLSv"):
+        return None
+    return version.removeprefix("TLSv")

@@ -20,7 +20,8 @@ The condition keys read what a REST request has: the peer (``aws:SourceIp``, wit
 ``prefix``/``delimiter``/``limit`` of a listing (``s3:prefix``, ``s3:delimiter``,
 ``s3:max-keys``), ``If-Match``/``If-None-Match`` of a write or delete, and
 ``s3:authType`` ``REST-HEADER`` with no ``s3:signatureversion`` (a Bearer credential, as
-on the S3 listener), ``Referer`` and ``User-Agent`` (``aws:Referer``, ``aws:UserAgent``).
+on the S3 listener), ``Referer`` and ``User-Agent`` (``aws:Referer``, ``aws:UserAgent``),
+the connection's TLS version (``s3:TlsVersion``).
 A REST request sets no ACL, encryption or tags, so those keys are
 absent.
 
@@ -40,7 +41,7 @@ from gateway.api.backend_errors import raise_backend
 from gateway.api.errors import ApiError
 from gateway.authz import ConditionContext, Reason, RequestContext
 from gateway.authz.decide import within_scopes
-from gateway.peer import FORWARDED_FOR, client_scheme
+from gateway.peer import FORWARDED_FOR, client_scheme, tls_version
 from gateway.s3.access import Access, Tags, reveals_etag
 from gateway.s3.access_context import (
     CONDITIONAL_ACTIONS,
@@ -94,6 +95,7 @@ def _context(
         auth_type=_REST_AUTH_TYPE,
         if_match=request.headers.get("If-Match") if conditional else None,
         if_none_match=(request.headers.get("If-None-Match") if action == "s3:PutObject" else None),
+        tls_version=None if trusted else tls_version(request.transport),
         referer=request.headers.get("Referer"),
         user_agent=request.headers.get("User-Agent"),
     )

@@ -110,6 +110,9 @@ class RequestContext:
     metadata_directive: str | None = None
     """``x-amz-metadata-directive`` as sent, for ``s3:PutObject`` and
     ``s3:BypassGovernanceRetention``"""
+    tls_version: str | None = None
+    """The TLS version of the client's connection (``1.2``, ``1.3``); None over plain HTTP
+    and behind a trusted proxy (``s3:TlsVersion``)"""
     referer: str | None = None
     """The HTTP request's ``Referer`` header, as sent (``aws:Referer``); the client's to
     choose"""
@@ -164,6 +167,8 @@ class ConditionContext(Protocol):
     def copy_source(self) -> str | None: ...
     @property
     def metadata_directive(self) -> str | None: ...
+    @property
+    def tls_version(self) -> str | None: ...
     @property
     def referer(self) -> str | None: ...
     @property

@@ -371,6 +371,7 @@ async def authorize(
             existing_object_tags=tags,
             etag=etag,
             raw_headers=request.headers,
+            transport=request.transport,
         )
 
     bucket = None

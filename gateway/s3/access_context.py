@@ -17,6 +17,9 @@ from the request object (``S3Request``) and the peer address.
   ``s3:x-amz-metadata-directive``: present exactly on the actions AWS's service
   authorization reference gives them (``*_ACTIONS`` below): on any other a negated
   operator or ``Null: true`` holds, as on AWS, whatever headers the request sends.
+- ``s3:TlsVersion``: the TLS version of the connection (``transport``), on every action;
+  absent over plain HTTP and with ``server.trusted_forwarded_headers``, where the
+  connection is the proxy's, not the client's.
 - ``aws:Referer`` / ``aws:UserAgent``: the HTTP request's own ``Referer`` / ``User-Agent``
   (its first line; absent without one), for every action. Not ``S3Request.headers``: a
   POST form's are made of its fields, and the browser's headers are what these keys name.
@@ -26,13 +29,14 @@ from the request object (``S3Request``) and the peer address.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from multidict import CIMultiDictProxy
 
 from gateway.authz import ANONYMOUS, ConditionContext, PrincipalFacts, PrincipalKind
-from gateway.peer import FORWARDED_FOR, last_forwarded_hop
+from gateway.peer import FORWARDED_FOR, last_forwarded_hop, tls_version
 from gateway.principal import Principal
 from gateway.s3.request import S3Request
 
@@ -148,11 +152,13 @@ def request_context(
     existing_object_tags: Mapping[str, str] | None = None,
     etag: str | None = None,
     raw_headers: CIMultiDictProxy[str] | None = None,
+    transport: asyncio.BaseTransport | None = None,
 ) -> ConditionContext:
     """The request's condition values for ``action``, each read when a key asks for it;
     ``etag``: the ``<ETag>`` of the DeleteObjects key decided (its ``s3:if-match``);
     ``raw_headers``: the HTTP request's own, every line of a repeated header kept (the
-    parsed request keeps the first: ``X-Forwarded-For`` needs them all)."""
+    parsed request keeps the first: ``X-Forwarded-For`` needs them all); ``transport``:
+    the connection's (``s3:TlsVersion``)."""
     return LazyContext(
         principal,
         req,
@@ -166,6 +172,7 @@ def request_context(
         conditional=action in CONDITIONAL_ACTIONS,
         etag=etag,
         raw_headers=raw_headers,
+        transport=transport,
     )
 
 
@@ -187,6 +194,7 @@ class LazyContext:
         "_principal",
         "_raw_headers",
         "_req",
+        "_transport",
         "_trusted",
         "existing_object_tags",
         "now",
@@ -208,6 +216,7 @@ class LazyContext:
         conditional: bool = False,
         etag: str | None = None,
         raw_headers: CIMultiDictProxy[str] | None = None,
+        transport: asyncio.BaseTransport | None = None,
     ) -> None:
         if now.tzinfo is None:
             raise ValueError("a request context's clock must be timezone-aware")
@@ -223,6 +232,7 @@ class LazyContext:
         self._conditional = conditional
         self._etag = etag
         self._raw_headers = raw_headers
+        self._transport = transport
 
     @property
     def secure_transport(self) -> bool:
@@ -313,6 +323,10 @@ class LazyContext:
         if self._action not in COPY_ACTIONS:
             return None
         return self._req.headers.get("x-amz-metadata-directive")
+
+    @property
+    def tls_version(self) -> str | None:
+        return None if self._trusted else tls_version(self._transport)
 
     def _http_header(self, name: str) -> str | None:
         """A header of the HTTP request itself (a POST form's ``S3Request.headers`` are
