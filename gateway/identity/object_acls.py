@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.identity.columns import as_str
+from gateway.identity.columns import as_int, as_str
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, TransactionBody, Tx, UnstorableText
 from gateway.identity.models import to_micros, utcnow
@@ -48,6 +48,16 @@ _UPSERT_OBJECT = (
     "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
     " owner = excluded.owner, acl = excluded.acl, written_at = excluded.written_at"
+)
+_UPSERT_ACL = (
+    "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
+    " owner = excluded.owner, acl = excluded.acl"
+)
+"""An ACL given to a version that exists: its row keeps its place among the key's rows."""
+_LATEST_OTHER = (
+    "SELECT MAX(written_at) FROM object_acls"
+    " WHERE bucket = ? AND object_key = ? AND version_id <> ?"
 )
 _UPSERT_FLAG = (
     "INSERT INTO bucket_settings (bucket, kind, document, updated_at) VALUES (?, ?, ?, ?)"
@@ -109,6 +119,26 @@ async def _flag(tx: Tx, bucket: str, *, foreign: bool, when: int) -> bool:
         return False
     await tx.execute(_UPSERT_FLAG, (bucket, FLAG_KIND, json.dumps({"foreign": foreign}), when))
     return True
+
+
+_SECOND = 1_000_000
+
+
+async def _after_latest(tx: Tx, bucket: str, key: str, version: str, written: int) -> int:
+    """The ``written_at`` of the row of a version just written. A time in whole seconds
+    (an upstream store's) says only that the version was written within that second:
+    when the key's latest other row lies in it, the new row goes a microsecond after
+    that row, since the version written last is the key's latest. Before, two versions
+    of one second tied, and the tie went by version id, which need not grow (SeaweedFS's
+    shrink): the older version's row (a ``public-read`` one, say) then answered for the
+    newer, private object. A precise time (the filesystem backend's) orders the rows
+    itself, ties aside."""
+    row = await tx.fetch_one(_LATEST_OTHER, (bucket, key, version))
+    if row is None or row[0] is None:
+        return written
+    latest = as_int(row[0])
+    span = _SECOND if written % _SECOND == 0 else 1
+    return latest + 1 if written <= latest < written + span else written
 
 
 class ObjectAclStore:
@@ -199,14 +229,39 @@ class ObjectAclStore:
         foreign: bool,
         written_at: datetime,
     ) -> None:
-        """The owner and ACL of a version just written (or given a new ACL); ``foreign``:
-        ``owner`` is not the bucket owner; ``written_at``: the version's last-modified
-        time, which orders a key's rows as its versions are ordered."""
+        """The owner and ACL of a version just written; ``foreign``: ``owner`` is not the
+        bucket owner; ``written_at``: the version's last-modified time, which orders a
+        key's rows as its versions are ordered (within one second of an upstream
+        store's times, the row recorded last is the latest: :func:`_after_latest`)."""
+        version = version_id or NULL_VERSION
+        written = to_micros(written_at)
+
+        async def body(tx: Tx) -> bool:
+            when = await _after_latest(tx, bucket, key, version, written)
+            await tx.execute(_UPSERT_OBJECT, (bucket, key, version, owner, acl, when))
+            return await _flag(tx, bucket, foreign=foreign, when=when)
+
+        await self._flagging(bucket, body)
+
+    async def change_acl(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        *,
+        owner: str,
+        acl: str,
+        foreign: bool,
+        written_at: datetime,
+    ) -> None:
+        """A new ACL for an existing version (PutObjectAcl): its row keeps its place
+        among the key's rows; a version without a row yet gets one at ``written_at``
+        (its last-modified time)."""
         when = to_micros(written_at)
         values = (bucket, key, version_id or NULL_VERSION, owner, acl, when)
 
         async def body(tx: Tx) -> bool:
-            await tx.execute(_UPSERT_OBJECT, values)
+            await tx.execute(_UPSERT_ACL, values)
             return await _flag(tx, bucket, foreign=foreign, when=when)
 
         await self._flagging(bucket, body)
@@ -311,7 +366,8 @@ class ObjectAclStore:
         began before this one ended, moved it), nothing is written. ``upload`` was read
         when the request was authorised; written again, it would replace whatever ACL the
         object was given since the first completion."""
-        when = to_micros(written_at)
+        version = version_id or NULL_VERSION
+        written = to_micros(written_at)
 
         async def body(tx: Tx) -> bool:
             moved = await tx.execute(
@@ -320,9 +376,9 @@ class ObjectAclStore:
             )
             if not moved:
                 return False
+            when = await _after_latest(tx, bucket, upload.key, version, written)
             await tx.execute(
-                _UPSERT_OBJECT,
-                (bucket, upload.key, version_id or NULL_VERSION, upload.owner, upload.acl, when),
+                _UPSERT_OBJECT, (bucket, upload.key, version, upload.owner, upload.acl, when)
             )
             return await _flag(tx, bucket, foreign=foreign, when=when)
 

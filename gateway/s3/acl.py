@@ -147,7 +147,7 @@ async def put_object_acl(ctx: Context) -> Result:
             ctx.headers, body, owner=owner_user, bucket_owner=bucket_user, target=Target.OBJECT
         ),
     )
-    await store.object_acls.record(
+    await store.object_acls.change_acl(
         bucket.name,
         ctx.key,
         info.version_id,

@@ -55,14 +55,17 @@ def _anonymous_get(host: Gateway, bucket: str, key: str) -> tuple[int, bytes]:
         return int(exc.code), b""
 
 
+@pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
 def test_a_write_through_a_host_with_stale_settings_keeps_its_own_acl(
-    hosts: tuple[Gateway, Gateway],
+    hosts: tuple[Gateway, Gateway], versioned: bool
 ) -> None:
     host_a, host_b = hosts
     s3_a: Any = host_a.client()
     s3_b: Any = host_b.client()
     bucket = f"rows-{uuid.uuid4().hex[:12]}"
     s3_a.create_bucket(Bucket=bucket)
+    if versioned:
+        s3_a.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3_b.put_object(Bucket=bucket, Key="other", Body=b"x")  # B now holds: no rows
 
     s3_a.put_object(Bucket=bucket, Key="k", Body=b"published", ACL="public-read")
@@ -96,3 +99,26 @@ def test_a_version_deleted_through_a_host_with_stale_settings_takes_its_acl_alon
     for host in (host_a, host_b):
         assert _anonymous_get(host, bucket, "k")[0] == 403, host.s3_url
     assert s3_a.get_object(Bucket=bucket, Key="k")["Body"].read() == b"private"
+
+
+def test_versions_written_in_one_second_keep_their_own_acls(
+    hosts: tuple[Gateway, Gateway],
+) -> None:
+    """One host will do: the upstream store dates versions in whole seconds and
+    SeaweedFS's version ids shrink, so the rows of a public version and the private one
+    written just after it tied on the time and the older won: the newer, private object
+    was served to anyone. A new ACL on the older version later must not lift it above
+    the newer one either. Three keys: some pair lands in one second."""
+    host, _ = hosts
+    s3: Any = host.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    older = {}
+    for key in ("k0", "k1", "k2"):
+        older[key] = s3.put_object(Bucket=bucket, Key=key, Body=b"published", ACL="public-read")
+        s3.put_object(Bucket=bucket, Key=key, Body=b"private")
+    for key, first in older.items():
+        assert _anonymous_get(host, bucket, key)[0] == 403, key
+        s3.put_object_acl(Bucket=bucket, Key=key, VersionId=first["VersionId"], ACL="public-read")
+        assert _anonymous_get(host, bucket, key)[0] == 403, key

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from gateway.identity.object_acls import FLAG_KIND, UploadAcl, bucket_flag
+from gateway.identity.object_acls import FLAG_KIND, ObjectAcl, UploadAcl, bucket_flag
 from gateway.identity.store import IdentityStore
 from tests.gateway.identity.conftest import add_accounts
 
@@ -47,6 +47,29 @@ async def test_current_is_the_most_recently_written_version(store: IdentityStore
     await rows.record("b", "n", None, owner="acct_B", acl="y", foreign=True, written_at=at(0))
     null = await rows.version("b", "n", "null")
     assert null is not None and (null.owner, null.acl) == ("acct_B", "y")
+
+
+async def test_versions_of_one_whole_second_order_as_recorded(store: IdentityStore) -> None:
+    """An upstream store's times are whole seconds and its version ids need not grow:
+    within one second the version recorded last is the latest, and a new ACL on an
+    older version leaves it where it was."""
+    rows = store.object_acls
+    for version in ("v9", "v5", "v1"):  # ids shrinking, as SeaweedFS's do
+        await rows.record(
+            "b", "k", version, owner="acct_A", acl=version, foreign=False, written_at=at(3)
+        )
+        current = await rows.current("b", "k")
+        assert current is not None and current.version_id == version
+    await rows.change_acl(
+        "b", "k", "v9", owner="acct_A", acl="new", foreign=False, written_at=at(3)
+    )
+    current = await rows.current("b", "k")
+    assert current is not None and current.version_id == "v1"
+    assert (await rows.version("b", "k", "v9")) == ObjectAcl("v9", "acct_A", "new")
+    # A later second orders by its time.
+    await rows.record("b", "k", "v0", owner="acct_A", acl="x", foreign=False, written_at=at(4))
+    current = await rows.current("b", "k")
+    assert current is not None and current.version_id == "v0"
 
 
 async def test_owners_between_covers_the_page_keys(store: IdentityStore) -> None:
