@@ -69,6 +69,17 @@ def _tag_keys(_: PrincipalFacts, ctx: ConditionContext) -> Values | None:
     return None if tags is None else tuple(tags)
 
 
+def _grant(header: str) -> Reader:
+    def read(_: PrincipalFacts, ctx: ConditionContext) -> Values | None:
+        grants = ctx.acl_grants
+        return None if grants is None else _one(grants.get(header))
+
+    return read
+
+
+GRANTS = ("read", "write", "read-acp", "write-acp", "full-control")
+"""The ``x-amz-grant-<permission>`` headers, each a key ``s3:x-amz-grant-<permission>``."""
+
 _READERS: dict[str, tuple[Reader, bool]] = {
     # name: (reader, multi-valued)
     "aws:SourceIp": (lambda p, c: _one(c.source_ip), False),
@@ -96,6 +107,7 @@ _READERS: dict[str, tuple[Reader, bool]] = {
     "s3:x-amz-storage-class": (lambda p, c: _one(c.storage_class), False),
     "s3:x-amz-copy-source": (lambda p, c: _one(c.copy_source), False),
     "s3:x-amz-metadata-directive": (lambda p, c: _one(c.metadata_directive), False),
+    **{f"s3:x-amz-grant-{name}": (_grant(f"x-amz-grant-{name}"), False) for name in GRANTS},
     "s3:TlsVersion": (lambda p, c: _one(c.tls_version), False),
     # HTTP headers of every request, the client's to choose: hot-link protection, not access
     # control (AWS's warning, docs/access-control.md)

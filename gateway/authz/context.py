@@ -110,6 +110,9 @@ class RequestContext:
     metadata_directive: str | None = None
     """``x-amz-metadata-directive`` as sent, for ``s3:PutObject`` and
     ``s3:BypassGovernanceRetention``"""
+    acl_grants: Mapping[str, str] | None = field(default=None, hash=False)
+    """The ``x-amz-grant-*`` headers sent (lower-case name -> value), for the actions
+    ``s3:x-amz-acl`` is for"""
     tls_version: str | None = None
     """The TLS version of the client's connection (``1.2``, ``1.3``); None over plain HTTP
     and behind a trusted proxy (``s3:TlsVersion``)"""
@@ -167,6 +170,8 @@ class ConditionContext(Protocol):
     def copy_source(self) -> str | None: ...
     @property
     def metadata_directive(self) -> str | None: ...
+    @property
+    def acl_grants(self) -> Mapping[str, str] | None: ...
     @property
     def tls_version(self) -> str | None: ...
     @property

@@ -12,11 +12,12 @@ from the request object (``S3Request``) and the peer address.
 - ``aws:SecureTransport``: the scheme the client used (``X-Forwarded-Proto`` when trusted),
   as ``S3Request.base_url`` already says.
 - ``s3:signatureversion`` / ``s3:authType``: from how the request was signed.
-- ``s3:x-amz-acl``, ``s3:x-amz-server-side-encryption``, ``s3:RequestObjectTag/<tag>``,
-  ``s3:RequestObjectTagKeys``, ``s3:x-amz-storage-class``, ``s3:x-amz-copy-source``,
-  ``s3:x-amz-metadata-directive``: present exactly on the actions AWS's service
-  authorization reference gives them (``*_ACTIONS`` below): on any other a negated
-  operator or ``Null: true`` holds, as on AWS, whatever headers the request sends.
+- ``s3:x-amz-acl``, ``s3:x-amz-grant-*``, ``s3:x-amz-server-side-encryption``,
+  ``s3:RequestObjectTag/<tag>``, ``s3:RequestObjectTagKeys``, ``s3:x-amz-storage-class``,
+  ``s3:x-amz-copy-source``, ``s3:x-amz-metadata-directive``: present exactly on the
+  actions AWS's service authorization reference gives them (``*_ACTIONS`` below): on any
+  other a negated operator or ``Null: true`` holds, as on AWS, whatever headers the
+  request sends.
 - ``s3:TlsVersion``: the TLS version of the connection (``transport``), on every action;
   absent over plain HTTP and with ``server.trusted_forwarded_headers``, where the
   connection is the proxy's, not the client's.
@@ -74,7 +75,7 @@ ACL_ACTIONS = frozenset(
         "s3:BypassGovernanceRetention",
     }
 )
-"""Actions whose requests carry ``s3:x-amz-acl``."""
+"""Actions whose requests carry ``s3:x-amz-acl`` and ``s3:x-amz-grant-*``."""
 ENCRYPTION_ACTIONS = frozenset({"s3:PutObject", "s3:BypassGovernanceRetention"})
 """Actions whose requests carry ``s3:x-amz-server-side-encryption``."""
 REQUEST_TAG_ACTIONS = frozenset(
@@ -265,6 +266,12 @@ class LazyContext:
         if self._action not in ACL_ACTIONS:
             return None
         return self._req.headers.get("x-amz-acl")
+
+    @property
+    def acl_grants(self) -> Mapping[str, str] | None:
+        if self._action not in ACL_ACTIONS:
+            return None
+        return {k: v for k, v in self._req.headers.items() if k.startswith("x-amz-grant-")}
 
     @property
     def server_side_encryption(self) -> str | None:

@@ -108,6 +108,26 @@ def _copy(**extra: Any) -> Request:
     return request
 
 
+def _owner_grant(env: Env) -> str:
+    return f'id="{env.s3.get_bucket_acl(Bucket=env.bucket)["Owner"]["ID"]}"'
+
+
+def _put_granting(param: str) -> Request:
+    """A PutObject granting the bucket's owner ``param`` (``GrantRead``, ...)."""
+
+    def request(env: Env) -> int:
+        return _put(**{param: _owner_grant(env)})(env)
+
+    return request
+
+
+def _put_bucket_acl_granting_write(env: Env) -> int:
+    owner = _owner_grant(env)
+    return _status(
+        env.s3.put_bucket_acl, Bucket=env.bucket, GrantWrite=owner, GrantFullControl=owner
+    )
+
+
 READ = ("s3:GetObject",)
 WRITE = ("s3:PutObject",)
 WITNESSES: dict[str, Witness] = {
@@ -133,6 +153,13 @@ WITNESSES: dict[str, Witness] = {
     f"s3:RequestObjectTag/{TAG}": Witness(WRITE, _put(Tagging=f"{TAG}=red")),
     "s3:if-match": Witness(WRITE, _put_if_match),
     "s3:if-none-match": Witness(WRITE, _put(IfNoneMatch="*")),
+    "s3:x-amz-grant-read": Witness(WRITE, _put_granting("GrantRead")),
+    "s3:x-amz-grant-read-acp": Witness(WRITE, _put_granting("GrantReadACP")),
+    "s3:x-amz-grant-write-acp": Witness(WRITE, _put_granting("GrantWriteACP")),
+    "s3:x-amz-grant-full-control": Witness(WRITE, _put_granting("GrantFullControl")),
+    "s3:x-amz-grant-write": Witness(
+        ("s3:PutBucketAcl",), _put_bucket_acl_granting_write, on_bucket=True
+    ),
     "s3:x-amz-storage-class": Witness(WRITE, _put(StorageClass="STANDARD")),
     "s3:x-amz-copy-source": Witness(WRITE, _copy()),
     "s3:x-amz-metadata-directive": Witness(WRITE, _copy(MetadataDirective="COPY")),
@@ -198,7 +225,6 @@ def test_the_request_path_feeds_every_accepted_key(env: Env, key: str) -> None:
 
 
 REFUSED = (
-    "s3:x-amz-grant-read",
     "s3:signatureAge",
     "s3:locationconstraint",
     "s3:object-lock-mode",

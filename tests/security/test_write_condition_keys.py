@@ -7,7 +7,9 @@ metadata) could not be set. Each now has a value where AWS's service authorizati
 reference gives the key to an action (``s3:PutObject``; the storage class also on
 ``s3:PutObjectAcl``/``s3:PutObjectVersionAcl``; all three on
 ``s3:BypassGovernanceRetention``) and is absent everywhere else, whatever the request
-sends: a key read on an action AWS leaves it off lets a caller who sends the header escape
+sends; so are ``s3:x-amz-acl``, ``s3:x-amz-grant-*``, ``s3:x-amz-server-side-encryption``
+and the request's tags, which were read on every action (a copy's tags were its source
+read's): a key read on an action AWS leaves it off lets a caller who sends the header escape
 a ``Deny`` with a negated operator, which holds there on AWS. The copy source is the
 decoded ``<bucket>/<key>``, so percent-encoding a character of the key or a leading ``/``
 does not escape a ``Deny`` on a prefix.
@@ -111,6 +113,14 @@ def test_uploads_only_in_one_storage_class(gateway: Gateway, s3: Any, bucket: st
     assert post_form(gateway, bucket, bare, b"f").status == 403
 
 
+def test_no_grant_of_full_control_to_another(gateway: Gateway, s3: Any, bucket: str) -> None:
+    _deny(s3, bucket, "s3:PutObject", {"Null": {"s3:x-amz-grant-full-control": "false"}})
+    owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
+    path = f"/{bucket}/granted"
+    assert _signed(gateway, "PUT", path, {"x-amz-grant-full-control": f'id="{owner}"'}) == 403
+    assert _signed(gateway, "PUT", path, {"x-amz-grant-read": f'id="{owner}"'}) == 200
+
+
 def test_a_header_sent_where_aws_has_no_key_does_not_escape_a_deny(
     gateway: Gateway, s3: Any, bucket: str
 ) -> None:
@@ -121,6 +131,7 @@ def test_a_header_sent_where_aws_has_no_key_does_not_escape_a_deny(
         "x-amz-storage-class": "STANDARD",
         "x-amz-metadata-directive": "COPY",
         "x-amz-acl": "private",
+        "x-amz-grant-read": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"',
     }
     _deny(
         s3,
