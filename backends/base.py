@@ -276,9 +276,50 @@ class Backend(abc.ABC):
         """What ``head_object`` finds, for the gateway itself, without an SSE-C key:
         operations on an object's ACL, and the lifecycle sweeper, read an SSE-C object's
         version, ETag and date as S3 does, without its key (a ``head_object`` without it
-        is ``InvalidRequest``). Never answered to a client as an object's headers. The
-        default asks ``head_object``: an upstream store decides (docs/security.md)."""
-        return await self.head_object(bucket, key, version_id=version_id)
+        is ``InvalidRequest``). Never answered to a client as an object's headers. This
+        default asks ``head_object``, and when the store refuses it (an SSE-C object)
+        finds the version in ``list_object_versions``, which needs no key: one page per
+        1,000 versions of the key before the one asked for."""
+        try:
+            return await self.head_object(bucket, key, version_id=version_id)
+        except BackendError as exc:
+            if exc.code != "InvalidRequest":
+                raise
+            refused = exc
+        try:
+            found = await self._listed_version(bucket, key, version_id)
+        except BackendError:
+            found = None
+        if found is None:
+            raise refused
+        return found
+
+    async def _listed_version(
+        self, bucket: str, key: str, version_id: str | None
+    ) -> ObjectInfo | None:
+        """The version (None: the latest) as a listing shows it; None when it is not
+        there or is a delete marker. In a bucket never versioned the object's entry in
+        ``list_objects`` (the listing the lifecycle sweeper reads there: SeaweedFS gives
+        an SSE-C object another ETag in its version listing), else its entry in
+        ``list_object_versions``."""
+        if version_id is None and await self.get_bucket_versioning(bucket) is None:
+            page = await self.list_objects(bucket, prefix=key, max_keys=1)
+            return next((info for info in page.objects if info.key == key), None)
+        key_marker: str | None = None
+        version_marker: str | None = None
+        while True:
+            versions = await self.list_object_versions(
+                bucket, prefix=key, key_marker=key_marker, version_id_marker=version_marker
+            )
+            for entry in versions.versions:
+                if entry.info.key != key:
+                    return None  # past the key's versions (they sort first)
+                if entry.is_latest if version_id is None else entry.info.version_id == version_id:
+                    return None if entry.delete_marker else entry.info
+            if not versions.is_truncated or versions.next_version_id_marker is None:
+                return None
+            key_marker = versions.next_key_marker
+            version_marker = versions.next_version_id_marker
 
     @abc.abstractmethod
     async def delete_object(

@@ -3,7 +3,9 @@ GetObjectAcl and PutObjectAcl without the key, and lifecycle rules expire SSE-C 
 like any other. The gateway's own reads of an object's version, ETag and date
 (``Backend.describe_object``) need no key; before, they went through ``head_object``, so
 ACL requests on an SSE-C object were ``400 InvalidRequest`` and the lifecycle sweeper
-skipped every SSE-C object, current or noncurrent, for good (filesystem backend)."""
+skipped every SSE-C object, current or noncurrent, for good. On the s3 backend (SeaweedFS
+here, which keeps SSE-C) the store refuses the keyless HEAD, so the version is found in
+the store's version listing instead."""
 
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.conftest import upstream_env
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.security.data_util import sse_c_key
+from tests.services.seaweedfs import SeaweedFS
 
 SHORT_DAYS = {
     "NFYIO_LIFECYCLE_DAY_SECONDS": "1",
@@ -27,11 +31,15 @@ SHORT_DAYS = {
 WAIT = 30.0
 
 
-@pytest.fixture(scope="module")
-def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("sse-c-meta")) / "data", extra_env=SHORT_DAYS
-    )
+@pytest.fixture(scope="module", params=["filesystem", "seaweedfs"])
+def gw(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    env = dict(SHORT_DAYS)
+    if request.param == "seaweedfs":
+        weed: SeaweedFS = request.getfixturevalue("seaweedfs")
+        env.update(upstream_env(weed.endpoint_url, weed.access_key, weed.secret_key))
+    running = start_gateway(Path(tmp_path_factory.mktemp("sse-c-meta")) / "data", extra_env=env)
     yield running
     running.stop()
 
@@ -75,7 +83,7 @@ def test_acls_of_an_sse_c_object_need_no_key(s3: Any, bucket: str) -> None:
     # the bytes still answer only to the key
     with pytest.raises(ClientError) as caught:
         s3.get_object(Bucket=bucket, Key="k")
-    assert caught.value.response["Error"]["Code"] == "InvalidRequest"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert s3.get_object(Bucket=bucket, Key="k", **ssec(key))["Body"].read() == b"two"
 
 
