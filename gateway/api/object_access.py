@@ -21,7 +21,8 @@ The condition keys read what a REST request has: the peer (``aws:SourceIp``, wit
 ``s3:max-keys``), ``If-Match``/``If-None-Match`` of a write or delete, and
 ``s3:authType`` ``REST-HEADER`` with no ``s3:signatureversion`` (a Bearer credential, as
 on the S3 listener), ``Referer`` and ``User-Agent`` (``aws:Referer``, ``aws:UserAgent``),
-the connection's TLS version (``s3:TlsVersion``).
+the connection's TLS version (``s3:TlsVersion``), the bucket's owner
+(``s3:ResourceAccount``).
 A REST request sets no ACL, encryption or tags, so those keys are
 absent.
 
@@ -76,7 +77,7 @@ _REST_AUTH_TYPE = "REST-HEADER"
 
 
 def _context(
-    request: web.Request, action: str, now: datetime, tags: Tags | None
+    request: web.Request, action: str, now: datetime, tags: Tags | None, account: str | None
 ) -> ConditionContext:
     trusted = request.app[CONFIG].server.trusted_forwarded_headers
     listing = action in LISTING_ACTIONS
@@ -96,6 +97,7 @@ def _context(
         if_match=request.headers.get("If-Match") if conditional else None,
         if_none_match=(request.headers.get("If-None-Match") if action == "s3:PutObject" else None),
         tls_version=None if trusted else tls_version(request.transport),
+        resource_account=account,
         referer=request.headers.get("Referer"),
         user_agent=request.headers.get("User-Agent"),
     )
@@ -134,9 +136,13 @@ async def _access(request: web.Request, bucket: str) -> tuple[Access, BucketFact
         return None
 
     def context_for(
-        action: str, version: str | None, tags: Tags | None, etag: str | None
+        action: str,
+        version: str | None,
+        tags: Tags | None,
+        etag: str | None,
+        account: str | None,
     ) -> ConditionContext:
-        return _context(request, action, now, tags)
+        return _context(request, action, now, tags, account)
 
     access = Access(
         store=store,

@@ -113,6 +113,8 @@ class RequestContext:
     acl_grants: Mapping[str, str] | None = field(default=None, hash=False)
     """The ``x-amz-grant-*`` headers sent (lower-case name -> value), for the actions
     ``s3:x-amz-acl`` is for"""
+    resource_account: str | None = None
+    """The account owning the bucket decided on (``s3:ResourceAccount``)"""
     tls_version: str | None = None
     """The TLS version of the client's connection (``1.2``, ``1.3``); None over plain HTTP
     and behind a trusted proxy (``s3:TlsVersion``)"""
@@ -172,6 +174,8 @@ class ConditionContext(Protocol):
     def metadata_directive(self) -> str | None: ...
     @property
     def acl_grants(self) -> Mapping[str, str] | None: ...
+    @property
+    def resource_account(self) -> str | None: ...
     @property
     def tls_version(self) -> str | None: ...
     @property

@@ -95,9 +95,9 @@ _NO_POLICY = RequestContext(now=datetime(1970, 1, 1, tzinfo=UTC))
 returns before looking at it), so it is not built from the request."""
 
 Tags = Mapping[str, str]
-ContextFor = Callable[[str, str | None, Tags | None, str | None], ConditionContext]
-"""(action, version id, the existing object's tags, a DeleteObjects key's ``<ETag>``) ->
-the request's condition values for that decision."""
+ContextFor = Callable[[str, str | None, Tags | None, str | None, str | None], ConditionContext]
+"""(action, version id, the existing object's tags, a DeleteObjects key's ``<ETag>``, the
+account owning the bucket) -> the request's condition values for that decision."""
 
 _NO_OBJECT = frozenset(
     {
@@ -207,7 +207,9 @@ class Access:
             ):
                 assert bucket is not None
                 tags = await self.existing_tags(bucket.name, key, version)
-            context = self.context_for(action, version, tags, etag)
+            assert bucket is not None
+            account = None if bucket.owner is None else bucket.owner.account_id
+            context = self.context_for(action, version, tags, etag, account)
         return decide(
             AccessRequest(
                 principal=self.facts,
@@ -338,8 +340,9 @@ def _refuse(decision: Decision, method: str = "") -> None:
 async def _initiator(access: Access, bucket: BucketFacts, upload_id: str) -> str | None:
     if bucket.owner is None:
         return None
-    if bucket.has_rows:
-        access.upload = await access.store.object_acls.upload(bucket.name, upload_id)
+    rows = access.store.object_acls
+    if bucket.has_rows or rows.shared:  # another host may have begun rows (its upload's)
+        access.upload = await rows.upload(bucket.name, upload_id)
     return bucket.owner.account_id if access.upload is None else access.upload.initiator
 
 
@@ -358,7 +361,11 @@ async def authorize(
     op = req.operation
 
     def context_for(
-        action: str, version: str | None, tags: Tags | None, etag: str | None
+        action: str,
+        version: str | None,
+        tags: Tags | None,
+        etag: str | None,
+        account: str | None,
     ) -> ConditionContext:
         return request_context(
             principal,
@@ -372,6 +379,7 @@ async def authorize(
             etag=etag,
             raw_headers=request.headers,
             transport=request.transport,
+            resource_account=account,
         )
 
     bucket = None

@@ -18,6 +18,8 @@ from the request object (``S3Request``) and the peer address.
   actions AWS's service authorization reference gives them (``*_ACTIONS`` below): on any
   other a negated operator or ``Null: true`` holds, as on AWS, whatever headers the
   request sends.
+- ``s3:ResourceAccount``: the account owning the bucket decided on (for a copy's source
+  decision, the source bucket's), on every action.
 - ``s3:TlsVersion``: the TLS version of the connection (``transport``), on every action;
   absent over plain HTTP and with ``server.trusted_forwarded_headers``, where the
   connection is the proxy's, not the client's.
@@ -154,12 +156,13 @@ def request_context(
     etag: str | None = None,
     raw_headers: CIMultiDictProxy[str] | None = None,
     transport: asyncio.BaseTransport | None = None,
+    resource_account: str | None = None,
 ) -> ConditionContext:
     """The request's condition values for ``action``, each read when a key asks for it;
     ``etag``: the ``<ETag>`` of the DeleteObjects key decided (its ``s3:if-match``);
     ``raw_headers``: the HTTP request's own, every line of a repeated header kept (the
     parsed request keeps the first: ``X-Forwarded-For`` needs them all); ``transport``:
-    the connection's (``s3:TlsVersion``)."""
+    the connection's (``s3:TlsVersion``); ``resource_account``: the bucket's owner."""
     return LazyContext(
         principal,
         req,
@@ -174,6 +177,7 @@ def request_context(
         etag=etag,
         raw_headers=raw_headers,
         transport=transport,
+        resource_account=resource_account,
     )
 
 
@@ -199,6 +203,7 @@ class LazyContext:
         "_trusted",
         "existing_object_tags",
         "now",
+        "resource_account",
         "version_id",
     )
 
@@ -218,6 +223,7 @@ class LazyContext:
         etag: str | None = None,
         raw_headers: CIMultiDictProxy[str] | None = None,
         transport: asyncio.BaseTransport | None = None,
+        resource_account: str | None = None,
     ) -> None:
         if now.tzinfo is None:
             raise ValueError("a request context's clock must be timezone-aware")
@@ -234,6 +240,7 @@ class LazyContext:
         self._etag = etag
         self._raw_headers = raw_headers
         self._transport = transport
+        self.resource_account = resource_account
 
     @property
     def secure_transport(self) -> bool:

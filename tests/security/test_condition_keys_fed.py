@@ -26,6 +26,7 @@ from gateway.authz.condition_keys import FAMILIES, KEYS, lookup_key
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import make_setup
 from tests.e2e.s3util import added_header, expect_error, raw_request
+from tests.e2e.tenants import new_tenant
 
 TAG = "team"
 """The tag name the family keys are walked with (``s3:ExistingObjectTag/team``...)."""
@@ -163,6 +164,7 @@ WITNESSES: dict[str, Witness] = {
     "s3:x-amz-storage-class": Witness(WRITE, _put(StorageClass="STANDARD")),
     "s3:x-amz-copy-source": Witness(WRITE, _copy()),
     "s3:x-amz-metadata-directive": Witness(WRITE, _copy(MetadataDirective="COPY")),
+    "s3:ResourceAccount": Witness(READ, _get),
     "aws:Referer": Witness(READ, _get_with_referer),
     "aws:UserAgent": Witness(READ, _get),  # boto3 sends one
 }
@@ -228,7 +230,6 @@ REFUSED = (
     "s3:signatureAge",
     "s3:locationconstraint",
     "s3:object-lock-mode",
-    "s3:ResourceAccount",
     "aws:SourceVpce",
     "aws:PrincipalOrgID",
 )
@@ -269,3 +270,22 @@ def test_request_tags_of_a_tagging_document_are_fed(env: Env, key: str) -> None:
     assert witness.request(env) == 403
     _deny_when(env, key, witness, present=False)
     assert witness.request(env) == 200
+
+
+def test_the_resource_account_is_the_bucket_owner_s(gateway: Gateway) -> None:
+    tenant = new_tenant(gateway, "resacct")
+    s3 = tenant.client()
+    bucket = f"ra-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    for account, status in ((tenant.id, 200), ("acct_someone_else", 403)):
+        statement = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"StringNotEquals": {"s3:ResourceAccount": account}},
+        }
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+        assert _status(s3.get_object, Bucket=bucket, Key="k") == status
