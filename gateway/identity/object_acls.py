@@ -167,6 +167,13 @@ class ObjectAclStore:
         if "\x00" in key and self._db.dialect == "postgresql":
             raise UnstorableText("the object key holds a NUL character")
 
+    @property
+    def shared(self) -> bool:
+        """Whether other hosts write rows here too (PostgreSQL): then a bucket's cached
+        settings may say "no rows" while another host has begun them
+        (``identity.bucket_cache_seconds``), and a row that matters is read anyway."""
+        return self._db.dialect != "sqlite"
+
     async def rows_begun_elsewhere(self, bucket: str) -> bool:
         """Whether ``bucket`` keeps rows though the caller's settings said it did not
         (asked after a write that needed no row of its own): on PostgreSQL another host
@@ -176,7 +183,7 @@ class ObjectAclStore:
         previous version's owner and ACL (a ``public-read`` one, say) for good. One
         indexed read, on PostgreSQL only: SQLite serves one host, whose workers see a
         change at their next request."""
-        if self._db.dialect == "sqlite":
+        if not self.shared:
             return False
         row = await self._db.fetch_one(
             "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?", (bucket, FLAG_KIND)

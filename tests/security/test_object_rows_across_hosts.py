@@ -14,6 +14,7 @@ good. The cache is 30 s here, so B's answer is surely stale when it writes.
 from __future__ import annotations
 
 import asyncio
+import json
 import urllib.error
 import urllib.request
 import uuid
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.gateway_process import Gateway
+from tests.e2e.tenants import new_tenant
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
 from tests.services.topology import Topology
@@ -122,3 +124,43 @@ def test_versions_written_in_one_second_keep_their_own_acls(
         assert _anonymous_get(host, bucket, key)[0] == 403, key
         s3.put_object_acl(Bucket=bucket, Key=key, VersionId=first["VersionId"], ACL="public-read")
         assert _anonymous_get(host, bucket, key)[0] == 403, key
+
+
+def test_an_upload_another_account_started_is_completed_as_its_own_through_either_host(
+    hosts: tuple[Gateway, Gateway],
+) -> None:
+    host_a, host_b = hosts
+    writer = new_tenant(host_a, "writer")
+    s3_a: Any = host_a.client()
+    s3_b: Any = host_b.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    s3_a.create_bucket(Bucket=bucket)
+    s3_a.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{writer.id}:root"},
+                        "Action": ["s3:PutObject", "s3:GetObject"],
+                        "Resource": f"arn:aws:s3:::{bucket}/*",
+                    }
+                ],
+            }
+        ),
+    )
+    s3_b.put_object(Bucket=bucket, Key="other", Body=b"x")  # B now holds: no rows
+    writer_a: Any = host_a.client(writer.key_id, writer.secret)
+    writer_b: Any = host_b.client(writer.key_id, writer.secret)
+    upload = writer_a.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    part = writer_b.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"w")
+    writer_b.complete_multipart_upload(
+        Bucket=bucket,
+        Key="k",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    owner = writer_a.get_object_acl(Bucket=bucket, Key="k")["Owner"]["ID"]
+    assert owner == writer.canonical_id
