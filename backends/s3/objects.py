@@ -452,7 +452,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         etag = if_match
         if if_match == "*":
             try:
-                etag = (await self.head_object(bucket, key)).etag
+                etag = (await self.describe_object(bucket, key)).etag  # no SSE-C key
             except BackendError as exc:
                 if exc.code == "NoSuchKey":
                     raise _no_such_key(key) from None

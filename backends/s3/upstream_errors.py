@@ -113,6 +113,8 @@ _RENAMED = {
     "400": "InvalidRequest",
     "409": "BucketNotEmpty",
     "405": "MethodNotAllowed",
+    # SeaweedFS's GetObjectLegalHold of a version without one; S3's name for it
+    "NoSuchObjectLegalHold": "NoSuchObjectLockConfiguration",
 }
 _CREDENTIAL_CODES = frozenset(
     {

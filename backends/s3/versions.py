@@ -227,10 +227,45 @@ class VersionsMixin(UpstreamClient):
     async def _locked_version(self, bucket: str, key: str, version_id: str | None) -> ObjectLock:
         if not await self._lock_enabled(bucket):
             raise missing_lock_configuration()
-        answer = await self._answer(
-            "head_object", Bucket=self._up(bucket), Key=key, **version_params(version_id)
-        )
+        try:
+            answer = await self._answer(
+                "head_object", Bucket=self._up(bucket), Key=key, **version_params(version_id)
+            )
+        except BackendError as exc:
+            if exc.code != "InvalidRequest":
+                raise
+            # An SSE-C object: its HEAD needs its key, its lock reads do not.
+            return await self._lock_without_head(bucket, key, version_id)
         return object_info(bucket, key, answer.headers, 0).lock or ObjectLock()
+
+    async def _lock_without_head(self, bucket: str, key: str, version_id: str | None) -> ObjectLock:
+        """The lock of a version whose HEAD the store refuses without an SSE-C key, from
+        GetObjectRetention and GetObjectLegalHold (a 404 of either: none set; SeaweedFS
+        says ``ObjectLockConfigurationNotFoundError`` there, of a bucket known to have
+        Object Lock)."""
+        params: dict[str, Any] = {
+            "Bucket": self._up(bucket),
+            "Key": key,
+            **version_params(version_id),
+        }
+        mode = until = hold = None
+        try:
+            retention = (await self._call("get_object_retention", **params)).get("Retention")
+        except BackendError as exc:
+            if exc.code not in _NONE_SET:
+                raise
+        else:
+            if retention and retention.get("Mode") and retention.get("RetainUntilDate"):
+                mode, until = str(retention["Mode"]), utc(retention["RetainUntilDate"])
+        try:
+            found = (await self._call("get_object_legal_hold", **params)).get("LegalHold")
+        except BackendError as exc:
+            if exc.code not in _NONE_SET:
+                raise
+        else:
+            if found and found.get("Status"):
+                hold = found["Status"] == "ON"
+        return ObjectLock(mode=mode, retain_until=until, legal_hold=hold)
 
     async def get_object_lock(
         self, bucket: str, key: str, *, version_id: str | None = None
@@ -279,6 +314,10 @@ class VersionsMixin(UpstreamClient):
             LegalHold={"Status": "ON" if on else "OFF"},
             **version_params(version_id),
         )
+
+
+_NONE_SET = frozenset({"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError"})
+"""What a store answers GetObjectRetention / GetObjectLegalHold of a version with none."""
 
 
 async def describe_missing(

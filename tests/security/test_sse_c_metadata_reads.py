@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,32 @@ def test_lifecycle_removes_a_noncurrent_sse_c_null_version(
         gw,
     )
     assert s3.get_object(Bucket=bucket, Key="k", **ssec(key))["Body"].read() == b"new"
+
+
+def test_object_lock_and_conditional_delete_of_sse_c_objects(s3: Any) -> None:
+    """Retention and legal holds are read without the key (the s3 backend read them from a
+    keyless HEAD, which the store refuses for an SSE-C object: 400), and so is the ETag
+    that ``If-Match: *`` on a DeleteObject stands for."""
+    key, _ = sse_c_key()
+    locked = f"ssecl-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    s3.put_object(Bucket=locked, Key="k", Body=b"held", **ssec(key))
+    s3.put_object_legal_hold(Bucket=locked, Key="k", LegalHold={"Status": "ON"})
+    assert s3.get_object_legal_hold(Bucket=locked, Key="k")["LegalHold"]["Status"] == "ON"
+    s3.put_object_legal_hold(Bucket=locked, Key="k", LegalHold={"Status": "OFF"})
+    assert s3.get_object_legal_hold(Bucket=locked, Key="k")["LegalHold"]["Status"] == "OFF"
+    with pytest.raises(ClientError) as caught:
+        s3.get_object_retention(Bucket=locked, Key="k")
+    assert caught.value.response["Error"]["Code"] == "NoSuchObjectLockConfiguration"
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    s3.put_object_retention(
+        Bucket=locked, Key="k", Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until}
+    )
+    retention = s3.get_object_retention(Bucket=locked, Key="k")["Retention"]
+    assert (retention["Mode"], retention["RetainUntilDate"]) == ("GOVERNANCE", until)
+
+    plain = f"ssecd-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=plain)
+    s3.put_object(Bucket=plain, Key="k", Body=b"gone", **ssec(key))
+    s3.delete_object(Bucket=plain, Key="k", IfMatch="*")
+    assert s3.list_objects_v2(Bucket=plain).get("Contents") is None
