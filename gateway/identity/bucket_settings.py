@@ -56,6 +56,17 @@ _COUNT_OWNED = "SELECT count(*) FROM bucket_settings WHERE kind = 'owner' AND do
 """The literal kind lets both databases use the partial index ``bucket_settings_owner``."""
 
 
+_LEFT_OVER = (
+    "DELETE FROM bucket_settings WHERE bucket = ? AND kind <> 'owner'",
+    "DELETE FROM object_acls WHERE bucket = ?",
+    "DELETE FROM upload_acls WHERE bucket = ?",
+)
+"""What a new owner's claim clears: rows a request of the name's former bucket wrote
+after its deletion forgot it (a PutBucketPolicy, PutBucketAcl or PutObject whose
+checks passed just before the DeleteBucket, written just after). Left there, they were
+the new bucket's: its policy, its ACL, its objects' owners and ACLs, and so a former
+owner's way into another account's bucket of the same name."""
+
 _OWNED = (
     "SELECT bucket FROM bucket_settings WHERE kind = 'owner' AND document = ?"
     " ORDER BY bucket LIMIT ?"
@@ -142,7 +153,8 @@ class BucketSettingsStore:
     ) -> bool:
         """Record ``account_id`` as the owner of ``bucket`` unless it has an owner already;
         whether this call recorded it. Atomic on both databases, so of callers racing for
-        a name exactly one claims it.
+        a name exactly one claims it. A claim starts the bucket afresh: whatever rows of
+        the name's former bucket are left (:data:`_LEFT_OVER`) go in its transaction.
 
         ``most``: raise :class:`~gateway.identity.quota.AccountLimitReached` instead of
         claiming when the account owns that many buckets already (its bucket quota). The
@@ -192,7 +204,11 @@ class BucketSettingsStore:
                 " VALUES (?, ?, ?, ?) ON CONFLICT (bucket, kind) DO NOTHING",
                 (bucket, OWNER_KIND, account_id, when),
             )
-            return added == 1
+            if added != 1:
+                return False
+            for statement in _LEFT_OVER:
+                await tx.execute(statement, (bucket,))
+            return True
 
         added = await self._db.transaction(body)
         if added:

@@ -23,7 +23,7 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import call
-from tests.e2e.s3util import expect_error
+from tests.e2e.s3util import expect_error, raw_request
 from tests.e2e.tenants import new_tenant
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
@@ -76,3 +76,44 @@ def test_a_deleted_bucket_name_is_not_another_accounts_while_hosts_may_cache_it(
     old_b.put_object(Bucket=bucket, Key="again", Body=b"old again")
     assert old_a.get_object(Bucket=bucket, Key="again")["Body"].read() == b"old again"
     expect_error("AccessDenied", 403, new_a.get_object, Bucket=bucket, Key="again")
+
+
+def test_a_setting_written_through_a_host_that_still_caches_a_deleted_bucket_is_refused(
+    hosts: tuple[Gateway, Gateway],
+) -> None:
+    """Host B, still holding a deleted bucket's settings, took a PutBucketPolicy for it
+    and stored the policy under the name; the bucket made again with that name (by
+    its former owner here, by anyone once the hold is over) started with it: public."""
+    host_a, host_b = hosts
+    owner = new_tenant(host_a, "owner")
+    owner_a: Any = host_a.client(owner.key_id, owner.secret)
+    owner_b: Any = host_b.client(owner.key_id, owner.secret)
+    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
+    public = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+    )
+    owner_a.create_bucket(Bucket=bucket)
+    owner_b.head_bucket(Bucket=bucket)  # host B caches the bucket's settings
+    owner_a.delete_bucket(Bucket=bucket)
+
+    expect_error("NoSuchBucket", 404, owner_b.put_bucket_policy, Bucket=bucket, Policy=public)
+    expect_error(
+        "NoSuchBucket", 404, owner_b.put_bucket_acl, Bucket=bucket, ACL="public-read-write"
+    )
+
+    owner_a.create_bucket(Bucket=bucket)
+    expect_error("NoSuchBucketPolicy", 404, owner_a.get_bucket_policy, Bucket=bucket)
+    grants = owner_a.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
+    owner_a.put_object(Bucket=bucket, Key="k", Body=b"private")
+    assert raw_request(host_a, "GET", f"/{bucket}/k").status == 403

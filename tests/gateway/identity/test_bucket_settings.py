@@ -33,6 +33,26 @@ async def test_put_get_replace_delete(store: IdentityStore) -> None:
     assert await settings.all_for("b") == {"cors": "<CORSConfiguration/>"}
 
 
+async def test_a_new_owner_gets_none_of_what_the_former_bucket_left(
+    store: IdentityStore,
+) -> None:
+    """A PutBucketPolicy (or PutObject) whose checks passed just before its bucket was
+    deleted writes just after the deletion forgot the bucket: the rows it leaves are not
+    the next bucket of that name's, whoever makes it."""
+    await add_accounts(store, "acct-old", "acct-new")
+    settings, rows = store.bucket_settings, store.object_acls
+    assert await settings.claim_owner("b", "acct-old")
+    await settings.forget_bucket("b")
+    # the late writes of requests made on the former bucket
+    await settings.put("b", "policy", '{"grants": "acct-old"}')
+    await rows.record(
+        "b", "k", None, owner="acct-old", acl="{}", foreign=False, written_at=datetime.now(UTC)
+    )
+    assert await settings.claim_owner("b", "acct-new")
+    assert await settings.all_for("b") == {"owner": "acct-new"}
+    assert await rows.current("b", "k") is None
+
+
 async def test_forget_bucket_drops_only_that_bucket(store: IdentityStore) -> None:
     settings = store.bucket_settings
     for kind in ("acl", "policy", "cors"):
