@@ -108,6 +108,10 @@ _READERS: dict[str, tuple[Reader, bool]] = {
     "s3:x-amz-copy-source": (lambda p, c: _one(c.copy_source), False),
     "s3:x-amz-metadata-directive": (lambda p, c: _one(c.metadata_directive), False),
     **{f"s3:x-amz-grant-{name}": (_grant(f"x-amz-grant-{name}"), False) for name in GRANTS},
+    "s3:object-lock-mode": (lambda p, c: _one(c.lock_mode), False),
+    "s3:object-lock-retain-until-date": (lambda p, c: _one(c.lock_retain_until), False),
+    "s3:object-lock-remaining-retention-days": (lambda p, c: _one(c.lock_remaining_days), False),
+    "s3:object-lock-legal-hold": (lambda p, c: _one(c.lock_legal_hold), False),
     "s3:ResourceAccount": (lambda p, c: _one(c.resource_account), False),
     "s3:TlsVersion": (lambda p, c: _one(c.tls_version), False),
     # HTTP headers of every request, the client's to choose: hot-link protection, not access

@@ -113,6 +113,18 @@ class RequestContext:
     acl_grants: Mapping[str, str] | None = field(default=None, hash=False)
     """The ``x-amz-grant-*`` headers sent (lower-case name -> value), for the actions
     ``s3:x-amz-acl`` is for"""
+    lock_mode: str | None = None
+    """The Object Lock mode asked for (``x-amz-object-lock-mode``, a PutObjectRetention
+    body's ``<Mode>``): ``s3:object-lock-mode``"""
+    lock_retain_until: str | None = None
+    """The retain-until date asked for, ISO 8601 in UTC (fractions of a second kept):
+    ``s3:object-lock-retain-until-date``"""
+    lock_remaining_days: str | None = None
+    """Whole days from now to that date, rounded up:
+    ``s3:object-lock-remaining-retention-days``"""
+    lock_legal_hold: str | None = None
+    """``ON`` or ``OFF`` asked for (``x-amz-object-lock-legal-hold``, a PutObjectLegalHold
+    body's ``<Status>``): ``s3:object-lock-legal-hold``"""
     resource_account: str | None = None
     """The account owning the bucket decided on (``s3:ResourceAccount``)"""
     tls_version: str | None = None
@@ -174,6 +186,14 @@ class ConditionContext(Protocol):
     def metadata_directive(self) -> str | None: ...
     @property
     def acl_grants(self) -> Mapping[str, str] | None: ...
+    @property
+    def lock_mode(self) -> str | None: ...
+    @property
+    def lock_retain_until(self) -> str | None: ...
+    @property
+    def lock_remaining_days(self) -> str | None: ...
+    @property
+    def lock_legal_hold(self) -> str | None: ...
     @property
     def resource_account(self) -> str | None: ...
     @property

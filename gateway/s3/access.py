@@ -466,7 +466,7 @@ async def authorize(
             )
         )
     lock = req.object_lock
-    if lock is not None:
+    if lock is not None and op.action == "s3:PutObject":
         # S3 asks for s3:PutObjectRetention / s3:PutObjectLegalHold too when a write sets
         # a version's lock: without them a grantee of s3:PutObject alone could make what it
         # writes into the owner's bucket undeletable (COMPLIANCE) for years.

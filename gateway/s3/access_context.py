@@ -18,6 +18,11 @@ from the request object (``S3Request``) and the peer address.
   actions AWS's service authorization reference gives them (``*_ACTIONS`` below): on any
   other a negated operator or ``Null: true`` holds, as on AWS, whatever headers the
   request sends.
+- ``s3:object-lock-mode``, ``-retain-until-date``, ``-remaining-retention-days`` (for
+  :data:`RETENTION_ACTIONS`) and ``s3:object-lock-legal-hold`` (for
+  :data:`LEGAL_HOLD_ACTIONS`): what ``S3Request.object_lock`` asks for, a write's
+  ``x-amz-object-lock-*`` headers or PutObjectRetention's / PutObjectLegalHold's body
+  (read before the decision, ``gateway/s3/lock_conditions.py``).
 - ``s3:ResourceAccount``: the account owning the bucket decided on (for a copy's source
   decision, the source bucket's), on every action.
 - ``s3:TlsVersion``: the TLS version of the connection (``transport``), on every action;
@@ -33,8 +38,9 @@ from the request object (``S3Request``) and the peer address.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from multidict import CIMultiDictProxy
 
@@ -48,8 +54,10 @@ __all__ = [
     "CONDITIONAL_ACTIONS",
     "COPY_ACTIONS",
     "ENCRYPTION_ACTIONS",
+    "LEGAL_HOLD_ACTIONS",
     "LISTING_ACTIONS",
     "REQUEST_TAG_ACTIONS",
+    "RETENTION_ACTIONS",
     "STORAGE_CLASS_ACTIONS",
     "LazyContext",
     "principal_facts",
@@ -91,6 +99,15 @@ REQUEST_TAG_ACTIONS = frozenset(
 """Actions whose requests carry ``s3:RequestObjectTag/<tag>`` and
 ``s3:RequestObjectTagKeys``: not the ``s3:GetObject`` of a copy's source, nor the
 ``s3:PutObjectRetention`` / ``s3:PutObjectLegalHold`` a locked write is decided for too."""
+RETENTION_ACTIONS = frozenset(
+    {"s3:PutObject", "s3:PutObjectRetention", "s3:BypassGovernanceRetention"}
+)
+"""Actions whose requests carry ``s3:object-lock-mode``,
+``s3:object-lock-retain-until-date`` and ``s3:object-lock-remaining-retention-days``."""
+LEGAL_HOLD_ACTIONS = frozenset(
+    {"s3:PutObject", "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention"}
+)
+"""Actions whose requests carry ``s3:object-lock-legal-hold``."""
 STORAGE_CLASS_ACTIONS = frozenset(
     {
         "s3:PutObject",
@@ -318,6 +335,41 @@ class LazyContext:
         if not self._conditional or self._req.operation.name == "DeleteObjects":
             return None
         return self._req.headers.get("if-none-match")
+
+    def _retention(self) -> tuple[str, datetime] | None:
+        lock = self._req.object_lock
+        if lock is None or self._action not in RETENTION_ACTIONS:
+            return None
+        if lock.mode is None or lock.retain_until is None:
+            return None
+        return lock.mode, lock.retain_until
+
+    @property
+    def lock_mode(self) -> str | None:
+        retention = self._retention()
+        return None if retention is None else retention[0]
+
+    @property
+    def lock_retain_until(self) -> str | None:
+        retention = self._retention()
+        if retention is None:
+            return None
+        return retention[1].astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    @property
+    def lock_remaining_days(self) -> str | None:
+        retention = self._retention()
+        if retention is None:
+            return None
+        seconds = (retention[1] - self.now).total_seconds()
+        return str(math.ceil(seconds / 86400))
+
+    @property
+    def lock_legal_hold(self) -> str | None:
+        lock = self._req.object_lock
+        if lock is None or lock.legal_hold is None or self._action not in LEGAL_HOLD_ACTIONS:
+            return None
+        return "ON" if lock.legal_hold else "OFF"
 
     @property
     def storage_class(self) -> str | None:

@@ -31,6 +31,7 @@ from gateway.s3.cors_rules import VARY
 from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
 from gateway.s3.hoisted import with_hoisted_headers
+from gateway.s3.lock_conditions import BODY_LOCK_OPERATIONS, lock_from_document
 from gateway.s3.post_object import read_post
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
@@ -165,6 +166,13 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             continued = True
             tag_document = await read_xml(request, req, verified, config)
             req = replace(req, tags=parse_tagging_document(tag_document))
+        elif req.operation.name in BODY_LOCK_OPERATIONS:
+            # Likewise the retention or legal hold asked for: s3:object-lock-*.
+            await _continue(request)
+            continued = True
+            tag_document = await read_xml(request, req, verified, config)
+            lock = lock_from_document(req.operation.name, tag_document)
+            req = replace(req, object_lock=lock)
         access = await authorize(
             request,
             req,

@@ -174,6 +174,10 @@ ACCEPTED = sorted([key.name for key in KEYS.values()] + [family + TAG for family
 """What the policy parser accepts, read from the parser's own table."""
 WITNESSED_ELSEWHERE = {
     "s3:TlsVersion": "tests/security/test_tls_version_condition.py (a TLS listener's)",
+    **{
+        f"s3:object-lock-{name}": "tests/security/test_lock_condition_keys.py (a locked bucket)"
+        for name in ("mode", "retain-until-date", "remaining-retention-days", "legal-hold")
+    },
 }
 """Keys whose witness needs a gateway of its own: where it is."""
 
@@ -229,7 +233,6 @@ def test_the_request_path_feeds_every_accepted_key(env: Env, key: str) -> None:
 REFUSED = (
     "s3:signatureAge",
     "s3:locationconstraint",
-    "s3:object-lock-mode",
     "aws:SourceVpce",
     "aws:PrincipalOrgID",
 )
