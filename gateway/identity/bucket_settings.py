@@ -25,7 +25,14 @@ from gateway.identity.quota import AccountLimitReached
 from gateway.identity.settings_cache import SettingsCache
 from gateway.principal import SYSTEM_ACCOUNT_ID
 
-__all__ = ["MAX_DOCUMENT", "AccountGone", "BucketNameHeld", "BucketSettingsStore", "owned_in"]
+__all__ = [
+    "MAX_DOCUMENT",
+    "AccountGone",
+    "BucketGone",
+    "BucketNameHeld",
+    "BucketSettingsStore",
+    "owned_in",
+]
 
 MAX_DOCUMENT = 256 * 1024
 """Largest document stored (features cap theirs lower: a bucket policy at 20 KB)."""
@@ -90,6 +97,27 @@ class BucketNameHeld(Exception):
     """A bucket name deleted a moment ago by another account, which hosts may still take
     for that account's (their cached settings): S3 ``OperationAborted`` (409), try
     again in a moment."""
+
+
+class BucketGone(Exception):
+    """A setting written for a bucket that is no longer the account's that the request
+    was decided for: deleted (and perhaps made again by another account) while the
+    request was under way (S3 ``NoSuchBucket``)."""
+
+
+async def _require_owner(tx: Tx, bucket: str, owner: str) -> None:
+    """Raise :class:`BucketGone` unless ``owner`` owns ``bucket`` now, inside the writing
+    transaction. A request is decided before its body is read, and a body may take a
+    minute to arrive: a PutBucketPolicy decided for a bucket its sender then deleted
+    would otherwise land on the bucket another account made with the name meanwhile,
+    and let the sender in. A bucket without an owner row is the system account's."""
+    row = await tx.fetch_one(
+        "SELECT document FROM bucket_settings WHERE bucket = ? AND kind = ?",
+        (bucket, OWNER_KIND),
+    )
+    current = SYSTEM_ACCOUNT_ID if row is None else str(row[0])
+    if current != owner:
+        raise BucketGone(bucket)
 
 
 def _deleted(bucket: str) -> str:
@@ -216,14 +244,23 @@ class BucketSettingsStore:
         return added
 
     async def put(
-        self, bucket: str, kind: str, document: str, *, now: datetime | None = None
+        self,
+        bucket: str,
+        kind: str,
+        document: str,
+        *,
+        now: datetime | None = None,
+        owner: str | None = None,
     ) -> None:
-        """Set (or replace) one setting."""
+        """Set (or replace) one setting. ``owner``: only while the bucket is still that
+        account's (:func:`_require_owner`)."""
         if len(document.encode()) > MAX_DOCUMENT:
             raise ValueError(f"a bucket setting is limited to {MAX_DOCUMENT} bytes")
         when = to_micros(now or utcnow())
 
         async def body(tx: Tx) -> None:
+            if owner is not None:
+                await _require_owner(tx, bucket, owner)
             await tx.execute(_UPSERT, (bucket, kind, document, when))
 
         try:
@@ -231,10 +268,13 @@ class BucketSettingsStore:
         finally:
             self.cache.changed(bucket)  # also when the outcome is unknown
 
-    async def delete(self, bucket: str, kind: str) -> bool:
-        """Remove one setting; whether it existed."""
+    async def delete(self, bucket: str, kind: str, *, owner: str | None = None) -> bool:
+        """Remove one setting; whether it existed. ``owner``: only while the bucket is
+        still that account's (:func:`_require_owner`)."""
 
         async def body(tx: Tx) -> bool:
+            if owner is not None:
+                await _require_owner(tx, bucket, owner)
             removed = await tx.execute(
                 "DELETE FROM bucket_settings WHERE bucket = ? AND kind = ?", (bucket, kind)
             )

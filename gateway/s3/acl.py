@@ -98,7 +98,9 @@ async def put_bucket_acl(ctx: Context) -> Result:
     acl = await _checked(
         ctx, bucket, acl_from_request(ctx.headers, body, owner=owner, target=Target.BUCKET)
     )
-    await ctx.access.store.bucket_settings.put(bucket.name, ACL, acl_to_json(acl))
+    await ctx.access.store.bucket_settings.put(
+        bucket.name, ACL, acl_to_json(acl), owner=bucket.owner_id
+    )
     return Result()
 
 

@@ -79,7 +79,9 @@ async def put_bucket_policy(ctx: Context) -> Result:
     policy = parse_policy(await ctx.xml_body(), bucket=bucket.name)
     await _check_principals(ctx, policy)
     refuse_public_policy(bucket.effective_block, policy)
-    await ctx.access.store.bucket_settings.put(bucket.name, POLICY, policy.text)
+    await ctx.access.store.bucket_settings.put(
+        bucket.name, POLICY, policy.text, owner=bucket.owner_id
+    )
     return Result(status=204)
 
 
@@ -98,7 +100,7 @@ async def get_bucket_policy(ctx: Context) -> Result:
 
 async def delete_bucket_policy(ctx: Context) -> Result:
     bucket = await _bucket(ctx)
-    await ctx.access.store.bucket_settings.delete(bucket.name, POLICY)
+    await ctx.access.store.bucket_settings.delete(bucket.name, POLICY, owner=bucket.owner_id)
     return Result(status=204)
 
 
@@ -125,7 +127,7 @@ async def put_public_access_block(ctx: Context) -> Result:
     bucket = await _bucket(ctx)
     block = _parse_block(await ctx.xml_body())
     await ctx.access.store.bucket_settings.put(
-        bucket.name, PUBLIC_ACCESS_BLOCK, block_to_json(block)
+        bucket.name, PUBLIC_ACCESS_BLOCK, block_to_json(block), owner=bucket.owner_id
     )
     return Result()
 
@@ -152,7 +154,9 @@ async def get_public_access_block(ctx: Context) -> Result:
 
 async def delete_public_access_block(ctx: Context) -> Result:
     bucket = await _bucket(ctx)
-    await ctx.access.store.bucket_settings.delete(bucket.name, PUBLIC_ACCESS_BLOCK)
+    await ctx.access.store.bucket_settings.delete(
+        bucket.name, PUBLIC_ACCESS_BLOCK, owner=bucket.owner_id
+    )
     return Result(status=204)
 
 
@@ -194,7 +198,9 @@ async def put_bucket_ownership_controls(ctx: Context) -> Result:
                 "InvalidBucketAclWithObjectOwnership",
                 "Bucket ACLs grant access beyond the bucket owner; set them to private first",
             )
-    await ctx.access.store.bucket_settings.put(bucket.name, OWNERSHIP, ownership.value)
+    await ctx.access.store.bucket_settings.put(
+        bucket.name, OWNERSHIP, ownership.value, owner=bucket.owner_id
+    )
     return Result()
 
 
@@ -212,5 +218,5 @@ async def get_bucket_ownership_controls(ctx: Context) -> Result:
 
 async def delete_bucket_ownership_controls(ctx: Context) -> Result:
     bucket = await _bucket(ctx)
-    await ctx.access.store.bucket_settings.delete(bucket.name, OWNERSHIP)
+    await ctx.access.store.bucket_settings.delete(bucket.name, OWNERSHIP, owner=bucket.owner_id)
     return Result(status=204)

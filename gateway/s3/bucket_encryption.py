@@ -110,9 +110,9 @@ async def put_bucket_encryption(ctx: Context) -> Result:
         await ctx.backend.put_bucket_encryption(ctx.bucket, config)
     settings = ctx.access.store.bucket_settings
     if blocked:
-        await settings.put(bucket.name, BLOCKED_ENCRYPTION, SSE_C)
+        await settings.put(bucket.name, BLOCKED_ENCRYPTION, SSE_C, owner=bucket.owner_id)
     elif blocked is not None:
-        await settings.delete(bucket.name, BLOCKED_ENCRYPTION)
+        await settings.delete(bucket.name, BLOCKED_ENCRYPTION, owner=bucket.owner_id)
     return Result()
 
 

@@ -152,6 +152,12 @@ class BucketFacts:
         """Writes naming a customer key (SSE-C) are refused (``BlockedEncryptionTypes``)."""
         return self.settings.get(BLOCKED_ENCRYPTION) == SSE_C
 
+    @property
+    def owner_id(self) -> str:
+        """The owning account's id, for a bucket that exists (``existing_bucket``)."""
+        assert self.owner is not None
+        return self.owner.account_id
+
     def owned_by(self, principal: Principal) -> bool:
         return self.owner is not None and self.owner.account_id == principal.account_id
 

@@ -251,7 +251,9 @@ async def _bucket(ctx: Context) -> BucketFacts:
 async def put_bucket_cors(ctx: Context) -> Result:
     bucket = await _bucket(ctx)
     rules = parse_cors_xml(await ctx.xml_body(limit=MAX_CONFIGURATION_BYTES))
-    await ctx.access.store.bucket_settings.put(bucket.name, CORS, rules_to_json(rules))
+    await ctx.access.store.bucket_settings.put(
+        bucket.name, CORS, rules_to_json(rules), owner=bucket.owner_id
+    )
     return Result()
 
 
@@ -267,5 +269,5 @@ async def get_bucket_cors(ctx: Context) -> Result:
 
 async def delete_bucket_cors(ctx: Context) -> Result:
     bucket = await _bucket(ctx)
-    await ctx.access.store.bucket_settings.delete(bucket.name, CORS)
+    await ctx.access.store.bucket_settings.delete(bucket.name, CORS, owner=bucket.owner_id)
     return Result(status=204)

@@ -321,10 +321,13 @@ def as_s3_error(exc: Exception) -> S3Error | None:
     # Imported here: gateway.authz parses ACL documents with this module's S3Error (and
     # imports nothing of the identity store).
     from gateway.authz.errors import AuthzError
+    from gateway.identity.bucket_settings import BucketGone
     from gateway.identity.db import StoreUnavailable, UnstorableText
 
     if isinstance(exc, AuthzError):
         return S3Error(exc.code, exc.message)
+    if isinstance(exc, BucketGone):
+        return S3Error("NoSuchBucket", extra={"BucketName": str(exc)})
     if isinstance(exc, UnstorableText):
         return S3Error("InvalidArgument", "A value in the request holds a NUL character")
     if isinstance(exc, StoreUnavailable):

@@ -64,11 +64,11 @@ async def put_bucket_lifecycle_configuration(ctx: Context) -> Result:
             f"{MAX_DOCUMENT} bytes of it (docs/lifecycle.md)",
         )
     settings = ctx.access.store.bucket_settings
-    await settings.put(bucket.name, LIFECYCLE, document)
+    await settings.put(bucket.name, LIFECYCLE, document, owner=bucket.owner_id)
     if minimum != MINIMUM_SIZES[0]:
-        await settings.put(bucket.name, MINIMUM_SIZE, minimum)
+        await settings.put(bucket.name, MINIMUM_SIZE, minimum, owner=bucket.owner_id)
     elif MINIMUM_SIZE in bucket.settings:
-        await settings.delete(bucket.name, MINIMUM_SIZE)
+        await settings.delete(bucket.name, MINIMUM_SIZE, owner=bucket.owner_id)
     return Result(headers={MINIMUM_SIZE_HEADER: minimum})
 
 
@@ -85,9 +85,11 @@ async def get_bucket_lifecycle_configuration(ctx: Context) -> Result:
 async def delete_bucket_lifecycle(ctx: Context) -> Result:
     bucket = existing_bucket(ctx)
     await ctx.backend.head_bucket(bucket.name)
-    await ctx.access.store.bucket_settings.delete(bucket.name, LIFECYCLE)
+    await ctx.access.store.bucket_settings.delete(bucket.name, LIFECYCLE, owner=bucket.owner_id)
     if MINIMUM_SIZE in bucket.settings:
-        await ctx.access.store.bucket_settings.delete(bucket.name, MINIMUM_SIZE)
+        await ctx.access.store.bucket_settings.delete(
+            bucket.name, MINIMUM_SIZE, owner=bucket.owner_id
+        )
     return Result(status=204)
 
 

@@ -126,13 +126,15 @@ async def put_bucket_tagging(ctx: Context) -> Result:
     settings = ctx.access.store.bucket_settings
     if tags:
         document = json.dumps([list(t) for t in tags], separators=(",", ":"), ensure_ascii=False)
-        await settings.put(bucket.name, BUCKET_TAGGING, document)
+        await settings.put(bucket.name, BUCKET_TAGGING, document, owner=bucket.owner_id)
     else:
-        await settings.delete(bucket.name, BUCKET_TAGGING)
+        await settings.delete(bucket.name, BUCKET_TAGGING, owner=bucket.owner_id)
     return Result(status=204)
 
 
 async def delete_bucket_tagging(ctx: Context) -> Result:
     bucket = await _bucket(ctx)
-    await ctx.access.store.bucket_settings.delete(bucket.name, BUCKET_TAGGING)
+    await ctx.access.store.bucket_settings.delete(
+        bucket.name, BUCKET_TAGGING, owner=bucket.owner_id
+    )
     return Result(status=204)

@@ -14,12 +14,19 @@ outlasts any pause of a loaded machine between the deletion and the attempts bel
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import http.client
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import call
@@ -117,3 +124,56 @@ def test_a_setting_written_through_a_host_that_still_caches_a_deleted_bucket_is_
     assert [g["Permission"] for g in grants] == ["FULL_CONTROL"]
     owner_a.put_object(Bucket=bucket, Key="k", Body=b"private")
     assert raw_request(host_a, "GET", f"/{bucket}/k").status == 403
+
+
+def test_a_policy_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
+    gateway: Gateway,
+) -> None:
+    """A PutBucketPolicy is decided before its body arrives, and a body may take a
+    minute: its sender deleted the bucket meanwhile, another account made one of the
+    name (at once: one host holds no name), and the body's end wrote the sender's
+    policy, granting the sender everything, onto the new owner's bucket."""
+    old, new = new_tenant(gateway, "sender"), new_tenant(gateway, "victim")
+    old_s3: Any = gateway.client(old.key_id, old.secret)
+    new_s3: Any = gateway.client(new.key_id, new.secret)
+    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
+    old_s3.create_bucket(Bucket=bucket)
+    grant = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{old.id}:root"},
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                }
+            ],
+        }
+    ).encode()
+    request = AWSRequest(
+        method="PUT",
+        url=f"http://127.0.0.1:{gateway.s3_port}/{bucket}?policy",
+        data=grant,
+        headers={
+            "Content-MD5": base64.b64encode(hashlib.md5(grant).digest()).decode(),
+            "Expect": "100-continue",
+        },
+    )
+    S3SigV4Auth(Credentials(old.key_id, old.secret), "s3", "us-east-1").add_auth(request)
+    head = [f"PUT /{bucket}?policy HTTP/1.1", f"Host: 127.0.0.1:{gateway.s3_port}"]
+    head += [f"{name}: {value}" for name, value in request.headers.items()]
+    head += [f"Content-Length: {len(grant)}", "Connection: close", "", ""]
+    with socket.create_connection(("127.0.0.1", gateway.s3_port), timeout=60) as sock:
+        sock.sendall("\r\n".join(head).encode("latin-1"))
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100")  # decided: the body may come
+        old_s3.delete_bucket(Bucket=bucket)
+        new_s3.create_bucket(Bucket=bucket)
+        sock.sendall(grant)
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        answer.read()
+    assert answer.status == 404
+    expect_error("NoSuchBucketPolicy", 404, new_s3.get_bucket_policy, Bucket=bucket)
+    new_s3.put_object(Bucket=bucket, Key="k", Body=b"the victim's")
+    expect_error("AccessDenied", 403, old_s3.get_object, Bucket=bucket, Key="k")

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.identity.bucket_settings import MAX_DOCUMENT
+from gateway.identity.bucket_settings import MAX_DOCUMENT, BucketGone
 from gateway.identity.quota import AccountLimitReached
 from gateway.identity.schema import SCHEMA_VERSION
 from gateway.identity.store import IdentityStore
+from gateway.principal import SYSTEM_ACCOUNT_ID
 from tests.gateway.identity.conftest import OpenStore, add_accounts
 from tests.gateway.identity.undo import undo_migration_7
 
@@ -51,6 +52,28 @@ async def test_a_new_owner_gets_none_of_what_the_former_bucket_left(
     assert await settings.claim_owner("b", "acct-new")
     assert await settings.all_for("b") == {"owner": "acct-new"}
     assert await rows.current("b", "k") is None
+
+
+async def test_a_write_decided_for_a_former_owner_is_refused(store: IdentityStore) -> None:
+    """A PutBucketPolicy decided while its sender owned the bucket, whose body arrived
+    after the sender deleted it and another account made it again: refused, not the new
+    bucket's policy."""
+    await add_accounts(store, "acct-old", "acct-new")
+    settings = store.bucket_settings
+    assert await settings.claim_owner("b", "acct-old")
+    await settings.forget_bucket("b")
+    assert await settings.claim_owner("b", "acct-new")
+    with pytest.raises(BucketGone):
+        await settings.put("b", "policy", '{"grants": "acct-old"}', owner="acct-old")
+    with pytest.raises(BucketGone):
+        await settings.delete("b", "owner", owner="acct-old")
+    assert await settings.all_for("b") == {"owner": "acct-new"}
+    await settings.put("b", "policy", "{}", owner="acct-new")
+    assert await settings.delete("b", "policy", owner="acct-new")
+    # A bucket without an owner row (made before accounts) is the system account's.
+    await settings.put("legacy", "policy", "{}", owner=SYSTEM_ACCOUNT_ID)
+    with pytest.raises(BucketGone):
+        await settings.put("legacy", "acl", "{}", owner="acct-new")
 
 
 async def test_forget_bucket_drops_only_that_bucket(store: IdentityStore) -> None:
