@@ -65,17 +65,17 @@ class CorsRule:
     methods: tuple[str, ...]
     headers: tuple[str, ...] = ()
     """Allowed request headers as configured (``GetBucketCors`` returns them as they were
-    put, as S3 does); matched case-insensitively (:attr:`header_patterns`)."""
+    put, as S3 does); matched case-insensitively (:attr:`exact_headers`,
+    :attr:`wild_headers`)."""
     expose: tuple[str, ...] = ()
     max_age: int | None = None
     id: str | None = None
     actual: Mapping[str, str] = field(init=False, repr=False, compare=False, hash=False)
     """The headers of an actual (not preflight) response this rule matches, but for an
     echoed origin: built once per rule, as rules are parsed once per document."""
-    header_patterns: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
-    """:attr:`headers` lower-cased, for matching the (lower-cased) requested names."""
     exact_headers: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
-    """The patterns without a wildcard: a name among them is allowed by one lookup."""
+    """:attr:`headers` without a wildcard, lower-cased as the requested names are: a name
+    among them is allowed by one lookup."""
     wild_headers: tuple[tuple[str, str], ...] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -86,7 +86,6 @@ class CorsRule:
     def __post_init__(self) -> None:
         object.__setattr__(self, "actual", MappingProxyType(_actual_headers(self)))
         patterns = tuple(h.lower() for h in self.headers)
-        object.__setattr__(self, "header_patterns", patterns)
         object.__setattr__(self, "exact_headers", frozenset(p for p in patterns if "*" not in p))
         object.__setattr__(self, "any_header", "*" in patterns)
         wild = () if "*" in patterns else tuple(_split_wildcard(p) for p in patterns if "*" in p)
