@@ -9,17 +9,11 @@ from datetime import UTC
 from lxml import etree
 
 from backends.errors import BackendError
-from backends.types import DefaultRetention, ObjectInfo, ObjectLock, ObjectLockConfig
+from backends.types import DefaultRetention, ObjectInfo, ObjectLockConfig
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
-from gateway.s3.lock_headers import (
-    HOLD_HEADER,
-    MODE_HEADER,
-    UNTIL_HEADER,
-    check_future,
-    parse_mode,
-    parse_timestamp,
-)
+from gateway.s3.lock_conditions import lock_from_root
+from gateway.s3.lock_headers import HOLD_HEADER, MODE_HEADER, UNTIL_HEADER, check_future
 from gateway.s3.markers import marker_write_refused
 from gateway.s3.numbers import xml_integer
 from gateway.s3.xml import XmlWriter, children, iso8601, leaf_text, local, parse_xml, sole_text
@@ -153,28 +147,17 @@ async def put_object_retention(ctx: Context) -> Result:
     shortening or removing GOVERNANCE needs the bypass, COMPLIANCE can only grow. A key
     whose latest version is a delete marker: 405 (``gateway/s3/markers.py``)."""
     root = parse_xml(await ctx.xml_body())
-    if local(root.tag) != "Retention":
-        raise S3Error("MalformedXML")
+    lock = lock_from_root("PutObjectRetention", root)  # as the decision read it
     _refuse_event_holds(root, ("EventHold", "EventHoldDuration"))
-    mode_text = sole_text(root, "Mode")
-    until_text = sole_text(root, "RetainUntilDate")
-    if mode_text is None and children(root, "EventHold"):
+    if lock.mode is None and children(root, "EventHold"):
         # releasing an event hold is not a request to remove the retention
         raise S3Error(
             "NotImplemented",
             "Object Lock event holds are not implemented (EventHold)",
             extra={"Element": "EventHold"},
         )
-    if (mode_text is None) != (until_text is None):
-        raise S3Error("MalformedXML")
-    lock = ObjectLock()
-    if mode_text is not None and until_text is not None:
-        try:
-            mode, until = parse_mode(mode_text), parse_timestamp(until_text, "RetainUntilDate")
-        except S3Error as exc:
-            raise S3Error("MalformedXML") from exc
-        check_future(until, ctx.now, until_text, "RetainUntilDate")
-        lock = ObjectLock(mode, until)
+    sent = sole_text(root, "RetainUntilDate") or ""
+    check_future(lock.retain_until, ctx.now, sent, "RetainUntilDate")
     try:
         await ctx.backend.put_object_retention(
             ctx.bucket,
@@ -201,15 +184,11 @@ async def get_object_retention(ctx: Context) -> Result:
 
 async def put_object_legal_hold(ctx: Context) -> Result:
     """A key whose latest version is a delete marker: 405, as for PutObjectRetention."""
-    root = parse_xml(await ctx.xml_body())
-    if local(root.tag) != "LegalHold":
-        raise S3Error("MalformedXML")
-    status = sole_text(root, "Status")
-    if status not in ("ON", "OFF"):
-        raise S3Error("MalformedXML")
+    lock = lock_from_root("PutObjectLegalHold", parse_xml(await ctx.xml_body()))
+    assert lock.legal_hold is not None
     try:
         await ctx.backend.put_object_legal_hold(
-            ctx.bucket, ctx.key, status == "ON", version_id=ctx.req.version_id
+            ctx.bucket, ctx.key, lock.legal_hold, version_id=ctx.req.version_id
         )
     except BackendError as exc:
         raise marker_write_refused(exc) from None
