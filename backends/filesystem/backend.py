@@ -28,7 +28,7 @@ from backends.conditions import (
     version_condition_refused,
 )
 from backends.errors import NOT_EMPTY_VERSIONED, BackendError
-from backends.filesystem.commit import GroupCommitter, no_such_bucket
+from backends.filesystem.commit import GroupCommitter, bucket_for_write, no_such_bucket
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import META_DB, DataStore
 from backends.filesystem.inline import (
@@ -125,8 +125,9 @@ TEMP_SWEEP_INTERVAL = 60.0
 log = logging.getLogger("nfyio.filesystem")
 
 
-_PUT_SETTINGS = "SELECT object_lock, encryption FROM buckets WHERE name = ?"
-"""A PUT's look at its bucket: exists, has Object Lock, default encryption."""
+_PUT_SETTINGS = "SELECT object_lock, encryption, created_at FROM buckets WHERE name = ?"
+"""A PUT's look at its bucket: exists, has Object Lock, default encryption, and which
+bucket of the name it is (its ``created_at``, checked again when the row is committed)."""
 
 
 class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
@@ -437,8 +438,9 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         tags: Tags = (),
     ) -> ObjectInfo:
         # the bucket's existence, lock and default encryption (and the write's condition)
-        # before the body is read; the bucket and the condition are checked again at commit
-        default = self._put_settings(bucket, object_lock)
+        # before the body is read; the bucket (the same one: ``made``) and the condition
+        # are checked again at commit
+        default, made = self._put_settings(bucket, object_lock)
         if condition is not None:
             self.check_condition(bucket, key, condition)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
@@ -471,7 +473,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             tags=tags_to_json(tags),
         )
         version_id = await committer.commit(
-            bucket, row, path, object_lock, condition, inline=received.inline
+            bucket, row, path, object_lock, condition, inline=received.inline, incarnation=made
         )
         return ObjectInfo(
             bucket=bucket,
@@ -495,14 +497,17 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
             raise missing_lock_configuration()
         return found
 
-    def _put_settings(self, bucket: str, object_lock: ObjectLock | None) -> BucketEncryption | None:
-        """What :meth:`state` checks and the bucket's default encryption, in one read."""
+    def _put_settings(
+        self, bucket: str, object_lock: ObjectLock | None
+    ) -> tuple[BucketEncryption | None, int]:
+        """What :meth:`state` checks, the bucket's default encryption and its
+        ``created_at`` (the incarnation a write binds to), in one read."""
         row = self.db.conn.execute(_PUT_SETTINGS, (bucket,)).fetchone()
         if row is None:
             raise no_such_bucket(bucket)
         if object_lock is not None and row[0] is None:
             raise missing_lock_configuration()
-        return encryption_from_json(row[1])
+        return encryption_from_json(row[1]), int(row[2])
 
     def check_condition(
         self, bucket: str, key: str, condition: WriteCondition, *, racing: bool = False
@@ -521,18 +526,18 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         condition: WriteCondition | None = None,
         *,
         inline: bytes | None = None,
+        incarnation: int | None = None,
     ) -> str | None:
         """Make ``row`` (whose data file is in place, or whose bytes ``inline`` are written
-        with it) the latest version; unlink what it replaced (off the loop); return its
+        with it) the latest version, if ``bucket`` is still the one made at
+        ``incarnation`` (None: any); unlink what it replaced (off the loop); return its
         version id.
 
         On failure the new data file is removed and the previous object stays.
         """
         try:
             with self.db.write() as conn:
-                state = bucket_state(conn, bucket)
-                if state is None:
-                    raise no_such_bucket(bucket)
+                state = bucket_for_write(conn, bucket, incarnation)
                 if condition is not None:
                     self.check_condition(bucket, row.key.decode("utf-8"), condition, racing=True)
                 version_id, doomed = write_version(conn, bucket, state, row, lock)
@@ -708,7 +713,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         tags: Tags | None = None,
         checksum_algorithm: str | None = None,
     ) -> CopiedObject:
-        default = self._put_settings(bucket, object_lock)
+        default, made = self._put_settings(bucket, object_lock)
         if condition is not None:
             self.check_condition(bucket, key, condition)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
@@ -757,7 +762,7 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
                 tags=src.tags if tags is None else tags_to_json(tags),
             )
             version_id = await self.commit_object(
-                bucket, row, object_lock, condition, inline=inline
+                bucket, row, object_lock, condition, inline=inline, incarnation=made
             )
             info = row._replace(version_id=version_id).to_info(bucket)
             return CopiedObject.of(info, src.version_id)

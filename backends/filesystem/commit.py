@@ -6,8 +6,10 @@ process takes every row queued so far and, on its own thread and SQLite connecti
 
 1. fsyncs each data file of the group, then each directory they were renamed into (once
    per directory), so bytes and names survive a power loss before any row points at them;
-2. in one ``BEGIN IMMEDIATE`` transaction reads the buckets (existence, versioning state,
-   Object Lock configuration), checks each conditional PUT's ``If-None-Match`` /
+2. in one ``BEGIN IMMEDIATE`` transaction reads the buckets (existence, incarnation,
+   versioning state, Object Lock configuration: one indexed read per distinct bucket of
+   the group), refuses each row whose bucket is not the incarnation its PUT found before
+   reading its body (:func:`bucket_for_write`), checks each conditional PUT's ``If-None-Match`` /
    ``If-Match`` against the key's current row (rows written earlier in the same group
    count: of many PUTs racing for one key with ``If-None-Match: *`` exactly one is
    written, the others get ``ConditionalRequestConflict``; an unconditional row costs
@@ -75,6 +77,9 @@ class _Item:
     """Resolves to the version id of the committed row (None: never-versioned bucket)."""
     inline: bytes | None = None
     """The object's bytes, written with its row (``inline.py``)."""
+    incarnation: int | None = None
+    """The bucket's ``created_at`` when the PUT began (None: whichever bucket of the name
+    is there at commit)."""
 
 
 _T = TypeVar("_T")
@@ -84,6 +89,27 @@ def no_such_bucket(bucket: str) -> BackendError:
     return BackendError(
         "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": bucket}
     )
+
+
+_BUCKET_FOR_WRITE = "SELECT versioning, object_lock, created_at FROM buckets WHERE name = ?"
+
+
+def bucket_incarnation(created_at: int, incarnation: int | None) -> bool:
+    """Whether a bucket row made at ``created_at`` is the one a write began in
+    (``incarnation``; None: any)."""
+    return incarnation is None or created_at == incarnation
+
+
+def bucket_for_write(conn: sqlite3.Connection, bucket: str, incarnation: int | None) -> BucketState:
+    """The state of the bucket an object write commits into, read in the committing
+    transaction (one primary-key read): ``NoSuchBucket`` when it is gone, or when it is
+    another bucket of the same name than the write began in (``incarnation``, its
+    ``created_at`` then). A write is decided, and its bucket read, before its body; a
+    body may outlast the bucket, and the name may be made again meanwhile, by anyone."""
+    row = conn.execute(_BUCKET_FOR_WRITE, (bucket,)).fetchone()
+    if row is None or not bucket_incarnation(row[2], incarnation):
+        raise no_such_bucket(bucket)
+    return BucketState(row[0], lock_config_from_json(row[1]))
 
 
 class GroupCommitter:
@@ -125,16 +151,20 @@ class GroupCommitter:
         condition: WriteCondition | None = None,
         *,
         inline: bytes | None = None,
+        incarnation: int | None = None,
     ) -> str | None:
         """Commit ``row`` (its data file ``path`` in place, or its bytes ``inline`` to be
-        written with it); return its version id once it is durable.
+        written with it) into ``bucket`` if it is still the bucket made at
+        ``incarnation`` (its ``created_at``; None: any); return its version id once it
+        is durable.
 
         On failure the data file is gone and the previous object stays. If the caller is
         cancelled meanwhile, the row may still be committed (as with any request whose
         client went away after sending it).
         """
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Item(bucket, row, path, lock, condition, future, inline))
+        item = _Item(bucket, row, path, lock, condition, future, inline, incarnation)
+        self._pending.append(item)
         if self._task is None:
             self._task = asyncio.create_task(self._run())
         return await future
@@ -199,14 +229,17 @@ class GroupCommitter:
             try:
                 names = {item.bucket for item in group}
                 marks = ",".join("?" * len(names))
-                sql = f"SELECT name, versioning, object_lock FROM buckets WHERE name IN ({marks})"
+                sql = (
+                    "SELECT name, versioning, object_lock, created_at FROM buckets"
+                    f" WHERE name IN ({marks})"
+                )
                 found = {
-                    r[0]: BucketState(r[1], lock_config_from_json(r[2]))
+                    r[0]: (BucketState(r[1], lock_config_from_json(r[2])), r[3])
                     for r in conn.execute(sql, list(names))
                 }
                 for item in group:
-                    state = found.get(item.bucket)
-                    if state is None:
+                    state, made = found.get(item.bucket, (None, 0))
+                    if state is None or not bucket_incarnation(made, item.incarnation):
                         results.append(no_such_bucket(item.bucket))
                         doomed.append(item.path)
                         continue

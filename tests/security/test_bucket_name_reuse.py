@@ -20,8 +20,10 @@ import http.client
 import json
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from botocore.auth import S3SigV4Auth
@@ -31,7 +33,7 @@ from botocore.credentials import Credentials
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import call
 from tests.e2e.s3util import expect_error, raw_request
-from tests.e2e.tenants import new_tenant
+from tests.e2e.tenants import Tenant, new_tenant
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
 from tests.services.topology import Topology
@@ -177,3 +179,123 @@ def test_a_policy_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
     expect_error("NoSuchBucketPolicy", 404, new_s3.get_bucket_policy, Bucket=bucket)
     new_s3.put_object(Bucket=bucket, Key="k", Body=b"the victim's")
     expect_error("AccessDenied", 403, old_s3.get_object, Bucket=bucket, Key="k")
+
+
+def _held(port: int, head: list[str], body: bytes, meanwhile: Callable[[], None]) -> int:
+    """Send ``head`` to ``port`` with ``Expect: 100-continue``; once the gateway decided
+    and asked for the body (100), run ``meanwhile``, then send ``body``; the answer's
+    status."""
+    head = [*head, "Expect: 100-continue", f"Content-Length: {len(body)}", "Connection: close"]
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall("\r\n".join([*head, "", ""]).encode("latin-1"))
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100")  # decided: the body may come
+        meanwhile()
+        sock.sendall(body)
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        answer.read()
+    return answer.status
+
+
+def _signed_head(
+    gateway: Gateway, sender: Tenant, method: str, target: str, body: bytes, **headers: str
+) -> list[str]:
+    """The head of an S3 request of ``sender`` (SigV4, the body's SHA-256 signed)."""
+    request = AWSRequest(
+        method=method,
+        url=f"http://127.0.0.1:{gateway.s3_port}{target}",
+        data=body,
+        headers={**headers, "Expect": "100-continue"},
+    )
+    S3SigV4Auth(Credentials(sender.key_id, sender.secret), "s3", "us-east-1").add_auth(request)
+    head = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{gateway.s3_port}"]
+    return head + [f"{n}: {v}" for n, v in request.headers.items() if n != "Expect"]
+
+
+def _object_files(gateway: Gateway) -> set[Path]:
+    """Every object data file and upload part file of the data directory."""
+    return {
+        path
+        for path in gateway.data_dir.rglob("*")
+        if path.is_file() and {"objects", "parts"} & set(path.relative_to(gateway.data_dir).parts)
+    }
+
+
+@pytest.mark.parametrize("size", [1_000, 300_000], ids=["inline", "data-file"])
+@pytest.mark.parametrize("api", ["s3", "rest"])
+def test_an_object_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
+    gateway: Gateway, api: str, size: int
+) -> None:
+    """A PutObject (or a /v1 upload) is decided, and its bucket read, before its body
+    arrives: its sender deleted the bucket meanwhile, another account made one of the
+    name, and the body's end stored the sender's object, with the sender's grant, in
+    the new owner's bucket. Now 404 NoSuchBucket, and nothing of it is left."""
+    old, new = new_tenant(gateway, "sender"), new_tenant(gateway, "victim")
+    old_s3: Any = gateway.client(old.key_id, old.secret)
+    new_s3: Any = gateway.client(new.key_id, new.secret)
+    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
+    old_s3.create_bucket(Bucket=bucket)
+    body = b"s" * size
+    if api == "s3":
+        grant = f"id={old.canonical_id}"
+        head = _signed_head(
+            gateway, old, "PUT", f"/{bucket}/k", body, **{"x-amz-grant-full-control": grant}
+        )
+    else:
+        head = [f"PUT /v1/buckets/{bucket}/objects/content?key=k HTTP/1.1"]
+        head += [f"Host: 127.0.0.1:{gateway.api_port}"]
+        head += [f"{n}: {v}" for n, v in old.headers.items()]
+    files = _object_files(gateway)
+
+    def delete_and_make_again() -> None:
+        old_s3.delete_bucket(Bucket=bucket)
+        new_s3.create_bucket(Bucket=bucket)
+
+    port = gateway.s3_port if api == "s3" else gateway.api_port
+    assert _held(port, head, body, delete_and_make_again) == 404
+
+    assert new_s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    expect_error("404", 404, new_s3.head_object, Bucket=bucket, Key="k")
+    assert _object_files(gateway) <= files  # its data file is gone too
+    new_s3.put_object(Bucket=bucket, Key="k", Body=b"the victim's")  # no ownership row left
+    expect_error("AccessDenied", 403, old_s3.get_object, Bucket=bucket, Key="k")
+    assert new_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"the victim's"
+
+
+def test_a_part_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
+    gateway: Gateway,
+) -> None:
+    """DeleteBucket aborts the bucket's uploads in progress (in its transaction): a part
+    whose body ends after the name was made again by another account is NoSuchUpload,
+    and the upload can be completed into neither bucket."""
+    old, new = new_tenant(gateway, "sender"), new_tenant(gateway, "victim")
+    old_s3: Any = gateway.client(old.key_id, old.secret)
+    new_s3: Any = gateway.client(new.key_id, new.secret)
+    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
+    old_s3.create_bucket(Bucket=bucket)
+    upload_id = old_s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    first = old_s3.upload_part(
+        Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=1, Body=b"1" * 5 * 2**20
+    )
+    body = b"2" * 300_000
+    query = urlencode({"partNumber": "2", "uploadId": upload_id}, quote_via=quote)
+    head = _signed_head(gateway, old, "PUT", f"/{bucket}/k?{query}", body)
+    files = _object_files(gateway)
+
+    def delete_and_make_again() -> None:
+        old_s3.delete_bucket(Bucket=bucket)
+        new_s3.create_bucket(Bucket=bucket)
+
+    assert _held(gateway.s3_port, head, body, delete_and_make_again) == 404
+    completion = {
+        "Bucket": bucket,
+        "Key": "k",
+        "UploadId": upload_id,
+        "MultipartUpload": {"Parts": [{"PartNumber": 1, "ETag": first["ETag"]}]},
+    }
+    # the sender has no access to the new owner's bucket; its owner finds no such upload
+    expect_error("AccessDenied", 403, old_s3.complete_multipart_upload, **completion)
+    expect_error("NoSuchUpload", 404, new_s3.complete_multipart_upload, **completion)
+    assert new_s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert new_s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    assert _object_files(gateway) <= files
