@@ -32,6 +32,7 @@ __all__ = [
     "BucketNameHeld",
     "BucketSettingsStore",
     "owned_in",
+    "require_owner",
 ]
 
 MAX_DOCUMENT = 256 * 1024
@@ -105,7 +106,7 @@ class BucketGone(Exception):
     request was under way (S3 ``NoSuchBucket``)."""
 
 
-async def _require_owner(tx: Tx, bucket: str, owner: str) -> None:
+async def require_owner(tx: Tx, bucket: str, owner: str) -> None:
     """Raise :class:`BucketGone` unless ``owner`` owns ``bucket`` now, inside the writing
     transaction. A request is decided before its body is read, and a body may take a
     minute to arrive: a PutBucketPolicy decided for a bucket its sender then deleted
@@ -253,14 +254,14 @@ class BucketSettingsStore:
         owner: str | None = None,
     ) -> None:
         """Set (or replace) one setting. ``owner``: only while the bucket is still that
-        account's (:func:`_require_owner`)."""
+        account's (:func:`require_owner`)."""
         if len(document.encode()) > MAX_DOCUMENT:
             raise ValueError(f"a bucket setting is limited to {MAX_DOCUMENT} bytes")
         when = to_micros(now or utcnow())
 
         async def body(tx: Tx) -> None:
             if owner is not None:
-                await _require_owner(tx, bucket, owner)
+                await require_owner(tx, bucket, owner)
             await tx.execute(_UPSERT, (bucket, kind, document, when))
 
         try:
@@ -270,11 +271,11 @@ class BucketSettingsStore:
 
     async def delete(self, bucket: str, kind: str, *, owner: str | None = None) -> bool:
         """Remove one setting; whether it existed. ``owner``: only while the bucket is
-        still that account's (:func:`_require_owner`)."""
+        still that account's (:func:`require_owner`)."""
 
         async def body(tx: Tx) -> bool:
             if owner is not None:
-                await _require_owner(tx, bucket, owner)
+                await require_owner(tx, bucket, owner)
             removed = await tx.execute(
                 "DELETE FROM bucket_settings WHERE bucket = ? AND kind = ?", (bucket, kind)
             )

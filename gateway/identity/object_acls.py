@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from gateway.identity.bucket_settings import require_owner
 from gateway.identity.columns import as_int, as_str
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, TransactionBody, Tx, UnstorableText
@@ -235,15 +236,20 @@ class ObjectAclStore:
         acl: str,
         foreign: bool,
         written_at: datetime,
+        bucket_owner: str | None = None,
     ) -> None:
         """The owner and ACL of a version just written; ``foreign``: ``owner`` is not the
         bucket owner; ``written_at``: the version's last-modified time, which orders a
         key's rows as its versions are ordered (within one second of an upstream
-        store's times, the row recorded last is the latest: :func:`_after_latest`)."""
+        store's times, the row recorded last is the latest: :func:`_after_latest`).
+        ``bucket_owner``: only while the bucket is still that account's (the one the
+        write was decided for; ``BucketGone`` otherwise)."""
         version = version_id or NULL_VERSION
         written = to_micros(written_at)
 
         async def body(tx: Tx) -> bool:
+            if bucket_owner is not None:
+                await require_owner(tx, bucket, bucket_owner)
             when = await _after_latest(tx, bucket, key, version, written)
             await tx.execute(_UPSERT_OBJECT, (bucket, key, version, owner, acl, when))
             return await _flag(tx, bucket, foreign=foreign, when=when)
@@ -260,14 +266,20 @@ class ObjectAclStore:
         acl: str,
         foreign: bool,
         written_at: datetime,
+        bucket_owner: str | None = None,
     ) -> None:
         """A new ACL for an existing version (PutObjectAcl): its row keeps its place
         among the key's rows; a version without a row yet gets one at ``written_at``
-        (its last-modified time)."""
+        (its last-modified time). ``bucket_owner``: only while the bucket is still that
+        account's (``BucketGone`` otherwise): a PutObjectAcl is decided, and its object
+        read, before its body, which may outlast the bucket and see the name made again
+        by another account, who may have written the key meanwhile."""
         when = to_micros(written_at)
         values = (bucket, key, version_id or NULL_VERSION, owner, acl, when)
 
         async def body(tx: Tx) -> bool:
+            if bucket_owner is not None:
+                await require_owner(tx, bucket, bucket_owner)
             await tx.execute(_UPSERT_ACL, values)
             return await _flag(tx, bucket, foreign=foreign, when=when)
 

@@ -157,5 +157,6 @@ async def put_object_acl(ctx: Context) -> Result:
         acl=acl_to_json(acl),
         foreign=owner != bucket.owner.account_id,
         written_at=info.last_modified,
+        bucket_owner=bucket.owner.account_id,
     )
     return Result(headers=_version_header(info))

@@ -159,6 +159,7 @@ async def record_object_write(store: IdentityStore, plan: WritePlan, info: Objec
             acl=acl_to_json(plan.acl),
             foreign=plan.foreign,
             written_at=info.last_modified,
+            bucket_owner=plan.bucket.owner_id,
         )
 
 

@@ -299,3 +299,42 @@ def test_a_part_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
     assert new_s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert new_s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
     assert _object_files(gateway) <= files
+
+
+def test_an_object_acl_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
+    gateway: Gateway,
+) -> None:
+    """A PutObjectAcl is decided, and its object read, before its body: its sender
+    deleted the object and the bucket meanwhile, another account made one of the name
+    and wrote the same key, and the body's end gave the new owner's object the sender's
+    ACL (the sender then read it)."""
+    old, new = new_tenant(gateway, "sender"), new_tenant(gateway, "victim")
+    old_s3: Any = gateway.client(old.key_id, old.secret)
+    new_s3: Any = gateway.client(new.key_id, new.secret)
+    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
+    old_s3.create_bucket(Bucket=bucket)
+    old_s3.put_object(Bucket=bucket, Key="k", Body=b"the sender's")
+    grantee = (
+        '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+        f' xsi:type="CanonicalUser"><ID>{old.canonical_id}</ID></Grantee>'
+    )
+    acl = (
+        '<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"<Owner><ID>{old.canonical_id}</ID></Owner><AccessControlList>"
+        f"<Grant>{grantee}<Permission>FULL_CONTROL</Permission></Grant>"
+        "</AccessControlList></AccessControlPolicy>"
+    ).encode()
+    head = _signed_head(gateway, old, "PUT", f"/{bucket}/k?acl", acl)
+
+    def delete_and_make_again() -> None:
+        old_s3.delete_object(Bucket=bucket, Key="k")
+        old_s3.delete_bucket(Bucket=bucket)
+        new_s3.create_bucket(Bucket=bucket)
+        new_s3.put_object(Bucket=bucket, Key="k", Body=b"the victim's")
+
+    assert _held(gateway.s3_port, head, acl, delete_and_make_again) == 404
+    expect_error("AccessDenied", 403, old_s3.get_object, Bucket=bucket, Key="k")
+    grants = new_s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]
+    assert [(g["Grantee"]["ID"], g["Permission"]) for g in grants] == [
+        (new.canonical_id, "FULL_CONTROL")
+    ]
