@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from gateway.identity.bucket_settings import require_owner
@@ -36,6 +36,8 @@ __all__ = [
     "NULL_VERSION",
     "ObjectAcl",
     "ObjectAclStore",
+    "ObjectChanged",
+    "RowRead",
     "UploadAcl",
     "bucket_flag",
 ]
@@ -45,6 +47,15 @@ FLAG_KIND = "object_acls"
 NULL_VERSION = "null"
 """The version id of an object in a bucket without versioning (and S3's null version)."""
 
+_OBJECT_COLUMNS = "version_id, owner, acl, written_at"
+_CURRENT = (
+    f"SELECT {_OBJECT_COLUMNS} FROM object_acls WHERE bucket = ? AND object_key = ?"
+    " ORDER BY written_at DESC, version_id DESC LIMIT 1"
+)
+_VERSION = (
+    f"SELECT {_OBJECT_COLUMNS} FROM object_acls"
+    " WHERE bucket = ? AND object_key = ? AND version_id = ?"
+)
 _UPSERT_OBJECT = (
     "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
@@ -65,7 +76,6 @@ _UPSERT_FLAG = (
     " ON CONFLICT (bucket, kind) DO UPDATE SET"
     " document = excluded.document, updated_at = excluded.updated_at"
 )
-_OBJECT_COLUMNS = "version_id, owner, acl"
 _UPLOAD_COLUMNS = "upload_id, object_key, initiator, owner, acl"
 
 
@@ -75,6 +85,22 @@ class ObjectAcl:
     owner: str
     """The owning account's id."""
     acl: str
+    written_at: int = field(default=0, compare=False)
+    """Microseconds; orders a key's rows (a version written again gets a new one)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowRead:
+    """A read of a key's row as an access decision made it: ``version`` named (None: the
+    current row, :meth:`ObjectAclStore.current`) and the row found (None: none)."""
+
+    version: str | None
+    found: ObjectAcl | None
+
+
+class ObjectChanged(Exception):
+    """A row written for an object version no longer the one its request was decided
+    for: the key's row is another (or another's) now (S3 ``OperationAborted``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +129,13 @@ def _foreign(document: str) -> bool:
 
 
 def _object(row: Sequence[object]) -> ObjectAcl:
-    return ObjectAcl(as_str(row[0]), as_str(row[1]), as_str(row[2]))
+    return ObjectAcl(as_str(row[0]), as_str(row[1]), as_str(row[2]), as_int(row[3]))
+
+
+def _same_row(found: ObjectAcl | None, read: ObjectAcl | None) -> bool:
+    if found is None or read is None:
+        return found is read
+    return found == read and found.written_at == read.written_at
 
 
 def _upload(row: Sequence[object]) -> UploadAcl:
@@ -195,19 +227,11 @@ class ObjectAclStore:
 
     async def current(self, bucket: str, key: str) -> ObjectAcl | None:
         """The row of the key's latest version (the greatest ``written_at``)."""
-        row = await self._db.fetch_one(
-            f"SELECT {_OBJECT_COLUMNS} FROM object_acls WHERE bucket = ? AND object_key = ?"
-            " ORDER BY written_at DESC, version_id DESC LIMIT 1",
-            (bucket, key),
-        )
+        row = await self._db.fetch_one(_CURRENT, (bucket, key))
         return None if row is None else _object(row)
 
     async def version(self, bucket: str, key: str, version_id: str) -> ObjectAcl | None:
-        row = await self._db.fetch_one(
-            f"SELECT {_OBJECT_COLUMNS} FROM object_acls"
-            " WHERE bucket = ? AND object_key = ? AND version_id = ?",
-            (bucket, key, version_id),
-        )
+        row = await self._db.fetch_one(_VERSION, (bucket, key, version_id))
         return None if row is None else _object(row)
 
     async def owners_between(
@@ -267,19 +291,37 @@ class ObjectAclStore:
         foreign: bool,
         written_at: datetime,
         bucket_owner: str | None = None,
+        decided: RowRead | None = None,
+        replaced: bool = False,
     ) -> None:
         """A new ACL for an existing version (PutObjectAcl): its row keeps its place
         among the key's rows; a version without a row yet gets one at ``written_at``
         (its last-modified time). ``bucket_owner``: only while the bucket is still that
         account's (``BucketGone`` otherwise): a PutObjectAcl is decided, and its object
         read, before its body, which may outlast the bucket and see the name made again
-        by another account, who may have written the key meanwhile."""
+        by another account, who may have written the key meanwhile. ``decided``: only
+        while the same read finds the same row (owner, ACL and ``written_at``; or still
+        none), :class:`ObjectChanged` otherwise: another writer may replace the key (or
+        change its ACL) in the same bucket meanwhile, and its object is not the one the
+        request was decided for. Cost: one indexed read in the transaction. ``replaced``:
+        the storage found another version of the key than the one decided for:
+        :class:`ObjectChanged` once the bucket is known to be the same (a bucket deleted
+        and made again is ``BucketGone``, the more telling answer)."""
         when = to_micros(written_at)
         values = (bucket, key, version_id or NULL_VERSION, owner, acl, when)
 
         async def body(tx: Tx) -> bool:
             if bucket_owner is not None:
                 await require_owner(tx, bucket, bucket_owner)
+            if replaced:
+                raise ObjectChanged(key)
+            if decided is not None:
+                if decided.version is None:
+                    row = await tx.fetch_one(_CURRENT, (bucket, key))
+                else:
+                    row = await tx.fetch_one(_VERSION, (bucket, key, decided.version))
+                if not _same_row(None if row is None else _object(row), decided.found):
+                    raise ObjectChanged(key)
             await tx.execute(_UPSERT_ACL, values)
             return await _flag(tx, bucket, foreign=foreign, when=when)
 

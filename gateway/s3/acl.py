@@ -24,6 +24,7 @@ from gateway.authz import (
     render_acl_xml,
 )
 from gateway.authz.stored import acl_to_json
+from gateway.identity.object_acls import NULL_VERSION, RowRead
 from gateway.s3.bucket_facts import ACL, BucketFacts, parsed_acl, private_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
@@ -104,16 +105,31 @@ async def put_bucket_acl(ctx: Context) -> Result:
     return Result()
 
 
-async def _object_owner(ctx: Context, bucket: BucketFacts) -> tuple[ObjectInfo, str, str | None]:
-    """The object named (its info), its owner account and its stored ACL document."""
+async def _object_owner(
+    ctx: Context, bucket: BucketFacts
+) -> tuple[ObjectInfo, str, str | None, RowRead | None]:
+    """The object named (its info), its owner account, its stored ACL document and the
+    read of its row (None: the bucket's ACLs are disabled, no row is read)."""
     info = await ctx.backend.describe_object(ctx.bucket, ctx.key, version_id=ctx.req.version_id)
     assert bucket.owner is not None
-    row = None
-    if bucket.ownership.acls_enabled:
-        row = await ctx.access.object_row(bucket, ctx.key, ctx.req.version_id)
+    if not bucket.ownership.acls_enabled:
+        return info, bucket.owner.account_id, None, None
+    version = ctx.req.version_id
+    row = await ctx.access.object_row(bucket, ctx.key, version)
+    read = RowRead(version, row)
     if row is None:
-        return info, bucket.owner.account_id, None
-    return info, row.owner, row.acl
+        return info, bucket.owner.account_id, None, read
+    return info, row.owner, row.acl, read
+
+
+def _same_version(decided: ObjectInfo, found: ObjectInfo) -> bool:
+    """Whether ``found`` is the version ``decided`` (a key written again is a new ETag or
+    a new last-modified time: microseconds on the filesystem backend, seconds upstream)."""
+    return (decided.version_id or NULL_VERSION, decided.etag, decided.last_modified) == (
+        found.version_id or NULL_VERSION,
+        found.etag,
+        found.last_modified,
+    )
 
 
 def _version_header(info: ObjectInfo) -> dict[str, str]:
@@ -122,7 +138,7 @@ def _version_header(info: ObjectInfo) -> dict[str, str]:
 
 async def get_object_acl(ctx: Context) -> Result:
     bucket = existing_bucket(ctx)
-    info, owner, stored = await _object_owner(ctx, bucket)
+    info, owner, stored, _ = await _object_owner(ctx, bucket)
     if stored is not None:
         acl = parsed_acl(stored)
     else:
@@ -131,11 +147,20 @@ async def get_object_acl(ctx: Context) -> Result:
 
 
 async def put_object_acl(ctx: Context) -> Result:
-    """A key whose latest version is a delete marker: 405 (``gateway/s3/markers.py``)."""
+    """A key whose latest version is a delete marker: 405 (``gateway/s3/markers.py``).
+
+    The request is decided, and its object read, before its body, which may take a
+    minute; meanwhile another writer may replace the key. The ACL then goes to the
+    version it was decided for or to none: once the body is in, the key's version is
+    read again and must be the same one (version id, ETag, last-modified time), and the
+    ownership row must be as the decision read it (``ObjectAclStore.change_acl``,
+    checked in its transaction); otherwise ``OperationAborted`` (409), and the client may
+    try again, to be decided against the object as it is then. Cost: one more metadata
+    read (a HEAD upstream) and one indexed row read per PutObjectAcl."""
     bucket = existing_bucket(ctx)
     assert bucket.owner is not None
     try:
-        info, owner, _ = await _object_owner(ctx, bucket)
+        info, owner, _, read = await _object_owner(ctx, bucket)
     except BackendError as exc:
         raise marker_write_refused(exc) from None
     store = ctx.access.store
@@ -149,6 +174,12 @@ async def put_object_acl(ctx: Context) -> Result:
             ctx.headers, body, owner=owner_user, bucket_owner=bucket_user, target=Target.OBJECT
         ),
     )
+    try:
+        found = await ctx.backend.describe_object(
+            ctx.bucket, ctx.key, version_id=ctx.req.version_id
+        )
+    except BackendError as exc:
+        raise marker_write_refused(exc) from None
     await store.object_acls.change_acl(
         bucket.name,
         ctx.key,
@@ -158,5 +189,7 @@ async def put_object_acl(ctx: Context) -> Result:
         foreign=owner != bucket.owner.account_id,
         written_at=info.last_modified,
         bucket_owner=bucket.owner.account_id,
+        decided=read,
+        replaced=not _same_version(info, found),
     )
     return Result(headers=_version_header(info))

@@ -17,7 +17,14 @@ from backends.errors import BackendError
 from gateway.storage_full import no_room
 from sigv4 import SigV4Error
 
-__all__ = ["ERRORS", "ErrorSpec", "S3Error", "as_s3_error"]
+__all__ = ["ERRORS", "OBJECT_CHANGED", "ErrorSpec", "S3Error", "as_s3_error"]
+
+OBJECT_CHANGED = (
+    "The object (or its ACL) changed while this request was sent; it was authorised for "
+    "the object as it was then. Try again."
+)
+"""``OperationAborted``'s message for an object sub-resource write whose object changed
+between its decision and its write (``gateway/s3/acl.py``)."""
 
 HeaderRule = Callable[[Mapping[str, str]], dict[str, str]]
 
@@ -323,11 +330,14 @@ def as_s3_error(exc: Exception) -> S3Error | None:
     from gateway.authz.errors import AuthzError
     from gateway.identity.bucket_settings import BucketGone
     from gateway.identity.db import StoreUnavailable, UnstorableText
+    from gateway.identity.object_acls import ObjectChanged
 
     if isinstance(exc, AuthzError):
         return S3Error(exc.code, exc.message)
     if isinstance(exc, BucketGone):
         return S3Error("NoSuchBucket", extra={"BucketName": str(exc)})
+    if isinstance(exc, ObjectChanged):
+        return S3Error("OperationAborted", OBJECT_CHANGED)
     if isinstance(exc, UnstorableText):
         return S3Error("InvalidArgument", "A value in the request holds a NUL character")
     if isinstance(exc, StoreUnavailable):

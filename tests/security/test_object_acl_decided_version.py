@@ -1,0 +1,234 @@
+"""A PutObjectAcl applies to the object version it was decided for, or to none.
+
+It is decided at its head, against the object as it is then (the sender's ``WRITE_ACP``
+grant in the object's ACL, a bucket policy's ``s3:ExistingObjectTag``), and its body may
+take a minute. Meanwhile the key's owner wrote it again (same bucket, nothing deleted);
+the body's end gave that new object the sender's ACL, and the sender, who had no right
+on it, read it. Now 409 ``OperationAborted`` and the new object keeps its own ACL.
+
+PutObjectTagging, PutObjectRetention and PutObjectLegalHold read their body before the
+decision (its condition keys are in it): a body sent slowly is decided against the object
+as it is when it has arrived, as the last test shows.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from tests.e2e.conftest import upstream_env
+from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.s3util import expect_error
+from tests.e2e.tenants import Tenant, new_tenant
+from tests.services.seaweedfs import SeaweedFS
+
+
+def _held(
+    gateway: Gateway, sender: Tenant, target: str, body: bytes, meanwhile: Callable[[], None]
+) -> tuple[int, bytes]:
+    """A PUT of ``sender`` to ``target`` (SigV4, ``Expect: 100-continue``): once the
+    gateway asked for the body, run ``meanwhile``, then send the body; the answer."""
+    request = AWSRequest(
+        method="PUT",
+        url=f"http://127.0.0.1:{gateway.s3_port}{target}",
+        data=body,
+        headers={"Expect": "100-continue"},
+    )
+    S3SigV4Auth(Credentials(sender.key_id, sender.secret), "s3", "us-east-1").add_auth(request)
+    head = [f"PUT {target} HTTP/1.1", f"Host: 127.0.0.1:{gateway.s3_port}"]
+    head += [f"{n}: {v}" for n, v in request.headers.items()]
+    head += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
+    with socket.create_connection(("127.0.0.1", gateway.s3_port), timeout=60) as sock:
+        sock.sendall("\r\n".join(head).encode("latin-1"))
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100")  # asked for the body
+        meanwhile()
+        sock.sendall(body)
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        return answer.status, answer.read()
+
+
+def _full_control(tenant: Tenant, owner: Tenant) -> bytes:
+    """An ACL document of an object of ``owner`` giving ``tenant`` full control."""
+    grantee = (
+        '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+        f' xsi:type="CanonicalUser"><ID>{tenant.canonical_id}</ID></Grantee>'
+    )
+    return (
+        '<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+        f"<Owner><ID>{owner.canonical_id}</ID></Owner><AccessControlList>"
+        f"<Grant>{grantee}<Permission>FULL_CONTROL</Permission></Grant>"
+        "</AccessControlList></AccessControlPolicy>"
+    ).encode()
+
+
+def _grants(client: Any, bucket: str, key: str) -> list[tuple[str, str]]:
+    grants = client.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+    return [(g["Grantee"].get("ID", ""), g["Permission"]) for g in grants]
+
+
+@pytest.fixture(scope="module")
+def upstream_gateway(
+    tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS
+) -> Iterator[Gateway]:
+    env = upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key)
+    running = start_gateway(Path(tmp_path_factory.mktemp("decided-up")) / "data", extra_env=env)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "upstream"])
+def any_gateway(request: pytest.FixtureRequest) -> Gateway:
+    """The filesystem backend with its ownership rows in SQLite, or in PostgreSQL; the
+    s3 backend (SeaweedFS: its times are whole seconds, the versions differ by ETag)."""
+    names = {"sqlite": "gateway", "postgresql": "pg_gateway", "upstream": "upstream_gateway"}
+    found: Gateway = request.getfixturevalue(names[request.param])
+    return found
+
+
+@pytest.mark.parametrize("versioning", ["none", "enabled"])
+def test_an_acl_granted_on_an_object_never_reaches_the_one_written_over_it(
+    any_gateway: Gateway, versioning: str
+) -> None:
+    """The sender's right is a WRITE_ACP grant on the object; the owner writes the key
+    again, privately, while the sender's body is under way."""
+    gateway = any_gateway
+    owner, sender = new_tenant(gateway, "owner"), new_tenant(gateway, "sender")
+    owner_s3: Any = gateway.client(owner.key_id, owner.secret)
+    sender_s3: Any = gateway.client(sender.key_id, sender.secret)
+    bucket = f"decided-{uuid.uuid4().hex[:12]}"
+    owner_s3.create_bucket(Bucket=bucket)
+    if versioning == "enabled":
+        owner_s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    owner_s3.put_object(
+        Bucket=bucket,
+        Key="k",
+        Body=b"shared",
+        GrantWriteACP=f"id={sender.canonical_id}",
+        GrantFullControl=f"id={owner.canonical_id}",
+    )
+
+    def write_again() -> None:
+        owner_s3.put_object(Bucket=bucket, Key="k", Body=b"the owner's secret")
+
+    document = _full_control(sender, owner)
+    status, body = _held(gateway, sender, f"/{bucket}/k?acl", document, write_again)
+    assert status == 409 and b"<Code>OperationAborted</Code>" in body, body
+    expect_error("AccessDenied", 403, sender_s3.get_object, Bucket=bucket, Key="k")
+    assert _grants(owner_s3, bucket, "k") == [(owner.canonical_id, "FULL_CONTROL")]
+    assert owner_s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"the owner's secret"
+
+
+def test_an_acl_decided_by_an_existing_tag_never_reaches_an_untagged_object(
+    any_gateway: Gateway,
+) -> None:
+    """The sender's right is a policy Allow on objects tagged ``share=yes``; the owner
+    writes the key again, untagged: nothing but the object changed (no ownership rows)."""
+    gateway = any_gateway
+    owner, sender = new_tenant(gateway, "owner"), new_tenant(gateway, "sender")
+    owner_s3: Any = gateway.client(owner.key_id, owner.secret)
+    sender_s3: Any = gateway.client(sender.key_id, sender.secret)
+    bucket = f"decided-{uuid.uuid4().hex[:12]}"
+    owner_s3.create_bucket(Bucket=bucket)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{sender.id}:root"},
+        "Action": "s3:PutObjectAcl",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"StringEquals": {"s3:ExistingObjectTag/share": "yes"}},
+    }
+    owner_s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    owner_s3.put_object(Bucket=bucket, Key="k", Body=b"shared", Tagging="share=yes")
+
+    def write_again() -> None:
+        owner_s3.put_object(Bucket=bucket, Key="k", Body=b"the owner's secret")
+
+    document = _full_control(sender, owner)
+    status, body = _held(gateway, sender, f"/{bucket}/k?acl", document, write_again)
+    assert status == 409 and b"<Code>OperationAborted</Code>" in body, body
+    expect_error("AccessDenied", 403, sender_s3.get_object, Bucket=bucket, Key="k")
+    assert _grants(owner_s3, bucket, "k") == [(owner.canonical_id, "FULL_CONTROL")]
+    # the same request, sent again, is decided against the object as it is: refused
+    expect_error(
+        "AccessDenied",
+        403,
+        sender_s3.put_object_acl,
+        Bucket=bucket,
+        Key="k",
+        ACL="bucket-owner-full-control",
+    )
+
+
+def test_an_acl_whose_grant_was_revoked_meanwhile_is_not_applied(any_gateway: Gateway) -> None:
+    """The object stays; its owner takes the sender's WRITE_ACP grant back while the
+    sender's body is under way: the ACL the sender was decided for is not the one it
+    would replace (the row is compared as the decision read it)."""
+    gateway = any_gateway
+    owner, sender = new_tenant(gateway, "owner"), new_tenant(gateway, "sender")
+    owner_s3: Any = gateway.client(owner.key_id, owner.secret)
+    sender_s3: Any = gateway.client(sender.key_id, sender.secret)
+    bucket = f"decided-{uuid.uuid4().hex[:12]}"
+    owner_s3.create_bucket(Bucket=bucket)
+    owner_s3.put_object(
+        Bucket=bucket,
+        Key="k",
+        Body=b"the owner's",
+        GrantWriteACP=f"id={sender.canonical_id}",
+        GrantFullControl=f"id={owner.canonical_id}",
+    )
+
+    def revoke() -> None:
+        owner_s3.put_object_acl(Bucket=bucket, Key="k", ACL="private")
+
+    document = _full_control(sender, owner)
+    status, body = _held(gateway, sender, f"/{bucket}/k?acl", document, revoke)
+    assert status == 409 and b"<Code>OperationAborted</Code>" in body, body
+    expect_error("AccessDenied", 403, sender_s3.get_object, Bucket=bucket, Key="k")
+    assert _grants(owner_s3, bucket, "k") == [(owner.canonical_id, "FULL_CONTROL")]
+
+
+def test_tags_sent_slowly_are_decided_against_the_object_they_reach(
+    gateway: Gateway,
+) -> None:
+    """PutObjectTagging (like PutObjectRetention and PutObjectLegalHold) reads its body
+    before its decision: written over meanwhile, untagged, the key is refused to the
+    sender whose right needed the tag, and the owner's new object stays untagged."""
+    owner, sender = new_tenant(gateway, "owner"), new_tenant(gateway, "sender")
+    owner_s3: Any = gateway.client(owner.key_id, owner.secret)
+    bucket = f"decided-{uuid.uuid4().hex[:12]}"
+    owner_s3.create_bucket(Bucket=bucket)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{sender.id}:root"},
+        "Action": "s3:PutObjectTagging",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"StringEquals": {"s3:ExistingObjectTag/share": "yes"}},
+    }
+    owner_s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    owner_s3.put_object(Bucket=bucket, Key="k", Body=b"shared", Tagging="share=yes")
+    tagging = (
+        b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>'
+        b"<Tag><Key>share</Key><Value>yes</Value></Tag>"
+        b"<Tag><Key>by</Key><Value>sender</Value></Tag></TagSet></Tagging>"
+    )
+
+    def write_again() -> None:
+        owner_s3.put_object(Bucket=bucket, Key="k", Body=b"the owner's secret")
+
+    status, body = _held(gateway, sender, f"/{bucket}/k?tagging", tagging, write_again)
+    assert status == 403 and b"<Code>AccessDenied</Code>" in body, body
+    assert owner_s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
