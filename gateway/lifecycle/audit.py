@@ -104,15 +104,20 @@ class LifecycleAudit:
         """Forget the owners read in the previous pass (a bucket may change hands)."""
         self._accounts.clear()
 
-    async def attempt(self, what: Removal, call: Awaitable[_T]) -> _T | BackendError:
+    async def attempt(
+        self, what: Removal, call: Awaitable[_T], *, expected: frozenset[str] = frozenset()
+    ) -> _T | BackendError:
         """Await the backend call that removes ``what``. A refusal (``BackendError``:
         Object Lock, an upstream failure) is logged, noted as a failure and returned, so
         the sweep goes on; anything else is noted (``InternalError``) and raised, failing
         the pass as before. Success is the caller's to note (:meth:`done`): only it
-        knows what was created."""
+        knows what was created. An error whose code is in ``expected`` (the caller's
+        condition not met, say) is returned without a note: nothing was refused."""
         try:
             return await call
         except BackendError as exc:
+            if exc.code in expected:
+                return exc
             log.debug(
                 "lifecycle: %s %s/%s %s not done: %s",
                 what.kind,

@@ -41,7 +41,7 @@ from typing import Any
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.outage import OutageLog
-from backends.types import DeleteResult, ObjectInfo, ObjectVersion, Upload
+from backends.types import ObjectInfo, ObjectVersion, Upload
 from gateway.audit.recorder import AuditRecorder
 from gateway.identity.bucket_settings import BucketSettingsStore
 from gateway.identity.db import StoreUnavailable
@@ -80,6 +80,13 @@ class LeaseLost(Exception):
 
 
 _PAGE = 1000
+
+_CHANGED_OR_UNCONDITIONAL = frozenset(
+    {"PreconditionFailed", "NoSuchKey", "ConditionalRequestConflict", "NotImplemented"}
+)
+"""Answers to an expiry's conditional DeleteObject that refuse nothing: the object changed
+or went since it was listed (nothing to do), or the store does not decide ``If-Match`` on
+a delete (asked again without it)."""
 
 
 class Sweeper:
@@ -321,31 +328,26 @@ class Sweeper:
             size=listed.size,
             etag=listed.etag,
         )
-        result = await self.audit.attempt(what, self._delete_unchanged(bucket, listed))
-        if result is None or isinstance(result, BackendError):
+        # DeleteObject of the current version only if its ETag is still the listed one,
+        # decided by the backend atomically with the delete (``If-Match``): a PUT between
+        # the look above and the delete was deleted (never-versioned bucket) or replaced by
+        # the null marker (suspended bucket), though no rule made it due. A store that
+        # does not decide ``If-Match`` on DeleteObject is asked without it, the moment
+        # after the look left open as before.
+        result = await self.audit.attempt(
+            what,
+            self.backend.delete_object(bucket, listed.key, if_match=listed.etag),
+            expected=_CHANGED_OR_UNCONDITIONAL,
+        )
+        if isinstance(result, BackendError) and result.code == "NotImplemented":
+            result = await self.audit.attempt(what, self.backend.delete_object(bucket, listed.key))
+        if isinstance(result, BackendError):
             return 0
         if result.delete_marker:
             what = replace(what, kind="create_delete_marker", hides=listed.version_id)
             what = replace(what, version_id=result.delete_marker_version_id)
         await self.audit.done(what)
         return 1
-
-    async def _delete_unchanged(self, bucket: str, listed: ObjectInfo) -> DeleteResult | None:
-        """DeleteObject of the current version if its ETag is still the listed one,
-        decided by the backend atomically with the delete (``If-Match``); None when a
-        write replaced it since the HEAD. Without it, a PUT between that HEAD and the
-        delete was deleted (never-versioned bucket) or replaced by the null marker
-        (suspended bucket), though no rule made it due. A store that does not decide
-        ``If-Match`` on DeleteObject (``NotImplemented``) is asked without it, the moment
-        after the HEAD left open as before."""
-        try:
-            return await self.backend.delete_object(bucket, listed.key, if_match=listed.etag)
-        except BackendError as exc:
-            if exc.code in ("PreconditionFailed", "NoSuchKey", "ConditionalRequestConflict"):
-                return None
-            if exc.code != "NotImplemented":
-                raise
-        return await self.backend.delete_object(bucket, listed.key)
 
     # -- versioned buckets --------------------------------------------------------------
 

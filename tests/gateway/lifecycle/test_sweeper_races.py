@@ -11,7 +11,7 @@ places where it was lost:
 - The expiry of a current version (DeleteObject without a version id) after its HEAD
   deleted a PUT made between the two (never-versioned bucket) or replaced it with the
   null marker (suspended bucket). The delete is now conditional on the listed ETag
-  (``Sweeper._delete_unchanged``).
+  (``Sweeper._expire_current``).
 
 The write is a real client's PUT, made right after the backend answered the sweeper's
 call named (``WriteAfter``): the one moment it matters. The tests of ``null`` run on the
