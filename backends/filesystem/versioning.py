@@ -4,6 +4,7 @@ backend (mixed into ``FilesystemBackend``; the rows and rules are in ``versions.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -29,6 +30,7 @@ from backends.filesystem.versions import (
     start_null_naming,
 )
 from backends.locks import check_retention_change, missing_lock_configuration
+from backends.sqlite_wal import lock_busy
 from backends.types import (
     VERSIONING_ENABLED,
     VERSIONING_STATES,
@@ -54,6 +56,11 @@ def delete_marker_refused(marker: VersionRow) -> BackendError:
             **marker_extra(marker.version_id),
         },
     )
+
+
+_BUSY_PAUSE = 0.05
+"""Seconds at least between two batches of null-version naming (a batch that found the
+lock held took no time of its own)."""
 
 
 class VersioningMixin:
@@ -145,18 +152,26 @@ class VersioningMixin:
     """Keys whose null version one transaction names (``versions.name_null_batch``)."""
 
     async def _name_null_rest(self, bucket: str, started: float) -> None:
+        """The batches after the first, each after a pause as long as the last took. A
+        batch that finds the lock held past the busy timeout (another process writing:
+        a sibling worker naming the same bucket's versions at start-up) is tried again
+        after the pause, not given up: each batch names where the last ended."""
         more = True
         while more:
-            await asyncio.sleep(time.monotonic() - started)
+            await asyncio.sleep(max(time.monotonic() - started, _BUSY_PAUSE))
             started = time.monotonic()
-            with self.db.write() as conn:
-                more = name_null_batch(conn, bucket, self.null_version_batch)
+            try:
+                with self.db.write() as conn:
+                    more = name_null_batch(conn, bucket, self.null_version_batch)
+            except sqlite3.OperationalError as exc:
+                if not lock_busy(exc):
+                    raise
 
     async def name_pending_null_versions(self) -> None:
         """Finish the naming of null versions that a process stopped midway (a batch per
         transaction, as ``put_bucket_versioning`` does); at start-up, in the background.
-        A failure (the database locked past the busy timeout) leaves the rest recorded for
-        the next start."""
+        A failure other than a held lock (which is waited out) leaves the rest recorded
+        for the next start."""
         for bucket in pending_null_naming(self.db.conn):
             await self._name_null_rest(bucket, time.monotonic())
 
