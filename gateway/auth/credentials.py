@@ -71,11 +71,11 @@ def given(values: Sequence[str]) -> str | None:
 
 def repeated(values: Sequence[str]) -> bool:
     """More than one of ``values`` (one credential header's values) is non-empty."""
-    given = 0
+    non_blank = 0
     for value in values:
         if value.strip():
-            given += 1
-    return given > 1
+            non_blank += 1
+    return non_blank > 1
 
 
 def ambiguous() -> AuthError:
