@@ -27,7 +27,8 @@ from backends.conditions import (
     check_write,
     version_condition_refused,
 )
-from backends.errors import NOT_EMPTY_VERSIONED, BackendError
+from backends.errors import BackendError
+from backends.filesystem.buckets import BucketsMixin
 from backends.filesystem.commit import GroupCommitter, bucket_for_write, no_such_bucket
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import META_DB, DataStore
@@ -58,14 +59,13 @@ from backends.filesystem.metadb import (
     tags_to_json,
     truncate_wal,
 )
-from backends.filesystem.multipart import MultipartStore, drop_bucket_uploads
+from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.multipart_ops import MultipartMixin
 from backends.filesystem.objects import (
     COPY_ATTEMPTS,
     READ_ATTEMPTS,
     check_source_data,
     copy_data,
-    encryption_not_found,
     inline_plaintext,
     open_read,
     part_checksums,
@@ -74,13 +74,11 @@ from backends.filesystem.objects import (
 )
 from backends.filesystem.rewrap import Rewrapped, rewrap
 from backends.filesystem.sse import (
-    bucket_encryption,
     default_algorithm,
     encryption_from_json,
     ensure_bucket_column,
     read_key,
     request_customer,
-    set_bucket_encryption,
     source_customer,
     write_plan,
 )
@@ -92,15 +90,12 @@ from backends.filesystem.versions import (
     current_etag,
     delete_latest,
     delete_version,
-    lock_config_to_json,
     write_version,
 )
 from backends.locks import missing_lock_configuration
 from backends.ranges import check_part_copy_size
 from backends.types import (
-    VERSIONING_ENABLED,
     BucketEncryption,
-    BucketInfo,
     ByteRange,
     Conditions,
     CopiedObject,
@@ -110,7 +105,6 @@ from backends.types import (
     ListPage,
     ObjectInfo,
     ObjectLock,
-    ObjectLockConfig,
     ObjectMeta,
     ObjectRead,
     PayloadStream,
@@ -130,7 +124,7 @@ _PUT_SETTINGS = "SELECT object_lock, encryption, created_at FROM buckets WHERE n
 bucket of the name it is (its ``created_at``, checked again when the row is committed)."""
 
 
-class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
+class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
     """The embedded default backend. Several processes may share one ``data_dir``."""
 
     name = "filesystem"
@@ -341,85 +335,6 @@ class FilesystemBackend(MultipartMixin, TaggingMixin, Backend):
         if self._mp is None:
             raise BackendError("ServiceUnavailable", "backend not started")
         return self._mp
-
-    # -- buckets -------------------------------------------------------------------------
-
-    async def list_buckets(self) -> Sequence[BucketInfo]:
-        return [BucketInfo(n, from_us(c), r) for n, c, r in self.db.buckets()]
-
-    async def create_bucket(
-        self, bucket: str, *, region: str = "us-east-1", object_lock: bool = False
-    ) -> BucketInfo:
-        created = now_us()
-        # Object Lock turns versioning on (and it can never be suspended afterwards).
-        versioning = VERSIONING_ENABLED if object_lock else None
-        lock = lock_config_to_json(ObjectLockConfig()) if object_lock else None
-        with self.db.write() as conn:
-            if self.db.bucket(bucket) is not None:
-                raise BackendError(
-                    "BucketAlreadyOwnedByYou",
-                    "Your previous request to create the named bucket succeeded and you "
-                    "already own it.",
-                    extra={"BucketName": bucket},
-                )
-            conn.execute(
-                "INSERT INTO buckets (name, created_at, region, versioning, object_lock)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (bucket, created, region, versioning, lock),
-            )
-        return BucketInfo(bucket, from_us(created), region)
-
-    async def head_bucket(self, bucket: str) -> BucketInfo:
-        row = self.db.bucket(bucket)
-        if row is None:
-            self.db.require_bucket(bucket)
-            raise AssertionError("unreachable")
-        return BucketInfo(row[0], from_us(row[1]), row[2])
-
-    async def delete_bucket(self, bucket: str) -> None:
-        """Objects, versions and delete markers keep a bucket; uploads in progress are
-        aborted with it (in the same transaction; their part files go after it)."""
-        with self.db.write() as conn:
-            self.db.require_bucket(bucket)
-            busy = any(
-                conn.execute(
-                    f"SELECT 1 FROM {table} WHERE bucket = ? LIMIT 1", (bucket,)
-                ).fetchone()
-                for table in ("objects", "versions")
-            )
-            if busy:
-                state = bucket_state(conn, bucket)
-                versioned = state is not None and state.versioning is not None
-                raise BackendError(
-                    "BucketNotEmpty",
-                    NOT_EMPTY_VERSIONED
-                    if versioned
-                    else "The bucket you tried to delete is not empty",
-                    extra={"BucketName": bucket},
-                )
-            aborted = drop_bucket_uploads(conn, bucket)
-            conn.execute("DELETE FROM buckets WHERE name = ?", (bucket,))
-        for upload_id in aborted:
-            await self.files.drop_upload_dir(upload_id)
-
-    async def bucket_stats(self, bucket: str) -> tuple[int, int]:
-        """From the counters the ``objects`` triggers keep (``metadb.py``): O(1)."""
-        self.db.require_bucket(bucket)
-        return self.db.bucket_stats(bucket)
-
-    async def get_bucket_encryption(self, bucket: str) -> BucketEncryption:
-        config = bucket_encryption(self.db.conn, bucket)
-        if config is None:
-            raise encryption_not_found(bucket)
-        return config
-
-    async def put_bucket_encryption(self, bucket: str, config: BucketEncryption) -> None:
-        with self.db.write() as conn:
-            set_bucket_encryption(conn, bucket, config)
-
-    async def delete_bucket_encryption(self, bucket: str) -> None:
-        with self.db.write() as conn:
-            set_bucket_encryption(conn, bucket, None)
 
     # -- objects -------------------------------------------------------------------------
 
