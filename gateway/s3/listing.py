@@ -16,6 +16,7 @@ from gateway.s3.headers import quote_etag
 from gateway.s3.owner import ListingOwners, listing_owners
 from gateway.s3.ownership import existing_bucket
 from gateway.s3.xml import XmlWriter, escape, s3_time
+from sigv4.request import header_values
 
 __all__ = [
     "MAX_KEYS",
@@ -42,9 +43,8 @@ def optional_attributes(ctx: Context) -> None:
     naming the header and the values refused. ``RestoreStatus`` asks for the restore state
     of restored archived objects, which the gateway never has: nothing more is listed."""
     names: set[str] = set()
-    for name, value in ctx.req.header_pairs:
-        if name.lower() == OPTIONAL_ATTRIBUTES:
-            names.update(part.strip() for part in value.split(","))
+    for value in header_values(ctx.req.header_pairs, OPTIONAL_ATTRIBUTES):
+        names.update(part.strip() for part in value.split(","))
     names.discard("")
     invalid = names - _OPTIONAL
     if invalid:

@@ -184,8 +184,8 @@ async def get_object_retention(ctx: Context) -> Result:
 
 async def put_object_legal_hold(ctx: Context) -> Result:
     """A key whose latest version is a delete marker: 405, as for PutObjectRetention."""
-    lock = lock_from_root("PutObjectLegalHold", parse_xml(await ctx.xml_body()))
-    assert lock.legal_hold is not None
+    lock = ctx.req.object_lock  # the body as the decision read it (dispatch)
+    assert lock is not None and lock.legal_hold is not None
     try:
         await ctx.backend.put_object_legal_hold(
             ctx.bucket, ctx.key, lock.legal_hold, version_id=ctx.req.version_id
