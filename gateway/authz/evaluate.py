@@ -91,7 +91,13 @@ def _address(policy: Policy, principal: PrincipalFacts, action: str) -> Addresse
             keys.setdefault(condition.key.name, condition.key)
             if condition.outcomes is None:  # a policy variable or a clock key
                 memoisable = False
-    return Addressed(statements, tuple(resources), tuple(keys.values()), {} if memoisable else None)
+    return Addressed(
+        statements,
+        tuple(resources),
+        tuple(keys.values()),
+        {} if memoisable else None,
+        reads_existing_tags=any(statement.reads_existing_tags for statement in statements),
+    )
 
 
 def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> Addressed:
@@ -118,13 +124,10 @@ def needs_existing_tags(policy: Policy, principal: PrincipalFacts, action: str) 
 
     Cost: one attribute check for a policy that never mentions the key; else a set lookup
     and, for the actions carrying it, the memo of addressed statements ``evaluate`` reads
-    anyway."""
+    anyway (which knows whether one of them mentions the key)."""
     if not policy.reads_existing_tags or action not in EXISTING_OBJECT_TAG_ACTIONS:
         return False
-    for statement in _candidates(policy, principal, action).statements:
-        if statement.reads_existing_tags:
-            return True
-    return False
+    return _candidates(policy, principal, action).reads_existing_tags
 
 
 def evaluate(

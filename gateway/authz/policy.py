@@ -122,6 +122,8 @@ class Addressed:
     """The result by (which elements name the resource, the values of ``keys``), which
     is all a result depends on when no element or condition holds a policy variable or a
     clock key; None when one does (each request then reads every statement)."""
+    reads_existing_tags: bool = False
+    """Whether one of ``statements`` mentions ``s3:ExistingObjectTag/...``."""
 
 
 @dataclass(frozen=True, slots=True)
