@@ -441,11 +441,15 @@ def verify(
     max_skew: timedelta = timedelta(minutes=15),
     service: str = "s3",
     region: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> VerifiedRequest:
     """Verify ``request`` against the claims ``auth`` with the key's ``secret``.
 
     ``now`` is the server clock (naive means UTC). ``region``, when given, is the only
-    region this endpoint accepts. Checks in order: scope (service, region, ``host``
+    region this endpoint accepts. ``headers``: ``header_map(request.headers)``, when the
+    caller has made it already; when no header name repeats it stands for every header
+    (the canonical headers and the signed-header check read it instead of lower-casing
+    each name again: ~2 us per request). Checks in order: scope (service, region, ``host``
     signed), every ``x-amz-*`` header signed (:mod:`sigv4.coverage`), credential date,
     payload hash form, time (skew / presign validity), then the signature in constant
     time.
@@ -468,7 +472,8 @@ def verify(
         )
     if "host" not in auth.signed_headers:
         raise malformed("The host header must be among the signed headers")
-    check_signed_headers(request.headers, auth.signed_headers)
+    unique = headers if headers is not None and len(headers) == len(request.headers) else None
+    check_signed_headers(request.headers, auth.signed_headers, unique)
     amz_date = auth.amz_date_text
     if auth.date != amz_date[:8]:
         raise malformed(
@@ -486,6 +491,7 @@ def verify(
         auth.signed_headers,
         auth.payload_hash,
         exclude_query="X-Amz-Signature" if auth.kind == "query" else None,
+        unique=unique,
     )
     credential_scope = scope(auth.date, auth.region, auth.service)
     sts = string_to_sign(amz_date, credential_scope, creq)

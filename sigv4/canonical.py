@@ -9,7 +9,7 @@ less than strictly needed (``~`` as ``%7E``, lower-case hex) still matches.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from urllib.parse import quote, unquote_to_bytes
 
 from sigv4.request import Headers, query_pairs
@@ -78,13 +78,23 @@ def trim_header_value(value: str) -> str:
     return " ".join(value.split())
 
 
-def canonical_headers(headers: Headers, signed_headers: Iterable[str]) -> str:
+def canonical_headers(
+    headers: Headers, signed_headers: Iterable[str], unique: Mapping[str, str] | None = None
+) -> str:
     """``name:value\n`` for each signed header; repeated headers joined with ``,``.
 
     A signed header missing from the request contributes ``name:`` (the signature then
-    fails to match rather than the request being reinterpreted).
+    fails to match rather than the request being reinterpreted). ``unique``: the
+    request's headers by lower-cased name when no name repeats (``header_map`` of them,
+    as many entries as ``headers``), read instead of lower-casing every name again.
     """
     names = tuple(signed_headers)
+    if unique is not None:
+        lines = ""
+        for name in names:  # a loop: a comprehension is a frame on Python 3.11
+            value = unique.get(name)
+            lines += f"{name}:{'' if value is None else ' '.join(value.split())}\n"
+        return lines
     wanted = frozenset(names)
     by_name: dict[str, str] = {}
     for name, value in headers:
@@ -108,14 +118,15 @@ def canonical_request(
     payload_hash: str,
     *,
     exclude_query: str | None = None,
+    unique: Mapping[str, str] | None = None,
 ) -> str:
-    """The full canonical request (Task 1)."""
+    """The full canonical request (Task 1); ``unique`` as :func:`canonical_headers`."""
     return "\n".join(
         (
             method.upper(),
             canonical_uri(raw_path),
             canonical_query(raw_query, exclude=exclude_query),
-            canonical_headers(headers, signed_headers),
+            canonical_headers(headers, signed_headers, unique),
             ";".join(signed_headers),
             payload_hash,
         )

@@ -24,7 +24,7 @@ SigV2 presigned URLs need no such check: their string to sign already lists ever
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sigv4.errors import AccessDenied
 from sigv4.request import Headers
@@ -37,15 +37,25 @@ UNSIGNED_ALLOWED = frozenset({"x-amz-content-sha256"})
 HEADERS_NOT_SIGNED = "There were headers present in the request which were not signed"
 
 
-def unsigned_amz_headers(headers: Headers, signed_headers: Iterable[str]) -> list[str]:
+def unsigned_amz_headers(
+    headers: Headers, signed_headers: Iterable[str], unique: Mapping[str, str] | None = None
+) -> list[str]:
     """The ``x-amz-*`` header names of ``headers`` (lower-case, sorted, once each) that
-    are neither in ``signed_headers`` nor allowed unsigned."""
+    are neither in ``signed_headers`` nor allowed unsigned. ``unique``: the request's
+    headers by lower-cased name when no name repeats (as
+    :func:`sigv4.canonical.canonical_headers` takes it): its names are read as they are."""
+    amz: list[str] = []
+    if unique is not None:
+        for name in unique:
+            if name.startswith("x-amz-"):
+                amz.append(name)
+    else:
+        for name, _ in headers:
+            if name[:6].lower() == "x-amz-":
+                amz.append(name.lower())
     signed: set[str] | None = None
     found: set[str] | None = None
-    for name, _ in headers:
-        if name[:6].lower() != "x-amz-":
-            continue
-        lower = name.lower()
+    for lower in amz:
         if lower in UNSIGNED_ALLOWED:
             continue
         if signed is None:
@@ -59,9 +69,11 @@ def unsigned_amz_headers(headers: Headers, signed_headers: Iterable[str]) -> lis
     return sorted(found) if found else []
 
 
-def check_signed_headers(headers: Headers, signed_headers: Iterable[str]) -> None:
+def check_signed_headers(
+    headers: Headers, signed_headers: Iterable[str], unique: Mapping[str, str] | None = None
+) -> None:
     """Raise ``AccessDenied`` (with ``HeadersNotSigned``) for unsigned ``x-amz-*``
     headers."""
-    missing = unsigned_amz_headers(headers, signed_headers)
+    missing = unsigned_amz_headers(headers, signed_headers, unique)
     if missing:
         raise AccessDenied(HEADERS_NOT_SIGNED, extra={"HeadersNotSigned": ", ".join(missing)})

@@ -112,7 +112,7 @@ async def authenticate_s3(
             store,
             auth.access_key_id,
             now,
-            lambda secret: verify(signed, auth, secret, now, max_skew=max_skew),
+            lambda secret: verify(signed, auth, secret, now, max_skew=max_skew, headers=headers),
         )
     try:
         if len(headers) != len(signed.headers):

@@ -5,8 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sigv4 import SignatureDoesNotMatch, decode_query, parse_auth, verify
+from sigv4 import (
+    SignatureDoesNotMatch,
+    decode_query,
+    header_map,
+    parse_auth,
+    unsigned_amz_headers,
+    verify,
+)
 from sigv4.canonical import canonical_headers, canonical_query, canonical_uri, uri_encode
 from tests.sigv4.helpers import NOW, SECRET, botocore_sign
 
@@ -99,3 +108,26 @@ def test_missing_signed_header_is_empty() -> None:
 
 def test_uri_encode_encodes_slash_and_keeps_unreserved() -> None:
     assert uri_encode("a/b c~-_.") == "a%2Fb%20c~-_."
+
+
+_NAMES = st.from_regex(r"(?:[xX]-[aA][mM][zZ]-)?[a-zA-Z][a-zA-Z0-9-]{0,12}", fullmatch=True)
+_VALUES = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(_NAMES, _VALUES), max_size=8),
+    st.lists(_NAMES.map(str.lower), max_size=5),
+)
+def test_header_map_path_equals_the_pairs_path(
+    headers: list[tuple[str, str]], signed: list[str]
+) -> None:
+    """verify reads the request's header map instead of the pairs when no name repeats
+    (``unique``): the canonical headers and the unsigned x-amz-* names are the same."""
+    pairs = tuple(headers)
+    found = header_map(pairs)
+    names = tuple(sorted(set(signed)))
+    if len(found) != len(pairs):  # a repeated name: the map is not passed
+        return
+    assert canonical_headers(pairs, names, found) == canonical_headers(pairs, names)
+    assert unsigned_amz_headers(pairs, names, found) == unsigned_amz_headers(pairs, names)
