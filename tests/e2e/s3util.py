@@ -131,15 +131,17 @@ def sign(
     body: bytes = b"",
     headers: Mapping[str, str] | None = None,
     host: str | None = None,
+    access_key: str | None = None,
     secret: str | None = None,
     when: datetime | None = None,
 ) -> dict[str, str]:
-    """SigV4 headers for a request (botocore's signer, optionally at another clock time)."""
+    """SigV4 headers for a request (botocore's signer, optionally at another clock time),
+    of the gateway's root key or of ``access_key`` and ``secret``."""
     url = f"{gw.s3_url}{path}"
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
     if host is not None:
         request.headers["Host"] = host
-    credentials = Credentials(gw.access_key, secret or gw.secret_key)
+    credentials = Credentials(access_key or gw.access_key, secret or gw.secret_key)
     signer = S3SigV4Auth(credentials, "s3", "us-east-1")
     if when is None:
         signer.add_auth(request)

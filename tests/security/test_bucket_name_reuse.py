@@ -16,24 +16,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import http.client
 import json
-import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import call
 from tests.e2e.s3util import expect_error, raw_request
-from tests.e2e.tenants import Tenant, new_tenant
+from tests.e2e.tenants import new_tenant
+from tests.security.held_body import held_body, signed_as
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
 from tests.services.topology import Topology
@@ -153,63 +149,17 @@ def test_a_policy_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
             ],
         }
     ).encode()
-    request = AWSRequest(
-        method="PUT",
-        url=f"http://127.0.0.1:{gateway.s3_port}/{bucket}?policy",
-        data=grant,
-        headers={
-            "Content-MD5": base64.b64encode(hashlib.md5(grant).digest()).decode(),
-            "Expect": "100-continue",
-        },
-    )
-    S3SigV4Auth(Credentials(old.key_id, old.secret), "s3", "us-east-1").add_auth(request)
-    head = [f"PUT /{bucket}?policy HTTP/1.1", f"Host: 127.0.0.1:{gateway.s3_port}"]
-    head += [f"{name}: {value}" for name, value in request.headers.items()]
-    head += [f"Content-Length: {len(grant)}", "Connection: close", "", ""]
-    with socket.create_connection(("127.0.0.1", gateway.s3_port), timeout=60) as sock:
-        sock.sendall("\r\n".join(head).encode("latin-1"))
-        assert sock.recv(4096).startswith(b"HTTP/1.1 100")  # decided: the body may come
+    target = f"/{bucket}?policy"
+    md5 = {"Content-MD5": base64.b64encode(hashlib.md5(grant).digest()).decode()}
+    head = signed_as(gateway, old, "PUT", target, grant, md5)
+    with held_body(gateway.s3_port, "PUT", target, head, grant) as held:
         old_s3.delete_bucket(Bucket=bucket)
         new_s3.create_bucket(Bucket=bucket)
-        sock.sendall(grant)
-        answer = http.client.HTTPResponse(sock)
-        answer.begin()
-        answer.read()
+        answer = held.send()
     assert answer.status == 404
     expect_error("NoSuchBucketPolicy", 404, new_s3.get_bucket_policy, Bucket=bucket)
     new_s3.put_object(Bucket=bucket, Key="k", Body=b"the victim's")
     expect_error("AccessDenied", 403, old_s3.get_object, Bucket=bucket, Key="k")
-
-
-def _held(port: int, head: list[str], body: bytes, meanwhile: Callable[[], None]) -> int:
-    """Send ``head`` to ``port`` with ``Expect: 100-continue``; once the gateway decided
-    and asked for the body (100), run ``meanwhile``, then send ``body``; the answer's
-    status."""
-    head = [*head, "Expect: 100-continue", f"Content-Length: {len(body)}", "Connection: close"]
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
-        sock.sendall("\r\n".join([*head, "", ""]).encode("latin-1"))
-        assert sock.recv(4096).startswith(b"HTTP/1.1 100")  # decided: the body may come
-        meanwhile()
-        sock.sendall(body)
-        answer = http.client.HTTPResponse(sock)
-        answer.begin()
-        answer.read()
-    return answer.status
-
-
-def _signed_head(
-    gateway: Gateway, sender: Tenant, method: str, target: str, body: bytes, **headers: str
-) -> list[str]:
-    """The head of an S3 request of ``sender`` (SigV4, the body's SHA-256 signed)."""
-    request = AWSRequest(
-        method=method,
-        url=f"http://127.0.0.1:{gateway.s3_port}{target}",
-        data=body,
-        headers={**headers, "Expect": "100-continue"},
-    )
-    S3SigV4Auth(Credentials(sender.key_id, sender.secret), "s3", "us-east-1").add_auth(request)
-    head = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{gateway.s3_port}"]
-    return head + [f"{n}: {v}" for n, v in request.headers.items() if n != "Expect"]
 
 
 def _object_files(gateway: Gateway) -> set[Path]:
@@ -237,22 +187,18 @@ def test_an_object_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
     old_s3.create_bucket(Bucket=bucket)
     body = b"s" * size
     if api == "s3":
-        grant = f"id={old.canonical_id}"
-        head = _signed_head(
-            gateway, old, "PUT", f"/{bucket}/k", body, **{"x-amz-grant-full-control": grant}
-        )
+        port, target = gateway.s3_port, f"/{bucket}/k"
+        grant = {"x-amz-grant-full-control": f"id={old.canonical_id}"}
+        head = signed_as(gateway, old, "PUT", target, body, grant)
     else:
-        head = [f"PUT /v1/buckets/{bucket}/objects/content?key=k HTTP/1.1"]
-        head += [f"Host: 127.0.0.1:{gateway.api_port}"]
-        head += [f"{n}: {v}" for n, v in old.headers.items()]
+        port, target = gateway.api_port, f"/v1/buckets/{bucket}/objects/content?key=k"
+        head = old.headers
     files = _object_files(gateway)
 
-    def delete_and_make_again() -> None:
+    with held_body(port, "PUT", target, head, body) as held:
         old_s3.delete_bucket(Bucket=bucket)
         new_s3.create_bucket(Bucket=bucket)
-
-    port = gateway.s3_port if api == "s3" else gateway.api_port
-    assert _held(port, head, body, delete_and_make_again) == 404
+        assert held.send().status == 404
 
     assert new_s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
     expect_error("404", 404, new_s3.head_object, Bucket=bucket, Key="k")
@@ -279,14 +225,14 @@ def test_a_part_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
     )
     body = b"2" * 300_000
     query = urlencode({"partNumber": "2", "uploadId": upload_id}, quote_via=quote)
-    head = _signed_head(gateway, old, "PUT", f"/{bucket}/k?{query}", body)
+    target = f"/{bucket}/k?{query}"
+    head = signed_as(gateway, old, "PUT", target, body)
     files = _object_files(gateway)
 
-    def delete_and_make_again() -> None:
+    with held_body(gateway.s3_port, "PUT", target, head, body) as held:
         old_s3.delete_bucket(Bucket=bucket)
         new_s3.create_bucket(Bucket=bucket)
-
-    assert _held(gateway.s3_port, head, body, delete_and_make_again) == 404
+        assert held.send().status == 404
     completion = {
         "Bucket": bucket,
         "Key": "k",
@@ -324,15 +270,15 @@ def test_an_object_acl_whose_body_outlasts_its_bucket_never_reaches_the_next_one
         f"<Grant>{grantee}<Permission>FULL_CONTROL</Permission></Grant>"
         "</AccessControlList></AccessControlPolicy>"
     ).encode()
-    head = _signed_head(gateway, old, "PUT", f"/{bucket}/k?acl", acl)
+    target = f"/{bucket}/k?acl"
+    head = signed_as(gateway, old, "PUT", target, acl)
 
-    def delete_and_make_again() -> None:
+    with held_body(gateway.s3_port, "PUT", target, head, acl) as held:
         old_s3.delete_object(Bucket=bucket, Key="k")
         old_s3.delete_bucket(Bucket=bucket)
         new_s3.create_bucket(Bucket=bucket)
         new_s3.put_object(Bucket=bucket, Key="k", Body=b"the victim's")
-
-    assert _held(gateway.s3_port, head, acl, delete_and_make_again) == 404
+        assert held.send().status == 404
     expect_error("AccessDenied", 403, old_s3.get_object, Bucket=bucket, Key="k")
     grants = new_s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]
     assert [(g["Grantee"]["ID"], g["Permission"]) for g in grants] == [

@@ -24,11 +24,11 @@ row becomes the object's only once, in the step that removes it
 from __future__ import annotations
 
 import hashlib
-import socket
 from typing import Any
 
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.s3util import read_head, sign
+from tests.e2e.s3util import sign
+from tests.security.held_body import held_body
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
@@ -77,15 +77,6 @@ def test_a_replayed_completion_keeps_the_objects_acl(
     assert _public(s3, bucket, "k")
 
 
-def _read_answer(sock: socket.socket) -> tuple[bytes, bytes]:
-    """(status head, body) of a response that ends with the connection."""
-    head = read_head(sock)
-    body = b""
-    while chunk := sock.recv(65536):
-        body += chunk
-    return head, body
-
-
 def test_a_completion_authorised_before_another_ended_keeps_the_objects_acl(
     gateway: Gateway, s3: Any, bucket: str
 ) -> None:
@@ -102,20 +93,8 @@ def test_a_completion_authorised_before_another_ended_keeps_the_objects_acl(
         body=body,
         headers={"x-amz-content-sha256": hashlib.sha256(body).hexdigest()},
     )
-    headers.update(
-        {
-            "Host": f"127.0.0.1:{gateway.s3_port}",
-            "Content-Length": str(len(body)),
-            "Expect": "100-continue",
-            "Connection": "close",
-        }
-    )
-    with socket.create_connection(("127.0.0.1", gateway.s3_port), timeout=60) as late:
-        lines = [f"POST {path} HTTP/1.1"] + [f"{k}: {v}" for k, v in headers.items()]
-        late.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        interim = read_head(late)
-        assert interim.startswith(b"HTTP/1.1 100"), interim  # authorised: the upload's row read
-
+    # authorised (the upload's row read) once the gateway asks for the body
+    with held_body(gateway.s3_port, "POST", path, headers, body) as late:
         first = s3.complete_multipart_upload(
             Bucket=bucket,
             Key="k",
@@ -125,8 +104,7 @@ def test_a_completion_authorised_before_another_ended_keeps_the_objects_acl(
         assert _public(s3, bucket, "k")
         s3.put_object_acl(Bucket=bucket, Key="k", ACL="private")
 
-        late.sendall(body)
-        head, answer = _read_answer(late)
-    assert head.startswith(b"HTTP/1.1 200"), head + answer
-    assert first["ETag"].encode() in answer.replace(b"&quot;", b'"')
+        answer = late.send()
+    assert answer.status == 200, answer
+    assert first["ETag"].encode() in answer.body.replace(b"&quot;", b'"')
     assert not _public(s3, bucket, "k")

@@ -13,49 +13,31 @@ as it is when it has arrived, as the last test shows.
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from tests.e2e.conftest import upstream_env
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.s3util import expect_error
 from tests.e2e.tenants import Tenant, new_tenant
+from tests.security.held_body import held_body, signed_as
 from tests.services.seaweedfs import SeaweedFS
 
 
 def _held(
     gateway: Gateway, sender: Tenant, target: str, body: bytes, meanwhile: Callable[[], None]
 ) -> tuple[int, bytes]:
-    """A PUT of ``sender`` to ``target`` (SigV4, ``Expect: 100-continue``): once the
-    gateway asked for the body, run ``meanwhile``, then send the body; the answer."""
-    request = AWSRequest(
-        method="PUT",
-        url=f"http://127.0.0.1:{gateway.s3_port}{target}",
-        data=body,
-        headers={"Expect": "100-continue"},
-    )
-    S3SigV4Auth(Credentials(sender.key_id, sender.secret), "s3", "us-east-1").add_auth(request)
-    head = [f"PUT {target} HTTP/1.1", f"Host: 127.0.0.1:{gateway.s3_port}"]
-    head += [f"{n}: {v}" for n, v in request.headers.items()]
-    head += [f"Content-Length: {len(body)}", "Connection: close", "", ""]
-    with socket.create_connection(("127.0.0.1", gateway.s3_port), timeout=60) as sock:
-        sock.sendall("\r\n".join(head).encode("latin-1"))
-        assert sock.recv(4096).startswith(b"HTTP/1.1 100")  # asked for the body
+    """A PUT of ``sender`` to ``target`` whose body waits for ``meanwhile``; the answer."""
+    head = signed_as(gateway, sender, "PUT", target, body)
+    with held_body(gateway.s3_port, "PUT", target, head, body) as held:
         meanwhile()
-        sock.sendall(body)
-        answer = http.client.HTTPResponse(sock)
-        answer.begin()
-        return answer.status, answer.read()
+        answer = held.send()
+    return answer.status, answer.body
 
 
 def _full_control(tenant: Tenant, owner: Tenant) -> bytes:
