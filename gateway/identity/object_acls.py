@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.identity.bucket_settings import require_owner
@@ -56,21 +56,24 @@ _VERSION = (
     f"SELECT {_OBJECT_COLUMNS} FROM object_acls"
     " WHERE bucket = ? AND object_key = ? AND version_id = ?"
 )
+_SECOND = 1_000_000
+
 _UPSERT_OBJECT = (
     "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
+    " VALUES (?, ?, ?, ?, ?, (SELECT CASE WHEN MAX(written_at) >= ? AND MAX(written_at) < ?"
+    " THEN MAX(written_at) + 1 ELSE ? END FROM object_acls"
+    " WHERE bucket = ? AND object_key = ? AND version_id <> ?))"
+    " ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
     " owner = excluded.owner, acl = excluded.acl, written_at = excluded.written_at"
 )
+"""The row of a version just written: at its time, or a microsecond after the key's
+latest other row when that ties with it (:func:`_write_row`)."""
 _UPSERT_ACL = (
     "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
     " owner = excluded.owner, acl = excluded.acl"
 )
 """An ACL given to a version that exists: its row keeps its place among the key's rows."""
-_LATEST_OTHER = (
-    "SELECT MAX(written_at) FROM object_acls"
-    " WHERE bucket = ? AND object_key = ? AND version_id <> ?"
-)
 _UPSERT_FLAG = (
     "INSERT INTO bucket_settings (bucket, kind, document, updated_at) VALUES (?, ?, ?, ?)"
     " ON CONFLICT (bucket, kind) DO UPDATE SET"
@@ -85,8 +88,10 @@ class ObjectAcl:
     owner: str
     """The owning account's id."""
     acl: str
-    written_at: int = field(default=0, compare=False)
-    """Microseconds; orders a key's rows (a version written again gets a new one)."""
+    written_at: int
+    """Microseconds; orders a key's rows (a version written again gets a new one). Part
+    of equality: two reads of a key's row are the same row only if it was not written
+    again between them (:meth:`ObjectAclStore.change_acl`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +137,6 @@ def _object(row: Sequence[object]) -> ObjectAcl:
     return ObjectAcl(as_str(row[0]), as_str(row[1]), as_str(row[2]), as_int(row[3]))
 
 
-def _same_row(found: ObjectAcl | None, read: ObjectAcl | None) -> bool:
-    if found is None or read is None:
-        return found is read
-    return found == read and found.written_at == read.written_at
-
-
 def _upload(row: Sequence[object]) -> UploadAcl:
     return UploadAcl(*(as_str(value) for value in row[:5]))
 
@@ -154,24 +153,46 @@ async def _flag(tx: Tx, bucket: str, *, foreign: bool, when: int) -> bool:
     return True
 
 
-_SECOND = 1_000_000
+def _span(written: int) -> int:
+    """How long after ``written`` another row of the key still ties with it: a time in
+    whole seconds (an upstream store's) says only that the version was written within
+    that second; a precise one (the filesystem backend's microseconds) only that
+    microsecond."""
+    return _SECOND if written % _SECOND == 0 else 1
 
 
-async def _after_latest(tx: Tx, bucket: str, key: str, version: str, written: int) -> int:
-    """The ``written_at`` of the row of a version just written. A time in whole seconds
-    (an upstream store's) says only that the version was written within that second:
-    when the key's latest other row lies in it, the new row goes a microsecond after
-    that row, since the version written last is the key's latest. Before, two versions
-    of one second tied, and the tie went by version id, which need not grow (SeaweedFS's
-    shrink): the older version's row (a ``public-read`` one, say) then answered for the
-    newer, private object. A precise time (the filesystem backend's) orders the rows
-    itself, ties aside."""
-    row = await tx.fetch_one(_LATEST_OTHER, (bucket, key, version))
-    if row is None or row[0] is None:
-        return written
-    latest = as_int(row[0])
-    span = _SECOND if written % _SECOND == 0 else 1
-    return latest + 1 if written <= latest < written + span else written
+async def _write_row(
+    tx: Tx,
+    bucket: str,
+    key: str,
+    version: str,
+    *,
+    owner: str,
+    acl: str,
+    foreign: bool,
+    written: int,
+    keep_place: bool = False,
+) -> bool:
+    """Upsert the row of ``version`` and set the bucket's flag; whether the flag changed.
+
+    A version just written gets ``written`` (its last-modified time), unless the key's
+    latest other row lies in ``[written, written + _span(written))``: then a microsecond
+    after that row, since the version written last is the key's latest. Before, two
+    versions of one second tied, and the tie went by version id, which need not grow
+    (SeaweedFS's shrink): the older version's row (a ``public-read`` one, say) then
+    answered for the newer, private object. Precise times keep the read too: a tie on
+    the very microsecond is rare, not impossible (two workers), and the filesystem
+    backend's ids of one key sort newest *first*, so it would go to the older version.
+    The read is a subquery of the upsert (``_UPSERT_OBJECT``): one statement.
+
+    ``keep_place`` (a new ACL for an existing version): an existing row keeps its
+    ``written_at``, a new one is written at ``written``."""
+    if keep_place:
+        await tx.execute(_UPSERT_ACL, (bucket, key, version, owner, acl, written))
+    else:
+        tie = (written, written + _span(written), written, bucket, key, version)
+        await tx.execute(_UPSERT_OBJECT, (bucket, key, version, owner, acl, *tie))
+    return await _flag(tx, bucket, foreign=foreign, when=written)
 
 
 class ObjectAclStore:
@@ -265,7 +286,7 @@ class ObjectAclStore:
         """The owner and ACL of a version just written; ``foreign``: ``owner`` is not the
         bucket owner; ``written_at``: the version's last-modified time, which orders a
         key's rows as its versions are ordered (within one second of an upstream
-        store's times, the row recorded last is the latest: :func:`_after_latest`).
+        store's times, the row recorded last is the latest: :func:`_write_row`).
         ``bucket_owner``: only while the bucket is still that account's (the one the
         write was decided for; ``BucketGone`` otherwise)."""
         version = version_id or NULL_VERSION
@@ -274,9 +295,9 @@ class ObjectAclStore:
         async def body(tx: Tx) -> bool:
             if bucket_owner is not None:
                 await require_owner(tx, bucket, bucket_owner)
-            when = await _after_latest(tx, bucket, key, version, written)
-            await tx.execute(_UPSERT_OBJECT, (bucket, key, version, owner, acl, when))
-            return await _flag(tx, bucket, foreign=foreign, when=when)
+            return await _write_row(
+                tx, bucket, key, version, owner=owner, acl=acl, foreign=foreign, written=written
+            )
 
         await self._flagging(bucket, body)
 
@@ -307,8 +328,8 @@ class ObjectAclStore:
         the storage found another version of the key than the one decided for:
         :class:`ObjectChanged` once the bucket is known to be the same (a bucket deleted
         and made again is ``BucketGone``, the more telling answer)."""
-        when = to_micros(written_at)
-        values = (bucket, key, version_id or NULL_VERSION, owner, acl, when)
+        version = version_id or NULL_VERSION
+        written = to_micros(written_at)
 
         async def body(tx: Tx) -> bool:
             if bucket_owner is not None:
@@ -320,10 +341,19 @@ class ObjectAclStore:
                     row = await tx.fetch_one(_CURRENT, (bucket, key))
                 else:
                     row = await tx.fetch_one(_VERSION, (bucket, key, decided.version))
-                if not _same_row(None if row is None else _object(row), decided.found):
+                if (None if row is None else _object(row)) != decided.found:
                     raise ObjectChanged(key)
-            await tx.execute(_UPSERT_ACL, values)
-            return await _flag(tx, bucket, foreign=foreign, when=when)
+            return await _write_row(
+                tx,
+                bucket,
+                key,
+                version,
+                owner=owner,
+                acl=acl,
+                foreign=foreign,
+                written=written,
+                keep_place=True,
+            )
 
         await self._flagging(bucket, body)
 
@@ -437,10 +467,15 @@ class ObjectAclStore:
             )
             if not moved:
                 return False
-            when = await _after_latest(tx, bucket, upload.key, version, written)
-            await tx.execute(
-                _UPSERT_OBJECT, (bucket, upload.key, version, upload.owner, upload.acl, when)
+            return await _write_row(
+                tx,
+                bucket,
+                upload.key,
+                version,
+                owner=upload.owner,
+                acl=upload.acl,
+                foreign=foreign,
+                written=written,
             )
-            return await _flag(tx, bucket, foreign=foreign, when=when)
 
         await self._flagging(bucket, body)

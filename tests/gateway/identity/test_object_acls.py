@@ -16,6 +16,10 @@ def at(seconds: int) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
+def micros(seconds: int) -> int:
+    return int(at(seconds).timestamp()) * 1_000_000
+
+
 async def test_a_bucket_without_rows_has_no_flag(store: IdentityStore) -> None:
     assert bucket_flag(await store.bucket_settings.all_for("b")) == (False, False)
     assert await store.object_acls.current("b", "k") is None
@@ -65,7 +69,8 @@ async def test_versions_of_one_whole_second_order_as_recorded(store: IdentitySto
     )
     current = await rows.current("b", "k")
     assert current is not None and current.version_id == "v1"
-    assert (await rows.version("b", "k", "v9")) == ObjectAcl("v9", "acct_A", "new")
+    # v9's row keeps its time (whole seconds, recorded first: the second itself)
+    assert (await rows.version("b", "k", "v9")) == ObjectAcl("v9", "acct_A", "new", micros(3))
     # A later second orders by its time.
     await rows.record("b", "k", "v0", owner="acct_A", acl="x", foreign=False, written_at=at(4))
     current = await rows.current("b", "k")
