@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import boto3
 from botocore import UNSIGNED
@@ -66,6 +66,27 @@ def new_tenant(gateway: Gateway, prefix: str = "t") -> Tenant:
         key_id=key["id"],
         secret=key["secret"],
     )
+
+
+class TwoAccounts(NamedTuple):
+    """Two accounts, their boto3 clients, and a bucket of the first's."""
+
+    first: Tenant
+    second: Tenant
+    first_s3: Any
+    second_s3: Any
+    bucket: str
+
+
+def two_accounts(gateway: Gateway, first: str, second: str, *, bucket_prefix: str) -> TwoAccounts:
+    """Accounts named after the prefixes ``first`` and ``second``, and a new bucket of
+    the first's (``bucket_prefix-...``), for the tests of what one account may do to
+    another's."""
+    one, two = new_tenant(gateway, first), new_tenant(gateway, second)
+    one_s3, two_s3 = one.client(), two.client()
+    bucket = f"{bucket_prefix}-{uuid.uuid4().hex[:12]}"
+    one_s3.create_bucket(Bucket=bucket)
+    return TwoAccounts(one, two, one_s3, two_s3, bucket)
 
 
 def anonymous_client(gateway: Gateway) -> Any:

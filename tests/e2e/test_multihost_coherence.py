@@ -12,7 +12,6 @@ forgets a deleted bucket's policy, once that bound has passed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import urllib.request
@@ -23,13 +22,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.fixture_util import two_hosts
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import basic, make_setup
 from tests.e2e.oauth_util import call as http
 from tests.e2e.rest_util import ADMIN, bearer, call, make_key
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
-from tests.services.topology import Topology
 
 pytestmark = pytest.mark.multihost
 
@@ -44,18 +43,16 @@ def hosts(
     postgres_server: PostgresServer,
     seaweedfs: SeaweedFS,
 ) -> Iterator[tuple[Gateway, Gateway]]:
-    running = Topology.start(
-        tmp_path_factory.mktemp("coherence"),
-        asyncio.run(postgres_server.fresh_url()),
+    yield from two_hosts(
+        tmp_path_factory,
+        "coherence",
+        postgres_server,
         seaweedfs,
         extra_env={
             "NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": str(CACHE_SECONDS),
             "NFYIO_AUTH_THROTTLE_FAILURES": "1000000",
         },
     )
-    first, second = running.hosts
-    yield first, second
-    running.stop()
 
 
 def _me(host: Gateway, credential: str) -> int:

@@ -13,7 +13,6 @@ outlasts any pause of a loaded machine between the deletion and the attempts bel
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -25,14 +24,14 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
+from tests.e2e.fixture_util import two_hosts
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import call
 from tests.e2e.s3util import expect_error, raw_request
-from tests.e2e.tenants import new_tenant
+from tests.e2e.tenants import new_tenant, two_accounts
 from tests.security.held_body import held_body, signed_as
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
-from tests.services.topology import Topology
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +40,13 @@ def hosts(
     postgres_server: PostgresServer,
     seaweedfs: SeaweedFS,
 ) -> Iterator[tuple[Gateway, Gateway]]:
-    running = Topology.start(
-        tmp_path_factory.mktemp("name-reuse"),
-        asyncio.run(postgres_server.fresh_url()),
+    yield from two_hosts(
+        tmp_path_factory,
+        "name-reuse",
+        postgres_server,
         seaweedfs,
         extra_env={"NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": "30"},
     )
-    first, second = running.hosts
-    yield first, second
-    running.stop()
 
 
 def test_a_deleted_bucket_name_is_not_another_accounts_while_hosts_may_cache_it(
@@ -131,11 +128,9 @@ def test_a_policy_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
     minute: its sender deleted the bucket meanwhile, another account made one of the
     name (at once: one host holds no name), and the body's end wrote the sender's
     policy, granting the sender everything, onto the new owner's bucket."""
-    old, new = new_tenant(gateway, "sender"), new_tenant(gateway, "victim")
-    old_s3: Any = gateway.client(old.key_id, old.secret)
-    new_s3: Any = gateway.client(new.key_id, new.secret)
-    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
-    old_s3.create_bucket(Bucket=bucket)
+    old, _, old_s3, new_s3, bucket = two_accounts(
+        gateway, "sender", "victim", bucket_prefix="reuse"
+    )
     grant = json.dumps(
         {
             "Version": "2012-10-17",
@@ -180,11 +175,9 @@ def test_an_object_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
     arrives: its sender deleted the bucket meanwhile, another account made one of the
     name, and the body's end stored the sender's object, with the sender's grant, in
     the new owner's bucket. Now 404 NoSuchBucket, and nothing of it is left."""
-    old, new = new_tenant(gateway, "sender"), new_tenant(gateway, "victim")
-    old_s3: Any = gateway.client(old.key_id, old.secret)
-    new_s3: Any = gateway.client(new.key_id, new.secret)
-    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
-    old_s3.create_bucket(Bucket=bucket)
+    old, _, old_s3, new_s3, bucket = two_accounts(
+        gateway, "sender", "victim", bucket_prefix="reuse"
+    )
     body = b"s" * size
     if api == "s3":
         port, target = gateway.s3_port, f"/{bucket}/k"
@@ -214,11 +207,9 @@ def test_a_part_whose_body_outlasts_its_bucket_never_reaches_the_next_one(
     """DeleteBucket aborts the bucket's uploads in progress (in its transaction): a part
     whose body ends after the name was made again by another account is NoSuchUpload,
     and the upload can be completed into neither bucket."""
-    old, new = new_tenant(gateway, "sender"), new_tenant(gateway, "victim")
-    old_s3: Any = gateway.client(old.key_id, old.secret)
-    new_s3: Any = gateway.client(new.key_id, new.secret)
-    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
-    old_s3.create_bucket(Bucket=bucket)
+    old, _, old_s3, new_s3, bucket = two_accounts(
+        gateway, "sender", "victim", bucket_prefix="reuse"
+    )
     upload_id = old_s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     first = old_s3.upload_part(
         Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=1, Body=b"1" * 5 * 2**20
@@ -254,11 +245,9 @@ def test_an_object_acl_whose_body_outlasts_its_bucket_never_reaches_the_next_one
     deleted the object and the bucket meanwhile, another account made one of the name
     and wrote the same key, and the body's end gave the new owner's object the sender's
     ACL (the sender then read it)."""
-    old, new = new_tenant(gateway, "sender"), new_tenant(gateway, "victim")
-    old_s3: Any = gateway.client(old.key_id, old.secret)
-    new_s3: Any = gateway.client(new.key_id, new.secret)
-    bucket = f"reuse-{uuid.uuid4().hex[:12]}"
-    old_s3.create_bucket(Bucket=bucket)
+    old, new, old_s3, new_s3, bucket = two_accounts(
+        gateway, "sender", "victim", bucket_prefix="reuse"
+    )
     old_s3.put_object(Bucket=bucket, Key="k", Body=b"the sender's")
     grantee = (
         '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'

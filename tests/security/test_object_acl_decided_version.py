@@ -14,17 +14,16 @@ as it is when it has arrived, as the last test shows.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import upstream_env
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error
-from tests.e2e.tenants import Tenant, new_tenant
+from tests.e2e.tenants import Tenant, two_accounts
 from tests.security.held_body import held_body, signed_as
 from tests.services.seaweedfs import SeaweedFS
 
@@ -64,9 +63,7 @@ def upstream_gateway(
     tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS
 ) -> Iterator[Gateway]:
     env = upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key)
-    running = start_gateway(Path(tmp_path_factory.mktemp("decided-up")) / "data", extra_env=env)
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "decided-up", extra_env=env)
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "upstream"])
@@ -85,11 +82,9 @@ def test_an_acl_granted_on_an_object_never_reaches_the_one_written_over_it(
     """The sender's right is a WRITE_ACP grant on the object; the owner writes the key
     again, privately, while the sender's body is under way."""
     gateway = any_gateway
-    owner, sender = new_tenant(gateway, "owner"), new_tenant(gateway, "sender")
-    owner_s3: Any = gateway.client(owner.key_id, owner.secret)
-    sender_s3: Any = gateway.client(sender.key_id, sender.secret)
-    bucket = f"decided-{uuid.uuid4().hex[:12]}"
-    owner_s3.create_bucket(Bucket=bucket)
+    owner, sender, owner_s3, sender_s3, bucket = two_accounts(
+        gateway, "owner", "sender", bucket_prefix="decided"
+    )
     if versioning == "enabled":
         owner_s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     owner_s3.put_object(
@@ -117,11 +112,9 @@ def test_an_acl_decided_by_an_existing_tag_never_reaches_an_untagged_object(
     """The sender's right is a policy Allow on objects tagged ``share=yes``; the owner
     writes the key again, untagged: nothing but the object changed (no ownership rows)."""
     gateway = any_gateway
-    owner, sender = new_tenant(gateway, "owner"), new_tenant(gateway, "sender")
-    owner_s3: Any = gateway.client(owner.key_id, owner.secret)
-    sender_s3: Any = gateway.client(sender.key_id, sender.secret)
-    bucket = f"decided-{uuid.uuid4().hex[:12]}"
-    owner_s3.create_bucket(Bucket=bucket)
+    owner, sender, owner_s3, sender_s3, bucket = two_accounts(
+        gateway, "owner", "sender", bucket_prefix="decided"
+    )
     statement = {
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:aws:iam::{sender.id}:root"},
@@ -158,11 +151,9 @@ def test_an_acl_whose_grant_was_revoked_meanwhile_is_not_applied(any_gateway: Ga
     sender's body is under way: the ACL the sender was decided for is not the one it
     would replace (the row is compared as the decision read it)."""
     gateway = any_gateway
-    owner, sender = new_tenant(gateway, "owner"), new_tenant(gateway, "sender")
-    owner_s3: Any = gateway.client(owner.key_id, owner.secret)
-    sender_s3: Any = gateway.client(sender.key_id, sender.secret)
-    bucket = f"decided-{uuid.uuid4().hex[:12]}"
-    owner_s3.create_bucket(Bucket=bucket)
+    owner, sender, owner_s3, sender_s3, bucket = two_accounts(
+        gateway, "owner", "sender", bucket_prefix="decided"
+    )
     owner_s3.put_object(
         Bucket=bucket,
         Key="k",
@@ -187,10 +178,9 @@ def test_tags_sent_slowly_are_decided_against_the_object_they_reach(
     """PutObjectTagging (like PutObjectRetention and PutObjectLegalHold) reads its body
     before its decision: written over meanwhile, untagged, the key is refused to the
     sender whose right needed the tag, and the owner's new object stays untagged."""
-    owner, sender = new_tenant(gateway, "owner"), new_tenant(gateway, "sender")
-    owner_s3: Any = gateway.client(owner.key_id, owner.secret)
-    bucket = f"decided-{uuid.uuid4().hex[:12]}"
-    owner_s3.create_bucket(Bucket=bucket)
+    _, sender, owner_s3, _, bucket = two_accounts(
+        gateway, "owner", "sender", bucket_prefix="decided"
+    )
     statement = {
         "Effect": "Allow",
         "Principal": {"AWS": f"arn:aws:iam::{sender.id}:root"},

@@ -13,7 +13,6 @@ good. The cache is 30 s here, so B's answer is surely stale when it writes.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.error
 import urllib.request
@@ -23,11 +22,11 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.fixture_util import two_hosts
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.tenants import new_tenant
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
-from tests.services.topology import Topology
 
 pytestmark = pytest.mark.multihost
 
@@ -38,15 +37,13 @@ def hosts(
     postgres_server: PostgresServer,
     seaweedfs: SeaweedFS,
 ) -> Iterator[tuple[Gateway, Gateway]]:
-    running = Topology.start(
-        tmp_path_factory.mktemp("object-rows"),
-        asyncio.run(postgres_server.fresh_url()),
+    yield from two_hosts(
+        tmp_path_factory,
+        "object-rows",
+        postgres_server,
         seaweedfs,
         extra_env={"NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": "30"},
     )
-    first, second = running.hosts
-    yield first, second
-    running.stop()
 
 
 def _anonymous_get(host: Gateway, bucket: str, key: str) -> tuple[int, bytes]:

@@ -1,0 +1,62 @@
+"""Bodies for fixtures that start gateways of a module's own: one gateway with its own
+settings, or two hosts over one PostgreSQL and one SeaweedFS. A fixture yields from
+them::
+
+    @pytest.fixture(scope="module")
+    def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+        yield from own_gateway(tmp_path_factory, "proxied", extra_env={...})
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.services.postgres import PostgresServer
+from tests.services.seaweedfs import SeaweedFS
+from tests.services.topology import Topology
+
+
+def own_gateway(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
+) -> Iterator[Gateway]:
+    """A gateway on a fresh data directory (a temporary directory named after ``name``),
+    stopped when the fixture ends."""
+    running = start_gateway(
+        Path(tmp_path_factory.mktemp(name)) / "data", extra_env=extra_env, extra_args=extra_args
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def two_hosts(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    postgres_server: PostgresServer,
+    seaweedfs: SeaweedFS,
+    *,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[tuple[Gateway, Gateway]]:
+    """Two gateway hosts over a fresh PostgreSQL database and one SeaweedFS
+    (``tests/services/topology.py``), stopped when the fixture ends."""
+    running = Topology.start(
+        tmp_path_factory.mktemp(name),
+        asyncio.run(postgres_server.fresh_url()),
+        seaweedfs,
+        extra_env=extra_env,
+    )
+    try:
+        first, second = running.hosts
+        yield first, second
+    finally:
+        running.stop()
