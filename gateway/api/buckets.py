@@ -11,6 +11,11 @@ A listed bucket shows its state and counts only where the S3 decision would answ
 caller's GetBucketVersioning, resp. HeadBucket (``s3:ListBucket``): a bucket policy's
 Deny leaves the field out (``gateway/api/object_access.py``).
 
+The listing pages as the other ``/v1`` listings do: ``limit`` (1-1,000, default 50) and
+``cursor`` (the previous page's ``next_cursor``, sealed and bound to the route, the caller
+and its filters by ``gateway/api/cursors.py``; ``null`` on the last page), in name order.
+The per-bucket work (access decisions, versioning states, counts) is done for one page.
+
 HEAD answers once the bucket list is read, without the per-bucket work or the counts (and
 so without ``Content-Length``): see docs/api.md.
 
@@ -32,15 +37,17 @@ from aiohttp import web
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.types import VERSIONING_ENABLED, BucketInfo
-from gateway.api.access_keys import iso
+from gateway.api.access_keys import DEFAULT_PAGE, MAX_PAGE, iso
 from gateway.api.auth import PRINCIPAL, caller_account
 from gateway.api.backend_errors import raise_backend
+from gateway.api.cursors import issue_cursor, read_cursor
 from gateway.api.errors import ApiError
 from gateway.api.object_access import authorize_rest, rest_allows
 from gateway.api.validation import (
     invalid,
     optional_bool,
     query_bool,
+    query_limit,
     read_json_object,
     required_str,
 )
@@ -191,12 +198,26 @@ _SHOWN = ("GetBucketVersioning", "HeadBucket")
 state, and (``?stats=true``) its counts (``s3:ListBucket``, under ``read:buckets``)."""
 
 
+def _page(
+    infos: list[BucketInfo], after: str | None, limit: int
+) -> tuple[list[BucketInfo], str | None]:
+    """The ``limit`` buckets by name after ``after`` (``None``: from the first), and the
+    name the next page starts after (``None``: this is the last)."""
+    rest = sorted(
+        (info for info in infos if after is None or info.name > after), key=lambda b: b.name
+    )
+    page = rest[:limit]
+    return page, page[-1].name if len(rest) > limit else None
+
+
 async def list_buckets(request: web.Request) -> web.Response:
-    """The caller's buckets; a bucket's versioning state and counts only where the S3
-    decision would answer GetBucketVersioning, resp. HeadBucket (a bucket policy's Deny
-    leaves them out: the names are ListBuckets', which no bucket policy decides)."""
+    """One page of the caller's buckets; a bucket's versioning state and counts only where
+    the S3 decision would answer GetBucketVersioning, resp. HeadBucket (a bucket policy's
+    Deny leaves them out: the names are ListBuckets', which no bucket policy decides)."""
     principal = request[PRINCIPAL]
     stats = query_bool(request, "stats")
+    limit = query_limit(request, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    after = read_cursor(request)
     backend = request.app[BACKEND]
     try:
         owned = await owned_buckets(request.app[IDENTITY], backend, caller_account(request))
@@ -205,9 +226,9 @@ async def list_buckets(request: web.Request) -> web.Response:
         _raise_backend(exc, "")
     if request.method == "HEAD":
         return _head()
-    infos.sort(key=lambda b: b.name)
+    page, last = _page(infos, after, limit)
     shown: list[tuple[BucketInfo, tuple[bool, ...]]] = []
-    for info in infos:
+    for info in page:
         allowed = await rest_allows(request, info.name, _SHOWN)
         if allowed is not None:  # else deleted meanwhile
             shown.append((info, allowed))
@@ -232,9 +253,8 @@ async def list_buckets(request: web.Request) -> web.Response:
         else:
             del item["versioning"]
         items.append((info, item, counted))
-    if stats:
-        return web.json_response({"buckets": await _with_stats(request, items)})
-    return web.json_response({"buckets": [item for _info, item, _counted in items]})
+    listed = await _with_stats(request, items) if stats else [item for _info, item, _c in items]
+    return web.json_response({"buckets": listed, "next_cursor": issue_cursor(request, last)})
 
 
 async def create_bucket(request: web.Request) -> web.Response:

@@ -205,6 +205,16 @@ _SCHEMAS: dict[str, Any] = {
     },
 }
 
+_PAGING = (
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
+    },
+    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+)
+"""The query parameters of a listing (``limit``, ``cursor``), as every ``/v1`` listing."""
+
 _KEY_ID = {"name": "key_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 _PATHS: dict[str, Any] = {
@@ -234,17 +244,7 @@ _PATHS: dict[str, Any] = {
             ),
             "parameters": [
                 {"name": "mine", "in": "query", "schema": {"type": "boolean", "default": False}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": MAX_PAGE,
-                        "default": DEFAULT_PAGE,
-                    },
-                },
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                *_PAGING,
             ],
             "responses": {
                 "200": json_response("One page", ref("AccessKeyPage")),
@@ -297,22 +297,30 @@ _PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listBuckets",
             "tags": ["buckets"],
-            "summary": "Buckets the caller may use",
+            "summary": "Buckets the caller may use, a page at a time in name order",
+            "description": (
+                "`next_cursor` opens the next page (null on the last); a cursor is "
+                "answered only to the same caller with the same `stats`."
+            ),
             "parameters": [
                 {
                     "name": "stats",
                     "in": "query",
                     "schema": {"type": "boolean", "default": False},
                     "description": "Add object_count and size_bytes",
-                }
+                },
+                *_PAGING,
             ],
             "responses": {
                 "200": json_response(
-                    "Buckets",
+                    "One page",
                     {
                         "type": "object",
-                        "required": ["buckets"],
-                        "properties": {"buckets": {"type": "array", "items": ref("Bucket")}},
+                        "required": ["buckets", "next_cursor"],
+                        "properties": {
+                            "buckets": {"type": "array", "items": ref("Bucket")},
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
                     },
                 ),
                 **errors(400, 403, 501, 503),

@@ -1,9 +1,11 @@
-"""The console's Users and OAuth clients pages list every entry, a page at a time.
+"""The console's Users, OAuth clients and Buckets pages list every entry, a page at a time.
 
 They read one page of ``GET /v1/users`` / ``GET /v1/clients`` (100 entries) and follow
 ``next_cursor`` with a "Load more" button, as the Access keys page does; before, they asked
 for one page of 1,000 and an installation with more never saw the rest. An action on an
 entry from a later page reloads as many entries as were shown, so the row stays in view.
+The Buckets page does the same since ``GET /v1/buckets`` pages (it read one answer, which
+now holds the first 50 buckets only).
 """
 
 from __future__ import annotations
@@ -118,3 +120,21 @@ def test_account_page_asks_only_for_the_callers_own_keys(
     ids = sorted(table.locator("tbody tr td:nth-child(2)").all_inner_texts())
     assert ids == sorted([tenant.key_id, other["id"]])
     assert asked and all("mine=true" in url for url in asked), asked
+
+
+def test_buckets_page_shows_every_bucket(console_gateway: Gateway, tab: Tab) -> None:
+    tenant = new_tenant(console_gateway, "buckets-paging")
+    prefix = f"pb-{tenant.id[-6:].lower()}"
+    _make_many(tenant, "/v1/buckets", lambda n: {"name": f"{prefix}-{n:04d}"})
+    page = tab.page
+    sign_in_key(page, console_gateway, tenant.secret)
+    heading(page, "Buckets")
+    _all_entries_after_load_more(page, "Buckets", "Load more buckets")
+    listed = page.get_by_role("table", name="Buckets").locator("tbody tr td:first-child")
+    assert listed.all_inner_texts() == [f"{prefix}-{n:04d}" for n in range(COUNT)]
+    # Deleting a bucket from the second page: the others stay listed.
+    name = f"{prefix}-{COUNT - 1:04d}"
+    page.get_by_role("button", name=f"Delete bucket {name}").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete bucket").click()
+    expect(page.get_by_text(name, exact=True)).to_have_count(0)
+    expect(page.get_by_role("table", name="Buckets").locator("tbody tr")).to_have_count(PAGE)

@@ -60,7 +60,7 @@ def test_seed_flow_bearer_and_x_api_key_on_both_listeners(gw: Gateway) -> None:
     for headers in (bearer(made["secret"]), {"X-API-Key": made["secret"]}):
         status, _, body = call(gw, "GET", gw.s3_url + "/", headers=headers)
         assert status == 200 and f"<Name>{name}</Name>".encode() in body
-        listing = api_json(gw, "GET", "/v1/buckets", headers=headers)
+        listing = api_json(gw, "GET", "/v1/buckets?limit=1000", headers=headers)
         assert name in [b["name"] for b in listing["buckets"]]
     s3 = gw.client(made["access_key_id"], made["secret_access_key"])
     s3.put_object(Bucket=name, Key="hello.txt", Body=b"hi")

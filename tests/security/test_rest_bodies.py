@@ -139,7 +139,7 @@ def test_a_member_named_twice_is_refused(gateway: Gateway, body: str) -> None:
     prefix = f"dup-{uuid.uuid4().hex[:10]}"
     status, reply = send(gateway, "POST", "/v1/buckets", body.replace("{p}", prefix).encode(), JSON)
     assert (status, error(reply)["code"]) == (400, "InvalidRequest")
-    names = [b["name"] for b in api_json(gateway, "GET", "/v1/buckets")["buckets"]]
+    names = [b["name"] for b in api_json(gateway, "GET", "/v1/buckets?limit=1000")["buckets"]]
     assert not [name for name in names if name.startswith(prefix)]
 
 

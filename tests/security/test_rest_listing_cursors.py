@@ -8,7 +8,8 @@ a position in this one (a key listing's cursor on ``/v1/users`` silently answere
 the start). Cursors are now sealed like the object listing's
 (``gateway/api/cursors.py``, ``tests/security/test_rest_cursors.py``): bound to the
 route, the caller and the filters; anything else is 400 ``ValidationError`` naming
-``cursor``. Real gateway process, REST over real sockets.
+``cursor``. ``/v1/buckets``, paged since, is held to the same. Real gateway process,
+REST over real sockets.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ LISTINGS = {
     "/v1/clients": "clients",
     "/v1/accounts": "accounts",
     "/v1/audit-events": "events",
+    "/v1/buckets": "buckets",
 }
 
 
@@ -64,10 +66,15 @@ def other_admin(gateway: Gateway) -> str:
         )
         _post(gateway, "/v1/clients", {"name": f"c{tag}", "scopes": ["read:buckets"]})
         _post(gateway, "/v1/accounts", {"name": f"a{tag}"})
+        _post(gateway, "/v1/buckets", {"name": f"cursor-{tag}"})
     secret: str = _post(gateway, "/v1/access-keys", {"name": "other", "scopes": ["admin"]})[
         "secret"
     ]
     return secret
+
+
+def _id(item: dict[str, Any]) -> Any:
+    return item.get("id") or item.get("client_id") or item.get("name")
 
 
 def _first_page(gateway: Gateway, path: str, secret: str, **query: Any) -> dict[str, Any]:
@@ -99,12 +106,12 @@ def test_a_cursor_pages_through_its_own_listing(
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    ids = [item.get("id") or item.get("client_id") for item in seen]
+    ids = [_id(item) for item in seen]
     assert len(ids) >= 2
     if path == "/v1/audit-events":  # new events arrive while paging: the old ones stay
         assert set(ids) >= {e["id"] for e in everything[-2:]}
     else:
-        assert ids == [item.get("id") or item.get("client_id") for item in everything]
+        assert ids == [_id(item) for item in everything]
 
 
 @pytest.mark.parametrize("path", list(LISTINGS))
@@ -113,7 +120,7 @@ def test_a_cursor_written_by_the_client_is_refused(
 ) -> None:
     page = _first_page(gateway, path, gateway.secret_key)
     item = page[LISTINGS[path]][0]
-    position = item.get("id") or item.get("client_id")
+    position = _id(item)
     forged = base64.urlsafe_b64encode(f"k1:{position}".encode()).decode().rstrip("=")
     _refused(_get(gateway, path, gateway.secret_key, cursor=forged))
 

@@ -1,19 +1,10 @@
-// Buckets: list (with object counts and sizes), create, delete.
+// Buckets: list (with object counts and sizes) a page at a time (paging.js), create, delete.
 
 import { api, path } from "../api.js";
 import { announce, clear, confirmDialog, errorBox, formatBytes, formatTime, h, newId, table } from "../dom.js";
+import { pagedList } from "../paging.js";
 
-async function loadBuckets() {
-  try {
-    return (await api("GET", "/v1/buckets", { query: { stats: "true" } })).buckets;
-  } catch (error) {
-    // A backend without statistics (501) still lists its buckets.
-    if (error.status !== 501) throw error;
-    return (await api("GET", "/v1/buckets")).buckets;
-  }
-}
-
-function createForm(ctx, status) {
+function createForm(status, reload) {
   const id = newId("bucket");
   const input = h("input", { id, name: "bucket", required: true, minlength: 3, maxlength: 63, pattern: "[a-z0-9][a-z0-9.\\-]{1,61}[a-z0-9]", autocapitalize: "none", spellcheck: "false", "aria-describedby": `${id}-hint` });
   const name = { input };
@@ -32,7 +23,9 @@ function createForm(ctx, status) {
     try {
       const created = await api("POST", "/v1/buckets", { json: { name: name.input.value.trim() } });
       announce(`Bucket ${created.name} created`);
-      await ctx.refresh();
+      await reload();
+      button.disabled = false;
+      name.input.value = "";
     } catch (error) {
       status.append(errorBox(error));
       button.disabled = false;
@@ -42,7 +35,7 @@ function createForm(ctx, status) {
   return form;
 }
 
-function actions(ctx, bucket, status) {
+function actions(ctx, bucket, status, reload) {
   const cells = [];
   if (ctx.can("read:objects")) {
     cells.push(h("a", { href: ctx.link("browse", { bucket: bucket.name }), class: "button-link" }, "Browse"));
@@ -63,7 +56,7 @@ function actions(ctx, bucket, status) {
             try {
               await api("DELETE", path("/v1/buckets/{name}", { name: bucket.name }));
               announce(`Bucket ${bucket.name} deleted`);
-              await ctx.refresh();
+              await reload();
             } catch (error) {
               status.append(errorBox(error));
             }
@@ -76,24 +69,43 @@ function actions(ctx, bucket, status) {
   return h("div", { class: "row-actions" }, cells);
 }
 
+function bucketList(ctx, status, query) {
+  const list = pagedList({
+    url: "/v1/buckets",
+    query,
+    field: "buckets",
+    more: "Load more buckets",
+    status,
+    empty: "No buckets yet.",
+    show: (buckets) =>
+      table("Buckets", ["Name", "Objects", "Size", "Created", "Actions"], buckets.map((bucket) => [
+        ctx.can("read:objects") ? h("a", { href: ctx.link("browse", { bucket: bucket.name }) }, bucket.name) : bucket.name,
+        bucket.object_count === undefined ? "—" : String(bucket.object_count),
+        formatBytes(bucket.size_bytes),
+        formatTime(bucket.created_at),
+        actions(ctx, bucket, status, () => list.reload()),
+      ])),
+  });
+  return list;
+}
+
 export async function render(ctx) {
   const status = h("div", { class: "errors" });
-  const list = await loadBuckets();
-  const rows = list.map((bucket) => [
-    ctx.can("read:objects") ? h("a", { href: ctx.link("browse", { bucket: bucket.name }) }, bucket.name) : bucket.name,
-    bucket.object_count === undefined ? "—" : String(bucket.object_count),
-    formatBytes(bucket.size_bytes),
-    formatTime(bucket.created_at),
-    actions(ctx, bucket, status),
-  ]);
+  let list = bucketList(ctx, status, { stats: "true" });
+  try {
+    await list.reload();
+  } catch (error) {
+    // A backend without statistics (501) still lists its buckets.
+    if (error.status !== 501) throw error;
+    list = bucketList(ctx, status, {});
+    await list.reload();
+  }
   return h(
     "section",
     { class: "page" },
     h("h1", {}, "Buckets"),
-    ctx.can("write:buckets") ? createForm(ctx, status) : null,
+    ctx.can("write:buckets") ? createForm(status, () => list.reload()) : null,
     status,
-    list.length === 0
-      ? h("p", { class: "empty" }, "No buckets yet.")
-      : table("Buckets", ["Name", "Objects", "Size", "Created", "Actions"], rows),
+    list.element,
   );
 }
