@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 from datetime import datetime
 from typing import Literal
@@ -30,9 +31,12 @@ SYSTEM_CANONICAL_ID = hashlib.sha256(b"nfyio-gateway owner").hexdigest()
 SYSTEM_DISPLAY_NAME = "nfyio"
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_id_for(account_id: str) -> str:
     """The canonical user id of an account: 64 lower-case hex characters, opaque like
-    AWS's and computable without a lookup (the system account keeps its historic id)."""
+    AWS's and computable without a lookup (the system account keeps its historic id).
+    Remembered (bounded): every authenticated S3 request asks it for its caller (1.4 us
+    of SHA-256 and encoding against 0.1 us for a remembered one)."""
     if account_id == SYSTEM_ACCOUNT_ID:
         return SYSTEM_CANONICAL_ID
     return hashlib.sha256(b"nfyio-gateway account\x00" + account_id.encode("utf-8")).hexdigest()

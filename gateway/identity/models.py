@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
@@ -134,6 +134,11 @@ class AccessKey:
     owner: str | None
     is_root: bool = False
     account_id: str = SYSTEM_ACCOUNT_ID
+    _principal: Principal | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
+    """:meth:`principal`'s answer once asked: the identity store keeps one instance per
+    key's rows, so every request the key signs gets the same, immutable, principal."""
 
     def is_active(self, now: datetime) -> bool:
         """Not revoked (revocation is immediate and final) and not expired at ``now``."""
@@ -142,6 +147,13 @@ class AccessKey:
         return self.expires_at is None or now < self.expires_at
 
     def principal(self) -> Principal:
+        found = self._principal
+        if found is None:
+            found = self._make_principal()
+            object.__setattr__(self, "_principal", found)
+        return found
+
+    def _make_principal(self) -> Principal:
         return Principal(
             kind="key",
             subject=self.id,
