@@ -14,30 +14,25 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.lifecycle_util import SHORT_DAYS, WAIT
 from tests.e2e.rest_util import ADMIN, api_json, call
 from tests.e2e.tenants import Tenant, new_tenant
 
-SHORT_DAYS = {
-    "NFYIO_LIFECYCLE_DAY_SECONDS": "1",
-    "NFYIO_LIFECYCLE_SWEEP_INTERVAL": "0.2",
-    "NFYIO_LIFECYCLE_LEASE_SECONDS": "5",
-}
-WAIT = 30.0
 SERVICE = {"type": "service", "id": "lifecycle", "account": None}
 
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    data = Path(tmp_path_factory.mktemp("lifecycle-audit")) / "data"
-    gw = start_gateway(data, extra_env=SHORT_DAYS, extra_args=["--workers", "2"])
-    yield gw
-    gw.stop()
+    env = {**SHORT_DAYS, "NFYIO_LIFECYCLE_LEASE_SECONDS": "5"}
+    yield from own_gateway(
+        tmp_path_factory, "lifecycle-audit", extra_env=env, extra_args=["--workers", "2"]
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,44 +6,20 @@ effect within seconds; nothing sleeps for days."""
 from __future__ import annotations
 
 import re
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import upstream_env
-from tests.e2e.gateway_process import Gateway, start_gateway
-from tests.services.seaweedfs import SeaweedFS
-
-SHORT_DAYS = {
-    "NFYIO_LIFECYCLE_DAY_SECONDS": "1",
-    "NFYIO_LIFECYCLE_SWEEP_INTERVAL": "0.2",
-    # Renewed at every pass; a minute is longer than any pause of a worker on a loaded
-    # machine, so the other worker never takes the lease over (one holder is asserted).
-    "NFYIO_LIFECYCLE_LEASE_SECONDS": "60",
-}
-WAIT = 30.0
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.lifecycle_util import eventually, keys, new_bucket, rule, swept_gateway
 
 
 @pytest.fixture(scope="module", params=["filesystem-2-workers", "moto", "seaweedfs"])
 def swept(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    data = Path(tmp_path_factory.mktemp("lifecycle")) / "data"
-    if request.param == "filesystem-2-workers":
-        gw = start_gateway(data, extra_env=SHORT_DAYS, extra_args=["--workers", "2"])
-    elif request.param == "moto":
-        endpoint: str = request.getfixturevalue("moto_upstream")
-        gw = start_gateway(data, extra_env={**SHORT_DAYS, **upstream_env(endpoint)})
-    else:
-        weed: SeaweedFS = request.getfixturevalue("seaweedfs")
-        env = upstream_env(weed.endpoint_url, weed.access_key, weed.secret_key)
-        gw = start_gateway(data, extra_env={**SHORT_DAYS, **env})
-    yield gw
-    gw.stop()
+    yield from swept_gateway(request, tmp_path_factory, "lifecycle")
 
 
 @pytest.fixture
@@ -53,26 +29,7 @@ def s3(swept: Gateway) -> Any:
 
 @pytest.fixture
 def bucket(s3: Any) -> str:
-    name = f"lc-{uuid.uuid4().hex[:16]}"
-    s3.create_bucket(Bucket=name)
-    return name
-
-
-def eventually(check: Callable[[], bool], what: str, gateway: Gateway) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what} did not happen within {WAIT} s\n{gateway.log()[-3000:]}")
-
-
-def keys(s3: Any, bucket: str) -> list[str]:
-    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-
-
-def rule(rule_id: str, prefix: str, **actions: Any) -> dict[str, Any]:
-    return {"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": prefix}, **actions}
+    return new_bucket(s3, "lc")
 
 
 def test_expired_objects_go_and_others_stay(swept: Gateway, s3: Any, bucket: str) -> None:

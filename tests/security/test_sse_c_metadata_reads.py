@@ -9,40 +9,24 @@ the store's version listing instead."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.conftest import upstream_env
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.lifecycle_util import eventually, keys, new_bucket, rule, swept_gateway
 from tests.security.data_util import sse_c_key
-from tests.services.seaweedfs import SeaweedFS
-
-SHORT_DAYS = {
-    "NFYIO_LIFECYCLE_DAY_SECONDS": "1",
-    "NFYIO_LIFECYCLE_SWEEP_INTERVAL": "0.2",
-    "NFYIO_LIFECYCLE_LEASE_SECONDS": "60",
-}
-WAIT = 30.0
 
 
 @pytest.fixture(scope="module", params=["filesystem", "seaweedfs"])
 def gw(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    env = dict(SHORT_DAYS)
-    if request.param == "seaweedfs":
-        weed: SeaweedFS = request.getfixturevalue("seaweedfs")
-        env.update(upstream_env(weed.endpoint_url, weed.access_key, weed.secret_key))
-    running = start_gateway(Path(tmp_path_factory.mktemp("sse-c-meta")) / "data", extra_env=env)
-    yield running
-    running.stop()
+    yield from swept_gateway(request, tmp_path_factory, "sse-c-meta")
 
 
 @pytest.fixture
@@ -52,22 +36,11 @@ def s3(gw: Gateway) -> Any:
 
 @pytest.fixture
 def bucket(s3: Any) -> str:
-    name = f"ssecm-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
+    return new_bucket(s3, "ssecm")
 
 
 def ssec(key: bytes) -> dict[str, Any]:
     return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
-
-
-def eventually(check: Callable[[], bool], what: str, gateway: Gateway) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"{what} did not happen within {WAIT} s\n{gateway.log()[-3000:]}")
 
 
 def test_acls_of_an_sse_c_object_need_no_key(s3: Any, bucket: str) -> None:
@@ -95,22 +68,9 @@ def test_lifecycle_expires_sse_c_objects(gw: Gateway, s3: Any, bucket: str) -> N
     s3.put_object(Bucket=bucket, Key="keep", Body=b"kept", **ssec(key))
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
-        LifecycleConfiguration={
-            "Rules": [
-                {
-                    "ID": "tmp",
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": "tmp/"},
-                    "Expiration": {"Days": 1},
-                }
-            ]
-        },
+        LifecycleConfiguration={"Rules": [rule("tmp", "tmp/", Expiration={"Days": 1})]},
     )
-
-    def keys() -> list[str]:
-        return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-
-    eventually(lambda: keys() == ["keep"], "expiration of the SSE-C object", gw)
+    eventually(lambda: keys(s3, bucket) == ["keep"], "expiration of the SSE-C object", gw)
 
 
 def test_lifecycle_removes_a_noncurrent_sse_c_null_version(
@@ -124,14 +84,7 @@ def test_lifecycle_removes_a_noncurrent_sse_c_null_version(
     s3.put_bucket_lifecycle_configuration(
         Bucket=bucket,
         LifecycleConfiguration={
-            "Rules": [
-                {
-                    "ID": "old",
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": ""},
-                    "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
-                }
-            ]
+            "Rules": [rule("old", "", NoncurrentVersionExpiration={"NoncurrentDays": 1})]
         },
     )
 
