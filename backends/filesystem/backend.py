@@ -29,7 +29,7 @@ from backends.conditions import (
 )
 from backends.errors import BackendError
 from backends.filesystem.buckets import BucketsMixin
-from backends.filesystem.commit import GroupCommitter, bucket_for_write, no_such_bucket
+from backends.filesystem.commit import GroupCommitter
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import META_DB, DataStore
 from backends.filesystem.inline import (
@@ -84,12 +84,12 @@ from backends.filesystem.sse import (
 )
 from backends.filesystem.tagging import TaggingMixin
 from backends.filesystem.versions import (
-    BucketState,
     Deleted,
-    bucket_state,
     current_etag,
     delete_latest,
     delete_version,
+    no_such_bucket,
+    require_state,
     write_version,
 )
 from backends.locks import missing_lock_configuration
@@ -119,9 +119,10 @@ TEMP_SWEEP_INTERVAL = 60.0
 log = logging.getLogger("nfyio.filesystem")
 
 
-_PUT_SETTINGS = "SELECT object_lock, encryption, created_at FROM buckets WHERE name = ?"
-"""A PUT's look at its bucket: exists, has Object Lock, default encryption, and which
-bucket of the name it is (its ``created_at``, checked again when the row is committed)."""
+_WRITE_SETTINGS = "SELECT object_lock, encryption, created_at FROM buckets WHERE name = ?"
+"""A write's look at its bucket (PutObject, CopyObject, CreateMultipartUpload): exists,
+has Object Lock, default encryption, and which bucket of the name it is (its
+``created_at``, checked again when the row is committed)."""
 
 
 class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
@@ -355,7 +356,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
         # the bucket's existence, lock and default encryption (and the write's condition)
         # before the body is read; the bucket (the same one: ``made``) and the condition
         # are checked again at commit
-        default, made = self._put_settings(bucket, object_lock)
+        default, made = self.write_settings(bucket, object_lock)
         if condition is not None:
             self.check_condition(bucket, key, condition)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
@@ -402,22 +403,14 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
             tag_count=len(tags),
         )
 
-    def state(self, bucket: str, object_lock: ObjectLock | None = None) -> BucketState:
-        """The bucket's versioning and Object Lock state (``NoSuchBucket``); lock settings
-        on a write need a bucket with Object Lock."""
-        found = bucket_state(self.db.conn, bucket)
-        if found is None:
-            raise no_such_bucket(bucket)
-        if object_lock is not None and found.lock is None:
-            raise missing_lock_configuration()
-        return found
-
-    def _put_settings(
+    def write_settings(
         self, bucket: str, object_lock: ObjectLock | None
     ) -> tuple[BucketEncryption | None, int]:
-        """What :meth:`state` checks, the bucket's default encryption and its
-        ``created_at`` (the incarnation a write binds to), in one read."""
-        row = self.db.conn.execute(_PUT_SETTINGS, (bucket,)).fetchone()
+        """A write's look at its bucket before its body, in one primary-key read: it is
+        there (``NoSuchBucket``), has Object Lock when the write sets lock settings, its
+        default encryption, and its ``created_at`` (the incarnation the write binds to,
+        checked again at commit: ``versions.bucket_state``)."""
+        row = self.db.conn.execute(_WRITE_SETTINGS, (bucket,)).fetchone()
         if row is None:
             raise no_such_bucket(bucket)
         if object_lock is not None and row[0] is None:
@@ -452,7 +445,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
         """
         try:
             with self.db.write() as conn:
-                state = bucket_for_write(conn, bucket, incarnation)
+                state = require_state(conn, bucket, incarnation)
                 if condition is not None:
                     self.check_condition(bucket, row.key.decode("utf-8"), condition, racing=True)
                 version_id, doomed = write_version(conn, bucket, state, row, lock)
@@ -562,9 +555,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
         def delete(conn: sqlite3.Connection) -> tuple[list[DeleteResult], list[str]]:
             results: list[DeleteResult] = []
             doomed: list[str] = []
-            state = bucket_state(conn, bucket)
-            if state is None:
-                raise no_such_bucket(bucket)
+            state = require_state(conn, bucket)
             for i, (key, version_id) in enumerate(keys):
                 key_bytes = key.encode("utf-8")
                 done: Deleted
@@ -628,7 +619,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
         tags: Tags | None = None,
         checksum_algorithm: str | None = None,
     ) -> CopiedObject:
-        default, made = self._put_settings(bucket, object_lock)
+        default, made = self.write_settings(bucket, object_lock)
         if condition is not None:
             self.check_condition(bucket, key, condition)
         plan = write_plan(encryption, default_algorithm(default), self.keys)

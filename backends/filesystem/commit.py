@@ -9,13 +9,14 @@ process takes every row queued so far and, on its own thread and SQLite connecti
 2. in one ``BEGIN IMMEDIATE`` transaction reads the buckets (existence, incarnation,
    versioning state, Object Lock configuration: one indexed read per distinct bucket of
    the group), refuses each row whose bucket is not the incarnation its PUT found before
-   reading its body (:func:`bucket_for_write`), checks each conditional PUT's ``If-None-Match`` /
-   ``If-Match`` against the key's current row (rows written earlier in the same group
-   count: of many PUTs racing for one key with ``If-None-Match: *`` exactly one is
-   written, the others get ``ConditionalRequestConflict``; an unconditional row costs
-   nothing here) and writes each row with ``versions.write_version``: in a
-   never-versioned bucket the plain replace of ``metadb.upsert_object``, which reports the
-   data id it replaced; in a versioned bucket a new version. The commit runs with
+   reading its body (``BucketState.made_at``, the rule of ``versions.bucket_state``),
+   checks each conditional PUT's ``If-None-Match`` / ``If-Match`` against the key's
+   current row (rows written earlier in the same group count: of many PUTs racing for
+   one key with ``If-None-Match: *`` exactly one is written, the others get
+   ``ConditionalRequestConflict``; an unconditional row costs nothing here) and writes
+   each row with ``versions.write_version``: in a never-versioned bucket the plain
+   replace of ``metadb.upsert_object``, which reports the data id it replaced; in a
+   versioned bucket a new version. The commit runs with
    ``synchronous=FULL`` when fsync is on, so the WAL is synced before it returns. An
    inline object's bytes are written by the same transaction, after its row (step 1 has
    nothing of it to sync), and the inline bytes of what a row replaced are deleted there
@@ -48,9 +49,10 @@ from backends.filesystem.file_ops import fsync_dir, fsync_path
 from backends.filesystem.inline import store
 from backends.filesystem.metadb import ObjectRow, connect_writer
 from backends.filesystem.versions import (
-    BucketState,
+    BUCKET_COLUMNS,
     current_etag,
-    lock_config_from_json,
+    no_such_bucket,
+    state_of,
     write_version,
 )
 from backends.types import ObjectLock, WriteCondition
@@ -83,33 +85,6 @@ class _Item:
 
 
 _T = TypeVar("_T")
-
-
-def no_such_bucket(bucket: str) -> BackendError:
-    return BackendError(
-        "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": bucket}
-    )
-
-
-_BUCKET_FOR_WRITE = "SELECT versioning, object_lock, created_at FROM buckets WHERE name = ?"
-
-
-def bucket_incarnation(created_at: int, incarnation: int | None) -> bool:
-    """Whether a bucket row made at ``created_at`` is the one a write began in
-    (``incarnation``; None: any)."""
-    return incarnation is None or created_at == incarnation
-
-
-def bucket_for_write(conn: sqlite3.Connection, bucket: str, incarnation: int | None) -> BucketState:
-    """The state of the bucket an object write commits into, read in the committing
-    transaction (one primary-key read): ``NoSuchBucket`` when it is gone, or when it is
-    another bucket of the same name than the write began in (``incarnation``, its
-    ``created_at`` then). A write is decided, and its bucket read, before its body; a
-    body may outlast the bucket, and the name may be made again meanwhile, by anyone."""
-    row = conn.execute(_BUCKET_FOR_WRITE, (bucket,)).fetchone()
-    if row is None or not bucket_incarnation(row[2], incarnation):
-        raise no_such_bucket(bucket)
-    return BucketState(row[0], lock_config_from_json(row[1]))
 
 
 class GroupCommitter:
@@ -229,17 +204,11 @@ class GroupCommitter:
             try:
                 names = {item.bucket for item in group}
                 marks = ",".join("?" * len(names))
-                sql = (
-                    "SELECT name, versioning, object_lock, created_at FROM buckets"
-                    f" WHERE name IN ({marks})"
-                )
-                found = {
-                    r[0]: (BucketState(r[1], lock_config_from_json(r[2])), r[3])
-                    for r in conn.execute(sql, list(names))
-                }
+                sql = f"SELECT name, {BUCKET_COLUMNS} FROM buckets WHERE name IN ({marks})"
+                found = {r[0]: state_of(r[1:]) for r in conn.execute(sql, list(names))}
                 for item in group:
-                    state, made = found.get(item.bucket, (None, 0))
-                    if state is None or not bucket_incarnation(made, item.incarnation):
+                    state = found.get(item.bucket)
+                    if state is None or not state.made_at(item.incarnation):
                         results.append(no_such_bucket(item.bucket))
                         doomed.append(item.path)
                         continue

@@ -40,7 +40,7 @@ from backends.filesystem.multipart import (
     multipart_etag,
     no_such_upload,
 )
-from backends.filesystem.versions import bucket_state, current_etag, write_version
+from backends.filesystem.versions import current_etag, require_state, write_version
 from backends.types import CompletionChecksums, WriteCondition
 
 __all__ = ["check_retry", "complete", "completed_before", "parts_json"]
@@ -188,10 +188,7 @@ async def _complete_once(
     )
     try:
         with store.db.write() as conn:
-            state = bucket_state(conn, bucket)
-            if state is None:
-                store.db.require_bucket(bucket)
-                raise AssertionError("unreachable")
+            state = require_state(conn, bucket)
             if store.find_upload(upload_id) is None:
                 raise no_such_upload(upload_id)  # aborted or completed meanwhile
             current = {p.part_number: p.data_id for p in store.parts(upload_id)}

@@ -26,7 +26,6 @@ from backends.filesystem.objects import (
     source_reader,
 )
 from backends.filesystem.sse import (
-    bucket_encryption,
     completion_key,
     default_algorithm,
     read_key,
@@ -36,9 +35,9 @@ from backends.filesystem.sse import (
     write_plan,
 )
 from backends.filesystem.upload_listing import list_uploads
-from backends.filesystem.versions import BucketState
 from backends.ranges import MAX_PART_SIZE, check_part_copy_size, part_copy_range
 from backends.types import (
+    BucketEncryption,
     CompletedUpload,
     CompletionChecksums,
     CopySource,
@@ -70,7 +69,7 @@ def object_parts(row: ObjectRow) -> list[ObjectPart]:
 
 
 class MultipartMixin:
-    """Needs the backend's ``db``, ``mp``, ``files``, ``keys``, ``state``, ``find`` and
+    """Needs the backend's ``db``, ``mp``, ``files``, ``keys``, ``write_settings``, ``find`` and
     ``find_copy_source``."""
 
     keys: KeySet | None
@@ -87,7 +86,9 @@ class MultipartMixin:
         @property
         def mp(self) -> MultipartStore: ...
 
-        def state(self, bucket: str, object_lock: ObjectLock | None = None) -> BucketState: ...
+        def write_settings(
+            self, bucket: str, object_lock: ObjectLock | None
+        ) -> tuple[BucketEncryption | None, int]: ...
 
         def find(self, bucket: str, key: str, version_id: str | None = None) -> ObjectRow: ...
 
@@ -105,8 +106,7 @@ class MultipartMixin:
         object_lock: ObjectLock | None = None,
         tags: Tags = (),
     ) -> Upload:
-        self.state(bucket, object_lock)
-        default = bucket_encryption(self.db.conn, bucket)
+        default, _made = self.write_settings(bucket, object_lock)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         meta = plan.apply(meta, self.keys)
         return self.mp.create(

@@ -10,14 +10,12 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from backends.errors import BackendError, delete_marker_copy_source
-from backends.filesystem.commit import no_such_bucket
 from backends.filesystem.metadb import MetaDB, ObjectRow, lock_from_json
 from backends.filesystem.objects import no_such_key
 from backends.filesystem.version_listing import list_versions
 from backends.filesystem.versions import (
     NULL_VERSION_BATCH,
     VersionRow,
-    bucket_state,
     find_version,
     latest_marker,
     locate,
@@ -26,6 +24,7 @@ from backends.filesystem.versions import (
     name_null_batch,
     no_such_version,
     pending_null_naming,
+    require_state,
     set_lock,
     start_null_naming,
 )
@@ -113,18 +112,14 @@ class VersioningMixin:
     # -- bucket versioning -----------------------------------------------------------------
 
     async def get_bucket_versioning(self, bucket: str) -> str | None:
-        state = bucket_state(self.db.conn, bucket)
-        if state is None:
-            raise no_such_bucket(bucket)
+        state = require_state(self.db.conn, bucket)
         return state.versioning
 
     async def put_bucket_versioning(self, bucket: str, status: str) -> None:
         if status not in VERSIONING_STATES:
             raise BackendError("MalformedXML", f"Unknown versioning status {status!r}")
         with self.db.write() as conn:
-            state = bucket_state(conn, bucket)
-            if state is None:
-                raise no_such_bucket(bucket)
+            state = require_state(conn, bucket)
             if status == VERSIONING_SUSPENDED and state.lock is not None:
                 raise BackendError(
                     "InvalidBucketState",
@@ -199,9 +194,7 @@ class VersioningMixin:
     # -- Object Lock -----------------------------------------------------------------------
 
     async def get_object_lock_configuration(self, bucket: str) -> ObjectLockConfig:
-        state = bucket_state(self.db.conn, bucket)
-        if state is None:
-            raise no_such_bucket(bucket)
+        state = require_state(self.db.conn, bucket)
         if state.lock is None:
             raise BackendError(
                 "ObjectLockConfigurationNotFoundError",
@@ -212,9 +205,7 @@ class VersioningMixin:
 
     async def put_object_lock_configuration(self, bucket: str, config: ObjectLockConfig) -> None:
         with self.db.write() as conn:
-            state = bucket_state(conn, bucket)
-            if state is None:
-                raise no_such_bucket(bucket)
+            state = require_state(conn, bucket)
             if state.lock is None and state.versioning != VERSIONING_ENABLED:
                 # AWS lets Object Lock be turned on for an existing bucket only once
                 # versioning is enabled on it.
@@ -231,9 +222,7 @@ class VersioningMixin:
     def _lockable(self, bucket: str, key: str, version_id: str | None) -> ObjectRow | VersionRow:
         """The row whose lock a request reads or changes (in the caller's transaction,
         if any): the latest version or the one named; never a delete marker."""
-        state = bucket_state(self.db.conn, bucket)
-        if state is None:
-            raise no_such_bucket(bucket)
+        state = require_state(self.db.conn, bucket)
         if state.lock is None:
             raise missing_lock_configuration()
         if version_id is None:

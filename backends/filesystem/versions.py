@@ -36,6 +36,7 @@ import json
 import secrets
 import sqlite3
 from base64 import b64decode, b64encode
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -60,6 +61,7 @@ from backends.types import (
 )
 
 __all__ = [
+    "BUCKET_COLUMNS",
     "NULL",
     "NULL_VERSION_BATCH",
     "BucketState",
@@ -76,12 +78,15 @@ __all__ = [
     "lock_config_to_json",
     "name_null_batch",
     "name_null_versions",
+    "no_such_bucket",
     "object_rank",
     "pending_null_naming",
     "rank_of",
+    "require_state",
     "set_lock",
     "set_tags",
     "start_null_naming",
+    "state_of",
     "write_version",
 ]
 
@@ -178,8 +183,34 @@ def marker_extra(version_id: str) -> dict[str, str]:
 
 
 class BucketState(NamedTuple):
+    """What a write reads of its bucket's row, in the transaction that writes."""
+
     versioning: str | None
     lock: ObjectLockConfig | None
+    created_at: int = 0
+    """Which bucket of the name this is: its ``created_at`` (microseconds, one per
+    creation), the incarnation an object write binds to before its body."""
+
+    def made_at(self, incarnation: int | None) -> bool:
+        """Whether this is the bucket a write began in, made at ``incarnation`` (its
+        ``created_at`` then; None: any bucket of the name)."""
+        return incarnation is None or self.created_at == incarnation
+
+
+BUCKET_COLUMNS = "versioning, object_lock, created_at"
+"""The columns of a ``buckets`` row that make its :class:`BucketState`
+(:func:`state_of`); the group commit reads them for several buckets at once."""
+
+
+def state_of(row: Sequence[Any]) -> BucketState:
+    """The :class:`BucketState` of a row of :data:`BUCKET_COLUMNS`."""
+    return BucketState(row[0], lock_config_from_json(row[1]), int(row[2]))
+
+
+def no_such_bucket(bucket: str) -> BackendError:
+    return BackendError(
+        "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": bucket}
+    )
 
 
 def lock_config_to_json(config: ObjectLockConfig) -> str:
@@ -203,11 +234,32 @@ def lock_config_from_json(text: str | None) -> ObjectLockConfig | None:
     return ObjectLockConfig(DefaultRetention(value["mode"], value.get("days"), value.get("years")))
 
 
-def bucket_state(conn: sqlite3.Connection, bucket: str) -> BucketState | None:
-    row = conn.execute(
-        "SELECT versioning, object_lock FROM buckets WHERE name = ?", (bucket,)
-    ).fetchone()
-    return None if row is None else BucketState(row[0], lock_config_from_json(row[1]))
+_BUCKET_STATE = f"SELECT {BUCKET_COLUMNS} FROM buckets WHERE name = ?"
+
+
+def bucket_state(
+    conn: sqlite3.Connection, bucket: str, incarnation: int | None = None
+) -> BucketState | None:
+    """The bucket's state (one primary-key read, in the caller's transaction): None when
+    there is no bucket of the name, or when it is another bucket of the name than the
+    one made at ``incarnation`` (None: any). A write is decided, and its bucket read,
+    before its body; a body may outlast the bucket, and the name may be made again
+    meanwhile, by anyone: the write then commits nowhere."""
+    row = conn.execute(_BUCKET_STATE, (bucket,)).fetchone()
+    if row is None:
+        return None
+    state = state_of(row)
+    return state if state.made_at(incarnation) else None
+
+
+def require_state(
+    conn: sqlite3.Connection, bucket: str, incarnation: int | None = None
+) -> BucketState:
+    """:func:`bucket_state`, or ``NoSuchBucket``."""
+    state = bucket_state(conn, bucket, incarnation)
+    if state is None:
+        raise no_such_bucket(bucket)
+    return state
 
 
 def name_null_versions(

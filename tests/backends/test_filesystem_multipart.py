@@ -9,6 +9,7 @@ import hashlib
 import os
 import zlib
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend, file_ops
 from backends.filesystem.migrations import SCHEMA_VERSION
 from backends.types import (
+    BucketEncryption,
     ByteRange,
     CompletionChecksums,
     CopySource,
+    ObjectLock,
     ObjectMeta,
     WriteCondition,
 )
@@ -431,3 +434,34 @@ async def test_a_completion_beside_another_of_its_upload_is_answered_as_a_retry(
     again = await backend.complete_multipart_upload("bk", "twice", up.upload_id, parts)
     assert again.retried and again.etag == both[0].etag
     assert await read_all(await backend.get_object("bk", "twice")) == b"a" * MIN + b"tail"
+
+
+async def test_create_reads_its_buckets_settings_as_a_put_does(tmp_path: Path) -> None:
+    """CreateMultipartUpload looks at its bucket once, as PutObject does
+    (``FilesystemBackend.write_settings``): lock settings need a bucket with Object Lock,
+    the bucket's default encryption is the upload's when the request names none, and a
+    bucket gone is ``NoSuchBucket``; a refused upload leaves no row."""
+    b = FilesystemBackend(tmp_path, fsync=False, min_part_size=MIN, sse_key=bytes(range(32)))
+    await b.start()
+    try:
+        await b.create_bucket("plain")
+        await b.create_bucket("worm", object_lock=True)
+        lock = ObjectLock(mode="GOVERNANCE", retain_until=datetime(2100, 1, 1, tzinfo=UTC))
+        refused = b.create_multipart_upload("plain", "k", ObjectMeta(), object_lock=lock)
+        assert await code_of(refused) == "InvalidRequest"
+        assert (await b.list_multipart_uploads("plain")).uploads == ()
+        kept = await b.create_multipart_upload("worm", "k", ObjectMeta(), object_lock=lock)
+        assert kept.meta.server_side_encryption is None
+        await b.put_bucket_encryption("plain", BucketEncryption())
+        sealed = await b.create_multipart_upload("plain", "k", ObjectMeta())
+        assert sealed.meta.server_side_encryption == "AES256"
+        part = await b.upload_part("plain", "k", sealed.upload_id, 1, body(b"secret bytes"))
+        done = await b.complete_multipart_upload("plain", "k", sealed.upload_id, [(1, part.etag)])
+        assert done.meta.server_side_encryption == "AES256"
+        assert await read_all(await b.get_object("plain", "k")) == b"secret bytes"
+        await b.create_bucket("brief")
+        await b.delete_bucket("brief")
+        gone = b.create_multipart_upload("brief", "k", ObjectMeta())
+        assert await code_of(gone) == "NoSuchBucket"
+    finally:
+        await b.close()
