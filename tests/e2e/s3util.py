@@ -79,6 +79,16 @@ def expect_error(
     return exc
 
 
+def call_status(fn: Callable[..., Any], **kwargs: Any) -> int:
+    """The HTTP status of a boto3 call: 200 when it succeeds, else the error's."""
+    try:
+        fn(**kwargs)
+    except ClientError as exc:
+        status: int = exc.response["ResponseMetadata"]["HTTPStatusCode"]
+        return status
+    return 200
+
+
 def keys_of(s3: Any, bucket: str, **kwargs: Any) -> list[str]:
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, **kwargs):

@@ -111,3 +111,19 @@ def anonymous_get(gateway: Gateway, path: str) -> RawResponse:
 
 def policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def deny_on_objects(
+    s3: Any, bucket: str, actions: str | list[str], condition: dict[str, Any] | None = None
+) -> None:
+    """Set the bucket's policy to one statement denying everyone ``actions`` on its
+    objects (when ``condition`` holds)."""
+    statement: dict[str, Any] = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": actions,
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    if condition is not None:
+        statement["Condition"] = condition
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(statement))

@@ -8,14 +8,12 @@ caller whether it exists)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.s3util import expect_error, seaweedfs, unique
+from tests.e2e.s3util import call_status, expect_error, seaweedfs, unique
 from tests.e2e.tenants import Tenant, new_tenant, policy
 
 
@@ -29,16 +27,6 @@ def bob(any_gateway: Gateway) -> Tenant:
     return new_tenant(any_gateway, "bob")
 
 
-def _status(fn: Callable[..., Any], **kwargs: Any) -> int:
-    """The HTTP status of a call: 200 when it succeeds, else the error's."""
-    try:
-        fn(**kwargs)
-    except ClientError as exc:
-        status: int = exc.response["ResponseMetadata"]["HTTPStatusCode"]
-        return status
-    return 200
-
-
 def _tag(s3: Any, bucket: str, key: str, *, version: str | None = None, **tags: str) -> None:
     extra = {} if version is None else {"VersionId": version}
     if tags:
@@ -50,8 +38,8 @@ def _tag(s3: Any, bucket: str, key: str, *, version: str | None = None, **tags: 
 
 def _reads(s3: Any, bucket: str, key: str, **kwargs: Any) -> tuple[int, int]:
     """(GetObject, HeadObject) statuses."""
-    get = _status(s3.get_object, Bucket=bucket, Key=key, **kwargs)
-    head = _status(s3.head_object, Bucket=bucket, Key=key, **kwargs)
+    get = call_status(s3.get_object, Bucket=bucket, Key=key, **kwargs)
+    head = call_status(s3.head_object, Bucket=bucket, Key=key, **kwargs)
     return get, head
 
 
@@ -109,7 +97,7 @@ def test_deny_by_existing_tag_blocks_reads_of_tagged_objects_only(alice: Tenant)
     assert s3.get_object(Bucket=bucket, Key="plain")["Body"].read() == b"p"
     # A key that does not exist has no tags: the owner hears NoSuchKey as before.
     expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="ghost")
-    assert _status(s3.head_object, Bucket=bucket, Key="ghost") == 404
+    assert call_status(s3.head_object, Bucket=bucket, Key="ghost") == 404
 
 
 def test_allow_by_existing_tag_shares_only_the_objects_tagged_so(
@@ -136,14 +124,14 @@ def test_allow_by_existing_tag_shares_only_the_objects_tagged_so(
     )
     b = bob.client()
     assert b.get_object(Bucket=bucket, Key="shared")["Body"].read() == b"for bob"
-    assert _status(b.head_object, Bucket=bucket, Key="shared") == 200
+    assert call_status(b.head_object, Bucket=bucket, Key="shared") == 200
     for key in ("private", "carols"):
         expect_error("AccessDenied", 403, b.get_object, Bucket=bucket, Key=key)
-        assert _status(b.head_object, Bucket=bucket, Key=key) == 403
+        assert call_status(b.head_object, Bucket=bucket, Key=key) == 403
     # A missing key has no tags, so nothing allows bob: AccessDenied, exactly as for an
     # existing object he may not read (the answer does not tell him the key is free).
     expect_error("AccessDenied", 403, b.get_object, Bucket=bucket, Key="ghost")
-    assert _status(b.head_object, Bucket=bucket, Key="ghost") == 403
+    assert call_status(b.head_object, Bucket=bucket, Key="ghost") == 403
     # The Allow names s3:GetObject only: bob cannot read or change the tags themselves.
     expect_error("AccessDenied", 403, b.get_object_tagging, Bucket=bucket, Key="shared")
     expect_error(
@@ -246,4 +234,4 @@ def test_other_object_actions_read_the_existing_tags(alice: Tenant) -> None:
     s3.put_object(Bucket=bucket, Key="locked", Body=b"overwritten")
     s3.put_object(Bucket=bucket, Key="again", Body=b"a", Tagging="locked=true")
     s3.delete_object(Bucket=bucket, Key="again")
-    assert _status(s3.head_object, Bucket=bucket, Key="again") == 404
+    assert call_status(s3.head_object, Bucket=bucket, Key="again") == 404

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from gateway.authz.condition_keys import FAMILIES, KEYS, lookup_key
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import make_setup
-from tests.e2e.s3util import added_header, expect_error, raw_request
+from tests.e2e.s3util import added_header, call_status, expect_error, raw_request
 from tests.e2e.tenants import new_tenant
 
 TAG = "team"
@@ -54,21 +53,12 @@ class Witness:
     on_bucket: bool = False
 
 
-def _status(call: Callable[..., Any], **kwargs: Any) -> int:
-    try:
-        call(**kwargs)
-    except ClientError as exc:
-        status: int = exc.response["ResponseMetadata"]["HTTPStatusCode"]
-        return status
-    return 200
-
-
 def _get(env: Env) -> int:
-    return _status(env.s3.get_object, Bucket=env.bucket, Key="tagged")
+    return call_status(env.s3.get_object, Bucket=env.bucket, Key="tagged")
 
 
 def _get_version(env: Env) -> int:
-    return _status(env.s3.get_object, Bucket=env.bucket, Key="tagged", VersionId=env.version)
+    return call_status(env.s3.get_object, Bucket=env.bucket, Key="tagged", VersionId=env.version)
 
 
 def _get_as_user(env: Env) -> int:
@@ -83,13 +73,15 @@ def _get_with_referer(env: Env) -> int:
 
 
 def _list(env: Env) -> int:
-    return _status(env.s3.list_objects_v2, Bucket=env.bucket, Prefix="t", Delimiter="/", MaxKeys=5)
+    return call_status(
+        env.s3.list_objects_v2, Bucket=env.bucket, Prefix="t", Delimiter="/", MaxKeys=5
+    )
 
 
 def _put(**extra: Any) -> Request:
     def request(env: Env) -> int:
         key = f"probe-{uuid.uuid4().hex[:8]}"
-        return _status(env.s3.put_object, Bucket=env.bucket, Key=key, Body=b"p", **extra)
+        return call_status(env.s3.put_object, Bucket=env.bucket, Key=key, Body=b"p", **extra)
 
     return request
 
@@ -97,14 +89,16 @@ def _put(**extra: Any) -> Request:
 def _put_if_match(env: Env) -> int:
     """A conditional overwrite of ``tagged`` (its ETag read first)."""
     etag = env.s3.head_object(Bucket=env.bucket, Key="tagged")["ETag"]
-    return _status(env.s3.put_object, Bucket=env.bucket, Key="tagged", Body=b"t2", IfMatch=etag)
+    return call_status(env.s3.put_object, Bucket=env.bucket, Key="tagged", Body=b"t2", IfMatch=etag)
 
 
 def _copy(**extra: Any) -> Request:
     def request(env: Env) -> int:
         key = f"copy-{uuid.uuid4().hex[:8]}"
         source = {"Bucket": env.bucket, "Key": "tagged"}
-        return _status(env.s3.copy_object, Bucket=env.bucket, Key=key, CopySource=source, **extra)
+        return call_status(
+            env.s3.copy_object, Bucket=env.bucket, Key=key, CopySource=source, **extra
+        )
 
     return request
 
@@ -124,7 +118,7 @@ def _put_granting(param: str) -> Request:
 
 def _put_bucket_acl_granting_write(env: Env) -> int:
     owner = _owner_grant(env)
-    return _status(
+    return call_status(
         env.s3.put_bucket_acl, Bucket=env.bucket, GrantWrite=owner, GrantFullControl=owner
     )
 
@@ -263,7 +257,7 @@ def test_keys_the_gateway_cannot_feed_are_refused(s3: Any, bucket: str, key: str
 
 def _put_tagging(env: Env) -> int:
     tags = {"TagSet": [{"Key": TAG, "Value": "red"}]}
-    return _status(env.s3.put_object_tagging, Bucket=env.bucket, Key="tagged", Tagging=tags)
+    return call_status(env.s3.put_object_tagging, Bucket=env.bucket, Key="tagged", Tagging=tags)
 
 
 @pytest.mark.parametrize("key", ["s3:RequestObjectTagKeys", f"s3:RequestObjectTag/{TAG}"])
@@ -291,4 +285,4 @@ def test_the_resource_account_is_the_bucket_owner_s(gateway: Gateway) -> None:
         }
         document = {"Version": "2012-10-17", "Statement": [statement]}
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
-        assert _status(s3.get_object, Bucket=bucket, Key="k") == status
+        assert call_status(s3.get_object, Bucket=bucket, Key="k") == status

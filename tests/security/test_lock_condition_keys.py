@@ -13,23 +13,14 @@ apply: the body is now read before the decision, and a write setting a lock is d
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
-
-def _status(call: Callable[..., Any], **kwargs: Any) -> int:
-    try:
-        call(**kwargs)
-    except ClientError as exc:
-        status: int = exc.response["ResponseMetadata"]["HTTPStatusCode"]
-        return status
-    return 200
+from tests.e2e.s3util import call_status
+from tests.e2e.tenants import deny_on_objects
 
 
 @pytest.fixture
@@ -40,30 +31,18 @@ def locked(s3: Any) -> str:
     return name
 
 
-def _deny(s3: Any, bucket: str, actions: list[str], condition: dict[str, Any]) -> None:
-    statement = {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": actions,
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": condition,
-    }
-    policy = {"Version": "2012-10-17", "Statement": [statement]}
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-
-
 def _in(days: float) -> datetime:
     return datetime.now(UTC) + timedelta(days=days)
 
 
 def _retain(s3: Any, bucket: str, mode: str, days: float) -> int:
     retention = {"Mode": mode, "RetainUntilDate": _in(days)}
-    return _status(s3.put_object_retention, Bucket=bucket, Key="k", Retention=retention)
+    return call_status(s3.put_object_retention, Bucket=bucket, Key="k", Retention=retention)
 
 
 def _put(s3: Any, bucket: str, **lock: Any) -> int:
     key = f"w-{uuid.uuid4().hex[:8]}"
-    return _status(s3.put_object, Bucket=bucket, Key=key, Body=b"w", **lock)
+    return call_status(s3.put_object, Bucket=bucket, Key=key, Body=b"w", **lock)
 
 
 RETENTION = ["s3:PutObject", "s3:PutObjectRetention"]
@@ -72,7 +51,7 @@ RETENTION = ["s3:PutObject", "s3:PutObjectRetention"]
 def test_no_retention_longer_than_ten_days(s3: Any, locked: str) -> None:
     """AWS's example: ``NumericGreaterThan`` 10 remaining days. A date 10 days from now
     (a moment less by the time it is decided) is 10 days, rounded up."""
-    _deny(
+    deny_on_objects(
         s3,
         locked,
         RETENTION,
@@ -87,7 +66,7 @@ def test_no_retention_longer_than_ten_days(s3: Any, locked: str) -> None:
 
 def test_no_compliance_mode_and_no_date_past_a_limit(s3: Any, locked: str) -> None:
     limit = _in(100).strftime("%Y-%m-%dT%H:%M:%SZ")
-    _deny(
+    deny_on_objects(
         s3,
         locked,
         RETENTION,
@@ -96,7 +75,7 @@ def test_no_compliance_mode_and_no_date_past_a_limit(s3: Any, locked: str) -> No
     assert _retain(s3, locked, "COMPLIANCE", 1) == 403
     assert _put(s3, locked, ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=_in(1)) == 403
     assert _retain(s3, locked, "GOVERNANCE", 1) == 200
-    _deny(
+    deny_on_objects(
         s3,
         locked,
         RETENTION,
@@ -107,15 +86,15 @@ def test_no_compliance_mode_and_no_date_past_a_limit(s3: Any, locked: str) -> No
 
 
 def test_no_legal_hold(s3: Any, locked: str) -> None:
-    _deny(
+    deny_on_objects(
         s3,
         locked,
         ["s3:PutObjectLegalHold"],
         {"StringEquals": {"s3:object-lock-legal-hold": "ON"}},
     )
     hold = s3.put_object_legal_hold
-    assert _status(hold, Bucket=locked, Key="k", LegalHold={"Status": "ON"}) == 403
-    assert _status(hold, Bucket=locked, Key="k", LegalHold={"Status": "OFF"}) == 200
+    assert call_status(hold, Bucket=locked, Key="k", LegalHold={"Status": "ON"}) == 403
+    assert call_status(hold, Bucket=locked, Key="k", LegalHold={"Status": "OFF"}) == 200
     # a write setting a hold is decided as s3:PutObjectLegalHold too, with its header
     assert _put(s3, locked, ObjectLockLegalHoldStatus="ON") == 403
     assert _put(s3, locked, ObjectLockLegalHoldStatus="OFF") == 200
@@ -125,19 +104,21 @@ def test_the_keys_are_fed_where_present_and_absent_elsewhere(s3: Any, locked: st
     """``Null`` on each key: present on the requests that ask for a lock, absent on a
     write asking for none and on the removal of a retention."""
     for key in ("mode", "retain-until-date", "remaining-retention-days"):
-        _deny(s3, locked, RETENTION, {"Null": {f"s3:object-lock-{key}": "false"}})
+        deny_on_objects(s3, locked, RETENTION, {"Null": {f"s3:object-lock-{key}": "false"}})
         assert _retain(s3, locked, "GOVERNANCE", 1) == 403, key
         assert _put(s3, locked) == 200, key
-        _deny(s3, locked, RETENTION, {"Null": {f"s3:object-lock-{key}": "true"}})
+        deny_on_objects(s3, locked, RETENTION, {"Null": {f"s3:object-lock-{key}": "true"}})
         assert _retain(s3, locked, "GOVERNANCE", 1) == 200, key
-    _deny(s3, locked, ["s3:PutObjectLegalHold"], {"Null": {"s3:object-lock-legal-hold": "true"}})
+    deny_on_objects(
+        s3, locked, ["s3:PutObjectLegalHold"], {"Null": {"s3:object-lock-legal-hold": "true"}}
+    )
     hold = s3.put_object_legal_hold
-    assert _status(hold, Bucket=locked, Key="k", LegalHold={"Status": "OFF"}) == 200
+    assert call_status(hold, Bucket=locked, Key="k", LegalHold={"Status": "OFF"}) == 200
 
 
 def test_a_malformed_body_is_refused_before_the_decision(s3: Any, locked: str) -> None:
-    _deny(
+    deny_on_objects(
         s3, locked, ["s3:PutObjectLegalHold"], {"StringEquals": {"s3:object-lock-legal-hold": "ON"}}
     )
     hold = s3.put_object_legal_hold
-    assert _status(hold, Bucket=locked, Key="k", LegalHold={"Status": "on"}) == 400
+    assert call_status(hold, Bucket=locked, Key="k", LegalHold={"Status": "on"}) == 400

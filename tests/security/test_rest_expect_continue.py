@@ -12,7 +12,6 @@ decision is made too. A refused request gets its final answer instead, with
 
 from __future__ import annotations
 
-import json
 import socket
 import uuid
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.gateway_process import ROOT_SECRET, Gateway
+from tests.e2e.tenants import deny_on_objects
 
 BODY = b"b" * 4096
 
@@ -42,18 +42,6 @@ def _open(gateway: Gateway, path: str, headers: dict[str, str]) -> socket.socket
     return sock
 
 
-def _deny_puts(s3: Any, bucket: str) -> None:
-    statement = {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:PutObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-    }
-    s3.put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    )
-
-
 @pytest.mark.parametrize("refusal", ["no-credentials", "bad-key", "bucket-policy"])
 def test_a_refused_upload_is_answered_before_its_body(
     gateway: Gateway, s3: Any, bucket: str, refusal: str
@@ -64,7 +52,7 @@ def test_a_refused_upload_is_answered_before_its_body(
         "bucket-policy": {"Authorization": f"Bearer {ROOT_SECRET}"},
     }[refusal]
     if refusal == "bucket-policy":
-        _deny_puts(s3, bucket)
+        deny_on_objects(s3, bucket, "s3:PutObject")
     with _open(gateway, f"/v1/buckets/{bucket}/objects/content?key=k", headers) as sock:
         head = _head(sock)
     status = b"403" if refusal == "bucket-policy" else b"401"

@@ -17,24 +17,12 @@ does not escape a ``Deny`` on a prefix.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.post_util import post_form
 from tests.e2e.s3util import raw_request, sign, unique
-
-
-def _deny(s3: Any, bucket: str, action: str, condition: dict[str, Any]) -> None:
-    statement = {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": action,
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": condition,
-    }
-    policy = {"Version": "2012-10-17", "Statement": [statement]}
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+from tests.e2e.tenants import deny_on_objects
 
 
 def _signed(gateway: Gateway, method: str, path: str, headers: dict[str, str]) -> int:
@@ -48,7 +36,7 @@ def test_copies_only_from_the_allowed_source_prefix(gateway: Gateway, s3: Any, b
     s3.create_bucket(Bucket=source)
     for key in ("public/a", "private/a"):
         s3.put_object(Bucket=source, Key=key, Body=b"x")
-    _deny(
+    deny_on_objects(
         s3,
         bucket,
         "s3:PutObject",
@@ -76,7 +64,7 @@ def test_an_encoded_or_slashed_source_does_not_escape_a_deny_on_a_prefix(
     s3.create_bucket(Bucket=source)
     for key in ("public/a", "private/a"):
         s3.put_object(Bucket=source, Key=key, Body=b"x")
-    _deny(
+    deny_on_objects(
         s3, bucket, "s3:PutObject", {"StringLike": {"s3:x-amz-copy-source": f"{source}/private/*"}}
     )
     path = f"/{bucket}/copy"
@@ -89,7 +77,9 @@ def test_an_encoded_or_slashed_source_does_not_escape_a_deny_on_a_prefix(
 
 def test_a_copy_must_keep_the_source_metadata(gateway: Gateway, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="src", Body=b"x")
-    _deny(s3, bucket, "s3:PutObject", {"StringEquals": {"s3:x-amz-metadata-directive": "REPLACE"}})
+    deny_on_objects(
+        s3, bucket, "s3:PutObject", {"StringEquals": {"s3:x-amz-metadata-directive": "REPLACE"}}
+    )
     source = {"Bucket": bucket, "Key": "src"}
     s3.copy_object(Bucket=bucket, Key="kept", CopySource=source, MetadataDirective="COPY")
     s3.copy_object(Bucket=bucket, Key="default", CopySource=source)
@@ -99,7 +89,9 @@ def test_a_copy_must_keep_the_source_metadata(gateway: Gateway, s3: Any, bucket:
 
 
 def test_uploads_only_in_one_storage_class(gateway: Gateway, s3: Any, bucket: str) -> None:
-    _deny(s3, bucket, "s3:PutObject", {"StringNotEquals": {"s3:x-amz-storage-class": "STANDARD"}})
+    deny_on_objects(
+        s3, bucket, "s3:PutObject", {"StringNotEquals": {"s3:x-amz-storage-class": "STANDARD"}}
+    )
     s3.put_object(Bucket=bucket, Key="std", Body=b"x", StorageClass="STANDARD")
     path = f"/{bucket}/other"
     assert _signed(gateway, "PUT", path, {"x-amz-storage-class": "STANDARD_IA"}) == 403
@@ -114,7 +106,7 @@ def test_uploads_only_in_one_storage_class(gateway: Gateway, s3: Any, bucket: st
 
 
 def test_no_grant_of_full_control_to_another(gateway: Gateway, s3: Any, bucket: str) -> None:
-    _deny(s3, bucket, "s3:PutObject", {"Null": {"s3:x-amz-grant-full-control": "false"}})
+    deny_on_objects(s3, bucket, "s3:PutObject", {"Null": {"s3:x-amz-grant-full-control": "false"}})
     owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
     path = f"/{bucket}/granted"
     assert _signed(gateway, "PUT", path, {"x-amz-grant-full-control": f'id="{owner}"'}) == 403
@@ -133,7 +125,7 @@ def test_a_header_sent_where_aws_has_no_key_does_not_escape_a_deny(
         "x-amz-acl": "private",
         "x-amz-grant-read": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"',
     }
-    _deny(
+    deny_on_objects(
         s3,
         bucket,
         "s3:GetObject",
@@ -157,7 +149,7 @@ def test_a_copy_s_write_keys_are_not_its_source_read_s(
         "s3:x-amz-copy-source": f"{bucket}/src",
         "s3:x-amz-metadata-directive": "COPY",
     }
-    _deny(s3, bucket, "s3:GetObject", {"StringNotEquals": asked})
+    deny_on_objects(s3, bucket, "s3:GetObject", {"StringNotEquals": asked})
     headers = {
         "x-amz-copy-source": f"{bucket}/src",
         "x-amz-tagging-directive": "REPLACE",
