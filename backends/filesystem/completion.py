@@ -7,9 +7,9 @@ checksums) and removes the upload. A completion retried after it succeeded finds
 upload; if the key's current object is the one those parts made (same multipart ETag), it
 is answered again only when this upload made it (table ``completions``: the upload id that
 made the key's current object), as S3 answers a retried completion; another upload's id, or
-one that never existed, stays ``NoSuchUpload``. The retry checks ``x-amz-mp-object-size``
-and the checksums the request names (``check_retry``) as a fresh completion does. An
-UploadPart that replaced a
+one that never existed, stays ``NoSuchUpload``. The retry checks ``x-amz-mp-object-size``,
+the SSE-C key and the checksums the request names as a fresh completion does (all of it,
+the one rule of a retry, in :func:`retried`). An UploadPart that replaced a
 chosen part while the files were joined sends the completion back to its checks with the
 parts as they are now: the listed ETag no longer matching is ``InvalidPart``, the same
 bytes sent again are joined again.
@@ -25,13 +25,7 @@ from typing import Any
 from backends.checksums import checksum_type_of, completion_checksums
 from backends.conditions import check_object_size, check_write
 from backends.errors import BackendError
-from backends.filesystem.metadb import (
-    ObjectRow,
-    checksums_from_json,
-    checksums_to_json,
-    lock_from_json,
-    now_us,
-)
+from backends.filesystem.metadb import ObjectRow, checksums_to_json, lock_from_json, now_us
 from backends.filesystem.multipart import (
     MultipartStore,
     PartRow,
@@ -40,10 +34,11 @@ from backends.filesystem.multipart import (
     multipart_etag,
     no_such_upload,
 )
+from backends.filesystem.sse import completion_key, read_key
 from backends.filesystem.versions import current_etag, require_state, write_version
-from backends.types import CompletionChecksums, WriteCondition
+from backends.types import CompletionChecksums, CustomerKey, ObjectInfo, WriteCondition
 
-__all__ = ["check_retry", "complete", "completed_before", "parts_json"]
+__all__ = ["complete", "parts_json", "retried"]
 
 
 def parts_json(parts: Sequence[tuple[int, int, Mapping[str, str]]]) -> str:
@@ -215,16 +210,56 @@ async def _complete_once(
     return row._replace(version_id=version_id), doomed
 
 
-def completed_before(
+_Described = list[tuple[int, int, Mapping[str, str]]]
+"""An object's parts as its ``parts`` column holds them: (number, size, checksums)."""
+
+
+def retried(
     store: MultipartStore,
     bucket: str,
     key: str,
     upload_id: str,
     listed: Sequence[tuple[int, str]],
-) -> ObjectRow | None:
-    """For a completion whose upload is gone: the key's current object when this upload
-    made it with those parts (its ETag is theirs, and its parts had the numbers listed),
-    else None."""
+    *,
+    customer: CustomerKey | None,
+    checksums: CompletionChecksums | None,
+    object_size: int | None,
+) -> ObjectInfo | None:
+    """For a completion that found no upload (``NoSuchUpload``): the object it made when
+    it is a retry of a completion that succeeded, after the checks a fresh completion
+    makes; None when it is not one.
+
+    The one rule of a retry, here and nowhere else: the key's current object is the one
+    this upload made (its ``completions`` row, written by the transaction that removed
+    the upload, so the upload is gone: no second look at ``uploads``) of the parts listed
+    (its ETag is theirs, its parts had the numbers listed). Then, as AWS checks a retry:
+    ``x-amz-mp-object-size``, the SSE-C key, the checksums named (:func:`_check_sums`).
+    The object's columns are decoded once (``ObjectRow.to_info``)."""
+    made = _made_by(store, bucket, key, upload_id, listed)
+    if made is None:
+        return None
+    row, parts = made
+    info = row.to_info(bucket)
+    check_object_size(object_size, info.size)
+    if customer is not None:
+        read_key(info.meta, customer, store.keys)
+    algorithm = next(iter(info.checksums), None)
+    completion_key(
+        info.meta, customer, store.keys, checksum_algorithm=algorithm, checksums=checksums
+    )
+    _check_sums(info.checksums, parts, checksums)
+    return info
+
+
+def _made_by(
+    store: MultipartStore,
+    bucket: str,
+    key: str,
+    upload_id: str,
+    listed: Sequence[tuple[int, str]],
+) -> tuple[ObjectRow, _Described] | None:
+    """The key's current object and its parts when this upload made it with the parts
+    listed, else None."""
     try:
         etag = multipart_etag([e.strip('"') for _, e in listed])
     except ValueError:  # an ETag that is no hex digest: never one of ours
@@ -238,23 +273,24 @@ def completed_before(
     ).fetchone()
     if made is None:
         return None  # another upload made it, or an id that never was one
-    if [int(entry[0]) for entry in json.loads(row.parts)] != [n for n, _ in listed]:
+    parts: _Described = [
+        (int(entry[0]), int(entry[1]), entry[2] if len(entry) > 2 else {})
+        for entry in json.loads(row.parts)
+    ]
+    if [number for number, _, _ in parts] != [n for n, _ in listed]:
         return None  # the same bytes under other part numbers: not this completion
-    return row
+    return row, parts
 
 
-def check_retry(row: ObjectRow, checksums: CompletionChecksums | None) -> None:
+def _check_sums(
+    stored: Mapping[str, str], parts: _Described, checksums: CompletionChecksums | None
+) -> None:
     """The checksum rules of a fresh completion (``completion_checksums``), applied to a
-    retried one with the object it made: the listed part checksums must be the parts'
-    (``InvalidPart``), the algorithm and type the upload's (``InvalidRequest``), a
-    whole-object value the object's (``BadDigest``), as AWS compares them on a retry. The
-    upload is gone; its algorithm is the one of the object's checksum, its type that
-    value's (``-N``: COMPOSITE)."""
-    stored = checksums_from_json(row.checksums)
+    retried one with the object it made (its checksums ``stored``, its ``parts``): the
+    listed part checksums must be the parts' (``InvalidPart``), the algorithm and type
+    the upload's (``InvalidRequest``), a whole-object value the object's (``BadDigest``),
+    as AWS compares them on a retry. The upload is gone; its algorithm is the one of the
+    object's checksum, its type that value's (``-N``: COMPOSITE)."""
     algorithm = next(iter(stored), None)
     kind = None if algorithm is None else checksum_type_of(stored[algorithm])
-    described = [
-        (int(entry[0]), int(entry[1]), entry[2] if len(entry) > 2 else {})
-        for entry in json.loads(row.parts or "[]")
-    ]
-    completion_checksums(algorithm, kind, described, checksums)
+    completion_checksums(algorithm, kind, parts, checksums)

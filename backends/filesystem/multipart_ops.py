@@ -10,14 +10,14 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from backends.conditions import check_conditions, check_object_size
+from backends.conditions import check_conditions
 from backends.errors import BackendError
 from backends.filesystem.bodies import open_for_read
-from backends.filesystem.completion import check_retry, complete, completed_before
+from backends.filesystem.completion import complete, retried
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import DataStore
 from backends.filesystem.inline import is_inline
-from backends.filesystem.metadb import MetaDB, ObjectRow, checksums_from_json, meta_from_json
+from backends.filesystem.metadb import MetaDB, ObjectRow, meta_from_json
 from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import (
     COPY_ATTEMPTS,
@@ -41,8 +41,10 @@ from backends.types import (
     CompletedUpload,
     CompletionChecksums,
     CopySource,
+    CustomerKey,
     Encryption,
     ObjectAttributes,
+    ObjectInfo,
     ObjectLock,
     ObjectMeta,
     ObjectPart,
@@ -66,6 +68,13 @@ def object_parts(row: ObjectRow) -> list[ObjectPart]:
         ObjectPart(int(entry[0]), int(entry[1]), entry[2] if len(entry) > 2 else {})
         for entry in json.loads(row.parts)
     ]
+
+
+def _shown(info: ObjectInfo, customer: CustomerKey | None) -> ObjectInfo:
+    """A completion's answer: an SSE-C object's checksums only with its key."""
+    if customer is None and info.meta.sse_customer_algorithm is not None:
+        return dataclasses.replace(info, checksums={})
+    return info
 
 
 class MultipartMixin:
@@ -226,7 +235,6 @@ class MultipartMixin:
                 checksum_algorithm=upload.checksum_algorithm,
                 checksums=checksums,
             )
-        retried = False
         try:
             row, doomed = await complete(
                 self.mp,
@@ -239,29 +247,23 @@ class MultipartMixin:
                 object_size=object_size,
             )
         except BackendError as exc:
-            if exc.code != "NoSuchUpload" or self.mp.find_upload(upload_id) is not None:
+            if exc.code != "NoSuchUpload":
                 raise
-            done = completed_before(self.mp, bucket, key, upload_id, parts)
+            done = retried(
+                self.mp,
+                bucket,
+                key,
+                upload_id,
+                parts,
+                customer=customer,
+                checksums=checksums,
+                object_size=object_size,
+            )
             if done is None:
                 raise
-            check_object_size(object_size, done.size)
-            row, doomed, retried = done, [], True  # a retry of a completion that succeeded
-            meta = meta_from_json(row.meta)
-            if customer is not None:
-                read_key(meta, customer, self.keys)
-            completion_key(
-                meta,
-                customer,
-                self.keys,
-                checksum_algorithm=next(iter(checksums_from_json(row.checksums)), None),
-                checksums=checksums,
-            )
-            check_retry(row, checksums)
+            return CompletedUpload.of(_shown(done, customer), retried=True)
         await self.files.drop_files(self.files.object_files(doomed))
-        info = row.to_info(bucket)
-        if customer is None and info.meta.sse_customer_algorithm is not None:
-            info = dataclasses.replace(info, checksums={})
-        return CompletedUpload.of(info, retried=retried)
+        return CompletedUpload.of(_shown(row.to_info(bucket), customer), retried=False)
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         await self.mp.abort(bucket, key, upload_id)

@@ -1,7 +1,7 @@
 """Class: a CompleteMultipartUpload answered again (the upload is gone) writes nothing.
 
 S3 answers a completion retried after it succeeded with the object it made; the
-filesystem backend does too (``backends.filesystem.completion.completed_before``). The
+filesystem backend does too (``backends.filesystem.completion.retried``). The
 gateway then recorded the object's ownership row as for a new object written without an
 upload row: private, owned by the bucket owner. Anyone allowed to write the key could so,
 by repeating a completion with the parts' ETags, reset the ACL another writer had given

@@ -6,7 +6,7 @@ filesystem backend answered it whatever whole-object checksum it carried
 would have refused with 400 ``BadDigest`` (or a type it would have refused with
 ``InvalidRequest``) was answered 200 with the object, confirming a checksum that is not
 the object's. AWS compares; the retry now applies the rules of a fresh completion to the
-object it answers (``backends.filesystem.completion.check_retry``).
+object it answers (``backends.filesystem.completion.retried``).
 """
 
 from __future__ import annotations
