@@ -2,7 +2,7 @@
 
 Each test drives it as an attacker would: raw HTTP (``tests.e2e.s3util.raw_request``) or
 requests signed by botocore and then altered. A test module needing other settings
-starts its own process with ``start_gateway``.
+starts its own process in a fixture that yields from ``tests.e2e.fixture_util.own_gateway``.
 """
 
 from __future__ import annotations
@@ -12,20 +12,18 @@ import base64
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.services.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-security")) / "data")
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-security")
 
 
 @pytest.fixture
@@ -49,11 +47,7 @@ UNTHROTTLED = {"NFYIO_AUTH_THROTTLE_FAILURES": "1000000"}
 @pytest.fixture(scope="module")
 def unthrottled_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway of the module's own whose failed logins never block (``UNTHROTTLED``)."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-unthrottled")) / "data", extra_env=UNTHROTTLED
-    )
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-unthrottled", extra_env=UNTHROTTLED)
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +56,12 @@ def pg_gateway(
 ) -> Iterator[Gateway]:
     """A gateway whose state is in PostgreSQL (which refuses what SQLite keeps: NUL in
     text), one per module. Failed logins never block (``UNTHROTTLED``)."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-security-pg")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-security-pg",
         extra_env={
             **UNTHROTTLED,
             "NFYIO_IDENTITY_URL": asyncio.run(postgres_server.fresh_url()),
             "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         },
     )
-    yield running
-    running.stop()

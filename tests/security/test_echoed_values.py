@@ -11,12 +11,12 @@ import sqlite3
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 
-from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 from tests.e2e.s3util import S3_NS, raw_request, sign
 
 CONFIG = '<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{}</CreateBucketConfiguration>'
@@ -27,9 +27,7 @@ ADMIN = {"Authorization": f"Bearer {ROOT_SECRET}"}
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("echoed")) / "data")
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "echoed")
 
 
 def send(

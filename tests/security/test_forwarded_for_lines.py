@@ -22,11 +22,11 @@ import http.client
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.tenants import new_tenant
 
 OFFICE = "203.0.113.0/24"
@@ -35,16 +35,15 @@ BURST = 4
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-forwarded")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-forwarded",
         extra_env={
             "NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true",
             "NFYIO_RATELIMIT_ANONYMOUS_REQUESTS_PER_MINUTE": "1",
             "NFYIO_RATELIMIT_ANONYMOUS_BURST": str(BURST),
         },
     )
-    yield running
-    running.stop()
 
 
 def _get(port: int, target: str, forwarded: list[str]) -> int:

@@ -18,7 +18,6 @@ import http.client
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,7 +25,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway
 from tests.e2e.rest_util import ADMIN, call
 
 PUBLIC = "s3.public.example"
@@ -35,12 +35,11 @@ CLAIM = "attacker.example"
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    gw = start_gateway(
-        Path(tmp_path_factory.mktemp("xfh")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "xfh",
         extra_env={"NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true", "NFYIO_S3_DOMAIN": PUBLIC},
     )
-    yield gw
-    gw.stop()
 
 
 def _s3(gw: Gateway, method: str, path: str, forwarded: list[str]) -> tuple[int, bytes]:

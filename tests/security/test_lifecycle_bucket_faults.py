@@ -17,11 +17,11 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import keys_of
 
 WAIT = 30.0
@@ -30,9 +30,7 @@ WAIT = 30.0
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     env = {"NFYIO_LIFECYCLE_SWEEP_INTERVAL": "0.2", "NFYIO_LIFECYCLE_LEASE_SECONDS": "60"}
-    running = start_gateway(Path(tmp_path_factory.mktemp("faults")) / "data", extra_env=env)
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "faults", extra_env=env)
 
 
 def test_a_bucket_that_cannot_be_swept_does_not_stop_the_others(swept: Gateway) -> None:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error, keys_of
 
 NEVER = 2**31 - 1
@@ -30,9 +30,7 @@ WAIT = 30.0
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     env = {"NFYIO_LIFECYCLE_SWEEP_INTERVAL": "0.2", "NFYIO_LIFECYCLE_LEASE_SECONDS": "60"}
-    running = start_gateway(Path(tmp_path_factory.mktemp("far-dates")) / "data", extra_env=env)
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "far-dates", extra_env=env)
 
 
 def _rules(days: int) -> dict[str, Any]:

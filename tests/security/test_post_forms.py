@@ -17,12 +17,12 @@ import json
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.post_util import form_body, post_form
 from tests.e2e.rest_util import ADMIN, call, make_key
 from tests.e2e.s3util import RawResponse, keys_of, raw_request
@@ -314,12 +314,9 @@ def test_fields_before_the_file_are_bounded(
 
 @pytest.fixture(scope="module")
 def small_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-post-small")) / "data",
-        extra_env={"NFYIO_S3_MAX_OBJECT_SIZE": str(64 * 1024)},
+    yield from own_gateway(
+        tmp_path_factory, "gw-post-small", extra_env={"NFYIO_S3_MAX_OBJECT_SIZE": str(64 * 1024)}
     )
-    yield running
-    running.stop()
 
 
 def test_the_gateway_size_limit_beats_a_generous_policy(small_gateway: Gateway) -> None:
@@ -335,15 +332,14 @@ def test_the_gateway_size_limit_beats_a_generous_policy(small_gateway: Gateway) 
 
 @pytest.fixture(scope="module")
 def tls_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-post-tls")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-post-tls",
         extra_env={
             "NFYIO_SERVER_REQUIRE_TLS": "true",
             "NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true",
         },
     )
-    yield running
-    running.stop()
 
 
 def test_a_signed_form_in_clear_text_is_refused_like_a_presigned_url(tls_only: Gateway) -> None:

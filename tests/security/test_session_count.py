@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import ADMIN, Setup, call, make_setup
 from tests.security.conftest import UNTHROTTLED
 
@@ -24,12 +24,11 @@ LIMIT = 3
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-sessions")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-sessions",
         extra_env={**UNTHROTTLED, "NFYIO_AUTH_MAX_SESSIONS_PER_USER": str(LIMIT)},
     )
-    yield running
-    running.stop()
 
 
 def _rows(gateway: Gateway, user_id: str) -> int:

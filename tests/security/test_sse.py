@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.rest_util import make_key
 from tests.e2e.s3util import expect_error
@@ -29,9 +30,7 @@ DEFAULT_AES = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm":
 
 @pytest.fixture(scope="module")
 def http_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("sse-http")) / "data")
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "sse-http")
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import socket
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 from tests.e2e.s3util import raw_request
 from tests.security.data_util import sse_c_headers, sse_c_key
 
@@ -50,12 +50,7 @@ def error_code(body: bytes) -> str | None:
 @pytest.fixture(scope="module")
 def wide_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """Listening on every address, so a request can arrive from a non-loopback peer."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("sse-wide")) / "data",
-        extra_args=["--host", "0.0.0.0"],  # every address: a non-loopback peer is needed
-    )
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "sse-wide", extra_args=["--host", "0.0.0.0"])
 
 
 def test_sse_c_over_plain_http_from_another_host_is_refused(wide_gateway: Gateway) -> None:
@@ -101,12 +96,11 @@ def test_sse_c_over_plain_http_from_another_host_is_refused(wide_gateway: Gatewa
 
 @pytest.fixture(scope="module")
 def proxied_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("sse-proxied")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "sse-proxied",
         extra_env={"NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true"},
     )
-    yield running
-    running.stop()
 
 
 def test_behind_a_trusted_proxy_the_clients_scheme_decides(proxied_gateway: Gateway) -> None:

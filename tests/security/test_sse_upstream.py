@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.backends.upstream_server import start_moto
 from tests.e2e.conftest import upstream_env
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error
 from tests.security.data_util import sse_c_key
 
@@ -26,11 +26,7 @@ def moto() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory, moto: str) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("sse-upstream")) / "data", extra_env=upstream_env(moto)
-    )
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "sse-upstream", extra_env=upstream_env(moto))
 
 
 def test_sse_s3_and_the_bucket_default_pass_through(gw: Gateway) -> None:

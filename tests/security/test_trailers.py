@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +20,8 @@ import psutil
 import pytest
 
 from sigv4 import MAX_TRAILER_BYTES
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.security.rawhttp import send, signed_unsigned_trailer_headers
 
 PAYLOAD = b"hello"
@@ -93,9 +93,7 @@ def _flood_length(total: int) -> int:
 @pytest.fixture(scope="module")
 def lone_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway of its own, so its memory reflects only the attack."""
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-trailers")) / "data")
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-trailers")
 
 
 def _rss(gw: Gateway) -> int:

@@ -12,21 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import call
 
 
 @pytest.fixture(scope="module")
 def sqlite_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("unstorable-sqlite")) / "data")
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "unstorable-sqlite")
 
 
 def _presigned_paths() -> list[str]:

@@ -27,7 +27,8 @@ import pytest
 from gateway.s3.completion import MAX_PARTS
 from gateway.s3.multipart import MAX_COMPLETION_DOCUMENT
 from gateway.s3.objects import MAX_DELETE_DOCUMENT, MAX_DELETE_KEYS
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import raw_request, sign
 
 
@@ -93,9 +94,7 @@ def test_more_than_10000_parts_are_refused_before_any_part_is_read(
 @pytest.fixture(scope="module")
 def lone_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway of its own, so its peak memory reflects only these documents."""
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-xml-counts")) / "data")
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-xml-counts")
 
 
 def _peak_rss(gw: Gateway) -> int:
