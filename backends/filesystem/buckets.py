@@ -13,7 +13,7 @@ from backends.filesystem.metadb import MetaDB, from_us, now_us
 from backends.filesystem.multipart import drop_bucket_uploads
 from backends.filesystem.objects import encryption_not_found
 from backends.filesystem.sse import bucket_encryption, set_bucket_encryption
-from backends.filesystem.versions import bucket_state, lock_config_to_json
+from backends.filesystem.versions import lock_config_to_json, no_such_bucket, require_state
 from backends.types import VERSIONING_ENABLED, BucketEncryption, BucketInfo, ObjectLockConfig
 
 __all__ = ["BucketsMixin"]
@@ -57,15 +57,14 @@ class BucketsMixin:
     async def head_bucket(self, bucket: str) -> BucketInfo:
         row = self.db.bucket(bucket)
         if row is None:
-            self.db.require_bucket(bucket)
-            raise AssertionError("unreachable")
+            raise no_such_bucket(bucket)
         return BucketInfo(row[0], from_us(row[1]), row[2])
 
     async def delete_bucket(self, bucket: str) -> None:
         """Objects, versions and delete markers keep a bucket; uploads in progress are
         aborted with it (in the same transaction; their part files go after it)."""
         with self.db.write() as conn:
-            self.db.require_bucket(bucket)
+            state = require_state(conn, bucket)
             busy = any(
                 conn.execute(
                     f"SELECT 1 FROM {table} WHERE bucket = ? LIMIT 1", (bucket,)
@@ -73,12 +72,10 @@ class BucketsMixin:
                 for table in ("objects", "versions")
             )
             if busy:
-                state = bucket_state(conn, bucket)
-                versioned = state is not None and state.versioning is not None
                 raise BackendError(
                     "BucketNotEmpty",
                     NOT_EMPTY_VERSIONED
-                    if versioned
+                    if state.versioning is not None
                     else "The bucket you tried to delete is not empty",
                     extra={"BucketName": bucket},
                 )

@@ -114,26 +114,26 @@ async def complete(
     upload_id: str,
     listed: Sequence[tuple[int, str]],
     *,
+    found: UploadRow | None,
     checksums: CompletionChecksums | None = None,
     condition: WriteCondition | None = None,
     object_size: int | None = None,
 ) -> tuple[ObjectRow, list[str]]:
     """Assemble the object; return its row (with its version id) and the data ids it
-    replaced (to unlink)."""
+    replaced (to unlink). ``found`` is the caller's read of the upload's row (None: not
+    there), taken as the first attempt's; an attempt started over reads it again."""
     for _attempt in range(_ATTEMPTS):
         try:
             return await _complete_once(
                 store,
-                bucket,
-                key,
-                upload_id,
+                store.upload_of(found, bucket, key, upload_id),
                 listed,
                 checksums=checksums,
                 condition=condition,
                 object_size=object_size,
             )
         except _PartsChanged:
-            continue
+            found = store.find_upload(upload_id)
     raise BackendError(
         "ConditionalRequestConflict",
         "The parts of this upload kept changing while it was completed. Retry the "
@@ -144,16 +144,14 @@ async def complete(
 
 async def _complete_once(
     store: MultipartStore,
-    bucket: str,
-    key: str,
-    upload_id: str,
+    upload: UploadRow,
     listed: Sequence[tuple[int, str]],
     *,
     checksums: CompletionChecksums | None,
     condition: WriteCondition | None,
     object_size: int | None,
 ) -> tuple[ObjectRow, list[str]]:
-    upload = store.require_upload(bucket, key, upload_id)
+    bucket, key, upload_id = upload.bucket, upload.key.decode("utf-8"), upload.upload_id
     if condition is not None:
         check_write(key, current_etag(store.db.conn, bucket, upload.key), condition)
     chosen = _choose(store, upload, listed)

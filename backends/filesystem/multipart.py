@@ -195,7 +195,11 @@ class MultipartStore:
         return None if row is None else UploadRow(*row)
 
     def require_upload(self, bucket: str, key: str, upload_id: str) -> UploadRow:
-        row = self.find_upload(upload_id)
+        return self.upload_of(self.find_upload(upload_id), bucket, key, upload_id)
+
+    def upload_of(self, row: UploadRow | None, bucket: str, key: str, upload_id: str) -> UploadRow:
+        """``row`` (what :meth:`find_upload` found of ``upload_id``) if it is an upload of
+        ``key`` in ``bucket``; else ``NoSuchUpload`` (``NoSuchBucket`` for a bucket gone)."""
         if row is None or row.bucket != bucket or row.key != key.encode("utf-8"):
             self.db.require_bucket(bucket)
             raise no_such_upload(upload_id)

@@ -242,6 +242,7 @@ class MultipartMixin:
                 key,
                 upload_id,
                 parts,
+                found=upload,
                 checksums=checksums,
                 condition=condition,
                 object_size=object_size,
