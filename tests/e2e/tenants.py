@@ -113,6 +113,20 @@ def policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def public_read(bucket: str, condition: dict[str, Any] | None = None) -> str:
+    """A bucket policy letting anyone read the bucket's objects (when ``condition``
+    holds)."""
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    if condition is not None:
+        statement["Condition"] = condition
+    return policy(statement)
+
+
 def deny_on_objects(
     s3: Any, bucket: str, actions: str | list[str], condition: dict[str, Any] | None = None
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.gateway_process import start_gateway
 from tests.e2e.s3util import expect_error, raw_request, unique
-from tests.e2e.tenants import ALL_USERS, anonymous_get, new_tenant, policy
+from tests.e2e.tenants import ALL_USERS, anonymous_get, new_tenant, public_read
 
 HARDENED = {"NFYIO_S3_BLOCK_PUBLIC_ACCESS": "true"}
 
@@ -46,14 +46,7 @@ def test_the_hardened_setting_blocks_public_content_whatever_the_buckets_say(
             "AccessDenied", 403, s3.put_object, Bucket=bucket, Key="p", Body=b"", ACL="public-read"
         )
         expect_error("AccessDenied", 403, s3.put_bucket_acl, Bucket=bucket, ACL="public-read-write")
-        public = policy(
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        )
+        public = public_read(bucket)
         expect_error("AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=public)
         # ...even when the bucket's own block says otherwise...
         s3.put_public_access_block(
@@ -85,15 +78,7 @@ def test_source_ip_behind_a_proxy(tmp_path: Path, trusted: bool) -> None:
         s3.put_object(Bucket=bucket, Key="k", Body=b"office only")
         s3.put_bucket_policy(
             Bucket=bucket,
-            Policy=policy(
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/*",
-                    "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}},
-                }
-            ),
+            Policy=public_read(bucket, {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
         )
 
         def fetch(forwarded: str | None) -> int:

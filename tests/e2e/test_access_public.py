@@ -17,6 +17,7 @@ from tests.e2e.tenants import (
     anonymous_get,
     new_tenant,
     policy,
+    public_read,
 )
 
 
@@ -204,15 +205,7 @@ def test_ip_address_condition(any_gateway: Gateway, owner: Tenant) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"local only")
 
     def public_from(cidr: str) -> str:
-        return policy(
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-                "Condition": {"IpAddress": {"aws:SourceIp": cidr}},
-            }
-        )
+        return public_read(bucket, {"IpAddress": {"aws:SourceIp": cidr}})
 
     s3.put_bucket_policy(Bucket=bucket, Policy=public_from("127.0.0.0/8"))
     assert anonymous_get(any_gateway, f"/{bucket}/k").body == b"local only"
@@ -262,14 +255,7 @@ def test_public_access_block_overrides_each_grant(any_gateway: Gateway, owner: T
     )
     s3.put_object(Bucket=bucket, Key="p", Body=b"", ACL="private")
     # BlockPublicPolicy: a public policy is refused.
-    public = policy(
-        {
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{bucket}/*",
-        }
-    )
+    public = public_read(bucket)
     block(policy=True)
     expect_error("AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=public)
     # RestrictPublicBuckets: a public policy set before grants nothing to outsiders.

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.s3util import expect_error, unique
-from tests.e2e.tenants import anonymous_get, new_tenant, policy
+from tests.e2e.tenants import anonymous_get, new_tenant, public_read
 
 ROUNDS = 12
 """Fresh connections per check: both workers answer some of them."""
@@ -46,28 +46,14 @@ def test_a_policy_change_applies_on_every_worker_at_once(two_workers: Gateway) -
     assert _anonymous_statuses(gw, path) == {403}  # every worker has the bucket cached
     s3.put_bucket_policy(
         Bucket=bucket,
-        Policy=policy(
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ),
+        Policy=public_read(bucket),
     )
     assert _anonymous_statuses(gw, path) == {200}
     s3.delete_bucket_policy(Bucket=bucket)
     assert _anonymous_statuses(gw, path) == {403}
     s3.put_bucket_policy(
         Bucket=bucket,
-        Policy=policy(
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ),
+        Policy=public_read(bucket),
     )
     assert _anonymous_statuses(gw, path) == {200}
     s3.put_public_access_block(

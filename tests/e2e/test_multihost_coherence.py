@@ -27,6 +27,7 @@ from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import basic, make_setup
 from tests.e2e.oauth_util import call as http
 from tests.e2e.rest_util import ADMIN, bearer, call, make_key
+from tests.e2e.tenants import public_read
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
 
@@ -171,22 +172,6 @@ def test_credentials_ended_on_one_host_are_refused_by_the_other_at_the_next_requ
     assert _me(host_b, new_secret) == 200
 
 
-def _public_read(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/*",
-                }
-            ],
-        }
-    )
-
-
 def _anonymous_get(host: Gateway, bucket: str, key: str) -> int:
     try:
         with urllib.request.urlopen(f"{host.s3_url}/{bucket}/{key}", timeout=30) as response:
@@ -209,7 +194,7 @@ def test_bucket_settings_changed_on_one_host_apply_on_the_other_within_the_bound
     bucket = f"coh-{uuid.uuid4().hex[:12]}"
     s3_a.create_bucket(Bucket=bucket)
     s3_a.put_object(Bucket=bucket, Key="k", Body=b"public for a while")
-    s3_a.put_bucket_policy(Bucket=bucket, Policy=_public_read(bucket))
+    s3_a.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
     _past_the_bound()
     assert _anonymous_get(host_b, bucket, "k") == 200  # B now holds the public policy
 
@@ -219,7 +204,7 @@ def test_bucket_settings_changed_on_one_host_apply_on_the_other_within_the_bound
     assert _anonymous_get(host_b, bucket, "k") == 403
 
     # Public again, then a public access block through A: the same.
-    s3_a.put_bucket_policy(Bucket=bucket, Policy=_public_read(bucket))
+    s3_a.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
     _past_the_bound()
     assert _anonymous_get(host_b, bucket, "k") == 200
     s3_a.put_public_access_block(

@@ -31,6 +31,7 @@ from botocore.exceptions import ClientError
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.rest_util import ADMIN, bearer, call, make_key
 from tests.e2e.s3util import client_error, expect_error
+from tests.e2e.tenants import public_read
 from tests.services.postgres import PostgresServer, start_postgres
 
 
@@ -226,18 +227,7 @@ def test_a_bucket_deleted_while_the_state_store_fails_leaves_no_settings_behind(
             "RestrictPublicBuckets": False,
         },
     )
-    public = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
 
     async def delete_while_the_store_fails() -> None:
         conn = await asyncpg.connect(url)

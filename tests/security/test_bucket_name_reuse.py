@@ -28,7 +28,7 @@ from tests.e2e.fixture_util import two_hosts
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import call
 from tests.e2e.s3util import expect_error, raw_request
-from tests.e2e.tenants import new_tenant, two_accounts
+from tests.e2e.tenants import new_tenant, public_read, two_accounts
 from tests.security.held_body import held_body, signed_as
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
@@ -91,19 +91,7 @@ def test_a_setting_written_through_a_host_that_still_caches_a_deleted_bucket_is_
     owner_a: Any = host_a.client(owner.key_id, owner.secret)
     owner_b: Any = host_b.client(owner.key_id, owner.secret)
     bucket = f"reuse-{uuid.uuid4().hex[:12]}"
-    public = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/*",
-                }
-            ],
-        }
-    )
+    public = public_read(bucket)
     owner_a.create_bucket(Bucket=bucket)
     owner_b.head_bucket(Bucket=bucket)  # host B caches the bucket's settings
     owner_a.delete_bucket(Bucket=bucket)

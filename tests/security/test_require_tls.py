@@ -25,6 +25,7 @@ from gateway.config import load_config
 from gateway.transport import TLS_REQUIRED, cleartext, is_loopback, plaintext_warning
 from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, start_gateway
 from tests.e2e.s3util import RawResponse
+from tests.e2e.tenants import public_read
 
 WILDCARD = "0.0.0.0"  # reached through loopback and through a non-loopback address
 
@@ -266,7 +267,7 @@ def test_s3_paths_named_like_the_api_listeners_credential_routes_carry_none(
             loopback.create_bucket(Bucket=bucket)
             placed.append((bucket, key))
             loopback.put_object(Bucket=bucket, Key=key, Body=b"public")
-            loopback.put_bucket_policy(Bucket=bucket, Policy=_public_read(bucket))
+            loopback.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
             url = f"http://{remote}:{strict.s3_port}/{bucket}/{key}"
             read = _request(url)
             assert (read.status, read.body) == (200, b"public"), (bucket, read.status, read.body)
@@ -276,19 +277,3 @@ def test_s3_paths_named_like_the_api_listeners_credential_routes_carry_none(
         for bucket, key in placed:
             loopback.delete_object(Bucket=bucket, Key=key)
             loopback.delete_bucket(Bucket=bucket)
-
-
-def _public_read(bucket: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{bucket}/*",
-                }
-            ],
-        }
-    )
