@@ -31,7 +31,7 @@ from gateway.s3.cors_rules import VARY
 from gateway.s3.errors import S3Error, as_s3_error
 from gateway.s3.handlers import HANDLERS
 from gateway.s3.hoisted import with_hoisted_headers
-from gateway.s3.lock_conditions import BODY_LOCK_OPERATIONS, lock_from_document
+from gateway.s3.lock_conditions import BODY_LOCK_OPERATIONS, lock_body
 from gateway.s3.post_object import read_post
 from gateway.s3.render import render_error, render_result
 from gateway.s3.request import S3Request, read_request
@@ -171,8 +171,8 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             await _continue(request)
             continued = True
             tag_document = await read_xml(request, req, verified, config)
-            lock = lock_from_document(req.operation.name, tag_document)
-            req = replace(req, object_lock=lock)
+            body = lock_body(req.operation.name, tag_document)
+            req = replace(req, object_lock=body.lock, lock_body=body)
         access = await authorize(
             request,
             req,

@@ -12,11 +12,11 @@ from backends.errors import BackendError
 from backends.types import DefaultRetention, ObjectInfo, ObjectLockConfig
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
-from gateway.s3.lock_conditions import lock_from_root
+from gateway.s3.lock_conditions import event_hold_asked
 from gateway.s3.lock_headers import HOLD_HEADER, MODE_HEADER, UNTIL_HEADER, check_future
 from gateway.s3.markers import marker_write_refused
 from gateway.s3.numbers import xml_integer
-from gateway.s3.xml import XmlWriter, children, iso8601, leaf_text, local, parse_xml, sole_text
+from gateway.s3.xml import XmlWriter, children, iso8601, local, parse_xml, sole_text
 from gateway.scopes import READ_OBJECTS
 
 __all__ = [
@@ -78,21 +78,19 @@ def _period(text: str | None, unit: str, limit: int) -> int | None:
     return value
 
 
-def _refuse_event_holds(element: etree._Element, names: tuple[str, ...]) -> None:
+def _refuse_event_hold(name: str | None) -> None:
     """Object Lock event holds (S3's since 2026) are not built: an element asking for one
-    is refused, naming it, before anything changes. Ignored, it would answer success
-    for an object nobody holds (and a Retention holding only an event hold would read
-    as a request to remove the object's retention). ``<EventHold>OFF</EventHold>`` asks
-    for nothing and is accepted, as the header's ``OFF`` is."""
-    for name in names:
-        for found in children(element, name):
-            if name == "EventHold" and leaf_text(found).strip() == "OFF":
-                continue
-            raise S3Error(
-                "NotImplemented",
-                f"Object Lock event holds are not implemented ({name})",
-                extra={"Element": name},
-            )
+    (``lock_conditions.event_hold_asked``) is refused, naming it, before anything
+    changes. Ignored, it would answer success for an object nobody holds (and a Retention
+    holding only an event hold would read as a request to remove the object's
+    retention). ``<EventHold>OFF</EventHold>`` asks for nothing and is accepted, as the
+    header's ``OFF`` is."""
+    if name is not None:
+        raise S3Error(
+            "NotImplemented",
+            f"Object Lock event holds are not implemented ({name})",
+            extra={"Element": name},
+        )
 
 
 def _parse_default_retention(rule: etree._Element) -> DefaultRetention:
@@ -100,7 +98,7 @@ def _parse_default_retention(rule: etree._Element) -> DefaultRetention:
     if len(retention) != 1:
         raise S3Error("MalformedXML")
     element = retention[0]
-    _refuse_event_holds(element, ("DefaultEventHold",))
+    _refuse_event_hold(event_hold_asked(element, ("DefaultEventHold",)))
     mode = sole_text(element, "Mode")
     if mode not in ("GOVERNANCE", "COMPLIANCE"):
         raise S3Error("MalformedXML")
@@ -146,23 +144,15 @@ async def put_object_retention(ctx: Context) -> Result:
     """Set, extend, shorten or (with ``<Retention/>`` empty) remove a retention period;
     shortening or removing GOVERNANCE needs the bypass, COMPLIANCE can only grow. A key
     whose latest version is a delete marker: 405 (``gateway/s3/markers.py``)."""
-    root = parse_xml(await ctx.xml_body())
-    lock = lock_from_root("PutObjectRetention", root)  # as the decision read it
-    _refuse_event_holds(root, ("EventHold", "EventHoldDuration"))
-    if lock.mode is None and children(root, "EventHold"):
-        # releasing an event hold is not a request to remove the retention
-        raise S3Error(
-            "NotImplemented",
-            "Object Lock event holds are not implemented (EventHold)",
-            extra={"Element": "EventHold"},
-        )
-    sent = sole_text(root, "RetainUntilDate") or ""
-    check_future(lock.retain_until, ctx.now, sent, "RetainUntilDate")
+    body = ctx.req.lock_body  # the body as the decision read it (dispatch)
+    assert body is not None
+    _refuse_event_hold(body.event_hold)
+    check_future(body.lock.retain_until, ctx.now, body.until_sent, "RetainUntilDate")
     try:
         await ctx.backend.put_object_retention(
             ctx.bucket,
             ctx.key,
-            lock,
+            body.lock,
             version_id=ctx.req.version_id,
             bypass_governance=ctx.bypass_governance,
         )

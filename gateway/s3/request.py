@@ -31,6 +31,7 @@ from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_a
 from gateway.s3.errors import S3Error
 from gateway.s3.flags import ECHO_LIMIT
 from gateway.s3.headers import conditions, parse_range
+from gateway.s3.lock_conditions import LockBody
 from gateway.s3.lock_headers import parse_bypass, parse_object_lock
 from gateway.s3.numbers import decimal
 from gateway.s3.operations import Operation, allowed_methods, resolve, unknown_subresource
@@ -116,7 +117,11 @@ class S3Request:
     encryption: Encryption | None = None
     """Server-side encryption headers, validated (``gateway.s3.sse``); None: none sent."""
     object_lock: ObjectLock | None = None
-    """``x-amz-object-lock-*`` of PutObject / CopyObject / CreateMultipartUpload."""
+    """``x-amz-object-lock-*`` of PutObject / CopyObject / CreateMultipartUpload; the
+    retention or legal hold of PutObjectRetention / PutObjectLegalHold (``lock_body``)."""
+    lock_body: LockBody | None = None
+    """PutObjectRetention's / PutObjectLegalHold's body, parsed once by the dispatcher
+    before the decision (``gateway/s3/lock_conditions.py``); its handler applies it."""
     bypass_governance: bool = False
     """``x-amz-bypass-governance-retention: true`` was sent (whether it may take effect
     is the authorization's decision: ``Context.bypass_governance``)."""
