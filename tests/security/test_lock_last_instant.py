@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from backends.filesystem.metadb import lock_from_json
+from backends.filesystem.metadb import from_us, lock_from_json
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error
 
@@ -62,3 +62,4 @@ def test_a_date_stored_past_the_last_instant_reads_as_it() -> None:
     assert lock is not None and lock.retain_until == LAST
     stored = lock_from_json('{"mode":"GOVERNANCE","until":253402300799999999}')
     assert stored is not None and stored.retain_until == LAST
+    assert from_us(253402300800000000) == LAST  # any column: no 500 either
