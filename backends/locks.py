@@ -7,12 +7,22 @@ Pure functions over ``ObjectLock`` values and a clock, as AWS documents them:
   GOVERNANCE only by a caller allowed to bypass governance who sent
   ``x-amz-bypass-governance-retention: true``; a legal hold by no one until released.
   Adding a delete marker is always allowed (it deletes nothing).
-- A retention period can always be extended (a later date, GOVERNANCE -> COMPLIANCE;
-  dates compared to the millisecond, as they are answered).
+- A retention period can always be extended (a later or the same date, GOVERNANCE ->
+  COMPLIANCE).
   COMPLIANCE can never be shortened, weakened to GOVERNANCE or removed while it lasts;
   GOVERNANCE only with the bypass.
 - A bucket's default retention applies to a new version that names no retention of its
   own, counted from the version's creation time.
+
+A retain-until date is an instant to the millisecond, S3's precision (GetObjectRetention
+and the ``x-amz-object-lock-retain-until-date`` header answer milliseconds). The
+precision is fixed where a date is made, once (:func:`retention_date`): where the gateway
+parses a client's date (``gateway/s3/lock_headers.py``), where a default retention is
+counted (:func:`effective_lock`) and where the filesystem backend reads a row stored with
+microseconds before (``metadb.lock_from_json``). So the date stored, the one answered, the
+one a policy's ``s3:object-lock-*`` keys read and the ones compared here are the same,
+and a date sent back as it was read is the date the version has. Dates an upstream store
+answers have its own precision (AWS's milliseconds, others' whole seconds), never finer.
 """
 
 from __future__ import annotations
@@ -28,7 +38,18 @@ __all__ = [
     "effective_lock",
     "missing_lock_configuration",
     "retained",
+    "retention_date",
 ]
+
+
+def retention_date(when: datetime) -> datetime:
+    """``when`` to the millisecond (the microseconds below it dropped, as S3 answers a
+    date sent with them): the precision of every retain-until date (module docstring).
+    boto3 sends a ``datetime``'s microseconds; kept, the date read back (milliseconds)
+    and sent again to repeat a retention or turn GOVERNANCE into COMPLIANCE was earlier
+    than the stored one by under a millisecond, a shortening refused ``AccessDenied``."""
+    below = when.microsecond % 1000
+    return when.replace(microsecond=when.microsecond - below) if below else when
 
 
 def missing_lock_configuration() -> BackendError:
@@ -77,7 +98,7 @@ def check_retention_change(
     extends = (
         mode is not None
         and retain_until is not None
-        and _to_millisecond(retain_until) >= _to_millisecond(current.retain_until)
+        and retain_until >= current.retain_until
         and (mode == COMPLIANCE or current.mode == GOVERNANCE)
     )
     if extends:
@@ -87,19 +108,11 @@ def check_retention_change(
     raise _locked("Access Denied because object protected by object lock")
 
 
-def _to_millisecond(when: datetime) -> datetime:
-    """``when`` as GetObjectRetention and the lock headers answer it (to the millisecond,
-    S3's precision): the date a client read back is the date it has. Compared to the
-    microsecond, a date set with microseconds (boto3 sends them) read back, and sent again
-    to turn GOVERNANCE into COMPLIANCE or to repeat the retention, was a shortening by
-    less than a millisecond, refused with ``AccessDenied``."""
-    return when.replace(microsecond=when.microsecond // 1000 * 1000)
-
-
 def effective_lock(
     requested: ObjectLock | None, default: DefaultRetention | None, created: datetime
 ) -> ObjectLock | None:
-    """The lock a new version gets: its own retention, else the bucket's default one."""
+    """The lock a new version gets: its own retention, else the bucket's default one,
+    until ``created`` plus the period, to the millisecond."""
     if default is None or (requested is not None and requested.mode is not None):
         return requested
     if default.years is not None:
@@ -107,7 +120,7 @@ def effective_lock(
     else:
         until = created + timedelta(days=default.days or 0)
     legal_hold = None if requested is None else requested.legal_hold
-    return ObjectLock(default.mode, until, legal_hold)
+    return ObjectLock(default.mode, retention_date(until), legal_hold)
 
 
 def _add_years(when: datetime, years: int) -> datetime:

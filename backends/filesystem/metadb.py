@@ -49,6 +49,7 @@ from backends.errors import BackendError, storage_full
 from backends.filesystem.inline import InlineCache, inline_bytes
 from backends.filesystem.listing import Cursor
 from backends.filesystem.migrations import SCHEMA_VERSION, migrate
+from backends.locks import retention_date
 from backends.sqlite_wal import CommitWatch, ExactCache, journal_mode_wal
 from backends.types import ObjectInfo, ObjectLock, ObjectMeta, Tags
 
@@ -242,13 +243,17 @@ def lock_to_json(lock: ObjectLock | None) -> str | None:
 
 
 def lock_from_json(text: str | None) -> ObjectLock | None:
+    """The ``lock`` column. The retain-until date to the millisecond
+    (``backends.locks.retention_date``): dates are stored so since they are fixed at
+    parse; a row a gateway stored before with a client's microseconds reads as the date
+    GetObjectRetention answers for it, so that date sent back is not a shortening."""
     if text is None:
         return None
     value = json.loads(text)
     until = value.get("until")
     return ObjectLock(
         mode=value.get("mode"),
-        retain_until=None if until is None else from_us(until),
+        retain_until=None if until is None else retention_date(from_us(until)),
         legal_hold=value.get("hold"),
     )
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from backends.locks import retention_date
 from backends.types import RETENTION_MODES, ObjectLock
 from gateway.s3.errors import S3Error
 from gateway.s3.flags import ECHO_LIMIT, parse_flag
@@ -64,14 +65,17 @@ def _refused_date(message: str, name: str, sent: str) -> S3Error:
 
 
 def parse_timestamp(value: str, name: str = UNTIL_HEADER) -> datetime:
-    """A retain-until timestamp (``_TIMESTAMP``), in UTC. One whose UTC instant falls
+    """A retain-until timestamp (``_TIMESTAMP``), in UTC, to the millisecond
+    (``backends.locks.retention_date``: the precision is fixed here, where the date is
+    read, so the decision, the check that it is in the future, the stored date and its
+    comparisons all see the date the client will read back). One whose UTC instant falls
     outside the years 1 to 9999 (``9999-12-31T23:59:59-10:00``) is refused like a
     malformed one: 400 ``InvalidArgument``, AWS's answer, naming the value."""
     text = value.strip()
     try:
         if _TIMESTAMP.fullmatch(text) is None:
             raise ValueError(text)
-        return datetime.fromisoformat(text).astimezone(UTC)
+        return retention_date(datetime.fromisoformat(text).astimezone(UTC))
     except (ValueError, OverflowError) as exc:
         raise _refused_date(
             "The retain until date must be provided in ISO 8601 format", name, value

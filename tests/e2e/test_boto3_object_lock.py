@@ -229,6 +229,27 @@ def test_a_retention_read_back_is_the_retention_it_has(
     )
 
 
+def test_a_default_retention_read_back_is_the_retention_it_has(
+    s3: Any, locked: str, request: pytest.FixtureRequest
+) -> None:
+    """A default retention runs from the version's creation time, which has microseconds;
+    its date is kept to the millisecond as a sent one is (``backends.locks``), so the date
+    GetObjectRetention answers, sent back to make the retention COMPLIANCE, is the same
+    date: no bypass needed. Before, the date kept the creation time's microseconds and
+    only the comparison rounded them."""
+    seaweedfs_deviates(request, "GOVERNANCE to COMPLIANCE keeping the date is AccessDenied")
+    s3.put_object_lock_configuration(
+        Bucket=locked, ObjectLockConfiguration=_lock_config({"Mode": "GOVERNANCE", "Days": 1})
+    )
+    s3.put_object(Bucket=locked, Key="d", Body=b"x")
+    read = s3.get_object_retention(Bucket=locked, Key="d")["Retention"]["RetainUntilDate"]
+    s3.put_object_retention(
+        Bucket=locked, Key="d", Retention={"Mode": "COMPLIANCE", "RetainUntilDate": read}
+    )
+    retention = s3.get_object_retention(Bucket=locked, Key="d")["Retention"]
+    assert (retention["Mode"], retention["RetainUntilDate"]) == ("COMPLIANCE", read)
+
+
 def test_governance_retention_changes(s3: Any, locked: str, request: pytest.FixtureRequest) -> None:
     seaweedfs_deviates(
         request, "changing a GOVERNANCE retention with the bypass header is InvalidRequest"
@@ -406,7 +427,7 @@ def test_lock_headers_are_checked(any_gateway: Gateway, s3: Any, locked: str) ->
 PAST = [
     "2000-01-01T00:00:00Z",
     "2000-01-01T05:30:00+05:30",  # the same instant, written in another zone
-    "2000-01-01T00:00:00.123456789Z",  # nine fraction digits, kept to the microsecond
+    "2000-01-01T00:00:00.123456789Z",  # nine fraction digits, kept to the millisecond
 ]
 
 

@@ -122,3 +122,26 @@ def test_a_malformed_body_is_refused_before_the_decision(s3: Any, locked: str) -
     )
     hold = s3.put_object_legal_hold
     assert call_status(hold, Bucket=locked, Key="k", LegalHold={"Status": "on"}) == 400
+
+
+def test_the_decision_reads_the_date_the_version_keeps(s3: Any, locked: str) -> None:
+    """A retain-until date is kept to the millisecond, fixed where it is parsed
+    (``backends.locks.retention_date``): the decision reads the date the version gets and
+    GetObjectRetention answers, not microseconds no version keeps. A Deny past ``.472Z``
+    does not refuse ``.472706`` (kept as ``.472``), and refuses ``.473``."""
+    base = datetime(datetime.now(UTC).year + 1, 1, 1, tzinfo=UTC)
+    limit = base.replace(microsecond=472000).isoformat(timespec="milliseconds")
+    deny_on_objects(
+        s3,
+        locked,
+        RETENTION,
+        {"DateGreaterThan": {"s3:object-lock-retain-until-date": limit.replace("+00:00", "Z")}},
+    )
+    sent = base.replace(microsecond=472706)
+    retention = {"Mode": "GOVERNANCE", "RetainUntilDate": sent}
+    assert call_status(s3.put_object_retention, Bucket=locked, Key="k", Retention=retention) == 200
+    kept = s3.get_object_retention(Bucket=locked, Key="k")["Retention"]["RetainUntilDate"]
+    assert kept == base.replace(microsecond=472000)
+    assert _put(s3, locked, ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=sent) == 200
+    later = {"Mode": "GOVERNANCE", "RetainUntilDate": base.replace(microsecond=473000)}
+    assert call_status(s3.put_object_retention, Bucket=locked, Key="k", Retention=later) == 403

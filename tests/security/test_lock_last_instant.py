@@ -22,6 +22,8 @@ from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error
 
 LAST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+LAST_KEPT = LAST.replace(microsecond=999000)
+"""``LAST`` as the gateway keeps it: retain-until dates are kept to the millisecond."""
 
 
 def test_the_last_instant_is_a_retention_like_any_other(gateway: Gateway, s3: Any) -> None:
@@ -59,7 +61,16 @@ def test_a_date_stored_past_the_last_instant_reads_as_it() -> None:
     """What the float made of that date (the year 10000) in a data directory written
     before: read as the last instant, so the version can be read and listed again."""
     lock = lock_from_json('{"mode":"COMPLIANCE","until":253402300800000000}')
-    assert lock is not None and lock.retain_until == LAST
+    assert lock is not None and lock.retain_until == LAST_KEPT
     stored = lock_from_json('{"mode":"GOVERNANCE","until":253402300799999999}')
-    assert stored is not None and stored.retain_until == LAST
+    assert stored is not None and stored.retain_until == LAST_KEPT
     assert from_us(253402300800000000) == LAST  # any column: no 500 either
+
+
+def test_a_date_stored_with_microseconds_reads_as_it_is_answered() -> None:
+    """A data directory written before dates were kept to the millisecond holds a
+    client's microseconds; the date reads as GetObjectRetention answers it, so that
+    date sent back compares equal (``backends.locks``), not as a shortening."""
+    lock = lock_from_json('{"mode":"GOVERNANCE","until":1893456000472706}')
+    assert lock is not None
+    assert lock.retain_until == datetime(2030, 1, 1, 0, 0, 0, 472000, tzinfo=UTC)
