@@ -38,6 +38,7 @@ from backends.filesystem.metadb import (
     tags_to_json,
 )
 from backends.filesystem.sse import PLAIN, Plan, checksums_shown, stored_plan
+from backends.filesystem.versions import require_state
 from backends.ranges import MAX_OBJECT_SIZE
 from backends.types import (
     CustomerKey,
@@ -159,14 +160,18 @@ class MultipartStore:
         checksum_type: str | None = None,
         object_lock: ObjectLock | None = None,
         tags: Tags = (),
+        incarnation: int | None = None,
     ) -> Upload:
+        """``incarnation``: the ``created_at`` of the bucket the request's settings were
+        read from; the upload is made only in that bucket, not in one made again under
+        its name meanwhile (by another worker: nothing here awaits)."""
         checksum_type = upload_checksum(checksum_algorithm, checksum_type)
         upload_id = f"{time.time_ns():016x}{secrets.token_hex(8)}"
         initiated = now_us()
         self.files.make_upload_dir(upload_id)
         try:
             with self.db.write() as conn:
-                self.db.require_bucket(bucket)
+                require_state(conn, bucket, incarnation)
                 conn.execute(
                     f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (

@@ -115,7 +115,7 @@ class MultipartMixin:
         object_lock: ObjectLock | None = None,
         tags: Tags = (),
     ) -> Upload:
-        default, _made = self.write_settings(bucket, object_lock)
+        default, made = self.write_settings(bucket, object_lock)
         plan = write_plan(encryption, default_algorithm(default), self.keys)
         meta = plan.apply(meta, self.keys)
         return self.mp.create(
@@ -126,6 +126,7 @@ class MultipartMixin:
             checksum_type=checksum_type,
             object_lock=object_lock,
             tags=tags,
+            incarnation=made,
         )
 
     async def upload_part(

@@ -465,3 +465,23 @@ async def test_create_reads_its_buckets_settings_as_a_put_does(tmp_path: Path) -
         assert await code_of(gone) == "NoSuchBucket"
     finally:
         await b.close()
+
+
+async def test_create_makes_its_upload_only_in_the_bucket_it_read(
+    backend: FilesystemBackend,
+) -> None:
+    """CreateMultipartUpload reads its bucket's settings, then inserts the upload: the
+    insert names the bucket incarnation it read (``created_at``), so a bucket deleted
+    and made again under the name in between (by another worker) gets no upload that
+    was decided, and read, for the old one; its own uploads are made as usual."""
+    _, made = backend.write_settings("bk", None)
+    await backend.delete_bucket("bk")
+    await backend.create_bucket("bk")
+    with pytest.raises(BackendError) as refused:
+        backend.mp.create("bk", "k", ObjectMeta(), checksum_algorithm=None, incarnation=made)
+    assert refused.value.code == "NoSuchBucket"
+    assert (await backend.list_multipart_uploads("bk")).uploads == ()
+    _, current = backend.write_settings("bk", None)
+    assert current != made
+    fresh = backend.mp.create("bk", "k", ObjectMeta(), checksum_algorithm=None, incarnation=current)
+    assert (await backend.list_multipart_uploads("bk")).uploads[0].upload_id == fresh.upload_id
