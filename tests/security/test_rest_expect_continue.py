@@ -19,19 +19,10 @@ from typing import Any
 import pytest
 
 from tests.e2e.gateway_process import ROOT_SECRET, Gateway
+from tests.e2e.s3util import read_head
 from tests.e2e.tenants import deny_on_objects
 
 BODY = b"b" * 4096
-
-
-def _head(sock: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def _open(gateway: Gateway, path: str, headers: dict[str, str]) -> socket.socket:
@@ -54,7 +45,7 @@ def test_a_refused_upload_is_answered_before_its_body(
     if refusal == "bucket-policy":
         deny_on_objects(s3, bucket, "s3:PutObject")
     with _open(gateway, f"/v1/buckets/{bucket}/objects/content?key=k", headers) as sock:
-        head = _head(sock)
+        head = read_head(sock)
     status = b"403" if refusal == "bucket-policy" else b"401"
     assert head.startswith(b"HTTP/1.1 " + status), head
     assert b"connection: close" in head.lower(), head
@@ -64,9 +55,9 @@ def test_a_refused_upload_is_answered_before_its_body(
 def test_an_allowed_upload_is_invited_then_stored(gateway: Gateway, s3: Any, bucket: str) -> None:
     auth = {"Authorization": f"Bearer {ROOT_SECRET}"}
     with _open(gateway, f"/v1/buckets/{bucket}/objects/content?key=k", auth) as sock:
-        interim = _head(sock)
+        interim = read_head(sock)
         assert interim.startswith(b"HTTP/1.1 100 Continue"), interim
         sock.sendall(BODY)
-        final = _head(sock)
+        final = read_head(sock)
     assert final.startswith(b"HTTP/1.1 201"), final
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == BODY
