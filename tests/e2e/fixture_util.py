@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.security.data_util import tls_files
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
 from tests.services.topology import Topology
@@ -27,11 +28,17 @@ def own_gateway(
     *,
     extra_env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
+    tls: bool = False,
 ) -> Iterator[Gateway]:
     """A gateway on a fresh data directory (a temporary directory named after ``name``),
-    stopped when the fixture ends."""
+    over HTTPS with ``tls`` (a throwaway CA's certificate for 127.0.0.1), stopped when the
+    fixture ends."""
+    base = Path(tmp_path_factory.mktemp(name))
     running = start_gateway(
-        Path(tmp_path_factory.mktemp(name)) / "data", extra_env=extra_env, extra_args=extra_args
+        base / "data",
+        tls=tls_files(base / "tls") if tls else None,
+        extra_env=extra_env,
+        extra_args=extra_args,
     )
     try:
         yield running

@@ -89,6 +89,19 @@ def two_accounts(gateway: Gateway, first: str, second: str, *, bucket_prefix: st
     return TwoAccounts(one, two, one_s3, two_s3, bucket)
 
 
+def bucket_with_object(owner: Tenant, prefix: str, body: bytes, **block: bool) -> tuple[Any, str]:
+    """A new bucket of ``owner``'s (``prefix-...``) holding the object ``k`` (``body``),
+    under the public access block settings ``block`` when some are given: the owner's
+    client and the bucket's name."""
+    s3 = owner.client()
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=body)
+    if block:
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+    return s3, name
+
+
 def anonymous_client(gateway: Gateway) -> Any:
     """boto3 without credentials: requests go unsigned (no Authorization, no query auth)."""
     return boto3.client(

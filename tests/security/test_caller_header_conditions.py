@@ -14,7 +14,6 @@ RestrictPublicBuckets closes it).
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from tests.e2e.gateway_process import Gateway
 from tests.e2e.post_util import post_form, presigned_post
 from tests.e2e.rest_util import ADMIN, call
 from tests.e2e.s3util import expect_error
-from tests.e2e.tenants import Tenant, new_tenant
+from tests.e2e.tenants import Tenant, bucket_with_object, new_tenant
 from tests.security.rawhttp import exchange
 
 SITE = "https://www.example.com/*"
@@ -33,16 +32,6 @@ HOT_LINK = {"StringLike": {"aws:Referer": [SITE, "https://example.com/*"]}}
 @pytest.fixture(scope="module")
 def owner(gateway: Gateway) -> Tenant:
     return new_tenant(gateway, "referer")
-
-
-def _bucket(owner: Tenant, **block: bool) -> tuple[Any, str]:
-    s3 = owner.client()
-    name = f"ref-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    s3.put_object(Bucket=name, Key="k", Body=b"picture")
-    if block:
-        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
-    return s3, name
 
 
 def _policy(bucket: str, *statements: dict[str, Any]) -> str:
@@ -58,7 +47,7 @@ def _anonymous_get(gateway: Gateway, bucket: str, *headers: tuple[str, str]) -> 
 
 
 def test_hot_link_protection_lets_in_only_the_named_site(gateway: Gateway, owner: Tenant) -> None:
-    s3, bucket = _bucket(owner)
+    s3, bucket = bucket_with_object(owner, "ref", b"picture")
     allow = {"Effect": "Allow", "Action": "s3:GetObject", "Condition": HOT_LINK}
     s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, allow))
     assert _anonymous_get(gateway, bucket, ("Referer", "https://www.example.com/gallery")) == 200
@@ -72,7 +61,7 @@ def test_hot_link_protection_lets_in_only_the_named_site(gateway: Gateway, owner
 def test_a_user_agent_deny_applies_and_absent_is_not_a_match(
     gateway: Gateway, owner: Tenant
 ) -> None:
-    s3, bucket = _bucket(owner)
+    s3, bucket = bucket_with_object(owner, "ref", b"picture")
     allow = {"Effect": "Allow", "Action": "s3:GetObject"}
     deny = {
         "Effect": "Deny",
@@ -131,7 +120,7 @@ def test_a_post_form_is_judged_by_the_browser_s_referer(
 def test_caller_headers_pin_no_one(
     gateway: Gateway, owner: Tenant, condition: dict[str, Any]
 ) -> None:
-    s3, bucket = _bucket(owner, BlockPublicPolicy=True)
+    s3, bucket = bucket_with_object(owner, "ref", b"picture", BlockPublicPolicy=True)
     allow = {"Effect": "Allow", "Action": "s3:GetObject", "Condition": condition}
     policy = _policy(bucket, allow)
     expect_error("AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=policy)

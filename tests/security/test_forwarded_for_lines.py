@@ -19,7 +19,6 @@ in. The hop's address is now read without the port.
 from __future__ import annotations
 
 import http.client
-import json
 import uuid
 from collections.abc import Iterator
 
@@ -27,7 +26,7 @@ import pytest
 
 from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.tenants import new_tenant
+from tests.e2e.tenants import new_tenant, public_read
 
 OFFICE = "203.0.113.0/24"
 BURST = 4
@@ -68,16 +67,8 @@ def _office_object(proxied: Gateway, *networks: str) -> str:
     bucket = f"fwd-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"office only")
-    statement = {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": {"IpAddress": {"aws:SourceIp": list(networks)}},
-    }
-    s3.put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    )
+    condition = {"IpAddress": {"aws:SourceIp": list(networks)}}
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, condition))
     return f"/{bucket}/k"
 
 

@@ -21,14 +21,19 @@ caller is outside the one used here).
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error
-from tests.e2e.tenants import Tenant, anonymous_client, new_tenant
+from tests.e2e.tenants import (
+    Tenant,
+    anonymous_client,
+    bucket_with_object,
+    new_tenant,
+    public_read,
+)
 
 ANONYMOUS_PINS: list[dict[str, Any]] = [
     {"StringEquals": {"aws:userid": "anonymous"}},
@@ -70,33 +75,12 @@ def owner(gateway: Gateway) -> Tenant:
     return new_tenant(gateway, "pins")
 
 
-def _bucket(owner: Tenant, **block: bool) -> tuple[Any, str]:
-    s3 = owner.client()
-    name = f"pins-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    s3.put_object(Bucket=name, Key="k", Body=b"private")
-    if block:
-        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
-    return s3, name
-
-
-def _policy(bucket: str, condition: dict[str, Any]) -> str:
-    statement = {
-        "Effect": "Allow",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": condition,
-    }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
 @pytest.mark.parametrize("condition", ANONYMOUS_PINS + REAL_PINS, ids=json.dumps)
 def test_restrict_public_buckets_lets_no_anonymous_caller_in(
     gateway: Gateway, owner: Tenant, condition: dict[str, Any]
 ) -> None:
-    s3, bucket = _bucket(owner, RestrictPublicBuckets=True)
-    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, condition))
+    s3, bucket = bucket_with_object(owner, "pins", b"private", RestrictPublicBuckets=True)
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, condition))
     public = s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"]
     assert public is (condition in ANONYMOUS_PINS)
     anon = anonymous_client(gateway)
@@ -107,9 +91,13 @@ def test_restrict_public_buckets_lets_no_anonymous_caller_in(
 def test_block_public_policy_refuses_a_policy_admitting_the_public(
     owner: Tenant, condition: dict[str, Any]
 ) -> None:
-    s3, bucket = _bucket(owner, BlockPublicPolicy=True)
+    s3, bucket = bucket_with_object(owner, "pins", b"private", BlockPublicPolicy=True)
     expect_error(
-        "AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=_policy(bucket, condition)
+        "AccessDenied",
+        403,
+        s3.put_bucket_policy,
+        Bucket=bucket,
+        Policy=public_read(bucket, condition),
     )
 
 
@@ -117,21 +105,25 @@ def test_block_public_policy_refuses_a_policy_admitting_the_public(
 def test_only_a_fixed_role_id_then_colon_star_pins(
     owner: Tenant, condition: dict[str, Any]
 ) -> None:
-    s3, bucket = _bucket(owner, BlockPublicPolicy=True)
+    s3, bucket = bucket_with_object(owner, "pins", b"private", BlockPublicPolicy=True)
     expect_error(
-        "AccessDenied", 403, s3.put_bucket_policy, Bucket=bucket, Policy=_policy(bucket, condition)
+        "AccessDenied",
+        403,
+        s3.put_bucket_policy,
+        Bucket=bucket,
+        Policy=public_read(bucket, condition),
     )
     s3.delete_public_access_block(Bucket=bucket)
-    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, condition))
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, condition))
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
 
 
 def test_a_narrow_source_range_pins_even_for_its_own_callers(owner: Tenant) -> None:
     """The threshold's other side: a ``/8`` holding the caller is a pin (AWS's "set of
     CIDRs"), so BlockPublicPolicy accepts it and the policy's grant stands."""
-    s3, bucket = _bucket(owner, BlockPublicPolicy=True)
+    s3, bucket = bucket_with_object(owner, "pins", b"private", BlockPublicPolicy=True)
     condition = {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}
-    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, condition))
+    s3.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket, condition))
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
 
 
@@ -142,6 +134,6 @@ def test_pins_the_gateway_cannot_evaluate_are_refused(owner: Tenant, key: str) -
     """AWS lists more keys whose fixed values pin; the gateway has no callers with them,
     and a policy naming one is malformed here rather than judged private on a value no
     request carries."""
-    s3, bucket = _bucket(owner)
-    policy = _policy(bucket, {"StringEquals": {key: "fixed-value"}})
+    s3, bucket = bucket_with_object(owner, "pins", b"private")
+    policy = public_read(bucket, {"StringEquals": {key: "fixed-value"}})
     expect_error("MalformedPolicy", 400, s3.put_bucket_policy, Bucket=bucket, Policy=policy)

@@ -21,7 +21,7 @@ from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.rest_util import make_key
 from tests.e2e.s3util import expect_error
-from tests.security.data_util import files_containing, sse_c_key, tls_files
+from tests.security.data_util import files_containing, sse_c_key
 
 MiB = 1024 * 1024
 AES = {"ServerSideEncryption": "AES256"}
@@ -35,10 +35,7 @@ def http_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 
 @pytest.fixture(scope="module")
 def https_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    base = Path(tmp_path_factory.mktemp("sse-https"))
-    running = start_gateway(base / "data", tls=tls_files(base / "tls"))
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "sse-https", tls=True)
 
 
 @pytest.fixture(params=["http", "https"])

@@ -10,26 +10,22 @@ proxy, whose connection is not the client's.
 from __future__ import annotations
 
 import http.client
-import json
 import ssl
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error, sign
-from tests.security.data_util import tls_files
+from tests.e2e.tenants import deny_on_objects
 
 
 @pytest.fixture(scope="module")
 def https_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    base = Path(tmp_path_factory.mktemp("tls-version"))
-    running = start_gateway(base / "data", tls=tls_files(base / "tls"))
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "tls-version", tls=True)
 
 
 def _get(gw: Gateway, path: str, *, newest: ssl.TLSVersion | None = None) -> int:
@@ -48,15 +44,7 @@ def _bucket_with(s3: Any, condition: dict[str, Any]) -> str:
     bucket = f"tls-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    statement = {
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:GetObject",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": condition,
-    }
-    policy = {"Version": "2012-10-17", "Statement": [statement]}
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    deny_on_objects(s3, bucket, "s3:GetObject", condition)
     return bucket
 
 
