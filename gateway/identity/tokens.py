@@ -5,14 +5,24 @@
   stops the whole family at once, access tokens included, and revokes the access keys
   minted with them (:mod:`gateway.identity.lineage`). ``expires_at`` is the family's
   absolute cap: rotation never extends it.
-- A **refresh token** (``rt_`` + 240 random bits) is stored only as its keyed hash.
-  :meth:`SessionStore.rotate` marks it used and issues the next one in the same
-  transaction; presenting a used token again is reuse: the session is revoked.
+- A **refresh token** is stored only as its keyed hash. :meth:`SessionStore.rotate`
+  spends it and issues the next one in the same transaction; presenting a spent token
+  again is reuse: the session is revoked.
+- **One row per session.** A token is ``rt_`` + its session id's 20 characters + the
+  session's *family tag* (120 bits: an HMAC of the session id under a subkey of the
+  master key) + 240 random bits. A spent token's row is deleted when its successor is
+  written, so a session keeps one row however often it is refreshed; a spent token is
+  still known for its family by its tag (only a holder of a token of the family has it),
+  so reuse is detected however many rotations ago it was spent. Tokens issued before the
+  tag (``rt_`` + 240 random bits) are marked used and kept, as they were, until their
+  family ends (their families' next tokens carry the tag).
 - A **revoked access token** (RFC 7009) is remembered by ``jti`` until it expires.
 """
 
 from __future__ import annotations
 
+import base64
+import hmac
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -63,11 +73,14 @@ class Session:
 
 @dataclass(frozen=True, slots=True)
 class RefreshToken:
-    """What the store knows about one refresh token (never the token itself)."""
+    """What the store knows about one refresh token (never the token itself).
+
+    ``spent``: rotated already. A spent token whose row is gone is known by its family
+    tag only: its ``created_at`` is then its session's start."""
 
     session: Session
     created_at: datetime
-    used_at: datetime | None
+    spent: bool
 
     def expires_at(self, idle: timedelta | None) -> datetime:
         """When this token stops working unused: its family's cap, or ``idle`` after it
@@ -78,7 +91,7 @@ class RefreshToken:
 
     def is_live(self, now: datetime, idle: timedelta | None) -> bool:
         """Unspent, of an active family, and not idle past ``idle``."""
-        return self.used_at is None and self.session.is_active(now) and now < self.expires_at(idle)
+        return not self.spent and self.session.is_active(now) and now < self.expires_at(idle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +118,19 @@ def _from_row(row: Sequence[object]) -> Session:
 
 
 _REFRESH_BYTES = 30
+_RANDOM = 4 * _REFRESH_BYTES // 3
+_TAG_BYTES = 15
+_TAG = 4 * _TAG_BYTES // 3
+_SESSION_PART = 20
+"""The characters of a session id after :data:`SESSION_PREFIX` (``new_id``'s 20)."""
+_TAGGED = _SESSION_PART + _TAG + _RANDOM
 
-
-def new_refresh_token() -> str:
-    return REFRESH_PREFIX + secrets.token_urlsafe(_REFRESH_BYTES)
-
-
-REFRESH_SHAPE = re.compile(f"{re.escape(REFRESH_PREFIX)}[A-Za-z0-9_-]{{{4 * _REFRESH_BYTES // 3}}}")
-"""What :func:`new_refresh_token` makes (a value of another shape is no refresh token
-and needs no look-up)."""
+REFRESH_SHAPE = re.compile(
+    f"{re.escape(REFRESH_PREFIX)}"
+    f"(?:[A-Z0-9]{{{_SESSION_PART}}}[A-Za-z0-9_-]{{{_TAG + _RANDOM}}}|[A-Za-z0-9_-]{{{_RANDOM}}})"
+)
+"""What :meth:`SessionStore.start` and :meth:`SessionStore.rotate` make, and the untagged
+tokens of before (a value of another shape is no refresh token and needs no look-up)."""
 
 
 class SessionStore:
@@ -122,6 +139,32 @@ class SessionStore:
     def __init__(self, db: Database, keyring: Keyring) -> None:
         self._db = db
         self._keyring = keyring
+        self._family_key = keyring.subkey("refresh-token-family")
+
+    # --- tokens -----------------------------------------------------------------------
+
+    def _tag(self, session_id: str) -> str:
+        digest = hmac.digest(self._family_key, session_id.encode(), "sha256")[:_TAG_BYTES]
+        return base64.urlsafe_b64encode(digest).decode()
+
+    def _new_token(self, session_id: str) -> str:
+        part = session_id.removeprefix(SESSION_PREFIX)
+        assert len(part) == _SESSION_PART, session_id
+        random = secrets.token_urlsafe(_REFRESH_BYTES)
+        return f"{REFRESH_PREFIX}{part}{self._tag(session_id)}{random}"
+
+    def _family(self, token: str) -> str | None:
+        """The session a tagged token belongs to, when its tag is the one this store
+        makes for that session (whoever has it held a token of the family); ``None``
+        for any other value."""
+        body = token.removeprefix(REFRESH_PREFIX)
+        if len(body) != _TAGGED or not REFRESH_SHAPE.fullmatch(token):
+            return None
+        session_id = SESSION_PREFIX + body[:_SESSION_PART]
+        tag = body[_SESSION_PART : _SESSION_PART + _TAG]
+        if not hmac.compare_digest(tag, self._tag(session_id)):
+            return None
+        return session_id
 
     # --- reads ------------------------------------------------------------------------
 
@@ -132,6 +175,8 @@ class SessionStore:
         return None if row is None else _from_row(row)
 
     async def find_refresh(self, token: str) -> RefreshToken | None:
+        """The token's row; for a spent token whose row is gone, its session (found by
+        the family tag); ``None`` for a value no session issued."""
         if not token.startswith(REFRESH_PREFIX):
             return None
         row = await self._db.fetch_one(
@@ -139,9 +184,11 @@ class SessionStore:
             " JOIN oauth_sessions AS s ON s.id = t.session_id WHERE t.lookup_hash = ?",
             (self._keyring.lookup_hash(token),),
         )
-        if row is None:
-            return None
-        return RefreshToken(_from_row(row), as_time(row[8]), as_opt_time(row[9]))
+        if row is not None:
+            return RefreshToken(_from_row(row), as_time(row[8]), spent=row[9] is not None)
+        family = self._family(token)
+        session = None if family is None else await self.get(family)
+        return None if session is None else RefreshToken(session, session.created_at, spent=True)
 
     async def user_token_scopes(
         self, session_id: str, user_id: str, client_id: str, jti: str
@@ -205,7 +252,7 @@ class SessionStore:
         lifetime. Their tokens are then unknown, refused as a revoked one is."""
         when = to_micros(now or utcnow())
         session_id = new_id(SESSION_PREFIX)
-        token = new_refresh_token() if with_refresh else None
+        token = self._new_token(session_id) if with_refresh else None
         lookup = None if token is None else self._keyring.lookup_hash(token)
 
         async def insert(tx: Tx) -> None:
@@ -249,13 +296,17 @@ class SessionStore:
         client; nothing changes); ``revoked``; ``reused`` (already spent: the session is
         revoked now); ``expired`` (past the family's cap, or unused for ``idle`` since it
         was issued: RFC 9700 4.14.2); ``user`` (user disabled).
+
+        The spent token's row is deleted (a tagged token: its tag still tells its family,
+        :meth:`_family`) or marked used (an untagged one from before), so a session keeps
+        one row of its own however often it is refreshed.
         """
         idle_us = None if idle is None else int(idle.total_seconds() * 1_000_000)
         if not token.startswith(REFRESH_PREFIX):
             return RefreshResult("unknown")
         when = to_micros(now or utcnow())
         lookup = self._keyring.lookup_hash(token)
-        successor = new_refresh_token()
+        family = self._family(token)
 
         async def spend(tx: Tx) -> RefreshResult:
             row = await tx.fetch_one(
@@ -266,7 +317,7 @@ class SessionStore:
                 (lookup,),
             )
             if row is None:
-                return RefreshResult("unknown")
+                return await _spent_of(tx, family, client_id, when)
             session = _from_row(row)
             if session.client_id != client_id:
                 return RefreshResult("wrong_client")
@@ -282,9 +333,13 @@ class SessionStore:
             if row[9] is not None:
                 return RefreshResult("user", session)
             await require_fingerprint(tx, self._keyring.fingerprint)
-            await tx.execute(
-                "UPDATE refresh_tokens SET used_at = ? WHERE lookup_hash = ?", (when, lookup)
-            )
+            if family is not None:
+                await tx.execute("DELETE FROM refresh_tokens WHERE lookup_hash = ?", (lookup,))
+            else:
+                await tx.execute(
+                    "UPDATE refresh_tokens SET used_at = ? WHERE lookup_hash = ?", (when, lookup)
+                )
+            successor = self._new_token(session.id)
             await tx.execute(
                 "INSERT INTO refresh_tokens (lookup_hash, session_id, created_at, used_at)"
                 " VALUES (?, ?, ?, NULL)",
@@ -328,6 +383,24 @@ class SessionStore:
             return gone
 
         return await self._db.transaction(delete)
+
+
+async def _spent_of(tx: Tx, family: str | None, client_id: str, when_us: int) -> RefreshResult:
+    """A token without a row: ``unknown``, unless its tag names a session, whose token it
+    was (spent, its row deleted at the rotation): then as a spent token with a row,
+    ``wrong_client``, ``revoked`` or ``reused`` (the session is revoked now)."""
+    row = None
+    if family is not None:
+        row = await tx.fetch_one(f"SELECT {_COLUMNS} FROM oauth_sessions WHERE id = ?", (family,))
+    if row is None:
+        return RefreshResult("unknown")
+    session = _from_row(row)
+    if session.client_id != client_id:
+        return RefreshResult("wrong_client")
+    if session.revoked_at is not None:
+        return RefreshResult("revoked", session)
+    await _revoke(tx, session.id, when_us, "refresh_token_reused")
+    return RefreshResult("reused", session)
 
 
 async def _end_oldest(tx: Tx, user_id: str, kept: str, most: int, when_us: int) -> None:

@@ -90,7 +90,7 @@ async def test_a_token_unused_for_the_idle_lifetime_expires(store: IdentityStore
     assert session is not None and session.revoked_at is None
     # Not spent, and without an idle limit only the cap counts.
     found = await store.sessions.find_refresh(kept.token)
-    assert found is not None and found.used_at is None and found.is_live(day26 + idle, None)
+    assert found is not None and not found.spent and found.is_live(day26 + idle, None)
 
 
 async def test_unknown_and_malformed_tokens(store: IdentityStore) -> None:
@@ -226,3 +226,85 @@ async def test_a_session_beyond_most_ends_the_oldest(store: IdentityStore) -> No
         "ok",
         "reused",
     ]
+
+
+async def _rows(store: IdentityStore, session_id: str) -> int:
+    row = await store.db.fetch_one(
+        "SELECT count(*) FROM refresh_tokens WHERE session_id = ?", (session_id,)
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def test_a_session_keeps_one_token_row_however_often_it_is_refreshed(
+    store: IdentityStore,
+) -> None:
+    """Each rotation kept the spent token's row until the family's cap (30 days): one
+    row per refresh. The spent row now goes with the rotation; the family tag in every
+    token still tells a spent one from an unknown one."""
+    session_id, client_id, token = await _login(store)
+    spent = [token]
+    for _ in range(20):
+        result = await store.sessions.rotate(spent[-1], client_id)
+        assert result.outcome == "ok" and result.token is not None
+        spent.append(result.token)
+    assert await _rows(store, session_id) == 1
+    live = spent.pop()
+    for old in (spent[0], spent[-1]):
+        found = await store.sessions.find_refresh(old)
+        assert found is not None and found.spent and found.session.id == session_id
+        assert not found.is_live(datetime.now(UTC), None)
+    found = await store.sessions.find_refresh(live)
+    assert found is not None and not found.spent
+
+
+async def test_a_token_spent_many_rotations_ago_is_still_reuse(store: IdentityStore) -> None:
+    """RFC 9700 4.14.2: an attacker who refreshed with a stolen token, then rotated the
+    family away many times, is found out when the victim presents the token it holds:
+    the whole family is revoked, the attacker's current token included."""
+    session_id, client_id, stolen = await _login(store)
+    current = stolen
+    for _ in range(50):
+        result = await store.sessions.rotate(current, client_id)
+        assert result.token is not None
+        current = result.token
+    other, _ = await store.clients.create("other", scopes=["read:buckets"])
+    assert (await store.sessions.rotate(stolen, other.id)).outcome == "wrong_client"
+    assert (await store.sessions.rotate(stolen, client_id)).outcome == "reused"
+    session = await store.sessions.get(session_id)
+    assert session is not None and session.revoked_reason == "refresh_token_reused"
+    assert (await store.sessions.rotate(current, client_id)).outcome == "revoked"
+    assert (await store.sessions.rotate(stolen, client_id)).outcome == "revoked"
+
+
+async def test_a_token_with_a_forged_family_tag_is_unknown(store: IdentityStore) -> None:
+    """The tag is an HMAC of the session id under the master key: knowing a session id
+    (the ``sid`` of any access token) is not enough to revoke its family."""
+    session_id, client_id, token = await _login(store)
+    part = session_id.removeprefix("ses_")
+    assert token.startswith(f"rt_{part}")
+    forged = f"rt_{part}{'A' * 20}{token[-40:]}"
+    assert await store.sessions.find_refresh(forged) is None
+    assert (await store.sessions.rotate(forged, client_id)).outcome == "unknown"
+    session = await store.sessions.get(session_id)
+    assert session is not None and session.revoked_at is None
+    assert (await store.sessions.rotate(token, client_id)).outcome == "ok"
+
+
+async def test_an_untagged_token_from_before_is_kept_spent(store: IdentityStore) -> None:
+    """A token issued before the family tag (``rt_`` + 40 random characters) has no
+    tag to be known by: its row is marked used, as before, so its reuse is still seen;
+    its successor carries the tag."""
+    session_id, client_id, _ = await _login(store)
+    legacy = "rt_" + "L" * 40
+    await store.db.transaction(
+        lambda tx: tx.execute(
+            "UPDATE refresh_tokens SET lookup_hash = ? WHERE session_id = ?",
+            (store.keyring.lookup_hash(legacy), session_id),
+        )
+    )
+    result = await store.sessions.rotate(legacy, client_id)
+    assert result.outcome == "ok" and result.token is not None
+    assert result.token.startswith("rt_" + session_id.removeprefix("ses_"))
+    assert await _rows(store, session_id) == 2
+    assert (await store.sessions.rotate(legacy, client_id)).outcome == "reused"
