@@ -188,7 +188,8 @@ async def complete_multipart_upload(ctx: Context) -> Result:
         too_many="TooManyParts",
     )
     parts, part_checksums = completion_parts(root)
-    replay = not await _in_progress(ctx, upload_id)
+    keeps_rows = await _keeps_rows(ctx)
+    replay = keeps_rows and not await _in_progress(ctx, upload_id)
     info = await ctx.backend.complete_multipart_upload(
         ctx.bucket,
         ctx.key,
@@ -200,7 +201,7 @@ async def complete_multipart_upload(ctx: Context) -> Result:
         object_size=_expected_size(ctx),
     )
     if not replay and not info.retried:
-        await _record_completion(ctx, info)
+        await _record_completion(ctx, info, keeps_rows=keeps_rows)
     doc = XmlWriter("CompleteMultipartUploadResult")
     doc.el("Location", _location(ctx))
     doc.el("Bucket", ctx.bucket)
@@ -230,21 +231,29 @@ def _expected_size(ctx: Context) -> int | None:
     return int(value)
 
 
+async def _keeps_rows(ctx: Context) -> bool:
+    """Whether the completion's bucket keeps ownership rows as the completion begins, when
+    that matters: the upload has no row of its own (with one, its row becomes the
+    object's whatever the bucket). Asked of the state store only when the cached
+    settings say "no rows" (``rows_begun_elsewhere``), once: the answer decides whether
+    :func:`_in_progress` is asked, and a yes stands for the row after the write."""
+    bucket = existing_bucket(ctx)
+    if ctx.access.upload is not None or bucket.has_rows:
+        return True
+    return await ctx.access.store.object_acls.rows_begun_elsewhere(bucket.name)
+
+
 async def _in_progress(ctx: Context, upload_id: str) -> bool:
     """Whether the upload is there as the completion begins. A store answers a completion
     retried after it succeeded with the object it made (S3 does, the filesystem backend
     too): that answer wrote nothing, so neither may the ownership rows, whose default row
     would replace the object's (its ACL, its owner: an ACL change by anyone who may write
     the key, with no ``s3:PutObjectAcl``). Asked of the store only when it matters: the
-    bucket keeps rows and the upload has none (an upload's row is gone once completed).
-    A completion that finds the upload there but loses to another completion of it is
-    answered as a retry too: the backend marks that answer (``CompletedUpload.retried``)."""
-    bucket = existing_bucket(ctx)
+    bucket keeps rows (:func:`_keeps_rows`) and the upload has none (an upload's row is
+    gone once completed). A completion that finds the upload there but loses to another
+    completion of it is answered as a retry too: the backend marks that answer
+    (``CompletedUpload.retried``)."""
     if ctx.access.upload is not None:
-        return True
-    if not bucket.has_rows and not await ctx.access.store.object_acls.rows_begun_elsewhere(
-        bucket.name
-    ):
         return True
     try:
         await ctx.backend.list_parts(
@@ -257,9 +266,13 @@ async def _in_progress(ctx: Context, upload_id: str) -> bool:
     return True
 
 
-async def _record_completion(ctx: Context, info: ObjectInfo) -> None:
+async def _record_completion(ctx: Context, info: ObjectInfo, *, keeps_rows: bool) -> None:
     """The upload's row (who started it, who owns the object, its ACL) becomes the
-    object's; in a bucket that keeps rows, an upload without one gives the default."""
+    object's; in a bucket that keeps rows, an upload without one gives the default.
+    ``keeps_rows``: :func:`_keeps_rows` before the write. A no is asked again now: rows
+    another host begins while the parts are joined (seconds, for a large object) must
+    still get this version its row (``rows_begun_elsewhere``); a yes stands (a bucket's
+    rows, once begun, stay while it exists)."""
     bucket = existing_bucket(ctx)
     assert bucket.owner is not None
     rows = ctx.access.store.object_acls
@@ -269,7 +282,7 @@ async def _record_completion(ctx: Context, info: ObjectInfo) -> None:
         await rows.complete_upload(
             bucket.name, upload, info.version_id, foreign=foreign, written_at=info.last_modified
         )
-    elif bucket.has_rows or await rows.rows_begun_elsewhere(bucket.name):
+    elif keeps_rows or await rows.rows_begun_elsewhere(bucket.name):
         owner = await owner_name(ctx.access.store, bucket.owner.account_id)
         await rows.record(
             bucket.name,
