@@ -1,6 +1,6 @@
 """Bodies for fixtures that start gateways of a module's own: one gateway with its own
-settings, or two hosts over one PostgreSQL and one SeaweedFS. A fixture yields from
-them::
+settings (a fixture yields from ``own_gateway``), or two hosts over one PostgreSQL and
+one SeaweedFS (``two_hosts_fixture`` makes the fixture)::
 
     @pytest.fixture(scope="module")
     def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,24 +47,27 @@ def own_gateway(
         running.stop()
 
 
-def two_hosts(
-    tmp_path_factory: pytest.TempPathFactory,
-    name: str,
-    postgres_server: PostgresServer,
-    seaweedfs: SeaweedFS,
-    *,
-    extra_env: dict[str, str] | None = None,
-) -> Iterator[tuple[Gateway, Gateway]]:
-    """Two gateway hosts over a fresh PostgreSQL database and one SeaweedFS
-    (``tests/services/topology.py``), stopped when the fixture ends."""
-    running = Topology.start(
-        tmp_path_factory.mktemp(name),
-        asyncio.run(postgres_server.fresh_url()),
-        seaweedfs,
-        extra_env=extra_env,
-    )
-    try:
-        first, second = running.hosts
-        yield first, second
-    finally:
-        running.stop()
+def two_hosts_fixture(name: str, *, extra_env: dict[str, str] | None = None) -> Any:
+    """A module fixture of two gateway hosts over a fresh PostgreSQL database and one
+    SeaweedFS (``tests/services/topology.py``), all with ``extra_env``; a test module
+    names it ``hosts = two_hosts_fixture(...)``."""
+
+    @pytest.fixture(scope="module")
+    def hosts(
+        tmp_path_factory: pytest.TempPathFactory,
+        postgres_server: PostgresServer,
+        seaweedfs: SeaweedFS,
+    ) -> Iterator[tuple[Gateway, Gateway]]:
+        running = Topology.start(
+            tmp_path_factory.mktemp(name),
+            asyncio.run(postgres_server.fresh_url()),
+            seaweedfs,
+            extra_env=extra_env,
+        )
+        try:
+            first, second = running.hosts
+            yield first, second
+        finally:
+            running.stop()
+
+    return hosts

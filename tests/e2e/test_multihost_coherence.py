@@ -16,20 +16,17 @@ import json
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.fixture_util import two_hosts
+from tests.e2e.fixture_util import two_hosts_fixture
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import basic, make_setup
 from tests.e2e.oauth_util import call as http
 from tests.e2e.rest_util import ADMIN, bearer, call, make_key
 from tests.e2e.tenants import public_read
-from tests.services.postgres import PostgresServer
-from tests.services.seaweedfs import SeaweedFS
 
 pytestmark = pytest.mark.multihost
 
@@ -38,22 +35,13 @@ CACHE_SECONDS = 1.0
 SCOPES = ["read:buckets", "read:objects", "write:objects"]
 
 
-@pytest.fixture(scope="module")
-def hosts(
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres_server: PostgresServer,
-    seaweedfs: SeaweedFS,
-) -> Iterator[tuple[Gateway, Gateway]]:
-    yield from two_hosts(
-        tmp_path_factory,
-        "coherence",
-        postgres_server,
-        seaweedfs,
-        extra_env={
-            "NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": str(CACHE_SECONDS),
-            "NFYIO_AUTH_THROTTLE_FAILURES": "1000000",
-        },
-    )
+hosts = two_hosts_fixture(
+    "coherence",
+    extra_env={
+        "NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": str(CACHE_SECONDS),
+        "NFYIO_AUTH_THROTTLE_FAILURES": "1000000",
+    },
+)
 
 
 def _me(host: Gateway, credential: str) -> int:

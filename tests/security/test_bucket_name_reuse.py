@@ -17,36 +17,20 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
 
-from tests.e2e.fixture_util import two_hosts
+from tests.e2e.fixture_util import two_hosts_fixture
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import call
 from tests.e2e.s3util import expect_error, raw_request
 from tests.e2e.tenants import new_tenant, public_read, two_accounts
 from tests.security.held_body import held_body, signed_as
-from tests.services.postgres import PostgresServer
-from tests.services.seaweedfs import SeaweedFS
 
-
-@pytest.fixture(scope="module")
-def hosts(
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres_server: PostgresServer,
-    seaweedfs: SeaweedFS,
-) -> Iterator[tuple[Gateway, Gateway]]:
-    yield from two_hosts(
-        tmp_path_factory,
-        "name-reuse",
-        postgres_server,
-        seaweedfs,
-        extra_env={"NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": "30"},
-    )
+hosts = two_hosts_fixture("name-reuse", extra_env={"NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": "30"})
 
 
 def test_a_deleted_bucket_name_is_not_another_accounts_while_hosts_may_cache_it(

@@ -17,33 +17,18 @@ import json
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.fixture_util import two_hosts
+from tests.e2e.fixture_util import two_hosts_fixture
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.tenants import new_tenant
-from tests.services.postgres import PostgresServer
-from tests.services.seaweedfs import SeaweedFS
 
 pytestmark = pytest.mark.multihost
 
 
-@pytest.fixture(scope="module")
-def hosts(
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres_server: PostgresServer,
-    seaweedfs: SeaweedFS,
-) -> Iterator[tuple[Gateway, Gateway]]:
-    yield from two_hosts(
-        tmp_path_factory,
-        "object-rows",
-        postgres_server,
-        seaweedfs,
-        extra_env={"NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": "30"},
-    )
+hosts = two_hosts_fixture("object-rows", extra_env={"NFYIO_IDENTITY_BUCKET_CACHE_SECONDS": "30"})
 
 
 def _anonymous_get(host: Gateway, bucket: str, key: str) -> tuple[int, bytes]:
