@@ -55,3 +55,30 @@ def test_names_allowed_exactly_cost_nothing(gateway: Gateway, s3: Any, bucket: s
     assert _preflight(gateway, bucket, exact[:129]) == 403
     # repeated names are one name
     assert _preflight(gateway, bucket, exact[:128] * 2) == 200
+
+
+def test_a_rule_that_spends_the_budget_refuses_even_before_a_later_star_rule(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    """Conservative by design (docs/cors.md): rules are tried in order, and a rule whose
+    header check would cost more than the budget ends the search with a refusal, even
+    where a later rule allows every header (``*``): skipping the costly rule could pick
+    another rule than S3 would, with other answer headers."""
+    costly = {
+        "AllowedOrigins": [APP],
+        "AllowedMethods": ["GET"],
+        "AllowedHeaders": [f"x{i}-*" for i in range(1700)],
+    }
+    star = {
+        "AllowedOrigins": [APP],
+        "AllowedMethods": ["GET"],
+        "AllowedHeaders": ["*"],
+    }
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [costly, star]})
+    # 9 names: 15,300 comparisons in the first rule, then the star rule answers
+    assert _preflight(gateway, bucket, [f"h{i}" for i in range(9)]) == 200
+    # 10 names: 17,000 > 16,384 in the first rule: refused, the star rule not reached
+    assert _preflight(gateway, bucket, [f"h{i}" for i in range(10)]) == 403
+    # without the costly rule the same preflight is allowed
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [star]})
+    assert _preflight(gateway, bucket, [f"h{i}" for i in range(10)]) == 200
