@@ -466,7 +466,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
         version_id: str | None = None,
         encryption: Encryption | None = None,
     ) -> ObjectInfo:
-        info = self.find(bucket, key, version_id).to_info(bucket)
+        info = self.db.info_of(self.find(bucket, key, version_id), bucket)
         read_key(info.meta, request_customer(encryption), self.keys)
         if conditions is not None:
             check_conditions(info, conditions)
@@ -490,7 +490,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
     ) -> ObjectRead:
         for _attempt in range(READ_ATTEMPTS):
             row = self.find(bucket, key, version_id)
-            info = row.to_info(bucket)
+            info = self.db.info_of(row, bucket)
             customer_key = read_key(info.meta, request_customer(encryption), self.keys)
             if conditions is not None:
                 check_conditions(info, conditions)

@@ -52,6 +52,7 @@ from backends.filesystem.migrations import SCHEMA_VERSION, migrate
 from backends.locks import retention_date
 from backends.sqlite_wal import CommitWatch, ExactCache, journal_mode_wal
 from backends.types import ObjectInfo, ObjectLock, ObjectMeta, Tags
+from sigv4.memo import remember
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -539,6 +540,23 @@ class MetaDB:
             else None
         )
         self._inline = InlineCache()
+        self._infos: dict[int, tuple[ObjectRow, str, ObjectInfo]] = {}
+
+    def info_of(self, row: ObjectRow, bucket: str) -> ObjectInfo:
+        """``row.to_info(bucket)``, remembered for a row the row cache may keep: a GET or
+        HEAD of a key read before gets the same row from the cache, and decoding it again
+        (JSON, checksums, dates, an 11-field record) cost ~5 us of every such request
+        against ~0.2 us for this look-up. Keyed by the row's identity (the entry holds the
+        row, so no other object takes its id while it is there); a row read afresh is
+        another object and is decoded. At most ``ROW_CACHE_ENTRIES`` entries (emptied when
+        full), only rows within ``ROW_CACHE_MAX_CHARS``: as bounded as the row cache."""
+        found = self._infos.get(id(row))
+        if found is not None and found[0] is row and found[1] == bucket:
+            return found[2]
+        info = row.to_info(bucket)
+        if _row_chars(row) <= ROW_CACHE_MAX_CHARS:
+            remember(self._infos, id(row), (row, bucket, info), ROW_CACHE_ENTRIES)
+        return info
 
     def _create_schema(self) -> None:
         """Create what is missing, in the caller's write transaction; count existing
