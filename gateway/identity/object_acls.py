@@ -9,8 +9,9 @@ document ``{"foreign": bool}``, read with every other setting of the bucket in o
 from then on every write in that bucket records its row, so that "the most recent row of
 a key" is always its current version. ``foreign`` says whether any row names an owner
 other than the bucket owner; the bucket owner's own requests need an object's row only
-then. So a request in a bucket without rows costs nothing here, and one that needs an
-object's owner or ACL costs one indexed read.
+then. So a request in a bucket without rows costs nothing here (on PostgreSQL, a write
+asks once more whether another host began rows: :meth:`ObjectAclStore.rows_begun_elsewhere`),
+and one that needs an object's owner or ACL costs one indexed read.
 
 Documents (``acl``) are text the S3 layer writes and reads (``gateway.s3.stored``); this
 store does not interpret them.
@@ -18,6 +19,7 @@ store does not interpret them.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -195,6 +197,68 @@ async def _write_row(
     return await _flag(tx, bucket, foreign=foreign, when=written)
 
 
+class _FlagProbe:
+    """The reads of :meth:`ObjectAclStore.rows_begun_elsewhere`, shared by the writes of
+    one bucket that ask at once.
+
+    Each asker's write committed before it asks, so any read that *begins* after the
+    asker arrived sees whatever was committed before that write: such a read may answer
+    every asker that arrived before it began, never one that arrived while it was in
+    flight (it may have begun before that asker's write committed). So a bucket has at
+    most one read in flight; askers arriving meanwhile join the next, which begins as
+    soon as the one in flight ends. One asker alone reads at once (the read it always
+    made); N concurrent writes of a bucket make about one read per round trip instead
+    of N. The next read is a task of its own: an asker cancelled (its client gone)
+    takes no one else's answer with it."""
+
+    __slots__ = ("_db", "_in_flight", "_next")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        """Bucket -> done once its read in flight ended."""
+        self._next: dict[str, asyncio.Task[bool]] = {}
+        """Bucket -> its next read, not begun yet (waiting for the one in flight)."""
+
+    async def ask(self, bucket: str) -> bool:
+        waiting = self._next.get(bucket)
+        if waiting is None:
+            in_flight = self._in_flight.get(bucket)
+            if in_flight is None:
+                return await self._read(bucket)
+            waiting = asyncio.ensure_future(self._read_after(bucket, in_flight))
+            waiting.add_done_callback(_retrieved)
+            self._next[bucket] = waiting
+        return await asyncio.shield(waiting)
+
+    async def _read_after(self, bucket: str, in_flight: asyncio.Future[None]) -> bool:
+        try:
+            await asyncio.wait((in_flight,))
+        finally:
+            del self._next[bucket]  # from here on, newcomers wait for the read after this
+        return await self._read(bucket)
+
+    async def _read(self, bucket: str) -> bool:
+        done = asyncio.get_running_loop().create_future()
+        self._in_flight[bucket] = done
+        try:
+            row = await self._db.fetch_one(
+                "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?",
+                (bucket, FLAG_KIND),
+            )
+        finally:
+            del self._in_flight[bucket]
+            done.set_result(None)
+        return row is not None
+
+
+def _retrieved(task: asyncio.Task[bool]) -> None:
+    """Take a shared read's failure off the task (every asker got it, or none was left
+    to): asyncio would log it as never retrieved otherwise."""
+    if not task.cancelled():
+        task.exception()
+
+
 class ObjectAclStore:
     """Reached as ``IdentityStore.object_acls``."""
 
@@ -203,6 +267,7 @@ class ObjectAclStore:
     ) -> None:
         self._db = db
         self._cache = cache or SettingsCache(0.0)
+        self._probe = _FlagProbe(db)
 
     async def _flagging(self, bucket: str, body: TransactionBody[bool]) -> None:
         """Run a body that ends with :func:`_flag`; a changed flag is a changed setting."""
@@ -235,14 +300,12 @@ class ObjectAclStore:
         (``identity.bucket_cache_seconds``), and then this write's row is what keeps the
         key's latest row its current version's; without it the version took the
         previous version's owner and ACL (a ``public-read`` one, say) for good. One
-        indexed read, on PostgreSQL only: SQLite serves one host, whose workers see a
-        change at their next request."""
+        indexed read, on PostgreSQL only, shared by the writes of the bucket that ask at
+        once (:class:`_FlagProbe`): SQLite serves one host, whose workers see a change
+        at their next request."""
         if not self.shared:
             return False
-        row = await self._db.fetch_one(
-            "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?", (bucket, FLAG_KIND)
-        )
-        return row is not None
+        return await self._probe.ask(bucket)
 
     # --- objects ------------------------------------------------------------------------
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from gateway.identity.db import Row
 from gateway.identity.object_acls import FLAG_KIND, ObjectAcl, UploadAcl, bucket_flag
 from gateway.identity.store import IdentityStore
 from tests.gateway.identity.conftest import add_accounts
+from tests.services.postgres import PostgresServer
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -125,3 +130,54 @@ async def test_claiming_a_bucket_name_is_atomic(store: IdentityStore) -> None:
     assert await settings.get("name", "owner") == "acct_A"
     await settings.claim_owner("other", "acct_B")
     assert await settings.of_kind("owner") == {"name": "acct_A", "other": "acct_B"}
+
+
+async def test_asks_of_one_bucket_share_a_read_never_one_begun_before_them(
+    postgres_server: PostgresServer, data_dir: Path, master_key: bytes
+) -> None:
+    """``rows_begun_elsewhere`` on PostgreSQL (two hosts): asks arriving while a read of
+    the bucket is in flight share the next read, and never take the answer of the one in
+    flight, which began before the flag another host committed meanwhile."""
+    url = await postgres_server.fresh_url()
+    host_a = await IdentityStore.open(data_dir / "a", master_key, url=url)
+    host_b = await IdentityStore.open(data_dir / "b", master_key, url=url)
+    try:
+        db = host_b.object_acls._db
+        real = db.fetch_one
+        began = 0
+        reads: list[asyncio.Event] = []
+        read_done = asyncio.Event()
+
+        async def held_read(sql: str, params: Sequence[object] = ()) -> Row | None:
+            """The real read, its answer held until the test lets it go."""
+            nonlocal began
+            began += 1
+            row = await real(sql, params)
+            release = asyncio.Event()
+            reads.append(release)
+            read_done.set()
+            await release.wait()
+            return row
+
+        db.fetch_one = held_read  # type: ignore[method-assign]
+        first = asyncio.ensure_future(host_b.object_acls.rows_begun_elsewhere("b"))
+        await read_done.wait()  # B's first read is in, answered "no rows"; then A begins them
+        await host_a.object_acls.record(
+            "b", "k", None, owner="acct_A", acl="{}", foreign=False, written_at=at(0)
+        )
+        later = [
+            asyncio.ensure_future(host_b.object_acls.rows_begun_elsewhere("b")) for _ in range(5)
+        ]
+        for _ in range(3):
+            await asyncio.sleep(0)  # each later ask runs up to its first wait
+        assert began == 1  # the later asks wait for the read in flight to end
+        read_done.clear()
+        reads[0].set()
+        assert await first is False
+        await read_done.wait()
+        assert began == len(reads) == 2  # one read for the five
+        reads[1].set()
+        assert await asyncio.gather(*later) == [True] * 5
+    finally:
+        await host_a.close()
+        await host_b.close()
