@@ -245,7 +245,8 @@ ERRORS: dict[str, ErrorSpec] = {
     "OwnershipControlsNotFoundError": _e(404, "The bucket ownership controls were not found"),
     "PreconditionFailed": _e(412, "At least one of the preconditions you specified did not hold."),
     "ReplicationConfigurationNotFoundError": _e(404, "The replication configuration was not found"),
-    # A request line or header field over the listener's limit (gateway/malformed.py).
+    # A request line or header field over the listener's limit (gateway/malformed.py), or
+    # more system metadata than an object keeps (gateway/s3/headers.py).
     "RequestHeaderSectionTooLarge": _e(
         400,
         "The request header and query parameters used to make the request exceed the "
