@@ -51,7 +51,7 @@ from gateway.config import Config
 from gateway.identity.object_acls import ObjectAcl, UploadAcl
 from gateway.identity.store import IdentityStore
 from gateway.principal import Principal
-from gateway.s3.access_context import principal_facts, request_context
+from gateway.s3.access_context import GrantCell, principal_facts, request_context
 from gateway.s3.bucket_facts import (
     OWNER,
     BucketFacts,
@@ -359,6 +359,7 @@ async def authorize(
     facts for the handler."""
     forced = config.s3.block_public_access
     op = req.operation
+    grants: GrantCell = []  # the request's x-amz-grant-* headers, for all its decisions
 
     def context_for(
         action: str,
@@ -380,6 +381,7 @@ async def authorize(
             raw_headers=request.headers,
             transport=request.transport,
             resource_account=account,
+            grants=grants,
         )
 
     bucket = None

@@ -17,7 +17,8 @@ from the request object (``S3Request``) and the peer address.
   ``s3:x-amz-copy-source``, ``s3:x-amz-metadata-directive``: present exactly on the
   actions AWS's service authorization reference gives them (``*_ACTIONS`` below): on any
   other a negated operator or ``Null: true`` holds, as on AWS, whatever headers the
-  request sends.
+  request sends. The ``x-amz-grant-*`` headers are gathered once per request, when a
+  decision first reads one (:data:`GrantCell`).
 - ``s3:object-lock-mode``, ``-retain-until-date``, ``-remaining-retention-days`` (for
   :data:`RETENTION_ACTIONS`) and ``s3:object-lock-legal-hold`` (for
   :data:`LEGAL_HOLD_ACTIONS`): what ``S3Request.object_lock`` asks for, a write's
@@ -52,13 +53,13 @@ from gateway.s3.request import S3Request
 __all__ = [
     "ACL_ACTIONS",
     "CONDITIONAL_ACTIONS",
-    "COPY_ACTIONS",
-    "ENCRYPTION_ACTIONS",
     "LEGAL_HOLD_ACTIONS",
     "LISTING_ACTIONS",
+    "OBJECT_WRITE_ACTIONS",
     "REQUEST_TAG_ACTIONS",
     "RETENTION_ACTIONS",
     "STORAGE_CLASS_ACTIONS",
+    "GrantCell",
     "LazyContext",
     "principal_facts",
     "request_context",
@@ -75,51 +76,44 @@ CONDITIONAL_ACTIONS = frozenset({"s3:PutObject", "s3:DeleteObject"})
 CompleteMultipartUpload) and deletes (DeleteObject's header, a DeleteObjects key's
 ``<ETag>``)."""
 
-ACL_ACTIONS = frozenset(
-    {
-        "s3:PutObject",
-        "s3:PutObjectAcl",
-        "s3:PutObjectVersionAcl",
-        "s3:PutBucketAcl",
-        "s3:CreateBucket",
-        "s3:BypassGovernanceRetention",
-    }
-)
+OBJECT_WRITE_ACTIONS = frozenset({"s3:PutObject", "s3:BypassGovernanceRetention"})
+"""Actions whose requests carry the keys of an object write's own headers
+(``s3:x-amz-server-side-encryption``; for a copy's destination, CopyObject and
+UploadPartCopy, ``s3:x-amz-copy-source`` and ``s3:x-amz-metadata-directive``): one
+concept, the write's request. AWS gives each such key to ``s3:PutObject`` and to
+``s3:BypassGovernanceRetention``, to which it gives every key of ``s3:PutObject``. Every
+write key below is on these actions; some, on more."""
+
+ACL_ACTIONS = OBJECT_WRITE_ACTIONS | {
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:PutBucketAcl",
+    "s3:CreateBucket",
+}
 """Actions whose requests carry ``s3:x-amz-acl`` and ``s3:x-amz-grant-*``."""
-ENCRYPTION_ACTIONS = frozenset({"s3:PutObject", "s3:BypassGovernanceRetention"})
-"""Actions whose requests carry ``s3:x-amz-server-side-encryption``."""
-REQUEST_TAG_ACTIONS = frozenset(
-    {
-        "s3:PutObject",
-        "s3:PutObjectTagging",
-        "s3:PutObjectVersionTagging",
-        "s3:BypassGovernanceRetention",
-    }
-)
+REQUEST_TAG_ACTIONS = OBJECT_WRITE_ACTIONS | {"s3:PutObjectTagging", "s3:PutObjectVersionTagging"}
 """Actions whose requests carry ``s3:RequestObjectTag/<tag>`` and
 ``s3:RequestObjectTagKeys``: not the ``s3:GetObject`` of a copy's source, nor the
 ``s3:PutObjectRetention`` / ``s3:PutObjectLegalHold`` a locked write is decided for too."""
-RETENTION_ACTIONS = frozenset(
-    {"s3:PutObject", "s3:PutObjectRetention", "s3:BypassGovernanceRetention"}
-)
+RETENTION_ACTIONS = OBJECT_WRITE_ACTIONS | {"s3:PutObjectRetention"}
 """Actions whose requests carry ``s3:object-lock-mode``,
 ``s3:object-lock-retain-until-date`` and ``s3:object-lock-remaining-retention-days``."""
-LEGAL_HOLD_ACTIONS = frozenset(
-    {"s3:PutObject", "s3:PutObjectLegalHold", "s3:BypassGovernanceRetention"}
-)
+LEGAL_HOLD_ACTIONS = OBJECT_WRITE_ACTIONS | {"s3:PutObjectLegalHold"}
 """Actions whose requests carry ``s3:object-lock-legal-hold``."""
-STORAGE_CLASS_ACTIONS = frozenset(
-    {
-        "s3:PutObject",
-        "s3:PutObjectAcl",
-        "s3:PutObjectVersionAcl",
-        "s3:BypassGovernanceRetention",
-    }
-)
+STORAGE_CLASS_ACTIONS = OBJECT_WRITE_ACTIONS | {"s3:PutObjectAcl", "s3:PutObjectVersionAcl"}
 """Actions whose requests carry ``s3:x-amz-storage-class``."""
-COPY_ACTIONS = frozenset({"s3:PutObject", "s3:BypassGovernanceRetention"})
-"""Actions whose requests carry ``s3:x-amz-copy-source`` and
-``s3:x-amz-metadata-directive`` (a copy's destination: CopyObject, UploadPartCopy)."""
+
+
+_GRANT = "x-amz-grant-"
+
+GrantCell = list[Mapping[str, str]]
+"""Where one request's decisions keep its ``x-amz-grant-*`` headers (the
+``s3:x-amz-grant-*`` keys): empty until a decision first reads a grant key, then holding
+that mapping, gathered once for the request's other keys and decisions (a DeleteObjects'
+``s3:BypassGovernanceRetention`` for each key). Each read used to gather them anew, a pass
+over every header: five times for a policy naming the five keys. A list, the cheapest
+cell (about 150 instructions; an object of a class of our own costs 700 to 1,250): the
+dispatcher makes one per request (``gateway/s3/access.py``) and most never fill it."""
 
 
 def principal_facts(principal: Principal) -> PrincipalFacts:
@@ -174,12 +168,14 @@ def request_context(
     raw_headers: CIMultiDictProxy[str] | None = None,
     transport: asyncio.BaseTransport | None = None,
     resource_account: str | None = None,
+    grants: GrantCell | None = None,
 ) -> ConditionContext:
     """The request's condition values for ``action``, each read when a key asks for it;
     ``etag``: the ``<ETag>`` of the DeleteObjects key decided (its ``s3:if-match``);
     ``raw_headers``: the HTTP request's own, every line of a repeated header kept (the
     parsed request keeps the first: ``X-Forwarded-For`` needs them all); ``transport``:
-    the connection's (``s3:TlsVersion``); ``resource_account``: the bucket's owner."""
+    the connection's (``s3:TlsVersion``); ``resource_account``: the bucket's owner;
+    ``grants``: the request's, shared by its decisions (else this context's own)."""
     return LazyContext(
         principal,
         req,
@@ -195,6 +191,7 @@ def request_context(
         raw_headers=raw_headers,
         transport=transport,
         resource_account=resource_account,
+        grants=grants,
     )
 
 
@@ -211,6 +208,7 @@ class LazyContext:
         "_action",
         "_conditional",
         "_etag",
+        "_grants",
         "_listing",
         "_peer",
         "_principal",
@@ -241,6 +239,7 @@ class LazyContext:
         raw_headers: CIMultiDictProxy[str] | None = None,
         transport: asyncio.BaseTransport | None = None,
         resource_account: str | None = None,
+        grants: GrantCell | None = None,
     ) -> None:
         if now.tzinfo is None:
             raise ValueError("a request context's clock must be timezone-aware")
@@ -258,6 +257,7 @@ class LazyContext:
         self._raw_headers = raw_headers
         self._transport = transport
         self.resource_account = resource_account
+        self._grants = grants
 
     @property
     def secure_transport(self) -> bool:
@@ -295,11 +295,16 @@ class LazyContext:
     def acl_grants(self) -> Mapping[str, str] | None:
         if self._action not in ACL_ACTIONS:
             return None
-        return {k: v for k, v in self._req.headers.items() if k.startswith("x-amz-grant-")}
+        cell = self._grants
+        if cell is None:
+            cell = self._grants = []
+        if not cell:
+            cell.append({k: v for k, v in self._req.headers.items() if k.startswith(_GRANT)})
+        return cell[0]
 
     @property
     def server_side_encryption(self) -> str | None:
-        if self._action not in ENCRYPTION_ACTIONS:
+        if self._action not in OBJECT_WRITE_ACTIONS:
             return None
         return self._req.headers.get("x-amz-server-side-encryption")
 
@@ -380,13 +385,13 @@ class LazyContext:
     @property
     def copy_source(self) -> str | None:
         source = self._req.copy_source
-        if source is None or self._action not in COPY_ACTIONS:
+        if source is None or self._action not in OBJECT_WRITE_ACTIONS:
             return None
         return f"{source.bucket}/{source.key}"
 
     @property
     def metadata_directive(self) -> str | None:
-        if self._action not in COPY_ACTIONS:
+        if self._action not in OBJECT_WRITE_ACTIONS:
             return None
         return self._req.headers.get("x-amz-metadata-directive")
 

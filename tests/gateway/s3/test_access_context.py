@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from gateway.authz import ANONYMOUS, PrincipalKind, RequestContext
+from gateway.authz import ANONYMOUS, ConditionContext, PrincipalKind, RequestContext
 from gateway.authz.condition_keys import FAMILIES, KEYS, lookup_key
 from gateway.principal import ANONYMOUS as ANONYMOUS_PRINCIPAL
 from gateway.principal import Principal
-from gateway.s3.access_context import principal_facts, request_context, source_ip
+from gateway.s3.access_context import GrantCell, principal_facts, request_context, source_ip
 from gateway.s3.request import S3Request, read_request
 from tests.gateway.s3.conftest import make_config
 
@@ -224,3 +224,33 @@ def test_conditional_request_keys(tmp_path: Path) -> None:
     found = lookup_key(name)
     assert found is not None and found.name == "s3:if-match"
     assert found.read(principal_facts(KEY), _context(delete, "s3:DeleteObject")) == ("e2",)
+
+
+def test_grant_headers_are_gathered_once_per_request(tmp_path: Path) -> None:
+    """``s3:x-amz-grant-*``: a request's grant headers are gathered when one of its
+    decisions first reads a grant key, then shared by its other keys and decisions
+    (``GrantCell``); each read used to gather them anew. None for an action without the
+    keys, which gathers nothing."""
+    grants = {"x-amz-grant-read": 'id="a"', "x-amz-grant-write-acp": 'id="b"'}
+    req = parse(tmp_path, "/bkt/k", "PUT", **{"x-amz-acl": "private", **grants})
+    cell: GrantCell = []
+
+    def context(action: str) -> ConditionContext:
+        return request_context(
+            KEY, req, action, now=NOW, peer=None, trusted_forwarded=False, version_id=None,
+            grants=cell,
+        )  # fmt: skip
+
+    put, bypass, get = (
+        context(a) for a in ("s3:PutObject", "s3:BypassGovernanceRetention", "s3:GetObject")
+    )
+    assert get.acl_grants is None and cell == []
+    first = put.acl_grants
+    assert first == grants
+    assert put.acl_grants is first and bypass.acl_grants is first and cell == [first]
+    facts = principal_facts(KEY)
+    for name, expected in (("read", ('id="a"',)), ("write", None), ("write-acp", ('id="b"',))):
+        key = lookup_key(f"s3:x-amz-grant-{name}")
+        assert key is not None and key.read(facts, bypass) == expected, name
+        assert key.read(facts, get) is None, name
+    assert cell == [first]
