@@ -12,6 +12,7 @@ import trustme
 
 from tests.backends.upstream_server import MOTO_CONDITIONAL_WRITES
 from tests.e2e.console_browser import browser, console_gateway, screenshot_dir, tab
+from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.services.seaweedfs import SeaweedFS
 
@@ -38,9 +39,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, str]:
 @pytest.fixture(scope="session")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """One gateway over plain HTTP for the session (tests use unique bucket names)."""
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-http")) / "data")
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-http")
 
 
 @pytest.fixture(scope="session")
@@ -127,9 +126,7 @@ def upstream_gateway(
     """The gateway with the s3 backend in front of moto (plain HTTP)."""
     env = upstream_env(moto_upstream)
     env["NFYIO_UPSTREAM_CONDITIONAL_WRITES"] = ",".join(MOTO_CONDITIONAL_WRITES)
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-upstream")) / "data", extra_env=env)
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-upstream", extra_env=env)
 
 
 @pytest.fixture(scope="session")
@@ -141,6 +138,4 @@ def seaweedfs_gateway(
     env = upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key)
     # SeaweedFS decides every conditional write and keeps checksums itself: native mode
     env["NFYIO_UPSTREAM_NATIVE_CHECKSUMS"] = "true"
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-seaweedfs")) / "data", extra_env=env)
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-seaweedfs", extra_env=env)

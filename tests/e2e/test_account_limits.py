@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.rest_util import api_json, bearer
 from tests.e2e.s3util import expect_error
@@ -30,8 +31,9 @@ LIMIT = 3
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-account-limits")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-account-limits",
         extra_env={
             "NFYIO_S3_MAX_BUCKETS_PER_ACCOUNT": str(LIMIT),
             "NFYIO_IDENTITY_MAX_KEYS_PER_ACCOUNT": str(LIMIT),
@@ -40,8 +42,6 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
             "NFYIO_WORKERS": "2",
         },
     )
-    yield running
-    running.stop()
 
 
 def _name() -> str:

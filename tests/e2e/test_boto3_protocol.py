@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,7 +14,8 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config as BotoConfig
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import keys_of, raw_request, read_head, sign, ssl_context
 
 
@@ -90,12 +90,7 @@ DOMAIN = "s3.localtest"
 
 @pytest.fixture(scope="module")
 def vhost_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-vhost")) / "data",
-        extra_env={"NFYIO_S3_DOMAIN": DOMAIN},
-    )
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-vhost", extra_env={"NFYIO_S3_DOMAIN": DOMAIN})
 
 
 def _vhost_client(gw: Gateway, seen: list[str]) -> Any:

@@ -14,12 +14,12 @@ import base64
 import hashlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.post_util import post_form, presigned_post
 from tests.e2e.rest_util import api_json
 from tests.e2e.s3util import expect_error, keys_of, unique, upstream
@@ -203,12 +203,9 @@ def test_the_block_needs_the_encryption_permission(gateway: Gateway) -> None:
 
 @pytest.fixture(scope="module")
 def blocking_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("ssec-block")) / "data",
-        extra_env={"NFYIO_S3_BLOCK_SSE_C_ON_NEW_BUCKETS": "true"},
+    yield from own_gateway(
+        tmp_path_factory, "ssec-block", extra_env={"NFYIO_S3_BLOCK_SSE_C_ON_NEW_BUCKETS": "true"}
     )
-    yield running
-    running.stop()
 
 
 def test_new_buckets_can_start_blocked(blocking_gateway: Gateway) -> None:

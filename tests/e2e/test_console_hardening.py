@@ -35,7 +35,8 @@ from tests.e2e.console_browser import (
     make_user,
     sign_in_user,
 )
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import ADMIN, call
 
 ADMIN_SCOPES = ["admin"]
@@ -44,15 +45,14 @@ SHORT_TTL = 3  # seconds an access token lives on the short-lived gateway
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-console-short")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-console-short",
         extra_env={
             "NFYIO_AUTH_ACCESS_TOKEN_TTL": str(SHORT_TTL),
             "NFYIO_AUTH_JWT_LEEWAY": "0",
         },
     )
-    yield running
-    running.stop()
 
 
 def _bucket_with(gateway: Gateway, keys: list[str]) -> str:

@@ -41,7 +41,8 @@ from tests.e2e.console_browser import (
     new_tab,
     sign_in_user,
 )
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import ADMIN, call
 
 SHORT_TTL = 3  # seconds an access token lives: API calls soon need a renewal
@@ -81,15 +82,14 @@ SAID = {
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-console-renewal")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-console-renewal",
         extra_env={
             "NFYIO_AUTH_ACCESS_TOKEN_TTL": str(SHORT_TTL),
             "NFYIO_AUTH_JWT_LEEWAY": "0",
         },
     )
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 from tests.e2e.rest_util import call
 from tests.e2e.s3util import added_header, expect_error, raw_request, unique
 
@@ -20,15 +20,14 @@ OTHER = "https://other.example.net"
 
 @pytest.fixture(scope="module")
 def cors_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-cors-settings")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-cors-settings",
         extra_env={
             "NFYIO_CORS_DEFAULT_ORIGINS": f"{APP},http://localhost:*",
             "NFYIO_CORS_API_ORIGINS": APP,
         },
     )
-    yield running
-    running.stop()
 
 
 def lower(headers: dict[str, str]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.oauth_util import call, make_setup
 
@@ -22,8 +23,9 @@ ACCESS_TTL = 10
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """Access tokens live 10 s with no leeway; an 8 s first throttle block; two worker
     processes share the store."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-oauth")) / "data",
+    yield from own_gateway(
+        tmp_path_factory,
+        "gw-oauth",
         extra_env={
             # Long enough that a token is still valid at its first use on a loaded host
             # (its "exp" is a whole second, so 2 s left as little as one for the request).
@@ -35,8 +37,6 @@ def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         },
         extra_args=["--workers", "2"],
     )
-    yield running
-    running.stop()
 
 
 def cli(gateway: Gateway, *args: str) -> str:

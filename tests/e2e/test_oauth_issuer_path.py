@@ -9,13 +9,13 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import jwt
 import pytest
 
 from gateway.oauth.routes import issuer_metadata_path
-from tests.e2e.gateway_process import Gateway, get_json, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway, get_json
 from tests.e2e.oauth_util import call, make_setup
 
 ISSUER = "https://gw.example.test/tenant-a"
@@ -24,12 +24,9 @@ SUFFIX = "/.well-known/oauth-authorization-server"
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("oauth-issuer-path")) / "data",
-        extra_env={"NFYIO_ISSUER": ISSUER},
+    yield from own_gateway(
+        tmp_path_factory, "oauth-issuer-path", extra_env={"NFYIO_ISSUER": ISSUER}
     )
-    yield running
-    running.stop()
 
 
 def test_the_metadata_is_served_after_the_suffix_at_the_issuers_path(gateway: Gateway) -> None:

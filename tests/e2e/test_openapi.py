@@ -38,7 +38,8 @@ import pytest
 
 from gateway.identity.clients import GRANT_TYPES
 from tests.e2e.conftest import upstream_env
-from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 from tests.e2e.oauth_util import ADMIN, call
 from tests.services.seaweedfs import SeaweedFS
 
@@ -47,9 +48,7 @@ EXCLUDED = "positive_data_acceptance,use_after_free"
 
 @pytest.fixture(scope="module")
 def openapi_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(Path(tmp_path_factory.mktemp("gw-openapi")) / "data")
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-openapi")
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +60,7 @@ def openapi_seaweedfs_gateway(
     env = upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key)
     env["NFYIO_UPSTREAM_NATIVE_CHECKSUMS"] = "true"
     env["NFYIO_UPSTREAM_BUCKET_PREFIX"] = "st-"
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-openapi-seaweedfs")) / "data", extra_env=env
-    )
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-openapi-seaweedfs", extra_env=env)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import ADMIN, api_json, bearer, call, make_key
 from tests.e2e.tenants import new_tenant
 
@@ -243,11 +243,7 @@ def test_requests_the_account_refuses_do_not_use_up_the_keys_own_limit(
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-rl-workers")) / "data", extra_args=["--workers", "2"]
-    )
-    yield running
-    running.stop()
+    yield from own_gateway(tmp_path_factory, "gw-rl-workers", extra_args=["--workers", "2"])
 
 
 def _worker_pids(gateway: Gateway) -> set[int]:

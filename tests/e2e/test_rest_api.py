@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.gateway_process import ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import ROOT_SECRET, Gateway
 from tests.e2e.rest_util import ADMIN, api_json, bearer, call, make_key
 from tests.e2e.tenants import new_tenant
 
@@ -30,12 +31,9 @@ SECRETS: list[str] = []
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway of our own: a short last_used_at flush interval and a log to grep."""
-    running = start_gateway(
-        Path(tmp_path_factory.mktemp("gw-rest")) / "data",
-        extra_env={"NFYIO_AUTH_USAGE_FLUSH_INTERVAL": "0.2"},
+    yield from own_gateway(
+        tmp_path_factory, "gw-rest", extra_env={"NFYIO_AUTH_USAGE_FLUSH_INTERVAL": "0.2"}
     )
-    yield running
-    running.stop()
 
 
 def key(gw: Gateway, **body: Any) -> Any:

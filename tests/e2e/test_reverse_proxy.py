@@ -6,26 +6,23 @@ from __future__ import annotations
 import http.client
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway, start_gateway
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import ROOT_KEY, ROOT_SECRET, Gateway
 
 PUBLIC_HOST = "s3.public.example"
 
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    gw = start_gateway(
-        Path(tmp_path_factory.mktemp("proxied")) / "data",
-        extra_env={"NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true"},
+    yield from own_gateway(
+        tmp_path_factory, "proxied", extra_env={"NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS": "true"}
     )
-    yield gw
-    gw.stop()
 
 
 def _send_as_proxy(gw: Gateway, method: str, path: str, *, forwarded: bool) -> tuple[int, bytes]:
