@@ -83,13 +83,23 @@ def start_pgbouncer(server: PostgresServer) -> PgBouncer:
         "max_client_conn = 400\n"
     )
     command = [str(PGBOUNCER), str(base / "pgbouncer.ini")]
+    uid = gid = None
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
         entry = pwd.getpwnam("postgres")
         for path in (base, *base.iterdir()):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-        command = ["runuser", "-u", "postgres", "--", *command]
+        uid, gid = entry.pw_uid, entry.pw_gid
     log = (base / "log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    # Popen switches user itself, so the process is PgBouncer: under ``runuser`` the
+    # SIGKILL of ``stop`` killed runuser and left PgBouncer running, one per test session
+    process = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        user=uid,
+        group=gid,
+        extra_groups=None if uid is None else [],
+    )
     bouncer = PgBouncer(server, base, port, process)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
