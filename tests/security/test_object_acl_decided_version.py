@@ -13,7 +13,6 @@ as it is when it has arrived, as the last test shows.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from tests.e2e.conftest import upstream_env
 from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error
-from tests.e2e.tenants import Tenant, two_accounts
+from tests.e2e.tenants import Tenant, policy, two_accounts
 from tests.security.held_body import held_body, signed_as
 from tests.services.seaweedfs import SeaweedFS
 
@@ -51,6 +50,20 @@ def _full_control(tenant: Tenant, owner: Tenant) -> bytes:
         f"<Grant>{grantee}<Permission>FULL_CONTROL</Permission></Grant>"
         "</AccessControlList></AccessControlPolicy>"
     ).encode()
+
+
+def _shared_by_tag(owner_s3: Any, bucket: str, sender: Tenant, action: str) -> None:
+    """A bucket policy allowing ``sender`` ``action`` on objects tagged ``share=yes``,
+    and the object ``k`` so tagged."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{sender.id}:root"},
+        "Action": action,
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"StringEquals": {"s3:ExistingObjectTag/share": "yes"}},
+    }
+    owner_s3.put_bucket_policy(Bucket=bucket, Policy=policy(statement))
+    owner_s3.put_object(Bucket=bucket, Key="k", Body=b"shared", Tagging="share=yes")
 
 
 def _grants(client: Any, bucket: str, key: str) -> list[tuple[str, str]]:
@@ -115,17 +128,7 @@ def test_an_acl_decided_by_an_existing_tag_never_reaches_an_untagged_object(
     owner, sender, owner_s3, sender_s3, bucket = two_accounts(
         gateway, "owner", "sender", bucket_prefix="decided"
     )
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{sender.id}:root"},
-        "Action": "s3:PutObjectAcl",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": {"StringEquals": {"s3:ExistingObjectTag/share": "yes"}},
-    }
-    owner_s3.put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    )
-    owner_s3.put_object(Bucket=bucket, Key="k", Body=b"shared", Tagging="share=yes")
+    _shared_by_tag(owner_s3, bucket, sender, "s3:PutObjectAcl")
 
     def write_again() -> None:
         owner_s3.put_object(Bucket=bucket, Key="k", Body=b"the owner's secret")
@@ -181,17 +184,7 @@ def test_tags_sent_slowly_are_decided_against_the_object_they_reach(
     _, sender, owner_s3, _, bucket = two_accounts(
         gateway, "owner", "sender", bucket_prefix="decided"
     )
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{sender.id}:root"},
-        "Action": "s3:PutObjectTagging",
-        "Resource": f"arn:aws:s3:::{bucket}/*",
-        "Condition": {"StringEquals": {"s3:ExistingObjectTag/share": "yes"}},
-    }
-    owner_s3.put_bucket_policy(
-        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    )
-    owner_s3.put_object(Bucket=bucket, Key="k", Body=b"shared", Tagging="share=yes")
+    _shared_by_tag(owner_s3, bucket, sender, "s3:PutObjectTagging")
     tagging = (
         b'<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>'
         b"<Tag><Key>share</Key><Value>yes</Value></Tag>"
