@@ -70,8 +70,11 @@ async def tag_count_hidden(ctx: Context, info: ObjectInfo) -> bool:
 
 
 async def put_object_tagging(ctx: Context) -> Result:
-    """A key whose latest version is a delete marker: 405 (``gateway/s3/markers.py``)."""
-    tags = parse_tagging_document(await ctx.xml_body())
+    """A key whose latest version is a delete marker: 405 (``gateway/s3/markers.py``).
+    The tag set was parsed from the body before the decision (``S3Request.tags``: the
+    ``s3:RequestObjectTag/...`` keys read it)."""
+    tags = ctx.req.tags
+    assert tags is not None  # dispatch parses PutObjectTagging's body into it
     try:
         version_id = await ctx.backend.put_object_tagging(
             ctx.bucket, ctx.key, tags, version_id=ctx.req.version_id
