@@ -98,6 +98,9 @@ def validate_email(email: str) -> str:
     if len(cleaned) > 254 or not _EMAIL.fullmatch(cleaned) or not cleaned.isprintable():
         raise ValueError("email must be an address like name@example.com")
     key_rules.require_nfkc(cleaned, "email")
+    # The local part alone: the domain is ASCII (the pattern), and a Cyrillic or Han mailbox
+    # at a Latin domain is an address; ``admin@`` with a Cyrillic a (U+0430) is not.
+    key_rules.require_one_script(cleaned.rpartition("@")[0], "email")
     return cleaned
 
 

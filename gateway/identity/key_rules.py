@@ -8,6 +8,7 @@ import string
 import unicodedata
 from collections.abc import Iterable
 
+from gateway.identity import name_scripts
 from gateway.scopes import unknown_scopes
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "new_key_id",
     "new_secret",
     "require_nfkc",
+    "require_one_script",
     "validate_buckets",
     "validate_explicit_key_id",
     "validate_explicit_secret",
@@ -56,9 +58,11 @@ def admin_key_name(account_name: str) -> str:
     """The name of the admin key an account is created with: ``<account name> admin``,
     the account's name (a valid name, up to the same length) cut so that the whole is a
     valid key name; uncut, a long account name made the creation fail after the account
-    was made."""
+    was made. An account's name in a script that Latin may not join (``Москва admin``
+    would mix Cyrillic and Latin, :func:`require_one_script`) gives ``admin`` alone."""
     suffix = " admin"
-    return f"{account_name[: _MAX_NAME - len(suffix)].rstrip()}{suffix}"
+    name = f"{account_name[: _MAX_NAME - len(suffix)].rstrip()}{suffix}"
+    return "admin" if name_scripts.mixed_scripts(name) is not None else name
 
 
 def validate_name(name: str) -> str:
@@ -68,6 +72,7 @@ def validate_name(name: str) -> str:
     if any(not ch.isprintable() for ch in cleaned):
         raise ValueError("name must not contain control characters")
     require_nfkc(cleaned, "name")
+    require_one_script(cleaned, "name")
     return cleaned
 
 
@@ -82,6 +87,27 @@ def require_nfkc(text: str, field: str) -> None:
             f"{field} must be in Unicode NFKC form: compatibility characters (fullwidth"
             " letters, ligatures, superscripts, ...) and decomposed accents are refused;"
             " write the plain characters"
+        )
+
+
+def require_one_script(text: str, field: str) -> None:
+    """Refuse text that mixes scripts beyond Unicode TS #39's "Highly Restrictive" level, or
+    digits of several numbering systems (:mod:`gateway.identity.name_scripts`): ``admin``
+    spelt with a Cyrillic a (U+0430) would read as the real ``admin`` beside it.
+    ``Москва``, ``東京タワー``, ``한국 Seoul`` and ``Müller`` pass."""
+    mixed = name_scripts.mixed_scripts(text)
+    if mixed is not None:
+        found = ", ".join(f"{script} {ch!r} (U+{ord(ch):04X})" for ch, script in mixed)
+        raise ValueError(
+            f"{field} mixes scripts ({found}): a letter of another script that looks like"
+            " a Latin one would make it read as another name; write it in one script"
+            " (Latin may go with Han and Hiragana/Katakana, Bopomofo or Hangul)"
+        )
+    digits = name_scripts.mixed_numbers(text)
+    if digits is not None:
+        found = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in digits)
+        raise ValueError(
+            f"{field} mixes digits of several numbering systems ({found}): write them in one"
         )
 
 
