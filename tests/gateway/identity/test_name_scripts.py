@@ -99,10 +99,23 @@ def test_every_printable_character_has_a_script() -> None:
     the installed ``regex`` knows is missing from it): a character of no script would make
     any name holding it refused."""
     printable = "".join(ch for i in range(sys.maxunicode + 1) if (ch := chr(i)).isprintable())
-    union = "".join(rf"\p{{scx={name}}}" for name in name_scripts.SCRIPT_NAMES)
+    union = "".join(rf"\p{{scx={name}}}" for name in name_scripts.known_scripts())
     stray = regex.findall(rf"[^{union}\p{{scx=Common}}\p{{scx=Inherited}}]", printable)
     assert stray == []
     assert name_scripts.scripts_of("\u30fc") == frozenset(
         {"Hiragana", "Katakana"}
     )  # Script_Extensions
     assert name_scripts.scripts_of("1") is None
+
+
+def test_the_halving_look_up_finds_every_script_of_a_character() -> None:
+    """``scripts_of`` asks halves of the script list; asked one script at a time, every
+    sampled character (and those of several scripts: tatweel, the prolonged sound mark,
+    the ideographic comma, Devanagari danda) has the same scripts."""
+    singles = [(name, regex.compile(rf"\p{{scx={name}}}")) for name in name_scripts.known_scripts()]
+    sample = [chr(i) for i in range(0x80, 0x32000, 37)] + ["\u0640", "\u30fc", "\u3001", "\u0964"]
+    for ch in sample:
+        if not ch.isprintable() or regex.match(r"[\p{scx=Common}\p{scx=Inherited}]", ch):
+            continue
+        expected = frozenset(name.replace("_", " ") for name, p in singles if p.match(ch))
+        assert name_scripts.scripts_of(ch) == expected, f"U+{ord(ch):04X}"
