@@ -117,6 +117,7 @@ def test_the_command_line_refuses_mixed_script_names_in_one_line(gateway: Gatewa
         ("accounts", "create", "--name", SPOOFED_SYSTEM),
         ("accounts", "create", "--name", f"a{_digits()}", "--email", f"{SPOOFED_ADMIN}@x.io"),
         ("keys", "create", "--name", SPOOFED_ADMIN, "--scope", "read:buckets"),
+        ("clients", "create", "--name", SPOOFED_SYSTEM, "--scope", "read:buckets"),
     ):
         done = _cli(gateway, *args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
