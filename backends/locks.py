@@ -18,11 +18,14 @@ A retain-until date is an instant to the millisecond, S3's precision (GetObjectR
 and the ``x-amz-object-lock-retain-until-date`` header answer milliseconds). The
 precision is fixed where a date is made, once (:func:`retention_date`): where the gateway
 parses a client's date (``gateway/s3/lock_headers.py``), where a default retention is
-counted (:func:`effective_lock`) and where the filesystem backend reads a row stored with
-microseconds before (``metadb.lock_from_json``). So the date stored, the one answered, the
-one a policy's ``s3:object-lock-*`` keys read and the ones compared here are the same,
-and a date sent back as it was read is the date the version has. Dates an upstream store
-answers have its own precision (AWS's milliseconds, others' whole seconds), never finer.
+counted (:func:`effective_lock`), where the filesystem backend reads a row stored with
+microseconds before (``metadb.lock_from_json``) and where the s3 backend reads an upstream
+store's date (``backends/s3/meta.py`` ``_lock``, ``versions._lock_without_head``): AWS keeps
+milliseconds and SeaweedFS whole seconds, but a store may keep what it was sent (moto keeps
+the text; a gateway forwarded a client's microseconds before dates were fixed at parse).
+So the date stored, the one answered, the one a policy's ``s3:object-lock-*`` keys read
+and the ones compared here are the same, and a date sent back as it was read is the date
+the version has (``tests/e2e/test_upstream_lock_dates.py`` for an upstream store's).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from backends.locks import retention_date
 from backends.s3.params import etag_parts
 from backends.s3.wire import META_PREFIX, parse_http_date, parse_iso_date
 from backends.types import COMPOSITE, ObjectInfo, ObjectLock, ObjectMeta
@@ -220,10 +221,13 @@ def _lock(found: Mapping[int, str]) -> ObjectLock | None:
     hold = found.get(_HOLD)
     if mode is None and hold is None:
         return None
-    until = found.get(_UNTIL)
+    text = found.get(_UNTIL)
+    until = parse_iso_date(text) if mode is not None and text else None
     return ObjectLock(
         mode=mode,
-        retain_until=parse_iso_date(until) if mode is not None and until else None,
+        # to the millisecond, as answered (``backends.locks.retention_date``): a store
+        # may keep a date with microseconds (moto keeps the text it was sent)
+        retain_until=None if until is None else retention_date(until),
         legal_hold=None if hold is None else hold == "ON",
     )
 

@@ -29,7 +29,7 @@ from urllib.parse import unquote
 from lxml import etree
 
 from backends.errors import BackendError
-from backends.locks import check_retention_change, missing_lock_configuration
+from backends.locks import check_retention_change, missing_lock_configuration, retention_date
 from backends.s3.client import UpstreamClient
 from backends.s3.meta import object_info, utc
 from backends.s3.params import etag_of, version_params
@@ -256,7 +256,8 @@ class VersionsMixin(UpstreamClient):
                 raise
         else:
             if retention and retention.get("Mode") and retention.get("RetainUntilDate"):
-                mode, until = str(retention["Mode"]), utc(retention["RetainUntilDate"])
+                until = retention_date(utc(retention["RetainUntilDate"]))  # as _lock reads it
+                mode = str(retention["Mode"])
         try:
             found = (await self._call("get_object_legal_hold", **params)).get("LegalHold")
         except BackendError as exc:
