@@ -131,3 +131,17 @@ def test_header_map_path_equals_the_pairs_path(
         return
     assert canonical_headers(pairs, names, found) == canonical_headers(pairs, names)
     assert unsigned_amz_headers(pairs, names, found) == unsigned_amz_headers(pairs, names)
+
+
+def test_a_header_map_that_drops_a_repeated_signed_header_is_not_read() -> None:
+    """``verify`` reads the caller's header map only when it has as many entries as the
+    request has headers: a map keeps one value per name, so for a signed header sent
+    twice (the canonical value is both copies, joined) it would verify the first copy
+    alone, and a second copy appended after signing would go unseen."""
+    signed = botocore_sign("PUT", "https://s3.example.com/b/k", {"X-Amz-Meta-A": "one"})
+    auth = parse_auth(signed)
+    assert auth is not None and "x-amz-meta-a" in auth.signed_headers
+    appended = replace(signed, headers=(*signed.headers, ("x-amz-meta-a", "two")))
+    for headers in (None, header_map(appended.headers)):
+        with pytest.raises(SignatureDoesNotMatch):
+            verify(appended, auth, SECRET, NOW, headers=headers)
