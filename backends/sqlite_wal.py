@@ -185,5 +185,9 @@ class ExactCache(Generic[_K, _V]):
             del entries[next(iter(entries))]
         entries[key] = value
 
+    def holds(self, key: _K, value: object) -> bool:
+        """Whether ``value`` itself (this object) is kept under ``key``."""
+        return self._entries.get(key) is value
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -543,18 +543,19 @@ class MetaDB:
         self._infos: dict[int, tuple[ObjectRow, str, ObjectInfo]] = {}
 
     def info_of(self, row: ObjectRow, bucket: str) -> ObjectInfo:
-        """``row.to_info(bucket)``, remembered for a row the row cache may keep: a GET or
-        HEAD of a key read before gets the same row from the cache, and decoding it again
-        (JSON, checksums, dates, an 11-field record) cost ~5 us of every such request
-        against ~0.2 us for this look-up. Keyed by the row's identity (the entry holds the
-        row, so no other object takes its id while it is there); a row read afresh is
-        another object and is decoded. At most ``ROW_CACHE_ENTRIES`` entries (emptied when
-        full), only rows within ``ROW_CACHE_MAX_CHARS``: as bounded as the row cache."""
+        """``row.to_info(bucket)``, remembered while the row cache keeps this very row: a
+        GET or HEAD of a key read before gets the same row from the cache, and decoding
+        it again (JSON, checksums, dates, an 11-field record) cost ~5 us of every such
+        request against ~0.2 us for this look-up. Keyed by the row's identity (the entry
+        holds the row, so no other object takes its id while it is there); a row the
+        cache does not keep (read afresh, a version's, one too large) is decoded and not
+        remembered. At most ``ROW_CACHE_ENTRIES`` entries (emptied when full)."""
         found = self._infos.get(id(row))
         if found is not None and found[0] is row and found[1] == bucket:
             return found[2]
         info = row.to_info(bucket)
-        if _row_chars(row) <= ROW_CACHE_MAX_CHARS:
+        rows = self._rows
+        if rows is not None and rows.holds((bucket, row.key), row):
             remember(self._infos, id(row), (row, bucket, info), ROW_CACHE_ENTRIES)
         return info
 
