@@ -329,7 +329,7 @@ async def upload_object(request: web.Request) -> web.Response:
         if exc.code == "BadDigest":
             raise _bad_digest("Content-MD5", "the MD5 differs") from exc
         _raise_object_error(exc, bucket)
-    await record_object_write(access.store, plan, info)
+    await record_object_write(access.store, plan, info, backend=request.app[BACKEND])
     return web.json_response({**object_json(info), "content_type": content_type}, status=201)
 
 

@@ -9,9 +9,16 @@ document ``{"foreign": bool}``, read with every other setting of the bucket in o
 from then on every write in that bucket records its row, so that "the most recent row of
 a key" is always its current version. ``foreign`` says whether any row names an owner
 other than the bucket owner; the bucket owner's own requests need an object's row only
-then. So a request in a bucket without rows costs nothing here (on PostgreSQL, a write
-asks once more whether another host began rows: :meth:`ObjectAclStore.rows_begun_elsewhere`),
-and one that needs an object's owner or ACL costs one indexed read.
+then. So a request in a bucket without rows costs nothing here (a write asks once more
+whether rows were begun since its decision: :meth:`ObjectAclStore.rows_begun_elsewhere`,
+on SQLite a look at the change marker while nothing was committed), and one that needs an
+object's owner or ACL costs one indexed read.
+
+Two writes of one key may record their rows in the other order than the storage
+committed their objects: a row never replaces the version's row of a later write
+(:meth:`ObjectAclStore.record`), and a write that found the bucket without rows checks,
+after recording its own, that its object is still the key's current one
+(:meth:`ObjectAclStore.settle`, ``gateway.s3.ownership``).
 
 Documents (``acl``) are text the S3 layer writes and reads (``gateway.s3.stored``); this
 store does not interpret them.
@@ -27,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gateway.identity.bucket_settings import require_owner
+from gateway.identity.cache import LookupCache
 from gateway.identity.columns import as_int, as_str
 from gateway.identity.crypto import Keyring
 from gateway.identity.db import Database, TransactionBody, Tx, UnstorableText
@@ -60,7 +68,7 @@ _VERSION = (
 )
 _SECOND = 1_000_000
 
-_UPSERT_OBJECT = (
+_INSERT_OBJECT = (
     "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
     " VALUES (?, ?, ?, ?, ?, (SELECT CASE WHEN MAX(written_at) >= ? AND MAX(written_at) < ?"
     " THEN MAX(written_at) + 1 ELSE ? END FROM object_acls"
@@ -68,8 +76,17 @@ _UPSERT_OBJECT = (
     " ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
     " owner = excluded.owner, acl = excluded.acl, written_at = excluded.written_at"
 )
+_UPSERT_OBJECT = f"{_INSERT_OBJECT} WHERE excluded.written_at >= object_acls.written_at"
 """The row of a version just written: at its time, or a microsecond after the key's
-latest other row when that ties with it (:func:`_write_row`)."""
+latest other row when that ties with it (:func:`_write_row`); never over the row of a
+write of the same version made later (:meth:`ObjectAclStore.record`)."""
+_SETTLE_OBJECT = f"{_INSERT_OBJECT} WHERE excluded.written_at > object_acls.written_at"
+"""The default row of a version a write found current instead of its own: only where
+the version has no row yet, or an earlier one (:meth:`ObjectAclStore.settle`)."""
+_REPLACE_OBJECT = (
+    "UPDATE object_acls SET owner = ?, acl = ?, written_at = ?"
+    " WHERE bucket = ? AND object_key = ? AND version_id = ? AND written_at = ?"
+)
 _UPSERT_ACL = (
     "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
@@ -81,6 +98,7 @@ _UPSERT_FLAG = (
     " ON CONFLICT (bucket, kind) DO UPDATE SET"
     " document = excluded.document, updated_at = excluded.updated_at"
 )
+_HAS_FLAG = "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?"
 _UPLOAD_COLUMNS = "upload_id, object_key, initiator, owner, acl"
 
 
@@ -174,8 +192,10 @@ async def _write_row(
     foreign: bool,
     written: int,
     keep_place: bool = False,
-) -> bool:
-    """Upsert the row of ``version`` and set the bucket's flag; whether the flag changed.
+    sql: str = _UPSERT_OBJECT,
+) -> tuple[bool, bool]:
+    """Upsert the row of ``version`` and set the bucket's flag; (whether the row was
+    written, whether the flag changed).
 
     A version just written gets ``written`` (its last-modified time), unless the key's
     latest other row lies in ``[written, written + _span(written))``: then a microsecond
@@ -188,13 +208,14 @@ async def _write_row(
     The read is a subquery of the upsert (``_UPSERT_OBJECT``): one statement.
 
     ``keep_place`` (a new ACL for an existing version): an existing row keeps its
-    ``written_at``, a new one is written at ``written``."""
+    ``written_at``, a new one is written at ``written``. ``sql``: the upsert of a
+    version just written (``_UPSERT_OBJECT``, or ``_SETTLE_OBJECT``)."""
     if keep_place:
-        await tx.execute(_UPSERT_ACL, (bucket, key, version, owner, acl, written))
+        count = await tx.execute(_UPSERT_ACL, (bucket, key, version, owner, acl, written))
     else:
         tie = (written, written + _span(written), written, bucket, key, version)
-        await tx.execute(_UPSERT_OBJECT, (bucket, key, version, owner, acl, *tie))
-    return await _flag(tx, bucket, foreign=foreign, when=written)
+        count = await tx.execute(sql, (bucket, key, version, owner, acl, *tie))
+    return count > 0, await _flag(tx, bucket, foreign=foreign, when=written)
 
 
 class _FlagProbe:
@@ -242,10 +263,7 @@ class _FlagProbe:
         done = asyncio.get_running_loop().create_future()
         self._in_flight[bucket] = done
         try:
-            row = await self._db.fetch_one(
-                "SELECT 1 FROM bucket_settings WHERE bucket = ? AND kind = ?",
-                (bucket, FLAG_KIND),
-            )
+            row = await self._db.fetch_one(_HAS_FLAG, (bucket, FLAG_KIND))
         finally:
             del self._in_flight[bucket]
             done.set_result(None)
@@ -268,6 +286,8 @@ class ObjectAclStore:
         self._db = db
         self._cache = cache or SettingsCache(0.0)
         self._probe = _FlagProbe(db)
+        self._flags: LookupCache[str, bool] = LookupCache(0.0)
+        """Bucket -> whether it has its flag, under the change marker it was read at."""
 
     async def _flagging(self, bucket: str, body: TransactionBody[bool]) -> None:
         """Run a body that ends with :func:`_flag`; a changed flag is a changed setting."""
@@ -295,17 +315,27 @@ class ObjectAclStore:
 
     async def rows_begun_elsewhere(self, bucket: str) -> bool:
         """Whether ``bucket`` keeps rows though the caller's settings said it did not
-        (asked after a write that needed no row of its own): on PostgreSQL another host
-        may have begun them while this one still cached the bucket's settings
-        (``identity.bucket_cache_seconds``), and then this write's row is what keeps the
-        key's latest row its current version's; without it the version took the
-        previous version's owner and ACL (a ``public-read`` one, say) for good. One
-        indexed read, on PostgreSQL only, shared by the writes of the bucket that ask at
-        once (:class:`_FlagProbe`): SQLite serves one host, whose workers see a change
-        at their next request."""
-        if not self.shared:
-            return False
-        return await self._probe.ask(bucket)
+        (asked after a write that needed no row of its own): another write may have
+        begun them since those settings were read, one that overlapped this one (its
+        object committed before this write's, its row after this write's decision) or,
+        on PostgreSQL, one through another host, which this host's cached settings
+        (``identity.bucket_cache_seconds``) do not show yet. Then this write's row is
+        what keeps the key's latest row its current version's; without it the version
+        took the other write's owner and ACL (a ``public-read`` one, say) for good.
+
+        SQLite: exact on the database's change marker (:class:`LookupCache`): the
+        bucket's answer is read again only once something was committed since it was
+        read, so a host whose state store is quiet pays a read of the WAL-index header.
+        PostgreSQL: one indexed read, shared by the writes of the bucket that ask at
+        once (:class:`_FlagProbe`)."""
+        marker = self._db.change_marker()
+        if marker is None:
+            return await self._probe.ask(bucket)
+        seen = self._flags.get(bucket, marker)
+        if seen is None:
+            seen = await self._db.fetch_one(_HAS_FLAG, (bucket, FLAG_KIND)) is not None
+            self._flags.put(bucket, marker, seen)
+        return seen
 
     # --- objects ------------------------------------------------------------------------
 
@@ -345,24 +375,101 @@ class ObjectAclStore:
         foreign: bool,
         written_at: datetime,
         bucket_owner: str | None = None,
-    ) -> None:
+    ) -> bool:
         """The owner and ACL of a version just written; ``foreign``: ``owner`` is not the
         bucket owner; ``written_at``: the version's last-modified time, which orders a
         key's rows as its versions are ordered (within one second of an upstream
         store's times, the row recorded last is the latest: :func:`_write_row`).
         ``bucket_owner``: only while the bucket is still that account's (the one the
-        write was decided for; ``BucketGone`` otherwise)."""
+        write was decided for; ``BucketGone`` otherwise).
+
+        Whether the row was written: not over the version's row of a later write (a
+        greater ``written_at``). Two writes of one key (the ``null`` version of a bucket
+        without versioning) may record their rows in the other order than their
+        objects were committed; the row of the one committed first, recorded last,
+        replaced the other's, and the key's current object (a private one, say) was
+        served under the other's owner and ACL (``public-read``). False can also mean
+        the clock stepped back between the two writes: the caller asks the storage
+        which object is current (:meth:`replace`)."""
         version = version_id or NULL_VERSION
         written = to_micros(written_at)
+        stood = False
 
         async def body(tx: Tx) -> bool:
+            nonlocal stood
             if bucket_owner is not None:
                 await require_owner(tx, bucket, bucket_owner)
-            return await _write_row(
+            stood, changed = await _write_row(
                 tx, bucket, key, version, owner=owner, acl=acl, foreign=foreign, written=written
             )
+            return changed
 
         await self._flagging(bucket, body)
+        return stood
+
+    async def settle(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        *,
+        owner: str,
+        acl: str,
+        written_at: datetime,
+        after: datetime,
+    ) -> None:
+        """The default row (``owner``, the bucket owner; ``acl``, private) of the key's
+        current version, written by a write that found, after recording its own row,
+        that another object of the key was committed after its own: a write made while
+        the bucket had no rows yet, which recorded none (its decision said the bucket
+        needed none, and the bucket's first row came after it looked again:
+        ``rows_begun_elsewhere``). Its row would otherwise be the key's latest and
+        answer for that object. Only where the version has no row, or one of an earlier
+        write: its own write's row, if it recorded one meanwhile, stands. At the
+        version's time, never before ``after`` (the finder's own), since the storage
+        says it is later."""
+        version = version_id or NULL_VERSION
+        written = max(to_micros(written_at), to_micros(after) + 1)
+
+        async def body(tx: Tx) -> bool:
+            _, changed = await _write_row(
+                tx,
+                bucket,
+                key,
+                version,
+                owner=owner,
+                acl=acl,
+                foreign=False,
+                written=written,
+                sql=_SETTLE_OBJECT,
+            )
+            return changed
+
+        await self._flagging(bucket, body)
+
+    async def replace(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        *,
+        owner: str,
+        acl: str,
+        written_at: datetime,
+        held: ObjectAcl,
+    ) -> bool:
+        """The row of a version whose :meth:`record` was refused (``held``, a later
+        write's row, kept it) although the storage says this write's object is the
+        current one: the clock stepped back between the two writes, or another worker
+        committed its object first with a later time. Only while the row is still
+        ``held``; whether it was replaced."""
+        version = version_id or NULL_VERSION
+        row = (owner, acl, to_micros(written_at), bucket, key, version, held.written_at)
+
+        async def body(tx: Tx) -> int:
+            return await tx.execute(_REPLACE_OBJECT, row)
+
+        return await self._db.transaction(body) > 0
 
     async def change_acl(
         self,
@@ -406,7 +513,7 @@ class ObjectAclStore:
                     row = await tx.fetch_one(_VERSION, (bucket, key, decided.version))
                 if (None if row is None else _object(row)) != decided.found:
                     raise ObjectChanged(key)
-            return await _write_row(
+            _, changed = await _write_row(
                 tx,
                 bucket,
                 key,
@@ -417,6 +524,7 @@ class ObjectAclStore:
                 written=written,
                 keep_place=True,
             )
+            return changed
 
         await self._flagging(bucket, body)
 
@@ -530,7 +638,7 @@ class ObjectAclStore:
             )
             if not moved:
                 return False
-            return await _write_row(
+            _, changed = await _write_row(
                 tx,
                 bucket,
                 upload.key,
@@ -540,5 +648,6 @@ class ObjectAclStore:
                 foreign=foreign,
                 written=written,
             )
+            return changed
 
         await self._flagging(bucket, body)

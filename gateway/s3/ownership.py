@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from backends.base import Backend
+from backends.errors import BackendError
 from backends.types import ObjectInfo
 from gateway.authz import (
     AccessControlList,
@@ -26,7 +28,7 @@ from gateway.authz import (
     refuse_public_acl,
 )
 from gateway.authz.stored import acl_to_json
-from gateway.identity.object_acls import UploadAcl
+from gateway.identity.object_acls import NULL_VERSION, UploadAcl
 from gateway.identity.store import IdentityStore
 from gateway.principal import Principal
 from gateway.s3.bucket_facts import BucketFacts, private_acl
@@ -145,22 +147,92 @@ async def plan_object_write(
 
 async def record_write(ctx: Context, plan: WritePlan, info: ObjectInfo) -> None:
     """After the object was committed: its row, when one is needed."""
-    await record_object_write(ctx.access.store, plan, info)
+    await record_object_write(ctx.access.store, plan, info, backend=ctx.backend)
 
 
-async def record_object_write(store: IdentityStore, plan: WritePlan, info: ObjectInfo) -> None:
-    """:func:`record_write` with the store named."""
-    if plan.needs_row or await store.object_acls.rows_begun_elsewhere(plan.bucket.name):
-        await store.object_acls.record(
-            plan.bucket.name,
+async def record_object_write(
+    store: IdentityStore, plan: WritePlan, info: ObjectInfo, *, backend: Backend
+) -> None:
+    """:func:`record_write` with the store and the storage named.
+
+    A write of one key may overlap another's: the storage committed one object, then
+    the other, but their rows come in any order. Three rules keep the key's row its
+    current object's: a row never replaces the version's row of a later write
+    (``ObjectAclStore.record``); a write that needed no row asks again after its commit
+    whether the bucket has rows now (``rows_begun_elsewhere``: another write's row may
+    have begun them since its decision); and a write that recorded a row while its
+    decision saw the bucket without rows asks the storage whether its object is still
+    the key's current one (:func:`_still_current`): an object committed after it, by a
+    write that asked before this row began the bucket's rows, has none. Only the last
+    costs a read of the storage, and only for such a write (the first rows of a
+    bucket), or one whose row was refused (``ObjectAclStore.replace``)."""
+    rows = store.object_acls
+    if not plan.needs_row and not await rows.rows_begun_elsewhere(plan.bucket.name):
+        return
+    acl = acl_to_json(plan.acl)
+    stood = await rows.record(
+        plan.bucket.name,
+        info.key,
+        info.version_id,
+        owner=plan.owner,
+        acl=acl,
+        foreign=plan.foreign,
+        written_at=info.last_modified,
+        bucket_owner=plan.bucket.owner_id,
+    )
+    if stood and plan.bucket.has_rows:
+        return
+    await _still_current(store, plan, info, backend, acl=acl, stood=stood)
+
+
+async def _still_current(
+    store: IdentityStore,
+    plan: WritePlan,
+    info: ObjectInfo,
+    backend: Backend,
+    *,
+    acl: str,
+    stood: bool,
+) -> None:
+    """After :func:`record_object_write` recorded ``info``'s row (``stood``) or was
+    refused one (a later write's row holds the version): which object is the key's
+    current one. Another than ``info``'s, after a row that stood: that object's default
+    row (it recorded none: ``ObjectAclStore.settle``). ``info``'s, after a refusal: its
+    row after all (``ObjectAclStore.replace``: the clock stepped back, or another
+    worker's later-timed object was committed first). Objects are the same by version
+    id and ETag (an upstream store's Last-Modified is its own clock, not the gateway's
+    time of the row)."""
+    rows = store.object_acls
+    bucket = plan.bucket.name
+    try:
+        current = await backend.describe_object(bucket, info.key)
+    except BackendError:
+        return  # gone (deleted, a delete marker): no current object to answer for
+    ours = current.version_id == info.version_id and current.etag == info.etag
+    if stood and not ours:
+        owner = plan.bucket.owner_id
+        name = await owner_name(store, owner)
+        await rows.settle(
+            bucket,
             info.key,
-            info.version_id,
-            owner=plan.owner,
-            acl=acl_to_json(plan.acl),
-            foreign=plan.foreign,
-            written_at=info.last_modified,
-            bucket_owner=plan.bucket.owner_id,
+            current.version_id,
+            owner=owner,
+            acl=acl_to_json(private_acl(name.user)),
+            written_at=current.last_modified,
+            after=info.last_modified,
         )
+    elif not stood and ours:
+        held = await rows.version(bucket, info.key, info.version_id or NULL_VERSION)
+        if held is not None:
+            await rows.replace(
+                bucket,
+                info.key,
+                info.version_id,
+                owner=plan.owner,
+                acl=acl,
+                written_at=info.last_modified,
+                held=held,
+            )
 
 
 async def record_upload(ctx: Context, plan: WritePlan, key: str, upload_id: str) -> None:

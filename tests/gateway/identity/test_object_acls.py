@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,6 +80,74 @@ async def test_versions_of_one_whole_second_order_as_recorded(store: IdentitySto
     await rows.record("b", "k", "v0", owner="acct_A", acl="x", foreign=False, written_at=at(4))
     current = await rows.current("b", "k")
     assert current is not None and current.version_id == "v0"
+
+
+async def test_a_row_never_replaces_the_row_of_a_later_write(store: IdentityStore) -> None:
+    """Two writes of the null version recorded in the other order than their objects
+    were committed: the earlier write's row, recorded last, is refused (it replaced the
+    later write's, whose private object then answered as ``public-read``)."""
+    rows = store.object_acls
+    later = await rows.record(
+        "b", "k", None, owner="acct_A", acl="private", foreign=False, written_at=at(2)
+    )
+    earlier = await rows.record(
+        "b", "k", None, owner="acct_B", acl="public", foreign=True, written_at=at(1)
+    )
+    assert (later, earlier) == (True, False)
+    assert await rows.current("b", "k") == ObjectAcl("null", "acct_A", "private", micros(2))
+    # the storage says the refused write's object is current after all (a clock that
+    # stepped back): its row replaces the one that refused it, only while that one holds
+    held = await rows.version("b", "k", "null")
+    assert held is not None
+    replaced = await rows.replace(
+        "b", "k", None, owner="acct_B", acl="public", written_at=at(1), held=held
+    )
+    assert replaced is True
+    assert await rows.current("b", "k") == ObjectAcl("null", "acct_B", "public", micros(1))
+    again = await rows.replace("b", "k", None, owner="acct_C", acl="x", written_at=at(0), held=held)
+    assert again is False
+
+
+async def test_settle_writes_a_default_row_only_over_an_earlier_one(
+    store: IdentityStore,
+) -> None:
+    """A write whose row stood but whose object is no longer current gives the current
+    version (recorded without a row) the default row, after its own; a row of that
+    version's own write stands."""
+    rows = store.object_acls
+    await rows.record("b", "k", None, owner="acct_B", acl="public", foreign=True, written_at=at(1))
+    await rows.settle("b", "k", None, owner="acct_A", acl="private", written_at=at(1), after=at(1))
+    assert await rows.current("b", "k") == ObjectAcl("null", "acct_A", "private", micros(1) + 1)
+    # versioned: the current version gets its row, the writer's version keeps its own
+    await rows.record("b", "v", "v1", owner="acct_B", acl="public", foreign=True, written_at=at(1))
+    await rows.record("b", "v", "v3", owner="acct_B", acl="own", foreign=True, written_at=at(3))
+    for version in ("v2", "v3"):
+        await rows.settle(
+            "b", "v", version, owner="acct_A", acl="private", written_at=at(2), after=at(1)
+        )
+    assert await rows.version("b", "v", "v1") == ObjectAcl("v1", "acct_B", "public", micros(1))
+    assert await rows.version("b", "v", "v2") == ObjectAcl("v2", "acct_A", "private", micros(2))
+    assert await rows.version("b", "v", "v3") == ObjectAcl("v3", "acct_B", "own", micros(3))
+
+
+async def test_a_write_without_a_row_sees_rows_begun_since_its_decision(
+    open_store: Callable[..., Awaitable[IdentityStore]],
+) -> None:
+    """``rows_begun_elsewhere`` after a write that needed no row: yes once another
+    worker's (or host's) write began the bucket's rows, on SQLite too (it said no there,
+    and a write overlapping it could leave its row answering for this one's object)."""
+    one, two = await open_store(), await open_store()
+    try:
+        assert await one.object_acls.rows_begun_elsewhere("b") is False
+        assert await one.object_acls.rows_begun_elsewhere("b") is False
+        await two.object_acls.record(
+            "b", "k", None, owner="acct_A", acl="{}", foreign=False, written_at=at(0)
+        )
+        assert await one.object_acls.rows_begun_elsewhere("b") is True
+        assert await one.object_acls.rows_begun_elsewhere("other") is False
+    finally:
+        await one.close()
+        await two.close()
 
 
 async def test_owners_between_covers_the_page_keys(store: IdentityStore) -> None:

@@ -1,0 +1,189 @@
+"""Of two overlapping writes of one key, the one committed last keeps its own owner and
+ACL, whatever the order their ownership rows are recorded in.
+
+A bucket keeps per-object ownership rows only once one was needed (a ``public-read``
+object, another account's); a write decided while the bucket had none records none. The
+owner's private PutObject, decided at its head while the bucket had no rows, sent its body
+while a ``public-read`` PutObject of the same key began the bucket's rows: the private
+object was committed last, without a row, and the ``public-read`` row answered for it,
+to anyone, for good. Now a write that needed no row asks again after its commit, and the
+private object is the owner's and private.
+
+The other order: the ``public-read`` write's object is committed first, the private one
+is committed and asks (no rows yet: the other's row is still waiting, here for a lock the
+test holds on PostgreSQL's ``object_acls``), and then the ``public-read`` row begins the
+bucket's rows. That write, which saw the bucket without rows, now asks the storage
+whether its object is still the key's current one, and gives the one that is its default
+row.
+
+Both writes with rows, recorded in the other order than their objects: a ``public-read``
+upload's completion committed its object, its row waited (a lock on the upload's row),
+the owner's private PutObject recorded its row, and the completion's row then replaced
+it. A row never replaces the version's row of a later write now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from tests.e2e.fixture_util import own_gateway
+from tests.e2e.gateway_process import Gateway
+from tests.e2e.tenants import new_tenant
+from tests.security.held_body import held_body, signed_as
+from tests.services.postgres import PostgresServer
+
+
+def _anonymous_get(gw: Gateway, target: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"{gw.s3_url}{target}", timeout=30) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), b""
+
+
+@pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_private_write_committed_last_is_not_served_under_a_public_row(
+    request: pytest.FixtureRequest, store: str, versioned: bool
+) -> None:
+    gw: Gateway = request.getfixturevalue("gateway" if store == "sqlite" else "pg_gateway")
+    owner = new_tenant(gw, "rows")
+    s3: Any = owner.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    if versioned:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    target = f"/{bucket}/k"
+    body = b"private bytes"
+    published: dict[str, Any] = {}
+
+    head = signed_as(gw, owner, "PUT", target, body)
+    with held_body(gw.s3_port, "PUT", target, head, body) as held:  # decided: no rows
+        published.update(
+            s3.put_object(Bucket=bucket, Key="k", Body=b"published", ACL="public-read")
+        )
+        answer = held.send()
+    assert answer.status == 200, answer.body
+
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
+    assert _anonymous_get(gw, target) == (403, b"")
+    grants = s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]
+    assert [(g["Grantee"].get("ID"), g["Permission"]) for g in grants] == [
+        (owner.canonical_id, "FULL_CONTROL")
+    ]
+    if versioned:  # the public version keeps its own row
+        version = published["VersionId"]
+        assert _anonymous_get(gw, f"{target}?versionId={version}") == (200, b"published")
+
+
+@pytest.fixture(scope="module")
+def locked_gateway(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[tuple[Gateway, str]]:
+    """A gateway whose state is in a PostgreSQL schema the test reaches too (its URL)."""
+    url = asyncio.run(postgres_server.fresh_url())
+    env = {
+        "NFYIO_IDENTITY_URL": url,
+        "NFYIO_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
+    for gw in own_gateway(tmp_path_factory, "rows-locked", extra_env=env):
+        yield gw, url
+
+
+def _body(s3: Any, bucket: str) -> bytes:
+    try:
+        return bytes(s3.get_object(Bucket=bucket, Key="k")["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return b""
+
+
+@pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
+async def test_a_public_row_recorded_after_a_later_private_write_does_not_answer_for_it(
+    locked_gateway: tuple[Gateway, str], versioned: bool
+) -> None:
+    gw, url = locked_gateway
+    owner = await asyncio.to_thread(new_tenant, gw, "rows")
+    s3: Any = owner.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(s3.create_bucket, Bucket=bucket)
+    if versioned:
+        await asyncio.to_thread(
+            s3.put_bucket_versioning,
+            Bucket=bucket,
+            VersioningConfiguration={"Status": "Enabled"},
+        )
+    conn = await asyncpg.connect(url)
+    try:
+        held = conn.transaction()
+        await held.start()
+        await conn.execute("LOCK TABLE object_acls IN EXCLUSIVE MODE")  # reads go on
+        published = asyncio.ensure_future(
+            asyncio.to_thread(
+                s3.put_object, Bucket=bucket, Key="k", Body=b"published", ACL="public-read"
+            )
+        )
+        while await asyncio.to_thread(_body, s3, bucket) != b"published":
+            await asyncio.sleep(0.02)  # committed; its row waits for the lock
+        await asyncio.to_thread(s3.put_object, Bucket=bucket, Key="k", Body=b"private")
+        await held.rollback()
+        answer = await published
+        version = answer["VersionId"] if versioned else None
+    finally:
+        await conn.close()
+
+    assert await asyncio.to_thread(_body, s3, bucket) == b"private"
+    assert await asyncio.to_thread(_anonymous_get, gw, f"/{bucket}/k") == (403, b"")
+    if version is not None:  # the public version keeps its own row
+        target = f"/{bucket}/k?versionId={version}"
+        assert await asyncio.to_thread(_anonymous_get, gw, target) == (200, b"published")
+
+
+async def test_a_row_recorded_late_never_replaces_a_later_writes_row(
+    locked_gateway: tuple[Gateway, str],
+) -> None:
+    gw, url = locked_gateway
+    owner = await asyncio.to_thread(new_tenant, gw, "rows")
+    s3: Any = owner.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(s3.create_bucket, Bucket=bucket)
+    upload = await asyncio.to_thread(
+        s3.create_multipart_upload, Bucket=bucket, Key="k", ACL="public-read"
+    )
+    upload_id = upload["UploadId"]
+    part = await asyncio.to_thread(
+        s3.upload_part, Bucket=bucket, Key="k", UploadId=upload_id, PartNumber=1, Body=b"published"
+    )
+    conn = await asyncpg.connect(url)
+    try:
+        held = conn.transaction()
+        await held.start()
+        await conn.execute("SELECT 1 FROM upload_acls WHERE upload_id = $1 FOR UPDATE", upload_id)
+        completed = asyncio.ensure_future(
+            asyncio.to_thread(
+                s3.complete_multipart_upload,
+                Bucket=bucket,
+                Key="k",
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+            )
+        )
+        while await asyncio.to_thread(_body, s3, bucket) != b"published":
+            await asyncio.sleep(0.02)  # committed; its row waits for the lock
+        await asyncio.to_thread(s3.put_object, Bucket=bucket, Key="k", Body=b"private")
+        await held.rollback()
+        await completed
+    finally:
+        await conn.close()
+
+    assert await asyncio.to_thread(_body, s3, bucket) == b"private"
+    assert await asyncio.to_thread(_anonymous_get, gw, f"/{bucket}/k") == (403, b"")
