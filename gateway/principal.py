@@ -5,11 +5,11 @@ from __future__ import annotations
 import fnmatch
 import functools
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from gateway.scopes import grants
-from sigv4.records import record
 
 __all__ = [
     "ANONYMOUS",
@@ -42,9 +42,12 @@ def canonical_id_for(account_id: str) -> str:
     return hashlib.sha256(b"nfyio-gateway account\x00" + account_id.encode("utf-8")).hexdigest()
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: an access key, an OAuth user or client (via JWT), or nobody.
+    """Frozen (not ``@record``): an access key's requests share one instance
+    (``AccessKey.principal``), so an assignment would reach other requests.
+
+    Who is calling: an access key, an OAuth user or client (via JWT), or nobody.
 
     ``subject`` is the key id (``ak_...``), user id or client id. ``key_id`` is set when
     the credential was an access key. ``buckets`` limits the principal to those bucket

@@ -13,7 +13,11 @@ its fields as a frozen one does; only the run-time guard against assignment is l
 Classes whose instances are built once and then shared (configuration, tables, parsed
 policies and ACLs, cached rows, the identity store's models) stay
 ``@dataclass(frozen=True, slots=True)``: the guard costs them nothing there, and a shared
-instance is where an accidental assignment would do the most harm.
+instance is where an accidental assignment would do the most harm (``Principal`` and
+``PrincipalFacts`` became such once a key's requests shared them). One ``record`` is shared
+too: the filesystem backend keeps the ``ObjectInfo`` of a cached row for the requests that
+read it (``MetaDB.info_of``), while listings and the upstream backend build one per key and
+per answer; ``mypy --strict`` refuses any assignment to it.
 Measured: docs/performance.md, eighth sitting.
 """
 

@@ -10,7 +10,7 @@ key reads it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Protocol
@@ -33,7 +33,7 @@ class PrincipalKind(Enum):
     __hash__ = object.__hash__
 
 
-@record
+@dataclass(frozen=True, slots=True)
 class PrincipalFacts:
     """Who is calling, as the access decision sees it.
 
