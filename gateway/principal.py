@@ -44,10 +44,7 @@ def canonical_id_for(account_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Frozen (not ``@record``): an access key's requests share one instance
-    (``AccessKey.principal``), so an assignment would reach other requests.
-
-    Who is calling: an access key, an OAuth user or client (via JWT), or nobody.
+    """Who is calling: an access key, an OAuth user or client (via JWT), or nobody.
 
     ``subject`` is the key id (``ak_...``), user id or client id. ``key_id`` is set when
     the credential was an access key. ``buckets`` limits the principal to those bucket
@@ -58,6 +55,9 @@ class Principal:
     callers); ``user_name`` names an OAuth user (policies name users as
     ``arn:aws:iam::<account>:user/<name>``); ``root`` marks the environment's root key,
     the one principal that manages accounts.
+
+    Frozen (not ``@record``): an access key's requests share one instance
+    (``AccessKey.principal``), so an assignment would reach other requests.
     """
 
     kind: PrincipalKind
