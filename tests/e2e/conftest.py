@@ -119,6 +119,23 @@ def upstream_env(
     }
 
 
+def upstream_direct(endpoint: str, **config: Any) -> Any:
+    """A boto3 client of the upstream store itself, with the gateway's own key (what
+    ``upstream_env`` configures): to see or change what the gateway stored there.
+    ``config``: botocore ``Config`` options."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="upstream-access-key",
+        aws_secret_access_key="upstream-secret-key",
+        region_name="us-east-1",
+        config=Config(**config),
+    )
+
+
 @pytest.fixture(scope="session")
 def upstream_gateway(
     tmp_path_factory: pytest.TempPathFactory, moto_upstream: str

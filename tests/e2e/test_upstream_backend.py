@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.conftest import upstream_env
+from tests.e2e.conftest import upstream_direct, upstream_env
 from tests.e2e.gateway_process import Gateway, free_port, get_json, start_gateway
 
 
@@ -23,7 +23,6 @@ def test_health_reports_the_s3_backend(upstream_gateway: Gateway) -> None:
 def test_objects_round_trip_through_the_upstream(
     upstream_gateway: Gateway, moto_upstream: str
 ) -> None:
-    import boto3
 
     s3 = upstream_gateway.client()
     bucket = f"up-{uuid.uuid4().hex[:12]}"
@@ -33,13 +32,7 @@ def test_objects_round_trip_through_the_upstream(
     assert got["Body"].read() == b"upstream bytes"
     assert got["Metadata"] == {"k": "v"}
     # the bytes really live upstream, written with the gateway's own credentials
-    direct = boto3.client(
-        "s3",
-        endpoint_url=moto_upstream,
-        aws_access_key_id="upstream-access-key",
-        aws_secret_access_key="upstream-secret-key",
-        region_name="us-east-1",
-    )
+    direct = upstream_direct(moto_upstream)
     assert direct.get_object(Bucket=bucket, Key="dir/a b.txt")["Body"].read() == b"upstream bytes"
     page = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
     assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["dir/"]

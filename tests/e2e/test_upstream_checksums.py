@@ -21,14 +21,11 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.e2e.conftest import upstream_env
+from tests.e2e.conftest import upstream_direct, upstream_env
 from tests.e2e.gateway_process import Gateway, start_gateway
 from tests.e2e.scripted_store import ScriptedStore, StoreRequest, gateway_before
 
@@ -51,21 +48,6 @@ def checksum_gateway(
         running.stop()
 
 
-def _direct(endpoint: str) -> Any:
-    """moto itself, as the gateway's own key, asking for nothing by itself."""
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="upstream-access-key",
-        aws_secret_access_key="upstream-secret-key",
-        region_name="us-east-1",
-        config=Config(
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        ),
-    )
-
-
 def _crc32(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
@@ -74,7 +56,11 @@ def test_streamed_and_spooled_uploads_carry_a_crc_the_store_checked(
     checksum_gateway: Gateway, moto_upstream: str
 ) -> None:
     s3 = checksum_gateway.client()
-    direct = _direct(moto_upstream)
+    direct = upstream_direct(
+        moto_upstream,
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
     bucket = f"crc-{uuid.uuid4().hex[:10]}"
     s3.create_bucket(Bucket=bucket)
     small = b"spooled body"

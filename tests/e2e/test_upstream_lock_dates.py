@@ -13,22 +13,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import boto3
-
+from tests.e2e.conftest import upstream_direct
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error
-
-
-def _direct(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="upstream-access-key",
-        aws_secret_access_key="upstream-secret-key",
-        region_name="us-east-1",
-    )
 
 
 def test_a_date_the_store_keeps_with_microseconds_read_back_is_no_shortening(
@@ -39,7 +27,7 @@ def test_a_date_the_store_keeps_with_microseconds_read_back_is_no_shortening(
     s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     until = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=472706)
-    _direct(moto_upstream).put_object_retention(
+    upstream_direct(moto_upstream).put_object_retention(
         Bucket=bucket, Key="k", Retention={"Mode": "GOVERNANCE", "RetainUntilDate": until}
     )
     read = s3.get_object_retention(Bucket=bucket, Key="k")["Retention"]["RetainUntilDate"]
