@@ -76,13 +76,10 @@ _INSERT_OBJECT = (
     " ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
     " owner = excluded.owner, acl = excluded.acl, written_at = excluded.written_at"
 )
-_UPSERT_OBJECT = f"{_INSERT_OBJECT} WHERE excluded.written_at >= object_acls.written_at"
+_UPSERT_OBJECT = f"{_INSERT_OBJECT} WHERE excluded.written_at > object_acls.written_at"
 """The row of a version just written: at its time, or a microsecond after the key's
-latest other row when that ties with it (:func:`_write_row`); never over the row of a
-write of the same version made later (:meth:`ObjectAclStore.record`)."""
-_SETTLE_OBJECT = f"{_INSERT_OBJECT} WHERE excluded.written_at > object_acls.written_at"
-"""The default row of a version a write found current instead of its own: only where
-the version has no row yet, or an earlier one (:meth:`ObjectAclStore.settle`)."""
+latest other row when that ties with it (:func:`_write_row`); never over the version's
+row of a write made at the same time or later (:meth:`ObjectAclStore.record`)."""
 _REPLACE_OBJECT = (
     "UPDATE object_acls SET owner = ?, acl = ?, written_at = ?"
     " WHERE bucket = ? AND object_key = ? AND version_id = ? AND written_at = ?"
@@ -192,7 +189,6 @@ async def _write_row(
     foreign: bool,
     written: int,
     keep_place: bool = False,
-    sql: str = _UPSERT_OBJECT,
 ) -> tuple[bool, bool]:
     """Upsert the row of ``version`` and set the bucket's flag; (whether the row was
     written, whether the flag changed).
@@ -208,13 +204,12 @@ async def _write_row(
     The read is a subquery of the upsert (``_UPSERT_OBJECT``): one statement.
 
     ``keep_place`` (a new ACL for an existing version): an existing row keeps its
-    ``written_at``, a new one is written at ``written``. ``sql``: the upsert of a
-    version just written (``_UPSERT_OBJECT``, or ``_SETTLE_OBJECT``)."""
+    ``written_at``, a new one is written at ``written``."""
     if keep_place:
         count = await tx.execute(_UPSERT_ACL, (bucket, key, version, owner, acl, written))
     else:
         tie = (written, written + _span(written), written, bucket, key, version)
-        count = await tx.execute(sql, (bucket, key, version, owner, acl, *tie))
+        count = await tx.execute(_UPSERT_OBJECT, (bucket, key, version, owner, acl, *tie))
     return count > 0, await _flag(tx, bucket, foreign=foreign, when=written)
 
 
@@ -383,14 +378,15 @@ class ObjectAclStore:
         ``bucket_owner``: only while the bucket is still that account's (the one the
         write was decided for; ``BucketGone`` otherwise).
 
-        Whether the row was written: not over the version's row of a later write (a
-        greater ``written_at``). Two writes of one key (the ``null`` version of a bucket
-        without versioning) may record their rows in the other order than their
-        objects were committed; the row of the one committed first, recorded last,
-        replaced the other's, and the key's current object (a private one, say) was
-        served under the other's owner and ACL (``public-read``). False can also mean
-        the clock stepped back between the two writes: the caller asks the storage
-        which object is current (:meth:`replace`)."""
+        Whether the row was written: not over the version's row of a write made at
+        the same time or later (its ``written_at``). Two writes of one key (the
+        ``null`` version of a bucket without versioning) may record their rows in the
+        other order than their objects were committed; the row of the one committed
+        first, recorded last, replaced the other's, and the key's current object (a
+        private one, say) was served under the other's owner and ACL
+        (``public-read``). False may also be a tie (two writes in one second of an
+        upstream store's times), or a clock that stepped back between the two writes:
+        the caller asks the storage which object is current (:meth:`replace`)."""
         version = version_id or NULL_VERSION
         written = to_micros(written_at)
         stood = False
@@ -441,7 +437,6 @@ class ObjectAclStore:
                 acl=acl,
                 foreign=False,
                 written=written,
-                sql=_SETTLE_OBJECT,
             )
             return changed
 
@@ -622,23 +617,27 @@ class ObjectAclStore:
         *,
         foreign: bool,
         written_at: datetime,
-    ) -> None:
+    ) -> bool:
         """A completed upload: its row becomes the object version's row, in one step, and
         only once: when the row is gone already (another completion of the upload, which
         began before this one ended, moved it), nothing is written. ``upload`` was read
         when the request was authorised; written again, it would replace whatever ACL the
-        object was given since the first completion."""
+        object was given since the first completion. False: the row was refused as
+        :meth:`record` refuses one (the upload's row is gone all the same)."""
         version = version_id or NULL_VERSION
         written = to_micros(written_at)
+        stood = True
 
         async def body(tx: Tx) -> bool:
+            nonlocal stood
+            stood = True
             moved = await tx.execute(
                 "DELETE FROM upload_acls WHERE bucket = ? AND upload_id = ?",
                 (bucket, upload.upload_id),
             )
             if not moved:
                 return False
-            _, changed = await _write_row(
+            stood, changed = await _write_row(
                 tx,
                 bucket,
                 upload.key,
@@ -651,3 +650,4 @@ class ObjectAclStore:
             return changed
 
         await self._flagging(bucket, body)
+        return stood

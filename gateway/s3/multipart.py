@@ -25,7 +25,7 @@ from gateway.s3.lifecycle import abort_headers, aborts_uploads_of, expiration_he
 from gateway.s3.listing import KeyNames, max_keys
 from gateway.s3.objects import requested_lock, write_checksums, written_version_header
 from gateway.s3.owner import OwnerName, owner_name, write_owner
-from gateway.s3.ownership import existing_bucket, plan_write, record_upload
+from gateway.s3.ownership import existing_bucket, plan_write, reclaim_row, record_upload
 from gateway.s3.sse import part_encryption_headers, sse_response_headers
 from gateway.s3.xml import XmlWriter, parse_xml
 
@@ -272,27 +272,34 @@ async def _record_completion(ctx: Context, info: ObjectInfo, *, keeps_rows: bool
     ``keeps_rows``: :func:`_keeps_rows` before the write. A no is asked again now: rows
     another host begins while the parts are joined (seconds, for a large object) must
     still get this version its row (``rows_begun_elsewhere``); a yes stands (a bucket's
-    rows, once begun, stay while it exists)."""
+    rows, once begun, stay while it exists). A row refused (a row of the version from a
+    write at the same time or later) is the storage's to settle (``reclaim_row``)."""
     bucket = existing_bucket(ctx)
     assert bucket.owner is not None
     rows = ctx.access.store.object_acls
     upload = ctx.access.upload
     if upload is not None:
         foreign = upload.owner != bucket.owner.account_id
-        await rows.complete_upload(
+        owner_id, acl = upload.owner, upload.acl
+        stood = await rows.complete_upload(
             bucket.name, upload, info.version_id, foreign=foreign, written_at=info.last_modified
         )
     elif keeps_rows or await rows.rows_begun_elsewhere(bucket.name):
         owner = await owner_name(ctx.access.store, bucket.owner.account_id)
-        await rows.record(
+        owner_id, acl = bucket.owner.account_id, acl_to_json(private_acl(owner.user))
+        stood = await rows.record(
             bucket.name,
             info.key,
             info.version_id,
-            owner=bucket.owner.account_id,
-            acl=acl_to_json(private_acl(owner.user)),
+            owner=owner_id,
+            acl=acl,
             foreign=False,
             written_at=info.last_modified,
         )
+    else:
+        return
+    if not stood:
+        await reclaim_row(ctx.access.store, ctx.backend, info, owner=owner_id, acl=acl)
 
 
 async def abort_multipart_upload(ctx: Context) -> Result:

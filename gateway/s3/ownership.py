@@ -43,6 +43,7 @@ __all__ = [
     "forget_deleted",
     "plan_object_write",
     "plan_write",
+    "reclaim_row",
     "record_object_write",
     "record_upload",
     "record_write",
@@ -195,25 +196,20 @@ async def _still_current(
     stood: bool,
 ) -> None:
     """After :func:`record_object_write` recorded ``info``'s row (``stood``) or was
-    refused one (a later write's row holds the version): which object is the key's
-    current one. Another than ``info``'s, after a row that stood: that object's default
-    row (it recorded none: ``ObjectAclStore.settle``). ``info``'s, after a refusal: its
-    row after all (``ObjectAclStore.replace``: the clock stepped back, or another
-    worker's later-timed object was committed first). Objects are the same by version
-    id and ETag (an upstream store's Last-Modified is its own clock, not the gateway's
-    time of the row)."""
-    rows = store.object_acls
-    bucket = plan.bucket.name
-    try:
-        current = await backend.describe_object(bucket, info.key)
-    except BackendError:
-        return  # gone (deleted, a delete marker): no current object to answer for
-    ours = current.version_id == info.version_id and current.etag == info.etag
-    if stood and not ours:
+    refused one: which object is the key's current one. Another than ``info``'s, after
+    a row that stood: that object's default row (it recorded none:
+    ``ObjectAclStore.settle``). ``info``'s, after a refusal: its row after all
+    (:func:`reclaim_row`)."""
+    current = await _current(backend, info)
+    if current is None:
+        return
+    if not stood:
+        await reclaim_row(store, backend, info, owner=plan.owner, acl=acl, current=current)
+    elif not _same(current, info):
         owner = plan.bucket.owner_id
         name = await owner_name(store, owner)
-        await rows.settle(
-            bucket,
+        await store.object_acls.settle(
+            plan.bucket.name,
             info.key,
             current.version_id,
             owner=owner,
@@ -221,18 +217,55 @@ async def _still_current(
             written_at=current.last_modified,
             after=info.last_modified,
         )
-    elif not stood and ours:
-        held = await rows.version(bucket, info.key, info.version_id or NULL_VERSION)
-        if held is not None:
-            await rows.replace(
-                bucket,
-                info.key,
-                info.version_id,
-                owner=plan.owner,
-                acl=acl,
-                written_at=info.last_modified,
-                held=held,
-            )
+
+
+async def reclaim_row(
+    store: IdentityStore,
+    backend: Backend,
+    info: ObjectInfo,
+    *,
+    owner: str,
+    acl: str,
+    current: ObjectInfo | None = None,
+) -> None:
+    """After a write's row was refused (``ObjectAclStore.record``: the version's row is
+    of a write made at the same time or later): if the storage says the write's object
+    is the key's current one all the same, its row replaces the one that refused it
+    (``ObjectAclStore.replace``, only while that one holds). Two writes of one key in
+    one second of an upstream store's times tie; a clock stepped back, or another
+    worker's object committed first though timed later, refuse a current object's row.
+    One read of the storage (``current``, when the caller has it), only then."""
+    if current is None:
+        current = await _current(backend, info)
+    if current is None or not _same(current, info):
+        return
+    rows = store.object_acls
+    held = await rows.version(info.bucket, info.key, info.version_id or NULL_VERSION)
+    if held is not None:
+        await rows.replace(
+            info.bucket,
+            info.key,
+            info.version_id,
+            owner=owner,
+            acl=acl,
+            written_at=info.last_modified,
+            held=held,
+        )
+
+
+async def _current(backend: Backend, info: ObjectInfo) -> ObjectInfo | None:
+    """The key's current object (None: gone, or a delete marker)."""
+    try:
+        return await backend.describe_object(info.bucket, info.key)
+    except BackendError:
+        return None
+
+
+def _same(current: ObjectInfo, info: ObjectInfo) -> bool:
+    """Whether ``current`` is the object ``info`` describes: by version id and ETag (an
+    upstream store's Last-Modified is its own clock, not the gateway's time of the
+    row)."""
+    return current.version_id == info.version_id and current.etag == info.etag
 
 
 async def record_upload(ctx: Context, plan: WritePlan, key: str, upload_id: str) -> None:

@@ -20,6 +20,10 @@ Both writes with rows, recorded in the other order than their objects: a ``publi
 upload's completion committed its object, its row waited (a lock on the upload's row),
 the owner's private PutObject recorded its row, and the completion's row then replaced
 it. A row never replaces the version's row of a later write now.
+
+An upstream store's times are whole seconds: two writes of one key in one second tie,
+and the later row is refused too; the storage then says whose object is current (a
+HEAD), and a rewrite within the second keeps its own ACL.
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ from typing import Any
 import asyncpg
 import pytest
 
+from tests.e2e.conftest import upstream_env
 from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.tenants import new_tenant
 from tests.security.held_body import held_body, signed_as
 from tests.services.postgres import PostgresServer
+from tests.services.seaweedfs import SeaweedFS
 
 
 def _anonymous_get(gw: Gateway, target: str) -> tuple[int, bytes]:
@@ -187,3 +193,26 @@ async def test_a_row_recorded_late_never_replaces_a_later_writes_row(
 
     assert await asyncio.to_thread(_body, s3, bucket) == b"private"
     assert await asyncio.to_thread(_anonymous_get, gw, f"/{bucket}/k") == (403, b"")
+
+
+@pytest.fixture(scope="module")
+def upstream_gateway(
+    tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS
+) -> Iterator[Gateway]:
+    env = upstream_env(seaweedfs.endpoint_url, seaweedfs.access_key, seaweedfs.secret_key)
+    yield from own_gateway(tmp_path_factory, "rows-upstream", extra_env=env)
+
+
+def test_rewrites_within_one_second_of_an_upstream_store_keep_their_own_acl(
+    upstream_gateway: Gateway,
+) -> None:
+    gw = upstream_gateway
+    owner = new_tenant(gw, "rows")
+    s3: Any = owner.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    for round_ in range(3):  # back to back: most land in the second of the one before
+        s3.put_object(Bucket=bucket, Key="k", Body=b"published", ACL="public-read")
+        assert _anonymous_get(gw, f"/{bucket}/k") == (200, b"published"), round_
+        s3.put_object(Bucket=bucket, Key="k", Body=b"private")
+        assert _anonymous_get(gw, f"/{bucket}/k") == (403, b""), round_
