@@ -57,12 +57,18 @@ def _anonymous_get(gw: Gateway, target: str) -> tuple[int, bytes]:
         return int(exc.code), b""
 
 
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """Two worker processes on one SQLite state store: each write may be another's."""
+    yield from own_gateway(tmp_path_factory, "rows-workers", extra_env={"NFYIO_WORKERS": "2"})
+
+
 @pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("gateway_name", ["gateway", "two_workers", "pg_gateway"])
 def test_a_private_write_committed_last_is_not_served_under_a_public_row(
-    request: pytest.FixtureRequest, store: str, versioned: bool
+    request: pytest.FixtureRequest, gateway_name: str, versioned: bool
 ) -> None:
-    gw: Gateway = request.getfixturevalue("gateway" if store == "sqlite" else "pg_gateway")
+    gw: Gateway = request.getfixturevalue(gateway_name)
     owner = new_tenant(gw, "rows")
     s3: Any = owner.client()
     bucket = f"rows-{uuid.uuid4().hex[:12]}"
