@@ -39,6 +39,14 @@ class BackendError(Exception):
         self.extra: dict[str, str] = dict(extra or {})
 
 
+def no_such_bucket(bucket: str) -> BackendError:
+    """No bucket of the name: S3's 404 with the ``BucketName`` it names (the one
+    constructor, so every path of a backend answers it alike)."""
+    return BackendError(
+        "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": bucket}
+    )
+
+
 def delete_marker_copy_source() -> BackendError:
     """A copy (CopyObject, UploadPartCopy) whose source names a delete marker by its
     version id: S3's 400, the same from every backend."""

@@ -27,7 +27,7 @@ from backends.conditions import (
     check_write,
     version_condition_refused,
 )
-from backends.errors import BackendError
+from backends.errors import BackendError, no_such_bucket
 from backends.filesystem.buckets import BucketsMixin
 from backends.filesystem.commit import GroupCommitter
 from backends.filesystem.encryption import KeySet
@@ -88,7 +88,6 @@ from backends.filesystem.versions import (
     current_etag,
     delete_latest,
     delete_version,
-    no_such_bucket,
     require_state,
     write_version,
 )

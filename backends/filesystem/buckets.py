@@ -13,7 +13,7 @@ from backends.filesystem.metadb import MetaDB, from_us, now_us
 from backends.filesystem.multipart import drop_bucket_uploads
 from backends.filesystem.objects import encryption_not_found
 from backends.filesystem.sse import bucket_encryption, set_bucket_encryption
-from backends.filesystem.versions import lock_config_to_json, no_such_bucket, require_state
+from backends.filesystem.versions import lock_config_to_json, require_state
 from backends.types import VERSIONING_ENABLED, BucketEncryption, BucketInfo, ObjectLockConfig
 
 __all__ = ["BucketsMixin"]
@@ -55,9 +55,7 @@ class BucketsMixin:
         return BucketInfo(bucket, from_us(created), region)
 
     async def head_bucket(self, bucket: str) -> BucketInfo:
-        row = self.db.bucket(bucket)
-        if row is None:
-            raise no_such_bucket(bucket)
+        row = self.db.require_bucket(bucket)
         return BucketInfo(row[0], from_us(row[1]), row[2])
 
     async def delete_bucket(self, bucket: str) -> None:

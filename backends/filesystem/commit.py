@@ -44,14 +44,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from backends.conditions import check_write
-from backends.errors import BackendError
+from backends.errors import BackendError, no_such_bucket
 from backends.filesystem.file_ops import fsync_dir, fsync_path
 from backends.filesystem.inline import store
 from backends.filesystem.metadb import ObjectRow, connect_writer
 from backends.filesystem.versions import (
     BUCKET_COLUMNS,
     current_etag,
-    no_such_bucket,
     state_of,
     write_version,
 )

@@ -45,7 +45,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, TypeVar
 
 import backends.sqlite_binding  # noqa: F401  (bytes and None bound without a probe)
-from backends.errors import BackendError, storage_full
+from backends.errors import no_such_bucket, storage_full
 from backends.filesystem.inline import InlineCache, inline_bytes
 from backends.filesystem.listing import Cursor
 from backends.filesystem.migrations import SCHEMA_VERSION, migrate
@@ -598,11 +598,12 @@ class MetaDB:
         ).fetchone()
         return None if row is None else (row[0], row[1], row[2])
 
-    def require_bucket(self, name: str) -> None:
-        if self.conn.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is None:
-            raise BackendError(
-                "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": name}
-            )
+    def require_bucket(self, name: str) -> tuple[str, int, str]:
+        """:meth:`bucket`, or ``NoSuchBucket``."""
+        row = self.bucket(name)
+        if row is None:
+            raise no_such_bucket(name)
+        return row
 
     def bucket_stats(self, name: str) -> tuple[int, int]:
         """(object count, total bytes) of a bucket, from the counters (one lookup)."""

@@ -25,7 +25,7 @@ import secrets
 import sqlite3
 from collections.abc import Sequence
 
-from backends.errors import BackendError
+from backends.errors import BackendError, no_such_bucket
 from backends.filesystem.encryption import (
     MODE_CUSTOMER,
     MODE_MANAGED,
@@ -315,17 +315,11 @@ def ensure_bucket_column(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE buckets ADD COLUMN encryption TEXT")
 
 
-def _no_such_bucket(bucket: str) -> BackendError:
-    return BackendError(
-        "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": bucket}
-    )
-
-
 def bucket_encryption(conn: sqlite3.Connection, bucket: str) -> BucketEncryption | None:
     """The bucket's default encryption (None: unset); raises ``NoSuchBucket``."""
     row = conn.execute("SELECT encryption FROM buckets WHERE name = ?", (bucket,)).fetchone()
     if row is None:
-        raise _no_such_bucket(bucket)
+        raise no_such_bucket(bucket)
     return encryption_from_json(row[0])
 
 
@@ -353,4 +347,4 @@ def set_bucket_encryption(
         )
     updated = conn.execute("UPDATE buckets SET encryption = ? WHERE name = ?", (text, bucket))
     if updated.rowcount == 0:
-        raise _no_such_bucket(bucket)
+        raise no_such_bucket(bucket)

@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from backends.errors import BackendError
+from backends.errors import BackendError, no_such_bucket
 from backends.filesystem.inline import release
 from backends.filesystem.metadb import (
     OBJECT_COLUMNS,
@@ -78,7 +78,6 @@ __all__ = [
     "lock_config_to_json",
     "name_null_batch",
     "name_null_versions",
-    "no_such_bucket",
     "object_rank",
     "pending_null_naming",
     "rank_of",
@@ -205,12 +204,6 @@ BUCKET_COLUMNS = "versioning, object_lock, created_at"
 def state_of(row: Sequence[Any]) -> BucketState:
     """The :class:`BucketState` of a row of :data:`BUCKET_COLUMNS`."""
     return BucketState(row[0], lock_config_from_json(row[1]), int(row[2]))
-
-
-def no_such_bucket(bucket: str) -> BackendError:
-    return BackendError(
-        "NoSuchBucket", "The specified bucket does not exist", extra={"BucketName": bucket}
-    )
 
 
 def lock_config_to_json(config: ObjectLockConfig) -> str:
