@@ -54,7 +54,7 @@ from gateway.api.object_access import authorize_rest
 from gateway.api.routing import continue_body
 from gateway.api.validation import check_identity_encoding, header_text, invalid, query_limit
 from gateway.s3.errors import S3Error
-from gateway.s3.headers import conditions
+from gateway.s3.headers import MAX_SYSTEM_METADATA, conditions, system_metadata_size
 from gateway.s3.ownership import plan_object_write, record_object_write
 from gateway.s3.request import parse_delete_condition, parse_write_condition
 from gateway.state import BACKEND, CONFIG, IDENTITY
@@ -299,6 +299,22 @@ def _too_large(limit: int) -> ApiError:
     )
 
 
+def _content_type(request: web.Request) -> str:
+    """The ``Content-Type`` an upload stores: UTF-8 text, within the S3 listener's bound
+    on the system metadata a version keeps (``MAX_SYSTEM_METADATA``, name included; the
+    listener alone lets a header reach 8,190 bytes), else 400 ``ValidationError``."""
+    sent = header_text(request, "Content-Type")
+    if system_metadata_size(sent) > MAX_SYSTEM_METADATA:
+        raise ApiError(
+            400,
+            "ValidationError",
+            f"Content-Type is too long: the name and value together are at most "
+            f"{MAX_SYSTEM_METADATA} bytes of UTF-8",
+            {"field": "Content-Type", "limit": MAX_SYSTEM_METADATA},
+        )
+    return sent or _DEFAULT_CONTENT_TYPE
+
+
 async def upload_object(request: web.Request) -> web.Response:
     bucket = await path_bucket(request)
     key = query_key(request)
@@ -311,7 +327,7 @@ async def upload_object(request: web.Request) -> web.Response:
     access, facts = await authorize_rest(request, bucket, "PutObject", key=key)
     # Who owns the object, as a PutObject without ACL headers would have it
     plan = await plan_object_write(access.store, facts, access.principal, {}, key)
-    content_type = header_text(request, "Content-Type") or _DEFAULT_CONTENT_TYPE
+    content_type = _content_type(request)
     integrity = _integrity(request)
     await continue_body(request)  # only now is the body welcome (Expect: 100-continue)
     body = _RequestBody(request.content, limit, declared, integrity)

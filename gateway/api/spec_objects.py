@@ -8,6 +8,7 @@ from typing import Any
 from gateway.api.objects import DEFAULT_PAGE, MAX_KEY_BYTES, MAX_PAGE
 from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
 from gateway.api.presign import DEFAULT_EXPIRES
+from gateway.s3.headers import MAX_SYSTEM_METADATA
 from sigv4.auth import MAX_PRESIGN_EXPIRES
 
 __all__ = ["FRAGMENT"]
@@ -181,7 +182,9 @@ _PATHS: dict[str, Any] = {
             "tags": ["objects"],
             "summary": "Store the request body as the object (streamed; Content-Type kept)",
             "description": (
-                "Any `Content-Type` is accepted and stored with the object. At most "
+                "Any `Content-Type` of UTF-8 text is stored with the object, up to "
+                f"{MAX_SYSTEM_METADATA} bytes with its name (the S3 listener's bound on "
+                "an object's system metadata; more is 400 `ValidationError`). At most "
                 "`s3.max_object_size` bytes (5 GiB by default); the object exists only "
                 "once the whole body arrived. A `Content-Encoding` other than `identity` "
                 "is 415: bodies are not decompressed, and the encoding is not stored. "

@@ -40,6 +40,7 @@ __all__ = [
     "response_overrides",
     "safe_value",
     "strip_aws_chunked",
+    "system_metadata_size",
 ]
 
 META_PREFIX = "x-amz-meta-"
@@ -205,14 +206,22 @@ def object_meta(headers: Mapping[str, str], pairs: Iterable[tuple[str, str]]) ->
 _SYSTEM_NAMES = {field: name for name, field in _SYSTEM_HEADERS.items()}
 
 
+def system_metadata_size(content_type: str, system: Mapping[str, str] | None = None) -> int:
+    """The bytes :data:`MAX_SYSTEM_METADATA` bounds: each stored header's name and value in
+    UTF-8 (no ``content_type``: nothing, the default is stored). ``system`` maps
+    :class:`ObjectMeta` fields (``cache_control``, ...) to values. The S3 writes and the
+    ``/v1`` upload (its ``Content-Type`` only) count with this one rule."""
+    size = len("content-type") + len(content_type.encode()) if content_type else 0
+    for field, value in (system or {}).items():
+        size += len(_SYSTEM_NAMES[field]) + len(value.encode())
+    return size
+
+
 def _check_system_size(content_type: str, system: Mapping[str, str]) -> None:
     """``RequestHeaderSectionTooLarge`` for more than :data:`MAX_SYSTEM_METADATA` bytes of
     system metadata: each header was within the listener's 8,190 bytes, but six of them
     made some 48 KiB kept with every version of the object."""
-    size = len("content-type") + len(content_type.encode()) if content_type else 0
-    for field, value in system.items():
-        size += len(_SYSTEM_NAMES[field]) + len(value.encode())
-    if size > MAX_SYSTEM_METADATA:
+    if system_metadata_size(content_type, system) > MAX_SYSTEM_METADATA:
         raise S3Error(
             "RequestHeaderSectionTooLarge",
             "Your request header section exceeds the maximum allowed size.",

@@ -7,12 +7,16 @@ User metadata was held to S3's 2 KB, but each system header an object stores
 (``400 RequestHeaderSectionTooLarge``, ``MaxSizeAllowed`` 8192). Past 8,192 bytes
 together (names and values) a write is now refused with that answer, and the object
 already there stays as it was: PutObject, CreateMultipartUpload and CopyObject that
-replaces the metadata alike. Real gateway process; boto3 and raw HTTP.
+replaces the metadata alike; and the ``/v1`` upload, which stores a ``Content-Type``,
+by the same count (its own answer: 400 ``ValidationError`` naming the header). Real
+gateway process; boto3 and raw HTTP.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import quote
 
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.post_util import post_form
@@ -103,3 +107,27 @@ def test_a_post_objects_form_fields_are_held_to_the_same_bound(
     assert reply.status == 400, reply.body
     assert b"<Code>RequestHeaderSectionTooLarge</Code>" in reply.body
     _kept_intact(s3, bucket)
+
+
+def test_a_rest_uploads_content_type_is_held_to_the_same_bound(
+    gateway: Gateway, s3: Any, bucket: str
+) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"old", ContentType="text/old")
+    target = f"/v1/buckets/{bucket}/objects/content?key={quote('k')}"
+    auth = ("Authorization", f"Bearer {gateway.secret_key}")
+
+    def upload(content_type: str) -> Any:
+        headers = [auth, ("Content-Type", content_type)]
+        return exchange(gateway, "PUT", target, headers, b"new", port=gateway.api_port)
+
+    # 12 + 8,181 = 8,193 bytes: one past the bound, the header well within the listener's
+    response = upload("t" * 8181)
+    assert response.status == 400, response.body
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "ValidationError"
+    assert error["details"] == {"field": "Content-Type", "limit": 8192}
+    _kept_intact(s3, bucket)
+    # 12 + 8,180 = 8,192 bytes: the bound itself is kept
+    response = upload("t" * 8180)
+    assert response.status == 201, response.body
+    assert s3.head_object(Bucket=bucket, Key="k")["ContentType"] == "t" * 8180
