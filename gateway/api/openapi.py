@@ -37,6 +37,7 @@ from gateway.api.routing import PUBLIC, ROOT, Access, Route, rows_of
 from gateway.scopes import ADMIN
 
 __all__ = [
+    "NAME_RULES",
     "NO_AUTH",
     "OPENAPI_FRAGMENT",
     "OPENAPI_FRAGMENTS",
@@ -67,6 +68,18 @@ OPENAPI_FRAGMENTS: web.AppKey[list[Fragment]] = web.AppKey("openapi_fragments")
 
 NO_AUTH: list[dict[str, list[str]]] = []
 """``security`` of an operation that needs no credentials."""
+
+NAME_RULES = (
+    "In Unicode NFKC form (no fullwidth letters, ligatures, superscripts or decomposed"
+    " accents) and in one script, Unicode TS #39's Highly Restrictive level (one script, or"
+    " Latin with Han and Hiragana/Katakana, Bopomofo or Hangul; digits, spaces,"
+    " punctuation, symbols and combining marks go with any; decimal digits of one"
+    " numbering system); otherwise 400 `ValidationError` naming the field (docs/api.md)"
+)
+"""The rules every name of the identity store's (access keys, OAuth clients, accounts)
+and an account's e-mail (the script rule: its mailbox, before ``@``) are held to
+(``gateway.identity.key_rules.require_nfkc`` / ``require_one_script``): the one phrase
+the OpenAPI document gives each such field."""
 
 _ERROR_CODES: dict[int, tuple[str, str]] = {
     400: (

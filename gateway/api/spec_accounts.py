@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.accounts import MAX_NAME
-from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
+from gateway.api.openapi import NAME_RULES, Fragment, errors, json_body, json_response, ref
 from gateway.api.spec_ops import RATE_LIMIT_FIELD
 
 __all__ = ["FRAGMENT"]
@@ -27,7 +27,8 @@ _EMAIL = {
     "maxLength": 254,
     "pattern": r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9]([A-Za-z0-9.\-]{0,251}[A-Za-z0-9])?$",
     "description": "Unique among accounts, compared case-insensitively; names the account"
-    " in ACL grants by e-mail (x-amz-grant-*: emailAddress=...)",
+    f" in ACL grants by e-mail (x-amz-grant-*: emailAddress=...). {NAME_RULES}; the"
+    " script rule reads the mailbox (before @), the domain being ASCII",
 }
 _ACCOUNT_ID = {"name": "account_id", "in": "path", "required": True, "schema": _S}
 
@@ -59,7 +60,8 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {
                 **_NAME,
-                "description": "Unique among accounts, compared case-insensitively (409)",
+                "description": "Unique among accounts, compared case-insensitively (409)."
+                f" {NAME_RULES}",
             },
             "email": {**_EMAIL, "type": ["string", "null"]},
             "rate_limit": RATE_LIMIT_FIELD,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.access_keys import MAX_NAME
-from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
+from gateway.api.openapi import NAME_RULES, Fragment, errors, json_body, json_response, ref
 from gateway.identity.clients import GRANT_TYPES
 from gateway.identity.users import MAX_ROLES
 from gateway.scopes import ALL_SCOPES
@@ -33,7 +33,7 @@ _SCOPES = {
 _NAME = {
     "type": "string",
     "pattern": r"^\s*[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*\s*$",
-    "description": f"1 to {MAX_NAME} printable characters once trimmed",
+    "description": f"1 to {MAX_NAME} printable characters once trimmed. {NAME_RULES}",
 }
 _PAGE_PARAMETERS = [
     {

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.access_keys import DEFAULT_PAGE, MAX_GRACE_SECONDS, MAX_NAME, MAX_PAGE
-from gateway.api.openapi import Fragment, errors, json_body, json_response, ref
+from gateway.api.openapi import NAME_RULES, Fragment, errors, json_body, json_response, ref
 from gateway.api.spec_ops import RATE_LIMIT_FIELD
 from gateway.scopes import ALL_SCOPES
 
@@ -33,6 +33,7 @@ _NAME = {
     "minLength": 1,
     "maxLength": MAX_NAME,
     "pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+    "description": NAME_RULES,
 }
 
 _SCHEMAS: dict[str, Any] = {
