@@ -84,6 +84,11 @@ _REPLACE_OBJECT = (
     "UPDATE object_acls SET owner = ?, acl = ?, written_at = ?"
     " WHERE bucket = ? AND object_key = ? AND version_id = ? AND written_at = ?"
 )
+_INSERT_DEFAULT = _INSERT_OBJECT.split(" ON CONFLICT", 1)[0] + (
+    " ON CONFLICT (bucket, object_key, version_id) DO NOTHING"
+)
+"""A default row of a version newer than one given its first row (``change_acl``'s
+``newer``): at its time (after a tying row, as :func:`_write_row`), only where it has none."""
 _UPSERT_ACL = (
     "INSERT INTO object_acls (bucket, object_key, version_id, owner, acl, written_at)"
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (bucket, object_key, version_id) DO UPDATE SET"
@@ -479,6 +484,7 @@ class ObjectAclStore:
         bucket_owner: str | None = None,
         decided: RowRead | None = None,
         replaced: bool = False,
+        newer: Sequence[ObjectAcl] = (),
     ) -> None:
         """A new ACL for an existing version (PutObjectAcl): its row keeps its place
         among the key's rows; a version without a row yet gets one at ``written_at``
@@ -492,7 +498,11 @@ class ObjectAclStore:
         request was decided for. Cost: one indexed read in the transaction. ``replaced``:
         the storage found another version of the key than the one decided for:
         :class:`ObjectChanged` once the bucket is known to be the same (a bucket deleted
-        and made again is ``BucketGone``, the more telling answer)."""
+        and made again is ``BucketGone``, the more telling answer). ``newer``: default
+        rows of the key's versions newer than this one, oldest first, written in the same
+        transaction where a version has none: a key's current row is its latest, so the
+        first row given to an older version (one written before the bucket kept rows)
+        would otherwise answer for the newer ones (``gateway.s3.ownership.newer_rows``)."""
         version = version_id or NULL_VERSION
         written = to_micros(written_at)
 
@@ -519,6 +529,12 @@ class ObjectAclStore:
                 written=written,
                 keep_place=True,
             )
+            for default in newer:
+                at, other = default.written_at, default.version_id
+                tie = (at, at + _span(at), at, bucket, key, other)
+                await tx.execute(
+                    _INSERT_DEFAULT, (bucket, key, other, default.owner, default.acl, *tie)
+                )
             return changed
 
         await self._flagging(bucket, body)

@@ -24,13 +24,13 @@ from gateway.authz import (
     render_acl_xml,
 )
 from gateway.authz.stored import acl_to_json
-from gateway.identity.object_acls import NULL_VERSION, RowRead
+from gateway.identity.object_acls import NULL_VERSION, ObjectAcl, RowRead
 from gateway.s3.bucket_facts import ACL, BucketFacts, parsed_acl, private_acl
 from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.markers import marker_write_refused
 from gateway.s3.owner import owner_name
-from gateway.s3.ownership import existing_bucket, resolve_acl
+from gateway.s3.ownership import existing_bucket, newer_rows, resolve_acl
 
 __all__ = [
     "bucket_acl_for_create",
@@ -156,7 +156,9 @@ async def put_object_acl(ctx: Context) -> Result:
     ownership row must be as the decision read it (``ObjectAclStore.change_acl``,
     checked in its transaction); otherwise ``OperationAborted`` (409), and the client may
     try again, to be decided against the object as it is then. Cost: one more metadata
-    read (a HEAD upstream) and one indexed row read per PutObjectAcl."""
+    read (a HEAD upstream) and one indexed row read per PutObjectAcl. A version named
+    that has no row: the key's newer versions get their default rows with it
+    (:func:`newer_rows`, one listing of the key's versions)."""
     bucket = existing_bucket(ctx)
     assert bucket.owner is not None
     try:
@@ -180,6 +182,9 @@ async def put_object_acl(ctx: Context) -> Result:
         )
     except BackendError as exc:
         raise marker_write_refused(exc) from None
+    newer: tuple[ObjectAcl, ...] = ()
+    if read is not None and read.found is None and info.version_id and ctx.req.version_id:
+        newer = await newer_rows(store, ctx.backend, bucket, ctx.key, info.version_id)
     await store.object_acls.change_acl(
         bucket.name,
         ctx.key,
@@ -191,5 +196,6 @@ async def put_object_acl(ctx: Context) -> Result:
         bucket_owner=bucket.owner.account_id,
         decided=read,
         replaced=not _same_version(info, found),
+        newer=newer,
     )
     return Result(headers=_version_header(info))

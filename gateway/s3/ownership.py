@@ -28,7 +28,8 @@ from gateway.authz import (
     refuse_public_acl,
 )
 from gateway.authz.stored import acl_to_json
-from gateway.identity.object_acls import NULL_VERSION, UploadAcl
+from gateway.identity.models import to_micros
+from gateway.identity.object_acls import NULL_VERSION, ObjectAcl, UploadAcl
 from gateway.identity.store import IdentityStore
 from gateway.principal import Principal
 from gateway.s3.bucket_facts import BucketFacts, private_acl
@@ -41,6 +42,7 @@ __all__ = [
     "WritePlan",
     "existing_bucket",
     "forget_deleted",
+    "newer_rows",
     "plan_object_write",
     "plan_write",
     "reclaim_row",
@@ -266,6 +268,46 @@ def _same(current: ObjectInfo, info: ObjectInfo) -> bool:
     upstream store's Last-Modified is its own clock, not the gateway's time of the
     row)."""
     return current.version_id == info.version_id and current.etag == info.etag
+
+
+async def newer_rows(
+    store: IdentityStore, backend: Backend, bucket: BucketFacts, key: str, version_id: str
+) -> tuple[ObjectAcl, ...]:
+    """Default rows (the bucket owner's, private) of the versions of ``key`` newer than
+    ``version_id``, oldest first, for a PutObjectAcl that gives ``version_id`` its first
+    row (``ObjectAclStore.change_acl``'s ``newer``): versions written before the bucket
+    kept rows have none, and the key's current row is its latest row, so the older
+    version's ACL (``public-read``, say) answered for the key's current object. One
+    listing of the key's versions, only for such a PutObjectAcl (a version named, no
+    row)."""
+    newer: list[ObjectInfo] = []
+    key_marker: str | None = None
+    version_marker: str | None = None
+    while True:
+        page = await backend.list_object_versions(
+            bucket.name, prefix=key, key_marker=key_marker, version_id_marker=version_marker
+        )
+        for entry in page.versions:
+            if entry.info.key != key or (entry.info.version_id or NULL_VERSION) == version_id:
+                return await _default_rows(store, bucket, newer)
+            if not entry.delete_marker:
+                newer.append(entry.info)
+        if not page.is_truncated or page.next_key_marker != key:
+            return await _default_rows(store, bucket, newer)
+        key_marker, version_marker = page.next_key_marker, page.next_version_id_marker
+
+
+async def _default_rows(
+    store: IdentityStore, bucket: BucketFacts, newest_first: list[ObjectInfo]
+) -> tuple[ObjectAcl, ...]:
+    if not newest_first:
+        return ()
+    owner = bucket.owner_id
+    acl = acl_to_json(private_acl((await owner_name(store, owner)).user))
+    return tuple(
+        ObjectAcl(info.version_id or NULL_VERSION, owner, acl, to_micros(info.last_modified))
+        for info in reversed(newest_first)
+    )
 
 
 async def record_upload(ctx: Context, plan: WritePlan, key: str, upload_id: str) -> None:
