@@ -40,9 +40,6 @@ class Context:
     """The request asked to bypass GOVERNANCE retention and the principal may
     (``Access.bypass_governance``; DeleteObjects decides it for each key instead:
     ``Access.check_delete``)."""
-    document: bytes | None = None
-    """The body, when it was read before the decision (PutObjectTagging: its tag set feeds
-    ``s3:RequestObjectTag/...``); :meth:`xml_body` answers it."""
 
     @property
     def query(self) -> Mapping[str, str]:
@@ -84,14 +81,13 @@ class Context:
 
     async def xml_body(self, limit: int | None = None, *, object_checksums: bool = False) -> bytes:
         """A small XML document, read whole (capped at ``limit``, else
-        ``s3.max_xml_body``) and checked against Content-MD5 (``read_xml``); the body read
-        before the decision when there is one (``document``).
+        ``s3.max_xml_body``) and checked against Content-MD5 (``read_xml``). A body the
+        decision reads (PutObjectTagging, PutObjectRetention, PutObjectLegalHold) is read by
+        dispatch instead, parsed into the request (``S3Request.tags``, ``lock_body``).
 
         ``object_checksums``: the request's ``x-amz-checksum-*`` headers describe an
         object (CompleteMultipartUpload's whole-object checksum), not this document, so
         the document is not checked against them."""
-        if self.document is not None:
-            return self.document
         headers = self.req.headers
         if object_checksums:
             headers = {

@@ -158,20 +158,18 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
                 req = with_hoisted_headers(req)  # its query is signed
         principal_name = principal.subject
         await admit(request, req, principal, request_id)
-        tag_document = None
         if req.operation.name == "PutObjectTagging":
             # The tag set is the body: read (bounded, verified as any body) before the
             # decision, which feeds it to s3:RequestObjectTag/... as S3 does.
             await _continue(request)
             continued = True
-            tag_document = await read_xml(request, req, verified, config)
-            req = replace(req, tags=parse_tagging_document(tag_document))
+            tag_set = parse_tagging_document(await read_xml(request, req, verified, config))
+            req = replace(req, tags=tag_set)
         elif req.operation.name in BODY_LOCK_OPERATIONS:
             # Likewise the retention or legal hold asked for: s3:object-lock-*.
             await _continue(request)
             continued = True
-            tag_document = await read_xml(request, req, verified, config)
-            body = lock_body(req.operation.name, tag_document)
+            body = lock_body(req.operation.name, await read_xml(request, req, verified, config))
             req = replace(req, object_lock=body.lock, lock_body=body)
         access = await authorize(
             request,
@@ -200,7 +198,6 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             now=now,
             bypass_governance=access.bypass_governance,
             access=access,
-            document=tag_document,
         )
         result: Result = await HANDLERS[req.operation.name](ctx)
         document = bucket_document(access.bucket)
