@@ -47,7 +47,7 @@ from gateway.audit import actions
 from gateway.audit.http import record
 from gateway.identity.clients import CONSOLE_CLIENT_ID, OAuthClient
 from gateway.identity.store import IdentityStore
-from gateway.identity.tokens import REFRESH_SHAPE
+from gateway.identity.tokens import REFRESH_SHAPE, REFRESH_SHORTEST
 from gateway.oauth.errors import OAuthError
 from gateway.oauth.forms import Form
 from gateway.oauth.token_endpoint import run_grant
@@ -83,12 +83,16 @@ _MAX_FIELD = 1024
 _COOKIE_HEADER_MOST = 8190
 """The longest header field the listener reads (aiohttp's ``max_field_size``, left at its
 default in ``gateway/app.py``): a browser sends all its cookies in one ``Cookie`` field."""
-_MAX_COOKIES = _COOKIE_HEADER_MOST // len(f"{COOKIE}=rt_{'x' * 40}; ")
+_MAX_COOKIES = _COOKIE_HEADER_MOST // (len(f"{COOKIE}=; ") + REFRESH_SHORTEST)
 """Distinct well-formed console cookies looked at, at most (each is a state-store read):
 as many as one ``Cookie`` field can hold (122), so however many a page on this host
 plants (``Domain``/``Path`` variants, nameless cookies), a browser never sends the
 page's own beyond the ones looked at. Only a client writing its own headers can send
-more, in further fields, and gains nothing by it."""
+more, in further fields, and gains nothing by it. Counted with the shortest value
+:data:`REFRESH_SHAPE` accepts, not the 83 characters of a token made now: an untagged
+token of before still passes (an unspent one is still a session), so a planting page
+would use that shape, and a cap counted with 83 (76) would leave the page's own cookie
+unread behind 76 planted ones."""
 
 _OAUTH_ERRORS: dict[str, tuple[int, str]] = {
     "invalid_grant": (401, "InvalidCredentials"),

@@ -42,6 +42,7 @@ from gateway.identity.schema import require_fingerprint
 __all__ = [
     "REFRESH_PREFIX",
     "REFRESH_SHAPE",
+    "REFRESH_SHORTEST",
     "RefreshResult",
     "RefreshToken",
     "Session",
@@ -131,6 +132,10 @@ REFRESH_SHAPE = re.compile(
 )
 """What :meth:`SessionStore.start` and :meth:`SessionStore.rotate` make, and the untagged
 tokens of before (a value of another shape is no refresh token and needs no look-up)."""
+REFRESH_SHORTEST = len(REFRESH_PREFIX) + _RANDOM
+"""Characters of the shortest value :data:`REFRESH_SHAPE` accepts: an untagged token of
+before (43; one made now is ``rt_`` + :data:`_TAGGED`, 83). What bounds how many
+well-formed values one header can hold."""
 
 
 class SessionStore:
