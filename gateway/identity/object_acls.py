@@ -81,8 +81,9 @@ _UPSERT_OBJECT = f"{_INSERT_OBJECT} WHERE excluded.written_at > object_acls.writ
 latest other row when that ties with it (:func:`_write_row`); never over the version's
 row of a write made at the same time or later (:meth:`ObjectAclStore.record`)."""
 _REPLACE_OBJECT = (
-    "UPDATE object_acls SET owner = ?, acl = ?, written_at = ?"
-    " WHERE bucket = ? AND object_key = ? AND version_id = ? AND written_at = ?"
+    "UPDATE object_acls SET owner = ?, acl = ?"
+    " WHERE bucket = ? AND object_key = ? AND version_id = ?"
+    " AND owner = ? AND acl = ? AND written_at = ?"
 )
 _INSERT_DEFAULT = _INSERT_OBJECT.split(" ON CONFLICT", 1)[0] + (
     " ON CONFLICT (bucket, object_key, version_id) DO NOTHING"
@@ -455,16 +456,19 @@ class ObjectAclStore:
         *,
         owner: str,
         acl: str,
-        written_at: datetime,
         held: ObjectAcl,
     ) -> bool:
         """The row of a version whose :meth:`record` was refused (``held``, a later
         write's row, kept it) although the storage says this write's object is the
         current one: the clock stepped back between the two writes, or another worker
         committed its object first with a later time. Only while the row is still
-        ``held``; whether it was replaced."""
+        ``held``; whether it was replaced. The row keeps ``held``'s place (its
+        ``written_at``, at or after this write's time): a held row of a new version is a
+        default one placed after another version's row (:meth:`settle`, ``change_acl``'s
+        ``newer``), and this write's own time would sort it below that row again, or tie
+        with it, and the other version's owner and ACL would answer for the key."""
         version = version_id or NULL_VERSION
-        row = (owner, acl, to_micros(written_at), bucket, key, version, held.written_at)
+        row = (owner, acl, bucket, key, version, held.owner, held.acl, held.written_at)
 
         async def body(tx: Tx) -> int:
             return await tx.execute(_REPLACE_OBJECT, row)

@@ -250,7 +250,6 @@ async def reclaim_row(
             info.version_id,
             owner=owner,
             acl=acl,
-            written_at=info.last_modified,
             held=held,
         )
 

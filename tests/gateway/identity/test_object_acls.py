@@ -104,13 +104,33 @@ async def test_a_row_never_replaces_the_row_of_a_later_write(store: IdentityStor
     # stepped back): its row replaces the one that refused it, only while that one holds
     held = await rows.version("b", "k", "null")
     assert held is not None
-    replaced = await rows.replace(
-        "b", "k", None, owner="acct_B", acl="public", written_at=at(1), held=held
-    )
+    replaced = await rows.replace("b", "k", None, owner="acct_B", acl="public", held=held)
     assert replaced is True
-    assert await rows.current("b", "k") == ObjectAcl("null", "acct_B", "public", micros(1))
-    again = await rows.replace("b", "k", None, owner="acct_C", acl="x", written_at=at(0), held=held)
+    assert await rows.current("b", "k") == ObjectAcl("null", "acct_B", "public", micros(2))
+    again = await rows.replace("b", "k", None, owner="acct_C", acl="x", held=held)
     assert again is False
+
+
+async def test_a_replaced_row_keeps_the_place_of_the_row_it_replaces(
+    store: IdentityStore,
+) -> None:
+    """Versioned, two first rows of a key in one whole second: A's row (v9), then the
+    default row that A's check gave the current version v1 (``settle``, after A's); v1's
+    own row is refused, and the storage says v1 is current, so it replaces the default.
+    At v1's own time it tied with A's row and the tie went by version id: A's ``public``
+    answered for v1."""
+    rows = store.object_acls
+    await rows.record("b", "k", "v9", owner="acct_A", acl="public", foreign=True, written_at=at(1))
+    await rows.settle("b", "k", "v1", owner="acct_O", acl="private", written_at=at(1), after=at(1))
+    own = await rows.record(
+        "b", "k", "v1", owner="acct_B", acl="own", foreign=True, written_at=at(1)
+    )
+    assert own is False
+    held = await rows.version("b", "k", "v1")
+    assert held is not None
+    assert await rows.replace("b", "k", "v1", owner="acct_B", acl="own", held=held) is True
+    current = await rows.current("b", "k")
+    assert current is not None and (current.version_id, current.acl) == ("v1", "own")
 
 
 async def test_settle_writes_a_default_row_only_over_an_earlier_one(
