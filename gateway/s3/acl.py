@@ -30,7 +30,7 @@ from gateway.s3.context import Context, Result
 from gateway.s3.errors import S3Error
 from gateway.s3.markers import marker_write_refused
 from gateway.s3.owner import owner_name
-from gateway.s3.ownership import existing_bucket, newer_rows, resolve_acl
+from gateway.s3.ownership import existing_bucket, newer_rows, resolve_acl, settle_after_acl
 
 __all__ = [
     "bucket_acl_for_create",
@@ -158,7 +158,8 @@ async def put_object_acl(ctx: Context) -> Result:
     try again, to be decided against the object as it is then. Cost: one more metadata
     read (a HEAD upstream) and one indexed row read per PutObjectAcl. A version named
     that has no row: the key's newer versions get their default rows with it
-    (:func:`newer_rows`, one listing of the key's versions)."""
+    (:func:`newer_rows`, one listing of the key's versions); and a write of the key
+    committed meanwhile gets its own (:func:`settle_after_acl`, one more metadata read)."""
     bucket = existing_bucket(ctx)
     assert bucket.owner is not None
     try:
@@ -198,4 +199,6 @@ async def put_object_acl(ctx: Context) -> Result:
         replaced=not _same_version(info, found),
         newer=newer,
     )
+    if read is not None and read.found is None:
+        await settle_after_acl(store, ctx.backend, bucket, info)
     return Result(headers=_version_header(info))

@@ -50,6 +50,7 @@ __all__ = [
     "record_upload",
     "record_write",
     "resolve_acl",
+    "settle_after_acl",
 ]
 
 
@@ -267,6 +268,37 @@ def _same(current: ObjectInfo, info: ObjectInfo) -> bool:
     upstream store's Last-Modified is its own clock, not the gateway's time of the
     row)."""
     return current.version_id == info.version_id and current.etag == info.etag
+
+
+async def settle_after_acl(
+    store: IdentityStore, backend: Backend, bucket: BucketFacts, info: ObjectInfo
+) -> None:
+    """After a PutObjectAcl gave ``info``'s version its first row: when another object
+    of the key is current now, that one gets its default row (``ObjectAclStore.settle``),
+    as after a write's first row (:func:`_still_current`). A write committed while the
+    ACL's transaction waited asked whether the bucket keeps rows before that transaction
+    began them, and recorded none; the key's latest row, the ACL's, answered for it. One
+    read of the storage, only for such a PutObjectAcl."""
+    current = await _current(backend, info)
+    if current is None or _same(current, info):
+        return
+    rows = store.object_acls
+    version = current.version_id or NULL_VERSION
+    if version != (info.version_id or NULL_VERSION) and await rows.version(
+        bucket.name, info.key, version
+    ):
+        return  # another version with a row of its own (or one ``newer_rows`` gave it)
+    owner = bucket.owner_id
+    name = await owner_name(store, owner)
+    await rows.settle(
+        bucket.name,
+        info.key,
+        current.version_id,
+        owner=owner,
+        acl=acl_to_json(private_acl(name.user)),
+        written_at=current.last_modified,
+        after=info.last_modified,
+    )
 
 
 async def newer_rows(

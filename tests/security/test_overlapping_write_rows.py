@@ -222,3 +222,45 @@ def test_rewrites_within_one_second_of_an_upstream_store_keep_their_own_acl(
         assert _anonymous_get(gw, f"/{bucket}/k") == (200, b"published"), round_
         s3.put_object(Bucket=bucket, Key="k", Body=b"private")
         assert _anonymous_get(gw, f"/{bucket}/k") == (403, b""), round_
+
+
+@pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
+async def test_a_private_write_committed_while_an_acl_waits_is_not_served_under_it(
+    locked_gateway: tuple[Gateway, str], versioned: bool
+) -> None:
+    """PutObjectAcl ``public-read`` on a key of a bucket without rows: its row waits (a
+    lock the test holds), the owner's private PutObject commits meanwhile and asks
+    whether the bucket keeps rows (not yet), then the ACL's row begins them. The ACL,
+    which found no row, asks the storage which object is current and gives the private
+    one its default row."""
+    gw, url = locked_gateway
+    owner = await asyncio.to_thread(new_tenant, gw, "rows")
+    s3: Any = owner.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    await asyncio.to_thread(s3.create_bucket, Bucket=bucket)
+    if versioned:
+        await asyncio.to_thread(
+            s3.put_bucket_versioning,
+            Bucket=bucket,
+            VersioningConfiguration={"Status": "Enabled"},
+        )
+    await asyncio.to_thread(s3.put_object, Bucket=bucket, Key="k", Body=b"published")
+    conn = await asyncpg.connect(url)
+    try:
+        held = conn.transaction()
+        await held.start()
+        await conn.execute("LOCK TABLE object_acls IN EXCLUSIVE MODE")  # reads go on
+        acl = asyncio.ensure_future(
+            asyncio.to_thread(s3.put_object_acl, Bucket=bucket, Key="k", ACL="public-read")
+        )
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass"
+        while not await conn.fetchval(waiting, "object_acls"):
+            await asyncio.sleep(0.02)  # the ACL's row waits for the lock
+        await asyncio.to_thread(s3.put_object, Bucket=bucket, Key="k", Body=b"private")
+        await held.rollback()
+        await acl
+    finally:
+        await conn.close()
+
+    assert await asyncio.to_thread(_body, s3, bucket) == b"private"
+    assert await asyncio.to_thread(_anonymous_get, gw, f"/{bucket}/k") == (403, b"")
