@@ -8,8 +8,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from gateway.identity.db import Row
-from gateway.identity.object_acls import FLAG_KIND, ObjectAcl, UploadAcl, bucket_flag
+from gateway.identity.object_acls import (
+    FLAG_KIND,
+    ObjectAcl,
+    ObjectChanged,
+    RowRead,
+    UploadAcl,
+    bucket_flag,
+)
 from gateway.identity.store import IdentityStore
 from tests.gateway.identity.conftest import add_accounts
 from tests.services.postgres import PostgresServer
@@ -131,6 +140,29 @@ async def test_a_replaced_row_keeps_the_place_of_the_row_it_replaces(
     assert await rows.replace("b", "k", "v1", owner="acct_B", acl="own", held=held) is True
     current = await rows.current("b", "k")
     assert current is not None and (current.version_id, current.acl) == ("v1", "own")
+
+
+async def test_change_acl_refuses_a_row_written_again_since_its_decision(
+    store: IdentityStore,
+) -> None:
+    """PutObjectAcl's decided row: a key written again with the same owner and ACL is a
+    new object (``written_at``, part of the row's equality), not the one decided for."""
+    rows = store.object_acls
+    await rows.record("b", "k", None, owner="acct_A", acl="x", foreign=False, written_at=at(1))
+    decided = RowRead(None, await rows.current("b", "k"))
+    await rows.record("b", "k", None, owner="acct_A", acl="x", foreign=False, written_at=at(2))
+    with pytest.raises(ObjectChanged):
+        await rows.change_acl(
+            "b",
+            "k",
+            None,
+            owner="acct_A",
+            acl="public",
+            foreign=False,
+            written_at=at(1),
+            decided=decided,
+        )
+    assert await rows.current("b", "k") == ObjectAcl("null", "acct_A", "x", micros(2))
 
 
 async def test_settle_writes_a_default_row_only_over_an_earlier_one(
