@@ -57,7 +57,10 @@ def test_seed_curl_flows(setup: Setup, gateway: Gateway) -> None:
     # 2. The JWT on /v1/buckets.
     bucket = f"oauth-{uuid.uuid4().hex[:12]}"
     gateway.client().create_bucket(Bucket=bucket)
-    listed = curl(f"{api}/v1/buckets", "-H", f"Authorization: Bearer {tokens['access_token']}")
+    # limit=1000: the session's shared gateway holds more buckets than the first page's 50
+    listed = curl(
+        f"{api}/v1/buckets?limit=1000", "-H", f"Authorization: Bearer {tokens['access_token']}"
+    )
     assert bucket in json.dumps(listed)
     # 3. Refresh grant: new access token and new refresh token; the old one is spent.
     refreshed = curl(
