@@ -80,6 +80,10 @@ _UPSERT_OBJECT = f"{_INSERT_OBJECT} WHERE excluded.written_at > object_acls.writ
 """The row of a version just written: at its time, or a microsecond after the key's
 latest other row when that ties with it (:func:`_write_row`); never over the version's
 row of a write made at the same time or later (:meth:`ObjectAclStore.record`)."""
+_SETTLE_OVER = f"{_UPSERT_OBJECT} AND object_acls.owner = ? AND object_acls.acl = ?"
+""":meth:`ObjectAclStore.settle` over the finder's own row of the same version: only while
+the row is still that one's (owner and ACL), not a row the current object's write put
+there at the same time (:meth:`ObjectAclStore.replace` keeps the place it replaces)."""
 _REPLACE_OBJECT = (
     "UPDATE object_acls SET owner = ?, acl = ?"
     " WHERE bucket = ? AND object_key = ? AND version_id = ?"
@@ -419,6 +423,7 @@ class ObjectAclStore:
         acl: str,
         written_at: datetime,
         after: datetime,
+        over: tuple[str, str] | None = None,
     ) -> None:
         """The default row (``owner``, the bucket owner; ``acl``, private) of the key's
         current version, written by a write that found, after recording its own row,
@@ -429,11 +434,19 @@ class ObjectAclStore:
         answer for that object. Only where the version has no row, or one of an earlier
         write: its own write's row, if it recorded one meanwhile, stands. At the
         version's time, never before ``after`` (the finder's own), since the storage
-        says it is later."""
+        says it is later. ``over``: the finder's own (owner, ACL), when ``version_id`` is
+        its own version's too (the ``null`` version): only over that row. In one second
+        of an upstream store's times the current object's own write may have put its row
+        there at the same time (refused, then :meth:`replace`); a later time alone does
+        not tell the two rows apart."""
         version = version_id or NULL_VERSION
         written = max(to_micros(written_at), to_micros(after) + 1)
 
         async def body(tx: Tx) -> bool:
+            if over is not None:
+                tie = (written, written + _span(written), written, bucket, key, version)
+                await tx.execute(_SETTLE_OVER, (bucket, key, version, owner, acl, *tie, *over))
+                return await _flag(tx, bucket, foreign=False, when=written)
             _, changed = await _write_row(
                 tx,
                 bucket,

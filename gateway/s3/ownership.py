@@ -211,6 +211,7 @@ async def _still_current(
     elif not _same(current, info):
         owner = plan.bucket.owner_id
         name = await owner_name(store, owner)
+        same_row = (current.version_id or NULL_VERSION) == (info.version_id or NULL_VERSION)
         await store.object_acls.settle(
             plan.bucket.name,
             info.key,
@@ -219,6 +220,7 @@ async def _still_current(
             acl=acl_to_json(private_acl(name.user)),
             written_at=current.last_modified,
             after=info.last_modified,
+            over=(plan.owner, acl) if same_row else None,
         )
 
 

@@ -187,6 +187,47 @@ async def test_settle_writes_a_default_row_only_over_an_earlier_one(
     assert await rows.version("b", "v", "v3") == ObjectAcl("v3", "acct_B", "own", micros(3))
 
 
+async def test_settle_leaves_a_row_the_current_write_put_in_the_same_second(
+    store: IdentityStore,
+) -> None:
+    """Two first rows of the null version in one upstream second: A's stood, B's (the
+    current object's) was refused and replaced A's at A's time (``replace``); A's check
+    then finds B's object current. Its default row went over B's by time alone, and B
+    lost its ACL (and, another account's write, its object); it settles only over A's
+    own row now."""
+    rows = store.object_acls
+    await rows.record("b", "k", None, owner="acct_A", acl="a", foreign=True, written_at=at(1))
+    assert not await rows.record(
+        "b", "k", None, owner="acct_B", acl="b", foreign=True, written_at=at(1)
+    )
+    held = await rows.version("b", "k", "null")
+    assert held is not None
+    assert await rows.replace("b", "k", None, owner="acct_B", acl="b", held=held)
+    await rows.settle(
+        "b",
+        "k",
+        None,
+        owner="acct_O",
+        acl="private",
+        written_at=at(1),
+        after=at(1),
+        over=("acct_A", "a"),
+    )
+    assert await rows.current("b", "k") == ObjectAcl("null", "acct_B", "b", micros(1))
+    # over the finder's own row, the default goes in
+    await rows.settle(
+        "b",
+        "k",
+        None,
+        owner="acct_O",
+        acl="private",
+        written_at=at(1),
+        after=at(1),
+        over=("acct_B", "b"),
+    )
+    assert await rows.current("b", "k") == ObjectAcl("null", "acct_O", "private", micros(1) + 1)
+
+
 async def test_a_write_without_a_row_sees_rows_begun_since_its_decision(
     open_store: Callable[..., Awaitable[IdentityStore]],
 ) -> None:
