@@ -183,6 +183,7 @@ async def put_object_acl(ctx: Context) -> Result:
         )
     except BackendError as exc:
         raise marker_write_refused(exc) from None
+    document = acl_to_json(acl)
     newer: tuple[ObjectAcl, ...] = ()
     if read is not None and read.found is None and info.version_id and ctx.req.version_id:
         newer = await newer_rows(store, ctx.backend, bucket, ctx.key, info.version_id)
@@ -191,7 +192,7 @@ async def put_object_acl(ctx: Context) -> Result:
         ctx.key,
         info.version_id,
         owner=owner,
-        acl=acl_to_json(acl),
+        acl=document,
         foreign=owner != bucket.owner.account_id,
         written_at=info.last_modified,
         bucket_owner=bucket.owner.account_id,
@@ -200,5 +201,5 @@ async def put_object_acl(ctx: Context) -> Result:
         newer=newer,
     )
     if read is not None and read.found is None:
-        await settle_after_acl(store, ctx.backend, bucket, info)
+        await settle_after_acl(store, ctx.backend, bucket, info, given=(owner, document))
     return Result(headers=_version_header(info))

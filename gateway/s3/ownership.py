@@ -273,14 +273,21 @@ def _same(current: ObjectInfo, info: ObjectInfo) -> bool:
 
 
 async def settle_after_acl(
-    store: IdentityStore, backend: Backend, bucket: BucketFacts, info: ObjectInfo
+    store: IdentityStore,
+    backend: Backend,
+    bucket: BucketFacts,
+    info: ObjectInfo,
+    *,
+    given: tuple[str, str],
 ) -> None:
     """After a PutObjectAcl gave ``info``'s version its first row: when another object
     of the key is current now, that one gets its default row (``ObjectAclStore.settle``),
     as after a write's first row (:func:`_still_current`). A write committed while the
     ACL's transaction waited asked whether the bucket keeps rows before that transaction
     began them, and recorded none; the key's latest row, the ACL's, answered for it. One
-    read of the storage, only for such a PutObjectAcl."""
+    read of the storage, only for such a PutObjectAcl. ``given``: the (owner, ACL) the
+    PutObjectAcl wrote: the ``null`` version's row is settled only while it is that
+    one (``ObjectAclStore.settle``'s ``over``)."""
     current = await _current(backend, info)
     if current is None or _same(current, info):
         return
@@ -300,6 +307,7 @@ async def settle_after_acl(
         acl=acl_to_json(private_acl(name.user)),
         written_at=current.last_modified,
         after=info.last_modified,
+        over=None if version != (info.version_id or NULL_VERSION) else given,
     )
 
 
