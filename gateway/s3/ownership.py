@@ -257,12 +257,23 @@ async def reclaim_row(
         )
 
 
+_NO_CURRENT = frozenset({"NoSuchKey", "NoSuchVersion", "MethodNotAllowed", "NoSuchBucket"})
+"""The storage's answers meaning the key has no current object (a delete marker's is
+``NoSuchKey`` or ``MethodNotAllowed``)."""
+
+
 async def _current(backend: Backend, info: ObjectInfo) -> ObjectInfo | None:
-    """The key's current object (None: gone, or a delete marker)."""
+    """The key's current object (None: gone, or a delete marker). Any other failure of
+    the storage (a timeout, a 503) is the request's error: taken for "no object", it left
+    a public row answering for a private object with no default row written, and the
+    write reported success; answered as a failure, the client's retry writes the rows
+    again."""
     try:
         return await backend.describe_object(info.bucket, info.key)
-    except BackendError:
-        return None
+    except BackendError as exc:
+        if exc.code in _NO_CURRENT:
+            return None
+        raise
 
 
 def _same(current: ObjectInfo, info: ObjectInfo) -> bool:
