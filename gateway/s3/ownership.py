@@ -209,18 +209,9 @@ async def _still_current(
     if not stood:
         await reclaim_row(store, backend, info, owner=plan.owner, acl=acl, current=current)
     elif not _same(current, info):
-        owner = plan.bucket.owner_id
-        name = await owner_name(store, owner)
         same_row = (current.version_id or NULL_VERSION) == (info.version_id or NULL_VERSION)
-        await store.object_acls.settle(
-            plan.bucket.name,
-            info.key,
-            current.version_id,
-            owner=owner,
-            acl=acl_to_json(private_acl(name.user)),
-            written_at=current.last_modified,
-            after=info.last_modified,
-            over=(plan.owner, acl) if same_row else None,
+        await _settle_default(
+            store, plan.bucket, info, current, over=(plan.owner, acl) if same_row else None
         )
 
 
@@ -308,9 +299,24 @@ async def settle_after_acl(
         bucket.name, info.key, version
     ):
         return  # another version with a row of its own (or one ``newer_rows`` gave it)
+    over = None if version != (info.version_id or NULL_VERSION) else given
+    await _settle_default(store, bucket, info, current, over=over)
+
+
+async def _settle_default(
+    store: IdentityStore,
+    bucket: BucketFacts,
+    info: ObjectInfo,
+    current: ObjectInfo,
+    *,
+    over: tuple[str, str] | None,
+) -> None:
+    """``current``'s default row (the bucket owner's, private), placed after ``info``'s
+    (``ObjectAclStore.settle``; ``over``: the ``null`` version's row is replaced only
+    while it is that (owner, ACL))."""
     owner = bucket.owner_id
     name = await owner_name(store, owner)
-    await rows.settle(
+    await store.object_acls.settle(
         bucket.name,
         info.key,
         current.version_id,
@@ -318,7 +324,7 @@ async def settle_after_acl(
         acl=acl_to_json(private_acl(name.user)),
         written_at=current.last_modified,
         after=info.last_modified,
-        over=None if version != (info.version_id or NULL_VERSION) else given,
+        over=over,
     )
 
 
