@@ -380,14 +380,14 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
             key=key.encode("utf-8"),
             size=received.size,
             etag=plan.etag(received.etag),
-            last_modified=now_us(),
+            last_modified=0,  # the committing transaction's time (GroupCommitter.commit)
             meta=meta_to_json(meta),
             checksums=checksums_to_json(received.checksums),
             parts=None,
             data_id=data_id,
             tags=tags_to_json(tags),
         )
-        version_id = await committer.commit(
+        version_id, last_modified = await committer.commit(
             bucket, row, path, object_lock, condition, inline=received.inline, incarnation=made
         )
         return ObjectInfo(
@@ -395,7 +395,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
             key=key,
             size=row.size,
             etag=row.etag,
-            last_modified=from_us(row.last_modified),
+            last_modified=from_us(last_modified),
             meta=meta,
             checksums=dict(received.checksums),
             version_id=version_id,
@@ -434,11 +434,13 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
         *,
         inline: bytes | None = None,
         incarnation: int | None = None,
-    ) -> str | None:
+    ) -> ObjectRow:
         """Make ``row`` (whose data file is in place, or whose bytes ``inline`` are written
         with it) the latest version, if ``bucket`` is still the one made at
-        ``incarnation`` (None: any); unlink what it replaced (off the loop); return its
-        version id.
+        ``incarnation`` (None: any); unlink what it replaced (off the loop); return the
+        row as committed: its version id, and its last-modified time taken inside the
+        transaction (as ``GroupCommitter.commit`` takes it: writes commit in the order
+        of their times).
 
         On failure the new data file is removed and the previous object stays.
         """
@@ -447,6 +449,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
                 state = require_state(conn, bucket, incarnation)
                 if condition is not None:
                     self.check_condition(bucket, row.key.decode("utf-8"), condition, racing=True)
+                row = row._replace(last_modified=now_us())
                 version_id, doomed = write_version(conn, bucket, state, row, lock)
                 if inline is not None:
                     store(conn, row.data_id, inline)
@@ -454,7 +457,7 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
             self.files.unlink_object(row.data_id)
             raise
         await self.files.drop_files(self.files.object_files(doomed))
-        return version_id
+        return row._replace(version_id=version_id)
 
     async def head_object(
         self,
@@ -659,17 +662,17 @@ class FilesystemBackend(BucketsMixin, MultipartMixin, TaggingMixin, Backend):
                 key=key.encode("utf-8"),
                 size=src.size,
                 etag=etag,
-                last_modified=now_us(),
+                last_modified=0,  # the committing transaction's time (commit_object)
                 meta=meta_to_json(plan.apply(src_meta if meta is None else meta, self.keys)),
                 checksums=checksums,
                 parts=src.parts,
                 data_id=data_id,
                 tags=src.tags if tags is None else tags_to_json(tags),
             )
-            version_id = await self.commit_object(
+            committed = await self.commit_object(
                 bucket, row, object_lock, condition, inline=inline, incarnation=made
             )
-            info = row._replace(version_id=version_id).to_info(bucket)
+            info = committed.to_info(bucket)
             return CopiedObject.of(info, src.version_id)
         raise source_kept_changing()
 

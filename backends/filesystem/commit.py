@@ -47,7 +47,7 @@ from backends.conditions import check_write
 from backends.errors import BackendError, no_such_bucket
 from backends.filesystem.file_ops import fsync_dir, fsync_path
 from backends.filesystem.inline import store
-from backends.filesystem.metadb import ObjectRow, connect_writer
+from backends.filesystem.metadb import ObjectRow, connect_writer, now_us
 from backends.filesystem.versions import (
     BUCKET_COLUMNS,
     current_etag,
@@ -74,7 +74,7 @@ class _Item:
     condition: WriteCondition | None
     """``If-None-Match`` / ``If-Match``: checked against the key's current row here, in
     the transaction that writes this row (the PUT checked it once already on arrival)."""
-    future: asyncio.Future[str | None]
+    future: asyncio.Future[tuple[str | None, int]]
     """Resolves to the version id of the committed row (None: never-versioned bucket)."""
     inline: bytes | None = None
     """The object's bytes, written with its row (``inline.py``)."""
@@ -126,17 +126,21 @@ class GroupCommitter:
         *,
         inline: bytes | None = None,
         incarnation: int | None = None,
-    ) -> str | None:
+    ) -> tuple[str | None, int]:
         """Commit ``row`` (its data file ``path`` in place, or its bytes ``inline`` to be
         written with it) into ``bucket`` if it is still the bucket made at
-        ``incarnation`` (its ``created_at``; None: any); return its version id once it
-        is durable.
+        ``incarnation`` (its ``created_at``; None: any); return its version id and its
+        last-modified time once it is durable. The time is taken inside the committing
+        transaction (``_commit_group``), not when the body ended: writes commit in the
+        order of their times, across worker processes too (the transaction holds the
+        database's write lock), so a key's latest object is the one with the latest time
+        (its ownership row's ``written_at`` orders the key's rows by it).
 
         On failure the data file is gone and the previous object stays. If the caller is
         cancelled meanwhile, the row may still be committed (as with any request whose
         client went away after sending it).
         """
-        future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[str | None, int]] = asyncio.get_running_loop().create_future()
         item = _Item(bucket, row, path, lock, condition, future, inline, incarnation)
         self._pending.append(item)
         if self._task is None:
@@ -188,14 +192,14 @@ class GroupCommitter:
         finally:
             self._task = None
 
-    def _commit_group(self, group: list[_Item]) -> list[BackendError | str | None]:
+    def _commit_group(self, group: list[_Item]) -> list[BackendError | tuple[str | None, int]]:
         """Blocking, on the writer thread: dir fsyncs, one transaction, unlinks. One
-        result per item: its version id, or the error that kept it out."""
+        result per item: its version id and time, or the error that kept it out."""
         conn = self._conn
         assert conn is not None
         doomed: list[str | None] = []
         replaced_files: list[str] = []
-        results: list[BackendError | str | None] = []
+        results: list[BackendError | tuple[str | None, int]] = []
         try:
             if self.fsync:
                 self._sync(group)
@@ -211,11 +215,12 @@ class GroupCommitter:
                         results.append(no_such_bucket(item.bucket))
                         doomed.append(item.path)
                         continue
+                    row = item.row._replace(last_modified=now_us())  # in commit order
                     try:
                         if item.condition is not None:
                             _check_condition(conn, item)
                         version_id, replaced = write_version(
-                            conn, item.bucket, state, item.row, item.lock
+                            conn, item.bucket, state, row, item.lock
                         )
                     except BackendError as exc:  # raised before it wrote anything
                         results.append(exc)
@@ -224,7 +229,7 @@ class GroupCommitter:
                     if item.inline is not None:
                         store(conn, item.row.data_id, item.inline)
                     replaced_files.extend(self._object_path(old) for old in replaced)
-                    results.append(version_id)
+                    results.append((version_id, row.last_modified))
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):

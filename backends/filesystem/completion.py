@@ -172,7 +172,7 @@ async def _complete_once(
         key=upload.key,
         size=sum(p.size for p in chosen),
         etag=multipart_etag([p.etag for p in chosen]),
-        last_modified=now_us(),
+        last_modified=0,  # the committing transaction's time, below
         meta=upload.meta,
         checksums=checksums_to_json(object_sums),
         parts=parts_json(described),
@@ -191,6 +191,8 @@ async def _complete_once(
                 check_write(
                     key, current_etag(store.db.conn, bucket, upload.key), condition, racing=True
                 )
+            # the time in commit order (as the group commit takes it: GroupCommitter.commit)
+            row = row._replace(last_modified=now_us())
             version_id, doomed = write_version(
                 conn, bucket, state, row, lock_from_json(upload.lock)
             )
