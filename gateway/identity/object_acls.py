@@ -188,6 +188,13 @@ def _span(written: int) -> int:
     return _SECOND if written % _SECOND == 0 else 1
 
 
+def _placed(written: int, bucket: str, key: str, version: str) -> tuple[object, ...]:
+    """The parameters of the ``written_at`` subquery of ``_UPSERT_OBJECT``,
+    ``_SETTLE_OVER`` and ``_INSERT_DEFAULT``: at ``written``, or a microsecond after the
+    key's latest other row when that ties with it (:func:`_span`)."""
+    return (written, written + _span(written), written, bucket, key, version)
+
+
 async def _write_row(
     tx: Tx,
     bucket: str,
@@ -218,7 +225,7 @@ async def _write_row(
     if keep_place:
         count = await tx.execute(_UPSERT_ACL, (bucket, key, version, owner, acl, written))
     else:
-        tie = (written, written + _span(written), written, bucket, key, version)
+        tie = _placed(written, bucket, key, version)
         count = await tx.execute(_UPSERT_OBJECT, (bucket, key, version, owner, acl, *tie))
     return count > 0, await _flag(tx, bucket, foreign=foreign, when=written)
 
@@ -444,7 +451,7 @@ class ObjectAclStore:
 
         async def body(tx: Tx) -> bool:
             if over is not None:
-                tie = (written, written + _span(written), written, bucket, key, version)
+                tie = _placed(written, bucket, key, version)
                 await tx.execute(_SETTLE_OVER, (bucket, key, version, owner, acl, *tie, *over))
                 return await _flag(tx, bucket, foreign=False, when=written)
             _, changed = await _write_row(
@@ -548,7 +555,7 @@ class ObjectAclStore:
             )
             for default in newer:
                 at, other = default.written_at, default.version_id
-                tie = (at, at + _span(at), at, bucket, key, other)
+                tie = _placed(at, bucket, key, other)
                 await tx.execute(
                     _INSERT_DEFAULT, (bucket, key, other, default.owner, default.acl, *tie)
                 )
