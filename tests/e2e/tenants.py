@@ -122,6 +122,13 @@ def anonymous_get(gateway: Gateway, path: str) -> RawResponse:
     return urlopen(gateway, f"{gateway.s3_url}{path}")
 
 
+def anonymous_read(gateway: Gateway, path: str) -> tuple[int, bytes]:
+    """:func:`anonymous_get`'s status, and its body when it is 200 (an error's body is
+    S3's XML: b"" here, so a test compares one pair)."""
+    got = anonymous_get(gateway, path)
+    return got.status, got.body if got.status == 200 else b""
+
+
 def policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 

@@ -11,23 +11,13 @@ once it is deleted.
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any
 
 import pytest
 
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.tenants import new_tenant
-
-
-def _anonymous_get(gw: Gateway, target: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(f"{gw.s3_url}{target}", timeout=30) as response:
-            return int(response.status), bytes(response.read())
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), b""
+from tests.e2e.tenants import anonymous_read, new_tenant
 
 
 @pytest.mark.parametrize("last", ["Enabled", "Suspended"])
@@ -48,11 +38,11 @@ def test_a_public_acl_on_an_older_version_leaves_newer_ones_private(
 
     s3.put_object_acl(Bucket=bucket, Key="k", VersionId=old, ACL="public-read")
 
-    assert _anonymous_get(gw, f"/{bucket}/k?versionId={old}") == (200, b"old")
-    assert _anonymous_get(gw, f"/{bucket}/k") == (403, b"")
+    assert anonymous_read(gw, f"/{bucket}/k?versionId={old}") == (200, b"old")
+    assert anonymous_read(gw, f"/{bucket}/k") == (403, b"")
     s3.delete_object(Bucket=bucket, Key="k", VersionId=current)
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"middle"
-    assert _anonymous_get(gw, f"/{bucket}/k") == (403, b"")
+    assert anonymous_read(gw, f"/{bucket}/k") == (403, b"")
     grants = s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]
     assert [(g["Grantee"].get("ID"), g["Permission"]) for g in grants] == [
         (owner.canonical_id, "FULL_CONTROL")

@@ -31,8 +31,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -43,18 +41,21 @@ import pytest
 from tests.e2e.conftest import upstream_env
 from tests.e2e.fixture_util import own_gateway
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.tenants import new_tenant
+from tests.e2e.tenants import Tenant, anonymous_read, new_tenant
 from tests.security.held_body import held_body, signed_as
 from tests.services.postgres import PostgresServer
 from tests.services.seaweedfs import SeaweedFS
 
 
-def _anonymous_get(gw: Gateway, target: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(f"{gw.s3_url}{target}", timeout=30) as response:
-            return int(response.status), bytes(response.read())
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), b""
+def _rows_bucket(gw: Gateway, versioned: bool = False) -> tuple[Tenant, Any, str]:
+    """A new tenant, its client and a new bucket of its (versioning on when asked)."""
+    owner = new_tenant(gw, "rows")
+    s3: Any = owner.client()
+    bucket = f"rows-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    if versioned:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return owner, s3, bucket
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +70,7 @@ def test_a_private_write_committed_last_is_not_served_under_a_public_row(
     request: pytest.FixtureRequest, gateway_name: str, versioned: bool
 ) -> None:
     gw: Gateway = request.getfixturevalue(gateway_name)
-    owner = new_tenant(gw, "rows")
-    s3: Any = owner.client()
-    bucket = f"rows-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
-    if versioned:
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    owner, s3, bucket = _rows_bucket(gw, versioned)
     target = f"/{bucket}/k"
     body = b"private bytes"
     published: dict[str, Any] = {}
@@ -88,14 +84,14 @@ def test_a_private_write_committed_last_is_not_served_under_a_public_row(
     assert answer.status == 200, answer.body
 
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
-    assert _anonymous_get(gw, target) == (403, b"")
+    assert anonymous_read(gw, target) == (403, b"")
     grants = s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]
     assert [(g["Grantee"].get("ID"), g["Permission"]) for g in grants] == [
         (owner.canonical_id, "FULL_CONTROL")
     ]
     if versioned:  # the public version keeps its own row
         version = published["VersionId"]
-        assert _anonymous_get(gw, f"{target}?versionId={version}") == (200, b"published")
+        assert anonymous_read(gw, f"{target}?versionId={version}") == (200, b"published")
 
 
 @pytest.fixture(scope="module")
@@ -124,16 +120,7 @@ async def test_a_public_row_recorded_after_a_later_private_write_does_not_answer
     locked_gateway: tuple[Gateway, str], versioned: bool
 ) -> None:
     gw, url = locked_gateway
-    owner = await asyncio.to_thread(new_tenant, gw, "rows")
-    s3: Any = owner.client()
-    bucket = f"rows-{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(s3.create_bucket, Bucket=bucket)
-    if versioned:
-        await asyncio.to_thread(
-            s3.put_bucket_versioning,
-            Bucket=bucket,
-            VersioningConfiguration={"Status": "Enabled"},
-        )
+    _, s3, bucket = await asyncio.to_thread(_rows_bucket, gw, versioned)
     conn = await asyncpg.connect(url)
     try:
         held = conn.transaction()
@@ -154,20 +141,17 @@ async def test_a_public_row_recorded_after_a_later_private_write_does_not_answer
         await conn.close()
 
     assert await asyncio.to_thread(_body, s3, bucket) == b"private"
-    assert await asyncio.to_thread(_anonymous_get, gw, f"/{bucket}/k") == (403, b"")
+    assert await asyncio.to_thread(anonymous_read, gw, f"/{bucket}/k") == (403, b"")
     if version is not None:  # the public version keeps its own row
         target = f"/{bucket}/k?versionId={version}"
-        assert await asyncio.to_thread(_anonymous_get, gw, target) == (200, b"published")
+        assert await asyncio.to_thread(anonymous_read, gw, target) == (200, b"published")
 
 
 async def test_a_row_recorded_late_never_replaces_a_later_writes_row(
     locked_gateway: tuple[Gateway, str],
 ) -> None:
     gw, url = locked_gateway
-    owner = await asyncio.to_thread(new_tenant, gw, "rows")
-    s3: Any = owner.client()
-    bucket = f"rows-{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(s3.create_bucket, Bucket=bucket)
+    _, s3, bucket = await asyncio.to_thread(_rows_bucket, gw)
     upload = await asyncio.to_thread(
         s3.create_multipart_upload, Bucket=bucket, Key="k", ACL="public-read"
     )
@@ -198,7 +182,7 @@ async def test_a_row_recorded_late_never_replaces_a_later_writes_row(
         await conn.close()
 
     assert await asyncio.to_thread(_body, s3, bucket) == b"private"
-    assert await asyncio.to_thread(_anonymous_get, gw, f"/{bucket}/k") == (403, b"")
+    assert await asyncio.to_thread(anonymous_read, gw, f"/{bucket}/k") == (403, b"")
 
 
 @pytest.fixture(scope="module")
@@ -213,15 +197,12 @@ def test_rewrites_within_one_second_of_an_upstream_store_keep_their_own_acl(
     upstream_gateway: Gateway,
 ) -> None:
     gw = upstream_gateway
-    owner = new_tenant(gw, "rows")
-    s3: Any = owner.client()
-    bucket = f"rows-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=bucket)
+    _, s3, bucket = _rows_bucket(gw)
     for round_ in range(3):  # back to back: most land in the second of the one before
         s3.put_object(Bucket=bucket, Key="k", Body=b"published", ACL="public-read")
-        assert _anonymous_get(gw, f"/{bucket}/k") == (200, b"published"), round_
+        assert anonymous_read(gw, f"/{bucket}/k") == (200, b"published"), round_
         s3.put_object(Bucket=bucket, Key="k", Body=b"private")
-        assert _anonymous_get(gw, f"/{bucket}/k") == (403, b""), round_
+        assert anonymous_read(gw, f"/{bucket}/k") == (403, b""), round_
 
 
 @pytest.mark.parametrize("versioned", [False, True], ids=["unversioned", "versioned"])
@@ -234,16 +215,7 @@ async def test_a_private_write_committed_while_an_acl_waits_is_not_served_under_
     which found no row, asks the storage which object is current and gives the private
     one its default row."""
     gw, url = locked_gateway
-    owner = await asyncio.to_thread(new_tenant, gw, "rows")
-    s3: Any = owner.client()
-    bucket = f"rows-{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(s3.create_bucket, Bucket=bucket)
-    if versioned:
-        await asyncio.to_thread(
-            s3.put_bucket_versioning,
-            Bucket=bucket,
-            VersioningConfiguration={"Status": "Enabled"},
-        )
+    _, s3, bucket = await asyncio.to_thread(_rows_bucket, gw, versioned)
     await asyncio.to_thread(s3.put_object, Bucket=bucket, Key="k", Body=b"published")
     conn = await asyncpg.connect(url)
     try:
@@ -263,4 +235,4 @@ async def test_a_private_write_committed_while_an_acl_waits_is_not_served_under_
         await conn.close()
 
     assert await asyncio.to_thread(_body, s3, bucket) == b"private"
-    assert await asyncio.to_thread(_anonymous_get, gw, f"/{bucket}/k") == (403, b"")
+    assert await asyncio.to_thread(anonymous_read, gw, f"/{bucket}/k") == (403, b"")
