@@ -21,7 +21,7 @@ start-up when it listens on a non-loopback address without TLS (:func:`plaintext
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping
 
 from aiohttp import web
 
@@ -64,10 +64,11 @@ def is_loopback(host: str | None) -> bool:
 
 
 def carries_credentials(
-    headers: Mapping[str, str], query_names: frozenset[str] | set[str], *, path: str = ""
+    headers: Mapping[str, str], query_names: Container[str], *, path: str = ""
 ) -> bool:
     """Whether a request presents a credential (see the module doc). ``headers`` looks
-    names up case-insensitively or holds lower-case names; ``query_names`` are decoded."""
+    names up case-insensitively or holds lower-case names; ``query_names`` are decoded (a
+    set, or the decoded query itself: only ``in`` is asked of it)."""
     if headers.get("authorization") is not None or headers.get("x-api-key") is not None:
         return True
     if any(name in query_names for name in _QUERY_CREDENTIALS):
@@ -90,7 +91,7 @@ def refused(
     config: Config,
     request: web.BaseRequest,
     headers: Mapping[str, str],
-    query_names: frozenset[str] | set[str],
+    query_names: Container[str],
     *,
     api_listener: bool = False,
 ) -> bool:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from sigv4.errors import AccessDenied
+from sigv4.memo import remember
 from sigv4.request import Headers
 
 __all__ = ["HEADERS_NOT_SIGNED", "UNSIGNED_ALLOWED", "check_signed_headers", "unsigned_amz_headers"]
@@ -53,20 +54,41 @@ def unsigned_amz_headers(
         for name, _ in headers:
             if name[:6].lower() == "x-amz-":
                 amz.append(name.lower())
-    signed: set[str] | None = None
+    signed: frozenset[str] | None = None
     found: set[str] | None = None
     for lower in amz:
         if lower in UNSIGNED_ALLOWED:
             continue
         if signed is None:
-            signed = set()
-            for signed_name in signed_headers:  # a loop: a comprehension is a frame on 3.11
-                signed.add(signed_name.lower())
+            signed = _lowered(signed_headers)
         if lower not in signed:
             if found is None:
                 found = set()
             found.add(lower)
     return sorted(found) if found else []
+
+
+_lowered_lists: dict[tuple[str, ...], frozenset[str]] = {}
+_LOWERED_LIMIT = 256
+"""Distinct ``SignedHeaders`` lists remembered lower-cased (a client sends the same few
+on every request; ``sigv4.memo``'s bound)."""
+
+
+def _lowered(signed_headers: Iterable[str]) -> frozenset[str]:
+    """The signed header names, lower-cased; remembered for a tuple (what
+    ``sigv4.auth.parse_auth`` gives, one per distinct list), so a request whose signed
+    ``x-amz-*`` header is checked pays one look-up instead of lower-casing every name."""
+    if type(signed_headers) is tuple:
+        known = _lowered_lists.get(signed_headers)
+        if known is not None:
+            return known
+    names: set[str] = set()
+    for name in signed_headers:  # a loop: a comprehension is a frame on 3.11
+        names.add(name.lower())
+    lowered = frozenset(names)
+    if type(signed_headers) is tuple:
+        remember(_lowered_lists, signed_headers, lowered, _LOWERED_LIMIT)
+    return lowered
 
 
 def check_signed_headers(

@@ -6,6 +6,7 @@ import enum
 import re
 
 from sigv4.errors import InvalidArgument, InvalidRequest
+from sigv4.signing import EMPTY_SHA256
 
 __all__ = [
     "STREAMING_SIGNED",
@@ -49,6 +50,9 @@ class PayloadMode(enum.Enum):
 
 
 _NAMED = {
+    # The empty body's hash: every GET, HEAD and DELETE of a signing SDK sends it, and a
+    # dict hit costs less than the expression below (which gives SHA256 for it too).
+    EMPTY_SHA256: PayloadMode.SHA256,
     UNSIGNED_PAYLOAD: PayloadMode.UNSIGNED,
     STREAMING_SIGNED: PayloadMode.STREAMING_SIGNED,
     STREAMING_SIGNED_TRAILER: PayloadMode.STREAMING_SIGNED_TRAILER,

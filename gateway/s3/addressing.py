@@ -66,6 +66,8 @@ def _decode(raw: str) -> str:
     """A path component, percent-decoded; a ``%`` that starts no escape (``a%zz``: S3
     refuses it, and a lenient decoding names the key ``a%zz`` that ``a%25zz`` names) or
     invalid UTF-8 is ``InvalidURI``."""
+    if "%" not in raw:  # nothing to decode (what the two calls below find too)
+        return raw
     if bad_escape(raw):
         raise S3Error("InvalidURI")
     try:
@@ -122,8 +124,15 @@ def creatable_bucket_name(name: str) -> bool:
     """A name a new bucket may take: S3's rules, and none of the names AWS reserves. The
     reservations bind new buckets only, so a bucket an upstream store (or an older
     gateway) already holds under such a name stays reachable."""
+    return 3 <= len(name) <= 63 and _creatable(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _creatable(name: str) -> bool:
+    """:func:`creatable_bucket_name` of a name of 3-63 characters, remembered as
+    :func:`_valid_name` is (every request with a bucket checks it: one look-up)."""
     prefixes, suffixes = _RESERVED_FOR_NEW
-    return valid_bucket_name(name) and not name.startswith(prefixes) and not name.endswith(suffixes)
+    return _valid_name(name) and not name.startswith(prefixes) and not name.endswith(suffixes)
 
 
 def check_bucket_name(name: str) -> None:
@@ -133,6 +142,8 @@ def check_bucket_name(name: str) -> None:
 
 
 def check_key(key: str) -> None:
+    if len(key) <= MAX_KEY_BYTES // 4:  # UTF-8 takes at most 4 bytes a character
+        return
     size = len(key.encode("utf-8", "surrogatepass"))
     if size > MAX_KEY_BYTES:
         raise S3Error("KeyTooLongError", extra={"Size": str(size), "MaxSizeAllowed": "1024"})
