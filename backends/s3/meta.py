@@ -16,6 +16,7 @@ from backends.s3.params import etag_parts
 from backends.s3.wire import META_PREFIX, parse_http_date, parse_iso_date
 from backends.types import COMPOSITE, ObjectInfo, ObjectLock, ObjectMeta
 from sigv4 import ALGORITHMS, CHECKSUM_MEMBERS
+from sigv4.memo import remember
 
 __all__ = [
     "RESERVED_PREFIX",
@@ -148,8 +149,44 @@ _ANSWER_HEADERS: dict[str, str | int | tuple[str]] = {
 }
 
 
+_IGNORED = ("date", "x-amz-request-id", "x-amz-id-2")
+"""Headers that differ on every answer and that ``object_info`` never reads (neither in
+``_ANSWER_HEADERS`` nor user metadata): left out of the memo's key."""
+assert not any(name in _ANSWER_HEADERS or name.startswith(META_PREFIX) for name in _IGNORED)
+_INFOS_MAX = 2048
+_INFO_KEY_MAX = 4 * 1024
+"""Answers whose headers (but ``_IGNORED``: names and values) hold more characters than
+this are read and not remembered: the memo holds at most ``_INFOS_MAX`` keys of about
+this size whatever a store sends."""
+_infos: dict[tuple[Any, ...], ObjectInfo] = {}
+
+
 def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) -> ObjectInfo:
-    """The ``ObjectInfo`` a HeadObject / GetObject answer describes, read from its headers.
+    """The ``ObjectInfo`` a HeadObject / GetObject answer describes, read from its headers
+    (``_read``), remembered by everything that reading reads: a HEAD or GET of an
+    object read before, unchanged, gets the same ``ObjectInfo`` (an immutable record, as
+    the filesystem backend's row cache hands out) from one dict look-up instead of reading
+    the headers, the date and the metadata again. Exact: the key holds every header but
+    ``_IGNORED`` (values a reading never looks at), with the bucket, key and size; an
+    answer without a readable ``Last-Modified`` (its time is the reading's) is not
+    remembered. At most ``_INFOS_MAX`` entries (``sigv4.memo.remember``)."""
+    kept = dict(headers)  # less _IGNORED, spelled out: three C calls, no loop
+    kept.pop("date", None)
+    kept.pop("x-amz-request-id", None)
+    kept.pop("x-amz-id-2", None)
+    memo_key = (bucket, key, size, *kept.items())
+    info = _infos.get(memo_key)
+    if info is not None:
+        return info
+    info, dated = _read(bucket, key, kept, size)
+    if dated and sum(map(len, kept.values())) + sum(map(len, kept)) <= _INFO_KEY_MAX:
+        remember(_infos, memo_key, info, _INFOS_MAX)
+    return info
+
+
+def _read(bucket: str, key: str, headers: Mapping[str, str], size: int) -> tuple[ObjectInfo, bool]:
+    """The ``ObjectInfo`` a HeadObject / GetObject answer describes, read from its headers,
+    and whether its ``Last-Modified`` was read (else the time is the reading's).
 
     ``headers`` has lower-case names: the lean client's ``Response.headers`` or botocore's
     ``ResponseMetadata.HTTPHeaders``, so both clients share this one reading. User
@@ -195,12 +232,13 @@ def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) ->
     parts = found.get(_PARTS, "")
     count = int(parts) if parts.isdigit() else 0
     tags = found.get(_TAGS, "")
-    return ObjectInfo(
+    dated = parse_http_date(modified) if modified else None
+    info = ObjectInfo(
         bucket=bucket,
         key=key,
         size=size,
         etag=etag,
-        last_modified=(parse_http_date(modified) if modified else None) or datetime.now(UTC),
+        last_modified=dated or datetime.now(UTC),
         meta=ObjectMeta(**meta),
         checksums=checksums,
         version_id=found.get(_VERSION),
@@ -208,6 +246,7 @@ def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) ->
         lock=_lock(found) if _MODE in found or _HOLD in found else None,
         tag_count=int(tags) if tags.isdigit() else 0,
     )
+    return info, dated is not None
 
 
 def _first(value: str | None) -> str | None:
