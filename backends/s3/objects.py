@@ -233,6 +233,21 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
 
     # -- head, get ---------------------------------------------------------------------
 
+    def _read_params(
+        self, bucket: str, key: str, version_id: str | None, encryption: Encryption | None
+    ) -> dict[str, Any]:
+        """A HeadObject's or GetObject's ``Bucket``, ``Key``, ``VersionId``, SSE-C key and
+        ``ChecksumMode``, in that order; the helpers are called only for what a request
+        has (every proxied HEAD and GET builds these)."""
+        params: dict[str, Any] = {"Bucket": self._up(bucket), "Key": key}
+        if version_id:
+            params.update(version_params(version_id))
+        if encryption is not None:
+            params.update(sse_params(customer_only(encryption)))
+        if self.config.native_checksums:
+            params.update(self.checksum_mode())
+        return params
+
     async def head_object(
         self,
         bucket: str,
@@ -242,19 +257,14 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         version_id: str | None = None,
         encryption: Encryption | None = None,
     ) -> ObjectInfo:
-        params: dict[str, Any] = {
-            "Bucket": self._up(bucket),
-            "Key": key,
-            **version_params(version_id),
-            **sse_params(customer_only(encryption)),
-            **self.checksum_mode(),
-        }
+        params = self._read_params(bucket, key, version_id, encryption)
+        if conditions is not None:
+            params.update(condition_params(conditions))
         try:
             answer = await self._answer(
                 "head_object",
                 not_found="NoSuchVersion" if version_id else "NoSuchKey",  # a bodiless 404
                 **params,
-                **condition_params(conditions),
             )
         except BackendError as exc:
             if version_id == "null" and exc.code == "InvalidRequest":
@@ -280,13 +290,7 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
         version_id: str | None = None,
         encryption: Encryption | None = None,
     ) -> ObjectRead:
-        params: dict[str, Any] = {
-            "Bucket": self._up(bucket),
-            "Key": key,
-            **version_params(version_id),
-            **sse_params(customer_only(encryption)),
-            **self.checksum_mode(),
-        }
+        params = self._read_params(bucket, key, version_id, encryption)
         if part_number is not None:
             params["PartNumber"] = part_number
         if byte_range is not None:
@@ -298,7 +302,9 @@ class ObjectsMixin(ConditionalMixin, UpstreamClient):
                 resolve_range(byte_range, info.size)
             params["Range"] = range_header(byte_range)
         try:
-            answer = await self._answer("get_object", **params, **condition_params(conditions))
+            if conditions is not None:
+                params.update(condition_params(conditions))
+            answer = await self._answer("get_object", **params)
         except BackendError as exc:
             if part_number is not None and exc.code in ("InvalidRange", "ServiceUnavailable"):
                 # a part beyond the object's (416 from SeaweedFS, 500 from moto)
