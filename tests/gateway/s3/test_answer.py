@@ -95,3 +95,19 @@ async def test_answer_frames_as_web_response(servers: dict[str, int]) -> None:
         assert want.startswith(b"HTTP/1."), f"{name} / {kind}: {want[:80]!r}"
         compared += 1
     assert compared == len(ANSWERS) * len(REQUESTS)
+
+
+def test_answer_is_built_as_web_response() -> None:
+    """``Answer``'s own ``__init__`` sets what ``web.Response``'s sets, to the same values
+    (headers in the same order), for every answer above and for none given."""
+    built: list[tuple[int, bytes | bytearray | None, dict[str, str] | None]] = [
+        *ANSWERS.values(),
+        (200, None, None),
+        (404, b"<Error/>", None),
+        (200, bytearray(b"abc"), {"Server": "s"}),  # not bytes: aiohttp's own path
+    ]
+    for status, body, headers in built:
+        mine = vars(Answer(status=status, body=body, headers=headers))  # type: ignore[arg-type]
+        theirs = vars(web.Response(status=status, body=body, headers=headers))
+        assert list(mine.pop("_headers").items()) == list(theirs.pop("_headers").items())
+        assert mine == theirs, (status, body, headers)
