@@ -38,6 +38,7 @@ from gateway.identity.bucket_settings import OWNER_KIND
 from gateway.identity.object_acls import bucket_flag
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal, canonical_id_for
+from sigv4.memo import remember
 from sigv4.records import record
 
 __all__ = [
@@ -182,16 +183,42 @@ async def load_bucket(
     forced_block: bool,
 ) -> BucketFacts:
     settings = await store.bucket_settings.all_for(bucket)
+    found = _loaded.get(id(settings))
+    if found is not None and found[0] is settings:
+        facts = found[1]
+        if facts.name == bucket and facts.forced_block == forced_block:
+            return facts
     owner_id = settings.get(OWNER)
     owner: Owner | None
     if owner_id is not None:
         owner = owner_of(owner_id)
+        facts = _facts(bucket, owner, settings, forced_block=forced_block)
+        remember(_loaded, id(settings), (settings, facts), LOADED_ENTRIES)
+        return facts
     elif principal.account_id == SYSTEM_ACCOUNT_ID or await bucket_exists(backend, bucket):
         # The system account's own requests need no look: its scopes decide either way
         # and the handler answers NoSuchBucket for a bucket that does not exist.
         owner = owner_of(SYSTEM_ACCOUNT_ID)
     else:
         owner = None
+    return _facts(bucket, owner, settings, forced_block=forced_block)
+
+
+LOADED_ENTRIES = 1024
+"""Buckets whose :class:`BucketFacts` :func:`load_bucket` remembers (emptied when full)."""
+_loaded: dict[int, tuple[Mapping[str, str], BucketFacts]] = {}
+"""The facts of a bucket with an ``owner`` setting, by the identity of the settings
+mapping they were made of (the entry holds it, so no other object takes its id while it
+is there): the settings cache answers every request with the same read-only mapping
+until the bucket's settings change or expire, and the facts are a function of that
+mapping, the bucket's name and ``forced_block`` alone (the caller matters only to a
+bucket without an owner, which is not remembered). An immutable record, shared by the
+requests that load it; building it again cost ~2k instructions per request."""
+
+
+def _facts(
+    bucket: str, owner: Owner | None, settings: Mapping[str, str], *, forced_block: bool
+) -> BucketFacts:
     block_text = settings.get(PUBLIC_ACCESS_BLOCK)
     has_rows, foreign = bucket_flag(settings)
     return BucketFacts(

@@ -1,0 +1,74 @@
+"""``load_bucket`` remembers the facts of a bucket with an owner by its settings mapping:
+what it answers is what building them afresh gives, for the bucket, the caller and the
+gateway-wide block it is asked for, and a change of the settings is seen at once."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from backends.filesystem import FilesystemBackend
+from gateway.identity.store import IdentityStore
+from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
+from gateway.s3.bucket_facts import OWNER, PUBLIC_ACCESS_BLOCK, BucketFacts, _facts, load_bucket
+
+ALICE = Principal(kind="key", subject="ak_alice", scopes=frozenset({"*"}), account_id="acct_a")
+SYSTEM = Principal(
+    kind="key", subject="ak_root", scopes=frozenset({"*"}), account_id=SYSTEM_ACCOUNT_ID
+)
+
+
+@pytest.fixture
+async def stores(tmp_path: Path) -> AsyncIterator[tuple[IdentityStore, FilesystemBackend]]:
+    state = await IdentityStore.open(tmp_path / "state", os.urandom(32), bucket_cache_seconds=60.0)
+    backend = FilesystemBackend(tmp_path / "data", fsync=False)
+    await backend.start()
+    yield state, backend
+    await backend.close()
+    await state.close()
+
+
+async def _fresh(
+    state: IdentityStore, bucket: str, owner: BucketFacts, *, forced_block: bool
+) -> BucketFacts:
+    settings = dict(await state.bucket_settings.all_for(bucket))
+    return _facts(bucket, owner.owner, settings, forced_block=forced_block)
+
+
+async def test_remembered_facts_are_the_built_ones(
+    stores: tuple[IdentityStore, FilesystemBackend],
+) -> None:
+    state, backend = stores
+    for bucket in ("one", "two"):
+        await state.bucket_settings.put(bucket, OWNER, "acct_a")
+    first = await load_bucket(state, backend, "one", ALICE, forced_block=False)
+    again = await load_bucket(state, backend, "one", SYSTEM, forced_block=False)
+    assert again is first  # the same settings mapping: remembered
+    assert first == await _fresh(state, "one", first, forced_block=False)
+    assert first.owner is not None and first.owner.account_id == "acct_a"
+    forced = await load_bucket(state, backend, "one", ALICE, forced_block=True)
+    assert forced.forced_block and forced == await _fresh(state, "one", first, forced_block=True)
+    other = await load_bucket(state, backend, "two", ALICE, forced_block=False)
+    assert other.name == "two" and other == await _fresh(state, "two", other, forced_block=False)
+    # a change of the bucket's settings is seen by the next request
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True}
+    await state.bucket_settings.put("one", PUBLIC_ACCESS_BLOCK, json.dumps(block))
+    changed = await load_bucket(state, backend, "one", ALICE, forced_block=False)
+    assert changed is not first and PUBLIC_ACCESS_BLOCK in changed.settings
+    assert changed.block != first.block
+    assert changed == await _fresh(state, "one", first, forced_block=False)
+
+
+async def test_a_bucket_without_an_owner_is_decided_per_caller(
+    stores: tuple[IdentityStore, FilesystemBackend],
+) -> None:
+    state, backend = stores
+    await state.bucket_settings.put("ghost", "cors", "{}")  # settings, no owner, no bucket
+    system = await load_bucket(state, backend, "ghost", SYSTEM, forced_block=False)
+    assert system.owner is not None and system.owner.account_id == SYSTEM_ACCOUNT_ID
+    other = await load_bucket(state, backend, "ghost", ALICE, forced_block=False)
+    assert other.owner is None  # NoSuchBucket for anyone else: never the system's answer
