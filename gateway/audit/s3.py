@@ -52,7 +52,10 @@ def note(
 
 
 async def _record(request: web.Request, response: web.StreamResponse) -> None:
-    pending = request.get(_PENDING)
+    # The request's own dict, not ``request.get``: that is ``Mapping.get``, whose miss
+    # (every request but the few audited ones) raises and catches a KeyError inside
+    # ``BaseRequest.__getitem__`` (callgrind: ~3.2k instructions more than this look-up).
+    pending = request._state.get(_PENDING)
     if pending is None:
         return
     action, principal, target, request_id, details = pending
