@@ -22,7 +22,7 @@ from gateway.s3.headers import (
     quote_etag,
     response_overrides,
 )
-from gateway.s3.lifecycle import expiration_headers
+from gateway.s3.lifecycle import expiration_headers, may_expire
 from gateway.s3.lock_headers import UNTIL_HEADER, check_future, has_digest
 from gateway.s3.object_lock import withhold_lock_headers
 from gateway.s3.ownership import forget_deleted, plan_write, record_write
@@ -101,8 +101,9 @@ async def put_object(ctx: Context) -> Result:
         **checksum_headers(info.checksums, with_type=True),
         **sse_response_headers(info.meta),
         **written_version_header(info.version_id),
-        **await expiration_headers(ctx, info, ctx.req.tags or ()),
     }
+    if may_expire(ctx):
+        headers.update(await expiration_headers(ctx, info, ctx.req.tags or ()))
     return Result(headers=headers)
 
 
@@ -197,7 +198,7 @@ async def get_object(ctx: Context) -> Result:
         # one part of a COMPOSITE object: S3 answers that part's own checksum
         headers.update(checksum_headers(read.part_checksums))
         headers["x-amz-checksum-type"] = COMPOSITE
-    if req.version_id is None:
+    if req.version_id is None and may_expire(ctx):
         headers.update(await expiration_headers(ctx, info))
     if info.tag_count and await tag_count_hidden(ctx, info):
         del headers["x-amz-tagging-count"]
@@ -233,7 +234,7 @@ async def head_object(ctx: Context) -> Result:
             _override_not_modified(exc, overrides)
         raise
     headers = object_headers(info, with_checksums=with_checksums, overrides=overrides)
-    if ctx.req.version_id is None:
+    if ctx.req.version_id is None and may_expire(ctx):
         headers.update(await expiration_headers(ctx, info))
     if info.tag_count and await tag_count_hidden(ctx, info):
         del headers["x-amz-tagging-count"]
