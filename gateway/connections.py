@@ -204,6 +204,9 @@ class ConnectionGuard:
         self.name = name
         self._server = server
         self._loop = asyncio.get_running_loop()
+        self.now: Callable[[], float] = self._loop.time
+        """The loop's clock (its bound method: read three times a request, so no method
+        of ours around it)."""
         self._conns: dict[_Conn, None] = {}
         self._reusable: dict[_Conn, None] = {}  # phase new or idle, oldest first
         self._by_handler: dict[RequestHandler, _Conn] = {}
@@ -216,9 +219,6 @@ class ConnectionGuard:
     @property
     def open_connections(self) -> int:
         return len(self._conns)
-
-    def now(self) -> float:
-        return self._loop.time()
 
     def __call__(self) -> _Conn:
         return _Conn(self)
@@ -307,7 +307,7 @@ class ConnectionGuard:
         self, handler: Callable[[BaseRequest], Awaitable[web.StreamResponse]]
     ) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
         async def tracked(request: BaseRequest) -> web.StreamResponse:
-            conn = self._conn_of(request)
+            conn = self._by_handler.get(request.protocol)
             if conn is None:
                 return await handler(request)
             conn.request, conn.body_since = request, None
@@ -327,9 +327,6 @@ class ConnectionGuard:
                 self.set_phase(conn, "idle", self.now())
 
         return tracked
-
-    def _conn_of(self, request: BaseRequest) -> _Conn | None:
-        return self._by_handler.get(request.protocol)
 
     # -- sweeping --------------------------------------------------------------------------
 

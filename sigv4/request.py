@@ -117,6 +117,8 @@ def decode_query(raw_query: str) -> dict[str, str]:
     ``InvalidArgument``: the canonical query signs both values, and which one a request
     stands for must not depend on who reads it. Cost: one length comparison.
     """
+    if not raw_query:  # most requests: nothing to split or decode
+        return {}
     if bad_escape(raw_query):
         raise InvalidURI("Couldn't parse the specified URI.")
     params: dict[str, str] = {}

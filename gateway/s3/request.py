@@ -303,15 +303,16 @@ def read_request(request: web.Request, config: Config) -> S3Request:
     address = parse_address(request.raw_path, host, config.s3.domain)
     query = decode_query(address.raw_query)
     pairs = tuple(request.headers.items())
-    for name, value in pairs:
-        if not value.isascii() and _UNDECODABLE.search(value):
-            # Signatures, keys, copy sources and stored metadata are all text: refuse the
-            # request here rather than fail (500) wherever the value is encoded again.
-            raise S3Error(
-                "InvalidArgument",
-                f"The value of header {name} is not valid UTF-8",
-                extra={"ArgumentName": name},
-            )
+    if not "".join(request.headers.values()).isascii():  # one test, not one a header
+        for name, value in pairs:
+            if not value.isascii() and _UNDECODABLE.search(value):
+                # Signatures, keys, copy sources and stored metadata are all text: refuse
+                # the request here rather than fail (500) wherever it is encoded again.
+                raise S3Error(
+                    "InvalidArgument",
+                    f"The value of header {name} is not valid UTF-8",
+                    extra={"ArgumentName": name},
+                )
     if proxied_host is not None:
         # The client signed the Host it sent to the proxy, which is in X-Forwarded-Host.
         pairs = tuple(
@@ -369,7 +370,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
             scheme == "https" or plain_http_allowed(request.remote, behind_proxy=trusted)
         ),
     )
-    version_id = _version_id(query, operation)
+    version_id = _version_id(query, operation) if query else None
     delete_if_match = None
     if operation.name == "DeleteObject" and (
         # the headers that make a DeleteObject conditional (each evaluated or refused;
@@ -401,7 +402,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
             else None
         ),
         delete_if_match=delete_if_match,
-        tags=_tags(headers, operation.name),
+        tags=_tags(headers) if operation.name in _LOCKED_WRITES else None,
         if_range=if_range,
         replace_metadata=replace_metadata,
         replace_tags=replace_tags,
@@ -430,8 +431,7 @@ def _directive(headers: Mapping[str, str], name: str, what: str) -> bool:
     return replace
 
 
-def _tags(headers: Mapping[str, str], operation: str) -> Tags | None:
+def _tags(headers: Mapping[str, str]) -> Tags | None:
+    """``x-amz-tagging`` of a write that creates a version (``_LOCKED_WRITES``)."""
     value = headers.get("x-amz-tagging")
-    if value is None or operation not in _LOCKED_WRITES:
-        return None
-    return parse_tagging_header(value)
+    return None if value is None else parse_tagging_header(value)

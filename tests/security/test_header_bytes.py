@@ -59,6 +59,26 @@ def test_s3_listener_refuses_undecodable_header_bytes(gateway: Gateway, header: 
     assert "Traceback" not in gateway.log()
 
 
+def test_s3_listener_names_the_first_undecodable_header_after_utf8_ones(
+    gateway: Gateway,
+) -> None:
+    """The values are looked at one by one only when some byte is beyond ASCII: text
+    beyond ASCII in UTF-8 passes, and the first header that is not UTF-8 is named."""
+    head = (
+        b"GET / HTTP/1.1\r\nHost: x\r\n"
+        + "x-amz-meta-a: café\r\n".encode()
+        + b"x-amz-meta-b: plain\r\nx-amz-meta-c: caf\xe9\r\nx-amz-meta-d: \xff\r\n"
+        + b"Connection: close\r\n\r\n"
+    )
+    status, body = _exchange(gateway.s3_port, head)
+    assert status == 400, body
+    assert ET.fromstring(body).findtext("ArgumentName") == "x-amz-meta-c"
+    utf8_only = b"GET / HTTP/1.1\r\nHost: x\r\n" + "x-amz-meta-a: café\r\n".encode()
+    status, body = _exchange(gateway.s3_port, utf8_only + b"Connection: close\r\n\r\n")
+    assert status == 403, body  # anonymous: refused by the decision, not as bytes
+    assert ET.fromstring(body).findtext("Code") == "AccessDenied"
+
+
 @pytest.mark.parametrize(
     ("value", "code"),
     [
