@@ -141,10 +141,13 @@ def start_gateway(
     python: str | None = None,
     wrapper: list[str] | None = None,
     ready_timeout: float = 30,
+    health_timeout: float = 1,
 ) -> Gateway:
     """``tls`` is (cert file, key file, CA bundle file); ``python`` the interpreter that
     runs the gateway (default: this one); ``wrapper`` a command line that runs it (as
-    ``valgrind --tool=callgrind`` does), given longer than ``ready_timeout`` to start."""
+    ``valgrind --tool=callgrind`` does), given longer than ``ready_timeout`` to start;
+    ``health_timeout`` bounds each ``/health`` probe (an upstream gateway's asks the store,
+    for up to 2 s, which under callgrind takes longer than the default)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NFYIO_", "AWS_"))}
     env.update(
@@ -165,7 +168,7 @@ def start_gateway(
         )
         gateway = launch(data_dir, [*(wrapper or []), *args], env, s3_port, api_port, tls=tls)
         try:
-            _wait_ready(gateway, ready_timeout)
+            _wait_ready(gateway, ready_timeout, health_timeout)
         except RuntimeError:
             taken = "address already in use" in gateway.log()
             if not taken or attempt + 1 == _PORT_ATTEMPTS:
@@ -205,7 +208,7 @@ def launch(
     )
 
 
-def _wait_ready(gateway: Gateway, timeout: float = 30) -> None:
+def _wait_ready(gateway: Gateway, timeout: float = 30, health_timeout: float = 1) -> None:
     import ssl
 
     context = ssl.create_default_context(cafile=gateway.tls_ca) if gateway.tls_ca else None
@@ -220,7 +223,7 @@ def _wait_ready(gateway: Gateway, timeout: float = 30) -> None:
             continue
         try:
             with urllib.request.urlopen(
-                f"{gateway.api_url}/health", timeout=1, context=context
+                f"{gateway.api_url}/health", timeout=health_timeout, context=context
             ) as response:
                 if response.status == 200:
                     return
