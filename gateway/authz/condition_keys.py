@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
+from operator import attrgetter
 
 from gateway.authz.context import ConditionContext, PrincipalFacts, PrincipalKind
 
@@ -80,9 +81,22 @@ def _grant(header: str) -> Reader:
 GRANTS = ("read", "write", "read-acp", "write-acp", "full-control")
 """The ``x-amz-grant-<permission>`` headers, each a key ``s3:x-amz-grant-<permission>``."""
 
-_READERS: dict[str, tuple[Reader, bool]] = {
-    # name: (reader, multi-valued)
-    "aws:SourceIp": (lambda p, c: _one(c.source_ip), False),
+
+def _single(attribute: str) -> tuple[Reader, bool, str]:
+    """A key whose one value is the context's ``attribute`` (absent when None): its
+    reader, and the attribute named for ``ConditionKey.attribute``."""
+    get = attrgetter(attribute)
+
+    def read(_: PrincipalFacts, ctx: ConditionContext) -> Values | None:
+        value: str | None = get(ctx)
+        return None if value is None else (value,)
+
+    return read, False, attribute
+
+
+_READERS: dict[str, tuple[Reader, bool] | tuple[Reader, bool, str]] = {
+    # name: (reader, multi-valued[, the one context attribute it reads: _single])
+    "aws:SourceIp": _single("source_ip"),
     "aws:SecureTransport": (lambda p, c: ("true" if c.secure_transport else "false",), False),
     "aws:CurrentTime": (_current_time, False),
     "aws:EpochTime": (_epoch_time, False),
@@ -90,34 +104,34 @@ _READERS: dict[str, tuple[Reader, bool]] = {
     "aws:userid": (_userid, False),
     "aws:username": (lambda p, c: _one(p.user_name), False),
     "aws:PrincipalType": (lambda p, c: (_PRINCIPAL_TYPES[p.kind],), False),
-    "s3:prefix": (lambda p, c: _one(c.prefix), False),
-    "s3:delimiter": (lambda p, c: _one(c.delimiter), False),
-    "s3:max-keys": (lambda p, c: _one(c.max_keys), False),
-    "s3:x-amz-acl": (lambda p, c: _one(c.acl), False),
-    "s3:x-amz-server-side-encryption": (lambda p, c: _one(c.server_side_encryption), False),
+    "s3:prefix": _single("prefix"),
+    "s3:delimiter": _single("delimiter"),
+    "s3:max-keys": _single("max_keys"),
+    "s3:x-amz-acl": _single("acl"),
+    "s3:x-amz-server-side-encryption": _single("server_side_encryption"),
     "s3:RequestObjectTagKeys": (_tag_keys, True),
-    "s3:VersionId": (lambda p, c: _one(c.version_id), False),
-    "s3:signatureversion": (lambda p, c: _one(c.signature_version), False),
-    "s3:authType": (lambda p, c: _one(c.auth_type), False),
-    "s3:x-amz-content-sha256": (lambda p, c: _one(c.content_sha256), False),
+    "s3:VersionId": _single("version_id"),
+    "s3:signatureversion": _single("signature_version"),
+    "s3:authType": _single("auth_type"),
+    "s3:x-amz-content-sha256": _single("content_sha256"),
     # conditional writes and deletes: a policy can demand them ("Null": "false")
-    "s3:if-match": (lambda p, c: _one(c.if_match), False),
-    "s3:if-none-match": (lambda p, c: _one(c.if_none_match), False),
+    "s3:if-match": _single("if_match"),
+    "s3:if-none-match": _single("if_none_match"),
     # writes: present only for the actions AWS gives them to (gateway.s3.access_context)
-    "s3:x-amz-storage-class": (lambda p, c: _one(c.storage_class), False),
-    "s3:x-amz-copy-source": (lambda p, c: _one(c.copy_source), False),
-    "s3:x-amz-metadata-directive": (lambda p, c: _one(c.metadata_directive), False),
+    "s3:x-amz-storage-class": _single("storage_class"),
+    "s3:x-amz-copy-source": _single("copy_source"),
+    "s3:x-amz-metadata-directive": _single("metadata_directive"),
     **{f"s3:x-amz-grant-{name}": (_grant(f"x-amz-grant-{name}"), False) for name in GRANTS},
-    "s3:object-lock-mode": (lambda p, c: _one(c.lock_mode), False),
-    "s3:object-lock-retain-until-date": (lambda p, c: _one(c.lock_retain_until), False),
-    "s3:object-lock-remaining-retention-days": (lambda p, c: _one(c.lock_remaining_days), False),
-    "s3:object-lock-legal-hold": (lambda p, c: _one(c.lock_legal_hold), False),
-    "s3:ResourceAccount": (lambda p, c: _one(c.resource_account), False),
-    "s3:TlsVersion": (lambda p, c: _one(c.tls_version), False),
+    "s3:object-lock-mode": _single("lock_mode"),
+    "s3:object-lock-retain-until-date": _single("lock_retain_until"),
+    "s3:object-lock-remaining-retention-days": _single("lock_remaining_days"),
+    "s3:object-lock-legal-hold": _single("lock_legal_hold"),
+    "s3:ResourceAccount": _single("resource_account"),
+    "s3:TlsVersion": _single("tls_version"),
     # HTTP headers of every request, the client's to choose: hot-link protection, not access
     # control (AWS's warning, docs/access-control.md)
-    "aws:Referer": (lambda p, c: _one(c.referer), False),
-    "aws:UserAgent": (lambda p, c: _one(c.user_agent), False),
+    "aws:Referer": _single("referer"),
+    "aws:UserAgent": _single("user_agent"),
 }
 
 
@@ -129,10 +143,18 @@ class ConditionKey:
     multi_valued: bool = False
     existing_object: bool = False
     """Read from the existing object's tags, not from the request (``s3:ExistingObjectTag``)."""
+    attribute: str | None = None
+    """The ``ConditionContext`` attribute the key's values are made of, alone (a key of
+    :func:`_single`): the value of that attribute tells what ``read`` returns, so a memo
+    may keep it instead of calling ``read`` (``gateway.authz.evaluate``). None for keys
+    reading the caller, several attributes, or a tag family."""
 
 
 KEYS: dict[str, ConditionKey] = {
-    name.lower(): ConditionKey(name, reader, multi) for name, (reader, multi) in _READERS.items()
+    name.lower(): ConditionKey(
+        name, entry[0], entry[1], attribute=entry[2] if len(entry) == 3 else None
+    )
+    for name, entry in _READERS.items()
 }
 """Every fixed condition key, by lower-case name."""
 

@@ -7,9 +7,11 @@ A statement applies when its principal, action, resource and every condition mat
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from gateway.authz.condition_keys import EXISTING_OBJECT_TAG_ACTIONS, ConditionKey, lookup_key
 from gateway.authz.context import ConditionContext, PrincipalFacts
-from gateway.authz.policy import Addressed, Effect, Policy, PolicyResult, Statement
+from gateway.authz.policy import Addressed, Effect, Matcher, Policy, PolicyResult, Statement
 from gateway.authz.wildcard import Glob, Resolver
 from sigv4.memo import remember
 
@@ -91,13 +93,32 @@ def _address(policy: Policy, principal: PrincipalFacts, action: str) -> Addresse
             keys.setdefault(condition.key.name, condition.key)
             if condition.outcomes is None:  # a policy variable or a clock key
                 memoisable = False
+    attributes = tuple(key.attribute for key in keys.values() if key.attribute is not None)
     return Addressed(
         statements,
         tuple(resources),
         tuple(keys.values()),
         {} if memoisable else None,
         reads_existing_tags=any(statement.reads_existing_tags for statement in statements),
+        matchers=tuple(_matcher(element) for element in resources),
+        values=attrgetter(*attributes) if attributes else None,
+        other_keys=tuple(key for key in keys.values() if key.attribute is None),
     )
+
+
+def _matcher(element: tuple[Glob, ...]) -> Matcher:
+    """``Addressed.matchers``: the element's plain prefixes and values, or its patterns."""
+    prefixes: list[str] = []
+    exact: list[str] = []
+    for glob in element:
+        prefix, value = glob.literal
+        if prefix is not None:
+            prefixes.append(prefix)
+        elif value is not None:
+            exact.append(value)
+        else:
+            return (), (), element
+    return tuple(prefixes), tuple(exact), None
 
 
 def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> Addressed:
@@ -149,15 +170,24 @@ def evaluate(
     outcomes = addressed.outcomes
     if outcomes is None:
         return _decide(addressed, principal, resource, ctx, _resolver(principal, ctx))
+    # The memo's key: which elements name the resource (in C for plain prefixes and
+    # values), the context attributes some keys are made of (one C call) and the other
+    # keys' values. Each tells the part of the result it stands for, so the key is exact.
     facts: list[object] = []
-    for resources in addressed.resources:  # _names, inlined: this runs on every request
+    for prefixes, exact, patterns in addressed.matchers:
+        if patterns is None:
+            facts.append(resource.startswith(prefixes) or resource in exact)
+            continue
         named = False
-        for glob in resources:
+        for glob in patterns:
             if glob.matches(resource):
                 named = True
                 break
         facts.append(named)
-    for key in addressed.keys:
+    values = addressed.values
+    if values is not None:
+        facts.append(values(ctx))
+    for key in addressed.other_keys:
         facts.append(key.read(principal, ctx))
     slot = tuple(facts)
     found = outcomes.get(slot)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from gateway.authz.actions import ACTIONS, ResourceKind
 from gateway.authz.condition_keys import ConditionKey, lookup_key, reads_existing_tags
 from gateway.authz.conditions import Condition, as_strings, parse_operator
+from gateway.authz.context import ConditionContext
 from gateway.authz.errors import malformed_policy
 from gateway.authz.principals import PrincipalSet, parse_principal
 from gateway.authz.wildcard import Glob, VariableError, parse_glob
@@ -107,6 +108,9 @@ class PolicyResult:
         return self.denied_by is None and self.allowed_by is not None
 
 
+Matcher = tuple[tuple[str, ...], tuple[str, ...], tuple[Glob, ...] | None]
+
+
 @dataclass(slots=True)
 class Addressed:
     """The statements of a policy addressed to one caller identity and action, and what
@@ -124,6 +128,17 @@ class Addressed:
     clock key; None when one does (each request then reads every statement)."""
     reads_existing_tags: bool = False
     """Whether one of ``statements`` mentions ``s3:ExistingObjectTag/...``."""
+    matchers: tuple[Matcher, ...] = ()
+    """``resources``, each made ready for the memo's question "does this element name the
+    resource" (``gateway.authz.evaluate``): (prefixes, values, None) when every pattern
+    of the element is a plain prefix or value (``Glob.literal``: one ``str.startswith``
+    and one ``in``), else ((), (), the element's patterns)."""
+    values: Callable[[ConditionContext], object] | None = None
+    """An ``operator.attrgetter`` of the context attributes that make the values of the
+    keys with a ``ConditionKey.attribute`` (each such value tells that key's values);
+    None when no key has one."""
+    other_keys: tuple[ConditionKey, ...] = ()
+    """The keys without an attribute (the caller's, a tag family's): read by ``read``."""
 
 
 @dataclass(frozen=True, slots=True)

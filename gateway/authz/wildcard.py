@@ -82,6 +82,13 @@ class Glob:
         """No wildcard and no variable: the pattern names exactly one value."""
         return not self.has_wildcard and not self.variables
 
+    @property
+    def literal(self) -> tuple[str | None, str | None]:
+        """(the prefix, the value) when the pattern matches by ``str.startswith`` (literal
+        characters and one final ``*``) or by ``==`` (literal characters only); (None,
+        None) for any other pattern. Case-sensitive patterns only."""
+        return self._prefix, self._exact
+
     def widened(self) -> Glob:
         """The same pattern with each variable read as ``*`` (any value it could take)."""
         if not self.variables:

@@ -82,8 +82,17 @@ conditions = st.sampled_from(
         {"StringEqualsIfExists": {"s3:x-amz-acl": "private"}},
         {"StringEquals": {"aws:PrincipalAccount": OTHER.account_id}},
         {"ForAllValues:StringEquals": {"s3:RequestObjectTagKeys": ["a"]}},
+        {"StringNotEquals": {"s3:signatureversion": "AWS4-HMAC-SHA256"}},
+        {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}, "Null": {"s3:x-amz-acl": "true"}},
     ]
 )
+OBJECT_RESOURCES: list[str | list[str]] = [
+    "arn:aws:s3:::b/public/*",
+    "arn:aws:s3:::b/public/a",
+    "arn:aws:s3:::b/p?blic/*",
+    ["arn:aws:s3:::b/public/a", "arn:aws:s3:::b/private/*"],
+]
+"""Resources naming objects only (``s3:List*`` does not apply to them)."""
 
 
 @st.composite
@@ -110,10 +119,16 @@ def statements(draw: st.DrawFn, effect: str | None = None) -> dict[str, Any]:
                 "arn:aws:s3:::b/public/*",
                 "*",
                 "arn:aws:s3:::b*",
+                # the memo's resource match: a plain value, a pattern that is neither a
+                # plain prefix nor a value, and an element mixing the kinds
+                "arn:aws:s3:::b/public/a",
+                "arn:aws:s3:::b/p?blic/*",
+                ["arn:aws:s3:::b", "arn:aws:s3:::b/*/a"],
+                ["arn:aws:s3:::b/public/a", "arn:aws:s3:::b/private/*"],
             ]
         )
     )
-    if action == "s3:List*" and resource == "arn:aws:s3:::b/public/*":
+    if action == "s3:List*" and resource in OBJECT_RESOURCES:
         resource = "*"
     return stmt(
         effect or draw(st.sampled_from(["Allow", "Deny"])),
@@ -256,13 +271,14 @@ def test_acl_documents_read_back_as_set(grants: list[Grant]) -> None:
 @st.composite
 def asks(draw: st.DrawFn) -> tuple[str | None, RequestContext]:
     """The object key (None: a bucket action) and the condition values of one request."""
-    key = draw(st.sampled_from([None, "public/a", "private/b", "public/c"]))
+    key = draw(st.sampled_from([None, "public/a", "private/b", "public/c", "private/a"]))
     tags = draw(st.sampled_from([None, {"a": "1"}, {"a": "1", "b": "2"}]))
     context = ctx(
         secure_transport=draw(st.booleans()),
         source_ip=draw(st.sampled_from(["192.0.2.5", "203.0.113.9", None])),
         acl=draw(st.sampled_from([None, "private"])),
         request_object_tags=tags,
+        signature_version=draw(st.sampled_from([None, "AWS", "AWS4-HMAC-SHA256"])),
     )
     return key, context
 
