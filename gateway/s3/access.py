@@ -51,7 +51,7 @@ from gateway.config import Config
 from gateway.identity.object_acls import ObjectAcl, UploadAcl
 from gateway.identity.store import IdentityStore
 from gateway.principal import Principal
-from gateway.s3.access_context import GrantCell, principal_facts, request_context
+from gateway.s3.access_context import GrantCell, LazyContext, principal_facts
 from gateway.s3.bucket_facts import (
     OWNER,
     BucketFacts,
@@ -368,20 +368,20 @@ async def authorize(
         etag: str | None,
         account: str | None,
     ) -> ConditionContext:
-        return request_context(
+        # By position, straight to the class; the peer's address, the headers and the
+        # transport are read from the aiohttp request when a key asks (LazyContext).
+        return LazyContext(
             principal,
             req,
+            request,
+            now,
+            config.server.trusted_forwarded_headers,
+            grants,
             action,
-            now=now,
-            peer=request.remote,
-            trusted_forwarded=config.server.trusted_forwarded_headers,
-            version_id=version,
-            existing_object_tags=tags,
-            etag=etag,
-            raw_headers=request.headers,
-            transport=request.transport,
-            resource_account=account,
-            grants=grants,
+            version,
+            tags,
+            etag,
+            account,
         )
 
     bucket = None

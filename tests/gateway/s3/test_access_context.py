@@ -4,17 +4,25 @@ the condition values (``RequestContext``), read from the request object once."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import make_mocked_request
+from multidict import CIMultiDict
 
 from gateway.authz import ANONYMOUS, ConditionContext, PrincipalKind, RequestContext
 from gateway.authz.condition_keys import FAMILIES, KEYS, lookup_key
 from gateway.principal import ANONYMOUS as ANONYMOUS_PRINCIPAL
 from gateway.principal import Principal
-from gateway.s3.access_context import GrantCell, principal_facts, request_context, source_ip
+from gateway.s3.access_context import (
+    GrantCell,
+    LazyContext,
+    principal_facts,
+    request_context,
+    source_ip,
+)
 from gateway.s3.request import S3Request, read_request
 from tests.gateway.s3.conftest import make_config
 
@@ -254,3 +262,53 @@ def test_grant_headers_are_gathered_once_per_request(tmp_path: Path) -> None:
         assert key is not None and key.read(facts, bypass) == expected, name
         assert key.read(facts, get) is None, name
     assert cell == [first]
+
+
+def test_the_dispatchers_context_reads_the_connection_as_given_values(tmp_path: Path) -> None:
+    """The dispatcher builds its ``LazyContext`` over the aiohttp request, whose peer
+    address, headers (every line) and transport are read when a key asks; it must read
+    what a context given those values up front (``request_context``, the dispatcher's
+    former construction) reads, for every key, trusted proxy or not."""
+    config = make_config(tmp_path, NFYIO_SERVER_TRUSTED_FORWARDED_HEADERS="true")
+    headers = CIMultiDict(
+        [
+            ("Host", "gw"),
+            ("Authorization", "AWS4-HMAC-SHA256 Credential=x"),
+            ("X-Forwarded-For", "203.0.113.9"),
+            ("X-Forwarded-For", "198.51.100.7"),
+            ("Referer", "https://www.example.com/"),
+            ("User-Agent", "Mozilla/5.0"),
+            ("x-amz-acl", "private"),
+            ("x-amz-grant-read", 'id="a"'),
+            ("If-Match", '"e1"'),
+        ]
+    )
+    names = [*KEYS, *(f"{family}team" for family in FAMILIES), "s3:ExistingObjectTag/class"]
+    facts = principal_facts(KEY)
+    for method, target in (("GET", "/bkt?list-type=2&prefix=p%2F"), ("PUT", "/bkt/k")):
+        http = make_mocked_request(method, target, headers=headers).clone(remote="10.0.0.1")
+        req = read_request(http, config)
+        for trusted, action in itertools.product(
+            (True, False), ("s3:ListBucket", "s3:PutObject", "s3:GetObject")
+        ):
+            lazy = LazyContext(
+                KEY, req, http, NOW, trusted, [], action, "v1", {"class": "gold"}, None, "acct_A"
+            )
+            given = request_context(
+                KEY,
+                req,
+                action,
+                now=NOW,
+                peer=http.remote,
+                trusted_forwarded=trusted,
+                version_id="v1",
+                existing_object_tags={"class": "gold"},
+                raw_headers=http.headers,
+                transport=http.transport,
+                resource_account="acct_A",
+            )
+            for name in names:
+                key = lookup_key(name)
+                assert key is not None, name
+                assert key.read(facts, lazy) == key.read(facts, given), (trusted, action, name)
+            assert lazy.source_ip == ("198.51.100.7" if trusted else "10.0.0.1")
