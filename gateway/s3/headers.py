@@ -6,8 +6,9 @@ import base64
 import functools
 import logging
 import math
+import operator
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -165,24 +166,34 @@ def strip_aws_chunked(encoding: str | None) -> str | None:
     return ", ".join(kept) or None
 
 
-def object_meta(headers: Mapping[str, str], pairs: Iterable[tuple[str, str]]) -> ObjectMeta:
+_name_of = operator.itemgetter(0)
+_NEW_META_LINE = "\n" + META_PREFIX
+
+
+def object_meta(headers: Mapping[str, str], pairs: Sequence[tuple[str, str]]) -> ObjectMeta:
     """The metadata a PutObject / CreateMultipartUpload / CopyObject(REPLACE) / POST
     Object sets: system headers from ``headers`` (the first value of each), user metadata
     from every one of the request's header ``pairs``, where S3 joins the values of one
-    name (case aside) with commas, in order."""
+    name (case aside) with commas, in order.
+
+    Most writes carry no user metadata: the names, joined one per line and lower-cased
+    in one call, tell so without a loop over them (boto3's ten headers: ~11k
+    instructions). A name of user metadata begins a line of that text whenever it is
+    one (lower-casing ASCII letters is the same alone or joined)."""
     user: dict[str, str] = {}
     missing = 0
-    for name, value in pairs:
-        lower = name.lower()
-        if lower.startswith(META_PREFIX):
-            meta_name = lower[len(META_PREFIX) :]
-            safe_value(lower, value)
-            if not meta_name:
-                # ``x-amz-meta-`` alone: S3 accepts the write, stores no such entry (no
-                # request could name it) and counts it in reads' ``x-amz-missing-meta``
-                missing += 1
-                continue
-            user[meta_name] = f"{user[meta_name]},{value}" if meta_name in user else value
+    if _NEW_META_LINE in "\n" + "\n".join(map(_name_of, pairs)).lower():
+        for name, value in pairs:
+            lower = name.lower()
+            if lower.startswith(META_PREFIX):
+                meta_name = lower[len(META_PREFIX) :]
+                safe_value(lower, value)
+                if not meta_name:
+                    # ``x-amz-meta-`` alone: S3 accepts the write, stores no such entry (no
+                    # request could name it) and counts it in reads' ``x-amz-missing-meta``
+                    missing += 1
+                    continue
+                user[meta_name] = f"{user[meta_name]},{value}" if meta_name in user else value
     size = 0
     for meta_name, value in user.items():
         size += len(meta_name.encode()) + len(value.encode())
