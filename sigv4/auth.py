@@ -153,6 +153,11 @@ _PARSED_LIMIT = 256
 client sends the same few on every request, a new date once a second); each memo is
 emptied when full, so it stays bounded whatever is sent. Only well-formed values are
 remembered: a malformed one is refused each time it is sent."""
+_REMEMBERED_CHARS = 1024
+"""The longest ``Credential`` or ``SignedHeaders`` value remembered (an SDK's are a few
+hundred characters at most). A longer one (a presigned URL's query may hold 64 KiB of
+``X-Amz-SignedHeaders``, before any key is known) is parsed each time it is sent: 256 of
+them kept would hold ~250 MB, 256 of these at most a few MB."""
 _credentials: dict[str, tuple[str, str, str, str]] = {}
 _amz_dates: dict[str, datetime] = {}
 _signed_header_lists: dict[str, tuple[str, ...]] = {}
@@ -178,6 +183,8 @@ def _parse_credential(value: str, error: type[SigV4Error]) -> tuple[str, str, st
         raise error(f"Error parsing the Credential date {date!r}; expected yyyyMMdd")
     if not region or not service:
         raise error("Credential is missing its region or service")
+    if len(value) > _REMEMBERED_CHARS:
+        return access_key_id, date, region, service
     return remember(_credentials, value, (access_key_id, date, region, service), _PARSED_LIMIT)
 
 
@@ -188,6 +195,8 @@ def _parse_signed_headers(value: str, error: type[SigV4Error]) -> tuple[str, ...
     names = tuple(name.strip().lower() for name in value.split(";"))
     if not value or any(not name for name in names):
         raise error(f"SignedHeaders is malformed: {value!r}")
+    if len(value) > _REMEMBERED_CHARS:
+        return names
     return remember(_signed_header_lists, value, names, _PARSED_LIMIT)
 
 

@@ -72,6 +72,10 @@ _lowered_lists: dict[tuple[str, ...], frozenset[str]] = {}
 _LOWERED_LIMIT = 256
 """Distinct ``SignedHeaders`` lists remembered lower-cased (a client sends the same few
 on every request; ``sigv4.memo``'s bound)."""
+_LOWERED_CHARS = 1024
+"""The longest list remembered, its names' characters and one a name (an SDK's are a few
+hundred): a longer one (a presigned URL may sign thousands of names) is lower-cased each
+time, so the memo holds a few MB at most (not up to ~1 MB a list)."""
 
 
 def _lowered(signed_headers: Iterable[str]) -> frozenset[str]:
@@ -86,7 +90,10 @@ def _lowered(signed_headers: Iterable[str]) -> frozenset[str]:
     for name in signed_headers:  # a loop: a comprehension is a frame on 3.11
         names.add(name.lower())
     lowered = frozenset(names)
-    if type(signed_headers) is tuple:
+    if (
+        type(signed_headers) is tuple
+        and len(signed_headers) + sum(map(len, signed_headers)) <= _LOWERED_CHARS
+    ):
         remember(_lowered_lists, signed_headers, lowered, _LOWERED_LIMIT)
     return lowered
 

@@ -13,8 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigv4 import EMPTY_SHA256, PayloadMode, payload_mode, unsigned_amz_headers
-from sigv4.auth import _SDK_AUTHORIZATION
+from sigv4.auth import (
+    _SDK_AUTHORIZATION,
+    _credentials,
+    _parse_credential,
+    _parse_signed_headers,
+    _signed_header_lists,
+)
 from sigv4.coverage import _LOWERED_LIMIT, _lowered_lists
+from sigv4.errors import AuthorizationQueryParametersError
 
 _CATEGORY_FORM = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^,\s=]+), ?SignedHeaders=([^,\s=]+), ?Signature=([^,\s=]+)",
@@ -125,3 +132,28 @@ def test_remembered_signed_names_stay_bounded() -> None:
     for i in range(3 * _LOWERED_LIMIT):
         assert unsigned_amz_headers(pairs, ("host", f"x-amz-meta-{i}")) == ["x-amz-date"]
         assert len(_lowered_lists) <= _LOWERED_LIMIT
+
+
+def test_long_signed_values_are_read_and_not_remembered() -> None:
+    """A presigned URL's query may carry 64 KiB of ``X-Amz-SignedHeaders`` (or of
+    ``X-Amz-Credential``) before any key is known: such values are read as short ones
+    are, and left out of the memos, which would otherwise hold ~1 MB a value."""
+    error = AuthorizationQueryParametersError
+    names = tuple(f"x-amz-meta-{i:04d}" for i in range(4000))  # 64 KiB joined
+    value = ";".join(names)
+    assert _parse_signed_headers(value, error) == names
+    assert _parse_signed_headers(value.upper(), error) == names
+    assert value not in _signed_header_lists and value.upper() not in _signed_header_lists
+    sent = (("x-amz-date", "v"), ("x-amz-meta-0001", "v"))
+    assert unsigned_amz_headers(sent, names) == ["x-amz-date"]
+    assert unsigned_amz_headers(sent, names) == ["x-amz-date"]
+    assert names not in _lowered_lists
+    credential = "A" * 60_000 + "/20240524/us-east-1/s3/aws4_request"
+    assert _parse_credential(credential, error) == ("A" * 60_000, "20240524", "us-east-1", "s3")
+    assert credential not in _credentials
+    # a client's own values are still remembered
+    short = "host;x-amz-content-sha256;x-amz-date"
+    assert _parse_signed_headers(short, error) == tuple(short.split(";"))
+    assert short in _signed_header_lists
+    assert unsigned_amz_headers(sent, tuple(short.split(";"))) == ["x-amz-meta-0001"]
+    assert tuple(short.split(";")) in _lowered_lists
