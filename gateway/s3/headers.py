@@ -284,6 +284,11 @@ OBJECT_HEADERS_ENTRIES = 2048
 """How many objects' headers :func:`object_headers` remembers (emptied when full): as
 many as the filesystem backend's row cache keeps ``ObjectInfo``s of
 (``backends.filesystem.metadb.ROW_CACHE_ENTRIES``)."""
+OBJECT_HEADERS_MAX_CHARS = 8 * 1024
+"""Headers whose values hold more characters than this are not remembered: the row cache
+keeps no row that large (``ROW_CACHE_MAX_CHARS``), so such an ``ObjectInfo`` is made
+afresh for every read and would never be asked for again; 2,048 of them (8 KiB of system
+metadata, 2 KiB of user metadata, a 1 KiB key) held ~33 MB."""
 _described: dict[int, tuple[ObjectInfo, bool, bool, dict[str, str]]] = {}
 
 
@@ -303,7 +308,8 @@ def object_headers(
     key read before with the same ``ObjectInfo`` (``MetaDB.info_of``), an immutable
     record, and its headers (a date, the ETag's quotes, each metadata field looked at)
     cost ~9k instructions against ~3k for the look-up and a copy. The caller gets its
-    own copy (handlers add and remove headers)."""
+    own copy (handlers add and remove headers). Headers over ``OBJECT_HEADERS_MAX_CHARS``
+    are not remembered."""
     found = _described.get(id(info))
     if (
         found is not None
@@ -314,12 +320,13 @@ def object_headers(
         out = found[3].copy()
     else:
         described = _describe(info, with_checksums, with_parts_count)
-        remember(
-            _described,
-            id(info),
-            (info, with_checksums, with_parts_count, described),
-            OBJECT_HEADERS_ENTRIES,
-        )
+        if sum(map(len, described.values())) <= OBJECT_HEADERS_MAX_CHARS:
+            remember(
+                _described,
+                id(info),
+                (info, with_checksums, with_parts_count, described),
+                OBJECT_HEADERS_ENTRIES,
+            )
         out = described.copy()
     if overrides:
         out.update(overrides)

@@ -134,6 +134,32 @@ def test_another_object_of_equal_fields_is_described_afresh() -> None:
     assert object_headers(other)["ETag"] == f'"{"d" * 32}"'
 
 
+def test_a_freed_objects_identity_does_not_answer_for_its_successor() -> None:
+    """Each ``ObjectInfo`` is dropped after its read, so the next one may be made at the
+    same address (the same ``id``): the memo must not answer with the dropped one's."""
+    for n in range(200):
+        info = ObjectInfo("b", "k", n, f"{n:032x}", LAST_MODIFIED)
+        assert object_headers(info)["ETag"] == f'"{n:032x}"'
+        del info
+
+
+def test_large_object_headers_are_not_remembered() -> None:
+    """Headers over ``OBJECT_HEADERS_MAX_CHARS`` (an object the row cache does not keep,
+    whose ``ObjectInfo`` is made afresh for every read) are described, not kept."""
+    meta = ObjectMeta(
+        cache_control="c" * 4000, content_disposition="d" * 4000, user_metadata={"u": "v" * 2000}
+    )
+    large = ObjectInfo("b", "k" * 1000, 1, "e" * 32, LAST_MODIFIED, meta=meta)
+    assert sum(map(len, _describe(large, False, False).values())) > (
+        headers_module.OBJECT_HEADERS_MAX_CHARS
+    )
+    assert object_headers(large) == _describe(large, False, False)
+    assert id(large) not in headers_module._described
+    small = ObjectInfo("b", "k", 1, "e" * 32, LAST_MODIFIED, meta=ObjectMeta(cache_control="c"))
+    assert object_headers(small) == _describe(small, False, False)
+    assert headers_module._described[id(small)][0] is small
+
+
 def test_remembered_object_headers_are_bounded() -> None:
     for n in range(headers_module.OBJECT_HEADERS_ENTRIES + 100):
         object_headers(ObjectInfo("b", f"k{n}", n, "e" * 32, LAST_MODIFIED))
