@@ -183,17 +183,16 @@ async def load_bucket(
     forced_block: bool,
 ) -> BucketFacts:
     settings = await store.bucket_settings.all_for(bucket)
-    found = _loaded.get(id(settings))
-    if found is not None and found[0] is settings:
-        facts = found[1]
-        if facts.name == bucket and facts.forced_block == forced_block:
-            return facts
+    found = _loaded.get(bucket)
+    if found is not None and found[0] is settings and found[1].forced_block == forced_block:
+        return found[1]
     owner_id = settings.get(OWNER)
     owner: Owner | None
     if owner_id is not None:
         owner = owner_of(owner_id)
         facts = _facts(bucket, owner, settings, forced_block=forced_block)
-        remember(_loaded, id(settings), (settings, facts), LOADED_ENTRIES)
+        if sum(map(len, settings.values())) <= LOADED_MAX_CHARS:
+            remember(_loaded, bucket, (settings, facts), LOADED_ENTRIES)
         return facts
     elif principal.account_id == SYSTEM_ACCOUNT_ID or await bucket_exists(backend, bucket):
         # The system account's own requests need no look: its scopes decide either way
@@ -206,14 +205,19 @@ async def load_bucket(
 
 LOADED_ENTRIES = 1024
 """Buckets whose :class:`BucketFacts` :func:`load_bucket` remembers (emptied when full)."""
-_loaded: dict[int, tuple[Mapping[str, str], BucketFacts]] = {}
-"""The facts of a bucket with an ``owner`` setting, by the identity of the settings
-mapping they were made of (the entry holds it, so no other object takes its id while it
-is there): the settings cache answers every request with the same read-only mapping
-until the bucket's settings change or expire, and the facts are a function of that
-mapping, the bucket's name and ``forced_block`` alone (the caller matters only to a
-bucket without an owner, which is not remembered). An immutable record, shared by the
-requests that load it; building it again cost ~2k instructions per request."""
+LOADED_MAX_CHARS = 32 * 1024
+"""Buckets whose settings documents hold more characters than this are not remembered:
+their mappings stay the settings cache's to bound (``MAX_CACHED_CHARS``: a bucket's reach
+~350 KiB), so this memo holds at most 32 Mi characters of them."""
+_loaded: dict[str, tuple[Mapping[str, str], BucketFacts]] = {}
+"""The facts of a bucket with an ``owner`` setting, by the bucket's name, with the
+settings mapping they were made of: they answer while the settings cache hands out that
+same read-only mapping (until the bucket's settings change or expire, when a new mapping
+replaces the entry: one entry a bucket, never one per mapping read). The facts are a
+function of that mapping, the bucket's name and ``forced_block`` alone (the caller
+matters only to a bucket without an owner, which is not remembered). An immutable
+record, shared by the requests that load it; building it again cost ~2k instructions per
+request."""
 
 
 def _facts(

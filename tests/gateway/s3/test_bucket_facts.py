@@ -14,6 +14,7 @@ import pytest
 from backends.filesystem import FilesystemBackend
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
+from gateway.s3 import bucket_facts
 from gateway.s3.bucket_facts import OWNER, PUBLIC_ACCESS_BLOCK, BucketFacts, _facts, load_bucket
 
 ALICE = Principal(kind="key", subject="ak_alice", scopes=frozenset({"*"}), account_id="acct_a")
@@ -72,3 +73,33 @@ async def test_a_bucket_without_an_owner_is_decided_per_caller(
     assert system.owner is not None and system.owner.account_id == SYSTEM_ACCOUNT_ID
     other = await load_bucket(state, backend, "ghost", ALICE, forced_block=False)
     assert other.owner is None  # NoSuchBucket for anyone else: never the system's answer
+
+
+async def test_one_entry_a_bucket_and_none_for_large_settings(tmp_path: Path) -> None:
+    """Without the settings cache (or once its answer expired) every load reads a new
+    mapping: the memo keeps one entry a bucket, not one a mapping read (each holding up
+    to ~350 KiB of documents), and none for a bucket whose documents are larger than
+    ``LOADED_MAX_CHARS`` (the settings cache bounds those by characters)."""
+    state = await IdentityStore.open(tmp_path / "state", os.urandom(32), bucket_cache_seconds=0)
+    backend = FilesystemBackend(tmp_path / "data", fsync=False)
+    await backend.start()
+    try:
+        for bucket in ("small", "large"):
+            await state.bucket_settings.put(bucket, OWNER, "acct_a")
+        large = "x" * (bucket_facts.LOADED_MAX_CHARS + 1)
+        await state.bucket_settings.put("large", "cors", large)
+
+        def held(name: str) -> int:
+            return sum(facts.name == name for _, facts in bucket_facts._loaded.values())
+
+        for _ in range(5):
+            small = await load_bucket(state, backend, "small", ALICE, forced_block=False)
+            assert small == await _fresh(state, "small", small, forced_block=False)
+            assert held("small") == 1
+            got = await load_bucket(state, backend, "large", ALICE, forced_block=False)
+            assert got.settings.get("cors") == large
+            assert got == await _fresh(state, "large", got, forced_block=False)
+            assert held("large") == 0
+    finally:
+        await backend.close()
+        await state.close()
