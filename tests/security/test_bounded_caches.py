@@ -25,6 +25,9 @@ from gateway.lifecycle.document import cached_lifecycle, lifecycle_document, par
 from gateway.s3.bucket_facts import _policy as facts_policy
 from gateway.s3.cors import ACTUAL_MEMO, _for_default, _for_document, actual_response_headers
 from gateway.s3.cors_rules import parse_cors_xml, rules_from_json, rules_to_json
+from sigv4 import unsigned_amz_headers
+from sigv4.auth import _parse_credential, _parse_signed_headers
+from sigv4.errors import AuthorizationQueryParametersError
 from sigv4.memo import remember
 from tests.backends.test_contract import payload, read_all
 from tests.backends.test_sqlite_wal import watched_db
@@ -200,3 +203,25 @@ def test_the_shared_memo_rule_keeps_at_most_its_limit_and_answers_what_it_stored
         assert len(memo) <= 64
         assert memo[f"value{n}"] == n
     assert len(memo) == (10_000 - 1) % 64 + 1  # emptied when full, then filled again
+
+
+def test_signature_memos_are_bounded_in_bytes() -> None:
+    """A presigned URL's query may hold 64 KiB of ``X-Amz-SignedHeaders`` and
+    ``X-Amz-Credential``, read (and, for the signed names, lower-cased for the
+    every-``x-amz-*``-signed check) before any signature is: remembered by count alone,
+    256 such values held ~250 MB in a worker."""
+    error = AuthorizationQueryParametersError
+    names = ";".join(f"x-amz-meta-{i:04d}" for i in range(3_000))
+    sent = (("x-amz-unsigned", "v"),)
+    tracemalloc.start()
+    try:
+        for n in range(64):
+            signed = _parse_signed_headers(f"host{n};{names}", error)
+            assert unsigned_amz_headers(sent, signed) == ["x-amz-unsigned"]
+            credential = f"AKIA{n:03d}{'A' * 40_000}/20240524/us-east-1/s3/aws4_request"
+            assert _parse_credential(credential, error)[1] == "20240524"
+        del signed
+        kept, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 4 * 1024 * 1024, kept
