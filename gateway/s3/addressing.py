@@ -15,6 +15,7 @@ __all__ = [
     "MAX_KEY_BYTES",
     "Address",
     "check_bucket_name",
+    "check_existing_bucket_name",
     "check_key",
     "creatable_bucket_name",
     "parse_address",
@@ -138,6 +139,13 @@ def _creatable(name: str) -> bool:
 def check_bucket_name(name: str) -> None:
     """CreateBucket's check (:func:`creatable_bucket_name`)."""
     if not creatable_bucket_name(name):
+        raise S3Error("InvalidBucketName", extra={"BucketName": name})
+
+
+def check_existing_bucket_name(name: str) -> None:
+    """Every other request's check, of the bucket it names or copies from
+    (:func:`valid_bucket_name`): the names AWS reserves bind new buckets only."""
+    if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", extra={"BucketName": name})
 
 

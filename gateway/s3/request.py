@@ -27,7 +27,7 @@ from backends.types import (
 )
 from gateway.config import Config
 from gateway.peer import client_scheme, forwarded_host
-from gateway.s3.addressing import Address, check_bucket_name, check_key, parse_address
+from gateway.s3.addressing import Address, check_existing_bucket_name, check_key, parse_address
 from gateway.s3.errors import S3Error
 from gateway.s3.flags import ECHO_LIMIT
 from gateway.s3.headers import conditions, parse_range
@@ -272,7 +272,7 @@ def _copy_source(headers: Mapping[str, str], *, ranged: bool) -> CopySource:
     bucket, slash, key = decoded.partition("/")
     if not slash or not key or not bucket:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key")
-    check_bucket_name(bucket)
+    check_existing_bucket_name(bucket)
     check_key(key)
     byte_range: tuple[int, int] | None = None
     raw_range = headers.get("x-amz-copy-source-range")
@@ -337,7 +337,7 @@ def read_request(request: web.Request, config: Config) -> S3Request:
         raise S3Error("MethodNotAllowed", extra=extra)
     refuse_unevaluated(operation.name, headers)
     if address.bucket is not None and operation.name != "CreateBucket":
-        check_bucket_name(address.bucket)
+        check_existing_bucket_name(address.bucket)
     if address.key is not None:
         check_key(address.key)
 

@@ -7,8 +7,10 @@ it is): each is compared here with the rule spelled out."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +22,8 @@ from gateway.s3.addressing import (
     parse_address,
 )
 from gateway.s3.errors import S3Error
+from gateway.s3.request import read_request
+from tests.gateway.s3.conftest import make_config
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _IP = re.compile(r"\d+\.\d+\.\d+\.\d+")
@@ -125,3 +129,34 @@ def test_a_bad_escape_in_the_path_is_invalid_uri(target: str) -> None:
     with pytest.raises(S3Error) as refused:
         parse_address(target, None, None)
     assert refused.value.code == "InvalidURI"
+
+
+@pytest.mark.parametrize(
+    "name", ["amzn-s3-demo-bucket", "name.mrap", "name--x-s3", "name--table-s3"]
+)
+def test_a_name_reserved_for_new_buckets_still_names_an_existing_one(
+    name: str, tmp_path: Path
+) -> None:
+    """AWS reserves these names for new buckets only (CreateBucket refuses them: the
+    handler's ``check_bucket_name``); a bucket an upstream store or an older gateway holds
+    under one is read, written and copied from as any other."""
+    config = make_config(tmp_path)
+    for method, target, headers in (
+        ("GET", f"/{name}/k", {}),
+        ("HEAD", f"/{name}", {}),
+        ("PUT", "/plain/k", {"x-amz-copy-source": f"/{name}/k"}),
+    ):
+        http = make_mocked_request(method, target, headers={"Host": "gw", **headers})
+        read_request(http, config)
+    with pytest.raises(S3Error) as refused:
+        check_bucket_name(name)
+    assert refused.value.code == "InvalidBucketName"
+    for invalid in ("xn--abc", "a..b"):
+        for target, headers in (
+            (f"/{invalid}/k", {}),
+            ("/plain/k", {"x-amz-copy-source": f"/{invalid}/k"}),
+        ):
+            http = make_mocked_request("PUT", target, headers={"Host": "gw", **headers})
+            with pytest.raises(S3Error) as refused:
+                read_request(http, config)
+            assert refused.value.code == "InvalidBucketName"
