@@ -277,15 +277,36 @@ def table(results: dict[str, list[float]], with_baseline: bool) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+@dataclass(frozen=True)
+class Knobs:
+    """What the environment asks of a callgrind count (this module's and
+    ``tests.perf.upstream_instructions``'s): ``rounds``, ``n`` requests per cell, the
+    ``baseline`` tree."""
+
+    rounds: int
+    n: int
+    baseline: str | None
+
+
+def knobs(tool: str) -> Knobs | None:
+    """The run's knobs, or None (said on stdout) when valgrind is not installed."""
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        print("instructions: valgrind is not installed (make bench installs it); skipped")
-        return 0
-    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+        print(f"{tool}: valgrind is not installed (make bench installs it); skipped")
+        return None
     # A lease holds 250 tokens (above): a cell of 250 requests spends exactly one, so
     # every cell carries one lease renewal, not some none and some one.
-    n = max(20, int(PER_CELL * float(os.environ.get("BENCH_SCALE", "1"))))
-    baseline = os.environ.get("BENCH_BASELINE_TREE")
+    return Knobs(
+        rounds=int(os.environ.get("BENCH_ROUNDS", "3")),
+        n=max(20, int(PER_CELL * float(os.environ.get("BENCH_SCALE", "1")))),
+        baseline=os.environ.get("BENCH_BASELINE_TREE"),
+    )
+
+
+def main() -> int:
+    run = knobs("instructions")
+    if run is None:
+        return 0
+    rounds, n, baseline = run.rounds, run.n, run.baseline
     wanted = {c for c in os.environ.get("BENCH_CELLS", "").split(";") if c}
     plan = [c for c in cells(bool(baseline)) if not wanted or c.name in wanted]
     base = Path(tempfile.mkdtemp(prefix="nfyio-instructions-"))

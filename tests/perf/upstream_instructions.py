@@ -30,13 +30,13 @@ from pathlib import Path
 from tests.e2e.gateway_process import start_gateway
 from tests.perf.instructions import (
     _LIMITS_SCALED,
-    PER_CELL,
     READ_KEYS,
     WARM,
     Cell,
     Counted,
     _request,
     count,
+    knobs,
 )
 from tests.services.seaweedfs import SeaweedFS, start_seaweedfs
 
@@ -70,12 +70,10 @@ def _start(base: Path, weed: SeaweedFS, name: str, tree: str | None) -> Counted:
 
 
 def main() -> int:
-    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
-        print("upstream_instructions: valgrind is not installed; skipped")
+    run = knobs("upstream_instructions")
+    if run is None:
         return 0
-    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
-    n = max(20, int(PER_CELL * float(os.environ.get("BENCH_SCALE", "1"))))
-    baseline = os.environ.get("BENCH_BASELINE_TREE")
+    rounds, n, baseline = run.rounds, run.n, run.baseline
     ops = [op for op in os.environ.get("BENCH_OPS", "HEAD,GET,PUT").split(",") if op]
     names = [CURRENT, BASELINE] if baseline else [CURRENT]
     base = Path(tempfile.mkdtemp(prefix="nfyio-upstream-instructions-"))
