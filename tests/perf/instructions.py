@@ -36,7 +36,9 @@ are interleaved. Needs ``valgrind`` (``make bench`` installs it). Nothing assert
 
 Run: ``python -m tests.perf.instructions``. Environment: ``BENCH_ROUNDS`` (3),
 ``BENCH_SCALE`` (requests per cell: 250 x scale), ``BENCH_BASELINE_TREE``,
-``BENCH_CELLS`` (cell names to run, ``;``-separated, e.g. ``HEAD|plain|defaults``).
+``BENCH_CELLS`` (cell names to run, ``;``-separated, e.g. ``HEAD|plain|defaults``: with
+``BENCH_BASELINE_TREE``, a ``defaults`` cell brings its ``defaults (baseline)`` twin; only the
+gateways the cells name are started).
 """
 
 from __future__ import annotations
@@ -169,12 +171,17 @@ def _start(base: Path, name: str, env: dict[str, str], tree: str | None) -> Coun
 
 
 @contextmanager
-def gateways(base: Path, baseline: str | None) -> Iterator[dict[str, Counted]]:
+def gateways(
+    base: Path, baseline: str | None, needed: set[str] | None = None
+) -> Iterator[dict[str, Counted]]:
+    """The gateways ``needed`` names (all by default), started at once, stopped after."""
     plan: list[tuple[str, dict[str, str], str | None]] = [
         (name, env, None) for name, env in CONFIGS.items()
     ]
     if baseline:
         plan.append((BASELINE, CONFIGS[DEFAULTS], baseline))
+    if needed is not None:
+        plan = [step for step in plan if step[0] in needed]
     with ExitStack() as stack, ThreadPoolExecutor(len(plan)) as pool:
         futures = {name: pool.submit(_start, base, name, env, tree) for name, env, tree in plan}
         found: dict[str, Counted] = {}
@@ -308,12 +315,14 @@ def main() -> int:
         return 0
     rounds, n, baseline = run.rounds, run.n, run.baseline
     wanted = {c for c in os.environ.get("BENCH_CELLS", "").split(";") if c}
+    # a defaults cell named alone brings its baseline twin: a before/after is the point
+    wanted |= {c[: -len(DEFAULTS)] + BASELINE for c in wanted if c.endswith(f"|{DEFAULTS}")}
     plan = [c for c in cells(bool(baseline)) if not wanted or c.name in wanted]
     base = Path(tempfile.mkdtemp(prefix="nfyio-instructions-"))
     started = time.monotonic()
     results: dict[str, list[float]] = {}
     try:
-        with gateways(base, baseline) as found:
+        with gateways(base, baseline, {c.gateway for c in plan}) as found:
             print(f"gateways up in {time.monotonic() - started:.0f} s", file=sys.stderr)
             for name, counted in found.items():
                 prepare(name, counted)
