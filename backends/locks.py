@@ -19,7 +19,7 @@ and the ``x-amz-object-lock-retain-until-date`` header answer milliseconds). The
 precision is fixed where a date is made, once (:func:`retention_date`): where the gateway
 parses a client's date (``gateway/s3/lock_headers.py``), where a default retention is
 counted (:func:`effective_lock`), where the filesystem backend reads a row stored with
-microseconds before (``metadb.lock_from_json``) and where the s3 backend reads an upstream
+microseconds before (``columns.lock_from_json``) and where the s3 backend reads an upstream
 store's date (``backends/s3/meta.py`` ``_lock``, ``versions._lock_without_head``): AWS keeps
 milliseconds and SeaweedFS whole seconds, but a store may keep what it was sent (moto keeps
 the text; a gateway forwarded a client's microseconds before dates were fixed at parse).

@@ -29,6 +29,15 @@ from backends.conditions import (
 )
 from backends.errors import BackendError, no_such_bucket
 from backends.filesystem.buckets import BucketsMixin
+from backends.filesystem.columns import (
+    checksums_from_json,
+    checksums_to_json,
+    from_us,
+    meta_from_json,
+    meta_to_json,
+    now_us,
+    tags_to_json,
+)
 from backends.filesystem.commit import GroupCommitter
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import META_DB, DataStore
@@ -47,16 +56,9 @@ from backends.filesystem.metadb import (
     ListRow,
     MetaDB,
     ObjectRow,
-    checksums_from_json,
-    checksums_to_json,
     freeing,
-    from_us,
     list_infos,
-    meta_from_json,
-    meta_to_json,
     named_among,
-    now_us,
-    tags_to_json,
     truncate_wal,
 )
 from backends.filesystem.multipart import MultipartStore

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from backends.errors import NOT_EMPTY_VERSIONED, BackendError
+from backends.filesystem.columns import from_us, now_us
 from backends.filesystem.files import DataStore
-from backends.filesystem.metadb import MetaDB, from_us, now_us
+from backends.filesystem.metadb import MetaDB
 from backends.filesystem.multipart import drop_bucket_uploads
 from backends.filesystem.objects import encryption_not_found
 from backends.filesystem.sse import bucket_encryption, set_bucket_encryption

@@ -45,9 +45,10 @@ from typing import TypeVar
 
 from backends.conditions import check_write
 from backends.errors import BackendError, no_such_bucket
+from backends.filesystem.columns import now_us
 from backends.filesystem.file_ops import fsync_dir, fsync_path
 from backends.filesystem.inline import store
-from backends.filesystem.metadb import ObjectRow, connect_writer, now_us
+from backends.filesystem.metadb import ObjectRow, connect_writer
 from backends.filesystem.versions import (
     BUCKET_COLUMNS,
     current_etag,

@@ -25,7 +25,8 @@ from typing import Any
 from backends.checksums import checksum_type_of, completion_checksums
 from backends.conditions import check_object_size, check_write
 from backends.errors import BackendError
-from backends.filesystem.metadb import ObjectRow, checksums_to_json, lock_from_json, now_us
+from backends.filesystem.columns import checksums_to_json, lock_from_json, now_us
+from backends.filesystem.metadb import ObjectRow
 from backends.filesystem.multipart import (
     MultipartStore,
     PartRow,

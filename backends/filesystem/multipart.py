@@ -25,10 +25,7 @@ from collections.abc import Sequence
 
 from backends.checksums import check_part_algorithm, upload_checksum
 from backends.errors import BackendError
-from backends.filesystem.encryption import KeySet, ReadAt
-from backends.filesystem.files import DataStore
-from backends.filesystem.metadb import (
-    MetaDB,
+from backends.filesystem.columns import (
     checksums_to_json,
     from_us,
     lock_to_json,
@@ -37,6 +34,9 @@ from backends.filesystem.metadb import (
     now_us,
     tags_to_json,
 )
+from backends.filesystem.encryption import KeySet, ReadAt
+from backends.filesystem.files import DataStore
+from backends.filesystem.metadb import MetaDB
 from backends.filesystem.sse import PLAIN, Plan, checksums_shown, stored_plan
 from backends.filesystem.versions import require_state
 from backends.ranges import MAX_OBJECT_SIZE

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 from backends.conditions import check_conditions
 from backends.errors import BackendError
 from backends.filesystem.bodies import open_for_read
+from backends.filesystem.columns import meta_from_json
 from backends.filesystem.completion import complete, retried
 from backends.filesystem.encryption import KeySet
 from backends.filesystem.files import DataStore
 from backends.filesystem.inline import is_inline
-from backends.filesystem.metadb import MetaDB, ObjectRow, meta_from_json
+from backends.filesystem.metadb import MetaDB, ObjectRow
 from backends.filesystem.multipart import MultipartStore
 from backends.filesystem.objects import (
     COPY_ATTEMPTS,

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backends.errors import BackendError
+from backends.filesystem.columns import meta_from_json
 from backends.filesystem.encryption import (
     HEADER,
     MAGIC,
@@ -40,7 +41,7 @@ from backends.filesystem.encryption import (
 )
 from backends.filesystem.files import DataStore
 from backends.filesystem.inline import INLINE_PREFIX, inline_bytes
-from backends.filesystem.metadb import MetaDB, meta_from_json
+from backends.filesystem.metadb import MetaDB
 from backends.filesystem.sse import AES256, part_sizes
 
 __all__ = ["JOURNAL", "Rewrapped", "rewrap"]

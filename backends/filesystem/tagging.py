@@ -4,7 +4,8 @@ changing it touches neither the data nor the version."""
 
 from __future__ import annotations
 
-from backends.filesystem.metadb import ObjectRow, tags_from_json, tags_to_json
+from backends.filesystem.columns import tags_from_json, tags_to_json
+from backends.filesystem.metadb import ObjectRow
 from backends.filesystem.versioning import VersioningMixin, delete_marker_refused
 from backends.filesystem.versions import VersionRow, locate, no_such_version, set_tags
 from backends.types import ObjectTagging, Tags

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 from backends.errors import BackendError, delete_marker_copy_source
-from backends.filesystem.metadb import MetaDB, ObjectRow, lock_from_json
+from backends.filesystem.columns import lock_from_json
+from backends.filesystem.metadb import MetaDB, ObjectRow
 from backends.filesystem.objects import no_such_key
 from backends.filesystem.version_listing import list_versions
 from backends.filesystem.versions import (

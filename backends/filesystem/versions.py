@@ -41,15 +41,9 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from backends.errors import BackendError, no_such_bucket
+from backends.filesystem.columns import from_us, lock_from_json, lock_to_json
 from backends.filesystem.inline import release
-from backends.filesystem.metadb import (
-    OBJECT_COLUMNS,
-    ObjectRow,
-    from_us,
-    lock_from_json,
-    lock_to_json,
-    upsert_object,
-)
+from backends.filesystem.metadb import OBJECT_COLUMNS, ObjectRow, upsert_object
 from backends.locks import check_deletable, effective_lock, missing_lock_configuration
 from backends.types import (
     VERSIONING_SUSPENDED,

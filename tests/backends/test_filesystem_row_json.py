@@ -1,5 +1,5 @@
 """The JSON columns a filesystem write stores (``meta``, ``checksums``, ``lock``,
-``tags``) are written by one C encoder built once (``metadb._one_shot``): the text is
+``tags``) are written by one C encoder built once (``columns._one_shot``): the text is
 the same, character for character, as ``json.JSONEncoder.encode`` with the columns'
 settings writes, and as the metadata column's former field-by-field spelling, for every
 kind of value they hold (non-ASCII, quotes, backslashes, control characters, every field
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from backends.filesystem.metadb import (
+from backends.filesystem.columns import (
     checksums_to_json,
     lock_to_json,
     meta_from_json,

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from backends.filesystem import FilesystemBackend, versions
-from backends.filesystem.metadb import ObjectRow, now_us
+from backends.filesystem.columns import now_us
+from backends.filesystem.metadb import ObjectRow
 from backends.filesystem.versions import bucket_state, rank_of, write_version
 from backends.types import ObjectMeta
 from tests.backends import fs_helpers
@@ -224,7 +225,8 @@ _STOPPED_MIDWAY = """
 import asyncio, os, signal, sqlite3, sys
 from pathlib import Path
 from backends.filesystem import FilesystemBackend
-from backends.filesystem.metadb import ObjectRow, now_us
+from backends.filesystem.metadb import ObjectRow
+from backends.filesystem.columns import now_us
 from backends.filesystem.versions import bucket_state, write_version
 
 async def main():

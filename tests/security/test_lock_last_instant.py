@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from backends.filesystem.metadb import from_us, lock_from_json
+from backends.filesystem.columns import from_us, lock_from_json
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.s3util import expect_error
 
