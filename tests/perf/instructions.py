@@ -146,20 +146,28 @@ def cells(with_baseline: bool) -> list[Cell]:
     return found
 
 
-def _start(base: Path, name: str, env: dict[str, str], tree: str | None) -> Counted:
-    out_dir = base / name.replace(" ", "-").replace("(", "").replace(")", "")
-    out_dir.mkdir(parents=True)
-    wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"]
-    extra = {"NFYIO_SERVER_ACCESS_LOG": "false", "NFYIO_FSYNC": "true", **env}
+def under_callgrind(
+    out_dir: Path, env: dict[str, str], tree: str | None, *, health_timeout: float = 1
+) -> Gateway:
+    """A gateway of one worker under callgrind (counter files in ``out_dir``), without
+    its access log, with ``env``, running the code of ``tree`` when given."""
+    extra = {"NFYIO_SERVER_ACCESS_LOG": "false", **env}
     if tree:
         extra["PYTHONPATH"] = tree
-    gw = start_gateway(
+    return start_gateway(
         out_dir / "data",
         extra_env=extra,
         extra_args=["--workers", "1"],
-        wrapper=wrapper,
+        wrapper=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"],
         ready_timeout=600,
+        health_timeout=health_timeout,
     )
+
+
+def _start(base: Path, name: str, env: dict[str, str], tree: str | None) -> Counted:
+    out_dir = base / name.replace(" ", "-").replace("(", "").replace(")", "")
+    out_dir.mkdir(parents=True)
+    gw = under_callgrind(out_dir, {"NFYIO_FSYNC": "true", **env}, tree)
     client = gw.client()
     browser = gw.client()
 

@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.e2e.gateway_process import start_gateway
 from tests.perf.instructions import (
     _LIMITS_SCALED,
     READ_KEYS,
@@ -37,6 +36,7 @@ from tests.perf.instructions import (
     _request,
     count,
     knobs,
+    under_callgrind,
 )
 from tests.services.seaweedfs import SeaweedFS, start_seaweedfs
 
@@ -48,7 +48,6 @@ def _start(base: Path, weed: SeaweedFS, name: str, tree: str | None) -> Counted:
     out_dir = base / ("baseline" if tree else "current")
     out_dir.mkdir(parents=True)
     env = {
-        "NFYIO_SERVER_ACCESS_LOG": "false",
         **_LIMITS_SCALED,
         "NFYIO_BACKEND": "s3",
         "NFYIO_UPSTREAM_ENDPOINT": weed.endpoint_url,
@@ -56,16 +55,7 @@ def _start(base: Path, weed: SeaweedFS, name: str, tree: str | None) -> Counted:
         "NFYIO_UPSTREAM_SECRET_ACCESS_KEY": weed.secret_key,
         "NFYIO_UPSTREAM_BUCKET_PREFIX": "old-" if tree else "gw-",
     }
-    if tree:
-        env["PYTHONPATH"] = tree
-    gw = start_gateway(
-        out_dir / "data",
-        extra_env=env,
-        extra_args=["--workers", "1"],
-        wrapper=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p"],
-        ready_timeout=600,
-        health_timeout=30,
-    )
+    gw = under_callgrind(out_dir, env, tree, health_timeout=30)
     return Counted(gw, out_dir, gw.client(), gw.client())
 
 
