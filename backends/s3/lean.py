@@ -28,6 +28,7 @@ from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
 from backends.s3.http1 import Pool, PoolTimeout, Response
 from backends.s3.proxy_pages import ETAGGED, failed_page, no_etag, refused
+from backends.s3.signer import LeanSigner
 from backends.s3.upstream_errors import from_answer, unavailable
 from backends.s3.wire import (
     error_fields,
@@ -36,7 +37,7 @@ from backends.s3.wire import (
     object_fields,
 )
 from sigv4 import ALGORITHMS, header_name
-from sigv4.outgoing import UNSIGNED_PAYLOAD, Signer, encode_path, encode_query
+from sigv4.outgoing import UNSIGNED_PAYLOAD, encode_path, encode_query
 from sigv4.signing import EMPTY_SHA256
 
 __all__ = ["KNOWN_PARAMS", "LEAN_OPERATIONS", "LIST_BODY_MAX", "LeanClient", "usable"]
@@ -151,7 +152,7 @@ class LeanClient:
         self._netloc = parts.netloc
         self._base_path = parts.path.rstrip("/")
         self._pool: Pool | None = None
-        self._signer = Signer(config.access_key_id, config.secret_access_key, config.region)
+        self._signer = LeanSigner(config.access_key_id, config.secret_access_key, config.region)
 
     async def start(self) -> None:
         cfg = self.config
