@@ -12,12 +12,32 @@ from pathlib import Path
 import pytest
 
 from backends.filesystem import FilesystemBackend
+from gateway.authz import (
+    AccessControlList,
+    CanonicalUser,
+    Grant,
+    ObjectOwnership,
+    Permission,
+    PublicAccessBlock,
+)
+from gateway.authz.acl import Group
+from gateway.authz.stored import acl_to_json, block_to_json
 from gateway.identity.store import IdentityStore
 from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
 from gateway.s3 import bucket_facts
-from gateway.s3.bucket_facts import OWNER, PUBLIC_ACCESS_BLOCK, BucketFacts, _facts, load_bucket
+from gateway.s3.bucket_facts import (
+    ACL,
+    OWNER,
+    OWNERSHIP,
+    PUBLIC_ACCESS_BLOCK,
+    BucketFacts,
+    _facts,
+    load_bucket,
+    parsed_acl,
+)
 
 ALICE = Principal(kind="key", subject="ak_alice", scopes=frozenset({"*"}), account_id="acct_a")
+ALL = Group.ALL_USERS
 SYSTEM = Principal(
     kind="key", subject="ak_root", scopes=frozenset({"*"}), account_id=SYSTEM_ACCOUNT_ID
 )
@@ -103,3 +123,47 @@ async def test_one_entry_a_bucket_and_none_for_large_settings(tmp_path: Path) ->
     finally:
         await backend.close()
         await state.close()
+
+
+async def test_what_decisions_read_is_the_settings_meaning(
+    stores: tuple[IdentityStore, FilesystemBackend],
+) -> None:
+    """The ACL, the object ownership and the block in force, worked out once with the
+    facts (not compared by ``==``), are what the stored documents and the gateway-wide
+    switch say, for a bucket without them and with each, remembered or built afresh."""
+    state, backend = stores
+    owner = CanonicalUser("c" * 64, "a")
+    acl = acl_to_json(
+        AccessControlList(
+            owner, (Grant(owner, Permission.FULL_CONTROL), Grant(ALL, Permission.READ))
+        )
+    )
+    block = block_to_json(PublicAccessBlock(True, False, False, True))
+    buckets = {
+        "bare": {},
+        "acl": {ACL: acl},
+        "preferred": {OWNERSHIP: "BucketOwnerPreferred"},
+        "enforced": {OWNERSHIP: "BucketOwnerEnforced", PUBLIC_ACCESS_BLOCK: block},
+    }
+    for bucket, settings in buckets.items():
+        await state.bucket_settings.put(bucket, OWNER, "acct_a")
+        for kind, text in settings.items():
+            await state.bucket_settings.put(bucket, kind, text)
+    for forced in (False, True, False):
+        for bucket, settings in buckets.items():
+            facts = await load_bucket(state, backend, bucket, ALICE, forced_block=forced)
+            expected_acl = parsed_acl(settings[ACL]) if ACL in settings else None
+            assert facts.acl == expected_acl
+            assert (facts.acl is None) is (ACL not in settings)
+            assert facts.ownership is ObjectOwnership(
+                settings.get(OWNERSHIP, ObjectOwnership.OBJECT_WRITER.value)
+            )
+            assert facts.effective_block == facts.block.effective(force_all=forced)
+            if forced:
+                assert facts.effective_block == PublicAccessBlock.all_on()
+            elif PUBLIC_ACCESS_BLOCK in settings:
+                assert facts.effective_block.block_public_acls
+                assert facts.effective_block.restrict_public_buckets
+                assert not facts.effective_block.ignore_public_acls
+            else:
+                assert facts.effective_block == PublicAccessBlock()
