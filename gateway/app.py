@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -36,6 +36,7 @@ from gateway.oauth import routes as oauth_routes
 from gateway.ratelimit import RateLimiter
 from gateway.ratelimit import http as rate_limits
 from gateway.s3.dispatch import handle, no_expect_handler
+from gateway.s3.web_request import request_factory
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER, Inflight
 from gateway.transport import require_tls_middleware
 
@@ -245,24 +246,25 @@ def _install(app: web.Application, shared: Shared) -> None:
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
-def direct_s3_handler(app: web.Application) -> Handler:
-    """The S3 listener's request handler without aiohttp's router (``serve`` installs it):
-    every path belongs to the one handler, so resolving the route per request (a regular
-    expression over the decoded path, a new match-info object, the expect handler) is
-    work without an outcome. One frozen match info, made once here, gives ``request.app``
-    and the response-prepare signals what the router's would; ``handle`` sends 100
-    Continue itself. About 5 % of a small request's CPU (docs/performance.md)."""
+def install_direct_s3(server: web.Server, app: web.Application) -> None:
+    """The S3 listener's request handler and request factory without aiohttp's router
+    (``serve`` installs them once ``app`` is frozen): every path belongs to the one
+    handler, so resolving the route per request (a regular expression over the decoded
+    path, a new match-info object, the expect handler) is work without an outcome. One
+    frozen match info, made once here, gives ``request.app`` and the response-prepare
+    signals what the router's would; ``handle`` sends 100 Continue itself. The factory
+    (``gateway/s3/web_request.py``) hands each request that match info and the values
+    the S3 code reads as plain attributes, so ``handle`` is the handler itself, without
+    a coroutine of its own around it. About 5 % of a small request's CPU for the router
+    (docs/performance.md)."""
     (route,) = app.router.routes()
     match_info = UrlMappingMatchInfo({}, route)
     match_info.add_app(app)
     match_info.freeze()
-
-    async def direct(request: web.BaseRequest) -> web.StreamResponse:
-        assert isinstance(request, web.Request)  # the app's request factory makes these
-        request._match_info = match_info
-        return await handle(request)
-
-    return direct
+    server.request_factory = request_factory(app, match_info, server._loop)
+    # the factory makes a web.Request for every request this handler is given (aiohttp
+    # hands its placeholder for a refused request to its own error handler instead)
+    server.request_handler = cast("Handler", handle)
 
 
 def make_s3_app(shared: Shared) -> web.Application:

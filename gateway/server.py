@@ -24,7 +24,7 @@ from cryptography import x509
 
 from gateway import datadir, handler_tasks, logs, metrics
 from gateway.api.errors import malformed_response
-from gateway.app import Shared, direct_s3_handler, make_api_app, make_s3_app
+from gateway.app import Shared, install_direct_s3, make_api_app, make_s3_app
 from gateway.config import Config, ServerConfig
 from gateway.connections import GuardedSite, Limits
 from gateway.executors import install_default_executor
@@ -128,7 +128,7 @@ async def serve(
             await runner.setup()
             if name == "s3":
                 assert runner.server is not None
-                runner.server.request_handler = direct_s3_handler(app)
+                install_direct_s3(runner.server, app)
             runners.append(runner)
             site = GuardedSite(
                 runner,
