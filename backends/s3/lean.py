@@ -227,6 +227,8 @@ class LeanClient:
         send: dict[str, str] = {"host": host}
         query: list[tuple[str, str]] = list(op.fixed_query)
         for name, value in params.items():
+            if name in _OTHER_PARAMS:  # Bucket and Key: every call has them
+                continue
             header = _HEADER_PARAMS.get(name)
             if header is not None:
                 send[header] = http_date(value) if isinstance(value, datetime) else str(value)
@@ -234,8 +236,10 @@ class LeanClient:
             query_name = _QUERY_PARAMS.get(name)
             if query_name is not None:
                 query.append((query_name, str(value)))
-        for meta_key, meta_value in (params.get("Metadata") or {}).items():
-            send[f"x-amz-meta-{meta_key}"] = meta_value
+        metadata = params.get("Metadata")
+        if metadata:
+            for meta_key, meta_value in metadata.items():
+                send[f"x-amz-meta-{meta_key}"] = meta_value
         if headers:
             send.update({name.lower(): value for name, value in headers.items()})
         body = params.get("Body")
