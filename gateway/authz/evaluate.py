@@ -123,7 +123,14 @@ def _matcher(element: tuple[Glob, ...]) -> Matcher:
 
 def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> Addressed:
     """The statements addressed to this caller and action, in document order; worked out
-    once per policy and (identity, action), since nothing else of the request enters."""
+    once per policy and (identity, action), since nothing else of the request enters.
+    The last answer is found by the caller's facts object itself (shared by its requests,
+    immutable: the same identity) and the action, without making the memo's key."""
+    last = policy.last
+    if last:
+        facts, last_action, answer = last[0]
+        if facts is principal and last_action == action:
+            return answer
     slot = (
         principal.kind,
         principal.account_id,
@@ -135,6 +142,10 @@ def _candidates(policy: Policy, principal: PrincipalFacts, action: str) -> Addre
     found = memo.get(slot)
     if found is None:
         found = remember(memo, slot, _address(policy, principal, action), _CANDIDATES)
+    if last:
+        last[0] = (principal, action, found)
+    else:
+        last.append((principal, action, found))
     return found
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from gateway.authz.actions import ACTIONS, ResourceKind
 from gateway.authz.condition_keys import ConditionKey, lookup_key, reads_existing_tags
 from gateway.authz.conditions import Condition, as_strings, parse_operator
-from gateway.authz.context import ConditionContext
+from gateway.authz.context import ConditionContext, PrincipalFacts
 from gateway.authz.errors import malformed_policy
 from gateway.authz.principals import PrincipalSet, parse_principal
 from gateway.authz.wildcard import Glob, VariableError, parse_glob
@@ -155,6 +155,12 @@ class Policy:
     """Memo of ``gateway.authz.evaluate``: per (caller identity, action), the statements
     whose principal and action elements apply (they depend on nothing else), so a request
     reads only those. Bounded there."""
+    last: list[tuple[PrincipalFacts, str, Addressed]] = field(
+        default_factory=list, compare=False, hash=False, repr=False
+    )
+    """The last answer of that memo, with the caller's facts object and the action it was
+    for (at most one entry): a request asks twice (whether it reads the object's tags,
+    then its decision) and the next request is mostly the same caller's."""
     reads_existing_tags: bool = field(init=False, default=False, compare=False)
     """Some statement reads ``s3:ExistingObjectTag/...``; False lets every request skip the
     question of reading an object's tags with one flag check."""
