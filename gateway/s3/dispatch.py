@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway.access_log import ACCESS_LOG
 from gateway.config import Config
+from gateway.identity.store import IdentityStore
 from gateway.metrics import CLIENT_GONE, METRICS, response_bytes
 from gateway.principal import Principal
 from gateway.s3.access import Access, authorize
@@ -106,7 +107,12 @@ def _max_skew(seconds: int) -> timedelta:
 
 
 def _authenticate(
-    request: web.Request, app: web.Application, req: S3Request, config: Config, now: datetime
+    request: web.Request,
+    app: web.Application,
+    identity: IdentityStore,
+    req: S3Request,
+    config: Config,
+    now: datetime,
 ) -> Coroutine[Any, Any, tuple[Principal, VerifiedRequest | None]]:
     """``authenticate_s3``'s coroutine for ``req``, which the caller awaits (a function
     returning it rather than a coroutine awaiting it: one coroutine fewer a request)."""
@@ -119,7 +125,7 @@ def _authenticate(
     return authenticate_s3(
         signed,
         req.headers,
-        app[IDENTITY],
+        identity,
         app[TOKEN_VERIFIER],
         now,
         max_skew=_max_skew(config.s3.max_clock_skew_seconds),
@@ -142,6 +148,9 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
     started = time.perf_counter()
     request_id = new_request_id()
     config = app[CONFIG]
+    # read once: each app[key] is a method call (~0.1 us)
+    identity = app[IDENTITY]
+    backend = app[BACKEND]
     resource = "/"
     operation_name = "-"
     principal_name = "-"
@@ -163,9 +172,9 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             # file is not read before the decision below).
             await _continue(request)
             continued = True
-            req, principal = await read_post(request, req, app[IDENTITY], config, now)
+            req, principal = await read_post(request, req, identity, config, now)
         else:
-            principal, verified = await _authenticate(request, app, req, config, now)
+            principal, verified = await _authenticate(request, app, identity, req, config, now)
             if _presigned(req, verified):
                 req = with_hoisted_headers(req)  # its query is signed
         principal_name = principal.subject
@@ -187,8 +196,8 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             request,
             req,
             principal,
-            app[IDENTITY],
-            app[BACKEND],
+            identity,
+            backend,
             config,
             now,
         )
@@ -206,7 +215,7 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             req=req,
             principal=principal,
             verified=verified,
-            backend=app[BACKEND],
+            backend=backend,
             config=config,
             now=now,
             bypass_governance=access.bypass_governance,
@@ -242,7 +251,7 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
         if origin is not None:
             response.headers.update(
                 await error_headers(
-                    app[IDENTITY],
+                    identity,
                     config,
                     bucket_name=None if req is None else req.address.bucket,
                     bucket=None if access is None else access.bucket,
