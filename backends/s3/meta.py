@@ -159,6 +159,11 @@ _INFO_KEY_MAX = 4 * 1024
 this are read and not remembered: the memo holds at most ``_INFOS_MAX`` entries of about
 this size whatever a store sends."""
 _infos: dict[tuple[str, str, int, str | None, str | None], tuple[dict[str, str], ObjectInfo]] = {}
+_seen: dict[int, None] = {}
+"""The hashes of the memo keys of the last (up to) ``_INFOS_MAX`` answers read and not
+remembered: an answer whose key is among them is remembered. As many as the memo holds: an
+object read again within that many other reads may still be in the memo when read once
+more. A hash that two keys share only remembers one of them a read early."""
 
 
 def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) -> ObjectInfo:
@@ -172,13 +177,24 @@ def object_info(bucket: str, key: str, headers: Mapping[str, str], size: int) ->
     lately: most reads of a large working set) hashes a short key, not every header (a
     key of every header cost a miss ~2.9 us more than reading). An answer without a
     readable ``Last-Modified`` (its time is the reading's) is not remembered. At most
-    ``_INFOS_MAX`` entries (``sigv4.memo.remember``)."""
+    ``_INFOS_MAX`` entries (``sigv4.memo.remember``).
+
+    Remembered on its second read lately, not its first (``_seen``): an object read once
+    in a while, as each of a scan over more objects than the memo holds is, would only
+    cost each read the copy, sizing and storing of its headers (about 12k of a miss's 46k
+    instructions) and push out what is read again."""
+    memo_key = (bucket, key, size, headers.get("etag"), headers.get("last-modified"))
+    found = _infos.get(memo_key)
+    if found is None:
+        mark = hash(memo_key)
+        if mark not in _seen:
+            remember(_seen, mark, None, _INFOS_MAX)
+            # the same reading: ``_read`` looks at no header of ``_IGNORED``
+            return _read(bucket, key, headers, size)[0]
     kept = dict(headers)  # less _IGNORED, spelled out: three C calls, no loop
     kept.pop("date", None)
     kept.pop("x-amz-request-id", None)
     kept.pop("x-amz-id-2", None)
-    memo_key = (bucket, key, size, kept.get("etag"), kept.get("last-modified"))
-    found = _infos.get(memo_key)
     if found is not None and found[0] == kept:
         return found[1]
     info, dated = _read(bucket, key, kept, size)

@@ -8,6 +8,7 @@ import pytest
 
 from backends.s3 import meta
 from backends.s3.meta import object_info
+from backends.types import ObjectInfo
 
 ANSWER = {
     "accept-ranges": "bytes",
@@ -43,6 +44,13 @@ READ = [
 @pytest.fixture(autouse=True)
 def _empty_memo() -> None:
     meta._infos.clear()
+    meta._seen.clear()
+
+
+def _kept(bucket: str, key: str, headers: dict[str, str], size: int) -> ObjectInfo:
+    """``object_info`` of an answer read twice: the second read remembers it."""
+    object_info(bucket, key, headers, size)
+    return object_info(bucket, key, headers, size)
 
 
 def _fresh(headers: dict[str, str], size: int = 4096) -> object:
@@ -61,7 +69,7 @@ def test_an_answer_that_differs_in_a_header_the_reading_reads_is_read_again(name
 
 
 def test_bucket_key_and_size_are_part_of_what_is_remembered() -> None:
-    info = object_info("b", "k", ANSWER, 4096)
+    info = _kept("b", "k", ANSWER, 4096)
     assert object_info("b", "k", ANSWER, 10).size == 10
     assert object_info("b", "k2", ANSWER, 4096).key == "k2"
     assert object_info("b2", "k", ANSWER, 4096).bucket == "b2"
@@ -69,7 +77,7 @@ def test_bucket_key_and_size_are_part_of_what_is_remembered() -> None:
 
 
 def test_what_differs_on_every_answer_is_not_part_of_the_key() -> None:
-    info = object_info("b", "k", ANSWER, 4096)
+    info = _kept("b", "k", ANSWER, 4096)
     again = {**ANSWER, "date": "Fri, 04 Dec 2026 00:00:00 GMT", "x-amz-request-id": "other"}
     assert object_info("b", "k", {**again, "x-amz-id-2": "abc"}, 4096) is info
     assert info == _fresh(again)
@@ -80,16 +88,35 @@ def test_an_answer_without_a_readable_date_is_not_remembered() -> None:
         {k: v for k, v in ANSWER.items() if k != "last-modified"},
         {**ANSWER, "last-modified": "not a date"},
     ):
-        info = object_info("b", "k", headers, 4096)
+        info = _kept("b", "k", headers, 4096)
         assert info.etag == "20439f79e4e9dc95be34b21029221f80"
     assert not meta._infos
 
 
 def test_the_memo_stays_bounded() -> None:
     for i in range(meta._INFOS_MAX * 2 + 5):
-        object_info("b", f"k{i}", ANSWER, 4096)
+        _kept("b", f"k{i}", ANSWER, 4096)
         assert len(meta._infos) <= meta._INFOS_MAX
+        assert len(meta._seen) <= meta._INFOS_MAX
     huge = {**ANSWER, "x-amz-meta-big": "x" * meta._INFO_KEY_MAX}
     meta._infos.clear()
-    assert object_info("b", "k", huge, 4096).meta.user_metadata["big"] == "x" * meta._INFO_KEY_MAX
+    assert _kept("b", "k", huge, 4096).meta.user_metadata["big"] == "x" * meta._INFO_KEY_MAX
     assert not meta._infos
+
+
+def test_an_answer_is_remembered_on_its_second_read_lately() -> None:
+    first = object_info("b", "k", ANSWER, 4096)
+    assert not meta._infos  # read once: only its key's hash is kept
+    assert first == _fresh(ANSWER)
+    second = object_info("b", "k", ANSWER, 4096)
+    assert second == first and second is not first
+    assert object_info("b", "k", ANSWER, 4096) is second
+    # an object read again only after more other reads than the memo holds is not
+    for i in range(meta._INFOS_MAX):
+        object_info("b", f"other{i}", ANSWER, 4096)
+    again = object_info("b", "k2", ANSWER, 4096)
+    for i in range(meta._INFOS_MAX):
+        object_info("b", f"more{i}", ANSWER, 4096)
+    assert not meta._infos.keys() - {("b", "k", 4096, ANSWER["etag"], ANSWER["last-modified"])}
+    assert object_info("b", "k2", ANSWER, 4096) is not again
+    assert ("b", "k2", 4096, ANSWER["etag"], ANSWER["last-modified"]) not in meta._infos
