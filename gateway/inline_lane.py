@@ -101,7 +101,10 @@ def _resume(coro: Coroutine[Any, Any, _Outcome], yielded: Any) -> Generator[Any,
     It first yields ``_PRIMED`` to :meth:`InlineLane._run`, which starts the task's
     coroutine by hand: a task cancelled before its first step throws the cancellation
     into its coroutine at once, which an unstarted coroutine would raise without running
-    (leaving ``coro`` waiting forever); a started one passes it to ``coro`` here."""
+    (leaving ``coro`` waiting forever); a started one passes it to ``coro`` here. Then it
+    waits on what ``coro`` waits on, as the task, and once that is done hands the rest to
+    ``yield from`` (the interpreter's own delegation: sends, throws and cancellations go
+    straight to ``coro``, as when a task runs it)."""
     try:
         yield _PRIMED
     except BaseException as exc:  # cancelled before the task's first step
@@ -111,17 +114,15 @@ def _resume(coro: Coroutine[Any, Any, _Outcome], yielded: Any) -> Generator[Any,
             return cast("_Outcome", stop.value)
     while True:
         try:
-            sent = yield yielded
+            yield yielded  # the future coro waits on: the task waits on it
         except BaseException as exc:  # passed in, as a task does
             try:
                 yielded = coro.throw(exc)
             except StopIteration as stop:
                 return cast("_Outcome", stop.value)
         else:
-            try:
-                yielded = coro.send(sent)
-            except StopIteration as stop:
-                return cast("_Outcome", stop.value)
+            outcome: _Outcome = yield from coro  # it is done: coro reads its result
+            return outcome
 
 
 class InlineLane(RequestHandler):
