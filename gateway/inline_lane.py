@@ -49,6 +49,8 @@ __all__ = ["InlineLane"]
 _Outcome = tuple[StreamResponse, bool]
 _LANE = "gateway.inline_lane"
 """The key of a suspended lane request's task in the handler's ``_cache``."""
+_SERVING = "gateway.inline_lane.serving"
+"""In the handler's ``_cache`` while :meth:`InlineLane._serve_queue` runs."""
 _PRIMED = object()
 """What :func:`_resume` yields first, to the lane, never to a task."""
 _enter_task = asyncio.tasks._enter_task
@@ -161,17 +163,30 @@ class InlineLane(RequestHandler):
         self._upgraded = upgraded
         if upgraded and tail:
             self._message_tail = tail
-        if queue and not self._request_in_progress:
+        if queue and not self._request_in_progress and _SERVING not in self._cache:
             self._serve_queue()
 
     def _serve_queue(self) -> None:
         """Run queued requests inline while they qualify and finish without waiting;
-        hand the rest to ``start``."""
+        hand the rest to ``start``. Not re-entered: the parser's backlog read back while
+        it runs (``_resume_reading_if_drained``) only joins the queue it is serving."""
+        cache = self._cache
+        cache[_SERVING] = True
+        try:
+            self._serve_from_head()
+        finally:
+            del cache[_SERVING]
+
+    def _serve_from_head(self) -> None:
         queue = self._messages
         while queue:
+            if self._buffer_paused and len(queue) <= self._msg_queue_resume_size:
+                # as start() does before each request: the parser's backlog joins the
+                # queue behind what is in it
+                self._resume_reading_if_drained()
             waiter = self._waiter
-            if waiter is None or waiter.done():
-                return  # start() is ending (close) or already woken
+            if waiter is None or waiter.done() or self._request_in_progress:
+                return  # start() is ending (close) or woken, or a lane request waits
             message, payload = queue[0]
             if (
                 payload is not EMPTY_PAYLOAD
@@ -191,8 +206,6 @@ class InlineLane(RequestHandler):
         parser = self._parser
         if parser is not None:
             parser.message_consumed()
-        if self._buffer_paused and len(self._messages) <= self._msg_queue_resume_size:
-            self._resume_reading_if_drained()
         loop = self._loop
         start = loop.time() if self._logging_enabled else None
         manager = self._manager

@@ -327,3 +327,19 @@ async def test_http_1_0_takes_aiohttps_path(version: str) -> None:
         assert (status, data) == (200, b"/plain/1")
         writer.close()
     assert server.tasks != ["_LaneTask"]
+
+
+@pytest.mark.parametrize("waiting", [False, True])
+async def test_a_pipelined_backlog_past_the_queue_answers_in_order(waiting: bool) -> None:
+    """More pipelined requests than aiohttp queues (32) in one write: reading pauses,
+    and the parser's backlog comes back while the lane serves the queue. It joins the
+    queue behind what is in it; served before the request just taken from it, the
+    answers came out of order (from the 16th)."""
+    count = 300
+    paths = [f"/yields/{n}" if waiting and n % 7 == 3 else f"/plain/{n}" for n in range(count)]
+    async with serving() as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"".join(get(path) for path in paths))
+        assert await asyncio.wait_for(bodies(reader, count), 60) == paths
+        writer.close()
+    assert server.order == paths
