@@ -16,9 +16,10 @@ every one reads what aiohttp's own request gives (``tests/gateway/s3/test_web_re
 compares every attribute the gateway reads, over odd targets, HTTP/1.0 and IPv6 hosts).
 The rest (``remote``, ``host``, ``path``, ``query``, ``url``, ``transport``, ...) is
 aiohttp's own code, lazily as before. A request whose target is not origin-form
-(absolute-form, ``*``) and the placeholder aiohttp makes for a request its parser
-refused are made by aiohttp's own factory, as before (the latter without a match info,
-so its answer sends no prepare signals, as before).
+(absolute-form, ``*``, a CONNECT's target, which aiohttp's parser reads as an authority
+even when it begins with ``/``) and the placeholder aiohttp makes for a request its
+parser refused are made by aiohttp's own factory, as before (the latter without a match
+info, so its answer sends no prepare signals, as before).
 """
 
 from __future__ import annotations
@@ -156,7 +157,11 @@ def request_factory(
         writer: AbstractStreamWriter,
         task: asyncio.Task[None],
     ) -> web.BaseRequest:
-        if message.path[:1] == "/" and message is not ERROR:  # origin-form (RFC 9112 3.2.1)
+        if (
+            message.path[:1] == "/"  # origin-form (RFC 9112 3.2.1)
+            and message.method != "CONNECT"  # the parser reads its target as an authority
+            and message is not ERROR
+        ):
             request: web.BaseRequest = lean(
                 message,
                 payload,

@@ -50,6 +50,10 @@ RAW: dict[str, bytes] = {
     "params": b"GET /b/k;v=1 HTTP/1.1\r\n" + _HOST + b"\r\n",
     "absolute-form": b"GET http://127.0.0.1:7007/b/k?x=1 HTTP/1.1\r\n" + _HOST + b"\r\n",
     "asterisk": b"OPTIONS * HTTP/1.1\r\n" + _HOST + b"\r\n",
+    # authority-form: the parser makes its URL of the target as an authority even when
+    # the target begins with "/" (aiohttp's request then reads host and path from it)
+    "CONNECT": b"CONNECT /b/k HTTP/1.1\r\n" + _HOST + b"\r\n",
+    "CONNECT with a port": b"CONNECT /b/k:80 HTTP/1.1\r\n" + _HOST + b"\r\n",
     "HTTP/1.0": b"GET /b/k HTTP/1.0\r\n\r\n",
     "HTTP/1.0 keep-alive": b"HEAD /b/k HTTP/1.0\r\nConnection: keep-alive\r\nHost: h\r\n\r\n",
     "close": b"GET /b/k HTTP/1.1\r\n" + _HOST + b"Connection: close\r\n\r\n",
