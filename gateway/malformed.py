@@ -31,8 +31,6 @@ from aiohttp.http_exceptions import (
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from gateway.inline_lane import InlineLane
-
 __all__ = ["Answer", "answering_with", "describe"]
 
 Answer = Callable[[int, BaseException | None], web.Response]
@@ -61,12 +59,11 @@ def describe(exc: BaseException | None) -> str:
 
 
 def answering_with(answer: Answer) -> type[RequestHandler]:
-    """aiohttp's ``RequestHandler`` whose refusals are ``answer``'s response, with the
-    inline lane (:mod:`gateway.inline_lane`). It adds no state (empty ``__slots__``), so
-    an instance aiohttp made may take it as its class (``ConnectionGuard`` does, per
-    connection)."""
+    """aiohttp's ``RequestHandler`` whose refusals are ``answer``'s response. It adds no
+    state (empty ``__slots__``), so an instance aiohttp made may take it as its class
+    (``ConnectionGuard`` does, per connection)."""
 
-    class AnsweringHandler(InlineLane):
+    class AnsweringHandler(RequestHandler):
         __slots__ = ()
 
         def handle_error(

@@ -1,6 +1,5 @@
-"""Pipelined requests on one connection to the real gateway: bodiless requests (served
-inline, ``gateway/inline_lane.py``) mixed with uploads (served by aiohttp's connection
-task) and first reads of new objects are answered in the order they were sent; a
+"""Pipelined requests on one connection to the real gateway: bodiless requests mixed
+with uploads and first reads of new objects are answered in the order they were sent; a
 client gone mid-answer leaves the worker serving."""
 
 from __future__ import annotations
