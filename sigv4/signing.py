@@ -13,6 +13,7 @@ __all__ = [
     "ALGORITHM",
     "EMPTY_SHA256",
     "chunk_string_to_sign",
+    "hmac_states",
     "scope",
     "sign",
     "signing_key",
@@ -52,11 +53,12 @@ _BLOCK = 64  # SHA-256's block size: HMAC pads its key to it
 
 
 @lru_cache(maxsize=4096)
-def _keyed(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+def hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     """HMAC-SHA256's inner and outer SHA-256 states once they absorbed ``key`` (RFC 2104;
     as many as ``signing_key`` keeps): each signature copies them instead of hashing the
     key again. Two ``hashlib`` states copied cost less than ``hmac.HMAC.copy``, whose
-    Python wrapper was most of a signature's time (1.7 -> 0.9 us a signature)."""
+    Python wrapper was most of a signature's time (1.7 -> 0.9 us a signature). Shared:
+    callers copy them, never update them."""
     if len(key) > _BLOCK:
         key = hashlib.sha256(key).digest()
     padded = key.ljust(_BLOCK, b"\0")
@@ -67,7 +69,7 @@ def _keyed(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
 
 def sign(key: bytes, string: str) -> str:
     """The hex HMAC-SHA256 signature of ``string`` under the signing ``key``."""
-    inner_state, outer_state = _keyed(key)
+    inner_state, outer_state = hmac_states(key)
     inner = inner_state.copy()
     inner.update(string.encode("utf-8"))
     outer = outer_state.copy()

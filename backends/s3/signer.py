@@ -19,22 +19,12 @@ from datetime import UTC, datetime
 
 from sigv4.canonical import canonical_query, canonical_uri
 from sigv4.outgoing import Signer, amz_date
-from sigv4.signing import ALGORITHM, scope, signing_key
+from sigv4.signing import ALGORITHM, hmac_states, scope, signing_key
 
 __all__ = ["LeanSigner"]
 
 _SIGNED_NAMES = "host;x-amz-content-sha256;x-amz-date"
 """The signed header names of a request that gives ``host`` alone, sorted."""
-
-
-def _hmac_states(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """HMAC-SHA256's inner and outer states once they absorbed ``key`` (RFC 2104, as
-    ``sigv4.signing`` keeps them per signing key)."""
-    padded = key.ljust(64, b"\0")  # a signing key is 32 bytes: below SHA-256's block
-    return (
-        hashlib.sha256(bytes(byte ^ 0x36 for byte in padded)),
-        hashlib.sha256(bytes(byte ^ 0x5C for byte in padded)),
-    )
 
 
 class LeanSigner:
@@ -69,7 +59,7 @@ class LeanSigner:
         self._date = ""  # the day of the signing key
         # HMAC's inner and outer states of the day's signing key, and the inner state
         # after the string to sign's prefix of ``_second``
-        self._day_inner, self._outer = _hmac_states(b"")
+        self._day_inner, self._outer = hmac_states(b"")
         self._inner = self._day_inner
         self._authorization = ""  # the Authorization header up to the signature
         self._host: str | None = None
@@ -121,7 +111,7 @@ class LeanSigner:
         credential_scope = scope(date, self._region, "s3")
         if date != self._date:
             key = signing_key(self._secret, date, self._region, "s3")
-            self._day_inner, self._outer = _hmac_states(key)
+            self._day_inner, self._outer = hmac_states(key)
             self._date = date
             self._authorization = (
                 f"{ALGORITHM} Credential={self._access_key_id}/{credential_scope}, "
