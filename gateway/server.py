@@ -22,7 +22,7 @@ from multiprocessing.process import BaseProcess
 from aiohttp import web
 from cryptography import x509
 
-from gateway import datadir, handler_tasks, logs, metrics
+from gateway import datadir, garbage, handler_tasks, logs, metrics
 from gateway.api.errors import malformed_response
 from gateway.app import Shared, install_direct_s3, make_api_app, make_s3_app
 from gateway.config import Config, ServerConfig
@@ -155,6 +155,7 @@ async def serve(
             limits.keepalive_timeout,
             limits.send_timeout,
         )
+        garbage.settle()  # the app is built: what start-up made stays (gateway/garbage.py)
         if ready is not None:
             ready()
         await stop.wait()
