@@ -119,6 +119,7 @@ bench: install services valgrind
 	$(BIN)/python -m tests.perf.ratelimit_cost
 	$(BIN)/python -m tests.perf.lifecycle_audit_cost
 	$(BIN)/python -m tests.perf.cold_read
+	$(BIN)/python -m tests.perf.collector
 
 bench-scale: install services
 	$(BIN)/python -m tests.perf.scale
