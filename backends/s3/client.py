@@ -181,7 +181,12 @@ class UpstreamClient(Backend):
         lean = self._lean_for(operation, params)
         if lean is not None:
             with translate(not_found=not_found, denied=denied, outage=self._outage):
-                return await lean.call(operation, not_found=not_found, headers=headers, **params)
+                answered = await lean.call(
+                    operation, not_found=not_found, headers=headers, **params
+                )
+            if answered is not None:
+                return answered
+            # None: a HeadBucket redirect, which aiobotocore follows as it always did
         token = _extra_headers.set(headers)
         prefix = self.config.bucket_prefix
         body = params.get("Body")

@@ -2,7 +2,8 @@
 
 aiobotocore spends most of a proxied request's CPU on request building, parameter
 validation, event hooks, signing and response parsing. For the operations on the data
-path (HeadObject, GetObject, PutObject, UploadPart, ListObjectsV2) this client builds the
+path (HeadObject, GetObject, PutObject, UploadPart, ListObjectsV2), and HeadBucket (every
+proxied HEAD or GET of a missing key asks it which one is missing), this client builds the
 request from a small table, signs it with ``sigv4.outgoing`` (the same math the gateway
 verifies), sends it over one keep-alive connection pool (``http1``: asyncio protocol
 connections, answers parsed by llhttp), and hands back the few response
@@ -15,6 +16,7 @@ Errors become ``BackendError`` through the same table as aiobotocore's (``errors
 
 from __future__ import annotations
 
+import http.client
 import re
 import ssl
 import time
@@ -31,6 +33,7 @@ from backends.s3.proxy_pages import ETAGGED, failed_page, no_etag, refused
 from backends.s3.signer import LeanSigner
 from backends.s3.upstream_errors import from_answer, unavailable
 from backends.s3.wire import (
+    bucket_fields,
     error_fields,
     http_date,
     list_v2_result,
@@ -41,6 +44,9 @@ from sigv4.outgoing import UNSIGNED_PAYLOAD, encode_path, encode_query
 from sigv4.signing import EMPTY_SHA256
 
 __all__ = ["KNOWN_PARAMS", "LEAN_OPERATIONS", "LIST_BODY_MAX", "LeanClient", "usable"]
+
+_FOLLOWED = frozenset({301, 302, 307})
+"""Redirect statuses botocore's region redirector follows (``S3RegionRedirectorv2``)."""
 
 _ERROR_BODY_MAX = 64 * 1024
 LIST_BODY_MAX = 16 * 1024 * 1024
@@ -107,6 +113,12 @@ class _Operation:
     object_level: bool
     fixed_query: tuple[tuple[str, str], ...] = ()
     has_body: bool = False
+    as_botocore: bool = False
+    """Error answers exactly as aiobotocore's: a bodiless one named by its status as
+    botocore names it (``Code`` "404", ``Message`` "Not Found"), and a redirect that
+    botocore's region redirector would follow left to aiobotocore (``call`` answers None).
+    HeadBucket's answers were aiobotocore's until it moved here; HeadObject's bodiless
+    errors keep the lean client's own (empty) naming."""
 
 
 LEAN_OPERATIONS: dict[str, _Operation] = {
@@ -114,6 +126,7 @@ LEAN_OPERATIONS: dict[str, _Operation] = {
     "get_object": _Operation("GetObject", "GET", object_level=True),
     "put_object": _Operation("PutObject", "PUT", object_level=True, has_body=True),
     "upload_part": _Operation("UploadPart", "PUT", object_level=True, has_body=True),
+    "head_bucket": _Operation("HeadBucket", "HEAD", object_level=False, as_botocore=True),
     "list_objects_v2": _Operation(
         "ListObjectsV2",
         "GET",
@@ -185,9 +198,13 @@ class LeanClient:
         not_found: str,
         headers: Mapping[str, str] | None = None,
         **params: Any,
-    ) -> dict[str, Any]:
-        """``operation`` with botocore's parameters; botocore's response fields back."""
-        response = await self.answer(operation, not_found=not_found, headers=headers, **params)
+    ) -> dict[str, Any] | None:
+        """``operation`` with botocore's parameters; botocore's response fields back.
+        None: a redirect left to aiobotocore (``_Operation.as_botocore``)."""
+        try:
+            response = await self.answer(operation, not_found=not_found, headers=headers, **params)
+        except _Redirected:
+            return None
         if operation == "get_object":
             fields = object_fields(response.status, response.headers)
             fields["Body"] = response  # read(amount) and close(), as DownloadBody reads it
@@ -203,6 +220,8 @@ class LeanClient:
                 if _LISTING_END.search(page, max(0, len(page) - _LISTING_TAIL)) is None:
                     raise refused("ListObjectsV2", response.status, "a page that is not whole")
                 return list_v2_result(page)
+            if operation == "head_bucket":
+                return bucket_fields(response.status, response.headers)
             return object_fields(response.status, response.headers)
         finally:
             response.close()
@@ -267,6 +286,8 @@ class LeanClient:
         except PoolTimeout as exc:
             raise unavailable("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
+            if op.as_botocore:
+                raise _botocore_error(response, op.name, not_found, self.config.bucket_prefix)
             raise await _error(response, op.name, not_found, self.config.bucket_prefix)
         if operation in _ETAGGED and no_etag(response.headers):
             response.close()  # unread: the connection is not reused
@@ -291,6 +312,36 @@ async def _error(
         fields,
         not_found=not_found,
         headers=response.headers,
+        bucket_prefix=bucket_prefix,
+    )
+
+
+class _Redirected(Exception):
+    """A redirect botocore's region redirector follows: aiobotocore is asked instead."""
+
+
+def _botocore_error(
+    response: Response, operation: str, not_found: str, bucket_prefix: str
+) -> BackendError | _Redirected:
+    """A bodiless (HEAD) error answer as aiobotocore gives it: ``_Redirected`` where
+    botocore's redirector would try another region (a 301, 302 or 307; a 400 that names
+    the bucket's region), else the ``BackendError`` of botocore's naming (the status as
+    ``Code``, its reason phrase as ``Message``)."""
+    response.close()  # a HEAD's answer is whole with its head
+    status, headers = response.status, response.headers
+    if status in _FOLLOWED or (status == 400 and "x-amz-bucket-region" in headers):
+        return _Redirected()
+    if status >= 500:
+        failed_page(operation, status, b"", headers)
+    code = str(status)
+    message = http.client.responses.get(status, "")
+    return from_answer(
+        status,
+        code,
+        message,
+        {"Code": code, "Message": message},
+        not_found=not_found,
+        headers=headers,
         bucket_prefix=bucket_prefix,
     )
 

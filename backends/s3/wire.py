@@ -22,6 +22,7 @@ from sigv4 import ALGORITHMS, header_name
 
 __all__ = [
     "META_PREFIX",
+    "bucket_fields",
     "error_fields",
     "http_date",
     "list_v2_result",
@@ -102,6 +103,27 @@ def object_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
         elif name == "x-amz-object-lock-retain-until-date" and value:
             fields["ObjectLockRetainUntilDate"] = parse_iso_date(value)
     fields["Metadata"] = metadata
+    fields["ResponseMetadata"] = {"HTTPStatusCode": status, "HTTPHeaders": headers}
+    return fields
+
+
+_BUCKET_HEADERS = (
+    ("x-amz-bucket-region", "BucketRegion"),
+    ("x-amz-bucket-location-type", "BucketLocationType"),
+    ("x-amz-bucket-location-name", "BucketLocationName"),
+    ("x-amz-bucket-arn", "BucketArn"),
+)
+
+
+def bucket_fields(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
+    """HeadBucket answer fields from the headers (lower-case names), as botocore gives
+    them: each header present as a string, ``AccessPointAlias`` as a boolean."""
+    fields: dict[str, Any] = {
+        field: headers[name] for name, field in _BUCKET_HEADERS if name in headers
+    }
+    alias = headers.get("x-amz-access-point-alias")
+    if alias is not None:
+        fields["AccessPointAlias"] = alias == "true"
     fields["ResponseMetadata"] = {"HTTPStatusCode": status, "HTTPHeaders": headers}
     return fields
 
