@@ -26,6 +26,7 @@ from gateway.malformed import describe
 from gateway.oauth import errors as oauth_errors
 from gateway.oauth.errors import error_description
 from gateway.storage_full import no_room
+from gateway.tracebacks import drop_tracebacks
 
 __all__ = [
     "UNAUTHORIZED_HEADERS",
@@ -185,13 +186,20 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def json_error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error of the listener answered as the envelope; once answered (and logged,
+    for a 500) its tracebacks are dropped, so no reference cycle through its frames keeps
+    the request's objects for the cyclic collector (``gateway/tracebacks.py``)."""
     try:
         return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:  # redirects and the like are responses, not errors
             raise
-        return error_response(exc, request)
+        response = error_response(exc, request)
+        drop_tracebacks(exc)  # e.g. aiohttp's 404: its match info holds it
+        return response
     except ConnectionError:
         raise  # the client went away mid-request: nobody to answer, not the gateway's fault
     except Exception as exc:
-        return error_response(exc, request)
+        response = error_response(exc, request)
+        drop_tracebacks(exc)
+        return response

@@ -42,6 +42,7 @@ from gateway.s3.request import S3Request, read_request
 from gateway.s3.request_ids import new_request_id
 from gateway.s3.tags import parse_tagging_document
 from gateway.state import BACKEND, CONFIG, IDENTITY, INFLIGHT, TOKEN_VERIFIER
+from gateway.tracebacks import drop_tracebacks
 from gateway.transport import TLS_REQUIRED, refused
 from sigv4 import SignedRequest, VerifiedRequest
 
@@ -93,6 +94,7 @@ async def _preflight(request: web.Request, app: web.Application) -> web.StreamRe
         if error is None:
             log.exception("internal error answering a preflight (request %s)", request_id)
             error = S3Error("InternalError")
+        drop_tracebacks(exc)  # answered and logged: no cycle keeps the request alive
         response = render_error(request, error, request_id, resource)
         response.headers["Vary"] = VARY
     _record(request, app, response, started, request_id, resource, PREFLIGHT, "-")
@@ -245,6 +247,9 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
                 "internal error handling %s %s (request %s)", request.method, resource, request_id
             )
             error = S3Error("InternalError")
+        # Answered (and logged when unexpected): its frames would hold this request's
+        # objects in a reference cycle until the cyclic collector ran (gateway/tracebacks.py).
+        drop_tracebacks(exc)
         response = render_error(request, error, request_id, resource)
         if req is not None and req.operation.name == "PostObject":
             response.force_close()  # the rest of the form is unread: never parse it
