@@ -63,6 +63,14 @@ _BUSY_PAUSE = 0.05
 lock held took no time of its own)."""
 
 
+def _no_such_key(key: str, marker: VersionRow | None) -> BackendError:
+    """``NoSuchKey``, with the delete-marker fields when the latest version is one."""
+    error = no_such_key(key)
+    if marker is not None:
+        error.extra.update(marker_extra(marker.version_id))
+    return error
+
+
 class VersioningMixin:
     """Needs ``db`` (the backend's ``MetaDB``)."""
 
@@ -84,11 +92,9 @@ class VersioningMixin:
             if row is not None:
                 return row
             self.db.require_bucket(bucket)
-            marker = latest_marker(self.db.conn, bucket, key)
-            error = no_such_key(key)
-            if marker is not None:
-                error.extra.update(marker_extra(marker.version_id))
-            raise error
+            # raised as made: this frame is on the error's traceback, so a local holding
+            # the error would be a reference cycle (docs/architecture.md)
+            raise _no_such_key(key, latest_marker(self.db.conn, bucket, key))
         found = find_version(self.db.conn, bucket, key, version_id)
         if found is None:
             self.db.require_bucket(bucket)

@@ -30,6 +30,10 @@ Rules:
   version, retention changes).
 - A bodiless 404/405 that carries ``x-amz-delete-marker`` describes a delete marker: its
   version id travels in ``extra`` as every backend reports it.
+
+``translate`` raises the translated error without keeping it in a local of ``__exit__``
+(``backends/errors.py``): that frame is on its traceback, a reference cycle on every
+upstream error otherwise.
 """
 
 from __future__ import annotations
@@ -348,4 +352,8 @@ class translate:
             elif outage.down_since is not None:
                 outage.available()
         if error is not exc:
-            raise error from exc
+            try:
+                raise error from exc
+            finally:
+                # this frame is on the error's traceback: the local would make a cycle
+                del error
