@@ -285,14 +285,15 @@ class Backend(abc.ABC):
         except BackendError as exc:
             if exc.code != "InvalidRequest":
                 raise
-            refused = exc
-        try:
-            found = await self._listed_version(bucket, key, version_id)
-        except BackendError:
-            found = None
-        if found is None:
-            raise refused
-        return found
+            # looked up in here, not after: a local keeping the refusal would hold it
+            # and this frame (on its traceback) in a reference cycle
+            try:
+                found = await self._listed_version(bucket, key, version_id)
+            except BackendError:
+                found = None
+            if found is None:
+                raise
+            return found
 
     async def _listed_version(
         self, bucket: str, key: str, version_id: str | None

@@ -373,12 +373,13 @@ def freeing(
     except sqlite3.Error as exc:
         if storage_full(exc) is None:
             raise
-        full = exc
-    with make_room() as made:
-        if not made:
-            raise full
-        with write_transaction(conn):
-            return change(conn)
+        # retried in here, not after: a local keeping the failure would hold it and this
+        # frame (on its traceback) in a reference cycle
+        with make_room() as made:
+            if not made:
+                raise
+            with write_transaction(conn):
+                return change(conn)
 
 
 class MetaDB:

@@ -111,7 +111,10 @@ class MultipartMixin(CopyMixin):
             refused = _algorithm_refused(exc, checksum_algorithm) if checksums else None
             if refused is None:
                 raise
-            raise refused from exc
+            try:
+                raise refused from exc
+            finally:
+                del refused  # this frame is on its traceback: no cycle through the local
         what = unapplied(encryption, response)
         if what is not None:
             await self._call(

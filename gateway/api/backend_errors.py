@@ -59,7 +59,10 @@ def raise_backend(exc: BackendError, details: Mapping[str, Any]) -> NoReturn:
         spec = S3_ERRORS.get(exc.code)
         family = None if spec is None else _BY_STATUS.get(spec.status)
         if spec is None or family is None:
-            raise exc
+            try:
+                raise exc
+            finally:
+                del exc  # this frame is on its traceback: no cycle through the parameter
         status, code = family
         message = f"The storage backend refused the request: {exc.message or spec.message}"
         raise ApiError(status, code, message, {**details, "backend_code": exc.code}) from exc

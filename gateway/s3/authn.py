@@ -47,15 +47,15 @@ def _invalid_token() -> S3Error:
 
 def with_rotation_grace(secrets: tuple[str, ...], check: Callable[[str], _V]) -> _V:
     """Verify with the key's current secret, then with the previous one while a rotation
-    grace period runs; the last mismatch is raised."""
-    failure: SignatureDoesNotMatch | None = None
-    for secret in secrets:
+    grace period runs; the last mismatch is raised. No mismatch is kept in a local: this
+    frame is on its traceback, and the two would make a reference cycle
+    (docs/architecture.md)."""
+    for secret in secrets[:-1]:
         try:
             return check(secret)
-        except SignatureDoesNotMatch as exc:
-            failure = exc
-    assert failure is not None  # a key always has a current secret
-    raise failure
+        except SignatureDoesNotMatch:
+            pass
+    return check(secrets[-1])  # a key always has a current secret
 
 
 async def verify_with_key(

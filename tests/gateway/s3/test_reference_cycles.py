@@ -17,7 +17,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from aiohttp.test_utils import TestClient
 
 from gateway.app import Shared, make_s3_app
 from gateway.bootstrap import ensure_admin
+from gateway.state import IDENTITY
 from sigv4.outgoing import sign_headers
 from tests.backends.upstream_server import UpstreamServer, start_moto
 from tests.cycles import cycles_of_ours, describe
@@ -205,4 +206,20 @@ async def test_error_answers_leave_no_cycles(any_s3: TestClient[Any, Any]) -> No
     with cycles_of_ours() as found:
         for _ in range(ROUNDS):
             await _errors(s3)
+    assert not found, f"left to the cyclic collector: {describe(found)}"
+
+
+async def test_a_previous_secret_within_its_grace_leaves_no_cycles(
+    s3: TestClient[Any, Any],
+) -> None:
+    """The mismatch of the current secret, tried first, is not kept while the previous
+    one is (``gateway/s3/authn.with_rotation_grace``): a success path, during a rotation."""
+    await make_bucket(s3)
+    await _call(s3, "PUT", "/bucket/there", body=DATA)
+    rotated = await s3.server.app[IDENTITY].rotate_key(ROOT_KEY, grace=timedelta(hours=1))
+    assert rotated is not None
+    await _call(s3, "GET", "/bucket/there")  # signed with the previous secret, ROOT_SECRET
+    with cycles_of_ours() as found:
+        for _ in range(ROUNDS):
+            assert await _call(s3, "GET", "/bucket/there") == DATA
     assert not found, f"left to the cyclic collector: {describe(found)}"
