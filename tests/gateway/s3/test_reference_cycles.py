@@ -216,7 +216,7 @@ async def test_a_previous_secret_within_its_grace_leaves_no_cycles(
     one is (``gateway/s3/authn.with_rotation_grace``): a success path, during a rotation."""
     await make_bucket(s3)
     await _call(s3, "PUT", "/bucket/there", body=DATA)
-    rotated = await s3.server.app[IDENTITY].rotate_key(ROOT_KEY, grace=timedelta(hours=1))
+    rotated = await s3.app[IDENTITY].rotate_key(ROOT_KEY, grace=timedelta(hours=1))
     assert rotated is not None
     await _call(s3, "GET", "/bucket/there")  # signed with the previous secret, ROOT_SECRET
     with cycles_of_ours() as found:
