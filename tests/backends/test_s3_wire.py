@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
 
-from backends.s3.wire import _list_v2_tree, error_fields, list_v2_result, object_fields
+from backends.s3.wire import (
+    _error_tree,
+    _list_v2_tree,
+    _plain_error,
+    error_fields,
+    list_v2_result,
+    object_fields,
+)
 
 AWS_PAGE = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -137,3 +145,95 @@ def test_error_fields() -> None:
     )
     assert error_fields(b"") == ("", "", {})
     assert error_fields(b"<html>not xml") == ("", "", {})
+
+
+MOTO_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n    <Code>NoSuchKey</Code>\n'
+    b"    <Message>The specified key does not exist.</Message>\n    <Key>a b&amp;c</Key>\n"
+    b"    <RequestID>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestID>\n</Error>"
+)
+SEAWEEDFS_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
+    b"<Message>The specified key does not exist.</Message><Resource>/gw-b/k \xc3\xa9</Resource>"
+    b"<RequestId>1765009999123456789</RequestId><Key>k \xc3\xa9</Key>"
+    b"<BucketName>gw-b</BucketName></Error>"
+)
+AWS_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
+    b"<Message>The specified key does not exist.</Message><Key>dir/x+y</Key>"
+    b"<RequestId>4442587FB7D0A2F9</RequestId><HostId>ab+c/d==</HostId></Error>"
+)
+
+
+def _tree_reading(body: bytes) -> tuple[str, str, dict[str, str]]:
+    fields = _error_tree(body)
+    return fields.get("Code", ""), fields.get("Message", ""), fields
+
+
+@pytest.mark.parametrize("body", [MOTO_ERROR, SEAWEEDFS_ERROR, AWS_ERROR])
+def test_a_store_s_error_document_is_read_plainly_as_lxml_reads_it(body: bytes) -> None:
+    """The stores' 404 documents take the regular-expression reading (``_plain_error``),
+    or go to lxml (an entity) - with lxml's fields either way."""
+    assert error_fields(body) == _tree_reading(body)
+    assert (_plain_error(body) is None) == (b"&amp;" in body)
+
+
+_DECLARATIONS = [
+    b"",
+    b'<?xml version="1.0" encoding="UTF-8"?>',
+    b'<?xml version="1.0" encoding="utf-8"?>',
+    b'<?xml version="1.0"?>',
+    b'<?xml version="1.0" encoding="ISO-8859-1"?>',
+    b' <?xml version="1.0"?>',
+    b"\xef\xbb\xbf",
+]
+_SPACES = [b"", b"", b"", b"", b" ", b"\n", b"\t", b"\r\n", b"\x0b"]
+_NAMES = [b"Code", b"Message", b"Key", b"Code", b"s3:Key", b"x1", b"1x"]
+_TEXTS = [
+    *[b"a", b"NoSuchKey", b"k/x y+z", b"\xc3\xa9", b"\t"] * 4,  # plain text, mostly
+    b"&amp;",
+    b"&",
+    b"<",
+    b">",
+    b"]",
+    b"]]>",
+    b"\r",
+    b"\n",
+    b"\x01",
+    b"\x7f",
+    b"\xef\xbf\xbe",
+    b"\xff",
+    b"<![CDATA[x]]>",
+    b"<!--c-->",
+    b"<b>x</b>",
+    b" ",
+]
+_ROOTS = [(b"<Error>", b"</Error>")] * 4 + [
+    (b'<Error xmlns="http://s3.amazonaws.com/doc/2006-03-01/">', b"</Error>"),
+    (b"<Other>", b"</Other>"),
+]
+
+
+def _random_error_body(rng: random.Random) -> bytes:
+    opening, closing = rng.choice(_ROOTS)
+    body = rng.choice(_DECLARATIONS) + rng.choice(_SPACES) + opening
+    for _ in range(rng.randrange(5)):
+        name = rng.choice(_NAMES)
+        text = b"".join(rng.choice(_TEXTS) for _ in range(rng.randrange(3)))
+        closed = name if rng.random() < 0.95 else b"Other"
+        body += rng.choice(_SPACES) + b"<" + name + b">" + text + b"</" + closed + b">"
+    return body + rng.choice(_SPACES) + closing + rng.choice(_SPACES)
+
+
+def test_the_plain_reading_of_errors_equals_lxml_s() -> None:
+    """Thousands of error bodies built from the pieces that make XML differ from plain
+    text (declarations, a BOM, entities, CR, forbidden characters, CDATA, comments,
+    nested elements, namespaces, prefixes, bad UTF-8, mismatched tags): each reads as
+    lxml reads it, and many took the regular expression."""
+    rng = random.Random(17)
+    plain = 0
+    for _ in range(8000):
+        body = _random_error_body(rng)
+        assert error_fields(body) == _tree_reading(body), body
+        plain += _plain_error(body) is not None
+    assert plain > 300
