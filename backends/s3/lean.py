@@ -299,7 +299,10 @@ async def _error(
     response: Response, operation: str, not_found: str, bucket_prefix: str
 ) -> BackendError:
     try:
-        body = await response.read_all(_ERROR_BODY_MAX)
+        if response.complete and not response.buffered:
+            body = b""  # a HEAD's answer (whole with its head), or an empty body
+        else:
+            body = await response.read_all(_ERROR_BODY_MAX)
     finally:
         response.close()
     if response.status >= 500:
