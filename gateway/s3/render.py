@@ -60,10 +60,15 @@ def render_error(
     """An S3 error response: status and extra headers from the error table."""
     headers = _ids(request_id)
     headers.update(checked_headers(error.headers()))
-    if not error.spec.body or request.method == "HEAD":
-        if error.spec.body:
-            headers["x-amz-error-code"] = error.code
+    if not error.spec.body:
         return Answer(status=error.status, headers=headers)
+    if request.method == "HEAD":
+        # No body (the answer drops it: a HEAD's), and the code in a header; but the
+        # Content-Length the GET's document would have (RFC 9110 9.3.2, 8.6). Without a
+        # length, a client whose parser is not told that a HEAD's answer has no body
+        # (llhttp in aiohttp: aiobotocore, s3fs) closed its connection after every refused
+        # HEAD, such as each exists() of a missing key.
+        headers["x-amz-error-code"] = error.code
     return _error_document(error, request_id, resource, headers)
 
 

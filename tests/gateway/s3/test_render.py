@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 
 from tests.gateway.s3.conftest import ROOT, error_code, make_bucket
@@ -34,6 +35,36 @@ async def test_head_errors_have_no_body_but_name_the_code(s3: TestClient[Any, An
     assert response.status == 404
     assert response.headers["x-amz-error-code"] == "NoSuchKey"
     assert await response.read() == b""
+    # the length and type of the document a GET gets (RFC 9110 9.3.2)
+    got = await s3.get(f"/{bucket}/missing", headers=ROOT)
+    assert response.headers["Content-Length"] == str(len(await got.read()))
+    assert response.headers["Content-Type"] == got.headers["Content-Type"] == "application/xml"
+
+
+async def test_refused_heads_keep_an_aiohttp_clients_connection(s3: TestClient[Any, Any]) -> None:
+    """aiohttp's parser (llhttp) is not told that a HEAD's answer has no body: one without
+    a length was read as ending with the connection, which the client then closed, so
+    aiobotocore and s3fs connected again after every HEAD of a missing key."""
+    bucket = await make_bucket(s3)
+    made = 0
+
+    async def connected(*_: object) -> None:
+        nonlocal made
+        made += 1
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_create_end.append(connected)
+    connector = aiohttp.TCPConnector(limit=1)
+    async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
+        for path, headers, status in (
+            (f"/{bucket}/missing", ROOT, 404),
+            ("/nobucket/missing", ROOT, 404),
+            (f"/{bucket}/missing", {}, 403),  # anonymous
+            (f"/{bucket}/missing", ROOT, 404),
+        ):
+            async with session.head(s3.make_url(path), headers=headers) as response:
+                assert response.status == status
+    assert made == 1
 
 
 async def test_results_and_errors_carry_request_ids(s3: TestClient[Any, Any]) -> None:
