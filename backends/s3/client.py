@@ -29,7 +29,7 @@ from backends.outage import OutageLog
 from backends.s3 import proxy_pages, xml_chars
 from backends.s3.aio_session import AbortingSession
 from backends.s3.config import UpstreamConfig
-from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, usable
+from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, Redirected, usable
 from backends.s3.send_watch import timed
 from backends.s3.upstream_errors import translate, unavailable
 
@@ -181,12 +181,12 @@ class UpstreamClient(Backend):
         lean = self._lean_for(operation, params)
         if lean is not None:
             with translate(not_found=not_found, denied=denied, outage=self._outage):
-                answered = await lean.call(
-                    operation, not_found=not_found, headers=headers, **params
-                )
-            if answered is not None:
-                return answered
-            # None: a HeadBucket redirect, which aiobotocore follows as it always did
+                try:
+                    return await lean.call(
+                        operation, not_found=not_found, headers=headers, **params
+                    )
+                except Redirected:
+                    pass  # a HeadBucket redirect: aiobotocore follows it as it always did
         token = _extra_headers.set(headers)
         prefix = self.config.bucket_prefix
         body = params.get("Body")

@@ -43,7 +43,14 @@ from sigv4 import ALGORITHMS, header_name
 from sigv4.outgoing import UNSIGNED_PAYLOAD, encode_path, encode_query
 from sigv4.signing import EMPTY_SHA256
 
-__all__ = ["KNOWN_PARAMS", "LEAN_OPERATIONS", "LIST_BODY_MAX", "LeanClient", "usable"]
+__all__ = [
+    "KNOWN_PARAMS",
+    "LEAN_OPERATIONS",
+    "LIST_BODY_MAX",
+    "LeanClient",
+    "Redirected",
+    "usable",
+]
 
 _FOLLOWED = frozenset({301, 302, 307})
 """Redirect statuses botocore's region redirector follows (``S3RegionRedirectorv2``)."""
@@ -116,7 +123,7 @@ class _Operation:
     as_botocore: bool = False
     """Error answers exactly as aiobotocore's: a bodiless one named by its status as
     botocore names it (``Code`` "404", ``Message`` "Not Found"), and a redirect that
-    botocore's region redirector would follow left to aiobotocore (``call`` answers None).
+    botocore's region redirector would follow left to aiobotocore (``Redirected``).
     HeadBucket's answers were aiobotocore's until it moved here; HeadObject's bodiless
     errors keep the lean client's own (empty) naming."""
 
@@ -198,13 +205,9 @@ class LeanClient:
         not_found: str,
         headers: Mapping[str, str] | None = None,
         **params: Any,
-    ) -> dict[str, Any] | None:
-        """``operation`` with botocore's parameters; botocore's response fields back.
-        None: a redirect left to aiobotocore (``_Operation.as_botocore``)."""
-        try:
-            response = await self.answer(operation, not_found=not_found, headers=headers, **params)
-        except _Redirected:
-            return None
+    ) -> dict[str, Any]:
+        """``operation`` with botocore's parameters; botocore's response fields back."""
+        response = await self.answer(operation, not_found=not_found, headers=headers, **params)
         if operation == "get_object":
             fields = object_fields(response.status, response.headers)
             fields["Body"] = response  # read(amount) and close(), as DownloadBody reads it
@@ -319,21 +322,22 @@ async def _error(
     )
 
 
-class _Redirected(Exception):
-    """A redirect botocore's region redirector follows: aiobotocore is asked instead."""
+class Redirected(Exception):
+    """A redirect botocore's region redirector follows (``_Operation.as_botocore``):
+    the caller asks aiobotocore instead."""
 
 
 def _botocore_error(
     response: Response, operation: str, not_found: str, bucket_prefix: str
-) -> BackendError | _Redirected:
-    """A bodiless (HEAD) error answer as aiobotocore gives it: ``_Redirected`` where
+) -> BackendError | Redirected:
+    """A bodiless (HEAD) error answer as aiobotocore gives it: ``Redirected`` where
     botocore's redirector would try another region (a 301, 302 or 307; a 400 that names
     the bucket's region), else the ``BackendError`` of botocore's naming (the status as
     ``Code``, its reason phrase as ``Message``)."""
     response.close()  # a HEAD's answer is whole with its head
     status, headers = response.status, response.headers
     if status in _FOLLOWED or (status == 400 and "x-amz-bucket-region" in headers):
-        return _Redirected()
+        return Redirected()
     if status >= 500:
         failed_page(operation, status, b"", headers)
     code = str(status)
