@@ -251,8 +251,10 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
         # objects in a reference cycle until the cyclic collector ran (gateway/tracebacks.py).
         drop_tracebacks(exc)
         response = render_error(request, error, request_id, resource)
-        if req is not None and req.operation.name == "PostObject":
-            response.force_close()  # the rest of the form is unread: never parse it
+        if req is not None and req.operation.name == "PostObject" and not request.content.is_eof():
+            # The rest of the form is still coming (up to 5 GiB): never read it. A form that
+            # arrived whole keeps the connection (aiohttp drops what was not read).
+            response.force_close()
         if origin is not None:
             response.headers.update(
                 await error_headers(

@@ -143,6 +143,10 @@ async def render_result(
         if body is not None:
             headers.setdefault("Content-Type", XML_TYPE)
         if request.method == "HEAD":
+            # Framed as the document's length (none: 0, HeadBucket's, as S3 stores send):
+            # without a length, aiohttp's client (llhttp) read the answer as ending with
+            # the connection and closed it (docs/architecture.md, "every answer framed").
+            headers.setdefault("Content-Length", str(len(body)) if body else "0")
             return Answer(status=result.status, headers=headers)
         return Answer(status=result.status, body=body, headers=headers)
     read = result.stream
