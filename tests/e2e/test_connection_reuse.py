@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
+import ssl
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,9 @@ class Case:
         return f"{self.method} {self.path} {self.status}"
 
 
-async def _dropped(base: str, cases: list[Case], *, expect100: bool = False) -> list[str]:
+async def _dropped(
+    gw: Gateway, base: str, cases: list[Case], *, expect100: bool = False
+) -> list[str]:
     """The cases through one aiohttp connection, each checked for its status: those after
     whose answer the client had to connect again (the last one's is found by a probe)."""
     made = 0
@@ -56,7 +58,8 @@ async def _dropped(base: str, cases: list[Case], *, expect100: bool = False) -> 
     trace.on_connection_create_end.append(connected)
     probe = Case("GET", "/", 0)
     dropped: list[str] = []
-    connector = aiohttp.TCPConnector(limit=1)
+    tls = ssl.create_default_context(cafile=gw.tls_ca) if gw.tls_ca else True
+    connector = aiohttp.TCPConnector(limit=1, ssl=tls)
     async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
         previous: Case | None = None
         for case in [*cases, probe]:
@@ -80,17 +83,21 @@ async def _dropped(base: str, cases: list[Case], *, expect100: bool = False) -> 
 
 
 @pytest.fixture(name="reuse_bucket")
-def reuse_bucket_fixture(gateway: Gateway) -> Iterator[str]:
+def reuse_bucket_fixture(gateway: Gateway) -> str:
+    return _reuse_bucket(gateway)
+
+
+def _reuse_bucket(gw: Gateway) -> str:
     """A bucket with an 11-byte object ``k``, an empty object ``empty`` and a CORS rule
     for ``https://app.example`` (GET, PUT)."""
-    s3 = gateway.client()
+    s3 = gw.client()
     name = f"reuse-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     s3.put_object(Bucket=name, Key="k", Body=b"hello world")
     s3.put_object(Bucket=name, Key="empty", Body=b"")
     rule = {"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET", "PUT"]}
     s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [rule]})
-    yield name
+    return name
 
 
 def _md5(data: bytes) -> str:
@@ -155,14 +162,20 @@ def _s3_cases(gw: Gateway, b: str) -> list[Case]:
     ]
 
 
+@pytest.mark.parametrize("name", ["gateway", "tls_gateway", "upstream_gateway"])
 async def test_no_s3_answer_drops_an_aiohttp_clients_connection(
-    gateway: Gateway, reuse_bucket: str
+    request: pytest.FixtureRequest, name: str
 ) -> None:
-    assert await _dropped(gateway.s3_url, _s3_cases(gateway, reuse_bucket)) == []
+    """Filesystem over HTTP and HTTPS, and the s3 backend in front of moto."""
+    gw: Gateway = request.getfixturevalue(name)
+    bucket = _reuse_bucket(gw)
+    assert await _dropped(gw, gw.s3_url, _s3_cases(gw, bucket)) == []
 
 
-def _api_cases(gw: Gateway) -> list[Case]:
+def _api_cases(gw: Gateway, b: str) -> list[Case]:
     root = {"Authorization": f"Bearer {gw.secret_key}"}
+    content = f"/v1/buckets/{b}/objects/content?key="
+    json_type = {**root, "Content-Type": "application/json"}
     reader = {"Authorization": f"Bearer {make_key(gw, scopes=['read:objects'])['secret']}"}
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     basic = {**form, "Authorization": "Basic " + base64.b64encode(b"nobody:wrong").decode()}
@@ -186,11 +199,35 @@ def _api_cases(gw: Gateway) -> list[Case]:
         Case("POST", "/oauth/token", 401, basic, b"grant_type=client_credentials"),
         Case("GET", "/oauth/token", 405),
         Case("HEAD", "/.well-known/jwks.json", 200),
+        Case("GET", "/v1/openapi.json", 200),
+        Case("HEAD", "/v1/openapi.json", 200),
+        Case("HEAD", "/v1/access-keys", 200, root),
+        Case("HEAD", "/v1/users", 200, root),
+        Case("HEAD", "/v1/audit-events", 200, root),
+        Case("GET", f"/v1/buckets/{b}/objects", 200, root),
+        Case("HEAD", f"/v1/buckets/{b}/objects", 200, root),
+        Case("HEAD", f"/v1/buckets/no-{b}/objects", 404, root),
+        Case("PUT", content + "r", 201, root, b"rest body"),
+        Case("PUT", content + "r", 412, {**root, "If-None-Match": "*"}, b"rest body"),
+        Case("PUT", content + "r", 403, reader, b"x" * 300_000),
+        Case("GET", content + "r", 200, root),
+        Case("HEAD", content + "r", 200, root),
+        Case("GET", content + "r", 304, {**root, "If-None-Match": "*"}),
+        Case("HEAD", content + "r", 304, {**root, "If-None-Match": "*"}),
+        Case("GET", content + "r", 412, {**root, "If-Match": '"other"'}),
+        Case("HEAD", content + "r", 412, {**root, "If-Match": '"other"'}),
+        Case("GET", content + "missing", 404, root),
+        Case("HEAD", content + "missing", 404, root),
+        Case("POST", f"/v1/buckets/{b}/objects/presign", 200, json_type, b'{"key": "r"}'),
+        Case("POST", f"/v1/buckets/{b}/objects/presign", 400, json_type, b'{"key": 1}'),
+        Case("DELETE", content + "r", 204, root),
     ]
 
 
-async def test_no_api_answer_drops_an_aiohttp_clients_connection(gateway: Gateway) -> None:
-    assert await _dropped(gateway.api_url, _api_cases(gateway)) == []
+async def test_no_api_answer_drops_an_aiohttp_clients_connection(
+    gateway: Gateway, reuse_bucket: str
+) -> None:
+    assert await _dropped(gateway, gateway.api_url, _api_cases(gateway, reuse_bucket)) == []
 
 
 async def test_head_of_the_bucket_list_is_the_one_api_answer_without_a_length(
@@ -201,7 +238,7 @@ async def test_head_of_the_bucket_list_is_the_one_api_answer_without_a_length(
     aiohttp client connects again after it. Pinned so that changing either is seen."""
     root = {"Authorization": f"Bearer {gateway.secret_key}"}
     cases = [Case("HEAD", "/v1/buckets", 200, root)]
-    assert await _dropped(gateway.api_url, cases) == ["HEAD /v1/buckets 200"]
+    assert await _dropped(gateway, gateway.api_url, cases) == ["HEAD /v1/buckets 200"]
 
 
 async def test_a_refused_expect_100_continue_ends_the_connection(
@@ -215,7 +252,7 @@ async def test_a_refused_expect_100_continue_ends_the_connection(
         Case("PUT", f"/{reuse_bucket}/e", 200, root, b"y" * 1000),
         Case("PUT", f"/{reuse_bucket}/e", 403, {}, b"y" * 1000),
     ]
-    dropped = await _dropped(gateway.s3_url, cases, expect100=True)
+    dropped = await _dropped(gateway, gateway.s3_url, cases, expect100=True)
     assert dropped == [f"PUT /{reuse_bucket}/e 403"]
 
 
