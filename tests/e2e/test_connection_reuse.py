@@ -88,13 +88,14 @@ def reuse_bucket_fixture(gateway: Gateway) -> str:
 
 
 def _reuse_bucket(gw: Gateway) -> str:
-    """A bucket with an 11-byte object ``k``, an empty object ``empty`` and a CORS rule
-    for ``https://app.example`` (GET, PUT)."""
+    """A bucket with an 11-byte object ``k``, an empty object ``empty``, a 200 kB object
+    ``big`` and a CORS rule for ``https://app.example`` (GET, PUT)."""
     s3 = gw.client()
     name = f"reuse-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     s3.put_object(Bucket=name, Key="k", Body=b"hello world")
     s3.put_object(Bucket=name, Key="empty", Body=b"")
+    s3.put_object(Bucket=name, Key="big", Body=b"b" * 200_000)  # streamed (sendfile on HTTP)
     rule = {"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET", "PUT"]}
     s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [rule]})
     return name
@@ -121,6 +122,10 @@ def _s3_cases(gw: Gateway, b: str) -> list[Case]:
         Case("GET", f"/{b}/empty", 200, root),
         Case("HEAD", f"/{b}/empty", 200, root),
         Case("HEAD", f"/{b}", 200, root),  # HeadBucket: no document of its own
+        Case("GET", f"/{b}/big", 200, root),
+        Case("GET", f"/{b}/big", 206, {**root, "Range": "bytes=1000-150000"}),
+        Case("HEAD", f"/{b}/big", 200, root),
+        Case("GET", f"/{b}?list-type=2", 200, root),
         Case("GET", k, 206, {**root, "Range": "bytes=0-3"}),
         Case("HEAD", k, 206, {**root, "Range": "bytes=0-3"}),
         Case("GET", k, 304, {**root, "If-None-Match": "*"}),
