@@ -171,7 +171,7 @@ def _plain_error(body: bytes) -> dict[str, str] | None:
         text = body.decode()
     except UnicodeDecodeError:
         return None
-    match = _PLAIN_ERROR.match(text)
+    match = _PLAIN_ERROR.fullmatch(text)
     if match is None:
         return None
     return dict(_ERROR_FIELD.findall(text, match.start(1), match.end(1)))
