@@ -20,12 +20,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import pytest
 from botocore import UNSIGNED
 from botocore.awsrequest import AWSHTTPConnection
 from botocore.exceptions import ClientError
 
+from tests.connections import one_connection
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.post_util import form_body
 from tests.e2e.rest_util import make_key
@@ -48,23 +48,14 @@ async def _dropped(
 ) -> list[str]:
     """The cases through one aiohttp connection, each checked for its status: those after
     whose answer the client had to connect again (the last one's is found by a probe)."""
-    made = 0
-
-    async def connected(*_: object) -> None:
-        nonlocal made
-        made += 1
-
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_create_end.append(connected)
     probe = Case("GET", "/", 0)
     dropped: list[str] = []
     tls = ssl.create_default_context(cafile=gw.tls_ca) if gw.tls_ca else True
-    connector = aiohttp.TCPConnector(limit=1, ssl=tls)
-    async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
+    async with one_connection(tls) as client:
         previous: Case | None = None
         for case in [*cases, probe]:
-            before = made
-            async with session.request(
+            before = client.made
+            async with client.session.request(
                 case.method,
                 base + case.path,
                 headers=case.headers,
@@ -75,10 +66,10 @@ async def _dropped(
                 text = await response.read()
                 if case is not probe:
                     assert response.status == case.status, (str(case), text)
-            if previous is not None and made > before:
+            if previous is not None and client.made > before:
                 dropped.append(str(previous))
             previous = case
-    assert made >= 1
+    assert client.made >= 1
     return dropped
 
 

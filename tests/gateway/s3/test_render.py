@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 from aiohttp.test_utils import TestClient
 
+from tests.connections import one_connection
 from tests.gateway.s3.conftest import ROOT, error_code, make_bucket
 
 
@@ -46,25 +46,16 @@ async def test_refused_heads_keep_an_aiohttp_clients_connection(s3: TestClient[A
     a length was read as ending with the connection, which the client then closed, so
     aiobotocore and s3fs connected again after every HEAD of a missing key."""
     bucket = await make_bucket(s3)
-    made = 0
-
-    async def connected(*_: object) -> None:
-        nonlocal made
-        made += 1
-
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_create_end.append(connected)
-    connector = aiohttp.TCPConnector(limit=1)
-    async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
+    async with one_connection() as client:
         for path, headers, status in (
             (f"/{bucket}/missing", ROOT, 404),
             ("/nobucket/missing", ROOT, 404),
             (f"/{bucket}/missing", {}, 403),  # anonymous
             (f"/{bucket}/missing", ROOT, 404),
         ):
-            async with session.head(s3.make_url(path), headers=headers) as response:
+            async with client.session.head(s3.make_url(path), headers=headers) as response:
                 assert response.status == status
-    assert made == 1
+    assert client.made == 1
 
 
 async def test_results_and_errors_carry_request_ids(s3: TestClient[Any, Any]) -> None:
