@@ -10,7 +10,6 @@ import errno
 import fcntl
 import mmap
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,29 +20,29 @@ __all__ = [
     "BATCH",
     "DIRECT_ALIGN",
     "DIRECT_FROM",
-    "START_WRITEBACK",
+    "FLUSH_EVERY",
     "Writer",
     "discard",
-    "sync_file_range",
 ]
 
 BATCH = 256 * 1024
 """Bytes gathered in memory before one off-loop write + hash."""
 DIRECT_FROM = 4 * 1024 * 1024
 """With direct writes on, a body's bytes past this offset bypass the page cache."""
+FLUSH_EVERY = 8 * 1024 * 1024
+"""With fsync on, a body's bytes are flushed to stable storage (``fdatasync`` on a pool
+thread) each time this many more have arrived, so its final fsync finds little left."""
 DIRECT_ALIGN = 4096
 """File offsets, lengths and buffer addresses of writes that bypass the page cache are
 multiples of this (the largest logical block size in use; pages are 4 KiB)."""
 
-# Linux' sync_file_range (not in typeshed): start writeback of a range, without waiting.
-sync_file_range: Callable[[int, int, int, int], None] | None = getattr(os, "sync_file_range", None)
-START_WRITEBACK: int = getattr(os, "SYNC_FILE_RANGE_WRITE", 0)
 
-
-def discard(write: asyncio.Future[None] | None, writer: Writer | None, tmp: str) -> None:
-    """Close and remove the temp file of a failed receive (after its last write ended)."""
-    if write is not None and not write.cancelled():
-        write.exception()  # retrieved: the receive already failed for its own reason
+def discard(ended: list[asyncio.Future[None]], writer: Writer | None, tmp: str) -> None:
+    """Close and remove the temp file of a failed receive (after its last write and its
+    last flush ended)."""
+    for future in ended:
+        if not future.cancelled():
+            future.exception()  # retrieved: the receive already failed for its own reason
     if writer is not None:
         writer.close()
     with contextlib.suppress(FileNotFoundError):

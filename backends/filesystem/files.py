@@ -49,10 +49,9 @@ from backends.filesystem.file_ops import (
 from backends.filesystem.file_writer import (
     BATCH,
     DIRECT_FROM,
-    START_WRITEBACK,
+    FLUSH_EVERY,
     Writer,
     discard,
-    sync_file_range,
 )
 from backends.filesystem.io_pool import DEFAULT_IO_THREADS, IOPool
 from backends.filesystem.temp_dirs import OwnTemp, Trash, claim, remove_if_ended, sweep
@@ -386,6 +385,12 @@ class DataStore:
         # (and checks the signature of) the next: MD5 and the write overlap the body's
         # arrival instead of following it. At most two batches in memory per body.
         pending: asyncio.Future[None] | None = None
+        # With fsync on, a large body's bytes are flushed to stable storage while it is
+        # still arriving (an fdatasync every FLUSH_EVERY bytes, at most one in flight per
+        # body, not waited for by the batches), so its final fsync, on the PUT's path,
+        # has at most the last stretch left: 64 MiB took 60-85 ms there otherwise.
+        flushing: asyncio.Future[None] | None = None
+        flushed = 0
         size = 0
         try:
             async for chunk in body:
@@ -404,9 +409,21 @@ class DataStore:
                         # shielded: a cancelled receive must not forget a running write
                         await asyncio.shield(pending)
                     pending = self.io.submit(self._write_batch, writer, data)
+                    if (
+                        self.fsync
+                        and size - flushed >= FLUSH_EVERY
+                        and (flushing is None or flushing.done())
+                    ):
+                        if flushing is not None:
+                            flushing.result()  # a failed flush fails the body
+                        flushing = self.io.submit(os.fdatasync, writer.fd)
+                        flushed = size
             if pending is not None:
                 await asyncio.shield(pending)
                 pending = None
+            if flushing is not None:
+                await asyncio.shield(flushing)
+                flushing = None
             tail = bytes(buf)
             size += len(tail)
             if writer is None and 0 < inline_max >= size:
@@ -426,27 +443,27 @@ class DataStore:
                 finish()
             return Received(size=size, md5=md5.digest(), checksums=dict(body.checksums))
         except BaseException:
-            # A write in flight still uses the file: its descriptor must not be closed
-            # (and perhaps reused) under the thread. Wait for it, so that nothing is left
-            # when the failure is answered; if this wait is cancelled too, discard the
-            # file once the write ends.
-            if pending is not None and not pending.done():
-                with contextlib.suppress(BaseException):
-                    await asyncio.shield(pending)
-            if pending is not None and not pending.done():
-                pending.add_done_callback(lambda done: discard(done, writer, tmp))
+            # A write or flush in flight still uses the file: its descriptor must not be
+            # closed (and perhaps reused) under the thread. Wait for them, so that nothing
+            # is left when the failure is answered; if this wait is cancelled too, discard
+            # the file once they end.
+            inflight = [f for f in (pending, flushing) if f is not None]
+            for future in inflight:
+                if not future.done():
+                    with contextlib.suppress(BaseException):
+                        await asyncio.shield(future)
+            running = [f for f in inflight if not f.done()]
+            if running:
+                gathered = asyncio.gather(*running, return_exceptions=True)
+                gathered.add_done_callback(lambda _: discard(inflight, writer, tmp))
             else:
-                discard(pending, writer, tmp)
+                discard(inflight, writer, tmp)
             raise
 
     def _write_batch(self, writer: Writer, data: bytearray) -> None:
         if self.direct and not writer.direct and writer.written >= DIRECT_FROM:
             self.direct = writer.bypass_cache()
         writer.write(data)
-        if self.fsync and sync_file_range is not None and not writer.direct:
-            # Start writing the file's dirty pages to disk now, without waiting, so the
-            # fsync at the end finds little left to flush.
-            sync_file_range(writer.fd, 0, 0, START_WRITEBACK)
 
     def _finisher(
         self,
