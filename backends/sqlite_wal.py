@@ -154,18 +154,31 @@ class ExactCache(Generic[_K, _V]):
     connection of this process, the CLI): the cache changes the cost of a read, never
     its answer. ``put`` takes the marker its ``get`` returned, read before the query:
     when anything was committed in between, the answer is not kept. At most
-    ``max_entries`` answers (the oldest goes first).
+    ``max_entries`` answers whose weights (what the caller counts of each: characters)
+    add up to at most ``max_weight``; the oldest go first.
 
     Not for reads inside a write transaction of the same connection: those must see the
     transaction's own changes, which are not committed yet (the caller queries).
     """
 
-    __slots__ = ("_entries", "_marker", "_max_entries", "_watch")
+    __slots__ = (
+        "_entries",
+        "_marker",
+        "_max_entries",
+        "_max_weight",
+        "_watch",
+        "_weight",
+        "_weights",
+    )
 
-    def __init__(self, watch: CommitWatch, *, max_entries: int) -> None:
+    def __init__(self, watch: CommitWatch, *, max_entries: int, max_weight: int) -> None:
         self._watch = watch
         self._max_entries = max_entries
+        self._max_weight = max_weight
         self._entries: dict[_K, _V] = {}
+        self._weights: dict[_K, int] = {}
+        """Each entry's weight, apart: a hit reads ``_entries`` only."""
+        self._weight = 0
         self._marker: int | None = None
 
     def get(self, key: _K) -> tuple[_V | None, int]:
@@ -173,17 +186,28 @@ class ExactCache(Generic[_K, _V]):
         marker = self._watch.marker()
         if marker != self._marker:
             self._entries.clear()
+            self._weights.clear()
+            self._weight = 0
             self._marker = marker
             return None, marker
         return self._entries.get(key), marker
 
-    def put(self, key: _K, marker: int, value: _V) -> None:
-        if marker != self._marker:
-            return  # a commit since the marker was read: the answer may be older
-        entries = self._entries
-        if key not in entries and len(entries) >= self._max_entries:
-            del entries[next(iter(entries))]
+    def put(self, key: _K, marker: int, value: _V, weight: int) -> None:
+        if marker != self._marker or weight > self._max_weight:
+            return  # a commit since the marker was read (the answer may be older); too big
+        entries, weights = self._entries, self._weights
+        if key in entries:
+            del entries[key]
+            self._weight -= weights.pop(key)
+        while entries and (
+            len(entries) >= self._max_entries or self._weight + weight > self._max_weight
+        ):
+            oldest = next(iter(entries))
+            del entries[oldest]
+            self._weight -= weights.pop(oldest)
         entries[key] = value
+        weights[key] = weight
+        self._weight += weight
 
     def holds(self, key: _K, value: object) -> bool:
         """Whether ``value`` itself (this object) is kept under ``key``."""

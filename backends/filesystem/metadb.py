@@ -54,7 +54,7 @@ from backends.filesystem.listing import Cursor
 from backends.filesystem.migrations import SCHEMA_VERSION, migrate
 from backends.sqlite_wal import CommitWatch, ExactCache, journal_mode_wal
 from backends.types import ObjectInfo, ObjectMeta
-from sigv4.memo import remember
+from sigv4.memo import WeighedMemo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS buckets (
@@ -130,10 +130,17 @@ _T = TypeVar("_T")
 
 log = logging.getLogger("nfyio.filesystem")
 
-ROW_CACHE_ENTRIES = 2048
-"""Current-version rows a worker keeps for reads (``MetaDB.object``). A row is typically
-a few hundred bytes; rows above ``ROW_CACHE_MAX_CHARS`` are not kept: under a MiB per
-worker typically, 16 MiB at worst."""
+ROW_CACHE_ENTRIES = 8192
+"""Current-version rows a worker keeps for reads (``MetaDB.object``), and as many decoded
+``ObjectInfo``s (``MetaDB.info_of``). A row is typically a few hundred characters (the
+variable columns ``_row_chars`` counts), so both bounds hold about 8,192 typical rows:
+~1.3 KiB per key across this cache, the infos and the gateway's remembered headers
+(``gateway.s3.headers``), ~10 MiB per worker."""
+
+ROW_CACHE_CHARS = 4 * 1024 * 1024
+"""The characters (``_row_chars``) the kept rows may hold in all, and the kept infos
+likewise: what bounds the cache when rows are large (4 MiB-character budgets instead of
+8,192 x ``ROW_CACHE_MAX_CHARS`` = 64 Mi)."""
 
 ROW_CACHE_MAX_CHARS = 8 * 1024
 """The largest row the row cache keeps (its key, metadata, tags and part list, counted in
@@ -403,12 +410,14 @@ class MetaDB:
         # read queries
         self._watch = CommitWatch.open(path) if wal else None
         self._rows: ExactCache[tuple[str, bytes], ObjectRow] | None = (
-            ExactCache(self._watch, max_entries=ROW_CACHE_ENTRIES)
+            ExactCache(self._watch, max_entries=ROW_CACHE_ENTRIES, max_weight=ROW_CACHE_CHARS)
             if self._watch is not None and self._watch.usable
             else None
         )
         self._inline = InlineCache()
-        self._infos: dict[int, tuple[ObjectRow, str, ObjectInfo]] = {}
+        self._infos: WeighedMemo[int, tuple[ObjectRow, str, ObjectInfo]] = WeighedMemo(
+            ROW_CACHE_ENTRIES, ROW_CACHE_CHARS
+        )
 
     def info_of(self, row: ObjectRow, bucket: str) -> ObjectInfo:
         """``row.to_info(bucket)``, remembered while the row cache keeps this very row: a
@@ -417,14 +426,14 @@ class MetaDB:
         request against ~0.2 us for this look-up. Keyed by the row's identity (the entry
         holds the row, so no other object takes its id while it is there); a row the
         cache does not keep (read afresh, a version's, one too large) is decoded and not
-        remembered. At most ``ROW_CACHE_ENTRIES`` entries (emptied when full)."""
-        found = self._infos.get(id(row))
+        remembered. Bounded as the row cache is (emptied when full)."""
+        found = self._infos.entries.get(id(row))
         if found is not None and found[0] is row and found[1] == bucket:
             return found[2]
         info = row.to_info(bucket)
         rows = self._rows
         if rows is not None and rows.holds((bucket, row.key), row):
-            remember(self._infos, id(row), (row, bucket, info), ROW_CACHE_ENTRIES)
+            self._infos.put(id(row), (row, bucket, info), _row_chars(row))
         return info
 
     def _create_schema(self) -> None:
@@ -496,8 +505,10 @@ class MetaDB:
         found, marker = rows.get((bucket, key))
         if found is None:
             found = self._object(bucket, key)
-            if found is not None and _row_chars(found) <= ROW_CACHE_MAX_CHARS:
-                rows.put((bucket, key), marker, found)
+            if found is not None:
+                chars = _row_chars(found)
+                if chars <= ROW_CACHE_MAX_CHARS:
+                    rows.put((bucket, key), marker, found, chars)
         return found
 
     def _object(self, bucket: str, key: bytes) -> ObjectRow | None:

@@ -19,7 +19,7 @@ from gateway.s3.lock_headers import lock_headers
 from gateway.s3.numbers import decimal
 from gateway.s3.sse import sse_response_headers
 from gateway.text import is_header_text, is_sendable_header_value
-from sigv4.memo import remember
+from sigv4.memo import WeighedMemo
 
 __all__ = [
     "CHECKSUM_PREFIX",
@@ -280,16 +280,21 @@ def quote_etag(etag: str) -> str:
     return f'"{etag}"'
 
 
-OBJECT_HEADERS_ENTRIES = 2048
+OBJECT_HEADERS_ENTRIES = 8192
 """How many objects' headers :func:`object_headers` remembers (emptied when full): as
 many as the filesystem backend's row cache keeps ``ObjectInfo``s of
 (``backends.filesystem.metadb.ROW_CACHE_ENTRIES``)."""
+OBJECT_HEADERS_CHARS = 4 * 1024 * 1024
+"""The characters (of the header values) the remembered headers may hold in all: what
+bounds the memo when headers are large."""
 OBJECT_HEADERS_MAX_CHARS = 8 * 1024
 """Headers whose values hold more characters than this are not remembered: the row cache
 keeps no row that large (``ROW_CACHE_MAX_CHARS``), so such an ``ObjectInfo`` is made
 afresh for every read and would never be asked for again; 2,048 of them (8 KiB of system
 metadata, 2 KiB of user metadata, a 1 KiB key) held ~33 MB."""
-_described: dict[int, tuple[ObjectInfo, bool, bool, dict[str, str]]] = {}
+_described: WeighedMemo[int, tuple[ObjectInfo, bool, bool, dict[str, str]]] = WeighedMemo(
+    OBJECT_HEADERS_ENTRIES, OBJECT_HEADERS_CHARS
+)
 
 
 def object_headers(
@@ -310,7 +315,7 @@ def object_headers(
     cost ~9k instructions against ~3k for the look-up and a copy. The caller gets its
     own copy (handlers add and remove headers). Headers over ``OBJECT_HEADERS_MAX_CHARS``
     are not remembered."""
-    found = _described.get(id(info))
+    found = _described.entries.get(id(info))
     if (
         found is not None
         and found[0] is info
@@ -320,13 +325,9 @@ def object_headers(
         out = found[3].copy()
     else:
         described = _describe(info, with_checksums, with_parts_count)
-        if sum(map(len, described.values())) <= OBJECT_HEADERS_MAX_CHARS:
-            remember(
-                _described,
-                id(info),
-                (info, with_checksums, with_parts_count, described),
-                OBJECT_HEADERS_ENTRIES,
-            )
+        chars = sum(map(len, described.values()))
+        if chars <= OBJECT_HEADERS_MAX_CHARS:
+            _described.put(id(info), (info, with_checksums, with_parts_count, described), chars)
         out = described.copy()
     if overrides:
         out.update(overrides)

@@ -235,3 +235,21 @@ async def test_rows_and_metadata_kept_for_reads_are_bounded_in_bytes(
         tracemalloc.stop()
     # Kept, the rows and their decoded metadata come to about 100 KiB an object (25 MiB)
     assert kept < 4 * 1024 * 1024, kept
+
+
+async def test_a_scan_over_thousands_of_keys_is_served_from_the_cache(
+    workers: tuple[FilesystemBackend, FilesystemBackend],
+) -> None:
+    """HEADs of 5,000 keys in turn, twice: the second pass reads no row from the database
+    (rows of typical size: the cache holds ``ROW_CACHE_ENTRIES`` of them; at 2,048 it
+    held too few for such a scan and every read queried) and decodes none again."""
+    mine, _ = workers
+    keys = [f"key-{n:05d}" for n in range(5000)]
+    for key in keys:
+        await mine.put_object("bk", key, body(b"x"), ObjectMeta(user_metadata={"n": key}))
+    first = [await mine.head_object("bk", key) for key in keys]
+    statements = _object_selects(mine)
+    again = [await mine.head_object("bk", key) for key in keys]
+    mine.db.conn.set_trace_callback(None)
+    assert not [s for s in statements if "FROM objects" in s]
+    assert all(a is b for a, b in zip(again, first, strict=True))

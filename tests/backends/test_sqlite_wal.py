@@ -256,10 +256,10 @@ def test_a_watch_never_drops_the_locks_sqlite_holds(tmp_path: Path) -> None:
 
 def test_exact_cache_keeps_answers_only_while_nothing_is_committed(tmp_path: Path) -> None:
     with watched_db(tmp_path / "db.sqlite") as (owner, watch):
-        cache: ExactCache[str, int] = ExactCache(watch, max_entries=2)
+        cache: ExactCache[str, int] = ExactCache(watch, max_entries=2, max_weight=100)
         found, marker = cache.get("a")
         assert found is None
-        cache.put("a", marker, 1)
+        cache.put("a", marker, 1, 1)
         assert cache.get("a") == (1, marker)
 
         owner.execute("INSERT INTO t VALUES (1)")  # a commit: every answer goes
@@ -271,11 +271,11 @@ def test_exact_cache_keeps_answers_only_while_nothing_is_committed(tmp_path: Pat
         _, first_marker = cache.get("a")
         owner.execute("INSERT INTO t VALUES (2)")
         _, marker = cache.get("b")
-        cache.put("a", first_marker, 2)
+        cache.put("a", first_marker, 2, 1)
         assert cache.get("a")[0] is None
-        cache.put("a", marker, 3)
+        cache.put("a", marker, 3, 1)
         assert cache.get("a")[0] == 3
 
-        cache.put("b", marker, 4)
-        cache.put("c", marker, 5)  # bounded: the oldest goes
+        cache.put("b", marker, 4, 1)
+        cache.put("c", marker, 5, 1)  # bounded: the oldest goes
         assert (cache.get("a")[0], cache.get("b")[0], cache.get("c")[0]) == (None, 4, 5)

@@ -16,15 +16,18 @@ from pathlib import Path
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.encryption import MODE_MANAGED, OPENED_KEYS, KeySet, Sealer, unwrapper
 from backends.filesystem.inline import _ENTRY_COST, INLINE_CACHE_BYTES, InlineCache
+from backends.filesystem.metadb import ROW_CACHE_CHARS
 from backends.sqlite_wal import ExactCache
 from backends.types import Encryption, ObjectMeta
 from gateway.authz.evaluate import _OUTCOMES, evaluate, resource_arn
 from gateway.config import Config, CorsConfig
 from gateway.identity.cache import LookupCache
 from gateway.lifecycle.document import cached_lifecycle, lifecycle_document, parse_lifecycle
+from gateway.s3 import headers as headers_module
 from gateway.s3.bucket_facts import _policy as facts_policy
 from gateway.s3.cors import ACTUAL_MEMO, _for_default, _for_document, actual_response_headers
 from gateway.s3.cors_rules import parse_cors_xml, rules_from_json, rules_to_json
+from gateway.s3.headers import OBJECT_HEADERS_CHARS, object_headers
 from sigv4 import unsigned_amz_headers
 from sigv4.auth import _parse_credential, _parse_signed_headers
 from sigv4.errors import AuthorizationQueryParametersError
@@ -45,11 +48,52 @@ def test_empty_inline_bodies_are_charged_for() -> None:
 
 def test_the_row_cache_keeps_at_most_its_entries(tmp_path: Path) -> None:
     with watched_db(tmp_path / "db.sqlite") as (_, watch):
-        cache: ExactCache[str, int] = ExactCache(watch, max_entries=50)
+        cache: ExactCache[str, int] = ExactCache(watch, max_entries=50, max_weight=10_000)
         for n in range(5_000):
             _, marker = cache.get(f"key{n}")
-            cache.put(f"key{n}", marker, n)
+            cache.put(f"key{n}", marker, n, 1)
         assert len(cache) == 50
+
+
+def test_the_row_cache_keeps_at_most_its_weight(tmp_path: Path) -> None:
+    """Rows of up to ``ROW_CACHE_MAX_CHARS`` characters each: the characters kept in all
+    stay within the budget (8,192 such rows would hold 64 Mi), the newest stay, and a row
+    heavier than the whole budget is not kept."""
+    with watched_db(tmp_path / "db.sqlite") as (_, watch):
+        cache: ExactCache[str, int] = ExactCache(watch, max_entries=8192, max_weight=10_000)
+        for n in range(5_000):
+            _, marker = cache.get(f"key{n}")
+            cache.put(f"key{n}", marker, n, 999 + n % 3)
+            assert cache._weight == sum(cache._weights.values()) <= 10_000
+        assert len(cache) == 10 and cache.get("key4999")[0] == 4999
+        cache.put("again", marker, 1, 500)
+        cache.put("again", marker, 2, 700)  # stored again: its weight is replaced
+        assert cache._weight == sum(cache._weights.values()) <= 10_000
+        cache.put("huge", marker, 3, 10_001)
+        assert cache.get("huge")[0] is None and cache.get("again")[0] == 2
+
+
+async def test_object_infos_and_headers_kept_are_bounded_in_characters(tmp_path: Path) -> None:
+    """Objects with the largest metadata the row cache keeps, read once each: the decoded
+    infos (``MetaDB.info_of``) and the remembered headers (``object_headers``) stay within
+    their character budgets, not their entry counts alone (8,192 such would hold
+    hundreds of MiB)."""
+    fs = FilesystemBackend(tmp_path / "data", fsync=False)
+    await fs.start()
+    try:
+        await fs.create_bucket("bkt")
+        meta = ObjectMeta(user_metadata={"m": "v" * 1900}, cache_control="c" * 3000)
+        count = ROW_CACHE_CHARS // 5000 + 50
+        for n in range(count):
+            await fs.put_object("bkt", f"k{n}", payload(b"x"), meta)
+        for n in range(count):
+            info = await fs.head_object("bkt", f"k{n}")
+            assert object_headers(info)["Cache-Control"] == "c" * 3000
+        assert 0 < fs.db._infos.weight <= ROW_CACHE_CHARS
+        assert len(fs.db._infos.entries) < count
+        assert 0 < headers_module._described.weight <= OBJECT_HEADERS_CHARS
+    finally:
+        await fs.close()
 
 
 def test_the_key_lookup_cache_keeps_at_most_its_entries() -> None:

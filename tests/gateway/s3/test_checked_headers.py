@@ -154,13 +154,13 @@ def test_large_object_headers_are_not_remembered() -> None:
         headers_module.OBJECT_HEADERS_MAX_CHARS
     )
     assert object_headers(large) == _describe(large, False, False)
-    assert id(large) not in headers_module._described
+    assert id(large) not in headers_module._described.entries
     small = ObjectInfo("b", "k", 1, "e" * 32, LAST_MODIFIED, meta=ObjectMeta(cache_control="c"))
     assert object_headers(small) == _describe(small, False, False)
-    assert headers_module._described[id(small)][0] is small
+    assert headers_module._described.entries[id(small)][0] is small
 
 
 def test_remembered_object_headers_are_bounded() -> None:
     for n in range(headers_module.OBJECT_HEADERS_ENTRIES + 100):
         object_headers(ObjectInfo("b", f"k{n}", n, "e" * 32, LAST_MODIFIED))
-    assert len(headers_module._described) <= headers_module.OBJECT_HEADERS_ENTRIES
+    assert len(headers_module._described.entries) <= headers_module.OBJECT_HEADERS_ENTRIES
