@@ -409,9 +409,12 @@ class DataStore:
                         # shielded: a cancelled receive must not forget a running write
                         await asyncio.shield(pending)
                     pending = self.io.submit(self._write_batch, writer, data)
+                    # counted before this batch: a body of exactly FLUSH_EVERY bytes
+                    # (an 8 MiB part, the SDKs' default size) has no flush right
+                    # before its final fsync
                     if (
                         self.fsync
-                        and size - flushed >= FLUSH_EVERY
+                        and size - whole - flushed >= FLUSH_EVERY
                         and (flushing is None or flushing.done())
                     ):
                         if flushing is not None:

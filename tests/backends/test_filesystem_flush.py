@@ -118,8 +118,11 @@ async def test_a_large_body_is_flushed_while_it_arrives(
         await b.close()
 
 
-@pytest.mark.parametrize(("fsync", "size"), [(False, 3 * FLUSH_EVERY), (True, FLUSH_EVERY - BATCH)])
-async def test_no_flush_without_fsync_or_for_a_smaller_body(
+@pytest.mark.parametrize(
+    ("fsync", "size"),
+    [(False, 3 * FLUSH_EVERY), (True, FLUSH_EVERY - BATCH), (True, FLUSH_EVERY)],
+)
+async def test_no_flush_without_fsync_or_for_a_body_of_one_stretch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool, size: int
 ) -> None:
     b = await backend(tmp_path, fsync=fsync)
