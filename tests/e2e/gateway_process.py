@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,11 @@ class Gateway:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def temp_files(self) -> list[Path]:
+        """Files under ``storage/tmp``: bodies being received (in the directories of the
+        gateway's processes)."""
+        return [p for p in (self.data_dir / "storage" / "tmp").rglob("*") if p.is_file()]
+
     def pid(self) -> int:
         return self.process.pid
 
@@ -101,6 +107,14 @@ class Gateway:
         # a full run stops about a thousand gateways whose directories pytest keeps.
         (self.data_dir / "storage" / "meta" / "reserve").unlink(missing_ok=True)
         return self.process.returncode
+
+
+def wait_until(check: Callable[[], object], what: str, seconds: float = 20) -> None:
+    """Poll ``check`` until it is true; fail naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
 
 
 def serve_command(

@@ -27,7 +27,6 @@ import random
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Any
 import psutil
 from botocore.exceptions import ClientError
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway, start_gateway, wait_until
 
 KIB = 1024
 PART = 64 * KIB
@@ -199,17 +198,6 @@ def _stream_half(gw: Gateway, key: str, body: bytes) -> http.client.HTTPConnecti
     return conn
 
 
-def _temp_files(gw: Gateway) -> list[Path]:
-    return [p for p in (gw.data_dir / "storage" / "tmp").rglob("*") if p.is_file()]
-
-
-def _wait_for(check: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 20
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
-
-
 def _kill_all(gw: Gateway) -> None:
     """SIGKILL the workers (their parent held, so it starts none in their place), then
     the parent."""
@@ -337,7 +325,7 @@ def _run_and_kill(run: Run, iteration: int, streamed: Owned) -> None:
     gw.client().put_object(Bucket=PLAIN, Key="streamed", Body=make_body(old, 5000))
     streamed.done = old
     conn = _stream_half(gw, "streamed", make_body(f"never-{iteration}", 3 * 1024 * KIB))
-    _wait_for(lambda: _temp_files(gw), "the streaming PUT's temp file")
+    wait_until(gw.temp_files, "the streaming PUT's temp file")
     gw.client().create_multipart_upload(Bucket=PLAIN, Key="left-open")
     threads = [
         threading.Thread(target=_client_loop, args=(run, c, iteration * 100 + c))
@@ -345,7 +333,7 @@ def _run_and_kill(run: Run, iteration: int, streamed: Owned) -> None:
     ]
     for thread in threads:
         thread.start()
-    _wait_for(lambda: min(run.finished) >= OPS_BEFORE_KILL or run.errors, "the clients")
+    wait_until(lambda: min(run.finished) >= OPS_BEFORE_KILL or run.errors, "the clients")
     run.killing.set()
     _kill_all(gw)
     run.stop.set()

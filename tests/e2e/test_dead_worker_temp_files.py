@@ -12,13 +12,13 @@ import http.client
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway, start_gateway, wait_until
 
 MIB = 1024 * 1024
 INTERVAL = 0.2
@@ -36,17 +36,6 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         yield gw
     finally:
         gw.stop()
-
-
-def _temp_files(gw: Gateway) -> list[Path]:
-    return [p for p in (gw.data_dir / "storage" / "tmp").rglob("*") if p.is_file()]
-
-
-def _wait_for(check: Callable[[], object], what: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def _start_put(gw: Gateway, key: str, size: int) -> http.client.HTTPConnection:
@@ -72,29 +61,29 @@ def _holder(gw: Gateway, path: Path) -> int:
 def test_a_killed_workers_temp_file_is_removed_by_its_sibling(gateway: Gateway) -> None:
     conn = _start_put(gateway, "cut", 8 * MIB)
     conn.send(os.urandom(2 * MIB))
-    _wait_for(lambda: _temp_files(gateway), "the PUT's temp file")
-    [temp] = _temp_files(gateway)
+    wait_until(gateway.temp_files, "the PUT's temp file")
+    [temp] = gateway.temp_files()
     victim = _holder(gateway, temp)
     parent = psutil.Process(gateway.pid())
     parent.suspend()  # no replacement worker (which would sweep as it starts)
     try:
         os.kill(victim, signal.SIGKILL)
-        _wait_for(lambda: not temp.exists(), "the sibling's sweep", seconds=30)
+        wait_until(lambda: not temp.exists(), "the sibling's sweep", seconds=30)
         assert not temp.parent.exists()
     finally:
         parent.resume()
         conn.close()
     assert "removed the temp files of 1 process(es) that ended" in gateway.log()
-    _wait_for(lambda: len(parent.children()) == 2, "the replacement worker")
-    assert _temp_files(gateway) == []
+    wait_until(lambda: len(parent.children()) == 2, "the replacement worker")
+    assert gateway.temp_files() == []
 
 
 def test_a_slow_put_survives_the_sweeps_of_its_sibling(gateway: Gateway) -> None:
     data = os.urandom(8 * MIB)
     conn = _start_put(gateway, "slow", len(data))
     conn.send(data[: 2 * MIB])
-    _wait_for(lambda: _temp_files(gateway), "the PUT's temp file")
-    [temp] = _temp_files(gateway)
+    wait_until(gateway.temp_files, "the PUT's temp file")
+    [temp] = gateway.temp_files()
     # the sibling looks every INTERVAL: let it look several times while this one writes
     for offset in range(2 * MIB, len(data), MIB):
         time.sleep(INTERVAL)
@@ -106,5 +95,5 @@ def test_a_slow_put_survives_the_sweeps_of_its_sibling(gateway: Gateway) -> None
     conn.close()
     got = gateway.client().get_object(Bucket="slow", Key="slow")["Body"].read()
     assert got == data
-    assert _temp_files(gateway) == []
+    assert gateway.temp_files() == []
     assert "removed the temp files" not in gateway.log()

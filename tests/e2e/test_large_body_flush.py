@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import psutil
 import pytest
 
 from backends.filesystem.file_writer import FLUSH_EVERY
-from tests.e2e.gateway_process import Gateway, start_gateway
+from tests.e2e.gateway_process import Gateway, start_gateway, wait_until
 
 MIB = 1024 * 1024
 
@@ -33,21 +32,10 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         gw.stop()
 
 
-def _temp_files(gw: Gateway) -> list[Path]:
-    return [p for p in (gw.data_dir / "storage" / "tmp").rglob("*") if p.is_file()]
-
-
 def _open_temp_files(gw: Gateway) -> list[str]:
     processes = [psutil.Process(gw.pid()), *psutil.Process(gw.pid()).children()]
     tmp = str(gw.data_dir / "storage" / "tmp")
     return [f.path for p in processes for f in p.open_files() if f.path.startswith(tmp)]
-
-
-def _wait_for(check: Callable[[], object], what: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def test_a_body_of_several_flush_stretches_is_stored_whole(gateway: Gateway) -> None:
@@ -56,7 +44,7 @@ def test_a_body_of_several_flush_stretches_is_stored_whole(gateway: Gateway) -> 
     put = s3.put_object(Bucket="big", Key="k", Body=body)
     assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
     assert s3.get_object(Bucket="big", Key="k")["Body"].read() == body
-    assert _temp_files(gateway) == []
+    assert gateway.temp_files() == []
 
 
 def test_a_client_gone_after_some_flushes_leaves_nothing(gateway: Gateway) -> None:
@@ -71,11 +59,11 @@ def test_a_client_gone_after_some_flushes_leaves_nothing(gateway: Gateway) -> No
     while sent < 3 * FLUSH_EVERY:
         conn.send(os.urandom(MIB))
         sent += MIB
-    _wait_for(
-        lambda: any(p.stat().st_size >= 2 * FLUSH_EVERY for p in _temp_files(gateway)),
+    wait_until(
+        lambda: any(p.stat().st_size >= 2 * FLUSH_EVERY for p in gateway.temp_files()),
         "the PUT's temp file past two flush stretches",
     )
     conn.close()
-    _wait_for(lambda: not _temp_files(gateway), "the temp file removed")
-    _wait_for(lambda: not _open_temp_files(gateway), "no temp file left open")
+    wait_until(lambda: not gateway.temp_files(), "the temp file removed")
+    wait_until(lambda: not _open_temp_files(gateway), "no temp file left open")
     assert s3.get_object(Bucket="big", Key="k")["Body"].read() == b"the old object"

@@ -39,11 +39,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     running.stop()
 
 
-def _temp_files(gateway: Gateway) -> list[Path]:
-    """Files under ``storage/tmp`` (in the directories of the gateway's processes)."""
-    return [p for p in (gateway.data_dir / "storage" / "tmp").rglob("*") if p.is_file()]
-
-
 def _refusal(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, int, str | None]:
     response = exc.value.response
     meta = response["ResponseMetadata"]
@@ -59,7 +54,7 @@ def test_a_put_without_room_is_503_and_keeps_the_old_object(gateway: Gateway) ->
             s3.put_object(Bucket="full-put", Key="k", Body=os.urandom(TOO_BIG))
         assert _refusal(refused) == ("ServiceUnavailable", 503, "30")
     assert s3.get_object(Bucket="full-put", Key="k")["Body"].read() == b"old"
-    assert _temp_files(gateway) == []
+    assert gateway.temp_files() == []
     # room for this one: the same gateway writes again
     s3.put_object(Bucket="full-put", Key="k", Body=b"new")
     assert s3.get_object(Bucket="full-put", Key="k")["Body"].read() == b"new"
@@ -98,7 +93,7 @@ def test_multipart_without_room_is_503_and_the_upload_stays(gateway: Gateway) ->
     with pytest.raises(ClientError) as missing:
         s3.head_object(Bucket="full-parts", Key="big")
     assert missing.value.response["Error"]["Code"] == "404"
-    assert _temp_files(gateway) == []
+    assert gateway.temp_files() == []
     s3.abort_multipart_upload(Bucket="full-parts", Key="big", UploadId=upload)
     assert "Traceback" not in gateway.log()
 
@@ -117,7 +112,7 @@ def test_a_rest_upload_without_room_is_a_503_envelope(gateway: Gateway) -> None:
     assert refused.value.headers["Retry-After"] == "30"
     body = refused.value.read().decode()
     assert '"code": "ServiceUnavailable"' in body or '"code":"ServiceUnavailable"' in body
-    assert _temp_files(gateway) == []
+    assert gateway.temp_files() == []
     assert "Traceback" not in gateway.log()
 
 
