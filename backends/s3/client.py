@@ -26,7 +26,7 @@ from aiobotocore.session import AioSession
 from backends.base import Backend
 from backends.errors import BackendError
 from backends.outage import OutageLog
-from backends.s3 import proxy_pages, xml_chars
+from backends.s3 import proxy_pages, redirects, xml_chars
 from backends.s3.aio_session import AbortingSession
 from backends.s3.config import UpstreamConfig
 from backends.s3.lean import KNOWN_PARAMS, LEAN_OPERATIONS, LeanClient, Redirected, usable
@@ -137,6 +137,8 @@ class UpstreamClient(Backend):
                 )
         xml_chars.register(self._client.meta.events)
         proxy_pages.register(self._client.meta.events)
+        # a redirect followed once, to a region the store names; never a HeadBucket loop
+        redirects.register(self._client.meta.events)
         if usable(cfg):
             lean = LeanClient(cfg)
             await lean.start()
@@ -186,7 +188,7 @@ class UpstreamClient(Backend):
                         operation, not_found=not_found, headers=headers, **params
                     )
                 except Redirected:
-                    pass  # a HeadBucket redirect: aiobotocore follows it as it always did
+                    pass  # a HeadBucket sent to another region: aiobotocore follows it once
         token = _extra_headers.set(headers)
         prefix = self.config.bucket_prefix
         body = params.get("Body")

@@ -30,6 +30,7 @@ from backends.errors import BackendError
 from backends.s3.config import UpstreamConfig
 from backends.s3.http1 import Pool, PoolTimeout, Response
 from backends.s3.proxy_pages import ETAGGED, failed_page, no_etag, refused
+from backends.s3.redirects import hands_over
 from backends.s3.signer import LeanSigner
 from backends.s3.upstream_errors import from_answer, unavailable
 from backends.s3.wire import (
@@ -51,9 +52,6 @@ __all__ = [
     "Redirected",
     "usable",
 ]
-
-_FOLLOWED = frozenset({301, 302, 307})
-"""Redirect statuses botocore's region redirector follows (``S3RegionRedirectorv2``)."""
 
 _ERROR_BODY_MAX = 64 * 1024
 LIST_BODY_MAX = 16 * 1024 * 1024
@@ -123,7 +121,8 @@ class _Operation:
     as_botocore: bool = False
     """Error answers exactly as aiobotocore's: a bodiless one named by its status as
     botocore names it (``Code`` "404", ``Message`` "Not Found"), and a redirect that
-    botocore's region redirector would follow left to aiobotocore (``Redirected``).
+    botocore's region redirector would follow (``redirects.hands_over``) left to
+    aiobotocore (``Redirected``).
     HeadBucket's answers were aiobotocore's until it moved here; HeadObject's bodiless
     errors keep the lean client's own (empty) naming."""
 
@@ -290,7 +289,7 @@ class LeanClient:
             raise unavailable("SlowDown", f"upstream store: {exc}") from exc
         if response.status >= 300:
             if op.as_botocore:
-                raise _botocore_error(response, op.name, not_found, self.config.bucket_prefix)
+                raise _botocore_error(response, op.name, not_found, self.config)
             raise await _error(response, op.name, not_found, self.config.bucket_prefix)
         if operation in _ETAGGED and no_etag(response.headers):
             response.close()  # unread: the connection is not reused
@@ -319,6 +318,7 @@ async def _error(
         not_found=not_found,
         headers=response.headers,
         bucket_prefix=bucket_prefix,
+        operation=operation,
     )
 
 
@@ -328,15 +328,16 @@ class Redirected(Exception):
 
 
 def _botocore_error(
-    response: Response, operation: str, not_found: str, bucket_prefix: str
+    response: Response, operation: str, not_found: str, config: UpstreamConfig
 ) -> BackendError | Redirected:
     """A bodiless (HEAD) error answer as aiobotocore gives it: ``Redirected`` where
-    botocore's redirector would try another region (a 301, 302 or 307; a 400 that names
-    the bucket's region), else the ``BackendError`` of botocore's naming (the status as
-    ``Code``, its reason phrase as ``Message``)."""
+    botocore's redirector would send it again for another region (a 301, 302, 307 or
+    400 naming another valid region in ``x-amz-bucket-region``: ``redirects``), else the
+    ``BackendError`` of botocore's naming (the status as ``Code``, its reason phrase as
+    ``Message``; a redirect not followed is ``ServiceUnavailable``)."""
     response.close()  # a HEAD's answer is whole with its head
     status, headers = response.status, response.headers
-    if status in _FOLLOWED or (status == 400 and "x-amz-bucket-region" in headers):
+    if hands_over(status, headers, config.region):
         return Redirected()
     if status >= 500:
         failed_page(operation, status, b"", headers)
@@ -349,7 +350,8 @@ def _botocore_error(
         {"Code": code, "Message": message},
         not_found=not_found,
         headers=headers,
-        bucket_prefix=bucket_prefix,
+        bucket_prefix=config.bucket_prefix,
+        operation=operation,
     )
 
 

@@ -30,6 +30,9 @@ Rules:
   version, retention changes).
 - A bodiless 404/405 that carries ``x-amz-delete-marker`` describes a delete marker: its
   version id travels in ``extra`` as every backend reports it.
+- A redirect (a 3xx but 304, ``PermanentRedirect``...) that reaches this table was not
+  followed, or was the answer to the one request sent again (``redirects``):
+  ``ServiceUnavailable`` with ``Retry-After``, logged there, and no outage.
 
 ``translate`` raises the translated error without keeping it in a local of ``__exit__``
 (``backends/errors.py``): that frame is on its traceback, a reference cycle on every
@@ -48,6 +51,7 @@ from botocore.exceptions import BotoCoreError, ClientError, FlexibleChecksumErro
 from backends.conditions import NOT_MODIFIED_FIELDS
 from backends.errors import BackendError
 from backends.outage import OutageLog
+from backends.s3.redirects import RedirectRefused, is_redirect, redirect_refused
 
 __all__ = [
     "GATEWAY_REFUSED",
@@ -200,15 +204,19 @@ def from_answer(
     headers: Mapping[str, Any] | None = None,
     denied: str = "InternalError",
     bucket_prefix: str | None = None,
+    operation: str = "",
 ) -> BackendError:
     """The ``BackendError`` for an upstream error answer: HTTP ``status``, the S3 ``code``
     and ``message`` of its XML body (empty for bodiless answers), the body's other
     ``fields`` and the response ``headers`` (lower-case names). ``denied``: what an
     ``AccessDenied`` means to the caller (Object Lock protection), else the store refusing
     the gateway. ``bucket_prefix``: the configured prefix, taken off the store's
-    ``BucketName`` (None: no ``BucketName`` passed on)."""
+    ``BucketName`` (None: no ``BucketName`` passed on). ``operation``: S3's name of the
+    operation answered, for the log line of a redirect."""
     fields = fields or {}
     headers = headers or {}
+    if is_redirect(status, code):
+        return redirect_refused(operation, status, headers, UNAVAILABLE_RETRY_AFTER)
     extra = {k: str(fields[k]) for k in _EXTRA_FIELDS if fields.get(k) is not None}
     named = fields.get("BucketName")
     if (
@@ -275,6 +283,7 @@ def translate_error(
             headers=meta.get("HTTPHeaders", {}),
             denied=denied,
             bucket_prefix=bucket_prefix,
+            operation=exc.operation_name,
         )
     if isinstance(exc, FlexibleChecksumError):  # response_checksum_validation
         return unavailable(
@@ -293,8 +302,13 @@ def _is_transport(exc: BaseException) -> bool:
 def store_failed(exc: BaseException, error: BackendError) -> str | None:
     """Why ``error`` (``exc`` translated) says the store is unavailable, for the outage
     log; None when the store answered (any other error, ``SlowDown`` too: it is busy, not
-    gone). A body that does not match its checksum is no outage either."""
-    if error.code != "ServiceUnavailable" or isinstance(exc, FlexibleChecksumError):
+    gone). A body that does not match its checksum is no outage either, nor a redirect
+    (the store answered)."""
+    if (
+        error.code != "ServiceUnavailable"
+        or isinstance(exc, FlexibleChecksumError)
+        or isinstance(error, RedirectRefused)
+    ):
         return None
     if exc is error:
         return error.message

@@ -101,11 +101,11 @@ _ANSWERS = {
     "401": (_answer("401 Unauthorized"), ("error", "InternalError")),
     "400": (_answer("400 Bad Request"), ("error", "InvalidRequest", "Bad Request", {})),
     "400-region": (_answer("400 Bad Request", _REGION), ("error", "InvalidRequest")),
-    "301-region": (_answer("301 Moved Permanently", _REGION), ("error", "InternalError")),
-    # no region named: botocore's redirector asks HeadBucket for it, which redirects
-    # again, until Python's recursion limit (aiobotocore's answer, kept: see the docs)
+    # a redirect is followed once, to the region named; the store redirecting again (or
+    # naming none: no HeadBucket is asked for it) is the store's fault (redirects.py)
+    "301-region": (_answer("301 Moved Permanently", _REGION), ("error", "ServiceUnavailable")),
     "301": (_answer("301 Moved Permanently"), ("error", "ServiceUnavailable")),
-    "307": (_answer("307 Temporary Redirect", _REGION), ("error", "InternalError")),
+    "307": (_answer("307 Temporary Redirect", _REGION), ("error", "ServiceUnavailable")),
     "405": (_answer("405 Method Not Allowed"), ("error", "MethodNotAllowed")),
     "410": (_answer("410 Gone"), ("error", "InvalidRequest", "upstream store: 410: Gone", {})),
     "429": (_answer("429 Too Many Requests", "Retry-After: 7\r\n"), ("error", "SlowDown")),
