@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from botocore.handlers import _handle_200_error
 
 from backends.errors import BackendError
+from backends.s3.log_gate import LogGate
 from backends.s3.upstream_errors import unavailable
 
 __all__ = ["DOCUMENTS", "ETAGGED", "failed_page", "is_page", "no_etag", "refused", "register"]
@@ -85,7 +85,7 @@ _PAGE = re.compile(
 _EVENT = "before-parse.s3.*"
 FAILED_PAGE_EVERY = 60.0
 """Seconds between two log lines for one (operation, status)."""
-_logged: dict[tuple[str, int], float] = {}
+_lines = LogGate(FAILED_PAGE_EVERY)
 """When each (operation, status) was last logged: bounded by the operations and the
 statuses."""
 
@@ -103,7 +103,7 @@ def no_etag(headers: Mapping[str, str]) -> bool:
 def refused(operation: str, status: int, why: str) -> BackendError:
     """``ServiceUnavailable`` for a 2xx answer that is not the store's, logged (at most
     once a minute per operation and status)."""
-    if _due(operation, status):
+    if _lines.due((operation, status)):
         log.warning(
             "upstream %s answered %d with %s: not the store's answer, refused "
             "(logged at most once a minute)",
@@ -122,7 +122,7 @@ def failed_page(operation: str, status: int, body: bytes, headers: Mapping[str, 
     request id among ``headers`` (names in lower case). At most once every
     ``FAILED_PAGE_EVERY`` seconds per operation and status."""
     if body:
-        if not is_page(body) or not _due(operation, status):
+        if not is_page(body) or not _lines.due((operation, status)):
             return
         log.warning(
             "upstream %s answered %d with an HTML page: a proxy's, not the store's; "
@@ -130,7 +130,7 @@ def failed_page(operation: str, status: int, body: bytes, headers: Mapping[str, 
             operation,
             status,
         )
-    elif not any(name in headers for name in _REQUEST_IDS) and _due(operation, status):
+    elif not any(name in headers for name in _REQUEST_IDS) and _lines.due((operation, status)):
         log.warning(
             "upstream %s answered %d without S3's request id (Server: %r, Content-Type: "
             "%r): a proxy's, not the store's; answered 503 (logged at most once a minute)",
@@ -139,16 +139,6 @@ def failed_page(operation: str, status: int, body: bytes, headers: Mapping[str, 
             str(headers.get("server", ""))[:80],
             str(headers.get("content-type", ""))[:80],
         )
-
-
-def _due(operation: str, status: int) -> bool:
-    """Whether a line for (``operation``, ``status``) may be logged now (and note it)."""
-    now = time.monotonic()
-    last = _logged.get((operation, status))
-    if last is not None and now - last < FAILED_PAGE_EVERY:
-        return False
-    _logged[(operation, status)] = now
-    return True
 
 
 def _check(response_dict: MutableMapping[str, Any], operation_model: Any, **_: Any) -> None:

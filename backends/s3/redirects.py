@@ -43,11 +43,11 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from backends.errors import BackendError
+from backends.s3.log_gate import LogGate
 
 __all__ = [
     "REDIRECT_EVERY",
@@ -70,7 +70,7 @@ _FOLLOWED = frozenset({301, 302, 307})
 
 REDIRECT_EVERY = 60.0
 """Seconds between two log lines for one (operation, status)."""
-_logged: dict[tuple[str, int], float] = {}
+_lines = LogGate(REDIRECT_EVERY)
 """When each (operation, status) was last logged: bounded by the operations and the
 statuses."""
 
@@ -136,7 +136,7 @@ def redirect_refused(
     further; logged at most once every ``REDIRECT_EVERY`` seconds per operation and
     status. Nothing of the answer goes to the client (its region and endpoint are the
     store's)."""
-    if _due(operation, status):
+    if _lines.due((operation, status)):
         log.warning(
             "upstream %s answered %d, a redirect (x-amz-bucket-region: %r, Location: %r): "
             "not followed; the gateway follows one redirect that names another region, "
@@ -151,13 +151,3 @@ def redirect_refused(
         "the upstream store answered with a redirect",
         extra={"RetryAfter": str(retry_after)},
     )
-
-
-def _due(operation: str, status: int) -> bool:
-    """Whether a line for (``operation``, ``status``) may be logged now (and note it)."""
-    now = time.monotonic()
-    last = _logged.get((operation, status))
-    if last is not None and now - last < REDIRECT_EVERY:
-        return False
-    _logged[(operation, status)] = now
-    return True

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from backends import BackendError
 from backends.s3 import S3Backend, UpstreamConfig
+from backends.s3.log_gate import LogGate
 from backends.s3.upstream_errors import UNAVAILABLE_RETRY_AFTER
 
 OTHER = "eu-west-3"
@@ -196,7 +197,7 @@ async def test_a_redirect_is_logged_once_a_minute_per_operation_and_status(
 ) -> None:
     from backends.s3 import redirects  # here: the other tests also ran on the former code
 
-    monkeypatch.setattr(redirects, "_logged", {})
+    monkeypatch.setattr(redirects, "_lines", LogGate(redirects.REDIRECT_EVERY))
     caplog.set_level(logging.WARNING, logger=redirects.log.name)
     async with store(LOOPS["307 to https"]) as upstream:
         for _ in range(3):
