@@ -73,7 +73,12 @@ def test_a_killed_workers_temp_file_is_removed_by_its_sibling(gateway: Gateway) 
     finally:
         parent.resume()
         conn.close()
-    assert "removed the temp files of 1 process(es) that ended" in gateway.log()
+    # the sweep logs once its I/O thread has removed the directory: the file can be gone
+    # a moment before the line is written
+    wait_until(
+        lambda: "removed the temp files of 1 process(es) that ended" in gateway.log(),
+        "the sweep's log line",
+    )
     wait_until(lambda: len(parent.children()) == 2, "the replacement worker")
     assert gateway.temp_files() == []
 
