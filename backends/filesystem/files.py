@@ -412,18 +412,19 @@ class DataStore:
                         # shielded: a cancelled receive must not forget a running write
                         await asyncio.shield(pending)
                     pending = self.io.submit(self._write_batch, writer, data)
-                    # counted before this batch: a body of exactly FLUSH_EVERY bytes
-                    # (an 8 MiB part, the SDKs' default size) has no flush right
-                    # before its final fsync
+                    # the bytes written before this batch (the last one ended above):
+                    # a body of exactly FLUSH_EVERY bytes (an 8 MiB part, the SDKs'
+                    # default size) has no flush right before its final fsync
+                    written = size - whole
                     if (
                         self.fsync
-                        and size - whole - flushed >= FLUSH_EVERY
+                        and written - flushed >= FLUSH_EVERY
                         and (flushing is None or flushing.done())
                     ):
                         if flushing is not None:
                             flushing.result()  # a failed flush fails the body
                         flushing = self.flushes.submit(os.fdatasync, writer.fd)
-                        flushed = size
+                        flushed = written
             if pending is not None:
                 await asyncio.shield(pending)
                 pending = None
