@@ -7,7 +7,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.inline import inline_bytes, is_inline
@@ -44,6 +46,19 @@ class Body:
 
 def body(data: bytes, chunk: int = 65536, **kwargs: object) -> Body:
     return Body([data[i : i + chunk] for i in range(0, len(data), chunk)] or [b""], **kwargs)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def bucket_backend(root: Path, **settings: Any) -> AsyncIterator[FilesystemBackend]:
+    """A started ``FilesystemBackend(root, **settings)`` with the bucket ``bk``, closed
+    after."""
+    b = FilesystemBackend(root, **settings)
+    await b.start()
+    try:
+        await b.create_bucket("bk")
+        yield b
+    finally:
+        await b.close()
 
 
 async def read_all(read: ObjectRead) -> bytes:

@@ -19,7 +19,7 @@ import pytest
 
 from backends.filesystem import FilesystemBackend
 from backends.types import ObjectMeta
-from tests.backends.fs_helpers import body, read_all, stored_data
+from tests.backends.fs_helpers import body, bucket_backend, read_all, stored_data
 
 _opened: list[str] | None = None
 """Paths opened on the group commit's threads while a test records them (a group of one
@@ -42,15 +42,12 @@ sys.addaudithook(_audit)  # stays for the process: a test of None per event othe
 async def backend(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
     global _opened
     # inline_max=0: every body has a data file, however small
-    b = FilesystemBackend(tmp_path, fsync=True, inline_max=0, temp_sweep_interval=0)
-    await b.start()
-    await b.create_bucket("bk")
-    _opened = []
-    try:
-        yield b
-    finally:
-        _opened = None
-        await b.close()
+    async with bucket_backend(tmp_path, fsync=True, inline_max=0, temp_sweep_interval=0) as b:
+        _opened = []
+        try:
+            yield b
+        finally:
+            _opened = None
 
 
 def _synced() -> list[str]:

@@ -23,7 +23,7 @@ import pytest
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.file_writer import BATCH, FLUSH_EVERY
 from backends.types import ObjectMeta
-from tests.backends.fs_helpers import body, read_all
+from tests.backends.fs_helpers import body, bucket_backend, read_all
 
 MiB = 1024 * 1024
 
@@ -85,13 +85,6 @@ class WaitingBody:
         return {}
 
 
-async def backend(root: Path, *, fsync: bool) -> FilesystemBackend:
-    b = FilesystemBackend(root, fsync=fsync)
-    await b.start()
-    await b.create_bucket("bk")
-    return b
-
-
 def temp_files(b: FilesystemBackend) -> list[Path]:
     return [p for p in b.files.tmp_root.rglob("*") if p.is_file()]
 
@@ -99,8 +92,7 @@ def temp_files(b: FilesystemBackend) -> list[Path]:
 async def test_a_large_body_is_flushed_while_it_arrives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = await backend(tmp_path, fsync=True)
-    try:
+    async with bucket_backend(tmp_path, fsync=True) as b:
         flushes = Flushes(asyncio.get_running_loop())
         monkeypatch.setattr(os, "fdatasync", flushes)
         data = os.urandom(3 * FLUSH_EVERY + 5 * MiB)
@@ -114,8 +106,6 @@ async def test_a_large_body_is_flushed_while_it_arrives(
         # gets one per FLUSH_EVERY (none twice at once: the next waits for the last)
         assert {path.split("/")[-3] for _, path in flushes.calls} == {"tmp"}
         assert 2 <= len(flushes.calls) <= 3
-    finally:
-        await b.close()
 
 
 @pytest.mark.parametrize(
@@ -125,8 +115,7 @@ async def test_a_large_body_is_flushed_while_it_arrives(
 async def test_no_flush_without_fsync_or_for_a_body_of_one_stretch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool, size: int
 ) -> None:
-    b = await backend(tmp_path, fsync=fsync)
-    try:
+    async with bucket_backend(tmp_path, fsync=fsync) as b:
         flushes = Flushes(asyncio.get_running_loop())
         monkeypatch.setattr(os, "fdatasync", flushes)
         data = os.urandom(size)
@@ -134,15 +123,12 @@ async def test_no_flush_without_fsync_or_for_a_body_of_one_stretch(
         monkeypatch.undo()
         assert info.etag == hashlib.md5(data).hexdigest()
         assert flushes.calls == []
-    finally:
-        await b.close()
 
 
 async def test_a_failed_flush_fails_the_put_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = await backend(tmp_path, fsync=True)
-    try:
+    async with bucket_backend(tmp_path, fsync=True) as b:
         old = os.urandom(1000)
         await b.put_object("bk", "k", body(old), ObjectMeta())
         flushes = Flushes(asyncio.get_running_loop(), fail=True)
@@ -165,5 +151,3 @@ async def test_a_failed_flush_fails_the_put_and_loses_nothing(
         assert closed_early == []
         assert await read_all(await b.get_object("bk", "k")) == old
         assert temp_files(b) == []
-    finally:
-        await b.close()

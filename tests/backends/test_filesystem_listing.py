@@ -16,16 +16,13 @@ from backends.errors import BackendError
 from backends.filesystem import FilesystemBackend
 from backends.filesystem.listing import Cursor, list_page, upper_bound
 from backends.types import ListPage, ObjectMeta
-from tests.backends.fs_helpers import body
+from tests.backends.fs_helpers import body, bucket_backend
 
 
 @pytest.fixture
 async def backend(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
-    b = FilesystemBackend(tmp_path, fsync=False)
-    await b.start()
-    await b.create_bucket("bk")
-    yield b
-    await b.close()
+    async with bucket_backend(tmp_path, fsync=False) as b:
+        yield b
 
 
 async def put_keys(b: FilesystemBackend, keys: Sequence[str], bucket: str = "bk") -> None:

@@ -23,7 +23,7 @@ from backends.filesystem import FilesystemBackend
 from backends.filesystem.file_writer import FLUSH_EVERY
 from backends.filesystem.io_pool import DEFAULT_IO_THREADS, FLUSH_THREADS
 from backends.types import ObjectMeta
-from tests.backends.fs_helpers import body
+from tests.backends.fs_helpers import body, bucket_backend
 
 MiB = 1024 * 1024
 
@@ -39,11 +39,8 @@ def _past_a_stretch(b: FilesystemBackend) -> list[Path]:
 
 @pytest.fixture
 async def synced(tmp_path: Path) -> AsyncIterator[FilesystemBackend]:
-    b = FilesystemBackend(tmp_path, fsync=True)
-    await b.start()
-    await b.create_bucket("bk")
-    yield b
-    await b.close()
+    async with bucket_backend(tmp_path, fsync=True) as b:
+        yield b
 
 
 async def test_held_flushes_leave_the_io_pool_free(
