@@ -92,15 +92,17 @@ def _seeker(
             where = "key > ?"
         else:
             where = "key >= ?" if cursor.inclusive else "key > ?"
+        # each placeholder's value appended with its clause, so the two stay in order
+        where += bound
         args = [cursor.lower, *bound_args]
         n = limit - len(out)
-        versions = _versions(conn, bucket, where + bound, args, n)
+        versions = _versions(conn, bucket, where, args, n)
         if len(versions) == n:
             # The first n entries end at or before the last version row's key: read only
             # the latest versions up to that key (one per key, not n of them).
             where += " AND key <= ?"
             args.append(versions[-1].key)
-        return out + _merged(_objects(conn, bucket, where + bound, args, n), versions, n)
+        return out + _merged(_objects(conn, bucket, where, args, n), versions, n)
 
     return seek
 
