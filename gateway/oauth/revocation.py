@@ -29,6 +29,7 @@ from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import NO_STORE, oauth_endpoint, oauth_json
 from gateway.oauth.forms import TOKEN_INSPECTION_PARAMETERS, authenticate_client, read_form
 from gateway.principal import Principal
+from gateway.scopes import grants
 
 __all__ = ["introspect", "revoke"]
 
@@ -76,13 +77,19 @@ def _inactive() -> web.Response:
     return oauth_json({"active": False})
 
 
-async def _access_token_info(ctx: OAuthContext, token: str, account: str) -> dict[str, Any] | None:
+async def _access_token_info(
+    ctx: OAuthContext, token: str, account: str, now: datetime
+) -> dict[str, Any] | None:
     try:
-        claims = await ctx.verifier.decode(token)
+        claims = await ctx.verifier.decode(token, now=now)
         scopes, token_account, username = await ctx.verifier.live(claims)
     except InvalidToken:
         return None
-    if token_account != account:
+    # The verifier's leeway lets a resource server with a clock behind the issuer's
+    # accept a token for a few more seconds; here the server decides by its own clock
+    # (RFC 7662 4: it "MUST determine whether or not the token has expired"), so a token
+    # past its exp is inactive, never active with an exp in the past.
+    if claims.expires_at <= now or token_account != account:
         return None
     info: dict[str, Any] = {
         "active": True,
@@ -118,9 +125,20 @@ async def _refresh_token_info(
     if user is None or not user.is_active or user.account_id != account:
         return None
     session = found.session
+    client = await ctx.store.clients.get(session.client_id)
+    if client is None:
+        return None
+    # What a refresh with it would grant now (token_endpoint._refresh_scopes): the grant
+    # narrowed to the scopes the user and its client still hold, as an access token's
+    # introspection narrows its claims; nothing left, a refresh fails: inactive.
+    scopes = sorted(
+        s for s in session.scopes if grants(user.scopes, s) and grants(client.scopes, s)
+    )
+    if not scopes:
+        return None
     return {
         "active": True,
-        "scope": " ".join(sorted(session.scopes)),
+        "scope": " ".join(scopes),
         "client_id": session.client_id,
         "username": user.username,
         "token_type": "refresh_token",
@@ -140,8 +158,9 @@ async def introspect(request: web.Request) -> web.StreamResponse:
     token = form.require("token")
     # Another account's token is one this client may not introspect: inactive, so that
     # no account learns another's users, sessions, clients or scopes.
+    now = datetime.now(UTC)
     if looks_like_jwt(token):
-        info = await _access_token_info(ctx, token, client.account_id)
+        info = await _access_token_info(ctx, token, client.account_id, now)
     else:
-        info = await _refresh_token_info(ctx, token, client.account_id, datetime.now(UTC))
+        info = await _refresh_token_info(ctx, token, client.account_id, now)
     return _inactive() if info is None else oauth_json(info)
