@@ -166,6 +166,8 @@ def _signature(principal: Principal, req: S3Request) -> tuple[str | None, str | 
     """(``s3:signatureversion``, ``s3:authType``)."""
     if principal.is_anonymous:
         return None, None
+    if req.operation.name == "PostObject":  # a browser form: its fields were the signature
+        return req.form_signature, "POST"
     query = req.query
     if "X-Amz-Signature" in query:
         return "AWS4-HMAC-SHA256", "REST-QUERY-STRING"

@@ -42,7 +42,7 @@ from gateway.s3.lifecycle import expiration_headers
 from gateway.s3.lock_headers import has_digest, parse_object_lock
 from gateway.s3.objects import requested_lock, written_version_header
 from gateway.s3.ownership import plan_write, record_write
-from gateway.s3.post_auth import authenticate_form, carries_signature
+from gateway.s3.post_auth import EXEMPT_V2, EXEMPT_V4, authenticate_form, carries_signature
 from gateway.s3.post_form import FormReader, boundary_of
 from gateway.s3.post_policy import check_policy, parse_policy
 from gateway.s3.refused_headers import refuse_unevaluated
@@ -109,6 +109,10 @@ class PostUpload:
 
 
 POST_UPLOAD = web.RequestKey("post_upload", PostUpload)
+
+_SIGNATURE_VERSIONS = {EXEMPT_V4: "AWS4-HMAC-SHA256", EXEMPT_V2: "AWS"}
+"""``s3:signatureversion`` of a form, by the signature ``authenticate_form`` verified
+(the fields it exempts from the policy name it)."""
 
 
 def _form_headers(fields: Mapping[str, str]) -> dict[str, str]:
@@ -236,6 +240,7 @@ async def read_post(
         byte_range=None,
         bypass_governance=False,
         tags=tags,
+        form_signature=_SIGNATURE_VERSIONS.get(exempt),
     )
     request[POST_UPLOAD] = upload
     return derived, principal

@@ -141,6 +141,10 @@ class S3Request:
     """CopyObject's ``x-amz-metadata-directive: REPLACE`` (``_directive``)."""
     replace_tags: bool = False
     """CopyObject's ``x-amz-tagging-directive: REPLACE`` (``_directive``)."""
+    form_signature: str | None = None
+    """PostObject: what signed the form, as ``s3:signatureversion`` names it
+    (``AWS4-HMAC-SHA256``, ``AWS`` for Signature Version 2; None: an unsigned form or
+    not a form). The form's fields are the request's signature; its headers say nothing."""
 
 
 def _part_number(raw: str) -> int:

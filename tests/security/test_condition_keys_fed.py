@@ -18,12 +18,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from gateway.authz.condition_keys import FAMILIES, KEYS, lookup_key
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.oauth_util import make_setup
+from tests.e2e.post_util import post_form, presigned_post, sigv2_fields
 from tests.e2e.s3util import added_header, call_status, expect_error, raw_request
 from tests.e2e.tenants import new_tenant
 
@@ -286,3 +288,87 @@ def test_the_resource_account_is_the_bucket_owner_s(gateway: Gateway) -> None:
         document = {"Version": "2012-10-17", "Statement": [statement]}
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
         assert call_status(s3.get_object, Bucket=bucket, Key="k") == status
+
+
+def _path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def _presigned_get(env: Env, signature_version: str) -> int:
+    client = env.gateway.client(signature_version=signature_version)
+    url = client.generate_presigned_url(
+        "get_object", Params={"Bucket": env.bucket, "Key": "tagged"}
+    )
+    return raw_request(env.gateway, "GET", _path_and_query(url)).status
+
+
+def _form(env: Env, fields: dict[str, str]) -> int:
+    status = post_form(env.gateway, env.bucket, fields, b"form").status
+    return 200 if status == 204 else status
+
+
+SIGNED_KINDS: dict[str, tuple[Request, str, str, str]] = {
+    "SigV4 header": (_get, "s3:GetObject", "REST-HEADER", "AWS4-HMAC-SHA256"),
+    "SigV4 presigned URL": (
+        lambda env: _presigned_get(env, "s3v4"),
+        "s3:GetObject",
+        "REST-QUERY-STRING",
+        "AWS4-HMAC-SHA256",
+    ),
+    "SigV2 presigned URL": (
+        lambda env: _presigned_get(env, "s3"),
+        "s3:GetObject",
+        "REST-QUERY-STRING",
+        "AWS",
+    ),
+    "SigV4 form": (
+        lambda env: _form(
+            env,
+            presigned_post(env.gateway.client(signature_version="s3v4"), env.bucket, "posted"),
+        ),
+        "s3:PutObject",
+        "POST",
+        "AWS4-HMAC-SHA256",
+    ),
+    "SigV2 form": (
+        lambda env: _form(
+            env,
+            sigv2_fields(env.gateway.access_key, env.gateway.secret_key, env.bucket, "posted"),
+        ),
+        "s3:PutObject",
+        "POST",
+        "AWS",
+    ),
+}
+"""Each way a request is signed: its witness, the action decided, and the values AWS
+gives ``s3:authType`` and ``s3:signatureversion`` for it (S3 API Reference, "Signature
+Version 4 authentication specific policy keys")."""
+
+
+@pytest.mark.parametrize("kind", sorted(SIGNED_KINDS))
+def test_each_signing_kind_gets_its_auth_type_and_signature_version(env: Env, kind: str) -> None:
+    """The values themselves, not only their presence: a browser form was once decided as
+    ``REST-HEADER`` without a signature version (its signature is in the form's fields,
+    not in a header or the query), so a Deny on ``POST`` or on Signature Version 2 let
+    forms through."""
+    request, action, auth_type, version = SIGNED_KINDS[kind]
+
+    def deny(condition: dict[str, dict[str, str]]) -> None:
+        statement = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": action,
+            "Resource": f"arn:aws:s3:::{env.bucket}/*",
+            "Condition": condition,
+        }
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        env.s3.put_bucket_policy(Bucket=env.bucket, Policy=json.dumps(document))
+
+    assert request(env) == 200, kind
+    deny({"StringEquals": {"s3:authType": auth_type, "s3:signatureversion": version}})
+    assert request(env) == 403, f"{kind}: not decided as {auth_type} / {version}"
+    deny({"StringNotEquals": {"s3:authType": auth_type}})
+    assert request(env) == 200, f"{kind}: s3:authType is not {auth_type}"
+    deny({"StringNotEquals": {"s3:signatureversion": version}})
+    assert request(env) == 200, f"{kind}: s3:signatureversion is not {version}"
