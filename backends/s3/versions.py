@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from lxml import etree
 
@@ -70,8 +70,10 @@ def _record_order(
             continue
         fields = {_local(child.tag): child.text or "" for child in el}
         key = fields.get("Key", "")
+        # decoded as botocore decodes the parsed entries (unquote_plus: AWS writes a space
+        # as '+'), or the two spell a key differently and its entries drop out of the page
         order.append(
-            (name == "DeleteMarker", unquote(key) if encoded else key, fields.get("VersionId"))
+            (name == "DeleteMarker", unquote_plus(key) if encoded else key, fields.get("VersionId"))
         )
     customized_response_dict[_ORDER] = order
 
