@@ -106,27 +106,37 @@ def _stats_unavailable(message: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", message, headers={"Retry-After": "5"})
 
 
-async def path_bucket(request: web.Request) -> str:
+async def path_bucket(request: web.Request, *, backend_answers_missing: bool) -> str:
     """The ``{name}`` of the path, once the caller may use it: within its bucket limits
-    and its account's (403 ``AccessDenied``), and a name that can exist at all (404
-    ``NotFound`` for a name S3 would refuse, or that no bucket has).
+    and its account's (403 ``AccessDenied``), and a bucket that exists (404 ``NotFound``
+    for a name S3 would refuse, or that no bucket has), for every caller alike.
 
     A name without a recorded owner is the system account's when the bucket exists
-    (``gateway/s3/bucket_owners.py``); for anyone else it is looked up (one HeadBucket),
-    so that a bucket that does not exist is 404 as it is for the system account, not
-    "another account's"."""
+    (``gateway/s3/bucket_owners.py``: every bucket made through the gateway has one, so
+    these are buckets made before accounts, or directly in an upstream store), else no
+    bucket at all. For a caller outside the system account it is looked up (one
+    HeadBucket), so that it is 404, not "another account's". For a system-account caller
+    it is looked up only when the route asks the backend nothing about the bucket
+    (``backend_answers_missing=False``: a presign); a route whose backend call answers
+    ``NoSuchBucket`` itself (404) passes ``True`` and pays no round trip for it."""
     name = request.match_info["name"]
     _check_allowed(request[PRINCIPAL], name)
     if not valid_bucket_name(name):
-        raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+        raise _no_such_bucket(name)
     recorded = await request.app[IDENTITY].bucket_settings.get(name, OWNER)
-    if (recorded or SYSTEM_ACCOUNT_ID) != caller_account(request):
-        if recorded is None and not await _exists(request.app[BACKEND], name):
-            raise ApiError(404, "NotFound", "No such bucket", {"bucket": name})
+    own = (recorded or SYSTEM_ACCOUNT_ID) == caller_account(request)
+    look = recorded is None and not (own and backend_answers_missing)
+    if look and not await _exists(request.app[BACKEND], name):
+        raise _no_such_bucket(name)
+    if not own:
         raise ApiError(
             403, "AccessDenied", "The bucket belongs to another account", {"bucket": name}
         )
     return name
+
+
+def _no_such_bucket(name: str) -> ApiError:
+    return ApiError(404, "NotFound", "No such bucket", {"bucket": name})
 
 
 async def _exists(backend: Backend, name: str) -> bool:
@@ -301,7 +311,7 @@ async def create_bucket(request: web.Request) -> web.Response:
 
 
 async def delete_bucket(request: web.Request) -> web.Response:
-    name = await path_bucket(request)
+    name = await path_bucket(request, backend_answers_missing=True)  # DeleteBucket's 404
     await authorize_rest(request, name, "DeleteBucket")
     store = request.app[IDENTITY]
     try:

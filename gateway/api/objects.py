@@ -9,7 +9,11 @@ object (what the web console's bucket browser uses; any REST client may too).
   bytes; nothing is stored unless the whole body arrived. A ``Content-Encoding`` (gzip,
   ...) is 415: the listener does not decompress, and the encoding would not be kept.
   ``Content-MD5``, ``x-amz-checksum-*`` and ``x-amz-content-sha256`` are checked as S3
-  checks them (400 ``BadDigest``, nothing stored).
+  checks them (400 ``BadDigest``, nothing stored). Any other header S3's PutObject would
+  act on (every other ``x-amz-*``: encryption, Object Lock, metadata, tags, ACLs, ...;
+  ``Content-Disposition``, ``Content-Language``, ``Expires``, ``Content-Range``) is 400
+  ``ValidationError`` naming it, before anything is stored: ignored, an SSE-C upload
+  would be stored in clear (:data:`READ_AMZ_HEADERS`).
 - ``GET .../objects/content?key=K``: the object's bytes, streamed, always as an
   attachment with ``nosniff`` and a sandboxing CSP: the API listener is the console's
   origin, so an HTML object must never render there.
@@ -58,12 +62,24 @@ from gateway.s3.headers import MAX_SYSTEM_METADATA, conditions, system_metadata_
 from gateway.s3.ownership import plan_object_write, record_object_write
 from gateway.s3.request import parse_delete_condition, parse_write_condition
 from gateway.state import BACKEND, CONFIG, IDENTITY
-from sigv4 import PayloadPipeline, SigV4Error, header_map, parse_content_md5
+from sigv4 import (
+    ALGORITHMS,
+    CHECKSUM_HEADER_NAMES,
+    CHECKSUM_HEADERS,
+    PayloadPipeline,
+    SigV4Error,
+    XAmzContentSHA256Mismatch,
+    header_map,
+    parse_content_md5,
+    payload_mode,
+)
 
 __all__ = [
     "DEFAULT_PAGE",
     "MAX_KEY_BYTES",
     "MAX_PAGE",
+    "READ_AMZ_HEADERS",
+    "UNREAD_HEADERS",
     "checked_key",
     "delete_object",
     "download_object",
@@ -180,7 +196,7 @@ def _raise_object_error(exc: BackendError, bucket: str) -> NoReturn:
 
 
 async def list_objects(request: web.Request) -> web.Response:
-    bucket = await path_bucket(request)
+    bucket = await path_bucket(request, backend_answers_missing=True)
     await authorize_rest(request, bucket, "ListObjectsV2")
     prefix = query_text(request, "prefix") or ""
     if _utf8_length(prefix) > MAX_KEY_BYTES:
@@ -245,25 +261,63 @@ class _RequestBody:
             raise ApiError(400, "InvalidRequest", "The body is shorter than its Content-Length")
         try:
             pipeline.finish()
-        except SigV4Error as exc:
-            raise _bad_digest(self._integrity.fields, exc.message) from None
+        except XAmzContentSHA256Mismatch:
+            raise _bad_digest(_CONTENT_SHA256, "the SHA-256 differs") from None
+        except SigV4Error:
+            field = self._integrity.checksum or _CONTENT_SHA256
+            raise _bad_digest(field, "the checksum differs") from None
 
 
-_INTEGRITY_PREFIXES = (
-    "x-amz-checksum-",
-    "x-amz-content-sha256",
-    "x-amz-sdk-checksum-",
-    "x-amz-trailer",
-    "x-amz-decoded-content-length",
+_SDK_ALGORITHM = "x-amz-sdk-checksum-algorithm"
+_CONTENT_SHA256 = "x-amz-content-sha256"
+READ_AMZ_HEADERS = frozenset(
+    {_CONTENT_SHA256, _SDK_ALGORITHM, *CHECKSUM_HEADER_NAMES, "x-amz-cf-id"}
 )
+"""The ``x-amz-*`` headers an upload reads (its integrity headers), and ``X-Amz-Cf-Id``,
+which CloudFront adds to every request it forwards and S3 ignores. Every other one is
+refused: S3's PutObject would act on it (SSE-C, Object Lock, metadata, tags, ACLs,
+storage class, ...), or may, as AWS adds them."""
+UNREAD_HEADERS = {
+    "content-disposition": "Content-Disposition",
+    "content-language": "Content-Language",
+    "expires": "Expires",
+    "content-range": "Content-Range",
+}
+"""Standard headers S3's PutObject stores with the object (``Content-Range``: a partial
+PUT, RFC 9110 14.4 asks for a 400) and an upload does not: refused, by their usual
+spelling. ``Content-Encoding`` is 415 (:func:`check_identity_encoding`). Not
+``Cache-Control``: in a request it is a caching directive for that request (RFC 9111
+5.2.1), which browsers (a developer tools' "disable cache") and proxies add on their own,
+not metadata of the body; the upload stores no ``Cache-Control`` either way."""
+
+
+def _refuse_unread_headers(request: web.Request) -> None:
+    """400 ``ValidationError`` naming in ``details.field`` (sorted, comma-separated;
+    ``x-amz-*`` in lower case) every header of the request S3's PutObject would act on
+    and this upload does not read. One pass over the request's header names."""
+    refused: set[str] = set()
+    for name in request.headers:
+        lower = name.lower()
+        if lower.startswith("x-amz-"):
+            if lower not in READ_AMZ_HEADERS:
+                refused.add(lower)
+        elif lower in UNREAD_HEADERS:
+            refused.add(UNREAD_HEADERS[lower])
+    if refused:
+        raise invalid(
+            ",".join(sorted(refused)),
+            "An upload stores the body, its Content-Type and its checksum; the headers in "
+            "details.field ask for more (encryption, Object Lock, metadata, tags, ACLs, "
+            "...) and are refused rather than ignored: use the S3 listener's PutObject",
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class _Integrity:
     pipeline: PayloadPipeline
     content_md5: bytes | None
-    fields: str
-    """The request's integrity headers but ``Content-MD5``, comma-separated."""
+    checksum: str | None
+    """The request's ``x-amz-checksum-<algorithm>`` header (its name), if any."""
 
 
 def _bad_digest(field: str, reason: str) -> ApiError:
@@ -272,25 +326,67 @@ def _bad_digest(field: str, reason: str) -> ApiError:
     )
 
 
+def _check_integrity_headers(values: Mapping[str, str], checksums: list[str]) -> None:
+    """The REST answers for what ``PayloadPipeline.create`` refuses, each naming its
+    header and never its value (the ``sigv4`` messages are S3's, which quote some: an
+    unsupported ``x-amz-sdk-checksum-algorithm``). ``checksums``: the request's
+    ``x-amz-checksum-<algorithm>`` names, sorted."""
+    if len(checksums) > 1:
+        raise invalid(",".join(checksums), "Send at most one x-amz-checksum-<algorithm> header")
+    sdk = values.get(_SDK_ALGORITHM)
+    if sdk is not None:
+        sent = CHECKSUM_HEADERS[checksums[0]] if checksums else None
+        if sdk.strip().upper() != sent:
+            raise invalid(
+                _SDK_ALGORITHM,
+                f"{_SDK_ALGORITHM} names the algorithm of the x-amz-checksum-<algorithm> "
+                f"header sent with it, one of {', '.join(ALGORITHMS)}",
+            )
+
+
 def _integrity(request: web.Request) -> _Integrity:
     """The checks S3 makes of a PutObject body, from the same headers: ``Content-MD5``,
     one ``x-amz-checksum-<algorithm>`` (stored with the object, as S3 stores it) and
     ``x-amz-content-sha256`` (a hex digest, or ``UNSIGNED-PAYLOAD``: aws-chunked bodies
-    are S3's). A malformed or contradictory header is 400 ``ValidationError`` naming it;
-    a body that does not match is 400 ``BadDigest`` and stores nothing."""
+    are S3's). A malformed or contradictory header is 400 ``ValidationError`` naming it,
+    in words of the API's own (no submitted value); a body that does not match is 400
+    ``BadDigest`` and stores nothing."""
     values = header_map(tuple(request.headers.items()))
-    fields = ",".join(sorted(n for n in values if n.startswith(_INTEGRITY_PREFIXES)))
-    fields = fields or "x-amz-content-sha256"
+    checksums = sorted(CHECKSUM_HEADER_NAMES.intersection(values))
+    _check_integrity_headers(values, checksums)
     try:
         pipeline = PayloadPipeline.create(values, None, allow_streaming=False)
-    except SigV4Error as exc:
-        raise invalid(fields, exc.message) from None
+    except SigV4Error:
+        field = _malformed(values.get(_CONTENT_SHA256), checksums)
+        raise invalid(field, _MALFORMED[field]) from None
     md5_text = values.get("content-md5")
     try:
         content_md5 = None if md5_text is None else parse_content_md5(md5_text)
-    except SigV4Error as exc:
-        raise invalid("Content-MD5", exc.message) from None
-    return _Integrity(pipeline, content_md5, fields)
+    except SigV4Error:
+        raise invalid("Content-MD5", "Content-MD5 is the base64 MD5 of the body") from None
+    return _Integrity(pipeline, content_md5, checksums[0] if checksums else None)
+
+
+def _malformed(content_sha256: str | None, checksums: list[str]) -> str:
+    """The header ``PayloadPipeline.create`` refused, once :func:`_refuse_unread_headers`
+    and :func:`_check_integrity_headers` passed: ``x-amz-content-sha256`` (malformed, or
+    aws-chunked), else the one checksum header's value."""
+    try:
+        streaming = payload_mode(content_sha256).is_streaming
+    except SigV4Error:
+        streaming = True
+    return checksums[0] if checksums and not streaming else _CONTENT_SHA256
+
+
+_MALFORMED = {
+    _CONTENT_SHA256: f"{_CONTENT_SHA256} is the hex SHA-256 of the body or UNSIGNED-PAYLOAD "
+    "(aws-chunked bodies are the S3 listener's)",
+    **{
+        name: f"{name} is the base64 {algorithm} of the body"
+        for name, algorithm in CHECKSUM_HEADERS.items()
+    },
+}
+"""What a malformed integrity header must hold (no submitted value quoted)."""
 
 
 def _too_large(limit: int) -> ApiError:
@@ -316,9 +412,10 @@ def _content_type(request: web.Request) -> str:
 
 
 async def upload_object(request: web.Request) -> web.Response:
-    bucket = await path_bucket(request)
+    bucket = await path_bucket(request, backend_answers_missing=True)
     key = query_key(request)
     check_identity_encoding(request)
+    _refuse_unread_headers(request)
     limit = request.app[CONFIG].s3.max_object_size
     declared = request.content_length
     if declared is not None and declared > limit:
@@ -362,7 +459,7 @@ def attachment(key: str) -> str:
 async def download_object(request: web.Request) -> web.StreamResponse:
     """The object's bytes; HEAD (the same row) answers the headers only and asks the
     backend for none (``head_object``: an upstream store is not sent a GET)."""
-    bucket = await path_bucket(request)
+    bucket = await path_bucket(request, backend_answers_missing=True)
     key = query_key(request)
     await authorize_rest(request, bucket, "GetObject", key=key)
     backend = request.app[BACKEND]
@@ -406,7 +503,7 @@ async def download_object(request: web.Request) -> web.StreamResponse:
 
 
 async def delete_object(request: web.Request) -> web.Response:
-    bucket = await path_bucket(request)
+    bucket = await path_bucket(request, backend_answers_missing=True)
     key = query_key(request)
     if_match = _delete_condition(request)
     await authorize_rest(request, bucket, "DeleteObject", key=key, if_match=if_match)

@@ -119,7 +119,9 @@ def s3_endpoint_url(request: web.Request, config: Config) -> str:
 
 async def presign_object(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
-    bucket = await path_bucket(request)
+    # Signing asks the backend nothing: path_bucket looks a bucket without a recorded
+    # owner up, so that a bucket nobody has is 404 for the system account too.
+    bucket = await path_bucket(request, backend_answers_missing=False)
     body = await read_json_object(request, allowed=("key", "expires_in"))
     key = checked_key(required_str(body, "key"))
     expires_in = optional_int(body, "expires_in", minimum=1, maximum=MAX_PRESIGN_EXPIRES)

@@ -92,3 +92,52 @@ def test_a_checksum_that_holds_is_stored_with_the_object(
     head = s3.head_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"] == checksum
     assert _stored(s3, bucket) == BODY
+
+
+PASTED = "sk_PASTED0123456789abcdefghijklmnop"
+"""A secret pasted into the wrong header: the answer must not carry it back."""
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ({"x-amz-sdk-checksum-algorithm": PASTED}, "x-amz-sdk-checksum-algorithm"),
+        (
+            {"x-amz-sdk-checksum-algorithm": PASTED, "x-amz-checksum-crc32": "AAAAAA=="},
+            "x-amz-sdk-checksum-algorithm",
+        ),
+        (
+            {"x-amz-sdk-checksum-algorithm": " sha1 ", "x-amz-checksum-crc32": "AAAAAA=="},
+            "x-amz-sdk-checksum-algorithm",
+        ),
+        ({"x-amz-checksum-sha256": PASTED}, "x-amz-checksum-sha256"),
+        ({"x-amz-content-sha256": PASTED}, "x-amz-content-sha256"),
+        ({"Content-MD5": PASTED}, "Content-MD5"),
+        (
+            {"x-amz-checksum-sha256": PASTED, "x-amz-checksum-crc32": PASTED},
+            "x-amz-checksum-crc32,x-amz-checksum-sha256",
+        ),
+    ],
+    ids=[
+        "unsupported",
+        "unsupported-with-checksum",
+        "mismatch",
+        "checksum",
+        "sha256",
+        "md5",
+        "two",
+    ],
+)
+def test_a_refused_integrity_header_is_named_never_echoed(
+    gateway: Gateway, s3: Any, bucket: str, header: dict[str, str], field: str
+) -> None:
+    """docs/api.md: REST messages never echo a submitted value. The S3 listener's message
+    for an unsupported ``x-amz-sdk-checksum-algorithm`` quotes it (as S3 does); the REST
+    upload passed it on ("Checksum algorithm 'sk_PASTED...' is not supported")."""
+    status, answer = _put(gateway, bucket, header, BODY)
+    assert (status, answer["error"]["code"]) == (400, "ValidationError"), answer
+    assert answer["error"]["details"] == {"field": field}
+    text = json.dumps(answer)
+    for value in header.values():
+        assert value not in text and value.strip() not in answer["error"]["message"]
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

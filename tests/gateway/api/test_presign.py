@@ -74,7 +74,18 @@ def test_the_url_is_the_one_botocore_makes(
 
 
 async def _presign(api: Client, headers: dict[str, str], **body: Any) -> Any:
+    made = await api.post("/v1/buckets", json={"name": "photos"}, headers=ADMIN)
+    assert made.status in (201, 409), await made.text()  # a bucket nobody has is 404
     return await api.post("/v1/buckets/photos/objects/presign", json=body, headers=headers)
+
+
+async def test_a_bucket_nobody_has_is_not_found(api: Client) -> None:
+    """For the system account's root key too: it signed a URL for any name without
+    looking (tests/security/test_rest_missing_bucket.py drives every bucket route)."""
+    response = await api.post(
+        "/v1/buckets/absent/objects/presign", json={"key": "k"}, headers=ADMIN
+    )
+    assert (await error_of(response, 404))["details"] == {"bucket": "absent"}
 
 
 async def test_signed_with_the_callers_key(api: Client) -> None:
