@@ -133,8 +133,9 @@ def _parse_create(
         except ValueError:
             raise invalid(
                 "buckets",
-                "'buckets' must list at most 100 bucket names or patterns"
-                " (a-z 0-9 . - and the wildcards * ? [ ] !)",
+                "'buckets' must list at most 100 bucket names or patterns (a-z 0-9 . - and"
+                " the wildcards * ? and bracket sets such as [ab], [a-c], [!x]: closed,"
+                " ranges ascending, matching some bucket-name character)",
             ) from None
     expires_at = optional_datetime(body, "expires_at")
     if expires_at is not None and expires_at <= now:

@@ -75,6 +75,8 @@ async def create_client(request: web.Request) -> web.Response:
         try:
             check()
         except (ValueError, TypeError) as exc:
+            # The validators' messages name the field and what it may hold, never the
+            # value (tests/security/test_rest_no_echo.py).
             raise invalid(field, str(exc)) from None
     client, secret = await request.app[IDENTITY].clients.create(
         name,

@@ -66,6 +66,9 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def _checked(field: str, fn: Any, value: Any) -> Any:
+    """``fn(value)``, or 400 naming ``field`` with ``fn``'s message: the validators of
+    ``gateway.identity`` name the field and what it may hold, never the value (a secret
+    pasted into the wrong field must not come back: tests/security/test_rest_no_echo.py)."""
     try:
         return fn(value)
     except (ValueError, TypeError) as exc:

@@ -1,4 +1,10 @@
-"""Access-key identifiers and secrets: generation and validation of caller input."""
+"""Access-key identifiers and secrets: generation and validation of caller input.
+
+A ``ValueError`` of a validator here names the field and what it may hold, never the
+value: the ``/v1`` API answers it as it is (docs/api.md: a secret pasted into the wrong
+field must not come back in a response or a log; ``tests/security/test_rest_no_echo.py``).
+The one exception is documented: a name mixing scripts is told one character of each.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from gateway.identity import name_scripts
-from gateway.scopes import unknown_scopes
+from gateway.scopes import ALL_SCOPES, unknown_scopes
 
 __all__ = [
     "KEY_ID_PREFIX",
@@ -26,6 +32,12 @@ __all__ = [
     "validate_scopes",
 ]
 
+_SCOPE_RULES = f"scopes must be a non-empty list of: {', '.join(sorted(ALL_SCOPES))}"
+_BUCKET_PATTERN_RULES = (
+    "bucket names or patterns must be 1 to 63 of a-z 0-9 . - and the wildcards * ? and"
+    " bracket sets ([ab], [a-c], [!x]) of those characters, closed, their ranges in"
+    " ascending order, each matching some bucket-name character"
+)
 KEY_ID_PREFIX = "ak_"
 SECRET_PREFIX = "sk_"  # noqa: S105 - a prefix, not a secret
 _KEY_ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -36,12 +48,19 @@ _MAX_BUCKET_PATTERNS = 100
 # break the SigV4 Credential field or an HTTP header.
 _EXPLICIT_KEY_ID = re.compile(r"[A-Za-z0-9_.\-+=@]{3,128}")
 _EXPLICIT_SECRET = re.compile(r"[\x21-\x7e]{8,256}")
+_NAME_CHARS = frozenset(string.ascii_lowercase + string.digits + ".-")
+"""The characters a bucket name may hold."""
 _BUCKET_PATTERN = re.compile(r"[a-z0-9.\-*?\[\]!]{1,63}")
-# The same, parsed: literals and ``*``/``?`` outside brackets; a bracket is ``[`` (``!``
-# negates), one or more names' characters or ranges (``a-z``), ``]``. fnmatch reads an
-# unclosed ``[`` or a stray ``]``/``!`` as a literal, which no bucket name holds: such a
-# pattern would silently limit a key to nothing (or, in ``[]a]``, mean something else).
-_BUCKET_PATTERN_GRAMMAR = re.compile(r"(?:[a-z0-9.\-*?]|\[!?(?:[a-z0-9.](?:-[a-z0-9.])?|-)+\])+")
+# The same, parsed: literals and ``*``/``?`` outside brackets; a bracket set is ``[``
+# (``!`` negates), one or more names' characters, ``]``. fnmatch reads an unclosed ``[``
+# or a stray ``]``/``!`` as a literal, which no bucket name holds: such a pattern would
+# silently limit a key to nothing (or, in ``[]a]``, mean something else).
+_BUCKET_PATTERN_GRAMMAR = re.compile(r"(?:[a-z0-9.\-*?]|\[!?[a-z0-9.\-]+\])+")
+_BRACKET_SET = re.compile(r"\[(!?)([a-z0-9.\-]+)\]")
+# A set's members as fnmatch reads them, left to right: ``x-y`` is a range whenever a
+# character follows the hyphen (``--a`` is ``-`` to ``a``, ``a--`` is ``a`` to ``-``);
+# a hyphen first, last or right after a range is itself.
+_SET_MEMBER = re.compile(r"(.)-(.)|(.)")
 
 
 def new_key_id() -> str:
@@ -115,11 +134,8 @@ def validate_scopes(scopes: Iterable[str]) -> frozenset[str]:
     if isinstance(scopes, str):
         raise TypeError("scopes must be a collection of scope names, not one string")
     result = frozenset(scopes)
-    unknown = unknown_scopes(sorted(result))
-    if unknown:
-        raise ValueError(f"unknown scopes: {', '.join(unknown)}")
-    if not result:
-        raise ValueError("a key needs at least one scope")
+    if not result or unknown_scopes(result):
+        raise ValueError(_SCOPE_RULES)
     return result
 
 
@@ -132,14 +148,33 @@ def validate_buckets(buckets: Iterable[str] | None) -> tuple[str, ...] | None:
     result = tuple(dict.fromkeys(buckets))
     if len(result) > _MAX_BUCKET_PATTERNS:
         raise ValueError(f"at most {_MAX_BUCKET_PATTERNS} bucket patterns")
-    bad = [
-        b
-        for b in result
-        if not (_BUCKET_PATTERN.fullmatch(b) and _BUCKET_PATTERN_GRAMMAR.fullmatch(b))
-    ]
-    if bad:
-        raise ValueError(f"invalid bucket names or patterns: {', '.join(map(repr, bad))}")
+    if not all(_is_bucket_pattern(b) for b in result):
+        raise ValueError(_BUCKET_PATTERN_RULES)
     return result
+
+
+def _is_bucket_pattern(pattern: str) -> bool:
+    return bool(
+        _BUCKET_PATTERN.fullmatch(pattern)
+        and _BUCKET_PATTERN_GRAMMAR.fullmatch(pattern)
+        and all(_set_matches(m[1] == "!", m[2]) for m in _BRACKET_SET.finditer(pattern))
+    )
+
+
+def _set_matches(negated: bool, members: str) -> frozenset[str]:
+    """The bucket-name characters a bracket set matches, read as fnmatch reads it; none
+    for a set holding a reversed range (``z-a``), which fnmatch drops without a word
+    (``[z-a]`` matches nothing, ``[!z-a]`` anything), whatever the set's other members.
+    A set matching no bucket-name character (``[!--z]``) limits a key to nothing."""
+    chars: set[str] = set()
+    for member in _SET_MEMBER.finditer(members):
+        low, high, single = member.groups()
+        if single is not None:
+            low = high = single
+        if low > high:
+            return frozenset()
+        chars.update(c for c in _NAME_CHARS if low <= c <= high)
+    return _NAME_CHARS - chars if negated else frozenset(chars)
 
 
 def validate_explicit_key_id(key_id: str) -> str:
