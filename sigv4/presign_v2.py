@@ -175,9 +175,12 @@ def canonical_resource_v2(raw_path: str, raw_query: str) -> str:
     return raw_path + "?" + "&".join(rendered for _, rendered in selected)
 
 
-def string_to_sign_v2(request: SignedRequest, expires: int, *, bucket_path: str = "") -> str:
+def string_to_sign_v2(
+    request: SignedRequest, expires: int, *, bucket_path: str = "", slash: bool = False
+) -> str:
     """The SigV2 query-auth string to sign. ``bucket_path`` prefixes the path for
-    virtual-hosted requests (``/bucket``)."""
+    virtual-hosted requests (``/bucket``); ``slash`` ends the path with ``/`` (a
+    path-style bucket's resource as botocore signs it: :func:`verify_presigned_v2`)."""
     query = {_decoded(n).lower(): _decoded(v) for n, v in query_pairs(request.raw_query)}
     content_md5 = get_header(request.headers, "content-md5") or query.get("content-md5", "")
     content_type = get_header(request.headers, "content-type") or query.get("content-type", "")
@@ -191,8 +194,23 @@ def string_to_sign_v2(request: SignedRequest, expires: int, *, bucket_path: str 
             amz[name] = [value.strip()]
     lines = [request.method.upper(), content_md5.strip(), content_type.strip(), str(expires)]
     lines += [f"{name}:{','.join(values)}" for name, values in sorted(amz.items())]
-    lines.append(canonical_resource_v2(bucket_path + request.raw_path, request.raw_query))
+    path = bucket_path + request.raw_path + ("/" if slash else "")
+    lines.append(canonical_resource_v2(path, request.raw_query))
     return "\n".join(lines)
+
+
+def _signed(text: str, secret: str, signature: str) -> bool:
+    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
+    expected = base64.b64encode(digest).decode("ascii")
+    return hmac.compare_digest(expected.encode(), signature.encode())
+
+
+def _names_a_bucket(path: str) -> bool:
+    """A path-style bucket's path, ``/bucket`` (no key, no final ``/``). botocore signs
+    a bucket operation's resource as ``/bucket/`` (the virtual-hosted form's bucket plus
+    its ``/`` path) while it sends the path-style URL as ``/bucket``: both name the one
+    bucket, so a signature over either verifies."""
+    return path.count("/") == 1 and len(path) > 1
 
 
 def _iso(timestamp: float) -> str:
@@ -225,9 +243,14 @@ def verify_presigned_v2(
             extra={"ServerTime": _iso(current)},
         )
     text = string_to_sign_v2(request, auth.expires, bucket_path=bucket_path)
-    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
-    expected = base64.b64encode(digest).decode("ascii")
-    if not hmac.compare_digest(expected.encode(), auth.signature.encode()):
+    if not _signed(text, secret, auth.signature) and not (
+        _names_a_bucket(bucket_path + request.raw_path)
+        and _signed(
+            string_to_sign_v2(request, auth.expires, bucket_path=bucket_path, slash=True),
+            secret,
+            auth.signature,
+        )
+    ):
         raise SignatureDoesNotMatch(
             "The request signature we calculated does not match the signature you provided. "
             "Check your key and signing method.",

@@ -118,3 +118,40 @@ def test_every_implemented_subresource_is_signed_by_sigv2() -> None:
         if query.partition("=")[0] in SUBRESOURCES or query == "partNumber"
     }
     assert routed - SIGNED_V2_SUBRESOURCES == set()
+
+
+@pytest.mark.parametrize(
+    ("operation", "params"),
+    [
+        ("list_objects", {}),
+        ("get_bucket_versioning", {}),
+        ("get_bucket_acl", {}),
+        ("get_object", {"Key": "k"}),
+    ],
+)
+def test_boto3_default_presigned_urls_of_buckets_verify(
+    gateway: Gateway, s3: Any, bucket: str, operation: str, params: dict[str, str]
+) -> None:
+    """boto3's default presigned URLs (SigV2 in us-east-1) of a bucket operation sign its
+    resource as ``/bucket/`` and send the path-style URL as ``/bucket``: the gateway
+    signed the path as sent only, so every bucket-level one was SignatureDoesNotMatch
+    (object URLs were fine). Both spellings name the one bucket."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = gateway.client(signature_version="s3").generate_presigned_url(
+        operation, Params={"Bucket": bucket, **params}
+    )
+    assert "Signature=" in url and "AWSAccessKeyId=" in url  # SigV2, as boto3 defaults
+    parts = urlsplit(url)
+    response = raw_request(gateway, "GET", f"{parts.path}?{parts.query}")
+    assert response.status == 200, response.body
+
+
+def test_a_bucket_signature_does_not_reach_its_keys(gateway: Gateway, s3: Any, bucket: str) -> None:
+    """The other spelling is tried for a bucket's own path only: a URL signed for the
+    bucket (``/bucket/``) does not verify for a key in it, nor for another bucket."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    target = presign_v2(gateway, "GET", f"/{bucket}/")
+    query = target.partition("?")[2]
+    assert raw_request(gateway, "GET", f"/{bucket}?{query}").status == 200
+    assert_denied(raw_request(gateway, "GET", f"/{bucket}/k?{query}"), "SignatureDoesNotMatch")
+    assert_denied(raw_request(gateway, "GET", f"/{bucket}x?{query}"), "SignatureDoesNotMatch")
