@@ -1,9 +1,11 @@
 """IAM wildcard patterns: ``*`` (any run of characters, ``/`` included), ``?`` (any one
-character) and, in 2012-10-17 policies, policy variables such as ``${aws:username}``.
+character) and, in 2012-10-17 policies, policy variables such as ``${aws:username}``,
+with or without a default value (``${aws:username, 'guest'}``).
 
 A pattern is parsed once into tokens. Patterns without variables compile up front;
 patterns with variables compile per request after substitution (the substituted text is
-literal: a ``*`` in a user name matches only a ``*``).
+literal: a ``*`` in a user name, or in a default, matches only a ``*``). A variable whose
+key has no value in the request takes its default; without a default it matches nothing.
 
 Matching never backtracks: the pattern is cut at its ``*`` into runs of fixed length
 (literal characters and ``?``), the first run must start the value, the last end it, and
@@ -25,7 +27,7 @@ often the run's first character occurs in it). A run holding ``?``, or of an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -47,13 +49,12 @@ Piece = tuple[str, int, str | None] | None
 """One token as an expression, the characters it matches and its literal text (None for
 ``?``); None for ``*``."""
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _ESCAPED = frozenset("*?$")
 """``${*}``, ``${?}`` and ``${$}`` stand for the literal character."""
 
 
 class VariableError(ValueError):
-    """A ``${...}`` that names no known policy variable."""
+    """A ``${...}`` that names no known policy variable, or whose default is malformed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,9 @@ class Glob:
     text: str
     tokens: tuple[Token, ...]
     ignore_case: bool = False
+    defaults: tuple[str | None, ...] = ()
+    """One per ``("var", key)`` token, in order: the variable's default value (literal
+    text, used when the request has no value for the key), or None when it has none."""
     _runs: tuple[Run, ...] | None = field(default=None, compare=False, repr=False)
     """Set when no variable needs the request: the compiled runs (module doc)."""
     _prefix: str | None = field(default=None, compare=False, repr=False)
@@ -90,7 +94,8 @@ class Glob:
         return self._prefix, self._exact
 
     def widened(self) -> Glob:
-        """The same pattern with each variable read as ``*`` (any value it could take)."""
+        """The same pattern with each variable read as ``*`` (any value it could take: a
+        variable with a default takes its default or the request's value, both text)."""
         if not self.variables:
             return self
         tokens: tuple[Token, ...] = tuple(
@@ -106,18 +111,24 @@ class Glob:
         if self._runs is not None:
             return _match(self._runs, value)
         pieces: list[Piece] = []
+        defaults = self.defaults
+        variable = -1
         for kind, text in self.tokens:
             if kind == "var":
+                variable += 1
                 found = resolve(text) if resolve is not None else None
-                if found is None:  # IAM: a variable without a value matches nothing
-                    return False
+                if found is None:  # IAM: the default, else the variable matches nothing
+                    found = defaults[variable] if variable < len(defaults) else None
+                    if found is None:
+                        return False
                 pieces.append((re.escape(found), len(found), found))
             else:
                 pieces.append(_piece(kind, text))
         return _match(_runs(pieces, self.ignore_case), value)
 
     def could_match_prefix(self, prefix: str) -> bool:
-        """Whether some value starting with ``prefix`` matches (a variable counts as ``*``)."""
+        """Whether some value starting with ``prefix`` matches (a variable counts as ``*``,
+        default or not: :meth:`widened`)."""
         tokens = self.tokens
         states = _closure({0}, tokens)
         for char in prefix:
@@ -255,24 +266,86 @@ def parse_glob(
     wildcards: bool = True,
     is_known_variable: Callable[[str], bool] | None = None,
 ) -> Glob:
-    """Parse a pattern. With ``variables`` (2012-10-17 policies) ``${key}`` is a policy
-    variable; a key ``is_known_variable`` refuses raises :class:`VariableError`. Without
-    ``wildcards`` (StringEquals values) ``*`` and ``?`` are literal characters."""
+    """Parse a pattern. With ``variables`` (2012-10-17 policies) ``${key}`` and
+    ``${key, 'default'}`` are policy variables (:func:`_variables`); a key
+    ``is_known_variable`` refuses, or a malformed default, raises :class:`VariableError`.
+    Without ``wildcards`` (StringEquals values) ``*`` and ``?`` are literal characters."""
     tokens: list[Token] = []
+    defaults: list[str | None] = []
     pos = 0
     if variables:
-        for match in _VARIABLE.finditer(text):
-            tokens.extend(_literal_tokens(text[pos : match.start()], wildcards=wildcards))
-            name = match.group(1).strip()
-            if name in _ESCAPED:
+        for start, end, name, default in _variables(text):
+            tokens.extend(_literal_tokens(text[pos:start], wildcards=wildcards))
+            if name in _ESCAPED and default is None:
                 tokens.append(("lit", name))
-            elif not name or (is_known_variable is not None and not is_known_variable(name)):
+            elif (
+                not name
+                or name in _ESCAPED
+                or (is_known_variable is not None and not is_known_variable(name))
+            ):
                 raise VariableError(name)
             else:
                 tokens.append(("var", name))
-            pos = match.end()
+                defaults.append(default)
+            pos = end
     tokens.extend(_literal_tokens(text[pos:], wildcards=wildcards))
-    return _finish(Glob(text, tuple(tokens), ignore_case))
+    return _finish(Glob(text, tuple(tokens), ignore_case, tuple(defaults)))
+
+
+def _variables(text: str) -> Iterator[tuple[int, int, str, str | None]]:
+    """Each ``${...}`` of ``text``: (where it starts, where it ends, its key with the
+    spaces around it stripped, its default or None).
+
+    ``${`` opens a variable that the first ``}`` after it closes, unless a comma comes
+    first: the key is the text before the comma, then (spaces around it ignored) a
+    default in single quotes, in which ``''`` stands for one ``'`` and anything else,
+    ``}`` and ``${`` included, is literal text (substitution is one round), and then the
+    ``}``. A default that is not so (no quotes, an unterminated quote, text after the
+    closing quote) raises :class:`VariableError`. A ``${`` no ``}`` follows is text."""
+    pos = 0
+    while True:
+        start = text.find("${", pos)
+        if start < 0:
+            return
+        close = text.find("}", start + 2)
+        if close < 0:
+            return
+        comma = text.find(",", start + 2, close)
+        if comma < 0:
+            yield start, close + 1, text[start + 2 : close].strip(), None
+            pos = close + 1
+            continue
+        default, pos = _quoted_default(text, comma + 1, text[start:close])
+        yield start, pos, text[start + 2 : comma].strip(), default
+
+
+def _quoted_default(text: str, at: int, shown: str) -> tuple[str, int]:
+    """The default starting at ``text[at]`` (after the comma) and where its variable ends
+    (past the ``}``); ``shown`` names the variable in the error."""
+    at = _skip_spaces(text, at)
+    if at >= len(text) or text[at] != "'":
+        raise VariableError(shown)
+    out: list[str] = []
+    at += 1
+    while True:
+        quote = text.find("'", at)
+        if quote < 0:
+            raise VariableError(shown)  # unterminated
+        out.append(text[at:quote])
+        if text.startswith("''", quote):
+            out.append("'")
+            at = quote + 2
+            continue
+        at = _skip_spaces(text, quote + 1)
+        if at >= len(text) or text[at] != "}":
+            raise VariableError(shown)
+        return "".join(out), at + 1
+
+
+def _skip_spaces(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at
 
 
 def _finish(glob: Glob) -> Glob:
