@@ -46,7 +46,11 @@ def resolve_scopes(
         raise OAuthError("invalid_scope", "The scope parameter is empty")
     unknown = sorted(names - ALL_SCOPES)
     if unknown:
-        raise OAuthError("invalid_scope", f"Unknown scopes: {' '.join(unknown)}")
+        # named by what may be asked, never by what was sent (a secret pasted into the
+        # wrong field must not come back: docs/api.md)
+        raise OAuthError(
+            "invalid_scope", f"Unknown scope; the scopes are: {' '.join(sorted(ALL_SCOPES))}"
+        )
     holder_sets = [frozenset(h) for h in holders]
     refused = sorted(s for s in names if not all(grants(h, s) for h in holder_sets))
     if refused and strict:

@@ -254,6 +254,27 @@ def test_error_descriptions_hold_only_the_characters_rfc_6749_allows(setup: Setu
     assert_oauth_error(repeated, 400, "invalid_request")
 
 
+def test_an_unknown_scope_is_not_echoed(setup: Setup) -> None:
+    """``invalid_scope`` said "Unknown scopes: <what was sent>": a secret pasted into the
+    scope field came back (docs/api.md: messages never echo a submitted value). It names
+    the scopes there are instead."""
+    marker = "sk_PASTED_SECRET_0123456789"
+    reply = call(
+        f"{setup.gateway.api_url}/oauth/token",
+        "POST",
+        form={
+            "grant_type": "password",
+            "username": setup.username,
+            "password": setup.password,
+            "scope": f"read:objects {marker}",
+        },
+        headers=basic(setup.client_id, setup.client_secret),
+    )
+    assert_oauth_error(reply, 400, "invalid_scope")
+    assert marker not in reply.body.decode()
+    assert "read:objects" in reply.json()["error_description"]
+
+
 # --- RFC 6749 3.2: only POST, and every answer of an OAuth endpoint is not cached --------
 
 
