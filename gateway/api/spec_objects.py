@@ -190,7 +190,11 @@ _PATHS: dict[str, Any] = {
                 "is 415: bodies are not decompressed, and the encoding is not stored. "
                 "`Content-MD5`, an `x-amz-checksum-*` header and a hex "
                 "`x-amz-content-sha256` are checked as S3 checks them: a body that does "
-                "not match is 400 `BadDigest` and nothing is stored."
+                "not match is 400 `BadDigest` and nothing is stored. Any other header "
+                "S3's PutObject would act on (every other `x-amz-*`: encryption, Object "
+                "Lock, metadata, tags, ACLs, ...; `Content-Disposition`, "
+                "`Content-Language`, `Expires`, `Content-Range`) is 400 `ValidationError` "
+                "naming it in `details.field`, before anything is stored."
             ),
             "requestBody": {
                 "required": False,
