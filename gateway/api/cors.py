@@ -13,7 +13,12 @@ default), so the listener then answers exactly as before and pays nothing.
 - **Preflights** (``OPTIONS`` with ``Access-Control-Request-Method``) are answered here,
   before routing and authentication: 204 with the allowed methods and headers, or 403
   (the ``/v1`` JSON envelope, code ``CorsNotAllowed``) for another origin, method or
-  request header. They authorise nothing.
+  request header. They authorise nothing. Each first spends a token of the client
+  address's rate-limit bucket (a preflight carries no credential: it is anonymous);
+  once that is empty it is refused as any anonymous request is
+  (:mod:`gateway.api.limits`: 429), before the policy is consulted, and with no
+  ``Access-Control-*`` header (a browser fails a preflight that is not 2xx whatever
+  its headers say).
 - **Actual requests** from an allowed origin get ``Access-Control-Allow-Origin`` and
   ``Access-Control-Expose-Headers`` just before their headers are sent (the
   ``on_response_prepare`` signal), errors and streamed downloads included.
@@ -26,7 +31,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from gateway.api.errors import ApiError, error_response
+from gateway.api.limits import admit_caller
 from gateway.config import Config
+from gateway.principal import ANONYMOUS
 
 __all__ = ["ALLOWED_HEADERS", "ALLOWED_METHODS", "install", "preflight_middleware"]
 
@@ -89,6 +97,17 @@ def _preflight(policy: _Policy, request: web.Request, origin: str) -> web.Respon
     return web.Response(status=204, headers=headers)
 
 
+async def _spend(request: web.Request) -> web.StreamResponse | None:
+    """Spend the preflight's token from the client address's bucket (the response hook
+    then reports that verdict and charges nothing more): the refusal to answer with,
+    in the shape of the path's other refusals, or None when admitted. This middleware
+    runs outside the JSON error converter, so a ``/v1`` refusal is rendered here."""
+    try:
+        return await admit_caller(request, ANONYMOUS)
+    except ApiError as exc:
+        return error_response(exc, request)
+
+
 def preflight_middleware(config: Config) -> Middleware | None:
     """The middleware answering preflights (None when ``cors.api_origins`` is empty).
     Goes first (inside metrics): routing, authentication and the error envelope never see
@@ -101,6 +120,9 @@ def preflight_middleware(config: Config) -> Middleware | None:
     async def cors_preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if origin is not None and _is_preflight(request) and request.path.startswith(_PREFIXES):
+            refusal = await _spend(request)
+            if refusal is not None:
+                return refusal
             return _preflight(policy, request, origin)
         return await handler(request)
 

@@ -2,7 +2,9 @@
 
 - :func:`admit` spends the request's tokens once its caller is known (the S3 listener's
   admission hook, :mod:`gateway.s3.admission`; the API's middleware,
-  :mod:`gateway.api.limits`) and remembers the verdict on the request.
+  :mod:`gateway.api.limits`; the CORS preflights of both, which are anonymous, before
+  their rules are read: :mod:`gateway.s3.dispatch`, :mod:`gateway.api.cors`) and
+  remembers the verdict on the request.
 - :func:`install` registers an ``on_response_prepare`` handler that writes the verdict's
   headers on every response, streamed ones included (it runs before the status line
   leaves). A response without a verdict (authentication failed before admission, an

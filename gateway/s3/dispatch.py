@@ -18,7 +18,8 @@ from gateway.access_log import ACCESS_LOG
 from gateway.config import Config
 from gateway.identity.store import IdentityStore
 from gateway.metrics import CLIENT_GONE, METRICS, response_bytes
-from gateway.principal import Principal
+from gateway.principal import ANONYMOUS, Principal
+from gateway.ratelimit import http as limits
 from gateway.s3.access import Access, authorize
 from gateway.s3.addressing import split_target
 from gateway.s3.admission import admit
@@ -81,12 +82,20 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 async def _preflight(request: web.Request, app: web.Application) -> web.StreamResponse:
     """A browser's CORS preflight: answered from the CORS rules alone, never
-    authenticated or authorised (``gateway/s3/cors.py``)."""
+    authenticated or authorised (``gateway/s3/cors.py``). It is anonymous (a browser
+    sends no credential with one), so it spends the client address's rate-limit bucket
+    first, like any anonymous request, and is refused ``SlowDown`` when that is empty,
+    before the bucket's CORS configuration is read or matched (docs/rate-limits.md)."""
     started = time.perf_counter()
     request_id = new_request_id()
     config = app[CONFIG]
     resource = unquote(split_target(request.raw_path)[0])
     try:
+        verdict = await limits.admit(request, ANONYMOUS)
+        if verdict is not None and not verdict.allowed:
+            # as gateway/s3/admission.py refuses; Retry-After and X-RateLimit-* come
+            # from the limiter's response hook, which sees this verdict (one token)
+            raise S3Error("SlowDown", "Please reduce your request rate.")
         headers = await preflight_headers(request, config, app[IDENTITY])
         response = await render_result(request, Result(headers=headers), request_id)
     except Exception as exc:
