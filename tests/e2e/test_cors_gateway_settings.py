@@ -142,6 +142,16 @@ def test_api_preflight_refusals(
     assert "access-control-allow-origin" not in lower(sent)
 
 
+def test_api_preflight_refusals_do_not_echo(cors_gateway: Gateway) -> None:
+    """A refused method or request header was quoted in the message; it names what may
+    be asked instead (docs/api.md: messages never echo a submitted value)."""
+    marker = "sk-pasted-secret-0123456789"
+    for method, headers in ((marker, ""), ("GET", marker)):
+        status, _, body = options(cors_gateway, "/v1/buckets", APP, method, headers)
+        assert status == 403
+        assert marker not in json.loads(body)["error"]["message"]
+
+
 def test_api_actual_requests(cors_gateway: Gateway) -> None:
     auth = {"Authorization": f"Bearer {ROOT_SECRET}"}
     status, headers, _ = call(cors_gateway, "GET", "/v1/buckets", headers={**auth, "Origin": APP})
