@@ -233,6 +233,15 @@ class MultipartStore:
         checksum_algorithm: str | None = None,
     ) -> Part:
         upload = self.require_upload(bucket, key, upload_id)
+        if upload.lock is not None and content_md5 is None and checksum_algorithm is None:
+            # S3: a part of an upload created with Object Lock settings must come with a
+            # digest, as a PutObject with them must (a bucket's default retention alone
+            # asks for none, as for PutObject: docs/architecture.md)
+            raise BackendError(
+                "InvalidRequest",
+                "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Part "
+                "requests with Object Lock parameters",
+            )
         check_part_algorithm(upload.checksum_algorithm, checksum_algorithm)
         # every part is encrypted as the upload was created to be (SSE-C: same key)
         plan = stored_plan(meta_from_json(upload.meta), customer, self.keys)
