@@ -5,6 +5,14 @@
 (:func:`authenticate`), and a row with a scope needs a principal holding it. Handlers read
 the caller from ``request[PRINCIPAL]`` and never check access themselves.
 
+The caller is known from authentication on (:data:`CALLER`), before the rate limit and
+the row's scope or root check: whatever refuses it after that (429, ``ScopeRequired``,
+``RootRequired``, an unknown query parameter, the handler's own checks) is answered to
+that caller, so its access-log line names it, its answer is ``no-store``
+(:func:`uncached_answers`) and an audited row records the refusal
+(:mod:`gateway.api.observe`). :data:`PRINCIPAL` is set only once the checks pass: what
+handlers read.
+
 Credentials: ``Authorization: Bearer <api-key secret | JWT>`` or ``X-API-Key: <secret>``
 (the shared parser :func:`gateway.auth.credentials.bearer_token`). Failures answer in the
 API's JSON shape (:mod:`gateway.api.errors`): 401 ``Unauthorized`` (no credentials), 401
@@ -29,6 +37,7 @@ from gateway.principal import Principal
 from gateway.state import IDENTITY, TOKEN_VERIFIER
 
 __all__ = [
+    "CALLER",
     "PRINCIPAL",
     "access_middleware",
     "authenticate",
@@ -39,7 +48,12 @@ __all__ = [
 ]
 
 PRINCIPAL = web.RequestKey("principal", Principal)
-"""The authenticated caller; set by :func:`access_middleware` on every non-public route."""
+"""The authenticated caller the row admits; set by :func:`access_middleware` on every
+non-public route once the rate limit and the scope or root check passed."""
+CALLER = web.RequestKey("caller", Principal)
+"""The authenticated caller, set by :func:`access_middleware` as soon as authentication
+succeeded, admitted or not: what the access log, the audit log and ``no-store`` read.
+Never what a handler decides by (that is :data:`PRINCIPAL`)."""
 
 
 async def authenticate(request: web.Request) -> Principal:
@@ -87,6 +101,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     row = row_of(request)
     if row is not None and row.scope is not PUBLIC:
         principal = await authenticate(request)
+        request[CALLER] = principal
         # the caller's own bucket pays for the request, whatever its row decides
         refusal = await admit_caller(request, principal)
         if refusal is not None:
@@ -109,6 +124,7 @@ async def uncached_answers(request: web.BaseRequest, response: web.StreamRespons
     (new secrets among them), so no cache keeps it, as RFC 6749 5.1 asks of a token
     answer: ``no-store`` unless the handler set its own (downloads: ``private,
     no-store``). A signal, not the middleware's return path, so that errors (a 404 is
-    cacheable by default, RFC 9111 4.2.2) and streamed answers get it too."""
-    if PRINCIPAL in request:
+    cacheable by default, RFC 9111 4.2.2) and streamed answers get it too; refusals after
+    authentication (429, ``ScopeRequired``, ``RootRequired``) are the caller's as well."""
+    if CALLER in request:
         response.headers.setdefault("Cache-Control", "no-store")

@@ -13,7 +13,13 @@ audit events of the route table's audited rows.
 - **Audit**: a row with ``audit`` (``Route(..., audit="user.create")``) records one event
   per attempt by an authenticated caller: ``success`` below 400, else ``failure`` with the
   status and the error code. The target is what the handler named
-  (:func:`gateway.audit.http.set_target`) or the id in the path.
+  (:func:`gateway.audit.http.set_target`) or the id in the path. "Authenticated" is
+  :data:`~gateway.api.auth.CALLER`, set right after authentication: an attempt the
+  access middleware refused (429 ``RateLimitExceeded``, 403 ``ScopeRequired`` or
+  ``RootRequired``) is a ``failure`` of the row's action too, in the caller's own
+  account's log (it never reached what it named: an ``account.*`` row's refusal is not
+  the named account's event). A request that did not authenticate is no event (the
+  access log has it); a row without ``audit`` (reads) is no event either way.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from aiohttp import web
 
 from gateway import SERVER
 from gateway.access_log import ACCESS_LOG
-from gateway.api.auth import PRINCIPAL
+from gateway.api.auth import CALLER, PRINCIPAL
 from gateway.api.routing import row_of
 from gateway.audit.http import (
     AUDIT_ACTIONS,
@@ -61,9 +67,12 @@ def _audit(request: web.Request, response: web.StreamResponse | None, status: in
     row = row_of(request)
     if row is None or row.audit is None:
         return
-    principal = request.get(PRINCIPAL)
+    principal = request.get(CALLER)
     if principal is None:  # not authenticated: the access log has it, the audit log not
         return
+    # Refused by the access middleware (rate limit, scope, root): the row's action only,
+    # in the caller's account (nothing the handler would name or decide).
+    admitted = PRINCIPAL in request
     kind = row.audit.split(".", 1)[0]
     target = request.get(AUDIT_TARGET)
     if target is None:
@@ -76,7 +85,7 @@ def _audit(request: web.Request, response: web.StreamResponse | None, status: in
         code = None if response is None else _error_code(response)
         if code is not None:
             details["error"] = code
-    account = target[1] if kind == "account" else None
+    account = target[1] if kind == "account" and admitted else None
     for action in request.get(AUDIT_ACTIONS) or (row.audit,):
         record(
             request,
@@ -94,7 +103,7 @@ def _log(request: web.Request, status: int, started: float) -> None:
     if access_log is None:
         return
     route = request.match_info.route.resource
-    principal = request.get(PRINCIPAL)
+    principal = request.get(CALLER)
     access_log.line(
         f"request_id={request[REQUEST_ID]} remote={request.remote} method={request.method} "
         f"path={request.rel_url.raw_path[:MAX_LOGGED_PATH]} "

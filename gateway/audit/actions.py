@@ -72,7 +72,8 @@ S3_ACTIONS: dict[str, str] = {
 }
 """S3 operations that change who may reach a bucket or an object, or how long and how data
 is kept: each attempt by an authenticated caller is an event (``bucket.*``; ``object.*``
-for an object's ACL, retention and legal hold, with the version the request names).
+for an object's ACL, retention and legal hold, with the version the request names), and
+each success of an anonymous one, in the bucket owner's log (:mod:`gateway.audit.s3`).
 Operations the gateway answers ``NotImplemented`` are not recorded."""
 
 _DATA_PLANE = "data plane: the access log and the metrics have it"
