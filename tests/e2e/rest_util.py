@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
 import urllib.error
@@ -59,3 +60,19 @@ def make_key(gateway: Gateway, headers: dict[str, str] | None = None, **body: An
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def upload(
+    gateway: Gateway, bucket: str, key: str, headers: dict[str, str], body: bytes
+) -> tuple[int, Any]:
+    """A REST upload (``PUT /v1/buckets/{bucket}/objects/content``) as the admin, with
+    exactly these extra headers (http.client adds none of its own but Host and
+    Content-Length): its status and JSON answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", gateway.api_port, timeout=30)
+    try:
+        path = f"/v1/buckets/{bucket}/objects/content?key={key}"
+        conn.request("PUT", path, body=body, headers={**ADMIN, **headers})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()

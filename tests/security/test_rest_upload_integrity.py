@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import json
 from typing import Any
 
 import pytest
 
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.rest_util import ADMIN
+from tests.e2e.rest_util import upload
 
 BODY = b"the bytes the client meant"
 DAMAGED = b"the bytes the client meant!"
@@ -31,14 +30,7 @@ def _b64(digest: bytes) -> str:
 
 
 def _put(gateway: Gateway, bucket: str, headers: dict[str, str], body: bytes) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", gateway.api_port, timeout=30)
-    try:
-        path = f"/v1/buckets/{bucket}/objects/content?key=k"
-        conn.request("PUT", path, body=body, headers={**ADMIN, **headers})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
+    return upload(gateway, bucket, "k", headers, body)
 
 
 def _stored(s3: Any, bucket: str) -> bytes:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.client
 import json
 import os
 import uuid
@@ -27,7 +26,7 @@ import pytest
 
 from gateway.api.objects import READ_AMZ_HEADERS, UNREAD_HEADERS
 from tests.e2e.gateway_process import Gateway
-from tests.e2e.rest_util import ADMIN
+from tests.e2e.rest_util import upload
 
 _SSE_C_KEY = os.urandom(32)
 _SSE_C = {
@@ -87,19 +86,6 @@ REFUSED: list[tuple[str, dict[str, str], str]] = [
 ]
 
 
-def _put(
-    gateway: Gateway, bucket: str, key: str, headers: dict[str, str], body: bytes
-) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", gateway.api_port, timeout=30)
-    try:
-        path = f"/v1/buckets/{bucket}/objects/content?key={key}"
-        conn.request("PUT", path, body=body, headers={**ADMIN, **headers})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
-
-
 def _versions(s3: Any, bucket: str) -> list[tuple[str, str, str]]:
     listed = s3.list_object_versions(Bucket=bucket)
     assert not listed.get("DeleteMarkers")
@@ -124,7 +110,7 @@ def test_a_header_the_upload_does_not_read_is_refused_and_nothing_is_stored(
 ) -> None:
     before = _versions(s3, lock_bucket)
     for key in ("k", "new"):  # replacing an object, making one
-        status, answer = _put(gateway, lock_bucket, key, headers, b"new")
+        status, answer = upload(gateway, lock_bucket, key, headers, b"new")
         assert status == 400, answer
         assert answer["error"]["code"] == "ValidationError"
         assert answer["error"]["details"] == {"field": field}
@@ -153,7 +139,7 @@ def test_the_headers_the_upload_reads_are_still_taken(
         "X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793",
         "Cache-Control": "no-cache",  # a browser's "disable cache" adds it
     }
-    status, answer = _put(gateway, bucket, "k", headers, body)
+    status, answer = upload(gateway, bucket, "k", headers, body)
     assert status == 201, answer
     stored = s3.get_object(Bucket=bucket, Key="k")
     assert (stored["Body"].read(), stored["ContentType"]) == (body, "text/plain")
