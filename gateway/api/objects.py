@@ -13,7 +13,7 @@ object (what the web console's bucket browser uses; any REST client may too).
   act on (every other ``x-amz-*``: encryption, Object Lock, metadata, tags, ACLs, ...;
   ``Content-Disposition``, ``Content-Language``, ``Expires``, ``Content-Range``) is 400
   ``ValidationError`` naming it, before anything is stored: ignored, an SSE-C upload
-  would be stored in clear (:data:`READ_AMZ_HEADERS`).
+  would be stored in clear (``gateway/api/upload_body.py``).
 - ``GET .../objects/content?key=K``: the object's bytes, streamed, always as an
   attachment with ``nosniff`` and a sandboxing CSP: the API listener is the console's
   origin, so an HTML object must never render there.
@@ -39,13 +39,12 @@ does (``gateway/s3/ownership.py``).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from email.utils import format_datetime
 from typing import Any, NoReturn
 from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
-from aiohttp import StreamReader, web
+from aiohttp import web
 
 from backends.errors import BackendError
 from backends.types import Conditions, ObjectInfo, ObjectMeta, ObjectRead, WriteCondition
@@ -56,30 +55,24 @@ from gateway.api.cursors import decode_cursor, encode_cursor
 from gateway.api.errors import ApiError
 from gateway.api.object_access import authorize_rest
 from gateway.api.routing import continue_body
+from gateway.api.upload_body import (
+    RequestBody,
+    bad_digest,
+    integrity,
+    refuse_unread_headers,
+    too_large,
+)
 from gateway.api.validation import check_identity_encoding, header_text, invalid, query_limit
 from gateway.s3.errors import S3Error
 from gateway.s3.headers import MAX_SYSTEM_METADATA, conditions, system_metadata_size
 from gateway.s3.ownership import plan_object_write, record_object_write
 from gateway.s3.request import parse_delete_condition, parse_write_condition
 from gateway.state import BACKEND, CONFIG, IDENTITY
-from sigv4 import (
-    ALGORITHMS,
-    CHECKSUM_HEADER_NAMES,
-    CHECKSUM_HEADERS,
-    PayloadPipeline,
-    SigV4Error,
-    XAmzContentSHA256Mismatch,
-    header_map,
-    parse_content_md5,
-    payload_mode,
-)
 
 __all__ = [
     "DEFAULT_PAGE",
     "MAX_KEY_BYTES",
     "MAX_PAGE",
-    "READ_AMZ_HEADERS",
-    "UNREAD_HEADERS",
     "checked_key",
     "delete_object",
     "download_object",
@@ -93,7 +86,6 @@ MAX_KEY_BYTES = 1024
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 MAX_DELIMITER_BYTES = 16
-_CHUNK = 1024 * 1024
 _DEFAULT_CONTENT_TYPE = "binary/octet-stream"  # what S3 stores when none is sent
 _DOWNLOAD_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -231,170 +223,6 @@ async def list_objects(request: web.Request) -> web.Response:
     )
 
 
-class _RequestBody:
-    """The request body as the backend's ``PayloadStream``: chunks as they arrive, refused
-    (413) past ``limit`` bytes and (400) when shorter than its ``Content-Length``, checked
-    by ``integrity`` (the body's ``x-amz-checksum-*`` / ``x-amz-content-sha256``) at its
-    end."""
-
-    def __init__(
-        self, content: StreamReader, limit: int, declared: int | None, integrity: _Integrity
-    ) -> None:
-        self._content = content
-        self._limit = limit
-        self._declared = declared
-        self._integrity = integrity
-
-    @property
-    def checksums(self) -> Mapping[str, str]:
-        return self._integrity.pipeline.checksums
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        received = 0
-        pipeline = self._integrity.pipeline
-        async for chunk in self._content.iter_chunked(_CHUNK):
-            received += len(chunk)
-            if received > self._limit:
-                raise _too_large(self._limit)
-            yield pipeline.feed(chunk)
-        if self._declared is not None and received != self._declared:
-            raise ApiError(400, "InvalidRequest", "The body is shorter than its Content-Length")
-        try:
-            pipeline.finish()
-        except XAmzContentSHA256Mismatch:
-            raise _bad_digest(_CONTENT_SHA256, "the SHA-256 differs") from None
-        except SigV4Error:
-            field = self._integrity.checksum or _CONTENT_SHA256
-            raise _bad_digest(field, "the checksum differs") from None
-
-
-_SDK_ALGORITHM = "x-amz-sdk-checksum-algorithm"
-_CONTENT_SHA256 = "x-amz-content-sha256"
-READ_AMZ_HEADERS = frozenset(
-    {_CONTENT_SHA256, _SDK_ALGORITHM, *CHECKSUM_HEADER_NAMES, "x-amz-cf-id"}
-)
-"""The ``x-amz-*`` headers an upload reads (its integrity headers), and ``X-Amz-Cf-Id``,
-which CloudFront adds to every request it forwards and S3 ignores. Every other one is
-refused: S3's PutObject would act on it (SSE-C, Object Lock, metadata, tags, ACLs,
-storage class, ...), or may, as AWS adds them."""
-UNREAD_HEADERS = {
-    "content-disposition": "Content-Disposition",
-    "content-language": "Content-Language",
-    "expires": "Expires",
-    "content-range": "Content-Range",
-}
-"""Standard headers S3's PutObject stores with the object (``Content-Range``: a partial
-PUT, RFC 9110 14.4 asks for a 400) and an upload does not: refused, by their usual
-spelling. ``Content-Encoding`` is 415 (:func:`check_identity_encoding`). Not
-``Cache-Control``: in a request it is a caching directive for that request (RFC 9111
-5.2.1), which browsers (a developer tools' "disable cache") and proxies add on their own,
-not metadata of the body; the upload stores no ``Cache-Control`` either way."""
-
-
-def _refuse_unread_headers(request: web.Request) -> None:
-    """400 ``ValidationError`` naming in ``details.field`` (sorted, comma-separated;
-    ``x-amz-*`` in lower case) every header of the request S3's PutObject would act on
-    and this upload does not read. One pass over the request's header names."""
-    refused: set[str] = set()
-    for name in request.headers:
-        lower = name.lower()
-        if lower.startswith("x-amz-"):
-            if lower not in READ_AMZ_HEADERS:
-                refused.add(lower)
-        elif lower in UNREAD_HEADERS:
-            refused.add(UNREAD_HEADERS[lower])
-    if refused:
-        raise invalid(
-            ",".join(sorted(refused)),
-            "An upload stores the body, its Content-Type and its checksum; the headers in "
-            "details.field ask for more (encryption, Object Lock, metadata, tags, ACLs, "
-            "...) and are refused rather than ignored: use the S3 listener's PutObject",
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Integrity:
-    pipeline: PayloadPipeline
-    content_md5: bytes | None
-    checksum: str | None
-    """The request's ``x-amz-checksum-<algorithm>`` header (its name), if any."""
-
-
-def _bad_digest(field: str, reason: str) -> ApiError:
-    return ApiError(
-        400, "BadDigest", f"The body does not match its {field}: {reason}", {"field": field}
-    )
-
-
-def _check_integrity_headers(values: Mapping[str, str], checksums: list[str]) -> None:
-    """The REST answers for what ``PayloadPipeline.create`` refuses, each naming its
-    header and never its value (the ``sigv4`` messages are S3's, which quote some: an
-    unsupported ``x-amz-sdk-checksum-algorithm``). ``checksums``: the request's
-    ``x-amz-checksum-<algorithm>`` names, sorted."""
-    if len(checksums) > 1:
-        raise invalid(",".join(checksums), "Send at most one x-amz-checksum-<algorithm> header")
-    sdk = values.get(_SDK_ALGORITHM)
-    if sdk is not None:
-        sent = CHECKSUM_HEADERS[checksums[0]] if checksums else None
-        if sdk.strip().upper() != sent:
-            raise invalid(
-                _SDK_ALGORITHM,
-                f"{_SDK_ALGORITHM} names the algorithm of the x-amz-checksum-<algorithm> "
-                f"header sent with it, one of {', '.join(ALGORITHMS)}",
-            )
-
-
-def _integrity(request: web.Request) -> _Integrity:
-    """The checks S3 makes of a PutObject body, from the same headers: ``Content-MD5``,
-    one ``x-amz-checksum-<algorithm>`` (stored with the object, as S3 stores it) and
-    ``x-amz-content-sha256`` (a hex digest, or ``UNSIGNED-PAYLOAD``: aws-chunked bodies
-    are S3's). A malformed or contradictory header is 400 ``ValidationError`` naming it,
-    in words of the API's own (no submitted value); a body that does not match is 400
-    ``BadDigest`` and stores nothing."""
-    values = header_map(tuple(request.headers.items()))
-    checksums = sorted(CHECKSUM_HEADER_NAMES.intersection(values))
-    _check_integrity_headers(values, checksums)
-    try:
-        pipeline = PayloadPipeline.create(values, None, allow_streaming=False)
-    except SigV4Error:
-        field = _malformed(values.get(_CONTENT_SHA256), checksums)
-        raise invalid(field, _MALFORMED[field]) from None
-    md5_text = values.get("content-md5")
-    try:
-        content_md5 = None if md5_text is None else parse_content_md5(md5_text)
-    except SigV4Error:
-        raise invalid("Content-MD5", "Content-MD5 is the base64 MD5 of the body") from None
-    return _Integrity(pipeline, content_md5, checksums[0] if checksums else None)
-
-
-def _malformed(content_sha256: str | None, checksums: list[str]) -> str:
-    """The header ``PayloadPipeline.create`` refused, once :func:`_refuse_unread_headers`
-    and :func:`_check_integrity_headers` passed: ``x-amz-content-sha256`` (malformed, or
-    aws-chunked), else the one checksum header's value."""
-    try:
-        streaming = payload_mode(content_sha256).is_streaming
-    except SigV4Error:
-        streaming = True
-    return checksums[0] if checksums and not streaming else _CONTENT_SHA256
-
-
-_MALFORMED = {
-    _CONTENT_SHA256: f"{_CONTENT_SHA256} is the hex SHA-256 of the body or UNSIGNED-PAYLOAD "
-    "(aws-chunked bodies are the S3 listener's)",
-    **{
-        name: f"{name} is the base64 {algorithm} of the body"
-        for name, algorithm in CHECKSUM_HEADERS.items()
-    },
-}
-"""What a malformed integrity header must hold (no submitted value quoted)."""
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(
-        413, "PayloadTooLarge", f"Objects uploaded here are at most {limit} bytes", {"limit": limit}
-    )
-
-
 def _content_type(request: web.Request) -> str:
     """The ``Content-Type`` an upload stores: UTF-8 text, within the S3 listener's bound
     on the system metadata a version keeps (``MAX_SYSTEM_METADATA``, name included; the
@@ -415,32 +243,32 @@ async def upload_object(request: web.Request) -> web.Response:
     bucket = await path_bucket(request, backend_answers_missing=True)
     key = query_key(request)
     check_identity_encoding(request)
-    _refuse_unread_headers(request)
+    refuse_unread_headers(request)
     limit = request.app[CONFIG].s3.max_object_size
     declared = request.content_length
     if declared is not None and declared > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     condition = _write_condition(request)
     access, facts = await authorize_rest(request, bucket, "PutObject", key=key)
     # Who owns the object, as a PutObject without ACL headers would have it
     plan = await plan_object_write(access.store, facts, access.principal, {}, key)
     content_type = _content_type(request)
-    integrity = _integrity(request)
+    checks = integrity(request)
     await continue_body(request)  # only now is the body welcome (Expect: 100-continue)
-    body = _RequestBody(request.content, limit, declared, integrity)
+    body = RequestBody(request.content, limit, declared, checks)
     try:
         info = await request.app[BACKEND].put_object(
             bucket,
             key,
             body,
             ObjectMeta(content_type=content_type),
-            content_md5=integrity.content_md5,
+            content_md5=checks.content_md5,
             size_hint=declared,
             condition=condition,
         )
     except BackendError as exc:
         if exc.code == "BadDigest":
-            raise _bad_digest("Content-MD5", "the MD5 differs") from exc
+            raise bad_digest("Content-MD5", "the MD5 differs") from exc
         _raise_object_error(exc, bucket)
     await record_object_write(access.store, plan, info, backend=request.app[BACKEND])
     return web.json_response({**object_json(info), "content_type": content_type}, status=201)

@@ -24,7 +24,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from gateway.api.objects import READ_AMZ_HEADERS, UNREAD_HEADERS
+from gateway.api.upload_body import READ_AMZ_HEADERS, UNREAD_HEADERS
 from tests.e2e.gateway_process import Gateway
 from tests.e2e.rest_util import upload
 
@@ -149,7 +149,7 @@ READ_STANDARD = {"content-type", "content-md5", "content-length", "if-match", "i
 """The standard headers of a PutObject the upload reads (the If-* as conditions)."""
 IGNORED_ON_PURPOSE = {"cache-control"}
 """In a request, ``Cache-Control`` is a caching directive for that request, which browsers
-and proxies add on their own (gateway/api/objects.py, ``UNREAD_HEADERS``)."""
+and proxies add on their own (gateway/api/upload_body.py, ``UNREAD_HEADERS``)."""
 
 
 def test_every_header_of_a_put_object_is_read_or_refused() -> None:
