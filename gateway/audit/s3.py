@@ -7,8 +7,8 @@ the response's status gives (and the S3 error code on failure). Other operations
 dict lookup.
 
 An anonymous caller (an unsigned request) is recorded only when it changed something: a
-success, in the bucket owner's account's log (the owner read when the answer goes out,
-as a rule from the settings cache the request's own decision just filled), with the
+success, in the log of the account owning the bucket, as the request's access decision
+found it (:func:`owned_by`, before the handler ran: a DeleteBucket's owner too), with the
 actor ``{"type": "anonymous", "id": null, "account": null}``. Its refusals are not
 recorded: anyone on the internet can send them, and a flood of them must not fill the
 log (the access log and the metrics count them).
@@ -16,7 +16,6 @@ log (the access log and the metrics count them).
 
 from __future__ import annotations
 
-import logging
 import re
 
 from aiohttp import web
@@ -24,13 +23,9 @@ from aiohttp import web
 from gateway.audit import actions
 from gateway.audit.events import request_event
 from gateway.audit.http import AUDIT
-from gateway.identity.bucket_settings import OWNER_KIND
-from gateway.principal import SYSTEM_ACCOUNT_ID, Principal
-from gateway.state import IDENTITY
+from gateway.principal import Principal
 
-__all__ = ["install", "note"]
-
-log = logging.getLogger("nfyio.audit")
+__all__ = ["install", "note", "owned_by"]
 
 _PENDING = web.RequestKey("s3_audit", tuple)
 _CODE = re.compile(rb"<Code>([A-Za-z0-9.]{1,64})</Code>")
@@ -60,26 +55,16 @@ def note(
         details["version_id"] = version_id
     if bypass_governance:
         details["bypass_governance_retention"] = True
-    request[_PENDING] = (action, principal, target, request_id, details, bucket)
+    request[_PENDING] = (action, principal, target, request_id, details, None)
 
 
-async def _owner_account(request: web.Request, action: str, bucket: str | None) -> str | None:
-    """The account owning ``bucket``, whose log holds an anonymous caller's change: its
-    ``owner`` setting (the settings cache holds what the request was just decided by),
-    else the system account (a bucket made before accounts: the request changed it, so
-    it exists). None after a DeleteBucket, whose settings went with the bucket: then
-    only the root key's view holds the event."""
-    if bucket is None:
-        return None
-    try:
-        settings = await request.app[IDENTITY].bucket_settings.all_for(bucket)
-    except Exception:  # the answer goes out regardless; the event stays, in root's view
-        log.warning("audit: the owner of bucket %r could not be read", bucket, exc_info=True)
-        return None
-    owner = settings.get(OWNER_KIND)
-    if owner is not None:
-        return owner
-    return None if action == actions.BUCKET_DELETE else SYSTEM_ACCOUNT_ID
+def owned_by(request: web.Request, account_id: str) -> None:
+    """The account owning the request's bucket, as its access decision found it: the log
+    an anonymous caller's change goes to (called for anonymous callers only; a request
+    without a noted action keeps nothing)."""
+    pending = request._state.get(_PENDING)
+    if pending is not None:
+        request[_PENDING] = (*pending[:5], account_id)
 
 
 async def _record(request: web.Request, response: web.StreamResponse) -> None:
@@ -89,13 +74,10 @@ async def _record(request: web.Request, response: web.StreamResponse) -> None:
     pending = request._state.get(_PENDING)
     if pending is None:
         return
-    action, principal, target, request_id, details, bucket = pending
+    action, principal, target, request_id, details, account = pending
     ok = response.status < 300
-    account = None
-    if principal.is_anonymous:
-        if not ok:  # anyone may send it: not an event (the access log has it)
-            return
-        account = await _owner_account(request, action, bucket)
+    if principal.is_anonymous and not ok:
+        return  # anyone may send it: not an event (the access log has it)
     if not ok:
         details["status"] = response.status
         body = response.body if isinstance(response, web.Response) else None

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote
 from aiohttp import web
 
 from gateway.access_log import ACCESS_LOG
+from gateway.audit import s3 as audit_s3
 from gateway.config import Config
 from gateway.identity.store import IdentityStore
 from gateway.metrics import CLIENT_GONE, METRICS, response_bytes
@@ -212,6 +213,8 @@ async def _handle(request: web.Request, app: web.Application) -> web.StreamRespo
             config,
             now,
         )
+        if principal.is_anonymous and access.bucket is not None and access.bucket.owner:
+            audit_s3.owned_by(request, access.bucket.owner.account_id)
         if not req.operation.implemented:
             raise S3Error(
                 "NotImplemented", f"{req.operation.name} is not implemented by this gateway"
