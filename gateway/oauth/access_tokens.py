@@ -23,9 +23,9 @@ import jwt
 
 from gateway.auth.errors import AuthError
 from gateway.identity.store import IdentityStore
+from gateway.oauth.grant_scopes import held
 from gateway.oauth.settings import OAuthSettings
 from gateway.principal import Principal
-from gateway.scopes import grants
 
 __all__ = ["AccessTokenVerifier", "Claims", "InvalidToken", "issue_access_token"]
 
@@ -212,7 +212,7 @@ class AccessTokenVerifier:
             if found is None:
                 raise InvalidToken("The token or its client has been revoked")
             client_scopes, account = found
-            scopes = frozenset(s for s in claims.scopes if grants(client_scopes, s))
+            scopes = held(claims.scopes, client_scopes)
             username = None
         else:
             state = await sessions.user_token_scopes(
@@ -221,9 +221,7 @@ class AccessTokenVerifier:
             if state is None:
                 raise InvalidToken("The token, its session, user or client is no longer valid")
             user_scopes, client_scopes, account, username = state
-            scopes = frozenset(
-                s for s in claims.scopes if grants(user_scopes, s) and grants(client_scopes, s)
-            )
+            scopes = held(claims.scopes, user_scopes, client_scopes)
         if claims.account_id is not None and claims.account_id != account:
             raise InvalidToken("The token's account is not its subject's account")
         return scopes, account, username

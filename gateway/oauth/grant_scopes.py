@@ -21,14 +21,20 @@ from collections.abc import Iterable
 from gateway.oauth.errors import OAuthError
 from gateway.scopes import ALL_SCOPES, grants
 
-__all__ = ["grantable", "resolve_scopes"]
+__all__ = ["grantable", "held", "resolve_scopes"]
+
+
+def held(scopes: Iterable[str], *holders: Iterable[str]) -> frozenset[str]:
+    """The scopes of ``scopes`` that every one of ``holders`` grants (a grant narrowed to
+    what its user and client hold now: refresh, introspection, a token's live scopes)."""
+    sets = [frozenset(h) for h in holders]
+    return frozenset(s for s in scopes if all(grants(h, s) for h in sets))
 
 
 def grantable(*holders: Iterable[str]) -> frozenset[str]:
     """Every scope that all of ``holders`` grant."""
     sets = [frozenset(h) for h in holders]
-    candidates = frozenset().union(*sets) if sets else frozenset()
-    return frozenset(s for s in candidates if all(grants(h, s) for h in sets))
+    return held(frozenset().union(*sets) if sets else frozenset(), *sets)
 
 
 def resolve_scopes(

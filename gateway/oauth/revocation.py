@@ -28,8 +28,8 @@ from gateway.oauth.access_tokens import InvalidToken
 from gateway.oauth.context import OAUTH, OAuthContext
 from gateway.oauth.errors import NO_STORE, oauth_endpoint, oauth_json
 from gateway.oauth.forms import TOKEN_INSPECTION_PARAMETERS, authenticate_client, read_form
+from gateway.oauth.grant_scopes import held
 from gateway.principal import Principal
-from gateway.scopes import grants
 
 __all__ = ["introspect", "revoke"]
 
@@ -131,9 +131,7 @@ async def _refresh_token_info(
     # What a refresh with it would grant now (token_endpoint._refresh_scopes): the grant
     # narrowed to the scopes the user and its client still hold, as an access token's
     # introspection narrows its claims; nothing left, a refresh fails: inactive.
-    scopes = sorted(
-        s for s in session.scopes if grants(user.scopes, s) and grants(client.scopes, s)
-    )
+    scopes = sorted(held(session.scopes, user.scopes, client.scopes))
     if not scopes:
         return None
     return {

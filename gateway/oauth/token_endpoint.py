@@ -32,9 +32,8 @@ from gateway.oauth.forms import (
     read_form,
     throttled,
 )
-from gateway.oauth.grant_scopes import resolve_scopes
+from gateway.oauth.grant_scopes import held, resolve_scopes
 from gateway.principal import Principal
-from gateway.scopes import grants
 
 __all__ = ["client_address", "run_grant", "token"]
 
@@ -182,7 +181,7 @@ def _refresh_scopes(
         if requested is None
         else resolve_scopes(requested, session_scopes, strict=True)
     )
-    scopes = frozenset(s for s in asked if grants(user_scopes, s) and grants(client_scopes, s))
+    scopes = held(asked, user_scopes, client_scopes)
     if not scopes:
         raise OAuthError("invalid_scope", "None of the granted scopes is still held")
     return scopes
