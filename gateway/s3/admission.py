@@ -16,10 +16,11 @@ from gateway.audit import s3 as audit_s3
 from gateway.audit.http import note_key_use
 from gateway.principal import Principal
 from gateway.ratelimit import http as limits
+from gateway.ratelimit.verdict import Verdict
 from gateway.s3.errors import S3Error
 from gateway.s3.request import S3Request
 
-__all__ = ["admit"]
+__all__ = ["admit", "refuse_over_limit"]
 
 
 async def admit(
@@ -42,5 +43,11 @@ async def admit(
         version_id=req.version_id,
         bypass_governance=req.bypass_governance,
     )
+    refuse_over_limit(verdict)
+
+
+def refuse_over_limit(verdict: Verdict | None) -> None:
+    """``SlowDown`` for a request the limiter refused (its ``Retry-After`` and
+    ``X-RateLimit-*`` come from the limiter's response hook, which sees the verdict)."""
     if verdict is not None and not verdict.allowed:
         raise S3Error("SlowDown", "Please reduce your request rate.")

@@ -23,7 +23,7 @@ from gateway.principal import ANONYMOUS, Principal
 from gateway.ratelimit import http as limits
 from gateway.s3.access import Access, authorize
 from gateway.s3.addressing import split_target
-from gateway.s3.admission import admit
+from gateway.s3.admission import admit, refuse_over_limit
 from gateway.s3.authn import authenticate_s3
 from gateway.s3.context import Context, Result, read_xml
 from gateway.s3.cors import (
@@ -92,11 +92,7 @@ async def _preflight(request: web.Request, app: web.Application) -> web.StreamRe
     config = app[CONFIG]
     resource = unquote(split_target(request.raw_path)[0])
     try:
-        verdict = await limits.admit(request, ANONYMOUS)
-        if verdict is not None and not verdict.allowed:
-            # as gateway/s3/admission.py refuses; Retry-After and X-RateLimit-* come
-            # from the limiter's response hook, which sees this verdict (one token)
-            raise S3Error("SlowDown", "Please reduce your request rate.")
+        refuse_over_limit(await limits.admit(request, ANONYMOUS))
         headers = await preflight_headers(request, config, app[IDENTITY])
         response = await render_result(request, Result(headers=headers), request_id)
     except Exception as exc:
